@@ -1,0 +1,150 @@
+// Builds the Fastify application from a config object and its dependencies. It never listens:
+// main.ts does that, and tests call the app in-process.
+import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Type } from 'typebox';
+import type { Authenticator } from './access/principal.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { healthRoutes } from './health/health.routes.ts';
+import { ERRORS, type ErrorCode } from './http/errors.ts';
+import { registerProblemHandlers, sendProblem } from './http/problem.ts';
+import { Problem } from './http/schemas.ts';
+import { loggerOptions } from './logger.ts';
+import { promptRoutes } from './prompts/prompt.routes.ts';
+import { createPromptService } from './prompts/prompt.service.ts';
+
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+export interface AppDeps {
+  database: Database;
+  redis?: Redis;
+  logger?: Logger;
+  /** How callers are identified. Tests may inject one; a normal start uses the real one. */
+  authenticate?: Authenticator;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function makeAjv(httpPart: 'body' | 'other') {
+  const ajv = new Ajv({
+    // Unknown fields are rejected (additionalProperties: false), never silently dropped.
+    removeAdditional: false,
+    useDefaults: true,
+    // Bodies are typed JSON: no coercion. Query strings and params arrive as text.
+    coerceTypes: httpPart === 'body' ? false : 'array',
+    allErrors: false,
+    strict: false,
+  });
+  addFormats(ajv);
+  return ajv;
+}
+
+export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise<FastifyInstance> {
+  const fastify = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config) }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: config.trustProxy === false ? false : config.trustProxy,
+    // Take a caller's X-Request-Id only when it is short and plain; otherwise mint one.
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  const bodyAjv = makeAjv('body');
+  const otherAjv = makeAjv('other');
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyAjv : otherAjv).compile(schema),
+  );
+
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  if (deps.authenticate) {
+    const authenticate = deps.authenticate;
+    app.addHook('onRequest', async (request) => {
+      request.principal = await authenticate(request);
+    });
+  }
+
+  registerProblemHandlers(app);
+  app.addSchema(Problem);
+
+  await app.register(helmet, {
+    // The API docs UI loads its own inline assets; the dashboard sets its policy with its routes.
+    contentSecurityPolicy: false,
+    crossOriginEmbedderPolicy: false,
+  });
+  await app.register(cookie);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Switchboard API',
+        version: '0.1.0',
+        description:
+          'Identity and control plane for voice-AI agent platforms. Errors are RFC 9457 problem documents (application/problem+json) with a stable `code`.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          cookieAuth: { type: 'apiKey', in: 'cookie', name: 'sb_access' },
+        },
+      },
+    },
+    refResolver: {
+      buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}`,
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get(
+    '/problems/:code',
+    {
+      schema: {
+        tags: ['meta'],
+        summary: 'What an error code means',
+        params: Type.Object({ code: Type.String({ maxLength: 64 }) }),
+        response: {
+          200: Type.Object({ code: Type.String(), status: Type.Integer(), title: Type.String() }),
+          404: Type.Ref('Problem'),
+        },
+      },
+    },
+    async (request, reply) => {
+      const code = request.params.code as ErrorCode;
+      if (!Object.hasOwn(ERRORS, code)) {
+        return sendProblem(request, reply, 'not_found', 'No such error code');
+      }
+      return { code, ...ERRORS[code] };
+    },
+  );
+
+  await app.register(healthRoutes, {
+    database: deps.database,
+    redis: deps.redis,
+    timeoutMs: config.database.timeoutMs,
+  });
+  await app.register(promptRoutes, { prompts: createPromptService(deps.database) });
+
+  return app;
+}

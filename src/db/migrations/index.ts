@@ -1,0 +1,7 @@
+// The ordered list of migrations. Kysely's migrator runs the ones not yet applied, in name order.
+import type { Migration } from 'kysely';
+import * as foundation from './2026_11_23_0001_foundation.ts';
+
+export const migrations: Record<string, Migration> = {
+  '2026_11_23_0001_foundation': foundation,
+};

@@ -1,0 +1,46 @@
+// The error catalog: every error the API returns has a stable snake_case `code`, an HTTP status
+// and a fixed title. Handlers throw AppError; one handler (problem.ts) renders RFC 9457 documents.
+
+export const ERRORS = {
+  validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_json: { status: 400, title: 'The request body is not valid JSON' },
+  invalid_cursor: { status: 400, title: 'The pagination cursor is not valid' },
+  unauthenticated: { status: 401, title: 'Authentication is required' },
+  forbidden: { status: 403, title: 'You do not have permission to do this' },
+  not_found: { status: 404, title: 'Not found' },
+  route_not_found: { status: 404, title: 'No such route' },
+  method_not_allowed: { status: 405, title: 'Method not allowed' },
+  conflict: { status: 409, title: 'The request conflicts with the current state' },
+  payload_too_large: { status: 413, title: 'The request body is too large' },
+  unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  rate_limited: { status: 429, title: 'Too many requests' },
+  internal_error: { status: 500, title: 'Internal server error' },
+  database_unavailable: { status: 503, title: 'The database is unavailable; try again shortly' },
+  shutting_down: { status: 503, title: 'The server is shutting down' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export interface ProblemExtras {
+  /** Field-level errors, for forms: [{ field, message }]. */
+  errors?: { field: string; message: string }[];
+  /** Extra response headers (e.g. Retry-After). */
+  headers?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly extras: ProblemExtras = {},
+    options?: { cause?: unknown },
+  ) {
+    super(detail ?? ERRORS[code].title, options);
+    this.status = ERRORS[code].status;
+  }
+}
+
+export const notFound = (what = 'resource') => new AppError('not_found', `No such ${what}`);

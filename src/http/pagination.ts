@@ -1,0 +1,32 @@
+// Cursor pagination: newest first by UUIDv7 id. The cursor is opaque to clients (base64url of
+// the last id seen) and validated on the way in, so a forged cursor is a 400, not a SQL error.
+import { Type } from 'typebox';
+import { AppError } from './errors.ts';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export const PageQuery = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 20 })),
+  cursor: Type.Optional(Type.String({ maxLength: 200 })),
+};
+
+export function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!UUID_RE.test(id)) throw new AppError('invalid_cursor');
+  return id;
+}
+
+/** Fetch limit+1 rows; this trims to limit and yields the next cursor when there are more. */
+export function page<T extends { id: string }>(rows: T[], limit: number) {
+  const items = rows.slice(0, limit);
+  const more = rows.length > limit;
+  return { items, next_cursor: more ? encodeCursor(items[items.length - 1]!.id) : null };
+}
+
+export const PageOf = <T extends import('typebox').TSchema>(item: T) =>
+  Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });

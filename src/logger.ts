@@ -1,0 +1,53 @@
+// pino options: request ids in every line, secrets redacted wherever they could appear.
+import type { FastifyRequest } from 'fastify';
+import type { LoggerOptions } from 'pino';
+import type { Config } from './config.ts';
+
+/** Query parameters whose values are secrets (WebSocket tokens, links from mails). */
+const SECRET_QUERY =
+  /([?&](?:token|access_token|refresh_token|mfa_token|key|code|password|secret)=)[^&#]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+}
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
+  'req.headers["x-twilio-signature"]',
+  'res.headers["set-cookie"]',
+  'headers.authorization',
+  'headers.cookie',
+  '*.password',
+  '*.current_password',
+  '*.new_password',
+  '*.token',
+  '*.access_token',
+  '*.refresh_token',
+  '*.mfa_token',
+  '*.secret',
+  '*.backup_code',
+  '*.key',
+  '*.auth_token',
+  'password',
+  'token',
+  'secret',
+];
+
+export function loggerOptions(config: Pick<Config, 'logLevel' | 'nodeEnv'>): LoggerOptions {
+  return {
+    level: config.logLevel,
+    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    serializers: {
+      req(req: FastifyRequest) {
+        return {
+          method: req.method,
+          url: redactUrl(req.url),
+          remoteAddress: req.ip,
+          userAgent: req.headers['user-agent'],
+        };
+      },
+    },
+  };
+}

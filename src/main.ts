@@ -1,0 +1,65 @@
+// Starts Switchboard: config, database (migrated), app, listen; closes with grace on SIGTERM/SIGINT.
+import { pino } from 'pino';
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { openRedis } from './infra/redis.ts';
+import { loggerOptions } from './logger.ts';
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`Switchboard cannot start: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const logger = pino(loggerOptions(config));
+for (const name of config.generatedSecrets) {
+  logger.warn(
+    `${name} was not set: generated one into ${config.dataDir}/secrets.json and will reuse it. ` +
+      'Set it in the environment for production (NODE_ENV=production refuses to start without it).',
+  );
+}
+
+const database = await openDatabase(config, logger);
+const applied = await migrateToLatest(database.db);
+if (applied.length) logger.info({ applied }, 'migrations applied');
+const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : undefined;
+
+const app = await buildApp(config, { database, redis, logger });
+app.addHook('onClose', async () => {
+  redis?.disconnect();
+  await database.close();
+});
+
+let closing = false;
+async function shutdown(signal: string) {
+  if (closing) return;
+  closing = true;
+  logger.info({ signal }, 'shutting down: draining requests');
+  const force = setTimeout(() => {
+    logger.error('graceful shutdown timed out; exiting');
+    process.exit(1);
+  }, 15_000);
+  force.unref();
+  try {
+    await app.close();
+    logger.info('shut down cleanly');
+    process.exit(0);
+  } catch (err) {
+    logger.error({ err }, 'error during shutdown');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+await app.listen({ port: config.port, host: config.host });
+logger.info(
+  `Switchboard listening on ${config.publicUrl} (database: ${database.kind === 'pglite' ? `embedded in ${config.dataDir}` : 'PostgreSQL'})`,
+);

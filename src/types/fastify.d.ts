@@ -1,0 +1,7 @@
+import type { Principal } from '../access/principal.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
