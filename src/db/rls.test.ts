@@ -1,0 +1,202 @@
+// Row-level security, proven in the database itself (runs on PGlite and on PostgreSQL in CI).
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newId } from '../http/ids.ts';
+import { createTestDatabase, type TestDatabase } from '../test/db.ts';
+import { createTeam } from '../test/factories.ts';
+import { withSystem, withTenant } from './tenant.ts';
+
+let database: TestDatabase;
+let a: Awaited<ReturnType<typeof createTeam>>;
+let b: Awaited<ReturnType<typeof createTeam>>;
+const promptIds: Record<string, string> = {};
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  a = await createTeam(database);
+  b = await createTeam(database);
+  for (const [key, org, owner] of [
+    ['a-member', a.org, a.member],
+    ['a-member2', a.org, a.member2],
+    ['b-member', b.org, b.member],
+  ] as const) {
+    const id = newId();
+    promptIds[key] = id;
+    await withSystem(database, (tx) =>
+      tx
+        .insertInto('prompts')
+        .values({ id, org_id: org.id, owner_id: owner.id, name: key, content: 'hello' })
+        .execute(),
+    );
+  }
+});
+afterAll(() => database.close());
+
+const ctx = (team: typeof a, role: 'owner' | 'admin' | 'manager' | 'member' | 'member2') => ({
+  orgId: team.org.id,
+  userId: team[role].id,
+  role: role === 'member2' ? ('member' as const) : role,
+});
+
+describe('row-level security', () => {
+  it('is enabled and forced on every tenant table', async () => {
+    const rows = await withSystem(database, (tx) =>
+      sql<{ relname: string; relrowsecurity: boolean; relforcerowsecurity: boolean }>`
+        select relname, relrowsecurity, relforcerowsecurity from pg_class
+        where relname in ('orgs', 'users', 'memberships', 'prompts') order by relname`.execute(tx),
+    );
+    expect(rows.rows).toHaveLength(4);
+    for (const r of rows.rows) {
+      expect(r, r.relname).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
+    }
+  });
+
+  it('requests run as the unprivileged app role, which cannot bypass RLS', async () => {
+    const who = await withTenant(database, ctx(a, 'owner'), (tx) =>
+      sql<{ current_user: string; rolbypassrls: boolean; rolsuper: boolean }>`
+        select current_user, r.rolbypassrls, r.rolsuper from pg_roles r where r.rolname = current_user`.execute(
+        tx,
+      ),
+    );
+    expect(who.rows[0]).toEqual({
+      current_user: 'switchboard_app',
+      rolbypassrls: false,
+      rolsuper: false,
+    });
+  });
+
+  it('with no tenant context a query sees zero rows', async () => {
+    const none = { orgId: null, userId: null, role: null };
+    const counts = await withTenant(database, none, async (tx) => ({
+      prompts: (await tx.selectFrom('prompts').selectAll().execute()).length,
+      orgs: (await tx.selectFrom('orgs').selectAll().execute()).length,
+      users: (await tx.selectFrom('users').selectAll().execute()).length,
+      memberships: (await tx.selectFrom('memberships').selectAll().execute()).length,
+    }));
+    expect(counts).toEqual({ prompts: 0, orgs: 0, users: 0, memberships: 0 });
+  });
+
+  it('a plain connection (no transaction context at all) as the app role sees zero rows', async () => {
+    const n = await database.db.connection().execute(async (conn) => {
+      await sql`begin`.execute(conn);
+      await sql`set local role switchboard_app`.execute(conn);
+      const r = await sql<{ n: number }>`select count(*)::int as n from prompts`.execute(conn);
+      await sql`rollback`.execute(conn);
+      return r.rows[0]!.n;
+    });
+    expect(n).toBe(0);
+  });
+
+  it('an insert into another org is refused by the database', async () => {
+    await expect(
+      withTenant(database, ctx(a, 'owner'), (tx) =>
+        tx
+          .insertInto('prompts')
+          .values({ id: newId(), org_id: b.org.id, owner_id: a.owner.id, name: 'x', content: 'y' })
+          .execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
+  });
+
+  it('an update that moves a row into another org is refused by the database', async () => {
+    await expect(
+      withTenant(database, ctx(a, 'owner'), (tx) =>
+        tx
+          .updateTable('prompts')
+          .set({ org_id: b.org.id })
+          .where('id', '=', promptIds['a-member']!)
+          .execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
+  });
+
+  it("an update of another org's row changes nothing", async () => {
+    const res = await withTenant(database, ctx(a, 'owner'), (tx) =>
+      tx
+        .updateTable('prompts')
+        .set({ name: 'pwned' })
+        .where('id', '=', promptIds['b-member']!)
+        .executeTakeFirst(),
+    );
+    expect(Number(res.numUpdatedRows)).toBe(0);
+    const row = await withSystem(database, (tx) =>
+      tx
+        .selectFrom('prompts')
+        .select('name')
+        .where('id', '=', promptIds['b-member']!)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(row.name).toBe('b-member');
+  });
+
+  it("a member cannot read another member's prompt, even without an org filter", async () => {
+    const seen = await withTenant(database, ctx(a, 'member'), (tx) =>
+      tx.selectFrom('prompts').select('name').execute(),
+    );
+    expect(seen.map((r) => r.name)).toEqual(['a-member']);
+  });
+
+  it('a member cannot write a prompt owned by someone else', async () => {
+    await expect(
+      withTenant(database, ctx(a, 'member'), (tx) =>
+        tx
+          .insertInto('prompts')
+          .values({
+            id: newId(),
+            org_id: a.org.id,
+            owner_id: a.member2.id,
+            name: 'x',
+            content: 'y',
+          })
+          .execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
+  });
+
+  it.each(['owner', 'admin', 'manager'] as const)(
+    'a %s reads every prompt of its org and no other',
+    async (role) => {
+      const seen = await withTenant(database, ctx(a, role), (tx) =>
+        tx.selectFrom('prompts').select('name').orderBy('name').execute(),
+      );
+      expect(seen.map((r) => r.name)).toEqual(['a-member', 'a-member2']);
+    },
+  );
+
+  it('tenant context does not leak into the next transaction on the same connection', async () => {
+    await withTenant(database, ctx(a, 'owner'), (tx) =>
+      tx.selectFrom('prompts').selectAll().execute(),
+    );
+    const after = await withTenant(database, { orgId: null, userId: null, role: null }, (tx) =>
+      tx.selectFrom('prompts').selectAll().execute(),
+    );
+    expect(after).toHaveLength(0);
+  });
+
+  it('a failed transaction writes nothing', async () => {
+    const id = newId();
+    await expect(
+      withTenant(database, ctx(a, 'owner'), async (tx) => {
+        await tx
+          .insertInto('prompts')
+          .values({ id, org_id: a.org.id, owner_id: a.owner.id, name: 'half', content: 'x' })
+          .execute();
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const row = await withSystem(database, (tx) =>
+      tx.selectFrom('prompts').select('id').where('id', '=', id).executeTakeFirst(),
+    );
+    expect(row).toBeUndefined();
+  });
+
+  it('refuses a tenant context that is not a UUID (never reaches SQL)', async () => {
+    await expect(
+      withTenant(
+        database,
+        { orgId: "x'; drop table prompts; --", userId: null, role: null },
+        async () => 1,
+      ),
+    ).rejects.toThrow(/invalid tenant context/);
+  });
+});

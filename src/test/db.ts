@@ -1,0 +1,31 @@
+// A fresh, migrated database for one test file: a clone of the run's template.
+import { readFileSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { inject } from 'vitest';
+import { type Database, databaseFromPGlite, databaseFromUrl } from '../db/database.ts';
+import { cloneDatabase, dropDatabase, urlFor } from './pg-admin.ts';
+
+export interface TestDatabase extends Database {
+  /** Connection URL when on PostgreSQL (for tests that start a second instance). */
+  url?: string;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const name = await cloneDatabase(url, inject('pgTemplate'), inject('runId'));
+    const dbUrl = urlFor(url, name);
+    const database = databaseFromUrl(dbUrl, { poolSize: 5, timeoutMs: 5000 });
+    return {
+      ...database,
+      url: dbUrl,
+      async close() {
+        await database.close();
+        await dropDatabase(url, name);
+      },
+    };
+  }
+  const dump = readFileSync(inject('pgliteDump'));
+  const pglite = await PGlite.create({ loadDataDir: new Blob([dump]) });
+  return databaseFromPGlite(pglite);
+}

@@ -1,0 +1,18 @@
+import { defineConfig } from 'vitest/config';
+
+// With DATABASE_URL the suite runs against that PostgreSQL server (each test file in its own
+// database cloned from one migrated template); without it, on embedded PGlite (each file loads
+// one migrated data directory). *.pg.test.ts files need a server and run only in the first mode.
+const onPostgres = !!process.env.DATABASE_URL;
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
+    exclude: ['node_modules/**', 'web/**', ...(onPostgres ? [] : ['src/**/*.pg.test.ts'])],
+    globalSetup: ['src/test/global-setup.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    env: { NODE_ENV: 'test' },
+  },
+});
