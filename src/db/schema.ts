@@ -52,7 +52,62 @@ export interface PromptsTable {
   deleted_at: NullableTimestamp;
 }
 
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  org_id: string;
+  user_agent: string | null;
+  ip: string | null;
+  amr: ColumnType<string[], string | undefined, string>;
+  created_at: Timestamp;
+  last_used_at: Timestamp;
+  expires_at: Timestamp;
+  revoked_at: NullableTimestamp;
+  revoked_reason: string | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  session_id: string;
+  user_id: string;
+  token_hash: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  rotated_at: NullableTimestamp;
+  replaced_by: string | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  algorithm: Generated<string>;
+  public_jwk: ColumnType<Record<string, unknown>, string, string>;
+  private_key_enc: string;
+  status: 'active' | 'retired';
+  created_at: Timestamp;
+  retired_at: NullableTimestamp;
+}
+
+export interface AuditLogsTable {
+  id: string;
+  org_id: string | null;
+  actor_user_id: string | null;
+  actor_type: 'user' | 'superuser' | 'api_key' | 'system' | 'anonymous';
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: 'success' | 'failure';
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, never>;
+  created_at: Timestamp;
+}
+
 export interface DB {
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
+  audit_logs: AuditLogsTable;
   orgs: OrgsTable;
   users: UsersTable;
   memberships: MembershipsTable;
@@ -66,3 +121,7 @@ export type Membership = Selectable<MembershipsTable>;
 export type Prompt = Selectable<PromptsTable>;
 export type NewPrompt = Insertable<PromptsTable>;
 export type PromptUpdate = Updateable<PromptsTable>;
+export type Session = Selectable<SessionsTable>;
+export type RefreshToken = Selectable<RefreshTokensTable>;
+export type SigningKey = Selectable<SigningKeysTable>;
+export type AuditLog = Selectable<AuditLogsTable>;

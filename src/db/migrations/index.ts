@@ -1,7 +1,9 @@
 // The ordered list of migrations. Kysely's migrator runs the ones not yet applied, in name order.
 import type { Migration } from 'kysely';
 import * as foundation from './2026_11_23_0001_foundation.ts';
+import * as auth from './2026_11_23_0002_auth.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
+  '2026_11_23_0002_auth': auth,
 };
