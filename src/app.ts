@@ -33,6 +33,16 @@ export interface AppDeps {
   authenticate?: Authenticator;
 }
 
+export interface RouteSummary {
+  method: string;
+  url: string;
+  schema?: {
+    hide?: boolean;
+    body?: { type?: string; additionalProperties?: unknown };
+    response?: object;
+  };
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 function makeAjv(httpPart: 'body' | 'other') {
@@ -71,6 +81,15 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? bodyAjv : otherAjv).compile(schema),
   );
+
+  // Every route, for the OpenAPI completeness test and the startup summary.
+  const routeTable: RouteSummary[] = [];
+  app.addHook('onRoute', (r) => {
+    for (const method of [r.method].flat()) {
+      routeTable.push({ method, url: r.url, schema: r.schema as RouteSummary['schema'] });
+    }
+  });
+  app.decorate('routeTable', routeTable);
 
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {

@@ -1,0 +1,95 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+const dirs: string[] = [];
+function dataDir() {
+  const d = mkdtempSync(join(tmpdir(), 'sb-config-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const KEYS = `k1:${Buffer.alloc(32, 1).toString('base64')}`;
+
+describe('config', () => {
+  it('has working defaults and is frozen', () => {
+    const c = loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS });
+    expect(c.port).toBe(8000);
+    expect(c.nodeEnv).toBe('development');
+    expect(c.database.url).toBeUndefined();
+    expect(c.publicUrl).toBe('http://localhost:8000');
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.database)).toBe(true);
+    expect(() => {
+      (c as { port: number }).port = 1;
+    }).toThrow();
+  });
+
+  it.each([
+    ['PORT', 'eighty', /PORT/],
+    ['PORT', '70000', /PORT/],
+    ['NODE_ENV', 'prod', /NODE_ENV/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL/],
+    ['DATABASE_URL', 'mysql://x@y/z', /DATABASE_URL/],
+    ['DATABASE_URL', 'not a url', /DATABASE_URL/],
+    ['REDIS_URL', 'http://x', /REDIS_URL/],
+    ['BODY_LIMIT_BYTES', '-1', /BODY_LIMIT_BYTES/],
+    ['ENCRYPTION_KEYS', 'k1:short', /ENCRYPTION_KEYS/],
+    ['ENCRYPTION_ACTIVE_KEY_ID', 'nope', /ENCRYPTION_ACTIVE_KEY_ID/],
+    ['TRUST_PROXY', 'true', /TRUST_PROXY/],
+  ])('a malformed %s=%s is a startup error naming it', (name, value, re) => {
+    const env = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, [name]: value };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(re);
+  });
+
+  it('never echoes a database URL (it carries a password)', () => {
+    try {
+      loadConfig({
+        DATA_DIR: dataDir(),
+        ENCRYPTION_KEYS: KEYS,
+        DATABASE_URL: 'mysql://u:hunter2@h/d',
+      });
+      expect.unreachable();
+    } catch (err) {
+      expect(String(err)).not.toContain('hunter2');
+    }
+  });
+
+  it('in production refuses to start without secrets, naming them', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() })).toThrow(
+      /ENCRYPTION_KEYS/,
+    );
+  });
+
+  it('in development generates missing secrets once into DATA_DIR and reuses them', () => {
+    const dir = dataDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    expect(first.generatedSecrets).toEqual(['ENCRYPTION_KEYS']);
+    const file = join(dir, 'secrets.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(second.generatedSecrets).toEqual([]);
+    expect(second.encryption.keys[0]!.key.equals(first.encryption.keys[0]!.key)).toBe(true);
+    expect(JSON.parse(readFileSync(file, 'utf8')).ENCRYPTION_KEYS).toMatch(/^k1:/);
+  });
+
+  it('parses rotation: several keys, an explicit active id', () => {
+    const two = `${KEYS},k2:${Buffer.alloc(32, 2).toString('base64')}`;
+    expect(loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: two }).encryption.activeKeyId).toBe(
+      'k2',
+    );
+    const c = loadConfig({
+      DATA_DIR: dataDir(),
+      ENCRYPTION_KEYS: two,
+      ENCRYPTION_ACTIVE_KEY_ID: 'k1',
+    });
+    expect(c.encryption.activeKeyId).toBe('k1');
+    expect(c.encryption.keys).toHaveLength(2);
+  });
+});
