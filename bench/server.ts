@@ -1,0 +1,98 @@
+// A benchmark target, run as a child process so the load generator does not share its CPU:
+//   tsx bench/server.ts bare            — bare Fastify, the baseline
+//   tsx bench/server.ts app pglite      — Switchboard on a fresh embedded database
+//   tsx bench/server.ts app postgres    — Switchboard on a fresh database of BENCH_DATABASE_URL
+// Prints one JSON line {port, headers} once it listens; seeds an org with 20 prompts.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import Fastify from 'fastify';
+import pg from 'pg';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { type Database, databaseFromPGlite, databaseFromUrl } from '../src/db/database.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { withSystem } from '../src/db/tenant.ts';
+import { newId } from '../src/http/ids.ts';
+import { seedBenchIdentity } from './seed.ts';
+
+const [mode, dbKind] = process.argv.slice(2);
+const cleanups: (() => Promise<void>)[] = [];
+
+async function openBenchDatabase(): Promise<Database> {
+  if (dbKind === 'postgres') {
+    const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const name = `sb_bench_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    const database = databaseFromUrl(u.toString(), { poolSize: 10, timeoutMs: 5000 });
+    cleanups.push(async () => {
+      await database.close();
+      const a = new pg.Client({ connectionString: base });
+      await a.connect();
+      await a.query(`drop database if exists ${name} with (force)`);
+      await a.end();
+    });
+    return database;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
+  const database = databaseFromPGlite(await PGlite.create({ dataDir: dir }));
+  cleanups.push(async () => {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return database;
+}
+
+async function main() {
+  if (mode === 'bare') {
+    const app = Fastify({ logger: false });
+    app.get('/health', async () => ({ status: 'ok' }));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const address = app.server.address() as { port: number };
+    console.log(JSON.stringify({ port: address.port, headers: {} }));
+    return;
+  }
+  const database = await openBenchDatabase();
+  await migrateToLatest(database.db);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-data-'));
+  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
+  });
+  const identity = await seedBenchIdentity(config, database);
+  await withSystem(database, async (tx) => {
+    for (let i = 0; i < 20; i++) {
+      await tx
+        .insertInto('prompts')
+        .values({
+          id: newId(),
+          org_id: identity.orgId,
+          owner_id: identity.userId,
+          name: `Prompt ${i}`,
+          content: 'You are a helpful receptionist. '.repeat(8),
+        })
+        .execute();
+    }
+  });
+  const app = await buildApp(config, { database, ...identity.appDeps });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address() as { port: number };
+  console.log(JSON.stringify({ port: address.port, headers: identity.headers }));
+  process.on('SIGTERM', async () => {
+    await app.close();
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    process.exit(0);
+  });
+}
+
+await main();
