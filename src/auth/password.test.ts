@@ -1,0 +1,141 @@
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import type { Argon2Params } from './password.ts';
+import {
+  DEFAULT_ARGON2,
+  dummyVerify,
+  hashPassword,
+  needsRehash,
+  normalizePassword,
+  primeDummyHash,
+  verifyPassword,
+} from './password.ts';
+
+// Cheap parameters keep the functional tests fast; timing and rehash tests use the defaults.
+const FAST: Argon2Params = { memoryCost: 1024, timeCost: 1, parallelism: 1 };
+
+describe('DEFAULT_ARGON2', () => {
+  it('is the OWASP argon2id recommendation', () => {
+    expect(DEFAULT_ARGON2).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+  });
+});
+
+describe('hashPassword / verifyPassword', () => {
+  it('produces an argon2id PHC string with the requested parameters and a random salt', async () => {
+    const a = await hashPassword('correct horse battery staple', FAST);
+    const b = await hashPassword('correct horse battery staple', FAST);
+    expect(a).toMatch(/^\$argon2id\$v=19\$m=1024,t=1,p=1\$/);
+    expect(a).not.toBe(b);
+  });
+
+  it('verifies the right password and refuses a wrong one', async () => {
+    const stored = await hashPassword('correct horse battery staple', FAST);
+    expect(await verifyPassword(stored, 'correct horse battery staple')).toBe(true);
+    expect(await verifyPassword(stored, 'correct horse battery stapler')).toBe(false);
+    expect(await verifyPassword(stored, 'Correct horse battery staple')).toBe(false);
+    expect(await verifyPassword(stored, '')).toBe(false);
+  });
+
+  it('returns false instead of throwing on a malformed or foreign hash', async () => {
+    const stored = await hashPassword('correct horse battery staple', FAST);
+    for (const bad of [
+      '',
+      'not a hash',
+      '$argon2id$v=19$m=1024,t=1,p=1$',
+      stored.slice(0, -5),
+      '$2b$10$abcdefghijklmnopqrstuuJ0yJ2F6mJq9wq4mQ8zTqjv1b8S5Zb2e',
+    ]) {
+      await expect(verifyPassword(bad, 'correct horse battery staple')).resolves.toBe(false);
+    }
+  });
+
+  it('compares after NFKC: a ligature or full-width spelling matches its plain form', async () => {
+    const ligature = await hashPassword('ﬁsh and chips forever', FAST);
+    expect(await verifyPassword(ligature, 'fish and chips forever')).toBe(true);
+    const fullWidth = await hashPassword('ｐａｓｓｐｈｒａｓｅ１２３', FAST);
+    expect(await verifyPassword(fullWidth, 'passphrase123')).toBe(true);
+  });
+
+  it('treats composed and decomposed accents as the same password', async () => {
+    const composed = 'caf\u00e9 au lait du matin';
+    const decomposed = 'cafe\u0301 au lait du matin';
+    const stored = await hashPassword(composed, FAST);
+    expect(await verifyPassword(stored, decomposed)).toBe(true);
+  });
+
+  it('does nothing beyond NFKC: no trimming, no case folding', () => {
+    expect(normalizePassword(' Pass ')).toBe(' Pass ');
+    expect(normalizePassword('ＡＢＣ')).toBe('ABC');
+    expect(normalizePassword('ﬁ')).toBe('fi');
+  });
+});
+
+describe('needsRehash', () => {
+  it('is false for a hash made with the same parameters', async () => {
+    const stored = await hashPassword('correct horse battery staple', DEFAULT_ARGON2);
+    expect(needsRehash(stored, DEFAULT_ARGON2)).toBe(false);
+  });
+
+  it('is true when any parameter differs', async () => {
+    const stored = await hashPassword('correct horse battery staple', FAST);
+    expect(needsRehash(stored, FAST)).toBe(false);
+    expect(needsRehash(stored, { ...FAST, memoryCost: 2048 })).toBe(true);
+    expect(needsRehash(stored, { ...FAST, timeCost: 2 })).toBe(true);
+    expect(needsRehash(stored, { ...FAST, parallelism: 2 })).toBe(true);
+  });
+
+  it('is true for another algorithm, an old version or an unparseable hash', () => {
+    const tail =
+      'm=1024,t=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g';
+    expect(needsRehash(`$argon2id$v=19$${tail}`, FAST)).toBe(false);
+    expect(needsRehash(`$argon2i$v=19$${tail}`, FAST)).toBe(true);
+    expect(needsRehash(`$argon2d$v=19$${tail}`, FAST)).toBe(true);
+    expect(needsRehash(`$argon2id$v=16$${tail}`, FAST)).toBe(true);
+    expect(needsRehash('$2b$10$abcdefghijklmnopqrstuuJ0yJ2F6mJq9wq4mQ8zTqjv1b8S5Zb2e', FAST)).toBe(
+      true,
+    );
+    expect(needsRehash('', FAST)).toBe(true);
+  });
+});
+
+describe('dummyVerify', () => {
+  it('always resolves false, whatever the password', async () => {
+    expect(await dummyVerify('correct horse battery staple', FAST)).toBe(false);
+    expect(await dummyVerify('', FAST)).toBe(false);
+  });
+
+  it('uses the given parameters, so it costs as much as a real verification', async () => {
+    const stored = await hashPassword('correct horse battery staple', DEFAULT_ARGON2);
+    await primeDummyHash(DEFAULT_ARGON2);
+    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const real: number[] = [];
+    const dummy: number[] = [];
+    // Interleaved so machine load drifts affect both series alike.
+    for (let i = 0; i < 7; i++) {
+      let t = performance.now();
+      await verifyPassword(stored, 'wrong password, long enough');
+      real.push(performance.now() - t);
+      t = performance.now();
+      await dummyVerify('wrong password, long enough', DEFAULT_ARGON2);
+      dummy.push(performance.now() - t);
+    }
+    const ratio = median(dummy) / median(real);
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
+  });
+
+  it('costs more with heavier parameters (it is not a constant-time no-op)', async () => {
+    await primeDummyHash(FAST);
+    await primeDummyHash(DEFAULT_ARGON2);
+    const time = async (params: Argon2Params) => {
+      let best = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < 3; i++) {
+        const t = performance.now();
+        await dummyVerify('some password', params);
+        best = Math.min(best, performance.now() - t);
+      }
+      return best;
+    };
+    expect(await time(DEFAULT_ARGON2)).toBeGreaterThan(2 * (await time(FAST)));
+  });
+});
