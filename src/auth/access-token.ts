@@ -1,0 +1,193 @@
+// Access tokens: short-lived EdDSA (Ed25519) JWTs, RFC 9068 profile (`typ: at+jwt`), verifiable
+// by anyone holding the JWKS. verify() is the per-request hot path: it trusts nothing in the
+// token before the signature checks out, accepts only EdDSA from our own key ring, and answers
+// null (never throws) for anything that is not a well-formed, current access token of ours.
+import { type CryptoKey, type JWTHeaderParameters, jwtVerify, SignJWT } from 'jose';
+import { ROLES } from '../access/permissions.ts';
+import type { Role } from '../db/schema.ts';
+import { UUID_PATTERN } from '../http/ids.ts';
+import type { KeyRing } from './signing-keys.ts';
+
+export interface AccessClaims {
+  iss: string;
+  aud: string;
+  /** user id */
+  sub: string;
+  /** session id: the caller checks it against revoked sessions on every request */
+  sid: string;
+  org: string;
+  role: Role;
+  amr: string[];
+  iat: number;
+  exp: number;
+  /** platform superuser */
+  su?: true;
+  /** enrolment-only token: the org requires MFA and the user has none yet */
+  mfa_pending?: true;
+}
+
+export type AccessTokenInput = Omit<AccessClaims, 'iss' | 'aud' | 'iat' | 'exp'>;
+
+export interface SignedAccessToken {
+  token: string;
+  /** seconds */
+  expiresIn: number;
+  claims: AccessClaims;
+}
+
+export interface AccessTokens {
+  sign(input: AccessTokenInput): Promise<SignedAccessToken>;
+  verify(token: string): Promise<AccessClaims | null>;
+}
+
+export interface AccessTokenOptions {
+  /** Read at every sign/verify, so a reloaded ring takes effect at once. */
+  getKeyRing: () => KeyRing;
+  issuer: string;
+  audience: string;
+  ttlSeconds: number;
+  /** Verified-token cache bound (entries). Default 10,000. */
+  cacheSize?: number;
+  /** Clock in milliseconds, for tests. */
+  now?: () => number;
+}
+
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+const ALG = 'EdDSA';
+/** Instances' clocks drift a little; a token issued "in the future" by this much is still fine. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+/** Far above any token we issue; bounds the work an oversized header can cause. */
+const MAX_TOKEN_LENGTH = 4096;
+const MAX_AMR_ENTRIES = 8;
+const UUID = new RegExp(UUID_PATTERN);
+const AMR_VALUE = /^[a-z0-9_]{1,32}$/;
+
+const isUuid = (v: unknown): v is string => typeof v === 'string' && UUID.test(v);
+const isRole = (v: unknown): v is Role =>
+  typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+const isAmr = (v: unknown): v is string[] =>
+  Array.isArray(v) &&
+  v.length <= MAX_AMR_ENTRIES &&
+  v.every((m) => typeof m === 'string' && AMR_VALUE.test(m));
+const isNumericDate = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v);
+
+/**
+ * Rebuild the claims from a verified payload, keeping only the members we define, each in its
+ * exact shape. Anything else, including a flag with a value other than `true`, rejects the token.
+ */
+function toAccessClaims(p: Record<string, unknown>): AccessClaims | null {
+  const { iss, aud, sub, sid, org, role, amr, iat, exp, su, mfa_pending } = p;
+  if (typeof iss !== 'string' || typeof aud !== 'string') return null;
+  if (!isUuid(sub) || !isUuid(sid) || !isUuid(org) || !isRole(role) || !isAmr(amr)) return null;
+  if (!isNumericDate(iat) || !isNumericDate(exp)) return null;
+  if (su !== undefined && su !== true) return null;
+  if (mfa_pending !== undefined && mfa_pending !== true) return null;
+  const claims: AccessClaims = { iss, aud, sub, sid, org, role, amr: [...amr], iat, exp };
+  if (su) claims.su = true;
+  if (mfa_pending) claims.mfa_pending = true;
+  return claims;
+}
+
+interface CacheEntry {
+  claims: AccessClaims;
+  kid: string;
+}
+
+export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
+  const { getKeyRing, issuer, audience, ttlSeconds } = opts;
+  const now = opts.now ?? Date.now;
+  const cacheSize = opts.cacheSize ?? 10_000;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new RangeError('ttlSeconds > 0');
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError('cacheSize >= 0');
+
+  // Verified-token cache: token -> claims, until exp. A hit skips the signature check, which is
+  // the only expensive step. It does NOT handle revocation: a logged-out session's token stays
+  // cached until it expires, so the caller must check `sid` against revoked sessions on every
+  // request, hit or miss. A Map iterates in insertion order; re-inserting on a hit makes it LRU.
+  const cache = new Map<string, CacheEntry>();
+
+  function cached(token: string, nowSeconds: number): AccessClaims | null | undefined {
+    const entry = cache.get(token);
+    if (!entry) return undefined;
+    // Expired, or its key was withdrawn from the ring (e.g. an emergency key removal): refuse.
+    if (entry.claims.exp <= nowSeconds || !getKeyRing().verificationKeys.has(entry.kid)) {
+      cache.delete(token);
+      return null;
+    }
+    cache.delete(token);
+    cache.set(token, entry);
+    return entry.claims;
+  }
+
+  function remember(token: string, entry: CacheEntry): void {
+    if (cacheSize === 0) return;
+    cache.set(token, entry);
+    while (cache.size > cacheSize) {
+      const oldest = cache.keys().next();
+      if (oldest.done) break;
+      cache.delete(oldest.value);
+    }
+  }
+
+  // Key lookup by kid in our ring only: never a key named or embedded by the token (jwk, jku,
+  // x5u headers are ignored), never any algorithm but EdDSA.
+  function keyFor(header: JWTHeaderParameters): CryptoKey {
+    if (header.alg !== ALG || typeof header.kid !== 'string') throw new Error('unusable header');
+    const key = getKeyRing().verificationKeys.get(header.kid);
+    if (!key) throw new Error('unknown kid');
+    return key;
+  }
+
+  return {
+    async sign(input) {
+      const ring = getKeyRing();
+      const iat = Math.floor(now() / 1000);
+      const claims = toAccessClaims({
+        ...input,
+        iss: issuer,
+        aud: audience,
+        iat,
+        exp: iat + ttlSeconds,
+      });
+      if (!claims) throw new TypeError('access token claims are not in the expected shape');
+      const { iss: _iss, aud: _aud, iat: _iat, exp: _exp, ...custom } = claims;
+      const token = await new SignJWT(custom)
+        .setProtectedHeader({ alg: ALG, kid: ring.active.kid, typ: ACCESS_TOKEN_TYPE })
+        .setIssuer(issuer)
+        .setAudience(audience)
+        .setIssuedAt(claims.iat)
+        .setExpirationTime(claims.exp)
+        .sign(ring.active.privateKey);
+      return { token, expiresIn: ttlSeconds, claims };
+    },
+
+    async verify(token) {
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+        return null;
+      }
+      const nowMs = now();
+      const nowSeconds = Math.floor(nowMs / 1000);
+      try {
+        const hit = cached(token, nowSeconds);
+        if (hit !== undefined) return hit;
+        const { payload, protectedHeader } = await jwtVerify(token, keyFor, {
+          algorithms: [ALG],
+          typ: ACCESS_TOKEN_TYPE,
+          issuer,
+          audience,
+          requiredClaims: ['sub', 'exp', 'iat'],
+          maxTokenAge: ttlSeconds,
+          clockTolerance: CLOCK_TOLERANCE_SECONDS,
+          currentDate: new Date(nowMs),
+        });
+        // An array `aud` passes jose's audience check; ours is always the one string.
+        const claims = toAccessClaims(payload as Record<string, unknown>);
+        if (!claims || claims.exp <= nowSeconds) return null;
+        remember(token, { claims, kid: protectedHeader.kid as string });
+        return claims;
+      } catch {
+        return null;
+      }
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// GET /.well-known/jwks.json: the public keys agent workers and reverse proxies verify access
+// tokens with. The response schema lists the public members only, so the serializer drops any
+// private member (`d`) even if one ever reached the ring.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import type { KeyRing } from './signing-keys.ts';
+
+const Jwk = Type.Object(
+  {
+    kty: Type.Literal('OKP'),
+    crv: Type.Literal('Ed25519'),
+    x: Type.String({ description: 'Public key, base64url' }),
+    kid: Type.String(),
+    alg: Type.Literal('EdDSA'),
+    use: Type.Literal('sig'),
+  },
+  { additionalProperties: false, title: 'Jwk' },
+);
+
+const Jwks = Type.Object(
+  { keys: Type.Array(Jwk) },
+  {
+    additionalProperties: false,
+    title: 'Jwks',
+    description: 'The active signing key first, then recently retired keys',
+  },
+);
+
+/**
+ * Consumers may cache the set for 5 minutes. A verifier that meets an unknown kid should refetch
+ * (jose's createRemoteJWKSet does), because a freshly rotated key appears here first.
+ */
+const CACHE_CONTROL = 'public, max-age=300';
+
+export const jwksRoutes: FastifyPluginAsyncTypebox<{ getKeyRing: () => KeyRing }> = async (
+  app,
+  { getKeyRing },
+) => {
+  app.get(
+    '/.well-known/jwks.json',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Public keys (JWKS) that verify access tokens',
+        response: { 200: Jwks },
+      },
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', CACHE_CONTROL);
+      return { keys: getKeyRing().jwks.keys };
+    },
+  );
+};

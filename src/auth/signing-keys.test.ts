@@ -1,0 +1,183 @@
+// The signing key store against a real database (PGlite, and PostgreSQL in CI).
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify from 'fastify';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT } from 'jose';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decryptSecret } from '../crypto/encryption.ts';
+import { withSystem } from '../db/tenant.ts';
+import { createTestDatabase, type TestDatabase } from '../test/db.ts';
+import { jwksRoutes } from './jwks.routes.ts';
+import { ensureSigningKey, type KeyRing, loadKeyRing, rotateSigningKey } from './signing-keys.ts';
+
+const enc = { keys: [{ id: 'k1', key: Buffer.alloc(32, 3) }], activeKeyId: 'k1' };
+const TTL = 900;
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => database.close());
+
+const allKeys = () =>
+  withSystem(database, (tx) =>
+    tx.selectFrom('signing_keys').selectAll().orderBy('created_at').execute(),
+  );
+const activeKeys = async () => (await allKeys()).filter((k) => k.status === 'active');
+const ring = () => loadKeyRing(database, enc, { maxTokenTtlSeconds: TTL });
+
+async function signWith(r: KeyRing): Promise<string> {
+  return new SignJWT({ hello: 'world' })
+    .setProtectedHeader({ alg: 'EdDSA', kid: r.active.kid })
+    .sign(r.active.privateKey);
+}
+
+describe('signing keys', () => {
+  it('refuses to load a ring before any key exists', async () => {
+    await expect(ring()).rejects.toThrow(/no active signing key/);
+  });
+
+  it('ensureSigningKey is concurrency-safe: 5 parallel calls leave exactly one active key', async () => {
+    await Promise.all(Array.from({ length: 5 }, () => ensureSigningKey(database, enc)));
+    const keys = await allKeys();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]!.status).toBe('active');
+    expect(keys[0]!.algorithm).toBe('EdDSA');
+  });
+
+  it('ensureSigningKey is idempotent', async () => {
+    const [before] = await activeKeys();
+    await ensureSigningKey(database, enc);
+    await ensureSigningKey(database, enc);
+    expect(await allKeys()).toEqual([before]);
+  });
+
+  it('stores the private key encrypted, bound to its kid, and publishes only the public half', async () => {
+    const [row] = await activeKeys();
+    const sealed = JSON.parse(
+      decryptSecret(row!.private_key_enc, enc, `signing-key:${row!.kid}`).toString(),
+    ) as { d: string; x: string };
+    expect(sealed.d).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(row!.private_key_enc).toMatch(/^v1\.k1\./);
+    expect(row!.private_key_enc).not.toContain(sealed.d);
+    expect(row!.private_key_enc).not.toContain(Buffer.from(sealed.d, 'base64url').toString('hex'));
+    expect(JSON.stringify(row!.public_jwk)).not.toContain(sealed.d);
+    expect(() => decryptSecret(row!.private_key_enc, enc, 'signing-key:other')).toThrow();
+
+    const r = await ring();
+    expect(r.active.kid).toBe(row!.kid);
+    expect(r.jwks.keys).toEqual([
+      { kty: 'OKP', crv: 'Ed25519', x: sealed.x, kid: row!.kid, alg: 'EdDSA', use: 'sig' },
+    ]);
+    // The published key verifies what the active private key signs.
+    const token = await signWith(r);
+    const publicKey = await importJWK(r.jwks.keys[0]!, 'EdDSA');
+    await expect(jwtVerify(token, publicKey)).resolves.toBeTruthy();
+    expect(r.active.privateKey.extractable).toBe(false);
+  });
+
+  it('rotation makes a new active key and keeps the old one published and verifying', async () => {
+    const before = await ring();
+    const oldToken = await signWith(before);
+    const { kid, retiredKid } = await rotateSigningKey(database, enc);
+    expect(retiredKid).toBe(before.active.kid);
+    expect(kid).not.toBe(before.active.kid);
+
+    const keys = await allKeys();
+    expect(keys.filter((k) => k.status === 'active').map((k) => k.kid)).toEqual([kid]);
+    const old = keys.find((k) => k.kid === before.active.kid)!;
+    expect(old.status).toBe('retired');
+    expect(old.retired_at).toBeInstanceOf(Date);
+
+    const after = await ring();
+    expect(after.active.kid).toBe(kid);
+    expect(after.jwks.keys.map((k) => k.kid)).toEqual([kid, before.active.kid]);
+    const oldKey = after.verificationKeys.get(before.active.kid)!;
+    await expect(jwtVerify(oldToken, oldKey)).resolves.toBeTruthy();
+  });
+
+  it('concurrent rotations each succeed and leave one active key', async () => {
+    const results = await Promise.all([
+      rotateSigningKey(database, enc),
+      rotateSigningKey(database, enc),
+      rotateSigningKey(database, enc),
+    ]);
+    expect(new Set(results.map((r) => r.kid)).size).toBe(3);
+    expect(await activeKeys()).toHaveLength(1);
+  });
+
+  it('stops publishing a key once its tokens can no longer be valid', async () => {
+    const r = await ring();
+    const [first] = await allKeys();
+    expect(r.verificationKeys.has(first!.kid)).toBe(true);
+    // Retired longer ago than the token lifetime plus the 5-minute grace.
+    await withSystem(database, (tx) =>
+      tx
+        .updateTable('signing_keys')
+        .set({ retired_at: sql<Date>`now() - ${TTL + 301}::int * interval '1 second'` })
+        .where('kid', '=', first!.kid)
+        .execute(),
+    );
+    const later = await ring();
+    expect(later.verificationKeys.has(first!.kid)).toBe(false);
+    expect(later.jwks.keys.map((k) => k.kid)).not.toContain(first!.kid);
+    expect(later.verificationKeys.size).toBe(later.jwks.keys.length);
+  });
+
+  it('refuses a key whose stored public key was swapped for an attacker key', async () => {
+    const [, retired] = await allKeys();
+    const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
+    const attacker = await exportJWK(publicKey);
+    const original = retired!.public_jwk;
+    await withSystem(database, (tx) =>
+      tx
+        .updateTable('signing_keys')
+        .set({ public_jwk: JSON.stringify(attacker) })
+        .where('kid', '=', retired!.kid)
+        .execute(),
+    );
+    await expect(ring()).rejects.toThrow(/does not match/);
+    await withSystem(database, (tx) =>
+      tx
+        .updateTable('signing_keys')
+        .set({ public_jwk: JSON.stringify(original) })
+        .where('kid', '=', retired!.kid)
+        .execute(),
+    );
+    await expect(ring()).resolves.toBeTruthy();
+  });
+
+  it('fails to load the ring without the encryption key that sealed it', async () => {
+    const other = { keys: [{ id: 'k2', key: Buffer.alloc(32, 4) }], activeKeyId: 'k2' };
+    await expect(loadKeyRing(database, other, { maxTokenTtlSeconds: TTL })).rejects.toThrow(
+      /unknown encryption key id/,
+    );
+  });
+});
+
+describe('GET /.well-known/jwks.json', () => {
+  it('serves the public keys with a cache header and never a private member', async () => {
+    const r = await ring();
+    // A ring that somehow carried a private member: the response schema must drop it.
+    const leaky: KeyRing = {
+      ...r,
+      jwks: { keys: r.jwks.keys.map((k) => ({ ...k, d: 'PRIVATE' })) },
+    };
+    const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
+    await app.register(jwksRoutes, { getKeyRing: () => leaky });
+    try {
+      const res = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['cache-control']).toBe('public, max-age=300');
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      const body = res.json() as { keys: Record<string, unknown>[] };
+      expect(body).toEqual({ keys: r.jwks.keys });
+      expect(res.body).not.toContain('PRIVATE');
+      for (const k of body.keys) {
+        expect(Object.keys(k).sort()).toEqual(['alg', 'crv', 'kid', 'kty', 'use', 'x']);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+});

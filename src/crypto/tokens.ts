@@ -1,0 +1,33 @@
+// Opaque-token primitives for refresh, reset, verification and invitation tokens and API keys.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const MIN_TOKEN_BYTES = 16;
+
+/** A fresh random token, base64url. At least 128 bits, so it cannot be guessed or enumerated. */
+export function generateToken(bytes = 32): string {
+  if (!Number.isInteger(bytes) || bytes < MIN_TOKEN_BYTES) {
+    throw new RangeError(`a token needs at least ${MIN_TOKEN_BYTES} random bytes`);
+  }
+  return randomBytes(bytes).toString('base64url');
+}
+
+/**
+ * The stored form of a token: SHA-256, hex. A database leak then reveals no usable token.
+ * A fast hash is enough because these tokens carry >= 128 bits of randomness: unlike a password,
+ * there is no dictionary to try, so a slow hash (argon2) would add cost and no protection.
+ * Never use this for passwords or short codes.
+ */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/**
+ * Compare two secrets without leaking, through timing, how long a prefix matched. A length
+ * mismatch returns false at once: lengths of hashes and fixed-size tokens are not secret.
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  if (x.length !== y.length) return false;
+  return timingSafeEqual(x, y);
+}
