@@ -1,0 +1,320 @@
+// Rate limits and brute-force defence. Counters live in memory (one instance) or, with REDIS_URL,
+// in Redis so that limits hold across every instance behind a load balancer. A Redis outage must
+// not turn into an outage of login: each Redis limiter falls back to a per-instance memory limiter.
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import {
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import { AppError } from '../http/errors.ts';
+
+/**
+ * Every named limit, its default and the variable that overrides it (`POINTS/SECONDS`; the block
+ * lasts as long as the window). "Failures" limits are fed by `penalize` (only wrong guesses count),
+ * "requests" limits by `consume` (every call counts).
+ */
+export const LIMIT_DEFAULTS = {
+  // Failed logins from one IP across all accounts: password spraying from one address. High enough
+  // for an office or carrier NAT full of users who mistype.
+  login_ip: { points: 50, durationSec: 900, blockSec: 900, env: 'RATE_LIMIT_LOGIN_IP' },
+  // Failed logins for one account from one IP: online guessing of one password. Reset on success.
+  login_account_ip: {
+    points: 5,
+    durationSec: 900,
+    blockSec: 900,
+    env: 'RATE_LIMIT_LOGIN_ACCOUNT_IP',
+  },
+  // Failed logins for one account from every IP, counted only while their (account, IP) pair was
+  // not blocked: distributed guessing (botnets). At least twice login_account_ip, window no longer
+  // than its window, so that one IP alone can never lock the owner out (assertLoginInvariants).
+  login_account: { points: 20, durationSec: 900, blockSec: 900, env: 'RATE_LIMIT_LOGIN_ACCOUNT' },
+  // Wrong MFA codes (TOTP or backup) per user: 5 guesses per 5 minutes leaves a 6-digit TOTP code
+  // out of reach (~1 in 70,000 per window, with ±1 step tolerance).
+  mfa_verify: { points: 5, durationSec: 300, blockSec: 300, env: 'RATE_LIMIT_MFA_VERIFY' },
+  // Forgot-password requests per IP: mail bombing of many inboxes and probing from one address.
+  password_forgot_ip: {
+    points: 10,
+    durationSec: 3600,
+    blockSec: 3600,
+    env: 'RATE_LIMIT_PASSWORD_FORGOT_IP',
+  },
+  // Forgot-password requests per email (known or not, same answer): mail bombing of one inbox.
+  password_forgot_account: {
+    points: 3,
+    durationSec: 3600,
+    blockSec: 3600,
+    env: 'RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT',
+  },
+  // Reset attempts per IP: tokens cannot be guessed, but each attempt may cost a password hash.
+  password_reset_ip: {
+    points: 10,
+    durationSec: 900,
+    blockSec: 900,
+    env: 'RATE_LIMIT_PASSWORD_RESET_IP',
+  },
+  // Refresh calls per IP: bounds token-guessing and DB load; a NAT with many tabs stays well below.
+  refresh_ip: { points: 60, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_REFRESH_IP' },
+  // Verification-mail resends per user: mail bombing and SMTP reputation.
+  email_resend: { points: 3, durationSec: 900, blockSec: 900, env: 'RATE_LIMIT_EMAIL_RESEND' },
+  // Sign-ups per IP: mass account creation (each costs a password hash and a mail).
+  register_ip: { points: 10, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_REGISTER_IP' },
+  // Requests per API key: a leaked or runaway key cannot flood the service.
+  api_key: { points: 600, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_API_KEY' },
+} as const satisfies Record<string, LimitSpec & { env: string }>;
+
+export type LimitName = keyof typeof LIMIT_DEFAULTS;
+export const LIMIT_NAMES = Object.keys(LIMIT_DEFAULTS) as LimitName[];
+
+export interface LimitSpec {
+  /** Attempts allowed per window; the key is blocked once they are used up. */
+  points: number;
+  durationSec: number;
+  blockSec: number;
+}
+
+/**
+ * The memory store expires keys with setTimeout, which fires at once for delays above 2^31-1 ms
+ * (~24.8 days): a longer window would silently disable the limit.
+ */
+const MAX_SECONDS = 24 * 24 * 3600;
+const MAX_POINTS = 1_000_000_000;
+
+/** Reads every RATE_LIMIT_* override; a malformed value is an error naming the variable. */
+export function parseLimitOverrides(
+  env: Record<string, string | undefined>,
+): Record<LimitName, LimitSpec> {
+  const specs = {} as Record<LimitName, LimitSpec>;
+  for (const name of LIMIT_NAMES) {
+    const def = LIMIT_DEFAULTS[name];
+    // An empty value counts as unset, as everywhere else in the configuration.
+    const raw = env[def.env]?.trim();
+    if (!raw) {
+      specs[name] = { points: def.points, durationSec: def.durationSec, blockSec: def.blockSec };
+      continue;
+    }
+    const m = /^(\d+)\/(\d+)$/.exec(raw);
+    const points = Number(m?.[1]);
+    const seconds = Number(m?.[2]);
+    if (!m || points < 1 || points > MAX_POINTS || seconds < 1 || seconds > MAX_SECONDS) {
+      throw new Error(
+        `${def.env} must be POINTS/SECONDS with POINTS between 1 and ${MAX_POINTS} and SECONDS ` +
+          `between 1 and ${MAX_SECONDS}, e.g. ${def.points}/${def.durationSec} (got "${raw}")`,
+      );
+    }
+    specs[name] = { points, durationSec: seconds, blockSec: seconds };
+  }
+  assertLoginInvariants(specs);
+  return specs;
+}
+
+/**
+ * The promise that one IP can never lock an account. Pair windows are fixed (they start at the
+ * first failure) and failures of a blocked pair are not counted, so with an account window no
+ * longer than the pair's window and block, one account window overlaps the counted failures of at
+ * most two pair windows: `points - 1` at the end of one (it never reached the block) plus
+ * `points` at the start of the next. The account threshold must stay above that.
+ */
+export function assertLoginInvariants(specs: Record<LimitName, LimitSpec>): void {
+  const pair = specs.login_account_ip;
+  const account = specs.login_account;
+  const names = `${LIMIT_DEFAULTS.login_account.env} and ${LIMIT_DEFAULTS.login_account_ip.env}`;
+  const onePairMax = 2 * pair.points - 1;
+  if (account.points <= onePairMax) {
+    throw new Error(
+      `${names}: the account limit (${account.points}) must be at least twice the account+IP ` +
+        `limit (${pair.points}), or a single IP could lock an account`,
+    );
+  }
+  if (account.durationSec > Math.min(pair.durationSec, pair.blockSec)) {
+    throw new Error(
+      `${names}: the account window (${account.durationSec} s) must not be longer than the ` +
+        `account+IP window and block, or a single IP could lock an account`,
+    );
+  }
+}
+
+export interface LimitState {
+  /** Attempts counted in the current window (may exceed points once blocked). */
+  consumed: number;
+  remaining: number;
+  blocked: boolean;
+  /** Seconds until the window or block ends; 0 when there is nothing to wait for. */
+  retryAfterSec: number;
+}
+
+export interface RateLimiter {
+  readonly specs: Readonly<Record<LimitName, LimitSpec>>;
+  /** Counts one request; throws `rate_limited` when the limit is exceeded. */
+  consume(name: LimitName, key: string): Promise<void>;
+  /** Throws `rate_limited` if the next attempt would be refused, without counting anything. */
+  check(name: LimitName, key: string): Promise<void>;
+  /** Counts one failure; the key is blocked for blockSec once `points` failures are reached. */
+  penalize(name: LimitName, key: string): Promise<LimitState>;
+  /** Forgets the key (e.g. after a success). */
+  reset(name: LimitName, key: string): Promise<void>;
+  /** Current count without changing it. */
+  peek(name: LimitName, key: string): Promise<LimitState>;
+}
+
+function secondsFrom(ms: number, fallbackSec: number): number {
+  // A key without expiry should not exist; never tell a client to retry after 0 or -1 s.
+  return ms > 0 ? Math.max(1, Math.ceil(ms / 1000)) : fallbackSec;
+}
+
+export function rateLimitedError(seconds: number): AppError {
+  return new AppError(
+    'rate_limited',
+    `Too many attempts. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
+    { headers: { 'retry-after': String(seconds) }, retry_after: seconds },
+  );
+}
+
+/**
+ * Keys are hashed before they reach any store: emails and IPs may contain anything (Redis key
+ * separators, huge strings), and a dump of Redis or of the heap should not list who was targeted.
+ */
+function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
+}
+
+export function createRateLimiter(opts: {
+  specs: Record<LimitName, LimitSpec>;
+  redis?: Redis;
+  keyPrefix?: string;
+}): RateLimiter {
+  const prefix = opts.keyPrefix ?? 'sb:rl';
+  const specs = Object.freeze({ ...opts.specs });
+  const limiters = {} as Record<LimitName, RateLimiterAbstract>;
+  for (const name of LIMIT_NAMES) {
+    const spec = specs[name];
+    const base = {
+      keyPrefix: `${prefix}:${name}`,
+      points: spec.points,
+      duration: spec.durationSec,
+      blockDuration: spec.blockSec,
+    };
+    const memory = new RateLimiterMemory(base);
+    limiters[name] = opts.redis
+      ? new RateLimiterRedis({
+          ...base,
+          storeClient: opts.redis,
+          // With Redis down, fail over to per-instance counting at once instead of waiting on it.
+          rejectIfRedisNotReady: true,
+          insuranceLimiter: memory,
+        })
+      : memory;
+  }
+
+  const stateOf = (name: LimitName, res: RateLimiterRes | null): LimitState => {
+    const spec = specs[name];
+    if (!res) return { consumed: 0, remaining: spec.points, blocked: false, retryAfterSec: 0 };
+    const blocked = res.consumedPoints >= spec.points;
+    return {
+      consumed: res.consumedPoints,
+      remaining: Math.max(spec.points - res.consumedPoints, 0),
+      blocked,
+      retryAfterSec: secondsFrom(res.msBeforeNext, blocked ? spec.blockSec : spec.durationSec),
+    };
+  };
+
+  // rate-limiter-flexible rejects with a RateLimiterRes when over the limit; anything else is a
+  // store failure the insurance limiter could not absorb, and must not be mistaken for a block.
+  const asRes = (err: unknown): RateLimiterRes => {
+    if (err instanceof RateLimiterRes) return err;
+    throw err;
+  };
+
+  const peek = async (name: LimitName, key: string) =>
+    stateOf(name, await limiters[name].get(hashKey(key)));
+
+  return {
+    specs,
+    async consume(name, key) {
+      try {
+        await limiters[name].consume(hashKey(key));
+      } catch (err) {
+        const res = asRes(err);
+        throw rateLimitedError(secondsFrom(res.msBeforeNext, specs[name].blockSec));
+      }
+    },
+    async check(name, key) {
+      const state = await peek(name, key);
+      if (state.blocked) throw rateLimitedError(state.retryAfterSec);
+    },
+    async penalize(name, key) {
+      const spec = specs[name];
+      const hashed = hashKey(key);
+      const limiter = limiters[name];
+      const res = await limiter.consume(hashed).catch(asRes);
+      // The failure that uses up the allowance starts the block (the library would only block
+      // on the one after it). Later failures leave the block as it is.
+      const state = stateOf(name, res);
+      if (res.consumedPoints === spec.points) {
+        const block = await limiter.block(hashed, spec.blockSec);
+        return { ...state, retryAfterSec: secondsFrom(block.msBeforeNext, spec.blockSec) };
+      }
+      return state;
+    },
+    async reset(name, key) {
+      await limiters[name].delete(hashKey(key));
+    },
+    peek,
+  };
+}
+
+export interface LoginAttempt {
+  /** Normalised email as typed, whether or not such a user exists. */
+  account: string;
+  ip: string;
+}
+
+export interface LoginGuard {
+  /** Throws `rate_limited` (with the longest wait that applies) before any password work. */
+  beforeAttempt(attempt: LoginAttempt): Promise<void>;
+  onFailure(attempt: LoginAttempt): Promise<void>;
+  onSuccess(attempt: LoginAttempt): Promise<void>;
+}
+
+/**
+ * Password-login brute-force defence. The guard never looks the account up: unknown emails are
+ * counted and locked exactly like real ones, so its answers reveal nothing about who exists.
+ */
+export function createLoginGuard(limiter: RateLimiter): LoginGuard {
+  assertLoginInvariants(limiter.specs);
+  // JSON keeps the pair unambiguous: ("a:b", "c") and ("a", "b:c") must not share a counter.
+  const pairKey = ({ account, ip }: LoginAttempt) => JSON.stringify([account, ip]);
+  const pairPoints = limiter.specs.login_account_ip.points;
+
+  return {
+    async beforeAttempt(attempt) {
+      const states = await Promise.all([
+        limiter.peek('login_ip', attempt.ip),
+        limiter.peek('login_account_ip', pairKey(attempt)),
+        limiter.peek('login_account', attempt.account),
+      ]);
+      const blocked = states.filter((s) => s.blocked);
+      if (blocked.length > 0) {
+        throw rateLimitedError(Math.max(...blocked.map((s) => s.retryAfterSec)));
+      }
+    },
+    async onFailure(attempt) {
+      const [pair] = await Promise.all([
+        limiter.penalize('login_account_ip', pairKey(attempt)),
+        limiter.penalize('login_ip', attempt.ip),
+      ]);
+      // Only failures within the pair's allowance reach the account counter. The pair counter is
+      // atomic, so even many parallel requests from one IP feed at most `pairPoints` failures.
+      if (pair.consumed <= pairPoints) {
+        await limiter.penalize('login_account', attempt.account);
+      }
+    },
+    async onSuccess(attempt) {
+      // The account counter is left alone: a login by the owner must not refill an attacker's
+      // budget against the same account.
+      await limiter.reset('login_account_ip', pairKey(attempt));
+    },
+  };
+}
