@@ -1,7 +1,9 @@
 // Builds the Fastify application from a config object and its dependencies. It never listens:
 // main.ts does that, and tests call the app in-process.
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -13,6 +15,11 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Authenticator } from './access/principal.ts';
+import { auditRoutes } from './audit/audit.routes.ts';
+import { authRoutes } from './auth/auth.routes.ts';
+import { type AuthContext, createAuthContext } from './auth/auth-context.ts';
+import { createAuthenticator } from './auth/authenticate.ts';
+import { jwksRoutes } from './auth/jwks.routes.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { healthRoutes } from './health/health.routes.ts';
@@ -20,6 +27,7 @@ import { ERRORS, type ErrorCode } from './http/errors.ts';
 import { registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { Problem } from './http/schemas.ts';
 import { loggerOptions } from './logger.ts';
+import { createMailer, type Mailer } from './mail/mailer.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
 
@@ -29,7 +37,11 @@ export interface AppDeps {
   database: Database;
   redis?: Redis;
   logger?: Logger;
-  /** How callers are identified. Tests may inject one; a normal start uses the real one. */
+  mailer?: Mailer;
+  /**
+   * Test-only override of how callers are identified (e.g. by headers, for fast resource tests).
+   * main.ts never passes it: a normal start always uses the token authenticator.
+   */
   authenticate?: Authenticator;
 }
 
@@ -91,16 +103,40 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
   app.decorate('routeTable', routeTable);
 
+  const mailer =
+    deps.mailer ??
+    createMailer({
+      smtpUrl: config.mail.smtpUrl,
+      from: config.mail.from,
+      outboxDir: join(config.dataDir, 'outbox'),
+      logger: app.log as unknown as Logger,
+    });
+  const auth: AuthContext = await createAuthContext({
+    config,
+    database: deps.database,
+    redis: deps.redis,
+    mailer,
+    logger: app.log as unknown as Logger,
+  });
+  app.decorate('auth', auth);
+  app.addHook('onReady', () => auth.start());
+  app.addHook('onClose', async () => {
+    auth.stop();
+    if (!deps.mailer) await mailer.close();
+  });
+
+  // Cookies must be parsed before the authenticator's onRequest hook reads them.
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
-  if (deps.authenticate) {
-    const authenticate = deps.authenticate;
-    app.addHook('onRequest', async (request) => {
-      request.principal = await authenticate(request);
-    });
-  }
+  const authenticate = deps.authenticate ?? createAuthenticator(auth);
+  app.addHook('onRequest', async (request) => {
+    request.principal = await authenticate(request);
+  });
 
   registerProblemHandlers(app);
   app.addSchema(Problem);
@@ -110,7 +146,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     contentSecurityPolicy: false,
     crossOriginEmbedderPolicy: false,
   });
-  await app.register(cookie);
 
   await app.register(swagger, {
     openapi: {
@@ -163,6 +198,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     redis: deps.redis,
     timeoutMs: config.database.timeoutMs,
   });
+  await app.register(jwksRoutes, { getKeyRing: () => auth.getKeyRing() });
+  await app.register(authRoutes, { auth });
+  await app.register(auditRoutes, { database: deps.database });
   await app.register(promptRoutes, { prompts: createPromptService(deps.database) });
 
   return app;

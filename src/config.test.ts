@@ -42,6 +42,11 @@ describe('config', () => {
     ['ENCRYPTION_KEYS', 'k1:short', /ENCRYPTION_KEYS/],
     ['ENCRYPTION_ACTIVE_KEY_ID', 'nope', /ENCRYPTION_ACTIVE_KEY_ID/],
     ['TRUST_PROXY', 'true', /TRUST_PROXY/],
+    ['SIGNUP_ENABLED', 'maybe', /SIGNUP_ENABLED/],
+    ['SMTP_URL', 'http://mail', /SMTP_URL/],
+    ['RATE_LIMIT_LOGIN_IP', 'ten', /RATE_LIMIT_LOGIN_IP/],
+    ['PASSWORD_MIN_LENGTH', '4', /PASSWORD_MIN_LENGTH/],
+    ['SECRET_KEY', 'too-short', /SECRET_KEY/],
   ])('a malformed %s=%s is a startup error naming it', (name, value, re) => {
     const env = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, [name]: value };
     expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -70,7 +75,7 @@ describe('config', () => {
   it('in development generates missing secrets once into DATA_DIR and reuses them', () => {
     const dir = dataDir();
     const first = loadConfig({ DATA_DIR: dir });
-    expect(first.generatedSecrets).toEqual(['ENCRYPTION_KEYS']);
+    expect(first.generatedSecrets).toEqual(['ENCRYPTION_KEYS', 'SECRET_KEY']);
     const file = join(dir, 'secrets.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const second = loadConfig({ DATA_DIR: dir });

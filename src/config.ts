@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type LimitName, type LimitSpec, parseLimitOverrides } from './security/rate-limits.ts';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -14,7 +15,7 @@ const NODE_ENVS = ['development', 'production', 'test'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Secrets the server needs; generated into DATA_DIR in development, required in production. */
-export const SECRET_NAMES = ['ENCRYPTION_KEYS'] as const;
+export const SECRET_NAMES = ['ENCRYPTION_KEYS', 'SECRET_KEY'] as const;
 type SecretName = (typeof SECRET_NAMES)[number];
 
 export interface EncryptionKey {
@@ -43,6 +44,34 @@ export interface Config {
     keys: readonly EncryptionKey[];
     activeKeyId: string;
   };
+  /** Server-side HMAC key (backup-code pepper, stream tokens). Never stored in the database. */
+  secretKey: Buffer;
+  auth: {
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    refreshIdleTtlSeconds: number;
+    sessionAbsoluteTtlSeconds: number;
+    /** Two tabs refreshing at once: the loser gets a 409 instead of a reuse alarm. */
+    refreshReuseGraceSeconds: number;
+    /** How often each instance reads newly revoked sessions (other instances' logouts). */
+    revocationPollMs: number;
+    signupEnabled: boolean;
+    requireEmailVerification: boolean;
+    password: { minLength: number; maxLength: number };
+    argon2: { memoryCost: number; timeCost: number; parallelism: number };
+    /** Secure cookies unless plain-http localhost in development/test. */
+    secureCookies: boolean;
+  };
+  mail: {
+    /** undefined = write mails to DATA_DIR/outbox and log their links */
+    smtpUrl: string | undefined;
+    from: string;
+  };
+  /** Brute-force and rate limits (RATE_LIMIT_* = POINTS/SECONDS), see src/security/rate-limits.ts. */
+  rateLimits: Readonly<Record<LimitName, LimitSpec>>;
+  /** Prefix for every Redis key (several deployments may share one Redis). */
+  redisKeyPrefix: string;
   /** Which secrets were generated into DATA_DIR at this start (for the startup warning). */
   generatedSecrets: readonly SecretName[];
 }
@@ -75,6 +104,14 @@ function int(env: Env, name: string, fallback: number, min: number, max: number)
   const n = Number(v);
   if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
   return n;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const v = str(env, name);
+  if (v === undefined) return fallback;
+  if (['true', '1', 'yes', 'on'].includes(v.toLowerCase())) return true;
+  if (['false', '0', 'no', 'off'].includes(v.toLowerCase())) return false;
+  throw new ConfigError(`${name} must be true or false (got "${v}")`);
 }
 
 function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
@@ -113,6 +150,8 @@ function generateSecret(name: SecretName): string {
   switch (name) {
     case 'ENCRYPTION_KEYS':
       return `k1:${randomBytes(32).toString('base64')}`;
+    case 'SECRET_KEY':
+      return randomBytes(32).toString('base64url');
   }
 }
 
@@ -190,6 +229,26 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError(`ENCRYPTION_ACTIVE_KEY_ID "${activeKeyId}" is not in ENCRYPTION_KEYS`);
   }
 
+  const secretKey = Buffer.from(secrets.values.SECRET_KEY, 'utf8');
+  if (secretKey.length < 32) throw new ConfigError('SECRET_KEY must be at least 32 characters');
+
+  const minLength = int(env, 'PASSWORD_MIN_LENGTH', 15, 8, 128);
+  const maxLength = int(env, 'PASSWORD_MAX_LENGTH', 128, 64, 1024);
+  if (minLength > maxLength) {
+    throw new ConfigError('PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH');
+  }
+  const localHttp = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(publicUrl);
+  let rateLimits: Record<LimitName, LimitSpec>;
+  try {
+    rateLimits = parseLimitOverrides(env);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const redisKeyPrefix = str(env, 'REDIS_KEY_PREFIX') ?? 'sb';
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisKeyPrefix)) {
+    throw new ConfigError('REDIS_KEY_PREFIX may hold letters, digits, ":", "_" and "-" only');
+  }
+
   const config: Config = {
     nodeEnv,
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -206,6 +265,43 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     encryption: { keys, activeKeyId },
+    secretKey,
+    auth: {
+      issuer: str(env, 'JWT_ISSUER') ?? publicUrl,
+      audience: str(env, 'JWT_AUDIENCE') ?? 'switchboard',
+      accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+      refreshIdleTtlSeconds: int(
+        env,
+        'REFRESH_TOKEN_IDLE_TTL_SECONDS',
+        7 * 86_400,
+        60,
+        365 * 86_400,
+      ),
+      sessionAbsoluteTtlSeconds: int(
+        env,
+        'SESSION_ABSOLUTE_TTL_SECONDS',
+        30 * 86_400,
+        60,
+        365 * 86_400,
+      ),
+      refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+      revocationPollMs: int(env, 'REVOCATION_POLL_MS', 2000, 100, 60_000),
+      signupEnabled: bool(env, 'SIGNUP_ENABLED', true),
+      requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+      password: { minLength, maxLength },
+      argon2: {
+        memoryCost: int(env, 'ARGON2_MEMORY_COST', 19_456, 1024, 4_194_304),
+        timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 100),
+        parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
+      },
+      secureCookies: !(nodeEnv !== 'production' && localHttp),
+    },
+    mail: {
+      smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+      from: str(env, 'MAIL_FROM') ?? `Switchboard <no-reply@${new URL(publicUrl).hostname}>`,
+    },
+    rateLimits,
+    redisKeyPrefix,
     generatedSecrets: secrets.generated,
   };
   return deepFreeze(config);

@@ -2,7 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../db/schema.ts';
 import type { TenantContext } from '../db/tenant.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError, type ErrorCode } from '../http/errors.ts';
 
 export interface Principal {
   userId: string;
@@ -11,6 +11,12 @@ export interface Principal {
   superuser: boolean;
   /** Session id for user tokens; undefined for other kinds of credentials. */
   sessionId?: string;
+  /** Authentication methods of the session (RFC 8176: pwd, mfa, otp…). */
+  amr?: string[];
+  /** How the credential arrived: cookie-authenticated writes need the CSRF header. */
+  via?: 'bearer' | 'cookie' | 'api_key' | 'test';
+  /** The org requires MFA and the user has none: only enrolment routes are open. */
+  mfaPending?: boolean;
 }
 
 /** Resolves the caller of a request, or null when the request carries no valid credential. */
@@ -18,12 +24,18 @@ export type Authenticator = (
   request: FastifyRequest,
 ) => Promise<Principal | null> | Principal | null;
 
+/**
+ * The caller, or a 401. A credential that was present but refused for a specific reason (CSRF
+ * header missing on a cookie-authenticated write) answers with that reason instead.
+ */
 export function requirePrincipal(request: FastifyRequest): Principal {
   const p = request.principal;
-  if (!p) throw new AppError('unauthenticated');
+  if (!p) throw new AppError(request.authFailure ?? 'unauthenticated');
   return p;
 }
 
 export function tenantOf(p: Principal): TenantContext {
   return { orgId: p.orgId, userId: p.userId, role: p.role, superuser: p.superuser };
 }
+
+export type AuthFailure = Extract<ErrorCode, 'csrf_failed' | 'mfa_enrollment_required'>;

@@ -9,7 +9,7 @@ import { createTeam } from '../test/factories.ts';
 import { type Database, databaseFromUrl } from './database.ts';
 
 /** A TCP proxy we can cut: 'up' forwards, 'refuse' closes the port, 'blackhole' accepts and stalls. */
-class Proxy {
+class TcpProxy {
   private server?: net.Server;
   private sockets = new Set<net.Socket>();
   mode: 'up' | 'blackhole' = 'up';
@@ -42,7 +42,7 @@ class Proxy {
 }
 
 let real: TestDatabase;
-let proxy: Proxy;
+let proxy: TcpProxy;
 let proxied: Database;
 let app: Awaited<ReturnType<typeof buildApp>>;
 let headers: Record<string, string>;
@@ -52,7 +52,7 @@ beforeAll(async () => {
   const team = await createTeam(real);
   headers = as(team.owner, team.org, 'owner');
   const u = new URL(real.url!);
-  proxy = new Proxy({ host: u.hostname, port: Number(u.port || 5432) });
+  proxy = new TcpProxy({ host: u.hostname, port: Number(u.port || 5432) });
   await proxy.start();
   u.host = `127.0.0.1:${proxy.port}`;
   proxied = databaseFromUrl(u.toString(), {

@@ -27,8 +27,41 @@ export interface UsersTable {
   is_superuser: Generated<boolean>;
   status: Generated<'active' | 'disabled'>;
   email_verified_at: NullableTimestamp;
+  mfa_enabled_at: NullableTimestamp;
+  totp_secret_enc: string | null;
+  totp_pending_secret_enc: string | null;
+  /** bigint: arrives as a string from pg */
+  totp_last_step: ColumnType<string | number | null, number | null | undefined, number | null>;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface MfaBackupCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: NullableTimestamp;
+  created_at: Timestamp;
+}
+
+export type UserTokenPurpose = 'verify_email' | 'reset_password' | 'set_password' | 'mfa_login';
+
+export interface UserTokensTable {
+  id: string;
+  user_id: string;
+  purpose: UserTokenPurpose;
+  token_hash: string;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>;
+  created_at: Timestamp;
+}
+
+export interface KnownDevicesTable {
+  user_id: string;
+  fingerprint: string;
+  first_seen_at: Timestamp;
+  last_seen_at: Timestamp;
 }
 
 export interface MembershipsTable {
@@ -104,6 +137,9 @@ export interface AuditLogsTable {
 }
 
 export interface DB {
+  mfa_backup_codes: MfaBackupCodesTable;
+  user_tokens: UserTokensTable;
+  known_devices: KnownDevicesTable;
   sessions: SessionsTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
@@ -125,3 +161,4 @@ export type Session = Selectable<SessionsTable>;
 export type RefreshToken = Selectable<RefreshTokensTable>;
 export type SigningKey = Selectable<SigningKeysTable>;
 export type AuditLog = Selectable<AuditLogsTable>;
+export type UserToken = Selectable<UserTokensTable>;

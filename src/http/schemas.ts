@@ -12,7 +12,13 @@ export const Problem = Type.Object(
     instance: Type.Optional(Type.String()),
     request_id: Type.Optional(Type.String()),
     errors: Type.Optional(
-      Type.Array(Type.Object({ field: Type.String(), message: Type.String() })),
+      Type.Array(
+        Type.Object({
+          field: Type.String(),
+          message: Type.String(),
+          rule: Type.Optional(Type.String()),
+        }),
+      ),
     ),
   },
   { additionalProperties: true, $id: 'Problem', description: 'RFC 9457 problem document' },

@@ -11,7 +11,7 @@ let b: Awaited<ReturnType<typeof createTeam>>;
 let bPrompt: { id: string };
 
 beforeAll(async () => {
-  t = await buildTestApp({ env: { BODY_LIMIT_BYTES: '4096' } });
+  t = await buildTestApp({ headerAuth: true, env: { BODY_LIMIT_BYTES: '4096' } });
   a = await createTeam(t.database);
   b = await createTeam(t.database);
   const res = await t.app.inject({

@@ -7,7 +7,7 @@ let t: TestApp;
 let team: Awaited<ReturnType<typeof createTeam>>;
 
 beforeAll(async () => {
-  t = await buildTestApp();
+  t = await buildTestApp({ headerAuth: true });
   team = await createTeam(t.database);
 });
 afterAll(() => t.close());

@@ -1,10 +1,11 @@
 // The one test-app builder: a real app over a fresh cloned database, called in-process.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Principal } from '../access/principal.ts';
-import { buildApp } from '../app.ts';
+import { type AppDeps, buildApp } from '../app.ts';
 import { type Config, loadConfig } from '../config.ts';
 import type { Role } from '../db/schema.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
@@ -17,6 +18,17 @@ export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
     DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-data-')),
     ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789',
+    // Cheap hashing keeps tests fast; the production cost is measured in BENCHMARKS.md.
+    ARGON2_MEMORY_COST: '1024',
+    ARGON2_TIME_COST: '1',
+    // Every test app has its own Redis keys and roomy limits; limit tests set tight ones.
+    REDIS_KEY_PREFIX: `sbtest:${randomBytes(6).toString('hex')}`,
+    RATE_LIMIT_REGISTER_IP: '100000/3600',
+    RATE_LIMIT_LOGIN_IP: '100000/900',
+    RATE_LIMIT_REFRESH_IP: '100000/60',
+    RATE_LIMIT_PASSWORD_FORGOT_IP: '100000/3600',
+    RATE_LIMIT_PASSWORD_RESET_IP: '100000/900',
     ...env,
   });
 }
@@ -42,11 +54,21 @@ export interface TestApp {
 }
 
 export async function buildTestApp(
-  options: { env?: Record<string, string>; database?: TestDatabase } = {},
+  options: {
+    env?: Record<string, string>;
+    database?: TestDatabase;
+    /** Identify callers by x-test-* headers instead of tokens (resource tests). */
+    headerAuth?: boolean;
+    deps?: Partial<AppDeps>;
+  } = {},
 ): Promise<TestApp> {
   const config = testConfig(options.env);
   const database = options.database ?? (await createTestDatabase());
-  const app = await buildApp(config, { database, authenticate: headerAuthenticator });
+  const app = await buildApp(config, {
+    database,
+    ...(options.headerAuth ? { authenticate: headerAuthenticator } : {}),
+    ...options.deps,
+  });
   await app.ready();
   return {
     app,

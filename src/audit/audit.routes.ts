@@ -1,0 +1,87 @@
+// GET /api/audit-logs: the org's audit trail for its owners and admins, newest first.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePermission } from '../access/permissions.ts';
+import { requirePrincipal, tenantOf } from '../access/principal.ts';
+import type { Database } from '../db/database.ts';
+import type { AuditLog } from '../db/schema.ts';
+import { withTenant } from '../db/tenant.ts';
+import { decodeCursor, PageOf, PageQuery, page } from '../http/pagination.ts';
+import { responses, Timestamp } from '../http/schemas.ts';
+import { listAudit } from './audit.repository.ts';
+
+const AuditOut = Type.Object({
+  id: Type.String(),
+  org_id: Type.Union([Type.String(), Type.Null()]),
+  actor_user_id: Type.Union([Type.String(), Type.Null()]),
+  actor_type: Type.String(),
+  action: Type.String(),
+  target_type: Type.Union([Type.String(), Type.Null()]),
+  target_id: Type.Union([Type.String(), Type.Null()]),
+  outcome: Type.Union([Type.Literal('success'), Type.Literal('failure')]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  request_id: Type.Union([Type.String(), Type.Null()]),
+  metadata: Type.Record(
+    Type.String(),
+    Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]),
+  ),
+  created_at: Timestamp,
+});
+
+export function auditJson(a: AuditLog) {
+  return {
+    ...a,
+    metadata: a.metadata as Record<string, string | number | boolean | null>,
+    created_at: a.created_at.toISOString(),
+  };
+}
+
+export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = async (
+  app,
+  { database },
+) => {
+  app.get(
+    '/api/audit-logs',
+    {
+      schema: {
+        tags: ['audit'],
+        security: [{ bearerAuth: [] }, { cookieAuth: [] }],
+        summary: "The org's audit log (owners and admins)",
+        description:
+          'Filters: action (exact, or a prefix like `auth.*`), actor (user id), outcome, from/to (ISO time).',
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            action: Type.Optional(Type.String({ maxLength: 100, pattern: '^[a-z_.*]+$' })),
+            actor: Type.Optional(Type.String({ format: 'uuid' })),
+            outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
+            from: Type.Optional(Type.String({ format: 'date-time' })),
+            to: Type.Optional(Type.String({ format: 'date-time' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: PageOf(AuditOut) }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const p = requirePrincipal(request);
+      requirePermission(p.role, 'audit:read');
+      const q = request.query;
+      const limit = q.limit ?? 20;
+      const rows = await withTenant(database, tenantOf(p), (tx) =>
+        listAudit(tx, p.orgId, {
+          limit: limit + 1,
+          before: decodeCursor(q.cursor),
+          action: q.action,
+          actorUserId: q.actor,
+          outcome: q.outcome,
+          from: q.from ? new Date(q.from) : undefined,
+          to: q.to ? new Date(q.to) : undefined,
+        }),
+      );
+      const result = page(rows, limit);
+      return { items: result.items.map(auditJson), next_cursor: result.next_cursor };
+    },
+  );
+};

@@ -1,0 +1,26 @@
+// Recording security-relevant acts. Inside a use case, `recordAudit(tx, …)` joins its
+// transaction (the act and its record commit together); a failure that rolls its transaction
+// back (a wrong password, a replayed token) is recorded on its own with `recordAuditAlone`.
+import type { RequestMeta } from '../auth/auth-context.ts';
+import type { Database } from '../db/database.ts';
+import { type Tx, withSystem } from '../db/tenant.ts';
+import { type AuditEntry, insertAudit } from './audit.repository.ts';
+
+export type AuditInput = Omit<AuditEntry, 'ip' | 'user_agent' | 'request_id'>;
+
+function withMeta(meta: RequestMeta, e: AuditInput): AuditEntry {
+  return { ...e, ip: meta.ip, user_agent: meta.userAgent, request_id: meta.requestId };
+}
+
+export function recordAudit(tx: Tx, meta: RequestMeta, e: AuditInput): Promise<void> {
+  return insertAudit(tx, withMeta(meta, e));
+}
+
+/** On the system path: the entry may belong to an org the caller has no context for yet. */
+export function recordAuditAlone(
+  database: Database,
+  meta: RequestMeta,
+  e: AuditInput,
+): Promise<void> {
+  return withSystem(database, (tx) => insertAudit(tx, withMeta(meta, e)));
+}

@@ -1,0 +1,409 @@
+// /api/auth/*, /auth/* (the source documents' paths) and /api/users/me.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import { requirePrincipal } from '../access/principal.ts';
+import { AppError } from '../http/errors.ts';
+import { IdParams, NoContent, responses } from '../http/schemas.ts';
+import { getMe, updateMe } from '../users/me.ts';
+import { MeOut, meJson, OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
+import { type AuthContext, requestMeta } from './auth-context.ts';
+import { csrfOk } from './authenticate.ts';
+import { clearAuthCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts';
+import { type LoginResult, type LoginSuccess, login, type SecondFactorHook } from './login.ts';
+import { changePassword } from './password-change.ts';
+import { refresh } from './refresh.ts';
+import { register } from './register.ts';
+import type { TokenPair } from './session-issue.ts';
+import { listSessions, logout, logoutAll, revokeOwnSession, sessionJson } from './sessions.ts';
+
+const Email = Type.String({ minLength: 3, maxLength: 320 });
+// The policy (not the schema) judges passwords, so its errors name the rule that failed.
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+
+const TokenFields = {
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
+};
+const SessionTokens = Type.Object({ user: UserOut, org: OrgOut, role: RoleOut, ...TokenFields });
+const MfaChallenge = Type.Object({
+  mfa_required: Type.Literal(true),
+  mfa_token: Type.String({
+    description: 'Single-use, 5 minutes; only for POST /api/auth/mfa/verify',
+  }),
+  methods: Type.Array(Type.String()),
+});
+const Session = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.String({ format: 'date-time' }),
+  current: Type.Boolean(),
+});
+const VerifyOut = Type.Object({
+  user_id: Type.String(),
+  org_id: Type.String(),
+  role: RoleOut,
+  session_id: Type.Union([Type.String(), Type.Null()]),
+  superuser: Type.Boolean(),
+});
+// OAuth2 password-grant form (what FastAPI-style clients send): extra fields are allowed there.
+const LoginForm = Type.Object(
+  {
+    username: Email,
+    password: Password,
+    grant_type: Type.Optional(Type.String({ maxLength: 50 })),
+    scope: Type.Optional(Type.String({ maxLength: 500 })),
+    client_id: Type.Optional(Type.String({ maxLength: 200 })),
+    client_secret: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export interface AuthRouteOptions {
+  auth: AuthContext;
+  /** The MFA step (issue: MFA); absent, every login is one step. */
+  secondFactor?: SecondFactorHook;
+  afterLogin?: (r: LoginSuccess, meta: ReturnType<typeof requestMeta>) => void;
+}
+
+export function sessionBody(r: {
+  user: Parameters<typeof userJson>[0];
+  org: Parameters<typeof orgJson>[0];
+  role: LoginSuccess['role'];
+  tokens: TokenPair;
+}) {
+  return { user: userJson(r.user), org: orgJson(r.org), role: r.role, ...r.tokens };
+}
+
+export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, opts) => {
+  const { auth } = opts;
+  const tags = ['auth'];
+  const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+  const cookieSettings = {
+    secure: auth.config.auth.secureCookies,
+    accessTtlSeconds: auth.config.auth.accessTokenTtlSeconds,
+    refreshTtlSeconds: auth.config.auth.refreshIdleTtlSeconds,
+  };
+  const setCookies = (reply: FastifyReply, t: TokenPair) =>
+    setAuthCookies(reply, cookieSettings, {
+      accessToken: t.access_token,
+      refreshToken: t.refresh_token,
+    });
+
+  async function doLogin(
+    request: FastifyRequest,
+    email: string,
+    password: string,
+  ): Promise<LoginResult> {
+    return login(auth, { email, password }, requestMeta(request), {
+      secondFactor: opts.secondFactor,
+      afterLogin: opts.afterLogin,
+    });
+  }
+
+  async function loginBody(r: LoginSuccess) {
+    const { org } = await getMe(auth.database, {
+      userId: r.user.id,
+      orgId: r.orgId,
+      role: r.role,
+      superuser: r.user.is_superuser,
+    });
+    return sessionBody({ user: r.user, org, role: r.role, tokens: r.tokens });
+  }
+
+  app.post(
+    '/api/auth/register',
+    {
+      schema: {
+        tags,
+        summary: 'Sign up: a user and their company (or personal workspace)',
+        body: Type.Object(
+          {
+            email: Email,
+            password: Password,
+            full_name: Type.Optional(Type.String({ maxLength: 200 })),
+            company_name: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 201: SessionTokens }, [403, 409, 429]),
+      },
+    },
+    async (request, reply) => {
+      const r = await register(auth, request.body, requestMeta(request));
+      setCookies(reply, r.tokens);
+      return reply.code(201).send(sessionBody(r));
+    },
+  );
+
+  app.post(
+    '/api/auth/login',
+    {
+      schema: {
+        tags,
+        summary: 'Log in with email and password',
+        description:
+          'Answers tokens (and sets cookies), or — when the user has MFA — a challenge to complete at POST /api/auth/mfa/verify.',
+        body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
+        response: responses({ 200: Type.Union([SessionTokens, MfaChallenge]) }, [401, 403, 429]),
+      },
+    },
+    async (request, reply) => {
+      const r = await doLogin(request, request.body.email, request.body.password);
+      if (r.kind === 'mfa')
+        return { mfa_required: true as const, mfa_token: r.mfa_token, methods: r.methods };
+      setCookies(reply, r.tokens);
+      return loginBody(r);
+    },
+  );
+
+  app.post(
+    '/api/auth/refresh',
+    {
+      schema: {
+        tags,
+        summary: 'Rotate the refresh token: a new pair, the old refresh token is dead',
+        description:
+          'The refresh token comes from the body or the sb_refresh cookie (then X-CSRF-Token is required). A replayed refresh token revokes its whole session.',
+        body: Type.Optional(
+          Type.Object(
+            { refresh_token: Type.Optional(Type.String({ maxLength: 512 })) },
+            { additionalProperties: false },
+          ),
+        ),
+        response: responses({ 200: Type.Object(TokenFields) }, [401, 403, 409, 429]),
+      },
+    },
+    async (request, reply) => {
+      let token = request.body?.refresh_token;
+      if (!token) {
+        token = request.cookies[REFRESH_COOKIE];
+        // A cookie-borne credential on a write: the page must prove it can read sb_csrf.
+        if (token && !csrfOk(request)) throw new AppError('csrf_failed');
+      }
+      if (!token) throw new AppError('invalid_refresh_token', 'No refresh token was presented');
+      try {
+        const r = await refresh(auth, token, requestMeta(request));
+        setCookies(reply, r.tokens);
+        return r.tokens;
+      } catch (err) {
+        if (
+          err instanceof AppError &&
+          err.code !== 'refresh_in_progress' &&
+          err.code !== 'rate_limited'
+        ) {
+          clearAuthCookies(reply, cookieSettings);
+        }
+        throw err;
+      }
+    },
+  );
+
+  const logoutSchema = (summary: string) => ({
+    tags,
+    security,
+    summary,
+    response: responses({ 204: NoContent }, [401, 403]),
+  });
+  const logoutHandler = (all: boolean) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const p = requirePrincipal(request);
+    await (all ? logoutAll : logout)(auth, p, requestMeta(request));
+    clearAuthCookies(reply, cookieSettings);
+    return reply.code(204).send(null);
+  };
+  app.post(
+    '/api/auth/logout',
+    { schema: logoutSchema('End the current session') },
+    logoutHandler(false),
+  );
+  app.post(
+    '/auth/logout',
+    { schema: logoutSchema('End the current session (compatibility path)') },
+    logoutHandler(false),
+  );
+  app.post(
+    '/api/auth/logout-all',
+    { schema: logoutSchema("End all of the user's sessions") },
+    logoutHandler(true),
+  );
+
+  app.get(
+    '/api/auth/sessions',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "The user's live sessions (devices)",
+        response: responses({ 200: Type.Object({ items: Type.Array(Session) }) }, [401]),
+      },
+    },
+    async (request) => {
+      const p = requirePrincipal(request);
+      const rows = await listSessions(auth, p);
+      return { items: rows.map((s) => sessionJson(s, p.sessionId)) };
+    },
+  );
+
+  app.delete(
+    '/api/auth/sessions/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Revoke one of your sessions',
+        params: IdParams,
+        response: responses({ 204: NoContent }, [401, 403, 404]),
+      },
+    },
+    async (request, reply) => {
+      await revokeOwnSession(
+        auth,
+        requirePrincipal(request),
+        request.params.id,
+        requestMeta(request),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/auth/password/change',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Change your password; every other session ends',
+        body: Type.Object(
+          { current_password: Password, new_password: Password },
+          { additionalProperties: false },
+        ),
+        response: responses({ 204: NoContent }, [401, 403, 429]),
+      },
+    },
+    async (request, reply) => {
+      await changePassword(auth, requirePrincipal(request), request.body, requestMeta(request));
+      return reply.code(204).send(null);
+    },
+  );
+
+  const meHandler = async (request: FastifyRequest) => {
+    const p = requirePrincipal(request);
+    const { user, org } = await getMe(auth.database, p);
+    return meJson(user, org, p.role, p.amr ?? [], p.mfaPending === true);
+  };
+  const meSchema = (summary: string) => ({
+    tags,
+    security,
+    summary,
+    response: responses({ 200: MeOut }, [401]),
+  });
+  app.get('/auth/me', { schema: meSchema('The current user, org and role') }, meHandler);
+  app.get('/api/users/me', { schema: meSchema('The current user, org and role') }, meHandler);
+
+  app.patch(
+    '/api/users/me',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Update your profile (profile fields only)',
+        body: Type.Object(
+          { full_name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: responses({ 200: MeOut }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const p = requirePrincipal(request);
+      const full = request.body.full_name?.trim() || null;
+      const { user, org } = await updateMe(auth.database, p, { full_name: full });
+      return meJson(user, org, p.role, p.amr ?? [], p.mfaPending === true);
+    },
+  );
+
+  app.get(
+    '/api/auth/verify',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Forward-auth for reverse proxies and agent workers',
+        description:
+          '200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role and X-Switchboard-Session headers (and the same JSON) when the bearer token or cookie is valid; 401 otherwise. No database round trip.',
+        response: responses({ 200: VerifyOut }, [401]),
+      },
+    },
+    async (request, reply) => {
+      const p = requirePrincipal(request);
+      reply.header('x-switchboard-user', p.userId);
+      reply.header('x-switchboard-org', p.orgId);
+      reply.header('x-switchboard-role', p.role);
+      if (p.sessionId) reply.header('x-switchboard-session', p.sessionId);
+      reply.header('cache-control', 'no-store');
+      return {
+        user_id: p.userId,
+        org_id: p.orgId,
+        role: p.role,
+        session_id: p.sessionId ?? null,
+        superuser: p.superuser,
+      };
+    },
+  );
+
+  // The source documents' form logins (OAuth2 password grant shape).
+  app.post(
+    '/auth/jwt/login',
+    {
+      schema: {
+        tags,
+        summary: 'Form login returning a bearer token (compatibility path)',
+        consumes: ['application/x-www-form-urlencoded'],
+        body: LoginForm,
+        response: responses(
+          {
+            200: Type.Union([
+              Type.Object({ access_token: Type.String(), token_type: Type.Literal('bearer') }),
+              MfaChallenge,
+            ]),
+          },
+          [401, 403, 429],
+        ),
+      },
+    },
+    async (request) => {
+      const r = await doLogin(request, request.body.username, request.body.password);
+      if (r.kind === 'mfa')
+        return { mfa_required: true as const, mfa_token: r.mfa_token, methods: r.methods };
+      return { access_token: r.tokens.access_token, token_type: 'bearer' as const };
+    },
+  );
+
+  app.post(
+    '/auth/cookie/login',
+    {
+      schema: {
+        tags,
+        summary: 'Form login setting session cookies (compatibility path)',
+        consumes: ['application/x-www-form-urlencoded'],
+        body: LoginForm,
+        response: responses({ 204: NoContent, 200: MfaChallenge }, [401, 403, 429]),
+      },
+    },
+    async (request, reply) => {
+      const r = await doLogin(request, request.body.username, request.body.password);
+      if (r.kind === 'mfa') {
+        return reply
+          .code(200)
+          .send({ mfa_required: true as const, mfa_token: r.mfa_token, methods: r.methods });
+      }
+      setCookies(reply, r.tokens);
+      return reply.code(204).send(null);
+    },
+  );
+};

@@ -1,0 +1,135 @@
+// Password login. Unknown email and wrong password are indistinguishable: same status, same
+// body, and similar time (a dummy hash is verified when there is no user). Brute force is
+// throttled per IP, per account and per (account, IP) before any password work.
+import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import type { Role, User } from '../db/schema.ts';
+import { withSystem } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { activeMembershipsOfUser } from '../orgs/org.repository.ts';
+import { findUserByEmail, setPasswordHash } from '../users/user.repository.ts';
+import type { AuthContext, RequestMeta } from './auth-context.ts';
+import { normalizeEmail } from './email-address.ts';
+import { dummyVerify, hashPassword, needsRehash, verifyPassword } from './password.ts';
+import { openSession, type SessionSubject, type TokenPair, tokenPair } from './session-issue.ts';
+
+export interface LoginSuccess {
+  kind: 'tokens';
+  user: User;
+  orgId: string;
+  role: Role;
+  sessionId: string;
+  tokens: TokenPair;
+}
+
+/**
+ * After a correct password: issue a session, or hand over to a second factor. The MFA flow
+ * plugs in here (it sees the verified user and decides); without it every login is one step.
+ */
+export type SecondFactorHook = (
+  user: User,
+  subject: SessionSubject,
+  meta: RequestMeta,
+) => Promise<{ kind: 'mfa'; mfa_token: string; methods: string[] } | null>;
+
+export type LoginResult = LoginSuccess | { kind: 'mfa'; mfa_token: string; methods: string[] };
+
+export async function login(
+  auth: AuthContext,
+  input: { email: string; password: string },
+  meta: RequestMeta,
+  hooks: {
+    secondFactor?: SecondFactorHook;
+    afterLogin?: (r: LoginSuccess, meta: RequestMeta) => void;
+  } = {},
+): Promise<LoginResult> {
+  const account = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
+  const attempt = { account, ip: meta.ip };
+  await auth.loginGuard.beforeAttempt(attempt);
+
+  const user = await withSystem(auth.database, (tx) => findUserByEmail(tx, account));
+  const ok = user?.password_hash
+    ? await verifyPassword(user.password_hash, input.password)
+    : await dummyVerify(input.password, auth.config.auth.argon2);
+  if (!user || !ok) {
+    await auth.loginGuard.onFailure(attempt);
+    await recordAuditAlone(auth.database, meta, {
+      org_id: null,
+      actor_user_id: user?.id ?? null,
+      actor_type: user ? 'user' : 'anonymous',
+      action: 'auth.login',
+      outcome: 'failure',
+      metadata: { reason: 'invalid_credentials' },
+    });
+    throw new AppError('invalid_credentials');
+  }
+  await auth.loginGuard.onSuccess(attempt);
+
+  // Only now, after a correct password, may the answer differ from invalid_credentials.
+  if (user.status !== 'active') {
+    await recordAuditAlone(auth.database, meta, {
+      org_id: null,
+      actor_user_id: user.id,
+      actor_type: 'user',
+      action: 'auth.login',
+      outcome: 'failure',
+      metadata: { reason: 'account_disabled' },
+    });
+    throw new AppError('account_disabled');
+  }
+
+  const memberships = await withSystem(auth.database, (tx) => activeMembershipsOfUser(tx, user.id));
+  const first = memberships[0];
+  if (!first) {
+    throw new AppError('forbidden', 'You are not an active member of any organization');
+  }
+  if (needsRehash(user.password_hash!, auth.config.auth.argon2)) {
+    // Parameters were raised since this hash was made: upgrade it while we hold the password.
+    const upgraded = await hashPassword(input.password, auth.config.auth.argon2);
+    await withSystem(auth.database, (tx) => setPasswordHash(tx, user.id, upgraded));
+  }
+
+  const subject: SessionSubject = {
+    userId: user.id,
+    orgId: first.org_id,
+    role: first.role,
+    superuser: user.is_superuser,
+    amr: ['pwd'],
+  };
+  const challenge = await hooks.secondFactor?.(user, subject, meta);
+  if (challenge) return challenge;
+
+  const result = await completeLogin(auth, user, subject, meta);
+  hooks.afterLogin?.(result, meta);
+  return result;
+}
+
+/** Open the session and record the login (also the last step of an MFA login). */
+export async function completeLogin(
+  auth: AuthContext,
+  user: User,
+  subject: SessionSubject,
+  meta: RequestMeta,
+): Promise<LoginSuccess> {
+  return withSystem(auth.database, async (tx) => {
+    const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
+    await recordAudit(tx, meta, {
+      org_id: subject.orgId,
+      actor_user_id: user.id,
+      actor_type: subject.superuser ? 'superuser' : 'user',
+      action: 'auth.login',
+      target_type: 'session',
+      target_id: sessionId,
+      outcome: 'success',
+      metadata: { amr: subject.amr.join(' ') },
+    });
+    const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
+    return {
+      kind: 'tokens' as const,
+      user,
+      orgId: subject.orgId,
+      role: subject.role,
+      sessionId,
+      tokens,
+    };
+  });
+}

@@ -1,0 +1,65 @@
+// Changing a password while logged in: proves the current one, applies the policy, and ends every
+// other session of the user (a thief holding one of them loses it).
+import type { Principal } from '../access/principal.ts';
+import { tenantOf } from '../access/principal.ts';
+import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { findUserById, setPasswordHash } from '../users/user.repository.ts';
+import type { AuthContext, RequestMeta } from './auth-context.ts';
+import { verifyPassword } from './password.ts';
+import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
+import { revokeSessions } from './session.repository.ts';
+
+export async function changePassword(
+  auth: AuthContext,
+  p: Principal,
+  input: { current_password: string; new_password: string },
+  meta: RequestMeta,
+): Promise<void> {
+  const user = await withTenant(auth.database, tenantOf(p), (tx) => findUserById(tx, p.userId));
+  if (!user) throw new AppError('unauthenticated');
+  const attempt = { account: user.email, ip: meta.ip };
+  await auth.loginGuard.beforeAttempt(attempt);
+  if (!user.password_hash || !(await verifyPassword(user.password_hash, input.current_password))) {
+    await auth.loginGuard.onFailure(attempt);
+    await recordAuditAlone(auth.database, meta, {
+      org_id: p.orgId,
+      actor_user_id: p.userId,
+      actor_type: 'user',
+      action: 'auth.password_change',
+      outcome: 'failure',
+      metadata: { reason: 'wrong_current_password' },
+    });
+    throw new AppError('invalid_credentials', 'The current password is incorrect', {
+      errors: [{ field: 'current_password', message: 'is incorrect' }],
+    });
+  }
+  assertPasswordAllowed(
+    auth,
+    input.new_password,
+    { email: user.email, fullName: user.full_name },
+    'new_password',
+  );
+  const hash = await hashWithPolicy(auth, input.new_password);
+  const ended = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    await setPasswordHash(tx, p.userId, hash);
+    const ids = await revokeSessions(
+      tx,
+      { userId: p.userId, exceptSessionId: p.sessionId },
+      'password_changed',
+    );
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      actor_user_id: p.userId,
+      actor_type: 'user',
+      action: 'auth.password_change',
+      target_type: 'user',
+      target_id: p.userId,
+      outcome: 'success',
+      metadata: { sessions_ended: ids.length },
+    });
+    return ids;
+  });
+  auth.revocation.add(ended);
+}

@@ -1,0 +1,24 @@
+// Applying the password policy and hashing with the configured cost, for every flow that sets a
+// password (register, change, reset, invitation accept).
+import { AppError } from '../http/errors.ts';
+import type { AuthContext } from './auth-context.ts';
+import { hashPassword } from './password.ts';
+import { checkPassword } from './password-policy.ts';
+
+export function assertPasswordAllowed(
+  auth: AuthContext,
+  password: string,
+  who: { email?: string | null; fullName?: string | null },
+  field = 'password',
+): void {
+  const problems = checkPassword(password, who, auth.config.auth.password);
+  if (problems.length > 0) {
+    throw new AppError('weak_password', problems.map((p) => `Password ${p.message}`).join('; '), {
+      errors: problems.map((p) => ({ field, message: p.message, rule: p.rule })),
+    });
+  }
+}
+
+export function hashWithPolicy(auth: AuthContext, password: string): Promise<string> {
+  return hashPassword(password, auth.config.auth.argon2);
+}

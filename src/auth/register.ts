@@ -1,0 +1,89 @@
+// Sign-up: a user, their first org (a company they own, or a personal workspace) and a session,
+// in one transaction.
+import { recordAudit } from '../audit/audit.ts';
+import type { Org, Role, User } from '../db/schema.ts';
+import { withSystem } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { newId } from '../http/ids.ts';
+import { insertMembership, insertOrg } from '../orgs/org.repository.ts';
+import { insertUser } from '../users/user.repository.ts';
+import type { AuthContext, RequestMeta } from './auth-context.ts';
+import { normalizeEmail } from './email-address.ts';
+import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
+import { openSession, type TokenPair, tokenPair } from './session-issue.ts';
+
+export interface RegisterInput {
+  email: string;
+  password: string;
+  full_name?: string;
+  company_name?: string;
+}
+
+export interface RegisterResult {
+  user: User;
+  org: Org;
+  role: Role;
+  tokens: TokenPair;
+}
+
+export function isUniqueViolation(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { code?: unknown }).code === '23505';
+}
+
+export function invalidEmail(): AppError {
+  return new AppError('validation_failed', 'The email address is not valid', {
+    errors: [{ field: 'email', message: 'is not a valid email address' }],
+  });
+}
+
+export async function register(
+  auth: AuthContext,
+  input: RegisterInput,
+  meta: RequestMeta,
+): Promise<RegisterResult> {
+  if (!auth.config.auth.signupEnabled) throw new AppError('signup_disabled');
+  await auth.limiter.consume('register_ip', meta.ip);
+  const email = normalizeEmail(input.email);
+  if (!email) throw invalidEmail();
+  const fullName = input.full_name?.trim() || null;
+  assertPasswordAllowed(auth, input.password, { email, fullName });
+  const passwordHash = await hashWithPolicy(auth, input.password);
+
+  const company = input.company_name?.trim();
+  const userId = newId();
+  const orgId = newId();
+  const amr = ['pwd'];
+  try {
+    return await withSystem(auth.database, async (tx) => {
+      const user = await insertUser(tx, {
+        id: userId,
+        email,
+        password_hash: passwordHash,
+        full_name: fullName,
+      });
+      const org = await insertOrg(tx, {
+        id: orgId,
+        name: company || `${fullName ?? email.split('@')[0]}'s workspace`,
+        kind: company ? 'company' : 'personal',
+      });
+      await insertMembership(tx, orgId, userId, 'owner');
+      const subject = { userId, orgId, role: 'owner' as const, superuser: false, amr };
+      const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
+      await recordAudit(tx, meta, {
+        org_id: orgId,
+        actor_user_id: userId,
+        actor_type: 'user',
+        action: 'user.register',
+        target_type: 'user',
+        target_id: userId,
+        outcome: 'success',
+        metadata: { org_kind: org.kind, session_id: sessionId },
+      });
+      const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
+      return { user, org, role: 'owner' as const, tokens };
+    });
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AppError('email_taken');
+    throw err;
+  }
+}

@@ -1,0 +1,81 @@
+// Ending sessions (logout, logout everywhere, revoking one device) and listing them. Every
+// revocation is pushed into this instance's revocation list at once; other instances read it
+// from the sessions table within one poll interval.
+import type { Principal } from '../access/principal.ts';
+import { tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { Session } from '../db/schema.ts';
+import { withTenant } from '../db/tenant.ts';
+import { notFound } from '../http/errors.ts';
+import type { AuthContext, RequestMeta } from './auth-context.ts';
+import { liveSessionsOfUser, revokeSessions } from './session.repository.ts';
+
+async function endSessions(
+  auth: AuthContext,
+  p: Principal,
+  meta: RequestMeta,
+  filter: { sessionId?: string; exceptSessionId?: string },
+  action: string,
+  reason: string,
+): Promise<string[]> {
+  const ids = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    const revoked = await revokeSessions(tx, { userId: p.userId, ...filter }, reason);
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      actor_user_id: p.userId,
+      actor_type: p.superuser ? 'superuser' : 'user',
+      action,
+      target_type: 'session',
+      target_id: filter.sessionId ?? null,
+      outcome: 'success',
+      metadata: { sessions_ended: revoked.length },
+    });
+    return revoked;
+  });
+  auth.revocation.add(ids);
+  return ids;
+}
+
+export async function logout(auth: AuthContext, p: Principal, meta: RequestMeta): Promise<void> {
+  if (!p.sessionId) return;
+  await endSessions(auth, p, meta, { sessionId: p.sessionId }, 'auth.logout', 'logout');
+}
+
+export async function logoutAll(auth: AuthContext, p: Principal, meta: RequestMeta): Promise<void> {
+  await endSessions(auth, p, meta, {}, 'auth.logout_all', 'logout_all');
+}
+
+export async function revokeOwnSession(
+  auth: AuthContext,
+  p: Principal,
+  sessionId: string,
+  meta: RequestMeta,
+): Promise<void> {
+  // Row-level security limits the update to the caller's own sessions: another user's id
+  // matches nothing and answers like an unknown one.
+  const ids = await endSessions(
+    auth,
+    p,
+    meta,
+    { sessionId },
+    'auth.session_revoke',
+    'revoked_by_user',
+  );
+  if (ids.length === 0) throw notFound('session');
+}
+
+export function listSessions(auth: AuthContext, p: Principal): Promise<Session[]> {
+  return withTenant(auth.database, tenantOf(p), (tx) => liveSessionsOfUser(tx, p.userId));
+}
+
+export function sessionJson(s: Session, currentSessionId?: string) {
+  return {
+    id: s.id,
+    user_agent: s.user_agent,
+    ip: s.ip,
+    created_at: s.created_at.toISOString(),
+    last_used_at: s.last_used_at.toISOString(),
+    expires_at: s.expires_at.toISOString(),
+    current: s.id === currentSessionId,
+  };
+}

@@ -1,0 +1,47 @@
+// Orgs and memberships data access. The caller owns the transaction.
+
+import type { Org, Role } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+
+export function insertOrg(
+  tx: Tx,
+  row: { id: string; name: string; kind: 'company' | 'personal' },
+): Promise<Org> {
+  return tx.insertInto('orgs').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findOrg(tx: Tx, id: string): Promise<Org | undefined> {
+  return tx.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function insertMembership(tx: Tx, orgId: string, userId: string, role: Role) {
+  await tx.insertInto('memberships').values({ org_id: orgId, user_id: userId, role }).execute();
+}
+
+/** The user's active memberships, oldest first (the first is the default org at login). */
+export function activeMembershipsOfUser(tx: Tx, userId: string) {
+  return tx
+    .selectFrom('memberships')
+    .innerJoin('orgs', 'orgs.id', 'memberships.org_id')
+    .select([
+      'memberships.org_id',
+      'memberships.role',
+      'memberships.created_at',
+      'orgs.name as org_name',
+      'orgs.kind as org_kind',
+    ])
+    .where('memberships.user_id', '=', userId)
+    .where('memberships.status', '=', 'active')
+    .orderBy('memberships.created_at', 'asc')
+    .execute();
+}
+
+export function findActiveMembership(tx: Tx, orgId: string, userId: string) {
+  return tx
+    .selectFrom('memberships')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+}

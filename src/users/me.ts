@@ -1,0 +1,30 @@
+// The caller's own account: who they are, in which org, with which role.
+import type { Principal } from '../access/principal.ts';
+import { tenantOf } from '../access/principal.ts';
+import type { Database } from '../db/database.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { findOrg } from '../orgs/org.repository.ts';
+import { findUserById, updateProfile } from './user.repository.ts';
+
+export async function getMe(database: Database, p: Principal) {
+  return withTenant(database, tenantOf(p), async (tx) => {
+    const user = await findUserById(tx, p.userId);
+    const org = await findOrg(tx, p.orgId);
+    if (!user || !org) throw new AppError('unauthenticated');
+    return { user, org };
+  });
+}
+
+export async function updateMe(
+  database: Database,
+  p: Principal,
+  patch: { full_name?: string | null },
+) {
+  return withTenant(database, tenantOf(p), async (tx) => {
+    const user = await updateProfile(tx, p.userId, patch);
+    const org = await findOrg(tx, p.orgId);
+    if (!user || !org) throw new AppError('unauthenticated');
+    return { user, org };
+  });
+}

@@ -1,0 +1,55 @@
+// The public shape of a user and an org in API responses (snake_case; never a hash or secret).
+import { Type } from 'typebox';
+import type { Org, Role, User } from '../db/schema.ts';
+import { Timestamp } from '../http/schemas.ts';
+
+export const UserOut = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  full_name: Type.Union([Type.String(), Type.Null()]),
+  is_superuser: Type.Boolean(),
+  email_verified: Type.Boolean(),
+  mfa_enabled: Type.Boolean(),
+  created_at: Timestamp,
+});
+
+export const OrgOut = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('company'), Type.Literal('personal')]),
+});
+
+export const RoleOut = Type.Union([
+  Type.Literal('owner'),
+  Type.Literal('admin'),
+  Type.Literal('manager'),
+  Type.Literal('member'),
+]);
+
+export const MeOut = Type.Object({
+  ...UserOut.properties,
+  org: OrgOut,
+  role: RoleOut,
+  amr: Type.Array(Type.String()),
+  mfa_enrollment_required: Type.Boolean(),
+});
+
+export function userJson(u: User) {
+  return {
+    id: u.id,
+    email: u.email,
+    full_name: u.full_name,
+    is_superuser: u.is_superuser,
+    email_verified: u.email_verified_at !== null,
+    mfa_enabled: u.mfa_enabled_at !== null,
+    created_at: u.created_at.toISOString(),
+  };
+}
+
+export function orgJson(o: Org) {
+  return { id: o.id, name: o.name, kind: o.kind };
+}
+
+export function meJson(u: User, o: Org, role: Role, amr: string[], mfaPending: boolean) {
+  return { ...userJson(u), org: orgJson(o), role, amr, mfa_enrollment_required: mfaPending };
+}

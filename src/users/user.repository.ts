@@ -1,0 +1,38 @@
+// Users data access. The caller owns the transaction; lookups by email run on the system path
+// (before a tenant is known), everything else under the caller's context.
+
+import type { NewUser, User } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+
+export function findUserByEmail(tx: Tx, email: string): Promise<User | undefined> {
+  return tx.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+}
+
+export function findUserById(tx: Tx, id: string): Promise<User | undefined> {
+  return tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function insertUser(tx: Tx, row: NewUser): Promise<User> {
+  return tx.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function setPasswordHash(tx: Tx, id: string, passwordHash: string): Promise<void> {
+  await tx
+    .updateTable('users')
+    .set({ password_hash: passwordHash, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+export function updateProfile(
+  tx: Tx,
+  id: string,
+  patch: { full_name?: string | null },
+): Promise<User | undefined> {
+  return tx
+    .updateTable('users')
+    .set({ ...patch, updated_at: new Date() })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirst();
+}
