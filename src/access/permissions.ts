@@ -3,6 +3,7 @@
 // members in the database. Documented in the README (keep them in step).
 import type { Role } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
+import type { Principal } from './principal.ts';
 
 export const ROLES = ['owner', 'admin', 'manager', 'member'] as const satisfies readonly Role[];
 
@@ -28,23 +29,41 @@ export const PERMISSIONS = {
 
 export type Permission = keyof typeof PERMISSIONS;
 
-export function can(role: Role | null | undefined, permission: Permission): boolean {
-  return !!role && (PERMISSIONS[permission] as readonly Role[]).includes(role);
+/**
+ * The API-key scope that grants a permission, or null when no key may ever hold it (managing
+ * members, keys, settings, the audit log: only people do that). `<resource>:read` grants reads,
+ * `<resource>:write` grants every change to that resource.
+ */
+export function scopeFor(permission: Permission): string | null {
+  const [resource, action] = permission.split(':') as [string, string];
+  if (['org', 'members', 'invitations', 'api_keys', 'audit'].includes(resource)) {
+    return permission === 'org:read' ? 'org:read' : null;
+  }
+  return action === 'read' ? `${resource}:read` : `${resource}:write`;
 }
 
-export function requirePermission(role: Role | null | undefined, permission: Permission): void {
-  if (!can(role, permission))
+type Caller = Pick<Principal, 'role'> & Partial<Pick<Principal, 'scopes'>>;
+
+export function can(caller: Caller | null | undefined, permission: Permission): boolean {
+  if (!caller || !(PERMISSIONS[permission] as readonly Role[]).includes(caller.role)) return false;
+  if (caller.scopes === undefined) return true;
+  const scope = scopeFor(permission);
+  return scope !== null && caller.scopes.includes(scope);
+}
+
+export function requirePermission(caller: Caller | null | undefined, permission: Permission): void {
+  if (!can(caller, permission))
     throw new AppError('forbidden', `Requires the ${permission} permission`);
 }
 
-/** May this role change a row owned by ownerId? (members: their own rows only) */
+/** May this caller change a row owned by ownerId? (members: their own rows only) */
 export function canManageRow(
-  principal: { role: Role; userId: string },
+  caller: Caller & { userId: string },
   resource: 'prompts',
   ownerId: string,
 ): boolean {
   return (
-    can(principal.role, `${resource}:manage_any`) ||
-    (can(principal.role, `${resource}:manage_own`) && ownerId === principal.userId)
+    can(caller, `${resource}:manage_any`) ||
+    (can(caller, `${resource}:manage_own`) && ownerId === caller.userId)
   );
 }

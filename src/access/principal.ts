@@ -17,6 +17,10 @@ export interface Principal {
   via?: 'bearer' | 'cookie' | 'api_key' | 'test';
   /** The org requires MFA and the user has none: only enrolment routes are open. */
   mfaPending?: boolean;
+  /** API keys only: what the key may do (e.g. prompts:read). Undefined for people. */
+  scopes?: readonly string[];
+  /** API keys only: the key's id (audit actor, last-used bookkeeping). */
+  apiKeyId?: string;
 }
 
 /** Resolves the caller of a request, or null when the request carries no valid credential. */

@@ -66,7 +66,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = as
     },
     async (request) => {
       const p = requirePrincipal(request);
-      requirePermission(p.role, 'audit:read');
+      requirePermission(p, 'audit:read');
       const q = request.query;
       const limit = q.limit ?? 20;
       const rows = await withTenant(database, tenantOf(p), (tx) =>

@@ -19,7 +19,7 @@ export interface PromptInput {
 export function createPromptService(database: Database) {
   return {
     create(p: Principal, input: PromptInput): Promise<Prompt> {
-      requirePermission(p.role, 'prompts:create');
+      requirePermission(p, 'prompts:create');
       return withTenant(database, tenantOf(p), (tx) =>
         repo.insertPrompt(tx, {
           id: newId(),
@@ -33,14 +33,14 @@ export function createPromptService(database: Database) {
     },
 
     list(p: Principal, q: { limit: number; cursor?: string; owner_id?: string; q?: string }) {
-      requirePermission(p.role, 'prompts:read');
+      requirePermission(p, 'prompts:read');
       const before = decodeCursor(q.cursor);
       return withTenant(database, tenantOf(p), async (tx) => {
         const rows = await repo.listPrompts(tx, p.orgId, {
           limit: q.limit + 1,
           before,
           // Members see only their own rows (RLS enforces the same; this keeps the query honest).
-          ownerId: can(p.role, 'prompts:manage_any') ? q.owner_id : p.userId,
+          ownerId: can(p, 'prompts:manage_any') ? q.owner_id : p.userId,
           q: q.q,
         });
         return page(rows, q.limit);
@@ -48,7 +48,7 @@ export function createPromptService(database: Database) {
     },
 
     async get(p: Principal, id: string): Promise<Prompt> {
-      requirePermission(p.role, 'prompts:read');
+      requirePermission(p, 'prompts:read');
       const row = await withTenant(database, tenantOf(p), (tx) => repo.findPrompt(tx, p.orgId, id));
       // Another member's row answers exactly like a missing one: no existence oracle.
       if (!row || !canManageRow(p, 'prompts', row.owner_id)) throw notFound('prompt');
@@ -56,7 +56,7 @@ export function createPromptService(database: Database) {
     },
 
     update(p: Principal, id: string, patch: Partial<PromptInput>): Promise<Prompt> {
-      requirePermission(p.role, 'prompts:manage_own');
+      requirePermission(p, 'prompts:manage_own');
       if (Object.keys(patch).length === 0) {
         throw new AppError('validation_failed', 'Nothing to update');
       }
@@ -70,7 +70,7 @@ export function createPromptService(database: Database) {
     },
 
     remove(p: Principal, id: string): Promise<void> {
-      requirePermission(p.role, 'prompts:manage_own');
+      requirePermission(p, 'prompts:manage_own');
       return withTenant(database, tenantOf(p), async (tx) => {
         const row = await repo.findPrompt(tx, p.orgId, id);
         if (!row || !canManageRow(p, 'prompts', row.owner_id)) throw notFound('prompt');

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { can, canManageRow, PERMISSIONS, scopeFor } from './permissions.ts';
+
+describe('permission matrix', () => {
+  it('owners and admins manage the org; managers and members do not', () => {
+    for (const perm of [
+      'org:manage',
+      'members:manage',
+      'invitations:manage',
+      'api_keys:manage',
+      'audit:read',
+    ] as const) {
+      expect(can({ role: 'owner' }, perm)).toBe(true);
+      expect(can({ role: 'admin' }, perm)).toBe(true);
+      expect(can({ role: 'manager' }, perm)).toBe(false);
+      expect(can({ role: 'member' }, perm)).toBe(false);
+    }
+  });
+
+  it('managers manage every prompt; members only their own', () => {
+    expect(canManageRow({ role: 'manager', userId: 'm' }, 'prompts', 'someone')).toBe(true);
+    expect(canManageRow({ role: 'member', userId: 'm' }, 'prompts', 'someone')).toBe(false);
+    expect(canManageRow({ role: 'member', userId: 'm' }, 'prompts', 'm')).toBe(true);
+  });
+
+  it('API keys act only within their scopes and never manage people, keys or settings', () => {
+    const key = { role: 'owner' as const, scopes: ['prompts:read'] };
+    expect(can(key, 'prompts:read')).toBe(true);
+    expect(can(key, 'prompts:create')).toBe(false);
+    const writer = { role: 'owner' as const, scopes: ['prompts:read', 'prompts:write'] };
+    expect(can(writer, 'prompts:manage_any')).toBe(true);
+    const everything = { role: 'owner' as const, scopes: Object.keys(PERMISSIONS) };
+    for (const perm of [
+      'members:manage',
+      'api_keys:manage',
+      'org:manage',
+      'invitations:manage',
+      'audit:read',
+    ] as const) {
+      expect(scopeFor(perm)).toBeNull();
+      expect(can(everything, perm)).toBe(false);
+    }
+  });
+
+  it('no role is a typo: every entry lists known roles only', () => {
+    for (const roles of Object.values(PERMISSIONS)) {
+      for (const r of roles) expect(['owner', 'admin', 'manager', 'member']).toContain(r);
+    }
+  });
+});
