@@ -178,6 +178,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         ),
         response: responses({ 200: Type.Object(TokenFields) }, [401, 403, 409, 429]),
       },
+      // The body is optional (browsers send only the cookie): validate {} when there is none.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
     },
     async (request, reply) => {
       let token = request.body?.refresh_token;

@@ -1,0 +1,370 @@
+// Hostile cases for accounts and sessions: forged tokens, CSRF, user enumeration, brute force,
+// spoofed client IPs, secrets in the audit trail.
+import { generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSystem } from '../db/tenant.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import {
+  bearer,
+  cookieHeader,
+  GOOD_PASSWORD,
+  loginUser,
+  registerUser,
+} from '../test/auth-helpers.ts';
+import { uniqueEmail } from '../test/factories.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp();
+});
+afterAll(() => t.close());
+
+const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const me = (headers: Record<string, string>) => t.app.inject({ url: '/auth/me', headers });
+
+describe('forged and tampered access tokens are 401', () => {
+  it('alg none, HMAC with the public key, an attacker key under our kid, a changed claim', async () => {
+    const r = await registerUser(t.app);
+    const [h, p, s] = r.access.split('.') as [string, string, string];
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString());
+    const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
+    const jwks = (await t.app.inject({ url: '/.well-known/jwks.json' })).json();
+
+    const none = `${b64({ ...header, alg: 'none' })}.${p}.`;
+    const hmac = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'HS256', kid: header.kid, typ: 'at+jwt' })
+      .sign(new TextEncoder().encode(JSON.stringify(jwks.keys[0])));
+    const attacker = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
+    const foreign = await new SignJWT(payload)
+      .setProtectedHeader({ alg: 'EdDSA', kid: header.kid, typ: 'at+jwt' })
+      .sign(attacker.privateKey);
+    const escalated = `${h}.${b64({ ...payload, role: 'owner', org: '00000000-0000-7000-8000-000000000000' })}.${s}`;
+    const superuser = `${h}.${b64({ ...payload, su: true })}.${s}`;
+    const unknownKid = `${b64({ ...header, kid: 'nope' })}.${p}.${s}`;
+
+    for (const [label, token] of Object.entries({
+      none,
+      hmac,
+      foreign,
+      escalated,
+      superuser,
+      unknownKid,
+    })) {
+      const res = await me(bearer(token));
+      expect(res.statusCode, label).toBe(401);
+      expect(res.json().code, label).toBe('unauthenticated');
+    }
+    expect((await me(bearer(r.access))).statusCode).toBe(200);
+  });
+
+  it('expired tokens and tokens for another issuer or audience', async () => {
+    const r = await registerUser(t.app);
+    const otherIssuer = await buildTestApp({
+      database: t.database,
+      env: { JWT_ISSUER: 'https://evil.example' },
+    });
+    const otherAudience = await buildTestApp({
+      database: t.database,
+      env: { JWT_AUDIENCE: 'someone-else' },
+    });
+    try {
+      // Same signing keys (same database), different claims: only the claims can make them fail.
+      const fromOtherIssuer = (await loginUser(otherIssuer.app, r.email, r.password)).json()
+        .access_token;
+      const fromOtherAudience = (await loginUser(otherAudience.app, r.email, r.password)).json()
+        .access_token;
+      expect((await me(bearer(fromOtherIssuer))).statusCode).toBe(401);
+      expect((await me(bearer(fromOtherAudience))).statusCode).toBe(401);
+      // A correctly signed token whose exp has passed (signed with the real key).
+      const ring = t.app.auth.getKeyRing();
+      const past = Math.floor(Date.now() / 1000) - 3600;
+      const expired = await new SignJWT({
+        sub: r.userId,
+        sid: '00000000-0000-7000-8000-000000000000',
+        org: r.orgId,
+        role: 'owner',
+        amr: ['pwd'],
+      })
+        .setProtectedHeader({ alg: 'EdDSA', kid: ring.active.kid, typ: 'at+jwt' })
+        .setIssuer(t.config.auth.issuer)
+        .setAudience(t.config.auth.audience)
+        .setIssuedAt(past - 900)
+        .setExpirationTime(past)
+        .sign(ring.active.privateKey);
+      expect((await me(bearer(expired))).statusCode).toBe(401);
+    } finally {
+      await Promise.all([otherIssuer.close(), otherAudience.close()]);
+    }
+  });
+
+  it('signing keys can be rotated: old tokens stay valid, new ones carry the new kid', async () => {
+    const r = await registerUser(t.app);
+    const { rotateSigningKey } = await import('./signing-keys.ts');
+    const before = t.app.auth.getKeyRing().active.kid;
+    await rotateSigningKey(t.database, t.config.encryption);
+    await t.app.auth.reloadKeys(true);
+    expect((await me(bearer(r.access))).statusCode).toBe(200);
+    const fresh = (await loginUser(t.app, r.email, r.password)).json().access_token;
+    const kid = JSON.parse(Buffer.from(fresh.split('.')[0], 'base64url').toString()).kid;
+    expect(kid).not.toBe(before);
+    expect((await me(bearer(fresh))).statusCode).toBe(200);
+    const jwks = (await t.app.inject({ url: '/.well-known/jwks.json' })).json();
+    expect(jwks.keys.map((k: { kid: string }) => k.kid).sort()).toEqual([before, kid].sort());
+  });
+});
+
+describe('CSRF', () => {
+  it('a cookie-authenticated write needs X-CSRF-Token equal to sb_csrf', async () => {
+    const r = await registerUser(t.app);
+    const cookie = cookieHeader(r.cookies);
+    const create = (headers: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/prompts',
+        headers,
+        payload: { name: 'n', content: 'c' },
+      });
+    const missing = await create({ cookie });
+    expect(missing.statusCode).toBe(403);
+    expect(missing.json().code).toBe('csrf_failed');
+    const wrong = await create({ cookie, 'x-csrf-token': 'guess' });
+    expect(wrong.statusCode).toBe(403);
+    expect((await create({ cookie, 'x-csrf-token': r.cookies.sb_csrf! })).statusCode).toBe(201);
+    // Reads need no CSRF header; bearer writes need none either.
+    expect((await t.app.inject({ url: '/api/prompts', headers: { cookie } })).statusCode).toBe(200);
+    expect((await create(bearer(r.access))).statusCode).toBe(201);
+  });
+
+  it('logout by cookie without the CSRF header does not end the session', async () => {
+    const r = await registerUser(t.app);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: { cookie: cookieHeader(r.cookies) },
+    });
+    expect(res.statusCode).toBe(403);
+    expect((await me(bearer(r.access))).statusCode).toBe(200);
+  });
+});
+
+describe('user enumeration', () => {
+  it('unknown email and wrong password give the same status and body, in similar time', async () => {
+    // Production-cost hashing so the timing comparison means something.
+    const real = await buildTestApp({
+      database: t.database,
+      env: { ARGON2_MEMORY_COST: '19456', ARGON2_TIME_COST: '2' },
+    });
+    try {
+      const r = await registerUser(real.app);
+      const strip = (x: Record<string, unknown>) => ({ ...x, request_id: undefined });
+      const timeOf = async (email: string) => {
+        const start = process.hrtime.bigint();
+        const res = await loginUser(real.app, email, 'wrong password for sure 123');
+        return { ms: Number(process.hrtime.bigint() - start) / 1e6, res };
+      };
+      // Warm both paths, then interleave measurements.
+      await timeOf(r.email);
+      await timeOf(uniqueEmail('ghost'));
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const a = await timeOf(r.email);
+        const b = await timeOf(uniqueEmail('ghost'));
+        expect(a.res.statusCode).toBe(401);
+        expect(b.res.statusCode).toBe(401);
+        expect(strip(a.res.json())).toEqual(strip(b.res.json()));
+        expect(Object.keys(a.res.headers).sort()).toEqual(Object.keys(b.res.headers).sort());
+        known.push(a.ms);
+        unknown.push(b.ms);
+      }
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+      const ratio = median(known) / median(unknown);
+      // Without the dummy hash the unknown path would be ~0 ms against tens of ms.
+      expect(ratio).toBeGreaterThan(0.5);
+      expect(ratio).toBeLessThan(2);
+    } finally {
+      await real.close();
+    }
+  });
+});
+
+describe('brute force', () => {
+  it('locks an (account, IP) pair with 429 + Retry-After; the owner still logs in from another IP; unlocks by time', async () => {
+    const limited = await buildTestApp({
+      database: t.database,
+      env: {
+        TRUST_PROXY: '127.0.0.1',
+        RATE_LIMIT_LOGIN_ACCOUNT_IP: '3/2',
+        RATE_LIMIT_LOGIN_ACCOUNT: '10/2',
+      },
+    });
+    try {
+      const r = await registerUser(limited.app);
+      const from = (ip: string, password: string) =>
+        loginUser(limited.app, r.email, password, { 'x-forwarded-for': ip });
+      for (let i = 0; i < 3; i++)
+        expect((await from('203.0.113.7', 'wrong password attempt')).statusCode).toBe(401);
+      const blocked = await from('203.0.113.7', r.password);
+      expect(blocked.statusCode).toBe(429);
+      expect(blocked.json().code).toBe('rate_limited');
+      const retry = Number(blocked.headers['retry-after']);
+      expect(retry).toBeGreaterThanOrEqual(1);
+      expect(retry).toBeLessThanOrEqual(2);
+      expect((await from('198.51.100.9', r.password)).statusCode).toBe(200);
+      await new Promise((res) => setTimeout(res, 2200));
+      expect((await from('203.0.113.7', r.password)).statusCode).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('unknown emails are throttled exactly like real ones', async () => {
+    const limited = await buildTestApp({
+      database: t.database,
+      env: { RATE_LIMIT_LOGIN_ACCOUNT_IP: '2/60', RATE_LIMIT_LOGIN_ACCOUNT: '10/60' },
+    });
+    try {
+      const ghost = uniqueEmail('ghost');
+      expect((await loginUser(limited.app, ghost, 'x')).statusCode).toBe(401);
+      expect((await loginUser(limited.app, ghost, 'x')).statusCode).toBe(401);
+      expect((await loginUser(limited.app, ghost, 'x')).statusCode).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it('X-Forwarded-For is ignored unless TRUST_PROXY names the proxy (a client cannot pick its IP)', async () => {
+    const limited = await buildTestApp({
+      database: t.database,
+      env: { RATE_LIMIT_LOGIN_ACCOUNT_IP: '2/60', RATE_LIMIT_LOGIN_ACCOUNT: '10/60' },
+    });
+    try {
+      const r = await registerUser(limited.app);
+      for (let i = 0; i < 2; i++) {
+        await loginUser(limited.app, r.email, 'nope nope nope', {
+          'x-forwarded-for': `203.0.113.${i}`,
+        });
+      }
+      const spoofed = await loginUser(limited.app, r.email, r.password, {
+        'x-forwarded-for': '198.51.100.77',
+      });
+      expect(spoofed.statusCode).toBe(429);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('audit log', () => {
+  it('records the security acts with IP, user agent, request id and outcome, and never a secret', async () => {
+    const r = await registerUser(t.app, {}, { 'user-agent': 'AuditTest/1.0' });
+    await loginUser(t.app, r.email, 'wrong password again 1', { 'user-agent': 'AuditTest/1.0' });
+    const second = (await loginUser(t.app, r.email, r.password)).json();
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/password/change',
+      headers: bearer(second.access_token),
+      payload: { current_password: r.password, new_password: 'another long passphrase 77' },
+    });
+    const sessions = (
+      await t.app.inject({ url: '/api/auth/sessions', headers: bearer(second.access_token) })
+    ).json();
+    await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: bearer(second.access_token),
+    });
+    expect(sessions.items).toHaveLength(1);
+
+    const third = (await loginUser(t.app, r.email, 'another long passphrase 77')).json();
+    const res = await t.app.inject({
+      url: '/api/audit-logs?limit=100',
+      headers: bearer(third.access_token),
+    });
+    expect(res.statusCode).toBe(200);
+    const items = res.json().items as Record<string, unknown>[];
+    const actions = items.map((i) => `${i.action}:${i.outcome}`);
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'user.register:success',
+        'auth.login:success',
+        'auth.password_change:success',
+        'auth.logout:success',
+      ]),
+    );
+    const reg = items.find((i) => i.action === 'user.register')!;
+    expect(reg).toMatchObject({
+      actor_user_id: r.userId,
+      user_agent: 'AuditTest/1.0',
+      ip: expect.any(String),
+    });
+    expect(reg.request_id).toBeTruthy();
+    const everything = JSON.stringify(items);
+    for (const secret of [
+      r.password,
+      'another long passphrase 77',
+      r.refresh,
+      r.access,
+      second.refresh_token,
+    ]) {
+      expect(everything).not.toContain(secret);
+    }
+    // Failed logins of a known user are recorded (outside any org context: system-wide).
+    const failures = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .select(['outcome', 'user_agent'])
+        .where('actor_user_id', '=', r.userId)
+        .where('action', '=', 'auth.login')
+        .where('outcome', '=', 'failure')
+        .execute(),
+    );
+    expect(failures).toEqual([{ outcome: 'failure', user_agent: 'AuditTest/1.0' }]);
+  });
+
+  it('filters by action, outcome and actor, pages with a cursor, and is closed to members', async () => {
+    const r = await registerUser(t.app);
+    for (let i = 0; i < 3; i++) await loginUser(t.app, r.email, r.password);
+    const h = bearer(r.access);
+    const logins = (
+      await t.app.inject({ url: '/api/audit-logs?action=auth.login&limit=2', headers: h })
+    ).json();
+    expect(logins.items).toHaveLength(2);
+    expect(logins.next_cursor).toBeTruthy();
+    const rest = (
+      await t.app.inject({
+        url: `/api/audit-logs?action=auth.login&limit=2&cursor=${logins.next_cursor}`,
+        headers: h,
+      })
+    ).json();
+    expect(rest.items).toHaveLength(1);
+    const prefix = (
+      await t.app.inject({ url: '/api/audit-logs?action=auth.*&actor=' + r.userId, headers: h })
+    ).json();
+    expect(prefix.items.every((i: { action: string }) => i.action.startsWith('auth.'))).toBe(true);
+    const none = (
+      await t.app.inject({ url: '/api/audit-logs?outcome=failure', headers: h })
+    ).json();
+    expect(none.items).toHaveLength(0);
+    // Another org's admin sees nothing of this org.
+    const other = await registerUser(t.app);
+    const theirs = (
+      await t.app.inject({ url: '/api/audit-logs?limit=100', headers: bearer(other.access) })
+    ).json();
+    expect(theirs.items.every((i: { org_id: string }) => i.org_id === other.orgId)).toBe(true);
+    // A member may not read it.
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('memberships')
+        .set({ role: 'member' })
+        .where('user_id', '=', other.userId)
+        .execute(),
+    );
+    const asMember = (await loginUser(t.app, other.email, GOOD_PASSWORD)).json();
+    const denied = await t.app.inject({
+      url: '/api/audit-logs',
+      headers: bearer(asMember.access_token),
+    });
+    expect(denied.statusCode).toBe(403);
+  });
+});
