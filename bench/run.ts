@@ -13,6 +13,8 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 interface Target {
   port: number;
   headers: Record<string, string>;
+  login?: { email: string; password: string };
+  argon2?: { memoryCost: number; timeCost: number; parallelism: number };
   stop(): Promise<void>;
 }
 
@@ -26,7 +28,7 @@ async function startTarget(args: string[]): Promise<Target> {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
   });
-  const info = JSON.parse(first) as { port: number; headers: Record<string, string> };
+  const info = JSON.parse(first) as Omit<Target, 'stop'>;
   return {
     ...info,
     stop: () =>
@@ -45,16 +47,26 @@ interface Row {
   errors: number;
 }
 
-async function load(scenario: string, t: Target, path: string): Promise<Row> {
-  const url = `http://127.0.0.1:${t.port}${path}`;
+interface BenchRequest {
+  path: string;
+  method?: 'GET' | 'POST';
+  body?: string;
+  headers?: Record<string, string>;
+  connections?: number;
+}
+
+async function load(scenario: string, t: Target, req: BenchRequest | string): Promise<Row> {
+  const q = typeof req === 'string' ? { path: req } : req;
+  const opts = {
+    url: `http://127.0.0.1:${t.port}${q.path}`,
+    method: q.method ?? 'GET',
+    body: q.body,
+    headers: { ...t.headers, ...q.headers },
+    connections: q.connections ?? CONNECTIONS,
+  };
   // Warm up (JIT, caches, pool) before measuring.
-  await autocannon({ url, headers: t.headers, connections: CONNECTIONS, duration: 2 });
-  const r = await autocannon({
-    url,
-    headers: t.headers,
-    connections: CONNECTIONS,
-    duration: DURATION,
-  });
+  await autocannon({ ...opts, duration: 2 });
+  const r = await autocannon({ ...opts, duration: DURATION });
   const non2xx = r.non2xx + r.errors + r.timeouts;
   console.log(
     `${scenario}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms, non-2xx ${non2xx}`,
@@ -83,21 +95,59 @@ async function postgresReachable(): Promise<boolean> {
 }
 
 const rows: Row[] = [];
-async function scenario(args: string[], runs: [string, string][]) {
+async function scenario(
+  args: string[],
+  runs: [string, BenchRequest | string | ((t: Target) => BenchRequest)][],
+) {
   const t = await startTarget(args);
   try {
-    for (const [name, path] of runs) rows.push(await load(name, t, path));
+    for (const [name, req] of runs)
+      rows.push(await load(name, t, typeof req === 'function' ? req(t) : req));
   } finally {
     await t.stop();
   }
 }
 
+/** Raw argon2id hashes per second at the server's parameters, one hash per core at a time. */
+async function argon2Rate(params: { memoryCost: number; timeCost: number; parallelism: number }) {
+  const { hash } = await import('@node-rs/argon2');
+  const workers = cpus().length;
+  let done = 0;
+  const end = Date.now() + DURATION * 1000;
+  const start = Date.now();
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (Date.now() < end) {
+        await hash('correct horse battery staple 2026', { ...params, algorithm: 2 });
+        done++;
+      }
+    }),
+  );
+  return (done * 1000) / (Date.now() - start);
+}
+
 await scenario(['bare'], [['bare Fastify `GET /health` (baseline)', '/health']]);
+let argon2: Target['argon2'];
 await scenario(
   ['app', 'pglite'],
   [
     ['`GET /health`', '/health'],
+    ['`GET /api/auth/verify` (bearer, forward-auth)', '/api/auth/verify'],
+    ['`GET /auth/me` (bearer)', '/auth/me'],
     ['`GET /api/prompts` (20 rows), embedded PGlite', '/api/prompts?limit=20'],
+    [
+      '`POST /api/auth/login` (argon2id at the configured cost)',
+      (t) => {
+        argon2 = t.argon2;
+        return {
+          path: '/api/auth/login',
+          method: 'POST' as const,
+          body: JSON.stringify(t.login),
+          headers: { 'content-type': 'application/json', authorization: '' },
+          connections: 8,
+        };
+      },
+    ],
   ],
 );
 if (await postgresReachable()) {
@@ -109,7 +159,13 @@ if (await postgresReachable()) {
   console.log('PostgreSQL not reachable at BENCH_DATABASE_URL: skipping its scenarios');
 }
 
+const hashes = argon2 ? await argon2Rate(argon2) : 0;
+console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
+
 const base = rows[0]!.rps;
+const find = (prefix: string) => rows.find((r) => r.scenario.startsWith(prefix));
+const verify = find('`GET /api/auth/verify`');
+const login = find('`POST /api/auth/login`');
 const table = [
   '| Scenario | req/s | vs baseline | p50 ms | p99 ms | non-2xx |',
   '| --- | ---: | ---: | ---: | ---: | ---: |',
@@ -130,6 +186,13 @@ ${CONNECTIONS} connections for ${DURATION} s per scenario after a 2 s warm-up.
 - Node.js ${process.version}
 
 ${table}
+
+- \`/api/auth/verify\` runs at **${verify ? Math.round((verify.rps / rows[1]!.rps) * 100) : '?'}%** of Switchboard's own \`GET /health\`
+  (goal: at least 80%): a valid token is checked from the verified-token cache and the in-memory
+  revocation list, with no database round trip.
+- Login: **${login ? Math.round(login.rps) : '?'} logins/s** next to **${Math.round(hashes)} raw argon2id hashes/s** on the same
+  machine (${argon2 ? `m=${argon2.memoryCost} KiB, t=${argon2.timeCost}, p=${argon2.parallelism}` : 'configured cost'}, one hash per core at a time): a login
+  costs one hash plus a few queries, so the hash rate is its ceiling.
 
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;

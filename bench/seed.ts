@@ -1,35 +1,23 @@
-// The identity the benchmark acts as.
-import type { AppDeps } from '../src/app.ts';
-import type { Config } from '../src/config.ts';
-import type { Database } from '../src/db/database.ts';
-import { withSystem } from '../src/db/tenant.ts';
-import { newId } from '../src/http/ids.ts';
+// The identity the benchmark acts as: a real sign-up through the API, so the measured requests
+// carry a real EdDSA access token through the real authenticator.
+import type { FastifyInstance } from 'fastify';
 
-export async function seedBenchIdentity(_config: Readonly<Config>, database: Database) {
-  const orgId = newId();
-  const userId = newId();
-  await withSystem(database, async (tx) => {
-    await tx.insertInto('orgs').values({ id: orgId, name: 'Bench Co', kind: 'company' }).execute();
-    await tx
-      .insertInto('users')
-      .values({
-        id: userId,
-        email: `bench-${userId}@example.test`,
-        password_hash: null,
-        full_name: 'Bench',
-      })
-      .execute();
-    await tx
-      .insertInto('memberships')
-      .values({ org_id: orgId, user_id: userId, role: 'owner' })
-      .execute();
+export const BENCH_PASSWORD = 'correct horse battery staple 2026';
+
+export async function seedBenchIdentity(app: FastifyInstance) {
+  const email = `loadtest-${Date.now()}@example.test`;
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: { email, password: BENCH_PASSWORD, company_name: 'Bench Co', full_name: 'Q Bench' },
   });
-  // Until real tokens exist the benchmark identifies itself the way tests do (never in main.ts).
-  const appDeps: Partial<AppDeps> = {
-    authenticate: (req) =>
-      req.headers['x-bench-user'] === userId
-        ? { userId, orgId, role: 'owner', superuser: false }
-        : null,
+  if (res.statusCode !== 201)
+    throw new Error(`bench sign-up failed: ${res.statusCode} ${res.body}`);
+  const body = res.json();
+  return {
+    email,
+    orgId: body.org.id as string,
+    userId: body.user.id as string,
+    headers: { authorization: `Bearer ${body.access_token}` },
   };
-  return { orgId, userId, headers: { 'x-bench-user': userId }, appDeps };
 }

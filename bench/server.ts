@@ -16,7 +16,7 @@ import { type Database, databaseFromPGlite, databaseFromUrl } from '../src/db/da
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { newId } from '../src/http/ids.ts';
-import { seedBenchIdentity } from './seed.ts';
+import { BENCH_PASSWORD, seedBenchIdentity } from './seed.ts';
 
 const [mode, dbKind] = process.argv.slice(2);
 const cleanups: (() => Promise<void>)[] = [];
@@ -68,8 +68,13 @@ async function main() {
     LOG_LEVEL: 'silent',
     DATA_DIR: dataDir,
     ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
+    SECRET_KEY: randomBytes(32).toString('base64url'),
+    // Logins in the benchmark succeed; don't let the per-IP sign-up/refresh limits interfere.
+    RATE_LIMIT_REGISTER_IP: '1000000/3600',
   });
-  const identity = await seedBenchIdentity(config, database);
+  const app = await buildApp(config, { database });
+  await app.ready();
+  const identity = await seedBenchIdentity(app);
   await withSystem(database, async (tx) => {
     for (let i = 0; i < 20; i++) {
       await tx
@@ -84,10 +89,16 @@ async function main() {
         .execute();
     }
   });
-  const app = await buildApp(config, { database, ...identity.appDeps });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address() as { port: number };
-  console.log(JSON.stringify({ port: address.port, headers: identity.headers }));
+  console.log(
+    JSON.stringify({
+      port: address.port,
+      headers: identity.headers,
+      login: { email: identity.email, password: BENCH_PASSWORD },
+      argon2: config.auth.argon2,
+    }),
+  );
   process.on('SIGTERM', async () => {
     await app.close();
     for (const c of cleanups.reverse()) await c().catch(() => {});
