@@ -30,6 +30,7 @@ import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
+import { webRoutes } from './web/web.routes.ts';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
@@ -130,7 +131,25 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
 
   app.decorateRequest('principal', null);
+  // In-flight requests, so shutdown can let them finish before the database closes.
+  let inflight = 0;
+  const drained: (() => void)[] = [];
+  app.decorate('drain', (timeoutMs: number) =>
+    inflight === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          drained.push(resolve);
+          setTimeout(resolve, timeoutMs).unref();
+        }),
+  );
+  const finished = () => {
+    inflight--;
+    if (inflight === 0) for (const r of drained.splice(0)) r();
+  };
   app.addHook('onRequest', async (request, reply) => {
+    inflight++;
+    // 'close' fires exactly once per response: sent, failed or aborted by the client.
+    reply.raw.once('close', finished);
     reply.header('x-request-id', request.id);
   });
   const authenticate = deps.authenticate ?? createAuthenticator(auth);
@@ -202,6 +221,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await app.register(authRoutes, { auth });
   await app.register(auditRoutes, { database: deps.database });
   await app.register(promptRoutes, { prompts: createPromptService(deps.database) });
+  // Last: the dashboard's catch-all must never shadow an API route.
+  await app.register(webRoutes);
 
   return app;
 }

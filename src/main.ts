@@ -33,6 +33,8 @@ const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : undefined;
 
 const app = await buildApp(config, { database, redis, logger });
 app.addHook('onClose', async () => {
+  // Requests accepted before SIGTERM finish first; only then do their connections go away.
+  await app.drain(10_000);
   redis?.disconnect();
   await database.close();
 });
@@ -47,8 +49,13 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, 15_000);
   force.unref();
+  // Keep-alive connections turn idle as their in-flight requests finish after close() began;
+  // close them as they do, so clients are not left waiting for the keep-alive timeout.
+  const sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+  sweeper.unref();
   try {
     await app.close();
+    clearInterval(sweeper);
     logger.info('shut down cleanly');
     process.exit(0);
   } catch (err) {

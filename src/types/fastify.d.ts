@@ -6,6 +6,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     routeTable: RouteSummary[];
     auth: AuthContext;
+    /** Resolves once no request is in flight (or after timeoutMs). */
+    drain(timeoutMs: number): Promise<void>;
   }
   interface FastifyRequest {
     principal: Principal | null;
