@@ -16,10 +16,13 @@ import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Authenticator } from './access/principal.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
+import { accountEmailRoutes } from './auth/account-email.routes.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import { type AuthContext, createAuthContext } from './auth/auth-context.ts';
 import { createAuthenticator } from './auth/authenticate.ts';
 import { jwksRoutes } from './auth/jwks.routes.ts';
+import { newDeviceCheck } from './auth/new-device.ts';
+import { afterSignUp } from './auth/sign-up-mails.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { healthRoutes } from './health/health.routes.ts';
@@ -28,6 +31,9 @@ import { registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { Problem } from './http/schemas.ts';
 import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
+import { mfaSecondFactor } from './mfa/login-challenge.ts';
+import { mfaRoutes } from './mfa/mfa.routes.ts';
+import { mfaEnrollmentGate } from './mfa/mfa-enrollment-gate.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
 import { webRoutes } from './web/web.routes.ts';
@@ -156,6 +162,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   app.addHook('onRequest', async (request) => {
     request.principal = await authenticate(request);
   });
+  // Org MFA policy: an enrolment-only (mfa_pending) principal reaches only the enrolment routes.
+  app.addHook('preHandler', mfaEnrollmentGate);
 
   registerProblemHandlers(app);
   app.addSchema(Problem);
@@ -218,7 +226,15 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     timeoutMs: config.database.timeoutMs,
   });
   await app.register(jwksRoutes, { getKeyRing: () => auth.getKeyRing() });
-  await app.register(authRoutes, { auth });
+  const afterLogin = newDeviceCheck(auth);
+  await app.register(authRoutes, {
+    auth,
+    secondFactor: mfaSecondFactor(auth),
+    afterLogin,
+    afterRegister: afterSignUp(auth),
+  });
+  await app.register(mfaRoutes, { auth, afterLogin });
+  await app.register(accountEmailRoutes, { auth });
   await app.register(auditRoutes, { database: deps.database });
   await app.register(promptRoutes, { prompts: createPromptService(deps.database) });
   // Last: the dashboard's catch-all must never shadow an API route.

@@ -58,6 +58,8 @@ export interface Config {
     revocationPollMs: number;
     signupEnabled: boolean;
     requireEmailVerification: boolean;
+    /** Lifetime of a mailed password-reset link (single use, stored hashed). */
+    passwordResetTtlMinutes: number;
     password: { minLength: number; maxLength: number };
     argon2: { memoryCost: number; timeCost: number; parallelism: number };
     /** Secure cookies unless plain-http localhost in development/test. */
@@ -288,6 +290,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       revocationPollMs: int(env, 'REVOCATION_POLL_MS', 2000, 100, 60_000),
       signupEnabled: bool(env, 'SIGNUP_ENABLED', true),
       requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
+      passwordResetTtlMinutes: int(env, 'PASSWORD_RESET_TTL_MINUTES', 30, 5, 1440),
       password: { minLength, maxLength },
       argon2: {
         memoryCost: int(env, 'ARGON2_MEMORY_COST', 19_456, 1024, 4_194_304),

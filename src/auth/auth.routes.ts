@@ -10,10 +10,16 @@ import { MeOut, meJson, OrgOut, orgJson, RoleOut, UserOut, userJson } from '../u
 import { type AuthContext, requestMeta } from './auth-context.ts';
 import { csrfOk } from './authenticate.ts';
 import { clearAuthCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts';
-import { type LoginResult, type LoginSuccess, login, type SecondFactorHook } from './login.ts';
+import {
+  type AfterLoginHook,
+  type LoginResult,
+  type LoginSuccess,
+  login,
+  type SecondFactorHook,
+} from './login.ts';
 import { changePassword } from './password-change.ts';
 import { refresh } from './refresh.ts';
-import { register } from './register.ts';
+import { type RegisterResult, register } from './register.ts';
 import type { TokenPair } from './session-issue.ts';
 import { listSessions, logout, logoutAll, revokeOwnSession, sessionJson } from './sessions.ts';
 
@@ -68,7 +74,9 @@ export interface AuthRouteOptions {
   auth: AuthContext;
   /** The MFA step (issue: MFA); absent, every login is one step. */
   secondFactor?: SecondFactorHook;
-  afterLogin?: (r: LoginSuccess, meta: ReturnType<typeof requestMeta>) => void;
+  afterLogin?: AfterLoginHook;
+  /** After sign-up committed (verification and welcome mails); must never throw. */
+  afterRegister?: (r: RegisterResult, meta: ReturnType<typeof requestMeta>) => Promise<void>;
 }
 
 export function sessionBody(r: {
@@ -135,7 +143,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
       },
     },
     async (request, reply) => {
-      const r = await register(auth, request.body, requestMeta(request));
+      const meta = requestMeta(request);
+      const r = await register(auth, request.body, meta);
+      await opts.afterRegister?.(r, meta);
       setCookies(reply, r.tokens);
       return reply.code(201).send(sessionBody(r));
     },

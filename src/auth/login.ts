@@ -24,12 +24,19 @@ export interface LoginSuccess {
 /**
  * After a correct password: issue a session, or hand over to a second factor. The MFA flow
  * plugs in here (it sees the verified user and decides); without it every login is one step.
+ * `mfa_enrollment`: the org requires MFA of this role and the user has none, so the session's
+ * tokens carry `mfa_pending` and reach only the enrolment routes (src/mfa/mfa-enrollment-gate.ts).
  */
 export type SecondFactorHook = (
   user: User,
   subject: SessionSubject,
   meta: RequestMeta,
-) => Promise<{ kind: 'mfa'; mfa_token: string; methods: string[] } | null>;
+) => Promise<
+  { kind: 'mfa'; mfa_token: string; methods: string[] } | { kind: 'mfa_enrollment' } | null
+>;
+
+/** Runs after the session is issued (new-device notice); must never throw. */
+export type AfterLoginHook = (r: LoginSuccess, meta: RequestMeta) => void | Promise<void>;
 
 export type LoginResult = LoginSuccess | { kind: 'mfa'; mfa_token: string; methods: string[] };
 
@@ -39,7 +46,7 @@ export async function login(
   meta: RequestMeta,
   hooks: {
     secondFactor?: SecondFactorHook;
-    afterLogin?: (r: LoginSuccess, meta: RequestMeta) => void;
+    afterLogin?: AfterLoginHook;
   } = {},
 ): Promise<LoginResult> {
   const account = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
@@ -76,6 +83,17 @@ export async function login(
     });
     throw new AppError('account_disabled');
   }
+  if (auth.config.auth.requireEmailVerification && !user.email_verified_at) {
+    await recordAuditAlone(auth.database, meta, {
+      org_id: null,
+      actor_user_id: user.id,
+      actor_type: 'user',
+      action: 'auth.login',
+      outcome: 'failure',
+      metadata: { reason: 'email_not_verified' },
+    });
+    throw new AppError('email_not_verified');
+  }
 
   const memberships = await withSystem(auth.database, (tx) => activeMembershipsOfUser(tx, user.id));
   const first = memberships[0];
@@ -95,11 +113,12 @@ export async function login(
     superuser: user.is_superuser,
     amr: ['pwd'],
   };
-  const challenge = await hooks.secondFactor?.(user, subject, meta);
-  if (challenge) return challenge;
+  const decision = await hooks.secondFactor?.(user, subject, meta);
+  if (decision?.kind === 'mfa') return decision;
+  if (decision?.kind === 'mfa_enrollment') subject.mfaPending = true;
 
   const result = await completeLogin(auth, user, subject, meta);
-  hooks.afterLogin?.(result, meta);
+  await hooks.afterLogin?.(result, meta);
   return result;
 }
 

@@ -7,6 +7,7 @@ import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { findUserById, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
+import { sendNotice } from './notifications.ts';
 import { verifyPassword } from './password.ts';
 import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
 import { revokeSessions } from './session.repository.ts';
@@ -62,4 +63,5 @@ export async function changePassword(
     return ids;
   });
   auth.revocation.add(ended);
+  sendNotice(auth, user, 'passwordChanged');
 }

@@ -7,7 +7,8 @@ import { recordAudit } from '../audit/audit.ts';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { findActiveMembership } from '../orgs/org.repository.ts';
+import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
+import { findActiveMembership, findOrg } from '../orgs/org.repository.ts';
 import { findUserById } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import {
@@ -86,14 +87,19 @@ export async function refresh(
     });
     await markRotated(tx, rt.id, next.id);
     await touchSession(tx, session.id);
+    const role = membership?.role ?? 'owner';
+    // The org's MFA policy is re-read on every refresh: a new requirement pins the session to
+    // enrolment, and enabling MFA releases it at the next refresh.
+    const org = await findOrg(tx, session.org_id);
     const tokens = await tokenPair(
       auth,
       {
         userId: rt.user_id,
         orgId: session.org_id,
-        role: membership?.role ?? 'owner',
+        role,
         superuser: user.is_superuser,
         amr: session.amr,
+        mfaPending: mfaEnrollmentPending(user, org?.settings, role),
       },
       session.id,
       next.token,

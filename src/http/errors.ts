@@ -16,6 +16,10 @@ export const ERRORS = {
     title: 'The refresh token was already used; the session is revoked',
   },
   invalid_mfa: { status: 401, title: 'The verification code is not valid' },
+  invalid_mfa_token: {
+    status: 401,
+    title: 'The MFA token is invalid, expired or already used; log in again',
+  },
   forbidden: { status: 403, title: 'You do not have permission to do this' },
   csrf_failed: { status: 403, title: 'Missing or invalid CSRF token' },
   signup_disabled: { status: 403, title: 'Public sign-up is turned off' },
@@ -30,6 +34,9 @@ export const ERRORS = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   email_taken: { status: 409, title: 'An account with this email already exists' },
+  mfa_already_enabled: { status: 409, title: 'Two-factor authentication is already enabled' },
+  mfa_not_enabled: { status: 409, title: 'Two-factor authentication is not enabled' },
+  mfa_setup_required: { status: 409, title: 'Start two-factor setup first' },
   refresh_in_progress: {
     status: 409,
     title: 'The refresh token was just rotated by a concurrent request',

@@ -36,3 +36,13 @@ export function updateProfile(
     .returningAll()
     .executeTakeFirst();
 }
+
+/** The user proved control of the address (a mailed link); the first proof's time is kept. */
+export async function markEmailVerified(tx: Tx, id: string): Promise<void> {
+  await tx
+    .updateTable('users')
+    .set({ email_verified_at: new Date(), updated_at: new Date() })
+    .where('id', '=', id)
+    .where('email_verified_at', 'is', null)
+    .execute();
+}

@@ -1,0 +1,125 @@
+// Email verification: a mailed single-use link (/verify-email?token=…, 24 h) proves the user
+// controls the address. Resending never tells who exists: the anonymous form answers the same
+// for every address and does the same database work (one conditional insert) either way.
+import type { Principal } from '../access/principal.ts';
+import { tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import { generateToken, hashToken } from '../crypto/tokens.ts';
+import type { User } from '../db/schema.ts';
+import { withSystem, withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { newId } from '../http/ids.ts';
+import { verifyEmail as verifyEmailMail } from '../mail/templates.ts';
+import { findUserById, markEmailVerified } from '../users/user.repository.ts';
+import type { AuthContext, RequestMeta } from './auth-context.ts';
+import { normalizeEmail } from './email-address.ts';
+import { sendMail } from './notifications.ts';
+import {
+  consumeUserToken,
+  findLiveUserToken,
+  insertUserTokenForEmail,
+  retireUserTokensByEmail,
+} from './user-token.repository.ts';
+import { presentedTokenHash } from './user-tokens.ts';
+
+export const EMAIL_VERIFICATION_TTL_MS = 24 * 3600 * 1000;
+
+/**
+ * Mints a verification token for the address if an active, unverified user has it, and mails the
+ * link. Older unused links of the user die: only the newest works.
+ */
+async function mailVerificationLink(
+  auth: AuthContext,
+  email: string,
+  name: string | undefined,
+  meta: RequestMeta,
+): Promise<void> {
+  const token = generateToken(32);
+  // System path: the anonymous form knows only an address, no tenant; the statements touch
+  // nothing but the row of the user owning that address.
+  const userId = await withSystem(auth.database, async (tx) => {
+    await retireUserTokensByEmail(tx, email, ['verify_email']);
+    const id = await insertUserTokenForEmail(tx, {
+      id: newId(),
+      email,
+      purpose: 'verify_email',
+      token_hash: hashToken(token),
+      expires_at: new Date(Date.now() + EMAIL_VERIFICATION_TTL_MS),
+      onlyUnverified: true,
+    });
+    await recordAudit(tx, meta, {
+      org_id: null,
+      actor_user_id: id ?? null,
+      actor_type: id ? 'user' : 'anonymous',
+      action: 'auth.email_verification_sent',
+      target_type: 'user',
+      target_id: id ?? null,
+      outcome: id ? 'success' : 'failure',
+    });
+    return id;
+  });
+  if (!userId) return;
+  sendMail(auth, email, () => verifyEmailMail({ publicUrl: auth.config.publicUrl, token, name }));
+}
+
+/** At sign-up (after the user committed). */
+export function sendVerificationMail(
+  auth: AuthContext,
+  user: Pick<User, 'email' | 'full_name'>,
+  meta: RequestMeta,
+): Promise<void> {
+  return mailVerificationLink(auth, user.email, user.full_name ?? undefined, meta);
+}
+
+/**
+ * POST /api/auth/email/resend: for the signed-in user, or (signed out, e.g. when unverified
+ * users may not log in) for an address. Limited per address, and the anonymous form per IP too.
+ */
+export async function resendVerification(
+  auth: AuthContext,
+  p: Principal | null,
+  input: { email?: string },
+  meta: RequestMeta,
+): Promise<void> {
+  let email: string;
+  let name: string | undefined;
+  if (p) {
+    const user = await withTenant(auth.database, tenantOf(p), (tx) => findUserById(tx, p.userId));
+    if (!user) throw new AppError('unauthenticated');
+    email = user.email;
+    name = user.full_name ?? undefined;
+  } else {
+    if (input.email === undefined) throw new AppError('unauthenticated');
+    await auth.limiter.consume('password_forgot_ip', meta.ip);
+    email = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
+  }
+  await auth.limiter.consume('email_resend', email);
+  await mailVerificationLink(auth, email, name, meta);
+}
+
+/** POST /api/auth/email/verify: spends the token and marks the address verified. */
+export async function verifyEmailToken(
+  auth: AuthContext,
+  token: string,
+  meta: RequestMeta,
+): Promise<void> {
+  const hash = presentedTokenHash(token);
+  if (!hash) throw new AppError('invalid_token');
+  // System path: the token is the only handle on its user, no tenant is known before it opens.
+  const ok = await withSystem(auth.database, async (tx) => {
+    const t = await findLiveUserToken(tx, hash, ['verify_email']);
+    if (!t || !(await consumeUserToken(tx, t.id))) return false;
+    await markEmailVerified(tx, t.user_id);
+    await recordAudit(tx, meta, {
+      org_id: null,
+      actor_user_id: t.user_id,
+      actor_type: 'user',
+      action: 'auth.email_verify',
+      target_type: 'user',
+      target_id: t.user_id,
+      outcome: 'success',
+    });
+    return true;
+  });
+  if (!ok) throw new AppError('invalid_token');
+}

@@ -1,0 +1,56 @@
+// New-device notices: a login from a (user agent, IP) pair the user has not signed in from
+// before mails the user. The first device ever (recorded at sign-up) is not news.
+import { createHash } from 'node:crypto';
+import { withTenant } from '../db/tenant.ts';
+import type { AuthContext, RequestMeta } from './auth-context.ts';
+import { hasOtherDevice, rememberDevice } from './known-device.repository.ts';
+import type { LoginSuccess } from './login.ts';
+import { sendNewDeviceNotice } from './notifications.ts';
+
+/** SHA-256 of the pair (JSON keeps it unambiguous): the table never holds raw IPs or agents. */
+export function deviceFingerprint(meta: Pick<RequestMeta, 'ip' | 'userAgent'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([meta.userAgent ?? '', meta.ip]))
+    .digest('hex');
+}
+
+async function recordDevice(
+  auth: AuthContext,
+  who: { userId: string; orgId: string; role: LoginSuccess['role'] },
+  meta: RequestMeta,
+): Promise<boolean> {
+  const fingerprint = deviceFingerprint(meta);
+  return withTenant(
+    auth.database,
+    { orgId: who.orgId, userId: who.userId, role: who.role },
+    async (tx) => {
+      const isNew = await rememberDevice(tx, who.userId, fingerprint);
+      return isNew && (await hasOtherDevice(tx, who.userId, fingerprint));
+    },
+  );
+}
+
+/** The login hook: never throws, a failed check only costs the notice. */
+export function newDeviceCheck(auth: AuthContext) {
+  return async (r: LoginSuccess, meta: RequestMeta): Promise<void> => {
+    try {
+      const news = await recordDevice(
+        auth,
+        { userId: r.user.id, orgId: r.orgId, role: r.role },
+        meta,
+      );
+      if (news) sendNewDeviceNotice(auth, r.user, meta);
+    } catch (err) {
+      auth.logger?.warn({ err: { message: (err as Error).message } }, 'new-device check failed');
+    }
+  };
+}
+
+/** At sign-up: the first device is recorded, nothing is mailed. */
+export async function recordFirstDevice(
+  auth: AuthContext,
+  who: { userId: string; orgId: string; role: LoginSuccess['role'] },
+  meta: RequestMeta,
+): Promise<void> {
+  await recordDevice(auth, who, meta);
+}

@@ -1,0 +1,79 @@
+// Backup codes: 10 single-use codes, shown once, stored only as peppered HMACs. A new set
+// retires every unused code of the old one in the same transaction.
+import type { Principal } from '../access/principal.ts';
+import { tenantOf } from '../access/principal.ts';
+import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { sendNotice } from '../auth/notifications.ts';
+import type { User } from '../db/schema.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { findUserById } from '../users/user.repository.ts';
+import { generateBackupCodes, hashBackupCode } from './backup-codes.ts';
+import { assertCodeAttemptAllowed, countWrongCode } from './code-attempts.ts';
+import { insertBackupCodes, retireBackupCodes } from './mfa.repository.ts';
+import { factorFromCode, proveSecondFactor } from './second-factor.ts';
+
+export const BACKUP_CODE_COUNT = 10;
+
+/** Retires the old set and stores the hashes of a new one; the plaintext goes to the user once. */
+export async function issueBackupCodes(tx: Tx, auth: AuthContext, userId: string) {
+  await retireBackupCodes(tx, userId);
+  const codes = generateBackupCodes(BACKUP_CODE_COUNT);
+  await insertBackupCodes(
+    tx,
+    userId,
+    codes.map((c) => hashBackupCode(c, auth.config.secretKey)),
+  );
+  return codes;
+}
+
+type Outcome =
+  | { kind: 'ok'; codes: string[]; user: User }
+  | { kind: 'wrong' }
+  | { kind: 'not_enabled' };
+
+export async function regenerateBackupCodes(
+  auth: AuthContext,
+  p: Principal,
+  code: string,
+  meta: RequestMeta,
+): Promise<string[]> {
+  await assertCodeAttemptAllowed(auth, p.userId);
+  const actor_type = p.superuser ? 'superuser' : 'user';
+  const outcome: Outcome = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    const user = await findUserById(tx, p.userId);
+    if (!user?.mfa_enabled_at) return { kind: 'not_enabled' };
+    const proof = await proveSecondFactor(tx, auth, user, factorFromCode(code));
+    if (!proof.ok) return { kind: 'wrong' };
+    const codes = await issueBackupCodes(tx, auth, user.id);
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      actor_user_id: p.userId,
+      actor_type,
+      action: 'mfa.backup_codes_regenerate',
+      target_type: 'user',
+      target_id: p.userId,
+      outcome: 'success',
+      metadata: { method: proof.method },
+    });
+    return { kind: 'ok', codes, user };
+  });
+  if (outcome.kind === 'not_enabled') throw new AppError('mfa_not_enabled');
+  if (outcome.kind === 'wrong') {
+    await countWrongCode(auth, p.userId);
+    await recordAuditAlone(auth.database, meta, {
+      org_id: p.orgId,
+      actor_user_id: p.userId,
+      actor_type,
+      action: 'mfa.backup_codes_regenerate',
+      target_type: 'user',
+      target_id: p.userId,
+      outcome: 'failure',
+      metadata: { reason: 'invalid_code' },
+    });
+    throw new AppError('invalid_code');
+  }
+  sendNotice(auth, outcome.user, 'backupCodesRegenerated');
+  return outcome.codes;
+}

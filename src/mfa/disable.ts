@@ -1,0 +1,77 @@
+// Disabling MFA needs both the password and a current code (TOTP or a backup code): a stolen
+// session alone, or a shoulder-surfed password alone, cannot turn the second factor off.
+import type { Principal } from '../access/principal.ts';
+import { tenantOf } from '../access/principal.ts';
+import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { sendNotice } from '../auth/notifications.ts';
+import { verifyPassword } from '../auth/password.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { findUserById } from '../users/user.repository.ts';
+import { assertCodeAttemptAllowed, countWrongCode } from './code-attempts.ts';
+import { disableTotp, retireBackupCodes } from './mfa.repository.ts';
+import { factorFromCode, proveSecondFactor } from './second-factor.ts';
+
+export async function disableMfa(
+  auth: AuthContext,
+  p: Principal,
+  input: { password: string; code: string },
+  meta: RequestMeta,
+): Promise<void> {
+  const actor_type = p.superuser ? 'superuser' : 'user';
+  const audit = { org_id: p.orgId, actor_user_id: p.userId, actor_type } as const;
+  const user = await withTenant(auth.database, tenantOf(p), (tx) => findUserById(tx, p.userId));
+  if (!user) throw new AppError('unauthenticated');
+  if (!user.mfa_enabled_at) throw new AppError('mfa_not_enabled');
+
+  // The password is guessed against the same brute-force counters as a login.
+  const attempt = { account: user.email, ip: meta.ip };
+  await auth.loginGuard.beforeAttempt(attempt);
+  await assertCodeAttemptAllowed(auth, p.userId);
+  if (!user.password_hash || !(await verifyPassword(user.password_hash, input.password))) {
+    await auth.loginGuard.onFailure(attempt);
+    await recordAuditAlone(auth.database, meta, {
+      ...audit,
+      action: 'mfa.disable',
+      target_type: 'user',
+      target_id: p.userId,
+      outcome: 'failure',
+      metadata: { reason: 'wrong_password' },
+    });
+    throw new AppError('invalid_credentials', 'The password is incorrect', {
+      errors: [{ field: 'password', message: 'is incorrect' }],
+    });
+  }
+
+  const ok = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    const current = await findUserById(tx, p.userId);
+    if (!current) return false;
+    const proof = await proveSecondFactor(tx, auth, current, factorFromCode(input.code));
+    if (!proof.ok) return false;
+    await disableTotp(tx, p.userId);
+    await retireBackupCodes(tx, p.userId);
+    await recordAudit(tx, meta, {
+      ...audit,
+      action: 'mfa.disable',
+      target_type: 'user',
+      target_id: p.userId,
+      outcome: 'success',
+      metadata: { method: proof.method },
+    });
+    return true;
+  });
+  if (!ok) {
+    await countWrongCode(auth, p.userId);
+    await recordAuditAlone(auth.database, meta, {
+      ...audit,
+      action: 'mfa.disable',
+      target_type: 'user',
+      target_id: p.userId,
+      outcome: 'failure',
+      metadata: { reason: 'invalid_code' },
+    });
+    throw new AppError('invalid_code');
+  }
+  sendNotice(auth, user, 'mfaDisabled');
+}
