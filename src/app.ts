@@ -15,6 +15,10 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Type } from 'typebox';
 import type { Authenticator } from './access/principal.ts';
+import { createActInOrg, registerSuperuserAudit } from './admin/act-in-org.ts';
+import { adminRoutes } from './admin/admin.routes.ts';
+import { apiKeyRoutes } from './api-keys/api-key.routes.ts';
+import { createApiKeyAuthenticator } from './api-keys/authenticate-api-key.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { accountEmailRoutes } from './auth/account-email.routes.ts';
 import { authRoutes } from './auth/auth.routes.ts';
@@ -34,6 +38,8 @@ import { createMailer, type Mailer } from './mail/mailer.ts';
 import { mfaSecondFactor } from './mfa/login-challenge.ts';
 import { mfaRoutes } from './mfa/mfa.routes.ts';
 import { mfaEnrollmentGate } from './mfa/mfa-enrollment-gate.ts';
+import { invitationRoutes } from './orgs/invitation.routes.ts';
+import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
 import { webRoutes } from './web/web.routes.ts';
@@ -158,10 +164,17 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     reply.raw.once('close', finished);
     reply.header('x-request-id', request.id);
   });
-  const authenticate = deps.authenticate ?? createAuthenticator(auth);
+  const authenticate =
+    deps.authenticate ??
+    createAuthenticator(auth, {
+      apiKey: createApiKeyAuthenticator(auth),
+      actAs: createActInOrg(deps.database),
+    });
   app.addHook('onRequest', async (request) => {
     request.principal = await authenticate(request);
   });
+  // Every request of the superuser acting in an org (X-Switchboard-Org) lands in its audit log.
+  registerSuperuserAudit(app, deps.database);
   // Org MFA policy: an enrolment-only (mfa_pending) principal reaches only the enrolment routes.
   app.addHook('preHandler', mfaEnrollmentGate);
 
@@ -237,6 +250,10 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await app.register(accountEmailRoutes, { auth });
   await app.register(auditRoutes, { database: deps.database });
   await app.register(promptRoutes, { prompts: createPromptService(deps.database) });
+  await app.register(orgRoutes, { auth });
+  await app.register(invitationRoutes, { auth });
+  await app.register(apiKeyRoutes, { auth });
+  await app.register(adminRoutes, { auth });
   // Last: the dashboard's catch-all must never shadow an API route.
   await app.register(webRoutes);
 

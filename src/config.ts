@@ -3,6 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { normalizeEmail } from './auth/email-address.ts';
+import { checkPassword } from './auth/password-policy.ts';
 import { type LimitName, type LimitSpec, parseLimitOverrides } from './security/rate-limits.ts';
 
 export class ConfigError extends Error {
@@ -74,6 +76,14 @@ export interface Config {
   rateLimits: Readonly<Record<LimitName, LimitSpec>>;
   /** Prefix for every Redis key (several deployments may share one Redis). */
   redisKeyPrefix: string;
+  /** Platform superuser created at start if absent (ADMIN_EMAIL / ADMIN_PASSWORD); or none. */
+  admin: { email: string; password: string } | undefined;
+  orgs: {
+    /** Lifetime of a mailed invitation link (single use, stored hashed). */
+    invitationTtlDays: number;
+    /** Lifetime of the set-password link mailed to an admin-created user. */
+    setPasswordTtlDays: number;
+  };
   /** Which secrets were generated into DATA_DIR at this start (for the startup warning). */
   generatedSecrets: readonly SecretName[];
 }
@@ -251,6 +261,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     throw new ConfigError('REDIS_KEY_PREFIX may hold letters, digits, ":", "_" and "-" only');
   }
 
+  const admin = parseAdmin(env, { minLength, maxLength });
+
   const config: Config = {
     nodeEnv,
     host: str(env, 'HOST') ?? '0.0.0.0',
@@ -305,9 +317,36 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     rateLimits,
     redisKeyPrefix,
+    admin,
+    orgs: {
+      invitationTtlDays: int(env, 'INVITATION_TTL_DAYS', 7, 1, 30),
+      setPasswordTtlDays: int(env, 'SET_PASSWORD_TTL_DAYS', 7, 1, 30),
+    },
     generatedSecrets: secrets.generated,
   };
   return deepFreeze(config);
+}
+
+/**
+ * ADMIN_EMAIL and ADMIN_PASSWORD come together. The password must pass the same rules as every
+ * other password: a weak bootstrap password would be the weakest door into every org.
+ */
+function parseAdmin(env: Env, policy: { minLength: number; maxLength: number }): Config['admin'] {
+  const rawEmail = str(env, 'ADMIN_EMAIL');
+  const password = env.ADMIN_PASSWORD === '' ? undefined : env.ADMIN_PASSWORD;
+  if (rawEmail === undefined && password === undefined) return undefined;
+  if (rawEmail === undefined) throw new ConfigError('ADMIN_PASSWORD is set but ADMIN_EMAIL is not');
+  if (password === undefined) throw new ConfigError('ADMIN_EMAIL is set but ADMIN_PASSWORD is not');
+  const email = normalizeEmail(rawEmail);
+  if (!email) throw new ConfigError('ADMIN_EMAIL is not a valid email address');
+  const problems = checkPassword(password, { email }, policy);
+  if (problems.length > 0) {
+    // Name the rules, never the value.
+    throw new ConfigError(
+      `ADMIN_PASSWORD does not meet the password rules: it ${problems.map((p) => p.message).join('; ')}`,
+    );
+  }
+  return { email, password };
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

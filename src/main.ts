@@ -1,5 +1,6 @@
 // Starts Switchboard: config, database (migrated), app, listen; closes with grace on SIGTERM/SIGINT.
 import { pino } from 'pino';
+import { bootstrapSuperuser } from './admin/bootstrap.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
@@ -29,6 +30,8 @@ for (const name of config.generatedSecrets) {
 const database = await openDatabase(config, logger);
 const applied = await migrateToLatest(database.db);
 if (applied.length) logger.info({ applied }, 'migrations applied');
+// The platform superuser (ADMIN_EMAIL / ADMIN_PASSWORD), created if absent; never overwritten.
+await bootstrapSuperuser(database, config, logger);
 const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : undefined;
 
 const app = await buildApp(config, { database, redis, logger });

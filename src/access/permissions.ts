@@ -42,6 +42,32 @@ export function scopeFor(permission: Permission): string | null {
   return action === 'read' ? `${resource}:read` : `${resource}:write`;
 }
 
+/**
+ * The closed list of scopes an API key may hold. Every non-null `scopeFor(permission)` must be
+ * here (a unit test checks it), so adding a resource's permissions means adding its scopes.
+ */
+export const API_KEY_SCOPES = [
+  'org:read',
+  'prompts:read',
+  'prompts:write',
+  'agent:context',
+  'phones:read',
+  'phones:write',
+  'agents:read',
+  'agents:write',
+  'message_agents:read',
+  'message_agents:write',
+  'scheduled_calls:read',
+  'scheduled_calls:write',
+  'calls:read',
+  'calls:write',
+  'messages:read',
+  'messages:write',
+  'analytics:read',
+] as const;
+
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
 type Caller = Pick<Principal, 'role'> & Partial<Pick<Principal, 'scopes'>>;
 
 export function can(caller: Caller | null | undefined, permission: Permission): boolean {

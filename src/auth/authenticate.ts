@@ -39,11 +39,28 @@ function kidOf(token: string): string | undefined {
 
 export function createAuthenticator(
   auth: AuthContext,
-  extra?: { apiKey?: (request: FastifyRequest, key: string) => Promise<Principal | null> },
+  extra?: {
+    apiKey?: (request: FastifyRequest, key: string) => Promise<Principal | null>;
+    /** Applied to every resolved principal: X-Switchboard-Org (src/admin/act-in-org.ts). */
+    actAs?: (request: FastifyRequest, principal: Principal) => Promise<Principal>;
+  },
 ): Authenticator {
+  const resolve = resolver(auth, extra?.apiKey);
+  const actAs = extra?.actAs;
+  if (!actAs) return resolve;
+  return async (request) => {
+    const p = await resolve(request);
+    return p ? actAs(request, p) : p;
+  };
+}
+
+function resolver(
+  auth: AuthContext,
+  apiKey?: (request: FastifyRequest, key: string) => Promise<Principal | null>,
+): (request: FastifyRequest) => Promise<Principal | null> {
   return async (request) => {
     const bearer = bearerToken(request);
-    if (bearer?.startsWith('sb_') && extra?.apiKey) return extra.apiKey(request, bearer);
+    if (bearer?.startsWith('sb_') && apiKey) return apiKey(request, bearer);
     const token = bearer ?? request.cookies?.[ACCESS_COOKIE];
     if (!token) return null;
     const via = bearer ? 'bearer' : 'cookie';

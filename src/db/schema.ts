@@ -136,6 +136,36 @@ export interface AuditLogsTable {
   created_at: Timestamp;
 }
 
+export interface InvitationsTable {
+  id: string;
+  org_id: string;
+  email: string;
+  role: Role;
+  token_hash: string;
+  invited_by: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  accepted_at: NullableTimestamp;
+  accepted_by: string | null;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  org_id: string;
+  created_by: string;
+  name: string;
+  prefix: string;
+  key_hash: string;
+  scopes: ColumnType<string[], string, string>;
+  created_at: Timestamp;
+  expires_at: NullableTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+}
+
 export interface DB {
   mfa_backup_codes: MfaBackupCodesTable;
   user_tokens: UserTokensTable;
@@ -148,6 +178,8 @@ export interface DB {
   users: UsersTable;
   memberships: MembershipsTable;
   prompts: PromptsTable;
+  invitations: InvitationsTable;
+  api_keys: ApiKeysTable;
 }
 
 export type Org = Selectable<OrgsTable>;
@@ -162,3 +194,5 @@ export type RefreshToken = Selectable<RefreshTokensTable>;
 export type SigningKey = Selectable<SigningKeysTable>;
 export type AuditLog = Selectable<AuditLogsTable>;
 export type UserToken = Selectable<UserTokensTable>;
+export type Invitation = Selectable<InvitationsTable>;
+export type ApiKey = Selectable<ApiKeysTable>;

@@ -25,6 +25,17 @@ export const ERRORS = {
   signup_disabled: { status: 403, title: 'Public sign-up is turned off' },
   account_disabled: { status: 403, title: 'This account is disabled' },
   email_not_verified: { status: 403, title: 'The email address is not verified yet' },
+  role_above_caller: { status: 403, title: 'You cannot grant a role above your own' },
+  owner_required: { status: 403, title: 'Only an owner can change or remove an owner' },
+  email_domain_not_allowed: {
+    status: 403,
+    title: "The email address is not in the organization's allowed domains",
+  },
+  invitation_wrong_account: {
+    status: 403,
+    title: 'Log in as the invited email address to accept this invitation',
+  },
+  superuser_required: { status: 403, title: 'Only the platform superuser may do this' },
   mfa_enrollment_required: {
     status: 403,
     title: 'Your organization requires MFA: set it up first',
@@ -34,6 +45,14 @@ export const ERRORS = {
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   email_taken: { status: 409, title: 'An account with this email already exists' },
+  last_owner: {
+    status: 409,
+    title: 'The last owner of an organization cannot be removed or demoted',
+  },
+  already_member: { status: 409, title: 'This person is already a member of the organization' },
+  invitation_used: { status: 409, title: 'This invitation was already accepted' },
+  invitation_expired: { status: 410, title: 'This invitation has expired' },
+  invitation_revoked: { status: 410, title: 'This invitation was revoked' },
   mfa_already_enabled: { status: 409, title: 'Two-factor authentication is already enabled' },
   mfa_not_enabled: { status: 409, title: 'Two-factor authentication is not enabled' },
   mfa_setup_required: { status: 409, title: 'Start two-factor setup first' },

@@ -3,9 +3,11 @@ import type { Migration } from 'kysely';
 import * as foundation from './2026_11_23_0001_foundation.ts';
 import * as auth from './2026_11_23_0002_auth.ts';
 import * as mfaEmail from './2026_11_23_0003_mfa_email.ts';
+import * as orgsAccess from './2026_11_23_0005_orgs_access.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
   '2026_11_23_0002_auth': auth,
   '2026_11_23_0003_mfa_email': mfaEmail,
+  '2026_11_23_0005_orgs_access': orgsAccess,
 };

@@ -1,0 +1,78 @@
+// Platform-wide listings and account switches for the superuser. Runs under the superuser's
+// tenant context (its `superuser` flag is what lets the policies show every org).
+import { sql } from 'kysely';
+import type { Tx } from '../db/tenant.ts';
+
+export function listAllOrgs(tx: Tx, f: { limit: number; before?: string }) {
+  let q = tx
+    .selectFrom('orgs as o')
+    .select([
+      'o.id',
+      'o.name',
+      'o.kind',
+      'o.created_at',
+      (eb) =>
+        eb
+          .selectFrom('memberships as m')
+          .select(sql<string>`count(*)`.as('n'))
+          .whereRef('m.org_id', '=', 'o.id')
+          .where('m.status', '=', 'active')
+          .as('active_members'),
+    ]);
+  if (f.before) q = q.where('o.id', '<', f.before);
+  return q.orderBy('o.id', 'desc').limit(f.limit).execute();
+}
+
+export function listAllUsers(tx: Tx, f: { limit: number; before?: string; email?: string }) {
+  let q = tx
+    .selectFrom('users')
+    .select([
+      'id',
+      'email',
+      'full_name',
+      'is_superuser',
+      'status',
+      'mfa_enabled_at',
+      'email_verified_at',
+      'created_at',
+    ]);
+  if (f.before) q = q.where('id', '<', f.before);
+  if (f.email) {
+    const escaped = f.email.replace(/[\\%_]/g, (c) => `\\${c}`);
+    q = q.where('email', 'like', `%${escaped}%`);
+  }
+  return q.orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+export type AdminUserRow = Awaited<ReturnType<typeof listAllUsers>>[number];
+
+export async function setUserStatus(
+  tx: Tx,
+  id: string,
+  status: 'active' | 'disabled',
+): Promise<AdminUserRow | undefined> {
+  return tx
+    .updateTable('users')
+    .set({ status, updated_at: new Date() })
+    .where('id', '=', id)
+    .returning([
+      'id',
+      'email',
+      'full_name',
+      'is_superuser',
+      'status',
+      'mfa_enabled_at',
+      'email_verified_at',
+      'created_at',
+    ])
+    .executeTakeFirst();
+}
+
+export async function orgIdsOfUser(tx: Tx, userId: string): Promise<string[]> {
+  const rows = await tx
+    .selectFrom('memberships')
+    .select('org_id')
+    .where('user_id', '=', userId)
+    .execute();
+  return rows.map((r) => r.org_id);
+}

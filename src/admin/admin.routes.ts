@@ -1,0 +1,164 @@
+// /api/admin/*: the platform superuser's routes.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePrincipal } from '../access/principal.ts';
+import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
+import { PageOf, PageQuery } from '../http/pagination.ts';
+import { IdParams, responses, Timestamp } from '../http/schemas.ts';
+import type { AdminUserRow } from './admin.repository.ts';
+import {
+  adminListOrgs,
+  adminListUsers,
+  adminRotateSigningKey,
+  adminSetUserStatus,
+} from './admin.ts';
+
+const AdminOrgOut = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('company'), Type.Literal('personal')]),
+  active_members: Type.Integer(),
+  created_at: Timestamp,
+});
+
+const AdminUserOut = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  full_name: Type.Union([Type.String(), Type.Null()]),
+  is_superuser: Type.Boolean(),
+  status: Type.Union([Type.Literal('active'), Type.Literal('disabled')]),
+  email_verified: Type.Boolean(),
+  mfa_enabled: Type.Boolean(),
+  created_at: Timestamp,
+});
+
+function adminUserJson(u: AdminUserRow) {
+  return {
+    id: u.id,
+    email: u.email,
+    full_name: u.full_name,
+    is_superuser: u.is_superuser,
+    status: u.status,
+    email_verified: u.email_verified_at !== null,
+    mfa_enabled: u.mfa_enabled_at !== null,
+    created_at: u.created_at.toISOString(),
+  };
+}
+
+export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (
+  app,
+  { auth },
+) => {
+  const tags = ['admin'];
+  const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+
+  app.get(
+    '/api/admin/orgs',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Every org on the platform (superuser; newest first, cursor pagination)',
+        querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+        response: responses({ 200: PageOf(AdminOrgOut) }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const { limit = 20, cursor } = request.query;
+      const r = await adminListOrgs(auth, requirePrincipal(request), { limit, cursor });
+      return {
+        items: r.items.map((o) => ({
+          id: o.id,
+          name: o.name,
+          kind: o.kind,
+          active_members: Number(o.active_members ?? 0),
+          created_at: o.created_at.toISOString(),
+        })),
+        next_cursor: r.next_cursor,
+      };
+    },
+  );
+
+  app.get(
+    '/api/admin/users',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Every user on the platform (superuser; newest first, cursor pagination)',
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            email: Type.Optional(
+              Type.String({ minLength: 1, maxLength: 320, description: 'Part of the address' }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: PageOf(AdminUserOut) }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const { limit = 20, ...rest } = request.query;
+      const r = await adminListUsers(auth, requirePrincipal(request), { limit, ...rest });
+      return { items: r.items.map(adminUserJson), next_cursor: r.next_cursor };
+    },
+  );
+
+  for (const [action, status] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
+    app.post(
+      `/api/admin/users/:id/${action}`,
+      {
+        schema: {
+          tags,
+          security,
+          summary:
+            action === 'disable'
+              ? 'Disable an account: it cannot log in, and all its sessions and API keys stop at once'
+              : 'Re-enable a disabled account',
+          params: IdParams,
+          response: responses({ 200: AdminUserOut }, [401, 403, 404, 409]),
+        },
+      },
+      async (request) =>
+        adminUserJson(
+          await adminSetUserStatus(
+            auth,
+            requirePrincipal(request),
+            request.params.id.toLowerCase(),
+            status,
+            requestMeta(request),
+          ),
+        ),
+    );
+  }
+
+  app.post(
+    '/api/admin/signing-keys/rotate',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Rotate the access-token signing key (superuser)',
+        description:
+          'New tokens are signed with a new Ed25519 key at once; tokens signed by the previous key stay valid until they expire (its public key stays in the JWKS meanwhile). Other instances pick the new key up within 30 seconds, or at once on meeting a token it signed.',
+        response: responses(
+          {
+            200: Type.Object({
+              kid: Type.String(),
+              retired_kid: Type.Union([Type.String(), Type.Null()]),
+            }),
+          },
+          [401, 403],
+        ),
+      },
+    },
+    async (request) => {
+      const r = await adminRotateSigningKey(auth, requirePrincipal(request), requestMeta(request));
+      return { kid: r.kid, retired_kid: r.retiredKid };
+    },
+  );
+};

@@ -1,0 +1,110 @@
+// Platform administration by the superuser: every org and user, disabling an account (all its
+// sessions end at once), rotating the JWT signing key. Only a superuser's own login may do
+// this — never an API key, never anyone else.
+import { isPerson } from '../access/actor.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { revokeSessions } from '../auth/session.repository.ts';
+import { rotateSigningKey } from '../auth/signing-keys.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError, notFound } from '../http/errors.ts';
+import { decodeCursor, page } from '../http/pagination.ts';
+import {
+  type AdminUserRow,
+  listAllOrgs,
+  listAllUsers,
+  orgIdsOfUser,
+  setUserStatus,
+} from './admin.repository.ts';
+
+export function requireSuperuser(p: Principal): void {
+  if (!p.superuser || !isPerson(p) || p.mfaPending) throw new AppError('superuser_required');
+}
+
+export async function adminListOrgs(
+  auth: AuthContext,
+  p: Principal,
+  q: { limit: number; cursor?: string },
+) {
+  requireSuperuser(p);
+  const before = decodeCursor(q.cursor);
+  const rows = await withTenant(auth.database, tenantOf(p), (tx) =>
+    listAllOrgs(tx, { limit: q.limit + 1, before }),
+  );
+  return page(rows, q.limit);
+}
+
+export async function adminListUsers(
+  auth: AuthContext,
+  p: Principal,
+  q: { limit: number; cursor?: string; email?: string },
+) {
+  requireSuperuser(p);
+  const before = decodeCursor(q.cursor);
+  const rows = await withTenant(auth.database, tenantOf(p), (tx) =>
+    listAllUsers(tx, { limit: q.limit + 1, before, email: q.email?.toLowerCase() }),
+  );
+  return page(rows, q.limit);
+}
+
+/**
+ * Disable or re-enable an account. Disabling ends every session at once (here now, elsewhere
+ * within one revocation poll) and, through the key lookup, every API key the user created.
+ * Recorded in the audit log of each org the user belongs to (their admins should know), or
+ * platform-wide when they belong to none.
+ */
+export async function adminSetUserStatus(
+  auth: AuthContext,
+  p: Principal,
+  userId: string,
+  status: 'active' | 'disabled',
+  meta: RequestMeta,
+): Promise<AdminUserRow> {
+  requireSuperuser(p);
+  if (userId === p.userId) {
+    throw new AppError('conflict', 'You cannot disable or enable your own account');
+  }
+  const out = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    const user = await setUserStatus(tx, userId, status);
+    if (!user) throw notFound('user');
+    const ended =
+      status === 'disabled' ? await revokeSessions(tx, { userId }, 'account_disabled') : [];
+    const orgs = await orgIdsOfUser(tx, userId);
+    for (const orgId of orgs.length > 0 ? orgs : [null]) {
+      await recordAudit(tx, meta, {
+        org_id: orgId,
+        actor_user_id: p.userId,
+        actor_type: 'superuser',
+        action: status === 'disabled' ? 'user.disable' : 'user.enable',
+        target_type: 'user',
+        target_id: userId,
+        outcome: 'success',
+        metadata: { sessions_ended: ended.length },
+      });
+    }
+    return { user, ended };
+  });
+  auth.revocation.add(out.ended);
+  return out.user;
+}
+
+/** A new active signing key; the previous one keeps verifying the tokens it signed until they expire. */
+export async function adminRotateSigningKey(auth: AuthContext, p: Principal, meta: RequestMeta) {
+  requireSuperuser(p);
+  const r = await rotateSigningKey(auth.database, auth.config.encryption);
+  await auth.reloadKeys(true);
+  await withTenant(auth.database, tenantOf(p), (tx) =>
+    recordAudit(tx, meta, {
+      org_id: null,
+      actor_user_id: p.userId,
+      actor_type: 'superuser',
+      action: 'signing_key.rotate',
+      target_type: 'signing_key',
+      target_id: r.kid,
+      outcome: 'success',
+      metadata: { retired_kid: r.retiredKid },
+    }),
+  );
+  return r;
+}

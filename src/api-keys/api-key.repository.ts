@@ -1,0 +1,120 @@
+// API keys data access. The caller owns the transaction.
+import { sql } from 'kysely';
+import type { ApiKey, Role } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+
+export async function insertApiKey(
+  tx: Tx,
+  row: {
+    id: string;
+    org_id: string;
+    created_by: string;
+    name: string;
+    prefix: string;
+    key_hash: string;
+    scopes: readonly string[];
+    expires_at: Date | null;
+  },
+): Promise<ApiKey> {
+  return tx
+    .insertInto('api_keys')
+    .values({ ...row, scopes: JSON.stringify(row.scopes) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+/** Every key of the org, live or not, newest first. */
+export function listApiKeys(
+  tx: Tx,
+  orgId: string,
+  f: { limit: number; before?: string },
+): Promise<ApiKey[]> {
+  let q = tx.selectFrom('api_keys').selectAll().where('org_id', '=', orgId);
+  if (f.before) q = q.where('id', '<', f.before);
+  return q.orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+export function findApiKey(tx: Tx, orgId: string, id: string): Promise<ApiKey | undefined> {
+  return tx
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export async function revokeApiKey(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  revokedBy: string,
+): Promise<boolean> {
+  const rows = await tx
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date(), revoked_by: revokedBy })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .returning('id')
+    .execute();
+  return rows.length > 0;
+}
+
+export interface ApiKeyCredential {
+  id: string;
+  org_id: string;
+  created_by: string;
+  key_hash: string;
+  scopes: string[];
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+  user_status: 'active' | 'disabled';
+  /** The creator's role in the key's org now; null when they are no longer an active member. */
+  member_role: Role | null;
+}
+
+/** The key and, in the same query, whether its creator still stands behind it. */
+export function findApiKeyCredential(
+  tx: Tx,
+  prefix: string,
+): Promise<ApiKeyCredential | undefined> {
+  return tx
+    .selectFrom('api_keys as k')
+    .innerJoin('users as u', 'u.id', 'k.created_by')
+    .leftJoin('memberships as m', (j) =>
+      j
+        .onRef('m.org_id', '=', 'k.org_id')
+        .onRef('m.user_id', '=', 'k.created_by')
+        .on('m.status', '=', 'active'),
+    )
+    .select([
+      'k.id',
+      'k.org_id',
+      'k.created_by',
+      'k.key_hash',
+      'k.scopes',
+      'k.expires_at',
+      'k.revoked_at',
+      'k.last_used_at',
+      'u.status as user_status',
+      'm.role as member_role',
+    ])
+    .where('k.prefix', '=', prefix)
+    .executeTakeFirst();
+}
+
+/** Records a use at most once per interval, however many instances race to do it. */
+export async function touchApiKey(tx: Tx, id: string, intervalSeconds: number): Promise<void> {
+  await tx
+    .updateTable('api_keys')
+    .set({ last_used_at: new Date() })
+    .where('id', '=', id)
+    .where((eb) =>
+      eb.or([
+        eb('last_used_at', 'is', null),
+        eb('last_used_at', '<', sql<Date>`now() - make_interval(secs => ${intervalSeconds})`),
+      ]),
+    )
+    .execute();
+}

@@ -1,0 +1,73 @@
+// Authenticating `Authorization: Bearer sb_…` (plugged into createAuthenticator in app.ts).
+//
+// - Every use reads the key from the database (one indexed query that also checks its creator):
+//   no positive cache, so a revoked or expired key, or one whose creator was removed or
+//   disabled, stops working at once on every instance.
+// - The key acts for its org with its creator's CURRENT role there, narrowed by its scopes: it
+//   can never do more than the person who made it can do now, nor more than its scopes say.
+// - Rate limited per key (`api_key` limit, 429 with Retry-After). Counted only after the secret
+//   checks out, so someone who knows a prefix (prefixes are shown in lists) cannot use up the
+//   real key's allowance with wrong secrets.
+// - Account and session routes (logout, sessions, password, profile, MFA) act on "the user":
+//   a key would act on its creator's account there, so keys are refused on them outright.
+// - Its last use is recorded at most once a minute.
+import type { FastifyRequest } from 'fastify';
+import type { Principal } from '../access/principal.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
+import { constantTimeEqual, hashToken } from '../crypto/tokens.ts';
+import { withSystem } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { findApiKeyCredential, touchApiKey } from './api-key.repository.ts';
+import { apiKeyPrefix } from './api-key-format.ts';
+
+export const LAST_USED_INTERVAL_SECONDS = 60;
+
+const ACCOUNT_ROUTE = /^\/(?:api\/)?auth\/|^\/api\/users\/me(?:\/|$)|^\/api\/mfa(?:\/|$)/;
+const KEY_ALLOWED_ACCOUNT_ROUTES = new Set(['GET /api/auth/verify']);
+
+export function apiKeyRefusedOn(method: string, routeUrl: string | undefined): boolean {
+  if (routeUrl === undefined) return false;
+  const m = method === 'HEAD' ? 'GET' : method;
+  return ACCOUNT_ROUTE.test(routeUrl) && !KEY_ALLOWED_ACCOUNT_ROUTES.has(`${m} ${routeUrl}`);
+}
+
+export function createApiKeyAuthenticator(auth: AuthContext) {
+  return async (request: FastifyRequest, key: string): Promise<Principal | null> => {
+    const prefix = apiKeyPrefix(key);
+    if (!prefix) return null;
+    // System path: the key names its org; no tenant is known before this lookup.
+    const cred = await withSystem(auth.database, (tx) => findApiKeyCredential(tx, prefix));
+    const now = Date.now();
+    if (
+      !cred ||
+      !constantTimeEqual(cred.key_hash, hashToken(key)) ||
+      cred.revoked_at !== null ||
+      (cred.expires_at !== null && cred.expires_at.getTime() <= now) ||
+      cred.user_status !== 'active' ||
+      cred.member_role === null
+    ) {
+      return null;
+    }
+    if (apiKeyRefusedOn(request.method, request.routeOptions?.url)) {
+      throw new AppError('forbidden', 'API keys cannot use account or session routes');
+    }
+    await auth.limiter.consume('api_key', cred.id);
+    const due =
+      cred.last_used_at === null ||
+      now - cred.last_used_at.getTime() >= LAST_USED_INTERVAL_SECONDS * 1000;
+    if (due) {
+      // The key's own bookkeeping, on the same system path as the lookup: it must happen
+      // whatever its creator's role (the api_keys policy admits only owners and admins).
+      await withSystem(auth.database, (tx) => touchApiKey(tx, cred.id, LAST_USED_INTERVAL_SECONDS));
+    }
+    return {
+      userId: cred.created_by,
+      orgId: cred.org_id,
+      role: cred.member_role,
+      superuser: false,
+      via: 'api_key',
+      scopes: cred.scopes,
+      apiKeyId: cred.id,
+    };
+  };
+}

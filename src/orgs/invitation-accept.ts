@@ -1,0 +1,182 @@
+// Accepting an invitation: POST /api/invitations/accept {token, password?, full_name?}.
+//
+// - An address that already has an account joins only when the caller is logged in as that
+//   account (a leaked link must not add someone else's login to the org, and must not reveal
+//   more than "log in first").
+// - An address without an account gets one (the mail proved the address, so it is verified),
+//   with a password that passes the password rules, and a session in the org — this works with
+//   public sign-up turned off: an invitation is one of the two ways in then.
+// - The token works once: the row is locked and marked in the same transaction, so two
+//   concurrent accepts cannot both succeed. Expired, revoked and used tokens are refused with
+//   their own codes; an unknown one is `invalid_token`.
+import { isPerson } from '../access/actor.ts';
+import type { Principal } from '../access/principal.ts';
+import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { assertPasswordAllowed, hashWithPolicy } from '../auth/password-rules.ts';
+import { isUniqueViolation } from '../auth/register.ts';
+import { openSession, type TokenPair, tokenPair } from '../auth/session-issue.ts';
+import { hashToken } from '../crypto/tokens.ts';
+import type { Invitation, Org, Role, User } from '../db/schema.ts';
+import { type Tx, withSystem } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { newId } from '../http/ids.ts';
+import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
+import { findUserByEmail, insertUser } from '../users/user.repository.ts';
+import {
+  findInvitationByTokenHash,
+  findInvitationByTokenHashForUpdate,
+  markInvitationAccepted,
+} from './invitation.repository.ts';
+import { activateMembership } from './member.repository.ts';
+import { findActiveMembership, findOrg } from './org.repository.ts';
+import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
+
+export type AcceptResult =
+  | { kind: 'joined'; user: User; org: Org; role: Role }
+  | { kind: 'created'; user: User; org: Org; role: Role; tokens: TokenPair };
+
+function assertPending(inv: Invitation): void {
+  if (inv.accepted_at) throw new AppError('invitation_used');
+  if (inv.revoked_at) throw new AppError('invitation_revoked');
+  if (inv.expires_at.getTime() <= Date.now()) throw new AppError('invitation_expired');
+}
+
+const wrongAccount = () =>
+  new AppError(
+    'invitation_wrong_account',
+    'This invitation is for an existing account: log in as that address, then accept it',
+  );
+
+export async function acceptInvitation(
+  auth: AuthContext,
+  caller: Principal | null,
+  input: { token: string; password?: string; full_name?: string },
+  meta: RequestMeta,
+): Promise<AcceptResult> {
+  if (input.token.length < 20 || input.token.length > 200) throw new AppError('invalid_token');
+  const tokenHash = hashToken(input.token);
+
+  // System path: the token is the only key; no tenant is known until it names its org. This
+  // first look takes no lock, so the slow password hash below happens outside the transaction.
+  const peek = await withSystem(auth.database, async (tx) => {
+    const inv = await findInvitationByTokenHash(tx, tokenHash);
+    if (!inv) return undefined;
+    return { inv, userExists: (await findUserByEmail(tx, inv.email)) !== undefined };
+  });
+  if (!peek) throw new AppError('invalid_token');
+
+  try {
+    assertPending(peek.inv);
+    const fullName = input.full_name?.trim() || null;
+    let passwordHash: string | undefined;
+    if (peek.userExists) {
+      if (!caller || !isPerson(caller)) throw wrongAccount();
+    } else {
+      if (!input.password) {
+        throw new AppError('validation_failed', 'A password is required to create your account', {
+          errors: [{ field: 'password', message: 'is required to create your account' }],
+        });
+      }
+      await auth.limiter.consume('register_ip', meta.ip);
+      assertPasswordAllowed(auth, input.password, { email: peek.inv.email, fullName });
+      passwordHash = await hashWithPolicy(auth, input.password);
+    }
+    return await withSystem(auth.database, (tx) =>
+      acceptLocked(tx, auth, caller, tokenHash, { passwordHash, fullName }, meta),
+    );
+  } catch (err) {
+    const code = err instanceof AppError ? err.code : isUniqueViolation(err) ? 'email_taken' : null;
+    if (code && code !== 'validation_failed' && code !== 'weak_password') {
+      await recordAuditAlone(auth.database, meta, {
+        org_id: peek.inv.org_id,
+        actor_user_id: caller && isPerson(caller) ? caller.userId : null,
+        actor_type: caller && isPerson(caller) ? 'user' : 'anonymous',
+        action: 'invitation.accept',
+        target_type: 'invitation',
+        target_id: peek.inv.id,
+        outcome: 'failure',
+        metadata: { reason: code },
+      });
+    }
+    if (code === 'email_taken' && !(err instanceof AppError)) throw new AppError('email_taken');
+    throw err;
+  }
+}
+
+async function acceptLocked(
+  tx: Tx,
+  auth: AuthContext,
+  caller: Principal | null,
+  tokenHash: string,
+  fresh: { passwordHash?: string; fullName: string | null },
+  meta: RequestMeta,
+): Promise<AcceptResult> {
+  const inv = await findInvitationByTokenHashForUpdate(tx, tokenHash);
+  if (!inv) throw new AppError('invalid_token');
+  assertPending(inv);
+  const org = await findOrg(tx, inv.org_id);
+  if (!org) throw new AppError('invalid_token');
+  // The policy may have tightened since the invitation was sent.
+  assertEmailDomainAllowed(readSettings(org.settings), inv.email);
+
+  const existing = await findUserByEmail(tx, inv.email);
+  if (existing) {
+    if (!caller || !isPerson(caller) || caller.userId !== existing.id) throw wrongAccount();
+    if (existing.status !== 'active') throw new AppError('account_disabled');
+    if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');
+    await activateMembership(tx, org.id, existing.id, inv.role);
+    await markInvitationAccepted(tx, inv.id, existing.id);
+    await recordAudit(tx, meta, {
+      org_id: org.id,
+      actor_user_id: existing.id,
+      actor_type: existing.is_superuser ? 'superuser' : 'user',
+      action: 'invitation.accept',
+      target_type: 'invitation',
+      target_id: inv.id,
+      outcome: 'success',
+      metadata: { role: inv.role, new_account: false, invited_by: inv.invited_by },
+    });
+    return { kind: 'joined', user: existing, org, role: inv.role };
+  }
+
+  // The account did not exist at the first look either, so the password was checked and hashed.
+  if (!fresh.passwordHash) throw new AppError('conflict', 'Try accepting the invitation again');
+  const userId = newId();
+  const user = await insertUser(tx, {
+    id: userId,
+    email: inv.email,
+    password_hash: fresh.passwordHash,
+    full_name: fresh.fullName,
+    // Only the holder of the mailed link gets here: the address is proven.
+    email_verified_at: new Date(),
+  });
+  await activateMembership(tx, org.id, userId, inv.role);
+  await markInvitationAccepted(tx, inv.id, userId);
+  const subject = {
+    userId,
+    orgId: org.id,
+    role: inv.role,
+    superuser: false,
+    amr: ['pwd'],
+    mfaPending: mfaEnrollmentPending(user, org.settings, inv.role),
+  };
+  const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
+  await recordAudit(tx, meta, {
+    org_id: org.id,
+    actor_user_id: userId,
+    actor_type: 'user',
+    action: 'invitation.accept',
+    target_type: 'invitation',
+    target_id: inv.id,
+    outcome: 'success',
+    metadata: {
+      role: inv.role,
+      new_account: true,
+      invited_by: inv.invited_by,
+      session_id: sessionId,
+    },
+  });
+  const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
+  return { kind: 'created', user, org, role: inv.role, tokens };
+}

@@ -1,0 +1,87 @@
+// Invitations data access. The caller owns the transaction.
+import type { Invitation, Role } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+
+export async function insertInvitation(
+  tx: Tx,
+  row: {
+    id: string;
+    org_id: string;
+    email: string;
+    role: Role;
+    token_hash: string;
+    invited_by: string;
+    expires_at: Date;
+  },
+): Promise<Invitation> {
+  return tx.insertInto('invitations').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+/** Pending = neither accepted nor revoked nor expired. Newest first. */
+export function listPendingInvitations(
+  tx: Tx,
+  orgId: string,
+  f: { limit: number; before?: string },
+): Promise<Invitation[]> {
+  let q = tx
+    .selectFrom('invitations')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('accepted_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', new Date());
+  if (f.before) q = q.where('id', '<', f.before);
+  return q.orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+/** Revokes the org's pending invitations matching the filter; returns their ids. */
+export async function revokeInvitations(
+  tx: Tx,
+  orgId: string,
+  f: { id?: string; email?: string },
+  revokedBy: string,
+): Promise<string[]> {
+  let q = tx
+    .updateTable('invitations')
+    .set({ revoked_at: new Date(), revoked_by: revokedBy })
+    .where('org_id', '=', orgId)
+    .where('accepted_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', new Date());
+  if (f.id) q = q.where('id', '=', f.id);
+  if (f.email) q = q.where('email', '=', f.email);
+  const rows = await q.returning('id').execute();
+  return rows.map((r) => r.id);
+}
+
+/** Locks the row: two accepts of one token serialise here and only the first succeeds. */
+export function findInvitationByTokenHashForUpdate(
+  tx: Tx,
+  tokenHash: string,
+): Promise<Invitation | undefined> {
+  return tx
+    .selectFrom('invitations')
+    .selectAll()
+    .where('token_hash', '=', tokenHash)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export function findInvitationByTokenHash(
+  tx: Tx,
+  tokenHash: string,
+): Promise<Invitation | undefined> {
+  return tx
+    .selectFrom('invitations')
+    .selectAll()
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst();
+}
+
+export async function markInvitationAccepted(tx: Tx, id: string, userId: string): Promise<void> {
+  await tx
+    .updateTable('invitations')
+    .set({ accepted_at: new Date(), accepted_by: userId })
+    .where('id', '=', id)
+    .execute();
+}

@@ -1,0 +1,122 @@
+// /api/orgs/current/invitations (owners and admins) and POST /api/invitations/accept (anyone
+// holding the mailed token).
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePrincipal } from '../access/principal.ts';
+import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
+import { PageOf, PageQuery } from '../http/pagination.ts';
+import { IdParams, NoContent, responses } from '../http/schemas.ts';
+import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
+import { acceptInvitation } from './invitation-accept.ts';
+import { createInvitation, listInvitations, revokeInvitation } from './invitations.ts';
+import { InvitationOut, invitationJson } from './org.json.ts';
+import { cookieSetter, SessionTokens } from './org.routes.ts';
+
+export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (
+  app,
+  { auth },
+) => {
+  const tags = ['invitations'];
+  const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+  const setCookies = cookieSetter(auth);
+
+  app.post(
+    '/api/orgs/current/invitations',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Invite someone to the current org by email (owners and admins)',
+        description: `Mails a single-use link (/accept-invite?token=…) valid INVITATION_TTL_DAYS (default 7). Inviting the same address again replaces its pending invitation. 403 role_above_caller for a role above yours; 403 email_domain_not_allowed outside the org's allowed domains; 409 already_member.`,
+        body: Type.Object(
+          { email: Type.String({ minLength: 3, maxLength: 320 }), role: RoleOut },
+          { additionalProperties: false },
+        ),
+        response: responses({ 201: InvitationOut }, [401, 403, 409]),
+      },
+    },
+    async (request, reply) => {
+      const inv = await createInvitation(
+        auth,
+        requirePrincipal(request),
+        request.body,
+        requestMeta(request),
+      );
+      return reply.code(201).send(invitationJson(inv));
+    },
+  );
+
+  app.get(
+    '/api/orgs/current/invitations',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Pending invitations (newest first, cursor pagination)',
+        querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+        response: responses({ 200: PageOf(InvitationOut) }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const { limit = 20, cursor } = request.query;
+      const r = await listInvitations(auth, requirePrincipal(request), { limit, cursor });
+      return { items: r.items.map(invitationJson), next_cursor: r.next_cursor };
+    },
+  );
+
+  app.delete(
+    '/api/orgs/current/invitations/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Revoke a pending invitation: its link stops working',
+        params: IdParams,
+        response: responses({ 204: NoContent }, [401, 403, 404]),
+      },
+    },
+    async (request, reply) => {
+      await revokeInvitation(
+        auth,
+        requirePrincipal(request),
+        request.params.id.toLowerCase(),
+        requestMeta(request),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/invitations/accept',
+    {
+      schema: {
+        tags,
+        summary: 'Accept an invitation',
+        description:
+          'For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up. Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked.',
+        body: Type.Object(
+          {
+            token: Type.String({ minLength: 1, maxLength: 512 }),
+            password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+            full_name: Type.Optional(Type.String({ maxLength: 200 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses(
+          {
+            200: Type.Object({ user: UserOut, org: OrgOut, role: RoleOut }),
+            201: SessionTokens,
+          },
+          [401, 403, 409, 410, 429],
+        ),
+      },
+    },
+    async (request, reply) => {
+      const r = await acceptInvitation(auth, request.principal, request.body, requestMeta(request));
+      const base = { user: userJson(r.user), org: orgJson(r.org), role: r.role };
+      if (r.kind === 'joined') return reply.code(200).send(base);
+      setCookies(reply, r.tokens);
+      return reply.code(201).send({ ...base, ...r.tokens });
+    },
+  );
+};

@@ -1,0 +1,131 @@
+// Inviting people into the current org: create (and mail), list the pending ones, revoke.
+//
+// The mailed token is 256 random bits, stored only as SHA-256, valid once for
+// INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
+// most one live link per address exists. Nobody can invite with a role above their own.
+import { auditActor } from '../access/actor.ts';
+import { requirePermission } from '../access/permissions.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { normalizeEmail } from '../auth/email-address.ts';
+import { invalidEmail } from '../auth/register.ts';
+import { generateToken, hashToken } from '../crypto/tokens.ts';
+import type { Invitation, Role } from '../db/schema.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError, notFound } from '../http/errors.ts';
+import { newId } from '../http/ids.ts';
+import { decodeCursor, page } from '../http/pagination.ts';
+import { invitation as invitationMail } from '../mail/templates.ts';
+import { findUserById } from '../users/user.repository.ts';
+import {
+  insertInvitation,
+  listPendingInvitations,
+  revokeInvitations,
+} from './invitation.repository.ts';
+import { findMemberByEmail } from './member.repository.ts';
+import { findOrg } from './org.repository.ts';
+import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
+import { assertMayGrant } from './roles.ts';
+
+const DAY_MS = 86_400_000;
+
+export async function createInvitation(
+  auth: AuthContext,
+  p: Principal,
+  input: { email: string; role: Role },
+  meta: RequestMeta,
+): Promise<Invitation> {
+  requirePermission(p, 'invitations:manage');
+  assertMayGrant(p.role, input.role);
+  const email = normalizeEmail(input.email);
+  if (!email) throw invalidEmail();
+  const days = auth.config.orgs.invitationTtlDays;
+  const token = generateToken(32);
+
+  const { invitation, orgName, inviterName } = await withTenant(
+    auth.database,
+    tenantOf(p),
+    async (tx) => {
+      const org = await findOrg(tx, p.orgId);
+      if (!org) throw notFound('organization');
+      assertEmailDomainAllowed(readSettings(org.settings), email);
+      const existing = await findMemberByEmail(tx, p.orgId, email);
+      if (existing?.status === 'active') throw new AppError('already_member');
+      const replaced = await revokeInvitations(tx, p.orgId, { email }, p.userId);
+      const row = await insertInvitation(tx, {
+        id: newId(),
+        org_id: p.orgId,
+        email,
+        role: input.role,
+        token_hash: hashToken(token),
+        invited_by: p.userId,
+        expires_at: new Date(Date.now() + days * DAY_MS),
+      });
+      await recordAudit(tx, meta, {
+        org_id: p.orgId,
+        ...auditActor(p),
+        action: 'invitation.create',
+        target_type: 'invitation',
+        target_id: row.id,
+        outcome: 'success',
+        metadata: { email, role: input.role, replaced: replaced.length },
+      });
+      const inviter = await findUserById(tx, p.userId);
+      return {
+        invitation: row,
+        orgName: org.name,
+        inviterName: inviter?.full_name ?? inviter?.email,
+      };
+    },
+  );
+
+  // After the commit: a mail never goes out for an invitation that does not exist.
+  auth.mailer?.send({
+    to: email,
+    ...invitationMail({
+      publicUrl: auth.config.publicUrl,
+      token,
+      orgName,
+      inviterName,
+      role: input.role,
+      days,
+    }),
+  });
+  return invitation;
+}
+
+export async function listInvitations(
+  auth: AuthContext,
+  p: Principal,
+  q: { limit: number; cursor?: string },
+) {
+  requirePermission(p, 'invitations:manage');
+  const before = decodeCursor(q.cursor);
+  const rows = await withTenant(auth.database, tenantOf(p), (tx) =>
+    listPendingInvitations(tx, p.orgId, { limit: q.limit + 1, before }),
+  );
+  return page(rows, q.limit);
+}
+
+export async function revokeInvitation(
+  auth: AuthContext,
+  p: Principal,
+  id: string,
+  meta: RequestMeta,
+): Promise<void> {
+  requirePermission(p, 'invitations:manage');
+  await withTenant(auth.database, tenantOf(p), async (tx) => {
+    const revoked = await revokeInvitations(tx, p.orgId, { id }, p.userId);
+    // Unknown, another org's, already accepted, revoked or expired: all "no such pending one".
+    if (revoked.length === 0) throw notFound('pending invitation');
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      ...auditActor(p),
+      action: 'invitation.revoke',
+      target_type: 'invitation',
+      target_id: id,
+      outcome: 'success',
+    });
+  });
+}

@@ -1,0 +1,120 @@
+// Members of the current org: list, change a role, remove (soft: the membership is deactivated).
+//
+// Invariants:
+// - Only an owner may demote or remove an owner (or make someone owner), and the last active
+//   owner can never be demoted or removed, not even by themselves. Every such change first locks
+//   the org row, so concurrent changes cannot race past the owner count.
+// - Removing a member or changing their role ends that user's sessions in this org at once (the
+//   revocation list of this instance now, every other instance within one poll). Their next
+//   login reads the membership afresh; their API keys follow the membership at every use.
+import { auditActor } from '../access/actor.ts';
+import { requirePermission } from '../access/permissions.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { revokeSessions } from '../auth/session.repository.ts';
+import type { Role } from '../db/schema.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
+import { AppError, notFound } from '../http/errors.ts';
+import { decodeCursor, encodeCursor } from '../http/pagination.ts';
+import {
+  countActiveOwners,
+  deactivateMembership,
+  findMember,
+  listMembers,
+  lockOrg,
+  type MemberRow,
+  setMemberRole,
+} from './member.repository.ts';
+import { assertMayGrant } from './roles.ts';
+
+export async function listOrgMembers(
+  auth: AuthContext,
+  p: Principal,
+  q: { limit: number; cursor?: string; status?: 'active' | 'deactivated'; role?: Role },
+) {
+  requirePermission(p, 'members:read');
+  const before = decodeCursor(q.cursor);
+  const rows = await withTenant(auth.database, tenantOf(p), (tx) =>
+    listMembers(tx, p.orgId, { limit: q.limit + 1, before, status: q.status, role: q.role }),
+  );
+  const items = rows.slice(0, q.limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    next_cursor: rows.length > q.limit && last ? encodeCursor(last.user_id) : null,
+  };
+}
+
+/** The target's active membership, with the owner rules checked; the org row is locked. */
+async function ownerSafeTarget(
+  tx: Tx,
+  p: Principal,
+  userId: string,
+  leavesOwnerRole: boolean,
+): Promise<MemberRow> {
+  await lockOrg(tx, p.orgId);
+  const target = await findMember(tx, p.orgId, userId);
+  if (target?.status !== 'active') throw notFound('member');
+  if (target.role === 'owner' && leavesOwnerRole) {
+    if (p.role !== 'owner') throw new AppError('owner_required');
+    if ((await countActiveOwners(tx, p.orgId)) <= 1) throw new AppError('last_owner');
+  }
+  return target;
+}
+
+export async function changeMemberRole(
+  auth: AuthContext,
+  p: Principal,
+  userId: string,
+  role: Role,
+  meta: RequestMeta,
+): Promise<MemberRow> {
+  requirePermission(p, 'members:manage');
+  assertMayGrant(p.role, role);
+  const out = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    const target = await ownerSafeTarget(tx, p, userId, role !== 'owner');
+    if (target.role === role) return { member: target, ended: [] as string[] };
+    await setMemberRole(tx, p.orgId, userId, role);
+    const ended = await revokeSessions(tx, { userId, orgId: p.orgId }, 'role_changed');
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      ...auditActor(p),
+      action: 'member.role_change',
+      target_type: 'user',
+      target_id: userId,
+      outcome: 'success',
+      metadata: { from: target.role, to: role, sessions_ended: ended.length },
+    });
+    const member = await findMember(tx, p.orgId, userId);
+    if (!member) throw notFound('member');
+    return { member, ended };
+  });
+  auth.revocation.add(out.ended);
+  return out.member;
+}
+
+export async function removeMember(
+  auth: AuthContext,
+  p: Principal,
+  userId: string,
+  meta: RequestMeta,
+): Promise<void> {
+  requirePermission(p, 'members:manage');
+  const ended = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    const target = await ownerSafeTarget(tx, p, userId, true);
+    await deactivateMembership(tx, p.orgId, userId);
+    const revoked = await revokeSessions(tx, { userId, orgId: p.orgId }, 'membership_removed');
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      ...auditActor(p),
+      action: 'member.remove',
+      target_type: 'user',
+      target_id: userId,
+      outcome: 'success',
+      metadata: { role: target.role, sessions_ended: revoked.length },
+    });
+    return revoked;
+  });
+  auth.revocation.add(ended);
+}

@@ -1,0 +1,265 @@
+// /api/orgs (the caller's orgs), /api/auth/switch-org, /api/orgs/current (settings), its members
+// and admin-created users.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
+import { Type } from 'typebox';
+import { requirePrincipal } from '../access/principal.ts';
+import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
+import { setAuthCookies } from '../auth/cookies.ts';
+import type { TokenPair } from '../auth/session-issue.ts';
+import { PageOf, PageQuery } from '../http/pagination.ts';
+import { NoContent, responses } from '../http/schemas.ts';
+import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
+import { changeMemberRole, listOrgMembers, removeMember } from './members.ts';
+import {
+  MemberOut,
+  MembershipOut,
+  memberJson,
+  membershipJson,
+  OrgDetailOut,
+  orgDetailJson,
+} from './org.json.ts';
+import { OrgSettingsPatch } from './org-settings.ts';
+import { createOrgUser } from './org-users.ts';
+import { createOrg, getCurrentOrg, listMyOrgs, updateCurrentOrg } from './orgs.ts';
+import { switchOrg } from './switch-org.ts';
+
+export const SessionTokens = Type.Object({
+  user: UserOut,
+  org: OrgOut,
+  role: RoleOut,
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
+});
+
+const OrgName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const UserIdParams = Type.Object({ user_id: Type.String({ format: 'uuid' }) });
+
+export function cookieSetter(auth: AuthContext) {
+  const settings = {
+    secure: auth.config.auth.secureCookies,
+    accessTtlSeconds: auth.config.auth.accessTokenTtlSeconds,
+    refreshTtlSeconds: auth.config.auth.refreshIdleTtlSeconds,
+  };
+  return (reply: FastifyReply, t: TokenPair) =>
+    setAuthCookies(reply, settings, { accessToken: t.access_token, refreshToken: t.refresh_token });
+}
+
+export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (
+  app,
+  { auth },
+) => {
+  const tags = ['orgs'];
+  const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+  const setCookies = cookieSetter(auth);
+  const db = auth.database;
+
+  app.get(
+    '/api/orgs',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The orgs you are an active member of, with your role in each',
+        response: responses({ 200: Type.Object({ items: Type.Array(MembershipOut) }) }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const p = requirePrincipal(request);
+      const rows = await listMyOrgs(db, p);
+      return { items: rows.map((m) => membershipJson(m, p.orgId)) };
+    },
+  );
+
+  app.post(
+    '/api/orgs',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create an org owned by you',
+        description: 'Switch to it with POST /api/auth/switch-org.',
+        body: Type.Object({ name: OrgName }, { additionalProperties: false }),
+        response: responses({ 201: OrgDetailOut }, [401, 403]),
+      },
+    },
+    async (request, reply) => {
+      const p = requirePrincipal(request);
+      const org = await createOrg(db, p, request.body.name, requestMeta(request));
+      return reply.code(201).send(orgDetailJson(org));
+    },
+  );
+
+  app.post(
+    '/api/auth/switch-org',
+    {
+      schema: {
+        tags: ['auth', ...tags],
+        security,
+        summary: 'Act in another of your orgs: new tokens for it',
+        description:
+          'Ends the current session and opens one in the target org (same device, same expiry); the new access token carries that org and your role there. 403 unless you are an active member.',
+        body: Type.Object(
+          { org_id: Type.String({ format: 'uuid' }) },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: SessionTokens }, [401, 403]),
+      },
+    },
+    async (request, reply) => {
+      const p = requirePrincipal(request);
+      const r = await switchOrg(auth, p, request.body.org_id.toLowerCase(), requestMeta(request));
+      if (p.via === 'cookie') setCookies(reply, r.tokens);
+      return { user: userJson(r.user), org: orgJson(r.org), role: r.role, ...r.tokens };
+    },
+  );
+
+  app.get(
+    '/api/orgs/current',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The org you act in, with its settings',
+        response: responses({ 200: OrgDetailOut }, [401, 403, 404]),
+      },
+    },
+    async (request) => orgDetailJson(await getCurrentOrg(db, requirePrincipal(request))),
+  );
+
+  app.patch(
+    '/api/orgs/current',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Rename the org or change its policy settings (owners and admins)',
+        description:
+          '`settings.mfa_required_roles`: roles that must use MFA (members of them without MFA get enrolment-only sessions). `settings.allowed_email_domains`: when non-empty, invitations and admin-created users must use an address at exactly one of these domains; [] allows any. Settings not sent are left as they are.',
+        body: Type.Object(
+          { name: Type.Optional(OrgName), settings: Type.Optional(OrgSettingsPatch) },
+          { additionalProperties: false, minProperties: 1 },
+        ),
+        response: responses({ 200: OrgDetailOut }, [401, 403, 404]),
+      },
+    },
+    async (request) =>
+      orgDetailJson(
+        await updateCurrentOrg(db, requirePrincipal(request), request.body, requestMeta(request)),
+      ),
+  );
+
+  app.get(
+    '/api/orgs/current/members',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Members of the current org (newest users first, cursor pagination)',
+        querystring: Type.Object(
+          {
+            ...PageQuery,
+            status: Type.Optional(
+              Type.Union([Type.Literal('active'), Type.Literal('deactivated')]),
+            ),
+            role: Type.Optional(RoleOut),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 200: PageOf(MemberOut) }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const { limit = 20, ...rest } = request.query;
+      const r = await listOrgMembers(auth, requirePrincipal(request), { limit, ...rest });
+      return { items: r.items.map(memberJson), next_cursor: r.next_cursor };
+    },
+  );
+
+  app.patch(
+    '/api/orgs/current/members/:user_id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Change a member's role (owners and admins)",
+        description:
+          "Only an owner may grant owner or change an owner's role; the last owner cannot be demoted (409 last_owner). The member's sessions in this org end at once, so the new role applies from their next login.",
+        params: UserIdParams,
+        body: Type.Object({ role: RoleOut }, { additionalProperties: false }),
+        response: responses({ 200: MemberOut }, [401, 403, 404, 409]),
+      },
+    },
+    async (request) =>
+      memberJson(
+        await changeMemberRole(
+          auth,
+          requirePrincipal(request),
+          request.params.user_id.toLowerCase(),
+          request.body.role,
+          requestMeta(request),
+        ),
+      ),
+  );
+
+  app.delete(
+    '/api/orgs/current/members/:user_id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Remove a member (soft: the membership is deactivated)',
+        description:
+          "The member's sessions in this org end at once, and API keys they created stop working. Only an owner may remove an owner; the last owner cannot be removed (409 last_owner).",
+        params: UserIdParams,
+        response: responses({ 204: NoContent }, [401, 403, 404, 409]),
+      },
+    },
+    async (request, reply) => {
+      await removeMember(
+        auth,
+        requirePrincipal(request),
+        request.params.user_id.toLowerCase(),
+        requestMeta(request),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/orgs/current/users',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a user in the current org (owners and admins)',
+        description:
+          'With a password the account is usable at once; without one the user is mailed a single-use link to choose it (/reset-password?token=…&new=1). Works with public sign-up turned off. 409 email_taken when the address already has an account (invite it instead).',
+        body: Type.Object(
+          {
+            email: Type.String({ minLength: 3, maxLength: 320 }),
+            full_name: Type.Optional(Type.String({ maxLength: 200 })),
+            role: RoleOut,
+            password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses(
+          { 201: Type.Object({ user: UserOut, role: RoleOut }) },
+          [401, 403, 409],
+        ),
+      },
+    },
+    async (request, reply) => {
+      const r = await createOrgUser(
+        auth,
+        requirePrincipal(request),
+        request.body,
+        requestMeta(request),
+      );
+      return reply.code(201).send({ user: userJson(r.user), role: r.role });
+    },
+  );
+};

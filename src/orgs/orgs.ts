@@ -1,0 +1,103 @@
+// The caller's orgs: list the ones they belong to, found a new one, read and change the current
+// one (name and policy settings).
+import { auditActor, isPerson } from '../access/actor.ts';
+import { requirePermission } from '../access/permissions.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { RequestMeta } from '../auth/auth-context.ts';
+import type { Database } from '../db/database.ts';
+import type { Org } from '../db/schema.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError, notFound } from '../http/errors.ts';
+import { newId } from '../http/ids.ts';
+import { updateOrg } from './member.repository.ts';
+import { activeMembershipsOfUser, findOrg, insertMembership, insertOrg } from './org.repository.ts';
+import { mergeSettings, type OrgSettings } from './org-settings.ts';
+
+export function requirePerson(p: Principal): void {
+  if (!isPerson(p)) throw new AppError('forbidden', 'API keys cannot do this; a person must');
+}
+
+export function listMyOrgs(database: Database, p: Principal) {
+  requirePerson(p);
+  return withTenant(database, tenantOf(p), (tx) => activeMembershipsOfUser(tx, p.userId));
+}
+
+export function createOrg(
+  database: Database,
+  p: Principal,
+  name: string,
+  meta: RequestMeta,
+): Promise<Org> {
+  requirePerson(p);
+  const orgId = newId();
+  // The transaction runs in the context of the org it creates, with the caller as its owner:
+  // exactly what is true once it commits. The policies then admit the org row, the owner
+  // membership and the audit entry, and nothing of any other org.
+  return withTenant(
+    database,
+    { orgId, userId: p.userId, role: 'owner', superuser: false },
+    async (tx) => {
+      const org = await insertOrg(tx, { id: orgId, name: name.trim(), kind: 'company' });
+      await insertMembership(tx, orgId, p.userId, 'owner');
+      await recordAudit(tx, meta, {
+        org_id: orgId,
+        ...auditActor(p),
+        action: 'org.create',
+        target_type: 'org',
+        target_id: orgId,
+        outcome: 'success',
+        metadata: { from_org: p.orgId },
+      });
+      return org;
+    },
+  );
+}
+
+export async function getCurrentOrg(database: Database, p: Principal): Promise<Org> {
+  requirePermission(p, 'org:read');
+  const org = await withTenant(database, tenantOf(p), (tx) => findOrg(tx, p.orgId));
+  if (!org) throw notFound('organization');
+  return org;
+}
+
+export function updateCurrentOrg(
+  database: Database,
+  p: Principal,
+  patch: { name?: string; settings?: Partial<OrgSettings> },
+  meta: RequestMeta,
+): Promise<Org> {
+  requirePermission(p, 'org:manage');
+  return withTenant(database, tenantOf(p), async (tx) => {
+    const org = await findOrg(tx, p.orgId);
+    if (!org) throw notFound('organization');
+    const settings = patch.settings ? mergeSettings(org.settings, patch.settings) : undefined;
+    const updated = await updateOrg(tx, p.orgId, {
+      name: patch.name?.trim(),
+      settings,
+    });
+    if (!updated) throw notFound('organization');
+    const changed = [
+      ...(patch.name !== undefined ? ['name'] : []),
+      ...Object.keys(patch.settings ?? {}).map((k) => `settings.${k}`),
+    ];
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      ...auditActor(p),
+      action: 'org.update',
+      target_type: 'org',
+      target_id: p.orgId,
+      outcome: 'success',
+      metadata: {
+        fields: changed.join(','),
+        ...(patch.settings?.mfa_required_roles
+          ? { mfa_required_roles: patch.settings.mfa_required_roles.join(',') }
+          : {}),
+        ...(patch.settings?.allowed_email_domains
+          ? { allowed_email_domains: patch.settings.allowed_email_domains.join(',') }
+          : {}),
+      },
+    });
+    return updated;
+  });
+}

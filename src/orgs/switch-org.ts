@@ -1,0 +1,85 @@
+// Switching the org a login acts in. The current session ends and a new one opens in the target
+// org (same device, same authentication methods, same absolute expiry — switching back and forth
+// never extends a login), so the old access token stops at once and the new one carries the new
+// org and the role read from the membership now.
+import { auditActor } from '../access/actor.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { findSession, insertSession, revokeSessions } from '../auth/session.repository.ts';
+import { addRefreshToken, type SessionSubject, tokenPair } from '../auth/session-issue.ts';
+import { withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { newId } from '../http/ids.ts';
+import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
+import { findUserById } from '../users/user.repository.ts';
+import { findActiveMembership, findOrg } from './org.repository.ts';
+import { requirePerson } from './orgs.ts';
+
+const notAMember = () =>
+  new AppError('forbidden', 'You are not an active member of this organization');
+
+export async function switchOrg(auth: AuthContext, p: Principal, orgId: string, meta: RequestMeta) {
+  requirePerson(p);
+  if (!p.sessionId) throw new AppError('forbidden', 'Only a login session can switch orgs');
+  const sessionId = p.sessionId;
+
+  // Under the caller's own context: the membership is the caller's own row, so it is visible
+  // whatever the target org is; nothing of the target org is read before it is proven.
+  const membership = await withTenant(auth.database, tenantOf(p), (tx) =>
+    findActiveMembership(tx, orgId, p.userId),
+  );
+  if (!membership) throw notAMember();
+
+  const ctx = { orgId, userId: p.userId, role: membership.role, superuser: false };
+  const out = await withTenant(auth.database, ctx, async (tx) => {
+    // Re-read inside the writing transaction: a removal in between must win.
+    const m = await findActiveMembership(tx, orgId, p.userId);
+    const old = await findSession(tx, sessionId);
+    const user = await findUserById(tx, p.userId);
+    const org = await findOrg(tx, orgId);
+    if (!m || !org) throw notAMember();
+    if (!old || old.revoked_at || old.expires_at.getTime() <= Date.now() || !user) {
+      throw new AppError('unauthenticated', 'The session has ended');
+    }
+    if (user.status !== 'active') throw new AppError('account_disabled');
+
+    const subject: SessionSubject = {
+      userId: user.id,
+      orgId,
+      role: m.role,
+      superuser: user.is_superuser,
+      amr: old.amr,
+      mfaPending: mfaEnrollmentPending(user, org.settings, m.role),
+    };
+    const newSessionId = newId();
+    await insertSession(tx, {
+      id: newSessionId,
+      user_id: user.id,
+      org_id: orgId,
+      user_agent: meta.userAgent,
+      ip: meta.ip,
+      amr: old.amr,
+      expires_at: old.expires_at,
+    });
+    const rt = await addRefreshToken(tx, auth, {
+      sessionId: newSessionId,
+      userId: user.id,
+      sessionExpiresAt: old.expires_at,
+    });
+    const ended = await revokeSessions(tx, { userId: user.id, sessionId: old.id }, 'switched_org');
+    await recordAudit(tx, meta, {
+      org_id: orgId,
+      ...auditActor(p),
+      action: 'auth.switch_org',
+      target_type: 'session',
+      target_id: newSessionId,
+      outcome: 'success',
+      metadata: { from_org: p.orgId, from_session: old.id },
+    });
+    const tokens = await tokenPair(auth, subject, newSessionId, rt.token);
+    return { user, org, role: m.role, tokens, ended };
+  });
+  auth.revocation.add(out.ended);
+  return out;
+}
