@@ -176,7 +176,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   // Every request of the superuser acting in an org (X-Switchboard-Org) lands in its audit log.
   registerSuperuserAudit(app, deps.database);
   // Org MFA policy: an enrolment-only (mfa_pending) principal reaches only the enrolment routes.
-  app.addHook('preHandler', mfaEnrollmentGate);
+  // Right after authentication, so a refused request is neither parsed nor validated.
+  app.addHook('onRequest', mfaEnrollmentGate);
 
   registerProblemHandlers(app);
   app.addSchema(Problem);

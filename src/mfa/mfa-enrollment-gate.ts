@@ -14,6 +14,8 @@ const ENROLMENT_ROUTES = new Set([
   'POST /auth/logout',
   'POST /api/auth/logout-all',
   'POST /api/auth/refresh',
+  // The new session's flag is recomputed for the target org: one without the requirement frees it.
+  'POST /api/auth/switch-org',
 ]);
 
 /**
@@ -41,7 +43,7 @@ export function mfaEnrollmentAllows(method: string, routeUrl: string | undefined
   return ENROLMENT_ROUTES.has(key) || CREDENTIAL_FREE_ROUTES.has(key);
 }
 
-/** Global preHandler (registered once in app.ts). */
+/** Global onRequest hook, registered once in app.ts right after the authenticator. */
 export async function mfaEnrollmentGate(request: FastifyRequest): Promise<void> {
   if (!request.principal?.mfaPending) return;
   const method = request.method === 'HEAD' ? 'GET' : request.method;
