@@ -1,6 +1,7 @@
 // Email verification: a mailed single-use link (/verify-email?token=…, 24 h) proves the user
 // controls the address. Resending never tells who exists: the anonymous form answers the same
 // for every address and does the same database work (one conditional insert) either way.
+import { isPerson } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
@@ -84,6 +85,8 @@ export async function resendVerification(
   let email: string;
   let name: string | undefined;
   if (p) {
+    // An API key acts on resources, never on its creator's account.
+    if (!isPerson(p)) throw new AppError('forbidden', 'API keys cannot do this; a person must');
     const user = await withTenant(auth.database, tenantOf(p), (tx) => findUserById(tx, p.userId));
     if (!user) throw new AppError('unauthenticated');
     email = user.email;

@@ -1,7 +1,9 @@
 // /api/auth/mfa/*: TOTP setup and enable, the login's second step, backup codes, disable.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import { requirePrincipal } from '../access/principal.ts';
+import { isPerson } from '../access/actor.ts';
+import { type Principal, requirePrincipal } from '../access/principal.ts';
 import { sessionBody } from '../auth/auth.routes.ts';
 import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
 import { setAuthCookies } from '../auth/cookies.ts';
@@ -43,6 +45,13 @@ const SessionTokens = Type.Object({
   expires_in: Type.Integer(),
 });
 
+/** The caller, who must be a person: an API key acts on resources, never on its creator's MFA. */
+function person(request: FastifyRequest): Principal {
+  const p = requirePrincipal(request);
+  if (!isPerson(p)) throw new AppError('forbidden', 'API keys cannot do this; a person must');
+  return p;
+}
+
 export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app, opts) => {
   const { auth } = opts;
   const tags = ['mfa'];
@@ -72,7 +81,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
         ),
       },
     },
-    async (request) => mfaStatus(auth, requirePrincipal(request)),
+    async (request) => mfaStatus(auth, person(request)),
   );
 
   app.post(
@@ -96,7 +105,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
         ),
       },
     },
-    async (request) => startMfaSetup(auth, requirePrincipal(request), requestMeta(request)),
+    async (request) => startMfaSetup(auth, person(request), requestMeta(request)),
   );
 
   app.post(
@@ -113,12 +122,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
       },
     },
     async (request) => ({
-      backup_codes: await enableMfa(
-        auth,
-        requirePrincipal(request),
-        request.body.code,
-        requestMeta(request),
-      ),
+      backup_codes: await enableMfa(auth, person(request), request.body.code, requestMeta(request)),
     }),
   );
 
@@ -183,7 +187,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
     async (request) => ({
       backup_codes: await regenerateBackupCodes(
         auth,
-        requirePrincipal(request),
+        person(request),
         request.body.code,
         requestMeta(request),
       ),
@@ -205,7 +209,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
       },
     },
     async (request, reply) => {
-      await disableMfa(auth, requirePrincipal(request), request.body, requestMeta(request));
+      await disableMfa(auth, person(request), request.body, requestMeta(request));
       return reply.code(204).send(null);
     },
   );

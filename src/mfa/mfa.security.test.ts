@@ -231,6 +231,36 @@ describe('the mfa_token', () => {
   });
 });
 
+describe('API keys', () => {
+  it('cannot reach MFA or the verification resend: they act on resources, not on their creator', async () => {
+    const u = await registerUser(t.app);
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/api-keys',
+      headers: bearer(u.access),
+      payload: { name: 'worker', scopes: ['org:read'] },
+    });
+    expect(created.statusCode).toBe(201);
+    const key = bearer(created.json().key);
+    for (const [method, url, payload] of [
+      ['GET', '/api/auth/mfa', undefined],
+      ['POST', '/api/auth/mfa/setup', undefined],
+      ['POST', '/api/auth/mfa/enable', { code: '123456' }],
+      ['POST', '/api/auth/mfa/backup-codes', { code: '123456' }],
+      ['POST', '/api/auth/mfa/disable', { password: u.password, code: '123456' }],
+      ['POST', '/api/auth/email/resend', undefined],
+    ] as const) {
+      const res = await t.app.inject({ method, url, headers: key, payload });
+      expect(res.statusCode, url).toBe(403);
+      expect(res.json().code, url).toBe('forbidden');
+    }
+    const row = await withSystem(t.database, (tx) =>
+      tx.selectFrom('users').selectAll().where('id', '=', u.userId).executeTakeFirstOrThrow(),
+    );
+    expect(row.totp_pending_secret_enc).toBeNull();
+  });
+});
+
 describe('brute force', () => {
   it('wrong codes count per user: after the limit, 429 with Retry-After, even for a right code', async () => {
     const u = await registerUser(t.app);
@@ -304,7 +334,8 @@ describe('secrets at rest', () => {
     expect(active).not.toContain(secret);
 
     // The blob copied onto another user's row does not open there: that user cannot log in
-    // with the victim's codes (the request fails closed, never with the secret in the answer).
+    // with the victim's codes. A tampered row is a server fault: it fails closed (500, logged),
+    // never with the secret in the answer.
     const other = await registerUser(t.app);
     await enrolMfa(t.app, other);
     await withSystem(t.database, (tx) =>
@@ -318,7 +349,8 @@ describe('secrets at rest', () => {
       mfa_token: await passwordStep(t.app, other.email, other.password),
       code: totpNow(secret, 1),
     });
-    expect(res.statusCode).not.toBe(200);
+    expect(res.statusCode).toBe(500);
+    expect(res.json()).not.toHaveProperty('access_token');
     expect(res.body).not.toContain(secret);
   });
 
