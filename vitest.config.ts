@@ -7,8 +7,14 @@ const onPostgres = !!process.env.DATABASE_URL;
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'bench/**/*.test.ts'],
-    exclude: ['node_modules/**', 'web/**', ...(onPostgres ? [] : ['src/**/*.pg.test.ts'])],
+    // web/e2e: browser tests (Chromium) against a started server, see web/e2e/support.
+    include: ['src/**/*.test.ts', 'bench/**/*.test.ts', 'web/e2e/**/*.e2e.test.ts'],
+    exclude: [
+      'node_modules/**',
+      'web/src/**',
+      'web/dist/**',
+      ...(onPostgres ? [] : ['src/**/*.pg.test.ts']),
+    ],
     globalSetup: ['src/test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,

@@ -1,0 +1,86 @@
+// Which page a URL shows. Public pages first; everything under /app needs a session.
+import type { ReactNode } from 'react';
+import { Loading } from '../components/Spinner.tsx';
+import { SecurityPage } from '../features/account/SecurityPage.tsx';
+import { ApiKeysPage } from '../features/api-keys/ApiKeysPage.tsx';
+import { AuditPage } from '../features/audit/AuditPage.tsx';
+import { ForgotPasswordPage } from '../features/auth/ForgotPasswordPage.tsx';
+import { LandingPage } from '../features/auth/LandingPage.tsx';
+import { LoginPage } from '../features/auth/LoginPage.tsx';
+import { RegisterPage } from '../features/auth/RegisterPage.tsx';
+import { ResetPasswordPage } from '../features/auth/ResetPasswordPage.tsx';
+import { VerifyEmailPage } from '../features/auth/VerifyEmailPage.tsx';
+import { AcceptInvitePage } from '../features/invitations/AcceptInvitePage.tsx';
+import { InvitationsPanel } from '../features/invitations/InvitationsPanel.tsx';
+import { MembersPage } from '../features/members/MembersPage.tsx';
+import { OrgSettingsPage } from '../features/org/OrgSettingsPage.tsx';
+import { PromptsPage } from '../features/prompts/PromptsPage.tsx';
+import { isOrgAdmin } from '../lib/format.ts';
+import { Redirect, useLocation } from '../lib/router.tsx';
+import { useSession } from '../lib/session.tsx';
+import { AppLayout } from './AppLayout.tsx';
+import { NoAccess, NotFound } from './NotFound.tsx';
+import { OverviewPage } from './OverviewPage.tsx';
+
+const PUBLIC: Record<string, () => ReactNode> = {
+  '/': () => <LandingPage />,
+  '/login': () => <LoginPage />,
+  '/register': () => <RegisterPage />,
+  '/forgot-password': () => <ForgotPasswordPage />,
+  '/reset-password': () => <ResetPasswordPage />,
+  '/verify-email': () => <VerifyEmailPage />,
+  '/accept-invite': () => <AcceptInvitePage />,
+};
+
+/** Pages for a logged-in user; `admin` ones only for owners and admins (the API agrees). */
+const APP: Record<string, { page: () => ReactNode; admin?: boolean }> = {
+  '/app': { page: () => <OverviewPage /> },
+  '/app/prompts': { page: () => <PromptsPage /> },
+  '/app/account': { page: () => <SecurityPage /> },
+  '/app/org/members': {
+    page: () => (
+      <MembersPage>
+        <InvitationsPanel />
+      </MembersPage>
+    ),
+  },
+  '/app/org/api-keys': { page: () => <ApiKeysPage />, admin: true },
+  '/app/org/audit': { page: () => <AuditPage />, admin: true },
+  '/app/org/settings': { page: () => <OrgSettingsPage />, admin: true },
+};
+
+/** Where a user whose org requires MFA must go before anything else. */
+const ENROLMENT_PAGE = '/app/account';
+
+export function Routes() {
+  const { pathname, search } = useLocation();
+  const session = useSession();
+  const path = pathname.replace(/\/+$/, '') || '/';
+
+  const pub = PUBLIC[path];
+  if (pub) {
+    // Waiting for the session avoids flashing the log-in form to a logged-in user.
+    if (session.status === 'loading' && path !== '/') return <Loading />;
+    if (session.status === 'authenticated' && (path === '/login' || path === '/register')) {
+      return <Redirect to="/app" />;
+    }
+    return <>{pub()}</>;
+  }
+
+  if (path === '/app' || path.startsWith('/app/')) {
+    if (session.status === 'loading') return <Loading label="Loading your workspace…" />;
+    if (session.status === 'anonymous' || !session.me) {
+      return <Redirect to={`/login?next=${encodeURIComponent(pathname + search)}`} />;
+    }
+    const route = APP[path];
+    let content: ReactNode;
+    if (!route) content = <NotFound />;
+    else if (session.me.mfa_enrollment_required && path !== ENROLMENT_PAGE) {
+      content = <Redirect to={ENROLMENT_PAGE} />;
+    } else if (route.admin && !isOrgAdmin(session.me.role)) content = <NoAccess />;
+    else content = route.page();
+    return <AppLayout key={session.me.org.id}>{content}</AppLayout>;
+  }
+
+  return <NotFound standalone />;
+}

@@ -1,0 +1,38 @@
+import type { ReactNode } from 'react';
+import { Link } from '../lib/router.tsx';
+import { Logo } from './Logo.tsx';
+
+/** The centered card of the public pages (log in, sign up, reset, accept invitation). */
+export function AuthLayout({
+  title,
+  subtitle,
+  children,
+  footer,
+}: {
+  title: ReactNode;
+  subtitle?: ReactNode;
+  children: ReactNode;
+  footer?: ReactNode;
+}) {
+  return (
+    <div className="flex min-h-full flex-col items-center bg-slate-50 px-4 py-10 sm:py-16">
+      <Link
+        to="/"
+        className="rounded-md text-slate-900 focus-visible:outline-2 focus-visible:outline-offset-4 focus-visible:outline-indigo-600"
+      >
+        <Logo className="text-lg" />
+      </Link>
+      <main className="mt-8 w-full max-w-md">
+        <div className="rounded-xl bg-white px-5 py-7 shadow-sm ring-1 ring-slate-200 sm:px-8">
+          <h1 className="text-xl font-semibold tracking-tight text-slate-900">{title}</h1>
+          {subtitle && <p className="mt-1 text-sm text-slate-500">{subtitle}</p>}
+          <div className="mt-6">{children}</div>
+        </div>
+        {footer && <div className="mt-6 text-center text-sm text-slate-600">{footer}</div>}
+      </main>
+    </div>
+  );
+}
+
+export const linkClass =
+  'font-semibold text-indigo-600 hover:text-indigo-500 rounded-sm focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600';

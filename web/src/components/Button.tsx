@@ -1,0 +1,50 @@
+import type { ButtonHTMLAttributes } from 'react';
+import { Spinner } from './Spinner.tsx';
+
+type Variant = 'primary' | 'secondary' | 'danger' | 'ghost';
+
+const VARIANTS: Record<Variant, string> = {
+  primary:
+    'bg-indigo-600 text-white shadow-sm hover:bg-indigo-500 disabled:bg-indigo-300 focus-visible:outline-indigo-600',
+  secondary:
+    'bg-white text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 hover:bg-slate-50 disabled:text-slate-400 focus-visible:outline-indigo-600',
+  danger:
+    'bg-red-600 text-white shadow-sm hover:bg-red-500 disabled:bg-red-300 focus-visible:outline-red-600',
+  ghost:
+    'text-slate-700 hover:bg-slate-100 hover:text-slate-900 disabled:text-slate-400 focus-visible:outline-indigo-600',
+};
+
+export type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & {
+  variant?: Variant;
+  size?: 'sm' | 'md';
+  loading?: boolean;
+};
+
+export function buttonClass(variant: Variant = 'primary', size: 'sm' | 'md' = 'md'): string {
+  const sizing = size === 'sm' ? 'px-2.5 py-1.5 text-xs' : 'px-3.5 py-2 text-sm';
+  return `inline-flex items-center justify-center gap-2 rounded-md font-semibold transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 disabled:cursor-not-allowed ${sizing} ${VARIANTS[variant]}`;
+}
+
+export function Button({
+  variant = 'primary',
+  size = 'md',
+  loading = false,
+  type = 'button',
+  className = '',
+  disabled,
+  children,
+  ...rest
+}: ButtonProps) {
+  return (
+    <button
+      type={type}
+      className={`${buttonClass(variant, size)} ${className}`}
+      disabled={disabled || loading}
+      aria-busy={loading || undefined}
+      {...rest}
+    >
+      {loading && <Spinner className="size-4" />}
+      {children}
+    </button>
+  );
+}

@@ -1,0 +1,27 @@
+import type { ReactNode } from 'react';
+
+/** A data table that scrolls sideways on narrow screens instead of breaking the layout. */
+export function Table({
+  caption,
+  head,
+  children,
+}: {
+  caption: string;
+  head: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <div className="-mx-4 overflow-x-auto sm:-mx-6">
+      <table className="min-w-full divide-y divide-slate-200 text-left text-sm">
+        <caption className="sr-only">{caption}</caption>
+        <thead className="bg-slate-50 text-xs font-semibold uppercase tracking-wide text-slate-500">
+          {head}
+        </thead>
+        <tbody className="divide-y divide-slate-100 bg-white">{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+export const th = 'whitespace-nowrap px-4 py-2.5 first:pl-4 sm:first:pl-6 last:pr-4 sm:last:pr-6';
+export const td = 'px-4 py-3 align-middle first:pl-4 sm:first:pl-6 last:pr-4 sm:last:pr-6';

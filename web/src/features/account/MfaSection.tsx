@@ -1,0 +1,320 @@
+// Two-factor authentication: set up with a QR code (or the key typed by hand), confirm with a
+// code, get backup codes; later regenerate the codes or turn MFA off (password and code).
+import { type FormEvent, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card } from '../../components/Card.tsx';
+import { CopyButton } from '../../components/CopyButton.tsx';
+import { Dialog } from '../../components/Dialog.tsx';
+import { TextField } from '../../components/Field.tsx';
+import { ApiError, api, type ResponseOf } from '../../lib/api.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { useSession } from '../../lib/session.tsx';
+import { refreshSession } from '../../lib/session-refresh.ts';
+import { useToast } from '../../lib/toast.tsx';
+import { BackupCodes } from './BackupCodes.tsx';
+
+type Setup = ResponseOf<'/api/auth/mfa/setup', 'post'>;
+
+const wrongCode = (err: unknown) =>
+  err instanceof ApiError && (err.code === 'invalid_code' || err.code === 'invalid_mfa')
+    ? 'That code is not right. Enter the current 6-digit code from your app.'
+    : undefined;
+
+function CodeField({
+  value,
+  onChange,
+  error,
+  label = 'Verification code',
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  error?: string | null;
+  label?: string;
+}) {
+  return (
+    <TextField
+      label={label}
+      name="code"
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      maxLength={7}
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+      className="max-w-48 [&_input]:font-mono [&_input]:tracking-widest"
+    />
+  );
+}
+
+function SetupFlow({
+  onCancel,
+  onEnabled,
+}: {
+  onCancel: () => void;
+  onEnabled: (codes: string[]) => void;
+}) {
+  const [setup, setSetup] = useState<Setup | null>(null);
+  const [code, setCode] = useState('');
+  const start = useFormAction();
+  const confirm = useFormAction({ onError: wrongCode });
+
+  async function begin() {
+    const s = await start.run(() => api.post('/api/auth/mfa/setup', {}));
+    if (s) setSetup(s);
+  }
+
+  async function enable(e: FormEvent) {
+    e.preventDefault();
+    const r = await confirm.run(() =>
+      api.post('/api/auth/mfa/enable', { body: { code: code.replace(/\s+/g, '') } }),
+    );
+    if (r) onEnabled(r.backup_codes);
+  }
+
+  if (!setup) {
+    return (
+      <div className="space-y-4">
+        {start.formError && <Alert tone="error">{start.formError}</Alert>}
+        <p className="text-sm text-slate-600">
+          You need an authenticator app such as Google Authenticator, Microsoft Authenticator, Authy
+          or 1Password.
+        </p>
+        <div className="flex gap-2">
+          <Button onClick={() => void begin()} loading={start.busy}>
+            Continue
+          </Button>
+          <Button variant="ghost" onClick={onCancel}>
+            Cancel
+          </Button>
+        </div>
+      </div>
+    );
+  }
+
+  return (
+    <form noValidate onSubmit={enable} className="space-y-6">
+      <ol className="space-y-6 text-sm text-slate-700">
+        <li>
+          <p className="font-medium text-slate-900">
+            1. Scan this QR code with your authenticator app
+          </p>
+          <img
+            src={setup.qr_code}
+            alt="QR code to scan with your authenticator app"
+            width={184}
+            height={184}
+            className="mt-3 rounded-lg bg-white p-2 ring-1 ring-slate-200"
+          />
+        </li>
+        <li>
+          <p className="font-medium text-slate-900">Or enter this key by hand</p>
+          <div className="mt-2 flex max-w-md gap-2">
+            <label htmlFor="mfa-secret" className="sr-only">
+              Secret key
+            </label>
+            <input
+              id="mfa-secret"
+              readOnly
+              value={setup.secret}
+              onFocus={(e) => e.currentTarget.select()}
+              className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm tracking-wider text-slate-900 ring-1 ring-inset ring-slate-300"
+            />
+            <CopyButton text={setup.secret} label="Copy key" what="Secret key copied" />
+          </div>
+          <p className="mt-1 text-xs text-slate-500">Time-based, 6 digits, every 30 seconds.</p>
+        </li>
+        <li>
+          <p className="mb-2 font-medium text-slate-900">2. Enter the 6-digit code the app shows</p>
+          {confirm.formError && (
+            <div className="mb-3">
+              <Alert tone="error">{confirm.formError}</Alert>
+            </div>
+          )}
+          <CodeField value={code} onChange={setCode} error={confirm.fieldErrors.code} />
+        </li>
+      </ol>
+      <div className="flex gap-2">
+        <Button type="submit" loading={confirm.busy}>
+          Turn on two-factor authentication
+        </Button>
+        <Button variant="ghost" onClick={onCancel}>
+          Cancel
+        </Button>
+      </div>
+    </form>
+  );
+}
+
+function RegenerateDialog({
+  onClose,
+  onCodes,
+}: {
+  onClose: () => void;
+  onCodes: (c: string[]) => void;
+}) {
+  const [code, setCode] = useState('');
+  const form = useFormAction({ onError: wrongCode });
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title="New backup codes"
+      description="Your current backup codes stop working. Confirm with a code from your authenticator app."
+      onSubmit={async () => {
+        const r = await form.run(() =>
+          api.post('/api/auth/mfa/backup-codes', { body: { code: code.replace(/\s+/g, '') } }),
+        );
+        if (r) onCodes(r.backup_codes);
+      }}
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={form.busy}>
+            Generate new codes
+          </Button>
+        </>
+      }
+    >
+      <div className="space-y-4">
+        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        <CodeField
+          value={code}
+          onChange={setCode}
+          error={form.fieldErrors.code}
+          label="Authentication code"
+        />
+      </div>
+    </Dialog>
+  );
+}
+
+function DisableDialog({ onClose, onDisabled }: { onClose: () => void; onDisabled: () => void }) {
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  const form = useFormAction({
+    onError: (err) =>
+      err instanceof ApiError && err.code === 'invalid_credentials'
+        ? 'Your password is not right.'
+        : wrongCode(err),
+  });
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title="Turn off two-factor authentication?"
+      description="Your account will be protected by your password alone. Confirm with your password and a code."
+      onSubmit={async () => {
+        const ok = await form.run(async () => {
+          await api.post('/api/auth/mfa/disable', {
+            body: { password, code: code.replace(/\s+/g, '') },
+          });
+          return true;
+        });
+        if (ok) onDisabled();
+      }}
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" variant="danger" loading={form.busy}>
+            Turn off
+          </Button>
+        </>
+      }
+    >
+      <div className="space-y-4">
+        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        <TextField
+          label="Password"
+          type="password"
+          name="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          error={form.fieldErrors.password}
+        />
+        <CodeField
+          value={code}
+          onChange={setCode}
+          error={form.fieldErrors.code}
+          label="Authentication code"
+        />
+      </div>
+    </Dialog>
+  );
+}
+
+type Mode = 'idle' | 'setup' | 'regenerate' | 'disable' | { codes: string[] };
+
+export function MfaSection() {
+  const session = useSession();
+  const toast = useToast();
+  const [mode, setMode] = useState<Mode>('idle');
+  const me = session.me;
+  if (!me) return null;
+  const on = me.mfa_enabled;
+
+  return (
+    <Card
+      id="mfa"
+      title={
+        <span className="flex items-center gap-2">
+          Two-factor authentication
+          {on ? <Badge tone="green">On</Badge> : <Badge tone="amber">Off</Badge>}
+        </span>
+      }
+      description="A code from your phone at each login, so a stolen password alone is not enough."
+    >
+      {typeof mode === 'object' ? (
+        <BackupCodes codes={mode.codes} email={me.email} onDone={() => setMode('idle')} />
+      ) : mode === 'setup' ? (
+        <SetupFlow
+          onCancel={() => setMode('idle')}
+          onEnabled={async (codes) => {
+            toast.success('Two-factor authentication is on.');
+            setMode({ codes });
+            // Enrolment-only tokens (org policy) become full ones at the next refresh.
+            if (me.mfa_enrollment_required) await refreshSession();
+            void session.reload();
+          }}
+        />
+      ) : on ? (
+        <div className="flex flex-wrap gap-2">
+          <Button variant="secondary" onClick={() => setMode('regenerate')}>
+            Regenerate backup codes
+          </Button>
+          <Button variant="danger" onClick={() => setMode('disable')}>
+            Turn off two-factor authentication
+          </Button>
+        </div>
+      ) : (
+        <Button onClick={() => setMode('setup')}>Set up two-factor authentication</Button>
+      )}
+      {mode === 'regenerate' && (
+        <RegenerateDialog
+          onClose={() => setMode('idle')}
+          onCodes={(codes) => {
+            toast.success('New backup codes generated. The old ones no longer work.');
+            setMode({ codes });
+          }}
+        />
+      )}
+      {mode === 'disable' && (
+        <DisableDialog
+          onClose={() => setMode('idle')}
+          onDisabled={() => {
+            setMode('idle');
+            toast.success('Two-factor authentication is off.');
+            void session.reload();
+          }}
+        />
+      )}
+    </Card>
+  );
+}

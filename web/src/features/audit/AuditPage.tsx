@@ -1,0 +1,241 @@
+// The org's audit log: who did what, when, from where — filtered and paged (newest first).
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { SelectField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { deviceName, formatDateTime } from '../../lib/format.ts';
+
+type Entry = ResponseOf<'/api/audit-logs', 'get'>['items'][number];
+type Filters = {
+  action: string;
+  actor: string;
+  outcome: '' | 'success' | 'failure';
+  from: string;
+  to: string;
+};
+
+const EMPTY: Filters = { action: '', actor: '', outcome: '', from: '', to: '' };
+const PAGE = 25;
+
+function toIso(local: string): string | undefined {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+export function AuditPage() {
+  const [draft, setDraft] = useState<Filters>(EMPTY);
+  const [filters, setFilters] = useState<Filters>(EMPTY);
+  // cursors[i] is the cursor that fetched page i (undefined for the first page).
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const [page, setPage] = useState<{ items: Entry[]; next: string | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [people, setPeople] = useState<Record<string, string>>({});
+  const index = cursors.length - 1;
+
+  useEffect(() => {
+    // Names for the actor column and filter; the log itself holds only ids.
+    api
+      .get('/api/orgs/current/members', { query: { limit: 100 } })
+      .then((r) =>
+        setPeople(Object.fromEntries(r.items.map((m) => [m.user_id, m.full_name ?? m.email]))),
+      )
+      .catch(() => setPeople({}));
+  }, []);
+
+  const load = useCallback(async (f: Filters, cursor: string | undefined) => {
+    setPage(null);
+    setError(null);
+    setFieldErrors({});
+    try {
+      const r = await api.get('/api/audit-logs', {
+        query: {
+          limit: PAGE,
+          cursor,
+          action: f.action.trim() || undefined,
+          actor: f.actor || undefined,
+          outcome: f.outcome || undefined,
+          from: toIso(f.from),
+          to: toIso(f.to),
+        },
+      });
+      setPage({ items: r.items, next: r.next_cursor });
+    } catch (err) {
+      setError(errorMessage(err));
+      setPage({ items: [], next: null });
+      const fields = (err as { fields?: Record<string, string> }).fields;
+      if (fields) setFieldErrors(fields);
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(filters, cursors[cursors.length - 1]);
+  }, [load, filters, cursors]);
+
+  function apply(e: FormEvent) {
+    e.preventDefault();
+    setFilters(draft);
+    setCursors([undefined]);
+  }
+
+  const set = (k: keyof Filters) => (e: { target: { value: string } }) =>
+    setDraft((d) => ({ ...d, [k]: e.target.value }));
+
+  return (
+    <>
+      <PageHeader
+        title="Audit log"
+        description="Every security-relevant event in this organization. Entries cannot be changed or deleted."
+      />
+      <div className="space-y-6">
+        <Card title="Filters" id="audit-filters">
+          <form noValidate onSubmit={apply} className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
+            <TextField
+              label="Action"
+              name="action"
+              placeholder="e.g. auth.login or auth.*"
+              value={draft.action}
+              onChange={set('action')}
+              error={fieldErrors.action}
+            />
+            <SelectField
+              label="Actor"
+              name="actor"
+              value={draft.actor}
+              onChange={set('actor')}
+              error={fieldErrors.actor}
+            >
+              <option value="">Anyone</option>
+              {Object.entries(people).map(([id, name]) => (
+                <option key={id} value={id}>
+                  {name}
+                </option>
+              ))}
+            </SelectField>
+            <SelectField
+              label="Outcome"
+              name="outcome"
+              value={draft.outcome}
+              onChange={set('outcome')}
+            >
+              <option value="">Any</option>
+              <option value="success">Success</option>
+              <option value="failure">Failure</option>
+            </SelectField>
+            <TextField
+              label="From"
+              type="datetime-local"
+              name="from"
+              value={draft.from}
+              onChange={set('from')}
+              error={fieldErrors.from}
+            />
+            <TextField
+              label="To"
+              type="datetime-local"
+              name="to"
+              value={draft.to}
+              onChange={set('to')}
+              error={fieldErrors.to}
+            />
+            <div className="flex gap-2 sm:col-span-2 lg:col-span-5">
+              <Button type="submit">Apply filters</Button>
+              <Button
+                variant="ghost"
+                onClick={() => {
+                  setDraft(EMPTY);
+                  setFilters(EMPTY);
+                  setCursors([undefined]);
+                }}
+              >
+                Clear
+              </Button>
+            </div>
+          </form>
+        </Card>
+        <Card title="Events" id="audit-events">
+          {error && (
+            <div className="mb-4">
+              <Alert tone="error">{error}</Alert>
+            </div>
+          )}
+          {!page ? (
+            <Loading label="Loading the audit log…" />
+          ) : page.items.length === 0 ? (
+            !error && <EmptyState title="No events match these filters" />
+          ) : (
+            <Table
+              caption="Audit log events"
+              head={
+                <tr>
+                  <th className={th}>Time</th>
+                  <th className={th}>Action</th>
+                  <th className={th}>Actor</th>
+                  <th className={`${th} hidden lg:table-cell`}>Target</th>
+                  <th className={th}>Outcome</th>
+                  <th className={`${th} hidden md:table-cell`}>Source</th>
+                </tr>
+              }
+            >
+              {page.items.map((a) => (
+                <tr key={a.id}>
+                  <td className={`${td} whitespace-nowrap text-slate-500`}>
+                    {formatDateTime(a.created_at)}
+                  </td>
+                  <td className={`${td} font-mono text-xs text-slate-900`}>{a.action}</td>
+                  <td className={td}>
+                    {a.actor_user_id
+                      ? (people[a.actor_user_id] ?? (
+                          <span className="font-mono text-xs">{a.actor_user_id.slice(0, 8)}…</span>
+                        ))
+                      : a.actor_type}
+                  </td>
+                  <td className={`${td} hidden text-xs text-slate-500 lg:table-cell`}>
+                    {a.target_type
+                      ? `${a.target_type}${a.target_id ? ` ${people[a.target_id] ?? `${a.target_id.slice(0, 8)}…`}` : ''}`
+                      : '—'}
+                  </td>
+                  <td className={td}>
+                    <Badge tone={a.outcome === 'success' ? 'green' : 'red'}>
+                      {a.outcome === 'success' ? 'Success' : 'Failure'}
+                    </Badge>
+                  </td>
+                  <td className={`${td} hidden text-xs text-slate-500 md:table-cell`}>
+                    <span title={a.user_agent ?? undefined}>
+                      {a.ip ?? '—'} · {deviceName(a.user_agent)}
+                    </span>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+          <nav
+            aria-label="Audit log pages"
+            className="mt-5 flex items-center justify-between gap-2"
+          >
+            <Button
+              variant="secondary"
+              disabled={index === 0 || !page}
+              onClick={() => setCursors((c) => c.slice(0, -1))}
+            >
+              Newer
+            </Button>
+            <span className="text-sm text-slate-500">Page {index + 1}</span>
+            <Button
+              variant="secondary"
+              disabled={!page?.next}
+              onClick={() => page?.next && setCursors((c) => [...c, page.next ?? undefined])}
+            >
+              Older
+            </Button>
+          </nav>
+        </Card>
+      </div>
+    </>
+  );
+}

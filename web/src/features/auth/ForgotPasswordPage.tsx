@@ -1,0 +1,60 @@
+// Ask for a reset link. The answer is the same whether the email has an account or not.
+import { type FormEvent, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
+import { Button } from '../../components/Button.tsx';
+import { TextField } from '../../components/Field.tsx';
+import { api } from '../../lib/api.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { Link } from '../../lib/router.tsx';
+
+export function ForgotPasswordPage() {
+  const [email, setEmail] = useState('');
+  const [sent, setSent] = useState(false);
+  const form = useFormAction();
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const ok = await form.run(async () => {
+      await api.post('/api/auth/password/forgot', { body: { email }, noRefresh: true });
+      return true;
+    });
+    if (ok) setSent(true);
+  }
+
+  return (
+    <AuthLayout
+      title="Reset your password"
+      subtitle="We will email you a link to choose a new password."
+      footer={
+        <Link to="/login" className={linkClass}>
+          Back to log in
+        </Link>
+      }
+    >
+      {sent ? (
+        <Alert tone="success" title="Check your email">
+          If an account exists for <strong>{email}</strong>, a reset link is on its way. The link
+          works once and expires after 30 minutes.
+        </Alert>
+      ) : (
+        <form noValidate onSubmit={submit} className="space-y-5">
+          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+          <TextField
+            label="Email"
+            type="email"
+            name="email"
+            autoComplete="email"
+            required
+            value={email}
+            onChange={(e) => setEmail(e.target.value)}
+            error={form.fieldErrors.email}
+          />
+          <Button type="submit" className="w-full" loading={form.busy}>
+            Send reset link
+          </Button>
+        </form>
+      )}
+    </AuthLayout>
+  );
+}

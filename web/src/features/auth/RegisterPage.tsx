@@ -1,0 +1,154 @@
+// Sign up: a company (the user becomes its owner) or a personal workspace.
+import { type FormEvent, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
+import { Button } from '../../components/Button.tsx';
+import { TextField } from '../../components/Field.tsx';
+import { PasswordRules } from '../../components/PasswordRules.tsx';
+import { ApiError, api } from '../../lib/api.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { Link, useNavigate } from '../../lib/router.tsx';
+import { useSession } from '../../lib/session.tsx';
+import { useToast } from '../../lib/toast.tsx';
+
+type Kind = 'company' | 'personal';
+
+export function RegisterPage() {
+  const session = useSession();
+  const navigate = useNavigate();
+  const toast = useToast();
+  const [kind, setKind] = useState<Kind>('company');
+  const [fullName, setFullName] = useState('');
+  const [email, setEmail] = useState('');
+  const [company, setCompany] = useState('');
+  const [password, setPassword] = useState('');
+  const [emailTaken, setEmailTaken] = useState(false);
+  const [companyError, setCompanyError] = useState<string | null>(null);
+
+  const form = useFormAction({
+    onError: (err) => {
+      // Shown next to the email field rather than as a banner.
+      const taken = err instanceof ApiError && err.code === 'email_taken';
+      setEmailTaken(taken);
+      return taken ? null : undefined;
+    },
+  });
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const body = {
+      email,
+      password,
+      ...(fullName.trim() ? { full_name: fullName.trim() } : {}),
+      ...(kind === 'company' ? { company_name: company.trim() } : {}),
+    };
+    if (kind === 'company' && !company.trim()) {
+      setCompanyError('Enter your company name, or choose a personal workspace.');
+      return;
+    }
+    setCompanyError(null);
+    const r = await form.run(() => api.post('/api/auth/register', { body, noRefresh: true }));
+    if (!r) return;
+    await session.signedIn(r);
+    toast.success(`Welcome to Switchboard, ${r.user.full_name ?? r.user.email}!`);
+    navigate('/app', { replace: true });
+  }
+
+  return (
+    <AuthLayout
+      title="Create your Switchboard account"
+      subtitle="Start a workspace for your company or just for yourself."
+      footer={
+        <>
+          Already have an account?{' '}
+          <Link to="/login" className={linkClass}>
+            Log in
+          </Link>
+        </>
+      }
+    >
+      <form noValidate onSubmit={submit} className="space-y-5">
+        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        <fieldset>
+          <legend className="text-sm font-medium text-slate-800">Workspace type</legend>
+          <div className="mt-2 grid grid-cols-2 gap-2">
+            {(
+              [
+                ['company', 'Company', 'For a team'],
+                ['personal', 'Personal', 'Just for you'],
+              ] as const
+            ).map(([value, label, hint]) => (
+              <label
+                key={value}
+                className={`flex cursor-pointer flex-col rounded-lg px-3 py-2.5 text-sm ring-1 has-[:focus-visible]:outline-2 has-[:focus-visible]:outline-indigo-600 ${kind === value ? 'bg-indigo-50 ring-2 ring-indigo-600' : 'ring-slate-300 hover:bg-slate-50'}`}
+              >
+                <span className="flex items-center gap-2 font-medium text-slate-900">
+                  <input
+                    type="radio"
+                    name="kind"
+                    value={value}
+                    checked={kind === value}
+                    onChange={() => setKind(value)}
+                    className="accent-indigo-600"
+                  />
+                  {label}
+                </span>
+                <span className="ml-6 text-xs text-slate-500">{hint}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        {kind === 'company' && (
+          <TextField
+            label="Company name"
+            name="company_name"
+            autoComplete="organization"
+            required
+            value={company}
+            onChange={(e) => setCompany(e.target.value)}
+            error={companyError ?? form.fieldErrors.company_name}
+          />
+        )}
+        <TextField
+          label="Full name"
+          name="full_name"
+          autoComplete="name"
+          value={fullName}
+          onChange={(e) => setFullName(e.target.value)}
+          error={form.fieldErrors.full_name}
+        />
+        <TextField
+          label="Work email"
+          type="email"
+          name="email"
+          autoComplete="email"
+          required
+          value={email}
+          onChange={(e) => {
+            setEmail(e.target.value);
+            setEmailTaken(false);
+          }}
+          error={
+            emailTaken
+              ? 'An account with this email already exists. Log in instead, or reset your password.'
+              : form.fieldErrors.email
+          }
+        />
+        <TextField
+          label="Password"
+          type="password"
+          name="password"
+          autoComplete="new-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          error={form.fieldErrors.password}
+          hint={<PasswordRules password={password} email={email} name={fullName} />}
+        />
+        <Button type="submit" className="w-full" loading={form.busy}>
+          Create account
+        </Button>
+      </form>
+    </AuthLayout>
+  );
+}

@@ -1,0 +1,105 @@
+// The page behind the reset link in the mail: choose a new password. Every session ends.
+import { type FormEvent, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
+import { Button } from '../../components/Button.tsx';
+import { TextField } from '../../components/Field.tsx';
+import { PasswordRules } from '../../components/PasswordRules.tsx';
+import { ApiError, api } from '../../lib/api.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { useLinkToken } from '../../lib/link-token.ts';
+import { Link, useNavigate } from '../../lib/router.tsx';
+import { useToast } from '../../lib/toast.tsx';
+
+export function ResetPasswordPage() {
+  const token = useLinkToken();
+  const navigate = useNavigate();
+  const toast = useToast();
+  const [password, setPassword] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [mismatch, setMismatch] = useState(false);
+  const [dead, setDead] = useState(!token);
+  const form = useFormAction({
+    onError: (err) => {
+      if (err instanceof ApiError && err.code === 'invalid_token') {
+        setDead(true);
+        return null;
+      }
+      return undefined;
+    },
+  });
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    if (password !== confirm) {
+      setMismatch(true);
+      return;
+    }
+    setMismatch(false);
+    const ok = await form.run(async () => {
+      await api.post('/api/auth/password/reset', {
+        body: { token: token ?? '', new_password: password },
+        noRefresh: true,
+      });
+      return true;
+    });
+    if (ok) {
+      toast.success('Your password was changed. Log in with the new one.');
+      navigate('/login', { replace: true });
+    }
+  }
+
+  return (
+    <AuthLayout
+      title="Choose a new password"
+      subtitle="You will be logged out everywhere and can log in with the new password."
+      footer={
+        <Link to="/login" className={linkClass}>
+          Back to log in
+        </Link>
+      }
+    >
+      {dead ? (
+        <Alert
+          tone="error"
+          title="This reset link is not valid"
+          action={
+            <Link to="/forgot-password" className={linkClass}>
+              Get a new link
+            </Link>
+          }
+        >
+          It may have expired or been used already.
+        </Alert>
+      ) : (
+        <form noValidate onSubmit={submit} className="space-y-5">
+          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+          <TextField
+            label="New password"
+            type="password"
+            name="new_password"
+            autoComplete="new-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            error={form.fieldErrors.new_password}
+            hint={<PasswordRules password={password} />}
+          />
+          <TextField
+            label="Confirm new password"
+            type="password"
+            name="confirm_password"
+            autoComplete="new-password"
+            required
+            value={confirm}
+            onChange={(e) => setConfirm(e.target.value)}
+            error={mismatch ? 'The two passwords are not the same.' : null}
+          />
+          <Button type="submit" className="w-full" loading={form.busy}>
+            Set new password
+          </Button>
+        </form>
+      )}
+    </AuthLayout>
+  );
+}

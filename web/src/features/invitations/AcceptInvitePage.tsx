@@ -1,0 +1,165 @@
+// The page behind the invitation link: a new person creates their account and joins; someone
+// who already has an account logs in (as the invited email) and accepts.
+import { type FormEvent, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
+import { Button } from '../../components/Button.tsx';
+import { TextField } from '../../components/Field.tsx';
+import { PasswordRules } from '../../components/PasswordRules.tsx';
+import { ApiError, api } from '../../lib/api.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { useLinkToken } from '../../lib/link-token.ts';
+import { Link, useNavigate } from '../../lib/router.tsx';
+import { useSession } from '../../lib/session.tsx';
+import { useToast } from '../../lib/toast.tsx';
+
+const DEAD_LINK: Record<string, string> = {
+  invitation_used: 'This invitation was already accepted.',
+  invitation_expired: 'This invitation has expired. Ask for a new one.',
+  invitation_revoked: 'This invitation was revoked.',
+  invalid_token: 'This invitation link is not valid.',
+};
+
+export function AcceptInvitePage() {
+  const token = useLinkToken();
+  const session = useSession();
+  const navigate = useNavigate();
+  const toast = useToast();
+  const [fullName, setFullName] = useState('');
+  const [password, setPassword] = useState('');
+  const [dead, setDead] = useState<string | null>(token ? null : DEAD_LINK.invalid_token!);
+  const [needsLogin, setNeedsLogin] = useState(false);
+
+  const form = useFormAction({
+    onError: (err) => {
+      if (!(err instanceof ApiError)) return undefined;
+      const deadMessage = DEAD_LINK[err.code];
+      if (deadMessage) {
+        setDead(deadMessage);
+        return null;
+      }
+      const anonymous = session.status !== 'authenticated';
+      if (err.code === 'email_taken' || (anonymous && err.code === 'invitation_wrong_account')) {
+        setNeedsLogin(true);
+        return 'The invited address already has an account. Log in as that address to accept.';
+      }
+      if (err.code === 'invitation_wrong_account') {
+        return `You are logged in as ${session.me?.email ?? 'another user'}, but this invitation is for a different address. Log out, then open the link again.`;
+      }
+      if (err.code === 'already_member') {
+        return 'You are already a member of this organization.';
+      }
+      return undefined;
+    },
+  });
+
+  // Back here after logging in, with the token kept in the return address.
+  const loginHref = `/login?next=${encodeURIComponent(`/accept-invite?token=${token ?? ''}`)}`;
+
+  async function accept(e: FormEvent) {
+    e.preventDefault();
+    const anonymous = session.status !== 'authenticated';
+    const body = anonymous
+      ? { token: token ?? '', password, ...(fullName.trim() ? { full_name: fullName.trim() } : {}) }
+      : { token: token ?? '' };
+    const r = await form.run(() =>
+      api.post('/api/invitations/accept', { body, noRefresh: anonymous }),
+    );
+    if (!r) return;
+    const me =
+      r && typeof r === 'object' && 'expires_in' in r && typeof r.expires_in === 'number'
+        ? await session.signedIn({ expires_in: r.expires_in })
+        : await session.reload();
+    toast.success(`Welcome to ${me?.org.name ?? 'the team'}!`);
+    navigate('/app', { replace: true });
+  }
+
+  if (dead) {
+    return (
+      <AuthLayout title="Join your team">
+        <Alert
+          tone="error"
+          title="This invitation cannot be used"
+          action={
+            <Link to="/" className={linkClass}>
+              Go home
+            </Link>
+          }
+        >
+          {dead}
+        </Alert>
+      </AuthLayout>
+    );
+  }
+
+  if (session.status === 'authenticated' && session.me) {
+    return (
+      <AuthLayout title="Join your team" subtitle={`You are logged in as ${session.me.email}.`}>
+        <form noValidate onSubmit={accept} className="space-y-5">
+          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+          <p className="text-sm text-slate-600">
+            Accept the invitation to add the organization to your account. You can switch between
+            your organizations at any time.
+          </p>
+          <Button type="submit" className="w-full" loading={form.busy}>
+            Accept invitation
+          </Button>
+        </form>
+      </AuthLayout>
+    );
+  }
+
+  return (
+    <AuthLayout
+      title="Join your team on Switchboard"
+      subtitle="Create your account to accept the invitation."
+      footer={
+        <>
+          Already have an account?{' '}
+          <Link to={loginHref} className={linkClass}>
+            Log in to accept
+          </Link>
+        </>
+      }
+    >
+      <form noValidate onSubmit={accept} className="space-y-5">
+        {form.formError && (
+          <Alert
+            tone="error"
+            action={
+              needsLogin ? (
+                <Link to={loginHref} className={linkClass}>
+                  Log in
+                </Link>
+              ) : undefined
+            }
+          >
+            {form.formError}
+          </Alert>
+        )}
+        <TextField
+          label="Full name"
+          name="full_name"
+          autoComplete="name"
+          value={fullName}
+          onChange={(e) => setFullName(e.target.value)}
+          error={form.fieldErrors.full_name}
+        />
+        <TextField
+          label="Password"
+          type="password"
+          name="password"
+          autoComplete="new-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          error={form.fieldErrors.password}
+          hint={<PasswordRules password={password} name={fullName} />}
+        />
+        <Button type="submit" className="w-full" loading={form.busy}>
+          Create account and join
+        </Button>
+      </form>
+    </AuthLayout>
+  );
+}

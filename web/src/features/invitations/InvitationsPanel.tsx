@@ -1,0 +1,162 @@
+// Invite teammates by email (a single-use link valid 7 days), see pending invitations, revoke.
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card, EmptyState } from '../../components/Card.tsx';
+import { SelectField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { useSession } from '../../lib/session.tsx';
+import { useToast } from '../../lib/toast.tsx';
+
+type Invitation = ResponseOf<'/api/orgs/current/invitations', 'get'>['items'][number];
+
+/** Roles an inviter may hand out: never above their own. */
+function grantable(own: string | undefined): Role[] {
+  const rank = ROLES.indexOf((own ?? 'member') as Role);
+  return ROLES.filter((_, i) => i >= rank);
+}
+
+export function InvitationsPanel() {
+  const { me } = useSession();
+  const toast = useToast();
+  const [email, setEmail] = useState('');
+  const [role, setRole] = useState<Role>('member');
+  const [pending, setPending] = useState<Invitation[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [revoking, setRevoking] = useState<string | null>(null);
+  const form = useFormAction();
+
+  const load = useCallback(async () => {
+    try {
+      const r = await api.get('/api/orgs/current/invitations');
+      setPending(r.items);
+    } catch (err) {
+      setLoadError(errorMessage(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  async function invite(e: FormEvent) {
+    e.preventDefault();
+    const created = await form.run(() =>
+      api.post('/api/orgs/current/invitations', { body: { email: email.trim(), role } }),
+    );
+    if (!created) return;
+    toast.success(`Invitation sent to ${created.email}.`);
+    setEmail('');
+    await load();
+  }
+
+  async function revoke(inv: Invitation) {
+    setRevoking(inv.id);
+    try {
+      await api.delete('/api/orgs/current/invitations/{id}', { params: { id: inv.id } });
+      toast.success(`The invitation for ${inv.email} was revoked.`);
+      await load();
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setRevoking(null);
+    }
+  }
+
+  return (
+    <Card
+      title="Invitations"
+      id="invitations"
+      description="Invite a teammate by email. The link in the mail works once and expires after 7 days."
+    >
+      <form noValidate onSubmit={invite} className="flex flex-col gap-4 sm:flex-row sm:items-start">
+        <TextField
+          label="Email address"
+          type="email"
+          name="invite_email"
+          autoComplete="off"
+          required
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          error={form.fieldErrors.email}
+          className="flex-1"
+        />
+        <SelectField
+          label="Role"
+          name="invite_role"
+          value={role}
+          onChange={(e) => setRole(e.target.value as Role)}
+          error={form.fieldErrors.role}
+          className="sm:w-40"
+        >
+          {grantable(me?.role).map((r) => (
+            <option key={r} value={r}>
+              {ROLE_LABELS[r]}
+            </option>
+          ))}
+        </SelectField>
+        <Button type="submit" loading={form.busy} className="sm:mt-7">
+          Send invitation
+        </Button>
+      </form>
+      {form.formError && (
+        <div className="mt-4">
+          <Alert tone="error">{form.formError}</Alert>
+        </div>
+      )}
+      <h3 className="mt-8 text-sm font-semibold text-slate-900">Pending invitations</h3>
+      <div className="mt-3">
+        {loadError ? (
+          <Alert tone="error">{loadError}</Alert>
+        ) : !pending ? (
+          <Loading label="Loading invitations…" />
+        ) : pending.length === 0 ? (
+          <EmptyState title="No pending invitations">
+            Invitations you send appear here until they are accepted.
+          </EmptyState>
+        ) : (
+          <Table
+            caption="Pending invitations"
+            head={
+              <tr>
+                <th className={th}>Email</th>
+                <th className={th}>Role</th>
+                <th className={`${th} hidden sm:table-cell`}>Expires</th>
+                <th className={th}>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            }
+          >
+            {pending.map((inv) => (
+              <tr key={inv.id}>
+                <td className={`${td} font-medium text-slate-900`}>{inv.email}</td>
+                <td className={td}>
+                  <Badge>{ROLE_LABELS[inv.role as Role] ?? inv.role}</Badge>
+                </td>
+                <td className={`${td} hidden text-slate-500 sm:table-cell`}>
+                  {formatDate(inv.expires_at)}
+                </td>
+                <td className={`${td} text-right`}>
+                  <Button
+                    variant="ghost"
+                    size="sm"
+                    loading={revoking === inv.id}
+                    onClick={() => void revoke(inv)}
+                    aria-label={`Revoke invitation for ${inv.email}`}
+                  >
+                    Revoke
+                  </Button>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+      </div>
+    </Card>
+  );
+}

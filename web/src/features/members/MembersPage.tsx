@@ -1,0 +1,209 @@
+// The org's members with their roles. Owners and admins change roles and deactivate members
+// (soft: their sessions in this org end at once). `children` is the invitations panel, which
+// the app shell puts on the same page.
+import { type ReactNode, useCallback, useEffect, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ConfirmDialog } from '../../components/Dialog.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { formatDate, isOrgAdmin, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
+import { useSession } from '../../lib/session.tsx';
+import { useToast } from '../../lib/toast.tsx';
+
+type Member = ResponseOf<'/api/orgs/current/members', 'get'>['items'][number];
+
+export function MembersPage({ children }: { children?: ReactNode }) {
+  const { me } = useSession();
+  const toast = useToast();
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [busyId, setBusyId] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<Member | null>(null);
+  const admin = isOrgAdmin(me?.role);
+
+  const load = useCallback(async () => {
+    try {
+      const all: Member[] = [];
+      let cursor: string | undefined;
+      do {
+        const r = await api.get('/api/orgs/current/members', { query: { limit: 100, cursor } });
+        all.push(...r.items);
+        cursor = r.next_cursor ?? undefined;
+      } while (cursor);
+      setMembers(all);
+    } catch (err) {
+      setLoadError(errorMessage(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  async function changeRole(m: Member, role: Role) {
+    setBusyId(m.user_id);
+    try {
+      await api.patch('/api/orgs/current/members/{user_id}', {
+        params: { user_id: m.user_id },
+        body: { role },
+      });
+      toast.success(`${m.full_name ?? m.email} is now ${ROLE_LABELS[role].toLowerCase()}.`);
+      await load();
+    } catch (err) {
+      toast.error(errorMessage(err));
+      await load();
+    } finally {
+      setBusyId(null);
+    }
+  }
+
+  async function deactivate(m: Member) {
+    setBusyId(m.user_id);
+    try {
+      await api.delete('/api/orgs/current/members/{user_id}', { params: { user_id: m.user_id } });
+      toast.success(
+        `${m.full_name ?? m.email} was deactivated and logged out of this organization.`,
+      );
+      setConfirm(null);
+      await load();
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setBusyId(null);
+    }
+  }
+
+  const active = members?.filter((m) => m.status !== 'deactivated') ?? [];
+  const inactive = members?.filter((m) => m.status === 'deactivated') ?? [];
+
+  return (
+    <>
+      <PageHeader
+        title="Members"
+        description={
+          admin
+            ? 'People in your organization and what they may do. Invite teammates below.'
+            : 'People in your organization.'
+        }
+      />
+      <div className="space-y-6">
+        <Card title="Members" id="members">
+          {loadError ? (
+            <Alert tone="error">{loadError}</Alert>
+          ) : !members ? (
+            <Loading label="Loading members…" />
+          ) : active.length === 0 ? (
+            <EmptyState title="No members yet" />
+          ) : (
+            <Table
+              caption="Members"
+              head={
+                <tr>
+                  <th className={th}>Name</th>
+                  <th className={th}>Role</th>
+                  <th className={`${th} hidden sm:table-cell`}>Two-factor</th>
+                  <th className={`${th} hidden md:table-cell`}>Joined</th>
+                  {admin && (
+                    <th className={th}>
+                      <span className="sr-only">Actions</span>
+                    </th>
+                  )}
+                </tr>
+              }
+            >
+              {active.map((m) => {
+                const self = m.user_id === me?.id;
+                const label = m.full_name ?? m.email;
+                return (
+                  <tr key={m.user_id}>
+                    <td className={td}>
+                      <p className="font-medium text-slate-900">
+                        {label} {self && <Badge tone="indigo">You</Badge>}
+                      </p>
+                      {m.full_name && <p className="text-xs text-slate-500">{m.email}</p>}
+                    </td>
+                    <td className={td}>
+                      {admin && !self ? (
+                        <>
+                          <label htmlFor={`role-${m.user_id}`} className="sr-only">
+                            Role of {label}
+                          </label>
+                          <select
+                            id={`role-${m.user_id}`}
+                            value={m.role}
+                            disabled={busyId === m.user_id}
+                            onChange={(e) => void changeRole(m, e.target.value as Role)}
+                            className="rounded-md border-0 bg-white py-1.5 pr-8 pl-2 text-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600"
+                          >
+                            {ROLES.map((r) => (
+                              <option key={r} value={r}>
+                                {ROLE_LABELS[r]}
+                              </option>
+                            ))}
+                          </select>
+                        </>
+                      ) : (
+                        <Badge tone={m.role === 'owner' ? 'indigo' : 'gray'}>
+                          {ROLE_LABELS[m.role]}
+                        </Badge>
+                      )}
+                    </td>
+                    <td className={`${td} hidden sm:table-cell`}>
+                      {m.mfa_enabled ? <Badge tone="green">On</Badge> : <Badge>Off</Badge>}
+                    </td>
+                    <td className={`${td} hidden text-slate-500 md:table-cell`}>
+                      {formatDate(m.joined_at)}
+                    </td>
+                    {admin && (
+                      <td className={`${td} text-right`}>
+                        {!self && (
+                          <Button
+                            variant="ghost"
+                            size="sm"
+                            onClick={() => setConfirm(m)}
+                            aria-label={`Deactivate ${label}`}
+                          >
+                            Deactivate
+                          </Button>
+                        )}
+                      </td>
+                    )}
+                  </tr>
+                );
+              })}
+            </Table>
+          )}
+          {inactive.length > 0 && (
+            <details className="mt-4 text-sm">
+              <summary className="cursor-pointer text-slate-600">
+                {inactive.length} deactivated member{inactive.length === 1 ? '' : 's'}
+              </summary>
+              <ul className="mt-2 space-y-1 text-slate-500">
+                {inactive.map((m) => (
+                  <li key={m.user_id}>
+                    {m.full_name ?? m.email} ({ROLE_LABELS[m.role]})
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
+        </Card>
+        {admin && children}
+      </div>
+      <ConfirmDialog
+        open={confirm !== null}
+        title={`Deactivate ${confirm?.full_name ?? confirm?.email ?? ''}?`}
+        confirmLabel="Deactivate"
+        busy={busyId === confirm?.user_id}
+        onConfirm={() => confirm && void deactivate(confirm)}
+        onClose={() => setConfirm(null)}
+      >
+        They lose access to this organization at once and are logged out of it. Their account and
+        other organizations are not affected.
+      </ConfirmDialog>
+    </>
+  );
+}

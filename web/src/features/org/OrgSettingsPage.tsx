@@ -1,0 +1,131 @@
+// Org settings for owners and admins: the name and which roles must use two-factor auth.
+import { type FormEvent, useEffect, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Card, PageHeader } from '../../components/Card.tsx';
+import { CheckboxField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { useSession } from '../../lib/session.tsx';
+import { useToast } from '../../lib/toast.tsx';
+
+type Org = ResponseOf<'/api/orgs/current', 'get'>;
+
+export function OrgSettingsPage() {
+  const session = useSession();
+  const toast = useToast();
+  const [org, setOrg] = useState<Org | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [name, setName] = useState('');
+  const [mfaRoles, setMfaRoles] = useState<Role[]>([]);
+  const [domains, setDomains] = useState('');
+  const form = useFormAction();
+
+  useEffect(() => {
+    api
+      .get('/api/orgs/current')
+      .then((o) => {
+        setOrg(o);
+        setName(o.name);
+        setMfaRoles(o.settings.mfa_required_roles);
+        setDomains(o.settings.allowed_email_domains.join(', '));
+      })
+      .catch((err) => setLoadError(errorMessage(err)));
+  }, []);
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    const updated = await form.run(() =>
+      api.patch('/api/orgs/current', {
+        body: {
+          name: name.trim(),
+          settings: {
+            mfa_required_roles: mfaRoles,
+            allowed_email_domains: domains
+              .split(/[\s,]+/)
+              .map((d) => d.trim().toLowerCase())
+              .filter(Boolean),
+          },
+        },
+      }),
+    );
+    if (!updated) return;
+    setOrg(updated);
+    toast.success('Organization settings saved.');
+    void session.reload();
+  }
+
+  if (loadError) return <Alert tone="error">{loadError}</Alert>;
+  if (!org) return <Loading />;
+
+  return (
+    <>
+      <PageHeader title="Organization settings" description={`Settings of ${org.name}.`} />
+      <form noValidate onSubmit={save}>
+        <Card
+          title="General"
+          id="org-general"
+          footer={
+            <Button type="submit" loading={form.busy}>
+              Save settings
+            </Button>
+          }
+        >
+          <div className="space-y-6">
+            {form.formError && <Alert tone="error">{form.formError}</Alert>}
+            <TextField
+              label="Organization name"
+              name="name"
+              required
+              maxLength={200}
+              value={name}
+              onChange={(e) => setName(e.target.value)}
+              error={form.fieldErrors.name}
+              className="max-w-md"
+            />
+            <fieldset>
+              <legend className="text-sm font-medium text-slate-800">
+                Require two-factor authentication for
+              </legend>
+              <p className="mt-1 text-xs text-slate-500">
+                People in these roles without two-factor authentication can only set it up until
+                they do.
+              </p>
+              <div className="mt-3 grid gap-3 sm:grid-cols-2">
+                {ROLES.map((role) => (
+                  <CheckboxField
+                    key={role}
+                    label={ROLE_LABELS[role]}
+                    checked={mfaRoles.includes(role)}
+                    onChange={(e) =>
+                      setMfaRoles((all) =>
+                        e.target.checked ? [...all, role] : all.filter((r) => r !== role),
+                      )
+                    }
+                  />
+                ))}
+              </div>
+              {form.fieldErrors['settings.mfa_required_roles'] && (
+                <p className="mt-1.5 text-xs font-medium text-red-600">
+                  {form.fieldErrors['settings.mfa_required_roles']}
+                </p>
+              )}
+            </fieldset>
+            <TextField
+              label="Allowed email domains for invitations"
+              name="allowed_email_domains"
+              placeholder="example.com, example.org"
+              value={domains}
+              onChange={(e) => setDomains(e.target.value)}
+              error={form.fieldErrors['settings.allowed_email_domains']}
+              hint="Optional. When set, invitations can only go to addresses at these domains."
+              className="max-w-md"
+            />
+          </div>
+        </Card>
+      </form>
+    </>
+  );
+}

@@ -1,0 +1,266 @@
+// Prompts: list, search, create, edit, delete — the pattern every voice-resource page follows.
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { TextAreaField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { timeAgo } from '../../lib/format.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { useToast } from '../../lib/toast.tsx';
+
+type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
+type Editing = { mode: 'create' } | { mode: 'edit'; prompt: Prompt } | null;
+
+const PAGE = 20;
+
+function PromptDialog({
+  editing,
+  onClose,
+  onSaved,
+}: {
+  editing: Exclude<Editing, null>;
+  onClose: () => void;
+  onSaved: (p: Prompt, created: boolean) => void;
+}) {
+  const initial = editing.mode === 'edit' ? editing.prompt : null;
+  const [name, setName] = useState(initial?.name ?? '');
+  const [description, setDescription] = useState(initial?.description ?? '');
+  const [content, setContent] = useState(initial?.content ?? '');
+  const form = useFormAction();
+
+  async function save(_e: FormEvent) {
+    const body = { name, content, description: description.trim() ? description : null };
+    const saved = await form.run(() =>
+      initial
+        ? api.patch('/api/prompts/{id}', { params: { id: initial.id }, body })
+        : api.post('/api/prompts', { body }),
+    );
+    if (saved) onSaved(saved, !initial);
+  }
+
+  return (
+    <Dialog
+      open
+      wide
+      onClose={onClose}
+      onSubmit={save}
+      title={initial ? 'Edit prompt' : 'New prompt'}
+      description="The instructions a voice agent follows in its conversations."
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={form.busy}>
+            {initial ? 'Save changes' : 'Create prompt'}
+          </Button>
+        </>
+      }
+    >
+      <div className="space-y-4">
+        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        <TextField
+          label="Name"
+          name="name"
+          required
+          maxLength={200}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={form.fieldErrors.name}
+        />
+        <TextField
+          label="Description"
+          name="description"
+          maxLength={2000}
+          value={description}
+          onChange={(e) => setDescription(e.target.value)}
+          error={form.fieldErrors.description}
+          hint="Optional: what this prompt is for."
+        />
+        <TextAreaField
+          label="Prompt text"
+          name="content"
+          required
+          rows={10}
+          value={content}
+          onChange={(e) => setContent(e.target.value)}
+          error={form.fieldErrors.content}
+        />
+      </div>
+    </Dialog>
+  );
+}
+
+export function PromptsPage() {
+  const toast = useToast();
+  const [items, setItems] = useState<Prompt[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [query, setQuery] = useState('');
+  const [search, setSearch] = useState('');
+  const [editing, setEditing] = useState<Editing>(null);
+  const [deleting, setDeleting] = useState<Prompt | null>(null);
+  const [deleteBusy, setDeleteBusy] = useState(false);
+
+  const load = useCallback(async (q: string) => {
+    setLoadError(null);
+    try {
+      const r = await api.get('/api/prompts', { query: { limit: PAGE, q: q || undefined } });
+      setItems(r.items);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      setLoadError(errorMessage(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(search);
+  }, [load, search]);
+
+  async function loadMore() {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const r = await api.get('/api/prompts', {
+        query: { limit: PAGE, cursor, q: search || undefined },
+      });
+      setItems((all) => [...(all ?? []), ...r.items]);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  async function remove(p: Prompt) {
+    setDeleteBusy(true);
+    try {
+      await api.delete('/api/prompts/{id}', { params: { id: p.id } });
+      setItems((all) => all?.filter((x) => x.id !== p.id) ?? null);
+      toast.success(`Prompt "${p.name}" deleted.`);
+      setDeleting(null);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setDeleteBusy(false);
+    }
+  }
+
+  return (
+    <>
+      <PageHeader
+        title="Prompts"
+        description="Reusable instructions for your voice and messaging agents."
+        actions={<Button onClick={() => setEditing({ mode: 'create' })}>New prompt</Button>}
+      />
+      <Card>
+        <search className="mb-5 block">
+          <form
+            className="flex gap-2"
+            onSubmit={(e) => {
+              e.preventDefault();
+              setSearch(query.trim());
+            }}
+          >
+            <TextField
+              label="Search prompts"
+              type="search"
+              name="q"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              className="flex-1 [&_label]:sr-only"
+              placeholder="Search by name"
+            />
+            <Button type="submit" variant="secondary" className="mt-1.5 self-start">
+              Search
+            </Button>
+          </form>
+        </search>
+        {loadError ? (
+          <Alert tone="error">{loadError}</Alert>
+        ) : !items ? (
+          <Loading label="Loading prompts…" />
+        ) : items.length === 0 ? (
+          <EmptyState
+            title={search ? 'No prompts match your search' : 'No prompts yet'}
+            action={
+              !search && (
+                <Button onClick={() => setEditing({ mode: 'create' })}>
+                  Create your first prompt
+                </Button>
+              )
+            }
+          >
+            {!search && 'A prompt tells a voice agent who it is and how to behave.'}
+          </EmptyState>
+        ) : (
+          <ul aria-label="Prompts" className="-my-3 divide-y divide-slate-100">
+            {items.map((p) => (
+              <li key={p.id} className="flex flex-col gap-3 py-3 sm:flex-row sm:items-center">
+                <div className="min-w-0 flex-1">
+                  <p className="font-medium text-slate-900">{p.name}</p>
+                  <p className="truncate text-sm text-slate-500">
+                    {p.description || p.content.slice(0, 140)}
+                  </p>
+                  <p className="mt-0.5 text-xs text-slate-400">Updated {timeAgo(p.updated_at)}</p>
+                </div>
+                <div className="flex shrink-0 gap-2">
+                  <Button
+                    variant="secondary"
+                    size="sm"
+                    onClick={() => setEditing({ mode: 'edit', prompt: p })}
+                    aria-label={`Edit ${p.name}`}
+                  >
+                    Edit
+                  </Button>
+                  <Button
+                    variant="ghost"
+                    size="sm"
+                    onClick={() => setDeleting(p)}
+                    aria-label={`Delete ${p.name}`}
+                  >
+                    Delete
+                  </Button>
+                </div>
+              </li>
+            ))}
+          </ul>
+        )}
+        {cursor && (
+          <div className="mt-5 flex justify-center">
+            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+              Load more
+            </Button>
+          </div>
+        )}
+      </Card>
+      {editing && (
+        <PromptDialog
+          editing={editing}
+          onClose={() => setEditing(null)}
+          onSaved={(p, created) => {
+            setEditing(null);
+            toast.success(created ? `Prompt "${p.name}" created.` : `Prompt "${p.name}" saved.`);
+            if (created) setItems((all) => [p, ...(all ?? [])]);
+            else setItems((all) => all?.map((x) => (x.id === p.id ? p : x)) ?? null);
+          }}
+        />
+      )}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete "${deleting?.name ?? ''}"?`}
+        confirmLabel="Delete prompt"
+        busy={deleteBusy}
+        onConfirm={() => deleting && void remove(deleting)}
+        onClose={() => setDeleting(null)}
+      >
+        Agents using this prompt will stop getting it. This cannot be undone from the dashboard.
+      </ConfirmDialog>
+    </>
+  );
+}

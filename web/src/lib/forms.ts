@@ -1,0 +1,52 @@
+// Form submission state: busy flag, the server's field errors (shown next to each input) and a
+// form-level message for everything else.
+import { useCallback, useState } from 'react';
+import { ApiError, errorMessage } from './api.ts';
+
+export interface FormAction {
+  busy: boolean;
+  fieldErrors: Record<string, string>;
+  formError: string | null;
+  /** Runs fn; on an error fills the errors and resolves undefined. */
+  run<T>(fn: () => Promise<T>): Promise<T | undefined>;
+  setFormError(message: string | null): void;
+  reset(): void;
+}
+
+export function useFormAction(
+  options: { onError?: (err: unknown) => string | null | undefined } = {},
+): FormAction {
+  const [busy, setBusy] = useState(false);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const { onError } = options;
+
+  const run = useCallback(
+    async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
+      setBusy(true);
+      setFieldErrors({});
+      setFormError(null);
+      try {
+        return await fn();
+      } catch (err) {
+        // onError: a message to show, null to show none, undefined for the default.
+        const custom = onError?.(err);
+        const fields = err instanceof ApiError ? err.fields : {};
+        setFieldErrors(fields);
+        const fallback = Object.keys(fields).length > 0 ? null : errorMessage(err);
+        setFormError(custom === undefined ? fallback : custom);
+        return undefined;
+      } finally {
+        setBusy(false);
+      }
+    },
+    [onError],
+  );
+
+  const reset = useCallback(() => {
+    setFieldErrors({});
+    setFormError(null);
+  }, []);
+
+  return { busy, fieldErrors, formError, run, setFormError, reset };
+}

@@ -1,0 +1,139 @@
+// Silent session refresh. The access token (HttpOnly cookie, ~15 min) is renewed before it
+// expires with POST /api/auth/refresh, which rotates the refresh token. Tabs share the cookies,
+// so they coordinate: a Web Lock lets one tab refresh at a time, and a BroadcastChannel tells the
+// others the new expiry (or that the session ended). Nothing here is ever written to storage.
+
+const CHANNEL = 'switchboard-session';
+/** A tab that hears of another tab's refresh this recently does not refresh again. */
+const FRESH_MS = 10_000;
+
+type Message = { type: 'refreshed'; expiresAt: number } | { type: 'ended' };
+
+let timer: ReturnType<typeof setTimeout> | undefined;
+let dueAt = 0;
+let lastRefreshAt = 0;
+let inflight: Promise<boolean> | null = null;
+const endedListeners = new Set<() => void>();
+const channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(CHANNEL);
+
+channel?.addEventListener('message', (event: MessageEvent<Message>) => {
+  const m = event.data;
+  if (m?.type === 'refreshed') {
+    lastRefreshAt = Date.now();
+    schedule(m.expiresAt);
+  } else if (m?.type === 'ended') {
+    stop();
+    for (const l of endedListeners) l();
+  }
+});
+
+if (typeof document !== 'undefined') {
+  // Timers sleep in background tabs and suspended laptops: catch up when the tab is seen again.
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && dueAt && Date.now() >= dueAt) {
+      void refreshSession();
+    }
+  });
+}
+
+function csrf(): string {
+  const m = /(?:^|;\s*)sb_csrf=([^;]*)/.exec(document.cookie);
+  return m ? decodeURIComponent(m[1] ?? '') : '';
+}
+
+/** True when the browser holds a session's cookies (sb_csrf lives as long as the refresh token). */
+export function hasSessionCookie(): boolean {
+  return csrf() !== '';
+}
+
+function schedule(expiresAt: number) {
+  if (timer) clearTimeout(timer);
+  const ttl = Math.max(0, expiresAt - Date.now());
+  // Renew a minute early (or at half-life for very short tokens).
+  const delay = Math.max(1_000, ttl - 60_000, ttl / 2);
+  dueAt = Date.now() + delay;
+  timer = setTimeout(() => void refreshSession(), delay);
+}
+
+function stop() {
+  if (timer) clearTimeout(timer);
+  timer = undefined;
+  dueAt = 0;
+}
+
+/** Call with `expires_in` of a login, register, MFA or org-switch answer. */
+export function sessionStarted(expiresInSeconds: number) {
+  const expiresAt = Date.now() + expiresInSeconds * 1000;
+  lastRefreshAt = Date.now();
+  schedule(expiresAt);
+  channel?.postMessage({ type: 'refreshed', expiresAt } satisfies Message);
+}
+
+/** After logout (here or because the server said so): stop and tell the other tabs. */
+export function sessionEnded() {
+  stop();
+  channel?.postMessage({ type: 'ended' } satisfies Message);
+  for (const l of endedListeners) l();
+}
+
+export function onSessionEnded(listener: () => void): () => void {
+  endedListeners.add(listener);
+  return () => endedListeners.delete(listener);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function refreshOnce(): Promise<boolean> {
+  // Another tab renewed the shared cookies a moment ago: nothing to do.
+  if (lastRefreshAt !== 0 && Date.now() - lastRefreshAt < FRESH_MS && dueAt > Date.now()) {
+    return true;
+  }
+  let res: Response;
+  try {
+    res = await fetch('/api/auth/refresh', {
+      method: 'POST',
+      headers: { accept: 'application/json', 'x-csrf-token': csrf() },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+  } catch {
+    // Offline: try again in a while, the session may well still be alive.
+    schedule(Date.now() + 120_000);
+    return false;
+  }
+  if (res.ok) {
+    const body = (await res.json()) as { expires_in: number };
+    sessionStarted(body.expires_in);
+    return true;
+  }
+  if (res.status === 409) {
+    // refresh_in_progress: a concurrent request (another tab) rotated the token; its answer
+    // carries the new cookies, which this tab shares. Give it a moment to land.
+    await sleep(400);
+    lastRefreshAt = Date.now();
+    schedule(Date.now() + 60_000);
+    return true;
+  }
+  if (res.status === 429 || res.status >= 500) {
+    schedule(Date.now() + 30_000);
+    return false;
+  }
+  // 401/403: the session is over (expired, revoked, logged out elsewhere, token reused).
+  stop();
+  return false;
+}
+
+/** Renew the session now; resolves true when the cookies hold a live access token. */
+export function refreshSession(): Promise<boolean> {
+  if (!inflight) {
+    const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+    // The lock callback's promise is what request() resolves with.
+    const run = locks
+      ? (locks.request('switchboard-refresh', refreshOnce) as unknown as Promise<boolean>)
+      : refreshOnce();
+    inflight = run.finally(() => {
+      inflight = null;
+    });
+  }
+  return inflight;
+}

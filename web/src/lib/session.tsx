@@ -1,0 +1,121 @@
+// Who is logged in: the current user, org and role (GET /auth/me), shared by every page. The
+// session itself is the server's HttpOnly cookies; this only mirrors what the server says.
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
+import { api, type ResponseOf } from './api.ts';
+import {
+  hasSessionCookie,
+  onSessionEnded,
+  refreshSession,
+  sessionEnded,
+  sessionStarted,
+} from './session-refresh.ts';
+
+export type Me = ResponseOf<'/auth/me', 'get'>;
+type Status = 'loading' | 'anonymous' | 'authenticated';
+
+interface SessionValue {
+  status: Status;
+  me: Me | null;
+  /** Re-read /auth/me (after a profile, MFA or org change). */
+  reload(): Promise<Me | null>;
+  /** After an answer that set session cookies (login, register, MFA, invitation, org switch). */
+  signedIn(tokens: { expires_in: number }): Promise<Me | null>;
+  logout(options?: { everywhere?: boolean }): Promise<void>;
+  /** Set when the server ended the session (expired, revoked elsewhere); cleared on login. */
+  endedUnexpectedly: boolean;
+}
+
+const SessionContext = createContext<SessionValue | null>(null);
+
+export function SessionProvider({ children }: { children: ReactNode }) {
+  const [status, setStatus] = useState<Status>('loading');
+  const [me, setMe] = useState<Me | null>(null);
+  const [endedUnexpectedly, setEndedUnexpectedly] = useState(false);
+  const loggingOut = useRef(false);
+
+  const loadMe = useCallback(async (): Promise<Me | null> => {
+    try {
+      const m = await api.get('/auth/me', { noRefresh: true });
+      setMe(m);
+      setStatus('authenticated');
+      return m;
+    } catch {
+      setMe(null);
+      setStatus('anonymous');
+      return null;
+    }
+  }, []);
+
+  useEffect(() => {
+    let cancelled = false;
+    (async () => {
+      // No sb_csrf cookie: no session to resume, so no request at all.
+      if (!hasSessionCookie()) {
+        setStatus('anonymous');
+        return;
+      }
+      // The access cookie's expiry is unknown to a fresh page: renew now, which also tells us.
+      const ok = await refreshSession();
+      if (cancelled) return;
+      if (ok) await loadMe();
+      else setStatus('anonymous');
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [loadMe]);
+
+  useEffect(
+    () =>
+      onSessionEnded(() => {
+        setMe(null);
+        setStatus('anonymous');
+        if (!loggingOut.current) setEndedUnexpectedly(true);
+      }),
+    [],
+  );
+
+  const signedIn = useCallback(
+    async (tokens: { expires_in: number }) => {
+      sessionStarted(tokens.expires_in);
+      setEndedUnexpectedly(false);
+      return loadMe();
+    },
+    [loadMe],
+  );
+
+  const logout = useCallback(async (options: { everywhere?: boolean } = {}) => {
+    loggingOut.current = true;
+    try {
+      await api.post(options.everywhere ? '/api/auth/logout-all' : '/api/auth/logout', {});
+    } catch {
+      // Already logged out on the server: the local state is cleared either way.
+    } finally {
+      sessionEnded();
+      setMe(null);
+      setStatus('anonymous');
+      loggingOut.current = false;
+    }
+  }, []);
+
+  const value = useMemo<SessionValue>(
+    () => ({ status, me, reload: loadMe, signedIn, logout, endedUnexpectedly }),
+    [status, me, loadMe, signedIn, logout, endedUnexpectedly],
+  );
+  return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
+}
+
+export function useSession(): SessionValue {
+  const v = useContext(SessionContext);
+  if (!v) throw new Error('useSession outside SessionProvider');
+  return v;
+}
