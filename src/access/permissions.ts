@@ -82,6 +82,26 @@ export function requirePermission(caller: Caller | null | undefined, permission:
     throw new AppError('forbidden', `Requires the ${permission} permission`);
 }
 
+/**
+ * Which rows a caller SEES follows its role, as row-level security does (managers and up: the
+ * whole org; members: their own). Scopes gate actions, which services check first; so a key
+ * holding only `<resource>:read` reads every row its creator's role can see.
+ */
+export function seesAllRows(
+  caller: Pick<Principal, 'role'>,
+  resource: Parameters<typeof canManageRow>[1],
+): boolean {
+  return (PERMISSIONS[`${resource}:manage_any`] as readonly Role[]).includes(caller.role);
+}
+
+export function canSeeRow(
+  caller: Pick<Principal, 'role' | 'userId'>,
+  resource: Parameters<typeof canManageRow>[1],
+  ownerId: string,
+): boolean {
+  return seesAllRows(caller, resource) || ownerId === caller.userId;
+}
+
 /** May this caller change a row owned by ownerId? (members: their own rows only) */
 export function canManageRow(
   caller: Caller & { userId: string },

@@ -1,6 +1,6 @@
 // Prompt use cases: the rules (who may see and change what) live here; SQL lives in the
 // repository; each use case is one transaction under the caller's tenant context.
-import { can, canManageRow, requirePermission } from '../access/permissions.ts';
+import { canManageRow, canSeeRow, requirePermission, seesAllRows } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import type { Prompt } from '../db/schema.ts';
@@ -40,7 +40,7 @@ export function createPromptService(database: Database) {
           limit: q.limit + 1,
           before,
           // Members see only their own rows (RLS enforces the same; this keeps the query honest).
-          ownerId: can(p, 'prompts:manage_any') ? q.owner_id : p.userId,
+          ownerId: seesAllRows(p, 'prompts') ? q.owner_id : p.userId,
           q: q.q,
         });
         return page(rows, q.limit);
@@ -51,7 +51,7 @@ export function createPromptService(database: Database) {
       requirePermission(p, 'prompts:read');
       const row = await withTenant(database, tenantOf(p), (tx) => repo.findPrompt(tx, p.orgId, id));
       // Another member's row answers exactly like a missing one: no existence oracle.
-      if (!row || !canManageRow(p, 'prompts', row.owner_id)) throw notFound('prompt');
+      if (!row || !canSeeRow(p, 'prompts', row.owner_id)) throw notFound('prompt');
       return row;
     },
 

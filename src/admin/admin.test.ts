@@ -1,0 +1,411 @@
+// The platform superuser: bootstrap from ADMIN_EMAIL / ADMIN_PASSWORD, the admin routes, and
+// X-Switchboard-Org — acting inside any org, every such request in that org's audit log.
+import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../auth/password.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { withSystem } from '../db/tenant.ts';
+import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
+import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
+import { createUser, uniqueEmail } from '../test/factories.ts';
+import {
+  ADMIN_EMAIL,
+  ADMIN_ENV,
+  ADMIN_PASSWORD,
+  auditOf,
+  logIn,
+  type Person,
+  superuser,
+  team,
+} from '../test/org-helpers.ts';
+import { bootstrapSuperuser, PLATFORM_ORG_NAME } from './bootstrap.ts';
+
+let t: TestApp;
+let su: Person;
+beforeAll(async () => {
+  t = await buildTestApp({ env: ADMIN_ENV });
+  su = await superuser(t);
+});
+afterAll(() => t.close());
+
+const SU_HEADER = 'x-switchboard-org';
+
+describe('configuration', () => {
+  const base = {
+    NODE_ENV: 'test',
+    ENCRYPTION_KEYS: `t1:${Buffer.alloc(32, 7).toString('base64')}`,
+    SECRET_KEY: 'x'.repeat(40),
+  };
+
+  it('ADMIN_PASSWORD must pass the password rules, or start-up fails naming it', () => {
+    for (const password of ['short', '1qaz2wsx3edc4rfv', `${ADMIN_EMAIL}-longer-than-15`]) {
+      let err: unknown;
+      try {
+        loadConfig({ ...base, ADMIN_EMAIL, ADMIN_PASSWORD: password });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as Error).message).toMatch(/^ADMIN_PASSWORD /);
+      expect((err as Error).message).not.toContain(password);
+    }
+  });
+
+  it('ADMIN_EMAIL and ADMIN_PASSWORD come together; the email is normalised', () => {
+    expect(() => loadConfig({ ...base, ADMIN_EMAIL })).toThrow(/ADMIN_PASSWORD/);
+    expect(() => loadConfig({ ...base, ADMIN_PASSWORD })).toThrow(/ADMIN_EMAIL/);
+    expect(() => loadConfig({ ...base, ADMIN_EMAIL: 'nope', ADMIN_PASSWORD })).toThrow(
+      /ADMIN_EMAIL/,
+    );
+    const c = loadConfig({
+      ...base,
+      ADMIN_EMAIL: ` ${ADMIN_EMAIL.toUpperCase()} `,
+      ADMIN_PASSWORD,
+    });
+    expect(c.admin).toEqual({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD });
+    expect(loadConfig(base).admin).toBeUndefined();
+  });
+});
+
+describe('bootstrap', () => {
+  it('created the superuser with a Platform org it owns; logs in with an su token', async () => {
+    expect(su.user).toMatchObject({ email: ADMIN_EMAIL, is_superuser: true, status: 'active' });
+    const claims = decodeJwt(su.access);
+    expect(claims.su).toBe(true);
+    const orgs = await t.app.inject({ url: '/api/orgs', headers: su.headers });
+    expect(orgs.json().items).toEqual([
+      expect.objectContaining({ name: PLATFORM_ORG_NAME, role: 'owner', current: true }),
+    ]);
+  });
+
+  it('is idempotent and never overwrites a changed password', async () => {
+    const changed = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/password/change',
+      headers: su.headers,
+      payload: { current_password: ADMIN_PASSWORD, new_password: `${GOOD_PASSWORD} rotated` },
+    });
+    expect(changed.statusCode).toBe(204);
+    const again = await bootstrapSuperuser(t.database, t.config);
+    expect(again).toMatchObject({ status: 'exists', userId: su.user.id, orgCreated: false });
+    const old = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD },
+    });
+    expect(old.statusCode).toBe(401);
+    const fresh = await logIn(t.app, ADMIN_EMAIL, `${GOOD_PASSWORD} rotated`);
+    su = { ...su, access: fresh.access, refresh: fresh.refresh, headers: bearer(fresh.access) };
+    const rows = await withSystem(t.database, (tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', ADMIN_EMAIL).execute(),
+    );
+    expect(rows).toHaveLength(1);
+    const platformOrgs = await withSystem(t.database, (tx) =>
+      tx.selectFrom('orgs').select('id').where('name', '=', PLATFORM_ORG_NAME).execute(),
+    );
+    expect(platformOrgs).toHaveLength(1);
+  });
+
+  it('runs concurrently without duplicates; without configuration it does nothing', async () => {
+    const other = await buildTestApp({
+      env: { ADMIN_EMAIL: 'ops@platform.example.test', ADMIN_PASSWORD },
+    });
+    try {
+      const results = await Promise.all([
+        bootstrapSuperuser(other.database, other.config),
+        bootstrapSuperuser(other.database, other.config),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['created', 'exists']);
+      expect(await bootstrapSuperuser(other.database, testConfig())).toEqual({
+        status: 'not_configured',
+      });
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('promotes an existing verified account, refuses an unverified one', async () => {
+    const verified = uniqueEmail('ops');
+    const unverified = uniqueEmail('squatter');
+    const hash = await hashPassword(GOOD_PASSWORD, t.config.auth.argon2);
+    const v = await createUser(t.database, { email: verified, password_hash: hash });
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('users')
+        .set({ email_verified_at: new Date() })
+        .where('id', '=', v.id)
+        .execute(),
+    );
+    const u = await createUser(t.database, { email: unverified, password_hash: hash });
+    const cfg = (email: string) => ({ ...t.config, admin: { email, password: ADMIN_PASSWORD } });
+    const errors: string[] = [];
+    const logger = { info() {}, warn() {}, error: (m: string) => errors.push(m) };
+    expect(await bootstrapSuperuser(t.database, cfg(verified), logger)).toMatchObject({
+      status: 'promoted',
+      userId: v.id,
+      orgCreated: true,
+    });
+    expect(await bootstrapSuperuser(t.database, cfg(unverified), logger)).toEqual({
+      status: 'refused_unverified',
+      userId: u.id,
+    });
+    expect(errors.join()).toMatch(/NOT made the platform superuser/);
+    const flags = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('users')
+        .select(['id', 'is_superuser', 'password_hash'])
+        .where('id', 'in', [v.id, u.id])
+        .execute(),
+    );
+    expect(Object.fromEntries(flags.map((f) => [f.id, f.is_superuser]))).toEqual({
+      [v.id]: true,
+      [u.id]: false,
+    });
+    // The promoted account keeps its own password.
+    expect(flags.find((f) => f.id === v.id)?.password_hash).toBe(hash);
+  });
+});
+
+describe('admin routes', () => {
+  it('list every org and user (paginated), for the superuser only', async () => {
+    const a = await team(t);
+    const orgs = await t.app.inject({ url: '/api/admin/orgs?limit=100', headers: su.headers });
+    expect(orgs.statusCode).toBe(200);
+    expect(orgs.json().items).toContainEqual(
+      expect.objectContaining({ id: a.org.id, name: 'Acme Voice', active_members: 4 }),
+    );
+    const page1 = await t.app.inject({ url: '/api/admin/users?limit=2', headers: su.headers });
+    expect(page1.json().items).toHaveLength(2);
+    expect(page1.json().next_cursor).toBeTruthy();
+    const page2 = await t.app.inject({
+      url: `/api/admin/users?limit=2&cursor=${page1.json().next_cursor}`,
+      headers: su.headers,
+    });
+    expect(page2.json().items).toHaveLength(2);
+    expect(page2.json().items[0].id < page1.json().items[1].id).toBe(true);
+    const byEmail = await t.app.inject({
+      url: `/api/admin/users?email=${encodeURIComponent(a.member.email.toUpperCase())}`,
+      headers: su.headers,
+    });
+    expect(byEmail.json().items).toEqual([expect.objectContaining({ id: a.member.user.id })]);
+    expect(byEmail.body).not.toContain('password_hash');
+    for (const p of [a.owner, a.admin, a.manager, a.member]) {
+      for (const url of ['/api/admin/orgs', '/api/admin/users']) {
+        const res = await t.app.inject({ url, headers: p.headers });
+        expect(res.statusCode).toBe(403);
+        expect(res.json().code).toBe('superuser_required');
+      }
+    }
+    expect((await t.app.inject({ url: '/api/admin/orgs' })).statusCode).toBe(401);
+  });
+
+  it('disable ends every session of the user at once; the user cannot log in; enable undoes it', async () => {
+    const a = await team(t);
+    const disable = await t.app.inject({
+      method: 'POST',
+      url: `/api/admin/users/${a.manager.user.id}/disable`,
+      headers: su.headers,
+    });
+    expect(disable.statusCode).toBe(200);
+    expect(disable.json()).toMatchObject({ id: a.manager.user.id, status: 'disabled' });
+    expect(
+      (await t.app.inject({ url: '/api/users/me', headers: a.manager.headers })).statusCode,
+    ).toBe(401);
+    const refresh = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      payload: { refresh_token: a.manager.refresh },
+    });
+    expect(refresh.statusCode).toBe(401);
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: a.manager.email, password: GOOD_PASSWORD },
+    });
+    expect(login.statusCode).toBe(403);
+    expect(login.json().code).toBe('account_disabled');
+    const trail = await auditOf(t.database, a.org.id);
+    expect(trail.find((e) => e.action === 'user.disable')).toMatchObject({
+      actor_user_id: su.user.id,
+      actor_type: 'superuser',
+      target_id: a.manager.user.id,
+      metadata: { sessions_ended: 1 },
+    });
+
+    const enable = await t.app.inject({
+      method: 'POST',
+      url: `/api/admin/users/${a.manager.user.id}/enable`,
+      headers: su.headers,
+    });
+    expect(enable.json().status).toBe('active');
+    expect((await logIn(t.app, a.manager.email)).res.statusCode).toBe(200);
+
+    const self = await t.app.inject({
+      method: 'POST',
+      url: `/api/admin/users/${su.user.id}/disable`,
+      headers: su.headers,
+    });
+    expect(self.statusCode).toBe(409);
+    const unknown = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/users/01936b2e-0000-7000-8000-000000000000/disable',
+      headers: su.headers,
+    });
+    expect(unknown.statusCode).toBe(404);
+    const byOwner = await t.app.inject({
+      method: 'POST',
+      url: `/api/admin/users/${a.member.user.id}/disable`,
+      headers: a.owner.headers,
+    });
+    expect(byOwner.statusCode).toBe(403);
+  });
+
+  it('rotates the signing key: new tokens use the new kid, tokens of the old one still verify', async () => {
+    const a = await team(t);
+    const oldKid = decodeProtectedHeader(a.member.access).kid;
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/signing-keys/rotate',
+      headers: su.headers,
+    });
+    expect(res.statusCode).toBe(200);
+    const { kid, retired_kid } = res.json();
+    expect(retired_kid).toBe(oldKid);
+    expect(kid).not.toBe(oldKid);
+    expect(
+      (await t.app.inject({ url: '/api/users/me', headers: a.member.headers })).statusCode,
+    ).toBe(200);
+    const fresh = await logIn(t.app, a.member.email);
+    expect(decodeProtectedHeader(fresh.access).kid).toBe(kid);
+    const jwks = await t.app.inject({ url: '/.well-known/jwks.json' });
+    expect(jwks.json().keys.map((k: { kid: string }) => k.kid)).toEqual(
+      expect.arrayContaining([kid, oldKid]),
+    );
+    const denied = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/signing-keys/rotate',
+      headers: a.owner.headers,
+    });
+    expect(denied.statusCode).toBe(403);
+    const trail = await withSystem(t.database, (tx) =>
+      tx.selectFrom('audit_logs').selectAll().where('action', '=', 'signing_key.rotate').execute(),
+    );
+    expect(trail).toEqual([
+      expect.objectContaining({
+        actor_user_id: su.user.id,
+        actor_type: 'superuser',
+        target_id: kid,
+      }),
+    ]);
+  });
+});
+
+describe('X-Switchboard-Org', () => {
+  it('lets the superuser act as an owner inside any org; each request is in that org’s audit log', async () => {
+    const a = await team(t);
+    const h = { ...su.headers, [SU_HEADER]: a.org.id };
+    const current = await t.app.inject({ url: '/api/orgs/current', headers: h });
+    expect(current.statusCode).toBe(200);
+    expect(current.json().id).toBe(a.org.id);
+    const members = await t.app.inject({ url: '/api/orgs/current/members', headers: h });
+    expect(members.json().items).toHaveLength(4);
+    const prompt = await t.app.inject({
+      method: 'POST',
+      url: '/api/prompts',
+      headers: h,
+      payload: { name: 'From the platform', content: 'hello' },
+    });
+    expect(prompt.statusCode).toBe(201);
+    expect(prompt.json().org_id).toBe(a.org.id);
+    const removed = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/orgs/current/members/${a.member.user.id}`,
+      headers: h,
+    });
+    expect(removed.statusCode).toBe(204);
+    expect(
+      (await t.app.inject({ url: '/api/users/me', headers: a.member.headers })).statusCode,
+    ).toBe(401);
+    // A refused act is recorded too.
+    const lastOwner = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/orgs/current/members/${a.owner.user.id}`,
+      headers: h,
+    });
+    expect(lastOwner.statusCode).toBe(409);
+
+    const trail = await auditOf(t.database, a.org.id);
+    const acts = trail.filter((e) => e.action === 'superuser.request');
+    expect(acts.map((e) => [e.target_id, e.outcome, e.actor_user_id, e.actor_type])).toEqual([
+      ['GET /api/orgs/current', 'success', su.user.id, 'superuser'],
+      ['GET /api/orgs/current/members', 'success', su.user.id, 'superuser'],
+      ['POST /api/prompts', 'success', su.user.id, 'superuser'],
+      ['DELETE /api/orgs/current/members/:user_id', 'success', su.user.id, 'superuser'],
+      ['DELETE /api/orgs/current/members/:user_id', 'failure', su.user.id, 'superuser'],
+    ]);
+    expect(acts[4]!.metadata).toMatchObject({ status: 409 });
+    expect(trail.find((e) => e.action === 'member.remove')).toMatchObject({
+      actor_user_id: su.user.id,
+      actor_type: 'superuser',
+      target_id: a.member.user.id,
+    });
+    // The org's own admins read it in their audit log.
+    const read = await t.app.inject({
+      url: '/api/audit-logs?action=superuser.request',
+      headers: a.owner.headers,
+    });
+    expect(read.json().items).toHaveLength(5);
+  });
+
+  it('without the header the superuser acts in its own org only', async () => {
+    const a = await team(t);
+    const members = await t.app.inject({ url: '/api/orgs/current/members', headers: su.headers });
+    const ids = members.json().items.map((m: { user_id: string }) => m.user_id);
+    expect(ids).toContain(su.user.id);
+    expect(ids).not.toContain(a.owner.user.id);
+    expect((await auditOf(t.database, a.org.id)).some((e) => e.actor_type === 'superuser')).toBe(
+      false,
+    );
+  });
+
+  it('is 403 for anyone else naming another org, a no-op naming their own; bad or unknown ids are refused', async () => {
+    const a = await team(t);
+    const b = await team(t, 'Foreign');
+    for (const p of [a.owner, a.admin, a.member]) {
+      const res = await t.app.inject({
+        url: '/api/orgs/current/members',
+        headers: { ...p.headers, [SU_HEADER]: b.org.id },
+      });
+      expect(res.statusCode).toBe(403);
+    }
+    const own = await t.app.inject({
+      url: '/api/orgs/current',
+      headers: { ...a.owner.headers, [SU_HEADER]: a.org.id },
+    });
+    expect(own.json().id).toBe(a.org.id);
+    const bad = await t.app.inject({
+      url: '/api/orgs/current',
+      headers: { ...su.headers, [SU_HEADER]: 'not-a-uuid' },
+    });
+    expect(bad.statusCode).toBe(400);
+    const unknown = await t.app.inject({
+      url: '/api/orgs/current',
+      headers: { ...su.headers, [SU_HEADER]: '01936b2e-0000-7000-8000-000000000000' },
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(
+      (await auditOf(t.database, b.org.id)).filter((e) => e.action === 'superuser.request'),
+    ).toEqual([]);
+  });
+
+  it('the superuser cannot mint API keys inside another org', async () => {
+    const a = await team(t);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/api-keys',
+      headers: { ...su.headers, [SU_HEADER]: a.org.id },
+      payload: { name: 'backdoor', scopes: ['prompts:read'] },
+    });
+    expect(res.statusCode).toBe(403);
+  });
+});
