@@ -42,6 +42,8 @@ import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
+import { telephony } from './telephony/telephony.plugin.ts';
+import { voiceRoutes } from './voice/voice.routes.ts';
 import { webRoutes } from './web/web.routes.ts';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -255,6 +257,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await app.register(invitationRoutes, { auth });
   await app.register(apiKeyRoutes, { auth });
   await app.register(adminRoutes, { auth });
+  await app.register(voiceRoutes, { database: deps.database });
+  await app.register(telephony, { database: deps.database, config });
   // Last: the dashboard's catch-all must never shadow an API route.
   await app.register(webRoutes);
 

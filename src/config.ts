@@ -84,6 +84,26 @@ export interface Config {
     /** Lifetime of the set-password link mailed to an admin-created user. */
     setPasswordTtlDays: number;
   };
+  twilio: {
+    /** The platform Twilio account, for orgs without their own credentials (or none). */
+    accountSid: string | undefined;
+    authToken: string | undefined;
+    /** REST base URL instead of https://api.twilio.com (a proxy, or a fake server in tests). */
+    apiUrl: string | undefined;
+    requestTimeoutMs: number;
+    /** Lifetime of the token the TwiML hands to the agent's media stream. */
+    streamTokenTtlSeconds: number;
+  };
+  /** The scheduled-call dispatcher (src/telephony/dispatcher.ts). */
+  dispatcher: {
+    enabled: boolean;
+    pollMs: number;
+    batchSize: number;
+    /** A claimed call not finished within this returns to the queue (its instance died). */
+    leaseSeconds: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+  };
   /** Which secrets were generated into DATA_DIR at this start (for the startup warning). */
   generatedSecrets: readonly SecretName[];
 }
@@ -322,6 +342,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       invitationTtlDays: int(env, 'INVITATION_TTL_DAYS', 7, 1, 30),
       setPasswordTtlDays: int(env, 'SET_PASSWORD_TTL_DAYS', 7, 1, 30),
     },
+    twilio: parseTwilio(env),
+    dispatcher: {
+      // Off by default under NODE_ENV=test: only the tests that exercise it turn it on.
+      enabled: bool(env, 'DISPATCHER_ENABLED', nodeEnv !== 'test'),
+      pollMs: int(env, 'DISPATCHER_POLL_MS', 1000, 10, 600_000),
+      batchSize: int(env, 'DISPATCHER_BATCH_SIZE', 10, 1, 500),
+      leaseSeconds: int(env, 'DISPATCHER_LEASE_SECONDS', 120, 5, 86_400),
+      maxAttempts: int(env, 'DISPATCHER_MAX_ATTEMPTS', 5, 1, 100),
+      retryBaseMs: int(env, 'DISPATCHER_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    },
     generatedSecrets: secrets.generated,
   };
   return deepFreeze(config);
@@ -347,6 +377,35 @@ function parseAdmin(env: Env, policy: { minLength: number; maxLength: number }):
     );
   }
   return { email, password };
+}
+
+/** TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN come together; messages never echo the token. */
+function parseTwilio(env: Env): Config['twilio'] {
+  const accountSid = str(env, 'TWILIO_ACCOUNT_SID');
+  const authToken = str(env, 'TWILIO_AUTH_TOKEN');
+  if ((accountSid === undefined) !== (authToken === undefined)) {
+    throw new ConfigError('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together');
+  }
+  if (accountSid !== undefined && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) {
+    throw new ConfigError('TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex digits');
+  }
+  if (authToken !== undefined && !/^[A-Za-z0-9]{16,128}$/.test(authToken)) {
+    throw new ConfigError('TWILIO_AUTH_TOKEN is not a valid Twilio auth token');
+  }
+  const requestTimeoutMs = int(env, 'TWILIO_TIMEOUT_MS', 15_000, 100, 120_000);
+  const leaseMs = int(env, 'DISPATCHER_LEASE_SECONDS', 120, 5, 86_400) * 1000;
+  if (leaseMs < requestTimeoutMs * 2) {
+    // A lease shorter than a slow Twilio request would hand a call that is still being placed to
+    // another instance: the one way left to place it twice.
+    throw new ConfigError('DISPATCHER_LEASE_SECONDS must be at least twice TWILIO_TIMEOUT_MS');
+  }
+  return {
+    accountSid,
+    authToken,
+    apiUrl: url(env, 'TWILIO_API_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    requestTimeoutMs,
+    streamTokenTtlSeconds: int(env, 'STREAM_TOKEN_TTL_SECONDS', 120, 10, 3600),
+  };
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

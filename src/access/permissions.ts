@@ -17,6 +17,27 @@ export const PERMISSIONS = {
   'prompts:create': ALL,
   'prompts:manage_own': ALL,
   'prompts:manage_any': MANAGERS,
+  'phones:read': ALL,
+  'phones:create': ALL,
+  'phones:manage_own': ALL,
+  'phones:manage_any': MANAGERS,
+  'agents:read': ALL,
+  'agents:create': ALL,
+  'agents:manage_own': ALL,
+  'agents:manage_any': MANAGERS,
+  'message_agents:read': ALL,
+  'message_agents:create': ALL,
+  'message_agents:manage_own': ALL,
+  'message_agents:manage_any': MANAGERS,
+  'scheduled_calls:read': ALL,
+  'scheduled_calls:create': ALL,
+  'scheduled_calls:manage_own': ALL,
+  'scheduled_calls:manage_any': MANAGERS,
+  // Logs and analytics are read-only to people (webhooks write them). Members read those of their
+  // own phones and agents; owners, admins and managers the whole org's (row-level security too).
+  'calls:read': ALL,
+  'messages:read': ALL,
+  'analytics:read': ALL,
   // The organization itself.
   'org:read': ALL,
   'org:manage': ADMINS,
@@ -82,6 +103,9 @@ export function requirePermission(caller: Caller | null | undefined, permission:
     throw new AppError('forbidden', `Requires the ${permission} permission`);
 }
 
+/** Resources with an owner: members manage their own rows, managers and up every row. */
+export type OwnedResource = 'prompts' | 'phones' | 'agents' | 'message_agents' | 'scheduled_calls';
+
 /**
  * Which rows a caller SEES follows its role, as row-level security does (managers and up: the
  * whole org; members: their own). Scopes gate actions, which services check first; so a key
@@ -105,7 +129,7 @@ export function canSeeRow(
 /** May this caller change a row owned by ownerId? (members: their own rows only) */
 export function canManageRow(
   caller: Caller & { userId: string },
-  resource: 'prompts',
+  resource: OwnedResource,
   ownerId: string,
 ): boolean {
   return (

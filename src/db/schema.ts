@@ -166,7 +166,7 @@ export interface ApiKeysTable {
   revoked_by: string | null;
 }
 
-export interface DB {
+export interface DB extends VoiceTables {
   mfa_backup_codes: MfaBackupCodesTable;
   user_tokens: UserTokensTable;
   known_devices: KnownDevicesTable;
@@ -196,3 +196,159 @@ export type AuditLog = Selectable<AuditLogsTable>;
 export type UserToken = Selectable<UserTokensTable>;
 export type Invitation = Selectable<InvitationsTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
+
+// Voice resources and telephony (migration 0006_voice).
+export interface OrgTwilioCredentialsTable {
+  org_id: string;
+  account_sid: string;
+  auth_token_enc: string | null;
+  updated_by: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface PhonesTable {
+  id: string;
+  org_id: string;
+  owner_id: string;
+  number: string;
+  label: string | null;
+  active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export type AgentDirection = 'incoming' | 'outgoing';
+
+export interface AgentsTable {
+  id: string;
+  org_id: string;
+  owner_id: string;
+  name: string;
+  direction: AgentDirection;
+  phone_id: string;
+  prompt_id: string | null;
+  instructions: string | null;
+  greeting: string | null;
+  voice: string | null;
+  language: string | null;
+  media_stream_url: string | null;
+  active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export interface MessageAgentsTable {
+  id: string;
+  org_id: string;
+  owner_id: string;
+  name: string;
+  phone_id: string;
+  prompt_id: string | null;
+  auto_reply: string | null;
+  active: Generated<boolean>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export type ScheduledCallStatus = 'pending' | 'dispatching' | 'dispatched' | 'failed' | 'cancelled';
+
+export interface ScheduledCallsTable {
+  id: string;
+  org_id: string;
+  owner_id: string;
+  agent_id: string;
+  to_number: string;
+  scheduled_at: Timestamp;
+  status: Generated<ScheduledCallStatus>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  lease_expires_at: NullableTimestamp;
+  dispatch_key: string | null;
+  call_sid: string | null;
+  last_error: string | null;
+  dispatched_at: NullableTimestamp;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+export type CallStatus =
+  | 'queued'
+  | 'initiated'
+  | 'ringing'
+  | 'in-progress'
+  | 'completed'
+  | 'busy'
+  | 'failed'
+  | 'no-answer'
+  | 'canceled';
+
+export interface CallsTable {
+  id: string;
+  org_id: string;
+  call_sid: string;
+  phone_id: string | null;
+  agent_id: string | null;
+  scheduled_call_id: string | null;
+  phone_owner_id: string | null;
+  agent_owner_id: string | null;
+  direction: 'inbound' | 'outbound';
+  from_number: string;
+  to_number: string;
+  status: CallStatus;
+  started_at: Timestamp;
+  answered_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  duration_seconds: number | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface CallEventsTable {
+  call_sid: string;
+  status: string;
+  org_id: string;
+  created_at: Timestamp;
+}
+
+export interface MessagesTable {
+  id: string;
+  org_id: string;
+  message_sid: string | null;
+  phone_id: string | null;
+  message_agent_id: string | null;
+  phone_owner_id: string | null;
+  agent_owner_id: string | null;
+  direction: 'inbound' | 'outbound';
+  from_number: string;
+  to_number: string;
+  counterpart: string;
+  body: Generated<string>;
+  num_media: Generated<number>;
+  status: string | null;
+  in_reply_to: string | null;
+  created_at: Timestamp;
+}
+
+export interface VoiceTables {
+  org_twilio_credentials: OrgTwilioCredentialsTable;
+  phones: PhonesTable;
+  agents: AgentsTable;
+  message_agents: MessageAgentsTable;
+  scheduled_calls: ScheduledCallsTable;
+  calls: CallsTable;
+  call_events: CallEventsTable;
+  messages: MessagesTable;
+}
+
+export type Phone = Selectable<PhonesTable>;
+export type Agent = Selectable<AgentsTable>;
+export type MessageAgent = Selectable<MessageAgentsTable>;
+export type ScheduledCall = Selectable<ScheduledCallsTable>;
+export type Call = Selectable<CallsTable>;
+export type Message = Selectable<MessagesTable>;

@@ -21,6 +21,10 @@ export const ERRORS = {
     title: 'The MFA token is invalid, expired or already used; log in again',
   },
   forbidden: { status: 403, title: 'You do not have permission to do this' },
+  invalid_webhook_signature: {
+    status: 403,
+    title: 'The webhook signature is missing or does not match',
+  },
   csrf_failed: { status: 403, title: 'Missing or invalid CSRF token' },
   signup_disabled: { status: 403, title: 'Public sign-up is turned off' },
   account_disabled: { status: 403, title: 'This account is disabled' },
@@ -56,6 +60,23 @@ export const ERRORS = {
   mfa_already_enabled: { status: 409, title: 'Two-factor authentication is already enabled' },
   mfa_not_enabled: { status: 409, title: 'Two-factor authentication is not enabled' },
   mfa_setup_required: { status: 409, title: 'Start two-factor setup first' },
+  number_in_use: {
+    status: 409,
+    title: 'This number is active for inbound calls in another organization',
+  },
+  phone_number_exists: {
+    status: 409,
+    title: 'This number is already registered in your organization',
+  },
+  phone_has_active_agent: { status: 409, title: 'This phone already has an active incoming agent' },
+  phone_has_active_message_agent: {
+    status: 409,
+    title: 'This phone already has an active messaging agent',
+  },
+  scheduled_call_not_pending: {
+    status: 409,
+    title: 'Only a pending scheduled call can be cancelled',
+  },
   refresh_in_progress: {
     status: 409,
     title: 'The refresh token was just rotated by a concurrent request',

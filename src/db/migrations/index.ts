@@ -4,10 +4,12 @@ import * as foundation from './2026_11_23_0001_foundation.ts';
 import * as auth from './2026_11_23_0002_auth.ts';
 import * as mfaEmail from './2026_11_23_0003_mfa_email.ts';
 import * as orgsAccess from './2026_11_23_0005_orgs_access.ts';
+import * as voice from './2026_11_23_0006_voice.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
   '2026_11_23_0002_auth': auth,
   '2026_11_23_0003_mfa_email': mfaEmail,
   '2026_11_23_0005_orgs_access': orgsAccess,
+  '2026_11_23_0006_voice': voice,
 };

@@ -1,0 +1,152 @@
+// Call-log writes and the lookups webhooks need, run in the org service context (withOrgService):
+// row-level security confines them to the org the webhook belongs to; the org filter repeats it.
+import type { Agent, Call, Phone, ScheduledCall } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+import type { CallPatch } from './call-transition.ts';
+
+export type NewCall = Omit<Call, 'created_at' | 'updated_at' | 'started_at'> & {
+  started_at?: Date;
+};
+
+/** Insert unless a row with this CallSid exists (Twilio retries, webhook/dispatcher races). */
+export function insertCallIfAbsent(tx: Tx, row: NewCall): Promise<Call | undefined> {
+  return tx
+    .insertInto('calls')
+    .values(row)
+    .onConflict((oc) => oc.column('call_sid').doNothing())
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export function findCallForUpdate(tx: Tx, orgId: string, callSid: string) {
+  return tx
+    .selectFrom('calls')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('call_sid', '=', callSid)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export async function updateCall(
+  tx: Tx,
+  orgId: string,
+  callSid: string,
+  patch: CallPatch & { scheduled_call_id?: string },
+): Promise<void> {
+  await tx
+    .updateTable('calls')
+    .set({ ...patch, updated_at: new Date() })
+    .where('org_id', '=', orgId)
+    .where('call_sid', '=', callSid)
+    .execute();
+}
+
+/** True the first time (call, status) is seen; false for Twilio's retries. */
+export async function recordCallEvent(
+  tx: Tx,
+  orgId: string,
+  callSid: string,
+  status: string,
+): Promise<boolean> {
+  const row = await tx
+    .insertInto('call_events')
+    .values({ call_sid: callSid, status, org_id: orgId })
+    .onConflict((oc) => oc.columns(['call_sid', 'status']).doNothing())
+    .returning('call_sid')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export function activePhoneByNumber(
+  tx: Tx,
+  orgId: string,
+  number: string,
+): Promise<Phone | undefined> {
+  return tx
+    .selectFrom('phones')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('number', '=', number)
+    .where('active', '=', true)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export function activeIncomingAgent(
+  tx: Tx,
+  orgId: string,
+  phoneId: string,
+): Promise<Agent | undefined> {
+  return tx
+    .selectFrom('agents')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('phone_id', '=', phoneId)
+    .where('direction', '=', 'incoming')
+    .where('active', '=', true)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+/** The agent whatever its state (deleted or inactive too): callers decide what that means. */
+export function agentById(tx: Tx, orgId: string, id: string): Promise<Agent | undefined> {
+  return tx
+    .selectFrom('agents')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export function phoneById(tx: Tx, orgId: string, id: string): Promise<Phone | undefined> {
+  return tx
+    .selectFrom('phones')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+export function scheduledCallById(
+  tx: Tx,
+  orgId: string,
+  id: string,
+): Promise<ScheduledCall | undefined> {
+  return tx
+    .selectFrom('scheduled_calls')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
+/**
+ * A callback of a dispatched call proves which attempt placed it: finish that attempt (even if
+ * its instance died before recording it, or its lease expired and it went back to the queue),
+ * so the call is not placed again. A later attempt has a new key and is left alone.
+ */
+export async function settleDispatchByCallback(
+  tx: Tx,
+  orgId: string,
+  scheduledCallId: string,
+  dispatchKey: string,
+  callSid: string,
+): Promise<boolean> {
+  const res = await tx
+    .updateTable('scheduled_calls')
+    .set({
+      status: 'dispatched',
+      call_sid: callSid,
+      dispatched_at: new Date(),
+      lease_expires_at: null,
+      last_error: null,
+      updated_at: new Date(),
+    })
+    .where('org_id', '=', orgId)
+    .where('id', '=', scheduledCallId)
+    .where('dispatch_key', '=', dispatchKey)
+    .where('status', 'in', ['dispatching', 'pending'])
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

@@ -1,0 +1,91 @@
+// Twilio's call status callback: each (call, status) is applied once — a retry inserts nothing and
+// changes nothing — and moves the call row forward (never backwards), setting when it was
+// answered and ended and how long it lasted.
+import type { Database } from '../db/database.ts';
+import type { CallStatus } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
+import * as log from './call-log.repository.ts';
+import { callTransition } from './call-transition.ts';
+import { withOrgService } from './org-service.ts';
+
+export interface CallStatusParams {
+  callSid: string;
+  status: CallStatus;
+  from: string;
+  to: string;
+  /** Twilio's Direction: inbound, outbound-api, outbound-dial. */
+  direction?: string;
+  durationSeconds?: number;
+  /** From our own callback URL, for calls the dispatcher placed. */
+  scheduledCallId?: string;
+  dispatchKey?: string;
+}
+
+/**
+ * Record (call, status) once and move the call row. Returns false for a repeat (a retry, or the
+ * voice webhook already reported this status).
+ */
+export async function applyCallEvent(
+  tx: Tx,
+  orgId: string,
+  e: { callSid: string; status: CallStatus; durationSeconds?: number; at: Date },
+): Promise<boolean> {
+  if (!(await log.recordCallEvent(tx, orgId, e.callSid, e.status))) return false;
+  const row = await log.findCallForUpdate(tx, orgId, e.callSid);
+  const patch = row ? callTransition(row, e) : null;
+  if (patch) await log.updateCall(tx, orgId, e.callSid, patch);
+  return true;
+}
+
+export function recordCallStatus(
+  database: Database,
+  orgId: string,
+  p: CallStatusParams,
+): Promise<'applied' | 'duplicate'> {
+  const at = new Date();
+  return withOrgService(database, orgId, async (tx) => {
+    const scheduled = p.scheduledCallId
+      ? await log.scheduledCallById(tx, orgId, p.scheduledCallId)
+      : undefined;
+    if (scheduled && p.dispatchKey) {
+      await log.settleDispatchByCallback(tx, orgId, scheduled.id, p.dispatchKey, p.callSid);
+    }
+    const existing = await log.findCallForUpdate(tx, orgId, p.callSid);
+    if (!existing) {
+      // A call not logged yet: the dispatcher has not recorded it (or died first), or an inbound
+      // call's voice webhook went elsewhere. Log it from what the callback says.
+      const outbound = !!scheduled || (p.direction ?? '').startsWith('outbound');
+      const agent = scheduled ? await log.agentById(tx, orgId, scheduled.agent_id) : undefined;
+      const phone = agent
+        ? await log.phoneById(tx, orgId, agent.phone_id)
+        : await log.activePhoneByNumber(tx, orgId, outbound ? p.from : p.to);
+      await log.insertCallIfAbsent(tx, {
+        id: newId(),
+        org_id: orgId,
+        call_sid: p.callSid,
+        phone_id: phone?.id ?? null,
+        agent_id: agent?.id ?? null,
+        scheduled_call_id: scheduled?.id ?? null,
+        phone_owner_id: phone?.owner_id ?? null,
+        agent_owner_id: agent?.owner_id ?? null,
+        direction: outbound ? 'outbound' : 'inbound',
+        from_number: p.from,
+        to_number: p.to,
+        status: 'queued',
+        answered_at: null,
+        ended_at: null,
+        duration_seconds: null,
+      });
+    } else if (scheduled && !existing.scheduled_call_id) {
+      await log.updateCall(tx, orgId, p.callSid, { scheduled_call_id: scheduled.id });
+    }
+    const fresh = await applyCallEvent(tx, orgId, {
+      callSid: p.callSid,
+      status: p.status,
+      durationSeconds: p.durationSeconds,
+      at,
+    });
+    return fresh ? 'applied' : 'duplicate';
+  });
+}

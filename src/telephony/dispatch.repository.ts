@@ -1,0 +1,167 @@
+// The dispatcher's queue operations. Claiming and lease recovery cross orgs by nature (one queue
+// for every org) and run on the system path; recording an attempt's outcome runs in the call's
+// own org (withOrgService), keyed by the attempt's dispatch key so a stale attempt changes nothing.
+import { sql } from 'kysely';
+import type { Tx } from '../db/tenant.ts';
+
+export interface ClaimedCall {
+  id: string;
+  org_id: string;
+  to_number: string;
+  dispatch_key: string;
+  attempts: number;
+  agent_id: string;
+  agent_owner_id: string;
+  agent_direction: 'incoming' | 'outgoing';
+  agent_usable: boolean;
+  phone_id: string;
+  phone_number: string;
+  phone_owner_id: string;
+  phone_usable: boolean;
+  account_sid: string | null;
+  auth_token_enc: string | null;
+  /** A call already logged for this scheduled call (by an earlier attempt's callbacks). */
+  placed_call_sid: string | null;
+}
+
+/**
+ * Claim up to `limit` due calls for this instance, in one statement: FOR UPDATE SKIP LOCKED makes
+ * concurrent claimers (other instances) take disjoint rows; each claim mints a new dispatch key
+ * and a lease. Returns what placing the call needs.
+ */
+export async function claimDueCalls(
+  tx: Tx,
+  limit: number,
+  leaseSeconds: number,
+): Promise<ClaimedCall[]> {
+  const { rows } = await sql<ClaimedCall>`
+    WITH claimed AS (
+      UPDATE scheduled_calls sc
+      SET status = 'dispatching', attempts = sc.attempts + 1, dispatch_key = gen_random_uuid(),
+          lease_expires_at = now() + make_interval(secs => ${leaseSeconds}), updated_at = now()
+      WHERE sc.id IN (
+        SELECT id FROM scheduled_calls
+        WHERE status = 'pending' AND next_attempt_at <= now() AND deleted_at IS NULL
+        ORDER BY next_attempt_at
+        FOR UPDATE SKIP LOCKED
+        LIMIT ${limit})
+      RETURNING sc.*
+    )
+    SELECT claimed.id, claimed.org_id, claimed.to_number, claimed.dispatch_key, claimed.attempts,
+           a.id AS agent_id, a.owner_id AS agent_owner_id, a.direction AS agent_direction,
+           (a.active AND a.deleted_at IS NULL) AS agent_usable,
+           p.id AS phone_id, p.number AS phone_number, p.owner_id AS phone_owner_id,
+           (p.deleted_at IS NULL) AS phone_usable,
+           cr.account_sid, cr.auth_token_enc,
+           (SELECT c.call_sid FROM calls c WHERE c.scheduled_call_id = claimed.id
+            ORDER BY c.id LIMIT 1) AS placed_call_sid
+    FROM claimed
+    JOIN agents a ON a.org_id = claimed.org_id AND a.id = claimed.agent_id
+    JOIN phones p ON p.org_id = a.org_id AND p.id = a.phone_id
+    LEFT JOIN org_twilio_credentials cr ON cr.org_id = claimed.org_id AND cr.deleted_at IS NULL
+  `.execute(tx);
+  return rows;
+}
+
+export const INTERRUPTED =
+  'The instance placing the call stopped before recording the outcome; no callback arrived';
+
+/**
+ * Calls whose lease ran out (their instance died mid-dispatch). One with a logged call was placed:
+ * it is finished as dispatched. Any other goes back to the queue — or fails once out of attempts.
+ */
+export async function recoverExpiredLeases(
+  tx: Tx,
+  limit: number,
+  maxAttempts: number,
+): Promise<{ id: string; org_id: string; status: string }[]> {
+  const { rows } = await sql<{ id: string; org_id: string; status: string }>`
+    WITH expired AS (
+      SELECT id FROM scheduled_calls
+      WHERE status = 'dispatching' AND lease_expires_at < now()
+      ORDER BY lease_expires_at
+      FOR UPDATE SKIP LOCKED
+      LIMIT ${limit}
+    ), evidence AS (
+      SELECT e.id, (SELECT c.call_sid FROM calls c WHERE c.scheduled_call_id = e.id
+                    ORDER BY c.id LIMIT 1) AS placed
+      FROM expired e
+    )
+    UPDATE scheduled_calls sc
+    SET status = CASE WHEN ev.placed IS NOT NULL THEN 'dispatched'
+                      WHEN sc.attempts >= ${maxAttempts} THEN 'failed'
+                      ELSE 'pending' END,
+        call_sid = coalesce(ev.placed, sc.call_sid),
+        dispatched_at = CASE WHEN ev.placed IS NOT NULL THEN now() ELSE sc.dispatched_at END,
+        last_error = CASE WHEN ev.placed IS NOT NULL THEN NULL ELSE ${INTERRUPTED} END,
+        next_attempt_at = now(), lease_expires_at = NULL, updated_at = now()
+    FROM evidence ev
+    WHERE sc.id = ev.id
+    RETURNING sc.id, sc.org_id, sc.status
+  `.execute(tx);
+  return rows;
+}
+
+function settle(tx: Tx, orgId: string, id: string, dispatchKey: string) {
+  return tx
+    .updateTable('scheduled_calls')
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('dispatch_key', '=', dispatchKey)
+    .where('status', '=', 'dispatching');
+}
+
+/** False when this attempt no longer owns the row (a callback already settled it, or it lost its lease). */
+export async function markDispatched(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+  callSid: string,
+): Promise<boolean> {
+  const now = new Date();
+  const res = await settle(tx, orgId, id, dispatchKey)
+    .set({
+      status: 'dispatched',
+      call_sid: callSid,
+      dispatched_at: now,
+      lease_expires_at: null,
+      last_error: null,
+      updated_at: now,
+    })
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+export async function markRetry(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+  error: string,
+  nextAttemptAt: Date,
+): Promise<boolean> {
+  const res = await settle(tx, orgId, id, dispatchKey)
+    .set({
+      status: 'pending',
+      next_attempt_at: nextAttemptAt,
+      lease_expires_at: null,
+      last_error: error,
+      updated_at: new Date(),
+    })
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+export async function markFailed(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+  error: string,
+): Promise<boolean> {
+  const res = await settle(tx, orgId, id, dispatchKey)
+    .set({ status: 'failed', lease_expires_at: null, last_error: error, updated_at: new Date() })
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

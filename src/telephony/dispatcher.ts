@@ -1,0 +1,244 @@
+// The scheduled-call dispatcher: a job runner in every instance that places due calls through the
+// Twilio REST API. State lives in the database only, so it survives restarts and any number of
+// instances can run it at once.
+//
+// Exactly once, and where that ends:
+//   1. Claiming is one statement with FOR UPDATE SKIP LOCKED: two instances never claim the same
+//      row. A claim marks the row `dispatching`, mints a fresh dispatch key and takes a lease.
+//   2. The key rides in the TwiML and status-callback URLs given to Twilio (signed by Twilio along
+//      with the URL). Every outcome write is conditioned on the key, so a stale attempt changes
+//      nothing, and any callback for the call settles that very attempt as dispatched — even when
+//      the instance that placed it died before recording the call sid.
+//   3. A lease that runs out (the instance died) is recovered: a call already logged for the row
+//      finishes it as dispatched; otherwise it goes back to the queue. Before placing, a claim
+//      also checks for a logged call of an earlier attempt.
+//   4. Twilio's REST API takes no idempotency key, so one window remains: the instance dies (or
+//      its request times out) after Twilio accepted the call, and no callback for that call
+//      reaches any instance before the lease runs out (DISPATCHER_LEASE_SECONDS; Twilio sends the
+//      "initiated" callback within seconds when PUBLIC_URL is reachable). Then the call is placed
+//      again: at least once, not exactly once, in that case only. An answer without a response
+//      (timeout, reset) is treated as "maybe placed" and waits for the lease, never retried at once.
+//
+// Failures with a definite answer are retried with exponential backoff (DISPATCHER_RETRY_BASE_MS)
+// up to DISPATCHER_MAX_ATTEMPTS, then the call is `failed` with the reason; a 4xx from Twilio (a bad
+// number, a refused account) fails at once.
+
+import type { Logger } from 'pino';
+import twilio from 'twilio';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
+import { insertCallIfAbsent } from './call-log.repository.ts';
+import * as queue from './dispatch.repository.ts';
+import { withOrgService } from './org-service.ts';
+import { accountFor } from './twilio-account.ts';
+import { createTwilioClients, type TwilioRest } from './twilio-client.ts';
+
+export interface DispatcherDeps {
+  database: Database;
+  config: Readonly<Config>;
+  logger: Logger;
+  /** Tests may count or fail calls at the client; defaults to the real REST client. */
+  clientFor?: (account: NonNullable<ReturnType<typeof accountFor>>) => TwilioRest;
+}
+
+type Outcome =
+  | { kind: 'retry'; reason: string }
+  | { kind: 'fail'; reason: string }
+  | { kind: 'unknown'; reason: string };
+
+const MAX_BACKOFF_MS = 3_600_000;
+/** Network errors that prove the request never reached Twilio. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function clip(s: string): string {
+  return s.length > 500 ? `${s.slice(0, 497)}...` : s;
+}
+
+/** What a failed calls.create means for the next step. Reasons never carry credentials. */
+export function classifyDispatchError(err: unknown): Outcome {
+  if (err instanceof twilio.RestException) {
+    const reason = clip(`Twilio ${err.status}${err.code ? ` (${err.code})` : ''}: ${err.message}`);
+    const permanent = err.status >= 400 && err.status < 500 && ![408, 429].includes(err.status);
+    return { kind: permanent ? 'fail' : 'retry', reason };
+  }
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && NOT_SENT.has(code)) {
+    return { kind: 'retry', reason: `Twilio unreachable (${code})` };
+  }
+  return {
+    kind: 'unknown',
+    reason: `No answer from Twilio (${typeof code === 'string' ? code : 'error'})`,
+  };
+}
+
+export function backoffMs(attempts: number, baseMs: number): number {
+  return Math.min(baseMs * 2 ** Math.max(0, attempts - 1), MAX_BACKOFF_MS);
+}
+
+export function createDispatcher(deps: DispatcherDeps) {
+  const { database, config, logger } = deps;
+  const d = config.dispatcher;
+  const clientFor = deps.clientFor ?? createTwilioClients(config);
+  const callbackUrl = (path: string, c: queue.ClaimedCall) =>
+    `${config.publicUrl}${path}?scheduled_call_id=${c.id}&dispatch_key=${c.dispatch_key}`;
+
+  async function settle(
+    c: queue.ClaimedCall,
+    write: (tx: Parameters<typeof queue.markFailed>[0]) => Promise<boolean>,
+  ) {
+    const owned = await withOrgService(database, c.org_id, write);
+    if (!owned) {
+      logger.warn(
+        { scheduled_call_id: c.id, org_id: c.org_id },
+        'dispatch outcome not recorded: the attempt no longer owns the call',
+      );
+    }
+  }
+
+  const fail = (c: queue.ClaimedCall, reason: string) =>
+    settle(c, (tx) => queue.markFailed(tx, c.org_id, c.id, c.dispatch_key, reason));
+
+  async function place(c: queue.ClaimedCall): Promise<void> {
+    if (c.placed_call_sid) {
+      // An earlier attempt's call was logged by its callbacks: it was placed. Never again.
+      const sid = c.placed_call_sid;
+      return settle(c, (tx) => queue.markDispatched(tx, c.org_id, c.id, c.dispatch_key, sid));
+    }
+    if (!c.agent_usable || c.agent_direction !== 'outgoing') {
+      return fail(c, 'The agent was deleted, deactivated or no longer places calls');
+    }
+    if (!c.phone_usable) return fail(c, "The agent's phone number was deleted");
+    let account: ReturnType<typeof accountFor>;
+    try {
+      account = accountFor(config, c.org_id, c);
+    } catch {
+      return fail(c, "The org's Twilio credentials cannot be opened");
+    }
+    if (!account) return fail(c, 'Twilio is not configured for this organization');
+
+    let callSid: string;
+    let status: string;
+    try {
+      const call = await clientFor(account).calls.create({
+        to: c.to_number,
+        from: c.phone_number,
+        url: callbackUrl('/webhooks/twilio/voice', c),
+        method: 'POST',
+        statusCallback: callbackUrl('/webhooks/twilio/status', c),
+        statusCallbackMethod: 'POST',
+        statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+      });
+      callSid = call.sid;
+      status = call.status;
+    } catch (err) {
+      const outcome = classifyDispatchError(err);
+      logger.warn(
+        { scheduled_call_id: c.id, org_id: c.org_id, attempt: c.attempts, outcome: outcome.kind },
+        `scheduled call not placed: ${outcome.reason}`,
+      );
+      if (outcome.kind === 'unknown') return; // maybe placed: the lease decides (see above)
+      if (outcome.kind === 'fail' || c.attempts >= d.maxAttempts) return fail(c, outcome.reason);
+      const next = new Date(Date.now() + backoffMs(c.attempts, d.retryBaseMs));
+      return settle(c, (tx) =>
+        queue.markRetry(tx, c.org_id, c.id, c.dispatch_key, outcome.reason, next),
+      );
+    }
+
+    await settle(c, async (tx) => {
+      await insertCallIfAbsent(tx, {
+        id: newId(),
+        org_id: c.org_id,
+        call_sid: callSid,
+        phone_id: c.phone_id,
+        agent_id: c.agent_id,
+        scheduled_call_id: c.id,
+        phone_owner_id: c.phone_owner_id,
+        agent_owner_id: c.agent_owner_id,
+        direction: 'outbound',
+        from_number: c.phone_number,
+        to_number: c.to_number,
+        status: status === 'initiated' || status === 'ringing' ? status : 'queued',
+        answered_at: null,
+        ended_at: null,
+        duration_seconds: null,
+      });
+      // A callback may have settled this attempt first (same key, same sid): that is success too.
+      return (
+        (await queue.markDispatched(tx, c.org_id, c.id, c.dispatch_key, callSid)) ||
+        (await tx
+          .selectFrom('scheduled_calls')
+          .select('id')
+          .where('id', '=', c.id)
+          .where('dispatch_key', '=', c.dispatch_key)
+          .where('status', '=', 'dispatched')
+          .executeTakeFirst()) !== undefined
+      );
+    });
+  }
+
+  /** One pass: recover expired leases, claim a batch, place it. Returns how many were claimed. */
+  async function runOnce(): Promise<number> {
+    const recovered = await withSystem(database, (tx) =>
+      queue.recoverExpiredLeases(tx, d.batchSize, d.maxAttempts),
+    );
+    for (const r of recovered) {
+      logger.warn(
+        { scheduled_call_id: r.id, org_id: r.org_id, status: r.status },
+        'scheduled call lease expired: recovered',
+      );
+    }
+    // Reviewed system-path use: the queue spans every org; each outcome is written in its own org.
+    const claimed = await withSystem(database, (tx) =>
+      queue.claimDueCalls(tx, d.batchSize, d.leaseSeconds),
+    );
+    await Promise.all(
+      claimed.map((c) =>
+        place(c).catch((err) =>
+          logger.error({ err, scheduled_call_id: c.id }, 'scheduled call dispatch failed'),
+        ),
+      ),
+    );
+    return claimed.length;
+  }
+
+  let stopped = true;
+  let timer: NodeJS.Timeout | undefined;
+  let current: Promise<void> | undefined;
+
+  function schedule(ms: number) {
+    timer = setTimeout(() => {
+      current = loop().finally(() => {
+        current = undefined;
+      });
+    }, ms);
+  }
+
+  async function loop() {
+    let full = false;
+    try {
+      full = (await runOnce()) >= d.batchSize;
+    } catch (err) {
+      logger.error({ err }, 'dispatcher pass failed; will retry');
+    }
+    if (!stopped) schedule(full ? 0 : d.pollMs);
+  }
+
+  return {
+    runOnce,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      schedule(0);
+    },
+    /** Stop polling and wait for the pass in flight (its calls are recorded before it returns). */
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await current;
+    },
+  };
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>;

@@ -1,0 +1,88 @@
+// Twilio's voice webhook: an incoming call (or a dispatched outgoing call being answered). The
+// call is logged once, and the answer is TwiML that greets and connects the caller to the agent's
+// media stream with a short-lived stream token bound to this call, org and agent — or, with no
+// agent able to take it, a polite message and a hang-up.
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { Agent, CallStatus, Phone } from '../db/schema.ts';
+import { newId } from '../http/ids.ts';
+import * as log from './call-log.repository.ts';
+import { applyCallEvent } from './call-status.ts';
+import { withOrgService } from './org-service.ts';
+import { signStreamToken } from './stream-token.ts';
+import { connectToAgentTwiml, NO_AGENT_MESSAGE, sayAndHangUpTwiml } from './twiml.ts';
+
+export interface IncomingCallParams {
+  callSid: string;
+  from: string;
+  to: string;
+  status?: CallStatus;
+  /** From our own TwiML URL, for calls the dispatcher placed. */
+  scheduledCallId?: string;
+  dispatchKey?: string;
+}
+
+const usable = (a: Agent | undefined): a is Agent => !!a && a.active && a.deleted_at === null;
+
+export async function answerCall(
+  deps: { database: Database; config: Pick<Config, 'secretKey' | 'twilio'> },
+  orgId: string,
+  p: IncomingCallParams,
+): Promise<string> {
+  const at = new Date();
+  const agent = await withOrgService(deps.database, orgId, async (tx) => {
+    const existing = await log.findCallForUpdate(tx, orgId, p.callSid);
+    let agent: Agent | undefined;
+    let phone: Phone | undefined;
+    let scheduledCallId: string | null = null;
+    if (p.scheduledCallId) {
+      // An outgoing call we placed, now answered: its agent is the scheduled call's.
+      const scheduled = await log.scheduledCallById(tx, orgId, p.scheduledCallId);
+      if (scheduled) {
+        scheduledCallId = scheduled.id;
+        agent = await log.agentById(tx, orgId, scheduled.agent_id);
+        phone = agent ? await log.phoneById(tx, orgId, agent.phone_id) : undefined;
+        if (p.dispatchKey) {
+          await log.settleDispatchByCallback(tx, orgId, scheduled.id, p.dispatchKey, p.callSid);
+        }
+      }
+    } else if (existing) {
+      // Twilio retried the webhook: answer the same way.
+      agent = existing.agent_id ? await log.agentById(tx, orgId, existing.agent_id) : undefined;
+    } else {
+      phone = await log.activePhoneByNumber(tx, orgId, p.to);
+      agent = phone ? await log.activeIncomingAgent(tx, orgId, phone.id) : undefined;
+    }
+    if (!existing) {
+      await log.insertCallIfAbsent(tx, {
+        id: newId(),
+        org_id: orgId,
+        call_sid: p.callSid,
+        phone_id: phone?.id ?? null,
+        agent_id: agent?.id ?? null,
+        scheduled_call_id: scheduledCallId,
+        phone_owner_id: phone?.owner_id ?? null,
+        agent_owner_id: agent?.owner_id ?? null,
+        direction: scheduledCallId ? 'outbound' : 'inbound',
+        from_number: p.from,
+        to_number: p.to,
+        status: 'queued',
+        answered_at: null,
+        ended_at: null,
+        duration_seconds: null,
+      });
+    }
+    await applyCallEvent(tx, orgId, { callSid: p.callSid, status: p.status ?? 'ringing', at });
+    return agent;
+  });
+
+  if (!usable(agent) || !agent.media_stream_url) {
+    return sayAndHangUpTwiml(NO_AGENT_MESSAGE, agent ?? undefined);
+  }
+  const token = signStreamToken(
+    deps.config.secretKey,
+    { callSid: p.callSid, orgId, agentId: agent.id },
+    deps.config.twilio.streamTokenTtlSeconds,
+  );
+  return connectToAgentTwiml({ ...agent, mediaStreamUrl: agent.media_stream_url }, token);
+}

@@ -1,0 +1,44 @@
+// An org's own Twilio credentials (owners and admins only, by row-level security). The token is
+// stored sealed; this module never sees it in the clear.
+import type { Tx } from '../db/tenant.ts';
+
+export function findCredentials(tx: Tx, orgId: string) {
+  return tx
+    .selectFrom('org_twilio_credentials')
+    .select(['account_sid', 'updated_at'])
+    .where('org_id', '=', orgId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function upsertCredentials(
+  tx: Tx,
+  row: { org_id: string; account_sid: string; auth_token_enc: string; updated_by: string },
+) {
+  const now = new Date();
+  return tx
+    .insertInto('org_twilio_credentials')
+    .values({ ...row, created_at: now, updated_at: now })
+    .onConflict((oc) =>
+      oc.column('org_id').doUpdateSet({
+        account_sid: row.account_sid,
+        auth_token_enc: row.auth_token_enc,
+        updated_by: row.updated_by,
+        updated_at: now,
+        deleted_at: null,
+      }),
+    )
+    .returning(['account_sid', 'updated_at'])
+    .executeTakeFirstOrThrow();
+}
+
+/** Forget the sealed token (not only hide it): removal must not leave the secret behind. */
+export async function removeCredentials(tx: Tx, orgId: string, by: string): Promise<boolean> {
+  const res = await tx
+    .updateTable('org_twilio_credentials')
+    .set({ auth_token_enc: null, deleted_at: new Date(), updated_at: new Date(), updated_by: by })
+    .where('org_id', '=', orgId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

@@ -1,0 +1,82 @@
+// /api/twilio/credentials: the org's own Twilio account (owners and admins). The auth token goes
+// in, never out.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePrincipal } from '../access/principal.ts';
+import { requestMeta } from '../auth/auth-context.ts';
+import { NoContent, responses, Timestamp } from '../http/schemas.ts';
+import type { TwilioCredentialsService } from './twilio-credentials.service.ts';
+
+const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+const AccountSid = Type.String({ pattern: '^AC[0-9a-fA-F]{32}$' });
+
+const CredentialsOut = Type.Object(
+  {
+    source: Type.Union([Type.Literal('org'), Type.Literal('platform'), Type.Literal('none')], {
+      description: "org: the org's own account; platform: the server's; none: Twilio is not set up",
+    }),
+    account_sid: Type.Union([AccountSid, Type.Null()]),
+    updated_at: Type.Union([Timestamp, Type.Null()]),
+  },
+  { title: 'TwilioCredentials' },
+);
+const SetBody = Type.Object(
+  {
+    account_sid: AccountSid,
+    auth_token: Type.String({ pattern: '^[A-Za-z0-9]{16,128}$', writeOnly: true }),
+  },
+  { additionalProperties: false },
+);
+
+export const twilioCredentialsRoutes: FastifyPluginAsyncTypebox<{
+  credentials: TwilioCredentialsService;
+}> = async (app, { credentials }) => {
+  const tags = ['twilio'];
+  const path = '/api/twilio/credentials';
+
+  app.get(
+    path,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Which Twilio account the org uses (never the auth token)',
+        response: responses({ 200: CredentialsOut }, [401, 403]),
+      },
+    },
+    async (request) => credentials.get(requirePrincipal(request)),
+  );
+
+  app.put(
+    path,
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Set the org's own Twilio account",
+        description:
+          'The auth token is encrypted at rest and never returned. Webhooks for the org are then verified with it, and its calls placed with it.',
+        body: SetBody,
+        response: responses({ 200: CredentialsOut }, [401, 403, 413, 415]),
+      },
+    },
+    async (request) =>
+      credentials.set(requirePrincipal(request), request.body, requestMeta(request)),
+  );
+
+  app.delete(
+    path,
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Remove the org's own Twilio account (back to the platform account)",
+        response: responses({ 204: NoContent }, [401, 403, 404]),
+      },
+    },
+    async (request, reply) => {
+      await credentials.remove(requirePrincipal(request), requestMeta(request));
+      return reply.code(204).send(null);
+    },
+  );
+};

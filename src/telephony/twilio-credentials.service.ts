@@ -1,0 +1,94 @@
+// An org's own Twilio account: owners and admins set or remove it (audited, never an API key);
+// the auth token is sealed at once and never returned. Without one, the org uses the platform
+// account (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN).
+import { auditActor } from '../access/actor.ts';
+import { requirePermission } from '../access/permissions.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { RequestMeta } from '../auth/auth-context.ts';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { withTenant } from '../db/tenant.ts';
+import { notFound } from '../http/errors.ts';
+import { sealAuthToken } from './auth-token.ts';
+import * as repo from './twilio-credentials.repository.ts';
+
+export interface CredentialsView {
+  source: 'org' | 'platform' | 'none';
+  account_sid: string | null;
+  updated_at: string | null;
+}
+
+export function createTwilioCredentialsService(
+  database: Database,
+  config: Pick<Config, 'encryption' | 'twilio'>,
+) {
+  const platform = (): CredentialsView => ({
+    source: config.twilio.accountSid ? 'platform' : 'none',
+    // The platform account is not the org's business.
+    account_sid: null,
+    updated_at: null,
+  });
+
+  return {
+    async get(p: Principal): Promise<CredentialsView> {
+      requirePermission(p, 'org:manage');
+      const row = await withTenant(database, tenantOf(p), (tx) =>
+        repo.findCredentials(tx, p.orgId),
+      );
+      return row
+        ? { source: 'org', account_sid: row.account_sid, updated_at: row.updated_at.toISOString() }
+        : platform();
+    },
+
+    set(
+      p: Principal,
+      input: { account_sid: string; auth_token: string },
+      meta: RequestMeta,
+    ): Promise<CredentialsView> {
+      requirePermission(p, 'org:manage');
+      const sealed = sealAuthToken(config, p.orgId, input.account_sid, input.auth_token);
+      return withTenant(database, tenantOf(p), async (tx) => {
+        const row = await repo.upsertCredentials(tx, {
+          org_id: p.orgId,
+          account_sid: input.account_sid,
+          auth_token_enc: sealed,
+          updated_by: p.userId,
+        });
+        await recordAudit(tx, meta, {
+          org_id: p.orgId,
+          ...auditActor(p),
+          action: 'twilio_credentials.set',
+          target_type: 'org',
+          target_id: p.orgId,
+          outcome: 'success',
+          metadata: { account_sid: input.account_sid },
+        });
+        return {
+          source: 'org' as const,
+          account_sid: row.account_sid,
+          updated_at: row.updated_at.toISOString(),
+        };
+      });
+    },
+
+    remove(p: Principal, meta: RequestMeta): Promise<void> {
+      requirePermission(p, 'org:manage');
+      return withTenant(database, tenantOf(p), async (tx) => {
+        if (!(await repo.removeCredentials(tx, p.orgId, p.userId))) {
+          throw notFound('Twilio credentials');
+        }
+        await recordAudit(tx, meta, {
+          org_id: p.orgId,
+          ...auditActor(p),
+          action: 'twilio_credentials.remove',
+          target_type: 'org',
+          target_id: p.orgId,
+          outcome: 'success',
+        });
+      });
+    },
+  };
+}
+
+export type TwilioCredentialsService = ReturnType<typeof createTwilioCredentialsService>;

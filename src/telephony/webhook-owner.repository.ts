@@ -1,0 +1,41 @@
+// The ONE cross-tenant read of telephony webhooks (run on the system path by webhook-owner.ts):
+// before a webhook is trusted, find the org it belongs to, so its signature can be checked with
+// that org's auth token. It reads an org id and that org's sealed credentials, nothing else.
+import { sql } from 'kysely';
+import type { Tx } from '../db/tenant.ts';
+
+export interface OwnerKey {
+  /** From our own callback URLs (dispatched calls). */
+  scheduledCallId?: string;
+  /** A call or message we already logged (status callbacks, retries). */
+  callSid?: string;
+  messageSid?: string;
+  /** Our number: the org where it is active routes the call or message. */
+  number?: string;
+}
+
+export interface OwnerRow {
+  org_id: string | null;
+  account_sid: string | null;
+  auth_token_enc: string | null;
+}
+
+/**
+ * The first key that names a row decides the org, in this order: a row we created (scheduled
+ * call, call, message) outranks the number's current routing, so a call keeps its org even if
+ * the number moves while it is going on.
+ */
+export async function findOwner(tx: Tx, key: OwnerKey): Promise<OwnerRow> {
+  const { rows } = await sql<OwnerRow>`
+    SELECT o.org_id, c.account_sid, c.auth_token_enc
+    FROM (SELECT coalesce(
+      (SELECT org_id FROM scheduled_calls WHERE id = ${key.scheduledCallId ?? null}::uuid),
+      (SELECT org_id FROM calls WHERE call_sid = ${key.callSid ?? null}::text),
+      (SELECT org_id FROM messages WHERE message_sid = ${key.messageSid ?? null}::text),
+      (SELECT org_id FROM phones
+        WHERE number = ${key.number ?? null}::text AND active AND deleted_at IS NULL)
+    ) AS org_id) o
+    LEFT JOIN org_twilio_credentials c ON c.org_id = o.org_id AND c.deleted_at IS NULL
+  `.execute(tx);
+  return rows[0] ?? { org_id: null, account_sid: null, auth_token_enc: null };
+}

@@ -1,0 +1,100 @@
+// Analytics in SQL over the calls the caller may see: the tenant context's row-level security
+// applies, and the org (and, for members, owner) filter is repeated here as defence in depth.
+// Dates are bucketed in the caller's time zone.
+import { type RawBuilder, sql } from 'kysely';
+import type { Tx } from '../../db/tenant.ts';
+import type { DateRange } from './time-range.ts';
+
+export interface AnalyticsScope {
+  orgId: string;
+  /** Set for members: only calls of their own phones or agents. */
+  ownerId?: string;
+  agentId?: string;
+}
+
+function callFilter(scope: AnalyticsScope, range: DateRange): RawBuilder<unknown> {
+  const owner = scope.ownerId
+    ? sql`AND (c.phone_owner_id = ${scope.ownerId} OR c.agent_owner_id = ${scope.ownerId})`
+    : sql``;
+  const agent = scope.agentId ? sql`AND c.agent_id = ${scope.agentId}` : sql``;
+  return sql`c.org_id = ${scope.orgId} ${owner} ${agent}
+    AND c.started_at >= (${range.from}::date)::timestamp AT TIME ZONE ${range.tz}
+    AND c.started_at < ((${range.to}::date + 1)::timestamp AT TIME ZONE ${range.tz})`;
+}
+
+export async function callsByDate(tx: Tx, scope: AnalyticsScope, range: DateRange) {
+  const { rows } = await sql<{
+    date: string;
+    calls: string | number;
+    answered: string | number;
+    total_duration_seconds: string | number;
+  }>`
+    WITH days AS (
+      SELECT d::date AS day
+      FROM generate_series(${range.from}::date, ${range.to}::date, interval '1 day') AS d
+    ), c AS (
+      SELECT (c.started_at AT TIME ZONE ${range.tz})::date AS day, c.answered_at, c.duration_seconds
+      FROM calls c WHERE ${callFilter(scope, range)}
+    )
+    SELECT to_char(days.day, 'YYYY-MM-DD') AS date,
+           count(c.day)::int8 AS calls,
+           count(c.answered_at)::int8 AS answered,
+           coalesce(sum(c.duration_seconds), 0)::int8 AS total_duration_seconds
+    FROM days LEFT JOIN c ON c.day = days.day
+    GROUP BY days.day ORDER BY days.day
+  `.execute(tx);
+  return rows.map((r) => ({
+    date: r.date,
+    calls: Number(r.calls),
+    answered: Number(r.answered),
+    total_duration_seconds: Number(r.total_duration_seconds),
+  }));
+}
+
+export async function callsByHour(tx: Tx, scope: AnalyticsScope, range: DateRange) {
+  const { rows } = await sql<{ hour: number; calls: string | number; answered: string | number }>`
+    WITH hours AS (SELECT generate_series(0, 23) AS hour), c AS (
+      SELECT extract(hour FROM c.started_at AT TIME ZONE ${range.tz})::int AS hour, c.answered_at
+      FROM calls c WHERE ${callFilter(scope, range)}
+    )
+    SELECT hours.hour, count(c.hour)::int8 AS calls, count(c.answered_at)::int8 AS answered
+    FROM hours LEFT JOIN c ON c.hour = hours.hour
+    GROUP BY hours.hour ORDER BY hours.hour
+  `.execute(tx);
+  return rows.map((r) => ({
+    hour: Number(r.hour),
+    calls: Number(r.calls),
+    answered: Number(r.answered),
+  }));
+}
+
+/** Per agent: calls, answered, average duration of answered calls, total duration. */
+export async function agentSummary(tx: Tx, scope: AnalyticsScope, range: DateRange) {
+  const { rows } = await sql<{
+    agent_id: string;
+    agent_name: string | null;
+    calls: string | number;
+    answered: string | number;
+    average_duration_seconds: string | number;
+    total_duration_seconds: string | number;
+  }>`
+    SELECT c.agent_id, a.name AS agent_name,
+           count(*)::int8 AS calls,
+           count(c.answered_at)::int8 AS answered,
+           coalesce(round(avg(c.duration_seconds) FILTER (WHERE c.answered_at IS NOT NULL)), 0)::int8
+             AS average_duration_seconds,
+           coalesce(sum(c.duration_seconds), 0)::int8 AS total_duration_seconds
+    FROM calls c LEFT JOIN agents a ON a.id = c.agent_id AND a.org_id = c.org_id
+    WHERE c.agent_id IS NOT NULL AND ${callFilter(scope, range)}
+    GROUP BY c.agent_id, a.name
+    ORDER BY count(*) DESC, c.agent_id
+  `.execute(tx);
+  return rows.map((r) => ({
+    agent_id: r.agent_id,
+    agent_name: r.agent_name,
+    calls: Number(r.calls),
+    answered: Number(r.answered),
+    average_duration_seconds: Number(r.average_duration_seconds),
+    total_duration_seconds: Number(r.total_duration_seconds),
+  }));
+}

@@ -1,0 +1,157 @@
+// /api/analytics/* (and the source documents' /analytics/*): call statistics for the dashboard's
+// charts, computed in SQL over the caller's visible calls.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePrincipal } from '../../access/principal.ts';
+import { responses } from '../../http/schemas.ts';
+import { SECURITY as security, Uuid } from '../shared.ts';
+import type { AnalyticsService } from './analytics.service.ts';
+
+const DateParam = Type.String({ format: 'date', description: 'YYYY-MM-DD in tz' });
+const Query = Type.Object(
+  {
+    from: Type.Optional(DateParam),
+    to: Type.Optional(DateParam),
+    tz: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description: 'IANA time zone (default UTC)',
+        examples: ['Europe/Paris'],
+      }),
+    ),
+    agent_id: Type.Optional(Uuid),
+  },
+  { additionalProperties: false },
+);
+const Window = {
+  from: Type.String({ format: 'date' }),
+  to: Type.String({ format: 'date' }),
+  tz: Type.String(),
+};
+const Count = Type.Integer({ minimum: 0 });
+
+const ByDate = Type.Object(
+  {
+    ...Window,
+    days: Type.Array(
+      Type.Object({
+        date: Type.String({ format: 'date' }),
+        calls: Count,
+        answered: Count,
+        total_duration_seconds: Count,
+      }),
+    ),
+  },
+  { title: 'CallsByDate' },
+);
+const ByHour = Type.Object(
+  {
+    ...Window,
+    hours: Type.Array(
+      Type.Object({
+        hour: Type.Integer({ minimum: 0, maximum: 23 }),
+        calls: Count,
+        answered: Count,
+      }),
+    ),
+  },
+  { title: 'CallsByHour' },
+);
+const AgentSummary = Type.Object(
+  {
+    ...Window,
+    agents: Type.Array(
+      Type.Object({
+        agent_id: Uuid,
+        agent_name: Type.Union([Type.String(), Type.Null()]),
+        calls: Count,
+        answered: Count,
+        average_duration_seconds: Type.Integer({
+          minimum: 0,
+          description: 'Average over answered calls',
+        }),
+        total_duration_seconds: Count,
+      }),
+    ),
+  },
+  { title: 'AgentSummary' },
+);
+
+export const analyticsRoutes: FastifyPluginAsyncTypebox<{ analytics: AnalyticsService }> = async (
+  app,
+  { analytics },
+) => {
+  const tags = ['analytics'];
+  const description =
+    'From/to are calendar dates in tz (default: the last 30 days up to today; at most 366 days). Members count the calls of their own phones and agents; managers, admins and owners the whole org.';
+  // /analytics/* is the source documents' path: same handlers, documented under /api.
+  for (const base of ['/api/analytics', '/analytics']) {
+    const hide = base !== '/api/analytics';
+
+    app.get(
+      `${base}/calls-by-date`,
+      {
+        schema: {
+          hide,
+          tags,
+          security,
+          summary: 'Calls per day (every day of the range, zeros included)',
+          description,
+          querystring: Query,
+          response: responses({ 200: ByDate }, [401, 403]),
+        },
+      },
+      async (request) => {
+        const { result, ...window } = await analytics.callsByDate(
+          requirePrincipal(request),
+          request.query,
+        );
+        return { ...window, days: result };
+      },
+    );
+
+    app.get(
+      `${base}/calls-by-hour`,
+      {
+        schema: {
+          hide,
+          tags,
+          security,
+          summary: 'Calls per hour of the day (0–23 in tz)',
+          description,
+          querystring: Query,
+          response: responses({ 200: ByHour }, [401, 403]),
+        },
+      },
+      async (request) => {
+        const { result, ...window } = await analytics.callsByHour(
+          requirePrincipal(request),
+          request.query,
+        );
+        return { ...window, hours: result };
+      },
+    );
+
+    app.get(
+      `${base}/agent-summary`,
+      {
+        schema: {
+          hide,
+          tags,
+          security,
+          summary: 'Per agent: calls, answered, average and total duration',
+          description,
+          querystring: Query,
+          response: responses({ 200: AgentSummary }, [401, 403]),
+        },
+      },
+      async (request) => {
+        const { result, ...window } = await analytics.agentSummary(
+          requirePrincipal(request),
+          request.query,
+        );
+        return { ...window, agents: result };
+      },
+    );
+  }
+};

@@ -1,0 +1,71 @@
+// The analytics window: calendar dates in the caller's time zone. Time zones are checked against
+// the IANA names the runtime knows before they reach SQL; dates are plain YYYY-MM-DD.
+import { AppError } from '../../http/errors.ts';
+
+const TZ_SHAPE = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z0-9_+-]+){0,2}$/;
+const MAX_DAYS = 366;
+const DAY_MS = 86_400_000;
+
+export interface DateRange {
+  from: string;
+  to: string;
+  tz: string;
+}
+
+function invalid(field: string, message: string): AppError {
+  return new AppError('validation_failed', `The ${field} parameter is not valid`, {
+    errors: [{ field, message }],
+  });
+}
+
+export function isTimeZone(tz: string): boolean {
+  if (tz.length > 64 || !TZ_SHAPE.test(tz)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Today's calendar date in tz, as YYYY-MM-DD. */
+function today(tz: string, now: Date): string {
+  return new Intl.DateTimeFormat('en-CA', {
+    timeZone: tz,
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+  }).format(now);
+}
+
+function dayNumber(date: string): number {
+  return Date.parse(`${date}T00:00:00Z`) / DAY_MS;
+}
+
+function fromDayNumber(n: number): string {
+  return new Date(n * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Defaults: the last 30 days up to today in tz (UTC when no tz is given). */
+export function resolveRange(
+  q: { from?: string; to?: string; tz?: string },
+  now = new Date(),
+): DateRange {
+  const tz = q.tz ?? 'UTC';
+  if (!isTimeZone(tz)) throw invalid('tz', 'is not a known IANA time zone');
+  const to = q.to ?? today(tz, now);
+  const from = q.from ?? fromDayNumber(dayNumber(to) - 29);
+  // The schema checked the shape; a date like 2026-02-30 passes the shape but not the calendar.
+  for (const [field, date] of [
+    ['from', from],
+    ['to', to],
+  ] as const) {
+    if (Number.isNaN(dayNumber(date)) || fromDayNumber(dayNumber(date)) !== date) {
+      throw invalid(field, 'is not a calendar date');
+    }
+  }
+  const days = dayNumber(to) - dayNumber(from) + 1;
+  if (days < 1) throw invalid('from', 'must not be after to');
+  if (days > MAX_DAYS) throw invalid('from', `the range may span at most ${MAX_DAYS} days`);
+  return { from, to, tz };
+}

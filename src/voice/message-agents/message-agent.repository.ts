@@ -1,0 +1,81 @@
+// Messaging agents data access. Every function takes the caller's transaction first; the explicit
+// org filter is defence in depth on top of row-level security.
+import type { MessageAgent } from '../../db/schema.ts';
+import type { Tx } from '../../db/tenant.ts';
+import { containsPattern } from '../shared.ts';
+
+export type MessageAgentFields = Pick<
+  MessageAgent,
+  'name' | 'phone_id' | 'prompt_id' | 'auto_reply' | 'active'
+>;
+export type NewMessageAgent = MessageAgentFields & Pick<MessageAgent, 'id' | 'org_id' | 'owner_id'>;
+
+export function insertMessageAgent(tx: Tx, row: NewMessageAgent): Promise<MessageAgent> {
+  return tx.insertInto('message_agents').values(row).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findMessageAgent(
+  tx: Tx,
+  orgId: string,
+  id: string,
+): Promise<MessageAgent | undefined> {
+  return tx
+    .selectFrom('message_agents')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export function listMessageAgents(
+  tx: Tx,
+  orgId: string,
+  opts: {
+    limit: number;
+    before?: string;
+    ownerId?: string;
+    phoneId?: string;
+    active?: boolean;
+    q?: string;
+  },
+): Promise<MessageAgent[]> {
+  let query = tx
+    .selectFrom('message_agents')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('deleted_at', 'is', null);
+  if (opts.before) query = query.where('id', '<', opts.before);
+  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
+  if (opts.phoneId) query = query.where('phone_id', '=', opts.phoneId);
+  if (opts.active !== undefined) query = query.where('active', '=', opts.active);
+  if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
+  return query.orderBy('id', 'desc').limit(opts.limit).execute();
+}
+
+export function updateMessageAgent(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  patch: Partial<MessageAgentFields>,
+): Promise<MessageAgent | undefined> {
+  return tx
+    .updateTable('message_agents')
+    .set({ ...patch, updated_at: new Date() })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function softDeleteMessageAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  const res = await tx
+    .updateTable('message_agents')
+    .set({ deleted_at: new Date(), updated_at: new Date(), active: false })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

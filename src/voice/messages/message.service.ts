@@ -1,0 +1,46 @@
+// Message log use cases: read-only to people. Members read the messages of their own phones and
+// messaging agents; owners, admins and managers the whole org's (row-level security too).
+import { requirePermission } from '../../access/permissions.ts';
+import { type Principal, tenantOf } from '../../access/principal.ts';
+import type { Database } from '../../db/database.ts';
+import { withTenant } from '../../db/tenant.ts';
+import { decodeCursor, page } from '../../http/pagination.ts';
+import { seesWholeOrg } from '../shared.ts';
+import * as repo from './message.repository.ts';
+
+function scopeOf(p: Principal): repo.MessageScope {
+  return { orgId: p.orgId, ownerId: seesWholeOrg(p) ? undefined : p.userId };
+}
+
+export function createMessageService(database: Database) {
+  return {
+    list(p: Principal, q: Omit<repo.MessageFilters, 'before'> & { cursor?: string }) {
+      requirePermission(p, 'messages:read');
+      const { cursor, ...filters } = q;
+      const before = decodeCursor(cursor);
+      return withTenant(database, tenantOf(p), async (tx) =>
+        page(
+          await repo.listMessages(tx, scopeOf(p), { ...filters, before, limit: q.limit + 1 }),
+          q.limit,
+        ),
+      );
+    },
+
+    conversations(p: Principal, q: { limit: number; cursor?: string; phoneId?: string }) {
+      requirePermission(p, 'messages:read');
+      const before = decodeCursor(q.cursor);
+      return withTenant(database, tenantOf(p), async (tx) =>
+        page(
+          await repo.listConversations(tx, scopeOf(p), {
+            limit: q.limit + 1,
+            before,
+            phoneId: q.phoneId,
+          }),
+          q.limit,
+        ),
+      );
+    },
+  };
+}
+
+export type MessageService = ReturnType<typeof createMessageService>;

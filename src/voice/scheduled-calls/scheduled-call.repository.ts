@@ -1,0 +1,94 @@
+// Scheduled calls data access for people (create, list, cancel). The dispatcher's queue
+// operations live in src/telephony/dispatch.repository.ts. Every function takes the caller's
+// transaction first; the explicit org filter is defence in depth on top of row-level security.
+import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
+import type { Tx } from '../../db/tenant.ts';
+
+export type NewScheduledCall = Pick<
+  ScheduledCall,
+  'id' | 'org_id' | 'owner_id' | 'agent_id' | 'to_number' | 'scheduled_at'
+>;
+
+export function insertScheduledCall(tx: Tx, row: NewScheduledCall): Promise<ScheduledCall> {
+  return tx
+    .insertInto('scheduled_calls')
+    .values({ ...row, next_attempt_at: row.scheduled_at })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export function findScheduledCall(
+  tx: Tx,
+  orgId: string,
+  id: string,
+): Promise<ScheduledCall | undefined> {
+  return tx
+    .selectFrom('scheduled_calls')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export function listScheduledCalls(
+  tx: Tx,
+  orgId: string,
+  opts: {
+    limit: number;
+    before?: string;
+    ownerId?: string;
+    agentId?: string;
+    status?: ScheduledCallStatus;
+    since?: string;
+    until?: string;
+  },
+): Promise<ScheduledCall[]> {
+  let query = tx
+    .selectFrom('scheduled_calls')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('deleted_at', 'is', null);
+  if (opts.before) query = query.where('id', '<', opts.before);
+  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
+  if (opts.agentId) query = query.where('agent_id', '=', opts.agentId);
+  if (opts.status) query = query.where('status', '=', opts.status);
+  if (opts.since) query = query.where('scheduled_at', '>=', new Date(opts.since));
+  if (opts.until) query = query.where('scheduled_at', '<', new Date(opts.until));
+  return query.orderBy('id', 'desc').limit(opts.limit).execute();
+}
+
+/**
+ * pending → cancelled, atomically: a call the dispatcher has already claimed (row lock and
+ * status) is not pending any more, so cancel and dispatch can never both win.
+ */
+export function cancelPending(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  alsoDelete: boolean,
+): Promise<ScheduledCall | undefined> {
+  const now = new Date();
+  return tx
+    .updateTable('scheduled_calls')
+    .set({ status: 'cancelled', updated_at: now, ...(alsoDelete ? { deleted_at: now } : {}) })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('deleted_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Hide a finished call (dispatched, failed, cancelled) from lists; its history stays. */
+export async function softDeleteFinished(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  const res = await tx
+    .updateTable('scheduled_calls')
+    .set({ deleted_at: new Date(), updated_at: new Date() })
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('status', 'in', ['dispatched', 'failed', 'cancelled'])
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

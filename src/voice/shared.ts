@@ -1,0 +1,71 @@
+// What every voice resource shares: field shapes, the mapping of the database's unique indexes
+// to stable 409 codes, reference errors, and the rule for who sees the whole org's logs.
+import { Type } from 'typebox';
+import type { Principal } from '../access/principal.ts';
+import { AppError, type ErrorCode } from '../http/errors.ts';
+
+/** E.164: "+", a non-zero country digit, up to 15 digits in all. */
+export const E164_PATTERN = '^\\+[1-9][0-9]{6,14}$';
+export const E164 = Type.String({
+  pattern: E164_PATTERN,
+  maxLength: 16,
+  description: 'Phone number in E.164 form',
+  examples: ['+14155550100'],
+});
+
+export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+export const Uuid = Type.String({ format: 'uuid' });
+export const NullableUuid = Type.Union([Uuid, Type.Null()]);
+export const NullableText = (maxLength: number) =>
+  Type.Union([Type.String({ maxLength }), Type.Null()]);
+
+export const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+
+/** The constraint a unique violation hit (PostgreSQL 23505), or undefined for any other error. */
+export function violatedUniqueIndex(err: unknown): string | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const e = err as { code?: unknown; constraint?: unknown };
+  return e.code === '23505' && typeof e.constraint === 'string' ? e.constraint : undefined;
+}
+
+/**
+ * Run a write and turn the named unique indexes into their 409 codes. The indexes are the
+ * authority (they see across tenants and win races); the code only names the outcome.
+ */
+export async function mapConflicts<T>(
+  write: () => Promise<T>,
+  conflicts: Record<string, ErrorCode>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    const index = violatedUniqueIndex(err);
+    const code = index ? conflicts[index] : undefined;
+    if (code) throw new AppError(code, undefined, {}, { cause: err });
+    throw err;
+  }
+}
+
+/** A body field naming a row the caller cannot see: the same answer whether it exists or not. */
+export function unknownReference(field: string, what: string): AppError {
+  return new AppError('validation_failed', `No such ${what}`, {
+    errors: [{ field, message: `does not name a ${what} you can use` }],
+  });
+}
+
+/** ILIKE pattern matching the text literally (its %, _ and \ escaped). */
+export function containsPattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Does this caller read the whole org's call and message logs (else only those of their own
+ * phones and agents)? Mirrors app_sees_all_of_org() in the database: it follows the role.
+ */
+export function seesWholeOrg(p: Pick<Principal, 'role'>): boolean {
+  return p.role === 'owner' || p.role === 'admin' || p.role === 'manager';
+}
+
+export function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
