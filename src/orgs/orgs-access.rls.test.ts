@@ -1,6 +1,7 @@
 // Row-level security of the 0005 migration, against the database itself: invitations and API
 // keys belong to their org's owners and admins; admins may read and revoke the sessions of their
 // own org, never open one for someone else.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../db/schema.ts';
 import { type TenantContext, withSystem, withTenant } from '../db/tenant.ts';
@@ -43,7 +44,7 @@ beforeAll(async () => {
           org_id: team.org.id,
           created_by: team.owner.id,
           name: 'k',
-          prefix: newId().slice(0, 12),
+          prefix: randomBytes(6).toString('hex'),
           key_hash: newId(),
           scopes: '["prompts:read"]',
         })
