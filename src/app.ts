@@ -58,6 +58,8 @@ export interface AppDeps {
    * main.ts never passes it: a normal start always uses the token authenticator.
    */
   authenticate?: Authenticator;
+  /** Where the built dashboard lives (default web/dist); tests point it at a stand-in. */
+  webDistDir?: string;
 }
 
 export interface RouteSummary {
@@ -260,7 +262,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await app.register(voiceRoutes, { database: deps.database });
   await app.register(telephony, { database: deps.database, config });
   // Last: the dashboard's catch-all must never shadow an API route.
-  await app.register(webRoutes);
+  await app.register(webRoutes, { distDir: deps.webDistDir });
 
   return app;
 }

@@ -55,7 +55,7 @@ export function PasswordRules({
           </span>
           <span>{r.text}</span>
           <span className="sr-only">
-            {r.state === 'met' ? '(met)' : r.state === 'unmet' && n > 0 ? '(not met)' : ''}
+            {r.state === 'met' ? ' (met)' : r.state === 'unmet' && n > 0 ? ' (not met)' : ''}
           </span>
         </li>
       ))}
