@@ -40,12 +40,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       deleted_at timestamptz,
       UNIQUE (org_id, id)
     );
+    -- Created first so that it is checked first: a number already in the org is reported as such.
+    CREATE UNIQUE INDEX phones_org_number_key ON phones (org_id, number) WHERE deleted_at IS NULL;
     -- Inbound routing needs one owner per number: active in one org at a time. This index spans
     -- tenants on purpose (row-level security hides other orgs' rows from any query the code could
     -- make, but not from a unique index).
     CREATE UNIQUE INDEX phones_number_routes_once ON phones (number)
       WHERE active AND deleted_at IS NULL;
-    CREATE UNIQUE INDEX phones_org_number_key ON phones (org_id, number) WHERE deleted_at IS NULL;
     CREATE INDEX phones_org_list_idx ON phones (org_id, id DESC) WHERE deleted_at IS NULL;
 
     -- The composite foreign keys (org_id, x_id) make a reference to another org's row impossible

@@ -1,0 +1,583 @@
+// Voice resources over HTTP: CRUD, validation, the one-active rules, pagination and filters,
+// scheduled-call rules, and the source documents' paths without /api.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
+import { as, buildTestApp, type TestApp } from '../test/app.ts';
+import { createTeam } from '../test/factories.ts';
+import { create, uniqueNumber } from '../test/twilio.ts';
+
+let t: TestApp;
+let a: Awaited<ReturnType<typeof createTeam>>;
+let b: Awaited<ReturnType<typeof createTeam>>;
+const ownerA = () => as(a.owner, a.org, 'owner');
+const future = (ms = 3_600_000) => new Date(Date.now() + ms).toISOString();
+
+beforeAll(async () => {
+  t = await buildTestApp({ headerAuth: true });
+  a = await createTeam(t.database);
+  b = await createTeam(t.database);
+});
+afterAll(() => t.close());
+
+describe('phones', () => {
+  it('create, get, list, update, delete (soft)', async () => {
+    const number = uniqueNumber();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/phones',
+      headers: ownerA(),
+      payload: { number, label: 'Front desk' },
+    });
+    expect(res.statusCode).toBe(201);
+    const phone = res.json();
+    expect(phone).toMatchObject({
+      number,
+      label: 'Front desk',
+      active: true,
+      org_id: a.org.id,
+      owner_id: a.owner.id,
+    });
+    expect(
+      (await t.app.inject({ url: `/api/phones/${phone.id}`, headers: ownerA() })).json(),
+    ).toEqual(phone);
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/phones/${phone.id}`,
+      headers: ownerA(),
+      payload: { label: null, active: false },
+    });
+    expect(patched.json()).toMatchObject({ label: null, active: false });
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/phones/${phone.id}`,
+      headers: ownerA(),
+    });
+    expect(del.statusCode).toBe(204);
+    expect(
+      (await t.app.inject({ url: `/api/phones/${phone.id}`, headers: ownerA() })).statusCode,
+    ).toBe(404);
+    const row = await withSystem(t.database, (tx) =>
+      tx.selectFrom('phones').selectAll().where('id', '=', phone.id).executeTakeFirstOrThrow(),
+    );
+    expect(row.deleted_at).not.toBeNull();
+    const audit = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .select('action')
+        .where('target_id', '=', phone.id)
+        .orderBy('id')
+        .execute(),
+    );
+    expect(audit.map((r) => r.action)).toEqual([
+      'phone.create',
+      'phone.deactivate',
+      'phone.delete',
+    ]);
+  });
+
+  it.each([
+    ['not E.164', '4155550100'],
+    ['letters', '+1415555CALL'],
+    ['too long', '+1234567890123456'],
+    ['leading zero', '+0415555010'],
+  ])('rejects a number that is %s', async (_label, number) => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/phones',
+      headers: ownerA(),
+      payload: { number },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('validation_failed');
+  });
+
+  it('one active routing per number across orgs; the same number twice in one org is a 409 too', async () => {
+    const number = uniqueNumber();
+    await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], { number });
+    const again = await t.app.inject({
+      method: 'POST',
+      url: '/api/phones',
+      headers: ownerA(),
+      payload: { number },
+    });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('phone_number_exists');
+    const other = await t.app.inject({
+      method: 'POST',
+      url: '/api/phones',
+      headers: as(b.owner, b.org, 'owner'),
+      payload: { number },
+    });
+    expect(other.statusCode).toBe(409);
+    expect(other.json().code).toBe('number_in_use');
+    // Inactive in B is allowed; activating it while A routes it is not.
+    const inactive = await create<{ id: string }>(t.app, '/api/phones', [b.owner, b.org, 'owner'], {
+      number,
+      active: false,
+    });
+    const activate = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/phones/${inactive.id}`,
+      headers: as(b.owner, b.org, 'owner'),
+      payload: { active: true },
+    });
+    expect(activate.statusCode).toBe(409);
+    expect(activate.json().code).toBe('number_in_use');
+  });
+
+  it('lists newest first with cursor pagination and filters', async () => {
+    const c = await createTeam(t.database);
+    const who = [c.owner, c.org, 'owner'] as const;
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      made.push(
+        (
+          await create(t.app, '/api/phones', [...who], {
+            number: uniqueNumber(),
+            label: `line ${i}`,
+            active: i % 2 === 0,
+          })
+        ).id,
+      );
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/api/phones?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await t.app.inject({ url, headers: as(...who) })).json();
+      seen.push(...page.items.map((p: { id: string }) => p.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([...made].reverse());
+    const active = (
+      await t.app.inject({ url: '/api/phones?active=true', headers: as(...who) })
+    ).json();
+    expect(active.items).toHaveLength(3);
+    const q = (await t.app.inject({ url: '/api/phones?q=line%203', headers: as(...who) })).json();
+    expect(q.items.map((p: { label: string }) => p.label)).toEqual(['line 3']);
+    const bad = await t.app.inject({ url: '/api/phones?cursor=nope', headers: as(...who) });
+    expect(bad.statusCode).toBe(400);
+  });
+});
+
+describe('voice agents', () => {
+  let phone: { id: string };
+  beforeAll(async () => {
+    phone = await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], {
+      number: uniqueNumber(),
+    });
+  });
+
+  it('create with every field, get, update (PATCH and PUT), delete', async () => {
+    const prompt = await create(t.app, '/api/prompts', [a.owner, a.org, 'owner'], {
+      name: 'p',
+      content: 'c',
+    });
+    const agent = await create<Record<string, unknown>>(
+      t.app,
+      '/api/agents',
+      [a.owner, a.org, 'owner'],
+      {
+        name: 'Sales',
+        direction: 'outgoing',
+        phone_id: phone.id,
+        prompt_id: prompt.id,
+        instructions: 'Be brief.',
+        greeting: 'Hello!',
+        voice: 'Polly.Joanna-Neural',
+        language: 'en-US',
+        media_stream_url: 'wss://worker.example.test/media',
+      },
+    );
+    expect(agent).toMatchObject({ direction: 'outgoing', prompt_id: prompt.id, active: true });
+    for (const method of ['PATCH', 'PUT'] as const) {
+      const res = await t.app.inject({
+        method,
+        url: `/api/agents/${agent.id}`,
+        headers: ownerA(),
+        payload: { greeting: `${method} hi`, prompt_id: null },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toMatchObject({
+        greeting: `${method} hi`,
+        prompt_id: null,
+        name: 'Sales',
+      });
+    }
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/api/agents/${agent.id}`, headers: ownerA() }))
+        .statusCode,
+    ).toBe(204);
+    expect(
+      (await t.app.inject({ url: `/api/agents/${agent.id}`, headers: ownerA() })).statusCode,
+    ).toBe(404);
+  });
+
+  it('one active incoming agent per phone (409), outgoing and inactive ones do not count', async () => {
+    const p = await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], {
+      number: uniqueNumber(),
+    });
+    const first = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+      name: 'in',
+      direction: 'incoming',
+      phone_id: p.id,
+    });
+    const second = await t.app.inject({
+      method: 'POST',
+      url: '/api/agents',
+      headers: ownerA(),
+      payload: { name: 'in2', direction: 'incoming', phone_id: p.id },
+    });
+    expect(second.statusCode).toBe(409);
+    expect(second.json().code).toBe('phone_has_active_agent');
+    await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+      name: 'out',
+      direction: 'outgoing',
+      phone_id: p.id,
+    });
+    const off = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+      name: 'off',
+      direction: 'incoming',
+      phone_id: p.id,
+      active: false,
+    });
+    const activate = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/agents/${off.id}`,
+      headers: ownerA(),
+      payload: { active: true },
+    });
+    expect(activate.statusCode).toBe(409);
+    await t.app.inject({ method: 'DELETE', url: `/api/agents/${first.id}`, headers: ownerA() });
+    expect(
+      (
+        await t.app.inject({
+          method: 'PATCH',
+          url: `/api/agents/${off.id}`,
+          headers: ownerA(),
+          payload: { active: true },
+        })
+      ).statusCode,
+    ).toBe(200);
+  });
+
+  it('answers on the source documents path /agents too', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/agents',
+      headers: ownerA(),
+      payload: { name: 'alias', direction: 'outgoing', phone_id: phone.id },
+    });
+    expect(res.statusCode).toBe(201);
+    const id = res.json().id;
+    expect((await t.app.inject({ url: `/agents/${id}`, headers: ownerA() })).json().name).toBe(
+      'alias',
+    );
+    expect(
+      (await t.app.inject({ url: '/agents?direction=outgoing', headers: ownerA() }))
+        .json()
+        .items.map((x: { id: string }) => x.id),
+    ).toContain(id);
+    expect(
+      (
+        await t.app.inject({
+          method: 'PUT',
+          url: `/agents/${id}`,
+          headers: ownerA(),
+          payload: { name: 'renamed' },
+        })
+      ).json().name,
+    ).toBe('renamed');
+    expect(
+      (await t.app.inject({ method: 'DELETE', url: `/agents/${id}`, headers: ownerA() }))
+        .statusCode,
+    ).toBe(204);
+    expect((await t.app.inject({ url: '/agents' })).statusCode).toBe(401);
+  });
+
+  it.each([
+    ['unknown direction', { direction: 'sideways' }],
+    ['ws url not a websocket', { media_stream_url: 'https://worker.example.test' }],
+    ['bad language', { language: 'english please' }],
+    ['bad voice', { voice: 'Polly Joanna; rm -rf' }],
+    ['unknown field', { owner_id: newId() }],
+    ['missing phone', { phone_id: undefined }],
+  ])('rejects %s with 400', async (_label, over) => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/agents',
+      headers: ownerA(),
+      payload: { name: 'x', direction: 'incoming', phone_id: phone.id, active: false, ...over },
+    });
+    expect(res.statusCode).toBe(400);
+  });
+
+  it('a phone or prompt of another org is refused like an unknown one (400, same message)', async () => {
+    const bPhone = await create(t.app, '/api/phones', [b.owner, b.org, 'owner'], {
+      number: uniqueNumber(),
+    });
+    const bPrompt = await create(t.app, '/api/prompts', [b.owner, b.org, 'owner'], {
+      name: 'b',
+      content: 'b',
+    });
+    const tries = [
+      { phone_id: bPhone.id },
+      { phone_id: newId() },
+      { phone_id: phone.id, prompt_id: bPrompt.id },
+      { phone_id: phone.id, prompt_id: newId() },
+    ];
+    const bodies: string[] = [];
+    for (const over of tries) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/agents',
+        headers: ownerA(),
+        payload: { name: 'x', direction: 'outgoing', ...over },
+      });
+      expect(res.statusCode).toBe(400);
+      const { request_id: _r, instance: _i, ...rest } = res.json();
+      bodies.push(JSON.stringify(rest));
+    }
+    expect(bodies[0]).toBe(bodies[1]);
+    expect(bodies[2]).toBe(bodies[3]);
+  });
+});
+
+describe('messaging agents', () => {
+  it('CRUD and one active per phone', async () => {
+    const p = await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], {
+      number: uniqueNumber(),
+    });
+    const m = await create(t.app, '/api/message-agents', [a.owner, a.org, 'owner'], {
+      name: 'bot',
+      phone_id: p.id,
+      auto_reply: 'Hi',
+    });
+    const dup = await t.app.inject({
+      method: 'POST',
+      url: '/api/message-agents',
+      headers: ownerA(),
+      payload: { name: 'bot2', phone_id: p.id },
+    });
+    expect(dup.statusCode).toBe(409);
+    expect(dup.json().code).toBe('phone_has_active_message_agent');
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `/api/message-agents/${m.id}`,
+      headers: ownerA(),
+      payload: { auto_reply: null, active: false },
+    });
+    expect(put.json()).toMatchObject({ auto_reply: null, active: false });
+    expect(
+      (
+        await t.app.inject({
+          method: 'POST',
+          url: '/api/message-agents',
+          headers: ownerA(),
+          payload: { name: 'bot2', phone_id: p.id },
+        })
+      ).statusCode,
+    ).toBe(201);
+    const list = (
+      await t.app.inject({
+        url: `/api/message-agents?phone_id=${p.id}&active=false`,
+        headers: ownerA(),
+      })
+    ).json();
+    expect(list.items.map((x: { id: string }) => x.id)).toEqual([m.id]);
+    expect(
+      (
+        await t.app.inject({
+          method: 'DELETE',
+          url: `/api/message-agents/${m.id}`,
+          headers: ownerA(),
+        })
+      ).statusCode,
+    ).toBe(204);
+    const long = await t.app.inject({
+      method: 'POST',
+      url: '/api/message-agents',
+      headers: ownerA(),
+      payload: { name: 'x', phone_id: p.id, auto_reply: 'x'.repeat(1601), active: false },
+    });
+    expect(long.statusCode).toBe(400);
+  });
+});
+
+describe('scheduled calls', () => {
+  let outgoing: { id: string };
+  let incoming: { id: string };
+  beforeAll(async () => {
+    const p = await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], {
+      number: uniqueNumber(),
+    });
+    outgoing = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+      name: 'caller',
+      direction: 'outgoing',
+      phone_id: p.id,
+    });
+    incoming = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+      name: 'answerer',
+      direction: 'incoming',
+      phone_id: p.id,
+    });
+  });
+
+  it('create, get, list with filters, cancel; a cancelled call cannot be cancelled again', async () => {
+    const at = future();
+    const s = await create<Record<string, unknown>>(
+      t.app,
+      '/api/scheduled-calls',
+      [a.owner, a.org, 'owner'],
+      {
+        agent_id: outgoing.id,
+        to: '+14155550111',
+        scheduled_at: at,
+      },
+    );
+    expect(s).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      call_sid: null,
+      to: '+14155550111',
+      scheduled_at: at,
+    });
+    const list = (
+      await t.app.inject({
+        url: `/api/scheduled-calls?status=pending&agent_id=${outgoing.id}`,
+        headers: ownerA(),
+      })
+    ).json();
+    expect(list.items.map((x: { id: string }) => x.id)).toContain(s.id);
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/api/scheduled-calls/${s.id}/cancel`,
+      headers: ownerA(),
+    });
+    expect(cancel.statusCode).toBe(200);
+    expect(cancel.json().status).toBe('cancelled');
+    const again = await t.app.inject({
+      method: 'POST',
+      url: `/api/scheduled-calls/${s.id}/cancel`,
+      headers: ownerA(),
+    });
+    expect(again.statusCode).toBe(409);
+    expect(again.json().code).toBe('scheduled_call_not_pending');
+    expect(
+      (
+        await t.app.inject({
+          method: 'DELETE',
+          url: `/api/scheduled-calls/${s.id}`,
+          headers: ownerA(),
+        })
+      ).statusCode,
+    ).toBe(204);
+    expect(
+      (await t.app.inject({ url: `/api/scheduled-calls/${s.id}`, headers: ownerA() })).statusCode,
+    ).toBe(404);
+  });
+
+  it('DELETE of a pending call cancels it; of a call being placed is a 409', async () => {
+    const s = await create(t.app, '/api/scheduled-calls', [a.owner, a.org, 'owner'], {
+      agent_id: outgoing.id,
+      to: '+14155550112',
+      scheduled_at: future(),
+    });
+    expect(
+      (
+        await t.app.inject({
+          method: 'DELETE',
+          url: `/api/scheduled-calls/${s.id}`,
+          headers: ownerA(),
+        })
+      ).statusCode,
+    ).toBe(204);
+    const row = await withSystem(t.database, (tx) =>
+      tx.selectFrom('scheduled_calls').selectAll().where('id', '=', s.id).executeTakeFirstOrThrow(),
+    );
+    expect(row).toMatchObject({ status: 'cancelled' });
+    expect(row.deleted_at).not.toBeNull();
+    const busy = await create(t.app, '/api/scheduled-calls', [a.owner, a.org, 'owner'], {
+      agent_id: outgoing.id,
+      to: '+14155550113',
+      scheduled_at: future(),
+    });
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('scheduled_calls')
+        .set({ status: 'dispatching' })
+        .where('id', '=', busy.id)
+        .execute(),
+    );
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/scheduled-calls/${busy.id}`,
+      headers: ownerA(),
+    });
+    expect(del.statusCode).toBe(409);
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/api/scheduled-calls/${busy.id}/cancel`,
+      headers: ownerA(),
+    });
+    expect(cancel.statusCode).toBe(409);
+  });
+
+  it.each([
+    ['in the past', () => ({ scheduled_at: new Date(Date.now() - 60_000).toISOString() })],
+    ['now-ish but past', () => ({ scheduled_at: new Date(Date.now() - 1).toISOString() })],
+    ['more than a year ahead', () => ({ scheduled_at: future(400 * 86_400_000) })],
+    ['not a date', () => ({ scheduled_at: 'tomorrow' })],
+    ['a bad number', () => ({ to: '555-0100' })],
+    ['an incoming agent', () => ({ agent_id: incoming.id })],
+    ['an unknown agent', () => ({ agent_id: newId() })],
+    ['a status (not writable)', () => ({ status: 'dispatched' })],
+  ])('rejects a call %s with 400', async (_label, over) => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/scheduled-calls',
+      headers: ownerA(),
+      payload: { agent_id: outgoing.id, to: '+14155550100', scheduled_at: future(), ...over() },
+    });
+    expect(res.statusCode).toBe(400);
+  });
+});
+
+describe('read-only logs and analytics answer (empty org)', () => {
+  it.each([
+    '/api/calls',
+    '/api/calls/active',
+    '/api/messages',
+    '/api/messages/conversations',
+    '/api/analytics/calls-by-date',
+    '/analytics/calls-by-date',
+    '/api/analytics/calls-by-hour',
+    '/analytics/calls-by-hour',
+    '/api/analytics/agent-summary',
+    '/analytics/agent-summary',
+  ])('GET %s → 200 (and 401 without credentials)', async (url) => {
+    const c = await createTeam(t.database);
+    expect((await t.app.inject({ url, headers: as(c.member, c.org, 'member') })).statusCode).toBe(
+      200,
+    );
+    expect((await t.app.inject({ url })).statusCode).toBe(401);
+  });
+
+  it('logs are read-only: no write verbs', async () => {
+    for (const [method, url] of [
+      ['POST', '/api/calls'],
+      ['DELETE', `/api/calls/CA${'0'.repeat(32)}`],
+      ['POST', '/api/messages'],
+    ] as const) {
+      const res = await t.app.inject({ method, url, headers: ownerA(), payload: {} });
+      expect([404, 405]).toContain(res.statusCode);
+    }
+    expect(
+      (await t.app.inject({ url: '/api/calls/not-a-sid', headers: ownerA() })).statusCode,
+    ).toBe(400);
+    expect(
+      (await t.app.inject({ url: `/api/calls/CA${'0'.repeat(32)}`, headers: ownerA() })).statusCode,
+    ).toBe(404);
+  });
+});
