@@ -19,6 +19,8 @@ export interface Principal {
   mfaPending?: boolean;
   /** API keys only: what the key may do (e.g. prompts:read). Undefined for people. */
   scopes?: readonly string[];
+  /** The superuser is acting inside this org through X-Switchboard-Org. */
+  actingInOrg?: boolean;
   /** API keys only: the key's id (audit actor, last-used bookkeeping). */
   apiKeyId?: string;
 }
@@ -38,8 +40,15 @@ export function requirePrincipal(request: FastifyRequest): Principal {
   return p;
 }
 
-export function tenantOf(p: Principal): TenantContext {
-  return { orgId: p.orgId, userId: p.userId, role: p.role, superuser: p.superuser };
+/**
+ * The database context for the caller. The superuser flag (which lets row-level security cross
+ * orgs) is set only where the platform superuser deliberately acts across tenants — inside
+ * another org via X-Switchboard-Org (audited per request) or on the platform-admin routes — never
+ * on the superuser's ordinary requests, which stay scoped like anyone else's.
+ */
+export function tenantOf(p: Principal, opts: { platformAdmin?: boolean } = {}): TenantContext {
+  const crossOrg = p.superuser && (p.actingInOrg === true || opts.platformAdmin === true);
+  return { orgId: p.orgId, userId: p.userId, role: p.role, superuser: crossOrg };
 }
 
 export type AuthFailure = Extract<ErrorCode, 'csrf_failed' | 'mfa_enrollment_required'>;

@@ -55,7 +55,7 @@ export function createActInOrg(database: Database) {
       if (orgId === p.orgId) return p;
       throw new AppError('forbidden', 'Only the platform superuser may act in another org');
     }
-    const acting: Principal = { ...p, orgId, role: 'owner', superuser: true };
+    const acting: Principal = { ...p, orgId, role: 'owner', superuser: true, actingInOrg: true };
     if (!(await orgExists(acting, orgId))) throw notFound('organization');
     return acting;
   };

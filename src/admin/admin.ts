@@ -29,7 +29,7 @@ export async function adminListOrgs(
 ) {
   requireSuperuser(p);
   const before = decodeCursor(q.cursor);
-  const rows = await withTenant(auth.database, tenantOf(p), (tx) =>
+  const rows = await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), (tx) =>
     listAllOrgs(tx, { limit: q.limit + 1, before }),
   );
   return page(rows, q.limit);
@@ -42,7 +42,7 @@ export async function adminListUsers(
 ) {
   requireSuperuser(p);
   const before = decodeCursor(q.cursor);
-  const rows = await withTenant(auth.database, tenantOf(p), (tx) =>
+  const rows = await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), (tx) =>
     listAllUsers(tx, { limit: q.limit + 1, before, email: q.email?.toLowerCase() }),
   );
   return page(rows, q.limit);
@@ -65,7 +65,7 @@ export async function adminSetUserStatus(
   if (userId === p.userId) {
     throw new AppError('conflict', 'You cannot disable or enable your own account');
   }
-  const out = await withTenant(auth.database, tenantOf(p), async (tx) => {
+  const out = await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), async (tx) => {
     const user = await setUserStatus(tx, userId, status);
     if (!user) throw notFound('user');
     const ended =
@@ -94,7 +94,7 @@ export async function adminRotateSigningKey(auth: AuthContext, p: Principal, met
   requireSuperuser(p);
   const r = await rotateSigningKey(auth.database, auth.config.encryption);
   await auth.reloadKeys(true);
-  await withTenant(auth.database, tenantOf(p), (tx) =>
+  await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), (tx) =>
     recordAudit(tx, meta, {
       org_id: null,
       actor_user_id: p.userId,
