@@ -1,4 +1,6 @@
 // The ordered list of migrations. Kysely's migrator runs the ones not yet applied, in name order.
+// Names sort in the order they run; numbers are never reused (0004 was skipped). A new migration
+// must sort after the newest one: Kysely refuses out-of-order migrations on existing databases.
 import type { Migration } from 'kysely';
 import * as foundation from './2026_11_23_0001_foundation.ts';
 import * as auth from './2026_11_23_0002_auth.ts';
