@@ -4,28 +4,17 @@
 // from the mail in the outbox → the teammate (member) cannot see the org settings → the teammate
 // creates, edits and deletes a prompt. The steps share one browser and run in order.
 import { readFileSync } from 'node:fs';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect } from 'vitest';
 import { totpCodeAt, totpStep } from '../../src/mfa/totp.ts';
-import {
-  launchChromium,
-  linkPath,
-  newDevice,
-  pageProblems,
-  type Server,
-  screenshot,
-  startServer,
-  waitForMail,
-} from './support/browser.ts';
+import { linkPath, waitForMail } from './support/browser.ts';
+import { dismissToasts, navTo, story } from './support/story.ts';
 
-const STEP_TIMEOUT = 30_000;
 const PASSWORD = 'violet tugboat orchard lantern 77';
 const TEAMMATE_PASSWORD = 'copper meadow falcon riddle 19';
 
-let server: Server;
-let browser: Browser;
-const devices: { context: BrowserContext; page: Page }[] = [];
-let current: Page | undefined;
+const s = story('dashboard');
+const step = s.step;
 
 const owner = {
   email: `owner-${Date.now()}@acme-voice.test`,
@@ -37,56 +26,14 @@ const owner = {
 };
 const teammate = { email: `teammate-${Date.now()}@acme-voice.test`, name: 'Alan Turing' };
 
-beforeAll(async () => {
-  server = await startServer();
-  browser = await launchChromium();
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-/** One step of the story; on failure the page it was on is saved as a screenshot. */
-function step(name: string, fn: () => Promise<void>) {
-  it(
-    name,
-    async (ctx: TestContext) => {
-      ctx.onTestFailed(async () => {
-        const file = await screenshot(current, `dashboard-${name}`);
-        if (file) console.error(`screenshot: ${file}`);
-      });
-      await fn();
-      if (current) expect(pageProblems(current)).toEqual([]);
-    },
-    STEP_TIMEOUT,
-  );
-}
-
-/** Follow a link of the dashboard's navigation (pages also link to each other). */
-function navTo(page: Page, name: string) {
-  return page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name }).click();
-}
-
-async function dismissToasts(page: Page) {
-  const buttons = page.getByRole('button', { name: 'Dismiss notification' });
-  while ((await buttons.count()) > 0) await buttons.first().click();
-}
-
-async function device(): Promise<Page> {
-  const d = await newDevice(browser, server.baseUrl);
-  devices.push(d);
-  current = d.page;
-  return d.page;
-}
-
 describe('dashboard', () => {
   let laptop: Page;
   let phone: Page;
   let teammatePage: Page;
 
   step('signs up from the landing page, with the server judging the password', async () => {
-    laptop = await device();
+    const laptopDevice = await s.device();
+    laptop = laptopDevice.page;
     await laptop.goto('/');
     await expect(
       laptop.getByRole('heading', { level: 1, name: /voice-agent business/ }).isVisible(),
@@ -112,14 +59,14 @@ describe('dashboard', () => {
       ?.split(' ')
       .find((id) => id.endsWith('-error'));
     expect(errorId).toBeTruthy();
-    expect(await laptop.locator(`[id="${errorId}"]`).innerText()).toMatch(/email|name/i);
+    expect(await laptop.locator(`[id="${errorId}"]`).textContent()).toMatch(/email|name/i);
 
     await password.fill(PASSWORD);
     await laptop.getByRole('button', { name: 'Create account' }).click();
     await laptop.getByRole('heading', { name: 'Welcome, Grace' }).waitFor();
     expect(new URL(laptop.url()).pathname).toBe('/app');
     // The session is in HttpOnly cookies only; nothing lands in web storage.
-    const cookies = await devices[0]!.context.cookies();
+    const cookies = await laptopDevice.context.cookies();
     expect(cookies.find((c) => c.name === 'sb_access')?.httpOnly).toBe(true);
     expect(cookies.find((c) => c.name === 'sb_refresh')?.httpOnly).toBe(true);
     // (Evaluated in the page: strings, since this file is compiled without the DOM library.)
@@ -128,7 +75,7 @@ describe('dashboard', () => {
   });
 
   step('enables MFA with the secret shown next to the QR code', async () => {
-    current = laptop;
+    s.focus(laptop);
     await navTo(laptop, 'Security');
     await laptop.getByRole('heading', { name: 'Account security' }).waitFor();
     await laptop.getByRole('button', { name: 'Set up two-factor authentication' }).click();
@@ -168,7 +115,7 @@ describe('dashboard', () => {
   });
 
   step('logs out', async () => {
-    current = laptop;
+    s.focus(laptop);
     // The "two-factor is on" toast sits over the bottom of the page: close it like a user would.
     await dismissToasts(laptop);
     await laptop
@@ -181,7 +128,7 @@ describe('dashboard', () => {
   });
 
   step('logs in with email, password and a TOTP code', async () => {
-    current = laptop;
+    s.focus(laptop);
     await laptop.getByLabel('Email').fill(owner.email);
     await laptop.getByLabel('Password').fill(PASSWORD);
     await laptop.getByRole('button', { name: 'Log in' }).click();
@@ -200,7 +147,7 @@ describe('dashboard', () => {
   });
 
   step('logs in on a second device with a backup code', async () => {
-    phone = await device();
+    phone = (await s.device()).page;
     await phone.goto('/login');
     await phone.getByLabel('Email').fill(owner.email);
     await phone.getByLabel('Password').fill(PASSWORD);
@@ -212,7 +159,7 @@ describe('dashboard', () => {
   });
 
   step('revokes the other session from the sessions list', async () => {
-    current = phone;
+    s.focus(phone);
     await navTo(phone, 'Security');
     const sessions = phone.getByRole('list', { name: 'Sessions' });
     await sessions.getByText('This device').waitFor();
@@ -222,13 +169,13 @@ describe('dashboard', () => {
     await expect.poll(() => sessions.getByRole('listitem').count()).toBe(1);
 
     // The laptop's session is over: its next request lands on the log-in page.
-    current = laptop;
+    s.focus(laptop);
     await laptop.reload();
     await laptop.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
   });
 
   step('invites a teammate, who accepts from the mail in the outbox', async () => {
-    current = phone;
+    s.focus(phone);
     await navTo(phone, 'Members');
     await phone.getByRole('heading', { name: 'Members', level: 1 }).waitFor();
     await phone.getByLabel('Email address').fill(teammate.email);
@@ -240,10 +187,10 @@ describe('dashboard', () => {
       .getByText(teammate.email)
       .waitFor();
 
-    const mail = await waitForMail(server.outboxDir, (m) => m.to.includes(teammate.email));
+    const mail = await waitForMail(s.server.outboxDir, (m) => m.to.includes(teammate.email));
     const path = linkPath(mail, '/accept-invite?token=');
 
-    teammatePage = await device();
+    teammatePage = (await s.device()).page;
     await teammatePage.goto(path);
     await teammatePage.getByRole('heading', { name: 'Join your team on Switchboard' }).waitFor();
     // The one-time token does not stay in the address bar.
@@ -255,7 +202,7 @@ describe('dashboard', () => {
     await teammatePage.getByText(`You are working in ${owner.company}.`).waitFor();
 
     // The owner sees the new member, and the invitation is no longer pending.
-    current = phone;
+    s.focus(phone);
     await phone.reload();
     const members = phone.getByRole('table', { name: 'Members' });
     await members.getByText(teammate.name, { exact: true }).waitFor();
@@ -264,7 +211,7 @@ describe('dashboard', () => {
   });
 
   step('the teammate, a member, cannot see the org settings', async () => {
-    current = teammatePage;
+    s.focus(teammatePage);
     const nav = teammatePage.getByRole('navigation', { name: 'Dashboard' });
     await nav.getByRole('link', { name: 'Members' }).waitFor();
     for (const name of ['Settings', 'API keys', 'Audit log']) {
@@ -278,7 +225,7 @@ describe('dashboard', () => {
   });
 
   step('the teammate creates, edits and deletes a prompt', async () => {
-    current = teammatePage;
+    s.focus(teammatePage);
     await navTo(teammatePage, 'Prompts');
     await teammatePage.getByText('No prompts yet').waitFor();
 

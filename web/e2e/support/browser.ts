@@ -111,6 +111,7 @@ export async function newDevice(
     viewport: options.viewport ?? { width: 1280, height: 900 },
     userAgent: options.userAgent,
     acceptDownloads: true,
+    permissions: ['clipboard-read', 'clipboard-write'],
   });
   context.setDefaultTimeout(10_000);
   const page = await context.newPage();

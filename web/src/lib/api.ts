@@ -136,6 +136,11 @@ async function problemOf(res: Response): Promise<Problem> {
   };
 }
 
+/** The problem code of an error answer, leaving the body readable for the caller. */
+async function codeOf(res: Response): Promise<string> {
+  return (await problemOf(res.clone())).code;
+}
+
 async function send(
   method: Method,
   url: string,
@@ -183,14 +188,14 @@ export async function request<P extends PathWith<M>, M extends Method>(
   };
   const url = buildUrl(path as string, o.params, o.query);
   let res = await send(method, url, o.body, o.signal);
-  if (res.status === 401 && !o.noRefresh) {
-    // The access token expired (or was never there): one silent refresh, one retry.
+  if (res.status === 401 && !o.noRefresh && (await codeOf(res)) === 'unauthenticated') {
+    // The access token expired (or was never there): one silent refresh, one retry. Other 401s
+    // (a wrong current password, a wrong code) are answers about the input, not the session.
     if (await refreshSession()) res = await send(method, url, o.body, o.signal);
-    if (res.status === 401) sessionEnded();
+    if (res.status === 401 && (await codeOf(res)) === 'unauthenticated') sessionEnded();
   } else if (res.status === 403 && method !== 'get') {
     // Another tab's refresh may have rotated sb_csrf between reading it and sending.
-    const problem = await problemOf(res.clone());
-    if (problem.code === 'csrf_failed') res = await send(method, url, o.body, o.signal);
+    if ((await codeOf(res)) === 'csrf_failed') res = await send(method, url, o.body, o.signal);
   }
   if (!res.ok) throw new ApiError(res.status, await problemOf(res), retryAfterSeconds(res));
   if (res.status === 204) return undefined as ResponseOf<P, M>;

@@ -4,8 +4,6 @@
 // others the new expiry (or that the session ended). Nothing here is ever written to storage.
 
 const CHANNEL = 'switchboard-session';
-/** A tab that hears of another tab's refresh this recently does not refresh again. */
-const FRESH_MS = 10_000;
 
 type Message = { type: 'refreshed'; expiresAt: number } | { type: 'ended' };
 
@@ -83,11 +81,9 @@ export function onSessionEnded(listener: () => void): () => void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function refreshOnce(): Promise<boolean> {
-  // Another tab renewed the shared cookies a moment ago: nothing to do.
-  if (lastRefreshAt !== 0 && Date.now() - lastRefreshAt < FRESH_MS && dueAt > Date.now()) {
-    return true;
-  }
+async function refreshOnce(requestedAt: number): Promise<boolean> {
+  // Another tab renewed the shared cookies while this one waited for the lock: nothing to do.
+  if (lastRefreshAt > requestedAt) return true;
   let res: Response;
   try {
     res = await fetch('/api/auth/refresh', {
@@ -128,9 +124,12 @@ export function refreshSession(): Promise<boolean> {
   if (!inflight) {
     const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
     // The lock callback's promise is what request() resolves with.
+    const requestedAt = Date.now();
     const run = locks
-      ? (locks.request('switchboard-refresh', refreshOnce) as unknown as Promise<boolean>)
-      : refreshOnce();
+      ? (locks.request('switchboard-refresh', () =>
+          refreshOnce(requestedAt),
+        ) as unknown as Promise<boolean>)
+      : refreshOnce(requestedAt);
     inflight = run.finally(() => {
       inflight = null;
     });

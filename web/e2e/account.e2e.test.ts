@@ -1,0 +1,220 @@
+// Account flows in Chromium against a started server: the MFA step's failures (wrong code,
+// lock-out with the wait, expired step), forgot/reset password and email verification from the
+// mails in the outbox, password change and "log out everywhere" ending the other sessions, and
+// the silent refresh of the session cookies (with the CSRF header) before the access token
+// expires — and after it did. Accounts are set up through the API to keep the steps short.
+import { describe, expect } from 'vitest';
+import { totpCodeAt } from '../../src/mfa/totp.ts';
+import { bearer, registerUser } from '../../src/test/auth-helpers.ts';
+import { linkPath, waitForMail } from './support/browser.ts';
+import { dismissToasts, logIn, navTo, story } from './support/story.ts';
+
+const PASSWORD = 'saffron glacier piano thimble 52';
+const NEW_PASSWORD = 'amber harbor quilt meteor 83';
+
+const s = story('account', {
+  // Three wrong codes lock the MFA step (for two minutes) — the lock-out is reachable quickly.
+  RATE_LIMIT_MFA_VERIFY: '3/120',
+  // The shortest access token the server allows: the page must renew it on its own.
+  ACCESS_TOKEN_TTL_SECONDS: '30',
+});
+const step = s.step;
+
+let seq = 0;
+const email = (what: string) => `${what}-${Date.now()}-${++seq}@account-e2e.test`;
+
+/** A user with MFA on, made through the API; returns the TOTP secret. */
+async function userWithMfa(address: string): Promise<string> {
+  const app = s.server.t.app;
+  const u = await registerUser(app, {
+    email: address,
+    password: PASSWORD,
+    full_name: 'Mae Jemison',
+  });
+  const setup = await app.inject({
+    method: 'POST',
+    url: '/api/auth/mfa/setup',
+    headers: bearer(u.access),
+  });
+  const secret = setup.json().secret as string;
+  const enable = await app.inject({
+    method: 'POST',
+    url: '/api/auth/mfa/enable',
+    headers: bearer(u.access),
+    payload: { code: totpCodeAt(secret, Date.now()) },
+  });
+  expect(enable.statusCode).toBe(200);
+  return secret;
+}
+
+async function passwordStep(page: import('playwright-core').Page, address: string) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(address);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
+}
+
+describe('account flows', () => {
+  step('the MFA step: wrong codes, then locked out with the wait shown', async () => {
+    const address = email('locked');
+    await userWithMfa(address);
+    const { page } = await s.device();
+    await passwordStep(page, address);
+    for (let i = 0; i < 3; i++) {
+      await page.getByLabel('Authentication code').fill('000000');
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByText(/That code is not right/).waitFor();
+    }
+    await page.getByLabel('Authentication code').fill('111111');
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByText(/Too many wrong codes\. .*Try again in 2 minutes\./).waitFor();
+    const locked = page.getByRole('button', { name: /^Locked — try again in \d+ s$/ });
+    await locked.waitFor();
+    expect(await locked.isDisabled()).toBe(true);
+  });
+
+  step('the MFA step expires: back to the password', async () => {
+    const address = email('expired');
+    await userWithMfa(address);
+    const { page } = await s.device();
+    await page.clock.install();
+    await passwordStep(page, address);
+    // The server's step lives five minutes; the page says so instead of failing a late code.
+    await page.clock.fastForward('05:00');
+    await page.getByText(/Your sign-in step expired/).waitFor();
+    await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+    expect(await page.getByLabel('Password').inputValue()).toBe('');
+  });
+
+  step('forgot password: the mailed link sets a new one, once', async () => {
+    const address = email('forgot');
+    await registerUser(s.server.t.app, { email: address, password: PASSWORD });
+    const { page } = await s.device();
+    await page.goto('/login');
+    await page.getByRole('link', { name: 'Forgot your password?' }).click();
+    await page.getByLabel('Email').fill(address);
+    await page.getByRole('button', { name: 'Send reset link' }).click();
+    await page.getByText('Check your email').waitFor();
+
+    const mail = await waitForMail(
+      s.server.outboxDir,
+      (m) => m.to.includes(address) && /reset/i.test(m.subject),
+    );
+    const link = linkPath(mail, '/reset-password?token=');
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Choose a new password' }).waitFor();
+    expect(page.url()).not.toContain('token=');
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('Confirm new password').fill(`${NEW_PASSWORD}!`);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('The two passwords are not the same.').waitFor();
+    await page.getByLabel('Confirm new password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+    await logIn(page, address, NEW_PASSWORD);
+
+    // The link works once.
+    await page.goto(link);
+    await page.getByLabel('New password', { exact: true }).fill(PASSWORD);
+    await page.getByLabel('Confirm new password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByText('This reset link is not valid').waitFor();
+  });
+
+  step('verifies the email address from the mailed link', async () => {
+    const address = email('verify');
+    await registerUser(s.server.t.app, { email: address, password: PASSWORD });
+    const { page } = await s.device();
+    await logIn(page, address, PASSWORD);
+    await page.getByText('Please verify your email address').waitFor();
+
+    const mail = await waitForMail(
+      s.server.outboxDir,
+      (m) => m.to.includes(address) && m.text.includes('/verify-email?token='),
+    );
+    await page.goto(linkPath(mail, '/verify-email?token='));
+    await page.getByText('Your email address is verified').waitFor();
+    await page.getByRole('link', { name: 'Go to your dashboard' }).click();
+    await page.getByRole('heading', { name: /^Welcome/ }).waitFor();
+    expect(await page.getByText('Please verify your email address').count()).toBe(0);
+  });
+
+  step('a password change logs out the other devices; "log out everywhere" the rest', async () => {
+    const address = email('change');
+    await registerUser(s.server.t.app, {
+      email: address,
+      password: PASSWORD,
+      full_name: 'Katherine Johnson',
+    });
+    const first = (await s.device()).page;
+    await logIn(first, address, PASSWORD);
+    const second = (await s.device()).page;
+    await logIn(second, address, PASSWORD);
+
+    s.focus(first);
+    await navTo(first, 'Security');
+    await first.getByLabel('Current password').fill('not my password at all 99');
+    await first.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await first.getByLabel('Confirm new password').fill(NEW_PASSWORD);
+    await first.getByRole('button', { name: 'Change password' }).click();
+    await first.getByText('is incorrect').waitFor();
+    await first.getByLabel('Current password').fill(PASSWORD);
+    await first.getByRole('button', { name: 'Change password' }).click();
+    await first.getByText('Password changed. Your other sessions were logged out.').waitFor();
+    await expect
+      .poll(() => first.getByRole('list', { name: 'Sessions' }).getByRole('listitem').count())
+      .toBe(1);
+
+    s.focus(second);
+    await second.reload();
+    await second.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+    await logIn(second, address, NEW_PASSWORD);
+
+    await navTo(second, 'Security');
+    await dismissToasts(second);
+    await second.getByRole('button', { name: 'Log out everywhere' }).click();
+    await second
+      .getByRole('dialog', { name: 'Log out everywhere?' })
+      .getByRole('button', { name: 'Log out everywhere' })
+      .click();
+    await second.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+
+    s.focus(first);
+    await first.reload();
+    await first.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+  });
+
+  step('renews the session silently before the access token expires, and after', async () => {
+    const address = email('refresh');
+    await registerUser(s.server.t.app, { email: address, password: PASSWORD });
+    const { context, page } = await s.device();
+    await page.clock.install();
+    await logIn(page, address, PASSWORD);
+    const cookie = async (name: string) =>
+      (await context.cookies()).find((c) => c.name === name)?.value;
+    const firstAccess = await cookie('sb_access');
+    const csrf = await cookie('sb_csrf');
+
+    // (Tokens are signed deterministically: let the server's clock reach the next second, so
+    // the renewed token differs from the first.)
+    await new Promise((r) => setTimeout(r, 1100));
+    // Half of the 30-second lifetime later, the page renews the session on its own.
+    const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/auth/refresh'));
+    await page.clock.fastForward(16_000);
+    const res = await refreshed;
+    expect(res.status()).toBe(200);
+    expect(res.request().headers()['x-csrf-token']).toBe(csrf);
+    expect(await cookie('sb_access')).not.toBe(firstAccess);
+    expect(await cookie('sb_csrf')).not.toBe(csrf);
+
+    // An access token that is gone (expired while the laptop slept): the next call gets a 401,
+    // the page renews the session and retries — the user notices nothing.
+    await context.clearCookies({ name: 'sb_access' });
+    const again = page.waitForResponse((r) => r.url().endsWith('/api/auth/refresh'));
+    await navTo(page, 'Prompts');
+    expect((await again).status()).toBe(200);
+    await page.getByText('No prompts yet').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/app/prompts');
+  });
+});
