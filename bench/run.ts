@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { voiceScenarios } from './voice.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -159,6 +160,13 @@ if (await postgresReachable()) {
   console.log('PostgreSQL not reachable at BENCH_DATABASE_URL: skipping its scenarios');
 }
 
+rows.push(
+  ...(await voiceScenarios({
+    duration: DURATION,
+    connections: CONNECTIONS,
+    postgres: await postgresReachable(),
+  })),
+);
 const hashes = argon2 ? await argon2Rate(argon2) : 0;
 console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
 

@@ -45,14 +45,17 @@ export function recordCallStatus(
 ): Promise<'applied' | 'duplicate'> {
   const at = new Date();
   return withOrgService(database, orgId, async (tx) => {
+    // A retry stops here, having changed nothing (the first delivery did all of the below).
+    if (!(await log.recordCallEvent(tx, orgId, p.callSid, p.status))) return 'duplicate';
     const scheduled = p.scheduledCallId
       ? await log.scheduledCallById(tx, orgId, p.scheduledCallId)
       : undefined;
     if (scheduled && p.dispatchKey) {
       await log.settleDispatchByCallback(tx, orgId, scheduled.id, p.dispatchKey, p.callSid);
     }
-    const existing = await log.findCallForUpdate(tx, orgId, p.callSid);
-    if (!existing) {
+    let row = await log.findCallForUpdate(tx, orgId, p.callSid);
+    const link = scheduled && !row?.scheduled_call_id ? { scheduled_call_id: scheduled.id } : {};
+    if (!row) {
       // A call not logged yet: the dispatcher has not recorded it (or died first), or an inbound
       // call's voice webhook went elsewhere. Log it from what the callback says.
       const outbound = !!scheduled || (p.direction ?? '').startsWith('outbound');
@@ -60,32 +63,31 @@ export function recordCallStatus(
       const phone = agent
         ? await log.phoneById(tx, orgId, agent.phone_id)
         : await log.activePhoneByNumber(tx, orgId, outbound ? p.from : p.to);
-      await log.insertCallIfAbsent(tx, {
-        id: newId(),
-        org_id: orgId,
-        call_sid: p.callSid,
-        phone_id: phone?.id ?? null,
-        agent_id: agent?.id ?? null,
-        scheduled_call_id: scheduled?.id ?? null,
-        phone_owner_id: phone?.owner_id ?? null,
-        agent_owner_id: agent?.owner_id ?? null,
-        direction: outbound ? 'outbound' : 'inbound',
-        from_number: p.from,
-        to_number: p.to,
-        status: 'queued',
-        answered_at: null,
-        ended_at: null,
-        duration_seconds: null,
-      });
-    } else if (scheduled && !existing.scheduled_call_id) {
-      await log.updateCall(tx, orgId, p.callSid, { scheduled_call_id: scheduled.id });
+      row =
+        (await log.insertCallIfAbsent(tx, {
+          id: newId(),
+          org_id: orgId,
+          call_sid: p.callSid,
+          phone_id: phone?.id ?? null,
+          agent_id: agent?.id ?? null,
+          scheduled_call_id: scheduled?.id ?? null,
+          phone_owner_id: phone?.owner_id ?? null,
+          agent_owner_id: agent?.owner_id ?? null,
+          direction: outbound ? 'outbound' : 'inbound',
+          from_number: p.from,
+          to_number: p.to,
+          status: 'queued',
+          answered_at: null,
+          ended_at: null,
+          duration_seconds: null,
+        })) ?? (await log.findCallForUpdate(tx, orgId, p.callSid));
     }
-    const fresh = await applyCallEvent(tx, orgId, {
-      callSid: p.callSid,
-      status: p.status,
-      durationSeconds: p.durationSeconds,
-      at,
-    });
-    return fresh ? 'applied' : 'duplicate';
+    const patch = row
+      ? callTransition(row, { status: p.status, durationSeconds: p.durationSeconds, at })
+      : null;
+    if (patch || Object.keys(link).length > 0) {
+      await log.updateCall(tx, orgId, p.callSid, { ...patch, ...link });
+    }
+    return 'applied';
   });
 }

@@ -1,0 +1,169 @@
+// The voice benchmark target, run as a child process (bench/voice.ts starts it):
+//   tsx bench/voice-server.ts pglite | postgres
+// Switchboard with the platform Twilio account configured, an org with a phone and 100 calls,
+// and 10 other orgs with 100 calls each (so the tenant-scoped list filters a shared table).
+// Prints one JSON line {port, headers, publicUrl, authToken, number} once it listens.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { buildApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { type Database, databaseFromPGlite, databaseFromUrl } from '../src/db/database.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+import { withSystem } from '../src/db/tenant.ts';
+import { newId } from '../src/http/ids.ts';
+import { seedBenchIdentity } from './seed.ts';
+
+const dbKind = process.argv[2];
+const cleanups: (() => Promise<void>)[] = [];
+const BENCH_TWILIO = {
+  accountSid: `AC${'5'.repeat(32)}`,
+  authToken: 'benchtoken0123456789abcdef012345',
+  publicUrl: 'https://bench.example.test',
+};
+
+async function openDatabase(): Promise<Database> {
+  if (dbKind === 'postgres') {
+    const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    const name = `sb_bench_voice_${randomBytes(4).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`create database ${name}`);
+    await admin.end();
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    const database = databaseFromUrl(u.toString(), { poolSize: 10, timeoutMs: 5000 });
+    cleanups.push(async () => {
+      await database.close();
+      const a = new pg.Client({ connectionString: base });
+      await a.connect();
+      await a.query(`drop database if exists ${name} with (force)`);
+      await a.end();
+    });
+    return database;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-voice-'));
+  const database = databaseFromPGlite(await PGlite.create({ dataDir: dir }));
+  cleanups.push(async () => {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return database;
+}
+
+async function seedCalls(database: Database, orgId: string, ownerId: string, n: number) {
+  const phoneId = newId();
+  const number = `+1${2_000_000_000 + Math.floor(Math.random() * 7_000_000_000)}`;
+  await withSystem(database, async (tx) => {
+    await tx
+      .insertInto('phones')
+      .values({
+        id: phoneId,
+        org_id: orgId,
+        owner_id: ownerId,
+        number,
+        label: 'bench',
+        active: true,
+      })
+      .execute();
+    const t0 = Date.now() - n * 60_000;
+    await tx
+      .insertInto('calls')
+      .values(
+        Array.from({ length: n }, (_, i) => ({
+          id: newId(t0 + i * 60_000),
+          org_id: orgId,
+          call_sid: `CA${randomBytes(16).toString('hex')}`,
+          phone_id: phoneId,
+          agent_id: null,
+          scheduled_call_id: null,
+          phone_owner_id: ownerId,
+          agent_owner_id: null,
+          direction: 'inbound' as const,
+          from_number: '+14155550100',
+          to_number: number,
+          status: 'completed' as const,
+          started_at: new Date(t0 + i * 60_000),
+          answered_at: new Date(t0 + i * 60_000 + 3000),
+          ended_at: new Date(t0 + i * 60_000 + 63_000),
+          duration_seconds: 60,
+        })),
+      )
+      .execute();
+  });
+  return number;
+}
+
+/** Another tenant sharing the tables: an org and its owner, made on the system path. */
+async function otherOrg(database: Database, i: number) {
+  const orgId = newId();
+  const userId = newId();
+  await withSystem(database, async (tx) => {
+    await tx
+      .insertInto('orgs')
+      .values({ id: orgId, name: `Other ${i}`, kind: 'company' })
+      .execute();
+    await tx
+      .insertInto('users')
+      .values({
+        id: userId,
+        email: `other-${i}-${orgId}@example.test`,
+        full_name: 'Other',
+        password_hash: null,
+      })
+      .execute();
+    await tx
+      .insertInto('memberships')
+      .values({ org_id: orgId, user_id: userId, role: 'owner' })
+      .execute();
+  });
+  return { orgId, userId };
+}
+
+async function main() {
+  const database = await openDatabase();
+  await migrateToLatest(database.db);
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-voice-data-'));
+  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
+    SECRET_KEY: randomBytes(32).toString('base64url'),
+    RATE_LIMIT_REGISTER_IP: '1000000/3600',
+    PUBLIC_URL: BENCH_TWILIO.publicUrl,
+    TWILIO_ACCOUNT_SID: BENCH_TWILIO.accountSid,
+    TWILIO_AUTH_TOKEN: BENCH_TWILIO.authToken,
+    DISPATCHER_ENABLED: 'false',
+  });
+  const app = await buildApp(config, { database });
+  await app.ready();
+  const identity = await seedBenchIdentity(app);
+  const number = await seedCalls(database, identity.orgId, identity.userId, 100);
+  for (let i = 0; i < 10; i++) {
+    const other = await otherOrg(database, i);
+    await seedCalls(database, other.orgId, other.userId, 100);
+  }
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address() as { port: number };
+  console.log(
+    JSON.stringify({
+      port: address.port,
+      headers: identity.headers,
+      publicUrl: BENCH_TWILIO.publicUrl,
+      authToken: BENCH_TWILIO.authToken,
+      number,
+    }),
+  );
+  process.on('SIGTERM', async () => {
+    await app.close();
+    for (const c of cleanups.reverse()) await c().catch(() => {});
+    process.exit(0);
+  });
+}
+
+await main();
