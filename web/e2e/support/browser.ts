@@ -5,34 +5,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { ensureWebBuild } from '../../../scripts/build-web.ts';
 import { buildTestApp, type TestApp } from '../../../src/test/app.ts';
 import { parseMessage } from '../../../src/test/smtp.ts';
 
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export { launchChromium } from './chromium.ts';
+
 export const RESULTS_DIR = fileURLToPath(new URL('../../../test-results/', import.meta.url));
-
-/** The flags the CI machine needs (no sandbox in containers, no GPU, no background traffic). */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
-];
-
-/** playwright-core gives every launch a fresh temporary profile (user-data dir). */
-export function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`,
-    );
-  }
-  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
-}
 
 export interface Server {
   t: TestApp;

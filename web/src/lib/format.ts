@@ -14,7 +14,7 @@ export function formatDate(iso: string | null | undefined): string {
 }
 
 export function timeAgo(iso: string | null | undefined): string {
-  if (!iso) return 'never';
+  if (!iso) return 'Never';
   const seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
   if (Number.isNaN(seconds)) return '—';
   if (seconds < 60) return 'just now';

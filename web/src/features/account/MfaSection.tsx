@@ -119,7 +119,7 @@ function SetupFlow({
               readOnly
               value={setup.secret}
               onFocus={(e) => e.currentTarget.select()}
-              className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm tracking-wider text-slate-900 ring-1 ring-inset ring-slate-300"
+              className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm tracking-wider text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
             />
             <CopyButton text={setup.secret} label="Copy key" what="Secret key copied" />
           </div>

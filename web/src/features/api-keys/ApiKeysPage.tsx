@@ -160,7 +160,7 @@ function ShowKeyDialog({ created, onClose }: { created: Created; onClose: () => 
             readOnly
             value={created.key}
             onFocus={(e) => e.currentTarget.select()}
-            className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-slate-300"
+            className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
           />
           <CopyButton text={created.key} what="API key copied" label="Copy key" />
         </div>

@@ -94,8 +94,9 @@ export function AuditPage() {
       />
       <div className="space-y-6">
         <Card title="Filters" id="audit-filters">
-          <form noValidate onSubmit={apply} className="grid gap-4 sm:grid-cols-2 lg:grid-cols-5">
+          <form noValidate onSubmit={apply} className="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
             <TextField
+              className="sm:col-span-2"
               label="Action"
               name="action"
               placeholder="e.g. auth.login or auth.*"
@@ -143,7 +144,7 @@ export function AuditPage() {
               onChange={set('to')}
               error={fieldErrors.to}
             />
-            <div className="flex gap-2 sm:col-span-2 lg:col-span-5">
+            <div className="flex items-end gap-2 sm:col-span-2">
               <Button type="submit">Apply filters</Button>
               <Button
                 variant="ghost"
@@ -188,7 +189,7 @@ export function AuditPage() {
                     {formatDateTime(a.created_at)}
                   </td>
                   <td className={`${td} font-mono text-xs text-slate-900`}>{a.action}</td>
-                  <td className={td}>
+                  <td className={`${td} whitespace-nowrap`}>
                     {a.actor_user_id
                       ? (people[a.actor_user_id] ?? (
                           <span className="font-mono text-xs">{a.actor_user_id.slice(0, 8)}…</span>

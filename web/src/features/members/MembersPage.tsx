@@ -136,7 +136,7 @@ export function MembersPage({ children }: { children?: ReactNode }) {
                             value={m.role}
                             disabled={busyId === m.user_id}
                             onChange={(e) => void changeRole(m, e.target.value as Role)}
-                            className="rounded-md border-0 bg-white py-1.5 pr-8 pl-2 text-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600"
+                            className="rounded-md border-0 bg-white py-1.5 pr-8 pl-2 text-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
                           >
                             {ROLES.map((r) => (
                               <option key={r} value={r}>

@@ -93,7 +93,7 @@ export function OrgSettingsPage() {
                 People in these roles without two-factor authentication can only set it up until
                 they do.
               </p>
-              <div className="mt-3 grid gap-3 sm:grid-cols-2">
+              <div className="mt-3 grid max-w-md gap-3 sm:grid-cols-2">
                 {ROLES.map((role) => (
                   <CheckboxField
                     key={role}
