@@ -392,7 +392,11 @@ describe('exactly once across crashes', () => {
     fake.delayMs = 900; // longer than TWILIO_TIMEOUT_MS: the client gives up, Twilio (the fake) accepts
     await t.app.dispatcher.runOnce();
     expect(await row(s.id)).toMatchObject({ status: 'dispatching', attempts: 1 });
-    await new Promise((res) => setTimeout(res, 700));
+    // The fake accepts the call once its delay is over, after the client gave up.
+    const until = Date.now() + 10_000;
+    while (placed(s.id).length === 0 && Date.now() < until) {
+      await new Promise((res) => setTimeout(res, 50));
+    }
     const c = placed(s.id)[0]!;
     expect(c).toBeDefined();
     fake.delayMs = 0;
