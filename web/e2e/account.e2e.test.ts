@@ -185,6 +185,52 @@ describe('account flows', () => {
     await first.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
   });
 
+  step('an org that requires MFA sends a member to set it up first', async () => {
+    const app = s.server.t.app;
+    const owner = await registerUser(app, { email: email('policy-owner'), password: PASSWORD });
+    const auth = bearer(owner.access);
+    const policy = await app.inject({
+      method: 'PATCH',
+      url: '/api/orgs/current',
+      headers: auth,
+      payload: { settings: { mfa_required_roles: ['member'] } },
+    });
+    expect(policy.statusCode).toBe(200);
+    const address = email('policy-member');
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/orgs/current/users',
+      headers: auth,
+      payload: { email: address, full_name: 'Annie Easley', role: 'member', password: PASSWORD },
+    });
+    expect(created.statusCode).toBe(201);
+
+    const { page } = await s.device();
+    await page.goto('/login');
+    await page.getByLabel('Email').fill(address);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    // Only the MFA set-up is open to them until they have it.
+    await page.getByText('Your organization requires two-factor authentication').waitFor();
+    await page.getByRole('heading', { name: 'Account security' }).waitFor();
+    await navTo(page, 'Prompts');
+    await page.getByRole('heading', { name: 'Account security' }).waitFor();
+
+    await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
+    await page.getByRole('button', { name: 'Continue' }).click();
+    const secret = await page.getByLabel('Secret key').inputValue();
+    await page.getByLabel('Verification code').fill(totpCodeAt(secret, Date.now()));
+    await page.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await page.getByRole('list', { name: 'Backup codes' }).waitFor();
+    await page.getByRole('button', { name: 'I have saved my codes' }).click();
+    // The session became a full one: the rest of the dashboard opens.
+    await expect
+      .poll(() => page.getByText('Your organization requires two-factor authentication').count())
+      .toBe(0);
+    await navTo(page, 'Prompts');
+    await page.getByText('No prompts yet').waitFor();
+  });
+
   step('renews the session silently before the access token expires, and after', async () => {
     const address = email('refresh');
     await registerUser(s.server.t.app, { email: address, password: PASSWORD });
