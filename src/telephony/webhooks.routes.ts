@@ -22,6 +22,8 @@ import { isValidTwilioSignature, webhookUrl } from './webhook-signature.ts';
 const CALL_SID = '^CA[0-9a-fA-F]{32}$';
 const MESSAGE_SID = '^(SM|MM)[0-9a-fA-F]{32}$';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CALL_SID_RE = new RegExp(CALL_SID);
+const MESSAGE_SID_RE = new RegExp(MESSAGE_SID);
 
 /**
  * Twilio sends many parameters and adds new ones over time, all PascalCase: those are accepted
@@ -88,8 +90,8 @@ function ownerKey(kind: 'voice' | 'status' | 'sms', params: Params, query: Param
   const outbound = (text(params, 'Direction') ?? '').startsWith('outbound');
   return {
     scheduledCallId: matching(text(query, 'scheduled_call_id'), UUID),
-    callSid: matching(text(params, 'CallSid'), new RegExp(CALL_SID)),
-    messageSid: matching(text(params, 'MessageSid'), new RegExp(MESSAGE_SID)),
+    callSid: matching(text(params, 'CallSid'), CALL_SID_RE),
+    messageSid: matching(text(params, 'MessageSid'), MESSAGE_SID_RE),
     // Our number: the called one, except for calls we place (we are the caller).
     number: text(params, kind === 'status' && outbound ? 'From' : 'To', 64),
   };
