@@ -185,6 +185,22 @@ describe('account flows', () => {
     await first.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
   });
 
+  step('signs up a personal workspace at phone width', async () => {
+    const { page } = await s.device({ viewport: { width: 390, height: 844 } });
+    await page.goto('/register');
+    await page.getByLabel('Personal').check();
+    expect(await page.getByLabel('Company name').count()).toBe(0);
+    await page.getByLabel('Work email').fill(email('personal'));
+    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('heading', { name: /^Welcome/ }).waitFor();
+    await page.getByText('Personal', { exact: true }).waitFor();
+    const overflow = await page.evaluate(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
+    expect(overflow).toBeLessThanOrEqual(0);
+  });
+
   step('an org that requires MFA sends a member to set it up first', async () => {
     const app = s.server.t.app;
     const owner = await registerUser(app, { email: email('policy-owner'), password: PASSWORD });

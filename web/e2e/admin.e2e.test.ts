@@ -4,7 +4,7 @@
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect } from 'vitest';
 import { bearer, GOOD_PASSWORD, registerUser } from '../../src/test/auth-helpers.ts';
-import { dismissToasts, navTo, story } from './support/story.ts';
+import { dismissToasts, expectLabelledControls, navTo, story } from './support/story.ts';
 
 const s = story('admin');
 const step = s.step;
@@ -80,6 +80,7 @@ describe('org administration', () => {
     await page.getByText('No API keys').waitFor();
     await page.getByRole('button', { name: 'Create API key' }).click();
     const dialog = page.getByRole('dialog', { name: 'Create an API key' });
+    await expectLabelledControls(page);
     await dialog.getByLabel('Name').fill('Agent worker');
     await dialog.getByLabel('Prompts — write').check();
     await dialog.getByRole('button', { name: 'Create key' }).click();
@@ -118,6 +119,8 @@ describe('org administration', () => {
     await navTo(page, 'Members');
     const members = page.getByRole('table', { name: 'Members' });
     const role = members.getByLabel(`Role of ${member.name}`);
+    await role.waitFor();
+    await expectLabelledControls(page);
     await role.selectOption('manager');
     await page.getByText(`${member.name} is now manager.`).waitFor();
     await page.reload();
@@ -139,6 +142,7 @@ describe('org administration', () => {
     await navTo(page, 'Settings');
     const name = page.getByLabel('Organization name');
     await expect.poll(() => name.inputValue()).toBe('Langley Voice');
+    await expectLabelledControls(page);
     await name.fill('');
     await page.getByRole('button', { name: 'Save settings' }).click();
     // The server's field error, next to the field.
@@ -162,6 +166,7 @@ describe('org administration', () => {
     const table = page.getByRole('table', { name: 'Audit log events' });
     await table.getByRole('row').nth(1).waitFor();
     expect(await table.getByRole('row').count()).toBe(26); // header + 25
+    await expectLabelledControls(page);
     await page.getByText('Page 1').waitFor();
     await page.getByRole('button', { name: 'Older' }).click();
     await page.getByText('Page 2').waitFor();

@@ -8,7 +8,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { totpCodeAt, totpStep } from '../../src/mfa/totp.ts';
 import { linkPath, waitForMail } from './support/browser.ts';
-import { dismissToasts, navTo, story } from './support/story.ts';
+import { dismissToasts, expectLabelledControls, navTo, story } from './support/story.ts';
 
 const PASSWORD = 'violet tugboat orchard lantern 77';
 const TEAMMATE_PASSWORD = 'copper meadow falcon riddle 19';
@@ -44,6 +44,7 @@ describe('dashboard', () => {
       .click();
     await laptop.getByRole('heading', { name: 'Create your Switchboard account' }).waitFor();
 
+    await expectLabelledControls(laptop);
     await laptop.getByLabel('Company name').fill(owner.company);
     await laptop.getByLabel('Full name').fill(owner.name);
     await laptop.getByLabel('Work email').fill(owner.email);
@@ -83,6 +84,7 @@ describe('dashboard', () => {
     const qr = laptop.getByRole('img', { name: /QR code/ });
     await qr.waitFor();
     expect(await qr.getAttribute('src')).toMatch(/^data:image\/(png|svg)/);
+    await expectLabelledControls(laptop);
     owner.secret = await laptop.getByLabel('Secret key').inputValue();
     expect(owner.secret).toMatch(/^[A-Z2-7]{16,}=*$/);
 
@@ -231,6 +233,7 @@ describe('dashboard', () => {
 
     await teammatePage.getByRole('button', { name: 'New prompt' }).click();
     const create = teammatePage.getByRole('dialog', { name: 'New prompt' });
+    await expectLabelledControls(teammatePage);
     await create.getByLabel('Name').fill('Front desk');
     await create.getByLabel('Description').fill('Greets callers');
     await create.getByLabel('Prompt text').fill('You are the front desk of Acme Voice. Be brief.');

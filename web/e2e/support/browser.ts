@@ -57,7 +57,7 @@ function readOutbox(dir: string): OutboxMail[] {
 export async function waitForMail(
   dir: string,
   predicate: (m: OutboxMail) => boolean,
-  timeoutMs = 10_000,
+  timeoutMs = 20_000,
 ): Promise<OutboxMail> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -93,7 +93,7 @@ export async function newDevice(
     acceptDownloads: true,
     permissions: ['clipboard-read', 'clipboard-write'],
   });
-  context.setDefaultTimeout(10_000);
+  context.setDefaultTimeout(20_000);
   const page = await context.newPage();
   const problems: string[] = [];
   // A CSP violation or an uncaught error in the page fails loudly instead of silently.

@@ -11,7 +11,8 @@ import {
   startServer,
 } from './browser.ts';
 
-const STEP_TIMEOUT = 30_000;
+// Generous: the whole suite runs in parallel on small CI machines.
+const STEP_TIMEOUT = 60_000;
 
 export interface Story {
   /** The running server (set once beforeAll has run). */
@@ -96,4 +97,16 @@ export async function logIn(page: Page, email: string, password: string): Promis
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: /^Welcome/ }).waitFor();
+}
+
+/**
+ * Every visible form control has an accessible name (a <label>, aria-label or aria-labelledby):
+ * what assistive technology — and these tests — find controls by.
+ */
+export async function expectLabelledControls(page: Page): Promise<void> {
+  const unlabelled = await page.evaluate(`[...document.querySelectorAll('input, select, textarea')]
+    .filter((el) => el.type !== 'hidden' && el.getClientRects().length > 0)
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+    .map((el) => el.outerHTML.slice(0, 120))`);
+  expect(unlabelled, `unlabelled controls on ${page.url()}`).toEqual([]);
 }
