@@ -63,15 +63,17 @@ beforeAll(async () => {
 });
 
 describe('org administration', () => {
-  step('logs in with the keyboard alone', async () => {
+  step('logs in with the keyboard alone (and ignores an off-site return address)', async () => {
     page = (await s.device()).page;
-    await page.goto('/login');
+    await page.goto('/login?next=//evil.example/phish');
     await page.getByLabel('Email').focus();
     await page.keyboard.type(owner.email);
     await page.keyboard.press('Tab');
     await page.keyboard.type(GOOD_PASSWORD);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Welcome, Mary' }).waitFor();
+    expect(new URL(page.url()).origin).toBe(s.server.baseUrl);
+    expect(new URL(page.url()).pathname).toBe('/app');
   });
 
   step('creates an API key, shown once, that works until it is revoked', async () => {
