@@ -64,10 +64,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         return;
       }
       // The access cookie's expiry is unknown to a fresh page: renew now, which also tells us.
-      const ok = await refreshSession();
-      if (cancelled) return;
-      if (ok) await loadMe();
-      else setStatus('anonymous');
+      // If renewing failed for a passing reason (rate limit, network), the access cookie may
+      // still be good: /auth/me decides.
+      await refreshSession();
+      if (!cancelled) await loadMe();
     })();
     return () => {
       cancelled = true;
