@@ -197,10 +197,14 @@ ${table}
 
 - \`/api/auth/verify\` runs at **${verify ? Math.round((verify.rps / rows[1]!.rps) * 100) : '?'}%** of Switchboard's own \`GET /health\`
   (goal: at least 80%): a valid token is checked from the verified-token cache and the in-memory
-  revocation list, with no database round trip.
+  revocation list, with no database round trip. It can beat \`/health\` because its answers go
+  to proxies and carry no browser security headers (helmet's ~0.5 KB), while \`/health\` does:
+  on this 2-core machine autocannon shares the CPU, so bytes per response count.
 - Login: **${login ? Math.round(login.rps) : '?'} logins/s** next to **${Math.round(hashes)} raw argon2id hashes/s** on the same
   machine (${argon2 ? `m=${argon2.memoryCost} KiB, t=${argon2.timeCost}, p=${argon2.parallelism}` : 'configured cost'}, one hash per core at a time): a login
-  costs one hash plus a few queries, so the hash rate is its ceiling.
+  costs one hash plus a few queries, so the hash rate is its ceiling; on the embedded database
+  those queries run in WebAssembly on the server's main thread and share the two cores with the
+  hashing, which is why logins reach about half the raw rate.
 
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;
