@@ -22,7 +22,19 @@ const NAV: { heading: string; items: NavItem[] }[] = [
     heading: 'Workspace',
     items: [
       { to: '/app', label: 'Overview' },
+      { to: '/app/analytics', label: 'Analytics' },
+      { to: '/app/calls', label: 'Calls' },
+      { to: '/app/messages', label: 'Messages' },
+    ],
+  },
+  {
+    heading: 'Agents',
+    items: [
+      { to: '/app/phones', label: 'Phone numbers' },
+      { to: '/app/agents', label: 'Voice agents' },
+      { to: '/app/message-agents', label: 'Messaging agents' },
       { to: '/app/prompts', label: 'Prompts' },
+      { to: '/app/scheduled-calls', label: 'Scheduled calls' },
     ],
   },
   {

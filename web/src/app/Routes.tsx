@@ -10,11 +10,18 @@ import { LoginPage } from '../features/auth/LoginPage.tsx';
 import { RegisterPage } from '../features/auth/RegisterPage.tsx';
 import { ResetPasswordPage } from '../features/auth/ResetPasswordPage.tsx';
 import { VerifyEmailPage } from '../features/auth/VerifyEmailPage.tsx';
+import { AgentsPage } from '../features/agents/AgentsPage.tsx';
+import { AnalyticsPage } from '../features/analytics/AnalyticsPage.tsx';
+import { CallsPage } from '../features/calls/CallsPage.tsx';
 import { AcceptInvitePage } from '../features/invitations/AcceptInvitePage.tsx';
 import { InvitationsPanel } from '../features/invitations/InvitationsPanel.tsx';
 import { MembersPage } from '../features/members/MembersPage.tsx';
+import { MessageAgentsPage } from '../features/message-agents/MessageAgentsPage.tsx';
+import { MessagesPage } from '../features/messages/MessagesPage.tsx';
 import { OrgSettingsPage } from '../features/org/OrgSettingsPage.tsx';
+import { PhonesPage } from '../features/phones/PhonesPage.tsx';
 import { PromptsPage } from '../features/prompts/PromptsPage.tsx';
+import { ScheduledCallsPage } from '../features/scheduled-calls/ScheduledCallsPage.tsx';
 import { isOrgAdmin } from '../lib/format.ts';
 import { Redirect, useLocation } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
@@ -35,7 +42,14 @@ const PUBLIC: Record<string, () => ReactNode> = {
 /** Pages for a logged-in user; `admin` ones only for owners and admins (the API agrees). */
 const APP: Record<string, { page: () => ReactNode; admin?: boolean }> = {
   '/app': { page: () => <OverviewPage /> },
+  '/app/phones': { page: () => <PhonesPage /> },
+  '/app/agents': { page: () => <AgentsPage /> },
+  '/app/message-agents': { page: () => <MessageAgentsPage /> },
   '/app/prompts': { page: () => <PromptsPage /> },
+  '/app/scheduled-calls': { page: () => <ScheduledCallsPage /> },
+  '/app/calls': { page: () => <CallsPage /> },
+  '/app/messages': { page: () => <MessagesPage /> },
+  '/app/analytics': { page: () => <AnalyticsPage /> },
   '/app/account': { page: () => <SecurityPage /> },
   '/app/org/members': {
     page: () => (

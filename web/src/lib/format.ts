@@ -70,3 +70,15 @@ export const ROLES: readonly Role[] = ['owner', 'admin', 'manager', 'member'];
 export function isOrgAdmin(role: string | undefined): boolean {
   return role === 'owner' || role === 'admin';
 }
+
+/** "1 h 02 min", "3 min 07 s", "42 s" for a call duration; "—" when unknown. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = s % 60;
+  if (h > 0) return `${h} h ${String(m).padStart(2, '0')} min`;
+  if (m > 0) return `${m} min ${String(rest).padStart(2, '0')} s`;
+  return `${rest} s`;
+}
