@@ -2,6 +2,8 @@
 import type { ReactNode } from 'react';
 import { Loading } from '../components/Spinner.tsx';
 import { SecurityPage } from '../features/account/SecurityPage.tsx';
+import { AgentsPage } from '../features/agents/AgentsPage.tsx';
+import { AnalyticsPage } from '../features/analytics/AnalyticsPage.tsx';
 import { ApiKeysPage } from '../features/api-keys/ApiKeysPage.tsx';
 import { AuditPage } from '../features/audit/AuditPage.tsx';
 import { ForgotPasswordPage } from '../features/auth/ForgotPasswordPage.tsx';
@@ -10,8 +12,6 @@ import { LoginPage } from '../features/auth/LoginPage.tsx';
 import { RegisterPage } from '../features/auth/RegisterPage.tsx';
 import { ResetPasswordPage } from '../features/auth/ResetPasswordPage.tsx';
 import { VerifyEmailPage } from '../features/auth/VerifyEmailPage.tsx';
-import { AgentsPage } from '../features/agents/AgentsPage.tsx';
-import { AnalyticsPage } from '../features/analytics/AnalyticsPage.tsx';
 import { CallsPage } from '../features/calls/CallsPage.tsx';
 import { AcceptInvitePage } from '../features/invitations/AcceptInvitePage.tsx';
 import { InvitationsPanel } from '../features/invitations/InvitationsPanel.tsx';
