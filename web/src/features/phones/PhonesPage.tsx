@@ -1,0 +1,393 @@
+// Phone numbers: list, search, filter, register, edit (label, active), delete. A number routes
+// inbound calls and messages to one org at a time: the server answers 409 number_in_use otherwise.
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { CheckboxField, SelectField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { useToast } from '../../lib/toast.tsx';
+
+type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
+type Editing = { mode: 'create' } | { mode: 'edit'; phone: Phone } | null;
+type ActiveFilter = '' | 'true' | 'false';
+
+const PAGE = 20;
+
+/** What the user can do about each conflict the server reports. */
+const CONFLICT_HINTS: Record<string, { field: string; hint: string }> = {
+  number_in_use: {
+    field: 'Already active in another organization',
+    hint: 'A number routes calls and messages to one organization at a time. Deactivate it there first, or save it here with “Active” unchecked.',
+  },
+  phone_number_exists: {
+    field: 'Already registered in this organization',
+    hint: 'This number is already in your list. Edit the existing entry instead.',
+  },
+};
+
+/** "+1 (415) 555-0100" → "+14155550100": people paste numbers with spaces and punctuation. */
+function normalizeNumber(raw: string): string {
+  return raw.trim().replace(/[\s().-]/g, '');
+}
+
+function PhoneDialog({
+  editing,
+  onClose,
+  onSaved,
+}: {
+  editing: Exclude<Editing, null>;
+  onClose: () => void;
+  onSaved: (p: Phone, created: boolean) => void;
+}) {
+  const initial = editing.mode === 'edit' ? editing.phone : null;
+  const [number, setNumber] = useState(initial?.number ?? '');
+  const [label, setLabel] = useState(initial?.label ?? '');
+  const [active, setActive] = useState(initial?.active ?? true);
+  const [conflict, setConflict] = useState<ApiError | null>(null);
+  const form = useFormAction({
+    onError: (err) => {
+      if (err instanceof ApiError && err.status === 409) {
+        setConflict(err);
+        return null;
+      }
+      return undefined;
+    },
+  });
+
+  async function save(_e: FormEvent) {
+    setConflict(null);
+    const labelValue = label.trim() ? label.trim() : null;
+    const saved = await form.run(() =>
+      initial
+        ? api.patch('/api/phones/{id}', {
+            params: { id: initial.id },
+            body: { label: labelValue, active },
+          })
+        : api.post('/api/phones', {
+            body: { number: normalizeNumber(number), label: labelValue, active },
+          }),
+    );
+    if (saved) onSaved(saved, !initial);
+  }
+
+  const conflictHint = conflict ? CONFLICT_HINTS[conflict.code] : undefined;
+  const numberError =
+    form.fieldErrors.number ?? (!initial && conflictHint ? conflictHint.field : undefined);
+
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      onSubmit={save}
+      title={initial ? 'Edit phone number' : 'Add phone number'}
+      description={
+        initial
+          ? 'Change the label, or stop routing calls and messages to this organization.'
+          : 'A Twilio number of yours. Calls and messages to it reach your agents.'
+      }
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={form.busy}>
+            {initial ? 'Save changes' : 'Save phone number'}
+          </Button>
+        </>
+      }
+    >
+      <div className="space-y-4">
+        {conflict && (
+          <Alert tone="error" title={conflict.problem.title}>
+            {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
+              ? conflict.problem.detail
+              : (conflictHint?.hint ?? null)}
+          </Alert>
+        )}
+        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        <TextField
+          label="Number"
+          name="number"
+          type="tel"
+          required={!initial}
+          disabled={Boolean(initial)}
+          autoComplete="off"
+          inputMode="tel"
+          maxLength={24}
+          placeholder="+14155550100"
+          value={number}
+          onChange={(e) => setNumber(e.target.value)}
+          error={numberError}
+          hint={
+            initial
+              ? 'The number itself cannot be changed; delete it and add the new one.'
+              : 'In E.164 form: a plus sign, the country code and the number, e.g. +14155550100.'
+          }
+        />
+        <TextField
+          label="Label"
+          name="label"
+          maxLength={200}
+          value={label}
+          onChange={(e) => setLabel(e.target.value)}
+          error={form.fieldErrors.label}
+          hint="Optional: e.g. “Support line” or “Sales, London”."
+        />
+        <CheckboxField
+          label="Active"
+          name="active"
+          checked={active}
+          onChange={(e) => setActive(e.target.checked)}
+          hint="Routes inbound calls and messages to this organization."
+        />
+      </div>
+    </Dialog>
+  );
+}
+
+export function PhonesPage() {
+  const toast = useToast();
+  const [items, setItems] = useState<Phone[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [query, setQuery] = useState('');
+  const [search, setSearch] = useState('');
+  const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
+  const [editing, setEditing] = useState<Editing>(null);
+  const [deleting, setDeleting] = useState<Phone | null>(null);
+  const [deleteBusy, setDeleteBusy] = useState(false);
+
+  const filters = useCallback(
+    (q: string, a: ActiveFilter) => ({
+      q: q || undefined,
+      active: a === '' ? undefined : a === 'true',
+    }),
+    [],
+  );
+
+  const load = useCallback(
+    async (q: string, a: ActiveFilter) => {
+      setLoadError(null);
+      setItems(null);
+      try {
+        const r = await api.get('/api/phones', { query: { limit: PAGE, ...filters(q, a) } });
+        setItems(r.items);
+        setCursor(r.next_cursor);
+      } catch (err) {
+        setLoadError(errorMessage(err));
+      }
+    },
+    [filters],
+  );
+
+  useEffect(() => {
+    void load(search, activeFilter);
+  }, [load, search, activeFilter]);
+
+  async function loadMore() {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const r = await api.get('/api/phones', {
+        query: { limit: PAGE, cursor, ...filters(search, activeFilter) },
+      });
+      setItems((all) => [...(all ?? []), ...r.items]);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  async function remove(p: Phone) {
+    setDeleteBusy(true);
+    try {
+      await api.delete('/api/phones/{id}', { params: { id: p.id } });
+      setItems((all) => all?.filter((x) => x.id !== p.id) ?? null);
+      toast.success(`Phone number ${p.number} deleted.`);
+      setDeleting(null);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setDeleteBusy(false);
+    }
+  }
+
+  const filtered = search !== '' || activeFilter !== '';
+
+  return (
+    <>
+      <PageHeader
+        title="Phone numbers"
+        description="The Twilio numbers your agents answer and call from."
+        actions={<Button onClick={() => setEditing({ mode: 'create' })}>Add phone number</Button>}
+      />
+      <Card>
+        <search className="mb-5 block">
+          <form
+            className="flex flex-col gap-3 sm:flex-row sm:items-end"
+            onSubmit={(e) => {
+              e.preventDefault();
+              setSearch(query.trim());
+            }}
+          >
+            <TextField
+              label="Search phone numbers"
+              type="search"
+              name="q"
+              maxLength={200}
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              className="flex-1"
+              placeholder="Part of the number or label"
+            />
+            <SelectField
+              label="Status"
+              name="active"
+              value={activeFilter}
+              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
+              className="sm:w-40"
+            >
+              <option value="">All</option>
+              <option value="true">Active</option>
+              <option value="false">Inactive</option>
+            </SelectField>
+            <Button type="submit" variant="secondary">
+              Search
+            </Button>
+          </form>
+        </search>
+        {loadError ? (
+          <Alert tone="error">{loadError}</Alert>
+        ) : !items ? (
+          <Loading label="Loading phone numbers…" />
+        ) : items.length === 0 ? (
+          <EmptyState
+            title={filtered ? 'No phone numbers match your filters' : 'No phone numbers yet'}
+            action={
+              !filtered && (
+                <Button onClick={() => setEditing({ mode: 'create' })}>
+                  Add your first phone number
+                </Button>
+              )
+            }
+          >
+            {!filtered && 'Add a Twilio number so your voice and messaging agents can use it.'}
+          </EmptyState>
+        ) : (
+          <Table
+            caption="Phone numbers"
+            head={
+              <tr>
+                <th scope="col" className={th}>
+                  Number
+                </th>
+                <th scope="col" className={th}>
+                  Label
+                </th>
+                <th scope="col" className={th}>
+                  Status
+                </th>
+                <th scope="col" className={th}>
+                  Created
+                </th>
+                <th scope="col" className={th}>
+                  Updated
+                </th>
+                <th scope="col" className={th}>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            }
+          >
+            {items.map((p) => (
+              <tr key={p.id}>
+                <td className={`${td} whitespace-nowrap font-medium text-slate-900 tabular-nums`}>
+                  {p.number}
+                </td>
+                <td className={`${td} text-slate-600`}>
+                  {p.label || <span className="text-slate-400">—</span>}
+                </td>
+                <td className={td}>
+                  {p.active ? (
+                    <Badge tone="green">Active</Badge>
+                  ) : (
+                    <Badge tone="gray">Inactive</Badge>
+                  )}
+                </td>
+                <td className={`${td} whitespace-nowrap text-slate-500`}>
+                  {formatDateTime(p.created_at)}
+                </td>
+                <td className={`${td} whitespace-nowrap text-slate-500`}>
+                  <time dateTime={p.updated_at} title={formatDateTime(p.updated_at)}>
+                    {timeAgo(p.updated_at)}
+                  </time>
+                </td>
+                <td className={td}>
+                  <div className="flex justify-end gap-2">
+                    <Button
+                      variant="secondary"
+                      size="sm"
+                      onClick={() => setEditing({ mode: 'edit', phone: p })}
+                      aria-label={`Edit ${p.number}`}
+                    >
+                      Edit
+                    </Button>
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      onClick={() => setDeleting(p)}
+                      aria-label={`Delete ${p.number}`}
+                    >
+                      Delete
+                    </Button>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+        {cursor && (
+          <div className="mt-5 flex justify-center">
+            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+              Load more
+            </Button>
+          </div>
+        )}
+      </Card>
+      {editing && (
+        <PhoneDialog
+          editing={editing}
+          onClose={() => setEditing(null)}
+          onSaved={(p, created) => {
+            setEditing(null);
+            toast.success(
+              created ? `Phone number ${p.number} added.` : `Phone number ${p.number} saved.`,
+            );
+            if (created) setItems((all) => [p, ...(all ?? [])]);
+            else setItems((all) => all?.map((x) => (x.id === p.id ? p : x)) ?? null);
+          }}
+        />
+      )}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete ${deleting?.number ?? ''}?`}
+        confirmLabel="Delete phone number"
+        busy={deleteBusy}
+        onConfirm={() => deleting && void remove(deleting)}
+        onClose={() => setDeleting(null)}
+      >
+        Calls and messages to this number stop reaching your agents. This cannot be undone from the
+        dashboard.
+      </ConfirmDialog>
+    </>
+  );
+}
