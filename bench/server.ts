@@ -4,51 +4,15 @@
 //   tsx bench/server.ts app postgres    — Switchboard on a fresh database of BENCH_DATABASE_URL
 // Prints one JSON line {port, headers} once it listens; seeds an org with 20 prompts.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import Fastify from 'fastify';
-import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { type Database, databaseFromPGlite, databaseFromUrl } from '../src/db/database.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { newId } from '../src/http/ids.ts';
+import { openScratch } from './scratch.ts';
 import { BENCH_PASSWORD, seedBenchIdentity } from './seed.ts';
 
 const [mode, dbKind] = process.argv.slice(2);
-const cleanups: (() => Promise<void>)[] = [];
-
-async function openBenchDatabase(): Promise<Database> {
-  if (dbKind === 'postgres') {
-    const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const name = `sb_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const u = new URL(base);
-    u.pathname = `/${name}`;
-    const database = databaseFromUrl(u.toString(), { poolSize: 10, timeoutMs: 5000 });
-    cleanups.push(async () => {
-      await database.close();
-      const a = new pg.Client({ connectionString: base });
-      await a.connect();
-      await a.query(`drop database if exists ${name} with (force)`);
-      await a.end();
-    });
-    return database;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-'));
-  const database = databaseFromPGlite(await PGlite.create({ dataDir: dir }));
-  cleanups.push(async () => {
-    await database.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return database;
-}
 
 async function main() {
   if (mode === 'bare') {
@@ -59,10 +23,8 @@ async function main() {
     console.log(JSON.stringify({ port: address.port, headers: {} }));
     return;
   }
-  const database = await openBenchDatabase();
-  await migrateToLatest(database.db);
-  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-data-'));
-  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const scratch = await openScratch(dbKind, 'sb_bench');
+  const { database, dataDir } = scratch;
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -101,7 +63,7 @@ async function main() {
   );
   process.on('SIGTERM', async () => {
     await app.close();
-    for (const c of cleanups.reverse()) await c().catch(() => {});
+    await scratch.close();
     process.exit(0);
   });
 }

@@ -4,55 +4,20 @@
 // and 10 other orgs with 100 calls each (so the tenant-scoped list filters a shared table).
 // Prints one JSON line {port, headers, publicUrl, authToken, number} once it listens.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { type Database, databaseFromPGlite, databaseFromUrl } from '../src/db/database.ts';
-import { migrateToLatest } from '../src/db/migrate.ts';
+import type { Database } from '../src/db/database.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { newId } from '../src/http/ids.ts';
+import { openScratch } from './scratch.ts';
 import { seedBenchIdentity } from './seed.ts';
 
 const dbKind = process.argv[2];
-const cleanups: (() => Promise<void>)[] = [];
 const BENCH_TWILIO = {
   accountSid: `AC${'5'.repeat(32)}`,
   authToken: 'benchtoken0123456789abcdef012345',
   publicUrl: 'https://bench.example.test',
 };
-
-async function openDatabase(): Promise<Database> {
-  if (dbKind === 'postgres') {
-    const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-    const name = `sb_bench_voice_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create database ${name}`);
-    await admin.end();
-    const u = new URL(base);
-    u.pathname = `/${name}`;
-    const database = databaseFromUrl(u.toString(), { poolSize: 10, timeoutMs: 5000 });
-    cleanups.push(async () => {
-      await database.close();
-      const a = new pg.Client({ connectionString: base });
-      await a.connect();
-      await a.query(`drop database if exists ${name} with (force)`);
-      await a.end();
-    });
-    return database;
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-voice-'));
-  const database = databaseFromPGlite(await PGlite.create({ dataDir: dir }));
-  cleanups.push(async () => {
-    await database.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  return database;
-}
 
 async function seedCalls(database: Database, orgId: string, ownerId: string, n: number) {
   const phoneId = newId();
@@ -124,10 +89,8 @@ async function otherOrg(database: Database, i: number) {
 }
 
 async function main() {
-  const database = await openDatabase();
-  await migrateToLatest(database.db);
-  const dataDir = mkdtempSync(join(tmpdir(), 'sb-bench-voice-data-'));
-  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const scratch = await openScratch(dbKind, 'sb_bench_voice');
+  const { database, dataDir } = scratch;
   const config = loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -161,7 +124,7 @@ async function main() {
   );
   process.on('SIGTERM', async () => {
     await app.close();
-    for (const c of cleanups.reverse()) await c().catch(() => {});
+    await scratch.close();
     process.exit(0);
   });
 }

@@ -1,0 +1,64 @@
+// A throwaway world for one benchmark target: a migrated database (a fresh PGlite directory, or a
+// fresh database on BENCH_DATABASE_URL's server) and a data directory, both removed by close().
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { type Database, databaseFromPGlite, databaseFromUrl } from '../src/db/database.ts';
+import { migrateToLatest } from '../src/db/migrate.ts';
+
+export interface Scratch {
+  database: Database;
+  dataDir: string;
+  /** Close the database and delete everything made for this run (errors ignored). */
+  close(): Promise<void>;
+}
+
+async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function openScratch(kind: string | undefined, prefix: string): Promise<Scratch> {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  let database: Database;
+  if (kind === 'postgres') {
+    const base = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+    // Hex only: the name goes into DDL, which takes no bind parameters.
+    const name = `${prefix.replace(/\W/g, '_')}_${randomBytes(4).toString('hex')}`;
+    await admin(base, (c) => c.query(`create database ${name}`));
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    const pgDatabase = databaseFromUrl(u.toString(), { poolSize: 10, timeoutMs: 5000 });
+    database = pgDatabase;
+    cleanups.push(async () => {
+      await pgDatabase.close();
+      await admin(base, (c) => c.query(`drop database if exists ${name} with (force)`));
+    });
+  } else {
+    const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+    const embedded = databaseFromPGlite(await PGlite.create({ dataDir: dir }));
+    database = embedded;
+    cleanups.push(async () => {
+      await embedded.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+  }
+  await migrateToLatest(database.db);
+  const dataDir = mkdtempSync(join(tmpdir(), `${prefix}-data-`));
+  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  return {
+    database,
+    dataDir,
+    async close() {
+      for (const c of cleanups.reverse()) await c().catch(() => {});
+    },
+  };
+}
