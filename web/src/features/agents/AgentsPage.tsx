@@ -1,0 +1,588 @@
+// Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
+// server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
+import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { Link } from '../../lib/router.tsx';
+import { useToast } from '../../lib/toast.tsx';
+import { type Lookups, type PhoneOption, phoneText, useLookups } from './lookups.ts';
+
+type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
+type Direction = Agent['direction'];
+type Editing = { mode: 'create' } | { mode: 'edit'; agent: Agent } | null;
+type ActiveFilter = '' | 'true' | 'false';
+
+const PAGE = 20;
+
+const DIRECTION_LABELS: Record<Direction, string> = {
+  incoming: 'Incoming',
+  outgoing: 'Outgoing',
+};
+
+const CONFLICT_HINTS: Record<string, string> = {
+  phone_has_active_agent:
+    'Only one active incoming agent can answer a phone number. Choose another phone, deactivate the other agent first, or uncheck “Active” to save this one inactive.',
+};
+
+/** Empty input → null, which the API stores as "not set". */
+function orNull(v: string): string | null {
+  const t = v.trim();
+  return t ? t : null;
+}
+
+function AgentDialog({
+  editing,
+  lookups,
+  onClose,
+  onSaved,
+}: {
+  editing: Exclude<Editing, null>;
+  lookups: Lookups;
+  onClose: () => void;
+  onSaved: (a: Agent, created: boolean) => void;
+}) {
+  const initial = editing.mode === 'edit' ? editing.agent : null;
+  const { phones, prompts } = lookups;
+  const [name, setName] = useState(initial?.name ?? '');
+  const [direction, setDirection] = useState<Direction>(initial?.direction ?? 'incoming');
+  const [phoneId, setPhoneId] = useState(initial?.phone_id ?? '');
+  const [promptId, setPromptId] = useState(initial?.prompt_id ?? '');
+  const [instructions, setInstructions] = useState(initial?.instructions ?? '');
+  const [greeting, setGreeting] = useState(initial?.greeting ?? '');
+  const [voice, setVoice] = useState(initial?.voice ?? '');
+  const [language, setLanguage] = useState(initial?.language ?? '');
+  const [mediaStreamUrl, setMediaStreamUrl] = useState(initial?.media_stream_url ?? '');
+  const [active, setActive] = useState(initial?.active ?? true);
+  const [conflict, setConflict] = useState<ApiError | null>(null);
+  const form = useFormAction({
+    onError: (err) => {
+      if (err instanceof ApiError && err.status === 409) {
+        setConflict(err);
+        return null;
+      }
+      return undefined;
+    },
+  });
+
+  // A new agent starts on the first phone, once the phones are in.
+  useEffect(() => {
+    if (!initial && phoneId === '' && phones && phones.length > 0) setPhoneId(phones[0]!.id);
+  }, [initial, phoneId, phones]);
+
+  async function save(_e: FormEvent) {
+    setConflict(null);
+    const body = {
+      name: name.trim(),
+      direction,
+      phone_id: phoneId,
+      prompt_id: promptId || null,
+      instructions: orNull(instructions),
+      greeting: orNull(greeting),
+      voice: orNull(voice),
+      language: orNull(language),
+      media_stream_url: orNull(mediaStreamUrl),
+      active,
+    };
+    const saved = await form.run(() =>
+      initial
+        ? api.patch('/api/agents/{id}', { params: { id: initial.id }, body })
+        : api.post('/api/agents', { body }),
+    );
+    if (saved) onSaved(saved, !initial);
+  }
+
+  const ready = phones !== null && prompts !== null;
+  const noPhones = phones !== null && phones.length === 0;
+  const phoneMissing = phoneId !== '' && phones !== null && !phones.some((p) => p.id === phoneId);
+  const promptMissing =
+    promptId !== '' && prompts !== null && !prompts.some((p) => p.id === promptId);
+
+  return (
+    <Dialog
+      open
+      wide
+      onClose={onClose}
+      onSubmit={save}
+      title={initial ? 'Edit voice agent' : 'New voice agent'}
+      description="Answers calls to a phone number, or places calls from it."
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={form.busy} disabled={!ready || noPhones}>
+            {initial ? 'Save changes' : 'Create agent'}
+          </Button>
+        </>
+      }
+    >
+      {lookups.error ? (
+        <Alert
+          tone="error"
+          action={
+            <Button variant="secondary" size="sm" onClick={lookups.reload}>
+              Try again
+            </Button>
+          }
+        >
+          Could not load phone numbers and prompts: {lookups.error}
+        </Alert>
+      ) : !ready ? (
+        <Loading label="Loading phone numbers and prompts…" />
+      ) : (
+        <div className="space-y-4">
+          {conflict && (
+            <Alert tone="error" title={conflict.problem.title}>
+              {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
+                ? conflict.problem.detail
+                : (CONFLICT_HINTS[conflict.code] ?? null)}
+            </Alert>
+          )}
+          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+          {noPhones && (
+            <Alert tone="warning" title="Add a phone number first">
+              An agent needs a phone number.{' '}
+              <Link to="/app/phones" className="font-semibold underline">
+                Go to Phone numbers
+              </Link>
+            </Alert>
+          )}
+          <TextField
+            label="Name"
+            name="name"
+            required
+            maxLength={200}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            error={form.fieldErrors.name}
+          />
+          <div className="grid gap-4 sm:grid-cols-2">
+            <SelectField
+              label="Direction"
+              name="direction"
+              value={direction}
+              onChange={(e) => setDirection(e.target.value as Direction)}
+              error={form.fieldErrors.direction}
+              hint={
+                direction === 'incoming'
+                  ? 'Answers calls to the phone number.'
+                  : 'Places calls from the phone number.'
+              }
+            >
+              <option value="incoming">Incoming</option>
+              <option value="outgoing">Outgoing</option>
+            </SelectField>
+            <SelectField
+              label="Phone number"
+              name="phone_id"
+              required
+              value={phoneId}
+              onChange={(e) => setPhoneId(e.target.value)}
+              error={form.fieldErrors.phone_id}
+            >
+              {noPhones && <option value="">No phone numbers yet</option>}
+              {phoneMissing && <option value={phoneId}>Current phone number</option>}
+              {phones.map((p: PhoneOption) => (
+                <option key={p.id} value={p.id}>
+                  {phoneText(p)}
+                  {p.active ? '' : ' (inactive)'}
+                </option>
+              ))}
+            </SelectField>
+          </div>
+          <SelectField
+            label="Prompt"
+            name="prompt_id"
+            value={promptId}
+            onChange={(e) => setPromptId(e.target.value)}
+            error={form.fieldErrors.prompt_id}
+            hint={
+              <>
+                A reusable prompt from{' '}
+                <Link to="/app/prompts" className="underline">
+                  Prompts
+                </Link>
+                , or none and the instructions below.
+              </>
+            }
+          >
+            <option value="">No prompt — use instructions below</option>
+            {promptMissing && <option value={promptId}>Current prompt</option>}
+            {prompts.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </SelectField>
+          <TextAreaField
+            label="Instructions"
+            name="instructions"
+            rows={5}
+            maxLength={20_000}
+            value={instructions}
+            onChange={(e) => setInstructions(e.target.value)}
+            error={form.fieldErrors.instructions}
+            hint="Optional: what this agent should do, in addition to the prompt."
+          />
+          <TextField
+            label="Greeting"
+            name="greeting"
+            maxLength={1000}
+            value={greeting}
+            onChange={(e) => setGreeting(e.target.value)}
+            error={form.fieldErrors.greeting}
+            placeholder="Hello, thanks for calling Acme. How can I help?"
+            hint="Optional: the first thing the agent says."
+          />
+          <div className="grid gap-4 sm:grid-cols-2">
+            <TextField
+              label="Voice"
+              name="voice"
+              maxLength={64}
+              value={voice}
+              onChange={(e) => setVoice(e.target.value)}
+              error={form.fieldErrors.voice}
+              placeholder="Polly.Joanna"
+              hint="Optional: the text-to-speech voice."
+            />
+            <TextField
+              label="Language"
+              name="language"
+              maxLength={35}
+              value={language}
+              onChange={(e) => setLanguage(e.target.value)}
+              error={form.fieldErrors.language}
+              placeholder="en-US"
+              hint="Optional: a language tag such as en-US."
+            />
+          </div>
+          <TextField
+            label="Media stream URL"
+            name="media_stream_url"
+            type="url"
+            maxLength={2000}
+            value={mediaStreamUrl}
+            onChange={(e) => setMediaStreamUrl(e.target.value)}
+            error={form.fieldErrors.media_stream_url}
+            placeholder="wss://agents.example.com/stream"
+            hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
+          />
+          <CheckboxField
+            label="Active"
+            name="active"
+            checked={active}
+            onChange={(e) => setActive(e.target.checked)}
+            hint="Only active agents answer or place calls. One active incoming agent per phone."
+          />
+        </div>
+      )}
+    </Dialog>
+  );
+}
+
+export function AgentsPage() {
+  const toast = useToast();
+  const lookups = useLookups();
+  const [items, setItems] = useState<Agent[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [query, setQuery] = useState('');
+  const [search, setSearch] = useState('');
+  const [directionFilter, setDirectionFilter] = useState<Direction | ''>('');
+  const [phoneFilter, setPhoneFilter] = useState('');
+  const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
+  const [editing, setEditing] = useState<Editing>(null);
+  const [deleting, setDeleting] = useState<Agent | null>(null);
+  const [deleteBusy, setDeleteBusy] = useState(false);
+
+  const filters = useMemo(
+    () => ({
+      q: search || undefined,
+      direction: directionFilter || undefined,
+      phone_id: phoneFilter || undefined,
+      active: activeFilter === '' ? undefined : activeFilter === 'true',
+    }),
+    [search, directionFilter, phoneFilter, activeFilter],
+  );
+
+  const load = useCallback(async (f: typeof filters) => {
+    setLoadError(null);
+    setItems(null);
+    try {
+      const r = await api.get('/api/agents', { query: { limit: PAGE, ...f } });
+      setItems(r.items);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      setLoadError(errorMessage(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(filters);
+  }, [load, filters]);
+
+  async function loadMore() {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const r = await api.get('/api/agents', { query: { limit: PAGE, cursor, ...filters } });
+      setItems((all) => [...(all ?? []), ...r.items]);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  async function remove(a: Agent) {
+    setDeleteBusy(true);
+    try {
+      await api.delete('/api/agents/{id}', { params: { id: a.id } });
+      setItems((all) => all?.filter((x) => x.id !== a.id) ?? null);
+      toast.success(`Agent "${a.name}" deleted.`);
+      setDeleting(null);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setDeleteBusy(false);
+    }
+  }
+
+  const phonesById = useMemo(
+    () => new Map((lookups.phones ?? []).map((p) => [p.id, p])),
+    [lookups.phones],
+  );
+  const promptsById = useMemo(
+    () => new Map((lookups.prompts ?? []).map((p) => [p.id, p])),
+    [lookups.prompts],
+  );
+  const filtered =
+    search !== '' || directionFilter !== '' || phoneFilter !== '' || activeFilter !== '';
+
+  return (
+    <>
+      <PageHeader
+        title="Voice agents"
+        description="The agents that answer your phone numbers and place outgoing calls."
+        actions={<Button onClick={() => setEditing({ mode: 'create' })}>New agent</Button>}
+      />
+      <Card>
+        <search className="mb-5 block">
+          <form
+            className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(3,minmax(0,1fr))_auto] lg:items-end"
+            onSubmit={(e) => {
+              e.preventDefault();
+              setSearch(query.trim());
+            }}
+          >
+            <TextField
+              label="Search agents"
+              type="search"
+              name="q"
+              maxLength={200}
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              placeholder="Part of the name"
+            />
+            <SelectField
+              label="Filter by direction"
+              name="direction"
+              value={directionFilter}
+              onChange={(e) => setDirectionFilter(e.target.value as Direction | '')}
+            >
+              <option value="">All directions</option>
+              <option value="incoming">Incoming</option>
+              <option value="outgoing">Outgoing</option>
+            </SelectField>
+            <SelectField
+              label="Filter by phone number"
+              name="phone_id"
+              value={phoneFilter}
+              onChange={(e) => setPhoneFilter(e.target.value)}
+            >
+              <option value="">All phone numbers</option>
+              {(lookups.phones ?? []).map((p) => (
+                <option key={p.id} value={p.id}>
+                  {phoneText(p)}
+                </option>
+              ))}
+            </SelectField>
+            <SelectField
+              label="Filter by status"
+              name="active"
+              value={activeFilter}
+              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
+            >
+              <option value="">All</option>
+              <option value="true">Active</option>
+              <option value="false">Inactive</option>
+            </SelectField>
+            <Button type="submit" variant="secondary" className="self-end">
+              Search
+            </Button>
+          </form>
+        </search>
+        {loadError ? (
+          <Alert tone="error">{loadError}</Alert>
+        ) : !items ? (
+          <Loading label="Loading voice agents…" />
+        ) : items.length === 0 ? (
+          <EmptyState
+            title={filtered ? 'No agents match your filters' : 'No voice agents yet'}
+            action={
+              !filtered && (
+                <Button onClick={() => setEditing({ mode: 'create' })}>
+                  Create your first agent
+                </Button>
+              )
+            }
+          >
+            {!filtered &&
+              'A voice agent answers calls to one of your phone numbers, or calls out from it.'}
+          </EmptyState>
+        ) : (
+          <Table
+            caption="Voice agents"
+            head={
+              <tr>
+                <th scope="col" className={th}>
+                  Name
+                </th>
+                <th scope="col" className={th}>
+                  Direction
+                </th>
+                <th scope="col" className={th}>
+                  Phone number
+                </th>
+                <th scope="col" className={th}>
+                  Prompt
+                </th>
+                <th scope="col" className={th}>
+                  Status
+                </th>
+                <th scope="col" className={th}>
+                  Updated
+                </th>
+                <th scope="col" className={th}>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            }
+          >
+            {items.map((a) => {
+              const phone = phonesById.get(a.phone_id);
+              const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
+              return (
+                <tr key={a.id}>
+                  <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
+                  <td className={td}>
+                    <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
+                      {DIRECTION_LABELS[a.direction]}
+                    </Badge>
+                  </td>
+                  <td className={`${td} text-slate-600`}>
+                    {phone ? (
+                      <>
+                        <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
+                        {phone.label && (
+                          <span className="block text-xs text-slate-400">{phone.label}</span>
+                        )}
+                      </>
+                    ) : lookups.phones ? (
+                      <span className="text-slate-400">Unknown number</span>
+                    ) : (
+                      <span className="text-slate-400">…</span>
+                    )}
+                  </td>
+                  <td className={`${td} text-slate-600`}>
+                    {!a.prompt_id ? (
+                      <span className="text-slate-400">No prompt</span>
+                    ) : prompt ? (
+                      prompt.name
+                    ) : (
+                      <span className="text-slate-400">
+                        {lookups.prompts ? 'Unknown prompt' : '…'}
+                      </span>
+                    )}
+                  </td>
+                  <td className={td}>
+                    {a.active ? (
+                      <Badge tone="green">Active</Badge>
+                    ) : (
+                      <Badge tone="gray">Inactive</Badge>
+                    )}
+                  </td>
+                  <td className={`${td} whitespace-nowrap text-slate-500`}>
+                    <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
+                      {timeAgo(a.updated_at)}
+                    </time>
+                  </td>
+                  <td className={td}>
+                    <div className="flex justify-end gap-2">
+                      <Button
+                        variant="secondary"
+                        size="sm"
+                        onClick={() => setEditing({ mode: 'edit', agent: a })}
+                        aria-label={`Edit ${a.name}`}
+                      >
+                        Edit
+                      </Button>
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        onClick={() => setDeleting(a)}
+                        aria-label={`Delete ${a.name}`}
+                      >
+                        Delete
+                      </Button>
+                    </div>
+                  </td>
+                </tr>
+              );
+            })}
+          </Table>
+        )}
+        {cursor && (
+          <div className="mt-5 flex justify-center">
+            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+              Load more
+            </Button>
+          </div>
+        )}
+      </Card>
+      {editing && (
+        <AgentDialog
+          editing={editing}
+          lookups={lookups}
+          onClose={() => setEditing(null)}
+          onSaved={(a, created) => {
+            setEditing(null);
+            toast.success(created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`);
+            if (created) setItems((all) => [a, ...(all ?? [])]);
+            else setItems((all) => all?.map((x) => (x.id === a.id ? a : x)) ?? null);
+          }}
+        />
+      )}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete "${deleting?.name ?? ''}"?`}
+        confirmLabel="Delete agent"
+        busy={deleteBusy}
+        onConfirm={() => deleting && void remove(deleting)}
+        onClose={() => setDeleting(null)}
+      >
+        The agent stops answering and placing calls. This cannot be undone from the dashboard.
+      </ConfirmDialog>
+    </>
+  );
+}
