@@ -1,0 +1,389 @@
+// Scheduled calls: outgoing calls the dispatcher places later. List (status filter, cursor
+// "Load more"), schedule one (agent, number, local date and time), cancel a pending one.
+import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { SelectField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { formatDateTime } from '../../lib/format.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { Link } from '../../lib/router.tsx';
+import { useToast } from '../../lib/toast.tsx';
+
+type ScheduledCall = ResponseOf<'/api/scheduled-calls', 'get'>['items'][number];
+type Status = ScheduledCall['status'];
+type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
+
+const PAGE = 20;
+
+const STATUS: Record<
+  Status,
+  { label: string; tone: 'gray' | 'indigo' | 'green' | 'amber' | 'red' }
+> = {
+  pending: { label: 'Pending', tone: 'indigo' },
+  dispatching: { label: 'Dispatching', tone: 'amber' },
+  dispatched: { label: 'Dispatched', tone: 'green' },
+  failed: { label: 'Failed', tone: 'red' },
+  cancelled: { label: 'Cancelled', tone: 'gray' },
+};
+const STATUSES = Object.keys(STATUS) as Status[];
+
+/** Every outgoing agent the user can see (a few pages at most), for names and the picker. */
+async function loadOutgoingAgents(): Promise<Agent[]> {
+  const all: Agent[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 10; i++) {
+    const r = await api.get('/api/agents', {
+      query: { limit: 100, direction: 'outgoing', cursor },
+    });
+    all.push(...r.items);
+    if (!r.next_cursor) break;
+    cursor = r.next_cursor;
+  }
+  return all;
+}
+
+/** "2025-03-04T09:30" in the browser's time zone, one hour from now (a sensible default). */
+function defaultLocalTime(): string {
+  const d = new Date(Date.now() + 60 * 60 * 1000);
+  d.setSeconds(0, 0);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function timeZoneName(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'your local time';
+  } catch {
+    return 'your local time';
+  }
+}
+
+function ScheduleDialog({
+  agents,
+  onClose,
+  onSaved,
+}: {
+  agents: Agent[];
+  onClose: () => void;
+  onSaved: (s: ScheduledCall) => void;
+}) {
+  const usable = agents.filter((a) => a.active);
+  const [agentId, setAgentId] = useState(usable[0]?.id ?? '');
+  const [to, setTo] = useState('');
+  const [when, setWhen] = useState(defaultLocalTime);
+  const form = useFormAction();
+
+  async function save(_e: FormEvent) {
+    const at = new Date(when);
+    // An unparsable value goes to the server as typed, which names the field in its answer.
+    const scheduled_at = Number.isNaN(at.getTime()) ? when : at.toISOString();
+    const saved = await form.run(() =>
+      api.post('/api/scheduled-calls', {
+        body: { agent_id: agentId, to: to.trim(), scheduled_at },
+      }),
+    );
+    if (saved) onSaved(saved);
+  }
+
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      onSubmit={save}
+      title="Schedule a call"
+      description="The agent calls the number from its phone at the chosen time."
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={form.busy} disabled={usable.length === 0}>
+            Schedule call
+          </Button>
+        </>
+      }
+    >
+      <div className="space-y-4">
+        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        {usable.length === 0 && (
+          <Alert tone="warning">
+            There is no active outgoing agent yet. Create one on the{' '}
+            <Link to="/app/agents" className="font-semibold underline">
+              Agents
+            </Link>{' '}
+            page first.
+          </Alert>
+        )}
+        <SelectField
+          label="Agent"
+          name="agent_id"
+          required
+          value={agentId}
+          onChange={(e) => setAgentId(e.target.value)}
+          error={form.fieldErrors.agent_id}
+          hint="Active outgoing agents."
+        >
+          {usable.length === 0 && <option value="">No outgoing agents</option>}
+          {usable.map((a) => (
+            <option key={a.id} value={a.id}>
+              {a.name}
+            </option>
+          ))}
+        </SelectField>
+        <TextField
+          label="To"
+          name="to"
+          type="tel"
+          required
+          autoComplete="off"
+          placeholder="+14155550123"
+          value={to}
+          onChange={(e) => setTo(e.target.value)}
+          error={form.fieldErrors.to}
+          hint="The number to call, in international format (E.164)."
+        />
+        <TextField
+          label="When"
+          name="scheduled_at"
+          type="datetime-local"
+          required
+          value={when}
+          onChange={(e) => setWhen(e.target.value)}
+          error={form.fieldErrors.scheduled_at}
+          hint={`In your time zone (${timeZoneName()}).`}
+        />
+      </div>
+    </Dialog>
+  );
+}
+
+export function ScheduledCallsPage() {
+  const toast = useToast();
+  const [items, setItems] = useState<ScheduledCall[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [status, setStatus] = useState<Status | ''>('');
+  const [agents, setAgents] = useState<Agent[] | null>(null);
+  const [agentsError, setAgentsError] = useState<string | null>(null);
+  const [creating, setCreating] = useState(false);
+  const [cancelling, setCancelling] = useState<ScheduledCall | null>(null);
+  const [cancelBusy, setCancelBusy] = useState(false);
+
+  const load = useCallback(async (s: Status | '') => {
+    setLoadError(null);
+    setItems(null);
+    try {
+      const r = await api.get('/api/scheduled-calls', {
+        query: { limit: PAGE, status: s || undefined },
+      });
+      setItems(r.items);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      setLoadError(errorMessage(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(status);
+  }, [load, status]);
+
+  useEffect(() => {
+    let live = true;
+    loadOutgoingAgents()
+      .then((a) => live && setAgents(a))
+      .catch((err: unknown) => live && setAgentsError(errorMessage(err)));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  const agentName = (id: string) => agents?.find((a) => a.id === id)?.name ?? '—';
+
+  async function loadMore() {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const r = await api.get('/api/scheduled-calls', {
+        query: { limit: PAGE, cursor, status: status || undefined },
+      });
+      setItems((all) => [...(all ?? []), ...r.items]);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  async function cancel(s: ScheduledCall) {
+    setCancelBusy(true);
+    try {
+      const updated = await api.post('/api/scheduled-calls/{id}/cancel', {
+        params: { id: s.id },
+      });
+      setItems((all) => all?.map((x) => (x.id === updated.id ? updated : x)) ?? null);
+      toast.success(`The call to ${s.to} is cancelled.`);
+      setCancelling(null);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setCancelBusy(false);
+    }
+  }
+
+  const openCreate = () => {
+    if (agentsError) toast.error(agentsError);
+    else setCreating(true);
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Scheduled calls"
+        description="Outgoing calls your agents place at a set time."
+        actions={
+          <Button onClick={openCreate} disabled={!agents && !agentsError}>
+            Schedule a call
+          </Button>
+        }
+      />
+      <Card>
+        <div className="mb-5 flex flex-wrap items-end gap-3">
+          <SelectField
+            label="Status"
+            name="status"
+            value={status}
+            onChange={(e) => setStatus(e.target.value as Status | '')}
+            className="w-48"
+          >
+            <option value="">All statuses</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {STATUS[s].label}
+              </option>
+            ))}
+          </SelectField>
+        </div>
+        {loadError ? (
+          <Alert tone="error">{loadError}</Alert>
+        ) : !items ? (
+          <Loading label="Loading scheduled calls…" />
+        ) : items.length === 0 ? (
+          <EmptyState
+            title={
+              status ? `No ${STATUS[status].label.toLowerCase()} calls` : 'No scheduled calls yet'
+            }
+            action={!status && <Button onClick={openCreate}>Schedule your first call</Button>}
+          >
+            {!status && 'An outgoing agent can call a number at a time you choose.'}
+          </EmptyState>
+        ) : (
+          <Table
+            caption="Scheduled calls"
+            head={
+              <tr>
+                <th scope="col" className={th}>
+                  To
+                </th>
+                <th scope="col" className={th}>
+                  Agent
+                </th>
+                <th scope="col" className={th}>
+                  Scheduled for
+                </th>
+                <th scope="col" className={th}>
+                  Status
+                </th>
+                <th scope="col" className={th}>
+                  Attempts
+                </th>
+                <th scope="col" className={th}>
+                  Result
+                </th>
+                <th scope="col" className={th}>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            }
+          >
+            {items.map((s) => (
+              <tr key={s.id}>
+                <td className={`${td} whitespace-nowrap font-medium text-slate-900`}>{s.to}</td>
+                <td className={`${td} text-slate-700`}>{agentName(s.agent_id)}</td>
+                <td className={`${td} whitespace-nowrap text-slate-700`}>
+                  <time dateTime={s.scheduled_at}>{formatDateTime(s.scheduled_at)}</time>
+                </td>
+                <td className={td}>
+                  <Badge tone={STATUS[s.status].tone}>{STATUS[s.status].label}</Badge>
+                </td>
+                <td className={`${td} tabular-nums text-slate-700`}>{s.attempts}</td>
+                <td className={`${td} max-w-xs text-slate-600`}>
+                  {s.call_sid && (
+                    <Link
+                      to={`/app/calls?call=${encodeURIComponent(s.call_sid)}`}
+                      className="font-mono text-xs font-semibold text-indigo-600 hover:text-indigo-500"
+                      aria-label={`Call ${s.call_sid}`}
+                    >
+                      {s.call_sid}
+                    </Link>
+                  )}
+                  {s.last_error && (
+                    <p className="break-words text-xs text-red-700">{s.last_error}</p>
+                  )}
+                  {!s.call_sid && !s.last_error && <span className="text-slate-400">—</span>}
+                </td>
+                <td className={`${td} text-right`}>
+                  {s.status === 'pending' && (
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      onClick={() => setCancelling(s)}
+                      aria-label={`Cancel the call to ${s.to}`}
+                    >
+                      Cancel
+                    </Button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </Table>
+        )}
+        {cursor && (
+          <div className="mt-5 flex justify-center">
+            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+              Load more
+            </Button>
+          </div>
+        )}
+      </Card>
+      {creating && agents && (
+        <ScheduleDialog
+          agents={agents}
+          onClose={() => setCreating(false)}
+          onSaved={(s) => {
+            setCreating(false);
+            toast.success(`Call to ${s.to} scheduled for ${formatDateTime(s.scheduled_at)}.`);
+            if (!status || status === s.status) setItems((all) => [s, ...(all ?? [])]);
+          }}
+        />
+      )}
+      <ConfirmDialog
+        open={cancelling !== null}
+        title={`Cancel the call to ${cancelling?.to ?? ''}?`}
+        confirmLabel="Cancel call"
+        busy={cancelBusy}
+        onConfirm={() => cancelling && void cancel(cancelling)}
+        onClose={() => setCancelling(null)}
+      >
+        {cancelling &&
+          `It was scheduled for ${formatDateTime(cancelling.scheduled_at)}. The agent will not place it.`}
+      </ConfirmDialog>
+    </>
+  );
+}
