@@ -1,0 +1,540 @@
+// Calls: the calls in progress (refreshed every few seconds), the call log with filters and
+// cursor "Load more", and one call's details in a dialog addressed by ?call=<CallSid>.
+import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { Dialog } from '../../components/Dialog.tsx';
+import { SelectField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { formatDateTime, formatDuration, timeAgo } from '../../lib/format.ts';
+import { Link, useLocation, useNavigate, useSearchParam } from '../../lib/router.tsx';
+import { useToast } from '../../lib/toast.tsx';
+
+type Call = ResponseOf<'/api/calls', 'get'>['items'][number];
+type CallStatus = Call['status'];
+type Direction = Call['direction'];
+type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
+type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
+type Tone = 'gray' | 'indigo' | 'green' | 'amber' | 'red';
+
+const PAGE = 20;
+const ACTIVE_REFRESH_MS = 10_000;
+
+const STATUS: Record<CallStatus, { label: string; tone: Tone }> = {
+  queued: { label: 'Queued', tone: 'gray' },
+  initiated: { label: 'Initiated', tone: 'indigo' },
+  ringing: { label: 'Ringing', tone: 'amber' },
+  'in-progress': { label: 'In progress', tone: 'indigo' },
+  completed: { label: 'Completed', tone: 'green' },
+  busy: { label: 'Busy', tone: 'amber' },
+  failed: { label: 'Failed', tone: 'red' },
+  'no-answer': { label: 'No answer', tone: 'amber' },
+  canceled: { label: 'Canceled', tone: 'gray' },
+};
+const STATUSES = Object.keys(STATUS) as CallStatus[];
+const DIRECTION: Record<Direction, string> = { inbound: 'Inbound', outbound: 'Outbound' };
+
+interface Filters {
+  status: CallStatus | '';
+  direction: Direction | '';
+  number: string;
+  since: string; // yyyy-mm-dd, local
+  until: string; // yyyy-mm-dd, local, inclusive
+}
+const NO_FILTERS: Filters = { status: '', direction: '', number: '', since: '', until: '' };
+
+/** The API query for the filters: local days become an ISO range [since 00:00, until+1 00:00). */
+function filterQuery(f: Filters) {
+  const day = (value: string, plusDays = 0) => {
+    if (!value) return undefined;
+    const [y, m, d] = value.split('-').map(Number);
+    const at = new Date(y ?? 0, (m ?? 1) - 1, (d ?? 1) + plusDays);
+    return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
+  };
+  return {
+    status: f.status || undefined,
+    direction: f.direction || undefined,
+    number: f.number.trim() || undefined,
+    since: day(f.since),
+    until: day(f.until, 1),
+  };
+}
+
+/** All pages of a small list (agents, phones) for showing names; capped to stay cheap. */
+async function loadAll<T>(
+  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
+): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < 10; i++) {
+    const r = await fetchPage(cursor);
+    all.push(...r.items);
+    if (!r.next_cursor) break;
+    cursor = r.next_cursor;
+  }
+  return all;
+}
+
+function useNames() {
+  const [agents, setAgents] = useState<Agent[]>([]);
+  const [phones, setPhones] = useState<Phone[]>([]);
+  useEffect(() => {
+    let live = true;
+    // Names are a nicety: a failure leaves ids unnamed rather than breaking the page.
+    loadAll((cursor) => api.get('/api/agents', { query: { limit: 100, cursor } }))
+      .then((a) => live && setAgents(a))
+      .catch(() => undefined);
+    loadAll((cursor) => api.get('/api/phones', { query: { limit: 100, cursor } }))
+      .then((p) => live && setPhones(p))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, []);
+  const agentName = useCallback(
+    (id: string | null) => (id ? (agents.find((a) => a.id === id)?.name ?? 'Unknown agent') : null),
+    [agents],
+  );
+  const phoneName = useCallback(
+    (id: string | null) => {
+      if (!id) return null;
+      const p = phones.find((x) => x.id === id);
+      if (!p) return 'Unknown phone';
+      return p.label ? `${p.label} (${p.number})` : p.number;
+    },
+    [phones],
+  );
+  return { agentName, phoneName };
+}
+
+function StatusBadge({ status }: { status: CallStatus }) {
+  const s = STATUS[status] ?? { label: status, tone: 'gray' as const };
+  return <Badge tone={s.tone}>{s.label}</Badge>;
+}
+
+function callHref(sid: string) {
+  return `/app/calls?call=${encodeURIComponent(sid)}`;
+}
+
+function CallsTable({
+  caption,
+  calls,
+  agentName,
+}: {
+  caption: string;
+  calls: Call[];
+  agentName: (id: string | null) => string | null;
+}) {
+  return (
+    <Table
+      caption={caption}
+      head={
+        <tr>
+          <th scope="col" className={th}>
+            From
+          </th>
+          <th scope="col" className={th}>
+            To
+          </th>
+          <th scope="col" className={th}>
+            Direction
+          </th>
+          <th scope="col" className={th}>
+            Status
+          </th>
+          <th scope="col" className={th}>
+            Started
+          </th>
+          <th scope="col" className={th}>
+            Duration
+          </th>
+          <th scope="col" className={th}>
+            Agent
+          </th>
+          <th scope="col" className={th}>
+            <span className="sr-only">Details</span>
+          </th>
+        </tr>
+      }
+    >
+      {calls.map((c) => (
+        <tr key={c.id} className="hover:bg-slate-50">
+          <td className={`${td} whitespace-nowrap font-medium text-slate-900`}>{c.from}</td>
+          <td className={`${td} whitespace-nowrap text-slate-700`}>{c.to}</td>
+          <td className={`${td} text-slate-700`}>{DIRECTION[c.direction] ?? c.direction}</td>
+          <td className={td}>
+            <StatusBadge status={c.status} />
+          </td>
+          <td className={`${td} whitespace-nowrap text-slate-700`}>
+            <time dateTime={c.started_at}>{formatDateTime(c.started_at)}</time>
+          </td>
+          <td className={`${td} whitespace-nowrap tabular-nums text-slate-700`}>
+            {formatDuration(c.duration_seconds)}
+          </td>
+          <td className={`${td} text-slate-700`}>{agentName(c.agent_id) ?? '—'}</td>
+          <td className={`${td} text-right`}>
+            <Link
+              to={callHref(c.call_sid)}
+              aria-label={`Details of call ${c.call_sid}`}
+              className="rounded-sm text-sm font-semibold text-indigo-600 hover:text-indigo-500 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600"
+            >
+              Details
+            </Link>
+          </td>
+        </tr>
+      ))}
+    </Table>
+  );
+}
+
+function ActiveCalls({ agentName }: { agentName: (id: string | null) => string | null }) {
+  const [calls, setCalls] = useState<Call[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [updatedAt, setUpdatedAt] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    let controller: AbortController | null = null;
+    const refresh = async () => {
+      controller?.abort();
+      controller = new AbortController();
+      try {
+        const r = await api.get('/api/calls/active', {
+          query: { limit: 100 },
+          signal: controller.signal,
+        });
+        if (!live) return;
+        setCalls(r.items);
+        setError(null);
+        setUpdatedAt(new Date().toISOString());
+      } catch (err) {
+        if (!live || (err as Error).name === 'AbortError') return;
+        setError(errorMessage(err));
+      }
+    };
+    void refresh();
+    const timer = window.setInterval(() => void refresh(), ACTIVE_REFRESH_MS);
+    return () => {
+      live = false;
+      window.clearInterval(timer);
+      controller?.abort();
+    };
+  }, []);
+
+  return (
+    <Card
+      id="active-calls"
+      title="Active calls"
+      description={
+        updatedAt
+          ? `Calls in progress right now; refreshed every 10 seconds (last ${formatDateTime(updatedAt)}).`
+          : 'Calls in progress right now; refreshed every 10 seconds.'
+      }
+    >
+      {error && !calls ? (
+        <Alert tone="error">{error}</Alert>
+      ) : !calls ? (
+        <Loading label="Loading active calls…" />
+      ) : (
+        <>
+          {error && (
+            <div className="mb-4">
+              <Alert tone="warning">Could not refresh: {error}</Alert>
+            </div>
+          )}
+          {calls.length === 0 ? (
+            <p className="text-sm text-slate-500">No calls in progress.</p>
+          ) : (
+            <CallsTable caption="Active calls" calls={calls} agentName={agentName} />
+          )}
+        </>
+      )}
+    </Card>
+  );
+}
+
+function CallLog({ agentName }: { agentName: (id: string | null) => string | null }) {
+  const toast = useToast();
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [items, setItems] = useState<Call[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
+
+  const load = useCallback(async (f: Filters) => {
+    setLoadError(null);
+    setItems(null);
+    try {
+      const r = await api.get('/api/calls', { query: { limit: PAGE, ...filterQuery(f) } });
+      setItems(r.items);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      setLoadError(errorMessage(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(filters);
+  }, [load, filters]);
+
+  async function loadMore() {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const r = await api.get('/api/calls', {
+        query: { limit: PAGE, cursor, ...filterQuery(filters) },
+      });
+      setItems((all) => [...(all ?? []), ...r.items]);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  function apply(e: FormEvent) {
+    e.preventDefault();
+    setFilters({ ...draft, number: draft.number.trim() });
+  }
+
+  const set = <K extends keyof Filters>(key: K, value: Filters[K]) =>
+    setDraft((d) => ({ ...d, [key]: value }));
+
+  return (
+    <Card id="call-log" title="Call log" description="Every call, newest first.">
+      <search className="mb-5 block">
+        <form
+          aria-label="Filter calls"
+          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-6 lg:items-end"
+          onSubmit={apply}
+        >
+          <SelectField
+            label="Status"
+            name="status"
+            value={draft.status}
+            onChange={(e) => set('status', e.target.value as Filters['status'])}
+          >
+            <option value="">All statuses</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {STATUS[s].label}
+              </option>
+            ))}
+          </SelectField>
+          <SelectField
+            label="Direction"
+            name="direction"
+            value={draft.direction}
+            onChange={(e) => set('direction', e.target.value as Filters['direction'])}
+          >
+            <option value="">Both directions</option>
+            <option value="inbound">Inbound</option>
+            <option value="outbound">Outbound</option>
+          </SelectField>
+          <TextField
+            label="Number"
+            name="number"
+            type="search"
+            maxLength={64}
+            placeholder="+14155550123"
+            value={draft.number}
+            onChange={(e) => set('number', e.target.value)}
+          />
+          <TextField
+            label="From date"
+            name="since"
+            type="date"
+            value={draft.since}
+            onChange={(e) => set('since', e.target.value)}
+          />
+          <TextField
+            label="To date"
+            name="until"
+            type="date"
+            value={draft.until}
+            onChange={(e) => set('until', e.target.value)}
+          />
+          <div className="flex gap-2">
+            <Button type="submit" variant="secondary">
+              Apply filters
+            </Button>
+            {filtered && (
+              <Button
+                variant="ghost"
+                onClick={() => {
+                  setDraft(NO_FILTERS);
+                  setFilters(NO_FILTERS);
+                }}
+              >
+                Clear
+              </Button>
+            )}
+          </div>
+        </form>
+      </search>
+      {loadError ? (
+        <Alert tone="error">{loadError}</Alert>
+      ) : !items ? (
+        <Loading label="Loading calls…" />
+      ) : items.length === 0 ? (
+        <EmptyState title={filtered ? 'No calls match these filters' : 'No calls yet'}>
+          {!filtered && 'Calls to and from your phones appear here.'}
+        </EmptyState>
+      ) : (
+        <CallsTable caption="Call log" calls={items} agentName={agentName} />
+      )}
+      {cursor && (
+        <div className="mt-5 flex justify-center">
+          <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+            Load more
+          </Button>
+        </div>
+      )}
+    </Card>
+  );
+}
+
+function Detail({ term, children }: { term: string; children: ReactNode }) {
+  return (
+    <div className="grid grid-cols-3 gap-3 py-2">
+      <dt className="text-sm font-medium text-slate-500">{term}</dt>
+      <dd className="col-span-2 text-sm break-words text-slate-900">{children}</dd>
+    </div>
+  );
+}
+
+function CallDetailDialog({
+  sid,
+  onClose,
+  agentName,
+  phoneName,
+}: {
+  sid: string;
+  onClose: () => void;
+  agentName: (id: string | null) => string | null;
+  phoneName: (id: string | null) => string | null;
+}) {
+  const [call, setCall] = useState<Call | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    setCall(null);
+    setError(null);
+    api
+      .get('/api/calls/{call_sid}', { params: { call_sid: sid } })
+      .then((c) => live && setCall(c))
+      .catch((err: unknown) => live && setError(errorMessage(err)));
+    return () => {
+      live = false;
+    };
+  }, [sid]);
+
+  return (
+    <Dialog
+      open
+      wide
+      onClose={onClose}
+      title="Call details"
+      description={<span className="font-mono text-xs">{sid}</span>}
+      footer={
+        <Button variant="secondary" onClick={onClose}>
+          Close
+        </Button>
+      }
+    >
+      {error ? (
+        <Alert tone="error">{error}</Alert>
+      ) : !call ? (
+        <Loading label="Loading the call…" />
+      ) : (
+        <dl aria-label="Call details" className="divide-y divide-slate-100">
+          <Detail term="Call SID">
+            <span className="font-mono text-xs">{call.call_sid}</span>
+          </Detail>
+          <Detail term="Status">
+            <StatusBadge status={call.status} />
+          </Detail>
+          <Detail term="Direction">{DIRECTION[call.direction] ?? call.direction}</Detail>
+          <Detail term="From">{call.from}</Detail>
+          <Detail term="To">{call.to}</Detail>
+          <Detail term="Started">
+            <time dateTime={call.started_at}>{formatDateTime(call.started_at)}</time>{' '}
+            <span className="text-slate-500">({timeAgo(call.started_at)})</span>
+          </Detail>
+          <Detail term="Answered">
+            {call.answered_at ? (
+              <time dateTime={call.answered_at}>{formatDateTime(call.answered_at)}</time>
+            ) : (
+              '—'
+            )}
+          </Detail>
+          <Detail term="Ended">
+            {call.ended_at ? (
+              <time dateTime={call.ended_at}>{formatDateTime(call.ended_at)}</time>
+            ) : (
+              '—'
+            )}
+          </Detail>
+          <Detail term="Duration">{formatDuration(call.duration_seconds)}</Detail>
+          <Detail term="Agent">{agentName(call.agent_id) ?? '—'}</Detail>
+          <Detail term="Phone">{phoneName(call.phone_id) ?? '—'}</Detail>
+          <Detail term="Scheduled call">
+            {call.scheduled_call_id ? (
+              <Link
+                to="/app/scheduled-calls"
+                className="font-mono text-xs font-semibold text-indigo-600 hover:text-indigo-500"
+              >
+                {call.scheduled_call_id}
+              </Link>
+            ) : (
+              '—'
+            )}
+          </Detail>
+          <Detail term="ID">
+            <span className="font-mono text-xs">{call.id}</span>
+          </Detail>
+        </dl>
+      )}
+    </Dialog>
+  );
+}
+
+export function CallsPage() {
+  const sid = useSearchParam('call');
+  const { pathname, search } = useLocation();
+  const navigate = useNavigate();
+  const { agentName, phoneName } = useNames();
+
+  const closeDetail = () => {
+    const params = new URLSearchParams(search);
+    params.delete('call');
+    const rest = params.toString();
+    navigate(`${pathname}${rest ? `?${rest}` : ''}`);
+  };
+
+  return (
+    <>
+      <PageHeader title="Calls" description="Calls in progress and the log of every call." />
+      <div className="space-y-6">
+        <ActiveCalls agentName={agentName} />
+        <CallLog agentName={agentName} />
+      </div>
+      {sid && (
+        <CallDetailDialog
+          key={sid}
+          sid={sid}
+          onClose={closeDetail}
+          agentName={agentName}
+          phoneName={phoneName}
+        />
+      )}
+    </>
+  );
+}
