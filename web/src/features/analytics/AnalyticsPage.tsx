@@ -1,0 +1,338 @@
+// Analytics: call volume per day and per hour of the day, and a per-agent summary, over a date
+// range in the browser's time zone (the server buckets the calls in that zone).
+import { type FormEvent, useEffect, useMemo, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { SelectField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { formatDuration } from '../../lib/format.ts';
+import { type BarDatum, type BarSeries, ChartFigure } from './BarChart.tsx';
+import { browserTimeZone, defaultRange, hourText, longDay, rangeText, shortDay } from './dates.ts';
+
+type ByDate = ResponseOf<'/api/analytics/calls-by-date', 'get'>;
+type ByHour = ResponseOf<'/api/analytics/calls-by-hour', 'get'>;
+type Summary = ResponseOf<'/api/analytics/agent-summary', 'get'>;
+type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
+
+interface Filters {
+  from: string;
+  to: string;
+  agentId: string;
+}
+
+interface Data {
+  byDate: ByDate;
+  byHour: ByHour;
+  summary: Summary;
+}
+
+const SERIES: BarSeries[] = [
+  { name: 'Answered', fillClass: 'fill-indigo-500', swatchClass: 'bg-indigo-500' },
+  { name: 'Not answered', fillClass: 'fill-indigo-200', swatchClass: 'bg-indigo-200' },
+];
+
+const FIELD_LABELS: Record<string, string> = { from: 'From', to: 'To', tz: 'Time zone' };
+
+const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
+const count = new Intl.NumberFormat();
+
+function answerRate(answered: number, calls: number): string {
+  return calls > 0 ? percent.format(answered / calls) : '—';
+}
+
+function plural(n: number, word: string): string {
+  return `${count.format(n)} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The server's verdict on the query, with the offending fields named. */
+function loadErrorText(err: unknown): string {
+  if (err instanceof ApiError) {
+    const fields = Object.entries(err.fields);
+    if (fields.length > 0) {
+      return fields
+        .map(([f, m]) => {
+          const name = f.replace(/^querystring\./, '');
+          return `${FIELD_LABELS[name] ?? name}: ${m}`;
+        })
+        .join('. ');
+    }
+  }
+  return errorMessage(err);
+}
+
+function StatCard({ label, value, hint }: { label: string; value: string; hint?: string }) {
+  return (
+    <div className="rounded-xl bg-white px-4 py-4 shadow-sm ring-1 ring-slate-200 sm:px-5">
+      <dt className="text-sm text-slate-500">{label}</dt>
+      <dd className="mt-1 text-2xl font-semibold tracking-tight text-slate-900 tabular-nums">
+        {value}
+      </dd>
+      {hint && <dd className="mt-0.5 text-xs text-slate-400">{hint}</dd>}
+    </div>
+  );
+}
+
+export function AnalyticsPage() {
+  const tz = useMemo(browserTimeZone, []);
+  const initial = useMemo(() => ({ ...defaultRange(), agentId: '' }), []);
+  const [draft, setDraft] = useState<Filters>(initial);
+  const [applied, setApplied] = useState<Filters>(initial);
+  const [data, setData] = useState<Data | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [agents, setAgents] = useState<Agent[]>([]);
+
+  useEffect(() => {
+    api
+      .get('/api/agents', { query: { limit: 100 } })
+      .then((r) => setAgents(r.items))
+      // Without the list the filter is just not offered.
+      .catch(() => setAgents([]));
+  }, []);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    const query = {
+      from: applied.from || undefined,
+      to: applied.to || undefined,
+      tz,
+      agent_id: applied.agentId || undefined,
+    };
+    const signal = controller.signal;
+    setLoading(true);
+    setLoadError(null);
+    Promise.all([
+      api.get('/api/analytics/calls-by-date', { query, signal }),
+      api.get('/api/analytics/calls-by-hour', { query, signal }),
+      api.get('/api/analytics/agent-summary', { query, signal }),
+    ])
+      .then(([byDate, byHour, summary]) => {
+        setData({ byDate, byHour, summary });
+        setLoading(false);
+      })
+      .catch((err) => {
+        if (signal.aborted) return;
+        setData(null);
+        setLoadError(loadErrorText(err));
+        setLoading(false);
+      });
+    return () => controller.abort();
+  }, [applied, tz]);
+
+  function apply(e: FormEvent) {
+    e.preventDefault();
+    setApplied({ ...draft });
+  }
+
+  const totals = useMemo(() => {
+    const days = data?.byDate.days ?? [];
+    const calls = days.reduce((a, d) => a + d.calls, 0);
+    const answered = days.reduce((a, d) => a + d.answered, 0);
+    const duration = days.reduce((a, d) => a + d.total_duration_seconds, 0);
+    return { calls, answered, duration, average: answered > 0 ? duration / answered : null };
+  }, [data]);
+
+  const dayBars: BarDatum[] = useMemo(
+    () =>
+      (data?.byDate.days ?? []).map((d) => ({
+        key: d.date,
+        label: longDay(d.date),
+        tick: shortDay(d.date),
+        values: [d.answered, Math.max(0, d.calls - d.answered)],
+        title: `${longDay(d.date)}: ${plural(d.calls, 'call')}, ${count.format(d.answered)} answered`,
+      })),
+    [data],
+  );
+
+  const hourBars: BarDatum[] = useMemo(
+    () =>
+      (data?.byHour.hours ?? []).map((h) => ({
+        key: String(h.hour),
+        label: `${hourText(h.hour)}–${String(h.hour).padStart(2, '0')}:59`,
+        tick: hourText(h.hour),
+        values: [h.answered, Math.max(0, h.calls - h.answered)],
+        title: `${hourText(h.hour)}–${String(h.hour).padStart(2, '0')}:59: ${plural(h.calls, 'call')}, ${count.format(h.answered)} answered`,
+      })),
+    [data],
+  );
+
+  const range = data ? rangeText(data.byDate.from, data.byDate.to) : '';
+  const summaryText = `${plural(totals.calls, 'call')}, ${count.format(totals.answered)} answered`;
+  const agentName = agents.find((a) => a.id === applied.agentId)?.name;
+
+  return (
+    <div className="space-y-6">
+      <PageHeader
+        title="Analytics"
+        description={`Call volume, answer rates and durations. Days and hours are in your time zone (${tz}).`}
+      />
+      <Card>
+        <search className="block">
+          <form
+            noValidate
+            onSubmit={apply}
+            className="grid grid-cols-2 items-start gap-3 sm:grid-cols-[minmax(0,1fr)_minmax(0,1fr)_minmax(0,1.5fr)_auto]"
+          >
+            <TextField
+              label="From"
+              type="date"
+              name="from"
+              value={draft.from}
+              max={draft.to || undefined}
+              onChange={(e) => setDraft((f) => ({ ...f, from: e.target.value }))}
+            />
+            <TextField
+              label="To"
+              type="date"
+              name="to"
+              value={draft.to}
+              min={draft.from || undefined}
+              onChange={(e) => setDraft((f) => ({ ...f, to: e.target.value }))}
+            />
+            <SelectField
+              label="Agent"
+              name="agent_id"
+              value={draft.agentId}
+              onChange={(e) => setDraft((f) => ({ ...f, agentId: e.target.value }))}
+              className="col-span-2 sm:col-span-1"
+            >
+              <option value="">All agents</option>
+              {agents.map((a) => (
+                <option key={a.id} value={a.id}>
+                  {a.name}
+                </option>
+              ))}
+            </SelectField>
+            <Button
+              type="submit"
+              loading={loading && data !== null}
+              className="col-span-2 sm:col-span-1 sm:mt-6.5"
+            >
+              Apply
+            </Button>
+          </form>
+        </search>
+      </Card>
+
+      {loadError ? (
+        <Alert tone="error" title="Could not load analytics">
+          {loadError}
+        </Alert>
+      ) : !data ? (
+        <Loading label="Loading analytics…" />
+      ) : (
+        <>
+          <section aria-label="Totals">
+            <dl className="grid grid-cols-2 gap-3 lg:grid-cols-4">
+              <StatCard label="Total calls" value={count.format(totals.calls)} hint={range} />
+              <StatCard label="Answered" value={count.format(totals.answered)} />
+              <StatCard label="Answer rate" value={answerRate(totals.answered, totals.calls)} />
+              <StatCard
+                label="Average duration"
+                value={formatDuration(totals.average)}
+                hint="Of answered calls"
+              />
+            </dl>
+          </section>
+
+          {totals.calls === 0 ? (
+            <EmptyState title="No calls in this range">
+              {agentName
+                ? `${agentName} had no calls in this period. Try a longer range or all agents.`
+                : 'No calls were made or received in this period. Try a longer range.'}
+            </EmptyState>
+          ) : (
+            <>
+              <Card
+                title="Calls by day"
+                id="calls-by-day"
+                description={`${range}${agentName ? ` · ${agentName}` : ''}`}
+              >
+                <ChartFigure
+                  label={`Calls by day, ${range}: ${summaryText}`}
+                  data={dayBars}
+                  series={SERIES}
+                  categoryHeader="Date"
+                  totalHeader="Calls"
+                  emptyText="No calls in this range."
+                />
+              </Card>
+              <Card
+                title="Calls by hour of day"
+                id="calls-by-hour"
+                description={`When calls started, ${range}${agentName ? ` · ${agentName}` : ''}`}
+              >
+                <ChartFigure
+                  label={`Calls by hour of day, ${range}: ${summaryText}`}
+                  data={hourBars}
+                  series={SERIES}
+                  categoryHeader="Hour"
+                  totalHeader="Calls"
+                  emptyText="No calls in this range."
+                />
+              </Card>
+              <Card title="Agents" id="agent-summary" description="Calls handled by each agent.">
+                {data.summary.agents.length === 0 ? (
+                  <p className="text-sm text-slate-500">No calls reached an agent in this range.</p>
+                ) : (
+                  <Table
+                    caption={`Calls per agent, ${range}`}
+                    head={
+                      <tr>
+                        <th scope="col" className={th}>
+                          Agent
+                        </th>
+                        <th scope="col" className={`${th} text-right`}>
+                          Calls
+                        </th>
+                        <th scope="col" className={`${th} text-right`}>
+                          Answered
+                        </th>
+                        <th scope="col" className={`${th} text-right`}>
+                          Answer rate
+                        </th>
+                        <th scope="col" className={`${th} text-right`}>
+                          Average duration
+                        </th>
+                        <th scope="col" className={`${th} text-right`}>
+                          Total duration
+                        </th>
+                      </tr>
+                    }
+                  >
+                    {data.summary.agents.map((a) => (
+                      <tr key={a.agent_id}>
+                        <th
+                          scope="row"
+                          className={`${td} font-medium ${a.agent_name ? 'text-slate-900' : 'text-slate-500 italic'}`}
+                        >
+                          {a.agent_name ?? 'No agent'}
+                        </th>
+                        <td className={`${td} text-right tabular-nums`}>{count.format(a.calls)}</td>
+                        <td className={`${td} text-right tabular-nums`}>
+                          {count.format(a.answered)}
+                        </td>
+                        <td className={`${td} text-right tabular-nums`}>
+                          {answerRate(a.answered, a.calls)}
+                        </td>
+                        <td className={`${td} whitespace-nowrap text-right tabular-nums`}>
+                          {a.answered > 0 ? formatDuration(a.average_duration_seconds) : '—'}
+                        </td>
+                        <td className={`${td} whitespace-nowrap text-right tabular-nums`}>
+                          {formatDuration(a.total_duration_seconds)}
+                        </td>
+                      </tr>
+                    ))}
+                  </Table>
+                )}
+              </Card>
+            </>
+          )}
+        </>
+      )}
+    </div>
+  );
+}

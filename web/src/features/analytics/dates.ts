@@ -1,0 +1,61 @@
+// Calendar dates (YYYY-MM-DD) for the analytics window, in the browser's time zone.
+
+const DAY_MS = 86_400_000;
+
+/** The browser's IANA time zone (the server buckets calls by it). */
+export function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** Today's date in the browser's time zone. */
+export function localToday(now = new Date()): string {
+  const y = now.getFullYear();
+  const m = String(now.getMonth() + 1).padStart(2, '0');
+  const d = String(now.getDate()).padStart(2, '0');
+  return `${y}-${m}-${d}`;
+}
+
+/** date + n days (n may be negative). */
+export function addDays(date: string, n: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The default window: the last 30 days, today included. */
+export function defaultRange(now = new Date()): { from: string; to: string } {
+  const to = localToday(now);
+  return { from: addDays(to, -29), to };
+}
+
+function asUtc(date: string): Date {
+  return new Date(`${date}T00:00:00Z`);
+}
+
+/** "1 Nov" (in the user's locale). */
+export function shortDay(date: string): string {
+  return asUtc(date).toLocaleDateString(undefined, {
+    day: 'numeric',
+    month: 'short',
+    timeZone: 'UTC',
+  });
+}
+
+/** "Sat, 1 Nov 2025" (in the user's locale). */
+export function longDay(date: string): string {
+  return asUtc(date).toLocaleDateString(undefined, {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    timeZone: 'UTC',
+  });
+}
+
+/** "1 Nov–30 Nov" (a single day when from = to). */
+export function rangeText(from: string, to: string): string {
+  return from === to ? shortDay(from) : `${shortDay(from)}–${shortDay(to)}`;
+}
+
+/** "09:00" for hour 9. */
+export function hourText(hour: number): string {
+  return `${String(hour).padStart(2, '0')}:00`;
+}
