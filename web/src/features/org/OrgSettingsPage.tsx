@@ -10,6 +10,7 @@ import { ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { TwilioCredentialsCard } from './TwilioCredentialsCard.tsx';
 
 type Org = ResponseOf<'/api/orgs/current', 'get'>;
 
@@ -126,6 +127,7 @@ export function OrgSettingsPage() {
           </div>
         </Card>
       </form>
+      <TwilioCredentialsCard />
     </>
   );
 }
