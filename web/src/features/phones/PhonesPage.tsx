@@ -31,6 +31,8 @@ const CONFLICT_HINTS: Record<string, { field: string; hint: string }> = {
   },
 };
 
+const NUMBER_HINT = 'This is not a number in E.164 form (e.g. +14155550100).';
+
 /** "+1 (415) 555-0100" → "+14155550100": people paste numbers with spaces and punctuation. */
 function normalizeNumber(raw: string): string {
   return raw.trim().replace(/[\s().-]/g, '');
@@ -50,6 +52,7 @@ function PhoneDialog({
   const [label, setLabel] = useState(initial?.label ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
   const [conflict, setConflict] = useState<ApiError | null>(null);
+  const [numberProblem, setNumberProblem] = useState<string | null>(null);
   const form = useFormAction({
     onError: (err) => {
       if (err instanceof ApiError && err.status === 409) {
@@ -62,6 +65,12 @@ function PhoneDialog({
 
   async function save(_e: FormEvent) {
     setConflict(null);
+    if (!initial && !/^\+[1-9][0-9]{6,14}$/.test(normalizeNumber(number))) {
+      form.reset();
+      setNumberProblem(NUMBER_HINT);
+      return;
+    }
+    setNumberProblem(null);
     const labelValue = label.trim() ? label.trim() : null;
     const saved = await form.run(() =>
       initial
@@ -78,7 +87,9 @@ function PhoneDialog({
 
   const conflictHint = conflict ? CONFLICT_HINTS[conflict.code] : undefined;
   const numberError =
-    form.fieldErrors.number ?? (!initial && conflictHint ? conflictHint.field : undefined);
+    numberProblem ??
+    (form.fieldErrors.number ? NUMBER_HINT : undefined) ??
+    (!initial && conflictHint ? conflictHint.field : undefined);
 
   return (
     <Dialog
@@ -240,7 +251,7 @@ export function PhonesPage() {
             }}
           >
             <TextField
-              label="Search phone numbers"
+              label="Search phones"
               type="search"
               name="q"
               maxLength={200}
@@ -250,7 +261,7 @@ export function PhonesPage() {
               placeholder="Part of the number or label"
             />
             <SelectField
-              label="Status"
+              label="Filter by status"
               name="active"
               value={activeFilter}
               onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
@@ -302,7 +313,7 @@ export function PhonesPage() {
                 <th scope="col" className={th}>
                   Updated
                 </th>
-                <th scope="col" className={th}>
+                <th scope="col" className={`${th} relative`}>
                   <span className="sr-only">Actions</span>
                 </th>
               </tr>
