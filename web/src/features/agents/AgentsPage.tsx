@@ -1,6 +1,6 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
-import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -31,6 +31,35 @@ const CONFLICT_HINTS: Record<string, string> = {
   phone_has_active_agent:
     'Only one active incoming agent can answer a phone number. Choose another phone, deactivate the other agent first, or uncheck “Active” to save this one inactive.',
 };
+
+/** What to do about a value the server's pattern refuses (its own message names the regex). */
+const FIELD_HINTS: Record<string, string> = {
+  name: 'Enter a name.',
+  phone_id: 'Choose a phone number.',
+  voice: 'Letters, digits, dots, dashes and underscores only (up to 64), e.g. Polly.Joanna.',
+  language: 'A language tag such as en-US or fr.',
+  media_stream_url: 'A WebSocket URL that starts with wss:// (or ws://), without spaces.',
+};
+
+/** The checks the server makes, done first so the messages are plain. */
+function validate(v: {
+  name: string;
+  phoneId: string;
+  voice: string;
+  language: string;
+  mediaStreamUrl: string;
+}): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!v.name.trim()) out.name = FIELD_HINTS.name!;
+  if (!v.phoneId) out.phone_id = FIELD_HINTS.phone_id!;
+  if (v.voice.trim() && !/^[A-Za-z0-9._-]{1,64}$/.test(v.voice.trim()))
+    out.voice = FIELD_HINTS.voice!;
+  if (v.language.trim() && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/.test(v.language.trim()))
+    out.language = FIELD_HINTS.language!;
+  if (v.mediaStreamUrl.trim() && !/^wss?:\/\/\S+$/.test(v.mediaStreamUrl.trim()))
+    out.media_stream_url = FIELD_HINTS.media_stream_url!;
+  return out;
+}
 
 /** Empty input → null, which the API stores as "not set". */
 function orNull(v: string): string | null {
@@ -77,8 +106,29 @@ function AgentDialog({
     if (!initial && phoneId === '' && phones && phones.length > 0) setPhoneId(phones[0]!.id);
   }, [initial, phoneId, phones]);
 
+  // The form scrolls inside the dialog (header and buttons stay put): bring an error into view.
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const [local, setLocal] = useState<Record<string, string>>({});
+  const { formError, fieldErrors } = form;
+  useEffect(() => {
+    const el = bodyRef.current;
+    if (!el) return;
+    if (conflict || formError) el.scrollTo({ top: 0 });
+    else if (Object.keys(fieldErrors).length > 0 || Object.keys(local).length > 0)
+      el.querySelector('[aria-invalid="true"]')?.scrollIntoView({ block: 'center' });
+  }, [conflict, formError, fieldErrors, local]);
+  /** A local check's message, else the server's (in plain words where it names a pattern). */
+  const errorOf = (field: string): string | undefined =>
+    local[field] ?? (fieldErrors[field] ? (FIELD_HINTS[field] ?? fieldErrors[field]) : undefined);
+
   async function save(_e: FormEvent) {
     setConflict(null);
+    const problems = validate({ name, phoneId, voice, language, mediaStreamUrl });
+    setLocal(problems);
+    if (Object.keys(problems).length > 0) {
+      form.reset();
+      return;
+    }
     const body = {
       name: name.trim(),
       direction,
@@ -138,7 +188,10 @@ function AgentDialog({
       ) : !ready ? (
         <Loading label="Loading phone numbers and prompts…" />
       ) : (
-        <div className="space-y-4">
+        <div
+          ref={bodyRef}
+          className="-mx-1 max-h-[calc(100dvh-18rem)] space-y-4 overflow-y-auto px-1 pb-1"
+        >
           {conflict && (
             <Alert tone="error" title={conflict.problem.title}>
               {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
@@ -162,7 +215,7 @@ function AgentDialog({
             maxLength={200}
             value={name}
             onChange={(e) => setName(e.target.value)}
-            error={form.fieldErrors.name}
+            error={errorOf('name')}
           />
           <div className="grid gap-4 sm:grid-cols-2">
             <SelectField
@@ -170,7 +223,7 @@ function AgentDialog({
               name="direction"
               value={direction}
               onChange={(e) => setDirection(e.target.value as Direction)}
-              error={form.fieldErrors.direction}
+              error={errorOf('direction')}
               hint={
                 direction === 'incoming'
                   ? 'Answers calls to the phone number.'
@@ -186,7 +239,7 @@ function AgentDialog({
               required
               value={phoneId}
               onChange={(e) => setPhoneId(e.target.value)}
-              error={form.fieldErrors.phone_id}
+              error={errorOf('phone_id')}
             >
               {noPhones && <option value="">No phone numbers yet</option>}
               {phoneMissing && <option value={phoneId}>Current phone number</option>}
@@ -203,7 +256,7 @@ function AgentDialog({
             name="prompt_id"
             value={promptId}
             onChange={(e) => setPromptId(e.target.value)}
-            error={form.fieldErrors.prompt_id}
+            error={errorOf('prompt_id')}
             hint={
               <>
                 A reusable prompt from{' '}
@@ -229,7 +282,7 @@ function AgentDialog({
             maxLength={20_000}
             value={instructions}
             onChange={(e) => setInstructions(e.target.value)}
-            error={form.fieldErrors.instructions}
+            error={errorOf('instructions')}
             hint="Optional: what this agent should do, in addition to the prompt."
           />
           <TextField
@@ -238,7 +291,7 @@ function AgentDialog({
             maxLength={1000}
             value={greeting}
             onChange={(e) => setGreeting(e.target.value)}
-            error={form.fieldErrors.greeting}
+            error={errorOf('greeting')}
             placeholder="Hello, thanks for calling Acme. How can I help?"
             hint="Optional: the first thing the agent says."
           />
@@ -249,7 +302,7 @@ function AgentDialog({
               maxLength={64}
               value={voice}
               onChange={(e) => setVoice(e.target.value)}
-              error={form.fieldErrors.voice}
+              error={errorOf('voice')}
               placeholder="Polly.Joanna"
               hint="Optional: the text-to-speech voice."
             />
@@ -259,7 +312,7 @@ function AgentDialog({
               maxLength={35}
               value={language}
               onChange={(e) => setLanguage(e.target.value)}
-              error={form.fieldErrors.language}
+              error={errorOf('language')}
               placeholder="en-US"
               hint="Optional: a language tag such as en-US."
             />
@@ -271,7 +324,7 @@ function AgentDialog({
             maxLength={2000}
             value={mediaStreamUrl}
             onChange={(e) => setMediaStreamUrl(e.target.value)}
-            error={form.fieldErrors.media_stream_url}
+            error={errorOf('media_stream_url')}
             placeholder="wss://agents.example.com/stream"
             hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
           />
@@ -395,22 +448,22 @@ export function AgentsPage() {
               placeholder="Part of the name"
             />
             <SelectField
-              label="Filter by direction"
+              label="Incoming or outgoing"
               name="direction"
               value={directionFilter}
               onChange={(e) => setDirectionFilter(e.target.value as Direction | '')}
             >
-              <option value="">All directions</option>
+              <option value="">All agents</option>
               <option value="incoming">Incoming</option>
               <option value="outgoing">Outgoing</option>
             </SelectField>
             <SelectField
-              label="Filter by phone number"
+              label="Filter by phone"
               name="phone_id"
               value={phoneFilter}
               onChange={(e) => setPhoneFilter(e.target.value)}
             >
-              <option value="">All phone numbers</option>
+              <option value="">All phones</option>
               {(lookups.phones ?? []).map((p) => (
                 <option key={p.id} value={p.id}>
                   {phoneText(p)}
@@ -473,7 +526,7 @@ export function AgentsPage() {
                 <th scope="col" className={th}>
                   Updated
                 </th>
-                <th scope="col" className={th}>
+                <th scope="col" className={`${th} relative`}>
                   <span className="sr-only">Actions</span>
                 </th>
               </tr>
