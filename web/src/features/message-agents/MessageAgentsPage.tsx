@@ -1,0 +1,538 @@
+// Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
+// server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
+import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Table, td, th } from '../../components/Table.tsx';
+import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import { useFormAction } from '../../lib/forms.ts';
+import { Link } from '../../lib/router.tsx';
+import { useToast } from '../../lib/toast.tsx';
+import { type Lookups, phoneText, useLookups } from './lookups.ts';
+
+type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
+type Editing = { mode: 'create' } | { mode: 'edit'; agent: MessageAgent } | null;
+type ActiveFilter = '' | 'true' | 'false';
+
+const PAGE = 20;
+/** Twilio's limit for one message body. */
+const AUTO_REPLY_MAX = 1600;
+
+const CONFLICT_HINTS: Record<string, string> = {
+  phone_has_active_message_agent:
+    'Only one active messaging agent can answer a phone number’s messages. Choose another phone, deactivate the other agent first, or uncheck “Active” to save this one inactive.',
+};
+
+const FIELD_HINTS: Record<string, string> = {
+  name: 'Enter a name.',
+  phone_id: 'Choose a phone number.',
+};
+
+function MessageAgentDialog({
+  editing,
+  lookups,
+  onClose,
+  onSaved,
+}: {
+  editing: Exclude<Editing, null>;
+  lookups: Lookups;
+  onClose: () => void;
+  onSaved: (a: MessageAgent, created: boolean) => void;
+}) {
+  const initial = editing.mode === 'edit' ? editing.agent : null;
+  const { phones, prompts } = lookups;
+  const [name, setName] = useState(initial?.name ?? '');
+  const [phoneId, setPhoneId] = useState(initial?.phone_id ?? '');
+  const [promptId, setPromptId] = useState(initial?.prompt_id ?? '');
+  const [autoReply, setAutoReply] = useState(initial?.auto_reply ?? '');
+  const [active, setActive] = useState(initial?.active ?? true);
+  const [conflict, setConflict] = useState<ApiError | null>(null);
+  const form = useFormAction({
+    onError: (err) => {
+      if (err instanceof ApiError && err.status === 409) {
+        setConflict(err);
+        return null;
+      }
+      return undefined;
+    },
+  });
+
+  // A new agent starts on the first phone, once the phones are in.
+  useEffect(() => {
+    if (!initial && phoneId === '' && phones && phones.length > 0) setPhoneId(phones[0]!.id);
+  }, [initial, phoneId, phones]);
+
+  // The form scrolls inside the dialog (header and buttons stay put): bring an error into view.
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const [local, setLocal] = useState<Record<string, string>>({});
+  const { formError, fieldErrors } = form;
+  useEffect(() => {
+    const el = bodyRef.current;
+    if (!el) return;
+    if (conflict || formError) el.scrollTo({ top: 0 });
+    else if (Object.keys(fieldErrors).length > 0 || Object.keys(local).length > 0)
+      el.querySelector('[aria-invalid="true"]')?.scrollIntoView({ block: 'center' });
+  }, [conflict, formError, fieldErrors, local]);
+  const errorOf = (field: string): string | undefined => local[field] ?? fieldErrors[field];
+
+  async function save(_e: FormEvent) {
+    setConflict(null);
+    const problems: Record<string, string> = {};
+    if (!name.trim()) problems.name = FIELD_HINTS.name!;
+    if (!phoneId) problems.phone_id = FIELD_HINTS.phone_id!;
+    setLocal(problems);
+    if (Object.keys(problems).length > 0) {
+      form.reset();
+      return;
+    }
+    const body = {
+      name: name.trim(),
+      phone_id: phoneId,
+      prompt_id: promptId || null,
+      auto_reply: autoReply.trim() ? autoReply : null,
+      active,
+    };
+    const saved = await form.run(() =>
+      initial
+        ? api.patch('/api/message-agents/{id}', { params: { id: initial.id }, body })
+        : api.post('/api/message-agents', { body }),
+    );
+    if (saved) onSaved(saved, !initial);
+  }
+
+  const ready = phones !== null && prompts !== null;
+  const noPhones = phones !== null && phones.length === 0;
+  const phoneMissing = phoneId !== '' && phones !== null && !phones.some((p) => p.id === phoneId);
+  const promptMissing =
+    promptId !== '' && prompts !== null && !prompts.some((p) => p.id === promptId);
+
+  return (
+    <Dialog
+      open
+      wide
+      onClose={onClose}
+      onSubmit={save}
+      title={initial ? 'Edit messaging agent' : 'New messaging agent'}
+      description="Answers the text messages sent to a phone number."
+      footer={
+        <>
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" loading={form.busy} disabled={!ready || noPhones}>
+            {initial ? 'Save changes' : 'Create messaging agent'}
+          </Button>
+        </>
+      }
+    >
+      {lookups.error ? (
+        <Alert
+          tone="error"
+          action={
+            <Button variant="secondary" size="sm" onClick={lookups.reload}>
+              Try again
+            </Button>
+          }
+        >
+          Could not load phone numbers and prompts: {lookups.error}
+        </Alert>
+      ) : !ready ? (
+        <Loading label="Loading phone numbers and prompts…" />
+      ) : (
+        <div
+          ref={bodyRef}
+          className="-mx-1 max-h-[calc(100dvh-18rem)] space-y-4 overflow-y-auto px-1 pb-1"
+        >
+          {conflict && (
+            <Alert tone="error" title={conflict.problem.title}>
+              {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
+                ? conflict.problem.detail
+                : (CONFLICT_HINTS[conflict.code] ?? null)}
+            </Alert>
+          )}
+          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+          {noPhones && (
+            <Alert tone="warning" title="Add a phone number first">
+              A messaging agent needs a phone number.{' '}
+              <Link to="/app/phones" className="font-semibold underline">
+                Go to Phone numbers
+              </Link>
+            </Alert>
+          )}
+          <TextField
+            label="Name"
+            name="name"
+            required
+            maxLength={200}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            error={errorOf('name')}
+          />
+          <SelectField
+            label="Phone number"
+            name="phone_id"
+            required
+            value={phoneId}
+            onChange={(e) => setPhoneId(e.target.value)}
+            error={errorOf('phone_id')}
+            hint="Messages to this number reach the agent."
+          >
+            {noPhones && <option value="">No phone numbers yet</option>}
+            {phoneMissing && <option value={phoneId}>Current phone number</option>}
+            {phones.map((p) => (
+              <option key={p.id} value={p.id}>
+                {phoneText(p)}
+                {p.active ? '' : ' (inactive)'}
+              </option>
+            ))}
+          </SelectField>
+          <SelectField
+            label="Prompt"
+            name="prompt_id"
+            value={promptId}
+            onChange={(e) => setPromptId(e.target.value)}
+            error={errorOf('prompt_id')}
+            hint={
+              <>
+                Optional: a prompt from{' '}
+                <Link to="/app/prompts" className="underline">
+                  Prompts
+                </Link>{' '}
+                that shapes the agent’s replies.
+              </>
+            }
+          >
+            <option value="">No prompt</option>
+            {promptMissing && <option value={promptId}>Current prompt</option>}
+            {prompts.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </SelectField>
+          <TextAreaField
+            label="Auto-reply text"
+            name="auto_reply"
+            rows={4}
+            maxLength={AUTO_REPLY_MAX}
+            value={autoReply}
+            onChange={(e) => setAutoReply(e.target.value)}
+            error={errorOf('auto_reply')}
+            placeholder="Thanks for your message! We'll get back to you shortly."
+            hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
+          />
+          <CheckboxField
+            label="Active"
+            name="active"
+            checked={active}
+            onChange={(e) => setActive(e.target.checked)}
+            hint="Only an active agent answers messages. One active messaging agent per phone."
+          />
+        </div>
+      )}
+    </Dialog>
+  );
+}
+
+export function MessageAgentsPage() {
+  const toast = useToast();
+  const lookups = useLookups();
+  const [items, setItems] = useState<MessageAgent[] | null>(null);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [query, setQuery] = useState('');
+  const [search, setSearch] = useState('');
+  const [phoneFilter, setPhoneFilter] = useState('');
+  const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
+  const [editing, setEditing] = useState<Editing>(null);
+  const [deleting, setDeleting] = useState<MessageAgent | null>(null);
+  const [deleteBusy, setDeleteBusy] = useState(false);
+
+  const filters = useMemo(
+    () => ({
+      q: search || undefined,
+      phone_id: phoneFilter || undefined,
+      active: activeFilter === '' ? undefined : activeFilter === 'true',
+    }),
+    [search, phoneFilter, activeFilter],
+  );
+
+  const load = useCallback(async (f: typeof filters) => {
+    setLoadError(null);
+    setItems(null);
+    try {
+      const r = await api.get('/api/message-agents', { query: { limit: PAGE, ...f } });
+      setItems(r.items);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      setLoadError(errorMessage(err));
+    }
+  }, []);
+
+  useEffect(() => {
+    void load(filters);
+  }, [load, filters]);
+
+  async function loadMore() {
+    if (!cursor) return;
+    setLoadingMore(true);
+    try {
+      const r = await api.get('/api/message-agents', {
+        query: { limit: PAGE, cursor, ...filters },
+      });
+      setItems((all) => [...(all ?? []), ...r.items]);
+      setCursor(r.next_cursor);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  async function remove(a: MessageAgent) {
+    setDeleteBusy(true);
+    try {
+      await api.delete('/api/message-agents/{id}', { params: { id: a.id } });
+      setItems((all) => all?.filter((x) => x.id !== a.id) ?? null);
+      toast.success(`Messaging agent "${a.name}" deleted.`);
+      setDeleting(null);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setDeleteBusy(false);
+    }
+  }
+
+  const phonesById = useMemo(
+    () => new Map((lookups.phones ?? []).map((p) => [p.id, p])),
+    [lookups.phones],
+  );
+  const promptsById = useMemo(
+    () => new Map((lookups.prompts ?? []).map((p) => [p.id, p])),
+    [lookups.prompts],
+  );
+  const filtered = search !== '' || phoneFilter !== '' || activeFilter !== '';
+
+  return (
+    <>
+      <PageHeader
+        title="Messaging agents"
+        description="The agents that answer text messages sent to your phone numbers."
+        actions={
+          <Button onClick={() => setEditing({ mode: 'create' })}>New messaging agent</Button>
+        }
+      />
+      <Card>
+        <search className="mb-5 block">
+          <form
+            className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(2,minmax(0,1fr))_auto] lg:items-end"
+            onSubmit={(e) => {
+              e.preventDefault();
+              setSearch(query.trim());
+            }}
+          >
+            <TextField
+              label="Search messaging agents"
+              type="search"
+              name="q"
+              maxLength={200}
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              placeholder="Part of the name"
+            />
+            <SelectField
+              label="Filter by phone"
+              name="phone_id"
+              value={phoneFilter}
+              onChange={(e) => setPhoneFilter(e.target.value)}
+            >
+              <option value="">All phones</option>
+              {(lookups.phones ?? []).map((p) => (
+                <option key={p.id} value={p.id}>
+                  {phoneText(p)}
+                </option>
+              ))}
+            </SelectField>
+            <SelectField
+              label="Filter by status"
+              name="active"
+              value={activeFilter}
+              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
+            >
+              <option value="">All</option>
+              <option value="true">Active</option>
+              <option value="false">Inactive</option>
+            </SelectField>
+            <Button type="submit" variant="secondary" className="self-end">
+              Search
+            </Button>
+          </form>
+        </search>
+        {loadError ? (
+          <Alert tone="error">{loadError}</Alert>
+        ) : !items ? (
+          <Loading label="Loading messaging agents…" />
+        ) : items.length === 0 ? (
+          <EmptyState
+            title={filtered ? 'No messaging agents match your filters' : 'No messaging agents yet'}
+            action={
+              !filtered && (
+                <Button onClick={() => setEditing({ mode: 'create' })}>
+                  Create your first messaging agent
+                </Button>
+              )
+            }
+          >
+            {!filtered && 'A messaging agent answers the text messages sent to a phone number.'}
+          </EmptyState>
+        ) : (
+          <Table
+            caption="Messaging agents"
+            head={
+              <tr>
+                <th scope="col" className={th}>
+                  Name
+                </th>
+                <th scope="col" className={th}>
+                  Phone number
+                </th>
+                <th scope="col" className={th}>
+                  Prompt
+                </th>
+                <th scope="col" className={th}>
+                  Auto-reply
+                </th>
+                <th scope="col" className={th}>
+                  Status
+                </th>
+                <th scope="col" className={th}>
+                  Updated
+                </th>
+                <th scope="col" className={`${th} relative`}>
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            }
+          >
+            {items.map((a) => {
+              const phone = phonesById.get(a.phone_id);
+              const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
+              return (
+                <tr key={a.id}>
+                  <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
+                  <td className={`${td} text-slate-600`}>
+                    {phone ? (
+                      <>
+                        <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
+                        {phone.label && (
+                          <span className="block text-xs text-slate-400">{phone.label}</span>
+                        )}
+                      </>
+                    ) : (
+                      <span className="text-slate-400">
+                        {lookups.phones ? 'Unknown number' : '…'}
+                      </span>
+                    )}
+                  </td>
+                  <td className={`${td} text-slate-600`}>
+                    {!a.prompt_id ? (
+                      <span className="text-slate-400">No prompt</span>
+                    ) : prompt ? (
+                      prompt.name
+                    ) : (
+                      <span className="text-slate-400">
+                        {lookups.prompts ? 'Unknown prompt' : '…'}
+                      </span>
+                    )}
+                  </td>
+                  <td className={`${td} max-w-xs text-slate-600`}>
+                    {a.auto_reply ? (
+                      <span className="line-clamp-2" title={a.auto_reply}>
+                        {a.auto_reply}
+                      </span>
+                    ) : (
+                      <span className="text-slate-400">None</span>
+                    )}
+                  </td>
+                  <td className={td}>
+                    {a.active ? (
+                      <Badge tone="green">Active</Badge>
+                    ) : (
+                      <Badge tone="gray">Inactive</Badge>
+                    )}
+                  </td>
+                  <td className={`${td} whitespace-nowrap text-slate-500`}>
+                    <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
+                      {timeAgo(a.updated_at)}
+                    </time>
+                  </td>
+                  <td className={td}>
+                    <div className="flex justify-end gap-2">
+                      <Button
+                        variant="secondary"
+                        size="sm"
+                        onClick={() => setEditing({ mode: 'edit', agent: a })}
+                        aria-label={`Edit ${a.name}`}
+                      >
+                        Edit
+                      </Button>
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        onClick={() => setDeleting(a)}
+                        aria-label={`Delete ${a.name}`}
+                      >
+                        Delete
+                      </Button>
+                    </div>
+                  </td>
+                </tr>
+              );
+            })}
+          </Table>
+        )}
+        {cursor && (
+          <div className="mt-5 flex justify-center">
+            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+              Load more
+            </Button>
+          </div>
+        )}
+      </Card>
+      {editing && (
+        <MessageAgentDialog
+          editing={editing}
+          lookups={lookups}
+          onClose={() => setEditing(null)}
+          onSaved={(a, created) => {
+            setEditing(null);
+            toast.success(
+              created
+                ? `Messaging agent "${a.name}" created.`
+                : `Messaging agent "${a.name}" saved.`,
+            );
+            if (created) setItems((all) => [a, ...(all ?? [])]);
+            else setItems((all) => all?.map((x) => (x.id === a.id ? a : x)) ?? null);
+          }}
+        />
+      )}
+      <ConfirmDialog
+        open={deleting !== null}
+        title={`Delete "${deleting?.name ?? ''}"?`}
+        confirmLabel="Delete messaging agent"
+        busy={deleteBusy}
+        onConfirm={() => deleting && void remove(deleting)}
+        onClose={() => setDeleting(null)}
+      >
+        Messages to its phone number stop getting answers from it. This cannot be undone from the
+        dashboard.
+      </ConfirmDialog>
+    </>
+  );
+}
