@@ -81,7 +81,10 @@ export function story(prefix: string, env: Record<string, string> = {}): Story {
 
 /** Follow a link of the dashboard's navigation (pages also link to each other). */
 export function navTo(page: Page, name: string): Promise<void> {
-  return page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name }).click();
+  return page
+    .getByRole('navigation', { name: 'Dashboard' })
+    .getByRole('link', { name, exact: true })
+    .click();
 }
 
 /** Close the notifications, like a user would when one covers a button. */
