@@ -7,11 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import type { Insertable } from 'kysely';
 import type { Page } from 'playwright-core';
+import twilio from 'twilio';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { databaseFromPGlite } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import type { DB } from '../src/db/schema.ts';
+import { withSystem } from '../src/db/tenant.ts';
+import { newId } from '../src/http/ids.ts';
 import { totpCodeAt } from '../src/mfa/totp.ts';
 import { parseMessage } from '../src/test/smtp.ts';
 import { launchChromium } from '../web/e2e/support/chromium.ts';
@@ -33,6 +38,10 @@ const config = loadConfig({
   SECRET_KEY: 'screenshots-only-secret-0123456789abcdef',
   ARGON2_MEMORY_COST: '1024',
   ARGON2_TIME_COST: '1',
+  PUBLIC_URL: 'https://switchboard.acme-voice.example',
+  TWILIO_ACCOUNT_SID: `AC${'3'.repeat(32)}`,
+  TWILIO_AUTH_TOKEN: 'screenshotsonlytoken0123456789ab',
+  DISPATCHER_ENABLED: 'false',
 });
 const app = await buildApp(config, { database });
 await app.listen({ port: 0, host: '127.0.0.1' });
@@ -132,6 +141,152 @@ for (const [name, description, content] of [
   await call('POST', '/api/prompts', token, { name, description, content });
 }
 
+// Voice demo data: numbers, agents, a messaging agent, scheduled calls; a month of calls (written
+// straight into the log so the charts have history) and a conversation through the SMS webhook.
+const sales = await call('POST', '/api/phones', token, {
+  number: '+14155550100',
+  label: 'Main line',
+});
+const support = await call('POST', '/api/phones', token, {
+  number: '+14155550111',
+  label: 'Support',
+});
+await call('POST', '/api/phones', token, {
+  number: '+442079460000',
+  label: 'London',
+  active: false,
+});
+const prompts = (await call('GET', '/api/prompts?limit=10', token)).items as Answer[];
+const promptId = (name: string) => prompts.find((p) => p.name === name)?.id ?? null;
+const agents: Answer[] = [];
+for (const [name, direction, phone, prompt] of [
+  ['Front desk', 'incoming', sales, 'Front desk'],
+  ['Support line', 'incoming', support, 'After-hours support'],
+  ['Reminders', 'outgoing', sales, 'Appointment reminder'],
+] as const) {
+  agents.push(
+    await call('POST', '/api/agents', token, {
+      name,
+      direction,
+      phone_id: phone.id,
+      prompt_id: promptId(prompt),
+      greeting: 'Hello, thanks for calling Acme Voice.',
+      voice: 'alloy',
+      language: 'en-US',
+      media_stream_url: 'wss://agents.acme-voice.example/stream',
+    }),
+  );
+}
+await call('POST', '/api/message-agents', token, {
+  name: 'Order status by text',
+  phone_id: sales.id,
+  prompt_id: promptId('Order status'),
+  auto_reply: 'Thanks! We got your message and will text you back within the hour.',
+});
+for (const [to, hours] of [
+  ['+14155550177', 20],
+  ['+14155550188', 26],
+  ['+14155550199', 50],
+] as const) {
+  await call('POST', '/api/scheduled-calls', token, {
+    agent_id: agents[2].id,
+    to,
+    scheduled_at: new Date(Date.now() + hours * 3600_000).toISOString(),
+  });
+}
+{
+  const me = await call('GET', '/auth/me', token);
+  const ownerId = me.id as string;
+  const orgId = me.org.id as string;
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
+  const rows: Insertable<DB['calls']>[] = [];
+  for (let day = 29; day >= 0; day--) {
+    const perDay = 4 + Math.floor(random() * 10) + (day % 7 < 2 ? -3 : 0);
+    for (let i = 0; i < perDay; i++) {
+      // Office hours, busiest late morning.
+      const hour = 8 + Math.floor((random() + random() + random()) * 3.3);
+      const start = new Date(Date.now() - day * 86_400_000);
+      start.setHours(hour, Math.floor(random() * 60), Math.floor(random() * 60), 0);
+      if (start.getTime() > Date.now()) continue;
+      const agent = random() < 0.7 ? agents[0] : agents[1];
+      const phone = agent === agents[0] ? sales : support;
+      const answered = random() < 0.82;
+      const duration = answered ? 20 + Math.floor(random() * 400) : null;
+      rows.push({
+        id: newId(start.getTime()),
+        org_id: orgId,
+        call_sid: `CA${newId().replace(/-/g, '')}`,
+        phone_id: phone.id,
+        agent_id: agent.id,
+        scheduled_call_id: null,
+        phone_owner_id: ownerId,
+        agent_owner_id: ownerId,
+        direction: 'inbound' as const,
+        from_number: `+1415555${String(1000 + Math.floor(random() * 9000))}`,
+        to_number: phone.number,
+        status: answered ? ('completed' as const) : ('no-answer' as const),
+        started_at: start,
+        answered_at: answered ? new Date(start.getTime() + 4000) : null,
+        ended_at: new Date(start.getTime() + 4000 + (duration ?? 26) * 1000),
+        duration_seconds: duration,
+      });
+    }
+  }
+  await withSystem(database, (tx) => tx.insertInto('calls').values(rows).execute());
+}
+// A call in progress and a conversation, through the signed webhooks as Twilio sends them.
+const webhook = async (path: string, params: Record<string, string>) => {
+  const signature = twilio.getExpectedTwilioSignature(
+    config.twilio.authToken ?? '',
+    `${config.publicUrl}${path}`,
+    params,
+  );
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': signature,
+    },
+    body: new URLSearchParams(params),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+};
+const accountSid = config.twilio.accountSid ?? '';
+await webhook('/webhooks/twilio/voice', {
+  CallSid: `CA${'c'.repeat(32)}`,
+  AccountSid: accountSid,
+  From: '+14155550142',
+  To: sales.number,
+  CallStatus: 'in-progress',
+  Direction: 'inbound',
+});
+for (const [i, body] of [
+  'Hi, where is order 1042?',
+  'It was supposed to arrive yesterday.',
+  'Great, thank you!',
+].entries()) {
+  await webhook('/webhooks/twilio/sms', {
+    MessageSid: `SM${String(i).repeat(32)}`,
+    AccountSid: accountSid,
+    From: '+14155550142',
+    To: sales.number,
+    Body: body,
+    NumMedia: '0',
+  });
+}
+await webhook('/webhooks/twilio/sms', {
+  MessageSid: `SM${'e'.repeat(32)}`,
+  AccountSid: accountSid,
+  From: '+14155550163',
+  To: sales.number,
+  Body: 'Can I change my delivery address?',
+  NumMedia: '0',
+});
+
 const browser = await launchChromium();
 const shot = async (page: Page, name: string) => {
   for (const b of await page.getByRole('button', { name: 'Dismiss notification' }).all()) {
@@ -175,6 +330,35 @@ try {
   await page.getByRole('dialog', { name: 'Edit prompt' }).waitFor();
   await shot(page, 'prompt-editor');
   await page.keyboard.press('Escape');
+
+  await page.goto('/app/analytics');
+  await page.getByRole('img', { name: /^Calls by day,/ }).waitFor();
+  await shot(page, 'analytics');
+
+  await page.goto('/app/calls');
+  await page.getByRole('table', { name: 'Call log' }).waitFor();
+  await page.getByRole('table', { name: 'Active calls' }).waitFor();
+  await shot(page, 'calls');
+
+  await page.goto('/app/agents');
+  await page.getByRole('table', { name: 'Voice agents' }).waitFor();
+  await shot(page, 'agents');
+  await page.getByRole('button', { name: 'Edit Front desk' }).click();
+  await page.getByRole('dialog', { name: 'Edit voice agent' }).waitFor();
+  await shot(page, 'agent-editor');
+  await page.keyboard.press('Escape');
+
+  await page.goto('/app/phones');
+  await page.getByRole('table', { name: 'Phone numbers' }).waitFor();
+  await shot(page, 'phones');
+
+  await page.goto('/app/scheduled-calls');
+  await page.getByRole('table', { name: 'Scheduled calls' }).waitFor();
+  await shot(page, 'scheduled-calls');
+
+  await page.goto('/app/messages?with=%2B14155550142');
+  await page.getByRole('list', { name: 'Messages with +14155550142' }).waitFor();
+  await shot(page, 'messages');
 
   await page.goto('/app/org/members');
   await page.getByRole('table', { name: 'Pending invitations' }).waitFor();

@@ -141,7 +141,7 @@ describe('voice dashboard', () => {
       expect(answer.statusCode).toBe(200);
       // The incoming call is handed to the active agent's media stream.
       expect(answer.body).toContain('<Stream url="wss://agents.voice-e2e.test/front-desk"');
-      const status =
+      const status: Record<string, string> =
         duration === null
           ? { CallStatus: 'no-answer' }
           : { CallStatus: 'completed', CallDuration: String(duration) };

@@ -58,6 +58,15 @@ export function OverviewPage() {
           </dl>
         </Card>
         <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
+          <Tile to="/app/phones" title="Phone numbers">
+            The numbers your agents answer and call from.
+          </Tile>
+          <Tile to="/app/agents" title="Voice agents">
+            Who answers each number, and who places your scheduled calls.
+          </Tile>
+          <Tile to="/app/analytics" title="Analytics">
+            Calls by day and hour, answer rates and durations per agent.
+          </Tile>
           <Tile to="/app/prompts" title="Prompts">
             The instructions your voice agents follow.
           </Tile>
@@ -78,7 +87,7 @@ export function OverviewPage() {
                 Every security-relevant event in your organization.
               </Tile>
               <Tile to="/app/org/settings" title="Settings">
-                Organization name and two-factor policy.
+                Organization name, two-factor policy and your Twilio account.
               </Tile>
             </>
           )}
