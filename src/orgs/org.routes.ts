@@ -80,13 +80,15 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
         tags,
         security,
         summary: 'Create an org owned by you',
-        description: 'Switch to it with POST /api/auth/switch-org.',
+        description:
+          'Switch to it with POST /api/auth/switch-org. At most RATE_LIMIT_ORG_CREATE (default 20 a day) per user.',
         body: Type.Object({ name: OrgName }, { additionalProperties: false }),
-        response: responses({ 201: OrgDetailOut }, [401, 403]),
+        response: responses({ 201: OrgDetailOut }, [401, 403, 429]),
       },
     },
     async (request, reply) => {
       const p = requirePrincipal(request);
+      await auth.limiter.consume('org_create', p.userId);
       const org = await createOrg(db, p, request.body.name, requestMeta(request));
       return reply.code(201).send(orgDetailJson(org));
     },

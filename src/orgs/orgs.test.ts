@@ -499,3 +499,31 @@ describe('owners are protected', () => {
     expect((await get('/api/users/me', b.member.headers)).statusCode).toBe(200);
   });
 });
+
+describe('POST /api/orgs rate limit', () => {
+  let limited: TestApp;
+  beforeAll(async () => {
+    limited = await buildTestApp({ env: { RATE_LIMIT_ORG_CREATE: '2/3600' } });
+  });
+  afterAll(() => limited.close());
+
+  it('refuses a user’s orgs beyond RATE_LIMIT_ORG_CREATE with 429, others unaffected', async () => {
+    const a = await team(limited);
+    const b = await team(limited);
+    const create = (headers: Record<string, string>, name: string) =>
+      limited.app.inject({ method: 'POST', url: '/api/orgs', headers, payload: { name } });
+    expect((await create(a.owner.headers, 'One')).statusCode).toBe(201);
+    expect((await create(a.owner.headers, 'Two')).statusCode).toBe(201);
+    const third = await create(a.owner.headers, 'Three');
+    expect(third.statusCode).toBe(429);
+    expect(third.json().code).toBe('rate_limited');
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+    // Nothing was created by the refused request.
+    const names = (await limited.app.inject({ url: '/api/orgs', headers: a.owner.headers }))
+      .json()
+      .items.map((i: { name: string }) => i.name);
+    expect(names).not.toContain('Three');
+    // The limit is per user.
+    expect((await create(b.owner.headers, 'Elsewhere')).statusCode).toBe(201);
+  });
+});

@@ -61,6 +61,9 @@ export const LIMIT_DEFAULTS = {
   email_resend: { points: 3, durationSec: 900, blockSec: 900, env: 'RATE_LIMIT_EMAIL_RESEND' },
   // Sign-ups per IP: mass account creation (each costs a password hash and a mail).
   register_ip: { points: 10, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_REGISTER_IP' },
+  // Orgs created per user: each is a tenant with its own rows and audit trail; a script (or a
+  // stolen session) cannot mint thousands. Generous for people who run several companies.
+  org_create: { points: 20, durationSec: 86_400, blockSec: 86_400, env: 'RATE_LIMIT_ORG_CREATE' },
   // Requests per API key: a leaked or runaway key cannot flood the service.
   api_key: { points: 600, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_API_KEY' },
 } as const satisfies Record<string, LimitSpec & { env: string }>;

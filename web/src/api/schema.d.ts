@@ -3347,7 +3347,7 @@ export interface paths {
         put?: never;
         /**
          * Create an org owned by you
-         * @description Switch to it with POST /api/auth/switch-org.
+         * @description Switch to it with POST /api/auth/switch-org. At most RATE_LIMIT_ORG_CREATE (default 20 a day) per user.
          */
         post: {
             parameters: {
@@ -3406,6 +3406,15 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem document */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };
