@@ -34,6 +34,13 @@ const TokenFields = {
   expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
 };
 const SessionTokens = Type.Object({ user: UserOut, org: OrgOut, role: RoleOut, ...TokenFields });
+/** Sign-up under REQUIRE_EMAIL_VERIFICATION: the account exists; log in after following the link. */
+const PendingVerification = Type.Object({
+  user: UserOut,
+  org: OrgOut,
+  role: RoleOut,
+  email_verification_required: Type.Literal(true),
+});
 const MfaChallenge = Type.Object({
   mfa_required: Type.Literal(true),
   mfa_token: Type.String({
@@ -139,15 +146,23 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
           },
           { additionalProperties: false },
         ),
-        response: responses({ 201: SessionTokens }, [403, 409, 429]),
+        response: responses({ 201: SessionTokens, 202: PendingVerification }, [403, 409, 429]),
       },
     },
     async (request, reply) => {
       const meta = requestMeta(request);
       const r = await register(auth, request.body, meta);
       await opts.afterRegister?.(r, meta);
+      if (!r.tokens) {
+        return reply.code(202).send({
+          user: userJson(r.user),
+          org: orgJson(r.org),
+          role: r.role,
+          email_verification_required: true as const,
+        });
+      }
       setCookies(reply, r.tokens);
-      return reply.code(201).send(sessionBody(r));
+      return reply.code(201).send(sessionBody({ ...r, tokens: r.tokens }));
     },
   );
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, loginUser, registerUser } from '../test/auth-helpers.ts';
+import { bearer, GOOD_PASSWORD, loginUser, registerUser } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
@@ -157,7 +157,7 @@ describe('POST /api/auth/email/resend', () => {
 });
 
 describe('REQUIRE_EMAIL_VERIFICATION', () => {
-  it('an unverified user is refused with 403 email_not_verified, but only after a correct password', async () => {
+  it('sign-up opens no session; an unverified user is refused with 403 email_not_verified, but only after a correct password', async () => {
     const strictMail = capturingMailer();
     const strict = await buildTestApp({
       env: { REQUIRE_EMAIL_VERIFICATION: 'true' },
@@ -165,7 +165,28 @@ describe('REQUIRE_EMAIL_VERIFICATION', () => {
       deps: { mailer: strictMail },
     });
     try {
-      const u = await registerUser(strict.app);
+      // Sign-up creates the account but opens no session: no tokens, no cookies, nothing stored.
+      const u = { email: uniqueEmail('strict'), password: GOOD_PASSWORD };
+      const signUp = await strict.app.inject({
+        method: 'POST',
+        url: '/api/auth/register',
+        payload: { ...u, full_name: 'Ada Lovelace', company_name: 'Strict Co' },
+      });
+      expect(signUp.statusCode).toBe(202);
+      expect(signUp.json()).toMatchObject({
+        user: { email: u.email, email_verified: false },
+        role: 'owner',
+        email_verification_required: true,
+      });
+      expect(signUp.json()).not.toHaveProperty('access_token');
+      expect(signUp.json()).not.toHaveProperty('refresh_token');
+      expect(signUp.headers['set-cookie']).toBeUndefined();
+      const userId = signUp.json().user.id as string;
+      const sessions = await withSystem(t.database, (tx) =>
+        tx.selectFrom('sessions').select('id').where('user_id', '=', userId).execute(),
+      );
+      expect(sessions).toEqual([]);
+
       const wrong = await loginUser(strict.app, u.email, 'wrong password, certainly');
       expect(wrong.statusCode).toBe(401);
       expect(wrong.json().code).toBe('invalid_credentials');

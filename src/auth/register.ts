@@ -23,7 +23,8 @@ export interface RegisterResult {
   user: User;
   org: Org;
   role: Role;
-  tokens: TokenPair;
+  /** null under REQUIRE_EMAIL_VERIFICATION: the account exists, a session waits for the link. */
+  tokens: TokenPair | null;
 }
 
 export function isUniqueViolation(err: unknown): boolean {
@@ -68,7 +69,11 @@ export async function register(
       });
       await insertMembership(tx, orgId, userId, 'owner');
       const subject = { userId, orgId, role: 'owner' as const, superuser: false, amr };
-      const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
+      // With verification required, sign-up must not be a way around the login gate: whoever
+      // typed an address they do not own gets no session until its link is followed.
+      const session = auth.config.auth.requireEmailVerification
+        ? null
+        : await openSession(tx, auth, subject, meta);
       await recordAudit(tx, meta, {
         org_id: orgId,
         actor_user_id: userId,
@@ -77,9 +82,14 @@ export async function register(
         target_type: 'user',
         target_id: userId,
         outcome: 'success',
-        metadata: { org_kind: org.kind, session_id: sessionId },
+        metadata: {
+          org_kind: org.kind,
+          ...(session ? { session_id: session.sessionId } : { email_verification_required: true }),
+        },
       });
-      const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
+      const tokens = session
+        ? await tokenPair(auth, subject, session.sessionId, session.refreshToken)
+        : null;
       return { user, org, role: 'owner' as const, tokens };
     });
   } catch (err) {

@@ -270,6 +270,36 @@ export interface paths {
                         };
                     };
                 };
+                /** @description Default Response */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            user: {
+                                /** Format: uuid */
+                                id: string;
+                                email: string;
+                                full_name: string | null;
+                                is_superuser: boolean;
+                                email_verified: boolean;
+                                mfa_enabled: boolean;
+                                /** Format: date-time */
+                                created_at: string;
+                            };
+                            org: {
+                                /** Format: uuid */
+                                id: string;
+                                name: string;
+                                kind: "company" | "personal";
+                            };
+                            role: "owner" | "admin" | "manager" | "member";
+                            /** @enum {boolean} */
+                            email_verification_required: true;
+                        };
+                    };
+                };
                 /** @description RFC 9457 problem document */
                 400: {
                     headers: {

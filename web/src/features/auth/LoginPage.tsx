@@ -46,6 +46,9 @@ export function LoginPage() {
       if (err instanceof ApiError && err.code === 'invalid_credentials') {
         return 'Email or password is incorrect.';
       }
+      if (err instanceof ApiError && err.code === 'email_not_verified') {
+        return 'Please confirm your email address first: follow the link we sent you.';
+      }
       return undefined;
     },
   });

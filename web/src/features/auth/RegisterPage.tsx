@@ -24,6 +24,8 @@ export function RegisterPage() {
   const [password, setPassword] = useState('');
   const [emailTaken, setEmailTaken] = useState(false);
   const [companyError, setCompanyError] = useState<string | null>(null);
+  /** Set when the server requires a verified address before the first log-in. */
+  const [pendingEmail, setPendingEmail] = useState<string | null>(null);
 
   const form = useFormAction({
     onError: (err) => {
@@ -49,9 +51,28 @@ export function RegisterPage() {
     setCompanyError(null);
     const r = await form.run(() => api.post('/api/auth/register', { body, noRefresh: true }));
     if (!r) return;
+    if ('email_verification_required' in r) {
+      setPendingEmail(r.user.email);
+      return;
+    }
     await session.signedIn(r);
     toast.success(`Welcome to Switchboard, ${r.user.full_name ?? r.user.email}!`);
     navigate('/app', { replace: true });
+  }
+
+  if (pendingEmail) {
+    return (
+      <AuthLayout title="Check your inbox">
+        <Alert tone="success" title="Your account is created">
+          We sent a link to {pendingEmail}. Follow it to confirm your address, then log in.
+        </Alert>
+        <p className="mt-6 text-center text-sm text-slate-600">
+          <Link to="/login" className={linkClass}>
+            Go to log in
+          </Link>
+        </p>
+      </AuthLayout>
+    );
   }
 
   return (
