@@ -1,6 +1,7 @@
 // The voice pages end to end, in Chromium, against a started server with the platform Twilio
 // account configured: sign up → register a phone number → create an incoming agent, and see the
-// 409 for a second active incoming agent on the same phone → schedule a call with an outgoing
+// 409 for a second active incoming agent on the same phone → a messaging agent, and its 409 →
+// schedule a call with an outgoing
 // agent (a past time is refused) → calls and messages arrive through signed Twilio webhooks →
 // the call log, a call's details, the conversation, and the analytics charts and agent table
 // show them → the org's own Twilio credentials are saved write-only. Steps run in order.
@@ -20,6 +21,7 @@ const NUMBER = `+1415${String(stamp % 10_000_000).padStart(7, '0')}`;
 const CALLER = '+14155550142';
 const CALLEE = '+14155550123';
 const ORG_SID = `AC${'ab'.repeat(16)}`;
+const AUTO_REPLY = 'Thanks for your message, we will call you back today.';
 
 /** Seeded through the webhooks: [duration or null for unanswered, …]. */
 const CALLS: (number | null)[] = [42, 65, 300, null, 18];
@@ -103,6 +105,40 @@ describe('voice dashboard', () => {
     await table.getByRole('cell', { name: 'Callback', exact: true }).waitFor();
   });
 
+  step('creates a messaging agent; a second active one on the phone gets the 409', async () => {
+    s.focus(page);
+    await dismissToasts(page);
+    await navTo(page, 'Messaging agents');
+    await page.getByRole('heading', { level: 1, name: 'Messaging agents' }).waitFor();
+
+    async function newMessageAgent(name: string) {
+      await page.getByRole('button', { name: 'New messaging agent' }).first().click();
+      const dialog = page.getByRole('dialog', { name: 'New messaging agent' });
+      await dialog.getByLabel('Name', { exact: true }).fill(name);
+      await dialog
+        .getByLabel('Phone number', { exact: true })
+        .selectOption({ label: `${NUMBER} · Front line` });
+      await dialog.getByLabel('Auto-reply text').fill(AUTO_REPLY);
+      await dialog.getByRole('button', { name: 'Create messaging agent' }).click();
+      return dialog;
+    }
+
+    await expectLabelledControls(page);
+    await newMessageAgent('Texts');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    const table = page.getByRole('table', { name: 'Messaging agents' });
+    await table.getByRole('cell', { name: 'Texts', exact: true }).waitFor();
+
+    const second = await newMessageAgent('More texts');
+    await second
+      .getByRole('alert')
+      .filter({ hasText: 'This phone already has an active messaging agent' })
+      .waitFor();
+    await second.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    expect(await table.getByRole('cell', { name: 'More texts', exact: true }).count()).toBe(0);
+  });
+
   step('schedules a call (a past time is refused)', async () => {
     s.focus(page);
     await dismissToasts(page);
@@ -162,6 +198,8 @@ describe('voice dashboard', () => {
       smsParams({ From: CALLER, To: NUMBER, Body: 'Can I move my appointment to Friday?' }),
     );
     expect(sms.statusCode).toBe(200);
+    // The messaging agent answers with its auto-reply as TwiML.
+    expect(sms.body).toContain(`<Message>${AUTO_REPLY}</Message>`);
 
     await dismissToasts(page);
     await navTo(page, 'Calls');
@@ -194,6 +232,10 @@ describe('voice dashboard', () => {
     await page
       .getByRole('list', { name: `Messages with ${CALLER}` })
       .getByText('Can I move my appointment to Friday?')
+      .waitFor();
+    await page
+      .getByRole('list', { name: `Messages with ${CALLER}` })
+      .getByText(AUTO_REPLY)
       .waitFor();
   });
 

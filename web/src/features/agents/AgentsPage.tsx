@@ -13,7 +13,7 @@ import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
-import { type Lookups, type PhoneOption, phoneText, useLookups } from './lookups.ts';
+import { type Lookups, type PhoneOption, phoneText, useLookups } from '../../lib/voice-lookups.ts';
 
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 type Direction = Agent['direction'];

@@ -13,7 +13,7 @@ import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
-import { type Lookups, phoneText, useLookups } from './lookups.ts';
+import { type Lookups, phoneText, useLookups } from '../../lib/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; agent: MessageAgent } | null;

@@ -1,7 +1,7 @@
-// The phones and prompts the messaging-agent form chooses from, loaded once per page: the API's
-// largest page (100) of each, which covers any realistic org; the list flags when there are more.
+// The phones and prompts an agent form (voice or messaging) chooses from, loaded once per page:
+// the API's largest page (100) of each, which covers any realistic org; it flags when there are more.
 import { useCallback, useEffect, useState } from 'react';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, errorMessage, type ResponseOf } from './api.ts';
 
 export type PhoneOption = ResponseOf<'/api/phones', 'get'>['items'][number];
 export type PromptOption = ResponseOf<'/api/prompts', 'get'>['items'][number];
