@@ -273,6 +273,27 @@ describe('voice dashboard', () => {
     expect(cells).toContain(String(answered));
   });
 
+  step('pages long lists with "Load more"', async () => {
+    s.focus(page);
+    // 25 prompts made through the API with the page's own session (cookies + CSRF header).
+    const csrf = (await page.context().cookies()).find((c) => c.name === 'sb_csrf')?.value ?? '';
+    for (let i = 0; i < 25; i++) {
+      const res = await page.request.post('/api/prompts', {
+        headers: { 'x-csrf-token': csrf },
+        data: { name: `Prompt ${String(i).padStart(2, '0')}`, content: 'Be brief.' },
+      });
+      expect(res.status()).toBe(201);
+    }
+    await navTo(page, 'Prompts');
+    const list = page.getByRole('list', { name: 'Prompts' });
+    await list.getByText('Prompt 24').waitFor();
+    expect(await list.getByRole('listitem').count()).toBe(20);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await list.getByText('Prompt 00').waitFor();
+    expect(await list.getByRole('listitem').count()).toBe(25);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+  });
+
   step('saves the org’s own Twilio credentials without ever showing the token', async () => {
     s.focus(page);
     await navTo(page, 'Settings');

@@ -10,6 +10,7 @@ import { Loading } from '../../components/Spinner.tsx';
 import { Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, formatDuration, timeAgo } from '../../lib/format.ts';
+import { usePagedList } from '../../lib/paged-list.ts';
 import { Link, useLocation, useNavigate, useSearchParam } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -263,43 +264,17 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
   const toast = useToast();
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
-  const [items, setItems] = useState<Call[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
 
-  const load = useCallback(async (f: Filters) => {
-    setLoadError(null);
-    setItems(null);
-    try {
-      const r = await api.get('/api/calls', { query: { limit: PAGE, ...filterQuery(f) } });
-      setItems(r.items);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(filters);
-  }, [load, filters]);
-
-  async function loadMore() {
-    if (!cursor) return;
-    setLoadingMore(true);
-    try {
-      const r = await api.get('/api/calls', {
-        query: { limit: PAGE, cursor, ...filterQuery(filters) },
-      });
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setLoadingMore(false);
-    }
-  }
+  const list = usePagedList(
+    useCallback(
+      (cursor: string | undefined) =>
+        api.get('/api/calls', { query: { limit: PAGE, cursor, ...filterQuery(filters) } }),
+      [filters],
+    ),
+    toast.error,
+  );
+  const { items, loadError } = list;
 
   function apply(e: FormEvent) {
     e.preventDefault();
@@ -393,9 +368,13 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
       ) : (
         <CallsTable caption="Call log" calls={items} agentName={agentName} />
       )}
-      {cursor && (
+      {list.hasMore && (
         <div className="mt-5 flex justify-center">
-          <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+          <Button
+            variant="secondary"
+            loading={list.loadingMore}
+            onClick={() => void list.loadMore()}
+          >
             Load more
           </Button>
         </div>

@@ -11,6 +11,7 @@ import { Table, td, th } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { usePagedList } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { type Lookups, phoneText, useLookups } from '../../lib/voice-lookups.ts';
@@ -242,10 +243,6 @@ function MessageAgentDialog({
 export function MessageAgentsPage() {
   const toast = useToast();
   const lookups = useLookups();
-  const [items, setItems] = useState<MessageAgent[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const [phoneFilter, setPhoneFilter] = useState('');
@@ -263,37 +260,15 @@ export function MessageAgentsPage() {
     [search, phoneFilter, activeFilter],
   );
 
-  const load = useCallback(async (f: typeof filters) => {
-    setLoadError(null);
-    setItems(null);
-    try {
-      const r = await api.get('/api/message-agents', { query: { limit: PAGE, ...f } });
-      setItems(r.items);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(filters);
-  }, [load, filters]);
-
-  async function loadMore() {
-    if (!cursor) return;
-    setLoadingMore(true);
-    try {
-      const r = await api.get('/api/message-agents', {
-        query: { limit: PAGE, cursor, ...filters },
-      });
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setLoadingMore(false);
-    }
-  }
+  const list = usePagedList(
+    useCallback(
+      (cursor: string | undefined) =>
+        api.get('/api/message-agents', { query: { limit: PAGE, cursor, ...filters } }),
+      [filters],
+    ),
+    toast.error,
+  );
+  const { items, setItems, loadError } = list;
 
   async function remove(a: MessageAgent) {
     setDeleteBusy(true);
@@ -497,9 +472,13 @@ export function MessageAgentsPage() {
             })}
           </Table>
         )}
-        {cursor && (
+        {list.hasMore && (
           <div className="mt-5 flex justify-center">
-            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+            <Button
+              variant="secondary"
+              loading={list.loadingMore}
+              onClick={() => void list.loadMore()}
+            >
               Load more
             </Button>
           </div>

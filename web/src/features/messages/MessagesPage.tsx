@@ -9,10 +9,10 @@ import { SelectField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import { usePagedList } from '../../lib/paged-list.ts';
 import { Link, useNavigate, useSearchParam } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
-type Conversation = ResponseOf<'/api/messages/conversations', 'get'>['items'][number];
 type Message = ResponseOf<'/api/messages', 'get'>['items'][number];
 type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
 
@@ -66,44 +66,18 @@ function ConversationList({
   phones: Phone[];
 }) {
   const toast = useToast();
-  const [items, setItems] = useState<Conversation[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [loadError, setLoadError] = useState<string | null>(null);
 
-  const load = useCallback(async (phone: string | null) => {
-    setLoadError(null);
-    setItems(null);
-    try {
-      const r = await api.get('/api/messages/conversations', {
-        query: { limit: CONVERSATIONS_PAGE, phone_id: phone ?? undefined },
-      });
-      setItems(r.items);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(phoneId);
-  }, [load, phoneId]);
-
-  async function loadMore() {
-    if (!cursor) return;
-    setLoadingMore(true);
-    try {
-      const r = await api.get('/api/messages/conversations', {
-        query: { limit: CONVERSATIONS_PAGE, cursor, phone_id: phoneId ?? undefined },
-      });
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setLoadingMore(false);
-    }
-  }
+  const list = usePagedList(
+    useCallback(
+      (cursor: string | undefined) =>
+        api.get('/api/messages/conversations', {
+          query: { limit: CONVERSATIONS_PAGE, cursor, phone_id: phoneId ?? undefined },
+        }),
+      [phoneId],
+    ),
+    toast.error,
+  );
+  const { items, loadError } = list;
 
   return (
     <Card id="conversations" title="Conversations">
@@ -162,9 +136,13 @@ function ConversationList({
           })}
         </ul>
       )}
-      {cursor && (
+      {list.hasMore && (
         <div className="mt-8 flex justify-center">
-          <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+          <Button
+            variant="secondary"
+            loading={list.loadingMore}
+            onClick={() => void list.loadMore()}
+          >
             Load more
           </Button>
         </div>

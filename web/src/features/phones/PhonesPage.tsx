@@ -1,6 +1,6 @@
 // Phone numbers: list, search, filter, register, edit (label, active), delete. A number routes
 // inbound calls and messages to one org at a time: the server answers 409 number_in_use otherwise.
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -11,6 +11,7 @@ import { Table, td, th } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { usePagedList } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
@@ -164,10 +165,6 @@ function PhoneDialog({
 
 export function PhonesPage() {
   const toast = useToast();
-  const [items, setItems] = useState<Phone[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
@@ -183,40 +180,17 @@ export function PhonesPage() {
     [],
   );
 
-  const load = useCallback(
-    async (q: string, a: ActiveFilter) => {
-      setLoadError(null);
-      setItems(null);
-      try {
-        const r = await api.get('/api/phones', { query: { limit: PAGE, ...filters(q, a) } });
-        setItems(r.items);
-        setCursor(r.next_cursor);
-      } catch (err) {
-        setLoadError(errorMessage(err));
-      }
-    },
-    [filters],
+  const list = usePagedList(
+    useCallback(
+      (cursor: string | undefined) =>
+        api.get('/api/phones', {
+          query: { limit: PAGE, cursor, ...filters(search, activeFilter) },
+        }),
+      [filters, search, activeFilter],
+    ),
+    toast.error,
   );
-
-  useEffect(() => {
-    void load(search, activeFilter);
-  }, [load, search, activeFilter]);
-
-  async function loadMore() {
-    if (!cursor) return;
-    setLoadingMore(true);
-    try {
-      const r = await api.get('/api/phones', {
-        query: { limit: PAGE, cursor, ...filters(search, activeFilter) },
-      });
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setLoadingMore(false);
-    }
-  }
+  const { items, setItems, loadError } = list;
 
   async function remove(p: Phone) {
     setDeleteBusy(true);
@@ -366,9 +340,13 @@ export function PhonesPage() {
             ))}
           </Table>
         )}
-        {cursor && (
+        {list.hasMore && (
           <div className="mt-5 flex justify-center">
-            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+            <Button
+              variant="secondary"
+              loading={list.loadingMore}
+              onClick={() => void list.loadMore()}
+            >
               Load more
             </Button>
           </div>

@@ -1,5 +1,5 @@
 // Prompts: list, search, create, edit, delete — the pattern every voice-resource page follows.
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -9,6 +9,7 @@ import { Loading } from '../../components/Spinner.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { usePagedList } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
@@ -96,46 +97,20 @@ function PromptDialog({
 
 export function PromptsPage() {
   const toast = useToast();
-  const [items, setItems] = useState<Prompt[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
+  const list = usePagedList(
+    useCallback(
+      (cursor: string | undefined) =>
+        api.get('/api/prompts', { query: { limit: PAGE, cursor, q: search || undefined } }),
+      [search],
+    ),
+    toast.error,
+  );
+  const { items, setItems, loadError } = list;
   const [editing, setEditing] = useState<Editing>(null);
   const [deleting, setDeleting] = useState<Prompt | null>(null);
   const [deleteBusy, setDeleteBusy] = useState(false);
-
-  const load = useCallback(async (q: string) => {
-    setLoadError(null);
-    try {
-      const r = await api.get('/api/prompts', { query: { limit: PAGE, q: q || undefined } });
-      setItems(r.items);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(search);
-  }, [load, search]);
-
-  async function loadMore() {
-    if (!cursor) return;
-    setLoadingMore(true);
-    try {
-      const r = await api.get('/api/prompts', {
-        query: { limit: PAGE, cursor, q: search || undefined },
-      });
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setLoadingMore(false);
-    }
-  }
 
   async function remove(p: Prompt) {
     setDeleteBusy(true);
@@ -231,9 +206,13 @@ export function PromptsPage() {
             ))}
           </ul>
         )}
-        {cursor && (
+        {list.hasMore && (
           <div className="mt-5 flex justify-center">
-            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+            <Button
+              variant="secondary"
+              loading={list.loadingMore}
+              onClick={() => void list.loadMore()}
+            >
               Load more
             </Button>
           </div>

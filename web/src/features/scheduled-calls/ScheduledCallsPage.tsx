@@ -11,6 +11,7 @@ import { Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { usePagedList } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -164,10 +165,6 @@ function ScheduleDialog({
 
 export function ScheduledCallsPage() {
   const toast = useToast();
-  const [items, setItems] = useState<ScheduledCall[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const [status, setStatus] = useState<Status | ''>('');
   const [agents, setAgents] = useState<Agent[] | null>(null);
   const [agentsError, setAgentsError] = useState<string | null>(null);
@@ -175,23 +172,17 @@ export function ScheduledCallsPage() {
   const [cancelling, setCancelling] = useState<ScheduledCall | null>(null);
   const [cancelBusy, setCancelBusy] = useState(false);
 
-  const load = useCallback(async (s: Status | '') => {
-    setLoadError(null);
-    setItems(null);
-    try {
-      const r = await api.get('/api/scheduled-calls', {
-        query: { limit: PAGE, status: s || undefined },
-      });
-      setItems(r.items);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(status);
-  }, [load, status]);
+  const list = usePagedList(
+    useCallback(
+      (cursor: string | undefined) =>
+        api.get('/api/scheduled-calls', {
+          query: { limit: PAGE, cursor, status: status || undefined },
+        }),
+      [status],
+    ),
+    toast.error,
+  );
+  const { items, setItems, loadError } = list;
 
   useEffect(() => {
     let live = true;
@@ -204,22 +195,6 @@ export function ScheduledCallsPage() {
   }, []);
 
   const agentName = (id: string) => agents?.find((a) => a.id === id)?.name ?? '—';
-
-  async function loadMore() {
-    if (!cursor) return;
-    setLoadingMore(true);
-    try {
-      const r = await api.get('/api/scheduled-calls', {
-        query: { limit: PAGE, cursor, status: status || undefined },
-      });
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setLoadingMore(false);
-    }
-  }
 
   async function cancel(s: ScheduledCall) {
     setCancelBusy(true);
@@ -354,9 +329,13 @@ export function ScheduledCallsPage() {
             ))}
           </Table>
         )}
-        {cursor && (
+        {list.hasMore && (
           <div className="mt-5 flex justify-center">
-            <Button variant="secondary" loading={loadingMore} onClick={() => void loadMore()}>
+            <Button
+              variant="secondary"
+              loading={list.loadingMore}
+              onClick={() => void list.loadMore()}
+            >
               Load more
             </Button>
           </div>
