@@ -107,11 +107,13 @@ describe('dummyVerify', () => {
   it('uses the given parameters, so it costs as much as a real verification', async () => {
     const stored = await hashPassword('correct horse battery staple', DEFAULT_ARGON2);
     await primeDummyHash(DEFAULT_ARGON2);
-    const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    // The fastest run of each: load on a busy machine only ever adds time, so the minimum is the
+    // closest to the intrinsic cost (medians flaked when other suites ran in parallel).
+    const fastest = (xs: number[]) => Math.min(...xs);
     const real: number[] = [];
     const dummy: number[] = [];
     // Interleaved so machine load drifts affect both series alike.
-    for (let i = 0; i < 7; i++) {
+    for (let i = 0; i < 9; i++) {
       let t = performance.now();
       await verifyPassword(stored, 'wrong password, long enough');
       real.push(performance.now() - t);
@@ -119,7 +121,7 @@ describe('dummyVerify', () => {
       await dummyVerify('wrong password, long enough', DEFAULT_ARGON2);
       dummy.push(performance.now() - t);
     }
-    const ratio = median(dummy) / median(real);
+    const ratio = fastest(dummy) / fastest(real);
     expect(ratio).toBeGreaterThan(0.5);
     expect(ratio).toBeLessThan(2);
   });
