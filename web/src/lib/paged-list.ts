@@ -87,3 +87,13 @@ export function usePagedList<T>(
 
   return { items, loadError, hasMore: cursor !== null, loadingMore, loadMore, reload, setItems };
 }
+
+/** The rows after a save: a created row goes first (lists are newest first), a saved one replaces its old self. */
+export function withSaved<T extends { id: string }>(
+  rows: T[] | null,
+  row: T,
+  created: boolean,
+): T[] | null {
+  if (created) return [row, ...(rows ?? [])];
+  return rows?.map((x) => (x.id === row.id ? row : x)) ?? null;
+}

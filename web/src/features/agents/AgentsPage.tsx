@@ -1,17 +1,19 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
-import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type FormEvent, useCallback, useMemo, useState } from 'react';
+import { AgentFormBody } from '../../components/AgentFormBody.tsx';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import { LoadMore, RowActions } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
-import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { useAgentForm } from '../../lib/agent-form.ts';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
-import { usePagedList } from '../../lib/paged-list.ts';
+import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { type Lookups, type PhoneOption, phoneText, useLookups } from '../../lib/voice-lookups.ts';
@@ -83,53 +85,17 @@ function AgentDialog({
   const { phones, prompts } = lookups;
   const [name, setName] = useState(initial?.name ?? '');
   const [direction, setDirection] = useState<Direction>(initial?.direction ?? 'incoming');
-  const [phoneId, setPhoneId] = useState(initial?.phone_id ?? '');
-  const [promptId, setPromptId] = useState(initial?.prompt_id ?? '');
   const [instructions, setInstructions] = useState(initial?.instructions ?? '');
   const [greeting, setGreeting] = useState(initial?.greeting ?? '');
   const [voice, setVoice] = useState(initial?.voice ?? '');
   const [language, setLanguage] = useState(initial?.language ?? '');
   const [mediaStreamUrl, setMediaStreamUrl] = useState(initial?.media_stream_url ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
-  const [conflict, setConflict] = useState<ApiError | null>(null);
-  const form = useFormAction({
-    onError: (err) => {
-      if (err instanceof ApiError && err.status === 409) {
-        setConflict(err);
-        return null;
-      }
-      return undefined;
-    },
-  });
-
-  // A new agent starts on the first phone, once the phones are in.
-  useEffect(() => {
-    if (!initial && phoneId === '' && phones && phones.length > 0) setPhoneId(phones[0]!.id);
-  }, [initial, phoneId, phones]);
-
-  // The form scrolls inside the dialog (header and buttons stay put): bring an error into view.
-  const bodyRef = useRef<HTMLDivElement>(null);
-  const [local, setLocal] = useState<Record<string, string>>({});
-  const { formError, fieldErrors } = form;
-  useEffect(() => {
-    const el = bodyRef.current;
-    if (!el) return;
-    if (conflict || formError) el.scrollTo({ top: 0 });
-    else if (Object.keys(fieldErrors).length > 0 || Object.keys(local).length > 0)
-      el.querySelector('[aria-invalid="true"]')?.scrollIntoView({ block: 'center' });
-  }, [conflict, formError, fieldErrors, local]);
-  /** A local check's message, else the server's (in plain words where it names a pattern). */
-  const errorOf = (field: string): string | undefined =>
-    local[field] ?? (fieldErrors[field] ? (FIELD_HINTS[field] ?? fieldErrors[field]) : undefined);
+  const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
+  const { form, errorOf, phoneId, setPhoneId, promptId, setPromptId } = agentForm;
 
   async function save(_e: FormEvent) {
-    setConflict(null);
-    const problems = validate({ name, phoneId, voice, language, mediaStreamUrl });
-    setLocal(problems);
-    if (Object.keys(problems).length > 0) {
-      form.reset();
-      return;
-    }
+    if (!agentForm.checked(validate({ name, phoneId, voice, language, mediaStreamUrl }))) return;
     const body = {
       name: name.trim(),
       direction,
@@ -150,12 +116,6 @@ function AgentDialog({
     if (saved) onSaved(saved, !initial);
   }
 
-  const ready = phones !== null && prompts !== null;
-  const noPhones = phones !== null && phones.length === 0;
-  const phoneMissing = phoneId !== '' && phones !== null && !phones.some((p) => p.id === phoneId);
-  const promptMissing =
-    promptId !== '' && prompts !== null && !prompts.some((p) => p.id === promptId);
-
   return (
     <Dialog
       open
@@ -169,175 +129,150 @@ function AgentDialog({
           <Button variant="secondary" onClick={onClose}>
             Cancel
           </Button>
-          <Button type="submit" loading={form.busy} disabled={!ready || noPhones}>
+          <Button
+            type="submit"
+            loading={form.busy}
+            disabled={!agentForm.ready || agentForm.noPhones}
+          >
             {initial ? 'Save changes' : 'Create agent'}
           </Button>
         </>
       }
     >
-      {lookups.error ? (
-        <Alert
-          tone="error"
-          action={
-            <Button variant="secondary" size="sm" onClick={lookups.reload}>
-              Try again
-            </Button>
-          }
-        >
-          Could not load phone numbers and prompts: {lookups.error}
-        </Alert>
-      ) : !ready ? (
-        <Loading label="Loading phone numbers and prompts…" />
-      ) : (
-        <div
-          ref={bodyRef}
-          className="-mx-1 max-h-[calc(100dvh-18rem)] space-y-4 overflow-y-auto px-1 pb-1"
-        >
-          {conflict && (
-            <Alert tone="error" title={conflict.problem.title}>
-              {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
-                ? conflict.problem.detail
-                : (CONFLICT_HINTS[conflict.code] ?? null)}
-            </Alert>
-          )}
-          {form.formError && <Alert tone="error">{form.formError}</Alert>}
-          {noPhones && (
-            <Alert tone="warning" title="Add a phone number first">
-              An agent needs a phone number.{' '}
-              <Link to="/app/phones" className="font-semibold underline">
-                Go to Phone numbers
-              </Link>
-            </Alert>
-          )}
-          <TextField
-            label="Name"
-            name="name"
-            required
-            maxLength={200}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            error={errorOf('name')}
-          />
-          <div className="grid gap-4 sm:grid-cols-2">
-            <SelectField
-              label="Direction"
-              name="direction"
-              value={direction}
-              onChange={(e) => setDirection(e.target.value as Direction)}
-              error={errorOf('direction')}
-              hint={
-                direction === 'incoming'
-                  ? 'Answers calls to the phone number.'
-                  : 'Places calls from the phone number.'
-              }
-            >
-              <option value="incoming">Incoming</option>
-              <option value="outgoing">Outgoing</option>
-            </SelectField>
-            <SelectField
-              label="Phone number"
-              name="phone_id"
-              required
-              value={phoneId}
-              onChange={(e) => setPhoneId(e.target.value)}
-              error={errorOf('phone_id')}
-            >
-              {noPhones && <option value="">No phone numbers yet</option>}
-              {phoneMissing && <option value={phoneId}>Current phone number</option>}
-              {phones.map((p: PhoneOption) => (
-                <option key={p.id} value={p.id}>
-                  {phoneText(p)}
-                  {p.active ? '' : ' (inactive)'}
-                </option>
-              ))}
-            </SelectField>
-          </div>
+      <AgentFormBody
+        lookups={lookups}
+        agentForm={agentForm}
+        conflictHints={CONFLICT_HINTS}
+        what="An agent"
+      >
+        <TextField
+          label="Name"
+          name="name"
+          required
+          maxLength={200}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={errorOf('name')}
+        />
+        <div className="grid gap-4 sm:grid-cols-2">
           <SelectField
-            label="Prompt"
-            name="prompt_id"
-            value={promptId}
-            onChange={(e) => setPromptId(e.target.value)}
-            error={errorOf('prompt_id')}
+            label="Direction"
+            name="direction"
+            value={direction}
+            onChange={(e) => setDirection(e.target.value as Direction)}
+            error={errorOf('direction')}
             hint={
-              <>
-                A reusable prompt from{' '}
-                <Link to="/app/prompts" className="underline">
-                  Prompts
-                </Link>
-                , or none and the instructions below.
-              </>
+              direction === 'incoming'
+                ? 'Answers calls to the phone number.'
+                : 'Places calls from the phone number.'
             }
           >
-            <option value="">No prompt — use instructions below</option>
-            {promptMissing && <option value={promptId}>Current prompt</option>}
-            {prompts.map((p) => (
+            <option value="incoming">Incoming</option>
+            <option value="outgoing">Outgoing</option>
+          </SelectField>
+          <SelectField
+            label="Phone number"
+            name="phone_id"
+            required
+            value={phoneId}
+            onChange={(e) => setPhoneId(e.target.value)}
+            error={errorOf('phone_id')}
+          >
+            {agentForm.noPhones && <option value="">No phone numbers yet</option>}
+            {agentForm.phoneMissing && <option value={phoneId}>Current phone number</option>}
+            {(phones ?? []).map((p: PhoneOption) => (
               <option key={p.id} value={p.id}>
-                {p.name}
+                {phoneText(p)}
+                {p.active ? '' : ' (inactive)'}
               </option>
             ))}
           </SelectField>
-          <TextAreaField
-            label="Instructions"
-            name="instructions"
-            rows={5}
-            maxLength={20_000}
-            value={instructions}
-            onChange={(e) => setInstructions(e.target.value)}
-            error={errorOf('instructions')}
-            hint="Optional: what this agent should do, in addition to the prompt."
+        </div>
+        <SelectField
+          label="Prompt"
+          name="prompt_id"
+          value={promptId}
+          onChange={(e) => setPromptId(e.target.value)}
+          error={errorOf('prompt_id')}
+          hint={
+            <>
+              A reusable prompt from{' '}
+              <Link to="/app/prompts" className="underline">
+                Prompts
+              </Link>
+              , or none and the instructions below.
+            </>
+          }
+        >
+          <option value="">No prompt — use instructions below</option>
+          {agentForm.promptMissing && <option value={promptId}>Current prompt</option>}
+          {(prompts ?? []).map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.name}
+            </option>
+          ))}
+        </SelectField>
+        <TextAreaField
+          label="Instructions"
+          name="instructions"
+          rows={5}
+          maxLength={20_000}
+          value={instructions}
+          onChange={(e) => setInstructions(e.target.value)}
+          error={errorOf('instructions')}
+          hint="Optional: what this agent should do, in addition to the prompt."
+        />
+        <TextField
+          label="Greeting"
+          name="greeting"
+          maxLength={1000}
+          value={greeting}
+          onChange={(e) => setGreeting(e.target.value)}
+          error={errorOf('greeting')}
+          placeholder="Hello, thanks for calling Acme. How can I help?"
+          hint="Optional: the first thing the agent says."
+        />
+        <div className="grid gap-4 sm:grid-cols-2">
+          <TextField
+            label="Voice"
+            name="voice"
+            maxLength={64}
+            value={voice}
+            onChange={(e) => setVoice(e.target.value)}
+            error={errorOf('voice')}
+            placeholder="Polly.Joanna"
+            hint="Optional: the text-to-speech voice."
           />
           <TextField
-            label="Greeting"
-            name="greeting"
-            maxLength={1000}
-            value={greeting}
-            onChange={(e) => setGreeting(e.target.value)}
-            error={errorOf('greeting')}
-            placeholder="Hello, thanks for calling Acme. How can I help?"
-            hint="Optional: the first thing the agent says."
-          />
-          <div className="grid gap-4 sm:grid-cols-2">
-            <TextField
-              label="Voice"
-              name="voice"
-              maxLength={64}
-              value={voice}
-              onChange={(e) => setVoice(e.target.value)}
-              error={errorOf('voice')}
-              placeholder="Polly.Joanna"
-              hint="Optional: the text-to-speech voice."
-            />
-            <TextField
-              label="Language"
-              name="language"
-              maxLength={35}
-              value={language}
-              onChange={(e) => setLanguage(e.target.value)}
-              error={errorOf('language')}
-              placeholder="en-US"
-              hint="Optional: a language tag such as en-US."
-            />
-          </div>
-          <TextField
-            label="Media stream URL"
-            name="media_stream_url"
-            type="url"
-            maxLength={2000}
-            value={mediaStreamUrl}
-            onChange={(e) => setMediaStreamUrl(e.target.value)}
-            error={errorOf('media_stream_url')}
-            placeholder="wss://agents.example.com/stream"
-            hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
-          />
-          <CheckboxField
-            label="Active"
-            name="active"
-            checked={active}
-            onChange={(e) => setActive(e.target.checked)}
-            hint="Only active agents answer or place calls. One active incoming agent per phone."
+            label="Language"
+            name="language"
+            maxLength={35}
+            value={language}
+            onChange={(e) => setLanguage(e.target.value)}
+            error={errorOf('language')}
+            placeholder="en-US"
+            hint="Optional: a language tag such as en-US."
           />
         </div>
-      )}
+        <TextField
+          label="Media stream URL"
+          name="media_stream_url"
+          type="url"
+          maxLength={2000}
+          value={mediaStreamUrl}
+          onChange={(e) => setMediaStreamUrl(e.target.value)}
+          error={errorOf('media_stream_url')}
+          placeholder="wss://agents.example.com/stream"
+          hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
+        />
+        <CheckboxField
+          label="Active"
+          name="active"
+          checked={active}
+          onChange={(e) => setActive(e.target.checked)}
+          hint="Only active agents answer or place calls. One active incoming agent per phone."
+        />
+      </AgentFormBody>
     </Dialog>
   );
 }
@@ -558,41 +493,18 @@ export function AgentsPage() {
                     </time>
                   </td>
                   <td className={td}>
-                    <div className="flex justify-end gap-2">
-                      <Button
-                        variant="secondary"
-                        size="sm"
-                        onClick={() => setEditing({ mode: 'edit', agent: a })}
-                        aria-label={`Edit ${a.name}`}
-                      >
-                        Edit
-                      </Button>
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() => setDeleting(a)}
-                        aria-label={`Delete ${a.name}`}
-                      >
-                        Delete
-                      </Button>
-                    </div>
+                    <RowActions
+                      name={a.name}
+                      onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                      onDelete={() => setDeleting(a)}
+                    />
                   </td>
                 </tr>
               );
             })}
           </Table>
         )}
-        {list.hasMore && (
-          <div className="mt-5 flex justify-center">
-            <Button
-              variant="secondary"
-              loading={list.loadingMore}
-              onClick={() => void list.loadMore()}
-            >
-              Load more
-            </Button>
-          </div>
-        )}
+        <LoadMore list={list} />
       </Card>
       {editing && (
         <AgentDialog
@@ -602,8 +514,7 @@ export function AgentsPage() {
           onSaved={(a, created) => {
             setEditing(null);
             toast.success(created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`);
-            if (created) setItems((all) => [a, ...(all ?? [])]);
-            else setItems((all) => all?.map((x) => (x.id === a.id ? a : x)) ?? null);
+            setItems((all) => withSaved(all, a, created));
           }}
         />
       )}

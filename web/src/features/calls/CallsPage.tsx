@@ -6,6 +6,7 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
+import { LoadMore } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
@@ -368,17 +369,7 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
       ) : (
         <CallsTable caption="Call log" calls={items} agentName={agentName} />
       )}
-      {list.hasMore && (
-        <div className="mt-5 flex justify-center">
-          <Button
-            variant="secondary"
-            loading={list.loadingMore}
-            onClick={() => void list.loadMore()}
-          >
-            Load more
-          </Button>
-        </div>
-      )}
+      <LoadMore list={list} />
     </Card>
   );
 }

@@ -1,17 +1,19 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
-import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { type FormEvent, useCallback, useMemo, useState } from 'react';
+import { AgentFormBody } from '../../components/AgentFormBody.tsx';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import { LoadMore, RowActions } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
-import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { useAgentForm } from '../../lib/agent-form.ts';
+import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
-import { usePagedList } from '../../lib/paged-list.ts';
+import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { type Lookups, phoneText, useLookups } from '../../lib/voice-lookups.ts';
@@ -48,49 +50,16 @@ function MessageAgentDialog({
   const initial = editing.mode === 'edit' ? editing.agent : null;
   const { phones, prompts } = lookups;
   const [name, setName] = useState(initial?.name ?? '');
-  const [phoneId, setPhoneId] = useState(initial?.phone_id ?? '');
-  const [promptId, setPromptId] = useState(initial?.prompt_id ?? '');
   const [autoReply, setAutoReply] = useState(initial?.auto_reply ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
-  const [conflict, setConflict] = useState<ApiError | null>(null);
-  const form = useFormAction({
-    onError: (err) => {
-      if (err instanceof ApiError && err.status === 409) {
-        setConflict(err);
-        return null;
-      }
-      return undefined;
-    },
-  });
-
-  // A new agent starts on the first phone, once the phones are in.
-  useEffect(() => {
-    if (!initial && phoneId === '' && phones && phones.length > 0) setPhoneId(phones[0]!.id);
-  }, [initial, phoneId, phones]);
-
-  // The form scrolls inside the dialog (header and buttons stay put): bring an error into view.
-  const bodyRef = useRef<HTMLDivElement>(null);
-  const [local, setLocal] = useState<Record<string, string>>({});
-  const { formError, fieldErrors } = form;
-  useEffect(() => {
-    const el = bodyRef.current;
-    if (!el) return;
-    if (conflict || formError) el.scrollTo({ top: 0 });
-    else if (Object.keys(fieldErrors).length > 0 || Object.keys(local).length > 0)
-      el.querySelector('[aria-invalid="true"]')?.scrollIntoView({ block: 'center' });
-  }, [conflict, formError, fieldErrors, local]);
-  const errorOf = (field: string): string | undefined => local[field] ?? fieldErrors[field];
+  const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
+  const { form, errorOf, phoneId, setPhoneId, promptId, setPromptId } = agentForm;
 
   async function save(_e: FormEvent) {
-    setConflict(null);
     const problems: Record<string, string> = {};
     if (!name.trim()) problems.name = FIELD_HINTS.name!;
     if (!phoneId) problems.phone_id = FIELD_HINTS.phone_id!;
-    setLocal(problems);
-    if (Object.keys(problems).length > 0) {
-      form.reset();
-      return;
-    }
+    if (!agentForm.checked(problems)) return;
     const body = {
       name: name.trim(),
       phone_id: phoneId,
@@ -106,12 +75,6 @@ function MessageAgentDialog({
     if (saved) onSaved(saved, !initial);
   }
 
-  const ready = phones !== null && prompts !== null;
-  const noPhones = phones !== null && phones.length === 0;
-  const phoneMissing = phoneId !== '' && phones !== null && !phones.some((p) => p.id === phoneId);
-  const promptMissing =
-    promptId !== '' && prompts !== null && !prompts.some((p) => p.id === promptId);
-
   return (
     <Dialog
       open
@@ -125,117 +88,92 @@ function MessageAgentDialog({
           <Button variant="secondary" onClick={onClose}>
             Cancel
           </Button>
-          <Button type="submit" loading={form.busy} disabled={!ready || noPhones}>
+          <Button
+            type="submit"
+            loading={form.busy}
+            disabled={!agentForm.ready || agentForm.noPhones}
+          >
             {initial ? 'Save changes' : 'Create messaging agent'}
           </Button>
         </>
       }
     >
-      {lookups.error ? (
-        <Alert
-          tone="error"
-          action={
-            <Button variant="secondary" size="sm" onClick={lookups.reload}>
-              Try again
-            </Button>
+      <AgentFormBody
+        lookups={lookups}
+        agentForm={agentForm}
+        conflictHints={CONFLICT_HINTS}
+        what="A messaging agent"
+      >
+        <TextField
+          label="Name"
+          name="name"
+          required
+          maxLength={200}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={errorOf('name')}
+        />
+        <SelectField
+          label="Phone number"
+          name="phone_id"
+          required
+          value={phoneId}
+          onChange={(e) => setPhoneId(e.target.value)}
+          error={errorOf('phone_id')}
+          hint="Messages to this number reach the agent."
+        >
+          {agentForm.noPhones && <option value="">No phone numbers yet</option>}
+          {agentForm.phoneMissing && <option value={phoneId}>Current phone number</option>}
+          {(phones ?? []).map((p) => (
+            <option key={p.id} value={p.id}>
+              {phoneText(p)}
+              {p.active ? '' : ' (inactive)'}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField
+          label="Prompt"
+          name="prompt_id"
+          value={promptId}
+          onChange={(e) => setPromptId(e.target.value)}
+          error={errorOf('prompt_id')}
+          hint={
+            <>
+              Optional: a prompt from{' '}
+              <Link to="/app/prompts" className="underline">
+                Prompts
+              </Link>{' '}
+              that shapes the agent’s replies.
+            </>
           }
         >
-          Could not load phone numbers and prompts: {lookups.error}
-        </Alert>
-      ) : !ready ? (
-        <Loading label="Loading phone numbers and prompts…" />
-      ) : (
-        <div
-          ref={bodyRef}
-          className="-mx-1 max-h-[calc(100dvh-18rem)] space-y-4 overflow-y-auto px-1 pb-1"
-        >
-          {conflict && (
-            <Alert tone="error" title={conflict.problem.title}>
-              {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
-                ? conflict.problem.detail
-                : (CONFLICT_HINTS[conflict.code] ?? null)}
-            </Alert>
-          )}
-          {form.formError && <Alert tone="error">{form.formError}</Alert>}
-          {noPhones && (
-            <Alert tone="warning" title="Add a phone number first">
-              A messaging agent needs a phone number.{' '}
-              <Link to="/app/phones" className="font-semibold underline">
-                Go to Phone numbers
-              </Link>
-            </Alert>
-          )}
-          <TextField
-            label="Name"
-            name="name"
-            required
-            maxLength={200}
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            error={errorOf('name')}
-          />
-          <SelectField
-            label="Phone number"
-            name="phone_id"
-            required
-            value={phoneId}
-            onChange={(e) => setPhoneId(e.target.value)}
-            error={errorOf('phone_id')}
-            hint="Messages to this number reach the agent."
-          >
-            {noPhones && <option value="">No phone numbers yet</option>}
-            {phoneMissing && <option value={phoneId}>Current phone number</option>}
-            {phones.map((p) => (
-              <option key={p.id} value={p.id}>
-                {phoneText(p)}
-                {p.active ? '' : ' (inactive)'}
-              </option>
-            ))}
-          </SelectField>
-          <SelectField
-            label="Prompt"
-            name="prompt_id"
-            value={promptId}
-            onChange={(e) => setPromptId(e.target.value)}
-            error={errorOf('prompt_id')}
-            hint={
-              <>
-                Optional: a prompt from{' '}
-                <Link to="/app/prompts" className="underline">
-                  Prompts
-                </Link>{' '}
-                that shapes the agent’s replies.
-              </>
-            }
-          >
-            <option value="">No prompt</option>
-            {promptMissing && <option value={promptId}>Current prompt</option>}
-            {prompts.map((p) => (
-              <option key={p.id} value={p.id}>
-                {p.name}
-              </option>
-            ))}
-          </SelectField>
-          <TextAreaField
-            label="Auto-reply text"
-            name="auto_reply"
-            rows={4}
-            maxLength={AUTO_REPLY_MAX}
-            value={autoReply}
-            onChange={(e) => setAutoReply(e.target.value)}
-            error={errorOf('auto_reply')}
-            placeholder="Thanks for your message! We'll get back to you shortly."
-            hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
-          />
-          <CheckboxField
-            label="Active"
-            name="active"
-            checked={active}
-            onChange={(e) => setActive(e.target.checked)}
-            hint="Only an active agent answers messages. One active messaging agent per phone."
-          />
-        </div>
-      )}
+          <option value="">No prompt</option>
+          {agentForm.promptMissing && <option value={promptId}>Current prompt</option>}
+          {(prompts ?? []).map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.name}
+            </option>
+          ))}
+        </SelectField>
+        <TextAreaField
+          label="Auto-reply text"
+          name="auto_reply"
+          rows={4}
+          maxLength={AUTO_REPLY_MAX}
+          value={autoReply}
+          onChange={(e) => setAutoReply(e.target.value)}
+          error={errorOf('auto_reply')}
+          placeholder="Thanks for your message! We'll get back to you shortly."
+          hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
+        />
+        <CheckboxField
+          label="Active"
+          name="active"
+          checked={active}
+          onChange={(e) => setActive(e.target.checked)}
+          hint="Only an active agent answers messages. One active messaging agent per phone."
+        />
+      </AgentFormBody>
     </Dialog>
   );
 }
@@ -448,41 +386,18 @@ export function MessageAgentsPage() {
                     </time>
                   </td>
                   <td className={td}>
-                    <div className="flex justify-end gap-2">
-                      <Button
-                        variant="secondary"
-                        size="sm"
-                        onClick={() => setEditing({ mode: 'edit', agent: a })}
-                        aria-label={`Edit ${a.name}`}
-                      >
-                        Edit
-                      </Button>
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() => setDeleting(a)}
-                        aria-label={`Delete ${a.name}`}
-                      >
-                        Delete
-                      </Button>
-                    </div>
+                    <RowActions
+                      name={a.name}
+                      onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                      onDelete={() => setDeleting(a)}
+                    />
                   </td>
                 </tr>
               );
             })}
           </Table>
         )}
-        {list.hasMore && (
-          <div className="mt-5 flex justify-center">
-            <Button
-              variant="secondary"
-              loading={list.loadingMore}
-              onClick={() => void list.loadMore()}
-            >
-              Load more
-            </Button>
-          </div>
-        )}
+        <LoadMore list={list} />
       </Card>
       {editing && (
         <MessageAgentDialog
@@ -496,8 +411,7 @@ export function MessageAgentsPage() {
                 ? `Messaging agent "${a.name}" created.`
                 : `Messaging agent "${a.name}" saved.`,
             );
-            if (created) setItems((all) => [a, ...(all ?? [])]);
-            else setItems((all) => all?.map((x) => (x.id === a.id ? a : x)) ?? null);
+            setItems((all) => withSaved(all, a, created));
           }}
         />
       )}

@@ -6,12 +6,13 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextField } from '../../components/Field.tsx';
+import { LoadMore, RowActions } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
-import { usePagedList } from '../../lib/paged-list.ts';
+import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
@@ -317,40 +318,17 @@ export function PhonesPage() {
                   </time>
                 </td>
                 <td className={td}>
-                  <div className="flex justify-end gap-2">
-                    <Button
-                      variant="secondary"
-                      size="sm"
-                      onClick={() => setEditing({ mode: 'edit', phone: p })}
-                      aria-label={`Edit ${p.number}`}
-                    >
-                      Edit
-                    </Button>
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      onClick={() => setDeleting(p)}
-                      aria-label={`Delete ${p.number}`}
-                    >
-                      Delete
-                    </Button>
-                  </div>
+                  <RowActions
+                    name={p.number}
+                    onEdit={() => setEditing({ mode: 'edit', phone: p })}
+                    onDelete={() => setDeleting(p)}
+                  />
                 </td>
               </tr>
             ))}
           </Table>
         )}
-        {list.hasMore && (
-          <div className="mt-5 flex justify-center">
-            <Button
-              variant="secondary"
-              loading={list.loadingMore}
-              onClick={() => void list.loadMore()}
-            >
-              Load more
-            </Button>
-          </div>
-        )}
+        <LoadMore list={list} />
       </Card>
       {editing && (
         <PhoneDialog
@@ -361,8 +339,7 @@ export function PhonesPage() {
             toast.success(
               created ? `Phone number ${p.number} added.` : `Phone number ${p.number} saved.`,
             );
-            if (created) setItems((all) => [p, ...(all ?? [])]);
-            else setItems((all) => all?.map((x) => (x.id === p.id ? p : x)) ?? null);
+            setItems((all) => withSaved(all, p, created));
           }}
         />
       )}

@@ -5,11 +5,12 @@ import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
 import { TextAreaField, TextField } from '../../components/Field.tsx';
+import { LoadMore, RowActions } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
-import { usePagedList } from '../../lib/paged-list.ts';
+import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
@@ -184,39 +185,16 @@ export function PromptsPage() {
                   </p>
                   <p className="mt-0.5 text-xs text-slate-400">Updated {timeAgo(p.updated_at)}</p>
                 </div>
-                <div className="flex shrink-0 gap-2">
-                  <Button
-                    variant="secondary"
-                    size="sm"
-                    onClick={() => setEditing({ mode: 'edit', prompt: p })}
-                    aria-label={`Edit ${p.name}`}
-                  >
-                    Edit
-                  </Button>
-                  <Button
-                    variant="ghost"
-                    size="sm"
-                    onClick={() => setDeleting(p)}
-                    aria-label={`Delete ${p.name}`}
-                  >
-                    Delete
-                  </Button>
-                </div>
+                <RowActions
+                  name={p.name}
+                  onEdit={() => setEditing({ mode: 'edit', prompt: p })}
+                  onDelete={() => setDeleting(p)}
+                />
               </li>
             ))}
           </ul>
         )}
-        {list.hasMore && (
-          <div className="mt-5 flex justify-center">
-            <Button
-              variant="secondary"
-              loading={list.loadingMore}
-              onClick={() => void list.loadMore()}
-            >
-              Load more
-            </Button>
-          </div>
-        )}
+        <LoadMore list={list} />
       </Card>
       {editing && (
         <PromptDialog
@@ -225,8 +203,7 @@ export function PromptsPage() {
           onSaved={(p, created) => {
             setEditing(null);
             toast.success(created ? `Prompt "${p.name}" created.` : `Prompt "${p.name}" saved.`);
-            if (created) setItems((all) => [p, ...(all ?? [])]);
-            else setItems((all) => all?.map((x) => (x.id === p.id ? p : x)) ?? null);
+            setItems((all) => withSaved(all, p, created));
           }}
         />
       )}

@@ -6,6 +6,7 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
+import { LoadMore } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
@@ -329,17 +330,7 @@ export function ScheduledCallsPage() {
             ))}
           </Table>
         )}
-        {list.hasMore && (
-          <div className="mt-5 flex justify-center">
-            <Button
-              variant="secondary"
-              loading={list.loadingMore}
-              onClick={() => void list.loadMore()}
-            >
-              Load more
-            </Button>
-          </div>
-        )}
+        <LoadMore list={list} />
       </Card>
       {creating && agents && (
         <ScheduleDialog

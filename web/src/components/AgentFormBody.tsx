@@ -1,0 +1,67 @@
+// The body of an agent dialog: waits for the phones and prompts to choose from (with a retry),
+// then scrolls inside the dialog under the 409 conflict, the form's error and, without any phone,
+// a pointer to the phone numbers page.
+import type { ReactNode } from 'react';
+import type { AgentForm } from '../lib/agent-form.ts';
+import { Link } from '../lib/router.tsx';
+import type { Lookups } from '../lib/voice-lookups.ts';
+import { Alert } from './Alert.tsx';
+import { Button } from './Button.tsx';
+import { Loading } from './Spinner.tsx';
+
+export function AgentFormBody({
+  lookups,
+  agentForm,
+  conflictHints,
+  what,
+  children,
+}: {
+  lookups: Lookups;
+  agentForm: AgentForm;
+  /** problem code → what to do about it, when the server's detail adds nothing. */
+  conflictHints: Record<string, string>;
+  /** "An agent", "A messaging agent": the subject of "needs a phone number". */
+  what: string;
+  children: ReactNode;
+}) {
+  const { conflict, form } = agentForm;
+  if (lookups.error) {
+    return (
+      <Alert
+        tone="error"
+        action={
+          <Button variant="secondary" size="sm" onClick={lookups.reload}>
+            Try again
+          </Button>
+        }
+      >
+        Could not load phone numbers and prompts: {lookups.error}
+      </Alert>
+    );
+  }
+  if (!agentForm.ready) return <Loading label="Loading phone numbers and prompts…" />;
+  return (
+    <div
+      ref={agentForm.bodyRef}
+      className="-mx-1 max-h-[calc(100dvh-18rem)] space-y-4 overflow-y-auto px-1 pb-1"
+    >
+      {conflict && (
+        <Alert tone="error" title={conflict.problem.title}>
+          {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
+            ? conflict.problem.detail
+            : (conflictHints[conflict.code] ?? null)}
+        </Alert>
+      )}
+      {form.formError && <Alert tone="error">{form.formError}</Alert>}
+      {agentForm.noPhones && (
+        <Alert tone="warning" title="Add a phone number first">
+          {what} needs a phone number.{' '}
+          <Link to="/app/phones" className="font-semibold underline">
+            Go to Phone numbers
+          </Link>
+        </Alert>
+      )}
+      {children}
+    </div>
+  );
+}

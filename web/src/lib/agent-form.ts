@@ -1,0 +1,75 @@
+// What the voice-agent and messaging-agent forms share: the 409 "one active agent per phone"
+// kept apart from other errors (it is shown as its own alert and the dialog stays open), checks
+// made before sending with plain messages, scrolling the first error into view inside a dialog
+// whose body scrolls, and a new agent starting on the first phone.
+import { useEffect, useRef, useState } from 'react';
+import { ApiError } from './api.ts';
+import { useFormAction } from './forms.ts';
+import type { Lookups } from './voice-lookups.ts';
+
+export function useAgentForm(
+  lookups: Lookups,
+  initial: { phone_id: string; prompt_id: string | null } | null,
+  /** field → plain words, used instead of the server's message (which may name a regex). */
+  fieldHints: Record<string, string>,
+) {
+  const [conflict, setConflict] = useState<ApiError | null>(null);
+  const [local, setLocal] = useState<Record<string, string>>({});
+  const [phoneId, setPhoneId] = useState(initial?.phone_id ?? '');
+  const [promptId, setPromptId] = useState(initial?.prompt_id ?? '');
+  const form = useFormAction({
+    onError: (err) => {
+      if (err instanceof ApiError && err.status === 409) {
+        setConflict(err);
+        return null;
+      }
+      return undefined;
+    },
+  });
+  const { phones, prompts } = lookups;
+
+  useEffect(() => {
+    if (!initial && phoneId === '' && phones && phones.length > 0) setPhoneId(phones[0]!.id);
+  }, [initial, phoneId, phones]);
+
+  const bodyRef = useRef<HTMLDivElement>(null);
+  const { formError, fieldErrors } = form;
+  useEffect(() => {
+    const el = bodyRef.current;
+    if (!el) return;
+    if (conflict || formError) el.scrollTo({ top: 0 });
+    else if (Object.keys(fieldErrors).length > 0 || Object.keys(local).length > 0)
+      el.querySelector('[aria-invalid="true"]')?.scrollIntoView({ block: 'center' });
+  }, [conflict, formError, fieldErrors, local]);
+
+  return {
+    form,
+    conflict,
+    bodyRef,
+    phoneId,
+    setPhoneId,
+    promptId,
+    setPromptId,
+    ready: phones !== null && prompts !== null,
+    noPhones: phones !== null && phones.length === 0,
+    /** The agent's phone or prompt is not among the loaded choices (beyond the first page). */
+    phoneMissing: phoneId !== '' && phones !== null && !phones.some((p) => p.id === phoneId),
+    promptMissing: promptId !== '' && prompts !== null && !prompts.some((p) => p.id === promptId),
+    /** A local check's message, else the server's (in plain words where there is a hint). */
+    errorOf(field: string): string | undefined {
+      return (
+        local[field] ?? (fieldErrors[field] ? (fieldHints[field] ?? fieldErrors[field]) : undefined)
+      );
+    },
+    /** Shows the local problems; true when there are none and the form may be sent. */
+    checked(problems: Record<string, string>): boolean {
+      setConflict(null);
+      setLocal(problems);
+      if (Object.keys(problems).length === 0) return true;
+      form.reset();
+      return false;
+    },
+  };
+}
+
+export type AgentForm = ReturnType<typeof useAgentForm>;
