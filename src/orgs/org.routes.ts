@@ -88,8 +88,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     },
     async (request, reply) => {
       const p = requirePrincipal(request);
-      await auth.limiter.consume('org_create', p.userId);
-      const org = await createOrg(db, p, request.body.name, requestMeta(request));
+      const org = await createOrg(auth, p, request.body.name, requestMeta(request));
       return reply.code(201).send(orgDetailJson(org));
     },
   );

@@ -4,7 +4,7 @@ import { auditActor, isPerson } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
 import type { Database } from '../db/database.ts';
 import type { Org } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -23,19 +23,22 @@ export function listMyOrgs(database: Database, p: Principal) {
   return withTenant(database, tenantOf(p), (tx) => activeMembershipsOfUser(tx, p.userId));
 }
 
-export function createOrg(
-  database: Database,
+export async function createOrg(
+  auth: Pick<AuthContext, 'database' | 'limiter'>,
   p: Principal,
   name: string,
   meta: RequestMeta,
 ): Promise<Org> {
   requirePerson(p);
+  // Each org is a tenant with its own rows and audit trail: a script or a stolen session must not
+  // be able to mint them by the thousand (RATE_LIMIT_ORG_CREATE).
+  await auth.limiter.consume('org_create', p.userId);
   const orgId = newId();
   // The transaction runs in the context of the org it creates, with the caller as its owner:
   // exactly what is true once it commits. The policies then admit the org row, the owner
   // membership and the audit entry, and nothing of any other org.
   return withTenant(
-    database,
+    auth.database,
     { orgId, userId: p.userId, role: 'owner', superuser: false },
     async (tx) => {
       const org = await insertOrg(tx, { id: orgId, name: name.trim(), kind: 'company' });
