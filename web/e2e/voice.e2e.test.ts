@@ -164,8 +164,9 @@ describe('voice dashboard', () => {
     const table = page.getByRole('table', { name: 'Scheduled calls' });
     const row = table.getByRole('row').filter({ hasText: CALLEE });
     await row.waitFor();
-    expect(await row.textContent()).toContain('Pending');
-    expect(await row.textContent()).toContain('Callback');
+    await row.getByText('Pending', { exact: true }).waitFor();
+    // The agent's name comes with the agents list, which loads on its own.
+    await row.getByText('Callback', { exact: true }).waitFor();
   });
 
   step('shows calls and messages that arrive through signed Twilio webhooks', async () => {
@@ -213,9 +214,9 @@ describe('voice dashboard', () => {
       .getByText(callSids[2] as string)
       .first()
       .waitFor();
-    const text = await details.textContent();
-    expect(text).toContain('Front desk');
-    expect(text).toContain('5 min 00 s');
+    // Agent names arrive with their own request: wait for them rather than read the dialog once.
+    await details.getByText('Front desk', { exact: true }).waitFor();
+    await details.getByText('5 min 00 s', { exact: true }).waitFor();
     expect(new URL(page.url()).searchParams.get('call')).toBe(callSids[2]);
     await details.getByRole('button', { name: 'Close' }).click();
     await page.getByRole('dialog').waitFor({ state: 'detached' });
