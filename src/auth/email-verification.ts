@@ -11,6 +11,7 @@ import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { verifyEmail as verifyEmailMail } from '../mail/templates.ts';
+import { clientKey } from '../security/client-key.ts';
 import { findUserById, markEmailVerified } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import { normalizeEmail } from './email-address.ts';
@@ -93,7 +94,7 @@ export async function resendVerification(
     name = user.full_name ?? undefined;
   } else {
     if (input.email === undefined) throw new AppError('unauthenticated');
-    await auth.limiter.consume('password_forgot_ip', meta.ip);
+    await auth.limiter.consume('password_forgot_ip', clientKey(meta.ip));
     email = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
   }
   await auth.limiter.consume('email_resend', email);

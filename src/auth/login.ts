@@ -1,11 +1,13 @@
 // Password login. Unknown email and wrong password are indistinguishable: same status, same
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
-// throttled per IP, per account and per (account, IP) before any password work.
+// throttled per IP, per account and per (account, IP): the attempt is counted before any password
+// work and given back only when the password was right.
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { activeMembershipsOfUser } from '../orgs/org.repository.ts';
+import { clientKey } from '../security/client-key.ts';
 import { findUserByEmail, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import { normalizeEmail } from './email-address.ts';
@@ -50,15 +52,14 @@ export async function login(
   } = {},
 ): Promise<LoginResult> {
   const account = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
-  const attempt = { account, ip: meta.ip };
-  await auth.loginGuard.beforeAttempt(attempt);
+  const attempt = await auth.loginGuard.reserve({ account, ip: clientKey(meta.ip) });
 
   const user = await withSystem(auth.database, (tx) => findUserByEmail(tx, account));
   const ok = user?.password_hash
     ? await verifyPassword(user.password_hash, input.password)
     : await dummyVerify(input.password, auth.config.auth.argon2);
   if (!user || !ok) {
-    await auth.loginGuard.onFailure(attempt);
+    await attempt.failed();
     await recordAuditAlone(auth.database, meta, {
       org_id: null,
       actor_user_id: user?.id ?? null,
@@ -69,7 +70,7 @@ export async function login(
     });
     throw new AppError('invalid_credentials');
   }
-  await auth.loginGuard.onSuccess(attempt);
+  await attempt.succeeded();
 
   // Only now, after a correct password, may the answer differ from invalid_credentials.
   if (user.status !== 'active') {

@@ -5,6 +5,7 @@ import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import { clientKey } from '../security/client-key.ts';
 import { findUserById, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import { sendNotice } from './notifications.ts';
@@ -20,10 +21,10 @@ export async function changePassword(
 ): Promise<void> {
   const user = await withTenant(auth.database, tenantOf(p), (tx) => findUserById(tx, p.userId));
   if (!user) throw new AppError('unauthenticated');
-  const attempt = { account: user.email, ip: meta.ip };
-  await auth.loginGuard.beforeAttempt(attempt);
+  // The current password is guessed against the same brute-force counters as a login.
+  const attempt = await auth.loginGuard.reserve({ account: user.email, ip: clientKey(meta.ip) });
   if (!user.password_hash || !(await verifyPassword(user.password_hash, input.current_password))) {
-    await auth.loginGuard.onFailure(attempt);
+    await attempt.failed();
     await recordAuditAlone(auth.database, meta, {
       org_id: p.orgId,
       actor_user_id: p.userId,
@@ -36,6 +37,7 @@ export async function changePassword(
       errors: [{ field: 'current_password', message: 'is incorrect' }],
     });
   }
+  await attempt.succeeded();
   assertPasswordAllowed(
     auth,
     input.new_password,

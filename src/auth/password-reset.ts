@@ -9,6 +9,7 @@ import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { passwordReset } from '../mail/templates.ts';
+import { clientKey } from '../security/client-key.ts';
 import { findUserById, markEmailVerified, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import { normalizeEmail } from './email-address.ts';
@@ -32,7 +33,7 @@ export async function forgotPassword(
   meta: RequestMeta,
 ): Promise<void> {
   const email = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
-  await auth.limiter.consume('password_forgot_ip', meta.ip);
+  await auth.limiter.consume('password_forgot_ip', clientKey(meta.ip));
   await auth.limiter.consume('password_forgot_account', email);
   const minutes = auth.config.auth.passwordResetTtlMinutes;
   const token = generateToken(32);
@@ -71,7 +72,7 @@ export async function resetPassword(
   input: { token: string; new_password: string },
   meta: RequestMeta,
 ): Promise<void> {
-  await auth.limiter.consume('password_reset_ip', meta.ip);
+  await auth.limiter.consume('password_reset_ip', clientKey(meta.ip));
   const hash = presentedTokenHash(input.token);
   if (!hash) throw new AppError('invalid_token');
   // System path: the token is the only handle on its user; no tenant is known before it opens.

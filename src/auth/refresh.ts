@@ -9,6 +9,7 @@ import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
 import { findActiveMembership, findOrg } from '../orgs/org.repository.ts';
+import { clientKey } from '../security/client-key.ts';
 import { findUserById } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import {
@@ -31,7 +32,7 @@ export async function refresh(
   presented: string,
   meta: RequestMeta,
 ): Promise<{ tokens: TokenPair; sessionId: string }> {
-  await auth.limiter.consume('refresh_ip', meta.ip);
+  await auth.limiter.consume('refresh_ip', clientKey(meta.ip));
   if (presented.length < 20 || presented.length > 200) throw new AppError('invalid_refresh_token');
   const now = Date.now();
   const grace = auth.config.auth.refreshReuseGraceSeconds * 1000;

@@ -6,6 +6,7 @@ import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { insertMembership, insertOrg } from '../orgs/org.repository.ts';
+import { clientKey } from '../security/client-key.ts';
 import { insertUser } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import { normalizeEmail } from './email-address.ts';
@@ -43,7 +44,7 @@ export async function register(
   meta: RequestMeta,
 ): Promise<RegisterResult> {
   if (!auth.config.auth.signupEnabled) throw new AppError('signup_disabled');
-  await auth.limiter.consume('register_ip', meta.ip);
+  await auth.limiter.consume('register_ip', clientKey(meta.ip));
   const email = normalizeEmail(input.email);
   if (!email) throw invalidEmail();
   const fullName = input.full_name?.trim() || null;

@@ -10,7 +10,7 @@ import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { generateBackupCodes, hashBackupCode } from './backup-codes.ts';
-import { assertCodeAttemptAllowed, countWrongCode } from './code-attempts.ts';
+import { reserveCodeAttempt } from './code-attempts.ts';
 import { insertBackupCodes, retireBackupCodes } from './mfa.repository.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
@@ -39,7 +39,7 @@ export async function regenerateBackupCodes(
   code: string,
   meta: RequestMeta,
 ): Promise<string[]> {
-  await assertCodeAttemptAllowed(auth, p.userId);
+  const attempt = await reserveCodeAttempt(auth, p.userId);
   const actor_type = p.superuser ? 'superuser' : 'user';
   const outcome: Outcome = await withTenant(auth.database, tenantOf(p), async (tx) => {
     const user = await findUserById(tx, p.userId);
@@ -59,9 +59,12 @@ export async function regenerateBackupCodes(
     });
     return { kind: 'ok', codes, user };
   });
-  if (outcome.kind === 'not_enabled') throw new AppError('mfa_not_enabled');
+  if (outcome.kind === 'not_enabled') {
+    await attempt.release();
+    throw new AppError('mfa_not_enabled');
+  }
   if (outcome.kind === 'wrong') {
-    await countWrongCode(auth, p.userId);
+    await attempt.failed();
     await recordAuditAlone(auth.database, meta, {
       org_id: p.orgId,
       actor_user_id: p.userId,
@@ -74,6 +77,7 @@ export async function regenerateBackupCodes(
     });
     throw new AppError('invalid_code');
   }
+  await attempt.succeeded();
   sendNotice(auth, outcome.user, 'backupCodesRegenerated');
   return outcome.codes;
 }

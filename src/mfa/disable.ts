@@ -8,8 +8,10 @@ import { sendNotice } from '../auth/notifications.ts';
 import { verifyPassword } from '../auth/password.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import { clientKey } from '../security/client-key.ts';
+import type { Reservation } from '../security/rate-limits.ts';
 import { findUserById } from '../users/user.repository.ts';
-import { assertCodeAttemptAllowed, countWrongCode } from './code-attempts.ts';
+import { reserveCodeAttempt } from './code-attempts.ts';
 import { disableTotp, retireBackupCodes } from './mfa.repository.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
@@ -25,12 +27,19 @@ export async function disableMfa(
   if (!user) throw new AppError('unauthenticated');
   if (!user.mfa_enabled_at) throw new AppError('mfa_not_enabled');
 
-  // The password is guessed against the same brute-force counters as a login.
-  const attempt = { account: user.email, ip: meta.ip };
-  await auth.loginGuard.beforeAttempt(attempt);
-  await assertCodeAttemptAllowed(auth, p.userId);
+  // The password is guessed against the same brute-force counters as a login, the code against
+  // mfa_verify; both attempts are counted before either secret is checked.
+  const password = await auth.loginGuard.reserve({ account: user.email, ip: clientKey(meta.ip) });
+  let code: Reservation;
+  try {
+    code = await reserveCodeAttempt(auth, p.userId);
+  } catch (err) {
+    await password.release();
+    throw err;
+  }
   if (!user.password_hash || !(await verifyPassword(user.password_hash, input.password))) {
-    await auth.loginGuard.onFailure(attempt);
+    await password.failed();
+    await code.release();
     await recordAuditAlone(auth.database, meta, {
       ...audit,
       action: 'mfa.disable',
@@ -43,6 +52,7 @@ export async function disableMfa(
       errors: [{ field: 'password', message: 'is incorrect' }],
     });
   }
+  await password.succeeded();
 
   const ok = await withTenant(auth.database, tenantOf(p), async (tx) => {
     const current = await findUserById(tx, p.userId);
@@ -62,7 +72,7 @@ export async function disableMfa(
     return true;
   });
   if (!ok) {
-    await countWrongCode(auth, p.userId);
+    await code.failed();
     await recordAuditAlone(auth.database, meta, {
       ...audit,
       action: 'mfa.disable',
@@ -73,5 +83,6 @@ export async function disableMfa(
     });
     throw new AppError('invalid_code');
   }
+  await code.succeeded();
   sendNotice(auth, user, 'mfaDisabled');
 }

@@ -12,7 +12,7 @@ import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { issueBackupCodes } from './backup-codes-regenerate.ts';
-import { assertCodeAttemptAllowed, countWrongCode } from './code-attempts.ts';
+import { reserveCodeAttempt } from './code-attempts.ts';
 import { enableTotp, setSessionAmr } from './mfa.repository.ts';
 import { verifyTotp } from './totp.ts';
 import { openTotpSecret } from './totp-secret.ts';
@@ -29,7 +29,7 @@ export async function enableMfa(
   code: string,
   meta: RequestMeta,
 ): Promise<string[]> {
-  await assertCodeAttemptAllowed(auth, p.userId);
+  const attempt = await reserveCodeAttempt(auth, p.userId);
   const actor_type = p.superuser ? 'superuser' : 'user';
   const outcome: Outcome = await withTenant(auth.database, tenantOf(p), async (tx) => {
     const user = await findUserById(tx, p.userId);
@@ -66,11 +66,13 @@ export async function enableMfa(
   });
   switch (outcome.kind) {
     case 'already':
+      await attempt.release();
       throw new AppError('mfa_already_enabled');
     case 'no_setup':
+      await attempt.release();
       throw new AppError('mfa_setup_required', 'Call POST /api/auth/mfa/setup first');
     case 'wrong':
-      await countWrongCode(auth, p.userId);
+      await attempt.failed();
       await recordAuditAlone(auth.database, meta, {
         org_id: p.orgId,
         actor_user_id: p.userId,
@@ -83,6 +85,7 @@ export async function enableMfa(
       });
       throw new AppError('invalid_code');
     case 'ok':
+      await attempt.succeeded();
       sendNotice(auth, outcome.user, 'mfaEnabled');
       return outcome.codes;
   }

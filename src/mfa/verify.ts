@@ -13,7 +13,7 @@ import { AppError } from '../http/errors.ts';
 import { UUID_PATTERN } from '../http/ids.ts';
 import { findActiveMembership } from '../orgs/org.repository.ts';
 import { findUserById } from '../users/user.repository.ts';
-import { assertCodeAttemptAllowed, countWrongCode } from './code-attempts.ts';
+import { reserveCodeAttempt } from './code-attempts.ts';
 import { clientBinding } from './login-challenge.ts';
 import { type FactorInput, proveSecondFactor } from './second-factor.ts';
 
@@ -47,10 +47,10 @@ export async function verifyMfaLogin(
   const challenge = await openChallenge(auth, input.mfa_token, meta);
   if (!challenge) throw new AppError('invalid_mfa_token');
   const { userId, orgId } = challenge;
-  await assertCodeAttemptAllowed(auth, userId, meta.ip);
+  const attempt = await reserveCodeAttempt(auth, userId, meta.ip);
 
   const ctx = { orgId, userId, role: challenge.role };
-  const outcome: Outcome = await withTenant(auth.database, ctx, async (tx) => {
+  const outcome = await withTenant(auth.database, ctx, async (tx): Promise<Outcome> => {
     const user = await findUserById(tx, userId);
     // The role may have changed, or the membership ended, since the password step.
     const membership = await findActiveMembership(tx, orgId, userId);
@@ -60,10 +60,17 @@ export async function verifyMfaLogin(
     // Spent by a concurrent request: throwing rolls the code back, it stays usable.
     if (!(await consumeUserToken(tx, challenge.id))) throw new AppError('invalid_mfa_token');
     return { kind: 'ok', user, role: membership.role, method: proof.method };
+  }).catch(async (err: unknown) => {
+    // Only a right code reaches the token spend: losing that race costs no guess.
+    if (err instanceof AppError && err.code === 'invalid_mfa_token') await attempt.succeeded();
+    throw err;
   });
-  if (outcome.kind === 'invalid') throw new AppError('invalid_mfa_token');
+  if (outcome.kind === 'invalid') {
+    await attempt.release();
+    throw new AppError('invalid_mfa_token');
+  }
   if (outcome.kind === 'wrong') {
-    await countWrongCode(auth, userId, meta.ip);
+    await attempt.failed();
     await recordAuditAlone(auth.database, meta, {
       org_id: orgId,
       actor_user_id: userId,
@@ -77,6 +84,7 @@ export async function verifyMfaLogin(
     });
     throw new AppError('invalid_mfa');
   }
+  await attempt.succeeded();
 
   const { user, role, method } = outcome;
   const result = await completeLogin(

@@ -22,6 +22,7 @@ import { type Tx, withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
+import { clientKey } from '../security/client-key.ts';
 import { findUserByEmail, insertUser } from '../users/user.repository.ts';
 import {
   findInvitationByTokenHash,
@@ -78,7 +79,7 @@ export async function acceptInvitation(
           errors: [{ field: 'password', message: 'is required to create your account' }],
         });
       }
-      await auth.limiter.consume('register_ip', meta.ip);
+      await auth.limiter.consume('register_ip', clientKey(meta.ip));
       assertPasswordAllowed(auth, input.password, { email: peek.inv.email, fullName });
       passwordHash = await hashWithPolicy(auth, input.password);
     }

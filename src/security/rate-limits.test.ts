@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../http/errors.ts';
+import { type ClientKey, clientKey } from './client-key.ts';
 import {
   assertLoginInvariants,
   createLoginGuard,
@@ -9,6 +10,8 @@ import {
   type LimitName,
   type LimitSpec,
   parseLimitOverrides,
+  type Reservation,
+  reserveAll,
 } from './rate-limits.ts';
 
 const DEFAULTS = parseLimitOverrides({});
@@ -50,62 +53,39 @@ describe('createRateLimiter (memory)', () => {
     const rl = createRateLimiter({
       specs: specsWith({ register_ip: { points: 3, durationSec: 60, blockSec: 120 } }),
     });
-    for (let i = 0; i < 3; i++) await rl.consume('register_ip', '10.0.0.1');
-    const err = await rejection(rl.consume('register_ip', '10.0.0.1'));
+    const ip = clientKey('10.0.0.1');
+    for (let i = 0; i < 3; i++) await rl.consume('register_ip', ip);
+    const err = await rejection(rl.consume('register_ip', ip));
     const seconds = retryAfter(err);
     expect(seconds).toBeGreaterThanOrEqual(119);
     expect(seconds).toBeLessThanOrEqual(120);
     expect(err.message).toContain(`${seconds} seconds`);
     // Another key is unaffected.
-    await rl.consume('register_ip', '10.0.0.2');
+    await rl.consume('register_ip', clientKey('10.0.0.2'));
   });
 
   it('Retry-After tracks the remaining block and the block ends by time', async () => {
     const rl = createRateLimiter({
       specs: specsWith({ register_ip: { points: 1, durationSec: 60, blockSec: 100 } }),
     });
-    await rl.consume('register_ip', 'k');
-    await rejection(rl.consume('register_ip', 'k'));
+    const k = clientKey('k');
+    await rl.consume('register_ip', k);
+    await rejection(rl.consume('register_ip', k));
     vi.advanceTimersByTime(40_000);
-    const seconds = retryAfter(await rejection(rl.check('register_ip', 'k')));
+    // Refusals during the block do not extend it.
+    const seconds = retryAfter(await rejection(rl.consume('register_ip', k)));
     expect(seconds).toBeGreaterThanOrEqual(59);
     expect(seconds).toBeLessThanOrEqual(60);
     vi.advanceTimersByTime(60_001);
-    await rl.check('register_ip', 'k');
-    await rl.consume('register_ip', 'k');
+    await rl.consume('register_ip', k);
   });
 
-  it('check never counts, and refuses once the allowance is used up', async () => {
-    const rl = createRateLimiter({
-      specs: specsWith({ email_resend: { points: 2, durationSec: 60, blockSec: 60 } }),
-    });
-    for (let i = 0; i < 10; i++) await rl.check('email_resend', 'u1');
-    await rl.consume('email_resend', 'u1');
-    await rl.check('email_resend', 'u1');
-    await rl.consume('email_resend', 'u1');
-    const seconds = retryAfter(await rejection(rl.check('email_resend', 'u1')));
-    expect(seconds).toBeLessThanOrEqual(60);
+  it('the racy read-then-count API is gone', () => {
+    const rl = createRateLimiter({ specs: DEFAULTS });
+    // A check before the work and a penalty after it let every parallel attempt through.
+    expect(rl).not.toHaveProperty('check');
+    expect(rl).not.toHaveProperty('penalize');
   });
-
-  it('penalize blocks for blockSec when the failures reach points; reset clears', async () => {
-    const rl = createRateLimiter({
-      specs: specsWith({ mfa_verify: { points: 3, durationSec: 30, blockSec: 300 } }),
-    });
-    expect((await rl.penalize('mfa_verify', 'user-1')).blocked).toBe(false);
-    expect((await rl.penalize('mfa_verify', 'user-1')).blocked).toBe(false);
-    await rl.check('mfa_verify', 'user-1');
-    const third = await rl.penalize('mfa_verify', 'user-1');
-    expect(third).toMatchObject({ consumed: 3, remaining: 0, blocked: true, retryAfterSec: 300 });
-    const seconds = retryAfter(await rejection(rl.check('mfa_verify', 'user-1')));
-    expect(seconds).toBeGreaterThanOrEqual(299);
-    // The block outlives the 30 s window.
-    vi.advanceTimersByTime(200_000);
-    await rejection(rl.check('mfa_verify', 'user-1'));
-    await rl.reset('mfa_verify', 'user-1');
-    await rl.check('mfa_verify', 'user-1');
-    expect((await rl.peek('mfa_verify', 'user-1')).consumed).toBe(0);
-  });
-
   it('keeps limits apart and accepts any string as a key', async () => {
     const rl = createRateLimiter({
       specs: specsWith({
@@ -116,38 +96,151 @@ describe('createRateLimiter (memory)', () => {
     const odd = 'a:b*{x}\n"é"@example.com'.repeat(200);
     await rl.consume('password_forgot_account', odd);
     await rejection(rl.consume('password_forgot_account', odd));
-    await rl.consume('password_forgot_ip', odd);
+    await rl.consume('password_forgot_ip', odd as ClientKey);
     await rl.consume('password_forgot_account', `${odd}x`);
+  });
+});
+
+describe('reserve (memory)', () => {
+  const tight = specsWith({ mfa_verify: { points: 3, durationSec: 30, blockSec: 300 } });
+
+  it('lets exactly `points` of many parallel attempts through; the rest are refused', async () => {
+    const rl = createRateLimiter({ specs: tight });
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, () => rl.reserve('mfa_verify', 'user-1')),
+    );
+    const granted = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(granted).toHaveLength(3);
+    for (const r of refused) expect((r.reason as AppError).code).toBe('rate_limited');
+    // Refusals counted nothing: the three in flight are all there is.
+    expect((await rl.peek('mfa_verify', 'user-1')).consumed).toBe(3);
+  });
+
+  it('a success gives its point back; a failure keeps it; the last one starts the block', async () => {
+    const rl = createRateLimiter({ specs: tight });
+    for (let i = 0; i < 10; i++) await (await rl.reserve('mfa_verify', 'u')).succeeded();
+    expect((await rl.peek('mfa_verify', 'u')).consumed).toBe(0);
+    await (await rl.reserve('mfa_verify', 'u')).failed();
+    await (await rl.reserve('mfa_verify', 'u')).failed();
+    expect((await rl.peek('mfa_verify', 'u')).consumed).toBe(2);
+    await (await rl.reserve('mfa_verify', 'u')).failed();
+    const seconds = retryAfter(await rejection(rl.reserve('mfa_verify', 'u')));
+    expect(seconds).toBeGreaterThanOrEqual(299);
+    // The block outlives the 30 s window, and refusals do not extend it.
+    vi.advanceTimersByTime(200_000);
+    const later = retryAfter(await rejection(rl.reserve('mfa_verify', 'u')));
+    expect(later).toBeLessThanOrEqual(100);
+    vi.advanceTimersByTime(100_001);
+    await rl.reserve('mfa_verify', 'u');
+  });
+
+  it('a block set by the last failure holds while earlier attempts in flight succeed', async () => {
+    const rl = createRateLimiter({ specs: tight });
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => rl.reserve('mfa_verify', 'u')));
+    await c!.failed();
+    await rejection(rl.reserve('mfa_verify', 'u'));
+    await a!.failed();
+    await b!.failed();
+    await rejection(rl.reserve('mfa_verify', 'u'));
+  });
+
+  it('release gives the point back; an attempt settles once', async () => {
+    const rl = createRateLimiter({ specs: tight });
+    const r = await rl.reserve('mfa_verify', 'u');
+    await r.release();
+    await r.release();
+    await r.succeeded();
+    expect((await rl.peek('mfa_verify', 'u')).consumed).toBe(0);
+    const f = await rl.reserve('mfa_verify', 'u');
+    await f.failed();
+    await f.succeeded();
+    await f.release();
+    expect((await rl.peek('mfa_verify', 'u')).consumed).toBe(1);
+  });
+
+  it('an attempt never settled keeps its point until the window ends, without a block', async () => {
+    const rl = createRateLimiter({ specs: tight });
+    for (let i = 0; i < 3; i++) await rl.reserve('mfa_verify', 'u');
+    const seconds = retryAfter(await rejection(rl.reserve('mfa_verify', 'u')));
+    expect(seconds).toBeLessThanOrEqual(30);
+    vi.advanceTimersByTime(30_001);
+    await rl.reserve('mfa_verify', 'u');
+  });
+
+  it('an attempt outliving its window gives back no extra attempt in the next one', async () => {
+    const rl = createRateLimiter({ specs: tight });
+    const slow = await rl.reserve('mfa_verify', 'u');
+    vi.advanceTimersByTime(30_001);
+    await slow.succeeded();
+    expect((await rl.peek('mfa_verify', 'u')).consumed).toBe(0);
+    for (let i = 0; i < 3; i++) await rl.reserve('mfa_verify', 'u');
+    await rejection(rl.reserve('mfa_verify', 'u'));
+  });
+
+  it('reserveAll takes every point or none, and reports the longest wait', async () => {
+    const rl = createRateLimiter({
+      specs: specsWith({
+        mfa_verify: { points: 2, durationSec: 60, blockSec: 60 },
+        login_ip: { points: 1, durationSec: 600, blockSec: 600 },
+      }),
+    });
+    const ip = clientKey('2001:db8::7');
+    await (await rl.reserve('login_ip', ip)).failed();
+    const err = await rejection(
+      reserveAll(rl, [
+        ['mfa_verify', 'u'],
+        ['login_ip', ip],
+      ]),
+    );
+    expect(retryAfter(err)).toBeGreaterThanOrEqual(599);
+    // The user's point taken before the IP refused was given back.
+    expect((await rl.peek('mfa_verify', 'u')).consumed).toBe(0);
+    const both: Reservation = await reserveAll(rl, [
+      ['mfa_verify', 'u'],
+      ['login_ip', clientKey('2001:db8:0:1::7')],
+    ]);
+    await both.failed();
+    expect((await rl.peek('mfa_verify', 'u')).consumed).toBe(1);
+    expect((await rl.peek('login_ip', clientKey('2001:db8:0:1::8'))).blocked).toBe(true);
   });
 });
 
 describe('createLoginGuard (memory, default limits)', () => {
   const { login_ip: ipSpec, login_account_ip: pairSpec, login_account: accountSpec } = DEFAULTS;
 
-  async function failFrom(guard: ReturnType<typeof createLoginGuard>, account: string, ip: string) {
-    await guard.beforeAttempt({ account, ip });
-    await guard.onFailure({ account, ip });
+  type Guard = ReturnType<typeof createLoginGuard>;
+  const at = (account: string, ip: string) => ({ account, ip: clientKey(ip) });
+
+  async function failFrom(guard: Guard, account: string, ip: string) {
+    await (await guard.reserve(at(account, ip))).failed();
+  }
+
+  /** An attempt that is let through; nothing was checked, so nothing stays counted. */
+  async function allowed(guard: Guard, account: string, ip: string) {
+    await (await guard.reserve(at(account, ip))).release();
+  }
+
+  function refused(guard: Guard, account: string, ip: string) {
+    return rejection(guard.reserve(at(account, ip)));
   }
 
   it('(b) blocks an (account, IP) pair after a few failures; the owner still logs in elsewhere', async () => {
     const guard = createLoginGuard(createRateLimiter({ specs: DEFAULTS }));
     for (let i = 0; i < pairSpec.points; i++)
       await failFrom(guard, 'x@example.com', '198.51.100.1');
-    const err = await rejection(
-      guard.beforeAttempt({ account: 'x@example.com', ip: '198.51.100.1' }),
-    );
+    const err = await refused(guard, 'x@example.com', '198.51.100.1');
     expect(retryAfter(err)).toBeGreaterThanOrEqual(pairSpec.blockSec - 1);
-    await guard.beforeAttempt({ account: 'x@example.com', ip: '203.0.113.9' });
-    await guard.onSuccess({ account: 'x@example.com', ip: '203.0.113.9' });
+    await (await guard.reserve(at('x@example.com', '203.0.113.9'))).succeeded();
     // The same IP may still try other accounts.
-    await guard.beforeAttempt({ account: 'y@example.com', ip: '198.51.100.1' });
+    await allowed(guard, 'y@example.com', '198.51.100.1');
   });
 
   it('(a) blocks an IP that fails on many accounts, even for accounts it never tried', async () => {
     const guard = createLoginGuard(createRateLimiter({ specs: DEFAULTS }));
     for (let i = 0; i < ipSpec.points; i++) await failFrom(guard, `u${i}@example.com`, '192.0.2.7');
-    await rejection(guard.beforeAttempt({ account: 'fresh@example.com', ip: '192.0.2.7' }));
-    await guard.beforeAttempt({ account: 'fresh@example.com', ip: '192.0.2.8' });
+    await refused(guard, 'fresh@example.com', '192.0.2.7');
+    await allowed(guard, 'fresh@example.com', '192.0.2.8');
   });
 
   it('(c) failures from 4 IPs lock the account for every IP; 3 IPs do not', async () => {
@@ -159,12 +252,12 @@ describe('createLoginGuard (memory, default limits)', () => {
       for (let i = 0; i < pairSpec.points; i++)
         await failFrom(guard, 'v@example.com', `10.1.0.${n}`);
     }
-    await guard.beforeAttempt({ account: 'v@example.com', ip: '10.9.9.9' });
+    await allowed(guard, 'v@example.com', '10.9.9.9');
     for (let i = 0; i < pairSpec.points; i++) await failFrom(guard, 'v@example.com', '10.1.0.99');
-    const err = await rejection(guard.beforeAttempt({ account: 'v@example.com', ip: '10.9.9.9' }));
+    const err = await refused(guard, 'v@example.com', '10.9.9.9');
     expect(retryAfter(err)).toBeGreaterThanOrEqual(accountSpec.blockSec - 1);
     // Unknown and known emails are the same to the guard: only the string matters.
-    await guard.beforeAttempt({ account: 'w@example.com', ip: '10.9.9.9' });
+    await allowed(guard, 'w@example.com', '10.9.9.9');
   });
 
   it('(c) a single IP never locks the account, over many block cycles or in parallel', async () => {
@@ -176,17 +269,18 @@ describe('createLoginGuard (memory, default limits)', () => {
       for (let i = 0; i < pairSpec.points; i++) {
         await failFrom(guard, victim.account, '198.51.100.66');
       }
-      await rejection(guard.beforeAttempt({ account: victim.account, ip: '198.51.100.66' }));
-      await guard.beforeAttempt(victim);
+      await refused(guard, victim.account, '198.51.100.66');
+      await allowed(guard, victim.account, victim.ip);
       vi.advanceTimersByTime(pairSpec.blockSec * 1000 + 1);
     }
-    // Many failures in flight at once (all past beforeAttempt) still count as one allowance.
-    await Promise.all(
+    // Many attempts at once from one IP: only the pair's allowance gets through to be counted.
+    const burst = await Promise.allSettled(
       Array.from({ length: 40 }, () =>
-        guard.onFailure({ account: victim.account, ip: '198.51.100.77' }),
+        guard.reserve(at(victim.account, '198.51.100.77')).then((r) => r.failed()),
       ),
     );
-    await guard.beforeAttempt(victim);
+    expect(burst.filter((r) => r.status === 'fulfilled')).toHaveLength(pairSpec.points);
+    await allowed(guard, victim.account, victim.ip);
   });
 
   it('(c) a single IP never locks the account at the tightest allowed limits, whatever its timing', async () => {
@@ -203,8 +297,11 @@ describe('createLoginGuard (memory, default limits)', () => {
     const guard = createLoginGuard(limiter);
     const account = 'tight@example.com';
     const attack = async () => {
-      await guard.onFailure({ account, ip: '198.51.100.5' });
-      await guard.beforeAttempt({ account, ip: '203.0.113.1' });
+      // Refused attempts are part of the attack too: they must not count either.
+      await failFrom(guard, account, '198.51.100.5').catch((err: AppError) => {
+        expect(err.code).toBe('rate_limited');
+      });
+      await allowed(guard, account, '203.0.113.1');
     };
     await attack();
     vi.advanceTimersByTime(pair.durationSec * 1000 - 1);
@@ -227,30 +324,60 @@ describe('createLoginGuard (memory, default limits)', () => {
       for (let i = 0; i < pairSpec.points; i++)
         await failFrom(guard, 'l@example.com', `10.2.0.${n}`);
     }
-    await rejection(guard.beforeAttempt({ account: 'l@example.com', ip: '10.3.0.1' }));
+    await refused(guard, 'l@example.com', '10.3.0.1');
     vi.advanceTimersByTime((accountSpec.blockSec - 5) * 1000);
-    await rejection(guard.beforeAttempt({ account: 'l@example.com', ip: '10.3.0.1' }));
+    await refused(guard, 'l@example.com', '10.3.0.1');
     vi.advanceTimersByTime(6_000);
-    await guard.beforeAttempt({ account: 'l@example.com', ip: '10.3.0.1' });
+    await allowed(guard, 'l@example.com', '10.3.0.1');
   });
 
   it('(e) success resets the pair counter', async () => {
     const guard = createLoginGuard(createRateLimiter({ specs: DEFAULTS }));
-    const a = { account: 'e@example.com', ip: '10.4.0.1' };
+    const a = at('e@example.com', '10.4.0.1');
     for (let round = 0; round < 3; round++) {
       for (let i = 0; i < pairSpec.points - 1; i++) await failFrom(guard, a.account, a.ip);
-      await guard.beforeAttempt(a);
-      await guard.onSuccess(a);
+      await (await guard.reserve(a)).succeeded();
     }
     for (let i = 0; i < pairSpec.points; i++) await failFrom(guard, a.account, a.ip);
-    await rejection(guard.beforeAttempt(a));
+    await refused(guard, a.account, a.ip);
   });
 
   it('does not confuse pairs whose parts contain separators', async () => {
     const guard = createLoginGuard(createRateLimiter({ specs: DEFAULTS }));
     for (let i = 0; i < pairSpec.points; i++) await failFrom(guard, 'a:b', 'c');
-    await rejection(guard.beforeAttempt({ account: 'a:b', ip: 'c' }));
-    await guard.beforeAttempt({ account: 'a', ip: 'b:c' });
+    await refused(guard, 'a:b', 'c');
+    await allowed(guard, 'a', 'b:c');
+  });
+
+  it('an IP whose pair is blocked leaves the account counter alone, even in parallel', async () => {
+    const limiter = createRateLimiter({ specs: DEFAULTS });
+    const guard = createLoginGuard(limiter);
+    const account = 'p@example.com';
+    for (let i = 0; i < pairSpec.points; i++) await failFrom(guard, account, '198.51.100.8');
+    const burst = await Promise.allSettled(
+      Array.from({ length: 100 }, () => guard.reserve(at(account, '198.51.100.8'))),
+    );
+    expect(burst.every((r) => r.status === 'rejected')).toBe(true);
+    expect((await limiter.peek('login_account', account)).consumed).toBe(pairSpec.points);
+  });
+
+  it('IPv6 addresses of one /64 are one client to the pair and IP counters', async () => {
+    const guard = createLoginGuard(createRateLimiter({ specs: DEFAULTS }));
+    for (let i = 0; i < pairSpec.points; i++) {
+      await failFrom(guard, 'six@example.com', `2001:db8:5:6::${i + 1}`);
+    }
+    await refused(guard, 'six@example.com', '2001:db8:5:6:ffff::1');
+    await allowed(guard, 'six@example.com', '2001:db8:5:7::1');
+  });
+
+  it('a success gives back its own account point, not the failures', async () => {
+    const limiter = createRateLimiter({ specs: DEFAULTS });
+    const guard = createLoginGuard(limiter);
+    const account = 'q@example.com';
+    for (let i = 0; i < 3; i++) await failFrom(guard, account, '198.51.100.9');
+    await (await guard.reserve(at(account, '203.0.113.2'))).succeeded();
+    expect((await limiter.peek('login_account', account)).consumed).toBe(3);
+    expect((await limiter.peek('login_ip', clientKey('203.0.113.2'))).consumed).toBe(0);
   });
 });
 

@@ -10,11 +10,13 @@ import {
   RateLimiterRes,
 } from 'rate-limiter-flexible';
 import { AppError } from '../http/errors.ts';
+import type { ClientKey } from './client-key.ts';
 
 /**
  * Every named limit, its default and the variable that overrides it (`POINTS/SECONDS`; the block
- * lasts as long as the window). "Failures" limits are fed by `penalize` (only wrong guesses count),
- * "requests" limits by `consume` (every call counts).
+ * lasts as long as the window). "Failures" limits are fed by `reserve` (a point is taken before
+ * the secret is checked and given back when the guess was right, so only wrong guesses stay
+ * counted), "requests" limits by `consume` (every call counts).
  */
 export const LIMIT_DEFAULTS = {
   // Failed logins from one IP across all accounts: password spraying from one address. High enough
@@ -148,18 +150,41 @@ export interface LimitState {
   retryAfterSec: number;
 }
 
+/**
+ * Limits counted per client address (`*_ip`, except the (account, IP) pair whose key the login
+ * guard composes): their key must come from `clientKey`, so an IPv6 host counts as its /64.
+ */
+export type PerClientLimit = Exclude<Extract<LimitName, `${string}_ip`>, 'login_account_ip'>;
+export type LimitKey<N extends LimitName> = N extends PerClientLimit ? ClientKey : string;
+
+/**
+ * One attempt at a secret, counted before the secret is checked. Exactly one of the three ends it
+ * (later calls do nothing). One never ended keeps its point until the window ends, as a failure
+ * would, but starts no block: an error between the check and the verdict is not a free guess.
+ */
+export interface Reservation {
+  /** The secret was right: the point is given back. */
+  succeeded(): Promise<void>;
+  /** The secret was wrong: the point stays; the one that used up the allowance starts the block. */
+  failed(): Promise<void>;
+  /** No secret was checked after all (refused by another limit, nothing to check): given back. */
+  release(): Promise<void>;
+}
+
 export interface RateLimiter {
   readonly specs: Readonly<Record<LimitName, LimitSpec>>;
   /** Counts one request; throws `rate_limited` when the limit is exceeded. */
-  consume(name: LimitName, key: string): Promise<void>;
-  /** Throws `rate_limited` if the next attempt would be refused, without counting anything. */
-  check(name: LimitName, key: string): Promise<void>;
-  /** Counts one failure; the key is blocked for blockSec once `points` failures are reached. */
-  penalize(name: LimitName, key: string): Promise<LimitState>;
+  consume<N extends LimitName>(name: N, key: LimitKey<N>): Promise<void>;
+  /**
+   * Takes one point atomically before a secret is checked, or throws `rate_limited`. However many
+   * attempts run at once, in this process or on any instance sharing the store, at most `points`
+   * of them are let through per window: the count is never read first and written later.
+   */
+  reserve<N extends LimitName>(name: N, key: LimitKey<N>): Promise<Reservation>;
   /** Forgets the key (e.g. after a success). */
-  reset(name: LimitName, key: string): Promise<void>;
-  /** Current count without changing it. */
-  peek(name: LimitName, key: string): Promise<LimitState>;
+  reset<N extends LimitName>(name: N, key: LimitKey<N>): Promise<void>;
+  /** Current count, for reporting only: a decision taken on it races with concurrent attempts. */
+  peek<N extends LimitName>(name: N, key: LimitKey<N>): Promise<LimitState>;
 }
 
 function secondsFrom(ms: number, fallbackSec: number): number {
@@ -233,6 +258,13 @@ export function createRateLimiter(opts: {
   const peek = async (name: LimitName, key: string) =>
     stateOf(name, await limiters[name].get(hashKey(key)));
 
+  // Returns a reserved point. `reward` on a key whose window ended while the attempt was in flight
+  // creates it below zero, which would be a free attempt in the next window: lift it back to zero.
+  const giveBack = async (limiter: RateLimiterAbstract, hashed: string) => {
+    const res = await limiter.reward(hashed, 1);
+    if (res.consumedPoints < 0) await limiter.penalty(hashed, -res.consumedPoints);
+  };
+
   return {
     specs,
     async consume(name, key) {
@@ -243,23 +275,32 @@ export function createRateLimiter(opts: {
         throw rateLimitedError(secondsFrom(res.msBeforeNext, specs[name].blockSec));
       }
     },
-    async check(name, key) {
-      const state = await peek(name, key);
-      if (state.blocked) throw rateLimitedError(state.retryAfterSec);
-    },
-    async penalize(name, key) {
+    async reserve(name, key) {
       const spec = specs[name];
       const hashed = hashKey(key);
       const limiter = limiters[name];
-      const res = await limiter.consume(hashed).catch(asRes);
-      // The failure that uses up the allowance starts the block (the library would only block
-      // on the one after it). Later failures leave the block as it is.
-      const state = stateOf(name, res);
-      if (res.consumedPoints === spec.points) {
-        const block = await limiter.block(hashed, spec.blockSec);
-        return { ...state, retryAfterSec: secondsFrom(block.msBeforeNext, spec.blockSec) };
+      // One atomic increment (a Lua script on Redis) decides: the counter already holds every
+      // attempt in flight, so parallel attempts cannot all see room. `penalty` never blocks by
+      // itself, so a refused attempt changes neither the count nor the window once given back.
+      const res = await limiter.penalty(hashed, 1);
+      if (res.consumedPoints > spec.points) {
+        await giveBack(limiter, hashed);
+        throw rateLimitedError(secondsFrom(res.msBeforeNext, spec.blockSec));
       }
-      return state;
+      // The attempt holding the last point starts the block if it fails (the library would only
+      // block on the attempt after it). Later failures leave the block as it is.
+      const last = res.consumedPoints === spec.points;
+      let open = true;
+      const end = async (action: () => Promise<unknown>) => {
+        if (!open) return;
+        open = false;
+        await action();
+      };
+      return {
+        succeeded: () => end(() => giveBack(limiter, hashed)),
+        release: () => end(() => giveBack(limiter, hashed)),
+        failed: () => end(async () => last && limiter.block(hashed, spec.blockSec)),
+      };
     },
     async reset(name, key) {
       await limiters[name].delete(hashKey(key));
@@ -268,17 +309,53 @@ export function createRateLimiter(opts: {
   };
 }
 
+/** A (limit, key) pair for `reserveAll`. */
+export type LimitEntry = { [N in LimitName]: readonly [N, LimitKey<N>] }[LimitName];
+
+/**
+ * Reserves one attempt on each limit in order, or none: at the first refusal the points already
+ * taken are given back and `rate_limited` carries the longest wait of every limit that is full.
+ * Order matters: a later limit is only touched once the earlier ones had room.
+ */
+export async function reserveAll(
+  limiter: RateLimiter,
+  entries: readonly LimitEntry[],
+): Promise<Reservation> {
+  const held: Reservation[] = [];
+  for (const [name, key] of entries) {
+    try {
+      held.push(await limiter.reserve(name, key));
+    } catch (err) {
+      await Promise.all(held.map((r) => r.release()));
+      if (!(err instanceof AppError) || err.code !== 'rate_limited') throw err;
+      const states = await Promise.all(entries.map(([n, k]) => limiter.peek(n, k)));
+      const waits = states.filter((s) => s.blocked).map((s) => s.retryAfterSec);
+      throw rateLimitedError(Math.max(Number(err.extras.retry_after) || 1, ...waits));
+    }
+  }
+  const all = (pick: (r: Reservation) => Promise<void>) => async () => {
+    await Promise.all(held.map(pick));
+  };
+  return {
+    succeeded: all((r) => r.succeeded()),
+    failed: all((r) => r.failed()),
+    release: all((r) => r.release()),
+  };
+}
+
 export interface LoginAttempt {
   /** Normalised email as typed, whether or not such a user exists. */
   account: string;
-  ip: string;
+  ip: ClientKey;
 }
 
 export interface LoginGuard {
-  /** Throws `rate_limited` (with the longest wait that applies) before any password work. */
-  beforeAttempt(attempt: LoginAttempt): Promise<void>;
-  onFailure(attempt: LoginAttempt): Promise<void>;
-  onSuccess(attempt: LoginAttempt): Promise<void>;
+  /**
+   * Reserves one password attempt on every login counter before any password work, or throws
+   * `rate_limited` with the longest wait that applies. `succeeded` also clears the (account, IP)
+   * pair's failures.
+   */
+  reserve(attempt: LoginAttempt): Promise<Reservation>;
 }
 
 /**
@@ -289,35 +366,27 @@ export function createLoginGuard(limiter: RateLimiter): LoginGuard {
   assertLoginInvariants(limiter.specs);
   // JSON keeps the pair unambiguous: ("a:b", "c") and ("a", "b:c") must not share a counter.
   const pairKey = ({ account, ip }: LoginAttempt) => JSON.stringify([account, ip]);
-  const pairPoints = limiter.specs.login_account_ip.points;
 
   return {
-    async beforeAttempt(attempt) {
-      const states = await Promise.all([
-        limiter.peek('login_ip', attempt.ip),
-        limiter.peek('login_account_ip', pairKey(attempt)),
-        limiter.peek('login_account', attempt.account),
+    async reserve(attempt) {
+      const pair = pairKey(attempt);
+      // The account counter comes last: it is only touched once the pair had room, so one IP
+      // feeds it at most the pair's allowance per pair window (assertLoginInvariants), however
+      // many attempts it sends at once.
+      const reservation = await reserveAll(limiter, [
+        ['login_ip', attempt.ip],
+        ['login_account_ip', pair],
+        ['login_account', attempt.account],
       ]);
-      const blocked = states.filter((s) => s.blocked);
-      if (blocked.length > 0) {
-        throw rateLimitedError(Math.max(...blocked.map((s) => s.retryAfterSec)));
-      }
-    },
-    async onFailure(attempt) {
-      const [pair] = await Promise.all([
-        limiter.penalize('login_account_ip', pairKey(attempt)),
-        limiter.penalize('login_ip', attempt.ip),
-      ]);
-      // Only failures within the pair's allowance reach the account counter. The pair counter is
-      // atomic, so even many parallel requests from one IP feed at most `pairPoints` failures.
-      if (pair.consumed <= pairPoints) {
-        await limiter.penalize('login_account', attempt.account);
-      }
-    },
-    async onSuccess(attempt) {
-      // The account counter is left alone: a login by the owner must not refill an attacker's
-      // budget against the same account.
-      await limiter.reset('login_account_ip', pairKey(attempt));
+      return {
+        ...reservation,
+        async succeeded() {
+          // The success gives back only its own account point: a login by the owner must not
+          // refill an attacker's budget against the same account.
+          await reservation.succeeded();
+          await limiter.reset('login_account_ip', pair);
+        },
+      };
     },
   };
 }
