@@ -33,6 +33,11 @@ async function main() {
     SECRET_KEY: randomBytes(32).toString('base64url'),
     // Logins in the benchmark succeed; don't let the per-IP sign-up/refresh limits interfere.
     RATE_LIMIT_REGISTER_IP: '1000000/3600',
+    // Every login attempt holds a point of its (account, IP) and account budgets while its
+    // password is checked, right or wrong: the benchmark's concurrent logins of one account from
+    // one address would otherwise be refused beyond the 5th in flight.
+    RATE_LIMIT_LOGIN_ACCOUNT_IP: '1000/900',
+    RATE_LIMIT_LOGIN_ACCOUNT: '2000/900',
   });
   const app = await buildApp(config, { database });
   await app.ready();
