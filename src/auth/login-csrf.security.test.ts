@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { cookieHeader, cookiesFrom, loginUser, registerUser } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
-import { enrolMfa, mfaVerify, passwordStep, totpNow } from '../test/mfa-helpers.ts';
+import {
+  awayFromStepEdge,
+  enrolMfa,
+  mfaVerify,
+  passwordStep,
+  totpNow,
+} from '../test/mfa-helpers.ts';
 
 let t: TestApp;
 let origin: string;
@@ -141,6 +147,7 @@ describe('public state-changing routes refuse cross-site browser requests', () =
   });
 
   it("a cross-site MFA step with the attacker's mfa_token spends nothing", async () => {
+    await awayFromStepEdge();
     const u = await registerUser(t.app);
     const { secret } = await enrolMfa(t.app, u);
     const token = await passwordStep(t.app, u.email, u.password);
