@@ -3,7 +3,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
-import formbody from '@fastify/formbody';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -30,7 +29,9 @@ import { afterSignUp } from './auth/sign-up-mails.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { healthRoutes } from './health/health.routes.ts';
+import { refuseCrossSite } from './http/cross-site.ts';
 import { ERRORS, type ErrorCode } from './http/errors.ts';
+import { registerFormBodyParser } from './http/form-body.ts';
 import { registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { Problem } from './http/schemas.ts';
 import { loggerOptions } from './logger.ts';
@@ -144,7 +145,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
 
   // Cookies must be parsed before the authenticator's onRequest hook reads them.
   await app.register(cookie);
-  await app.register(formbody, { bodyLimit: config.bodyLimitBytes });
+  // Form bodies only on routes whose schema `consumes` them; elsewhere 415.
+  registerFormBodyParser(app, config.bodyLimitBytes);
 
   app.decorateRequest('principal', null);
   // In-flight requests, so shutdown can let them finish before the database closes.
@@ -168,6 +170,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     reply.raw.once('close', finished);
     reply.header('x-request-id', request.id);
   });
+  // Public routes flagged `crossSite: 'refuse'` turn away other sites' pages before anything else.
+  app.addHook('onRequest', refuseCrossSite(config.publicUrl));
   const authenticate =
     deps.authenticate ??
     createAuthenticator(auth, {

@@ -28,6 +28,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/email/verify',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Confirm your email address with the token from the mailed link',
@@ -44,6 +45,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/email/resend',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         security: [{ bearerAuth: [] }, { cookieAuth: [] }, {}],
@@ -70,13 +72,14 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/password/forgot',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Mail a password-reset link',
         description:
           'Always 202 with the same body, whether or not the address has an account. The link (/reset-password?token=…) works once and expires after PASSWORD_RESET_TTL_MINUTES.',
         body: Type.Object({ email: Email }, { additionalProperties: false }),
-        response: responses({ 202: Accepted }, [429]),
+        response: responses({ 202: Accepted }, [403, 429]),
       },
     },
     async (request, reply) => {
@@ -88,6 +91,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/password/reset',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Set a new password with a reset (or set-password) token; every session ends',
@@ -95,7 +99,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
           { token: Token, new_password: Type.String({ minLength: 1, maxLength: 1024 }) },
           { additionalProperties: false },
         ),
-        response: responses({ 204: NoContent }, [429]),
+        response: responses({ 204: NoContent }, [403, 429]),
       },
     },
     async (request, reply) => {

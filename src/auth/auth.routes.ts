@@ -134,6 +134,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/register',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Sign up: a user and their company (or personal workspace)',
@@ -169,6 +170,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/login',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Log in with email and password',
@@ -190,6 +192,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/refresh',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Rotate the refresh token: a new pair, the old refresh token is dead',
@@ -392,6 +395,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/auth/jwt/login',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Form login returning a bearer token (compatibility path)',
@@ -419,6 +423,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/auth/cookie/login',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Form login setting session cookies (compatibility path)',

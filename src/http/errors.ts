@@ -26,6 +26,7 @@ export const ERRORS = {
     title: 'The webhook signature is missing or does not match',
   },
   csrf_failed: { status: 403, title: 'Missing or invalid CSRF token' },
+  cross_site_request: { status: 403, title: 'Requests started by another site are refused here' },
   signup_disabled: { status: 403, title: 'Public sign-up is turned off' },
   account_disabled: { status: 403, title: 'This account is disabled' },
   email_not_verified: { status: 403, title: 'The email address is not verified yet' },

@@ -129,6 +129,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
   app.post(
     '/api/auth/mfa/verify',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: "The login's second step: the mfa_token plus a TOTP code or a backup code",

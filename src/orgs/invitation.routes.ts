@@ -89,6 +89,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
   app.post(
     '/api/invitations/accept',
     {
+      config: { crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Accept an invitation',

@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { CallStatus } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
+import { FORM_TYPE } from '../http/form-body.ts';
 import { responses } from '../http/schemas.ts';
 import { recordCallStatus } from './call-status.ts';
 import { CALL_STATUSES } from './call-transition.ts';
@@ -146,6 +147,7 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
         summary: 'Twilio voice webhook (incoming call, or an outgoing call answered)',
         description:
           "Signed by Twilio (X-Twilio-Signature) with the auth token of the org the number routes to. Answers TwiML that greets and <Connect><Stream>s the call to the active agent's media stream with a short-lived stream token, or a polite message and <Hangup/>.",
+        consumes: [FORM_TYPE],
         querystring: CallbackQuery,
         body: VoiceBody,
         response: twimlResponses,
@@ -177,6 +179,7 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
         summary: 'Twilio call status callback',
         description:
           'Moves the call through its statuses and records its duration. Each (CallSid, CallStatus) is applied once: retries change nothing.',
+        consumes: [FORM_TYPE],
         querystring: CallbackQuery,
         body: StatusBody,
         response: {
@@ -213,6 +216,7 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
         summary: 'Twilio messaging webhook (incoming SMS)',
         description:
           "Logs the message once (retries store nothing new) and answers with the phone's messaging agent's auto-reply as <Message> TwiML.",
+        consumes: [FORM_TYPE],
         querystring: CallbackQuery,
         body: SmsBody,
         response: twimlResponses,

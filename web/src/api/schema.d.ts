@@ -2558,6 +2558,15 @@ export interface paths {
                     };
                 };
                 /** @description RFC 9457 problem document */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
                 429: {
                     headers: {
                         [name: string]: unknown;
@@ -2628,6 +2637,15 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem document */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -8941,7 +8959,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": {
+                    "application/x-www-form-urlencoded": {
                         CallSid: string;
                         /** @description E.164 number, client: or sip: id */
                         From: string;
@@ -9051,7 +9069,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": {
+                    "application/x-www-form-urlencoded": {
                         CallSid: string;
                         /** @enum {unknown} */
                         CallStatus: "queued" | "initiated" | "ringing" | "in-progress" | "completed" | "busy" | "failed" | "no-answer" | "canceled";
@@ -9161,7 +9179,7 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": {
+                    "application/x-www-form-urlencoded": {
                         MessageSid: string;
                         /** @description E.164 number, client: or sip: id */
                         From: string;

@@ -38,14 +38,13 @@ export function RouterProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const navigate = useCallback((to: string, options: { replace?: boolean } = {}) => {
-    const url = new URL(to, window.location.href);
-    if (url.origin !== window.location.origin) {
-      window.location.assign(url.href);
-      return;
-    }
-    const target = `${url.pathname}${url.search}${url.hash}`;
-    if (options.replace) window.history.replaceState(null, '', target);
-    else window.history.pushState(null, '', target);
+    let url = new URL(to, window.location.href);
+    // The dashboard never sends the browser to another origin: whatever a caller passes (a
+    // `next` parameter included), a foreign destination becomes the dashboard home.
+    if (url.origin !== window.location.origin) url = new URL('/app', window.location.origin);
+    // The absolute URL, not its path: a path such as `//host/x` would be read as another host.
+    if (options.replace) window.history.replaceState(null, '', url.href);
+    else window.history.pushState(null, '', url.href);
     setLocation(current());
     window.scrollTo(0, 0);
   }, []);
@@ -73,12 +72,27 @@ export function useSearchParam(name: string): string | null {
   return new URLSearchParams(search).get(name);
 }
 
-/** Only same-site paths may be a post-login destination (no open redirect). */
-export function safeNext(next: string | null, fallback = '/app'): string {
-  if (!next?.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) {
+/**
+ * A post-login destination from the query string: only a path of this origin (no open redirect).
+ * Prefix checks on the raw text are not enough: the URL parser drops tabs and newlines and reads
+ * `\` as `/`, so `/\t/evil.example` becomes `//evil.example`. The value is resolved exactly as
+ * navigation would resolve it, must stay on this origin, and is returned in that resolved form
+ * (never a path starting with `//`, which would name another host).
+ */
+export function safeNext(
+  next: string | null,
+  fallback = '/app',
+  origin: string = window.location.origin,
+): string {
+  if (!next?.startsWith('/')) return fallback;
+  let url: URL;
+  try {
+    url = new URL(next, origin);
+  } catch {
     return fallback;
   }
-  return next;
+  if (url.origin !== origin || url.pathname.startsWith('//')) return fallback;
+  return `${url.pathname}${url.search}${url.hash}`;
 }
 
 type LinkProps = AnchorHTMLAttributes<HTMLAnchorElement> & { to: string };
