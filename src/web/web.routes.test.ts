@@ -136,6 +136,8 @@ describe('isDashboardPath', () => {
       '/login',
       '/app/prompts',
       '/verify-email?token=a.b',
+      '/login?next=//evil.example',
+      '/login?next=/app/x?v=1.5',
       '/apple',
       '/authors',
     ]) {
@@ -157,6 +159,7 @@ describe('isDashboardPath', () => {
       '/ws_pcm',
       '/assets/x.js',
       '/robots.txt',
+      '/logo.png?v=2',
     ]) {
       expect(isDashboardPath(p), p).toBe(false);
     }

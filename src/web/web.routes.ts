@@ -30,11 +30,14 @@ export const DASHBOARD_CSP = [
  */
 const RESERVED =
   /^\/(?:api|auth|docs|openapi\.json|health|ready|\.well-known|problems|webhooks|ws|ws_pcm|assets|livekit|twilio)(?:[/?.]|$)/;
-/** A missing file (…/logo.png) is a 404, not the app. */
-const FILE_LIKE = /\/[^/?]*\.[A-Za-z0-9]{1,8}(?:\?|$)/;
+/** A missing file (…/logo.png) is a 404, not the app. Judged on the path: a query such as
+ * `?next=/app/x?v=1.5` or `?next=//evil.example` must not turn a page into a 404. */
+const FILE_LIKE = /\/[^/]*\.[A-Za-z0-9]{1,8}$/;
 
 export function isDashboardPath(url: string): boolean {
-  return !RESERVED.test(url) && !FILE_LIKE.test(url);
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  return !RESERVED.test(path) && !FILE_LIKE.test(path);
 }
 
 function acceptsHtml(request: FastifyRequest): boolean {
