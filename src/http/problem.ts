@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '../db/database.ts';
 import { AppError, ERRORS, type ErrorCode } from './errors.ts';
+import { closeAfterReply } from './lingering-close.ts';
 
 interface AjvError {
   instancePath?: string;
@@ -106,6 +107,8 @@ export function registerProblemHandlers(app: FastifyInstance) {
         { err: { message: (err as Error).message, code: (err as FastifyError).code } },
         `rejected: ${code}`,
       );
+    // A refused body may still be arriving: end this connection without a reset.
+    if (status === 413) closeAfterReply(request, reply);
     return sendProblem(request, reply, code, detail, (extras ?? {}) as Record<string, unknown>);
   });
   app.setNotFoundHandler((request, reply) =>
