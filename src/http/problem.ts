@@ -1,7 +1,7 @@
 // The one place errors become responses: RFC 9457 application/problem+json with a stable `code`
 // and the request id. Causes go to the log, never to the client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../db/database.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../db/database.ts';
 import { AppError, ERRORS, type ErrorCode } from './errors.ts';
 import { closeAfterReply } from './lingering-close.ts';
 
@@ -75,6 +75,11 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
   }
   if (isDatabaseUnavailable(err))
     return { code: 'database_unavailable', extras: { headers: { 'retry-after': '2' } } };
+  if (isUnstorableText(err))
+    return {
+      code: 'validation_failed',
+      detail: 'The request contains text that cannot be stored (NUL or invalid Unicode)',
+    };
   switch (e?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { code: 'payload_too_large' };
