@@ -29,7 +29,7 @@ import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { ERRORS, type ErrorCode } from './http/errors.ts';
-import { registerProblemHandlers, sendProblem } from './http/problem.ts';
+import { frameworkErrorHandler, registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { Problem } from './http/schemas.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { loggerOptions } from './logger.ts';
@@ -85,6 +85,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorHandler,
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 

@@ -89,6 +89,10 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
       return { code: 'malformed_json', detail: 'The body is empty but the content type is JSON' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { code: 'malformed_json' };
+    case 'FST_ERR_BAD_URL':
+      return { code: 'validation_failed', detail: 'The URL is not valid percent-encoded UTF-8' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { code: 'validation_failed', detail: 'A URL path segment is too long' };
   }
   if (err instanceof SyntaxError && e.statusCode === 400) return { code: 'malformed_json' };
   if (e?.statusCode === 413) return { code: 'payload_too_large' };
@@ -100,6 +104,21 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
     return { code: 'validation_failed', detail: 'The request could not be processed' };
   }
   return { code: 'internal_error' };
+}
+
+/**
+ * Fastify's `frameworkErrors` option: what the router refuses before any route or hook runs (a path
+ * that does not decode, e.g. the UTF-8-looking bytes of a lone surrogate) is a problem document
+ * too, instead of Fastify's own JSON shape.
+ */
+export function frameworkErrorHandler(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  reply.header('x-request-id', request.id);
+  const { code, detail } = classify(err);
+  return sendProblem(request, reply, code, detail);
 }
 
 export function registerProblemHandlers(app: FastifyInstance) {

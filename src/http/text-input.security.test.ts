@@ -62,9 +62,11 @@ describe('NUL and unpaired surrogates in requests', () => {
     });
     expectRefused(q, 'cursor');
     expectRefused(await t.app.inject({ url: '/problems/%00' }), 'code');
-    // A lone surrogate cannot even be percent-encoded as UTF-8; invalid bytes are not a 500.
+    // A lone surrogate has no UTF-8 form; its CESU-8 bytes do not decode: a problem document.
     const bad = await t.app.inject({ url: '/problems/%ED%A0%80' });
-    expect(bad.statusCode).toBeLessThan(500);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(bad.json()).toMatchObject({ code: 'validation_failed', request_id: expect.any(String) });
   });
 });
 
