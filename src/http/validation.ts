@@ -18,6 +18,8 @@ export const BAD_TEXT_MESSAGE = 'must not contain NUL or unpaired surrogate char
 const BAD_TEXT = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 export const isWellFormedText = (s: string) => !BAD_TEXT.test(s);
+// A refused key is named in the answer with U+FFFD in place of what was refused.
+const printable = (s: string) => s.replace(new RegExp(BAD_TEXT.source, 'g'), '\uFFFD');
 
 const pointer = (key: string) => `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
@@ -35,7 +37,7 @@ export function findBadText(value: unknown, under = ''): string | undefined {
       for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
     } else if (v !== null && typeof v === 'object') {
       for (const [k, child] of Object.entries(v)) {
-        if (!isWellFormedText(k)) return path + pointer(k);
+        if (!isWellFormedText(k)) return path + pointer(printable(k));
         stack.push([child, path + pointer(k)]);
       }
     }
