@@ -7,8 +7,6 @@ import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -32,8 +30,9 @@ import { healthRoutes } from './health/health.routes.ts';
 import { refuseCrossSite } from './http/cross-site.ts';
 import { ERRORS, type ErrorCode } from './http/errors.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
-import { registerProblemHandlers, sendProblem } from './http/problem.ts';
+import { frameworkErrorHandler, registerProblemHandlers, sendProblem } from './http/problem.ts';
 import { Problem } from './http/schemas.ts';
+import { createValidatorCompiler } from './http/validation.ts';
 import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { mfaSecondFactor } from './mfa/login-challenge.ts';
@@ -46,8 +45,6 @@ import { createPromptService } from './prompts/prompt.service.ts';
 import { telephony } from './telephony/telephony.plugin.ts';
 import { voiceRoutes } from './voice/voice.routes.ts';
 import { webRoutes } from './web/web.routes.ts';
-
-const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
 export interface AppDeps {
   database: Database;
@@ -75,20 +72,6 @@ export interface RouteSummary {
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
-function makeAjv(httpPart: 'body' | 'other') {
-  const ajv = new Ajv({
-    // Unknown fields are rejected (additionalProperties: false), never silently dropped.
-    removeAdditional: false,
-    useDefaults: true,
-    // Bodies are typed JSON: no coercion. Query strings and params arrive as text.
-    coerceTypes: httpPart === 'body' ? false : 'array',
-    allErrors: false,
-    strict: false,
-  });
-  addFormats(ajv);
-  return ajv;
-}
-
 export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise<FastifyInstance> {
   const fastify = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config) }),
@@ -103,14 +86,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
+    frameworkErrors: frameworkErrorHandler,
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  const bodyAjv = makeAjv('body');
-  const otherAjv = makeAjv('other');
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? bodyAjv : otherAjv).compile(schema),
-  );
+  app.setValidatorCompiler(createValidatorCompiler());
 
   // Every route, for the OpenAPI completeness test and the startup summary.
   const routeTable: RouteSummary[] = [];

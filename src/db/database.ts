@@ -112,3 +112,17 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     message,
   );
 }
+
+/**
+ * The database refused text it cannot store: 22021 character_not_in_repertoire (a 0x00 byte in
+ * text), 22P05 untranslatable_character (a \u0000 escape in jsonb). Request validation refuses such
+ * text first; this keeps anything that slips past it a client error instead of a 500.
+ */
+export function isUnstorableText(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (code === '22021' || code === '22P05') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,8 +1,9 @@
 // The one place errors become responses: RFC 9457 application/problem+json with a stable `code`
 // and the request id. Causes go to the log, never to the client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable } from '../db/database.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../db/database.ts';
 import { AppError, ERRORS, type ErrorCode } from './errors.ts';
+import { closeAfterReply } from './lingering-close.ts';
 
 interface AjvError {
   instancePath?: string;
@@ -74,6 +75,11 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
   }
   if (isDatabaseUnavailable(err))
     return { code: 'database_unavailable', extras: { headers: { 'retry-after': '2' } } };
+  if (isUnstorableText(err))
+    return {
+      code: 'validation_failed',
+      detail: 'The request contains text that cannot be stored (NUL or invalid Unicode)',
+    };
   switch (e?.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { code: 'payload_too_large' };
@@ -83,6 +89,10 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
       return { code: 'malformed_json', detail: 'The body is empty but the content type is JSON' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return { code: 'malformed_json' };
+    case 'FST_ERR_BAD_URL':
+      return { code: 'validation_failed', detail: 'The URL is not valid percent-encoded UTF-8' };
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return { code: 'validation_failed', detail: 'A URL path segment is too long' };
   }
   if (err instanceof SyntaxError && e.statusCode === 400) return { code: 'malformed_json' };
   if (e?.statusCode === 413) return { code: 'payload_too_large' };
@@ -96,6 +106,21 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
   return { code: 'internal_error' };
 }
 
+/**
+ * Fastify's `frameworkErrors` option: what the router refuses before any route or hook runs (a path
+ * that does not decode, e.g. the UTF-8-looking bytes of a lone surrogate) is a problem document
+ * too, instead of Fastify's own JSON shape.
+ */
+export function frameworkErrorHandler(
+  err: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  reply.header('x-request-id', request.id);
+  const { code, detail } = classify(err);
+  return sendProblem(request, reply, code, detail);
+}
+
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err, request, reply) => {
     const { code, detail, extras } = classify(err);
@@ -106,6 +131,8 @@ export function registerProblemHandlers(app: FastifyInstance) {
         { err: { message: (err as Error).message, code: (err as FastifyError).code } },
         `rejected: ${code}`,
       );
+    // A refused body may still be arriving: end this connection without a reset.
+    if (status === 413) closeAfterReply(request, reply);
     return sendProblem(request, reply, code, detail, (extras ?? {}) as Record<string, unknown>);
   });
   app.setNotFoundHandler((request, reply) =>

@@ -1,0 +1,100 @@
+// The one request validator (Ajv) behind every route's schemas: body, query string, params and
+// headers, JSON and form bodies alike.
+//
+// Invariant: no request string reaches a service with U+0000 or an unpaired UTF-16 surrogate.
+// PostgreSQL refuses 0x00 in text and jsonb (a 500 if it gets that far); a lone surrogate cannot be
+// encoded as UTF-8 and would be stored silently replaced by U+FFFD, or break jsonb. Every compiled
+// schema gets a root keyword that checks every string of the validated value — values at any
+// depth, in arrays, and object keys — so no route can forget it, including free-form objects.
+import { Ajv, type AnySchema, type ErrorObject, type SchemaValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+
+const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
+
+export const TEXT_KEYWORD = 'x-well-formed-text';
+export const BAD_TEXT_MESSAGE = 'must not contain NUL or unpaired surrogate characters';
+
+// NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
+const BAD_TEXT = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+export const isWellFormedText = (s: string) => !BAD_TEXT.test(s);
+// A refused key is named in the answer with U+FFFD in place of what was refused.
+const printable = (s: string) => s.replace(new RegExp(BAD_TEXT.source, 'g'), '\uFFFD');
+
+const pointer = (key: string) => `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+
+/**
+ * The JSON pointer of the first bad string in `value` (`under` + the path), or undefined. A bad
+ * object key points at the key itself. Iterative: a deeply nested body cannot overflow the stack.
+ */
+export function findBadText(value: unknown, under = ''): string | undefined {
+  const stack: [unknown, string][] = [[value, under]];
+  while (stack.length > 0) {
+    const [v, path] = stack.pop() as [unknown, string];
+    if (typeof v === 'string') {
+      if (!isWellFormedText(v)) return path;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${path}/${i}`]);
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (!isWellFormedText(k)) return path + pointer(printable(k));
+        stack.push([child, path + pointer(k)]);
+      }
+    }
+  }
+  return undefined;
+}
+
+const checkText: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) => {
+  const at = findBadText(data, cxt?.instancePath ?? '');
+  if (at === undefined) return true;
+  const error: ErrorObject = {
+    instancePath: at,
+    schemaPath: `#/${TEXT_KEYWORD}`,
+    keyword: TEXT_KEYWORD,
+    params: {},
+    message: BAD_TEXT_MESSAGE,
+  };
+  checkText.errors = [error];
+  return false;
+};
+
+function makeAjv(httpPart: 'body' | 'other') {
+  const ajv = new Ajv({
+    // Unknown fields are rejected (additionalProperties: false), never silently dropped.
+    removeAdditional: false,
+    useDefaults: true,
+    // Bodies are typed JSON: no coercion. Query strings and params arrive as text.
+    coerceTypes: httpPart === 'body' ? false : 'array',
+    allErrors: false,
+    strict: false,
+  });
+  addFormats(ajv);
+  // post: after coercion (query `a=x` → ['x']) and defaults, so the checked value is the one used.
+  ajv.addKeyword({
+    keyword: TEXT_KEYWORD,
+    schemaType: 'boolean',
+    errors: true,
+    post: true,
+    validate: checkText,
+  });
+  return ajv;
+}
+
+/**
+ * The validator compiler for `app.setValidatorCompiler`. The route's schema object is not changed
+ * (the OpenAPI document is generated from it); a copy with the text keyword is compiled, once.
+ */
+export function createValidatorCompiler() {
+  const bodyAjv = makeAjv('body');
+  const otherAjv = makeAjv('other');
+  const withText = new WeakMap<object, AnySchema>();
+  return ({ schema, httpPart }: { schema: unknown; httpPart?: string }) => {
+    let checked: AnySchema = schema as AnySchema;
+    if (schema !== null && typeof schema === 'object') {
+      checked = withText.get(schema) ?? { ...schema, [TEXT_KEYWORD]: true };
+      withText.set(schema, checked);
+    }
+    return (httpPart === 'body' ? bodyAjv : otherAjv).compile(checked);
+  };
+}
