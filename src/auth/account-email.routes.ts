@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../http/errors.ts';
 import { NoContent, responses } from '../http/schemas.ts';
+import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 import { type AuthContext, requestMeta } from './auth-context.ts';
 import { resendVerification, verifyEmailToken } from './email-verification.ts';
 import { forgotPassword, resetPassword } from './password-reset.ts';
@@ -28,6 +29,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/email/verify',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         summary: 'Confirm your email address with the token from the mailed link',
@@ -70,6 +72,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/password/forgot',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         summary: 'Mail a password-reset link',
@@ -88,6 +91,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/password/reset',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         summary: 'Set a new password with a reset (or set-password) token; every session ends',

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { IdParams, NoContent, responses } from '../http/schemas.ts';
+import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 import { getMe, updateMe } from '../users/me.ts';
 import { MeOut, meJson, OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { type AuthContext, requestMeta } from './auth-context.ts';
@@ -134,6 +135,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/register',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         summary: 'Sign up: a user and their company (or personal workspace)',
@@ -169,6 +171,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/login',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         summary: 'Log in with email and password',
@@ -190,6 +193,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/refresh',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         summary: 'Rotate the refresh token: a new pair, the old refresh token is dead',
@@ -247,17 +251,20 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   };
   app.post(
     '/api/auth/logout',
-    { schema: logoutSchema('End the current session') },
+    { schema: logoutSchema('End the current session'), config: MFA_PENDING_ALLOWED },
     logoutHandler(false),
   );
   app.post(
     '/auth/logout',
-    { schema: logoutSchema('End the current session (compatibility path)') },
+    {
+      schema: logoutSchema('End the current session (compatibility path)'),
+      config: MFA_PENDING_ALLOWED,
+    },
     logoutHandler(false),
   );
   app.post(
     '/api/auth/logout-all',
-    { schema: logoutSchema("End all of the user's sessions") },
+    { schema: logoutSchema("End all of the user's sessions"), config: MFA_PENDING_ALLOWED },
     logoutHandler(true),
   );
 
@@ -331,8 +338,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     summary,
     response: responses({ 200: MeOut }, [401]),
   });
-  app.get('/auth/me', { schema: meSchema('The current user, org and role') }, meHandler);
-  app.get('/api/users/me', { schema: meSchema('The current user, org and role') }, meHandler);
+  app.get(
+    '/auth/me',
+    { schema: meSchema('The current user, org and role'), config: MFA_PENDING_ALLOWED },
+    meHandler,
+  );
+  app.get(
+    '/api/users/me',
+    { schema: meSchema('The current user, org and role'), config: MFA_PENDING_ALLOWED },
+    meHandler,
+  );
 
   app.patch(
     '/api/users/me',
@@ -392,6 +407,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/auth/jwt/login',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         summary: 'Form login returning a bearer token (compatibility path)',
@@ -419,6 +435,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/auth/cookie/login',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         summary: 'Form login setting session cookies (compatibility path)',
