@@ -37,7 +37,11 @@ import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { mfaSecondFactor } from './mfa/login-challenge.ts';
 import { mfaRoutes } from './mfa/mfa.routes.ts';
-import { mfaEnrollmentGate } from './mfa/mfa-enrollment-gate.ts';
+import {
+  allowWhileMfaPending,
+  MFA_PENDING_ALLOWED,
+  mfaEnrollmentGate,
+} from './mfa/mfa-enrollment-gate.ts';
 import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
@@ -163,7 +167,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
   // Every request of the superuser acting in an org (X-Switchboard-Org) lands in its audit log.
   registerSuperuserAudit(app, deps.database);
-  // Org MFA policy: an enrolment-only (mfa_pending) principal reaches only the enrolment routes.
+  // Org MFA policy: an enrolment-only (mfa_pending) principal reaches only the routes declared
+  // open to it (config: MFA_PENDING_ALLOWED); every other route refuses it.
   // Right after authentication, so a refused request is neither parsed nor validated.
   app.addHook('onRequest', mfaEnrollmentGate);
 
@@ -196,13 +201,20 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}`,
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  // The docs carry no tenant data: open to an enrolment-only session like the other public pages.
+  await app.register(async (docs) => {
+    allowWhileMfaPending(docs);
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  });
 
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { schema: { hide: true }, config: MFA_PENDING_ALLOWED }, async () =>
+    app.swagger(),
+  );
 
   app.get(
     '/problems/:code',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags: ['meta'],
         summary: 'What an error code means',

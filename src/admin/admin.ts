@@ -10,6 +10,7 @@ import { rotateSigningKey } from '../auth/signing-keys.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
+import { revokeInvitationsBeyondAuthority } from '../orgs/invitation-authority.ts';
 import {
   type AdminUserRow,
   listAllOrgs,
@@ -70,6 +71,17 @@ export async function adminSetUserStatus(
     if (!user) throw notFound('user');
     const ended =
       status === 'disabled' ? await revokeSessions(tx, { userId }, 'account_disabled') : [];
+    // A disabled account's pending invitations die with its authority, in every org.
+    const invitationsRevoked =
+      status === 'disabled'
+        ? await revokeInvitationsBeyondAuthority(
+            tx,
+            meta,
+            { actor_user_id: p.userId, actor_type: 'superuser' },
+            { userId, roleNow: null },
+            'inviter_disabled',
+          )
+        : 0;
     const orgs = await orgIdsOfUser(tx, userId);
     for (const orgId of orgs.length > 0 ? orgs : [null]) {
       await recordAudit(tx, meta, {
@@ -80,7 +92,7 @@ export async function adminSetUserStatus(
         target_type: 'user',
         target_id: userId,
         outcome: 'success',
-        metadata: { sessions_ended: ended.length },
+        metadata: { sessions_ended: ended.length, invitations_revoked: invitationsRevoked },
       });
     }
     return { user, ended };

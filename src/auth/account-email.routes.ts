@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../http/errors.ts';
 import { NoContent, responses } from '../http/schemas.ts';
+import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 import { type AuthContext, requestMeta } from './auth-context.ts';
 import { resendVerification, verifyEmailToken } from './email-verification.ts';
 import { forgotPassword, resetPassword } from './password-reset.ts';
@@ -28,7 +29,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/email/verify',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Confirm your email address with the token from the mailed link',
@@ -72,7 +73,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/password/forgot',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Mail a password-reset link',
@@ -91,7 +92,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/password/reset',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Set a new password with a reset (or set-password) token; every session ends',

@@ -5,11 +5,13 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { IdParams, NoContent, responses } from '../http/schemas.ts';
+import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 import { getMe, updateMe } from '../users/me.ts';
 import { MeOut, meJson, OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { type AuthContext, requestMeta } from './auth-context.ts';
 import { csrfOk } from './authenticate.ts';
 import { clearAuthCookies, REFRESH_COOKIE, setAuthCookies } from './cookies.ts';
+import { forwardAuth, PERMISSION_NAMES } from './forward-auth.ts';
 import {
   type AfterLoginHook,
   type LoginResult,
@@ -63,7 +65,23 @@ const VerifyOut = Type.Object({
   role: RoleOut,
   session_id: Type.Union([Type.String(), Type.Null()]),
   superuser: Type.Boolean(),
+  credential: Type.Union([Type.Literal('session'), Type.Literal('api_key')]),
+  scopes: Type.Union([Type.Array(Type.String()), Type.Null()], {
+    description: "An API key's scopes; null for a session (its role governs)",
+  }),
 });
+// Unknown parameters are refused too: a misspelt `?permissions=` must not pass silently.
+const VerifyQuery = Type.Object(
+  {
+    permission: Type.Optional(
+      Type.Array(Type.Union(PERMISSION_NAMES.map((p) => Type.Literal(p))), {
+        maxItems: 16,
+        description: 'Repeatable: 403 unless the credential holds every one',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 // OAuth2 password-grant form (what FastAPI-style clients send): extra fields are allowed there.
 const LoginForm = Type.Object(
   {
@@ -134,7 +152,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/register',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Sign up: a user and their company (or personal workspace)',
@@ -170,7 +188,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/login',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Log in with email and password',
@@ -192,7 +210,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/api/auth/refresh',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Rotate the refresh token: a new pair, the old refresh token is dead',
@@ -250,17 +268,20 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   };
   app.post(
     '/api/auth/logout',
-    { schema: logoutSchema('End the current session') },
+    { schema: logoutSchema('End the current session'), config: MFA_PENDING_ALLOWED },
     logoutHandler(false),
   );
   app.post(
     '/auth/logout',
-    { schema: logoutSchema('End the current session (compatibility path)') },
+    {
+      schema: logoutSchema('End the current session (compatibility path)'),
+      config: MFA_PENDING_ALLOWED,
+    },
     logoutHandler(false),
   );
   app.post(
     '/api/auth/logout-all',
-    { schema: logoutSchema("End all of the user's sessions") },
+    { schema: logoutSchema("End all of the user's sessions"), config: MFA_PENDING_ALLOWED },
     logoutHandler(true),
   );
 
@@ -334,8 +355,16 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     summary,
     response: responses({ 200: MeOut }, [401]),
   });
-  app.get('/auth/me', { schema: meSchema('The current user, org and role') }, meHandler);
-  app.get('/api/users/me', { schema: meSchema('The current user, org and role') }, meHandler);
+  app.get(
+    '/auth/me',
+    { schema: meSchema('The current user, org and role'), config: MFA_PENDING_ALLOWED },
+    meHandler,
+  );
+  app.get(
+    '/api/users/me',
+    { schema: meSchema('The current user, org and role'), config: MFA_PENDING_ALLOWED },
+    meHandler,
+  );
 
   app.patch(
     '/api/users/me',
@@ -367,8 +396,9 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         security,
         summary: 'Forward-auth for reverse proxies and agent workers',
         description:
-          '200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role and X-Switchboard-Session headers (and the same JSON) when the bearer token or cookie is valid; 401 otherwise. No database round trip.',
-        response: responses({ 200: VerifyOut }, [401]),
+          "200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role, X-Switchboard-Credential (session or api_key), X-Switchboard-Scopes (an API key's scopes, space-separated; empty for a session) and, for a session, X-Switchboard-Session headers (and the same JSON) when the bearer token, cookie or API key is valid; 401 otherwise. With `?permission=` (repeatable) it answers 403 unless the credential holds every permission named: an API key its scopes intersected with its creator's role, a session its role's permissions. Unknown permission names are a 400. No database round trip for tokens.",
+        querystring: VerifyQuery,
+        response: responses({ 200: VerifyOut }, [401, 403]),
       },
       // Answered to reverse proxies on every proxied request, never rendered by a browser:
       // browser security headers would only add bytes to the hottest path.
@@ -376,17 +406,22 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     },
     async (request, reply) => {
       const p = requirePrincipal(request);
+      const answer = forwardAuth(p, request.query.permission);
+      reply.header('cache-control', 'no-store');
       reply.header('x-switchboard-user', p.userId);
       reply.header('x-switchboard-org', p.orgId);
       reply.header('x-switchboard-role', p.role);
+      reply.header('x-switchboard-credential', answer.credential);
+      reply.header('x-switchboard-scopes', answer.scopes?.join(' ') ?? '');
       if (p.sessionId) reply.header('x-switchboard-session', p.sessionId);
-      reply.header('cache-control', 'no-store');
       return {
         user_id: p.userId,
         org_id: p.orgId,
         role: p.role,
         session_id: p.sessionId ?? null,
         superuser: p.superuser,
+        credential: answer.credential,
+        scopes: answer.scopes ? [...answer.scopes] : null,
       };
     },
   );
@@ -395,7 +430,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/auth/jwt/login',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Form login returning a bearer token (compatibility path)',
@@ -423,7 +458,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
   app.post(
     '/auth/cookie/login',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: 'Form login setting session cookies (compatibility path)',

@@ -3,6 +3,7 @@
 // private member (`d`) even if one ever reached the ring.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 import type { KeyRing } from './signing-keys.ts';
 
 const Jwk = Type.Object(
@@ -39,6 +40,7 @@ export const jwksRoutes: FastifyPluginAsyncTypebox<{ getKeyRing: () => KeyRing }
   app.get(
     '/.well-known/jwks.json',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags: ['auth'],
         summary: 'Public keys (JWKS) that verify access tokens',

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../http/errors.ts';
 import { responses } from '../http/schemas.ts';
+import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -30,6 +31,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
   app.get(
     '/health',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags: ['health'],
         summary: 'Liveness: the process is up',
@@ -42,6 +44,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
   app.get(
     '/ready',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags: ['health'],
         summary: 'Readiness: the database (and Redis, when configured) answer',

@@ -58,6 +58,10 @@ export const ERRORS = {
   invitation_used: { status: 409, title: 'This invitation was already accepted' },
   invitation_expired: { status: 410, title: 'This invitation has expired' },
   invitation_revoked: { status: 410, title: 'This invitation was revoked' },
+  invitation_authority_lost: {
+    status: 410,
+    title: 'Whoever sent this invitation can no longer grant its role; ask for a new one',
+  },
   mfa_already_enabled: { status: 409, title: 'Two-factor authentication is already enabled' },
   mfa_not_enabled: { status: 409, title: 'Two-factor authentication is not enabled' },
   mfa_setup_required: { status: 409, title: 'Start two-factor setup first' },

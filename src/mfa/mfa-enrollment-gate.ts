@@ -1,53 +1,40 @@
 // The one place the org MFA policy is enforced on requests. A principal whose token carries
-// `mfa_pending` (its org requires MFA of its role and it has none) reaches only what it needs
-// to enrol or leave; every other API route answers 403 mfa_enrollment_required.
-import type { FastifyRequest } from 'fastify';
+// `mfa_pending` (its org requires MFA of its role and it has none) reaches only the routes that
+// declare themselves open to it; every other route answers 403 mfa_enrollment_required.
+//
+// Deny by default: a route is open to an enrolment-only session only when its own declaration
+// says so (`config: MFA_PENDING_ALLOWED`), so a new route — or a new path for an old one (the
+// source documents' `/agents`, `/analytics/…` aliases) — is closed until someone decides
+// otherwise where the route is written. No list of paths elsewhere can drift from the router.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../http/errors.ts';
 
-/** What an enrolment-only session may do: set up MFA, see who it is, end itself, refresh. */
-const ENROLMENT_ROUTES = new Set([
-  'POST /api/auth/mfa/setup',
-  'POST /api/auth/mfa/enable',
-  'GET /auth/me',
-  'GET /api/users/me',
-  'POST /api/auth/logout',
-  'POST /auth/logout',
-  'POST /api/auth/logout-all',
-  'POST /api/auth/refresh',
-  // The new session's flag is recomputed for the target org: one without the requirement frees it.
-  'POST /api/auth/switch-org',
-]);
+/**
+ * Route config of the routes an enrolment-only session may reach: those it needs to enrol, see
+ * who it is, refresh or end itself, and those that take no session at all (sign-in, recovery,
+ * probes, docs, the JWKS, the dashboard's files) — a stale pending cookie riding along must not
+ * stop anyone from signing in again or loading the page that enrols them.
+ */
+export const MFA_PENDING_ALLOWED = { mfaPending: 'allow' } as const;
 
 /**
- * Entry points that take no session: a stale enrolment-only cookie riding along must not stop
- * anyone from signing in again or recovering an account. They never read the principal.
+ * For routes declared by a third-party plugin (the docs UI, static files): every route
+ * registered in `scope` (an encapsulated plugin context) and its children is marked open.
  */
-const CREDENTIAL_FREE_ROUTES = new Set([
-  'POST /api/auth/register',
-  'POST /api/auth/login',
-  'POST /auth/jwt/login',
-  'POST /auth/cookie/login',
-  'POST /api/auth/mfa/verify',
-  'POST /api/auth/email/verify',
-  'POST /api/auth/password/forgot',
-  'POST /api/auth/password/reset',
-]);
+export function allowWhileMfaPending(scope: FastifyInstance): void {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...route.config, ...MFA_PENDING_ALLOWED };
+  });
+}
 
-/** The API and the realtime endpoints; pages, health, docs and the JWKS carry no tenant data. */
-const GUARDED_PREFIXES = ['/api/', '/auth/', '/ws'];
-
-export function mfaEnrollmentAllows(method: string, routeUrl: string | undefined): boolean {
-  if (routeUrl === undefined) return true; // no route: the 404 handler answers
-  if (!GUARDED_PREFIXES.some((p) => routeUrl.startsWith(p))) return true;
-  const key = `${method} ${routeUrl}`;
-  return ENROLMENT_ROUTES.has(key) || CREDENTIAL_FREE_ROUTES.has(key);
+function mfaEnrollmentAllows(request: FastifyRequest): boolean {
+  // No route matched: the 404 handler answers and reveals nothing.
+  if (request.routeOptions.url === undefined) return true;
+  return request.routeOptions.config?.mfaPending === 'allow';
 }
 
 /** Global onRequest hook, registered once in app.ts right after the authenticator. */
 export async function mfaEnrollmentGate(request: FastifyRequest): Promise<void> {
   if (!request.principal?.mfaPending) return;
-  const method = request.method === 'HEAD' ? 'GET' : request.method;
-  if (!mfaEnrollmentAllows(method, request.routeOptions.url)) {
-    throw new AppError('mfa_enrollment_required');
-  }
+  if (!mfaEnrollmentAllows(request)) throw new AppError('mfa_enrollment_required');
 }

@@ -15,6 +15,7 @@ import { OrgOut, RoleOut, UserOut } from '../users/user.json.ts';
 import { regenerateBackupCodes } from './backup-codes-regenerate.ts';
 import { disableMfa } from './disable.ts';
 import { enableMfa } from './enable.ts';
+import { MFA_PENDING_ALLOWED } from './mfa-enrollment-gate.ts';
 import { startMfaSetup } from './setup.ts';
 import { mfaStatus } from './status.ts';
 import { verifyMfaLogin } from './verify.ts';
@@ -87,6 +88,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
   app.post(
     '/api/auth/mfa/setup',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         security,
@@ -111,6 +113,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
   app.post(
     '/api/auth/mfa/enable',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags,
         security,
@@ -129,7 +132,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
   app.post(
     '/api/auth/mfa/verify',
     {
-      config: { crossSite: 'refuse' },
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         tags,
         summary: "The login's second step: the mfa_token plus a TOTP code or a backup code",

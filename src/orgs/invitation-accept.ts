@@ -9,6 +9,7 @@
 // - The token works once: the row is locked and marked in the same transaction, so two
 //   concurrent accepts cannot both succeed. Expired, revoked and used tokens are refused with
 //   their own codes; an unknown one is `invalid_token`.
+// - The inviter must still be an active member who may grant the role (invitation-authority.ts).
 import { isPerson } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
@@ -29,6 +30,7 @@ import {
   findInvitationByTokenHashForUpdate,
   markInvitationAccepted,
 } from './invitation.repository.ts';
+import { assertInviterAuthority, settleInviterAuthority } from './invitation-authority.ts';
 import { activateMembership } from './member.repository.ts';
 import { findActiveMembership, findOrg } from './org.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
@@ -69,6 +71,7 @@ export async function acceptInvitation(
 
   try {
     assertPending(peek.inv);
+    await settleInviterAuthority(auth, tokenHash, meta);
     const fullName = input.full_name?.trim() || null;
     let passwordHash: string | undefined;
     if (peek.userExists) {
@@ -116,6 +119,7 @@ async function acceptLocked(
   const inv = await findInvitationByTokenHashForUpdate(tx, tokenHash);
   if (!inv) throw new AppError('invalid_token');
   assertPending(inv);
+  await assertInviterAuthority(tx, inv);
   const org = await findOrg(tx, inv.org_id);
   if (!org) throw new AppError('invalid_token');
   // The policy may have tightened since the invitation was sent.

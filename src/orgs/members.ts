@@ -7,6 +7,8 @@
 // - Removing a member or changing their role ends that user's sessions in this org at once (the
 //   revocation list of this instance now, every other instance within one poll). Their next
 //   login reads the membership afresh; their API keys follow the membership at every use.
+// - It also revokes, in the same transaction, their pending invitations that they could no
+//   longer send (invitation-authority.ts): an invitation must not outlive its inviter's authority.
 import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
@@ -17,6 +19,7 @@ import type { Role } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../http/pagination.ts';
+import { revokeInvitationsBeyondAuthority } from './invitation-authority.ts';
 import {
   countActiveOwners,
   deactivateMembership,
@@ -77,6 +80,13 @@ export async function changeMemberRole(
     if (target.role === role) return { member: target, ended: [] as string[] };
     await setMemberRole(tx, p.orgId, userId, role);
     const ended = await revokeSessions(tx, { userId, orgId: p.orgId }, 'role_changed');
+    const invitationsRevoked = await revokeInvitationsBeyondAuthority(
+      tx,
+      meta,
+      auditActor(p),
+      { userId, roleNow: role, orgId: p.orgId },
+      'inviter_role_changed',
+    );
     await recordAudit(tx, meta, {
       org_id: p.orgId,
       ...auditActor(p),
@@ -84,7 +94,12 @@ export async function changeMemberRole(
       target_type: 'user',
       target_id: userId,
       outcome: 'success',
-      metadata: { from: target.role, to: role, sessions_ended: ended.length },
+      metadata: {
+        from: target.role,
+        to: role,
+        sessions_ended: ended.length,
+        invitations_revoked: invitationsRevoked,
+      },
     });
     const member = await findMember(tx, p.orgId, userId);
     if (!member) throw notFound('member');
@@ -105,6 +120,13 @@ export async function removeMember(
     const target = await ownerSafeTarget(tx, p, userId, true);
     await deactivateMembership(tx, p.orgId, userId);
     const revoked = await revokeSessions(tx, { userId, orgId: p.orgId }, 'membership_removed');
+    const invitationsRevoked = await revokeInvitationsBeyondAuthority(
+      tx,
+      meta,
+      auditActor(p),
+      { userId, roleNow: null, orgId: p.orgId },
+      'inviter_removed',
+    );
     await recordAudit(tx, meta, {
       org_id: p.orgId,
       ...auditActor(p),
@@ -112,7 +134,11 @@ export async function removeMember(
       target_type: 'user',
       target_id: userId,
       outcome: 'success',
-      metadata: { role: target.role, sessions_ended: revoked.length },
+      metadata: {
+        role: target.role,
+        sessions_ended: revoked.length,
+        invitations_revoked: invitationsRevoked,
+      },
     });
     return revoked;
   });

@@ -9,6 +9,7 @@ import { setAuthCookies } from '../auth/cookies.ts';
 import type { TokenPair } from '../auth/session-issue.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { NoContent, responses } from '../http/schemas.ts';
+import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { changeMemberRole, listOrgMembers, removeMember } from './members.ts';
 import {
@@ -96,6 +97,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
   app.post(
     '/api/auth/switch-org',
     {
+      config: MFA_PENDING_ALLOWED,
       schema: {
         tags: ['auth', ...tags],
         security,

@@ -3,6 +3,10 @@ import type { RouteSummary } from '../app.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** 'allow': open to an enrolment-only (mfa_pending) session; see src/mfa/mfa-enrollment-gate.ts. */
+    mfaPending?: 'allow';
+  }
   interface FastifyInstance {
     routeTable: RouteSummary[];
     auth: AuthContext;

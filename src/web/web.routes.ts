@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { allowWhileMfaPending } from '../mfa/mfa-enrollment-gate.ts';
 
 export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
 
@@ -57,6 +58,9 @@ export const webRoutes: FastifyPluginAsync<WebRouteOptions> = async (app, opts) 
   const dist = opts.distDir ?? DEFAULT_DIST_DIR;
   const indexFile = join(dist, 'index.html');
   const hide = { hide: true };
+  // The dashboard's files and pages hold no tenant data, and an enrolment-only session needs
+  // them to reach the MFA setup page. This plugin is encapsulated: the mark stays inside it.
+  allowWhileMfaPending(app);
 
   // Hashed file names (Vite): a new build gets new names, so these may be cached for good.
   await app.register(fastifyStatic, {

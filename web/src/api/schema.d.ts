@@ -1397,11 +1397,14 @@ export interface paths {
         };
         /**
          * Forward-auth for reverse proxies and agent workers
-         * @description 200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role and X-Switchboard-Session headers (and the same JSON) when the bearer token or cookie is valid; 401 otherwise. No database round trip.
+         * @description 200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role, X-Switchboard-Credential (session or api_key), X-Switchboard-Scopes (an API key's scopes, space-separated; empty for a session) and, for a session, X-Switchboard-Session headers (and the same JSON) when the bearer token, cookie or API key is valid; 401 otherwise. With `?permission=` (repeatable) it answers 403 unless the credential holds every permission named: an API key its scopes intersected with its creator's role, a session its role's permissions. Unknown permission names are a 400. No database round trip for tokens.
          */
         get: {
             parameters: {
-                query?: never;
+                query?: {
+                    /** @description Repeatable: 403 unless the credential holds every one */
+                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
+                };
                 header?: never;
                 path?: never;
                 cookie?: never;
@@ -1420,6 +1423,9 @@ export interface paths {
                             role: "owner" | "admin" | "manager" | "member";
                             session_id: string | null;
                             superuser: boolean;
+                            credential: "session" | "api_key";
+                            /** @description An API key's scopes; null for a session (its role governs) */
+                            scopes: string[] | null;
                         };
                     };
                 };
@@ -1434,6 +1440,15 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem document */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                403: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -4533,7 +4548,7 @@ export interface paths {
         put?: never;
         /**
          * Accept an invitation
-         * @description For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up. Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked.
+         * @description For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up. Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked, inviter no longer an active member allowed to grant the role 410 invitation_authority_lost (the invitation is then revoked).
          */
         post: {
             parameters: {

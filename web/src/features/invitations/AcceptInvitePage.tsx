@@ -17,6 +17,8 @@ const DEAD_LINK: Record<string, string> = {
   invitation_used: 'This invitation was already accepted.',
   invitation_expired: 'This invitation has expired. Ask for a new one.',
   invitation_revoked: 'This invitation was revoked.',
+  invitation_authority_lost:
+    'Whoever sent this invitation can no longer grant its role. Ask for a new one.',
   invalid_token: 'This invitation link is not valid.',
 };
 
