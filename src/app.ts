@@ -127,6 +127,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       from: config.mail.from,
       outboxDir: join(config.dataDir, 'outbox'),
       logger: app.log as unknown as Logger,
+      logLinks: config.nodeEnv === 'development',
     });
   const auth: AuthContext = await createAuthContext({
     config,

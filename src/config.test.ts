@@ -72,6 +72,27 @@ describe('config', () => {
     );
   });
 
+  it('in production refuses to start without SMTP_URL unless the outbox is allowed explicitly', () => {
+    const prod = { NODE_ENV: 'production', ENCRYPTION_KEYS: KEYS, SECRET_KEY: 'x'.repeat(32) };
+    // Outbox mode would put reset, verification and invitation links on a production disk.
+    expect(() => loadConfig({ ...prod, DATA_DIR: dataDir() })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...prod, DATA_DIR: dataDir() })).toThrow(
+      /SMTP_URL.*MAIL_OUTBOX_ALLOWED=true/s,
+    );
+    expect(() =>
+      loadConfig({ ...prod, DATA_DIR: dataDir(), MAIL_OUTBOX_ALLOWED: 'false' }),
+    ).toThrow(/SMTP_URL/);
+    const smtp = loadConfig({ ...prod, DATA_DIR: dataDir(), SMTP_URL: 'smtp://mail.test:587' });
+    expect(smtp.mail.smtpUrl).toBe('smtp://mail.test:587');
+    const outbox = loadConfig({ ...prod, DATA_DIR: dataDir(), MAIL_OUTBOX_ALLOWED: 'true' });
+    expect(outbox.mail.smtpUrl).toBeUndefined();
+    expect(() =>
+      loadConfig({ ...prod, DATA_DIR: dataDir(), MAIL_OUTBOX_ALLOWED: 'maybe' }),
+    ).toThrow(/MAIL_OUTBOX_ALLOWED/);
+    // Development and test keep the outbox as the default.
+    expect(loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS }).mail.smtpUrl).toBeUndefined();
+  });
+
   it('in development generates missing secrets once into DATA_DIR and reuses them', () => {
     const dir = dataDir();
     const first = loadConfig({ DATA_DIR: dir });

@@ -68,7 +68,10 @@ export interface Config {
     secureCookies: boolean;
   };
   mail: {
-    /** undefined = write mails to DATA_DIR/outbox and log their links */
+    /**
+     * undefined = write mails to DATA_DIR/outbox (their links are logged in development only).
+     * In production only with MAIL_OUTBOX_ALLOWED=true.
+     */
     smtpUrl: string | undefined;
     from: string;
   };
@@ -332,7 +335,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       secureCookies: !(nodeEnv !== 'production' && localHttp),
     },
     mail: {
-      smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+      smtpUrl: parseSmtpUrl(env, nodeEnv),
       from: str(env, 'MAIL_FROM') ?? `Switchboard <no-reply@${new URL(publicUrl).hostname}>`,
     },
     rateLimits,
@@ -377,6 +380,23 @@ function parseAdmin(env: Env, policy: { minLength: number; maxLength: number }):
     );
   }
   return { email, password };
+}
+
+/**
+ * Mails carry password-reset, verification and invitation links. Without SMTP they pile up as
+ * files on the server's disk, where nobody in production expects bearer credentials: production
+ * needs SMTP_URL, or an operator who opts in to the outbox by name.
+ */
+function parseSmtpUrl(env: Env, nodeEnv: Config['nodeEnv']): string | undefined {
+  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  const outboxAllowed = bool(env, 'MAIL_OUTBOX_ALLOWED', false);
+  if (nodeEnv === 'production' && smtpUrl === undefined && !outboxAllowed) {
+    throw new ConfigError(
+      'NODE_ENV=production requires SMTP_URL to send mail (password reset, verification and ' +
+        'invitation links); to write mails to DATA_DIR/outbox instead, set MAIL_OUTBOX_ALLOWED=true',
+    );
+  }
+  return smtpUrl;
 }
 
 /** TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN come together; messages never echo the token. */
