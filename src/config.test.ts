@@ -93,6 +93,26 @@ describe('config', () => {
     expect(loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS }).mail.smtpUrl).toBeUndefined();
   });
 
+  it('stages rotated signing keys for the JWKS max-age plus one ring reload by default', () => {
+    const c = loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS });
+    expect(c.auth.signingKeyPublishDelaySeconds).toBe(330);
+    const now = loadConfig({
+      DATA_DIR: dataDir(),
+      ENCRYPTION_KEYS: KEYS,
+      SIGNING_KEY_PUBLISH_DELAY_SECONDS: '0',
+    });
+    expect(now.auth.signingKeyPublishDelaySeconds).toBe(0);
+    for (const bad of ['-1', 'soon', '86401']) {
+      expect(() =>
+        loadConfig({
+          DATA_DIR: dataDir(),
+          ENCRYPTION_KEYS: KEYS,
+          SIGNING_KEY_PUBLISH_DELAY_SECONDS: bad,
+        }),
+      ).toThrow(/SIGNING_KEY_PUBLISH_DELAY_SECONDS/);
+    }
+  });
+
   it('in development generates missing secrets once into DATA_DIR and reuses them', () => {
     const dir = dataDir();
     const first = loadConfig({ DATA_DIR: dir });

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { normalizeEmail } from './auth/email-address.ts';
 import { checkPassword } from './auth/password-policy.ts';
+import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './auth/signing-key-timing.ts';
 import { type LimitName, type LimitSpec, parseLimitOverrides } from './security/rate-limits.ts';
 
 export class ConfigError extends Error {
@@ -58,6 +59,11 @@ export interface Config {
     refreshReuseGraceSeconds: number;
     /** How often each instance reads newly revoked sessions (other instances' logouts). */
     revocationPollMs: number;
+    /**
+     * A rotated-in signing key is published this long before it signs, so verifiers holding a
+     * cached JWKS know it by then. 0 = sign at once (breaks such verifiers: emergencies only).
+     */
+    signingKeyPublishDelaySeconds: number;
     signupEnabled: boolean;
     requireEmailVerification: boolean;
     /** Lifetime of a mailed password-reset link (single use, stored hashed). */
@@ -323,6 +329,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       ),
       refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
       revocationPollMs: int(env, 'REVOCATION_POLL_MS', 2000, 100, 60_000),
+      signingKeyPublishDelaySeconds: int(
+        env,
+        'SIGNING_KEY_PUBLISH_DELAY_SECONDS',
+        DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS,
+        0,
+        86_400,
+      ),
       signupEnabled: bool(env, 'SIGNUP_ENABLED', true),
       requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
       passwordResetTtlMinutes: int(env, 'PASSWORD_RESET_TTL_MINUTES', 30, 5, 1440),
