@@ -199,6 +199,21 @@ describe('signing keys', () => {
   });
 });
 
+describe('rotation on a database without keys', () => {
+  it('makes the new key active at once: no verifier can have cached a set yet', async () => {
+    const empty = await createTestDatabase();
+    try {
+      const r = await rotateSigningKey(empty, enc, { publishDelaySeconds: 330 });
+      expect(r.retiredKid).toBeNull();
+      const loaded = await loadKeyRing(empty, enc, { maxTokenTtlSeconds: TTL });
+      expect(loaded.active.kid).toBe(r.kid);
+      expect(loaded.next).toBeNull();
+    } finally {
+      await empty.close();
+    }
+  });
+});
+
 describe('GET /.well-known/jwks.json', () => {
   it('serves the public keys with a cache header and never a private member', async () => {
     const r = await ring();

@@ -160,23 +160,26 @@ export async function rotateSigningKey(
       );
     }
     const current = await activeKid(tx);
+    // With no active key nothing was ever published, so no verifier can hold a stale set.
+    const wait = current ? delay : 0;
     const staged = await tx
       .insertInto('signing_keys')
       .values({
         ...row,
         status: 'next',
-        activates_at: sql<Date>`${now} + ${delay}::int * interval '1 second'`,
+        activates_at: sql<Date>`${now} + ${wait}::int * interval '1 second'`,
       })
       .returning('activates_at')
       .executeTakeFirstOrThrow();
-    if (delay === 0) await promoteDue(tx, now);
+    if (wait === 0) await promoteDue(tx, now);
     return { kid: row.kid, activatesAt: staged.activates_at!, retiredKid: current ?? null };
   });
 }
 
 /**
- * Promote the staged key once `now` has reached its activation time: the previous active key
- * retires in the same statement order the one-active index needs. Callers hold ROTATION_LOCK_ID.
+ * Promote the staged key once `now` has reached its activation time, retiring the previous one
+ * first (the one-active index admits a single active key at every step). Callers hold
+ * ROTATION_LOCK_ID.
  */
 async function promoteDue(tx: Tx, now: ReturnType<typeof nowOf>): Promise<boolean> {
   const due = await tx
