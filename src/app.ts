@@ -62,6 +62,11 @@ export interface AppDeps {
   authenticate?: Authenticator;
   /** Where the built dashboard lives (default web/dist); tests point it at a stand-in. */
   webDistDir?: string;
+  /**
+   * Test-only: the clock signing-key stages are judged by, so a rotation can be followed through
+   * its stages without waiting. main.ts never passes it (the database's clock rules).
+   */
+  clock?: () => Date;
 }
 
 export interface RouteSummary {
@@ -112,6 +117,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       from: config.mail.from,
       outboxDir: join(config.dataDir, 'outbox'),
       logger: app.log as unknown as Logger,
+      logLinks: config.nodeEnv === 'development',
     });
   const auth: AuthContext = await createAuthContext({
     config,
@@ -119,6 +125,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     redis: deps.redis,
     mailer,
     logger: app.log as unknown as Logger,
+    clock: deps.clock,
   });
   app.decorate('auth', auth);
   app.addHook('onReady', () => auth.start());

@@ -72,6 +72,47 @@ describe('config', () => {
     );
   });
 
+  it('in production refuses to start without SMTP_URL unless the outbox is allowed explicitly', () => {
+    const prod = { NODE_ENV: 'production', ENCRYPTION_KEYS: KEYS, SECRET_KEY: 'x'.repeat(32) };
+    // Outbox mode would put reset, verification and invitation links on a production disk.
+    expect(() => loadConfig({ ...prod, DATA_DIR: dataDir() })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...prod, DATA_DIR: dataDir() })).toThrow(
+      /SMTP_URL.*MAIL_OUTBOX_ALLOWED=true/s,
+    );
+    expect(() =>
+      loadConfig({ ...prod, DATA_DIR: dataDir(), MAIL_OUTBOX_ALLOWED: 'false' }),
+    ).toThrow(/SMTP_URL/);
+    const smtp = loadConfig({ ...prod, DATA_DIR: dataDir(), SMTP_URL: 'smtp://mail.test:587' });
+    expect(smtp.mail.smtpUrl).toBe('smtp://mail.test:587');
+    const outbox = loadConfig({ ...prod, DATA_DIR: dataDir(), MAIL_OUTBOX_ALLOWED: 'true' });
+    expect(outbox.mail.smtpUrl).toBeUndefined();
+    expect(() =>
+      loadConfig({ ...prod, DATA_DIR: dataDir(), MAIL_OUTBOX_ALLOWED: 'maybe' }),
+    ).toThrow(/MAIL_OUTBOX_ALLOWED/);
+    // Development and test keep the outbox as the default.
+    expect(loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS }).mail.smtpUrl).toBeUndefined();
+  });
+
+  it('stages rotated signing keys for the JWKS max-age plus one ring reload by default', () => {
+    const c = loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS });
+    expect(c.auth.signingKeyPublishDelaySeconds).toBe(330);
+    const now = loadConfig({
+      DATA_DIR: dataDir(),
+      ENCRYPTION_KEYS: KEYS,
+      SIGNING_KEY_PUBLISH_DELAY_SECONDS: '0',
+    });
+    expect(now.auth.signingKeyPublishDelaySeconds).toBe(0);
+    for (const bad of ['-1', 'soon', '86401']) {
+      expect(() =>
+        loadConfig({
+          DATA_DIR: dataDir(),
+          ENCRYPTION_KEYS: KEYS,
+          SIGNING_KEY_PUBLISH_DELAY_SECONDS: bad,
+        }),
+      ).toThrow(/SIGNING_KEY_PUBLISH_DELAY_SECONDS/);
+    }
+  });
+
   it('in development generates missing secrets once into DATA_DIR and reuses them', () => {
     const dir = dataDir();
     const first = loadConfig({ DATA_DIR: dir });

@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { normalizeEmail } from './auth/email-address.ts';
 import { checkPassword } from './auth/password-policy.ts';
+import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './auth/signing-key-timing.ts';
 import { type LimitName, type LimitSpec, parseLimitOverrides } from './security/rate-limits.ts';
 
 export class ConfigError extends Error {
@@ -58,6 +59,11 @@ export interface Config {
     refreshReuseGraceSeconds: number;
     /** How often each instance reads newly revoked sessions (other instances' logouts). */
     revocationPollMs: number;
+    /**
+     * A rotated-in signing key is published this long before it signs, so verifiers holding a
+     * cached JWKS know it by then. 0 = sign at once (breaks such verifiers: emergencies only).
+     */
+    signingKeyPublishDelaySeconds: number;
     signupEnabled: boolean;
     requireEmailVerification: boolean;
     /** Lifetime of a mailed password-reset link (single use, stored hashed). */
@@ -68,7 +74,10 @@ export interface Config {
     secureCookies: boolean;
   };
   mail: {
-    /** undefined = write mails to DATA_DIR/outbox and log their links */
+    /**
+     * undefined = write mails to DATA_DIR/outbox (their links are logged in development only).
+     * In production only with MAIL_OUTBOX_ALLOWED=true.
+     */
     smtpUrl: string | undefined;
     from: string;
   };
@@ -320,6 +329,13 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       ),
       refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
       revocationPollMs: int(env, 'REVOCATION_POLL_MS', 2000, 100, 60_000),
+      signingKeyPublishDelaySeconds: int(
+        env,
+        'SIGNING_KEY_PUBLISH_DELAY_SECONDS',
+        DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS,
+        0,
+        86_400,
+      ),
       signupEnabled: bool(env, 'SIGNUP_ENABLED', true),
       requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
       passwordResetTtlMinutes: int(env, 'PASSWORD_RESET_TTL_MINUTES', 30, 5, 1440),
@@ -332,7 +348,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       secureCookies: !(nodeEnv !== 'production' && localHttp),
     },
     mail: {
-      smtpUrl: url(env, 'SMTP_URL', ['smtp:', 'smtps:']),
+      smtpUrl: parseSmtpUrl(env, nodeEnv),
       from: str(env, 'MAIL_FROM') ?? `Switchboard <no-reply@${new URL(publicUrl).hostname}>`,
     },
     rateLimits,
@@ -377,6 +393,23 @@ function parseAdmin(env: Env, policy: { minLength: number; maxLength: number }):
     );
   }
   return { email, password };
+}
+
+/**
+ * Mails carry password-reset, verification and invitation links. Without SMTP they pile up as
+ * files on the server's disk, where nobody in production expects bearer credentials: production
+ * needs SMTP_URL, or an operator who opts in to the outbox by name.
+ */
+function parseSmtpUrl(env: Env, nodeEnv: Config['nodeEnv']): string | undefined {
+  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
+  const outboxAllowed = bool(env, 'MAIL_OUTBOX_ALLOWED', false);
+  if (nodeEnv === 'production' && smtpUrl === undefined && !outboxAllowed) {
+    throw new ConfigError(
+      'NODE_ENV=production requires SMTP_URL to send mail (password reset, verification and ' +
+        'invitation links); to write mails to DATA_DIR/outbox instead, set MAIL_OUTBOX_ALLOWED=true',
+    );
+  }
+  return smtpUrl;
 }
 
 /** TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN come together; messages never echo the token. */

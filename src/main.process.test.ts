@@ -1,6 +1,7 @@
 // The real entry point as a process: `npm start`'s main.ts on the embedded database. SIGTERM
 // drains in-flight requests and closes the database; a second start on the same data folder
-// finds everything that was acknowledged; production refuses to start without its secrets.
+// finds everything that was acknowledged while a third start on the same folder is refused;
+// production refuses to start without its secrets.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -110,6 +111,12 @@ describe('main.ts as a process', () => {
         const res = await fetch(`${base}/api/auth/login`, json({ email, password: GOOD_PASSWORD }));
         expect(res.status, email).toBe(200);
       }
+      // A third start on the folder the second one runs on fails at once, naming it: two
+      // processes on one embedded database would each lose the other's writes.
+      const third = start({ ...env, PORT: String(await freePort()) });
+      expect(await third.exited).toBe(1);
+      expect(third.output()).toContain(`in use by another process (pid ${second.child.pid}`);
+      expect((await fetch(`${base}/ready`)).ok).toBe(true);
     } finally {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);

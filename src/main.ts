@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { bootstrapSuperuser } from './admin/bootstrap.ts';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { openRedis } from './infra/redis.ts';
@@ -27,7 +28,17 @@ for (const name of config.generatedSecrets) {
   );
 }
 
-const database = await openDatabase(config, logger);
+let database: Awaited<ReturnType<typeof openDatabase>>;
+try {
+  database = await openDatabase(config, logger);
+} catch (err) {
+  // Another server (or keys:rotate, migrate) has the embedded data directory.
+  if (err instanceof DataDirLockedError) {
+    console.error(`Switchboard cannot start: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
 const applied = await migrateToLatest(database.db);
 if (applied.length) logger.info({ applied }, 'migrations applied');
 // The platform superuser (ADMIN_EMAIL / ADMIN_PASSWORD), created if absent; never overwritten.

@@ -144,21 +144,31 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = asy
         security,
         summary: 'Rotate the access-token signing key (superuser)',
         description:
-          'New tokens are signed with a new Ed25519 key at once; tokens signed by the previous key stay valid until they expire (its public key stays in the JWKS meanwhile). Other instances pick the new key up within 30 seconds, or at once on meeting a token it signed.',
+          'Stages a new Ed25519 key: it is published in the JWKS at once (other instances within 30 seconds) and starts signing at `activates_at`, after SIGNING_KEY_PUBLISH_DELAY_SECONDS, so verifiers that cached the JWKS know it by then. The previous key then retires; tokens it signed stay valid until they expire (its public key stays in the JWKS meanwhile). One staged key at a time: rotating again before `activates_at` answers 409 `signing_key_rotation_pending`.',
         response: responses(
           {
             200: Type.Object({
-              kid: Type.String(),
-              retired_kid: Type.Union([Type.String(), Type.Null()]),
+              kid: Type.String({ description: 'The new key, published now' }),
+              retired_kid: Type.Union([Type.String(), Type.Null()], {
+                description: 'The key it replaces, which retires at `activates_at`',
+              }),
+              activates_at: Type.String({
+                format: 'date-time',
+                description: 'When the new key starts signing',
+              }),
             }),
           },
-          [401, 403],
+          [401, 403, 409],
         ),
       },
     },
     async (request) => {
       const r = await adminRotateSigningKey(auth, requirePrincipal(request), requestMeta(request));
-      return { kid: r.kid, retired_kid: r.retiredKid };
+      return {
+        kid: r.kid,
+        retired_kid: r.retiredKid,
+        activates_at: r.activatesAt.toISOString(),
+      };
     },
   );
 };

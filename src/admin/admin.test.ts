@@ -260,23 +260,28 @@ describe('admin routes', () => {
     expect(byOwner.statusCode).toBe(403);
   });
 
-  it('rotates the signing key: new tokens use the new kid, tokens of the old one still verify', async () => {
+  it('rotates the signing key: the new kid is published at once and signs from activates_at; tokens of the old one still verify', async () => {
     const a = await team(t);
     const oldKid = decodeProtectedHeader(a.member.access).kid;
+    const requested = Date.now();
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/admin/signing-keys/rotate',
       headers: su.headers,
     });
     expect(res.statusCode).toBe(200);
-    const { kid, retired_kid } = res.json();
+    const { kid, retired_kid, activates_at } = res.json();
     expect(retired_kid).toBe(oldKid);
     expect(kid).not.toBe(oldKid);
+    // Staged for the default publish delay (JWKS max-age + one ring reload).
+    const delayMs = Date.parse(activates_at) - requested;
+    expect(delayMs).toBeGreaterThan(320_000);
+    expect(delayMs).toBeLessThan(340_000);
     expect(
       (await t.app.inject({ url: '/api/users/me', headers: a.member.headers })).statusCode,
     ).toBe(200);
     const fresh = await logIn(t.app, a.member.email);
-    expect(decodeProtectedHeader(fresh.access).kid).toBe(kid);
+    expect(decodeProtectedHeader(fresh.access).kid).toBe(oldKid);
     const jwks = await t.app.inject({ url: '/.well-known/jwks.json' });
     expect(jwks.json().keys.map((k: { kid: string }) => k.kid)).toEqual(
       expect.arrayContaining([kid, oldKid]),
@@ -295,6 +300,7 @@ describe('admin routes', () => {
         actor_user_id: su.user.id,
         actor_type: 'superuser',
         target_id: kid,
+        metadata: { retired_kid: oldKid, activates_at },
       }),
     ]);
   });

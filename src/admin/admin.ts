@@ -6,7 +6,6 @@ import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
 import { revokeSessions } from '../auth/session.repository.ts';
-import { rotateSigningKey } from '../auth/signing-keys.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
@@ -101,11 +100,13 @@ export async function adminSetUserStatus(
   return out.user;
 }
 
-/** A new active signing key; the previous one keeps verifying the tokens it signed until they expire. */
+/**
+ * Stage a new signing key: published at once, signing from `activatesAt`; the previous one keeps
+ * verifying the tokens it signed until they expire.
+ */
 export async function adminRotateSigningKey(auth: AuthContext, p: Principal, meta: RequestMeta) {
   requireSuperuser(p);
-  const r = await rotateSigningKey(auth.database, auth.config.encryption);
-  await auth.reloadKeys(true);
+  const r = await auth.rotateSigningKey();
   await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), (tx) =>
     recordAudit(tx, meta, {
       org_id: null,
@@ -115,7 +116,7 @@ export async function adminRotateSigningKey(auth: AuthContext, p: Principal, met
       target_type: 'signing_key',
       target_id: r.kid,
       outcome: 'success',
-      metadata: { retired_kid: r.retiredKid },
+      metadata: { retired_kid: r.retiredKid, activates_at: r.activatesAt.toISOString() },
     }),
   );
   return r;

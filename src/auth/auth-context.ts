@@ -14,7 +14,15 @@ import {
 import { type AccessTokens, createAccessTokens } from './access-token.ts';
 import { primeDummyHash } from './password.ts';
 import { createRevocationList, type RevocationList } from './revocation.ts';
-import { ensureSigningKey, type KeyRing, loadKeyRing } from './signing-keys.ts';
+import { KEY_RING_RELOAD_SECONDS } from './signing-key-timing.ts';
+import {
+  ensureSigningKey,
+  type KeyClock,
+  type KeyRing,
+  loadKeyRing,
+  type RotationResult,
+  rotateSigningKey,
+} from './signing-keys.ts';
 
 export interface RequestMeta {
   ip: string;
@@ -34,11 +42,13 @@ export interface AuthContext {
   getKeyRing(): KeyRing;
   /** Re-read signing keys now (after a rotation), at most once per few seconds on demand. */
   reloadKeys(force?: boolean): Promise<void>;
+  /** Stage a new signing key (published now, signing after SIGNING_KEY_PUBLISH_DELAY_SECONDS). */
+  rotateSigningKey(): Promise<RotationResult>;
   start(): Promise<void>;
   stop(): void;
 }
 
-const KEY_RELOAD_MS = 30_000;
+const KEY_RELOAD_MS = KEY_RING_RELOAD_SECONDS * 1000;
 const KEY_RELOAD_MIN_GAP_MS = 5_000;
 
 export async function createAuthContext(deps: {
@@ -47,13 +57,35 @@ export async function createAuthContext(deps: {
   redis?: Redis;
   mailer?: Mailer;
   logger?: Logger;
+  /** Test-only: the clock signing-key stages are judged by (default: the database's). */
+  clock?: KeyClock;
 }): Promise<AuthContext> {
-  const { config, database } = deps;
+  const { config, database, clock } = deps;
   const ttl = config.auth.accessTokenTtlSeconds;
   await ensureSigningKey(database, config.encryption);
-  let ring = await loadKeyRing(database, config.encryption, { maxTokenTtlSeconds: ttl });
+  const load = () => loadKeyRing(database, config.encryption, { maxTokenTtlSeconds: ttl, clock });
+  let ring = await load();
   let lastLoad = Date.now();
   let keyTimer: NodeJS.Timeout | undefined;
+  let activationTimer: NodeJS.Timeout | undefined;
+  let started = false;
+
+  const reloadLogged = () =>
+    ctx
+      .reloadKeys(true)
+      .catch((err) =>
+        deps.logger?.warn({ err: { message: err.message } }, 'signing key reload failed'),
+      );
+
+  // A staged key starts signing on every instance at its activation time, not up to one reload
+  // interval later: reload right then (the reload promotes it).
+  function scheduleActivation() {
+    if (activationTimer) clearTimeout(activationTimer);
+    activationTimer = undefined;
+    if (!started || !ring.next) return;
+    activationTimer = setTimeout(reloadLogged, Math.min(ring.next.activatesInMs + 50, 2 ** 31 - 1));
+    activationTimer.unref();
+  }
 
   const limiter = createRateLimiter({
     specs: { ...config.rateLimits },
@@ -85,23 +117,31 @@ export async function createAuthContext(deps: {
     async reloadKeys(force = false) {
       if (!force && Date.now() - lastLoad < KEY_RELOAD_MIN_GAP_MS) return;
       lastLoad = Date.now();
-      ring = await loadKeyRing(database, config.encryption, { maxTokenTtlSeconds: ttl });
+      ring = await load();
+      scheduleActivation();
+    },
+    async rotateSigningKey() {
+      const result = await rotateSigningKey(database, config.encryption, {
+        publishDelaySeconds: config.auth.signingKeyPublishDelaySeconds,
+        clock,
+      });
+      // Publish the staged key from this instance at once; the others within a reload interval.
+      await ctx.reloadKeys(true);
+      return result;
     },
     async start() {
       await primeDummyHash(config.auth.argon2);
       await revocation.start();
-      keyTimer = setInterval(() => {
-        ctx
-          .reloadKeys(true)
-          .catch((err) =>
-            deps.logger?.warn({ err: { message: err.message } }, 'signing key reload failed'),
-          );
-      }, KEY_RELOAD_MS);
+      started = true;
+      keyTimer = setInterval(reloadLogged, KEY_RELOAD_MS);
       keyTimer.unref();
+      scheduleActivation();
     },
     stop() {
+      started = false;
       revocation.stop();
       if (keyTimer) clearInterval(keyTimer);
+      if (activationTimer) clearTimeout(activationTimer);
     },
   };
   return ctx;

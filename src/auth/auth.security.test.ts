@@ -101,7 +101,8 @@ describe('forged and tampered access tokens are 401', () => {
     const r = await registerUser(t.app);
     const { rotateSigningKey } = await import('./signing-keys.ts');
     const before = t.app.auth.getKeyRing().active.kid;
-    await rotateSigningKey(t.database, t.config.encryption);
+    // No publish delay: the key signs at once (staging is covered in key-rotation.security.test.ts).
+    await rotateSigningKey(t.database, t.config.encryption, { publishDelaySeconds: 0 });
     await t.app.auth.reloadKeys(true);
     expect((await me(bearer(r.access))).statusCode).toBe(200);
     const fresh = (await loginUser(t.app, r.email, r.password)).json().access_token;

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
+import { JWKS_MAX_AGE_SECONDS } from './signing-key-timing.ts';
 import type { KeyRing } from './signing-keys.ts';
 
 const Jwk = Type.Object(
@@ -23,15 +24,17 @@ const Jwks = Type.Object(
   {
     additionalProperties: false,
     title: 'Jwks',
-    description: 'The active signing key first, then recently retired keys',
+    description:
+      'The active signing key first, then a staged key (published before it signs, see the README on key rotation), then recently retired keys',
   },
 );
 
 /**
- * Consumers may cache the set for 5 minutes. A verifier that meets an unknown kid should refetch
- * (jose's createRemoteJWKSet does), because a freshly rotated key appears here first.
+ * Consumers may cache the set for JWKS_MAX_AGE_SECONDS. A rotated-in key is published here that
+ * long (plus a ring reload) before it signs, so a verifier holding a cached set never meets a kid
+ * it does not know; retired keys stay until their tokens have expired.
  */
-const CACHE_CONTROL = 'public, max-age=300';
+const CACHE_CONTROL = `public, max-age=${JWKS_MAX_AGE_SECONDS}`;
 
 export const jwksRoutes: FastifyPluginAsyncTypebox<{ getKeyRing: () => KeyRing }> = async (
   app,

@@ -76,34 +76,78 @@ describe('signing keys', () => {
     expect(r.active.privateKey.extractable).toBe(false);
   });
 
-  it('rotation makes a new active key and keeps the old one published and verifying', async () => {
+  it('rotation stages a new key: published at once, signing only from activates_at; the old one keeps verifying', async () => {
     const before = await ring();
+    expect(before.next).toBeNull();
     const oldToken = await signWith(before);
-    const { kid, retiredKid } = await rotateSigningKey(database, enc);
+    const start = Date.now();
+    const clock = (offsetSeconds: number) => () => new Date(start + offsetSeconds * 1000);
+    const { kid, retiredKid, activatesAt } = await rotateSigningKey(database, enc, {
+      publishDelaySeconds: 330,
+      clock: clock(0),
+    });
     expect(retiredKid).toBe(before.active.kid);
     expect(kid).not.toBe(before.active.kid);
+    expect(activatesAt.getTime()).toBe(start + 330_000);
 
-    const keys = await allKeys();
+    // Staged: published and verifying, not signing; nothing else changed.
+    const staged = await ring();
+    expect(staged.active.kid).toBe(before.active.kid);
+    expect(staged.next).toMatchObject({ kid, activatesAt });
+    expect(staged.jwks.keys.map((k) => k.kid)).toEqual([before.active.kid, kid]);
+    expect(staged.verificationKeys.has(kid)).toBe(true);
+    let keys = await allKeys();
+    expect(keys.find((k) => k.kid === kid)!.status).toBe('next');
+    expect(keys.find((k) => k.kid === before.active.kid)!.status).toBe('active');
+    const early = await loadKeyRing(database, enc, { maxTokenTtlSeconds: TTL, clock: clock(329) });
+    expect(early.active.kid).toBe(before.active.kid);
+    expect(early.next?.activatesInMs).toBe(1000);
+
+    // At activates_at the loading instance promotes it and retires the previous key.
+    const after = await loadKeyRing(database, enc, { maxTokenTtlSeconds: TTL, clock: clock(330) });
+    expect(after.active.kid).toBe(kid);
+    expect(after.next).toBeNull();
+    keys = await allKeys();
     expect(keys.filter((k) => k.status === 'active').map((k) => k.kid)).toEqual([kid]);
     const old = keys.find((k) => k.kid === before.active.kid)!;
     expect(old.status).toBe('retired');
-    expect(old.retired_at).toBeInstanceOf(Date);
-
-    const after = await ring();
-    expect(after.active.kid).toBe(kid);
+    expect(old.retired_at?.getTime()).toBe(start + 330_000);
     expect(after.jwks.keys.map((k) => k.kid)).toEqual([kid, before.active.kid]);
     const oldKey = after.verificationKeys.get(before.active.kid)!;
     await expect(jwtVerify(oldToken, oldKey)).resolves.toBeTruthy();
   });
 
-  it('concurrent rotations each succeed and leave one active key', async () => {
+  it('concurrent rotations stage one key; the others are refused while it waits', async () => {
+    const results = await Promise.allSettled([
+      rotateSigningKey(database, enc, { publishDelaySeconds: 300 }),
+      rotateSigningKey(database, enc, { publishDelaySeconds: 300 }),
+      rotateSigningKey(database, enc, { publishDelaySeconds: 300 }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results.filter((r) => r.status === 'rejected')) {
+      expect((r as PromiseRejectedResult).reason).toMatchObject({
+        code: 'signing_key_rotation_pending',
+      });
+    }
+    expect((await allKeys()).filter((k) => k.status === 'next')).toHaveLength(1);
+    expect(await activeKeys()).toHaveLength(1);
+  });
+
+  it('with no publish delay (emergency) concurrent rotations each succeed and leave one active key', async () => {
+    // The staged key from the test above is due by now + 300 s.
+    await loadKeyRing(database, enc, {
+      maxTokenTtlSeconds: TTL,
+      clock: () => new Date(Date.now() + 301_000),
+    });
     const results = await Promise.all([
-      rotateSigningKey(database, enc),
-      rotateSigningKey(database, enc),
-      rotateSigningKey(database, enc),
+      rotateSigningKey(database, enc, { publishDelaySeconds: 0 }),
+      rotateSigningKey(database, enc, { publishDelaySeconds: 0 }),
+      rotateSigningKey(database, enc, { publishDelaySeconds: 0 }),
     ]);
     expect(new Set(results.map((r) => r.kid)).size).toBe(3);
     expect(await activeKeys()).toHaveLength(1);
+    expect((await allKeys()).filter((k) => k.status === 'next')).toHaveLength(0);
+    expect((await ring()).active.kid).toBe((await activeKeys())[0]!.kid);
   });
 
   it('stops publishing a key once its tokens can no longer be valid', async () => {
@@ -152,6 +196,21 @@ describe('signing keys', () => {
     await expect(loadKeyRing(database, other, { maxTokenTtlSeconds: TTL })).rejects.toThrow(
       /unknown encryption key id/,
     );
+  });
+});
+
+describe('rotation on a database without keys', () => {
+  it('makes the new key active at once: no verifier can have cached a set yet', async () => {
+    const empty = await createTestDatabase();
+    try {
+      const r = await rotateSigningKey(empty, enc, { publishDelaySeconds: 330 });
+      expect(r.retiredKid).toBeNull();
+      const loaded = await loadKeyRing(empty, enc, { maxTokenTtlSeconds: TTL });
+      expect(loaded.active.kid).toBe(r.kid);
+      expect(loaded.next).toBeNull();
+    } finally {
+      await empty.close();
+    }
   });
 });
 

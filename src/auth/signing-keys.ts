@@ -1,6 +1,12 @@
 // The access-token signing key store (platform data, so every query goes through withSystem).
-// One Ed25519 key is active and signs; retired keys stay published until every token they signed
-// has expired, so a rotation never logs anyone out.
+// A key goes through three stages, shared by every instance through the database:
+//   next    — published in the JWKS, not signing yet. A rotation stages the new key here for
+//             SIGNING_KEY_PUBLISH_DELAY_SECONDS, so verifiers that cached the JWKS before the
+//             rotation have refetched it by the time a token names the new kid.
+//   active  — the one key that signs. At `activates_at` the first instance to reload its ring
+//             promotes the staged key and retires the previous one (no scheduler needed).
+//   retired — still published and verifying until every token it signed has expired, then
+//             dropped from the JWKS, so a rotation never logs anyone out.
 //
 // Integrity: a private key is sealed with encryptSecret under AAD `signing-key:<kid>`, and the
 // sealed JWK carries its public half. A key is published only when the row's public key matches
@@ -18,6 +24,7 @@ import { decryptSecret, type EncryptionConfig, encryptSecret } from '../crypto/e
 import type { Database } from '../db/database.ts';
 import type { SigningKey } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
 
 /** A public key as published in the JWKS: exactly these members, never a private one. */
 export interface PublicJwk {
@@ -31,9 +38,20 @@ export interface PublicJwk {
 
 export interface KeyRing {
   active: { kid: string; privateKey: CryptoKey };
+  /** The staged key (published, not signing) and how long until it signs, by the ring's clock. */
+  next: { kid: string; activatesAt: Date; activatesInMs: number } | null;
   verificationKeys: ReadonlyMap<string, CryptoKey>;
   jwks: { keys: PublicJwk[] };
 }
+
+/**
+ * The time stages are judged by: the database's clock (one clock for every instance) unless a
+ * test injects its own.
+ */
+export type KeyClock = (() => Date) | undefined;
+
+const nowOf = (clock: KeyClock) =>
+  clock ? sql<Date>`${clock().toISOString()}::timestamptz` : sql<Date>`now()`;
 
 interface SealedPrivateJwk {
   kty: 'OKP';
@@ -103,26 +121,85 @@ export async function ensureSigningKey(database: Database, enc: EncryptionConfig
   }
 }
 
-/** Make a new key the active one and retire the previous one, in one transaction. */
+export interface RotationResult {
+  kid: string;
+  /** When the new key starts signing (and `retiredKid` retires). */
+  activatesAt: Date;
+  /** The key it replaces (null when there was none). */
+  retiredKid: string | null;
+}
+
+/**
+ * Stage a new key: published from now, signing from now + `publishDelaySeconds` (0 = at once,
+ * which breaks verifiers holding a cached JWKS: emergencies only). One staged key at a time: a
+ * second rotation before it activates is refused (409 signing_key_rotation_pending).
+ */
 export async function rotateSigningKey(
   database: Database,
   enc: EncryptionConfig,
-): Promise<{ kid: string; retiredKid: string | null }> {
+  options: { publishDelaySeconds: number; clock?: KeyClock },
+): Promise<RotationResult> {
+  const delay = options.publishDelaySeconds;
+  if (!Number.isInteger(delay) || delay < 0)
+    throw new RangeError('publishDelaySeconds must be >= 0');
   const row = await newKeyRow(enc);
   return withSystem(database, async (tx) => {
     await sql`select pg_advisory_xact_lock(${sql.lit(ROTATION_LOCK_ID)})`.execute(tx);
-    const retired = await tx
-      .updateTable('signing_keys')
-      .set({ status: 'retired', retired_at: sql<Date>`now()` })
-      .where('status', '=', 'active')
-      .returning('kid')
-      .execute();
-    await tx
+    const now = nowOf(options.clock);
+    // A staged key whose time has come is the active one now; only a key still waiting blocks.
+    await promoteDue(tx, now);
+    const pending = await tx
+      .selectFrom('signing_keys')
+      .select(['kid', 'activates_at'])
+      .where('status', '=', 'next')
+      .executeTakeFirst();
+    if (pending) {
+      throw new AppError(
+        'signing_key_rotation_pending',
+        `Key ${pending.kid} is already staged and starts signing at ${pending.activates_at?.toISOString()}; rotate again after that.`,
+      );
+    }
+    const current = await activeKid(tx);
+    // With no active key nothing was ever published, so no verifier can hold a stale set.
+    const wait = current ? delay : 0;
+    const staged = await tx
       .insertInto('signing_keys')
-      .values({ ...row, status: 'active' })
-      .execute();
-    return { kid: row.kid, retiredKid: retired[0]?.kid ?? null };
+      .values({
+        ...row,
+        status: 'next',
+        activates_at: sql<Date>`${now} + ${wait}::int * interval '1 second'`,
+      })
+      .returning('activates_at')
+      .executeTakeFirstOrThrow();
+    if (wait === 0) await promoteDue(tx, now);
+    return { kid: row.kid, activatesAt: staged.activates_at!, retiredKid: current ?? null };
   });
+}
+
+/**
+ * Promote the staged key once `now` has reached its activation time, retiring the previous one
+ * first (the one-active index admits a single active key at every step). Callers hold
+ * ROTATION_LOCK_ID.
+ */
+async function promoteDue(tx: Tx, now: ReturnType<typeof nowOf>): Promise<boolean> {
+  const due = await tx
+    .selectFrom('signing_keys')
+    .select('kid')
+    .where('status', '=', 'next')
+    .where('activates_at', '<=', now)
+    .executeTakeFirst();
+  if (!due) return false;
+  await tx
+    .updateTable('signing_keys')
+    .set({ status: 'retired', retired_at: now })
+    .where('status', '=', 'active')
+    .execute();
+  await tx
+    .updateTable('signing_keys')
+    .set({ status: 'active' })
+    .where('kid', '=', due.kid)
+    .execute();
+  return true;
 }
 
 function publicJwkOf(row: Pick<SigningKey, 'kid' | 'public_jwk'>): PublicJwk {
@@ -147,35 +224,59 @@ function openPrivateJwk(
 }
 
 /**
- * Load the keys to sign with and to verify with. Published: the active key and the keys retired
- * less than `maxTokenTtlSeconds` + RETIRED_KEY_GRACE_SECONDS ago (a token they signed may still
- * be valid). Older retired keys are dropped, so their tokens fail at the kid lookup.
+ * Load the keys to sign with and to verify with, first promoting a staged key whose time has
+ * come (every instance does this when it reloads, so the stage advances without a scheduler).
+ * Published: the active key, the staged one, and the keys retired less than
+ * `maxTokenTtlSeconds` + RETIRED_KEY_GRACE_SECONDS ago (a token they signed may still be valid).
+ * Older retired keys are dropped, so their tokens fail at the kid lookup.
  */
 export async function loadKeyRing(
   database: Database,
   enc: EncryptionConfig,
-  options: { maxTokenTtlSeconds: number },
+  options: { maxTokenTtlSeconds: number; clock?: KeyClock },
 ): Promise<KeyRing> {
   const ttl = options.maxTokenTtlSeconds;
   if (!Number.isInteger(ttl) || ttl <= 0) throw new RangeError('maxTokenTtlSeconds must be > 0');
   const window = ttl + RETIRED_KEY_GRACE_SECONDS;
-  const rows = await withSystem(database, (tx) =>
-    tx
+  const rows = await withSystem(database, async (tx) => {
+    const now = nowOf(options.clock);
+    const due = await tx
       .selectFrom('signing_keys')
-      .select(['kid', 'public_jwk', 'private_key_enc', 'status'])
-      .where((eb) =>
-        eb.or([
-          eb('status', '=', 'active'),
-          eb('retired_at', '>', sql<Date>`now() - ${window}::int * interval '1 second'`),
-        ]),
-      )
-      // Active first, then the most recently created: the order a JWKS consumer tries them.
-      .orderBy(sql`status = 'active'`, 'desc')
-      .orderBy('created_at', 'desc')
-      .execute(),
-  );
+      .select('kid')
+      .where('status', '=', 'next')
+      .where('activates_at', '<=', now)
+      .executeTakeFirst();
+    if (due) {
+      await sql`select pg_advisory_xact_lock(${sql.lit(ROTATION_LOCK_ID)})`.execute(tx);
+      await promoteDue(tx, now);
+    }
+    return (
+      tx
+        .selectFrom('signing_keys')
+        .select([
+          'kid',
+          'public_jwk',
+          'private_key_enc',
+          'status',
+          'activates_at',
+          sql<number>`extract(epoch from (activates_at - ${now})) * 1000`.as('activates_in_ms'),
+        ])
+        .where((eb) =>
+          eb.or([
+            eb('status', 'in', ['active', 'next']),
+            eb('retired_at', '>', sql<Date>`${now} - ${window}::int * interval '1 second'`),
+          ]),
+        )
+        // Active first, then the most recently created (the staged key, then the retired ones):
+        // the order a JWKS consumer tries them.
+        .orderBy(sql`status = 'active'`, 'desc')
+        .orderBy('created_at', 'desc')
+        .execute()
+    );
+  });
 
   let active: KeyRing['active'] | undefined;
+  let next: KeyRing['next'] = null;
   const verificationKeys = new Map<string, CryptoKey>();
   const keys: PublicJwk[] = [];
   for (const row of rows) {
@@ -190,8 +291,14 @@ export async function loadKeyRing(
     if (row.status === 'active') {
       const privateKey = (await importJWK(sealed, 'EdDSA', { extractable: false })) as CryptoKey;
       active = { kid: row.kid, privateKey };
+    } else if (row.status === 'next' && row.activates_at) {
+      next = {
+        kid: row.kid,
+        activatesAt: row.activates_at,
+        activatesInMs: Math.max(0, Math.ceil(Number(row.activates_in_ms))),
+      };
     }
   }
   if (!active) throw new Error('no active signing key: run ensureSigningKey at startup');
-  return { active, verificationKeys, jwks: { keys } };
+  return { active, next, verificationKeys, jwks: { keys } };
 }

@@ -8,6 +8,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import type { DB } from './schema.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -92,8 +93,25 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
   }
   const dir = join(config.dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });
-  const pglite = await PGlite.create({ dataDir: dir });
-  return databaseFromPGlite(pglite);
+  // Before PGlite reads anything: a second process would work on its own copy and lose writes.
+  const lock = lockDataDir(dir);
+  let database: Database;
+  try {
+    database = databaseFromPGlite(await PGlite.create({ dataDir: dir }));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  return {
+    ...database,
+    async close() {
+      try {
+        await database.close();
+      } finally {
+        lock.release();
+      }
+    },
+  };
 }
 
 /** Errors that mean "the database is not reachable right now", as opposed to a bad query. */

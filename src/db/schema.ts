@@ -115,9 +115,11 @@ export interface SigningKeysTable {
   algorithm: Generated<string>;
   public_jwk: ColumnType<Record<string, unknown>, string, string>;
   private_key_enc: string;
-  status: 'active' | 'retired';
+  /** next: published, signs from activates_at; active: signs; retired: published until its tokens expire */
+  status: 'next' | 'active' | 'retired';
   created_at: Timestamp;
   retired_at: NullableTimestamp;
+  activates_at: NullableTimestamp;
 }
 
 export interface AuditLogsTable {

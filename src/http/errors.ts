@@ -49,6 +49,10 @@ export const ERRORS = {
   route_not_found: { status: 404, title: 'No such route' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
+  signing_key_rotation_pending: {
+    status: 409,
+    title: 'A rotated signing key is already staged and not signing yet',
+  },
   email_taken: { status: 409, title: 'An account with this email already exists' },
   last_owner: {
     status: 409,

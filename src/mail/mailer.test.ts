@@ -191,9 +191,9 @@ describe('SMTP delivery', () => {
 });
 
 describe('outbox mode (no SMTP_URL)', () => {
-  it('writes a parseable .eml with both parts and logs the links', async () => {
+  it('writes a parseable .eml with both parts and, in development, logs the links', async () => {
     const dir = outboxDir();
-    const { mailer: m, records } = mailer({ outboxDir: dir });
+    const { mailer: m, records } = mailer({ outboxDir: dir, logLinks: true });
     const mail = resetMail('Ada.Lovelace+test@Example.com');
     m.send(mail);
     await m.drain();
@@ -219,6 +219,28 @@ describe('outbox mode (no SMTP_URL)', () => {
     const link = `http://localhost:8000/reset-password?token=${encodeURIComponent(TOKEN)}`;
     expect(logged?.links).toEqual(extractLinks(mail.text));
     expect(logged?.links).toContain(link);
+  });
+
+  it('outside development logs the file name, never a link, token or address', async () => {
+    const dir = outboxDir();
+    // The default is the safe one: only development opts in to logging links.
+    for (const opts of [{}, { logLinks: false }]) {
+      const { mailer: m, lines, records } = mailer({ outboxDir: dir, ...opts });
+      const mail = resetMail('Ada.Lovelace+test@Example.com');
+      m.send(mail);
+      await m.drain();
+      const logged = records().find((r) => r.msg === 'mail written to outbox');
+      const file = String(logged?.file);
+      expect(readdirSync(dir)).toContain(file.split('/').pop());
+      expect(logged).toMatchObject({ subject: mail.subject, to_domain: 'example.com' });
+      expect(logged).not.toHaveProperty('links');
+      expect(logged).not.toHaveProperty('to');
+      const output = lines.join('\n');
+      expect(output).not.toContain(TOKEN);
+      expect(output).not.toContain(encodeURIComponent(TOKEN));
+      expect(output).not.toContain('reset-password?token=');
+      expect(output).not.toContain('Ada.Lovelace');
+    }
   });
 
   it('keeps going when the outbox cannot be written, and logs it', async () => {

@@ -4,9 +4,9 @@
 // Invariants:
 // - A mail never fails the request that caused it: `send` only queues, and every failure ends
 //   in the log, never in the caller.
-// - Mail bodies carry bearer tokens (reset, verification, invitation links). In SMTP mode
-//   nothing of the body, and not the full recipient address, is logged. Outbox mode is the one
-//   exception (see `writeToOutbox`).
+// - Mail bodies carry bearer tokens (reset, verification, invitation links). Nothing of the body,
+//   and not the full recipient address, is logged — the one exception is outbox mode with
+//   `logLinks` (development only, see `writeToOutbox`).
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,6 +32,11 @@ export interface MailerOptions {
   retries?: number;
   /** First retry delay; each next one is 4× longer (1 s, 4 s, 16 s by default). */
   retryDelayMs?: number;
+  /**
+   * Outbox mode: log each mail's links (tokens included) and recipient so a developer can follow
+   * them without a mail server. Development only; off by default.
+   */
+  logLinks?: boolean;
 }
 
 export interface Mailer {
@@ -138,11 +143,19 @@ export function createMailer(opts: MailerOptions): Mailer {
     const name = `${fileTimestamp(new Date())}-${slug(mail.to)}-${randomBytes(3).toString('hex')}.eml`;
     const file = join(opts.outboxDir, name);
     await writeFile(file, eml, { mode: 0o600 });
-    // Outbox mode only (no SMTP_URL: local development): the links, tokens included, are logged
-    // on purpose so a developer can follow them without a mail server. This is the ONE place a
-    // token may reach the log; SMTP mode never logs bodies or links.
+    if (opts.logLinks) {
+      // Development only: the links, tokens included, are logged on purpose so a developer can
+      // follow them. This is the ONE place a token may reach the log.
+      log.info(
+        { to: mail.to, subject: mail.subject, links: extractLinks(mail.text), file },
+        'mail written to outbox',
+      );
+      return;
+    }
+    // Anywhere else a logged link is a credential in every log pipeline and backup: say where
+    // the mail is, and let whoever may read the outbox folder open it there.
     log.info(
-      { to: mail.to, subject: mail.subject, links: extractLinks(mail.text), file },
+      { ...recipientFields(mail.to), subject: mail.subject, file },
       'mail written to outbox',
     );
   }

@@ -175,7 +175,7 @@ export interface paths {
             };
             requestBody?: never;
             responses: {
-                /** @description The active signing key first, then recently retired keys */
+                /** @description The active signing key first, then a staged key (published before it signs, see the README on key rotation), then recently retired keys */
                 200: {
                     headers: {
                         [name: string]: unknown;
@@ -5427,7 +5427,7 @@ export interface paths {
         put?: never;
         /**
          * Rotate the access-token signing key (superuser)
-         * @description New tokens are signed with a new Ed25519 key at once; tokens signed by the previous key stay valid until they expire (its public key stays in the JWKS meanwhile). Other instances pick the new key up within 30 seconds, or at once on meeting a token it signed.
+         * @description Stages a new Ed25519 key: it is published in the JWKS at once (other instances within 30 seconds) and starts signing at `activates_at`, after SIGNING_KEY_PUBLISH_DELAY_SECONDS, so verifiers that cached the JWKS know it by then. The previous key then retires; tokens it signed stay valid until they expire (its public key stays in the JWKS meanwhile). One staged key at a time: rotating again before `activates_at` answers 409 `signing_key_rotation_pending`.
          */
         post: {
             parameters: {
@@ -5445,8 +5445,15 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /** @description The new key, published now */
                             kid: string;
+                            /** @description The key it replaces, which retires at `activates_at` */
                             retired_kid: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the new key starts signing
+                             */
+                            activates_at: string;
                         };
                     };
                 };
@@ -5470,6 +5477,15 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem document */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                409: {
                     headers: {
                         [name: string]: unknown;
                     };

@@ -1,0 +1,184 @@
+// One process at a time on an embedded (PGlite) data directory. PGlite keeps the database in the
+// process's memory and writes it back to the folder; a second process on the same folder works on
+// its own copy, reports success, and one of the two silently overwrites the other's changes (a
+// rotated signing key, a migration, accepted requests). So the opener takes a lock file first.
+//
+// The lock is a file created with an exclusive open (`wx`: fails if it exists) holding the owner's
+// pid, host and start time. A lock whose owner is gone (crash, SIGKILL, power loss) is recovered:
+// on the same host, a pid that no longer exists — or our own pid when this process does not hold
+// the lock (a restarted container reuses pid 1) — is stale.
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+
+export const LOCK_FILE_NAME = 'switchboard.lock';
+
+interface LockOwner {
+  pid: number;
+  hostname: string;
+  started_at: string;
+}
+
+export class DataDirLockedError extends Error {
+  override name = 'DataDirLockedError';
+  constructor(
+    readonly dir: string,
+    readonly lockFile: string,
+    readonly owner: LockOwner,
+  ) {
+    const where = owner.hostname === hostname() ? '' : ` on host ${owner.hostname}`;
+    super(
+      `the embedded database in ${dir} is in use by another process (pid ${owner.pid}${where}, ` +
+        `started ${owner.started_at}); one process at a time may open it: stop that one first. ` +
+        `If no such process is running, delete ${lockFile}`,
+    );
+  }
+}
+
+export interface DataDirLock {
+  readonly file: string;
+  /** Removes the lock file if it is still ours. Idempotent. */
+  release(): void;
+}
+
+/** Lock files this process holds (absolute paths): our own pid in a lock we do not hold is stale. */
+const heldHere = new Set<string>();
+
+const PROCESS_STARTED_AT = new Date(Date.now() - process.uptime() * 1000).toISOString();
+
+function parseOwner(raw: string): LockOwner | undefined {
+  try {
+    const o = JSON.parse(raw) as Partial<LockOwner>;
+    if (Number.isSafeInteger(o.pid) && (o.pid as number) > 0 && typeof o.hostname === 'string') {
+      return {
+        pid: o.pid as number,
+        hostname: o.hostname,
+        started_at: typeof o.started_at === 'string' ? o.started_at : 'at an unknown time',
+      };
+    }
+  } catch {
+    // fall through: not a lock we can read
+  }
+  return undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function isStale(file: string, owner: LockOwner): boolean {
+  // A pid on another host cannot be checked from here (a data dir on a shared volume).
+  if (owner.hostname !== hostname()) return false;
+  if (owner.pid === process.pid) return !heldHere.has(file);
+  return !isAlive(owner.pid);
+}
+
+function readLock(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Moves a stale lock out of the way, but only the one we judged: between our read and the move,
+ * another opener may have recovered it and taken a fresh lock, which we must not delete.
+ */
+function removeStale(file: string, judged: string): void {
+  const aside = `${file}.stale-${process.pid}-${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(file, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (readLock(aside) !== judged) {
+    // Someone else's live lock: put it back unless yet another lock took its place.
+    try {
+      linkSync(aside, file);
+    } catch {
+      // EEXIST: the place is taken again; the next attempt judges that one.
+    }
+  }
+  unlinkSync(aside);
+}
+
+/**
+ * Takes the lock on `dir` or throws DataDirLockedError naming the process that holds it.
+ * Never waits for a live holder: a second server or `keys:rotate` must fail at once.
+ */
+export function lockDataDir(dir: string): DataDirLock {
+  const file = join(dir, LOCK_FILE_NAME);
+  const mine = `${JSON.stringify({
+    pid: process.pid,
+    hostname: hostname(),
+    started_at: PROCESS_STARTED_AT,
+  } satisfies LockOwner)}\n`;
+
+  for (let attempt = 0; attempt < 20; attempt++) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'wx', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (fd !== undefined) {
+      try {
+        writeSync(fd, mine);
+      } finally {
+        closeSync(fd);
+      }
+      heldHere.add(file);
+      let released = false;
+      return {
+        file,
+        release() {
+          if (released) return;
+          released = true;
+          heldHere.delete(file);
+          try {
+            if (readLock(file) === mine) unlinkSync(file);
+          } catch {
+            // Already gone: nothing to release.
+          }
+        },
+      };
+    }
+
+    const raw = readLock(file);
+    if (raw === undefined) continue; // released meanwhile: try again
+    const owner = parseOwner(raw);
+    if (!owner) {
+      // Created but not yet written by another opener, or a torn write after a crash: give the
+      // writer a moment, then treat a lock that stays unreadable as stale.
+      if (attempt < 10) {
+        pause(25);
+        continue;
+      }
+      removeStale(file, raw);
+      continue;
+    }
+    if (!isStale(file, owner)) throw new DataDirLockedError(dir, file, owner);
+    removeStale(file, raw);
+  }
+  throw new Error(`could not take the lock ${file}: it keeps changing under us`);
+}
