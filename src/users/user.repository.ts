@@ -46,3 +46,17 @@ export async function markEmailVerified(tx: Tx, id: string): Promise<void> {
     .where('email_verified_at', 'is', null)
     .execute();
 }
+
+/**
+ * The first proof of mailbox control: marks the address verified only if it never was. True for
+ * exactly one caller, however many proofs race (compare-and-set on the row).
+ */
+export async function claimFirstEmailProof(tx: Tx, id: string): Promise<boolean> {
+  const r = await tx
+    .updateTable('users')
+    .set({ email_verified_at: new Date(), updated_at: new Date() })
+    .where('id', '=', id)
+    .where('email_verified_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
