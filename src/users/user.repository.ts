@@ -16,6 +16,23 @@ export function insertUser(tx: Tx, row: NewUser): Promise<User> {
   return tx.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+/**
+ * Inserts the account unless the address already has one (anywhere: the unique index sees rows
+ * the caller's tenant context cannot). True when inserted. No RETURNING: an admin sees the new
+ * row only once it is a member of their org.
+ */
+export async function insertUserIfAddressFree(
+  tx: Tx,
+  row: { id: string; email: string; full_name: string | null },
+): Promise<boolean> {
+  const r = await tx
+    .insertInto('users')
+    .values({ ...row, password_hash: null })
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+}
+
 export async function setPasswordHash(tx: Tx, id: string, passwordHash: string): Promise<void> {
   await tx
     .updateTable('users')
