@@ -54,16 +54,6 @@ export function updateProfile(
     .executeTakeFirst();
 }
 
-/** The user proved control of the address (a mailed link); the first proof's time is kept. */
-export async function markEmailVerified(tx: Tx, id: string): Promise<void> {
-  await tx
-    .updateTable('users')
-    .set({ email_verified_at: new Date(), updated_at: new Date() })
-    .where('id', '=', id)
-    .where('email_verified_at', 'is', null)
-    .execute();
-}
-
 /**
  * The first proof of mailbox control: marks the address verified only if it never was. True for
  * exactly one caller, however many proofs race (compare-and-set on the row).
