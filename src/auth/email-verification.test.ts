@@ -53,11 +53,14 @@ describe('POST /api/auth/email/verify', () => {
   it('verifies once (204); the second use is 400 invalid_token', async () => {
     const u = await registerUser(t.app);
     const token = tokenOf(u.email);
-    const me = () => t.app.inject({ url: '/auth/me', headers: bearer(u.access) });
-    expect((await me()).json().email_verified).toBe(false);
+    const me = (access: string) => t.app.inject({ url: '/auth/me', headers: bearer(access) });
+    expect((await me(u.access)).json().email_verified).toBe(false);
     const first = await verify(token);
     expect(first.statusCode).toBe(204);
-    expect((await me()).json().email_verified).toBe(true);
+    // The first proof of the address ends the sessions opened before it (mailbox-proof.ts).
+    expect((await me(u.access)).statusCode).toBe(401);
+    const again = (await loginUser(t.app, u.email, u.password)).json().access_token;
+    expect((await me(again)).json().email_verified).toBe(true);
     const second = await verify(token);
     expect(second.statusCode).toBe(400);
     expect(second.json().code).toBe('invalid_token');
@@ -137,8 +140,9 @@ describe('POST /api/auth/email/resend', () => {
   it('signed in and already verified: the same answer, no mail', async () => {
     const u = await registerUser(t.app);
     await verify(tokenOf(u.email));
+    const access = (await loginUser(t.app, u.email, u.password)).json().access_token;
     const before = mail.sent.length;
-    const res = await resend(bearer(u.access));
+    const res = await resend(bearer(access));
     expect(res.statusCode).toBe(202);
     expect(mail.sent.length).toBe(before);
   });

@@ -12,9 +12,10 @@ import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { verifyEmail as verifyEmailMail } from '../mail/templates.ts';
 import { clientKey } from '../security/client-key.ts';
-import { findUserById, markEmailVerified } from '../users/user.repository.ts';
+import { findUserById } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import { normalizeEmail } from './email-address.ts';
+import { proveMailboxControl } from './mailbox-proof.ts';
 import { sendMail } from './notifications.ts';
 import {
   consumeUserToken,
@@ -101,7 +102,10 @@ export async function resendVerification(
   await mailVerificationLink(auth, email, name, meta);
 }
 
-/** POST /api/auth/email/verify: spends the token and marks the address verified. */
+/**
+ * POST /api/auth/email/verify: spends the token and marks the address verified. The first proof
+ * of a never-verified account purges what was set up before it (src/auth/mailbox-proof.ts).
+ */
 export async function verifyEmailToken(
   auth: AuthContext,
   token: string,
@@ -110,10 +114,10 @@ export async function verifyEmailToken(
   const hash = presentedTokenHash(token);
   if (!hash) throw new AppError('invalid_token');
   // System path: the token is the only handle on its user, no tenant is known before it opens.
-  const ok = await withSystem(auth.database, async (tx) => {
+  const ended = await withSystem(auth.database, async (tx) => {
     const t = await findLiveUserToken(tx, hash, ['verify_email']);
-    if (!t || !(await consumeUserToken(tx, t.id))) return false;
-    await markEmailVerified(tx, t.user_id);
+    if (!t || !(await consumeUserToken(tx, t.id))) return null;
+    const proof = await proveMailboxControl(tx, t.user_id, 'verify_email', meta);
     await recordAudit(tx, meta, {
       org_id: null,
       actor_user_id: t.user_id,
@@ -123,7 +127,8 @@ export async function verifyEmailToken(
       target_id: t.user_id,
       outcome: 'success',
     });
-    return true;
+    return proof.endedSessions;
   });
-  if (!ok) throw new AppError('invalid_token');
+  if (!ended) throw new AppError('invalid_token');
+  auth.revocation.add(ended);
 }

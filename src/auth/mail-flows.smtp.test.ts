@@ -41,7 +41,12 @@ describe('over a real SMTP server', () => {
       payload: { token: link.searchParams.get('token') },
     });
     expect(res.statusCode).toBe(204);
-    const me = await t.app.inject({ url: '/auth/me', headers: bearer(u.access) });
+    // The first proof of the address ended the sign-up session; a new login sees it verified.
+    expect((await t.app.inject({ url: '/auth/me', headers: bearer(u.access) })).statusCode).toBe(
+      401,
+    );
+    const access = (await loginUser(t.app, u.email, u.password)).json().access_token;
+    const me = await t.app.inject({ url: '/auth/me', headers: bearer(access) });
     expect(me.json().email_verified).toBe(true);
   });
 

@@ -10,9 +10,10 @@ import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { passwordReset } from '../mail/templates.ts';
 import { clientKey } from '../security/client-key.ts';
-import { findUserById, markEmailVerified, setPasswordHash } from '../users/user.repository.ts';
+import { findUserById, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext, RequestMeta } from './auth-context.ts';
 import { normalizeEmail } from './email-address.ts';
+import { proveMailboxControl } from './mailbox-proof.ts';
 import { sendMail, sendNotice } from './notifications.ts';
 import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
 import { revokeSessions } from './session.repository.ts';
@@ -98,10 +99,15 @@ export async function resetPassword(
     // one token, exactly one changes the password.
     if (!(await consumeUserToken(tx, token.id))) return null;
     await setPasswordHash(tx, user.id, passwordHash);
-    // The link arrived by mail: the user controls the address.
-    await markEmailVerified(tx, user.id);
+    // The link arrived by mail: the user controls the address. On a never-verified account this
+    // purges MFA, sessions and keys set up before (by whoever registered or created it).
+    const via = token.purpose === 'set_password' ? 'set_password' : 'reset_password';
+    const proof = await proveMailboxControl(tx, user.id, via, meta);
     await retireUserTokens(tx, user.id, RESET_PURPOSES);
-    const ids = await revokeSessions(tx, { userId: user.id }, 'password_reset');
+    const ids = [
+      ...proof.endedSessions,
+      ...(await revokeSessions(tx, { userId: user.id }, 'password_reset')),
+    ];
     await recordAudit(tx, meta, {
       org_id: null,
       actor_user_id: user.id,

@@ -1,8 +1,14 @@
 // Accepting an invitation: POST /api/invitations/accept {token, password?, full_name?}.
 //
-// - An address that already has an account joins only when the caller is logged in as that
-//   account (a leaked link must not add someone else's login to the org, and must not reveal
-//   more than "log in first").
+// - An address whose account is verified joins only when the caller is logged in as that account
+//   (a leaked link must not add someone else's login to the org, and must not reveal more than
+//   "log in first").
+// - An address whose account was never verified may have been pre-claimed by someone else
+//   (anyone can register an address, any org owner can create one), so a session as that address
+//   proves nothing. The token, mailed to the address, is the proof: the accepter chooses a new
+//   password, the first proof of mailbox control purges every credential made before it
+//   (src/auth/mailbox-proof.ts), and the accepter gets a fresh session in the org.
+// - Nobody logged in as a different account accepts an invitation for an existing account.
 // - An address without an account gets one (the mail proved the address, so it is verified),
 //   with a password that passes the password rules, and a session in the org — this works with
 //   public sign-up turned off: an invitation is one of the two ways in then.
@@ -14,9 +20,15 @@ import { isPerson } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { proveMailboxControl } from '../auth/mailbox-proof.ts';
 import { assertPasswordAllowed, hashWithPolicy } from '../auth/password-rules.ts';
 import { isUniqueViolation } from '../auth/register.ts';
-import { openSession, type TokenPair, tokenPair } from '../auth/session-issue.ts';
+import {
+  openSession,
+  type SessionSubject,
+  type TokenPair,
+  tokenPair,
+} from '../auth/session-issue.ts';
 import { hashToken } from '../crypto/tokens.ts';
 import type { Invitation, Org, Role, User } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
@@ -24,7 +36,12 @@ import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
 import { clientKey } from '../security/client-key.ts';
-import { findUserByEmail, insertUser } from '../users/user.repository.ts';
+import {
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  setPasswordHash,
+} from '../users/user.repository.ts';
 import {
   findInvitationByTokenHash,
   findInvitationByTokenHashForUpdate,
@@ -38,6 +55,12 @@ import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
 export type AcceptResult =
   | { kind: 'joined'; user: User; org: Org; role: Role }
   | { kind: 'created'; user: User; org: Org; role: Role; tokens: TokenPair };
+
+/** Who the invited address belongs to, as seen before and again under the lock. */
+type Holder = 'none' | 'verified' | 'unverified';
+
+const holderOf = (u: User | undefined): Holder =>
+  !u ? 'none' : u.email_verified_at ? 'verified' : 'unverified';
 
 function assertPending(inv: Invitation): void {
   if (inv.accepted_at) throw new AppError('invitation_used');
@@ -65,7 +88,8 @@ export async function acceptInvitation(
   const peek = await withSystem(auth.database, async (tx) => {
     const inv = await findInvitationByTokenHash(tx, tokenHash);
     if (!inv) return undefined;
-    return { inv, userExists: (await findUserByEmail(tx, inv.email)) !== undefined };
+    const user = await findUserByEmail(tx, inv.email);
+    return { inv, holder: holderOf(user), userId: user?.id };
   });
   if (!peek) throw new AppError('invalid_token');
 
@@ -74,21 +98,38 @@ export async function acceptInvitation(
     await settleInviterAuthority(auth, tokenHash, meta);
     const fullName = input.full_name?.trim() || null;
     let passwordHash: string | undefined;
-    if (peek.userExists) {
-      if (!caller || !isPerson(caller)) throw wrongAccount();
+    const person = caller && isPerson(caller) ? caller : null;
+    if (peek.holder !== 'none' && person && person.userId !== peek.userId) throw wrongAccount();
+    if (peek.holder === 'verified') {
+      if (!person) throw wrongAccount();
     } else {
+      // A new account, or one whose address this token is about to prove: either way the
+      // accepter chooses the password (a pre-claimed account's old one must not survive).
       if (!input.password) {
-        throw new AppError('validation_failed', 'A password is required to create your account', {
-          errors: [{ field: 'password', message: 'is required to create your account' }],
+        const why =
+          peek.holder === 'none'
+            ? 'is required to create your account'
+            : 'is required: choose one to confirm this address is yours';
+        throw new AppError('validation_failed', `A password ${why}`, {
+          errors: [{ field: 'password', message: why }],
         });
       }
       await auth.limiter.consume('register_ip', clientKey(meta.ip));
       assertPasswordAllowed(auth, input.password, { email: peek.inv.email, fullName });
       passwordHash = await hashWithPolicy(auth, input.password);
     }
-    return await withSystem(auth.database, (tx) =>
-      acceptLocked(tx, auth, caller, tokenHash, { passwordHash, fullName }, meta),
+    const out = await withSystem(auth.database, (tx) =>
+      acceptLocked(
+        tx,
+        auth,
+        caller,
+        tokenHash,
+        { holder: peek.holder, passwordHash, fullName },
+        meta,
+      ),
     );
+    auth.revocation.add(out.endedSessions);
+    return out.result;
   } catch (err) {
     const code = err instanceof AppError ? err.code : isUniqueViolation(err) ? 'email_taken' : null;
     if (code && code !== 'validation_failed' && code !== 'weak_password') {
@@ -113,9 +154,9 @@ async function acceptLocked(
   auth: AuthContext,
   caller: Principal | null,
   tokenHash: string,
-  fresh: { passwordHash?: string; fullName: string | null },
+  fresh: { holder: Holder; passwordHash?: string; fullName: string | null },
   meta: RequestMeta,
-): Promise<AcceptResult> {
+): Promise<{ result: AcceptResult; endedSessions: string[] }> {
   const inv = await findInvitationByTokenHashForUpdate(tx, tokenHash);
   if (!inv) throw new AppError('invalid_token');
   assertPending(inv);
@@ -126,6 +167,13 @@ async function acceptLocked(
   assertEmailDomainAllowed(readSettings(org.settings), inv.email);
 
   const existing = await findUserByEmail(tx, inv.email);
+  // The account appeared, or got verified, since the first look: its checks no longer hold.
+  if (holderOf(existing) !== fresh.holder) {
+    throw new AppError('conflict', 'Try accepting the invitation again');
+  }
+  if (existing && fresh.holder === 'unverified') {
+    return claimAndJoin(tx, auth, caller, inv, org, existing, fresh, meta);
+  }
   if (existing) {
     if (!caller || !isPerson(caller) || caller.userId !== existing.id) throw wrongAccount();
     if (existing.status !== 'active') throw new AppError('account_disabled');
@@ -142,7 +190,7 @@ async function acceptLocked(
       outcome: 'success',
       metadata: { role: inv.role, new_account: false, invited_by: inv.invited_by },
     });
-    return { kind: 'joined', user: existing, org, role: inv.role };
+    return { result: { kind: 'joined', user: existing, org, role: inv.role }, endedSessions: [] };
   }
 
   // The account did not exist at the first look either, so the password was checked and hashed.
@@ -183,5 +231,61 @@ async function acceptLocked(
     },
   });
   const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
-  return { kind: 'created', user, org, role: inv.role, tokens };
+  return { result: { kind: 'created', user, org, role: inv.role, tokens }, endedSessions: [] };
+}
+
+/**
+ * The token proves the mailbox of an account that never proved it: purge what was set up before
+ * (sessions, MFA, API keys), replace the password with the accepter's, join, and open a session.
+ */
+async function claimAndJoin(
+  tx: Tx,
+  auth: AuthContext,
+  caller: Principal | null,
+  inv: Invitation,
+  org: Org,
+  existing: User,
+  fresh: { passwordHash?: string },
+  meta: RequestMeta,
+): Promise<{ result: AcceptResult; endedSessions: string[] }> {
+  if (caller && isPerson(caller) && caller.userId !== existing.id) throw wrongAccount();
+  if (!fresh.passwordHash) throw new AppError('conflict', 'Try accepting the invitation again');
+  if (existing.status !== 'active') throw new AppError('account_disabled');
+  if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');
+  const proof = await proveMailboxControl(tx, existing.id, 'invitation', meta);
+  await setPasswordHash(tx, existing.id, fresh.passwordHash);
+  await activateMembership(tx, org.id, existing.id, inv.role);
+  await markInvitationAccepted(tx, inv.id, existing.id);
+  const user = (await findUserById(tx, existing.id)) ?? existing;
+  const role = inv.role;
+  const subject: SessionSubject = {
+    userId: existing.id,
+    orgId: org.id,
+    role,
+    superuser: existing.is_superuser,
+    amr: ['pwd'],
+    mfaPending: mfaEnrollmentPending(user, org.settings, role),
+  };
+  const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
+  await recordAudit(tx, meta, {
+    org_id: org.id,
+    actor_user_id: existing.id,
+    actor_type: existing.is_superuser ? 'superuser' : 'user',
+    action: 'invitation.accept',
+    target_type: 'invitation',
+    target_id: inv.id,
+    outcome: 'success',
+    metadata: {
+      role,
+      new_account: false,
+      mailbox_proven: proof.first,
+      invited_by: inv.invited_by,
+      session_id: sessionId,
+    },
+  });
+  const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
+  return {
+    result: { kind: 'created', user, org, role, tokens },
+    endedSessions: proof.endedSessions,
+  };
 }

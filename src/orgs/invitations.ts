@@ -11,8 +11,8 @@ import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
 import { normalizeEmail } from '../auth/email-address.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
-import type { Invitation, Role } from '../db/schema.ts';
-import { withTenant } from '../db/tenant.ts';
+import type { Invitation, Org, Role } from '../db/schema.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
@@ -40,59 +40,81 @@ export async function createInvitation(
   assertMayGrant(p.role, input.role);
   const email = normalizeEmail(input.email);
   if (!email) throw invalidEmail();
-  const days = auth.config.orgs.invitationTtlDays;
-  const token = generateToken(32);
 
-  const { invitation, orgName, inviterName } = await withTenant(
-    auth.database,
-    tenantOf(p),
-    async (tx) => {
-      const org = await findOrg(tx, p.orgId);
-      if (!org) throw notFound('organization');
-      assertEmailDomainAllowed(readSettings(org.settings), email);
-      const existing = await findMemberByEmail(tx, p.orgId, email);
-      if (existing?.status === 'active') throw new AppError('already_member');
-      const replaced = await revokeInvitations(tx, p.orgId, { email }, p.userId);
-      const row = await insertInvitation(tx, {
-        id: newId(),
-        org_id: p.orgId,
-        email,
-        role: input.role,
-        token_hash: hashToken(token),
-        invited_by: p.userId,
-        expires_at: new Date(Date.now() + days * DAY_MS),
-      });
-      await recordAudit(tx, meta, {
-        org_id: p.orgId,
-        ...auditActor(p),
-        action: 'invitation.create',
-        target_type: 'invitation',
-        target_id: row.id,
-        outcome: 'success',
-        metadata: { email, role: input.role, replaced: replaced.length },
-      });
-      const inviter = await findUserById(tx, p.userId);
-      return {
-        invitation: row,
-        orgName: org.name,
-        inviterName: inviter?.full_name ?? inviter?.email,
-      };
-    },
-  );
-
+  const staged = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    const org = await findOrg(tx, p.orgId);
+    if (!org) throw notFound('organization');
+    assertEmailDomainAllowed(readSettings(org.settings), email);
+    const existing = await findMemberByEmail(tx, p.orgId, email);
+    if (existing?.status === 'active') throw new AppError('already_member');
+    return stageInvitation(tx, auth, p, org, { email, role: input.role }, meta);
+  });
   // After the commit: a mail never goes out for an invitation that does not exist.
+  mailInvitation(auth, staged);
+  return staged.invitation;
+}
+
+export interface StagedInvitation {
+  invitation: Invitation;
+  token: string;
+  orgName: string;
+  inviterName: string | undefined;
+}
+
+/**
+ * Inside the caller's transaction (org checked, domain allowed, not a member): replaces the
+ * address's pending invitation with a new one and audits it. Mail it after the commit.
+ */
+export async function stageInvitation(
+  tx: Tx,
+  auth: AuthContext,
+  p: Principal,
+  org: Org,
+  input: { email: string; role: Role },
+  meta: RequestMeta,
+  auditExtra: Record<string, string> = {},
+): Promise<StagedInvitation> {
+  const token = generateToken(32);
+  const replaced = await revokeInvitations(tx, p.orgId, { email: input.email }, p.userId);
+  const row = await insertInvitation(tx, {
+    id: newId(),
+    org_id: p.orgId,
+    email: input.email,
+    role: input.role,
+    token_hash: hashToken(token),
+    invited_by: p.userId,
+    expires_at: new Date(Date.now() + auth.config.orgs.invitationTtlDays * DAY_MS),
+  });
+  await recordAudit(tx, meta, {
+    org_id: p.orgId,
+    ...auditActor(p),
+    action: 'invitation.create',
+    target_type: 'invitation',
+    target_id: row.id,
+    outcome: 'success',
+    metadata: { email: input.email, role: input.role, replaced: replaced.length, ...auditExtra },
+  });
+  const inviter = await findUserById(tx, p.userId);
+  return {
+    invitation: row,
+    token,
+    orgName: org.name,
+    inviterName: inviter?.full_name ?? inviter?.email,
+  };
+}
+
+export function mailInvitation(auth: AuthContext, s: StagedInvitation): void {
   auth.mailer?.send({
-    to: email,
+    to: s.invitation.email,
     ...invitationMail({
       publicUrl: auth.config.publicUrl,
-      token,
-      orgName,
-      inviterName,
-      role: input.role,
-      days,
+      token: s.token,
+      orgName: s.orgName,
+      inviterName: s.inviterName,
+      role: s.invitation.role,
+      days: auth.config.orgs.invitationTtlDays,
     }),
   });
-  return invitation;
 }
 
 export async function listInvitations(

@@ -1,27 +1,40 @@
-// Admin-created users (the source documents' /api/create_user): an owner or admin creates an
-// account straight into the current org. With a password, it is usable at once; without, the
-// user is mailed a single-use set-password link (a `set_password` user token, stored hashed,
-// valid SET_PASSWORD_TTL_DAYS) that POST /api/auth/password/reset redeems. Works with public
-// sign-up turned off: this and invitations are then the only ways in.
+// Admin-created users (the source documents' /api/create_user): an owner or admin adds a person
+// to the current org by address. Anyone can found an org and so be an owner, which makes this a
+// public door; it therefore:
 //
-// It runs under the admin's own tenant context; the database admits exactly this (see the
-// 0005 migration): a plain account (never a superuser), and a set-password token only for a
-// member of the admin's org who has no password yet.
+// - never tells whether the address has an account: a new address gets an account (a member of
+//   the org, without a password) and a mailed single-use set-password link (a `set_password`
+//   user token, stored hashed, valid SET_PASSWORD_TTL_DAYS, redeemed by
+//   POST /api/auth/password/reset); an address that has an account anywhere gets an invitation
+//   to this org instead. Both answer the same `202 {email, role}`, after the same work.
+// - never lets the admin choose the password: the account cannot log in until its mailbox owner
+//   sets one through the link, which is also the first proof of mailbox control
+//   (src/auth/mailbox-proof.ts). An admin cannot pre-claim an address and arm it with their TOTP.
+// - is limited per acting person and per org (RATE_LIMIT_USER_CREATE_ACTOR / _ORG), counted
+//   before anything is looked up, for new and existing addresses alike.
+// - stays open with SIGNUP_ENABLED=false: it is an admin route, and with invitations the way
+//   people get in when public sign-up is off.
+//
+// It runs under the admin's own tenant context; the database admits exactly this (see the 0005
+// migration): a plain account (never a superuser), and a set-password token only for a member of
+// the admin's org who has no password yet.
 import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
 import { normalizeEmail } from '../auth/email-address.ts';
-import { assertPasswordAllowed, hashWithPolicy } from '../auth/password-rules.ts';
-import { invalidEmail, isUniqueViolation } from '../auth/register.ts';
+import { invalidEmail } from '../auth/register.ts';
+import { insertUserToken } from '../auth/user-token.repository.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
-import type { Role, User } from '../db/schema.ts';
+import type { Role } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { setPassword as setPasswordMail } from '../mail/templates.ts';
-import { findUserById } from '../users/user.repository.ts';
+import { insertUserIfAddressFree } from '../users/user.repository.ts';
+import { mailInvitation, type StagedInvitation, stageInvitation } from './invitations.ts';
+import { findMemberByEmail } from './member.repository.ts';
 import { findOrg, insertMembership } from './org.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
 import { assertMayGrant } from './roles.ts';
@@ -32,79 +45,77 @@ export interface CreateOrgUserInput {
   email: string;
   full_name?: string;
   role: Role;
-  password?: string;
 }
+
+type Outcome =
+  | { kind: 'account'; token: string; orgName: string }
+  | { kind: 'invitation'; staged: StagedInvitation };
 
 export async function createOrgUser(
   auth: AuthContext,
   p: Principal,
   input: CreateOrgUserInput,
   meta: RequestMeta,
-): Promise<{ user: User; role: Role }> {
+): Promise<{ email: string; role: Role }> {
   requirePermission(p, 'members:manage');
   assertMayGrant(p.role, input.role);
   const email = normalizeEmail(input.email);
   if (!email) throw invalidEmail();
+  // The person first: one admin's refused attempts must not spend the rest of the org's budget.
+  await auth.limiter.consume('user_create_actor', p.userId);
+  await auth.limiter.consume('user_create_org', p.orgId);
   const fullName = input.full_name?.trim() || null;
-  let passwordHash: string | null = null;
-  if (input.password !== undefined) {
-    assertPasswordAllowed(auth, input.password, { email, fullName });
-    passwordHash = await hashWithPolicy(auth, input.password);
-  }
-  const token = passwordHash === null ? generateToken(32) : undefined;
-  const userId = newId();
 
-  let out: { user: User; orgName: string };
-  try {
-    out = await withTenant(auth.database, tenantOf(p), async (tx) => {
-      const org = await findOrg(tx, p.orgId);
-      if (!org) throw notFound('organization');
-      assertEmailDomainAllowed(readSettings(org.settings), email);
-      // No RETURNING: the new row becomes visible to the admin only once it is a member.
-      await tx
-        .insertInto('users')
-        .values({ id: userId, email, full_name: fullName, password_hash: passwordHash })
-        .execute();
-      await insertMembership(tx, p.orgId, userId, input.role);
-      if (token) {
-        await tx
-          .insertInto('user_tokens')
-          .values({
-            id: newId(),
-            user_id: userId,
-            purpose: 'set_password',
-            token_hash: hashToken(token),
-            expires_at: new Date(Date.now() + auth.config.orgs.setPasswordTtlDays * DAY_MS),
-            metadata: JSON.stringify({ org_id: p.orgId, created_by: p.userId }),
-          })
-          .execute();
-      }
-      await recordAudit(tx, meta, {
-        org_id: p.orgId,
-        ...auditActor(p),
-        action: 'user.create',
-        target_type: 'user',
-        target_id: userId,
-        outcome: 'success',
-        metadata: { email, role: input.role, password_set: passwordHash !== null },
+  const outcome = await withTenant(auth.database, tenantOf(p), async (tx): Promise<Outcome> => {
+    const org = await findOrg(tx, p.orgId);
+    if (!org) throw notFound('organization');
+    assertEmailDomainAllowed(readSettings(org.settings), email);
+    // The org's own members are no secret to its admins.
+    const member = await findMemberByEmail(tx, p.orgId, email);
+    if (member?.status === 'active') throw new AppError('already_member');
+
+    const userId = newId();
+    if (!(await insertUserIfAddressFree(tx, { id: userId, email, full_name: fullName }))) {
+      // The address has an account somewhere: its owner decides, through an invitation.
+      const staged = await stageInvitation(tx, auth, p, org, { email, role: input.role }, meta, {
+        via: 'user_create',
       });
-      const user = await findUserById(tx, userId);
-      if (!user) throw new Error('created user is not visible to its creator');
-      return { user, orgName: org.name };
-    });
-  } catch (err) {
-    // Admins learn that the address has an account somewhere; they can invite it instead.
-    if (isUniqueViolation(err)) {
-      throw new AppError('email_taken', 'This address already has an account: invite it instead');
+      return { kind: 'invitation', staged };
     }
-    throw err;
-  }
+    await insertMembership(tx, p.orgId, userId, input.role);
+    const token = generateToken(32);
+    await insertUserToken(tx, {
+      id: newId(),
+      user_id: userId,
+      purpose: 'set_password',
+      token_hash: hashToken(token),
+      expires_at: new Date(Date.now() + auth.config.orgs.setPasswordTtlDays * DAY_MS),
+      metadata: { org_id: p.orgId, created_by: p.userId },
+    });
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      ...auditActor(p),
+      action: 'user.create',
+      target_type: 'user',
+      target_id: userId,
+      outcome: 'success',
+      metadata: { email, role: input.role, password_set: false },
+    });
+    return { kind: 'account', token, orgName: org.name };
+  });
 
-  if (token) {
+  // After the commit: no mail for a row that does not exist.
+  if (outcome.kind === 'invitation') {
+    mailInvitation(auth, outcome.staged);
+  } else {
     auth.mailer?.send({
       to: email,
-      ...setPasswordMail({ publicUrl: auth.config.publicUrl, token, orgName: out.orgName }),
+      ...setPasswordMail({
+        publicUrl: auth.config.publicUrl,
+        token: outcome.token,
+        orgName: outcome.orgName,
+      }),
     });
   }
-  return { user: out.user, role: input.role };
+  return { email, role: input.role };
 }

@@ -237,21 +237,25 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
       schema: {
         tags,
         security,
-        summary: 'Create a user in the current org (owners and admins)',
+        summary: 'Add a person to the current org by email address (owners and admins)',
         description:
-          'With a password the account is usable at once; without one the user is mailed a single-use link to choose it (/reset-password?token=…&new=1). Works with public sign-up turned off. 409 email_taken when the address already has an account (invite it instead).',
+          'A new address gets an account in the org, without a password: it cannot log in until its owner sets one through the mailed single-use link (/reset-password?token=…&new=1, valid SET_PASSWORD_TTL_DAYS). An address that already has an account anywhere gets an invitation to the org instead (it joins when its owner accepts). Both answer the same 202, so the answer never tells whether an address has an account. The admin never chooses the password (a `password` field is refused). Works with public sign-up turned off. Limited per caller (RATE_LIMIT_USER_CREATE_ACTOR, default 30 an hour) and per org (RATE_LIMIT_USER_CREATE_ORG, default 200 a day): 429 rate_limited. 403 role_above_caller, 403 email_domain_not_allowed, 409 already_member (already in this org).',
         body: Type.Object(
           {
             email: Type.String({ minLength: 3, maxLength: 320 }),
             full_name: Type.Optional(Type.String({ maxLength: 200 })),
             role: RoleOut,
-            password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
           },
           { additionalProperties: false },
         ),
         response: responses(
-          { 201: Type.Object({ user: UserOut, role: RoleOut }) },
-          [401, 403, 409],
+          {
+            202: Type.Object({
+              email: Type.String({ description: 'The address, normalised' }),
+              role: RoleOut,
+            }),
+          },
+          [401, 403, 409, 429],
         ),
       },
     },
@@ -262,7 +266,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
         request.body,
         requestMeta(request),
       );
-      return reply.code(201).send({ user: userJson(r.user), role: r.role });
+      return reply.code(202).send(r);
     },
   );
 };

@@ -66,6 +66,21 @@ export const LIMIT_DEFAULTS = {
   // Orgs created per user: each is a tenant with its own rows and audit trail; a script (or a
   // stolen session) cannot mint thousands. Generous for people who run several companies.
   org_create: { points: 20, durationSec: 86_400, blockSec: 86_400, env: 'RATE_LIMIT_ORG_CREATE' },
+  // Admin-created users per acting person: anyone can found an org and so be an owner; each
+  // creation mails an address of their choosing (mail bombing, SMTP reputation).
+  user_create_actor: {
+    points: 30,
+    durationSec: 3600,
+    blockSec: 3600,
+    env: 'RATE_LIMIT_USER_CREATE_ACTOR',
+  },
+  // Admin-created users per org: bounds what many admins (or orgs' keys) of one tenant can do.
+  user_create_org: {
+    points: 200,
+    durationSec: 86_400,
+    blockSec: 86_400,
+    env: 'RATE_LIMIT_USER_CREATE_ORG',
+  },
   // Requests per API key: a leaked or runaway key cannot flood the service.
   api_key: { points: 600, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_API_KEY' },
 } as const satisfies Record<string, LimitSpec & { env: string }>;

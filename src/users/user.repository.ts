@@ -16,6 +16,23 @@ export function insertUser(tx: Tx, row: NewUser): Promise<User> {
   return tx.insertInto('users').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+/**
+ * Inserts the account unless the address already has one (anywhere: the unique index sees rows
+ * the caller's tenant context cannot). True when inserted. No RETURNING: an admin sees the new
+ * row only once it is a member of their org.
+ */
+export async function insertUserIfAddressFree(
+  tx: Tx,
+  row: { id: string; email: string; full_name: string | null },
+): Promise<boolean> {
+  const r = await tx
+    .insertInto('users')
+    .values({ ...row, password_hash: null })
+    .onConflict((oc) => oc.doNothing())
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+}
+
 export async function setPasswordHash(tx: Tx, id: string, passwordHash: string): Promise<void> {
   await tx
     .updateTable('users')
@@ -37,12 +54,16 @@ export function updateProfile(
     .executeTakeFirst();
 }
 
-/** The user proved control of the address (a mailed link); the first proof's time is kept. */
-export async function markEmailVerified(tx: Tx, id: string): Promise<void> {
-  await tx
+/**
+ * The first proof of mailbox control: marks the address verified only if it never was. True for
+ * exactly one caller, however many proofs race (compare-and-set on the row).
+ */
+export async function claimFirstEmailProof(tx: Tx, id: string): Promise<boolean> {
+  const r = await tx
     .updateTable('users')
     .set({ email_verified_at: new Date(), updated_at: new Date() })
     .where('id', '=', id)
     .where('email_verified_at', 'is', null)
-    .execute();
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }

@@ -4149,8 +4149,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Create a user in the current org (owners and admins)
-         * @description With a password the account is usable at once; without one the user is mailed a single-use link to choose it (/reset-password?token=…&new=1). Works with public sign-up turned off. 409 email_taken when the address already has an account (invite it instead).
+         * Add a person to the current org by email address (owners and admins)
+         * @description A new address gets an account in the org, without a password: it cannot log in until its owner sets one through the mailed single-use link (/reset-password?token=…&new=1, valid SET_PASSWORD_TTL_DAYS). An address that already has an account anywhere gets an invitation to the org instead (it joins when its owner accepts). Both answer the same 202, so the answer never tells whether an address has an account. The admin never chooses the password (a `password` field is refused). Works with public sign-up turned off. Limited per caller (RATE_LIMIT_USER_CREATE_ACTOR, default 30 an hour) and per org (RATE_LIMIT_USER_CREATE_ORG, default 200 a day): 429 rate_limited. 403 role_above_caller, 403 email_domain_not_allowed, 409 already_member (already in this org).
          */
         post: {
             parameters: {
@@ -4165,29 +4165,19 @@ export interface paths {
                         email: string;
                         full_name?: string;
                         role: "owner" | "admin" | "manager" | "member";
-                        password?: string;
                     };
                 };
             };
             responses: {
                 /** @description Default Response */
-                201: {
+                202: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
                         "application/json": {
-                            user: {
-                                /** Format: uuid */
-                                id: string;
-                                email: string;
-                                full_name: string | null;
-                                is_superuser: boolean;
-                                email_verified: boolean;
-                                mfa_enabled: boolean;
-                                /** Format: date-time */
-                                created_at: string;
-                            };
+                            /** @description The address, normalised */
+                            email: string;
                             role: "owner" | "admin" | "manager" | "member";
                         };
                     };
@@ -4221,6 +4211,15 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem document */
                 409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };

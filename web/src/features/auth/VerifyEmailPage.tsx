@@ -26,6 +26,7 @@ export function VerifyEmailPage() {
       .post('/api/auth/email/verify', { body: { token }, noRefresh: true })
       .then(() => {
         setState({ kind: 'done' });
+        // The first proof of the address signs out every session, this one too: reload learns it.
         if (session.status === 'authenticated') void session.reload();
       })
       .catch((err) => setState({ kind: 'failed', message: errorMessage(err) }));
@@ -45,7 +46,8 @@ export function VerifyEmailPage() {
             </Link>
           }
         >
-          Thank you.
+          Thank you. To keep the account yours, every session that was open on it has been signed
+          out: log in again.
         </Alert>
       )}
       {state.kind === 'failed' && (

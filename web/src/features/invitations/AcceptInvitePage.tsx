@@ -1,5 +1,8 @@
 // The page behind the invitation link: a new person creates their account and joins; someone
-// who already has an account logs in (as the invited email) and accepts.
+// who already has a verified account logs in (as the invited email) and accepts. An account whose
+// address was never verified is claimed by the link itself: the accepter chooses a new password
+// (the server then signs out every session of the account, so a pre-claimed account's holder is
+// locked out), whether or not this browser holds a session.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
@@ -31,6 +34,8 @@ export function AcceptInvitePage() {
   const [password, setPassword] = useState('');
   const [dead, setDead] = useState<string | null>(token ? null : DEAD_LINK.invalid_token!);
   const [needsLogin, setNeedsLogin] = useState(false);
+  // A session alone does not accept into an unverified account: the server asks for a password.
+  const [needsPassword, setNeedsPassword] = useState(false);
 
   const form = useFormAction({
     onError: (err) => {
@@ -48,6 +53,10 @@ export function AcceptInvitePage() {
       if (err.code === 'invitation_wrong_account') {
         return `You are logged in as ${session.me?.email ?? 'another user'}, but this invitation is for a different address. Log out, then open the link again.`;
       }
+      if (err.code === 'validation_failed' && err.fields?.password && !needsPassword) {
+        setNeedsPassword(true);
+        return 'Choose a password to confirm this address is yours.';
+      }
       if (err.code === 'already_member') {
         return 'You are already a member of this organization.';
       }
@@ -61,9 +70,14 @@ export function AcceptInvitePage() {
   async function accept(e: FormEvent) {
     e.preventDefault();
     const anonymous = session.status !== 'authenticated';
-    const body = anonymous
-      ? { token: token ?? '', password, ...(fullName.trim() ? { full_name: fullName.trim() } : {}) }
-      : { token: token ?? '' };
+    const body =
+      anonymous || needsPassword
+        ? {
+            token: token ?? '',
+            password,
+            ...(fullName.trim() ? { full_name: fullName.trim() } : {}),
+          }
+        : { token: token ?? '' };
     const r = await form.run(() =>
       api.post('/api/invitations/accept', { body, noRefresh: anonymous }),
     );
@@ -103,6 +117,26 @@ export function AcceptInvitePage() {
             Accept the invitation to add the organization to your account. You can switch between
             your organizations at any time.
           </p>
+          {needsPassword && (
+            <>
+              <p className="text-sm text-slate-600">
+                This address has not been confirmed yet. Opening the invitation link confirms it:
+                choose a new password. Every session open on this account, this one included, is
+                signed out, and two-factor authentication and API keys set up before are removed.
+              </p>
+              <TextField
+                label="New password"
+                type="password"
+                name="password"
+                autoComplete="new-password"
+                required
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                error={form.fieldErrors.password}
+                hint={<PasswordRules password={password} name={fullName} />}
+              />
+            </>
+          )}
           <Button type="submit" className="w-full" loading={form.busy}>
             Accept invitation
           </Button>

@@ -1,0 +1,285 @@
+// Pre-claimed accounts: someone registers (or an org owner creates) an account for an address
+// they do not control, arms it with their own TOTP and API keys, and waits for the real mailbox
+// owner to reset "her" password or accept an invitation into it. The mailbox owner must always
+// win: the first proof of mailbox control (a mailed verification, reset, set-password or
+// invitation link) ends every session, removes MFA and API keys made before it, and is audited.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSystem } from '../db/tenant.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { bearer, GOOD_PASSWORD, loginUser, registerUser } from '../test/auth-helpers.ts';
+import { uniqueEmail } from '../test/factories.ts';
+import { type CapturingMailer, capturingMailer, enrolMfa } from '../test/mfa-helpers.ts';
+import { auditOf, createKey, type Person, team } from '../test/org-helpers.ts';
+import { linkFrom } from '../test/smtp.ts';
+
+let t: TestApp;
+let mail: CapturingMailer;
+beforeAll(async () => {
+  mail = capturingMailer();
+  t = await buildTestApp({ deps: { mailer: mail } });
+});
+afterAll(() => t.close());
+
+const ALICE_PASSWORD = 'alice owns this mailbox for real 11';
+
+/** The token of the newest mail to `address` carrying a link to `path`. */
+function mailedToken(address: string, path: string): string {
+  const m = mail.sent.filter((x) => x.to === address && x.text.includes(path)).at(-1);
+  if (!m) throw new Error(`no mail to ${address} with ${path}`);
+  return new URL(linkFrom(m, path)).searchParams.get('token')!;
+}
+
+const post = (url: string, payload: object, headers: Record<string, string> = {}) =>
+  t.app.inject({ method: 'POST', url, payload, headers });
+
+interface Attacker {
+  email: string;
+  userId: string;
+  access: string;
+  refresh: string;
+  key: { headers: Record<string, string> };
+}
+
+/** Registers the victim's address, enrols the attacker's TOTP and mints an API key. */
+async function preClaim(email: string): Promise<Attacker> {
+  const reg = await registerUser(t.app, { email, full_name: 'Mallory' });
+  await enrolMfa(t.app, reg);
+  // Enabling MFA keeps the session; the key is made with the attacker's own session.
+  const asPerson = { headers: bearer(reg.access) } as unknown as Person;
+  const key = await createKey(t.app, asPerson, ['phones:read']);
+  expect((await t.app.inject({ url: '/api/phones', headers: key.headers })).statusCode).toBe(200);
+  return { email, userId: reg.userId, access: reg.access, refresh: reg.refresh, key };
+}
+
+/** Every credential the attacker had is dead, and so is their second factor. */
+async function expectLockedOut(a: Attacker) {
+  const me = await t.app.inject({ url: '/api/users/me', headers: bearer(a.access) });
+  expect(me.statusCode).toBe(401);
+  const refreshed = await post('/api/auth/refresh', { refresh_token: a.refresh });
+  expect(refreshed.statusCode).toBe(401);
+  const keyUse = await t.app.inject({ url: '/api/phones', headers: a.key.headers });
+  expect(keyUse.statusCode).toBe(401);
+  const user = await withSystem(t.database, (tx) =>
+    tx.selectFrom('users').selectAll().where('id', '=', a.userId).executeTakeFirstOrThrow(),
+  );
+  expect(user.mfa_enabled_at).toBeNull();
+  expect(user.totp_secret_enc).toBeNull();
+  expect(user.totp_pending_secret_enc).toBeNull();
+  expect(user.email_verified_at).not.toBeNull();
+  const codes = await withSystem(t.database, (tx) =>
+    tx
+      .selectFrom('mfa_backup_codes')
+      .select('id')
+      .where('user_id', '=', a.userId)
+      .where('used_at', 'is', null)
+      .execute(),
+  );
+  expect(codes).toEqual([]);
+  const live = await withSystem(t.database, (tx) =>
+    tx
+      .selectFrom('sessions')
+      .select('id')
+      .where('user_id', '=', a.userId)
+      .where('revoked_at', 'is', null)
+      .execute(),
+  );
+  return live;
+}
+
+async function provenAudit(userId: string) {
+  return withSystem(t.database, (tx) =>
+    tx
+      .selectFrom('audit_logs')
+      .selectAll()
+      .where('action', '=', 'account.mailbox_proven')
+      .where('target_id', '=', userId)
+      .execute(),
+  );
+}
+
+describe('the mailbox owner resets the password of a pre-claimed account', () => {
+  it('ends the attacker’s sessions, removes their TOTP and API keys, and audits it', async () => {
+    const email = uniqueEmail('alice');
+    const a = await preClaim(email);
+    await post('/api/auth/password/forgot', { email });
+    const reset = await post('/api/auth/password/reset', {
+      token: mailedToken(email, '/reset-password?token='),
+      new_password: ALICE_PASSWORD,
+    });
+    expect(reset.statusCode).toBe(204);
+
+    expect(await expectLockedOut(a)).toEqual([]);
+    // Alice logs in with her password alone: the attacker's second factor no longer guards it.
+    const login = await loginUser(t.app, email, ALICE_PASSWORD);
+    expect(login.statusCode).toBe(200);
+    expect(login.json()).toHaveProperty('access_token');
+    expect((await loginUser(t.app, email, GOOD_PASSWORD)).statusCode).toBe(401);
+
+    const [entry, ...more] = await provenAudit(a.userId);
+    expect(more).toEqual([]);
+    expect(entry).toMatchObject({
+      actor_user_id: a.userId,
+      outcome: 'success',
+      metadata: {
+        via: 'reset_password',
+        mfa_removed: true,
+        backup_codes_retired: 10,
+        api_keys_revoked: 1,
+      },
+    });
+    expect((entry!.metadata as { sessions_ended: number }).sessions_ended).toBeGreaterThan(0);
+    // The org whose key died sees why.
+    const orgTrail = await auditOf(t.database, (await orgOf(a.userId))!);
+    expect(
+      orgTrail.find((e) => e.action === 'api_key.revoke' && e.outcome === 'success'),
+    ).toMatchObject({ metadata: { reason: 'mailbox_proven' } });
+  });
+
+  it('a verified account keeps its MFA and keys across a reset: only the first proof purges', async () => {
+    const email = uniqueEmail('verified');
+    const a = await preClaim(email);
+    // The owner proves the mailbox once (this purges), then sets MFA up again herself.
+    await post('/api/auth/password/forgot', { email });
+    await post('/api/auth/password/reset', {
+      token: mailedToken(email, '/reset-password?token='),
+      new_password: ALICE_PASSWORD,
+    });
+    const login = (await loginUser(t.app, email, ALICE_PASSWORD)).json();
+    await enrolMfa(t.app, { access: login.access_token });
+    mail.sent.length = 0;
+    await post('/api/auth/password/forgot', { email });
+    const again = await post('/api/auth/password/reset', {
+      token: mailedToken(email, '/reset-password?token='),
+      new_password: `${ALICE_PASSWORD} two`,
+    });
+    expect(again.statusCode).toBe(204);
+    const user = await withSystem(t.database, (tx) =>
+      tx.selectFrom('users').selectAll().where('id', '=', a.userId).executeTakeFirstOrThrow(),
+    );
+    expect(user.mfa_enabled_at).not.toBeNull();
+    expect(await provenAudit(a.userId)).toHaveLength(1);
+  });
+});
+
+async function orgOf(userId: string): Promise<string | undefined> {
+  const m = await withSystem(t.database, (tx) =>
+    tx.selectFrom('memberships').select('org_id').where('user_id', '=', userId).executeTakeFirst(),
+  );
+  return m?.org_id;
+}
+
+describe('the mailbox owner follows the verification link of a pre-claimed account', () => {
+  it('ends the attacker’s sessions, removes their TOTP and API keys', async () => {
+    const email = uniqueEmail('verify');
+    const a = await preClaim(email);
+    const res = await post('/api/auth/email/verify', {
+      token: mailedToken(email, '/verify-email?token='),
+    });
+    expect(res.statusCode).toBe(204);
+    expect(await expectLockedOut(a)).toEqual([]);
+    expect((await provenAudit(a.userId))[0]).toMatchObject({
+      metadata: { via: 'verify_email', mfa_removed: true, api_keys_revoked: 1 },
+    });
+  });
+});
+
+describe('an invitation for a pre-claimed (unverified) account', () => {
+  async function setUp() {
+    const corp = await team(t, 'Corp');
+    const email = uniqueEmail('alice');
+    const a = await preClaim(email);
+    const inv = await post(
+      '/api/orgs/current/invitations',
+      { email, role: 'admin' },
+      corp.owner.headers,
+    );
+    expect(inv.statusCode).toBe(201);
+    return { corp, email, a, token: mailedToken(email, '/accept-invite?token=') };
+  }
+
+  async function isMember(orgId: string, userId: string) {
+    const m = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('memberships')
+        .select('status')
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', userId)
+        .executeTakeFirst(),
+    );
+    return m?.status === 'active';
+  }
+
+  it('is not accepted by whoever merely holds a session as that address (login CSRF)', async () => {
+    const { corp, a, token } = await setUp();
+    // Alice's browser carries the attacker's session; she clicks Accept.
+    const res = await post('/api/invitations/accept', { token }, bearer(a.access));
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ field: 'password', message: expect.any(String) }]);
+    expect(await isMember(corp.org.id, a.userId)).toBe(false);
+    // The link still works for its owner.
+    const pending = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('invitations')
+        .select('accepted_at')
+        .where('org_id', '=', corp.org.id)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(pending.accepted_at).toBeNull();
+  });
+
+  it('the token holder proves the mailbox, chooses the password, joins; the attacker is locked out', async () => {
+    const { corp, email, a, token } = await setUp();
+    // Even from the browser where the attacker's session sits.
+    const res = await post(
+      '/api/invitations/accept',
+      { token, password: ALICE_PASSWORD },
+      bearer(a.access),
+    );
+    expect(res.statusCode, res.body).toBe(201);
+    const body = res.json();
+    expect(body).toMatchObject({
+      user: { id: a.userId, email, email_verified: true },
+      org: { id: corp.org.id },
+      role: 'admin',
+      token_type: 'bearer',
+    });
+    expect(await expectLockedOut(a)).toEqual([
+      { id: expect.any(String) }, // the session just opened for the mailbox owner
+    ]);
+    expect(
+      (await t.app.inject({ url: '/api/users/me', headers: bearer(body.access_token) })).statusCode,
+    ).toBe(200);
+    // The attacker's password died with the proof; Alice's works, without the attacker's TOTP.
+    expect((await loginUser(t.app, email, GOOD_PASSWORD)).statusCode).toBe(401);
+    const login = await loginUser(t.app, email, ALICE_PASSWORD);
+    expect(login.json()).toHaveProperty('access_token');
+    expect(await isMember(corp.org.id, a.userId)).toBe(true);
+    expect((await provenAudit(a.userId))[0]).toMatchObject({
+      metadata: { via: 'invitation', mfa_removed: true, api_keys_revoked: 1 },
+    });
+    const trail = await auditOf(t.database, corp.org.id);
+    expect(
+      trail.find((e) => e.action === 'invitation.accept' && e.outcome === 'success'),
+    ).toMatchObject({ actor_user_id: a.userId, metadata: { new_account: false } });
+    expect(JSON.stringify(trail)).not.toContain(token);
+  });
+
+  it('a different logged-in account cannot accept it', async () => {
+    const { corp, a, token } = await setUp();
+    const res = await post(
+      '/api/invitations/accept',
+      { token, password: ALICE_PASSWORD },
+      {
+        ...corp.member.headers,
+      },
+    );
+    expect(res.statusCode).toBe(403);
+    expect(res.json().code).toBe('invitation_wrong_account');
+    expect(await isMember(corp.org.id, corp.member.user.id)).toBe(true);
+    expect(await isMember(corp.org.id, a.userId)).toBe(false);
+    // Nothing was purged by a refused accept.
+    expect(
+      (await t.app.inject({ url: '/api/users/me', headers: bearer(a.access) })).statusCode,
+    ).toBe(200);
+  });
+});

@@ -1,0 +1,78 @@
+// The first proof of mailbox control. Until an address is proven, its account may have been made
+// by anyone: registered by someone who merely typed the address (verification is optional), or
+// created by the owner of any org. Whoever did that may have armed it with their own sessions,
+// TOTP and API keys, waiting for the real owner to reset "her" password or accept an invitation
+// into it. The mailbox owner always wins: the first time a mailed link (verification, reset,
+// set-password, invitation) is followed for a never-verified account, every credential made before
+// that moment dies with it. Later proofs change nothing (MFA and keys the owner set up stay).
+//
+// Every flow that consumes a mailed token calls this inside its own transaction, after spending
+// the token, so the purge commits with the act that proved the mailbox or not at all. The caller
+// passes `endedSessions` to `auth.revocation.add` after the commit, so live access tokens die
+// at once on this instance (and on the others at their next poll).
+import { revokeApiKeysCreatedBy } from '../api-keys/api-key.repository.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { Tx } from '../db/tenant.ts';
+import { removeTotpEnrolment, retireBackupCodes } from '../mfa/mfa.repository.ts';
+import { claimFirstEmailProof } from '../users/user.repository.ts';
+import type { RequestMeta } from './auth-context.ts';
+import { revokeSessions } from './session.repository.ts';
+import { retireUserTokens } from './user-token.repository.ts';
+
+export type MailboxProofVia = 'verify_email' | 'reset_password' | 'set_password' | 'invitation';
+
+export interface MailboxProof {
+  /** True when this was the account's first proof (and so the purge ran). */
+  first: boolean;
+  /** Sessions ended by the purge: hand them to the revocation list after the commit. */
+  endedSessions: string[];
+}
+
+export async function proveMailboxControl(
+  tx: Tx,
+  userId: string,
+  via: MailboxProofVia,
+  meta: RequestMeta,
+): Promise<MailboxProof> {
+  if (!(await claimFirstEmailProof(tx, userId))) return { first: false, endedSessions: [] };
+
+  const provenAt = new Date();
+  // Refresh families hang off their session: a revoked session refuses its refresh tokens.
+  const endedSessions = await revokeSessions(tx, { userId }, 'mailbox_proven');
+  const mfaRemoved = await removeTotpEnrolment(tx, userId);
+  const backupCodes = await retireBackupCodes(tx, userId);
+  // A half-finished MFA login made with the pre-proof password must not complete afterwards.
+  await retireUserTokens(tx, userId, ['mfa_login']);
+  const keys = await revokeApiKeysCreatedBy(tx, userId, provenAt);
+
+  for (const key of keys) {
+    // Each org sees why its key stopped working.
+    await recordAudit(tx, meta, {
+      org_id: key.org_id,
+      actor_user_id: userId,
+      actor_type: 'user',
+      action: 'api_key.revoke',
+      target_type: 'api_key',
+      target_id: key.id,
+      outcome: 'success',
+      metadata: { reason: 'mailbox_proven' },
+    });
+  }
+  await recordAudit(tx, meta, {
+    org_id: null,
+    actor_user_id: userId,
+    actor_type: 'user',
+    action: 'account.mailbox_proven',
+    target_type: 'user',
+    target_id: userId,
+    outcome: 'success',
+    metadata: {
+      via,
+      sessions_ended: endedSessions.length,
+      mfa_removed: mfaRemoved,
+      backup_codes_retired: backupCodes,
+      api_keys_revoked: keys.length,
+    },
+  });
+  return { first: true, endedSessions };
+}
