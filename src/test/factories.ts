@@ -1,10 +1,13 @@
 // Test factories: rows made through the system path, each test with its own orgs and users so
 // tests never share state and can run in parallel.
 import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { Database } from '../db/database.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
+import { as } from './app.ts';
+import { create } from './twilio.ts';
 
 export const uniqueEmail = (tag = 'user') =>
   `${tag}-${randomBytes(5).toString('hex')}@example.test`;
@@ -53,4 +56,31 @@ export async function createTeam(database: Database) {
     team[role] = user;
   }
   return { org, ...team };
+}
+
+/**
+ * A phone registered through the API (as `who`) whose ownership is proven, as the platform
+ * superuser's assignment would prove it: the state every test of routing or placing calls starts
+ * from (a registered number alone is inert). Returns the phone as the API now shows it.
+ */
+export async function createVerifiedPhone<T = Record<string, unknown>>(
+  app: FastifyInstance,
+  database: Database,
+  who: [{ id: string }, { id: string }, Role],
+  payload: Record<string, unknown>,
+): Promise<T & { id: string; number: string }> {
+  const phone = await create<{ id: string; number: string }>(app, '/api/phones', who, payload);
+  await withSystem(database, (tx) =>
+    tx
+      .updateTable('phones')
+      .set({
+        verification_status: 'verified',
+        verification_method: 'platform_assignment',
+        verified_at: new Date(),
+      })
+      .where('id', '=', phone.id)
+      .execute(),
+  );
+  const res = await app.inject({ url: `/api/phones/${phone.id}`, headers: as(...who) });
+  return res.json();
 }

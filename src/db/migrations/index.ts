@@ -7,6 +7,7 @@ import * as auth from './2026_11_23_0002_auth.ts';
 import * as mfaEmail from './2026_11_23_0003_mfa_email.ts';
 import * as orgsAccess from './2026_11_23_0005_orgs_access.ts';
 import * as voice from './2026_11_23_0006_voice.ts';
+import * as phoneVerification from './2026_11_30_0007_phone_verification.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -14,4 +15,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0003_mfa_email': mfaEmail,
   '2026_11_23_0005_orgs_access': orgsAccess,
   '2026_11_23_0006_voice': voice,
+  '2026_11_30_0007_phone_verification': phoneVerification,
 };
