@@ -69,7 +69,7 @@ const placedFrom = (number: string) => fake.calls.filter((c) => c.from === numbe
 describe('scheduling refuses numbers that may not place calls', () => {
   it("another org's number, registered but unverified: 409 phone_not_verified, nothing queued", async () => {
     const number = uniqueNumber();
-    await createVerifiedPhone(t.app, t.database, owner(a), { number });
+    await createVerifiedPhone(t.app, t.database, as(...owner(a)), { number });
     const squat = await create(t.app, '/api/phones', owner(b), { number });
     const agent = await outgoingAgent(owner(b), squat.id);
     const res = await schedule(owner(b), agent.id);
@@ -82,7 +82,7 @@ describe('scheduling refuses numbers that may not place calls', () => {
   });
 
   it('an inactive number of the org itself: 409 phone_inactive', async () => {
-    const phone = await createVerifiedPhone(t.app, t.database, owner(a), {
+    const phone = await createVerifiedPhone(t.app, t.database, as(...owner(a)), {
       number: uniqueNumber(),
       active: false,
     });
@@ -99,7 +99,7 @@ describe('the dispatcher places calls only from active, verified numbers', () =>
       { active: false },
       { verification_status: 'pending_verification', verification_method: null, verified_at: null },
     ] as const) {
-      const phone = await createVerifiedPhone(t.app, t.database, owner(a), {
+      const phone = await createVerifiedPhone(t.app, t.database, as(...owner(a)), {
         number: uniqueNumber(),
       });
       const agent = await outgoingAgent(owner(a), phone.id);
@@ -117,7 +117,7 @@ describe('the dispatcher places calls only from active, verified numbers', () =>
 
   it("a queued call on a squatted number (written past the API) never goes out from the victim's number", async () => {
     const number = uniqueNumber();
-    await createVerifiedPhone(t.app, t.database, owner(a), { number });
+    await createVerifiedPhone(t.app, t.database, as(...owner(a)), { number });
     const squat = await create(t.app, '/api/phones', owner(b), { number });
     const agent = await outgoingAgent(owner(b), squat.id);
     const id = newId();
@@ -141,7 +141,7 @@ describe('the dispatcher places calls only from active, verified numbers', () =>
   });
 
   it('a verified, active number places its call', async () => {
-    const phone = await createVerifiedPhone(t.app, t.database, owner(b), {
+    const phone = await createVerifiedPhone(t.app, t.database, as(...owner(b)), {
       number: uniqueNumber(),
     });
     const agent = await outgoingAgent(owner(b), phone.id);
@@ -157,9 +157,11 @@ describe('SCHEDULED_CALLS_MAX_PENDING', () => {
   it('caps the calls waiting per org, over all its members, with a stable 409', async () => {
     const c = await createTeam(t.database);
     const member: Who = [c.member, c.org, 'member'];
-    const mine = await createVerifiedPhone(t.app, t.database, member, { number: uniqueNumber() });
+    const mine = await createVerifiedPhone(t.app, t.database, as(...member), {
+      number: uniqueNumber(),
+    });
     const memberAgent = await outgoingAgent(member, mine.id);
-    const ownerPhone = await createVerifiedPhone(t.app, t.database, owner(c), {
+    const ownerPhone = await createVerifiedPhone(t.app, t.database, as(...owner(c)), {
       number: uniqueNumber(),
     });
     const ownerAgent = await outgoingAgent(owner(c), ownerPhone.id);
@@ -178,7 +180,7 @@ describe('SCHEDULED_CALLS_MAX_PENDING', () => {
     const again = await schedule(member, memberAgent.id);
     expect(again.json().code).toBe('scheduled_call_limit_reached');
     // Another org is not affected.
-    const other = await createVerifiedPhone(t.app, t.database, owner(b), {
+    const other = await createVerifiedPhone(t.app, t.database, as(...owner(b)), {
       number: uniqueNumber(),
     });
     expect(

@@ -6,8 +6,6 @@ import type { Database } from '../db/database.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import { as } from './app.ts';
-import { create } from './twilio.ts';
 
 export const uniqueEmail = (tag = 'user') =>
   `${tag}-${randomBytes(5).toString('hex')}@example.test`;
@@ -59,17 +57,20 @@ export async function createTeam(database: Database) {
 }
 
 /**
- * A phone registered through the API (as `who`) whose ownership is proven, as the platform
- * superuser's assignment would prove it: the state every test of routing or placing calls starts
- * from (a registered number alone is inert). Returns the phone as the API now shows it.
+ * A phone registered through the API (with `headers`: any caller, test headers or real
+ * credentials) whose ownership is then proven, as the platform superuser's assignment proves it:
+ * the state every test of routing or placing calls starts from (a registered number alone is
+ * inert). Returns the phone as the API now shows it.
  */
 export async function createVerifiedPhone<T = Record<string, unknown>>(
   app: FastifyInstance,
   database: Database,
-  who: [{ id: string }, { id: string }, Role],
+  headers: Record<string, string>,
   payload: Record<string, unknown>,
-): Promise<T & { id: string; number: string }> {
-  const phone = await create<{ id: string; number: string }>(app, '/api/phones', who, payload);
+): Promise<T & { id: string; number: string; verification_status: string }> {
+  const res = await app.inject({ method: 'POST', url: '/api/phones', headers, payload });
+  if (res.statusCode !== 201) throw new Error(`POST /api/phones: ${res.statusCode} ${res.body}`);
+  const { id } = res.json() as { id: string };
   await withSystem(database, (tx) =>
     tx
       .updateTable('phones')
@@ -78,9 +79,8 @@ export async function createVerifiedPhone<T = Record<string, unknown>>(
         verification_method: 'platform_assignment',
         verified_at: new Date(),
       })
-      .where('id', '=', phone.id)
+      .where('id', '=', id)
       .execute(),
   );
-  const res = await app.inject({ url: `/api/phones/${phone.id}`, headers: as(...who) });
-  return res.json();
+  return (await app.inject({ url: `/api/phones/${id}`, headers })).json();
 }
