@@ -57,7 +57,7 @@ export function createScheduledCallService(
         // Calls go out only from the org's own active, verified numbers (the dispatcher checks
         // again when it places the call): an unverified number may be someone else's.
         const phone = await findPhone(tx, p.orgId, agent.phone_id);
-        if (!phone || phone.verification_status !== 'verified') {
+        if (phone?.verification_status !== 'verified') {
           throw new AppError('phone_not_verified', "The agent's phone number is not verified yet");
         }
         if (!phone.active)
