@@ -165,6 +165,19 @@ await call('POST', '/api/phones', token, {
   label: 'London',
   active: false,
 });
+// The platform operator's assignment (POST /api/admin/phone-assignments) of the two US numbers:
+// a registered number is inert until verified. London stays pending, to show that state.
+await withSystem(database, (tx) =>
+  tx
+    .updateTable('phones')
+    .set({
+      verification_status: 'verified',
+      verification_method: 'platform_assignment',
+      verified_at: new Date(),
+    })
+    .where('id', 'in', [sales.id as string, support.id as string])
+    .execute(),
+);
 const prompts = (await call('GET', '/api/prompts?limit=10', token)).items as Answer[];
 const promptId = (name: string) => prompts.find((p) => p.name === name)?.id ?? null;
 const agents: Answer[] = [];

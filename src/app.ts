@@ -262,7 +262,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   await app.register(invitationRoutes, { auth });
   await app.register(apiKeyRoutes, { auth });
   await app.register(adminRoutes, { auth });
-  await app.register(voiceRoutes, { database: deps.database });
+  await app.register(voiceRoutes, { database: deps.database, config });
   await app.register(telephony, { database: deps.database, config });
   // Last: the dashboard's catch-all must never shadow an API route.
   await app.register(webRoutes, { distDir: deps.webDistDir });

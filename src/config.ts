@@ -113,6 +113,10 @@ export interface Config {
     maxAttempts: number;
     retryBaseMs: number;
   };
+  scheduledCalls: {
+    /** Scheduled calls an org may have waiting (pending or being placed) at once. */
+    maxPending: number;
+  };
   /** Which secrets were generated into DATA_DIR at this start (for the startup warning). */
   generatedSecrets: readonly SecretName[];
 }
@@ -367,6 +371,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       leaseSeconds: int(env, 'DISPATCHER_LEASE_SECONDS', 120, 5, 86_400),
       maxAttempts: int(env, 'DISPATCHER_MAX_ATTEMPTS', 5, 1, 100),
       retryBaseMs: int(env, 'DISPATCHER_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    },
+    scheduledCalls: {
+      maxPending: int(env, 'SCHEDULED_CALLS_MAX_PENDING', 1000, 1, 1_000_000),
     },
     generatedSecrets: secrets.generated,
   };

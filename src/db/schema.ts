@@ -217,10 +217,16 @@ export interface PhonesTable {
   number: string;
   label: string | null;
   active: Generated<boolean>;
+  verification_status: Generated<PhoneVerificationStatus>;
+  verification_method: PhoneVerificationMethod | null;
+  verified_at: NullableTimestamp;
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: NullableTimestamp;
 }
+
+export type PhoneVerificationStatus = 'pending_verification' | 'verified';
+export type PhoneVerificationMethod = 'twilio_account' | 'platform_assignment';
 
 export type AgentDirection = 'incoming' | 'outgoing';
 

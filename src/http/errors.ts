@@ -69,9 +69,31 @@ export const ERRORS = {
   mfa_already_enabled: { status: 409, title: 'Two-factor authentication is already enabled' },
   mfa_not_enabled: { status: 409, title: 'Two-factor authentication is not enabled' },
   mfa_setup_required: { status: 409, title: 'Start two-factor setup first' },
-  number_in_use: {
+  phone_not_on_account: {
     status: 409,
-    title: 'This number is active for inbound calls in another organization',
+    title: "The number could not be verified on your organization's Twilio account",
+  },
+  phone_assignment_required: {
+    status: 409,
+    title: "Numbers on the platform's Twilio account are assigned by the platform operator",
+  },
+  phone_verified_by_account: {
+    status: 409,
+    title: 'This organization has its own Twilio account: its numbers are verified on that account',
+  },
+  phone_not_verified: {
+    status: 409,
+    title: 'The phone number is not verified yet: it cannot place or receive calls',
+  },
+  phone_inactive: { status: 409, title: 'The phone number is not active' },
+  twilio_not_configured: { status: 409, title: 'Twilio is not configured for this organization' },
+  twilio_credentials_rejected: {
+    status: 409,
+    title: "Twilio refused your organization's credentials",
+  },
+  scheduled_call_limit_reached: {
+    status: 409,
+    title: 'Your organization has too many scheduled calls waiting; cancel some or wait',
   },
   phone_number_exists: {
     status: 409,
@@ -94,6 +116,7 @@ export const ERRORS = {
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal server error' },
+  twilio_unavailable: { status: 502, title: 'Twilio could not be reached; try again shortly' },
   database_unavailable: { status: 503, title: 'The database is unavailable; try again shortly' },
   shutting_down: { status: 503, title: 'The server is shutting down' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -58,6 +58,7 @@ export async function recordCallEvent(
   return row !== undefined;
 }
 
+/** The org's number that routes: active and verified (an unverified number is inert). */
 export function activePhoneByNumber(
   tx: Tx,
   orgId: string,
@@ -69,6 +70,7 @@ export function activePhoneByNumber(
     .where('org_id', '=', orgId)
     .where('number', '=', number)
     .where('active', '=', true)
+    .where('verification_status', '=', 'verified')
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }

@@ -17,6 +17,7 @@ export interface ClaimedCall {
   phone_id: string;
   phone_number: string;
   phone_owner_id: string;
+  /** Not deleted, active and verified: the only numbers calls may be placed from. */
   phone_usable: boolean;
   account_sid: string | null;
   auth_token_enc: string | null;
@@ -51,7 +52,10 @@ export async function claimDueCalls(
            a.id AS agent_id, a.owner_id AS agent_owner_id, a.direction AS agent_direction,
            (a.active AND a.deleted_at IS NULL) AS agent_usable,
            p.id AS phone_id, p.number AS phone_number, p.owner_id AS phone_owner_id,
-           (p.deleted_at IS NULL) AS phone_usable,
+           -- Calls go out only from the org's own active, verified numbers: an unverified number
+           -- may be another org's (caller-ID spoofing); the join keeps it in the call's org.
+           (p.deleted_at IS NULL AND p.active AND p.verification_status = 'verified')
+             AS phone_usable,
            cr.account_sid, cr.auth_token_enc,
            (SELECT c.call_sid FROM calls c WHERE c.scheduled_call_id = claimed.id
             ORDER BY c.id LIMIT 1) AS placed_call_sid

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam } from '../test/factories.ts';
+import { createTeam, createVerifiedPhone } from '../test/factories.ts';
 import { type FakeTwilio, startFakeTwilio } from '../test/fake-twilio.ts';
 import {
   callParams,
@@ -43,7 +43,9 @@ beforeAll(async () => {
   fake = await startFakeTwilio({ [PLATFORM_SID]: PLATFORM_TOKEN, [ORG_SID]: ORG_TOKEN });
   t = await buildTestApp({ headerAuth: true, env: env() });
   a = await createTeam(t.database);
-  phone = await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], { number: uniqueNumber() });
+  phone = await createVerifiedPhone(t.app, t.database, as(a.owner, a.org, 'owner'), {
+    number: uniqueNumber(),
+  });
   agent = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
     name: 'Caller',
     direction: 'outgoing',
@@ -159,7 +161,7 @@ describe('placing a due call', () => {
       headers: as(c.owner, c.org, 'owner'),
       payload: { account_sid: ORG_SID, auth_token: ORG_TOKEN },
     });
-    const p = await create(t.app, '/api/phones', [c.owner, c.org, 'owner'], {
+    const p = await createVerifiedPhone(t.app, t.database, as(c.owner, c.org, 'owner'), {
       number: uniqueNumber(),
     });
     const ag = await create(t.app, '/api/agents', [c.owner, c.org, 'owner'], {
@@ -215,7 +217,7 @@ describe('failures', () => {
   });
 
   it('a deactivated agent or a deleted phone fails the call without asking Twilio', async () => {
-    const p = await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], {
+    const p = await createVerifiedPhone(t.app, t.database, as(a.owner, a.org, 'owner'), {
       number: uniqueNumber(),
     });
     const ag = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {

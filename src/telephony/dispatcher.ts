@@ -109,7 +109,9 @@ export function createDispatcher(deps: DispatcherDeps) {
     if (!c.agent_usable || c.agent_direction !== 'outgoing') {
       return fail(c, 'The agent was deleted, deactivated or no longer places calls');
     }
-    if (!c.phone_usable) return fail(c, "The agent's phone number was deleted");
+    if (!c.phone_usable) {
+      return fail(c, "The agent's phone number was deleted, deactivated or is not verified");
+    }
     let account: ReturnType<typeof accountFor>;
     try {
       account = accountFor(config, c.org_id, c);

@@ -11,6 +11,16 @@ export function findCredentials(tx: Tx, orgId: string) {
     .executeTakeFirst();
 }
 
+/** The sealed credentials, for opening by twilio-account.ts (the caller's own org only). */
+export function findSealedCredentials(tx: Tx, orgId: string) {
+  return tx
+    .selectFrom('org_twilio_credentials')
+    .select(['account_sid', 'auth_token_enc'])
+    .where('org_id', '=', orgId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
 export async function upsertCredentials(
   tx: Tx,
   row: { org_id: string; account_sid: string; auth_token_enc: string; updated_by: string },

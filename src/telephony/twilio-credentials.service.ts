@@ -8,8 +8,9 @@ import { recordAudit } from '../audit/audit.ts';
 import type { RequestMeta } from '../auth/auth-context.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { withTenant } from '../db/tenant.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
 import { notFound } from '../http/errors.ts';
+import { resetVerifications } from '../voice/phones/phone.repository.ts';
 import { sealAuthToken } from './auth-token.ts';
 import * as repo from './twilio-credentials.repository.ts';
 
@@ -17,6 +18,25 @@ export interface CredentialsView {
   source: 'org' | 'platform' | 'none';
   account_sid: string | null;
   updated_at: string | null;
+}
+
+/**
+ * A number is verified on the account that serves the org. When that account changes (set to
+ * another account, or removed: back to the platform's), every verified number of the org goes
+ * back to pending_verification in the same transaction, each one audited.
+ */
+async function unverifyAll(tx: Tx, p: Principal, meta: RequestMeta): Promise<void> {
+  for (const phone of await resetVerifications(tx, p.orgId)) {
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      ...auditActor(p),
+      action: 'phone.verification_lost',
+      target_type: 'phone',
+      target_id: phone.id,
+      outcome: 'success',
+      metadata: { number: phone.number, reason: 'twilio_account_changed' },
+    });
+  }
 }
 
 export function createTwilioCredentialsService(
@@ -49,6 +69,7 @@ export function createTwilioCredentialsService(
       requirePermission(p, 'org:manage');
       const sealed = sealAuthToken(config, p.orgId, input.account_sid, input.auth_token);
       return withTenant(database, tenantOf(p), async (tx) => {
+        const before = await repo.findCredentials(tx, p.orgId);
         const row = await repo.upsertCredentials(tx, {
           org_id: p.orgId,
           account_sid: input.account_sid,
@@ -64,6 +85,8 @@ export function createTwilioCredentialsService(
           outcome: 'success',
           metadata: { account_sid: input.account_sid },
         });
+        // Another account serves the org now: what the old one proved proves nothing here.
+        if (before?.account_sid !== input.account_sid) await unverifyAll(tx, p, meta);
         return {
           source: 'org' as const,
           account_sid: row.account_sid,
@@ -78,6 +101,7 @@ export function createTwilioCredentialsService(
         if (!(await repo.removeCredentials(tx, p.orgId, p.userId))) {
           throw notFound('Twilio credentials');
         }
+        await unverifyAll(tx, p, meta);
         await recordAudit(tx, meta, {
           org_id: p.orgId,
           ...auditActor(p),

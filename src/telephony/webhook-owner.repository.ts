@@ -10,7 +10,11 @@ export interface OwnerKey {
   /** A call or message we already logged (status callbacks, retries). */
   callSid?: string;
   messageSid?: string;
-  /** Our number: the org where it is active routes the call or message. */
+  /**
+   * Our number: the org where it is verified and active routes the call or message. A number only
+   * registered (pending_verification) routes nowhere, so registering someone else's number gets
+   * none of its calls; the unique index phones_number_verified_once makes the answer unique.
+   */
   number?: string;
 }
 
@@ -33,7 +37,8 @@ export async function findOwner(tx: Tx, key: OwnerKey): Promise<OwnerRow> {
       (SELECT org_id FROM calls WHERE call_sid = ${key.callSid ?? null}::text),
       (SELECT org_id FROM messages WHERE message_sid = ${key.messageSid ?? null}::text),
       (SELECT org_id FROM phones
-        WHERE number = ${key.number ?? null}::text AND active AND deleted_at IS NULL)
+        WHERE number = ${key.number ?? null}::text AND active AND deleted_at IS NULL
+          AND verification_status = 'verified')
     ) AS org_id) o
     LEFT JOIN org_twilio_credentials c ON c.org_id = o.org_id AND c.deleted_at IS NULL
   `.execute(tx);

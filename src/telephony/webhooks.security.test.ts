@@ -6,7 +6,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam } from '../test/factories.ts';
+import { createTeam, createVerifiedPhone } from '../test/factories.ts';
 import {
   callParams,
   create,
@@ -40,10 +40,7 @@ beforeAll(async () => {
   t = await buildTestApp({ headerAuth: true, env: twilioEnv() });
   a = await createTeam(t.database);
   b = await createTeam(t.database);
-  phoneA = await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], {
-    number: uniqueNumber(),
-  });
-  phoneB = await create(t.app, '/api/phones', [b.owner, b.org, 'owner'], {
+  phoneA = await createVerifiedPhone(t.app, t.database, as(a.owner, a.org, 'owner'), {
     number: uniqueNumber(),
   });
   await create(t.app, '/api/message-agents', [a.owner, a.org, 'owner'], {
@@ -59,6 +56,10 @@ beforeAll(async () => {
     payload: { account_sid: B_SID, auth_token: B_TOKEN },
   });
   expect(put.statusCode).toBe(200);
+  // Verified after the account is set: changing the account resets what an old one proved.
+  phoneB = await createVerifiedPhone(t.app, t.database, as(b.owner, b.org, 'owner'), {
+    number: uniqueNumber(),
+  });
 });
 afterAll(() => t.close());
 
@@ -276,36 +277,46 @@ describe("Twilio's retries are stored once", () => {
   });
 });
 
-describe('routing follows the active number', () => {
-  it('a number moved to another org routes there, and calls already logged stay where they began', async () => {
+describe('routing follows the verified number', () => {
+  it('a number another org registers stays inert there; moved to that org it routes there, and calls already logged stay where they began', async () => {
     const number = uniqueNumber();
-    const inA = await create<{ id: string }>(t.app, '/api/phones', [a.owner, a.org, 'owner'], {
+    const inA = await createVerifiedPhone(t.app, t.database, as(a.owner, a.org, 'owner'), {
       number,
     });
     const earlier = callParams({ To: number });
     await twilioPost(t.app, '/webhooks/twilio/voice', earlier);
-    // B cannot take it while A routes it.
-    const taken = await t.app.inject({
+    // B may register it (the answer reveals nothing), but it stays pending there and gets no
+    // calls, even once A stops routing it.
+    const squat = await t.app.inject({
       method: 'POST',
       url: '/api/phones',
       headers: as(b.owner, b.org, 'owner'),
       payload: { number },
     });
-    expect(taken.statusCode).toBe(409);
-    expect(taken.json().code).toBe('number_in_use');
+    expect(squat.statusCode).toBe(201);
+    expect(squat.json().verification_status).toBe('pending_verification');
     await t.app.inject({
       method: 'PATCH',
       url: `/api/phones/${inA.id}`,
       headers: as(a.owner, a.org, 'owner'),
       payload: { active: false },
     });
-    const inB = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: as(b.owner, b.org, 'owner'),
-      payload: { number },
+    const squatted = callParams({ To: number });
+    expect(
+      (await twilioPost(t.app, '/webhooks/twilio/voice', squatted, { token: B_TOKEN })).statusCode,
+    ).toBe(403);
+    // The number really moves: A releases it, B proves it owns it.
+    await t.app.inject({
+      method: 'DELETE',
+      url: `/api/phones/${inA.id}`,
+      headers: as(a.owner, a.org, 'owner'),
     });
-    expect(inB.statusCode).toBe(201);
+    await t.app.inject({
+      method: 'DELETE',
+      url: `/api/phones/${squat.json().id}`,
+      headers: as(b.owner, b.org, 'owner'),
+    });
+    await createVerifiedPhone(t.app, t.database, as(b.owner, b.org, 'owner'), { number });
     const later = callParams({ To: number });
     expect(
       (await twilioPost(t.app, '/webhooks/twilio/voice', later, { token: B_TOKEN })).statusCode,
@@ -320,7 +331,11 @@ describe('routing follows the active number', () => {
       tx
         .selectFrom('calls')
         .select(['call_sid', 'org_id'])
-        .where('call_sid', 'in', [earlier.CallSid as string, later.CallSid as string])
+        .where('call_sid', 'in', [
+          earlier.CallSid as string,
+          squatted.CallSid as string,
+          later.CallSid as string,
+        ])
         .execute(),
     );
     expect(Object.fromEntries(orgs.map((r) => [r.call_sid, r.org_id]))).toEqual({
@@ -379,10 +394,10 @@ describe('Twilio credentials of an org', () => {
 
   it('a sealed token copied onto another org does not open: webhooks are refused', async () => {
     const c = await createTeam(t.database);
-    const phoneC = await create<{ number: string }>(
+    const phoneC = await createVerifiedPhone<{ number: string }>(
       t.app,
-      '/api/phones',
-      [c.owner, c.org, 'owner'],
+      t.database,
+      as(c.owner, c.org, 'owner'),
       {
         number: uniqueNumber(),
       },
@@ -411,14 +426,6 @@ describe('Twilio credentials of an org', () => {
 
   it('removal forgets the token and falls back to the platform account', async () => {
     const d = await createTeam(t.database);
-    const phoneD = await create<{ number: string }>(
-      t.app,
-      '/api/phones',
-      [d.owner, d.org, 'owner'],
-      {
-        number: uniqueNumber(),
-      },
-    );
     const headers = as(d.owner, d.org, 'owner');
     const token = 'dtoken0123456789abcdef0123456789';
     await t.app.inject({
@@ -426,6 +433,9 @@ describe('Twilio credentials of an org', () => {
       url: '/api/twilio/credentials',
       headers,
       payload: { account_sid: `AC${'d'.repeat(32)}`, auth_token: token },
+    });
+    const phoneD = await createVerifiedPhone(t.app, t.database, headers, {
+      number: uniqueNumber(),
     });
     const params = callParams({ To: phoneD.number });
     expect((await twilioPost(t.app, '/webhooks/twilio/voice', params, { token })).statusCode).toBe(
@@ -445,7 +455,13 @@ describe('Twilio credentials of an org', () => {
     expect((await twilioPost(t.app, '/webhooks/twilio/voice', next, { token })).statusCode).toBe(
       403,
     );
-    expect((await twilioPost(t.app, '/webhooks/twilio/voice', next)).statusCode).toBe(200);
+    // The platform token signs again; the number, proven on the removed account only, is pending
+    // again and answered as not in service until the platform operator assigns it.
+    const fallback = await twilioPost(t.app, '/webhooks/twilio/voice', next);
+    expect(fallback.statusCode).toBe(200);
+    expect(fallback.body).toContain('not in service');
+    const after = await t.app.inject({ url: `/api/phones/${phoneD.id}`, headers });
+    expect(after.json().verification_status).toBe('pending_verification');
     expect(
       (await t.app.inject({ method: 'DELETE', url: '/api/twilio/credentials', headers }))
         .statusCode,

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam } from '../test/factories.ts';
+import { createTeam, createVerifiedPhone } from '../test/factories.ts';
 import {
   callParams,
   create,
@@ -24,11 +24,11 @@ const owner = () => [a.owner, a.org, 'owner'] as const;
 beforeAll(async () => {
   t = await buildTestApp({ headerAuth: true, env: twilioEnv() });
   a = await createTeam(t.database);
-  phone = await create(t.app, '/api/phones', [...owner()], {
+  phone = await createVerifiedPhone(t.app, t.database, as(...owner()), {
     number: uniqueNumber(),
     label: 'Main',
   });
-  bare = await create(t.app, '/api/phones', [...owner()], { number: uniqueNumber() });
+  bare = await createVerifiedPhone(t.app, t.database, as(...owner()), { number: uniqueNumber() });
   agent = await create(t.app, '/api/agents', [...owner()], {
     name: 'Receptionist',
     direction: 'incoming',
@@ -135,7 +135,7 @@ describe('incoming call', () => {
   });
 
   it('an inactive agent does not take calls', async () => {
-    const other = await create<{ number: string }>(t.app, '/api/phones', [...owner()], {
+    const other = await createVerifiedPhone<{ number: string }>(t.app, t.database, as(...owner()), {
       number: uniqueNumber(),
     });
     await create(t.app, '/api/agents', [...owner()], {
@@ -199,7 +199,7 @@ describe('incoming SMS', () => {
   it('conversations group by counterpart, newest first, with counts', async () => {
     const x = '+14155550901';
     const y = '+14155550902';
-    const line = await create<{ number: string }>(t.app, '/api/phones', [...owner()], {
+    const line = await createVerifiedPhone<{ number: string }>(t.app, t.database, as(...owner()), {
       number: uniqueNumber(),
     });
     await twilioPost(t.app, '/webhooks/twilio/sms', smsParams({ To: line.number, From: x }));

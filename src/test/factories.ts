@@ -1,6 +1,7 @@
 // Test factories: rows made through the system path, each test with its own orgs and users so
 // tests never share state and can run in parallel.
 import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { Database } from '../db/database.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
@@ -53,4 +54,33 @@ export async function createTeam(database: Database) {
     team[role] = user;
   }
   return { org, ...team };
+}
+
+/**
+ * A phone registered through the API (with `headers`: any caller, test headers or real
+ * credentials) whose ownership is then proven, as the platform superuser's assignment proves it:
+ * the state every test of routing or placing calls starts from (a registered number alone is
+ * inert). Returns the phone as the API now shows it.
+ */
+export async function createVerifiedPhone<T = Record<string, unknown>>(
+  app: FastifyInstance,
+  database: Database,
+  headers: Record<string, string>,
+  payload: Record<string, unknown>,
+): Promise<T & { id: string; number: string; verification_status: string }> {
+  const res = await app.inject({ method: 'POST', url: '/api/phones', headers, payload });
+  if (res.statusCode !== 201) throw new Error(`POST /api/phones: ${res.statusCode} ${res.body}`);
+  const { id } = res.json() as { id: string };
+  await withSystem(database, (tx) =>
+    tx
+      .updateTable('phones')
+      .set({
+        verification_status: 'verified',
+        verification_method: 'platform_assignment',
+        verified_at: new Date(),
+      })
+      .where('id', '=', id)
+      .execute(),
+  );
+  return (await app.inject({ url: `/api/phones/${id}`, headers })).json();
 }

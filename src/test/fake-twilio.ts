@@ -1,8 +1,10 @@
-// A Twilio-compatible fake of the REST API's Calls resource, on 127.0.0.1, for tests driving the
-// real `twilio` client (TWILIO_API_URL points at it). It checks HTTP Basic auth against the
-// accounts it knows, answers POST /2010-04-01/Accounts/{sid}/Calls.json like Twilio (201 and a
-// call resource, or Twilio's error document), records every call it accepted, and can be told to
-// fail the next N requests or to answer slowly.
+// A Twilio-compatible fake of the REST API's Calls and IncomingPhoneNumbers resources, on
+// 127.0.0.1, for tests driving the real `twilio` client (TWILIO_API_URL points at it). It checks
+// HTTP Basic auth against the accounts it knows, answers POST /2010-04-01/Accounts/{sid}/Calls.json
+// like Twilio (201 and a call resource, or Twilio's error document), records every call it
+// accepted, answers GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json?PhoneNumber=… with
+// the account's numbers matching the filter (Twilio matches a part of the number, not only the
+// whole), and can be told to fail the next N requests or to answer slowly.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,6 +29,12 @@ export interface FakeTwilio {
   calls: FakeCall[];
   /** Every Calls.json request received, accepted or not. */
   requests: number;
+  /** Every IncomingPhoneNumbers.json request received, authenticated or not. */
+  numberLookups: number;
+  /** Put a number on an account (as buying it on Twilio would). */
+  addNumber(accountSid: string, number: string): void;
+  /** Take a number off an account (released, or moved to another account). */
+  removeNumber(accountSid: string, number: string): void;
   /** The next n requests fail with this HTTP status and Twilio error code. */
   failNext(n: number, status?: number, code?: number): void;
   /** Answer every request after this delay (ms). */
@@ -35,6 +43,7 @@ export interface FakeTwilio {
 }
 
 const CALLS_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls\.json$/;
+const NUMBERS_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/IncomingPhoneNumbers\.json$/;
 
 export const fakeSid = (prefix: 'CA' | 'SM' | 'AC') =>
   `${prefix}${randomBytes(16).toString('hex')}`;
@@ -66,26 +75,71 @@ export async function startFakeTwilio(accounts: Record<string, string>): Promise
     status: 503,
     code: 20503,
   };
-  const state: Omit<FakeTwilio, 'url' | 'close' | 'failNext'> = {
+  const numbers = new Map<string, { sid: string; number: string }[]>();
+  const state: Omit<FakeTwilio, 'url' | 'close' | 'failNext' | 'addNumber' | 'removeNumber'> = {
     calls: [],
     requests: 0,
+    numberLookups: 0,
     delayMs: 0,
   };
 
-  const server = createServer(async (req, res) => {
-    const match = CALLS_PATH.exec(new URL(req.url ?? '/', 'http://x').pathname);
-    if (!match || req.method !== 'POST') return twilioError(res, 404, 20404, 'Not found');
-    state.requests++;
-    const form = await readBody(req);
-    if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
-    const accountSid = match[1] as string;
+  const authenticated = (req: IncomingMessage, accountSid: string) => {
     const [user, pass] = Buffer.from(
       (req.headers.authorization ?? '').replace(/^Basic /, ''),
       'base64',
     )
       .toString('utf8')
       .split(':');
-    if (user !== accountSid || !pass || accounts[accountSid] !== pass) {
+    return user === accountSid && !!pass && accounts[accountSid] === pass;
+  };
+
+  const server = createServer(async (req, res) => {
+    const reqUrl = new URL(req.url ?? '/', 'http://x');
+    const lookup = NUMBERS_PATH.exec(reqUrl.pathname);
+    if (lookup && req.method === 'GET') {
+      state.numberLookups++;
+      if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
+      const accountSid = lookup[1] as string;
+      if (!authenticated(req, accountSid)) return twilioError(res, 401, 20003, 'Authenticate');
+      if (failures.left > 0) {
+        failures.left--;
+        return twilioError(res, failures.status, failures.code, 'Service unavailable (fake)');
+      }
+      const filter = reqUrl.searchParams.get('PhoneNumber') ?? '';
+      const pageSize = Number(reqUrl.searchParams.get('PageSize') ?? '50');
+      const uri = `/2010-04-01/Accounts/${accountSid}/IncomingPhoneNumbers.json`;
+      const items = (numbers.get(accountSid) ?? [])
+        .filter((n) => n.number.includes(filter))
+        .slice(0, pageSize)
+        .map((n) => ({
+          sid: n.sid,
+          account_sid: accountSid,
+          phone_number: n.number,
+          friendly_name: n.number,
+          status: 'in-use',
+          capabilities: { voice: true, sms: true, mms: false, fax: false },
+          api_version: '2010-04-01',
+          uri: `/2010-04-01/Accounts/${accountSid}/IncomingPhoneNumbers/${n.sid}.json`,
+        }));
+      return send(res, 200, {
+        incoming_phone_numbers: items,
+        first_page_uri: `${uri}?PageSize=${pageSize}&Page=0`,
+        next_page_uri: null,
+        previous_page_uri: null,
+        page: 0,
+        page_size: pageSize,
+        start: 0,
+        end: Math.max(0, items.length - 1),
+        uri: `${uri}?PageSize=${pageSize}&Page=0`,
+      });
+    }
+    const match = CALLS_PATH.exec(reqUrl.pathname);
+    if (!match || req.method !== 'POST') return twilioError(res, 404, 20404, 'Not found');
+    state.requests++;
+    const form = await readBody(req);
+    if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
+    const accountSid = match[1] as string;
+    if (!authenticated(req, accountSid)) {
       return twilioError(res, 401, 20003, 'Authenticate');
     }
     if (failures.left > 0) {
@@ -140,6 +194,17 @@ export async function startFakeTwilio(accounts: Record<string, string>): Promise
     url: `http://127.0.0.1:${port}`,
     failNext(n: number, status = 503, code = 20503) {
       failures = { left: n, status, code };
+    },
+    addNumber(accountSid: string, number: string) {
+      const list = numbers.get(accountSid) ?? [];
+      list.push({ sid: `PN${randomBytes(16).toString('hex')}`, number });
+      numbers.set(accountSid, list);
+    },
+    removeNumber(accountSid: string, number: string) {
+      numbers.set(
+        accountSid,
+        (numbers.get(accountSid) ?? []).filter((n) => n.number !== number),
+      );
     },
     close: () =>
       new Promise<void>((resolve) => {

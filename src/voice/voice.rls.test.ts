@@ -293,7 +293,16 @@ describe('voice tables: row-level security', () => {
     await withOrgService(database, a.org.id, async (tx) => {
       expect(await count(tx, 'phones')).toBe(2);
       expect(await count(tx, 'calls')).toBe(3);
-      expect(await count(tx, 'org_twilio_credentials')).toBe(0);
+      // Its own org's sealed credentials, read-only (phone verification, migration 0007).
+      expect(await count(tx, 'org_twilio_credentials')).toBe(1);
+      await expect(
+        tx
+          .updateTable('org_twilio_credentials')
+          .set({ account_sid: `AC${'e'.repeat(32)}` })
+          .where('org_id', '=', a.org.id)
+          .executeTakeFirst()
+          .then((r) => Number(r.numUpdatedRows)),
+      ).resolves.toBe(0);
       await tx
         .insertInto('calls')
         .values(callRow(a.org.id, `CA${newId().replace(/-/g, '')}`, {}))

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam } from '../test/factories.ts';
+import { createTeam, createVerifiedPhone } from '../test/factories.ts';
 import {
   callParams,
   create,
@@ -32,7 +32,7 @@ function roleOf(team: Team, user: User): Role {
 
 async function prepare(team: Team, user: User) {
   const w = [user, team.org, roleOf(team, user)] as [User, User, Role];
-  const phone = await create<{ number: string }>(t.app, '/api/phones', w, {
+  const phone = await createVerifiedPhone(t.app, t.database, as(...w), {
     number: uniqueNumber(),
   });
   const agent = await create(t.app, '/api/agents', w, {

@@ -1,5 +1,6 @@
 // The voice pages end to end, in Chromium, against a started server with the platform Twilio
-// account configured: sign up → register a phone number → create an incoming agent, and see the
+// account configured: sign up → register a phone number (pending until the platform operator
+// assigns it) → create an incoming agent, and see the
 // 409 for a second active incoming agent on the same phone → a messaging agent, and its 409 →
 // schedule a call with an outgoing
 // agent (a past time is refused) → calls and messages arrive through signed Twilio webhooks →
@@ -7,16 +8,17 @@
 // show them → the org's own Twilio credentials are saved write-only. Steps run in order.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
+import { ADMIN_ENV, superuser } from '../../src/test/org-helpers.ts';
 import { callParams, smsParams, twilioEnv, twilioPost } from '../../src/test/twilio.ts';
 import { dismissToasts, expectLabelledControls, navTo, story } from './support/story.ts';
 
-const s = story('voice', twilioEnv());
+const s = story('voice', { ...ADMIN_ENV, ...twilioEnv() });
 const step = s.step;
 
 const stamp = Date.now();
 const owner = { email: `voice-owner-${stamp}@voice-e2e.test`, name: 'Katherine Johnson' };
 const PASSWORD = 'amber kestrel harbor violin 58';
-// A number unique to this run (the same number may be routed by one org at a time).
+// A number unique to this run (one org at a time holds a number verified).
 const NUMBER = `+1415${String(stamp % 10_000_000).padStart(7, '0')}`;
 const CALLER = '+14155550142';
 const CALLEE = '+14155550123';
@@ -57,6 +59,29 @@ describe('voice dashboard', () => {
     const table = page.getByRole('table', { name: 'Phone numbers' });
     await table.getByRole('cell', { name: NUMBER, exact: true }).waitFor();
     await table.getByRole('cell', { name: 'Front line', exact: true }).waitFor();
+    // Registered is not owned: the number is inert until it is verified, and the page says why.
+    const line = table.getByRole('row').filter({ hasText: NUMBER });
+    await line.getByText('Pending verification', { exact: true }).waitFor();
+    await page.getByText('Some numbers are pending verification').waitFor();
+    // On the platform's Twilio account the platform operator assigns numbers; Verify says so.
+    await line.getByRole('button', { name: `Verify ${NUMBER}` }).click();
+    await page.getByText(/the platform operator assigns its numbers/).waitFor();
+    await dismissToasts(page);
+    const phones = await (await page.request.get('/api/phones')).json();
+    const su = await superuser(s.server.t);
+    const assigned = await s.server.t.app.inject({
+      method: 'POST',
+      url: '/api/admin/phone-assignments',
+      headers: su.headers,
+      payload: { org_id: phones.items[0].org_id, number: NUMBER },
+    });
+    expect(assigned.statusCode).toBe(200);
+    await page.reload();
+    await table
+      .getByRole('row')
+      .filter({ hasText: NUMBER })
+      .getByText('Verified', { exact: true })
+      .waitFor();
   });
 
   step('creates an incoming agent; a second active one on the phone gets the 409', async () => {

@@ -7,6 +7,7 @@ import * as auth from './2026_11_23_0002_auth.ts';
 import * as mfaEmail from './2026_11_23_0003_mfa_email.ts';
 import * as orgsAccess from './2026_11_23_0005_orgs_access.ts';
 import * as voice from './2026_11_23_0006_voice.ts';
+import * as phoneVerification from './2026_11_30_0007_phone_verification.ts';
 import * as signingKeyStages from './2026_11_30_0008_signing_key_stages.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -15,5 +16,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0003_mfa_email': mfaEmail,
   '2026_11_23_0005_orgs_access': orgsAccess,
   '2026_11_23_0006_voice': voice,
+  '2026_11_30_0007_phone_verification': phoneVerification,
   '2026_11_30_0008_signing_key_stages': signingKeyStages,
 };

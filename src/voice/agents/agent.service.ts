@@ -8,6 +8,7 @@ import {
   seesAllRows,
 } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
+import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import type { Agent, AgentDirection } from '../../db/schema.ts';
 import { type Tx, withTenant } from '../../db/tenant.ts';
@@ -17,6 +18,7 @@ import { decodeCursor, page } from '../../http/pagination.ts';
 import { usablePhone, usablePrompt } from '../refs.ts';
 import { mapConflicts } from '../shared.ts';
 import * as repo from './agent.repository.ts';
+import { checkMediaStreamUrl } from './media-stream-url.ts';
 
 const CONFLICTS = { agents_one_active_incoming_per_phone: 'phone_has_active_agent' } as const;
 
@@ -38,10 +40,11 @@ async function checkRefs(tx: Tx, p: Principal, input: Partial<AgentInput>) {
   if (input.prompt_id) await usablePrompt(tx, p, input.prompt_id);
 }
 
-export function createAgentService(database: Database) {
+export function createAgentService(database: Database, config: Pick<Config, 'nodeEnv'>) {
   return {
     create(p: Principal, input: AgentInput): Promise<Agent> {
       requirePermission(p, 'agents:create');
+      checkMediaStreamUrl(input.media_stream_url, config.nodeEnv);
       return mapConflicts(
         () =>
           withTenant(database, tenantOf(p), async (tx) => {
@@ -108,6 +111,7 @@ export function createAgentService(database: Database) {
       if (Object.keys(patch).length === 0) {
         throw new AppError('validation_failed', 'Nothing to update');
       }
+      checkMediaStreamUrl(patch.media_stream_url, config.nodeEnv);
       return mapConflicts(
         () =>
           withTenant(database, tenantOf(p), async (tx) => {

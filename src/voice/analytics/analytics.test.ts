@@ -5,7 +5,7 @@ import type { Role } from '../../db/schema.ts';
 import { withSystem } from '../../db/tenant.ts';
 import { newId } from '../../http/ids.ts';
 import { as, buildTestApp, type TestApp } from '../../test/app.ts';
-import { createTeam } from '../../test/factories.ts';
+import { createTeam, createVerifiedPhone } from '../../test/factories.ts';
 import { create, uniqueNumber } from '../../test/twilio.ts';
 import { resolveRange } from './time-range.ts';
 
@@ -56,7 +56,9 @@ beforeAll(async () => {
   a = await createTeam(t.database);
   b = await createTeam(t.database);
   const owner = [a.owner, a.org, 'owner'] as const;
-  const phone = await create(t.app, '/api/phones', [...owner], { number: uniqueNumber() });
+  const phone = await createVerifiedPhone(t.app, t.database, as(...owner), {
+    number: uniqueNumber(),
+  });
   agentX = await create(t.app, '/api/agents', [...owner], {
     name: 'X',
     direction: 'incoming',
@@ -67,7 +69,7 @@ beforeAll(async () => {
     direction: 'outgoing',
     phone_id: phone.id,
   });
-  const memberPhone = await create(t.app, '/api/phones', [a.member, a.org, 'member'], {
+  const memberPhone = await createVerifiedPhone(t.app, t.database, as(a.member, a.org, 'member'), {
     number: uniqueNumber(),
   });
   memberAgent = await create(t.app, '/api/agents', [a.member, a.org, 'member'], {

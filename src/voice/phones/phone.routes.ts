@@ -7,8 +7,8 @@ import { requestMeta } from '../../auth/auth-context.ts';
 import type { Phone } from '../../db/schema.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../../http/schemas.ts';
-import { E164, NullableText, SECURITY as security, Uuid } from '../shared.ts';
-import type { PhoneService } from './phone.service.ts';
+import { E164, iso, NullableText, SECURITY as security, Uuid } from '../shared.ts';
+import type { createPhoneAssignment, PhoneService } from './phone.service.ts';
 
 const PhoneOut = Type.Object(
   {
@@ -17,7 +17,22 @@ const PhoneOut = Type.Object(
     owner_id: Uuid,
     number: E164,
     label: Type.Union([Type.String(), Type.Null()]),
-    active: Type.Boolean({ description: 'Routes inbound calls and messages to this org' }),
+    active: Type.Boolean({
+      description: 'Routes inbound calls and messages to this org, once the number is verified',
+    }),
+    verification_status: Type.Union(
+      [Type.Literal('pending_verification'), Type.Literal('verified')],
+      {
+        description:
+          'pending_verification: inert (no calls routed or placed) until ownership is proven — on the org own Twilio account (POST /api/phones/{id}/verify) or, on the platform account, by the platform operator',
+      },
+    ),
+    verification_method: Type.Union([
+      Type.Literal('twilio_account'),
+      Type.Literal('platform_assignment'),
+      Type.Null(),
+    ]),
+    verified_at: Type.Union([Timestamp, Type.Null()]),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -51,15 +66,20 @@ export function toPhoneJson(p: Phone) {
     number: p.number,
     label: p.label,
     active: p.active,
+    verification_status: p.verification_status,
+    verification_method: p.verification_method,
+    verified_at: iso(p.verified_at),
     created_at: p.created_at.toISOString(),
     updated_at: p.updated_at.toISOString(),
   };
 }
 
-export const phoneRoutes: FastifyPluginAsyncTypebox<{ phones: PhoneService }> = async (
-  app,
-  { phones },
-) => {
+const AssignBody = Type.Object({ org_id: Uuid, number: E164 }, { additionalProperties: false });
+
+export const phoneRoutes: FastifyPluginAsyncTypebox<{
+  phones: PhoneService;
+  assign: ReturnType<typeof createPhoneAssignment>;
+}> = async (app, { phones, assign }) => {
   const tags = ['phones'];
 
   app.post(
@@ -70,7 +90,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{ phones: PhoneService }> = 
         security,
         summary: 'Register a phone number',
         description:
-          'A number may be registered in several orgs but is active (routes inbound calls and messages) in one at a time: 409 number_in_use otherwise.',
+          'The number starts pending_verification: it routes and places no calls until its ownership is proven (POST /api/phones/{id}/verify on an org with its own Twilio account; otherwise the platform operator assigns it). Registering a number another org holds answers exactly like registering a free one.',
         body: CreateBody,
         response: responses({ 201: PhoneOut }, [401, 403, 409, 413, 415]),
       },
@@ -139,6 +159,42 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{ phones: PhoneService }> = 
           requestMeta(request),
         ),
       ),
+  );
+
+  app.post(
+    '/api/phones/:id/verify',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "Verify a phone number on the org's own Twilio account",
+        description:
+          "Looks the number up on the org's Twilio account (IncomingPhoneNumbers). Found: verified. Not found (or not verifiable): 409 phone_not_on_account, and a number verified earlier becomes pending again. An org on the platform account: 409 phone_assignment_required (the platform operator assigns its numbers). Twilio refusing the credentials: 409 twilio_credentials_rejected; Twilio unreachable: 502 twilio_unavailable.",
+        params: IdParams,
+        response: responses({ 200: PhoneOut }, [401, 403, 404, 409, 502]),
+      },
+    },
+    async (request) =>
+      toPhoneJson(
+        await phones.verify(requirePrincipal(request), request.params.id, requestMeta(request)),
+      ),
+  );
+
+  app.post(
+    '/api/admin/phone-assignments',
+    {
+      schema: {
+        tags: ['admin'],
+        security,
+        summary: 'Assign a platform-account number to an org (superuser)',
+        description:
+          "Marks the org's registered number verified, taking it from any other org that held it (each change audited in its org). Only for orgs on the platform Twilio account: 409 phone_verified_by_account otherwise. 404 when the org has not registered the number.",
+        body: AssignBody,
+        response: responses({ 200: PhoneOut }, [401, 403, 404, 409, 413, 415]),
+      },
+    },
+    async (request) =>
+      toPhoneJson(await assign(requirePrincipal(request), request.body, requestMeta(request))),
   );
 
   app.delete(

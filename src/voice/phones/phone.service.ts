@@ -1,6 +1,10 @@
-// Phone number use cases. A number routes inbound calls and messages to one org at a time: the
-// database's unique index decides (it sees across tenants), this code names the outcome. Changes
-// to routing are audited.
+// Phone number use cases. Any org may register any number, but a number routes calls and
+// messages, and places calls, only once its ownership is proven (migration 0007): found on the
+// org's own Twilio account (verify), or, on the shared platform account, assigned to the org by the
+// platform superuser (assign). Until then it is `pending_verification` and inert. At most one org
+// holds a number verified: the database's cross-tenant unique index decides, and a loser is told
+// the same as for a number that is not on its account, so no answer reveals another org's numbers.
+// Changes to routing are audited.
 import { auditActor } from '../../access/actor.ts';
 import {
   canManageRow,
@@ -9,21 +13,29 @@ import {
   seesAllRows,
 } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
+import { requireSuperuser } from '../../admin/admin.ts';
 import { recordAudit } from '../../audit/audit.ts';
 import type { RequestMeta } from '../../auth/auth-context.ts';
+import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import type { Phone } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import { newId } from '../../http/ids.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
-import { mapConflicts } from '../shared.ts';
+import { numberIsOnAccount } from '../../telephony/number-ownership.ts';
+import { withOrgService } from '../../telephony/org-service.ts';
+import { accountFor, type TwilioAccount } from '../../telephony/twilio-account.ts';
+import { createTwilioClients, type TwilioRest } from '../../telephony/twilio-client.ts';
+import {
+  findCredentials,
+  findSealedCredentials,
+} from '../../telephony/twilio-credentials.repository.ts';
+import { mapConflicts, violatedUniqueIndex } from '../shared.ts';
 import * as repo from './phone.repository.ts';
 
-const CONFLICTS = {
-  phones_number_routes_once: 'number_in_use',
-  phones_org_number_key: 'phone_number_exists',
-} as const;
+const CONFLICTS = { phones_org_number_key: 'phone_number_exists' } as const;
+const VERIFIED_ONCE = 'phones_number_verified_once';
 
 export interface PhoneInput {
   number: string;
@@ -31,7 +43,11 @@ export interface PhoneInput {
   active?: boolean;
 }
 
-export function createPhoneService(database: Database) {
+export function createPhoneService(
+  database: Database,
+  config: Pick<Config, 'encryption' | 'twilio'>,
+  clientFor: (account: TwilioAccount) => TwilioRest = createTwilioClients(config),
+) {
   return {
     create(p: Principal, input: PhoneInput, meta: RequestMeta): Promise<Phone> {
       requirePermission(p, 'phones:create');
@@ -117,6 +133,77 @@ export function createPhoneService(database: Database) {
       );
     },
 
+    /**
+     * Re-check ownership on the org's own Twilio account. Found: verified. Not found, or held
+     * verified by another org (same account): one answer, phone_not_on_account, and a number that
+     * was verified on the account and left it becomes pending again. On the platform account the
+     * superuser assigns numbers: phone_assignment_required until then.
+     */
+    async verify(p: Principal, id: string, meta: RequestMeta): Promise<Phone> {
+      requirePermission(p, 'phones:manage_own');
+      const phone = await withTenant(database, tenantOf(p), (tx) =>
+        repo.findPhone(tx, p.orgId, id),
+      );
+      if (!phone || !canManageRow(p, 'phones', phone.owner_id)) throw notFound('phone');
+      // People below admin may not read the credentials; the org acting as itself may read its
+      // own (migration 0007), and the token is only opened here, in memory.
+      const stored = await withOrgService(database, p.orgId, (tx) =>
+        findSealedCredentials(tx, p.orgId),
+      );
+      if (!stored) {
+        if (phone.verification_status === 'verified') return phone;
+        throw new AppError(
+          config.twilio.accountSid ? 'phone_assignment_required' : 'twilio_not_configured',
+        );
+      }
+      let account: TwilioAccount | null;
+      try {
+        account = accountFor(config, p.orgId, stored);
+      } catch {
+        throw new AppError(
+          'twilio_credentials_rejected',
+          'The stored Twilio credentials cannot be opened: set them again',
+        );
+      }
+      if (!account) throw new AppError('twilio_not_configured');
+
+      if (await numberIsOnAccount(clientFor(account), phone.number)) {
+        try {
+          return await withTenant(database, tenantOf(p), async (tx) => {
+            const row = await repo.markVerified(tx, p.orgId, id, 'twilio_account');
+            if (!row) throw notFound('phone');
+            await recordAudit(tx, meta, {
+              org_id: p.orgId,
+              ...auditActor(p),
+              action: 'phone.verify',
+              target_type: 'phone',
+              target_id: id,
+              outcome: 'success',
+              metadata: { number: row.number, method: 'twilio_account' },
+            });
+            return row;
+          });
+        } catch (err) {
+          // Held verified by another org: answered like a number not on the account.
+          if (violatedUniqueIndex(err) !== VERIFIED_ONCE) throw err;
+        }
+      } else if (phone.verification_status === 'verified') {
+        await withTenant(database, tenantOf(p), async (tx) => {
+          await repo.markPending(tx, p.orgId, id);
+          await recordAudit(tx, meta, {
+            org_id: p.orgId,
+            ...auditActor(p),
+            action: 'phone.verification_lost',
+            target_type: 'phone',
+            target_id: id,
+            outcome: 'success',
+            metadata: { number: phone.number },
+          });
+        });
+      }
+      throw new AppError('phone_not_on_account');
+    },
+
     remove(p: Principal, id: string, meta: RequestMeta): Promise<void> {
       requirePermission(p, 'phones:manage_own');
       return withTenant(database, tenantOf(p), async (tx) => {
@@ -134,6 +221,54 @@ export function createPhoneService(database: Database) {
         });
       });
     },
+  };
+}
+
+/** The superuser's assignment of a number on the platform account to one org. */
+export function createPhoneAssignment(database: Database) {
+  return function assign(
+    p: Principal,
+    input: { org_id: string; number: string },
+    meta: RequestMeta,
+  ): Promise<Phone> {
+    requireSuperuser(p);
+    const { org_id: orgId, number } = input;
+    return mapConflicts(
+      () =>
+        withTenant(database, tenantOf(p, { platformAdmin: true }), async (tx) => {
+          // An org with its own account proves ownership there; the platform cannot vouch for it.
+          if (await findCredentials(tx, orgId)) throw new AppError('phone_verified_by_account');
+          const phone = await repo.findPhoneByNumber(tx, orgId, number);
+          if (!phone) throw notFound('phone');
+          if (phone.verification_status === 'verified') return phone;
+          const actor = { actor_user_id: p.userId, actor_type: 'superuser' as const };
+          for (const taken of await repo.unverifyNumberElsewhere(tx, number, orgId)) {
+            await recordAudit(tx, meta, {
+              org_id: taken.org_id,
+              ...actor,
+              action: 'phone.unassign',
+              target_type: 'phone',
+              target_id: taken.id,
+              outcome: 'success',
+              metadata: { number },
+            });
+          }
+          const row = await repo.markVerified(tx, orgId, phone.id, 'platform_assignment');
+          if (!row) throw notFound('phone');
+          await recordAudit(tx, meta, {
+            org_id: orgId,
+            ...actor,
+            action: 'phone.assign',
+            target_type: 'phone',
+            target_id: row.id,
+            outcome: 'success',
+            metadata: { number },
+          });
+          return row;
+        }),
+      // Two assignments of one number racing: the loser is told to try again.
+      { [VERIFIED_ONCE]: 'conflict' },
+    );
   };
 }
 

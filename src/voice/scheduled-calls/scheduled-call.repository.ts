@@ -1,6 +1,7 @@
 // Scheduled calls data access for people (create, list, cancel). The dispatcher's queue
 // operations live in src/telephony/dispatch.repository.ts. Every function takes the caller's
 // transaction first; the explicit org filter is defence in depth on top of row-level security.
+import { sql } from 'kysely';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 
@@ -15,6 +16,18 @@ export function insertScheduledCall(tx: Tx, row: NewScheduledCall): Promise<Sche
     .values({ ...row, next_attempt_at: row.scheduled_at })
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+/**
+ * How many calls the caller's whole org has waiting (pending or being placed), after taking the
+ * org's lock that serialises this check with concurrent inserts until the transaction ends. A
+ * database function (migration 0007), because a member's own context sees only their own calls.
+ */
+export async function lockAndCountPending(tx: Tx): Promise<number> {
+  const { rows } = await sql<{
+    n: string | number;
+  }>`SELECT app_lock_and_count_pending_scheduled_calls() AS n`.execute(tx);
+  return Number(rows[0]?.n ?? 0);
 }
 
 export function findScheduledCall(

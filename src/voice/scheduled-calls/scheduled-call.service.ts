@@ -8,12 +8,14 @@ import {
   seesAllRows,
 } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
+import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import { newId } from '../../http/ids.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
+import { findPhone } from '../phones/phone.repository.ts';
 import { usableAgent } from '../refs.ts';
 import * as repo from './scheduled-call.repository.ts';
 
@@ -35,7 +37,10 @@ function checkTime(at: Date, now = Date.now()): void {
   if (at.getTime() > now + MAX_AHEAD_MS) throw fieldError('must be within a year');
 }
 
-export function createScheduledCallService(database: Database) {
+export function createScheduledCallService(
+  database: Database,
+  config: Pick<Config, 'scheduledCalls'>,
+) {
   const notFoundError = () => notFound('scheduled call');
   return {
     create(p: Principal, input: ScheduledCallInput): Promise<ScheduledCall> {
@@ -48,6 +53,22 @@ export function createScheduledCallService(database: Database) {
           throw new AppError('validation_failed', 'The agent cannot place calls', {
             errors: [{ field: 'agent_id', message: 'must name an active outgoing agent' }],
           });
+        }
+        // Calls go out only from the org's own active, verified numbers (the dispatcher checks
+        // again when it places the call): an unverified number may be someone else's.
+        const phone = await findPhone(tx, p.orgId, agent.phone_id);
+        if (phone?.verification_status !== 'verified') {
+          throw new AppError('phone_not_verified', "The agent's phone number is not verified yet");
+        }
+        if (!phone.active)
+          throw new AppError('phone_inactive', "The agent's phone number is not active");
+        // One org cannot fill the shared queue: a cap on what waits, counted for the whole org.
+        const waiting = await repo.lockAndCountPending(tx);
+        if (waiting >= config.scheduledCalls.maxPending) {
+          throw new AppError(
+            'scheduled_call_limit_reached',
+            `At most ${config.scheduledCalls.maxPending} scheduled calls may wait at once`,
+          );
         }
         return repo.insertScheduledCall(tx, {
           id: newId(),

@@ -5565,8 +5565,12 @@ export interface paths {
                                  */
                                 number: string;
                                 label: string | null;
-                                /** @description Routes inbound calls and messages to this org */
+                                /** @description Routes inbound calls and messages to this org, once the number is verified */
                                 active: boolean;
+                                /** @description pending_verification: inert (no calls routed or placed) until ownership is proven — on the org own Twilio account (POST /api/phones/{id}/verify) or, on the platform account, by the platform operator */
+                                verification_status: "pending_verification" | "verified";
+                                verification_method: "twilio_account" | "platform_assignment" | null;
+                                verified_at: string | null;
                                 /** Format: date-time */
                                 created_at: string;
                                 /** Format: date-time */
@@ -5626,7 +5630,7 @@ export interface paths {
         put?: never;
         /**
          * Register a phone number
-         * @description A number may be registered in several orgs but is active (routes inbound calls and messages) in one at a time: 409 number_in_use otherwise.
+         * @description The number starts pending_verification: it routes and places no calls until its ownership is proven (POST /api/phones/{id}/verify on an org with its own Twilio account; otherwise the platform operator assigns it). Registering a number another org holds answers exactly like registering a free one.
          */
         post: {
             parameters: {
@@ -5668,8 +5672,12 @@ export interface paths {
                              */
                             number: string;
                             label: string | null;
-                            /** @description Routes inbound calls and messages to this org */
+                            /** @description Routes inbound calls and messages to this org, once the number is verified */
                             active: boolean;
+                            /** @description pending_verification: inert (no calls routed or placed) until ownership is proven — on the org own Twilio account (POST /api/phones/{id}/verify) or, on the platform account, by the platform operator */
+                            verification_status: "pending_verification" | "verified";
+                            verification_method: "twilio_account" | "platform_assignment" | null;
+                            verified_at: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -5795,8 +5803,12 @@ export interface paths {
                              */
                             number: string;
                             label: string | null;
-                            /** @description Routes inbound calls and messages to this org */
+                            /** @description Routes inbound calls and messages to this org, once the number is verified */
                             active: boolean;
+                            /** @description pending_verification: inert (no calls routed or placed) until ownership is proven — on the org own Twilio account (POST /api/phones/{id}/verify) or, on the platform account, by the platform operator */
+                            verification_status: "pending_verification" | "verified";
+                            verification_method: "twilio_account" | "platform_assignment" | null;
+                            verified_at: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -5977,8 +5989,12 @@ export interface paths {
                              */
                             number: string;
                             label: string | null;
-                            /** @description Routes inbound calls and messages to this org */
+                            /** @description Routes inbound calls and messages to this org, once the number is verified */
                             active: boolean;
+                            /** @description pending_verification: inert (no calls routed or placed) until ownership is proven — on the org own Twilio account (POST /api/phones/{id}/verify) or, on the platform account, by the platform operator */
+                            verification_status: "pending_verification" | "verified";
+                            verification_method: "twilio_account" | "platform_assignment" | null;
+                            verified_at: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -6069,6 +6085,297 @@ export interface paths {
                 };
             };
         };
+        trace?: never;
+    };
+    "/api/phones/{id}/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify a phone number on the org's own Twilio account
+         * @description Looks the number up on the org's Twilio account (IncomingPhoneNumbers). Found: verified. Not found (or not verifiable): 409 phone_not_on_account, and a number verified earlier becomes pending again. An org on the platform account: 409 phone_assignment_required (the platform operator assigns its numbers). Twilio refusing the credentials: 409 twilio_credentials_rejected; Twilio unreachable: 502 twilio_unavailable.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            org_id: string;
+                            /** Format: uuid */
+                            owner_id: string;
+                            /**
+                             * @description Phone number in E.164 form
+                             * @example +14155550100
+                             */
+                            number: string;
+                            label: string | null;
+                            /** @description Routes inbound calls and messages to this org, once the number is verified */
+                            active: boolean;
+                            /** @description pending_verification: inert (no calls routed or placed) until ownership is proven — on the org own Twilio account (POST /api/phones/{id}/verify) or, on the platform account, by the platform operator */
+                            verification_status: "pending_verification" | "verified";
+                            verification_method: "twilio_account" | "platform_assignment" | null;
+                            verified_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/phone-assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign a platform-account number to an org (superuser)
+         * @description Marks the org's registered number verified, taking it from any other org that held it (each change audited in its org). Only for orgs on the platform Twilio account: 409 phone_verified_by_account otherwise. 404 when the org has not registered the number.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        org_id: string;
+                        /**
+                         * @description Phone number in E.164 form
+                         * @example +14155550100
+                         */
+                        number: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            org_id: string;
+                            /** Format: uuid */
+                            owner_id: string;
+                            /**
+                             * @description Phone number in E.164 form
+                             * @example +14155550100
+                             */
+                            number: string;
+                            label: string | null;
+                            /** @description Routes inbound calls and messages to this org, once the number is verified */
+                            active: boolean;
+                            /** @description pending_verification: inert (no calls routed or placed) until ownership is proven — on the org own Twilio account (POST /api/phones/{id}/verify) or, on the platform account, by the platform operator */
+                            verification_status: "pending_verification" | "verified";
+                            verification_method: "twilio_account" | "platform_assignment" | null;
+                            verified_at: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            updated_at: string;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/agents": {

@@ -1,5 +1,6 @@
-// Phone numbers: list, search, filter, register, edit (label, active), delete. A number routes
-// inbound calls and messages to one org at a time: the server answers 409 number_in_use otherwise.
+// Phone numbers: list, search, filter, register, edit (label, active), verify, delete. A number
+// routes and places calls only once its ownership is verified (on the org's own Twilio account, or
+// assigned by the platform operator); until then it shows as pending, with what to do about it.
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
@@ -23,14 +24,20 @@ const PAGE = 20;
 
 /** What the user can do about each conflict the server reports. */
 const CONFLICT_HINTS: Record<string, { field: string; hint: string }> = {
-  number_in_use: {
-    field: 'Already active in another organization',
-    hint: 'A number routes calls and messages to one organization at a time. Deactivate it there first, or save it here with “Active” unchecked.',
-  },
   phone_number_exists: {
     field: 'Already registered in this organization',
     hint: 'This number is already in your list. Edit the existing entry instead.',
   },
+};
+
+/** What a pending number needs, by the answer of POST /api/phones/{id}/verify. */
+const VERIFY_HINTS: Record<string, string> = {
+  phone_not_on_account:
+    "The number was not found on your organization's Twilio account. Add it to that account in Twilio, then verify again.",
+  phone_assignment_required:
+    "Your organization uses the platform's Twilio account: the platform operator assigns its numbers to you. Ask them to assign this one.",
+  twilio_not_configured:
+    'Twilio is not configured: an admin can add your Twilio account under the organization settings.',
 };
 
 const NUMBER_HINT = 'This is not a number in E.164 form (e.g. +14155550100).';
@@ -157,7 +164,7 @@ function PhoneDialog({
           name="active"
           checked={active}
           onChange={(e) => setActive(e.target.checked)}
-          hint="Routes inbound calls and messages to this organization."
+          hint="Routes inbound calls and messages to this organization once the number is verified."
         />
       </div>
     </Dialog>
@@ -192,6 +199,29 @@ export function PhonesPage() {
     toast.error,
   );
   const { items, setItems, loadError } = list;
+
+  const [verifying, setVerifying] = useState<string | null>(null);
+
+  async function verify(p: Phone) {
+    setVerifying(p.id);
+    try {
+      const saved = await api.post('/api/phones/{id}/verify', { params: { id: p.id } });
+      setItems((all) => withSaved(all, saved, false));
+      toast.success(`Phone number ${p.number} is verified.`);
+    } catch (err) {
+      const hint = err instanceof ApiError ? VERIFY_HINTS[err.code] : undefined;
+      toast.error(hint ?? errorMessage(err));
+      // A number that left the account is pending again: show it.
+      if (err instanceof ApiError && err.code === 'phone_not_on_account') {
+        api
+          .get('/api/phones/{id}', { params: { id: p.id } })
+          .then((fresh) => setItems((all) => withSaved(all, fresh, false)))
+          .catch(() => {});
+      }
+    } finally {
+      setVerifying(null);
+    }
+  }
 
   async function remove(p: Phone) {
     setDeleteBusy(true);
@@ -251,6 +281,16 @@ export function PhonesPage() {
             </Button>
           </form>
         </search>
+        {items?.some((p) => p.verification_status !== 'verified') && (
+          <div className="mb-5">
+            <Alert title="Some numbers are pending verification">
+              A number answers and places calls only once we know it is yours: with your own Twilio
+              account, press “Verify” and we look it up there; on the platform's account, the
+              platform operator assigns it to you. Until then calls to it are not answered by your
+              agents and no calls are placed from it.
+            </Alert>
+          </div>
+        )}
         {loadError ? (
           <Alert tone="error">{loadError}</Alert>
         ) : !items ? (
@@ -303,11 +343,18 @@ export function PhonesPage() {
                   {p.label || <span className="text-slate-400">—</span>}
                 </td>
                 <td className={td}>
-                  {p.active ? (
-                    <Badge tone="green">Active</Badge>
-                  ) : (
-                    <Badge tone="gray">Inactive</Badge>
-                  )}
+                  <div className="flex flex-wrap gap-1.5">
+                    {p.active ? (
+                      <Badge tone="green">Active</Badge>
+                    ) : (
+                      <Badge tone="gray">Inactive</Badge>
+                    )}
+                    {p.verification_status === 'verified' ? (
+                      <Badge tone="indigo">Verified</Badge>
+                    ) : (
+                      <Badge tone="amber">Pending verification</Badge>
+                    )}
+                  </div>
                 </td>
                 <td className={`${td} whitespace-nowrap text-slate-500`}>
                   {formatDateTime(p.created_at)}
@@ -318,11 +365,24 @@ export function PhonesPage() {
                   </time>
                 </td>
                 <td className={td}>
-                  <RowActions
-                    name={p.number}
-                    onEdit={() => setEditing({ mode: 'edit', phone: p })}
-                    onDelete={() => setDeleting(p)}
-                  />
+                  <div className="flex justify-end gap-2">
+                    {p.verification_status !== 'verified' && (
+                      <Button
+                        variant="secondary"
+                        size="sm"
+                        loading={verifying === p.id}
+                        onClick={() => void verify(p)}
+                        aria-label={`Verify ${p.number}`}
+                      >
+                        Verify
+                      </Button>
+                    )}
+                    <RowActions
+                      name={p.number}
+                      onEdit={() => setEditing({ mode: 'edit', phone: p })}
+                      onDelete={() => setDeleting(p)}
+                    />
+                  </div>
                 </td>
               </tr>
             ))}

@@ -1,0 +1,94 @@
+// Clear-text media: an agent's media stream carries the call's audio and its stream token, so
+// media_stream_url must be wss:// — ws:// only to a loopback host, and never in production. The
+// same check guards create and update, answered with a 400 naming the field.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { as, buildTestApp, type TestApp } from '../../test/app.ts';
+import { createTeam } from '../../test/factories.ts';
+import { create, uniqueNumber } from '../../test/twilio.ts';
+import { mediaStreamUrlProblem } from './media-stream-url.ts';
+
+let t: TestApp;
+let a: Awaited<ReturnType<typeof createTeam>>;
+let phoneId: string;
+const who = () => as(a.owner, a.org, 'owner');
+
+beforeAll(async () => {
+  t = await buildTestApp({ headerAuth: true });
+  a = await createTeam(t.database);
+  phoneId = (
+    await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], { number: uniqueNumber() })
+  ).id;
+});
+afterAll(() => t.close());
+
+const createAgent = (media_stream_url: string) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/api/agents',
+    headers: who(),
+    payload: {
+      name: 'Agent',
+      direction: 'incoming',
+      phone_id: phoneId,
+      media_stream_url,
+      active: false,
+    },
+  });
+
+const CLEAR_TEXT = [
+  'ws://agents.example.test/stream',
+  'ws://10.0.0.5/stream',
+  'ws://128.0.0.1/stream',
+  'ws://localhost.example.test/stream',
+  'ws://127.0.0.1.nip.io/stream',
+  'ws://[::2]/stream',
+];
+
+describe('media_stream_url', () => {
+  it('refuses ws:// to any non-loopback host, on create and on update, naming the field', async () => {
+    for (const url of CLEAR_TEXT) {
+      const res = await createAgent(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().code).toBe('validation_failed');
+      expect(res.json().errors).toEqual([
+        { field: 'media_stream_url', message: expect.stringContaining('wss://') },
+      ]);
+    }
+    const ok = await createAgent('wss://agents.example.test/stream');
+    expect(ok.statusCode).toBe(201);
+    const update = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/agents/${ok.json().id}`,
+      headers: who(),
+      payload: { media_stream_url: 'ws://agents.example.test/stream' },
+    });
+    expect(update.statusCode).toBe(400);
+    expect(update.json().errors[0].field).toBe('media_stream_url');
+    const stored = await t.app.inject({ url: `/api/agents/${ok.json().id}`, headers: who() });
+    expect(stored.json().media_stream_url).toBe('wss://agents.example.test/stream');
+  });
+
+  it('allows ws:// to loopback hosts outside production (a worker on the same machine)', async () => {
+    for (const url of [
+      'ws://127.0.0.1:9000/s',
+      'ws://127.1.2.3/s',
+      'ws://localhost:8080/s',
+      'ws://[::1]:9000/s',
+    ]) {
+      expect((await createAgent(url)).statusCode, url).toBe(201);
+    }
+  });
+
+  it('refuses ws:// everywhere in production, loopback included', () => {
+    for (const url of [
+      'ws://127.0.0.1:9000/s',
+      'ws://localhost/s',
+      'ws://[::1]/s',
+      ...CLEAR_TEXT,
+    ]) {
+      expect(mediaStreamUrlProblem(url, 'production'), url).toMatch(/wss:\/\//);
+    }
+    expect(mediaStreamUrlProblem('wss://agents.example.test/s', 'production')).toBeNull();
+    expect(mediaStreamUrlProblem('https://agents.example.test/s', 'development')).not.toBeNull();
+  });
+});
