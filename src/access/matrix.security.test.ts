@@ -45,6 +45,7 @@ let su: Person;
 const keys = {} as Record<'key_all' | 'key_read' | 'key_none', Record<string, string>>;
 let promptId: string;
 let superuserCalls = 0;
+let phoneSeq = 0;
 
 beforeAll(async () => {
   t = await buildTestApp({ env: ADMIN_ENV });
@@ -299,6 +300,23 @@ const ROWS: Row[] = [
     expect: SUPERUSER_ONLY(200),
   },
   { method: 'POST', route: '/api/admin/signing-keys/rotate', expect: SUPERUSER_ONLY(200) },
+  {
+    method: 'POST',
+    route: '/api/admin/phone-assignments',
+    // A number org A registered (pending) on the platform account: only the superuser assigns it.
+    prepare: async () => {
+      const number = `+1555${String(++phoneSeq).padStart(7, '0')}`;
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/phones',
+        headers: a.owner.headers,
+        payload: { number },
+      });
+      if (res.statusCode !== 201) throw new Error(`phone setup: ${res.body}`);
+      return { body: { org_id: a.org.id, number } };
+    },
+    expect: SUPERUSER_ONLY(200),
+  },
   // Prompts (a voice resource): members manage their own rows only.
   {
     method: 'GET',
