@@ -107,7 +107,7 @@ export async function resendVerification(
  * What the verify route says when a password is needed and missing: the person following the
  * link may be the mailbox owner who never signed up, and must learn the way that works for them.
  */
-export const VERIFY_PASSWORD_REQUIRED =
+const VERIFY_PASSWORD_REQUIRED =
   'is required: enter the password you chose when you signed up, or use "forgot password" if you did not sign up yourself';
 
 /**
