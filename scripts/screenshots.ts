@@ -90,10 +90,12 @@ async function mailedToken(to: string, pattern: RegExp): Promise<string> {
   }
   throw new Error(`no mail to ${to} matching ${pattern}`);
 }
-// The owner has verified their address (the link from the welcome mail). The first proof of an
-// address ends the sessions opened before it, so the owner logs in again afterwards.
+// The owner has verified their address (the link from the welcome mail, with the password chosen
+// at sign-up). The first proof of an address ends the sessions opened before it, so the owner
+// logs in again afterwards.
 await call('POST', '/api/auth/email/verify', null, {
   token: await mailedToken(owner.user.email, /\/verify-email\?token=([\w-]+)/),
+  password: PASSWORD,
 });
 const token = (
   await call('POST', '/api/auth/login', null, { email: owner.user.email, password: PASSWORD })

@@ -33,12 +33,27 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
       schema: {
         tags,
         summary: 'Confirm your email address with the token from the mailed link',
-        body: Type.Object({ token: Token }, { additionalProperties: false }),
-        response: responses({ 204: NoContent }, [403]),
+        description:
+          'An account whose address was never verified and that has a password also needs `password`, the one chosen at sign-up: the link proves the mailbox, the password that its owner is who signed up. Without it: `400 validation_failed` on `password`; a wrong one: `401 invalid_credentials`, counted with failed logins (the link stays usable). Someone who did not sign up themselves uses "forgot password" instead: that link proves the address and replaces the password. An already verified account, or one without a password, needs the token alone (`password` is then ignored). The first proof of an address ends every session of the account and removes the MFA and API keys set up before it.',
+        body: Type.Object(
+          {
+            token: Token,
+            password: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 1024,
+                description:
+                  'The password chosen at sign-up; required while the address is unverified and the account has one',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses({ 204: NoContent }, [401, 403, 409, 429]),
       },
     },
     async (request, reply) => {
-      await verifyEmailToken(auth, request.body.token, requestMeta(request));
+      await verifyEmailToken(auth, request.body, requestMeta(request));
       return reply.code(204).send(null);
     },
   );

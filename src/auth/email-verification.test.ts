@@ -25,8 +25,13 @@ function tokenOf(address: string, nth = -1): string {
   return new URL(linkFrom(m, '/verify-email?token=')).searchParams.get('token')!;
 }
 
-const verify = (token: unknown) =>
-  t.app.inject({ method: 'POST', url: '/api/auth/email/verify', payload: { token } });
+/** An unverified account with a password verifies with that password too (mailbox-proof.ts). */
+const verify = (token: unknown, password?: string) =>
+  t.app.inject({
+    method: 'POST',
+    url: '/api/auth/email/verify',
+    payload: password === undefined ? { token } : { token, password },
+  });
 const resend = (headers: Record<string, string>, payload?: object) =>
   t.app.inject({ method: 'POST', url: '/api/auth/email/resend', headers, payload });
 
@@ -55,12 +60,13 @@ describe('POST /api/auth/email/verify', () => {
     const token = tokenOf(u.email);
     const me = (access: string) => t.app.inject({ url: '/auth/me', headers: bearer(access) });
     expect((await me(u.access)).json().email_verified).toBe(false);
-    const first = await verify(token);
+    const first = await verify(token, u.password);
     expect(first.statusCode).toBe(204);
     // The first proof of the address ends the sessions opened before it (mailbox-proof.ts).
     expect((await me(u.access)).statusCode).toBe(401);
     const again = (await loginUser(t.app, u.email, u.password)).json().access_token;
     expect((await me(again)).json().email_verified).toBe(true);
+    // Once verified, the address needs no password: the token alone is judged, and it is spent.
     const second = await verify(token);
     expect(second.statusCode).toBe(400);
     expect(second.json().code).toBe('invalid_token');
@@ -97,6 +103,10 @@ describe('POST /api/auth/email/verify', () => {
       expect(res.statusCode).toBe(400);
     }
     expect((await verify(42)).statusCode).toBe(400);
+    for (const password of ['', 'x'.repeat(1025), 42 as unknown as string]) {
+      const res = await verify('a'.repeat(43), password);
+      expect(res.json()).toMatchObject({ status: 400, code: 'validation_failed' });
+    }
     const extra = await t.app.inject({
       method: 'POST',
       url: '/api/auth/email/verify',
@@ -133,13 +143,13 @@ describe('POST /api/auth/email/resend', () => {
     expect(limited.headers['retry-after']).toBeDefined();
     expect(mail.to(u.email, VERIFY_SUBJECT)).toHaveLength(1 + limit);
 
-    expect((await verify(old)).statusCode).toBe(400);
-    expect((await verify(tokenOf(u.email))).statusCode).toBe(204);
+    expect((await verify(old, u.password)).statusCode).toBe(400);
+    expect((await verify(tokenOf(u.email), u.password)).statusCode).toBe(204);
   });
 
   it('signed in and already verified: the same answer, no mail', async () => {
     const u = await registerUser(t.app);
-    await verify(tokenOf(u.email));
+    expect((await verify(tokenOf(u.email), u.password)).statusCode).toBe(204);
     const access = (await loginUser(t.app, u.email, u.password)).json().access_token;
     const before = mail.sent.length;
     const res = await resend(bearer(access));
@@ -204,7 +214,7 @@ describe('REQUIRE_EMAIL_VERIFICATION', () => {
       const ok = await strict.app.inject({
         method: 'POST',
         url: '/api/auth/email/verify',
-        payload: { token },
+        payload: { token, password: u.password },
       });
       expect(ok.statusCode).toBe(204);
       expect((await loginUser(strict.app, u.email, u.password)).statusCode).toBe(200);

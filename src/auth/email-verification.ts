@@ -4,7 +4,7 @@
 import { isPerson } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { User } from '../db/schema.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
@@ -17,6 +17,7 @@ import type { AuthContext, RequestMeta } from './auth-context.ts';
 import { normalizeEmail } from './email-address.ts';
 import { proveMailboxControl } from './mailbox-proof.ts';
 import { sendMail } from './notifications.ts';
+import { verifyPassword } from './password.ts';
 import {
   consumeUserToken,
   findLiveUserToken,
@@ -103,32 +104,111 @@ export async function resendVerification(
 }
 
 /**
+ * What the verify route says when a password is needed and missing: the person following the
+ * link may be the mailbox owner who never signed up, and must learn the way that works for them.
+ */
+const VERIFY_PASSWORD_REQUIRED =
+  'is required: enter the password you chose when you signed up, or use "forgot password" if you did not sign up yourself';
+
+/**
+ * A never-verified account with a password was set up by whoever typed the address. The token
+ * proves the mailbox; only the password proves that its owner is that registrant. Without it the
+ * registrant's password would outlive the proof and open a verified account (the purge of
+ * mailbox-proof.ts ends sessions, MFA and keys, not the password). A mailbox owner who did not
+ * sign up uses forgot-password instead: that link proves the address and replaces the password.
+ * Verified accounts (nothing left to take over) and accounts without a password (nothing to
+ * outlive the proof) need the token alone.
+ */
+function needsPassword(user: Pick<User, 'email_verified_at' | 'password_hash'>): boolean {
+  return !user.email_verified_at && user.password_hash !== null;
+}
+
+/**
  * POST /api/auth/email/verify: spends the token and marks the address verified. The first proof
  * of a never-verified account purges what was set up before it (src/auth/mailbox-proof.ts).
  */
 export async function verifyEmailToken(
   auth: AuthContext,
-  token: string,
+  input: { token: string; password?: string },
   meta: RequestMeta,
 ): Promise<void> {
-  const hash = presentedTokenHash(token);
+  const hash = presentedTokenHash(input.token);
   if (!hash) throw new AppError('invalid_token');
   // System path: the token is the only handle on its user, no tenant is known before it opens.
-  const ended = await withSystem(auth.database, async (tx) => {
+  // This first look spends nothing, so the password hash below runs outside any transaction.
+  const found = await withSystem(auth.database, async (tx) => {
     const t = await findLiveUserToken(tx, hash, ['verify_email']);
-    if (!t || !(await consumeUserToken(tx, t.id))) return null;
-    const proof = await proveMailboxControl(tx, t.user_id, 'verify_email', meta);
+    const user = t ? await findUserById(tx, t.user_id) : undefined;
+    return t && user ? { token: t, user } : null;
+  });
+  if (!found) throw new AppError('invalid_token');
+  const { token, user } = found;
+
+  let provenHash: string | null = null;
+  if (needsPassword(user)) {
+    if (input.password === undefined) {
+      throw new AppError('validation_failed', `A password ${VERIFY_PASSWORD_REQUIRED}`, {
+        errors: [{ field: 'password', message: VERIFY_PASSWORD_REQUIRED }],
+      });
+    }
+    await provePassword(auth, user, input.password, meta);
+    provenHash = user.password_hash;
+  }
+
+  const ended = await withSystem(auth.database, async (tx) => {
+    // The decision above must still hold: if the account needs a password now, it is the one
+    // just proven (a password changed or set in between is checked again by a new attempt).
+    const current = await findUserById(tx, user.id);
+    if (!current) return null;
+    if (needsPassword(current) && current.password_hash !== provenHash) {
+      throw new AppError('conflict', 'The account changed meanwhile: follow the link again');
+    }
+    if (!(await consumeUserToken(tx, token.id))) return null;
+    const proof = await proveMailboxControl(tx, user.id, 'verify_email', meta);
     await recordAudit(tx, meta, {
       org_id: null,
-      actor_user_id: t.user_id,
+      actor_user_id: user.id,
       actor_type: 'user',
       action: 'auth.email_verify',
       target_type: 'user',
-      target_id: t.user_id,
+      target_id: user.id,
       outcome: 'success',
     });
     return proof.endedSessions;
   });
   if (!ended) throw new AppError('invalid_token');
   auth.revocation.add(ended);
+}
+
+/**
+ * The registrant's password, guessed against the login brute-force counters of the account's
+ * address: the point is reserved before the hash is checked, so parallel guesses at the verify
+ * route cannot outrun the limit, and guesses here and at the login form share one budget. A wrong
+ * one answers like a wrong login and leaves the token unspent.
+ */
+async function provePassword(
+  auth: AuthContext,
+  user: User,
+  password: string,
+  meta: RequestMeta,
+): Promise<void> {
+  const attempt = await auth.loginGuard.reserve({ account: user.email, ip: clientKey(meta.ip) });
+  if (user.password_hash && (await verifyPassword(user.password_hash, password))) {
+    await attempt.succeeded();
+    return;
+  }
+  await attempt.failed();
+  await recordAuditAlone(auth.database, meta, {
+    org_id: null,
+    actor_user_id: user.id,
+    actor_type: 'user',
+    action: 'auth.email_verify',
+    target_type: 'user',
+    target_id: user.id,
+    outcome: 'failure',
+    metadata: { reason: 'invalid_credentials' },
+  });
+  throw new AppError('invalid_credentials', 'The password is incorrect', {
+    errors: [{ field: 'password', message: 'is incorrect' }],
+  });
 }

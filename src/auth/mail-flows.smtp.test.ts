@@ -38,7 +38,7 @@ describe('over a real SMTP server', () => {
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/auth/email/verify',
-      payload: { token: link.searchParams.get('token') },
+      payload: { token: link.searchParams.get('token'), password: u.password },
     });
     expect(res.statusCode).toBe(204);
     // The first proof of the address ended the sign-up session; a new login sees it verified.

@@ -4,10 +4,11 @@
 // win: the first proof of mailbox control (a mailed verification, reset, set-password or
 // invitation link) ends every session, removes MFA and API keys made before it, and is audited.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser, registerUser } from '../test/auth-helpers.ts';
-import { uniqueEmail } from '../test/factories.ts';
+import { createUser, uniqueEmail } from '../test/factories.ts';
 import { type CapturingMailer, capturingMailer, enrolMfa } from '../test/mfa-helpers.ts';
 import { auditOf, createKey, type Person, team } from '../test/org-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
@@ -168,18 +169,161 @@ async function orgOf(userId: string): Promise<string | undefined> {
   return m?.org_id;
 }
 
+// The verification link alone must not hand the registrant a verified account: were the
+// password set before the proof to survive it, whoever registered the address would log in again
+// with it and hold an account that now looks like the mailbox owner's (a later invitation into it
+// is then accepted from their session). So a never-verified account with a password verifies only
+// with that password too; a mailbox owner who does not know it uses "forgot password", whose link
+// proves the address and replaces the password.
 describe('the mailbox owner follows the verification link of a pre-claimed account', () => {
-  it('ends the attacker’s sessions, removes their TOTP and API keys', async () => {
+  const verify = (payload: object, headers: Record<string, string> = {}) =>
+    post('/api/auth/email/verify', payload, headers);
+
+  async function userRow(id: string) {
+    return withSystem(t.database, (tx) =>
+      tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
+    );
+  }
+
+  async function tokenRow(token: string) {
+    return withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('user_tokens')
+        .selectAll()
+        .where('token_hash', '=', hashToken(token))
+        .executeTakeFirstOrThrow(),
+    );
+  }
+
+  it('is refused without the password: nothing is verified, nothing spent, and the answer says to use forgot-password', async () => {
     const email = uniqueEmail('verify');
     const a = await preClaim(email);
-    const res = await post('/api/auth/email/verify', {
-      token: mailedToken(email, '/verify-email?token='),
+    const token = mailedToken(email, '/verify-email?token=');
+
+    const res = await verify({ token });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ code: 'validation_failed' });
+    const [error, ...others] = res.json().errors;
+    expect(others).toEqual([]);
+    expect(error.field).toBe('password');
+    expect(error.message).toMatch(/password you chose when you signed up/);
+    expect(error.message).toMatch(/forgot password/i);
+
+    // A wrong guess at the registrant's password is refused like a wrong login.
+    const wrong = await verify({ token, password: ALICE_PASSWORD });
+    expect(wrong.statusCode).toBe(401);
+    expect(wrong.json().code).toBe('invalid_credentials');
+
+    expect((await userRow(a.userId)).email_verified_at).toBeNull();
+    expect((await tokenRow(token)).used_at).toBeNull();
+    expect(await provenAudit(a.userId)).toEqual([]);
+    // The attacker's password opens only the same unverified account it did before.
+    const login = await loginUser(t.app, email, GOOD_PASSWORD);
+    expect(login.statusCode).toBe(200);
+    expect(login.json()).toMatchObject({ mfa_required: true });
+  });
+
+  it('the attacker cannot verify without the mail, whatever they send', async () => {
+    const email = uniqueEmail('verify');
+    const a = await preClaim(email);
+    for (const token of ['a'.repeat(43), hashToken('guess')]) {
+      for (const headers of [{}, bearer(a.access)]) {
+        const res = await verify({ token, password: GOOD_PASSWORD }, headers);
+        expect(res.statusCode).toBe(400);
+        expect(res.json().code).toBe('invalid_token');
+      }
+    }
+    // Their session carries no token of its own: the body's token is the only proof.
+    const noToken = await verify({ password: GOOD_PASSWORD }, bearer(a.access));
+    expect(noToken.statusCode).toBe(400);
+    expect((await userRow(a.userId)).email_verified_at).toBeNull();
+  });
+
+  it('the mailbox owner uses forgot-password: the attacker is locked out, and the verify link then just confirms', async () => {
+    const email = uniqueEmail('verify');
+    const a = await preClaim(email);
+    const verifyToken = mailedToken(email, '/verify-email?token=');
+    expect((await verify({ token: verifyToken })).statusCode).toBe(400);
+
+    await post('/api/auth/password/forgot', { email });
+    const reset = await post('/api/auth/password/reset', {
+      token: mailedToken(email, '/reset-password?token='),
+      new_password: ALICE_PASSWORD,
     });
-    expect(res.statusCode).toBe(204);
+    expect(reset.statusCode).toBe(204);
+    expect(await expectLockedOut(a)).toEqual([]);
+    expect((await loginUser(t.app, email, GOOD_PASSWORD)).statusCode).toBe(401);
+    expect((await provenAudit(a.userId))[0]).toMatchObject({
+      metadata: { via: 'reset_password', mfa_removed: true, api_keys_revoked: 1 },
+    });
+
+    // The address is proven now: its verification link needs no password and changes nothing.
+    const confirmed = await verify({ token: verifyToken });
+    expect(confirmed.statusCode).toBe(204);
+    expect(await provenAudit(a.userId)).toHaveLength(1);
+    const login = await loginUser(t.app, email, ALICE_PASSWORD);
+    expect(login.statusCode).toBe(200);
+    const me = await t.app.inject({ url: '/auth/me', headers: bearer(login.json().access_token) });
+    expect(me.json().email_verified).toBe(true);
+  });
+
+  it('the registrant who owns the mailbox verifies with their own password; the first proof still purges', async () => {
+    const email = uniqueEmail('verify');
+    const a = await preClaim(email);
+    const token = mailedToken(email, '/verify-email?token=');
+    const res = await verify({ token, password: GOOD_PASSWORD });
+    expect(res.statusCode, res.body).toBe(204);
     expect(await expectLockedOut(a)).toEqual([]);
     expect((await provenAudit(a.userId))[0]).toMatchObject({
       metadata: { via: 'verify_email', mfa_removed: true, api_keys_revoked: 1 },
     });
+    // Their password survives (it is theirs), their old second factor does not.
+    const login = await loginUser(t.app, email, GOOD_PASSWORD);
+    expect(login.json()).toHaveProperty('access_token');
+    // The link worked once.
+    const again = await verify({ token, password: GOOD_PASSWORD });
+    expect(again.json().code).toBe('invalid_token');
+  });
+
+  it('an account without a password (made by an admin) verifies with the token alone', async () => {
+    const email = uniqueEmail('nopass');
+    const user = await createUser(t.database, { email });
+    await post('/api/auth/email/resend', { email });
+    const res = await verify({ token: mailedToken(email, '/verify-email?token=') });
+    expect(res.statusCode, res.body).toBe(204);
+    expect((await userRow(user.id)).email_verified_at).not.toBeNull();
+    expect((await userRow(user.id)).password_hash).toBeNull();
+  });
+
+  it('wrong passwords are counted by the login guard before they are checked, in parallel too', async () => {
+    const pairPoints = t.config.rateLimits.login_account_ip.points;
+    const PARALLEL = 40;
+    const email = uniqueEmail('verify');
+    const a = await preClaim(email);
+    const token = mailedToken(email, '/verify-email?token=');
+    const counts: Record<number, number> = {};
+    const answers = await Promise.all(
+      Array.from({ length: PARALLEL }, () => verify({ token, password: 'a wrong guess of it 1' })),
+    );
+    for (const r of answers) counts[r.statusCode] = (counts[r.statusCode] ?? 0) + 1;
+    expect(counts).toEqual({ 401: pairPoints, 429: PARALLEL - pairPoints });
+    // One budget with login: the right password is refused too while the block lasts, there and
+    // at the login form.
+    expect((await verify({ token, password: GOOD_PASSWORD })).statusCode).toBe(429);
+    expect((await loginUser(t.app, email, GOOD_PASSWORD)).statusCode).toBe(429);
+    expect((await tokenRow(token)).used_at).toBeNull();
+    expect((await userRow(a.userId)).email_verified_at).toBeNull();
+    const failures = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .selectAll()
+        .where('action', '=', 'auth.email_verify')
+        .where('actor_user_id', '=', a.userId)
+        .where('outcome', '=', 'failure')
+        .execute(),
+    );
+    expect(failures).toHaveLength(pairPoints);
+    expect(failures[0]).toMatchObject({ metadata: { reason: 'invalid_credentials' } });
   });
 });
 

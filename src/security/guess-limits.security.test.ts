@@ -5,6 +5,8 @@
 // /64, so one host cannot rotate through its addresses to reset its per-IP budget.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueUserToken } from '../auth/user-tokens.ts';
+import { withSystem } from '../db/tenant.ts';
 import { openRedis } from '../infra/redis.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, loginUser, registerUser } from '../test/auth-helpers.ts';
@@ -154,6 +156,25 @@ describe.each(stores)('concurrent wrong guesses (%s store)', (store) => {
       ),
     );
     expect(counts).toEqual({ 401: pairPoints, 429: PARALLEL - pairPoints });
+  });
+
+  it('email verify: one link, parallel wrong sign-up passwords count as login guesses', async () => {
+    const u = await registerUser(t.app);
+    const { token } = await withSystem(t.database, (tx) =>
+      issueUserToken(tx, { userId: u.userId, purpose: 'verify_email', ttlMs: 3600_000 }),
+    );
+    const counts = await tally(
+      Array.from({ length: PARALLEL }, () =>
+        t.app.inject({
+          method: 'POST',
+          url: '/api/auth/email/verify',
+          payload: { token, password: 'wrong password guess' },
+        }),
+      ),
+    );
+    expect(counts).toEqual({ 401: pairPoints, 429: PARALLEL - pairPoints });
+    // One budget with the login form.
+    expect((await loginUser(t.app, u.email, u.password)).statusCode).toBe(429);
   });
 
   it('right answers give their point back: the owner is never locked out by succeeding', async () => {

@@ -134,6 +134,8 @@ describe('account flows', () => {
       (m) => m.to.includes(address) && m.text.includes('/verify-email?token='),
     );
     await page.goto(linkPath(mail, '/verify-email?token='));
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Verify email address' }).click();
     await page.getByText('Your email address is verified').waitFor();
     // The first proof of the address ended every session on it, this browser's too.
     await page.getByRole('link', { name: 'Log in' }).click();

@@ -1,6 +1,7 @@
 // With REQUIRE_EMAIL_VERIFICATION=true, in Chromium: sign-up creates the account but no session
 // (the page says to check the inbox), log-in is refused until the mailed link is followed, then
-// log-in works.
+// log-in works. The link asks for the sign-up password (the account has one and was never
+// verified).
 import { describe, expect } from 'vitest';
 import { linkPath, waitForMail } from './support/browser.ts';
 import { story } from './support/story.ts';
@@ -37,6 +38,15 @@ describe('sign-up when a verified address is required', () => {
       (m) => m.to.includes(address) && m.text.includes('/verify-email?token='),
     );
     await page.goto(linkPath(mail, '/verify-email?token='));
+    // The account has a password: the link alone does not verify it, the sign-up password does;
+    // whoever did not sign up is shown the way that works for them.
+    await page.getByText('Enter the password you chose when you signed up').waitFor();
+    await page.getByRole('link', { name: 'Forgot password' }).waitFor();
+    await page.getByLabel('Password').fill('not the sign-up password 77');
+    await page.getByRole('button', { name: 'Verify email address' }).click();
+    await page.getByText('is incorrect').waitFor();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Verify email address' }).click();
     await page.getByText('Your email address is verified').waitFor();
     await page.getByRole('link', { name: 'Log in' }).click();
     await page.getByLabel('Email').fill(address);

@@ -2355,7 +2355,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm your email address with the token from the mailed link */
+        /**
+         * Confirm your email address with the token from the mailed link
+         * @description An account whose address was never verified and that has a password also needs `password`, the one chosen at sign-up: the link proves the mailbox, the password that its owner is who signed up. Without it: `400 validation_failed` on `password`; a wrong one: `401 invalid_credentials`, counted with failed logins (the link stays usable). Someone who did not sign up themselves uses "forgot password" instead: that link proves the address and replaces the password. An already verified account, or one without a password, needs the token alone (`password` is then ignored). The first proof of an address ends every session of the account and removes the MFA and API keys set up before it.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -2368,6 +2371,8 @@ export interface paths {
                     "application/json": {
                         /** @description The token from the link */
                         token: string;
+                        /** @description The password chosen at sign-up; required while the address is unverified and the account has one */
+                        password?: string;
                     };
                 };
             };
@@ -2389,7 +2394,34 @@ export interface paths {
                     };
                 };
                 /** @description RFC 9457 problem document */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };

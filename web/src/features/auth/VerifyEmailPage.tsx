@@ -1,14 +1,31 @@
-// The page behind the verification link in the welcome mail.
-import { useEffect, useRef, useState } from 'react';
+// The page behind the verification link in the welcome mail. The link alone verifies an address
+// that is verified already or whose account has no password; a never-verified account with a
+// password also needs that password (whoever signed up with the address chose it, and it must
+// not outlive the proof of the mailbox unless its owner is that person). Someone who did not sign
+// up is sent to "forgot password", whose link proves the address and replaces the password.
+import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
+import { Button } from '../../components/Button.tsx';
+import { TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { api, errorMessage } from '../../lib/api.ts';
+import { ApiError, api, errorMessage } from '../../lib/api.ts';
+import { useFormAction } from '../../lib/forms.ts';
 import { useLinkToken } from '../../lib/link-token.ts';
 import { Link } from '../../lib/router.tsx';
 import { useSession } from '../../lib/session.tsx';
 
-type State = { kind: 'working' } | { kind: 'done' } | { kind: 'failed'; message: string };
+type State =
+  | { kind: 'working' }
+  | { kind: 'password' }
+  | { kind: 'done' }
+  | { kind: 'failed'; message: string };
+
+/** The server asks for the sign-up password: a 400 whose field errors name `password`. */
+const asksForPassword = (err: unknown) =>
+  err instanceof ApiError && err.status === 400 && 'password' in err.fields;
+
+const deadLink = (err: unknown) => err instanceof ApiError && err.code === 'invalid_token';
 
 export function VerifyEmailPage() {
   const token = useLinkToken();
@@ -16,7 +33,23 @@ export function VerifyEmailPage() {
   const [state, setState] = useState<State>(
     token ? { kind: 'working' } : { kind: 'failed', message: 'The link has no token.' },
   );
+  const [password, setPassword] = useState('');
   const started = useRef(false);
+  const form = useFormAction({
+    onError: (err) => {
+      if (deadLink(err)) {
+        setState({ kind: 'failed', message: errorMessage(err) });
+        return null;
+      }
+      return undefined;
+    },
+  });
+
+  const verified = useCallback(() => {
+    setState({ kind: 'done' });
+    // The first proof of the address signs out every session, this one too: reload learns it.
+    if (session.status === 'authenticated') void session.reload();
+  }, [session]);
 
   useEffect(() => {
     // Once, even under React's development double-invocation: the token is single-use.
@@ -24,18 +57,67 @@ export function VerifyEmailPage() {
     started.current = true;
     api
       .post('/api/auth/email/verify', { body: { token }, noRefresh: true })
-      .then(() => {
-        setState({ kind: 'done' });
-        // The first proof of the address signs out every session, this one too: reload learns it.
-        if (session.status === 'authenticated') void session.reload();
-      })
-      .catch((err) => setState({ kind: 'failed', message: errorMessage(err) }));
-  }, [token, session]);
+      .then(verified)
+      .catch((err) =>
+        setState(
+          asksForPassword(err)
+            ? { kind: 'password' }
+            : { kind: 'failed', message: errorMessage(err) },
+        ),
+      );
+  }, [token, verified]);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    const ok = await form.run(async () => {
+      await api.post('/api/auth/email/verify', {
+        body: { token: token ?? '', password },
+        noRefresh: true,
+      });
+      return true;
+    });
+    if (ok) verified();
+  }
 
   const onward = session.status === 'authenticated' ? '/app' : '/login';
   return (
     <AuthLayout title="Verify your email">
       {state.kind === 'working' && <Loading label="Verifying your email address…" />}
+      {state.kind === 'password' && (
+        <form noValidate onSubmit={submit} className="space-y-5">
+          <p className="text-sm text-slate-700">
+            This account was created with a password. Enter the password you chose when you signed
+            up to confirm that this address and the account are both yours.
+          </p>
+          <Alert
+            tone="info"
+            title="Did not sign up yourself?"
+            action={
+              <Link to="/forgot-password" className={linkClass}>
+                Forgot password
+              </Link>
+            }
+          >
+            Someone else may have signed up with your address. Use “forgot password”: the link we
+            mail you proves the address is yours, lets you choose a new password and signs everyone
+            else out.
+          </Alert>
+          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+          <TextField
+            label="Password"
+            type="password"
+            name="password"
+            autoComplete="current-password"
+            required
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            error={form.fieldErrors.password}
+          />
+          <Button type="submit" className="w-full" loading={form.busy}>
+            Verify email address
+          </Button>
+        </form>
+      )}
       {state.kind === 'done' && (
         <Alert
           tone="success"
@@ -46,8 +128,8 @@ export function VerifyEmailPage() {
             </Link>
           }
         >
-          Thank you. To keep the account yours, every session that was open on it has been signed
-          out: log in again.
+          Thank you. To keep the account yours, every session that was open on it before has been
+          signed out: log in again.
         </Alert>
       )}
       {state.kind === 'failed' && (
