@@ -150,7 +150,13 @@ export function verifyEmail(args: {
     { p: [greeting(args.name)] },
     { p: [`Please confirm that this email address belongs to your ${PRODUCT} account.`] },
     { button: { href: link, label: 'Confirm email address' } },
-    { p: ['If you did not create this account, you can ignore this email.'] },
+    // Someone else may have signed up with this address first: telling the owner to ignore it
+    // would leave that account to them. A reset proves the mailbox and replaces their password.
+    {
+      p: [
+        'If you did not create this account, someone else used your address: choose "Forgot password" on the log-in page to take it over with a password of your own.',
+      ],
+    },
   ]);
 }
 
