@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
-import { auditOf, createKey, team } from '../test/org-helpers.ts';
+import { auditOf, createKey, listPrompts, team } from '../test/org-helpers.ts';
 import { newApiKey } from './api-key-format.ts';
 
 let t: TestApp;
@@ -13,9 +13,6 @@ beforeAll(async () => {
   t = await buildTestApp();
 });
 afterAll(() => t.close());
-
-const listPrompts = (headers: Record<string, string>, app = t.app) =>
-  app.inject({ url: '/api/prompts', headers });
 
 describe('scopes and tenants', () => {
   it('refuses unknown scopes, empty scopes, past expiry and unknown fields', async () => {
@@ -62,7 +59,7 @@ describe('scopes and tenants', () => {
       headers: b.owner.headers,
       payload: { name: 'secret', content: 'b only' },
     });
-    const read = await listPrompts(reader.headers);
+    const read = await listPrompts(t.app, reader.headers);
     expect(read.statusCode).toBe(200);
     expect(read.json().items.map((p: { id: string }) => p.id)).toEqual([mine.json().id]);
     expect(
@@ -114,7 +111,7 @@ describe('scopes and tenants', () => {
       payload: { name: 'member prompt', content: 'x' },
     });
     const ownerKey = await createKey(t.app, a.owner, ['prompts:read']);
-    const list = await listPrompts(ownerKey.headers);
+    const list = await listPrompts(t.app, ownerKey.headers);
     expect(list.json().items.map((p: { id: string }) => p.id)).toContain(theirs.json().id);
     const one = await t.app.inject({
       url: `/api/prompts/${theirs.json().id}`,
@@ -173,7 +170,7 @@ describe('scopes and tenants', () => {
       });
       expect(res.statusCode).toBe(403);
     }
-    expect((await listPrompts(key.headers)).statusCode).toBe(200);
+    expect((await listPrompts(t.app, key.headers)).statusCode).toBe(200);
   });
 });
 
@@ -183,16 +180,16 @@ describe('revoked, expired, orphaned and forged keys', () => {
     const key = await createKey(t.app, a.admin, ['prompts:read']);
     const other = await buildTestApp({ database: t.database });
     try {
-      expect((await listPrompts(key.headers)).statusCode).toBe(200);
-      expect((await listPrompts(key.headers, other.app)).statusCode).toBe(200);
+      expect((await listPrompts(t.app, key.headers)).statusCode).toBe(200);
+      expect((await listPrompts(other.app, key.headers)).statusCode).toBe(200);
       const del = await t.app.inject({
         method: 'DELETE',
         url: `/api/api-keys/${key.id}`,
         headers: a.owner.headers,
       });
       expect(del.statusCode).toBe(204);
-      expect((await listPrompts(key.headers)).statusCode).toBe(401);
-      expect((await listPrompts(key.headers, other.app)).statusCode).toBe(401);
+      expect((await listPrompts(t.app, key.headers)).statusCode).toBe(401);
+      expect((await listPrompts(other.app, key.headers)).statusCode).toBe(401);
     } finally {
       await other.close();
     }
@@ -219,7 +216,7 @@ describe('revoked, expired, orphaned and forged keys', () => {
     const key = await createKey(t.app, a.owner, ['prompts:read'], {
       expires_at: new Date(Date.now() + 3_600_000).toISOString(),
     });
-    expect((await listPrompts(key.headers)).statusCode).toBe(200);
+    expect((await listPrompts(t.app, key.headers)).statusCode).toBe(200);
     await withSystem(t.database, (tx) =>
       tx
         .updateTable('api_keys')
@@ -227,7 +224,7 @@ describe('revoked, expired, orphaned and forged keys', () => {
         .where('id', '=', key.id)
         .execute(),
     );
-    expect((await listPrompts(key.headers)).statusCode).toBe(401);
+    expect((await listPrompts(t.app, key.headers)).statusCode).toBe(401);
     const list = await t.app.inject({ url: '/api/api-keys', headers: a.owner.headers });
     expect(list.json().items[0]).toMatchObject({ id: key.id, status: 'expired' });
   });
@@ -262,7 +259,7 @@ describe('revoked, expired, orphaned and forged keys', () => {
       url: `/api/orgs/current/members/${a.admin.user.id}`,
       headers: a.owner.headers,
     });
-    expect((await listPrompts(key.headers)).statusCode).toBe(401);
+    expect((await listPrompts(t.app, key.headers)).statusCode).toBe(401);
 
     const key2 = await createKey(t.app, a.owner, ['prompts:read']);
     await withSystem(t.database, (tx) =>
@@ -272,7 +269,7 @@ describe('revoked, expired, orphaned and forged keys', () => {
         .where('id', '=', a.owner.user.id)
         .execute(),
     );
-    expect((await listPrompts(key2.headers)).statusCode).toBe(401);
+    expect((await listPrompts(t.app, key2.headers)).statusCode).toBe(401);
   });
 
   it('a malformed, unknown or tampered key is a plain 401', async () => {
@@ -280,7 +277,7 @@ describe('revoked, expired, orphaned and forged keys', () => {
     const key = await createKey(t.app, a.owner, ['prompts:read']);
     const tampered = `${key.key.slice(0, -1)}${key.key.endsWith('A') ? 'B' : 'A'}`;
     for (const k of ['sb_nope', newApiKey().key, tampered, `${key.key}x`]) {
-      const res = await listPrompts(bearer(k));
+      const res = await listPrompts(t.app, bearer(k));
       expect(res.statusCode).toBe(401);
       expect(res.json().code).toBe('unauthenticated');
     }

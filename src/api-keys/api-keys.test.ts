@@ -7,7 +7,7 @@ import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
-import { auditOf, createKey, team } from '../test/org-helpers.ts';
+import { auditOf, createKey, listPrompts, team } from '../test/org-helpers.ts';
 import { apiKeyPrefix, newApiKey } from './api-key-format.ts';
 import { apiKeyRefusedOn } from './authenticate-api-key.ts';
 
@@ -16,9 +16,6 @@ beforeAll(async () => {
   t = await buildTestApp();
 });
 afterAll(() => t.close());
-
-const listPrompts = (headers: Record<string, string>, app = t.app) =>
-  app.inject({ url: '/api/prompts', headers });
 
 describe('key format and scopes', () => {
   it('sb_<prefix>_<secret>, high-entropy, parsed strictly', () => {
@@ -108,7 +105,7 @@ describe('lifecycle', () => {
   it('records its last use, at most once a minute', async () => {
     const a = await team(t);
     const key = await createKey(t.app, a.owner, ['prompts:read']);
-    await listPrompts(key.headers);
+    await listPrompts(t.app, key.headers);
     const first = await withSystem(t.database, (tx) =>
       tx
         .selectFrom('api_keys')
@@ -117,7 +114,7 @@ describe('lifecycle', () => {
         .executeTakeFirstOrThrow(),
     );
     expect(first.last_used_at).toBeInstanceOf(Date);
-    await listPrompts(key.headers);
+    await listPrompts(t.app, key.headers);
     const second = await withSystem(t.database, (tx) =>
       tx
         .selectFrom('api_keys')
@@ -133,7 +130,7 @@ describe('lifecycle', () => {
         .where('id', '=', key.id)
         .execute(),
     );
-    await listPrompts(key.headers);
+    await listPrompts(t.app, key.headers);
     const list = await t.app.inject({ url: '/api/api-keys', headers: a.owner.headers });
     const seen = new Date(list.json().items[0].last_used_at).getTime();
     expect(Date.now() - seen).toBeLessThan(30_000);
@@ -151,18 +148,18 @@ describe('rate limit', () => {
       const key = await createKey(limited.app, a.owner, ['prompts:read']);
       const other = await createKey(limited.app, a.owner, ['prompts:read']);
       for (let i = 0; i < 3; i++)
-        expect((await listPrompts(key.headers, limited.app)).statusCode).toBe(200);
-      const res = await listPrompts(key.headers, limited.app);
+        expect((await listPrompts(limited.app, key.headers)).statusCode).toBe(200);
+      const res = await listPrompts(limited.app, key.headers);
       expect(res.statusCode).toBe(429);
       expect(res.json().code).toBe('rate_limited');
       expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
       expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
-      expect((await listPrompts(other.headers, limited.app)).statusCode).toBe(200);
+      expect((await listPrompts(limited.app, other.headers)).statusCode).toBe(200);
       // Wrong secrets with a known prefix do not use up the real key's allowance.
       const spoof = `sb_${other.prefix}_${'A'.repeat(43)}`;
       for (let i = 0; i < 5; i++)
-        expect((await listPrompts(bearer(spoof), limited.app)).statusCode).toBe(401);
-      expect((await listPrompts(other.headers, limited.app)).statusCode).toBe(200);
+        expect((await listPrompts(limited.app, bearer(spoof))).statusCode).toBe(401);
+      expect((await listPrompts(limited.app, other.headers)).statusCode).toBe(200);
     } finally {
       await limited.close();
     }
