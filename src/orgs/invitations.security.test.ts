@@ -3,43 +3,41 @@
 // could not grant (in the same transaction, audited); and acceptance re-checks that the inviter is
 // still an active member who may grant the role, so an invitation that slipped past (a change made
 // some other way) is refused and made unusable for good.
+// And the other hostile cases of invitations and admin-created users: the wrong account, expired,
+// revoked and replayed links, roles above the caller's, malformed input, chosen passwords and
+// superuser flags.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import type { TestApp } from '../test/app.ts';
 import { GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
-import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
+import { invitationFlows, startInvitationApp } from '../test/invitation-helpers.ts';
 import { ADMIN_ENV, auditOf, type Person, person, superuser, team } from '../test/org-helpers.ts';
+import type { TestSmtpServer } from '../test/smtp.ts';
 
 let t: TestApp;
-let mailer: CapturingMailer;
+let smtp: TestSmtpServer;
 beforeAll(async () => {
-  mailer = capturingMailer();
-  t = await buildTestApp({ env: { ...ADMIN_ENV }, deps: { mailer } });
+  ({ t, smtp } = await startInvitationApp({ ...ADMIN_ENV }));
 });
-afterAll(() => t.close());
+afterAll(async () => {
+  await t.close();
+  await smtp.close();
+});
+
+const { send, invite, mailedToken, accept, markVerified } = invitationFlows(() => ({ t, smtp }));
 
 /** Invites `email` as `role`; answers the invitation id and the mailed token. */
-async function invite(by: Person, role: string, email = uniqueEmail('invitee')) {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/orgs/current/invitations',
-    headers: by.headers,
-    payload: { email, role },
-  });
-  expect(res.statusCode, res.body).toBe(201);
-  const mails = mailer.to(email);
-  const token = /accept-invite\?token=([A-Za-z0-9_-]+)/.exec(mails[mails.length - 1]!.text)?.[1];
+async function pendingInvitation(by: Person, role: string, email = uniqueEmail('invitee')) {
+  const { id } = await invite(by, email, role);
+  const token = await mailedToken(email, '/accept-invite?token=');
   expect(token).toBeTruthy();
-  return { id: res.json().id as string, email, token: token as string };
+  return { id, email, token };
 }
 
-const accept = (token: string) =>
-  t.app.inject({
-    method: 'POST',
-    url: '/api/invitations/accept',
-    payload: { token, password: GOOD_PASSWORD },
-  });
+/** Accepts as a new account. */
+const acceptAsNew = (token: string) => accept({ token, password: GOOD_PASSWORD });
 
 const setRole = (by: Person, target: Person, role: string) =>
   t.app.inject({
@@ -58,23 +56,23 @@ describe('demotion and removal revoke what the inviter can no longer grant', () 
   it('an admin demoted to member: every pending invitation of theirs is revoked and audited', async () => {
     const a = await team(t);
     const invs = [
-      await invite(a.admin, 'admin'),
-      await invite(a.admin, 'manager'),
-      await invite(a.admin, 'member'),
+      await pendingInvitation(a.admin, 'admin'),
+      await pendingInvitation(a.admin, 'manager'),
+      await pendingInvitation(a.admin, 'member'),
     ];
-    const others = await invite(a.owner, 'admin');
+    const others = await pendingInvitation(a.owner, 'admin');
 
     const res = await setRole(a.owner, a.admin, 'member');
     expect(res.statusCode).toBe(200);
 
     for (const inv of invs) {
-      const r = await accept(inv.token);
+      const r = await acceptAsNew(inv.token);
       expect(r.statusCode, inv.id).toBe(410);
       expect(r.json().code, inv.id).toBe('invitation_revoked');
       expect((await invitationRow(inv.id)).revoked_by).toBe(a.owner.user.id);
     }
     // Someone else's invitations are untouched.
-    expect((await accept(others.token)).statusCode).toBe(201);
+    expect((await acceptAsNew(others.token)).statusCode).toBe(201);
 
     const trail = await auditOf(t.database, a.org.id);
     const change = trail.find((e) => e.action === 'member.role_change');
@@ -94,25 +92,25 @@ describe('demotion and removal revoke what the inviter can no longer grant', () 
   it('an owner demoted to admin: only the invitations above admin go', async () => {
     const a = await team(t);
     const second = await person(t, a.org, 'owner', 'owner2');
-    const asOwner = await invite(second, 'owner');
-    const asAdmin = await invite(second, 'admin');
+    const asOwner = await pendingInvitation(second, 'owner');
+    const asAdmin = await pendingInvitation(second, 'admin');
     expect((await setRole(a.owner, second, 'admin')).statusCode).toBe(200);
-    expect((await accept(asOwner.token)).json().code).toBe('invitation_revoked');
-    const ok = await accept(asAdmin.token);
+    expect((await acceptAsNew(asOwner.token)).json().code).toBe('invitation_revoked');
+    const ok = await acceptAsNew(asAdmin.token);
     expect(ok.statusCode).toBe(201);
     expect(ok.json().role).toBe('admin');
   });
 
   it('a removed admin: every pending invitation of theirs is revoked, in the removal', async () => {
     const a = await team(t);
-    const inv = await invite(a.admin, 'admin');
+    const inv = await pendingInvitation(a.admin, 'admin');
     const removed = await t.app.inject({
       method: 'DELETE',
       url: `/api/orgs/current/members/${a.admin.user.id}`,
       headers: a.owner.headers,
     });
     expect(removed.statusCode).toBe(204);
-    expect((await accept(inv.token)).json().code).toBe('invitation_revoked');
+    expect((await acceptAsNew(inv.token)).json().code).toBe('invitation_revoked');
     const trail = await auditOf(t.database, a.org.id);
     expect(trail.find((e) => e.action === 'member.remove')?.metadata).toMatchObject({
       invitations_revoked: 1,
@@ -133,7 +131,7 @@ describe('demotion and removal revoke what the inviter can no longer grant', () 
         .values({ org_id: b.org.id, user_id: a.admin.user.id, role: 'admin' })
         .execute(),
     );
-    const inA = await invite(a.admin, 'admin');
+    const inA = await pendingInvitation(a.admin, 'admin');
     const inB = '01900000-0000-7000-8000-0000000000b1';
     await withSystem(t.database, (tx) =>
       tx
@@ -157,7 +155,7 @@ describe('demotion and removal revoke what the inviter can no longer grant', () 
     expect(disabled.statusCode).toBe(200);
     expect((await invitationRow(inA.id)).revoked_by).toBe(su.user.id);
     expect((await invitationRow(inB)).revoked_by).toBe(su.user.id);
-    expect((await accept(inA.token)).json().code).toBe('invitation_revoked');
+    expect((await acceptAsNew(inA.token)).json().code).toBe('invitation_revoked');
     const trail = await auditOf(t.database, a.org.id);
     expect(trail.find((e) => e.action === 'invitation.revoke')).toMatchObject({
       actor_user_id: su.user.id,
@@ -170,9 +168,9 @@ describe('demotion and removal revoke what the inviter can no longer grant', () 
   it('a role change that keeps the authority revokes nothing', async () => {
     const a = await team(t);
     const second = await person(t, a.org, 'owner', 'owner2');
-    const inv = await invite(a.admin, 'admin');
+    const inv = await pendingInvitation(a.admin, 'admin');
     expect((await setRole(second, a.admin, 'owner')).statusCode).toBe(200);
-    expect((await accept(inv.token)).statusCode).toBe(201);
+    expect((await acceptAsNew(inv.token)).statusCode).toBe(201);
   });
 });
 
@@ -182,7 +180,7 @@ describe('acceptance re-checks the inviter', () => {
 
   it('an inviter demoted some other way: refused, and the link stays dead after a re-promotion', async () => {
     const a = await team(t);
-    const inv = await invite(a.admin, 'admin');
+    const inv = await pendingInvitation(a.admin, 'admin');
     const setAdminRole = (role: 'admin' | 'member') =>
       direct((tx) =>
         tx
@@ -193,7 +191,7 @@ describe('acceptance re-checks the inviter', () => {
           .execute(),
       );
     await setAdminRole('member');
-    const refused = await accept(inv.token);
+    const refused = await acceptAsNew(inv.token);
     expect(refused.statusCode).toBe(410);
     expect(refused.json().code).toBe('invitation_authority_lost');
     expect(
@@ -203,7 +201,7 @@ describe('acceptance re-checks the inviter', () => {
     ).toBeUndefined();
     // Unusable for good: the inviter's later return does not bring the link back.
     await setAdminRole('admin');
-    const again = await accept(inv.token);
+    const again = await acceptAsNew(inv.token);
     expect(again.statusCode).toBe(410);
     expect(again.json().code).toBe('invitation_revoked');
     const trail = await auditOf(t.database, a.org.id);
@@ -216,8 +214,8 @@ describe('acceptance re-checks the inviter', () => {
 
   it('an inviter removed or disabled some other way: refused', async () => {
     const a = await team(t);
-    const byRemoved = await invite(a.admin, 'member');
-    const byDisabled = await invite(a.owner, 'member');
+    const byRemoved = await pendingInvitation(a.admin, 'member');
+    const byDisabled = await pendingInvitation(a.owner, 'member');
     await direct((tx) =>
       tx
         .updateTable('memberships')
@@ -234,9 +232,264 @@ describe('acceptance re-checks the inviter', () => {
         .execute(),
     );
     for (const inv of [byRemoved, byDisabled]) {
-      const r = await accept(inv.token);
+      const r = await acceptAsNew(inv.token);
       expect(r.statusCode, inv.id).toBe(410);
       expect(r.json().code, inv.id).toBe('invitation_authority_lost');
     }
+  });
+});
+
+describe('invitations: wrong accounts, expired, revoked and replayed links', () => {
+  it('an existing, verified account joins only when logged in as that address', async () => {
+    const a = await team(t);
+    const b = await team(t, 'Other Co');
+    await markVerified(b.member.user.id);
+    const inv = await invite(a.owner, b.member.email, 'admin');
+    const token = await mailedToken(b.member.email, '/accept-invite?token=');
+
+    const anonymous = await accept({ token });
+    expect(anonymous.statusCode).toBe(403);
+    expect(anonymous.json().code).toBe('invitation_wrong_account');
+    const someoneElse = await accept({ token }, b.owner.headers);
+    expect(someoneElse.statusCode).toBe(403);
+    expect(someoneElse.json().code).toBe('invitation_wrong_account');
+    // A password does not turn the wrong caller into the right one.
+    const withPassword = await accept({ token, password: GOOD_PASSWORD }, b.owner.headers);
+    expect(withPassword.statusCode).toBe(403);
+
+    const ok = await accept({ token }, b.member.headers);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ org: { id: a.org.id }, role: 'admin' });
+    expect(ok.json()).not.toHaveProperty('access_token');
+    const switched = await send('POST', '/api/auth/switch-org', b.member.headers, {
+      org_id: a.org.id,
+    });
+    expect(switched.statusCode).toBe(200);
+    expect(switched.json().role).toBe('admin');
+    expect((await accept({ token }, b.member.headers)).json().code).toBe('invitation_used');
+    const trail = await auditOf(t.database, a.org.id);
+    expect(trail.filter((e) => e.action === 'invitation.accept').map((e) => e.outcome)).toEqual([
+      'failure',
+      'failure',
+      'failure',
+      'success',
+      'failure',
+    ]);
+    expect(inv.id).toBeTruthy();
+  });
+
+  it('an expired invitation is refused', async () => {
+    const a = await team(t);
+    const email = uniqueEmail('late');
+    const inv = await invite(a.owner, email);
+    const token = await mailedToken(email, '/accept-invite?token=');
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('invitations')
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where('id', '=', inv.id)
+        .execute(),
+    );
+    const res = await accept({ token, password: GOOD_PASSWORD });
+    expect(res.statusCode).toBe(410);
+    expect(res.json().code).toBe('invitation_expired');
+    // No account was made.
+    const users = await withSystem(t.database, (tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', email).execute(),
+    );
+    expect(users).toEqual([]);
+  });
+
+  it('a revoked invitation is refused; revoking twice or another org’s is 404', async () => {
+    const a = await team(t);
+    const b = await team(t, 'Other Co');
+    const email = uniqueEmail('revoked');
+    const inv = await invite(a.owner, email);
+    const token = await mailedToken(email, '/accept-invite?token=');
+    expect(
+      (await send('DELETE', `/api/orgs/current/invitations/${inv.id}`, b.owner.headers)).statusCode,
+    ).toBe(404);
+    expect(
+      (await send('DELETE', `/api/orgs/current/invitations/${inv.id}`, a.admin.headers)).statusCode,
+    ).toBe(204);
+    expect(
+      (await send('DELETE', `/api/orgs/current/invitations/${inv.id}`, a.admin.headers)).statusCode,
+    ).toBe(404);
+    const res = await accept({ token, password: GOOD_PASSWORD });
+    expect(res.statusCode).toBe(410);
+    expect(res.json().code).toBe('invitation_revoked');
+    const trail = await auditOf(t.database, a.org.id);
+    expect(trail.find((e) => e.action === 'invitation.revoke')).toMatchObject({
+      actor_user_id: a.admin.user.id,
+      target_id: inv.id,
+    });
+  });
+
+  it('two accepts of one token at once: exactly one account', async () => {
+    const a = await team(t);
+    const email = uniqueEmail('race');
+    await invite(a.owner, email);
+    const token = await mailedToken(email, '/accept-invite?token=');
+    const results = await Promise.all([
+      accept({ token, password: GOOD_PASSWORD }),
+      accept({ token, password: GOOD_PASSWORD }),
+    ]);
+    const codes = results.map((r) => r.statusCode).sort();
+    expect(codes[0]).toBe(201);
+    expect([403, 409]).toContain(codes[1]);
+    const users = await withSystem(t.database, (tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', email).execute(),
+    );
+    expect(users).toHaveLength(1);
+  });
+});
+
+describe('invitations: roles above the caller, members, malformed input', () => {
+  it('nobody invites with a role above their own; managers and members do not invite', async () => {
+    const a = await team(t);
+    const up = await send('POST', '/api/orgs/current/invitations', a.admin.headers, {
+      email: uniqueEmail(),
+      role: 'owner',
+    });
+    expect(up.statusCode).toBe(403);
+    expect(up.json().code).toBe('role_above_caller');
+    await invite(a.admin, uniqueEmail(), 'admin');
+    await invite(a.owner, uniqueEmail(), 'owner');
+    for (const p of [a.manager, a.member]) {
+      const res = await send('POST', '/api/orgs/current/invitations', p.headers, {
+        email: uniqueEmail(),
+        role: 'member',
+      });
+      expect(res.statusCode).toBe(403);
+      expect(res.json().code).toBe('forbidden');
+    }
+  });
+
+  it('refuses existing members, bad addresses, unknown tokens and weak passwords', async () => {
+    const a = await team(t);
+    const member = await send('POST', '/api/orgs/current/invitations', a.owner.headers, {
+      email: a.member.email.toUpperCase(),
+      role: 'member',
+    });
+    expect(member.statusCode).toBe(409);
+    expect(member.json().code).toBe('already_member');
+    for (const payload of [
+      { email: 'not-an-address', role: 'member' },
+      { email: uniqueEmail(), role: 'root' },
+      { email: uniqueEmail(), role: 'member', org_id: a.org.id },
+    ]) {
+      expect(
+        (await send('POST', '/api/orgs/current/invitations', a.owner.headers, payload)).statusCode,
+      ).toBe(400);
+    }
+    const unknown = await accept({ token: 'x'.repeat(43), password: GOOD_PASSWORD });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json().code).toBe('invalid_token');
+    expect((await accept({ token: 'short' })).json().code).toBe('invalid_token');
+    expect((await accept({ token: 'x'.repeat(43), extra: 1 })).statusCode).toBe(400);
+
+    const email = uniqueEmail('weak');
+    await invite(a.owner, email);
+    const token = await mailedToken(email, '/accept-invite?token=');
+    const noPassword = await accept({ token });
+    expect(noPassword.statusCode).toBe(400);
+    expect(noPassword.json().errors[0].field).toBe('password');
+    const weak = await accept({ token, password: 'password' });
+    expect(weak.statusCode).toBe(400);
+    expect(weak.json().code).toBe('weak_password');
+    // A refused password leaves the invitation usable.
+    expect((await accept({ token, password: GOOD_PASSWORD })).statusCode).toBe(201);
+  });
+});
+
+describe('admin-created users: no chosen passwords, no escalation', () => {
+  it('an admin-chosen password is refused: only the mailbox owner sets it', async () => {
+    const a = await team(t);
+    const email = uniqueEmail('withpw');
+    const res = await send('POST', '/api/orgs/current/users', a.owner.headers, {
+      email,
+      role: 'member',
+      password: GOOD_PASSWORD,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('validation_failed');
+    const users = await withSystem(t.database, (tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', email).execute(),
+    );
+    expect(users).toEqual([]);
+  });
+
+  it('invites taken addresses (same answer); refuses members, roles above the caller, managers and members', async () => {
+    const a = await team(t);
+    const b = await team(t, 'Other Co');
+    const taken = await send('POST', '/api/orgs/current/users', a.owner.headers, {
+      email: b.member.email,
+      role: 'member',
+    });
+    expect(taken.statusCode).toBe(202);
+    await mailedToken(b.member.email, '/accept-invite?token=');
+    const own = await send('POST', '/api/orgs/current/users', a.owner.headers, {
+      email: a.member.email,
+      role: 'member',
+    });
+    expect(own.statusCode).toBe(409);
+    expect(own.json().code).toBe('already_member');
+    const up = await send('POST', '/api/orgs/current/users', a.admin.headers, {
+      email: uniqueEmail(),
+      role: 'owner',
+    });
+    expect(up.statusCode).toBe(403);
+    expect(up.json().code).toBe('role_above_caller');
+    for (const p of [a.manager, a.member]) {
+      const res = await send('POST', '/api/orgs/current/users', p.headers, {
+        email: uniqueEmail(),
+        role: 'member',
+      });
+      expect(res.statusCode).toBe(403);
+    }
+    const extra = await send('POST', '/api/orgs/current/users', a.owner.headers, {
+      email: uniqueEmail(),
+      role: 'member',
+      is_superuser: true,
+    });
+    expect(extra.statusCode).toBe(400);
+  });
+
+  it('the database itself refuses an admin creating a superuser or a token for an account with a password', async () => {
+    const a = await team(t);
+    const ctx = { orgId: a.org.id, userId: a.admin.user.id, role: 'admin' as const };
+    const { withTenant } = await import('../db/tenant.ts');
+    const { newId } = await import('../http/ids.ts');
+    await expect(
+      withTenant(t.database, ctx, (tx) =>
+        tx
+          .insertInto('users')
+          .values({ id: newId(), email: uniqueEmail(), password_hash: null, is_superuser: true })
+          .execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      withTenant(t.database, ctx, (tx) =>
+        tx
+          .insertInto('user_tokens')
+          .values({
+            id: newId(),
+            user_id: a.member.user.id,
+            purpose: 'set_password',
+            token_hash: hashToken(newId()),
+            expires_at: new Date(Date.now() + 60_000),
+          })
+          .execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    // And members may not create accounts at all.
+    await expect(
+      withTenant(t.database, { ...ctx, userId: a.member.user.id, role: 'member' }, (tx) =>
+        tx
+          .insertInto('users')
+          .values({ id: newId(), email: uniqueEmail(), password_hash: null })
+          .execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
   });
 });

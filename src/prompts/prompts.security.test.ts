@@ -4,6 +4,14 @@ import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
 import { createTeam } from '../test/factories.ts';
+import {
+  ADMIN_ENV,
+  auditOf,
+  type Person,
+  superuser,
+  type Team,
+  team,
+} from '../test/org-helpers.ts';
 
 let t: TestApp;
 let a: Awaited<ReturnType<typeof createTeam>>;
@@ -185,13 +193,64 @@ describe('prompts: malformed and hostile input', () => {
       (await t.app.inject({ url: '/api/prompts?org_id=x', headers: ownerA() })).statusCode,
     ).toBe(400);
   });
+});
 
-  it('a tenant header for another org does not cross tenants (principal comes from auth only)', async () => {
-    const res = await t.app.inject({
-      url: `/api/prompts/${bPrompt.id}`,
-      headers: { ...ownerA(), 'x-switchboard-org': b.org.id },
+// X-Switchboard-Org is honoured only for the platform superuser's own token, and only through the
+// real token authenticator (the header authenticator above never sets the superuser flag), so this
+// runs a second app over the same database with real logins.
+describe('prompts: a tenant header for another org', () => {
+  let real: TestApp;
+  let ra: Team;
+  let rb: Team;
+  let su: Person;
+  let rbPrompt: { id: string };
+
+  beforeAll(async () => {
+    real = await buildTestApp({ database: t.database, env: ADMIN_ENV });
+    ra = await team(real);
+    rb = await team(real, 'Other Co');
+    su = await superuser(real);
+    const res = await real.app.inject({
+      method: 'POST',
+      url: '/api/prompts',
+      headers: rb.owner.headers,
+      payload: { name: 'secret', content: 'b only' },
     });
-    expect(res.statusCode).toBe(404);
+    rbPrompt = res.json();
+  });
+  afterAll(() => real.close());
+
+  it('is refused for a normal user: the principal comes from auth only', async () => {
+    for (const p of [ra.owner, ra.member]) {
+      const res = await real.app.inject({
+        url: `/api/prompts/${rbPrompt.id}`,
+        headers: { ...p.headers, 'x-switchboard-org': rb.org.id },
+      });
+      expect(res.statusCode).toBe(403);
+    }
+    expect(
+      (await auditOf(real.database, rb.org.id)).filter((e) => e.action === 'superuser.request'),
+    ).toEqual([]);
+  });
+
+  it('is honoured for the platform superuser, and audited in that org', async () => {
+    const res = await real.app.inject({
+      url: `/api/prompts/${rbPrompt.id}`,
+      headers: { ...su.headers, 'x-switchboard-org': rb.org.id },
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ id: rbPrompt.id, org_id: rb.org.id });
+    const acts = (await auditOf(real.database, rb.org.id)).filter(
+      (e) => e.action === 'superuser.request',
+    );
+    expect(acts).toEqual([
+      expect.objectContaining({
+        actor_user_id: su.user.id,
+        actor_type: 'superuser',
+        target_id: 'GET /api/prompts/:id',
+        outcome: 'success',
+      }),
+    ]);
   });
 });
 

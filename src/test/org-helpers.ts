@@ -90,6 +90,10 @@ export async function superuser(t: TestApp): Promise<Person> {
   return { user, email: ADMIN_EMAIL, access, refresh, headers: bearer(access) };
 }
 
+/** GET /api/prompts as `headers`: the cheapest scoped read, to probe whether a credential works. */
+export const listPrompts = (app: FastifyInstance, headers: Record<string, string>) =>
+  app.inject({ url: '/api/prompts', headers });
+
 export async function createKey(
   app: FastifyInstance,
   by: Person,

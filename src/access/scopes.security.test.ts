@@ -1,0 +1,182 @@
+// API-key scopes, both ways, over HTTP: a key holding one scope is answered on a few routes of
+// every capability, and must reach exactly the routes whose permission that scope grants
+// (`scopeFor`) and its creator's role holds (the matrix) — 403 everywhere else, so a scope that
+// leaks into another resource, or a route that forgets the scope check, fails here. Rows follow
+// the creator's role too: a member's key with the right scope still cannot reach another
+// member's row (404, as for a missing one).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Role } from '../db/schema.ts';
+import { newId } from '../http/ids.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { createKey, person, type Team, team } from '../test/org-helpers.ts';
+import { API_KEY_SCOPES, PERMISSIONS, type Permission, scopeFor } from './permissions.ts';
+
+interface Probe {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  url: () => string;
+  payload?: object;
+  /** The permission the route checks first: without the scope that grants it, 403. */
+  permission: Permission;
+  /** The answer when scope and role allow it (404 for an id that names no row). */
+  ok: number;
+  /** The row is someone else's: a role without this permission does not see it (404). */
+  othersRow?: Permission;
+}
+
+let t: TestApp;
+let a: Team;
+let othersPrompt: string;
+const missing = newId();
+
+const PROBES: Probe[] = [
+  { method: 'GET', url: () => '/api/orgs/current', permission: 'org:read', ok: 200 },
+  { method: 'GET', url: () => '/api/prompts', permission: 'prompts:read', ok: 200 },
+  {
+    method: 'GET',
+    url: () => `/api/prompts/${othersPrompt}`,
+    permission: 'prompts:read',
+    ok: 200,
+    othersRow: 'prompts:manage_any',
+  },
+  {
+    method: 'POST',
+    url: () => '/api/prompts',
+    payload: { name: 'by a key', content: 'x' },
+    permission: 'prompts:create',
+    ok: 201,
+  },
+  {
+    method: 'PATCH',
+    url: () => `/api/prompts/${othersPrompt}`,
+    payload: { content: 'edited by a key' },
+    permission: 'prompts:manage_own',
+    ok: 200,
+    othersRow: 'prompts:manage_any',
+  },
+  { method: 'GET', url: () => '/api/phones', permission: 'phones:read', ok: 200 },
+  {
+    method: 'DELETE',
+    url: () => `/api/phones/${missing}`,
+    permission: 'phones:manage_own',
+    ok: 404,
+  },
+  { method: 'GET', url: () => '/api/agents', permission: 'agents:read', ok: 200 },
+  {
+    method: 'DELETE',
+    url: () => `/api/agents/${missing}`,
+    permission: 'agents:manage_own',
+    ok: 404,
+  },
+  { method: 'GET', url: () => '/api/message-agents', permission: 'message_agents:read', ok: 200 },
+  {
+    method: 'DELETE',
+    url: () => `/api/message-agents/${missing}`,
+    permission: 'message_agents:manage_own',
+    ok: 404,
+  },
+  { method: 'GET', url: () => '/api/scheduled-calls', permission: 'scheduled_calls:read', ok: 200 },
+  {
+    method: 'DELETE',
+    url: () => `/api/scheduled-calls/${missing}`,
+    permission: 'scheduled_calls:manage_own',
+    ok: 404,
+  },
+  { method: 'GET', url: () => '/api/calls', permission: 'calls:read', ok: 200 },
+  { method: 'GET', url: () => '/api/messages', permission: 'messages:read', ok: 200 },
+  {
+    method: 'GET',
+    url: () => '/api/analytics/calls-by-date',
+    permission: 'analytics:read',
+    ok: 200,
+  },
+  // No scope grants these: people only.
+  { method: 'GET', url: () => '/api/orgs/current/members', permission: 'members:read', ok: 200 },
+  {
+    method: 'PATCH',
+    url: () => '/api/orgs/current',
+    payload: { name: 'Renamed by a key' },
+    permission: 'org:manage',
+    ok: 200,
+  },
+  {
+    method: 'GET',
+    url: () => '/api/orgs/current/invitations',
+    permission: 'invitations:manage',
+    ok: 200,
+  },
+  { method: 'GET', url: () => '/api/api-keys', permission: 'api_keys:manage', ok: 200 },
+  { method: 'GET', url: () => '/api/audit-logs', permission: 'audit:read', ok: 200 },
+];
+
+const holds = (role: Role, permission: Permission) =>
+  (PERMISSIONS[permission] as readonly Role[]).includes(role);
+
+/** What the matrix says a key with `scope`, made by someone who is now `role`, gets. */
+function expected(role: Role, scope: string, probe: Probe): number {
+  if (!holds(role, probe.permission) || scopeFor(probe.permission) !== scope) return 403;
+  if (probe.othersRow && !holds(role, probe.othersRow)) return 404;
+  return probe.ok;
+}
+
+/** Creator roles under test: the widest, and the narrowest a key's creator can end up with. */
+const CREATORS = ['owner', 'member'] as const;
+const keys = {} as Record<(typeof CREATORS)[number], Record<string, Record<string, string>>>;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  a = await team(t);
+  const prompt = await t.app.inject({
+    method: 'POST',
+    url: '/api/prompts',
+    headers: a.manager.headers,
+    payload: { name: 'the manager’s', content: 'x' },
+  });
+  othersPrompt = prompt.json().id;
+  // Only owners and admins create keys; a key then acts with its creator's current role, so the
+  // member's keys are made by an admin who is then demoted.
+  const demoted = await person(t, a.org, 'admin', 'demoted');
+  keys.owner = {};
+  keys.member = {};
+  for (const scope of API_KEY_SCOPES) {
+    keys.owner[scope] = (await createKey(t.app, a.owner, [scope])).headers;
+    keys.member[scope] = (await createKey(t.app, demoted, [scope])).headers;
+  }
+  const demote = await t.app.inject({
+    method: 'PATCH',
+    url: `/api/orgs/current/members/${demoted.user.id}`,
+    headers: a.owner.headers,
+    payload: { role: 'member' },
+  });
+  expect(demote.statusCode).toBe(200);
+});
+afterAll(() => t.close());
+
+describe('the probe table covers every scope that grants something', () => {
+  it('every probed permission is in the matrix, and every granting scope is probed', () => {
+    const granting = API_KEY_SCOPES.filter((s) =>
+      (Object.keys(PERMISSIONS) as Permission[]).some((p) => scopeFor(p) === s),
+    );
+    const probed = new Set(PROBES.map((p) => scopeFor(p.permission)));
+    for (const scope of granting) expect(probed, scope).toContain(scope);
+    for (const probe of PROBES) expect(Object.keys(PERMISSIONS)).toContain(probe.permission);
+  });
+});
+
+describe.each(CREATORS)('a key whose creator is now %s', (role) => {
+  it.each(API_KEY_SCOPES)('with only %s gets exactly what the scope grants', async (scope) => {
+    const got: Record<string, number> = {};
+    const want: Record<string, number> = {};
+    for (const probe of PROBES) {
+      const label = `${probe.method} ${probe.url()}`;
+      const res = await t.app.inject({
+        method: probe.method,
+        url: probe.url(),
+        headers: keys[role][scope]!,
+        ...(probe.payload ? { payload: probe.payload } : {}),
+      });
+      got[label] = res.statusCode;
+      want[label] = expected(role, scope, probe);
+    }
+    expect(got).toEqual(want);
+  });
+});
