@@ -138,6 +138,7 @@ export async function rotateSigningKey(
   const row = await newKeyRow(enc);
   return withSystem(database, async (tx) => {
     await lockForTransaction(tx, ROTATION_LOCK_ID);
+    // undefined: the database's now(), fixed for the whole transaction.
     const now = options.clock?.();
     // A staged key whose time has come is the active one now; only a key still waiting blocks.
     await promoteDue(tx, now);
@@ -206,6 +207,7 @@ export async function loadKeyRing(
   if (!Number.isInteger(ttl) || ttl <= 0) throw new RangeError('maxTokenTtlSeconds must be > 0');
   const window = ttl + RETIRED_KEY_GRACE_SECONDS;
   const rows = await withSystem(database, async (tx) => {
+    // undefined: the database's now(), fixed for the whole transaction.
     const now = options.clock?.();
     if (await dueSigningKid(tx, now)) {
       await lockForTransaction(tx, ROTATION_LOCK_ID);
