@@ -17,6 +17,7 @@ import type { Database } from '../db/database.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { UUID_PATTERN } from '../http/ids.ts';
+import { orgExists } from './admin.repository.ts';
 
 export const ORG_HEADER = 'x-switchboard-org';
 const UUID = new RegExp(UUID_PATTERN);
@@ -37,12 +38,12 @@ function headerOrg(request: FastifyRequest): string | undefined {
 export function createActInOrg(database: Database) {
   const known = new Set<string>();
 
-  async function orgExists(p: Principal, orgId: string): Promise<boolean> {
+  async function isKnownOrg(p: Principal, orgId: string): Promise<boolean> {
     if (known.has(orgId)) return true;
-    const row = await withTenant(database, { ...tenantOf(p), orgId }, (tx) =>
-      tx.selectFrom('orgs').select('id').where('id', '=', orgId).executeTakeFirst(),
+    const exists = await withTenant(database, { ...tenantOf(p), orgId }, (tx) =>
+      orgExists(tx, orgId),
     );
-    if (!row) return false;
+    if (!exists) return false;
     if (known.size >= KNOWN_ORGS_MAX) known.clear();
     known.add(orgId);
     return true;
@@ -56,7 +57,7 @@ export function createActInOrg(database: Database) {
       throw new AppError('forbidden', 'Only the platform superuser may act in another org');
     }
     const acting: Principal = { ...p, orgId, role: 'owner', superuser: true, actingInOrg: true };
-    if (!(await orgExists(acting, orgId))) throw notFound('organization');
+    if (!(await isKnownOrg(acting, orgId))) throw notFound('organization');
     return acting;
   };
 }

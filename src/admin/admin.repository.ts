@@ -1,5 +1,6 @@
 // Platform-wide listings and account switches for the superuser. Runs under the superuser's
-// tenant context (its `superuser` flag is what lets the policies show every org).
+// tenant context (its `superuser` flag is what lets the policies show every org), except
+// makeSuperuser: the bootstrap's, on the system path at start, before any superuser exists.
 import { sql } from 'kysely';
 import type { Tx } from '../db/tenant.ts';
 
@@ -66,6 +67,19 @@ export async function setUserStatus(
       'created_at',
     ])
     .executeTakeFirst();
+}
+
+export async function makeSuperuser(tx: Tx, id: string): Promise<void> {
+  await tx
+    .updateTable('users')
+    .set({ is_superuser: true, updated_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function orgExists(tx: Tx, id: string): Promise<boolean> {
+  const row = await tx.selectFrom('orgs').select('id').where('id', '=', id).executeTakeFirst();
+  return row !== undefined;
 }
 
 export async function orgIdsOfUser(tx: Tx, userId: string): Promise<string[]> {

@@ -8,17 +8,18 @@
 //   unverified one may have been registered by someone else to be promoted, so it is refused
 //   (logged, the start goes on without a superuser).
 // - It needs an org to log into: a "Platform" org it owns is created when it has none.
-import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { recordAudit } from '../audit/audit.ts';
 import type { RequestMeta } from '../auth/auth-context.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { Config } from '../config.ts';
+import { lockForTransaction } from '../db/advisory-lock.ts';
 import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { activeMembershipsOfUser, insertMembership, insertOrg } from '../orgs/org.repository.ts';
 import { findUserByEmail, insertUser } from '../users/user.repository.ts';
+import { makeSuperuser } from './admin.repository.ts';
 
 // Any constant unique to this use; pg_advisory_xact_lock is released when the transaction ends.
 const BOOTSTRAP_LOCK_ID = 0x5b_ad_01;
@@ -47,7 +48,7 @@ export async function bootstrapSuperuser(
 
   // System path: there is no tenant at start-up; this is the platform's own bootstrap.
   const outcome = await withSystem(database, async (tx): Promise<BootstrapOutcome> => {
-    await sql`select pg_advisory_xact_lock(${sql.lit(BOOTSTRAP_LOCK_ID)})`.execute(tx);
+    await lockForTransaction(tx, BOOTSTRAP_LOCK_ID);
     let user = await findUserByEmail(tx, admin.email);
     let status: 'created' | 'exists' | 'promoted' = 'exists';
     if (!user) {
@@ -62,11 +63,7 @@ export async function bootstrapSuperuser(
       status = 'created';
     } else if (!user.is_superuser) {
       if (!user.email_verified_at) return { status: 'refused_unverified', userId: user.id };
-      await tx
-        .updateTable('users')
-        .set({ is_superuser: true, updated_at: new Date() })
-        .where('id', '=', user.id)
-        .execute();
+      await makeSuperuser(tx, user.id);
       status = 'promoted';
     }
 

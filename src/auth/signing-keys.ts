@@ -19,12 +19,22 @@ import {
   generateKeyPair,
   importJWK,
 } from 'jose';
-import { sql } from 'kysely';
 import { decryptSecret, type EncryptionConfig, encryptSecret } from '../crypto/encryption.ts';
+import { lockForTransaction } from '../db/advisory-lock.ts';
 import type { Database } from '../db/database.ts';
 import type { SigningKey } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import {
+  activeSigningKid,
+  dueSigningKid,
+  insertActiveSigningKey,
+  type NewSigningKeyRow,
+  promoteSigningKey,
+  publishedSigningKeys,
+  stagedSigningKey,
+  stageSigningKey,
+} from './signing-key.repository.ts';
 
 /** A public key as published in the JWKS: exactly these members, never a private one. */
 export interface PublicJwk {
@@ -50,9 +60,6 @@ export interface KeyRing {
  */
 export type KeyClock = (() => Date) | undefined;
 
-const nowOf = (clock: KeyClock) =>
-  clock ? sql<Date>`${clock().toISOString()}::timestamptz` : sql<Date>`now()`;
-
 interface SealedPrivateJwk {
   kty: 'OKP';
   crv: 'Ed25519';
@@ -75,7 +82,7 @@ function isUniqueViolation(err: unknown): boolean {
   return !!err && typeof err === 'object' && (err as { code?: unknown }).code === '23505';
 }
 
-async function newKeyRow(enc: EncryptionConfig) {
+async function newKeyRow(enc: EncryptionConfig): Promise<NewSigningKeyRow> {
   const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const jwk = await exportJWK(privateKey);
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.x || !jwk.d) {
@@ -91,33 +98,19 @@ async function newKeyRow(enc: EncryptionConfig) {
   };
 }
 
-async function activeKid(tx: Tx): Promise<string | undefined> {
-  const row = await tx
-    .selectFrom('signing_keys')
-    .select('kid')
-    .where('status', '=', 'active')
-    .executeTakeFirst();
-  return row?.kid;
-}
-
 /**
  * Make sure an active signing key exists (called at startup). Safe when several processes start
  * at once on one database: the one-active unique index rejects all but the first insert.
  */
 export async function ensureSigningKey(database: Database, enc: EncryptionConfig): Promise<void> {
-  if (await withSystem(database, activeKid)) return;
+  if (await withSystem(database, activeSigningKid)) return;
   const row = await newKeyRow(enc);
   try {
-    await withSystem(database, (tx) =>
-      tx
-        .insertInto('signing_keys')
-        .values({ ...row, status: 'active' })
-        .execute(),
-    );
+    await withSystem(database, (tx) => insertActiveSigningKey(tx, row));
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     // Another process won the race; its key is the active one.
-    if (!(await withSystem(database, activeKid))) throw err;
+    if (!(await withSystem(database, activeSigningKid))) throw err;
   }
 }
 
@@ -144,35 +137,24 @@ export async function rotateSigningKey(
     throw new RangeError('publishDelaySeconds must be >= 0');
   const row = await newKeyRow(enc);
   return withSystem(database, async (tx) => {
-    await sql`select pg_advisory_xact_lock(${sql.lit(ROTATION_LOCK_ID)})`.execute(tx);
-    const now = nowOf(options.clock);
+    await lockForTransaction(tx, ROTATION_LOCK_ID);
+    // undefined: the database's now(), fixed for the whole transaction.
+    const now = options.clock?.();
     // A staged key whose time has come is the active one now; only a key still waiting blocks.
     await promoteDue(tx, now);
-    const pending = await tx
-      .selectFrom('signing_keys')
-      .select(['kid', 'activates_at'])
-      .where('status', '=', 'next')
-      .executeTakeFirst();
+    const pending = await stagedSigningKey(tx);
     if (pending) {
       throw new AppError(
         'signing_key_rotation_pending',
         `Key ${pending.kid} is already staged and starts signing at ${pending.activates_at?.toISOString()}; rotate again after that.`,
       );
     }
-    const current = await activeKid(tx);
+    const current = await activeSigningKid(tx);
     // With no active key nothing was ever published, so no verifier can hold a stale set.
     const wait = current ? delay : 0;
-    const staged = await tx
-      .insertInto('signing_keys')
-      .values({
-        ...row,
-        status: 'next',
-        activates_at: sql<Date>`${now} + ${wait}::int * interval '1 second'`,
-      })
-      .returning('activates_at')
-      .executeTakeFirstOrThrow();
+    const activatesAt = await stageSigningKey(tx, row, now, wait);
     if (wait === 0) await promoteDue(tx, now);
-    return { kid: row.kid, activatesAt: staged.activates_at!, retiredKid: current ?? null };
+    return { kid: row.kid, activatesAt: activatesAt!, retiredKid: current ?? null };
   });
 }
 
@@ -181,24 +163,10 @@ export async function rotateSigningKey(
  * first (the one-active index admits a single active key at every step). Callers hold
  * ROTATION_LOCK_ID.
  */
-async function promoteDue(tx: Tx, now: ReturnType<typeof nowOf>): Promise<boolean> {
-  const due = await tx
-    .selectFrom('signing_keys')
-    .select('kid')
-    .where('status', '=', 'next')
-    .where('activates_at', '<=', now)
-    .executeTakeFirst();
+async function promoteDue(tx: Tx, now: Date | undefined): Promise<boolean> {
+  const due = await dueSigningKid(tx, now);
   if (!due) return false;
-  await tx
-    .updateTable('signing_keys')
-    .set({ status: 'retired', retired_at: now })
-    .where('status', '=', 'active')
-    .execute();
-  await tx
-    .updateTable('signing_keys')
-    .set({ status: 'active' })
-    .where('kid', '=', due.kid)
-    .execute();
+  await promoteSigningKey(tx, due, now);
   return true;
 }
 
@@ -239,40 +207,13 @@ export async function loadKeyRing(
   if (!Number.isInteger(ttl) || ttl <= 0) throw new RangeError('maxTokenTtlSeconds must be > 0');
   const window = ttl + RETIRED_KEY_GRACE_SECONDS;
   const rows = await withSystem(database, async (tx) => {
-    const now = nowOf(options.clock);
-    const due = await tx
-      .selectFrom('signing_keys')
-      .select('kid')
-      .where('status', '=', 'next')
-      .where('activates_at', '<=', now)
-      .executeTakeFirst();
-    if (due) {
-      await sql`select pg_advisory_xact_lock(${sql.lit(ROTATION_LOCK_ID)})`.execute(tx);
+    // undefined: the database's now(), fixed for the whole transaction.
+    const now = options.clock?.();
+    if (await dueSigningKid(tx, now)) {
+      await lockForTransaction(tx, ROTATION_LOCK_ID);
       await promoteDue(tx, now);
     }
-    return (
-      tx
-        .selectFrom('signing_keys')
-        .select([
-          'kid',
-          'public_jwk',
-          'private_key_enc',
-          'status',
-          'activates_at',
-          sql<number>`extract(epoch from (activates_at - ${now})) * 1000`.as('activates_in_ms'),
-        ])
-        .where((eb) =>
-          eb.or([
-            eb('status', 'in', ['active', 'next']),
-            eb('retired_at', '>', sql<Date>`${now} - ${window}::int * interval '1 second'`),
-          ]),
-        )
-        // Active first, then the most recently created (the staged key, then the retired ones):
-        // the order a JWKS consumer tries them.
-        .orderBy(sql`status = 'active'`, 'desc')
-        .orderBy('created_at', 'desc')
-        .execute()
-    );
+    return publishedSigningKeys(tx, now, window);
   });
 
   let active: KeyRing['active'] | undefined;

@@ -137,6 +137,24 @@ export async function markDispatched(
   return Number(res.numUpdatedRows) > 0;
 }
 
+/** True when the attempt holding `dispatchKey` has been settled as dispatched. */
+export async function isDispatchedBy(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+): Promise<boolean> {
+  const row = await tx
+    .selectFrom('scheduled_calls')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .where('dispatch_key', '=', dispatchKey)
+    .where('status', '=', 'dispatched')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function markRetry(
   tx: Tx,
   orgId: string,

@@ -169,13 +169,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       // A callback may have settled this attempt first (same key, same sid): that is success too.
       return (
         (await queue.markDispatched(tx, c.org_id, c.id, c.dispatch_key, callSid)) ||
-        (await tx
-          .selectFrom('scheduled_calls')
-          .select('id')
-          .where('id', '=', c.id)
-          .where('dispatch_key', '=', c.dispatch_key)
-          .where('status', '=', 'dispatched')
-          .executeTakeFirst()) !== undefined
+        (await queue.isDispatchedBy(tx, c.org_id, c.id, c.dispatch_key))
       );
     });
   }
