@@ -95,7 +95,7 @@ const VARIABLES = [
 ] as const;
 type Variable = (typeof VARIABLES)[number];
 
-/** Every environment variable the server reads, in the order of `.env.example`. */
+/** Every environment variable the server reads. */
 export const ENV_VARIABLES: readonly string[] = [
   ...VARIABLES,
   ...LIMIT_NAMES.map((name) => LIMIT_DEFAULTS[name].env),
