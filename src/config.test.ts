@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, describeConfigError, ENV_VARIABLES, loadConfig } from './config.ts';
 
 const dirs: string[] = [];
 function dataDir() {
@@ -137,5 +137,143 @@ describe('config', () => {
     });
     expect(c.encryption.activeKeyId).toBe('k1');
     expect(c.encryption.keys).toHaveLength(2);
+  });
+});
+
+describe('config problems', () => {
+  const problemsOf = (env: Record<string, string>): readonly string[] => {
+    try {
+      loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, ...env });
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      return (err as ConfigError).problems;
+    }
+    return [];
+  };
+
+  it('lists every malformed variable and every broken rule between settings in one error', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      SIGNUP_ENABLED: 'maybe',
+      RATE_LIMIT_LOGIN_IP: 'ten',
+      RATE_LIMIT_REFRESH_IP: '0/60',
+      PASSWORD_MIN_LENGTH: '100',
+      PASSWORD_MAX_LENGTH: '64',
+      ENCRYPTION_ACTIVE_KEY_ID: 'k9',
+      ADMIN_EMAIL: 'root@example.test',
+      TWILIO_ACCOUNT_SID: `AC${'a'.repeat(32)}`,
+      TWILIO_TIMEOUT_MS: '30000',
+      DISPATCHER_LEASE_SECONDS: '59',
+      RATE_LIMIT_LOGIN_ACCOUNT: '9/900',
+    });
+    const expected = [
+      /^PORT /,
+      /^LOG_LEVEL /,
+      /^SIGNUP_ENABLED /,
+      /^RATE_LIMIT_LOGIN_IP /,
+      /^RATE_LIMIT_REFRESH_IP /,
+      /^PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH/,
+      /^ENCRYPTION_ACTIVE_KEY_ID /,
+      /^ADMIN_EMAIL is set but ADMIN_PASSWORD is not/,
+      /^TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN /,
+      /^DISPATCHER_LEASE_SECONDS /,
+      /^RATE_LIMIT_LOGIN_ACCOUNT and RATE_LIMIT_LOGIN_ACCOUNT_IP: the account limit/,
+    ];
+    expect(problems).toHaveLength(expected.length);
+    for (const re of expected)
+      expect(
+        problems.filter((p) => re.test(p)),
+        String(re),
+      ).toHaveLength(1);
+  });
+
+  it('in production names the missing secrets and the missing SMTP_URL at once', () => {
+    let err: unknown;
+    try {
+      loadConfig({ NODE_ENV: 'production', DATA_DIR: dataDir() });
+    } catch (e) {
+      err = e;
+    }
+    const { problems } = err as ConfigError;
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/ENCRYPTION_KEYS, SECRET_KEY/);
+    expect(problems[1]).toMatch(/SMTP_URL/);
+  });
+
+  it('prints one line a problem, with no stack trace', () => {
+    const one = new ConfigError(['PORT must be a whole number (got "x")']);
+    expect(describeConfigError(one)).toBe(
+      'Switchboard cannot start: PORT must be a whole number (got "x")',
+    );
+    const two = new ConfigError(['PORT is bad', 'LOG_LEVEL is bad']);
+    expect(two.message).toBe('PORT is bad\nLOG_LEVEL is bad');
+    expect(describeConfigError(two)).toBe(
+      'Switchboard cannot start: 2 configuration problems:\n  - PORT is bad\n  - LOG_LEVEL is bad',
+    );
+  });
+
+  it('generates no secrets into DATA_DIR for a configuration that does not start', () => {
+    const dir = dataDir();
+    expect(() => loadConfig({ DATA_DIR: dir, PORT: 'eighty' })).toThrow(ConfigError);
+    expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
+  });
+});
+
+describe('the variables the code reads', () => {
+  const root = join(import.meta.dirname, '..');
+  const sorted = (names: Iterable<string>) => [...names].sort();
+
+  it('are exactly ENV_VARIABLES, each listed once', () => {
+    const read = new Set<string>();
+    const env = new Proxy(
+      { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS } as Record<string, string>,
+      {
+        get(target, name) {
+          if (typeof name === 'string') read.add(name);
+          return typeof name === 'string' ? target[name] : undefined;
+        },
+      },
+    );
+    loadConfig(env);
+    expect(new Set(ENV_VARIABLES).size).toBe(ENV_VARIABLES.length);
+    expect(sorted(read)).toEqual(sorted(ENV_VARIABLES));
+  });
+
+  it('are each in .env.example once, as NAME=value or # NAME=value', () => {
+    const text = readFileSync(join(root, '.env.example'), 'utf8');
+    const names = [...text.matchAll(/^(?:# )?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!);
+    expect(sorted(names)).toEqual(sorted(ENV_VARIABLES));
+  });
+
+  it('show their true defaults in .env.example (lines under a "Default:" note are examples)', () => {
+    const defaults: Record<string, string> = {};
+    let note = '';
+    for (const line of readFileSync(join(root, '.env.example'), 'utf8').split('\n')) {
+      const m = /^(# )?([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+      if (!m) {
+        note = line.startsWith('#') ? `${note}${line}\n` : '';
+        continue;
+      }
+      if (m[1] && !note.includes('Default:')) defaults[m[2]!] = m[3]!;
+      note = '';
+    }
+    expect(Object.keys(defaults).length).toBeGreaterThan(40);
+    // DATA_DIR is a relative path: its default resolves against the working directory.
+    const base = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, SECRET_KEY: 'x'.repeat(32) };
+    expect(loadConfig({ ...defaults, ...base })).toEqual(loadConfig(base));
+  });
+
+  it('are each documented in a table of README.md', () => {
+    const text = readFileSync(join(root, 'README.md'), 'utf8');
+    const documented = new Set<string>();
+    for (const line of text.split('\n')) {
+      const first = /^\|([^|]*)\|/.exec(line)?.[1];
+      const names = [...(first ?? '').matchAll(/`([^`]*)`/g)].map((m) => m[1]!);
+      if (names.length > 0 && names.every((n) => /^[A-Z][A-Z0-9_]*$/.test(n))) {
+        for (const n of names) documented.add(n);
+      }
+    }
+    expect(sorted(documented)).toEqual(sorted(ENV_VARIABLES));
   });
 });

@@ -1,24 +1,111 @@
 // The one configuration module: every setting is read from the environment here, once,
-// validated, typed and frozen. A bad value is a startup error that names the variable.
+// validated, typed and frozen. Every bad value is found before the server gives up, so one start
+// lists everything an operator has to fix, each problem naming its variable.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { normalizeEmail } from './auth/email-address.ts';
 import { checkPassword } from './auth/password-policy.ts';
 import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './auth/signing-key-timing.ts';
-import { type LimitName, type LimitSpec, parseLimitOverrides } from './security/rate-limits.ts';
+import {
+  LIMIT_DEFAULTS,
+  LIMIT_NAMES,
+  type LimitName,
+  type LimitSpec,
+  loginInvariantProblems,
+  readLimitOverrides,
+} from './security/rate-limits.ts';
 
+/** A configuration that cannot start the server; `problems` lists every one, each on a line. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.problems = problems;
+  }
+}
+
+/** The startup message for a bad configuration: every problem, no stack trace. */
+export function describeConfigError(err: ConfigError): string {
+  if (err.problems.length === 1) return `Switchboard cannot start: ${err.problems[0]}`;
+  const list = err.problems.map((p) => `  - ${p}`).join('\n');
+  return `Switchboard cannot start: ${err.problems.length} configuration problems:\n${list}`;
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * Every variable `loadConfig` reads besides the RATE_LIMIT_* ones (those come from
+ * LIMIT_DEFAULTS). The readers below accept only these names, and config.test.ts keeps
+ * `.env.example` and README's tables equal to `ENV_VARIABLES`.
+ */
+const VARIABLES = [
+  'NODE_ENV',
+  'PORT',
+  'HOST',
+  'PUBLIC_URL',
+  'DATA_DIR',
+  'LOG_LEVEL',
+  'BODY_LIMIT_BYTES',
+  'TRUST_PROXY',
+  'DATABASE_URL',
+  'DATABASE_POOL_SIZE',
+  'DATABASE_TIMEOUT_MS',
+  'REDIS_URL',
+  'REDIS_KEY_PREFIX',
+  'ENCRYPTION_KEYS',
+  'ENCRYPTION_ACTIVE_KEY_ID',
+  'SECRET_KEY',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'ACCESS_TOKEN_TTL_SECONDS',
+  'REFRESH_TOKEN_IDLE_TTL_SECONDS',
+  'SESSION_ABSOLUTE_TTL_SECONDS',
+  'REFRESH_REUSE_GRACE_SECONDS',
+  'REVOCATION_POLL_MS',
+  'SIGNING_KEY_PUBLISH_DELAY_SECONDS',
+  'SIGNUP_ENABLED',
+  'REQUIRE_EMAIL_VERIFICATION',
+  'PASSWORD_RESET_TTL_MINUTES',
+  'PASSWORD_MIN_LENGTH',
+  'PASSWORD_MAX_LENGTH',
+  'ARGON2_MEMORY_COST',
+  'ARGON2_TIME_COST',
+  'ARGON2_PARALLELISM',
+  'SMTP_URL',
+  'MAIL_OUTBOX_ALLOWED',
+  'MAIL_FROM',
+  'ADMIN_EMAIL',
+  'ADMIN_PASSWORD',
+  'INVITATION_TTL_DAYS',
+  'SET_PASSWORD_TTL_DAYS',
+  'TWILIO_ACCOUNT_SID',
+  'TWILIO_AUTH_TOKEN',
+  'TWILIO_API_URL',
+  'TWILIO_TIMEOUT_MS',
+  'STREAM_TOKEN_TTL_SECONDS',
+  'DISPATCHER_ENABLED',
+  'DISPATCHER_POLL_MS',
+  'DISPATCHER_BATCH_SIZE',
+  'DISPATCHER_LEASE_SECONDS',
+  'DISPATCHER_MAX_ATTEMPTS',
+  'DISPATCHER_RETRY_BASE_MS',
+  'SCHEDULED_CALLS_MAX_PENDING',
+] as const;
+type Variable = (typeof VARIABLES)[number];
+
+/** Every environment variable the server reads. */
+export const ENV_VARIABLES: readonly string[] = [
+  ...VARIABLES,
+  ...LIMIT_NAMES.map((name) => LIMIT_DEFAULTS[name].env),
+];
 
 const NODE_ENVS = ['development', 'production', 'test'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Secrets the server needs; generated into DATA_DIR in development, required in production. */
-export const SECRET_NAMES = ['ENCRYPTION_KEYS', 'SECRET_KEY'] as const;
+export const SECRET_NAMES = ['ENCRYPTION_KEYS', 'SECRET_KEY'] as const satisfies Variable[];
 type SecretName = (typeof SECRET_NAMES)[number];
 
 export interface EncryptionKey {
@@ -121,71 +208,296 @@ export interface Config {
   generatedSecrets: readonly SecretName[];
 }
 
-function str(env: Env, name: string): string | undefined {
-  const v = env[name];
-  if (v === undefined) return undefined;
-  const t = v.trim();
-  return t === '' ? undefined : t;
+/**
+ * Reads variables by name, collecting problems instead of throwing: a bad value is reported and
+ * its default kept, so that parsing goes on and the one error lists every problem.
+ */
+function createReader(env: Env) {
+  const problems: string[] = [];
+  const problem = (message: string) => {
+    problems.push(message);
+  };
+  /** The value as set, untrimmed (passwords); empty counts as unset. */
+  const raw = (name: Variable): string | undefined => {
+    const v = env[name];
+    return v === '' ? undefined : v;
+  };
+  const str = (name: Variable): string | undefined => {
+    const t = env[name]?.trim();
+    return t === '' ? undefined : t;
+  };
+  return {
+    problems,
+    problem,
+    raw,
+    str,
+    oneOf<T extends readonly string[]>(name: Variable, allowed: T, fallback: T[number]): T[number] {
+      const v = str(name);
+      if (v === undefined) return fallback;
+      if ((allowed as readonly string[]).includes(v)) return v as T[number];
+      problem(`${name} must be one of ${allowed.join(', ')} (got "${v}")`);
+      return fallback;
+    },
+    int(name: Variable, fallback: number, min: number, max: number): number {
+      const v = str(name);
+      if (v === undefined) return fallback;
+      if (!/^\d+$/.test(v)) {
+        problem(`${name} must be a whole number (got "${v}")`);
+        return fallback;
+      }
+      const n = Number(v);
+      if (n >= min && n <= max) return n;
+      problem(`${name} must be between ${min} and ${max}`);
+      return fallback;
+    },
+    bool(name: Variable, fallback: boolean): boolean {
+      const v = str(name);
+      if (v === undefined) return fallback;
+      if (['true', '1', 'yes', 'on'].includes(v.toLowerCase())) return true;
+      if (['false', '0', 'no', 'off'].includes(v.toLowerCase())) return false;
+      problem(`${name} must be true or false (got "${v}")`);
+      return fallback;
+    },
+    url(name: Variable, protocols: readonly string[]): string | undefined {
+      const v = str(name);
+      if (v === undefined) return undefined;
+      let parsed: URL;
+      try {
+        parsed = new URL(v);
+      } catch {
+        // Never echo the value: URLs like DATABASE_URL carry passwords.
+        problem(`${name} is not a valid URL`);
+        return undefined;
+      }
+      if (protocols.includes(parsed.protocol)) return v;
+      problem(`${name} must use ${protocols.join(' or ')}`);
+      return undefined;
+    },
+  };
 }
+type Reader = ReturnType<typeof createReader>;
 
-function oneOf<T extends readonly string[]>(
-  env: Env,
-  name: string,
-  allowed: T,
-  fallback: T[number],
-): T[number] {
-  const v = str(env, name);
-  if (v === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(v)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')} (got "${v}")`);
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const read = createReader(env);
+  const nodeEnv = read.oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const port = read.int('PORT', 8000, 0, 65535);
+  const dataDir = resolve(read.str('DATA_DIR') ?? './data');
+  const publicUrl = (
+    read.url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`
+  ).replace(/\/+$/, '');
+  const localHttp = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(publicUrl);
+
+  const secrets = resolveSecrets(read, nodeEnv, dataDir);
+  const encryptionKeys = parseEncryptionKeys(read, secrets.values.ENCRYPTION_KEYS);
+  const activeKeyId = read.str('ENCRYPTION_ACTIVE_KEY_ID') ?? encryptionKeys?.at(-1)?.id ?? '';
+  const secretKey = Buffer.from(secrets.values.SECRET_KEY ?? '', 'utf8');
+  if (secrets.values.SECRET_KEY !== undefined && secretKey.length < 32) {
+    read.problem('SECRET_KEY must be at least 32 characters');
   }
-  return v as T[number];
-}
 
-function int(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const v = str(env, name);
-  if (v === undefined) return fallback;
-  if (!/^\d+$/.test(v)) throw new ConfigError(`${name} must be a whole number (got "${v}")`);
-  const n = Number(v);
-  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}`);
-  return n;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const v = str(env, name);
-  if (v === undefined) return fallback;
-  if (['true', '1', 'yes', 'on'].includes(v.toLowerCase())) return true;
-  if (['false', '0', 'no', 'off'].includes(v.toLowerCase())) return false;
-  throw new ConfigError(`${name} must be true or false (got "${v}")`);
-}
-
-function url(env: Env, name: string, protocols: readonly string[]): string | undefined {
-  const v = str(env, name);
-  if (v === undefined) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(v);
-  } catch {
-    // Never echo the value: URLs like DATABASE_URL carry passwords.
-    throw new ConfigError(`${name} is not a valid URL`);
+  const password = {
+    minLength: read.int('PASSWORD_MIN_LENGTH', 15, 8, 128),
+    maxLength: read.int('PASSWORD_MAX_LENGTH', 128, 64, 1024),
+  };
+  const redisKeyPrefix = read.str('REDIS_KEY_PREFIX') ?? 'sb';
+  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisKeyPrefix)) {
+    read.problem('REDIS_KEY_PREFIX may hold letters, digits, ":", "_" and "-" only');
   }
-  if (!protocols.includes(parsed.protocol)) {
-    throw new ConfigError(`${name} must use ${protocols.join(' or ')}`);
+  const admin = readAdmin(read);
+  const outboxAllowed = read.bool('MAIL_OUTBOX_ALLOWED', false);
+
+  const config: Config = {
+    nodeEnv,
+    host: read.str('HOST') ?? '0.0.0.0',
+    port,
+    publicUrl,
+    dataDir,
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    bodyLimitBytes: read.int('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
+    trustProxy: readTrustProxy(read),
+    database: {
+      url: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+      poolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
+      timeoutMs: read.int('DATABASE_TIMEOUT_MS', 3000, 100, 600_000),
+    },
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    encryption: { keys: encryptionKeys ?? [], activeKeyId },
+    secretKey,
+    auth: {
+      issuer: read.str('JWT_ISSUER') ?? publicUrl,
+      audience: read.str('JWT_AUDIENCE') ?? 'switchboard',
+      accessTokenTtlSeconds: read.int('ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
+      refreshIdleTtlSeconds: read.int(
+        'REFRESH_TOKEN_IDLE_TTL_SECONDS',
+        7 * 86_400,
+        60,
+        365 * 86_400,
+      ),
+      sessionAbsoluteTtlSeconds: read.int(
+        'SESSION_ABSOLUTE_TTL_SECONDS',
+        30 * 86_400,
+        60,
+        365 * 86_400,
+      ),
+      refreshReuseGraceSeconds: read.int('REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
+      revocationPollMs: read.int('REVOCATION_POLL_MS', 2000, 100, 60_000),
+      signingKeyPublishDelaySeconds: read.int(
+        'SIGNING_KEY_PUBLISH_DELAY_SECONDS',
+        DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS,
+        0,
+        86_400,
+      ),
+      signupEnabled: read.bool('SIGNUP_ENABLED', true),
+      requireEmailVerification: read.bool('REQUIRE_EMAIL_VERIFICATION', false),
+      passwordResetTtlMinutes: read.int('PASSWORD_RESET_TTL_MINUTES', 30, 5, 1440),
+      password,
+      argon2: {
+        memoryCost: read.int('ARGON2_MEMORY_COST', 19_456, 1024, 4_194_304),
+        timeCost: read.int('ARGON2_TIME_COST', 2, 1, 100),
+        parallelism: read.int('ARGON2_PARALLELISM', 1, 1, 16),
+      },
+      secureCookies: !(nodeEnv !== 'production' && localHttp),
+    },
+    mail: {
+      smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
+      from: read.str('MAIL_FROM') ?? `Switchboard <no-reply@${new URL(publicUrl).hostname}>`,
+    },
+    rateLimits: readLimitOverrides(env, read.problem),
+    redisKeyPrefix,
+    admin:
+      admin.email && admin.password ? { email: admin.email, password: admin.password } : undefined,
+    orgs: {
+      invitationTtlDays: read.int('INVITATION_TTL_DAYS', 7, 1, 30),
+      setPasswordTtlDays: read.int('SET_PASSWORD_TTL_DAYS', 7, 1, 30),
+    },
+    twilio: readTwilio(read),
+    dispatcher: {
+      // Off by default under NODE_ENV=test: only the tests that exercise it turn it on.
+      enabled: read.bool('DISPATCHER_ENABLED', nodeEnv !== 'test'),
+      pollMs: read.int('DISPATCHER_POLL_MS', 1000, 10, 600_000),
+      batchSize: read.int('DISPATCHER_BATCH_SIZE', 10, 1, 500),
+      leaseSeconds: read.int('DISPATCHER_LEASE_SECONDS', 120, 5, 86_400),
+      maxAttempts: read.int('DISPATCHER_MAX_ATTEMPTS', 5, 1, 100),
+      retryBaseMs: read.int('DISPATCHER_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    },
+    scheduledCalls: {
+      maxPending: read.int('SCHEDULED_CALLS_MAX_PENDING', 1000, 1, 1_000_000),
+    },
+    generatedSecrets: secrets.generated,
+  };
+
+  checkRules(read.problem, config, {
+    missingSecrets: secrets.missing,
+    encryptionKeysValid: encryptionKeys !== undefined,
+    admin,
+    outboxAllowed,
+  });
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  // Only a configuration that starts keeps the secrets generated for it.
+  secrets.persist();
+  return deepFreeze(config);
+}
+
+/**
+ * The rules between settings, all in one place. Each runs on the values as read (a malformed one
+ * already reported and replaced by its default) and names every variable it involves.
+ */
+function checkRules(
+  problem: (message: string) => void,
+  config: Config,
+  read: {
+    missingSecrets: readonly SecretName[];
+    encryptionKeysValid: boolean;
+    admin: ReturnType<typeof readAdmin>;
+    outboxAllowed: boolean;
+  },
+): void {
+  const production = config.nodeEnv === 'production';
+  if (production && read.missingSecrets.length > 0) {
+    problem(
+      `NODE_ENV=production requires these secrets to be set: ${read.missingSecrets.join(', ')}`,
+    );
+  }
+  // Mails carry password-reset, verification and invitation links. Without SMTP they pile up as
+  // files on the server's disk, where nobody in production expects bearer credentials.
+  if (production && config.mail.smtpUrl === undefined && !read.outboxAllowed) {
+    problem(
+      'NODE_ENV=production requires SMTP_URL to send mail (password reset, verification and ' +
+        'invitation links); to write mails to DATA_DIR/outbox instead, set MAIL_OUTBOX_ALLOWED=true',
+    );
+  }
+
+  const { keys, activeKeyId } = config.encryption;
+  if (read.encryptionKeysValid && !keys.some((k) => k.id === activeKeyId)) {
+    problem(`ENCRYPTION_ACTIVE_KEY_ID "${activeKeyId}" is not in ENCRYPTION_KEYS`);
+  }
+
+  const policy = config.auth.password;
+  if (policy.minLength > policy.maxLength) {
+    problem('PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH');
+  }
+
+  // The platform superuser: a weak bootstrap password would be the weakest door into every org,
+  // so it must pass the same rules as every other password.
+  const { emailSet, email, password } = read.admin;
+  if (!emailSet && password !== undefined) problem('ADMIN_PASSWORD is set but ADMIN_EMAIL is not');
+  if (emailSet && password === undefined) problem('ADMIN_EMAIL is set but ADMIN_PASSWORD is not');
+  if (email && password !== undefined) {
+    const problems = checkPassword(password, { email }, policy);
+    if (problems.length > 0) {
+      // Name the rules, never the value.
+      problem(
+        `ADMIN_PASSWORD does not meet the password rules: it ${problems.map((p) => p.message).join('; ')}`,
+      );
+    }
+  }
+
+  const { accountSid, authToken, requestTimeoutMs } = config.twilio;
+  if ((accountSid === undefined) !== (authToken === undefined)) {
+    problem('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together');
+  }
+  // A lease shorter than a slow Twilio request would hand a call that is still being placed to
+  // another instance: the one way left to place it twice.
+  if (config.dispatcher.leaseSeconds * 1000 < requestTimeoutMs * 2) {
+    problem('DISPATCHER_LEASE_SECONDS must be at least twice TWILIO_TIMEOUT_MS');
+  }
+
+  // One IP must never be able to lock an account (src/security/rate-limits.ts).
+  for (const message of loginInvariantProblems(config.rateLimits)) problem(message);
+}
+
+/** TRUST_PROXY names the proxies whose X-Forwarded-For is believed. */
+function readTrustProxy(read: Reader): string | false {
+  const v = read.str('TRUST_PROXY');
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') {
+    // Trusting every hop lets any client pick its own IP via X-Forwarded-For.
+    read.problem('TRUST_PROXY must name the proxies (IPs/CIDRs, comma-separated), not "true"');
+    return false;
   }
   return v;
 }
 
 /** ENCRYPTION_KEYS="id1:base64key,id2:base64key" — each key 32 bytes (AES-256). */
-export function parseEncryptionKeys(raw: string, name = 'ENCRYPTION_KEYS'): EncryptionKey[] {
+function parseEncryptionKeys(read: Reader, raw: string | undefined): EncryptionKey[] | undefined {
+  if (raw === undefined) return undefined;
+  const name = 'ENCRYPTION_KEYS';
   const keys: EncryptionKey[] = [];
   for (const part of raw.split(',')) {
     const [id, b64, ...rest] = part.trim().split(':');
     if (!id || !b64 || rest.length > 0 || !/^[A-Za-z0-9_-]{1,32}$/.test(id)) {
-      throw new ConfigError(`${name} must be a comma-separated list of id:base64key`);
+      read.problem(`${name} must be a comma-separated list of id:base64key`);
+      return undefined;
     }
     const key = Buffer.from(b64, 'base64');
-    if (key.length !== 32) throw new ConfigError(`${name}: key "${id}" must be 32 bytes (base64)`);
-    if (keys.some((k) => k.id === id)) throw new ConfigError(`${name}: duplicate key id "${id}"`);
+    if (key.length !== 32) {
+      read.problem(`${name}: key "${id}" must be 32 bytes (base64)`);
+      return undefined;
+    }
+    if (keys.some((k) => k.id === id)) {
+      read.problem(`${name}: duplicate key id "${id}"`);
+      return undefined;
+    }
     keys.push({ id, key });
   }
   return keys;
@@ -202,33 +514,36 @@ function generateSecret(name: SecretName): string {
 
 /**
  * Secrets come from the environment; in development (and tests) missing ones are generated once
- * into DATA_DIR/secrets.json (mode 0600) and reused on every later start.
+ * into DATA_DIR/secrets.json (mode 0600) and reused on every later start. In production the
+ * missing ones are left missing (checkRules refuses them). `persist` writes what was generated.
  */
 function resolveSecrets(
-  env: Env,
+  read: Reader,
   nodeEnv: Config['nodeEnv'],
   dataDir: string,
-): { values: Record<SecretName, string>; generated: SecretName[] } {
-  const values = {} as Record<SecretName, string>;
+): {
+  values: Partial<Record<SecretName, string>>;
+  missing: SecretName[];
+  generated: SecretName[];
+  persist: () => void;
+} {
+  const values: Partial<Record<SecretName, string>> = {};
   const missing: SecretName[] = [];
   for (const name of SECRET_NAMES) {
-    const v = str(env, name);
+    const v = read.str(name);
     if (v === undefined) missing.push(name);
     else values[name] = v;
   }
-  if (missing.length === 0) return { values, generated: [] };
-  if (nodeEnv === 'production') {
-    throw new ConfigError(
-      `NODE_ENV=production requires these secrets to be set: ${missing.join(', ')}`,
-    );
-  }
+  const nothing = { values, missing, generated: [], persist: () => {} };
+  if (missing.length === 0 || nodeEnv === 'production') return nothing;
   const file = join(dataDir, 'secrets.json');
   let stored: Partial<Record<SecretName, string>> = {};
   if (existsSync(file)) {
     try {
       stored = JSON.parse(readFileSync(file, 'utf8'));
     } catch {
-      throw new ConfigError(`${file} is not valid JSON; fix or remove it`);
+      read.problem(`${file} is not valid JSON; fix or remove it`);
+      return { ...nothing, missing: [] };
     }
   }
   const generated: SecretName[] = [];
@@ -241,210 +556,42 @@ function resolveSecrets(
       generated.push(name);
     }
   }
-  if (generated.length > 0) {
+  const persist = () => {
+    if (generated.length === 0) return;
     mkdirSync(dataDir, { recursive: true });
     writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
     chmodSync(file, 0o600);
-  }
-  return { values, generated };
-}
-
-export function loadConfig(env: Env = process.env): Readonly<Config> {
-  const nodeEnv = oneOf(env, 'NODE_ENV', NODE_ENVS, 'development');
-  const port = int(env, 'PORT', 8000, 0, 65535);
-  const dataDir = resolve(str(env, 'DATA_DIR') ?? './data');
-  const publicUrl = (
-    url(env, 'PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`
-  ).replace(/\/+$/, '');
-
-  const trustProxyRaw = str(env, 'TRUST_PROXY');
-  const trustProxy =
-    trustProxyRaw === undefined || trustProxyRaw === 'false' ? false : trustProxyRaw;
-  if (trustProxy === 'true') {
-    // Trusting every hop lets any client pick its own IP via X-Forwarded-For.
-    throw new ConfigError(
-      'TRUST_PROXY must name the proxies (IPs/CIDRs, comma-separated), not "true"',
-    );
-  }
-
-  const secrets = resolveSecrets(env, nodeEnv, dataDir);
-  const keys = parseEncryptionKeys(secrets.values.ENCRYPTION_KEYS);
-  const activeKeyId = str(env, 'ENCRYPTION_ACTIVE_KEY_ID') ?? keys[keys.length - 1]!.id;
-  if (!keys.some((k) => k.id === activeKeyId)) {
-    throw new ConfigError(`ENCRYPTION_ACTIVE_KEY_ID "${activeKeyId}" is not in ENCRYPTION_KEYS`);
-  }
-
-  const secretKey = Buffer.from(secrets.values.SECRET_KEY, 'utf8');
-  if (secretKey.length < 32) throw new ConfigError('SECRET_KEY must be at least 32 characters');
-
-  const minLength = int(env, 'PASSWORD_MIN_LENGTH', 15, 8, 128);
-  const maxLength = int(env, 'PASSWORD_MAX_LENGTH', 128, 64, 1024);
-  if (minLength > maxLength) {
-    throw new ConfigError('PASSWORD_MIN_LENGTH must not exceed PASSWORD_MAX_LENGTH');
-  }
-  const localHttp = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(publicUrl);
-  let rateLimits: Record<LimitName, LimitSpec>;
-  try {
-    rateLimits = parseLimitOverrides(env);
-  } catch (err) {
-    throw new ConfigError((err as Error).message);
-  }
-  const redisKeyPrefix = str(env, 'REDIS_KEY_PREFIX') ?? 'sb';
-  if (!/^[A-Za-z0-9:_-]{1,64}$/.test(redisKeyPrefix)) {
-    throw new ConfigError('REDIS_KEY_PREFIX may hold letters, digits, ":", "_" and "-" only');
-  }
-
-  const admin = parseAdmin(env, { minLength, maxLength });
-
-  const config: Config = {
-    nodeEnv,
-    host: str(env, 'HOST') ?? '0.0.0.0',
-    port,
-    publicUrl,
-    dataDir,
-    logLevel: oneOf(env, 'LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
-    bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
-    trustProxy,
-    database: {
-      url: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
-      poolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
-      timeoutMs: int(env, 'DATABASE_TIMEOUT_MS', 3000, 100, 600_000),
-    },
-    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
-    encryption: { keys, activeKeyId },
-    secretKey,
-    auth: {
-      issuer: str(env, 'JWT_ISSUER') ?? publicUrl,
-      audience: str(env, 'JWT_AUDIENCE') ?? 'switchboard',
-      accessTokenTtlSeconds: int(env, 'ACCESS_TOKEN_TTL_SECONDS', 900, 30, 86_400),
-      refreshIdleTtlSeconds: int(
-        env,
-        'REFRESH_TOKEN_IDLE_TTL_SECONDS',
-        7 * 86_400,
-        60,
-        365 * 86_400,
-      ),
-      sessionAbsoluteTtlSeconds: int(
-        env,
-        'SESSION_ABSOLUTE_TTL_SECONDS',
-        30 * 86_400,
-        60,
-        365 * 86_400,
-      ),
-      refreshReuseGraceSeconds: int(env, 'REFRESH_REUSE_GRACE_SECONDS', 10, 0, 300),
-      revocationPollMs: int(env, 'REVOCATION_POLL_MS', 2000, 100, 60_000),
-      signingKeyPublishDelaySeconds: int(
-        env,
-        'SIGNING_KEY_PUBLISH_DELAY_SECONDS',
-        DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS,
-        0,
-        86_400,
-      ),
-      signupEnabled: bool(env, 'SIGNUP_ENABLED', true),
-      requireEmailVerification: bool(env, 'REQUIRE_EMAIL_VERIFICATION', false),
-      passwordResetTtlMinutes: int(env, 'PASSWORD_RESET_TTL_MINUTES', 30, 5, 1440),
-      password: { minLength, maxLength },
-      argon2: {
-        memoryCost: int(env, 'ARGON2_MEMORY_COST', 19_456, 1024, 4_194_304),
-        timeCost: int(env, 'ARGON2_TIME_COST', 2, 1, 100),
-        parallelism: int(env, 'ARGON2_PARALLELISM', 1, 1, 16),
-      },
-      secureCookies: !(nodeEnv !== 'production' && localHttp),
-    },
-    mail: {
-      smtpUrl: parseSmtpUrl(env, nodeEnv),
-      from: str(env, 'MAIL_FROM') ?? `Switchboard <no-reply@${new URL(publicUrl).hostname}>`,
-    },
-    rateLimits,
-    redisKeyPrefix,
-    admin,
-    orgs: {
-      invitationTtlDays: int(env, 'INVITATION_TTL_DAYS', 7, 1, 30),
-      setPasswordTtlDays: int(env, 'SET_PASSWORD_TTL_DAYS', 7, 1, 30),
-    },
-    twilio: parseTwilio(env),
-    dispatcher: {
-      // Off by default under NODE_ENV=test: only the tests that exercise it turn it on.
-      enabled: bool(env, 'DISPATCHER_ENABLED', nodeEnv !== 'test'),
-      pollMs: int(env, 'DISPATCHER_POLL_MS', 1000, 10, 600_000),
-      batchSize: int(env, 'DISPATCHER_BATCH_SIZE', 10, 1, 500),
-      leaseSeconds: int(env, 'DISPATCHER_LEASE_SECONDS', 120, 5, 86_400),
-      maxAttempts: int(env, 'DISPATCHER_MAX_ATTEMPTS', 5, 1, 100),
-      retryBaseMs: int(env, 'DISPATCHER_RETRY_BASE_MS', 30_000, 10, 3_600_000),
-    },
-    scheduledCalls: {
-      maxPending: int(env, 'SCHEDULED_CALLS_MAX_PENDING', 1000, 1, 1_000_000),
-    },
-    generatedSecrets: secrets.generated,
   };
-  return deepFreeze(config);
+  return { values, missing: [], generated, persist };
 }
 
-/**
- * ADMIN_EMAIL and ADMIN_PASSWORD come together. The password must pass the same rules as every
- * other password: a weak bootstrap password would be the weakest door into every org.
- */
-function parseAdmin(env: Env, policy: { minLength: number; maxLength: number }): Config['admin'] {
-  const rawEmail = str(env, 'ADMIN_EMAIL');
-  const password = env.ADMIN_PASSWORD === '' ? undefined : env.ADMIN_PASSWORD;
-  if (rawEmail === undefined && password === undefined) return undefined;
-  if (rawEmail === undefined) throw new ConfigError('ADMIN_PASSWORD is set but ADMIN_EMAIL is not');
-  if (password === undefined) throw new ConfigError('ADMIN_EMAIL is set but ADMIN_PASSWORD is not');
-  const email = normalizeEmail(rawEmail);
-  if (!email) throw new ConfigError('ADMIN_EMAIL is not a valid email address');
-  const problems = checkPassword(password, { email }, policy);
-  if (problems.length > 0) {
-    // Name the rules, never the value.
-    throw new ConfigError(
-      `ADMIN_PASSWORD does not meet the password rules: it ${problems.map((p) => p.message).join('; ')}`,
-    );
+/** ADMIN_EMAIL / ADMIN_PASSWORD as set; the pair and password rules are in checkRules. */
+function readAdmin(read: Reader) {
+  const rawEmail = read.str('ADMIN_EMAIL');
+  const password = read.raw('ADMIN_PASSWORD');
+  const email = rawEmail === undefined ? null : normalizeEmail(rawEmail);
+  if (rawEmail !== undefined && email === null) {
+    read.problem('ADMIN_EMAIL is not a valid email address');
   }
-  return { email, password };
+  return { emailSet: rawEmail !== undefined, email, password };
 }
 
-/**
- * Mails carry password-reset, verification and invitation links. Without SMTP they pile up as
- * files on the server's disk, where nobody in production expects bearer credentials: production
- * needs SMTP_URL, or an operator who opts in to the outbox by name.
- */
-function parseSmtpUrl(env: Env, nodeEnv: Config['nodeEnv']): string | undefined {
-  const smtpUrl = url(env, 'SMTP_URL', ['smtp:', 'smtps:']);
-  const outboxAllowed = bool(env, 'MAIL_OUTBOX_ALLOWED', false);
-  if (nodeEnv === 'production' && smtpUrl === undefined && !outboxAllowed) {
-    throw new ConfigError(
-      'NODE_ENV=production requires SMTP_URL to send mail (password reset, verification and ' +
-        'invitation links); to write mails to DATA_DIR/outbox instead, set MAIL_OUTBOX_ALLOWED=true',
-    );
-  }
-  return smtpUrl;
-}
-
-/** TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN come together; messages never echo the token. */
-function parseTwilio(env: Env): Config['twilio'] {
-  const accountSid = str(env, 'TWILIO_ACCOUNT_SID');
-  const authToken = str(env, 'TWILIO_AUTH_TOKEN');
-  if ((accountSid === undefined) !== (authToken === undefined)) {
-    throw new ConfigError('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together');
-  }
+/** The platform Twilio account; messages never echo the token. */
+function readTwilio(read: Reader): Config['twilio'] {
+  const accountSid = read.str('TWILIO_ACCOUNT_SID');
+  const authToken = read.str('TWILIO_AUTH_TOKEN');
   if (accountSid !== undefined && !/^AC[0-9a-fA-F]{32}$/.test(accountSid)) {
-    throw new ConfigError('TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex digits');
+    read.problem('TWILIO_ACCOUNT_SID must be "AC" followed by 32 hex digits');
   }
   if (authToken !== undefined && !/^[A-Za-z0-9]{16,128}$/.test(authToken)) {
-    throw new ConfigError('TWILIO_AUTH_TOKEN is not a valid Twilio auth token');
-  }
-  const requestTimeoutMs = int(env, 'TWILIO_TIMEOUT_MS', 15_000, 100, 120_000);
-  const leaseMs = int(env, 'DISPATCHER_LEASE_SECONDS', 120, 5, 86_400) * 1000;
-  if (leaseMs < requestTimeoutMs * 2) {
-    // A lease shorter than a slow Twilio request would hand a call that is still being placed to
-    // another instance: the one way left to place it twice.
-    throw new ConfigError('DISPATCHER_LEASE_SECONDS must be at least twice TWILIO_TIMEOUT_MS');
+    read.problem('TWILIO_AUTH_TOKEN is not a valid Twilio auth token');
   }
   return {
     accountSid,
     authToken,
-    apiUrl: url(env, 'TWILIO_API_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
-    requestTimeoutMs,
-    streamTokenTtlSeconds: int(env, 'STREAM_TOKEN_TTL_SECONDS', 120, 10, 3600),
+    apiUrl: read.url('TWILIO_API_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
+    requestTimeoutMs: read.int('TWILIO_TIMEOUT_MS', 15_000, 100, 120_000),
+    streamTokenTtlSeconds: read.int('STREAM_TOKEN_TTL_SECONDS', 120, 10, 3600),
   };
 }
 

@@ -1,7 +1,7 @@
 // The real entry point as a process: `npm start`'s main.ts on the embedded database. SIGTERM
 // drains in-flight requests and closes the database; a second start on the same data folder
 // finds everything that was acknowledged while a third start on the same folder is refused;
-// production refuses to start without its secrets.
+// production refuses to start without its secrets; a bad configuration is listed in full.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
@@ -134,6 +134,19 @@ describe('main.ts as a process', () => {
       });
       expect(await prod.exited).toBe(1);
       expect(prod.output()).toMatch(/ENCRYPTION_KEYS, SECRET_KEY/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('lists every configuration problem at once, without a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-bad-config-'));
+    try {
+      const bad = start({ DATA_DIR: dir, PORT: 'eighty', LOG_LEVEL: 'loud' });
+      expect(await bad.exited).toBe(1);
+      expect(bad.output()).toContain('Switchboard cannot start: 2 configuration problems:');
+      expect(bad.output()).toMatch(/^ {2}- PORT .*\n {2}- LOG_LEVEL /m);
+      expect(bad.output()).not.toMatch(/^\s+at /m);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

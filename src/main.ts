@@ -2,7 +2,7 @@
 import { pino } from 'pino';
 import { bootstrapSuperuser } from './admin/bootstrap.ts';
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, describeConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -13,8 +13,9 @@ let config: ReturnType<typeof loadConfig>;
 try {
   config = loadConfig();
 } catch (err) {
+  // Every problem at once, as plain lines: a stack trace would only bury them.
   if (err instanceof ConfigError) {
-    console.error(`Switchboard cannot start: ${err.message}`);
+    console.error(describeConfigError(err));
     process.exit(1);
   }
   throw err;

@@ -106,27 +106,40 @@ const MAX_POINTS = 1_000_000_000;
 export function parseLimitOverrides(
   env: Record<string, string | undefined>,
 ): Record<LimitName, LimitSpec> {
+  const problems: string[] = [];
+  const specs = readLimitOverrides(env, (message) => problems.push(message));
+  if (problems.length > 0) throw new Error(problems[0]);
+  assertLoginInvariants(specs);
+  return specs;
+}
+
+/**
+ * Reads every RATE_LIMIT_* override, reporting each malformed one to `problem` (which keeps its
+ * default) so that configuration can list them all. The login invariants are not checked here.
+ */
+export function readLimitOverrides(
+  env: Record<string, string | undefined>,
+  problem: (message: string) => void,
+): Record<LimitName, LimitSpec> {
   const specs = {} as Record<LimitName, LimitSpec>;
   for (const name of LIMIT_NAMES) {
     const def = LIMIT_DEFAULTS[name];
+    specs[name] = { points: def.points, durationSec: def.durationSec, blockSec: def.blockSec };
     // An empty value counts as unset, as everywhere else in the configuration.
     const raw = env[def.env]?.trim();
-    if (!raw) {
-      specs[name] = { points: def.points, durationSec: def.durationSec, blockSec: def.blockSec };
-      continue;
-    }
+    if (!raw) continue;
     const m = /^(\d+)\/(\d+)$/.exec(raw);
     const points = Number(m?.[1]);
     const seconds = Number(m?.[2]);
     if (!m || points < 1 || points > MAX_POINTS || seconds < 1 || seconds > MAX_SECONDS) {
-      throw new Error(
+      problem(
         `${def.env} must be POINTS/SECONDS with POINTS between 1 and ${MAX_POINTS} and SECONDS ` +
           `between 1 and ${MAX_SECONDS}, e.g. ${def.points}/${def.durationSec} (got "${raw}")`,
       );
+      continue;
     }
     specs[name] = { points, durationSec: seconds, blockSec: seconds };
   }
-  assertLoginInvariants(specs);
   return specs;
 }
 
@@ -137,23 +150,31 @@ export function parseLimitOverrides(
  * most two pair windows: `points - 1` at the end of one (it never reached the block) plus
  * `points` at the start of the next. The account threshold must stay above that.
  */
-export function assertLoginInvariants(specs: Record<LimitName, LimitSpec>): void {
+export function loginInvariantProblems(specs: Record<LimitName, LimitSpec>): string[] {
   const pair = specs.login_account_ip;
   const account = specs.login_account;
   const names = `${LIMIT_DEFAULTS.login_account.env} and ${LIMIT_DEFAULTS.login_account_ip.env}`;
+  const problems: string[] = [];
   const onePairMax = 2 * pair.points - 1;
   if (account.points <= onePairMax) {
-    throw new Error(
+    problems.push(
       `${names}: the account limit (${account.points}) must be at least twice the account+IP ` +
         `limit (${pair.points}), or a single IP could lock an account`,
     );
   }
   if (account.durationSec > Math.min(pair.durationSec, pair.blockSec)) {
-    throw new Error(
+    problems.push(
       `${names}: the account window (${account.durationSec} s) must not be longer than the ` +
         `account+IP window and block, or a single IP could lock an account`,
     );
   }
+  return problems;
+}
+
+/** Throws the first broken login invariant (see `loginInvariantProblems`). */
+export function assertLoginInvariants(specs: Record<LimitName, LimitSpec>): void {
+  const [problem] = loginInvariantProblems(specs);
+  if (problem !== undefined) throw new Error(problem);
 }
 
 export interface LimitState {
