@@ -9,13 +9,13 @@ import { Loading } from '../../components/Spinner.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDuration } from '../../lib/format.ts';
+import { useLoad } from '../../lib/load.ts';
 import { type BarDatum, type BarSeries, ChartFigure } from './BarChart.tsx';
 import { browserTimeZone, defaultRange, hourText, longDay, rangeText, shortDay } from './dates.ts';
 
 type ByDate = ResponseOf<'/api/analytics/calls-by-date', 'get'>;
 type ByHour = ResponseOf<'/api/analytics/calls-by-hour', 'get'>;
 type Summary = ResponseOf<'/api/analytics/agent-summary', 'get'>;
-type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 
 interface Filters {
   from: string;
@@ -75,6 +75,9 @@ function StatCard({ label, value, hint }: { label: string; value: string; hint?:
   );
 }
 
+/** The agent filter's choices: the API's largest page. */
+const firstAgents = async () => (await api.get('/api/agents', { query: { limit: 100 } })).items;
+
 export function AnalyticsPage() {
   const tz = useMemo(browserTimeZone, []);
   const initial = useMemo(() => ({ ...defaultRange(), agentId: '' }), []);
@@ -83,15 +86,8 @@ export function AnalyticsPage() {
   const [data, setData] = useState<Data | null>(null);
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [agents, setAgents] = useState<Agent[]>([]);
-
-  useEffect(() => {
-    api
-      .get('/api/agents', { query: { limit: 100 } })
-      .then((r) => setAgents(r.items))
-      // Without the list the filter is just not offered.
-      .catch(() => setAgents([]));
-  }, []);
+  // Without the list the filter is just not offered.
+  const agents = useLoad(firstAgents).data ?? [];
 
   useEffect(() => {
     const controller = new AbortController();

@@ -1,6 +1,6 @@
 // API keys for agent workers and integrations: create with scopes (the key is shown once),
 // list (never the secret), revoke (stops working at once).
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -12,6 +12,7 @@ import { Table, td, th } from '../../components/Table.tsx';
 import { api, type BodyOf, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type ApiKey = ResponseOf<'/api/api-keys', 'get'>['items'][number];
@@ -173,27 +174,15 @@ function ShowKeyDialog({ created, onClose }: { created: Created; onClose: () => 
   );
 }
 
+const listKeys = async () => (await api.get('/api/api-keys')).items;
+
 export function ApiKeysPage() {
   const toast = useToast();
-  const [keys, setKeys] = useState<ApiKey[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { data: keys, error: loadError, reload } = useLoad(listKeys);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Created | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [revokeBusy, setRevokeBusy] = useState(false);
-
-  const load = useCallback(async () => {
-    try {
-      const r = await api.get('/api/api-keys');
-      setKeys(r.items);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function revoke(k: ApiKey) {
     setRevokeBusy(true);
@@ -201,7 +190,7 @@ export function ApiKeysPage() {
       await api.delete('/api/api-keys/{id}', { params: { id: k.id } });
       toast.success(`API key "${k.name}" revoked. It stopped working.`);
       setRevoking(null);
-      await load();
+      await reload();
     } catch (err) {
       toast.error(errorMessage(err));
     } finally {
@@ -293,7 +282,7 @@ export function ApiKeysPage() {
             setCreating(false);
             setCreated(k);
             toast.success(`API key "${k.name}" created.`);
-            void load();
+            void reload();
           }}
         />
       )}

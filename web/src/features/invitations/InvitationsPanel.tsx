@@ -1,5 +1,5 @@
 // Invite teammates by email (a single-use link valid 7 days), see pending invitations, revoke.
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
@@ -9,6 +9,7 @@ import { Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -20,28 +21,16 @@ function grantable(own: string | undefined): Role[] {
   return ROLES.filter((_, i) => i >= rank);
 }
 
+const listInvitations = async () => (await api.get('/api/orgs/current/invitations')).items;
+
 export function InvitationsPanel() {
   const { me } = useSession();
   const toast = useToast();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
-  const [pending, setPending] = useState<Invitation[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { data: pending, error: loadError, reload } = useLoad(listInvitations);
   const [revoking, setRevoking] = useState<string | null>(null);
   const form = useFormAction();
-
-  const load = useCallback(async () => {
-    try {
-      const r = await api.get('/api/orgs/current/invitations');
-      setPending(r.items);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function invite(e: FormEvent) {
     e.preventDefault();
@@ -51,7 +40,7 @@ export function InvitationsPanel() {
     if (!created) return;
     toast.success(`Invitation sent to ${created.email}.`);
     setEmail('');
-    await load();
+    await reload();
   }
 
   async function revoke(inv: Invitation) {
@@ -59,7 +48,7 @@ export function InvitationsPanel() {
     try {
       await api.delete('/api/orgs/current/invitations/{id}', { params: { id: inv.id } });
       toast.success(`The invitation for ${inv.email} was revoked.`);
-      await load();
+      await reload();
     } catch (err) {
       toast.error(errorMessage(err));
     } finally {

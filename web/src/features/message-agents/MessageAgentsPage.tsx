@@ -1,7 +1,6 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { AgentFormBody } from '../../components/AgentFormBody.tsx';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -10,13 +9,14 @@ import { CheckboxField, SelectField, TextAreaField, TextField } from '../../comp
 import { LoadMore, RowActions } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
-import { useAgentForm } from '../../lib/agent-form.ts';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
-import { type Lookups, phoneText, useLookups } from '../../lib/voice-lookups.ts';
+import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { useAgentForm } from '../voice-shared/agent-form.ts';
+import { type Lookups, phoneText, useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; agent: MessageAgent } | null;

@@ -1,20 +1,21 @@
 // Messages: conversations (messages grouped by phone and counterpart, newest first) on the left,
 // the selected one's thread on the right, oldest to newest like a chat. The selection lives in
 // the URL (?with=<number>, and ?phone=<id> for the phone filter) so it can be linked and reloaded.
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { Link, useNavigate, useSearchParam } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { allPhones, type PhoneOption, phoneText } from '../voice-shared/voice-lookups.ts';
 
-type Message = ResponseOf<'/api/messages', 'get'>['items'][number];
-type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
+type Phone = PhoneOption;
 
 const CONVERSATIONS_PAGE = 20;
 const THREAD_PAGE = 50;
@@ -27,33 +28,10 @@ function pageUrl(params: { with?: string | null; phone?: string | null }): strin
   return `/app/messages${s ? `?${s}` : ''}`;
 }
 
-function usePhones() {
-  const [phones, setPhones] = useState<Phone[]>([]);
-  useEffect(() => {
-    let live = true;
-    (async () => {
-      const all: Phone[] = [];
-      let cursor: string | undefined;
-      for (let i = 0; i < 10; i++) {
-        const r = await api.get('/api/phones', { query: { limit: 100, cursor } });
-        all.push(...r.items);
-        if (!r.next_cursor) break;
-        cursor = r.next_cursor;
-      }
-      if (live) setPhones(all);
-    })().catch(() => undefined); // names only: the page works without them
-    return () => {
-      live = false;
-    };
-  }, []);
-  return phones;
-}
-
 function phoneLabel(phones: Phone[], id: string | null): string | null {
   if (!id) return null;
   const p = phones.find((x) => x.id === id);
-  if (!p) return null;
-  return p.label ? `${p.label} (${p.number})` : p.number;
+  return p ? phoneText(p) : null;
 }
 
 function ConversationList({
@@ -161,33 +139,20 @@ function Thread({
   phones: Phone[];
 }) {
   const toast = useToast();
-  // Newest first, as the API pages them; shown reversed.
-  const [items, setItems] = useState<Message[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
-
-  useEffect(() => {
-    let live = true;
-    setItems(null);
-    setLoadError(null);
-    stickToBottom.current = true;
-    api
-      .get('/api/messages', {
-        query: { limit: THREAD_PAGE, counterpart, phone_id: phoneId ?? undefined },
-      })
-      .then((r) => {
-        if (!live) return;
-        setItems(r.items);
-        setCursor(r.next_cursor);
-      })
-      .catch((err: unknown) => live && setLoadError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, [counterpart, phoneId]);
+  // Newest first, as the API pages them; shown reversed.
+  const list = usePagedList(
+    useCallback(
+      (cursor: string | undefined) =>
+        api.get('/api/messages', {
+          query: { limit: THREAD_PAGE, cursor, counterpart, phone_id: phoneId ?? undefined },
+        }),
+      [counterpart, phoneId],
+    ),
+    toast.error,
+  );
+  const { items, loadError } = list;
 
   // The newest message is at the bottom: start there (but not after loading older ones).
   useEffect(() => {
@@ -195,21 +160,9 @@ function Thread({
     if (el && items && stickToBottom.current) el.scrollTop = el.scrollHeight;
   }, [items]);
 
-  async function loadOlder() {
-    if (!cursor) return;
-    setLoadingMore(true);
+  function loadOlder() {
     stickToBottom.current = false;
-    try {
-      const r = await api.get('/api/messages', {
-        query: { limit: THREAD_PAGE, cursor, counterpart, phone_id: phoneId ?? undefined },
-      });
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setLoadingMore(false);
-    }
+    void list.loadMore();
   }
 
   const ours = new Set(
@@ -235,14 +188,9 @@ function Thread({
         </EmptyState>
       ) : (
         <div ref={scroller} className="-mx-2 max-h-[65vh] overflow-y-auto px-2">
-          {cursor && (
+          {list.hasMore && (
             <div className="mb-4 flex justify-center">
-              <Button
-                variant="secondary"
-                size="sm"
-                loading={loadingMore}
-                onClick={() => void loadOlder()}
-              >
+              <Button variant="secondary" size="sm" loading={list.loadingMore} onClick={loadOlder}>
                 Load older messages
               </Button>
             </div>
@@ -288,7 +236,7 @@ export function MessagesPage() {
   const selected = useSearchParam('with');
   const phoneId = useSearchParam('phone');
   const navigate = useNavigate();
-  const phones = usePhones();
+  const phones = useLoad(allPhones).data ?? [];
 
   return (
     <>
@@ -307,7 +255,7 @@ export function MessagesPage() {
               <option value="">All phones</option>
               {phones.map((p) => (
                 <option key={p.id} value={p.id}>
-                  {p.label ? `${p.label} (${p.number})` : p.number}
+                  {phoneText(p)}
                 </option>
               ))}
             </SelectField>

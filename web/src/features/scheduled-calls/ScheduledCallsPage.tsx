@@ -1,6 +1,6 @@
 // Scheduled calls: outgoing calls the dispatcher places later. List (status filter, cursor
 // "Load more"), schedule one (agent, number, local date and time), cancel a pending one.
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -12,13 +12,15 @@ import { Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { type AgentOption, allOutgoingAgents } from '../voice-shared/voice-lookups.ts';
 
 type ScheduledCall = ResponseOf<'/api/scheduled-calls', 'get'>['items'][number];
 type Status = ScheduledCall['status'];
-type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
+type Agent = AgentOption;
 
 const PAGE = 20;
 
@@ -33,21 +35,6 @@ const STATUS: Record<
   cancelled: { label: 'Cancelled', tone: 'gray' },
 };
 const STATUSES = Object.keys(STATUS) as Status[];
-
-/** Every outgoing agent the user can see (a few pages at most), for names and the picker. */
-async function loadOutgoingAgents(): Promise<Agent[]> {
-  const all: Agent[] = [];
-  let cursor: string | undefined;
-  for (let i = 0; i < 10; i++) {
-    const r = await api.get('/api/agents', {
-      query: { limit: 100, direction: 'outgoing', cursor },
-    });
-    all.push(...r.items);
-    if (!r.next_cursor) break;
-    cursor = r.next_cursor;
-  }
-  return all;
-}
 
 /** "2025-03-04T09:30" in the browser's time zone, one hour from now (a sensible default). */
 function defaultLocalTime(): string {
@@ -167,8 +154,7 @@ function ScheduleDialog({
 export function ScheduledCallsPage() {
   const toast = useToast();
   const [status, setStatus] = useState<Status | ''>('');
-  const [agents, setAgents] = useState<Agent[] | null>(null);
-  const [agentsError, setAgentsError] = useState<string | null>(null);
+  const { data: agents, error: agentsError } = useLoad(allOutgoingAgents);
   const [creating, setCreating] = useState(false);
   const [cancelling, setCancelling] = useState<ScheduledCall | null>(null);
   const [cancelBusy, setCancelBusy] = useState(false);
@@ -184,16 +170,6 @@ export function ScheduledCallsPage() {
     toast.error,
   );
   const { items, setItems, loadError } = list;
-
-  useEffect(() => {
-    let live = true;
-    loadOutgoingAgents()
-      .then((a) => live && setAgents(a))
-      .catch((err: unknown) => live && setAgentsError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, []);
 
   const agentName = (id: string) => agents?.find((a) => a.id === id)?.name ?? '—';
 
