@@ -121,3 +121,34 @@ export function ConfirmDialog({
     />
   );
 }
+
+/** A form dialog's footer: Cancel, and the submit button, busy while the form is sent. */
+export function SaveFooter({
+  label,
+  busy,
+  onCancel,
+  disabled,
+  danger,
+}: {
+  label: ReactNode;
+  busy: boolean;
+  onCancel: () => void;
+  disabled?: boolean;
+  danger?: boolean;
+}) {
+  return (
+    <>
+      <Button variant="secondary" onClick={onCancel}>
+        Cancel
+      </Button>
+      <Button
+        type="submit"
+        variant={danger ? 'danger' : 'primary'}
+        loading={busy}
+        disabled={disabled}
+      >
+        {label}
+      </Button>
+    </>
+  );
+}

@@ -1,15 +1,13 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { LoadMore, RowActions } from '../../components/ListActions.tsx';
-import { Loading } from '../../components/Spinner.tsx';
+import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
@@ -130,18 +128,12 @@ function AgentDialog({
       title={initial ? 'Edit voice agent' : 'New voice agent'}
       description="Answers calls to a phone number, or places calls from it."
       footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button
-            type="submit"
-            loading={form.busy}
-            disabled={!agentForm.ready || agentForm.noPhones}
-          >
-            {initial ? 'Save changes' : 'Create agent'}
-          </Button>
-        </>
+        <SaveFooter
+          label={initial ? 'Save changes' : 'Create agent'}
+          busy={form.busy}
+          onCancel={onClose}
+          disabled={!agentForm.ready || agentForm.noPhones}
+        />
       }
     >
       <AgentFormBody
@@ -291,8 +283,6 @@ export function AgentsPage() {
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
   const [editing, setEditing] = useState<Editing>(null);
-  const [deleting, setDeleting] = useState<Agent | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
 
   const filters = useMemo(
     () => ({
@@ -312,21 +302,16 @@ export function AgentsPage() {
     ),
     toast.error,
   );
-  const { items, setItems, loadError } = list;
-
-  async function remove(a: Agent) {
-    setDeleteBusy(true);
-    try {
-      await api.delete('/api/agents/{id}', { params: { id: a.id } });
-      setItems((all) => all?.filter((x) => x.id !== a.id) ?? null);
-      toast.success(`Agent "${a.name}" deleted.`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setDeleteBusy(false);
-    }
-  }
+  const { setItems } = list;
+  const deleteRow = useDeleteRow<Agent>({
+    remove: (a) => api.delete('/api/agents/{id}', { params: { id: a.id } }),
+    setItems,
+    title: (a) => `Delete "${a.name}"?`,
+    confirmLabel: 'Delete agent',
+    deleted: (a) => `Agent "${a.name}" deleted.`,
+    warning:
+      'The agent stops answering and placing calls. This cannot be undone from the dashboard.',
+  });
 
   const phonesById = useMemo(
     () => new Map((lookups.phones ?? []).map((p) => [p.id, p])),
@@ -402,113 +387,115 @@ export function AgentsPage() {
             </Button>
           </form>
         </search>
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !items ? (
-          <Loading label="Loading voice agents…" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={filtered ? 'No agents match your filters' : 'No voice agents yet'}
-            action={
-              !filtered && (
-                <Button onClick={() => setEditing({ mode: 'create' })}>
-                  Create your first agent
-                </Button>
-              )
-            }
-          >
-            {!filtered &&
-              'A voice agent answers calls to one of your phone numbers, or calls out from it.'}
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Voice agents"
-            head={
-              <tr>
-                <th scope="col" className={th}>
-                  Name
-                </th>
-                <th scope="col" className={th}>
-                  Direction
-                </th>
-                <th scope="col" className={th}>
-                  Phone number
-                </th>
-                <th scope="col" className={th}>
-                  Prompt
-                </th>
-                <th scope="col" className={th}>
-                  Status
-                </th>
-                <th scope="col" className={th}>
-                  Updated
-                </th>
-                <th scope="col" className={`${th} relative`}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {items.map((a) => {
-              const phone = phonesById.get(a.phone_id);
-              const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
-              return (
-                <tr key={a.id}>
-                  <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                  <td className={td}>
-                    <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
-                      {DIRECTION_LABELS[a.direction]}
-                    </Badge>
-                  </td>
-                  <td className={`${td} text-slate-600`}>
-                    {phone ? (
-                      <>
-                        <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
-                        {phone.label && (
-                          <span className="block text-xs text-slate-400">{phone.label}</span>
-                        )}
-                      </>
-                    ) : lookups.phones ? (
-                      <span className="text-slate-400">Unknown number</span>
-                    ) : (
-                      <span className="text-slate-400">…</span>
-                    )}
-                  </td>
-                  <td className={`${td} text-slate-600`}>
-                    {!a.prompt_id ? (
-                      <span className="text-slate-400">No prompt</span>
-                    ) : prompt ? (
-                      prompt.name
-                    ) : (
-                      <span className="text-slate-400">
-                        {lookups.prompts ? 'Unknown prompt' : '…'}
-                      </span>
-                    )}
-                  </td>
-                  <td className={td}>
-                    {a.active ? (
-                      <Badge tone="green">Active</Badge>
-                    ) : (
-                      <Badge tone="gray">Inactive</Badge>
-                    )}
-                  </td>
-                  <td className={`${td} whitespace-nowrap text-slate-500`}>
-                    <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
-                      {timeAgo(a.updated_at)}
-                    </time>
-                  </td>
-                  <td className={td}>
-                    <RowActions
-                      name={a.name}
-                      onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                      onDelete={() => setDeleting(a)}
-                    />
-                  </td>
+        <ListBody
+          list={list}
+          loading="Loading voice agents…"
+          empty={
+            <EmptyState
+              title={filtered ? 'No agents match your filters' : 'No voice agents yet'}
+              action={
+                !filtered && (
+                  <Button onClick={() => setEditing({ mode: 'create' })}>
+                    Create your first agent
+                  </Button>
+                )
+              }
+            >
+              {!filtered &&
+                'A voice agent answers calls to one of your phone numbers, or calls out from it.'}
+            </EmptyState>
+          }
+        >
+          {(items) => (
+            <Table
+              caption="Voice agents"
+              head={
+                <tr>
+                  <th scope="col" className={th}>
+                    Name
+                  </th>
+                  <th scope="col" className={th}>
+                    Direction
+                  </th>
+                  <th scope="col" className={th}>
+                    Phone number
+                  </th>
+                  <th scope="col" className={th}>
+                    Prompt
+                  </th>
+                  <th scope="col" className={th}>
+                    Status
+                  </th>
+                  <th scope="col" className={th}>
+                    Updated
+                  </th>
+                  <th scope="col" className={`${th} relative`}>
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
-              );
-            })}
-          </Table>
-        )}
+              }
+            >
+              {items.map((a) => {
+                const phone = phonesById.get(a.phone_id);
+                const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
+                return (
+                  <tr key={a.id}>
+                    <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
+                    <td className={td}>
+                      <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
+                        {DIRECTION_LABELS[a.direction]}
+                      </Badge>
+                    </td>
+                    <td className={`${td} text-slate-600`}>
+                      {phone ? (
+                        <>
+                          <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
+                          {phone.label && (
+                            <span className="block text-xs text-slate-400">{phone.label}</span>
+                          )}
+                        </>
+                      ) : lookups.phones ? (
+                        <span className="text-slate-400">Unknown number</span>
+                      ) : (
+                        <span className="text-slate-400">…</span>
+                      )}
+                    </td>
+                    <td className={`${td} text-slate-600`}>
+                      {!a.prompt_id ? (
+                        <span className="text-slate-400">No prompt</span>
+                      ) : prompt ? (
+                        prompt.name
+                      ) : (
+                        <span className="text-slate-400">
+                          {lookups.prompts ? 'Unknown prompt' : '…'}
+                        </span>
+                      )}
+                    </td>
+                    <td className={td}>
+                      {a.active ? (
+                        <Badge tone="green">Active</Badge>
+                      ) : (
+                        <Badge tone="gray">Inactive</Badge>
+                      )}
+                    </td>
+                    <td className={`${td} whitespace-nowrap text-slate-500`}>
+                      <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
+                        {timeAgo(a.updated_at)}
+                      </time>
+                    </td>
+                    <td className={td}>
+                      <RowActions
+                        name={a.name}
+                        onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                        onDelete={() => deleteRow.ask(a)}
+                      />
+                    </td>
+                  </tr>
+                );
+              })}
+            </Table>
+          )}
+        </ListBody>
         <LoadMore list={list} />
       </Card>
       {editing && (
@@ -523,16 +510,7 @@ export function AgentsPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete "${deleting?.name ?? ''}"?`}
-        confirmLabel="Delete agent"
-        busy={deleteBusy}
-        onConfirm={() => deleting && void remove(deleting)}
-        onClose={() => setDeleting(null)}
-      >
-        The agent stops answering and placing calls. This cannot be undone from the dashboard.
-      </ConfirmDialog>
+      {deleteRow.dialog}
     </>
   );
 }

@@ -6,7 +6,7 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
-import { LoadMore } from '../../components/ListActions.tsx';
+import { ListBody, LoadMore } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
@@ -215,7 +215,6 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
     ),
     toast.error,
   );
-  const { items, loadError } = list;
 
   function apply(e: FormEvent) {
     e.preventDefault();
@@ -298,17 +297,17 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
           </div>
         </form>
       </search>
-      {loadError ? (
-        <Alert tone="error">{loadError}</Alert>
-      ) : !items ? (
-        <Loading label="Loading calls…" />
-      ) : items.length === 0 ? (
-        <EmptyState title={filtered ? 'No calls match these filters' : 'No calls yet'}>
-          {!filtered && 'Calls to and from your phones appear here.'}
-        </EmptyState>
-      ) : (
-        <CallsTable caption="Call log" calls={items} agentName={agentName} />
-      )}
+      <ListBody
+        list={list}
+        loading="Loading calls…"
+        empty={
+          <EmptyState title={filtered ? 'No calls match these filters' : 'No calls yet'}>
+            {!filtered && 'Calls to and from your phones appear here.'}
+          </EmptyState>
+        }
+      >
+        {(items) => <CallsTable caption="Call log" calls={items} agentName={agentName} />}
+      </ListBody>
       <LoadMore list={list} />
     </Card>
   );

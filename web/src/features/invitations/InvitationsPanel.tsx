@@ -4,7 +4,7 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
-import { Loading } from '../../components/Spinner.tsx';
+import { ListBody } from '../../components/ListActions.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
@@ -99,52 +99,54 @@ export function InvitationsPanel() {
       )}
       <h3 className="mt-8 text-sm font-semibold text-slate-900">Pending invitations</h3>
       <div className="mt-3">
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !pending ? (
-          <Loading label="Loading invitations…" />
-        ) : pending.length === 0 ? (
-          <EmptyState title="No pending invitations">
-            Invitations you send appear here until they are accepted.
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Pending invitations"
-            head={
-              <tr>
-                <th className={th}>Email</th>
-                <th className={th}>Role</th>
-                <th className={`${th} hidden sm:table-cell`}>Expires</th>
-                <th className={th}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {pending.map((inv) => (
-              <tr key={inv.id}>
-                <td className={`${td} font-medium text-slate-900`}>{inv.email}</td>
-                <td className={td}>
-                  <Badge>{ROLE_LABELS[inv.role as Role] ?? inv.role}</Badge>
-                </td>
-                <td className={`${td} hidden text-slate-500 sm:table-cell`}>
-                  {formatDate(inv.expires_at)}
-                </td>
-                <td className={`${td} text-right`}>
-                  <Button
-                    variant="ghost"
-                    size="sm"
-                    loading={revoking === inv.id}
-                    onClick={() => void revoke(inv)}
-                    aria-label={`Revoke invitation for ${inv.email}`}
-                  >
-                    Revoke
-                  </Button>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <ListBody
+          list={{ items: pending, loadError }}
+          loading="Loading invitations…"
+          empty={
+            <EmptyState title="No pending invitations">
+              Invitations you send appear here until they are accepted.
+            </EmptyState>
+          }
+        >
+          {(pending) => (
+            <Table
+              caption="Pending invitations"
+              head={
+                <tr>
+                  <th className={th}>Email</th>
+                  <th className={th}>Role</th>
+                  <th className={`${th} hidden sm:table-cell`}>Expires</th>
+                  <th className={th}>
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              }
+            >
+              {pending.map((inv) => (
+                <tr key={inv.id}>
+                  <td className={`${td} font-medium text-slate-900`}>{inv.email}</td>
+                  <td className={td}>
+                    <Badge>{ROLE_LABELS[inv.role as Role] ?? inv.role}</Badge>
+                  </td>
+                  <td className={`${td} hidden text-slate-500 sm:table-cell`}>
+                    {formatDate(inv.expires_at)}
+                  </td>
+                  <td className={`${td} text-right`}>
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      loading={revoking === inv.id}
+                      onClick={() => void revoke(inv)}
+                      aria-label={`Revoke invitation for ${inv.email}`}
+                    >
+                      Revoke
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ListBody>
       </div>
     </Card>
   );

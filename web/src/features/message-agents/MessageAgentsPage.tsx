@@ -1,15 +1,13 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { LoadMore, RowActions } from '../../components/ListActions.tsx';
-import { Loading } from '../../components/Spinner.tsx';
+import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
@@ -84,18 +82,12 @@ function MessageAgentDialog({
       title={initial ? 'Edit messaging agent' : 'New messaging agent'}
       description="Answers the text messages sent to a phone number."
       footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button
-            type="submit"
-            loading={form.busy}
-            disabled={!agentForm.ready || agentForm.noPhones}
-          >
-            {initial ? 'Save changes' : 'Create messaging agent'}
-          </Button>
-        </>
+        <SaveFooter
+          label={initial ? 'Save changes' : 'Create messaging agent'}
+          busy={form.busy}
+          onCancel={onClose}
+          disabled={!agentForm.ready || agentForm.noPhones}
+        />
       }
     >
       <AgentFormBody
@@ -186,8 +178,6 @@ export function MessageAgentsPage() {
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
   const [editing, setEditing] = useState<Editing>(null);
-  const [deleting, setDeleting] = useState<MessageAgent | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
 
   const filters = useMemo(
     () => ({
@@ -206,21 +196,16 @@ export function MessageAgentsPage() {
     ),
     toast.error,
   );
-  const { items, setItems, loadError } = list;
-
-  async function remove(a: MessageAgent) {
-    setDeleteBusy(true);
-    try {
-      await api.delete('/api/message-agents/{id}', { params: { id: a.id } });
-      setItems((all) => all?.filter((x) => x.id !== a.id) ?? null);
-      toast.success(`Messaging agent "${a.name}" deleted.`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setDeleteBusy(false);
-    }
-  }
+  const { setItems } = list;
+  const deleteRow = useDeleteRow<MessageAgent>({
+    remove: (a) => api.delete('/api/message-agents/{id}', { params: { id: a.id } }),
+    setItems,
+    title: (a) => `Delete "${a.name}"?`,
+    confirmLabel: 'Delete messaging agent',
+    deleted: (a) => `Messaging agent "${a.name}" deleted.`,
+    warning:
+      'Messages to its phone number stop getting answers from it. This cannot be undone from the dashboard.',
+  });
 
   const phonesById = useMemo(
     () => new Map((lookups.phones ?? []).map((p) => [p.id, p])),
@@ -287,116 +272,120 @@ export function MessageAgentsPage() {
             </Button>
           </form>
         </search>
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !items ? (
-          <Loading label="Loading messaging agents…" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={filtered ? 'No messaging agents match your filters' : 'No messaging agents yet'}
-            action={
-              !filtered && (
-                <Button onClick={() => setEditing({ mode: 'create' })}>
-                  Create your first messaging agent
-                </Button>
-              )
-            }
-          >
-            {!filtered && 'A messaging agent answers the text messages sent to a phone number.'}
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Messaging agents"
-            head={
-              <tr>
-                <th scope="col" className={th}>
-                  Name
-                </th>
-                <th scope="col" className={th}>
-                  Phone number
-                </th>
-                <th scope="col" className={th}>
-                  Prompt
-                </th>
-                <th scope="col" className={th}>
-                  Auto-reply
-                </th>
-                <th scope="col" className={th}>
-                  Status
-                </th>
-                <th scope="col" className={th}>
-                  Updated
-                </th>
-                <th scope="col" className={`${th} relative`}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {items.map((a) => {
-              const phone = phonesById.get(a.phone_id);
-              const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
-              return (
-                <tr key={a.id}>
-                  <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                  <td className={`${td} text-slate-600`}>
-                    {phone ? (
-                      <>
-                        <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
-                        {phone.label && (
-                          <span className="block text-xs text-slate-400">{phone.label}</span>
-                        )}
-                      </>
-                    ) : (
-                      <span className="text-slate-400">
-                        {lookups.phones ? 'Unknown number' : '…'}
-                      </span>
-                    )}
-                  </td>
-                  <td className={`${td} text-slate-600`}>
-                    {!a.prompt_id ? (
-                      <span className="text-slate-400">No prompt</span>
-                    ) : prompt ? (
-                      prompt.name
-                    ) : (
-                      <span className="text-slate-400">
-                        {lookups.prompts ? 'Unknown prompt' : '…'}
-                      </span>
-                    )}
-                  </td>
-                  <td className={`${td} max-w-xs text-slate-600`}>
-                    {a.auto_reply ? (
-                      <span className="line-clamp-2" title={a.auto_reply}>
-                        {a.auto_reply}
-                      </span>
-                    ) : (
-                      <span className="text-slate-400">None</span>
-                    )}
-                  </td>
-                  <td className={td}>
-                    {a.active ? (
-                      <Badge tone="green">Active</Badge>
-                    ) : (
-                      <Badge tone="gray">Inactive</Badge>
-                    )}
-                  </td>
-                  <td className={`${td} whitespace-nowrap text-slate-500`}>
-                    <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
-                      {timeAgo(a.updated_at)}
-                    </time>
-                  </td>
-                  <td className={td}>
-                    <RowActions
-                      name={a.name}
-                      onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                      onDelete={() => setDeleting(a)}
-                    />
-                  </td>
+        <ListBody
+          list={list}
+          loading="Loading messaging agents…"
+          empty={
+            <EmptyState
+              title={
+                filtered ? 'No messaging agents match your filters' : 'No messaging agents yet'
+              }
+              action={
+                !filtered && (
+                  <Button onClick={() => setEditing({ mode: 'create' })}>
+                    Create your first messaging agent
+                  </Button>
+                )
+              }
+            >
+              {!filtered && 'A messaging agent answers the text messages sent to a phone number.'}
+            </EmptyState>
+          }
+        >
+          {(items) => (
+            <Table
+              caption="Messaging agents"
+              head={
+                <tr>
+                  <th scope="col" className={th}>
+                    Name
+                  </th>
+                  <th scope="col" className={th}>
+                    Phone number
+                  </th>
+                  <th scope="col" className={th}>
+                    Prompt
+                  </th>
+                  <th scope="col" className={th}>
+                    Auto-reply
+                  </th>
+                  <th scope="col" className={th}>
+                    Status
+                  </th>
+                  <th scope="col" className={th}>
+                    Updated
+                  </th>
+                  <th scope="col" className={`${th} relative`}>
+                    <span className="sr-only">Actions</span>
+                  </th>
                 </tr>
-              );
-            })}
-          </Table>
-        )}
+              }
+            >
+              {items.map((a) => {
+                const phone = phonesById.get(a.phone_id);
+                const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
+                return (
+                  <tr key={a.id}>
+                    <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
+                    <td className={`${td} text-slate-600`}>
+                      {phone ? (
+                        <>
+                          <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
+                          {phone.label && (
+                            <span className="block text-xs text-slate-400">{phone.label}</span>
+                          )}
+                        </>
+                      ) : (
+                        <span className="text-slate-400">
+                          {lookups.phones ? 'Unknown number' : '…'}
+                        </span>
+                      )}
+                    </td>
+                    <td className={`${td} text-slate-600`}>
+                      {!a.prompt_id ? (
+                        <span className="text-slate-400">No prompt</span>
+                      ) : prompt ? (
+                        prompt.name
+                      ) : (
+                        <span className="text-slate-400">
+                          {lookups.prompts ? 'Unknown prompt' : '…'}
+                        </span>
+                      )}
+                    </td>
+                    <td className={`${td} max-w-xs text-slate-600`}>
+                      {a.auto_reply ? (
+                        <span className="line-clamp-2" title={a.auto_reply}>
+                          {a.auto_reply}
+                        </span>
+                      ) : (
+                        <span className="text-slate-400">None</span>
+                      )}
+                    </td>
+                    <td className={td}>
+                      {a.active ? (
+                        <Badge tone="green">Active</Badge>
+                      ) : (
+                        <Badge tone="gray">Inactive</Badge>
+                      )}
+                    </td>
+                    <td className={`${td} whitespace-nowrap text-slate-500`}>
+                      <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
+                        {timeAgo(a.updated_at)}
+                      </time>
+                    </td>
+                    <td className={td}>
+                      <RowActions
+                        name={a.name}
+                        onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                        onDelete={() => deleteRow.ask(a)}
+                      />
+                    </td>
+                  </tr>
+                );
+              })}
+            </Table>
+          )}
+        </ListBody>
         <LoadMore list={list} />
       </Card>
       {editing && (
@@ -415,17 +404,7 @@ export function MessageAgentsPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete "${deleting?.name ?? ''}"?`}
-        confirmLabel="Delete messaging agent"
-        busy={deleteBusy}
-        onConfirm={() => deleting && void remove(deleting)}
-        onClose={() => setDeleting(null)}
-      >
-        Messages to its phone number stop getting answers from it. This cannot be undone from the
-        dashboard.
-      </ConfirmDialog>
+      {deleteRow.dialog}
     </>
   );
 }

@@ -5,10 +5,9 @@ import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextField } from '../../components/Field.tsx';
-import { LoadMore, RowActions } from '../../components/ListActions.tsx';
-import { Loading } from '../../components/Spinner.tsx';
+import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
@@ -112,14 +111,11 @@ function PhoneDialog({
           : 'A Twilio number of yours. Calls and messages to it reach your agents.'
       }
       footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={form.busy}>
-            {initial ? 'Save changes' : 'Save phone number'}
-          </Button>
-        </>
+        <SaveFooter
+          label={initial ? 'Save changes' : 'Save phone number'}
+          busy={form.busy}
+          onCancel={onClose}
+        />
       }
     >
       <div className="space-y-4">
@@ -177,8 +173,6 @@ export function PhonesPage() {
   const [search, setSearch] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
   const [editing, setEditing] = useState<Editing>(null);
-  const [deleting, setDeleting] = useState<Phone | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
 
   const filters = useCallback(
     (q: string, a: ActiveFilter) => ({
@@ -198,7 +192,16 @@ export function PhonesPage() {
     ),
     toast.error,
   );
-  const { items, setItems, loadError } = list;
+  const { items, setItems } = list;
+  const deleteRow = useDeleteRow<Phone>({
+    remove: (p) => api.delete('/api/phones/{id}', { params: { id: p.id } }),
+    setItems,
+    title: (p) => `Delete ${p.number}?`,
+    confirmLabel: 'Delete phone number',
+    deleted: (p) => `Phone number ${p.number} deleted.`,
+    warning:
+      'Calls and messages to this number stop reaching your agents. This cannot be undone from the dashboard.',
+  });
 
   const [verifying, setVerifying] = useState<string | null>(null);
 
@@ -220,20 +223,6 @@ export function PhonesPage() {
       }
     } finally {
       setVerifying(null);
-    }
-  }
-
-  async function remove(p: Phone) {
-    setDeleteBusy(true);
-    try {
-      await api.delete('/api/phones/{id}', { params: { id: p.id } });
-      setItems((all) => all?.filter((x) => x.id !== p.id) ?? null);
-      toast.success(`Phone number ${p.number} deleted.`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setDeleteBusy(false);
     }
   }
 
@@ -291,103 +280,105 @@ export function PhonesPage() {
             </Alert>
           </div>
         )}
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !items ? (
-          <Loading label="Loading phone numbers…" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={filtered ? 'No phone numbers match your filters' : 'No phone numbers yet'}
-            action={
-              !filtered && (
-                <Button onClick={() => setEditing({ mode: 'create' })}>
-                  Add your first phone number
-                </Button>
-              )
-            }
-          >
-            {!filtered && 'Add a Twilio number so your voice and messaging agents can use it.'}
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Phone numbers"
-            head={
-              <tr>
-                <th scope="col" className={th}>
-                  Number
-                </th>
-                <th scope="col" className={th}>
-                  Label
-                </th>
-                <th scope="col" className={th}>
-                  Status
-                </th>
-                <th scope="col" className={th}>
-                  Created
-                </th>
-                <th scope="col" className={th}>
-                  Updated
-                </th>
-                <th scope="col" className={`${th} relative`}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {items.map((p) => (
-              <tr key={p.id}>
-                <td className={`${td} whitespace-nowrap font-medium text-slate-900 tabular-nums`}>
-                  {p.number}
-                </td>
-                <td className={`${td} text-slate-600`}>
-                  {p.label || <span className="text-slate-400">—</span>}
-                </td>
-                <td className={td}>
-                  <div className="flex flex-wrap gap-1.5">
-                    {p.active ? (
-                      <Badge tone="green">Active</Badge>
-                    ) : (
-                      <Badge tone="gray">Inactive</Badge>
-                    )}
-                    {p.verification_status === 'verified' ? (
-                      <Badge tone="indigo">Verified</Badge>
-                    ) : (
-                      <Badge tone="amber">Pending verification</Badge>
-                    )}
-                  </div>
-                </td>
-                <td className={`${td} whitespace-nowrap text-slate-500`}>
-                  {formatDateTime(p.created_at)}
-                </td>
-                <td className={`${td} whitespace-nowrap text-slate-500`}>
-                  <time dateTime={p.updated_at} title={formatDateTime(p.updated_at)}>
-                    {timeAgo(p.updated_at)}
-                  </time>
-                </td>
-                <td className={td}>
-                  <div className="flex justify-end gap-2">
-                    {p.verification_status !== 'verified' && (
-                      <Button
-                        variant="secondary"
-                        size="sm"
-                        loading={verifying === p.id}
-                        onClick={() => void verify(p)}
-                        aria-label={`Verify ${p.number}`}
-                      >
-                        Verify
-                      </Button>
-                    )}
-                    <RowActions
-                      name={p.number}
-                      onEdit={() => setEditing({ mode: 'edit', phone: p })}
-                      onDelete={() => setDeleting(p)}
-                    />
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <ListBody
+          list={list}
+          loading="Loading phone numbers…"
+          empty={
+            <EmptyState
+              title={filtered ? 'No phone numbers match your filters' : 'No phone numbers yet'}
+              action={
+                !filtered && (
+                  <Button onClick={() => setEditing({ mode: 'create' })}>
+                    Add your first phone number
+                  </Button>
+                )
+              }
+            >
+              {!filtered && 'Add a Twilio number so your voice and messaging agents can use it.'}
+            </EmptyState>
+          }
+        >
+          {(items) => (
+            <Table
+              caption="Phone numbers"
+              head={
+                <tr>
+                  <th scope="col" className={th}>
+                    Number
+                  </th>
+                  <th scope="col" className={th}>
+                    Label
+                  </th>
+                  <th scope="col" className={th}>
+                    Status
+                  </th>
+                  <th scope="col" className={th}>
+                    Created
+                  </th>
+                  <th scope="col" className={th}>
+                    Updated
+                  </th>
+                  <th scope="col" className={`${th} relative`}>
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              }
+            >
+              {items.map((p) => (
+                <tr key={p.id}>
+                  <td className={`${td} whitespace-nowrap font-medium text-slate-900 tabular-nums`}>
+                    {p.number}
+                  </td>
+                  <td className={`${td} text-slate-600`}>
+                    {p.label || <span className="text-slate-400">—</span>}
+                  </td>
+                  <td className={td}>
+                    <div className="flex flex-wrap gap-1.5">
+                      {p.active ? (
+                        <Badge tone="green">Active</Badge>
+                      ) : (
+                        <Badge tone="gray">Inactive</Badge>
+                      )}
+                      {p.verification_status === 'verified' ? (
+                        <Badge tone="indigo">Verified</Badge>
+                      ) : (
+                        <Badge tone="amber">Pending verification</Badge>
+                      )}
+                    </div>
+                  </td>
+                  <td className={`${td} whitespace-nowrap text-slate-500`}>
+                    {formatDateTime(p.created_at)}
+                  </td>
+                  <td className={`${td} whitespace-nowrap text-slate-500`}>
+                    <time dateTime={p.updated_at} title={formatDateTime(p.updated_at)}>
+                      {timeAgo(p.updated_at)}
+                    </time>
+                  </td>
+                  <td className={td}>
+                    <div className="flex justify-end gap-2">
+                      {p.verification_status !== 'verified' && (
+                        <Button
+                          variant="secondary"
+                          size="sm"
+                          loading={verifying === p.id}
+                          onClick={() => void verify(p)}
+                          aria-label={`Verify ${p.number}`}
+                        >
+                          Verify
+                        </Button>
+                      )}
+                      <RowActions
+                        name={p.number}
+                        onEdit={() => setEditing({ mode: 'edit', phone: p })}
+                        onDelete={() => deleteRow.ask(p)}
+                      />
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ListBody>
         <LoadMore list={list} />
       </Card>
       {editing && (
@@ -403,17 +394,7 @@ export function PhonesPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete ${deleting?.number ?? ''}?`}
-        confirmLabel="Delete phone number"
-        busy={deleteBusy}
-        onConfirm={() => deleting && void remove(deleting)}
-        onClose={() => setDeleting(null)}
-      >
-        Calls and messages to this number stop reaching your agents. This cannot be undone from the
-        dashboard.
-      </ConfirmDialog>
+      {deleteRow.dialog}
     </>
   );
 }
