@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import { formatDateTime, timeAgo } from '../lib/format.ts';
 
 /** A data table that scrolls sideways on narrow screens instead of breaking the layout. */
 export function Table({
@@ -25,3 +26,14 @@ export function Table({
 
 export const th = 'whitespace-nowrap px-4 py-2.5 first:pl-4 sm:first:pl-6 last:pr-4 sm:last:pr-6';
 export const td = 'px-4 py-3 align-middle first:pl-4 sm:first:pl-6 last:pr-4 sm:last:pr-6';
+
+/** A row's last change as "3 min ago", the exact time on hover. */
+export function UpdatedCell({ at }: { at: string }) {
+  return (
+    <td className={`${td} whitespace-nowrap text-slate-500`}>
+      <time dateTime={at} title={formatDateTime(at)}>
+        {timeAgo(at)}
+      </time>
+    </td>
+  );
+}

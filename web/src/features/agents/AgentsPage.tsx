@@ -2,16 +2,16 @@
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td, th, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import {
@@ -313,14 +313,7 @@ export function AgentsPage() {
       'The agent stops answering and placing calls. This cannot be undone from the dashboard.',
   });
 
-  const phonesById = useMemo(
-    () => new Map((lookups.phones ?? []).map((p) => [p.id, p])),
-    [lookups.phones],
-  );
-  const promptsById = useMemo(
-    () => new Map((lookups.prompts ?? []).map((p) => [p.id, p])),
-    [lookups.prompts],
-  );
+  const cells = useAgentCells(lookups);
   const filtered =
     search !== '' || directionFilter !== '' || phoneFilter !== '' || activeFilter !== '';
 
@@ -436,8 +429,6 @@ export function AgentsPage() {
               }
             >
               {items.map((a) => {
-                const phone = phonesById.get(a.phone_id);
-                const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
                 return (
                   <tr key={a.id}>
                     <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
@@ -446,43 +437,12 @@ export function AgentsPage() {
                         {DIRECTION_LABELS[a.direction]}
                       </Badge>
                     </td>
-                    <td className={`${td} text-slate-600`}>
-                      {phone ? (
-                        <>
-                          <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
-                          {phone.label && (
-                            <span className="block text-xs text-slate-400">{phone.label}</span>
-                          )}
-                        </>
-                      ) : lookups.phones ? (
-                        <span className="text-slate-400">Unknown number</span>
-                      ) : (
-                        <span className="text-slate-400">…</span>
-                      )}
-                    </td>
-                    <td className={`${td} text-slate-600`}>
-                      {!a.prompt_id ? (
-                        <span className="text-slate-400">No prompt</span>
-                      ) : prompt ? (
-                        prompt.name
-                      ) : (
-                        <span className="text-slate-400">
-                          {lookups.prompts ? 'Unknown prompt' : '…'}
-                        </span>
-                      )}
-                    </td>
+                    {cells.phoneCell(a.phone_id)}
+                    {cells.promptCell(a.prompt_id)}
                     <td className={td}>
-                      {a.active ? (
-                        <Badge tone="green">Active</Badge>
-                      ) : (
-                        <Badge tone="gray">Inactive</Badge>
-                      )}
+                      <ActiveBadge active={a.active} />
                     </td>
-                    <td className={`${td} whitespace-nowrap text-slate-500`}>
-                      <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
-                        {timeAgo(a.updated_at)}
-                      </time>
-                    </td>
+                    <UpdatedCell at={a.updated_at} />
                     <td className={td}>
                       <RowActions
                         name={a.name}

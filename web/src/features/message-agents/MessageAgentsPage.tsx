@@ -2,16 +2,16 @@
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td, th, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { type Lookups, phoneText, useLookups } from '../voice-shared/voice-lookups.ts';
@@ -207,14 +207,7 @@ export function MessageAgentsPage() {
       'Messages to its phone number stop getting answers from it. This cannot be undone from the dashboard.',
   });
 
-  const phonesById = useMemo(
-    () => new Map((lookups.phones ?? []).map((p) => [p.id, p])),
-    [lookups.phones],
-  );
-  const promptsById = useMemo(
-    () => new Map((lookups.prompts ?? []).map((p) => [p.id, p])),
-    [lookups.prompts],
-  );
+  const cells = useAgentCells(lookups);
   const filtered = search !== '' || phoneFilter !== '' || activeFilter !== '';
 
   return (
@@ -322,36 +315,11 @@ export function MessageAgentsPage() {
               }
             >
               {items.map((a) => {
-                const phone = phonesById.get(a.phone_id);
-                const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
                 return (
                   <tr key={a.id}>
                     <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                    <td className={`${td} text-slate-600`}>
-                      {phone ? (
-                        <>
-                          <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
-                          {phone.label && (
-                            <span className="block text-xs text-slate-400">{phone.label}</span>
-                          )}
-                        </>
-                      ) : (
-                        <span className="text-slate-400">
-                          {lookups.phones ? 'Unknown number' : '…'}
-                        </span>
-                      )}
-                    </td>
-                    <td className={`${td} text-slate-600`}>
-                      {!a.prompt_id ? (
-                        <span className="text-slate-400">No prompt</span>
-                      ) : prompt ? (
-                        prompt.name
-                      ) : (
-                        <span className="text-slate-400">
-                          {lookups.prompts ? 'Unknown prompt' : '…'}
-                        </span>
-                      )}
-                    </td>
+                    {cells.phoneCell(a.phone_id)}
+                    {cells.promptCell(a.prompt_id)}
                     <td className={`${td} max-w-xs text-slate-600`}>
                       {a.auto_reply ? (
                         <span className="line-clamp-2" title={a.auto_reply}>
@@ -362,17 +330,9 @@ export function MessageAgentsPage() {
                       )}
                     </td>
                     <td className={td}>
-                      {a.active ? (
-                        <Badge tone="green">Active</Badge>
-                      ) : (
-                        <Badge tone="gray">Inactive</Badge>
-                      )}
+                      <ActiveBadge active={a.active} />
                     </td>
-                    <td className={`${td} whitespace-nowrap text-slate-500`}>
-                      <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
-                        {timeAgo(a.updated_at)}
-                      </time>
-                    </td>
+                    <UpdatedCell at={a.updated_at} />
                     <td className={td}>
                       <RowActions
                         name={a.name}

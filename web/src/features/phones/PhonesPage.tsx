@@ -4,13 +4,13 @@
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td, th, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
-import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
@@ -334,11 +334,7 @@ export function PhonesPage() {
                   </td>
                   <td className={td}>
                     <div className="flex flex-wrap gap-1.5">
-                      {p.active ? (
-                        <Badge tone="green">Active</Badge>
-                      ) : (
-                        <Badge tone="gray">Inactive</Badge>
-                      )}
+                      <ActiveBadge active={p.active} />
                       {p.verification_status === 'verified' ? (
                         <Badge tone="indigo">Verified</Badge>
                       ) : (
@@ -349,11 +345,7 @@ export function PhonesPage() {
                   <td className={`${td} whitespace-nowrap text-slate-500`}>
                     {formatDateTime(p.created_at)}
                   </td>
-                  <td className={`${td} whitespace-nowrap text-slate-500`}>
-                    <time dateTime={p.updated_at} title={formatDateTime(p.updated_at)}>
-                      {timeAgo(p.updated_at)}
-                    </time>
-                  </td>
+                  <UpdatedCell at={p.updated_at} />
                   <td className={td}>
                     <div className="flex justify-end gap-2">
                       {p.verification_status !== 'verified' && (
