@@ -6,7 +6,7 @@ import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../componen
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
-import { Table, td, th, UpdatedCell } from '../../components/Table.tsx';
+import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
@@ -402,31 +402,15 @@ export function AgentsPage() {
           {(items) => (
             <Table
               caption="Voice agents"
-              head={
-                <tr>
-                  <th scope="col" className={th}>
-                    Name
-                  </th>
-                  <th scope="col" className={th}>
-                    Direction
-                  </th>
-                  <th scope="col" className={th}>
-                    Phone number
-                  </th>
-                  <th scope="col" className={th}>
-                    Prompt
-                  </th>
-                  <th scope="col" className={th}>
-                    Status
-                  </th>
-                  <th scope="col" className={th}>
-                    Updated
-                  </th>
-                  <th scope="col" className={`${th} relative`}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              }
+              columns={[
+                'Name',
+                'Direction',
+                'Phone number',
+                'Prompt',
+                'Status',
+                'Updated',
+                { label: <span className="sr-only">Actions</span>, className: 'relative' },
+              ]}
             >
               {items.map((a) => {
                 return (

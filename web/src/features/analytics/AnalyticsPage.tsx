@@ -6,7 +6,7 @@ import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDuration } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
@@ -276,28 +276,14 @@ export function AnalyticsPage() {
                 ) : (
                   <Table
                     caption={`Calls per agent, ${range}`}
-                    head={
-                      <tr>
-                        <th scope="col" className={th}>
-                          Agent
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Calls
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Answered
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Answer rate
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Average duration
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Total duration
-                        </th>
-                      </tr>
-                    }
+                    columns={[
+                      'Agent',
+                      { label: 'Calls', className: 'text-right' },
+                      { label: 'Answered', className: 'text-right' },
+                      { label: 'Answer rate', className: 'text-right' },
+                      { label: 'Average duration', className: 'text-right' },
+                      { label: 'Total duration', className: 'text-right' },
+                    ]}
                   >
                     {data.summary.agents.map((a) => (
                       <tr key={a.agent_id}>

@@ -8,7 +8,7 @@ import { CopyButton } from '../../components/CopyButton.tsx';
 import { ConfirmDialog, Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { api, type BodyOf, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -212,17 +212,13 @@ export function ApiKeysPage() {
           {(keys) => (
             <Table
               caption="API keys"
-              head={
-                <tr>
-                  <th className={th}>Name</th>
-                  <th className={th}>Scopes</th>
-                  <th className={`${th} hidden md:table-cell`}>Last used</th>
-                  <th className={`${th} hidden sm:table-cell`}>Expires</th>
-                  <th className={th}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              }
+              columns={[
+                'Name',
+                'Scopes',
+                { label: 'Last used', className: 'hidden md:table-cell' },
+                { label: 'Expires', className: 'hidden sm:table-cell' },
+                { label: <span className="sr-only">Actions</span> },
+              ]}
             >
               {keys.map((k) => (
                 <tr key={k.id}>

@@ -5,7 +5,7 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { deviceName, formatDateTime } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
@@ -171,16 +171,14 @@ export function AuditPage() {
           ) : (
             <Table
               caption="Audit log events"
-              head={
-                <tr>
-                  <th className={th}>Time</th>
-                  <th className={th}>Action</th>
-                  <th className={th}>Actor</th>
-                  <th className={`${th} hidden lg:table-cell`}>Target</th>
-                  <th className={th}>Outcome</th>
-                  <th className={`${th} hidden md:table-cell`}>Source</th>
-                </tr>
-              }
+              columns={[
+                'Time',
+                'Action',
+                'Actor',
+                { label: 'Target', className: 'hidden lg:table-cell' },
+                'Outcome',
+                { label: 'Source', className: 'hidden md:table-cell' },
+              ]}
             >
               {page.items.map((a) => (
                 <tr key={a.id}>

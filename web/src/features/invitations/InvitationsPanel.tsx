@@ -5,7 +5,7 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -111,16 +111,12 @@ export function InvitationsPanel() {
           {(pending) => (
             <Table
               caption="Pending invitations"
-              head={
-                <tr>
-                  <th className={th}>Email</th>
-                  <th className={th}>Role</th>
-                  <th className={`${th} hidden sm:table-cell`}>Expires</th>
-                  <th className={th}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              }
+              columns={[
+                'Email',
+                'Role',
+                { label: 'Expires', className: 'hidden sm:table-cell' },
+                { label: <span className="sr-only">Actions</span> },
+              ]}
             >
               {pending.map((inv) => (
                 <tr key={inv.id}>

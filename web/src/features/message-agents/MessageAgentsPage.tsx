@@ -6,7 +6,7 @@ import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
-import { Table, td, th, UpdatedCell } from '../../components/Table.tsx';
+import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
@@ -288,31 +288,15 @@ export function MessageAgentsPage() {
           {(items) => (
             <Table
               caption="Messaging agents"
-              head={
-                <tr>
-                  <th scope="col" className={th}>
-                    Name
-                  </th>
-                  <th scope="col" className={th}>
-                    Phone number
-                  </th>
-                  <th scope="col" className={th}>
-                    Prompt
-                  </th>
-                  <th scope="col" className={th}>
-                    Auto-reply
-                  </th>
-                  <th scope="col" className={th}>
-                    Status
-                  </th>
-                  <th scope="col" className={th}>
-                    Updated
-                  </th>
-                  <th scope="col" className={`${th} relative`}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              }
+              columns={[
+                'Name',
+                'Phone number',
+                'Prompt',
+                'Auto-reply',
+                'Status',
+                'Updated',
+                { label: <span className="sr-only">Actions</span>, className: 'relative' },
+              ]}
             >
               {items.map((a) => {
                 return (

@@ -8,7 +8,7 @@ import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../componen
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
-import { Table, td, th, UpdatedCell } from '../../components/Table.tsx';
+import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -301,28 +301,14 @@ export function PhonesPage() {
           {(items) => (
             <Table
               caption="Phone numbers"
-              head={
-                <tr>
-                  <th scope="col" className={th}>
-                    Number
-                  </th>
-                  <th scope="col" className={th}>
-                    Label
-                  </th>
-                  <th scope="col" className={th}>
-                    Status
-                  </th>
-                  <th scope="col" className={th}>
-                    Created
-                  </th>
-                  <th scope="col" className={th}>
-                    Updated
-                  </th>
-                  <th scope="col" className={`${th} relative`}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              }
+              columns={[
+                'Number',
+                'Label',
+                'Status',
+                'Created',
+                'Updated',
+                { label: <span className="sr-only">Actions</span>, className: 'relative' },
+              ]}
             >
               {items.map((p) => (
                 <tr key={p.id}>

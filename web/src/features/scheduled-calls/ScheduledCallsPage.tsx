@@ -7,7 +7,7 @@ import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { ConfirmDialog, Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore } from '../../components/ListActions.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -236,31 +236,15 @@ export function ScheduledCallsPage() {
           {(items) => (
             <Table
               caption="Scheduled calls"
-              head={
-                <tr>
-                  <th scope="col" className={th}>
-                    To
-                  </th>
-                  <th scope="col" className={th}>
-                    Agent
-                  </th>
-                  <th scope="col" className={th}>
-                    Scheduled for
-                  </th>
-                  <th scope="col" className={th}>
-                    Status
-                  </th>
-                  <th scope="col" className={th}>
-                    Attempts
-                  </th>
-                  <th scope="col" className={th}>
-                    Result
-                  </th>
-                  <th scope="col" className={th}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              }
+              columns={[
+                'To',
+                'Agent',
+                'Scheduled for',
+                'Status',
+                'Attempts',
+                'Result',
+                { label: <span className="sr-only">Actions</span> },
+              ]}
             >
               {items.map((s) => (
                 <tr key={s.id}>
