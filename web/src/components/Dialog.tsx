@@ -152,3 +152,49 @@ export function SaveFooter({
     </>
   );
 }
+
+/** A resource's create-or-edit form in a wide dialog: "New …" or "Edit …", Cancel and save. */
+export function EditDialog({
+  editing,
+  noun,
+  createLabel,
+  description,
+  busy,
+  disabled,
+  onClose,
+  onSubmit,
+  children,
+}: {
+  /** Editing an existing resource (else creating one). */
+  editing: boolean;
+  /** "prompt", "voice agent": in the title. */
+  noun: string;
+  createLabel: string;
+  description: ReactNode;
+  busy: boolean;
+  disabled?: boolean;
+  onClose: () => void;
+  onSubmit: (e: FormEvent<HTMLFormElement>) => void;
+  children: ReactNode;
+}) {
+  return (
+    <Dialog
+      open
+      wide
+      onClose={onClose}
+      onSubmit={onSubmit}
+      title={editing ? `Edit ${noun}` : `New ${noun}`}
+      description={description}
+      footer={
+        <SaveFooter
+          label={editing ? 'Save changes' : createLabel}
+          busy={busy}
+          onCancel={onClose}
+          disabled={disabled}
+        />
+      }
+    >
+      {children}
+    </Dialog>
+  );
+}

@@ -3,7 +3,7 @@
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
+import { EditDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
@@ -120,21 +120,15 @@ function AgentDialog({
   }
 
   return (
-    <Dialog
-      open
-      wide
+    <EditDialog
+      editing={initial !== null}
+      noun="voice agent"
+      createLabel="Create agent"
+      description="Answers calls to a phone number, or places calls from it."
+      busy={form.busy}
+      disabled={!agentForm.ready || agentForm.noPhones}
       onClose={onClose}
       onSubmit={save}
-      title={initial ? 'Edit voice agent' : 'New voice agent'}
-      description="Answers calls to a phone number, or places calls from it."
-      footer={
-        <SaveFooter
-          label={initial ? 'Save changes' : 'Create agent'}
-          busy={form.busy}
-          onCancel={onClose}
-          disabled={!agentForm.ready || agentForm.noPhones}
-        />
-      }
     >
       <AgentFormBody
         lookups={lookups}
@@ -270,7 +264,7 @@ function AgentDialog({
           hint="Only active agents answer or place calls. One active incoming agent per phone."
         />
       </AgentFormBody>
-    </Dialog>
+    </EditDialog>
   );
 }
 

@@ -3,7 +3,7 @@
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
+import { EditDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
@@ -74,21 +74,15 @@ function MessageAgentDialog({
   }
 
   return (
-    <Dialog
-      open
-      wide
+    <EditDialog
+      editing={initial !== null}
+      noun="messaging agent"
+      createLabel="Create messaging agent"
+      description="Answers the text messages sent to a phone number."
+      busy={form.busy}
+      disabled={!agentForm.ready || agentForm.noPhones}
       onClose={onClose}
       onSubmit={save}
-      title={initial ? 'Edit messaging agent' : 'New messaging agent'}
-      description="Answers the text messages sent to a phone number."
-      footer={
-        <SaveFooter
-          label={initial ? 'Save changes' : 'Create messaging agent'}
-          busy={form.busy}
-          onCancel={onClose}
-          disabled={!agentForm.ready || agentForm.noPhones}
-        />
-      }
     >
       <AgentFormBody
         lookups={lookups}
@@ -166,7 +160,7 @@ function MessageAgentDialog({
           hint="Only an active agent answers messages. One active messaging agent per phone."
         />
       </AgentFormBody>
-    </Dialog>
+    </EditDialog>
   );
 }
 

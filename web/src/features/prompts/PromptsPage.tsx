@@ -3,7 +3,7 @@ import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
+import { EditDialog } from '../../components/Dialog.tsx';
 import { TextAreaField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
@@ -43,20 +43,14 @@ function PromptDialog({
   }
 
   return (
-    <Dialog
-      open
-      wide
+    <EditDialog
+      editing={initial !== null}
+      noun="prompt"
+      createLabel="Create prompt"
+      description="The instructions a voice agent follows in its conversations."
+      busy={form.busy}
       onClose={onClose}
       onSubmit={save}
-      title={initial ? 'Edit prompt' : 'New prompt'}
-      description="The instructions a voice agent follows in its conversations."
-      footer={
-        <SaveFooter
-          label={initial ? 'Save changes' : 'Create prompt'}
-          busy={form.busy}
-          onCancel={onClose}
-        />
-      }
     >
       <div className="space-y-4">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
@@ -88,7 +82,7 @@ function PromptDialog({
           error={form.fieldErrors.content}
         />
       </div>
-    </Dialog>
+    </EditDialog>
   );
 }
 
