@@ -1,4 +1,4 @@
-// What every resource list repeats: its body (an error, a spinner, an empty state or the rows),
+// What every resource list repeats: its search form and filters, its body (an error, a spinner, an empty state or the rows),
 // "Load more" under a cursor-paged list, a row's Edit / Delete pair (named for the row, so each
 // button is unambiguous to assistive technology) and the confirmed delete behind it.
 import { type ReactNode, useState } from 'react';
@@ -7,6 +7,7 @@ import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
 import { ConfirmDialog } from './Dialog.tsx';
+import { SelectField, TextField } from './Field.tsx';
 import { Loading } from './Spinner.tsx';
 
 /** The load error, else a spinner until the rows arrive, else `empty` or the rows. */
@@ -114,4 +115,83 @@ export function useDeleteRow<T extends { id: string }>({
     </ConfirmDialog>
   );
   return { ask: setRow, dialog };
+}
+
+/**
+ * A list's search form: the text applies (trimmed) when the form is sent, not as it is typed;
+ * `children` are its other filters, placed between the text and the button.
+ */
+export function SearchForm({
+  label,
+  placeholder,
+  maxLength,
+  onSearch,
+  className,
+  fieldClassName,
+  buttonClassName,
+  children,
+}: {
+  label: string;
+  placeholder: string;
+  maxLength?: number;
+  onSearch: (text: string) => void;
+  className: string;
+  fieldClassName?: string;
+  buttonClassName?: string;
+  children?: ReactNode;
+}) {
+  const [query, setQuery] = useState('');
+  return (
+    <search className="mb-5 block">
+      <form
+        className={className}
+        onSubmit={(e) => {
+          e.preventDefault();
+          onSearch(query.trim());
+        }}
+      >
+        <TextField
+          label={label}
+          type="search"
+          name="q"
+          maxLength={maxLength}
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+          className={fieldClassName}
+          placeholder={placeholder}
+        />
+        {children}
+        <Button type="submit" variant="secondary" className={buttonClassName}>
+          Search
+        </Button>
+      </form>
+    </search>
+  );
+}
+
+/** The active / inactive filter of phones and agents ('' is both). */
+export type ActiveFilter = '' | 'true' | 'false';
+
+export function ActiveFilterField({
+  value,
+  onChange,
+  className,
+}: {
+  value: ActiveFilter;
+  onChange: (value: ActiveFilter) => void;
+  className?: string;
+}) {
+  return (
+    <SelectField
+      label="Filter by status"
+      name="active"
+      value={value}
+      onChange={(e) => onChange(e.target.value as ActiveFilter)}
+      className={className}
+    >
+      <option value="">All</option>
+      <option value="true">Active</option>
+      <option value="false">Inactive</option>
+    </SelectField>
+  );
 }

@@ -5,7 +5,15 @@ import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
+import {
+  type ActiveFilter,
+  ActiveFilterField,
+  ListBody,
+  LoadMore,
+  RowActions,
+  SearchForm,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
@@ -24,7 +32,6 @@ import {
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 type Direction = Agent['direction'];
 type Editing = { mode: 'create' } | { mode: 'edit'; agent: Agent } | null;
-type ActiveFilter = '' | 'true' | 'false';
 
 const PAGE = 20;
 
@@ -271,7 +278,6 @@ function AgentDialog({
 export function AgentsPage() {
   const toast = useToast();
   const lookups = useLookups();
-  const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const [directionFilter, setDirectionFilter] = useState<Direction | ''>('');
   const [phoneFilter, setPhoneFilter] = useState('');
@@ -319,61 +325,39 @@ export function AgentsPage() {
         actions={<Button onClick={() => setEditing({ mode: 'create' })}>New agent</Button>}
       />
       <Card>
-        <search className="mb-5 block">
-          <form
-            className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(3,minmax(0,1fr))_auto] lg:items-end"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setSearch(query.trim());
-            }}
+        <SearchForm
+          label="Search agents"
+          placeholder="Part of the name"
+          maxLength={200}
+          onSearch={setSearch}
+          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(3,minmax(0,1fr))_auto] lg:items-end"
+          buttonClassName="self-end"
+        >
+          <SelectField
+            label="Incoming or outgoing"
+            name="direction"
+            value={directionFilter}
+            onChange={(e) => setDirectionFilter(e.target.value as Direction | '')}
           >
-            <TextField
-              label="Search agents"
-              type="search"
-              name="q"
-              maxLength={200}
-              value={query}
-              onChange={(e) => setQuery(e.target.value)}
-              placeholder="Part of the name"
-            />
-            <SelectField
-              label="Incoming or outgoing"
-              name="direction"
-              value={directionFilter}
-              onChange={(e) => setDirectionFilter(e.target.value as Direction | '')}
-            >
-              <option value="">All agents</option>
-              <option value="incoming">Incoming</option>
-              <option value="outgoing">Outgoing</option>
-            </SelectField>
-            <SelectField
-              label="Filter by phone"
-              name="phone_id"
-              value={phoneFilter}
-              onChange={(e) => setPhoneFilter(e.target.value)}
-            >
-              <option value="">All phones</option>
-              {(lookups.phones ?? []).map((p) => (
-                <option key={p.id} value={p.id}>
-                  {phoneText(p)}
-                </option>
-              ))}
-            </SelectField>
-            <SelectField
-              label="Filter by status"
-              name="active"
-              value={activeFilter}
-              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
-            >
-              <option value="">All</option>
-              <option value="true">Active</option>
-              <option value="false">Inactive</option>
-            </SelectField>
-            <Button type="submit" variant="secondary" className="self-end">
-              Search
-            </Button>
-          </form>
-        </search>
+            <option value="">All agents</option>
+            <option value="incoming">Incoming</option>
+            <option value="outgoing">Outgoing</option>
+          </SelectField>
+          <SelectField
+            label="Filter by phone"
+            name="phone_id"
+            value={phoneFilter}
+            onChange={(e) => setPhoneFilter(e.target.value)}
+          >
+            <option value="">All phones</option>
+            {(lookups.phones ?? []).map((p) => (
+              <option key={p.id} value={p.id}>
+                {phoneText(p)}
+              </option>
+            ))}
+          </SelectField>
+          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
+        </SearchForm>
         <ListBody
           list={list}
           loading="Loading voice agents…"

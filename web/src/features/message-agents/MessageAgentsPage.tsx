@@ -5,7 +5,15 @@ import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
+import {
+  type ActiveFilter,
+  ActiveFilterField,
+  ListBody,
+  LoadMore,
+  RowActions,
+  SearchForm,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
@@ -18,7 +26,6 @@ import { type Lookups, phoneText, useLookups } from '../voice-shared/voice-looku
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; agent: MessageAgent } | null;
-type ActiveFilter = '' | 'true' | 'false';
 
 const PAGE = 20;
 /** Twilio's limit for one message body. */
@@ -167,7 +174,6 @@ function MessageAgentDialog({
 export function MessageAgentsPage() {
   const toast = useToast();
   const lookups = useLookups();
-  const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
@@ -214,51 +220,29 @@ export function MessageAgentsPage() {
         }
       />
       <Card>
-        <search className="mb-5 block">
-          <form
-            className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(2,minmax(0,1fr))_auto] lg:items-end"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setSearch(query.trim());
-            }}
+        <SearchForm
+          label="Search messaging agents"
+          placeholder="Part of the name"
+          maxLength={200}
+          onSearch={setSearch}
+          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(2,minmax(0,1fr))_auto] lg:items-end"
+          buttonClassName="self-end"
+        >
+          <SelectField
+            label="Filter by phone"
+            name="phone_id"
+            value={phoneFilter}
+            onChange={(e) => setPhoneFilter(e.target.value)}
           >
-            <TextField
-              label="Search messaging agents"
-              type="search"
-              name="q"
-              maxLength={200}
-              value={query}
-              onChange={(e) => setQuery(e.target.value)}
-              placeholder="Part of the name"
-            />
-            <SelectField
-              label="Filter by phone"
-              name="phone_id"
-              value={phoneFilter}
-              onChange={(e) => setPhoneFilter(e.target.value)}
-            >
-              <option value="">All phones</option>
-              {(lookups.phones ?? []).map((p) => (
-                <option key={p.id} value={p.id}>
-                  {phoneText(p)}
-                </option>
-              ))}
-            </SelectField>
-            <SelectField
-              label="Filter by status"
-              name="active"
-              value={activeFilter}
-              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
-            >
-              <option value="">All</option>
-              <option value="true">Active</option>
-              <option value="false">Inactive</option>
-            </SelectField>
-            <Button type="submit" variant="secondary" className="self-end">
-              Search
-            </Button>
-          </form>
-        </search>
+            <option value="">All phones</option>
+            {(lookups.phones ?? []).map((p) => (
+              <option key={p.id} value={p.id}>
+                {phoneText(p)}
+              </option>
+            ))}
+          </SelectField>
+          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
+        </SearchForm>
         <ListBody
           list={list}
           loading="Loading messaging agents…"

@@ -6,8 +6,16 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
-import { CheckboxField, SelectField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
+import { CheckboxField, TextField } from '../../components/Field.tsx';
+import {
+  type ActiveFilter,
+  ActiveFilterField,
+  ListBody,
+  LoadMore,
+  RowActions,
+  SearchForm,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
@@ -17,7 +25,6 @@ import { useToast } from '../../lib/toast.tsx';
 
 type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; phone: Phone } | null;
-type ActiveFilter = '' | 'true' | 'false';
 
 const PAGE = 20;
 
@@ -169,7 +176,6 @@ function PhoneDialog({
 
 export function PhonesPage() {
   const toast = useToast();
-  const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
   const [editing, setEditing] = useState<Editing>(null);
@@ -236,40 +242,16 @@ export function PhonesPage() {
         actions={<Button onClick={() => setEditing({ mode: 'create' })}>Add phone number</Button>}
       />
       <Card>
-        <search className="mb-5 block">
-          <form
-            className="flex flex-col gap-3 sm:flex-row sm:items-end"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setSearch(query.trim());
-            }}
-          >
-            <TextField
-              label="Search phones"
-              type="search"
-              name="q"
-              maxLength={200}
-              value={query}
-              onChange={(e) => setQuery(e.target.value)}
-              className="flex-1"
-              placeholder="Part of the number or label"
-            />
-            <SelectField
-              label="Filter by status"
-              name="active"
-              value={activeFilter}
-              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
-              className="sm:w-40"
-            >
-              <option value="">All</option>
-              <option value="true">Active</option>
-              <option value="false">Inactive</option>
-            </SelectField>
-            <Button type="submit" variant="secondary">
-              Search
-            </Button>
-          </form>
-        </search>
+        <SearchForm
+          label="Search phones"
+          placeholder="Part of the number or label"
+          maxLength={200}
+          onSearch={setSearch}
+          className="flex flex-col gap-3 sm:flex-row sm:items-end"
+          fieldClassName="flex-1"
+        >
+          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} className="sm:w-40" />
+        </SearchForm>
         {items?.some((p) => p.verification_status !== 'verified') && (
           <div className="mb-5">
             <Alert title="Some numbers are pending verification">

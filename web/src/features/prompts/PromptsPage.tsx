@@ -5,7 +5,13 @@ import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { TextAreaField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore, RowActions, useDeleteRow } from '../../components/ListActions.tsx';
+import {
+  ListBody,
+  LoadMore,
+  RowActions,
+  SearchForm,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -88,7 +94,6 @@ function PromptDialog({
 
 export function PromptsPage() {
   const toast = useToast();
-  const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const list = usePagedList(
     useCallback(
@@ -118,28 +123,14 @@ export function PromptsPage() {
         actions={<Button onClick={() => setEditing({ mode: 'create' })}>New prompt</Button>}
       />
       <Card>
-        <search className="mb-5 block">
-          <form
-            className="flex gap-2"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setSearch(query.trim());
-            }}
-          >
-            <TextField
-              label="Search prompts"
-              type="search"
-              name="q"
-              value={query}
-              onChange={(e) => setQuery(e.target.value)}
-              className="flex-1 [&_label]:sr-only"
-              placeholder="Search by name"
-            />
-            <Button type="submit" variant="secondary" className="mt-1.5 self-start">
-              Search
-            </Button>
-          </form>
-        </search>
+        <SearchForm
+          label="Search prompts"
+          placeholder="Search by name"
+          onSearch={setSearch}
+          className="flex gap-2"
+          fieldClassName="flex-1 [&_label]:sr-only"
+          buttonClassName="mt-1.5 self-start"
+        ></SearchForm>
         <ListBody
           list={list}
           loading="Loading prompts…"
