@@ -61,7 +61,7 @@ describe('dashboard structure', () => {
     const shared = new Set(
       all
         .map((f) => area(f.file))
-        .filter((a) => a.startsWith('features/') && a.endsWith('-shared')),
+        .filter((a) => a?.startsWith('features/') && a.endsWith('-shared')),
     );
     expect([...shared]).toEqual([SHARED_FEATURE]);
   });
