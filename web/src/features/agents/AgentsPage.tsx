@@ -22,6 +22,7 @@ import { useToast } from '../../lib/toast.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
+import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
 import {
   type Lookups,
   type PhoneOption,
@@ -343,19 +344,7 @@ export function AgentsPage() {
             <option value="incoming">Incoming</option>
             <option value="outgoing">Outgoing</option>
           </SelectField>
-          <SelectField
-            label="Filter by phone"
-            name="phone_id"
-            value={phoneFilter}
-            onChange={(e) => setPhoneFilter(e.target.value)}
-          >
-            <option value="">All phones</option>
-            {(lookups.phones ?? []).map((p) => (
-              <option key={p.id} value={p.id}>
-                {phoneText(p)}
-              </option>
-            ))}
-          </SelectField>
+          <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
           <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
         </SearchForm>
         <ListBody

@@ -22,6 +22,7 @@ import { useToast } from '../../lib/toast.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
+import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
 import { type Lookups, phoneText, useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
@@ -228,19 +229,7 @@ export function MessageAgentsPage() {
           className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(2,minmax(0,1fr))_auto] lg:items-end"
           buttonClassName="self-end"
         >
-          <SelectField
-            label="Filter by phone"
-            name="phone_id"
-            value={phoneFilter}
-            onChange={(e) => setPhoneFilter(e.target.value)}
-          >
-            <option value="">All phones</option>
-            {(lookups.phones ?? []).map((p) => (
-              <option key={p.id} value={p.id}>
-                {phoneText(p)}
-              </option>
-            ))}
-          </SelectField>
+          <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
           <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
         </SearchForm>
         <ListBody
