@@ -1,5 +1,7 @@
-// The dashboard's layering (ARCHITECTURE.md): a feature never imports another feature; shared
-// code (lib/, components/) never imports a feature or the app shell. Only app/ composes.
+// The dashboard's layering (ARCHITECTURE.md): a feature never imports another feature, except the
+// one shared feature folder (features/voice-shared: voice code two or more features use), which
+// itself imports no feature; shared code (lib/, components/) never imports a feature or the app
+// shell. Only app/ composes.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +30,9 @@ function importsOf(file: string): string[] {
   );
 }
 
+/** The one feature folder every feature may import; it may import no other feature. */
+const SHARED_FEATURE = 'features/voice-shared';
+
 const area = (path: string) => {
   const [top, feature] = path.split('/');
   return top === 'features' ? `features/${feature}` : top;
@@ -40,16 +45,25 @@ describe('dashboard structure', () => {
     expect(all.some((f) => f.file.startsWith('features/'))).toBe(true);
   });
 
-  it('no feature imports another feature', () => {
+  it('no feature imports another feature (but the shared one)', () => {
     const bad: string[] = [];
     for (const { file, abs } of all.filter((f) => f.file.startsWith('features/'))) {
       for (const target of importsOf(abs)) {
-        if (target.startsWith('features/') && area(target) !== area(file)) {
-          bad.push(`${file} → ${target}`);
-        }
+        if (!target.startsWith('features/') || area(target) === area(file)) continue;
+        if (area(target) === SHARED_FEATURE && area(file) !== SHARED_FEATURE) continue;
+        bad.push(`${file} → ${target}`);
       }
     }
     expect(bad).toEqual([]);
+  });
+
+  it('the shared feature folder is the only one of its kind, and exists', () => {
+    const shared = new Set(
+      all
+        .map((f) => area(f.file))
+        .filter((a) => a?.startsWith('features/') && a.endsWith('-shared')),
+    );
+    expect([...shared]).toEqual([SHARED_FEATURE]);
   });
 
   it('lib/ and components/ import neither features nor the app shell', () => {

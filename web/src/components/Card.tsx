@@ -106,3 +106,8 @@ export function Badge({
     </span>
   );
 }
+
+/** An active / inactive resource (phone, agent). */
+export function ActiveBadge({ active }: { active: boolean }) {
+  return active ? <Badge tone="green">Active</Badge> : <Badge tone="gray">Inactive</Badge>;
+}

@@ -121,3 +121,80 @@ export function ConfirmDialog({
     />
   );
 }
+
+/** A form dialog's footer: Cancel, and the submit button, busy while the form is sent. */
+export function SaveFooter({
+  label,
+  busy,
+  onCancel,
+  disabled,
+  danger,
+}: {
+  label: ReactNode;
+  busy: boolean;
+  onCancel: () => void;
+  disabled?: boolean;
+  danger?: boolean;
+}) {
+  return (
+    <>
+      <Button variant="secondary" onClick={onCancel}>
+        Cancel
+      </Button>
+      <Button
+        type="submit"
+        variant={danger ? 'danger' : 'primary'}
+        loading={busy}
+        disabled={disabled}
+      >
+        {label}
+      </Button>
+    </>
+  );
+}
+
+/** A resource's create-or-edit form in a wide dialog: "New …" or "Edit …", Cancel and save. */
+export function EditDialog({
+  editing,
+  noun,
+  createLabel,
+  description,
+  busy,
+  disabled,
+  onClose,
+  onSubmit,
+  children,
+}: {
+  /** Editing an existing resource (else creating one). */
+  editing: boolean;
+  /** "prompt", "voice agent": in the title. */
+  noun: string;
+  createLabel: string;
+  description: ReactNode;
+  busy: boolean;
+  disabled?: boolean;
+  onClose: () => void;
+  onSubmit: (e: FormEvent<HTMLFormElement>) => void;
+  children: ReactNode;
+}) {
+  return (
+    <Dialog
+      open
+      wide
+      onClose={onClose}
+      onSubmit={onSubmit}
+      title={editing ? `Edit ${noun}` : `New ${noun}`}
+      description={description}
+      footer={
+        <SaveFooter
+          label={editing ? 'Save changes' : createLabel}
+          busy={busy}
+          onCancel={onClose}
+          disabled={disabled}
+        />
+      }
+    >
+      {children}
+    </Dialog>
+  );
+}

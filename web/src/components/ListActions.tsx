@@ -1,6 +1,32 @@
-// The controls every resource list repeats: "Load more" under a cursor-paged list, and a row's
-// Edit / Delete pair (named for the row, so each button is unambiguous to assistive technology).
+// What every resource list repeats: its search form and filters, its body (an error, a spinner, an empty state or the rows),
+// "Load more" under a cursor-paged list, a row's Edit / Delete pair (named for the row, so each
+// button is unambiguous to assistive technology) and the confirmed delete behind it.
+import { type ReactNode, useState } from 'react';
+import { errorMessage } from '../lib/api.ts';
+import { useToast } from '../lib/toast.tsx';
+import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
+import { ConfirmDialog } from './Dialog.tsx';
+import { SelectField, TextField } from './Field.tsx';
+import { Loading } from './Spinner.tsx';
+
+/** The load error, else a spinner until the rows arrive, else `empty` or the rows. */
+export function ListBody<T>({
+  list,
+  loading,
+  empty,
+  children,
+}: {
+  list: { items: T[] | null; loadError: string | null };
+  /** The spinner's label, e.g. "Loading prompts…". */
+  loading: string;
+  empty: ReactNode;
+  children: (items: T[]) => ReactNode;
+}) {
+  if (list.loadError) return <Alert tone="error">{list.loadError}</Alert>;
+  if (!list.items) return <Loading label={loading} />;
+  return list.items.length === 0 ? empty : children(list.items);
+}
 
 export function LoadMore({
   list,
@@ -35,5 +61,137 @@ export function RowActions({
         Delete
       </Button>
     </div>
+  );
+}
+
+/**
+ * A row's Delete: `ask(row)` opens a confirmation; confirmed, the server deletes the row and only
+ * then does it leave the list (a failure is a toast, and the row stays). Render `dialog` once.
+ */
+export function useDeleteRow<T extends { id: string }>({
+  remove,
+  setItems,
+  title,
+  confirmLabel,
+  deleted,
+  warning,
+}: {
+  remove: (row: T) => Promise<unknown>;
+  setItems: (update: (rows: T[] | null) => T[] | null) => void;
+  title: (row: T) => string;
+  confirmLabel: string;
+  /** The toast once deleted. */
+  deleted: (row: T) => string;
+  warning: ReactNode;
+}): { ask: (row: T) => void; dialog: ReactNode } {
+  const toast = useToast();
+  const [row, setRow] = useState<T | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function confirm(r: T) {
+    setBusy(true);
+    try {
+      await remove(r);
+      setItems((all) => all?.filter((x) => x.id !== r.id) ?? null);
+      toast.success(deleted(r));
+      setRow(null);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const dialog = (
+    <ConfirmDialog
+      open={row !== null}
+      title={row ? title(row) : ''}
+      confirmLabel={confirmLabel}
+      busy={busy}
+      onConfirm={() => row && void confirm(row)}
+      onClose={() => setRow(null)}
+    >
+      {warning}
+    </ConfirmDialog>
+  );
+  return { ask: setRow, dialog };
+}
+
+/**
+ * A list's search form: the text applies (trimmed) when the form is sent, not as it is typed;
+ * `children` are its other filters, placed between the text and the button.
+ */
+export function SearchForm({
+  label,
+  placeholder,
+  maxLength,
+  onSearch,
+  className,
+  fieldClassName,
+  buttonClassName,
+  children,
+}: {
+  label: string;
+  placeholder: string;
+  maxLength?: number;
+  onSearch: (text: string) => void;
+  className: string;
+  fieldClassName?: string;
+  buttonClassName?: string;
+  children?: ReactNode;
+}) {
+  const [query, setQuery] = useState('');
+  return (
+    <search className="mb-5 block">
+      <form
+        className={className}
+        onSubmit={(e) => {
+          e.preventDefault();
+          onSearch(query.trim());
+        }}
+      >
+        <TextField
+          label={label}
+          type="search"
+          name="q"
+          maxLength={maxLength}
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+          className={fieldClassName}
+          placeholder={placeholder}
+        />
+        {children}
+        <Button type="submit" variant="secondary" className={buttonClassName}>
+          Search
+        </Button>
+      </form>
+    </search>
+  );
+}
+
+/** The active / inactive filter of phones and agents ('' is both). */
+export type ActiveFilter = '' | 'true' | 'false';
+
+export function ActiveFilterField({
+  value,
+  onChange,
+  className,
+}: {
+  value: ActiveFilter;
+  onChange: (value: ActiveFilter) => void;
+  className?: string;
+}) {
+  return (
+    <SelectField
+      label="Filter by status"
+      name="active"
+      value={value}
+      onChange={(e) => onChange(e.target.value as ActiveFilter)}
+      className={className}
+    >
+      <option value="">All</option>
+      <option value="true">Active</option>
+      <option value="false">Inactive</option>
+    </SelectField>
   );
 }

@@ -1,13 +1,22 @@
 import type { ReactNode } from 'react';
+import { formatDateTime, timeAgo } from '../lib/format.ts';
 
-/** A data table that scrolls sideways on narrow screens instead of breaking the layout. */
+/** A column heading: its text, or the text (or an sr-only span) with classes added to `th`. */
+export type Column = string | { label: ReactNode; className?: string };
+
+/**
+ * A data table that scrolls sideways on narrow screens instead of breaking the layout. Its head is
+ * `columns` (one header row) or, for anything else, `head`.
+ */
 export function Table({
   caption,
   head,
+  columns,
   children,
 }: {
   caption: string;
-  head: ReactNode;
+  head?: ReactNode;
+  columns?: Column[];
   children: ReactNode;
 }) {
   return (
@@ -15,7 +24,21 @@ export function Table({
       <table className="min-w-full divide-y divide-slate-200 text-left text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead className="bg-slate-50 text-xs font-semibold uppercase tracking-wide text-slate-500">
-          {head}
+          {columns ? (
+            <tr>
+              {columns.map((c, i) => {
+                const { label, className } = typeof c === 'string' ? { label: c } : c;
+                return (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: a fixed list, never reordered
+                  <th key={i} scope="col" className={className ? `${th} ${className}` : th}>
+                    {label}
+                  </th>
+                );
+              })}
+            </tr>
+          ) : (
+            head
+          )}
         </thead>
         <tbody className="divide-y divide-slate-100 bg-white">{children}</tbody>
       </table>
@@ -25,3 +48,14 @@ export function Table({
 
 export const th = 'whitespace-nowrap px-4 py-2.5 first:pl-4 sm:first:pl-6 last:pr-4 sm:last:pr-6';
 export const td = 'px-4 py-3 align-middle first:pl-4 sm:first:pl-6 last:pr-4 sm:last:pr-6';
+
+/** A row's last change as "3 min ago", the exact time on hover. */
+export function UpdatedCell({ at }: { at: string }) {
+  return (
+    <td className={`${td} whitespace-nowrap text-slate-500`}>
+      <time dateTime={at} title={formatDateTime(at)}>
+        {timeAgo(at)}
+      </time>
+    </td>
+  );
+}

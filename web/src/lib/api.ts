@@ -7,6 +7,7 @@
 
 import type { PendingPaths } from '../api/pending.ts';
 import type { components, paths as GeneratedPaths } from '../api/schema';
+import { csrfToken } from './csrf.ts';
 import { refreshSession, sessionEnded } from './session-refresh.ts';
 
 /** Routes of the server; a pending contract is replaced by the generated type once it exists. */
@@ -78,17 +79,6 @@ export class ApiError extends Error {
     }
     return out;
   }
-}
-
-const CSRF_COOKIE = 'sb_csrf';
-
-/** Read at each request: a refresh (in any tab) rotates it. */
-export function csrfToken(): string {
-  for (const part of document.cookie.split(';')) {
-    const [k, ...v] = part.trim().split('=');
-    if (k === CSRF_COOKIE) return decodeURIComponent(v.join('='));
-  }
-  return '';
 }
 
 function buildUrl(path: string, params?: object, query?: object): string {

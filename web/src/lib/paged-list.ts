@@ -9,11 +9,9 @@ import {
   useState,
 } from 'react';
 import { errorMessage } from './api.ts';
+import { type Page, useLoad } from './load.ts';
 
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
+export type { Page } from './load.ts';
 
 export interface PagedList<T> {
   /** null while the first page loads (or failed). */
@@ -37,35 +35,14 @@ export function usePagedList<T>(
   fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
   onMoreError: (message: string) => void,
 ): PagedList<T> {
-  const [items, setItems] = useState<T[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const first = useLoad(useCallback(() => fetchPage(undefined), [fetchPage]));
+  const { data: page, setData: setPage, reload } = first;
   const [loadingMore, setLoadingMore] = useState(false);
-  const [generation, setGeneration] = useState(0);
   const current = useRef(fetchPage);
-
   useEffect(() => {
-    // `generation` only forces a new first page (reload).
-    void generation;
     current.current = fetchPage;
-    let live = true;
-    setItems(null);
-    setCursor(null);
-    setLoadError(null);
-    fetchPage(undefined).then(
-      (r) => {
-        if (!live) return;
-        setItems(r.items);
-        setCursor(r.next_cursor);
-      },
-      (err: unknown) => {
-        if (live) setLoadError(errorMessage(err));
-      },
-    );
-    return () => {
-      live = false;
-    };
-  }, [fetchPage, generation]);
+  }, [fetchPage]);
+  const cursor = page?.next_cursor ?? null;
 
   const loadMore = useCallback(async () => {
     if (!cursor) return;
@@ -74,18 +51,32 @@ export function usePagedList<T>(
     try {
       const r = await fetcher(cursor);
       if (current.current !== fetcher) return;
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
+      setPage((p) => ({ items: [...(p?.items ?? []), ...r.items], next_cursor: r.next_cursor }));
     } catch (err) {
       if (current.current === fetcher) onMoreError(errorMessage(err));
     } finally {
       setLoadingMore(false);
     }
-  }, [cursor, fetchPage, onMoreError]);
+  }, [cursor, fetchPage, onMoreError, setPage]);
 
-  const reload = useCallback(() => setGeneration((g) => g + 1), []);
+  const setItems: Dispatch<SetStateAction<T[] | null>> = useCallback(
+    (action) =>
+      setPage((p) => {
+        const items = typeof action === 'function' ? action(p?.items ?? null) : action;
+        return items === null ? null : { items, next_cursor: p?.next_cursor ?? null };
+      }),
+    [setPage],
+  );
 
-  return { items, loadError, hasMore: cursor !== null, loadingMore, loadMore, reload, setItems };
+  return {
+    items: page?.items ?? null,
+    loadError: first.error,
+    hasMore: cursor !== null,
+    loadingMore,
+    loadMore,
+    reload: () => void reload(),
+    setItems,
+  };
 }
 
 /** The rows after a save: a created row goes first (lists are newest first), a saved one replaces its old self. */

@@ -3,6 +3,8 @@
 // so they coordinate: a Web Lock lets one tab refresh at a time, and a BroadcastChannel tells the
 // others the new expiry (or that the session ended). Nothing here is ever written to storage.
 
+import { csrfToken } from './csrf.ts';
+
 const CHANNEL = 'switchboard-session';
 
 type Message = { type: 'refreshed'; expiresAt: number } | { type: 'ended' };
@@ -34,14 +36,9 @@ if (typeof document !== 'undefined') {
   });
 }
 
-function csrf(): string {
-  const m = /(?:^|;\s*)sb_csrf=([^;]*)/.exec(document.cookie);
-  return m ? decodeURIComponent(m[1] ?? '') : '';
-}
-
 /** True when the browser holds a session's cookies (sb_csrf lives as long as the refresh token). */
 export function hasSessionCookie(): boolean {
-  return csrf() !== '';
+  return csrfToken() !== '';
 }
 
 function schedule(expiresAt: number) {
@@ -88,7 +85,7 @@ async function refreshOnce(requestedAt: number): Promise<boolean> {
   try {
     res = await fetch('/api/auth/refresh', {
       method: 'POST',
-      headers: { accept: 'application/json', 'x-csrf-token': csrf() },
+      headers: { accept: 'application/json', 'x-csrf-token': csrfToken() },
       credentials: 'same-origin',
       cache: 'no-store',
     });

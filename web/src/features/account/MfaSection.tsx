@@ -5,7 +5,7 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card } from '../../components/Card.tsx';
 import { CopyButton } from '../../components/CopyButton.tsx';
-import { Dialog } from '../../components/Dialog.tsx';
+import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { ApiError, api, type ResponseOf } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -168,16 +168,7 @@ function RegenerateDialog({
         );
         if (r) onCodes(r.backup_codes);
       }}
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={form.busy}>
-            Generate new codes
-          </Button>
-        </>
-      }
+      footer={<SaveFooter label="Generate new codes" busy={form.busy} onCancel={onClose} />}
     >
       <div className="space-y-4">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
@@ -216,16 +207,7 @@ function DisableDialog({ onClose, onDisabled }: { onClose: () => void; onDisable
         });
         if (ok) onDisabled();
       }}
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="danger" loading={form.busy}>
-            Turn off
-          </Button>
-        </>
-      }
+      footer={<SaveFooter label="Turn off" busy={form.busy} onCancel={onClose} danger />}
     >
       <div className="space-y-4">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}

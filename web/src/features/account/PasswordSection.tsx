@@ -4,7 +4,11 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
 import { TextField } from '../../components/Field.tsx';
-import { PasswordRules } from '../../components/PasswordRules.tsx';
+import {
+  ConfirmPasswordField,
+  NewPasswordField,
+  useNewPassword,
+} from '../../components/PasswordFields.tsx';
 import { api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { useSession } from '../../lib/session.tsx';
@@ -14,28 +18,21 @@ export function PasswordSection({ onChanged }: { onChanged: () => void }) {
   const { me } = useSession();
   const toast = useToast();
   const [current, setCurrent] = useState('');
-  const [next, setNext] = useState('');
-  const [confirm, setConfirm] = useState('');
-  const [mismatch, setMismatch] = useState(false);
+  const next = useNewPassword();
   const form = useFormAction();
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    if (next !== confirm) {
-      setMismatch(true);
-      return;
-    }
-    setMismatch(false);
+    if (!next.matches()) return;
     const ok = await form.run(async () => {
       await api.post('/api/auth/password/change', {
-        body: { current_password: current, new_password: next },
+        body: { current_password: current, new_password: next.password },
       });
       return true;
     });
     if (!ok) return;
     setCurrent('');
-    setNext('');
-    setConfirm('');
+    next.clear();
     toast.success('Password changed. Your other sessions were logged out.');
     onChanged();
   }
@@ -64,28 +61,19 @@ export function PasswordSection({ onChanged }: { onChanged: () => void }) {
             onChange={(e) => setCurrent(e.target.value)}
             error={form.fieldErrors.current_password}
           />
-          <TextField
+          <NewPasswordField
             label="New password"
-            type="password"
             name="new_password"
-            autoComplete="new-password"
-            required
-            value={next}
-            onChange={(e) => setNext(e.target.value)}
+            value={next.password}
+            onChange={next.setPassword}
             error={form.fieldErrors.new_password}
-            hint={
-              <PasswordRules password={next} email={me?.email} name={me?.full_name ?? undefined} />
-            }
+            email={me?.email}
+            personName={me?.full_name ?? undefined}
           />
-          <TextField
-            label="Confirm new password"
-            type="password"
-            name="confirm_password"
-            autoComplete="new-password"
-            required
-            value={confirm}
-            onChange={(e) => setConfirm(e.target.value)}
-            error={mismatch ? 'The two passwords are not the same.' : null}
+          <ConfirmPasswordField
+            value={next.confirm}
+            onChange={next.setConfirm}
+            mismatch={next.mismatch}
           />
         </div>
       </Card>

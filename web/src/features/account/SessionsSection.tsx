@@ -1,6 +1,6 @@
 // Where you are logged in: every live session with its device, "this device" marked; revoke
 // any other one, log out here, or log out everywhere.
-import { useCallback, useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card } from '../../components/Card.tsx';
@@ -8,47 +8,44 @@ import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { deviceName, formatDateTime, timeAgo } from '../../lib/format.ts';
+import { useLoad } from '../../lib/load.ts';
 import { useNavigate } from '../../lib/router.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
 type Session = ResponseOf<'/api/auth/sessions', 'get'>['items'][number];
 
+/** This device first, then the most recently used. */
+async function loadSessions(): Promise<Session[]> {
+  const r = await api.get('/api/auth/sessions');
+  return [...r.items].sort(
+    (a, b) => Number(b.current) - Number(a.current) || b.last_used_at.localeCompare(a.last_used_at),
+  );
+}
+
 export function SessionsSection({ version }: { version: number }) {
   const session = useSession();
   const toast = useToast();
   const navigate = useNavigate();
-  const [items, setItems] = useState<Session[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data: items, error, reload } = useLoad(loadSessions);
   const [revoking, setRevoking] = useState<string | null>(null);
   const [confirmAll, setConfirmAll] = useState(false);
   const [leaving, setLeaving] = useState<'here' | 'everywhere' | null>(null);
 
-  const load = useCallback(async () => {
-    try {
-      const r = await api.get('/api/auth/sessions');
-      // This device first, then the most recently used.
-      setItems(
-        [...r.items].sort(
-          (a, b) =>
-            Number(b.current) - Number(a.current) || b.last_used_at.localeCompare(a.last_used_at),
-        ),
-      );
-    } catch (err) {
-      setError(errorMessage(err));
-    }
-  }, []);
-
+  // A change elsewhere on the page (password, two-factor) may have ended sessions: load them again.
+  const shownFor = useRef(version);
   useEffect(() => {
-    if (version >= 0) void load();
-  }, [load, version]);
+    if (shownFor.current === version) return;
+    shownFor.current = version;
+    void reload();
+  }, [version, reload]);
 
   async function revoke(s: Session) {
     setRevoking(s.id);
     try {
       await api.delete('/api/auth/sessions/{id}', { params: { id: s.id } });
       toast.success(`Logged out ${deviceName(s.user_agent)}.`);
-      await load();
+      await reload();
     } catch (err) {
       toast.error(errorMessage(err));
     } finally {

@@ -1,27 +1,38 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { AgentFormBody } from '../../components/AgentFormBody.tsx';
-import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { EditDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { LoadMore, RowActions } from '../../components/ListActions.tsx';
-import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
-import { useAgentForm } from '../../lib/agent-form.ts';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
-import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import {
+  type ActiveFilter,
+  ActiveFilterField,
+  ListBody,
+  LoadMore,
+  RowActions,
+  SearchForm,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
+import { Table, td, UpdatedCell } from '../../components/Table.tsx';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
-import { type Lookups, type PhoneOption, phoneText, useLookups } from '../../lib/voice-lookups.ts';
+import { useAgentCells } from '../voice-shared/AgentCells.tsx';
+import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { useAgentForm } from '../voice-shared/agent-form.ts';
+import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
+import {
+  type Lookups,
+  type PhoneOption,
+  phoneText,
+  useLookups,
+} from '../voice-shared/voice-lookups.ts';
 
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 type Direction = Agent['direction'];
 type Editing = { mode: 'create' } | { mode: 'edit'; agent: Agent } | null;
-type ActiveFilter = '' | 'true' | 'false';
 
 const PAGE = 20;
 
@@ -117,27 +128,15 @@ function AgentDialog({
   }
 
   return (
-    <Dialog
-      open
-      wide
+    <EditDialog
+      editing={initial !== null}
+      noun="voice agent"
+      createLabel="Create agent"
+      description="Answers calls to a phone number, or places calls from it."
+      busy={form.busy}
+      disabled={!agentForm.ready || agentForm.noPhones}
       onClose={onClose}
       onSubmit={save}
-      title={initial ? 'Edit voice agent' : 'New voice agent'}
-      description="Answers calls to a phone number, or places calls from it."
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button
-            type="submit"
-            loading={form.busy}
-            disabled={!agentForm.ready || agentForm.noPhones}
-          >
-            {initial ? 'Save changes' : 'Create agent'}
-          </Button>
-        </>
-      }
     >
       <AgentFormBody
         lookups={lookups}
@@ -273,21 +272,18 @@ function AgentDialog({
           hint="Only active agents answer or place calls. One active incoming agent per phone."
         />
       </AgentFormBody>
-    </Dialog>
+    </EditDialog>
   );
 }
 
 export function AgentsPage() {
   const toast = useToast();
   const lookups = useLookups();
-  const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const [directionFilter, setDirectionFilter] = useState<Direction | ''>('');
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
   const [editing, setEditing] = useState<Editing>(null);
-  const [deleting, setDeleting] = useState<Agent | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
 
   const filters = useMemo(
     () => ({
@@ -307,30 +303,18 @@ export function AgentsPage() {
     ),
     toast.error,
   );
-  const { items, setItems, loadError } = list;
+  const { setItems } = list;
+  const deleteRow = useDeleteRow<Agent>({
+    remove: (a) => api.delete('/api/agents/{id}', { params: { id: a.id } }),
+    setItems,
+    title: (a) => `Delete "${a.name}"?`,
+    confirmLabel: 'Delete agent',
+    deleted: (a) => `Agent "${a.name}" deleted.`,
+    warning:
+      'The agent stops answering and placing calls. This cannot be undone from the dashboard.',
+  });
 
-  async function remove(a: Agent) {
-    setDeleteBusy(true);
-    try {
-      await api.delete('/api/agents/{id}', { params: { id: a.id } });
-      setItems((all) => all?.filter((x) => x.id !== a.id) ?? null);
-      toast.success(`Agent "${a.name}" deleted.`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setDeleteBusy(false);
-    }
-  }
-
-  const phonesById = useMemo(
-    () => new Map((lookups.phones ?? []).map((p) => [p.id, p])),
-    [lookups.phones],
-  );
-  const promptsById = useMemo(
-    () => new Map((lookups.prompts ?? []).map((p) => [p.id, p])),
-    [lookups.prompts],
-  );
+  const cells = useAgentCells(lookups);
   const filtered =
     search !== '' || directionFilter !== '' || phoneFilter !== '' || activeFilter !== '';
 
@@ -342,168 +326,87 @@ export function AgentsPage() {
         actions={<Button onClick={() => setEditing({ mode: 'create' })}>New agent</Button>}
       />
       <Card>
-        <search className="mb-5 block">
-          <form
-            className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(3,minmax(0,1fr))_auto] lg:items-end"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setSearch(query.trim());
-            }}
+        <SearchForm
+          label="Search agents"
+          placeholder="Part of the name"
+          maxLength={200}
+          onSearch={setSearch}
+          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(3,minmax(0,1fr))_auto] lg:items-end"
+          buttonClassName="self-end"
+        >
+          <SelectField
+            label="Incoming or outgoing"
+            name="direction"
+            value={directionFilter}
+            onChange={(e) => setDirectionFilter(e.target.value as Direction | '')}
           >
-            <TextField
-              label="Search agents"
-              type="search"
-              name="q"
-              maxLength={200}
-              value={query}
-              onChange={(e) => setQuery(e.target.value)}
-              placeholder="Part of the name"
-            />
-            <SelectField
-              label="Incoming or outgoing"
-              name="direction"
-              value={directionFilter}
-              onChange={(e) => setDirectionFilter(e.target.value as Direction | '')}
+            <option value="">All agents</option>
+            <option value="incoming">Incoming</option>
+            <option value="outgoing">Outgoing</option>
+          </SelectField>
+          <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
+          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
+        </SearchForm>
+        <ListBody
+          list={list}
+          loading="Loading voice agents…"
+          empty={
+            <EmptyState
+              title={filtered ? 'No agents match your filters' : 'No voice agents yet'}
+              action={
+                !filtered && (
+                  <Button onClick={() => setEditing({ mode: 'create' })}>
+                    Create your first agent
+                  </Button>
+                )
+              }
             >
-              <option value="">All agents</option>
-              <option value="incoming">Incoming</option>
-              <option value="outgoing">Outgoing</option>
-            </SelectField>
-            <SelectField
-              label="Filter by phone"
-              name="phone_id"
-              value={phoneFilter}
-              onChange={(e) => setPhoneFilter(e.target.value)}
+              {!filtered &&
+                'A voice agent answers calls to one of your phone numbers, or calls out from it.'}
+            </EmptyState>
+          }
+        >
+          {(items) => (
+            <Table
+              caption="Voice agents"
+              columns={[
+                'Name',
+                'Direction',
+                'Phone number',
+                'Prompt',
+                'Status',
+                'Updated',
+                { label: <span className="sr-only">Actions</span>, className: 'relative' },
+              ]}
             >
-              <option value="">All phones</option>
-              {(lookups.phones ?? []).map((p) => (
-                <option key={p.id} value={p.id}>
-                  {phoneText(p)}
-                </option>
-              ))}
-            </SelectField>
-            <SelectField
-              label="Filter by status"
-              name="active"
-              value={activeFilter}
-              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
-            >
-              <option value="">All</option>
-              <option value="true">Active</option>
-              <option value="false">Inactive</option>
-            </SelectField>
-            <Button type="submit" variant="secondary" className="self-end">
-              Search
-            </Button>
-          </form>
-        </search>
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !items ? (
-          <Loading label="Loading voice agents…" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={filtered ? 'No agents match your filters' : 'No voice agents yet'}
-            action={
-              !filtered && (
-                <Button onClick={() => setEditing({ mode: 'create' })}>
-                  Create your first agent
-                </Button>
-              )
-            }
-          >
-            {!filtered &&
-              'A voice agent answers calls to one of your phone numbers, or calls out from it.'}
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Voice agents"
-            head={
-              <tr>
-                <th scope="col" className={th}>
-                  Name
-                </th>
-                <th scope="col" className={th}>
-                  Direction
-                </th>
-                <th scope="col" className={th}>
-                  Phone number
-                </th>
-                <th scope="col" className={th}>
-                  Prompt
-                </th>
-                <th scope="col" className={th}>
-                  Status
-                </th>
-                <th scope="col" className={th}>
-                  Updated
-                </th>
-                <th scope="col" className={`${th} relative`}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {items.map((a) => {
-              const phone = phonesById.get(a.phone_id);
-              const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
-              return (
-                <tr key={a.id}>
-                  <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                  <td className={td}>
-                    <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
-                      {DIRECTION_LABELS[a.direction]}
-                    </Badge>
-                  </td>
-                  <td className={`${td} text-slate-600`}>
-                    {phone ? (
-                      <>
-                        <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
-                        {phone.label && (
-                          <span className="block text-xs text-slate-400">{phone.label}</span>
-                        )}
-                      </>
-                    ) : lookups.phones ? (
-                      <span className="text-slate-400">Unknown number</span>
-                    ) : (
-                      <span className="text-slate-400">…</span>
-                    )}
-                  </td>
-                  <td className={`${td} text-slate-600`}>
-                    {!a.prompt_id ? (
-                      <span className="text-slate-400">No prompt</span>
-                    ) : prompt ? (
-                      prompt.name
-                    ) : (
-                      <span className="text-slate-400">
-                        {lookups.prompts ? 'Unknown prompt' : '…'}
-                      </span>
-                    )}
-                  </td>
-                  <td className={td}>
-                    {a.active ? (
-                      <Badge tone="green">Active</Badge>
-                    ) : (
-                      <Badge tone="gray">Inactive</Badge>
-                    )}
-                  </td>
-                  <td className={`${td} whitespace-nowrap text-slate-500`}>
-                    <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
-                      {timeAgo(a.updated_at)}
-                    </time>
-                  </td>
-                  <td className={td}>
-                    <RowActions
-                      name={a.name}
-                      onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                      onDelete={() => setDeleting(a)}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </Table>
-        )}
+              {items.map((a) => {
+                return (
+                  <tr key={a.id}>
+                    <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
+                    <td className={td}>
+                      <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
+                        {DIRECTION_LABELS[a.direction]}
+                      </Badge>
+                    </td>
+                    {cells.phoneCell(a.phone_id)}
+                    {cells.promptCell(a.prompt_id)}
+                    <td className={td}>
+                      <ActiveBadge active={a.active} />
+                    </td>
+                    <UpdatedCell at={a.updated_at} />
+                    <td className={td}>
+                      <RowActions
+                        name={a.name}
+                        onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                        onDelete={() => deleteRow.ask(a)}
+                      />
+                    </td>
+                  </tr>
+                );
+              })}
+            </Table>
+          )}
+        </ListBody>
         <LoadMore list={list} />
       </Card>
       {editing && (
@@ -518,16 +421,7 @@ export function AgentsPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete "${deleting?.name ?? ''}"?`}
-        confirmLabel="Delete agent"
-        busy={deleteBusy}
-        onConfirm={() => deleting && void remove(deleting)}
-        onClose={() => setDeleting(null)}
-      >
-        The agent stops answering and placing calls. This cannot be undone from the dashboard.
-      </ConfirmDialog>
+      {deleteRow.dialog}
     </>
   );
 }

@@ -6,16 +6,16 @@ import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDuration } from '../../lib/format.ts';
+import { useLoad } from '../../lib/load.ts';
 import { type BarDatum, type BarSeries, ChartFigure } from './BarChart.tsx';
 import { browserTimeZone, defaultRange, hourText, longDay, rangeText, shortDay } from './dates.ts';
 
 type ByDate = ResponseOf<'/api/analytics/calls-by-date', 'get'>;
 type ByHour = ResponseOf<'/api/analytics/calls-by-hour', 'get'>;
 type Summary = ResponseOf<'/api/analytics/agent-summary', 'get'>;
-type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 
 interface Filters {
   from: string;
@@ -75,6 +75,9 @@ function StatCard({ label, value, hint }: { label: string; value: string; hint?:
   );
 }
 
+/** The agent filter's choices: the API's largest page. */
+const firstAgents = async () => (await api.get('/api/agents', { query: { limit: 100 } })).items;
+
 export function AnalyticsPage() {
   const tz = useMemo(browserTimeZone, []);
   const initial = useMemo(() => ({ ...defaultRange(), agentId: '' }), []);
@@ -83,15 +86,8 @@ export function AnalyticsPage() {
   const [data, setData] = useState<Data | null>(null);
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<string | null>(null);
-  const [agents, setAgents] = useState<Agent[]>([]);
-
-  useEffect(() => {
-    api
-      .get('/api/agents', { query: { limit: 100 } })
-      .then((r) => setAgents(r.items))
-      // Without the list the filter is just not offered.
-      .catch(() => setAgents([]));
-  }, []);
+  // Without the list the filter is just not offered.
+  const agents = useLoad(firstAgents).data ?? [];
 
   useEffect(() => {
     const controller = new AbortController();
@@ -280,28 +276,14 @@ export function AnalyticsPage() {
                 ) : (
                   <Table
                     caption={`Calls per agent, ${range}`}
-                    head={
-                      <tr>
-                        <th scope="col" className={th}>
-                          Agent
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Calls
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Answered
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Answer rate
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Average duration
-                        </th>
-                        <th scope="col" className={`${th} text-right`}>
-                          Total duration
-                        </th>
-                      </tr>
-                    }
+                    columns={[
+                      'Agent',
+                      { label: 'Calls', className: 'text-right' },
+                      { label: 'Answered', className: 'text-right' },
+                      { label: 'Answer rate', className: 'text-right' },
+                      { label: 'Average duration', className: 'text-right' },
+                      { label: 'Total duration', className: 'text-right' },
+                    ]}
                   >
                     {data.summary.agents.map((a) => (
                       <tr key={a.agent_id}>

@@ -1,17 +1,18 @@
 // API keys for agent workers and integrations: create with scopes (the key is shown once),
 // list (never the secret), revoke (stops working at once).
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { CopyButton } from '../../components/CopyButton.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { ConfirmDialog, Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
-import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { ListBody } from '../../components/ListActions.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { api, type BodyOf, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type ApiKey = ResponseOf<'/api/api-keys', 'get'>['items'][number];
@@ -81,16 +82,7 @@ function CreateKeyDialog({
       onSubmit={create}
       title="Create an API key"
       description="The key acts for this organization with the scopes you choose, never more."
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={form.busy}>
-            Create key
-          </Button>
-        </>
-      }
+      footer={<SaveFooter label="Create key" busy={form.busy} onCancel={onClose} />}
     >
       <div className="space-y-5">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
@@ -173,27 +165,15 @@ function ShowKeyDialog({ created, onClose }: { created: Created; onClose: () => 
   );
 }
 
+const listKeys = async () => (await api.get('/api/api-keys')).items;
+
 export function ApiKeysPage() {
   const toast = useToast();
-  const [keys, setKeys] = useState<ApiKey[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { data: keys, error: loadError, reload } = useLoad(listKeys);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Created | null>(null);
   const [revoking, setRevoking] = useState<ApiKey | null>(null);
   const [revokeBusy, setRevokeBusy] = useState(false);
-
-  const load = useCallback(async () => {
-    try {
-      const r = await api.get('/api/api-keys');
-      setKeys(r.items);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function revoke(k: ApiKey) {
     setRevokeBusy(true);
@@ -201,7 +181,7 @@ export function ApiKeysPage() {
       await api.delete('/api/api-keys/{id}', { params: { id: k.id } });
       toast.success(`API key "${k.name}" revoked. It stopped working.`);
       setRevoking(null);
-      await load();
+      await reload();
     } catch (err) {
       toast.error(errorMessage(err));
     } finally {
@@ -217,74 +197,72 @@ export function ApiKeysPage() {
         actions={<Button onClick={() => setCreating(true)}>Create API key</Button>}
       />
       <Card>
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !keys ? (
-          <Loading label="Loading API keys…" />
-        ) : keys.length === 0 ? (
-          <EmptyState
-            title="No API keys"
-            action={<Button onClick={() => setCreating(true)}>Create your first key</Button>}
-          >
-            Create a key for each worker or integration, with only the scopes it needs.
-          </EmptyState>
-        ) : (
-          <Table
-            caption="API keys"
-            head={
-              <tr>
-                <th className={th}>Name</th>
-                <th className={th}>Scopes</th>
-                <th className={`${th} hidden md:table-cell`}>Last used</th>
-                <th className={`${th} hidden sm:table-cell`}>Expires</th>
-                <th className={th}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {keys.map((k) => (
-              <tr key={k.id}>
-                <td className={td}>
-                  <p className="flex items-center gap-2 font-medium text-slate-900">
-                    {k.name}
-                    {k.status !== 'active' && (
-                      <Badge tone={STATUS_TONE[k.status]}>
-                        {k.status === 'revoked' ? 'Revoked' : 'Expired'}
-                      </Badge>
+        <ListBody
+          list={{ items: keys, loadError }}
+          loading="Loading API keys…"
+          empty={
+            <EmptyState
+              title="No API keys"
+              action={<Button onClick={() => setCreating(true)}>Create your first key</Button>}
+            >
+              Create a key for each worker or integration, with only the scopes it needs.
+            </EmptyState>
+          }
+        >
+          {(keys) => (
+            <Table
+              caption="API keys"
+              columns={[
+                'Name',
+                'Scopes',
+                { label: 'Last used', className: 'hidden md:table-cell' },
+                { label: 'Expires', className: 'hidden sm:table-cell' },
+                { label: <span className="sr-only">Actions</span> },
+              ]}
+            >
+              {keys.map((k) => (
+                <tr key={k.id}>
+                  <td className={td}>
+                    <p className="flex items-center gap-2 font-medium text-slate-900">
+                      {k.name}
+                      {k.status !== 'active' && (
+                        <Badge tone={STATUS_TONE[k.status]}>
+                          {k.status === 'revoked' ? 'Revoked' : 'Expired'}
+                        </Badge>
+                      )}
+                    </p>
+                    <p className="font-mono text-xs text-slate-500">sb_{k.prefix}_…</p>
+                  </td>
+                  <td className={td}>
+                    <div className="flex flex-wrap gap-1">
+                      {k.scopes.map((s) => (
+                        <Badge key={s}>{s}</Badge>
+                      ))}
+                    </div>
+                  </td>
+                  <td className={`${td} hidden text-slate-500 md:table-cell`}>
+                    {timeAgo(k.last_used_at)}
+                  </td>
+                  <td className={`${td} hidden text-slate-500 sm:table-cell`}>
+                    {k.expires_at ? formatDate(k.expires_at) : 'Never'}
+                  </td>
+                  <td className={`${td} text-right`}>
+                    {k.status === 'active' && (
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        onClick={() => setRevoking(k)}
+                        aria-label={`Revoke ${k.name}`}
+                      >
+                        Revoke
+                      </Button>
                     )}
-                  </p>
-                  <p className="font-mono text-xs text-slate-500">sb_{k.prefix}_…</p>
-                </td>
-                <td className={td}>
-                  <div className="flex flex-wrap gap-1">
-                    {k.scopes.map((s) => (
-                      <Badge key={s}>{s}</Badge>
-                    ))}
-                  </div>
-                </td>
-                <td className={`${td} hidden text-slate-500 md:table-cell`}>
-                  {timeAgo(k.last_used_at)}
-                </td>
-                <td className={`${td} hidden text-slate-500 sm:table-cell`}>
-                  {k.expires_at ? formatDate(k.expires_at) : 'Never'}
-                </td>
-                <td className={`${td} text-right`}>
-                  {k.status === 'active' && (
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      onClick={() => setRevoking(k)}
-                      aria-label={`Revoke ${k.name}`}
-                    >
-                      Revoke
-                    </Button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ListBody>
       </Card>
       {creating && (
         <CreateKeyDialog
@@ -293,7 +271,7 @@ export function ApiKeysPage() {
             setCreating(false);
             setCreated(k);
             toast.success(`API key "${k.name}" created.`);
-            void load();
+            void reload();
           }}
         />
       )}

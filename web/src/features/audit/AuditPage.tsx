@@ -1,13 +1,14 @@
 // The org's audit log: who did what, when, from where — filtered and paged (newest first).
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { deviceName, formatDateTime } from '../../lib/format.ts';
+import { useLoad } from '../../lib/load.ts';
 
 type Entry = ResponseOf<'/api/audit-logs', 'get'>['items'][number];
 type Filters = {
@@ -27,6 +28,9 @@ function toIso(local: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
+const firstMembers = async () =>
+  (await api.get('/api/orgs/current/members', { query: { limit: 100 } })).items;
+
 export function AuditPage() {
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [filters, setFilters] = useState<Filters>(EMPTY);
@@ -35,18 +39,13 @@ export function AuditPage() {
   const [page, setPage] = useState<{ items: Entry[]; next: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
-  const [people, setPeople] = useState<Record<string, string>>({});
+  // Names for the actor column and filter; the log itself holds only ids.
+  const members = useLoad(firstMembers).data;
+  const people: Record<string, string> = useMemo(
+    () => Object.fromEntries((members ?? []).map((m) => [m.user_id, m.full_name ?? m.email])),
+    [members],
+  );
   const index = cursors.length - 1;
-
-  useEffect(() => {
-    // Names for the actor column and filter; the log itself holds only ids.
-    api
-      .get('/api/orgs/current/members', { query: { limit: 100 } })
-      .then((r) =>
-        setPeople(Object.fromEntries(r.items.map((m) => [m.user_id, m.full_name ?? m.email]))),
-      )
-      .catch(() => setPeople({}));
-  }, []);
 
   const load = useCallback(async (f: Filters, cursor: string | undefined) => {
     setPage(null);
@@ -172,16 +171,14 @@ export function AuditPage() {
           ) : (
             <Table
               caption="Audit log events"
-              head={
-                <tr>
-                  <th className={th}>Time</th>
-                  <th className={th}>Action</th>
-                  <th className={th}>Actor</th>
-                  <th className={`${th} hidden lg:table-cell`}>Target</th>
-                  <th className={th}>Outcome</th>
-                  <th className={`${th} hidden md:table-cell`}>Source</th>
-                </tr>
-              }
+              columns={[
+                'Time',
+                'Action',
+                'Actor',
+                { label: 'Target', className: 'hidden lg:table-cell' },
+                'Outcome',
+                { label: 'Source', className: 'hidden md:table-cell' },
+              ]}
             >
               {page.items.map((a) => (
                 <tr key={a.id}>

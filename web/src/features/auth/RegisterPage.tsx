@@ -4,7 +4,7 @@ import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { Button } from '../../components/Button.tsx';
 import { TextField } from '../../components/Field.tsx';
-import { PasswordRules } from '../../components/PasswordRules.tsx';
+import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { Link, useNavigate } from '../../lib/router.tsx';
@@ -155,16 +155,14 @@ export function RegisterPage() {
               : form.fieldErrors.email
           }
         />
-        <TextField
+        <NewPasswordField
           label="Password"
-          type="password"
           name="password"
-          autoComplete="new-password"
-          required
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={setPassword}
           error={form.fieldErrors.password}
-          hint={<PasswordRules password={password} email={email} name={fullName} />}
+          email={email}
+          personName={fullName}
         />
         <Button type="submit" className="w-full" loading={form.busy}>
           Create account

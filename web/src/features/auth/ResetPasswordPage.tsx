@@ -3,8 +3,11 @@ import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { Button } from '../../components/Button.tsx';
-import { TextField } from '../../components/Field.tsx';
-import { PasswordRules } from '../../components/PasswordRules.tsx';
+import {
+  ConfirmPasswordField,
+  NewPasswordField,
+  useNewPassword,
+} from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { useLinkToken } from '../../lib/link-token.ts';
@@ -15,9 +18,7 @@ export function ResetPasswordPage() {
   const token = useLinkToken();
   const navigate = useNavigate();
   const toast = useToast();
-  const [password, setPassword] = useState('');
-  const [confirm, setConfirm] = useState('');
-  const [mismatch, setMismatch] = useState(false);
+  const next = useNewPassword();
   const [dead, setDead] = useState(!token);
   const form = useFormAction({
     onError: (err) => {
@@ -31,14 +32,10 @@ export function ResetPasswordPage() {
 
   async function submit(e: FormEvent) {
     e.preventDefault();
-    if (password !== confirm) {
-      setMismatch(true);
-      return;
-    }
-    setMismatch(false);
+    if (!next.matches()) return;
     const ok = await form.run(async () => {
       await api.post('/api/auth/password/reset', {
-        body: { token: token ?? '', new_password: password },
+        body: { token: token ?? '', new_password: next.password },
         noRefresh: true,
       });
       return true;
@@ -74,26 +71,17 @@ export function ResetPasswordPage() {
       ) : (
         <form noValidate onSubmit={submit} className="space-y-5">
           {form.formError && <Alert tone="error">{form.formError}</Alert>}
-          <TextField
+          <NewPasswordField
             label="New password"
-            type="password"
             name="new_password"
-            autoComplete="new-password"
-            required
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
+            value={next.password}
+            onChange={next.setPassword}
             error={form.fieldErrors.new_password}
-            hint={<PasswordRules password={password} />}
           />
-          <TextField
-            label="Confirm new password"
-            type="password"
-            name="confirm_password"
-            autoComplete="new-password"
-            required
-            value={confirm}
-            onChange={(e) => setConfirm(e.target.value)}
-            error={mismatch ? 'The two passwords are not the same.' : null}
+          <ConfirmPasswordField
+            value={next.confirm}
+            onChange={next.setConfirm}
+            mismatch={next.mismatch}
           />
           <Button type="submit" className="w-full" loading={form.busy}>
             Set new password

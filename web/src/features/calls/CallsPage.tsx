@@ -1,25 +1,25 @@
 // Calls: the calls in progress (refreshed every few seconds), the call log with filters and
 // cursor "Load more", and one call's details in a dialog addressed by ?call=<CallSid>.
-import { type FormEvent, type ReactNode, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, type ReactNode, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
-import { LoadMore } from '../../components/ListActions.tsx';
+import { ListBody, LoadMore } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, formatDuration, timeAgo } from '../../lib/format.ts';
+import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { Link, useLocation, useNavigate, useSearchParam } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { allAgents, allPhones, phoneText } from '../voice-shared/voice-lookups.ts';
 
 type Call = ResponseOf<'/api/calls', 'get'>['items'][number];
 type CallStatus = Call['status'];
 type Direction = Call['direction'];
-type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
-type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
 type Tone = 'gray' | 'indigo' | 'green' | 'amber' | 'red';
 
 const PAGE = 20;
@@ -68,50 +68,17 @@ function filterQuery(f: Filters) {
   };
 }
 
-/** All pages of a small list (agents, phones) for showing names; capped to stay cheap. */
-async function loadAll<T>(
-  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
-): Promise<T[]> {
-  const all: T[] = [];
-  let cursor: string | undefined;
-  for (let i = 0; i < 10; i++) {
-    const r = await fetchPage(cursor);
-    all.push(...r.items);
-    if (!r.next_cursor) break;
-    cursor = r.next_cursor;
-  }
-  return all;
-}
-
 function useNames() {
-  const [agents, setAgents] = useState<Agent[]>([]);
-  const [phones, setPhones] = useState<Phone[]>([]);
-  useEffect(() => {
-    let live = true;
-    // Names are a nicety: a failure leaves ids unnamed rather than breaking the page.
-    loadAll((cursor) => api.get('/api/agents', { query: { limit: 100, cursor } }))
-      .then((a) => live && setAgents(a))
-      .catch(() => undefined);
-    loadAll((cursor) => api.get('/api/phones', { query: { limit: 100, cursor } }))
-      .then((p) => live && setPhones(p))
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, []);
-  const agentName = useCallback(
-    (id: string | null) => (id ? (agents.find((a) => a.id === id)?.name ?? 'Unknown agent') : null),
-    [agents],
-  );
-  const phoneName = useCallback(
-    (id: string | null) => {
-      if (!id) return null;
-      const p = phones.find((x) => x.id === id);
-      if (!p) return 'Unknown phone';
-      return p.label ? `${p.label} (${p.number})` : p.number;
-    },
-    [phones],
-  );
+  // Names are a nicety: a failure leaves ids unnamed rather than breaking the page.
+  const agents = useLoad(allAgents).data ?? [];
+  const phones = useLoad(allPhones).data ?? [];
+  const agentName = (id: string | null) =>
+    id ? (agents.find((a) => a.id === id)?.name ?? 'Unknown agent') : null;
+  const phoneName = (id: string | null) => {
+    if (!id) return null;
+    const p = phones.find((x) => x.id === id);
+    return p ? phoneText(p) : 'Unknown phone';
+  };
   return { agentName, phoneName };
 }
 
@@ -195,39 +162,12 @@ function CallsTable({
   );
 }
 
-function ActiveCalls({ agentName }: { agentName: (id: string | null) => string | null }) {
-  const [calls, setCalls] = useState<Call[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [updatedAt, setUpdatedAt] = useState<string | null>(null);
+const loadActiveCalls = async (signal: AbortSignal) =>
+  (await api.get('/api/calls/active', { query: { limit: 100 }, signal })).items;
 
-  useEffect(() => {
-    let live = true;
-    let controller: AbortController | null = null;
-    const refresh = async () => {
-      controller?.abort();
-      controller = new AbortController();
-      try {
-        const r = await api.get('/api/calls/active', {
-          query: { limit: 100 },
-          signal: controller.signal,
-        });
-        if (!live) return;
-        setCalls(r.items);
-        setError(null);
-        setUpdatedAt(new Date().toISOString());
-      } catch (err) {
-        if (!live || (err as Error).name === 'AbortError') return;
-        setError(errorMessage(err));
-      }
-    };
-    void refresh();
-    const timer = window.setInterval(() => void refresh(), ACTIVE_REFRESH_MS);
-    return () => {
-      live = false;
-      window.clearInterval(timer);
-      controller?.abort();
-    };
-  }, []);
+function ActiveCalls({ agentName }: { agentName: (id: string | null) => string | null }) {
+  const { data: calls, error, loadedAt } = useLoad(loadActiveCalls, { everyMs: ACTIVE_REFRESH_MS });
+  const updatedAt = loadedAt === null ? null : new Date(loadedAt).toISOString();
 
   return (
     <Card
@@ -275,7 +215,6 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
     ),
     toast.error,
   );
-  const { items, loadError } = list;
 
   function apply(e: FormEvent) {
     e.preventDefault();
@@ -358,17 +297,17 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
           </div>
         </form>
       </search>
-      {loadError ? (
-        <Alert tone="error">{loadError}</Alert>
-      ) : !items ? (
-        <Loading label="Loading calls…" />
-      ) : items.length === 0 ? (
-        <EmptyState title={filtered ? 'No calls match these filters' : 'No calls yet'}>
-          {!filtered && 'Calls to and from your phones appear here.'}
-        </EmptyState>
-      ) : (
-        <CallsTable caption="Call log" calls={items} agentName={agentName} />
-      )}
+      <ListBody
+        list={list}
+        loading="Loading calls…"
+        empty={
+          <EmptyState title={filtered ? 'No calls match these filters' : 'No calls yet'}>
+            {!filtered && 'Calls to and from your phones appear here.'}
+          </EmptyState>
+        }
+      >
+        {(items) => <CallsTable caption="Call log" calls={items} agentName={agentName} />}
+      </ListBody>
       <LoadMore list={list} />
     </Card>
   );
@@ -394,21 +333,9 @@ function CallDetailDialog({
   agentName: (id: string | null) => string | null;
   phoneName: (id: string | null) => string | null;
 }) {
-  const [call, setCall] = useState<Call | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    let live = true;
-    setCall(null);
-    setError(null);
-    api
-      .get('/api/calls/{call_sid}', { params: { call_sid: sid } })
-      .then((c) => live && setCall(c))
-      .catch((err: unknown) => live && setError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, [sid]);
+  const { data: call, error } = useLoad(
+    useCallback(() => api.get('/api/calls/{call_sid}', { params: { call_sid: sid } }), [sid]),
+  );
 
   return (
     <Dialog

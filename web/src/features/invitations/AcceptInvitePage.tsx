@@ -8,7 +8,7 @@ import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { Button } from '../../components/Button.tsx';
 import { TextField } from '../../components/Field.tsx';
-import { PasswordRules } from '../../components/PasswordRules.tsx';
+import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { useLinkToken } from '../../lib/link-token.ts';
@@ -124,16 +124,13 @@ export function AcceptInvitePage() {
                 choose a new password. Every session open on this account, this one included, is
                 signed out, and two-factor authentication and API keys set up before are removed.
               </p>
-              <TextField
+              <NewPasswordField
                 label="New password"
-                type="password"
                 name="password"
-                autoComplete="new-password"
-                required
                 value={password}
-                onChange={(e) => setPassword(e.target.value)}
+                onChange={setPassword}
                 error={form.fieldErrors.password}
-                hint={<PasswordRules password={password} name={fullName} />}
+                personName={fullName}
               />
             </>
           )}
@@ -181,16 +178,13 @@ export function AcceptInvitePage() {
           onChange={(e) => setFullName(e.target.value)}
           error={form.fieldErrors.full_name}
         />
-        <TextField
+        <NewPasswordField
           label="Password"
-          type="password"
           name="password"
-          autoComplete="new-password"
-          required
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={setPassword}
           error={form.fieldErrors.password}
-          hint={<PasswordRules password={password} name={fullName} />}
+          personName={fullName}
         />
         <Button type="submit" className="w-full" loading={form.busy}>
           Create account and join

@@ -1,14 +1,15 @@
 // Invite teammates by email (a single-use link valid 7 days), see pending invitations, revoke.
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
-import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { ListBody } from '../../components/ListActions.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -20,28 +21,16 @@ function grantable(own: string | undefined): Role[] {
   return ROLES.filter((_, i) => i >= rank);
 }
 
+const listInvitations = async () => (await api.get('/api/orgs/current/invitations')).items;
+
 export function InvitationsPanel() {
   const { me } = useSession();
   const toast = useToast();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
-  const [pending, setPending] = useState<Invitation[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { data: pending, error: loadError, reload } = useLoad(listInvitations);
   const [revoking, setRevoking] = useState<string | null>(null);
   const form = useFormAction();
-
-  const load = useCallback(async () => {
-    try {
-      const r = await api.get('/api/orgs/current/invitations');
-      setPending(r.items);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function invite(e: FormEvent) {
     e.preventDefault();
@@ -51,7 +40,7 @@ export function InvitationsPanel() {
     if (!created) return;
     toast.success(`Invitation sent to ${created.email}.`);
     setEmail('');
-    await load();
+    await reload();
   }
 
   async function revoke(inv: Invitation) {
@@ -59,7 +48,7 @@ export function InvitationsPanel() {
     try {
       await api.delete('/api/orgs/current/invitations/{id}', { params: { id: inv.id } });
       toast.success(`The invitation for ${inv.email} was revoked.`);
-      await load();
+      await reload();
     } catch (err) {
       toast.error(errorMessage(err));
     } finally {
@@ -110,52 +99,50 @@ export function InvitationsPanel() {
       )}
       <h3 className="mt-8 text-sm font-semibold text-slate-900">Pending invitations</h3>
       <div className="mt-3">
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !pending ? (
-          <Loading label="Loading invitations…" />
-        ) : pending.length === 0 ? (
-          <EmptyState title="No pending invitations">
-            Invitations you send appear here until they are accepted.
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Pending invitations"
-            head={
-              <tr>
-                <th className={th}>Email</th>
-                <th className={th}>Role</th>
-                <th className={`${th} hidden sm:table-cell`}>Expires</th>
-                <th className={th}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {pending.map((inv) => (
-              <tr key={inv.id}>
-                <td className={`${td} font-medium text-slate-900`}>{inv.email}</td>
-                <td className={td}>
-                  <Badge>{ROLE_LABELS[inv.role as Role] ?? inv.role}</Badge>
-                </td>
-                <td className={`${td} hidden text-slate-500 sm:table-cell`}>
-                  {formatDate(inv.expires_at)}
-                </td>
-                <td className={`${td} text-right`}>
-                  <Button
-                    variant="ghost"
-                    size="sm"
-                    loading={revoking === inv.id}
-                    onClick={() => void revoke(inv)}
-                    aria-label={`Revoke invitation for ${inv.email}`}
-                  >
-                    Revoke
-                  </Button>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <ListBody
+          list={{ items: pending, loadError }}
+          loading="Loading invitations…"
+          empty={
+            <EmptyState title="No pending invitations">
+              Invitations you send appear here until they are accepted.
+            </EmptyState>
+          }
+        >
+          {(pending) => (
+            <Table
+              caption="Pending invitations"
+              columns={[
+                'Email',
+                'Role',
+                { label: 'Expires', className: 'hidden sm:table-cell' },
+                { label: <span className="sr-only">Actions</span> },
+              ]}
+            >
+              {pending.map((inv) => (
+                <tr key={inv.id}>
+                  <td className={`${td} font-medium text-slate-900`}>{inv.email}</td>
+                  <td className={td}>
+                    <Badge>{ROLE_LABELS[inv.role as Role] ?? inv.role}</Badge>
+                  </td>
+                  <td className={`${td} hidden text-slate-500 sm:table-cell`}>
+                    {formatDate(inv.expires_at)}
+                  </td>
+                  <td className={`${td} text-right`}>
+                    <Button
+                      variant="ghost"
+                      size="sm"
+                      loading={revoking === inv.id}
+                      onClick={() => void revoke(inv)}
+                      aria-label={`Revoke invitation for ${inv.email}`}
+                    >
+                      Revoke
+                    </Button>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ListBody>
       </div>
     </Card>
   );

@@ -1,7 +1,7 @@
 // The org's members with their roles. Owners and admins change roles and deactivate members
 // (soft: their sessions in this org end at once). `children` is the invitations panel, which
 // the app shell puts on the same page.
-import { type ReactNode, useCallback, useEffect, useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -10,38 +10,23 @@ import { Loading } from '../../components/Spinner.tsx';
 import { Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, isOrgAdmin, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
+import { allPages, useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
 type Member = ResponseOf<'/api/orgs/current/members', 'get'>['items'][number];
 
+/** Every member: an org's people are few enough to show on one page. */
+const allMembers = () =>
+  allPages((cursor) => api.get('/api/orgs/current/members', { query: { limit: 100, cursor } }));
+
 export function MembersPage({ children }: { children?: ReactNode }) {
   const { me } = useSession();
   const toast = useToast();
-  const [members, setMembers] = useState<Member[] | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
+  const { data: members, error: loadError, reload } = useLoad(allMembers);
   const [busyId, setBusyId] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<Member | null>(null);
   const admin = isOrgAdmin(me?.role);
-
-  const load = useCallback(async () => {
-    try {
-      const all: Member[] = [];
-      let cursor: string | undefined;
-      do {
-        const r = await api.get('/api/orgs/current/members', { query: { limit: 100, cursor } });
-        all.push(...r.items);
-        cursor = r.next_cursor ?? undefined;
-      } while (cursor);
-      setMembers(all);
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function changeRole(m: Member, role: Role) {
     setBusyId(m.user_id);
@@ -51,10 +36,10 @@ export function MembersPage({ children }: { children?: ReactNode }) {
         body: { role },
       });
       toast.success(`${m.full_name ?? m.email} is now ${ROLE_LABELS[role].toLowerCase()}.`);
-      await load();
+      await reload();
     } catch (err) {
       toast.error(errorMessage(err));
-      await load();
+      await reload();
     } finally {
       setBusyId(null);
     }
@@ -68,7 +53,7 @@ export function MembersPage({ children }: { children?: ReactNode }) {
         `${m.full_name ?? m.email} was deactivated and logged out of this organization.`,
       );
       setConfirm(null);
-      await load();
+      await reload();
     } catch (err) {
       toast.error(errorMessage(err));
     } finally {

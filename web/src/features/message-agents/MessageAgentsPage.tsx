@@ -1,26 +1,32 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { AgentFormBody } from '../../components/AgentFormBody.tsx';
-import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { EditDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { LoadMore, RowActions } from '../../components/ListActions.tsx';
-import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
-import { useAgentForm } from '../../lib/agent-form.ts';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
-import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import {
+  type ActiveFilter,
+  ActiveFilterField,
+  ListBody,
+  LoadMore,
+  RowActions,
+  SearchForm,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
+import { Table, td, UpdatedCell } from '../../components/Table.tsx';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
-import { type Lookups, phoneText, useLookups } from '../../lib/voice-lookups.ts';
+import { useAgentCells } from '../voice-shared/AgentCells.tsx';
+import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { useAgentForm } from '../voice-shared/agent-form.ts';
+import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
+import { type Lookups, phoneText, useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; agent: MessageAgent } | null;
-type ActiveFilter = '' | 'true' | 'false';
 
 const PAGE = 20;
 /** Twilio's limit for one message body. */
@@ -76,27 +82,15 @@ function MessageAgentDialog({
   }
 
   return (
-    <Dialog
-      open
-      wide
+    <EditDialog
+      editing={initial !== null}
+      noun="messaging agent"
+      createLabel="Create messaging agent"
+      description="Answers the text messages sent to a phone number."
+      busy={form.busy}
+      disabled={!agentForm.ready || agentForm.noPhones}
       onClose={onClose}
       onSubmit={save}
-      title={initial ? 'Edit messaging agent' : 'New messaging agent'}
-      description="Answers the text messages sent to a phone number."
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button
-            type="submit"
-            loading={form.busy}
-            disabled={!agentForm.ready || agentForm.noPhones}
-          >
-            {initial ? 'Save changes' : 'Create messaging agent'}
-          </Button>
-        </>
-      }
     >
       <AgentFormBody
         lookups={lookups}
@@ -174,20 +168,17 @@ function MessageAgentDialog({
           hint="Only an active agent answers messages. One active messaging agent per phone."
         />
       </AgentFormBody>
-    </Dialog>
+    </EditDialog>
   );
 }
 
 export function MessageAgentsPage() {
   const toast = useToast();
   const lookups = useLookups();
-  const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
   const [editing, setEditing] = useState<Editing>(null);
-  const [deleting, setDeleting] = useState<MessageAgent | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
 
   const filters = useMemo(
     () => ({
@@ -206,30 +197,18 @@ export function MessageAgentsPage() {
     ),
     toast.error,
   );
-  const { items, setItems, loadError } = list;
+  const { setItems } = list;
+  const deleteRow = useDeleteRow<MessageAgent>({
+    remove: (a) => api.delete('/api/message-agents/{id}', { params: { id: a.id } }),
+    setItems,
+    title: (a) => `Delete "${a.name}"?`,
+    confirmLabel: 'Delete messaging agent',
+    deleted: (a) => `Messaging agent "${a.name}" deleted.`,
+    warning:
+      'Messages to its phone number stop getting answers from it. This cannot be undone from the dashboard.',
+  });
 
-  async function remove(a: MessageAgent) {
-    setDeleteBusy(true);
-    try {
-      await api.delete('/api/message-agents/{id}', { params: { id: a.id } });
-      setItems((all) => all?.filter((x) => x.id !== a.id) ?? null);
-      toast.success(`Messaging agent "${a.name}" deleted.`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setDeleteBusy(false);
-    }
-  }
-
-  const phonesById = useMemo(
-    () => new Map((lookups.phones ?? []).map((p) => [p.id, p])),
-    [lookups.phones],
-  );
-  const promptsById = useMemo(
-    () => new Map((lookups.prompts ?? []).map((p) => [p.id, p])),
-    [lookups.prompts],
-  );
+  const cells = useAgentCells(lookups);
   const filtered = search !== '' || phoneFilter !== '' || activeFilter !== '';
 
   return (
@@ -242,161 +221,82 @@ export function MessageAgentsPage() {
         }
       />
       <Card>
-        <search className="mb-5 block">
-          <form
-            className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(2,minmax(0,1fr))_auto] lg:items-end"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setSearch(query.trim());
-            }}
-          >
-            <TextField
-              label="Search messaging agents"
-              type="search"
-              name="q"
-              maxLength={200}
-              value={query}
-              onChange={(e) => setQuery(e.target.value)}
-              placeholder="Part of the name"
-            />
-            <SelectField
-              label="Filter by phone"
-              name="phone_id"
-              value={phoneFilter}
-              onChange={(e) => setPhoneFilter(e.target.value)}
+        <SearchForm
+          label="Search messaging agents"
+          placeholder="Part of the name"
+          maxLength={200}
+          onSearch={setSearch}
+          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(2,minmax(0,1fr))_auto] lg:items-end"
+          buttonClassName="self-end"
+        >
+          <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
+          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
+        </SearchForm>
+        <ListBody
+          list={list}
+          loading="Loading messaging agents…"
+          empty={
+            <EmptyState
+              title={
+                filtered ? 'No messaging agents match your filters' : 'No messaging agents yet'
+              }
+              action={
+                !filtered && (
+                  <Button onClick={() => setEditing({ mode: 'create' })}>
+                    Create your first messaging agent
+                  </Button>
+                )
+              }
             >
-              <option value="">All phones</option>
-              {(lookups.phones ?? []).map((p) => (
-                <option key={p.id} value={p.id}>
-                  {phoneText(p)}
-                </option>
-              ))}
-            </SelectField>
-            <SelectField
-              label="Filter by status"
-              name="active"
-              value={activeFilter}
-              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
+              {!filtered && 'A messaging agent answers the text messages sent to a phone number.'}
+            </EmptyState>
+          }
+        >
+          {(items) => (
+            <Table
+              caption="Messaging agents"
+              columns={[
+                'Name',
+                'Phone number',
+                'Prompt',
+                'Auto-reply',
+                'Status',
+                'Updated',
+                { label: <span className="sr-only">Actions</span>, className: 'relative' },
+              ]}
             >
-              <option value="">All</option>
-              <option value="true">Active</option>
-              <option value="false">Inactive</option>
-            </SelectField>
-            <Button type="submit" variant="secondary" className="self-end">
-              Search
-            </Button>
-          </form>
-        </search>
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !items ? (
-          <Loading label="Loading messaging agents…" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={filtered ? 'No messaging agents match your filters' : 'No messaging agents yet'}
-            action={
-              !filtered && (
-                <Button onClick={() => setEditing({ mode: 'create' })}>
-                  Create your first messaging agent
-                </Button>
-              )
-            }
-          >
-            {!filtered && 'A messaging agent answers the text messages sent to a phone number.'}
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Messaging agents"
-            head={
-              <tr>
-                <th scope="col" className={th}>
-                  Name
-                </th>
-                <th scope="col" className={th}>
-                  Phone number
-                </th>
-                <th scope="col" className={th}>
-                  Prompt
-                </th>
-                <th scope="col" className={th}>
-                  Auto-reply
-                </th>
-                <th scope="col" className={th}>
-                  Status
-                </th>
-                <th scope="col" className={th}>
-                  Updated
-                </th>
-                <th scope="col" className={`${th} relative`}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {items.map((a) => {
-              const phone = phonesById.get(a.phone_id);
-              const prompt = a.prompt_id ? promptsById.get(a.prompt_id) : undefined;
-              return (
-                <tr key={a.id}>
-                  <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                  <td className={`${td} text-slate-600`}>
-                    {phone ? (
-                      <>
-                        <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
-                        {phone.label && (
-                          <span className="block text-xs text-slate-400">{phone.label}</span>
-                        )}
-                      </>
-                    ) : (
-                      <span className="text-slate-400">
-                        {lookups.phones ? 'Unknown number' : '…'}
-                      </span>
-                    )}
-                  </td>
-                  <td className={`${td} text-slate-600`}>
-                    {!a.prompt_id ? (
-                      <span className="text-slate-400">No prompt</span>
-                    ) : prompt ? (
-                      prompt.name
-                    ) : (
-                      <span className="text-slate-400">
-                        {lookups.prompts ? 'Unknown prompt' : '…'}
-                      </span>
-                    )}
-                  </td>
-                  <td className={`${td} max-w-xs text-slate-600`}>
-                    {a.auto_reply ? (
-                      <span className="line-clamp-2" title={a.auto_reply}>
-                        {a.auto_reply}
-                      </span>
-                    ) : (
-                      <span className="text-slate-400">None</span>
-                    )}
-                  </td>
-                  <td className={td}>
-                    {a.active ? (
-                      <Badge tone="green">Active</Badge>
-                    ) : (
-                      <Badge tone="gray">Inactive</Badge>
-                    )}
-                  </td>
-                  <td className={`${td} whitespace-nowrap text-slate-500`}>
-                    <time dateTime={a.updated_at} title={formatDateTime(a.updated_at)}>
-                      {timeAgo(a.updated_at)}
-                    </time>
-                  </td>
-                  <td className={td}>
-                    <RowActions
-                      name={a.name}
-                      onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                      onDelete={() => setDeleting(a)}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </Table>
-        )}
+              {items.map((a) => {
+                return (
+                  <tr key={a.id}>
+                    <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
+                    {cells.phoneCell(a.phone_id)}
+                    {cells.promptCell(a.prompt_id)}
+                    <td className={`${td} max-w-xs text-slate-600`}>
+                      {a.auto_reply ? (
+                        <span className="line-clamp-2" title={a.auto_reply}>
+                          {a.auto_reply}
+                        </span>
+                      ) : (
+                        <span className="text-slate-400">None</span>
+                      )}
+                    </td>
+                    <td className={td}>
+                      <ActiveBadge active={a.active} />
+                    </td>
+                    <UpdatedCell at={a.updated_at} />
+                    <td className={td}>
+                      <RowActions
+                        name={a.name}
+                        onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                        onDelete={() => deleteRow.ask(a)}
+                      />
+                    </td>
+                  </tr>
+                );
+              })}
+            </Table>
+          )}
+        </ListBody>
         <LoadMore list={list} />
       </Card>
       {editing && (
@@ -415,17 +315,7 @@ export function MessageAgentsPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete "${deleting?.name ?? ''}"?`}
-        confirmLabel="Delete messaging agent"
-        busy={deleteBusy}
-        onConfirm={() => deleting && void remove(deleting)}
-        onClose={() => setDeleting(null)}
-      >
-        Messages to its phone number stop getting answers from it. This cannot be undone from the
-        dashboard.
-      </ConfirmDialog>
+      {deleteRow.dialog}
     </>
   );
 }

@@ -1,20 +1,20 @@
 // Messages: conversations (messages grouped by phone and counterpart, newest first) on the left,
 // the selected one's thread on the right, oldest to newest like a chat. The selection lives in
 // the URL (?with=<number>, and ?phone=<id> for the phone filter) so it can be linked and reloaded.
-import { useCallback, useEffect, useRef, useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
+import { useCallback, useEffect, useRef } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField } from '../../components/Field.tsx';
-import { Loading } from '../../components/Spinner.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { ListBody } from '../../components/ListActions.tsx';
+import { api } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { Link, useNavigate, useSearchParam } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { allPhones, type PhoneOption, phoneText } from '../voice-shared/voice-lookups.ts';
 
-type Message = ResponseOf<'/api/messages', 'get'>['items'][number];
-type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
+type Phone = PhoneOption;
 
 const CONVERSATIONS_PAGE = 20;
 const THREAD_PAGE = 50;
@@ -27,33 +27,10 @@ function pageUrl(params: { with?: string | null; phone?: string | null }): strin
   return `/app/messages${s ? `?${s}` : ''}`;
 }
 
-function usePhones() {
-  const [phones, setPhones] = useState<Phone[]>([]);
-  useEffect(() => {
-    let live = true;
-    (async () => {
-      const all: Phone[] = [];
-      let cursor: string | undefined;
-      for (let i = 0; i < 10; i++) {
-        const r = await api.get('/api/phones', { query: { limit: 100, cursor } });
-        all.push(...r.items);
-        if (!r.next_cursor) break;
-        cursor = r.next_cursor;
-      }
-      if (live) setPhones(all);
-    })().catch(() => undefined); // names only: the page works without them
-    return () => {
-      live = false;
-    };
-  }, []);
-  return phones;
-}
-
 function phoneLabel(phones: Phone[], id: string | null): string | null {
   if (!id) return null;
   const p = phones.find((x) => x.id === id);
-  if (!p) return null;
-  return p.label ? `${p.label} (${p.number})` : p.number;
+  return p ? phoneText(p) : null;
 }
 
 function ConversationList({
@@ -77,65 +54,68 @@ function ConversationList({
     ),
     toast.error,
   );
-  const { items, loadError } = list;
 
   return (
     <Card id="conversations" title="Conversations">
-      {loadError ? (
-        <Alert tone="error">{loadError}</Alert>
-      ) : !items ? (
-        <Loading label="Loading conversations…" />
-      ) : items.length === 0 ? (
-        <EmptyState title="No messages yet">
-          {phoneId
-            ? 'No texts to or from this phone yet.'
-            : 'Text messages to and from your phones appear here.'}
-        </EmptyState>
-      ) : (
-        <ul aria-label="Conversations" className="-mx-4 -my-5 divide-y divide-slate-100 sm:-mx-6">
-          {items.map((c) => {
-            const current = c.counterpart === selected;
-            const via = phoneLabel(phones, c.phone_id);
-            const preview = `${c.last_message.direction === 'outbound' ? 'You: ' : ''}${
-              c.last_message.body || (c.last_message.num_media > 0 ? 'Attachment' : '(empty)')
-            }`;
-            return (
-              <li key={`${c.phone_id ?? ''}|${c.counterpart}`}>
-                <Link
-                  to={pageUrl({ with: c.counterpart, phone: phoneId })}
-                  aria-current={current ? 'page' : undefined}
-                  className={`block px-4 py-3 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-600 sm:px-6 ${
-                    current ? 'bg-indigo-50' : 'hover:bg-slate-50'
-                  }`}
-                >
-                  <span className="flex items-baseline justify-between gap-2">
-                    <span className="truncate font-medium text-slate-900">{c.counterpart}</span>
-                    <time
-                      dateTime={c.last_message.created_at}
-                      title={formatDateTime(c.last_message.created_at)}
-                      className="shrink-0 text-xs text-slate-500"
-                    >
-                      {timeAgo(c.last_message.created_at)}
-                    </time>
-                  </span>
-                  <span className="mt-0.5 flex items-center justify-between gap-2">
-                    <span className="truncate text-sm text-slate-600">{preview}</span>
-                    <Badge tone={current ? 'indigo' : 'gray'}>
-                      {c.message_count}
-                      <span className="sr-only">
-                        {c.message_count === 1 ? ' message' : ' messages'}
+      <ListBody
+        list={list}
+        loading="Loading conversations…"
+        empty={
+          <EmptyState title="No messages yet">
+            {phoneId
+              ? 'No texts to or from this phone yet.'
+              : 'Text messages to and from your phones appear here.'}
+          </EmptyState>
+        }
+      >
+        {(items) => (
+          <ul aria-label="Conversations" className="-mx-4 -my-5 divide-y divide-slate-100 sm:-mx-6">
+            {items.map((c) => {
+              const current = c.counterpart === selected;
+              const via = phoneLabel(phones, c.phone_id);
+              const preview = `${c.last_message.direction === 'outbound' ? 'You: ' : ''}${
+                c.last_message.body || (c.last_message.num_media > 0 ? 'Attachment' : '(empty)')
+              }`;
+              return (
+                <li key={`${c.phone_id ?? ''}|${c.counterpart}`}>
+                  <Link
+                    to={pageUrl({ with: c.counterpart, phone: phoneId })}
+                    aria-current={current ? 'page' : undefined}
+                    className={`block px-4 py-3 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-600 sm:px-6 ${
+                      current ? 'bg-indigo-50' : 'hover:bg-slate-50'
+                    }`}
+                  >
+                    <span className="flex items-baseline justify-between gap-2">
+                      <span className="truncate font-medium text-slate-900">{c.counterpart}</span>
+                      <time
+                        dateTime={c.last_message.created_at}
+                        title={formatDateTime(c.last_message.created_at)}
+                        className="shrink-0 text-xs text-slate-500"
+                      >
+                        {timeAgo(c.last_message.created_at)}
+                      </time>
+                    </span>
+                    <span className="mt-0.5 flex items-center justify-between gap-2">
+                      <span className="truncate text-sm text-slate-600">{preview}</span>
+                      <Badge tone={current ? 'indigo' : 'gray'}>
+                        {c.message_count}
+                        <span className="sr-only">
+                          {c.message_count === 1 ? ' message' : ' messages'}
+                        </span>
+                      </Badge>
+                    </span>
+                    {via && !phoneId && (
+                      <span className="mt-0.5 block truncate text-xs text-slate-400">
+                        via {via}
                       </span>
-                    </Badge>
-                  </span>
-                  {via && !phoneId && (
-                    <span className="mt-0.5 block truncate text-xs text-slate-400">via {via}</span>
-                  )}
-                </Link>
-              </li>
-            );
-          })}
-        </ul>
-      )}
+                    )}
+                  </Link>
+                </li>
+              );
+            })}
+          </ul>
+        )}
+      </ListBody>
       {list.hasMore && (
         <div className="mt-8 flex justify-center">
           <Button
@@ -161,33 +141,20 @@ function Thread({
   phones: Phone[];
 }) {
   const toast = useToast();
-  // Newest first, as the API pages them; shown reversed.
-  const [items, setItems] = useState<Message[] | null>(null);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const scroller = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
-
-  useEffect(() => {
-    let live = true;
-    setItems(null);
-    setLoadError(null);
-    stickToBottom.current = true;
-    api
-      .get('/api/messages', {
-        query: { limit: THREAD_PAGE, counterpart, phone_id: phoneId ?? undefined },
-      })
-      .then((r) => {
-        if (!live) return;
-        setItems(r.items);
-        setCursor(r.next_cursor);
-      })
-      .catch((err: unknown) => live && setLoadError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, [counterpart, phoneId]);
+  // Newest first, as the API pages them; shown reversed.
+  const list = usePagedList(
+    useCallback(
+      (cursor: string | undefined) =>
+        api.get('/api/messages', {
+          query: { limit: THREAD_PAGE, cursor, counterpart, phone_id: phoneId ?? undefined },
+        }),
+      [counterpart, phoneId],
+    ),
+    toast.error,
+  );
+  const { items } = list;
 
   // The newest message is at the bottom: start there (but not after loading older ones).
   useEffect(() => {
@@ -195,21 +162,9 @@ function Thread({
     if (el && items && stickToBottom.current) el.scrollTop = el.scrollHeight;
   }, [items]);
 
-  async function loadOlder() {
-    if (!cursor) return;
-    setLoadingMore(true);
+  function loadOlder() {
     stickToBottom.current = false;
-    try {
-      const r = await api.get('/api/messages', {
-        query: { limit: THREAD_PAGE, cursor, counterpart, phone_id: phoneId ?? undefined },
-      });
-      setItems((all) => [...(all ?? []), ...r.items]);
-      setCursor(r.next_cursor);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setLoadingMore(false);
-    }
+    void list.loadMore();
   }
 
   const ours = new Set(
@@ -225,61 +180,67 @@ function Thread({
       title={`Conversation with ${counterpart}`}
       description={ours.size > 0 ? `Your number: ${[...ours].join(', ')}` : undefined}
     >
-      {loadError ? (
-        <Alert tone="error">{loadError}</Alert>
-      ) : !items ? (
-        <Loading label="Loading messages…" />
-      ) : items.length === 0 ? (
-        <EmptyState title={`No messages with ${counterpart}`}>
-          {phoneId ? 'None through the selected phone.' : null}
-        </EmptyState>
-      ) : (
-        <div ref={scroller} className="-mx-2 max-h-[65vh] overflow-y-auto px-2">
-          {cursor && (
-            <div className="mb-4 flex justify-center">
-              <Button
-                variant="secondary"
-                size="sm"
-                loading={loadingMore}
-                onClick={() => void loadOlder()}
-              >
-                Load older messages
-              </Button>
-            </div>
-          )}
-          <ol aria-label={`Messages with ${counterpart}`} className="space-y-3">
-            {chronological.map((m) => {
-              const outbound = m.direction === 'outbound';
-              return (
-                <li key={m.id} className={`flex ${outbound ? 'justify-end' : 'justify-start'}`}>
-                  <div className={`max-w-[80%] ${outbound ? 'text-right' : 'text-left'}`}>
-                    <span className="sr-only">{outbound ? 'Sent: ' : 'Received: '}</span>
-                    <p
-                      className={`inline-block rounded-2xl px-3.5 py-2 text-left text-sm whitespace-pre-wrap break-words ${
-                        outbound
-                          ? 'rounded-br-sm bg-indigo-600 text-white'
-                          : 'rounded-bl-sm bg-slate-100 text-slate-900'
-                      }`}
-                    >
-                      {m.body ||
-                        (m.num_media > 0 ? '' : <span className="italic opacity-75">(empty)</span>)}
-                      {m.num_media > 0 && (
-                        <span className="block text-xs italic opacity-80">
-                          {m.num_media === 1 ? '1 attachment' : `${m.num_media} attachments`}
-                        </span>
-                      )}
-                    </p>
-                    <p className="mt-0.5 text-xs text-slate-500">
-                      <time dateTime={m.created_at}>{formatDateTime(m.created_at)}</time>
-                      {m.status && ` · ${m.status}`}
-                    </p>
-                  </div>
-                </li>
-              );
-            })}
-          </ol>
-        </div>
-      )}
+      <ListBody
+        list={list}
+        loading="Loading messages…"
+        empty={
+          <EmptyState title={`No messages with ${counterpart}`}>
+            {phoneId ? 'None through the selected phone.' : null}
+          </EmptyState>
+        }
+      >
+        {(_items) => (
+          <div ref={scroller} className="-mx-2 max-h-[65vh] overflow-y-auto px-2">
+            {list.hasMore && (
+              <div className="mb-4 flex justify-center">
+                <Button
+                  variant="secondary"
+                  size="sm"
+                  loading={list.loadingMore}
+                  onClick={loadOlder}
+                >
+                  Load older messages
+                </Button>
+              </div>
+            )}
+            <ol aria-label={`Messages with ${counterpart}`} className="space-y-3">
+              {chronological.map((m) => {
+                const outbound = m.direction === 'outbound';
+                return (
+                  <li key={m.id} className={`flex ${outbound ? 'justify-end' : 'justify-start'}`}>
+                    <div className={`max-w-[80%] ${outbound ? 'text-right' : 'text-left'}`}>
+                      <span className="sr-only">{outbound ? 'Sent: ' : 'Received: '}</span>
+                      <p
+                        className={`inline-block rounded-2xl px-3.5 py-2 text-left text-sm whitespace-pre-wrap break-words ${
+                          outbound
+                            ? 'rounded-br-sm bg-indigo-600 text-white'
+                            : 'rounded-bl-sm bg-slate-100 text-slate-900'
+                        }`}
+                      >
+                        {m.body ||
+                          (m.num_media > 0 ? (
+                            ''
+                          ) : (
+                            <span className="italic opacity-75">(empty)</span>
+                          ))}
+                        {m.num_media > 0 && (
+                          <span className="block text-xs italic opacity-80">
+                            {m.num_media === 1 ? '1 attachment' : `${m.num_media} attachments`}
+                          </span>
+                        )}
+                      </p>
+                      <p className="mt-0.5 text-xs text-slate-500">
+                        <time dateTime={m.created_at}>{formatDateTime(m.created_at)}</time>
+                        {m.status && ` · ${m.status}`}
+                      </p>
+                    </div>
+                  </li>
+                );
+              })}
+            </ol>
+          </div>
+        )}
+      </ListBody>
     </Card>
   );
 }
@@ -288,7 +249,7 @@ export function MessagesPage() {
   const selected = useSearchParam('with');
   const phoneId = useSearchParam('phone');
   const navigate = useNavigate();
-  const phones = usePhones();
+  const phones = useLoad(allPhones).data ?? [];
 
   return (
     <>
@@ -307,7 +268,7 @@ export function MessagesPage() {
               <option value="">All phones</option>
               {phones.map((p) => (
                 <option key={p.id} value={p.id}>
-                  {p.label ? `${p.label} (${p.number})` : p.number}
+                  {phoneText(p)}
                 </option>
               ))}
             </SelectField>

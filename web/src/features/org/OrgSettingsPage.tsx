@@ -1,40 +1,38 @@
 // Org settings for owners and admins: the name and which roles must use two-factor auth.
-import { type FormEvent, useEffect, useState } from 'react';
+import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, PageHeader } from '../../components/Card.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { TwilioCredentialsCard } from './TwilioCredentialsCard.tsx';
 
 type Org = ResponseOf<'/api/orgs/current', 'get'>;
 
+const loadOrg = () => api.get('/api/orgs/current');
+
 export function OrgSettingsPage() {
+  const { data: org, error } = useLoad(loadOrg);
+  if (error) return <Alert tone="error">{error}</Alert>;
+  if (!org) return <Loading />;
+  return <OrgSettingsForm loaded={org} />;
+}
+
+/** The form starts from the org as loaded; a save shows the org as the server answered. */
+function OrgSettingsForm({ loaded }: { loaded: Org }) {
   const session = useSession();
   const toast = useToast();
-  const [org, setOrg] = useState<Org | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
-  const [name, setName] = useState('');
-  const [mfaRoles, setMfaRoles] = useState<Role[]>([]);
-  const [domains, setDomains] = useState('');
+  const [org, setOrg] = useState<Org>(loaded);
+  const [name, setName] = useState(loaded.name);
+  const [mfaRoles, setMfaRoles] = useState<Role[]>(loaded.settings.mfa_required_roles);
+  const [domains, setDomains] = useState(loaded.settings.allowed_email_domains.join(', '));
   const form = useFormAction();
-
-  useEffect(() => {
-    api
-      .get('/api/orgs/current')
-      .then((o) => {
-        setOrg(o);
-        setName(o.name);
-        setMfaRoles(o.settings.mfa_required_roles);
-        setDomains(o.settings.allowed_email_domains.join(', '));
-      })
-      .catch((err) => setLoadError(errorMessage(err)));
-  }, []);
 
   async function save(e: FormEvent) {
     e.preventDefault();
@@ -57,9 +55,6 @@ export function OrgSettingsPage() {
     toast.success('Organization settings saved.');
     void session.reload();
   }
-
-  if (loadError) return <Alert tone="error">{loadError}</Alert>;
-  if (!org) return <Loading />;
 
   return (
     <>

@@ -1,33 +1,23 @@
 // Switch the organization you work in (users may belong to several). The server answers with
 // new session cookies scoped to the chosen org.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { SelectField } from '../../components/Field.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, errorMessage } from '../../lib/api.ts';
 import { ROLE_LABELS } from '../../lib/format.ts';
+import { useLoad } from '../../lib/load.ts';
 import { useNavigate } from '../../lib/router.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
-type Orgs = ResponseOf<'/api/orgs', 'get'>['items'];
+const listOrgs = async () => (await api.get('/api/orgs')).items;
 
 export function OrgSwitcher() {
   const session = useSession();
   const toast = useToast();
   const navigate = useNavigate();
-  const [orgs, setOrgs] = useState<Orgs | null>(null);
+  const orgs = useLoad(listOrgs).data;
   const [busy, setBusy] = useState(false);
   const current = session.me?.org;
-
-  useEffect(() => {
-    let live = true;
-    api
-      .get('/api/orgs')
-      .then((r) => live && setOrgs(r.items))
-      .catch(() => live && setOrgs(null));
-    return () => {
-      live = false;
-    };
-  }, []);
 
   if (!current) return null;
   if (!orgs || orgs.length < 2) {

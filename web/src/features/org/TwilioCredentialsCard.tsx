@@ -1,6 +1,6 @@
 // The org's own Twilio account (owners and admins): which account is in use, a form to set it,
 // and removal. The auth token is write-only: never pre-filled, cleared after saving.
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
@@ -10,6 +10,7 @@ import { Loading } from '../../components/Spinner.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Credentials = ResponseOf<'/api/twilio/credentials', 'get'>;
@@ -51,30 +52,26 @@ function Status({ creds }: { creds: Credentials }) {
 
 export function TwilioCredentialsCard() {
   const toast = useToast();
-  const [creds, setCreds] = useState<Credentials | null>(null);
-  const [loadError, setLoadError] = useState<string | null>(null);
   const [accountSid, setAccountSid] = useState('');
+  // Every answer (the first, and the one after a removal) seeds the account SID input.
+  const {
+    data: creds,
+    error: loadError,
+    reload,
+    setData: setCreds,
+  } = useLoad(
+    useCallback(async () => {
+      const c = await api.get('/api/twilio/credentials');
+      setAccountSid(c.account_sid ?? '');
+      return c;
+    }, []),
+  );
   const [authToken, setAuthToken] = useState('');
   const [removing, setRemoving] = useState(false);
   const [removeBusy, setRemoveBusy] = useState(false);
   const [localErrors, setLocalErrors] = useState<Record<string, string>>({});
   const form = useFormAction();
   const errors = { ...friendly(form.fieldErrors), ...localErrors };
-
-  const load = useCallback(async () => {
-    setLoadError(null);
-    try {
-      const c = await api.get('/api/twilio/credentials');
-      setCreds(c);
-      setAccountSid(c.account_sid ?? '');
-    } catch (err) {
-      setLoadError(errorMessage(err));
-    }
-  }, []);
-
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   async function save(e: FormEvent) {
     e.preventDefault();
@@ -113,7 +110,7 @@ export function TwilioCredentialsCard() {
       form.reset();
       setLocalErrors({});
       setAuthToken('');
-      await load();
+      await reload();
     }
   }
 

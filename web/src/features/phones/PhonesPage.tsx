@@ -4,21 +4,27 @@
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
-import { CheckboxField, SelectField, TextField } from '../../components/Field.tsx';
-import { LoadMore, RowActions } from '../../components/ListActions.tsx';
-import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
+import { CheckboxField, TextField } from '../../components/Field.tsx';
+import {
+  type ActiveFilter,
+  ActiveFilterField,
+  ListBody,
+  LoadMore,
+  RowActions,
+  SearchForm,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
+import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
-import { formatDateTime, timeAgo } from '../../lib/format.ts';
+import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; phone: Phone } | null;
-type ActiveFilter = '' | 'true' | 'false';
 
 const PAGE = 20;
 
@@ -112,14 +118,11 @@ function PhoneDialog({
           : 'A Twilio number of yours. Calls and messages to it reach your agents.'
       }
       footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={form.busy}>
-            {initial ? 'Save changes' : 'Save phone number'}
-          </Button>
-        </>
+        <SaveFooter
+          label={initial ? 'Save changes' : 'Save phone number'}
+          busy={form.busy}
+          onCancel={onClose}
+        />
       }
     >
       <div className="space-y-4">
@@ -173,12 +176,9 @@ function PhoneDialog({
 
 export function PhonesPage() {
   const toast = useToast();
-  const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
   const [editing, setEditing] = useState<Editing>(null);
-  const [deleting, setDeleting] = useState<Phone | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
 
   const filters = useCallback(
     (q: string, a: ActiveFilter) => ({
@@ -198,7 +198,16 @@ export function PhonesPage() {
     ),
     toast.error,
   );
-  const { items, setItems, loadError } = list;
+  const { items, setItems } = list;
+  const deleteRow = useDeleteRow<Phone>({
+    remove: (p) => api.delete('/api/phones/{id}', { params: { id: p.id } }),
+    setItems,
+    title: (p) => `Delete ${p.number}?`,
+    confirmLabel: 'Delete phone number',
+    deleted: (p) => `Phone number ${p.number} deleted.`,
+    warning:
+      'Calls and messages to this number stop reaching your agents. This cannot be undone from the dashboard.',
+  });
 
   const [verifying, setVerifying] = useState<string | null>(null);
 
@@ -223,20 +232,6 @@ export function PhonesPage() {
     }
   }
 
-  async function remove(p: Phone) {
-    setDeleteBusy(true);
-    try {
-      await api.delete('/api/phones/{id}', { params: { id: p.id } });
-      setItems((all) => all?.filter((x) => x.id !== p.id) ?? null);
-      toast.success(`Phone number ${p.number} deleted.`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setDeleteBusy(false);
-    }
-  }
-
   const filtered = search !== '' || activeFilter !== '';
 
   return (
@@ -247,40 +242,16 @@ export function PhonesPage() {
         actions={<Button onClick={() => setEditing({ mode: 'create' })}>Add phone number</Button>}
       />
       <Card>
-        <search className="mb-5 block">
-          <form
-            className="flex flex-col gap-3 sm:flex-row sm:items-end"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setSearch(query.trim());
-            }}
-          >
-            <TextField
-              label="Search phones"
-              type="search"
-              name="q"
-              maxLength={200}
-              value={query}
-              onChange={(e) => setQuery(e.target.value)}
-              className="flex-1"
-              placeholder="Part of the number or label"
-            />
-            <SelectField
-              label="Filter by status"
-              name="active"
-              value={activeFilter}
-              onChange={(e) => setActiveFilter(e.target.value as ActiveFilter)}
-              className="sm:w-40"
-            >
-              <option value="">All</option>
-              <option value="true">Active</option>
-              <option value="false">Inactive</option>
-            </SelectField>
-            <Button type="submit" variant="secondary">
-              Search
-            </Button>
-          </form>
-        </search>
+        <SearchForm
+          label="Search phones"
+          placeholder="Part of the number or label"
+          maxLength={200}
+          onSearch={setSearch}
+          className="flex flex-col gap-3 sm:flex-row sm:items-end"
+          fieldClassName="flex-1"
+        >
+          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} className="sm:w-40" />
+        </SearchForm>
         {items?.some((p) => p.verification_status !== 'verified') && (
           <div className="mb-5">
             <Alert title="Some numbers are pending verification">
@@ -291,103 +262,83 @@ export function PhonesPage() {
             </Alert>
           </div>
         )}
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !items ? (
-          <Loading label="Loading phone numbers…" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={filtered ? 'No phone numbers match your filters' : 'No phone numbers yet'}
-            action={
-              !filtered && (
-                <Button onClick={() => setEditing({ mode: 'create' })}>
-                  Add your first phone number
-                </Button>
-              )
-            }
-          >
-            {!filtered && 'Add a Twilio number so your voice and messaging agents can use it.'}
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Phone numbers"
-            head={
-              <tr>
-                <th scope="col" className={th}>
-                  Number
-                </th>
-                <th scope="col" className={th}>
-                  Label
-                </th>
-                <th scope="col" className={th}>
-                  Status
-                </th>
-                <th scope="col" className={th}>
-                  Created
-                </th>
-                <th scope="col" className={th}>
-                  Updated
-                </th>
-                <th scope="col" className={`${th} relative`}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {items.map((p) => (
-              <tr key={p.id}>
-                <td className={`${td} whitespace-nowrap font-medium text-slate-900 tabular-nums`}>
-                  {p.number}
-                </td>
-                <td className={`${td} text-slate-600`}>
-                  {p.label || <span className="text-slate-400">—</span>}
-                </td>
-                <td className={td}>
-                  <div className="flex flex-wrap gap-1.5">
-                    {p.active ? (
-                      <Badge tone="green">Active</Badge>
-                    ) : (
-                      <Badge tone="gray">Inactive</Badge>
-                    )}
-                    {p.verification_status === 'verified' ? (
-                      <Badge tone="indigo">Verified</Badge>
-                    ) : (
-                      <Badge tone="amber">Pending verification</Badge>
-                    )}
-                  </div>
-                </td>
-                <td className={`${td} whitespace-nowrap text-slate-500`}>
-                  {formatDateTime(p.created_at)}
-                </td>
-                <td className={`${td} whitespace-nowrap text-slate-500`}>
-                  <time dateTime={p.updated_at} title={formatDateTime(p.updated_at)}>
-                    {timeAgo(p.updated_at)}
-                  </time>
-                </td>
-                <td className={td}>
-                  <div className="flex justify-end gap-2">
-                    {p.verification_status !== 'verified' && (
-                      <Button
-                        variant="secondary"
-                        size="sm"
-                        loading={verifying === p.id}
-                        onClick={() => void verify(p)}
-                        aria-label={`Verify ${p.number}`}
-                      >
-                        Verify
-                      </Button>
-                    )}
-                    <RowActions
-                      name={p.number}
-                      onEdit={() => setEditing({ mode: 'edit', phone: p })}
-                      onDelete={() => setDeleting(p)}
-                    />
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <ListBody
+          list={list}
+          loading="Loading phone numbers…"
+          empty={
+            <EmptyState
+              title={filtered ? 'No phone numbers match your filters' : 'No phone numbers yet'}
+              action={
+                !filtered && (
+                  <Button onClick={() => setEditing({ mode: 'create' })}>
+                    Add your first phone number
+                  </Button>
+                )
+              }
+            >
+              {!filtered && 'Add a Twilio number so your voice and messaging agents can use it.'}
+            </EmptyState>
+          }
+        >
+          {(items) => (
+            <Table
+              caption="Phone numbers"
+              columns={[
+                'Number',
+                'Label',
+                'Status',
+                'Created',
+                'Updated',
+                { label: <span className="sr-only">Actions</span>, className: 'relative' },
+              ]}
+            >
+              {items.map((p) => (
+                <tr key={p.id}>
+                  <td className={`${td} whitespace-nowrap font-medium text-slate-900 tabular-nums`}>
+                    {p.number}
+                  </td>
+                  <td className={`${td} text-slate-600`}>
+                    {p.label || <span className="text-slate-400">—</span>}
+                  </td>
+                  <td className={td}>
+                    <div className="flex flex-wrap gap-1.5">
+                      <ActiveBadge active={p.active} />
+                      {p.verification_status === 'verified' ? (
+                        <Badge tone="indigo">Verified</Badge>
+                      ) : (
+                        <Badge tone="amber">Pending verification</Badge>
+                      )}
+                    </div>
+                  </td>
+                  <td className={`${td} whitespace-nowrap text-slate-500`}>
+                    {formatDateTime(p.created_at)}
+                  </td>
+                  <UpdatedCell at={p.updated_at} />
+                  <td className={td}>
+                    <div className="flex justify-end gap-2">
+                      {p.verification_status !== 'verified' && (
+                        <Button
+                          variant="secondary"
+                          size="sm"
+                          loading={verifying === p.id}
+                          onClick={() => void verify(p)}
+                          aria-label={`Verify ${p.number}`}
+                        >
+                          Verify
+                        </Button>
+                      )}
+                      <RowActions
+                        name={p.number}
+                        onEdit={() => setEditing({ mode: 'edit', phone: p })}
+                        onDelete={() => deleteRow.ask(p)}
+                      />
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ListBody>
         <LoadMore list={list} />
       </Card>
       {editing && (
@@ -403,17 +354,7 @@ export function PhonesPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete ${deleting?.number ?? ''}?`}
-        confirmLabel="Delete phone number"
-        busy={deleteBusy}
-        onConfirm={() => deleting && void remove(deleting)}
-        onClose={() => setDeleting(null)}
-      >
-        Calls and messages to this number stop reaching your agents. This cannot be undone from the
-        dashboard.
-      </ConfirmDialog>
+      {deleteRow.dialog}
     </>
   );
 }

@@ -3,11 +3,16 @@ import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { EditDialog } from '../../components/Dialog.tsx';
 import { TextAreaField, TextField } from '../../components/Field.tsx';
-import { LoadMore, RowActions } from '../../components/ListActions.tsx';
-import { Loading } from '../../components/Spinner.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import {
+  ListBody,
+  LoadMore,
+  RowActions,
+  SearchForm,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { usePagedList, withSaved } from '../../lib/paged-list.ts';
@@ -44,23 +49,14 @@ function PromptDialog({
   }
 
   return (
-    <Dialog
-      open
-      wide
+    <EditDialog
+      editing={initial !== null}
+      noun="prompt"
+      createLabel="Create prompt"
+      description="The instructions a voice agent follows in its conversations."
+      busy={form.busy}
       onClose={onClose}
       onSubmit={save}
-      title={initial ? 'Edit prompt' : 'New prompt'}
-      description="The instructions a voice agent follows in its conversations."
-      footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={form.busy}>
-            {initial ? 'Save changes' : 'Create prompt'}
-          </Button>
-        </>
-      }
     >
       <div className="space-y-4">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
@@ -92,13 +88,12 @@ function PromptDialog({
           error={form.fieldErrors.content}
         />
       </div>
-    </Dialog>
+    </EditDialog>
   );
 }
 
 export function PromptsPage() {
   const toast = useToast();
-  const [query, setQuery] = useState('');
   const [search, setSearch] = useState('');
   const list = usePagedList(
     useCallback(
@@ -108,24 +103,17 @@ export function PromptsPage() {
     ),
     toast.error,
   );
-  const { items, setItems, loadError } = list;
+  const { setItems } = list;
+  const deleteRow = useDeleteRow<Prompt>({
+    remove: (p) => api.delete('/api/prompts/{id}', { params: { id: p.id } }),
+    setItems,
+    title: (p) => `Delete "${p.name}"?`,
+    confirmLabel: 'Delete prompt',
+    deleted: (p) => `Prompt "${p.name}" deleted.`,
+    warning:
+      'Agents using this prompt will stop getting it. This cannot be undone from the dashboard.',
+  });
   const [editing, setEditing] = useState<Editing>(null);
-  const [deleting, setDeleting] = useState<Prompt | null>(null);
-  const [deleteBusy, setDeleteBusy] = useState(false);
-
-  async function remove(p: Prompt) {
-    setDeleteBusy(true);
-    try {
-      await api.delete('/api/prompts/{id}', { params: { id: p.id } });
-      setItems((all) => all?.filter((x) => x.id !== p.id) ?? null);
-      toast.success(`Prompt "${p.name}" deleted.`);
-      setDeleting(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setDeleteBusy(false);
-    }
-  }
 
   return (
     <>
@@ -135,65 +123,53 @@ export function PromptsPage() {
         actions={<Button onClick={() => setEditing({ mode: 'create' })}>New prompt</Button>}
       />
       <Card>
-        <search className="mb-5 block">
-          <form
-            className="flex gap-2"
-            onSubmit={(e) => {
-              e.preventDefault();
-              setSearch(query.trim());
-            }}
-          >
-            <TextField
-              label="Search prompts"
-              type="search"
-              name="q"
-              value={query}
-              onChange={(e) => setQuery(e.target.value)}
-              className="flex-1 [&_label]:sr-only"
-              placeholder="Search by name"
-            />
-            <Button type="submit" variant="secondary" className="mt-1.5 self-start">
-              Search
-            </Button>
-          </form>
-        </search>
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !items ? (
-          <Loading label="Loading prompts…" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={search ? 'No prompts match your search' : 'No prompts yet'}
-            action={
-              !search && (
-                <Button onClick={() => setEditing({ mode: 'create' })}>
-                  Create your first prompt
-                </Button>
-              )
-            }
-          >
-            {!search && 'A prompt tells a voice agent who it is and how to behave.'}
-          </EmptyState>
-        ) : (
-          <ul aria-label="Prompts" className="-my-3 divide-y divide-slate-100">
-            {items.map((p) => (
-              <li key={p.id} className="flex flex-col gap-3 py-3 sm:flex-row sm:items-center">
-                <div className="min-w-0 flex-1">
-                  <p className="font-medium text-slate-900">{p.name}</p>
-                  <p className="truncate text-sm text-slate-500">
-                    {p.description || p.content.slice(0, 140)}
-                  </p>
-                  <p className="mt-0.5 text-xs text-slate-400">Updated {timeAgo(p.updated_at)}</p>
-                </div>
-                <RowActions
-                  name={p.name}
-                  onEdit={() => setEditing({ mode: 'edit', prompt: p })}
-                  onDelete={() => setDeleting(p)}
-                />
-              </li>
-            ))}
-          </ul>
-        )}
+        <SearchForm
+          label="Search prompts"
+          placeholder="Search by name"
+          onSearch={setSearch}
+          className="flex gap-2"
+          fieldClassName="flex-1 [&_label]:sr-only"
+          buttonClassName="mt-1.5 self-start"
+        ></SearchForm>
+        <ListBody
+          list={list}
+          loading="Loading prompts…"
+          empty={
+            <EmptyState
+              title={search ? 'No prompts match your search' : 'No prompts yet'}
+              action={
+                !search && (
+                  <Button onClick={() => setEditing({ mode: 'create' })}>
+                    Create your first prompt
+                  </Button>
+                )
+              }
+            >
+              {!search && 'A prompt tells a voice agent who it is and how to behave.'}
+            </EmptyState>
+          }
+        >
+          {(items) => (
+            <ul aria-label="Prompts" className="-my-3 divide-y divide-slate-100">
+              {items.map((p) => (
+                <li key={p.id} className="flex flex-col gap-3 py-3 sm:flex-row sm:items-center">
+                  <div className="min-w-0 flex-1">
+                    <p className="font-medium text-slate-900">{p.name}</p>
+                    <p className="truncate text-sm text-slate-500">
+                      {p.description || p.content.slice(0, 140)}
+                    </p>
+                    <p className="mt-0.5 text-xs text-slate-400">Updated {timeAgo(p.updated_at)}</p>
+                  </div>
+                  <RowActions
+                    name={p.name}
+                    onEdit={() => setEditing({ mode: 'edit', prompt: p })}
+                    onDelete={() => deleteRow.ask(p)}
+                  />
+                </li>
+              ))}
+            </ul>
+          )}
+        </ListBody>
         <LoadMore list={list} />
       </Card>
       {editing && (
@@ -207,16 +183,7 @@ export function PromptsPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={deleting !== null}
-        title={`Delete "${deleting?.name ?? ''}"?`}
-        confirmLabel="Delete prompt"
-        busy={deleteBusy}
-        onConfirm={() => deleting && void remove(deleting)}
-        onClose={() => setDeleting(null)}
-      >
-        Agents using this prompt will stop getting it. This cannot be undone from the dashboard.
-      </ConfirmDialog>
+      {deleteRow.dialog}
     </>
   );
 }

@@ -1,24 +1,25 @@
 // Scheduled calls: outgoing calls the dispatcher places later. List (status filter, cursor
 // "Load more"), schedule one (agent, number, local date and time), cancel a pending one.
-import { type FormEvent, useCallback, useEffect, useState } from 'react';
+import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog } from '../../components/Dialog.tsx';
+import { ConfirmDialog, Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
-import { LoadMore } from '../../components/ListActions.tsx';
-import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { ListBody, LoadMore } from '../../components/ListActions.tsx';
+import { Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { type AgentOption, allOutgoingAgents } from '../voice-shared/voice-lookups.ts';
 
 type ScheduledCall = ResponseOf<'/api/scheduled-calls', 'get'>['items'][number];
 type Status = ScheduledCall['status'];
-type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
+type Agent = AgentOption;
 
 const PAGE = 20;
 
@@ -33,21 +34,6 @@ const STATUS: Record<
   cancelled: { label: 'Cancelled', tone: 'gray' },
 };
 const STATUSES = Object.keys(STATUS) as Status[];
-
-/** Every outgoing agent the user can see (a few pages at most), for names and the picker. */
-async function loadOutgoingAgents(): Promise<Agent[]> {
-  const all: Agent[] = [];
-  let cursor: string | undefined;
-  for (let i = 0; i < 10; i++) {
-    const r = await api.get('/api/agents', {
-      query: { limit: 100, direction: 'outgoing', cursor },
-    });
-    all.push(...r.items);
-    if (!r.next_cursor) break;
-    cursor = r.next_cursor;
-  }
-  return all;
-}
 
 /** "2025-03-04T09:30" in the browser's time zone, one hour from now (a sensible default). */
 function defaultLocalTime(): string {
@@ -100,14 +86,12 @@ function ScheduleDialog({
       title="Schedule a call"
       description="The agent calls the number from its phone at the chosen time."
       footer={
-        <>
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" loading={form.busy} disabled={usable.length === 0}>
-            Schedule call
-          </Button>
-        </>
+        <SaveFooter
+          label="Schedule call"
+          busy={form.busy}
+          onCancel={onClose}
+          disabled={usable.length === 0}
+        />
       }
     >
       <div className="space-y-4">
@@ -167,8 +151,7 @@ function ScheduleDialog({
 export function ScheduledCallsPage() {
   const toast = useToast();
   const [status, setStatus] = useState<Status | ''>('');
-  const [agents, setAgents] = useState<Agent[] | null>(null);
-  const [agentsError, setAgentsError] = useState<string | null>(null);
+  const { data: agents, error: agentsError } = useLoad(allOutgoingAgents);
   const [creating, setCreating] = useState(false);
   const [cancelling, setCancelling] = useState<ScheduledCall | null>(null);
   const [cancelBusy, setCancelBusy] = useState(false);
@@ -183,17 +166,7 @@ export function ScheduledCallsPage() {
     ),
     toast.error,
   );
-  const { items, setItems, loadError } = list;
-
-  useEffect(() => {
-    let live = true;
-    loadOutgoingAgents()
-      .then((a) => live && setAgents(a))
-      .catch((err: unknown) => live && setAgentsError(errorMessage(err)));
-    return () => {
-      live = false;
-    };
-  }, []);
+  const { setItems } = list;
 
   const agentName = (id: string) => agents?.find((a) => a.id === id)?.name ?? '—';
 
@@ -246,90 +219,76 @@ export function ScheduledCallsPage() {
             ))}
           </SelectField>
         </div>
-        {loadError ? (
-          <Alert tone="error">{loadError}</Alert>
-        ) : !items ? (
-          <Loading label="Loading scheduled calls…" />
-        ) : items.length === 0 ? (
-          <EmptyState
-            title={
-              status ? `No ${STATUS[status].label.toLowerCase()} calls` : 'No scheduled calls yet'
-            }
-            action={!status && <Button onClick={openCreate}>Schedule your first call</Button>}
-          >
-            {!status && 'An outgoing agent can call a number at a time you choose.'}
-          </EmptyState>
-        ) : (
-          <Table
-            caption="Scheduled calls"
-            head={
-              <tr>
-                <th scope="col" className={th}>
-                  To
-                </th>
-                <th scope="col" className={th}>
-                  Agent
-                </th>
-                <th scope="col" className={th}>
-                  Scheduled for
-                </th>
-                <th scope="col" className={th}>
-                  Status
-                </th>
-                <th scope="col" className={th}>
-                  Attempts
-                </th>
-                <th scope="col" className={th}>
-                  Result
-                </th>
-                <th scope="col" className={th}>
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            }
-          >
-            {items.map((s) => (
-              <tr key={s.id}>
-                <td className={`${td} whitespace-nowrap font-medium text-slate-900`}>{s.to}</td>
-                <td className={`${td} text-slate-700`}>{agentName(s.agent_id)}</td>
-                <td className={`${td} whitespace-nowrap text-slate-700`}>
-                  <time dateTime={s.scheduled_at}>{formatDateTime(s.scheduled_at)}</time>
-                </td>
-                <td className={td}>
-                  <Badge tone={STATUS[s.status].tone}>{STATUS[s.status].label}</Badge>
-                </td>
-                <td className={`${td} tabular-nums text-slate-700`}>{s.attempts}</td>
-                <td className={`${td} max-w-xs text-slate-600`}>
-                  {s.call_sid && (
-                    <Link
-                      to={`/app/calls?call=${encodeURIComponent(s.call_sid)}`}
-                      className="font-mono text-xs font-semibold text-indigo-600 hover:text-indigo-500"
-                      aria-label={`Call ${s.call_sid}`}
-                    >
-                      {s.call_sid}
-                    </Link>
-                  )}
-                  {s.last_error && (
-                    <p className="break-words text-xs text-red-700">{s.last_error}</p>
-                  )}
-                  {!s.call_sid && !s.last_error && <span className="text-slate-400">—</span>}
-                </td>
-                <td className={`${td} text-right`}>
-                  {s.status === 'pending' && (
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      onClick={() => setCancelling(s)}
-                      aria-label={`Cancel the call to ${s.to}`}
-                    >
-                      Cancel
-                    </Button>
-                  )}
-                </td>
-              </tr>
-            ))}
-          </Table>
-        )}
+        <ListBody
+          list={list}
+          loading="Loading scheduled calls…"
+          empty={
+            <EmptyState
+              title={
+                status ? `No ${STATUS[status].label.toLowerCase()} calls` : 'No scheduled calls yet'
+              }
+              action={!status && <Button onClick={openCreate}>Schedule your first call</Button>}
+            >
+              {!status && 'An outgoing agent can call a number at a time you choose.'}
+            </EmptyState>
+          }
+        >
+          {(items) => (
+            <Table
+              caption="Scheduled calls"
+              columns={[
+                'To',
+                'Agent',
+                'Scheduled for',
+                'Status',
+                'Attempts',
+                'Result',
+                { label: <span className="sr-only">Actions</span> },
+              ]}
+            >
+              {items.map((s) => (
+                <tr key={s.id}>
+                  <td className={`${td} whitespace-nowrap font-medium text-slate-900`}>{s.to}</td>
+                  <td className={`${td} text-slate-700`}>{agentName(s.agent_id)}</td>
+                  <td className={`${td} whitespace-nowrap text-slate-700`}>
+                    <time dateTime={s.scheduled_at}>{formatDateTime(s.scheduled_at)}</time>
+                  </td>
+                  <td className={td}>
+                    <Badge tone={STATUS[s.status].tone}>{STATUS[s.status].label}</Badge>
+                  </td>
+                  <td className={`${td} tabular-nums text-slate-700`}>{s.attempts}</td>
+                  <td className={`${td} max-w-xs text-slate-600`}>
+                    {s.call_sid && (
+                      <Link
+                        to={`/app/calls?call=${encodeURIComponent(s.call_sid)}`}
+                        className="font-mono text-xs font-semibold text-indigo-600 hover:text-indigo-500"
+                        aria-label={`Call ${s.call_sid}`}
+                      >
+                        {s.call_sid}
+                      </Link>
+                    )}
+                    {s.last_error && (
+                      <p className="break-words text-xs text-red-700">{s.last_error}</p>
+                    )}
+                    {!s.call_sid && !s.last_error && <span className="text-slate-400">—</span>}
+                  </td>
+                  <td className={`${td} text-right`}>
+                    {s.status === 'pending' && (
+                      <Button
+                        variant="ghost"
+                        size="sm"
+                        onClick={() => setCancelling(s)}
+                        aria-label={`Cancel the call to ${s.to}`}
+                      >
+                        Cancel
+                      </Button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </Table>
+          )}
+        </ListBody>
         <LoadMore list={list} />
       </Card>
       {creating && agents && (

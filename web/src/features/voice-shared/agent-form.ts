@@ -3,8 +3,8 @@
 // made before sending with plain messages, scrolling the first error into view inside a dialog
 // whose body scrolls, and a new agent starting on the first phone.
 import { useEffect, useRef, useState } from 'react';
-import { ApiError } from './api.ts';
-import { useFormAction } from './forms.ts';
+import { ApiError } from '../../lib/api.ts';
+import { useFormAction } from '../../lib/forms.ts';
 import type { Lookups } from './voice-lookups.ts';
 
 export function useAgentForm(

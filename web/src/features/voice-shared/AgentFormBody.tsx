@@ -2,12 +2,12 @@
 // then scrolls inside the dialog under the 409 conflict, the form's error and, without any phone,
 // a pointer to the phone numbers page.
 import type { ReactNode } from 'react';
-import type { AgentForm } from '../lib/agent-form.ts';
-import { Link } from '../lib/router.tsx';
-import type { Lookups } from '../lib/voice-lookups.ts';
-import { Alert } from './Alert.tsx';
-import { Button } from './Button.tsx';
-import { Loading } from './Spinner.tsx';
+import { Alert } from '../../components/Alert.tsx';
+import { Button } from '../../components/Button.tsx';
+import { Loading } from '../../components/Spinner.tsx';
+import { Link } from '../../lib/router.tsx';
+import type { AgentForm } from './agent-form.ts';
+import type { Lookups } from './voice-lookups.ts';
 
 export function AgentFormBody({
   lookups,

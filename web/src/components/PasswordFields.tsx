@@ -1,0 +1,84 @@
+// A new password's inputs: the browser may offer a generated one (autocomplete new-password), the
+// rules preview as the user types, and — where the user types it twice — the two must match before
+// anything is sent. The server stays the judge of the rules.
+import { useState } from 'react';
+import { TextField } from './Field.tsx';
+import { PasswordRules } from './PasswordRules.tsx';
+
+export function NewPasswordField({
+  label,
+  name,
+  value,
+  onChange,
+  error,
+  email,
+  personName,
+}: {
+  label: string;
+  name: string;
+  value: string;
+  onChange: (value: string) => void;
+  error: string | undefined;
+  /** Personal information the password should not contain (previewed only). */
+  email?: string;
+  personName?: string;
+}) {
+  return (
+    <TextField
+      label={label}
+      type="password"
+      name={name}
+      autoComplete="new-password"
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+      hint={<PasswordRules password={value} email={email} name={personName} />}
+    />
+  );
+}
+
+/** The new password typed twice: `matches()` on submit flags a mismatch under the second input. */
+export function useNewPassword() {
+  const [password, setPassword] = useState('');
+  const [confirm, setConfirm] = useState('');
+  const [mismatch, setMismatch] = useState(false);
+  return {
+    password,
+    setPassword,
+    confirm,
+    setConfirm,
+    mismatch,
+    matches(): boolean {
+      setMismatch(password !== confirm);
+      return password === confirm;
+    },
+    clear() {
+      setPassword('');
+      setConfirm('');
+    },
+  };
+}
+
+export function ConfirmPasswordField({
+  value,
+  onChange,
+  mismatch,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  mismatch: boolean;
+}) {
+  return (
+    <TextField
+      label="Confirm new password"
+      type="password"
+      name="confirm_password"
+      autoComplete="new-password"
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={mismatch ? 'The two passwords are not the same.' : null}
+    />
+  );
+}
