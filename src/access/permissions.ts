@@ -107,23 +107,20 @@ export function requirePermission(caller: Caller | null | undefined, permission:
 export type OwnedResource = 'prompts' | 'phones' | 'agents' | 'message_agents' | 'scheduled_calls';
 
 /**
- * Which rows a caller SEES follows its role, as row-level security does (managers and up: the
- * whole org; members: their own). Scopes gate actions, which services check first; so a key
- * holding only `<resource>:read` reads every row its creator's role can see.
+ * The roles that SEE every row of their org (voice resources, call and message logs, analytics);
+ * the others see their own rows and the logs of their own phones and agents. Mirrors
+ * app_sees_all_of_org() in the database. Seeing follows the role, not the scopes: scopes gate
+ * actions, which services check first, so a key holding only `<resource>:read` reads every row
+ * its creator's role can see.
  */
-export function seesAllRows(
-  caller: Pick<Principal, 'role'>,
-  resource: Parameters<typeof canManageRow>[1],
-): boolean {
-  return (PERMISSIONS[`${resource}:manage_any`] as readonly Role[]).includes(caller.role);
+const SEES_WHOLE_ORG = MANAGERS;
+
+export function seesWholeOrg(caller: Pick<Principal, 'role'>): boolean {
+  return (SEES_WHOLE_ORG as readonly Role[]).includes(caller.role);
 }
 
-export function canSeeRow(
-  caller: Pick<Principal, 'role' | 'userId'>,
-  resource: Parameters<typeof canManageRow>[1],
-  ownerId: string,
-): boolean {
-  return seesAllRows(caller, resource) || ownerId === caller.userId;
+export function canSeeRow(caller: Pick<Principal, 'role' | 'userId'>, ownerId: string): boolean {
+  return seesWholeOrg(caller) || ownerId === caller.userId;
 }
 
 /** May this caller change a row owned by ownerId? (members: their own rows only) */
