@@ -1,11 +1,13 @@
 // The permission matrix: one table from permission to the roles that hold it. Every route checks
 // through `can`/`requirePermission`; row-level security mirrors the "own rows only" rule for
 // members in the database. Documented in the README (keep them in step).
-import type { Role } from '../db/schema.ts';
+import { ROLES, type Role } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
 import type { Principal } from './principal.ts';
 
-export const ROLES = ['owner', 'admin', 'manager', 'member'] as const satisfies readonly Role[];
+// The role list is defined beside the column it types (the database layer needs it for the tenant
+// context); everything above the database takes it from here.
+export { ROLES };
 
 const ALL = ROLES;
 const ADMINS = ['owner', 'admin'] as const;
