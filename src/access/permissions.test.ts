@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { can, canManageRow, PERMISSIONS, scopeFor } from './permissions.ts';
+import { API_KEY_SCOPES, can, canManageRow, PERMISSIONS, SCOPES, scopeFor } from './permissions.ts';
 
 describe('permission matrix', () => {
   it('owners and admins manage the org; managers and members do not', () => {
@@ -45,6 +45,15 @@ describe('permission matrix', () => {
   it('no role is a typo: every entry lists known roles only', () => {
     for (const roles of Object.values(PERMISSIONS)) {
       for (const r of roles) expect(['owner', 'admin', 'manager', 'member']).toContain(r);
+    }
+  });
+
+  it('every permission a scope grants exists, and is granted by that scope alone', () => {
+    for (const scope of API_KEY_SCOPES) {
+      for (const perm of SCOPES[scope]) {
+        expect(Object.keys(PERMISSIONS), `${scope} grants ${perm}`).toContain(perm);
+        expect(scopeFor(perm), perm).toBe(scope);
+      }
     }
   });
 });

@@ -53,43 +53,54 @@ export const PERMISSIONS = {
 export type Permission = keyof typeof PERMISSIONS;
 
 /**
- * The API-key scope that grants a permission, or null when no key may ever hold it (managing
- * members, keys, settings, the audit log: only people do that). `<resource>:read` grants reads,
- * `<resource>:write` grants every change to that resource.
+ * What each API-key scope grants: the closed list of scopes a key may hold, in the order the API
+ * lists them. `<resource>:read` grants reads, `<resource>:write` every change to that resource.
+ * A key acts with its creator's current role, narrowed to what its scopes grant. No scope grants
+ * managing members, invitations, keys, settings or reading the audit log: only people do that.
+ * A permission is granted by one scope at most.
  */
-export function scopeFor(permission: Permission): string | null {
-  const [resource, action] = permission.split(':') as [string, string];
-  if (['org', 'members', 'invitations', 'api_keys', 'audit'].includes(resource)) {
-    return permission === 'org:read' ? 'org:read' : null;
-  }
-  return action === 'read' ? `${resource}:read` : `${resource}:write`;
+export const SCOPES = {
+  'org:read': ['org:read'],
+  'prompts:read': ['prompts:read'],
+  'prompts:write': ['prompts:create', 'prompts:manage_own', 'prompts:manage_any'],
+  // Reserved for the agent-context API (agent workers loading a user's context and preferences),
+  // which the LiveKit work wires next: a key may hold it, it grants nothing yet.
+  'agent:context': [],
+  'phones:read': ['phones:read'],
+  'phones:write': ['phones:create', 'phones:manage_own', 'phones:manage_any'],
+  'agents:read': ['agents:read'],
+  'agents:write': ['agents:create', 'agents:manage_own', 'agents:manage_any'],
+  'message_agents:read': ['message_agents:read'],
+  'message_agents:write': [
+    'message_agents:create',
+    'message_agents:manage_own',
+    'message_agents:manage_any',
+  ],
+  'scheduled_calls:read': ['scheduled_calls:read'],
+  'scheduled_calls:write': [
+    'scheduled_calls:create',
+    'scheduled_calls:manage_own',
+    'scheduled_calls:manage_any',
+  ],
+  'calls:read': ['calls:read'],
+  'calls:write': [],
+  'messages:read': ['messages:read'],
+  'messages:write': [],
+  'analytics:read': ['analytics:read'],
+} as const satisfies Record<string, readonly Permission[]>;
+
+export type ApiKeyScope = keyof typeof SCOPES;
+
+export const API_KEY_SCOPES = Object.keys(SCOPES) as ApiKeyScope[];
+
+const SCOPE_OF = new Map<Permission, ApiKeyScope>(
+  API_KEY_SCOPES.flatMap((scope) => SCOPES[scope].map((perm) => [perm, scope] as const)),
+);
+
+/** The API-key scope that grants a permission, or null when no key may ever hold it. */
+export function scopeFor(permission: Permission): ApiKeyScope | null {
+  return SCOPE_OF.get(permission) ?? null;
 }
-
-/**
- * The closed list of scopes an API key may hold. Every non-null `scopeFor(permission)` must be
- * here (a unit test checks it), so adding a resource's permissions means adding its scopes.
- */
-export const API_KEY_SCOPES = [
-  'org:read',
-  'prompts:read',
-  'prompts:write',
-  'agent:context',
-  'phones:read',
-  'phones:write',
-  'agents:read',
-  'agents:write',
-  'message_agents:read',
-  'message_agents:write',
-  'scheduled_calls:read',
-  'scheduled_calls:write',
-  'calls:read',
-  'calls:write',
-  'messages:read',
-  'messages:write',
-  'analytics:read',
-] as const;
-
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 type Caller = Pick<Principal, 'role'> & Partial<Pick<Principal, 'scopes'>>;
 
