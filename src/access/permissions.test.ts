@@ -56,4 +56,9 @@ describe('permission matrix', () => {
       }
     }
   });
+
+  it('every scope grants a permission, except agent:context, reserved for the agent-context API', () => {
+    const grantingNothing = API_KEY_SCOPES.filter((scope) => SCOPES[scope].length === 0);
+    expect(grantingNothing).toEqual(['agent:context']);
+  });
 });

@@ -57,7 +57,8 @@ export type Permission = keyof typeof PERMISSIONS;
  * lists them. `<resource>:read` grants reads, `<resource>:write` every change to that resource.
  * A key acts with its creator's current role, narrowed to what its scopes grant. No scope grants
  * managing members, invitations, keys, settings or reading the audit log: only people do that.
- * A permission is granted by one scope at most.
+ * A permission is granted by one scope at most, and every scope grants one at least, except those
+ * reserved below (a unit test holds both).
  */
 export const SCOPES = {
   'org:read': ['org:read'],
@@ -83,9 +84,7 @@ export const SCOPES = {
     'scheduled_calls:manage_any',
   ],
   'calls:read': ['calls:read'],
-  'calls:write': [],
   'messages:read': ['messages:read'],
-  'messages:write': [],
   'analytics:read': ['analytics:read'],
 } as const satisfies Record<string, readonly Permission[]>;
 
