@@ -1,7 +1,7 @@
 // Prompt use cases: the rules (who may see and change what) live here and in the owned-resource
 // kit; SQL lives in the repository; each use case is one transaction under the caller's tenant
 // context.
-import { ownedResource } from '../access/owned-resource.ts';
+import { type OwnedListQuery, ownedResource } from '../access/owned-resource.ts';
 import type { Principal } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import type { Prompt } from '../db/schema.ts';
@@ -31,7 +31,7 @@ export function createPromptService(database: Database) {
       );
     },
 
-    list(p: Principal, q: { limit: number; cursor?: string; owner_id?: string; q?: string }) {
+    list(p: Principal, q: OwnedListQuery & { q?: string }) {
       return prompts.list(p, q, (tx, scope) => repo.listPrompts(tx, p.orgId, { ...scope, q: q.q }));
     },
 

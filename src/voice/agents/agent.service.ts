@@ -1,7 +1,7 @@
 // Voice agent use cases: an agent answers (incoming) or places (outgoing) calls on one phone.
 // One active incoming agent per phone — the database's partial unique index decides, races
 // included; this code names the outcome.
-import { ownedResource } from '../../access/owned-resource.ts';
+import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
@@ -68,10 +68,7 @@ export function createAgentService(database: Database, config: Pick<Config, 'nod
 
     list(
       p: Principal,
-      q: {
-        limit: number;
-        cursor?: string;
-        owner_id?: string;
+      q: OwnedListQuery & {
         phone_id?: string;
         direction?: AgentDirection;
         active?: boolean;

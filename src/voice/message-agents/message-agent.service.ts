@@ -1,6 +1,6 @@
 // Messaging agent use cases: an agent answers a phone's incoming SMS (its auto-reply). One active
 // messaging agent per phone — the database's partial unique index decides, races included.
-import { ownedResource } from '../../access/owned-resource.ts';
+import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
 import type { MessageAgent } from '../../db/schema.ts';
@@ -53,10 +53,7 @@ export function createMessageAgentService(database: Database) {
 
     list(
       p: Principal,
-      q: {
-        limit: number;
-        cursor?: string;
-        owner_id?: string;
+      q: OwnedListQuery & {
         phone_id?: string;
         active?: boolean;
         q?: string;

@@ -6,7 +6,7 @@
 // the same as for a number that is not on its account, so no answer reveals another org's numbers.
 // Changes to routing are audited.
 import { auditActor } from '../../access/actor.ts';
-import { ownedResource } from '../../access/owned-resource.ts';
+import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import { requireSuperuser } from '../../admin/admin.ts';
 import { recordAudit } from '../../audit/audit.ts';
@@ -72,10 +72,7 @@ export function createPhoneService(
       );
     },
 
-    list(
-      p: Principal,
-      q: { limit: number; cursor?: string; owner_id?: string; active?: boolean; q?: string },
-    ) {
+    list(p: Principal, q: OwnedListQuery & { active?: boolean; q?: string }) {
       return phones.list(p, q, (tx, scope) =>
         repo.listPhones(tx, p.orgId, { ...scope, active: q.active, q: q.q }),
       );

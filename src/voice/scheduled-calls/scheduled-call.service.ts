@@ -1,7 +1,7 @@
 // Scheduled outgoing calls: people create, list and cancel them; the dispatcher
 // (src/telephony/dispatcher.ts) places them. Status: pending → dispatching → dispatched | failed,
 // or pending → cancelled.
-import { ownedResource } from '../../access/owned-resource.ts';
+import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import type { Principal } from '../../access/principal.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
@@ -82,10 +82,7 @@ export function createScheduledCallService(
 
     list(
       p: Principal,
-      q: {
-        limit: number;
-        cursor?: string;
-        owner_id?: string;
+      q: OwnedListQuery & {
         agent_id?: string;
         status?: ScheduledCallStatus;
         since?: string;
