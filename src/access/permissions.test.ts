@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { API_KEY_SCOPES, can, canManageRow, PERMISSIONS, SCOPES, scopeFor } from './permissions.ts';
+import {
+  API_KEY_SCOPES,
+  can,
+  canManageRow,
+  canSeeRow,
+  PERMISSIONS,
+  ROLES,
+  SCOPES,
+  scopeFor,
+  seesWholeOrg,
+} from './permissions.ts';
 
 describe('permission matrix', () => {
   it('owners and admins manage the org; managers and members do not', () => {
@@ -60,5 +70,29 @@ describe('permission matrix', () => {
   it('every scope grants a permission, except agent:context, reserved for the agent-context API', () => {
     const grantingNothing = API_KEY_SCOPES.filter((scope) => SCOPES[scope].length === 0);
     expect(grantingNothing).toEqual(['agent:context']);
+  });
+
+  it('managers and up see every row of the org; members only their own', () => {
+    for (const role of ['owner', 'admin', 'manager'] as const) {
+      expect(canSeeRow({ role, userId: 'm' }, 'someone')).toBe(true);
+    }
+    expect(canSeeRow({ role: 'member', userId: 'm' }, 'someone')).toBe(false);
+    expect(canSeeRow({ role: 'member', userId: 'm' }, 'm')).toBe(true);
+  });
+
+  it('who may manage any row of an owned resource is who sees the whole org', () => {
+    for (const resource of [
+      'prompts',
+      'phones',
+      'agents',
+      'message_agents',
+      'scheduled_calls',
+    ] as const) {
+      for (const role of ROLES) {
+        expect(can({ role }, `${resource}:manage_any`), `${role} ${resource}`).toBe(
+          seesWholeOrg({ role }),
+        );
+      }
+    }
   });
 });
