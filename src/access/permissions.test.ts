@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { can, canManageRow, PERMISSIONS, scopeFor } from './permissions.ts';
+import {
+  API_KEY_SCOPES,
+  can,
+  canManageRow,
+  canSeeRow,
+  PERMISSIONS,
+  ROLES,
+  SCOPES,
+  scopeFor,
+  seesWholeOrg,
+} from './permissions.ts';
 
 describe('permission matrix', () => {
   it('owners and admins manage the org; managers and members do not', () => {
@@ -45,6 +55,44 @@ describe('permission matrix', () => {
   it('no role is a typo: every entry lists known roles only', () => {
     for (const roles of Object.values(PERMISSIONS)) {
       for (const r of roles) expect(['owner', 'admin', 'manager', 'member']).toContain(r);
+    }
+  });
+
+  it('every permission a scope grants exists, and is granted by that scope alone', () => {
+    for (const scope of API_KEY_SCOPES) {
+      for (const perm of SCOPES[scope]) {
+        expect(Object.keys(PERMISSIONS), `${scope} grants ${perm}`).toContain(perm);
+        expect(scopeFor(perm), perm).toBe(scope);
+      }
+    }
+  });
+
+  it('every scope grants a permission, except agent:context, reserved for the agent-context API', () => {
+    const grantingNothing = API_KEY_SCOPES.filter((scope) => SCOPES[scope].length === 0);
+    expect(grantingNothing).toEqual(['agent:context']);
+  });
+
+  it('managers and up see every row of the org; members only their own', () => {
+    for (const role of ['owner', 'admin', 'manager'] as const) {
+      expect(canSeeRow({ role, userId: 'm' }, 'someone')).toBe(true);
+    }
+    expect(canSeeRow({ role: 'member', userId: 'm' }, 'someone')).toBe(false);
+    expect(canSeeRow({ role: 'member', userId: 'm' }, 'm')).toBe(true);
+  });
+
+  it('who may manage any row of an owned resource is who sees the whole org', () => {
+    for (const resource of [
+      'prompts',
+      'phones',
+      'agents',
+      'message_agents',
+      'scheduled_calls',
+    ] as const) {
+      for (const role of ROLES) {
+        expect(can({ role }, `${resource}:manage_any`), `${role} ${resource}`).toBe(
+          seesWholeOrg({ role }),
+        );
+      }
     }
   });
 });

@@ -1,11 +1,13 @@
 // The permission matrix: one table from permission to the roles that hold it. Every route checks
 // through `can`/`requirePermission`; row-level security mirrors the "own rows only" rule for
 // members in the database. Documented in the README (keep them in step).
-import type { Role } from '../db/schema.ts';
+import { ROLES, type Role } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
 import type { Principal } from './principal.ts';
 
-export const ROLES = ['owner', 'admin', 'manager', 'member'] as const satisfies readonly Role[];
+// The role list is defined beside the column it types (the database layer needs it for the tenant
+// context); everything above the database takes it from here.
+export { ROLES };
 
 const ALL = ROLES;
 const ADMINS = ['owner', 'admin'] as const;
@@ -51,43 +53,53 @@ export const PERMISSIONS = {
 export type Permission = keyof typeof PERMISSIONS;
 
 /**
- * The API-key scope that grants a permission, or null when no key may ever hold it (managing
- * members, keys, settings, the audit log: only people do that). `<resource>:read` grants reads,
- * `<resource>:write` grants every change to that resource.
+ * What each API-key scope grants: the closed list of scopes a key may hold, in the order the API
+ * lists them. `<resource>:read` grants reads, `<resource>:write` every change to that resource.
+ * A key acts with its creator's current role, narrowed to what its scopes grant. No scope grants
+ * managing members, invitations, keys, settings or reading the audit log: only people do that.
+ * A permission is granted by one scope at most, and every scope grants one at least, except those
+ * reserved below (a unit test holds both).
  */
-export function scopeFor(permission: Permission): string | null {
-  const [resource, action] = permission.split(':') as [string, string];
-  if (['org', 'members', 'invitations', 'api_keys', 'audit'].includes(resource)) {
-    return permission === 'org:read' ? 'org:read' : null;
-  }
-  return action === 'read' ? `${resource}:read` : `${resource}:write`;
+export const SCOPES = {
+  'org:read': ['org:read'],
+  'prompts:read': ['prompts:read'],
+  'prompts:write': ['prompts:create', 'prompts:manage_own', 'prompts:manage_any'],
+  // Reserved for the agent-context API (agent workers loading a user's context and preferences),
+  // which the LiveKit work wires next: a key may hold it, it grants nothing yet.
+  'agent:context': [],
+  'phones:read': ['phones:read'],
+  'phones:write': ['phones:create', 'phones:manage_own', 'phones:manage_any'],
+  'agents:read': ['agents:read'],
+  'agents:write': ['agents:create', 'agents:manage_own', 'agents:manage_any'],
+  'message_agents:read': ['message_agents:read'],
+  'message_agents:write': [
+    'message_agents:create',
+    'message_agents:manage_own',
+    'message_agents:manage_any',
+  ],
+  'scheduled_calls:read': ['scheduled_calls:read'],
+  'scheduled_calls:write': [
+    'scheduled_calls:create',
+    'scheduled_calls:manage_own',
+    'scheduled_calls:manage_any',
+  ],
+  'calls:read': ['calls:read'],
+  'messages:read': ['messages:read'],
+  'analytics:read': ['analytics:read'],
+} as const satisfies Record<string, readonly Permission[]>;
+
+export type ApiKeyScope = keyof typeof SCOPES;
+
+export const API_KEY_SCOPES = Object.keys(SCOPES) as ApiKeyScope[];
+
+const SCOPE_OF = new Map<Permission, ApiKeyScope>(
+  API_KEY_SCOPES.flatMap((scope) => SCOPES[scope].map((perm) => [perm, scope] as const)),
+);
+
+/** The API-key scope that grants a permission, or null when no key may ever hold it. */
+export function scopeFor(permission: Permission): ApiKeyScope | null {
+  return SCOPE_OF.get(permission) ?? null;
 }
-
-/**
- * The closed list of scopes an API key may hold. Every non-null `scopeFor(permission)` must be
- * here (a unit test checks it), so adding a resource's permissions means adding its scopes.
- */
-export const API_KEY_SCOPES = [
-  'org:read',
-  'prompts:read',
-  'prompts:write',
-  'agent:context',
-  'phones:read',
-  'phones:write',
-  'agents:read',
-  'agents:write',
-  'message_agents:read',
-  'message_agents:write',
-  'scheduled_calls:read',
-  'scheduled_calls:write',
-  'calls:read',
-  'calls:write',
-  'messages:read',
-  'messages:write',
-  'analytics:read',
-] as const;
-
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 type Caller = Pick<Principal, 'role'> & Partial<Pick<Principal, 'scopes'>>;
 
@@ -107,23 +119,20 @@ export function requirePermission(caller: Caller | null | undefined, permission:
 export type OwnedResource = 'prompts' | 'phones' | 'agents' | 'message_agents' | 'scheduled_calls';
 
 /**
- * Which rows a caller SEES follows its role, as row-level security does (managers and up: the
- * whole org; members: their own). Scopes gate actions, which services check first; so a key
- * holding only `<resource>:read` reads every row its creator's role can see.
+ * The roles that SEE every row of their org (voice resources, call and message logs, analytics);
+ * the others see their own rows and the logs of their own phones and agents. Mirrors
+ * app_sees_all_of_org() in the database. Seeing follows the role, not the scopes: scopes gate
+ * actions, which services check first, so a key holding only `<resource>:read` reads every row
+ * its creator's role can see.
  */
-export function seesAllRows(
-  caller: Pick<Principal, 'role'>,
-  resource: Parameters<typeof canManageRow>[1],
-): boolean {
-  return (PERMISSIONS[`${resource}:manage_any`] as readonly Role[]).includes(caller.role);
+const SEES_WHOLE_ORG = MANAGERS;
+
+export function seesWholeOrg(caller: Pick<Principal, 'role'>): boolean {
+  return (SEES_WHOLE_ORG as readonly Role[]).includes(caller.role);
 }
 
-export function canSeeRow(
-  caller: Pick<Principal, 'role' | 'userId'>,
-  resource: Parameters<typeof canManageRow>[1],
-  ownerId: string,
-): boolean {
-  return seesAllRows(caller, resource) || ownerId === caller.userId;
+export function canSeeRow(caller: Pick<Principal, 'role' | 'userId'>, ownerId: string): boolean {
+  return seesWholeOrg(caller) || ownerId === caller.userId;
 }
 
 /** May this caller change a row owned by ownerId? (members: their own rows only) */

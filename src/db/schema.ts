@@ -8,7 +8,13 @@ type NullableTimestamp = ColumnType<
   Date | string | null
 >;
 
-export type Role = 'owner' | 'admin' | 'manager' | 'member';
+/**
+ * The roles of a membership, highest first: the one list (src/access/permissions.ts gives it to
+ * the layers above; the tenant context accepts only these). The CHECK on memberships.role and
+ * the row-level-security functions of the migrations name the same four.
+ */
+export const ROLES = ['owner', 'admin', 'manager', 'member'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface OrgsTable {
   id: Generated<string>;

@@ -4,7 +4,7 @@
 // costs no extra round trip.
 import { type Kysely, sql } from 'kysely';
 import type { Database } from './database.ts';
-import type { DB, Role } from './schema.ts';
+import { type DB, ROLES, type Role } from './schema.ts';
 
 export const APP_ROLE = 'switchboard_app';
 
@@ -20,7 +20,6 @@ export interface TenantContext {
 export type Tx = Kysely<DB>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const ROLES: readonly Role[] = ['owner', 'admin', 'manager', 'member'];
 
 // The preamble is sent as one simple-protocol statement list (no bind parameters), so values are
 // embedded as literals. Only values of a closed shape are accepted: a UUID, a role from the list,

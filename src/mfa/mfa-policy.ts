@@ -1,10 +1,10 @@
 // The org's MFA policy: `orgs.settings.mfa_required_roles` (written by PATCH /api/orgs/current)
 // lists the roles that must use MFA. A member of such a role without MFA gets enrolment-only
 // tokens (`mfa_pending`) at login and refresh until MFA is on.
+import { ROLES } from '../access/permissions.ts';
 import type { Role } from '../db/schema.ts';
 
 export const MFA_REQUIRED_ROLES_KEY = 'mfa_required_roles';
-const ROLES: readonly Role[] = ['owner', 'admin', 'manager', 'member'];
 
 /** The roles the settings require MFA of; anything malformed in the JSON counts as absent. */
 export function rolesRequiringMfa(settings: Record<string, unknown> | null | undefined): Role[] {

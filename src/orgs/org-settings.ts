@@ -3,6 +3,7 @@
 // - `allowed_email_domains`: when non-empty, invitations and admin-created users are limited to
 //   addresses whose domain is exactly one of these (no subdomains). Existing members are kept.
 import { Type } from 'typebox';
+import { ROLES } from '../access/permissions.ts';
 import type { Role } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
 import { RoleOut } from '../users/user.json.ts';
@@ -11,8 +12,6 @@ export interface OrgSettings {
   mfa_required_roles: Role[];
   allowed_email_domains: string[];
 }
-
-const ROLES: readonly Role[] = ['owner', 'admin', 'manager', 'member'];
 
 // A DNS name with at least two labels (IDNs in their xn-- form); compared lower-cased.
 export const Domain = Type.String({
@@ -28,7 +27,9 @@ export const OrgSettingsOut = Type.Object({
 
 export const OrgSettingsPatch = Type.Object(
   {
-    mfa_required_roles: Type.Optional(Type.Array(RoleOut, { uniqueItems: true, maxItems: 4 })),
+    mfa_required_roles: Type.Optional(
+      Type.Array(RoleOut, { uniqueItems: true, maxItems: ROLES.length }),
+    ),
     allowed_email_domains: Type.Optional(Type.Array(Domain, { maxItems: 100 })),
   },
   { additionalProperties: false },

@@ -3,10 +3,9 @@ import { can, ROLES } from '../access/permissions.ts';
 import type { Role } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
 
-const RANK: Record<Role, number> = { member: 0, manager: 1, admin: 2, owner: 3 };
-
+/** ROLES lists the roles highest first. */
 export function roleAbove(role: Role, than: Role): boolean {
-  return RANK[role] > RANK[than];
+  return ROLES.indexOf(role) < ROLES.indexOf(than);
 }
 
 /** An admin may invite or create admins, managers and members; only an owner may grant owner. */

@@ -1,5 +1,6 @@
 // The public shape of a user and an org in API responses (snake_case; never a hash or secret).
 import { Type } from 'typebox';
+import { ROLES } from '../access/permissions.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { Timestamp } from '../http/schemas.ts';
 
@@ -19,12 +20,8 @@ export const OrgOut = Type.Object({
   kind: Type.Union([Type.Literal('company'), Type.Literal('personal')]),
 });
 
-export const RoleOut = Type.Union([
-  Type.Literal('owner'),
-  Type.Literal('admin'),
-  Type.Literal('manager'),
-  Type.Literal('member'),
-]);
+/** One literal per role, in ROLES' order (the order the OpenAPI document lists them in). */
+export const RoleOut = Type.Unsafe<Role>(Type.Union(ROLES.map((r) => Type.Literal(r))));
 
 export const MeOut = Type.Object({
   ...UserOut.properties,

@@ -2,16 +2,17 @@
 // the referenced row must be one the caller can see, in the caller's org. The composite foreign
 // keys make a cross-org reference impossible in the database; this answers it with a clear 400
 // that reads the same whether the row exists elsewhere or not at all.
+import { canSeeRow } from '../access/permissions.ts';
 import type { Principal } from '../access/principal.ts';
 import type { Agent, Phone, Prompt } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import { findPrompt } from '../prompts/prompt.repository.ts';
 import { findAgent } from './agents/agent.repository.ts';
 import { findPhone } from './phones/phone.repository.ts';
-import { seesWholeOrg, unknownReference } from './shared.ts';
+import { unknownReference } from './shared.ts';
 
 function visible(p: Principal, row: { owner_id: string } | undefined): boolean {
-  return !!row && (seesWholeOrg(p) || row.owner_id === p.userId);
+  return !!row && canSeeRow(p, row.owner_id);
 }
 
 export async function usablePhone(tx: Tx, p: Principal, id: string, field = 'phone_id') {

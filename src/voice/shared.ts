@@ -1,7 +1,6 @@
 // What every voice resource shares: field shapes, the mapping of the database's unique indexes
-// to stable 409 codes, reference errors, and the rule for who sees the whole org's logs.
+// to stable 409 codes, and reference errors.
 import { Type } from 'typebox';
-import type { Principal } from '../access/principal.ts';
 import { AppError, type ErrorCode } from '../http/errors.ts';
 
 /** E.164: "+", a non-zero country digit, up to 15 digits in all. */
@@ -56,14 +55,6 @@ export function unknownReference(field: string, what: string): AppError {
 /** ILIKE pattern matching the text literally (its %, _ and \ escaped). */
 export function containsPattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-/**
- * Does this caller read the whole org's call and message logs (else only those of their own
- * phones and agents)? Mirrors app_sees_all_of_org() in the database: it follows the role.
- */
-export function seesWholeOrg(p: Pick<Principal, 'role'>): boolean {
-  return p.role === 'owner' || p.role === 'admin' || p.role === 'manager';
 }
 
 export function iso(d: Date | null): string | null {

@@ -1,11 +1,10 @@
 // Analytics use cases: computed in SQL, only over the calls the caller may see (members: those of
 // their own phones and agents; owners, admins and managers: the whole org).
-import { requirePermission } from '../../access/permissions.ts';
+import { requirePermission, seesWholeOrg } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { AppError } from '../../http/errors.ts';
-import { seesWholeOrg } from '../shared.ts';
 import * as repo from './analytics.repository.ts';
 import { resolveRange } from './time-range.ts';
 

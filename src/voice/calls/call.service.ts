@@ -1,13 +1,12 @@
 // Call log use cases: read-only to people. Members read the calls of their own phones and agents;
 // owners, admins and managers the whole org's (row-level security enforces the same).
-import { requirePermission } from '../../access/permissions.ts';
+import { requirePermission, seesWholeOrg } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
 import type { Call } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { notFound } from '../../http/errors.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
-import { seesWholeOrg } from '../shared.ts';
 import * as repo from './call.repository.ts';
 
 export type CallQuery = Omit<repo.CallFilters, 'before'> & { cursor?: string };

@@ -1,18 +1,10 @@
 // Messaging agent use cases: an agent answers a phone's incoming SMS (its auto-reply). One active
 // messaging agent per phone — the database's partial unique index decides, races included.
-import {
-  canManageRow,
-  canSeeRow,
-  requirePermission,
-  seesAllRows,
-} from '../../access/permissions.ts';
-import { type Principal, tenantOf } from '../../access/principal.ts';
+import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
+import type { Principal } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
 import type { MessageAgent } from '../../db/schema.ts';
-import { type Tx, withTenant } from '../../db/tenant.ts';
-import { AppError, notFound } from '../../http/errors.ts';
-import { newId } from '../../http/ids.ts';
-import { decodeCursor, page } from '../../http/pagination.ts';
+import type { Tx } from '../../db/tenant.ts';
 import { usablePhone, usablePrompt } from '../refs.ts';
 import { mapConflicts } from '../shared.ts';
 import * as repo from './message-agent.repository.ts';
@@ -35,17 +27,19 @@ async function checkRefs(tx: Tx, p: Principal, input: Partial<MessageAgentInput>
 }
 
 export function createMessageAgentService(database: Database) {
+  const messageAgents = ownedResource(database, {
+    resource: 'message_agents',
+    noun: 'messaging agent',
+    find: repo.findMessageAgent,
+  });
   return {
     create(p: Principal, input: MessageAgentInput): Promise<MessageAgent> {
-      requirePermission(p, 'message_agents:create');
       return mapConflicts(
         () =>
-          withTenant(database, tenantOf(p), async (tx) => {
+          messageAgents.create(p, async (tx, owned) => {
             await checkRefs(tx, p, input);
             return repo.insertMessageAgent(tx, {
-              id: newId(),
-              org_id: p.orgId,
-              owner_id: p.userId,
+              ...owned,
               name: input.name,
               phone_id: input.phone_id,
               prompt_id: input.prompt_id ?? null,
@@ -59,71 +53,37 @@ export function createMessageAgentService(database: Database) {
 
     list(
       p: Principal,
-      q: {
-        limit: number;
-        cursor?: string;
-        owner_id?: string;
+      q: OwnedListQuery & {
         phone_id?: string;
         active?: boolean;
         q?: string;
       },
     ) {
-      requirePermission(p, 'message_agents:read');
-      const before = decodeCursor(q.cursor);
-      return withTenant(database, tenantOf(p), async (tx) => {
-        const rows = await repo.listMessageAgents(tx, p.orgId, {
-          limit: q.limit + 1,
-          before,
-          // Reads follow the role, as RLS does (members: their own rows; this keeps the query honest).
-          ownerId: seesAllRows(p, 'message_agents') ? q.owner_id : p.userId,
+      return messageAgents.list(p, q, (tx, scope) =>
+        repo.listMessageAgents(tx, p.orgId, {
+          ...scope,
           phoneId: q.phone_id,
           active: q.active,
           q: q.q,
-        });
-        return page(rows, q.limit);
-      });
+        }),
+      );
     },
 
-    async get(p: Principal, id: string): Promise<MessageAgent> {
-      requirePermission(p, 'message_agents:read');
-      const row = await withTenant(database, tenantOf(p), (tx) =>
-        repo.findMessageAgent(tx, p.orgId, id),
-      );
-      // Another member's row answers exactly like a missing one: no existence oracle.
-      if (!row || !canSeeRow(p, 'message_agents', row.owner_id)) {
-        throw notFound('messaging agent');
-      }
-      return row;
-    },
+    get: messageAgents.get,
 
     update(p: Principal, id: string, patch: Partial<MessageAgentInput>): Promise<MessageAgent> {
-      requirePermission(p, 'message_agents:manage_own');
-      if (Object.keys(patch).length === 0) {
-        throw new AppError('validation_failed', 'Nothing to update');
-      }
       return mapConflicts(
         () =>
-          withTenant(database, tenantOf(p), async (tx) => {
-            const row = await repo.findMessageAgent(tx, p.orgId, id);
-            if (!row || !canManageRow(p, 'message_agents', row.owner_id)) {
-              throw notFound('messaging agent');
-            }
+          messageAgents.update(p, id, patch, async (tx) => {
             await checkRefs(tx, p, patch);
-            const updated = await repo.updateMessageAgent(tx, p.orgId, id, patch);
-            if (!updated) throw notFound('messaging agent');
-            return updated;
+            return messageAgents.found(await repo.updateMessageAgent(tx, p.orgId, id, patch));
           }),
         CONFLICTS,
       );
     },
 
     remove(p: Principal, id: string): Promise<void> {
-      requirePermission(p, 'message_agents:manage_own');
-      return withTenant(database, tenantOf(p), async (tx) => {
-        const row = await repo.findMessageAgent(tx, p.orgId, id);
-        if (!row || !canManageRow(p, 'message_agents', row.owner_id)) {
-          throw notFound('messaging agent');
-        }
+      return messageAgents.manage(p, id, async (tx) => {
         await repo.softDeleteMessageAgent(tx, p.orgId, id);
       });
     },

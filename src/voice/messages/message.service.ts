@@ -1,11 +1,10 @@
 // Message log use cases: read-only to people. Members read the messages of their own phones and
 // messaging agents; owners, admins and managers the whole org's (row-level security too).
-import { requirePermission } from '../../access/permissions.ts';
+import { requirePermission, seesWholeOrg } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
-import { seesWholeOrg } from '../shared.ts';
 import * as repo from './message.repository.ts';
 
 function scopeOf(p: Principal): repo.MessageScope {

@@ -6,12 +6,7 @@
 // the same as for a number that is not on its account, so no answer reveals another org's numbers.
 // Changes to routing are audited.
 import { auditActor } from '../../access/actor.ts';
-import {
-  canManageRow,
-  canSeeRow,
-  requirePermission,
-  seesAllRows,
-} from '../../access/permissions.ts';
+import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import { requireSuperuser } from '../../admin/admin.ts';
 import { recordAudit } from '../../audit/audit.ts';
@@ -21,8 +16,6 @@ import type { Database } from '../../db/database.ts';
 import type { Phone } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { AppError, notFound } from '../../http/errors.ts';
-import { newId } from '../../http/ids.ts';
-import { decodeCursor, page } from '../../http/pagination.ts';
 import { numberIsOnAccount } from '../../telephony/number-ownership.ts';
 import { withOrgService } from '../../telephony/org-service.ts';
 import { accountFor, type TwilioAccount } from '../../telephony/twilio-account.ts';
@@ -48,16 +41,18 @@ export function createPhoneService(
   config: Pick<Config, 'encryption' | 'twilio'>,
   clientFor: (account: TwilioAccount) => TwilioRest = createTwilioClients(config),
 ) {
+  const phones = ownedResource(database, {
+    resource: 'phones',
+    noun: 'phone',
+    find: repo.findPhone,
+  });
   return {
     create(p: Principal, input: PhoneInput, meta: RequestMeta): Promise<Phone> {
-      requirePermission(p, 'phones:create');
       return mapConflicts(
         () =>
-          withTenant(database, tenantOf(p), async (tx) => {
+          phones.create(p, async (tx, owned) => {
             const row = await repo.insertPhone(tx, {
-              id: newId(),
-              org_id: p.orgId,
-              owner_id: p.userId,
+              ...owned,
               number: input.number,
               label: input.label ?? null,
               active: input.active ?? true,
@@ -77,45 +72,19 @@ export function createPhoneService(
       );
     },
 
-    list(
-      p: Principal,
-      q: { limit: number; cursor?: string; owner_id?: string; active?: boolean; q?: string },
-    ) {
-      requirePermission(p, 'phones:read');
-      const before = decodeCursor(q.cursor);
-      return withTenant(database, tenantOf(p), async (tx) => {
-        const rows = await repo.listPhones(tx, p.orgId, {
-          limit: q.limit + 1,
-          before,
-          // Reads follow the role, as RLS does (members: their own rows; this keeps the query honest).
-          ownerId: seesAllRows(p, 'phones') ? q.owner_id : p.userId,
-          active: q.active,
-          q: q.q,
-        });
-        return page(rows, q.limit);
-      });
+    list(p: Principal, q: OwnedListQuery & { active?: boolean; q?: string }) {
+      return phones.list(p, q, (tx, scope) =>
+        repo.listPhones(tx, p.orgId, { ...scope, active: q.active, q: q.q }),
+      );
     },
 
-    async get(p: Principal, id: string): Promise<Phone> {
-      requirePermission(p, 'phones:read');
-      const row = await withTenant(database, tenantOf(p), (tx) => repo.findPhone(tx, p.orgId, id));
-      // Another member's row answers exactly like a missing one: no existence oracle.
-      if (!row || !canSeeRow(p, 'phones', row.owner_id)) throw notFound('phone');
-      return row;
-    },
+    get: phones.get,
 
     update(p: Principal, id: string, patch: repo.PhonePatch, meta: RequestMeta): Promise<Phone> {
-      requirePermission(p, 'phones:manage_own');
-      if (Object.keys(patch).length === 0) {
-        throw new AppError('validation_failed', 'Nothing to update');
-      }
       return mapConflicts(
         () =>
-          withTenant(database, tenantOf(p), async (tx) => {
-            const row = await repo.findPhone(tx, p.orgId, id);
-            if (!row || !canManageRow(p, 'phones', row.owner_id)) throw notFound('phone');
-            const updated = await repo.updatePhone(tx, p.orgId, id, patch);
-            if (!updated) throw notFound('phone');
+          phones.update(p, id, patch, async (tx, row) => {
+            const updated = phones.found(await repo.updatePhone(tx, p.orgId, id, patch));
             if (patch.active !== undefined && patch.active !== row.active) {
               await recordAudit(tx, meta, {
                 org_id: p.orgId,
@@ -140,11 +109,7 @@ export function createPhoneService(
      * superuser assigns numbers: phone_assignment_required until then.
      */
     async verify(p: Principal, id: string, meta: RequestMeta): Promise<Phone> {
-      requirePermission(p, 'phones:manage_own');
-      const phone = await withTenant(database, tenantOf(p), (tx) =>
-        repo.findPhone(tx, p.orgId, id),
-      );
-      if (!phone || !canManageRow(p, 'phones', phone.owner_id)) throw notFound('phone');
+      const phone = await phones.manage(p, id, async (_tx, row) => row);
       // People below admin may not read the credentials; the org acting as itself may read its
       // own (migration 0007), and the token is only opened here, in memory.
       const stored = await withOrgService(database, p.orgId, (tx) =>
@@ -170,8 +135,7 @@ export function createPhoneService(
       if (await numberIsOnAccount(clientFor(account), phone.number)) {
         try {
           return await withTenant(database, tenantOf(p), async (tx) => {
-            const row = await repo.markVerified(tx, p.orgId, id, 'twilio_account');
-            if (!row) throw notFound('phone');
+            const row = phones.found(await repo.markVerified(tx, p.orgId, id, 'twilio_account'));
             await recordAudit(tx, meta, {
               org_id: p.orgId,
               ...auditActor(p),
@@ -205,10 +169,7 @@ export function createPhoneService(
     },
 
     remove(p: Principal, id: string, meta: RequestMeta): Promise<void> {
-      requirePermission(p, 'phones:manage_own');
-      return withTenant(database, tenantOf(p), async (tx) => {
-        const row = await repo.findPhone(tx, p.orgId, id);
-        if (!row || !canManageRow(p, 'phones', row.owner_id)) throw notFound('phone');
+      return phones.manage(p, id, async (tx, row) => {
         await repo.softDeletePhone(tx, p.orgId, id);
         await recordAudit(tx, meta, {
           org_id: p.orgId,

@@ -4838,7 +4838,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, calls:write, messages:read, messages:write, analytics:read.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read.
          */
         post: {
             parameters: {
@@ -4851,7 +4851,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "calls:write" | "messages:read" | "messages:write" | "analytics:read")[];
+                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read")[];
                         /** Format: date-time */
                         expires_at?: string;
                     };

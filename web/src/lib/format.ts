@@ -1,4 +1,5 @@
 // Display helpers: dates in the user's locale, relative times, short device names.
+import type { ResponseOf } from './api.ts';
 
 export function formatDateTime(iso: string | null | undefined): string {
   if (!iso) return '—';
@@ -56,15 +57,19 @@ export function deviceName(userAgent: string | null | undefined): string {
   return browser ?? os ?? ua.slice(0, 40);
 }
 
+/** The roles the server knows, from its OpenAPI document (src/access/permissions.ts ROLES). */
+export type Role = ResponseOf<'/api/users/me', 'get'>['role'];
+
+/** A label for every role: a role the server adds fails the typecheck until it is labelled. */
 export const ROLE_LABELS = {
   owner: 'Owner',
   admin: 'Admin',
   manager: 'Manager',
   member: 'Member',
-} as const;
+} as const satisfies Record<Role, string>;
 
-export type Role = keyof typeof ROLE_LABELS;
-export const ROLES: readonly Role[] = ['owner', 'admin', 'manager', 'member'];
+/** Highest first, as the server lists them. */
+export const ROLES = Object.keys(ROLE_LABELS) as Role[];
 
 /** Owners and admins run the org (members, invitations, keys, settings, audit). */
 export function isOrgAdmin(role: string | undefined): boolean {

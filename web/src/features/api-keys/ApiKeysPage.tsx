@@ -38,9 +38,7 @@ const SCOPE_LABELS: Record<Scope, string> = {
   'scheduled_calls:read': 'Scheduled calls — read',
   'scheduled_calls:write': 'Scheduled calls — write',
   'calls:read': 'Call logs — read',
-  'calls:write': 'Call logs — write',
   'messages:read': 'Messages — read',
-  'messages:write': 'Messages — write',
   'analytics:read': 'Analytics — read',
 };
 const SCOPES = Object.keys(SCOPE_LABELS) as Scope[];
