@@ -1,6 +1,7 @@
 // The public shape of a user and an org in API responses (snake_case; never a hash or secret).
 import { Type } from 'typebox';
-import type { Org, Role, User } from '../db/schema.ts';
+import type { Principal } from '../access/principal.ts';
+import type { Org, User } from '../db/schema.ts';
 import { Timestamp } from '../http/schemas.ts';
 
 export const UserOut = Type.Object({
@@ -50,6 +51,13 @@ export function orgJson(o: Org) {
   return { id: o.id, name: o.name, kind: o.kind };
 }
 
-export function meJson(u: User, o: Org, role: Role, amr: string[], mfaPending: boolean) {
-  return { ...userJson(u), org: orgJson(o), role, amr, mfa_enrollment_required: mfaPending };
+/** The caller's own view: their account, the org they act in and how they authenticated. */
+export function meJson(me: { user: User; org: Org }, p: Principal) {
+  return {
+    ...userJson(me.user),
+    org: orgJson(me.org),
+    role: p.role,
+    amr: p.amr ?? [],
+    mfa_enrollment_required: p.mfaPending === true,
+  };
 }
