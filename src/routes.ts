@@ -88,8 +88,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(apiKeyRoutes, { auth });
   await app.register(adminRoutes, { auth });
 
-  // Voice resources                   /api/phones, /api/agents, /api/message-agents,
-  //                                   /api/scheduled-calls, /api/calls, /api/messages, /api/analytics
+  // Voice resources                   /api/phones (and /api/admin/phone-assignments), /api/agents,
+  //                                   /api/message-agents, /api/scheduled-calls, /api/calls,
+  //                                   /api/messages, /api/analytics
   await app.register(phoneRoutes, {
     phones: createPhoneService(database, config),
     assign: createPhoneAssignment(database),
