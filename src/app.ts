@@ -1,7 +1,8 @@
 // Builds the Fastify application from a config object and its dependencies. It never listens:
 // main.ts does that, and tests call the app in-process. Read it as a table of contents: Fastify
 // and Ajv, the shared services, the request pipeline (each step a named plugin, in the order its
-// hooks run), then the route table (src/routes.ts), where a new capability adds its line.
+// hooks run), then the route table (src/routes.ts), where a new capability adds its line, and
+// the background dispatcher.
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
@@ -23,6 +24,7 @@ import { createValidatorCompiler } from './http/validation.ts';
 import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { registerRoutes } from './routes.ts';
+import { scheduledCallDispatcher } from './telephony/telephony.plugin.ts';
 
 export interface AppDeps {
   database: Database;
@@ -131,6 +133,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     auth,
     webDistDir: deps.webDistDir,
   });
+  // Background work: scheduled calls, placed exactly once across instances.
+  await app.register(scheduledCallDispatcher, { database: deps.database, config });
 
   return app;
 }

@@ -4,6 +4,7 @@
 // comes last so it never shadows an API route.
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin.routes.ts';
 import { apiKeyRoutes } from './api-keys/api-key.routes.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
@@ -25,7 +26,9 @@ import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
-import { telephony } from './telephony/telephony.plugin.ts';
+import { twilioCredentialsRoutes } from './telephony/twilio-credentials.routes.ts';
+import { createTwilioCredentialsService } from './telephony/twilio-credentials.service.ts';
+import { twilioWebhookRoutes } from './telephony/webhooks.routes.ts';
 import { meRoutes } from './users/me.routes.ts';
 import { agentRoutes } from './voice/agents/agent.routes.ts';
 import { createAgentService } from './voice/agents/agent.service.ts';
@@ -104,8 +107,15 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(messageRoutes, { messages: createMessageService(database) });
   await app.register(analyticsRoutes, { analytics });
 
-  // Telephony                         /webhooks/twilio/*, /api/twilio/credentials; the dispatcher
-  await app.register(telephony, { database, config });
+  // Telephony                         /webhooks/twilio/{voice,status,sms} · /api/twilio/credentials
+  await app.register(twilioWebhookRoutes, {
+    database,
+    config,
+    logger: app.log as unknown as Logger,
+  });
+  await app.register(twilioCredentialsRoutes, {
+    credentials: createTwilioCredentialsService(database, config),
+  });
 
   // The source documents' paths: the same services and answers as their /api counterparts.
   //                                   /auth/jwt/login, /auth/cookie/login, /auth/logout · /auth/me
