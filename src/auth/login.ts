@@ -42,14 +42,17 @@ export type AfterLoginHook = (r: LoginSuccess, meta: RequestMeta) => void | Prom
 
 export type LoginResult = LoginSuccess | { kind: 'mfa'; mfa_token: string; methods: string[] };
 
+export interface LoginHooks {
+  /** The MFA step (issue: MFA); absent, every login is one step. */
+  secondFactor?: SecondFactorHook;
+  afterLogin?: AfterLoginHook;
+}
+
 export async function login(
   auth: AuthContext,
   input: { email: string; password: string },
   meta: RequestMeta,
-  hooks: {
-    secondFactor?: SecondFactorHook;
-    afterLogin?: AfterLoginHook;
-  } = {},
+  hooks: LoginHooks = {},
 ): Promise<LoginResult> {
   const account = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
   const attempt = await auth.loginGuard.reserve({ account, ip: clientKey(meta.ip) });

@@ -4,14 +4,11 @@ import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { isPerson } from '../access/actor.ts';
 import { type Principal, requirePrincipal } from '../access/principal.ts';
-import { sessionBody } from '../auth/auth.routes.ts';
 import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
-import { setAuthCookies } from '../auth/cookies.ts';
 import type { AfterLoginHook } from '../auth/login.ts';
+import { SessionTokens, sessionResponse } from '../auth/session-response.ts';
 import { AppError } from '../http/errors.ts';
 import { NoContent, responses, Timestamp } from '../http/schemas.ts';
-import { getMe } from '../users/me.ts';
-import { OrgOut, RoleOut, UserOut } from '../users/user.json.ts';
 import { regenerateBackupCodes } from './backup-codes-regenerate.ts';
 import { disableMfa } from './disable.ts';
 import { enableMfa } from './enable.ts';
@@ -36,15 +33,6 @@ const BackupCodes = Type.Object({
     description: 'Shown only in this answer; each works once',
   }),
 });
-const SessionTokens = Type.Object({
-  user: UserOut,
-  org: OrgOut,
-  role: RoleOut,
-  access_token: Type.String(),
-  refresh_token: Type.String(),
-  token_type: Type.Literal('bearer'),
-  expires_in: Type.Integer(),
-});
 
 /** The caller, who must be a person: an API key acts on resources, never on its creator's MFA. */
 function person(request: FastifyRequest): Principal {
@@ -57,11 +45,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
   const { auth } = opts;
   const tags = ['mfa'];
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
-  const cookieSettings = {
-    secure: auth.config.auth.secureCookies,
-    accessTtlSeconds: auth.config.auth.accessTokenTtlSeconds,
-    refreshTtlSeconds: auth.config.auth.refreshIdleTtlSeconds,
-  };
+  const answer = sessionResponse(auth);
 
   app.get(
     '/api/auth/mfa',
@@ -163,17 +147,8 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
         requestMeta(request),
         opts.afterLogin,
       );
-      setAuthCookies(reply, cookieSettings, {
-        accessToken: r.tokens.access_token,
-        refreshToken: r.tokens.refresh_token,
-      });
-      const { org } = await getMe(auth.database, {
-        userId: r.user.id,
-        orgId: r.orgId,
-        role: r.role,
-        superuser: r.user.is_superuser,
-      });
-      return sessionBody({ user: r.user, org, role: r.role, tokens: r.tokens });
+      answer.setCookies(reply, r.tokens);
+      return answer.loginBody(r);
     },
   );
 

@@ -4,13 +4,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
+import { SessionTokens, sessionResponse } from '../auth/session-response.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { IdParams, NoContent, responses } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { acceptInvitation } from './invitation-accept.ts';
 import { createInvitation, listInvitations, revokeInvitation } from './invitations.ts';
 import { InvitationOut, invitationJson } from './org.json.ts';
-import { cookieSetter, SessionTokens } from './org.routes.ts';
 
 export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (
   app,
@@ -18,7 +18,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
 ) => {
   const tags = ['invitations'];
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
-  const setCookies = cookieSetter(auth);
+  const answer = sessionResponse(auth);
 
   app.post(
     '/api/orgs/current/invitations',
@@ -116,7 +116,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
       const r = await acceptInvitation(auth, request.principal, request.body, requestMeta(request));
       const base = { user: userJson(r.user), org: orgJson(r.org), role: r.role };
       if (r.kind === 'joined') return reply.code(200).send(base);
-      setCookies(reply, r.tokens);
+      answer.setCookies(reply, r.tokens);
       return reply.code(201).send({ ...base, ...r.tokens });
     },
   );

@@ -1,16 +1,14 @@
 // /api/orgs (the caller's orgs), /api/auth/switch-org, /api/orgs/current (settings), its members
 // and admin-created users.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
-import { setAuthCookies } from '../auth/cookies.ts';
-import type { TokenPair } from '../auth/session-issue.ts';
+import { SessionTokens, sessionBody, sessionResponse } from '../auth/session-response.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { NoContent, responses } from '../http/schemas.ts';
 import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
-import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
+import { RoleOut } from '../users/user.json.ts';
 import { changeMemberRole, listOrgMembers, removeMember } from './members.ts';
 import {
   MemberOut,
@@ -25,28 +23,8 @@ import { createOrgUser } from './org-users.ts';
 import { createOrg, getCurrentOrg, listMyOrgs, updateCurrentOrg } from './orgs.ts';
 import { switchOrg } from './switch-org.ts';
 
-export const SessionTokens = Type.Object({
-  user: UserOut,
-  org: OrgOut,
-  role: RoleOut,
-  access_token: Type.String(),
-  refresh_token: Type.String(),
-  token_type: Type.Literal('bearer'),
-  expires_in: Type.Integer({ description: 'Seconds until the access token expires' }),
-});
-
 const OrgName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const UserIdParams = Type.Object({ user_id: Type.String({ format: 'uuid' }) });
-
-export function cookieSetter(auth: AuthContext) {
-  const settings = {
-    secure: auth.config.auth.secureCookies,
-    accessTtlSeconds: auth.config.auth.accessTokenTtlSeconds,
-    refreshTtlSeconds: auth.config.auth.refreshIdleTtlSeconds,
-  };
-  return (reply: FastifyReply, t: TokenPair) =>
-    setAuthCookies(reply, settings, { accessToken: t.access_token, refreshToken: t.refresh_token });
-}
 
 export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (
   app,
@@ -54,7 +32,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
 ) => {
   const tags = ['orgs'];
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
-  const setCookies = cookieSetter(auth);
+  const answer = sessionResponse(auth);
   const db = auth.database;
 
   app.get(
@@ -114,8 +92,8 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     async (request, reply) => {
       const p = requirePrincipal(request);
       const r = await switchOrg(auth, p, request.body.org_id.toLowerCase(), requestMeta(request));
-      if (p.via === 'cookie') setCookies(reply, r.tokens);
-      return { user: userJson(r.user), org: orgJson(r.org), role: r.role, ...r.tokens };
+      if (p.via === 'cookie') answer.setCookies(reply, r.tokens);
+      return sessionBody(r);
     },
   );
 

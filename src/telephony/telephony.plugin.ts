@@ -1,14 +1,11 @@
-// Telephony: Twilio webhooks, the org's Twilio credentials, and the scheduled-call dispatcher
-// (started when the app is ready unless DISPATCHER_ENABLED=false, stopped before it closes).
+// The scheduled-call dispatcher: started when the app is ready unless DISPATCHER_ENABLED=false,
+// stopped before it closes. (The Twilio webhooks and credentials routes are in src/routes.ts.)
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
-import { twilioCredentialsRoutes } from './twilio-credentials.routes.ts';
-import { createTwilioCredentialsService } from './twilio-credentials.service.ts';
-import { twilioWebhookRoutes } from './webhooks.routes.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -22,10 +19,6 @@ const plugin: FastifyPluginAsync<{ database: Database; config: Readonly<Config> 
   { database, config },
 ) => {
   const logger = app.log as unknown as Logger;
-  await app.register(twilioWebhookRoutes, { database, config, logger });
-  await app.register(twilioCredentialsRoutes, {
-    credentials: createTwilioCredentialsService(database, config),
-  });
   const dispatcher = createDispatcher({ database, config, logger });
   app.decorate('dispatcher', dispatcher);
   if (config.dispatcher.enabled) {
@@ -35,4 +28,4 @@ const plugin: FastifyPluginAsync<{ database: Database; config: Readonly<Config> 
 };
 
 // Not encapsulated: app.dispatcher is visible on the app.
-export const telephony = fp(plugin, { name: 'telephony' });
+export const scheduledCallDispatcher = fp(plugin, { name: 'scheduled-call-dispatcher' });

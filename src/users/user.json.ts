@@ -1,6 +1,7 @@
 // The public shape of a user and an org in API responses (snake_case; never a hash or secret).
 import { Type } from 'typebox';
 import { ROLES } from '../access/permissions.ts';
+import type { Principal } from '../access/principal.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { Timestamp } from '../http/schemas.ts';
 
@@ -47,6 +48,13 @@ export function orgJson(o: Org) {
   return { id: o.id, name: o.name, kind: o.kind };
 }
 
-export function meJson(u: User, o: Org, role: Role, amr: string[], mfaPending: boolean) {
-  return { ...userJson(u), org: orgJson(o), role, amr, mfa_enrollment_required: mfaPending };
+/** The caller's own view: their account, the org they act in and how they authenticated. */
+export function meJson(me: { user: User; org: Org }, p: Principal) {
+  return {
+    ...userJson(me.user),
+    org: orgJson(me.org),
+    role: p.role,
+    amr: p.amr ?? [],
+    mfa_enrollment_required: p.mfaPending === true,
+  };
 }

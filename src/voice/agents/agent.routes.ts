@@ -105,110 +105,107 @@ export function toAgentJson(a: Agent) {
   };
 }
 
-export const agentRoutes: FastifyPluginAsyncTypebox<{ agents: AgentService }> = async (
-  app,
-  { agents },
-) => {
+export const agentRoutes: FastifyPluginAsyncTypebox<{
+  agents: AgentService;
+  base?: '/api/agents' | '/agents';
+}> = async (app, { agents, base = '/api/agents' }) => {
   const tags = ['agents'];
-  // /agents is the source documents' path: same handlers, documented once under /api/agents.
-  for (const base of ['/api/agents', '/agents']) {
-    const hide = base !== '/api/agents';
+  // Documented once, under /api/agents; src/routes.ts mounts the source documents' /agents too.
+  const hide = base !== '/api/agents';
 
-    app.post(
-      base,
-      {
-        schema: {
-          hide,
-          tags,
-          security,
-          summary: 'Create a voice agent',
-          description: 'One active incoming agent per phone: a second answers 409.',
-          body: CreateBody,
-          response: responses({ 201: AgentOut }, [401, 403, 409, 413, 415]),
-        },
+  app.post(
+    base,
+    {
+      schema: {
+        hide,
+        tags,
+        security,
+        summary: 'Create a voice agent',
+        description: 'One active incoming agent per phone: a second answers 409.',
+        body: CreateBody,
+        response: responses({ 201: AgentOut }, [401, 403, 409, 413, 415]),
       },
-      async (request, reply) => {
-        const row = await agents.create(requirePrincipal(request), request.body);
-        return reply.code(201).send(toAgentJson(row));
-      },
-    );
+    },
+    async (request, reply) => {
+      const row = await agents.create(requirePrincipal(request), request.body);
+      return reply.code(201).send(toAgentJson(row));
+    },
+  );
 
-    app.get(
-      base,
-      {
-        schema: {
-          hide,
-          tags,
-          security,
-          summary: 'List voice agents (newest first, cursor pagination)',
-          description: 'Members see their own agents; managers, admins and owners all of the org.',
-          querystring: ListQuery,
-          response: responses({ 200: PageOf(AgentOut) }, [401, 403]),
-        },
+  app.get(
+    base,
+    {
+      schema: {
+        hide,
+        tags,
+        security,
+        summary: 'List voice agents (newest first, cursor pagination)',
+        description: 'Members see their own agents; managers, admins and owners all of the org.',
+        querystring: ListQuery,
+        response: responses({ 200: PageOf(AgentOut) }, [401, 403]),
       },
-      async (request) => {
-        const { limit = 20, ...rest } = request.query;
-        const result = await agents.list(requirePrincipal(request), { limit, ...rest });
-        return { items: result.items.map(toAgentJson), next_cursor: result.next_cursor };
-      },
-    );
+    },
+    async (request) => {
+      const { limit = 20, ...rest } = request.query;
+      const result = await agents.list(requirePrincipal(request), { limit, ...rest });
+      return { items: result.items.map(toAgentJson), next_cursor: result.next_cursor };
+    },
+  );
 
-    app.get(
+  app.get(
+    `${base}/:id`,
+    {
+      schema: {
+        hide,
+        tags,
+        security,
+        summary: 'Get a voice agent',
+        params: IdParams,
+        response: responses({ 200: AgentOut }, [401, 403, 404]),
+      },
+    },
+    async (request) => toAgentJson(await agents.get(requirePrincipal(request), request.params.id)),
+  );
+
+  for (const method of ['patch', 'put'] as const) {
+    app[method](
       `${base}/:id`,
       {
         schema: {
           hide,
           tags,
           security,
-          summary: 'Get a voice agent',
+          summary:
+            method === 'patch'
+              ? 'Update a voice agent'
+              : 'Update a voice agent (same as PATCH: only the fields sent change)',
           params: IdParams,
-          response: responses({ 200: AgentOut }, [401, 403, 404]),
+          body: UpdateBody,
+          response: responses({ 200: AgentOut }, [401, 403, 404, 409, 413, 415]),
         },
       },
       async (request) =>
-        toAgentJson(await agents.get(requirePrincipal(request), request.params.id)),
-    );
-
-    for (const method of ['patch', 'put'] as const) {
-      app[method](
-        `${base}/:id`,
-        {
-          schema: {
-            hide,
-            tags,
-            security,
-            summary:
-              method === 'patch'
-                ? 'Update a voice agent'
-                : 'Update a voice agent (same as PATCH: only the fields sent change)',
-            params: IdParams,
-            body: UpdateBody,
-            response: responses({ 200: AgentOut }, [401, 403, 404, 409, 413, 415]),
-          },
-        },
-        async (request) =>
-          toAgentJson(
-            await agents.update(requirePrincipal(request), request.params.id, request.body),
-          ),
-      );
-    }
-
-    app.delete(
-      `${base}/:id`,
-      {
-        schema: {
-          hide,
-          tags,
-          security,
-          summary: 'Delete a voice agent (soft delete)',
-          params: IdParams,
-          response: responses({ 204: NoContent }, [401, 403, 404]),
-        },
-      },
-      async (request, reply) => {
-        await agents.remove(requirePrincipal(request), request.params.id);
-        return reply.code(204).send(null);
-      },
+        toAgentJson(
+          await agents.update(requirePrincipal(request), request.params.id, request.body),
+        ),
     );
   }
+
+  app.delete(
+    `${base}/:id`,
+    {
+      schema: {
+        hide,
+        tags,
+        security,
+        summary: 'Delete a voice agent (soft delete)',
+        params: IdParams,
+        response: responses({ 204: NoContent }, [401, 403, 404]),
+      },
+    },
+    async (request, reply) => {
+      await agents.remove(requirePrincipal(request), request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
 };

@@ -77,81 +77,79 @@ const AgentSummary = Type.Object(
   { title: 'AgentSummary' },
 );
 
-export const analyticsRoutes: FastifyPluginAsyncTypebox<{ analytics: AnalyticsService }> = async (
-  app,
-  { analytics },
-) => {
+export const analyticsRoutes: FastifyPluginAsyncTypebox<{
+  analytics: AnalyticsService;
+  base?: '/api/analytics' | '/analytics';
+}> = async (app, { analytics, base = '/api/analytics' }) => {
   const tags = ['analytics'];
   const description =
     'From/to are calendar dates in tz (default: the last 30 days up to today; at most 366 days). Members count the calls of their own phones and agents; managers, admins and owners the whole org.';
-  // /analytics/* is the source documents' path: same handlers, documented under /api.
-  for (const base of ['/api/analytics', '/analytics']) {
-    const hide = base !== '/api/analytics';
+  // Documented once, under /api/analytics; src/routes.ts mounts the source documents' /analytics too.
+  const hide = base !== '/api/analytics';
 
-    app.get(
-      `${base}/calls-by-date`,
-      {
-        schema: {
-          hide,
-          tags,
-          security,
-          summary: 'Calls per day (every day of the range, zeros included)',
-          description,
-          querystring: Query,
-          response: responses({ 200: ByDate }, [401, 403]),
-        },
+  app.get(
+    `${base}/calls-by-date`,
+    {
+      schema: {
+        hide,
+        tags,
+        security,
+        summary: 'Calls per day (every day of the range, zeros included)',
+        description,
+        querystring: Query,
+        response: responses({ 200: ByDate }, [401, 403]),
       },
-      async (request) => {
-        const { result, ...window } = await analytics.callsByDate(
-          requirePrincipal(request),
-          request.query,
-        );
-        return { ...window, days: result };
-      },
-    );
+    },
+    async (request) => {
+      const { result, ...window } = await analytics.callsByDate(
+        requirePrincipal(request),
+        request.query,
+      );
+      return { ...window, days: result };
+    },
+  );
 
-    app.get(
-      `${base}/calls-by-hour`,
-      {
-        schema: {
-          hide,
-          tags,
-          security,
-          summary: 'Calls per hour of the day (0–23 in tz)',
-          description,
-          querystring: Query,
-          response: responses({ 200: ByHour }, [401, 403]),
-        },
+  app.get(
+    `${base}/calls-by-hour`,
+    {
+      schema: {
+        hide,
+        tags,
+        security,
+        summary: 'Calls per hour of the day (0–23 in tz)',
+        description,
+        querystring: Query,
+        response: responses({ 200: ByHour }, [401, 403]),
       },
-      async (request) => {
-        const { result, ...window } = await analytics.callsByHour(
-          requirePrincipal(request),
-          request.query,
-        );
-        return { ...window, hours: result };
-      },
-    );
+    },
+    async (request) => {
+      const { result, ...window } = await analytics.callsByHour(
+        requirePrincipal(request),
+        request.query,
+      );
+      return { ...window, hours: result };
+    },
+  );
 
-    app.get(
-      `${base}/agent-summary`,
-      {
-        schema: {
-          hide,
-          tags,
-          security,
-          summary: 'Per agent: calls, answered, average and total duration',
-          description,
-          querystring: Query,
-          response: responses({ 200: AgentSummary }, [401, 403]),
-        },
+  app.get(
+    `${base}/agent-summary`,
+    {
+      schema: {
+        hide,
+        tags,
+        security,
+        summary: 'Per agent: calls, answered, average and total duration',
+        description,
+        querystring: Query,
+        response: responses({ 200: AgentSummary }, [401, 403]),
       },
-      async (request) => {
-        const { result, ...window } = await analytics.agentSummary(
-          requirePrincipal(request),
-          request.query,
-        );
-        return { ...window, agents: result };
-      },
-    );
-  }
+    },
+    async (request) => {
+      const { result, ...window } = await analytics.agentSummary(
+        requirePrincipal(request),
+        request.query,
+      );
+      return { ...window, agents: result };
+    },
+  );
 };

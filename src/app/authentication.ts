@@ -1,0 +1,47 @@
+// Who is calling, decided once per request before any route sees it. The onRequest hooks run in
+// this order, and the order is the point:
+//   1. cross-site refusal: a public route flagged `crossSite: 'refuse'` turns away another site's
+//      page before any credential is looked at (login CSRF);
+//   2. the authenticator: bearer JWT, sb_access cookie (with its CSRF header on writes) or an
+//      `sb_…` API key, then the superuser's X-Switchboard-Org → request.principal, or null;
+//   3. (onSend) every request of a superuser acting in an org lands in that org's audit log;
+//   4. the MFA enrolment gate: an enrolment-only (mfa_pending) principal reaches only the routes
+//      declared open to it (config: MFA_PENDING_ALLOWED). Right after the authenticator, so a
+//      refused request is neither parsed nor validated.
+import type { FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+import type { Authenticator } from '../access/principal.ts';
+import { createActInOrg, registerSuperuserAudit } from '../admin/act-in-org.ts';
+import { createApiKeyAuthenticator } from '../api-keys/authenticate-api-key.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
+import { createAuthenticator } from '../auth/authenticate.ts';
+import type { Database } from '../db/database.ts';
+import { refuseCrossSite } from '../http/cross-site.ts';
+import { mfaEnrollmentGate } from '../mfa/mfa-enrollment-gate.ts';
+
+export interface AuthenticationOptions {
+  auth: AuthContext;
+  database: Database;
+  publicUrl: string;
+  /** Test-only override (AppDeps.authenticate); main.ts never passes it. */
+  authenticate?: Authenticator;
+}
+
+const plugin: FastifyPluginAsync<AuthenticationOptions> = async (app, opts) => {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', refuseCrossSite(opts.publicUrl));
+  const authenticate =
+    opts.authenticate ??
+    createAuthenticator(opts.auth, {
+      apiKey: createApiKeyAuthenticator(opts.auth),
+      actAs: createActInOrg(opts.database),
+    });
+  app.addHook('onRequest', async (request) => {
+    request.principal = await authenticate(request);
+  });
+  registerSuperuserAudit(app, opts.database);
+  app.addHook('onRequest', mfaEnrollmentGate);
+};
+
+// Not encapsulated: the hooks run for every route, request.principal exists on every request.
+export const authentication = fp(plugin, { name: 'authentication' });

@@ -1,0 +1,84 @@
+// /api/auth/logout, /logout-all and /sessions: the caller's own sessions (devices) and ending them.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { requirePrincipal } from '../access/principal.ts';
+import { IdParams, NoContent, responses } from '../http/schemas.ts';
+import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
+import { type AuthContext, requestMeta } from './auth-context.ts';
+import { sessionResponse } from './session-response.ts';
+import { listSessions, revokeOwnSession, sessionJson } from './sessions.ts';
+
+const Session = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  user_agent: Type.Union([Type.String(), Type.Null()]),
+  ip: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({ format: 'date-time' }),
+  last_used_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.String({ format: 'date-time' }),
+  current: Type.Boolean(),
+});
+
+export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (
+  app,
+  { auth },
+) => {
+  const tags = ['auth'];
+  const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+  const answer = sessionResponse(auth);
+  const logoutSchema = (summary: string) => ({
+    tags,
+    security,
+    summary,
+    response: responses({ 204: NoContent }, [401, 403]),
+  });
+
+  app.post(
+    '/api/auth/logout',
+    { schema: logoutSchema('End the current session'), config: MFA_PENDING_ALLOWED },
+    (request, reply) => answer.endSession(request, reply, false),
+  );
+  app.post(
+    '/api/auth/logout-all',
+    { schema: logoutSchema("End all of the user's sessions"), config: MFA_PENDING_ALLOWED },
+    (request, reply) => answer.endSession(request, reply, true),
+  );
+
+  app.get(
+    '/api/auth/sessions',
+    {
+      schema: {
+        tags,
+        security,
+        summary: "The user's live sessions (devices)",
+        response: responses({ 200: Type.Object({ items: Type.Array(Session) }) }, [401]),
+      },
+    },
+    async (request) => {
+      const p = requirePrincipal(request);
+      const rows = await listSessions(auth, p);
+      return { items: rows.map((s) => sessionJson(s, p.sessionId)) };
+    },
+  );
+
+  app.delete(
+    '/api/auth/sessions/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Revoke one of your sessions',
+        params: IdParams,
+        response: responses({ 204: NoContent }, [401, 403, 404]),
+      },
+    },
+    async (request, reply) => {
+      await revokeOwnSession(
+        auth,
+        requirePrincipal(request),
+        request.params.id,
+        requestMeta(request),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+};

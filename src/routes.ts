@@ -1,0 +1,130 @@
+// The route table: every route plugin of the app, what it serves and in which order it is mounted.
+// A new capability adds a line here (never to app.ts). Start here to find the code behind a URL.
+// Order matters twice: it is the order of the OpenAPI document, and the dashboard's catch-all
+// comes last so it never shadows an API route.
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { adminRoutes } from './admin/admin.routes.ts';
+import { apiKeyRoutes } from './api-keys/api-key.routes.ts';
+import { auditRoutes } from './audit/audit.routes.ts';
+import { accountEmailRoutes } from './auth/account-email.routes.ts';
+import { authRoutes } from './auth/auth.routes.ts';
+import type { AuthContext } from './auth/auth-context.ts';
+import { authCompatRoutes } from './auth/compat.routes.ts';
+import { forwardAuthRoutes } from './auth/forward-auth.routes.ts';
+import { jwksRoutes } from './auth/jwks.routes.ts';
+import { newDeviceCheck } from './auth/new-device.ts';
+import { sessionRoutes } from './auth/sessions.routes.ts';
+import { afterSignUp } from './auth/sign-up-mails.ts';
+import type { Config } from './config.ts';
+import type { Database } from './db/database.ts';
+import { healthRoutes } from './health/health.routes.ts';
+import { mfaSecondFactor } from './mfa/login-challenge.ts';
+import { mfaRoutes } from './mfa/mfa.routes.ts';
+import { invitationRoutes } from './orgs/invitation.routes.ts';
+import { orgRoutes } from './orgs/org.routes.ts';
+import { promptRoutes } from './prompts/prompt.routes.ts';
+import { createPromptService } from './prompts/prompt.service.ts';
+import { twilioCredentialsRoutes } from './telephony/twilio-credentials.routes.ts';
+import { createTwilioCredentialsService } from './telephony/twilio-credentials.service.ts';
+import { twilioWebhookRoutes } from './telephony/webhooks.routes.ts';
+import { meRoutes } from './users/me.routes.ts';
+import { agentRoutes } from './voice/agents/agent.routes.ts';
+import { createAgentService } from './voice/agents/agent.service.ts';
+import { analyticsRoutes } from './voice/analytics/analytics.routes.ts';
+import { createAnalyticsService } from './voice/analytics/analytics.service.ts';
+import { callRoutes } from './voice/calls/call.routes.ts';
+import { createCallService } from './voice/calls/call.service.ts';
+import { messageAgentRoutes } from './voice/message-agents/message-agent.routes.ts';
+import { createMessageAgentService } from './voice/message-agents/message-agent.service.ts';
+import { messageRoutes } from './voice/messages/message.routes.ts';
+import { createMessageService } from './voice/messages/message.service.ts';
+import { phoneRoutes } from './voice/phones/phone.routes.ts';
+import { createPhoneAssignment, createPhoneService } from './voice/phones/phone.service.ts';
+import { scheduledCallRoutes } from './voice/scheduled-calls/scheduled-call.routes.ts';
+import { createScheduledCallService } from './voice/scheduled-calls/scheduled-call.service.ts';
+import { webRoutes } from './web/web.routes.ts';
+
+export interface RouteDeps {
+  config: Readonly<Config>;
+  database: Database;
+  redis?: Redis;
+  auth: AuthContext;
+  webDistDir?: string;
+}
+
+export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { config, database, auth } = deps;
+  // The login flow's hooks: the MFA step after a correct password, the new-device notice after it.
+  const login = { secondFactor: mfaSecondFactor(auth), afterLogin: newDeviceCheck(auth) };
+  const agents = createAgentService(database, config);
+  const analytics = createAnalyticsService(database);
+
+  // Platform                          /health, /ready · /.well-known/jwks.json
+  await app.register(healthRoutes, {
+    database,
+    redis: deps.redis,
+    timeoutMs: config.database.timeoutMs,
+  });
+  await app.register(jwksRoutes, { getKeyRing: () => auth.getKeyRing() });
+
+  // Accounts and sessions             /api/auth/{register,login,refresh,password/change}
+  await app.register(authRoutes, { auth, ...login, afterRegister: afterSignUp(auth) });
+  //                                   /api/auth/{logout,logout-all,sessions}
+  await app.register(sessionRoutes, { auth });
+  //                                   /api/users/me
+  await app.register(meRoutes, { database });
+  //                                   /api/auth/verify (forward-auth)
+  await app.register(forwardAuthRoutes);
+  //                                   /api/auth/mfa/*
+  await app.register(mfaRoutes, { auth, afterLogin: login.afterLogin });
+  //                                   /api/auth/email/*, /api/auth/password/{forgot,reset}
+  await app.register(accountEmailRoutes, { auth });
+
+  // Organizations and access control  /api/audit-logs · /api/prompts · /api/orgs*, switch-org ·
+  //                                   invitations · /api/api-keys · /api/admin/*
+  await app.register(auditRoutes, { database });
+  await app.register(promptRoutes, { prompts: createPromptService(database) });
+  await app.register(orgRoutes, { auth });
+  await app.register(invitationRoutes, { auth });
+  await app.register(apiKeyRoutes, { auth });
+  await app.register(adminRoutes, { auth });
+
+  // Voice resources                   /api/phones (and /api/admin/phone-assignments), /api/agents,
+  //                                   /api/message-agents, /api/scheduled-calls, /api/calls,
+  //                                   /api/messages, /api/analytics
+  await app.register(phoneRoutes, {
+    phones: createPhoneService(database, config),
+    assign: createPhoneAssignment(database),
+  });
+  await app.register(agentRoutes, { agents });
+  await app.register(messageAgentRoutes, { messageAgents: createMessageAgentService(database) });
+  await app.register(scheduledCallRoutes, {
+    scheduledCalls: createScheduledCallService(database, config),
+  });
+  await app.register(callRoutes, { calls: createCallService(database) });
+  await app.register(messageRoutes, { messages: createMessageService(database) });
+  await app.register(analyticsRoutes, { analytics });
+
+  // Telephony                         /webhooks/twilio/{voice,status,sms} · /api/twilio/credentials
+  await app.register(twilioWebhookRoutes, {
+    database,
+    config,
+    logger: app.log as unknown as Logger,
+  });
+  await app.register(twilioCredentialsRoutes, {
+    credentials: createTwilioCredentialsService(database, config),
+  });
+
+  // The source documents' paths: the same services and answers as their /api counterparts.
+  //                                   /auth/jwt/login, /auth/cookie/login, /auth/logout · /auth/me
+  await app.register(authCompatRoutes, { auth, ...login });
+  await app.register(meRoutes, { database, path: '/auth/me' });
+  //                                   /agents*, /analytics/* (hidden from the OpenAPI document)
+  await app.register(agentRoutes, { agents, base: '/agents' });
+  await app.register(analyticsRoutes, { analytics, base: '/analytics' });
+
+  // The dashboard                     its assets and the HTML fallback. Last: a catch-all.
+  await app.register(webRoutes, { distDir: deps.webDistDir });
+}
