@@ -1,11 +1,16 @@
-// Telephony: Twilio webhooks, the org's Twilio credentials, and the scheduled-call dispatcher
-// (started when the app is ready unless DISPATCHER_ENABLED=false, stopped before it closes).
+// Telephony: Twilio webhooks, the org's Twilio credentials, media-token introspection, and the
+// scheduled-call dispatcher (started when the app is ready unless DISPATCHER_ENABLED=false,
+// stopped before it closes). Media tokens are signed by the app's access-token key ring
+// (app.auth), so the JWKS that verifies access tokens verifies them too.
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
+import { mediaTokenRoutes } from './media-token.routes.ts';
+import { createMediaTokenService } from './media-token.service.ts';
+import { createMediaTokens } from './stream-token.ts';
 import { twilioCredentialsRoutes } from './twilio-credentials.routes.ts';
 import { createTwilioCredentialsService } from './twilio-credentials.service.ts';
 import { twilioWebhookRoutes } from './webhooks.routes.ts';
@@ -22,7 +27,15 @@ const plugin: FastifyPluginAsync<{ database: Database; config: Readonly<Config> 
   { database, config },
 ) => {
   const logger = app.log as unknown as Logger;
-  await app.register(twilioWebhookRoutes, { database, config, logger });
+  const mediaTokens = createMediaTokens({
+    getKeyRing: () => app.auth.getKeyRing(),
+    issuer: config.auth.issuer,
+    ttlSeconds: config.twilio.streamTokenTtlSeconds,
+  });
+  await app.register(twilioWebhookRoutes, { database, config, logger, mediaTokens });
+  await app.register(mediaTokenRoutes, {
+    mediaTokens: createMediaTokenService(database, mediaTokens),
+  });
   await app.register(twilioCredentialsRoutes, {
     credentials: createTwilioCredentialsService(database, config),
   });
