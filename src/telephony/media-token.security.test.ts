@@ -156,6 +156,17 @@ describe('media-token introspection', () => {
     expect((await introspect(keyA, { token })).json()).toMatchObject({ active: true });
   });
 
+  it('a media token is no credential: as a bearer token it is refused (401)', async () => {
+    const { token } = await liveCall();
+    for (const url of ['/api/calls', '/api/users/me']) {
+      const res = await t.app.inject({ url, headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode, url).toBe(401);
+    }
+    expect((await introspect({ authorization: `Bearer ${token}` }, { token })).statusCode).toBe(
+      401,
+    );
+  });
+
   it('a member who cannot see the call gets {active:false}', async () => {
     const { token } = await liveCall();
     expect((await introspect(a.member.headers, { token })).json()).toEqual({ active: false });
