@@ -187,7 +187,10 @@ export interface Config {
     /** REST base URL instead of https://api.twilio.com (a proxy, or a fake server in tests). */
     apiUrl: string | undefined;
     requestTimeoutMs: number;
-    /** Lifetime of the token the TwiML hands to the agent's media stream. */
+    /**
+     * Lifetime of the media token (EdDSA JWT, `typ: media+jwt`) the TwiML hands to the agent's
+     * media stream; retired signing keys stay published at least this long.
+     */
     streamTokenTtlSeconds: number;
   };
   /** The scheduled-call dispatcher (src/telephony/dispatcher.ts). */

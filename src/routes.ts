@@ -26,6 +26,9 @@ import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
+import { mediaTokenRoutes } from './telephony/media-token.routes.ts';
+import { createMediaTokenService } from './telephony/media-token.service.ts';
+import { createMediaTokens } from './telephony/stream-token.ts';
 import { twilioCredentialsRoutes } from './telephony/twilio-credentials.routes.ts';
 import { createTwilioCredentialsService } from './telephony/twilio-credentials.service.ts';
 import { twilioWebhookRoutes } from './telephony/webhooks.routes.ts';
@@ -108,10 +111,22 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(analyticsRoutes, { analytics });
 
   // Telephony                         /webhooks/twilio/{voice,status,sms} · /api/twilio/credentials
+  //                                   /api/telephony/media-tokens/introspect
+  // Media tokens are signed by the access-token key ring: the JWKS that verifies access tokens
+  // verifies them too.
+  const mediaTokens = createMediaTokens({
+    getKeyRing: () => auth.getKeyRing(),
+    issuer: config.auth.issuer,
+    ttlSeconds: config.twilio.streamTokenTtlSeconds,
+  });
   await app.register(twilioWebhookRoutes, {
     database,
     config,
     logger: app.log as unknown as Logger,
+    mediaTokens,
+  });
+  await app.register(mediaTokenRoutes, {
+    mediaTokens: createMediaTokenService(database, mediaTokens),
   });
   await app.register(twilioCredentialsRoutes, {
     credentials: createTwilioCredentialsService(database, config),

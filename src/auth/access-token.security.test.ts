@@ -3,6 +3,7 @@
 import { CompactSign, type CryptoKey, decodeJwt, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../http/ids.ts';
+import { createMediaTokens } from '../telephony/stream-token.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { type AccessTokenInput, createAccessTokens } from './access-token.ts';
 import { ensureSigningKey, type KeyRing, loadKeyRing, rotateSigningKey } from './signing-keys.ts';
@@ -209,10 +210,23 @@ describe('access tokens: forgeries and misuse all verify to null', () => {
 
   it('any typ other than at+jwt (so an MFA challenge or other JWT of ours is never an access token)', async () => {
     const at = tokens();
-    for (const typ of ['JWT', 'mfa+jwt', 'jwt', undefined]) {
+    for (const typ of ['JWT', 'mfa+jwt', 'media+jwt', 'jwt', undefined]) {
       const t = await forge({ ...goodHeader(), typ }, goodPayload());
       expect(await at.verify(t), String(typ)).toBeNull();
     }
+  });
+
+  it('a media token signed by the same ring, even one whose audience is ours', async () => {
+    const media = createMediaTokens({ getKeyRing, issuer: ISS, ttlSeconds: 120 });
+    const token = await media.sign({
+      callSid: `CA${'a'.repeat(32)}`,
+      orgId: input.org,
+      agentId: newId(),
+      direction: 'inbound',
+      audience: AUD,
+    });
+    expect(await media.verify(token)).not.toBeNull();
+    expect(await tokens().verify(token)).toBeNull();
   });
 
   it('missing or malformed required claims', async () => {

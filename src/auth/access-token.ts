@@ -2,11 +2,11 @@
 // by anyone holding the JWKS. verify() is the per-request hot path: it trusts nothing in the
 // token before the signature checks out, accepts only EdDSA from our own key ring, and answers
 // null (never throws) for anything that is not a well-formed, current access token of ours.
-import { type CryptoKey, type JWTHeaderParameters, jwtVerify, SignJWT } from 'jose';
+import { jwtVerify, SignJWT } from 'jose';
 import { ROLES } from '../access/permissions.ts';
 import type { Role } from '../db/schema.ts';
 import { UUID_PATTERN } from '../http/ids.ts';
-import type { KeyRing } from './signing-keys.ts';
+import { type KeyRing, ringKeyResolver } from './signing-keys.ts';
 
 export interface AccessClaims {
   iss: string;
@@ -129,14 +129,7 @@ export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
     }
   }
 
-  // Key lookup by kid in our ring only: never a key named or embedded by the token (jwk, jku,
-  // x5u headers are ignored), never any algorithm but EdDSA.
-  function keyFor(header: JWTHeaderParameters): CryptoKey {
-    if (header.alg !== ALG || typeof header.kid !== 'string') throw new Error('unusable header');
-    const key = getKeyRing().verificationKeys.get(header.kid);
-    if (!key) throw new Error('unknown kid');
-    return key;
-  }
+  const keyFor = ringKeyResolver(getKeyRing);
 
   return {
     async sign(input) {

@@ -63,7 +63,9 @@ export async function createAuthContext(deps: {
   const { config, database, clock } = deps;
   const ttl = config.auth.accessTokenTtlSeconds;
   await ensureSigningKey(database, config.encryption);
-  const load = () => loadKeyRing(database, config.encryption, { maxTokenTtlSeconds: ttl, clock });
+  // A retired key stays published as long as any token it signed can live: access or media token.
+  const maxTokenTtlSeconds = Math.max(ttl, config.twilio.streamTokenTtlSeconds);
+  const load = () => loadKeyRing(database, config.encryption, { maxTokenTtlSeconds, clock });
   let ring = await load();
   let lastLoad = Date.now();
   let keyTimer: NodeJS.Timeout | undefined;

@@ -13,6 +13,7 @@ import {
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
+import { createMediaTokens } from '../telephony/stream-token.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
 import {
@@ -189,6 +190,54 @@ describe('signing-key rotation and cached JWKS verifiers', () => {
       expect(quick.app.auth.getKeyRing().next).toBeNull();
     } finally {
       await quick.close();
+    }
+  });
+});
+
+describe('a retired key and the media tokens it signed', () => {
+  it('stays published until its media tokens have expired, even when they outlive access tokens', async () => {
+    // Media tokens may live longer than access tokens (STREAM_TOKEN_TTL_SECONDS up to 3600): a
+    // key retired by a rotation must stay in the JWKS until they expire too, or an agent worker
+    // refuses a stream Switchboard has just handed out.
+    let at = Date.now();
+    const app = await buildTestApp({
+      env: {
+        ACCESS_TOKEN_TTL_SECONDS: '300',
+        STREAM_TOKEN_TTL_SECONDS: '3600',
+        SIGNING_KEY_PUBLISH_DELAY_SECONDS: '0',
+      },
+      deps: { clock: () => new Date(at) },
+    });
+    try {
+      const media = createMediaTokens({
+        getKeyRing: () => app.app.auth.getKeyRing(),
+        issuer: app.config.auth.issuer,
+        ttlSeconds: app.config.twilio.streamTokenTtlSeconds,
+        now: () => at,
+      });
+      const token = await media.sign({
+        callSid: `CA${'d'.repeat(32)}`,
+        orgId: '0190f3c4-0000-7000-8000-000000000001',
+        agentId: '0190f3c4-0000-7000-8000-000000000002',
+        direction: 'inbound',
+        audience: 'wss://agents.example.test/media',
+      });
+      const oldKid = kidOf(token);
+      await app.app.auth.rotateSigningKey();
+      expect(app.app.auth.getKeyRing().active.kid).not.toBe(oldKid);
+
+      // Past the access-token window (TTL plus the grace), well inside the media token's life.
+      at += (300 + 5 * 60 + 60) * 1000;
+      await app.app.auth.reloadKeys(true);
+      expect(await publishedKids(app.app)).toContain(oldKid);
+      expect(await media.verify(token)).not.toBeNull();
+
+      // Past the media token's window: the key leaves the set.
+      at += (3600 + 5 * 60) * 1000;
+      await app.app.auth.reloadKeys(true);
+      expect(await publishedKids(app.app)).not.toContain(oldKid);
+    } finally {
+      await app.close();
     }
   });
 });

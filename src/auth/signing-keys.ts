@@ -18,6 +18,7 @@ import {
   exportJWK,
   generateKeyPair,
   importJWK,
+  type JWTHeaderParameters,
 } from 'jose';
 import { decryptSecret, type EncryptionConfig, encryptSecret } from '../crypto/encryption.ts';
 import { lockForTransaction } from '../db/advisory-lock.ts';
@@ -242,4 +243,20 @@ export async function loadKeyRing(
   }
   if (!active) throw new Error('no active signing key: run ensureSigningKey at startup');
   return { active, next, verificationKeys, jwks: { keys } };
+}
+
+/**
+ * The verification key a JWT's header names, from our own ring only: never a key named or
+ * embedded by the token (jwk, jku, x5u headers are ignored), never any algorithm but EdDSA. Every
+ * verifier of tokens this ring signs (access tokens, media tokens) resolves keys through this one
+ * function, so a key withdrawn from the ring stops verifying everywhere at once.
+ */
+export function ringKeyResolver(getKeyRing: () => KeyRing) {
+  return (header: JWTHeaderParameters): CryptoKey => {
+    if (header.alg !== 'EdDSA' || typeof header.kid !== 'string')
+      throw new Error('unusable header');
+    const key = getKeyRing().verificationKeys.get(header.kid);
+    if (!key) throw new Error('unknown kid');
+    return key;
+  };
 }

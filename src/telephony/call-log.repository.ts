@@ -152,3 +152,17 @@ export async function settleDispatchByCallback(
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }
+
+/** The call a media token names, as the caller's tenant context lets it see (members: their own). */
+export function callBySid(
+  tx: Tx,
+  orgId: string,
+  callSid: string,
+): Promise<Pick<Call, 'call_sid' | 'agent_id' | 'status'> | undefined> {
+  return tx
+    .selectFrom('calls')
+    .select(['call_sid', 'agent_id', 'status'])
+    .where('org_id', '=', orgId)
+    .where('call_sid', '=', callSid)
+    .executeTakeFirst();
+}

@@ -1,15 +1,15 @@
 // Twilio's voice webhook: an incoming call (or a dispatched outgoing call being answered). The
 // call is logged once, and the answer is TwiML that greets and connects the caller to the agent's
-// media stream with a short-lived stream token bound to this call, org and agent — or, with no
+// media stream with a short-lived media token (EdDSA JWT, stream-token.ts) bound to this call, org
+// and agent — or, with no
 // agent able to take it, a polite message and a hang-up.
-import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { Agent, CallStatus, Phone } from '../db/schema.ts';
 import { newId } from '../http/ids.ts';
 import * as log from './call-log.repository.ts';
 import { applyCallEvent } from './call-status.ts';
 import { withOrgService } from './org-service.ts';
-import { signStreamToken } from './stream-token.ts';
+import type { CallDirection, MediaTokens } from './stream-token.ts';
 import { connectToAgentTwiml, NO_AGENT_MESSAGE, sayAndHangUpTwiml } from './twiml.ts';
 
 export interface IncomingCallParams {
@@ -25,12 +25,12 @@ export interface IncomingCallParams {
 const usable = (a: Agent | undefined): a is Agent => !!a && a.active && a.deleted_at === null;
 
 export async function answerCall(
-  deps: { database: Database; config: Pick<Config, 'secretKey' | 'twilio'> },
+  deps: { database: Database; mediaTokens: MediaTokens },
   orgId: string,
   p: IncomingCallParams,
 ): Promise<string> {
   const at = new Date();
-  const agent = await withOrgService(deps.database, orgId, async (tx) => {
+  const { agent, direction } = await withOrgService(deps.database, orgId, async (tx) => {
     const existing = await log.findCallForUpdate(tx, orgId, p.callSid);
     let agent: Agent | undefined;
     let phone: Phone | undefined;
@@ -53,6 +53,8 @@ export async function answerCall(
       phone = await log.activePhoneByNumber(tx, orgId, p.to);
       agent = phone ? await log.activeIncomingAgent(tx, orgId, phone.id) : undefined;
     }
+    const direction: CallDirection =
+      existing?.direction ?? (scheduledCallId ? 'outbound' : 'inbound');
     if (!existing) {
       await log.insertCallIfAbsent(tx, {
         id: newId(),
@@ -63,7 +65,7 @@ export async function answerCall(
         scheduled_call_id: scheduledCallId,
         phone_owner_id: phone?.owner_id ?? null,
         agent_owner_id: agent?.owner_id ?? null,
-        direction: scheduledCallId ? 'outbound' : 'inbound',
+        direction,
         from_number: p.from,
         to_number: p.to,
         status: 'queued',
@@ -73,16 +75,18 @@ export async function answerCall(
       });
     }
     await applyCallEvent(tx, orgId, { callSid: p.callSid, status: p.status ?? 'ringing', at });
-    return agent;
+    return { agent, direction };
   });
 
   if (!usable(agent) || !agent.media_stream_url) {
     return sayAndHangUpTwiml(NO_AGENT_MESSAGE, agent ?? undefined);
   }
-  const token = signStreamToken(
-    deps.config.secretKey,
-    { callSid: p.callSid, orgId, agentId: agent.id },
-    deps.config.twilio.streamTokenTtlSeconds,
-  );
+  const token = await deps.mediaTokens.sign({
+    callSid: p.callSid,
+    orgId,
+    agentId: agent.id,
+    direction,
+    audience: agent.media_stream_url,
+  });
   return connectToAgentTwiml({ ...agent, mediaStreamUrl: agent.media_stream_url }, token);
 }

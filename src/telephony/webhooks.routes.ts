@@ -16,6 +16,7 @@ import { recordCallStatus } from './call-status.ts';
 import { CALL_STATUSES } from './call-transition.ts';
 import { answerCall } from './incoming-call.ts';
 import { receiveSms } from './incoming-sms.ts';
+import type { MediaTokens } from './stream-token.ts';
 import { NOT_IN_SERVICE_MESSAGE, sayAndHangUpTwiml, smsReplyTwiml } from './twiml.ts';
 import { findWebhookOwner, type OwnerKey, type WebhookOwner } from './webhook-owner.ts';
 import { isValidTwilioSignature, webhookUrl } from './webhook-signature.ts';
@@ -102,6 +103,7 @@ export interface WebhookDeps {
   database: Database;
   config: Readonly<Config>;
   logger: Logger;
+  mediaTokens: MediaTokens;
 }
 
 export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async (app, deps) => {
@@ -146,7 +148,7 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
         tags,
         summary: 'Twilio voice webhook (incoming call, or an outgoing call answered)',
         description:
-          "Signed by Twilio (X-Twilio-Signature) with the auth token of the org the number routes to. Answers TwiML that greets and <Connect><Stream>s the call to the active agent's media stream with a short-lived stream token, or a polite message and <Hangup/>.",
+          'Signed by Twilio (X-Twilio-Signature) with the auth token of the org the number routes to. Answers TwiML that greets and <Connect><Stream>s the call to the active agent\'s media stream with a short-lived media token (an EdDSA JWT, `typ: media+jwt`, in `<Parameter name="token">`; verify it against /.well-known/jwks.json), or a polite message and <Hangup/>.',
         consumes: [FORM_TYPE],
         querystring: CallbackQuery,
         body: VoiceBody,

@@ -1,5 +1,6 @@
 // Twilio webhooks, happy paths: incoming call TwiML and call log, status callbacks, SMS with
 // auto-reply, conversations. Requests are signed with the twilio package's own helper.
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
@@ -12,7 +13,6 @@ import {
   twilioPost,
   uniqueNumber,
 } from '../test/twilio.ts';
-import { verifyStreamToken } from './stream-token.ts';
 
 let t: TestApp;
 let a: Awaited<ReturnType<typeof createTeam>>;
@@ -66,13 +66,22 @@ describe('incoming call', () => {
     expect(xml).toMatch(/<\/Stream><\/Connect><\/Response>$/);
     expect(xml.indexOf('<Say')).toBeLessThan(xml.indexOf('<Connect>'));
     const token = /<Parameter name="token" value="([^"]+)"\/>/.exec(xml)?.[1];
-    const claims = verifyStreamToken(t.config.secretKey, token, {
-      callSid: params.CallSid,
-      orgId: a.org.id,
-      agentId: agent.id,
+    // The media token verifies against the public JWKS alone, bound to call, org and agent.
+    const jwks = createLocalJWKSet((await t.app.inject({ url: '/.well-known/jwks.json' })).json());
+    const { payload } = await jwtVerify(token!, jwks, {
+      typ: 'media+jwt',
+      issuer: t.config.auth.issuer,
+      audience: 'wss://agents.example.test/stream?tenant=a&x=1',
+      algorithms: ['EdDSA'],
     });
-    expect(claims).not.toBeNull();
-    expect(claims!.exp - claims!.iat).toBe(t.config.twilio.streamTokenTtlSeconds);
+    expect(payload).toMatchObject({
+      sub: params.CallSid,
+      org: a.org.id,
+      agent: agent.id,
+      call_direction: 'inbound',
+    });
+    expect(payload.exp! - payload.iat!).toBe(t.config.twilio.streamTokenTtlSeconds);
+    expect(decodeProtectedHeader(token!).kid).toBe(t.app.auth.getKeyRing().active.kid);
 
     const call = await getCall(params.CallSid as string);
     expect(call.statusCode).toBe(200);

@@ -8920,7 +8920,7 @@ export interface paths {
         put?: never;
         /**
          * Twilio voice webhook (incoming call, or an outgoing call answered)
-         * @description Signed by Twilio (X-Twilio-Signature) with the auth token of the org the number routes to. Answers TwiML that greets and <Connect><Stream>s the call to the active agent's media stream with a short-lived stream token, or a polite message and <Hangup/>.
+         * @description Signed by Twilio (X-Twilio-Signature) with the auth token of the org the number routes to. Answers TwiML that greets and <Connect><Stream>s the call to the active agent's media stream with a short-lived media token (an EdDSA JWT, `typ: media+jwt`, in `<Parameter name="token">`; verify it against /.well-known/jwks.json), or a polite message and <Hangup/>.
          */
         post: {
             parameters: {
@@ -9180,6 +9180,126 @@ export interface paths {
                 };
                 /** @description RFC 9457 problem document */
                 400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/telephony/media-tokens/introspect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Introspect a media-stream token
+         * @description For agent workers that would rather ask than verify the JWT against /.well-known/jwks.json. A bad signature, an expired token, another org's token, or a call that ended or is unknown all answer 200 {active:false}.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The media token */
+                        token: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description true only for a valid media token of your org whose call is still live; otherwise false and nothing else */
+                            active: boolean;
+                            /** @description The CallSid (the token `sub`) */
+                            call_sid?: string;
+                            /** Format: uuid */
+                            org_id?: string;
+                            /** Format: uuid */
+                            agent_id?: string;
+                            /** @description Expiry, seconds since the epoch */
+                            exp?: number;
+                        };
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description RFC 9457 problem document */
+                401: {
                     headers: {
                         [name: string]: unknown;
                     };
