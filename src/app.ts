@@ -31,17 +31,14 @@ import { refuseCrossSite } from './http/cross-site.ts';
 import { ERRORS, type ErrorCode } from './http/errors.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
 import { frameworkErrorHandler, registerProblemHandlers, sendProblem } from './http/problem.ts';
+import { allowWhileMfaPending, MFA_PENDING_ALLOWED } from './http/route-config.ts';
 import { Problem } from './http/schemas.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { mfaSecondFactor } from './mfa/login-challenge.ts';
 import { mfaRoutes } from './mfa/mfa.routes.ts';
-import {
-  allowWhileMfaPending,
-  MFA_PENDING_ALLOWED,
-  mfaEnrollmentGate,
-} from './mfa/mfa-enrollment-gate.ts';
+import { mfaEnrollmentGate } from './mfa/mfa-enrollment-gate.ts';
 import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';

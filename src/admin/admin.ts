@@ -4,11 +4,12 @@
 import { isPerson } from '../access/actor.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { revokeSessions } from '../auth/session.repository.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { revokeInvitationsBeyondAuthority } from '../orgs/invitation-authority.ts';
 import {
   type AdminUserRow,

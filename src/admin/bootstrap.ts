@@ -11,12 +11,12 @@
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
 import { recordAudit } from '../audit/audit.ts';
-import type { RequestMeta } from '../auth/auth-context.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { activeMembershipsOfUser, insertMembership, insertOrg } from '../orgs/org.repository.ts';
 import { findUserByEmail, insertUser } from '../users/user.repository.ts';
 

@@ -24,12 +24,6 @@ import {
   rotateSigningKey,
 } from './signing-keys.ts';
 
-export interface RequestMeta {
-  ip: string;
-  userAgent: string | null;
-  requestId: string;
-}
-
 export interface AuthContext {
   config: Readonly<Config>;
   database: Database;
@@ -145,17 +139,4 @@ export async function createAuthContext(deps: {
     },
   };
   return ctx;
-}
-
-export function requestMeta(request: {
-  ip: string;
-  headers: Record<string, string | string[] | undefined>;
-  id: string;
-}): RequestMeta {
-  const ua = request.headers['user-agent'];
-  return {
-    ip: request.ip,
-    userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
-    requestId: request.id,
-  };
 }

@@ -13,9 +13,9 @@
 import { revokeApiKeysCreatedBy } from '../api-keys/api-key.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { Tx } from '../db/tenant.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { removeTotpEnrolment, retireBackupCodes } from '../mfa/mfa.repository.ts';
 import { claimFirstEmailProof } from '../users/user.repository.ts';
-import type { RequestMeta } from './auth-context.ts';
 import { revokeSessions } from './session.repository.ts';
 import { retireUserTokens } from './user-token.repository.ts';
 

@@ -7,11 +7,12 @@ import { recordAudit } from '../audit/audit.ts';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
 import { findActiveMembership, findOrg } from '../orgs/org.repository.ts';
 import { clientKey } from '../security/client-key.ts';
 import { findUserById } from '../users/user.repository.ts';
-import type { AuthContext, RequestMeta } from './auth-context.ts';
+import type { AuthContext } from './auth-context.ts';
 import {
   findRefreshTokenForUpdate,
   findSessionForUpdate,

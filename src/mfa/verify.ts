@@ -3,7 +3,7 @@
 // a code works twice, even under concurrent requests; wrong codes count toward mfa_verify.
 import { ROLES } from '../access/permissions.ts';
 import { recordAuditAlone } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { type AfterLoginHook, completeLogin, type LoginSuccess } from '../auth/login.ts';
 import { consumeUserToken, findLiveUserToken } from '../auth/user-token.repository.ts';
 import { presentedTokenHash } from '../auth/user-tokens.ts';
@@ -11,6 +11,7 @@ import type { Role, User } from '../db/schema.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { UUID_PATTERN } from '../http/ids.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { findActiveMembership } from '../orgs/org.repository.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';

@@ -19,10 +19,9 @@
 import { isPerson } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { proveMailboxControl } from '../auth/mailbox-proof.ts';
 import { assertPasswordAllowed, hashWithPolicy } from '../auth/password-rules.ts';
-import { isUniqueViolation } from '../auth/register.ts';
 import {
   openSession,
   type SessionSubject,
@@ -30,10 +29,12 @@ import {
   tokenPair,
 } from '../auth/session-issue.ts';
 import { hashToken } from '../crypto/tokens.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 import type { Invitation, Org, Role, User } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
 import { clientKey } from '../security/client-key.ts';
 import {

@@ -7,7 +7,7 @@ import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { normalizeEmail } from '../auth/email-address.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
@@ -16,6 +16,7 @@ import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { invitation as invitationMail } from '../mail/templates.ts';
 import { findUserById } from '../users/user.repository.ts';
 import {

@@ -15,14 +15,15 @@ import {
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import { requireSuperuser } from '../../admin/admin.ts';
 import { recordAudit } from '../../audit/audit.ts';
-import type { RequestMeta } from '../../auth/auth-context.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
+import { violatedUniqueIndex } from '../../db/errors.ts';
 import type { Phone } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import { newId } from '../../http/ids.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
+import type { RequestMeta } from '../../http/request-meta.ts';
 import { numberIsOnAccount } from '../../telephony/number-ownership.ts';
 import { withOrgService } from '../../telephony/org-service.ts';
 import { accountFor, type TwilioAccount } from '../../telephony/twilio-account.ts';
@@ -31,7 +32,7 @@ import {
   findCredentials,
   findSealedCredentials,
 } from '../../telephony/twilio-credentials.repository.ts';
-import { mapConflicts, violatedUniqueIndex } from '../shared.ts';
+import { mapConflicts } from '../shared.ts';
 import * as repo from './phone.repository.ts';
 
 const CONFLICTS = { phones_org_number_key: 'phone_number_exists' } as const;
