@@ -10,6 +10,11 @@
 // - It needs an org to log into: a "Platform" org it owns is created when it has none.
 import { sql } from 'kysely';
 import type { Logger } from 'pino';
+import {
+  activeMembershipsOfUser,
+  insertMembership,
+  insertOrg,
+} from '../access/membership.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { Config } from '../config.ts';
@@ -17,7 +22,6 @@ import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import { activeMembershipsOfUser, insertMembership, insertOrg } from '../orgs/org.repository.ts';
 import { findUserByEmail, insertUser } from '../users/user.repository.ts';
 
 // Any constant unique to this use; pg_advisory_xact_lock is released when the transaction ends.

@@ -1,5 +1,7 @@
 // Sign-up: a user, their first org (a company they own, or a personal workspace) and a session,
 // in one transaction.
+
+import { insertMembership, insertOrg } from '../access/membership.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import type { Org, Role, User } from '../db/schema.ts';
@@ -7,7 +9,6 @@ import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import { insertMembership, insertOrg } from '../orgs/org.repository.ts';
 import { clientKey } from '../security/client-key.ts';
 import { insertUser } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';

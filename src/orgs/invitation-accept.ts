@@ -17,6 +17,12 @@
 //   their own codes; an unknown one is `invalid_token`.
 // - The inviter must still be an active member who may grant the role (invitation-authority.ts).
 import { isPerson } from '../access/actor.ts';
+import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
+import {
+  assertEmailDomainAllowed,
+  mfaEnrollmentPending,
+  readSettings,
+} from '../access/org-policy.ts';
 import type { Principal } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
@@ -35,7 +41,6 @@ import { type Tx, withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
 import { clientKey } from '../security/client-key.ts';
 import {
   findUserByEmail,
@@ -50,8 +55,6 @@ import {
 } from './invitation.repository.ts';
 import { assertInviterAuthority, settleInviterAuthority } from './invitation-authority.ts';
 import { activateMembership } from './member.repository.ts';
-import { findActiveMembership, findOrg } from './org.repository.ts';
-import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
 
 export type AcceptResult =
   | { kind: 'joined'; user: User; org: Org; role: Role }

@@ -4,6 +4,8 @@
 // INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
 // most one live link per address exists. Nobody can invite with a role above their own.
 import { auditActor } from '../access/actor.ts';
+import { findOrg } from '../access/membership.repository.ts';
+import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
@@ -25,8 +27,6 @@ import {
   revokeInvitations,
 } from './invitation.repository.ts';
 import { findMemberByEmail } from './member.repository.ts';
-import { findOrg } from './org.repository.ts';
-import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
 import { assertMayGrant } from './roles.ts';
 
 const DAY_MS = 86_400_000;

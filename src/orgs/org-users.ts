@@ -19,6 +19,8 @@
 // migration): a plain account (never a superuser), and a set-password token only for a member of
 // the admin's org who has no password yet.
 import { auditActor } from '../access/actor.ts';
+import { findOrg, insertMembership } from '../access/membership.repository.ts';
+import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
@@ -36,8 +38,6 @@ import { setPassword as setPasswordMail } from '../mail/templates.ts';
 import { insertUserIfAddressFree } from '../users/user.repository.ts';
 import { mailInvitation, type StagedInvitation, stageInvitation } from './invitations.ts';
 import { findMemberByEmail } from './member.repository.ts';
-import { findOrg, insertMembership } from './org.repository.ts';
-import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
 import { assertMayGrant } from './roles.ts';
 
 const DAY_MS = 86_400_000;

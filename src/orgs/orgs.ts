@@ -1,6 +1,13 @@
 // The caller's orgs: list the ones they belong to, found a new one, read and change the current
 // one (name and policy settings).
 import { auditActor, isPerson } from '../access/actor.ts';
+import {
+  activeMembershipsOfUser,
+  findOrg,
+  insertMembership,
+  insertOrg,
+} from '../access/membership.repository.ts';
+import { mergeSettings, type OrgSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
@@ -12,8 +19,6 @@ import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { updateOrg } from './member.repository.ts';
-import { activeMembershipsOfUser, findOrg, insertMembership, insertOrg } from './org.repository.ts';
-import { mergeSettings, type OrgSettings } from './org-settings.ts';
 
 export function requirePerson(p: Principal): void {
   if (!isPerson(p)) throw new AppError('forbidden', 'API keys cannot do this; a person must');
