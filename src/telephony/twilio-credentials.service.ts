@@ -10,8 +10,8 @@ import type { Database } from '../db/database.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { notFound } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import { resetVerifications } from '../voice/phones/phone.repository.ts';
 import { sealAuthToken } from './auth-token.ts';
+import { resetVerifications } from './number-verification.repository.ts';
 import * as repo from './twilio-credentials.repository.ts';
 
 export interface CredentialsView {

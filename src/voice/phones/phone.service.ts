@@ -25,6 +25,7 @@ import { newId } from '../../http/ids.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
 import type { RequestMeta } from '../../http/request-meta.ts';
 import { numberIsOnAccount } from '../../telephony/number-ownership.ts';
+import * as verification from '../../telephony/number-verification.repository.ts';
 import { withOrgService } from '../../telephony/org-service.ts';
 import { accountFor, type TwilioAccount } from '../../telephony/twilio-account.ts';
 import { createTwilioClients, type TwilioRest } from '../../telephony/twilio-client.ts';
@@ -171,7 +172,7 @@ export function createPhoneService(
       if (await numberIsOnAccount(clientFor(account), phone.number)) {
         try {
           return await withTenant(database, tenantOf(p), async (tx) => {
-            const row = await repo.markVerified(tx, p.orgId, id, 'twilio_account');
+            const row = await verification.markVerified(tx, p.orgId, id, 'twilio_account');
             if (!row) throw notFound('phone');
             await recordAudit(tx, meta, {
               org_id: p.orgId,
@@ -190,7 +191,7 @@ export function createPhoneService(
         }
       } else if (phone.verification_status === 'verified') {
         await withTenant(database, tenantOf(p), async (tx) => {
-          await repo.markPending(tx, p.orgId, id);
+          await verification.markPending(tx, p.orgId, id);
           await recordAudit(tx, meta, {
             org_id: p.orgId,
             ...auditActor(p),
@@ -243,7 +244,7 @@ export function createPhoneAssignment(database: Database) {
           if (!phone) throw notFound('phone');
           if (phone.verification_status === 'verified') return phone;
           const actor = { actor_user_id: p.userId, actor_type: 'superuser' as const };
-          for (const taken of await repo.unverifyNumberElsewhere(tx, number, orgId)) {
+          for (const taken of await verification.unverifyNumberElsewhere(tx, number, orgId)) {
             await recordAudit(tx, meta, {
               org_id: taken.org_id,
               ...actor,
@@ -254,7 +255,7 @@ export function createPhoneAssignment(database: Database) {
               metadata: { number },
             });
           }
-          const row = await repo.markVerified(tx, orgId, phone.id, 'platform_assignment');
+          const row = await verification.markVerified(tx, orgId, phone.id, 'platform_assignment');
           if (!row) throw notFound('phone');
           await recordAudit(tx, meta, {
             org_id: orgId,
