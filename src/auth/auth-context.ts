@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { KEY_RING_RELOAD_SECONDS } from '../crypto/signing-key-timing.ts';
 import type { Database } from '../db/database.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import {
@@ -14,7 +15,6 @@ import {
 import { type AccessTokens, createAccessTokens } from './access-token.ts';
 import { primeDummyHash } from './password.ts';
 import { createRevocationList, type RevocationList } from './revocation.ts';
-import { KEY_RING_RELOAD_SECONDS } from './signing-key-timing.ts';
 import {
   ensureSigningKey,
   type KeyClock,

@@ -11,11 +11,11 @@ import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { verifyEmail as verifyEmailMail } from '../mail/templates.ts';
 import { clientKey } from '../security/client-key.ts';
 import { findUserById } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
-import { normalizeEmail } from './email-address.ts';
 import { proveMailboxControl } from './mailbox-proof.ts';
 import { sendMail } from './notifications.ts';
 import {

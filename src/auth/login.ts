@@ -9,10 +9,10 @@ import type { Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
 import { findUserByEmail, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
-import { normalizeEmail } from './email-address.ts';
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { openSession, type SessionSubject, type TokenPair, tokenPair } from './session-issue.ts';
 

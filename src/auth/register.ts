@@ -9,10 +9,10 @@ import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
 import { insertUser } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
-import { normalizeEmail } from './email-address.ts';
 import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
 import { openSession, type TokenPair, tokenPair } from './session-issue.ts';
 

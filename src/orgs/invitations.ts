@@ -10,7 +10,6 @@ import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import { normalizeEmail } from '../auth/email-address.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Invitation, Org, Role } from '../db/schema.ts';
@@ -19,6 +18,7 @@ import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { invitation as invitationMail } from '../mail/templates.ts';
 import { findUserById } from '../users/user.repository.ts';
 import {
