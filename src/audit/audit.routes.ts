@@ -1,14 +1,12 @@
 // GET /api/audit-logs: the org's audit trail for its owners and admins, newest first.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { requirePermission } from '../access/permissions.ts';
-import { requirePrincipal, tenantOf } from '../access/principal.ts';
+import { requirePrincipal } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import type { AuditLog } from '../db/schema.ts';
-import { withTenant } from '../db/tenant.ts';
-import { decodeCursor, PageOf, PageQuery, page } from '../http/pagination.ts';
+import { PageOf, PageQuery } from '../http/pagination.ts';
 import { responses, Timestamp } from '../http/schemas.ts';
-import { listAudit } from './audit.repository.ts';
+import { listAuditLog } from './audit-log.ts';
 
 const AuditOut = Type.Object({
   id: Type.String(),
@@ -65,22 +63,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = as
       },
     },
     async (request) => {
-      const p = requirePrincipal(request);
-      requirePermission(p, 'audit:read');
-      const q = request.query;
-      const limit = q.limit ?? 20;
-      const rows = await withTenant(database, tenantOf(p), (tx) =>
-        listAudit(tx, p.orgId, {
-          limit: limit + 1,
-          before: decodeCursor(q.cursor),
-          action: q.action,
-          actorUserId: q.actor,
-          outcome: q.outcome,
-          from: q.from ? new Date(q.from) : undefined,
-          to: q.to ? new Date(q.to) : undefined,
-        }),
-      );
-      const result = page(rows, limit);
+      const result = await listAuditLog(database, requirePrincipal(request), request.query);
       return { items: result.items.map(auditJson), next_cursor: result.next_cursor };
     },
   );
