@@ -10,10 +10,10 @@ import {
   canManageRow,
   canSeeRow,
   requirePermission,
+  requireSuperuser,
   seesAllRows,
 } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
-import { requireSuperuser } from '../../admin/admin.ts';
 import { recordAudit } from '../../audit/audit.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
