@@ -11,10 +11,9 @@ import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
 import type { Reservation } from '../security/rate-limits.ts';
-import { retireBackupCodes } from '../users/credentials.repository.ts';
+import { disableTotp, retireBackupCodes } from '../users/credentials.repository.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
-import { disableTotp } from './mfa.repository.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export async function disableMfa(

@@ -66,22 +66,6 @@ export async function replaceTotpSecretBlob(
     .execute();
 }
 
-export async function disableTotp(tx: Tx, userId: string): Promise<boolean> {
-  const r = await tx
-    .updateTable('users')
-    .set({
-      mfa_enabled_at: null,
-      totp_secret_enc: null,
-      totp_pending_secret_enc: null,
-      totp_last_step: null,
-      updated_at: new Date(),
-    })
-    .where('id', '=', userId)
-    .where('mfa_enabled_at', 'is not', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
 export async function insertBackupCodes(
   tx: Tx,
   userId: string,

@@ -1,9 +1,31 @@
-// A user's second factors and API keys, where more than one capability ends them: the first
-// proof of mailbox control (src/auth/mailbox-proof.ts) purges them all, MFA's disable and
-// regenerate retire backup codes. The capabilities that create them keep the rest of their SQL.
-// The caller owns the transaction.
+// Ending a user's second factors and API keys, which more than one capability does: the first
+// proof of mailbox control (src/auth/mailbox-proof.ts) purges them all, MFA's disable ends TOTP
+// and, with regenerate, retires backup codes. The capabilities that create them keep the rest of
+// their SQL. The caller owns the transaction.
 import { sql } from 'kysely';
 import type { Tx } from '../db/tenant.ts';
+
+/** The users columns of a TOTP enrolment, pending setups included, emptied. */
+function noTotp() {
+  return {
+    mfa_enabled_at: null,
+    totp_secret_enc: null,
+    totp_pending_secret_enc: null,
+    totp_last_step: null,
+    updated_at: new Date(),
+  };
+}
+
+/** Turns MFA off; false when it was not on (a concurrent disable got there first). */
+export async function disableTotp(tx: Tx, userId: string): Promise<boolean> {
+  const r = await tx
+    .updateTable('users')
+    .set(noTotp())
+    .where('id', '=', userId)
+    .where('mfa_enabled_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
 
 /**
  * Removes every trace of TOTP enrolment, pending setups included (whoever held the account before
@@ -16,17 +38,7 @@ export async function removeTotpEnrolment(tx: Tx, userId: string): Promise<boole
     .where('id', '=', userId)
     .forUpdate()
     .executeTakeFirst();
-  await tx
-    .updateTable('users')
-    .set({
-      mfa_enabled_at: null,
-      totp_secret_enc: null,
-      totp_pending_secret_enc: null,
-      totp_last_step: null,
-      updated_at: new Date(),
-    })
-    .where('id', '=', userId)
-    .execute();
+  await tx.updateTable('users').set(noTotp()).where('id', '=', userId).execute();
   return !!before?.mfa_enabled_at;
 }
 
