@@ -2,7 +2,6 @@
 // capability that resolves a user's org reads them here (login, refresh and register in auth,
 // the MFA challenge, /users/me, orgs, API keys, the superuser bootstrap). The caller owns the
 // transaction.
-
 import type { Org, Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 

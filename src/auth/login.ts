@@ -2,7 +2,6 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
-
 import { activeMembershipsOfUser } from '../access/membership.repository.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { Role, User } from '../db/schema.ts';

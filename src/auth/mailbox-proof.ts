@@ -10,7 +10,6 @@
 // the token, so the purge commits with the act that proved the mailbox or not at all. The caller
 // passes `endedSessions` to `auth.revocation.add` after the commit, so live access tokens die
 // at once on this instance (and on the others at their next poll).
-
 import { recordAudit } from '../audit/audit.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { RequestMeta } from '../http/request-meta.ts';

@@ -3,7 +3,6 @@
 // the whole session is revoked (its newest refresh token and its access tokens stop working).
 // Within the window (two tabs refreshing at once) the loser gets a 409 that ends nothing; the
 // row lock makes concurrent refreshes of one token leave exactly one live successor.
-
 import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
 import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { recordAudit } from '../audit/audit.ts';

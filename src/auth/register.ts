@@ -1,6 +1,5 @@
 // Sign-up: a user, their first org (a company they own, or a personal workspace) and a session,
 // in one transaction.
-
 import { insertMembership, insertOrg } from '../access/membership.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
 import { isUniqueViolation } from '../db/errors.ts';

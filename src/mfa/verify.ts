@@ -1,7 +1,6 @@
 // Completing an MFA login: the mfa_token from the password step plus a TOTP code or a backup
 // code. The token is spent in the same transaction that spends the code, so neither a token nor
 // a code works twice, even under concurrent requests; wrong codes count toward mfa_verify.
-
 import { findActiveMembership } from '../access/membership.repository.ts';
 import { ROLES } from '../access/permissions.ts';
 import { recordAuditAlone } from '../audit/audit.ts';

@@ -1,5 +1,4 @@
 // The caller's own account: who they are, in which org, with which role.
-
 import { findOrg } from '../access/membership.repository.ts';
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
