@@ -1,4 +1,4 @@
-// Rebuilds src/auth/data/common-passwords.txt, the shipped blocklist of common/breached
+// Rebuilds src/security/data/common-passwords.txt, the shipped blocklist of common/breached
 // passwords (NIST SP 800-63B rev. 4). Run by hand only, never at install or test time:
 //
 //   npx tsx scripts/build-password-blocklist.ts
@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const SOURCE_PACKAGE = '@zxcvbn-ts/language-common@4.1.3';
-const OUTPUT = new URL('../src/auth/data/common-passwords.txt', import.meta.url);
+const OUTPUT = new URL('../src/security/data/common-passwords.txt', import.meta.url);
 
 function installSource(dir: string): void {
   execFileSync('npm', ['init', '-y'], { cwd: dir, stdio: 'ignore' });

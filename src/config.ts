@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { normalizeEmail } from './auth/email-address.ts';
-import { checkPassword } from './auth/password-policy.ts';
-import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './auth/signing-key-timing.ts';
+import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './crypto/signing-key-timing.ts';
+import { normalizeEmail } from './mail/email-address.ts';
+import { checkPassword } from './security/password-policy.ts';
 import {
   LIMIT_DEFAULTS,
   LIMIT_NAMES,

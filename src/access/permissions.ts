@@ -3,6 +3,7 @@
 // members in the database. Documented in the README (keep them in step).
 import { ROLES, type Role } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
+import { isPerson } from './actor.ts';
 import type { Principal } from './principal.ts';
 
 // The role list is defined beside the column it types (the database layer needs it for the tenant
@@ -113,6 +114,11 @@ export function can(caller: Caller | null | undefined, permission: Permission): 
 export function requirePermission(caller: Caller | null | undefined, permission: Permission): void {
   if (!can(caller, permission))
     throw new AppError('forbidden', `Requires the ${permission} permission`);
+}
+
+/** The platform superuser in person: never through an API key, never before enrolling MFA. */
+export function requireSuperuser(p: Principal): void {
+  if (!p.superuser || !isPerson(p) || p.mfaPending) throw new AppError('superuser_required');
 }
 
 /** Resources with an owner: members manage their own rows, managers and up every row. */

@@ -12,11 +12,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { isPerson } from '../access/actor.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import { requestMeta } from '../auth/auth-context.ts';
 import type { Database } from '../db/database.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { UUID_PATTERN } from '../http/ids.ts';
+import { requestMeta } from '../http/request-meta.ts';
 import { orgExists } from './admin.repository.ts';
 
 export const ORG_HEADER = 'x-switchboard-org';

@@ -2,8 +2,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
-import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
+import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, responses, Timestamp } from '../http/schemas.ts';
 import type { AdminUserRow } from './admin.repository.ts';
 import {

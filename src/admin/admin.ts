@@ -1,14 +1,15 @@
 // Platform administration by the superuser: every org and user, disabling an account (all its
 // sessions end at once), rotating the JWT signing key. Only a superuser's own login may do
 // this — never an API key, never anyone else.
-import { isPerson } from '../access/actor.ts';
+import { requireSuperuser } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { revokeSessions } from '../auth/session.repository.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { revokeInvitationsBeyondAuthority } from '../orgs/invitation-authority.ts';
 import {
   type AdminUserRow,
@@ -17,10 +18,6 @@ import {
   orgIdsOfUser,
   setUserStatus,
 } from './admin.repository.ts';
-
-export function requireSuperuser(p: Principal): void {
-  if (!p.superuser || !isPerson(p) || p.mfaPending) throw new AppError('superuser_required');
-}
 
 export async function adminListOrgs(
   auth: AuthContext,

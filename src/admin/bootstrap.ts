@@ -9,15 +9,19 @@
 //   (logged, the start goes on without a superuser).
 // - It needs an org to log into: a "Platform" org it owns is created when it has none.
 import type { Logger } from 'pino';
+import {
+  activeMembershipsOfUser,
+  insertMembership,
+  insertOrg,
+} from '../access/membership.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { RequestMeta } from '../auth/auth-context.ts';
 import { hashPassword } from '../auth/password.ts';
 import type { Config } from '../config.ts';
 import { lockForTransaction } from '../db/advisory-lock.ts';
 import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import { activeMembershipsOfUser, insertMembership, insertOrg } from '../orgs/org.repository.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { findUserByEmail, insertUser } from '../users/user.repository.ts';
 import { makeSuperuser } from './admin.repository.ts';
 

@@ -60,22 +60,6 @@ export async function revokeApiKey(
   return rows.length > 0;
 }
 
-/** Revokes every live key the user created, in every org; returns them (id and org). */
-export function revokeApiKeysCreatedBy(
-  tx: Tx,
-  userId: string,
-  createdBefore: Date,
-): Promise<{ id: string; org_id: string }[]> {
-  return tx
-    .updateTable('api_keys')
-    .set({ revoked_at: new Date(), revoked_by: userId })
-    .where('created_by', '=', userId)
-    .where('created_at', '<=', createdBefore)
-    .where('revoked_at', 'is', null)
-    .returning(['id', 'org_id'])
-    .execute();
-}
-
 export interface ApiKeyCredential {
   id: string;
   org_id: string;

@@ -3,9 +3,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { API_KEY_SCOPES } from '../access/permissions.ts';
 import { requirePrincipal } from '../access/principal.ts';
-import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import type { ApiKey } from '../db/schema.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
+import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
 import { apiKeyStatus, createApiKey, listApiKeys, revokeApiKey } from './api-key.service.ts';
 

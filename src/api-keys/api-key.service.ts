@@ -1,17 +1,18 @@
 // API key use cases: create (the key is returned once, only its hash is kept), list, revoke.
 // Only owners and admins manage keys, and never with a key (scopeFor('api_keys:manage') is null).
 import { auditActor } from '../access/actor.ts';
+import { findActiveMembership } from '../access/membership.repository.ts';
 import type { ApiKeyScope } from '../access/permissions.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import type { ApiKey } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
-import { findActiveMembership } from '../orgs/org.repository.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import * as repo from './api-key.repository.ts';
 import { newApiKey } from './api-key-format.ts';
 

@@ -8,7 +8,7 @@ import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import { ERRORS, type ErrorCode } from '../http/errors.ts';
 import { sendProblem } from '../http/problem.ts';
-import { allowWhileMfaPending, MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
+import { allowWhileMfaPending, MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 
 const plugin: FastifyPluginAsyncTypebox = async (app) => {
   await app.register(swagger, {

@@ -1,9 +1,9 @@
 // Recording security-relevant acts. Inside a use case, `recordAudit(tx, …)` joins its
 // transaction (the act and its record commit together); a failure that rolls its transaction
 // back (a wrong password, a replayed token) is recorded on its own with `recordAuditAlone`.
-import type { RequestMeta } from '../auth/auth-context.ts';
 import type { Database } from '../db/database.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { type AuditEntry, insertAudit } from './audit.repository.ts';
 
 export type AuditInput = Omit<AuditEntry, 'ip' | 'user_agent' | 'request_id'>;

@@ -3,9 +3,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { AppError } from '../http/errors.ts';
+import { requestMeta } from '../http/request-meta.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { NoContent, responses } from '../http/schemas.ts';
-import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
-import { type AuthContext, requestMeta } from './auth-context.ts';
+import type { AuthContext } from './auth-context.ts';
 import { resendVerification, verifyEmailToken } from './email-verification.ts';
 import { forgotPassword, resetPassword } from './password-reset.ts';
 

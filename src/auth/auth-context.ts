@@ -3,6 +3,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
+import { KEY_RING_RELOAD_SECONDS } from '../crypto/signing-key-timing.ts';
 import type { Database } from '../db/database.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import {
@@ -14,7 +15,6 @@ import {
 import { type AccessTokens, createAccessTokens } from './access-token.ts';
 import { primeDummyHash } from './password.ts';
 import { createRevocationList, type RevocationList } from './revocation.ts';
-import { KEY_RING_RELOAD_SECONDS } from './signing-key-timing.ts';
 import {
   ensureSigningKey,
   type KeyClock,
@@ -23,12 +23,6 @@ import {
   type RotationResult,
   rotateSigningKey,
 } from './signing-keys.ts';
-
-export interface RequestMeta {
-  ip: string;
-  userAgent: string | null;
-  requestId: string;
-}
 
 export interface AuthContext {
   config: Readonly<Config>;
@@ -147,17 +141,4 @@ export async function createAuthContext(deps: {
     },
   };
   return ctx;
-}
-
-export function requestMeta(request: {
-  ip: string;
-  headers: Record<string, string | string[] | undefined>;
-  id: string;
-}): RequestMeta {
-  const ua = request.headers['user-agent'];
-  return {
-    ip: request.ip,
-    userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null,
-    requestId: request.id,
-  };
 }

@@ -5,9 +5,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
+import { requestMeta } from '../http/request-meta.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { NoContent, responses } from '../http/schemas.ts';
-import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
-import { type AuthContext, requestMeta } from './auth-context.ts';
+import type { AuthContext } from './auth-context.ts';
 import { type LoginHooks, login } from './login.ts';
 import { MfaChallenge, mfaChallengeBody, sessionResponse } from './session-response.ts';
 

@@ -3,8 +3,8 @@
 // private member (`d`) even if one ever reached the ring.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
-import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
-import { JWKS_MAX_AGE_SECONDS } from './signing-key-timing.ts';
+import { JWKS_MAX_AGE_SECONDS } from '../crypto/signing-key-timing.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import type { KeyRing } from './signing-keys.ts';
 
 const Jwk = Type.Object(

@@ -12,6 +12,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from '../crypto/signing-key-timing.ts';
 import { withSystem } from '../db/tenant.ts';
 import { createMediaTokens } from '../telephony/stream-token.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -25,7 +26,6 @@ import {
   superuser,
   team,
 } from '../test/org-helpers.ts';
-import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './signing-key-timing.ts';
 
 let clock = Date.now();
 const now = () => new Date(clock);

@@ -2,15 +2,16 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
+import { activeMembershipsOfUser } from '../access/membership.repository.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { activeMembershipsOfUser } from '../orgs/org.repository.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
 import { findUserByEmail, setPasswordHash } from '../users/user.repository.ts';
-import type { AuthContext, RequestMeta } from './auth-context.ts';
-import { normalizeEmail } from './email-address.ts';
+import type { AuthContext } from './auth-context.ts';
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { openSession, type SessionSubject, type TokenPair, tokenPair } from './session-issue.ts';
 

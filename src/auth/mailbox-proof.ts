@@ -10,12 +10,15 @@
 // the token, so the purge commits with the act that proved the mailbox or not at all. The caller
 // passes `endedSessions` to `auth.revocation.add` after the commit, so live access tokens die
 // at once on this instance (and on the others at their next poll).
-import { revokeApiKeysCreatedBy } from '../api-keys/api-key.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { Tx } from '../db/tenant.ts';
-import { removeTotpEnrolment, retireBackupCodes } from '../mfa/mfa.repository.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import {
+  removeTotpEnrolment,
+  retireBackupCodes,
+  revokeApiKeysCreatedBy,
+} from '../users/credentials.repository.ts';
 import { claimFirstEmailProof } from '../users/user.repository.ts';
-import type { RequestMeta } from './auth-context.ts';
 import { revokeSessions } from './session.repository.ts';
 import { retireUserTokens } from './user-token.repository.ts';
 

@@ -2,7 +2,8 @@
 // before mails the user. The first device ever (recorded at sign-up) is not news.
 import { createHash } from 'node:crypto';
 import { withTenant } from '../db/tenant.ts';
-import type { AuthContext, RequestMeta } from './auth-context.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import type { AuthContext } from './auth-context.ts';
 import { hasOtherDevice, rememberDevice } from './known-device.repository.ts';
 import type { LoginSuccess } from './login.ts';
 import { sendNewDeviceNotice } from './notifications.ts';

@@ -1,9 +1,9 @@
 // Applying the password policy and hashing with the configured cost, for every flow that sets a
 // password (register, change, reset, invitation accept).
 import { AppError } from '../http/errors.ts';
+import { checkPassword } from '../security/password-policy.ts';
 import type { AuthContext } from './auth-context.ts';
 import { hashPassword } from './password.ts';
-import { checkPassword } from './password-policy.ts';
 
 export function assertPasswordAllowed(
   auth: AuthContext,

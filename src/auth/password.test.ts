@@ -1,12 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
+import { normalizePassword } from '../security/password-policy.ts';
 import type { Argon2Params } from './password.ts';
 import {
   DEFAULT_ARGON2,
   dummyVerify,
   hashPassword,
   needsRehash,
-  normalizePassword,
   primeDummyHash,
   verifyPassword,
 } from './password.ts';

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Algorithm, Options } from '@node-rs/argon2';
 import { hash, verify } from '@node-rs/argon2';
+import { normalizePassword } from '../security/password-policy.ts';
 
 export interface Argon2Params {
   /** KiB of memory per lane */
@@ -25,10 +26,6 @@ export const DEFAULT_ARGON2: Readonly<Argon2Params> = Object.freeze({
 const ARGON2ID = 2 as Algorithm;
 const PHC_ALGORITHM = 'argon2id';
 const PHC_VERSION = 19;
-
-export function normalizePassword(password: string): string {
-  return password.normalize('NFKC');
-}
 
 function toOptions(params: Argon2Params): Options {
   return {

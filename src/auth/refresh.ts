@@ -3,15 +3,16 @@
 // the whole session is revoked (its newest refresh token and its access tokens stop working).
 // Within the window (two tabs refreshing at once) the loser gets a 409 that ends nothing; the
 // row lock makes concurrent refreshes of one token leave exactly one live successor.
+import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
+import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { recordAudit } from '../audit/audit.ts';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
-import { findActiveMembership, findOrg } from '../orgs/org.repository.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
 import { findUserById } from '../users/user.repository.ts';
-import type { AuthContext, RequestMeta } from './auth-context.ts';
+import type { AuthContext } from './auth-context.ts';
 import {
   findRefreshTokenForUpdate,
   findSessionForUpdate,

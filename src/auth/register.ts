@@ -1,15 +1,17 @@
 // Sign-up: a user, their first org (a company they own, or a personal workspace) and a session,
 // in one transaction.
+import { insertMembership, insertOrg } from '../access/membership.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
-import { insertMembership, insertOrg } from '../orgs/org.repository.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
 import { insertUser } from '../users/user.repository.ts';
-import type { AuthContext, RequestMeta } from './auth-context.ts';
-import { normalizeEmail } from './email-address.ts';
+import type { AuthContext } from './auth-context.ts';
 import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
 import { openSession, type TokenPair, tokenPair } from './session-issue.ts';
 
@@ -26,10 +28,6 @@ export interface RegisterResult {
   role: Role;
   /** null under REQUIRE_EMAIL_VERIFICATION: the account exists, a session waits for the link. */
   tokens: TokenPair | null;
-}
-
-export function isUniqueViolation(err: unknown): boolean {
-  return !!err && typeof err === 'object' && (err as { code?: unknown }).code === '23505';
 }
 
 export function invalidEmail(): AppError {

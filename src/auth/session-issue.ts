@@ -5,7 +5,8 @@ import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import type { AuthContext, RequestMeta } from './auth-context.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import type { AuthContext } from './auth-context.ts';
 import { insertRefreshToken, insertSession } from './session.repository.ts';
 
 export interface TokenPair {

@@ -2,9 +2,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
+import { requestMeta } from '../http/request-meta.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { IdParams, NoContent, responses } from '../http/schemas.ts';
-import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
-import { type AuthContext, requestMeta } from './auth-context.ts';
+import type { AuthContext } from './auth-context.ts';
 import { sessionResponse } from './session-response.ts';
 import { listSessions, revokeOwnSession, sessionJson } from './sessions.ts';
 

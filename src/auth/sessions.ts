@@ -7,7 +7,8 @@ import { recordAudit } from '../audit/audit.ts';
 import type { Session } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { notFound } from '../http/errors.ts';
-import type { AuthContext, RequestMeta } from './auth-context.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import type { AuthContext } from './auth-context.ts';
 import { liveSessionsOfUser, revokeSessions } from './session.repository.ts';
 
 async function endSessions(

@@ -1,7 +1,8 @@
 // After a sign-up committed: the welcome and verification mails, and the first known device
 // (so logging in again from it is not "a new device"). Runs after the transaction, so the
 // sign-up never depends on it; a failure here is logged and the user can resend the link.
-import type { AuthContext, RequestMeta } from './auth-context.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import type { AuthContext } from './auth-context.ts';
 import { sendVerificationMail } from './email-verification.ts';
 import { recordFirstDevice } from './new-device.ts';
 import { sendWelcome } from './notifications.ts';

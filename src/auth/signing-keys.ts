@@ -23,6 +23,7 @@ import {
 import { decryptSecret, type EncryptionConfig, encryptSecret } from '../crypto/encryption.ts';
 import { lockForTransaction } from '../db/advisory-lock.ts';
 import type { Database } from '../db/database.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 import type { SigningKey } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
@@ -78,10 +79,6 @@ const ROTATION_LOCK_ID = 7_305_120_001;
 const ED25519_X = /^[A-Za-z0-9_-]{43}$/;
 
 const keyAad = (kid: string) => `signing-key:${kid}`;
-
-function isUniqueViolation(err: unknown): boolean {
-  return !!err && typeof err === 'object' && (err as { code?: unknown }).code === '23505';
-}
 
 async function newKeyRow(enc: EncryptionConfig): Promise<NewSigningKeyRow> {
   const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });

@@ -113,34 +113,3 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
     },
   };
 }
-
-/** Errors that mean "the database is not reachable right now", as opposed to a bad query. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  if (!err || typeof err !== 'object') return false;
-  const e = err as { code?: unknown; message?: unknown };
-  const code = typeof e.code === 'string' ? e.code : '';
-  const message = typeof e.message === 'string' ? e.message : '';
-  if (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE'].includes(code)
-  )
-    return true;
-  // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
-  if (/^08/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
-  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connection error|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(
-    message,
-  );
-}
-
-/**
- * The database refused text it cannot store: 22021 character_not_in_repertoire (a 0x00 byte in
- * text), 22P05 untranslatable_character (a \u0000 escape in jsonb). Request validation refuses such
- * text first; this keeps anything that slips past it a client error instead of a 500.
- */
-export function isUnstorableText(err: unknown): boolean {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (code === '22021' || code === '22P05') return true;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}

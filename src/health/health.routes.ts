@@ -4,8 +4,8 @@ import type { Redis } from 'ioredis';
 import { Type } from 'typebox';
 import type { Database } from '../db/database.ts';
 import { AppError } from '../http/errors.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { responses } from '../http/schemas.ts';
-import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {

@@ -1,7 +1,7 @@
 // The one place errors become responses: RFC 9457 application/problem+json with a stable `code`
 // and the request id. Causes go to the log, never to the client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable, isUnstorableText } from '../db/database.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../db/errors.ts';
 import { AppError, ERRORS, type ErrorCode } from './errors.ts';
 import { closeAfterReply } from './lingering-close.ts';
 

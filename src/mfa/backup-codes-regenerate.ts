@@ -3,15 +3,17 @@
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
 import type { User } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import { retireBackupCodes } from '../users/credentials.repository.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { generateBackupCodes, hashBackupCode } from './backup-codes.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
-import { insertBackupCodes, retireBackupCodes } from './mfa.repository.ts';
+import { insertBackupCodes } from './mfa.repository.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export const BACKUP_CODE_COUNT = 10;

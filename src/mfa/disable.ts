@@ -3,16 +3,17 @@
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
 import { verifyPassword } from '../auth/password.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
 import type { Reservation } from '../security/rate-limits.ts';
+import { disableTotp, retireBackupCodes } from '../users/credentials.repository.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
-import { disableTotp, retireBackupCodes } from './mfa.repository.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export async function disableMfa(

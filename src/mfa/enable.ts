@@ -5,11 +5,12 @@
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
 import type { User } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { issueBackupCodes } from './backup-codes-regenerate.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';

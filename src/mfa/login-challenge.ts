@@ -4,12 +4,13 @@
 // the client's IP and user agent). A user without MFA whose org requires it for their role gets
 // an enrolment-only session instead.
 import { createHash } from 'node:crypto';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import { findOrg } from '../access/membership.repository.ts';
+import { mfaEnrollmentPending } from '../access/org-policy.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import type { SecondFactorHook } from '../auth/login.ts';
 import { issueUserToken } from '../auth/user-tokens.ts';
 import { withTenant } from '../db/tenant.ts';
-import { findOrg } from '../orgs/org.repository.ts';
-import { mfaEnrollmentPending } from './mfa-policy.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 
 export const MFA_LOGIN_TTL_MS = 5 * 60 * 1000;
 export const MFA_METHODS = ['totp', 'backup_code'];

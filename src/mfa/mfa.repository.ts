@@ -66,47 +66,6 @@ export async function replaceTotpSecretBlob(
     .execute();
 }
 
-export async function disableTotp(tx: Tx, userId: string): Promise<boolean> {
-  const r = await tx
-    .updateTable('users')
-    .set({
-      mfa_enabled_at: null,
-      totp_secret_enc: null,
-      totp_pending_secret_enc: null,
-      totp_last_step: null,
-      updated_at: new Date(),
-    })
-    .where('id', '=', userId)
-    .where('mfa_enabled_at', 'is not', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
-}
-
-/**
- * Removes every trace of TOTP enrolment, pending setups included (whoever held the account before
- * its mailbox was proven). True when MFA was enabled.
- */
-export async function removeTotpEnrolment(tx: Tx, userId: string): Promise<boolean> {
-  const before = await tx
-    .selectFrom('users')
-    .select('mfa_enabled_at')
-    .where('id', '=', userId)
-    .forUpdate()
-    .executeTakeFirst();
-  await tx
-    .updateTable('users')
-    .set({
-      mfa_enabled_at: null,
-      totp_secret_enc: null,
-      totp_pending_secret_enc: null,
-      totp_last_step: null,
-      updated_at: new Date(),
-    })
-    .where('id', '=', userId)
-    .execute();
-  return !!before?.mfa_enabled_at;
-}
-
 export async function insertBackupCodes(
   tx: Tx,
   userId: string,
@@ -151,17 +110,6 @@ export async function spendBackupCode(tx: Tx, userId: string, id: string): Promi
     .where('used_at', 'is', null)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
-}
-
-/** Kills every unused code (regeneration, disable): rows stay, as the schema has no deletes. */
-export async function retireBackupCodes(tx: Tx, userId: string): Promise<number> {
-  const r = await tx
-    .updateTable('mfa_backup_codes')
-    .set({ used_at: sql<Date>`now()` })
-    .where('user_id', '=', userId)
-    .where('used_at', 'is', null)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows);
 }
 
 /** The session has now proven a second factor (enrolment inside it). */

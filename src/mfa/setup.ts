@@ -3,9 +3,10 @@
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { setPendingTotpSecret } from './mfa.repository.ts';
 import { generateTotpSecret, otpauthUrl, qrCodeDataUrl } from './totp.ts';

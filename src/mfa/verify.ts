@@ -1,9 +1,10 @@
 // Completing an MFA login: the mfa_token from the password step plus a TOTP code or a backup
 // code. The token is spent in the same transaction that spends the code, so neither a token nor
 // a code works twice, even under concurrent requests; wrong codes count toward mfa_verify.
+import { findActiveMembership } from '../access/membership.repository.ts';
 import { ROLES } from '../access/permissions.ts';
 import { recordAuditAlone } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { type AfterLoginHook, completeLogin, type LoginSuccess } from '../auth/login.ts';
 import { consumeUserToken, findLiveUserToken } from '../auth/user-token.repository.ts';
 import { presentedTokenHash } from '../auth/user-tokens.ts';
@@ -11,7 +12,7 @@ import type { Role, User } from '../db/schema.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { UUID_PATTERN } from '../http/ids.ts';
-import { findActiveMembership } from '../orgs/org.repository.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
 import { clientBinding } from './login-challenge.ts';

@@ -17,12 +17,17 @@
 //   their own codes; an unknown one is `invalid_token`.
 // - The inviter must still be an active member who may grant the role (invitation-authority.ts).
 import { isPerson } from '../access/actor.ts';
+import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
+import {
+  assertEmailDomainAllowed,
+  mfaEnrollmentPending,
+  readSettings,
+} from '../access/org-policy.ts';
 import type { Principal } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { proveMailboxControl } from '../auth/mailbox-proof.ts';
 import { assertPasswordAllowed, hashWithPolicy } from '../auth/password-rules.ts';
-import { isUniqueViolation } from '../auth/register.ts';
 import {
   openSession,
   type SessionSubject,
@@ -30,11 +35,12 @@ import {
   tokenPair,
 } from '../auth/session-issue.ts';
 import { hashToken } from '../crypto/tokens.ts';
+import { isUniqueViolation } from '../db/errors.ts';
 import type { Invitation, Org, Role, User } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
-import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
 import {
   findUserByEmail,
@@ -49,8 +55,6 @@ import {
 } from './invitation.repository.ts';
 import { assertInviterAuthority, settleInviterAuthority } from './invitation-authority.ts';
 import { activateMembership } from './member.repository.ts';
-import { findActiveMembership, findOrg } from './org.repository.ts';
-import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
 
 export type AcceptResult =
   | { kind: 'joined'; user: User; org: Org; role: Role }

@@ -11,10 +11,11 @@
 //   revoked for good, so the inviter's later return does not revive the link.
 
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import type { AuditLog, Invitation, Role } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import {
   findInvitationByTokenHashForUpdate,
   inviterRoleNow,

@@ -3,9 +3,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
-import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { SessionTokens, sessionResponse } from '../auth/session-response.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
+import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, NoContent, responses } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { acceptInvitation } from './invitation-accept.ts';

@@ -4,11 +4,12 @@
 // INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
 // most one live link per address exists. Nobody can invite with a role above their own.
 import { auditActor } from '../access/actor.ts';
+import { findOrg } from '../access/membership.repository.ts';
+import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
-import { normalizeEmail } from '../auth/email-address.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Invitation, Org, Role } from '../db/schema.ts';
@@ -16,6 +17,8 @@ import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { invitation as invitationMail } from '../mail/templates.ts';
 import { findUserById } from '../users/user.repository.ts';
 import {
@@ -24,8 +27,6 @@ import {
   revokeInvitations,
 } from './invitation.repository.ts';
 import { findMemberByEmail } from './member.repository.ts';
-import { findOrg } from './org.repository.ts';
-import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
 import { assertMayGrant } from './roles.ts';
 
 const DAY_MS = 86_400_000;

@@ -13,12 +13,13 @@ import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { revokeSessions } from '../auth/session.repository.ts';
 import type { Role } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../http/pagination.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { revokeInvitationsBeyondAuthority } from './invitation-authority.ts';
 import {
   countActiveOwners,

@@ -1,17 +1,8 @@
-// An org's policy settings, kept in orgs.settings (jsonb):
-// - `mfa_required_roles`: roles that must use MFA (enforced at login and refresh by src/mfa/).
-// - `allowed_email_domains`: when non-empty, invitations and admin-created users are limited to
-//   addresses whose domain is exactly one of these (no subdomains). Existing members are kept.
+// The HTTP shapes of an org's policy settings; what they mean and how they are read is
+// src/access/org-policy.ts.
 import { Type } from 'typebox';
 import { ROLES } from '../access/permissions.ts';
-import type { Role } from '../db/schema.ts';
-import { AppError } from '../http/errors.ts';
 import { RoleOut } from '../users/user.json.ts';
-
-export interface OrgSettings {
-  mfa_required_roles: Role[];
-  allowed_email_domains: string[];
-}
 
 // A DNS name with at least two labels (IDNs in their xn-- form); compared lower-cased.
 export const Domain = Type.String({
@@ -34,47 +25,3 @@ export const OrgSettingsPatch = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** The settings as stored, read defensively: anything malformed counts as absent. */
-export function readSettings(raw: Record<string, unknown> | null | undefined): OrgSettings {
-  const roles = raw?.mfa_required_roles;
-  const domains = raw?.allowed_email_domains;
-  return {
-    mfa_required_roles: Array.isArray(roles) ? ROLES.filter((r) => roles.includes(r)) : [],
-    allowed_email_domains: Array.isArray(domains)
-      ? domains.filter((d): d is string => typeof d === 'string')
-      : [],
-  };
-}
-
-/** The stored settings with a patch applied (other keys in the column are kept as they are). */
-export function mergeSettings(
-  raw: Record<string, unknown> | null | undefined,
-  patch: Partial<OrgSettings>,
-): Record<string, unknown> {
-  const next: Record<string, unknown> = { ...(raw ?? {}) };
-  if (patch.mfa_required_roles !== undefined) {
-    next.mfa_required_roles = ROLES.filter((r) => patch.mfa_required_roles!.includes(r));
-  }
-  if (patch.allowed_email_domains !== undefined) {
-    next.allowed_email_domains = [
-      ...new Set(patch.allowed_email_domains.map((d) => d.toLowerCase())),
-    ];
-  }
-  return next;
-}
-
-export function emailDomainAllowed(settings: OrgSettings, email: string): boolean {
-  if (settings.allowed_email_domains.length === 0) return true;
-  const domain = email.slice(email.lastIndexOf('@') + 1).toLowerCase();
-  return settings.allowed_email_domains.includes(domain);
-}
-
-export function assertEmailDomainAllowed(settings: OrgSettings, email: string): void {
-  if (!emailDomainAllowed(settings, email)) {
-    throw new AppError(
-      'email_domain_not_allowed',
-      `This organization admits only addresses at: ${settings.allowed_email_domains.join(', ')}`,
-    );
-  }
-}

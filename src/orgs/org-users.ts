@@ -19,11 +19,12 @@
 // migration): a plain account (never a superuser), and a set-password token only for a member of
 // the admin's org who has no password yet.
 import { auditActor } from '../access/actor.ts';
+import { findOrg, insertMembership } from '../access/membership.repository.ts';
+import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
-import { normalizeEmail } from '../auth/email-address.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { insertUserToken } from '../auth/user-token.repository.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
@@ -31,12 +32,12 @@ import type { Role } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import { normalizeEmail } from '../mail/email-address.ts';
 import { setPassword as setPasswordMail } from '../mail/templates.ts';
 import { insertUserIfAddressFree } from '../users/user.repository.ts';
 import { mailInvitation, type StagedInvitation, stageInvitation } from './invitations.ts';
 import { findMemberByEmail } from './member.repository.ts';
-import { findOrg, insertMembership } from './org.repository.ts';
-import { assertEmailDomainAllowed, readSettings } from './org-settings.ts';
 import { assertMayGrant } from './roles.ts';
 
 const DAY_MS = 86_400_000;

@@ -1,10 +1,11 @@
 // The public shapes of orgs, members and invitations (snake_case; never a token or hash).
 import { Type } from 'typebox';
+import { readSettings } from '../access/org-policy.ts';
 import type { Invitation, Org, Role } from '../db/schema.ts';
 import { Timestamp } from '../http/schemas.ts';
 import { RoleOut } from '../users/user.json.ts';
 import type { MemberRow } from './member.repository.ts';
-import { OrgSettingsOut, readSettings } from './org-settings.ts';
+import { OrgSettingsOut } from './org-settings.ts';
 
 export const MembershipOut = Type.Object({
   id: Type.String({ format: 'uuid' }),

@@ -3,11 +3,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
-import { type AuthContext, requestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { SessionTokens, sessionBody, sessionResponse } from '../auth/session-response.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
+import { requestMeta } from '../http/request-meta.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { NoContent, responses } from '../http/schemas.ts';
-import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 import { RoleOut } from '../users/user.json.ts';
 import { changeMemberRole, listOrgMembers, removeMember } from './members.ts';
 import {

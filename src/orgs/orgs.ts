@@ -1,18 +1,24 @@
 // The caller's orgs: list the ones they belong to, found a new one, read and change the current
 // one (name and policy settings).
 import { auditActor, isPerson } from '../access/actor.ts';
+import {
+  activeMembershipsOfUser,
+  findOrg,
+  insertMembership,
+  insertOrg,
+} from '../access/membership.repository.ts';
+import { mergeSettings, type OrgSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import type { Database } from '../db/database.ts';
 import type { Org } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { updateOrg } from './member.repository.ts';
-import { activeMembershipsOfUser, findOrg, insertMembership, insertOrg } from './org.repository.ts';
-import { mergeSettings, type OrgSettings } from './org-settings.ts';
 
 export function requirePerson(p: Principal): void {
   if (!isPerson(p)) throw new AppError('forbidden', 'API keys cannot do this; a person must');

@@ -3,17 +3,18 @@
 // never extends a login), so the old access token stops at once and the new one carries the new
 // org and the role read from the membership now.
 import { auditActor } from '../access/actor.ts';
+import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
+import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { AuthContext, RequestMeta } from '../auth/auth-context.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { findSession, insertSession, revokeSessions } from '../auth/session.repository.ts';
 import { addRefreshToken, type SessionSubject, tokenPair } from '../auth/session-issue.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
-import { mfaEnrollmentPending } from '../mfa/mfa-policy.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { findUserById } from '../users/user.repository.ts';
-import { findActiveMembership, findOrg } from './org.repository.ts';
 import { requirePerson } from './orgs.ts';
 
 const notAMember = () =>

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
-import { requestMeta } from '../auth/auth-context.ts';
+import { requestMeta } from '../http/request-meta.ts';
 import { NoContent, responses, Timestamp } from '../http/schemas.ts';
 import type { TwilioCredentialsService } from './twilio-credentials.service.ts';
 

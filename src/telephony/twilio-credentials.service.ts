@@ -5,13 +5,13 @@ import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
-import type { RequestMeta } from '../auth/auth-context.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { notFound } from '../http/errors.ts';
-import { resetVerifications } from '../voice/phones/phone.repository.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { sealAuthToken } from './auth-token.ts';
+import { resetVerifications } from './number-verification.repository.ts';
 import * as repo from './twilio-credentials.repository.ts';
 
 export interface CredentialsView {

@@ -4,7 +4,7 @@ import type { AuthContext } from '../auth/auth-context.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** 'allow': open to an enrolment-only (mfa_pending) session; see src/mfa/mfa-enrollment-gate.ts. */
+    /** 'allow': open to an enrolment-only (mfa_pending) session; see src/http/route-config.ts. */
     mfaPending?: 'allow';
   }
   interface FastifyInstance {

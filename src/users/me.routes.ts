@@ -4,8 +4,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { responses } from '../http/schemas.ts';
-import { MFA_PENDING_ALLOWED } from '../mfa/mfa-enrollment-gate.ts';
 import { getMe, updateMe } from './me.ts';
 import { MeOut, meJson } from './user.json.ts';
 

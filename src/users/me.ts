@@ -1,10 +1,10 @@
 // The caller's own account: who they are, in which org, with which role.
+import { findOrg } from '../access/membership.repository.ts';
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { findOrg } from '../orgs/org.repository.ts';
 import { findUserById, updateProfile } from './user.repository.ts';
 
 export async function getMe(database: Database, p: Principal) {

@@ -1,6 +1,7 @@
 // What every voice resource shares: field shapes, the mapping of the database's unique indexes
 // to stable 409 codes, and reference errors.
 import { Type } from 'typebox';
+import { violatedUniqueIndex } from '../db/errors.ts';
 import { AppError, type ErrorCode } from '../http/errors.ts';
 
 /** E.164: "+", a non-zero country digit, up to 15 digits in all. */
@@ -19,13 +20,6 @@ export const NullableText = (maxLength: number) =>
   Type.Union([Type.String({ maxLength }), Type.Null()]);
 
 export const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
-
-/** The constraint a unique violation hit (PostgreSQL 23505), or undefined for any other error. */
-export function violatedUniqueIndex(err: unknown): string | undefined {
-  if (!err || typeof err !== 'object') return undefined;
-  const e = err as { code?: unknown; constraint?: unknown };
-  return e.code === '23505' && typeof e.constraint === 'string' ? e.constraint : undefined;
-}
 
 /**
  * Run a write and turn the named unique indexes into their 409 codes. The indexes are the

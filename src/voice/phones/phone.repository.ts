@@ -1,6 +1,6 @@
 // Phone numbers data access. Every function takes the caller's transaction first; the explicit org
 // filter is defence in depth on top of row-level security.
-import type { Phone, PhoneVerificationMethod } from '../../db/schema.ts';
+import type { Phone } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 import { containsPattern } from '../shared.ts';
 
@@ -70,59 +70,6 @@ export async function softDeletePhone(tx: Tx, orgId: string, id: string): Promis
   return Number(res.numUpdatedRows) > 0;
 }
 
-/** Ownership proven: the number routes and places calls (the unique index keeps it to one org). */
-export function markVerified(
-  tx: Tx,
-  orgId: string,
-  id: string,
-  method: PhoneVerificationMethod,
-): Promise<Phone | undefined> {
-  const now = new Date();
-  return tx
-    .updateTable('phones')
-    .set({
-      verification_status: 'verified',
-      verification_method: method,
-      verified_at: now,
-      updated_at: now,
-    })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
-}
-
-const PENDING = {
-  verification_status: 'pending_verification',
-  verification_method: null,
-  verified_at: null,
-} as const;
-
-/** Ownership no longer proven: the number is inert again. */
-export function markPending(tx: Tx, orgId: string, id: string): Promise<Phone | undefined> {
-  return tx
-    .updateTable('phones')
-    .set({ ...PENDING, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/** Every verified number of the org back to pending (the account that serves it changed). */
-export function resetVerifications(tx: Tx, orgId: string): Promise<Pick<Phone, 'id' | 'number'>[]> {
-  return tx
-    .updateTable('phones')
-    .set({ ...PENDING, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('verification_status', '=', 'verified')
-    .where('deleted_at', 'is', null)
-    .returning(['id', 'number'])
-    .execute();
-}
-
 export function findPhoneByNumber(
   tx: Tx,
   orgId: string,
@@ -135,24 +82,4 @@ export function findPhoneByNumber(
     .where('number', '=', number)
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
-}
-
-/**
- * Platform superuser only (privileged context): take a number's verification from every org but
- * `keepOrgId`, so it can be assigned there. Returns what was taken, for each org's audit log.
- */
-export function unverifyNumberElsewhere(
-  tx: Tx,
-  number: string,
-  keepOrgId: string,
-): Promise<Pick<Phone, 'id' | 'org_id'>[]> {
-  return tx
-    .updateTable('phones')
-    .set({ ...PENDING, updated_at: new Date() })
-    .where('number', '=', number)
-    .where('org_id', '<>', keepOrgId)
-    .where('verification_status', '=', 'verified')
-    .where('deleted_at', 'is', null)
-    .returning(['id', 'org_id'])
-    .execute();
 }

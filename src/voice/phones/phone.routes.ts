@@ -3,9 +3,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
-import { requestMeta } from '../../auth/auth-context.ts';
 import type { Phone } from '../../db/schema.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
+import { requestMeta } from '../../http/request-meta.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../../http/schemas.ts';
 import { E164, iso, NullableText, SECURITY as security, Uuid } from '../shared.ts';
 import type { createPhoneAssignment, PhoneService } from './phone.service.ts';

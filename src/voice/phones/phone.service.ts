@@ -7,16 +7,18 @@
 // Changes to routing are audited.
 import { auditActor } from '../../access/actor.ts';
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
+import { requireSuperuser } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
-import { requireSuperuser } from '../../admin/admin.ts';
 import { recordAudit } from '../../audit/audit.ts';
-import type { RequestMeta } from '../../auth/auth-context.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
+import { violatedUniqueIndex } from '../../db/errors.ts';
 import type { Phone } from '../../db/schema.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { AppError, notFound } from '../../http/errors.ts';
+import type { RequestMeta } from '../../http/request-meta.ts';
 import { numberIsOnAccount } from '../../telephony/number-ownership.ts';
+import * as verification from '../../telephony/number-verification.repository.ts';
 import { withOrgService } from '../../telephony/org-service.ts';
 import { accountFor, type TwilioAccount } from '../../telephony/twilio-account.ts';
 import { createTwilioClients, type TwilioRest } from '../../telephony/twilio-client.ts';
@@ -24,7 +26,7 @@ import {
   findCredentials,
   findSealedCredentials,
 } from '../../telephony/twilio-credentials.repository.ts';
-import { mapConflicts, violatedUniqueIndex } from '../shared.ts';
+import { mapConflicts } from '../shared.ts';
 import * as repo from './phone.repository.ts';
 
 const CONFLICTS = { phones_org_number_key: 'phone_number_exists' } as const;
@@ -135,7 +137,9 @@ export function createPhoneService(
       if (await numberIsOnAccount(clientFor(account), phone.number)) {
         try {
           return await withTenant(database, tenantOf(p), async (tx) => {
-            const row = phones.found(await repo.markVerified(tx, p.orgId, id, 'twilio_account'));
+            const row = phones.found(
+              await verification.markVerified(tx, p.orgId, id, 'twilio_account'),
+            );
             await recordAudit(tx, meta, {
               org_id: p.orgId,
               ...auditActor(p),
@@ -153,7 +157,7 @@ export function createPhoneService(
         }
       } else if (phone.verification_status === 'verified') {
         await withTenant(database, tenantOf(p), async (tx) => {
-          await repo.markPending(tx, p.orgId, id);
+          await verification.markPending(tx, p.orgId, id);
           await recordAudit(tx, meta, {
             org_id: p.orgId,
             ...auditActor(p),
@@ -203,7 +207,7 @@ export function createPhoneAssignment(database: Database) {
           if (!phone) throw notFound('phone');
           if (phone.verification_status === 'verified') return phone;
           const actor = { actor_user_id: p.userId, actor_type: 'superuser' as const };
-          for (const taken of await repo.unverifyNumberElsewhere(tx, number, orgId)) {
+          for (const taken of await verification.unverifyNumberElsewhere(tx, number, orgId)) {
             await recordAudit(tx, meta, {
               org_id: taken.org_id,
               ...actor,
@@ -214,7 +218,7 @@ export function createPhoneAssignment(database: Database) {
               metadata: { number },
             });
           }
-          const row = await repo.markVerified(tx, orgId, phone.id, 'platform_assignment');
+          const row = await verification.markVerified(tx, orgId, phone.id, 'platform_assignment');
           if (!row) throw notFound('phone');
           await recordAudit(tx, meta, {
             org_id: orgId,

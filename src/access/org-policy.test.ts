@@ -1,7 +1,7 @@
 // The org MFA policy as pure rules. Which routes an enrolment-only session reaches is declared
 // on the routes and walked in mfa-enrollment-gate.security.test.ts.
 import { describe, expect, it } from 'vitest';
-import { mfaEnrollmentPending, rolesRequiringMfa } from './mfa-policy.ts';
+import { mfaEnrollmentPending, rolesRequiringMfa } from './org-policy.ts';
 
 describe('rolesRequiringMfa', () => {
   it('reads known roles from mfa_required_roles and ignores anything else', () => {

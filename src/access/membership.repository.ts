@@ -1,5 +1,7 @@
-// Orgs and memberships data access. The caller owns the transaction.
-
+// Orgs and memberships: which orgs exist and who belongs to which with what role. Every
+// capability that resolves a user's org reads them here (login, refresh and register in auth,
+// the MFA challenge, /users/me, orgs, API keys, the superuser bootstrap). The caller owns the
+// transaction.
 import type { Org, Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 

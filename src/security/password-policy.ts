@@ -2,7 +2,14 @@
 // breached passwords and the user's own identifiers refused — and deliberately no composition
 // rules (no "one digit, one symbol"), which push users towards predictable passwords.
 import { readFileSync } from 'node:fs';
-import { normalizePassword } from './password.ts';
+
+/**
+ * The form a password is judged and hashed in: exactly as typed after NFKC, so the same password
+ * entered from another keyboard or input method is the same password (src/auth/password.ts).
+ */
+export function normalizePassword(password: string): string {
+  return password.normalize('NFKC');
+}
 
 export interface PasswordPolicy {
   minLength: number;

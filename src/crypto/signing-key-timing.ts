@@ -1,5 +1,5 @@
 // How long the published key set may be stale anywhere, which decides when a rotated-in key may
-// start signing (see signing-keys.ts).
+// start signing (see src/auth/signing-keys.ts).
 
 /** Verifiers may cache /.well-known/jwks.json this long (its Cache-Control max-age). */
 export const JWKS_MAX_AGE_SECONDS = 300;

@@ -1,0 +1,28 @@
+// Route config flags that every capability declares on its routes and that global hooks read.
+// They live here, below the capabilities, so a route can declare itself without importing the
+// capability whose hook enforces the flag.
+import type { FastifyContextConfig, FastifyInstance } from 'fastify';
+
+/**
+ * Route config of the routes an enrolment-only session may reach: those it needs to enrol, see
+ * who it is, refresh or end itself, and those that take no session at all (sign-in, recovery,
+ * probes, docs, the JWKS, the dashboard's files) — a stale pending cookie riding along must not
+ * stop anyone from signing in again or loading the page that enrols them. Enforced by
+ * src/mfa/mfa-enrollment-gate.ts.
+ */
+export const MFA_PENDING_ALLOWED = { mfaPending: 'allow' } as const;
+
+/**
+ * For routes declared by a third-party plugin (the docs UI, static files): every route
+ * registered in `scope` (an encapsulated plugin context) and its children is marked open.
+ */
+export function allowWhileMfaPending(scope: FastifyInstance): void {
+  scope.addHook('onRoute', (route) => {
+    route.config = { ...route.config, ...MFA_PENDING_ALLOWED };
+  });
+}
+
+/** Whether a route's config declares it open to an enrolment-only session. */
+export function openWhileMfaPending(config: FastifyContextConfig | undefined): boolean {
+  return config?.mfaPending === MFA_PENDING_ALLOWED.mfaPending;
+}

@@ -1,0 +1,70 @@
+// Ending a user's second factors and API keys, which more than one capability does: the first
+// proof of mailbox control (src/auth/mailbox-proof.ts) purges them all, MFA's disable ends TOTP
+// and, with regenerate, retires backup codes. The capabilities that create them keep the rest of
+// their SQL. The caller owns the transaction.
+import { sql } from 'kysely';
+import type { Tx } from '../db/tenant.ts';
+
+/** The users columns of a TOTP enrolment, pending setups included, emptied. */
+function noTotp() {
+  return {
+    mfa_enabled_at: null,
+    totp_secret_enc: null,
+    totp_pending_secret_enc: null,
+    totp_last_step: null,
+    updated_at: new Date(),
+  };
+}
+
+/** Turns MFA off; false when it was not on (a concurrent disable got there first). */
+export async function disableTotp(tx: Tx, userId: string): Promise<boolean> {
+  const r = await tx
+    .updateTable('users')
+    .set(noTotp())
+    .where('id', '=', userId)
+    .where('mfa_enabled_at', 'is not', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+/**
+ * Removes every trace of TOTP enrolment, pending setups included (whoever held the account before
+ * its mailbox was proven). True when MFA was enabled.
+ */
+export async function removeTotpEnrolment(tx: Tx, userId: string): Promise<boolean> {
+  const before = await tx
+    .selectFrom('users')
+    .select('mfa_enabled_at')
+    .where('id', '=', userId)
+    .forUpdate()
+    .executeTakeFirst();
+  await tx.updateTable('users').set(noTotp()).where('id', '=', userId).execute();
+  return !!before?.mfa_enabled_at;
+}
+
+/** Kills every unused code (regeneration, disable): rows stay, as the schema has no deletes. */
+export async function retireBackupCodes(tx: Tx, userId: string): Promise<number> {
+  const r = await tx
+    .updateTable('mfa_backup_codes')
+    .set({ used_at: sql<Date>`now()` })
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** Revokes every live key the user created, in every org; returns them (id and org). */
+export function revokeApiKeysCreatedBy(
+  tx: Tx,
+  userId: string,
+  createdBefore: Date,
+): Promise<{ id: string; org_id: string }[]> {
+  return tx
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date(), revoked_by: userId })
+    .where('created_by', '=', userId)
+    .where('created_at', '<=', createdBefore)
+    .where('revoked_at', 'is', null)
+    .returning(['id', 'org_id'])
+    .execute();
+}
