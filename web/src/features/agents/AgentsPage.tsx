@@ -21,14 +21,10 @@ import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
-import {
-  type Lookups,
-  type PhoneOption,
-  phoneText,
-  useLookups,
-} from '../voice-shared/voice-lookups.ts';
+import { type Lookups, useLookups } from '../voice-shared/voice-lookups.ts';
 
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 type Direction = Agent['direction'];
@@ -93,7 +89,6 @@ function AgentDialog({
   onSaved: (a: Agent, created: boolean) => void;
 }) {
   const initial = editing.mode === 'edit' ? editing.agent : null;
-  const { phones, prompts } = lookups;
   const [name, setName] = useState(initial?.name ?? '');
   const [direction, setDirection] = useState<Direction>(initial?.direction ?? 'incoming');
   const [instructions, setInstructions] = useState(initial?.instructions ?? '');
@@ -103,7 +98,7 @@ function AgentDialog({
   const [mediaStreamUrl, setMediaStreamUrl] = useState(initial?.media_stream_url ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
   const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { form, errorOf, phoneId, setPhoneId, promptId, setPromptId } = agentForm;
+  const { form, errorOf, phoneId, promptId } = agentForm;
 
   async function save(_e: FormEvent) {
     if (!agentForm.checked(validate({ name, phoneId, voice, language, mediaStreamUrl }))) return;
@@ -169,30 +164,12 @@ function AgentDialog({
             <option value="incoming">Incoming</option>
             <option value="outgoing">Outgoing</option>
           </SelectField>
-          <SelectField
-            label="Phone number"
-            name="phone_id"
-            required
-            value={phoneId}
-            onChange={(e) => setPhoneId(e.target.value)}
-            error={errorOf('phone_id')}
-          >
-            {agentForm.noPhones && <option value="">No phone numbers yet</option>}
-            {agentForm.phoneMissing && <option value={phoneId}>Current phone number</option>}
-            {(phones ?? []).map((p: PhoneOption) => (
-              <option key={p.id} value={p.id}>
-                {phoneText(p)}
-                {p.active ? '' : ' (inactive)'}
-              </option>
-            ))}
-          </SelectField>
+          <PhoneSelectField lookups={lookups} agentForm={agentForm} />
         </div>
-        <SelectField
-          label="Prompt"
-          name="prompt_id"
-          value={promptId}
-          onChange={(e) => setPromptId(e.target.value)}
-          error={errorOf('prompt_id')}
+        <PromptSelectField
+          lookups={lookups}
+          agentForm={agentForm}
+          noneLabel="No prompt — use instructions below"
           hint={
             <>
               A reusable prompt from{' '}
@@ -202,15 +179,7 @@ function AgentDialog({
               , or none and the instructions below.
             </>
           }
-        >
-          <option value="">No prompt — use instructions below</option>
-          {agentForm.promptMissing && <option value={promptId}>Current prompt</option>}
-          {(prompts ?? []).map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
-        </SelectField>
+        />
         <TextAreaField
           label="Instructions"
           name="instructions"

@@ -4,7 +4,7 @@ import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
-import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import { CheckboxField, TextAreaField, TextField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
@@ -21,9 +21,10 @@ import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
-import { type Lookups, phoneText, useLookups } from '../voice-shared/voice-lookups.ts';
+import { type Lookups, useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; agent: MessageAgent } | null;
@@ -54,12 +55,11 @@ function MessageAgentDialog({
   onSaved: (a: MessageAgent, created: boolean) => void;
 }) {
   const initial = editing.mode === 'edit' ? editing.agent : null;
-  const { phones, prompts } = lookups;
   const [name, setName] = useState(initial?.name ?? '');
   const [autoReply, setAutoReply] = useState(initial?.auto_reply ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
   const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { form, errorOf, phoneId, setPhoneId, promptId, setPromptId } = agentForm;
+  const { form, errorOf, phoneId, promptId } = agentForm;
 
   async function save(_e: FormEvent) {
     const problems: Record<string, string> = {};
@@ -107,30 +107,15 @@ function MessageAgentDialog({
           onChange={(e) => setName(e.target.value)}
           error={errorOf('name')}
         />
-        <SelectField
-          label="Phone number"
-          name="phone_id"
-          required
-          value={phoneId}
-          onChange={(e) => setPhoneId(e.target.value)}
-          error={errorOf('phone_id')}
+        <PhoneSelectField
+          lookups={lookups}
+          agentForm={agentForm}
           hint="Messages to this number reach the agent."
-        >
-          {agentForm.noPhones && <option value="">No phone numbers yet</option>}
-          {agentForm.phoneMissing && <option value={phoneId}>Current phone number</option>}
-          {(phones ?? []).map((p) => (
-            <option key={p.id} value={p.id}>
-              {phoneText(p)}
-              {p.active ? '' : ' (inactive)'}
-            </option>
-          ))}
-        </SelectField>
-        <SelectField
-          label="Prompt"
-          name="prompt_id"
-          value={promptId}
-          onChange={(e) => setPromptId(e.target.value)}
-          error={errorOf('prompt_id')}
+        />
+        <PromptSelectField
+          lookups={lookups}
+          agentForm={agentForm}
+          noneLabel="No prompt"
           hint={
             <>
               Optional: a prompt from{' '}
@@ -140,15 +125,7 @@ function MessageAgentDialog({
               that shapes the agent’s replies.
             </>
           }
-        >
-          <option value="">No prompt</option>
-          {agentForm.promptMissing && <option value={promptId}>Current prompt</option>}
-          {(prompts ?? []).map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
-        </SelectField>
+        />
         <TextAreaField
           label="Auto-reply text"
           name="auto_reply"
