@@ -12,13 +12,11 @@ import {
   LoadMore,
   RowActions,
   SearchForm,
-  useDeleteRow,
+  useResourceList,
 } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
-import { useToast } from '../../lib/toast.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
@@ -246,13 +244,11 @@ function AgentDialog({
 }
 
 export function AgentsPage() {
-  const toast = useToast();
   const lookups = useLookups();
   const [search, setSearch] = useState('');
   const [directionFilter, setDirectionFilter] = useState<Direction | ''>('');
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
-  const [editing, setEditing] = useState<Editing>(null);
 
   const filters = useMemo(
     () => ({
@@ -264,18 +260,17 @@ export function AgentsPage() {
     [search, directionFilter, phoneFilter, activeFilter],
   );
 
-  const list = usePagedList(
-    useCallback(
+  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
+    Agent,
+    Exclude<Editing, null>
+  >({
+    fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/agents', { query: { limit: PAGE, cursor, ...filters } }),
       [filters],
     ),
-    toast.error,
-  );
-  const { setItems } = list;
-  const deleteRow = useDeleteRow<Agent>({
+    said: (a, created) => (created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`),
     remove: (a) => api.delete('/api/agents/{id}', { params: { id: a.id } }),
-    setItems,
     title: (a) => `Delete "${a.name}"?`,
     confirmLabel: 'Delete agent',
     deleted: (a) => `Agent "${a.name}" deleted.`,
@@ -379,16 +374,7 @@ export function AgentsPage() {
         <LoadMore list={list} />
       </Card>
       {editing && (
-        <AgentDialog
-          editing={editing}
-          lookups={lookups}
-          onClose={() => setEditing(null)}
-          onSaved={(a, created) => {
-            setEditing(null);
-            toast.success(created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`);
-            setItems((all) => withSaved(all, a, created));
-          }}
-        />
+        <AgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
       )}
       {deleteRow.dialog}
     </>

@@ -12,13 +12,11 @@ import {
   LoadMore,
   RowActions,
   SearchForm,
-  useDeleteRow,
+  useResourceList,
 } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
-import { useToast } from '../../lib/toast.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
@@ -150,12 +148,10 @@ function MessageAgentDialog({
 }
 
 export function MessageAgentsPage() {
-  const toast = useToast();
   const lookups = useLookups();
   const [search, setSearch] = useState('');
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
-  const [editing, setEditing] = useState<Editing>(null);
 
   const filters = useMemo(
     () => ({
@@ -166,18 +162,18 @@ export function MessageAgentsPage() {
     [search, phoneFilter, activeFilter],
   );
 
-  const list = usePagedList(
-    useCallback(
+  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
+    MessageAgent,
+    Exclude<Editing, null>
+  >({
+    fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/message-agents', { query: { limit: PAGE, cursor, ...filters } }),
       [filters],
     ),
-    toast.error,
-  );
-  const { setItems } = list;
-  const deleteRow = useDeleteRow<MessageAgent>({
+    said: (a, created) =>
+      created ? `Messaging agent "${a.name}" created.` : `Messaging agent "${a.name}" saved.`,
     remove: (a) => api.delete('/api/message-agents/{id}', { params: { id: a.id } }),
-    setItems,
     title: (a) => `Delete "${a.name}"?`,
     confirmLabel: 'Delete messaging agent',
     deleted: (a) => `Messaging agent "${a.name}" deleted.`,
@@ -277,20 +273,7 @@ export function MessageAgentsPage() {
         <LoadMore list={list} />
       </Card>
       {editing && (
-        <MessageAgentDialog
-          editing={editing}
-          lookups={lookups}
-          onClose={() => setEditing(null)}
-          onSaved={(a, created) => {
-            setEditing(null);
-            toast.success(
-              created
-                ? `Messaging agent "${a.name}" created.`
-                : `Messaging agent "${a.name}" saved.`,
-            );
-            setItems((all) => withSaved(all, a, created));
-          }}
-        />
+        <MessageAgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
       )}
       {deleteRow.dialog}
     </>

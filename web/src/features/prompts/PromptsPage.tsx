@@ -10,13 +10,11 @@ import {
   LoadMore,
   RowActions,
   SearchForm,
-  useDeleteRow,
+  useResourceList,
 } from '../../components/ListActions.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
-import { usePagedList, withSaved } from '../../lib/paged-list.ts';
-import { useToast } from '../../lib/toast.tsx';
 
 type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; prompt: Prompt } | null;
@@ -93,27 +91,24 @@ function PromptDialog({
 }
 
 export function PromptsPage() {
-  const toast = useToast();
   const [search, setSearch] = useState('');
-  const list = usePagedList(
-    useCallback(
+  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
+    Prompt,
+    Exclude<Editing, null>
+  >({
+    fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/prompts', { query: { limit: PAGE, cursor, q: search || undefined } }),
       [search],
     ),
-    toast.error,
-  );
-  const { setItems } = list;
-  const deleteRow = useDeleteRow<Prompt>({
+    said: (p, created) => (created ? `Prompt "${p.name}" created.` : `Prompt "${p.name}" saved.`),
     remove: (p) => api.delete('/api/prompts/{id}', { params: { id: p.id } }),
-    setItems,
     title: (p) => `Delete "${p.name}"?`,
     confirmLabel: 'Delete prompt',
     deleted: (p) => `Prompt "${p.name}" deleted.`,
     warning:
       'Agents using this prompt will stop getting it. This cannot be undone from the dashboard.',
   });
-  const [editing, setEditing] = useState<Editing>(null);
 
   return (
     <>
@@ -172,17 +167,7 @@ export function PromptsPage() {
         </ListBody>
         <LoadMore list={list} />
       </Card>
-      {editing && (
-        <PromptDialog
-          editing={editing}
-          onClose={() => setEditing(null)}
-          onSaved={(p, created) => {
-            setEditing(null);
-            toast.success(created ? `Prompt "${p.name}" created.` : `Prompt "${p.name}" saved.`);
-            setItems((all) => withSaved(all, p, created));
-          }}
-        />
-      )}
+      {editing && <PromptDialog editing={editing} onClose={close} onSaved={saved} />}
       {deleteRow.dialog}
     </>
   );
