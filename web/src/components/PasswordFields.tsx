@@ -38,6 +38,34 @@ export function NewPasswordField({
   );
 }
 
+/** The password the user already has: the browser's password manager may fill it in. */
+export function CurrentPasswordField({
+  label = 'Password',
+  name = 'password',
+  value,
+  onChange,
+  error,
+}: {
+  label?: string;
+  name?: string;
+  value: string;
+  onChange: (value: string) => void;
+  error: string | undefined;
+}) {
+  return (
+    <TextField
+      label={label}
+      type="password"
+      name={name}
+      autoComplete="current-password"
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+    />
+  );
+}
+
 /** The new password typed twice: `matches()` on submit flags a mismatch under the second input. */
 export function useNewPassword() {
   const [password, setPassword] = useState('');
