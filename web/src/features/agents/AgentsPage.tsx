@@ -3,7 +3,6 @@
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { EditDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
@@ -18,7 +17,7 @@ import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { Link } from '../../lib/router.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
-import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
@@ -121,125 +120,120 @@ function AgentDialog({
   }
 
   return (
-    <EditDialog
+    <AgentDialogFrame
       editing={initial !== null}
       noun="voice agent"
       createLabel="Create agent"
       description="Answers calls to a phone number, or places calls from it."
-      busy={form.busy}
-      disabled={!agentForm.ready || agentForm.noPhones}
       onClose={onClose}
       onSubmit={save}
+      lookups={lookups}
+      agentForm={agentForm}
+      conflictHints={CONFLICT_HINTS}
+      what="An agent"
     >
-      <AgentFormBody
+      <TextField
+        label="Name"
+        name="name"
+        required
+        maxLength={200}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        error={errorOf('name')}
+      />
+      <div className="grid gap-4 sm:grid-cols-2">
+        <SelectField
+          label="Direction"
+          name="direction"
+          value={direction}
+          onChange={(e) => setDirection(e.target.value as Direction)}
+          error={errorOf('direction')}
+          hint={
+            direction === 'incoming'
+              ? 'Answers calls to the phone number.'
+              : 'Places calls from the phone number.'
+          }
+        >
+          <option value="incoming">Incoming</option>
+          <option value="outgoing">Outgoing</option>
+        </SelectField>
+        <PhoneSelectField lookups={lookups} agentForm={agentForm} />
+      </div>
+      <PromptSelectField
         lookups={lookups}
         agentForm={agentForm}
-        conflictHints={CONFLICT_HINTS}
-        what="An agent"
-      >
+        noneLabel="No prompt — use instructions below"
+        hint={
+          <>
+            A reusable prompt from{' '}
+            <Link to="/app/prompts" className="underline">
+              Prompts
+            </Link>
+            , or none and the instructions below.
+          </>
+        }
+      />
+      <TextAreaField
+        label="Instructions"
+        name="instructions"
+        rows={5}
+        maxLength={20_000}
+        value={instructions}
+        onChange={(e) => setInstructions(e.target.value)}
+        error={errorOf('instructions')}
+        hint="Optional: what this agent should do, in addition to the prompt."
+      />
+      <TextField
+        label="Greeting"
+        name="greeting"
+        maxLength={1000}
+        value={greeting}
+        onChange={(e) => setGreeting(e.target.value)}
+        error={errorOf('greeting')}
+        placeholder="Hello, thanks for calling Acme. How can I help?"
+        hint="Optional: the first thing the agent says."
+      />
+      <div className="grid gap-4 sm:grid-cols-2">
         <TextField
-          label="Name"
-          name="name"
-          required
-          maxLength={200}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={errorOf('name')}
-        />
-        <div className="grid gap-4 sm:grid-cols-2">
-          <SelectField
-            label="Direction"
-            name="direction"
-            value={direction}
-            onChange={(e) => setDirection(e.target.value as Direction)}
-            error={errorOf('direction')}
-            hint={
-              direction === 'incoming'
-                ? 'Answers calls to the phone number.'
-                : 'Places calls from the phone number.'
-            }
-          >
-            <option value="incoming">Incoming</option>
-            <option value="outgoing">Outgoing</option>
-          </SelectField>
-          <PhoneSelectField lookups={lookups} agentForm={agentForm} />
-        </div>
-        <PromptSelectField
-          lookups={lookups}
-          agentForm={agentForm}
-          noneLabel="No prompt — use instructions below"
-          hint={
-            <>
-              A reusable prompt from{' '}
-              <Link to="/app/prompts" className="underline">
-                Prompts
-              </Link>
-              , or none and the instructions below.
-            </>
-          }
-        />
-        <TextAreaField
-          label="Instructions"
-          name="instructions"
-          rows={5}
-          maxLength={20_000}
-          value={instructions}
-          onChange={(e) => setInstructions(e.target.value)}
-          error={errorOf('instructions')}
-          hint="Optional: what this agent should do, in addition to the prompt."
+          label="Voice"
+          name="voice"
+          maxLength={64}
+          value={voice}
+          onChange={(e) => setVoice(e.target.value)}
+          error={errorOf('voice')}
+          placeholder="Polly.Joanna"
+          hint="Optional: the text-to-speech voice."
         />
         <TextField
-          label="Greeting"
-          name="greeting"
-          maxLength={1000}
-          value={greeting}
-          onChange={(e) => setGreeting(e.target.value)}
-          error={errorOf('greeting')}
-          placeholder="Hello, thanks for calling Acme. How can I help?"
-          hint="Optional: the first thing the agent says."
+          label="Language"
+          name="language"
+          maxLength={35}
+          value={language}
+          onChange={(e) => setLanguage(e.target.value)}
+          error={errorOf('language')}
+          placeholder="en-US"
+          hint="Optional: a language tag such as en-US."
         />
-        <div className="grid gap-4 sm:grid-cols-2">
-          <TextField
-            label="Voice"
-            name="voice"
-            maxLength={64}
-            value={voice}
-            onChange={(e) => setVoice(e.target.value)}
-            error={errorOf('voice')}
-            placeholder="Polly.Joanna"
-            hint="Optional: the text-to-speech voice."
-          />
-          <TextField
-            label="Language"
-            name="language"
-            maxLength={35}
-            value={language}
-            onChange={(e) => setLanguage(e.target.value)}
-            error={errorOf('language')}
-            placeholder="en-US"
-            hint="Optional: a language tag such as en-US."
-          />
-        </div>
-        <TextField
-          label="Media stream URL"
-          name="media_stream_url"
-          type="url"
-          maxLength={2000}
-          value={mediaStreamUrl}
-          onChange={(e) => setMediaStreamUrl(e.target.value)}
-          error={errorOf('media_stream_url')}
-          placeholder="wss://agents.example.com/stream"
-          hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
-        />
-        <CheckboxField
-          label="Active"
-          name="active"
-          checked={active}
-          onChange={(e) => setActive(e.target.checked)}
-          hint="Only active agents answer or place calls. One active incoming agent per phone."
-        />
-      </AgentFormBody>
-    </EditDialog>
+      </div>
+      <TextField
+        label="Media stream URL"
+        name="media_stream_url"
+        type="url"
+        maxLength={2000}
+        value={mediaStreamUrl}
+        onChange={(e) => setMediaStreamUrl(e.target.value)}
+        error={errorOf('media_stream_url')}
+        placeholder="wss://agents.example.com/stream"
+        hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
+      />
+      <CheckboxField
+        label="Active"
+        name="active"
+        checked={active}
+        onChange={(e) => setActive(e.target.checked)}
+        hint="Only active agents answer or place calls. One active incoming agent per phone."
+      />
+    </AgentDialogFrame>
   );
 }
 

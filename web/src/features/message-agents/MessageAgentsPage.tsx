@@ -3,7 +3,6 @@
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { EditDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, TextAreaField, TextField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
@@ -18,7 +17,7 @@ import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { Link } from '../../lib/router.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
-import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
@@ -80,70 +79,65 @@ function MessageAgentDialog({
   }
 
   return (
-    <EditDialog
+    <AgentDialogFrame
       editing={initial !== null}
       noun="messaging agent"
       createLabel="Create messaging agent"
       description="Answers the text messages sent to a phone number."
-      busy={form.busy}
-      disabled={!agentForm.ready || agentForm.noPhones}
       onClose={onClose}
       onSubmit={save}
+      lookups={lookups}
+      agentForm={agentForm}
+      conflictHints={CONFLICT_HINTS}
+      what="A messaging agent"
     >
-      <AgentFormBody
+      <TextField
+        label="Name"
+        name="name"
+        required
+        maxLength={200}
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        error={errorOf('name')}
+      />
+      <PhoneSelectField
         lookups={lookups}
         agentForm={agentForm}
-        conflictHints={CONFLICT_HINTS}
-        what="A messaging agent"
-      >
-        <TextField
-          label="Name"
-          name="name"
-          required
-          maxLength={200}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={errorOf('name')}
-        />
-        <PhoneSelectField
-          lookups={lookups}
-          agentForm={agentForm}
-          hint="Messages to this number reach the agent."
-        />
-        <PromptSelectField
-          lookups={lookups}
-          agentForm={agentForm}
-          noneLabel="No prompt"
-          hint={
-            <>
-              Optional: a prompt from{' '}
-              <Link to="/app/prompts" className="underline">
-                Prompts
-              </Link>{' '}
-              that shapes the agent’s replies.
-            </>
-          }
-        />
-        <TextAreaField
-          label="Auto-reply text"
-          name="auto_reply"
-          rows={4}
-          maxLength={AUTO_REPLY_MAX}
-          value={autoReply}
-          onChange={(e) => setAutoReply(e.target.value)}
-          error={errorOf('auto_reply')}
-          placeholder="Thanks for your message! We'll get back to you shortly."
-          hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
-        />
-        <CheckboxField
-          label="Active"
-          name="active"
-          checked={active}
-          onChange={(e) => setActive(e.target.checked)}
-          hint="Only an active agent answers messages. One active messaging agent per phone."
-        />
-      </AgentFormBody>
-    </EditDialog>
+        hint="Messages to this number reach the agent."
+      />
+      <PromptSelectField
+        lookups={lookups}
+        agentForm={agentForm}
+        noneLabel="No prompt"
+        hint={
+          <>
+            Optional: a prompt from{' '}
+            <Link to="/app/prompts" className="underline">
+              Prompts
+            </Link>{' '}
+            that shapes the agent’s replies.
+          </>
+        }
+      />
+      <TextAreaField
+        label="Auto-reply text"
+        name="auto_reply"
+        rows={4}
+        maxLength={AUTO_REPLY_MAX}
+        value={autoReply}
+        onChange={(e) => setAutoReply(e.target.value)}
+        error={errorOf('auto_reply')}
+        placeholder="Thanks for your message! We'll get back to you shortly."
+        hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
+      />
+      <CheckboxField
+        label="Active"
+        name="active"
+        checked={active}
+        onChange={(e) => setActive(e.target.checked)}
+        hint="Only an active agent answers messages. One active messaging agent per phone."
+      />
+    </AgentDialogFrame>
   );
 }
 
