@@ -164,3 +164,26 @@ export function CheckboxField({
     </div>
   );
 }
+
+/** A resource's name: required, at most 200 characters like the server's schema. */
+export function NameField({
+  value,
+  onChange,
+  error,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  error?: string | null;
+}) {
+  return (
+    <TextField
+      label="Name"
+      name="name"
+      required
+      maxLength={200}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+    />
+  );
+}

@@ -3,7 +3,13 @@
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import {
+  CheckboxField,
+  NameField,
+  SelectField,
+  TextAreaField,
+  TextField,
+} from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
@@ -132,15 +138,7 @@ function AgentDialog({
       conflictHints={CONFLICT_HINTS}
       what="An agent"
     >
-      <TextField
-        label="Name"
-        name="name"
-        required
-        maxLength={200}
-        value={name}
-        onChange={(e) => setName(e.target.value)}
-        error={errorOf('name')}
-      />
+      <NameField value={name} onChange={setName} error={errorOf('name')} />
       <div className="grid gap-4 sm:grid-cols-2">
         <SelectField
           label="Direction"

@@ -3,7 +3,7 @@
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { CheckboxField, TextAreaField, TextField } from '../../components/Field.tsx';
+import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
@@ -91,15 +91,7 @@ function MessageAgentDialog({
       conflictHints={CONFLICT_HINTS}
       what="A messaging agent"
     >
-      <TextField
-        label="Name"
-        name="name"
-        required
-        maxLength={200}
-        value={name}
-        onChange={(e) => setName(e.target.value)}
-        error={errorOf('name')}
-      />
+      <NameField value={name} onChange={setName} error={errorOf('name')} />
       <PhoneSelectField
         lookups={lookups}
         agentForm={agentForm}

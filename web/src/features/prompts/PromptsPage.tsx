@@ -4,7 +4,7 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
-import { TextAreaField, TextField } from '../../components/Field.tsx';
+import { NameField, TextAreaField, TextField } from '../../components/Field.tsx';
 import {
   ListBody,
   LoadMore,
@@ -58,15 +58,7 @@ function PromptDialog({
     >
       <div className="space-y-4">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
-        <TextField
-          label="Name"
-          name="name"
-          required
-          maxLength={200}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={form.fieldErrors.name}
-        />
+        <NameField value={name} onChange={setName} error={form.fieldErrors.name} />
         <TextField
           label="Description"
           name="description"
