@@ -21,6 +21,7 @@ import {
 } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
+import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
@@ -117,12 +118,13 @@ function AgentDialog({
       media_stream_url: orNull(mediaStreamUrl),
       active,
     };
-    const saved = await form.run(() =>
-      initial
-        ? api.patch('/api/agents/{id}', { params: { id: initial.id }, body })
-        : api.post('/api/agents', { body }),
+    await saveRow(
+      form,
+      initial,
+      () => api.post('/api/agents', { body }),
+      (id) => api.patch('/api/agents/{id}', { params: { id }, body }),
+      onSaved,
     );
-    if (saved) onSaved(saved, !initial);
   }
 
   return (

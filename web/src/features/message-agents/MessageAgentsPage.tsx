@@ -15,6 +15,7 @@ import {
 } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
+import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
@@ -70,12 +71,13 @@ function MessageAgentDialog({
       auto_reply: autoReply.trim() ? autoReply : null,
       active,
     };
-    const saved = await form.run(() =>
-      initial
-        ? api.patch('/api/message-agents/{id}', { params: { id: initial.id }, body })
-        : api.post('/api/message-agents', { body }),
+    await saveRow(
+      form,
+      initial,
+      () => api.post('/api/message-agents', { body }),
+      (id) => api.patch('/api/message-agents/{id}', { params: { id }, body }),
+      onSaved,
     );
-    if (saved) onSaved(saved, !initial);
   }
 
   return (

@@ -14,7 +14,7 @@ import {
 } from '../../components/ListActions.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { saveRow, useFormAction } from '../../lib/forms.ts';
 
 type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; prompt: Prompt } | null;
@@ -38,12 +38,13 @@ function PromptDialog({
 
   async function save(_e: FormEvent) {
     const body = { name, content, description: description.trim() ? description : null };
-    const saved = await form.run(() =>
-      initial
-        ? api.patch('/api/prompts/{id}', { params: { id: initial.id }, body })
-        : api.post('/api/prompts', { body }),
+    await saveRow(
+      form,
+      initial,
+      () => api.post('/api/prompts', { body }),
+      (id) => api.patch('/api/prompts/{id}', { params: { id }, body }),
+      onSaved,
     );
-    if (saved) onSaved(saved, !initial);
   }
 
   return (
