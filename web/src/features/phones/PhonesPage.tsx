@@ -19,7 +19,7 @@ import {
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { saveRow, useFormAction } from '../../lib/forms.ts';
 import { withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -87,17 +87,17 @@ function PhoneDialog({
     }
     setNumberProblem(null);
     const labelValue = label.trim() ? label.trim() : null;
-    const saved = await form.run(() =>
-      initial
-        ? api.patch('/api/phones/{id}', {
-            params: { id: initial.id },
-            body: { label: labelValue, active },
-          })
-        : api.post('/api/phones', {
-            body: { number: normalizeNumber(number), label: labelValue, active },
-          }),
+    await saveRow(
+      form,
+      initial,
+      () =>
+        api.post('/api/phones', {
+          body: { number: normalizeNumber(number), label: labelValue, active },
+        }),
+      (id) =>
+        api.patch('/api/phones/{id}', { params: { id }, body: { label: labelValue, active } }),
+      onSaved,
     );
-    if (saved) onSaved(saved, !initial);
   }
 
   const conflictHint = conflict ? CONFLICT_HINTS[conflict.code] : undefined;
