@@ -1,5 +1,7 @@
-import type { ReactNode } from 'react';
+import type { FormEvent, ReactNode } from 'react';
 import { Link } from '../lib/router.tsx';
+import { Alert } from './Alert.tsx';
+import { Button } from './Button.tsx';
 import { Logo } from './Logo.tsx';
 
 /** The centered card of the public pages (log in, sign up, reset, accept invitation). */
@@ -36,3 +38,28 @@ export function AuthLayout({
 
 export const linkClass =
   'font-semibold text-indigo-600 hover:text-indigo-500 rounded-sm focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600';
+
+/** A public page's form: the form-wide error first, then the fields, then the full-width submit. */
+export function AuthForm({
+  onSubmit,
+  error,
+  busy,
+  submit,
+  children,
+}: {
+  onSubmit: (e: FormEvent) => void;
+  error?: string | null;
+  busy: boolean;
+  submit: ReactNode;
+  children: ReactNode;
+}) {
+  return (
+    <form noValidate onSubmit={onSubmit} className="space-y-5">
+      {error && <Alert tone="error">{error}</Alert>}
+      {children}
+      <Button type="submit" className="w-full" loading={busy}>
+        {submit}
+      </Button>
+    </form>
+  );
+}

@@ -40,14 +40,23 @@ function Messages({ id, hint, error }: { id: string; hint?: ReactNode; error?: s
   );
 }
 
-export function TextField({
+/** The label, the control and its messages; `control` gets the id and aria links to spread. */
+function FieldFrame({
   label,
   hint,
   error,
-  id: givenId,
-  className = '',
-  ...input
-}: FieldShell & InputHTMLAttributes<HTMLInputElement> & { ref?: Ref<HTMLInputElement> }) {
+  givenId,
+  className,
+  control,
+}: FieldShell & {
+  givenId: string | undefined;
+  className: string;
+  control: (aria: {
+    id: string;
+    'aria-invalid': true | undefined;
+    'aria-describedby': string | undefined;
+  }) => ReactNode;
+}) {
   const autoId = useId();
   const id = givenId ?? autoId;
   return (
@@ -56,16 +65,30 @@ export function TextField({
         {label}
       </label>
       <div className="mt-1.5">
-        <input
-          id={id}
-          className={INPUT}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={describedBy(id, hint, error)}
-          {...input}
-        />
+        {control({
+          id,
+          'aria-invalid': error ? true : undefined,
+          'aria-describedby': describedBy(id, hint, error),
+        })}
       </div>
       <Messages id={id} hint={hint} error={error} />
     </div>
+  );
+}
+
+export function TextField({
+  label,
+  hint,
+  error,
+  id: givenId,
+  className = '',
+  ...input
+}: FieldShell & InputHTMLAttributes<HTMLInputElement> & { ref?: Ref<HTMLInputElement> }) {
+  return (
+    <FieldFrame
+      {...{ label, hint, error, givenId, className }}
+      control={(aria) => <input {...aria} className={INPUT} {...input} />}
+    />
   );
 }
 
@@ -77,24 +100,13 @@ export function TextAreaField({
   className = '',
   ...input
 }: FieldShell & TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  const autoId = useId();
-  const id = givenId ?? autoId;
   return (
-    <div className={className}>
-      <label htmlFor={id} className="block text-sm font-medium text-slate-800">
-        {label}
-      </label>
-      <div className="mt-1.5">
-        <textarea
-          id={id}
-          className={`${INPUT} font-mono leading-relaxed`}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={describedBy(id, hint, error)}
-          {...input}
-        />
-      </div>
-      <Messages id={id} hint={hint} error={error} />
-    </div>
+    <FieldFrame
+      {...{ label, hint, error, givenId, className }}
+      control={(aria) => (
+        <textarea {...aria} className={`${INPUT} font-mono leading-relaxed`} {...input} />
+      )}
+    />
   );
 }
 
@@ -107,26 +119,15 @@ export function SelectField({
   children,
   ...select
 }: FieldShell & SelectHTMLAttributes<HTMLSelectElement>) {
-  const autoId = useId();
-  const id = givenId ?? autoId;
   return (
-    <div className={className}>
-      <label htmlFor={id} className="block text-sm font-medium text-slate-800">
-        {label}
-      </label>
-      <div className="mt-1.5">
-        <select
-          id={id}
-          className={`${INPUT} pr-8`}
-          aria-invalid={error ? true : undefined}
-          aria-describedby={describedBy(id, hint, error)}
-          {...select}
-        >
+    <FieldFrame
+      {...{ label, hint, error, givenId, className }}
+      control={(aria) => (
+        <select {...aria} className={`${INPUT} pr-8`} {...select}>
           {children}
         </select>
-      </div>
-      <Messages id={id} hint={hint} error={error} />
-    </div>
+      )}
+    />
   );
 }
 
@@ -161,5 +162,28 @@ export function CheckboxField({
         )}
       </div>
     </div>
+  );
+}
+
+/** A resource's name: required, at most 200 characters like the server's schema. */
+export function NameField({
+  value,
+  onChange,
+  error,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  error?: string | null;
+}) {
+  return (
+    <TextField
+      label="Name"
+      name="name"
+      required
+      maxLength={200}
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+    />
   );
 }

@@ -3,6 +3,7 @@
 // button is unambiguous to assistive technology) and the confirmed delete behind it.
 import { type ReactNode, useState } from 'react';
 import { errorMessage } from '../lib/api.ts';
+import { type Page, useEditDialog, usePagedList } from '../lib/paged-list.ts';
 import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
@@ -64,6 +65,16 @@ export function RowActions({
   );
 }
 
+interface DeleteRowOptions<T> {
+  remove: (row: T) => Promise<unknown>;
+  setItems: (update: (rows: T[] | null) => T[] | null) => void;
+  title: (row: T) => string;
+  confirmLabel: string;
+  /** The toast once deleted. */
+  deleted: (row: T) => string;
+  warning: ReactNode;
+}
+
 /**
  * A row's Delete: `ask(row)` opens a confirmation; confirmed, the server deletes the row and only
  * then does it leave the list (a failure is a toast, and the row stays). Render `dialog` once.
@@ -75,15 +86,7 @@ export function useDeleteRow<T extends { id: string }>({
   confirmLabel,
   deleted,
   warning,
-}: {
-  remove: (row: T) => Promise<unknown>;
-  setItems: (update: (rows: T[] | null) => T[] | null) => void;
-  title: (row: T) => string;
-  confirmLabel: string;
-  /** The toast once deleted. */
-  deleted: (row: T) => string;
-  warning: ReactNode;
-}): { ask: (row: T) => void; dialog: ReactNode } {
+}: DeleteRowOptions<T>): { ask: (row: T) => void; dialog: ReactNode } {
   const toast = useToast();
   const [row, setRow] = useState<T | null>(null);
   const [busy, setBusy] = useState(false);
@@ -194,4 +197,23 @@ export function ActiveFilterField({
       <option value="false">Inactive</option>
     </SelectField>
   );
+}
+
+/**
+ * A resource list page's state: the cursor-paged rows (a failed "load more" is a toast), its
+ * create/edit dialog (`said` is the toast once saved) and its confirmed delete.
+ */
+export function useResourceList<T extends { id: string }, E>({
+  fetchPage,
+  said,
+  ...deleting
+}: {
+  fetchPage: (cursor: string | undefined) => Promise<Page<T>>;
+  said: (row: T, created: boolean) => string;
+} & Omit<DeleteRowOptions<T>, 'setItems'>) {
+  const toast = useToast();
+  const list = usePagedList(fetchPage, toast.error);
+  const edit = useEditDialog<E, T>(list.setItems, said);
+  const deleteRow = useDeleteRow<T>({ ...deleting, setItems: list.setItems });
+  return { list, ...edit, deleteRow };
 }

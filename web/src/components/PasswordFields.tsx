@@ -1,41 +1,52 @@
 // A new password's inputs: the browser may offer a generated one (autocomplete new-password), the
 // rules preview as the user types, and — where the user types it twice — the two must match before
 // anything is sent. The server stays the judge of the rules.
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { TextField } from './Field.tsx';
 import { PasswordRules } from './PasswordRules.tsx';
 
-export function NewPasswordField({
-  label,
-  name,
-  value,
-  onChange,
-  error,
-  email,
-  personName,
-}: {
+interface PasswordInput {
   label: string;
   name: string;
   value: string;
   onChange: (value: string) => void;
   error: string | undefined;
+}
+
+function PasswordField({
+  onChange,
+  ...input
+}: PasswordInput & { autoComplete: string; hint?: ReactNode }) {
+  return (
+    <TextField type="password" required onChange={(e) => onChange(e.target.value)} {...input} />
+  );
+}
+
+export function NewPasswordField({
+  email,
+  personName,
+  ...input
+}: PasswordInput & {
   /** Personal information the password should not contain (previewed only). */
   email?: string;
   personName?: string;
 }) {
   return (
-    <TextField
-      label={label}
-      type="password"
-      name={name}
+    <PasswordField
       autoComplete="new-password"
-      required
-      value={value}
-      onChange={(e) => onChange(e.target.value)}
-      error={error}
-      hint={<PasswordRules password={value} email={email} name={personName} />}
+      hint={<PasswordRules password={input.value} email={email} name={personName} />}
+      {...input}
     />
   );
+}
+
+/** The password the user already has: the browser's password manager may fill it in. */
+export function CurrentPasswordField({
+  label = 'Password',
+  name = 'password',
+  ...input
+}: Omit<PasswordInput, 'label' | 'name'> & { label?: string; name?: string }) {
+  return <PasswordField autoComplete="current-password" label={label} name={name} {...input} />;
 }
 
 /** The new password typed twice: `matches()` on submit flags a mismatch under the second input. */

@@ -50,3 +50,18 @@ export function useFormAction(
 
   return { busy, fieldErrors, formError, run, setFormError, reset };
 }
+
+/**
+ * A create-or-edit dialog's save: `update(id)` when it edits `initial`, else `create()`; only once
+ * the server accepted it, `onSaved(row, created)` (a refusal stays in the form).
+ */
+export async function saveRow<T>(
+  form: FormAction,
+  initial: { id: string } | null,
+  create: () => Promise<T>,
+  update: (id: string) => Promise<T>,
+  onSaved: (row: T, created: boolean) => void,
+): Promise<void> {
+  const saved = await form.run(() => (initial ? update(initial.id) : create()));
+  if (saved) onSaved(saved, !initial);
+}

@@ -10,6 +10,7 @@ import {
 } from 'react';
 import { errorMessage } from './api.ts';
 import { type Page, useLoad } from './load.ts';
+import { useToast } from './toast.tsx';
 
 export type { Page } from './load.ts';
 
@@ -87,4 +88,23 @@ export function withSaved<T extends { id: string }>(
 ): T[] | null {
   if (created) return [row, ...(rows ?? [])];
   return rows?.map((x) => (x.id === row.id ? row : x)) ?? null;
+}
+
+/**
+ * A list page's create/edit dialog: `editing` (null while closed) and `saved`, the dialog's onSaved,
+ * which closes it, says what happened and puts the row in the list without a reload.
+ */
+export function useEditDialog<E, T extends { id: string }>(
+  setItems: PagedList<T>['setItems'],
+  said: (row: T, created: boolean) => string,
+) {
+  const toast = useToast();
+  const [editing, setEditing] = useState<E | null>(null);
+  const close = useCallback(() => setEditing(null), []);
+  function saved(row: T, created: boolean) {
+    setEditing(null);
+    toast.success(said(row, created));
+    setItems((all) => withSaved(all, row, created));
+  }
+  return { editing, setEditing, close, saved };
 }

@@ -7,6 +7,7 @@ import { Badge, Card } from '../../components/Card.tsx';
 import { CopyButton } from '../../components/CopyButton.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { TextField } from '../../components/Field.tsx';
+import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api, type ResponseOf } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { useSession } from '../../lib/session.tsx';
@@ -211,14 +212,9 @@ function DisableDialog({ onClose, onDisabled }: { onClose: () => void; onDisable
     >
       <div className="space-y-4">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
-        <TextField
-          label="Password"
-          type="password"
-          name="password"
-          autoComplete="current-password"
-          required
+        <CurrentPasswordField
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={setPassword}
           error={form.fieldErrors.password}
         />
         <CodeField

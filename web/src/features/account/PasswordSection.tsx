@@ -3,9 +3,9 @@ import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
-import { TextField } from '../../components/Field.tsx';
 import {
   ConfirmPasswordField,
+  CurrentPasswordField,
   NewPasswordField,
   useNewPassword,
 } from '../../components/PasswordFields.tsx';
@@ -51,14 +51,11 @@ export function PasswordSection({ onChanged }: { onChanged: () => void }) {
       >
         <div className="max-w-md space-y-4">
           {form.formError && <Alert tone="error">{form.formError}</Alert>}
-          <TextField
+          <CurrentPasswordField
             label="Current password"
-            type="password"
             name="current_password"
-            autoComplete="current-password"
-            required
             value={current}
-            onChange={(e) => setCurrent(e.target.value)}
+            onChange={setCurrent}
             error={form.fieldErrors.current_password}
           />
           <NewPasswordField

@@ -3,8 +3,13 @@
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { EditDialog } from '../../components/Dialog.tsx';
-import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import {
+  CheckboxField,
+  NameField,
+  SelectField,
+  TextAreaField,
+  TextField,
+} from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
@@ -12,23 +17,18 @@ import {
   LoadMore,
   RowActions,
   SearchForm,
-  useDeleteRow,
+  useResourceList,
 } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { usePagedList, withSaved } from '../../lib/paged-list.ts';
+import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
-import { useToast } from '../../lib/toast.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
-import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
+import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
-import {
-  type Lookups,
-  type PhoneOption,
-  phoneText,
-  useLookups,
-} from '../voice-shared/voice-lookups.ts';
+import { type Lookups, useLookups } from '../voice-shared/voice-lookups.ts';
 
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 type Direction = Agent['direction'];
@@ -93,7 +93,6 @@ function AgentDialog({
   onSaved: (a: Agent, created: boolean) => void;
 }) {
   const initial = editing.mode === 'edit' ? editing.agent : null;
-  const { phones, prompts } = lookups;
   const [name, setName] = useState(initial?.name ?? '');
   const [direction, setDirection] = useState<Direction>(initial?.direction ?? 'incoming');
   const [instructions, setInstructions] = useState(initial?.instructions ?? '');
@@ -103,7 +102,7 @@ function AgentDialog({
   const [mediaStreamUrl, setMediaStreamUrl] = useState(initial?.media_stream_url ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
   const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { form, errorOf, phoneId, setPhoneId, promptId, setPromptId } = agentForm;
+  const { form, errorOf, phoneId, promptId } = agentForm;
 
   async function save(_e: FormEvent) {
     if (!agentForm.checked(validate({ name, phoneId, voice, language, mediaStreamUrl }))) return;
@@ -119,171 +118,131 @@ function AgentDialog({
       media_stream_url: orNull(mediaStreamUrl),
       active,
     };
-    const saved = await form.run(() =>
-      initial
-        ? api.patch('/api/agents/{id}', { params: { id: initial.id }, body })
-        : api.post('/api/agents', { body }),
+    await saveRow(
+      form,
+      initial,
+      () => api.post('/api/agents', { body }),
+      (id) => api.patch('/api/agents/{id}', { params: { id }, body }),
+      onSaved,
     );
-    if (saved) onSaved(saved, !initial);
   }
 
   return (
-    <EditDialog
+    <AgentDialogFrame
       editing={initial !== null}
       noun="voice agent"
       createLabel="Create agent"
       description="Answers calls to a phone number, or places calls from it."
-      busy={form.busy}
-      disabled={!agentForm.ready || agentForm.noPhones}
       onClose={onClose}
       onSubmit={save}
+      lookups={lookups}
+      agentForm={agentForm}
+      conflictHints={CONFLICT_HINTS}
+      what="An agent"
     >
-      <AgentFormBody
-        lookups={lookups}
-        agentForm={agentForm}
-        conflictHints={CONFLICT_HINTS}
-        what="An agent"
-      >
-        <TextField
-          label="Name"
-          name="name"
-          required
-          maxLength={200}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={errorOf('name')}
-        />
-        <div className="grid gap-4 sm:grid-cols-2">
-          <SelectField
-            label="Direction"
-            name="direction"
-            value={direction}
-            onChange={(e) => setDirection(e.target.value as Direction)}
-            error={errorOf('direction')}
-            hint={
-              direction === 'incoming'
-                ? 'Answers calls to the phone number.'
-                : 'Places calls from the phone number.'
-            }
-          >
-            <option value="incoming">Incoming</option>
-            <option value="outgoing">Outgoing</option>
-          </SelectField>
-          <SelectField
-            label="Phone number"
-            name="phone_id"
-            required
-            value={phoneId}
-            onChange={(e) => setPhoneId(e.target.value)}
-            error={errorOf('phone_id')}
-          >
-            {agentForm.noPhones && <option value="">No phone numbers yet</option>}
-            {agentForm.phoneMissing && <option value={phoneId}>Current phone number</option>}
-            {(phones ?? []).map((p: PhoneOption) => (
-              <option key={p.id} value={p.id}>
-                {phoneText(p)}
-                {p.active ? '' : ' (inactive)'}
-              </option>
-            ))}
-          </SelectField>
-        </div>
+      <NameField value={name} onChange={setName} error={errorOf('name')} />
+      <div className="grid gap-4 sm:grid-cols-2">
         <SelectField
-          label="Prompt"
-          name="prompt_id"
-          value={promptId}
-          onChange={(e) => setPromptId(e.target.value)}
-          error={errorOf('prompt_id')}
+          label="Direction"
+          name="direction"
+          value={direction}
+          onChange={(e) => setDirection(e.target.value as Direction)}
+          error={errorOf('direction')}
           hint={
-            <>
-              A reusable prompt from{' '}
-              <Link to="/app/prompts" className="underline">
-                Prompts
-              </Link>
-              , or none and the instructions below.
-            </>
+            direction === 'incoming'
+              ? 'Answers calls to the phone number.'
+              : 'Places calls from the phone number.'
           }
         >
-          <option value="">No prompt — use instructions below</option>
-          {agentForm.promptMissing && <option value={promptId}>Current prompt</option>}
-          {(prompts ?? []).map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
+          <option value="incoming">Incoming</option>
+          <option value="outgoing">Outgoing</option>
         </SelectField>
-        <TextAreaField
-          label="Instructions"
-          name="instructions"
-          rows={5}
-          maxLength={20_000}
-          value={instructions}
-          onChange={(e) => setInstructions(e.target.value)}
-          error={errorOf('instructions')}
-          hint="Optional: what this agent should do, in addition to the prompt."
+        <PhoneSelectField lookups={lookups} agentForm={agentForm} />
+      </div>
+      <PromptSelectField
+        lookups={lookups}
+        agentForm={agentForm}
+        noneLabel="No prompt — use instructions below"
+        hint={
+          <>
+            A reusable prompt from{' '}
+            <Link to="/app/prompts" className="underline">
+              Prompts
+            </Link>
+            , or none and the instructions below.
+          </>
+        }
+      />
+      <TextAreaField
+        label="Instructions"
+        name="instructions"
+        rows={5}
+        maxLength={20_000}
+        value={instructions}
+        onChange={(e) => setInstructions(e.target.value)}
+        error={errorOf('instructions')}
+        hint="Optional: what this agent should do, in addition to the prompt."
+      />
+      <TextField
+        label="Greeting"
+        name="greeting"
+        maxLength={1000}
+        value={greeting}
+        onChange={(e) => setGreeting(e.target.value)}
+        error={errorOf('greeting')}
+        placeholder="Hello, thanks for calling Acme. How can I help?"
+        hint="Optional: the first thing the agent says."
+      />
+      <div className="grid gap-4 sm:grid-cols-2">
+        <TextField
+          label="Voice"
+          name="voice"
+          maxLength={64}
+          value={voice}
+          onChange={(e) => setVoice(e.target.value)}
+          error={errorOf('voice')}
+          placeholder="Polly.Joanna"
+          hint="Optional: the text-to-speech voice."
         />
         <TextField
-          label="Greeting"
-          name="greeting"
-          maxLength={1000}
-          value={greeting}
-          onChange={(e) => setGreeting(e.target.value)}
-          error={errorOf('greeting')}
-          placeholder="Hello, thanks for calling Acme. How can I help?"
-          hint="Optional: the first thing the agent says."
+          label="Language"
+          name="language"
+          maxLength={35}
+          value={language}
+          onChange={(e) => setLanguage(e.target.value)}
+          error={errorOf('language')}
+          placeholder="en-US"
+          hint="Optional: a language tag such as en-US."
         />
-        <div className="grid gap-4 sm:grid-cols-2">
-          <TextField
-            label="Voice"
-            name="voice"
-            maxLength={64}
-            value={voice}
-            onChange={(e) => setVoice(e.target.value)}
-            error={errorOf('voice')}
-            placeholder="Polly.Joanna"
-            hint="Optional: the text-to-speech voice."
-          />
-          <TextField
-            label="Language"
-            name="language"
-            maxLength={35}
-            value={language}
-            onChange={(e) => setLanguage(e.target.value)}
-            error={errorOf('language')}
-            placeholder="en-US"
-            hint="Optional: a language tag such as en-US."
-          />
-        </div>
-        <TextField
-          label="Media stream URL"
-          name="media_stream_url"
-          type="url"
-          maxLength={2000}
-          value={mediaStreamUrl}
-          onChange={(e) => setMediaStreamUrl(e.target.value)}
-          error={errorOf('media_stream_url')}
-          placeholder="wss://agents.example.com/stream"
-          hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
-        />
-        <CheckboxField
-          label="Active"
-          name="active"
-          checked={active}
-          onChange={(e) => setActive(e.target.checked)}
-          hint="Only active agents answer or place calls. One active incoming agent per phone."
-        />
-      </AgentFormBody>
-    </EditDialog>
+      </div>
+      <TextField
+        label="Media stream URL"
+        name="media_stream_url"
+        type="url"
+        maxLength={2000}
+        value={mediaStreamUrl}
+        onChange={(e) => setMediaStreamUrl(e.target.value)}
+        error={errorOf('media_stream_url')}
+        placeholder="wss://agents.example.com/stream"
+        hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
+      />
+      <CheckboxField
+        label="Active"
+        name="active"
+        checked={active}
+        onChange={(e) => setActive(e.target.checked)}
+        hint="Only active agents answer or place calls. One active incoming agent per phone."
+      />
+    </AgentDialogFrame>
   );
 }
 
 export function AgentsPage() {
-  const toast = useToast();
   const lookups = useLookups();
   const [search, setSearch] = useState('');
   const [directionFilter, setDirectionFilter] = useState<Direction | ''>('');
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
-  const [editing, setEditing] = useState<Editing>(null);
 
   const filters = useMemo(
     () => ({
@@ -295,18 +254,17 @@ export function AgentsPage() {
     [search, directionFilter, phoneFilter, activeFilter],
   );
 
-  const list = usePagedList(
-    useCallback(
+  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
+    Agent,
+    Exclude<Editing, null>
+  >({
+    fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/agents', { query: { limit: PAGE, cursor, ...filters } }),
       [filters],
     ),
-    toast.error,
-  );
-  const { setItems } = list;
-  const deleteRow = useDeleteRow<Agent>({
+    said: (a, created) => (created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`),
     remove: (a) => api.delete('/api/agents/{id}', { params: { id: a.id } }),
-    setItems,
     title: (a) => `Delete "${a.name}"?`,
     confirmLabel: 'Delete agent',
     deleted: (a) => `Agent "${a.name}" deleted.`,
@@ -410,16 +368,7 @@ export function AgentsPage() {
         <LoadMore list={list} />
       </Card>
       {editing && (
-        <AgentDialog
-          editing={editing}
-          lookups={lookups}
-          onClose={() => setEditing(null)}
-          onSaved={(a, created) => {
-            setEditing(null);
-            toast.success(created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`);
-            setItems((all) => withSaved(all, a, created));
-          }}
-        />
+        <AgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
       )}
       {deleteRow.dialog}
     </>

@@ -1,8 +1,7 @@
 // Ask for a reset link. The answer is the same whether the email has an account or not.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
-import { Button } from '../../components/Button.tsx';
+import { AuthForm, AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -38,8 +37,12 @@ export function ForgotPasswordPage() {
           works once and expires after 30 minutes.
         </Alert>
       ) : (
-        <form noValidate onSubmit={submit} className="space-y-5">
-          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        <AuthForm
+          onSubmit={submit}
+          error={form.formError}
+          busy={form.busy}
+          submit="Send reset link"
+        >
           <TextField
             label="Email"
             type="email"
@@ -50,10 +53,7 @@ export function ForgotPasswordPage() {
             onChange={(e) => setEmail(e.target.value)}
             error={form.fieldErrors.email}
           />
-          <Button type="submit" className="w-full" loading={form.busy}>
-            Send reset link
-          </Button>
-        </form>
+        </AuthForm>
       )}
     </AuthLayout>
   );

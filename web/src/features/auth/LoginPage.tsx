@@ -5,6 +5,7 @@ import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { Button } from '../../components/Button.tsx';
 import { TextField } from '../../components/Field.tsx';
+import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api, waitText } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { Link, safeNext, useNavigate, useSearchParam } from '../../lib/router.tsx';
@@ -112,14 +113,9 @@ export function LoginPage() {
           onChange={(e) => setEmail(e.target.value)}
           error={form.fieldErrors.email}
         />
-        <TextField
-          label="Password"
-          type="password"
-          name="password"
-          autoComplete="current-password"
-          required
+        <CurrentPasswordField
           value={password}
-          onChange={(e) => setPassword(e.target.value)}
+          onChange={setPassword}
           error={form.fieldErrors.password}
         />
         <div className="flex justify-end text-sm">

@@ -1,8 +1,7 @@
 // Sign up: a company (the user becomes its owner) or a personal workspace.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
-import { Button } from '../../components/Button.tsx';
+import { AuthForm, AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
@@ -88,8 +87,7 @@ export function RegisterPage() {
         </>
       }
     >
-      <form noValidate onSubmit={submit} className="space-y-5">
-        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+      <AuthForm onSubmit={submit} error={form.formError} busy={form.busy} submit="Create account">
         <fieldset>
           <legend className="text-sm font-medium text-slate-800">Workspace type</legend>
           <div className="mt-2 grid grid-cols-2 gap-2">
@@ -164,10 +162,7 @@ export function RegisterPage() {
           email={email}
           personName={fullName}
         />
-        <Button type="submit" className="w-full" loading={form.busy}>
-          Create account
-        </Button>
-      </form>
+      </AuthForm>
     </AuthLayout>
   );
 }

@@ -1,8 +1,7 @@
 // The page behind the reset link in the mail: choose a new password. Every session ends.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
-import { Button } from '../../components/Button.tsx';
+import { AuthForm, AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import {
   ConfirmPasswordField,
   NewPasswordField,
@@ -69,8 +68,12 @@ export function ResetPasswordPage() {
           It may have expired or been used already.
         </Alert>
       ) : (
-        <form noValidate onSubmit={submit} className="space-y-5">
-          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        <AuthForm
+          onSubmit={submit}
+          error={form.formError}
+          busy={form.busy}
+          submit="Set new password"
+        >
           <NewPasswordField
             label="New password"
             name="new_password"
@@ -83,10 +86,7 @@ export function ResetPasswordPage() {
             onChange={next.setConfirm}
             mismatch={next.mismatch}
           />
-          <Button type="submit" className="w-full" loading={form.busy}>
-            Set new password
-          </Button>
-        </form>
+        </AuthForm>
       )}
     </AuthLayout>
   );

@@ -7,7 +7,7 @@ import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react'
 import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { Button } from '../../components/Button.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { ApiError, api, errorMessage } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -103,14 +103,9 @@ export function VerifyEmailPage() {
             else out.
           </Alert>
           {form.formError && <Alert tone="error">{form.formError}</Alert>}
-          <TextField
-            label="Password"
-            type="password"
-            name="password"
-            autoComplete="current-password"
-            required
+          <CurrentPasswordField
             value={password}
-            onChange={(e) => setPassword(e.target.value)}
+            onChange={setPassword}
             error={form.fieldErrors.password}
           />
           <Button type="submit" className="w-full" loading={form.busy}>

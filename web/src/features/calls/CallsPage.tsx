@@ -26,6 +26,7 @@ const PAGE = 20;
 // Eight columns: a little less padding than the default keeps them within a laptop screen.
 const th = thBase.replace('px-4', 'px-3');
 const td = tdBase.replace('px-4', 'px-3');
+const CALL_COLUMNS = ['From', 'To', 'Direction', 'Status', 'Started', 'Duration', 'Agent'];
 const ACTIVE_REFRESH_MS = 10_000;
 
 const STATUS: Record<CallStatus, { label: string; tone: Tone }> = {
@@ -105,27 +106,11 @@ function CallsTable({
       caption={caption}
       head={
         <tr>
-          <th scope="col" className={th}>
-            From
-          </th>
-          <th scope="col" className={th}>
-            To
-          </th>
-          <th scope="col" className={th}>
-            Direction
-          </th>
-          <th scope="col" className={th}>
-            Status
-          </th>
-          <th scope="col" className={th}>
-            Started
-          </th>
-          <th scope="col" className={th}>
-            Duration
-          </th>
-          <th scope="col" className={th}>
-            Agent
-          </th>
+          {CALL_COLUMNS.map((label) => (
+            <th key={label} scope="col" className={th}>
+              {label}
+            </th>
+          ))}
           <th scope="col" className={th}>
             <span className="sr-only">Details</span>
           </th>

@@ -5,8 +5,7 @@
 // locked out), whether or not this browser holds a session.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
-import { Button } from '../../components/Button.tsx';
+import { AuthForm, AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
@@ -111,8 +110,12 @@ export function AcceptInvitePage() {
   if (session.status === 'authenticated' && session.me) {
     return (
       <AuthLayout title="Join your team" subtitle={`You are logged in as ${session.me.email}.`}>
-        <form noValidate onSubmit={accept} className="space-y-5">
-          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        <AuthForm
+          onSubmit={accept}
+          error={form.formError}
+          busy={form.busy}
+          submit="Accept invitation"
+        >
           <p className="text-sm text-slate-600">
             Accept the invitation to add the organization to your account. You can switch between
             your organizations at any time.
@@ -134,10 +137,7 @@ export function AcceptInvitePage() {
               />
             </>
           )}
-          <Button type="submit" className="w-full" loading={form.busy}>
-            Accept invitation
-          </Button>
-        </form>
+        </AuthForm>
       </AuthLayout>
     );
   }
@@ -155,7 +155,7 @@ export function AcceptInvitePage() {
         </>
       }
     >
-      <form noValidate onSubmit={accept} className="space-y-5">
+      <AuthForm onSubmit={accept} busy={form.busy} submit="Create account and join">
         {form.formError && (
           <Alert
             tone="error"
@@ -186,10 +186,7 @@ export function AcceptInvitePage() {
           error={form.fieldErrors.password}
           personName={fullName}
         />
-        <Button type="submit" className="w-full" loading={form.busy}>
-          Create account and join
-        </Button>
-      </form>
+      </AuthForm>
     </AuthLayout>
   );
 }

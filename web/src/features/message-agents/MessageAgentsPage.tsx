@@ -3,8 +3,7 @@
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { EditDialog } from '../../components/Dialog.tsx';
-import { CheckboxField, SelectField, TextAreaField, TextField } from '../../components/Field.tsx';
+import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
@@ -12,18 +11,18 @@ import {
   LoadMore,
   RowActions,
   SearchForm,
-  useDeleteRow,
+  useResourceList,
 } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { usePagedList, withSaved } from '../../lib/paged-list.ts';
+import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
-import { useToast } from '../../lib/toast.tsx';
 import { useAgentCells } from '../voice-shared/AgentCells.tsx';
-import { AgentFormBody } from '../voice-shared/AgentFormBody.tsx';
+import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
+import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
-import { type Lookups, phoneText, useLookups } from '../voice-shared/voice-lookups.ts';
+import { type Lookups, useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; agent: MessageAgent } | null;
@@ -54,12 +53,11 @@ function MessageAgentDialog({
   onSaved: (a: MessageAgent, created: boolean) => void;
 }) {
   const initial = editing.mode === 'edit' ? editing.agent : null;
-  const { phones, prompts } = lookups;
   const [name, setName] = useState(initial?.name ?? '');
   const [autoReply, setAutoReply] = useState(initial?.auto_reply ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
   const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { form, errorOf, phoneId, setPhoneId, promptId, setPromptId } = agentForm;
+  const { form, errorOf, phoneId, promptId } = agentForm;
 
   async function save(_e: FormEvent) {
     const problems: Record<string, string> = {};
@@ -73,112 +71,75 @@ function MessageAgentDialog({
       auto_reply: autoReply.trim() ? autoReply : null,
       active,
     };
-    const saved = await form.run(() =>
-      initial
-        ? api.patch('/api/message-agents/{id}', { params: { id: initial.id }, body })
-        : api.post('/api/message-agents', { body }),
+    await saveRow(
+      form,
+      initial,
+      () => api.post('/api/message-agents', { body }),
+      (id) => api.patch('/api/message-agents/{id}', { params: { id }, body }),
+      onSaved,
     );
-    if (saved) onSaved(saved, !initial);
   }
 
   return (
-    <EditDialog
+    <AgentDialogFrame
       editing={initial !== null}
       noun="messaging agent"
       createLabel="Create messaging agent"
       description="Answers the text messages sent to a phone number."
-      busy={form.busy}
-      disabled={!agentForm.ready || agentForm.noPhones}
       onClose={onClose}
       onSubmit={save}
+      lookups={lookups}
+      agentForm={agentForm}
+      conflictHints={CONFLICT_HINTS}
+      what="A messaging agent"
     >
-      <AgentFormBody
+      <NameField value={name} onChange={setName} error={errorOf('name')} />
+      <PhoneSelectField
         lookups={lookups}
         agentForm={agentForm}
-        conflictHints={CONFLICT_HINTS}
-        what="A messaging agent"
-      >
-        <TextField
-          label="Name"
-          name="name"
-          required
-          maxLength={200}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={errorOf('name')}
-        />
-        <SelectField
-          label="Phone number"
-          name="phone_id"
-          required
-          value={phoneId}
-          onChange={(e) => setPhoneId(e.target.value)}
-          error={errorOf('phone_id')}
-          hint="Messages to this number reach the agent."
-        >
-          {agentForm.noPhones && <option value="">No phone numbers yet</option>}
-          {agentForm.phoneMissing && <option value={phoneId}>Current phone number</option>}
-          {(phones ?? []).map((p) => (
-            <option key={p.id} value={p.id}>
-              {phoneText(p)}
-              {p.active ? '' : ' (inactive)'}
-            </option>
-          ))}
-        </SelectField>
-        <SelectField
-          label="Prompt"
-          name="prompt_id"
-          value={promptId}
-          onChange={(e) => setPromptId(e.target.value)}
-          error={errorOf('prompt_id')}
-          hint={
-            <>
-              Optional: a prompt from{' '}
-              <Link to="/app/prompts" className="underline">
-                Prompts
-              </Link>{' '}
-              that shapes the agent’s replies.
-            </>
-          }
-        >
-          <option value="">No prompt</option>
-          {agentForm.promptMissing && <option value={promptId}>Current prompt</option>}
-          {(prompts ?? []).map((p) => (
-            <option key={p.id} value={p.id}>
-              {p.name}
-            </option>
-          ))}
-        </SelectField>
-        <TextAreaField
-          label="Auto-reply text"
-          name="auto_reply"
-          rows={4}
-          maxLength={AUTO_REPLY_MAX}
-          value={autoReply}
-          onChange={(e) => setAutoReply(e.target.value)}
-          error={errorOf('auto_reply')}
-          placeholder="Thanks for your message! We'll get back to you shortly."
-          hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
-        />
-        <CheckboxField
-          label="Active"
-          name="active"
-          checked={active}
-          onChange={(e) => setActive(e.target.checked)}
-          hint="Only an active agent answers messages. One active messaging agent per phone."
-        />
-      </AgentFormBody>
-    </EditDialog>
+        hint="Messages to this number reach the agent."
+      />
+      <PromptSelectField
+        lookups={lookups}
+        agentForm={agentForm}
+        noneLabel="No prompt"
+        hint={
+          <>
+            Optional: a prompt from{' '}
+            <Link to="/app/prompts" className="underline">
+              Prompts
+            </Link>{' '}
+            that shapes the agent’s replies.
+          </>
+        }
+      />
+      <TextAreaField
+        label="Auto-reply text"
+        name="auto_reply"
+        rows={4}
+        maxLength={AUTO_REPLY_MAX}
+        value={autoReply}
+        onChange={(e) => setAutoReply(e.target.value)}
+        error={errorOf('auto_reply')}
+        placeholder="Thanks for your message! We'll get back to you shortly."
+        hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
+      />
+      <CheckboxField
+        label="Active"
+        name="active"
+        checked={active}
+        onChange={(e) => setActive(e.target.checked)}
+        hint="Only an active agent answers messages. One active messaging agent per phone."
+      />
+    </AgentDialogFrame>
   );
 }
 
 export function MessageAgentsPage() {
-  const toast = useToast();
   const lookups = useLookups();
   const [search, setSearch] = useState('');
   const [phoneFilter, setPhoneFilter] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
-  const [editing, setEditing] = useState<Editing>(null);
 
   const filters = useMemo(
     () => ({
@@ -189,18 +150,18 @@ export function MessageAgentsPage() {
     [search, phoneFilter, activeFilter],
   );
 
-  const list = usePagedList(
-    useCallback(
+  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
+    MessageAgent,
+    Exclude<Editing, null>
+  >({
+    fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/message-agents', { query: { limit: PAGE, cursor, ...filters } }),
       [filters],
     ),
-    toast.error,
-  );
-  const { setItems } = list;
-  const deleteRow = useDeleteRow<MessageAgent>({
+    said: (a, created) =>
+      created ? `Messaging agent "${a.name}" created.` : `Messaging agent "${a.name}" saved.`,
     remove: (a) => api.delete('/api/message-agents/{id}', { params: { id: a.id } }),
-    setItems,
     title: (a) => `Delete "${a.name}"?`,
     confirmLabel: 'Delete messaging agent',
     deleted: (a) => `Messaging agent "${a.name}" deleted.`,
@@ -300,20 +261,7 @@ export function MessageAgentsPage() {
         <LoadMore list={list} />
       </Card>
       {editing && (
-        <MessageAgentDialog
-          editing={editing}
-          lookups={lookups}
-          onClose={() => setEditing(null)}
-          onSaved={(a, created) => {
-            setEditing(null);
-            toast.success(
-              created
-                ? `Messaging agent "${a.name}" created.`
-                : `Messaging agent "${a.name}" saved.`,
-            );
-            setItems((all) => withSaved(all, a, created));
-          }}
-        />
+        <MessageAgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
       )}
       {deleteRow.dialog}
     </>

@@ -14,13 +14,13 @@ import {
   LoadMore,
   RowActions,
   SearchForm,
-  useDeleteRow,
+  useResourceList,
 } from '../../components/ListActions.tsx';
 import { Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
-import { usePagedList, withSaved } from '../../lib/paged-list.ts';
+import { saveRow, useFormAction } from '../../lib/forms.ts';
+import { withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
@@ -87,17 +87,17 @@ function PhoneDialog({
     }
     setNumberProblem(null);
     const labelValue = label.trim() ? label.trim() : null;
-    const saved = await form.run(() =>
-      initial
-        ? api.patch('/api/phones/{id}', {
-            params: { id: initial.id },
-            body: { label: labelValue, active },
-          })
-        : api.post('/api/phones', {
-            body: { number: normalizeNumber(number), label: labelValue, active },
-          }),
+    await saveRow(
+      form,
+      initial,
+      () =>
+        api.post('/api/phones', {
+          body: { number: normalizeNumber(number), label: labelValue, active },
+        }),
+      (id) =>
+        api.patch('/api/phones/{id}', { params: { id }, body: { label: labelValue, active } }),
+      onSaved,
     );
-    if (saved) onSaved(saved, !initial);
   }
 
   const conflictHint = conflict ? CONFLICT_HINTS[conflict.code] : undefined;
@@ -178,7 +178,6 @@ export function PhonesPage() {
   const toast = useToast();
   const [search, setSearch] = useState('');
   const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
-  const [editing, setEditing] = useState<Editing>(null);
 
   const filters = useCallback(
     (q: string, a: ActiveFilter) => ({
@@ -188,26 +187,27 @@ export function PhonesPage() {
     [],
   );
 
-  const list = usePagedList(
-    useCallback(
+  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
+    Phone,
+    Exclude<Editing, null>
+  >({
+    fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/phones', {
           query: { limit: PAGE, cursor, ...filters(search, activeFilter) },
         }),
       [filters, search, activeFilter],
     ),
-    toast.error,
-  );
-  const { items, setItems } = list;
-  const deleteRow = useDeleteRow<Phone>({
+    said: (p, created) =>
+      created ? `Phone number ${p.number} added.` : `Phone number ${p.number} saved.`,
     remove: (p) => api.delete('/api/phones/{id}', { params: { id: p.id } }),
-    setItems,
     title: (p) => `Delete ${p.number}?`,
     confirmLabel: 'Delete phone number',
     deleted: (p) => `Phone number ${p.number} deleted.`,
     warning:
       'Calls and messages to this number stop reaching your agents. This cannot be undone from the dashboard.',
   });
+  const { items, setItems } = list;
 
   const [verifying, setVerifying] = useState<string | null>(null);
 
@@ -341,19 +341,7 @@ export function PhonesPage() {
         </ListBody>
         <LoadMore list={list} />
       </Card>
-      {editing && (
-        <PhoneDialog
-          editing={editing}
-          onClose={() => setEditing(null)}
-          onSaved={(p, created) => {
-            setEditing(null);
-            toast.success(
-              created ? `Phone number ${p.number} added.` : `Phone number ${p.number} saved.`,
-            );
-            setItems((all) => withSaved(all, p, created));
-          }}
-        />
-      )}
+      {editing && <PhoneDialog editing={editing} onClose={close} onSaved={saved} />}
       {deleteRow.dialog}
     </>
   );

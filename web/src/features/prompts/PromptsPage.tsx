@@ -4,19 +4,17 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
-import { TextAreaField, TextField } from '../../components/Field.tsx';
+import { NameField, TextAreaField, TextField } from '../../components/Field.tsx';
 import {
   ListBody,
   LoadMore,
   RowActions,
   SearchForm,
-  useDeleteRow,
+  useResourceList,
 } from '../../components/ListActions.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
-import { usePagedList, withSaved } from '../../lib/paged-list.ts';
-import { useToast } from '../../lib/toast.tsx';
+import { saveRow, useFormAction } from '../../lib/forms.ts';
 
 type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
 type Editing = { mode: 'create' } | { mode: 'edit'; prompt: Prompt } | null;
@@ -40,12 +38,13 @@ function PromptDialog({
 
   async function save(_e: FormEvent) {
     const body = { name, content, description: description.trim() ? description : null };
-    const saved = await form.run(() =>
-      initial
-        ? api.patch('/api/prompts/{id}', { params: { id: initial.id }, body })
-        : api.post('/api/prompts', { body }),
+    await saveRow(
+      form,
+      initial,
+      () => api.post('/api/prompts', { body }),
+      (id) => api.patch('/api/prompts/{id}', { params: { id }, body }),
+      onSaved,
     );
-    if (saved) onSaved(saved, !initial);
   }
 
   return (
@@ -60,15 +59,7 @@ function PromptDialog({
     >
       <div className="space-y-4">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
-        <TextField
-          label="Name"
-          name="name"
-          required
-          maxLength={200}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={form.fieldErrors.name}
-        />
+        <NameField value={name} onChange={setName} error={form.fieldErrors.name} />
         <TextField
           label="Description"
           name="description"
@@ -93,27 +84,24 @@ function PromptDialog({
 }
 
 export function PromptsPage() {
-  const toast = useToast();
   const [search, setSearch] = useState('');
-  const list = usePagedList(
-    useCallback(
+  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
+    Prompt,
+    Exclude<Editing, null>
+  >({
+    fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/prompts', { query: { limit: PAGE, cursor, q: search || undefined } }),
       [search],
     ),
-    toast.error,
-  );
-  const { setItems } = list;
-  const deleteRow = useDeleteRow<Prompt>({
+    said: (p, created) => (created ? `Prompt "${p.name}" created.` : `Prompt "${p.name}" saved.`),
     remove: (p) => api.delete('/api/prompts/{id}', { params: { id: p.id } }),
-    setItems,
     title: (p) => `Delete "${p.name}"?`,
     confirmLabel: 'Delete prompt',
     deleted: (p) => `Prompt "${p.name}" deleted.`,
     warning:
       'Agents using this prompt will stop getting it. This cannot be undone from the dashboard.',
   });
-  const [editing, setEditing] = useState<Editing>(null);
 
   return (
     <>
@@ -172,17 +160,7 @@ export function PromptsPage() {
         </ListBody>
         <LoadMore list={list} />
       </Card>
-      {editing && (
-        <PromptDialog
-          editing={editing}
-          onClose={() => setEditing(null)}
-          onSaved={(p, created) => {
-            setEditing(null);
-            toast.success(created ? `Prompt "${p.name}" created.` : `Prompt "${p.name}" saved.`);
-            setItems((all) => withSaved(all, p, created));
-          }}
-        />
-      )}
+      {editing && <PromptDialog editing={editing} onClose={close} onSaved={saved} />}
       {deleteRow.dialog}
     </>
   );

@@ -1,9 +1,10 @@
 // The body of an agent dialog: waits for the phones and prompts to choose from (with a retry),
 // then scrolls inside the dialog under the 409 conflict, the form's error and, without any phone,
 // a pointer to the phone numbers page.
-import type { ReactNode } from 'react';
+import type { FormEvent, ReactNode } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
+import { EditDialog } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Link } from '../../lib/router.tsx';
 import type { AgentForm } from './agent-form.ts';
@@ -63,5 +64,39 @@ export function AgentFormBody({
       )}
       {children}
     </div>
+  );
+}
+
+/** An agent's create/edit dialog: nothing can be saved until the lookups arrive and a phone exists. */
+export function AgentDialogFrame({
+  editing,
+  noun,
+  createLabel,
+  description,
+  onClose,
+  onSubmit,
+  ...body
+}: {
+  editing: boolean;
+  noun: string;
+  createLabel: string;
+  description: ReactNode;
+  onClose: () => void;
+  onSubmit: (e: FormEvent) => void;
+} & Parameters<typeof AgentFormBody>[0]) {
+  const { agentForm } = body;
+  return (
+    <EditDialog
+      editing={editing}
+      noun={noun}
+      createLabel={createLabel}
+      description={description}
+      busy={agentForm.form.busy}
+      disabled={!agentForm.ready || agentForm.noPhones}
+      onClose={onClose}
+      onSubmit={onSubmit}
+    >
+      <AgentFormBody {...body} />
+    </EditDialog>
   );
 }
