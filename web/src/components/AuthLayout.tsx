@@ -2,6 +2,7 @@ import type { FormEvent, ReactNode } from 'react';
 import { Link } from '../lib/router.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
+import { TextField } from './Field.tsx';
 import { Logo } from './Logo.tsx';
 
 /** The centered card of the public pages (log in, sign up, reset, accept invitation). */
@@ -62,4 +63,40 @@ export function AuthForm({
       </Button>
     </form>
   );
+}
+
+/** The footer of the pages reached from the log in page (forgot, reset). */
+export function BackToLogin() {
+  return (
+    <Link to="/login" className={linkClass}>
+      Back to log in
+    </Link>
+  );
+}
+
+/** The optional full name of a new account (sign up, accept invitation). */
+export function FullNameField({
+  value,
+  onChange,
+  error,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  error?: string | null;
+}) {
+  return (
+    <TextField
+      label="Full name"
+      name="full_name"
+      autoComplete="name"
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+    />
+  );
+}
+
+/** A blank full name is left out of the request rather than sent empty. */
+export function fullNameBody(fullName: string): { full_name?: string } {
+  return fullName.trim() ? { full_name: fullName.trim() } : {};
 }

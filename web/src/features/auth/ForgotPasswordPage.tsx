@@ -1,11 +1,10 @@
 // Ask for a reset link. The answer is the same whether the email has an account or not.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { AuthForm, AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
+import { AuthForm, AuthLayout, BackToLogin } from '../../components/AuthLayout.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
-import { Link } from '../../lib/router.tsx';
 
 export function ForgotPasswordPage() {
   const [email, setEmail] = useState('');
@@ -25,11 +24,7 @@ export function ForgotPasswordPage() {
     <AuthLayout
       title="Reset your password"
       subtitle="We will email you a link to choose a new password."
-      footer={
-        <Link to="/login" className={linkClass}>
-          Back to log in
-        </Link>
-      }
+      footer={<BackToLogin />}
     >
       {sent ? (
         <Alert tone="success" title="Check your email">

@@ -1,7 +1,13 @@
 // Sign up: a company (the user becomes its owner) or a personal workspace.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { AuthForm, AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
+import {
+  AuthForm,
+  AuthLayout,
+  FullNameField,
+  fullNameBody,
+  linkClass,
+} from '../../components/AuthLayout.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
@@ -40,7 +46,7 @@ export function RegisterPage() {
     const body = {
       email,
       password,
-      ...(fullName.trim() ? { full_name: fullName.trim() } : {}),
+      ...fullNameBody(fullName),
       ...(kind === 'company' ? { company_name: company.trim() } : {}),
     };
     if (kind === 'company' && !company.trim()) {
@@ -128,14 +134,7 @@ export function RegisterPage() {
             error={companyError ?? form.fieldErrors.company_name}
           />
         )}
-        <TextField
-          label="Full name"
-          name="full_name"
-          autoComplete="name"
-          value={fullName}
-          onChange={(e) => setFullName(e.target.value)}
-          error={form.fieldErrors.full_name}
-        />
+        <FullNameField value={fullName} onChange={setFullName} error={form.fieldErrors.full_name} />
         <TextField
           label="Work email"
           type="email"

@@ -1,7 +1,7 @@
 // The page behind the reset link in the mail: choose a new password. Every session ends.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { AuthForm, AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
+import { AuthForm, AuthLayout, BackToLogin, linkClass } from '../../components/AuthLayout.tsx';
 import {
   ConfirmPasswordField,
   NewPasswordField,
@@ -49,11 +49,7 @@ export function ResetPasswordPage() {
     <AuthLayout
       title="Choose a new password"
       subtitle="You will be logged out everywhere and can log in with the new password."
-      footer={
-        <Link to="/login" className={linkClass}>
-          Back to log in
-        </Link>
-      }
+      footer={<BackToLogin />}
     >
       {dead ? (
         <Alert

@@ -5,8 +5,13 @@
 // locked out), whether or not this browser holds a session.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { AuthForm, AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
-import { TextField } from '../../components/Field.tsx';
+import {
+  AuthForm,
+  AuthLayout,
+  FullNameField,
+  fullNameBody,
+  linkClass,
+} from '../../components/AuthLayout.tsx';
 import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -74,7 +79,7 @@ export function AcceptInvitePage() {
         ? {
             token: token ?? '',
             password,
-            ...(fullName.trim() ? { full_name: fullName.trim() } : {}),
+            ...fullNameBody(fullName),
           }
         : { token: token ?? '' };
     const r = await form.run(() =>
@@ -170,14 +175,7 @@ export function AcceptInvitePage() {
             {form.formError}
           </Alert>
         )}
-        <TextField
-          label="Full name"
-          name="full_name"
-          autoComplete="name"
-          value={fullName}
-          onChange={(e) => setFullName(e.target.value)}
-          error={form.fieldErrors.full_name}
-        />
+        <FullNameField value={fullName} onChange={setFullName} error={form.fieldErrors.full_name} />
         <NewPasswordField
           label="Password"
           name="password"
