@@ -7,6 +7,7 @@ import { type Page, useEditDialog, usePagedList } from '../lib/paged-list.ts';
 import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
+import { EmptyState } from './Card.tsx';
 import { ConfirmDialog } from './Dialog.tsx';
 import { SelectField, TextField } from './Field.tsx';
 import { Loading } from './Spinner.tsx';
@@ -27,6 +28,35 @@ export function ListBody<T>({
   if (list.loadError) return <Alert tone="error">{list.loadError}</Alert>;
   if (!list.items) return <Loading label={loading} />;
   return list.items.length === 0 ? empty : children(list.items);
+}
+
+/**
+ * A resource list with no rows: under a search or filter it only says nothing matches; otherwise it
+ * says what the resource is for and offers to create the first one.
+ */
+export function ListEmpty({
+  filtered,
+  filteredTitle,
+  title,
+  createLabel,
+  onCreate,
+  children,
+}: {
+  filtered: boolean;
+  filteredTitle: string;
+  title: string;
+  createLabel: string;
+  onCreate: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <EmptyState
+      title={filtered ? filteredTitle : title}
+      action={!filtered && <Button onClick={onCreate}>{createLabel}</Button>}
+    >
+      {!filtered && children}
+    </EmptyState>
+  );
 }
 
 export function LoadMore({

@@ -4,6 +4,12 @@ import { formatDateTime, timeAgo } from '../lib/format.ts';
 /** A column heading: its text, or the text (or an sr-only span) with classes added to `th`. */
 export type Column = string | { label: ReactNode; className?: string };
 
+/** The unlabelled last column of a resource table whose rows end in Edit / Delete. */
+export const actionsColumn: Column = {
+  label: <span className="sr-only">Actions</span>,
+  className: 'relative',
+};
+
 /**
  * A data table that scrolls sideways on narrow screens instead of breaking the layout. Its head is
  * `columns` (one header row) or, for anything else, `head`.

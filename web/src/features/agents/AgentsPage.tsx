@@ -2,7 +2,7 @@
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
-import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge, Badge, Card, PageHeader } from '../../components/Card.tsx';
 import {
   CheckboxField,
   NameField,
@@ -14,12 +14,13 @@ import {
   type ActiveFilter,
   ActiveFilterField,
   ListBody,
+  ListEmpty,
   LoadMore,
   RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
-import { Table, td, UpdatedCell } from '../../components/Table.tsx';
+import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
@@ -309,19 +310,15 @@ export function AgentsPage() {
           list={list}
           loading="Loading voice agents…"
           empty={
-            <EmptyState
-              title={filtered ? 'No agents match your filters' : 'No voice agents yet'}
-              action={
-                !filtered && (
-                  <Button onClick={() => setEditing({ mode: 'create' })}>
-                    Create your first agent
-                  </Button>
-                )
-              }
+            <ListEmpty
+              filtered={filtered}
+              filteredTitle="No agents match your filters"
+              title="No voice agents yet"
+              createLabel="Create your first agent"
+              onCreate={() => setEditing({ mode: 'create' })}
             >
-              {!filtered &&
-                'A voice agent answers calls to one of your phone numbers, or calls out from it.'}
-            </EmptyState>
+              A voice agent answers calls to one of your phone numbers, or calls out from it.
+            </ListEmpty>
           }
         >
           {(items) => (
@@ -334,7 +331,7 @@ export function AgentsPage() {
                 'Prompt',
                 'Status',
                 'Updated',
-                { label: <span className="sr-only">Actions</span>, className: 'relative' },
+                actionsColumn,
               ]}
             >
               {items.map((a) => {

@@ -2,18 +2,19 @@
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Button } from '../../components/Button.tsx';
-import { ActiveBadge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge, Card, PageHeader } from '../../components/Card.tsx';
 import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
   ListBody,
+  ListEmpty,
   LoadMore,
   RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
-import { Table, td, UpdatedCell } from '../../components/Table.tsx';
+import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
@@ -197,20 +198,15 @@ export function MessageAgentsPage() {
           list={list}
           loading="Loading messaging agents…"
           empty={
-            <EmptyState
-              title={
-                filtered ? 'No messaging agents match your filters' : 'No messaging agents yet'
-              }
-              action={
-                !filtered && (
-                  <Button onClick={() => setEditing({ mode: 'create' })}>
-                    Create your first messaging agent
-                  </Button>
-                )
-              }
+            <ListEmpty
+              filtered={filtered}
+              filteredTitle="No messaging agents match your filters"
+              title="No messaging agents yet"
+              createLabel="Create your first messaging agent"
+              onCreate={() => setEditing({ mode: 'create' })}
             >
-              {!filtered && 'A messaging agent answers the text messages sent to a phone number.'}
-            </EmptyState>
+              A messaging agent answers the text messages sent to a phone number.
+            </ListEmpty>
           }
         >
           {(items) => (
@@ -223,7 +219,7 @@ export function MessageAgentsPage() {
                 'Auto-reply',
                 'Status',
                 'Updated',
-                { label: <span className="sr-only">Actions</span>, className: 'relative' },
+                actionsColumn,
               ]}
             >
               {items.map((a) => {

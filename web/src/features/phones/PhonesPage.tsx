@@ -4,19 +4,20 @@
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
-import { ActiveBadge, Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge, Badge, Card, PageHeader } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
   ListBody,
+  ListEmpty,
   LoadMore,
   RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
-import { Table, td, UpdatedCell } from '../../components/Table.tsx';
+import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { saveRow, useFormAction } from '../../lib/forms.ts';
@@ -266,31 +267,21 @@ export function PhonesPage() {
           list={list}
           loading="Loading phone numbers…"
           empty={
-            <EmptyState
-              title={filtered ? 'No phone numbers match your filters' : 'No phone numbers yet'}
-              action={
-                !filtered && (
-                  <Button onClick={() => setEditing({ mode: 'create' })}>
-                    Add your first phone number
-                  </Button>
-                )
-              }
+            <ListEmpty
+              filtered={filtered}
+              filteredTitle="No phone numbers match your filters"
+              title="No phone numbers yet"
+              createLabel="Add your first phone number"
+              onCreate={() => setEditing({ mode: 'create' })}
             >
-              {!filtered && 'Add a Twilio number so your voice and messaging agents can use it.'}
-            </EmptyState>
+              Add a Twilio number so your voice and messaging agents can use it.
+            </ListEmpty>
           }
         >
           {(items) => (
             <Table
               caption="Phone numbers"
-              columns={[
-                'Number',
-                'Label',
-                'Status',
-                'Created',
-                'Updated',
-                { label: <span className="sr-only">Actions</span>, className: 'relative' },
-              ]}
+              columns={['Number', 'Label', 'Status', 'Created', 'Updated', actionsColumn]}
             >
               {items.map((p) => (
                 <tr key={p.id}>

@@ -2,11 +2,12 @@
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
-import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { Card, PageHeader } from '../../components/Card.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { NameField, TextAreaField, TextField } from '../../components/Field.tsx';
 import {
   ListBody,
+  ListEmpty,
   LoadMore,
   RowActions,
   SearchForm,
@@ -123,18 +124,15 @@ export function PromptsPage() {
           list={list}
           loading="Loading prompts…"
           empty={
-            <EmptyState
-              title={search ? 'No prompts match your search' : 'No prompts yet'}
-              action={
-                !search && (
-                  <Button onClick={() => setEditing({ mode: 'create' })}>
-                    Create your first prompt
-                  </Button>
-                )
-              }
+            <ListEmpty
+              filtered={Boolean(search)}
+              filteredTitle="No prompts match your search"
+              title="No prompts yet"
+              createLabel="Create your first prompt"
+              onCreate={() => setEditing({ mode: 'create' })}
             >
-              {!search && 'A prompt tells a voice agent who it is and how to behave.'}
-            </EmptyState>
+              A prompt tells a voice agent who it is and how to behave.
+            </ListEmpty>
           }
         >
           {(items) => (
