@@ -8,6 +8,7 @@ import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { useDraftFilters } from '../../lib/filters.ts';
 import { formatDuration } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
 import { type BarDatum, type BarSeries, ChartFigure } from './BarChart.tsx';
@@ -81,8 +82,7 @@ const firstAgents = async () => (await api.get('/api/agents', { query: { limit: 
 export function AnalyticsPage() {
   const tz = useMemo(browserTimeZone, []);
   const initial = useMemo(() => ({ ...defaultRange(), agentId: '' }), []);
-  const [draft, setDraft] = useState<Filters>(initial);
-  const [applied, setApplied] = useState<Filters>(initial);
+  const { draft, applied, set, apply: setApplied } = useDraftFilters<Filters>(initial);
   const [data, setData] = useState<Data | null>(null);
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -178,7 +178,7 @@ export function AnalyticsPage() {
               name="from"
               value={draft.from}
               max={draft.to || undefined}
-              onChange={(e) => setDraft((f) => ({ ...f, from: e.target.value }))}
+              onChange={(e) => set('from', e.target.value)}
             />
             <TextField
               label="To"
@@ -186,13 +186,13 @@ export function AnalyticsPage() {
               name="to"
               value={draft.to}
               min={draft.from || undefined}
-              onChange={(e) => setDraft((f) => ({ ...f, to: e.target.value }))}
+              onChange={(e) => set('to', e.target.value)}
             />
             <SelectField
               label="Agent"
               name="agent_id"
               value={draft.agentId}
-              onChange={(e) => setDraft((f) => ({ ...f, agentId: e.target.value }))}
+              onChange={(e) => set('agentId', e.target.value)}
               className="col-span-2 sm:col-span-1"
             >
               <option value="">All agents</option>

@@ -7,6 +7,7 @@ import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { useDraftFilters } from '../../lib/filters.ts';
 import { deviceName, formatDateTime } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
 
@@ -32,8 +33,13 @@ const firstMembers = async () =>
   (await api.get('/api/orgs/current/members', { query: { limit: 100 } })).items;
 
 export function AuditPage() {
-  const [draft, setDraft] = useState<Filters>(EMPTY);
-  const [filters, setFilters] = useState<Filters>(EMPTY);
+  const {
+    draft,
+    applied: filters,
+    set,
+    apply: setFilters,
+    clear,
+  } = useDraftFilters<Filters>(EMPTY);
   // cursors[i] is the cursor that fetched page i (undefined for the first page).
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<{ items: Entry[]; next: string | null } | null>(null);
@@ -82,9 +88,6 @@ export function AuditPage() {
     setCursors([undefined]);
   }
 
-  const set = (k: keyof Filters) => (e: { target: { value: string } }) =>
-    setDraft((d) => ({ ...d, [k]: e.target.value }));
-
   return (
     <>
       <PageHeader
@@ -100,14 +103,14 @@ export function AuditPage() {
               name="action"
               placeholder="e.g. auth.login or auth.*"
               value={draft.action}
-              onChange={set('action')}
+              onChange={(e) => set('action', e.target.value)}
               error={fieldErrors.action}
             />
             <SelectField
               label="Actor"
               name="actor"
               value={draft.actor}
-              onChange={set('actor')}
+              onChange={(e) => set('actor', e.target.value)}
               error={fieldErrors.actor}
             >
               <option value="">Anyone</option>
@@ -121,7 +124,7 @@ export function AuditPage() {
               label="Outcome"
               name="outcome"
               value={draft.outcome}
-              onChange={set('outcome')}
+              onChange={(e) => set('outcome', e.target.value as Filters['outcome'])}
             >
               <option value="">Any</option>
               <option value="success">Success</option>
@@ -132,7 +135,7 @@ export function AuditPage() {
               type="datetime-local"
               name="from"
               value={draft.from}
-              onChange={set('from')}
+              onChange={(e) => set('from', e.target.value)}
               error={fieldErrors.from}
             />
             <TextField
@@ -140,7 +143,7 @@ export function AuditPage() {
               type="datetime-local"
               name="to"
               value={draft.to}
-              onChange={set('to')}
+              onChange={(e) => set('to', e.target.value)}
               error={fieldErrors.to}
             />
             <div className="flex items-end gap-2 sm:col-span-2">
@@ -148,8 +151,7 @@ export function AuditPage() {
               <Button
                 variant="ghost"
                 onClick={() => {
-                  setDraft(EMPTY);
-                  setFilters(EMPTY);
+                  clear();
                   setCursors([undefined]);
                 }}
               >

@@ -1,6 +1,6 @@
 // Calls: the calls in progress (refreshed every few seconds), the call log with filters and
 // cursor "Load more", and one call's details in a dialog addressed by ?call=<CallSid>.
-import { type FormEvent, type ReactNode, useCallback, useState } from 'react';
+import { type FormEvent, type ReactNode, useCallback } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -10,6 +10,7 @@ import { ListBody, LoadMore } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
+import { useDraftFilters } from '../../lib/filters.ts';
 import { formatDateTime, formatDuration, timeAgo } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
@@ -188,8 +189,13 @@ function ActiveCalls({ agentName }: { agentName: (id: string | null) => string |
 
 function CallLog({ agentName }: { agentName: (id: string | null) => string | null }) {
   const toast = useToast();
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const {
+    draft,
+    applied: filters,
+    set,
+    apply: setFilters,
+    clear,
+  } = useDraftFilters<Filters>(NO_FILTERS);
   const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
 
   const list = usePagedList(
@@ -205,9 +211,6 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
     e.preventDefault();
     setFilters({ ...draft, number: draft.number.trim() });
   }
-
-  const set = <K extends keyof Filters>(key: K, value: Filters[K]) =>
-    setDraft((d) => ({ ...d, [key]: value }));
 
   return (
     <Card id="call-log" title="Call log" description="Every call, newest first.">
@@ -269,13 +272,7 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
               Apply filters
             </Button>
             {filtered && (
-              <Button
-                variant="ghost"
-                onClick={() => {
-                  setDraft(NO_FILTERS);
-                  setFilters(NO_FILTERS);
-                }}
-              >
+              <Button variant="ghost" onClick={clear}>
                 Clear
               </Button>
             )}
