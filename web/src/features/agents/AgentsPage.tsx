@@ -1,8 +1,7 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { Button } from '../../components/Button.tsx';
-import { ActiveBadge, Badge, Card, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge, Badge } from '../../components/Card.tsx';
 import {
   CheckboxField,
   NameField,
@@ -13,13 +12,12 @@ import {
 import {
   type ActiveFilter,
   ActiveFilterField,
-  ListBody,
   ListEmpty,
-  LoadMore,
   RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
+import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { saveRow } from '../../lib/forms.ts';
@@ -278,13 +276,12 @@ export function AgentsPage() {
     search !== '' || directionFilter !== '' || phoneFilter !== '' || activeFilter !== '';
 
   return (
-    <>
-      <PageHeader
-        title="Voice agents"
-        description="The agents that answer your phone numbers and place outgoing calls."
-        actions={<Button onClick={() => setEditing({ mode: 'create' })}>New agent</Button>}
-      />
-      <Card>
+    <ResourcePage
+      title="Voice agents"
+      description="The agents that answer your phone numbers and place outgoing calls."
+      newLabel="New agent"
+      onNew={() => setEditing({ mode: 'create' })}
+      above={
         <SearchForm
           label="Search agents"
           placeholder="Part of the name"
@@ -306,68 +303,69 @@ export function AgentsPage() {
           <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
           <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
         </SearchForm>
-        <ListBody
-          list={list}
-          loading="Loading voice agents…"
-          empty={
-            <ListEmpty
-              filtered={filtered}
-              filteredTitle="No agents match your filters"
-              title="No voice agents yet"
-              createLabel="Create your first agent"
-              onCreate={() => setEditing({ mode: 'create' })}
-            >
-              A voice agent answers calls to one of your phone numbers, or calls out from it.
-            </ListEmpty>
-          }
+      }
+      list={list}
+      loading="Loading voice agents…"
+      empty={
+        <ListEmpty
+          filtered={filtered}
+          filteredTitle="No agents match your filters"
+          title="No voice agents yet"
+          createLabel="Create your first agent"
+          onCreate={() => setEditing({ mode: 'create' })}
         >
-          {(items) => (
-            <Table
-              caption="Voice agents"
-              columns={[
-                'Name',
-                'Direction',
-                'Phone number',
-                'Prompt',
-                'Status',
-                'Updated',
-                actionsColumn,
-              ]}
-            >
-              {items.map((a) => {
-                return (
-                  <tr key={a.id}>
-                    <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                    <td className={td}>
-                      <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
-                        {DIRECTION_LABELS[a.direction]}
-                      </Badge>
-                    </td>
-                    {cells.phoneCell(a.phone_id)}
-                    {cells.promptCell(a.prompt_id)}
-                    <td className={td}>
-                      <ActiveBadge active={a.active} />
-                    </td>
-                    <UpdatedCell at={a.updated_at} />
-                    <td className={td}>
-                      <RowActions
-                        name={a.name}
-                        onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                        onDelete={() => deleteRow.ask(a)}
-                      />
-                    </td>
-                  </tr>
-                );
-              })}
-            </Table>
+          A voice agent answers calls to one of your phone numbers, or calls out from it.
+        </ListEmpty>
+      }
+      dialogs={
+        <>
+          {editing && (
+            <AgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
           )}
-        </ListBody>
-        <LoadMore list={list} />
-      </Card>
-      {editing && (
-        <AgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
+          {deleteRow.dialog}
+        </>
+      }
+    >
+      {(items) => (
+        <Table
+          caption="Voice agents"
+          columns={[
+            'Name',
+            'Direction',
+            'Phone number',
+            'Prompt',
+            'Status',
+            'Updated',
+            actionsColumn,
+          ]}
+        >
+          {items.map((a) => {
+            return (
+              <tr key={a.id}>
+                <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
+                <td className={td}>
+                  <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
+                    {DIRECTION_LABELS[a.direction]}
+                  </Badge>
+                </td>
+                {cells.phoneCell(a.phone_id)}
+                {cells.promptCell(a.prompt_id)}
+                <td className={td}>
+                  <ActiveBadge active={a.active} />
+                </td>
+                <UpdatedCell at={a.updated_at} />
+                <td className={td}>
+                  <RowActions
+                    name={a.name}
+                    onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                    onDelete={() => deleteRow.ask(a)}
+                  />
+                </td>
+              </tr>
+            );
+          })}
+        </Table>
       )}
-      {deleteRow.dialog}
-    </>
+    </ResourcePage>
   );
 }

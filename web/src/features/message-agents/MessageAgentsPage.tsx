@@ -1,19 +1,17 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { Button } from '../../components/Button.tsx';
-import { ActiveBadge, Card, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge } from '../../components/Card.tsx';
 import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
-  ListBody,
   ListEmpty,
-  LoadMore,
   RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
+import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { saveRow } from '../../lib/forms.ts';
@@ -174,15 +172,12 @@ export function MessageAgentsPage() {
   const filtered = search !== '' || phoneFilter !== '' || activeFilter !== '';
 
   return (
-    <>
-      <PageHeader
-        title="Messaging agents"
-        description="The agents that answer text messages sent to your phone numbers."
-        actions={
-          <Button onClick={() => setEditing({ mode: 'create' })}>New messaging agent</Button>
-        }
-      />
-      <Card>
+    <ResourcePage
+      title="Messaging agents"
+      description="The agents that answer text messages sent to your phone numbers."
+      newLabel="New messaging agent"
+      onNew={() => setEditing({ mode: 'create' })}
+      above={
         <SearchForm
           label="Search messaging agents"
           placeholder="Part of the name"
@@ -194,72 +189,78 @@ export function MessageAgentsPage() {
           <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
           <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
         </SearchForm>
-        <ListBody
-          list={list}
-          loading="Loading messaging agents…"
-          empty={
-            <ListEmpty
-              filtered={filtered}
-              filteredTitle="No messaging agents match your filters"
-              title="No messaging agents yet"
-              createLabel="Create your first messaging agent"
-              onCreate={() => setEditing({ mode: 'create' })}
-            >
-              A messaging agent answers the text messages sent to a phone number.
-            </ListEmpty>
-          }
+      }
+      list={list}
+      loading="Loading messaging agents…"
+      empty={
+        <ListEmpty
+          filtered={filtered}
+          filteredTitle="No messaging agents match your filters"
+          title="No messaging agents yet"
+          createLabel="Create your first messaging agent"
+          onCreate={() => setEditing({ mode: 'create' })}
         >
-          {(items) => (
-            <Table
-              caption="Messaging agents"
-              columns={[
-                'Name',
-                'Phone number',
-                'Prompt',
-                'Auto-reply',
-                'Status',
-                'Updated',
-                actionsColumn,
-              ]}
-            >
-              {items.map((a) => {
-                return (
-                  <tr key={a.id}>
-                    <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                    {cells.phoneCell(a.phone_id)}
-                    {cells.promptCell(a.prompt_id)}
-                    <td className={`${td} max-w-xs text-slate-600`}>
-                      {a.auto_reply ? (
-                        <span className="line-clamp-2" title={a.auto_reply}>
-                          {a.auto_reply}
-                        </span>
-                      ) : (
-                        <span className="text-slate-400">None</span>
-                      )}
-                    </td>
-                    <td className={td}>
-                      <ActiveBadge active={a.active} />
-                    </td>
-                    <UpdatedCell at={a.updated_at} />
-                    <td className={td}>
-                      <RowActions
-                        name={a.name}
-                        onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                        onDelete={() => deleteRow.ask(a)}
-                      />
-                    </td>
-                  </tr>
-                );
-              })}
-            </Table>
+          A messaging agent answers the text messages sent to a phone number.
+        </ListEmpty>
+      }
+      dialogs={
+        <>
+          {editing && (
+            <MessageAgentDialog
+              editing={editing}
+              lookups={lookups}
+              onClose={close}
+              onSaved={saved}
+            />
           )}
-        </ListBody>
-        <LoadMore list={list} />
-      </Card>
-      {editing && (
-        <MessageAgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
+          {deleteRow.dialog}
+        </>
+      }
+    >
+      {(items) => (
+        <Table
+          caption="Messaging agents"
+          columns={[
+            'Name',
+            'Phone number',
+            'Prompt',
+            'Auto-reply',
+            'Status',
+            'Updated',
+            actionsColumn,
+          ]}
+        >
+          {items.map((a) => {
+            return (
+              <tr key={a.id}>
+                <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
+                {cells.phoneCell(a.phone_id)}
+                {cells.promptCell(a.prompt_id)}
+                <td className={`${td} max-w-xs text-slate-600`}>
+                  {a.auto_reply ? (
+                    <span className="line-clamp-2" title={a.auto_reply}>
+                      {a.auto_reply}
+                    </span>
+                  ) : (
+                    <span className="text-slate-400">None</span>
+                  )}
+                </td>
+                <td className={td}>
+                  <ActiveBadge active={a.active} />
+                </td>
+                <UpdatedCell at={a.updated_at} />
+                <td className={td}>
+                  <RowActions
+                    name={a.name}
+                    onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                    onDelete={() => deleteRow.ask(a)}
+                  />
+                </td>
+              </tr>
+            );
+          })}
+        </Table>
       )}
-      {deleteRow.dialog}
-    </>
+    </ResourcePage>
   );
 }

@@ -4,19 +4,18 @@
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
-import { ActiveBadge, Badge, Card, PageHeader } from '../../components/Card.tsx';
+import { ActiveBadge, Badge } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
-  ListBody,
   ListEmpty,
-  LoadMore,
   RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
+import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
@@ -236,104 +235,110 @@ export function PhonesPage() {
   const filtered = search !== '' || activeFilter !== '';
 
   return (
-    <>
-      <PageHeader
-        title="Phone numbers"
-        description="The Twilio numbers your agents answer and call from."
-        actions={<Button onClick={() => setEditing({ mode: 'create' })}>Add phone number</Button>}
-      />
-      <Card>
-        <SearchForm
-          label="Search phones"
-          placeholder="Part of the number or label"
-          maxLength={200}
-          onSearch={setSearch}
-          className="flex flex-col gap-3 sm:flex-row sm:items-end"
-          fieldClassName="flex-1"
-        >
-          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} className="sm:w-40" />
-        </SearchForm>
-        {items?.some((p) => p.verification_status !== 'verified') && (
-          <div className="mb-5">
-            <Alert title="Some numbers are pending verification">
-              A number answers and places calls only once we know it is yours: with your own Twilio
-              account, press “Verify” and we look it up there; on the platform's account, the
-              platform operator assigns it to you. Until then calls to it are not answered by your
-              agents and no calls are placed from it.
-            </Alert>
-          </div>
-        )}
-        <ListBody
-          list={list}
-          loading="Loading phone numbers…"
-          empty={
-            <ListEmpty
-              filtered={filtered}
-              filteredTitle="No phone numbers match your filters"
-              title="No phone numbers yet"
-              createLabel="Add your first phone number"
-              onCreate={() => setEditing({ mode: 'create' })}
-            >
-              Add a Twilio number so your voice and messaging agents can use it.
-            </ListEmpty>
-          }
-        >
-          {(items) => (
-            <Table
-              caption="Phone numbers"
-              columns={['Number', 'Label', 'Status', 'Created', 'Updated', actionsColumn]}
-            >
-              {items.map((p) => (
-                <tr key={p.id}>
-                  <td className={`${td} whitespace-nowrap font-medium text-slate-900 tabular-nums`}>
-                    {p.number}
-                  </td>
-                  <td className={`${td} text-slate-600`}>
-                    {p.label || <span className="text-slate-400">—</span>}
-                  </td>
-                  <td className={td}>
-                    <div className="flex flex-wrap gap-1.5">
-                      <ActiveBadge active={p.active} />
-                      {p.verification_status === 'verified' ? (
-                        <Badge tone="indigo">Verified</Badge>
-                      ) : (
-                        <Badge tone="amber">Pending verification</Badge>
-                      )}
-                    </div>
-                  </td>
-                  <td className={`${td} whitespace-nowrap text-slate-500`}>
-                    {formatDateTime(p.created_at)}
-                  </td>
-                  <UpdatedCell at={p.updated_at} />
-                  <td className={td}>
-                    <div className="flex justify-end gap-2">
-                      {p.verification_status !== 'verified' && (
-                        <Button
-                          variant="secondary"
-                          size="sm"
-                          loading={verifying === p.id}
-                          onClick={() => void verify(p)}
-                          aria-label={`Verify ${p.number}`}
-                        >
-                          Verify
-                        </Button>
-                      )}
-                      <RowActions
-                        name={p.number}
-                        onEdit={() => setEditing({ mode: 'edit', phone: p })}
-                        onDelete={() => deleteRow.ask(p)}
-                      />
-                    </div>
-                  </td>
-                </tr>
-              ))}
-            </Table>
+    <ResourcePage
+      title="Phone numbers"
+      description="The Twilio numbers your agents answer and call from."
+      newLabel="Add phone number"
+      onNew={() => setEditing({ mode: 'create' })}
+      above={
+        <>
+          <SearchForm
+            label="Search phones"
+            placeholder="Part of the number or label"
+            maxLength={200}
+            onSearch={setSearch}
+            className="flex flex-col gap-3 sm:flex-row sm:items-end"
+            fieldClassName="flex-1"
+          >
+            <ActiveFilterField
+              value={activeFilter}
+              onChange={setActiveFilter}
+              className="sm:w-40"
+            />
+          </SearchForm>
+          {items?.some((p) => p.verification_status !== 'verified') && (
+            <div className="mb-5">
+              <Alert title="Some numbers are pending verification">
+                A number answers and places calls only once we know it is yours: with your own
+                Twilio account, press “Verify” and we look it up there; on the platform's account,
+                the platform operator assigns it to you. Until then calls to it are not answered by
+                your agents and no calls are placed from it.
+              </Alert>
+            </div>
           )}
-        </ListBody>
-        <LoadMore list={list} />
-      </Card>
-      {editing && <PhoneDialog editing={editing} onClose={close} onSaved={saved} />}
-      {deleteRow.dialog}
-    </>
+        </>
+      }
+      list={list}
+      loading="Loading phone numbers…"
+      empty={
+        <ListEmpty
+          filtered={filtered}
+          filteredTitle="No phone numbers match your filters"
+          title="No phone numbers yet"
+          createLabel="Add your first phone number"
+          onCreate={() => setEditing({ mode: 'create' })}
+        >
+          Add a Twilio number so your voice and messaging agents can use it.
+        </ListEmpty>
+      }
+      dialogs={
+        <>
+          {editing && <PhoneDialog editing={editing} onClose={close} onSaved={saved} />}
+          {deleteRow.dialog}
+        </>
+      }
+    >
+      {(items) => (
+        <Table
+          caption="Phone numbers"
+          columns={['Number', 'Label', 'Status', 'Created', 'Updated', actionsColumn]}
+        >
+          {items.map((p) => (
+            <tr key={p.id}>
+              <td className={`${td} whitespace-nowrap font-medium text-slate-900 tabular-nums`}>
+                {p.number}
+              </td>
+              <td className={`${td} text-slate-600`}>
+                {p.label || <span className="text-slate-400">—</span>}
+              </td>
+              <td className={td}>
+                <div className="flex flex-wrap gap-1.5">
+                  <ActiveBadge active={p.active} />
+                  {p.verification_status === 'verified' ? (
+                    <Badge tone="indigo">Verified</Badge>
+                  ) : (
+                    <Badge tone="amber">Pending verification</Badge>
+                  )}
+                </div>
+              </td>
+              <td className={`${td} whitespace-nowrap text-slate-500`}>
+                {formatDateTime(p.created_at)}
+              </td>
+              <UpdatedCell at={p.updated_at} />
+              <td className={td}>
+                <div className="flex justify-end gap-2">
+                  {p.verification_status !== 'verified' && (
+                    <Button
+                      variant="secondary"
+                      size="sm"
+                      loading={verifying === p.id}
+                      onClick={() => void verify(p)}
+                      aria-label={`Verify ${p.number}`}
+                    >
+                      Verify
+                    </Button>
+                  )}
+                  <RowActions
+                    name={p.number}
+                    onEdit={() => setEditing({ mode: 'edit', phone: p })}
+                    onDelete={() => deleteRow.ask(p)}
+                  />
+                </div>
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </ResourcePage>
   );
 }

@@ -1,18 +1,15 @@
 // Prompts: list, search, create, edit, delete — the pattern every voice-resource page follows.
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { Button } from '../../components/Button.tsx';
-import { Card, PageHeader } from '../../components/Card.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { NameField, TextAreaField, TextField } from '../../components/Field.tsx';
 import {
-  ListBody,
   ListEmpty,
-  LoadMore,
   RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
+import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
 import { saveRow, useFormAction } from '../../lib/forms.ts';
@@ -105,13 +102,12 @@ export function PromptsPage() {
   });
 
   return (
-    <>
-      <PageHeader
-        title="Prompts"
-        description="Reusable instructions for your voice and messaging agents."
-        actions={<Button onClick={() => setEditing({ mode: 'create' })}>New prompt</Button>}
-      />
-      <Card>
+    <ResourcePage
+      title="Prompts"
+      description="Reusable instructions for your voice and messaging agents."
+      newLabel="New prompt"
+      onNew={() => setEditing({ mode: 'create' })}
+      above={
         <SearchForm
           label="Search prompts"
           placeholder="Search by name"
@@ -119,47 +115,48 @@ export function PromptsPage() {
           className="flex gap-2"
           fieldClassName="flex-1 [&_label]:sr-only"
           buttonClassName="mt-1.5 self-start"
-        ></SearchForm>
-        <ListBody
-          list={list}
-          loading="Loading prompts…"
-          empty={
-            <ListEmpty
-              filtered={Boolean(search)}
-              filteredTitle="No prompts match your search"
-              title="No prompts yet"
-              createLabel="Create your first prompt"
-              onCreate={() => setEditing({ mode: 'create' })}
-            >
-              A prompt tells a voice agent who it is and how to behave.
-            </ListEmpty>
-          }
+        />
+      }
+      list={list}
+      loading="Loading prompts…"
+      empty={
+        <ListEmpty
+          filtered={Boolean(search)}
+          filteredTitle="No prompts match your search"
+          title="No prompts yet"
+          createLabel="Create your first prompt"
+          onCreate={() => setEditing({ mode: 'create' })}
         >
-          {(items) => (
-            <ul aria-label="Prompts" className="-my-3 divide-y divide-slate-100">
-              {items.map((p) => (
-                <li key={p.id} className="flex flex-col gap-3 py-3 sm:flex-row sm:items-center">
-                  <div className="min-w-0 flex-1">
-                    <p className="font-medium text-slate-900">{p.name}</p>
-                    <p className="truncate text-sm text-slate-500">
-                      {p.description || p.content.slice(0, 140)}
-                    </p>
-                    <p className="mt-0.5 text-xs text-slate-400">Updated {timeAgo(p.updated_at)}</p>
-                  </div>
-                  <RowActions
-                    name={p.name}
-                    onEdit={() => setEditing({ mode: 'edit', prompt: p })}
-                    onDelete={() => deleteRow.ask(p)}
-                  />
-                </li>
-              ))}
-            </ul>
-          )}
-        </ListBody>
-        <LoadMore list={list} />
-      </Card>
-      {editing && <PromptDialog editing={editing} onClose={close} onSaved={saved} />}
-      {deleteRow.dialog}
-    </>
+          A prompt tells a voice agent who it is and how to behave.
+        </ListEmpty>
+      }
+      dialogs={
+        <>
+          {editing && <PromptDialog editing={editing} onClose={close} onSaved={saved} />}
+          {deleteRow.dialog}
+        </>
+      }
+    >
+      {(items) => (
+        <ul aria-label="Prompts" className="-my-3 divide-y divide-slate-100">
+          {items.map((p) => (
+            <li key={p.id} className="flex flex-col gap-3 py-3 sm:flex-row sm:items-center">
+              <div className="min-w-0 flex-1">
+                <p className="font-medium text-slate-900">{p.name}</p>
+                <p className="truncate text-sm text-slate-500">
+                  {p.description || p.content.slice(0, 140)}
+                </p>
+                <p className="mt-0.5 text-xs text-slate-400">Updated {timeAgo(p.updated_at)}</p>
+              </div>
+              <RowActions
+                name={p.name}
+                onEdit={() => setEditing({ mode: 'edit', prompt: p })}
+                onDelete={() => deleteRow.ask(p)}
+              />
+            </li>
+          ))}
+        </ul>
+      )}
+    </ResourcePage>
   );
 }
