@@ -1,7 +1,7 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { ActiveBadge, Badge } from '../../components/Card.tsx';
+import { Badge } from '../../components/Card.tsx';
 import {
   CheckboxField,
   NameField,
@@ -13,16 +13,15 @@ import {
   type ActiveFilter,
   ActiveFilterField,
   ListEmpty,
-  RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
-import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
+import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
-import { useAgentCells } from '../voice-shared/AgentCells.tsx';
+import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
@@ -350,17 +349,11 @@ export function AgentsPage() {
                 </td>
                 {cells.phoneCell(a.phone_id)}
                 {cells.promptCell(a.prompt_id)}
-                <td className={td}>
-                  <ActiveBadge active={a.active} />
-                </td>
-                <UpdatedCell at={a.updated_at} />
-                <td className={td}>
-                  <RowActions
-                    name={a.name}
-                    onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                    onDelete={() => deleteRow.ask(a)}
-                  />
-                </td>
+                <AgentRowEnd
+                  agent={a}
+                  onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                  onDelete={() => deleteRow.ask(a)}
+                />
               </tr>
             );
           })}

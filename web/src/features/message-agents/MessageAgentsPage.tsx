@@ -1,22 +1,20 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
 import { type FormEvent, useCallback, useMemo, useState } from 'react';
-import { ActiveBadge } from '../../components/Card.tsx';
 import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
   ListEmpty,
-  RowActions,
   SearchForm,
   useResourceList,
 } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
-import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
+import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
-import { useAgentCells } from '../voice-shared/AgentCells.tsx';
+import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
 import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
@@ -245,17 +243,11 @@ export function MessageAgentsPage() {
                     <span className="text-slate-400">None</span>
                   )}
                 </td>
-                <td className={td}>
-                  <ActiveBadge active={a.active} />
-                </td>
-                <UpdatedCell at={a.updated_at} />
-                <td className={td}>
-                  <RowActions
-                    name={a.name}
-                    onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                    onDelete={() => deleteRow.ask(a)}
-                  />
-                </td>
+                <AgentRowEnd
+                  agent={a}
+                  onEdit={() => setEditing({ mode: 'edit', agent: a })}
+                  onDelete={() => deleteRow.ask(a)}
+                />
               </tr>
             );
           })}

@@ -1,7 +1,10 @@
 // The cells both agent tables (voice and messaging) show, named from the page's lookups: the
-// agent's phone (the number, its label under it) and its prompt; "…" until the lookups arrive.
+// agent's phone (the number, its label under it) and its prompt ("…" until the lookups arrive), then
+// its status, last change and Edit / Delete.
 import { useMemo } from 'react';
-import { td } from '../../components/Table.tsx';
+import { ActiveBadge } from '../../components/Card.tsx';
+import { RowActions } from '../../components/ListActions.tsx';
+import { td, UpdatedCell } from '../../components/Table.tsx';
 import type { Lookups } from './voice-lookups.ts';
 
 export function useAgentCells(lookups: Lookups) {
@@ -47,4 +50,27 @@ export function useAgentCells(lookups: Lookups) {
 
   /** Render functions (not components), so the cells keep their identity across renders. */
   return { phoneCell, promptCell };
+}
+
+/** The last cells of both agent tables: status, last change, and the row's Edit / Delete. */
+export function AgentRowEnd({
+  agent,
+  onEdit,
+  onDelete,
+}: {
+  agent: { name: string; active: boolean; updated_at: string };
+  onEdit: () => void;
+  onDelete: () => void;
+}) {
+  return (
+    <>
+      <td className={td}>
+        <ActiveBadge active={agent.active} />
+      </td>
+      <UpdatedCell at={agent.updated_at} />
+      <td className={td}>
+        <RowActions name={agent.name} onEdit={onEdit} onDelete={onDelete} />
+      </td>
+    </>
+  );
 }
