@@ -2,6 +2,7 @@
 // and it already carries the tenant context); the explicit org filter is defence in depth on top
 // of row-level security.
 
+import { livePage, liveRow, softDelete } from '../db/owned-rows.ts';
 import type { NewPrompt, Prompt } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -10,13 +11,7 @@ export function insertPrompt(tx: Tx, row: NewPrompt): Promise<Prompt> {
 }
 
 export function findPrompt(tx: Tx, orgId: string, id: string): Promise<Prompt | undefined> {
-  return tx
-    .selectFrom('prompts')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return tx.selectFrom('prompts').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
 export function listPrompts(
@@ -24,13 +19,7 @@ export function listPrompts(
   orgId: string,
   opts: { limit: number; before?: string; ownerId?: string; q?: string },
 ): Promise<Prompt[]> {
-  let query = tx
-    .selectFrom('prompts')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('deleted_at', 'is', null);
-  if (opts.before) query = query.where('id', '<', opts.before);
-  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
+  let query = tx.selectFrom('prompts').selectAll().where(livePage(orgId, opts));
   if (opts.q) {
     const pattern = `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     query = query.where('name', 'ilike', pattern);
@@ -47,20 +36,11 @@ export function updatePrompt(
   return tx
     .updateTable('prompts')
     .set({ ...patch, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
+    .where(liveRow(orgId, id))
     .returningAll()
     .executeTakeFirst();
 }
 
-export async function softDeletePrompt(tx: Tx, orgId: string, id: string): Promise<boolean> {
-  const res = await tx
-    .updateTable('prompts')
-    .set({ deleted_at: new Date(), updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+export function softDeletePrompt(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  return softDelete(tx, 'prompts', orgId, id);
 }

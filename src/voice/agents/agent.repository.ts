@@ -1,5 +1,7 @@
 // Voice agents data access. Every function takes the caller's transaction first; the explicit org
 // filter is defence in depth on top of row-level security.
+
+import { livePage, liveRow, softDeleteSwitchable } from '../../db/owned-rows.ts';
 import type { Agent, AgentDirection } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 import { containsPattern } from '../shared.ts';
@@ -24,13 +26,7 @@ export function insertAgent(tx: Tx, row: NewAgent): Promise<Agent> {
 }
 
 export function findAgent(tx: Tx, orgId: string, id: string): Promise<Agent | undefined> {
-  return tx
-    .selectFrom('agents')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return tx.selectFrom('agents').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
 export function listAgents(
@@ -46,13 +42,7 @@ export function listAgents(
     q?: string;
   },
 ): Promise<Agent[]> {
-  let query = tx
-    .selectFrom('agents')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('deleted_at', 'is', null);
-  if (opts.before) query = query.where('id', '<', opts.before);
-  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
+  let query = tx.selectFrom('agents').selectAll().where(livePage(orgId, opts));
   if (opts.phoneId) query = query.where('phone_id', '=', opts.phoneId);
   if (opts.direction) query = query.where('direction', '=', opts.direction);
   if (opts.active !== undefined) query = query.where('active', '=', opts.active);
@@ -69,20 +59,11 @@ export function updateAgent(
   return tx
     .updateTable('agents')
     .set({ ...patch, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
+    .where(liveRow(orgId, id))
     .returningAll()
     .executeTakeFirst();
 }
 
-export async function softDeleteAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
-  const res = await tx
-    .updateTable('agents')
-    .set({ deleted_at: new Date(), updated_at: new Date(), active: false })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+export function softDeleteAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  return softDeleteSwitchable(tx, 'agents', orgId, id);
 }

@@ -1,5 +1,7 @@
 // Messaging agents data access. Every function takes the caller's transaction first; the explicit
 // org filter is defence in depth on top of row-level security.
+
+import { livePage, liveRow, softDeleteSwitchable } from '../../db/owned-rows.ts';
 import type { MessageAgent } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 import { containsPattern } from '../shared.ts';
@@ -19,13 +21,7 @@ export function findMessageAgent(
   orgId: string,
   id: string,
 ): Promise<MessageAgent | undefined> {
-  return tx
-    .selectFrom('message_agents')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return tx.selectFrom('message_agents').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
 export function listMessageAgents(
@@ -40,13 +36,7 @@ export function listMessageAgents(
     q?: string;
   },
 ): Promise<MessageAgent[]> {
-  let query = tx
-    .selectFrom('message_agents')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('deleted_at', 'is', null);
-  if (opts.before) query = query.where('id', '<', opts.before);
-  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
+  let query = tx.selectFrom('message_agents').selectAll().where(livePage(orgId, opts));
   if (opts.phoneId) query = query.where('phone_id', '=', opts.phoneId);
   if (opts.active !== undefined) query = query.where('active', '=', opts.active);
   if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
@@ -62,20 +52,11 @@ export function updateMessageAgent(
   return tx
     .updateTable('message_agents')
     .set({ ...patch, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
+    .where(liveRow(orgId, id))
     .returningAll()
     .executeTakeFirst();
 }
 
-export async function softDeleteMessageAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
-  const res = await tx
-    .updateTable('message_agents')
-    .set({ deleted_at: new Date(), updated_at: new Date(), active: false })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+export function softDeleteMessageAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  return softDeleteSwitchable(tx, 'message_agents', orgId, id);
 }
