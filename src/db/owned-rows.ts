@@ -5,6 +5,13 @@ import type { ExpressionBuilder } from 'kysely';
 import type { DB } from './schema.ts';
 import type { Tx } from './tenant.ts';
 
+/** A list request: page size, the id cursor and an optional owner. */
+export interface PageOpts {
+  limit: number;
+  before?: string;
+  ownerId?: string;
+}
+
 /** Tables with org_id, owner_id, id, deleted_at and updated_at. */
 export type OwnedTable = 'agents' | 'message_agents' | 'phones' | 'prompts' | 'scheduled_calls';
 /** Owned tables whose rows also carry an `active` switch, turned off when the row is deleted. */
@@ -26,7 +33,7 @@ export function liveRow(orgId: string, id: string) {
  * One page of the org's live rows: ids are time-ordered, so `before` (the last id of the previous
  * page, newest first) is the cursor; `ownerId` narrows to one owner's rows.
  */
-export function livePage(orgId: string, opts: { before?: string; ownerId?: string }) {
+export function livePage(orgId: string, opts: Omit<PageOpts, 'limit'>) {
   return (eb: ExpressionBuilder<DB, OwnedTable>) =>
     eb.and([
       eb('org_id', '=', orgId),
@@ -34,6 +41,11 @@ export function livePage(orgId: string, opts: { before?: string; ownerId?: strin
       ...(opts.before ? [eb('id', '<', opts.before)] : []),
       ...(opts.ownerId ? [eb('owner_id', '=', opts.ownerId)] : []),
     ]);
+}
+
+/** ILIKE pattern matching the text literally (its %, _ and \ escaped). */
+export function containsPattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** Soft-delete a live row; false when there was none to delete (absent, hidden or deleted). */

@@ -2,7 +2,7 @@
 // and it already carries the tenant context); the explicit org filter is defence in depth on top
 // of row-level security.
 
-import { livePage, liveRow, softDelete } from '../db/owned-rows.ts';
+import { containsPattern, livePage, liveRow, type PageOpts, softDelete } from '../db/owned-rows.ts';
 import type { NewPrompt, Prompt } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -17,13 +17,10 @@ export function findPrompt(tx: Tx, orgId: string, id: string): Promise<Prompt | 
 export function listPrompts(
   tx: Tx,
   orgId: string,
-  opts: { limit: number; before?: string; ownerId?: string; q?: string },
+  opts: PageOpts & { q?: string },
 ): Promise<Prompt[]> {
   let query = tx.selectFrom('prompts').selectAll().where(livePage(orgId, opts));
-  if (opts.q) {
-    const pattern = `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where('name', 'ilike', pattern);
-  }
+  if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
   return query.orderBy('id', 'desc').limit(opts.limit).execute();
 }
 

@@ -1,10 +1,16 @@
 // Voice agents data access. Every function takes the caller's transaction first; the explicit org
 // filter is defence in depth on top of row-level security.
 
-import { livePage, liveRow, softDeleteSwitchable } from '../../db/owned-rows.ts';
-import type { Agent, AgentDirection } from '../../db/schema.ts';
+import type { ExpressionBuilder } from 'kysely';
+import {
+  containsPattern,
+  livePage,
+  liveRow,
+  type PageOpts,
+  softDeleteSwitchable,
+} from '../../db/owned-rows.ts';
+import type { Agent, AgentDirection, DB } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
-import { containsPattern } from '../shared.ts';
 
 export type AgentFields = Pick<
   Agent,
@@ -29,24 +35,33 @@ export function findAgent(tx: Tx, orgId: string, id: string): Promise<Agent | un
   return tx.selectFrom('agents').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
+/** What both kinds of agent (voice and messaging) are listed by. */
+export interface AgentFilters {
+  phoneId?: string;
+  active?: boolean;
+  q?: string;
+}
+
+export function agentFilters(opts: AgentFilters) {
+  return (eb: ExpressionBuilder<DB, 'agents' | 'message_agents'>) =>
+    eb.and([
+      ...(opts.phoneId ? [eb('phone_id', '=', opts.phoneId)] : []),
+      ...(opts.active !== undefined ? [eb('active', '=', opts.active)] : []),
+      ...(opts.q ? [eb('name', 'ilike', containsPattern(opts.q))] : []),
+    ]);
+}
+
 export function listAgents(
   tx: Tx,
   orgId: string,
-  opts: {
-    limit: number;
-    before?: string;
-    ownerId?: string;
-    phoneId?: string;
-    direction?: AgentDirection;
-    active?: boolean;
-    q?: string;
-  },
+  opts: PageOpts & AgentFilters & { direction?: AgentDirection },
 ): Promise<Agent[]> {
-  let query = tx.selectFrom('agents').selectAll().where(livePage(orgId, opts));
-  if (opts.phoneId) query = query.where('phone_id', '=', opts.phoneId);
+  let query = tx
+    .selectFrom('agents')
+    .selectAll()
+    .where(livePage(orgId, opts))
+    .where(agentFilters(opts));
   if (opts.direction) query = query.where('direction', '=', opts.direction);
-  if (opts.active !== undefined) query = query.where('active', '=', opts.active);
-  if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
   return query.orderBy('id', 'desc').limit(opts.limit).execute();
 }
 

@@ -1,10 +1,10 @@
 // Messaging agents data access. Every function takes the caller's transaction first; the explicit
 // org filter is defence in depth on top of row-level security.
 
-import { livePage, liveRow, softDeleteSwitchable } from '../../db/owned-rows.ts';
+import { livePage, liveRow, type PageOpts, softDeleteSwitchable } from '../../db/owned-rows.ts';
 import type { MessageAgent } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
-import { containsPattern } from '../shared.ts';
+import { type AgentFilters, agentFilters } from '../agents/agent.repository.ts';
 
 export type MessageAgentFields = Pick<
   MessageAgent,
@@ -27,20 +27,16 @@ export function findMessageAgent(
 export function listMessageAgents(
   tx: Tx,
   orgId: string,
-  opts: {
-    limit: number;
-    before?: string;
-    ownerId?: string;
-    phoneId?: string;
-    active?: boolean;
-    q?: string;
-  },
+  opts: PageOpts & AgentFilters,
 ): Promise<MessageAgent[]> {
-  let query = tx.selectFrom('message_agents').selectAll().where(livePage(orgId, opts));
-  if (opts.phoneId) query = query.where('phone_id', '=', opts.phoneId);
-  if (opts.active !== undefined) query = query.where('active', '=', opts.active);
-  if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
-  return query.orderBy('id', 'desc').limit(opts.limit).execute();
+  return tx
+    .selectFrom('message_agents')
+    .selectAll()
+    .where(livePage(orgId, opts))
+    .where(agentFilters(opts))
+    .orderBy('id', 'desc')
+    .limit(opts.limit)
+    .execute();
 }
 
 export function updateMessageAgent(

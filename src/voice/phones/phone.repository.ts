@@ -1,10 +1,15 @@
 // Phone numbers data access. Every function takes the caller's transaction first; the explicit org
 // filter is defence in depth on top of row-level security.
 
-import { livePage, liveRow, softDeleteSwitchable } from '../../db/owned-rows.ts';
+import {
+  containsPattern,
+  livePage,
+  liveRow,
+  type PageOpts,
+  softDeleteSwitchable,
+} from '../../db/owned-rows.ts';
 import type { Phone } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
-import { containsPattern } from '../shared.ts';
 
 export type NewPhone = Pick<Phone, 'id' | 'org_id' | 'owner_id' | 'number' | 'label' | 'active'>;
 export type PhonePatch = Partial<Pick<Phone, 'label' | 'active'>>;
@@ -20,7 +25,7 @@ export function findPhone(tx: Tx, orgId: string, id: string): Promise<Phone | un
 export function listPhones(
   tx: Tx,
   orgId: string,
-  opts: { limit: number; before?: string; ownerId?: string; active?: boolean; q?: string },
+  opts: PageOpts & { active?: boolean; q?: string },
 ): Promise<Phone[]> {
   let query = tx.selectFrom('phones').selectAll().where(livePage(orgId, opts));
   if (opts.active !== undefined) query = query.where('active', '=', opts.active);

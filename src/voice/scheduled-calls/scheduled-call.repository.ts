@@ -2,7 +2,7 @@
 // operations live in src/telephony/dispatch.repository.ts. Every function takes the caller's
 // transaction first; the explicit org filter is defence in depth on top of row-level security.
 import { sql } from 'kysely';
-import { livePage, liveRow } from '../../db/owned-rows.ts';
+import { livePage, liveRow, type PageOpts } from '../../db/owned-rows.ts';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 
@@ -42,10 +42,7 @@ export function findScheduledCall(
 export function listScheduledCalls(
   tx: Tx,
   orgId: string,
-  opts: {
-    limit: number;
-    before?: string;
-    ownerId?: string;
+  opts: PageOpts & {
     agentId?: string;
     status?: ScheduledCallStatus;
     since?: string;
