@@ -1,7 +1,7 @@
 // The filters every owned-resource repository repeats, as Kysely expressions: the explicit org
 // filter (defence in depth on top of row-level security), the soft-delete filter and the id
 // cursor. Each repository keeps its own table, columns and table-specific conditions.
-import type { ExpressionBuilder } from 'kysely';
+import type { ExpressionBuilder, Selectable, Updateable } from 'kysely';
 import type { DB } from './schema.ts';
 import type { Tx } from './tenant.ts';
 
@@ -21,6 +21,12 @@ export type SwitchableTable = 'agents' | 'message_agents' | 'phones';
 export function orgRow(orgId: string, id: string) {
   return (eb: ExpressionBuilder<DB, OwnedTable>) =>
     eb.and([eb('org_id', '=', orgId), eb('id', '=', id)]);
+}
+
+/** The org's rows that are not soft-deleted: a deleted row is gone for every caller. */
+export function liveRows(orgId: string) {
+  return (eb: ExpressionBuilder<DB, OwnedTable>) =>
+    eb.and([eb('org_id', '=', orgId), eb('deleted_at', 'is', null)]);
 }
 
 /** The org's row with this id unless soft-deleted: a deleted row is gone for every caller. */
@@ -46,6 +52,26 @@ export function livePage(orgId: string, opts: Omit<PageOpts, 'limit'>) {
 /** ILIKE pattern matching the text literally (its %, _ and \ escaped). */
 export function containsPattern(q: string): string {
   return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * Apply a patch to a live row and stamp updated_at; undefined when there is no such row. The
+ * casts only widen the table to the union the filters are typed for: the statement runs on
+ * `table`, so its row is `DB[T]`'s.
+ */
+export function updateLive<T extends OwnedTable>(
+  tx: Tx,
+  table: T,
+  orgId: string,
+  id: string,
+  patch: Updateable<DB[T]>,
+): Promise<Selectable<DB[T]> | undefined> {
+  return tx
+    .updateTable(table as OwnedTable)
+    .set({ ...patch, updated_at: new Date() } as Updateable<DB[OwnedTable]>)
+    .where(liveRow(orgId, id))
+    .returningAll()
+    .executeTakeFirst() as Promise<Selectable<DB[T]> | undefined>;
 }
 
 /** Soft-delete a live row; false when there was none to delete (absent, hidden or deleted). */

@@ -2,7 +2,14 @@
 // and it already carries the tenant context); the explicit org filter is defence in depth on top
 // of row-level security.
 
-import { containsPattern, livePage, liveRow, type PageOpts, softDelete } from '../db/owned-rows.ts';
+import {
+  containsPattern,
+  livePage,
+  liveRow,
+  type PageOpts,
+  softDelete,
+  updateLive,
+} from '../db/owned-rows.ts';
 import type { NewPrompt, Prompt } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -30,12 +37,7 @@ export function updatePrompt(
   id: string,
   patch: Partial<Pick<Prompt, 'name' | 'content' | 'description'>>,
 ): Promise<Prompt | undefined> {
-  return tx
-    .updateTable('prompts')
-    .set({ ...patch, updated_at: new Date() })
-    .where(liveRow(orgId, id))
-    .returningAll()
-    .executeTakeFirst();
+  return updateLive(tx, 'prompts', orgId, id, patch);
 }
 
 export function softDeletePrompt(tx: Tx, orgId: string, id: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 // Call-log writes and the lookups webhooks need, run in the org service context (withOrgService):
 // row-level security confines them to the org the webhook belongs to; the org filter repeats it.
 
-import { orgRow } from '../db/owned-rows.ts';
+import { liveRows, orgRow } from '../db/owned-rows.ts';
 import type { Agent, Call, Phone, ScheduledCall } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { CallPatch } from './call-transition.ts';
@@ -69,11 +69,10 @@ export function activePhoneByNumber(
   return tx
     .selectFrom('phones')
     .selectAll()
-    .where('org_id', '=', orgId)
+    .where(liveRows(orgId))
     .where('number', '=', number)
     .where('active', '=', true)
     .where('verification_status', '=', 'verified')
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
 
@@ -85,11 +84,10 @@ export function activeIncomingAgent(
   return tx
     .selectFrom('agents')
     .selectAll()
-    .where('org_id', '=', orgId)
+    .where(liveRows(orgId))
     .where('phone_id', '=', phoneId)
     .where('direction', '=', 'incoming')
     .where('active', '=', true)
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
 

@@ -8,6 +8,7 @@ import {
   liveRow,
   type PageOpts,
   softDeleteSwitchable,
+  updateLive,
 } from '../../db/owned-rows.ts';
 import type { Agent, AgentDirection, DB } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
@@ -71,12 +72,7 @@ export function updateAgent(
   id: string,
   patch: Partial<AgentFields>,
 ): Promise<Agent | undefined> {
-  return tx
-    .updateTable('agents')
-    .set({ ...patch, updated_at: new Date() })
-    .where(liveRow(orgId, id))
-    .returningAll()
-    .executeTakeFirst();
+  return updateLive(tx, 'agents', orgId, id, patch);
 }
 
 export function softDeleteAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {

@@ -1,7 +1,13 @@
 // Messaging agents data access. Every function takes the caller's transaction first; the explicit
 // org filter is defence in depth on top of row-level security.
 
-import { livePage, liveRow, type PageOpts, softDeleteSwitchable } from '../../db/owned-rows.ts';
+import {
+  livePage,
+  liveRow,
+  type PageOpts,
+  softDeleteSwitchable,
+  updateLive,
+} from '../../db/owned-rows.ts';
 import type { MessageAgent } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 import { type AgentFilters, agentFilters } from '../agents/agent.repository.ts';
@@ -45,12 +51,7 @@ export function updateMessageAgent(
   id: string,
   patch: Partial<MessageAgentFields>,
 ): Promise<MessageAgent | undefined> {
-  return tx
-    .updateTable('message_agents')
-    .set({ ...patch, updated_at: new Date() })
-    .where(liveRow(orgId, id))
-    .returningAll()
-    .executeTakeFirst();
+  return updateLive(tx, 'message_agents', orgId, id, patch);
 }
 
 export function softDeleteMessageAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {

@@ -5,8 +5,10 @@ import {
   containsPattern,
   livePage,
   liveRow,
+  liveRows,
   type PageOpts,
   softDeleteSwitchable,
+  updateLive,
 } from '../../db/owned-rows.ts';
 import type { Phone } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
@@ -44,12 +46,7 @@ export function updatePhone(
   id: string,
   patch: PhonePatch,
 ): Promise<Phone | undefined> {
-  return tx
-    .updateTable('phones')
-    .set({ ...patch, updated_at: new Date() })
-    .where(liveRow(orgId, id))
-    .returningAll()
-    .executeTakeFirst();
+  return updateLive(tx, 'phones', orgId, id, patch);
 }
 
 export function softDeletePhone(tx: Tx, orgId: string, id: string): Promise<boolean> {
@@ -64,8 +61,7 @@ export function findPhoneByNumber(
   return tx
     .selectFrom('phones')
     .selectAll()
-    .where('org_id', '=', orgId)
+    .where(liveRows(orgId))
     .where('number', '=', number)
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
