@@ -2,6 +2,14 @@
 // and it already carries the tenant context); the explicit org filter is defence in depth on top
 // of row-level security.
 
+import {
+  containsPattern,
+  livePage,
+  liveRow,
+  type PageOpts,
+  softDelete,
+  updateLive,
+} from '../db/owned-rows.ts';
 import type { NewPrompt, Prompt } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -10,31 +18,16 @@ export function insertPrompt(tx: Tx, row: NewPrompt): Promise<Prompt> {
 }
 
 export function findPrompt(tx: Tx, orgId: string, id: string): Promise<Prompt | undefined> {
-  return tx
-    .selectFrom('prompts')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return tx.selectFrom('prompts').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
 export function listPrompts(
   tx: Tx,
   orgId: string,
-  opts: { limit: number; before?: string; ownerId?: string; q?: string },
+  opts: PageOpts & { q?: string },
 ): Promise<Prompt[]> {
-  let query = tx
-    .selectFrom('prompts')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('deleted_at', 'is', null);
-  if (opts.before) query = query.where('id', '<', opts.before);
-  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
-  if (opts.q) {
-    const pattern = `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    query = query.where('name', 'ilike', pattern);
-  }
+  let query = tx.selectFrom('prompts').selectAll().where(livePage(orgId, opts));
+  if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
   return query.orderBy('id', 'desc').limit(opts.limit).execute();
 }
 
@@ -44,23 +37,9 @@ export function updatePrompt(
   id: string,
   patch: Partial<Pick<Prompt, 'name' | 'content' | 'description'>>,
 ): Promise<Prompt | undefined> {
-  return tx
-    .updateTable('prompts')
-    .set({ ...patch, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
+  return updateLive(tx, 'prompts', orgId, id, patch);
 }
 
-export async function softDeletePrompt(tx: Tx, orgId: string, id: string): Promise<boolean> {
-  const res = await tx
-    .updateTable('prompts')
-    .set({ deleted_at: new Date(), updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+export function softDeletePrompt(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  return softDelete(tx, 'prompts', orgId, id);
 }

@@ -1,5 +1,7 @@
 // Call-log writes and the lookups webhooks need, run in the org service context (withOrgService):
 // row-level security confines them to the org the webhook belongs to; the org filter repeats it.
+
+import { liveRows, orgRow } from '../db/owned-rows.ts';
 import type { Agent, Call, Phone, ScheduledCall } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { CallPatch } from './call-transition.ts';
@@ -67,11 +69,10 @@ export function activePhoneByNumber(
   return tx
     .selectFrom('phones')
     .selectAll()
-    .where('org_id', '=', orgId)
+    .where(liveRows(orgId))
     .where('number', '=', number)
     .where('active', '=', true)
     .where('verification_status', '=', 'verified')
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
 
@@ -83,31 +84,20 @@ export function activeIncomingAgent(
   return tx
     .selectFrom('agents')
     .selectAll()
-    .where('org_id', '=', orgId)
+    .where(liveRows(orgId))
     .where('phone_id', '=', phoneId)
     .where('direction', '=', 'incoming')
     .where('active', '=', true)
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }
 
 /** The agent whatever its state (deleted or inactive too): callers decide what that means. */
 export function agentById(tx: Tx, orgId: string, id: string): Promise<Agent | undefined> {
-  return tx
-    .selectFrom('agents')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  return tx.selectFrom('agents').selectAll().where(orgRow(orgId, id)).executeTakeFirst();
 }
 
 export function phoneById(tx: Tx, orgId: string, id: string): Promise<Phone | undefined> {
-  return tx
-    .selectFrom('phones')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  return tx.selectFrom('phones').selectAll().where(orgRow(orgId, id)).executeTakeFirst();
 }
 
 export function scheduledCallById(
@@ -115,12 +105,7 @@ export function scheduledCallById(
   orgId: string,
   id: string,
 ): Promise<ScheduledCall | undefined> {
-  return tx
-    .selectFrom('scheduled_calls')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+  return tx.selectFrom('scheduled_calls').selectAll().where(orgRow(orgId, id)).executeTakeFirst();
 }
 
 /**

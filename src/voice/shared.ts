@@ -46,11 +46,6 @@ export function unknownReference(field: string, what: string): AppError {
   });
 }
 
-/** ILIKE pattern matching the text literally (its %, _ and \ escaped). */
-export function containsPattern(q: string): string {
-  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
 export function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
 }

@@ -1,8 +1,17 @@
 // Voice agents data access. Every function takes the caller's transaction first; the explicit org
 // filter is defence in depth on top of row-level security.
-import type { Agent, AgentDirection } from '../../db/schema.ts';
+
+import type { ExpressionBuilder } from 'kysely';
+import {
+  containsPattern,
+  livePage,
+  liveRow,
+  type PageOpts,
+  softDeleteSwitchable,
+  updateLive,
+} from '../../db/owned-rows.ts';
+import type { Agent, AgentDirection, DB } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
-import { containsPattern } from '../shared.ts';
 
 export type AgentFields = Pick<
   Agent,
@@ -24,39 +33,36 @@ export function insertAgent(tx: Tx, row: NewAgent): Promise<Agent> {
 }
 
 export function findAgent(tx: Tx, orgId: string, id: string): Promise<Agent | undefined> {
-  return tx
-    .selectFrom('agents')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return tx.selectFrom('agents').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
+}
+
+/** What both kinds of agent (voice and messaging) are listed by. */
+export interface AgentFilters {
+  phoneId?: string;
+  active?: boolean;
+  q?: string;
+}
+
+export function agentFilters(opts: AgentFilters) {
+  return (eb: ExpressionBuilder<DB, 'agents' | 'message_agents'>) =>
+    eb.and([
+      ...(opts.phoneId ? [eb('phone_id', '=', opts.phoneId)] : []),
+      ...(opts.active !== undefined ? [eb('active', '=', opts.active)] : []),
+      ...(opts.q ? [eb('name', 'ilike', containsPattern(opts.q))] : []),
+    ]);
 }
 
 export function listAgents(
   tx: Tx,
   orgId: string,
-  opts: {
-    limit: number;
-    before?: string;
-    ownerId?: string;
-    phoneId?: string;
-    direction?: AgentDirection;
-    active?: boolean;
-    q?: string;
-  },
+  opts: PageOpts & AgentFilters & { direction?: AgentDirection },
 ): Promise<Agent[]> {
   let query = tx
     .selectFrom('agents')
     .selectAll()
-    .where('org_id', '=', orgId)
-    .where('deleted_at', 'is', null);
-  if (opts.before) query = query.where('id', '<', opts.before);
-  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
-  if (opts.phoneId) query = query.where('phone_id', '=', opts.phoneId);
+    .where(livePage(orgId, opts))
+    .where(agentFilters(opts));
   if (opts.direction) query = query.where('direction', '=', opts.direction);
-  if (opts.active !== undefined) query = query.where('active', '=', opts.active);
-  if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
   return query.orderBy('id', 'desc').limit(opts.limit).execute();
 }
 
@@ -66,23 +72,9 @@ export function updateAgent(
   id: string,
   patch: Partial<AgentFields>,
 ): Promise<Agent | undefined> {
-  return tx
-    .updateTable('agents')
-    .set({ ...patch, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
+  return updateLive(tx, 'agents', orgId, id, patch);
 }
 
-export async function softDeleteAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
-  const res = await tx
-    .updateTable('agents')
-    .set({ deleted_at: new Date(), updated_at: new Date(), active: false })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+export function softDeleteAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  return softDeleteSwitchable(tx, 'agents', orgId, id);
 }

@@ -1,8 +1,16 @@
 // Messaging agents data access. Every function takes the caller's transaction first; the explicit
 // org filter is defence in depth on top of row-level security.
+
+import {
+  livePage,
+  liveRow,
+  type PageOpts,
+  softDeleteSwitchable,
+  updateLive,
+} from '../../db/owned-rows.ts';
 import type { MessageAgent } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
-import { containsPattern } from '../shared.ts';
+import { type AgentFilters, agentFilters } from '../agents/agent.repository.ts';
 
 export type MessageAgentFields = Pick<
   MessageAgent,
@@ -19,38 +27,22 @@ export function findMessageAgent(
   orgId: string,
   id: string,
 ): Promise<MessageAgent | undefined> {
-  return tx
-    .selectFrom('message_agents')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return tx.selectFrom('message_agents').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
 export function listMessageAgents(
   tx: Tx,
   orgId: string,
-  opts: {
-    limit: number;
-    before?: string;
-    ownerId?: string;
-    phoneId?: string;
-    active?: boolean;
-    q?: string;
-  },
+  opts: PageOpts & AgentFilters,
 ): Promise<MessageAgent[]> {
-  let query = tx
+  return tx
     .selectFrom('message_agents')
     .selectAll()
-    .where('org_id', '=', orgId)
-    .where('deleted_at', 'is', null);
-  if (opts.before) query = query.where('id', '<', opts.before);
-  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
-  if (opts.phoneId) query = query.where('phone_id', '=', opts.phoneId);
-  if (opts.active !== undefined) query = query.where('active', '=', opts.active);
-  if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
-  return query.orderBy('id', 'desc').limit(opts.limit).execute();
+    .where(livePage(orgId, opts))
+    .where(agentFilters(opts))
+    .orderBy('id', 'desc')
+    .limit(opts.limit)
+    .execute();
 }
 
 export function updateMessageAgent(
@@ -59,23 +51,9 @@ export function updateMessageAgent(
   id: string,
   patch: Partial<MessageAgentFields>,
 ): Promise<MessageAgent | undefined> {
-  return tx
-    .updateTable('message_agents')
-    .set({ ...patch, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
+  return updateLive(tx, 'message_agents', orgId, id, patch);
 }
 
-export async function softDeleteMessageAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
-  const res = await tx
-    .updateTable('message_agents')
-    .set({ deleted_at: new Date(), updated_at: new Date(), active: false })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+export function softDeleteMessageAgent(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  return softDeleteSwitchable(tx, 'message_agents', orgId, id);
 }

@@ -1,8 +1,17 @@
 // Phone numbers data access. Every function takes the caller's transaction first; the explicit org
 // filter is defence in depth on top of row-level security.
+
+import {
+  containsPattern,
+  livePage,
+  liveRow,
+  liveRows,
+  type PageOpts,
+  softDeleteSwitchable,
+  updateLive,
+} from '../../db/owned-rows.ts';
 import type { Phone } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
-import { containsPattern } from '../shared.ts';
 
 export type NewPhone = Pick<Phone, 'id' | 'org_id' | 'owner_id' | 'number' | 'label' | 'active'>;
 export type PhonePatch = Partial<Pick<Phone, 'label' | 'active'>>;
@@ -12,27 +21,15 @@ export function insertPhone(tx: Tx, row: NewPhone): Promise<Phone> {
 }
 
 export function findPhone(tx: Tx, orgId: string, id: string): Promise<Phone | undefined> {
-  return tx
-    .selectFrom('phones')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return tx.selectFrom('phones').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
 export function listPhones(
   tx: Tx,
   orgId: string,
-  opts: { limit: number; before?: string; ownerId?: string; active?: boolean; q?: string },
+  opts: PageOpts & { active?: boolean; q?: string },
 ): Promise<Phone[]> {
-  let query = tx
-    .selectFrom('phones')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('deleted_at', 'is', null);
-  if (opts.before) query = query.where('id', '<', opts.before);
-  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
+  let query = tx.selectFrom('phones').selectAll().where(livePage(orgId, opts));
   if (opts.active !== undefined) query = query.where('active', '=', opts.active);
   if (opts.q) {
     const pattern = containsPattern(opts.q);
@@ -49,25 +46,11 @@ export function updatePhone(
   id: string,
   patch: PhonePatch,
 ): Promise<Phone | undefined> {
-  return tx
-    .updateTable('phones')
-    .set({ ...patch, updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .returningAll()
-    .executeTakeFirst();
+  return updateLive(tx, 'phones', orgId, id, patch);
 }
 
-export async function softDeletePhone(tx: Tx, orgId: string, id: string): Promise<boolean> {
-  const res = await tx
-    .updateTable('phones')
-    .set({ deleted_at: new Date(), updated_at: new Date(), active: false })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
+export function softDeletePhone(tx: Tx, orgId: string, id: string): Promise<boolean> {
+  return softDeleteSwitchable(tx, 'phones', orgId, id);
 }
 
 export function findPhoneByNumber(
@@ -78,8 +61,7 @@ export function findPhoneByNumber(
   return tx
     .selectFrom('phones')
     .selectAll()
-    .where('org_id', '=', orgId)
+    .where(liveRows(orgId))
     .where('number', '=', number)
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
 }

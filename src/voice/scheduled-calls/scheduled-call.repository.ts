@@ -2,6 +2,7 @@
 // operations live in src/telephony/dispatch.repository.ts. Every function takes the caller's
 // transaction first; the explicit org filter is defence in depth on top of row-level security.
 import { sql } from 'kysely';
+import { livePage, liveRow, type PageOpts } from '../../db/owned-rows.ts';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 
@@ -35,35 +36,20 @@ export function findScheduledCall(
   orgId: string,
   id: string,
 ): Promise<ScheduledCall | undefined> {
-  return tx
-    .selectFrom('scheduled_calls')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
-    .where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  return tx.selectFrom('scheduled_calls').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
 export function listScheduledCalls(
   tx: Tx,
   orgId: string,
-  opts: {
-    limit: number;
-    before?: string;
-    ownerId?: string;
+  opts: PageOpts & {
     agentId?: string;
     status?: ScheduledCallStatus;
     since?: string;
     until?: string;
   },
 ): Promise<ScheduledCall[]> {
-  let query = tx
-    .selectFrom('scheduled_calls')
-    .selectAll()
-    .where('org_id', '=', orgId)
-    .where('deleted_at', 'is', null);
-  if (opts.before) query = query.where('id', '<', opts.before);
-  if (opts.ownerId) query = query.where('owner_id', '=', opts.ownerId);
+  let query = tx.selectFrom('scheduled_calls').selectAll().where(livePage(orgId, opts));
   if (opts.agentId) query = query.where('agent_id', '=', opts.agentId);
   if (opts.status) query = query.where('status', '=', opts.status);
   if (opts.since) query = query.where('scheduled_at', '>=', new Date(opts.since));
@@ -85,10 +71,8 @@ export function cancelPending(
   return tx
     .updateTable('scheduled_calls')
     .set({ status: 'cancelled', updated_at: now, ...(alsoDelete ? { deleted_at: now } : {}) })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
+    .where(liveRow(orgId, id))
     .where('status', '=', 'pending')
-    .where('deleted_at', 'is', null)
     .returningAll()
     .executeTakeFirst();
 }
@@ -98,10 +82,8 @@ export async function softDeleteFinished(tx: Tx, orgId: string, id: string): Pro
   const res = await tx
     .updateTable('scheduled_calls')
     .set({ deleted_at: new Date(), updated_at: new Date() })
-    .where('org_id', '=', orgId)
-    .where('id', '=', id)
+    .where(liveRow(orgId, id))
     .where('status', 'in', ['dispatched', 'failed', 'cancelled'])
-    .where('deleted_at', 'is', null)
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }
