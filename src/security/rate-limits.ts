@@ -101,6 +101,8 @@ export interface LimitSpec {
  */
 const MAX_SECONDS = 24 * 24 * 3600;
 const MAX_POINTS = 1_000_000_000;
+/** How far above its limit a blocked counter is set: more than any burst of give-backs. */
+const BLOCK_MARGIN = 1_000_000_000;
 
 /** Reads every RATE_LIMIT_* override; a malformed value is an error naming the variable. */
 export function parseLimitOverrides(
@@ -324,7 +326,10 @@ export function createRateLimiter(opts: {
         throw rateLimitedError(secondsFrom(res.msBeforeNext, spec.blockSec));
       }
       // The attempt holding the last point starts the block if it fails (the library would only
-      // block on the attempt after it). Later failures leave the block as it is.
+      // block on the attempt after it). Later failures leave the block as it is. The block sets the
+      // counter far above the limit, not to `points + 1` as the library's `block` does: attempts
+      // refused (or succeeding) while it is set still give their points back afterwards, and each
+      // of those would otherwise reopen the block by one more guess.
       const last = res.consumedPoints === spec.points;
       let open = true;
       const end = async (action: () => Promise<unknown>) => {
@@ -335,7 +340,8 @@ export function createRateLimiter(opts: {
       return {
         succeeded: () => end(() => giveBack(limiter, hashed)),
         release: () => end(() => giveBack(limiter, hashed)),
-        failed: () => end(async () => last && limiter.block(hashed, spec.blockSec)),
+        failed: () =>
+          end(async () => last && limiter.set(hashed, spec.points + BLOCK_MARGIN, spec.blockSec)),
       };
     },
     async reset(name, key) {
