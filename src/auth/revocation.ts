@@ -10,6 +10,13 @@ import { revokedSince } from './session.repository.ts';
 export interface RevocationList {
   isRevoked(sessionId: string): boolean;
   add(sessionIds: readonly string[]): void;
+  /**
+   * Be told of every session this instance learns has ended, once per session: those ended here
+   * (at `add`) and those ended on other instances (at the poll that finds them). Live
+   * connections that outlast a request (device sockets, LiveKit participants) hang up on it.
+   * Returns the unsubscribe function. A listener that throws is logged, never stops the others.
+   */
+  onRevoked(listener: (sessionIds: readonly string[]) => void): () => void;
   /** Read revocations from the database now (also called by the timer). */
   poll(): Promise<void>;
   start(): Promise<void>;
@@ -28,6 +35,31 @@ export function createRevocationList(opts: {
   let since = new Date(Date.now() - opts.retainMs);
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
+  const listeners = new Set<(sessionIds: readonly string[]) => void>();
+
+  function notify(ids: readonly string[]) {
+    if (ids.length === 0) return;
+    for (const listener of listeners) {
+      try {
+        listener(ids);
+      } catch (err) {
+        opts.logger?.error(
+          { err: { message: (err as Error).message } },
+          'revocation listener failed',
+        );
+      }
+    }
+  }
+
+  /** Record revocations; returns the ids this instance did not know yet. */
+  function record(entries: Iterable<[string, number]>): string[] {
+    const fresh: string[] = [];
+    for (const [id, at] of entries) {
+      if (!revoked.has(id)) fresh.push(id);
+      revoked.set(id, at);
+    }
+    return fresh;
+  }
 
   function prune(now: number) {
     for (const [id, at] of revoked) if (now - at > opts.retainMs) revoked.delete(id);
@@ -36,16 +68,23 @@ export function createRevocationList(opts: {
   async function pollOnce() {
     const started = Date.now();
     const rows = await withSystem(opts.database, (tx) => revokedSince(tx, since));
-    for (const r of rows) revoked.set(r.id, r.revoked_at ? r.revoked_at.getTime() : started);
+    const fresh = record(
+      rows.map((r) => [r.id, r.revoked_at ? r.revoked_at.getTime() : started] as [string, number]),
+    );
     since = new Date(started - 5000);
     prune(started);
+    notify(fresh);
   }
 
   return {
     isRevoked: (id) => revoked.has(id),
     add(ids) {
       const now = Date.now();
-      for (const id of ids) revoked.set(id, now);
+      notify(record(ids.map((id) => [id, now] as [string, number])));
+    },
+    onRevoked(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
     poll() {
       polling ??= pollOnce().finally(() => {

@@ -1,0 +1,57 @@
+// The revocation list tells its listeners of each ended session once: at once on the instance
+// that ended it, at the next poll on another instance sharing the database.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { bearer, registerUser } from '../test/auth-helpers.ts';
+
+let one: TestApp;
+let two: TestApp;
+beforeAll(async () => {
+  one = await buildTestApp();
+  two = await buildTestApp({ database: one.database });
+});
+afterAll(async () => {
+  await two.close();
+  await one.close();
+});
+
+describe('revocation listeners', () => {
+  it('hear a logout here at once and there at the next poll, each session once', async () => {
+    const heardHere: string[] = [];
+    const heardThere: string[] = [];
+    const offHere = one.app.auth.revocation.onRevoked((ids) => heardHere.push(...ids));
+    const offThere = two.app.auth.revocation.onRevoked((ids) => heardThere.push(...ids));
+    const u = await registerUser(one.app);
+    const sid = JSON.parse(Buffer.from(u.access.split('.')[1], 'base64url').toString()).sid;
+
+    const res = await one.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: bearer(u.access),
+    });
+    expect(res.statusCode).toBe(204);
+    expect(heardHere).toEqual([sid]);
+    expect(heardThere).toEqual([]);
+
+    await two.app.auth.revocation.poll();
+    await two.app.auth.revocation.poll();
+    await one.app.auth.revocation.poll();
+    expect(heardThere).toEqual([sid]);
+    expect(heardHere).toEqual([sid]);
+
+    offHere();
+    offThere();
+  });
+
+  it('keep telling the others when one listener throws', async () => {
+    const heard: string[] = [];
+    const offBad = one.app.auth.revocation.onRevoked(() => {
+      throw new Error('boom');
+    });
+    const offGood = one.app.auth.revocation.onRevoked((ids) => heard.push(...ids));
+    one.app.auth.revocation.add(['00000000-0000-4000-8000-000000000001']);
+    expect(heard).toEqual(['00000000-0000-4000-8000-000000000001']);
+    offBad();
+    offGood();
+  });
+});
