@@ -22,7 +22,7 @@ describe('revocation listeners', () => {
     const offHere = one.app.auth.revocation.onRevoked((ids) => heardHere.push(...ids));
     const offThere = two.app.auth.revocation.onRevoked((ids) => heardThere.push(...ids));
     const u = await registerUser(one.app);
-    const sid = JSON.parse(Buffer.from(u.access.split('.')[1], 'base64url').toString()).sid;
+    const sid = JSON.parse(Buffer.from(u.access.split('.')[1] ?? '', 'base64url').toString()).sid;
 
     const res = await one.app.inject({
       method: 'POST',
