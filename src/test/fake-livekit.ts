@@ -21,6 +21,7 @@ import {
   Room,
   TokenVerifier,
   WebhookEvent,
+  type WebhookEventNames,
 } from 'livekit-server-sdk';
 
 export interface FakeParticipant {
@@ -71,11 +72,13 @@ export interface FakeLiveKit {
   /** A webhook body and header signed as LiveKit signs them (the key and secret by default). */
   sign(event: WebhookEvent, opts?: { apiKey?: string; apiSecret?: string }): Promise<SignedWebhook>;
   /** Build, sign and send an event. */
-  send(event: Partial<WebhookEventInit>): Promise<number>;
+  send(event: WebhookInit): Promise<number>;
   close(): Promise<void>;
 }
 
 type WebhookEventInit = ConstructorParameters<typeof WebhookEvent>[0] & object;
+/** An event to send: its name, and any other WebhookEvent fields (id and createdAt default). */
+export type WebhookInit = Partial<WebhookEventInit> & { event: WebhookEventNames };
 
 export class FakeJoinRefused extends Error {
   override name = 'FakeJoinRefused';
@@ -158,14 +161,14 @@ export async function startFakeLiveKit(
     return { body, authorization: await at.toJwt() };
   }
 
-  async function send(init: Partial<WebhookEventInit>): Promise<number> {
+  async function send(init: WebhookInit): Promise<number> {
     const event = new WebhookEvent({
       id: rand('EV_'),
       createdAt: BigInt(nowSeconds()),
       ...init,
     } as WebhookEventInit);
     // The SDK's WebhookEvent resets `event` after its constructor copied it.
-    event.event = init.event ?? '';
+    event.event = init.event;
     const webhook = await sign(event);
     const status = fake.deliver ? await fake.deliver(webhook) : 0;
     deliveries.push({ event: event.event, id: event.id, status, webhook });
