@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { AccessToken, WebhookEvent } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { issueUserToken } from '../auth/user-tokens.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, registerUser } from '../test/auth-helpers.ts';
@@ -381,6 +382,21 @@ describe('revocation evicts, and the revoked cannot come back', () => {
       payload: { current_password: GOOD_PASSWORD, new_password: `${GOOD_PASSWORD} changed` },
     });
     expect(res.statusCode).toBe(204);
+    await expectEvicted(p, r);
+    await expectNoNewToken(p.headers);
+  });
+
+  it('password reset ends every session and its participants', async () => {
+    const { p, r } = await inRoom('member', 'pwreset');
+    const { token } = await withSystem(t.database, (tx) =>
+      issueUserToken(tx, { userId: p.user.id, purpose: 'reset_password', ttlMs: 600_000 }),
+    );
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/password/reset',
+      payload: { token, new_password: `${GOOD_PASSWORD} reset` },
+    });
+    expect(res.statusCode, res.body).toBe(204);
     await expectEvicted(p, r);
     await expectNoNewToken(p.headers);
   });
