@@ -9,6 +9,7 @@ import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { setPendingTotpSecret } from './mfa.repository.ts';
+import { ownFactorEntry } from './own-factor-audit.ts';
 import { generateTotpSecret, otpauthUrl, qrCodeDataUrl } from './totp.ts';
 import { sealTotpSecret } from './totp-secret.ts';
 
@@ -29,15 +30,7 @@ export async function startMfaSetup(
     if (!u) throw new AppError('unauthenticated');
     if (u.mfa_enabled_at) throw new AppError('mfa_already_enabled', 'Disable it first to re-enrol');
     await setPendingTotpSecret(tx, u.id, sealTotpSecret(auth, u.id, secret));
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      actor_user_id: p.userId,
-      actor_type: p.superuser ? 'superuser' : 'user',
-      action: 'mfa.setup',
-      target_type: 'user',
-      target_id: p.userId,
-      outcome: 'success',
-    });
+    await recordAudit(tx, meta, ownFactorEntry(p, 'mfa.setup', 'success'));
     return u;
   });
   // ":" separates issuer and account in the label; an address holding one is shown with "_".
