@@ -1,20 +1,18 @@
 // Backup codes: 10 single-use codes, shown once, stored only as peppered HMACs. A new set
 // retires every unused code of the old one in the same transaction.
 import type { Principal } from '../access/principal.ts';
-import { tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
 import type { User } from '../db/schema.ts';
-import { type Tx, withTenant } from '../db/tenant.ts';
+import type { Tx } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { retireBackupCodes } from '../users/credentials.repository.ts';
-import { findUserById } from '../users/user.repository.ts';
 import { generateBackupCodes, hashBackupCode } from './backup-codes.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
 import { insertBackupCodes } from './mfa.repository.ts';
-import { ownFactorEntry, refuseWrongCode } from './own-factor-audit.ts';
+import { ownFactorEntry, refuseWrongCode, withOwnUser } from './own-factor.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export const BACKUP_CODE_COUNT = 10;
@@ -44,8 +42,7 @@ export async function regenerateBackupCodes(
   meta: RequestMeta,
 ): Promise<string[]> {
   const attempt = await reserveCodeAttempt(auth, p.userId);
-  const outcome: Outcome = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const user = await findUserById(tx, p.userId);
+  const outcome = await withOwnUser(auth, p, async (tx, user): Promise<Outcome> => {
     if (!user?.mfa_enabled_at) return { kind: 'not_enabled' };
     const proof = await proveSecondFactor(tx, auth, user, factorFromCode(code));
     if (!proof.ok) return { kind: 'wrong' };

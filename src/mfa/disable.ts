@@ -1,20 +1,17 @@
 // Disabling MFA needs both the password and a current code (TOTP or a backup code): a stolen
 // session alone, or a shoulder-surfed password alone, cannot turn the second factor off.
 import type { Principal } from '../access/principal.ts';
-import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
 import { verifyPassword } from '../auth/password.ts';
-import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
 import type { Reservation } from '../security/rate-limits.ts';
 import { disableTotp, retireBackupCodes } from '../users/credentials.repository.ts';
-import { findUserById } from '../users/user.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
-import { ownFactorEntry, refuseWrongCode } from './own-factor-audit.ts';
+import { ownFactorEntry, refuseWrongCode, withOwnUser } from './own-factor.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export async function disableMfa(
@@ -23,7 +20,7 @@ export async function disableMfa(
   input: { password: string; code: string },
   meta: RequestMeta,
 ): Promise<void> {
-  const user = await withTenant(auth.database, tenantOf(p), (tx) => findUserById(tx, p.userId));
+  const user = await withOwnUser(auth, p, async (_tx, u) => u);
   if (!user) throw new AppError('unauthenticated');
   if (!user.mfa_enabled_at) throw new AppError('mfa_not_enabled');
 
@@ -51,8 +48,7 @@ export async function disableMfa(
   }
   await password.succeeded();
 
-  const ok = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const current = await findUserById(tx, p.userId);
+  const ok = await withOwnUser(auth, p, async (tx, current) => {
     if (!current) return false;
     const proof = await proveSecondFactor(tx, auth, current, factorFromCode(input.code));
     if (!proof.ok) return false;

@@ -1,12 +1,26 @@
-// The audit of a user's acts on their own second factor (setup, enable, new backup codes,
-// disable): the caller is both actor and target, and a wrong code is refused the same way by
-// every act that asks for one.
-import type { Principal } from '../access/principal.ts';
+// A user's acts on their own second factor (status, setup, enable, new backup codes, disable):
+// each reads the caller's own row in the caller's tenant, the caller is both actor and target of
+// the audit entry, and a wrong code is refused the same way by every act that asks for one.
+import { type Principal, tenantOf } from '../access/principal.ts';
 import { type AuditInput, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
+import type { User } from '../db/schema.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import type { Reservation } from '../security/rate-limits.ts';
+import { findUserById } from '../users/user.repository.ts';
+
+/** Runs `fn` in one transaction of the caller's tenant with the caller's row (undefined if gone). */
+export function withOwnUser<T>(
+  auth: AuthContext,
+  p: Principal,
+  fn: (tx: Tx, user: User | undefined) => Promise<T>,
+): Promise<T> {
+  return withTenant(auth.database, tenantOf(p), async (tx) =>
+    fn(tx, await findUserById(tx, p.userId)),
+  );
+}
 
 /** The entry for `action` on the caller's own MFA (the routes admit people only, never API keys). */
 export function ownFactorEntry(

@@ -1,15 +1,12 @@
 // MFA setup: a fresh TOTP secret, kept encrypted as the user's pending secret until a code from
 // it proves the authenticator app has it (enable.ts). Calling again replaces the pending one.
 import type { Principal } from '../access/principal.ts';
-import { tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import { findUserById } from '../users/user.repository.ts';
 import { setPendingTotpSecret } from './mfa.repository.ts';
-import { ownFactorEntry } from './own-factor-audit.ts';
+import { ownFactorEntry, withOwnUser } from './own-factor.ts';
 import { generateTotpSecret, otpauthUrl, qrCodeDataUrl } from './totp.ts';
 import { sealTotpSecret } from './totp-secret.ts';
 
@@ -25,8 +22,7 @@ export async function startMfaSetup(
   meta: RequestMeta,
 ): Promise<MfaSetup> {
   const secret = generateTotpSecret();
-  const user = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const u = await findUserById(tx, p.userId);
+  const user = await withOwnUser(auth, p, async (tx, u) => {
     if (!u) throw new AppError('unauthenticated');
     if (u.mfa_enabled_at) throw new AppError('mfa_already_enabled', 'Disable it first to re-enrol');
     await setPendingTotpSecret(tx, u.id, sealTotpSecret(auth, u.id, secret));
