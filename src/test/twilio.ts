@@ -3,7 +3,9 @@
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
+import type { Database } from '../db/database.ts';
 import type { Role } from '../db/schema.ts';
+import { withSystem } from '../db/tenant.ts';
 import { as, type TestApp } from './app.ts';
 import { createVerifiedPhone } from './factories.ts';
 import { fakeSid } from './fake-twilio.ts';
@@ -131,4 +133,22 @@ export async function incomingCall(
   const token = /<Parameter name="token" value="([^"]+)"\/>/.exec(res.body)?.[1];
   if (!token) throw new Error(`no media token in the TwiML: ${res.body}`);
   return { callSid: params.CallSid as string, twiml: res.body, token };
+}
+
+/** Moves a scheduled call's next attempt a second into the past: the next dispatch takes it. */
+export function makeScheduledCallDue(database: Database, id: string) {
+  return withSystem(database, (tx) =>
+    tx
+      .updateTable('scheduled_calls')
+      .set({ next_attempt_at: new Date(Date.now() - 1000) })
+      .where('id', '=', id)
+      .execute(),
+  );
+}
+
+/** A scheduled call as stored. */
+export function scheduledCallRow(database: Database, id: string) {
+  return withSystem(database, (tx) =>
+    tx.selectFrom('scheduled_calls').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
+  );
 }
