@@ -41,6 +41,12 @@ export const PERMISSIONS = {
   'calls:read': ALL,
   'messages:read': ALL,
   'analytics:read': ALL,
+  // Conversations (device audio streams). Members read and delete their own; owners, admins and
+  // managers every conversation of the org (row-level security too). Devices create them by
+  // streaming, never through a permission here.
+  'conversations:read': ALL,
+  'conversations:manage_own': ALL,
+  'conversations:manage_any': MANAGERS,
   // The organization itself.
   'org:read': ALL,
   'org:manage': ADMINS,
@@ -87,6 +93,7 @@ export const SCOPES = {
   'calls:read': ['calls:read'],
   'messages:read': ['messages:read'],
   'analytics:read': ['analytics:read'],
+  'conversations:read': ['conversations:read'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type ApiKeyScope = keyof typeof SCOPES;
