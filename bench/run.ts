@@ -183,7 +183,7 @@ const table = [
   '| --- | ---: | ---: | ---: | ---: | ---: |',
   ...rows.map(
     (r) =>
-      `| ${r.scenario} | ${Math.round(r.rps)} | ${Math.round((r.rps / base) * 100)}% | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} |`,
+      `| ${r.scenario} | ${Math.round(r.rps)} | ${Number.isFinite(r.p50) ? `${Math.round((r.rps / base) * 100)}%` : '—'} | ${ms(r.p50)} | ${ms(r.p99)} | ${r.errors} |`,
   ),
 ].join('\n');
 
