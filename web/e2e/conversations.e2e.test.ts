@@ -77,7 +77,10 @@ describe('conversations dashboard', () => {
     await page.getByRole('button', { name: 'Apply filters' }).click();
     await page.getByText('No conversations match these filters').waitFor();
     await page.getByRole('button', { name: 'Clear' }).click();
-    await page.getByRole('table', { name: 'Conversations' }).getByText('pendant').waitFor();
+    await page
+      .getByRole('table', { name: 'Conversations' })
+      .getByText('pendant', { exact: true })
+      .waitFor();
   });
 
   step('deletes the conversation after a confirmation', async () => {
