@@ -89,7 +89,14 @@ const PROBES: Probe[] = [
     permission: 'analytics:read',
     ok: 200,
   },
+  { method: 'GET', url: () => '/api/conversations', permission: 'conversations:read', ok: 200 },
   // No scope grants these: people only.
+  {
+    method: 'DELETE',
+    url: () => `/api/conversations/${missing}`,
+    permission: 'conversations:manage_own',
+    ok: 404,
+  },
   { method: 'GET', url: () => '/api/orgs/current/members', permission: 'members:read', ok: 200 },
   {
     method: 'PATCH',
