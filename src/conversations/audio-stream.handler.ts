@@ -109,7 +109,10 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     }
 
     const onAbort = () => {
-      const reason = String(ctx.signal.reason ?? 'server ended the stream').slice(0, 100);
+      const r: unknown = ctx.signal.reason;
+      const reason = (
+        typeof r === 'string' && r ? r : r instanceof Error ? r.message : 'server ended the stream'
+      ).slice(0, 100);
       // The realtime capability closes the socket itself with its own code right after aborting;
       // close it here only if it has not.
       stop({ reason });
