@@ -132,7 +132,7 @@ export function sinePcm(seconds: number, rate = 16000, channels = 1, hz = 440): 
 
 /** Real Opus packets: ffmpeg encodes a sine tone into Ogg Opus; the audio packets are returned. */
 export async function opusPackets(seconds: number, channels = 1): Promise<Buffer[]> {
-  const { stdout } = await run(
+  const encoded = run(
     'ffmpeg',
     [
       ...['-hide_banner', '-loglevel', 'error', '-f', 'lavfi'],
@@ -141,8 +141,10 @@ export async function opusPackets(seconds: number, channels = 1): Promise<Buffer
       ...['-f', 'ogg', 'pipe:1'],
     ],
     { encoding: 'buffer', maxBuffer: 64 * 1_048_576 },
-  );
-  return oggPackets(stdout).slice(2); // skip OpusHead and OpusTags
+  ).catch((err) => {
+    throw new Error(`Opus tests need ffmpeg with libopus (Debian: apt install ffmpeg): ${err}`);
+  });
+  return oggPackets((await encoded).stdout).slice(2); // skip OpusHead and OpusTags
 }
 
 /** The packets of an Ogg stream (one logical stream), reassembled from the pages' lacing. */
