@@ -185,6 +185,30 @@ describe('device audio becomes a playable conversation', () => {
     expect(list.items.every((r: { duration_ms: number }) => r.duration_ms === 250)).toBe(true);
   });
 
+  it('a live conversation shows its progress while recording (heartbeat)', async () => {
+    const live = await startDeviceServer(
+      createAudioStreamHandler({ database: t.database, config: t.config, heartbeatMs: 50 }),
+    );
+    try {
+      const c = await connect(live.url('pcm', device('live')));
+      c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+      const id = String((await c.next('audio-started')).data?.conversation_id);
+      const pcm = sinePcm(0.5);
+      c.ws.send(pcm);
+      await flushed(c.ws);
+      let row = await getJson(`/api/conversations/${id}`);
+      for (let i = 0; i < 100 && row.bytes !== pcm.length; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        row = await getJson(`/api/conversations/${id}`);
+      }
+      expect(row).toMatchObject({ status: 'recording', bytes: pcm.length, duration_ms: 500 });
+      expect(row.ended_at).toBeNull();
+      c.ws.close();
+    } finally {
+      await live.close();
+    }
+  });
+
   it('serves byte ranges (206) and refuses ranges outside the file (416)', async () => {
     const c = await connect(server.url('pcm', device('ranges')));
     c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
