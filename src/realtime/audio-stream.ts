@@ -1,5 +1,9 @@
+// The seam between the device-socket gate (this folder: credentials, devices, limits, revocation)
+// and the stream protocol spoken after acceptance (src/conversations/). The gate authenticates,
+// records the device, registers the socket, then hands it over: nothing else crosses.
 import type { FastifyBaseLogger } from 'fastify';
 import type { WebSocket } from 'ws';
+
 export interface AudioStreamContext {
   orgId: string;
   userId: string;
@@ -14,5 +18,6 @@ export interface AudioStreamContext {
   signal: AbortSignal;
   log: FastifyBaseLogger;
 }
+
 /** Takes over an accepted socket: sends `ready` first, then speaks the stream protocol. */
 export type AudioStreamHandler = (socket: WebSocket, ctx: AudioStreamContext) => void;
