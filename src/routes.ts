@@ -18,6 +18,9 @@ import { newDeviceCheck } from './auth/new-device.ts';
 import { sessionRoutes } from './auth/sessions.routes.ts';
 import { afterSignUp } from './auth/sign-up-mails.ts';
 import type { Config } from './config.ts';
+import { conversationRoutes } from './conversations/conversation.routes.ts';
+import { createConversationService } from './conversations/conversation.service.ts';
+import { conversationRecovery } from './conversations/conversations.plugin.ts';
 import type { Database } from './db/database.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { livekitBackground } from './livekit/livekit.plugin.ts';
@@ -149,6 +152,12 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(livekitRoutes, { livekit });
   await app.register(livekitWebhookRoutes, { livekit });
   await app.register(livekitBackground, { livekit });
+  // Device audio                      /api/conversations, /{id}, /{id}/audio (the devices' streams
+  //                                   arrive on /ws and /ws_pcm; the recovery sweep runs here)
+  await app.register(conversationRoutes, {
+    conversations: createConversationService(database, config.dataDir),
+  });
+  await app.register(conversationRecovery, { database, dataDir: config.dataDir });
 
   // The source documents' paths: the same services and answers as their /api counterparts.
   //                                   /auth/jwt/login, /auth/cookie/login, /auth/logout · /auth/me
