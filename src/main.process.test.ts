@@ -139,6 +139,54 @@ describe('main.ts as a process', () => {
     }
   }, 60_000);
 
+  it('names the issuer at start, and refuses a database sealed under other ENCRYPTION_KEYS in one paragraph', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-keys-'));
+    const key = (fill: number) => `k1:${Buffer.alloc(32, fill).toString('base64')}`;
+    try {
+      const port = await freePort();
+      const env = { PORT: String(port), DATA_DIR: dir, NODE_ENV: 'development', LOG_LEVEL: 'info' };
+      const first = start({ ...env, ENCRYPTION_KEYS: key(1) });
+      // A fresh embedded database migrates first: slow on a busy machine.
+      await waitReady(`http://127.0.0.1:${port}`, first.child, 110_000);
+      // Instances that should accept each other's tokens must agree on this issuer.
+      expect(first.output()).toContain(`access tokens: iss http://localhost:${port} (PUBLIC_URL;`);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+
+      // A second server on the same database without the first one's key (here: the same key
+      // id with another value, as two development instances that each generated their own).
+      const second = start({ ...env, ENCRYPTION_KEYS: key(2) });
+      expect(await second.exited).toBe(1);
+      const out = second.output();
+      expect(out).toContain(
+        "Switchboard cannot start: this instance's ENCRYPTION_KEYS cannot decrypt the secrets stored in the database",
+      );
+      expect(out).toMatch(
+        /signing key \S+ stored in the database was sealed under encryption key id "k1"/,
+      );
+      expect(out).toContain('Set ENCRYPTION_KEYS to the value the first server uses');
+      expect(out).not.toMatch(/^\s+at /m);
+      expect(out).not.toContain(key(2).slice(3)); // never the key itself
+      // One paragraph: a single line of text.
+      expect(
+        out
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('cannot')),
+      ).toHaveLength(1);
+
+      // An unknown key id is explained the same way.
+      const third = start({
+        ...env,
+        ENCRYPTION_KEYS: `k9:${Buffer.alloc(32, 9).toString('base64')}`,
+      });
+      expect(await third.exited).toBe(1);
+      expect(third.output()).toContain('which is not in this ENCRYPTION_KEYS');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
+
   it('lists every configuration problem at once, without a stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-bad-config-'));
     try {
