@@ -280,10 +280,15 @@ describe('the variables the code reads', () => {
     expect(loadConfig({ ...defaults, ...base })).toEqual(loadConfig(base));
   });
 
-  it('are each documented in a table of README.md', () => {
+  it('are each documented in a configuration table of README.md (first column: Variable)', () => {
     const text = readFileSync(join(root, 'README.md'), 'utf8');
     const documented = new Set<string>();
+    let inVariableTable = false;
     for (const line of text.split('\n')) {
+      // Only the tables whose header starts with "Variable" count, not a mention elsewhere.
+      if (!line.startsWith('|')) inVariableTable = false;
+      else if (/^\|\s*Variable\s*\|/.test(line)) inVariableTable = true;
+      if (!inVariableTable) continue;
       const first = /^\|([^|]*)\|/.exec(line)?.[1];
       const names = [...(first ?? '').matchAll(/`([^`]*)`/g)].map((m) => m[1]!);
       if (names.length > 0 && names.every((n) => /^[A-Z][A-Z0-9_]*$/.test(n))) {
