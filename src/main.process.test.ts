@@ -79,7 +79,8 @@ describe('main.ts as a process', () => {
       LOG_LEVEL: 'info',
     };
     const first = start(env);
-    await waitReady(base, first.child);
+    // A fresh embedded database migrates first: slow on a busy machine.
+    await waitReady(base, first.child, 110_000);
     expect(first.output()).toMatch(/generated one into/); // dev secrets warning, once
     // Instances that should accept each other's tokens must agree on this issuer.
     expect(first.output()).toContain(`access tokens: iss http://localhost:${port} (PUBLIC_URL;`);
@@ -127,7 +128,7 @@ describe('main.ts as a process', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     }
-  }, 120_000);
+  }, 240_000);
 
   it('with NODE_ENV=production refuses to start without secrets, naming them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-prod-'));
