@@ -340,7 +340,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const config: Config = {
     nodeEnv,
-    host: read.str('HOST') ?? '0.0.0.0',
+    // Development and tests listen on loopback only: a laptop's dev server (with its generated
+    // secrets and outbox links) is not for the café's network. Production listens everywhere.
+    host: read.str('HOST') ?? (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
     port,
     publicUrl,
     dataDir,
