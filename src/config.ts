@@ -92,6 +92,10 @@ const VARIABLES = [
   'DISPATCHER_MAX_ATTEMPTS',
   'DISPATCHER_RETRY_BASE_MS',
   'SCHEDULED_CALLS_MAX_PENDING',
+  'REALTIME_MAX_FRAME_BYTES',
+  'REALTIME_MAX_SOCKETS_PER_USER',
+  'REALTIME_MAX_SOCKETS_PER_ORG',
+  'REALTIME_TICKET_TTL_SECONDS',
 ] as const;
 type Variable = (typeof VARIABLES)[number];
 
@@ -206,6 +210,16 @@ export interface Config {
   scheduledCalls: {
     /** Scheduled calls an org may have waiting (pending or being placed) at once. */
     maxPending: number;
+  };
+  /** Device audio sockets (GET /ws, /ws_pcm): src/realtime/. */
+  realtime: {
+    /** Largest WebSocket message accepted (ws maxPayload); a larger one closes with 1009. */
+    maxFrameBytes: number;
+    /** Live device sockets per user and per org, counted per instance (close 1013 beyond). */
+    maxSocketsPerUser: number;
+    maxSocketsPerOrg: number;
+    /** Lifetime of a ticket from POST /api/realtime/tickets (single use, at most 60 s). */
+    ticketTtlSeconds: number;
   };
   /** Which secrets were generated into DATA_DIR at this start (for the startup warning). */
   generatedSecrets: readonly SecretName[];
@@ -385,6 +399,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     scheduledCalls: {
       maxPending: read.int('SCHEDULED_CALLS_MAX_PENDING', 1000, 1, 1_000_000),
+    },
+    realtime: {
+      maxFrameBytes: read.int('REALTIME_MAX_FRAME_BYTES', 65_536, 1024, 16 * 1_048_576),
+      maxSocketsPerUser: read.int('REALTIME_MAX_SOCKETS_PER_USER', 10, 1, 100_000),
+      maxSocketsPerOrg: read.int('REALTIME_MAX_SOCKETS_PER_ORG', 1000, 1, 1_000_000),
+      ticketTtlSeconds: read.int('REALTIME_TICKET_TTL_SECONDS', 30, 5, 60),
     },
     generatedSecrets: secrets.generated,
   };

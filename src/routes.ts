@@ -26,6 +26,9 @@ import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
+import type { AudioStreamHandler } from './realtime/audio-stream.ts';
+import { createDeviceSockets, realtimeRoutes } from './realtime/realtime.routes.ts';
+import { unavailableStream } from './realtime/unavailable-stream.ts';
 import { mediaTokenRoutes } from './telephony/media-token.routes.ts';
 import { createMediaTokenService } from './telephony/media-token.service.ts';
 import { createMediaTokens } from './telephony/stream-token.ts';
@@ -55,6 +58,8 @@ export interface RouteDeps {
   redis?: Redis;
   auth: AuthContext;
   webDistDir?: string;
+  /** Test-only override of the device-socket stream handler (AppDeps.audioStream). */
+  audioStream?: AudioStreamHandler;
 }
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
@@ -130,6 +135,18 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   });
   await app.register(twilioCredentialsRoutes, {
     credentials: createTwilioCredentialsService(database, config),
+  });
+
+  // Device audio                      GET /ws (Opus), GET /ws_pcm (PCM) — WebSockets ·
+  //                                   /api/realtime/tickets · /api/devices
+  // The gate (credentials, devices, limits, revocation) hands accepted sockets to `stream`.
+  const deviceSockets = createDeviceSockets(config);
+  app.decorate('deviceSockets', deviceSockets);
+  await app.register(realtimeRoutes, {
+    auth,
+    config,
+    registry: deviceSockets,
+    stream: deps.audioStream ?? unavailableStream,
   });
 
   // The source documents' paths: the same services and answers as their /api counterparts.

@@ -41,6 +41,10 @@ export const PERMISSIONS = {
   'calls:read': ALL,
   'messages:read': ALL,
   'analytics:read': ALL,
+  // Device audio: streaming from a device for oneself (GET /ws, /ws_pcm, tickets), and seeing and
+  // revoking one's own devices. No scope grants `devices:manage_own`: only people revoke devices.
+  'audio:stream': ALL,
+  'devices:manage_own': ALL,
   // The organization itself.
   'org:read': ALL,
   'org:manage': ADMINS,
@@ -87,6 +91,8 @@ export const SCOPES = {
   'calls:read': ['calls:read'],
   'messages:read': ['messages:read'],
   'analytics:read': ['analytics:read'],
+  // Streams device audio (GET /ws, /ws_pcm) for the key's creator.
+  'audio:write': ['audio:stream'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type ApiKeyScope = keyof typeof SCOPES;

@@ -40,6 +40,7 @@ const SCOPE_LABELS: Record<Scope, string> = {
   'calls:read': 'Call logs — read',
   'messages:read': 'Messages — read',
   'analytics:read': 'Analytics — read',
+  'audio:write': 'Device audio — stream for you',
 };
 const SCOPES = Object.keys(SCOPE_LABELS) as Scope[];
 
