@@ -11,6 +11,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import websocket from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { Type } from 'typebox';
 import type { WebSocket } from 'ws';
 import { requirePrincipal } from '../access/principal.ts';
@@ -92,10 +93,27 @@ export function createDeviceSockets(config: Readonly<Config>): SocketRegistry {
   });
 }
 
-export const realtimeRoutes: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
-  const { auth, config } = opts;
+const plugin: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
+  // Listening for upgrades means Node no longer hangs up on an upgrade request to a route that
+  // is not a socket (or one refused over HTTP before the upgrade, like a 429): the answer is
+  // written to the raw socket, which nothing would ever close, so shutdown would wait on it.
+  // Hang up once answered — for every route, hence this plugin is not encapsulated.
+  app.addHook('onResponse', async (request) => {
+    // Node sets `upgrade` on requests that came by the 'upgrade' event (its typings omit it).
+    if ((request.raw as { upgrade?: boolean }).upgrade === true) request.raw.socket?.destroy();
+  });
+  // The sockets in a scope of their own: @fastify/websocket upgrades (and at once closes) an
+  // upgrade request to ANY route of the scope it is registered in, so the HTTP routes below stay
+  // outside it and answer an upgrade like any other request.
+  await app.register(socketGate, opts);
+  await app.register(deviceApi, opts);
+};
+
+export const realtimeRoutes = fp(plugin, { name: 'realtime' });
+
+const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
+  const { auth, config, registry } = opts;
   const database = auth.database;
-  const { registry } = opts;
   const gate: GateDeps = {
     auth,
     origin: new URL(config.publicUrl).origin,
@@ -277,8 +295,12 @@ export const realtimeRoutes: FastifyPluginAsyncTypebox<RealtimeOptions> = async 
       (socket, request) => accept(socket, request, codec),
     );
   }
+};
 
-  // Tickets and devices ------------------------------------------------------------------------
+// Tickets and devices --------------------------------------------------------------------------
+const deviceApi: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
+  const { config, registry } = opts;
+  const database = opts.auth.database;
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
 
   app.post(
