@@ -1,7 +1,7 @@
 // Device names and client ids, as source document 003 defines them: the client id is
 // `<last 6 characters of the user id>-<device name>`, the name a sanitised device identifier.
 //
-// Sanitising (our choice, documented in the README): lowercased; spaces, `_` and `.` become `-`;
+// Sanitising (our choice, documented in the README): accents stripped (é → e), lowercased; spaces, `_` and `.` become `-`;
 // every other character outside `a-z`, `0-9` and `-` is dropped; runs of `-` collapse to one and
 // leading/trailing `-` go; the result is cut to 32 characters. Nothing left (or no name given):
 // the name is `device`. So a device is never refused for its name, and two spellings of one name
@@ -18,6 +18,8 @@ export function sanitizeDeviceName(raw: string | undefined | null): string {
   if (typeof raw !== 'string') return DEFAULT_DEVICE_NAME;
   const name = raw
     .slice(0, 256)
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
     .toLowerCase()
     .replace(/[\s_.]+/g, '-')
     .replace(/[^a-z0-9-]/g, '')
