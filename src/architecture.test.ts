@@ -34,6 +34,7 @@ const CAPABILITIES = new Set([
   'mfa',
   'orgs',
   'prompts',
+  'realtime',
   'telephony',
   'users',
   'voice',

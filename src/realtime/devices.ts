@@ -129,6 +129,22 @@ export function deviceSeen(database: Database, holder: DeviceHolder, deviceId: s
   return withTenant(database, ctx, (tx) => repo.touchDevice(tx, deviceId));
 }
 
+/**
+ * Of the live sockets' devices and API keys, those that ended elsewhere: devices revoked (on any
+ * instance) and keys that stopped working (revoked, expired, creator disabled or gone). On the
+ * system path: one instance holds the sockets of many orgs.
+ */
+export function findEnded(
+  database: Database,
+  deviceIds: readonly string[],
+  apiKeyIds: readonly string[],
+): Promise<{ devices: Set<string>; keys: Set<string> }> {
+  return withSystem(database, async (tx) => ({
+    devices: await repo.revokedDeviceIds(tx, deviceIds),
+    keys: await repo.deadApiKeyIds(tx, apiKeyIds),
+  }));
+}
+
 // The devices API -----------------------------------------------------------------------------
 
 /** Devices are the person's own: API keys (which act for their creator) do not manage them. */

@@ -19,7 +19,6 @@ import { createApiKeyAuthenticator } from '../api-keys/authenticate-api-key.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { Config } from '../config.ts';
 import type { Device, DeviceCodec } from '../db/schema.ts';
-import { withSystem } from '../db/tenant.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { NoContent, responses, Timestamp } from '../http/schemas.ts';
@@ -28,13 +27,13 @@ import { CLIENT_ID_PATTERN, DEVICE_NAME_PATTERN, sanitizeDeviceName } from './de
 import {
   DEVICE_REVOKED,
   deviceSeen,
+  findEnded,
   issueTicket,
   listDevices,
   openDevice,
   revokeDevice,
 } from './devices.ts';
 import { authenticateSocket, type GateDeps } from './gate.ts';
-import { deadApiKeyIds, revokedDeviceIds } from './realtime.repository.ts';
 import { createSocketRegistry, type SocketRegistry } from './socket-registry.ts';
 
 export interface RealtimeOptions {
@@ -182,10 +181,7 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
     if (live.length === 0) return;
     const deviceIds = [...new Set(live.map((s) => s.deviceId))];
     const keyIds = [...new Set(live.flatMap((s) => (s.apiKeyId ? [s.apiKeyId] : [])))];
-    const { devices, keys } = await withSystem(database, async (tx) => ({
-      devices: await revokedDeviceIds(tx, deviceIds),
-      keys: await deadApiKeyIds(tx, keyIds),
-    }));
+    const { devices, keys } = await findEnded(database, deviceIds, keyIds);
     registry.closeWhere((s) => devices.has(s.deviceId), 1008, DEVICE_REVOKED);
     registry.closeWhere((s) => s.apiKeyId !== undefined && keys.has(s.apiKeyId), 1008, REVOKED);
   }
