@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { audioScenarios } from './audio.ts';
+import { deviceSocketScenario } from './device-sockets.ts';
 import { voiceScenarios } from './voice.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -169,6 +170,10 @@ rows.push(
   })),
 );
 rows.push(...(await audioScenarios({ duration: DURATION, sockets: 20 })));
+const sockets = await deviceSocketScenario();
+console.log(
+  `idle device sockets: ${sockets.stillOpenAfterHold}/${sockets.sockets} held, RSS ${Math.round(sockets.rssAfterMiB)} MiB`,
+);
 const hashes = argon2 ? await argon2Rate(argon2) : 0;
 console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
 
@@ -215,6 +220,20 @@ ${table}
   server reads them, through the stream handler with its flow control, on the embedded database.
   One frame per 20 ms per device means the figure divided by 50 is how many live devices one
   instance ingests.
+## Idle device sockets
+
+Real \`ws\` clients open ${sockets.sockets} sockets to \`/ws_pcm\` on one instance (embedded PGlite), each
+through the whole gate (access token in the \`bearer\` subprotocol, membership check, device upsert,
+live-socket registry), wait for \`ready\` and stay idle (bench/device-sockets.ts).
+
+| Sockets held | still open after 5 s | time to open all | server RSS before → after | JS heap + external per socket |
+| ---: | ---: | ---: | ---: | ---: |
+| ${sockets.opened} | ${sockets.stillOpenAfterHold} | ${sockets.openSeconds.toFixed(1)} s | ${Math.round(sockets.rssBeforeMiB)} → ${Math.round(sockets.rssAfterMiB)} MiB | ${sockets.kibPerSocket.toFixed(1)} KiB |
+
+RSS is dominated by the embedded database's WebAssembly memory, which grows and shrinks on its own;
+the per-socket figure is the server's JS heap plus external memory after a full garbage collection,
+before and after. The limits that bound it are \`REALTIME_MAX_SOCKETS_PER_USER\` and
+\`REALTIME_MAX_SOCKETS_PER_ORG\` (lifted for this run).
 
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;

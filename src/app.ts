@@ -23,6 +23,7 @@ import { Problem } from './http/schemas.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
+import type { AudioStreamHandler } from './realtime/audio-stream.ts';
 import { registerRoutes } from './routes.ts';
 import { scheduledCallDispatcher } from './telephony/telephony.plugin.ts';
 
@@ -43,6 +44,11 @@ export interface AppDeps {
    * its stages without waiting. main.ts never passes it (the database's clock rules).
    */
   clock?: () => Date;
+  /**
+   * Test-only: what takes over accepted device sockets (GET /ws, /ws_pcm) instead of the
+   * recorder, so the socket gate's tests see exactly what it hands over.
+   */
+  audioStream?: AudioStreamHandler;
 }
 
 export interface RouteSummary {
@@ -132,6 +138,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     redis: deps.redis,
     auth,
     webDistDir: deps.webDistDir,
+    audioStream: deps.audioStream,
   });
   // Background work: scheduled calls, placed exactly once across instances.
   await app.register(scheduledCallDispatcher, { database: deps.database, config });

@@ -99,6 +99,10 @@ const VARIABLES = [
   'AUDIO_IDLE_TIMEOUT_SECONDS',
   'AUDIO_MAX_CONVERSATION_BYTES',
   'AUDIO_WRITE_BUFFER_BYTES',
+  'REALTIME_MAX_FRAME_BYTES',
+  'REALTIME_MAX_SOCKETS_PER_USER',
+  'REALTIME_MAX_SOCKETS_PER_ORG',
+  'REALTIME_TICKET_TTL_SECONDS',
 ] as const;
 type Variable = (typeof VARIABLES)[number];
 
@@ -235,6 +239,16 @@ export interface Config {
     server: { url: string; apiKey: string; apiSecret: string } | undefined;
     /** Lifetime of a room token: short, since a kicked participant may rejoin until it expires. */
     tokenTtlSeconds: number;
+  };
+  /** Device audio sockets (GET /ws, /ws_pcm): src/realtime/. */
+  realtime: {
+    /** Largest WebSocket message accepted (ws maxPayload); a larger one closes with 1009. */
+    maxFrameBytes: number;
+    /** Live device sockets per user and per org, counted per instance (close 1013 beyond). */
+    maxSocketsPerUser: number;
+    maxSocketsPerOrg: number;
+    /** Lifetime of a ticket from POST /api/realtime/tickets (single use, at most 60 s). */
+    ticketTtlSeconds: number;
   };
   /** Which secrets were generated into DATA_DIR at this start (for the startup warning). */
   generatedSecrets: readonly SecretName[];
@@ -423,6 +437,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxPending: read.int('SCHEDULED_CALLS_MAX_PENDING', 1000, 1, 1_000_000),
     },
     livekit: readLiveKit(read, nodeEnv),
+    realtime: {
+      maxFrameBytes: read.int('REALTIME_MAX_FRAME_BYTES', 65_536, 1024, 16 * 1_048_576),
+      maxSocketsPerUser: read.int('REALTIME_MAX_SOCKETS_PER_USER', 10, 1, 100_000),
+      maxSocketsPerOrg: read.int('REALTIME_MAX_SOCKETS_PER_ORG', 1000, 1, 1_000_000),
+      ticketTtlSeconds: read.int('REALTIME_TICKET_TTL_SECONDS', 30, 5, 60),
+    },
     generatedSecrets: secrets.generated,
   };
 

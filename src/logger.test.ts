@@ -46,6 +46,12 @@ describe('logging', () => {
   it('redacts secret query parameters in URLs', () => {
     expect(redactUrl('/verify-email?token=abc&x=1')).toBe('/verify-email?token=[REDACTED]&x=1');
     expect(redactUrl('/ws?access_token=a.b.c')).toBe('/ws?access_token=[REDACTED]');
+    expect(redactUrl('/ws_pcm?device_name=x&token=a.b.c')).toBe(
+      '/ws_pcm?device_name=x&token=[REDACTED]',
+    );
+    expect(redactUrl('/ws?ticket=rt_abc&device_name=x')).toBe(
+      '/ws?ticket=[REDACTED]&device_name=x',
+    );
     expect(redactUrl('/api/prompts?limit=5')).toBe('/api/prompts?limit=5');
   });
 });

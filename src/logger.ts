@@ -3,9 +3,12 @@ import type { FastifyRequest } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { Config } from './config.ts';
 
-/** Query parameters whose values are secrets (WebSocket tokens, links from mails). */
+/**
+ * Query parameters whose values are secrets (device-socket tokens and tickets, links from mails).
+ * Applied by the request serializer, so every route's request lines are covered.
+ */
 const SECRET_QUERY =
-  /([?&](?:token|access_token|refresh_token|mfa_token|key|code|password|secret)=)[^&#]*/gi;
+  /([?&](?:token|ticket|access_token|refresh_token|mfa_token|key|code|password|secret)=)[^&#]*/gi;
 
 export function redactUrl(url: string): string {
   return url.replace(SECRET_QUERY, '$1[REDACTED]');
@@ -16,6 +19,9 @@ export const REDACT_PATHS = [
   'req.headers.cookie',
   'req.headers["x-csrf-token"]',
   'req.headers["x-twilio-signature"]',
+  // Device sockets may carry their access token as a subprotocol: `bearer, <token>`.
+  'req.headers["sec-websocket-protocol"]',
+  'headers["sec-websocket-protocol"]',
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',

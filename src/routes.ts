@@ -18,6 +18,7 @@ import { newDeviceCheck } from './auth/new-device.ts';
 import { sessionRoutes } from './auth/sessions.routes.ts';
 import { afterSignUp } from './auth/sign-up-mails.ts';
 import type { Config } from './config.ts';
+import { createAudioStreamHandler } from './conversations/audio-stream.handler.ts';
 import { conversationRoutes } from './conversations/conversation.routes.ts';
 import { createConversationService } from './conversations/conversation.service.ts';
 import { conversationRecovery } from './conversations/conversations.plugin.ts';
@@ -35,6 +36,8 @@ import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
+import type { AudioStreamHandler } from './realtime/audio-stream.ts';
+import { createDeviceSockets, realtimeRoutes } from './realtime/realtime.routes.ts';
 import { mediaTokenRoutes } from './telephony/media-token.routes.ts';
 import { createMediaTokenService } from './telephony/media-token.service.ts';
 import { createMediaTokens } from './telephony/stream-token.ts';
@@ -74,6 +77,8 @@ export interface RouteDeps {
   redis?: Redis;
   auth: AuthContext;
   webDistDir?: string;
+  /** Test-only override of the device-socket stream handler (AppDeps.audioStream). */
+  audioStream?: AudioStreamHandler;
 }
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
@@ -166,8 +171,23 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(livekitRoutes, { livekit });
   await app.register(livekitWebhookRoutes, { livekit });
   await app.register(livekitBackground, { livekit });
-  // Device audio                      /api/conversations, /{id}, /{id}/audio (the devices' streams
-  //                                   arrive on /ws and /ws_pcm; the recovery sweep runs here)
+  // Device audio                      GET /ws (Opus), GET /ws_pcm (PCM) — WebSockets ·
+  //                                   /api/realtime/tickets · /api/devices
+  // The gate (credentials, devices, limits, revocation) hands accepted sockets to the stream
+  // handler (src/conversations/), which speaks the protocol and records each conversation.
+  const audioStreams = createAudioStreamHandler({ database, config });
+  // Finalise every conversation before the database closes.
+  app.addHook('preClose', () => audioStreams.closeAll('server shutting down'));
+  const deviceSockets = createDeviceSockets(config);
+  app.decorate('deviceSockets', deviceSockets);
+  await app.register(realtimeRoutes, {
+    auth,
+    config,
+    registry: deviceSockets,
+    stream: deps.audioStream ?? audioStreams,
+  });
+  //                                   /api/conversations, /{id}, /{id}/audio (the recovery
+  //                                   sweep of unfinished recordings runs here)
   await app.register(conversationRoutes, {
     conversations: createConversationService(database, config.dataDir),
   });

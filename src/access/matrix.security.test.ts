@@ -317,6 +317,16 @@ const ROWS: Row[] = [
     },
     expect: SUPERUSER_ONLY(200),
   },
+  // Device audio: tickets for people and audio:write keys; devices are the person's own (keys
+  // never manage them; a client id that is not the caller's device is a 404).
+  {
+    method: 'POST',
+    route: '/api/realtime/tickets',
+    body: () => ({}),
+    expect: { ...PEOPLE(201), key_all: 201 },
+  },
+  { method: 'GET', route: '/api/devices', expect: PEOPLE(200) },
+  { method: 'DELETE', route: '/api/devices/abcdef-nothing', expect: PEOPLE(404) },
   // Prompts (a voice resource): members manage their own rows only.
   {
     method: 'GET',

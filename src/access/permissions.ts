@@ -53,6 +53,10 @@ export const PERMISSIONS = {
   'conversations:read': ALL,
   'conversations:manage_own': ALL,
   'conversations:manage_any': MANAGERS,
+  // Device audio: streaming from a device for oneself (GET /ws, /ws_pcm, tickets), and seeing and
+  // revoking one's own devices. No scope grants `devices:manage_own`: only people revoke devices.
+  'audio:stream': ALL,
+  'devices:manage_own': ALL,
   // The organization itself.
   'org:read': ALL,
   'org:manage': ADMINS,
@@ -104,6 +108,8 @@ export const SCOPES = {
   'livekit:join': ['livekit:join'],
   'voice_sessions:read': ['voice_sessions:read'],
   'conversations:read': ['conversations:read'],
+  // Streams device audio (GET /ws, /ws_pcm) for the key's creator.
+  'audio:write': ['audio:stream'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type ApiKeyScope = keyof typeof SCOPES;

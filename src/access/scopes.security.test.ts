@@ -115,6 +115,15 @@ const PROBES: Probe[] = [
   },
   { method: 'GET', url: () => '/api/api-keys', permission: 'api_keys:manage', ok: 200 },
   { method: 'GET', url: () => '/api/audit-logs', permission: 'audit:read', ok: 200 },
+  {
+    method: 'POST',
+    url: () => '/api/realtime/tickets',
+    payload: {},
+    permission: 'audio:stream',
+    ok: 201,
+  },
+  // People only: no scope grants it, so every key gets 403.
+  { method: 'GET', url: () => '/api/devices', permission: 'devices:manage_own', ok: 200 },
 ];
 
 const holds = (role: Role, permission: Permission) =>

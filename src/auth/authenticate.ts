@@ -2,9 +2,10 @@
 // hot path of every request: a signature check served from the verified-token cache and a
 // lookup in the in-memory revocation list — no database round trip.
 import type { FastifyRequest } from 'fastify';
-import { decodeProtectedHeader } from 'jose';
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Authenticator, Principal } from '../access/principal.ts';
 import { constantTimeEqual } from '../crypto/tokens.ts';
+import type { AccessClaims } from './access-token.ts';
 import type { AuthContext } from './auth-context.ts';
 import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER } from './cookies.ts';
 
@@ -54,6 +55,60 @@ export function createAuthenticator(
   };
 }
 
+/** Why an access token was refused, for callers that must say so (device sockets close with it). */
+export type AccessTokenRefusal = 'invalid' | 'expired' | 'revoked';
+
+export type AccessTokenCheck =
+  | { ok: true; claims: AccessClaims }
+  | { ok: false; reason: AccessTokenRefusal };
+
+/**
+ * The one access-token check: signature and claims (served from the verified-token cache), a
+ * reload of the key ring when the token names a key this instance has not seen yet, then the
+ * revocation list. `expired` is read from the unverified payload only after verification failed:
+ * it tells a device to refresh instead of retrying, and grants nothing.
+ */
+export async function checkAccessToken(
+  auth: AuthContext,
+  token: string,
+): Promise<AccessTokenCheck> {
+  let claims = await auth.tokens.verify(token);
+  if (!claims) {
+    // A key rotated by another instance: reload the ring (throttled) and try once more.
+    const kid = kidOf(token);
+    if (kid && !auth.getKeyRing().verificationKeys.has(kid)) {
+      await auth.reloadKeys();
+      claims = await auth.tokens.verify(token);
+    }
+    if (!claims) return { ok: false, reason: looksExpired(token) ? 'expired' : 'invalid' };
+  }
+  if (auth.revocation.isRevoked(claims.sid)) return { ok: false, reason: 'revoked' };
+  return { ok: true, claims };
+}
+
+function looksExpired(token: string): boolean {
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' && exp * 1000 <= Date.now();
+  } catch {
+    return false;
+  }
+}
+
+/** The principal a verified access token stands for. */
+export function accessPrincipal(claims: AccessClaims, via: 'bearer' | 'cookie'): Principal {
+  return {
+    userId: claims.sub,
+    orgId: claims.org,
+    role: claims.role,
+    superuser: claims.su === true,
+    sessionId: claims.sid,
+    amr: claims.amr,
+    via,
+    mfaPending: claims.mfa_pending === true,
+  };
+}
+
 function resolver(
   auth: AuthContext,
   apiKey?: (request: FastifyRequest, key: string) => Promise<Principal | null>,
@@ -65,30 +120,13 @@ function resolver(
     if (!token) return null;
     const via = bearer ? 'bearer' : 'cookie';
 
-    let claims = await auth.tokens.verify(token);
-    if (!claims) {
-      // A key rotated by another instance: reload the ring (throttled) and try once more.
-      const kid = kidOf(token);
-      if (!kid || auth.getKeyRing().verificationKeys.has(kid)) return null;
-      await auth.reloadKeys();
-      claims = await auth.tokens.verify(token);
-      if (!claims) return null;
-    }
-    if (auth.revocation.isRevoked(claims.sid)) return null;
+    const checked = await checkAccessToken(auth, token);
+    if (!checked.ok) return null;
 
     if (via === 'cookie' && !SAFE_METHODS.has(request.method) && !csrfOk(request)) {
       request.authFailure = 'csrf_failed';
       return null;
     }
-    return {
-      userId: claims.sub,
-      orgId: claims.org,
-      role: claims.role,
-      superuser: claims.su === true,
-      sessionId: claims.sid,
-      amr: claims.amr,
-      via,
-      mfaPending: claims.mfa_pending === true,
-    };
+    return accessPrincipal(checked.claims, via);
   };
 }

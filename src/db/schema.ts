@@ -174,7 +174,7 @@ export interface ApiKeysTable {
   revoked_by: string | null;
 }
 
-export interface DB extends VoiceTables, ConversationTables, LiveKitTables {
+export interface DB extends VoiceTables, RealtimeTables, ConversationTables, LiveKitTables {
   mfa_backup_codes: MfaBackupCodesTable;
   user_tokens: UserTokensTable;
   known_devices: KnownDevicesTable;
@@ -440,3 +440,39 @@ export interface ConversationTables {
 }
 
 export type Conversation = Selectable<ConversationsTable>;
+// Realtime audio devices (migration 2026_11_30_0009_devices).
+export type DeviceCodec = 'opus' | 'pcm';
+
+export interface DevicesTable {
+  id: Generated<string>;
+  org_id: string;
+  user_id: string;
+  client_id: string;
+  name: string;
+  codec: DeviceCodec;
+  first_seen_at: Generated<Date>;
+  last_seen_at: Generated<Date>;
+  revoked_at: NullableTimestamp;
+  revoked_by: string | null;
+}
+
+export interface RealtimeTicketsTable {
+  id: Generated<string>;
+  token_hash: string;
+  org_id: string;
+  user_id: string;
+  session_id: string | null;
+  api_key_id: string | null;
+  device_name: string;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  used_at: NullableTimestamp;
+}
+
+export interface RealtimeTables {
+  devices: DevicesTable;
+  realtime_tickets: RealtimeTicketsTable;
+}
+
+export type Device = Selectable<DevicesTable>;
+export type RealtimeTicket = Selectable<RealtimeTicketsTable>;

@@ -51,6 +51,10 @@ const OPEN = new Set([
     '/docs/static/swagger-initializer.js',
   ].flatMap((u) => [`GET ${u}`, `HEAD ${u}`]),
   ...['/', '/*', '/assets/*', '/favicon.svg'].flatMap((u) => [`GET ${u}`, `HEAD ${u}`]),
+  // Device sockets: the upgrade passes this gate so that the socket gate can refuse the pending
+  // session itself, with a close frame (1008 `mfa pending`) that devices understand
+  // (src/realtime/realtime.security.test.ts). Without an upgrade they answer 404.
+  ...['/ws', '/ws_pcm'].flatMap((u) => [`GET ${u}`, `HEAD ${u}`]),
 ]);
 
 /** Routes that end the session: walked last, so the token stays good for the others. */
@@ -66,6 +70,7 @@ const PARAMS: Record<string, string> = {
   user_id: ID,
   call_sid: `CA${'0'.repeat(32)}`,
   code: 'not_found',
+  client_id: '000001-device',
 };
 
 /** A concrete URL for a route pattern, with plausible values for its parameters. */

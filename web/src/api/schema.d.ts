@@ -1241,7 +1241,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Repeatable: 403 unless the credential holds every one */
-                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
+                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
                 };
                 header?: never;
                 path?: never;
@@ -4452,7 +4452,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write.
          */
         post: {
             parameters: {
@@ -4465,7 +4465,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read")[];
+                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read" | "audio:write")[];
                         /** Format: date-time */
                         expires_at?: string;
                     };
@@ -9704,6 +9704,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/realtime/tickets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket to open one device audio socket
+         * @description For browsers, which cannot set headers on a WebSocket: open `/ws?ticket=…` or `/ws_pcm?ticket=…` within `expires_in` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance, for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding `audio:write`.
+         */
+        post: operations["createRealtimeTicket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your audio devices in this org
+         * @description Every device that opened an accepted socket as you in the current org, most recently seen first. People only (API keys: 403).
+         */
+        get: operations["listDevices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/devices/{client_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke one of your devices
+         * @description Closes its live sockets (1008 `device revoked`) at once on this instance and within REVOCATION_POLL_MS on the others, and refuses it from then on: a revoked device stays revoked. Audited (`device.revoke`). Revoking a revoked device changes nothing.
+         */
+        delete: operations["revokeDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conversations": {
         parameters: {
             query?: never;
@@ -10549,6 +10609,240 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createRealtimeTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Sanitised like the socket's `device_name` (lowercased; spaces, `_` and `.` → `-`; other characters dropped; at most 32); default `device` */
+                    device_name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Shown only here; only its hash is stored */
+                        ticket: string;
+                        /** @description Seconds */
+                        expires_in: number;
+                        /** Format: date-time */
+                        expires_at: string;
+                        device_name: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDevices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** @description `<last 6 characters of the user id>-<name>` */
+                            client_id: string;
+                            /** @description The sanitised device name */
+                            name: string;
+                            /** @description Of its latest socket: `opus` (/ws) or `pcm` (/ws_pcm) */
+                            codec: "opus" | "pcm";
+                            /** Format: date-time */
+                            first_seen_at: string;
+                            /** Format: date-time */
+                            last_seen_at: string;
+                            /** @description Set once revoked; a revoked device stays refused */
+                            revoked_at: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                client_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,8 @@
-// Account security: two-factor authentication, password, sessions and devices.
+// Account security: two-factor authentication, password, sessions, and audio devices.
 import { useState } from 'react';
 import { PageHeader } from '../../components/Card.tsx';
 import { useSession } from '../../lib/session.tsx';
+import { DevicesSection } from './DevicesSection.tsx';
 import { MfaSection } from './MfaSection.tsx';
 import { PasswordSection } from './PasswordSection.tsx';
 import { SessionsSection } from './SessionsSection.tsx';
@@ -22,6 +23,7 @@ export function SecurityPage() {
           <>
             <PasswordSection onChanged={() => setSessionsVersion((v) => v + 1)} />
             <SessionsSection version={sessionsVersion} />
+            <DevicesSection />
           </>
         )}
       </div>

@@ -43,6 +43,7 @@ const SCOPE_LABELS: Record<Scope, string> = {
   'livekit:join': 'LiveKit — mint room tokens',
   'voice_sessions:read': 'Voice sessions — read',
   'conversations:read': 'Conversations (device audio) — read and play',
+  'audio:write': 'Device audio — stream for you',
 };
 const SCOPES = Object.keys(SCOPE_LABELS) as Scope[];
 

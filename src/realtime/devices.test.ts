@@ -1,0 +1,233 @@
+// Device names and client ids, the devices API (own devices, revoke with audit), tickets (issued
+// to people and audio:write keys, stored hashed) and the devices table's row-level security.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashToken } from '../crypto/tokens.ts';
+import { withSystem, withTenant } from '../db/tenant.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { mustOpen, recordingStream } from '../test/device-sockets.ts';
+import { auditOf, createKey, type Team, team } from '../test/org-helpers.ts';
+import { clientIdFor, sanitizeDeviceName } from './device-name.ts';
+
+describe('device names', () => {
+  it.each([
+    ['phone', 'phone'],
+    ['Kitchen Mic', 'kitchen-mic'],
+    ['my_watch.v2', 'my-watch-v2'],
+    ['  --Héllo wörld!!--  ', 'hello-world'],
+    ['a'.repeat(40), 'a'.repeat(32)],
+    [`${'b'.repeat(31)}-c`, 'b'.repeat(31)],
+    ['😀😀', 'device'],
+    ['', 'device'],
+    [undefined, 'device'],
+  ])('%j → %s', (raw, name) => {
+    expect(sanitizeDeviceName(raw)).toBe(name);
+    expect(name).toMatch(/^[a-z0-9-]{1,32}$/);
+  });
+
+  it('client id: the last 6 characters of the user id, a dash, the name', () => {
+    expect(clientIdFor('0190a3b4-0000-7000-8000-00000da39011', 'phone')).toBe('a39011-phone');
+  });
+});
+
+const rec = recordingStream();
+let t: TestApp;
+let ws: string;
+let a: Team;
+let b: Team;
+
+beforeAll(async () => {
+  t = await buildTestApp({ deps: { audioStream: rec.handler } });
+  ws = (await t.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+  a = await team(t, 'Devices A');
+  b = await team(t, 'Devices B');
+});
+afterAll(() => t.close());
+
+async function stream(access: string, device: string, path = '/ws') {
+  const s = await mustOpen(`${ws}${path}?token=${access}&device_name=${device}`);
+  s.ws.close();
+  await s.closed;
+}
+
+describe('GET /api/devices', () => {
+  it('lists your own devices in this org: name, client id, codec, first and last seen', async () => {
+    await stream(a.member.access, 'phone');
+    await stream(a.member.access, 'desk', '/ws_pcm');
+    await stream(a.admin.access, 'admin-phone');
+    await stream(b.member.access, 'other-org');
+    const res = await t.app.inject({ url: '/api/devices', headers: a.member.headers });
+    expect(res.statusCode).toBe(200);
+    const items = res.json().items as Record<string, unknown>[];
+    expect(items.map((d) => d.name).sort()).toEqual(['desk', 'phone']);
+    const desk = items.find((d) => d.name === 'desk')!;
+    expect(desk).toEqual({
+      client_id: `${a.member.user.id.slice(-6)}-desk`,
+      name: 'desk',
+      codec: 'pcm',
+      first_seen_at: expect.any(String),
+      last_seen_at: expect.any(String),
+      revoked_at: null,
+    });
+  });
+
+  it('the same device again is the same row: last seen moves, codec follows the socket', async () => {
+    const before = (await t.app.inject({ url: '/api/devices', headers: a.member.headers }))
+      .json()
+      .items.find((d: { name: string }) => d.name === 'phone');
+    await new Promise((r) => setTimeout(r, 20));
+    await stream(a.member.access, 'Phone', '/ws_pcm');
+    // last_seen_at is written again when the socket closes: wait for it.
+    await expect
+      .poll(async () => {
+        const items = (
+          await t.app.inject({ url: '/api/devices', headers: a.member.headers })
+        ).json().items as { name: string; last_seen_at: string; codec: string }[];
+        const phone = items.filter((d) => d.name === 'phone');
+        return phone.length === 1 && phone[0]!.last_seen_at > before.last_seen_at
+          ? phone[0]!.codec
+          : null;
+      })
+      .toBe('pcm');
+  });
+
+  it('needs a person: 401 without a credential, 403 for an API key (even audio:write)', async () => {
+    expect((await t.app.inject({ url: '/api/devices' })).statusCode).toBe(401);
+    const key = await createKey(t.app, a.owner, ['audio:write']);
+    expect((await t.app.inject({ url: '/api/devices', headers: key.headers })).statusCode).toBe(
+      403,
+    );
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/devices/${a.owner.user.id.slice(-6)}-x`,
+      headers: key.headers,
+    });
+    expect(del.statusCode).toBe(403);
+  });
+});
+
+describe('DELETE /api/devices/{client_id}', () => {
+  it('revokes your device, audited once; again is a no-op; others’ devices are 404', async () => {
+    await stream(a.manager.access, 'tablet');
+    const clientId = `${a.manager.user.id.slice(-6)}-tablet`;
+    // Another member cannot revoke it (it is not theirs), nor another org's owner.
+    for (const headers of [a.member.headers, b.owner.headers]) {
+      const r = await t.app.inject({ method: 'DELETE', url: `/api/devices/${clientId}`, headers });
+      expect(r.statusCode).toBe(404);
+    }
+    for (let i = 0; i < 2; i++) {
+      const r = await t.app.inject({
+        method: 'DELETE',
+        url: `/api/devices/${clientId}`,
+        headers: a.manager.headers,
+      });
+      expect(r.statusCode).toBe(204);
+    }
+    const list = await t.app.inject({ url: '/api/devices', headers: a.manager.headers });
+    expect(list.json().items[0]).toMatchObject({
+      client_id: clientId,
+      revoked_at: expect.any(String),
+    });
+    const audit = (await auditOf(t.database, a.org.id)).filter((e) => e.action === 'device.revoke');
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({
+      actor_user_id: a.manager.user.id,
+      target_type: 'device',
+      metadata: { client_id: clientId },
+    });
+  });
+
+  it('a malformed client id is a 400, an unknown one a 404', async () => {
+    const bad = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/devices/NOT%20VALID',
+      headers: a.member.headers,
+    });
+    expect(bad.statusCode).toBe(400);
+    const unknown = await t.app.inject({
+      method: 'DELETE',
+      url: '/api/devices/abcdef-nothing',
+      headers: a.member.headers,
+    });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json().code).toBe('not_found');
+  });
+});
+
+describe('POST /api/realtime/tickets', () => {
+  it('people and audio:write keys get one; it is stored hashed only', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/realtime/tickets',
+      headers: a.member.headers,
+      payload: { device_name: 'Web Tab' },
+    });
+    expect(res.statusCode).toBe(201);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const { ticket, device_name, expires_in } = res.json();
+    expect(ticket).toMatch(/^rt_[A-Za-z0-9_-]{43}$/);
+    expect(device_name).toBe('web-tab');
+    expect(expires_in).toBeLessThanOrEqual(60);
+    const rows = await withSystem(t.database, (tx) =>
+      tx.selectFrom('realtime_tickets').selectAll().execute(),
+    );
+    expect(JSON.stringify(rows)).not.toContain(ticket);
+    expect(rows.some((r) => r.token_hash === hashToken(ticket))).toBe(true);
+
+    const key = await createKey(t.app, a.owner, ['audio:write']);
+    const byKey = await t.app.inject({
+      method: 'POST',
+      url: '/api/realtime/tickets',
+      headers: key.headers,
+      payload: {},
+    });
+    expect(byKey.statusCode).toBe(201);
+    expect(byKey.json().device_name).toBe('device');
+  });
+
+  it('401 without a credential, 403 for a key without audio:write, 400 for unknown fields', async () => {
+    const none = await t.app.inject({ method: 'POST', url: '/api/realtime/tickets', payload: {} });
+    expect(none.statusCode).toBe(401);
+    const key = await createKey(t.app, a.owner, ['prompts:read']);
+    const noScope = await t.app.inject({
+      method: 'POST',
+      url: '/api/realtime/tickets',
+      headers: key.headers,
+      payload: {},
+    });
+    expect(noScope.statusCode).toBe(403);
+    const extra = await t.app.inject({
+      method: 'POST',
+      url: '/api/realtime/tickets',
+      headers: a.member.headers,
+      payload: { user_id: b.owner.user.id },
+    });
+    expect(extra.statusCode).toBe(400);
+  });
+});
+
+describe('row-level security on devices', () => {
+  it('members see their own rows; owners, admins and managers read the org’s; nobody another org’s', async () => {
+    const names = (role: 'member' | 'manager', p: { user: { id: string } }, orgId: string) =>
+      withTenant(t.database, { orgId, userId: p.user.id, role }, (tx) =>
+        tx.selectFrom('devices').select(['user_id', 'org_id']).execute(),
+      );
+    const mine = await names('member', a.member, a.org.id);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.every((d) => d.user_id === a.member.user.id)).toBe(true);
+    const org = await names('manager', a.manager, a.org.id);
+    expect(new Set(org.map((d) => d.user_id)).size).toBeGreaterThan(1);
+    expect(org.every((d) => d.org_id === a.org.id)).toBe(true);
+    // A manager cannot write another member's device.
+    const updated = await withTenant(
+      t.database,
+      { orgId: a.org.id, userId: a.manager.user.id, role: 'manager' },
+      (tx) =>
+        tx
+          .updateTable('devices')
+          .set({ name: 'hijacked' })
+          .where('user_id', '=', a.member.user.id)
+          .executeTakeFirst(),
+    );
+    expect(Number(updated.numUpdatedRows)).toBe(0);
+  });
+});

@@ -1,0 +1,192 @@
+// Device audio use cases: issuing and consuming single-use tickets, opening a device (the
+// database half of accepting a socket), listing and revoking one's own devices.
+import { auditActor, isPerson } from '../access/actor.ts';
+import { can, requirePermission } from '../access/permissions.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import { generateToken, hashToken } from '../crypto/tokens.ts';
+import type { Database } from '../db/database.ts';
+import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
+import { withSystem, withTenant } from '../db/tenant.ts';
+import { AppError, notFound } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import { clientIdFor } from './device-name.ts';
+import * as repo from './realtime.repository.ts';
+import type { SocketRegistry } from './socket-registry.ts';
+
+/** Used tickets are kept this long past expiry, so a replay is named as such, then deleted. */
+const TICKET_KEEP_MS = 10 * 60_000;
+/** The close code and reason a revoked device's sockets get. */
+export const DEVICE_REVOKED = 'device revoked';
+
+// Tickets -------------------------------------------------------------------------------------
+
+export interface IssuedTicket {
+  ticket: string;
+  expiresAt: Date;
+  deviceName: string;
+}
+
+/**
+ * A single-use ticket for one device socket of the caller, in the caller's org. Only people (not
+ * yet enrolment-only, which the MFA gate already refuses) and API keys holding `audio:write` may
+ * ask. The secret is returned once; only its SHA-256 is stored.
+ */
+export async function issueTicket(
+  database: Database,
+  p: Principal,
+  deviceName: string,
+  ttlSeconds: number,
+): Promise<IssuedTicket> {
+  requirePermission(p, 'audio:stream');
+  const ticket = `rt_${generateToken(32)}`;
+  const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
+  await withTenant(database, tenantOf(p), async (tx) => {
+    await repo.deleteTicketsExpiredBefore(tx, new Date(Date.now() - TICKET_KEEP_MS));
+    await repo.insertTicket(tx, {
+      token_hash: hashToken(ticket),
+      org_id: p.orgId,
+      user_id: p.userId,
+      session_id: p.sessionId ?? null,
+      api_key_id: p.apiKeyId ?? null,
+      device_name: deviceName,
+      expires_at: expiresAt,
+    });
+  });
+  return { ticket, expiresAt, deviceName };
+}
+
+export type TicketUse =
+  | { ok: true; ticket: RealtimeTicket }
+  | { ok: false; reason: 'invalid ticket' | 'ticket used' | 'expired' };
+
+/**
+ * Consumes a ticket: at most one socket, on any instance, ever gets it. On the system path: the
+ * ticket is what names the tenant. An expired ticket is consumed too (and refused).
+ */
+export async function redeemTicket(database: Database, ticket: string): Promise<TicketUse> {
+  if (!/^rt_[A-Za-z0-9_-]{43}$/.test(ticket)) return { ok: false, reason: 'invalid ticket' };
+  const hash = hashToken(ticket);
+  return withSystem(database, async (tx) => {
+    const row = await repo.consumeTicket(tx, hash);
+    if (!row) {
+      return {
+        ok: false,
+        reason: (await repo.ticketExists(tx, hash)) ? 'ticket used' : 'invalid ticket',
+      };
+    }
+    if (row.expires_at.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
+    return { ok: true, ticket: row };
+  });
+}
+
+// Opening a device ----------------------------------------------------------------------------
+
+export interface DeviceHolder {
+  orgId: string;
+  userId: string;
+  role: Role;
+}
+
+export type DeviceOpening =
+  | { ok: true; device: Device }
+  | { ok: false; reason: 'account disabled' | 'not a member' | 'device revoked' };
+
+/**
+ * The database half of accepting a socket, in one transaction in the holder's tenant context:
+ * the person must still be an active user and member of the org (a token outlives neither by
+ * more than the revocation poll, a ticket or key not at all), and the device must not be revoked;
+ * then the device row is created or its last_seen_at and codec updated.
+ */
+export function openDevice(
+  database: Database,
+  holder: DeviceHolder,
+  deviceName: string,
+  codec: DeviceCodec,
+): Promise<DeviceOpening> {
+  const ctx = { orgId: holder.orgId, userId: holder.userId, role: holder.role };
+  return withTenant(database, ctx, async (tx) => {
+    const standing = await repo.findStanding(tx, holder.orgId, holder.userId);
+    if (standing?.user_status !== 'active') {
+      return { ok: false, reason: 'account disabled' } as const;
+    }
+    if (standing.member_role === null) return { ok: false, reason: 'not a member' } as const;
+    const device = await repo.upsertDevice(tx, {
+      org_id: holder.orgId,
+      user_id: holder.userId,
+      client_id: clientIdFor(holder.userId, deviceName),
+      name: deviceName,
+      codec,
+    });
+    if (!device) return { ok: false, reason: 'device revoked' } as const;
+    return { ok: true, device } as const;
+  });
+}
+
+/** Records the end of a socket as the device's last sighting. */
+export function deviceSeen(database: Database, holder: DeviceHolder, deviceId: string) {
+  const ctx = { orgId: holder.orgId, userId: holder.userId, role: holder.role };
+  return withTenant(database, ctx, (tx) => repo.touchDevice(tx, deviceId));
+}
+
+/**
+ * Of the live sockets' devices and API keys, those that ended elsewhere: devices revoked (on any
+ * instance) and keys that stopped working (revoked, expired, creator disabled or gone). On the
+ * system path: one instance holds the sockets of many orgs.
+ */
+export function findEnded(
+  database: Database,
+  deviceIds: readonly string[],
+  apiKeyIds: readonly string[],
+): Promise<{ devices: Set<string>; keys: Set<string> }> {
+  return withSystem(database, async (tx) => ({
+    devices: await repo.revokedDeviceIds(tx, deviceIds),
+    keys: await repo.deadApiKeyIds(tx, apiKeyIds),
+  }));
+}
+
+// The devices API -----------------------------------------------------------------------------
+
+/** Devices are the person's own: API keys (which act for their creator) do not manage them. */
+function requireDeviceOwner(p: Principal): void {
+  if (!isPerson(p) || !can(p, 'devices:manage_own')) {
+    throw new AppError('forbidden', 'Only the person who owns a device manages it');
+  }
+}
+
+export function listDevices(database: Database, p: Principal): Promise<Device[]> {
+  requireDeviceOwner(p);
+  return withTenant(database, tenantOf(p), (tx) => repo.listUserDevices(tx, p.orgId, p.userId));
+}
+
+/**
+ * Revokes one of the caller's devices (audited in the same transaction) and closes its live
+ * sockets on this instance at once; other instances close theirs at their next watch (the
+ * realtime plugin polls revoked devices). Revoking a revoked device changes nothing (204).
+ */
+export async function revokeDevice(
+  database: Database,
+  registry: SocketRegistry,
+  p: Principal,
+  clientId: string,
+  meta: RequestMeta,
+): Promise<void> {
+  requireDeviceOwner(p);
+  const device = await withTenant(database, tenantOf(p), async (tx) => {
+    const found = await repo.findUserDevice(tx, p.orgId, p.userId, clientId);
+    if (!found) throw notFound('device');
+    if (found.revoked_at !== null) return found;
+    const revoked = await repo.markDeviceRevoked(tx, found.id, p.userId);
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      ...auditActor(p),
+      action: 'device.revoke',
+      target_type: 'device',
+      target_id: found.id,
+      outcome: 'success',
+      metadata: { client_id: found.client_id },
+    });
+    return revoked;
+  });
+  registry.closeWhere((s) => s.deviceId === device.id, 1008, DEVICE_REVOKED);
+}

@@ -1,0 +1,162 @@
+// Who opens a device socket, decided once, on the upgrade request, before any audio is read.
+// Credentials, first found wins:
+//   1. `?ticket=` — single use, from POST /api/realtime/tickets (browsers);
+//   2. an access token or `sb_…` API key: `Sec-WebSocket-Protocol: bearer, <token>`,
+//      `Authorization: Bearer <token>` or `?token=<token>`;
+//   3. the sb_access cookie, only with `Origin` equal to PUBLIC_URL's origin (a page of another
+//      site can open a WebSocket to us and the browser attaches our cookie: cross-site WebSocket
+//      hijacking. Browsers always send Origin on a WebSocket handshake and page script cannot
+//      forge it).
+// Tokens go through the one access-token check (src/auth/authenticate.ts), keys through the one
+// API-key authenticator. A refusal is a short reason for the 1008 close frame; never an error.
+import type { FastifyRequest } from 'fastify';
+import { can } from '../access/permissions.ts';
+import type { Principal } from '../access/principal.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
+import { accessPrincipal, bearerToken, checkAccessToken } from '../auth/authenticate.ts';
+import { ACCESS_COOKIE } from '../auth/cookies.ts';
+import type { Role } from '../db/schema.ts';
+import { AppError } from '../http/errors.ts';
+import { redeemTicket } from './devices.ts';
+
+/** What the gate learnt: the person (or key acting for them), the org, what ends the socket. */
+export interface SocketHolder {
+  userId: string;
+  orgId: string;
+  role: Role;
+  sessionId?: string;
+  apiKeyId?: string;
+  via: 'ticket' | 'token' | 'cookie' | 'api_key';
+  /** A ticket's device: the socket must be that device. */
+  ticketDevice?: string;
+}
+
+export type GateResult =
+  | { ok: true; holder: SocketHolder }
+  | { ok: false; code: 1008 | 1013; reason: string };
+
+export interface GateDeps {
+  auth: AuthContext;
+  /** PUBLIC_URL's origin: the only page origin a cookie-authenticated socket may come from. */
+  origin: string;
+  apiKey: (request: FastifyRequest, key: string) => Promise<Principal | null>;
+}
+
+const refuse = (reason: string): GateResult => ({ ok: false, code: 1008, reason });
+
+/** `Sec-WebSocket-Protocol: bearer, <token>`: the token, or undefined. */
+export function subprotocolToken(request: FastifyRequest): string | undefined {
+  const h = request.headers['sec-websocket-protocol'];
+  if (typeof h !== 'string') return undefined;
+  const parts = h.split(',').map((p) => p.trim());
+  const i = parts.indexOf('bearer');
+  return i >= 0 && parts[i + 1] ? parts[i + 1] : undefined;
+}
+
+function queryValue(request: FastifyRequest, name: string): string | undefined {
+  const v = (request.query as Record<string, unknown> | undefined)?.[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function fromPrincipal(p: Principal): GateResult {
+  if (p.mfaPending) return refuse('mfa pending');
+  if (p.via === 'api_key') {
+    if (!can(p, 'audio:stream')) return refuse('missing scope audio:write');
+    return {
+      ok: true,
+      holder: {
+        userId: p.userId,
+        orgId: p.orgId,
+        role: p.role,
+        apiKeyId: p.apiKeyId,
+        via: 'api_key',
+      },
+    };
+  }
+  if (!can(p, 'audio:stream')) return refuse('forbidden');
+  return {
+    ok: true,
+    holder: {
+      userId: p.userId,
+      orgId: p.orgId,
+      role: p.role,
+      sessionId: p.sessionId,
+      via: p.via === 'cookie' ? 'cookie' : 'token',
+    },
+  };
+}
+
+async function fromToken(
+  deps: GateDeps,
+  request: FastifyRequest,
+  token: string,
+  fromHeader: boolean,
+): Promise<GateResult> {
+  if (token.startsWith('sb_')) {
+    // A key in the Authorization header was already looked up by the request authenticator.
+    const already = fromHeader ? request.principal : null;
+    if (already?.via === 'api_key') return fromPrincipal(already);
+    try {
+      const p = await deps.apiKey(request, token);
+      return p ? fromPrincipal(p) : refuse('invalid key');
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'rate_limited') {
+        return { ok: false, code: 1013, reason: 'try again later' };
+      }
+      throw err;
+    }
+  }
+  const checked = await checkAccessToken(deps.auth, token);
+  if (!checked.ok) return refuse(checked.reason === 'invalid' ? 'invalid token' : checked.reason);
+  return fromPrincipal(accessPrincipal(checked.claims, 'bearer'));
+}
+
+async function fromCredential(deps: GateDeps, request: FastifyRequest): Promise<GateResult | null> {
+  const sub = subprotocolToken(request);
+  if (sub) return fromToken(deps, request, sub, false);
+  const header = bearerToken(request);
+  if (header) return fromToken(deps, request, header, true);
+  const query = queryValue(request, 'token');
+  if (query) return fromToken(deps, request, query, false);
+  const cookie = request.cookies?.[ACCESS_COOKIE];
+  if (cookie) {
+    if (request.headers.origin !== deps.origin) return refuse('wrong origin');
+    const checked = await checkAccessToken(deps.auth, cookie);
+    if (!checked.ok) return refuse(checked.reason === 'invalid' ? 'invalid token' : checked.reason);
+    return fromPrincipal(accessPrincipal(checked.claims, 'cookie'));
+  }
+  return null;
+}
+
+export async function authenticateSocket(
+  deps: GateDeps,
+  request: FastifyRequest,
+): Promise<GateResult> {
+  const ticket = queryValue(request, 'ticket');
+  if (!ticket) return (await fromCredential(deps, request)) ?? refuse('no token');
+
+  const used = await redeemTicket(deps.auth.database, ticket);
+  if (!used.ok) return refuse(used.reason);
+  const t = used.ticket;
+  if (t.session_id && deps.auth.revocation.isRevoked(t.session_id)) return refuse('revoked');
+  // A ticket that arrives with another credential (a browser's cookie) must be that caller's:
+  // a ticket of another user or org is refused, not silently preferred.
+  const other = await fromCredential(deps, request).catch(() => null);
+  if (other?.ok && (other.holder.userId !== t.user_id || other.holder.orgId !== t.org_id)) {
+    return refuse('ticket mismatch');
+  }
+  return {
+    ok: true,
+    holder: {
+      userId: t.user_id,
+      orgId: t.org_id,
+      // The role is re-read with the membership when the device is opened; the tenant context
+      // needs one to begin with and `member` grants the least.
+      role: 'member',
+      sessionId: t.session_id ?? undefined,
+      apiKeyId: t.api_key_id ?? undefined,
+      via: 'ticket',
+      ticketDevice: t.device_name,
+    },
+  };
+}

@@ -1,0 +1,305 @@
+// Revocation reaches live device sockets: every event that ends a session, a device revoke and an
+// API key that stops working close the affected sockets with 1008 — within 1 s on the instance
+// that handled the event, within 5 s on a second instance sharing the database (the default
+// REVOCATION_POLL_MS of 2 s) — and leave everyone else's sockets open.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { bearer } from '../test/auth-helpers.ts';
+import { closedWithin, mustOpen, type Opened, recordingStream } from '../test/device-sockets.ts';
+import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
+import {
+  ADMIN_ENV,
+  createKey,
+  logIn,
+  type Person,
+  person,
+  superuser,
+  type Team,
+  team,
+} from '../test/org-helpers.ts';
+import { linkFrom } from '../test/smtp.ts';
+
+const rec1 = recordingStream();
+const mail: CapturingMailer = capturingMailer();
+let one: TestApp;
+let two: TestApp;
+let ws1: string;
+let ws2: string;
+let a: Team;
+let su: Person;
+
+beforeAll(async () => {
+  one = await buildTestApp({ env: ADMIN_ENV, deps: { audioStream: rec1.handler, mailer: mail } });
+  two = await buildTestApp({ env: ADMIN_ENV, database: one.database, deps: { mailer: mail } });
+  ws1 = (await one.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+  ws2 = (await two.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+  a = await team(one, 'Live Org');
+  su = await superuser(one);
+});
+afterAll(async () => {
+  await two?.close();
+  await one?.close();
+});
+
+/** One socket on each instance for the same credential (query string), plus a bystander's. */
+async function sockets(access: string, device = 'dev') {
+  return {
+    here: await mustOpen(`${ws1}/ws?token=${access}&device_name=${device}`),
+    there: await mustOpen(`${ws2}/ws_pcm?token=${access}&device_name=${device}`),
+    bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
+  };
+}
+
+/** Runs `act`, then checks both sockets closed in time with 1008 and the bystander did not. */
+async function expectClosed(
+  s: { here: Opened; there: Opened; bystander: Opened },
+  act: () => Promise<void>,
+  reason = 'revoked',
+) {
+  const since = Date.now();
+  await act();
+  const here = await closedWithin(s.here, since);
+  const there = await closedWithin(s.there, since);
+  expect(here).toMatchObject({ code: 1008, reason });
+  expect(there).toMatchObject({ code: 1008, reason });
+  expect(here.ms).toBeLessThan(1000);
+  expect(there.ms).toBeLessThan(5000);
+  expect(s.bystander.ws.readyState).toBe(s.bystander.ws.OPEN);
+  s.bystander.ws.close();
+}
+
+async function ok(res: Promise<{ statusCode: number; body: string }>, status: number) {
+  const r = await res;
+  expect(r.statusCode, r.body).toBe(status);
+}
+
+describe('live device sockets close on', () => {
+  it('logout (and the handler is told: its signal aborts with the reason)', async () => {
+    const p = await person(one, a.org, 'member', 'logout');
+    const s = await sockets(p.access);
+    const handed = rec1.seen.find((r) => r.ctx.userId === p.user.id)!;
+    await expectClosed(s, () =>
+      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout', headers: p.headers }), 204),
+    );
+    expect(handed.ctx.signal.aborted).toBe(true);
+    expect(handed.aborted).toBe('revoked');
+  });
+
+  it('logout-all', async () => {
+    const p = await person(one, a.org, 'member', 'logout-all');
+    const other = await logIn(one.app, p.email);
+    const s = await sockets(other.access);
+    await expectClosed(s, () =>
+      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout-all', headers: p.headers }), 204),
+    );
+  });
+
+  it('session revoke (from another session)', async () => {
+    const p = await person(one, a.org, 'member', 'session');
+    const device = await logIn(one.app, p.email);
+    const s = await sockets(device.access);
+    const list = await one.app.inject({ url: '/api/auth/sessions', headers: p.headers });
+    const target = (list.json().items as { id: string; current: boolean }[]).find(
+      (x) => !x.current,
+    )!;
+    await expectClosed(s, () =>
+      ok(
+        one.app.inject({
+          method: 'DELETE',
+          url: `/api/auth/sessions/${target.id}`,
+          headers: p.headers,
+        }),
+        204,
+      ),
+    );
+  });
+
+  it('password change (every other session)', async () => {
+    const p = await person(one, a.org, 'member', 'pwchange');
+    const device = await logIn(one.app, p.email);
+    const s = await sockets(device.access);
+    await expectClosed(s, () =>
+      ok(
+        one.app.inject({
+          method: 'POST',
+          url: '/api/auth/password/change',
+          headers: p.headers,
+          payload: {
+            current_password: 'correct horse battery staple 42',
+            new_password: 'another long passphrase 77 for devices',
+          },
+        }),
+        204,
+      ),
+    );
+  });
+
+  it('password reset', async () => {
+    const p = await person(one, a.org, 'member', 'pwreset');
+    const s = await sockets(p.access);
+    await ok(
+      one.app.inject({
+        method: 'POST',
+        url: '/api/auth/password/forgot',
+        payload: { email: p.email },
+      }),
+      202,
+    );
+    await expect.poll(() => mail.to(p.email, /Reset your Switchboard password/).length).toBe(1);
+    const m = mail.to(p.email, /Reset your Switchboard password/)[0]!;
+    const token = new URL(linkFrom(m, '/reset-password?token=')).searchParams.get('token');
+    await expectClosed(s, () =>
+      ok(
+        one.app.inject({
+          method: 'POST',
+          url: '/api/auth/password/reset',
+          payload: { token, new_password: 'a brand new passphrase for 2026' },
+        }),
+        204,
+      ),
+    );
+  });
+
+  it('member removal', async () => {
+    const p = await person(one, a.org, 'member', 'removed');
+    const s = await sockets(p.access);
+    await expectClosed(s, () =>
+      ok(
+        one.app.inject({
+          method: 'DELETE',
+          url: `/api/orgs/current/members/${p.user.id}`,
+          headers: a.owner.headers,
+        }),
+        204,
+      ),
+    );
+  });
+
+  it('user deactivation by the platform superuser', async () => {
+    const p = await person(one, a.org, 'member', 'disabled');
+    const s = await sockets(p.access);
+    await expectClosed(s, () =>
+      ok(
+        one.app.inject({
+          method: 'POST',
+          url: `/api/admin/users/${p.user.id}/disable`,
+          headers: su.headers,
+        }),
+        200,
+      ),
+    );
+  });
+
+  it('device revoke: that device only, on every instance', async () => {
+    const p = await person(one, a.org, 'member', 'devrevoke');
+    const s = await sockets(p.access, 'mic');
+    const otherDevice = await mustOpen(`${ws2}/ws?token=${p.access}&device_name=phone`);
+    const clientId = `${p.user.id.slice(-6)}-mic`;
+    await expectClosed(
+      s,
+      () =>
+        ok(
+          one.app.inject({
+            method: 'DELETE',
+            url: `/api/devices/${clientId}`,
+            headers: p.headers,
+          }),
+          204,
+        ),
+      'device revoked',
+    );
+    expect(otherDevice.ws.readyState).toBe(otherDevice.ws.OPEN);
+    otherDevice.ws.close();
+  });
+
+  it('a ticket socket when the session that asked for the ticket logs out', async () => {
+    const p = await person(one, a.org, 'member', 'ticket');
+    const ticket = async () => {
+      const r = await one.app.inject({
+        method: 'POST',
+        url: '/api/realtime/tickets',
+        headers: p.headers,
+        payload: { device_name: 'tab' },
+      });
+      return r.json().ticket as string;
+    };
+    const s = {
+      here: await mustOpen(`${ws1}/ws?ticket=${await ticket()}`),
+      there: await mustOpen(`${ws2}/ws?ticket=${await ticket()}`),
+      bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
+    };
+    await expectClosed(s, () =>
+      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout', headers: p.headers }), 204),
+    );
+  });
+});
+
+describe('API-key sockets close (at the next watch, on every instance)', () => {
+  async function keySockets(key: string) {
+    return {
+      here: await mustOpen(`${ws1}/ws?token=${key}&device_name=worker`),
+      there: await mustOpen(`${ws2}/ws`, { headers: bearer(key) }),
+      bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
+    };
+  }
+  async function expectKeyClosed(
+    s: { here: Opened; there: Opened; bystander: Opened },
+    act: () => Promise<void>,
+  ) {
+    const since = Date.now();
+    await act();
+    for (const side of [s.here, s.there]) {
+      const c = await closedWithin(side, since);
+      expect(c).toMatchObject({ code: 1008, reason: 'revoked' });
+      expect(c.ms).toBeLessThan(5000);
+    }
+    expect(s.bystander.ws.readyState).toBe(s.bystander.ws.OPEN);
+    s.bystander.ws.close();
+  }
+
+  it('when the key is revoked', async () => {
+    const key = await createKey(one.app, a.admin, ['audio:write']);
+    const s = await keySockets(key.key);
+    await expectKeyClosed(s, () =>
+      ok(
+        one.app.inject({
+          method: 'DELETE',
+          url: `/api/api-keys/${key.id}`,
+          headers: a.owner.headers,
+        }),
+        204,
+      ),
+    );
+  });
+
+  it('when its creator leaves the org', async () => {
+    const creator = await person(one, a.org, 'admin', 'keycreator');
+    const key = await createKey(one.app, creator, ['audio:write']);
+    const s = await keySockets(key.key);
+    await expectKeyClosed(s, () =>
+      ok(
+        one.app.inject({
+          method: 'DELETE',
+          url: `/api/orgs/current/members/${creator.user.id}`,
+          headers: a.owner.headers,
+        }),
+        204,
+      ),
+    );
+  });
+});
+
+describe('shutdown', () => {
+  it('closes every socket with 1001 and never hangs', async () => {
+    const three = await buildTestApp({ database: one.database });
+    const ws3 = (await three.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+    const s = [
+      await mustOpen(`${ws3}/ws?token=${a.member.access}`),
+      await mustOpen(`${ws3}/ws_pcm?token=${a.manager.access}`),
+    ];
+    const since = Date.now();
+    await three.close();
+    expect(Date.now() - since).toBeLessThan(3000);
+    for (const x of s) expect((await x.closed).code).toBe(1001);
+  });
+});

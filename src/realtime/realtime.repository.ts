@@ -1,0 +1,180 @@
+// SQL of device audio: devices, single-use tickets, and the checks that keep live sockets honest
+// (revoked devices, API keys that stopped working). Every function takes the transaction first.
+import { sql } from 'kysely';
+import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+
+// Tickets -----------------------------------------------------------------------------------
+
+export function insertTicket(
+  tx: Tx,
+  row: {
+    token_hash: string;
+    org_id: string;
+    user_id: string;
+    session_id: string | null;
+    api_key_id: string | null;
+    device_name: string;
+    expires_at: Date;
+  },
+): Promise<{ expires_at: Date }> {
+  return tx
+    .insertInto('realtime_tickets')
+    .values(row)
+    .returning('expires_at')
+    .executeTakeFirstOrThrow();
+}
+
+/**
+ * Marks the ticket used and returns it, or undefined when no unused ticket has this hash. One
+ * UPDATE: of two instances presenting the same ticket at once, exactly one gets the row.
+ */
+export function consumeTicket(tx: Tx, tokenHash: string): Promise<RealtimeTicket | undefined> {
+  return tx
+    .updateTable('realtime_tickets')
+    .set({ used_at: sql`now()` })
+    .where('token_hash', '=', tokenHash)
+    .where('used_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Whether a ticket with this hash exists at all (to tell a replay from a made-up ticket). */
+export async function ticketExists(tx: Tx, tokenHash: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('realtime_tickets')
+    .select('id')
+    .where('token_hash', '=', tokenHash)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Tickets are worthless a minute after expiry; they are kept a while to name replays. */
+export async function deleteTicketsExpiredBefore(tx: Tx, before: Date): Promise<void> {
+  await tx.deleteFrom('realtime_tickets').where('expires_at', '<', before).execute();
+}
+
+// Standing of the person behind a socket ------------------------------------------------------
+
+export interface Standing {
+  user_status: 'active' | 'disabled';
+  /** null: not an active member of the org */
+  member_role: Role | null;
+}
+
+export function findStanding(tx: Tx, orgId: string, userId: string): Promise<Standing | undefined> {
+  return tx
+    .selectFrom('users as u')
+    .leftJoin('memberships as m', (j) =>
+      j.onRef('m.user_id', '=', 'u.id').on('m.org_id', '=', orgId).on('m.status', '=', 'active'),
+    )
+    .select(['u.status as user_status', 'm.role as member_role'])
+    .where('u.id', '=', userId)
+    .executeTakeFirst();
+}
+
+// Devices -------------------------------------------------------------------------------------
+
+/**
+ * Creates the device or records that it was seen again (last_seen_at, codec). A revoked device
+ * is left as it is and undefined is returned: it stays revoked.
+ */
+export function upsertDevice(
+  tx: Tx,
+  row: { org_id: string; user_id: string; client_id: string; name: string; codec: DeviceCodec },
+): Promise<Device | undefined> {
+  return tx
+    .insertInto('devices')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .constraint('devices_client_once')
+        .doUpdateSet({ last_seen_at: sql`now()`, codec: row.codec })
+        .where('devices.revoked_at', 'is', null),
+    )
+    .returningAll()
+    .executeTakeFirst();
+}
+
+export async function touchDevice(tx: Tx, id: string): Promise<void> {
+  await tx.updateTable('devices').set({ last_seen_at: sql`now()` }).where('id', '=', id).execute();
+}
+
+/** One user's devices in one org, most recently seen first. */
+export function listUserDevices(tx: Tx, orgId: string, userId: string): Promise<Device[]> {
+  return tx
+    .selectFrom('devices')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .orderBy('last_seen_at', 'desc')
+    .orderBy('id', 'asc')
+    .execute();
+}
+
+export function findUserDevice(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+  clientId: string,
+): Promise<Device | undefined> {
+  return tx
+    .selectFrom('devices')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .where('client_id', '=', clientId)
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+export function markDeviceRevoked(tx: Tx, id: string, by: string): Promise<Device> {
+  return tx
+    .updateTable('devices')
+    .set({ revoked_at: sql`now()`, revoked_by: by })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+// Live-socket checks (system path: one instance holds sockets of many orgs) -------------------
+
+/** Of these device ids, those that are revoked (or gone). */
+export async function revokedDeviceIds(tx: Tx, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const live = await tx
+    .selectFrom('devices')
+    .select('id')
+    .where('id', 'in', ids)
+    .where('revoked_at', 'is', null)
+    .execute();
+  const alive = new Set(live.map((r) => r.id));
+  return new Set(ids.filter((id) => !alive.has(id)));
+}
+
+/**
+ * Of these API key ids, those that no longer work: revoked, expired, or whose creator was
+ * disabled or left the org (the conditions authenticate-api-key.ts checks at each use).
+ */
+export async function deadApiKeyIds(tx: Tx, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const live = await tx
+    .selectFrom('api_keys as k')
+    .innerJoin('users as u', 'u.id', 'k.created_by')
+    .innerJoin('memberships as m', (j) =>
+      j
+        .onRef('m.org_id', '=', 'k.org_id')
+        .onRef('m.user_id', '=', 'k.created_by')
+        .on('m.status', '=', 'active'),
+    )
+    .select('k.id')
+    .where('k.id', 'in', ids)
+    .where('k.revoked_at', 'is', null)
+    .where((eb) =>
+      eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', sql<Date>`now()`)]),
+    )
+    .where('u.status', '=', 'active')
+    .execute();
+  const alive = new Set(live.map((r) => r.id));
+  return new Set(ids.filter((id) => !alive.has(id)));
+}

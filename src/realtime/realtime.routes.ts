@@ -1,0 +1,402 @@
+// Device audio: GET /ws (Opus) and GET /ws_pcm (PCM) — the WebSocket gate — plus
+// POST /api/realtime/tickets, GET /api/devices and DELETE /api/devices/{client_id}.
+//
+// A socket is always accepted, then either closed at once with a reason (1008 refused, 1013 try
+// again later) or handed, authenticated and registered, to the stream handler (the `stream`
+// option: src/conversations/ speaks the protocol from `ready` on). Registered sockets close with
+// 1008 when their session ends (the revocation list: at once here, at the next poll elsewhere),
+// when their device is revoked or their API key stops working (here at once; elsewhere at the
+// watcher's next look, every REVOCATION_POLL_MS), and with 1001 when the app closes.
+
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import websocket from '@fastify/websocket';
+import type { FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { Type } from 'typebox';
+import type { WebSocket } from 'ws';
+import { requirePrincipal } from '../access/principal.ts';
+import { createApiKeyAuthenticator } from '../api-keys/authenticate-api-key.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
+import type { Config } from '../config.ts';
+import type { Device, DeviceCodec } from '../db/schema.ts';
+import { requestMeta } from '../http/request-meta.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
+import { NoContent, responses, Timestamp } from '../http/schemas.ts';
+import type { AudioStreamHandler } from './audio-stream.ts';
+import { CLIENT_ID_PATTERN, DEVICE_NAME_PATTERN, sanitizeDeviceName } from './device-name.ts';
+import {
+  DEVICE_REVOKED,
+  deviceSeen,
+  findEnded,
+  issueTicket,
+  listDevices,
+  openDevice,
+  revokeDevice,
+} from './devices.ts';
+import { authenticateSocket, type GateDeps } from './gate.ts';
+import { createSocketRegistry, type SocketRegistry } from './socket-registry.ts';
+
+export interface RealtimeOptions {
+  auth: AuthContext;
+  config: Readonly<Config>;
+  /** This instance's live device sockets (createDeviceSockets), decorated on the app by routes.ts. */
+  registry: SocketRegistry;
+  /** Takes over each accepted socket (the stream protocol). */
+  stream: AudioStreamHandler;
+  /** How long shutdown waits for sockets to answer the 1001 close before cutting them. */
+  closeGraceMs?: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This instance's live device sockets (tests and the bench read it). */
+    deviceSockets: SocketRegistry;
+  }
+}
+
+const REVOKED = 'revoked';
+const TRY_LATER = 'try again later';
+
+const DeviceOut = Type.Object(
+  {
+    client_id: Type.String({ description: '`<last 6 characters of the user id>-<name>`' }),
+    name: Type.String({ description: 'The sanitised device name' }),
+    codec: Type.Union([Type.Literal('opus'), Type.Literal('pcm')], {
+      description: 'Of its latest socket: `opus` (/ws) or `pcm` (/ws_pcm)',
+    }),
+    first_seen_at: Timestamp,
+    last_seen_at: Timestamp,
+    revoked_at: Type.Union([Timestamp, Type.Null()], {
+      description: 'Set once revoked; a revoked device stays refused',
+    }),
+  },
+  { title: 'Device' },
+);
+
+function deviceJson(d: Device) {
+  return {
+    client_id: d.client_id,
+    name: d.name,
+    codec: d.codec,
+    first_seen_at: d.first_seen_at.toISOString(),
+    last_seen_at: d.last_seen_at.toISOString(),
+    revoked_at: d.revoked_at?.toISOString() ?? null,
+  };
+}
+
+/** The registry of this instance's device sockets, with the configured per-instance limits. */
+export function createDeviceSockets(config: Readonly<Config>): SocketRegistry {
+  return createSocketRegistry({
+    perUser: config.realtime.maxSocketsPerUser,
+    perOrg: config.realtime.maxSocketsPerOrg,
+  });
+}
+
+const plugin: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
+  // Listening for upgrades means Node no longer hangs up on an upgrade request to a route that
+  // is not a socket (or one refused over HTTP before the upgrade, like a 429): the answer is
+  // written to the raw socket, which nothing would ever close, so shutdown would wait on it.
+  // Hang up once answered — for every route, hence this plugin is not encapsulated.
+  app.addHook('onResponse', async (request) => {
+    // Node sets `upgrade` on requests that came by the 'upgrade' event (its typings omit it).
+    if ((request.raw as { upgrade?: boolean }).upgrade === true) request.raw.socket?.destroy();
+  });
+  // The sockets in a scope of their own: @fastify/websocket upgrades (and at once closes) an
+  // upgrade request to ANY route of the scope it is registered in, so the HTTP routes below stay
+  // outside it and answer an upgrade like any other request.
+  await app.register(socketGate, opts);
+  await app.register(deviceApi, opts);
+};
+
+export const realtimeRoutes = fp(plugin, { name: 'realtime' });
+
+const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
+  const { auth, config, registry } = opts;
+  const database = auth.database;
+  const gate: GateDeps = {
+    auth,
+    origin: new URL(config.publicUrl).origin,
+    apiKey: createApiKeyAuthenticator(auth),
+  };
+  const graceMs = opts.closeGraceMs ?? 2000;
+
+  await app.register(websocket, {
+    options: {
+      maxPayload: config.realtime.maxFrameBytes,
+      // `Sec-WebSocket-Protocol: bearer, <token>` is answered with `bearer` (the token is not a
+      // protocol); a client offering anything else gets no subprotocol.
+      handleProtocols: (protocols) => (protocols.has('bearer') ? 'bearer' : false),
+    },
+    // ws closes an oversized message with 1009 and a protocol error with 1002 itself, then
+    // reports it here: note it and let the close handshake finish (no terminate).
+    errorHandler: (err, _socket, request) => {
+      request.log.info({ err: { message: err.message } }, 'device socket error');
+    },
+    preClose: async function closeDeviceSockets() {
+      await closeEverything();
+    },
+  });
+
+  async function closeEverything() {
+    stopWatching();
+    const wss = app.websocketServer;
+    // Registered sockets abort their stream first (the handler finishes its files), then close.
+    await Promise.all([
+      registry.closeAll(graceMs),
+      // Sockets still in the gate, not registered yet.
+      new Promise<void>((resolve) => {
+        const rest = [...wss.clients].filter((c) => c.readyState === c.OPEN);
+        for (const c of rest) c.close(1001, 'server shutting down');
+        if (rest.length === 0) return resolve();
+        const t = setTimeout(() => {
+          for (const c of rest) c.terminate();
+          resolve();
+        }, graceMs);
+        t.unref();
+        let left = rest.length;
+        for (const c of rest) {
+          c.once('close', () => {
+            if (--left === 0) {
+              clearTimeout(t);
+              resolve();
+            }
+          });
+        }
+      }),
+    ]);
+  }
+
+  // Revocation -------------------------------------------------------------------------------
+  const unsubscribe = auth.revocation.onRevoked((ids) => {
+    const ended = new Set(ids);
+    registry.closeWhere((s) => s.sessionId !== undefined && ended.has(s.sessionId), 1008, REVOKED);
+  });
+
+  // Other instances' device revokes and API keys that stopped working: looked up for the live
+  // sockets of this instance, in the revocation list's cadence (one query each, only with sockets).
+  let watchTimer: NodeJS.Timeout | undefined;
+  let watching: Promise<void> | undefined;
+  async function watchOnce() {
+    const live = registry.all();
+    if (live.length === 0) return;
+    const deviceIds = [...new Set(live.map((s) => s.deviceId))];
+    const keyIds = [...new Set(live.flatMap((s) => (s.apiKeyId ? [s.apiKeyId] : [])))];
+    const { devices, keys } = await findEnded(database, deviceIds, keyIds);
+    registry.closeWhere((s) => devices.has(s.deviceId), 1008, DEVICE_REVOKED);
+    registry.closeWhere((s) => s.apiKeyId !== undefined && keys.has(s.apiKeyId), 1008, REVOKED);
+  }
+  function stopWatching() {
+    if (watchTimer) clearInterval(watchTimer);
+    watchTimer = undefined;
+    unsubscribe();
+  }
+  app.addHook('onReady', async () => {
+    watchTimer = setInterval(() => {
+      watching ??= watchOnce()
+        .catch((err) =>
+          app.log.warn({ err: { message: err.message } }, 'device socket watch failed'),
+        )
+        .finally(() => {
+          watching = undefined;
+        });
+    }, config.auth.revocationPollMs);
+    watchTimer.unref();
+  });
+  app.addHook('onClose', async () => {
+    stopWatching();
+    await watching;
+  });
+
+  // The gate ------------------------------------------------------------------------------------
+  async function accept(socket: WebSocket, request: FastifyRequest, codec: DeviceCodec) {
+    // Hold the client's first messages until the stream handler listens.
+    socket.pause();
+    const close = (code: number, reason: string) => {
+      socket.resume();
+      if (socket.readyState === socket.OPEN) socket.close(code, reason);
+    };
+    const log = request.log;
+    try {
+      const result = await authenticateSocket(gate, request);
+      if (!result.ok) {
+        log.info({ reason: result.reason }, 'device socket refused');
+        return close(result.code, result.reason);
+      }
+      const holder = result.holder;
+      const asked = (request.query as Record<string, unknown>).device_name;
+      const deviceName =
+        typeof asked === 'string' || !holder.ticketDevice
+          ? sanitizeDeviceName(typeof asked === 'string' ? asked : undefined)
+          : holder.ticketDevice;
+      if (holder.ticketDevice && deviceName !== holder.ticketDevice) {
+        return close(1008, 'wrong device');
+      }
+      if (!registry.fits(holder.orgId, holder.userId)) return close(1013, TRY_LATER);
+
+      const opened = await openDevice(database, holder, deviceName, codec);
+      if (!opened.ok) {
+        log.info({ reason: opened.reason }, 'device socket refused');
+        return close(1008, opened.reason);
+      }
+      // The client may have left, or the session ended, while the gate was waiting.
+      if (socket.readyState !== socket.OPEN) return;
+      if (holder.sessionId && auth.revocation.isRevoked(holder.sessionId)) {
+        return close(1008, REVOKED);
+      }
+      const device = opened.device;
+      const controller = new AbortController();
+      const entry = {
+        socket,
+        orgId: holder.orgId,
+        userId: holder.userId,
+        deviceId: device.id,
+        clientId: device.client_id,
+        sessionId: holder.sessionId,
+        apiKeyId: holder.apiKeyId,
+        controller,
+      };
+      if (!registry.add(entry)) return close(1013, TRY_LATER);
+      socket.once('close', () => {
+        deviceSeen(database, holder, device.id).catch((err) =>
+          log.warn({ err: { message: err.message } }, 'device last_seen_at not recorded'),
+        );
+      });
+      log.info({ client_id: device.client_id, codec, via: holder.via }, 'device socket accepted');
+      opts.stream(socket, {
+        orgId: holder.orgId,
+        userId: holder.userId,
+        deviceId: device.id,
+        clientId: device.client_id,
+        deviceName: device.name,
+        codec,
+        signal: controller.signal,
+        log,
+      });
+      socket.resume();
+    } catch (err) {
+      log.error({ err: { message: (err as Error).message } }, 'device socket gate failed');
+      close(1013, TRY_LATER);
+    }
+  }
+
+  for (const [url, codec] of [
+    ['/ws', 'opus'],
+    ['/ws_pcm', 'pcm'],
+  ] as const) {
+    app.get(
+      url,
+      // The MFA gate would answer an enrolment-only token with an HTTP 403 before the upgrade;
+      // the socket gate refuses it itself, with a close frame devices understand.
+      { websocket: true, config: MFA_PENDING_ALLOWED, schema: { hide: true } },
+      (socket, request) => accept(socket, request, codec),
+    );
+  }
+};
+
+// Tickets and devices --------------------------------------------------------------------------
+const deviceApi: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
+  const { config, registry } = opts;
+  const database = opts.auth.database;
+  const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
+
+  app.post(
+    '/api/realtime/tickets',
+    {
+      schema: {
+        operationId: 'createRealtimeTicket',
+        tags: ['realtime'],
+        security,
+        summary: 'A single-use ticket to open one device audio socket',
+        description: `For browsers, which cannot set headers on a WebSocket: open \`/ws?ticket=…\` or \`/ws_pcm?ticket=…\` within \`expires_in\` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance, for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding \`audio:write\`.`,
+        body: Type.Object(
+          {
+            device_name: Type.Optional(
+              Type.String({
+                maxLength: 256,
+                description:
+                  "Sanitised like the socket's `device_name` (lowercased; spaces, `_` and `.` → `-`; other characters dropped; at most 32); default `device`",
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        response: responses(
+          {
+            201: Type.Object(
+              {
+                ticket: Type.String({ description: 'Shown only here; only its hash is stored' }),
+                expires_in: Type.Integer({ description: 'Seconds' }),
+                expires_at: Timestamp,
+                device_name: Type.String({ pattern: DEVICE_NAME_PATTERN }),
+              },
+              { title: 'RealtimeTicket' },
+            ),
+          },
+          [401, 403],
+        ),
+      },
+    },
+    async (request, reply) => {
+      const p = requirePrincipal(request);
+      const ttl = config.realtime.ticketTtlSeconds;
+      const issued = await issueTicket(
+        database,
+        p,
+        sanitizeDeviceName(request.body?.device_name),
+        ttl,
+      );
+      reply.header('cache-control', 'no-store');
+      return reply.code(201).send({
+        ticket: issued.ticket,
+        expires_in: ttl,
+        expires_at: issued.expiresAt.toISOString(),
+        device_name: issued.deviceName,
+      });
+    },
+  );
+
+  app.get(
+    '/api/devices',
+    {
+      schema: {
+        operationId: 'listDevices',
+        tags: ['realtime'],
+        security,
+        summary: 'Your audio devices in this org',
+        description:
+          'Every device that opened an accepted socket as you in the current org, most recently seen first. People only (API keys: 403).',
+        response: responses({ 200: Type.Object({ items: Type.Array(DeviceOut) }) }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const rows = await listDevices(database, requirePrincipal(request));
+      return { items: rows.map(deviceJson) };
+    },
+  );
+
+  app.delete(
+    '/api/devices/:client_id',
+    {
+      schema: {
+        operationId: 'revokeDevice',
+        tags: ['realtime'],
+        security,
+        summary: 'Revoke one of your devices',
+        description:
+          'Closes its live sockets (1008 `device revoked`) at once on this instance and within REVOCATION_POLL_MS on the others, and refuses it from then on: a revoked device stays revoked. Audited (`device.revoke`). Revoking a revoked device changes nothing.',
+        params: Type.Object({ client_id: Type.String({ pattern: CLIENT_ID_PATTERN }) }),
+        response: responses({ 204: NoContent }, [401, 403, 404]),
+      },
+    },
+    async (request, reply) => {
+      await revokeDevice(
+        database,
+        registry,
+        requirePrincipal(request),
+        request.params.client_id,
+        requestMeta(request),
+      );
+      return reply.code(204).send(null);
+    },
+  );
+};

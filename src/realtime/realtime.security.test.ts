@@ -1,0 +1,415 @@
+// The device-socket gate against real `ws` clients on a listening app: each credential kind is
+// accepted (and hands the stream handler the right context), every other socket is accepted and
+// closed at once with 1008 and a short reason — never an HTTP error, never left open.
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createAccessTokens } from '../auth/access-token.ts';
+import { withSystem } from '../db/tenant.ts';
+import { loggerOptions } from '../logger.ts';
+import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
+import { bearer, cookieHeader, registerUser } from '../test/auth-helpers.ts';
+import { mustOpen, recordingStream, refusal } from '../test/device-sockets.ts';
+import { claimsOf } from '../test/mfa-helpers.ts';
+import { createKey, type Team, team } from '../test/org-helpers.ts';
+
+const rec = recordingStream();
+let t: TestApp;
+let ws: string;
+let a: Team;
+let b: Team;
+let origin: string;
+
+beforeAll(async () => {
+  t = await buildTestApp({
+    deps: { audioStream: rec.handler },
+    env: {
+      REALTIME_MAX_FRAME_BYTES: '2048',
+      REALTIME_MAX_SOCKETS_PER_USER: '3',
+      REALTIME_MAX_SOCKETS_PER_ORG: '5',
+    },
+  });
+  const base = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  ws = base.replace(/^http/, 'ws');
+  origin = new URL(t.config.publicUrl).origin;
+  a = await team(t, 'Org A');
+  b = await team(t, 'Org B');
+});
+afterAll(() => t.close());
+
+const last = () => rec.seen.at(-1)!;
+
+async function ticketFor(headers: Record<string, string>, device_name?: string) {
+  const res = await t.app.inject({
+    method: 'POST',
+    url: '/api/realtime/tickets',
+    headers,
+    payload: device_name === undefined ? {} : { device_name },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return res.json() as { ticket: string; expires_in: number; device_name: string };
+}
+
+async function closeAll(...sockets: { ws: { close(): void } }[]) {
+  for (const s of sockets) s.ws.close();
+  // Let the server see the closes before the next test counts sockets.
+  await new Promise((r) => setTimeout(r, 50));
+}
+
+describe('accepted credentials', () => {
+  it('?token= on /ws: the handler gets the org, user, device, client id and codec', async () => {
+    const s = await mustOpen(`${ws}/ws?token=${a.member.access}&device_name=Kitchen%20Mic!`);
+    expect(s.ready).toMatchObject({ type: 'ready' });
+    const { ctx } = last();
+    expect(ctx).toMatchObject({
+      orgId: a.org.id,
+      userId: a.member.user.id,
+      deviceName: 'kitchen-mic',
+      clientId: `${a.member.user.id.slice(-6)}-kitchen-mic`,
+      codec: 'opus',
+    });
+    expect(ctx.deviceId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ctx.signal.aborted).toBe(false);
+    await closeAll(s);
+  });
+
+  it('Authorization: Bearer on /ws_pcm (codec pcm); messages sent at once are not lost', async () => {
+    const s = await new Promise<WebSocket>((resolve, reject) => {
+      const c = new WebSocket(`${ws}/ws_pcm?device_name=phone`, {
+        headers: bearer(a.owner.access),
+      });
+      c.on('open', () => {
+        // Sent before the gate has finished: held until the handler listens.
+        c.send(
+          JSON.stringify({ type: 'audio-start', data: { rate: 16000, width: 2, channels: 1 } }),
+        );
+        c.send(Buffer.alloc(320, 1));
+        resolve(c);
+      });
+      c.on('error', reject);
+    });
+    await expect
+      .poll(() => last().ctx.userId === a.owner.user.id && last().messages.length)
+      .toBe(2);
+    expect(last().ctx.codec).toBe('pcm');
+    expect(last().messages[0]!.binary).toBe(false);
+    expect(last().messages[1]).toMatchObject({ binary: true });
+    s.close();
+  });
+
+  it('Sec-WebSocket-Protocol: bearer, <token> is answered with the bearer subprotocol', async () => {
+    const s = await mustOpen(`${ws}/ws`, { protocols: ['bearer', a.admin.access] });
+    expect(s.ws.protocol).toBe('bearer');
+    expect(last().ctx.userId).toBe(a.admin.user.id);
+    expect(last().ctx.deviceName).toBe('device');
+    await closeAll(s);
+  });
+
+  it('the session cookie with Origin = PUBLIC_URL', async () => {
+    const u = await registerUser(t.app);
+    const s = await mustOpen(`${ws}/ws`, { headers: { cookie: cookieHeader(u.cookies), origin } });
+    expect(last().ctx.userId).toBe(u.userId);
+    await closeAll(s);
+  });
+
+  it('a ticket: bound to its device name, for its user and org', async () => {
+    const tk = await ticketFor(a.manager.headers, 'Browser Tab');
+    expect(tk.device_name).toBe('browser-tab');
+    expect(tk.expires_in).toBe(30);
+    const s = await mustOpen(`${ws}/ws_pcm?ticket=${tk.ticket}`);
+    expect(last().ctx).toMatchObject({
+      userId: a.manager.user.id,
+      orgId: a.org.id,
+      deviceName: 'browser-tab',
+    });
+    await closeAll(s);
+  });
+
+  it('an API key with audio:write streams for its creator (query or header)', async () => {
+    const key = await createKey(t.app, a.owner, ['audio:write']);
+    const s1 = await mustOpen(`${ws}/ws?token=${key.key}&device_name=worker`);
+    expect(last().ctx).toMatchObject({ userId: a.owner.user.id, orgId: a.org.id });
+    const s2 = await mustOpen(`${ws}/ws?device_name=worker`, { headers: key.headers });
+    await closeAll(s1, s2);
+  });
+});
+
+describe('refused: accepted, then closed with 1008 and a reason', () => {
+  it('no credential, garbage, a token signed by someone else', async () => {
+    expect(await refusal(`${ws}/ws`)).toEqual({ code: 1008, reason: 'no token' });
+    expect(await refusal(`${ws}/ws?token=garbage`)).toEqual({
+      code: 1008,
+      reason: 'invalid token',
+    });
+    expect(await refusal(`${ws}/ws`, { headers: bearer('a.b.c') })).toEqual({
+      code: 1008,
+      reason: 'invalid token',
+    });
+    expect(await refusal(`${ws}/ws?token=sb_nope_nope`)).toEqual({
+      code: 1008,
+      reason: 'invalid key',
+    });
+  });
+
+  it('an expired access token', async () => {
+    const past = createAccessTokens({
+      getKeyRing: () => t.app.auth.getKeyRing(),
+      issuer: t.config.auth.issuer,
+      audience: t.config.auth.audience,
+      ttlSeconds: 60,
+      now: () => Date.now() - 3_600_000,
+    });
+    const c = claimsOf(a.member.access);
+    const { token } = await past.sign({
+      sub: c.sub as string,
+      sid: c.sid as string,
+      org: c.org as string,
+      role: 'member',
+      amr: ['pwd'],
+    });
+    expect(await refusal(`${ws}/ws?token=${token}`)).toEqual({ code: 1008, reason: 'expired' });
+  });
+
+  it('a logged-out session', async () => {
+    const u = await registerUser(t.app);
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: bearer(u.access),
+    });
+    expect(out.statusCode).toBe(204);
+    expect(await refusal(`${ws}/ws?token=${u.access}`)).toEqual({ code: 1008, reason: 'revoked' });
+  });
+
+  it('an enrolment-only (MFA pending) token, by query or header', async () => {
+    const u = await registerUser(t.app);
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('orgs')
+        .set({ settings: JSON.stringify({ mfa_required_roles: ['owner'] }) })
+        .where('id', '=', u.orgId)
+        .execute(),
+    );
+    const login = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      payload: { email: u.email, password: u.password },
+    });
+    const pending = login.json().access_token as string;
+    expect(claimsOf(pending).mfa_pending).toBe(true);
+    expect(await refusal(`${ws}/ws?token=${pending}`)).toEqual({
+      code: 1008,
+      reason: 'mfa pending',
+    });
+    expect(await refusal(`${ws}/ws`, { headers: bearer(pending) })).toEqual({
+      code: 1008,
+      reason: 'mfa pending',
+    });
+    // Nor can it get a ticket.
+    const tk = await t.app.inject({
+      method: 'POST',
+      url: '/api/realtime/tickets',
+      headers: bearer(pending),
+      payload: {},
+    });
+    expect(tk.statusCode).toBe(403);
+  });
+
+  it('the session cookie from another origin, or with no Origin (cross-site WebSocket hijacking)', async () => {
+    const u = await registerUser(t.app);
+    const cookie = cookieHeader(u.cookies);
+    expect(
+      await refusal(`${ws}/ws`, { headers: { cookie, origin: 'https://evil.example' } }),
+    ).toEqual({ code: 1008, reason: 'wrong origin' });
+    expect(await refusal(`${ws}/ws`, { headers: { cookie } })).toEqual({
+      code: 1008,
+      reason: 'wrong origin',
+    });
+    expect(
+      await refusal(`${ws}/ws`, { headers: { cookie, origin: `${origin}.evil.example` } }),
+    ).toEqual({ code: 1008, reason: 'wrong origin' });
+  });
+
+  it('a replayed ticket, a made-up ticket, an expired ticket', async () => {
+    const tk = await ticketFor(a.member.headers);
+    const s = await mustOpen(`${ws}/ws?ticket=${tk.ticket}`);
+    expect(await refusal(`${ws}/ws?ticket=${tk.ticket}`)).toEqual({
+      code: 1008,
+      reason: 'ticket used',
+    });
+    expect(await refusal(`${ws}/ws?ticket=rt_${'A'.repeat(43)}`)).toEqual({
+      code: 1008,
+      reason: 'invalid ticket',
+    });
+    expect(await refusal(`${ws}/ws?ticket=nonsense`)).toEqual({
+      code: 1008,
+      reason: 'invalid ticket',
+    });
+    const old = await ticketFor(a.member.headers);
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('realtime_tickets')
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where('used_at', 'is', null)
+        .execute(),
+    );
+    expect(await refusal(`${ws}/ws?ticket=${old.ticket}`)).toEqual({
+      code: 1008,
+      reason: 'expired',
+    });
+    await closeAll(s);
+  });
+
+  it('a ticket for another device, or presented with another org’s credential', async () => {
+    const tk = await ticketFor(a.member.headers, 'phone');
+    expect(await refusal(`${ws}/ws?ticket=${tk.ticket}&device_name=laptop`)).toEqual({
+      code: 1008,
+      reason: 'wrong device',
+    });
+    const tk2 = await ticketFor(a.member.headers, 'phone');
+    expect(
+      await refusal(`${ws}/ws?ticket=${tk2.ticket}`, { headers: bearer(b.owner.access) }),
+    ).toEqual({ code: 1008, reason: 'ticket mismatch' });
+  });
+
+  it("a ticket whose holder has since left the org (another org's ticket)", async () => {
+    const u = await registerUser(t.app);
+    const tk = await ticketFor(bearer(u.access));
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('memberships')
+        .set({ status: 'deactivated' })
+        .where('user_id', '=', u.userId)
+        .execute(),
+    );
+    expect(await refusal(`${ws}/ws?ticket=${tk.ticket}`)).toEqual({
+      code: 1008,
+      reason: 'not a member',
+    });
+  });
+
+  it('a disabled account whose token is still within its poll window', async () => {
+    const u = await registerUser(t.app);
+    await withSystem(t.database, (tx) =>
+      tx.updateTable('users').set({ status: 'disabled' }).where('id', '=', u.userId).execute(),
+    );
+    expect(await refusal(`${ws}/ws?token=${u.access}`)).toEqual({
+      code: 1008,
+      reason: 'account disabled',
+    });
+  });
+
+  it('an API key without audio:write, a revoked key', async () => {
+    const read = await createKey(t.app, a.owner, ['prompts:read']);
+    expect(await refusal(`${ws}/ws?token=${read.key}`)).toEqual({
+      code: 1008,
+      reason: 'missing scope audio:write',
+    });
+    expect(await refusal(`${ws}/ws`, { headers: read.headers })).toEqual({
+      code: 1008,
+      reason: 'missing scope audio:write',
+    });
+    const key = await createKey(t.app, a.owner, ['audio:write']);
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/api-keys/${key.id}`,
+      headers: a.owner.headers,
+    });
+    expect(del.statusCode).toBe(204);
+    expect(await refusal(`${ws}/ws?token=${key.key}`)).toEqual({
+      code: 1008,
+      reason: 'invalid key',
+    });
+  });
+
+  it('a revoked device, from then on', async () => {
+    const s = await mustOpen(`${ws}/ws?token=${b.member.access}&device_name=watch`);
+    const clientId = `${b.member.user.id.slice(-6)}-watch`;
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/devices/${clientId}`,
+      headers: b.member.headers,
+    });
+    expect(del.statusCode).toBe(204);
+    expect((await s.closed).code).toBe(1008);
+    expect(await refusal(`${ws}/ws?token=${b.member.access}&device_name=watch`)).toEqual({
+      code: 1008,
+      reason: 'device revoked',
+    });
+    // Another device of the same person is fine.
+    const other = await mustOpen(`${ws}/ws?token=${b.member.access}&device_name=watch-2`);
+    await closeAll(other);
+  });
+});
+
+describe('limits', () => {
+  it('a message above REALTIME_MAX_FRAME_BYTES closes the socket with 1009', async () => {
+    const s = await mustOpen(`${ws}/ws_pcm?token=${b.admin.access}`);
+    s.ws.send(Buffer.alloc(2049));
+    expect((await s.closed).code).toBe(1009);
+  });
+
+  it('sockets per user and per org (this instance): 1013 try again later', async () => {
+    const mine = [];
+    for (let i = 0; i < 3; i++) mine.push(await mustOpen(`${ws}/ws?token=${b.manager.access}`));
+    expect(await refusal(`${ws}/ws?token=${b.manager.access}`)).toEqual({
+      code: 1013,
+      reason: 'try again later',
+    });
+    mine.push(await mustOpen(`${ws}/ws?token=${b.owner.access}`));
+    mine.push(await mustOpen(`${ws}/ws?token=${b.owner.access}`));
+    // Five in org B now: the org is full for everyone.
+    expect(await refusal(`${ws}/ws?token=${b.admin.access}`)).toEqual({
+      code: 1013,
+      reason: 'try again later',
+    });
+    await closeAll(...mine);
+    await expect.poll(() => t.app.deviceSockets.size).toBe(0);
+    const again = await mustOpen(`${ws}/ws?token=${b.manager.access}`);
+    await closeAll(again);
+  });
+
+  it('a plain GET (no upgrade) is a 404, an upgrade elsewhere is an HTTP answer', async () => {
+    const res = await t.app.inject({ url: '/ws' });
+    expect(res.statusCode).toBe(404);
+    const status = await new Promise<number>((resolve) => {
+      const c = new WebSocket(`${ws}/api/devices`);
+      c.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      c.on('open', () => resolve(101));
+      c.on('error', () => {});
+    });
+    expect(status).toBe(401);
+  });
+});
+
+describe('logs', () => {
+  it('never carry a query token, a ticket or a subprotocol token', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const logger = pino(loggerOptions({ ...testConfig(), logLevel: 'trace' }), sink);
+    const t2 = await buildTestApp({ database: t.database, deps: { logger } });
+    try {
+      const base = (await t2.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+      const tk = await ticketFor(a.member.headers);
+      const s1 = await mustOpen(`${base}/ws?token=${a.member.access}&device_name=log`);
+      const s2 = await mustOpen(`${base}/ws?ticket=${tk.ticket}`);
+      const s3 = await mustOpen(`${base}/ws`, { protocols: ['bearer', a.member.access] });
+      await refusal(`${base}/ws?token=${a.member.access}x`);
+      await closeAll(s1, s2, s3);
+      const out = lines.join('');
+      expect(out).toContain('token=[REDACTED]');
+      expect(out).toContain('ticket=[REDACTED]');
+      expect(out).toContain('device socket accepted');
+      expect(out).not.toContain(a.member.access);
+      expect(out).not.toContain(tk.ticket);
+    } finally {
+      await t2.close();
+    }
+  });
+});
