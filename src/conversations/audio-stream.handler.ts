@@ -44,6 +44,12 @@ interface Ending {
   reason: string;
   /** Close the socket with this code (if it is still open); none when the client closed it. */
   code?: number;
+  /**
+   * Write what was already received before ending (revocation, idle, shutdown): the audio a
+   * device sent while its credential was good is kept. Protocol errors end at once instead:
+   * nothing after a bad frame is trusted.
+   */
+  drain?: boolean;
 }
 
 function toBuffer(data: RawData): Buffer {
@@ -96,7 +102,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     };
 
     const idle = setTimeout(
-      () => stop({ reason: 'idle timeout', code: CLOSE.normal }),
+      () => stop({ reason: 'idle timeout', code: CLOSE.normal, drain: true }),
       limits.idleTimeoutSeconds * 1000,
     );
     idle.unref();
@@ -115,7 +121,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       ).slice(0, 100);
       // The realtime capability closes the socket itself with its own code right after aborting;
       // close it here only if it has not.
-      stop({ reason });
+      stop({ reason, drain: true });
       setImmediate(() => closeSocket(socket, CLOSE.policy, reason));
     };
     if (ctx.signal.aborted) {
@@ -225,7 +231,8 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       pumping = true;
       try {
         while (!ended) {
-          if (ending) {
+          const next = queue[0];
+          if (ending && (!ending.drain || !next || 'end' in next)) {
             await end(ending);
             break;
           }
@@ -254,7 +261,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       }
     }
 
-    sessions.set(socket, { stop: (reason) => stop({ reason, code: 1001 }), done });
+    sessions.set(socket, { stop: (reason) => stop({ reason, code: 1001, drain: true }), done });
     send(socket, {
       type: 'ready',
       data: {
