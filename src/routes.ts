@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin.routes.ts';
+import { agentContextRoutes } from './agent-context/agent-context.routes.ts';
+import { createAgentContextService } from './agent-context/agent-context.service.ts';
 import { apiKeyRoutes } from './api-keys/api-key.routes.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { accountEmailRoutes } from './auth/account-email.routes.ts';
@@ -33,6 +35,7 @@ import { twilioCredentialsRoutes } from './telephony/twilio-credentials.routes.t
 import { createTwilioCredentialsService } from './telephony/twilio-credentials.service.ts';
 import { twilioWebhookRoutes } from './telephony/webhooks.routes.ts';
 import { meRoutes } from './users/me.routes.ts';
+import { preferencesRoutes } from './users/preferences.routes.ts';
 import { agentRoutes } from './voice/agents/agent.routes.ts';
 import { createAgentService } from './voice/agents/agent.service.ts';
 import { analyticsRoutes } from './voice/analytics/analytics.routes.ts';
@@ -76,8 +79,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(authRoutes, { auth, ...login, afterRegister: afterSignUp(auth) });
   //                                   /api/auth/{logout,logout-all,sessions}
   await app.register(sessionRoutes, { auth });
-  //                                   /api/users/me
+  //                                   /api/users/me, /api/users/me/preferences
   await app.register(meRoutes, { database });
+  await app.register(preferencesRoutes, { database });
   //                                   /api/auth/verify (forward-auth)
   await app.register(forwardAuthRoutes);
   //                                   /api/auth/mfa/*
@@ -131,6 +135,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(twilioCredentialsRoutes, {
     credentials: createTwilioCredentialsService(database, config),
   });
+
+  // Agent workers (API keys)         /api/agent/context, /api/agent/preferences/{identity}
+  await app.register(agentContextRoutes, { agent: createAgentContextService(database) });
 
   // The source documents' paths: the same services and answers as their /api counterparts.
   //                                   /auth/jwt/login, /auth/cookie/login, /auth/logout · /auth/me

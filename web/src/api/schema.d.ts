@@ -1218,6 +1218,30 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/users/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your remembered preferences in the current org
+         * @description What your voice agents remember about you in this organization (another organization never sees them). People only: an API key gets 403 and uses the agent API instead.
+         */
+        get: operations["getMyPreferences"];
+        /**
+         * Replace your remembered preferences
+         * @description The body is the whole new map: keys left out are removed, `{}` forgets everything. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Audited with the key names (never the values).
+         */
+        put: operations["replaceMyPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/verify": {
         parameters: {
             query?: never;
@@ -1233,7 +1257,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Repeatable: 403 unless the credential holds every one */
-                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
+                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read" | "agent:context" | "agent:preferences")[];
                 };
                 header?: never;
                 path?: never;
@@ -4444,7 +4468,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, agent:preferences, users:read, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read.
          */
         post: {
             parameters: {
@@ -4457,7 +4481,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read")[];
+                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "agent:preferences" | "users:read" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read")[];
                         /** Format: date-time */
                         expires_at?: string;
                     };
@@ -9616,6 +9640,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agent/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A participant's context, for an agent worker
+         * @description For agent workers, with an API key holding `agent:context` (made by an owner, admin or manager): the participant's profile (the email only if the key also holds `users:read`), org, role and preferences. The identity must be an active member of the key's org; anyone else is 404. People get 403.
+         */
+        get: operations["getAgentContext"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agent/preferences/{identity}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Remember (or forget) one preference of a participant
+         * @description For an agent worker's "remember this" tool, with an API key holding `agent:preferences`: sets one key of the participant's preferences (`value: null` removes it); the other keys are kept. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Audited with the key name, never the value.
+         */
+        put: operations["setAgentPreference"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/logout": {
         parameters: {
             query?: never;
@@ -10041,4 +10105,460 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    getMyPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @example {
+                         *       "language": "fr",
+                         *       "preferred_name": "Sam"
+                         *     }
+                         */
+                        preferences: {
+                            [key: string]: string;
+                        };
+                        /** @description When the map last changed; null when nothing was ever stored */
+                        updated_at: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceMyPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "language": "fr",
+                 *       "preferred_name": "Sam"
+                 *     }
+                 */
+                "application/json": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @example {
+                         *       "language": "fr",
+                         *       "preferred_name": "Sam"
+                         *     }
+                         */
+                        preferences: {
+                            [key: string]: string;
+                        };
+                        /** @description When the map last changed; null when nothing was ever stored */
+                        updated_at: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAgentContext: {
+        parameters: {
+            query: {
+                /** @description The participant's LiveKit identity: their user id */
+                identity: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description The participant's LiveKit identity: their user id
+                         */
+                        identity: string;
+                        user: {
+                            /** Format: uuid */
+                            id: string;
+                            full_name: string | null;
+                            /** @description Present only when the key also holds `users:read` */
+                            email?: string;
+                        };
+                        org: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                        };
+                        role: "owner" | "admin" | "manager" | "member";
+                        /**
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @example {
+                         *       "language": "fr",
+                         *       "preferred_name": "Sam"
+                         *     }
+                         */
+                        preferences: {
+                            [key: string]: string;
+                        };
+                        preferences_updated_at: string | null;
+                        /** @description Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters); the same value as in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
+                        preferences_digest: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setAgentPreference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The participant's LiveKit identity: their user id */
+                identity: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The preference key */
+                    key: string;
+                    /** @description The value to remember; null forgets the key */
+                    value: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description The participant's LiveKit identity: their user id
+                         */
+                        identity: string;
+                        /**
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @example {
+                         *       "language": "fr",
+                         *       "preferred_name": "Sam"
+                         *     }
+                         */
+                        preferences: {
+                            [key: string]: string;
+                        };
+                        updated_at: string | null;
+                        /** @description Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters); the same value as in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
+                        preferences_digest: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}
