@@ -1,9 +1,11 @@
-// Account security: two-factor authentication, password, sessions and devices.
+// Account settings: two-factor authentication, password, sessions and devices, and the
+// preferences your voice agents remember.
 import { useState } from 'react';
 import { PageHeader } from '../../components/Card.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { MfaSection } from './MfaSection.tsx';
 import { PasswordSection } from './PasswordSection.tsx';
+import { PreferencesSection } from './PreferencesSection.tsx';
 import { SessionsSection } from './SessionsSection.tsx';
 
 export function SecurityPage() {
@@ -22,6 +24,7 @@ export function SecurityPage() {
           <>
             <PasswordSection onChanged={() => setSessionsVersion((v) => v + 1)} />
             <SessionsSection version={sessionsVersion} />
+            <PreferencesSection />
           </>
         )}
       </div>
