@@ -15,7 +15,7 @@ export interface ParticipantContext {
   org: { id: string; name: string };
   role: 'owner' | 'admin' | 'manager' | 'member';
   preferences: Record<string, string>;
-  preferences_digest: string;
+  preferences_digest: string | null;
 }
 
 async function agentApi<T>(url: string, apiKey: string, init: RequestInit = {}): Promise<T> {
@@ -46,7 +46,7 @@ export function rememberPreference(
   identity: string,
   key: string,
   value: string | null,
-): Promise<{ preferences: Record<string, string>; preferences_digest: string }> {
+): Promise<{ preferences: Record<string, string>; preferences_digest: string | null }> {
   const url = `${switchboardUrl}/api/agent/preferences/${encodeURIComponent(identity)}`;
   return agentApi(url, apiKey, { method: 'PUT', body: JSON.stringify({ key, value }) });
 }

@@ -32,6 +32,7 @@ const CAPABILITIES = new Set([
   'audit',
   'auth',
   'health',
+  'livekit',
   'mfa',
   'orgs',
   'prompts',

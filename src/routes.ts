@@ -22,6 +22,10 @@ import { afterSignUp } from './auth/sign-up-mails.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { healthRoutes } from './health/health.routes.ts';
+import { livekitBackground } from './livekit/livekit.plugin.ts';
+import { livekitRoutes } from './livekit/livekit.routes.ts';
+import { createLiveKit } from './livekit/livekit.service.ts';
+import { livekitWebhookRoutes } from './livekit/livekit-webhook.routes.ts';
 import { mfaSecondFactor } from './mfa/login-challenge.ts';
 import { mfaRoutes } from './mfa/mfa.routes.ts';
 import { invitationRoutes } from './orgs/invitation.routes.ts';
@@ -36,6 +40,7 @@ import { createTwilioCredentialsService } from './telephony/twilio-credentials.s
 import { twilioWebhookRoutes } from './telephony/webhooks.routes.ts';
 import { meRoutes } from './users/me.routes.ts';
 import { preferencesRoutes } from './users/preferences.routes.ts';
+import { preferencesDigest } from './users/preferences.ts';
 import { agentRoutes } from './voice/agents/agent.routes.ts';
 import { createAgentService } from './voice/agents/agent.service.ts';
 import { analyticsRoutes } from './voice/analytics/analytics.routes.ts';
@@ -66,6 +71,14 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   const login = { secondFactor: mfaSecondFactor(auth), afterLogin: newDeviceCheck(auth) };
   const agents = createAgentService(database, config);
   const analytics = createAnalyticsService(database);
+  // LiveKit rooms. Token metadata carries the member's preferences digest (src/livekit/context.ts).
+  const livekit = createLiveKit({
+    auth,
+    logger: app.log as unknown as Logger,
+    contextForToken: async (tx, userId, orgId) => ({
+      preferences_digest: await preferencesDigest(tx, userId, orgId),
+    }),
+  });
 
   // Platform                          /health, /ready · /.well-known/jwks.json
   await app.register(healthRoutes, {
@@ -76,7 +89,13 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(jwksRoutes, { getKeyRing: () => auth.getKeyRing() });
 
   // Accounts and sessions             /api/auth/{register,login,refresh,password/change}
-  await app.register(authRoutes, { auth, ...login, afterRegister: afterSignUp(auth) });
+  await app.register(authRoutes, {
+    auth,
+    ...login,
+    afterRegister: afterSignUp(auth),
+    // The document's contract: a LiveKit token for the personal room with every new session.
+    sessionExtras: (s, source) => livekit.sessionFields(s, source),
+  });
   //                                   /api/auth/{logout,logout-all,sessions}
   await app.register(sessionRoutes, { auth });
   //                                   /api/users/me, /api/users/me/preferences
@@ -135,6 +154,12 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(twilioCredentialsRoutes, {
     credentials: createTwilioCredentialsService(database, config),
   });
+
+  // LiveKit                           /api/livekit/token, /auth/token (the document's path) ·
+  //                                   /api/voice-sessions · /webhooks/livekit
+  await app.register(livekitRoutes, { livekit });
+  await app.register(livekitWebhookRoutes, { livekit });
+  await app.register(livekitBackground, { livekit });
 
   // Agent workers (API keys)         /api/agent/context, /api/agent/preferences/{identity}
   await app.register(agentContextRoutes, { agent: createAgentContextService(database) });

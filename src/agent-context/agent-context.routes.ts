@@ -15,9 +15,9 @@ const Identity = Type.String({
   format: 'uuid',
   description: "The participant's LiveKit identity: their user id",
 });
-const Digest = Type.String({
+const Digest = Type.Union([Type.String(), Type.Null()], {
   description:
-    'Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters); the same value as in the LiveKit token metadata, so a worker can tell whether its cached context is stale',
+    'Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale',
 });
 
 const ContextOut = Type.Object(

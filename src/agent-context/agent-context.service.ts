@@ -41,7 +41,7 @@ export interface AgentContext {
   /** Whether the key may see the participant's email (`users:read`). */
   withEmail: boolean;
   preferences: PreferencesView;
-  digest: string;
+  digest: string | null;
 }
 
 function requireAgentKey(p: Principal, permission: Permission): void {
@@ -86,7 +86,7 @@ export function createAgentContextService(database: Database) {
       identity: string,
       entry: { key: string; value: string | null },
       meta: RequestMeta,
-    ): Promise<PreferencesView & { digest: string }> {
+    ): Promise<PreferencesView & { digest: string | null }> {
       requireAgentKey(p, 'agent:preferences');
       return withOrgService(database, p.orgId, async (tx) => {
         await participant(tx, p.orgId, identity);

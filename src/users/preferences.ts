@@ -138,18 +138,27 @@ export function sorted(map: PreferenceMap): PreferenceMap {
   return out;
 }
 
-/** The digest of a map: sha256 over its sorted entries, base64url, 16 characters (96 bits). */
-export function digestOf(map: PreferenceMap): string {
+/**
+ * The digest of a map: sha256 over its sorted entries, base64url, 16 characters (96 bits); null
+ * for an empty map (nothing remembered).
+ */
+export function digestOf(map: PreferenceMap): string | null {
+  if (Object.keys(map).length === 0) return null;
   const canonical = JSON.stringify(Object.entries(sorted(map)));
   return createHash('sha256').update(canonical, 'utf8').digest('base64url').slice(0, 16);
 }
 
 /**
- * A short digest of the member's preferences, for LiveKit token metadata: an agent that cached a
- * user's context sees from the token whether the preferences changed since. Runs in the caller's
- * transaction, which must see the row (the user's own context or the org service context).
+ * A short digest of the member's preferences (null: none), for LiveKit token metadata: an agent
+ * that cached a user's context sees from the token whether the preferences changed since. Runs in
+ * the caller's transaction, which must see the row (the user's own context or the org service
+ * context). Plugged into createLiveKit's `contextForToken` in src/routes.ts.
  */
-export async function preferencesDigest(tx: Tx, userId: string, orgId: string): Promise<string> {
+export async function preferencesDigest(
+  tx: Tx,
+  userId: string,
+  orgId: string,
+): Promise<string | null> {
   const row = await findPreferences(tx, orgId, userId);
   return digestOf(row?.preferences ?? {});
 }
