@@ -16,6 +16,15 @@ export interface ParticipantContext {
   role: 'owner' | 'admin' | 'manager' | 'member';
   preferences: Record<string, string>;
   preferences_digest: string | null;
+  /** The participant's latest voice sessions in the org, newest first. */
+  voice_sessions: {
+    id: string;
+    room_name: string;
+    status: 'issued' | 'active' | 'ended' | 'expired' | 'revoked';
+    started_at: string | null;
+    ended_at: string | null;
+    duration_seconds: number | null;
+  }[];
 }
 
 async function agentApi<T>(url: string, apiKey: string, init: RequestInit = {}): Promise<T> {

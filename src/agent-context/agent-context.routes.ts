@@ -8,7 +8,11 @@ import { requestMeta } from '../http/request-meta.ts';
 import { responses, Timestamp } from '../http/schemas.ts';
 import { PREFERENCE_RULES, PreferenceMapSchema } from '../users/preferences.routes.ts';
 import { RoleOut } from '../users/user.json.ts';
-import type { AgentContext, AgentContextService } from './agent-context.service.ts';
+import {
+  type AgentContext,
+  type AgentContextService,
+  CONTEXT_VOICE_SESSIONS,
+} from './agent-context.service.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Identity = Type.String({
@@ -18,6 +22,17 @@ const Identity = Type.String({
 const Digest = Type.Union([Type.String(), Type.Null()], {
   description:
     'Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale',
+});
+
+const ContextVoiceSession = Type.Object({
+  id: Uuid,
+  room_name: Type.String({ description: 'Full LiveKit room name `<org id>__<name>`' }),
+  status: Type.Enum(['issued', 'active', 'ended', 'expired', 'revoked']),
+  started_at: Type.Union([Timestamp, Type.Null()]),
+  ended_at: Type.Union([Timestamp, Type.Null()]),
+  duration_seconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  end_reason: Type.Union([Type.Enum(['left', 'room_finished', 'expired', 'revoked']), Type.Null()]),
+  created_at: Timestamp,
 });
 
 const ContextOut = Type.Object(
@@ -35,6 +50,9 @@ const ContextOut = Type.Object(
     preferences: PreferenceMapSchema,
     preferences_updated_at: Type.Union([Timestamp, Type.Null()]),
     preferences_digest: Digest,
+    voice_sessions: Type.Array(ContextVoiceSession, {
+      description: `The participant's latest voice sessions in the org (at most ${CONTEXT_VOICE_SESSIONS}), newest first`,
+    }),
   },
   { title: 'AgentContext' },
 );
@@ -72,6 +90,16 @@ export function contextJson(identity: string, c: AgentContext) {
     preferences: c.preferences.preferences,
     preferences_updated_at: c.preferences.updated_at?.toISOString() ?? null,
     preferences_digest: c.digest,
+    voice_sessions: c.voiceSessions.map((v) => ({
+      id: v.id,
+      room_name: v.room_name,
+      status: v.status,
+      started_at: v.started_at?.toISOString() ?? null,
+      ended_at: v.ended_at?.toISOString() ?? null,
+      duration_seconds: v.duration_seconds,
+      end_reason: v.end_reason,
+      created_at: v.created_at.toISOString(),
+    })),
   };
 }
 
@@ -91,7 +119,7 @@ export const agentContextRoutes: FastifyPluginAsyncTypebox<{ agent: AgentContext
         security,
         summary: "A participant's context, for an agent worker",
         description:
-          "For agent workers, with an API key holding `agent:context` (made by an owner, admin or manager): the participant's profile (the email only if the key also holds `users:read`), org, role and preferences. The identity must be an active member of the key's org; anyone else is 404. People get 403.",
+          "For agent workers, with an API key holding `agent:context` (made by an owner, admin or manager): the participant's profile (the email only if the key also holds `users:read`), org, role, preferences and latest voice sessions. The identity must be an active member of the key's org; anyone else is 404. People get 403.",
         querystring: Type.Object({ identity: Identity }, { additionalProperties: false }),
         response: responses({ 200: ContextOut }, [401, 403, 404, 429]),
       },

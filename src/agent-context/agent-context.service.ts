@@ -13,6 +13,8 @@
 // - The work runs in the org service context (the org acting as itself, no person): row-level
 //   security confines it to the key's org. The email is included only when the key also holds
 //   `users:read`.
+// - The latest voice sessions are the participant's own in this org (the voice_sessions policy
+//   lets the org service context read its org's rows).
 // - A preference write is checked, applied under the row lock and audited (key name, never the
 //   value) in one transaction.
 import { auditActor, isPerson } from '../access/actor.ts';
@@ -21,10 +23,11 @@ import { can, type Permission, requirePermission } from '../access/permissions.t
 import type { Principal } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { Database } from '../db/database.ts';
-import type { Org, Role, User } from '../db/schema.ts';
+import type { Org, Role, User, VoiceSession } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { expireUnused, listVoiceSessions } from '../livekit/voice-session.repository.ts';
 import { withOrgService } from '../telephony/org-service.ts';
 import {
   digestOf,
@@ -42,7 +45,12 @@ export interface AgentContext {
   withEmail: boolean;
   preferences: PreferencesView;
   digest: string | null;
+  /** The participant's latest voice sessions in the org, newest first. */
+  voiceSessions: VoiceSession[];
 }
+
+/** How many of the participant's latest voice sessions the context carries. */
+export const CONTEXT_VOICE_SESSIONS = 5;
 
 function requireAgentKey(p: Principal, permission: Permission): void {
   if (isPerson(p))
@@ -70,6 +78,13 @@ export function createAgentContextService(database: Database) {
         const org = await findOrg(tx, p.orgId);
         if (!org) throw notFound('organization');
         const preferences = await readPreferences(tx, p.orgId, identity);
+        // Tokens that expired unused show as such (as on GET /api/voice-sessions).
+        await expireUnused(tx, new Date(), p.orgId);
+        const voiceSessions = await listVoiceSessions(tx, {
+          orgId: p.orgId,
+          userId: identity,
+          limit: CONTEXT_VOICE_SESSIONS,
+        });
         return {
           user,
           org,
@@ -77,6 +92,7 @@ export function createAgentContextService(database: Database) {
           withEmail: can(p, 'members:read'),
           preferences,
           digest: digestOf(preferences.preferences),
+          voiceSessions,
         };
       });
     },

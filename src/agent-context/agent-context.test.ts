@@ -57,6 +57,7 @@ describe('GET /api/agent/context', () => {
       preferences: { language: 'fr' },
       preferences_updated_at: expect.any(String),
       preferences_digest: digestOf({ language: 'fr' }),
+      voice_sessions: [],
     });
     expect(res.body).not.toContain(a.member.email);
   });

@@ -9757,7 +9757,7 @@ export interface paths {
         };
         /**
          * A participant's context, for an agent worker
-         * @description For agent workers, with an API key holding `agent:context` (made by an owner, admin or manager): the participant's profile (the email only if the key also holds `users:read`), org, role and preferences. The identity must be an active member of the key's org; anyone else is 404. People get 403.
+         * @description For agent workers, with an API key holding `agent:context` (made by an owner, admin or manager): the participant's profile (the email only if the key also holds `users:read`), org, role, preferences and latest voice sessions. The identity must be an active member of the key's org; anyone else is 404. People get 403.
          */
         get: operations["getAgentContext"];
         put?: never;
@@ -10945,6 +10945,21 @@ export interface operations {
                         preferences_updated_at: string | null;
                         /** @description Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
                         preferences_digest: string | null;
+                        /** @description The participant's latest voice sessions in the org (at most 5), newest first */
+                        voice_sessions: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description Full LiveKit room name `<org id>__<name>` */
+                            room_name: string;
+                            /** @enum {unknown} */
+                            status: "issued" | "active" | "ended" | "expired" | "revoked";
+                            started_at: string | null;
+                            ended_at: string | null;
+                            duration_seconds: number | null;
+                            end_reason: ("left" | "room_finished" | "expired" | "revoked") | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
                     };
                 };
             };
