@@ -17,6 +17,7 @@ const SERIES: BarSeries[] = [
 ];
 const count = new Intl.NumberFormat();
 const minutes = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
+const sessionsText = (n: number) => `${count.format(n)} session${n === 1 ? '' : 's'}`;
 
 export function VoiceSessionStats({ from, to, tz }: { from: string; to: string; tz: string }) {
   const { data, error } = useLoad(
@@ -47,21 +48,21 @@ export function VoiceSessionStats({ from, to, tz }: { from: string; to: string; 
     label: longDay(d.date),
     tick: shortDay(d.date),
     values: [d.minutes],
-    title: `${longDay(d.date)}: ${count.format(d.sessions)} sessions, ${minutes.format(d.minutes)} minutes`,
+    title: `${longDay(d.date)}: ${sessionsText(d.sessions)}, ${minutes.format(d.minutes)} minutes`,
   }));
 
   return (
     <Card
       title="Voice sessions"
       id="voice-sessions"
-      description={`LiveKit sessions that started in the range: ${count.format(sessions)} sessions, ${minutes.format(total / 60)} minutes · ${range}`}
+      description={`LiveKit sessions that started in the range: ${sessionsText(sessions)}, ${minutes.format(total / 60)} minutes · ${range}`}
     >
       {sessions === 0 ? (
         <p className="text-sm text-slate-500">No voice sessions in this range.</p>
       ) : (
         <div className="space-y-6">
           <ChartFigure
-            label={`Voice-session minutes by day, ${range}: ${count.format(sessions)} sessions`}
+            label={`Voice-session minutes by day, ${range}: ${sessionsText(sessions)}`}
             data={bars}
             series={SERIES}
             categoryHeader="Date"
