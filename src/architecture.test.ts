@@ -27,6 +27,7 @@ const FOUNDATION = new Set([
 
 const CAPABILITIES = new Set([
   'admin',
+  'agent-context',
   'api-keys',
   'audit',
   'auth',

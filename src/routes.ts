@@ -6,6 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { adminRoutes } from './admin/admin.routes.ts';
+import { agentContextRoutes } from './agent-context/agent-context.routes.ts';
+import { createAgentContextService } from './agent-context/agent-context.service.ts';
 import { apiKeyRoutes } from './api-keys/api-key.routes.ts';
 import { auditRoutes } from './audit/audit.routes.ts';
 import { accountEmailRoutes } from './auth/account-email.routes.ts';
@@ -45,6 +47,8 @@ import { twilioCredentialsRoutes } from './telephony/twilio-credentials.routes.t
 import { createTwilioCredentialsService } from './telephony/twilio-credentials.service.ts';
 import { twilioWebhookRoutes } from './telephony/webhooks.routes.ts';
 import { meRoutes } from './users/me.routes.ts';
+import { preferencesRoutes } from './users/preferences.routes.ts';
+import { preferencesDigest } from './users/preferences.ts';
 import { agentRoutes } from './voice/agents/agent.routes.ts';
 import { createAgentService } from './voice/agents/agent.service.ts';
 import { analyticsRoutes } from './voice/analytics/analytics.routes.ts';
@@ -89,8 +93,14 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   const login = { secondFactor: mfaSecondFactor(auth), afterLogin: newDeviceCheck(auth) };
   const agents = createAgentService(database, config);
   const analytics = createAnalyticsService(database);
-  // LiveKit rooms. The preferences API passes its `contextForToken` here (src/livekit/context.ts).
-  const livekit = createLiveKit({ auth, logger: app.log as unknown as Logger });
+  // LiveKit rooms. Token metadata carries the member's preferences digest (src/livekit/context.ts).
+  const livekit = createLiveKit({
+    auth,
+    logger: app.log as unknown as Logger,
+    contextForToken: async (tx, userId, orgId) => ({
+      preferences_digest: await preferencesDigest(tx, userId, orgId),
+    }),
+  });
 
   // Platform                          /health, /ready · /.well-known/jwks.json
   await app.register(healthRoutes, {
@@ -110,8 +120,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   });
   //                                   /api/auth/{logout,logout-all,sessions}
   await app.register(sessionRoutes, { auth });
-  //                                   /api/users/me
+  //                                   /api/users/me, /api/users/me/preferences
   await app.register(meRoutes, { database });
+  await app.register(preferencesRoutes, { database });
   //                                   /api/auth/verify (forward-auth)
   await app.register(forwardAuthRoutes);
   //                                   /api/auth/mfa/*
@@ -192,6 +203,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     conversations: createConversationService(database, config.dataDir),
   });
   await app.register(conversationRecovery, { database, dataDir: config.dataDir });
+
+  // Agent workers (API keys)         /api/agent/context, /api/agent/preferences/{identity}
+  await app.register(agentContextRoutes, { agent: createAgentContextService(database) });
 
   // The source documents' paths: the same services and answers as their /api counterparts
   // (README's compatibility table lists each with its canonical route).

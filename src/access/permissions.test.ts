@@ -67,9 +67,23 @@ describe('permission matrix', () => {
     }
   });
 
-  it('every scope grants a permission, except agent:context, reserved for the agent-context API', () => {
-    const grantingNothing = API_KEY_SCOPES.filter((scope) => SCOPES[scope].length === 0);
-    expect(grantingNothing).toEqual(['agent:context']);
+  it('every scope grants a permission', () => {
+    const grantingNothing = API_KEY_SCOPES.filter(
+      (scope) => (SCOPES[scope] as readonly string[]).length === 0,
+    );
+    expect(grantingNothing).toEqual([]);
+  });
+
+  it('the agent API is granted to keys whose creator sees the whole org, never to members', () => {
+    for (const perm of ['agent:context', 'agent:preferences'] as const) {
+      for (const role of ROLES) {
+        expect(can({ role, scopes: [perm] }, perm), `${role} ${perm}`).toBe(seesWholeOrg({ role }));
+      }
+      expect(
+        can({ role: 'owner', scopes: ['agent:context', 'agent:preferences'] }, 'members:read'),
+      ).toBe(false);
+    }
+    expect(scopeFor('members:read')).toBe('users:read');
   });
 
   it('managers and up see every row of the org; members only their own', () => {

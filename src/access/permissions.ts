@@ -65,6 +65,11 @@ export const PERMISSIONS = {
   'invitations:manage': ADMINS,
   'api_keys:manage': ADMINS,
   'audit:read': ADMINS,
+  // Agent workers (API keys only: the agent routes refuse people): read a member's context
+  // (profile, role, preferences, recent voice sessions) and write one of their preferences. A
+  // worker sees any member of the org, so its key's creator must be one who sees the whole org.
+  'agent:context': MANAGERS,
+  'agent:preferences': MANAGERS,
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;
@@ -74,16 +79,19 @@ export type Permission = keyof typeof PERMISSIONS;
  * lists them. `<resource>:read` grants reads, `<resource>:write` every change to that resource.
  * A key acts with its creator's current role, narrowed to what its scopes grant. No scope grants
  * managing members, invitations, keys, settings or reading the audit log: only people do that.
- * A permission is granted by one scope at most, and every scope grants one at least, except those
- * reserved below (a unit test holds both).
+ * A permission is granted by one scope at most, and every scope grants one at least (a unit test
+ * holds both).
  */
 export const SCOPES = {
   'org:read': ['org:read'],
   'prompts:read': ['prompts:read'],
   'prompts:write': ['prompts:create', 'prompts:manage_own', 'prompts:manage_any'],
-  // Reserved for the agent-context API (agent workers loading a user's context and preferences),
-  // which the LiveKit work wires next: a key may hold it, it grants nothing yet.
-  'agent:context': [],
+  // Agent workers: GET /api/agent/context (with users:read, the member's email too) and
+  // PUT /api/agent/preferences/{identity}.
+  'agent:context': ['agent:context'],
+  'agent:preferences': ['agent:preferences'],
+  // The people of the org: their list, and emails in the agent context.
+  'users:read': ['members:read'],
   'phones:read': ['phones:read'],
   'phones:write': ['phones:create', 'phones:manage_own', 'phones:manage_any'],
   'agents:read': ['agents:read'],

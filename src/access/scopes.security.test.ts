@@ -12,7 +12,7 @@ import { createKey, person, type Team, team } from '../test/org-helpers.ts';
 import { API_KEY_SCOPES, PERMISSIONS, type Permission, scopeFor } from './permissions.ts';
 
 interface Probe {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   url: () => string;
   payload?: object;
   /** The permission the route checks first: without the scope that grants it, 403. */
@@ -100,6 +100,21 @@ const PROBES: Probe[] = [
     ok: 404,
   },
   { method: 'GET', url: () => '/api/orgs/current/members', permission: 'members:read', ok: 200 },
+  // The agent API: an id that names no member of the org is 404.
+  {
+    method: 'GET',
+    url: () => `/api/agent/context?identity=${missing}`,
+    permission: 'agent:context',
+    ok: 404,
+  },
+  {
+    method: 'PUT',
+    url: () => `/api/agent/preferences/${missing}`,
+    payload: { key: 'language', value: 'fr' },
+    permission: 'agent:preferences',
+    ok: 404,
+  },
+  // No scope grants these: people only.
   {
     method: 'PATCH',
     url: () => '/api/orgs/current',

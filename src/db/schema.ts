@@ -174,7 +174,25 @@ export interface ApiKeysTable {
   revoked_by: string | null;
 }
 
-export interface DB extends VoiceTables, RealtimeTables, ConversationTables, LiveKitTables {
+// A membership's remembered preferences (migration 0012_user_preferences).
+export interface UserPreferencesTable {
+  org_id: string;
+  user_id: string;
+  preferences: ColumnType<Record<string, string>, string | undefined, string>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface PreferenceTables {
+  user_preferences: UserPreferencesTable;
+}
+
+export interface DB
+  extends VoiceTables,
+    RealtimeTables,
+    ConversationTables,
+    LiveKitTables,
+    PreferenceTables {
   mfa_backup_codes: MfaBackupCodesTable;
   user_tokens: UserTokensTable;
   known_devices: KnownDevicesTable;

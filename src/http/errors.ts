@@ -123,6 +123,10 @@ export const ERRORS = {
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   range_not_satisfiable: { status: 416, title: 'The requested range is outside the file' },
+  invalid_preferences: {
+    status: 422,
+    title: 'The preferences break the preference rules (key names, value length, count or size)',
+  },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal server error' },
   twilio_unavailable: { status: 502, title: 'Twilio could not be reached; try again shortly' },

@@ -68,6 +68,7 @@ const ID = '01900000-0000-7000-8000-000000000001';
 const PARAMS: Record<string, string> = {
   id: ID,
   user_id: ID,
+  identity: ID,
   call_sid: `CA${'0'.repeat(32)}`,
   code: 'not_found',
   client_id: '000001-device',

@@ -102,7 +102,7 @@ export const listPrompts = (app: FastifyInstance, headers: Record<string, string
 
 export async function createKey(
   app: FastifyInstance,
-  by: Person,
+  by: Pick<Person, 'headers'>,
   scopes: string[],
   extra: { name?: string; expires_at?: string } = {},
 ): Promise<{ id: string; key: string; prefix: string; headers: Record<string, string> }> {

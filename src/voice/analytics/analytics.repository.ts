@@ -98,3 +98,68 @@ export async function agentSummary(tx: Tx, scope: AnalyticsScope, range: DateRan
     total_duration_seconds: Number(r.total_duration_seconds),
   }));
 }
+
+/** Voice sessions (LiveKit): the org's, or one user's (members: always their own). */
+export interface VoiceSessionScope {
+  orgId: string;
+  userId?: string;
+}
+
+/** Sessions that started (participant joined) within the range, by their start in tz. */
+function voiceSessionFilter(scope: VoiceSessionScope, range: DateRange): RawBuilder<unknown> {
+  const user = scope.userId ? sql`AND v.user_id = ${scope.userId}` : sql``;
+  return sql`v.org_id = ${scope.orgId} ${user} AND v.started_at IS NOT NULL
+    AND v.started_at >= (${range.from}::date)::timestamp AT TIME ZONE ${range.tz}
+    AND v.started_at < ((${range.to}::date + 1)::timestamp AT TIME ZONE ${range.tz})`;
+}
+
+/** Per day of the range (zeros included): sessions started and their total duration. */
+export async function voiceSessionsByDate(tx: Tx, scope: VoiceSessionScope, range: DateRange) {
+  const { rows } = await sql<{
+    date: string;
+    sessions: string | number;
+    total_duration_seconds: string | number;
+  }>`
+    WITH days AS (
+      SELECT d::date AS day
+      FROM generate_series(${range.from}::date, ${range.to}::date, interval '1 day') AS d
+    ), v AS (
+      SELECT (v.started_at AT TIME ZONE ${range.tz})::date AS day, v.duration_seconds
+      FROM voice_sessions v WHERE ${voiceSessionFilter(scope, range)}
+    )
+    SELECT to_char(days.day, 'YYYY-MM-DD') AS date,
+           count(v.day)::int8 AS sessions,
+           coalesce(sum(v.duration_seconds), 0)::int8 AS total_duration_seconds
+    FROM days LEFT JOIN v ON v.day = days.day
+    GROUP BY days.day ORDER BY days.day
+  `.execute(tx);
+  return rows.map((r) => ({
+    date: r.date,
+    sessions: Number(r.sessions),
+    total_duration_seconds: Number(r.total_duration_seconds),
+  }));
+}
+
+/** Per user, most sessions first: sessions started in the range and their total duration. */
+export async function voiceSessionsByUser(tx: Tx, scope: VoiceSessionScope, range: DateRange) {
+  const { rows } = await sql<{
+    user_id: string;
+    full_name: string | null;
+    sessions: string | number;
+    total_duration_seconds: string | number;
+  }>`
+    SELECT v.user_id, u.full_name,
+           count(*)::int8 AS sessions,
+           coalesce(sum(v.duration_seconds), 0)::int8 AS total_duration_seconds
+    FROM voice_sessions v LEFT JOIN users u ON u.id = v.user_id
+    WHERE ${voiceSessionFilter(scope, range)}
+    GROUP BY v.user_id, u.full_name
+    ORDER BY count(*) DESC, v.user_id
+  `.execute(tx);
+  return rows.map((r) => ({
+    user_id: r.user_id,
+    full_name: r.full_name,
+    sessions: Number(r.sessions),
+    total_duration_seconds: Number(r.total_duration_seconds),
+  }));
+}

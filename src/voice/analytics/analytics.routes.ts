@@ -77,6 +77,55 @@ const AgentSummary = Type.Object(
   { title: 'AgentSummary' },
 );
 
+const VoiceQuery = Type.Object(
+  {
+    from: Type.Optional(DateParam),
+    to: Type.Optional(DateParam),
+    tz: Query.properties.tz,
+    user_id: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: 'Only this user’s sessions (members: their own only, another is a 403)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+const Seconds = Type.Integer({ minimum: 0, description: 'Total duration of the sessions' });
+const Minutes = Type.Number({
+  minimum: 0,
+  description: 'The same total in minutes, to one decimal',
+});
+const VoiceSessionStats = Type.Object(
+  {
+    ...Window,
+    days: Type.Array(
+      Type.Object({
+        date: Type.String({ format: 'date' }),
+        sessions: Count,
+        total_duration_seconds: Seconds,
+        minutes: Minutes,
+      }),
+    ),
+    users: Type.Array(
+      Type.Object({
+        user_id: Uuid,
+        full_name: Type.Union([Type.String(), Type.Null()]),
+        sessions: Count,
+        total_duration_seconds: Seconds,
+        minutes: Minutes,
+      }),
+      { description: 'Per user, most sessions first' },
+    ),
+  },
+  { title: 'VoiceSessionAnalytics' },
+);
+
+const withMinutes = <T extends { total_duration_seconds: number }>(row: T) => ({
+  ...row,
+  minutes: Math.round(row.total_duration_seconds / 6) / 10,
+});
+
 export const analyticsRoutes: FastifyPluginAsyncTypebox<{
   analytics: AnalyticsService;
   base?: '/api/analytics' | '/analytics';
@@ -150,6 +199,34 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
         request.query,
       );
       return { ...window, agents: result };
+    },
+  );
+
+  app.get(
+    `${base}/voice-sessions`,
+    {
+      schema: {
+        hide,
+        operationId: 'getVoiceSessionAnalytics',
+        tags,
+        security,
+        summary: 'Voice sessions (LiveKit): count and minutes per day and per user',
+        description:
+          'Sessions whose participant joined within the range, by the day they started in tz (every day of the range, zeros included), and per user. Minutes count ended sessions (a session still in progress has no duration yet). From/to are calendar dates in tz (default: the last 30 days up to today; at most 366 days). Members count their own sessions; managers, admins and owners the whole org.',
+        querystring: VoiceQuery,
+        response: responses({ 200: VoiceSessionStats }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const { result, ...window } = await analytics.voiceSessions(
+        requirePrincipal(request),
+        request.query,
+      );
+      return {
+        ...window,
+        days: result.days.map(withMinutes),
+        users: result.users.map(withMinutes),
+      };
     },
   );
 };

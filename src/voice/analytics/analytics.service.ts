@@ -1,12 +1,13 @@
 // Analytics use cases: computed in SQL, only over the calls the caller may see (members: those of
-// their own phones and agents; owners, admins and managers: the whole org).
+// their own phones and agents; owners, admins and managers: the whole org) and the voice sessions
+// (LiveKit) the caller may see (members: their own).
 import { requirePermission, seesWholeOrg } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
-import { withTenant } from '../../db/tenant.ts';
+import { type Tx, withTenant } from '../../db/tenant.ts';
 import { AppError } from '../../http/errors.ts';
 import * as repo from './analytics.repository.ts';
-import { resolveRange } from './time-range.ts';
+import { type DateRange, resolveRange } from './time-range.ts';
 
 export interface AnalyticsQuery {
   from?: string;
@@ -25,25 +26,24 @@ function isUnknownTimeZone(err: unknown): boolean {
   );
 }
 
+export interface VoiceSessionAnalyticsQuery {
+  from?: string;
+  to?: string;
+  tz?: string;
+  user_id?: string;
+}
+
 export function createAnalyticsService(database: Database) {
-  async function run<T>(
+  /** The permission, the window, the caller's tenant context, and a 400 for an unknown tz. */
+  async function inRange<T>(
     p: Principal,
-    q: AnalyticsQuery,
-    fn: (
-      tx: Parameters<typeof repo.callsByDate>[0],
-      s: repo.AnalyticsScope,
-      r: ReturnType<typeof resolveRange>,
-    ) => Promise<T>,
+    q: { from?: string; to?: string; tz?: string },
+    fn: (tx: Tx, r: DateRange) => Promise<T>,
   ) {
     requirePermission(p, 'analytics:read');
     const range = resolveRange(q);
-    const scope = {
-      orgId: p.orgId,
-      ownerId: seesWholeOrg(p) ? undefined : p.userId,
-      agentId: q.agent_id,
-    };
     try {
-      const result = await withTenant(database, tenantOf(p), (tx) => fn(tx, scope, range));
+      const result = await withTenant(database, tenantOf(p), (tx) => fn(tx, range));
       return { ...range, result };
     } catch (err) {
       if (isUnknownTimeZone(err)) {
@@ -55,10 +55,39 @@ export function createAnalyticsService(database: Database) {
     }
   }
 
+  function run<T>(
+    p: Principal,
+    q: AnalyticsQuery,
+    fn: (tx: Tx, s: repo.AnalyticsScope, r: DateRange) => Promise<T>,
+  ) {
+    const scope = {
+      orgId: p.orgId,
+      ownerId: seesWholeOrg(p) ? undefined : p.userId,
+      agentId: q.agent_id,
+    };
+    return inRange(p, q, (tx, range) => fn(tx, scope, range));
+  }
+
+  /** Members count their own sessions (asking for someone else is a 403); managers and up any. */
+  function voiceSessionScope(p: Principal, userId?: string): repo.VoiceSessionScope {
+    if (seesWholeOrg(p)) return { orgId: p.orgId, userId };
+    if (userId && userId !== p.userId)
+      throw new AppError('forbidden', "Members see their own voice sessions' analytics only");
+    return { orgId: p.orgId, userId: p.userId };
+  }
+
   return {
     callsByDate: (p: Principal, q: AnalyticsQuery) => run(p, q, repo.callsByDate),
     callsByHour: (p: Principal, q: AnalyticsQuery) => run(p, q, repo.callsByHour),
     agentSummary: (p: Principal, q: AnalyticsQuery) => run(p, q, repo.agentSummary),
+    /** Voice sessions (LiveKit) per day of the range and per user. */
+    voiceSessions: (p: Principal, q: VoiceSessionAnalyticsQuery) => {
+      const scope = voiceSessionScope(p, q.user_id);
+      return inRange(p, q, async (tx, range) => ({
+        days: await repo.voiceSessionsByDate(tx, scope, range),
+        users: await repo.voiceSessionsByUser(tx, scope, range),
+      }));
+    },
   };
 }
 

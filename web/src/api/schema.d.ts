@@ -1226,6 +1226,30 @@ export interface paths {
         };
         trace?: never;
     };
+    "/api/users/me/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your remembered preferences in the current org
+         * @description What your voice agents remember about you in this organization (another organization never sees them). People only: an API key gets 403 and uses the agent API instead.
+         */
+        get: operations["getMyPreferences"];
+        /**
+         * Replace your remembered preferences
+         * @description The body is the whole new map: keys left out are removed, `{}` forgets everything. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Audited with the key names (never the values).
+         */
+        put: operations["replaceMyPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/verify": {
         parameters: {
             query?: never;
@@ -1241,7 +1265,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Repeatable: 403 unless the credential holds every one */
-                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
+                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read" | "agent:context" | "agent:preferences")[];
                 };
                 header?: never;
                 path?: never;
@@ -4452,7 +4476,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, agent:preferences, users:read, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write.
          */
         post: {
             parameters: {
@@ -4465,7 +4489,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read" | "audio:write")[];
+                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "agent:preferences" | "users:read" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read" | "audio:write")[];
                         /** Format: date-time */
                         expires_at?: string;
                     };
@@ -8917,6 +8941,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/analytics/voice-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Voice sessions (LiveKit): count and minutes per day and per user
+         * @description Sessions whose participant joined within the range, by the day they started in tz (every day of the range, zeros included), and per user. Minutes count ended sessions (a session still in progress has no duration yet). From/to are calendar dates in tz (default: the last 30 days up to today; at most 366 days). Members count their own sessions; managers, admins and owners the whole org.
+         */
+        get: operations["getVoiceSessionAnalytics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/webhooks/twilio/voice": {
         parameters: {
             query?: never;
@@ -9828,6 +9872,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/agent/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A participant's context, for an agent worker
+         * @description For agent workers, with an API key holding `agent:context` (made by an owner, admin or manager): the participant's profile (the email only if the key also holds `users:read`), org, role, preferences and latest voice sessions. The identity must be an active member of the key's org; anyone else is 404. People get 403.
+         */
+        get: operations["getAgentContext"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/agent/preferences/{identity}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Remember (or forget) one preference of a participant
+         * @description For an agent worker's "remember this" tool, with an API key holding `agent:preferences`: sets one key of the participant's preferences (`value: null` removes it); the other keys are kept. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Audited with the key name, never the value.
+         */
+        put: operations["setAgentPreference"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/logout": {
         parameters: {
             query?: never;
@@ -10254,6 +10338,305 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getMyPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @example {
+                         *       "language": "fr",
+                         *       "preferred_name": "Sam"
+                         *     }
+                         */
+                        preferences: {
+                            [key: string]: string;
+                        };
+                        /** @description When the map last changed; null when nothing was ever stored */
+                        updated_at: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replaceMyPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "language": "fr",
+                 *       "preferred_name": "Sam"
+                 *     }
+                 */
+                "application/json": {
+                    [key: string]: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @example {
+                         *       "language": "fr",
+                         *       "preferred_name": "Sam"
+                         *     }
+                         */
+                        preferences: {
+                            [key: string]: string;
+                        };
+                        /** @description When the map last changed; null when nothing was ever stored */
+                        updated_at: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getVoiceSessionAnalytics: {
+        parameters: {
+            query?: {
+                /** @description YYYY-MM-DD in tz */
+                from?: string;
+                /** @description YYYY-MM-DD in tz */
+                to?: string;
+                /**
+                 * @description IANA time zone (default UTC)
+                 * @example Europe/Paris
+                 */
+                tz?: string;
+                /** @description Only this user’s sessions (members: their own only, another is a 403) */
+                user_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: date */
+                        from: string;
+                        /** Format: date */
+                        to: string;
+                        tz: string;
+                        days: {
+                            /** Format: date */
+                            date: string;
+                            sessions: number;
+                            /** @description Total duration of the sessions */
+                            total_duration_seconds: number;
+                            /** @description The same total in minutes, to one decimal */
+                            minutes: number;
+                        }[];
+                        /** @description Per user, most sessions first */
+                        users: {
+                            /** Format: uuid */
+                            user_id: string;
+                            full_name: string | null;
+                            sessions: number;
+                            /** @description Total duration of the sessions */
+                            total_duration_seconds: number;
+                            /** @description The same total in minutes, to one decimal */
+                            minutes: number;
+                        }[];
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     createLivekitToken: {
         parameters: {
             query?: never;
@@ -11247,6 +11630,280 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAgentContext: {
+        parameters: {
+            query: {
+                /** @description The participant's LiveKit identity: their user id */
+                identity: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description The participant's LiveKit identity: their user id
+                         */
+                        identity: string;
+                        user: {
+                            /** Format: uuid */
+                            id: string;
+                            full_name: string | null;
+                            /** @description Present only when the key also holds `users:read` */
+                            email?: string;
+                        };
+                        org: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                        };
+                        role: "owner" | "admin" | "manager" | "member";
+                        /**
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @example {
+                         *       "language": "fr",
+                         *       "preferred_name": "Sam"
+                         *     }
+                         */
+                        preferences: {
+                            [key: string]: string;
+                        };
+                        preferences_updated_at: string | null;
+                        /** @description Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
+                        preferences_digest: string | null;
+                        /** @description The participant's latest voice sessions in the org (at most 5), newest first */
+                        voice_sessions: {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description Full LiveKit room name `<org id>__<name>` */
+                            room_name: string;
+                            /** @enum {unknown} */
+                            status: "issued" | "active" | "ended" | "expired" | "revoked";
+                            started_at: string | null;
+                            ended_at: string | null;
+                            duration_seconds: number | null;
+                            end_reason: ("left" | "room_finished" | "expired" | "revoked") | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setAgentPreference: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The participant's LiveKit identity: their user id */
+                identity: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The preference key */
+                    key: string;
+                    /** @description The value to remember; null forgets the key */
+                    value: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uuid
+                         * @description The participant's LiveKit identity: their user id
+                         */
+                        identity: string;
+                        /**
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @example {
+                         *       "language": "fr",
+                         *       "preferred_name": "Sam"
+                         *     }
+                         */
+                        preferences: {
+                            [key: string]: string;
+                        };
+                        updated_at: string | null;
+                        /** @description Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
+                        preferences_digest: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -26,6 +26,7 @@ const NAV: { heading: string; items: NavItem[] }[] = [
       { to: '/app/calls', label: 'Calls' },
       { to: '/app/messages', label: 'Messages' },
       { to: '/app/conversations', label: 'Conversations' },
+      { to: '/app/voice-sessions', label: 'Voice sessions' },
     ],
   },
   {

@@ -23,6 +23,7 @@ import { OrgSettingsPage } from '../features/org/OrgSettingsPage.tsx';
 import { PhonesPage } from '../features/phones/PhonesPage.tsx';
 import { PromptsPage } from '../features/prompts/PromptsPage.tsx';
 import { ScheduledCallsPage } from '../features/scheduled-calls/ScheduledCallsPage.tsx';
+import { VoiceSessionsPage } from '../features/voice-sessions/VoiceSessionsPage.tsx';
 import { isOrgAdmin } from '../lib/format.ts';
 import { Redirect, useLocation } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
@@ -52,6 +53,7 @@ const APP: Record<string, { page: () => ReactNode; admin?: boolean }> = {
   '/app/conversations': { page: () => <ConversationsPage /> },
   '/app/messages': { page: () => <MessagesPage /> },
   '/app/analytics': { page: () => <AnalyticsPage /> },
+  '/app/voice-sessions': { page: () => <VoiceSessionsPage /> },
   '/app/account': { page: () => <SecurityPage /> },
   '/app/org/members': {
     page: () => (

@@ -1,10 +1,12 @@
-// Account security: two-factor authentication, password, sessions, and audio devices.
+// Account settings: two-factor authentication, password, sessions, audio devices, and the
+// preferences your voice agents remember.
 import { useState } from 'react';
 import { PageHeader } from '../../components/Card.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { DevicesSection } from './DevicesSection.tsx';
 import { MfaSection } from './MfaSection.tsx';
 import { PasswordSection } from './PasswordSection.tsx';
+import { PreferencesSection } from './PreferencesSection.tsx';
 import { SessionsSection } from './SessionsSection.tsx';
 
 export function SecurityPage() {
@@ -24,6 +26,7 @@ export function SecurityPage() {
             <PasswordSection onChanged={() => setSessionsVersion((v) => v + 1)} />
             <SessionsSection version={sessionsVersion} />
             <DevicesSection />
+            <PreferencesSection />
           </>
         )}
       </div>

@@ -1,5 +1,6 @@
-// Analytics: call volume per day and per hour of the day, and a per-agent summary, over a date
-// range in the browser's time zone (the server buckets the calls in that zone).
+// Analytics: call volume per day and per hour of the day, a per-agent summary, and voice sessions
+// (LiveKit) per day and per user, over a date range in the browser's time zone (the server
+// buckets them in that zone).
 import { type FormEvent, useEffect, useMemo, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
@@ -13,6 +14,7 @@ import { formatDuration } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
 import { type BarDatum, type BarSeries, ChartFigure } from './BarChart.tsx';
 import { browserTimeZone, defaultRange, hourText, longDay, rangeText, shortDay } from './dates.ts';
+import { VoiceSessionStats } from './VoiceSessionStats.tsx';
 
 type ByDate = ResponseOf<'/api/analytics/calls-by-date', 'get'>;
 type ByHour = ResponseOf<'/api/analytics/calls-by-hour', 'get'>;
@@ -163,7 +165,7 @@ export function AnalyticsPage() {
     <div className="space-y-6">
       <PageHeader
         title="Analytics"
-        description={`Call volume, answer rates and durations. Days and hours are in your time zone (${tz}).`}
+        description={`Call volume, answer rates and durations, and voice-session minutes. Days and hours are in your time zone (${tz}).`}
       />
       <Card>
         <search className="block">
@@ -315,6 +317,7 @@ export function AnalyticsPage() {
           )}
         </>
       )}
+      <VoiceSessionStats from={applied.from} to={applied.to} tz={tz} />
     </div>
   );
 }

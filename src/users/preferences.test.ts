@@ -1,0 +1,173 @@
+// /api/users/me/preferences: a member reads and replaces their own map in their current org; the
+// rules (key charset and length, value length, count, total size) answer 422 with every broken
+// rule named and change nothing; the audit log names keys, never values; another org (the same
+// person's other membership) has its own map; the digest follows the content, not the order.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withTenant } from '../db/tenant.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { bearer } from '../test/auth-helpers.ts';
+import { addMember, createOrg } from '../test/factories.ts';
+import { auditOf, logIn, type Team, team } from '../test/org-helpers.ts';
+import { digestOf, PREFERENCE_LIMITS, preferencesDigest } from './preferences.ts';
+
+let t: TestApp;
+let a: Team;
+const url = '/api/users/me/preferences';
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  a = await team(t);
+});
+afterAll(() => t.close());
+
+const put = (headers: Record<string, string>, payload: unknown) =>
+  t.app.inject({ method: 'PUT', url, headers, payload: payload as object });
+const get = (headers: Record<string, string>) => t.app.inject({ url, headers });
+
+describe('a member’s own preferences', () => {
+  it('start empty, then hold exactly the map last put, keys sorted', async () => {
+    const empty = await get(a.member.headers);
+    expect(empty.statusCode).toBe(200);
+    expect(empty.json()).toEqual({ preferences: {}, updated_at: null });
+
+    const first = await put(a.member.headers, { preferred_name: 'Sam', language: 'fr' });
+    expect(first.statusCode).toBe(200);
+    expect(first.json().preferences).toEqual({ language: 'fr', preferred_name: 'Sam' });
+    expect(Object.keys(first.json().preferences)).toEqual(['language', 'preferred_name']);
+    expect(Date.parse(first.json().updated_at)).not.toBeNaN();
+
+    const second = await put(a.member.headers, { language: 'de', 'voice.speed': '1.2' });
+    expect(second.json().preferences).toEqual({ language: 'de', 'voice.speed': '1.2' });
+    expect((await get(a.member.headers)).json().preferences).toEqual({
+      language: 'de',
+      'voice.speed': '1.2',
+    });
+  });
+
+  it('are the caller’s only: another member of the same org sees their own', async () => {
+    await put(a.member.headers, { language: 'fr' });
+    expect((await get(a.manager.headers)).json().preferences).toEqual({});
+    await put(a.manager.headers, { language: 'en' });
+    expect((await get(a.member.headers)).json().preferences).toEqual({ language: 'fr' });
+  });
+
+  it('are audited with key names only, never values', async () => {
+    await put(a.admin.headers, { secret_word: 'swordfish', language: 'fr' });
+    await put(a.admin.headers, { language: 'it' });
+    const rows = (await auditOf(t.database, a.org.id)).filter(
+      (r) => r.action === 'preferences.replace' && r.target_id === a.admin.user.id,
+    );
+    expect(rows.map((r) => r.metadata)).toEqual([
+      { keys_set: 'language,secret_word', keys_removed: '' },
+      { keys_set: 'language', keys_removed: 'secret_word' },
+    ]);
+    expect(JSON.stringify(rows)).not.toContain('swordfish');
+    expect(rows.every((r) => r.actor_user_id === a.admin.user.id && r.actor_type === 'user')).toBe(
+      true,
+    );
+  });
+
+  it('are kept per org: the same person’s other membership has its own map', async () => {
+    const other = await createOrg(t.database, 'Other Co');
+    await addMember(t.database, other, a.owner.user, 'member');
+    await put(a.owner.headers, { language: 'fr' });
+    const switched = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/switch-org',
+      headers: a.owner.headers,
+      payload: { org_id: other.id },
+    });
+    expect(switched.statusCode).toBe(200);
+    const there = bearer(switched.json().access_token);
+    expect((await get(there)).json().preferences).toEqual({});
+    await put(there, { language: 'ja' });
+    const back = await logIn(t.app, a.owner.email);
+    expect((await get(bearer(back.access))).json().preferences).toEqual({ language: 'fr' });
+  });
+
+  it('{} forgets everything', async () => {
+    await put(a.member.headers, { a: '1' });
+    const res = await put(a.member.headers, {});
+    expect(res.statusCode).toBe(200);
+    expect(res.json().preferences).toEqual({});
+  });
+});
+
+describe('the rules: 422 invalid_preferences, nothing changed', () => {
+  const L = PREFERENCE_LIMITS;
+  const manyKeys = Object.fromEntries(
+    Array.from({ length: L.maxKeys + 1 }, (_, i) => [`k${i}`, 'v']),
+  );
+  const big = Object.fromEntries(
+    Array.from({ length: 20 }, (_, i) => [`k${i}`, 'x'.repeat(L.maxValueLength)]),
+  );
+  const cases: [string, Record<string, string>, string][] = [
+    ['a key with a space', { 'my key': 'v' }, 'key_charset'],
+    ['a key starting with _', { _proto: 'v' }, 'key_charset'],
+    ['a key with a slash', { 'a/b': 'v' }, 'key_charset'],
+    ['a non-ASCII key', { langue_é: 'v' }, 'key_charset'],
+    ['an empty key', { '': 'v' }, 'key_length'],
+    ['a key too long', { ['k'.repeat(L.maxKeyLength + 1)]: 'v' }, 'key_length'],
+    ['an empty value', { language: '' }, 'value_empty'],
+    ['a blank value', { language: '   ' }, 'value_empty'],
+    ['a value too long', { language: 'x'.repeat(L.maxValueLength + 1) }, 'value_length'],
+    ['too many keys', manyKeys, 'max_keys'],
+    ['too many bytes in all', big, 'max_total_bytes'],
+  ];
+
+  it.each(cases)('%s', async (_label, body, rule) => {
+    await put(a.member.headers, { language: 'fr' });
+    const res = await put(a.member.headers, body);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.headers['content-type']).toContain('application/problem+json');
+    const problem = res.json();
+    expect(problem.code).toBe('invalid_preferences');
+    expect(problem.errors.map((e: { rule: string }) => e.rule)).toContain(rule);
+    expect((await get(a.member.headers)).json().preferences).toEqual({ language: 'fr' });
+  });
+
+  it('a value of exactly the maximum length, in multi-byte characters, is accepted', async () => {
+    const res = await put(a.member.headers, { name: 'é'.repeat(L.maxValueLength) });
+    expect(res.statusCode).toBe(200);
+  });
+
+  it.each([
+    ['a number value', { language: 1 }],
+    ['a nested object', { language: { code: 'fr' } }],
+    ['an array body', ['language']],
+    ['a null value', { language: null }],
+  ])('%s is not the shape: 400 validation_failed', async (_label, body) => {
+    const res = await put(a.member.headers, body);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('validation_failed');
+  });
+
+  it('names every broken entry, and echoes a long key shortened', async () => {
+    const long = 'k'.repeat(500);
+    const res = await put(a.member.headers, { 'bad key': 'v', [long]: 'v', ok: '' });
+    expect(res.statusCode).toBe(422);
+    const fields = res.json().errors.map((e: { field: string }) => e.field);
+    expect(fields).toContain('bad key');
+    expect(fields).toContain('ok');
+    expect(fields.some((f: string) => f.startsWith('kkkk') && f.length <= 81)).toBe(true);
+  });
+});
+
+describe('the digest', () => {
+  it('depends on the entries, not their order, and changes with any value', () => {
+    expect(digestOf({ a: '1', b: '2' })).toBe(digestOf({ b: '2', a: '1' }));
+    expect(digestOf({ a: '1', b: '2' })).not.toBe(digestOf({ a: '1', b: '3' }));
+    expect(digestOf({ ab: 'c' })).not.toBe(digestOf({ a: 'bc' }));
+    expect(digestOf({ a: '1' })).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    expect(digestOf({})).toBeNull();
+  });
+
+  it('preferencesDigest reads the stored map in the caller’s transaction', async () => {
+    await put(a.member.headers, { language: 'fr', preferred_name: 'Sam' });
+    const ctx = { orgId: a.org.id, userId: a.member.user.id, role: 'member' as const };
+    const digest = await withTenant(t.database, ctx, (tx) =>
+      preferencesDigest(tx, a.member.user.id, a.org.id),
+    );
+    expect(digest).toBe(digestOf({ preferred_name: 'Sam', language: 'fr' }));
+  });
+});

@@ -1,0 +1,263 @@
+// A member's remembered preferences: a flat map of string keys to string values, kept per
+// membership (what a person tells one org's agents stays in that org). People read and replace
+// their own map (/api/users/me/preferences); agent workers read it with the agent context and
+// write one key at a time through src/agent-context/ (the org service context).
+//
+// Invariants:
+// - Every stored map passes checkPreferences: key charset and length, non-empty values of bounded
+//   length, a bounded number of keys and total size. A refused write changes nothing (422
+//   `invalid_preferences`, every broken rule named in `errors`).
+// - Writes lock the row (created empty first), so concurrent writes of different keys never drop
+//   one another; each write and its audit record commit together.
+// - The audit log names keys, never values: values are what the user said, and may be personal.
+import { createHash } from 'node:crypto';
+import { auditActor, isPerson } from '../access/actor.ts';
+import { findActiveMembership } from '../access/membership.repository.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { recordAudit } from '../audit/audit.ts';
+import type { Database } from '../db/database.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import {
+  ensurePreferencesRow,
+  findPreferences,
+  type PreferenceMap,
+  savePreferences,
+} from './preference.repository.ts';
+
+export type { PreferenceMap };
+
+/** The rules every stored map obeys (README: Preferences). */
+export const PREFERENCE_LIMITS = Object.freeze({
+  /** Keys per membership. */
+  maxKeys: 50,
+  /** Characters of a key. */
+  maxKeyLength: 64,
+  /** Characters (code points) of a value. */
+  maxValueLength: 1000,
+  /** UTF-8 bytes of all keys and values together. */
+  maxTotalBytes: 16 * 1024,
+});
+
+/** Letters, digits, `_`, `.` and `-`, starting with a letter or digit: safe in any agent prompt. */
+export const PREFERENCE_KEY_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]*$';
+const KEY = new RegExp(PREFERENCE_KEY_PATTERN);
+
+export interface FieldError {
+  field: string;
+  message: string;
+  rule: string;
+}
+
+/** A key as it may be echoed in an error: never more than a line. */
+const shown = (key: string) => (key.length > 80 ? `${key.slice(0, 80)}…` : key);
+
+export function keyErrors(key: string, field: string): FieldError[] {
+  if (key.length === 0 || key.length > PREFERENCE_LIMITS.maxKeyLength)
+    return [
+      {
+        field,
+        message: `must be 1 to ${PREFERENCE_LIMITS.maxKeyLength} characters`,
+        rule: 'key_length',
+      },
+    ];
+  if (!KEY.test(key))
+    return [
+      {
+        field,
+        message:
+          'may contain only letters, digits, "_", "." and "-", starting with a letter or digit',
+        rule: 'key_charset',
+      },
+    ];
+  return [];
+}
+
+export function valueErrors(value: string, field: string): FieldError[] {
+  if (value.trim().length === 0)
+    return [{ field, message: 'must not be empty (remove the key instead)', rule: 'value_empty' }];
+  if ([...value].length > PREFERENCE_LIMITS.maxValueLength)
+    return [
+      {
+        field,
+        message: `must be at most ${PREFERENCE_LIMITS.maxValueLength} characters`,
+        rule: 'value_length',
+      },
+    ];
+  return [];
+}
+
+const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** The rules of a whole map: count and total size (each entry is checked on its own first). */
+export function mapErrors(map: PreferenceMap, field: string): FieldError[] {
+  const entries = Object.entries(map);
+  const out: FieldError[] = [];
+  if (entries.length > PREFERENCE_LIMITS.maxKeys)
+    out.push({
+      field,
+      message: `at most ${PREFERENCE_LIMITS.maxKeys} preferences (${entries.length} given)`,
+      rule: 'max_keys',
+    });
+  const bytes = entries.reduce((n, [k, v]) => n + utf8(k) + utf8(v), 0);
+  if (bytes > PREFERENCE_LIMITS.maxTotalBytes)
+    out.push({
+      field,
+      message: `keys and values together must be at most ${PREFERENCE_LIMITS.maxTotalBytes} bytes (${bytes} given)`,
+      rule: 'max_total_bytes',
+    });
+  return out;
+}
+
+/** Every rule a whole map breaks, each entry's key as its field. */
+export function checkPreferences(map: PreferenceMap): FieldError[] {
+  const out = mapErrors(map, '(body)');
+  // The count is checked first: a map of a million keys is refused without walking it.
+  if (out.some((e) => e.rule === 'max_keys')) return out;
+  for (const [key, value] of Object.entries(map)) {
+    out.push(...keyErrors(key, shown(key)), ...valueErrors(value, shown(key)));
+  }
+  return out.slice(0, 20);
+}
+
+export function refuse(errors: FieldError[]): never {
+  throw new AppError(
+    'invalid_preferences',
+    errors.length === 1
+      ? `${errors[0]?.field}: ${errors[0]?.message}`
+      : `${errors.length} preference rules are broken`,
+    { errors },
+  );
+}
+
+/** Keys in code-point order: the order every answer lists them in and the digest hashes. */
+export function sorted(map: PreferenceMap): PreferenceMap {
+  const out: PreferenceMap = {};
+  for (const key of Object.keys(map).sort()) out[key] = map[key] as string;
+  return out;
+}
+
+/**
+ * The digest of a map: sha256 over its sorted entries, base64url, 16 characters (96 bits); null
+ * for an empty map (nothing remembered).
+ */
+export function digestOf(map: PreferenceMap): string | null {
+  if (Object.keys(map).length === 0) return null;
+  const canonical = JSON.stringify(Object.entries(sorted(map)));
+  return createHash('sha256').update(canonical, 'utf8').digest('base64url').slice(0, 16);
+}
+
+/**
+ * A short digest of the member's preferences (null: none), for LiveKit token metadata: an agent
+ * that cached a user's context sees from the token whether the preferences changed since. Runs in
+ * the caller's transaction, which must see the row (the user's own context or the org service
+ * context). Plugged into createLiveKit's `contextForToken` in src/routes.ts.
+ */
+export async function preferencesDigest(
+  tx: Tx,
+  userId: string,
+  orgId: string,
+): Promise<string | null> {
+  const row = await findPreferences(tx, orgId, userId);
+  return digestOf(row?.preferences ?? {});
+}
+
+export interface PreferencesView {
+  preferences: PreferenceMap;
+  updated_at: Date | null;
+}
+
+/** The stored map (empty when nothing was stored), keys sorted. */
+export async function readPreferences(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+): Promise<PreferencesView> {
+  const row = await findPreferences(tx, orgId, userId);
+  return { preferences: sorted(row?.preferences ?? {}), updated_at: row?.updated_at ?? null };
+}
+
+/** The keys whose value differs between two maps: set (added or changed) and removed. */
+export function changedKeys(before: PreferenceMap, after: PreferenceMap) {
+  const set = Object.keys(after)
+    .filter((k) => before[k] !== after[k])
+    .sort();
+  const removed = Object.keys(before)
+    .filter((k) => !Object.hasOwn(after, k))
+    .sort();
+  return { set, removed };
+}
+
+/** Preferences are a person's own: an API key has the agent API instead. */
+function requirePersonInOrg(p: Principal): void {
+  if (!isPerson(p)) throw new AppError('forbidden', 'Preferences are read and set by the person');
+}
+
+export async function getMyPreferences(database: Database, p: Principal): Promise<PreferencesView> {
+  requirePersonInOrg(p);
+  return withTenant(database, tenantOf(p), (tx) => readPreferences(tx, p.orgId, p.userId));
+}
+
+export async function replaceMyPreferences(
+  database: Database,
+  p: Principal,
+  map: PreferenceMap,
+  meta: RequestMeta,
+): Promise<PreferencesView> {
+  requirePersonInOrg(p);
+  const errors = checkPreferences(map);
+  if (errors.length > 0) refuse(errors);
+  const next = sorted(map);
+  return withTenant(database, tenantOf(p), async (tx) => {
+    // The superuser acting in another org has no membership there, hence no preferences.
+    if (!(await findActiveMembership(tx, p.orgId, p.userId)))
+      throw new AppError('forbidden', 'Preferences belong to members of the organization');
+    await ensurePreferencesRow(tx, p.orgId, p.userId);
+    const before = (await findPreferences(tx, p.orgId, p.userId, { lock: true }))?.preferences;
+    const row = await savePreferences(tx, p.orgId, p.userId, next);
+    const { set, removed } = changedKeys(before ?? {}, next);
+    await recordAudit(tx, meta, {
+      org_id: p.orgId,
+      ...auditActor(p),
+      action: 'preferences.replace',
+      target_type: 'user',
+      target_id: p.userId,
+      outcome: 'success',
+      metadata: { keys_set: set.join(','), keys_removed: removed.join(',') },
+    });
+    return { preferences: sorted(row.preferences), updated_at: row.updated_at };
+  });
+}
+
+/**
+ * Sets (or, with null, removes) one key of a member's map, in the caller's transaction (the agent
+ * API's org service context). The entry and the resulting map are checked; the row is locked.
+ */
+export async function setOnePreference(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+  key: string,
+  value: string | null,
+): Promise<PreferencesView & { changed: boolean }> {
+  const entryErrors = [
+    ...keyErrors(key, 'key'),
+    ...(value === null ? [] : valueErrors(value, 'value')),
+  ];
+  if (entryErrors.length > 0) refuse(entryErrors);
+  await ensurePreferencesRow(tx, orgId, userId);
+  const current = await findPreferences(tx, orgId, userId, { lock: true });
+  const before = current?.preferences ?? {};
+  const had = Object.hasOwn(before, key) ? before[key] : undefined;
+  if (had === (value ?? undefined)) {
+    return { preferences: sorted(before), updated_at: current?.updated_at ?? null, changed: false };
+  }
+  const next = Object.fromEntries(Object.entries(before).filter(([k]) => k !== key));
+  if (value !== null) next[key] = value;
+  // Removing a key always fits; adding one may not.
+  const whole = mapErrors(next, 'preferences');
+  if (value !== null && whole.length > 0) refuse(whole);
+  const row = await savePreferences(tx, orgId, userId, sorted(next));
+  return { preferences: sorted(row.preferences), updated_at: row.updated_at, changed: true };
+}
