@@ -125,7 +125,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     crossOriginEmbedderPolicy: false,
   });
 
-  await app.register(apiDocs);
+  await app.register(apiDocs, { publicUrl: config.publicUrl });
   await registerRoutes(app, {
     config,
     database: deps.database,

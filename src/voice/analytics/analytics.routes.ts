@@ -91,6 +91,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     `${base}/calls-by-date`,
     {
       schema: {
+        operationId: 'getCallsByDate',
         hide,
         tags,
         security,
@@ -113,6 +114,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     `${base}/calls-by-hour`,
     {
       schema: {
+        operationId: 'getCallsByHour',
         hide,
         tags,
         security,
@@ -135,6 +137,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     `${base}/agent-summary`,
     {
       schema: {
+        operationId: 'getAgentSummary',
         hide,
         tags,
         security,
