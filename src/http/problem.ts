@@ -4,29 +4,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDatabaseUnavailable, isUnstorableText } from '../db/errors.ts';
 import { AppError, ERRORS, type ErrorCode } from './errors.ts';
 import { closeAfterReply } from './lingering-close.ts';
-
-interface AjvError {
-  instancePath?: string;
-  message?: string;
-  keyword?: string;
-  params?: Record<string, unknown>;
-}
-
-function fieldErrors(validation: AjvError[]): { field: string; message: string }[] {
-  return validation.map((v) => {
-    const base = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    const p = v.params ?? {};
-    if (v.keyword === 'additionalProperties' && typeof p.additionalProperty === 'string') {
-      const field = base ? `${base}.${p.additionalProperty}` : p.additionalProperty;
-      return { field, message: 'is not an allowed field' };
-    }
-    if (v.keyword === 'required' && typeof p.missingProperty === 'string') {
-      const field = base ? `${base}.${p.missingProperty}` : p.missingProperty;
-      return { field, message: 'is required' };
-    }
-    return { field: base || '(body)', message: v.message ?? 'is not valid' };
-  });
-}
+import { type AjvError, fieldErrors } from './validation-errors.ts';
 
 export function problemBody(
   request: FastifyRequest,
