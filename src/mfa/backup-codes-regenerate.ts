@@ -32,7 +32,7 @@ export async function issueBackupCodes(tx: Tx, auth: AuthContext, userId: string
 
 type Outcome =
   | { kind: 'ok'; codes: string[]; user: User }
-  | { kind: 'wrong' }
+  | { kind: 'wrong'; reused: boolean }
   | { kind: 'not_enabled' };
 
 export async function regenerateBackupCodes(
@@ -47,7 +47,7 @@ export async function regenerateBackupCodes(
     const user = await findUserById(tx, p.userId);
     if (!user?.mfa_enabled_at) return { kind: 'not_enabled' };
     const proof = await proveSecondFactor(tx, auth, user, factorFromCode(code));
-    if (!proof.ok) return { kind: 'wrong' };
+    if (!proof.ok) return { kind: 'wrong', reused: proof.reused === true };
     const codes = await issueBackupCodes(tx, auth, user.id);
     await recordAudit(tx, meta, {
       org_id: p.orgId,
@@ -75,9 +75,9 @@ export async function regenerateBackupCodes(
       target_type: 'user',
       target_id: p.userId,
       outcome: 'failure',
-      metadata: { reason: 'invalid_code' },
+      metadata: { reason: 'invalid_code', ...(outcome.reused ? { reused: true } : {}) },
     });
-    throw new AppError('invalid_code');
+    throw new AppError(outcome.reused ? 'code_reused' : 'invalid_code');
   }
   await attempt.succeeded();
   sendNotice(auth, outcome.user, 'backupCodesRegenerated');

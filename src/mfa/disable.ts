@@ -14,7 +14,7 @@ import type { Reservation } from '../security/rate-limits.ts';
 import { disableTotp, retireBackupCodes } from '../users/credentials.repository.ts';
 import { findUserById } from '../users/user.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
-import { factorFromCode, proveSecondFactor } from './second-factor.ts';
+import { type FactorProof, factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export async function disableMfa(
   auth: AuthContext,
@@ -55,11 +55,11 @@ export async function disableMfa(
   }
   await password.succeeded();
 
-  const ok = await withTenant(auth.database, tenantOf(p), async (tx) => {
+  const proof = await withTenant(auth.database, tenantOf(p), async (tx): Promise<FactorProof> => {
     const current = await findUserById(tx, p.userId);
-    if (!current) return false;
+    if (!current) return { ok: false };
     const proof = await proveSecondFactor(tx, auth, current, factorFromCode(input.code));
-    if (!proof.ok) return false;
+    if (!proof.ok) return proof;
     await disableTotp(tx, p.userId);
     await retireBackupCodes(tx, p.userId);
     await recordAudit(tx, meta, {
@@ -70,9 +70,9 @@ export async function disableMfa(
       outcome: 'success',
       metadata: { method: proof.method },
     });
-    return true;
+    return proof;
   });
-  if (!ok) {
+  if (!proof.ok) {
     await code.failed();
     await recordAuditAlone(auth.database, meta, {
       ...audit,
@@ -80,9 +80,9 @@ export async function disableMfa(
       target_type: 'user',
       target_id: p.userId,
       outcome: 'failure',
-      metadata: { reason: 'invalid_code' },
+      metadata: { reason: 'invalid_code', ...(proof.reused ? { reused: true } : {}) },
     });
-    throw new AppError('invalid_code');
+    throw new AppError(proof.reused ? 'code_reused' : 'invalid_code');
   }
   await code.succeeded();
   sendNotice(auth, user, 'mfaDisabled');
