@@ -9,6 +9,7 @@ import { Type } from 'typebox';
 import { ERRORS, type ErrorCode } from '../http/errors.ts';
 import { sendProblem } from '../http/problem.ts';
 import { allowWhileMfaPending, MFA_PENDING_ALLOWED } from '../http/route-config.ts';
+import { declareProblemsOfKind } from '../http/schemas.ts';
 
 /**
  * Every tag an operation may carry, with what it groups, in the order the docs UI lists them. A
@@ -69,6 +70,8 @@ export function serverUrl(publicUrl: string): string {
 }
 
 const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { publicUrl }) => {
+  // Every route declares the problem answers of its kind (credential, body) without copying them.
+  app.addHook('onRoute', (route) => declareProblemsOfKind(route.schema as never));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
