@@ -46,6 +46,11 @@ export const API_TAGS = [
   { name: 'messages', description: 'The message log and conversations (read-only)' },
   { name: 'analytics', description: 'Call volume by date and hour, and per-agent summaries' },
   { name: 'twilio', description: "The organization's Twilio account and media-stream tokens" },
+  {
+    name: 'livekit',
+    description:
+      'LiveKit rooms: join tokens for users and agent workers, voice sessions, its webhook',
+  },
   { name: 'webhooks', description: 'What Twilio calls (signed requests; not for API clients)' },
   {
     name: 'admin',
