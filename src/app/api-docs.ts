@@ -44,6 +44,10 @@ export const API_TAGS = [
   { name: 'scheduled-calls', description: 'Outgoing calls placed at a set time' },
   { name: 'calls', description: 'The call log (read-only)' },
   { name: 'messages', description: 'The message log and conversations (read-only)' },
+  {
+    name: 'conversations',
+    description: 'Recorded device conversations: their metadata and audio (WAV, Ogg Opus)',
+  },
   { name: 'analytics', description: 'Call volume by date and hour, and per-agent summaries' },
   { name: 'twilio', description: "The organization's Twilio account and media-stream tokens" },
   {

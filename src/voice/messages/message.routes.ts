@@ -114,7 +114,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
     '/api/messages/conversations',
     {
       schema: {
-        operationId: 'listConversations',
+        operationId: 'listMessageConversations',
         tags,
         security,
         summary: 'List conversations: messages grouped by phone and counterpart, newest first',

@@ -13,6 +13,7 @@ import { RegisterPage } from '../features/auth/RegisterPage.tsx';
 import { ResetPasswordPage } from '../features/auth/ResetPasswordPage.tsx';
 import { VerifyEmailPage } from '../features/auth/VerifyEmailPage.tsx';
 import { CallsPage } from '../features/calls/CallsPage.tsx';
+import { ConversationsPage } from '../features/conversations/ConversationsPage.tsx';
 import { AcceptInvitePage } from '../features/invitations/AcceptInvitePage.tsx';
 import { InvitationsPanel } from '../features/invitations/InvitationsPanel.tsx';
 import { MembersPage } from '../features/members/MembersPage.tsx';
@@ -48,6 +49,7 @@ const APP: Record<string, { page: () => ReactNode; admin?: boolean }> = {
   '/app/prompts': { page: () => <PromptsPage /> },
   '/app/scheduled-calls': { page: () => <ScheduledCallsPage /> },
   '/app/calls': { page: () => <CallsPage /> },
+  '/app/conversations': { page: () => <ConversationsPage /> },
   '/app/messages': { page: () => <MessagesPage /> },
   '/app/analytics': { page: () => <AnalyticsPage /> },
   '/app/account': { page: () => <SecurityPage /> },
