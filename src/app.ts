@@ -18,7 +18,11 @@ import { type AuthContext, createAuthContext } from './auth/auth-context.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { registerFormBodyParser } from './http/form-body.ts';
-import { frameworkErrorHandler, registerProblemHandlers } from './http/problem.ts';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  registerProblemHandlers,
+} from './http/problem.ts';
 import { Problem } from './http/schemas.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { loggerOptions } from './logger.ts';
@@ -72,6 +76,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -131,7 +136,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     crossOriginEmbedderPolicy: false,
   });
 
-  await app.register(apiDocs);
+  await app.register(apiDocs, { publicUrl: config.publicUrl });
   await registerRoutes(app, {
     config,
     database: deps.database,

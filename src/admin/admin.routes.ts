@@ -57,6 +57,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = asy
     '/api/admin/orgs',
     {
       schema: {
+        operationId: 'listAllOrgs',
         tags,
         security,
         summary: 'Every org on the platform (superuser; newest first, cursor pagination)',
@@ -84,6 +85,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = asy
     '/api/admin/users',
     {
       schema: {
+        operationId: 'listAllUsers',
         tags,
         security,
         summary: 'Every user on the platform (superuser; newest first, cursor pagination)',
@@ -114,6 +116,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = asy
       `/api/admin/users/:id/${action}`,
       {
         schema: {
+          operationId: action === 'disable' ? 'disableUser' : 'enableUser',
           tags,
           security,
           summary:
@@ -141,6 +144,7 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = asy
     '/api/admin/signing-keys/rotate',
     {
       schema: {
+        operationId: 'rotateSigningKey',
         tags,
         security,
         summary: 'Rotate the access-token signing key (superuser)',

@@ -62,6 +62,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = as
     '/api/api-keys',
     {
       schema: {
+        operationId: 'createApiKey',
         tags,
         security,
         summary: 'Create an API key (owners and admins); the key is shown only here',
@@ -93,6 +94,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = as
     '/api/api-keys',
     {
       schema: {
+        operationId: 'listApiKeys',
         tags,
         security,
         summary: "The org's API keys, newest first (never the secret)",
@@ -111,6 +113,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = as
     '/api/api-keys/:id',
     {
       schema: {
+        operationId: 'revokeApiKey',
         tags,
         security,
         summary: 'Revoke an API key: it stops working at once, on every instance',

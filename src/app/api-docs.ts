@@ -9,8 +9,78 @@ import { Type } from 'typebox';
 import { ERRORS, type ErrorCode } from '../http/errors.ts';
 import { sendProblem } from '../http/problem.ts';
 import { allowWhileMfaPending, MFA_PENDING_ALLOWED } from '../http/route-config.ts';
+import { declareProblemsOfKind } from '../http/schemas.ts';
 
-const plugin: FastifyPluginAsyncTypebox = async (app) => {
+/**
+ * Every tag an operation may carry, with what it groups, in the order the docs UI lists them. A
+ * route's `tags` must name one of these (src/app/api-docs.test.ts checks every route).
+ */
+export const API_TAGS = [
+  {
+    name: 'auth',
+    description: 'Sign-up, login, tokens and cookies, sessions, the JWKS, your account',
+  },
+  {
+    name: 'mfa',
+    description: 'Two-factor authentication: TOTP setup, the login challenge, backup codes',
+  },
+  { name: 'orgs', description: 'Organizations, switching between them, members and their roles' },
+  {
+    name: 'invitations',
+    description: 'Inviting people into an organization and accepting invitations',
+  },
+  {
+    name: 'api-keys',
+    description: 'Long-lived, scoped keys for servers (`Authorization: Bearer sb_…`)',
+  },
+  { name: 'audit', description: "The organization's append-only audit trail" },
+  { name: 'prompts', description: 'Reusable prompts for agents' },
+  { name: 'phones', description: "The organization's phone numbers and proof that it owns them" },
+  { name: 'agents', description: 'Voice agents: who answers or places calls on a number, and how' },
+  {
+    name: 'message-agents',
+    description: 'Messaging agents: who answers text messages on a number',
+  },
+  { name: 'scheduled-calls', description: 'Outgoing calls placed at a set time' },
+  { name: 'calls', description: 'The call log (read-only)' },
+  { name: 'messages', description: 'The message log and conversations (read-only)' },
+  {
+    name: 'conversations',
+    description: 'Recorded device conversations: their metadata and audio (WAV, Ogg Opus)',
+  },
+  { name: 'analytics', description: 'Call volume by date and hour, and per-agent summaries' },
+  { name: 'twilio', description: "The organization's Twilio account and media-stream tokens" },
+  {
+    name: 'livekit',
+    description:
+      'LiveKit rooms: join tokens for users and agent workers, voice sessions, its webhook',
+  },
+  { name: 'webhooks', description: 'What Twilio calls (signed requests; not for API clients)' },
+  {
+    name: 'admin',
+    description: 'The platform superuser: every org and user, signing keys, numbers',
+  },
+  {
+    name: 'health',
+    description: 'Liveness and readiness probes for load balancers and orchestrators',
+  },
+  { name: 'meta', description: 'The API describing itself: what each problem `code` means' },
+] as const;
+
+/**
+ * The document's `servers`: PUBLIC_URL, where clients reach this instance. A loopback PUBLIC_URL
+ * (development) would only work on the machine that serves it, so it becomes the relative URL
+ * of its path: clients resolve it against wherever they fetched the document from.
+ */
+export function serverUrl(publicUrl: string): string {
+  const url = new URL(publicUrl);
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  return loopback ? url.pathname.replace(/(.)\/+$/, '$1') : publicUrl;
+}
+
+const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { publicUrl }) => {
+  // Every route declares the problem answers of its kind (credential, body) without copying them.
+  app.addHook('onRoute', (route) => declareProblemsOfKind(route.schema as never));
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -18,12 +88,29 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
         title: 'Switchboard API',
         version: '0.1.0',
         description:
-          'Identity and control plane for voice-AI agent platforms. Errors are RFC 9457 problem documents (application/problem+json) with a stable `code`.',
+          'Identity and control plane for voice-AI agent platforms. Errors are RFC 9457 problem documents (application/problem+json) with a stable `code`; `GET /problems/{code}` says what each means.',
+        license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
       },
+      servers: [
+        { url: serverUrl(publicUrl), description: 'This Switchboard instance (PUBLIC_URL)' },
+      ],
+      tags: API_TAGS.map((t) => ({ ...t })),
       components: {
         securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          cookieAuth: { type: 'apiKey', in: 'cookie', name: 'sb_access' },
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description:
+              'An access token (JWT) from login or refresh, or an API key (`sb_…`), in `Authorization: Bearer …`',
+          },
+          cookieAuth: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'sb_access',
+            description:
+              'The session cookies set by login (browsers); unsafe methods also send the `sb_csrf` cookie value in `X-CSRF-Token`',
+          },
         },
       },
     },
@@ -46,6 +133,8 @@ const plugin: FastifyPluginAsyncTypebox = async (app) => {
     {
       config: MFA_PENDING_ALLOWED,
       schema: {
+        operationId: 'getProblemType',
+        security: [],
         tags: ['meta'],
         summary: 'What an error code means',
         params: Type.Object({ code: Type.String({ maxLength: 64 }) }),

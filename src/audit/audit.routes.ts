@@ -43,6 +43,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = as
     '/api/audit-logs',
     {
       schema: {
+        operationId: 'listAuditLogs',
         tags: ['audit'],
         security: [{ bearerAuth: [] }, { cookieAuth: [] }],
         summary: "The org's audit log (owners and admins)",

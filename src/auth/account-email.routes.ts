@@ -32,6 +32,8 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'verifyEmail',
+        security: [],
         tags,
         summary: 'Confirm your email address with the token from the mailed link',
         description:
@@ -64,6 +66,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
     {
       config: { crossSite: 'refuse' },
       schema: {
+        operationId: 'resendVerificationEmail',
         tags,
         security: [{ bearerAuth: [] }, { cookieAuth: [] }, {}],
         summary: 'Send the verification link again',
@@ -91,6 +94,8 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'requestPasswordReset',
+        security: [],
         tags,
         summary: 'Mail a password-reset link',
         description:
@@ -110,6 +115,8 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'resetPassword',
+        security: [],
         tags,
         summary: 'Set a new password with a reset (or set-password) token; every session ends',
         body: Type.Object(

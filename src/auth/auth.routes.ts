@@ -56,6 +56,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'registerAccount',
+        security: [],
         tags,
         summary: 'Sign up: a user and their company (or personal workspace)',
         body: Type.Object(
@@ -108,6 +110,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'logIn',
+        security: [],
         tags,
         summary: 'Log in with email and password',
         description:
@@ -143,6 +147,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'refreshSession',
+        security: [],
         tags,
         summary: 'Rotate the refresh token: a new pair, the old refresh token is dead',
         description:
@@ -189,6 +195,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
     '/api/auth/password/change',
     {
       schema: {
+        operationId: 'changePassword',
         tags,
         security,
         summary: 'Change your password; every other session ends',

@@ -39,6 +39,7 @@ export const authCompatRoutes: FastifyPluginAsyncTypebox<
     '/auth/logout',
     {
       schema: {
+        operationId: 'logOutAlias',
         tags,
         security,
         summary: 'End the current session (compatibility path)',
@@ -54,6 +55,8 @@ export const authCompatRoutes: FastifyPluginAsyncTypebox<
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'logInWithForm',
+        security: [],
         tags,
         summary: 'Form login returning a bearer token (compatibility path)',
         consumes: ['application/x-www-form-urlencoded'],
@@ -81,6 +84,8 @@ export const authCompatRoutes: FastifyPluginAsyncTypebox<
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'logInWithFormCookie',
+        security: [],
         tags,
         summary: 'Form login setting session cookies (compatibility path)',
         consumes: ['application/x-www-form-urlencoded'],

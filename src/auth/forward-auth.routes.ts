@@ -36,6 +36,7 @@ export const forwardAuthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/auth/verify',
     {
       schema: {
+        operationId: 'verifyForwardAuth',
         tags: ['auth'],
         security: [{ bearerAuth: [] }, { cookieAuth: [] }],
         summary: 'Forward-auth for reverse proxies and agent workers',

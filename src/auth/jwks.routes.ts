@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { JWKS_MAX_AGE_SECONDS } from '../crypto/signing-key-timing.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
+import { responses } from '../http/schemas.ts';
 import type { KeyRing } from './signing-keys.ts';
 
 const Jwk = Type.Object(
@@ -45,9 +46,11 @@ export const jwksRoutes: FastifyPluginAsyncTypebox<{ getKeyRing: () => KeyRing }
     {
       config: MFA_PENDING_ALLOWED,
       schema: {
+        operationId: 'getJwks',
+        security: [],
         tags: ['auth'],
         summary: 'Public keys (JWKS) that verify access tokens',
-        response: { 200: Jwks },
+        response: responses({ 200: Jwks }),
       },
     },
     async (_request, reply) => {

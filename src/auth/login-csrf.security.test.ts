@@ -56,7 +56,10 @@ function publicWrites() {
     .filter((r) => !r.url.startsWith('/webhooks/twilio/') && r.url !== '/webhooks/livekit')
     .filter((r) => {
       const security = (r.schema as { security?: object[] } | undefined)?.security;
-      return !security || security.some((s) => Object.keys(s).length === 0);
+      // Public: no security, `security: []`, or an optional credential (an empty alternative).
+      return (
+        !security || security.length === 0 || security.some((s) => Object.keys(s).length === 0)
+      );
     })
     .map((r) => ({ method: r.method, url: r.url.replace(/:(\w+)/g, 'x') }));
 }

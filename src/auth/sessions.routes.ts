@@ -26,7 +26,8 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = a
   const tags = ['auth'];
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
   const answer = sessionResponse(auth);
-  const logoutSchema = (summary: string) => ({
+  const logoutSchema = (operationId: string, summary: string) => ({
+    operationId,
     tags,
     security,
     summary,
@@ -35,12 +36,15 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = a
 
   app.post(
     '/api/auth/logout',
-    { schema: logoutSchema('End the current session'), config: MFA_PENDING_ALLOWED },
+    { schema: logoutSchema('logOut', 'End the current session'), config: MFA_PENDING_ALLOWED },
     (request, reply) => answer.endSession(request, reply, false),
   );
   app.post(
     '/api/auth/logout-all',
-    { schema: logoutSchema("End all of the user's sessions"), config: MFA_PENDING_ALLOWED },
+    {
+      schema: logoutSchema('logOutEverywhere', "End all of the user's sessions"),
+      config: MFA_PENDING_ALLOWED,
+    },
     (request, reply) => answer.endSession(request, reply, true),
   );
 
@@ -48,6 +52,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = a
     '/api/auth/sessions',
     {
       schema: {
+        operationId: 'listSessions',
         tags,
         security,
         summary: "The user's live sessions (devices)",
@@ -65,6 +70,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = a
     '/api/auth/sessions/:id',
     {
       schema: {
+        operationId: 'revokeSession',
         tags,
         security,
         summary: 'Revoke one of your sessions',

@@ -33,9 +33,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
     {
       config: MFA_PENDING_ALLOWED,
       schema: {
+        operationId: 'getHealth',
+        security: [],
         tags: ['health'],
         summary: 'Liveness: the process is up',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+        response: responses({ 200: Type.Object({ status: Type.Literal('ok') }) }),
       },
     },
     async () => ({ status: 'ok' as const }),
@@ -46,6 +48,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{
     {
       config: MFA_PENDING_ALLOWED,
       schema: {
+        operationId: 'getReadiness',
+        security: [],
         tags: ['health'],
         summary: 'Readiness: the database (and Redis, when configured) answer',
         response: responses(

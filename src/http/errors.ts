@@ -3,11 +3,16 @@
 
 export const ERRORS = {
   validation_failed: { status: 400, title: 'The request is not valid' },
+  malformed_request: { status: 400, title: 'The HTTP request could not be parsed' },
   malformed_json: { status: 400, title: 'The request body is not valid JSON' },
   invalid_cursor: { status: 400, title: 'The pagination cursor is not valid' },
   weak_password: { status: 400, title: 'The password does not meet the password rules' },
   invalid_token: { status: 400, title: 'The token is invalid, expired or already used' },
   invalid_code: { status: 400, title: 'The code is not valid' },
+  code_reused: {
+    status: 400,
+    title: 'This code was already used; wait for your authenticator app to show the next one',
+  },
   unauthenticated: { status: 401, title: 'Authentication is required' },
   invalid_credentials: { status: 401, title: 'Email or password is incorrect' },
   invalid_refresh_token: { status: 401, title: 'The refresh token is invalid or expired' },
@@ -16,6 +21,10 @@ export const ERRORS = {
     title: 'The refresh token was already used; the session is revoked',
   },
   invalid_mfa: { status: 401, title: 'The verification code is not valid' },
+  mfa_code_reused: {
+    status: 401,
+    title: 'This code was already used; wait for your authenticator app to show the next one',
+  },
   invalid_webhook_token: {
     status: 401,
     title: 'The webhook authorization is missing, forged, expired or does not match the body',
@@ -52,6 +61,7 @@ export const ERRORS = {
   not_found: { status: 404, title: 'Not found' },
   route_not_found: { status: 404, title: 'No such route' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  request_timeout: { status: 408, title: 'The request took too long to arrive' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   signing_key_rotation_pending: {
     status: 409,
@@ -121,6 +131,7 @@ export const ERRORS = {
     title: 'The refresh token was just rotated by a concurrent request',
   },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'The URL is too long' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
   range_not_satisfiable: { status: 416, title: 'The requested range is outside the file' },
   invalid_preferences: {
@@ -128,6 +139,7 @@ export const ERRORS = {
     title: 'The preferences break the preference rules (key names, value length, count or size)',
   },
   rate_limited: { status: 429, title: 'Too many requests' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
   internal_error: { status: 500, title: 'Internal server error' },
   twilio_unavailable: { status: 502, title: 'Twilio could not be reached; try again shortly' },
   database_unavailable: { status: 503, title: 'The database is unavailable; try again shortly' },

@@ -1,32 +1,13 @@
 // The one place errors become responses: RFC 9457 application/problem+json with a stable `code`
 // and the request id. Causes go to the log, never to the client.
+import { randomUUID } from 'node:crypto';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable, isUnstorableText } from '../db/errors.ts';
 import { AppError, ERRORS, type ErrorCode } from './errors.ts';
 import { closeAfterReply } from './lingering-close.ts';
-
-interface AjvError {
-  instancePath?: string;
-  message?: string;
-  keyword?: string;
-  params?: Record<string, unknown>;
-}
-
-function fieldErrors(validation: AjvError[]): { field: string; message: string }[] {
-  return validation.map((v) => {
-    const base = (v.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
-    const p = v.params ?? {};
-    if (v.keyword === 'additionalProperties' && typeof p.additionalProperty === 'string') {
-      const field = base ? `${base}.${p.additionalProperty}` : p.additionalProperty;
-      return { field, message: 'is not an allowed field' };
-    }
-    if (v.keyword === 'required' && typeof p.missingProperty === 'string') {
-      const field = base ? `${base}.${p.missingProperty}` : p.missingProperty;
-      return { field, message: 'is required' };
-    }
-    return { field: base || '(body)', message: v.message ?? 'is not valid' };
-  });
-}
+import { type AjvError, fieldErrors } from './validation-errors.ts';
 
 export function problemBody(
   request: FastifyRequest,
@@ -92,7 +73,7 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
     case 'FST_ERR_BAD_URL':
       return { code: 'validation_failed', detail: 'The URL is not valid percent-encoded UTF-8' };
     case 'FST_ERR_MAX_PARAM_LENGTH':
-      return { code: 'validation_failed', detail: 'A URL path segment is too long' };
+      return { code: 'uri_too_long', detail: 'A URL path segment is too long' };
   }
   if (err instanceof SyntaxError && e.statusCode === 400) return { code: 'malformed_json' };
   if (e?.statusCode === 413) return { code: 'payload_too_large' };
@@ -121,6 +102,27 @@ export function frameworkErrorHandler(
   return sendProblem(request, reply, code, detail);
 }
 
+/**
+ * The methods the app's routes answer on a concrete path (for 405 and its Allow header), from the
+ * route table, built on the first unknown request. Wildcard routes (the dashboard's HTML fallback,
+ * the docs' assets) do not count: they would claim every path.
+ */
+function methodsByPath(app: FastifyInstance) {
+  let routes: { method: string; pattern: RegExp }[] | undefined;
+  const segment = (s: string) =>
+    s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return (path: string): string[] => {
+    routes ??= app.routeTable
+      .filter((r) => !r.url.includes('*'))
+      .map((r) => ({
+        method: r.method,
+        pattern: new RegExp(`^${r.url.replace(/\/$/, '').split('/').map(segment).join('/')}/?$`),
+      }));
+    const methods = routes.filter((r) => r.pattern.test(path)).map((r) => r.method);
+    return [...new Set(methods)].sort();
+  };
+}
+
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err, request, reply) => {
     const { code, detail, extras } = classify(err);
@@ -135,12 +137,88 @@ export function registerProblemHandlers(app: FastifyInstance) {
     if (status === 413) closeAfterReply(request, reply);
     return sendProblem(request, reply, code, detail, (extras ?? {}) as Record<string, unknown>);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  const allowedMethods = methodsByPath(app);
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = allowedMethods(path);
+    // A route answers this method on this path, yet the router passed it by: one of its path
+    // segments is over the router's limit (maxParamLength), and the dashboard's GET fallback
+    // caught the request before Fastify's own 414 could.
+    if (allowed.includes(request.method)) {
+      return sendProblem(request, reply, 'uri_too_long', 'A URL path segment is too long');
+    }
+    if (allowed.length > 0) {
+      const allow = allowed.join(', ');
+      return sendProblem(
+        request,
+        reply,
+        'method_not_allowed',
+        `${path} does not answer ${request.method}; it answers ${allow}`,
+        { headers: { allow } },
+      );
+    }
+    return sendProblem(
       request,
       reply,
       'route_not_found',
-      `${request.method} ${request.url.split('?')[0]} does not exist`,
-    ),
+      `${request.method} ${path} does not exist`,
+    );
+  });
+}
+
+type ClientError = Error & { code?: string; rawPacket?: unknown };
+
+/**
+ * Node's HTTP parser counts the request line toward the header limit. When the first line of
+ * what it choked on is most of that limit (or has no end in sight), the URL is what is too long.
+ */
+function urlOverflowed(raw: unknown, limit: number): boolean {
+  if (!Buffer.isBuffer(raw) || !/^[A-Z]+ /.test(raw.subarray(0, 16).toString('latin1')))
+    return false;
+  const end = raw.indexOf('\r\n');
+  return end === -1 || end > limit / 2;
+}
+
+export function clientErrorCode(err: ClientError, limit = maxHeaderSize): ErrorCode {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
+  if (err.code === 'HPE_HEADER_OVERFLOW') {
+    return urlOverflowed(err.rawPacket, limit) ? 'uri_too_long' : 'headers_too_large';
+  }
+  return 'malformed_request';
+}
+
+/**
+ * Fastify's `clientErrorHandler`: what Node's HTTP parser refuses before any request exists (431
+ * headers too large, a request line over the limit, a request that does not parse, a request that
+ * took too long to arrive) is answered as a problem document too, written on the socket itself,
+ * which then closes gracefully (the client may still be sending; a reset could lose the answer).
+ */
+export function clientErrorHandler(this: FastifyInstance, err: ClientError, socket: Socket) {
+  // A reset connection has nobody to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = clientErrorCode(
+    err,
+    (socket as { server?: { maxHeaderSize?: number } }).server?.maxHeaderSize,
   );
+  const { status, title } = ERRORS[code];
+  const id = randomUUID();
+  this.log.info(
+    { request_id: id, err: { code: err.code, message: err.message } },
+    `rejected: ${code}`,
+  );
+  if (socket.writable) {
+    const body = JSON.stringify({ type: `/problems/${code}`, title, status, code, request_id: id });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+        'content-type: application/problem+json\r\n' +
+        `content-length: ${Buffer.byteLength(body)}\r\n` +
+        `x-request-id: ${id}\r\n` +
+        'connection: close\r\n\r\n' +
+        body,
+    );
+  }
+  // Read and drop what is still arriving until the client closes; never longer than a moment.
+  socket.resume();
+  socket.once('end', () => socket.destroy());
+  setTimeout(() => socket.destroy(), 2000).unref();
 }

@@ -6,7 +6,13 @@
 // encoded as UTF-8 and would be stored silently replaced by U+FFFD, or break jsonb. Every compiled
 // schema gets a root keyword that checks every string of the validated value — values at any
 // depth, in arrays, and object keys — so no route can forget it, including free-form objects.
-import { Ajv, type AnySchema, type ErrorObject, type SchemaValidateFunction } from 'ajv';
+import {
+  Ajv,
+  type AnySchema,
+  type ErrorObject,
+  type SchemaValidateFunction,
+  type ValidateFunction,
+} from 'ajv';
 import addFormatsModule from 'ajv-formats';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -59,14 +65,16 @@ const checkText: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) =>
   return false;
 };
 
-function makeAjv(httpPart: 'body' | 'other') {
+function makeAjv(httpPart: 'body' | 'other', allErrors: boolean) {
   const ajv = new Ajv({
     // Unknown fields are rejected (additionalProperties: false), never silently dropped.
     removeAdditional: false,
     useDefaults: true,
     // Bodies are typed JSON: no coercion. Query strings and params arrive as text.
     coerceTypes: httpPart === 'body' ? false : 'array',
-    allErrors: false,
+    allErrors,
+    // The failed keyword's schema comes with each error: a pattern's description explains it.
+    verbose: true,
     strict: false,
   });
   addFormats(ajv);
@@ -82,12 +90,65 @@ function makeAjv(httpPart: 'body' | 'other') {
 }
 
 /**
+ * Invalid input gets every problem at once (a missing field and an unknown one together), but
+ * only when the input is small enough to be a person's: the all-errors pass runs after the usual
+ * fail-fast one has refused the value, and only on values of at most this many strings, numbers,
+ * keys and items. Ajv's own advice is not to run allErrors on untrusted data: it keeps going after
+ * the first failure, so a large invalid value (a 1 MB array of bad items, each failing every
+ * branch of an enum) would cost time and an error object per failure. Bodies are bounded
+ * (BODY_LIMIT_BYTES) and this bound keeps the extra pass to a few thousand error objects at most;
+ * anything larger gets the first error, as before.
+ */
+export const FULL_REPORT_MAX_VALUES = 1000;
+
+/** True when `value` holds at most `max` values (iterative, stops as soon as it is over). */
+export function isSmallValue(value: unknown, max = FULL_REPORT_MAX_VALUES): boolean {
+  const stack: unknown[] = [value];
+  let count = 1;
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    // An object counts its keys and its values.
+    const children = Array.isArray(v) ? v : Object.values(v);
+    count += Array.isArray(v) ? v.length : 2 * children.length;
+    if (count > max) return false;
+    stack.push(...children);
+  }
+  return true;
+}
+
+type Validate = ValidateFunction & { schemaEnv?: unknown };
+type DataValidationCxt = Parameters<ValidateFunction>[1];
+
+/** Fail fast; on failure, and for a small value, the full list of errors (compiled on first use). */
+function failFastThenAll(fast: Validate, compileAll: () => ValidateFunction) {
+  let all: ValidateFunction | undefined;
+  const validate = ((data: unknown, dataCxt?: DataValidationCxt) => {
+    if (fast(data, dataCxt)) {
+      validate.errors = null;
+      return true;
+    }
+    validate.errors = fast.errors;
+    if (isSmallValue(data)) {
+      all ??= compileAll();
+      if (!all(data, dataCxt) && all.errors?.length) validate.errors = all.errors;
+    }
+    return false;
+  }) as Validate;
+  // Fastify passes the parent object only to Ajv functions (so a root value can be coerced).
+  validate.schemaEnv = fast.schemaEnv;
+  return validate;
+}
+
+/**
  * The validator compiler for `app.setValidatorCompiler`. The route's schema object is not changed
  * (the OpenAPI document is generated from it); a copy with the text keyword is compiled, once.
  */
 export function createValidatorCompiler() {
-  const bodyAjv = makeAjv('body');
-  const otherAjv = makeAjv('other');
+  const ajvs = {
+    body: { fast: makeAjv('body', false), all: makeAjv('body', true) },
+    other: { fast: makeAjv('other', false), all: makeAjv('other', true) },
+  };
   const withText = new WeakMap<object, AnySchema>();
   return ({ schema, httpPart }: { schema: unknown; httpPart?: string }) => {
     let checked: AnySchema = schema as AnySchema;
@@ -95,6 +156,7 @@ export function createValidatorCompiler() {
       checked = withText.get(schema) ?? { ...schema, [TEXT_KEYWORD]: true };
       withText.set(schema, checked);
     }
-    return (httpPart === 'body' ? bodyAjv : otherAjv).compile(checked);
+    const ajv = httpPart === 'body' ? ajvs.body : ajvs.other;
+    return failFastThenAll(ajv.fast.compile(checked), () => ajv.all.compile(checked));
   };
 }

@@ -32,7 +32,7 @@ export async function issueBackupCodes(tx: Tx, auth: AuthContext, userId: string
 
 type Outcome =
   | { kind: 'ok'; codes: string[]; user: User }
-  | { kind: 'wrong' }
+  | { kind: 'wrong'; reused: boolean }
   | { kind: 'not_enabled' };
 
 export async function regenerateBackupCodes(
@@ -45,7 +45,7 @@ export async function regenerateBackupCodes(
   const outcome = await withOwnUser(auth, p, async (tx, user): Promise<Outcome> => {
     if (!user?.mfa_enabled_at) return { kind: 'not_enabled' };
     const proof = await proveSecondFactor(tx, auth, user, factorFromCode(code));
-    if (!proof.ok) return { kind: 'wrong' };
+    if (!proof.ok) return { kind: 'wrong', reused: proof.reused === true };
     const codes = await issueBackupCodes(tx, auth, user.id);
     await recordAudit(tx, meta, ownFactorEntry(p, REGENERATE, 'success', { method: proof.method }));
     return { kind: 'ok', codes, user };
@@ -54,7 +54,9 @@ export async function regenerateBackupCodes(
     await attempt.release();
     throw new AppError('mfa_not_enabled');
   }
-  if (outcome.kind === 'wrong') return refuseWrongCode(auth, attempt, meta, p, REGENERATE);
+  if (outcome.kind === 'wrong') {
+    return refuseWrongCode(auth, attempt, meta, p, REGENERATE, outcome.reused);
+  }
   await attempt.succeeded();
   sendNotice(auth, outcome.user, 'backupCodesRegenerated');
   return outcome.codes;

@@ -12,7 +12,7 @@ import type { Reservation } from '../security/rate-limits.ts';
 import { disableTotp, retireBackupCodes } from '../users/credentials.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
 import { ownFactorEntry, refuseWrongCode, withOwnUser } from './own-factor.ts';
-import { factorFromCode, proveSecondFactor } from './second-factor.ts';
+import { type FactorProof, factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export async function disableMfa(
   auth: AuthContext,
@@ -48,10 +48,10 @@ export async function disableMfa(
   }
   await password.succeeded();
 
-  const ok = await withOwnUser(auth, p, async (tx, current) => {
-    if (!current) return false;
+  const proof = await withOwnUser(auth, p, async (tx, current): Promise<FactorProof> => {
+    if (!current) return { ok: false };
     const proof = await proveSecondFactor(tx, auth, current, factorFromCode(input.code));
-    if (!proof.ok) return false;
+    if (!proof.ok) return proof;
     await disableTotp(tx, p.userId);
     await retireBackupCodes(tx, p.userId);
     await recordAudit(
@@ -59,9 +59,9 @@ export async function disableMfa(
       meta,
       ownFactorEntry(p, 'mfa.disable', 'success', { method: proof.method }),
     );
-    return true;
+    return proof;
   });
-  if (!ok) return refuseWrongCode(auth, code, meta, p, 'mfa.disable');
+  if (!proof.ok) return refuseWrongCode(auth, code, meta, p, 'mfa.disable', proof.reused === true);
   await code.succeeded();
   sendNotice(auth, user, 'mfaDisabled');
 }

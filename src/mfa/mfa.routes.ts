@@ -52,6 +52,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
     '/api/auth/mfa',
     {
       schema: {
+        operationId: 'getMfaStatus',
         tags,
         security,
         summary: 'Your two-factor status',
@@ -75,6 +76,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
     {
       config: MFA_PENDING_ALLOWED,
       schema: {
+        operationId: 'startMfaSetup',
         tags,
         security,
         summary: 'Start TOTP enrolment: a new secret, its otpauth URI and QR code',
@@ -100,6 +102,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
     {
       config: MFA_PENDING_ALLOWED,
       schema: {
+        operationId: 'enableMfa',
         tags,
         security,
         summary: 'Turn MFA on with a code from the pending secret; answers 10 backup codes',
@@ -119,6 +122,8 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
     {
       config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
+        operationId: 'verifyMfaChallenge',
+        security: [],
         tags,
         summary: "The login's second step: the mfa_token plus a TOTP code or a backup code",
         description:
@@ -157,6 +162,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
     '/api/auth/mfa/backup-codes',
     {
       schema: {
+        operationId: 'regenerateBackupCodes',
         tags,
         security,
         summary: 'A fresh set of 10 backup codes; the old set stops working',
@@ -178,6 +184,7 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
     '/api/auth/mfa/disable',
     {
       schema: {
+        operationId: 'disableMfa',
         tags,
         security,
         summary: 'Turn MFA off: needs the password and a current code (or a backup code)',

@@ -37,7 +37,7 @@ const setTotpLastStep = (userId: string, step: number | null) =>
   );
 
 describe('TOTP codes', () => {
-  it('a code works once: a second login in the same window with it is 401', async () => {
+  it('a code works once: a second login in the same window with it is 401, saying it was used', async () => {
     const u = await registerUser(t.app);
     const { secret } = await enrolMfa(t.app, u);
     const code = totpNow(secret, 1);
@@ -51,8 +51,16 @@ describe('TOTP codes', () => {
       code,
     });
     expect(replay.statusCode).toBe(401);
-    expect(replay.json().code).toBe('invalid_mfa');
+    // Not "check the time on your device": the code was right, and already spent.
+    expect(replay.json().code).toBe('mfa_code_reused');
+    expect(replay.json().title).toMatch(/already used.*wait.*next/i);
     expect(replay.json()).not.toHaveProperty('access_token');
+    // A code that was never right still reads as wrong.
+    const wrong = await mfaVerify(t.app, {
+      mfa_token: await passwordStep(t.app, u.email, u.password),
+      code: wrongCodeFor(secret),
+    });
+    expect(wrong.json().code).toBe('invalid_mfa');
   });
 
   it('accepts the previous and the next step (clock drift), not two steps away', async () => {
@@ -93,6 +101,7 @@ describe('TOTP codes', () => {
       code: totpNow(secret, 0),
     });
     expect(older.statusCode).toBe(401);
+    expect(older.json().code).toBe('mfa_code_reused');
   });
 
   it('two concurrent logins with one code: exactly one succeeds', async () => {
@@ -106,6 +115,9 @@ describe('TOTP codes', () => {
       tokens.map((mfa_token) => mfaVerify(t.app, { mfa_token, code })),
     );
     expect(results.map((r) => r.statusCode).sort()).toEqual([200, 401, 401, 401]);
+    // The losers lost the race for a right code: it reads as used, not as wrong.
+    const losers = results.filter((r) => r.statusCode === 401).map((r) => r.json().code);
+    expect(losers).toEqual(['mfa_code_reused', 'mfa_code_reused', 'mfa_code_reused']);
   });
 
   it('two concurrent logins with one backup code: exactly one succeeds', async () => {
@@ -280,6 +292,67 @@ describe('brute force', () => {
     const fresh = await passwordStep(t.app, u.email, u.password);
     const still = await mfaVerify(t.app, { mfa_token: fresh, backup_code: 'aaaaa-aaaaa' });
     expect(still.statusCode).toBe(429);
+  });
+
+  it('a reused code counts exactly like a wrong one: the same limit, then 429', async () => {
+    const u = await registerUser(t.app);
+    const { secret } = await enrolMfa(t.app, u);
+    await setTotpLastStep(u.userId, null);
+    await awayFromStepEdge();
+    const used = totpNow(secret, 0);
+    const first = await mfaVerify(t.app, {
+      mfa_token: await passwordStep(t.app, u.email, u.password),
+      code: used,
+    });
+    expect(first.statusCode).toBe(200);
+    const token = await passwordStep(t.app, u.email, u.password);
+    const limit = t.config.rateLimits.mfa_verify.points;
+    for (let i = 0; i < limit; i++) {
+      const res = await mfaVerify(t.app, { mfa_token: token, code: used });
+      expect(res.json().code).toBe('mfa_code_reused');
+    }
+    const blocked = await mfaVerify(t.app, { mfa_token: token, code: totpNow(secret, 1) });
+    expect(blocked.statusCode).toBe(429);
+  });
+
+  it('signed in, a reused code at regenerate and disable is 400 code_reused (and counted)', async () => {
+    const u = await registerUser(t.app);
+    const { secret } = await enrolMfa(t.app, u);
+    await setTotpLastStep(u.userId, null);
+    await awayFromStepEdge();
+    const code = totpNow(secret, 0);
+    const regenerate = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/auth/mfa/backup-codes',
+        headers: bearer(u.access),
+        payload: { code },
+      });
+    expect((await regenerate()).statusCode).toBe(200);
+    const again = await regenerate();
+    expect(again.statusCode).toBe(400);
+    expect(again.json().code).toBe('code_reused');
+    const disable = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/mfa/disable',
+      headers: bearer(u.access),
+      payload: { password: u.password, code },
+    });
+    expect(disable.json().code).toBe('code_reused');
+    const audit = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .select(['action', 'metadata'])
+        .where('actor_user_id', '=', u.userId)
+        .where('outcome', '=', 'failure')
+        .execute(),
+    );
+    expect(audit.map((a) => [a.action, a.metadata])).toEqual(
+      expect.arrayContaining([
+        ['mfa.backup_codes_regenerate', { reason: 'invalid_code', reused: true }],
+        ['mfa.disable', { reason: 'invalid_code', reused: true }],
+      ]),
+    );
   });
 
   it('wrong codes at enable, regenerate and disable count toward the same limit', async () => {

@@ -43,7 +43,9 @@ export function ownFactorEntry(
 
 /**
  * A wrong code: the attempt counts against the caller, the failure is recorded on its own (the
- * act's transaction rolled back) and the request is refused with `invalid_code`.
+ * act's transaction rolled back) and the request is refused with `invalid_code`. A right code of
+ * a step already spent (`reused`) counts and is recorded the same way, and is refused with
+ * `code_reused`: the person should wait for the next code, not doubt their clock.
  */
 export async function refuseWrongCode(
   auth: AuthContext,
@@ -51,12 +53,16 @@ export async function refuseWrongCode(
   meta: RequestMeta,
   p: Principal,
   action: string,
+  reused = false,
 ): Promise<never> {
   await attempt.failed();
   await recordAuditAlone(
     auth.database,
     meta,
-    ownFactorEntry(p, action, 'failure', { reason: 'invalid_code' }),
+    ownFactorEntry(p, action, 'failure', {
+      reason: 'invalid_code',
+      ...(reused ? { reused: true } : {}),
+    }),
   );
-  throw new AppError('invalid_code');
+  throw new AppError(reused ? 'code_reused' : 'invalid_code');
 }

@@ -15,7 +15,10 @@ import { verifyTotp } from './totp.ts';
 import { openTotpSecret } from './totp-secret.ts';
 
 export type FactorInput = { totp: string } | { backupCode: string };
-export type FactorProof = { ok: true; method: 'totp' | 'backup_code' } | { ok: false };
+/** `reused`: a TOTP code of a step already spent, by an earlier request or a concurrent one. */
+export type FactorProof =
+  | { ok: true; method: 'totp' | 'backup_code' }
+  | { ok: false; reused?: true };
 
 /** One `code` field that may hold either kind: six digits (spaces allowed) is TOTP. */
 export function factorFromCode(code: string): FactorInput {
@@ -36,10 +39,10 @@ export async function proveSecondFactor(
     }
     const lastUsedStep = user.totp_last_step === null ? null : Number(user.totp_last_step);
     const v = verifyTotp(secret, input.totp, { lastUsedStep });
-    if (!v.ok) return { ok: false };
+    if (!v.ok) return v;
     return (await claimTotpStep(tx, user.id, v.step))
       ? { ok: true, method: 'totp' }
-      : { ok: false };
+      : { ok: false, reused: true };
   }
   const codes = await unusedBackupCodes(tx, user.id);
   const id = findMatchingBackupCode(input.backupCode, codes, auth.config.secretKey);

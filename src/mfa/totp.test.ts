@@ -121,14 +121,24 @@ describe('verifyTotp', () => {
     const first = verifyTotp(secret, codeAt(0), { nowMs: now });
     expect(first.ok).toBe(true);
     const lastUsedStep = first.ok ? first.step : null;
-    expect(verifyTotp(secret, codeAt(0), { nowMs: now, lastUsedStep })).toEqual({ ok: false });
+    expect(verifyTotp(secret, codeAt(0), { nowMs: now, lastUsedStep })).toEqual({
+      ok: false,
+      reused: true,
+    });
     // Still refused later in the same step and in the next one, while it is inside the window.
     expect(verifyTotp(secret, codeAt(0), { nowMs: now + 14_000, lastUsedStep })).toEqual({
       ok: false,
+      reused: true,
     });
     expect(verifyTotp(secret, codeAt(0), { nowMs: now + 30_000, lastUsedStep })).toEqual({
       ok: false,
+      reused: true,
     });
+  });
+
+  it('a wrong code is not "reused", even with a step spent', () => {
+    const wrong = String((Number(codeAt(0)) + 1) % 1_000_000).padStart(6, '0');
+    expect(verifyTotp(secret, wrong, { nowMs: now, lastUsedStep: step })).toEqual({ ok: false });
   });
 
   it('rejects an older code once a newer one was used', () => {
@@ -136,9 +146,11 @@ describe('verifyTotp', () => {
     expect(newer).toEqual({ ok: true, step: step + 1 });
     expect(verifyTotp(secret, codeAt(0), { nowMs: now, lastUsedStep: step + 1 })).toEqual({
       ok: false,
+      reused: true,
     });
     expect(verifyTotp(secret, codeAt(-1), { nowMs: now, lastUsedStep: step + 1 })).toEqual({
       ok: false,
+      reused: true,
     });
   });
 

@@ -10,7 +10,8 @@ export interface TotpOptions {
   period?: number;
 }
 
-export type TotpVerification = { ok: true; step: number } | { ok: false };
+/** `reused`: the code is one of a step already spent (or older than one spent): wait for the next. */
+export type TotpVerification = { ok: true; step: number } | { ok: false; reused?: true };
 
 /**
  * What we enrol and accept: the only parameters every authenticator app honours (several,
@@ -113,6 +114,8 @@ function constantTimeEqual(a: string, b: string): boolean {
  * once, even when an observer captured it within its ±window lifetime. The caller must persist
  * the returned step as the new lastUsedStep with a compare-and-set (`… WHERE last_used_step IS
  * NULL OR last_used_step < $step`) so two concurrent requests cannot both spend the same code.
+ * A code that matches a spent step inside the window is still refused, as `reused`: the person
+ * typed a right code twice (or an older one) and should wait for the next, not check their clock.
  */
 export function verifyTotp(
   secret: string,
@@ -128,11 +131,15 @@ export function verifyTotp(
   const current = totpStep(opts.nowMs ?? Date.now());
   const lastUsed = opts.lastUsedStep ?? null;
   let matched: number | null = null;
+  let spent = false;
   // Every step in the window is compared (no early exit), so timing does not tell which step
   // matched; on a (1-in-a-million) collision the newest step wins, consuming the most.
   for (let step = current - window; step <= current + window; step++) {
-    if (step < 0 || (lastUsed !== null && step <= lastUsed)) continue;
-    if (constantTimeEqual(codeForStep(key, step), candidate)) matched = step;
+    if (step < 0) continue;
+    const equal = constantTimeEqual(codeForStep(key, step), candidate);
+    if (lastUsed !== null && step <= lastUsed) spent ||= equal;
+    else if (equal) matched = step;
   }
-  return matched === null ? { ok: false } : { ok: true, step: matched };
+  if (matched !== null) return { ok: true, step: matched };
+  return spent ? { ok: false, reused: true } : { ok: false };
 }

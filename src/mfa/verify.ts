@@ -22,7 +22,7 @@ const UUID = new RegExp(UUID_PATTERN);
 
 type Outcome =
   | { kind: 'ok'; user: User; role: Role; method: 'totp' | 'backup_code' }
-  | { kind: 'wrong' }
+  | { kind: 'wrong'; reused: boolean }
   | { kind: 'invalid' };
 
 /** The attempt an unspent, unexpired token belongs to, if presented by the client it was given to. */
@@ -57,7 +57,7 @@ export async function verifyMfaLogin(
     const membership = await findActiveMembership(tx, orgId, userId);
     if (user?.status !== 'active' || !membership) return { kind: 'invalid' };
     const proof = await proveSecondFactor(tx, auth, user, input.factor);
-    if (!proof.ok) return { kind: 'wrong' };
+    if (!proof.ok) return { kind: 'wrong', reused: proof.reused === true };
     // Spent by a concurrent request: throwing rolls the code back, it stays usable.
     if (!(await consumeUserToken(tx, challenge.id))) throw new AppError('invalid_mfa_token');
     return { kind: 'ok', user, role: membership.role, method: proof.method };
@@ -81,9 +81,11 @@ export async function verifyMfaLogin(
       metadata: {
         reason: 'invalid_mfa_code',
         method: 'totp' in input.factor ? 'totp' : 'backup_code',
+        ...(outcome.reused ? { reused: true } : {}),
       },
     });
-    throw new AppError('invalid_mfa');
+    // A reused code counts as a wrong one (the same guess allowance); only the answer differs.
+    throw new AppError(outcome.reused ? 'mfa_code_reused' : 'invalid_mfa');
   }
   await attempt.succeeded();
 

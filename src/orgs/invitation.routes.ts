@@ -25,6 +25,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
     '/api/orgs/current/invitations',
     {
       schema: {
+        operationId: 'createInvitation',
         tags,
         security,
         summary: 'Invite someone to the current org by email (owners and admins)',
@@ -51,6 +52,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
     '/api/orgs/current/invitations',
     {
       schema: {
+        operationId: 'listInvitations',
         tags,
         security,
         summary: 'Pending invitations (newest first, cursor pagination)',
@@ -69,6 +71,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
     '/api/orgs/current/invitations/:id',
     {
       schema: {
+        operationId: 'revokeInvitation',
         tags,
         security,
         summary: 'Revoke a pending invitation: its link stops working',
@@ -92,6 +95,8 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
     {
       config: { crossSite: 'refuse' },
       schema: {
+        operationId: 'acceptInvitation',
+        security: [],
         tags,
         summary: 'Accept an invitation',
         description:

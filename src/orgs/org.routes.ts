@@ -40,6 +40,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     '/api/orgs',
     {
       schema: {
+        operationId: 'listOrgs',
         tags,
         security,
         summary: 'The orgs you are an active member of, with your role in each',
@@ -57,6 +58,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     '/api/orgs',
     {
       schema: {
+        operationId: 'createOrg',
         tags,
         security,
         summary: 'Create an org owned by you',
@@ -78,6 +80,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     {
       config: MFA_PENDING_ALLOWED,
       schema: {
+        operationId: 'switchOrg',
         tags: ['auth', ...tags],
         security,
         summary: 'Act in another of your orgs: new tokens for it',
@@ -102,6 +105,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     '/api/orgs/current',
     {
       schema: {
+        operationId: 'getCurrentOrg',
         tags,
         security,
         summary: 'The org you act in, with its settings',
@@ -115,6 +119,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     '/api/orgs/current',
     {
       schema: {
+        operationId: 'updateCurrentOrg',
         tags,
         security,
         summary: 'Rename the org or change its policy settings (owners and admins)',
@@ -137,6 +142,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     '/api/orgs/current/members',
     {
       schema: {
+        operationId: 'listMembers',
         tags,
         security,
         summary: 'Members of the current org (newest users first, cursor pagination)',
@@ -164,6 +170,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     '/api/orgs/current/members/:user_id',
     {
       schema: {
+        operationId: 'updateMember',
         tags,
         security,
         summary: "Change a member's role (owners and admins)",
@@ -190,6 +197,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     '/api/orgs/current/members/:user_id',
     {
       schema: {
+        operationId: 'removeMember',
         tags,
         security,
         summary: 'Remove a member (soft: the membership is deactivated)',
@@ -214,6 +222,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
     '/api/orgs/current/users',
     {
       schema: {
+        operationId: 'createOrgUser',
         tags,
         security,
         summary: 'Add a person to the current org by email address (owners and admins)',

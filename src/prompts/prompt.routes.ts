@@ -71,6 +71,7 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     '/api/prompts',
     {
       schema: {
+        operationId: 'createPrompt',
         tags,
         security,
         summary: 'Create a prompt',
@@ -88,6 +89,7 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     '/api/prompts',
     {
       schema: {
+        operationId: 'listPrompts',
         tags,
         security,
         summary: 'List prompts (newest first, cursor pagination)',
@@ -108,6 +110,7 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     '/api/prompts/:id',
     {
       schema: {
+        operationId: 'getPrompt',
         tags,
         security,
         summary: 'Get a prompt',
@@ -123,6 +126,7 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     '/api/prompts/:id',
     {
       schema: {
+        operationId: 'updatePrompt',
         tags,
         security,
         summary: 'Update a prompt',
@@ -141,6 +145,7 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     '/api/prompts/:id',
     {
       schema: {
+        operationId: 'deletePrompt',
         tags,
         security,
         summary: 'Delete a prompt (soft delete)',

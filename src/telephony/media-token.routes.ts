@@ -35,6 +35,7 @@ export const mediaTokenRoutes: FastifyPluginAsyncTypebox<{
     '/api/telephony/media-tokens/introspect',
     {
       schema: {
+        operationId: 'introspectMediaToken',
         tags: ['twilio'],
         security,
         summary: 'Introspect a media-stream token',

@@ -38,6 +38,7 @@ export const twilioCredentialsRoutes: FastifyPluginAsyncTypebox<{
     path,
     {
       schema: {
+        operationId: 'getTwilioCredentials',
         tags,
         security,
         summary: 'Which Twilio account the org uses (never the auth token)',
@@ -51,6 +52,7 @@ export const twilioCredentialsRoutes: FastifyPluginAsyncTypebox<{
     path,
     {
       schema: {
+        operationId: 'setTwilioCredentials',
         tags,
         security,
         summary: "Set the org's own Twilio account",
@@ -68,6 +70,7 @@ export const twilioCredentialsRoutes: FastifyPluginAsyncTypebox<{
     path,
     {
       schema: {
+        operationId: 'deleteTwilioCredentials',
         tags,
         security,
         summary: "Remove the org's own Twilio account (back to the platform account)",

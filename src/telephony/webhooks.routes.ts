@@ -145,6 +145,8 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
     {
       preValidation: verified('voice'),
       schema: {
+        operationId: 'receiveTwilioVoiceWebhook',
+        security: [],
         tags,
         summary: 'Twilio voice webhook (incoming call, or an outgoing call answered)',
         description:
@@ -177,6 +179,8 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
     {
       preValidation: verified('status'),
       schema: {
+        operationId: 'receiveTwilioStatusWebhook',
+        security: [],
         tags,
         summary: 'Twilio call status callback',
         description:
@@ -214,6 +218,8 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
     {
       preValidation: verified('sms'),
       schema: {
+        operationId: 'receiveTwilioSmsWebhook',
+        security: [],
         tags,
         summary: 'Twilio messaging webhook (incoming SMS)',
         description:

@@ -20,6 +20,8 @@ export const meRoutes: FastifyPluginAsyncTypebox<{
     path,
     {
       schema: {
+        // Mounted twice (see src/routes.ts): each path has its own id in the OpenAPI document.
+        operationId: path === '/auth/me' ? 'getCurrentUserAlias' : 'getCurrentUser',
         tags,
         security,
         summary: 'The current user, org and role',
@@ -38,6 +40,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{
     path,
     {
       schema: {
+        operationId: 'updateCurrentUser',
         tags,
         security,
         summary: 'Update your profile (profile fields only)',

@@ -117,6 +117,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
     base,
     {
       schema: {
+        operationId: 'createAgent',
         hide,
         tags,
         security,
@@ -136,6 +137,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
     base,
     {
       schema: {
+        operationId: 'listAgents',
         hide,
         tags,
         security,
@@ -156,6 +158,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
     `${base}/:id`,
     {
       schema: {
+        operationId: 'getAgent',
         hide,
         tags,
         security,
@@ -172,6 +175,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
       `${base}/:id`,
       {
         schema: {
+          operationId: method === 'patch' ? 'updateAgent' : 'replaceAgent',
           hide,
           tags,
           security,
@@ -195,6 +199,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
     `${base}/:id`,
     {
       schema: {
+        operationId: 'deleteAgent',
         hide,
         tags,
         security,

@@ -140,6 +140,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     `${base}/calls-by-date`,
     {
       schema: {
+        operationId: 'getCallsByDate',
         hide,
         tags,
         security,
@@ -162,6 +163,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     `${base}/calls-by-hour`,
     {
       schema: {
+        operationId: 'getCallsByHour',
         hide,
         tags,
         security,
@@ -184,6 +186,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
     `${base}/agent-summary`,
     {
       schema: {
+        operationId: 'getAgentSummary',
         hide,
         tags,
         security,

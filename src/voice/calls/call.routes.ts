@@ -93,6 +93,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallService }> = asy
     '/api/calls',
     {
       schema: {
+        operationId: 'listCalls',
         tags,
         security,
         summary: 'List calls (newest first, cursor pagination)',
@@ -112,6 +113,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallService }> = asy
     '/api/calls/active',
     {
       schema: {
+        operationId: 'listActiveCalls',
         tags,
         security,
         summary: 'List calls in progress (queued, initiated, ringing, in-progress)',
@@ -131,6 +133,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallService }> = asy
     '/api/calls/:call_sid',
     {
       schema: {
+        operationId: 'getCall',
         tags,
         security,
         summary: "Get a call by Twilio's CallSid",

@@ -75,6 +75,7 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
     base,
     {
       schema: {
+        operationId: 'createMessageAgent',
         tags,
         security,
         summary: 'Create a messaging agent',
@@ -93,6 +94,7 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
     base,
     {
       schema: {
+        operationId: 'listMessageAgents',
         tags,
         security,
         summary: 'List messaging agents (newest first, cursor pagination)',
@@ -112,6 +114,7 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
     `${base}/:id`,
     {
       schema: {
+        operationId: 'getMessageAgent',
         tags,
         security,
         summary: 'Get a messaging agent',
@@ -128,6 +131,7 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
       `${base}/:id`,
       {
         schema: {
+          operationId: method === 'patch' ? 'updateMessageAgent' : 'replaceMessageAgent',
           tags,
           security,
           summary:
@@ -150,6 +154,7 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
     `${base}/:id`,
     {
       schema: {
+        operationId: 'deleteMessageAgent',
         tags,
         security,
         summary: 'Delete a messaging agent (soft delete)',

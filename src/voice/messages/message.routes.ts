@@ -90,6 +90,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
     '/api/messages',
     {
       schema: {
+        operationId: 'listMessages',
         tags,
         security,
         summary: 'List messages (newest first, cursor pagination)',
@@ -113,6 +114,7 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
     '/api/messages/conversations',
     {
       schema: {
+        operationId: 'listMessageConversations',
         tags,
         security,
         summary: 'List conversations: messages grouped by phone and counterpart, newest first',

@@ -86,6 +86,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     '/api/phones',
     {
       schema: {
+        operationId: 'createPhone',
         tags,
         security,
         summary: 'Register a phone number',
@@ -109,6 +110,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     '/api/phones',
     {
       schema: {
+        operationId: 'listPhones',
         tags,
         security,
         summary: 'List phone numbers (newest first, cursor pagination)',
@@ -128,6 +130,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     '/api/phones/:id',
     {
       schema: {
+        operationId: 'getPhone',
         tags,
         security,
         summary: 'Get a phone number',
@@ -142,6 +145,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     '/api/phones/:id',
     {
       schema: {
+        operationId: 'updatePhone',
         tags,
         security,
         summary: 'Update a phone number (label, active)',
@@ -165,6 +169,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     '/api/phones/:id/verify',
     {
       schema: {
+        operationId: 'verifyPhone',
         tags,
         security,
         summary: "Verify a phone number on the org's own Twilio account",
@@ -184,6 +189,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     '/api/admin/phone-assignments',
     {
       schema: {
+        operationId: 'assignPhone',
         tags: ['admin'],
         security,
         summary: 'Assign a platform-account number to an org (superuser)',
@@ -201,6 +207,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     '/api/phones/:id',
     {
       schema: {
+        operationId: 'deletePhone',
         tags,
         security,
         summary: 'Delete a phone number (soft delete; stops routing)',

@@ -83,6 +83,7 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     base,
     {
       schema: {
+        operationId: 'createScheduledCall',
         tags,
         security,
         summary: 'Schedule an outgoing call',
@@ -102,6 +103,7 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     base,
     {
       schema: {
+        operationId: 'listScheduledCalls',
         tags,
         security,
         summary: 'List scheduled calls (newest first, cursor pagination)',
@@ -121,6 +123,7 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     `${base}/:id`,
     {
       schema: {
+        operationId: 'getScheduledCall',
         tags,
         security,
         summary: 'Get a scheduled call',
@@ -136,6 +139,7 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     `${base}/:id/cancel`,
     {
       schema: {
+        operationId: 'cancelScheduledCall',
         tags,
         security,
         summary: 'Cancel a pending scheduled call',
@@ -154,6 +158,7 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     `${base}/:id`,
     {
       schema: {
+        operationId: 'deleteScheduledCall',
         tags,
         security,
         summary: 'Delete a scheduled call',

@@ -17,10 +17,14 @@ import { BackupCodes } from './BackupCodes.tsx';
 
 type Setup = ResponseOf<'/api/auth/mfa/setup', 'post'>;
 
-const wrongCode = (err: unknown) =>
-  err instanceof ApiError && (err.code === 'invalid_code' || err.code === 'invalid_mfa')
-    ? 'That code is not right. Enter the current 6-digit code from your app.'
-    : undefined;
+const wrongCode = (err: unknown) => {
+  if (!(err instanceof ApiError)) return undefined;
+  if (err.code === 'code_reused' || err.code === 'mfa_code_reused')
+    return 'That code was already used. Wait for your app to show the next one, then enter it.';
+  if (err.code === 'invalid_code' || err.code === 'invalid_mfa')
+    return 'That code is not right. Enter the current 6-digit code from your app.';
+  return undefined;
+};
 
 function CodeField({
   value,

@@ -165,6 +165,9 @@ function MfaStep({
         expired();
         return null;
       }
+      if (err.code === 'mfa_code_reused' || err.code === 'code_reused') {
+        return 'That code was already used. Wait for your app to show the next one, then enter it.';
+      }
       if (err.code === 'invalid_mfa' || err.code === 'invalid_code') {
         return mode === 'totp'
           ? 'That code is not right. Check the time on your device and try the newest code.'

@@ -1,0 +1,124 @@
+// Every route the OpenAPI document lists is described well enough for an integrator's generated
+// client: a unique camelCase operationId (verbNoun), a summary, a declared tag, its security
+// (`security: []` when it takes no credential) and at least one 4xx problem answer. This walks the
+// app's own route table, so a route added anywhere is caught here, with the file to fix, before
+// the slower Redocly lint (openapi-lint.test.ts) runs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RouteSummary } from '../app.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { API_TAGS, serverUrl } from './api-docs.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp({ env: { PUBLIC_URL: 'https://voice.acme.test' } });
+});
+afterAll(() => t.close());
+
+interface DocumentedSchema {
+  hide?: boolean;
+  operationId?: string;
+  summary?: string;
+  tags?: string[];
+  security?: Record<string, string[]>[];
+  response?: Record<string, unknown>;
+}
+
+/** The routes @fastify/swagger puts in the document: not hidden, HEAD left out (its default). */
+function documented(): { route: string; schema: DocumentedSchema }[] {
+  return t.app.routeTable
+    .filter((r: RouteSummary) => r.method !== 'HEAD')
+    .filter((r) => !(r.schema as DocumentedSchema | undefined)?.hide)
+    .map((r) => ({
+      route: `${r.method} ${r.url}`,
+      schema: (r.schema ?? {}) as DocumentedSchema,
+    }));
+}
+
+const OPERATION_ID = /^[a-z]+[A-Z][A-Za-z0-9]*$/;
+
+describe('every documented route', () => {
+  it('finds the routes (the walk itself works)', () => {
+    const routes = documented().map((r) => r.route);
+    expect(routes.length).toBeGreaterThan(80);
+    expect(routes).toContain('GET /health');
+    expect(routes).not.toContain('GET /openapi.json');
+  });
+
+  it('has a camelCase verbNoun operationId', () => {
+    const missing = documented()
+      .filter((r) => !r.schema.operationId || !OPERATION_ID.test(r.schema.operationId))
+      .map((r) => `${r.route} (operationId: ${r.schema.operationId ?? 'none'})`);
+    expect(
+      missing,
+      'add `operationId: "verbNoun"` (camelCase, e.g. listDevices) to these routes\' schema, or `hide: true` if they are not part of the API (see the route rules in ARCHITECTURE.md)',
+    ).toEqual([]);
+  });
+
+  it('has an operationId no other route uses', () => {
+    const seen = new Map<string, string>();
+    const clashes: string[] = [];
+    for (const r of documented()) {
+      const id = r.schema.operationId;
+      if (!id) continue;
+      const other = seen.get(id);
+      if (other) clashes.push(`${id}: ${other} and ${r.route}`);
+      seen.set(id, r.route);
+    }
+    expect(clashes, 'operationIds must be unique in the document').toEqual([]);
+  });
+
+  it('has a summary and only tags that src/app/api-docs.ts declares (with a description)', () => {
+    const known = new Set<string>(API_TAGS.map((tag) => tag.name));
+    const bad = documented()
+      .filter(
+        (r) =>
+          !r.schema.summary || !r.schema.tags?.length || r.schema.tags.some((x) => !known.has(x)),
+      )
+      .map((r) => `${r.route} (tags: ${r.schema.tags?.join(', ') ?? 'none'})`);
+    expect(bad, 'give these routes a summary and a tag listed in API_TAGS').toEqual([]);
+  });
+
+  it('declares its security: `security: []` when public, the schemes it accepts otherwise', () => {
+    const schemes = new Set(['bearerAuth', 'cookieAuth']);
+    const bad = documented()
+      .filter(
+        (r) =>
+          !Array.isArray(r.schema.security) ||
+          r.schema.security.some((s) => Object.keys(s).some((k) => !schemes.has(k))),
+      )
+      .map((r) => r.route);
+    expect(
+      bad,
+      'set `security: []` on public routes, [{ bearerAuth: [] }, { cookieAuth: [] }] on the others',
+    ).toEqual([]);
+  });
+
+  it('declares at least one 4xx answer', () => {
+    const bad = documented()
+      .filter(
+        (r) => !Object.keys(r.schema.response ?? {}).some((code) => /^4(\d\d|xx)$/i.test(code)),
+      )
+      .map((r) => r.route);
+    expect(bad, 'declare the problem answers with responses() from src/http/schemas.ts').toEqual(
+      [],
+    );
+  });
+});
+
+describe('the document itself', () => {
+  it('names PUBLIC_URL as its server, tags with descriptions and a license', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/openapi.json' });
+    const doc = res.json();
+    expect(doc.servers).toEqual([
+      { url: 'https://voice.acme.test', description: expect.any(String) },
+    ]);
+    expect(doc.info.license).toMatchObject({ name: expect.any(String) });
+    for (const tag of doc.tags) expect(tag.description, tag.name).toMatch(/\w/);
+  });
+
+  it('a loopback PUBLIC_URL (development) becomes a relative server URL', () => {
+    expect(serverUrl('http://localhost:8000')).toBe('/');
+    expect(serverUrl('http://127.0.0.1:8000/sb/')).toBe('/sb');
+    expect(serverUrl('https://voice.acme.test/sb')).toBe('https://voice.acme.test/sb');
+  });
+});
