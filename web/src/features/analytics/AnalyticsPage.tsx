@@ -71,7 +71,7 @@ function StatCard({ label, value, hint }: { label: string; value: string; hint?:
       <dd className="mt-1 text-2xl font-semibold tracking-tight text-slate-900 tabular-nums">
         {value}
       </dd>
-      {hint && <dd className="mt-0.5 text-xs text-slate-400">{hint}</dd>}
+      {hint && <dd className="mt-0.5 text-xs text-slate-500">{hint}</dd>}
     </div>
   );
 }

@@ -105,7 +105,7 @@ function ConversationList({
                       </Badge>
                     </span>
                     {via && !phoneId && (
-                      <span className="mt-0.5 block truncate text-xs text-slate-400">
+                      <span className="mt-0.5 block truncate text-xs text-slate-500">
                         via {via}
                       </span>
                     )}

@@ -1,0 +1,100 @@
+// Every page of the dashboard, on a laptop (1280×800) and a phone (390×844), with demo data
+// (web/e2e/support/demo-data.ts): each page has its own document title, never scrolls sideways
+// (tables scroll inside their card), keeps the sidebar's Log out within reach, and axe-core finds
+// no serious or critical accessibility violation — with the app's Content-Security-Policy on.
+// "Every page" is read from the app itself: the public pages, then every link of the dashboard's
+// navigation as an owner sees it, so a page added to the navigation is checked here too.
+import type { Page } from 'playwright-core';
+import { describe, expect } from 'vitest';
+import { checkPage, collectNavigation, PHONE, PUBLIC_PAGES } from './support/audit.ts';
+import { DEMO_ENV, DEMO_OWNER, DEMO_PASSWORD, seedDemo } from './support/demo-data.ts';
+import { logIn, story } from './support/story.ts';
+
+const s = story('pages', DEMO_ENV);
+const step = s.step;
+
+describe('every page at both widths', () => {
+  let appPages: { path: string; label: string }[] = [];
+
+  step('seeds the demo company', async () => {
+    const { t, baseUrl } = s.server;
+    await seedDemo({ base: baseUrl, database: t.database, config: t.config });
+  });
+
+  for (const [width, viewport] of [
+    ['laptop', { width: 1280, height: 800 }],
+    ['phone', PHONE],
+  ] as const) {
+    step(
+      `public pages on a ${width}: titled, no sideways scroll, no serious axe finding`,
+      async () => {
+        const { page } = await s.device({ viewport });
+        const problems: string[] = [];
+        const titles = new Map<string, string>();
+        for (const { path, title } of PUBLIC_PAGES) {
+          await page.goto(path);
+          const found = await checkPage(page, { title });
+          titles.set(path, await page.title());
+          problems.push(...found.map((p) => `${path}: ${p}`));
+        }
+        expect(problems).toEqual([]);
+        expect(new Set(titles.values()).size, JSON.stringify([...titles])).toBe(titles.size);
+      },
+    );
+  }
+
+  step('the owner logs in on a laptop and every dashboard page passes', async () => {
+    const { page } = await s.device({ viewport: { width: 1280, height: 800 } });
+    await logIn(page, DEMO_OWNER.email, DEMO_PASSWORD);
+    appPages = await collectNavigation(page);
+    // The navigation an owner sees: at least the pages this suite was written against.
+    expect(appPages.map((p) => p.path)).toEqual(
+      expect.arrayContaining([
+        '/app',
+        '/app/analytics',
+        '/app/calls',
+        '/app/messages',
+        '/app/scheduled-calls',
+        '/app/org/audit',
+        '/app/account',
+      ]),
+    );
+    await checkEvery(page, appPages, { sidebar: true });
+  });
+
+  step('the owner on a phone: every dashboard page passes, and so does the open menu', async () => {
+    const { page } = await s.device({ viewport: PHONE });
+    await logIn(page, DEMO_OWNER.email, DEMO_PASSWORD);
+    await checkEvery(page, appPages, { sidebar: false });
+    await page.getByRole('button', { name: 'Menu' }).click();
+    const menu = page.getByRole('navigation', { name: 'Dashboard' });
+    await menu.waitFor();
+    expect(await checkPage(page, { title: 'Overview' })).toEqual([]);
+    // The menu reaches every page and Log out without sideways scrolling.
+    await page.getByRole('button', { name: 'Log out' }).scrollIntoViewIfNeeded();
+    expect(await page.getByRole('button', { name: 'Log out' }).isVisible()).toBe(true);
+  });
+
+  step('a page that does not exist says so in its title', async () => {
+    const { page } = await s.device();
+    await page.goto('/no-such-page');
+    expect(await checkPage(page, { title: 'Page not found' })).toEqual([]);
+  });
+});
+
+async function checkEvery(
+  page: Page,
+  pages: { path: string; label: string }[],
+  options: { sidebar: boolean },
+): Promise<void> {
+  const problems: string[] = [];
+  const titles = new Map<string, string>();
+  for (const { path, label } of pages) {
+    await page.goto(path);
+    const found = await checkPage(page, { title: label, sidebar: options.sidebar });
+    titles.set(path, await page.title());
+    problems.push(...found.map((p) => `${path}: ${p}`));
+  }
+  expect(problems).toEqual([]);
+  expect(new Set(titles.values()).size, JSON.stringify([...titles])).toBe(titles.size);
+}
