@@ -40,8 +40,14 @@ export async function collectNavigation(page: Page): Promise<{ path: string; lab
 /** Waits until the page has its heading and nothing is loading any more. */
 export async function settled(page: Page): Promise<void> {
   await page.locator('h1').first().waitFor();
-  await page.waitForFunction(`![...document.querySelectorAll('[role=status]')]
-    .some((el) => /loading/i.test(el.textContent || ''))`);
+  // Polled from here: the page's CSP (rightly) forbids the string evaluation waitForFunction uses.
+  for (let i = 0; ; i++) {
+    const loading = await page.evaluate(`[...document.querySelectorAll('[role=status]')]
+      .some((el) => /loading/i.test(el.textContent || ''))`);
+    if (!loading) break;
+    if (i > 200) throw new Error(`${page.url()} is still loading`);
+    await page.waitForTimeout(50);
+  }
   // Fonts and layout of what just arrived.
   await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
 }

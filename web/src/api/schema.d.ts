@@ -8592,7 +8592,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Calls per day (every day of the range, zeros included)
+         * Calls per day (every day of the range, zeros included) and the totals
          * @description From/to are calendar dates in tz (default: the last 30 days up to today; at most 366 days). Members count the calls of their own phones and agents; managers, admins and owners the whole org.
          */
         get: {
@@ -8632,8 +8632,20 @@ export interface paths {
                                 date: string;
                                 calls: number;
                                 answered: number;
+                                /** @description Sum of the known durations, in seconds */
                                 total_duration_seconds: number;
                             }[];
+                            /** @description The whole range (and agent, when filtered) at once */
+                            totals: {
+                                calls: number;
+                                answered: number;
+                                /** @description Completed calls: answered and ended (status completed), so their duration is known. Calls in progress are not completed. */
+                                completed: number;
+                                /** @description Mean duration in whole seconds of the completed calls (0 when none): calls in progress, unanswered, busy and failed calls are left out. The same definition everywhere. */
+                                average_duration_seconds: number;
+                                /** @description Sum of the known durations, in seconds */
+                                total_duration_seconds: number;
+                            };
                         };
                     };
                 };
@@ -8806,7 +8818,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Per agent: calls, answered, average and total duration
+         * Per agent: calls, answered, completed, average and total duration
          * @description From/to are calendar dates in tz (default: the last 30 days up to today; at most 366 days). Members count the calls of their own phones and agents; managers, admins and owners the whole org.
          */
         get: {
@@ -8847,8 +8859,11 @@ export interface paths {
                                 agent_name: string | null;
                                 calls: number;
                                 answered: number;
-                                /** @description Average over answered calls */
+                                /** @description Completed calls: answered and ended (status completed), so their duration is known. Calls in progress are not completed. */
+                                completed: number;
+                                /** @description Mean duration in whole seconds of the completed calls (0 when none): calls in progress, unanswered, busy and failed calls are left out. The same definition everywhere. */
                                 average_duration_seconds: number;
+                                /** @description Sum of the known durations, in seconds */
                                 total_duration_seconds: number;
                             }[];
                         };

@@ -37,6 +37,9 @@ const SERIES: BarSeries[] = [
 
 const FIELD_LABELS: Record<string, string> = { from: 'From', to: 'To', tz: 'Time zone' };
 
+/** What "average duration" means, wherever it is shown (the server computes it this way). */
+const AVERAGE_HINT = 'Of completed calls (answered and ended); calls in progress are left out';
+
 const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
 const count = new Intl.NumberFormat();
 
@@ -123,13 +126,14 @@ export function AnalyticsPage() {
     setApplied({ ...draft });
   }
 
-  const totals = useMemo(() => {
-    const days = data?.byDate.days ?? [];
-    const calls = days.reduce((a, d) => a + d.calls, 0);
-    const answered = days.reduce((a, d) => a + d.answered, 0);
-    const duration = days.reduce((a, d) => a + d.total_duration_seconds, 0);
-    return { calls, answered, duration, average: answered > 0 ? duration / answered : null };
-  }, [data]);
+  // Computed by the server, like the agents table's figures (one definition of the average).
+  const totals = data?.byDate.totals ?? {
+    calls: 0,
+    answered: 0,
+    completed: 0,
+    average_duration_seconds: 0,
+    total_duration_seconds: 0,
+  };
 
   const dayBars: BarDatum[] = useMemo(
     () =>
@@ -228,8 +232,8 @@ export function AnalyticsPage() {
               <StatCard label="Answer rate" value={answerRate(totals.answered, totals.calls)} />
               <StatCard
                 label="Average duration"
-                value={formatDuration(totals.average)}
-                hint="Of answered calls"
+                value={totals.completed > 0 ? formatDuration(totals.average_duration_seconds) : '—'}
+                hint={AVERAGE_HINT}
               />
             </dl>
           </section>
@@ -270,7 +274,11 @@ export function AnalyticsPage() {
                   emptyText="No calls in this range."
                 />
               </Card>
-              <Card title="Agents" id="agent-summary" description="Calls handled by each agent.">
+              <Card
+                title="Agents"
+                id="agent-summary"
+                description={`Calls handled by each agent. Average duration: ${AVERAGE_HINT.toLowerCase()}.`}
+              >
                 {data.summary.agents.length === 0 ? (
                   <p className="text-sm text-slate-500">No calls reached an agent in this range.</p>
                 ) : (
@@ -301,7 +309,7 @@ export function AnalyticsPage() {
                           {answerRate(a.answered, a.calls)}
                         </td>
                         <td className={`${td} whitespace-nowrap text-right tabular-nums`}>
-                          {a.answered > 0 ? formatDuration(a.average_duration_seconds) : '—'}
+                          {a.completed > 0 ? formatDuration(a.average_duration_seconds) : '—'}
                         </td>
                         <td className={`${td} whitespace-nowrap text-right tabular-nums`}>
                           {formatDuration(a.total_duration_seconds)}
