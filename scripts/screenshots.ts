@@ -1,6 +1,7 @@
-// npm run screenshots — pictures of the dashboard's main pages for the README, taken with the
-// browser tests' Chromium setup against a throwaway server (in-memory database, demo data).
-// Writes docs/screenshots/*.png.
+// npm run screenshots — pictures of the dashboard's pages for the README, taken with the browser
+// tests' Chromium setup against a throwaway server (in-memory database, the demo data of
+// web/e2e/support/demo-data.ts), on a laptop (1280×800: docs/screenshots/<page>.png) and on a
+// phone (390×844: docs/screenshots/<page>-phone.png).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,8 @@ const OUT = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
 const PASSWORD = DEMO_PASSWORD;
 
 await ensureWebBuild();
+// Pictures of pages that no longer exist (or were renamed) do not linger.
+rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-shots-'));
 const database = databaseFromPGlite(await PGlite.create());
@@ -51,7 +54,60 @@ const shot = async (page: Page, name: string) => {
   console.log(`docs/screenshots/${name}.png`);
 };
 
+/** The dashboard's pages, in the order they are shown, each with what marks it as loaded. */
+const PAGES: [name: string, path: string, ready: (page: Page) => Promise<void>][] = [
+  ['overview', '/app', (p) => p.getByRole('heading', { name: /^Welcome, / }).waitFor()],
+  ['analytics', '/app/analytics', (p) => p.getByRole('img', { name: /^Calls by day,/ }).waitFor()],
+  [
+    'calls',
+    '/app/calls',
+    async (p) => {
+      await p.getByRole('table', { name: 'Call log' }).waitFor();
+      await p.getByRole('table', { name: 'Active calls' }).waitFor();
+    },
+  ],
+  [
+    'messages',
+    '/app/messages?with=%2B14155550142',
+    (p) => p.getByRole('list', { name: 'Messages with +14155550142' }).waitFor(),
+  ],
+  ['phones', '/app/phones', (p) => p.getByRole('table', { name: 'Phone numbers' }).waitFor()],
+  ['agents', '/app/agents', (p) => p.getByRole('table', { name: 'Voice agents' }).waitFor()],
+  [
+    'message-agents',
+    '/app/message-agents',
+    (p) => p.getByRole('table', { name: 'Messaging agents' }).waitFor(),
+  ],
+  ['prompts', '/app/prompts', (p) => p.getByRole('list', { name: 'Prompts' }).waitFor()],
+  [
+    'scheduled-calls',
+    '/app/scheduled-calls',
+    (p) => p.getByRole('table', { name: 'Scheduled calls' }).waitFor(),
+  ],
+  [
+    'members',
+    '/app/org/members',
+    (p) => p.getByRole('table', { name: 'Pending invitations' }).waitFor(),
+  ],
+  ['api-keys', '/app/org/api-keys', (p) => p.getByRole('table', { name: 'API keys' }).waitFor()],
+  [
+    'audit-log',
+    '/app/org/audit',
+    (p) => p.getByRole('table', { name: 'Audit log events' }).waitFor(),
+  ],
+  ['org-settings', '/app/org/settings', (p) => p.getByLabel('Organization name').waitFor()],
+];
+
+async function logIn(page: Page, email: string) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: /^Welcome, / }).waitFor();
+}
+
 try {
+  // On a laptop, as the owner.
   const context = await browser.newContext({
     baseURL: base,
     viewport: { width: 1280, height: 800 },
@@ -70,61 +126,24 @@ try {
   await page.getByLabel('Password', { exact: true }).fill('correct horse');
   await shot(page, 'register');
 
-  await page.goto('/login');
-  await page.getByLabel('Email').fill('ada@acme-voice.example');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Welcome, Ada' }).waitFor();
-  await shot(page, 'overview');
+  await logIn(page, 'ada@acme-voice.example');
+  for (const [name, path, ready] of PAGES) {
+    await page.goto(path);
+    await ready(page);
+    await shot(page, name);
+  }
 
   await page.goto('/app/prompts');
-  await page.getByRole('list', { name: 'Prompts' }).waitFor();
-  await shot(page, 'prompts');
   await page.getByRole('button', { name: 'Edit Front desk' }).click();
   await page.getByRole('dialog', { name: 'Edit prompt' }).waitFor();
   await shot(page, 'prompt-editor');
   await page.keyboard.press('Escape');
 
-  await page.goto('/app/analytics');
-  await page.getByRole('img', { name: /^Calls by day,/ }).waitFor();
-  await shot(page, 'analytics');
-
-  await page.goto('/app/calls');
-  await page.getByRole('table', { name: 'Call log' }).waitFor();
-  await page.getByRole('table', { name: 'Active calls' }).waitFor();
-  await shot(page, 'calls');
-
   await page.goto('/app/agents');
-  await page.getByRole('table', { name: 'Voice agents' }).waitFor();
-  await shot(page, 'agents');
   await page.getByRole('button', { name: 'Edit Front desk' }).click();
   await page.getByRole('dialog', { name: 'Edit voice agent' }).waitFor();
   await shot(page, 'agent-editor');
   await page.keyboard.press('Escape');
-
-  await page.goto('/app/phones');
-  await page.getByRole('table', { name: 'Phone numbers' }).waitFor();
-  await shot(page, 'phones');
-
-  await page.goto('/app/scheduled-calls');
-  await page.getByRole('table', { name: 'Scheduled calls' }).waitFor();
-  await shot(page, 'scheduled-calls');
-
-  await page.goto('/app/messages?with=%2B14155550142');
-  await page.getByRole('list', { name: 'Messages with +14155550142' }).waitFor();
-  await shot(page, 'messages');
-
-  await page.goto('/app/org/members');
-  await page.getByRole('table', { name: 'Pending invitations' }).waitFor();
-  await shot(page, 'members');
-
-  await page.goto('/app/org/api-keys');
-  await page.getByRole('table', { name: 'API keys' }).waitFor();
-  await shot(page, 'api-keys');
-
-  await page.goto('/app/org/settings');
-  await page.getByLabel('Organization name').waitFor();
-  await shot(page, 'org-settings');
 
   await page.goto('/app/account');
   await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
@@ -140,10 +159,6 @@ try {
   await page.getByRole('list', { name: 'Sessions' }).waitFor();
   await shot(page, 'security');
 
-  await page.goto('/app/org/audit');
-  await page.getByRole('table', { name: 'Audit log events' }).waitFor();
-  await shot(page, 'audit-log');
-
   const second = await browser.newContext({
     baseURL: base,
     viewport: { width: 1280, height: 800 },
@@ -156,22 +171,28 @@ try {
   await login.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
   await shot(login, 'login-mfa');
 
+  // On a phone, as an admin (Grace): the same pages, then the open menu.
   const phone = await browser.newContext({
     baseURL: base,
     viewport: { width: 390, height: 844 },
     deviceScaleFactor: 1,
   });
   const mobile = await phone.newPage();
-  await mobile.goto('/login');
-  await mobile.getByLabel('Email').fill('grace@acme-voice.example');
-  await mobile.getByLabel('Password').fill(PASSWORD);
-  await mobile.getByRole('button', { name: 'Log in' }).click();
-  await mobile.getByRole('heading', { name: 'Welcome, Grace' }).waitFor();
-  await mobile.goto('/app/prompts');
-  await mobile.getByRole('list', { name: 'Prompts' }).waitFor();
-  await shot(mobile, 'phone-prompts');
+  await mobile.goto('/');
+  await mobile.getByRole('heading', { level: 1 }).waitFor();
+  await shot(mobile, 'landing-phone');
+  await logIn(mobile, 'grace@acme-voice.example');
+  for (const [name, path, ready] of PAGES) {
+    await mobile.goto(path);
+    await ready(mobile);
+    await shot(mobile, `${name}-phone`);
+  }
+  await mobile.goto('/app/account');
+  await mobile.getByRole('list', { name: 'Sessions' }).waitFor();
+  await shot(mobile, 'security-phone');
   await mobile.getByRole('button', { name: 'Menu' }).click();
-  await shot(mobile, 'phone-menu');
+  await mobile.getByRole('navigation', { name: 'Dashboard' }).waitFor();
+  await shot(mobile, 'menu-phone');
 } finally {
   await browser.close();
   await app.close();
