@@ -12,6 +12,8 @@ import { logIn, story } from './support/story.ts';
 
 const s = story('pages', DEMO_ENV);
 const step = s.step;
+// A walk over every page (axe-core on each) takes a minute or two on a busy machine.
+const WALK_TIMEOUT = 300_000;
 
 describe('every page at both widths', () => {
   let appPages: { path: string; label: string }[] = [];
@@ -41,28 +43,33 @@ describe('every page at both widths', () => {
         expect(problems).toEqual([]);
         expect(new Set(titles.values()).size, JSON.stringify([...titles])).toBe(titles.size);
       },
+      WALK_TIMEOUT,
     );
   }
 
-  step('the owner logs in on a laptop and every dashboard page passes', async () => {
-    const { page } = await s.device({ viewport: { width: 1280, height: 800 } });
-    laptop = page;
-    await logIn(page, DEMO_OWNER.email, DEMO_PASSWORD);
-    appPages = await collectNavigation(page);
-    // The navigation an owner sees: at least the pages this suite was written against.
-    expect(appPages.map((p) => p.path)).toEqual(
-      expect.arrayContaining([
-        '/app',
-        '/app/analytics',
-        '/app/calls',
-        '/app/messages',
-        '/app/scheduled-calls',
-        '/app/org/audit',
-        '/app/account',
-      ]),
-    );
-    await checkEvery(page, appPages, { sidebar: true });
-  });
+  step(
+    'the owner logs in on a laptop and every dashboard page passes',
+    async () => {
+      const { page } = await s.device({ viewport: { width: 1280, height: 800 } });
+      laptop = page;
+      await logIn(page, DEMO_OWNER.email, DEMO_PASSWORD);
+      appPages = await collectNavigation(page);
+      // The navigation an owner sees: at least the pages this suite was written against.
+      expect(appPages.map((p) => p.path)).toEqual(
+        expect.arrayContaining([
+          '/app',
+          '/app/analytics',
+          '/app/calls',
+          '/app/messages',
+          '/app/scheduled-calls',
+          '/app/org/audit',
+          '/app/account',
+        ]),
+      );
+      await checkEvery(page, appPages, { sidebar: true });
+    },
+    WALK_TIMEOUT,
+  );
 
   step(
     'analytics: one average duration, the same on the card and in the agents table',
@@ -98,19 +105,23 @@ describe('every page at both widths', () => {
     },
   );
 
-  step('the owner on a phone: every dashboard page passes, and so does the open menu', async () => {
-    const { page } = await s.device({ viewport: PHONE });
-    await logIn(page, DEMO_OWNER.email, DEMO_PASSWORD);
-    await checkEvery(page, appPages, { sidebar: false });
-    await page.goto('/app');
-    await page.getByRole('button', { name: 'Menu' }).click();
-    const menu = page.getByRole('navigation', { name: 'Dashboard' });
-    await menu.waitFor();
-    expect(await checkPage(page, { title: 'Overview' })).toEqual([]);
-    // The menu reaches every page and Log out without sideways scrolling.
-    await page.getByRole('button', { name: 'Log out' }).scrollIntoViewIfNeeded();
-    expect(await page.getByRole('button', { name: 'Log out' }).isVisible()).toBe(true);
-  });
+  step(
+    'the owner on a phone: every dashboard page passes, and so does the open menu',
+    async () => {
+      const { page } = await s.device({ viewport: PHONE });
+      await logIn(page, DEMO_OWNER.email, DEMO_PASSWORD);
+      await checkEvery(page, appPages, { sidebar: false });
+      await page.goto('/app');
+      await page.getByRole('button', { name: 'Menu' }).click();
+      const menu = page.getByRole('navigation', { name: 'Dashboard' });
+      await menu.waitFor();
+      expect(await checkPage(page, { title: 'Overview' })).toEqual([]);
+      // The menu reaches every page and Log out without sideways scrolling.
+      await page.getByRole('button', { name: 'Log out' }).scrollIntoViewIfNeeded();
+      expect(await page.getByRole('button', { name: 'Log out' }).isVisible()).toBe(true);
+    },
+    WALK_TIMEOUT,
+  );
 
   step('a page that does not exist says so in its title', async () => {
     const { page } = await s.device();
