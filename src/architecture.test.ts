@@ -31,6 +31,7 @@ const CAPABILITIES = new Set([
   'audit',
   'auth',
   'health',
+  'livekit',
   'mfa',
   'orgs',
   'prompts',

@@ -188,6 +188,73 @@ describe('config problems', () => {
       ).toHaveLength(1);
   });
 
+  it('LiveKit: all three of URL, key and secret or none; the error names what is missing', () => {
+    const base = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS };
+    const none = loadConfig(base);
+    expect(none.livekit).toEqual({ server: undefined, tokenTtlSeconds: 3600 });
+    const full = loadConfig({
+      ...base,
+      LIVEKIT_URL: 'wss://lk.example.com/',
+      LIVEKIT_API_KEY: 'APIabc',
+      LIVEKIT_API_SECRET: 'short-is-fine-outside-production',
+      LIVEKIT_TOKEN_TTL_SECONDS: '600',
+    });
+    expect(full.livekit).toEqual({
+      server: {
+        url: 'wss://lk.example.com',
+        apiKey: 'APIabc',
+        apiSecret: 'short-is-fine-outside-production',
+      },
+      tokenTtlSeconds: 600,
+    });
+    expect(() => loadConfig({ ...base, LIVEKIT_URL: 'wss://lk.example.com' })).toThrow(
+      /LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set together \(missing: LIVEKIT_API_KEY, LIVEKIT_API_SECRET\)/,
+    );
+    expect(() => loadConfig({ ...base, LIVEKIT_API_SECRET: 'x' })).toThrow(
+      /missing: LIVEKIT_URL, LIVEKIT_API_KEY/,
+    );
+    for (const [name, value] of [
+      ['LIVEKIT_URL', 'ftp://lk.example.com'],
+      ['LIVEKIT_API_KEY', 'has spaces'],
+      ['LIVEKIT_TOKEN_TTL_SECONDS', '10'],
+      ['LIVEKIT_TOKEN_TTL_SECONDS', 'soon'],
+    ] as const) {
+      const env = {
+        ...base,
+        LIVEKIT_URL: 'wss://lk.example.com',
+        LIVEKIT_API_KEY: 'APIabc',
+        LIVEKIT_API_SECRET: 'secret',
+        [name]: value,
+      };
+      expect(() => loadConfig(env), `${name}=${value}`).toThrow(new RegExp(name));
+    }
+  });
+
+  it('LiveKit: production refuses an API secret shorter than 32 characters, never echoing it', () => {
+    const env = {
+      NODE_ENV: 'production',
+      DATA_DIR: dataDir(),
+      ENCRYPTION_KEYS: KEYS,
+      SECRET_KEY: 'x'.repeat(32),
+      MAIL_OUTBOX_ALLOWED: 'true',
+      LIVEKIT_URL: 'wss://lk.example.com',
+      LIVEKIT_API_KEY: 'APIabc',
+    };
+    const secret = 'a-31-character-secret-012345678';
+    expect(secret).toHaveLength(31);
+    let err: unknown;
+    try {
+      loadConfig({ ...env, LIVEKIT_API_SECRET: secret });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems).toEqual([
+      'LIVEKIT_API_SECRET must be at least 32 characters when NODE_ENV=production',
+    ]);
+    expect(String((err as Error).message)).not.toContain(secret);
+    expect(loadConfig({ ...env, LIVEKIT_API_SECRET: `${secret}9` }).livekit.server).toBeDefined();
+  });
+
   it('in production names the missing secrets and the missing SMTP_URL at once', () => {
     let err: unknown;
     try {

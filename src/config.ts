@@ -92,6 +92,10 @@ const VARIABLES = [
   'DISPATCHER_MAX_ATTEMPTS',
   'DISPATCHER_RETRY_BASE_MS',
   'SCHEDULED_CALLS_MAX_PENDING',
+  'LIVEKIT_URL',
+  'LIVEKIT_API_KEY',
+  'LIVEKIT_API_SECRET',
+  'LIVEKIT_TOKEN_TTL_SECONDS',
 ] as const;
 type Variable = (typeof VARIABLES)[number];
 
@@ -206,6 +210,16 @@ export interface Config {
   scheduledCalls: {
     /** Scheduled calls an org may have waiting (pending or being placed) at once. */
     maxPending: number;
+  };
+  /**
+   * The LiveKit server rooms are on (src/livekit/). `server` is undefined when LIVEKIT_URL,
+   * LIVEKIT_API_KEY and LIVEKIT_API_SECRET are all unset: every LiveKit route then answers
+   * 503 livekit_not_configured.
+   */
+  livekit: {
+    server: { url: string; apiKey: string; apiSecret: string } | undefined;
+    /** Lifetime of a room token: short, since a kicked participant may rejoin until it expires. */
+    tokenTtlSeconds: number;
   };
   /** Which secrets were generated into DATA_DIR at this start (for the startup warning). */
   generatedSecrets: readonly SecretName[];
@@ -386,6 +400,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     scheduledCalls: {
       maxPending: read.int('SCHEDULED_CALLS_MAX_PENDING', 1000, 1, 1_000_000),
     },
+    livekit: readLiveKit(read, nodeEnv),
     generatedSecrets: secrets.generated,
   };
 
@@ -596,6 +611,40 @@ function readTwilio(read: Reader): Config['twilio'] {
     requestTimeoutMs: read.int('TWILIO_TIMEOUT_MS', 15_000, 100, 120_000),
     streamTokenTtlSeconds: read.int('STREAM_TOKEN_TTL_SECONDS', 120, 10, 3600),
   };
+}
+
+/** LiveKit: all three of URL, key and secret, or none; messages never echo the secret. */
+function readLiveKit(read: Reader, nodeEnv: Config['nodeEnv']): Config['livekit'] {
+  const url = read.url('LIVEKIT_URL', ['wss:', 'ws:', 'https:', 'http:'])?.replace(/\/+$/, '');
+  const urlSet = read.str('LIVEKIT_URL') !== undefined;
+  const apiKey = read.str('LIVEKIT_API_KEY');
+  const apiSecret = read.raw('LIVEKIT_API_SECRET');
+  const tokenTtlSeconds = read.int('LIVEKIT_TOKEN_TTL_SECONDS', 3600, 60, 86_400);
+  const set = {
+    LIVEKIT_URL: urlSet,
+    LIVEKIT_API_KEY: apiKey !== undefined,
+    LIVEKIT_API_SECRET: apiSecret !== undefined,
+  };
+  const missing = Object.entries(set)
+    .filter(([, isSet]) => !isSet)
+    .map(([name]) => name);
+  if (missing.length > 0 && missing.length < 3) {
+    read.problem(
+      `LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET must be set together (missing: ${missing.join(', ')})`,
+    );
+  }
+  if (apiKey !== undefined && !/^[A-Za-z0-9_-]{1,128}$/.test(apiKey)) {
+    read.problem('LIVEKIT_API_KEY must be 1-128 letters, digits, "_" or "-"');
+  }
+  // The secret signs room tokens (HS256): a short one can be brute-forced offline from any token.
+  if (apiSecret !== undefined && nodeEnv === 'production' && apiSecret.length < 32) {
+    read.problem('LIVEKIT_API_SECRET must be at least 32 characters when NODE_ENV=production');
+  }
+  const server =
+    url !== undefined && apiKey !== undefined && apiSecret !== undefined
+      ? { url, apiKey, apiSecret }
+      : undefined;
+  return { server, tokenTtlSeconds };
 }
 
 function deepFreeze<T>(o: T): Readonly<T> {

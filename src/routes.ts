@@ -20,6 +20,10 @@ import { afterSignUp } from './auth/sign-up-mails.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
 import { healthRoutes } from './health/health.routes.ts';
+import { livekitBackground } from './livekit/livekit.plugin.ts';
+import { livekitRoutes } from './livekit/livekit.routes.ts';
+import { createLiveKit } from './livekit/livekit.service.ts';
+import { livekitWebhookRoutes } from './livekit/livekit-webhook.routes.ts';
 import { mfaSecondFactor } from './mfa/login-challenge.ts';
 import { mfaRoutes } from './mfa/mfa.routes.ts';
 import { invitationRoutes } from './orgs/invitation.routes.ts';
@@ -63,6 +67,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   const login = { secondFactor: mfaSecondFactor(auth), afterLogin: newDeviceCheck(auth) };
   const agents = createAgentService(database, config);
   const analytics = createAnalyticsService(database);
+  // LiveKit rooms. The preferences API passes its `contextForToken` here (src/livekit/context.ts).
+  const livekit = createLiveKit({ auth, logger: app.log as unknown as Logger });
 
   // Platform                          /health, /ready · /.well-known/jwks.json
   await app.register(healthRoutes, {
@@ -73,7 +79,13 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(jwksRoutes, { getKeyRing: () => auth.getKeyRing() });
 
   // Accounts and sessions             /api/auth/{register,login,refresh,password/change}
-  await app.register(authRoutes, { auth, ...login, afterRegister: afterSignUp(auth) });
+  await app.register(authRoutes, {
+    auth,
+    ...login,
+    afterRegister: afterSignUp(auth),
+    // The document's contract: a LiveKit token for the personal room with every new session.
+    sessionExtras: (s, source) => livekit.sessionFields(s, source),
+  });
   //                                   /api/auth/{logout,logout-all,sessions}
   await app.register(sessionRoutes, { auth });
   //                                   /api/users/me
@@ -131,6 +143,12 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(twilioCredentialsRoutes, {
     credentials: createTwilioCredentialsService(database, config),
   });
+
+  // LiveKit                           /api/livekit/token, /auth/token (the document's path) ·
+  //                                   /api/voice-sessions · /webhooks/livekit
+  await app.register(livekitRoutes, { livekit });
+  await app.register(livekitWebhookRoutes, { livekit });
+  await app.register(livekitBackground, { livekit });
 
   // The source documents' paths: the same services and answers as their /api counterparts.
   //                                   /auth/jwt/login, /auth/cookie/login, /auth/logout · /auth/me

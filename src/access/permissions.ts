@@ -41,6 +41,12 @@ export const PERMISSIONS = {
   'calls:read': ALL,
   'messages:read': ALL,
   'analytics:read': ALL,
+  // LiveKit rooms (src/livekit/): everyone joins, publishes and subscribes in their org's rooms;
+  // owners, admins and managers also administer the room they join. Voice sessions are read like
+  // the logs: members their own, owners, admins and managers the whole org's.
+  'livekit:join': ALL,
+  'livekit:room_admin': MANAGERS,
+  'voice_sessions:read': ALL,
   // The organization itself.
   'org:read': ALL,
   'org:manage': ADMINS,
@@ -87,6 +93,10 @@ export const SCOPES = {
   'calls:read': ['calls:read'],
   'messages:read': ['messages:read'],
   'analytics:read': ['analytics:read'],
+  // Mint LiveKit room tokens for the key's creator. Never `roomAdmin`: no scope grants
+  // livekit:room_admin, so a key's tokens join, publish and subscribe only.
+  'livekit:join': ['livekit:join'],
+  'voice_sessions:read': ['voice_sessions:read'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type ApiKeyScope = keyof typeof SCOPES;

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../db/schema.ts';
 import { newId } from '../http/ids.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { createKey, person, type Team, team } from '../test/org-helpers.ts';
 import { API_KEY_SCOPES, PERMISSIONS, type Permission, scopeFor } from './permissions.ts';
 
@@ -89,6 +89,8 @@ const PROBES: Probe[] = [
     permission: 'analytics:read',
     ok: 200,
   },
+  { method: 'POST', url: () => '/api/livekit/token', permission: 'livekit:join', ok: 200 },
+  { method: 'GET', url: () => '/api/voice-sessions', permission: 'voice_sessions:read', ok: 200 },
   // No scope grants these: people only.
   { method: 'GET', url: () => '/api/orgs/current/members', permission: 'members:read', ok: 200 },
   {
@@ -123,7 +125,8 @@ const CREATORS = ['owner', 'member'] as const;
 const keys = {} as Record<(typeof CREATORS)[number], Record<string, Record<string, string>>>;
 
 beforeAll(async () => {
-  t = await buildTestApp();
+  // LiveKit configured (nothing is called on it: minting a token is local) so its routes answer.
+  t = await buildTestApp({ env: LIVEKIT_ENV });
   a = await team(t);
   const prompt = await t.app.inject({
     method: 'POST',

@@ -23,7 +23,8 @@ import { apiKeyPrefix } from './api-key-format.ts';
 export const LAST_USED_INTERVAL_SECONDS = 60;
 
 const ACCOUNT_ROUTE = /^\/(?:api\/)?auth\/|^\/api\/users\/me(?:\/|$)|^\/api\/mfa(?:\/|$)/;
-const KEY_ALLOWED_ACCOUNT_ROUTES = new Set(['GET /api/auth/verify']);
+// POST /auth/token mints a LiveKit room token (scope livekit:join), as POST /api/livekit/token.
+const KEY_ALLOWED_ACCOUNT_ROUTES = new Set(['GET /api/auth/verify', 'POST /auth/token']);
 
 export function apiKeyRefusedOn(method: string, routeUrl: string | undefined): boolean {
   if (routeUrl === undefined) return false;

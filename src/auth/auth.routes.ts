@@ -18,7 +18,8 @@ import { type RegisterResult, register } from './register.ts';
 import {
   MfaChallenge,
   mfaChallengeBody,
-  SessionTokens,
+  type SessionExtras,
+  SessionTokensWithRoom,
   sessionBody,
   sessionResponse,
   TokenFields,
@@ -40,6 +41,8 @@ export interface AuthRouteOptions extends LoginHooks {
   auth: AuthContext;
   /** After sign-up committed (verification and welcome mails); must never throw. */
   afterRegister?: (r: RegisterResult, meta: ReturnType<typeof requestMeta>) => Promise<void>;
+  /** Extra answer fields for a new session: LiveKit's room token when it is configured. */
+  sessionExtras?: SessionExtras;
 }
 
 export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (app, opts) => {
@@ -64,7 +67,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
           },
           { additionalProperties: false },
         ),
-        response: responses({ 201: SessionTokens, 202: PendingVerification }, [403, 409, 429]),
+        response: responses(
+          { 201: SessionTokensWithRoom, 202: PendingVerification },
+          [403, 409, 429],
+        ),
       },
     },
     async (request, reply) => {
@@ -80,7 +86,20 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         });
       }
       answer.setCookies(reply, r.tokens);
-      return reply.code(201).send(sessionBody({ ...r, tokens: r.tokens }));
+      const extras =
+        r.sessionId === null
+          ? {}
+          : await opts.sessionExtras?.(
+              {
+                userId: r.user.id,
+                orgId: r.org.id,
+                role: r.role,
+                superuser: r.user.is_superuser,
+                sessionId: r.sessionId,
+              },
+              'register',
+            );
+      return reply.code(201).send({ ...sessionBody({ ...r, tokens: r.tokens }), ...extras });
     },
   );
 
@@ -94,14 +113,28 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         description:
           'Answers tokens (and sets cookies), or — when the user has MFA — a challenge to complete at POST /api/auth/mfa/verify.',
         body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
-        response: responses({ 200: Type.Union([SessionTokens, MfaChallenge]) }, [401, 403, 429]),
+        response: responses(
+          { 200: Type.Union([SessionTokensWithRoom, MfaChallenge]) },
+          [401, 403, 429],
+        ),
       },
     },
     async (request, reply) => {
       const r = await login(auth, request.body, requestMeta(request), opts);
       if (r.kind === 'mfa') return mfaChallengeBody(r);
       answer.setCookies(reply, r.tokens);
-      return answer.loginBody(r);
+      const extras = await opts.sessionExtras?.(
+        {
+          userId: r.user.id,
+          orgId: r.orgId,
+          role: r.role,
+          superuser: r.user.is_superuser,
+          sessionId: r.sessionId,
+          mfaPending: r.mfaPending,
+        },
+        'login',
+      );
+      return { ...(await answer.loginBody(r)), ...extras };
     },
   );
 

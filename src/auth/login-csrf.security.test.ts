@@ -47,12 +47,13 @@ function expectRefused(res: LightMyRequestResponse, label: string) {
   expect(res.headers['set-cookie'], label).toBeUndefined();
 }
 
-// Routes a stranger may call (no credential required) that change state. Twilio's webhooks are
-// not here: they are authenticated by their signature, which a cross-site form cannot produce.
+// Routes a stranger may call (no credential required) that change state. Twilio's and LiveKit's
+// webhooks are not here: they are authenticated by their signature, which a cross-site form
+// cannot produce.
 function publicWrites() {
   return t.app.routeTable
     .filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method))
-    .filter((r) => !r.url.startsWith('/webhooks/twilio/'))
+    .filter((r) => !r.url.startsWith('/webhooks/twilio/') && r.url !== '/webhooks/livekit')
     .filter((r) => {
       const security = (r.schema as { security?: object[] } | undefined)?.security;
       return !security || security.some((s) => Object.keys(s).length === 0);

@@ -22,6 +22,8 @@ export interface LoginSuccess {
   role: Role;
   sessionId: string;
   tokens: TokenPair;
+  /** The org requires MFA of this user, who has none: the session reaches enrolment only. */
+  mfaPending?: boolean;
 }
 
 /**
@@ -154,6 +156,7 @@ export async function completeLogin(
       role: subject.role,
       sessionId,
       tokens,
+      ...(subject.mfaPending ? { mfaPending: true } : {}),
     };
   });
 }

@@ -28,6 +28,8 @@ export interface RegisterResult {
   role: Role;
   /** null under REQUIRE_EMAIL_VERIFICATION: the account exists, a session waits for the link. */
   tokens: TokenPair | null;
+  /** The session sign-up opened (null with `tokens`). */
+  sessionId: string | null;
 }
 
 export function invalidEmail(): AppError {
@@ -89,7 +91,7 @@ export async function register(
       const tokens = session
         ? await tokenPair(auth, subject, session.sessionId, session.refreshToken)
         : null;
-      return { user, org, role: 'owner' as const, tokens };
+      return { user, org, role: 'owner' as const, tokens, sessionId: session?.sessionId ?? null };
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw new AppError('email_taken');

@@ -27,6 +27,41 @@ export const SessionTokens = Type.Object({
   role: RoleOut,
   ...TokenFields,
 });
+/**
+ * The document's contract: when LiveKit is configured, sign-up and login also answer a room token
+ * for the user's personal room (src/livekit/). Absent otherwise, and never with an MFA challenge.
+ */
+export const LiveKitSessionFields = {
+  livekit_token: Type.Optional(
+    Type.String({
+      description: 'LiveKit token for your personal room (when LiveKit is configured)',
+    }),
+  ),
+  livekit_url: Type.Optional(
+    Type.String({ description: 'The LiveKit server to connect to (when LiveKit is configured)' }),
+  ),
+};
+export const SessionTokensWithRoom = Type.Object(
+  { user: UserOut, org: OrgOut, role: RoleOut, ...TokenFields, ...LiveKitSessionFields },
+  { title: 'SessionTokensWithRoom' },
+);
+
+/** Who sign-up or login just opened a session for, for the LiveKit fields. */
+export interface OpenedSession {
+  userId: string;
+  orgId: string;
+  role: Role;
+  superuser: boolean;
+  sessionId: string;
+  mfaPending?: boolean;
+}
+
+/** The LiveKit fields of a sign-up or login answer (src/routes.ts plugs LiveKit in); never throws. */
+export type SessionExtras = (
+  s: OpenedSession,
+  source: 'register' | 'login',
+) => Promise<{ livekit_token?: string; livekit_url?: string }>;
+
 export const MfaChallenge = Type.Object({
   mfa_required: Type.Literal(true),
   mfa_token: Type.String({

@@ -174,7 +174,7 @@ export interface ApiKeysTable {
   revoked_by: string | null;
 }
 
-export interface DB extends VoiceTables {
+export interface DB extends VoiceTables, LiveKitTables {
   mfa_backup_codes: MfaBackupCodesTable;
   user_tokens: UserTokensTable;
   known_devices: KnownDevicesTable;
@@ -366,3 +366,43 @@ export type MessageAgent = Selectable<MessageAgentsTable>;
 export type ScheduledCall = Selectable<ScheduledCallsTable>;
 export type Call = Selectable<CallsTable>;
 export type Message = Selectable<MessagesTable>;
+
+// LiveKit (migration 0011): voice sessions and the webhook events already applied.
+export type VoiceSessionStatus = 'issued' | 'active' | 'ended' | 'expired' | 'revoked';
+export type VoiceSessionSource = 'api' | 'auth_token' | 'register' | 'login';
+export type VoiceSessionEndReason = 'left' | 'room_finished' | 'expired' | 'revoked';
+
+export interface VoiceSessionsTable {
+  /** The `session_id` returned with a LiveKit token. */
+  id: string;
+  org_id: string;
+  user_id: string;
+  /** The login session whose credential minted the token; null for API keys. */
+  auth_session_id: string | null;
+  /** LiveKit participant identity (= user id). */
+  identity: string;
+  /** Full namespaced room name `<org id>__<name>`. */
+  room_name: string;
+  source: VoiceSessionSource;
+  status: VoiceSessionStatus;
+  token_expires_at: Timestamp;
+  started_at: NullableTimestamp;
+  ended_at: NullableTimestamp;
+  duration_seconds: number | null;
+  end_reason: VoiceSessionEndReason | null;
+  created_at: Timestamp;
+}
+
+export interface LiveKitWebhookEventsTable {
+  id: string;
+  org_id: string;
+  event: string;
+  received_at: Timestamp;
+}
+
+export interface LiveKitTables {
+  voice_sessions: VoiceSessionsTable;
+  livekit_webhook_events: LiveKitWebhookEventsTable;
+}
+
+export type VoiceSession = Selectable<VoiceSessionsTable>;

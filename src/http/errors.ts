@@ -16,6 +16,10 @@ export const ERRORS = {
     title: 'The refresh token was already used; the session is revoked',
   },
   invalid_mfa: { status: 401, title: 'The verification code is not valid' },
+  invalid_webhook_token: {
+    status: 401,
+    title: 'The webhook authorization is missing, forged, expired or does not match the body',
+  },
   invalid_mfa_token: {
     status: 401,
     title: 'The MFA token is invalid, expired or already used; log in again',
@@ -118,6 +122,7 @@ export const ERRORS = {
   internal_error: { status: 500, title: 'Internal server error' },
   twilio_unavailable: { status: 502, title: 'Twilio could not be reached; try again shortly' },
   database_unavailable: { status: 503, title: 'The database is unavailable; try again shortly' },
+  livekit_not_configured: { status: 503, title: 'LiveKit is not configured on this server' },
   shutting_down: { status: 503, title: 'The server is shutting down' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

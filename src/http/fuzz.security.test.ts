@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { bearer, registerUser } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 
@@ -31,7 +31,8 @@ let t: TestApp;
 let doc: Schema;
 
 beforeAll(async () => {
-  t = await buildTestApp();
+  // LiveKit configured, so its routes are fuzzed past their 503 livekit_not_configured.
+  t = await buildTestApp({ env: LIVEKIT_ENV });
   doc = t.app.swagger() as unknown as Schema;
 });
 afterAll(() => t.close());

@@ -12,6 +12,16 @@ import { createTestDatabase, type TestDatabase } from './db.ts';
 
 export const TEST_ENCRYPTION_KEYS = `t1:${Buffer.alloc(32, 7).toString('base64')}`;
 
+/**
+ * LiveKit configured for apps that never reach a LiveKit server (minting room tokens is local):
+ * its routes answer instead of 503. Tests that talk to LiveKit use src/test/fake-livekit.ts.
+ */
+export const LIVEKIT_ENV = {
+  LIVEKIT_URL: 'ws://127.0.0.1:9',
+  LIVEKIT_API_KEY: 'APItest',
+  LIVEKIT_API_SECRET: 'test-livekit-secret-0123456789abcdef',
+};
+
 export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
   return loadConfig({
     NODE_ENV: 'test',

@@ -267,6 +267,10 @@ export interface paths {
                             token_type: "bearer";
                             /** @description Seconds until the access token expires */
                             expires_in: number;
+                            /** @description LiveKit token for your personal room (when LiveKit is configured) */
+                            livekit_token?: string;
+                            /** @description The LiveKit server to connect to (when LiveKit is configured) */
+                            livekit_url?: string;
                         };
                     };
                 };
@@ -422,6 +426,10 @@ export interface paths {
                             token_type: "bearer";
                             /** @description Seconds until the access token expires */
                             expires_in: number;
+                            /** @description LiveKit token for your personal room (when LiveKit is configured) */
+                            livekit_token?: string;
+                            /** @description The LiveKit server to connect to (when LiveKit is configured) */
+                            livekit_url?: string;
                         } | {
                             /** @enum {boolean} */
                             mfa_required: true;
@@ -1233,7 +1241,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Repeatable: 403 unless the credential holds every one */
-                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
+                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
                 };
                 header?: never;
                 path?: never;
@@ -4444,7 +4452,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read.
          */
         post: {
             parameters: {
@@ -4457,7 +4465,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read")[];
+                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read")[];
                         /** Format: date-time */
                         expires_at?: string;
                     };
@@ -9631,6 +9639,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/livekit/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a LiveKit room token
+         * @description A LiveKit token for a room of your organization. Identity = your user id; grants by role (members join, publish, subscribe and send data; owners, admins and managers also get `roomAdmin` for that room; API keys need scope `livekit:join` and never get `roomAdmin`); metadata = your context JSON (user, org, role, preferences digest, session id). Opens a voice session (`issued`). 503 `livekit_not_configured` when the server has no LiveKit.
+         */
+        post: operations["createLivekitToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Get a LiveKit room token (source-document path of POST /api/livekit/token)
+         * @description A LiveKit token for a room of your organization. Identity = your user id; grants by role (members join, publish, subscribe and send data; owners, admins and managers also get `roomAdmin` for that room; API keys need scope `livekit:join` and never get `roomAdmin`); metadata = your context JSON (user, org, role, preferences digest, session id). Opens a voice session (`issued`). 503 `livekit_not_configured` when the server has no LiveKit.
+         */
+        post: operations["createAuthToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/voice-sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List voice sessions (newest first, cursor pagination)
+         * @description Members see their own sessions (asking for another user is a 403); owners, admins and managers all of the organization. Tokens that expired unused show as `expired`.
+         */
+        get: operations["listVoiceSessions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/livekit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * LiveKit webhook (participant joined / left, room finished)
+         * @description Called by LiveKit. Verified with the SDK’s WebhookReceiver (Authorization: the JWT LiveKit signs with the API secret, holding the sha256 of the body); forged, expired or body-changed → 401 and nothing stored. Each event id is applied once; events for rooms of no organization are acknowledged and ignored.
+         */
+        post: operations["receiveLivekitWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/logout": {
         parameters: {
             query?: never;
@@ -10056,4 +10144,387 @@ export interface components {
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    createLivekitToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The room inside your organization (letters, digits, "-", "_", never "__"); the full LiveKit name is `<org id>__<room_name>`. Default: your personal room `user-<your user id>` */
+                    room_name?: string;
+                    /** @description Display name in the room (default: your full name) */
+                    participant_name?: string;
+                    /** @description Dispatch this LiveKit agent into the room (through the token’s room configuration, when the token creates the room) */
+                    agent_name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description LiveKit access token (JWT) for the room */
+                        livekit_token: string;
+                        /** @description The LiveKit server to connect to */
+                        livekit_url: string;
+                        /** @description Full LiveKit room name `<org id>__<name>` */
+                        room_name: string;
+                        /**
+                         * Format: uuid
+                         * @description The voice session this token opened
+                         */
+                        session_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createAuthToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The room inside your organization (letters, digits, "-", "_", never "__"); the full LiveKit name is `<org id>__<room_name>`. Default: your personal room `user-<your user id>` */
+                    room_name?: string;
+                    /** @description Display name in the room (default: your full name) */
+                    participant_name?: string;
+                    /** @description Dispatch this LiveKit agent into the room (through the token’s room configuration, when the token creates the room) */
+                    agent_name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description LiveKit access token (JWT) for the room */
+                        livekit_token: string;
+                        /** @description The LiveKit server to connect to */
+                        livekit_url: string;
+                        /** @description Full LiveKit room name `<org id>__<name>` */
+                        room_name: string;
+                        /**
+                         * Format: uuid
+                         * @description The voice session this token opened
+                         */
+                        session_id: string;
+                        /** Format: date-time */
+                        expires_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listVoiceSessions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                user_id?: string;
+                /** @description The room inside your organization, or its full name */
+                room_name?: string;
+                status?: "issued" | "active" | "ended" | "expired" | "revoked";
+                /** @description created_at ≥ */
+                since?: string;
+                /** @description created_at < */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            org_id: string;
+                            /** Format: uuid */
+                            user_id: string;
+                            /** @description LiveKit participant identity (the user id) */
+                            identity: string;
+                            room_name: string;
+                            /**
+                             * @description Where the token was issued
+                             * @enum {unknown}
+                             */
+                            source: "api" | "auth_token" | "register" | "login";
+                            /** @enum {unknown} */
+                            status: "issued" | "active" | "ended" | "expired" | "revoked";
+                            /** Format: date-time */
+                            token_expires_at: string;
+                            started_at: string | null;
+                            ended_at: string | null;
+                            duration_seconds: number | null;
+                            end_reason: ("left" | "room_finished" | "expired" | "revoked") | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    receiveLivekitWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description `duplicate`: this event id was applied before (a retry); `ignored`: nothing to record
+                         * @enum {unknown}
+                         */
+                        result: "applied" | "duplicate" | "ignored";
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+}

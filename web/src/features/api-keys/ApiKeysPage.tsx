@@ -40,6 +40,8 @@ const SCOPE_LABELS: Record<Scope, string> = {
   'calls:read': 'Call logs — read',
   'messages:read': 'Messages — read',
   'analytics:read': 'Analytics — read',
+  'livekit:join': 'LiveKit — mint room tokens',
+  'voice_sessions:read': 'Voice sessions — read',
 };
 const SCOPES = Object.keys(SCOPE_LABELS) as Scope[];
 

@@ -1,0 +1,97 @@
+// The one place that talks to LiveKit, through the official livekit-server-sdk only: room tokens
+// (AccessToken), webhook verification (WebhookReceiver: the JWT in Authorization, signed with the
+// API secret, carrying the sha256 of the exact body) and removing participants
+// (RoomServiceClient, Twirp). Nothing here touches the database.
+import {
+  AccessToken,
+  RoomAgentDispatch,
+  RoomConfiguration,
+  RoomServiceClient,
+  TwirpError,
+  type VideoGrant,
+  type WebhookEvent,
+  WebhookReceiver,
+} from 'livekit-server-sdk';
+
+export interface LiveKitServerConfig {
+  url: string;
+  apiKey: string;
+  apiSecret: string;
+}
+
+export interface RoomTokenSpec {
+  identity: string;
+  name: string | undefined;
+  metadata: string;
+  attributes: Record<string, string>;
+  grant: VideoGrant;
+  ttlSeconds: number;
+  /** Dispatch this agent into the room when the token creates it. */
+  agentName?: string;
+  agentMetadata?: string;
+}
+
+export interface LiveKitServer {
+  url: string;
+  /** A signed room token and when it expires. */
+  mintToken(spec: RoomTokenSpec): Promise<{ token: string; expiresAt: Date }>;
+  /** The verified event, or throws (forged, stale, body changed, missing header). */
+  receiveWebhook(body: string, authorization: string | undefined): Promise<WebhookEvent>;
+  /** Disconnect a participant; false when LiveKit does not know it (room or participant gone). */
+  removeParticipant(room: string, identity: string): Promise<boolean>;
+}
+
+const REQUEST_TIMEOUT_SECONDS = 10;
+
+export function createLiveKitServer(cfg: LiveKitServerConfig): LiveKitServer {
+  const receiver = new WebhookReceiver(cfg.apiKey, cfg.apiSecret);
+  const rooms = new RoomServiceClient(httpUrl(cfg.url), cfg.apiKey, cfg.apiSecret, {
+    requestTimeout: REQUEST_TIMEOUT_SECONDS,
+  });
+  return {
+    url: cfg.url,
+    async mintToken(spec) {
+      const at = new AccessToken(cfg.apiKey, cfg.apiSecret, {
+        identity: spec.identity,
+        name: spec.name,
+        metadata: spec.metadata,
+        attributes: spec.attributes,
+        ttl: spec.ttlSeconds,
+      });
+      at.addGrant(spec.grant);
+      if (spec.agentName) {
+        at.roomConfig = new RoomConfiguration({
+          agents: [
+            new RoomAgentDispatch({
+              agentName: spec.agentName,
+              metadata: spec.agentMetadata ?? '',
+            }),
+          ],
+        });
+      }
+      // jose stamps exp from its own clock in whole seconds; this is the same instant.
+      const expiresAt = new Date((Math.floor(Date.now() / 1000) + spec.ttlSeconds) * 1000);
+      return { token: await at.toJwt(), expiresAt };
+    },
+    receiveWebhook(body, authorization) {
+      if (!authorization) return Promise.reject(new Error('authorization header is empty'));
+      return receiver.receive(body, authorization);
+    },
+    async removeParticipant(room, identity) {
+      try {
+        await rooms.removeParticipant(room, identity);
+        return true;
+      } catch (err) {
+        if (err instanceof TwirpError && (err.code === 'not_found' || err.status === 404)) {
+          return false;
+        }
+        throw err;
+      }
+    },
+  };
+}
+
+/** Twirp runs over HTTP(S) on the same host as the clients' WebSocket URL. */
+function httpUrl(url: string): string {
+  return url.replace(/^ws(s?):\/\//, 'http$1://');
+}

@@ -1,0 +1,303 @@
+// Voice sessions and the LiveKit webhook events already applied. Every function takes the
+// caller's transaction first: people issue (their own rows) and read; the org service (verified
+// webhooks) and the system path (expiry, revocation) move sessions on — row-level security holds
+// the same split (migration 0011).
+import { type ExpressionBuilder, sql } from 'kysely';
+import type {
+  DB,
+  VoiceSession,
+  VoiceSessionEndReason,
+  VoiceSessionSource,
+  VoiceSessionStatus,
+} from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+
+export const OPEN_STATUSES: readonly VoiceSessionStatus[] = ['issued', 'active'];
+
+/** Who the token is for, read while it is issued: only an active user of an active membership. */
+export function findTokenSubject(tx: Tx, orgId: string, userId: string) {
+  return tx
+    .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
+    .innerJoin('orgs', 'orgs.id', 'memberships.org_id')
+    .select([
+      'users.id as user_id',
+      'users.full_name',
+      'users.status as user_status',
+      'memberships.status as membership_status',
+      'memberships.role',
+      'orgs.id as org_id',
+      'orgs.name as org_name',
+    ])
+    .where('memberships.org_id', '=', orgId)
+    .where('memberships.user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+/** Whether the login session is still live (not revoked, not past its absolute expiry). */
+export async function authSessionLive(tx: Tx, sessionId: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('sessions')
+    .select('id')
+    .where('id', '=', sessionId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', new Date())
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export interface NewVoiceSession {
+  id: string;
+  org_id: string;
+  user_id: string;
+  auth_session_id: string | null;
+  room_name: string;
+  source: VoiceSessionSource;
+  token_expires_at: Date;
+}
+
+export async function insertVoiceSession(tx: Tx, s: NewVoiceSession): Promise<void> {
+  await tx
+    .insertInto('voice_sessions')
+    .values({ ...s, identity: s.user_id, status: 'issued' })
+    .execute();
+}
+
+export interface VoiceSessionFilters {
+  orgId: string;
+  limit: number;
+  before?: string;
+  userId?: string;
+  roomName?: string;
+  status?: VoiceSessionStatus;
+  since?: string;
+  until?: string;
+}
+
+export function listVoiceSessions(tx: Tx, f: VoiceSessionFilters): Promise<VoiceSession[]> {
+  let q = tx.selectFrom('voice_sessions').selectAll().where('org_id', '=', f.orgId);
+  if (f.before) q = q.where('id', '<', f.before);
+  if (f.userId) q = q.where('user_id', '=', f.userId);
+  if (f.roomName) q = q.where('room_name', '=', f.roomName);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.since) q = q.where('created_at', '>=', new Date(f.since));
+  if (f.until) q = q.where('created_at', '<', new Date(f.until));
+  return q.orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+/**
+ * Tokens that expired unused: `expired`, ended when the token did. With `orgId`, that org's only
+ * (the org service, on a read); without, every org's (the system sweep).
+ */
+export async function expireUnused(tx: Tx, now: Date, orgId?: string): Promise<number> {
+  let q = tx
+    .updateTable('voice_sessions')
+    .set((eb) => ({
+      status: 'expired',
+      end_reason: 'expired',
+      ended_at: eb.ref('token_expires_at'),
+    }))
+    .where('status', '=', 'issued')
+    .where('token_expires_at', '<', now);
+  if (orgId) q = q.where('org_id', '=', orgId);
+  const res = await q.executeTakeFirst();
+  return Number(res.numUpdatedRows);
+}
+
+// ---- Webhooks (the org service context of the room's org) ---------------------------------
+
+/** The open session a participant event is about: by the id the token carried, else the newest. */
+export function findParticipantSession(
+  tx: Tx,
+  orgId: string,
+  room: string,
+  identity: string,
+  opts: { sessionId?: string; statuses: readonly VoiceSessionStatus[] },
+): Promise<VoiceSession | undefined> {
+  let q = tx
+    .selectFrom('voice_sessions')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('room_name', '=', room)
+    .where('identity', '=', identity)
+    .where('status', 'in', opts.statuses);
+  if (opts.sessionId) q = q.where('id', '=', opts.sessionId);
+  return q.orderBy('id', 'desc').limit(1).forUpdate().executeTakeFirst();
+}
+
+export function activeSessionsOfRoom(tx: Tx, orgId: string, room: string) {
+  return tx
+    .selectFrom('voice_sessions')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('room_name', '=', room)
+    .where('status', '=', 'active')
+    .forUpdate()
+    .execute();
+}
+
+/** Record a webhook event id; false when it was already recorded (a retry). */
+export async function recordWebhookEvent(
+  tx: Tx,
+  e: { id: string; org_id: string; event: string },
+): Promise<boolean> {
+  const row = await tx
+    .insertInto('livekit_webhook_events')
+    .values(e)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function markJoined(tx: Tx, id: string, startedAt: Date): Promise<void> {
+  await tx
+    .updateTable('voice_sessions')
+    .set({ status: 'active', started_at: startedAt, ended_at: null, end_reason: null })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function markEnded(
+  tx: Tx,
+  id: string,
+  e: { startedAt: Date | null; endedAt: Date; reason: VoiceSessionEndReason },
+): Promise<void> {
+  await tx
+    .updateTable('voice_sessions')
+    .set({
+      status: 'ended',
+      started_at: e.startedAt,
+      ended_at: e.endedAt,
+      duration_seconds: durationSeconds(e.startedAt, e.endedAt),
+      end_reason: e.reason,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+function durationSeconds(start: Date | null, end: Date): number | null {
+  if (!start) return null;
+  return Math.max(0, Math.round((end.getTime() - start.getTime()) / 1000));
+}
+
+/** Webhook events older than this are forgotten (LiveKit stops retrying long before). */
+export async function pruneWebhookEvents(tx: Tx, before: Date): Promise<void> {
+  await tx.deleteFrom('livekit_webhook_events').where('received_at', '<', before).execute();
+}
+
+// ---- Revocation (the system path: sessions of any org) ------------------------------------
+
+export interface Revoked {
+  id: string;
+  room_name: string;
+  identity: string;
+  /** The status before revocation: an `active` one has a participant in the room. */
+  was: VoiceSessionStatus;
+}
+
+type SessionsEb = ExpressionBuilder<DB, 'voice_sessions'>;
+
+/** The user is no longer an active user with an active membership of the session's org. */
+function memberGone(eb: SessionsEb) {
+  return eb.not(
+    eb.exists(
+      eb
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select(sql.lit(1).as('one'))
+        .whereRef('memberships.org_id', '=', 'voice_sessions.org_id')
+        .whereRef('memberships.user_id', '=', 'voice_sessions.user_id')
+        .where('memberships.status', '=', 'active')
+        .where('users.status', '=', 'active'),
+    ),
+  );
+}
+
+/** The login session that minted it has ended (revoked). */
+function authSessionRevoked(eb: SessionsEb) {
+  return eb.exists(
+    eb
+      .selectFrom('sessions')
+      .select(sql.lit(1).as('one'))
+      .whereRef('sessions.id', '=', 'voice_sessions.auth_session_id')
+      .where('sessions.revoked_at', 'is not', null),
+  );
+}
+
+/**
+ * Open sessions to revoke after these login sessions ended: those they minted, and those API keys
+ * minted for the same users where the user is no longer an active member (removed, disabled).
+ * Without ids: every open session whose login session is revoked or whose user is gone (the
+ * periodic sweep, for what a missed notification or a race left open).
+ */
+export async function revokeOpenSessions(
+  tx: Tx,
+  authSessionIds: readonly string[] | null,
+): Promise<Revoked[]> {
+  let q = tx
+    .selectFrom('voice_sessions')
+    .select(['id', 'room_name', 'identity', 'status'])
+    .where('status', 'in', OPEN_STATUSES);
+  if (authSessionIds) {
+    const ids = [...authSessionIds];
+    q = q.where((eb) =>
+      eb.or([
+        eb('auth_session_id', 'in', ids),
+        eb.and([
+          eb('auth_session_id', 'is', null),
+          eb(
+            'user_id',
+            'in',
+            eb.selectFrom('sessions').select('sessions.user_id').where('sessions.id', 'in', ids),
+          ),
+          memberGone(eb),
+        ]),
+      ]),
+    );
+  } else {
+    q = q.where((eb) => eb.or([authSessionRevoked(eb), memberGone(eb)]));
+  }
+  // The sweep skips rows a webhook is updating right now (it comes back); a notification waits.
+  const rows = await (authSessionIds ? q.forUpdate() : q.forUpdate().skipLocked()).execute();
+  if (rows.length === 0) return [];
+  await tx
+    .updateTable('voice_sessions')
+    .set({
+      status: 'revoked',
+      end_reason: 'revoked',
+      ended_at: sql<Date>`now()`,
+      duration_seconds: sql<number | null>`CASE WHEN started_at IS NULL THEN NULL
+        ELSE greatest(0, round(extract(epoch FROM now() - started_at)))::integer END`,
+    })
+    .where(
+      'id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .execute();
+  return rows.map((r) => ({
+    id: r.id,
+    room_name: r.room_name,
+    identity: r.identity,
+    was: r.status,
+  }));
+}
+
+/** Whether another session of this participant is in the room now (it took the identity over). */
+export async function otherActiveSession(
+  tx: Tx,
+  room: string,
+  identity: string,
+  exceptIds: readonly string[],
+): Promise<boolean> {
+  const row = await tx
+    .selectFrom('voice_sessions')
+    .select('id')
+    .where('room_name', '=', room)
+    .where('identity', '=', identity)
+    .where('status', '=', 'active')
+    .where('id', 'not in', [...exceptIds])
+    .executeTakeFirst();
+  return row !== undefined;
+}

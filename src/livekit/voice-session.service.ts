@@ -1,0 +1,132 @@
+// Voice sessions after their token is issued: reading them (members their own, owners, admins and
+// managers the org's), expiring the tokens never used, and revocation — when a login session ends
+// (logout, logout-all, session revoke, password change or reset, member removal or demotion, user
+// deactivation: each ends sessions through src/auth/revocation.ts), the open voice sessions it
+// minted close with reason `revoked` and their participants are removed from the room. Token
+// expiry is not relied on: a participant removed from a self-hosted LiveKit may rejoin until its
+// token expires unless the server honours RemoveParticipant's token revocation.
+import type { Logger } from 'pino';
+import { requirePermission, seesWholeOrg } from '../access/permissions.ts';
+import { type Principal, tenantOf } from '../access/principal.ts';
+import type { Database } from '../db/database.ts';
+import type { VoiceSessionStatus } from '../db/schema.ts';
+import { withSystem, withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { decodeCursor, page } from '../http/pagination.ts';
+import type { LiveKitServer } from './livekit-server.ts';
+import { roomFilter } from './room-names.ts';
+import {
+  expireUnused,
+  listVoiceSessions,
+  otherActiveSession,
+  pruneWebhookEvents,
+  type Revoked,
+  revokeOpenSessions,
+} from './voice-session.repository.ts';
+
+export interface VoiceSessionQuery {
+  limit: number;
+  cursor?: string;
+  user_id?: string;
+  room_name?: string;
+  status?: VoiceSessionStatus;
+  since?: string;
+  until?: string;
+}
+
+/** Applied webhook event ids are kept this long (LiveKit gives up retrying within minutes). */
+const WEBHOOK_EVENT_RETENTION_MS = 24 * 3600_000;
+
+export function createVoiceSessions(deps: {
+  database: Database;
+  server: LiveKitServer;
+  logger?: Logger;
+}) {
+  const { database, server, logger } = deps;
+
+  /** Remove the participants of revoked sessions; LiveKit not knowing one is fine. */
+  async function evict(revoked: readonly Revoked[]): Promise<void> {
+    if (revoked.length === 0) return;
+    const ids = revoked.map((r) => r.id);
+    const seen = new Set<string>();
+    for (const r of revoked) {
+      const key = `${r.room_name}\n${r.identity}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      // A participant's identity is unique in a room: if another, still valid, session of the
+      // same user is the one connected now (a second device), that participant stays.
+      if (
+        r.was !== 'active' &&
+        (await withSystem(database, (tx) => otherActiveSession(tx, r.room_name, r.identity, ids)))
+      ) {
+        continue;
+      }
+      try {
+        await server.removeParticipant(r.room_name, r.identity);
+      } catch (err) {
+        logger?.warn(
+          { err: { message: (err as Error).message }, room: r.room_name },
+          'LiveKit did not remove a revoked participant',
+        );
+      }
+    }
+    logger?.info({ sessions: revoked.length }, 'voice sessions revoked');
+  }
+
+  return {
+    async list(p: Principal, q: VoiceSessionQuery) {
+      requirePermission(p, 'voice_sessions:read');
+      const whole = seesWholeOrg(p);
+      if (!whole && q.user_id !== undefined && q.user_id !== p.userId) {
+        throw new AppError('forbidden', 'Members see their own voice sessions only');
+      }
+      const before = decodeCursor(q.cursor);
+      const roomName = q.room_name === undefined ? undefined : roomFilter(p.orgId, q.room_name);
+      // Tokens that expired unused show as such on every read, not only after the next sweep.
+      await withTenant(database, { orgId: p.orgId, userId: null, role: null }, (tx) =>
+        expireUnused(tx, new Date(), p.orgId),
+      );
+      return withTenant(database, tenantOf(p), async (tx) =>
+        page(
+          await listVoiceSessions(tx, {
+            orgId: p.orgId,
+            limit: q.limit + 1,
+            before,
+            userId: whole ? q.user_id : p.userId,
+            roomName,
+            status: q.status,
+            since: q.since,
+            until: q.until,
+          }),
+          q.limit,
+        ),
+      );
+    },
+
+    /** These login sessions ended: close what they minted and remove its participants. */
+    async revokeFor(authSessionIds: readonly string[]): Promise<number> {
+      const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, authSessionIds));
+      await evict(revoked);
+      return revoked.length;
+    },
+
+    /**
+     * The periodic sweep: tokens expired unused, open sessions whose login session was revoked or
+     * whose user is no longer an active member (a notification missed, or a race with issuing),
+     * and old webhook event ids.
+     */
+    async sweep(now = new Date()): Promise<{ expired: number; revoked: number }> {
+      const { expired, revoked } = await withSystem(database, async (tx) => ({
+        expired: await expireUnused(tx, now),
+        revoked: await revokeOpenSessions(tx, null),
+      }));
+      await withSystem(database, (tx) =>
+        pruneWebhookEvents(tx, new Date(now.getTime() - WEBHOOK_EVENT_RETENTION_MS)),
+      );
+      await evict(revoked);
+      return { expired, revoked: revoked.length };
+    },
+  };
+}
+
+export type VoiceSessions = ReturnType<typeof createVoiceSessions>;

@@ -1,0 +1,144 @@
+// LiveKit's webhooks (POST /webhooks/livekit): verified with the SDK's WebhookReceiver against
+// the raw body and the Authorization header before anything is read — forged, stale (the JWT
+// LiveKit signs lives 5 minutes) or body-changed → 401, nothing stored. The room name maps the
+// event to its org (the namespace); the work then runs in that org's service context, so
+// row-level security confines it there. Each event id is applied once: LiveKit retries until it
+// is acknowledged, and a retry is answered 200 without being applied again.
+import type { WebhookEvent } from 'livekit-server-sdk';
+import type { Database } from '../db/database.ts';
+import type { VoiceSession } from '../db/schema.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import type { LiveKitServer } from './livekit-server.ts';
+import { parseRoom } from './room-names.ts';
+import { SESSION_ATTRIBUTE } from './room-token.service.ts';
+import {
+  activeSessionsOfRoom,
+  findParticipantSession,
+  markEnded,
+  markJoined,
+  recordWebhookEvent,
+} from './voice-session.repository.ts';
+
+export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** A join reported a little after the token's expiry still counts (webhook and clock delays). */
+const JOIN_GRACE_MS = 60_000;
+
+/** Seconds (int64 as bigint) to a Date; undefined for 0 (unset). */
+function at(seconds: bigint | undefined, ms?: bigint): Date | undefined {
+  if (ms && ms > 0n) return new Date(Number(ms));
+  if (seconds && seconds > 0n) return new Date(Number(seconds) * 1000);
+  return undefined;
+}
+
+export function createLiveKitWebhooks(deps: { database: Database; server: LiveKitServer }) {
+  const { database, server } = deps;
+
+  /** The org service: the org acting as itself, confined to its own rows. */
+  const inOrg = <T>(orgId: string, fn: (tx: Tx) => Promise<T>) =>
+    withTenant(database, { orgId, userId: null, role: null }, fn);
+
+  async function applyOnce(
+    tx: Tx,
+    event: WebhookEvent,
+    orgId: string,
+    apply: () => Promise<void>,
+  ): Promise<WebhookOutcome> {
+    const fresh = await recordWebhookEvent(tx, { id: event.id, org_id: orgId, event: event.event });
+    if (!fresh) return 'duplicate';
+    await apply();
+    return 'applied';
+  }
+
+  function participantJoined(tx: Tx, event: WebhookEvent, orgId: string, room: string) {
+    return participantEvent(tx, event, orgId, room, ['issued', 'expired'], (s, when) => {
+      const started = at(event.participant?.joinedAt, event.participant?.joinedAtMs) ?? when;
+      // A token that expired unused cannot have joined after its expiry: LiveKit checks it.
+      if (
+        s.status === 'expired' &&
+        started.getTime() > s.token_expires_at.getTime() + JOIN_GRACE_MS
+      ) {
+        return null;
+      }
+      return () => markJoined(tx, s.id, started);
+    });
+  }
+
+  function participantLeft(tx: Tx, event: WebhookEvent, orgId: string, room: string) {
+    return participantEvent(tx, event, orgId, room, ['active', 'issued'], (s, when) => {
+      const started =
+        s.started_at ?? at(event.participant?.joinedAt, event.participant?.joinedAtMs) ?? null;
+      return () => markEnded(tx, s.id, { startedAt: started, endedAt: when, reason: 'left' });
+    });
+  }
+
+  async function participantEvent(
+    tx: Tx,
+    event: WebhookEvent,
+    orgId: string,
+    room: string,
+    statuses: VoiceSession['status'][],
+    decide: (s: VoiceSession, when: Date) => (() => Promise<void>) | null,
+  ): Promise<WebhookOutcome> {
+    const identity = event.participant?.identity;
+    if (!identity || !UUID_RE.test(identity)) return 'ignored';
+    const claimed = event.participant?.attributes?.[SESSION_ATTRIBUTE];
+    const session = await findParticipantSession(tx, orgId, room, identity, {
+      sessionId: claimed && UUID_RE.test(claimed) ? claimed : undefined,
+      statuses,
+    });
+    if (!session) return 'ignored';
+    const apply = decide(session, at(event.createdAt) ?? new Date());
+    if (!apply) return 'ignored';
+    return applyOnce(tx, event, orgId, apply);
+  }
+
+  async function roomFinished(
+    tx: Tx,
+    event: WebhookEvent,
+    orgId: string,
+    room: string,
+  ): Promise<WebhookOutcome> {
+    const sessions = await activeSessionsOfRoom(tx, orgId, room);
+    if (sessions.length === 0) return 'ignored';
+    const when = at(event.createdAt) ?? new Date();
+    return applyOnce(tx, event, orgId, async () => {
+      for (const s of sessions) {
+        await markEnded(tx, s.id, {
+          startedAt: s.started_at,
+          endedAt: when,
+          reason: 'room_finished',
+        });
+      }
+    });
+  }
+
+  return {
+    async receive(body: string, authorization: string | undefined): Promise<WebhookOutcome> {
+      let event: WebhookEvent;
+      try {
+        event = await server.receiveWebhook(body, authorization);
+      } catch {
+        // Never say which check failed, nor echo anything received.
+        throw new AppError('invalid_webhook_token');
+      }
+      const room = event.room?.name ? parseRoom(event.room.name) : null;
+      if (!room || !event.id || event.id.length > 128) return 'ignored';
+      const full = event.room!.name;
+      switch (event.event) {
+        case 'participant_joined':
+          return inOrg(room.orgId, (tx) => participantJoined(tx, event, room.orgId, full));
+        case 'participant_left':
+          return inOrg(room.orgId, (tx) => participantLeft(tx, event, room.orgId, full));
+        case 'room_finished':
+          return inOrg(room.orgId, (tx) => roomFinished(tx, event, room.orgId, full));
+        default:
+          return 'ignored';
+      }
+    },
+  };
+}
+
+export type LiveKitWebhooks = ReturnType<typeof createLiveKitWebhooks>;
