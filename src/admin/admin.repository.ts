@@ -24,19 +24,20 @@ export function listAllOrgs(tx: Tx, f: { limit: number; before?: string }) {
   return q.orderBy('o.id', 'desc').limit(f.limit).execute();
 }
 
+/** What the superuser sees of an account, in the listing and after a status change. */
+const ADMIN_USER_COLUMNS = [
+  'id',
+  'email',
+  'full_name',
+  'is_superuser',
+  'status',
+  'mfa_enabled_at',
+  'email_verified_at',
+  'created_at',
+] as const;
+
 export function listAllUsers(tx: Tx, f: { limit: number; before?: string; email?: string }) {
-  let q = tx
-    .selectFrom('users')
-    .select([
-      'id',
-      'email',
-      'full_name',
-      'is_superuser',
-      'status',
-      'mfa_enabled_at',
-      'email_verified_at',
-      'created_at',
-    ]);
+  let q = tx.selectFrom('users').select(ADMIN_USER_COLUMNS);
   if (f.before) q = q.where('id', '<', f.before);
   if (f.email) {
     const escaped = f.email.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -56,16 +57,7 @@ export async function setUserStatus(
     .updateTable('users')
     .set({ status, updated_at: new Date() })
     .where('id', '=', id)
-    .returning([
-      'id',
-      'email',
-      'full_name',
-      'is_superuser',
-      'status',
-      'mfa_enabled_at',
-      'email_verified_at',
-      'created_at',
-    ])
+    .returning(ADMIN_USER_COLUMNS)
     .executeTakeFirst();
 }
 

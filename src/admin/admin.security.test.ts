@@ -4,28 +4,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../auth/password.ts';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import type { TestApp } from '../test/app.ts';
 import { GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import { createUser, uniqueEmail } from '../test/factories.ts';
-import {
-  ADMIN_ENV,
-  ADMIN_PASSWORD,
-  auditOf,
-  type Person,
-  superuser,
-  team,
-} from '../test/org-helpers.ts';
+import { ADMIN_PASSWORD, auditOf, type Person, superuserApp, team } from '../test/org-helpers.ts';
+import { ORG_HEADER } from './act-in-org.ts';
 import { bootstrapSuperuser } from './bootstrap.ts';
 
 let t: TestApp;
 let su: Person;
 beforeAll(async () => {
-  t = await buildTestApp({ env: ADMIN_ENV });
-  su = await superuser(t);
+  ({ t, su } = await superuserApp());
 });
 afterAll(() => t.close());
-
-const SU_HEADER = 'x-switchboard-org';
 
 describe('bootstrap', () => {
   it('promotes an existing verified account, refuses an unverified one', async () => {
@@ -88,23 +79,23 @@ describe('X-Switchboard-Org', () => {
     for (const p of [a.owner, a.admin, a.member]) {
       const res = await t.app.inject({
         url: '/api/orgs/current/members',
-        headers: { ...p.headers, [SU_HEADER]: b.org.id },
+        headers: { ...p.headers, [ORG_HEADER]: b.org.id },
       });
       expect(res.statusCode).toBe(403);
     }
     const own = await t.app.inject({
       url: '/api/orgs/current',
-      headers: { ...a.owner.headers, [SU_HEADER]: a.org.id },
+      headers: { ...a.owner.headers, [ORG_HEADER]: a.org.id },
     });
     expect(own.json().id).toBe(a.org.id);
     const bad = await t.app.inject({
       url: '/api/orgs/current',
-      headers: { ...su.headers, [SU_HEADER]: 'not-a-uuid' },
+      headers: { ...su.headers, [ORG_HEADER]: 'not-a-uuid' },
     });
     expect(bad.statusCode).toBe(400);
     const unknown = await t.app.inject({
       url: '/api/orgs/current',
-      headers: { ...su.headers, [SU_HEADER]: '01936b2e-0000-7000-8000-000000000000' },
+      headers: { ...su.headers, [ORG_HEADER]: '01936b2e-0000-7000-8000-000000000000' },
     });
     expect(unknown.statusCode).toBe(404);
     expect(
@@ -117,7 +108,7 @@ describe('X-Switchboard-Org', () => {
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/api-keys',
-      headers: { ...su.headers, [SU_HEADER]: a.org.id },
+      headers: { ...su.headers, [ORG_HEADER]: a.org.id },
       payload: { name: 'backdoor', scopes: ['prompts:read'] },
     });
     expect(res.statusCode).toBe(403);

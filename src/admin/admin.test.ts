@@ -10,25 +10,22 @@ import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import {
   ADMIN_EMAIL,
-  ADMIN_ENV,
   ADMIN_PASSWORD,
   auditOf,
   logIn,
   type Person,
-  superuser,
+  superuserApp,
   team,
 } from '../test/org-helpers.ts';
+import { ORG_HEADER } from './act-in-org.ts';
 import { bootstrapSuperuser, PLATFORM_ORG_NAME } from './bootstrap.ts';
 
 let t: TestApp;
 let su: Person;
 beforeAll(async () => {
-  t = await buildTestApp({ env: ADMIN_ENV });
-  su = await superuser(t);
+  ({ t, su } = await superuserApp());
 });
 afterAll(() => t.close());
-
-const SU_HEADER = 'x-switchboard-org';
 
 describe('configuration', () => {
   const base = {
@@ -268,7 +265,7 @@ describe('admin routes', () => {
 describe('X-Switchboard-Org', () => {
   it('lets the superuser act as an owner inside any org; each request is in that org’s audit log', async () => {
     const a = await team(t);
-    const h = { ...su.headers, [SU_HEADER]: a.org.id };
+    const h = { ...su.headers, [ORG_HEADER]: a.org.id };
     const current = await t.app.inject({ url: '/api/orgs/current', headers: h });
     expect(current.statusCode).toBe(200);
     expect(current.json().id).toBe(a.org.id);

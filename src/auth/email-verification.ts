@@ -4,7 +4,7 @@
 import { isPerson } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
-import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import { type AuditInput, recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { User } from '../db/schema.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
@@ -166,15 +166,7 @@ export async function verifyEmailToken(
     }
     if (!(await consumeUserToken(tx, token.id))) return null;
     const proof = await proveMailboxControl(tx, user.id, 'verify_email', meta);
-    await recordAudit(tx, meta, {
-      org_id: null,
-      actor_user_id: user.id,
-      actor_type: 'user',
-      action: 'auth.email_verify',
-      target_type: 'user',
-      target_id: user.id,
-      outcome: 'success',
-    });
+    await recordAudit(tx, meta, verifyEntry(user, 'success'));
     return proof.endedSessions;
   });
   if (!ended) throw new AppError('invalid_token');
@@ -199,17 +191,30 @@ async function provePassword(
     return;
   }
   await attempt.failed();
-  await recordAuditAlone(auth.database, meta, {
+  await recordAuditAlone(
+    auth.database,
+    meta,
+    verifyEntry(user, 'failure', { reason: 'invalid_credentials' }),
+  );
+  throw new AppError('invalid_credentials', 'The password is incorrect', {
+    errors: [{ field: 'password', message: 'is incorrect' }],
+  });
+}
+
+/** The audit entry of a verification: the registrant acts on their own account. */
+function verifyEntry(
+  user: User,
+  outcome: AuditInput['outcome'],
+  metadata?: AuditInput['metadata'],
+): AuditInput {
+  return {
     org_id: null,
     actor_user_id: user.id,
     actor_type: 'user',
     action: 'auth.email_verify',
     target_type: 'user',
     target_id: user.id,
-    outcome: 'failure',
-    metadata: { reason: 'invalid_credentials' },
-  });
-  throw new AppError('invalid_credentials', 'The password is incorrect', {
-    errors: [{ field: 'password', message: 'is incorrect' }],
-  });
+    outcome,
+    ...(metadata === undefined ? {} : { metadata }),
+  };
 }

@@ -51,6 +51,24 @@ export interface LoginHooks {
   afterLogin?: AfterLoginHook;
 }
 
+/** A refused login, recorded on its own (no org yet) with the code it answers as its reason. */
+async function refuseLogin(
+  auth: AuthContext,
+  meta: RequestMeta,
+  user: User | undefined,
+  code: 'invalid_credentials' | 'account_disabled' | 'email_not_verified',
+): Promise<never> {
+  await recordAuditAlone(auth.database, meta, {
+    org_id: null,
+    actor_user_id: user?.id ?? null,
+    actor_type: user ? 'user' : 'anonymous',
+    action: 'auth.login',
+    outcome: 'failure',
+    metadata: { reason: code },
+  });
+  throw new AppError(code);
+}
+
 export async function login(
   auth: AuthContext,
   input: { email: string; password: string },
@@ -66,40 +84,14 @@ export async function login(
     : await dummyVerify(input.password, auth.config.auth.argon2);
   if (!user || !ok) {
     await attempt.failed();
-    await recordAuditAlone(auth.database, meta, {
-      org_id: null,
-      actor_user_id: user?.id ?? null,
-      actor_type: user ? 'user' : 'anonymous',
-      action: 'auth.login',
-      outcome: 'failure',
-      metadata: { reason: 'invalid_credentials' },
-    });
-    throw new AppError('invalid_credentials');
+    return refuseLogin(auth, meta, user, 'invalid_credentials');
   }
   await attempt.succeeded();
 
   // Only now, after a correct password, may the answer differ from invalid_credentials.
-  if (user.status !== 'active') {
-    await recordAuditAlone(auth.database, meta, {
-      org_id: null,
-      actor_user_id: user.id,
-      actor_type: 'user',
-      action: 'auth.login',
-      outcome: 'failure',
-      metadata: { reason: 'account_disabled' },
-    });
-    throw new AppError('account_disabled');
-  }
+  if (user.status !== 'active') return refuseLogin(auth, meta, user, 'account_disabled');
   if (auth.config.auth.requireEmailVerification && !user.email_verified_at) {
-    await recordAuditAlone(auth.database, meta, {
-      org_id: null,
-      actor_user_id: user.id,
-      actor_type: 'user',
-      action: 'auth.login',
-      outcome: 'failure',
-      metadata: { reason: 'email_not_verified' },
-    });
-    throw new AppError('email_not_verified');
+    return refuseLogin(auth, meta, user, 'email_not_verified');
   }
 
   const memberships = await withSystem(auth.database, (tx) => activeMembershipsOfUser(tx, user.id));

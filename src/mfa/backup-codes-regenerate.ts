@@ -1,22 +1,22 @@
 // Backup codes: 10 single-use codes, shown once, stored only as peppered HMACs. A new set
 // retires every unused code of the old one in the same transaction.
 import type { Principal } from '../access/principal.ts';
-import { tenantOf } from '../access/principal.ts';
-import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
 import type { User } from '../db/schema.ts';
-import { type Tx, withTenant } from '../db/tenant.ts';
+import type { Tx } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { retireBackupCodes } from '../users/credentials.repository.ts';
-import { findUserById } from '../users/user.repository.ts';
 import { generateBackupCodes, hashBackupCode } from './backup-codes.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
 import { insertBackupCodes } from './mfa.repository.ts';
+import { ownFactorEntry, refuseWrongCode, withOwnUser } from './own-factor.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export const BACKUP_CODE_COUNT = 10;
+const REGENERATE = 'mfa.backup_codes_regenerate';
 
 /** Retires the old set and stores the hashes of a new one; the plaintext goes to the user once. */
 export async function issueBackupCodes(tx: Tx, auth: AuthContext, userId: string) {
@@ -42,43 +42,19 @@ export async function regenerateBackupCodes(
   meta: RequestMeta,
 ): Promise<string[]> {
   const attempt = await reserveCodeAttempt(auth, p.userId);
-  const actor_type = p.superuser ? 'superuser' : 'user';
-  const outcome: Outcome = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const user = await findUserById(tx, p.userId);
+  const outcome = await withOwnUser(auth, p, async (tx, user): Promise<Outcome> => {
     if (!user?.mfa_enabled_at) return { kind: 'not_enabled' };
     const proof = await proveSecondFactor(tx, auth, user, factorFromCode(code));
     if (!proof.ok) return { kind: 'wrong' };
     const codes = await issueBackupCodes(tx, auth, user.id);
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      actor_user_id: p.userId,
-      actor_type,
-      action: 'mfa.backup_codes_regenerate',
-      target_type: 'user',
-      target_id: p.userId,
-      outcome: 'success',
-      metadata: { method: proof.method },
-    });
+    await recordAudit(tx, meta, ownFactorEntry(p, REGENERATE, 'success', { method: proof.method }));
     return { kind: 'ok', codes, user };
   });
   if (outcome.kind === 'not_enabled') {
     await attempt.release();
     throw new AppError('mfa_not_enabled');
   }
-  if (outcome.kind === 'wrong') {
-    await attempt.failed();
-    await recordAuditAlone(auth.database, meta, {
-      org_id: p.orgId,
-      actor_user_id: p.userId,
-      actor_type,
-      action: 'mfa.backup_codes_regenerate',
-      target_type: 'user',
-      target_id: p.userId,
-      outcome: 'failure',
-      metadata: { reason: 'invalid_code' },
-    });
-    throw new AppError('invalid_code');
-  }
+  if (outcome.kind === 'wrong') return refuseWrongCode(auth, attempt, meta, p, REGENERATE);
   await attempt.succeeded();
   sendNotice(auth, outcome.user, 'backupCodesRegenerated');
   return outcome.codes;

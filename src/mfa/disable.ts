@@ -1,19 +1,17 @@
 // Disabling MFA needs both the password and a current code (TOTP or a backup code): a stolen
 // session alone, or a shoulder-surfed password alone, cannot turn the second factor off.
 import type { Principal } from '../access/principal.ts';
-import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
 import { verifyPassword } from '../auth/password.ts';
-import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
 import type { Reservation } from '../security/rate-limits.ts';
 import { disableTotp, retireBackupCodes } from '../users/credentials.repository.ts';
-import { findUserById } from '../users/user.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
+import { ownFactorEntry, refuseWrongCode, withOwnUser } from './own-factor.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export async function disableMfa(
@@ -22,9 +20,7 @@ export async function disableMfa(
   input: { password: string; code: string },
   meta: RequestMeta,
 ): Promise<void> {
-  const actor_type = p.superuser ? 'superuser' : 'user';
-  const audit = { org_id: p.orgId, actor_user_id: p.userId, actor_type } as const;
-  const user = await withTenant(auth.database, tenantOf(p), (tx) => findUserById(tx, p.userId));
+  const user = await withOwnUser(auth, p, async (_tx, u) => u);
   if (!user) throw new AppError('unauthenticated');
   if (!user.mfa_enabled_at) throw new AppError('mfa_not_enabled');
 
@@ -41,49 +37,31 @@ export async function disableMfa(
   if (!user.password_hash || !(await verifyPassword(user.password_hash, input.password))) {
     await password.failed();
     await code.release();
-    await recordAuditAlone(auth.database, meta, {
-      ...audit,
-      action: 'mfa.disable',
-      target_type: 'user',
-      target_id: p.userId,
-      outcome: 'failure',
-      metadata: { reason: 'wrong_password' },
-    });
+    await recordAuditAlone(
+      auth.database,
+      meta,
+      ownFactorEntry(p, 'mfa.disable', 'failure', { reason: 'wrong_password' }),
+    );
     throw new AppError('invalid_credentials', 'The password is incorrect', {
       errors: [{ field: 'password', message: 'is incorrect' }],
     });
   }
   await password.succeeded();
 
-  const ok = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const current = await findUserById(tx, p.userId);
+  const ok = await withOwnUser(auth, p, async (tx, current) => {
     if (!current) return false;
     const proof = await proveSecondFactor(tx, auth, current, factorFromCode(input.code));
     if (!proof.ok) return false;
     await disableTotp(tx, p.userId);
     await retireBackupCodes(tx, p.userId);
-    await recordAudit(tx, meta, {
-      ...audit,
-      action: 'mfa.disable',
-      target_type: 'user',
-      target_id: p.userId,
-      outcome: 'success',
-      metadata: { method: proof.method },
-    });
+    await recordAudit(
+      tx,
+      meta,
+      ownFactorEntry(p, 'mfa.disable', 'success', { method: proof.method }),
+    );
     return true;
   });
-  if (!ok) {
-    await code.failed();
-    await recordAuditAlone(auth.database, meta, {
-      ...audit,
-      action: 'mfa.disable',
-      target_type: 'user',
-      target_id: p.userId,
-      outcome: 'failure',
-      metadata: { reason: 'invalid_code' },
-    });
-    throw new AppError('invalid_code');
-  }
+  if (!ok) return refuseWrongCode(auth, code, meta, p, 'mfa.disable');
   await code.succeeded();
   sendNotice(auth, user, 'mfaDisabled');
 }

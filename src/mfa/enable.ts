@@ -3,18 +3,16 @@
 // codes are issued, and the current session counts as having proven a second factor — so an
 // enrolment-only session (org policy) gets full tokens at its next refresh.
 import type { Principal } from '../access/principal.ts';
-import { tenantOf } from '../access/principal.ts';
-import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
 import type { User } from '../db/schema.ts';
-import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import { findUserById } from '../users/user.repository.ts';
 import { issueBackupCodes } from './backup-codes-regenerate.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
 import { enableTotp, setSessionAmr } from './mfa.repository.ts';
+import { ownFactorEntry, refuseWrongCode, withOwnUser } from './own-factor.ts';
 import { verifyTotp } from './totp.ts';
 import { openTotpSecret } from './totp-secret.ts';
 
@@ -31,9 +29,7 @@ export async function enableMfa(
   meta: RequestMeta,
 ): Promise<string[]> {
   const attempt = await reserveCodeAttempt(auth, p.userId);
-  const actor_type = p.superuser ? 'superuser' : 'user';
-  const outcome: Outcome = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const user = await findUserById(tx, p.userId);
+  const outcome = await withOwnUser(auth, p, async (tx, user): Promise<Outcome> => {
     if (!user) throw new AppError('unauthenticated');
     if (user.mfa_enabled_at) return { kind: 'already' };
     const pending = user.totp_pending_secret_enc;
@@ -54,15 +50,7 @@ export async function enableMfa(
       const amr = [...new Set([...(p.amr ?? ['pwd']), 'mfa', 'otp'])];
       await setSessionAmr(tx, user.id, p.sessionId, amr);
     }
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      actor_user_id: p.userId,
-      actor_type,
-      action: 'mfa.enable',
-      target_type: 'user',
-      target_id: p.userId,
-      outcome: 'success',
-    });
+    await recordAudit(tx, meta, ownFactorEntry(p, 'mfa.enable', 'success'));
     return { kind: 'ok', codes, user };
   });
   switch (outcome.kind) {
@@ -73,18 +61,7 @@ export async function enableMfa(
       await attempt.release();
       throw new AppError('mfa_setup_required', 'Call POST /api/auth/mfa/setup first');
     case 'wrong':
-      await attempt.failed();
-      await recordAuditAlone(auth.database, meta, {
-        org_id: p.orgId,
-        actor_user_id: p.userId,
-        actor_type,
-        action: 'mfa.enable',
-        target_type: 'user',
-        target_id: p.userId,
-        outcome: 'failure',
-        metadata: { reason: 'invalid_code' },
-      });
-      throw new AppError('invalid_code');
+      return refuseWrongCode(auth, attempt, meta, p, 'mfa.enable');
     case 'ok':
       await attempt.succeeded();
       sendNotice(auth, outcome.user, 'mfaEnabled');

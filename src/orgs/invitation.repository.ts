@@ -54,28 +54,23 @@ export async function revokeInvitations(
   return rows.map((r) => r.id);
 }
 
+function byTokenHash(tx: Tx, tokenHash: string) {
+  return tx.selectFrom('invitations').selectAll().where('token_hash', '=', tokenHash);
+}
+
 /** Locks the row: two accepts of one token serialise here and only the first succeeds. */
 export function findInvitationByTokenHashForUpdate(
   tx: Tx,
   tokenHash: string,
 ): Promise<Invitation | undefined> {
-  return tx
-    .selectFrom('invitations')
-    .selectAll()
-    .where('token_hash', '=', tokenHash)
-    .forUpdate()
-    .executeTakeFirst();
+  return byTokenHash(tx, tokenHash).forUpdate().executeTakeFirst();
 }
 
 export function findInvitationByTokenHash(
   tx: Tx,
   tokenHash: string,
 ): Promise<Invitation | undefined> {
-  return tx
-    .selectFrom('invitations')
-    .selectAll()
-    .where('token_hash', '=', tokenHash)
-    .executeTakeFirst();
+  return byTokenHash(tx, tokenHash).executeTakeFirst();
 }
 
 export async function markInvitationAccepted(tx: Tx, id: string, userId: string): Promise<void> {

@@ -20,7 +20,7 @@ import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import { revokeInvitationsBeyondAuthority } from './invitation-authority.ts';
+import { type AuthorityLoss, revokeInvitationsBeyondAuthority } from './invitation-authority.ts';
 import {
   countActiveOwners,
   deactivateMembership,
@@ -80,27 +80,12 @@ export async function changeMemberRole(
     const target = await ownerSafeTarget(tx, p, userId, role !== 'owner');
     if (target.role === role) return { member: target, ended: [] as string[] };
     await setMemberRole(tx, p.orgId, userId, role);
-    const ended = await revokeSessions(tx, { userId, orgId: p.orgId }, 'role_changed');
-    const invitationsRevoked = await revokeInvitationsBeyondAuthority(
-      tx,
-      meta,
-      auditActor(p),
-      { userId, roleNow: role, orgId: p.orgId },
-      'inviter_role_changed',
-    );
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    const ended = await cutAccess(tx, meta, p, userId, {
+      roleNow: role,
       action: 'member.role_change',
-      target_type: 'user',
-      target_id: userId,
-      outcome: 'success',
-      metadata: {
-        from: target.role,
-        to: role,
-        sessions_ended: ended.length,
-        invitations_revoked: invitationsRevoked,
-      },
+      sessionReason: 'role_changed',
+      invitationReason: 'inviter_role_changed',
+      metadata: { from: target.role, to: role },
     });
     const member = await findMember(tx, p.orgId, userId);
     if (!member) throw notFound('member');
@@ -108,6 +93,48 @@ export async function changeMemberRole(
   });
   auth.revocation.add(out.ended);
   return out.member;
+}
+
+/**
+ * After a member's role went down to `roleNow` (null: removed), in the same transaction: their
+ * sessions in this org end, their pending invitations beyond the new role are revoked, and the
+ * act is audited with both counts. Returns the ended sessions, for the revocation list.
+ */
+async function cutAccess(
+  tx: Tx,
+  meta: RequestMeta,
+  p: Principal,
+  userId: string,
+  change: {
+    roleNow: Role | null;
+    action: 'member.role_change' | 'member.remove';
+    sessionReason: 'role_changed' | 'membership_removed';
+    invitationReason: AuthorityLoss;
+    metadata: Record<string, string>;
+  },
+): Promise<string[]> {
+  const ended = await revokeSessions(tx, { userId, orgId: p.orgId }, change.sessionReason);
+  const invitationsRevoked = await revokeInvitationsBeyondAuthority(
+    tx,
+    meta,
+    auditActor(p),
+    { userId, roleNow: change.roleNow, orgId: p.orgId },
+    change.invitationReason,
+  );
+  await recordAudit(tx, meta, {
+    org_id: p.orgId,
+    ...auditActor(p),
+    action: change.action,
+    target_type: 'user',
+    target_id: userId,
+    outcome: 'success',
+    metadata: {
+      ...change.metadata,
+      sessions_ended: ended.length,
+      invitations_revoked: invitationsRevoked,
+    },
+  });
+  return ended;
 }
 
 export async function removeMember(
@@ -120,28 +147,13 @@ export async function removeMember(
   const ended = await withTenant(auth.database, tenantOf(p), async (tx) => {
     const target = await ownerSafeTarget(tx, p, userId, true);
     await deactivateMembership(tx, p.orgId, userId);
-    const revoked = await revokeSessions(tx, { userId, orgId: p.orgId }, 'membership_removed');
-    const invitationsRevoked = await revokeInvitationsBeyondAuthority(
-      tx,
-      meta,
-      auditActor(p),
-      { userId, roleNow: null, orgId: p.orgId },
-      'inviter_removed',
-    );
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    return cutAccess(tx, meta, p, userId, {
+      roleNow: null,
       action: 'member.remove',
-      target_type: 'user',
-      target_id: userId,
-      outcome: 'success',
-      metadata: {
-        role: target.role,
-        sessions_ended: revoked.length,
-        invitations_revoked: invitationsRevoked,
-      },
+      sessionReason: 'membership_removed',
+      invitationReason: 'inviter_removed',
+      metadata: { role: target.role },
     });
-    return revoked;
   });
   auth.revocation.add(ended);
 }

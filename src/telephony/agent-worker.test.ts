@@ -7,10 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type AgentWorker, startAgentWorker } from '../../examples/agent-worker.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { createVerifiedPhone } from '../test/factories.ts';
 import { fakeSid } from '../test/fake-twilio.ts';
 import { type Team, team } from '../test/org-helpers.ts';
-import { callParams, PLATFORM_SID, twilioEnv, twilioPost, uniqueNumber } from '../test/twilio.ts';
+import { incomingCall, PLATFORM_SID, streamingAgent, twilioEnv } from '../test/twilio.ts';
 import { createMediaTokens } from './stream-token.ts';
 
 let t: TestApp;
@@ -32,38 +31,17 @@ beforeAll(async () => {
   });
   workerUrl = worker.publicUrl;
   a = await team(t);
-  const phone = await createVerifiedPhone(t.app, t.database, a.owner.headers, {
-    number: uniqueNumber(),
-  });
-  phoneNumber = phone.number;
-  const agent = await t.app.inject({
-    method: 'POST',
-    url: '/api/agents',
-    headers: a.owner.headers,
-    payload: {
-      name: 'Receptionist',
-      direction: 'incoming',
-      phone_id: phone.id,
-      media_stream_url: workerUrl,
-    },
-  });
-  expect(agent.statusCode).toBe(201);
-  agentId = agent.json().id;
+  ({ phoneNumber, agentId } = await streamingAgent(t, a.owner.headers, workerUrl));
 });
 afterAll(async () => {
   await worker?.close();
   await t.close();
 });
 
-async function incomingCall(): Promise<{ callSid: string; token: string }> {
-  const params = callParams({ To: phoneNumber });
-  const res = await twilioPost(t.app, '/webhooks/twilio/voice', params);
-  expect(res.statusCode).toBe(200);
-  const url = /<Stream url="([^"]+)">/.exec(res.body)?.[1];
-  expect(url).toBe(workerUrl);
-  const token = /<Parameter name="token" value="([^"]+)"\/>/.exec(res.body)?.[1];
-  expect(token).toBeTruthy();
-  return { callSid: params.CallSid as string, token: token! };
+async function callToWorker(): Promise<{ callSid: string; token: string }> {
+  const { callSid, twiml, token } = await incomingCall(t.app, phoneNumber);
+  expect(/<Stream url="([^"]+)">/.exec(twiml)?.[1]).toBe(workerUrl);
+  return { callSid, token };
 }
 
 /**
@@ -108,19 +86,19 @@ function stream(callSid: string, token: string): Promise<'accepted' | number> {
 
 describe('example agent worker', () => {
   it('accepts the media token from the TwiML for its call', async () => {
-    const { callSid, token } = await incomingCall();
+    const { callSid, token } = await callToWorker();
     expect(await stream(callSid, token)).toBe('accepted');
   });
 
   it('refuses a token for another CallSid (1008)', async () => {
-    const { token } = await incomingCall();
-    const other = await incomingCall();
+    const { token } = await callToWorker();
+    const other = await callToWorker();
     expect(await stream(other.callSid, token)).toBe(1008);
     expect(await stream(fakeSid('CA'), token)).toBe(1008);
   });
 
   it('refuses an expired token (1008)', async () => {
-    const { callSid } = await incomingCall();
+    const { callSid } = await callToWorker();
     const expired = await createMediaTokens({
       getKeyRing: () => t.app.auth.getKeyRing(),
       issuer: t.config.auth.issuer,
@@ -137,12 +115,12 @@ describe('example agent worker', () => {
   });
 
   it('refuses an access token, even one signed by the same key (1008)', async () => {
-    const { callSid } = await incomingCall();
+    const { callSid } = await callToWorker();
     expect(await stream(callSid, a.owner.access)).toBe(1008);
   });
 
   it('refuses a tampered token, and a missing one (1008)', async () => {
-    const { callSid, token } = await incomingCall();
+    const { callSid, token } = await callToWorker();
     const [h, p, s] = token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(p, 'base64url').toString());
     const forged = Buffer.from(JSON.stringify({ ...claims, exp: claims.exp + 3600 })).toString(

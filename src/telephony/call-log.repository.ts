@@ -5,6 +5,7 @@ import { liveRows, orgRow } from '../db/owned-rows.ts';
 import type { Agent, Call, Phone, ScheduledCall } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { CallPatch } from './call-transition.ts';
+import { phoneByNumber } from './number-verification.repository.ts';
 
 export type NewCall = Omit<Call, 'created_at' | 'updated_at' | 'started_at'> & {
   started_at?: Date;
@@ -66,14 +67,7 @@ export function activePhoneByNumber(
   orgId: string,
   number: string,
 ): Promise<Phone | undefined> {
-  return tx
-    .selectFrom('phones')
-    .selectAll()
-    .where(liveRows(orgId))
-    .where('number', '=', number)
-    .where('active', '=', true)
-    .where('verification_status', '=', 'verified')
-    .executeTakeFirst();
+  return phoneByNumber(tx, orgId, number, 'routing');
 }
 
 export function activeIncomingAgent(

@@ -8,7 +8,15 @@ import { newId } from '../http/ids.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
 import { createTeam, createVerifiedPhone } from '../test/factories.ts';
 import { type FakeTwilio, startFakeTwilio } from '../test/fake-twilio.ts';
-import { create, PLATFORM_SID, PLATFORM_TOKEN, twilioEnv, uniqueNumber } from '../test/twilio.ts';
+import {
+  create,
+  makeScheduledCallDue,
+  PLATFORM_SID,
+  PLATFORM_TOKEN,
+  scheduledCallRow,
+  twilioEnv,
+  uniqueNumber,
+} from '../test/twilio.ts';
 
 type Team = Awaited<ReturnType<typeof createTeam>>;
 type Who = [{ id: string }, { id: string }, 'owner' | 'member'];
@@ -52,18 +60,8 @@ const schedule = (who: Who, agentId: string) =>
       scheduled_at: new Date(Date.now() + 60_000).toISOString(),
     },
   });
-const makeDue = (id: string) =>
-  withSystem(t.database, (tx) =>
-    tx
-      .updateTable('scheduled_calls')
-      .set({ next_attempt_at: new Date(Date.now() - 1000) })
-      .where('id', '=', id)
-      .execute(),
-  );
-const row = (id: string) =>
-  withSystem(t.database, (tx) =>
-    tx.selectFrom('scheduled_calls').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
-  );
+const makeDue = (id: string) => makeScheduledCallDue(t.database, id);
+const row = (id: string) => scheduledCallRow(t.database, id);
 const placedFrom = (number: string) => fake.calls.filter((c) => c.from === number);
 
 describe('scheduling refuses numbers that may not place calls', () => {

@@ -10,9 +10,11 @@ import { type FakeTwilio, startFakeTwilio } from '../test/fake-twilio.ts';
 import {
   callParams,
   create,
+  makeScheduledCallDue,
   PLATFORM_SID,
   PLATFORM_TOKEN,
   PUBLIC_URL,
+  scheduledCallRow,
   twilioEnv,
   twilioPost,
   uniqueNumber,
@@ -77,18 +79,8 @@ async function dueCall(
   await makeDue(s.id);
   return s;
 }
-const makeDue = (id: string) =>
-  withSystem(t.database, (tx) =>
-    tx
-      .updateTable('scheduled_calls')
-      .set({ next_attempt_at: new Date(Date.now() - 1000) })
-      .where('id', '=', id)
-      .execute(),
-  );
-const row = (id: string) =>
-  withSystem(t.database, (tx) =>
-    tx.selectFrom('scheduled_calls').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
-  );
+const makeDue = (id: string) => makeScheduledCallDue(t.database, id);
+const row = (id: string) => scheduledCallRow(t.database, id);
 const placed = (id: string) => fake.calls.filter((c) => c.scheduledCallId === id);
 const pathOf = (url: string) => url.slice(PUBLIC_URL.length);
 

@@ -5,10 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../http/ids.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { createVerifiedPhone } from '../test/factories.ts';
 import { fakeSid } from '../test/fake-twilio.ts';
 import { createKey, type Team, team } from '../test/org-helpers.ts';
-import { callParams, twilioEnv, twilioPost, uniqueNumber } from '../test/twilio.ts';
+import { callParams, incomingCall, streamingAgent, twilioEnv, twilioPost } from '../test/twilio.ts';
 import { createMediaTokens } from './stream-token.ts';
 
 const URL_ = '/api/telephony/media-tokens/introspect';
@@ -26,14 +25,7 @@ const introspect = (headers: Record<string, string>, payload: unknown) =>
   t.app.inject({ method: 'POST', url: URL_, headers, payload: payload as object });
 
 /** Answer an incoming call to org A's agent; returns its CallSid and the TwiML's media token. */
-async function liveCall(): Promise<{ callSid: string; token: string }> {
-  const params = callParams({ To: phoneNumber });
-  const res = await twilioPost(t.app, '/webhooks/twilio/voice', params);
-  expect(res.statusCode).toBe(200);
-  const token = /<Parameter name="token" value="([^"]+)"\/>/.exec(res.body)?.[1];
-  expect(token).toBeTruthy();
-  return { callSid: params.CallSid as string, token: token! };
-}
+const liveCall = () => incomingCall(t.app, phoneNumber);
 
 const signer = (now?: () => number) =>
   createMediaTokens({
@@ -47,23 +39,7 @@ beforeAll(async () => {
   t = await buildTestApp({ env: twilioEnv() });
   a = await team(t, 'Org A');
   b = await team(t, 'Org B');
-  const phone = await createVerifiedPhone(t.app, t.database, a.owner.headers, {
-    number: uniqueNumber(),
-  });
-  phoneNumber = phone.number;
-  const agent = await t.app.inject({
-    method: 'POST',
-    url: '/api/agents',
-    headers: a.owner.headers,
-    payload: {
-      name: 'Receptionist',
-      direction: 'incoming',
-      phone_id: phone.id,
-      media_stream_url: STREAM_URL,
-    },
-  });
-  expect(agent.statusCode).toBe(201);
-  agentId = agent.json().id;
+  ({ phoneNumber, agentId } = await streamingAgent(t, a.owner.headers, STREAM_URL));
   keyA = (await createKey(t.app, a.owner, ['calls:read'])).headers;
   keyB = (await createKey(t.app, b.owner, ['calls:read'])).headers;
 });

@@ -3,8 +3,27 @@
 // or by the platform superuser's assignment; back to pending when that account changes. At most
 // one org holds a number verified (the unique index phones_number_verified_once). The caller owns
 // the transaction.
+import { liveRows } from '../db/owned-rows.ts';
 import type { Phone, PhoneVerificationMethod } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
+
+/**
+ * The org's phone with this number (not deleted). `routing`: only while it routes calls and
+ * messages, active and verified (a switched-off or unproven number is inert); `any`: whatever its
+ * state (the superuser's assignment is what verifies a pending one).
+ */
+export function phoneByNumber(
+  tx: Tx,
+  orgId: string,
+  number: string,
+  which: 'routing' | 'any',
+): Promise<Phone | undefined> {
+  let q = tx.selectFrom('phones').selectAll().where(liveRows(orgId)).where('number', '=', number);
+  if (which === 'routing') {
+    q = q.where('active', '=', true).where('verification_status', '=', 'verified');
+  }
+  return q.executeTakeFirst();
+}
 
 /** Ownership proven: the number routes and places calls (the unique index keeps it to one org). */
 export function markVerified(

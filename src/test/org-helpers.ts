@@ -7,7 +7,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { AuditLog, Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
-import type { TestApp } from './app.ts';
+import { buildTestApp, type TestApp } from './app.ts';
 import { bearer, GOOD_PASSWORD, loginUser } from './auth-helpers.ts';
 import { addMember, createOrg, createUser, uniqueEmail } from './factories.ts';
 
@@ -88,6 +88,12 @@ export async function superuser(t: TestApp): Promise<Person> {
     tx.selectFrom('users').selectAll().where('id', '=', r.userId).executeTakeFirstOrThrow(),
   );
   return { user, email: ADMIN_EMAIL, access, refresh, headers: bearer(access) };
+}
+
+/** A test app configured with ADMIN_ENV, and its superuser logged in. */
+export async function superuserApp(): Promise<{ t: TestApp; su: Person }> {
+  const t = await buildTestApp({ env: ADMIN_ENV });
+  return { t, su: await superuser(t) };
 }
 
 /** GET /api/prompts as `headers`: the cheapest scoped read, to probe whether a credential works. */

@@ -3,8 +3,11 @@
 import { randomInt } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import twilio from 'twilio';
+import type { Database } from '../db/database.ts';
 import type { Role } from '../db/schema.ts';
-import { as } from './app.ts';
+import { withSystem } from '../db/tenant.ts';
+import { as, type TestApp } from './app.ts';
+import { createVerifiedPhone } from './factories.ts';
 import { fakeSid } from './fake-twilio.ts';
 
 export const PUBLIC_URL = 'https://switchboard.example.test';
@@ -96,4 +99,56 @@ export async function create<T = Record<string, unknown>>(
   const res = await app.inject({ method: 'POST', url: path, headers: as(...who), payload });
   if (res.statusCode !== 201) throw new Error(`POST ${path}: ${res.statusCode} ${res.body}`);
   return res.json();
+}
+
+/**
+ * A verified phone with an active incoming agent on it that streams its calls to
+ * `mediaStreamUrl`, created through the API with `headers` (a team owner's).
+ */
+export async function streamingAgent(
+  t: TestApp,
+  headers: Record<string, string>,
+  mediaStreamUrl: string,
+): Promise<{ phoneNumber: string; agentId: string }> {
+  const phone = await createVerifiedPhone(t.app, t.database, headers, { number: uniqueNumber() });
+  const payload = {
+    name: 'Receptionist',
+    direction: 'incoming',
+    phone_id: phone.id,
+    media_stream_url: mediaStreamUrl,
+  };
+  const res = await t.app.inject({ method: 'POST', url: '/api/agents', headers, payload });
+  if (res.statusCode !== 201) throw new Error(`POST /api/agents: ${res.statusCode} ${res.body}`);
+  return { phoneNumber: phone.number, agentId: (res.json() as { id: string }).id };
+}
+
+/** Twilio's signed incoming-call webhook to `to`: its CallSid, the TwiML and its media token. */
+export async function incomingCall(
+  app: FastifyInstance,
+  to: string,
+): Promise<{ callSid: string; twiml: string; token: string }> {
+  const params = callParams({ To: to });
+  const res = await twilioPost(app, '/webhooks/twilio/voice', params);
+  if (res.statusCode !== 200) throw new Error(`voice webhook: ${res.statusCode} ${res.body}`);
+  const token = /<Parameter name="token" value="([^"]+)"\/>/.exec(res.body)?.[1];
+  if (!token) throw new Error(`no media token in the TwiML: ${res.body}`);
+  return { callSid: params.CallSid as string, twiml: res.body, token };
+}
+
+/** Moves a scheduled call's next attempt a second into the past: the next dispatch takes it. */
+export function makeScheduledCallDue(database: Database, id: string) {
+  return withSystem(database, (tx) =>
+    tx
+      .updateTable('scheduled_calls')
+      .set({ next_attempt_at: new Date(Date.now() - 1000) })
+      .where('id', '=', id)
+      .execute(),
+  );
+}
+
+/** A scheduled call as stored. */
+export function scheduledCallRow(database: Database, id: string) {
+  return withSystem(database, (tx) =>
+    tx.selectFrom('scheduled_calls').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
+  );
 }

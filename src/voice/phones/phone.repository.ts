@@ -5,7 +5,6 @@ import {
   containsPattern,
   livePage,
   liveRow,
-  liveRows,
   type PageOpts,
   softDeleteSwitchable,
   updateLive,
@@ -51,17 +50,4 @@ export function updatePhone(
 
 export function softDeletePhone(tx: Tx, orgId: string, id: string): Promise<boolean> {
   return softDeleteSwitchable(tx, 'phones', orgId, id);
-}
-
-export function findPhoneByNumber(
-  tx: Tx,
-  orgId: string,
-  number: string,
-): Promise<Phone | undefined> {
-  return tx
-    .selectFrom('phones')
-    .selectAll()
-    .where(liveRows(orgId))
-    .where('number', '=', number)
-    .executeTakeFirst();
 }

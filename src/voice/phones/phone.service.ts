@@ -203,7 +203,7 @@ export function createPhoneAssignment(database: Database) {
         withTenant(database, tenantOf(p, { platformAdmin: true }), async (tx) => {
           // An org with its own account proves ownership there; the platform cannot vouch for it.
           if (await findCredentials(tx, orgId)) throw new AppError('phone_verified_by_account');
-          const phone = await repo.findPhoneByNumber(tx, orgId, number);
+          const phone = await verification.phoneByNumber(tx, orgId, number, 'any');
           if (!phone) throw notFound('phone');
           if (phone.verification_status === 'verified') return phone;
           const actor = { actor_user_id: p.userId, actor_type: 'superuser' as const };

@@ -1,6 +1,6 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
-import { type FormEvent, useCallback, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { Badge } from '../../components/Card.tsx';
 import {
   CheckboxField,
@@ -19,18 +19,22 @@ import {
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
 import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
-import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
+import {
+  AgentDialog,
+  type AgentDialogProps,
+  type AgentEditing,
+  type AgentKind,
+  initialAgent,
+} from '../voice-shared/AgentFormBody.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
-import { type Lookups, useLookups } from '../voice-shared/voice-lookups.ts';
+import { useLookups } from '../voice-shared/voice-lookups.ts';
 
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 type Direction = Agent['direction'];
-type Editing = { mode: 'create' } | { mode: 'edit'; agent: Agent } | null;
 
 const PAGE = 20;
 
@@ -39,9 +43,16 @@ const DIRECTION_LABELS: Record<Direction, string> = {
   outgoing: 'Outgoing',
 };
 
-const CONFLICT_HINTS: Record<string, string> = {
-  phone_has_active_agent:
-    'Only one active incoming agent can answer a phone number. Choose another phone, deactivate the other agent first, or uncheck “Active” to save this one inactive.',
+const KIND: AgentKind<'/api/agents'> = {
+  path: '/api/agents',
+  noun: 'voice agent',
+  createLabel: 'Create agent',
+  description: 'Answers calls to a phone number, or places calls from it.',
+  what: 'An agent',
+  conflictHints: {
+    phone_has_active_agent:
+      'Only one active incoming agent can answer a phone number. Choose another phone, deactivate the other agent first, or uncheck “Active” to save this one inactive.',
+  },
 };
 
 /** What to do about a value the server's pattern refuses (its own message names the regex). */
@@ -79,18 +90,9 @@ function orNull(v: string): string | null {
   return t ? t : null;
 }
 
-function AgentDialog({
-  editing,
-  lookups,
-  onClose,
-  onSaved,
-}: {
-  editing: Exclude<Editing, null>;
-  lookups: Lookups;
-  onClose: () => void;
-  onSaved: (a: Agent, created: boolean) => void;
-}) {
-  const initial = editing.mode === 'edit' ? editing.agent : null;
+function VoiceAgentDialog(props: AgentDialogProps<'/api/agents'>) {
+  const { lookups } = props;
+  const initial = initialAgent(props.editing);
   const [name, setName] = useState(initial?.name ?? '');
   const [direction, setDirection] = useState<Direction>(initial?.direction ?? 'incoming');
   const [instructions, setInstructions] = useState(initial?.instructions ?? '');
@@ -100,11 +102,12 @@ function AgentDialog({
   const [mediaStreamUrl, setMediaStreamUrl] = useState(initial?.media_stream_url ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
   const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { form, errorOf, phoneId, promptId } = agentForm;
+  const { errorOf, phoneId, promptId } = agentForm;
 
-  async function save(_e: FormEvent) {
-    if (!agentForm.checked(validate({ name, phoneId, voice, language, mediaStreamUrl }))) return;
-    const body = {
+  function body() {
+    if (!agentForm.checked(validate({ name, phoneId, voice, language, mediaStreamUrl })))
+      return null;
+    return {
       name: name.trim(),
       direction,
       phone_id: phoneId,
@@ -116,28 +119,10 @@ function AgentDialog({
       media_stream_url: orNull(mediaStreamUrl),
       active,
     };
-    await saveRow(
-      form,
-      initial,
-      () => api.post('/api/agents', { body }),
-      (id) => api.patch('/api/agents/{id}', { params: { id }, body }),
-      onSaved,
-    );
   }
 
   return (
-    <AgentDialogFrame
-      editing={initial !== null}
-      noun="voice agent"
-      createLabel="Create agent"
-      description="Answers calls to a phone number, or places calls from it."
-      onClose={onClose}
-      onSubmit={save}
-      lookups={lookups}
-      agentForm={agentForm}
-      conflictHints={CONFLICT_HINTS}
-      what="An agent"
-    >
+    <AgentDialog {...props} kind={KIND} agentForm={agentForm} body={body}>
       <NameField value={name} onChange={setName} error={errorOf('name')} />
       <div className="grid gap-4 sm:grid-cols-2">
         <SelectField
@@ -231,7 +216,7 @@ function AgentDialog({
         onChange={(e) => setActive(e.target.checked)}
         hint="Only active agents answer or place calls. One active incoming agent per phone."
       />
-    </AgentDialogFrame>
+    </AgentDialog>
   );
 }
 
@@ -254,7 +239,7 @@ export function AgentsPage() {
 
   const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
     Agent,
-    Exclude<Editing, null>
+    AgentEditing<'/api/agents'>
   >({
     fetchPage: useCallback(
       (cursor: string | undefined) =>
@@ -319,7 +304,7 @@ export function AgentsPage() {
       dialogs={
         <>
           {editing && (
-            <AgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
+            <VoiceAgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
           )}
           {deleteRow.dialog}
         </>

@@ -1,6 +1,6 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
-import { type FormEvent, useCallback, useMemo, useState } from 'react';
+import { useCallback, useMemo, useState } from 'react';
 import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
@@ -12,25 +12,36 @@ import {
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { saveRow } from '../../lib/forms.ts';
 import { Link } from '../../lib/router.tsx';
 import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
-import { AgentDialogFrame } from '../voice-shared/AgentFormBody.tsx';
+import {
+  AgentDialog,
+  type AgentDialogProps,
+  type AgentEditing,
+  type AgentKind,
+  initialAgent,
+} from '../voice-shared/AgentFormBody.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
-import { type Lookups, useLookups } from '../voice-shared/voice-lookups.ts';
+import { useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
-type Editing = { mode: 'create' } | { mode: 'edit'; agent: MessageAgent } | null;
 
 const PAGE = 20;
 /** Twilio's limit for one message body. */
 const AUTO_REPLY_MAX = 1600;
 
-const CONFLICT_HINTS: Record<string, string> = {
-  phone_has_active_message_agent:
-    'Only one active messaging agent can answer a phone number’s messages. Choose another phone, deactivate the other agent first, or uncheck “Active” to save this one inactive.',
+const KIND: AgentKind<'/api/message-agents'> = {
+  path: '/api/message-agents',
+  noun: 'messaging agent',
+  createLabel: 'Create messaging agent',
+  description: 'Answers the text messages sent to a phone number.',
+  what: 'A messaging agent',
+  conflictHints: {
+    phone_has_active_message_agent:
+      'Only one active messaging agent can answer a phone number’s messages. Choose another phone, deactivate the other agent first, or uncheck “Active” to save this one inactive.',
+  },
 };
 
 const FIELD_HINTS: Record<string, string> = {
@@ -38,58 +49,31 @@ const FIELD_HINTS: Record<string, string> = {
   phone_id: 'Choose a phone number.',
 };
 
-function MessageAgentDialog({
-  editing,
-  lookups,
-  onClose,
-  onSaved,
-}: {
-  editing: Exclude<Editing, null>;
-  lookups: Lookups;
-  onClose: () => void;
-  onSaved: (a: MessageAgent, created: boolean) => void;
-}) {
-  const initial = editing.mode === 'edit' ? editing.agent : null;
+function MessageAgentDialog(props: AgentDialogProps<'/api/message-agents'>) {
+  const { lookups } = props;
+  const initial = initialAgent(props.editing);
   const [name, setName] = useState(initial?.name ?? '');
   const [autoReply, setAutoReply] = useState(initial?.auto_reply ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
   const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { form, errorOf, phoneId, promptId } = agentForm;
+  const { errorOf, phoneId, promptId } = agentForm;
 
-  async function save(_e: FormEvent) {
+  function body() {
     const problems: Record<string, string> = {};
     if (!name.trim()) problems.name = FIELD_HINTS.name!;
     if (!phoneId) problems.phone_id = FIELD_HINTS.phone_id!;
-    if (!agentForm.checked(problems)) return;
-    const body = {
+    if (!agentForm.checked(problems)) return null;
+    return {
       name: name.trim(),
       phone_id: phoneId,
       prompt_id: promptId || null,
       auto_reply: autoReply.trim() ? autoReply : null,
       active,
     };
-    await saveRow(
-      form,
-      initial,
-      () => api.post('/api/message-agents', { body }),
-      (id) => api.patch('/api/message-agents/{id}', { params: { id }, body }),
-      onSaved,
-    );
   }
 
   return (
-    <AgentDialogFrame
-      editing={initial !== null}
-      noun="messaging agent"
-      createLabel="Create messaging agent"
-      description="Answers the text messages sent to a phone number."
-      onClose={onClose}
-      onSubmit={save}
-      lookups={lookups}
-      agentForm={agentForm}
-      conflictHints={CONFLICT_HINTS}
-      what="A messaging agent"
-    >
+    <AgentDialog {...props} kind={KIND} agentForm={agentForm} body={body}>
       <NameField value={name} onChange={setName} error={errorOf('name')} />
       <PhoneSelectField
         lookups={lookups}
@@ -128,7 +112,7 @@ function MessageAgentDialog({
         onChange={(e) => setActive(e.target.checked)}
         hint="Only an active agent answers messages. One active messaging agent per phone."
       />
-    </AgentDialogFrame>
+    </AgentDialog>
   );
 }
 
@@ -149,7 +133,7 @@ export function MessageAgentsPage() {
 
   const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
     MessageAgent,
-    Exclude<Editing, null>
+    AgentEditing<'/api/message-agents'>
   >({
     fetchPage: useCallback(
       (cursor: string | undefined) =>

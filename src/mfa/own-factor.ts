@@ -1,0 +1,62 @@
+// A user's acts on their own second factor (status, setup, enable, new backup codes, disable):
+// each reads the caller's own row in the caller's tenant, the caller is both actor and target of
+// the audit entry, and a wrong code is refused the same way by every act that asks for one.
+import { type Principal, tenantOf } from '../access/principal.ts';
+import { type AuditInput, recordAuditAlone } from '../audit/audit.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
+import type { User } from '../db/schema.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
+import type { Reservation } from '../security/rate-limits.ts';
+import { findUserById } from '../users/user.repository.ts';
+
+/** Runs `fn` in one transaction of the caller's tenant with the caller's row (undefined if gone). */
+export function withOwnUser<T>(
+  auth: AuthContext,
+  p: Principal,
+  fn: (tx: Tx, user: User | undefined) => Promise<T>,
+): Promise<T> {
+  return withTenant(auth.database, tenantOf(p), async (tx) =>
+    fn(tx, await findUserById(tx, p.userId)),
+  );
+}
+
+/** The entry for `action` on the caller's own MFA (the routes admit people only, never API keys). */
+export function ownFactorEntry(
+  p: Principal,
+  action: string,
+  outcome: AuditInput['outcome'],
+  metadata?: AuditInput['metadata'],
+): AuditInput {
+  return {
+    org_id: p.orgId,
+    actor_user_id: p.userId,
+    actor_type: p.superuser ? 'superuser' : 'user',
+    action,
+    target_type: 'user',
+    target_id: p.userId,
+    outcome,
+    ...(metadata === undefined ? {} : { metadata }),
+  };
+}
+
+/**
+ * A wrong code: the attempt counts against the caller, the failure is recorded on its own (the
+ * act's transaction rolled back) and the request is refused with `invalid_code`.
+ */
+export async function refuseWrongCode(
+  auth: AuthContext,
+  attempt: Reservation,
+  meta: RequestMeta,
+  p: Principal,
+  action: string,
+): Promise<never> {
+  await attempt.failed();
+  await recordAuditAlone(
+    auth.database,
+    meta,
+    ownFactorEntry(p, action, 'failure', { reason: 'invalid_code' }),
+  );
+  throw new AppError('invalid_code');
+}
