@@ -125,6 +125,22 @@ describe('config', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).ENCRYPTION_KEYS).toMatch(/^k1:/);
   });
 
+  it('listens on loopback unless HOST is set, except in production', () => {
+    const base = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS };
+    expect(loadConfig(base).host).toBe('127.0.0.1');
+    expect(loadConfig({ ...base, NODE_ENV: 'test' }).host).toBe('127.0.0.1');
+    expect(loadConfig({ ...base, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...base, HOST: '::1' }).host).toBe('::1');
+    const prod = {
+      ...base,
+      NODE_ENV: 'production',
+      SECRET_KEY: 'x'.repeat(32),
+      MAIL_OUTBOX_ALLOWED: 'true',
+    };
+    expect(loadConfig(prod).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...prod, HOST: '10.0.0.5' }).host).toBe('10.0.0.5');
+  });
+
   it('parses rotation: several keys, an explicit active id', () => {
     const two = `${KEYS},k2:${Buffer.alloc(32, 2).toString('base64')}`;
     expect(loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: two }).encryption.activeKeyId).toBe(
@@ -331,10 +347,15 @@ describe('the variables the code reads', () => {
     expect(loadConfig({ ...defaults, ...base })).toEqual(loadConfig(base));
   });
 
-  it('are each documented in a table of README.md', () => {
+  it('are each documented in a configuration table of README.md (first column: Variable)', () => {
     const text = readFileSync(join(root, 'README.md'), 'utf8');
     const documented = new Set<string>();
+    let inVariableTable = false;
     for (const line of text.split('\n')) {
+      // Only the tables whose header starts with "Variable" count, not a mention elsewhere.
+      if (!line.startsWith('|')) inVariableTable = false;
+      else if (/^\|\s*Variable\s*\|/.test(line)) inVariableTable = true;
+      if (!inVariableTable) continue;
       const first = /^\|([^|]*)\|/.exec(line)?.[1];
       const names = [...(first ?? '').matchAll(/`([^`]*)`/g)].map((m) => m[1]!);
       if (names.length > 0 && names.every((n) => /^[A-Z][A-Z0-9_]*$/.test(n))) {

@@ -96,6 +96,9 @@ const VARIABLES = [
   'LIVEKIT_API_KEY',
   'LIVEKIT_API_SECRET',
   'LIVEKIT_TOKEN_TTL_SECONDS',
+  'AUDIO_IDLE_TIMEOUT_SECONDS',
+  'AUDIO_MAX_CONVERSATION_BYTES',
+  'AUDIO_WRITE_BUFFER_BYTES',
 ] as const;
 type Variable = (typeof VARIABLES)[number];
 
@@ -196,6 +199,18 @@ export interface Config {
      * media stream; retired signing keys stay published at least this long.
      */
     streamTokenTtlSeconds: number;
+  };
+  /** Device audio streams and their stored conversations (src/conversations/). */
+  conversations: {
+    /** No frame for this long closes the stream (1000, "idle timeout"); the audio is kept. */
+    idleTimeoutSeconds: number;
+    /** Audio bytes one conversation may hold; more closes the stream (1009). */
+    maxBytes: number;
+    /**
+     * Bytes a stream may hold in memory waiting for the disk: beyond it the socket is paused
+     * (no more reading from the TCP connection) until the file has drained.
+     */
+    writeBufferBytes: number;
   };
   /** The scheduled-call dispatcher (src/telephony/dispatcher.ts). */
   dispatcher: {
@@ -325,7 +340,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
 
   const config: Config = {
     nodeEnv,
-    host: read.str('HOST') ?? '0.0.0.0',
+    // Development and tests listen on loopback only: a laptop's dev server (with its generated
+    // secrets and outbox links) is not for the café's network. Production listens everywhere.
+    host: read.str('HOST') ?? (nodeEnv === 'production' ? '0.0.0.0' : '127.0.0.1'),
     port,
     publicUrl,
     dataDir,
@@ -396,6 +413,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       leaseSeconds: read.int('DISPATCHER_LEASE_SECONDS', 120, 5, 86_400),
       maxAttempts: read.int('DISPATCHER_MAX_ATTEMPTS', 5, 1, 100),
       retryBaseMs: read.int('DISPATCHER_RETRY_BASE_MS', 30_000, 10, 3_600_000),
+    },
+    conversations: {
+      idleTimeoutSeconds: read.int('AUDIO_IDLE_TIMEOUT_SECONDS', 60, 1, 86_400),
+      maxBytes: read.int('AUDIO_MAX_CONVERSATION_BYTES', 512 * 1_048_576, 1024, 4_000_000_000),
+      writeBufferBytes: read.int('AUDIO_WRITE_BUFFER_BYTES', 256 * 1024, 4096, 64 * 1_048_576),
     },
     scheduledCalls: {
       maxPending: read.int('SCHEDULED_CALLS_MAX_PENDING', 1000, 1, 1_000_000),

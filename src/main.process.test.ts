@@ -8,6 +8,10 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ensureSigningKey } from './auth/signing-keys.ts';
+import { loadConfig } from './config.ts';
+import { openDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
 import { GOOD_PASSWORD } from './test/auth-helpers.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-main-'));
@@ -75,8 +79,11 @@ describe('main.ts as a process', () => {
       LOG_LEVEL: 'info',
     };
     const first = start(env);
-    await waitReady(base, first.child);
+    // A fresh embedded database migrates first: slow on a busy machine.
+    await waitReady(base, first.child, 110_000);
     expect(first.output()).toMatch(/generated one into/); // dev secrets warning, once
+    // Instances that should accept each other's tokens must agree on this issuer.
+    expect(first.output()).toContain(`access tokens: iss http://localhost:${port} (PUBLIC_URL;`);
 
     // Sign-ups hash a password at the production cost: slow enough to be in flight at SIGTERM.
     const emails = Array.from({ length: 6 }, (_, i) => `drain-${i}-${Date.now()}@example.test`);
@@ -121,7 +128,7 @@ describe('main.ts as a process', () => {
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
     }
-  }, 120_000);
+  }, 240_000);
 
   it('with NODE_ENV=production refuses to start without secrets, naming them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-prod-'));
@@ -138,6 +145,53 @@ describe('main.ts as a process', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+
+  it('refuses a database sealed under other ENCRYPTION_KEYS, in one paragraph', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-keys-'));
+    const key = (fill: number) => `k1:${Buffer.alloc(32, fill).toString('base64')}`;
+    try {
+      const port = await freePort();
+      const env = { PORT: String(port), DATA_DIR: dir, NODE_ENV: 'development', LOG_LEVEL: 'info' };
+      // The first server's database: migrated, its signing key sealed under key(1).
+      const config = loadConfig({ ...env, ENCRYPTION_KEYS: key(1), SECRET_KEY: 'x'.repeat(32) });
+      const database = await openDatabase(config);
+      await migrateToLatest(database.db);
+      await ensureSigningKey(database, config.encryption);
+      await database.close();
+
+      // A second server on the same database without the first one's key (here: the same key
+      // id with another value, as two development instances that each generated their own).
+      const second = start({ ...env, ENCRYPTION_KEYS: key(2) });
+      expect(await second.exited).toBe(1);
+      const out = second.output();
+      expect(out).toContain(
+        "Switchboard cannot start: this instance's ENCRYPTION_KEYS cannot decrypt the secrets stored in the database",
+      );
+      expect(out).toMatch(
+        /signing key \S+ stored in the database was sealed under encryption key id "k1"/,
+      );
+      expect(out).toContain('Set ENCRYPTION_KEYS to the value the first server uses');
+      expect(out).not.toMatch(/^\s+at /m);
+      expect(out).not.toContain(key(2).slice(3)); // never the key itself
+      // One paragraph: a single line of text.
+      expect(
+        out
+          .trim()
+          .split('\n')
+          .filter((l) => l.includes('cannot')),
+      ).toHaveLength(1);
+
+      // An unknown key id is explained the same way.
+      const third = start({
+        ...env,
+        ENCRYPTION_KEYS: `k9:${Buffer.alloc(32, 9).toString('base64')}`,
+      });
+      expect(await third.exited).toBe(1);
+      expect(third.output()).toContain('which is not in this ENCRYPTION_KEYS');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 
   it('lists every configuration problem at once, without a stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-bad-config-'));

@@ -2,6 +2,7 @@
 import { pino } from 'pino';
 import { bootstrapSuperuser } from './admin/bootstrap.ts';
 import { buildApp } from './app.ts';
+import { SigningKeyUndecryptableError } from './auth/signing-keys.ts';
 import { ConfigError, describeConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/database.ts';
@@ -46,7 +47,18 @@ if (applied.length) logger.info({ applied }, 'migrations applied');
 await bootstrapSuperuser(database, config, logger);
 const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : undefined;
 
-const app = await buildApp(config, { database, redis, logger });
+let app: Awaited<ReturnType<typeof buildApp>>;
+try {
+  app = await buildApp(config, { database, redis, logger });
+} catch (err) {
+  // The database was set up by a server with other ENCRYPTION_KEYS (most often: a second
+  // instance that generated its own in development). Say what, and what to set: no stack trace.
+  if (err instanceof SigningKeyUndecryptableError) {
+    console.error(describeForeignEncryptionKeys(err));
+    process.exit(1);
+  }
+  throw err;
+}
 app.addHook('onClose', async () => {
   // Requests accepted before SIGTERM finish first; only then do their connections go away.
   await app.drain(10_000);
@@ -85,3 +97,23 @@ await app.listen({ port: config.port, host: config.host });
 logger.info(
   `Switchboard listening on ${config.publicUrl} (database: ${database.kind === 'pglite' ? `embedded in ${config.dataDir}` : 'PostgreSQL'})`,
 );
+// Tokens carry the issuer: instances with different values refuse each other's tokens, and agent
+// workers must check exactly these.
+logger.info(
+  { iss: config.auth.issuer, aud: config.auth.audience },
+  `access tokens: iss ${config.auth.issuer}${config.auth.issuer !== config.publicUrl ? '' : ' (PUBLIC_URL; set JWT_ISSUER or the same PUBLIC_URL on every instance)'}, aud ${config.auth.audience}`,
+);
+
+/** The start-up message when the database's secrets were sealed under other ENCRYPTION_KEYS. */
+function describeForeignEncryptionKeys(err: SigningKeyUndecryptableError): string {
+  const generated = config.generatedSecrets.includes('ENCRYPTION_KEYS')
+    ? ` ENCRYPTION_KEYS was not set, so this start generated a new one into ${config.dataDir}/secrets.json: it cannot open data sealed before.`
+    : '';
+  return (
+    `Switchboard cannot start: this instance's ENCRYPTION_KEYS cannot decrypt the secrets stored in the database: ${err.message}.${generated} ` +
+    'The database was set up by a server with other keys, and every instance that shares a database must use the same ENCRYPTION_KEYS ' +
+    "(they seal the access-token signing keys, the TOTP secrets and the orgs' Twilio auth tokens). " +
+    'Set ENCRYPTION_KEYS to the value the first server uses — in development it generated one into its DATA_DIR/secrets.json: copy ENCRYPTION_KEYS and SECRET_KEY from there into the environment of every instance. ' +
+    'See README.md, "Several instances".'
+  );
+}

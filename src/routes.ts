@@ -18,14 +18,19 @@ import { newDeviceCheck } from './auth/new-device.ts';
 import { sessionRoutes } from './auth/sessions.routes.ts';
 import { afterSignUp } from './auth/sign-up-mails.ts';
 import type { Config } from './config.ts';
+import { conversationRoutes } from './conversations/conversation.routes.ts';
+import { createConversationService } from './conversations/conversation.service.ts';
+import { conversationRecovery } from './conversations/conversations.plugin.ts';
 import type { Database } from './db/database.ts';
 import { healthRoutes } from './health/health.routes.ts';
+import { type RouteName, routeAliases } from './http/route-alias.ts';
 import { livekitBackground } from './livekit/livekit.plugin.ts';
 import { livekitRoutes } from './livekit/livekit.routes.ts';
 import { createLiveKit } from './livekit/livekit.service.ts';
 import { livekitWebhookRoutes } from './livekit/livekit-webhook.routes.ts';
 import { mfaSecondFactor } from './mfa/login-challenge.ts';
 import { mfaRoutes } from './mfa/mfa.routes.ts';
+import { orgCompatRoutes } from './orgs/compat.routes.ts';
 import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
@@ -53,6 +58,16 @@ import { scheduledCallRoutes } from './voice/scheduled-calls/scheduled-call.rout
 import { createScheduledCallService } from './voice/scheduled-calls/scheduled-call.service.ts';
 import { webRoutes } from './web/web.routes.ts';
 
+/** The source documents' paths that are exactly one of ours: [alias, canonical route]. */
+const COMPAT_ALIASES: readonly (readonly [RouteName, RouteName])[] = [
+  ['POST /auth/register', 'POST /api/auth/register'],
+  ['POST /auth/login', 'POST /api/auth/login'],
+  ['POST /api/auth/verify-mfa', 'POST /api/auth/mfa/verify'],
+  ['GET /api/auth/mfa/backup-codes', 'GET /api/auth/mfa'],
+  ['PUT /api/users/me', 'PATCH /api/users/me'],
+  ['GET /api/users', 'GET /api/orgs/current/members'],
+];
+
 export interface RouteDeps {
   config: Readonly<Config>;
   database: Database;
@@ -63,6 +78,8 @@ export interface RouteDeps {
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { config, database, auth } = deps;
+  // Records every route from here on, for the compatibility aliases at the end.
+  const aliases = routeAliases(app);
   // The login flow's hooks: the MFA step after a correct password, the new-device notice after it.
   const login = { secondFactor: mfaSecondFactor(auth), afterLogin: newDeviceCheck(auth) };
   const agents = createAgentService(database, config);
@@ -149,14 +166,27 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(livekitRoutes, { livekit });
   await app.register(livekitWebhookRoutes, { livekit });
   await app.register(livekitBackground, { livekit });
+  // Device audio                      /api/conversations, /{id}, /{id}/audio (the devices' streams
+  //                                   arrive on /ws and /ws_pcm; the recovery sweep runs here)
+  await app.register(conversationRoutes, {
+    conversations: createConversationService(database, config.dataDir),
+  });
+  await app.register(conversationRecovery, { database, dataDir: config.dataDir });
 
-  // The source documents' paths: the same services and answers as their /api counterparts.
+  // The source documents' paths: the same services and answers as their /api counterparts
+  // (README's compatibility table lists each with its canonical route).
   //                                   /auth/jwt/login, /auth/cookie/login, /auth/logout · /auth/me
   await app.register(authCompatRoutes, { auth, ...login });
   await app.register(meRoutes, { database, path: '/auth/me' });
+  //                                   /api/create_user (display_name; hidden from the OpenAPI document)
+  await app.register(orgCompatRoutes, { auth });
   //                                   /agents*, /analytics/* (hidden from the OpenAPI document)
   await app.register(agentRoutes, { agents, base: '/agents' });
   await app.register(analyticsRoutes, { analytics, base: '/analytics' });
+  // Aliases: the canonical route itself at a second method and path (handler, schema, hooks and
+  // config, so the cross-site refusal and the MFA gate hold there unchanged), hidden from the
+  // OpenAPI document.
+  for (const [alias, canonical] of COMPAT_ALIASES) aliases.mount(alias, canonical);
 
   // The dashboard                     its assets and the HTML fallback. Last: a catch-all.
   await app.register(webRoutes, { distDir: deps.webDistDir });

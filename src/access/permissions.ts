@@ -47,6 +47,12 @@ export const PERMISSIONS = {
   'livekit:join': ALL,
   'livekit:room_admin': MANAGERS,
   'voice_sessions:read': ALL,
+  // Conversations (device audio streams). Members read and delete their own; owners, admins and
+  // managers every conversation of the org (row-level security too). Devices create them by
+  // streaming, never through a permission here.
+  'conversations:read': ALL,
+  'conversations:manage_own': ALL,
+  'conversations:manage_any': MANAGERS,
   // The organization itself.
   'org:read': ALL,
   'org:manage': ADMINS,
@@ -97,6 +103,7 @@ export const SCOPES = {
   // livekit:room_admin, so a key's tokens join, publish and subscribe only.
   'livekit:join': ['livekit:join'],
   'voice_sessions:read': ['voice_sessions:read'],
+  'conversations:read': ['conversations:read'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type ApiKeyScope = keyof typeof SCOPES;

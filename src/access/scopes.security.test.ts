@@ -91,7 +91,14 @@ const PROBES: Probe[] = [
   },
   { method: 'POST', url: () => '/api/livekit/token', permission: 'livekit:join', ok: 200 },
   { method: 'GET', url: () => '/api/voice-sessions', permission: 'voice_sessions:read', ok: 200 },
+  { method: 'GET', url: () => '/api/conversations', permission: 'conversations:read', ok: 200 },
   // No scope grants these: people only.
+  {
+    method: 'DELETE',
+    url: () => `/api/conversations/${missing}`,
+    permission: 'conversations:manage_own',
+    ok: 404,
+  },
   { method: 'GET', url: () => '/api/orgs/current/members', permission: 'members:read', ok: 200 },
   {
     method: 'PATCH',

@@ -76,6 +76,10 @@ describe('public state-changing routes refuse cross-site browser requests', () =
       'POST /api/auth/email/verify',
       'POST /api/auth/email/resend',
       'POST /api/invitations/accept',
+      // The source documents' aliases of the sign-in routes (src/routes.ts COMPAT_ALIASES).
+      'POST /auth/register',
+      'POST /auth/login',
+      'POST /api/auth/verify-mfa',
     ]) {
       expect(found).toContain(route);
     }

@@ -10,6 +10,7 @@ import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
+import { reserveSignUp } from '../security/rate-limits.ts';
 import { insertUser } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
@@ -44,7 +45,25 @@ export async function register(
   meta: RequestMeta,
 ): Promise<RegisterResult> {
   if (!auth.config.auth.signupEnabled) throw new AppError('signup_disabled');
-  await auth.limiter.consume('register_ip', clientKey(meta.ip));
+  // Accounts created and attempts refused are counted apart: a newcomer whose passwords the rules
+  // refuse a few times is not locked out of signing up for an hour.
+  const attempt = await reserveSignUp(auth.limiter, clientKey(meta.ip));
+  let result: RegisterResult;
+  try {
+    result = await createAccount(auth, input, meta);
+  } catch (err) {
+    await (err instanceof AppError ? attempt.refused() : attempt.release());
+    throw err;
+  }
+  await attempt.created();
+  return result;
+}
+
+async function createAccount(
+  auth: AuthContext,
+  input: RegisterInput,
+  meta: RequestMeta,
+): Promise<RegisterResult> {
   const email = normalizeEmail(input.email);
   if (!email) throw invalidEmail();
   const fullName = input.full_name?.trim() || null;

@@ -8,7 +8,13 @@ import { decryptSecret } from '../crypto/encryption.ts';
 import { withSystem } from '../db/tenant.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { jwksRoutes } from './jwks.routes.ts';
-import { ensureSigningKey, type KeyRing, loadKeyRing, rotateSigningKey } from './signing-keys.ts';
+import {
+  ensureSigningKey,
+  type KeyRing,
+  loadKeyRing,
+  rotateSigningKey,
+  SigningKeyUndecryptableError,
+} from './signing-keys.ts';
 
 const enc = { keys: [{ id: 'k1', key: Buffer.alloc(32, 3) }], activeKeyId: 'k1' };
 const TTL = 900;
@@ -193,9 +199,16 @@ describe('signing keys', () => {
 
   it('fails to load the ring without the encryption key that sealed it', async () => {
     const other = { keys: [{ id: 'k2', key: Buffer.alloc(32, 4) }], activeKeyId: 'k2' };
-    await expect(loadKeyRing(database, other, { maxTokenTtlSeconds: TTL })).rejects.toThrow(
-      /unknown encryption key id/,
+    const err = await loadKeyRing(database, other, { maxTokenTtlSeconds: TTL }).catch((e) => e);
+    expect(err).toBeInstanceOf(SigningKeyUndecryptableError);
+    expect(err.message).toMatch(
+      /sealed under encryption key id "k1", which is not in this ENCRYPTION_KEYS/,
     );
+    // The same id with another key: named as such.
+    const sameId = { keys: [{ id: 'k1', key: Buffer.alloc(32, 4) }], activeKeyId: 'k1' };
+    const err2 = await loadKeyRing(database, sameId, { maxTokenTtlSeconds: TTL }).catch((e) => e);
+    expect(err2).toBeInstanceOf(SigningKeyUndecryptableError);
+    expect(err2.message).toMatch(/"k1", which this ENCRYPTION_KEYS holds with another value/);
   });
 });
 

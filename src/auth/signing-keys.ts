@@ -20,7 +20,12 @@ import {
   importJWK,
   type JWTHeaderParameters,
 } from 'jose';
-import { decryptSecret, type EncryptionConfig, encryptSecret } from '../crypto/encryption.ts';
+import {
+  decryptSecret,
+  type EncryptionConfig,
+  encryptSecret,
+  UndecryptableSecretError,
+} from '../crypto/encryption.ts';
 import { lockForTransaction } from '../db/advisory-lock.ts';
 import type { Database } from '../db/database.ts';
 import { isUniqueViolation } from '../db/errors.ts';
@@ -176,13 +181,40 @@ function publicJwkOf(row: Pick<SigningKey, 'kid' | 'public_jwk'>): PublicJwk {
   return { kty, crv, x, kid: row.kid, alg: 'EdDSA', use: 'sig' };
 }
 
+/**
+ * The database holds signing keys this instance's ENCRYPTION_KEYS cannot open: it was set up by
+ * an instance with other keys. Nothing can be signed or verified, so the server must not start.
+ */
+export class SigningKeyUndecryptableError extends Error {
+  override name = 'SigningKeyUndecryptableError';
+  constructor(
+    readonly kid: string,
+    readonly undecryptable: UndecryptableSecretError,
+  ) {
+    super(
+      `the access-token signing key ${kid} stored in the database was sealed under encryption ` +
+        `key id "${undecryptable.keyId}", which ${
+          undecryptable.reason === 'unknown_key_id'
+            ? 'is not in this ENCRYPTION_KEYS'
+            : 'this ENCRYPTION_KEYS holds with another value'
+        } (${undecryptable.message})`,
+    );
+  }
+}
+
 function openPrivateJwk(
   row: Pick<SigningKey, 'kid' | 'private_key_enc'>,
   enc: EncryptionConfig,
 ): SealedPrivateJwk {
-  const jwk = JSON.parse(
-    decryptSecret(row.private_key_enc, enc, keyAad(row.kid)).toString('utf8'),
-  ) as Partial<SealedPrivateJwk>;
+  let plaintext: Buffer;
+  try {
+    plaintext = decryptSecret(row.private_key_enc, enc, keyAad(row.kid));
+  } catch (err) {
+    if (err instanceof UndecryptableSecretError)
+      throw new SigningKeyUndecryptableError(row.kid, err);
+    throw err;
+  }
+  const jwk = JSON.parse(plaintext.toString('utf8')) as Partial<SealedPrivateJwk>;
   if (jwk.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.x || !jwk.d) {
     throw new Error(`signing key ${row.kid}: sealed private key is not an Ed25519 JWK`);
   }

@@ -28,9 +28,28 @@ interface SealedParts {
   tag: Buffer;
 }
 
+/**
+ * A blob this configuration cannot open: its key id is not in ENCRYPTION_KEYS, or the key under
+ * that id is not the one that sealed it (or the blob or its binding was changed). Names the key
+ * id, never key material.
+ */
+export class UndecryptableSecretError extends Error {
+  override name = 'UndecryptableSecretError';
+  constructor(
+    readonly keyId: string,
+    readonly reason: 'unknown_key_id' | 'authentication_failed',
+  ) {
+    super(
+      reason === 'unknown_key_id'
+        ? 'encrypted secret: unknown encryption key id'
+        : 'encrypted secret: authentication failed',
+    );
+  }
+}
+
 function findKey(enc: EncryptionConfig, id: string): Buffer {
   const found = enc.keys.find((k) => k.id === id);
-  if (!found) throw new Error('encrypted secret: unknown encryption key id');
+  if (!found) throw new UndecryptableSecretError(id, 'unknown_key_id');
   if (found.key.length !== KEY_BYTES) throw new Error('encrypted secret: key must be 32 bytes');
   return found.key;
 }
@@ -101,7 +120,7 @@ export function decryptSecret(blob: string, enc: EncryptionConfig, aad?: string)
     return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
   } catch {
     // Node's message is generic already; replace it anyway so nothing about the input leaks.
-    throw new Error('encrypted secret: authentication failed');
+    throw new UndecryptableSecretError(keyId, 'authentication_failed');
   }
 }
 

@@ -174,7 +174,7 @@ export interface ApiKeysTable {
   revoked_by: string | null;
 }
 
-export interface DB extends VoiceTables, LiveKitTables {
+export interface DB extends VoiceTables, ConversationTables, LiveKitTables {
   mfa_backup_codes: MfaBackupCodesTable;
   user_tokens: UserTokensTable;
   known_devices: KnownDevicesTable;
@@ -406,3 +406,37 @@ export interface LiveKitTables {
 }
 
 export type VoiceSession = Selectable<VoiceSessionsTable>;
+// Conversations: device audio streams (migration 0010_conversations).
+export type ConversationStatus = 'recording' | 'complete' | 'interrupted' | 'failed';
+type Int8 = ColumnType<string | number, string | number | undefined, string | number>;
+
+export interface ConversationsTable {
+  id: string;
+  org_id: string;
+  user_id: string;
+  /** The device row of the realtime capability (no foreign key: see the migration). */
+  device_id: string;
+  client_id: string;
+  device_name: string;
+  codec: 'opus' | 'pcm';
+  sample_rate: number;
+  channels: number;
+  status: ColumnType<ConversationStatus, ConversationStatus | undefined, ConversationStatus>;
+  end_reason: string | null;
+  started_at: Timestamp;
+  ended_at: NullableTimestamp;
+  heartbeat_at: Timestamp;
+  /** bigint: the driver may answer a string; read through Number(). */
+  bytes: Int8;
+  duration_ms: Int8;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+  audio_purged_at: NullableTimestamp;
+}
+
+export interface ConversationTables {
+  conversations: ConversationsTable;
+}
+
+export type Conversation = Selectable<ConversationsTable>;

@@ -112,12 +112,17 @@ export const ERRORS = {
     status: 409,
     title: 'Only a pending scheduled call can be cancelled',
   },
+  conversation_recording: {
+    status: 409,
+    title: 'The conversation is still being recorded; its audio is available once it ends',
+  },
   refresh_in_progress: {
     status: 409,
     title: 'The refresh token was just rotated by a concurrent request',
   },
   payload_too_large: { status: 413, title: 'The request body is too large' },
   unsupported_media_type: { status: 415, title: 'Unsupported content type' },
+  range_not_satisfiable: { status: 416, title: 'The requested range is outside the file' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal server error' },
   twilio_unavailable: { status: 502, title: 'Twilio could not be reached; try again shortly' },

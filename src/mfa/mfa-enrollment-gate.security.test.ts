@@ -34,6 +34,10 @@ const OPEN = new Set([
   'POST /api/auth/email/verify',
   'POST /api/auth/password/forgot',
   'POST /api/auth/password/reset',
+  // Their aliases (src/routes.ts COMPAT_ALIASES): the same routes, so the same declaration.
+  'POST /auth/register',
+  'POST /auth/login',
+  'POST /api/auth/verify-mfa',
   // No tenant data: probes, keys, docs, error descriptions, the dashboard's files and pages.
   ...['/health', '/ready', '/.well-known/jwks.json', '/openapi.json', '/problems/:code'].flatMap(
     (u) => [`GET ${u}`, `HEAD ${u}`],

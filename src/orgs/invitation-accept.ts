@@ -42,6 +42,7 @@ import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
+import { reserveSignUp, type SignUpAttempt } from '../security/rate-limits.ts';
 import {
   findUserByEmail,
   findUserById,
@@ -97,6 +98,9 @@ export async function acceptInvitation(
   });
   if (!peek) throw new AppError('invalid_token');
 
+  // Choosing a password here signs up (or takes over an unproven account): counted like sign-up,
+  // on the accounts-created or the refused limit once the outcome is known.
+  let signUp: SignUpAttempt | undefined;
   try {
     assertPending(peek.inv);
     await settleInviterAuthority(auth, tokenHash, meta);
@@ -118,7 +122,7 @@ export async function acceptInvitation(
           errors: [{ field: 'password', message: why }],
         });
       }
-      await auth.limiter.consume('register_ip', clientKey(meta.ip));
+      signUp = await reserveSignUp(auth.limiter, clientKey(meta.ip));
       assertPasswordAllowed(auth, input.password, { email: peek.inv.email, fullName });
       passwordHash = await hashWithPolicy(auth, input.password);
     }
@@ -133,9 +137,11 @@ export async function acceptInvitation(
       ),
     );
     auth.revocation.add(out.endedSessions);
+    await signUp?.created();
     return out.result;
   } catch (err) {
     const code = err instanceof AppError ? err.code : isUniqueViolation(err) ? 'email_taken' : null;
+    await (code ? signUp?.refused() : signUp?.release());
     if (code && code !== 'validation_failed' && code !== 'weak_password') {
       await recordAuditAlone(auth.database, meta, {
         org_id: peek.inv.org_id,

@@ -61,8 +61,18 @@ export const LIMIT_DEFAULTS = {
   refresh_ip: { points: 60, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_REFRESH_IP' },
   // Verification-mail resends per user: mail bombing and SMTP reputation.
   email_resend: { points: 3, durationSec: 900, blockSec: 900, env: 'RATE_LIMIT_EMAIL_RESEND' },
-  // Sign-ups per IP: mass account creation (each costs a password hash and a mail).
+  // Accounts created by sign-up per IP: mass account creation (each costs a password hash, a
+  // mail and a tenant). Only accounts created count (see reserveSignUp).
   register_ip: { points: 10, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_REGISTER_IP' },
+  // Refused sign-ups per IP (a weak password, a taken or invalid address): looser, so a newcomer
+  // trying passwords against the rules is not locked out, yet a script cycling through refusals
+  // (each may cost a password hash) still stops.
+  register_refused_ip: {
+    points: 50,
+    durationSec: 3600,
+    blockSec: 3600,
+    env: 'RATE_LIMIT_REGISTER_REFUSED_IP',
+  },
   // Orgs created per user: each is a tenant with its own rows and audit trail; a script (or a
   // stolen session) cannot mint thousands. Generous for people who run several companies.
   org_create: { points: 20, durationSec: 86_400, blockSec: 86_400, env: 'RATE_LIMIT_ORG_CREATE' },
@@ -363,6 +373,22 @@ export async function reserveAll(
   limiter: RateLimiter,
   entries: readonly LimitEntry[],
 ): Promise<Reservation> {
+  const held = await reserveEach(limiter, entries);
+  const all = (pick: (r: Reservation) => Promise<void>) => async () => {
+    await Promise.all(held.map(pick));
+  };
+  return {
+    succeeded: all((r) => r.succeeded()),
+    failed: all((r) => r.failed()),
+    release: all((r) => r.release()),
+  };
+}
+
+/** `reserveAll`, with each limit's reservation to end on its own. */
+async function reserveEach(
+  limiter: RateLimiter,
+  entries: readonly LimitEntry[],
+): Promise<Reservation[]> {
   const held: Reservation[] = [];
   for (const [name, key] of entries) {
     try {
@@ -375,13 +401,41 @@ export async function reserveAll(
       throw rateLimitedError(Math.max(Number(err.extras.retry_after) || 1, ...waits));
     }
   }
-  const all = (pick: (r: Reservation) => Promise<void>) => async () => {
-    await Promise.all(held.map(pick));
-  };
+  return held;
+}
+
+/** One sign-up attempt, counted on exactly one of the two sign-up limits once it ends. */
+export interface SignUpAttempt {
+  /** An account was created: counted on `register_ip` (the last point starts its block). */
+  created(): Promise<void>;
+  /** The attempt was refused (a 4xx): counted on `register_refused_ip` instead. */
+  refused(): Promise<void>;
+  /** Nothing was decided (an internal error): counted on neither. */
+  release(): Promise<void>;
+}
+
+/**
+ * Reserves a sign-up from one address on both sign-up limits at once, or throws `rate_limited`
+ * with the longer wait: so however many sign-ups run in parallel, at most `register_ip`'s points
+ * of them can create accounts and at most `register_refused_ip`'s can be refused per window. When
+ * the attempt ends, the point of the limit that does not apply is given back. Reservations keep
+ * a point with `failed()`: here that means "this one counts".
+ */
+export async function reserveSignUp(limiter: RateLimiter, ip: ClientKey): Promise<SignUpAttempt> {
+  const [created, refused] = await reserveEach(limiter, [
+    ['register_ip', ip],
+    ['register_refused_ip', ip],
+  ]);
   return {
-    succeeded: all((r) => r.succeeded()),
-    failed: all((r) => r.failed()),
-    release: all((r) => r.release()),
+    created: async () => {
+      await Promise.all([created!.failed(), refused!.release()]);
+    },
+    refused: async () => {
+      await Promise.all([refused!.failed(), created!.release()]);
+    },
+    release: async () => {
+      await Promise.all([created!.release(), refused!.release()]);
+    },
   };
 }
 

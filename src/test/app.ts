@@ -35,6 +35,7 @@ export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
     // Every test app has its own Redis keys and roomy limits; limit tests set tight ones.
     REDIS_KEY_PREFIX: `sbtest:${randomBytes(6).toString('hex')}`,
     RATE_LIMIT_REGISTER_IP: '100000/3600',
+    RATE_LIMIT_REGISTER_REFUSED_IP: '100000/3600',
     RATE_LIMIT_LOGIN_IP: '100000/900',
     RATE_LIMIT_REFRESH_IP: '100000/60',
     RATE_LIMIT_PASSWORD_FORGOT_IP: '100000/3600',

@@ -17,6 +17,8 @@ export const DASHBOARD_CSP = [
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self' data:",
+  // The conversation player's <audio> loads /api/conversations/{id}/audio from this origin.
+  "media-src 'self'",
   "font-src 'self'",
   "connect-src 'self'",
   "manifest-src 'self'",

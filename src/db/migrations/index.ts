@@ -9,6 +9,7 @@ import * as orgsAccess from './2026_11_23_0005_orgs_access.ts';
 import * as voice from './2026_11_23_0006_voice.ts';
 import * as phoneVerification from './2026_11_30_0007_phone_verification.ts';
 import * as signingKeyStages from './2026_11_30_0008_signing_key_stages.ts';
+import * as conversations from './2026_11_30_0010_conversations.ts';
 import * as voiceSessions from './2026_11_30_0011_voice_sessions.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -19,5 +20,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_23_0006_voice': voice,
   '2026_11_30_0007_phone_verification': phoneVerification,
   '2026_11_30_0008_signing_key_stages': signingKeyStages,
+  '2026_11_30_0010_conversations': conversations,
   '2026_11_30_0011_voice_sessions': voiceSessions,
 };

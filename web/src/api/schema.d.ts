@@ -1241,7 +1241,7 @@ export interface paths {
             parameters: {
                 query?: {
                     /** @description Repeatable: 403 unless the credential holds every one */
-                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
+                    permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read")[];
                 };
                 header?: never;
                 path?: never;
@@ -4452,7 +4452,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read.
          */
         post: {
             parameters: {
@@ -4465,7 +4465,7 @@ export interface paths {
                 content: {
                     "application/json": {
                         name: string;
-                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read")[];
+                        scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read")[];
                         /** Format: date-time */
                         expires_at?: string;
                     };
@@ -9719,6 +9719,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List conversations (newest first, cursor pagination)
+         * @description Members see their own conversations; owners, admins and managers every conversation of the org.
+         */
+        get: operations["listConversations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a conversation
+         * @description Members see their own conversations; owners, admins and managers every conversation of the org.
+         */
+        get: operations["getConversation"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a conversation (soft delete; its audio file is removed)
+         * @description Members delete their own conversations; owners, admins and managers any of the org. Audited (`conversation.delete`). The row stays, hidden; its file is removed right after (a conversation still recording: once it ends, by the recovery sweep).
+         */
+        delete: operations["deleteConversation"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{id}/audio": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download or play a conversation's audio
+         * @description The stored file: `audio/wav` for PCM streams, `audio/ogg` (Opus) for Opus streams. Supports a single `Range: bytes=…` (206 Partial Content), so browsers can seek. A conversation still recording answers `409 conversation_recording`.
+         */
+        get: operations["getConversationAudio"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/auth/logout": {
         parameters: {
             query?: never;
@@ -10500,6 +10564,410 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listConversations: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description A member's conversations (managers and up) */
+                user_id?: string;
+                device_id?: string;
+                client_id?: string;
+                /** @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when the recovery sweep finalised it after its writer stopped; `failed` when no usable audio was stored */
+                status?: "recording" | "complete" | "interrupted" | "failed";
+                /** @description started_at ≥ */
+                since?: string;
+                /** @description started_at < */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: uuid */
+                            org_id: string;
+                            /**
+                             * Format: uuid
+                             * @description Whose device streamed it
+                             */
+                            user_id: string;
+                            /** Format: uuid */
+                            device_id: string;
+                            /** @description `<last 6 characters of the user id>-<device name>` */
+                            client_id: string;
+                            device_name: string;
+                            /** @description `opus` (from /ws, stored as Ogg Opus) or `pcm` (from /ws_pcm, stored as WAV) */
+                            codec: "opus" | "pcm";
+                            /** @description What /audio answers: audio/ogg or audio/wav */
+                            content_type: string;
+                            /** @description Hz, as announced by the device */
+                            sample_rate: number;
+                            channels: number;
+                            /**
+                             * @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when the recovery sweep finalised it after its writer stopped; `failed` when no usable audio was stored
+                             * @enum {unknown}
+                             */
+                            status: "recording" | "complete" | "interrupted" | "failed";
+                            end_reason: string | null;
+                            /** Format: date-time */
+                            started_at: string;
+                            ended_at: string | null;
+                            /** @description Audio bytes received (PCM bytes, or Opus packet bytes) */
+                            bytes: number;
+                            duration_ms: number;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        org_id: string;
+                        /**
+                         * Format: uuid
+                         * @description Whose device streamed it
+                         */
+                        user_id: string;
+                        /** Format: uuid */
+                        device_id: string;
+                        /** @description `<last 6 characters of the user id>-<device name>` */
+                        client_id: string;
+                        device_name: string;
+                        /** @description `opus` (from /ws, stored as Ogg Opus) or `pcm` (from /ws_pcm, stored as WAV) */
+                        codec: "opus" | "pcm";
+                        /** @description What /audio answers: audio/ogg or audio/wav */
+                        content_type: string;
+                        /** @description Hz, as announced by the device */
+                        sample_rate: number;
+                        channels: number;
+                        /**
+                         * @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when the recovery sweep finalised it after its writer stopped; `failed` when no usable audio was stored
+                         * @enum {unknown}
+                         */
+                        status: "recording" | "complete" | "interrupted" | "failed";
+                        end_reason: string | null;
+                        /** Format: date-time */
+                        started_at: string;
+                        ended_at: string | null;
+                        /** @description Audio bytes received (PCM bytes, or Opus packet bytes) */
+                        bytes: number;
+                        duration_ms: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getConversationAudio: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The audio file: WAV (PCM) or Ogg Opus */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": string;
+                    "audio/ogg": string;
+                };
+            };
+            /** @description The requested byte range of the file */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "audio/wav": string;
+                    "audio/ogg": string;
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            416: {
                 headers: {
                     [name: string]: unknown;
                 };

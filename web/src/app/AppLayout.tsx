@@ -25,6 +25,7 @@ const NAV: { heading: string; items: NavItem[] }[] = [
       { to: '/app/analytics', label: 'Analytics' },
       { to: '/app/calls', label: 'Calls' },
       { to: '/app/messages', label: 'Messages' },
+      { to: '/app/conversations', label: 'Conversations' },
     ],
   },
   {

@@ -13,6 +13,7 @@ import { RegisterPage } from '../features/auth/RegisterPage.tsx';
 import { ResetPasswordPage } from '../features/auth/ResetPasswordPage.tsx';
 import { VerifyEmailPage } from '../features/auth/VerifyEmailPage.tsx';
 import { CallsPage } from '../features/calls/CallsPage.tsx';
+import { ConversationsPage } from '../features/conversations/ConversationsPage.tsx';
 import { AcceptInvitePage } from '../features/invitations/AcceptInvitePage.tsx';
 import { InvitationsPanel } from '../features/invitations/InvitationsPanel.tsx';
 import { MembersPage } from '../features/members/MembersPage.tsx';
@@ -57,6 +58,7 @@ const APP: Record<string, PageEntry & { admin?: boolean }> = {
   '/app/prompts': { title: 'Prompts', page: () => <PromptsPage /> },
   '/app/scheduled-calls': { title: 'Scheduled calls', page: () => <ScheduledCallsPage /> },
   '/app/calls': { title: 'Calls', page: () => <CallsPage /> },
+  '/app/conversations': { title: 'Conversations', page: () => <ConversationsPage /> },
   '/app/messages': { title: 'Messages', page: () => <MessagesPage /> },
   '/app/analytics': { title: 'Analytics', page: () => <AnalyticsPage /> },
   '/app/account': { title: 'Account security', page: () => <SecurityPage /> },

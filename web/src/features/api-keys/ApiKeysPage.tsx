@@ -42,6 +42,7 @@ const SCOPE_LABELS: Record<Scope, string> = {
   'analytics:read': 'Analytics — read',
   'livekit:join': 'LiveKit — mint room tokens',
   'voice_sessions:read': 'Voice sessions — read',
+  'conversations:read': 'Conversations (device audio) — read and play',
 };
 const SCOPES = Object.keys(SCOPE_LABELS) as Scope[];
 

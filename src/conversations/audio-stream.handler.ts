@@ -1,0 +1,280 @@
+// Everything after a device socket is accepted (the realtime capability authenticates /ws and
+// /ws_pcm and hands the socket over): the stream protocol, one conversation per audio-start …
+// audio-stop (or the socket's end), the limits, and flow control.
+//
+// Invariants:
+// - Messages are handled one at a time, in order, by one loop (`pump`); the socket's events only
+//   queue them. Nothing is dropped except after the stream has ended.
+// - Memory is bounded: the socket is paused (no more reads from its TCP connection) while the
+//   queue holds more than AUDIO_WRITE_BUFFER_BYTES or the file is waiting to drain, and resumed
+//   when both have room again.
+// - Every way a stream ends (audio-stop, the client closing, a protocol error, the idle timeout,
+//   the size limit, the server ending the socket, a storage failure) finalises the conversation
+//   first, then closes the socket with a code and a short reason. What arrived is kept.
+import type { Writable } from 'node:stream';
+import type { RawData, WebSocket } from 'ws';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import type { AudioStreamContext, AudioStreamHandler } from '../realtime/audio-stream.ts';
+import { type OpenSink, openFileSink, Recording } from './recording.ts';
+import { audioFormat, CLOSE, ProtocolError, StreamParser } from './stream-protocol.ts';
+
+export interface AudioStreamDeps {
+  database: Database;
+  config: Pick<Readonly<Config>, 'dataDir' | 'conversations'>;
+  /** Opens a conversation's file; tests pass a deliberately slow sink. */
+  openSink?: (path: string, highWaterMark: number) => Writable;
+  /** How often a live conversation's row is refreshed (bytes, heartbeat). */
+  heartbeatMs?: number;
+}
+
+export interface AudioStreams extends AudioStreamHandler {
+  /** Streams being handled right now. */
+  readonly active: number;
+  /** Ends every stream (finalising its conversation) and waits for them: at shutdown. */
+  closeAll(reason: string): Promise<void>;
+}
+
+/** A live conversation's row is refreshed this often; the recovery sweep trusts it for 3 times. */
+export const HEARTBEAT_MS = 30_000;
+
+type Item = { data: Buffer; isBinary: boolean } | { end: string };
+
+interface Ending {
+  reason: string;
+  /** Close the socket with this code (if it is still open); none when the client closed it. */
+  code?: number;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+function send(socket: WebSocket, message: unknown): void {
+  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+}
+
+function closeSocket(socket: WebSocket, code: number, reason: string): void {
+  if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
+    // A close reason is at most 123 bytes.
+    socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
+  }
+}
+
+export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
+  const limits = deps.config.conversations;
+  const recordingDeps = {
+    database: deps.database,
+    dataDir: deps.config.dataDir,
+    writeBufferBytes: limits.writeBufferBytes,
+    openSink: (deps.openSink ?? openFileSink) as OpenSink,
+  };
+  const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
+  const sessions = new Map<WebSocket, { stop(reason: string): void; done: Promise<void> }>();
+
+  function handle(socket: WebSocket, ctx: AudioStreamContext): void {
+    const parser = new StreamParser();
+    const queue: Item[] = [];
+    let queuedBytes = 0;
+    let waitingForDisk = false;
+    let pumping = false;
+    let ended = false;
+    let ending: Ending | null = null;
+    let recording: Recording | null = null;
+    let heartbeat: NodeJS.Timeout | null = null;
+    let resolveDone: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      resolveDone = resolve;
+    });
+
+    const flow = () => {
+      const pause = !ended && (waitingForDisk || queuedBytes > limits.writeBufferBytes);
+      if (pause && !socket.isPaused) socket.pause();
+      else if (!pause && socket.isPaused) socket.resume();
+    };
+
+    const idle = setTimeout(
+      () => stop({ reason: 'idle timeout', code: CLOSE.normal }),
+      limits.idleTimeoutSeconds * 1000,
+    );
+    idle.unref();
+
+    /** Ends the stream after the message being handled (or at once when none is). */
+    function stop(e: Ending): void {
+      if (ended || ending) return;
+      ending = e;
+      void pump();
+    }
+
+    const onAbort = () => {
+      const r: unknown = ctx.signal.reason;
+      const reason = (
+        typeof r === 'string' && r ? r : r instanceof Error ? r.message : 'server ended the stream'
+      ).slice(0, 100);
+      // The realtime capability closes the socket itself with its own code right after aborting;
+      // close it here only if it has not.
+      stop({ reason });
+      setImmediate(() => closeSocket(socket, CLOSE.policy, reason));
+    };
+    if (ctx.signal.aborted) {
+      onAbort();
+    } else {
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+    }
+
+    socket.on('message', (data, isBinary) => {
+      if (ended || ending) return;
+      const buf = toBuffer(data);
+      idle.refresh();
+      queue.push({ data: buf, isBinary });
+      queuedBytes += buf.length;
+      flow();
+      void pump();
+    });
+    socket.on('close', (code) => {
+      queue.push({ end: `socket closed (${code})` });
+      void pump();
+    });
+    socket.on('error', (err) => ctx.log.warn({ err }, 'device socket error'));
+
+    async function startRecording(data: Record<string, unknown>): Promise<void> {
+      if (recording) {
+        throw new ProtocolError(
+          CLOSE.policy,
+          'audio-start while a stream is open; send audio-stop',
+        );
+      }
+      const format = audioFormat(ctx.codec, data);
+      recording = await Recording.start(recordingDeps, ctx, format);
+      const r = recording;
+      heartbeat = setInterval(() => {
+        r.progress().catch((err) => ctx.log.warn({ err }, 'conversation heartbeat failed'));
+      }, heartbeatMs);
+      heartbeat.unref();
+      ctx.log.info({ conversation_id: r.id, codec: format.codec }, 'conversation started');
+      send(socket, { type: 'audio-started', data: { conversation_id: r.id } });
+    }
+
+    async function finishRecording(reason: string): Promise<void> {
+      const r = recording;
+      if (!r) return;
+      recording = null;
+      if (heartbeat) clearInterval(heartbeat);
+      heartbeat = null;
+      await r.finish(reason);
+      ctx.log.info(
+        { conversation_id: r.id, bytes: r.bytes, duration_ms: r.durationMs, reason },
+        'conversation ended',
+      );
+      send(socket, {
+        type: 'audio-stopped',
+        data: { conversation_id: r.id, bytes: r.bytes, duration_ms: r.durationMs, reason },
+      });
+    }
+
+    async function audio(payload: Buffer): Promise<void> {
+      const r = recording;
+      if (!r) throw new ProtocolError(CLOSE.policy, 'audio before audio-start');
+      if (payload.length === 0) return;
+      if (r.bytes + payload.length > limits.maxBytes) {
+        throw new ProtocolError(CLOSE.tooBig, 'conversation too large');
+      }
+      if (!r.write(payload)) {
+        waitingForDisk = true;
+        flow();
+        try {
+          await r.drained();
+        } finally {
+          waitingForDisk = false;
+          flow();
+        }
+      }
+    }
+
+    async function message(data: Buffer, isBinary: boolean): Promise<void> {
+      for (const event of parser.message(data, isBinary)) {
+        if (event.type === 'audio-start') await startRecording(event.data);
+        else if (event.type === 'audio-chunk') await audio(event.payload ?? Buffer.alloc(0));
+        else if (!recording) throw new ProtocolError(CLOSE.policy, 'audio-stop before audio-start');
+        else await finishRecording('audio-stop');
+      }
+    }
+
+    async function end(e: Ending): Promise<void> {
+      ended = true;
+      queue.length = 0;
+      queuedBytes = 0;
+      clearTimeout(idle);
+      ctx.signal.removeEventListener('abort', onAbort);
+      try {
+        await finishRecording(e.reason);
+      } catch (err) {
+        ctx.log.error({ err }, 'conversation could not be finalised');
+        e = { reason: 'internal error', code: 1011 };
+      }
+      if (e.code !== undefined) closeSocket(socket, e.code, e.reason);
+      if (socket.isPaused) socket.resume();
+      sessions.delete(socket);
+      resolveDone();
+    }
+
+    async function pump(): Promise<void> {
+      if (pumping || ended) return;
+      pumping = true;
+      try {
+        while (!ended) {
+          if (ending) {
+            await end(ending);
+            break;
+          }
+          const item = queue.shift();
+          if (!item) break;
+          if ('end' in item) {
+            const partial = parser.incomplete ? ' mid-event' : '';
+            await end({ reason: `${item.end}${partial}` });
+            break;
+          }
+          queuedBytes -= item.data.length;
+          flow();
+          try {
+            await message(item.data, item.isBinary);
+          } catch (err) {
+            if (err instanceof ProtocolError) {
+              ending = { reason: err.reason, code: err.code };
+            } else {
+              ctx.log.error({ err }, 'device stream failed');
+              ending = { reason: 'internal error', code: 1011 };
+            }
+          }
+        }
+      } finally {
+        pumping = false;
+      }
+    }
+
+    sessions.set(socket, { stop: (reason) => stop({ reason, code: 1001 }), done });
+    send(socket, {
+      type: 'ready',
+      data: {
+        codec: ctx.codec,
+        client_id: ctx.clientId,
+        device_name: ctx.deviceName,
+        idle_timeout_seconds: limits.idleTimeoutSeconds,
+        max_conversation_bytes: limits.maxBytes,
+      },
+    });
+  }
+
+  const streams = Object.assign(handle, {
+    active: 0,
+    async closeAll(reason: string) {
+      const all = [...sessions.values()];
+      for (const s of all) s.stop(reason);
+      await Promise.all(all.map((s) => s.done));
+    },
+  });
+  Object.defineProperty(streams, 'active', { get: () => sessions.size });
+  return streams;
+}

@@ -1,0 +1,164 @@
+// Conversation rows. Every function takes the caller's transaction first; the explicit org filter
+// (and, for members, the user filter) is defence in depth on top of row-level security.
+import { sql } from 'kysely';
+import type { Conversation, ConversationStatus } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+
+export interface NewConversation {
+  id: string;
+  org_id: string;
+  user_id: string;
+  device_id: string;
+  client_id: string;
+  device_name: string;
+  codec: 'opus' | 'pcm';
+  sample_rate: number;
+  channels: number;
+}
+
+export async function insertConversation(tx: Tx, row: NewConversation): Promise<void> {
+  await tx.insertInto('conversations').values(row).execute();
+}
+
+/** A live stream's progress; also proves its writer is alive (heartbeat_at). */
+export async function recordProgress(
+  tx: Tx,
+  id: string,
+  p: { bytes: number; durationMs: number },
+): Promise<void> {
+  await tx
+    .updateTable('conversations')
+    .set({ bytes: p.bytes, duration_ms: p.durationMs, heartbeat_at: sql`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'recording')
+    .execute();
+}
+
+export interface Finalisation {
+  status: Exclude<ConversationStatus, 'recording'>;
+  endReason: string;
+  bytes: number;
+  durationMs: number;
+  /** When the audio ended; the database's now() when unknown. */
+  endedAt?: Date;
+}
+
+/** Ends a recording row; false when it was not recording any more (finalised by someone else). */
+export async function finaliseConversation(tx: Tx, id: string, f: Finalisation): Promise<boolean> {
+  const res = await tx
+    .updateTable('conversations')
+    .set({
+      status: f.status,
+      end_reason: f.endReason.slice(0, 200),
+      bytes: f.bytes,
+      duration_ms: f.durationMs,
+      ended_at: f.endedAt ?? sql<Date>`now()`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'recording')
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/** Recording rows whose writer has not been heard of for `staleSeconds` (any org: system path). */
+export function staleRecordings(tx: Tx, staleSeconds: number, limit: number) {
+  return tx
+    .selectFrom('conversations')
+    .selectAll()
+    .where('status', '=', 'recording')
+    .where('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
+    .orderBy('heartbeat_at')
+    .limit(limit)
+    .execute();
+}
+
+/** Deleted conversations whose file is still on disk (any org: system path). */
+export function unpurgedDeletions(tx: Tx, limit: number) {
+  return tx
+    .selectFrom('conversations')
+    .select(['id', 'org_id', 'codec'])
+    .where('deleted_at', 'is not', null)
+    .where('audio_purged_at', 'is', null)
+    .where('status', '!=', 'recording')
+    .orderBy('deleted_at')
+    .limit(limit)
+    .execute();
+}
+
+export async function markPurged(tx: Tx, id: string): Promise<void> {
+  await tx
+    .updateTable('conversations')
+    .set({ audio_purged_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('deleted_at', 'is not', null)
+    .execute();
+}
+
+export interface ConversationScope {
+  orgId: string;
+  /** Set for members: only their own conversations. */
+  userId?: string;
+}
+
+export interface ConversationFilters {
+  limit: number;
+  before?: string;
+  userId?: string;
+  deviceId?: string;
+  clientId?: string;
+  status?: ConversationStatus;
+  since?: string;
+  until?: string;
+}
+
+function visible(tx: Tx, scope: ConversationScope) {
+  let q = tx
+    .selectFrom('conversations')
+    .selectAll()
+    .where('org_id', '=', scope.orgId)
+    .where('deleted_at', 'is', null);
+  if (scope.userId) q = q.where('user_id', '=', scope.userId);
+  return q;
+}
+
+export function listConversations(
+  tx: Tx,
+  scope: ConversationScope,
+  f: ConversationFilters,
+): Promise<Conversation[]> {
+  let q = visible(tx, scope);
+  if (f.before) q = q.where('id', '<', f.before);
+  if (f.userId) q = q.where('user_id', '=', f.userId);
+  if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
+  if (f.clientId) q = q.where('client_id', '=', f.clientId);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.since) q = q.where('started_at', '>=', new Date(f.since));
+  if (f.until) q = q.where('started_at', '<', new Date(f.until));
+  return q.orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+export function findConversation(
+  tx: Tx,
+  scope: ConversationScope,
+  id: string,
+): Promise<Conversation | undefined> {
+  return visible(tx, scope).where('id', '=', id).executeTakeFirst();
+}
+
+/** Soft delete; false when there was no visible live row. */
+export async function softDeleteConversation(
+  tx: Tx,
+  scope: ConversationScope,
+  id: string,
+): Promise<boolean> {
+  let q = tx
+    .updateTable('conversations')
+    .set({ deleted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+    .where('org_id', '=', scope.orgId)
+    .where('id', '=', id)
+    .where('deleted_at', 'is', null);
+  if (scope.userId) q = q.where('user_id', '=', scope.userId);
+  const res = await q.executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

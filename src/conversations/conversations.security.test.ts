@@ -1,0 +1,486 @@
+// Hostile and unlucky streams, and who may see what: every protocol error closes the socket with
+// a code and a reason and keeps what arrived; the limits (idle, size) and the server ending a
+// socket finalise the conversation; a slow disk pauses the socket instead of buffering; members
+// see only their own conversations, other orgs none (API, API keys and row-level security).
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../config.ts';
+import { withTenant } from '../db/tenant.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import {
+  connect,
+  type DeviceServer,
+  event,
+  flushed,
+  opusPackets,
+  sinePcm,
+  startDeviceServer,
+} from '../test/audio.ts';
+import { auditOf, createKey, type Person, person, type Team, team } from '../test/org-helpers.ts';
+import { createAudioStreamHandler } from './audio-stream.handler.ts';
+import { conversationFile } from './storage.ts';
+
+let t: TestApp;
+let acme: Team;
+let member2: Person;
+let other: Team;
+const servers: DeviceServer[] = [];
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  acme = await team(t);
+  member2 = await person(t, acme.org, 'member', 'member2');
+  other = await team(t, 'Other Org');
+});
+afterAll(async () => {
+  for (const s of servers) await s.close();
+  await t.close();
+});
+
+async function serve(
+  limits: Partial<Config['conversations']> = {},
+  openSink?: (path: string, hwm: number) => Writable,
+) {
+  const config = {
+    dataDir: t.config.dataDir,
+    conversations: { ...t.config.conversations, ...limits },
+  };
+  const s = await startDeviceServer(
+    createAudioStreamHandler({ database: t.database, config, openSink }),
+  );
+  servers.push(s);
+  return s;
+}
+
+const deviceOf = (p: Person, name: string, org = acme) => ({
+  orgId: org.org.id,
+  userId: p.user.id,
+  deviceName: name,
+});
+
+async function conversation(id: string, by: Person = acme.owner) {
+  const res = await t.app.inject({ url: `/api/conversations/${id}`, headers: by.headers });
+  return res.statusCode === 200 ? res.json() : null;
+}
+
+async function finished(id: string) {
+  for (let i = 0; i < 100; i++) {
+    const row = await conversation(id);
+    if (row && row.status !== 'recording') return row;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('conversation never finished');
+}
+
+async function countRows(p: Person): Promise<number> {
+  const res = await t.app.inject({ url: '/api/conversations?limit=100', headers: p.headers });
+  expect(res.statusCode).toBe(200);
+  return res.json().items.length;
+}
+
+/** Starts a PCM conversation on a fresh socket; returns the client and the conversation id. */
+async function pcmStream(s: DeviceServer, name: string, p: Person = acme.member) {
+  const c = await connect(s.url('pcm', deviceOf(p, name)));
+  c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+  const id = String((await c.next('audio-started')).data?.conversation_id);
+  return { c, id };
+}
+
+describe('protocol errors close the socket with a reason and keep what arrived', () => {
+  let s: DeviceServer;
+  beforeAll(async () => {
+    s = await serve();
+  });
+
+  it('audio before audio-start → 1008, and no conversation', async () => {
+    const before = await countRows(acme.owner);
+    const c = await connect(s.url('pcm', deviceOf(acme.member, 'early')));
+    c.ws.send(sinePcm(0.1));
+    expect(await c.closed).toEqual({ code: 1008, reason: 'audio before audio-start' });
+    expect(await countRows(acme.owner)).toBe(before);
+  });
+
+  it.each([
+    ['malformed JSON', '{"type": "audio-start", ', 1007, 'malformed JSON event header'],
+    ['a header that is not an object', '[1,2]', 1007, 'event header must be a JSON object'],
+    ['an unknown event type', '{"type":"transcribe"}', 1008, 'unknown event type "transcribe"'],
+    [
+      'a negative payload_length',
+      '{"type":"audio-chunk","payload_length":-1}',
+      1007,
+      'payload_length must be a non-negative integer',
+    ],
+    [
+      'audio-stop before audio-start',
+      '{"type":"audio-stop"}',
+      1008,
+      'audio-stop before audio-start',
+    ],
+  ])('%s → %i', async (_what, text, code, reason) => {
+    const c = await connect(s.url('pcm', deviceOf(acme.member, 'bad')));
+    c.ws.send(text);
+    expect(await c.closed).toEqual({ code, reason });
+  });
+
+  it.each([
+    [{ rate: 16000, width: 3, channels: 1 }, 'unsupported sample width (16-bit PCM only: 2)'],
+    [{ rate: 16000, width: 2, channels: 3 }, 'unsupported channel count (1 or 2)'],
+    [{ rate: 12345, width: 2, channels: 1 }, 'unsupported sample rate 12345'],
+    [{ rate: 16000, channels: 1 }, 'audio-start must announce rate, width, channels'],
+    [
+      { rate: 16000, width: 2, channels: 1, format: 'opus' },
+      'format "opus" is not pcm (this endpoint)',
+    ],
+  ])('audio-start %j on /ws_pcm → 1003, and no conversation', async (data, reason) => {
+    const before = await countRows(acme.owner);
+    const c = await connect(s.url('pcm', deviceOf(acme.member, 'fmt')));
+    c.ws.send(event('audio-start', data));
+    expect(await c.closed).toEqual({ code: 1003, reason });
+    expect(await countRows(acme.owner)).toBe(before);
+  });
+
+  it('a payload longer than its payload_length → 1007; the audio before it is kept', async () => {
+    const { c, id } = await pcmStream(s, 'mismatch');
+    const good = sinePcm(0.25);
+    c.ws.send(good);
+    c.ws.send(event('audio-chunk', {}, 100));
+    c.ws.send(Buffer.alloc(150));
+    const closed = await c.closed;
+    expect(closed.code).toBe(1007);
+    expect(closed.reason).toMatch(/^payload_length mismatch/);
+    const row = await finished(id);
+    expect(row).toMatchObject({ status: 'complete', bytes: good.length, duration_ms: 250 });
+    expect(row.end_reason).toMatch(/payload_length mismatch/);
+  });
+
+  it('a second audio-start inside a stream → 1008; the first conversation is finalised', async () => {
+    const { c, id } = await pcmStream(s, 'twice');
+    c.ws.send(sinePcm(0.1));
+    c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+    expect((await c.closed).code).toBe(1008);
+    expect(await finished(id)).toMatchObject({ status: 'complete', duration_ms: 100 });
+  });
+
+  it('bytes that cannot be an Opus packet → 1007; the packets before them are kept', async () => {
+    const packets = await opusPackets(0.2);
+    const c = await connect(s.url('opus', deviceOf(acme.member, 'badopus')));
+    c.ws.send(event('audio-start'));
+    const id = String((await c.next('audio-started')).data?.conversation_id);
+    for (const p of packets) c.ws.send(p);
+    c.ws.send(Buffer.from([0x03, 0x00])); // code 3 with zero frames
+    expect(await c.closed).toEqual({ code: 1007, reason: 'invalid Opus packet' });
+    const row = await finished(id);
+    expect(row.duration_ms).toBe(packets.length * 20);
+  });
+
+  it('a socket closed in the middle of an event keeps what came before it', async () => {
+    const { c, id } = await pcmStream(s, 'torn');
+    c.ws.send(sinePcm(0.1));
+    c.ws.send(event('audio-chunk', {}, 3200));
+    c.ws.send(Buffer.alloc(1000));
+    await flushed(c.ws);
+    c.ws.terminate();
+    const row = await finished(id);
+    expect(row).toMatchObject({ status: 'complete', duration_ms: 100 });
+    expect(row.end_reason).toMatch(/mid-event/);
+  });
+
+  it('the device name never reaches the file system: files are named by server ids', async () => {
+    const { c, id } = await pcmStream(s, '..%2F..%2Fetc');
+    c.ws.send(event('audio-stop'));
+    await c.next('audio-stopped');
+    c.ws.close();
+    const row = await conversation(id);
+    const path = conversationFile(t.config.dataDir, row);
+    expect(path).toBe(`${t.config.dataDir}/conversations/${acme.org.id}/${id}.wav`);
+    expect(existsSync(path)).toBe(true);
+  });
+});
+
+describe('limits', () => {
+  it('more than AUDIO_MAX_CONVERSATION_BYTES → 1009 "conversation too large"; the rest is kept', async () => {
+    const s = await serve({ maxBytes: 8000 });
+    const { c, id } = await pcmStream(s, 'big');
+    for (let i = 0; i < 10; i++) c.ws.send(Buffer.alloc(1000, 1));
+    expect(await c.closed).toEqual({ code: 1009, reason: 'conversation too large' });
+    const row = await finished(id);
+    expect(row).toMatchObject({
+      status: 'complete',
+      bytes: 8000,
+      end_reason: 'conversation too large',
+    });
+    expect(statSync(conversationFile(t.config.dataDir, row)).size).toBe(44 + 8000);
+  });
+
+  it('no frame for AUDIO_IDLE_TIMEOUT_SECONDS → 1000 "idle timeout"; the conversation is kept', async () => {
+    const s = await serve({ idleTimeoutSeconds: 1 });
+    const { c, id } = await pcmStream(s, 'idle');
+    c.ws.send(sinePcm(0.2));
+    const at = Date.now();
+    expect(await c.closed).toEqual({ code: 1000, reason: 'idle timeout' });
+    expect(Date.now() - at).toBeGreaterThan(700);
+    expect(await finished(id)).toMatchObject({
+      status: 'complete',
+      duration_ms: 200,
+      end_reason: 'idle timeout',
+    });
+  });
+
+  it('the server ending the socket (revocation) finalises the conversation and closes 1008', async () => {
+    const s = await serve();
+    const { c, id } = await pcmStream(s, 'revoked');
+    c.ws.send(sinePcm(0.3));
+    await flushed(c.ws);
+    await new Promise((r) => setTimeout(r, 50));
+    s.sockets.get('revoked')?.abort.abort('session revoked');
+    expect(await c.closed).toEqual({ code: 1008, reason: 'session revoked' });
+    expect(await finished(id)).toMatchObject({
+      status: 'complete',
+      duration_ms: 300,
+      end_reason: 'session revoked',
+    });
+  });
+
+  it('closeAll (shutdown) ends every stream with 1001 and finalises its conversation', async () => {
+    const config = { dataDir: t.config.dataDir, conversations: t.config.conversations };
+    const handler = createAudioStreamHandler({ database: t.database, config });
+    const s = await startDeviceServer(handler);
+    servers.push(s);
+    const a = await pcmStream(s, 'shut-a');
+    const b = await pcmStream(s, 'shut-b');
+    expect(handler.active).toBe(2);
+    await handler.closeAll('server shutting down');
+    expect(handler.active).toBe(0);
+    for (const x of [a, b]) {
+      expect(await x.c.closed).toEqual({ code: 1001, reason: 'server shutting down' });
+      expect(await conversation(x.id)).toMatchObject({ status: 'complete' });
+    }
+  });
+});
+
+/** A file sink that takes `delayMs` per write: a disk slower than the network. */
+class SlowSink extends Writable {
+  maxBuffered = 0;
+  private readonly file;
+  constructor(
+    path: string,
+    highWaterMark: number,
+    private readonly delayMs: number,
+  ) {
+    super({ highWaterMark });
+    this.file = createWriteStream(path, { flags: 'wx' });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    this.maxBuffered = Math.max(this.maxBuffered, this.writableLength);
+    setTimeout(() => this.file.write(chunk, cb), this.delayMs);
+  }
+  override _final(cb: (err?: Error | null) => void) {
+    this.file.end(cb);
+  }
+}
+
+describe('backpressure', () => {
+  it('a slow disk pauses the socket instead of buffering; every byte still arrives', async () => {
+    const sinks: SlowSink[] = [];
+    const bufferBytes = 16 * 1024;
+    const s = await serve({ writeBufferBytes: bufferBytes }, (path, hwm) => {
+      const sink = new SlowSink(path, hwm, 3);
+      sinks.push(sink);
+      return sink;
+    });
+    const { c, id } = await pcmStream(s, 'slow');
+    const server = s.sockets.get('slow')?.socket;
+    let pauses = 0;
+    const pause = server?.pause.bind(server);
+    if (server && pause) {
+      server.pause = () => {
+        pauses += 1;
+        pause();
+      };
+    }
+    const chunk = 8192;
+    const total = 2 * 1_048_576;
+    for (let sent = 0; sent < total; sent += chunk) c.ws.send(Buffer.alloc(chunk, 7));
+    c.ws.send(event('audio-stop'));
+    const stopped = await c.next('audio-stopped');
+    expect(stopped.data?.bytes).toBe(total);
+    expect(pauses).toBeGreaterThan(0);
+    // The file stream never held more than its high-water mark plus the chunk being written.
+    expect(sinks[0]?.maxBuffered).toBeLessThanOrEqual(bufferBytes + chunk);
+    c.ws.close();
+    const row = await finished(id);
+    expect(statSync(conversationFile(t.config.dataDir, row)).size).toBe(44 + total);
+  }, 60_000);
+});
+
+describe('who sees what', () => {
+  let mine: string;
+  let theirs: string;
+  beforeAll(async () => {
+    const s = await serve();
+    for (const [who, name] of [
+      [acme.member, 'mine'],
+      [member2, 'theirs'],
+    ] as const) {
+      const { c, id } = await pcmStream(s, name, who);
+      c.ws.send(sinePcm(0.1));
+      c.ws.send(event('audio-stop'));
+      await c.next('audio-stopped');
+      c.ws.close();
+      if (name === 'mine') mine = id;
+      else theirs = id;
+    }
+  });
+
+  const get = (p: Person, url: string) => t.app.inject({ url, headers: p.headers });
+
+  it('a member sees, plays and lists only their own conversations', async () => {
+    expect((await get(acme.member, `/api/conversations/${mine}`)).statusCode).toBe(200);
+    expect((await get(acme.member, `/api/conversations/${mine}/audio`)).statusCode).toBe(200);
+    for (const url of [`/api/conversations/${theirs}`, `/api/conversations/${theirs}/audio`]) {
+      const res = await get(acme.member, url);
+      expect(res.statusCode, url).toBe(404);
+      expect(res.json().code).toBe('not_found');
+    }
+    const list = (await get(acme.member, '/api/conversations?limit=100')).json();
+    expect(list.items.every((r: { user_id: string }) => r.user_id === acme.member.user.id)).toBe(
+      true,
+    );
+    // A member cannot widen the list with someone else's user id.
+    const widened = (
+      await get(acme.member, `/api/conversations?user_id=${member2.user.id}`)
+    ).json();
+    expect(widened.items).toEqual([]);
+  });
+
+  it('owners, admins and managers see every conversation of the org and filter by user', async () => {
+    for (const p of [acme.owner, acme.admin, acme.manager]) {
+      expect((await get(p, `/api/conversations/${theirs}`)).statusCode).toBe(200);
+      const list = (await get(p, `/api/conversations?user_id=${member2.user.id}`)).json();
+      expect(list.items.map((r: { id: string }) => r.id)).toContain(theirs);
+      expect(list.items.every((r: { user_id: string }) => r.user_id === member2.user.id)).toBe(
+        true,
+      );
+    }
+  });
+
+  it('another org sees nothing: 404, and an empty list', async () => {
+    for (const url of [`/api/conversations/${mine}`, `/api/conversations/${mine}/audio`]) {
+      expect((await get(other.owner, url)).statusCode).toBe(404);
+    }
+    expect((await get(other.owner, '/api/conversations')).json().items).toEqual([]);
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/conversations/${mine}`,
+      headers: other.owner.headers,
+    });
+    expect(del.statusCode).toBe(404);
+  });
+
+  it("row-level security: the database itself hides other members' and orgs' rows", async () => {
+    const seen = (ctx: { orgId: string; userId: string; role: 'member' | 'owner' }) =>
+      withTenant(t.database, ctx, (tx) =>
+        tx.selectFrom('conversations').select('id').where('id', 'in', [mine, theirs]).execute(),
+      );
+    const asMember = await seen({
+      orgId: acme.org.id,
+      userId: acme.member.user.id,
+      role: 'member',
+    });
+    expect(asMember.map((r) => r.id)).toEqual([mine]);
+    const asOther = await seen({ orgId: other.org.id, userId: other.owner.user.id, role: 'owner' });
+    expect(asOther).toEqual([]);
+    // Nor may a member write a row in someone else's name.
+    await expect(
+      withTenant(
+        t.database,
+        { orgId: acme.org.id, userId: acme.member.user.id, role: 'member' },
+        (tx) =>
+          tx
+            .updateTable('conversations')
+            .set({ end_reason: 'x' })
+            .where('id', '=', theirs)
+            .execute(),
+      ),
+    ).resolves.toEqual([expect.objectContaining({ numUpdatedRows: 0n })]);
+  });
+
+  it('API keys: conversations:read reads, other scopes are refused', async () => {
+    const reader = await createKey(t.app, acme.owner, ['conversations:read']);
+    const list = await t.app.inject({ url: '/api/conversations', headers: reader.headers });
+    expect(list.statusCode).toBe(200);
+    expect(list.json().items.map((r: { id: string }) => r.id)).toContain(theirs);
+    const audio = await t.app.inject({
+      url: `/api/conversations/${mine}/audio`,
+      headers: reader.headers,
+    });
+    expect(audio.statusCode).toBe(200);
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/conversations/${mine}`,
+      headers: reader.headers,
+    });
+    expect(del.statusCode).toBe(403);
+    const wrong = await createKey(t.app, acme.owner, ['calls:read']);
+    const refused = await t.app.inject({ url: '/api/conversations', headers: wrong.headers });
+    expect(refused.statusCode).toBe(403);
+  });
+
+  it("a member cannot delete another member's conversation; a manager can, audited, file removed", async () => {
+    const denied = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/conversations/${theirs}`,
+      headers: acme.member.headers,
+    });
+    expect(denied.statusCode).toBe(404);
+    const row = await conversation(theirs);
+    const path = conversationFile(t.config.dataDir, row);
+    expect(existsSync(path)).toBe(true);
+
+    const ok = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/conversations/${theirs}`,
+      headers: acme.manager.headers,
+    });
+    expect(ok.statusCode).toBe(204);
+    expect(existsSync(path)).toBe(false);
+    expect(await conversation(theirs)).toBeNull();
+    const again = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/conversations/${theirs}`,
+      headers: acme.manager.headers,
+    });
+    expect(again.statusCode).toBe(404);
+    const audit = (await auditOf(t.database, acme.org.id)).filter(
+      (a) => a.action === 'conversation.delete',
+    );
+    expect(audit).toEqual([
+      expect.objectContaining({
+        actor_user_id: acme.manager.user.id,
+        target_type: 'conversation',
+        target_id: theirs,
+        outcome: 'success',
+      }),
+    ]);
+  });
+
+  it('a member deletes their own conversation', async () => {
+    const res = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/conversations/${mine}`,
+      headers: acme.member.headers,
+    });
+    expect(res.statusCode).toBe(204);
+    expect(await conversation(mine, acme.member)).toBeNull();
+  });
+
+  it('a conversation still recording cannot be downloaded yet (409)', async () => {
+    const s = await serve();
+    const { c, id } = await pcmStream(s, 'live');
+    const res = await get(acme.member, `/api/conversations/${id}/audio`);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().code).toBe('conversation_recording');
+    c.ws.close();
+  });
+});

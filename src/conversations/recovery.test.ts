@@ -1,0 +1,137 @@
+// The recovery sweep: a conversation whose writer died (row still `recording`, file cut short at
+// any byte) is finalised from its file, which then plays; a deleted conversation's file that
+// survived the delete is removed.
+
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { ffprobe, opusPackets, sinePcm } from '../test/audio.ts';
+import { createTeam } from '../test/factories.ts';
+import { OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
+import { sweepConversations } from './recovery.ts';
+import { conversationDir, conversationFile } from './storage.ts';
+import { wavHeader } from './wav.ts';
+
+let t: TestApp;
+let team: Awaited<ReturnType<typeof createTeam>>;
+const silent = { info() {}, warn() {}, error() {}, debug() {}, trace() {}, fatal() {} } as never;
+
+beforeAll(async () => {
+  t = await buildTestApp();
+  team = await createTeam(t.database);
+  mkdirSync(conversationDir(t.config.dataDir, team.org.id), { recursive: true });
+});
+afterAll(() => t.close());
+
+async function recordingRow(codec: 'pcm' | 'opus', heartbeatAgoSeconds = 600) {
+  const row = {
+    id: newId(),
+    org_id: team.org.id,
+    user_id: team.member.id,
+    device_id: randomUUID(),
+    client_id: `${team.member.id.slice(-6)}-crash`,
+    device_name: 'crash',
+    codec,
+    sample_rate: 16000,
+    channels: 1,
+    heartbeat_at: new Date(Date.now() - heartbeatAgoSeconds * 1000),
+  };
+  await withSystem(t.database, (tx) => tx.insertInto('conversations').values(row).execute());
+  return { ...row, path: conversationFile(t.config.dataDir, row) };
+}
+
+const rowOf = (id: string) =>
+  withSystem(t.database, (tx) =>
+    tx.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
+  );
+
+const sweep = (staleSeconds: number) =>
+  sweepConversations(
+    { database: t.database, dataDir: t.config.dataDir, log: silent },
+    staleSeconds,
+  );
+
+describe('recovery sweep', () => {
+  it('repairs a WAV whose header was never finalised (cut mid-sample) and marks it interrupted', async () => {
+    const r = await recordingRow('pcm');
+    const pcm = sinePcm(0.75);
+    writeFileSync(
+      r.path,
+      Buffer.concat([
+        wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0),
+        pcm,
+        Buffer.from([1]),
+      ]),
+    );
+    await sweep(90);
+    const row = await rowOf(r.id);
+    expect(row).toMatchObject({ status: 'interrupted', duration_ms: expect.anything() });
+    expect(Number(row.bytes)).toBe(pcm.length);
+    expect(Number(row.duration_ms)).toBe(750);
+    expect(row.ended_at).not.toBeNull();
+    const probe = await ffprobe(r.path);
+    expect(probe).toMatchObject({ codec_name: 'pcm_s16le', sample_rate: 16000, channels: 1 });
+    expect(probe.duration).toBeCloseTo(0.75, 2);
+  });
+
+  it('cuts an Ogg file after its last whole page, marks it end of stream, and it plays', async () => {
+    const r = await recordingRow('opus');
+    const packets = await opusPackets(2.5);
+    const w = new OggOpusWriter(1234, 1, 16000);
+    const parts = [w.start()];
+    for (const p of packets) {
+      const page = w.add(p, opusPacketSamples(p) ?? 0);
+      if (page) parts.push(page);
+    }
+    const whole = Buffer.concat(parts);
+    // A torn page at the end: half of the page that finish() would write.
+    const torn = w.finish();
+    writeFileSync(r.path, Buffer.concat([whole, torn.subarray(0, Math.floor(torn.length / 2))]));
+    await sweep(90);
+    const row = await rowOf(r.id);
+    expect(row.status).toBe('interrupted');
+    // Pages flush every second of audio: the two whole seconds survived.
+    expect(Number(row.duration_ms)).toBe(2000);
+    expect(readFileSync(r.path).length).toBe(whole.length);
+    const probe = await ffprobe(r.path);
+    expect(probe).toMatchObject({ codec_name: 'opus', channels: 1 });
+    expect(probe.duration).toBeCloseTo(2, 1);
+  });
+
+  it('a recording row without a file becomes failed', async () => {
+    const r = await recordingRow('pcm');
+    await sweep(90);
+    expect(await rowOf(r.id)).toMatchObject({ status: 'failed', bytes: expect.anything() });
+    expect(Number((await rowOf(r.id)).bytes)).toBe(0);
+  });
+
+  it('leaves a row alone while its writer is alive (fresh heartbeat)', async () => {
+    const r = await recordingRow('pcm', 5);
+    writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    await sweep(90);
+    expect((await rowOf(r.id)).status).toBe('recording');
+    await sweep(0);
+    expect((await rowOf(r.id)).status).toBe('interrupted');
+  });
+
+  it('removes the file of a deleted conversation that survived its delete', async () => {
+    const r = await recordingRow('pcm');
+    writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    await sweep(90);
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('conversations')
+        .set({ deleted_at: new Date() })
+        .where('id', '=', r.id)
+        .execute(),
+    );
+    expect(existsSync(r.path)).toBe(true);
+    const { purged } = await sweep(90);
+    expect(purged).toBeGreaterThanOrEqual(1);
+    expect(existsSync(r.path)).toBe(false);
+    expect((await rowOf(r.id)).audio_purged_at).not.toBeNull();
+  });
+});

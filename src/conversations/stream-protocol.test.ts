@@ -1,0 +1,152 @@
+// The stream protocol's framing and format rules, and the Opus/Ogg and range primitives, each on
+// its own (the socket-level behaviour is in conversations*.test.ts).
+import { describe, expect, it } from 'vitest';
+import { byteRange } from './conversation.routes.ts';
+import { oggCrc, oggPage, opusPacketSamples } from './ogg-opus.ts';
+import { audioFormat, ProtocolError, StreamParser } from './stream-protocol.ts';
+
+const bin = (s: string) => Buffer.from(s);
+
+describe('StreamParser', () => {
+  it('a text header with payload_length waits for exactly that many binary bytes', () => {
+    const p = new StreamParser();
+    expect(p.message(bin('{"type":"audio-chunk","payload_length":4}\n'), false)).toEqual([]);
+    expect(p.incomplete).toBe(true);
+    expect(p.message(Buffer.from([1, 2]), true)).toEqual([]);
+    const [e] = p.message(Buffer.from([3, 4]), true);
+    expect(e).toMatchObject({ type: 'audio-chunk', payload: Buffer.from([1, 2, 3, 4]) });
+    expect(p.incomplete).toBe(false);
+  });
+
+  it('a binary Wyoming event carries header, data and payload in one message', () => {
+    const p = new StreamParser();
+    const msg = Buffer.concat([
+      bin(
+        '{"type": "audio-chunk", "data": {"rate": 16000}, "data_length": 12, "payload_length": 2}\n',
+      ),
+      bin('{"width": 2}'),
+      Buffer.from([9, 9]),
+    ]);
+    const [e] = p.message(msg, true);
+    expect(e).toMatchObject({ type: 'audio-chunk', data: { rate: 16000, width: 2 } });
+    expect(e?.payload).toEqual(Buffer.from([9, 9]));
+  });
+
+  it('other binary messages are raw audio, even when they start with "{"', () => {
+    const p = new StreamParser();
+    const [e] = p.message(bin('{not a header'), true);
+    expect(e).toMatchObject({ type: 'audio-chunk', payload: bin('{not a header') });
+  });
+
+  it.each([
+    [
+      'text while a payload is owed',
+      (p: StreamParser) => {
+        p.message(bin('{"type":"audio-chunk","payload_length":4}'), false);
+        p.message(bin('{"type":"audio-stop"}'), false);
+      },
+      1007,
+    ],
+    [
+      'more bytes than announced',
+      (p: StreamParser) => {
+        p.message(bin('{"type":"audio-chunk","payload_length":1}'), false);
+        p.message(Buffer.from([1, 2]), true);
+      },
+      1007,
+    ],
+    [
+      'a binary header without newline',
+      (p: StreamParser) => p.message(bin('{"type":"audio-chunk"'), true),
+      1007,
+    ],
+    [
+      'payload_length as a string',
+      (p: StreamParser) => p.message(bin('{"type":"audio-chunk","payload_length":"4"}'), false),
+      1007,
+    ],
+    [
+      'payload_length beyond 16 MiB',
+      (p: StreamParser) =>
+        p.message(bin('{"type":"audio-chunk","payload_length":99999999}'), false),
+      1009,
+    ],
+    [
+      'data that is not an object',
+      (p: StreamParser) => p.message(bin('{"type":"audio-start","data":[1]}'), false),
+      1007,
+    ],
+    ['an unknown type', (p: StreamParser) => p.message(bin('{"type":"describe"}'), false), 1008],
+    ['a huge header', (p: StreamParser) => p.message(Buffer.alloc(9000, 0x20), false), 1007],
+  ])('%s → ProtocolError %i', (_what, act, code) => {
+    const p = new StreamParser();
+    let err: unknown;
+    try {
+      act(p);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as ProtocolError).code).toBe(code);
+  });
+});
+
+describe('audioFormat', () => {
+  it('PCM: rate, width 2 and channels are required; Opus defaults to 16 kHz mono', () => {
+    expect(audioFormat('pcm', { rate: 16000, width: 2, channels: 2 })).toEqual({
+      codec: 'pcm',
+      sampleRate: 16000,
+      channels: 2,
+      width: 2,
+    });
+    expect(audioFormat('opus', {})).toEqual({
+      codec: 'opus',
+      sampleRate: 16000,
+      channels: 1,
+      width: 0,
+    });
+    expect(() => audioFormat('pcm', { rate: 16000, width: 2 })).toThrow(ProtocolError);
+    expect(() => audioFormat('opus', { rate: 16000.5 })).toThrow(/integer/);
+    expect(() => audioFormat('opus', { format: 'pcm' })).toThrow(/not opus/);
+  });
+});
+
+describe('Opus TOC and Ogg pages', () => {
+  it('reads packet durations from the TOC byte (RFC 6716 §3.1)', () => {
+    expect(opusPacketSamples(Buffer.from([(1 << 3) | 0]))).toBe(960); // SILK NB 20 ms, 1 frame
+    expect(opusPacketSamples(Buffer.from([(31 << 3) | 1]))).toBe(1920); // CELT FB 20 ms, 2 frames
+    expect(opusPacketSamples(Buffer.from([(16 << 3) | 3, 4]))).toBe(480); // CELT 2.5 ms × 4
+    expect(opusPacketSamples(Buffer.from([(3 << 3) | 3, 3]))).toBe(null); // 3 × 60 ms > 120 ms
+    expect(opusPacketSamples(Buffer.from([(16 << 3) | 3]))).toBe(null); // code 3 without count
+    expect(opusPacketSamples(Buffer.alloc(0))).toBe(null);
+  });
+
+  it('computes the Ogg CRC so that a page checks out', () => {
+    const page = oggPage({
+      packets: [Buffer.alloc(300, 1)],
+      granule: 960n,
+      serial: 7,
+      sequence: 2,
+      flags: 0,
+    });
+    expect(page.toString('ascii', 0, 4)).toBe('OggS');
+    expect(page[26]).toBe(2); // 300 bytes = lacing 255 + 45
+    const crc = page.readUInt32LE(22);
+    const zeroed = Buffer.from(page);
+    zeroed.writeUInt32LE(0, 22);
+    expect(oggCrc(zeroed)).toBe(crc);
+    expect(oggCrc(Buffer.from('123456789'))).toBe(0x89a1897f); // the check value of Ogg's CRC-32
+  });
+});
+
+describe('byteRange', () => {
+  it('parses one range, suffix ranges and open ends; several ranges get the whole file', () => {
+    expect(byteRange(undefined, 100)).toBeNull();
+    expect(byteRange('bytes=0-9', 100)).toEqual([0, 9]);
+    expect(byteRange('bytes=90-', 100)).toEqual([90, 99]);
+    expect(byteRange('bytes=-5', 100)).toEqual([95, 99]);
+    expect(byteRange('bytes=50-500', 100)).toEqual([50, 99]);
+    expect(byteRange('bytes=0-1,5-6', 100)).toBeNull();
+    expect(() => byteRange('bytes=100-', 100)).toThrow();
+  });
+});

@@ -1,0 +1,225 @@
+// The device stream protocol: framing and validation only (no I/O), so every rule is tested on
+// its own. The README's "Device audio: stream protocol" documents the same rules.
+//
+// A message is one of:
+// - a text message: one Wyoming event header, JSON (`{"type": …, "data": {…}, "data_length": n,
+//   "payload_length": m}`, a trailing newline allowed). With a data or payload length, the
+//   following binary message(s) carry exactly data_length + payload_length bytes;
+// - a binary message starting with `{"type"`: a whole Wyoming event (header line, "\n", then the
+//   data and payload bytes, which may continue in the following binary messages);
+// - any other binary message: raw audio (one Opus packet on /ws, PCM bytes on /ws_pcm).
+
+/** Close codes of protocol failures (RFC 6455 §7.4.1). */
+export const CLOSE = {
+  normal: 1000,
+  unsupported: 1003,
+  invalidPayload: 1007,
+  policy: 1008,
+  tooBig: 1009,
+} as const;
+
+/** A protocol failure: the stream closes with `code` and `reason` (what arrived is kept). */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export const EVENT_TYPES = ['audio-start', 'audio-chunk', 'audio-stop'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export interface StreamEvent {
+  type: EventType;
+  data: Record<string, unknown>;
+  /** audio-chunk: the audio bytes (a raw binary message is an audio-chunk with empty data). */
+  payload?: Buffer;
+}
+
+/** A header line longer than this is not a header. */
+export const MAX_HEADER_BYTES = 8192;
+/** The most bytes one event may announce (data and payload). */
+export const MAX_EVENT_BYTES = 16 * 1_048_576;
+
+const WYOMING_PREFIX = Buffer.from('{"type"', 'ascii');
+const NEWLINE = 0x0a;
+
+function byteLength(value: unknown, field: string): number {
+  if (value === undefined || value === null) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new ProtocolError(CLOSE.invalidPayload, `${field} must be a non-negative integer`);
+  }
+  if (value > MAX_EVENT_BYTES) throw new ProtocolError(CLOSE.tooBig, `${field} too large`);
+  return value;
+}
+
+function parseObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ProtocolError(CLOSE.invalidPayload, `malformed JSON ${what}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ProtocolError(CLOSE.invalidPayload, `${what} must be a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+interface Header {
+  type: EventType;
+  data: Record<string, unknown>;
+  dataLength: number;
+  payloadLength: number;
+}
+
+function parseHeader(text: string): Header {
+  const h = parseObject(text, 'event header');
+  if (typeof h.type !== 'string') {
+    throw new ProtocolError(CLOSE.invalidPayload, 'event header needs a string "type"');
+  }
+  if (!(EVENT_TYPES as readonly string[]).includes(h.type)) {
+    throw new ProtocolError(CLOSE.policy, `unknown event type "${h.type.slice(0, 40)}"`);
+  }
+  const data = h.data ?? {};
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new ProtocolError(CLOSE.invalidPayload, '"data" must be a JSON object');
+  }
+  return {
+    type: h.type as EventType,
+    data: data as Record<string, unknown>,
+    dataLength: byteLength(h.data_length, 'data_length'),
+    payloadLength: byteLength(h.payload_length, 'payload_length'),
+  };
+}
+
+/**
+ * Turns a socket's messages into events. Keeps the one piece of framing state: a header whose
+ * data and payload bytes are still to come.
+ */
+export class StreamParser {
+  private pending: { header: Header; parts: Buffer[]; got: number } | null = null;
+
+  /** The events `message` completes (none while a payload is incomplete); throws ProtocolError. */
+  message(raw: Buffer, isBinary: boolean): StreamEvent[] {
+    if (!isBinary) {
+      if (this.pending) throw this.mismatch();
+      if (raw.length > MAX_HEADER_BYTES) {
+        throw new ProtocolError(CLOSE.invalidPayload, 'event header too long');
+      }
+      return this.begin(parseHeader(raw.toString('utf8')), raw.subarray(raw.length));
+    }
+    if (this.pending) return this.more(raw);
+    if (raw.subarray(0, WYOMING_PREFIX.length).equals(WYOMING_PREFIX)) {
+      const end = raw.subarray(0, MAX_HEADER_BYTES + 1).indexOf(NEWLINE);
+      if (end < 0) throw new ProtocolError(CLOSE.invalidPayload, 'event header without newline');
+      return this.begin(parseHeader(raw.toString('utf8', 0, end)), raw.subarray(end + 1));
+    }
+    return [{ type: 'audio-chunk', data: {}, payload: raw }];
+  }
+
+  /** True while a header's bytes are still expected (the stream ends in the middle of one). */
+  get incomplete(): boolean {
+    return this.pending !== null;
+  }
+
+  private begin(header: Header, rest: Buffer): StreamEvent[] {
+    if (header.dataLength + header.payloadLength === 0) {
+      if (rest.length > 0) throw this.mismatch();
+      return [{ type: header.type, data: header.data, payload: Buffer.alloc(0) }];
+    }
+    this.pending = { header, parts: [], got: 0 };
+    return rest.length > 0 ? this.more(rest) : [];
+  }
+
+  private more(chunk: Buffer): StreamEvent[] {
+    const p = this.pending;
+    if (!p) return [];
+    const need = p.header.dataLength + p.header.payloadLength;
+    if (p.got + chunk.length > need) throw this.mismatch();
+    p.parts.push(chunk);
+    p.got += chunk.length;
+    if (p.got < need) return [];
+    this.pending = null;
+    const bytes = p.parts.length === 1 ? (p.parts[0] as Buffer) : Buffer.concat(p.parts);
+    let data = p.header.data;
+    if (p.header.dataLength > 0) {
+      data = {
+        ...data,
+        ...parseObject(bytes.toString('utf8', 0, p.header.dataLength), 'event data'),
+      };
+    }
+    return [{ type: p.header.type, data, payload: bytes.subarray(p.header.dataLength) }];
+  }
+
+  private mismatch(): ProtocolError {
+    const p = this.pending;
+    const detail = p
+      ? `expected ${p.header.dataLength + p.header.payloadLength - p.got} more bytes`
+      : 'bytes after the header';
+    return new ProtocolError(CLOSE.invalidPayload, `payload_length mismatch: ${detail}`);
+  }
+}
+
+/** Sample rates a stream may announce (Hz). */
+export const SAMPLE_RATES = [8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000];
+/** What an Opus stream is taken to be when audio-start does not say (an Omi-style device). */
+export const OPUS_DEFAULTS = { rate: 16000, channels: 1 } as const;
+
+export interface AudioFormat {
+  codec: 'opus' | 'pcm';
+  sampleRate: number;
+  channels: number;
+  /** Bytes per sample: 2 for PCM (16-bit little-endian); Opus has none (0). */
+  width: number;
+}
+
+function intField(data: Record<string, unknown>, name: string): number | undefined {
+  const v = data[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) {
+    throw new ProtocolError(CLOSE.invalidPayload, `audio-start "${name}" must be an integer`);
+  }
+  return v;
+}
+
+/**
+ * The format an audio-start announces, checked against the endpoint's codec. PCM must announce
+ * rate, width (2) and channels (1 or 2); Opus may announce rate and channels.
+ */
+export function audioFormat(codec: 'opus' | 'pcm', data: Record<string, unknown>): AudioFormat {
+  const format = data.format ?? data.codec;
+  if (format !== undefined && format !== null) {
+    const ok = codec === 'pcm' ? ['pcm', 'wav', 's16le', 'pcm_s16le'] : ['opus'];
+    if (typeof format !== 'string' || !ok.includes(format.toLowerCase())) {
+      throw new ProtocolError(
+        CLOSE.unsupported,
+        `format ${JSON.stringify(format).slice(0, 20)} is not ${codec} (this endpoint)`,
+      );
+    }
+  }
+  const rate = intField(data, 'rate');
+  const width = intField(data, 'width');
+  const channels = intField(data, 'channels');
+  if (codec === 'pcm' && (rate === undefined || width === undefined || channels === undefined)) {
+    throw new ProtocolError(CLOSE.unsupported, 'audio-start must announce rate, width, channels');
+  }
+  if (rate !== undefined && !SAMPLE_RATES.includes(rate)) {
+    throw new ProtocolError(CLOSE.unsupported, `unsupported sample rate ${rate}`);
+  }
+  if (codec === 'pcm' && width !== 2) {
+    throw new ProtocolError(CLOSE.unsupported, 'unsupported sample width (16-bit PCM only: 2)');
+  }
+  if (channels !== undefined && channels !== 1 && channels !== 2) {
+    throw new ProtocolError(CLOSE.unsupported, 'unsupported channel count (1 or 2)');
+  }
+  return {
+    codec,
+    sampleRate: rate ?? OPUS_DEFAULTS.rate,
+    channels: channels ?? OPUS_DEFAULTS.channels,
+    width: codec === 'pcm' ? 2 : 0,
+  };
+}
