@@ -1,31 +1,29 @@
-// npm run screenshots — pictures of the dashboard's main pages for the README, taken with the
-// browser tests' Chromium setup against a throwaway server (in-memory database, demo data).
-// Writes docs/screenshots/*.png.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+// npm run screenshots — pictures of the dashboard's pages for the README, taken with the browser
+// tests' Chromium setup against a throwaway server (in-memory database, the demo data of
+// web/e2e/support/demo-data.ts), on a laptop (1280×800: docs/screenshots/<page>.png) and on a
+// phone (390×844: docs/screenshots/<page>-phone.png).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
-import type { Insertable } from 'kysely';
 import type { Page } from 'playwright-core';
-import twilio from 'twilio';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { databaseFromPGlite } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import type { DB } from '../src/db/schema.ts';
-import { withSystem } from '../src/db/tenant.ts';
-import { newId } from '../src/http/ids.ts';
 import { totpCodeAt } from '../src/mfa/totp.ts';
-import { parseMessage } from '../src/test/smtp.ts';
 import { launchChromium } from '../web/e2e/support/chromium.ts';
+import { DEMO_ENV, DEMO_PASSWORD, seedDemo } from '../web/e2e/support/demo-data.ts';
 import { ensureWebBuild } from './build-web.ts';
 
 const OUT = fileURLToPath(new URL('../docs/screenshots/', import.meta.url));
-const PASSWORD = 'correct horse battery staple 42';
+const PASSWORD = DEMO_PASSWORD;
 
 await ensureWebBuild();
+// Pictures of pages that no longer exist (or were renamed) do not linger.
+rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-shots-'));
 const database = databaseFromPGlite(await PGlite.create());
@@ -38,278 +36,13 @@ const config = loadConfig({
   SECRET_KEY: 'screenshots-only-secret-0123456789abcdef',
   ARGON2_MEMORY_COST: '1024',
   ARGON2_TIME_COST: '1',
-  PUBLIC_URL: 'https://switchboard.acme-voice.example',
-  TWILIO_ACCOUNT_SID: `AC${'3'.repeat(32)}`,
-  TWILIO_AUTH_TOKEN: 'screenshotsonlytoken0123456789ab',
-  DISPATCHER_ENABLED: 'false',
+  ...DEMO_ENV,
 });
 const app = await buildApp(config, { database });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
-// biome-ignore lint/suspicious/noExplicitAny: demo seeding reads a few fields of known answers.
-type Answer = any;
-
-async function call(
-  method: string,
-  path: string,
-  token: string | null,
-  body?: unknown,
-): Promise<Answer> {
-  const res = await fetch(base + path, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-  return res.status === 204 ? null : res.json();
-}
-
-// Demo data: a company with people, invitations, keys and prompts.
-const owner = await call('POST', '/api/auth/register', null, {
-  email: 'ada@acme-voice.example',
-  password: PASSWORD,
-  full_name: 'Ada Lovelace',
-  company_name: 'Acme Voice',
-});
-// Mails in the outbox folder (no SMTP here): the newest link matching `pattern` sent to `to`.
-const outbox = join(dataDir, 'outbox');
-async function mailedToken(to: string, pattern: RegExp): Promise<string> {
-  for (let i = 0; i < 50; i++) {
-    for (const file of existsSync(outbox) ? readdirSync(outbox).sort().reverse() : []) {
-      const raw = readFileSync(join(outbox, file));
-      const mail = parseMessage(raw);
-      if (!raw.toString('latin1').includes(to)) continue;
-      const link = pattern.exec(mail.text);
-      if (link) return link[1]!;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no mail to ${to} matching ${pattern}`);
-}
-// The owner has verified their address (the link from the welcome mail, with the password chosen
-// at sign-up). The first proof of an address ends the sessions opened before it, so the owner
-// logs in again afterwards.
-await call('POST', '/api/auth/email/verify', null, {
-  token: await mailedToken(owner.user.email, /\/verify-email\?token=([\w-]+)/),
-  password: PASSWORD,
-});
-const token = (
-  await call('POST', '/api/auth/login', null, { email: owner.user.email, password: PASSWORD })
-).access_token as string;
-for (const [email, full_name, role] of [
-  ['grace@acme-voice.example', 'Grace Hopper', 'admin'],
-  ['alan@acme-voice.example', 'Alan Turing', 'manager'],
-  ['katherine@acme-voice.example', 'Katherine Johnson', 'member'],
-] as const) {
-  // Admins never choose a password: each person sets theirs through the mailed link.
-  await call('POST', '/api/orgs/current/users', token, { email, full_name, role });
-  await call('POST', '/api/auth/password/reset', null, {
-    token: await mailedToken(email, /\/reset-password\?token=([\w-]+)/),
-    new_password: PASSWORD,
-  });
-}
-for (const [email, role] of [
-  ['dorothy@acme-voice.example', 'member'],
-  ['mary@acme-voice.example', 'manager'],
-]) {
-  await call('POST', '/api/orgs/current/invitations', token, { email, role });
-}
-await call('POST', '/api/api-keys', token, {
-  name: 'Production agent worker',
-  scopes: ['prompts:read', 'agent:context'],
-});
-const old = await call('POST', '/api/api-keys', token, {
-  name: 'Staging',
-  scopes: ['prompts:read'],
-});
-await call('DELETE', `/api/api-keys/${old.id}`, token);
-for (const [name, description, content] of [
-  [
-    'Front desk',
-    'Greets callers and routes them',
-    'You are the front desk of Acme Voice. Greet the caller, ask how you can help, and route them to sales, support or billing.',
-  ],
-  [
-    'Appointment reminder',
-    'Outgoing reminder calls',
-    'You call to remind a customer of their appointment. Confirm the date and time; offer to reschedule.',
-  ],
-  [
-    'After-hours support',
-    null,
-    'The office is closed. Take a message with the caller’s name, number and reason for calling.',
-  ],
-  [
-    'Order status',
-    'Answers “where is my order?” by text',
-    'Look up the order by its number and tell the customer where it is and when it will arrive.',
-  ],
-]) {
-  await call('POST', '/api/prompts', token, { name, description, content });
-}
-
-// Voice demo data: numbers, agents, a messaging agent, scheduled calls; a month of calls (written
-// straight into the log so the charts have history) and a conversation through the SMS webhook.
-const sales = await call('POST', '/api/phones', token, {
-  number: '+14155550100',
-  label: 'Main line',
-});
-const support = await call('POST', '/api/phones', token, {
-  number: '+14155550111',
-  label: 'Support',
-});
-await call('POST', '/api/phones', token, {
-  number: '+442079460000',
-  label: 'London',
-  active: false,
-});
-// The platform operator's assignment (POST /api/admin/phone-assignments) of the two US numbers:
-// a registered number is inert until verified. London stays pending, to show that state.
-await withSystem(database, (tx) =>
-  tx
-    .updateTable('phones')
-    .set({
-      verification_status: 'verified',
-      verification_method: 'platform_assignment',
-      verified_at: new Date(),
-    })
-    .where('id', 'in', [sales.id as string, support.id as string])
-    .execute(),
-);
-const prompts = (await call('GET', '/api/prompts?limit=10', token)).items as Answer[];
-const promptId = (name: string) => prompts.find((p) => p.name === name)?.id ?? null;
-const agents: Answer[] = [];
-for (const [name, direction, phone, prompt] of [
-  ['Front desk', 'incoming', sales, 'Front desk'],
-  ['Support line', 'incoming', support, 'After-hours support'],
-  ['Reminders', 'outgoing', sales, 'Appointment reminder'],
-] as const) {
-  agents.push(
-    await call('POST', '/api/agents', token, {
-      name,
-      direction,
-      phone_id: phone.id,
-      prompt_id: promptId(prompt),
-      greeting: 'Hello, thanks for calling Acme Voice.',
-      voice: 'alloy',
-      language: 'en-US',
-      media_stream_url: 'wss://agents.acme-voice.example/stream',
-    }),
-  );
-}
-await call('POST', '/api/message-agents', token, {
-  name: 'Order status by text',
-  phone_id: sales.id,
-  prompt_id: promptId('Order status'),
-  auto_reply: 'Thanks! We got your message and will text you back within the hour.',
-});
-for (const [to, hours] of [
-  ['+14155550177', 20],
-  ['+14155550188', 26],
-  ['+14155550199', 50],
-] as const) {
-  await call('POST', '/api/scheduled-calls', token, {
-    agent_id: agents[2].id,
-    to,
-    scheduled_at: new Date(Date.now() + hours * 3600_000).toISOString(),
-  });
-}
-{
-  const me = await call('GET', '/auth/me', token);
-  const ownerId = me.id as string;
-  const orgId = me.org.id as string;
-  let seed = 7;
-  const random = () => {
-    seed = (seed * 16807) % 2147483647;
-    return seed / 2147483647;
-  };
-  const rows: Insertable<DB['calls']>[] = [];
-  for (let day = 29; day >= 0; day--) {
-    const perDay = 4 + Math.floor(random() * 10) + (day % 7 < 2 ? -3 : 0);
-    for (let i = 0; i < perDay; i++) {
-      // Office hours, busiest late morning.
-      const hour = 8 + Math.floor((random() + random() + random()) * 3.3);
-      const start = new Date(Date.now() - day * 86_400_000);
-      start.setHours(hour, Math.floor(random() * 60), Math.floor(random() * 60), 0);
-      if (start.getTime() > Date.now()) continue;
-      const agent = random() < 0.7 ? agents[0] : agents[1];
-      const phone = agent === agents[0] ? sales : support;
-      const answered = random() < 0.82;
-      const duration = answered ? 20 + Math.floor(random() * 400) : null;
-      rows.push({
-        id: newId(start.getTime()),
-        org_id: orgId,
-        call_sid: `CA${newId().replace(/-/g, '')}`,
-        phone_id: phone.id,
-        agent_id: agent.id,
-        scheduled_call_id: null,
-        phone_owner_id: ownerId,
-        agent_owner_id: ownerId,
-        direction: 'inbound' as const,
-        from_number: `+1415555${String(1000 + Math.floor(random() * 9000))}`,
-        to_number: phone.number,
-        status: answered ? ('completed' as const) : ('no-answer' as const),
-        started_at: start,
-        answered_at: answered ? new Date(start.getTime() + 4000) : null,
-        ended_at: new Date(start.getTime() + 4000 + (duration ?? 26) * 1000),
-        duration_seconds: duration,
-      });
-    }
-  }
-  await withSystem(database, (tx) => tx.insertInto('calls').values(rows).execute());
-}
-// A call in progress and a conversation, through the signed webhooks as Twilio sends them.
-const webhook = async (path: string, params: Record<string, string>) => {
-  const signature = twilio.getExpectedTwilioSignature(
-    config.twilio.authToken ?? '',
-    `${config.publicUrl}${path}`,
-    params,
-  );
-  const res = await fetch(base + path, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-twilio-signature': signature,
-    },
-    body: new URLSearchParams(params),
-  });
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-};
-const accountSid = config.twilio.accountSid ?? '';
-await webhook('/webhooks/twilio/voice', {
-  CallSid: `CA${'c'.repeat(32)}`,
-  AccountSid: accountSid,
-  From: '+14155550142',
-  To: sales.number,
-  CallStatus: 'in-progress',
-  Direction: 'inbound',
-});
-for (const [i, body] of [
-  'Hi, where is order 1042?',
-  'It was supposed to arrive yesterday.',
-  'Great, thank you!',
-].entries()) {
-  await webhook('/webhooks/twilio/sms', {
-    MessageSid: `SM${String(i).repeat(32)}`,
-    AccountSid: accountSid,
-    From: '+14155550142',
-    To: sales.number,
-    Body: body,
-    NumMedia: '0',
-  });
-}
-await webhook('/webhooks/twilio/sms', {
-  MessageSid: `SM${'e'.repeat(32)}`,
-  AccountSid: accountSid,
-  From: '+14155550163',
-  To: sales.number,
-  Body: 'Can I change my delivery address?',
-  NumMedia: '0',
-});
+await seedDemo({ base, database, config });
 
 const browser = await launchChromium();
 const shot = async (page: Page, name: string) => {
@@ -321,7 +54,60 @@ const shot = async (page: Page, name: string) => {
   console.log(`docs/screenshots/${name}.png`);
 };
 
+/** The dashboard's pages, in the order they are shown, each with what marks it as loaded. */
+const PAGES: [name: string, path: string, ready: (page: Page) => Promise<void>][] = [
+  ['overview', '/app', (p) => p.getByRole('heading', { name: /^Welcome, / }).waitFor()],
+  ['analytics', '/app/analytics', (p) => p.getByRole('img', { name: /^Calls by day,/ }).waitFor()],
+  [
+    'calls',
+    '/app/calls',
+    async (p) => {
+      await p.getByRole('table', { name: 'Call log' }).waitFor();
+      await p.getByRole('table', { name: 'Active calls' }).waitFor();
+    },
+  ],
+  [
+    'messages',
+    '/app/messages?with=%2B14155550142',
+    (p) => p.getByRole('list', { name: 'Messages with +14155550142' }).waitFor(),
+  ],
+  ['phones', '/app/phones', (p) => p.getByRole('table', { name: 'Phone numbers' }).waitFor()],
+  ['agents', '/app/agents', (p) => p.getByRole('table', { name: 'Voice agents' }).waitFor()],
+  [
+    'message-agents',
+    '/app/message-agents',
+    (p) => p.getByRole('table', { name: 'Messaging agents' }).waitFor(),
+  ],
+  ['prompts', '/app/prompts', (p) => p.getByRole('list', { name: 'Prompts' }).waitFor()],
+  [
+    'scheduled-calls',
+    '/app/scheduled-calls',
+    (p) => p.getByRole('table', { name: 'Scheduled calls' }).waitFor(),
+  ],
+  [
+    'members',
+    '/app/org/members',
+    (p) => p.getByRole('table', { name: 'Pending invitations' }).waitFor(),
+  ],
+  ['api-keys', '/app/org/api-keys', (p) => p.getByRole('table', { name: 'API keys' }).waitFor()],
+  [
+    'audit-log',
+    '/app/org/audit',
+    (p) => p.getByRole('table', { name: 'Audit log events' }).waitFor(),
+  ],
+  ['org-settings', '/app/org/settings', (p) => p.getByLabel('Organization name').waitFor()],
+];
+
+async function logIn(page: Page, email: string) {
+  await page.goto('/login');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('heading', { name: /^Welcome, / }).waitFor();
+}
+
 try {
+  // On a laptop, as the owner.
   const context = await browser.newContext({
     baseURL: base,
     viewport: { width: 1280, height: 800 },
@@ -340,61 +126,24 @@ try {
   await page.getByLabel('Password', { exact: true }).fill('correct horse');
   await shot(page, 'register');
 
-  await page.goto('/login');
-  await page.getByLabel('Email').fill('ada@acme-voice.example');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('heading', { name: 'Welcome, Ada' }).waitFor();
-  await shot(page, 'overview');
+  await logIn(page, 'ada@acme-voice.example');
+  for (const [name, path, ready] of PAGES) {
+    await page.goto(path);
+    await ready(page);
+    await shot(page, name);
+  }
 
   await page.goto('/app/prompts');
-  await page.getByRole('list', { name: 'Prompts' }).waitFor();
-  await shot(page, 'prompts');
   await page.getByRole('button', { name: 'Edit Front desk' }).click();
   await page.getByRole('dialog', { name: 'Edit prompt' }).waitFor();
   await shot(page, 'prompt-editor');
   await page.keyboard.press('Escape');
 
-  await page.goto('/app/analytics');
-  await page.getByRole('img', { name: /^Calls by day,/ }).waitFor();
-  await shot(page, 'analytics');
-
-  await page.goto('/app/calls');
-  await page.getByRole('table', { name: 'Call log' }).waitFor();
-  await page.getByRole('table', { name: 'Active calls' }).waitFor();
-  await shot(page, 'calls');
-
   await page.goto('/app/agents');
-  await page.getByRole('table', { name: 'Voice agents' }).waitFor();
-  await shot(page, 'agents');
   await page.getByRole('button', { name: 'Edit Front desk' }).click();
   await page.getByRole('dialog', { name: 'Edit voice agent' }).waitFor();
   await shot(page, 'agent-editor');
   await page.keyboard.press('Escape');
-
-  await page.goto('/app/phones');
-  await page.getByRole('table', { name: 'Phone numbers' }).waitFor();
-  await shot(page, 'phones');
-
-  await page.goto('/app/scheduled-calls');
-  await page.getByRole('table', { name: 'Scheduled calls' }).waitFor();
-  await shot(page, 'scheduled-calls');
-
-  await page.goto('/app/messages?with=%2B14155550142');
-  await page.getByRole('list', { name: 'Messages with +14155550142' }).waitFor();
-  await shot(page, 'messages');
-
-  await page.goto('/app/org/members');
-  await page.getByRole('table', { name: 'Pending invitations' }).waitFor();
-  await shot(page, 'members');
-
-  await page.goto('/app/org/api-keys');
-  await page.getByRole('table', { name: 'API keys' }).waitFor();
-  await shot(page, 'api-keys');
-
-  await page.goto('/app/org/settings');
-  await page.getByLabel('Organization name').waitFor();
-  await shot(page, 'org-settings');
 
   await page.goto('/app/account');
   await page.getByRole('button', { name: 'Set up two-factor authentication' }).click();
@@ -410,10 +159,6 @@ try {
   await page.getByRole('list', { name: 'Sessions' }).waitFor();
   await shot(page, 'security');
 
-  await page.goto('/app/org/audit');
-  await page.getByRole('table', { name: 'Audit log events' }).waitFor();
-  await shot(page, 'audit-log');
-
   const second = await browser.newContext({
     baseURL: base,
     viewport: { width: 1280, height: 800 },
@@ -426,22 +171,28 @@ try {
   await login.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
   await shot(login, 'login-mfa');
 
+  // On a phone, as an admin (Grace): the same pages, then the open menu.
   const phone = await browser.newContext({
     baseURL: base,
     viewport: { width: 390, height: 844 },
     deviceScaleFactor: 1,
   });
   const mobile = await phone.newPage();
-  await mobile.goto('/login');
-  await mobile.getByLabel('Email').fill('grace@acme-voice.example');
-  await mobile.getByLabel('Password').fill(PASSWORD);
-  await mobile.getByRole('button', { name: 'Log in' }).click();
-  await mobile.getByRole('heading', { name: 'Welcome, Grace' }).waitFor();
-  await mobile.goto('/app/prompts');
-  await mobile.getByRole('list', { name: 'Prompts' }).waitFor();
-  await shot(mobile, 'phone-prompts');
+  await mobile.goto('/');
+  await mobile.getByRole('heading', { level: 1 }).waitFor();
+  await shot(mobile, 'landing-phone');
+  await logIn(mobile, 'grace@acme-voice.example');
+  for (const [name, path, ready] of PAGES) {
+    await mobile.goto(path);
+    await ready(mobile);
+    await shot(mobile, `${name}-phone`);
+  }
+  await mobile.goto('/app/account');
+  await mobile.getByRole('list', { name: 'Sessions' }).waitFor();
+  await shot(mobile, 'security-phone');
   await mobile.getByRole('button', { name: 'Menu' }).click();
-  await shot(mobile, 'phone-menu');
+  await mobile.getByRole('navigation', { name: 'Dashboard' }).waitFor();
+  await shot(mobile, 'menu-phone');
 } finally {
   await browser.close();
   await app.close();

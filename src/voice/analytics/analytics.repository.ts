@@ -1,6 +1,12 @@
 // Analytics in SQL over the calls the caller may see: the tenant context's row-level security
 // applies, and the org (and, for members, owner) filter is repeated here as defence in depth.
 // Dates are bucketed in the caller's time zone.
+//
+// One definition of a call's average duration, used by every figure that shows one: the mean
+// over *completed* calls — answered and ended, so their duration is known. A call still in
+// progress is answered but has no duration yet; counting it (as answered with no seconds) would
+// drag the average down, so it is left out until it ends. Unanswered, busy and failed calls have
+// no talk time and are left out too.
 import { type RawBuilder, sql } from 'kysely';
 import type { Tx } from '../../db/tenant.ts';
 import type { DateRange } from './time-range.ts';
@@ -20,6 +26,43 @@ function callFilter(scope: AnalyticsScope, range: DateRange): RawBuilder<unknown
   return sql`c.org_id = ${scope.orgId} ${owner} ${agent}
     AND c.started_at >= (${range.from}::date)::timestamp AT TIME ZONE ${range.tz}
     AND c.started_at < ((${range.to}::date + 1)::timestamp AT TIME ZONE ${range.tz})`;
+}
+
+/** A completed call: answered and ended (Twilio's `completed`), so its duration is known. */
+const COMPLETED = sql`c.status = 'completed' AND c.duration_seconds IS NOT NULL`;
+const completedCount = sql`count(*) FILTER (WHERE ${COMPLETED})::int8`;
+/** Whole seconds; 0 when no call in the selection has completed. */
+const averageDuration = sql`coalesce(round(avg(c.duration_seconds) FILTER (WHERE ${COMPLETED})), 0)::int8`;
+
+interface Totals {
+  calls: string | number;
+  answered: string | number;
+  completed: string | number;
+  average_duration_seconds: string | number;
+  total_duration_seconds: string | number;
+}
+
+function totalsRow(r: Totals) {
+  return {
+    calls: Number(r.calls),
+    answered: Number(r.answered),
+    completed: Number(r.completed),
+    average_duration_seconds: Number(r.average_duration_seconds),
+    total_duration_seconds: Number(r.total_duration_seconds),
+  };
+}
+
+/** The whole range at once: calls, answered, completed, average and total duration. */
+export async function callTotals(tx: Tx, scope: AnalyticsScope, range: DateRange) {
+  const { rows } = await sql<Totals>`
+    SELECT count(*)::int8 AS calls,
+           count(c.answered_at)::int8 AS answered,
+           ${completedCount} AS completed,
+           ${averageDuration} AS average_duration_seconds,
+           coalesce(sum(c.duration_seconds), 0)::int8 AS total_duration_seconds
+    FROM calls c WHERE ${callFilter(scope, range)}
+  `.execute(tx);
+  return totalsRow(rows[0]!);
 }
 
 export async function callsByDate(tx: Tx, scope: AnalyticsScope, range: DateRange) {
@@ -68,35 +111,21 @@ export async function callsByHour(tx: Tx, scope: AnalyticsScope, range: DateRang
   }));
 }
 
-/** Per agent: calls, answered, average duration of answered calls, total duration. */
+/** Per agent: calls, answered, completed, average duration (of completed calls), total duration. */
 export async function agentSummary(tx: Tx, scope: AnalyticsScope, range: DateRange) {
-  const { rows } = await sql<{
-    agent_id: string;
-    agent_name: string | null;
-    calls: string | number;
-    answered: string | number;
-    average_duration_seconds: string | number;
-    total_duration_seconds: string | number;
-  }>`
+  const { rows } = await sql<Totals & { agent_id: string; agent_name: string | null }>`
     SELECT c.agent_id, a.name AS agent_name,
            count(*)::int8 AS calls,
            count(c.answered_at)::int8 AS answered,
-           coalesce(round(avg(c.duration_seconds) FILTER (WHERE c.answered_at IS NOT NULL)), 0)::int8
-             AS average_duration_seconds,
+           ${completedCount} AS completed,
+           ${averageDuration} AS average_duration_seconds,
            coalesce(sum(c.duration_seconds), 0)::int8 AS total_duration_seconds
     FROM calls c LEFT JOIN agents a ON a.id = c.agent_id AND a.org_id = c.org_id
     WHERE c.agent_id IS NOT NULL AND ${callFilter(scope, range)}
     GROUP BY c.agent_id, a.name
     ORDER BY count(*) DESC, c.agent_id
   `.execute(tx);
-  return rows.map((r) => ({
-    agent_id: r.agent_id,
-    agent_name: r.agent_name,
-    calls: Number(r.calls),
-    answered: Number(r.answered),
-    average_duration_seconds: Number(r.average_duration_seconds),
-    total_duration_seconds: Number(r.total_duration_seconds),
-  }));
+  return rows.map((r) => ({ agent_id: r.agent_id, agent_name: r.agent_name, ...totalsRow(r) }));
 }
 
 /** Voice sessions (LiveKit): the org's, or one user's (members: always their own). */

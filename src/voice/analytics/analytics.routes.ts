@@ -29,6 +29,18 @@ const Window = {
   tz: Type.String(),
 };
 const Count = Type.Integer({ minimum: 0 });
+const COMPLETED_TEXT =
+  'Completed calls: answered and ended (status completed), so their duration is known. Calls in progress are not completed.';
+const Completed = Type.Integer({ minimum: 0, description: COMPLETED_TEXT });
+const AverageDuration = Type.Integer({
+  minimum: 0,
+  description:
+    'Mean duration in whole seconds of the completed calls (0 when none): calls in progress, unanswered, busy and failed calls are left out. The same definition everywhere.',
+});
+const TotalDuration = Type.Integer({
+  minimum: 0,
+  description: 'Sum of the known durations, in seconds',
+});
 
 const ByDate = Type.Object(
   {
@@ -38,8 +50,18 @@ const ByDate = Type.Object(
         date: Type.String({ format: 'date' }),
         calls: Count,
         answered: Count,
-        total_duration_seconds: Count,
+        total_duration_seconds: TotalDuration,
       }),
+    ),
+    totals: Type.Object(
+      {
+        calls: Count,
+        answered: Count,
+        completed: Completed,
+        average_duration_seconds: AverageDuration,
+        total_duration_seconds: TotalDuration,
+      },
+      { description: 'The whole range (and agent, when filtered) at once' },
     ),
   },
   { title: 'CallsByDate' },
@@ -66,11 +88,9 @@ const AgentSummary = Type.Object(
         agent_name: Type.Union([Type.String(), Type.Null()]),
         calls: Count,
         answered: Count,
-        average_duration_seconds: Type.Integer({
-          minimum: 0,
-          description: 'Average over answered calls',
-        }),
-        total_duration_seconds: Count,
+        completed: Completed,
+        average_duration_seconds: AverageDuration,
+        total_duration_seconds: TotalDuration,
       }),
     ),
   },
@@ -144,7 +164,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
         hide,
         tags,
         security,
-        summary: 'Calls per day (every day of the range, zeros included)',
+        summary: 'Calls per day (every day of the range, zeros included) and the totals',
         description,
         querystring: Query,
         response: responses({ 200: ByDate }, [401, 403]),
@@ -155,7 +175,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
         requirePrincipal(request),
         request.query,
       );
-      return { ...window, days: result };
+      return { ...window, ...result };
     },
   );
 
@@ -190,7 +210,7 @@ export const analyticsRoutes: FastifyPluginAsyncTypebox<{
         hide,
         tags,
         security,
-        summary: 'Per agent: calls, answered, average and total duration',
+        summary: 'Per agent: calls, answered, completed, average and total duration',
         description,
         querystring: Query,
         response: responses({ 200: AgentSummary }, [401, 403]),

@@ -77,7 +77,12 @@ export function createAnalyticsService(database: Database) {
   }
 
   return {
-    callsByDate: (p: Principal, q: AnalyticsQuery) => run(p, q, repo.callsByDate),
+    /** Every day of the range, and the range's totals (one transaction: the same calls). */
+    callsByDate: (p: Principal, q: AnalyticsQuery) =>
+      run(p, q, async (tx, s, r) => ({
+        days: await repo.callsByDate(tx, s, r),
+        totals: await repo.callTotals(tx, s, r),
+      })),
     callsByHour: (p: Principal, q: AnalyticsQuery) => run(p, q, repo.callsByHour),
     agentSummary: (p: Principal, q: AnalyticsQuery) => run(p, q, repo.agentSummary),
     /** Voice sessions (LiveKit) per day of the range and per user. */

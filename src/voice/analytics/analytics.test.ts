@@ -20,7 +20,7 @@ async function call(
   org: { id: string },
   agent: { id: string } | null,
   startedAt: string,
-  opts: { duration?: number; answered?: boolean; owner?: string } = {},
+  opts: { duration?: number; answered?: boolean; inProgress?: boolean; owner?: string } = {},
 ) {
   const started = new Date(startedAt);
   await withSystem(t.database, (tx) =>
@@ -38,11 +38,14 @@ async function call(
         direction: 'inbound',
         from_number: '+14155550100',
         to_number: '+14155550199',
-        status: opts.answered ? 'completed' : 'no-answer',
+        // In progress: answered, not ended, no duration yet.
+        status: opts.inProgress ? 'in-progress' : opts.answered ? 'completed' : 'no-answer',
         started_at: started,
-        answered_at: opts.answered ? new Date(started.getTime() + 5000) : null,
-        ended_at: new Date(started.getTime() + 5000 + (opts.duration ?? 0) * 1000),
-        duration_seconds: opts.duration ?? 0,
+        answered_at: opts.answered || opts.inProgress ? new Date(started.getTime() + 5000) : null,
+        ended_at: opts.inProgress
+          ? null
+          : new Date(started.getTime() + 5000 + (opts.duration ?? 0) * 1000),
+        duration_seconds: opts.inProgress ? null : (opts.duration ?? 0),
       })
       .execute(),
   );
@@ -105,6 +108,13 @@ describe('calls by date', () => {
         { date: '2026-03-02', calls: 2, answered: 2, total_duration_seconds: 130 },
         { date: '2026-03-03', calls: 0, answered: 0, total_duration_seconds: 0 },
       ],
+      totals: {
+        calls: 4,
+        answered: 3,
+        completed: 3,
+        average_duration_seconds: 63,
+        total_duration_seconds: 190,
+      },
     });
   });
 
@@ -149,7 +159,7 @@ describe('calls by hour', () => {
 });
 
 describe('agent summary', () => {
-  it('calls, answered, average duration of answered calls, total duration per agent', async () => {
+  it('calls, answered, completed, average duration of completed calls, total per agent', async () => {
     const res = await get('/api/analytics/agent-summary?from=2026-03-01&to=2026-03-03');
     expect(res.json().agents).toEqual(
       [
@@ -158,6 +168,7 @@ describe('agent summary', () => {
           agent_name: 'X',
           calls: 2,
           answered: 1,
+          completed: 1,
           average_duration_seconds: 60,
           total_duration_seconds: 60,
         },
@@ -166,6 +177,7 @@ describe('agent summary', () => {
           agent_name: 'M',
           calls: 1,
           answered: 1,
+          completed: 1,
           average_duration_seconds: 10,
           total_duration_seconds: 10,
         },
@@ -174,6 +186,7 @@ describe('agent summary', () => {
           agent_name: 'Y',
           calls: 1,
           answered: 1,
+          completed: 1,
           average_duration_seconds: 120,
           total_duration_seconds: 120,
         },
@@ -190,6 +203,56 @@ describe('agent summary', () => {
       await get('/api/analytics/calls-by-date?from=2026-03-01&to=2026-03-03', 'member')
     ).json().days;
     expect(days.map((d: { calls: number }) => d.calls)).toEqual([0, 1, 0]);
+  });
+});
+
+describe('average duration', () => {
+  // Two calls of agent X ended (60 s and 90 s) and a third is still going on: it is answered but
+  // has no duration yet. Averaging the answered calls' seconds would say 50 s; the figure is the
+  // mean of the completed calls, 75 s — the same on the totals card and in the agents table.
+  beforeAll(async () => {
+    await call(a.org, agentX, '2026-04-10T09:00:00Z', { answered: true, duration: 60 });
+    await call(a.org, agentX, '2026-04-10T10:00:00Z', { answered: true, duration: 90 });
+    await call(a.org, agentX, '2026-04-10T11:00:00Z', { inProgress: true });
+    await call(a.org, agentX, '2026-04-10T12:00:00Z');
+  });
+  const range = 'from=2026-04-10&to=2026-04-10';
+
+  it('counts completed calls only, and the totals and the agents table agree', async () => {
+    const byDate = (await get(`/api/analytics/calls-by-date?${range}`)).json();
+    const summary = (await get(`/api/analytics/agent-summary?${range}`)).json();
+    expect(byDate.totals).toEqual({
+      calls: 4,
+      answered: 3,
+      completed: 2,
+      average_duration_seconds: 75,
+      total_duration_seconds: 150,
+    });
+    expect(summary.agents).toEqual([
+      {
+        agent_id: agentX.id,
+        agent_name: 'X',
+        calls: 4,
+        answered: 3,
+        completed: 2,
+        average_duration_seconds: 75,
+        total_duration_seconds: 150,
+      },
+    ]);
+    // The same figure through the agent filter as well.
+    const filtered = (
+      await get(`/api/analytics/calls-by-date?${range}&agent_id=${agentX.id}`)
+    ).json();
+    expect(filtered.totals.average_duration_seconds).toBe(75);
+  });
+
+  it('is 0 with no completed call (the only answered one still in progress)', async () => {
+    await call(a.org, agentY, '2026-04-20T09:00:00Z', { inProgress: true });
+    const q = `from=2026-04-20&to=2026-04-20&agent_id=${agentY.id}`;
+    const byDate = (await get(`/api/analytics/calls-by-date?${q}`)).json();
+    const summary = (await get(`/api/analytics/agent-summary?${q}`)).json();
+    expect(byDate.totals).toMatchObject({ answered: 1, completed: 0, average_duration_seconds: 0 });
+    expect(summary.agents[0]).toMatchObject({ completed: 0, average_duration_seconds: 0 });
   });
 });
 

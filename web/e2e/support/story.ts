@@ -18,8 +18,11 @@ export interface Story {
   /** The running server (set once beforeAll has run). */
   readonly server: Server;
   readonly browser: Browser;
-  /** One step; `focus` the page it works on so a failure saves the right screenshot. */
-  step(name: string, fn: () => Promise<void>): void;
+  /**
+   * One step; `focus` the page it works on so a failure saves the right screenshot. `timeoutMs`
+   * for the long ones (a walk over every page).
+   */
+  step(name: string, fn: () => Promise<void>, timeoutMs?: number): void;
   focus(page: Page): Page;
   /** A new isolated browser profile (own cookies): another person or device. */
   device(options?: {
@@ -55,7 +58,7 @@ export function story(prefix: string, env: Record<string, string> = {}): Story {
       current = page;
       return page;
     },
-    step(name, fn) {
+    step(name, fn, timeoutMs = STEP_TIMEOUT) {
       it(
         name,
         async (ctx: TestContext) => {
@@ -67,7 +70,7 @@ export function story(prefix: string, env: Record<string, string> = {}): Story {
           // An uncaught error or a CSP violation in the page fails the step.
           if (current) expect(pageProblems(current)).toEqual([]);
         },
-        STEP_TIMEOUT,
+        timeoutMs,
       );
     },
     async device(options = {}) {

@@ -1168,7 +1168,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Calls per day (every day of the range, zeros included)
+         * Calls per day (every day of the range, zeros included) and the totals
          * @description From/to are calendar dates in tz (default: the last 30 days up to today; at most 366 days). Members count the calls of their own phones and agents; managers, admins and owners the whole org.
          */
         get: operations["getCallsByDate"];
@@ -1208,7 +1208,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Per agent: calls, answered, average and total duration
+         * Per agent: calls, answered, completed, average and total duration
          * @description From/to are calendar dates in tz (default: the last 30 days up to today; at most 366 days). Members count the calls of their own phones and agents; managers, admins and owners the whole org.
          */
         get: operations["getAgentSummary"];
@@ -9932,8 +9932,20 @@ export interface operations {
                             date: string;
                             calls: number;
                             answered: number;
+                            /** @description Sum of the known durations, in seconds */
                             total_duration_seconds: number;
                         }[];
+                        /** @description The whole range (and agent, when filtered) at once */
+                        totals: {
+                            calls: number;
+                            answered: number;
+                            /** @description Completed calls: answered and ended (status completed), so their duration is known. Calls in progress are not completed. */
+                            completed: number;
+                            /** @description Mean duration in whole seconds of the completed calls (0 when none): calls in progress, unanswered, busy and failed calls are left out. The same definition everywhere. */
+                            average_duration_seconds: number;
+                            /** @description Sum of the known durations, in seconds */
+                            total_duration_seconds: number;
+                        };
                     };
                 };
             };
@@ -10109,8 +10121,11 @@ export interface operations {
                             agent_name: string | null;
                             calls: number;
                             answered: number;
-                            /** @description Average over answered calls */
+                            /** @description Completed calls: answered and ended (status completed), so their duration is known. Calls in progress are not completed. */
+                            completed: number;
+                            /** @description Mean duration in whole seconds of the completed calls (0 when none): calls in progress, unanswered, busy and failed calls are left out. The same definition everywhere. */
                             average_duration_seconds: number;
+                            /** @description Sum of the known durations, in seconds */
                             total_duration_seconds: number;
                         }[];
                     };

@@ -62,7 +62,7 @@ function Navigation({ onNavigate }: { onNavigate?: () => void }) {
         if (items.length === 0) return null;
         return (
           <div key={section.heading}>
-            <p className="px-2 text-xs font-semibold uppercase tracking-wider text-slate-400">
+            <p className="px-2 text-xs font-semibold uppercase tracking-wider text-slate-600">
               {section.heading}
             </p>
             <ul className="mt-2 space-y-0.5">
@@ -175,7 +175,8 @@ export function AppLayout({ children }: { children: ReactNode }) {
   const sidebar = (
     <div className="flex h-full flex-col gap-6">
       <OrgSwitcher />
-      <div className="flex-1">
+      {/* The navigation scrolls when the window is too short for it; the user block stays. */}
+      <div className="-mx-1 min-h-0 flex-1 overflow-y-auto px-1">
         <Navigation onNavigate={() => setMenuOpen(false)} />
       </div>
       <UserBox />
@@ -210,9 +211,9 @@ export function AppLayout({ children }: { children: ReactNode }) {
           {sidebar}
         </div>
       )}
-      {/* Wide screens: a fixed sidebar. */}
+      {/* Wide screens: a sidebar as tall as the window (its navigation scrolls when it must). */}
       <aside className="hidden w-64 shrink-0 border-r border-slate-200 bg-white px-4 py-5 md:block">
-        <div className="sticky top-5 flex h-[calc(100vh-2.5rem)] flex-col gap-6">
+        <div className="sticky top-5 flex h-[calc(100dvh-2.5rem)] flex-col gap-6">
           <Link to="/app" className="px-2 text-slate-900">
             <Logo />
           </Link>

@@ -1,5 +1,5 @@
 // Which page a URL shows. Public pages first; everything under /app needs a session.
-import type { ReactNode } from 'react';
+import { type ReactNode, useEffect } from 'react';
 import { Loading } from '../components/Spinner.tsx';
 import { SecurityPage } from '../features/account/SecurityPage.tsx';
 import { AgentsPage } from '../features/agents/AgentsPage.tsx';
@@ -31,41 +31,69 @@ import { AppLayout } from './AppLayout.tsx';
 import { NoAccess, NotFound } from './NotFound.tsx';
 import { OverviewPage } from './OverviewPage.tsx';
 
-const PUBLIC: Record<string, () => ReactNode> = {
-  '/': () => <LandingPage />,
-  '/login': () => <LoginPage />,
-  '/register': () => <RegisterPage />,
-  '/forgot-password': () => <ForgotPasswordPage />,
-  '/reset-password': () => <ResetPasswordPage />,
-  '/verify-email': () => <VerifyEmailPage />,
-  '/accept-invite': () => <AcceptInvitePage />,
+/**
+ * Each page's own name, the first part of its document title (`Calls · Switchboard`): one entry
+ * per route, set in one place (usePageTitle below), so a page added here cannot go untitled.
+ */
+interface PageEntry {
+  title: string;
+  page: () => ReactNode;
+}
+
+const PUBLIC: Record<string, PageEntry> = {
+  '/': { title: 'Voice-AI control plane', page: () => <LandingPage /> },
+  '/login': { title: 'Log in', page: () => <LoginPage /> },
+  '/register': { title: 'Sign up', page: () => <RegisterPage /> },
+  '/forgot-password': { title: 'Forgot password', page: () => <ForgotPasswordPage /> },
+  '/reset-password': { title: 'Choose a new password', page: () => <ResetPasswordPage /> },
+  '/verify-email': { title: 'Verify your email', page: () => <VerifyEmailPage /> },
+  '/accept-invite': { title: 'Accept invitation', page: () => <AcceptInvitePage /> },
 };
 
 /** Pages for a logged-in user; `admin` ones only for owners and admins (the API agrees). */
-const APP: Record<string, { page: () => ReactNode; admin?: boolean }> = {
-  '/app': { page: () => <OverviewPage /> },
-  '/app/phones': { page: () => <PhonesPage /> },
-  '/app/agents': { page: () => <AgentsPage /> },
-  '/app/message-agents': { page: () => <MessageAgentsPage /> },
-  '/app/prompts': { page: () => <PromptsPage /> },
-  '/app/scheduled-calls': { page: () => <ScheduledCallsPage /> },
-  '/app/calls': { page: () => <CallsPage /> },
-  '/app/conversations': { page: () => <ConversationsPage /> },
-  '/app/messages': { page: () => <MessagesPage /> },
-  '/app/analytics': { page: () => <AnalyticsPage /> },
-  '/app/voice-sessions': { page: () => <VoiceSessionsPage /> },
-  '/app/account': { page: () => <SecurityPage /> },
+const APP: Record<string, PageEntry & { admin?: boolean }> = {
+  '/app': { title: 'Overview', page: () => <OverviewPage /> },
+  '/app/phones': { title: 'Phone numbers', page: () => <PhonesPage /> },
+  '/app/agents': { title: 'Voice agents', page: () => <AgentsPage /> },
+  '/app/message-agents': { title: 'Messaging agents', page: () => <MessageAgentsPage /> },
+  '/app/prompts': { title: 'Prompts', page: () => <PromptsPage /> },
+  '/app/scheduled-calls': { title: 'Scheduled calls', page: () => <ScheduledCallsPage /> },
+  '/app/calls': { title: 'Calls', page: () => <CallsPage /> },
+  '/app/conversations': { title: 'Conversations', page: () => <ConversationsPage /> },
+  '/app/messages': { title: 'Messages', page: () => <MessagesPage /> },
+  '/app/analytics': { title: 'Analytics', page: () => <AnalyticsPage /> },
+  '/app/voice-sessions': { title: 'Voice sessions', page: () => <VoiceSessionsPage /> },
+  '/app/account': { title: 'Account security', page: () => <SecurityPage /> },
   '/app/org/members': {
+    title: 'Members',
     page: () => (
       <MembersPage>
         <InvitationsPanel />
       </MembersPage>
     ),
   },
-  '/app/org/api-keys': { page: () => <ApiKeysPage />, admin: true },
-  '/app/org/audit': { page: () => <AuditPage />, admin: true },
-  '/app/org/settings': { page: () => <OrgSettingsPage />, admin: true },
+  '/app/org/api-keys': { title: 'API keys', page: () => <ApiKeysPage />, admin: true },
+  '/app/org/audit': { title: 'Audit log', page: () => <AuditPage />, admin: true },
+  '/app/org/settings': {
+    title: 'Organization settings',
+    page: () => <OrgSettingsPage />,
+    admin: true,
+  },
 };
+
+const NOT_FOUND_TITLE = 'Page not found';
+
+/** The document title of the page at `path`: `<page> · Switchboard`. */
+function documentTitle(path: string): string {
+  const entry = PUBLIC[path] ?? APP[path];
+  return `${entry?.title ?? NOT_FOUND_TITLE} · Switchboard`;
+}
+
+function usePageTitle(path: string) {
+  useEffect(() => {
+    document.title = documentTitle(path);
+  }, [path]);
+}
 
 /** Where a user whose org requires MFA must go before anything else. */
 const ENROLMENT_PAGE = '/app/account';
@@ -74,6 +102,7 @@ export function Routes() {
   const { pathname, search } = useLocation();
   const session = useSession();
   const path = pathname.replace(/\/+$/, '') || '/';
+  usePageTitle(path);
 
   const pub = PUBLIC[path];
   if (pub) {
@@ -82,7 +111,7 @@ export function Routes() {
     if (session.status === 'authenticated' && (path === '/login' || path === '/register')) {
       return <Redirect to="/app" />;
     }
-    return <>{pub()}</>;
+    return <>{pub.page()}</>;
   }
 
   if (path === '/app' || path.startsWith('/app/')) {

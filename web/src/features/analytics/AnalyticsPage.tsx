@@ -39,6 +39,9 @@ const SERIES: BarSeries[] = [
 
 const FIELD_LABELS: Record<string, string> = { from: 'From', to: 'To', tz: 'Time zone' };
 
+/** What "average duration" means, wherever it is shown (the server computes it this way). */
+const AVERAGE_HINT = 'Of completed calls (answered and ended); calls in progress are left out';
+
 const percent = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 0 });
 const count = new Intl.NumberFormat();
 
@@ -73,7 +76,7 @@ function StatCard({ label, value, hint }: { label: string; value: string; hint?:
       <dd className="mt-1 text-2xl font-semibold tracking-tight text-slate-900 tabular-nums">
         {value}
       </dd>
-      {hint && <dd className="mt-0.5 text-xs text-slate-400">{hint}</dd>}
+      {hint && <dd className="mt-0.5 text-xs text-slate-500">{hint}</dd>}
     </div>
   );
 }
@@ -125,13 +128,14 @@ export function AnalyticsPage() {
     setApplied({ ...draft });
   }
 
-  const totals = useMemo(() => {
-    const days = data?.byDate.days ?? [];
-    const calls = days.reduce((a, d) => a + d.calls, 0);
-    const answered = days.reduce((a, d) => a + d.answered, 0);
-    const duration = days.reduce((a, d) => a + d.total_duration_seconds, 0);
-    return { calls, answered, duration, average: answered > 0 ? duration / answered : null };
-  }, [data]);
+  // Computed by the server, like the agents table's figures (one definition of the average).
+  const totals = data?.byDate.totals ?? {
+    calls: 0,
+    answered: 0,
+    completed: 0,
+    average_duration_seconds: 0,
+    total_duration_seconds: 0,
+  };
 
   const dayBars: BarDatum[] = useMemo(
     () =>
@@ -230,8 +234,8 @@ export function AnalyticsPage() {
               <StatCard label="Answer rate" value={answerRate(totals.answered, totals.calls)} />
               <StatCard
                 label="Average duration"
-                value={formatDuration(totals.average)}
-                hint="Of answered calls"
+                value={totals.completed > 0 ? formatDuration(totals.average_duration_seconds) : '—'}
+                hint={AVERAGE_HINT}
               />
             </dl>
           </section>
@@ -272,7 +276,11 @@ export function AnalyticsPage() {
                   emptyText="No calls in this range."
                 />
               </Card>
-              <Card title="Agents" id="agent-summary" description="Calls handled by each agent.">
+              <Card
+                title="Agents"
+                id="agent-summary"
+                description={`Calls handled by each agent. Average duration: ${AVERAGE_HINT.toLowerCase()}.`}
+              >
                 {data.summary.agents.length === 0 ? (
                   <p className="text-sm text-slate-500">No calls reached an agent in this range.</p>
                 ) : (
@@ -303,7 +311,7 @@ export function AnalyticsPage() {
                           {answerRate(a.answered, a.calls)}
                         </td>
                         <td className={`${td} whitespace-nowrap text-right tabular-nums`}>
-                          {a.answered > 0 ? formatDuration(a.average_duration_seconds) : '—'}
+                          {a.completed > 0 ? formatDuration(a.average_duration_seconds) : '—'}
                         </td>
                         <td className={`${td} whitespace-nowrap text-right tabular-nums`}>
                           {formatDuration(a.total_duration_seconds)}

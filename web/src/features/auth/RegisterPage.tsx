@@ -118,7 +118,7 @@ export function RegisterPage() {
                   />
                   {label}
                 </span>
-                <span className="ml-6 text-xs text-slate-500">{hint}</span>
+                <span className="ml-6 text-xs text-slate-600">{hint}</span>
               </label>
             ))}
           </div>

@@ -224,7 +224,7 @@ export function MessageAgentsPage() {
                       {a.auto_reply}
                     </span>
                   ) : (
-                    <span className="text-slate-400">None</span>
+                    <span className="text-slate-500">None</span>
                   )}
                 </td>
                 <AgentRowEnd

@@ -105,7 +105,7 @@ function ConversationList({
                       </Badge>
                     </span>
                     {via && !phoneId && (
-                      <span className="mt-0.5 block truncate text-xs text-slate-400">
+                      <span className="mt-0.5 block truncate text-xs text-slate-500">
                         via {via}
                       </span>
                     )}
@@ -275,7 +275,7 @@ export function MessagesPage() {
           ) : undefined
         }
       />
-      <div className="grid gap-6 lg:grid-cols-5">
+      <div className="grid grid-cols-1 gap-6 lg:grid-cols-5">
         <div className="lg:col-span-2">
           <ConversationList phoneId={phoneId} selected={selected} phones={phones} />
         </div>

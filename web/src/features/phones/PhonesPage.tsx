@@ -299,7 +299,7 @@ export function PhonesPage() {
                 {p.number}
               </td>
               <td className={`${td} text-slate-600`}>
-                {p.label || <span className="text-slate-400">—</span>}
+                {p.label || <span className="text-slate-500">—</span>}
               </td>
               <td className={td}>
                 <div className="flex flex-wrap gap-1.5">

@@ -146,7 +146,7 @@ export function PromptsPage() {
                 <p className="truncate text-sm text-slate-500">
                   {p.description || p.content.slice(0, 140)}
                 </p>
-                <p className="mt-0.5 text-xs text-slate-400">Updated {timeAgo(p.updated_at)}</p>
+                <p className="mt-0.5 text-xs text-slate-500">Updated {timeAgo(p.updated_at)}</p>
               </div>
               <RowActions
                 name={p.name}

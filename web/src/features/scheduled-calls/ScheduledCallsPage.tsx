@@ -270,7 +270,7 @@ export function ScheduledCallsPage() {
                     {s.last_error && (
                       <p className="break-words text-xs text-red-700">{s.last_error}</p>
                     )}
-                    {!s.call_sid && !s.last_error && <span className="text-slate-400">—</span>}
+                    {!s.call_sid && !s.last_error && <span className="text-slate-500">—</span>}
                   </td>
                   <td className={`${td} text-right`}>
                     {s.status === 'pending' && (

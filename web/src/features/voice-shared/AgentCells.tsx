@@ -24,10 +24,10 @@ export function useAgentCells(lookups: Lookups) {
         {phone ? (
           <>
             <span className="whitespace-nowrap tabular-nums">{phone.number}</span>
-            {phone.label && <span className="block text-xs text-slate-400">{phone.label}</span>}
+            {phone.label && <span className="block text-xs text-slate-500">{phone.label}</span>}
           </>
         ) : (
-          <span className="text-slate-400">{lookups.phones ? 'Unknown number' : '…'}</span>
+          <span className="text-slate-500">{lookups.phones ? 'Unknown number' : '…'}</span>
         )}
       </td>
     );
@@ -38,11 +38,11 @@ export function useAgentCells(lookups: Lookups) {
     return (
       <td className={`${td} text-slate-600`}>
         {!promptId ? (
-          <span className="text-slate-400">No prompt</span>
+          <span className="text-slate-500">No prompt</span>
         ) : prompt ? (
           prompt.name
         ) : (
-          <span className="text-slate-400">{lookups.prompts ? 'Unknown prompt' : '…'}</span>
+          <span className="text-slate-500">{lookups.prompts ? 'Unknown prompt' : '…'}</span>
         )}
       </td>
     );
