@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { tenantScenarios } from './tenant.ts';
 import { voiceScenarios } from './voice.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -167,6 +168,12 @@ rows.push(
     postgres: await postgresReachable(),
   })),
 );
+const tenant = await tenantScenarios({
+  duration: DURATION,
+  connections: CONNECTIONS,
+  postgres: await postgresReachable(),
+});
+rows.push(...tenant.rows);
 const hashes = argon2 ? await argon2Rate(argon2) : 0;
 console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
 
@@ -205,6 +212,15 @@ ${table}
   costs one hash plus a few queries, so the hash rate is its ceiling; on the embedded database
   those queries run in WebAssembly on the server's main thread and share the two cores with the
   hashing, which is why logins reach about half the raw rate.
+
+## Tenant-scoped reads next to the same query unguarded
+
+Each route on Switchboard (bearer token, row-level security forced, the tenant context set
+transaction-locally by src/db/tenant.ts) next to a bare Fastify running the same repository
+SELECTs on the same kind of database as the owner, with no authentication, RLS or transaction
+(bench/tenant-server.ts; six orgs of 20 prompts and 100 calls share the tables).
+
+${tenant.markdown}
 
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;
