@@ -5,15 +5,14 @@ import { tenantOf } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import { withTenant, withTenantRead } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { findUserById, updateProfile } from './user.repository.ts';
+import { findUserInOrg, updateProfile } from './user.repository.ts';
 
 export async function getMe(database: Database, p: Principal) {
-  return withTenantRead(database, tenantOf(p), async (tx) => {
-    const user = await findUserById(tx, p.userId);
-    const org = await findOrg(tx, p.orgId);
-    if (!user || !org) throw new AppError('unauthenticated');
-    return { user, org };
-  });
+  const me = await withTenantRead(database, tenantOf(p), (tx) =>
+    findUserInOrg(tx, p.userId, p.orgId),
+  );
+  if (!me) throw new AppError('unauthenticated');
+  return me;
 }
 
 export async function updateMe(
