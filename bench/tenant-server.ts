@@ -7,14 +7,13 @@
 // each with 20 prompts and 100 calls. Prints one JSON line {port, headers} once it listens.
 import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
-import { findOrg } from '../src/access/membership.repository.ts';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import type { Database } from '../src/db/database.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { newId } from '../src/http/ids.ts';
 import { listPrompts } from '../src/prompts/prompt.repository.ts';
-import { findUserById } from '../src/users/user.repository.ts';
+import { findUserInOrg } from '../src/users/user.repository.ts';
 import { listCalls } from '../src/voice/calls/call.repository.ts';
 import { openScratch } from './scratch.ts';
 import { seedBenchIdentity } from './seed.ts';
@@ -96,11 +95,7 @@ async function main() {
       const rows = await listCalls(db, { orgId }, { limit: 21 });
       return { items: rows.slice(0, 20), next_cursor: rows.length > 20 ? rows[19]!.id : null };
     });
-    server.get('/auth/me', async () => {
-      const user = await findUserById(db, userId);
-      const org = await findOrg(db, orgId);
-      return { user, org };
-    });
+    server.get('/auth/me', () => findUserInOrg(db, userId, orgId));
   }
   await server.listen({ port: 0, host: '127.0.0.1' });
   const address = server.server.address() as { port: number };
