@@ -8,6 +8,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { audioScenarios } from './audio.ts';
 import { deviceSocketScenario } from './device-sockets.ts';
+import { tenantScenarios } from './tenant.ts';
 import { voiceScenarios } from './voice.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -174,6 +175,12 @@ const sockets = await deviceSocketScenario();
 console.log(
   `idle device sockets: ${sockets.stillOpenAfterHold}/${sockets.sockets} held, RSS ${Math.round(sockets.rssAfterMiB)} MiB`,
 );
+const tenant = await tenantScenarios({
+  duration: DURATION,
+  connections: CONNECTIONS,
+  postgres: await postgresReachable(),
+});
+rows.push(...tenant.rows);
 const hashes = argon2 ? await argon2Rate(argon2) : 0;
 console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
 
@@ -234,6 +241,14 @@ RSS is dominated by the embedded database's WebAssembly memory, which grows and 
 the per-socket figure is the server's JS heap plus external memory after a full garbage collection,
 before and after. The limits that bound it are \`REALTIME_MAX_SOCKETS_PER_USER\` and
 \`REALTIME_MAX_SOCKETS_PER_ORG\` (lifted for this run).
+## Tenant-scoped reads next to the same query unguarded
+
+Each route on Switchboard (bearer token, row-level security forced, the tenant context set
+transaction-locally by src/db/tenant.ts) next to a bare Fastify running the same repository
+SELECTs on the same kind of database as the owner, with no authentication, RLS or transaction
+(bench/tenant-server.ts; six orgs of 20 prompts and 100 calls share the tables).
+
+${tenant.markdown}
 
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;

@@ -9,7 +9,7 @@
 //   by owner as well, so the query says what the policies enforce.
 // - The permission is checked before anything else, the cursor before any database work.
 import type { Database } from '../db/database.ts';
-import { type Tx, withTenant } from '../db/tenant.ts';
+import { type Tx, withTenant, withTenantRead } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
@@ -96,7 +96,7 @@ export function ownedResource<Row extends { id: string; owner_id: string }>(
     /** GET one row the caller can see. */
     async get(p: Principal, id: string): Promise<Row> {
       requirePermission(p, `${resource}:read`);
-      const row = await withTenant(database, tenantOf(p), (tx) => find(tx, p.orgId, id));
+      const row = await withTenantRead(database, tenantOf(p), (tx) => find(tx, p.orgId, id));
       if (!row || !canSeeRow(p, row.owner_id)) throw notFound(noun);
       return row;
     },
@@ -109,7 +109,7 @@ export function ownedResource<Row extends { id: string; owner_id: string }>(
     ): Promise<{ items: Row[]; next_cursor: string | null }> {
       requirePermission(p, `${resource}:read`);
       const before = decodeCursor(q.cursor);
-      return withTenant(database, tenantOf(p), async (tx) => {
+      return withTenantRead(database, tenantOf(p), async (tx) => {
         const ownerId = seesWholeOrg(p) ? q.owner_id : p.userId;
         return page(await list(tx, { limit: q.limit + 1, before, ownerId }), q.limit);
       });

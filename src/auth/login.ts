@@ -2,9 +2,9 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
-import { activeMembershipsOfUser } from '../access/membership.repository.ts';
+import { activeMembershipsOfUser, findOrg } from '../access/membership.repository.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
-import type { Role, User } from '../db/schema.ts';
+import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
@@ -19,6 +19,8 @@ export interface LoginSuccess {
   kind: 'tokens';
   user: User;
   orgId: string;
+  /** The org the session opened in, read in the login's own transaction (for the response). */
+  org: Org;
   role: Role;
   sessionId: string;
   tokens: TokenPair;
@@ -69,6 +71,8 @@ async function refuseLogin(
   throw new AppError(code);
 }
 
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
+
 export async function login(
   auth: AuthContext,
   input: { email: string; password: string },
@@ -78,7 +82,12 @@ export async function login(
   const account = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
   const attempt = await auth.loginGuard.reserve({ account, ip: clientKey(meta.ip) });
 
-  const user = await withSystem(auth.database, (tx) => findUserByEmail(tx, account));
+  // One transaction reads the account and its memberships. The memberships are read for an
+  // unknown email too (of the nil id): the same work either way, so timing tells nothing.
+  const { user, memberships } = await withSystem(auth.database, async (tx) => {
+    const found = await findUserByEmail(tx, account);
+    return { user: found, memberships: await activeMembershipsOfUser(tx, found?.id ?? NIL_UUID) };
+  });
   const ok = user?.password_hash
     ? await verifyPassword(user.password_hash, input.password)
     : await dummyVerify(input.password, auth.config.auth.argon2);
@@ -94,7 +103,6 @@ export async function login(
     return refuseLogin(auth, meta, user, 'email_not_verified');
   }
 
-  const memberships = await withSystem(auth.database, (tx) => activeMembershipsOfUser(tx, user.id));
   const first = memberships[0];
   if (!first) {
     throw new AppError('forbidden', 'You are not an active member of any organization');
@@ -121,7 +129,10 @@ export async function login(
   return result;
 }
 
-/** Open the session and record the login (also the last step of an MFA login). */
+/**
+ * Open the session and record the login (also the last step of an MFA login), in one
+ * transaction that also reads the org the response shows: no second transaction for the body.
+ */
 export async function completeLogin(
   auth: AuthContext,
   user: User,
@@ -129,6 +140,8 @@ export async function completeLogin(
   meta: RequestMeta,
 ): Promise<LoginSuccess> {
   return withSystem(auth.database, async (tx) => {
+    const org = await findOrg(tx, subject.orgId);
+    if (!org) throw new AppError('unauthenticated');
     const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
     await recordAudit(tx, meta, {
       org_id: subject.orgId,
@@ -145,6 +158,7 @@ export async function completeLogin(
       kind: 'tokens' as const,
       user,
       orgId: subject.orgId,
+      org,
       role: subject.role,
       sessionId,
       tokens,

@@ -7,7 +7,6 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { getMe } from '../users/me.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import type { AuthContext } from './auth-context.ts';
 import { clearAuthCookies, setAuthCookies } from './cookies.ts';
@@ -96,15 +95,12 @@ export function sessionResponse(auth: AuthContext) {
     clearCookies(reply: FastifyReply): void {
       clearAuthCookies(reply, cookieSettings);
     },
-    /** A completed login (password, or password and second factor): the org it opened in. */
+    /**
+     * A completed login (password, or password and second factor): the org it opened in, as the
+     * login's own transaction read it (no second transaction).
+     */
     async loginBody(r: LoginSuccess) {
-      const { org } = await getMe(auth.database, {
-        userId: r.user.id,
-        orgId: r.orgId,
-        role: r.role,
-        superuser: r.user.is_superuser,
-      });
-      return sessionBody({ user: r.user, org, role: r.role, tokens: r.tokens });
+      return sessionBody({ user: r.user, org: r.org, role: r.role, tokens: r.tokens });
     },
     /** Logout (this session, or every session of the user): the cookies go with it. */
     async endSession(request: FastifyRequest, reply: FastifyReply, all: boolean) {

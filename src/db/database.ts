@@ -1,10 +1,25 @@
 // The database handle: Kysely over embedded PostgreSQL (PGlite, in DATA_DIR) by default, or over a
 // `pg` pool when DATABASE_URL is set. Everything else talks to the database through this module.
+//
+// Both drivers are this module's own (a few lines each) so that a connection can send several
+// statements as ONE message flight: Parse/Bind/Execute per statement and a single Sync, answered
+// in one round trip. The tenant mechanism (tenant.ts) uses it to carry its context with the
+// statement instead of paying extra round trips for BEGIN, the context and COMMIT.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
-import { PGliteDialect } from 'kysely-pglite-dialect';
+import { PGlite, parse as pgliteParse, protocol } from '@electric-sql/pglite';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+  type QueryResult,
+  sql,
+} from 'kysely';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -13,35 +28,329 @@ import type { DB } from './schema.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
 
+/** A checked-out connection that can also send a flight of statements. */
+export interface Connection extends DatabaseConnection {
+  /**
+   * Send `statements` in one flight (extended protocol, one Sync): one round trip, and one
+   * implicit transaction unless a BEGIN among them opens an explicit one. Values travel as bind
+   * parameters. Resolves with the LAST statement's result (the others' rows are discarded);
+   * rejects with the first error, after which the server has skipped the rest of the flight and
+   * rolled back its implicit transaction (an explicit one is left aborted for the caller).
+   */
+  flight(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>>;
+}
+
 export interface Database {
   kind: DatabaseKind;
   db: Kysely<DB>;
+  /**
+   * Check a connection out for `fn`. When `fn` throws a {@link BrokenConnection} the connection
+   * is destroyed instead of returned to the pool (its session state can no longer be trusted).
+   */
+  session<T>(fn: (conn: Connection) => Promise<T>): Promise<T>;
+  /** A Kysely whose every statement goes through `conn` (one per tenant transaction). */
+  bind(conn: DatabaseConnection): Kysely<DB>;
   /** Round trip to the database; throws when it is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-/**
- * kysely-pglite-dialect sends every statement through PGlite's extended protocol, which takes
- * one statement at a time. Parameterless SQL (migrations, the tenant-context preamble) may hold
- * several, so it goes through exec(), PGlite's simple protocol, like `pg` does for it.
- */
-function pgliteClient(pglite: PGlite) {
+/** Thrown through {@link Database.session} to have the connection destroyed, not reused. */
+export class BrokenConnection extends Error {
+  constructor(readonly reason: unknown) {
+    super('database connection left in an unknown state', { cause: reason });
+  }
+}
+
+const adapter = new PostgresAdapter();
+const compiler = new PostgresQueryCompiler();
+
+function dialect(driver: () => Driver): Dialect {
   return {
-    async query(text: string, params: unknown[]) {
-      if (params.length > 0) return pglite.query(text, params);
-      const results = await pglite.exec(text);
-      return results[results.length - 1] ?? { rows: [], affectedRows: 0, fields: [] };
-    },
-    close: () => pglite.close(),
-  } as unknown as PGlite;
+    createAdapter: () => adapter,
+    createDriver: driver,
+    createQueryCompiler: () => compiler,
+    createIntrospector: (db) => new PostgresIntrospector(db),
+  };
+}
+
+/** Transactions through Kysely's own API (migrations) on a connection of ours. */
+abstract class BaseDriver implements Driver {
+  async init() {}
+  abstract acquireConnection(): Promise<DatabaseConnection>;
+  abstract releaseConnection(conn: DatabaseConnection): Promise<void>;
+  async beginTransaction(conn: DatabaseConnection) {
+    await conn.executeQuery(CompiledQuery.raw('begin'));
+  }
+  async commitTransaction(conn: DatabaseConnection) {
+    await conn.executeQuery(CompiledQuery.raw('commit'));
+  }
+  async rollbackTransaction(conn: DatabaseConnection) {
+    await conn.executeQuery(CompiledQuery.raw('rollback'));
+  }
+  async destroy() {}
+}
+
+/** The driver of one already checked-out connection: what {@link Database.bind} runs on. */
+class BoundDriver extends BaseDriver {
+  constructor(private readonly conn: DatabaseConnection) {
+    super();
+  }
+  async acquireConnection() {
+    return this.conn;
+  }
+  async releaseConnection() {}
+}
+
+function bindTo(conn: DatabaseConnection): Kysely<DB> {
+  return new Kysely<DB>({ dialect: dialect(() => new BoundDriver(conn)) });
+}
+
+const WRITES = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
+
+function kyselyResult(command: string | undefined, affected: number, rows: unknown[]) {
+  return {
+    numAffectedRows: command && WRITES.has(command) ? BigInt(affected) : undefined,
+    rows,
+  } as QueryResult<never>;
+}
+
+// ---- PostgreSQL (`pg`) ----
+
+interface PgResult {
+  command: string;
+  rowCount: number | null;
+  rows: unknown[];
+}
+
+interface PgWire {
+  stream: { cork?(): void; uncork?(): void };
+  parse(msg: { text: string }): void;
+  bind(msg: { values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  execute(msg: object): void;
+}
+
+interface PgQueryInternals {
+  submit(connection: PgWire): Error | null;
+  handleDataRow(msg: unknown): void;
+  handleCommandComplete(msg: unknown, connection: PgWire): void;
+}
+
+const PgQuery = pg.Query as unknown as new (config: {
+  text: string;
+  values: unknown[];
+  queryMode: 'extended';
+  callback: (err: Error | null, res: PgResult) => void;
+}) => PgQueryInternals;
+const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils
+  .prepareValue;
+
+/**
+ * A `pg` query that writes the statements before its own (Parse/Bind/Execute, no Sync) in the
+ * same corked write as its own Parse/Bind/Describe/Execute/Sync, and skips their answers.
+ */
+class FlightQuery extends PgQuery {
+  #lead: readonly CompiledQuery[];
+  #skip: number;
+
+  constructor(
+    statements: readonly CompiledQuery[],
+    callback: (err: Error | null, res: PgResult) => void,
+  ) {
+    const last = statements[statements.length - 1]!;
+    super({ text: last.sql, values: [...last.parameters], queryMode: 'extended', callback });
+    this.#lead = statements.slice(0, -1);
+    this.#skip = this.#lead.length;
+  }
+
+  override submit(connection: PgWire) {
+    connection.stream.cork?.();
+    try {
+      for (const s of this.#lead) {
+        connection.parse({ text: s.sql });
+        connection.bind({ values: [...s.parameters], valueMapper: prepareValue });
+        connection.execute({});
+      }
+      return super.submit(connection);
+    } finally {
+      connection.stream.uncork?.();
+    }
+  }
+
+  override handleDataRow(msg: unknown) {
+    if (this.#skip === 0) super.handleDataRow(msg);
+  }
+
+  override handleCommandComplete(msg: unknown, connection: PgWire) {
+    if (this.#skip > 0) this.#skip--;
+    else super.handleCommandComplete(msg, connection);
+  }
+}
+
+class PgConnection implements Connection {
+  constructor(readonly client: pg.PoolClient) {}
+
+  async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    const r = (await this.client.query(q.sql, [...q.parameters])) as PgResult | PgResult[];
+    // A parameterless multi-statement text (migrations) answers with one result per statement.
+    const last = Array.isArray(r) ? r[r.length - 1] : r;
+    return kyselyResult(last?.command, last?.rowCount ?? 0, last?.rows ?? []);
+  }
+
+  flight(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>> {
+    return new Promise((resolve, reject) => {
+      const query = new FlightQuery(statements, (err, r) =>
+        err ? reject(err) : resolve(kyselyResult(r.command, r.rowCount ?? 0, r.rows)),
+      );
+      this.client.query(query as unknown as pg.Submittable);
+    });
+  }
+
+  // biome-ignore lint/correctness/useYield: streaming is not used; refuse it loudly.
+  async *streamQuery(): AsyncIterableIterator<QueryResult<never>> {
+    throw new Error('streaming queries are not supported');
+  }
+}
+
+class PgDriver extends BaseDriver {
+  constructor(private readonly pool: pg.Pool) {
+    super();
+  }
+  async acquireConnection() {
+    return new PgConnection(await this.pool.connect());
+  }
+  async releaseConnection(conn: DatabaseConnection) {
+    (conn as PgConnection).client.release();
+  }
+  override async destroy() {
+    await this.pool.end();
+  }
+}
+
+// ---- PGlite (embedded) ----
+
+interface PGliteResult {
+  rows: unknown[];
+  affectedRows?: number;
+}
+
+const pgliteResult = (r: PGliteResult | undefined) =>
+  ({
+    numAffectedRows: r?.affectedRows ? BigInt(r.affectedRows) : undefined,
+    rows: r?.rows ?? [],
+  }) as QueryResult<never>;
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * PGlite's one session. Its query() sends each statement with its own Sync (own implicit
+ * transaction), so a flight is written as raw protocol messages through execProtocol(), which
+ * PGlite runs in one call into the WebAssembly backend; its answers are parsed with PGlite's own
+ * type parsers. Calls are chained: execProtocol() keeps per-call state and must not interleave.
+ */
+class PGliteConnection implements Connection {
+  #last: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly pglite: PGlite) {}
+
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#last.then(fn, fn);
+    this.#last = run.catch(() => {});
+    return run;
+  }
+
+  executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    return this.#serial(async () => {
+      if (q.parameters.length > 0)
+        return pgliteResult(await this.pglite.query(q.sql, [...q.parameters]));
+      // Parameterless SQL (migrations) may hold several statements: the simple protocol.
+      const results = await this.pglite.exec(q.sql);
+      return pgliteResult(results[results.length - 1]);
+    });
+  }
+
+  flight(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>> {
+    const { serialize } = protocol;
+    const parts: Uint8Array[] = [];
+    statements.forEach((s, i) => {
+      parts.push(serialize.parse({ text: s.sql }));
+      parts.push(serialize.bind({ values: s.parameters.map((v) => prepareValue(v) as string) }));
+      if (i === statements.length - 1) parts.push(serialize.describe({ type: 'P' }));
+      parts.push(serialize.execute({}));
+    });
+    parts.push(serialize.sync());
+    const message = concat(parts);
+    return this.#serial(async () => {
+      const { messages } = await this.pglite.execProtocol(message);
+      // Answers of the statements before the last end with their commandComplete: skip them.
+      let skip = statements.length - 1;
+      let from = 0;
+      while (skip > 0 && from < messages.length) {
+        if (messages[from]!.name === 'commandComplete') skip--;
+        from++;
+      }
+      const results = pgliteParse.parseResults(messages.slice(from), this.pglite.parsers);
+      return pgliteResult(results[results.length - 1] as PGliteResult);
+    });
+  }
+
+  // biome-ignore lint/correctness/useYield: streaming is not used; refuse it loudly.
+  async *streamQuery(): AsyncIterableIterator<QueryResult<never>> {
+    throw new Error('streaming queries are not supported');
+  }
+}
+
+/** One connection, lent to one holder at a time (PGlite is a single session). */
+class PGliteDriver extends BaseDriver {
+  readonly conn: PGliteConnection;
+  #busy = false;
+  #waiting: (() => void)[] = [];
+
+  constructor(pglite: PGlite) {
+    super();
+    this.conn = new PGliteConnection(pglite);
+  }
+
+  async acquireConnection() {
+    if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#busy = true;
+    return this.conn;
+  }
+
+  async releaseConnection() {
+    const next = this.#waiting.shift();
+    if (next) next();
+    else this.#busy = false;
+  }
 }
 
 export function databaseFromPGlite(pglite: PGlite): Database {
-  const db = new Kysely<DB>({ dialect: new PGliteDialect(pgliteClient(pglite)) });
+  const driver = new PGliteDriver(pglite);
+  driver.destroy = () => pglite.close();
+  const db = new Kysely<DB>({ dialect: dialect(() => driver) });
   return {
     kind: 'pglite',
     db,
+    async session(fn) {
+      const conn = (await driver.acquireConnection()) as PGliteConnection;
+      try {
+        return await fn(conn);
+      } catch (err) {
+        // One in-process session: it cannot be replaced; whoever broke it already rolled back.
+        throw err instanceof BrokenConnection ? err.reason : err;
+      } finally {
+        await driver.releaseConnection();
+      }
+    },
+    bind: bindTo,
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -70,10 +379,26 @@ export function databaseFromUrl(
   const onError = (err: Error) => options.logger?.warn({ err }, 'database connection error');
   pool.on('error', onError);
   pool.on('connect', (client) => client.on('error', onError));
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  const driver = new PgDriver(pool);
+  const db = new Kysely<DB>({ dialect: dialect(() => driver) });
   return {
     kind: 'postgres',
     db,
+    async session(fn) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await fn(new PgConnection(client));
+      } catch (err) {
+        if (!(err instanceof BrokenConnection)) throw err;
+        broken = err;
+        throw err.reason;
+      } finally {
+        // release(err) destroys the connection instead of pooling it.
+        client.release(broken);
+      }
+    },
+    bind: bindTo,
     async ping() {
       await sql`select 1`.execute(db);
     },
@@ -82,7 +407,6 @@ export function databaseFromUrl(
     },
   };
 }
-
 export async function openDatabase(config: Config, logger?: Logger): Promise<Database> {
   if (config.database.url) {
     return databaseFromUrl(config.database.url, {

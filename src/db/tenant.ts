@@ -1,9 +1,27 @@
-// Tenant context: every request's database work runs in one transaction, as the unprivileged
-// role `switchboard_app`, with the caller's org, user and role set as transaction-local settings
-// that the row-level-security policies read. The context rides on the BEGIN round trip, so it
-// costs no extra round trip.
-import { type Kysely, sql } from 'kysely';
-import type { Database } from './database.ts';
+// Tenant context: every request's database work runs as the unprivileged role `switchboard_app`,
+// with the caller's org, user and role set as TRANSACTION-LOCAL settings (set_config(..., true))
+// that the row-level-security policies read. The context is never a session setting, so it ends
+// with its transaction and a pooled connection cannot carry one request's context to the next.
+//
+// Cost: the context travels in the same message flight as the statement it guards (database.ts
+// `flight`: Parse/Bind/Execute per statement, one Sync, one round trip), as bind parameters.
+// - withTenantRead (reads: lists, gets): every statement is sent as [context, statement] in one
+//   flight, which PostgreSQL runs as one implicit transaction ended by the Sync: no BEGIN, no
+//   COMMIT, one round trip per statement. The context also sets `transaction_read_only`, so a
+//   write slipped into a read path fails instead of running outside an explicit transaction.
+//   Two statements of one read are two transactions; under READ COMMITTED (the default) each
+//   statement of a transaction takes its own snapshot anyway, so they see what they would have
+//   seen in one transaction.
+// - withTenant (writes and anything that must be atomic): the first statement is sent as
+//   [BEGIN, context, statement] in one flight; the next statements follow on the open
+//   transaction; COMMIT (or ROLLBACK when fn throws) ends it. A transaction that sends nothing
+//   costs nothing.
+// Failure: a failing statement aborts its transaction; a read's implicit one is rolled back by
+// the server at the Sync, a write's is rolled back here. If that ROLLBACK itself fails the
+// connection is destroyed, never pooled (BrokenConnection). src/db/rls.test.ts proves it with
+// two orgs interleaved over a pool of one connection.
+import { CompiledQuery, type DatabaseConnection, type Kysely, type QueryResult } from 'kysely';
+import { BrokenConnection, type Connection, type Database } from './database.ts';
 import { type DB, ROLES, type Role } from './schema.ts';
 
 export const APP_ROLE = 'switchboard_app';
@@ -21,54 +39,112 @@ export type Tx = Kysely<DB>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-// The preamble is sent as one simple-protocol statement list (no bind parameters), so values are
-// embedded as literals. Only values of a closed shape are accepted: a UUID, a role from the list,
-// 'on'/'off'. Anything else is a programming error and never reaches SQL.
-function literal(value: string | null, shape: 'uuid' | 'role' | 'flag'): string {
-  if (value === null) return "''";
-  const ok =
-    shape === 'uuid'
-      ? UUID.test(value)
-      : shape === 'role'
-        ? (ROLES as readonly string[]).includes(value)
-        : value === 'on' || value === 'off';
+// The values are bind parameters; their shapes are still checked so that a programming error
+// (a non-UUID id, an unknown role) fails here rather than as a cast error inside a policy.
+function checked(value: string | null, shape: 'uuid' | 'role'): string {
+  if (value === null) return '';
+  const ok = shape === 'uuid' ? UUID.test(value) : (ROLES as readonly string[]).includes(value);
   if (!ok) throw new Error(`invalid tenant context ${shape}`);
-  return `'${value}'`;
+  return value;
 }
 
-function preamble(ctx: TenantContext, system: boolean): string {
-  return [
-    'BEGIN;',
-    `SELECT set_config('role', '${APP_ROLE}', true),`,
-    `set_config('app.org_id', ${literal(ctx.orgId, 'uuid')}, true),`,
-    `set_config('app.user_id', ${literal(ctx.userId, 'uuid')}, true),`,
-    `set_config('app.role', ${literal(ctx.role, 'role')}, true),`,
-    `set_config('app.superuser', ${literal(ctx.superuser ? 'on' : 'off', 'flag')}, true),`,
-    `set_config('app.system', ${literal(system ? 'on' : 'off', 'flag')}, true);`,
-  ].join(' ');
+const SETTINGS = [
+  `set_config('role', '${APP_ROLE}', true)`,
+  `set_config('app.org_id', $1, true)`,
+  `set_config('app.user_id', $2, true)`,
+  `set_config('app.role', $3, true)`,
+  `set_config('app.superuser', $4, true)`,
+  `set_config('app.system', $5, true)`,
+];
+const CONTEXT_SQL = `select ${SETTINGS.join(', ')}`;
+const READ_CONTEXT_SQL = `select ${[...SETTINGS, `set_config('transaction_read_only', 'on', true)`].join(', ')}`;
+const BEGIN = CompiledQuery.raw('begin');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
+
+function context(ctx: TenantContext, system: boolean, read: boolean): CompiledQuery {
+  return CompiledQuery.raw(read ? READ_CONTEXT_SQL : CONTEXT_SQL, [
+    checked(ctx.orgId, 'uuid'),
+    checked(ctx.userId, 'uuid'),
+    checked(ctx.role, 'role'),
+    ctx.superuser ? 'on' : 'off',
+    system ? 'on' : 'off',
+  ]);
 }
 
-async function run<T>(
+/** A read: every statement rides with the context in its own one-flight implicit transaction. */
+class ReadConnection implements DatabaseConnection {
+  constructor(
+    private readonly conn: Connection,
+    private readonly context: CompiledQuery,
+  ) {}
+  executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    return this.conn.flight([this.context, q]) as Promise<QueryResult<R>>;
+  }
+  streamQuery(): AsyncIterableIterator<QueryResult<never>> {
+    throw new Error('streaming queries are not supported');
+  }
+}
+
+/** A write: BEGIN and the context ride with the first statement; the caller ends it. */
+class WriteConnection implements DatabaseConnection {
+  begun = false;
+  constructor(
+    private readonly conn: Connection,
+    private readonly context: CompiledQuery,
+  ) {}
+  executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.begun) return this.conn.flight([q]) as Promise<QueryResult<R>>;
+    this.begun = true;
+    return this.conn.flight([BEGIN, this.context, q]) as Promise<QueryResult<R>>;
+  }
+  streamQuery(): AsyncIterableIterator<QueryResult<never>> {
+    throw new Error('streaming queries are not supported');
+  }
+}
+
+async function write<T>(
   database: Database,
   ctx: TenantContext,
   system: boolean,
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
-  return database.db.connection().execute(async (conn) => {
-    await sql.raw(preamble(ctx, system)).execute(conn);
+  const preamble = context(ctx, system, false);
+  return database.session(async (conn) => {
+    const tx = new WriteConnection(conn, preamble);
     let result: T;
     try {
-      result = await fn(conn);
+      result = await fn(database.bind(tx));
     } catch (err) {
-      await sql
-        .raw('ROLLBACK')
-        .execute(conn)
-        .catch(() => {});
+      if (tx.begun) {
+        // The connection must not go back to the pool inside this transaction.
+        await conn.flight([ROLLBACK]).catch((rollbackError) => {
+          throw new BrokenConnection(rollbackError);
+        });
+      }
       throw err;
     }
-    await sql.raw('COMMIT').execute(conn);
+    if (tx.begun) {
+      try {
+        await conn.flight([COMMIT]);
+      } catch (err) {
+        // A failed COMMIT has ended the transaction (rolled back); a lost connection cannot be
+        // trusted: destroy it either way.
+        throw new BrokenConnection(err);
+      }
+    }
     return result;
   });
+}
+
+async function read<T>(
+  database: Database,
+  ctx: TenantContext,
+  system: boolean,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const preamble = context(ctx, system, true);
+  return database.session((conn) => fn(database.bind(new ReadConnection(conn, preamble))));
 }
 
 /** Run fn in one transaction scoped to the caller's org (row-level security enforces it). */
@@ -77,7 +153,19 @@ export function withTenant<T>(
   ctx: TenantContext,
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
-  return run(database, ctx, false, fn);
+  return write(database, ctx, false, fn);
+}
+
+/**
+ * Run a read-only fn scoped to the caller's org: each statement is its own one-round-trip
+ * transaction carrying the context, and the database refuses writes. For lists and gets.
+ */
+export function withTenantRead<T>(
+  database: Database,
+  ctx: TenantContext,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  return read(database, ctx, false, fn);
 }
 
 /**
@@ -91,5 +179,5 @@ export function withSystem<T>(
   fn: (tx: Tx) => Promise<T>,
   ctx: TenantContext = { orgId: null, userId: null, role: null },
 ): Promise<T> {
-  return run(database, ctx, true, fn);
+  return write(database, ctx, true, fn);
 }

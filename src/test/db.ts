@@ -10,12 +10,15 @@ export interface TestDatabase extends Database {
   url?: string;
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+/** `poolSize` (PostgreSQL): connections in the pool; PGlite is always one session. */
+export async function createTestDatabase(
+  options: { poolSize?: number } = {},
+): Promise<TestDatabase> {
   const url = process.env.DATABASE_URL;
   if (url) {
     const name = await cloneDatabase(url, inject('pgTemplate'), inject('runId'));
     const dbUrl = urlFor(url, name);
-    const database = databaseFromUrl(dbUrl, { poolSize: 5, timeoutMs: 5000 });
+    const database = databaseFromUrl(dbUrl, { poolSize: options.poolSize ?? 5, timeoutMs: 5000 });
     return {
       ...database,
       url: dbUrl,

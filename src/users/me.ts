@@ -3,17 +3,16 @@ import { findOrg } from '../access/membership.repository.ts';
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
-import { withTenant } from '../db/tenant.ts';
+import { withTenant, withTenantRead } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { findUserById, updateProfile } from './user.repository.ts';
+import { findUserInOrg, updateProfile } from './user.repository.ts';
 
 export async function getMe(database: Database, p: Principal) {
-  return withTenant(database, tenantOf(p), async (tx) => {
-    const user = await findUserById(tx, p.userId);
-    const org = await findOrg(tx, p.orgId);
-    if (!user || !org) throw new AppError('unauthenticated');
-    return { user, org };
-  });
+  const me = await withTenantRead(database, tenantOf(p), (tx) =>
+    findUserInOrg(tx, p.userId, p.orgId),
+  );
+  if (!me) throw new AppError('unauthenticated');
+  return me;
 }
 
 export async function updateMe(

@@ -44,12 +44,12 @@ export function userJson(u: User) {
   };
 }
 
-export function orgJson(o: Org) {
+export function orgJson(o: Pick<Org, 'id' | 'name' | 'kind'>) {
   return { id: o.id, name: o.name, kind: o.kind };
 }
 
 /** The caller's own view: their account, the org they act in and how they authenticated. */
-export function meJson(me: { user: User; org: Org }, p: Principal) {
+export function meJson(me: { user: User; org: Pick<Org, 'id' | 'name' | 'kind'> }, p: Principal) {
   return {
     ...userJson(me.user),
     org: orgJson(me.org),

@@ -1,7 +1,7 @@
 // Users data access. The caller owns the transaction; lookups by email run on the system path
 // (before a tenant is known), everything else under the caller's context.
 
-import type { NewUser, User } from '../db/schema.ts';
+import type { NewUser, Org, User } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
 export function findUserByEmail(tx: Tx, email: string): Promise<User | undefined> {
@@ -10,6 +10,27 @@ export function findUserByEmail(tx: Tx, email: string): Promise<User | undefined
 
 export function findUserById(tx: Tx, id: string): Promise<User | undefined> {
   return tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/**
+ * The user and the org they act in, read by ONE statement (`GET /auth/me` pays one round trip):
+ * undefined when either is not visible under the caller's context.
+ */
+export async function findUserInOrg(
+  tx: Tx,
+  userId: string,
+  orgId: string,
+): Promise<{ user: User; org: Pick<Org, 'id' | 'name' | 'kind'> } | undefined> {
+  const row = await tx
+    .selectFrom('users')
+    .innerJoin('orgs', (join) => join.on('orgs.id', '=', orgId))
+    .selectAll('users')
+    .select(['orgs.name as org_name', 'orgs.kind as org_kind'])
+    .where('users.id', '=', userId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { org_name, org_kind, ...user } = row;
+  return { user, org: { id: orgId, name: org_name, kind: org_kind } };
 }
 
 export function insertUser(tx: Tx, row: NewUser): Promise<User> {

@@ -4,7 +4,7 @@ import { requirePermission, seesWholeOrg } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
 import type { Call } from '../../db/schema.ts';
-import { withTenant } from '../../db/tenant.ts';
+import { withTenantRead } from '../../db/tenant.ts';
 import { notFound } from '../../http/errors.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
 import * as repo from './call.repository.ts';
@@ -21,7 +21,7 @@ export function createCallService(database: Database) {
       requirePermission(p, 'calls:read');
       const { cursor, ...filters } = q;
       const before = decodeCursor(cursor);
-      return withTenant(database, tenantOf(p), async (tx) =>
+      return withTenantRead(database, tenantOf(p), async (tx) =>
         page(
           await repo.listCalls(tx, scopeOf(p), { ...filters, before, limit: q.limit + 1 }),
           q.limit,
@@ -32,14 +32,14 @@ export function createCallService(database: Database) {
     live(p: Principal, q: { limit: number; cursor?: string }) {
       requirePermission(p, 'calls:read');
       const before = decodeCursor(q.cursor);
-      return withTenant(database, tenantOf(p), async (tx) =>
+      return withTenantRead(database, tenantOf(p), async (tx) =>
         page(await repo.listLiveCalls(tx, scopeOf(p), { before, limit: q.limit + 1 }), q.limit),
       );
     },
 
     async get(p: Principal, callSid: string): Promise<Call> {
       requirePermission(p, 'calls:read');
-      const row = await withTenant(database, tenantOf(p), (tx) =>
+      const row = await withTenantRead(database, tenantOf(p), (tx) =>
         repo.findCallBySid(tx, scopeOf(p), callSid),
       );
       if (!row) throw notFound('call');
