@@ -71,6 +71,16 @@ const PAGES: [name: string, path: string, ready: (page: Page) => Promise<void>][
     '/app/messages?with=%2B14155550142',
     (p) => p.getByRole('list', { name: 'Messages with +14155550142' }).waitFor(),
   ],
+  [
+    'conversations',
+    '/app/conversations',
+    (p) => p.getByRole('heading', { name: 'Conversations', level: 1 }).waitFor(),
+  ],
+  [
+    'voice-sessions',
+    '/app/voice-sessions',
+    (p) => p.getByRole('heading', { name: 'Voice sessions', level: 1 }).waitFor(),
+  ],
   ['phones', '/app/phones', (p) => p.getByRole('table', { name: 'Phone numbers' }).waitFor()],
   ['agents', '/app/agents', (p) => p.getByRole('table', { name: 'Voice agents' }).waitFor()],
   [
