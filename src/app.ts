@@ -61,6 +61,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
     genReqId: requestId,
+    // One access-log line per request instead (src/app/request-lifecycle.ts).
+    disableRequestLogging: true,
     logController: new LogController({ requestIdLogLabel: 'request_id' }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
