@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { rssMb, runtimeBench, runtimeMarkdown } from './runtime.ts';
 import { voiceScenarios } from './voice.ts';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10);
@@ -16,6 +17,7 @@ interface Target {
   headers: Record<string, string>;
   login?: { email: string; password: string };
   argon2?: { memoryCost: number; timeCost: number; parallelism: number };
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -32,6 +34,7 @@ async function startTarget(args: string[]): Promise<Target> {
   const info = JSON.parse(first) as Omit<Target, 'stop'>;
   return {
     ...info,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -96,6 +99,8 @@ async function postgresReachable(): Promise<boolean> {
 }
 
 const rows: Row[] = [];
+/** VmRSS of each bench server process right after its scenarios' load. */
+const processRss: { scenario: string; mb: number | null }[] = [];
 async function scenario(
   args: string[],
   runs: [string, BenchRequest | string | ((t: Target) => BenchRequest)][],
@@ -104,6 +109,7 @@ async function scenario(
   try {
     for (const [name, req] of runs)
       rows.push(await load(name, t, typeof req === 'function' ? req(t) : req));
+    if (t.pid) processRss.push({ scenario: `bench/server.ts ${args.join(' ')}`, mb: rssMb(t.pid) });
   } finally {
     await t.stop();
   }
@@ -167,6 +173,12 @@ rows.push(
     postgres: await postgresReachable(),
   })),
 );
+const runtime = await runtimeBench({
+  load: (name, t, req) => load(name, t as Target, req),
+  postgresUrl: (await postgresReachable())
+    ? (process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test')
+    : undefined,
+});
 const hashes = argon2 ? await argon2Rate(argon2) : 0;
 console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
 
@@ -206,6 +218,7 @@ ${table}
   those queries run in WebAssembly on the server's main thread and share the two cores with the
   hashing, which is why logins reach about half the raw rate.
 
+${runtimeMarkdown(runtime, rows[0]!.rps, processRss)}
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;
 \`BENCH_SECONDS\` and \`BENCH_CONNECTIONS\` change the load).
