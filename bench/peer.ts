@@ -103,3 +103,31 @@ export async function startPeer(): Promise<{
       }),
   };
 }
+
+/** The BENCHMARKS.md section: each authenticated path of Switchboard against the peer's check. */
+export function peerMarkdown(
+  peerRps: number | undefined,
+  rows: { scenario: string; rps: number }[],
+): string {
+  if (peerRps === undefined)
+    return '## Against better-auth\n\nThe peer could not be installed or started in this run.\n';
+  const lines = rows
+    .filter((r) =>
+      /`GET \/auth\/me`|`GET \/api\/prompts`|`GET \/api\/auth\/verify`/.test(r.scenario),
+    )
+    .map((r) => {
+      const goal = r.scenario.includes('/api/auth/verify') ? '≥ 15×' : '> 1×';
+      return `| ${r.scenario} | ${Math.round(r.rps)} | ${(r.rps / peerRps).toFixed(2)}× | ${goal} |`;
+    });
+  return `## Against better-auth
+
+better-auth 1 (email and password, SQLite through better-sqlite3, session cookie cache on) in a
+Fastify host, installed by the bench into a scratch folder (never a dependency of Switchboard):
+its \`GET /me\` answers \`auth.api.getSession\` from the signed cookie cache, **${Math.round(peerRps)} req/s**
+in this run.
+
+| Switchboard path | req/s | vs the peer's session check | Goal |
+| --- | ---: | ---: | --- |
+${lines.join('\n')}
+`;
+}

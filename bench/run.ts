@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { peerMarkdown, startPeer } from './peer.ts';
 import { rssMb, runtimeBench, runtimeMarkdown } from './runtime.ts';
 import { voiceScenarios } from './voice.ts';
 
@@ -179,6 +180,28 @@ const runtime = await runtimeBench({
     ? (process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test')
     : undefined,
 });
+// The peer, better-auth's cookie-cached session check, in the same run (installed on first use).
+let peerRps: number | undefined;
+try {
+  const peer = await startPeer();
+  try {
+    peerRps = (
+      await load(
+        'better-auth `GET /me` (peer: cookie-cached session check)',
+        peer as unknown as Target,
+        '/me',
+      )
+    ).rps;
+    processRss.push({
+      scenario: 'better-auth peer (Fastify + better-sqlite3)',
+      mb: rssMb(peer.pid),
+    });
+  } finally {
+    await peer.stop();
+  }
+} catch (err) {
+  console.log(`better-auth peer unavailable: ${(err as Error).message}`);
+}
 const hashes = argon2 ? await argon2Rate(argon2) : 0;
 console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
 
@@ -219,6 +242,7 @@ ${table}
   hashing, which is why logins reach about half the raw rate.
 
 ${runtimeMarkdown(runtime, rows[0]!.rps, processRss)}
+${peerMarkdown(peerRps, [...rows, ...runtime.rows])}
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;
 \`BENCH_SECONDS\` and \`BENCH_CONNECTIONS\` change the load).

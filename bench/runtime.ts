@@ -181,6 +181,8 @@ export interface RuntimeFigures {
   health: { silent: number; info: number; logBytesPerRequest: number };
   /** VmRSS of the compiled server after its load, MB. */
   rss: { scenario: string; mb: number | null }[];
+  /** Every load this bench ran, for the comparisons. */
+  rows: { scenario: string; rps: number }[];
 }
 
 /**
@@ -193,7 +195,12 @@ export async function runtimeBench(options: {
   load: Load;
   postgresUrl?: string;
 }): Promise<RuntimeFigures> {
-  const { load } = options;
+  const rows: RuntimeFigures['rows'] = [];
+  const load: Load = async (name, target, req) => {
+    const row = await options.load(name, target, req);
+    rows.push(row);
+    return row;
+  };
   if (await ensureServerBuild({ quiet: true })) console.log('server compiled into dist/');
   const dataDir = scratchDir('sb-runtime');
   const logDir = scratchDir('sb-runtime-log');
@@ -274,6 +281,7 @@ export async function runtimeBench(options: {
       start: { embeddedFirst: first.ms, embeddedRestart: restarts, pgFirst, pgRestart },
       health: { silent: healthSilent, info: healthInfo, logBytesPerRequest },
       rss,
+      rows,
     };
   } finally {
     removeDir(dataDir);
