@@ -2,7 +2,7 @@
 // scenario in one run on one machine next to a bare-Fastify baseline; writes BENCHMARKS.md.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -99,6 +99,8 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
+/** The machine's 1-minute load average when the run starts: anything else running skews it all. */
+const loadAtStart = loadavg()[0]!;
 const rows: Row[] = [];
 /** VmRSS of each bench server process right after its scenarios' load. */
 const processRss: { scenario: string; mb: number | null }[] = [];
@@ -227,6 +229,7 @@ ${CONNECTIONS} connections for ${DURATION} s per scenario after a 2 s warm-up.
 - Date: ${new Date().toISOString()}
 - Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM
 - Node.js ${process.version}
+- Load average (1 min) at the start / end of the run: ${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} (above the core count, other processes shared the CPU and every figure is low)
 
 ${table}
 
