@@ -40,6 +40,12 @@ export function rssMb(pid: number): number | null {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** One set of secrets for the whole run: a restart must read what the first start encrypted. */
+const SECRETS = {
+  ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
+  SECRET_KEY: randomBytes(32).toString('base64url'),
+};
+
 /**
  * Starts the compiled server and resolves once GET /health answers 200, with the milliseconds
  * from spawn to that answer. Its log goes to `logFile` (JSON lines, as in production when
@@ -56,8 +62,7 @@ export async function startCompiled(options: {
     PORT: String(port),
     HOST: '127.0.0.1',
     PUBLIC_URL: `http://127.0.0.1:${port}`,
-    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
-    SECRET_KEY: randomBytes(32).toString('base64url'),
+    ...SECRETS,
     RATE_LIMIT_REGISTER_IP: '1000000/3600',
     ...options.env,
   };
