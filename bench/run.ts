@@ -2,12 +2,14 @@
 // scenario in one run on one machine next to a bare-Fastify baseline; writes BENCHMARKS.md.
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { audioScenarios } from './audio.ts';
 import { deviceSocketScenario } from './device-sockets.ts';
+import { peerMarkdown, startPeer } from './peer.ts';
+import { rssMb, runtimeBench, runtimeMarkdown } from './runtime.ts';
 import { tenantScenarios } from './tenant.ts';
 import { voiceScenarios } from './voice.ts';
 
@@ -19,6 +21,7 @@ interface Target {
   headers: Record<string, string>;
   login?: { email: string; password: string };
   argon2?: { memoryCost: number; timeCost: number; parallelism: number };
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -35,6 +38,7 @@ async function startTarget(args: string[]): Promise<Target> {
   const info = JSON.parse(first) as Omit<Target, 'stop'>;
   return {
     ...info,
+    pid: child.pid,
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -98,7 +102,11 @@ async function postgresReachable(): Promise<boolean> {
   }
 }
 
+/** The machine's 1-minute load average when the run starts: anything else running skews it all. */
+const loadAtStart = loadavg()[0]!;
 const rows: Row[] = [];
+/** VmRSS of each bench server process right after its scenarios' load. */
+const processRss: { scenario: string; mb: number | null }[] = [];
 async function scenario(
   args: string[],
   runs: [string, BenchRequest | string | ((t: Target) => BenchRequest)][],
@@ -107,6 +115,7 @@ async function scenario(
   try {
     for (const [name, req] of runs)
       rows.push(await load(name, t, typeof req === 'function' ? req(t) : req));
+    if (t.pid) processRss.push({ scenario: `bench/server.ts ${args.join(' ')}`, mb: rssMb(t.pid) });
   } finally {
     await t.stop();
   }
@@ -181,6 +190,34 @@ const tenant = await tenantScenarios({
   postgres: await postgresReachable(),
 });
 rows.push(...tenant.rows);
+const runtime = await runtimeBench({
+  load: (name, t, req) => load(name, t as Target, req),
+  postgresUrl: (await postgresReachable())
+    ? (process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test')
+    : undefined,
+});
+// The peer, better-auth's cookie-cached session check, in the same run (installed on first use).
+let peerRps: number | undefined;
+try {
+  const peer = await startPeer();
+  try {
+    peerRps = (
+      await load(
+        'better-auth `GET /me` (peer: cookie-cached session check)',
+        peer as unknown as Target,
+        '/me',
+      )
+    ).rps;
+    processRss.push({
+      scenario: 'better-auth peer (Fastify + better-sqlite3)',
+      mb: rssMb(peer.pid),
+    });
+  } finally {
+    await peer.stop();
+  }
+} catch (err) {
+  console.log(`better-auth peer unavailable: ${(err as Error).message}`);
+}
 const hashes = argon2 ? await argon2Rate(argon2) : 0;
 console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
 
@@ -208,6 +245,7 @@ ${CONNECTIONS} connections for ${DURATION} s per scenario after a 2 s warm-up.
 - Date: ${new Date().toISOString()}
 - Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM
 - Node.js ${process.version}
+- Load average (1 min) at the start / end of the run: ${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} (above the core count, other processes shared the CPU and every figure is low)
 
 ${table}
 
@@ -250,6 +288,8 @@ SELECTs on the same kind of database as the owner, with no authentication, RLS o
 
 ${tenant.markdown}
 
+${runtimeMarkdown(runtime, rows[0]!.rps, processRss)}
+${peerMarkdown(peerRps, [...rows, ...runtime.rows])}
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;
 \`BENCH_SECONDS\` and \`BENCH_CONNECTIONS\` change the load).

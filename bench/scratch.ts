@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
-import { type Database, databaseFromPGlite, databaseFromUrl } from '../src/db/database.ts';
+import {
+  type Database,
+  databaseFromPGlite,
+  databaseFromUrl,
+  EMBEDDED_POSTGRES_CONF,
+} from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 
 export interface Scratch {
@@ -44,7 +49,9 @@ export async function openScratch(kind: string | undefined, prefix: string): Pro
     });
   } else {
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-    const embedded = databaseFromPGlite(await PGlite.create({ dataDir: dir }));
+    const embedded = databaseFromPGlite(
+      await PGlite.create({ dataDir: dir, postgresqlconf: EMBEDDED_POSTGRES_CONF }),
+    );
     database = embedded;
     cleanups.push(async () => {
       await embedded.close();

@@ -71,7 +71,12 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     bodyLimit: config.bodyLimitBytes,
     trustProxy: config.trustProxy === false ? false : config.trustProxy,
     genReqId: requestId,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    // Fastify's two lines per request are off: one access-log line instead, written when the
+    // response is done (src/app/request-lifecycle.ts).
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      disableRequestLogging: true,
+    }),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },

@@ -1,8 +1,10 @@
-// Logs carry request ids and never credentials: headers, cookies, secret query parameters.
+// Logs carry request ids and never credentials: headers, cookies, secret query parameters. One
+// access line per request; JSON lines written asynchronously and still all there at exit.
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loggerOptions, redactUrl } from './logger.ts';
+import { logDestination, loggerOptions, redactUrl } from './logger.ts';
 import { buildTestApp, type TestApp, testConfig } from './test/app.ts';
 import { GOOD_PASSWORD, registerUser } from './test/auth-helpers.ts';
 
@@ -41,6 +43,68 @@ describe('logging', () => {
     expect(out).toContain('log-test-1');
     expect(out).toContain('token=[REDACTED]');
     for (const secret of [r.access, r.refresh, GOOD_PASSWORD]) expect(out).not.toContain(secret);
+  });
+
+  it('writes one access line per request: method, route, status, time, request id and org', async () => {
+    const r = await registerUser(t.app);
+    lines = [];
+    const res = await t.app.inject({
+      url: '/api/prompts?limit=5',
+      headers: { authorization: `Bearer ${r.access}`, 'x-request-id': 'access-line-1' },
+    });
+    expect(res.statusCode).toBe(200);
+    await t.app.inject({ url: '/no/such/route', headers: { 'x-request-id': 'access-line-2' } });
+    const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const first = parsed.filter((l) => l.request_id === 'access-line-1');
+    expect(first).toEqual([
+      expect.objectContaining({
+        msg: 'request',
+        method: 'GET',
+        route: '/api/prompts',
+        url: '/api/prompts?limit=5',
+        status: 200,
+        ms: expect.any(Number),
+        org: r.orgId,
+      }),
+    ]);
+    // Unknown routes and anonymous callers are logged too: no route pattern, no org.
+    expect(parsed.filter((l) => l.request_id === 'access-line-2')).toEqual([
+      expect.objectContaining({ msg: 'request', route: null, status: 404, org: null }),
+    ]);
+    expect(lines.join('')).not.toContain(r.access);
+  });
+
+  it('writes JSON through an asynchronous destination that is flushed when the process exits', () => {
+    // A child process logs many lines and exits at once, before any write could complete.
+    const script = `
+      import { pino } from 'pino';
+      import { logDestination, loggerOptions } from './src/logger.ts';
+      const log = pino(loggerOptions({ logLevel: 'info', nodeEnv: 'production' }), logDestination());
+      for (let i = 0; i < 2000; i++) log.info({ i, password: 'hunter2-secret' }, 'line');
+      process.exit(0);
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(child.status).toBe(0);
+    const out = child.stdout.trim().split('\n');
+    expect(out).toHaveLength(2000);
+    expect(JSON.parse(out[1999]!)).toMatchObject({ i: 1999, msg: 'line', password: '[REDACTED]' });
+    expect(child.stdout).not.toContain('hunter2-secret');
+  });
+
+  it('pretty-prints on a terminal and writes JSON lines elsewhere', () => {
+    const toFile = logDestination({ tty: false, dest: '/dev/null' });
+    expect(toFile.constructor.name).toBe('SonicBoom');
+    const pretty = logDestination({ tty: true, dest: '/dev/null' });
+    // pino.transport: pino-pretty in a worker thread (so it must be installed for `npm start`).
+    expect(pretty.constructor.name).toBe('ThreadStream');
+    (pretty as unknown as { end(): void }).end();
+    (toFile as unknown as { end(): void }).end();
   });
 
   it('redacts secret query parameters in URLs', () => {

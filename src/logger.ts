@@ -1,6 +1,7 @@
-// pino options: request ids in every line, secrets redacted wherever they could appear.
+// pino options: request ids in every line, secrets redacted wherever they could appear; and where
+// the lines go: to a terminal, pretty-printed; elsewhere, JSON through an asynchronous destination.
 import type { FastifyRequest } from 'fastify';
-import type { LoggerOptions } from 'pino';
+import { type DestinationStream, type LoggerOptions, pino } from 'pino';
 import type { Config } from './config.ts';
 
 /**
@@ -56,4 +57,24 @@ export function loggerOptions(config: Pick<Config, 'logLevel' | 'nodeEnv'>): Log
       },
     },
   };
+}
+
+/**
+ * Where the server's log lines go. A terminal gets them human-readable (pino-pretty, in pino's
+ * worker thread); anything else (a file, a pipe, a log collector) gets one JSON object per line,
+ * written asynchronously (lines gather while a write is under way) so a request never waits on
+ * a write(2). pino flushes what is pending synchronously when the process exits, so the last
+ * lines before an exit are kept.
+ */
+export function logDestination(
+  options: { tty?: boolean; dest?: string | number } = {},
+): DestinationStream {
+  const dest = options.dest ?? 1;
+  if (options.tty ?? (dest === 1 && process.stdout.isTTY)) {
+    return pino.transport({
+      target: 'pino-pretty',
+      options: { destination: dest, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+    });
+  }
+  return pino.destination({ dest, sync: false });
 }

@@ -1,13 +1,16 @@
-// The real entry point as a process: `npm start`'s main.ts on the embedded database. SIGTERM
-// drains in-flight requests and closes the database; a second start on the same data folder
-// finds everything that was acknowledged while a third start on the same folder is refused;
-// production refuses to start without its secrets; a bad configuration is listed in full.
+// The real entry point as a process, as production runs it: the compiled main.ts
+// (`node dist/src/main.js`, built here when stale like `npm start` does) on the embedded
+// database. SIGTERM drains in-flight requests and closes the database; a second start on the same
+// data folder finds everything that was acknowledged while a third start on the same folder is
+// refused; `npm start` leaves one node process that gets npm's SIGTERM; production refuses to
+// start without its secrets; a bad configuration is listed in full.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { ensureServerBuild, SERVER_MAIN } from '../scripts/build-server.ts';
 import { ensureSigningKey } from './auth/signing-keys.ts';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
@@ -16,6 +19,8 @@ import { GOOD_PASSWORD } from './test/auth-helpers.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-main-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+// tsc over the whole server: slow on a busy machine, once per change of the sources.
+beforeAll(() => ensureServerBuild({ quiet: true }), 600_000);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -27,12 +32,13 @@ function freePort(): Promise<number> {
   });
 }
 
-function start(env: Record<string, string>) {
+function start(env: Record<string, string>, command = [process.execPath, SERVER_MAIN]) {
   const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
   // This test is about the embedded database, whatever the suite runs against.
   delete childEnv.DATABASE_URL;
   delete childEnv.REDIS_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const [file, ...args] = command as [string, ...string[]];
+  const child = spawn(file, args, {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -49,7 +55,8 @@ function start(env: Record<string, string>) {
   return { child, exited, output: () => output };
 }
 
-async function waitReady(base: string, child: ChildProcess, ms = 45_000) {
+// Generous: a first start migrates an empty embedded database, slow on a busy machine.
+async function waitReady(base: string, child: ChildProcess, ms = 150_000) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error('server exited during start');
@@ -68,6 +75,14 @@ const json = (body: object) => ({
   body: JSON.stringify(body),
 });
 
+/** Log lines as objects (the server writes JSON when its output is not a terminal). */
+function logLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
 describe('main.ts as a process', () => {
   it('drains in-flight requests on SIGTERM and a second start finds every acknowledged write', async () => {
     const port = await freePort();
@@ -76,9 +91,13 @@ describe('main.ts as a process', () => {
       PORT: String(port),
       DATA_DIR: dataDir,
       NODE_ENV: 'development',
-      LOG_LEVEL: 'info',
+      // debug: a line when each request arrives, as well as the access line when it is done.
+      LOG_LEVEL: 'debug',
     };
     const first = start(env);
+    onTestFinished(() => {
+      first.child.kill('SIGKILL');
+    });
     // A fresh embedded database migrates first: slow on a busy machine.
     await waitReady(base, first.child, 110_000);
     expect(first.output()).toMatch(/generated one into/); // dev secrets warning, once
@@ -96,8 +115,15 @@ describe('main.ts as a process', () => {
       ),
     );
     // SIGTERM once the server has read every request but before it could finish them all.
-    const received = () => first.output().split('"url":"/api/auth/register"').length - 1;
-    const completed = () => (first.output().match(/"statusCode":201/g) ?? []).length;
+    const received = () =>
+      logLines(first.output()).filter(
+        (l) =>
+          l.msg === 'incoming request' &&
+          (l.req as { url?: string } | undefined)?.url === '/api/auth/register',
+      ).length;
+    const completed = () =>
+      logLines(first.output()).filter((l) => l.route === '/api/auth/register' && l.status === 201)
+        .length;
     const deadline = Date.now() + 20_000;
     while (received() < emails.length && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 2));
@@ -108,6 +134,14 @@ describe('main.ts as a process', () => {
     expect(answers.map((a) => a.status)).toEqual(emails.map(() => 201));
     expect(await first.exited).toBe(0);
     expect(first.output()).toMatch(/shut down cleanly/);
+    // One access line per request, each with its request id and time (flushed before the exit).
+    const access = logLines(first.output()).filter((l) => l.route === '/api/auth/register');
+    expect(access).toHaveLength(emails.length);
+    for (const line of access) {
+      expect(line).toMatchObject({ msg: 'request', method: 'POST', status: 201 });
+      expect(line.request_id).toEqual(expect.any(String));
+      expect(line.ms).toEqual(expect.any(Number));
+    }
     const acknowledged = emails;
 
     const second = start(env);
@@ -129,6 +163,41 @@ describe('main.ts as a process', () => {
       expect(await second.exited).toBe(0);
     }
   }, 240_000);
+
+  it("`npm start` runs node on the compiled server, which gets npm's SIGTERM and exits 0", async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    // --ignore-scripts skips prestart (the builds): beforeAll has built the server. The data
+    // folder is the one the test above migrated (and released): a restart, not a first start.
+    const npm = start({ PORT: String(port), DATA_DIR: dataDir, NODE_ENV: 'development' }, [
+      'npm',
+      'start',
+      '--ignore-scripts',
+      '--silent',
+    ]);
+    let serverPid: number | undefined;
+    try {
+      await waitReady(base, npm.child);
+      // npm's only child is node running dist/src/main.js: no shell or tsx in between.
+      const pid = npm.child.pid!;
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ');
+      expect(children).toHaveLength(1);
+      const cmdline = readFileSync(`/proc/${children[0]}/cmdline`, 'utf8').split('\0');
+      expect(cmdline[0]).toMatch(/node$/);
+      expect(cmdline[1]).toBe('dist/src/main.js');
+      serverPid = Number(children[0]);
+      npm.child.kill('SIGTERM');
+      expect(await npm.exited).toBe(0);
+      expect(npm.output()).toMatch(/shut down cleanly/);
+    } finally {
+      npm.child.kill('SIGKILL');
+      if (serverPid) {
+        try {
+          process.kill(serverPid, 'SIGKILL');
+        } catch {} // exited, as it should have
+      }
+    }
+  }, 300_000);
 
   it('with NODE_ENV=production refuses to start without secrets, naming them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-prod-'));

@@ -8,7 +8,7 @@ import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { openRedis } from './infra/redis.ts';
-import { loggerOptions } from './logger.ts';
+import { logDestination, loggerOptions } from './logger.ts';
 
 let config: ReturnType<typeof loadConfig>;
 try {
@@ -22,7 +22,7 @@ try {
   throw err;
 }
 
-const logger = pino(loggerOptions(config));
+const logger = pino(loggerOptions(config), logDestination());
 for (const name of config.generatedSecrets) {
   logger.warn(
     `${name} was not set: generated one into ${config.dataDir}/secrets.json and will reuse it. ` +

@@ -1,9 +1,13 @@
 // Every request's id and its place in the in-flight count. The id (a plain incoming X-Request-Id,
 // else a UUID) is echoed in the x-request-id header, every log line and every problem document;
 // the count lets shutdown wait for requests in flight before the database closes under them.
+// One access-log line per request, written when its response is done: method, route, status,
+// time, request id and org (at debug level, also one line when a request arrives).
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync, RawRequestDefaultExpression } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest, RawRequestDefaultExpression } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Logger } from 'pino';
+import { redactUrl } from '../logger.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -12,6 +16,9 @@ export function requestId(req: RawRequestDefaultExpression): string {
   const incoming = req.headers['x-request-id'];
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
+
+/** Fastify's request logger is a pino child logger (app.ts gives Fastify pino, or its options). */
+const logger = (request: FastifyRequest) => request.log as unknown as Logger;
 
 const plugin: FastifyPluginAsync = async (app) => {
   let inflight = 0;
@@ -33,6 +40,26 @@ const plugin: FastifyPluginAsync = async (app) => {
     // 'close' fires exactly once per response: sent, failed or aborted by the client.
     reply.raw.once('close', finished);
     reply.header('x-request-id', request.id);
+    if (logger(request).isLevelEnabled('debug'))
+      request.log.debug({ req: request }, 'incoming request');
+  });
+  // Fastify's own pair of lines per request is off (disableRequestLogging): this one replaces it.
+  app.addHook('onResponse', (request, reply, done) => {
+    // Nothing is built for a line a silent logger would drop.
+    if (logger(request).isLevelEnabled('info')) {
+      request.log.info(
+        {
+          method: request.method,
+          route: request.routeOptions.url ?? null,
+          url: redactUrl(request.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          org: request.principal?.orgId ?? null,
+        },
+        'request',
+      );
+    }
+    done();
   });
 };
 

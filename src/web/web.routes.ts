@@ -3,13 +3,20 @@
 // are cached for a year; index.html is never cached and carries a strict Content-Security-Policy
 // (no inline script, no third-party origin), so an injected string can neither run nor call out.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { allowWhileMfaPending } from '../http/route-config.ts';
 
-export const DEFAULT_DIST_DIR = fileURLToPath(new URL('../../web/dist/', import.meta.url));
+/** The project folder: the nearest one above this module (src/web or dist/src/web) with a package.json. */
+function projectRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+export const DEFAULT_DIST_DIR = join(projectRoot(), 'web', 'dist');
 
 /** Script and style only from this origin; images also from data: URLs (the MFA QR code). */
 export const DASHBOARD_CSP = [

@@ -1,0 +1,133 @@
+// The peer: better-auth (email and password, SQLite through better-sqlite3, session cookie cache
+// on) hosted by Fastify, in its own process. Installed on demand into a scratch folder outside
+// the project (never a dependency of Switchboard; reused by later runs), then started like the
+// other bench servers: it prints one JSON line {port, headers} with a signed-up user's cookies.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const PACKAGES = ['better-auth@1', 'better-sqlite3@12', 'fastify@5'];
+export const PEER_DIR =
+  process.env.BENCH_PEER_DIR ?? join(tmpdir(), 'switchboard-bench-peer-better-auth-1');
+
+// The peer's server: GET /me answers the session of the request's cookies, as better-auth's
+// own docs host it. With the cookie cache, a session check verifies the signed session_data
+// cookie and reads no database row while the cache is fresh (5 minutes here).
+const SERVER = `
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { betterAuth } from 'better-auth';
+import { getMigrations } from 'better-auth/db/migration';
+import { fromNodeHeaders } from 'better-auth/node';
+import Fastify from 'fastify';
+
+const db = new Database(join(mkdtempSync(join(tmpdir(), 'sb-peer-db-')), 'auth.db'));
+db.pragma('journal_mode = WAL');
+const auth = betterAuth({
+  database: db,
+  secret: randomBytes(32).toString('hex'),
+  baseURL: 'http://127.0.0.1',
+  emailAndPassword: { enabled: true },
+  session: { cookieCache: { enabled: true, maxAge: 300 } },
+  logger: { disabled: true },
+  telemetry: { enabled: false },
+});
+const { runMigrations } = await getMigrations(auth.options);
+await runMigrations();
+const app = Fastify({ logger: false });
+app.get('/me', async (req, reply) => {
+  const session = await auth.api.getSession({ headers: fromNodeHeaders(req.headers) });
+  if (!session) return reply.code(401).send({ error: 'unauthenticated' });
+  return { user: session.user, session: session.session };
+});
+await app.listen({ port: 0, host: '127.0.0.1' });
+const res = await auth.api.signUpEmail({
+  body: { email: 'peer-' + Date.now() + '@example.test', password: 'correct horse battery staple 2026', name: 'Peer' },
+  asResponse: true,
+});
+const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+console.log(JSON.stringify({ port: app.server.address().port, headers: { cookie } }));
+process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
+`;
+
+/** Installs better-auth and its SQLite driver into PEER_DIR unless a previous run did. */
+export function ensurePeer(): void {
+  const installed = ['better-auth', 'better-sqlite3', 'fastify'].every((p) =>
+    existsSync(join(PEER_DIR, 'node_modules', p, 'package.json')),
+  );
+  if (!installed) {
+    mkdirSync(PEER_DIR, { recursive: true });
+    writeFileSync(
+      join(PEER_DIR, 'package.json'),
+      `${JSON.stringify({ name: 'switchboard-bench-peer', private: true, type: 'module' })}\n`,
+    );
+    console.log(`installing ${PACKAGES.join(', ')} into ${PEER_DIR} (once)`);
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...PACKAGES], {
+      cwd: PEER_DIR,
+      stdio: 'inherit',
+    });
+  }
+  writeFileSync(join(PEER_DIR, 'server.mjs'), SERVER);
+}
+
+export async function startPeer(): Promise<{
+  port: number;
+  headers: Record<string, string>;
+  pid: number;
+  stop(): Promise<void>;
+}> {
+  ensurePeer();
+  const child = spawn(process.execPath, ['server.mjs'], {
+    cwd: PEER_DIR,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  const rl = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    rl.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`peer server exited (${code})`)));
+  });
+  const info = JSON.parse(first) as { port: number; headers: Record<string, string> };
+  return {
+    ...info,
+    pid: child.pid!,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The BENCHMARKS.md section: each authenticated path of Switchboard against the peer's check. */
+export function peerMarkdown(
+  peerRps: number | undefined,
+  rows: { scenario: string; rps: number }[],
+): string {
+  if (peerRps === undefined)
+    return '## Against better-auth\n\nThe peer could not be installed or started in this run.\n';
+  const lines = rows
+    .filter((r) =>
+      /`GET \/auth\/me`|`GET \/api\/prompts`|`GET \/api\/auth\/verify`/.test(r.scenario),
+    )
+    .map((r) => {
+      const goal = r.scenario.includes('/api/auth/verify') ? '≥ 15×' : '> 1×';
+      return `| ${r.scenario} | ${Math.round(r.rps)} | ${(r.rps / peerRps).toFixed(2)}× | ${goal} |`;
+    });
+  return `## Against better-auth
+
+better-auth 1 (email and password, SQLite through better-sqlite3, session cookie cache on) in a
+Fastify host, installed by the bench into a scratch folder (never a dependency of Switchboard):
+its \`GET /me\` answers \`auth.api.getSession\` from the signed cookie cache, **${Math.round(peerRps)} req/s**
+in this run.
+
+| Switchboard path | req/s | vs the peer's session check | Goal |
+| --- | ---: | ---: | --- |
+${lines.join('\n')}
+`;
+}
