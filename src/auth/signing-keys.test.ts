@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decryptSecret } from '../crypto/encryption.ts';
 import { withSystem } from '../db/tenant.ts';
+import { Problem } from '../http/schemas.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { jwksRoutes } from './jwks.routes.ts';
 import {
@@ -236,6 +237,8 @@ describe('GET /.well-known/jwks.json', () => {
       jwks: { keys: r.jwks.keys.map((k) => ({ ...k, d: 'PRIVATE' })) },
     };
     const app = Fastify().withTypeProvider<TypeBoxTypeProvider>();
+    // The route declares its problem answers by reference, as every route does (src/app.ts adds it).
+    app.addSchema(Problem);
     await app.register(jwksRoutes, { getKeyRing: () => leaky });
     try {
       const res = await app.inject({ method: 'GET', url: '/.well-known/jwks.json' });
