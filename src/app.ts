@@ -60,7 +60,7 @@ export interface RouteSummary {
   url: string;
   schema?: {
     hide?: boolean;
-    body?: { type?: string; additionalProperties?: unknown };
+    body?: { type?: string; additionalProperties?: unknown; patternProperties?: unknown };
     response?: object;
   };
 }

@@ -48,12 +48,22 @@ export const API_TAGS = [
     name: 'conversations',
     description: 'Recorded device conversations: their metadata and audio (WAV, Ogg Opus)',
   },
+  {
+    name: 'realtime',
+    description:
+      'Device audio: single-use tickets for the /ws and /ws_pcm sockets, and the devices that stream',
+  },
   { name: 'analytics', description: 'Call volume by date and hour, and per-agent summaries' },
   { name: 'twilio', description: "The organization's Twilio account and media-stream tokens" },
   {
     name: 'livekit',
     description:
       'LiveKit rooms: join tokens for users and agent workers, voice sessions, its webhook',
+  },
+  {
+    name: 'agent',
+    description:
+      "For agent workers' API keys: a participant's context and the preferences they asked to keep",
   },
   { name: 'webhooks', description: 'What Twilio calls (signed requests; not for API clients)' },
   {
