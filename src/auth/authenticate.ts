@@ -65,8 +65,8 @@ export type AccessTokenCheck =
 /**
  * The one access-token check: signature and claims (served from the verified-token cache), a
  * reload of the key ring when the token names a key this instance has not seen yet, then the
- * revocation list, then the kill switch: a token of a suspended org is refused (the platform
- * superuser's own tokens excepted: they are who resumes it). `expired` is read from the unverified payload only after verification failed:
+ * kill switch (a token of a suspended org is refused; the platform superuser's own tokens
+ * excepted: they are who resumes it), then the revocation list. `expired` is read from the unverified payload only after verification failed:
  * it tells a device to refresh instead of retrying, and grants nothing.
  */
 export async function checkAccessToken(
@@ -83,10 +83,12 @@ export async function checkAccessToken(
     }
     if (!claims) return { ok: false, reason: looksExpired(token) ? 'expired' : 'invalid' };
   }
-  if (auth.revocation.isRevoked(claims.sid)) return { ok: false, reason: 'revoked' };
+  // Before revocation: the sessions of a suspended org were ended too, and "suspended" is what
+  // their holder (the dashboard) must be told.
   if (claims.su !== true && auth.suspendedOrgs.isSuspended(claims.org)) {
     return { ok: false, reason: 'org_suspended' };
   }
+  if (auth.revocation.isRevoked(claims.sid)) return { ok: false, reason: 'revoked' };
   return { ok: true, claims };
 }
 

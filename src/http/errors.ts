@@ -55,7 +55,8 @@ export const ERRORS = {
   },
   org_suspended: {
     status: 403,
-    title: 'This organization is suspended: nothing in it is in service until the platform resumes it',
+    title:
+      'This organization is suspended: nothing in it is in service until the platform resumes it',
   },
   superuser_required: { status: 403, title: 'Only the platform superuser may do this' },
   mfa_enrollment_required: {

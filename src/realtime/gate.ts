@@ -46,7 +46,9 @@ const refuse = (reason: string): GateResult => ({ ok: false, code: 1008, reason 
 /** The close reason when the socket's org is suspended (the kill switch). */
 export const ORG_SUSPENDED = 'org suspended';
 const tokenRefusal = (reason: string) =>
-  refuse(reason === 'invalid' ? 'invalid token' : reason === 'org_suspended' ? ORG_SUSPENDED : reason);
+  refuse(
+    reason === 'invalid' ? 'invalid token' : reason === 'org_suspended' ? ORG_SUSPENDED : reason,
+  );
 
 /** `Sec-WebSocket-Protocol: bearer, <token>`: the token, or undefined. */
 export function subprotocolToken(request: FastifyRequest): string | undefined {

@@ -19,7 +19,7 @@ const Reason = Type.String({
   description: 'Why (kept on the org and in the audit log; shown to the superuser)',
 });
 const Kind = Type.Union([Type.Literal('lockdown'), Type.Literal('suspension')], {
-  description: '`suspension`: by the platform superuser; `lockdown`: by the org\'s owner',
+  description: "`suspension`: by the platform superuser; `lockdown`: by the org's owner",
 });
 
 const OrgSuspension = Type.Object(
@@ -197,7 +197,7 @@ export const suspensionRoutes: FastifyPluginAsyncTypebox<{ suspension: Suspensio
         security,
         summary: 'Lock down your org: the "we were breached" button (owner)',
         description:
-          "The owner, in person (no API key, no superuser acting in the org), with the password and - when two-factor authentication is on - a current TOTP code (a backup code is not accepted), both counted like a login. Cuts the org off exactly like a suspension (see suspendOrg), audited as `org.lockdown` with the reason; your own session ends too. Only the platform superuser resumes it.",
+          'The owner, in person (no API key, no superuser acting in the org), with the password and - when two-factor authentication is on - a current TOTP code (a backup code is not accepted), both counted like a login. Cuts the org off exactly like a suspension (see suspendOrg), audited as `org.lockdown` with the reason; your own session ends too. Only the platform superuser resumes it.',
         body: Type.Object(
           {
             reason: Reason,

@@ -6,9 +6,9 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Tx } from '../db/tenant.ts';
+import { liveCallSidsOfOrg, sealedCredentialsOfOrg } from './live-calls.repository.ts';
 import { accountFor, type TwilioAccount } from './twilio-account.ts';
 import { createTwilioClients, type TwilioRest } from './twilio-client.ts';
-import { liveCallSidsOfOrg, sealedCredentialsOfOrg } from './live-calls.repository.ts';
 
 export interface LiveCalls {
   orgId: string;
