@@ -4,9 +4,12 @@
 // superuser acting inside the org - and never another org. Bad input is a 4xx and changes
 // nothing; the database refuses a resume from the org's own context even if the code forgot.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateToken, hashToken } from '../crypto/tokens.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
+import { uniqueEmail } from '../test/factories.ts';
 import { enrolMfa, totpNow } from '../test/mfa-helpers.ts';
 import {
   ADMIN_ENV,
@@ -221,5 +224,36 @@ describe("a locked-down org in another org member's session", () => {
     const viaKey = await createKey(t.app, y.owner, ['prompts:read']);
     expect((await listPrompts(t.app, viaKey.headers)).statusCode).toBe(200);
     expect((await listPrompts(t.app, bearer(x.member.access))).statusCode).toBe(403);
+  });
+});
+
+describe('joining a suspended org', () => {
+  it('an invitation is not accepted while the org is suspended (403 org_suspended), and is after', async () => {
+    const x = await team(t, 'Invites');
+    const token = generateToken(32);
+    await withSystem(t.database, (tx) =>
+      tx
+        .insertInto('invitations')
+        .values({
+          id: newId(),
+          org_id: x.org.id,
+          email: uniqueEmail('joiner'),
+          role: 'member',
+          token_hash: hashToken(token),
+          invited_by: x.owner.user.id,
+          expires_at: new Date(Date.now() + 86_400_000),
+        })
+        .execute(),
+    );
+    await post(`/api/admin/orgs/${x.org.id}/suspend`, su.headers, { reason: 'Fraud' });
+    const accept = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/invitations/accept',
+        payload: { token, password: GOOD_PASSWORD },
+      });
+    expectProblem(await accept(), 403, 'org_suspended');
+    await post(`/api/admin/orgs/${x.org.id}/resume`, su.headers, { reason: 'Cleared' });
+    expect((await accept()).statusCode).toBe(201);
   });
 });
