@@ -363,3 +363,39 @@ describe('suspending an org cuts every channel, on both instances', () => {
     });
   });
 });
+
+describe('when Twilio will not end a call', () => {
+  it('the suspension stands; the failure is counted and audited', async () => {
+    const c = await team(one, 'Unlucky Org');
+    const { phoneNumber } = await streamingAgent(
+      one,
+      c.owner.headers,
+      'wss://worker.example.test/m',
+    );
+    const call = await incomingCall(one.app, phoneNumber);
+    twilio.failNext(1);
+    const res = await post(one, `/api/admin/orgs/${c.org.id}/suspend`, su.headers, {
+      reason: 'Chargebacks',
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      suspended: true,
+      live_calls_ended: 0,
+      live_calls_failed: 1,
+    });
+    expect(twilio.callUpdates.some((u) => u.sid === call.callSid)).toBe(false);
+    const ended = (await auditOf(one.database, c.org.id)).find(
+      (e) => e.action === 'org.calls_ended',
+    );
+    expect(ended).toMatchObject({ outcome: 'failure' });
+    expect(ended?.metadata).toMatchObject({ reason: 'Chargebacks', ended: 0, failed: 1 });
+    // Its webhooks are out of service all the same.
+    const voice = await twilioPost(
+      one.app,
+      '/webhooks/twilio/voice',
+      callParams({ To: phoneNumber }),
+    );
+    expect(voice.body).toContain('<Hangup/>');
+    expect(voice.body).not.toContain('<Stream');
+  });
+});
