@@ -19,6 +19,7 @@ const s = story('suspension', ADMIN_ENV);
 const step = s.step;
 let a: Team;
 let page: Page;
+let suPage: Page;
 const SUSPENDED = /Your organization has been suspended or locked down/;
 
 beforeAll(async () => {
@@ -61,6 +62,7 @@ describe('the kill switch', () => {
 
   step('the superuser finds it under Suspended orgs and resumes it', async () => {
     const su = s.focus((await s.device()).page);
+    suPage = su;
     await logIn(su, ADMIN_EMAIL, ADMIN_PASSWORD);
     await navTo(su, 'Suspended orgs');
     const table = su.getByRole('table', { name: 'Suspended organizations' });
@@ -82,5 +84,22 @@ describe('the kill switch', () => {
     const member = s.focus((await s.device()).page);
     await passwordStep(member, a.member.email);
     await member.waitForURL((url) => url.pathname === '/app');
+  });
+
+  step('the superuser suspends it again, picked from the list', async () => {
+    const su = s.focus(suPage);
+    const card = su.getByRole('region', { name: 'Suspend an organization' });
+    await card
+      .getByLabel('Organization', { exact: true })
+      .selectOption({ label: 'Langley Voice (4 members)' });
+    expect(await card.getByLabel('Organization id').inputValue()).toBe(a.org.id);
+    await card.getByLabel('Reason').fill('Abuse report');
+    await card.getByRole('button', { name: 'Suspend' }).click();
+    await su.getByText(/^Suspended: \d+ sessions ended/).waitFor();
+    const table = su.getByRole('table', { name: 'Suspended organizations' });
+    await table.getByText('Abuse report').waitFor();
+    const member = s.focus((await s.device()).page);
+    await passwordStep(member, a.member.email);
+    await member.getByText(SUSPENDED).waitFor();
   });
 });

@@ -6,12 +6,13 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
+import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -61,8 +62,18 @@ function ResumeDialog({
   );
 }
 
-function SuspendForm({ onSuspended }: { onSuspended: () => void }) {
+/** The newest 100 orgs to pick from (GET /api/admin/orgs); any other by its id. */
+const loadOrgs = () => api.get('/api/admin/orgs', { query: { limit: 100 } });
+
+function SuspendForm({
+  suspended,
+  onSuspended,
+}: {
+  suspended: ReadonlySet<string>;
+  onSuspended: () => void;
+}) {
   const toast = useToast();
+  const { data: orgs } = useLoad(loadOrgs);
   const [orgId, setOrgId] = useState('');
   const [reason, setReason] = useState('');
   const form = useFormAction();
@@ -96,6 +107,22 @@ function SuspendForm({ onSuspended }: { onSuspended: () => void }) {
       >
         <div className="space-y-4">
           {form.formError && <Alert tone="error">{form.formError}</Alert>}
+          <SelectField
+            label="Organization"
+            name="org"
+            value={orgs?.items.some((o) => o.id === orgId) ? orgId : ''}
+            onChange={(e) => setOrgId(e.target.value)}
+            className="max-w-md"
+          >
+            <option value="">Choose one, or enter its id below</option>
+            {orgs?.items
+              .filter((o) => !suspended.has(o.id))
+              .map((o) => (
+                <option key={o.id} value={o.id}>
+                  {o.name} ({o.active_members} members)
+                </option>
+              ))}
+          </SelectField>
           <TextField
             label="Organization id"
             name="org_id"
@@ -174,7 +201,10 @@ export function SuspendedOrgsPage() {
             </Table>
           )}
         </Card>
-        <SuspendForm onSuspended={list.reload} />
+        <SuspendForm
+          suspended={new Set((list.items ?? []).map((o) => o.id))}
+          onSuspended={list.reload}
+        />
       </div>
       {resuming && (
         <ResumeDialog
