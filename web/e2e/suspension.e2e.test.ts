@@ -4,6 +4,7 @@
 // then the member logs in again.
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect } from 'vitest';
+import { withSystem } from '../../src/db/tenant.ts';
 import { GOOD_PASSWORD } from '../../src/test/auth-helpers.ts';
 import {
   ADMIN_EMAIL,
@@ -18,12 +19,21 @@ import { dismissToasts, expectLabelledControls, logIn, navTo, story } from './su
 const s = story('suspension', ADMIN_ENV);
 const step = s.step;
 let a: Team;
+let b: Team;
 let page: Page;
 let suPage: Page;
 const SUSPENDED = /Your organization has been suspended or locked down/;
 
 beforeAll(async () => {
   a = await team(s.server.t, 'Langley Voice');
+  b = await team(s.server.t, 'Hampton Labs');
+  // B's owner is also a member of A (joined later: B stays their default org).
+  await withSystem(s.server.t.database, (tx) =>
+    tx
+      .insertInto('memberships')
+      .values({ org_id: a.org.id, user_id: b.owner.user.id, role: 'member' })
+      .execute(),
+  );
   await superuser(s.server.t);
 });
 
@@ -60,6 +70,16 @@ describe('the kill switch', () => {
     expect(new URL(member.url()).pathname).toBe('/login');
   });
 
+  step('a member of two orgs cannot switch into it, and stays logged in to the other', async () => {
+    const p = s.focus((await s.device()).page);
+    await logIn(p, b.owner.email, GOOD_PASSWORD);
+    await p.getByLabel('Organization').selectOption({ label: 'Langley Voice (Member)' });
+    await p.getByText(/This organization is suspended/).waitFor();
+    await p.reload();
+    await p.getByRole('heading', { name: /^Welcome/ }).waitFor();
+    expect(new URL(p.url()).pathname).toBe('/app');
+  });
+
   step('the superuser finds it under Suspended orgs and resumes it', async () => {
     const su = s.focus((await s.device()).page);
     suPage = su;
@@ -91,7 +111,7 @@ describe('the kill switch', () => {
     const card = su.getByRole('region', { name: 'Suspend an organization' });
     await card
       .getByLabel('Organization', { exact: true })
-      .selectOption({ label: 'Langley Voice (4 members)' });
+      .selectOption({ label: 'Langley Voice (5 members)' });
     expect(await card.getByLabel('Organization id').inputValue()).toBe(a.org.id);
     await card.getByLabel('Reason').fill('Abuse report');
     await card.getByRole('button', { name: 'Suspend' }).click();
