@@ -14,6 +14,7 @@ import {
   type Team,
   team,
 } from '../../src/test/org-helpers.ts';
+import { checkPage } from './support/audit.ts';
 import { dismissToasts, expectLabelledControls, logIn, navTo, story } from './support/story.ts';
 
 const s = story('suspension', ADMIN_ENV);
@@ -49,6 +50,8 @@ describe('the kill switch', () => {
     page = s.focus((await s.device()).page);
     await logIn(page, a.owner.email, GOOD_PASSWORD);
     await navTo(page, 'Settings');
+    await page.getByRole('heading', { name: 'Lock down' }).waitFor();
+    expect(await checkPage(page, { title: 'Organization settings' })).toEqual([]);
     await page.getByRole('button', { name: 'Lock down…' }).click();
     const dialog = page.getByRole('dialog', { name: 'Lock down this organization?' });
     await expectLabelledControls(page);
@@ -90,6 +93,7 @@ describe('the kill switch', () => {
     await table.getByText('Locked down').waitFor();
     await table.getByText('Owner laptop stolen').waitFor();
     await table.getByText(a.owner.email).waitFor();
+    expect(await checkPage(su, { title: 'Suspended organizations', sidebar: true })).toEqual([]);
     await table.getByRole('button', { name: 'Resume…' }).click();
     const dialog = su.getByRole('dialog', { name: 'Resume Langley Voice?' });
     await expectLabelledControls(su);
