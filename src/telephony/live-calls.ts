@@ -43,9 +43,11 @@ export function createCallEnder(config: Pick<Config, 'twilio'>, logger?: Logger)
       logger?.error({ org_id: live.orgId }, 'live calls not ended: no Twilio account');
       return { ended: 0, failed: live.callSids.length };
     }
-    const client = clientFor(live.account);
+    const account = live.account;
     const results = await Promise.allSettled(
-      live.callSids.map((sid) => client.calls(sid).update({ status: 'completed' })),
+      live.callSids.map(async (sid) =>
+        clientFor(account).calls(sid).update({ status: 'completed' }),
+      ),
     );
     const failed = results.filter((r) => r.status === 'rejected').length;
     if (failed > 0) {
