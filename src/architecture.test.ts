@@ -38,6 +38,7 @@ const CAPABILITIES = new Set([
   'orgs',
   'prompts',
   'realtime',
+  'suspension',
   'telephony',
   'users',
   'voice',

@@ -40,6 +40,9 @@ import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
 import type { AudioStreamHandler } from './realtime/audio-stream.ts';
 import { createDeviceSockets, realtimeRoutes } from './realtime/realtime.routes.ts';
+import { suspensionRoutes } from './suspension/suspension.routes.ts';
+import { createSuspension } from './suspension/suspension.service.ts';
+import { createCallEnder } from './telephony/live-calls.ts';
 import { mediaTokenRoutes } from './telephony/media-token.routes.ts';
 import { createMediaTokenService } from './telephony/media-token.service.ts';
 import { createMediaTokens } from './telephony/stream-token.ts';
@@ -138,6 +141,15 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(invitationRoutes, { auth });
   await app.register(apiKeyRoutes, { auth });
   await app.register(adminRoutes, { auth });
+  // Kill switch                       /api/admin/orgs/{id}/{suspend,resume}, /api/admin/suspended-orgs,
+  //                                   /api/orgs/current/lockdown
+  await app.register(suspensionRoutes, {
+    suspension: createSuspension({
+      auth,
+      config,
+      endCalls: createCallEnder(config, app.log as unknown as Logger),
+    }),
+  });
 
   // Voice resources                   /api/phones (and /api/admin/phone-assignments), /api/agents,
   //                                   /api/message-agents, /api/scheduled-calls, /api/calls,

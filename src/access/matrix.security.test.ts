@@ -10,7 +10,7 @@ import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
-import { addMember, createUser, uniqueEmail } from '../test/factories.ts';
+import { addMember, createOrg, createUser, uniqueEmail } from '../test/factories.ts';
 import {
   ADMIN_ENV,
   ADMIN_PASSWORD,
@@ -317,6 +317,40 @@ const ROWS: Row[] = [
       return { body: { org_id: a.org.id, number } };
     },
     expect: SUPERUSER_ONLY(200),
+  },
+  // The kill switch: the superuser suspends and resumes (fresh orgs: A stays in service); only
+  // an org's owner locks it down (a wrong password here, so A stays in service: the owners of A
+  // and of B get past the permission to the password check, everyone else is refused before).
+  {
+    method: 'POST',
+    route: '/api/admin/orgs/:id/suspend',
+    prepare: async () => ({ url: `/api/admin/orgs/${(await createOrg(t.database)).id}/suspend` }),
+    body: () => ({ reason: 'matrix' }),
+    expect: SUPERUSER_ONLY(200),
+  },
+  {
+    method: 'POST',
+    route: '/api/admin/orgs/:id/resume',
+    prepare: async () => {
+      const org = await createOrg(t.database);
+      await withSystem(t.database, (tx) =>
+        tx
+          .updateTable('orgs')
+          .set({ suspended_at: new Date(), suspended_reason: 'x', suspension_kind: 'suspension' })
+          .where('id', '=', org.id)
+          .execute(),
+      );
+      return { url: `/api/admin/orgs/${org.id}/resume` };
+    },
+    body: () => ({ reason: 'matrix' }),
+    expect: SUPERUSER_ONLY(200),
+  },
+  { method: 'GET', route: '/api/admin/suspended-orgs', expect: SUPERUSER_ONLY(200) },
+  {
+    method: 'POST',
+    route: '/api/orgs/current/lockdown',
+    body: () => ({ reason: 'matrix', password: 'not the password at all' }),
+    expect: { ...SUPERUSER_ONLY(403), owner: 401, outsider: 401 },
   },
   // Device audio: tickets for people and audio:write keys; devices are the person's own (keys
   // never manage them; a client id that is not the caller's device is a 404).

@@ -16,6 +16,14 @@ export function findOrg(tx: Tx, id: string): Promise<Org | undefined> {
   return tx.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/**
+ * The org, its row share-locked until the transaction ends: a session opened into it commits
+ * either before a concurrent suspension (which then ends it) or after it (and sees it).
+ */
+export function findOrgForShare(tx: Tx, id: string): Promise<Org | undefined> {
+  return tx.selectFrom('orgs').selectAll().where('id', '=', id).forShare().executeTakeFirst();
+}
+
 export async function insertMembership(tx: Tx, orgId: string, userId: string, role: Role) {
   await tx.insertInto('memberships').values({ org_id: orgId, user_id: userId, role }).execute();
 }
@@ -31,6 +39,7 @@ export function activeMembershipsOfUser(tx: Tx, userId: string) {
       'memberships.created_at',
       'orgs.name as org_name',
       'orgs.kind as org_kind',
+      'orgs.suspended_at as org_suspended_at',
     ])
     .where('memberships.user_id', '=', userId)
     .where('memberships.status', '=', 'active')

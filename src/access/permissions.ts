@@ -65,6 +65,8 @@ export const PERMISSIONS = {
   'invitations:manage': ADMINS,
   'api_keys:manage': ADMINS,
   'audit:read': ADMINS,
+  // The kill switch (src/suspension/): the owner alone locks the org down; no scope grants it.
+  'org:lockdown': ['owner'],
   // Agent workers (API keys only: the agent routes refuse people): read a member's context
   // (profile, role, preferences, recent voice sessions) and write one of their preferences. A
   // worker sees any member of the org, so its key's creator must be one who sees the whole org.

@@ -51,4 +51,7 @@ export function tenantOf(p: Principal, opts: { platformAdmin?: boolean } = {}): 
   return { orgId: p.orgId, userId: p.userId, role: p.role, superuser: crossOrg };
 }
 
-export type AuthFailure = Extract<ErrorCode, 'csrf_failed' | 'mfa_enrollment_required'>;
+export type AuthFailure = Extract<
+  ErrorCode,
+  'csrf_failed' | 'mfa_enrollment_required' | 'org_suspended'
+>;

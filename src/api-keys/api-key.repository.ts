@@ -72,6 +72,8 @@ export interface ApiKeyCredential {
   user_status: 'active' | 'disabled';
   /** The creator's role in the key's org now; null when they are no longer an active member. */
   member_role: Role | null;
+  /** Set while the key's org is suspended (the kill switch): the key is kept but refused. */
+  org_suspended_at: Date | null;
 }
 
 /** The key and, in the same query, whether its creator still stands behind it. */
@@ -82,6 +84,7 @@ export function findApiKeyCredential(
   return tx
     .selectFrom('api_keys as k')
     .innerJoin('users as u', 'u.id', 'k.created_by')
+    .innerJoin('orgs as o', 'o.id', 'k.org_id')
     .leftJoin('memberships as m', (j) =>
       j
         .onRef('m.org_id', '=', 'k.org_id')
@@ -99,6 +102,7 @@ export function findApiKeyCredential(
       'k.last_used_at',
       'u.status as user_status',
       'm.role as member_role',
+      'o.suspended_at as org_suspended_at',
     ])
     .where('k.prefix', '=', prefix)
     .executeTakeFirst();

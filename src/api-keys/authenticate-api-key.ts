@@ -11,6 +11,7 @@
 // - Account and session routes (logout, sessions, password, profile, MFA) act on "the user":
 //   a key would act on its creator's account there, so keys are refused on them outright.
 // - Its last use is recorded at most once a minute.
+// - A key of a suspended org (the kill switch, src/suspension/) is refused, and kept.
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
@@ -47,6 +48,12 @@ export function createApiKeyAuthenticator(auth: AuthContext) {
       cred.user_status !== 'active' ||
       cred.member_role === null
     ) {
+      return null;
+    }
+    // The kill switch: the key is kept (resuming the org restores it) but works for nothing. Read
+    // with the key itself, so it stops on every instance at once.
+    if (cred.org_suspended_at !== null || auth.suspendedOrgs.isSuspended(cred.org_id)) {
+      request.authFailure = 'org_suspended';
       return null;
     }
     if (apiKeyRefusedOn(request.method, request.routeOptions?.url)) {

@@ -23,12 +23,15 @@ import {
   type RotationResult,
   rotateSigningKey,
 } from './signing-keys.ts';
+import { createSuspendedOrgs, type SuspendedOrgs } from './suspended-orgs.ts';
 
 export interface AuthContext {
   config: Readonly<Config>;
   database: Database;
   tokens: AccessTokens;
   revocation: RevocationList;
+  /** Orgs cut off by the kill switch (src/suspension/): their credentials are refused. */
+  suspendedOrgs: SuspendedOrgs;
   limiter: RateLimiter;
   loginGuard: LoginGuard;
   mailer?: Mailer;
@@ -94,6 +97,11 @@ export async function createAuthContext(deps: {
     retainMs: (ttl + 60) * 1000,
     logger: deps.logger,
   });
+  const suspendedOrgs = createSuspendedOrgs({
+    database,
+    pollMs: config.auth.revocationPollMs,
+    logger: deps.logger,
+  });
 
   const ctx: AuthContext = {
     config,
@@ -101,6 +109,7 @@ export async function createAuthContext(deps: {
     limiter,
     loginGuard: createLoginGuard(limiter),
     revocation,
+    suspendedOrgs,
     mailer: deps.mailer,
     logger: deps.logger,
     getKeyRing: () => ring,
@@ -128,6 +137,7 @@ export async function createAuthContext(deps: {
     async start() {
       await primeDummyHash(config.auth.argon2);
       await revocation.start();
+      await suspendedOrgs.start();
       started = true;
       keyTimer = setInterval(reloadLogged, KEY_RELOAD_MS);
       keyTimer.unref();
@@ -136,6 +146,7 @@ export async function createAuthContext(deps: {
     stop() {
       started = false;
       revocation.stop();
+      suspendedOrgs.stop();
       if (keyTimer) clearInterval(keyTimer);
       if (activationTimer) clearTimeout(activationTimer);
     },

@@ -56,7 +56,7 @@ export function createAuthenticator(
 }
 
 /** Why an access token was refused, for callers that must say so (device sockets close with it). */
-export type AccessTokenRefusal = 'invalid' | 'expired' | 'revoked';
+export type AccessTokenRefusal = 'invalid' | 'expired' | 'revoked' | 'org_suspended';
 
 export type AccessTokenCheck =
   | { ok: true; claims: AccessClaims }
@@ -65,7 +65,8 @@ export type AccessTokenCheck =
 /**
  * The one access-token check: signature and claims (served from the verified-token cache), a
  * reload of the key ring when the token names a key this instance has not seen yet, then the
- * revocation list. `expired` is read from the unverified payload only after verification failed:
+ * kill switch (a token of a suspended org is refused; the platform superuser's own tokens
+ * excepted: they are who resumes it), then the revocation list. `expired` is read from the unverified payload only after verification failed:
  * it tells a device to refresh instead of retrying, and grants nothing.
  */
 export async function checkAccessToken(
@@ -81,6 +82,11 @@ export async function checkAccessToken(
       claims = await auth.tokens.verify(token);
     }
     if (!claims) return { ok: false, reason: looksExpired(token) ? 'expired' : 'invalid' };
+  }
+  // Before revocation: the sessions of a suspended org were ended too, and "suspended" is what
+  // their holder (the dashboard) must be told.
+  if (claims.su !== true && auth.suspendedOrgs.isSuspended(claims.org)) {
+    return { ok: false, reason: 'org_suspended' };
   }
   if (auth.revocation.isRevoked(claims.sid)) return { ok: false, reason: 'revoked' };
   return { ok: true, claims };
@@ -121,7 +127,11 @@ function resolver(
     const via = bearer ? 'bearer' : 'cookie';
 
     const checked = await checkAccessToken(auth, token);
-    if (!checked.ok) return null;
+    if (!checked.ok) {
+      // The one refusal worth telling: the dashboard shows "this organization is suspended".
+      if (checked.reason === 'org_suspended') request.authFailure = 'org_suspended';
+      return null;
+    }
 
     if (via === 'cookie' && !SAFE_METHODS.has(request.method) && !csrfOk(request)) {
       request.authFailure = 'csrf_failed';

@@ -2,7 +2,7 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
-import { activeMembershipsOfUser, findOrg } from '../access/membership.repository.ts';
+import { activeMembershipsOfUser, findOrgForShare } from '../access/membership.repository.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
@@ -103,9 +103,25 @@ export async function login(
     return refuseLogin(auth, meta, user, 'email_not_verified');
   }
 
-  const first = memberships[0];
+  // The oldest membership is the default org, skipping suspended ones (the kill switch): members
+  // still reach their other orgs. Only suspended ones left: 403 org_suspended. The platform
+  // superuser is never locked out (they are who resumes an org).
+  const first = user.is_superuser
+    ? memberships[0]
+    : (memberships.find((m) => m.org_suspended_at === null) ?? memberships[0]);
   if (!first) {
     throw new AppError('forbidden', 'You are not an active member of any organization');
+  }
+  if (first.org_suspended_at !== null && !user.is_superuser) {
+    await recordAuditAlone(auth.database, meta, {
+      org_id: first.org_id,
+      actor_user_id: user.id,
+      actor_type: 'user',
+      action: 'auth.login',
+      outcome: 'failure',
+      metadata: { reason: 'org_suspended' },
+    });
+    throw new AppError('org_suspended');
   }
   if (needsRehash(user.password_hash!, auth.config.auth.argon2)) {
     // Parameters were raised since this hash was made: upgrade it while we hold the password.
@@ -140,8 +156,10 @@ export async function completeLogin(
   meta: RequestMeta,
 ): Promise<LoginSuccess> {
   return withSystem(auth.database, async (tx) => {
-    const org = await findOrg(tx, subject.orgId);
+    const org = await findOrgForShare(tx, subject.orgId);
     if (!org) throw new AppError('unauthenticated');
+    // Suspended between the password and here (or during the MFA step): no session.
+    if (org.suspended_at && !subject.superuser) throw new AppError('org_suspended');
     const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
     await recordAudit(tx, meta, {
       org_id: subject.orgId,

@@ -23,7 +23,19 @@ export interface OrgsTable {
   settings: ColumnType<Record<string, unknown>, string | undefined, string>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** The kill switch (src/suspension/): set while the org is suspended or locked down. */
+  suspended_at: NullableTimestamp;
+  suspended_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  suspended_by: ColumnType<string | null, string | null | undefined, string | null>;
+  suspension_kind: ColumnType<
+    SuspensionKind | null,
+    SuspensionKind | null | undefined,
+    SuspensionKind | null
+  >;
 }
+
+/** `suspension`: by the platform superuser; `lockdown`: by the org's own owner. */
+export type SuspensionKind = 'lockdown' | 'suspension';
 
 export interface UsersTable {
   id: Generated<string>;

@@ -53,6 +53,11 @@ export const ERRORS = {
     status: 403,
     title: 'Log in as the invited email address to accept this invitation',
   },
+  org_suspended: {
+    status: 403,
+    title:
+      'This organization is suspended: nothing in it is in service until the platform resumes it',
+  },
   superuser_required: { status: 403, title: 'Only the platform superuser may do this' },
   mfa_enrollment_required: {
     status: 403,

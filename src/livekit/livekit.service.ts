@@ -74,6 +74,7 @@ export function createLiveKit(deps: {
   }
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
+  let unsubscribeSuspended: (() => void) | undefined;
 
   async function issue(
     p: Principal,
@@ -149,6 +150,10 @@ export function createLiveKit(deps: {
       unsubscribe = auth.revocation.onRevoked((ids) =>
         track(parts.sessions.revokeFor(ids), 'revoking voice sessions failed'),
       );
+      // The kill switch: every participant of a suspended org's rooms, whoever's token it was.
+      unsubscribeSuspended = auth.suspendedOrgs.onSuspended((orgIds) =>
+        track(parts.sessions.revokeForOrgs(orgIds), 'revoking voice sessions failed'),
+      );
       timer = setInterval(
         () => track(parts.sessions.sweep(), 'voice-session sweep failed'),
         SWEEP_INTERVAL_MS,
@@ -161,6 +166,8 @@ export function createLiveKit(deps: {
       timer = undefined;
       unsubscribe?.();
       unsubscribe = undefined;
+      unsubscribeSuspended?.();
+      unsubscribeSuspended = undefined;
       while (pending.size > 0) await Promise.all([...pending]);
     },
   };

@@ -62,6 +62,8 @@ export function createRoomTokens(deps: {
         if (subject?.user_status !== 'active' || subject.membership_status !== 'active') {
           throw new AppError('forbidden', 'Only active members of the organization join its rooms');
         }
+        // The kill switch: no room token for a suspended org, whoever asks.
+        if (subject.org_suspended_at !== null) throw new AppError('org_suspended');
         if (p.sessionId && !(await authSessionLive(tx, p.sessionId))) {
           throw new AppError('unauthenticated', 'The session has ended');
         }

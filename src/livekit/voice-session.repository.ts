@@ -28,6 +28,7 @@ export function findTokenSubject(tx: Tx, orgId: string, userId: string) {
       'memberships.role',
       'orgs.id as org_id',
       'orgs.name as org_name',
+      'orgs.suspended_at as org_suspended_at',
     ])
     .where('memberships.org_id', '=', orgId)
     .where('memberships.user_id', '=', userId)
@@ -225,21 +226,38 @@ function authSessionRevoked(eb: SessionsEb) {
   );
 }
 
+/** The session's org is suspended (the kill switch). */
+function orgSuspended(eb: SessionsEb) {
+  return eb.exists(
+    eb
+      .selectFrom('orgs')
+      .select(sql.lit(1).as('one'))
+      .whereRef('orgs.id', '=', 'voice_sessions.org_id')
+      .where('orgs.suspended_at', 'is not', null),
+  );
+}
+
 /**
  * Open sessions to revoke after these login sessions ended: those they minted, and those API keys
  * minted for the same users where the user is no longer an active member (removed, disabled).
  * Without ids: every open session whose login session is revoked or whose user is gone (the
- * periodic sweep, for what a missed notification or a race left open).
+ * periodic sweep, for what a missed notification or a race left open; it also takes those of
+ * suspended orgs). With `orgIds`: every open session of these (just suspended) orgs.
  */
 export async function revokeOpenSessions(
   tx: Tx,
   authSessionIds: readonly string[] | null,
+  orgIds?: readonly string[],
 ): Promise<Revoked[]> {
   let q = tx
     .selectFrom('voice_sessions')
     .select(['id', 'room_name', 'identity', 'status'])
     .where('status', 'in', OPEN_STATUSES);
-  if (authSessionIds) {
+  const waits = authSessionIds !== null || orgIds !== undefined;
+  if (orgIds) {
+    if (orgIds.length === 0) return [];
+    q = q.where('org_id', 'in', [...orgIds]);
+  } else if (authSessionIds) {
     const ids = [...authSessionIds];
     q = q.where((eb) =>
       eb.or([
@@ -256,10 +274,10 @@ export async function revokeOpenSessions(
       ]),
     );
   } else {
-    q = q.where((eb) => eb.or([authSessionRevoked(eb), memberGone(eb)]));
+    q = q.where((eb) => eb.or([authSessionRevoked(eb), memberGone(eb), orgSuspended(eb)]));
   }
   // The sweep skips rows a webhook is updating right now (it comes back); a notification waits.
-  const rows = await (authSessionIds ? q.forUpdate() : q.forUpdate().skipLocked()).execute();
+  const rows = await (waits ? q.forUpdate() : q.forUpdate().skipLocked()).execute();
   if (rows.length === 0) return [];
   await tx
     .updateTable('voice_sessions')

@@ -110,6 +110,13 @@ export function createVoiceSessions(deps: {
       return revoked.length;
     },
 
+    /** These orgs were suspended (the kill switch): close all their sessions, remove everyone. */
+    async revokeForOrgs(orgIds: readonly string[]): Promise<number> {
+      const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, null, orgIds));
+      await evict(revoked);
+      return revoked.length;
+    },
+
     /**
      * The periodic sweep: tokens expired unused, open sessions whose login session was revoked or
      * whose user is no longer an active member (a notification missed, or a race with issuing),

@@ -173,6 +173,8 @@ async function acceptLocked(
   await assertInviterAuthority(tx, inv);
   const org = await findOrg(tx, inv.org_id);
   if (!org) throw new AppError('invalid_token');
+  // The kill switch: no one joins (nor gets a session in) a suspended org; the invitation waits.
+  if (org.suspended_at) throw new AppError('org_suspended');
   // The policy may have tightened since the invitation was sent.
   assertEmailDomainAllowed(readSettings(org.settings), inv.email);
 

@@ -3,7 +3,7 @@
 // never extends a login), so the old access token stops at once and the new one carries the new
 // org and the role read from the membership now.
 import { auditActor } from '../access/actor.ts';
-import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
+import { findActiveMembership, findOrgForShare } from '../access/membership.repository.ts';
 import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
@@ -38,8 +38,10 @@ export async function switchOrg(auth: AuthContext, p: Principal, orgId: string, 
     const m = await findActiveMembership(tx, orgId, p.userId);
     const old = await findSession(tx, sessionId);
     const user = await findUserById(tx, p.userId);
-    const org = await findOrg(tx, orgId);
+    const org = await findOrgForShare(tx, orgId);
     if (!m || !org) throw notAMember();
+    // The kill switch: no session opens into a suspended org (the superuser's excepted).
+    if (org.suspended_at && !p.superuser) throw new AppError('org_suspended');
     if (!old || old.revoked_at || old.expires_at.getTime() <= Date.now() || !user) {
       throw new AppError('unauthenticated', 'The session has ended');
     }

@@ -43,6 +43,12 @@ export interface GateDeps {
 }
 
 const refuse = (reason: string): GateResult => ({ ok: false, code: 1008, reason });
+/** The close reason when the socket's org is suspended (the kill switch). */
+export const ORG_SUSPENDED = 'org suspended';
+const tokenRefusal = (reason: string) =>
+  refuse(
+    reason === 'invalid' ? 'invalid token' : reason === 'org_suspended' ? ORG_SUSPENDED : reason,
+  );
 
 /** `Sec-WebSocket-Protocol: bearer, <token>`: the token, or undefined. */
 export function subprotocolToken(request: FastifyRequest): string | undefined {
@@ -98,7 +104,8 @@ async function fromToken(
     if (already?.via === 'api_key') return fromPrincipal(already);
     try {
       const p = await deps.apiKey(request, token);
-      return p ? fromPrincipal(p) : refuse('invalid key');
+      if (p) return fromPrincipal(p);
+      return refuse(request.authFailure === 'org_suspended' ? ORG_SUSPENDED : 'invalid key');
     } catch (err) {
       if (err instanceof AppError && err.code === 'rate_limited') {
         return { ok: false, code: 1013, reason: 'try again later' };
@@ -107,7 +114,7 @@ async function fromToken(
     }
   }
   const checked = await checkAccessToken(deps.auth, token);
-  if (!checked.ok) return refuse(checked.reason === 'invalid' ? 'invalid token' : checked.reason);
+  if (!checked.ok) return tokenRefusal(checked.reason);
   return fromPrincipal(accessPrincipal(checked.claims, 'bearer'));
 }
 
@@ -122,7 +129,7 @@ async function fromCredential(deps: GateDeps, request: FastifyRequest): Promise<
   if (cookie) {
     if (request.headers.origin !== deps.origin) return refuse('wrong origin');
     const checked = await checkAccessToken(deps.auth, cookie);
-    if (!checked.ok) return refuse(checked.reason === 'invalid' ? 'invalid token' : checked.reason);
+    if (!checked.ok) return tokenRefusal(checked.reason);
     return fromPrincipal(accessPrincipal(checked.claims, 'cookie'));
   }
   return null;
@@ -139,6 +146,7 @@ export async function authenticateSocket(
   if (!used.ok) return refuse(used.reason);
   const t = used.ticket;
   if (t.session_id && deps.auth.revocation.isRevoked(t.session_id)) return refuse('revoked');
+  if (deps.auth.suspendedOrgs.isSuspended(t.org_id)) return refuse(ORG_SUSPENDED);
   // A ticket that arrives with another credential (a browser's cookie) must be that caller's:
   // a ticket of another user or org is refused, not silently preferred.
   const other = await fromCredential(deps, request).catch(() => null);

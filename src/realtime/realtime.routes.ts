@@ -33,7 +33,7 @@ import {
   openDevice,
   revokeDevice,
 } from './devices.ts';
-import { authenticateSocket, type GateDeps } from './gate.ts';
+import { authenticateSocket, type GateDeps, ORG_SUSPENDED } from './gate.ts';
 import { createSocketRegistry, type SocketRegistry } from './socket-registry.ts';
 
 export interface RealtimeOptions {
@@ -172,6 +172,13 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
     registry.closeWhere((s) => s.sessionId !== undefined && ended.has(s.sessionId), 1008, REVOKED);
   });
 
+  // The kill switch: every socket of a suspended org, whoever opened it (session, ticket or API
+  // key), here at once and on the other instances at their next suspended-org poll.
+  const unsubscribeSuspended = auth.suspendedOrgs.onSuspended((orgIds) => {
+    const cut = new Set(orgIds);
+    registry.closeWhere((s) => cut.has(s.orgId), 1008, ORG_SUSPENDED);
+  });
+
   // Other instances' device revokes and API keys that stopped working: looked up for the live
   // sockets of this instance, in the revocation list's cadence (one query each, only with sockets).
   let watchTimer: NodeJS.Timeout | undefined;
@@ -189,6 +196,7 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
     if (watchTimer) clearInterval(watchTimer);
     watchTimer = undefined;
     unsubscribe();
+    unsubscribeSuspended();
   }
   app.addHook('onReady', async () => {
     watchTimer = setInterval(() => {
@@ -243,6 +251,7 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
       if (holder.sessionId && auth.revocation.isRevoked(holder.sessionId)) {
         return close(1008, REVOKED);
       }
+      if (auth.suspendedOrgs.isSuspended(holder.orgId)) return close(1008, ORG_SUSPENDED);
       const device = opened.device;
       const controller = new AbortController();
       const entry = {

@@ -43,6 +43,8 @@ export async function claimDueCalls(
       WHERE sc.id IN (
         SELECT id FROM scheduled_calls
         WHERE status = 'pending' AND next_attempt_at <= now() AND deleted_at IS NULL
+          -- The kill switch: a suspended org's calls stay pending (paused, not failed).
+          AND org_id NOT IN (SELECT id FROM orgs WHERE suspended_at IS NOT NULL)
         ORDER BY next_attempt_at
         FOR UPDATE SKIP LOCKED
         LIMIT ${limit})

@@ -20,6 +20,8 @@ export interface OwnerKey {
 
 export interface OwnerRow {
   org_id: string | null;
+  /** The org is suspended (the kill switch): its webhooks are answered and nothing is stored. */
+  suspended: boolean;
   account_sid: string | null;
   auth_token_enc: string | null;
 }
@@ -31,7 +33,8 @@ export interface OwnerRow {
  */
 export async function findOwner(tx: Tx, key: OwnerKey): Promise<OwnerRow> {
   const { rows } = await sql<OwnerRow>`
-    SELECT o.org_id, c.account_sid, c.auth_token_enc
+    SELECT o.org_id, c.account_sid, c.auth_token_enc,
+      coalesce((SELECT suspended_at IS NOT NULL FROM orgs WHERE id = o.org_id), false) AS suspended
     FROM (SELECT coalesce(
       (SELECT org_id FROM scheduled_calls WHERE id = ${key.scheduledCallId ?? null}::uuid),
       (SELECT org_id FROM calls WHERE call_sid = ${key.callSid ?? null}::text),
@@ -42,5 +45,5 @@ export async function findOwner(tx: Tx, key: OwnerKey): Promise<OwnerRow> {
     ) AS org_id) o
     LEFT JOIN org_twilio_credentials c ON c.org_id = o.org_id AND c.deleted_at IS NULL
   `.execute(tx);
-  return rows[0] ?? { org_id: null, account_sid: null, auth_token_enc: null };
+  return rows[0] ?? { org_id: null, suspended: false, account_sid: null, auth_token_enc: null };
 }

@@ -14,6 +14,8 @@ export type { OwnerKey } from './webhook-owner.repository.ts';
 export interface WebhookOwner {
   /** null: no org routes this number (the platform account may still have signed it). */
   orgId: string | null;
+  /** The org is suspended (the kill switch): answer "not in service", store nothing. */
+  suspended: boolean;
   /** The account whose token must have signed the request; null: none configured. */
   account: TwilioAccount | null;
 }
@@ -25,10 +27,14 @@ export async function findWebhookOwner(
   // Reviewed system-path use: a read of one org id and its sealed token, see the repository.
   const row = await withSystem(deps.database, (tx) => findOwner(tx, key));
   try {
-    return { orgId: row.org_id, account: accountFor(deps.config, row.org_id, row) };
+    return {
+      orgId: row.org_id,
+      suspended: row.suspended,
+      account: accountFor(deps.config, row.org_id, row),
+    };
   } catch {
     // A sealed token that no longer opens (tampered, or its key was removed): refuse, loudly.
     deps.logger.error({ org_id: row.org_id }, 'twilio credentials of the org cannot be opened');
-    return { orgId: row.org_id, account: null };
+    return { orgId: row.org_id, suspended: row.suspended, account: null };
   }
 }

@@ -137,7 +137,12 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
       owners.set(request, owner);
     };
   }
-  const ownerOf = (request: FastifyRequest) => owners.get(request) as WebhookOwner;
+  // A suspended org's webhooks (the kill switch) are still verified, then treated like those of a
+  // number nobody routes: a polite "not in service" and nothing stored.
+  const ownerOf = (request: FastifyRequest) => {
+    const owner = owners.get(request) as WebhookOwner;
+    return owner.suspended ? { ...owner, orgId: null } : owner;
+  };
   const tags = ['webhooks'];
 
   app.post(

@@ -4,7 +4,9 @@
 // like Twilio (201 and a call resource, or Twilio's error document), records every call it
 // accepted, answers GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json?PhoneNumber=… with
 // the account's numbers matching the filter (Twilio matches a part of the number, not only the
-// whole), and can be told to fail the next N requests or to answer slowly.
+// whole), records POST /2010-04-01/Accounts/{sid}/Calls/{CallSid}.json (a live call updated: the
+// kill switch hangs up with Status=completed), and can be told to fail the next N requests or to
+// answer slowly.
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +24,15 @@ export interface FakeCall {
   dispatchKey: string | null;
 }
 
+export interface FakeCallUpdate {
+  sid: string;
+  accountSid: string;
+  status: string | null;
+}
+
 export interface FakeTwilio {
+  /** Calls updated (POST …/Calls/{CallSid}.json), in order: `status: 'completed'` hangs up. */
+  callUpdates: FakeCallUpdate[];
   /** Base URL for TWILIO_API_URL. */
   url: string;
   /** Calls accepted (201), in order. */
@@ -43,6 +53,7 @@ export interface FakeTwilio {
 }
 
 const CALLS_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls\.json$/;
+const CALL_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/Calls\/(CA[0-9a-fA-F]{32})\.json$/;
 const NUMBERS_PATH = /^\/2010-04-01\/Accounts\/(AC[0-9a-fA-F]{32})\/IncomingPhoneNumbers\.json$/;
 
 export const fakeSid = (prefix: 'CA' | 'SM' | 'AC') =>
@@ -78,6 +89,7 @@ export async function startFakeTwilio(accounts: Record<string, string>): Promise
   const numbers = new Map<string, { sid: string; number: string }[]>();
   const state: Omit<FakeTwilio, 'url' | 'close' | 'failNext' | 'addNumber' | 'removeNumber'> = {
     calls: [],
+    callUpdates: [],
     requests: 0,
     numberLookups: 0,
     delayMs: 0,
@@ -131,6 +143,30 @@ export async function startFakeTwilio(accounts: Record<string, string>): Promise
         start: 0,
         end: Math.max(0, items.length - 1),
         uri: `${uri}?PageSize=${pageSize}&Page=0`,
+      });
+    }
+    const one = CALL_PATH.exec(reqUrl.pathname);
+    if (one && req.method === 'POST') {
+      const form = await readBody(req);
+      const [, accountSid, sid] = one as unknown as [string, string, string];
+      if (!authenticated(req, accountSid)) return twilioError(res, 401, 20003, 'Authenticate');
+      if (failures.left > 0) {
+        failures.left--;
+        return twilioError(res, failures.status, failures.code, 'Service unavailable (fake)');
+      }
+      const status = form.get('Status');
+      state.callUpdates.push({ sid, accountSid, status });
+      const now = new Date().toUTCString();
+      return send(res, 200, {
+        sid,
+        account_sid: accountSid,
+        status: status ?? 'in-progress',
+        direction: 'inbound',
+        api_version: '2010-04-01',
+        date_created: now,
+        date_updated: now,
+        uri: `/2010-04-01/Accounts/${accountSid}/Calls/${sid}.json`,
+        subresource_uris: {},
       });
     }
     const match = CALLS_PATH.exec(reqUrl.pathname);

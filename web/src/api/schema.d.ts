@@ -827,6 +827,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/orgs/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suspend an org: cut it off on every channel (superuser)
+         * @description In one audited act (`org.suspend`, with the reason): every session of the org ends; its API keys are kept but refused (`403 org_suspended`); its device sockets close with 1008; its LiveKit participants are removed and no room token is issued; its live Twilio calls are hung up through the REST API (`org.calls_ended`); its Twilio webhooks answer "not in service" and store nothing; its scheduled calls stay pending (paused). Logins and switches into it answer `403 org_suspended`. Every instance within REVOCATION_POLL_MS. 409 when already suspended.
+         */
+        post: operations["suspendOrg"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/orgs/{id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a suspended or locked-down org (superuser)
+         * @description Audited (`org.resume`, with the reason). Its API keys and scheduled calls work again; its sessions never come back (people log in again). Only the platform superuser resumes, a lockdown too: whoever holds a breached owner's credentials must not be able to undo it. 409 when not suspended.
+         */
+        post: operations["resumeOrg"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/suspended-orgs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every suspended or locked-down org (superuser; newest first) */
+        get: operations["listSuspendedOrgs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/current/lockdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lock down your org: the "we were breached" button (owner)
+         * @description The owner, in person (no API key, no superuser acting in the org), with the password and - when two-factor authentication is on - a current TOTP code (a backup code is not accepted), both counted like a login. Cuts the org off exactly like a suspension (see suspendOrg), audited as `org.lockdown` with the reason; your own session ends too. Only the platform superuser resumes it.
+         */
+        post: operations["lockDownCurrentOrg"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/phones": {
         parameters: {
             query?: never;
@@ -3086,7 +3163,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Repeatable: 403 unless the credential holds every one */
-                permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read" | "agent:context" | "agent:preferences")[];
+                permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read" | "org:lockdown" | "agent:context" | "agent:preferences")[];
             };
             header?: never;
             path?: never;
@@ -6744,6 +6821,465 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    suspendOrg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why (kept on the org and in the audit log; shown to the superuser) */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        org_id: string;
+                        suspended: boolean;
+                        kind: ("lockdown" | "suspension") | null;
+                        reason: string | null;
+                        suspended_at: string | null;
+                        suspended_by: string | null;
+                        /** @description Every session of the org; they never come back */
+                        sessions_ended: number;
+                        /** @description Keys kept but refused until the org resumes */
+                        api_keys_held: number;
+                        /** @description Pending calls that wait (not failed) */
+                        scheduled_calls_paused: number;
+                        /** @description Live Twilio calls hung up through its API */
+                        live_calls_ended: number;
+                        /** @description Live calls Twilio would not end */
+                        live_calls_failed: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    resumeOrg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why (kept on the org and in the audit log; shown to the superuser) */
+                    reason: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        org_id: string;
+                        suspended: boolean;
+                        kind: ("lockdown" | "suspension") | null;
+                        reason: string | null;
+                        suspended_at: string | null;
+                        suspended_by: string | null;
+                        api_keys_restored: number;
+                        scheduled_calls_resumed: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listSuspendedOrgs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            name: string;
+                            /** @description `suspension`: by the platform superuser; `lockdown`: by the org's owner */
+                            kind: "lockdown" | "suspension";
+                            reason: string;
+                            /** Format: date-time */
+                            suspended_at: string;
+                            suspended_by: string | null;
+                            suspended_by_email: string | null;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    lockDownCurrentOrg: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Why (kept on the org and in the audit log; shown to the superuser) */
+                    reason: string;
+                    password: string;
+                    /** @description A current TOTP code */
+                    code?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        org_id: string;
+                        suspended: boolean;
+                        kind: ("lockdown" | "suspension") | null;
+                        reason: string | null;
+                        suspended_at: string | null;
+                        suspended_by: string | null;
+                        /** @description Every session of the org; they never come back */
+                        sessions_ended: number;
+                        /** @description Keys kept but refused until the org resumes */
+                        api_keys_held: number;
+                        /** @description Pending calls that wait (not failed) */
+                        scheduled_calls_paused: number;
+                        /** @description Live Twilio calls hung up through its API */
+                        live_calls_ended: number;
+                        /** @description Live calls Twilio would not end */
+                        live_calls_failed: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

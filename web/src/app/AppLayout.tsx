@@ -15,6 +15,8 @@ interface NavItem {
   to: string;
   label: string;
   admin?: boolean;
+  /** The platform superuser only. */
+  superuser?: boolean;
 }
 
 const NAV: { heading: string; items: NavItem[] }[] = [
@@ -49,6 +51,10 @@ const NAV: { heading: string; items: NavItem[] }[] = [
     ],
   },
   { heading: 'Account', items: [{ to: '/app/account', label: 'Security' }] },
+  {
+    heading: 'Platform',
+    items: [{ to: '/app/admin/suspended-orgs', label: 'Suspended orgs', superuser: true }],
+  },
 ];
 
 function Navigation({ onNavigate }: { onNavigate?: () => void }) {
@@ -58,7 +64,9 @@ function Navigation({ onNavigate }: { onNavigate?: () => void }) {
   return (
     <nav aria-label="Dashboard" className="space-y-6">
       {NAV.map((section) => {
-        const items = section.items.filter((i) => !i.admin || admin);
+        const items = section.items.filter(
+          (i) => (!i.admin || admin) && (!i.superuser || me?.is_superuser === true),
+        );
         if (items.length === 0) return null;
         return (
           <div key={section.heading}>

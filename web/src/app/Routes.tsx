@@ -23,6 +23,8 @@ import { OrgSettingsPage } from '../features/org/OrgSettingsPage.tsx';
 import { PhonesPage } from '../features/phones/PhonesPage.tsx';
 import { PromptsPage } from '../features/prompts/PromptsPage.tsx';
 import { ScheduledCallsPage } from '../features/scheduled-calls/ScheduledCallsPage.tsx';
+import { LockdownCard } from '../features/suspension/LockdownCard.tsx';
+import { SuspendedOrgsPage } from '../features/suspension/SuspendedOrgsPage.tsx';
 import { VoiceSessionsPage } from '../features/voice-sessions/VoiceSessionsPage.tsx';
 import { isOrgAdmin } from '../lib/format.ts';
 import { Redirect, useLocation } from '../lib/router.tsx';
@@ -50,8 +52,11 @@ const PUBLIC: Record<string, PageEntry> = {
   '/accept-invite': { title: 'Accept invitation', page: () => <AcceptInvitePage /> },
 };
 
-/** Pages for a logged-in user; `admin` ones only for owners and admins (the API agrees). */
-const APP: Record<string, PageEntry & { admin?: boolean }> = {
+/**
+ * Pages for a logged-in user; `admin` ones only for owners and admins, `superuser` ones only for
+ * the platform superuser (the API agrees).
+ */
+const APP: Record<string, PageEntry & { admin?: boolean; superuser?: boolean }> = {
   '/app': { title: 'Overview', page: () => <OverviewPage /> },
   '/app/phones': { title: 'Phone numbers', page: () => <PhonesPage /> },
   '/app/agents': { title: 'Voice agents', page: () => <AgentsPage /> },
@@ -76,8 +81,17 @@ const APP: Record<string, PageEntry & { admin?: boolean }> = {
   '/app/org/audit': { title: 'Audit log', page: () => <AuditPage />, admin: true },
   '/app/org/settings': {
     title: 'Organization settings',
-    page: () => <OrgSettingsPage />,
+    page: () => (
+      <OrgSettingsPage>
+        <LockdownCard />
+      </OrgSettingsPage>
+    ),
     admin: true,
+  },
+  '/app/admin/suspended-orgs': {
+    title: 'Suspended organizations',
+    page: () => <SuspendedOrgsPage />,
+    superuser: true,
   },
 };
 
@@ -125,6 +139,7 @@ export function Routes() {
     else if (session.me.mfa_enrollment_required && path !== ENROLMENT_PAGE) {
       content = <Redirect to={ENROLMENT_PAGE} />;
     } else if (route.admin && !isOrgAdmin(session.me.role)) content = <NoAccess />;
+    else if (route.superuser && !session.me.is_superuser) content = <NoAccess />;
     else content = route.page();
     return <AppLayout key={session.me.org.id}>{content}</AppLayout>;
   }

@@ -164,6 +164,9 @@ async function send(
   }
 }
 
+/** Routes whose `403 org_suspended` is about the org asked for, not the caller's own session. */
+const ABOUT_ANOTHER_ORG = new Set(['/api/auth/switch-org', '/api/invitations/accept']);
+
 export async function request<P extends PathWith<M>, M extends Method>(
   method: M,
   path: P,
@@ -183,9 +186,15 @@ export async function request<P extends PathWith<M>, M extends Method>(
     // (a wrong current password, a wrong code) are answers about the input, not the session.
     if (await refreshSession()) res = await send(method, url, o.body, o.signal);
     if (res.status === 401 && (await codeOf(res)) === 'unauthenticated') sessionEnded();
-  } else if (res.status === 403 && method !== 'get') {
+  } else if (res.status === 403) {
+    const code = await codeOf(res);
     // Another tab's refresh may have rotated sb_csrf between reading it and sending.
-    if ((await codeOf(res)) === 'csrf_failed') res = await send(method, url, o.body, o.signal);
+    if (code === 'csrf_failed' && method !== 'get') res = await send(method, url, o.body, o.signal);
+    // The org was suspended or locked down (the kill switch): the session is over, say why —
+    // unless the answer is about another org the caller asked for (switching, joining).
+    else if (code === 'org_suspended' && !o.noRefresh && !ABOUT_ANOTHER_ORG.has(path as string)) {
+      sessionEnded('org_suspended');
+    }
   }
   if (!res.ok) throw new ApiError(res.status, await problemOf(res), retryAfterSeconds(res));
   if (res.status === 204) return undefined as ResponseOf<P, M>;

@@ -7,13 +7,16 @@ import { csrfToken } from './csrf.ts';
 
 const CHANNEL = 'switchboard-session';
 
-type Message = { type: 'refreshed'; expiresAt: number } | { type: 'ended' };
+/** Why the server ended the session, when it said: `org_suspended` (the kill switch). */
+export type EndReason = 'org_suspended';
+
+type Message = { type: 'refreshed'; expiresAt: number } | { type: 'ended'; reason?: EndReason };
 
 let timer: ReturnType<typeof setTimeout> | undefined;
 let dueAt = 0;
 let lastRefreshAt = 0;
 let inflight: Promise<boolean> | null = null;
-const endedListeners = new Set<() => void>();
+const endedListeners = new Set<(reason?: EndReason) => void>();
 const channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(CHANNEL);
 
 channel?.addEventListener('message', (event: MessageEvent<Message>) => {
@@ -23,7 +26,7 @@ channel?.addEventListener('message', (event: MessageEvent<Message>) => {
     schedule(m.expiresAt);
   } else if (m?.type === 'ended') {
     stop();
-    for (const l of endedListeners) l();
+    for (const l of endedListeners) l(m.reason);
   }
 });
 
@@ -65,13 +68,13 @@ export function sessionStarted(expiresInSeconds: number) {
 }
 
 /** After logout (here or because the server said so): stop and tell the other tabs. */
-export function sessionEnded() {
+export function sessionEnded(reason?: EndReason) {
   stop();
-  channel?.postMessage({ type: 'ended' } satisfies Message);
-  for (const l of endedListeners) l();
+  channel?.postMessage({ type: 'ended', reason } satisfies Message);
+  for (const l of endedListeners) l(reason);
 }
 
-export function onSessionEnded(listener: () => void): () => void {
+export function onSessionEnded(listener: (reason?: EndReason) => void): () => void {
   endedListeners.add(listener);
   return () => endedListeners.delete(listener);
 }

@@ -10,7 +10,7 @@ import {
   useRef,
   useState,
 } from 'react';
-import { api, type ResponseOf } from './api.ts';
+import { ApiError, api, type ResponseOf } from './api.ts';
 import {
   hasSessionCookie,
   onSessionEnded,
@@ -32,6 +32,8 @@ interface SessionValue {
   logout(options?: { everywhere?: boolean }): Promise<void>;
   /** Set when the server ended the session (expired, revoked elsewhere); cleared on login. */
   endedUnexpectedly: boolean;
+  /** Set when the session ended because its org was suspended or locked down; cleared on login. */
+  orgSuspended: boolean;
 }
 
 const SessionContext = createContext<SessionValue | null>(null);
@@ -40,6 +42,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [status, setStatus] = useState<Status>('loading');
   const [me, setMe] = useState<Me | null>(null);
   const [endedUnexpectedly, setEndedUnexpectedly] = useState(false);
+  const [orgSuspended, setOrgSuspended] = useState(false);
   const loggingOut = useRef(false);
 
   const loadMe = useCallback(async (): Promise<Me | null> => {
@@ -48,7 +51,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       setMe(m);
       setStatus('authenticated');
       return m;
-    } catch {
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'org_suspended') setOrgSuspended(true);
       setMe(null);
       setStatus('anonymous');
       return null;
@@ -76,10 +80,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   useEffect(
     () =>
-      onSessionEnded(() => {
+      onSessionEnded((reason) => {
         setMe(null);
         setStatus('anonymous');
         if (!loggingOut.current) setEndedUnexpectedly(true);
+        if (reason === 'org_suspended') setOrgSuspended(true);
       }),
     [],
   );
@@ -88,6 +93,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     async (tokens: { expires_in: number }) => {
       sessionStarted(tokens.expires_in);
       setEndedUnexpectedly(false);
+      setOrgSuspended(false);
       return loadMe();
     },
     [loadMe],
@@ -108,8 +114,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const value = useMemo<SessionValue>(
-    () => ({ status, me, reload: loadMe, signedIn, logout, endedUnexpectedly }),
-    [status, me, loadMe, signedIn, logout, endedUnexpectedly],
+    () => ({ status, me, reload: loadMe, signedIn, logout, endedUnexpectedly, orgSuspended }),
+    [status, me, loadMe, signedIn, logout, endedUnexpectedly, orgSuspended],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }

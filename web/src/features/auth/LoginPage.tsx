@@ -11,6 +11,10 @@ import { useFormAction } from '../../lib/forms.ts';
 import { Link, safeNext, useNavigate, useSearchParam } from '../../lib/router.tsx';
 import { useSession } from '../../lib/session.tsx';
 
+/** The kill switch: the org was suspended by the platform or locked down by its owner. */
+const ORG_SUSPENDED =
+  'Your organization has been suspended or locked down: nothing in it works until the platform operator resumes it. If you belong to other organizations, log in to reach them.';
+
 /** The server's MFA step lives 5 minutes; the page says so a little before. */
 const MFA_STEP_MS = 5 * 60_000 - 5_000;
 
@@ -34,7 +38,11 @@ export function LoginPage() {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [notice, setNotice] = useState<string | null>(
-    session.endedUnexpectedly ? 'Your session has ended. Please log in again.' : null,
+    session.orgSuspended
+      ? ORG_SUSPENDED
+      : session.endedUnexpectedly
+        ? 'Your session has ended. Please log in again.'
+        : null,
   );
   const [lockedFor, setLockedFor] = useCountdown();
 
@@ -47,6 +55,7 @@ export function LoginPage() {
       if (err instanceof ApiError && err.code === 'invalid_credentials') {
         return 'Email or password is incorrect.';
       }
+      if (err instanceof ApiError && err.code === 'org_suspended') return ORG_SUSPENDED;
       if (err instanceof ApiError && err.code === 'email_not_verified') {
         return 'Please confirm your email address first: follow the link we sent you.';
       }

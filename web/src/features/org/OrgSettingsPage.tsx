@@ -1,5 +1,5 @@
 // Org settings for owners and admins: the name and which roles must use two-factor auth.
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, PageHeader } from '../../components/Card.tsx';
@@ -17,15 +17,16 @@ type Org = ResponseOf<'/api/orgs/current', 'get'>;
 
 const loadOrg = () => api.get('/api/orgs/current');
 
-export function OrgSettingsPage() {
+/** `children`: more cards below the settings (the app shell adds the owner's lockdown card). */
+export function OrgSettingsPage({ children }: { children?: ReactNode }) {
   const { data: org, error } = useLoad(loadOrg);
   if (error) return <Alert tone="error">{error}</Alert>;
   if (!org) return <Loading />;
-  return <OrgSettingsForm loaded={org} />;
+  return <OrgSettingsForm loaded={org}>{children}</OrgSettingsForm>;
 }
 
 /** The form starts from the org as loaded; a save shows the org as the server answered. */
-function OrgSettingsForm({ loaded }: { loaded: Org }) {
+function OrgSettingsForm({ loaded, children }: { loaded: Org; children?: ReactNode }) {
   const session = useSession();
   const toast = useToast();
   const [org, setOrg] = useState<Org>(loaded);
@@ -123,6 +124,7 @@ function OrgSettingsForm({ loaded }: { loaded: Org }) {
         </Card>
       </form>
       <TwilioCredentialsCard />
+      {children}
     </>
   );
 }
