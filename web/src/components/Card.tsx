@@ -91,6 +91,8 @@ const BADGE_TONES = {
   red: 'bg-red-50 text-red-700 ring-red-600/20',
 } as const;
 
+export type Tone = keyof typeof BADGE_TONES;
+
 export function Badge({
   tone = 'gray',
   children,
@@ -110,4 +112,16 @@ export function Badge({
 /** An active / inactive resource (phone, agent). */
 export function ActiveBadge({ active }: { active: boolean }) {
   return active ? <Badge tone="green">Active</Badge> : <Badge tone="gray">Inactive</Badge>;
+}
+
+/** A status by its label and tone in `statuses`; one the dashboard does not know shows as it is, gray. */
+export function StatusBadge<S extends string>({
+  status,
+  statuses,
+}: {
+  status: S;
+  statuses: Record<S, { label: string; tone: Tone }>;
+}) {
+  const known = statuses[status] as { label: string; tone: Tone } | undefined;
+  return <Badge tone={known?.tone ?? 'gray'}>{known?.label ?? status}</Badge>;
 }

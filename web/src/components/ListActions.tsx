@@ -3,7 +3,7 @@
 // button is unambiguous to assistive technology) and the confirmed delete behind it.
 import { type ReactNode, useState } from 'react';
 import { errorMessage } from '../lib/api.ts';
-import { type Page, useEditDialog, usePagedList } from '../lib/paged-list.ts';
+import { type Page, type PagedList, useEditDialog, usePagedList } from '../lib/paged-list.ts';
 import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
@@ -199,6 +199,148 @@ export function SearchForm({
         </Button>
       </form>
     </search>
+  );
+}
+
+/**
+ * A log's filter form: `children` are its fields; "Apply filters" sends it (the list follows only
+ * then), and "Clear", offered while the list is `filtered`, goes back to the whole log.
+ */
+export function FilterForm({
+  label,
+  filtered,
+  onApply,
+  onClear,
+  children,
+}: {
+  /** The form's accessible name, e.g. "Filter calls". */
+  label: string;
+  filtered: boolean;
+  onApply: () => void;
+  onClear: () => void;
+  children: ReactNode;
+}) {
+  return (
+    <search className="mb-5 block">
+      <form
+        aria-label={label}
+        className="flex flex-wrap items-end gap-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          onApply();
+        }}
+      >
+        {children}
+        <div className="flex gap-2">
+          <Button type="submit" variant="secondary">
+            Apply filters
+          </Button>
+          {filtered && (
+            <Button variant="ghost" onClick={onClear}>
+              Clear
+            </Button>
+          )}
+        </div>
+      </form>
+    </search>
+  );
+}
+
+/**
+ * A filtered log's rows (`children`) and its "Load more". With no rows it says that nothing matches
+ * the filters or, unfiltered, that there are no `noun` yet and `emptyHint`.
+ */
+export function FilteredListBody<T>({
+  list,
+  filtered,
+  noun,
+  emptyHint,
+  children,
+}: {
+  list: PagedList<T>;
+  filtered: boolean;
+  /** Plural and lower case, e.g. "calls". */
+  noun: string;
+  emptyHint: string;
+  children: (items: T[]) => ReactNode;
+}) {
+  return (
+    <>
+      <ListBody
+        list={list}
+        loading={`Loading ${noun}…`}
+        empty={
+          <EmptyState title={filtered ? `No ${noun} match these filters` : `No ${noun} yet`}>
+            {!filtered && emptyHint}
+          </EmptyState>
+        }
+      >
+        {children}
+      </ListBody>
+      <LoadMore list={list} />
+    </>
+  );
+}
+
+/** A log's "From date" / "To date" filter: local days (yyyy-mm-dd), both inclusive. */
+export function DayRangeFields({
+  since,
+  until,
+  onChange,
+}: {
+  since: string;
+  until: string;
+  onChange: (key: 'since' | 'until', value: string) => void;
+}) {
+  return (
+    <>
+      <TextField
+        label="From date"
+        className="w-40"
+        name="since"
+        type="date"
+        value={since}
+        onChange={(e) => onChange('since', e.target.value)}
+      />
+      <TextField
+        label="To date"
+        className="w-40"
+        name="until"
+        type="date"
+        value={until}
+        onChange={(e) => onChange('until', e.target.value)}
+      />
+    </>
+  );
+}
+
+/** A log's status filter: every status by its label, or all ('') of them. */
+export function StatusFilterField<S extends string>({
+  statuses,
+  value,
+  onChange,
+  className,
+}: {
+  statuses: Record<S, { label: string }>;
+  value: S | '';
+  onChange: (value: S | '') => void;
+  className: string;
+}) {
+  return (
+    <SelectField
+      label="Status"
+      className={className}
+      name="status"
+      value={value}
+      onChange={(e) => onChange(e.target.value as S | '')}
+    >
+      <option value="">All statuses</option>
+      {(Object.keys(statuses) as S[]).map((s) => (
+        <option key={s} value={s}>
+          {statuses[s].label}
+        </option>
+      ))}
+    </SelectField>
   );
 }
 

@@ -73,3 +73,8 @@ export function UpdatedCell({ at }: { at: string }) {
     </td>
   );
 }
+
+/** A moment as a <time> in the user's locale, or "—" when there is none (not yet, never). */
+export function DateTimeText({ at }: { at: string | null }) {
+  return at ? <time dateTime={at}>{formatDateTime(at)}</time> : '—';
+}

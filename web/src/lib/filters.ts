@@ -1,6 +1,8 @@
 // A filter form's two states. The list follows `applied`, which changes only when the form is
 // applied or cleared, so typing in a filter never refetches.
-import { useState } from 'react';
+import { useCallback, useState } from 'react';
+import { type Page, usePagedList } from './paged-list.ts';
+import { useToast } from './toast.tsx';
 
 export function useDraftFilters<F extends object>(initial: F) {
   const [draft, setDraft] = useState<F>(initial);
@@ -10,5 +12,39 @@ export function useDraftFilters<F extends object>(initial: F) {
     setDraft(initial);
     apply(initial);
   };
-  return { draft, applied, set, apply, clear };
+  /** Whether the applied filters narrow the list (they differ from the initial ones). */
+  const filtered = JSON.stringify(applied) !== JSON.stringify(initial);
+  return { draft, applied, set, apply, clear, filtered };
+}
+
+/**
+ * A log filtered by a form: the form's state and the cursor-paged rows of its applied filters (a
+ * failed "load more" is a toast). `fetchPage` is stable (module level): the list refetches when
+ * the applied filters change, not on every render.
+ */
+export function useFilteredList<F extends object, T>(
+  initial: F,
+  fetchPage: (filters: F, cursor: string | undefined) => Promise<Page<T>>,
+) {
+  const toast = useToast();
+  const filters = useDraftFilters<F>(initial);
+  const { applied } = filters;
+  const list = usePagedList(
+    useCallback((cursor: string | undefined) => fetchPage(applied, cursor), [fetchPage, applied]),
+    toast.error,
+  );
+  return { filters, list };
+}
+
+/** A local day (yyyy-mm-dd) plus `plusDays`, at 00:00, as ISO; empty or invalid is no bound. */
+function localDayStart(value: string, plusDays = 0): string | undefined {
+  if (!value) return undefined;
+  const [y, m, d] = value.split('-').map(Number);
+  const at = new Date(y ?? 0, (m ?? 1) - 1, (d ?? 1) + plusDays);
+  return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
+}
+
+/** The API's `since`/`until` for a range of local days, `until` inclusive: [since 00:00, until+1 00:00). */
+export function dayRange(since: string, until: string) {
+  return { since: localDayStart(since), until: localDayStart(until, 1) };
 }
