@@ -3,6 +3,7 @@
 // button is unambiguous to assistive technology) and the confirmed delete behind it.
 import { type ReactNode, useState } from 'react';
 import { errorMessage } from '../lib/api.ts';
+import type { DraftFilters } from '../lib/filters.ts';
 import { type Page, type PagedList, useEditDialog, usePagedList } from '../lib/paged-list.ts';
 import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
@@ -203,21 +204,20 @@ export function SearchForm({
 }
 
 /**
- * A log's filter form: `children` are its fields; "Apply filters" sends it (the list follows only
- * then), and "Clear", offered while the list is `filtered`, goes back to the whole log.
+ * A log's filter form: `children` are its fields, bound to `filters.draft`; "Apply filters" applies
+ * the draft (`tidy` first, e.g. trimmed) and "Clear", offered while the log is filtered, goes back
+ * to the whole log.
  */
-export function FilterForm({
+export function FilterForm<F>({
   label,
-  filtered,
-  onApply,
-  onClear,
+  filters,
+  tidy = (draft) => draft,
   children,
 }: {
   /** The form's accessible name, e.g. "Filter calls". */
   label: string;
-  filtered: boolean;
-  onApply: () => void;
-  onClear: () => void;
+  filters: DraftFilters<F>;
+  tidy?: (draft: F) => F;
   children: ReactNode;
 }) {
   return (
@@ -227,7 +227,7 @@ export function FilterForm({
         className="flex flex-wrap items-end gap-3"
         onSubmit={(e) => {
           e.preventDefault();
-          onApply();
+          filters.apply(tidy(filters.draft));
         }}
       >
         {children}
@@ -235,8 +235,8 @@ export function FilterForm({
           <Button type="submit" variant="secondary">
             Apply filters
           </Button>
-          {filtered && (
-            <Button variant="ghost" onClick={onClear}>
+          {filters.filtered && (
+            <Button variant="ghost" onClick={filters.clear}>
               Clear
             </Button>
           )}
@@ -251,14 +251,12 @@ export function FilterForm({
  * the filters or, unfiltered, that there are no `noun` yet and `emptyHint`.
  */
 export function FilteredListBody<T>({
-  list,
-  filtered,
+  log: { list, filters },
   noun,
   emptyHint,
   children,
 }: {
-  list: PagedList<T>;
-  filtered: boolean;
+  log: { list: PagedList<T>; filters: { filtered: boolean } };
   /** Plural and lower case, e.g. "calls". */
   noun: string;
   emptyHint: string;
@@ -270,8 +268,10 @@ export function FilteredListBody<T>({
         list={list}
         loading={`Loading ${noun}…`}
         empty={
-          <EmptyState title={filtered ? `No ${noun} match these filters` : `No ${noun} yet`}>
-            {!filtered && emptyHint}
+          <EmptyState
+            title={filters.filtered ? `No ${noun} match these filters` : `No ${noun} yet`}
+          >
+            {!filters.filtered && emptyHint}
           </EmptyState>
         }
       >
@@ -284,13 +284,12 @@ export function FilteredListBody<T>({
 
 /** A log's "From date" / "To date" filter: local days (yyyy-mm-dd), both inclusive. */
 export function DayRangeFields({
-  since,
-  until,
-  onChange,
+  filters: { draft, set },
 }: {
-  since: string;
-  until: string;
-  onChange: (key: 'since' | 'until', value: string) => void;
+  filters: {
+    draft: { since: string; until: string };
+    set(key: 'since' | 'until', value: string): void;
+  };
 }) {
   return (
     <>
@@ -299,16 +298,16 @@ export function DayRangeFields({
         className="w-40"
         name="since"
         type="date"
-        value={since}
-        onChange={(e) => onChange('since', e.target.value)}
+        value={draft.since}
+        onChange={(e) => set('since', e.target.value)}
       />
       <TextField
         label="To date"
         className="w-40"
         name="until"
         type="date"
-        value={until}
-        onChange={(e) => onChange('until', e.target.value)}
+        value={draft.until}
+        onChange={(e) => set('until', e.target.value)}
       />
     </>
   );
@@ -317,13 +316,11 @@ export function DayRangeFields({
 /** A log's status filter: every status by its label, or all ('') of them. */
 export function StatusFilterField<S extends string>({
   statuses,
-  value,
-  onChange,
+  filters: { draft, set },
   className,
 }: {
   statuses: Record<S, { label: string }>;
-  value: S | '';
-  onChange: (value: S | '') => void;
+  filters: { draft: { status: S | '' }; set(key: 'status', value: S | ''): void };
   className: string;
 }) {
   return (
@@ -331,8 +328,8 @@ export function StatusFilterField<S extends string>({
       label="Status"
       className={className}
       name="status"
-      value={value}
-      onChange={(e) => onChange(e.target.value as S | '')}
+      value={draft.status}
+      onChange={(e) => set('status', e.target.value as S | '')}
     >
       <option value="">All statuses</option>
       {(Object.keys(statuses) as S[]).map((s) => (

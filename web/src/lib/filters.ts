@@ -1,10 +1,23 @@
 // A filter form's two states. The list follows `applied`, which changes only when the form is
 // applied or cleared, so typing in a filter never refetches.
-import { useCallback, useState } from 'react';
-import { type Page, usePagedList } from './paged-list.ts';
+import { type Dispatch, type SetStateAction, useCallback, useState } from 'react';
+import { type Page, type PagedList, usePagedList } from './paged-list.ts';
 import { useToast } from './toast.tsx';
 
-export function useDraftFilters<F extends object>(initial: F) {
+export interface DraftFilters<F> {
+  /** What the form shows. */
+  draft: F;
+  /** What the list follows. */
+  applied: F;
+  set<K extends keyof F>(key: K, value: F[K]): void;
+  apply: Dispatch<SetStateAction<F>>;
+  /** Back to the initial filters, in the form and the list. */
+  clear(): void;
+  /** Whether the applied filters narrow the list (they differ from the initial ones). */
+  filtered: boolean;
+}
+
+export function useDraftFilters<F extends object>(initial: F): DraftFilters<F> {
   const [draft, setDraft] = useState<F>(initial);
   const [applied, apply] = useState<F>(initial);
   const set = <K extends keyof F>(key: K, value: F[K]) => setDraft((d) => ({ ...d, [key]: value }));
@@ -12,7 +25,6 @@ export function useDraftFilters<F extends object>(initial: F) {
     setDraft(initial);
     apply(initial);
   };
-  /** Whether the applied filters narrow the list (they differ from the initial ones). */
   const filtered = JSON.stringify(applied) !== JSON.stringify(initial);
   return { draft, applied, set, apply, clear, filtered };
 }
@@ -22,10 +34,15 @@ export function useDraftFilters<F extends object>(initial: F) {
  * failed "load more" is a toast). `fetchPage` is stable (module level): the list refetches when
  * the applied filters change, not on every render.
  */
+export interface FilteredList<F, T> {
+  filters: DraftFilters<F>;
+  list: PagedList<T>;
+}
+
 export function useFilteredList<F extends object, T>(
   initial: F,
   fetchPage: (filters: F, cursor: string | undefined) => Promise<Page<T>>,
-) {
+): FilteredList<F, T> {
   const toast = useToast();
   const filters = useDraftFilters<F>(initial);
   const { applied } = filters;

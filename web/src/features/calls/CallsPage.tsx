@@ -184,23 +184,17 @@ function ActiveCalls({ agentName }: { agentName: (id: string | null) => string |
 }
 
 function CallLog({ agentName }: { agentName: (id: string | null) => string | null }) {
-  const { filters, list } = useFilteredList(NO_FILTERS, fetchCalls);
-  const { draft, set, filtered } = filters;
+  const log = useFilteredList(NO_FILTERS, fetchCalls);
+  const { draft, set } = log.filters;
 
   return (
     <Card id="call-log" title="Call log" description="Every call, newest first.">
       <FilterForm
         label="Filter calls"
-        filtered={filtered}
-        onApply={() => filters.apply({ ...draft, number: draft.number.trim() })}
-        onClear={filters.clear}
+        filters={log.filters}
+        tidy={(d) => ({ ...d, number: d.number.trim() })}
       >
-        <StatusFilterField
-          statuses={STATUS}
-          className="w-40"
-          value={draft.status}
-          onChange={(v) => set('status', v)}
-        />
+        <StatusFilterField statuses={STATUS} filters={log.filters} className="w-40" />
         <SelectField
           label="Direction"
           className="w-40"
@@ -222,11 +216,10 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
           value={draft.number}
           onChange={(e) => set('number', e.target.value)}
         />
-        <DayRangeFields since={draft.since} until={draft.until} onChange={set} />
+        <DayRangeFields filters={log.filters} />
       </FilterForm>
       <FilteredListBody
-        list={list}
-        filtered={filtered}
+        log={log}
         noun="calls"
         emptyHint="Calls to and from your phones appear here."
       >

@@ -76,11 +76,11 @@ function Player({ c }: { c: Conversation }) {
 }
 
 export function ConversationsPage() {
-  const { filters, list } = useFilteredList(NO_FILTERS, fetchConversations);
-  const { draft, set, filtered } = filters;
+  const log = useFilteredList(NO_FILTERS, fetchConversations);
+  const { draft, set } = log.filters;
   const deleteRow = useDeleteRow<Conversation>({
     remove: (c) => api.delete('/api/conversations/{id}', { params: { id: c.id } }),
-    setItems: list.setItems,
+    setItems: log.list.setItems,
     title: (c) => `Delete the conversation from ${label(c)}?`,
     confirmLabel: 'Delete conversation',
     deleted: () => 'Conversation deleted.',
@@ -96,9 +96,8 @@ export function ConversationsPage() {
       <Card title="Recordings" description="Newest first.">
         <FilterForm
           label="Filter conversations"
-          filtered={filtered}
-          onApply={() => filters.apply({ ...draft, client_id: draft.client_id.trim() })}
-          onClear={filters.clear}
+          filters={log.filters}
+          tidy={(d) => ({ ...d, client_id: d.client_id.trim() })}
         >
           <TextField
             label="Device (client id)"
@@ -110,17 +109,11 @@ export function ConversationsPage() {
             value={draft.client_id}
             onChange={(e) => set('client_id', e.target.value)}
           />
-          <StatusFilterField
-            statuses={STATUS}
-            className="w-40"
-            value={draft.status}
-            onChange={(v) => set('status', v)}
-          />
-          <DayRangeFields since={draft.since} until={draft.until} onChange={set} />
+          <StatusFilterField statuses={STATUS} filters={log.filters} className="w-40" />
+          <DayRangeFields filters={log.filters} />
         </FilterForm>
         <FilteredListBody
-          list={list}
-          filtered={filtered}
+          log={log}
           noun="conversations"
           emptyHint="Recordings streamed by your devices appear here."
         >

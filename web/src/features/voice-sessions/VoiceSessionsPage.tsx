@@ -83,8 +83,8 @@ export function VoiceSessionsPage() {
     const m = members.find((x) => x.user_id === id);
     return m ? (m.full_name ?? m.email) : id === me?.id ? (me.full_name ?? me.email) : id;
   };
-  const { filters, list } = useFilteredList(NO_FILTERS, fetchVoiceSessions);
-  const { draft, set, filtered } = filters;
+  const log = useFilteredList(NO_FILTERS, fetchVoiceSessions);
+  const { draft, set } = log.filters;
 
   return (
     <>
@@ -99,9 +99,8 @@ export function VoiceSessionsPage() {
       <Card id="voice-session-log">
         <FilterForm
           label="Filter voice sessions"
-          filtered={filtered}
-          onApply={() => filters.apply({ ...draft, room: draft.room.trim() })}
-          onClear={filters.clear}
+          filters={log.filters}
+          tidy={(d) => ({ ...d, room: d.room.trim() })}
         >
           {seesOrg && (
             <SelectField
@@ -129,17 +128,11 @@ export function VoiceSessionsPage() {
             value={draft.room}
             onChange={(e) => set('room', e.target.value)}
           />
-          <StatusFilterField
-            statuses={STATUS}
-            className="w-44"
-            value={draft.status}
-            onChange={(v) => set('status', v)}
-          />
-          <DayRangeFields since={draft.since} until={draft.until} onChange={set} />
+          <StatusFilterField statuses={STATUS} filters={log.filters} className="w-44" />
+          <DayRangeFields filters={log.filters} />
         </FilterForm>
         <FilteredListBody
-          list={list}
-          filtered={filtered}
+          log={log}
           noun="voice sessions"
           emptyHint="A session starts when a LiveKit room token is issued."
         >
