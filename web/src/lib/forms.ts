@@ -52,6 +52,25 @@ export function useFormAction(
 }
 
 /**
+ * A form whose conflicts (409: another row already holds the number, the phone's active agent) are
+ * kept apart from its other errors: `conflict` is shown as its own alert and the dialog stays open.
+ */
+export function useConflictFormAction() {
+  const [conflict, setConflict] = useState<ApiError | null>(null);
+  const form = useFormAction({
+    onError: (err) => {
+      if (err instanceof ApiError && err.status === 409) {
+        setConflict(err);
+        return null;
+      }
+      return undefined;
+    },
+  });
+  const clearConflict = useCallback(() => setConflict(null), []);
+  return { form, conflict, clearConflict };
+}
+
+/**
  * A create-or-edit dialog's save: `update(id)` when it edits `initial`, else `create()`; only once
  * the server accepted it, `onSaved(row, created)` (a refusal stays in the form).
  */

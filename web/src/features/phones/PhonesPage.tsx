@@ -2,7 +2,7 @@
 // routes and places calls only once its ownership is verified (on the org's own Twilio account, or
 // assigned by the platform operator); until then it shows as pending, with what to do about it.
 import { type FormEvent, useCallback, useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
+import { Alert, ConflictAlert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
@@ -19,7 +19,7 @@ import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { saveRow, useFormAction } from '../../lib/forms.ts';
+import { saveRow, useConflictFormAction } from '../../lib/forms.ts';
 import { withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -66,20 +66,11 @@ function PhoneDialog({
   const [number, setNumber] = useState(initial?.number ?? '');
   const [label, setLabel] = useState(initial?.label ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
-  const [conflict, setConflict] = useState<ApiError | null>(null);
   const [numberProblem, setNumberProblem] = useState<string | null>(null);
-  const form = useFormAction({
-    onError: (err) => {
-      if (err instanceof ApiError && err.status === 409) {
-        setConflict(err);
-        return null;
-      }
-      return undefined;
-    },
-  });
+  const { form, conflict, clearConflict } = useConflictFormAction();
 
   async function save(_e: FormEvent) {
-    setConflict(null);
+    clearConflict();
     if (!initial && !/^\+[1-9][0-9]{6,14}$/.test(normalizeNumber(number))) {
       form.reset();
       setNumberProblem(NUMBER_HINT);
@@ -126,13 +117,7 @@ function PhoneDialog({
       }
     >
       <div className="space-y-4">
-        {conflict && (
-          <Alert tone="error" title={conflict.problem.title}>
-            {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
-              ? conflict.problem.detail
-              : (conflictHint?.hint ?? null)}
-          </Alert>
-        )}
+        <ConflictAlert conflict={conflict} hint={conflictHint?.hint} />
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
         <TextField
           label="Number"

@@ -3,7 +3,7 @@
 // conflict, the form's error and, without any phone, a pointer to the phone numbers page; saving
 // POSTs a new agent to the kind's collection or PATCHes the edited one under it.
 import type { ReactNode } from 'react';
-import { Alert } from '../../components/Alert.tsx';
+import { Alert, ConflictAlert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
@@ -49,13 +49,10 @@ export function AgentFormBody({
       ref={agentForm.bodyRef}
       className="-mx-1 max-h-[calc(100dvh-18rem)] space-y-4 overflow-y-auto px-1 pb-1"
     >
-      {conflict && (
-        <Alert tone="error" title={conflict.problem.title}>
-          {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
-            ? conflict.problem.detail
-            : (conflictHints[conflict.code] ?? null)}
-        </Alert>
-      )}
+      <ConflictAlert
+        conflict={conflict}
+        hint={conflict ? conflictHints[conflict.code] : undefined}
+      />
       {form.formError && <Alert tone="error">{form.formError}</Alert>}
       {agentForm.noPhones && (
         <Alert tone="warning" title="Add a phone number first">

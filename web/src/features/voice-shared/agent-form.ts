@@ -3,8 +3,7 @@
 // made before sending with plain messages, scrolling the first error into view inside a dialog
 // whose body scrolls, and a new agent starting on the first phone.
 import { useEffect, useRef, useState } from 'react';
-import { ApiError } from '../../lib/api.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useConflictFormAction } from '../../lib/forms.ts';
 import type { Lookups } from './voice-lookups.ts';
 
 export function useAgentForm(
@@ -13,19 +12,10 @@ export function useAgentForm(
   /** field → plain words, used instead of the server's message (which may name a regex). */
   fieldHints: Record<string, string>,
 ) {
-  const [conflict, setConflict] = useState<ApiError | null>(null);
   const [local, setLocal] = useState<Record<string, string>>({});
   const [phoneId, setPhoneId] = useState(initial?.phone_id ?? '');
   const [promptId, setPromptId] = useState(initial?.prompt_id ?? '');
-  const form = useFormAction({
-    onError: (err) => {
-      if (err instanceof ApiError && err.status === 409) {
-        setConflict(err);
-        return null;
-      }
-      return undefined;
-    },
-  });
+  const { form, conflict, clearConflict } = useConflictFormAction();
   const { phones, prompts } = lookups;
 
   useEffect(() => {
@@ -63,7 +53,7 @@ export function useAgentForm(
     },
     /** Shows the local problems; true when there are none and the form may be sent. */
     checked(problems: Record<string, string>): boolean {
-      setConflict(null);
+      clearConflict();
       setLocal(problems);
       if (Object.keys(problems).length === 0) return true;
       form.reset();
