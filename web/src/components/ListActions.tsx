@@ -2,14 +2,13 @@
 // "Load more" under a cursor-paged list, a row's Edit / Delete pair (named for the row, so each
 // button is unambiguous to assistive technology) and the confirmed delete behind it.
 import { type ReactNode, useState } from 'react';
-import { errorMessage } from '../lib/api.ts';
 import type { DraftFilters } from '../lib/filters.ts';
 import { type Page, type PagedList, useEditDialog, usePagedList } from '../lib/paged-list.ts';
 import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
 import { EmptyState } from './Card.tsx';
-import { ConfirmDialog } from './Dialog.tsx';
+import { useConfirmedAction } from './Dialog.tsx';
 import { SelectField, TextField } from './Field.tsx';
 import { Loading } from './Spinner.tsx';
 
@@ -113,42 +112,18 @@ interface DeleteRowOptions<T> {
 export function useDeleteRow<T extends { id: string }>({
   remove,
   setItems,
-  title,
-  confirmLabel,
   deleted,
-  warning,
+  ...confirm
 }: DeleteRowOptions<T>): { ask: (row: T) => void; dialog: ReactNode } {
   const toast = useToast();
-  const [row, setRow] = useState<T | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function confirm(r: T) {
-    setBusy(true);
-    try {
+  return useConfirmedAction<T>({
+    ...confirm,
+    act: async (r) => {
       await remove(r);
       setItems((all) => all?.filter((x) => x.id !== r.id) ?? null);
       toast.success(deleted(r));
-      setRow(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  const dialog = (
-    <ConfirmDialog
-      open={row !== null}
-      title={row ? title(row) : ''}
-      confirmLabel={confirmLabel}
-      busy={busy}
-      onConfirm={() => row && void confirm(row)}
-      onClose={() => setRow(null)}
-    >
-      {warning}
-    </ConfirmDialog>
-  );
-  return { ask: setRow, dialog };
+    },
+  });
 }
 
 /**

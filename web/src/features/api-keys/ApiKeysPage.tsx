@@ -5,11 +5,11 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { CopyButton } from '../../components/CopyButton.tsx';
-import { ConfirmDialog, Dialog, SaveFooter } from '../../components/Dialog.tsx';
+import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
 import { Table, td } from '../../components/Table.tsx';
-import { api, type BodyOf, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, type BodyOf, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
@@ -176,22 +176,16 @@ export function ApiKeysPage() {
   const { data: keys, error: loadError, reload } = useLoad(listKeys);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Created | null>(null);
-  const [revoking, setRevoking] = useState<ApiKey | null>(null);
-  const [revokeBusy, setRevokeBusy] = useState(false);
-
-  async function revoke(k: ApiKey) {
-    setRevokeBusy(true);
-    try {
+  const revoke = useConfirmedAction<ApiKey>({
+    act: async (k) => {
       await api.delete('/api/api-keys/{id}', { params: { id: k.id } });
       toast.success(`API key "${k.name}" revoked. It stopped working.`);
-      setRevoking(null);
-      await reload();
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setRevokeBusy(false);
-    }
-  }
+    },
+    afterwards: reload,
+    title: (k) => `Revoke "${k.name}"?`,
+    confirmLabel: 'Revoke key',
+    warning: 'Anything using this key stops working at once. This cannot be undone.',
+  });
 
   return (
     <>
@@ -255,7 +249,7 @@ export function ApiKeysPage() {
                       <Button
                         variant="ghost"
                         size="sm"
-                        onClick={() => setRevoking(k)}
+                        onClick={() => revoke.ask(k)}
                         aria-label={`Revoke ${k.name}`}
                       >
                         Revoke
@@ -280,16 +274,7 @@ export function ApiKeysPage() {
         />
       )}
       {created && <ShowKeyDialog created={created} onClose={() => setCreated(null)} />}
-      <ConfirmDialog
-        open={revoking !== null}
-        title={`Revoke "${revoking?.name ?? ''}"?`}
-        confirmLabel="Revoke key"
-        busy={revokeBusy}
-        onConfirm={() => revoking && void revoke(revoking)}
-        onClose={() => setRevoking(null)}
-      >
-        Anything using this key stops working at once. This cannot be undone.
-      </ConfirmDialog>
+      {revoke.dialog}
     </>
   );
 }

@@ -4,11 +4,11 @@ import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog, SaveFooter } from '../../components/Dialog.tsx';
+import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore } from '../../components/ListActions.tsx';
 import { Table, td } from '../../components/Table.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
@@ -153,8 +153,6 @@ export function ScheduledCallsPage() {
   const [status, setStatus] = useState<Status | ''>('');
   const { data: agents, error: agentsError } = useLoad(allOutgoingAgents);
   const [creating, setCreating] = useState(false);
-  const [cancelling, setCancelling] = useState<ScheduledCall | null>(null);
-  const [cancelBusy, setCancelBusy] = useState(false);
 
   const list = usePagedList(
     useCallback(
@@ -170,21 +168,19 @@ export function ScheduledCallsPage() {
 
   const agentName = (id: string) => agents?.find((a) => a.id === id)?.name ?? '—';
 
-  async function cancel(s: ScheduledCall) {
-    setCancelBusy(true);
-    try {
+  const cancel = useConfirmedAction<ScheduledCall>({
+    act: async (s) => {
       const updated = await api.post('/api/scheduled-calls/{id}/cancel', {
         params: { id: s.id },
       });
       setItems((all) => all?.map((x) => (x.id === updated.id ? updated : x)) ?? null);
       toast.success(`The call to ${s.to} is cancelled.`);
-      setCancelling(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setCancelBusy(false);
-    }
-  }
+    },
+    title: (s) => `Cancel the call to ${s.to}?`,
+    confirmLabel: 'Cancel call',
+    warning: (s) =>
+      `It was scheduled for ${formatDateTime(s.scheduled_at)}. The agent will not place it.`,
+  });
 
   const openCreate = () => {
     if (agentsError) toast.error(agentsError);
@@ -277,7 +273,7 @@ export function ScheduledCallsPage() {
                       <Button
                         variant="ghost"
                         size="sm"
-                        onClick={() => setCancelling(s)}
+                        onClick={() => cancel.ask(s)}
                         aria-label={`Cancel the call to ${s.to}`}
                       >
                         Cancel
@@ -302,17 +298,7 @@ export function ScheduledCallsPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={cancelling !== null}
-        title={`Cancel the call to ${cancelling?.to ?? ''}?`}
-        confirmLabel="Cancel call"
-        busy={cancelBusy}
-        onConfirm={() => cancelling && void cancel(cancelling)}
-        onClose={() => setCancelling(null)}
-      >
-        {cancelling &&
-          `It was scheduled for ${formatDateTime(cancelling.scheduled_at)}. The agent will not place it.`}
-      </ConfirmDialog>
+      {cancel.dialog}
     </>
   );
 }
