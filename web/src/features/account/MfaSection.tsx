@@ -4,7 +4,7 @@ import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card } from '../../components/Card.tsx';
-import { CopyButton } from '../../components/CopyButton.tsx';
+import { CopyableSecret } from '../../components/CopyButton.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
 import { TextField } from '../../components/Field.tsx';
 import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
@@ -115,19 +115,16 @@ function SetupFlow({
         </li>
         <li>
           <p className="font-medium text-slate-900">Or enter this key by hand</p>
-          <div className="mt-2 flex max-w-md gap-2">
-            <label htmlFor="mfa-secret" className="sr-only">
-              Secret key
-            </label>
-            <input
-              id="mfa-secret"
-              readOnly
-              value={setup.secret}
-              onFocus={(e) => e.currentTarget.select()}
-              className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm tracking-wider text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
-            />
-            <CopyButton text={setup.secret} label="Copy key" what="Secret key copied" />
-          </div>
+          <label htmlFor="mfa-secret" className="sr-only">
+            Secret key
+          </label>
+          <CopyableSecret
+            id="mfa-secret"
+            value={setup.secret}
+            what="Secret key copied"
+            className="mt-2 flex max-w-md gap-2"
+            inputClassName="tracking-wider"
+          />
           <p className="mt-1 text-xs text-slate-500">Time-based, 6 digits, every 30 seconds.</p>
         </li>
         <li>

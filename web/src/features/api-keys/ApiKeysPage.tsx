@@ -4,7 +4,7 @@ import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { CopyButton } from '../../components/CopyButton.tsx';
+import { CopyableSecret } from '../../components/CopyButton.tsx';
 import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
@@ -150,16 +150,12 @@ function ShowKeyDialog({ created, onClose }: { created: Created; onClose: () => 
         <label htmlFor="new-api-key" className="block text-sm font-medium text-slate-800">
           API key
         </label>
-        <div className="flex gap-2">
-          <input
-            id="new-api-key"
-            readOnly
-            value={created.key}
-            onFocus={(e) => e.currentTarget.select()}
-            className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
-          />
-          <CopyButton text={created.key} what="API key copied" label="Copy key" />
-        </div>
+        <CopyableSecret
+          id="new-api-key"
+          value={created.key}
+          what="API key copied"
+          className="flex gap-2"
+        />
         <p className="text-xs text-slate-500">
           Send it as <code className="font-mono">Authorization: Bearer sb_…</code> from your agent
           worker or integration.
