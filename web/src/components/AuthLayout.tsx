@@ -2,7 +2,7 @@ import type { FormEvent, ReactNode } from 'react';
 import { Link } from '../lib/router.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
-import { TextField } from './Field.tsx';
+import { type FieldValue, TextField } from './Field.tsx';
 import { Logo } from './Logo.tsx';
 
 /** The centered card of the public pages (log in, sign up, reset, accept invitation). */
@@ -75,15 +75,7 @@ export function BackToLogin() {
 }
 
 /** The optional full name of a new account (sign up, accept invitation). */
-export function FullNameField({
-  value,
-  onChange,
-  error,
-}: {
-  value: string;
-  onChange: (value: string) => void;
-  error?: string | null;
-}) {
+export function FullNameField({ value, onChange, error }: FieldValue) {
   return (
     <TextField
       label="Full name"

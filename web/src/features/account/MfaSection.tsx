@@ -6,7 +6,7 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card } from '../../components/Card.tsx';
 import { CopyableSecret } from '../../components/CopyButton.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { type FieldValue, TextField } from '../../components/Field.tsx';
 import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api, type ResponseOf } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -31,12 +31,7 @@ function CodeField({
   onChange,
   error,
   label = 'Verification code',
-}: {
-  value: string;
-  onChange: (v: string) => void;
-  error?: string | null;
-  label?: string;
-}) {
+}: FieldValue & { label?: string }) {
   return (
     <TextField
       label={label}

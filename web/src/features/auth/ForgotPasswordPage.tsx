@@ -2,7 +2,7 @@
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthForm, AuthLayout, BackToLogin } from '../../components/AuthLayout.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { EmailField } from '../../components/Field.tsx';
 import { api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
 
@@ -38,14 +38,10 @@ export function ForgotPasswordPage() {
           busy={form.busy}
           submit="Send reset link"
         >
-          <TextField
-            label="Email"
-            type="email"
-            name="email"
+          <EmailField
             autoComplete="email"
-            required
             value={email}
-            onChange={(e) => setEmail(e.target.value)}
+            onChange={setEmail}
             error={form.fieldErrors.email}
           />
         </AuthForm>

@@ -8,7 +8,7 @@ import {
   fullNameBody,
   linkClass,
 } from '../../components/AuthLayout.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { EmailField, TextField } from '../../components/Field.tsx';
 import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -135,15 +135,12 @@ export function RegisterPage() {
           />
         )}
         <FullNameField value={fullName} onChange={setFullName} error={form.fieldErrors.full_name} />
-        <TextField
+        <EmailField
           label="Work email"
-          type="email"
-          name="email"
           autoComplete="email"
-          required
           value={email}
-          onChange={(e) => {
-            setEmail(e.target.value);
+          onChange={(value) => {
+            setEmail(value);
             setEmailTaken(false);
           }}
           error={

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
-import { SelectField, TextField } from '../../components/Field.tsx';
+import { EmailField, SelectField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
 import { Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
@@ -63,14 +63,12 @@ export function InvitationsPanel() {
       description="Invite a teammate by email. The link in the mail works once and expires after 7 days."
     >
       <form noValidate onSubmit={invite} className="flex flex-col gap-4 sm:flex-row sm:items-start">
-        <TextField
+        <EmailField
           label="Email address"
-          type="email"
           name="invite_email"
           autoComplete="off"
-          required
           value={email}
-          onChange={(e) => setEmail(e.target.value)}
+          onChange={setEmail}
           error={form.fieldErrors.email}
           className="flex-1"
         />
