@@ -74,21 +74,33 @@ export function LoadMore({
   );
 }
 
-export function RowActions({
+/** A row's Edit (opens the page's dialog on it) and Delete (asks first). */
+export function RowActions<T>({
   name,
-  onEdit,
-  onDelete,
+  row,
+  resource,
 }: {
+  /** The row as the buttons name it, e.g. "Edit Support line". */
   name: string;
-  onEdit: () => void;
-  onDelete: () => void;
+  row: T;
+  resource: { edit(row: T): void; deleteRow: { ask(row: T): void } };
 }) {
   return (
     <div className="flex shrink-0 justify-end gap-2">
-      <Button variant="secondary" size="sm" onClick={onEdit} aria-label={`Edit ${name}`}>
+      <Button
+        variant="secondary"
+        size="sm"
+        onClick={() => resource.edit(row)}
+        aria-label={`Edit ${name}`}
+      >
         Edit
       </Button>
-      <Button variant="ghost" size="sm" onClick={onDelete} aria-label={`Delete ${name}`}>
+      <Button
+        variant="ghost"
+        size="sm"
+        onClick={() => resource.deleteRow.ask(row)}
+        aria-label={`Delete ${name}`}
+      >
         Delete
       </Button>
     </div>
@@ -347,7 +359,7 @@ export function ActiveFilterField({
  * A resource list page's state: the cursor-paged rows (a failed "load more" is a toast), its
  * create/edit dialog (`said` is the toast once saved) and its confirmed delete.
  */
-export function useResourceList<T extends { id: string }, E>({
+export function useResourceList<T extends { id: string }>({
   fetchPage,
   said,
   ...deleting
@@ -357,7 +369,9 @@ export function useResourceList<T extends { id: string }, E>({
 } & Omit<DeleteRowOptions<T>, 'setItems'>) {
   const toast = useToast();
   const list = usePagedList(fetchPage, toast.error);
-  const edit = useEditDialog<E, T>(list.setItems, said);
+  const edit = useEditDialog<T>(list.setItems, said);
   const deleteRow = useDeleteRow<T>({ ...deleting, setItems: list.setItems });
   return { list, ...edit, deleteRow };
 }
+
+export type ResourceList<T extends { id: string }> = ReturnType<typeof useResourceList<T>>;

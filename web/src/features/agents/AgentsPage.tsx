@@ -9,13 +9,7 @@ import {
   TextAreaField,
   TextField,
 } from '../../components/Field.tsx';
-import {
-  type ActiveFilter,
-  ActiveFilterField,
-  ListEmpty,
-  SearchForm,
-  useResourceList,
-} from '../../components/ListActions.tsx';
+import { useResourceList } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
@@ -24,13 +18,12 @@ import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
 import {
   AgentDialog,
   type AgentDialogProps,
-  type AgentEditing,
   type AgentKind,
   initialAgent,
 } from '../voice-shared/AgentFormBody.tsx';
+import { AgentSearchForm, useAgentFilters } from '../voice-shared/AgentSearch.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
-import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
 import { useLookups } from '../voice-shared/voice-lookups.ts';
 
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
@@ -222,29 +215,18 @@ function VoiceAgentDialog(props: AgentDialogProps<'/api/agents'>) {
 
 export function AgentsPage() {
   const lookups = useLookups();
-  const [search, setSearch] = useState('');
-  const [directionFilter, setDirectionFilter] = useState<Direction | ''>('');
-  const [phoneFilter, setPhoneFilter] = useState('');
-  const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
-
-  const filters = useMemo(
-    () => ({
-      q: search || undefined,
-      direction: directionFilter || undefined,
-      phone_id: phoneFilter || undefined,
-      active: activeFilter === '' ? undefined : activeFilter === 'true',
-    }),
-    [search, directionFilter, phoneFilter, activeFilter],
+  const agentFilters = useAgentFilters();
+  const [direction, setDirection] = useState<Direction | ''>('');
+  const query = useMemo(
+    () => ({ ...agentFilters.query, direction: direction || undefined }),
+    [agentFilters.query, direction],
   );
 
-  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
-    Agent,
-    AgentEditing<'/api/agents'>
-  >({
+  const resource = useResourceList<Agent>({
     fetchPage: useCallback(
       (cursor: string | undefined) =>
-        api.get('/api/agents', { query: { limit: PAGE, cursor, ...filters } }),
-      [filters],
+        api.get('/api/agents', { query: { limit: PAGE, cursor, ...query } }),
+      [query],
     ),
     said: (a, created) => (created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`),
     remove: (a) => api.delete('/api/agents/{id}', { params: { id: a.id } }),
@@ -256,59 +238,36 @@ export function AgentsPage() {
   });
 
   const cells = useAgentCells(lookups);
-  const filtered =
-    search !== '' || directionFilter !== '' || phoneFilter !== '' || activeFilter !== '';
 
   return (
     <ResourcePage
       title="Voice agents"
       description="The agents that answer your phone numbers and place outgoing calls."
       newLabel="New agent"
-      onNew={() => setEditing({ mode: 'create' })}
+      resource={resource}
       above={
-        <SearchForm
-          label="Search agents"
-          placeholder="Part of the name"
-          maxLength={200}
-          onSearch={setSearch}
-          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(3,minmax(0,1fr))_auto] lg:items-end"
-          buttonClassName="self-end"
-        >
+        <AgentSearchForm label="Search agents" filters={agentFilters} phones={lookups.phones}>
           <SelectField
             label="Incoming or outgoing"
             name="direction"
-            value={directionFilter}
-            onChange={(e) => setDirectionFilter(e.target.value as Direction | '')}
+            value={direction}
+            onChange={(e) => setDirection(e.target.value as Direction | '')}
           >
             <option value="">All agents</option>
             <option value="incoming">Incoming</option>
             <option value="outgoing">Outgoing</option>
           </SelectField>
-          <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
-          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
-        </SearchForm>
+        </AgentSearchForm>
       }
-      list={list}
       loading="Loading voice agents…"
-      empty={
-        <ListEmpty
-          filtered={filtered}
-          filteredTitle="No agents match your filters"
-          title="No voice agents yet"
-          createLabel="Create your first agent"
-          onCreate={() => setEditing({ mode: 'create' })}
-        >
-          A voice agent answers calls to one of your phone numbers, or calls out from it.
-        </ListEmpty>
-      }
-      dialogs={
-        <>
-          {editing && (
-            <VoiceAgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
-          )}
-          {deleteRow.dialog}
-        </>
-      }
+      empty={{
+        filtered: agentFilters.filtered || direction !== '',
+        filteredTitle: 'No agents match your filters',
+        title: 'No voice agents yet',
+        createLabel: 'Create your first agent',
+        about: 'A voice agent answers calls to one of your phone numbers, or calls out from it.',
+      }}
+      dialog={(props) => <VoiceAgentDialog {...props} lookups={lookups} />}
     >
       {(items) => (
         <Table
@@ -334,11 +293,7 @@ export function AgentsPage() {
                 </td>
                 {cells.phoneCell(a.phone_id)}
                 {cells.promptCell(a.prompt_id)}
-                <AgentRowEnd
-                  agent={a}
-                  onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                  onDelete={() => deleteRow.ask(a)}
-                />
+                <AgentRowEnd agent={a} resource={resource} />
               </tr>
             );
           })}

@@ -1,14 +1,8 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
-import { useCallback, useMemo, useState } from 'react';
+import { useCallback, useState } from 'react';
 import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
-import {
-  type ActiveFilter,
-  ActiveFilterField,
-  ListEmpty,
-  SearchForm,
-  useResourceList,
-} from '../../components/ListActions.tsx';
+import { useResourceList } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
@@ -17,13 +11,12 @@ import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
 import {
   AgentDialog,
   type AgentDialogProps,
-  type AgentEditing,
   type AgentKind,
   initialAgent,
 } from '../voice-shared/AgentFormBody.tsx';
+import { AgentSearchForm, useAgentFilters } from '../voice-shared/AgentSearch.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
-import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
 import { useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
@@ -118,27 +111,14 @@ function MessageAgentDialog(props: AgentDialogProps<'/api/message-agents'>) {
 
 export function MessageAgentsPage() {
   const lookups = useLookups();
-  const [search, setSearch] = useState('');
-  const [phoneFilter, setPhoneFilter] = useState('');
-  const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
+  const agentFilters = useAgentFilters();
+  const { query } = agentFilters;
 
-  const filters = useMemo(
-    () => ({
-      q: search || undefined,
-      phone_id: phoneFilter || undefined,
-      active: activeFilter === '' ? undefined : activeFilter === 'true',
-    }),
-    [search, phoneFilter, activeFilter],
-  );
-
-  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
-    MessageAgent,
-    AgentEditing<'/api/message-agents'>
-  >({
+  const resource = useResourceList<MessageAgent>({
     fetchPage: useCallback(
       (cursor: string | undefined) =>
-        api.get('/api/message-agents', { query: { limit: PAGE, cursor, ...filters } }),
-      [filters],
+        api.get('/api/message-agents', { query: { limit: PAGE, cursor, ...query } }),
+      [query],
     ),
     said: (a, created) =>
       created ? `Messaging agent "${a.name}" created.` : `Messaging agent "${a.name}" saved.`,
@@ -151,53 +131,29 @@ export function MessageAgentsPage() {
   });
 
   const cells = useAgentCells(lookups);
-  const filtered = search !== '' || phoneFilter !== '' || activeFilter !== '';
 
   return (
     <ResourcePage
       title="Messaging agents"
       description="The agents that answer text messages sent to your phone numbers."
       newLabel="New messaging agent"
-      onNew={() => setEditing({ mode: 'create' })}
+      resource={resource}
       above={
-        <SearchForm
+        <AgentSearchForm
           label="Search messaging agents"
-          placeholder="Part of the name"
-          maxLength={200}
-          onSearch={setSearch}
-          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(2,minmax(0,1fr))_auto] lg:items-end"
-          buttonClassName="self-end"
-        >
-          <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
-          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
-        </SearchForm>
+          filters={agentFilters}
+          phones={lookups.phones}
+        />
       }
-      list={list}
       loading="Loading messaging agents…"
-      empty={
-        <ListEmpty
-          filtered={filtered}
-          filteredTitle="No messaging agents match your filters"
-          title="No messaging agents yet"
-          createLabel="Create your first messaging agent"
-          onCreate={() => setEditing({ mode: 'create' })}
-        >
-          A messaging agent answers the text messages sent to a phone number.
-        </ListEmpty>
-      }
-      dialogs={
-        <>
-          {editing && (
-            <MessageAgentDialog
-              editing={editing}
-              lookups={lookups}
-              onClose={close}
-              onSaved={saved}
-            />
-          )}
-          {deleteRow.dialog}
-        </>
-      }
+      empty={{
+        filtered: agentFilters.filtered,
+        filteredTitle: 'No messaging agents match your filters',
+        title: 'No messaging agents yet',
+        createLabel: 'Create your first messaging agent',
+        about: 'A messaging agent answers the text messages sent to a phone number.',
+      }}
+      dialog={(props) => <MessageAgentDialog {...props} lookups={lookups} />}
     >
       {(items) => (
         <Table
@@ -227,11 +183,7 @@ export function MessageAgentsPage() {
                     <span className="text-slate-500">None</span>
                   )}
                 </td>
-                <AgentRowEnd
-                  agent={a}
-                  onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                  onDelete={() => deleteRow.ask(a)}
-                />
+                <AgentRowEnd agent={a} resource={resource} />
               </tr>
             );
           })}

@@ -10,7 +10,6 @@ import { CheckboxField, TextField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
-  ListEmpty,
   RowActions,
   SearchForm,
   useResourceList,
@@ -20,11 +19,10 @@ import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.ts
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { saveRow, useConflictFormAction } from '../../lib/forms.ts';
-import { withSaved } from '../../lib/paged-list.ts';
+import { type Editing, withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
-type Editing = { mode: 'create' } | { mode: 'edit'; phone: Phone } | null;
 
 const PAGE = 20;
 
@@ -58,11 +56,11 @@ function PhoneDialog({
   onClose,
   onSaved,
 }: {
-  editing: Exclude<Editing, null>;
+  editing: Editing<Phone>;
   onClose: () => void;
   onSaved: (p: Phone, created: boolean) => void;
 }) {
-  const initial = editing.mode === 'edit' ? editing.phone : null;
+  const initial = editing.mode === 'edit' ? editing.row : null;
   const [number, setNumber] = useState(initial?.number ?? '');
   const [label, setLabel] = useState(initial?.label ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
@@ -172,10 +170,7 @@ export function PhonesPage() {
     [],
   );
 
-  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
-    Phone,
-    Exclude<Editing, null>
-  >({
+  const resource = useResourceList<Phone>({
     fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/phones', {
@@ -192,7 +187,7 @@ export function PhonesPage() {
     warning:
       'Calls and messages to this number stop reaching your agents. This cannot be undone from the dashboard.',
   });
-  const { items, setItems } = list;
+  const { items, setItems } = resource.list;
 
   const [verifying, setVerifying] = useState<string | null>(null);
 
@@ -224,7 +219,7 @@ export function PhonesPage() {
       title="Phone numbers"
       description="The Twilio numbers your agents answer and call from."
       newLabel="Add phone number"
-      onNew={() => setEditing({ mode: 'create' })}
+      resource={resource}
       above={
         <>
           <SearchForm
@@ -253,25 +248,15 @@ export function PhonesPage() {
           )}
         </>
       }
-      list={list}
       loading="Loading phone numbers…"
-      empty={
-        <ListEmpty
-          filtered={filtered}
-          filteredTitle="No phone numbers match your filters"
-          title="No phone numbers yet"
-          createLabel="Add your first phone number"
-          onCreate={() => setEditing({ mode: 'create' })}
-        >
-          Add a Twilio number so your voice and messaging agents can use it.
-        </ListEmpty>
-      }
-      dialogs={
-        <>
-          {editing && <PhoneDialog editing={editing} onClose={close} onSaved={saved} />}
-          {deleteRow.dialog}
-        </>
-      }
+      empty={{
+        filtered,
+        filteredTitle: 'No phone numbers match your filters',
+        title: 'No phone numbers yet',
+        createLabel: 'Add your first phone number',
+        about: 'Add a Twilio number so your voice and messaging agents can use it.',
+      }}
+      dialog={(props) => <PhoneDialog {...props} />}
     >
       {(items) => (
         <Table
@@ -313,11 +298,7 @@ export function PhonesPage() {
                       Verify
                     </Button>
                   )}
-                  <RowActions
-                    name={p.number}
-                    onEdit={() => setEditing({ mode: 'edit', phone: p })}
-                    onDelete={() => deleteRow.ask(p)}
-                  />
+                  <RowActions name={p.number} row={p} resource={resource} />
                 </div>
               </td>
             </tr>

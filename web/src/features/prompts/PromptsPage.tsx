@@ -3,19 +3,14 @@ import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { NameField, TextAreaField, TextField } from '../../components/Field.tsx';
-import {
-  ListEmpty,
-  RowActions,
-  SearchForm,
-  useResourceList,
-} from '../../components/ListActions.tsx';
+import { RowActions, SearchForm, useResourceList } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
 import { saveRow, useFormAction } from '../../lib/forms.ts';
+import type { Editing } from '../../lib/paged-list.ts';
 
 type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
-type Editing = { mode: 'create' } | { mode: 'edit'; prompt: Prompt } | null;
 
 const PAGE = 20;
 
@@ -24,11 +19,11 @@ function PromptDialog({
   onClose,
   onSaved,
 }: {
-  editing: Exclude<Editing, null>;
+  editing: Editing<Prompt>;
   onClose: () => void;
   onSaved: (p: Prompt, created: boolean) => void;
 }) {
-  const initial = editing.mode === 'edit' ? editing.prompt : null;
+  const initial = editing.mode === 'edit' ? editing.row : null;
   const [name, setName] = useState(initial?.name ?? '');
   const [description, setDescription] = useState(initial?.description ?? '');
   const [content, setContent] = useState(initial?.content ?? '');
@@ -83,10 +78,7 @@ function PromptDialog({
 
 export function PromptsPage() {
   const [search, setSearch] = useState('');
-  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
-    Prompt,
-    Exclude<Editing, null>
-  >({
+  const resource = useResourceList<Prompt>({
     fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/prompts', { query: { limit: PAGE, cursor, q: search || undefined } }),
@@ -106,7 +98,7 @@ export function PromptsPage() {
       title="Prompts"
       description="Reusable instructions for your voice and messaging agents."
       newLabel="New prompt"
-      onNew={() => setEditing({ mode: 'create' })}
+      resource={resource}
       above={
         <SearchForm
           label="Search prompts"
@@ -117,25 +109,15 @@ export function PromptsPage() {
           buttonClassName="mt-1.5 self-start"
         />
       }
-      list={list}
       loading="Loading prompts…"
-      empty={
-        <ListEmpty
-          filtered={Boolean(search)}
-          filteredTitle="No prompts match your search"
-          title="No prompts yet"
-          createLabel="Create your first prompt"
-          onCreate={() => setEditing({ mode: 'create' })}
-        >
-          A prompt tells a voice agent who it is and how to behave.
-        </ListEmpty>
-      }
-      dialogs={
-        <>
-          {editing && <PromptDialog editing={editing} onClose={close} onSaved={saved} />}
-          {deleteRow.dialog}
-        </>
-      }
+      empty={{
+        filtered: Boolean(search),
+        filteredTitle: 'No prompts match your search',
+        title: 'No prompts yet',
+        createLabel: 'Create your first prompt',
+        about: 'A prompt tells a voice agent who it is and how to behave.',
+      }}
+      dialog={(props) => <PromptDialog {...props} />}
     >
       {(items) => (
         <ul aria-label="Prompts" className="-my-3 divide-y divide-slate-100">
@@ -148,11 +130,7 @@ export function PromptsPage() {
                 </p>
                 <p className="mt-0.5 text-xs text-slate-500">Updated {timeAgo(p.updated_at)}</p>
               </div>
-              <RowActions
-                name={p.name}
-                onEdit={() => setEditing({ mode: 'edit', prompt: p })}
-                onDelete={() => deleteRow.ask(p)}
-              />
+              <RowActions name={p.name} row={p} resource={resource} />
             </li>
           ))}
         </ul>

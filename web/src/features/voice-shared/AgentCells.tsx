@@ -53,14 +53,12 @@ export function useAgentCells(lookups: Lookups) {
 }
 
 /** The last cells of both agent tables: status, last change, and the row's Edit / Delete. */
-export function AgentRowEnd({
+export function AgentRowEnd<T extends { name: string; active: boolean; updated_at: string }>({
   agent,
-  onEdit,
-  onDelete,
+  resource,
 }: {
-  agent: { name: string; active: boolean; updated_at: string };
-  onEdit: () => void;
-  onDelete: () => void;
+  agent: T;
+  resource: { edit(row: T): void; deleteRow: { ask(row: T): void } };
 }) {
   return (
     <>
@@ -69,7 +67,7 @@ export function AgentRowEnd({
       </td>
       <UpdatedCell at={agent.updated_at} />
       <td className={td}>
-        <RowActions name={agent.name} onEdit={onEdit} onDelete={onDelete} />
+        <RowActions name={agent.name} row={agent} resource={resource} />
       </td>
     </>
   );

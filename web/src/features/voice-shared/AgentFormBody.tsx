@@ -9,6 +9,7 @@ import { EditDialog } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { type BodyOf, type ResponseOf, request } from '../../lib/api.ts';
 import { saveRow } from '../../lib/forms.ts';
+import type { Editing } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import type { AgentForm } from './agent-form.ts';
 import type { Lookups } from './voice-lookups.ts';
@@ -70,9 +71,7 @@ export function AgentFormBody({
 /** The collections of agents: a new one is POSTed here, an edit PATCHed to `{path}/{id}`. */
 export type AgentPath = '/api/agents' | '/api/message-agents';
 export type AgentRow<P extends AgentPath> = ResponseOf<P, 'post'>;
-export type AgentEditing<P extends AgentPath> =
-  | { mode: 'create' }
-  | { mode: 'edit'; agent: AgentRow<P> };
+export type AgentEditing<P extends AgentPath> = Editing<AgentRow<P>>;
 
 /** What a kind of agent's dialog says, and where it saves. */
 export interface AgentKind<P extends AgentPath> {
@@ -95,7 +94,7 @@ export interface AgentDialogProps<P extends AgentPath> {
 }
 
 export function initialAgent<P extends AgentPath>(editing: AgentEditing<P>): AgentRow<P> | null {
-  return editing.mode === 'edit' ? editing.agent : null;
+  return editing.mode === 'edit' ? editing.row : null;
 }
 
 /**
