@@ -165,6 +165,27 @@ export function CheckboxField({
   );
 }
 
+/** A resource's Active checkbox (a phone, an agent); `hint` says what being active does. */
+export function ActiveField({
+  checked,
+  onChange,
+  hint,
+}: {
+  checked: boolean;
+  onChange: (active: boolean) => void;
+  hint: string;
+}) {
+  return (
+    <CheckboxField
+      label="Active"
+      name="active"
+      checked={checked}
+      onChange={(e) => onChange(e.target.checked)}
+      hint={hint}
+    />
+  );
+}
+
 /** What a field of one text value takes: the value, its change (the new text) and the server's error. */
 export interface FieldValue {
   value: string;

@@ -357,20 +357,39 @@ export function ActiveFilterField({
 
 /**
  * A resource list page's state: the cursor-paged rows (a failed "load more" is a toast), its
- * create/edit dialog (`said` is the toast once saved) and its confirmed delete.
+ * create/edit dialog and its confirmed delete. What they say names the row the one way: `noun`
+ * and `nameOf` give `Prompt "Support" created.`, `Delete "Support"?`, `Prompt "Support" deleted.`
  */
 export function useResourceList<T extends { id: string }>({
   fetchPage,
-  said,
-  ...deleting
+  noun,
+  nameOf,
+  createdWord = 'created',
+  remove,
+  confirmLabel,
+  warning,
 }: {
   fetchPage: (cursor: string | undefined) => Promise<Page<T>>;
-  said: (row: T, created: boolean) => string;
-} & Omit<DeleteRowOptions<T>, 'setItems'>) {
+  /** Capitalised, e.g. "Messaging agent". */
+  noun: string;
+  /** The row in a sentence, e.g. `"Support"` (quoted) or a phone number as it is. */
+  nameOf: (row: T) => string;
+  createdWord?: 'created' | 'added';
+} & Pick<DeleteRowOptions<T>, 'remove' | 'confirmLabel' | 'warning'>) {
   const toast = useToast();
   const list = usePagedList(fetchPage, toast.error);
-  const edit = useEditDialog<T>(list.setItems, said);
-  const deleteRow = useDeleteRow<T>({ ...deleting, setItems: list.setItems });
+  const edit = useEditDialog<T>(
+    list.setItems,
+    (row, created) => `${noun} ${nameOf(row)} ${created ? createdWord : 'saved'}.`,
+  );
+  const deleteRow = useDeleteRow<T>({
+    remove,
+    setItems: list.setItems,
+    title: (row) => `Delete ${nameOf(row)}?`,
+    confirmLabel,
+    deleted: (row) => `${noun} ${nameOf(row)} deleted.`,
+    warning,
+  });
   return { list, ...edit, deleteRow };
 }
 

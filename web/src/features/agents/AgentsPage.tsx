@@ -3,7 +3,7 @@
 import { useCallback, useMemo, useState } from 'react';
 import { Badge } from '../../components/Card.tsx';
 import {
-  CheckboxField,
+  ActiveField,
   NameField,
   SelectField,
   TextAreaField,
@@ -202,11 +202,9 @@ function VoiceAgentDialog(props: AgentDialogProps<'/api/agents'>) {
         placeholder="wss://agents.example.com/stream"
         hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
       />
-      <CheckboxField
-        label="Active"
-        name="active"
+      <ActiveField
         checked={active}
-        onChange={(e) => setActive(e.target.checked)}
+        onChange={setActive}
         hint="Only active agents answer or place calls. One active incoming agent per phone."
       />
     </AgentDialog>
@@ -228,11 +226,10 @@ export function AgentsPage() {
         api.get('/api/agents', { query: { limit: PAGE, cursor, ...query } }),
       [query],
     ),
-    said: (a, created) => (created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`),
+    noun: 'Agent',
+    nameOf: (a) => `"${a.name}"`,
     remove: (a) => api.delete('/api/agents/{id}', { params: { id: a.id } }),
-    title: (a) => `Delete "${a.name}"?`,
     confirmLabel: 'Delete agent',
-    deleted: (a) => `Agent "${a.name}" deleted.`,
     warning:
       'The agent stops answering and placing calls. This cannot be undone from the dashboard.',
   });

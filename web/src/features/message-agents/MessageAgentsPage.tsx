@@ -1,7 +1,7 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
 import { useCallback, useState } from 'react';
-import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
+import { ActiveField, NameField, TextAreaField } from '../../components/Field.tsx';
 import { useResourceList } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
@@ -98,11 +98,9 @@ function MessageAgentDialog(props: AgentDialogProps<'/api/message-agents'>) {
         placeholder="Thanks for your message! We'll get back to you shortly."
         hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
       />
-      <CheckboxField
-        label="Active"
-        name="active"
+      <ActiveField
         checked={active}
-        onChange={(e) => setActive(e.target.checked)}
+        onChange={setActive}
         hint="Only an active agent answers messages. One active messaging agent per phone."
       />
     </AgentDialog>
@@ -120,12 +118,10 @@ export function MessageAgentsPage() {
         api.get('/api/message-agents', { query: { limit: PAGE, cursor, ...query } }),
       [query],
     ),
-    said: (a, created) =>
-      created ? `Messaging agent "${a.name}" created.` : `Messaging agent "${a.name}" saved.`,
+    noun: 'Messaging agent',
+    nameOf: (a) => `"${a.name}"`,
     remove: (a) => api.delete('/api/message-agents/{id}', { params: { id: a.id } }),
-    title: (a) => `Delete "${a.name}"?`,
     confirmLabel: 'Delete messaging agent',
-    deleted: (a) => `Messaging agent "${a.name}" deleted.`,
     warning:
       'Messages to its phone number stop getting answers from it. This cannot be undone from the dashboard.',
   });

@@ -6,7 +6,7 @@ import { Alert, ConflictAlert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
-import { CheckboxField, TextField } from '../../components/Field.tsx';
+import { ActiveField, TextField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
@@ -145,11 +145,9 @@ function PhoneDialog({
           error={form.fieldErrors.label}
           hint="Optional: e.g. “Support line” or “Sales, London”."
         />
-        <CheckboxField
-          label="Active"
-          name="active"
+        <ActiveField
           checked={active}
-          onChange={(e) => setActive(e.target.checked)}
+          onChange={setActive}
           hint="Routes inbound calls and messages to this organization once the number is verified."
         />
       </div>
@@ -178,12 +176,11 @@ export function PhonesPage() {
         }),
       [filters, search, activeFilter],
     ),
-    said: (p, created) =>
-      created ? `Phone number ${p.number} added.` : `Phone number ${p.number} saved.`,
+    noun: 'Phone number',
+    nameOf: (p) => p.number,
+    createdWord: 'added',
     remove: (p) => api.delete('/api/phones/{id}', { params: { id: p.id } }),
-    title: (p) => `Delete ${p.number}?`,
     confirmLabel: 'Delete phone number',
-    deleted: (p) => `Phone number ${p.number} deleted.`,
     warning:
       'Calls and messages to this number stop reaching your agents. This cannot be undone from the dashboard.',
   });

@@ -84,11 +84,10 @@ export function PromptsPage() {
         api.get('/api/prompts', { query: { limit: PAGE, cursor, q: search || undefined } }),
       [search],
     ),
-    said: (p, created) => (created ? `Prompt "${p.name}" created.` : `Prompt "${p.name}" saved.`),
+    noun: 'Prompt',
+    nameOf: (p) => `"${p.name}"`,
     remove: (p) => api.delete('/api/prompts/{id}', { params: { id: p.id } }),
-    title: (p) => `Delete "${p.name}"?`,
     confirmLabel: 'Delete prompt',
-    deleted: (p) => `Prompt "${p.name}" deleted.`,
     warning:
       'Agents using this prompt will stop getting it. This cannot be undone from the dashboard.',
   });
