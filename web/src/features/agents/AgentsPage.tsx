@@ -1,6 +1,6 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
-import { useCallback, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Badge } from '../../components/Card.tsx';
 import {
   ActiveField,
@@ -9,10 +9,9 @@ import {
   TextAreaField,
   TextField,
 } from '../../components/Field.tsx';
-import { useResourceList } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
-import { api, type ResponseOf } from '../../lib/api.ts';
+import type { ResponseOf } from '../../lib/api.ts';
 import { Link } from '../../lib/router.tsx';
 import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
 import {
@@ -21,15 +20,13 @@ import {
   type AgentKind,
   initialAgent,
 } from '../voice-shared/AgentFormBody.tsx';
-import { AgentSearchForm, useAgentFilters } from '../voice-shared/AgentSearch.tsx';
+import { AgentSearchForm, useAgentFilters, useAgentList } from '../voice-shared/AgentList.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { useLookups } from '../voice-shared/voice-lookups.ts';
 
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 type Direction = Agent['direction'];
-
-const PAGE = 20;
 
 const DIRECTION_LABELS: Record<Direction, string> = {
   incoming: 'Incoming',
@@ -220,15 +217,8 @@ export function AgentsPage() {
     [agentFilters.query, direction],
   );
 
-  const resource = useResourceList<Agent>({
-    fetchPage: useCallback(
-      (cursor: string | undefined) =>
-        api.get('/api/agents', { query: { limit: PAGE, cursor, ...query } }),
-      [query],
-    ),
+  const resource = useAgentList<Agent>(KIND.path, query, {
     noun: 'Agent',
-    nameOf: (a) => `"${a.name}"`,
-    remove: (a) => api.delete('/api/agents/{id}', { params: { id: a.id } }),
     confirmLabel: 'Delete agent',
     warning:
       'The agent stops answering and placing calls. This cannot be undone from the dashboard.',

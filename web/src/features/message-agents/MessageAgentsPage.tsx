@@ -1,11 +1,10 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
-import { useCallback, useState } from 'react';
+import { useState } from 'react';
 import { ActiveField, NameField, TextAreaField } from '../../components/Field.tsx';
-import { useResourceList } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
-import { api, type ResponseOf } from '../../lib/api.ts';
+import type { ResponseOf } from '../../lib/api.ts';
 import { Link } from '../../lib/router.tsx';
 import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
 import {
@@ -14,14 +13,13 @@ import {
   type AgentKind,
   initialAgent,
 } from '../voice-shared/AgentFormBody.tsx';
-import { AgentSearchForm, useAgentFilters } from '../voice-shared/AgentSearch.tsx';
+import { AgentSearchForm, useAgentFilters, useAgentList } from '../voice-shared/AgentList.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
 import { useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
 
-const PAGE = 20;
 /** Twilio's limit for one message body. */
 const AUTO_REPLY_MAX = 1600;
 
@@ -112,15 +110,8 @@ export function MessageAgentsPage() {
   const agentFilters = useAgentFilters();
   const { query } = agentFilters;
 
-  const resource = useResourceList<MessageAgent>({
-    fetchPage: useCallback(
-      (cursor: string | undefined) =>
-        api.get('/api/message-agents', { query: { limit: PAGE, cursor, ...query } }),
-      [query],
-    ),
+  const resource = useAgentList<MessageAgent>(KIND.path, query, {
     noun: 'Messaging agent',
-    nameOf: (a) => `"${a.name}"`,
-    remove: (a) => api.delete('/api/message-agents/{id}', { params: { id: a.id } }),
     confirmLabel: 'Delete messaging agent',
     warning:
       'Messages to its phone number stop getting answers from it. This cannot be undone from the dashboard.',

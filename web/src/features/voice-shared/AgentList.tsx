@@ -1,9 +1,47 @@
-// The search form of both agent lists (voice and messaging): a part of the name, the phone (over
-// the phones the page has looked up) and active or not, plus any filter of the kind's own.
-import { type ReactNode, useMemo, useState } from 'react';
+// What both agent lists (voice and messaging) share: their rows, fetched and deleted under the
+// kind's path, and their search form: a part of the name, the phone (over the phones the page has
+// looked up) and active or not, plus any filter of the kind's own.
+import { type ReactNode, useCallback, useMemo, useState } from 'react';
 import { SelectField } from '../../components/Field.tsx';
-import { type ActiveFilter, ActiveFilterField, SearchForm } from '../../components/ListActions.tsx';
+import {
+  type ActiveFilter,
+  ActiveFilterField,
+  SearchForm,
+  useResourceList,
+} from '../../components/ListActions.tsx';
+import { request } from '../../lib/api.ts';
+import type { Page } from '../../lib/paged-list.ts';
+import type { AgentPath } from './AgentFormBody.tsx';
 import { type PhoneOption, phoneText } from './voice-lookups.ts';
+
+const PAGE = 20;
+
+/**
+ * The agents under `path` (a kind's collection) matching `query` (memoised), with the list page's
+ * edit dialog and delete. `noun` names an agent in the toasts ("Agent", "Messaging agent"); the
+ * delete asks with `confirmLabel` and `warning`.
+ */
+export function useAgentList<T extends { id: string; name: string }>(
+  path: AgentPath,
+  query: object,
+  deleting: { noun: string; confirmLabel: string; warning: string },
+) {
+  // One cast for the two kinds: both answer a page of their rows (`T`, as the page names them) and
+  // delete under `{path}/{id}`.
+  return useResourceList<T>({
+    fetchPage: useCallback(
+      (cursor: string | undefined) =>
+        request('get', path, {
+          query: { limit: PAGE, cursor, ...query },
+        } as never) as unknown as Promise<Page<T>>,
+      [path, query],
+    ),
+    nameOf: (a) => `"${a.name}"`,
+    remove: (a) =>
+      request('delete', `${path}/{id}` as `${AgentPath}/{id}`, { params: { id: a.id } } as never),
+    ...deleting,
+  });
+}
 
 /** The filters both agent lists share, and their part of the list's query. */
 export function useAgentFilters() {
