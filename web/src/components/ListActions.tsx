@@ -271,12 +271,9 @@ export function FilteredListBody<T>({
 
 /** A log's "From date" / "To date" filter: local days (yyyy-mm-dd), both inclusive. */
 export function DayRangeFields({
-  filters: { draft, set },
+  filters,
 }: {
-  filters: {
-    draft: { since: string; until: string };
-    set(key: 'since' | 'until', value: string): void;
-  };
+  filters: Pick<DraftFilters<{ since: string; until: string }>, 'field'>;
 }) {
   return (
     <>
@@ -285,16 +282,14 @@ export function DayRangeFields({
         className="w-40"
         name="since"
         type="date"
-        value={draft.since}
-        onChange={(e) => set('since', e.target.value)}
+        {...filters.field('since')}
       />
       <TextField
         label="To date"
         className="w-40"
         name="until"
         type="date"
-        value={draft.until}
-        onChange={(e) => set('until', e.target.value)}
+        {...filters.field('until')}
       />
     </>
   );
@@ -303,21 +298,15 @@ export function DayRangeFields({
 /** A log's status filter: every status by its label, or all ('') of them. */
 export function StatusFilterField<S extends string>({
   statuses,
-  filters: { draft, set },
+  filters,
   className,
 }: {
   statuses: Record<S, { label: string }>;
-  filters: { draft: { status: S | '' }; set(key: 'status', value: S | ''): void };
+  filters: Pick<DraftFilters<{ status: S | '' }>, 'field'>;
   className: string;
 }) {
   return (
-    <SelectField
-      label="Status"
-      className={className}
-      name="status"
-      value={draft.status}
-      onChange={(e) => set('status', e.target.value as S | '')}
-    >
+    <SelectField label="Status" className={className} name="status" {...filters.field('status')}>
       <option value="">All statuses</option>
       {(Object.keys(statuses) as S[]).map((s) => (
         <option key={s} value={s}>

@@ -1,8 +1,10 @@
 // A filter form's two states. The list follows `applied`, which changes only when the form is
 // applied or cleared, so typing in a filter never refetches.
-import { type Dispatch, type SetStateAction, useCallback, useState } from 'react';
+import { type ChangeEvent, type Dispatch, type SetStateAction, useCallback, useState } from 'react';
 import { type Page, type PagedList, usePagedList } from './paged-list.ts';
 import { useToast } from './toast.tsx';
+
+type InputChange = ChangeEvent<HTMLInputElement | HTMLSelectElement>;
 
 export interface DraftFilters<F> {
   /** What the form shows. */
@@ -10,6 +12,8 @@ export interface DraftFilters<F> {
   /** What the list follows. */
   applied: F;
   set<K extends keyof F>(key: K, value: F[K]): void;
+  /** An input or select bound to the draft's `key`: `<TextField {...filters.field('number')} />`. */
+  field<K extends keyof F>(key: K): { value: F[K]; onChange: (e: InputChange) => void };
   apply: Dispatch<SetStateAction<F>>;
   /** Back to the initial filters, in the form and the list. */
   clear(): void;
@@ -21,12 +25,17 @@ export function useDraftFilters<F extends object>(initial: F): DraftFilters<F> {
   const [draft, setDraft] = useState<F>(initial);
   const [applied, apply] = useState<F>(initial);
   const set = <K extends keyof F>(key: K, value: F[K]) => setDraft((d) => ({ ...d, [key]: value }));
+  // A form control's value is a string: the filter's type (a status, '') is the form's to keep.
+  const field = <K extends keyof F>(key: K) => ({
+    value: draft[key],
+    onChange: (e: InputChange) => set(key, e.target.value as F[K]),
+  });
   const clear = () => {
     setDraft(initial);
     apply(initial);
   };
   const filtered = JSON.stringify(applied) !== JSON.stringify(initial);
-  return { draft, applied, set, apply, clear, filtered };
+  return { draft, applied, set, field, apply, clear, filtered };
 }
 
 /**

@@ -185,7 +185,6 @@ function ActiveCalls({ agentName }: { agentName: (id: string | null) => string |
 
 function CallLog({ agentName }: { agentName: (id: string | null) => string | null }) {
   const log = useFilteredList(NO_FILTERS, fetchCalls);
-  const { draft, set } = log.filters;
 
   return (
     <Card id="call-log" title="Call log" description="Every call, newest first.">
@@ -199,8 +198,7 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
           label="Direction"
           className="w-40"
           name="direction"
-          value={draft.direction}
-          onChange={(e) => set('direction', e.target.value as Filters['direction'])}
+          {...log.filters.field('direction')}
         >
           <option value="">Both directions</option>
           <option value="inbound">Inbound</option>
@@ -213,8 +211,7 @@ function CallLog({ agentName }: { agentName: (id: string | null) => string | nul
           type="search"
           maxLength={64}
           placeholder="+14155550123"
-          value={draft.number}
-          onChange={(e) => set('number', e.target.value)}
+          {...log.filters.field('number')}
         />
         <DayRangeFields filters={log.filters} />
       </FilterForm>

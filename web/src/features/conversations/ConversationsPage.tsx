@@ -77,7 +77,6 @@ function Player({ c }: { c: Conversation }) {
 
 export function ConversationsPage() {
   const log = useFilteredList(NO_FILTERS, fetchConversations);
-  const { draft, set } = log.filters;
   const deleteRow = useDeleteRow<Conversation>({
     remove: (c) => api.delete('/api/conversations/{id}', { params: { id: c.id } }),
     setItems: log.list.setItems,
@@ -106,8 +105,7 @@ export function ConversationsPage() {
             type="search"
             maxLength={64}
             placeholder="a1b2c3-pendant"
-            value={draft.client_id}
-            onChange={(e) => set('client_id', e.target.value)}
+            {...log.filters.field('client_id')}
           />
           <StatusFilterField statuses={STATUS} filters={log.filters} className="w-40" />
           <DayRangeFields filters={log.filters} />

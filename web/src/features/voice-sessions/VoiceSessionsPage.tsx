@@ -84,7 +84,6 @@ export function VoiceSessionsPage() {
     return m ? (m.full_name ?? m.email) : id === me?.id ? (me.full_name ?? me.email) : id;
   };
   const log = useFilteredList(NO_FILTERS, fetchVoiceSessions);
-  const { draft, set } = log.filters;
 
   return (
     <>
@@ -107,8 +106,7 @@ export function VoiceSessionsPage() {
               label="Person"
               className="w-52"
               name="user_id"
-              value={draft.userId}
-              onChange={(e) => set('userId', e.target.value)}
+              {...log.filters.field('userId')}
             >
               <option value="">Everyone</option>
               {members.map((m) => (
@@ -125,8 +123,7 @@ export function VoiceSessionsPage() {
             type="search"
             maxLength={120}
             placeholder="support"
-            value={draft.room}
-            onChange={(e) => set('room', e.target.value)}
+            {...log.filters.field('room')}
           />
           <StatusFilterField statuses={STATUS} filters={log.filters} className="w-44" />
           <DayRangeFields filters={log.filters} />
