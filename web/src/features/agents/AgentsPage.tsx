@@ -47,24 +47,18 @@ const KIND: AgentKind<'/api/agents'> = {
 
 /** What to do about a value the server's pattern refuses (its own message names the regex). */
 const FIELD_HINTS: Record<string, string> = {
-  name: 'Enter a name.',
-  phone_id: 'Choose a phone number.',
   voice: 'Letters, digits, dots, dashes and underscores only (up to 64), e.g. Polly.Joanna.',
   language: 'A language tag such as en-US or fr.',
   media_stream_url: 'A WebSocket URL that starts with wss:// (or ws://), without spaces.',
 };
 
-/** The checks the server makes, done first so the messages are plain. */
+/** The checks the server makes, done first so the messages are plain (name and phone: useAgentForm). */
 function validate(v: {
-  name: string;
-  phoneId: string;
   voice: string;
   language: string;
   mediaStreamUrl: string;
 }): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!v.name.trim()) out.name = FIELD_HINTS.name!;
-  if (!v.phoneId) out.phone_id = FIELD_HINTS.phone_id!;
   if (v.voice.trim() && !/^[A-Za-z0-9._-]{1,64}$/.test(v.voice.trim()))
     out.voice = FIELD_HINTS.voice!;
   if (v.language.trim() && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/.test(v.language.trim()))
@@ -83,37 +77,31 @@ function orNull(v: string): string | null {
 function VoiceAgentDialog(props: AgentDialogProps<'/api/agents'>) {
   const { lookups } = props;
   const initial = initialAgent(props.editing);
-  const [name, setName] = useState(initial?.name ?? '');
   const [direction, setDirection] = useState<Direction>(initial?.direction ?? 'incoming');
   const [instructions, setInstructions] = useState(initial?.instructions ?? '');
   const [greeting, setGreeting] = useState(initial?.greeting ?? '');
   const [voice, setVoice] = useState(initial?.voice ?? '');
   const [language, setLanguage] = useState(initial?.language ?? '');
   const [mediaStreamUrl, setMediaStreamUrl] = useState(initial?.media_stream_url ?? '');
-  const [active, setActive] = useState(initial?.active ?? true);
   const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { errorOf, phoneId, promptId } = agentForm;
+  const { errorOf } = agentForm;
 
   function body() {
-    if (!agentForm.checked(validate({ name, phoneId, voice, language, mediaStreamUrl })))
-      return null;
+    if (!agentForm.checked(validate({ voice, language, mediaStreamUrl }))) return null;
     return {
-      name: name.trim(),
+      ...agentForm.commonBody(),
       direction,
-      phone_id: phoneId,
-      prompt_id: promptId || null,
       instructions: orNull(instructions),
       greeting: orNull(greeting),
       voice: orNull(voice),
       language: orNull(language),
       media_stream_url: orNull(mediaStreamUrl),
-      active,
     };
   }
 
   return (
     <AgentDialog {...props} kind={KIND} agentForm={agentForm} body={body}>
-      <NameField value={name} onChange={setName} error={errorOf('name')} />
+      <NameField value={agentForm.name} onChange={agentForm.setName} error={errorOf('name')} />
       <div className="grid gap-4 sm:grid-cols-2">
         <SelectField
           label="Direction"
@@ -200,8 +188,8 @@ function VoiceAgentDialog(props: AgentDialogProps<'/api/agents'>) {
         hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
       />
       <ActiveField
-        checked={active}
-        onChange={setActive}
+        checked={agentForm.active}
+        onChange={agentForm.setActive}
         hint="Only active agents answer or place calls. One active incoming agent per phone."
       />
     </AgentDialog>

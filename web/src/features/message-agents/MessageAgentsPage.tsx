@@ -35,37 +35,21 @@ const KIND: AgentKind<'/api/message-agents'> = {
   },
 };
 
-const FIELD_HINTS: Record<string, string> = {
-  name: 'Enter a name.',
-  phone_id: 'Choose a phone number.',
-};
-
 function MessageAgentDialog(props: AgentDialogProps<'/api/message-agents'>) {
   const { lookups } = props;
   const initial = initialAgent(props.editing);
-  const [name, setName] = useState(initial?.name ?? '');
   const [autoReply, setAutoReply] = useState(initial?.auto_reply ?? '');
-  const [active, setActive] = useState(initial?.active ?? true);
-  const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { errorOf, phoneId, promptId } = agentForm;
+  const agentForm = useAgentForm(lookups, initial);
+  const { errorOf } = agentForm;
 
   function body() {
-    const problems: Record<string, string> = {};
-    if (!name.trim()) problems.name = FIELD_HINTS.name!;
-    if (!phoneId) problems.phone_id = FIELD_HINTS.phone_id!;
-    if (!agentForm.checked(problems)) return null;
-    return {
-      name: name.trim(),
-      phone_id: phoneId,
-      prompt_id: promptId || null,
-      auto_reply: autoReply.trim() ? autoReply : null,
-      active,
-    };
+    if (!agentForm.checked()) return null;
+    return { ...agentForm.commonBody(), auto_reply: autoReply.trim() ? autoReply : null };
   }
 
   return (
     <AgentDialog {...props} kind={KIND} agentForm={agentForm} body={body}>
-      <NameField value={name} onChange={setName} error={errorOf('name')} />
+      <NameField value={agentForm.name} onChange={agentForm.setName} error={errorOf('name')} />
       <PhoneSelectField
         lookups={lookups}
         agentForm={agentForm}
@@ -97,8 +81,8 @@ function MessageAgentDialog(props: AgentDialogProps<'/api/message-agents'>) {
         hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
       />
       <ActiveField
-        checked={active}
-        onChange={setActive}
+        checked={agentForm.active}
+        onChange={agentForm.setActive}
         hint="Only an active agent answers messages. One active messaging agent per phone."
       />
     </AgentDialog>
