@@ -32,12 +32,7 @@ export function ForgotPasswordPage() {
           works once and expires after 30 minutes.
         </Alert>
       ) : (
-        <AuthForm
-          onSubmit={submit}
-          error={form.formError}
-          busy={form.busy}
-          submit="Send reset link"
-        >
+        <AuthForm onSubmit={submit} form={form} submit="Send reset link">
           <EmailField
             autoComplete="email"
             value={email}

@@ -93,7 +93,7 @@ export function RegisterPage() {
         </>
       }
     >
-      <AuthForm onSubmit={submit} error={form.formError} busy={form.busy} submit="Create account">
+      <AuthForm onSubmit={submit} form={form} submit="Create account">
         <fieldset>
           <legend className="text-sm font-medium text-slate-800">Workspace type</legend>
           <div className="mt-2 grid grid-cols-2 gap-2">

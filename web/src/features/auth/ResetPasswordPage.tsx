@@ -64,12 +64,7 @@ export function ResetPasswordPage() {
           It may have expired or been used already.
         </Alert>
       ) : (
-        <AuthForm
-          onSubmit={submit}
-          error={form.formError}
-          busy={form.busy}
-          submit="Set new password"
-        >
+        <AuthForm onSubmit={submit} form={form} submit="Set new password">
           <NewPasswordField
             label="New password"
             name="new_password"

@@ -115,12 +115,7 @@ export function AcceptInvitePage() {
   if (session.status === 'authenticated' && session.me) {
     return (
       <AuthLayout title="Join your team" subtitle={`You are logged in as ${session.me.email}.`}>
-        <AuthForm
-          onSubmit={accept}
-          error={form.formError}
-          busy={form.busy}
-          submit="Accept invitation"
-        >
+        <AuthForm onSubmit={accept} form={form} submit="Accept invitation">
           <p className="text-sm text-slate-600">
             Accept the invitation to add the organization to your account. You can switch between
             your organizations at any time.
@@ -160,21 +155,18 @@ export function AcceptInvitePage() {
         </>
       }
     >
-      <AuthForm onSubmit={accept} busy={form.busy} submit="Create account and join">
-        {form.formError && (
-          <Alert
-            tone="error"
-            action={
-              needsLogin ? (
-                <Link to={loginHref} className={linkClass}>
-                  Log in
-                </Link>
-              ) : undefined
-            }
-          >
-            {form.formError}
-          </Alert>
-        )}
+      <AuthForm
+        onSubmit={accept}
+        form={form}
+        errorAction={
+          needsLogin ? (
+            <Link to={loginHref} className={linkClass}>
+              Log in
+            </Link>
+          ) : undefined
+        }
+        submit="Create account and join"
+      >
         <FullNameField value={fullName} onChange={setFullName} error={form.fieldErrors.full_name} />
         <NewPasswordField
           label="Password"
