@@ -1,8 +1,6 @@
 // Change password: the current one proves it is you; every other session ends.
 import { type FormEvent, useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
-import { Button } from '../../components/Button.tsx';
-import { Card } from '../../components/Card.tsx';
+import { FormCard } from '../../components/Card.tsx';
 import {
   ConfirmPasswordField,
   CurrentPasswordField,
@@ -38,42 +36,36 @@ export function PasswordSection({ onChanged }: { onChanged: () => void }) {
   }
 
   return (
-    <form noValidate onSubmit={submit}>
-      <Card
-        id="password"
-        title="Password"
-        description="Changing it logs you out on every other device."
-        footer={
-          <Button type="submit" loading={form.busy}>
-            Change password
-          </Button>
-        }
-      >
-        <div className="max-w-md space-y-4">
-          {form.formError && <Alert tone="error">{form.formError}</Alert>}
-          <CurrentPasswordField
-            label="Current password"
-            name="current_password"
-            value={current}
-            onChange={setCurrent}
-            error={form.fieldErrors.current_password}
-          />
-          <NewPasswordField
-            label="New password"
-            name="new_password"
-            value={next.password}
-            onChange={next.setPassword}
-            error={form.fieldErrors.new_password}
-            email={me?.email}
-            personName={me?.full_name ?? undefined}
-          />
-          <ConfirmPasswordField
-            value={next.confirm}
-            onChange={next.setConfirm}
-            mismatch={next.mismatch}
-          />
-        </div>
-      </Card>
-    </form>
+    <FormCard
+      id="password"
+      title="Password"
+      description="Changing it logs you out on every other device."
+      form={form}
+      onSubmit={submit}
+      submit="Change password"
+      className="max-w-md space-y-4"
+    >
+      <CurrentPasswordField
+        label="Current password"
+        name="current_password"
+        value={current}
+        onChange={setCurrent}
+        error={form.fieldErrors.current_password}
+      />
+      <NewPasswordField
+        label="New password"
+        name="new_password"
+        value={next.password}
+        onChange={next.setPassword}
+        error={form.fieldErrors.new_password}
+        email={me?.email}
+        personName={me?.full_name ?? undefined}
+      />
+      <ConfirmPasswordField
+        value={next.confirm}
+        onChange={next.setConfirm}
+        mismatch={next.mismatch}
+      />
+    </FormCard>
   );
 }

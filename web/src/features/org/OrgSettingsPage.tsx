@@ -1,8 +1,7 @@
 // Org settings for owners and admins: the name and which roles must use two-factor auth.
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { Button } from '../../components/Button.tsx';
-import { Card, PageHeader } from '../../components/Card.tsx';
+import { FormCard, PageHeader } from '../../components/Card.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
@@ -59,69 +58,63 @@ function OrgSettingsForm({ loaded }: { loaded: Org }) {
   return (
     <>
       <PageHeader title="Organization settings" description={`Settings of ${org.name}.`} />
-      <form noValidate onSubmit={save}>
-        <Card
-          title="General"
-          id="org-general"
-          footer={
-            <Button type="submit" loading={form.busy}>
-              Save settings
-            </Button>
-          }
-        >
-          <div className="space-y-6">
-            {form.formError && <Alert tone="error">{form.formError}</Alert>}
-            <TextField
-              label="Organization name"
-              name="name"
-              required
-              maxLength={200}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              error={form.fieldErrors.name}
-              className="max-w-md"
-            />
-            <fieldset>
-              <legend className="text-sm font-medium text-slate-800">
-                Require two-factor authentication for
-              </legend>
-              <p className="mt-1 text-xs text-slate-500">
-                People in these roles without two-factor authentication can only set it up until
-                they do.
-              </p>
-              <div className="mt-3 grid max-w-md gap-3 sm:grid-cols-2">
-                {ROLES.map((role) => (
-                  <CheckboxField
-                    key={role}
-                    label={ROLE_LABELS[role]}
-                    checked={mfaRoles.includes(role)}
-                    onChange={(e) =>
-                      setMfaRoles((all) =>
-                        e.target.checked ? [...all, role] : all.filter((r) => r !== role),
-                      )
-                    }
-                  />
-                ))}
-              </div>
-              {form.fieldErrors['settings.mfa_required_roles'] && (
-                <p className="mt-1.5 text-xs font-medium text-red-600">
-                  {form.fieldErrors['settings.mfa_required_roles']}
-                </p>
-              )}
-            </fieldset>
-            <TextField
-              label="Allowed email domains for invitations"
-              name="allowed_email_domains"
-              placeholder="example.com, example.org"
-              value={domains}
-              onChange={(e) => setDomains(e.target.value)}
-              error={form.fieldErrors['settings.allowed_email_domains']}
-              hint="Optional. When set, invitations can only go to addresses at these domains."
-              className="max-w-md"
-            />
+      <FormCard
+        title="General"
+        id="org-general"
+        form={form}
+        onSubmit={save}
+        submit="Save settings"
+        className="space-y-6"
+      >
+        <TextField
+          label="Organization name"
+          name="name"
+          required
+          maxLength={200}
+          value={name}
+          onChange={(e) => setName(e.target.value)}
+          error={form.fieldErrors.name}
+          className="max-w-md"
+        />
+        <fieldset>
+          <legend className="text-sm font-medium text-slate-800">
+            Require two-factor authentication for
+          </legend>
+          <p className="mt-1 text-xs text-slate-500">
+            People in these roles without two-factor authentication can only set it up until they
+            do.
+          </p>
+          <div className="mt-3 grid max-w-md gap-3 sm:grid-cols-2">
+            {ROLES.map((role) => (
+              <CheckboxField
+                key={role}
+                label={ROLE_LABELS[role]}
+                checked={mfaRoles.includes(role)}
+                onChange={(e) =>
+                  setMfaRoles((all) =>
+                    e.target.checked ? [...all, role] : all.filter((r) => r !== role),
+                  )
+                }
+              />
+            ))}
           </div>
-        </Card>
-      </form>
+          {form.fieldErrors['settings.mfa_required_roles'] && (
+            <p className="mt-1.5 text-xs font-medium text-red-600">
+              {form.fieldErrors['settings.mfa_required_roles']}
+            </p>
+          )}
+        </fieldset>
+        <TextField
+          label="Allowed email domains for invitations"
+          name="allowed_email_domains"
+          placeholder="example.com, example.org"
+          value={domains}
+          onChange={(e) => setDomains(e.target.value)}
+          error={form.fieldErrors['settings.allowed_email_domains']}
+          hint="Optional. When set, invitations can only go to addresses at these domains."
+          className="max-w-md"
+        />
+      </FormCard>
       <TwilioCredentialsCard />
     </>
   );
