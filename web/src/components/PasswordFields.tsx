@@ -86,3 +86,36 @@ export function ConfirmPasswordField({
     />
   );
 }
+
+/** A new password typed twice (`next` from useNewPassword), sent as `new_password`. */
+export function NewPasswordTwiceFields({
+  next,
+  error,
+  email,
+  personName,
+}: {
+  next: ReturnType<typeof useNewPassword>;
+  error: string | undefined;
+  /** Personal information the password should not contain (previewed only). */
+  email?: string;
+  personName?: string;
+}) {
+  return (
+    <>
+      <NewPasswordField
+        label="New password"
+        name="new_password"
+        value={next.password}
+        onChange={next.setPassword}
+        error={error}
+        email={email}
+        personName={personName}
+      />
+      <ConfirmPasswordField
+        value={next.confirm}
+        onChange={next.setConfirm}
+        mismatch={next.mismatch}
+      />
+    </>
+  );
+}

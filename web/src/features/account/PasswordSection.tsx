@@ -2,9 +2,8 @@
 import { type FormEvent, useState } from 'react';
 import { FormCard } from '../../components/Card.tsx';
 import {
-  ConfirmPasswordField,
   CurrentPasswordField,
-  NewPasswordField,
+  NewPasswordTwiceFields,
   useNewPassword,
 } from '../../components/PasswordFields.tsx';
 import { api } from '../../lib/api.ts';
@@ -52,19 +51,11 @@ export function PasswordSection({ onChanged }: { onChanged: () => void }) {
         onChange={setCurrent}
         error={form.fieldErrors.current_password}
       />
-      <NewPasswordField
-        label="New password"
-        name="new_password"
-        value={next.password}
-        onChange={next.setPassword}
+      <NewPasswordTwiceFields
+        next={next}
         error={form.fieldErrors.new_password}
         email={me?.email}
         personName={me?.full_name ?? undefined}
-      />
-      <ConfirmPasswordField
-        value={next.confirm}
-        onChange={next.setConfirm}
-        mismatch={next.mismatch}
       />
     </FormCard>
   );
