@@ -11,7 +11,7 @@ import { ListBody } from '../../components/ListActions.tsx';
 import { Table, td } from '../../components/Table.tsx';
 import { api, type BodyOf, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -58,10 +58,10 @@ function CreateKeyDialog({
   onClose: () => void;
   onCreated: (k: Created) => void;
 }) {
-  const [name, setName] = useState('');
+  const form = useFormAction();
+  const name = useFormField(form, 'name');
   const [scopes, setScopes] = useState<Scope[]>(['prompts:read']);
   const [expires, setExpires] = useState('');
-  const form = useFormAction();
 
   async function create(_e: FormEvent) {
     if (scopes.length === 0) {
@@ -69,7 +69,7 @@ function CreateKeyDialog({
       return;
     }
     const body = {
-      name: name.trim(),
+      name: name.value.trim(),
       scopes,
       ...(expires ? { expires_at: new Date(`${expires}T23:59:59`).toISOString() } : {}),
     };
@@ -92,13 +92,10 @@ function CreateKeyDialog({
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
         <TextField
           label="Name"
-          name="name"
+          {...name.input}
           required
           maxLength={100}
           placeholder="e.g. Production agent worker"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={form.fieldErrors.name}
         />
         <fieldset>
           <legend className="text-sm font-medium text-slate-800">Scopes</legend>

@@ -6,7 +6,7 @@ import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
@@ -28,20 +28,25 @@ function OrgSettingsForm({ loaded }: { loaded: Org }) {
   const session = useSession();
   const toast = useToast();
   const [org, setOrg] = useState<Org>(loaded);
-  const [name, setName] = useState(loaded.name);
-  const [mfaRoles, setMfaRoles] = useState<Role[]>(loaded.settings.mfa_required_roles);
-  const [domains, setDomains] = useState(loaded.settings.allowed_email_domains.join(', '));
   const form = useFormAction();
+  const name = useFormField(form, 'name', loaded.name);
+  const [mfaRoles, setMfaRoles] = useState<Role[]>(loaded.settings.mfa_required_roles);
+  const domains = useFormField(
+    form,
+    'allowed_email_domains',
+    loaded.settings.allowed_email_domains.join(', '),
+    'settings.allowed_email_domains',
+  );
 
   async function save(e: FormEvent) {
     e.preventDefault();
     const updated = await form.run(() =>
       api.patch('/api/orgs/current', {
         body: {
-          name: name.trim(),
+          name: name.value.trim(),
           settings: {
             mfa_required_roles: mfaRoles,
-            allowed_email_domains: domains
+            allowed_email_domains: domains.value
               .split(/[\s,]+/)
               .map((d) => d.trim().toLowerCase())
               .filter(Boolean),
@@ -68,12 +73,9 @@ function OrgSettingsForm({ loaded }: { loaded: Org }) {
       >
         <TextField
           label="Organization name"
-          name="name"
+          {...name.input}
           required
           maxLength={200}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={form.fieldErrors.name}
           className="max-w-md"
         />
         <fieldset>
@@ -106,11 +108,8 @@ function OrgSettingsForm({ loaded }: { loaded: Org }) {
         </fieldset>
         <TextField
           label="Allowed email domains for invitations"
-          name="allowed_email_domains"
+          {...domains.input}
           placeholder="example.com, example.org"
-          value={domains}
-          onChange={(e) => setDomains(e.target.value)}
-          error={form.fieldErrors['settings.allowed_email_domains']}
           hint="Optional. When set, invitations can only go to addresses at these domains."
           className="max-w-md"
         />

@@ -18,7 +18,7 @@ import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { saveRow, useConflictFormAction } from '../../lib/forms.ts';
+import { saveRow, useConflictFormAction, useFormField } from '../../lib/forms.ts';
 import { type Editing, withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -62,10 +62,10 @@ function PhoneDialog({
 }) {
   const initial = editing.mode === 'edit' ? editing.row : null;
   const [number, setNumber] = useState(initial?.number ?? '');
-  const [label, setLabel] = useState(initial?.label ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
   const [numberProblem, setNumberProblem] = useState<string | null>(null);
   const { form, conflict, clearConflict } = useConflictFormAction();
+  const label = useFormField(form, 'label', initial?.label ?? '');
 
   async function save(_e: FormEvent) {
     clearConflict();
@@ -75,7 +75,7 @@ function PhoneDialog({
       return;
     }
     setNumberProblem(null);
-    const labelValue = label.trim() ? label.trim() : null;
+    const labelValue = label.value.trim() ? label.value.trim() : null;
     await saveRow(
       form,
       initial,
@@ -138,11 +138,8 @@ function PhoneDialog({
         />
         <TextField
           label="Label"
-          name="label"
+          {...label.input}
           maxLength={200}
-          value={label}
-          onChange={(e) => setLabel(e.target.value)}
-          error={form.fieldErrors.label}
           hint="Optional: e.g. “Support line” or “Sales, London”."
         />
         <ActiveField

@@ -7,7 +7,7 @@ import { RowActions, SearchForm, useResourceList } from '../../components/ListAc
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
-import { saveRow, useFormAction } from '../../lib/forms.ts';
+import { saveRow, useFormAction, useFormField } from '../../lib/forms.ts';
 import type { Editing } from '../../lib/paged-list.ts';
 
 type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
@@ -25,12 +25,16 @@ function PromptDialog({
 }) {
   const initial = editing.mode === 'edit' ? editing.row : null;
   const [name, setName] = useState(initial?.name ?? '');
-  const [description, setDescription] = useState(initial?.description ?? '');
-  const [content, setContent] = useState(initial?.content ?? '');
   const form = useFormAction();
+  const description = useFormField(form, 'description', initial?.description ?? '');
+  const content = useFormField(form, 'content', initial?.content ?? '');
 
   async function save(_e: FormEvent) {
-    const body = { name, content, description: description.trim() ? description : null };
+    const body = {
+      name,
+      content: content.value,
+      description: description.value.trim() ? description.value : null,
+    };
     await saveRow(
       form,
       initial,
@@ -55,22 +59,11 @@ function PromptDialog({
         <NameField value={name} onChange={setName} error={form.fieldErrors.name} />
         <TextField
           label="Description"
-          name="description"
+          {...description.input}
           maxLength={2000}
-          value={description}
-          onChange={(e) => setDescription(e.target.value)}
-          error={form.fieldErrors.description}
           hint="Optional: what this prompt is for."
         />
-        <TextAreaField
-          label="Prompt text"
-          name="content"
-          required
-          rows={10}
-          value={content}
-          onChange={(e) => setContent(e.target.value)}
-          error={form.fieldErrors.content}
-        />
+        <TextAreaField label="Prompt text" {...content.input} required rows={10} />
       </div>
     </EditDialog>
   );

@@ -10,7 +10,7 @@ import { ListBody, LoadMore } from '../../components/ListActions.tsx';
 import { Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
@@ -61,18 +61,18 @@ function ScheduleDialog({
   onSaved: (s: ScheduledCall) => void;
 }) {
   const usable = agents.filter((a) => a.active);
-  const [agentId, setAgentId] = useState(usable[0]?.id ?? '');
-  const [to, setTo] = useState('');
-  const [when, setWhen] = useState(defaultLocalTime);
   const form = useFormAction();
+  const agent = useFormField(form, 'agent_id', usable[0]?.id ?? '');
+  const to = useFormField(form, 'to');
+  const when = useFormField(form, 'scheduled_at', defaultLocalTime);
 
   async function save(_e: FormEvent) {
-    const at = new Date(when);
+    const at = new Date(when.value);
     // An unparsable value goes to the server as typed, which names the field in its answer.
-    const scheduled_at = Number.isNaN(at.getTime()) ? when : at.toISOString();
+    const scheduled_at = Number.isNaN(at.getTime()) ? when.value : at.toISOString();
     const saved = await form.run(() =>
       api.post('/api/scheduled-calls', {
-        body: { agent_id: agentId, to: to.trim(), scheduled_at },
+        body: { agent_id: agent.value, to: to.value.trim(), scheduled_at },
       }),
     );
     if (saved) onSaved(saved);
@@ -105,15 +105,7 @@ function ScheduleDialog({
             page first.
           </Alert>
         )}
-        <SelectField
-          label="Agent"
-          name="agent_id"
-          required
-          value={agentId}
-          onChange={(e) => setAgentId(e.target.value)}
-          error={form.fieldErrors.agent_id}
-          hint="Active outgoing agents."
-        >
+        <SelectField label="Agent" {...agent.input} required hint="Active outgoing agents.">
           {usable.length === 0 && <option value="">No outgoing agents</option>}
           {usable.map((a) => (
             <option key={a.id} value={a.id}>
@@ -123,24 +115,18 @@ function ScheduleDialog({
         </SelectField>
         <TextField
           label="To"
-          name="to"
+          {...to.input}
           type="tel"
           required
           autoComplete="off"
           placeholder="+14155550123"
-          value={to}
-          onChange={(e) => setTo(e.target.value)}
-          error={form.fieldErrors.to}
           hint="The number to call, in international format (E.164)."
         />
         <TextField
           label="When"
-          name="scheduled_at"
+          {...when.input}
           type="datetime-local"
           required
-          value={when}
-          onChange={(e) => setWhen(e.target.value)}
-          error={form.fieldErrors.scheduled_at}
           hint={`In your time zone (${timeZoneName()}).`}
         />
       </div>
