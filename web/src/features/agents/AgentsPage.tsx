@@ -10,10 +10,10 @@ import {
   TextField,
 } from '../../components/Field.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
-import { actionsColumn, Table, td } from '../../components/Table.tsx';
+import { td } from '../../components/Table.tsx';
 import type { ResponseOf } from '../../lib/api.ts';
 import { Link } from '../../lib/router.tsx';
-import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
+import { AgentTable } from '../voice-shared/AgentCells.tsx';
 import {
   AgentDialog,
   type AgentDialogProps,
@@ -212,8 +212,6 @@ export function AgentsPage() {
       'The agent stops answering and placing calls. This cannot be undone from the dashboard.',
   });
 
-  const cells = useAgentCells(lookups);
-
   return (
     <ResourcePage
       title="Voice agents"
@@ -245,34 +243,23 @@ export function AgentsPage() {
       dialog={(props) => <VoiceAgentDialog {...props} lookups={lookups} />}
     >
       {(items) => (
-        <Table
+        <AgentTable
           caption="Voice agents"
-          columns={[
-            'Name',
-            'Direction',
-            'Phone number',
-            'Prompt',
-            'Status',
-            'Updated',
-            actionsColumn,
-          ]}
-        >
-          {items.map((a) => {
-            return (
-              <tr key={a.id}>
-                <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                <td className={td}>
-                  <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
-                    {DIRECTION_LABELS[a.direction]}
-                  </Badge>
-                </td>
-                {cells.phoneCell(a.phone_id)}
-                {cells.promptCell(a.prompt_id)}
-                <AgentRowEnd agent={a} resource={resource} />
-              </tr>
-            );
-          })}
-        </Table>
+          items={items}
+          lookups={lookups}
+          resource={resource}
+          own={{
+            label: 'Direction',
+            at: 'before phone',
+            cell: (a) => (
+              <td className={td}>
+                <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
+                  {DIRECTION_LABELS[a.direction]}
+                </Badge>
+              </td>
+            ),
+          }}
+        />
       )}
     </ResourcePage>
   );

@@ -3,10 +3,10 @@
 import { useState } from 'react';
 import { ActiveField, NameField, TextAreaField } from '../../components/Field.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
-import { actionsColumn, Table, td } from '../../components/Table.tsx';
+import { td } from '../../components/Table.tsx';
 import type { ResponseOf } from '../../lib/api.ts';
 import { Link } from '../../lib/router.tsx';
-import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
+import { AgentTable } from '../voice-shared/AgentCells.tsx';
 import {
   AgentDialog,
   type AgentDialogProps,
@@ -101,8 +101,6 @@ export function MessageAgentsPage() {
       'Messages to its phone number stop getting answers from it. This cannot be undone from the dashboard.',
   });
 
-  const cells = useAgentCells(lookups);
-
   return (
     <ResourcePage
       title="Messaging agents"
@@ -127,38 +125,27 @@ export function MessageAgentsPage() {
       dialog={(props) => <MessageAgentDialog {...props} lookups={lookups} />}
     >
       {(items) => (
-        <Table
+        <AgentTable
           caption="Messaging agents"
-          columns={[
-            'Name',
-            'Phone number',
-            'Prompt',
-            'Auto-reply',
-            'Status',
-            'Updated',
-            actionsColumn,
-          ]}
-        >
-          {items.map((a) => {
-            return (
-              <tr key={a.id}>
-                <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                {cells.phoneCell(a.phone_id)}
-                {cells.promptCell(a.prompt_id)}
-                <td className={`${td} max-w-xs text-slate-600`}>
-                  {a.auto_reply ? (
-                    <span className="line-clamp-2" title={a.auto_reply}>
-                      {a.auto_reply}
-                    </span>
-                  ) : (
-                    <span className="text-slate-500">None</span>
-                  )}
-                </td>
-                <AgentRowEnd agent={a} resource={resource} />
-              </tr>
-            );
-          })}
-        </Table>
+          items={items}
+          lookups={lookups}
+          resource={resource}
+          own={{
+            label: 'Auto-reply',
+            at: 'after prompt',
+            cell: (a) => (
+              <td className={`${td} max-w-xs text-slate-600`}>
+                {a.auto_reply ? (
+                  <span className="line-clamp-2" title={a.auto_reply}>
+                    {a.auto_reply}
+                  </span>
+                ) : (
+                  <span className="text-slate-500">None</span>
+                )}
+              </td>
+            ),
+          }}
+        />
       )}
     </ResourcePage>
   );
