@@ -8,7 +8,7 @@ import { CopyableSecret } from '../../components/CopyButton.tsx';
 import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
-import { Table, td } from '../../components/Table.tsx';
+import { RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type BodyOf, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
@@ -237,18 +237,12 @@ export function ApiKeysPage() {
                   <td className={`${td} hidden text-slate-500 sm:table-cell`}>
                     {k.expires_at ? formatDate(k.expires_at) : 'Never'}
                   </td>
-                  <td className={`${td} text-right`}>
-                    {k.status === 'active' && (
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() => revoke.ask(k)}
-                        aria-label={`Revoke ${k.name}`}
-                      >
-                        Revoke
-                      </Button>
-                    )}
-                  </td>
+                  <RowActionCell
+                    label="Revoke"
+                    name={`Revoke ${k.name}`}
+                    onClick={() => revoke.ask(k)}
+                    show={k.status === 'active'}
+                  />
                 </tr>
               ))}
             </Table>

@@ -1,7 +1,6 @@
 // Conversations: what devices streamed over /ws and /ws_pcm, newest first, with filters, a player
 // for each finished conversation (the browser fetches /api/conversations/{id}/audio with the
 // session cookie; the server honours Range, so seeking works) and a confirmed delete.
-import { Button } from '../../components/Button.tsx';
 import { Card, PageHeader, StatusBadge, type Tone } from '../../components/Card.tsx';
 import { TextField } from '../../components/Field.tsx';
 import {
@@ -11,7 +10,7 @@ import {
   StatusFilterField,
   useDeleteRow,
 } from '../../components/ListActions.tsx';
-import { Table, td } from '../../components/Table.tsx';
+import { RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { dayRange, useFilteredList } from '../../lib/filters.ts';
 import { formatDateTime } from '../../lib/format.ts';
@@ -145,16 +144,11 @@ export function ConversationsPage() {
                   <td className={td}>
                     <Player c={c} />
                   </td>
-                  <td className={`${td} text-right`}>
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      onClick={() => deleteRow.ask(c)}
-                      aria-label={`Delete conversation from ${label(c)}`}
-                    >
-                      Delete
-                    </Button>
-                  </td>
+                  <RowActionCell
+                    label="Delete"
+                    name={`Delete conversation from ${label(c)}`}
+                    onClick={() => deleteRow.ask(c)}
+                  />
                 </tr>
               ))}
             </Table>

@@ -5,7 +5,7 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
 import { EmailField, SelectField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
-import { Table, td } from '../../components/Table.tsx';
+import { RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -125,17 +125,12 @@ export function InvitationsPanel() {
                   <td className={`${td} hidden text-slate-500 sm:table-cell`}>
                     {formatDate(inv.expires_at)}
                   </td>
-                  <td className={`${td} text-right`}>
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      loading={revoking === inv.id}
-                      onClick={() => void revoke(inv)}
-                      aria-label={`Revoke invitation for ${inv.email}`}
-                    >
-                      Revoke
-                    </Button>
-                  </td>
+                  <RowActionCell
+                    label="Revoke"
+                    name={`Revoke invitation for ${inv.email}`}
+                    onClick={() => void revoke(inv)}
+                    loading={revoking === inv.id}
+                  />
                 </tr>
               ))}
             </Table>

@@ -3,11 +3,10 @@
 // the app shell puts on the same page.
 import { type ReactNode, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { useConfirmedAction } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { RowActionCell, Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, isOrgAdmin, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { allPages, useLoad } from '../../lib/load.ts';
@@ -142,18 +141,12 @@ export function MembersPage({ children }: { children?: ReactNode }) {
                       {formatDate(m.joined_at)}
                     </td>
                     {admin && (
-                      <td className={`${td} text-right`}>
-                        {!self && (
-                          <Button
-                            variant="ghost"
-                            size="sm"
-                            onClick={() => deactivate.ask(m)}
-                            aria-label={`Deactivate ${label}`}
-                          >
-                            Deactivate
-                          </Button>
-                        )}
-                      </td>
+                      <RowActionCell
+                        label="Deactivate"
+                        name={`Deactivate ${label}`}
+                        onClick={() => deactivate.ask(m)}
+                        show={!self}
+                      />
                     )}
                   </tr>
                 );

@@ -7,7 +7,7 @@ import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore } from '../../components/ListActions.tsx';
-import { Table, td } from '../../components/Table.tsx';
+import { RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
@@ -254,18 +254,12 @@ export function ScheduledCallsPage() {
                     )}
                     {!s.call_sid && !s.last_error && <span className="text-slate-500">—</span>}
                   </td>
-                  <td className={`${td} text-right`}>
-                    {s.status === 'pending' && (
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() => cancel.ask(s)}
-                        aria-label={`Cancel the call to ${s.to}`}
-                      >
-                        Cancel
-                      </Button>
-                    )}
-                  </td>
+                  <RowActionCell
+                    label="Cancel"
+                    name={`Cancel the call to ${s.to}`}
+                    onClick={() => cancel.ask(s)}
+                    show={s.status === 'pending'}
+                  />
                 </tr>
               ))}
             </Table>
