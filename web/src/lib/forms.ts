@@ -53,8 +53,9 @@ export function useFormAction(
 
 /**
  * A field's text, bound to its form: spread `input` on a TextField, TextAreaField or SelectField
- * (its name, value, change and the server's error for it). `errorKey` where the server names the
- * field otherwise (e.g. a nested setting).
+ * (its name, value, change and the server's error for it), or `field` on a one-value field
+ * (NameField, EmailField, the password fields: value, change and error). `errorKey` where the
+ * server names the field otherwise (e.g. a nested setting).
  */
 export function useFormField(
   form: Pick<FormAction, 'fieldErrors'>,
@@ -73,6 +74,7 @@ export function useFormField(
         setValue(e.target.value),
       error: form.fieldErrors[errorKey],
     },
+    field: { value, onChange: setValue, error: form.fieldErrors[errorKey] },
   };
 }
 

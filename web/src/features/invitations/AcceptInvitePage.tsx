@@ -14,7 +14,7 @@ import {
 } from '../../components/AuthLayout.tsx';
 import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLinkToken } from '../../lib/link-token.ts';
 import { Link, useNavigate } from '../../lib/router.tsx';
 import { useSession } from '../../lib/session.tsx';
@@ -34,8 +34,6 @@ export function AcceptInvitePage() {
   const session = useSession();
   const navigate = useNavigate();
   const toast = useToast();
-  const [fullName, setFullName] = useState('');
-  const [password, setPassword] = useState('');
   const [dead, setDead] = useState<string | null>(token ? null : DEAD_LINK.invalid_token!);
   const [needsLogin, setNeedsLogin] = useState(false);
   // A session alone does not accept into an unverified account: the server asks for a password.
@@ -67,6 +65,8 @@ export function AcceptInvitePage() {
       return undefined;
     },
   });
+  const fullName = useFormField(form, 'full_name');
+  const password = useFormField(form, 'password');
 
   // Back here after logging in, with the token kept in the return address.
   const loginHref = `/login?next=${encodeURIComponent(`/accept-invite?token=${token ?? ''}`)}`;
@@ -78,8 +78,8 @@ export function AcceptInvitePage() {
       anonymous || needsPassword
         ? {
             token: token ?? '',
-            password,
-            ...fullNameBody(fullName),
+            password: password.value,
+            ...fullNameBody(fullName.value),
           }
         : { token: token ?? '' };
     const r = await form.run(() =>
@@ -130,10 +130,8 @@ export function AcceptInvitePage() {
               <NewPasswordField
                 label="New password"
                 name="password"
-                value={password}
-                onChange={setPassword}
-                error={form.fieldErrors.password}
-                personName={fullName}
+                {...password.field}
+                personName={fullName.value}
               />
             </>
           )}
@@ -167,14 +165,12 @@ export function AcceptInvitePage() {
         }
         submit="Create account and join"
       >
-        <FullNameField value={fullName} onChange={setFullName} error={form.fieldErrors.full_name} />
+        <FullNameField {...fullName.field} />
         <NewPasswordField
           label="Password"
           name="password"
-          value={password}
-          onChange={setPassword}
-          error={form.fieldErrors.password}
-          personName={fullName}
+          {...password.field}
+          personName={fullName.value}
         />
       </AuthForm>
     </AuthLayout>
