@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import type { ApiError } from '../lib/api.ts';
 
 type Tone = 'info' | 'success' | 'warning' | 'error';
 
@@ -32,5 +33,25 @@ export function Alert({
       </div>
       {action && <div className="shrink-0">{action}</div>}
     </div>
+  );
+}
+
+/**
+ * A conflict the server reported (409) above a form that stays open: its title, and its detail or,
+ * when the detail adds nothing, `hint` (what to do about it). Nothing without a conflict.
+ */
+export function ConflictAlert({
+  conflict,
+  hint,
+}: {
+  conflict: ApiError | null;
+  hint: string | undefined;
+}) {
+  if (!conflict) return null;
+  const { title, detail } = conflict.problem;
+  return (
+    <Alert tone="error" title={title}>
+      {detail && detail !== title ? detail : (hint ?? null)}
+    </Alert>
   );
 }

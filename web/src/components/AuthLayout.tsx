@@ -1,8 +1,9 @@
 import type { FormEvent, ReactNode } from 'react';
+import type { FormAction } from '../lib/forms.ts';
 import { Link } from '../lib/router.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
-import { TextField } from './Field.tsx';
+import { type FieldValue, TextField } from './Field.tsx';
 import { Logo } from './Logo.tsx';
 
 /** The centered card of the public pages (log in, sign up, reset, accept invitation). */
@@ -40,25 +41,32 @@ export function AuthLayout({
 export const linkClass =
   'font-semibold text-indigo-600 hover:text-indigo-500 rounded-sm focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-indigo-600';
 
-/** A public page's form: the form-wide error first, then the fields, then the full-width submit. */
+/**
+ * A public page's form: the form-wide error first (with `errorAction`, e.g. a link to log in), then
+ * the fields, then the full-width submit, busy while the form is sent.
+ */
 export function AuthForm({
   onSubmit,
-  error,
-  busy,
+  form,
+  errorAction,
   submit,
   children,
 }: {
   onSubmit: (e: FormEvent) => void;
-  error?: string | null;
-  busy: boolean;
+  form: Pick<FormAction, 'busy' | 'formError'>;
+  errorAction?: ReactNode;
   submit: ReactNode;
   children: ReactNode;
 }) {
   return (
     <form noValidate onSubmit={onSubmit} className="space-y-5">
-      {error && <Alert tone="error">{error}</Alert>}
+      {form.formError && (
+        <Alert tone="error" action={errorAction}>
+          {form.formError}
+        </Alert>
+      )}
       {children}
-      <Button type="submit" className="w-full" loading={busy}>
+      <Button type="submit" className="w-full" loading={form.busy}>
         {submit}
       </Button>
     </form>
@@ -75,15 +83,7 @@ export function BackToLogin() {
 }
 
 /** The optional full name of a new account (sign up, accept invitation). */
-export function FullNameField({
-  value,
-  onChange,
-  error,
-}: {
-  value: string;
-  onChange: (value: string) => void;
-  error?: string | null;
-}) {
+export function FullNameField({ value, onChange, error }: FieldValue) {
   return (
     <TextField
       label="Full name"

@@ -1,4 +1,7 @@
-import type { ReactNode } from 'react';
+import type { FormEvent, ReactNode } from 'react';
+import type { FormAction } from '../lib/forms.ts';
+import { Alert } from './Alert.tsx';
+import { Button } from './Button.tsx';
 
 /** A titled panel; `id` lets the heading name the region for assistive technology. */
 export function Card({
@@ -42,6 +45,50 @@ export function Card({
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * A card that is a form (settings, a password): the form-wide error above the fields, and the
+ * submit in the footer, busy while the form is sent. `className` lays out the fields.
+ */
+export function FormCard({
+  id,
+  title,
+  description,
+  form,
+  onSubmit,
+  submit,
+  className,
+  children,
+}: {
+  id: string;
+  title: ReactNode;
+  description?: ReactNode;
+  form: Pick<FormAction, 'busy' | 'formError'>;
+  onSubmit: (e: FormEvent) => void;
+  submit: ReactNode;
+  className: string;
+  children: ReactNode;
+}) {
+  return (
+    <form noValidate onSubmit={onSubmit}>
+      <Card
+        id={id}
+        title={title}
+        description={description}
+        footer={
+          <Button type="submit" loading={form.busy}>
+            {submit}
+          </Button>
+        }
+      >
+        <div className={className}>
+          {form.formError && <Alert tone="error">{form.formError}</Alert>}
+          {children}
+        </div>
+      </Card>
+    </form>
   );
 }
 
@@ -91,6 +138,8 @@ const BADGE_TONES = {
   red: 'bg-red-50 text-red-700 ring-red-600/20',
 } as const;
 
+export type Tone = keyof typeof BADGE_TONES;
+
 export function Badge({
   tone = 'gray',
   children,
@@ -110,4 +159,16 @@ export function Badge({
 /** An active / inactive resource (phone, agent). */
 export function ActiveBadge({ active }: { active: boolean }) {
   return active ? <Badge tone="green">Active</Badge> : <Badge tone="gray">Inactive</Badge>;
+}
+
+/** A status by its label and tone in `statuses`; one the dashboard does not know shows as it is, gray. */
+export function StatusBadge<S extends string>({
+  status,
+  statuses,
+}: {
+  status: S;
+  statuses: Record<S, { label: string; tone: Tone }>;
+}) {
+  const known = statuses[status] as { label: string; tone: Tone } | undefined;
+  return <Badge tone={known?.tone ?? 'gray'}>{known?.label ?? status}</Badge>;
 }

@@ -27,3 +27,35 @@ export function CopyButton({
     </Button>
   );
 }
+
+/**
+ * A secret shown to be copied (an API key, an authenticator key): read-only, all of it selected on
+ * focus, and a Copy button beside it. `id` is for the label the caller places.
+ */
+export function CopyableSecret({
+  id,
+  value,
+  what,
+  className,
+  inputClassName = '',
+}: {
+  id: string;
+  value: string;
+  /** The toast's subject, e.g. "API key copied". */
+  what: string;
+  className: string;
+  inputClassName?: string;
+}) {
+  return (
+    <div className={className}>
+      <input
+        id={id}
+        readOnly
+        value={value}
+        onFocus={(e) => e.currentTarget.select()}
+        className={`block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden ${inputClassName}`}
+      />
+      <CopyButton text={value} label="Copy key" what={what} />
+    </div>
+  );
+}

@@ -1,6 +1,8 @@
 // Modal dialogs on the native <dialog> element: focus moves in and is trapped, Escape closes,
 // focus returns to the opener — the browser does it, correctly.
-import { type FormEvent, type ReactNode, useEffect, useId, useRef } from 'react';
+import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import { errorMessage } from '../lib/api.ts';
+import { useToast } from '../lib/toast.tsx';
 import { Button } from './Button.tsx';
 
 export function Dialog({
@@ -120,6 +122,57 @@ export function ConfirmDialog({
       }
     />
   );
+}
+
+/**
+ * An action that asks first (delete, revoke, cancel): `ask(subject)` opens the confirmation;
+ * confirmed, `act(subject)` runs with the button busy. Once it succeeded the dialog closes and
+ * `afterwards(subject)` runs (e.g. a reload); a failure is a toast, and the dialog stays open. `busy` is
+ * the subject being acted on. Render `dialog` once.
+ */
+export function useConfirmedAction<T>({
+  act,
+  afterwards,
+  title,
+  confirmLabel,
+  warning,
+}: {
+  act: (subject: T) => Promise<void>;
+  afterwards?: (subject: T) => Promise<void>;
+  title: (subject: T) => string;
+  confirmLabel: string;
+  warning: ReactNode | ((subject: T) => ReactNode);
+}): { ask: (subject: T) => void; dialog: ReactNode; busy: T | null } {
+  const toast = useToast();
+  const [subject, setSubject] = useState<T | null>(null);
+  const [busy, setBusy] = useState<T | null>(null);
+
+  async function confirm(s: T) {
+    setBusy(s);
+    try {
+      await act(s);
+      setSubject(null);
+      await afterwards?.(s);
+    } catch (err) {
+      toast.error(errorMessage(err));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  const dialog = (
+    <ConfirmDialog
+      open={subject !== null}
+      title={subject !== null ? title(subject) : ''}
+      confirmLabel={confirmLabel}
+      busy={busy !== null}
+      onConfirm={() => subject !== null && void confirm(subject)}
+      onClose={() => setSubject(null)}
+    >
+      {typeof warning === 'function' ? subject !== null && warning(subject) : warning}
+    </ConfirmDialog>
+  );
+  return { ask: setSubject, dialog, busy };
 }
 
 /** A form dialog's footer: Cancel, and the submit button, busy while the form is sent. */

@@ -165,16 +165,36 @@ export function CheckboxField({
   );
 }
 
-/** A resource's name: required, at most 200 characters like the server's schema. */
-export function NameField({
-  value,
+/** A resource's Active checkbox (a phone, an agent); `hint` says what being active does. */
+export function ActiveField({
+  checked,
   onChange,
-  error,
+  hint,
 }: {
+  checked: boolean;
+  onChange: (active: boolean) => void;
+  hint: string;
+}) {
+  return (
+    <CheckboxField
+      label="Active"
+      name="active"
+      checked={checked}
+      onChange={(e) => onChange(e.target.checked)}
+      hint={hint}
+    />
+  );
+}
+
+/** What a field of one text value takes: the value, its change (the new text) and the server's error. */
+export interface FieldValue {
   value: string;
   onChange: (value: string) => void;
   error?: string | null;
-}) {
+}
+
+/** A resource's name: required, at most 200 characters like the server's schema. */
+export function NameField({ value, onChange, error }: FieldValue) {
   return (
     <TextField
       label="Name"
@@ -184,6 +204,36 @@ export function NameField({
       value={value}
       onChange={(e) => onChange(e.target.value)}
       error={error}
+    />
+  );
+}
+
+/** An email address, required; `autoComplete` says whose (the user's, a login, or off for someone else's). */
+export function EmailField({
+  label = 'Email',
+  name = 'email',
+  autoComplete,
+  value,
+  onChange,
+  error,
+  className,
+}: FieldValue & {
+  label?: string;
+  name?: string;
+  autoComplete: 'email' | 'username' | 'off';
+  className?: string;
+}) {
+  return (
+    <TextField
+      label={label}
+      type="email"
+      name={name}
+      autoComplete={autoComplete}
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+      className={className}
     />
   );
 }

@@ -2,13 +2,13 @@
 // "Load more" under a cursor-paged list, a row's Edit / Delete pair (named for the row, so each
 // button is unambiguous to assistive technology) and the confirmed delete behind it.
 import { type ReactNode, useState } from 'react';
-import { errorMessage } from '../lib/api.ts';
-import { type Page, useEditDialog, usePagedList } from '../lib/paged-list.ts';
+import type { DraftFilters } from '../lib/filters.ts';
+import { type Page, type PagedList, useEditDialog, usePagedList } from '../lib/paged-list.ts';
 import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
 import { EmptyState } from './Card.tsx';
-import { ConfirmDialog } from './Dialog.tsx';
+import { useConfirmedAction } from './Dialog.tsx';
 import { SelectField, TextField } from './Field.tsx';
 import { Loading } from './Spinner.tsx';
 
@@ -74,21 +74,33 @@ export function LoadMore({
   );
 }
 
-export function RowActions({
+/** A row's Edit (opens the page's dialog on it) and Delete (asks first). */
+export function RowActions<T>({
   name,
-  onEdit,
-  onDelete,
+  row,
+  resource,
 }: {
+  /** The row as the buttons name it, e.g. "Edit Support line". */
   name: string;
-  onEdit: () => void;
-  onDelete: () => void;
+  row: T;
+  resource: { edit(row: T): void; deleteRow: { ask(row: T): void } };
 }) {
   return (
     <div className="flex shrink-0 justify-end gap-2">
-      <Button variant="secondary" size="sm" onClick={onEdit} aria-label={`Edit ${name}`}>
+      <Button
+        variant="secondary"
+        size="sm"
+        onClick={() => resource.edit(row)}
+        aria-label={`Edit ${name}`}
+      >
         Edit
       </Button>
-      <Button variant="ghost" size="sm" onClick={onDelete} aria-label={`Delete ${name}`}>
+      <Button
+        variant="ghost"
+        size="sm"
+        onClick={() => resource.deleteRow.ask(row)}
+        aria-label={`Delete ${name}`}
+      >
         Delete
       </Button>
     </div>
@@ -112,42 +124,18 @@ interface DeleteRowOptions<T> {
 export function useDeleteRow<T extends { id: string }>({
   remove,
   setItems,
-  title,
-  confirmLabel,
   deleted,
-  warning,
+  ...confirm
 }: DeleteRowOptions<T>): { ask: (row: T) => void; dialog: ReactNode } {
   const toast = useToast();
-  const [row, setRow] = useState<T | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function confirm(r: T) {
-    setBusy(true);
-    try {
+  return useConfirmedAction<T>({
+    ...confirm,
+    act: async (r) => {
       await remove(r);
       setItems((all) => all?.filter((x) => x.id !== r.id) ?? null);
       toast.success(deleted(r));
-      setRow(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  const dialog = (
-    <ConfirmDialog
-      open={row !== null}
-      title={row ? title(row) : ''}
-      confirmLabel={confirmLabel}
-      busy={busy}
-      onConfirm={() => row && void confirm(row)}
-      onClose={() => setRow(null)}
-    >
-      {warning}
-    </ConfirmDialog>
-  );
-  return { ask: setRow, dialog };
+    },
+  });
 }
 
 /**
@@ -202,6 +190,133 @@ export function SearchForm({
   );
 }
 
+/**
+ * A log's filter form: `children` are its fields, bound to `filters.draft`; "Apply filters" applies
+ * the draft (`tidy` first, e.g. trimmed) and "Clear", offered while the log is filtered, goes back
+ * to the whole log.
+ */
+export function FilterForm<F>({
+  label,
+  filters,
+  tidy = (draft) => draft,
+  children,
+}: {
+  /** The form's accessible name, e.g. "Filter calls". */
+  label: string;
+  filters: DraftFilters<F>;
+  tidy?: (draft: F) => F;
+  children: ReactNode;
+}) {
+  return (
+    <search className="mb-5 block">
+      <form
+        aria-label={label}
+        className="flex flex-wrap items-end gap-3"
+        onSubmit={(e) => {
+          e.preventDefault();
+          filters.apply(tidy(filters.draft));
+        }}
+      >
+        {children}
+        <div className="flex gap-2">
+          <Button type="submit" variant="secondary">
+            Apply filters
+          </Button>
+          {filters.filtered && (
+            <Button variant="ghost" onClick={filters.clear}>
+              Clear
+            </Button>
+          )}
+        </div>
+      </form>
+    </search>
+  );
+}
+
+/**
+ * A filtered log's rows (`children`) and its "Load more". With no rows it says that nothing matches
+ * the filters or, unfiltered, that there are no `noun` yet and `emptyHint`.
+ */
+export function FilteredListBody<T>({
+  log: { list, filters },
+  noun,
+  emptyHint,
+  children,
+}: {
+  log: { list: PagedList<T>; filters: { filtered: boolean } };
+  /** Plural and lower case, e.g. "calls". */
+  noun: string;
+  emptyHint: string;
+  children: (items: T[]) => ReactNode;
+}) {
+  return (
+    <>
+      <ListBody
+        list={list}
+        loading={`Loading ${noun}…`}
+        empty={
+          <EmptyState
+            title={filters.filtered ? `No ${noun} match these filters` : `No ${noun} yet`}
+          >
+            {!filters.filtered && emptyHint}
+          </EmptyState>
+        }
+      >
+        {children}
+      </ListBody>
+      <LoadMore list={list} />
+    </>
+  );
+}
+
+/** A log's "From date" / "To date" filter: local days (yyyy-mm-dd), both inclusive. */
+export function DayRangeFields({
+  filters,
+}: {
+  filters: Pick<DraftFilters<{ since: string; until: string }>, 'field'>;
+}) {
+  return (
+    <>
+      <TextField
+        label="From date"
+        className="w-40"
+        name="since"
+        type="date"
+        {...filters.field('since')}
+      />
+      <TextField
+        label="To date"
+        className="w-40"
+        name="until"
+        type="date"
+        {...filters.field('until')}
+      />
+    </>
+  );
+}
+
+/** A log's status filter: every status by its label, or all ('') of them. */
+export function StatusFilterField<S extends string>({
+  statuses,
+  filters,
+  className,
+}: {
+  statuses: Record<S, { label: string }>;
+  filters: Pick<DraftFilters<{ status: S | '' }>, 'field'>;
+  className: string;
+}) {
+  return (
+    <SelectField label="Status" className={className} name="status" {...filters.field('status')}>
+      <option value="">All statuses</option>
+      {(Object.keys(statuses) as S[]).map((s) => (
+        <option key={s} value={s}>
+          {statuses[s].label}
+        </option>
+      ))}
+    </SelectField>
+  );
+}
+
 /** The active / inactive filter of phones and agents ('' is both). */
 export type ActiveFilter = '' | 'true' | 'false';
 
@@ -231,19 +346,40 @@ export function ActiveFilterField({
 
 /**
  * A resource list page's state: the cursor-paged rows (a failed "load more" is a toast), its
- * create/edit dialog (`said` is the toast once saved) and its confirmed delete.
+ * create/edit dialog and its confirmed delete. What they say names the row the one way: `noun`
+ * and `nameOf` give `Prompt "Support" created.`, `Delete "Support"?`, `Prompt "Support" deleted.`
  */
-export function useResourceList<T extends { id: string }, E>({
+export function useResourceList<T extends { id: string }>({
   fetchPage,
-  said,
-  ...deleting
+  noun,
+  nameOf,
+  createdWord = 'created',
+  remove,
+  confirmLabel,
+  warning,
 }: {
   fetchPage: (cursor: string | undefined) => Promise<Page<T>>;
-  said: (row: T, created: boolean) => string;
-} & Omit<DeleteRowOptions<T>, 'setItems'>) {
+  /** Capitalised, e.g. "Messaging agent". */
+  noun: string;
+  /** The row in a sentence, e.g. `"Support"` (quoted) or a phone number as it is. */
+  nameOf: (row: T) => string;
+  createdWord?: 'created' | 'added';
+} & Pick<DeleteRowOptions<T>, 'remove' | 'confirmLabel' | 'warning'>) {
   const toast = useToast();
   const list = usePagedList(fetchPage, toast.error);
-  const edit = useEditDialog<E, T>(list.setItems, said);
-  const deleteRow = useDeleteRow<T>({ ...deleting, setItems: list.setItems });
+  const edit = useEditDialog<T>(
+    list.setItems,
+    (row, created) => `${noun} ${nameOf(row)} ${created ? createdWord : 'saved'}.`,
+  );
+  const deleteRow = useDeleteRow<T>({
+    remove,
+    setItems: list.setItems,
+    title: (row) => `Delete ${nameOf(row)}?`,
+    confirmLabel,
+    deleted: (row) => `${noun} ${nameOf(row)} deleted.`,
+    warning,
+  });
   return { list, ...edit, deleteRow };
 }
+
+export type ResourceList<T extends { id: string }> = ReturnType<typeof useResourceList<T>>;

@@ -2,15 +2,12 @@
 // rules preview as the user types, and — where the user types it twice — the two must match before
 // anything is sent. The server stays the judge of the rules.
 import { type ReactNode, useState } from 'react';
-import { TextField } from './Field.tsx';
+import { type FieldValue, TextField } from './Field.tsx';
 import { PasswordRules } from './PasswordRules.tsx';
 
-interface PasswordInput {
+interface PasswordInput extends FieldValue {
   label: string;
   name: string;
-  value: string;
-  onChange: (value: string) => void;
-  error: string | undefined;
 }
 
 function PasswordField({
@@ -75,11 +72,7 @@ export function ConfirmPasswordField({
   value,
   onChange,
   mismatch,
-}: {
-  value: string;
-  onChange: (value: string) => void;
-  mismatch: boolean;
-}) {
+}: Omit<FieldValue, 'error'> & { mismatch: boolean }) {
   return (
     <TextField
       label="Confirm new password"
@@ -91,5 +84,38 @@ export function ConfirmPasswordField({
       onChange={(e) => onChange(e.target.value)}
       error={mismatch ? 'The two passwords are not the same.' : null}
     />
+  );
+}
+
+/** A new password typed twice (`next` from useNewPassword), sent as `new_password`. */
+export function NewPasswordTwiceFields({
+  next,
+  error,
+  email,
+  personName,
+}: {
+  next: ReturnType<typeof useNewPassword>;
+  error: string | undefined;
+  /** Personal information the password should not contain (previewed only). */
+  email?: string;
+  personName?: string;
+}) {
+  return (
+    <>
+      <NewPasswordField
+        label="New password"
+        name="new_password"
+        value={next.password}
+        onChange={next.setPassword}
+        error={error}
+        email={email}
+        personName={personName}
+      />
+      <ConfirmPasswordField
+        value={next.confirm}
+        onChange={next.setConfirm}
+        mismatch={next.mismatch}
+      />
+    </>
   );
 }

@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import { formatDateTime, timeAgo } from '../lib/format.ts';
+import { Button } from './Button.tsx';
 
 /** A column heading: its text, or the text (or an sr-only span) with classes added to `th`. */
 export type Column = string | { label: ReactNode; className?: string };
@@ -70,6 +71,39 @@ export function UpdatedCell({ at }: { at: string }) {
       <time dateTime={at} title={formatDateTime(at)}>
         {timeAgo(at)}
       </time>
+    </td>
+  );
+}
+
+/** A moment as a <time> in the user's locale, or "—" when there is none (not yet, never). */
+export function DateTimeText({ at }: { at: string | null }) {
+  return at ? <time dateTime={at}>{formatDateTime(at)}</time> : '—';
+}
+
+/**
+ * A row's one action (delete, revoke, cancel, deactivate) in its last cell, named for the row
+ * (`name`, e.g. "Revoke invitation for ann@example.com"); without `show` the cell stays empty.
+ */
+export function RowActionCell({
+  label,
+  name,
+  onClick,
+  loading,
+  show = true,
+}: {
+  label: string;
+  name: string;
+  onClick: () => void;
+  loading?: boolean;
+  show?: boolean;
+}) {
+  return (
+    <td className={`${td} text-right`}>
+      {show && (
+        <Button variant="ghost" size="sm" loading={loading} onClick={onClick} aria-label={name}>
+          {label}
+        </Button>
+      )}
     </td>
   );
 }

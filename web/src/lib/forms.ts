@@ -1,6 +1,6 @@
 // Form submission state: busy flag, the server's field errors (shown next to each input) and a
 // form-level message for everything else.
-import { useCallback, useState } from 'react';
+import { type ChangeEvent, useCallback, useState } from 'react';
 import { ApiError, errorMessage } from './api.ts';
 
 export interface FormAction {
@@ -49,6 +49,52 @@ export function useFormAction(
   }, []);
 
   return { busy, fieldErrors, formError, run, setFormError, reset };
+}
+
+/**
+ * A field's text, bound to its form: spread `input` on a TextField, TextAreaField or SelectField
+ * (its name, value, change and the server's error for it), or `field` on a one-value field
+ * (NameField, EmailField, the password fields: value, change and error). `errorKey` where the
+ * server names the field otherwise (e.g. a nested setting).
+ */
+export function useFormField(
+  form: Pick<FormAction, 'fieldErrors'>,
+  name: string,
+  initial: string | (() => string) = '',
+  errorKey = name,
+) {
+  const [value, setValue] = useState(initial);
+  return {
+    value,
+    setValue,
+    input: {
+      name,
+      value,
+      onChange: (e: ChangeEvent<HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement>) =>
+        setValue(e.target.value),
+      error: form.fieldErrors[errorKey],
+    },
+    field: { value, onChange: setValue, error: form.fieldErrors[errorKey] },
+  };
+}
+
+/**
+ * A form whose conflicts (409: another row already holds the number, the phone's active agent) are
+ * kept apart from its other errors: `conflict` is shown as its own alert and the dialog stays open.
+ */
+export function useConflictFormAction() {
+  const [conflict, setConflict] = useState<ApiError | null>(null);
+  const form = useFormAction({
+    onError: (err) => {
+      if (err instanceof ApiError && err.status === 409) {
+        setConflict(err);
+        return null;
+      }
+      return undefined;
+    },
+  });
+  const clearConflict = useCallback(() => setConflict(null), []);
+  return { form, conflict, clearConflict };
 }
 
 /**

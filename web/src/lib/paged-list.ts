@@ -90,21 +90,27 @@ export function withSaved<T extends { id: string }>(
   return rows?.map((x) => (x.id === row.id ? row : x)) ?? null;
 }
 
+/** What a list page's create-or-edit dialog is open for: a new row, or the row edited. */
+export type Editing<T> = { mode: 'create' } | { mode: 'edit'; row: T };
+
 /**
- * A list page's create/edit dialog: `editing` (null while closed) and `saved`, the dialog's onSaved,
- * which closes it, says what happened and puts the row in the list without a reload.
+ * A list page's create/edit dialog: `editing` (null while closed), `create()` and `edit(row)` to
+ * open it, and `saved`, the dialog's onSaved, which closes it, says what happened and puts the row
+ * in the list without a reload.
  */
-export function useEditDialog<E, T extends { id: string }>(
+export function useEditDialog<T extends { id: string }>(
   setItems: PagedList<T>['setItems'],
   said: (row: T, created: boolean) => string,
 ) {
   const toast = useToast();
-  const [editing, setEditing] = useState<E | null>(null);
+  const [editing, setEditing] = useState<Editing<T> | null>(null);
+  const create = useCallback(() => setEditing({ mode: 'create' }), []);
+  const edit = useCallback((row: T) => setEditing({ mode: 'edit', row }), []);
   const close = useCallback(() => setEditing(null), []);
   function saved(row: T, created: boolean) {
     setEditing(null);
     toast.success(said(row, created));
     setItems((all) => withSaved(all, row, created));
   }
-  return { editing, setEditing, close, saved };
+  return { editing, create, edit, close, saved };
 }

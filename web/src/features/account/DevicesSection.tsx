@@ -1,13 +1,12 @@
 // Audio devices: every device that streamed as you in this org (GET /api/devices) with its
 // client id, codec and when it was first and last seen; revoke one to close its live sockets and
 // refuse it from then on (a revoked device stays revoked).
-import { useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
-import { ConfirmDialog } from '../../components/Dialog.tsx';
+import { useConfirmedAction } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
 import { useToast } from '../../lib/toast.tsx';
@@ -23,22 +22,17 @@ async function loadDevices(): Promise<Device[]> {
 export function DevicesSection() {
   const toast = useToast();
   const { data: items, error, reload } = useLoad(loadDevices);
-  const [confirm, setConfirm] = useState<Device | null>(null);
-  const [revoking, setRevoking] = useState(false);
-
-  async function revoke(d: Device) {
-    setRevoking(true);
-    try {
+  const revoke = useConfirmedAction<Device>({
+    act: async (d) => {
       await api.delete('/api/devices/{client_id}', { params: { client_id: d.client_id } });
       toast.success(`Revoked ${d.name}. Its connections were closed.`);
-      setConfirm(null);
-      await reload();
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setRevoking(false);
-    }
-  }
+    },
+    afterwards: reload,
+    title: (d) => `Revoke ${d.name}?`,
+    confirmLabel: 'Revoke device',
+    warning:
+      'Its open connections close now and it cannot connect again. A revoked device stays revoked.',
+  });
 
   return (
     <Card
@@ -74,7 +68,7 @@ export function DevicesSection() {
                 <Button
                   variant="secondary"
                   size="sm"
-                  onClick={() => setConfirm(d)}
+                  onClick={() => revoke.ask(d)}
                   aria-label={`Revoke device ${d.client_id}`}
                 >
                   Revoke
@@ -84,16 +78,7 @@ export function DevicesSection() {
           ))}
         </ul>
       )}
-      <ConfirmDialog
-        open={confirm !== null}
-        title={`Revoke ${confirm?.name ?? 'device'}?`}
-        confirmLabel="Revoke device"
-        busy={revoking}
-        onConfirm={() => confirm && void revoke(confirm)}
-        onClose={() => setConfirm(null)}
-      >
-        Its open connections close now and it cannot connect again. A revoked device stays revoked.
-      </ConfirmDialog>
+      {revoke.dialog}
     </Card>
   );
 }

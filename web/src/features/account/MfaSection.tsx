@@ -1,15 +1,15 @@
 // Two-factor authentication: set up with a QR code (or the key typed by hand), confirm with a
 // code, get backup codes; later regenerate the codes or turn MFA off (password and code).
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, type ReactNode, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card } from '../../components/Card.tsx';
-import { CopyButton } from '../../components/CopyButton.tsx';
+import { CopyableSecret } from '../../components/CopyButton.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { type FieldValue, TextField } from '../../components/Field.tsx';
 import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api, type ResponseOf } from '../../lib/api.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { type FormAction, useFormAction } from '../../lib/forms.ts';
 import { useSession } from '../../lib/session.tsx';
 import { refreshSession } from '../../lib/session-refresh.ts';
 import { useToast } from '../../lib/toast.tsx';
@@ -31,12 +31,7 @@ function CodeField({
   onChange,
   error,
   label = 'Verification code',
-}: {
-  value: string;
-  onChange: (v: string) => void;
-  error?: string | null;
-  label?: string;
-}) {
+}: FieldValue & { label?: string }) {
   return (
     <TextField
       label={label}
@@ -115,19 +110,16 @@ function SetupFlow({
         </li>
         <li>
           <p className="font-medium text-slate-900">Or enter this key by hand</p>
-          <div className="mt-2 flex max-w-md gap-2">
-            <label htmlFor="mfa-secret" className="sr-only">
-              Secret key
-            </label>
-            <input
-              id="mfa-secret"
-              readOnly
-              value={setup.secret}
-              onFocus={(e) => e.currentTarget.select()}
-              className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm tracking-wider text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
-            />
-            <CopyButton text={setup.secret} label="Copy key" what="Secret key copied" />
-          </div>
+          <label htmlFor="mfa-secret" className="sr-only">
+            Secret key
+          </label>
+          <CopyableSecret
+            id="mfa-secret"
+            value={setup.secret}
+            what="Secret key copied"
+            className="mt-2 flex max-w-md gap-2"
+            inputClassName="tracking-wider"
+          />
           <p className="mt-1 text-xs text-slate-500">Time-based, 6 digits, every 30 seconds.</p>
         </li>
         <li>
@@ -152,31 +144,42 @@ function SetupFlow({
   );
 }
 
-function RegenerateDialog({
+/**
+ * A change to two-factor authentication confirmed with a code from the app (and, before it,
+ * `children`: any other field). `send(code)` gets the code without spaces.
+ */
+function CodeConfirmDialog({
+  title,
+  description,
+  submit,
+  danger,
+  form,
+  send,
   onClose,
-  onCodes,
+  children,
 }: {
+  title: string;
+  description: string;
+  submit: string;
+  danger?: boolean;
+  form: FormAction;
+  send: (code: string) => Promise<void>;
   onClose: () => void;
-  onCodes: (c: string[]) => void;
+  children?: ReactNode;
 }) {
   const [code, setCode] = useState('');
-  const form = useFormAction({ onError: wrongCode });
   return (
     <Dialog
       open
       onClose={onClose}
-      title="New backup codes"
-      description="Your current backup codes stop working. Confirm with a code from your authenticator app."
-      onSubmit={async () => {
-        const r = await form.run(() =>
-          api.post('/api/auth/mfa/backup-codes', { body: { code: code.replace(/\s+/g, '') } }),
-        );
-        if (r) onCodes(r.backup_codes);
-      }}
-      footer={<SaveFooter label="Generate new codes" busy={form.busy} onCancel={onClose} />}
+      title={title}
+      description={description}
+      onSubmit={() => send(code.replace(/\s+/g, ''))}
+      footer={<SaveFooter label={submit} busy={form.busy} onCancel={onClose} danger={danger} />}
     >
       <div className="space-y-4">
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        {children}
         <CodeField
           value={code}
           onChange={setCode}
@@ -188,9 +191,31 @@ function RegenerateDialog({
   );
 }
 
+function RegenerateDialog({
+  onClose,
+  onCodes,
+}: {
+  onClose: () => void;
+  onCodes: (c: string[]) => void;
+}) {
+  const form = useFormAction({ onError: wrongCode });
+  return (
+    <CodeConfirmDialog
+      title="New backup codes"
+      description="Your current backup codes stop working. Confirm with a code from your authenticator app."
+      submit="Generate new codes"
+      form={form}
+      send={async (code) => {
+        const r = await form.run(() => api.post('/api/auth/mfa/backup-codes', { body: { code } }));
+        if (r) onCodes(r.backup_codes);
+      }}
+      onClose={onClose}
+    />
+  );
+}
+
 function DisableDialog({ onClose, onDisabled }: { onClose: () => void; onDisabled: () => void }) {
   const [password, setPassword] = useState('');
-  const [code, setCode] = useState('');
   const form = useFormAction({
     onError: (err) =>
       err instanceof ApiError && err.code === 'invalid_credentials'
@@ -198,37 +223,27 @@ function DisableDialog({ onClose, onDisabled }: { onClose: () => void; onDisable
         : wrongCode(err),
   });
   return (
-    <Dialog
-      open
-      onClose={onClose}
+    <CodeConfirmDialog
       title="Turn off two-factor authentication?"
       description="Your account will be protected by your password alone. Confirm with your password and a code."
-      onSubmit={async () => {
+      submit="Turn off"
+      danger
+      form={form}
+      send={async (code) => {
         const ok = await form.run(async () => {
-          await api.post('/api/auth/mfa/disable', {
-            body: { password, code: code.replace(/\s+/g, '') },
-          });
+          await api.post('/api/auth/mfa/disable', { body: { password, code } });
           return true;
         });
         if (ok) onDisabled();
       }}
-      footer={<SaveFooter label="Turn off" busy={form.busy} onCancel={onClose} danger />}
+      onClose={onClose}
     >
-      <div className="space-y-4">
-        {form.formError && <Alert tone="error">{form.formError}</Alert>}
-        <CurrentPasswordField
-          value={password}
-          onChange={setPassword}
-          error={form.fieldErrors.password}
-        />
-        <CodeField
-          value={code}
-          onChange={setCode}
-          error={form.fieldErrors.code}
-          label="Authentication code"
-        />
-      </div>
-    </Dialog>
+      <CurrentPasswordField
+        value={password}
+        onChange={setPassword}
+        error={form.fieldErrors.password}
+      />
+    </CodeConfirmDialog>
   );
 }
 

@@ -1,79 +1,56 @@
 // Change password: the current one proves it is you; every other session ends.
-import { type FormEvent, useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
-import { Button } from '../../components/Button.tsx';
-import { Card } from '../../components/Card.tsx';
+import type { FormEvent } from 'react';
+import { FormCard } from '../../components/Card.tsx';
 import {
-  ConfirmPasswordField,
   CurrentPasswordField,
-  NewPasswordField,
+  NewPasswordTwiceFields,
   useNewPassword,
 } from '../../components/PasswordFields.tsx';
 import { api } from '../../lib/api.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
 export function PasswordSection({ onChanged }: { onChanged: () => void }) {
   const { me } = useSession();
   const toast = useToast();
-  const [current, setCurrent] = useState('');
   const next = useNewPassword();
   const form = useFormAction();
+  const current = useFormField(form, 'current_password');
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     if (!next.matches()) return;
     const ok = await form.run(async () => {
       await api.post('/api/auth/password/change', {
-        body: { current_password: current, new_password: next.password },
+        body: { current_password: current.value, new_password: next.password },
       });
       return true;
     });
     if (!ok) return;
-    setCurrent('');
+    current.setValue('');
     next.clear();
     toast.success('Password changed. Your other sessions were logged out.');
     onChanged();
   }
 
   return (
-    <form noValidate onSubmit={submit}>
-      <Card
-        id="password"
-        title="Password"
-        description="Changing it logs you out on every other device."
-        footer={
-          <Button type="submit" loading={form.busy}>
-            Change password
-          </Button>
-        }
-      >
-        <div className="max-w-md space-y-4">
-          {form.formError && <Alert tone="error">{form.formError}</Alert>}
-          <CurrentPasswordField
-            label="Current password"
-            name="current_password"
-            value={current}
-            onChange={setCurrent}
-            error={form.fieldErrors.current_password}
-          />
-          <NewPasswordField
-            label="New password"
-            name="new_password"
-            value={next.password}
-            onChange={next.setPassword}
-            error={form.fieldErrors.new_password}
-            email={me?.email}
-            personName={me?.full_name ?? undefined}
-          />
-          <ConfirmPasswordField
-            value={next.confirm}
-            onChange={next.setConfirm}
-            mismatch={next.mismatch}
-          />
-        </div>
-      </Card>
-    </form>
+    <FormCard
+      id="password"
+      title="Password"
+      description="Changing it logs you out on every other device."
+      form={form}
+      onSubmit={submit}
+      submit="Change password"
+      className="max-w-md space-y-4"
+    >
+      <CurrentPasswordField label="Current password" name="current_password" {...current.field} />
+      <NewPasswordTwiceFields
+        next={next}
+        error={form.fieldErrors.new_password}
+        email={me?.email}
+        personName={me?.full_name ?? undefined}
+      />
+    </FormCard>
   );
 }

@@ -1,42 +1,32 @@
 // Voice agents: list, filter, create, edit, delete. One active incoming agent per phone: the
 // server answers 409 phone_has_active_agent for a second, shown in the dialog, which stays open.
-import { useCallback, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { Badge } from '../../components/Card.tsx';
 import {
-  CheckboxField,
+  ActiveField,
   NameField,
   SelectField,
   TextAreaField,
   TextField,
 } from '../../components/Field.tsx';
-import {
-  type ActiveFilter,
-  ActiveFilterField,
-  ListEmpty,
-  SearchForm,
-  useResourceList,
-} from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
-import { actionsColumn, Table, td } from '../../components/Table.tsx';
-import { api, type ResponseOf } from '../../lib/api.ts';
+import { td } from '../../components/Table.tsx';
+import type { ResponseOf } from '../../lib/api.ts';
 import { Link } from '../../lib/router.tsx';
-import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
+import { AgentTable } from '../voice-shared/AgentCells.tsx';
 import {
   AgentDialog,
   type AgentDialogProps,
-  type AgentEditing,
   type AgentKind,
   initialAgent,
 } from '../voice-shared/AgentFormBody.tsx';
+import { AgentSearchForm, useAgentFilters, useAgentList } from '../voice-shared/AgentList.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
-import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
 import { useLookups } from '../voice-shared/voice-lookups.ts';
 
 type Agent = ResponseOf<'/api/agents', 'get'>['items'][number];
 type Direction = Agent['direction'];
-
-const PAGE = 20;
 
 const DIRECTION_LABELS: Record<Direction, string> = {
   incoming: 'Incoming',
@@ -57,24 +47,18 @@ const KIND: AgentKind<'/api/agents'> = {
 
 /** What to do about a value the server's pattern refuses (its own message names the regex). */
 const FIELD_HINTS: Record<string, string> = {
-  name: 'Enter a name.',
-  phone_id: 'Choose a phone number.',
   voice: 'Letters, digits, dots, dashes and underscores only (up to 64), e.g. Polly.Joanna.',
   language: 'A language tag such as en-US or fr.',
   media_stream_url: 'A WebSocket URL that starts with wss:// (or ws://), without spaces.',
 };
 
-/** The checks the server makes, done first so the messages are plain. */
+/** The checks the server makes, done first so the messages are plain (name and phone: useAgentForm). */
 function validate(v: {
-  name: string;
-  phoneId: string;
   voice: string;
   language: string;
   mediaStreamUrl: string;
 }): Record<string, string> {
   const out: Record<string, string> = {};
-  if (!v.name.trim()) out.name = FIELD_HINTS.name!;
-  if (!v.phoneId) out.phone_id = FIELD_HINTS.phone_id!;
   if (v.voice.trim() && !/^[A-Za-z0-9._-]{1,64}$/.test(v.voice.trim()))
     out.voice = FIELD_HINTS.voice!;
   if (v.language.trim() && !/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$/.test(v.language.trim()))
@@ -93,37 +77,31 @@ function orNull(v: string): string | null {
 function VoiceAgentDialog(props: AgentDialogProps<'/api/agents'>) {
   const { lookups } = props;
   const initial = initialAgent(props.editing);
-  const [name, setName] = useState(initial?.name ?? '');
   const [direction, setDirection] = useState<Direction>(initial?.direction ?? 'incoming');
   const [instructions, setInstructions] = useState(initial?.instructions ?? '');
   const [greeting, setGreeting] = useState(initial?.greeting ?? '');
   const [voice, setVoice] = useState(initial?.voice ?? '');
   const [language, setLanguage] = useState(initial?.language ?? '');
   const [mediaStreamUrl, setMediaStreamUrl] = useState(initial?.media_stream_url ?? '');
-  const [active, setActive] = useState(initial?.active ?? true);
   const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { errorOf, phoneId, promptId } = agentForm;
+  const { errorOf } = agentForm;
 
   function body() {
-    if (!agentForm.checked(validate({ name, phoneId, voice, language, mediaStreamUrl })))
-      return null;
+    if (!agentForm.checked(validate({ voice, language, mediaStreamUrl }))) return null;
     return {
-      name: name.trim(),
+      ...agentForm.commonBody(),
       direction,
-      phone_id: phoneId,
-      prompt_id: promptId || null,
       instructions: orNull(instructions),
       greeting: orNull(greeting),
       voice: orNull(voice),
       language: orNull(language),
       media_stream_url: orNull(mediaStreamUrl),
-      active,
     };
   }
 
   return (
     <AgentDialog {...props} kind={KIND} agentForm={agentForm} body={body}>
-      <NameField value={name} onChange={setName} error={errorOf('name')} />
+      <NameField value={agentForm.name} onChange={agentForm.setName} error={errorOf('name')} />
       <div className="grid gap-4 sm:grid-cols-2">
         <SelectField
           label="Direction"
@@ -209,11 +187,9 @@ function VoiceAgentDialog(props: AgentDialogProps<'/api/agents'>) {
         placeholder="wss://agents.example.com/stream"
         hint="Optional: the agent worker's WebSocket (wss://…) that receives the call audio."
       />
-      <CheckboxField
-        label="Active"
-        name="active"
-        checked={active}
-        onChange={(e) => setActive(e.target.checked)}
+      <ActiveField
+        checked={agentForm.active}
+        onChange={agentForm.setActive}
         hint="Only active agents answer or place calls. One active incoming agent per phone."
       />
     </AgentDialog>
@@ -222,127 +198,68 @@ function VoiceAgentDialog(props: AgentDialogProps<'/api/agents'>) {
 
 export function AgentsPage() {
   const lookups = useLookups();
-  const [search, setSearch] = useState('');
-  const [directionFilter, setDirectionFilter] = useState<Direction | ''>('');
-  const [phoneFilter, setPhoneFilter] = useState('');
-  const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
-
-  const filters = useMemo(
-    () => ({
-      q: search || undefined,
-      direction: directionFilter || undefined,
-      phone_id: phoneFilter || undefined,
-      active: activeFilter === '' ? undefined : activeFilter === 'true',
-    }),
-    [search, directionFilter, phoneFilter, activeFilter],
+  const agentFilters = useAgentFilters();
+  const [direction, setDirection] = useState<Direction | ''>('');
+  const query = useMemo(
+    () => ({ ...agentFilters.query, direction: direction || undefined }),
+    [agentFilters.query, direction],
   );
 
-  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
-    Agent,
-    AgentEditing<'/api/agents'>
-  >({
-    fetchPage: useCallback(
-      (cursor: string | undefined) =>
-        api.get('/api/agents', { query: { limit: PAGE, cursor, ...filters } }),
-      [filters],
-    ),
-    said: (a, created) => (created ? `Agent "${a.name}" created.` : `Agent "${a.name}" saved.`),
-    remove: (a) => api.delete('/api/agents/{id}', { params: { id: a.id } }),
-    title: (a) => `Delete "${a.name}"?`,
+  const resource = useAgentList<Agent>(KIND.path, query, {
+    noun: 'Agent',
     confirmLabel: 'Delete agent',
-    deleted: (a) => `Agent "${a.name}" deleted.`,
     warning:
       'The agent stops answering and placing calls. This cannot be undone from the dashboard.',
   });
-
-  const cells = useAgentCells(lookups);
-  const filtered =
-    search !== '' || directionFilter !== '' || phoneFilter !== '' || activeFilter !== '';
 
   return (
     <ResourcePage
       title="Voice agents"
       description="The agents that answer your phone numbers and place outgoing calls."
       newLabel="New agent"
-      onNew={() => setEditing({ mode: 'create' })}
+      resource={resource}
       above={
-        <SearchForm
-          label="Search agents"
-          placeholder="Part of the name"
-          maxLength={200}
-          onSearch={setSearch}
-          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(3,minmax(0,1fr))_auto] lg:items-end"
-          buttonClassName="self-end"
-        >
+        <AgentSearchForm label="Search agents" filters={agentFilters} phones={lookups.phones}>
           <SelectField
             label="Incoming or outgoing"
             name="direction"
-            value={directionFilter}
-            onChange={(e) => setDirectionFilter(e.target.value as Direction | '')}
+            value={direction}
+            onChange={(e) => setDirection(e.target.value as Direction | '')}
           >
             <option value="">All agents</option>
             <option value="incoming">Incoming</option>
             <option value="outgoing">Outgoing</option>
           </SelectField>
-          <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
-          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
-        </SearchForm>
+        </AgentSearchForm>
       }
-      list={list}
       loading="Loading voice agents…"
-      empty={
-        <ListEmpty
-          filtered={filtered}
-          filteredTitle="No agents match your filters"
-          title="No voice agents yet"
-          createLabel="Create your first agent"
-          onCreate={() => setEditing({ mode: 'create' })}
-        >
-          A voice agent answers calls to one of your phone numbers, or calls out from it.
-        </ListEmpty>
-      }
-      dialogs={
-        <>
-          {editing && (
-            <VoiceAgentDialog editing={editing} lookups={lookups} onClose={close} onSaved={saved} />
-          )}
-          {deleteRow.dialog}
-        </>
-      }
+      empty={{
+        filtered: agentFilters.filtered || direction !== '',
+        filteredTitle: 'No agents match your filters',
+        title: 'No voice agents yet',
+        createLabel: 'Create your first agent',
+        about: 'A voice agent answers calls to one of your phone numbers, or calls out from it.',
+      }}
+      dialog={(props) => <VoiceAgentDialog {...props} lookups={lookups} />}
     >
       {(items) => (
-        <Table
+        <AgentTable
           caption="Voice agents"
-          columns={[
-            'Name',
-            'Direction',
-            'Phone number',
-            'Prompt',
-            'Status',
-            'Updated',
-            actionsColumn,
-          ]}
-        >
-          {items.map((a) => {
-            return (
-              <tr key={a.id}>
-                <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                <td className={td}>
-                  <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
-                    {DIRECTION_LABELS[a.direction]}
-                  </Badge>
-                </td>
-                {cells.phoneCell(a.phone_id)}
-                {cells.promptCell(a.prompt_id)}
-                <AgentRowEnd
-                  agent={a}
-                  onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                  onDelete={() => deleteRow.ask(a)}
-                />
-              </tr>
-            );
-          })}
-        </Table>
+          items={items}
+          lookups={lookups}
+          resource={resource}
+          own={{
+            label: 'Direction',
+            at: 'before phone',
+            cell: (a) => (
+              <td className={td}>
+                <Badge tone={a.direction === 'incoming' ? 'indigo' : 'amber'}>
+                  {DIRECTION_LABELS[a.direction]}
+                </Badge>
+              </td>
+            ),
+          }}
+        />
       )}
     </ResourcePage>
   );

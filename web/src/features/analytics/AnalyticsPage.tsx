@@ -87,7 +87,7 @@ const firstAgents = async () => (await api.get('/api/agents', { query: { limit: 
 export function AnalyticsPage() {
   const tz = useMemo(browserTimeZone, []);
   const initial = useMemo(() => ({ ...defaultRange(), agentId: '' }), []);
-  const { draft, applied, set, apply: setApplied } = useDraftFilters<Filters>(initial);
+  const { draft, applied, field, apply: setApplied } = useDraftFilters<Filters>(initial);
   const [data, setData] = useState<Data | null>(null);
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -182,23 +182,20 @@ export function AnalyticsPage() {
               label="From"
               type="date"
               name="from"
-              value={draft.from}
+              {...field('from')}
               max={draft.to || undefined}
-              onChange={(e) => set('from', e.target.value)}
             />
             <TextField
               label="To"
               type="date"
               name="to"
-              value={draft.to}
+              {...field('to')}
               min={draft.from || undefined}
-              onChange={(e) => set('to', e.target.value)}
             />
             <SelectField
               label="Agent"
               name="agent_id"
-              value={draft.agentId}
-              onChange={(e) => set('agentId', e.target.value)}
+              {...field('agentId')}
               className="col-span-2 sm:col-span-1"
             >
               <option value="">All agents</option>

@@ -4,14 +4,14 @@ import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { CopyButton } from '../../components/CopyButton.tsx';
-import { ConfirmDialog, Dialog, SaveFooter } from '../../components/Dialog.tsx';
+import { CopyableSecret } from '../../components/CopyButton.tsx';
+import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
-import { Table, td } from '../../components/Table.tsx';
-import { api, type BodyOf, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { RowActionCell, Table, td } from '../../components/Table.tsx';
+import { api, type BodyOf, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { useToast } from '../../lib/toast.tsx';
 
@@ -58,10 +58,10 @@ function CreateKeyDialog({
   onClose: () => void;
   onCreated: (k: Created) => void;
 }) {
-  const [name, setName] = useState('');
+  const form = useFormAction();
+  const name = useFormField(form, 'name');
   const [scopes, setScopes] = useState<Scope[]>(['prompts:read']);
   const [expires, setExpires] = useState('');
-  const form = useFormAction();
 
   async function create(_e: FormEvent) {
     if (scopes.length === 0) {
@@ -69,7 +69,7 @@ function CreateKeyDialog({
       return;
     }
     const body = {
-      name: name.trim(),
+      name: name.value.trim(),
       scopes,
       ...(expires ? { expires_at: new Date(`${expires}T23:59:59`).toISOString() } : {}),
     };
@@ -92,13 +92,10 @@ function CreateKeyDialog({
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
         <TextField
           label="Name"
-          name="name"
+          {...name.input}
           required
           maxLength={100}
           placeholder="e.g. Production agent worker"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={form.fieldErrors.name}
         />
         <fieldset>
           <legend className="text-sm font-medium text-slate-800">Scopes</legend>
@@ -150,16 +147,12 @@ function ShowKeyDialog({ created, onClose }: { created: Created; onClose: () => 
         <label htmlFor="new-api-key" className="block text-sm font-medium text-slate-800">
           API key
         </label>
-        <div className="flex gap-2">
-          <input
-            id="new-api-key"
-            readOnly
-            value={created.key}
-            onFocus={(e) => e.currentTarget.select()}
-            className="block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
-          />
-          <CopyButton text={created.key} what="API key copied" label="Copy key" />
-        </div>
+        <CopyableSecret
+          id="new-api-key"
+          value={created.key}
+          what="API key copied"
+          className="flex gap-2"
+        />
         <p className="text-xs text-slate-500">
           Send it as <code className="font-mono">Authorization: Bearer sb_…</code> from your agent
           worker or integration.
@@ -176,22 +169,16 @@ export function ApiKeysPage() {
   const { data: keys, error: loadError, reload } = useLoad(listKeys);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Created | null>(null);
-  const [revoking, setRevoking] = useState<ApiKey | null>(null);
-  const [revokeBusy, setRevokeBusy] = useState(false);
-
-  async function revoke(k: ApiKey) {
-    setRevokeBusy(true);
-    try {
+  const revoke = useConfirmedAction<ApiKey>({
+    act: async (k) => {
       await api.delete('/api/api-keys/{id}', { params: { id: k.id } });
       toast.success(`API key "${k.name}" revoked. It stopped working.`);
-      setRevoking(null);
-      await reload();
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setRevokeBusy(false);
-    }
-  }
+    },
+    afterwards: reload,
+    title: (k) => `Revoke "${k.name}"?`,
+    confirmLabel: 'Revoke key',
+    warning: 'Anything using this key stops working at once. This cannot be undone.',
+  });
 
   return (
     <>
@@ -250,18 +237,12 @@ export function ApiKeysPage() {
                   <td className={`${td} hidden text-slate-500 sm:table-cell`}>
                     {k.expires_at ? formatDate(k.expires_at) : 'Never'}
                   </td>
-                  <td className={`${td} text-right`}>
-                    {k.status === 'active' && (
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() => setRevoking(k)}
-                        aria-label={`Revoke ${k.name}`}
-                      >
-                        Revoke
-                      </Button>
-                    )}
-                  </td>
+                  <RowActionCell
+                    label="Revoke"
+                    name={`Revoke ${k.name}`}
+                    onClick={() => revoke.ask(k)}
+                    show={k.status === 'active'}
+                  />
                 </tr>
               ))}
             </Table>
@@ -280,16 +261,7 @@ export function ApiKeysPage() {
         />
       )}
       {created && <ShowKeyDialog created={created} onClose={() => setCreated(null)} />}
-      <ConfirmDialog
-        open={revoking !== null}
-        title={`Revoke "${revoking?.name ?? ''}"?`}
-        confirmLabel="Revoke key"
-        busy={revokeBusy}
-        onConfirm={() => revoking && void revoke(revoking)}
-        onClose={() => setRevoking(null)}
-      >
-        Anything using this key stops working at once. This cannot be undone.
-      </ConfirmDialog>
+      {revoke.dialog}
     </>
   );
 }

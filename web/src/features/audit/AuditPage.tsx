@@ -36,7 +36,7 @@ export function AuditPage() {
   const {
     draft,
     applied: filters,
-    set,
+    field,
     apply: setFilters,
     clear,
   } = useDraftFilters<Filters>(EMPTY);
@@ -102,17 +102,10 @@ export function AuditPage() {
               label="Action"
               name="action"
               placeholder="e.g. auth.login or auth.*"
-              value={draft.action}
-              onChange={(e) => set('action', e.target.value)}
+              {...field('action')}
               error={fieldErrors.action}
             />
-            <SelectField
-              label="Actor"
-              name="actor"
-              value={draft.actor}
-              onChange={(e) => set('actor', e.target.value)}
-              error={fieldErrors.actor}
-            >
+            <SelectField label="Actor" name="actor" {...field('actor')} error={fieldErrors.actor}>
               <option value="">Anyone</option>
               {Object.entries(people).map(([id, name]) => (
                 <option key={id} value={id}>
@@ -120,12 +113,7 @@ export function AuditPage() {
                 </option>
               ))}
             </SelectField>
-            <SelectField
-              label="Outcome"
-              name="outcome"
-              value={draft.outcome}
-              onChange={(e) => set('outcome', e.target.value as Filters['outcome'])}
-            >
+            <SelectField label="Outcome" name="outcome" {...field('outcome')}>
               <option value="">Any</option>
               <option value="success">Success</option>
               <option value="failure">Failure</option>
@@ -134,16 +122,14 @@ export function AuditPage() {
               label="From"
               type="datetime-local"
               name="from"
-              value={draft.from}
-              onChange={(e) => set('from', e.target.value)}
+              {...field('from')}
               error={fieldErrors.from}
             />
             <TextField
               label="To"
               type="datetime-local"
               name="to"
-              value={draft.to}
-              onChange={(e) => set('to', e.target.value)}
+              {...field('to')}
               error={fieldErrors.to}
             />
             <div className="flex items-end gap-2 sm:col-span-2">

@@ -2,19 +2,22 @@
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthForm, AuthLayout, BackToLogin } from '../../components/AuthLayout.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { EmailField } from '../../components/Field.tsx';
 import { api } from '../../lib/api.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 
 export function ForgotPasswordPage() {
-  const [email, setEmail] = useState('');
   const [sent, setSent] = useState(false);
   const form = useFormAction();
+  const email = useFormField(form, 'email');
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     const ok = await form.run(async () => {
-      await api.post('/api/auth/password/forgot', { body: { email }, noRefresh: true });
+      await api.post('/api/auth/password/forgot', {
+        body: { email: email.value },
+        noRefresh: true,
+      });
       return true;
     });
     if (ok) setSent(true);
@@ -28,26 +31,12 @@ export function ForgotPasswordPage() {
     >
       {sent ? (
         <Alert tone="success" title="Check your email">
-          If an account exists for <strong>{email}</strong>, a reset link is on its way. The link
-          works once and expires after 30 minutes.
+          If an account exists for <strong>{email.value}</strong>, a reset link is on its way. The
+          link works once and expires after 30 minutes.
         </Alert>
       ) : (
-        <AuthForm
-          onSubmit={submit}
-          error={form.formError}
-          busy={form.busy}
-          submit="Send reset link"
-        >
-          <TextField
-            label="Email"
-            type="email"
-            name="email"
-            autoComplete="email"
-            required
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            error={form.fieldErrors.email}
-          />
+        <AuthForm onSubmit={submit} form={form} submit="Send reset link">
+          <EmailField autoComplete="email" {...email.field} />
         </AuthForm>
       )}
     </AuthLayout>

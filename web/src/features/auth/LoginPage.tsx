@@ -4,7 +4,7 @@ import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { Button } from '../../components/Button.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { EmailField, TextField } from '../../components/Field.tsx';
 import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api, waitText } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -112,14 +112,10 @@ export function LoginPage() {
       <form noValidate onSubmit={submitPassword} className="space-y-5">
         {notice && <Alert tone="info">{notice}</Alert>}
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
-        <TextField
-          label="Email"
-          type="email"
-          name="email"
+        <EmailField
           autoComplete="username"
-          required
           value={email}
-          onChange={(e) => setEmail(e.target.value)}
+          onChange={setEmail}
           error={form.fieldErrors.email}
         />
         <CurrentPasswordField

@@ -8,10 +8,10 @@ import {
   fullNameBody,
   linkClass,
 } from '../../components/AuthLayout.tsx';
-import { TextField } from '../../components/Field.tsx';
+import { EmailField, TextField } from '../../components/Field.tsx';
 import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { Link, useNavigate } from '../../lib/router.tsx';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
@@ -23,10 +23,8 @@ export function RegisterPage() {
   const navigate = useNavigate();
   const toast = useToast();
   const [kind, setKind] = useState<Kind>('company');
-  const [fullName, setFullName] = useState('');
   const [email, setEmail] = useState('');
   const [company, setCompany] = useState('');
-  const [password, setPassword] = useState('');
   const [emailTaken, setEmailTaken] = useState(false);
   const [companyError, setCompanyError] = useState<string | null>(null);
   /** Set when the server requires a verified address before the first log-in. */
@@ -40,13 +38,15 @@ export function RegisterPage() {
       return taken ? null : undefined;
     },
   });
+  const fullName = useFormField(form, 'full_name');
+  const password = useFormField(form, 'password');
 
   async function submit(e: FormEvent) {
     e.preventDefault();
     const body = {
       email,
-      password,
-      ...fullNameBody(fullName),
+      password: password.value,
+      ...fullNameBody(fullName.value),
       ...(kind === 'company' ? { company_name: company.trim() } : {}),
     };
     if (kind === 'company' && !company.trim()) {
@@ -93,7 +93,7 @@ export function RegisterPage() {
         </>
       }
     >
-      <AuthForm onSubmit={submit} error={form.formError} busy={form.busy} submit="Create account">
+      <AuthForm onSubmit={submit} form={form} submit="Create account">
         <fieldset>
           <legend className="text-sm font-medium text-slate-800">Workspace type</legend>
           <div className="mt-2 grid grid-cols-2 gap-2">
@@ -134,16 +134,13 @@ export function RegisterPage() {
             error={companyError ?? form.fieldErrors.company_name}
           />
         )}
-        <FullNameField value={fullName} onChange={setFullName} error={form.fieldErrors.full_name} />
-        <TextField
+        <FullNameField {...fullName.field} />
+        <EmailField
           label="Work email"
-          type="email"
-          name="email"
           autoComplete="email"
-          required
           value={email}
-          onChange={(e) => {
-            setEmail(e.target.value);
+          onChange={(value) => {
+            setEmail(value);
             setEmailTaken(false);
           }}
           error={
@@ -155,11 +152,9 @@ export function RegisterPage() {
         <NewPasswordField
           label="Password"
           name="password"
-          value={password}
-          onChange={setPassword}
-          error={form.fieldErrors.password}
+          {...password.field}
           email={email}
-          personName={fullName}
+          personName={fullName.value}
         />
       </AuthForm>
     </AuthLayout>

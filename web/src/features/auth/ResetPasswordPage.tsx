@@ -2,11 +2,7 @@
 import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthForm, AuthLayout, BackToLogin, linkClass } from '../../components/AuthLayout.tsx';
-import {
-  ConfirmPasswordField,
-  NewPasswordField,
-  useNewPassword,
-} from '../../components/PasswordFields.tsx';
+import { NewPasswordTwiceFields, useNewPassword } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
 import { useFormAction } from '../../lib/forms.ts';
 import { useLinkToken } from '../../lib/link-token.ts';
@@ -64,24 +60,8 @@ export function ResetPasswordPage() {
           It may have expired or been used already.
         </Alert>
       ) : (
-        <AuthForm
-          onSubmit={submit}
-          error={form.formError}
-          busy={form.busy}
-          submit="Set new password"
-        >
-          <NewPasswordField
-            label="New password"
-            name="new_password"
-            value={next.password}
-            onChange={next.setPassword}
-            error={form.fieldErrors.new_password}
-          />
-          <ConfirmPasswordField
-            value={next.confirm}
-            onChange={next.setConfirm}
-            mismatch={next.mismatch}
-          />
+        <AuthForm onSubmit={submit} form={form} submit="Set new password">
+          <NewPasswordTwiceFields next={next} error={form.fieldErrors.new_password} />
         </AuthForm>
       )}
     </AuthLayout>

@@ -1,27 +1,29 @@
 // Calls: the calls in progress (refreshed every few seconds), the call log with filters and
 // cursor "Load more", and one call's details in a dialog addressed by ?call=<CallSid>.
-import { type FormEvent, type ReactNode, useCallback } from 'react';
+import { type ReactNode, useCallback } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { Card, PageHeader, StatusBadge, type Tone } from '../../components/Card.tsx';
 import { Dialog } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore } from '../../components/ListActions.tsx';
+import {
+  DayRangeFields,
+  FilteredListBody,
+  FilterForm,
+  StatusFilterField,
+} from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
+import { DateTimeText, Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { useDraftFilters } from '../../lib/filters.ts';
+import { dayRange, useFilteredList } from '../../lib/filters.ts';
 import { formatDateTime, formatDuration, timeAgo } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
-import { usePagedList } from '../../lib/paged-list.ts';
 import { Link, useLocation, useNavigate, useSearchParam } from '../../lib/router.tsx';
-import { useToast } from '../../lib/toast.tsx';
 import { allAgents, allPhones, phoneText } from '../voice-shared/voice-lookups.ts';
 
 type Call = ResponseOf<'/api/calls', 'get'>['items'][number];
 type CallStatus = Call['status'];
 type Direction = Call['direction'];
-type Tone = 'gray' | 'indigo' | 'green' | 'amber' | 'red';
 
 const PAGE = 20;
 // Eight columns: a little less padding than the default keeps them within a laptop screen.
@@ -41,7 +43,6 @@ const STATUS: Record<CallStatus, { label: string; tone: Tone }> = {
   'no-answer': { label: 'No answer', tone: 'amber' },
   canceled: { label: 'Canceled', tone: 'gray' },
 };
-const STATUSES = Object.keys(STATUS) as CallStatus[];
 const DIRECTION: Record<Direction, string> = { inbound: 'Inbound', outbound: 'Outbound' };
 
 interface Filters {
@@ -53,22 +54,18 @@ interface Filters {
 }
 const NO_FILTERS: Filters = { status: '', direction: '', number: '', since: '', until: '' };
 
-/** The API query for the filters: local days become an ISO range [since 00:00, until+1 00:00). */
-function filterQuery(f: Filters) {
-  const day = (value: string, plusDays = 0) => {
-    if (!value) return undefined;
-    const [y, m, d] = value.split('-').map(Number);
-    const at = new Date(y ?? 0, (m ?? 1) - 1, (d ?? 1) + plusDays);
-    return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
-  };
-  return {
-    status: f.status || undefined,
-    direction: f.direction || undefined,
-    number: f.number.trim() || undefined,
-    since: day(f.since),
-    until: day(f.until, 1),
-  };
-}
+/** A page of the call log under the filters: local days become an ISO range. */
+const fetchCalls = (f: Filters, cursor: string | undefined) =>
+  api.get('/api/calls', {
+    query: {
+      limit: PAGE,
+      cursor,
+      status: f.status || undefined,
+      direction: f.direction || undefined,
+      number: f.number.trim() || undefined,
+      ...dayRange(f.since, f.until),
+    },
+  });
 
 function useNames() {
   // Names are a nicety: a failure leaves ids unnamed rather than breaking the page.
@@ -84,9 +81,8 @@ function useNames() {
   return { agentName, phoneName };
 }
 
-function StatusBadge({ status }: { status: CallStatus }) {
-  const s = STATUS[status] ?? { label: status, tone: 'gray' as const };
-  return <Badge tone={s.tone}>{s.label}</Badge>;
+function CallStatusBadge({ status }: { status: CallStatus }) {
+  return <StatusBadge status={status} statuses={STATUS} />;
 }
 
 function callHref(sid: string) {
@@ -124,7 +120,7 @@ function CallsTable({
           <td className={`${td} whitespace-nowrap text-slate-700`}>{c.to}</td>
           <td className={`${td} text-slate-700`}>{DIRECTION[c.direction] ?? c.direction}</td>
           <td className={td}>
-            <StatusBadge status={c.status} />
+            <CallStatusBadge status={c.status} />
           </td>
           <td className={`${td} min-w-32 text-slate-700`}>
             <time dateTime={c.started_at}>{formatDateTime(c.started_at)}</time>
@@ -188,109 +184,44 @@ function ActiveCalls({ agentName }: { agentName: (id: string | null) => string |
 }
 
 function CallLog({ agentName }: { agentName: (id: string | null) => string | null }) {
-  const toast = useToast();
-  const {
-    draft,
-    applied: filters,
-    set,
-    apply: setFilters,
-    clear,
-  } = useDraftFilters<Filters>(NO_FILTERS);
-  const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
-
-  const list = usePagedList(
-    useCallback(
-      (cursor: string | undefined) =>
-        api.get('/api/calls', { query: { limit: PAGE, cursor, ...filterQuery(filters) } }),
-      [filters],
-    ),
-    toast.error,
-  );
-
-  function apply(e: FormEvent) {
-    e.preventDefault();
-    setFilters({ ...draft, number: draft.number.trim() });
-  }
+  const log = useFilteredList(NO_FILTERS, fetchCalls);
 
   return (
     <Card id="call-log" title="Call log" description="Every call, newest first.">
-      <search className="mb-5 block">
-        <form aria-label="Filter calls" className="flex flex-wrap items-end gap-3" onSubmit={apply}>
-          <SelectField
-            label="Status"
-            className="w-40"
-            name="status"
-            value={draft.status}
-            onChange={(e) => set('status', e.target.value as Filters['status'])}
-          >
-            <option value="">All statuses</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS[s].label}
-              </option>
-            ))}
-          </SelectField>
-          <SelectField
-            label="Direction"
-            className="w-40"
-            name="direction"
-            value={draft.direction}
-            onChange={(e) => set('direction', e.target.value as Filters['direction'])}
-          >
-            <option value="">Both directions</option>
-            <option value="inbound">Inbound</option>
-            <option value="outbound">Outbound</option>
-          </SelectField>
-          <TextField
-            label="Number"
-            className="w-48"
-            name="number"
-            type="search"
-            maxLength={64}
-            placeholder="+14155550123"
-            value={draft.number}
-            onChange={(e) => set('number', e.target.value)}
-          />
-          <TextField
-            label="From date"
-            className="w-40"
-            name="since"
-            type="date"
-            value={draft.since}
-            onChange={(e) => set('since', e.target.value)}
-          />
-          <TextField
-            label="To date"
-            className="w-40"
-            name="until"
-            type="date"
-            value={draft.until}
-            onChange={(e) => set('until', e.target.value)}
-          />
-          <div className="flex gap-2">
-            <Button type="submit" variant="secondary">
-              Apply filters
-            </Button>
-            {filtered && (
-              <Button variant="ghost" onClick={clear}>
-                Clear
-              </Button>
-            )}
-          </div>
-        </form>
-      </search>
-      <ListBody
-        list={list}
-        loading="Loading calls…"
-        empty={
-          <EmptyState title={filtered ? 'No calls match these filters' : 'No calls yet'}>
-            {!filtered && 'Calls to and from your phones appear here.'}
-          </EmptyState>
-        }
+      <FilterForm
+        label="Filter calls"
+        filters={log.filters}
+        tidy={(d) => ({ ...d, number: d.number.trim() })}
+      >
+        <StatusFilterField statuses={STATUS} filters={log.filters} className="w-40" />
+        <SelectField
+          label="Direction"
+          className="w-40"
+          name="direction"
+          {...log.filters.field('direction')}
+        >
+          <option value="">Both directions</option>
+          <option value="inbound">Inbound</option>
+          <option value="outbound">Outbound</option>
+        </SelectField>
+        <TextField
+          label="Number"
+          className="w-48"
+          name="number"
+          type="search"
+          maxLength={64}
+          placeholder="+14155550123"
+          {...log.filters.field('number')}
+        />
+        <DayRangeFields filters={log.filters} />
+      </FilterForm>
+      <FilteredListBody
+        log={log}
+        noun="calls"
+        emptyHint="Calls to and from your phones appear here."
       >
         {(items) => <CallsTable caption="Call log" calls={items} agentName={agentName} />}
-      </ListBody>
-      <LoadMore list={list} />
+      </FilteredListBody>
     </Card>
   );
 }
@@ -342,7 +273,7 @@ function CallDetailDialog({
             <span className="font-mono text-xs">{call.call_sid}</span>
           </Detail>
           <Detail term="Status">
-            <StatusBadge status={call.status} />
+            <CallStatusBadge status={call.status} />
           </Detail>
           <Detail term="Direction">{DIRECTION[call.direction] ?? call.direction}</Detail>
           <Detail term="From">{call.from}</Detail>
@@ -352,18 +283,10 @@ function CallDetailDialog({
             <span className="text-slate-500">({timeAgo(call.started_at)})</span>
           </Detail>
           <Detail term="Answered">
-            {call.answered_at ? (
-              <time dateTime={call.answered_at}>{formatDateTime(call.answered_at)}</time>
-            ) : (
-              '—'
-            )}
+            <DateTimeText at={call.answered_at} />
           </Detail>
           <Detail term="Ended">
-            {call.ended_at ? (
-              <time dateTime={call.ended_at}>{formatDateTime(call.ended_at)}</time>
-            ) : (
-              '—'
-            )}
+            <DateTimeText at={call.ended_at} />
           </Detail>
           <Detail term="Duration">{formatDuration(call.duration_seconds)}</Detail>
           <Detail term="Agent">{agentName(call.agent_id) ?? '—'}</Detail>

@@ -1,33 +1,31 @@
 // Conversations: what devices streamed over /ws and /ws_pcm, newest first, with filters, a player
 // for each finished conversation (the browser fetches /api/conversations/{id}/audio with the
 // session cookie; the server honours Range, so seeking works) and a confirmed delete.
-import { type FormEvent, useCallback } from 'react';
-import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { SelectField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore, useDeleteRow } from '../../components/ListActions.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { Card, PageHeader, StatusBadge, type Tone } from '../../components/Card.tsx';
+import { TextField } from '../../components/Field.tsx';
+import {
+  DayRangeFields,
+  FilteredListBody,
+  FilterForm,
+  StatusFilterField,
+  useDeleteRow,
+} from '../../components/ListActions.tsx';
+import { RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { useDraftFilters } from '../../lib/filters.ts';
+import { dayRange, useFilteredList } from '../../lib/filters.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { usePagedList } from '../../lib/paged-list.ts';
-import { useToast } from '../../lib/toast.tsx';
 
 type Conversation = ResponseOf<'/api/conversations', 'get'>['items'][number];
 type Status = Conversation['status'];
 
 const PAGE = 20;
 
-const STATUS: Record<
-  Status,
-  { label: string; tone: 'gray' | 'indigo' | 'green' | 'amber' | 'red' }
-> = {
+const STATUS: Record<Status, { label: string; tone: Tone }> = {
   recording: { label: 'Recording', tone: 'indigo' },
   complete: { label: 'Complete', tone: 'green' },
   interrupted: { label: 'Interrupted', tone: 'amber' },
   failed: { label: 'Failed', tone: 'red' },
 };
-const STATUSES = Object.keys(STATUS) as Status[];
 
 interface Filters {
   client_id: string;
@@ -37,21 +35,17 @@ interface Filters {
 }
 const NO_FILTERS: Filters = { client_id: '', status: '', since: '', until: '' };
 
-/** The API query: local days become an ISO range [since 00:00, until+1 00:00). */
-function filterQuery(f: Filters) {
-  const day = (value: string, plusDays = 0) => {
-    if (!value) return undefined;
-    const [y, m, d] = value.split('-').map(Number);
-    const at = new Date(y ?? 0, (m ?? 1) - 1, (d ?? 1) + plusDays);
-    return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
-  };
-  return {
-    client_id: f.client_id.trim() || undefined,
-    status: f.status || undefined,
-    since: day(f.since),
-    until: day(f.until, 1),
-  };
-}
+/** A page of the list under the filters: local days become an ISO range. */
+const fetchConversations = (f: Filters, cursor: string | undefined) =>
+  api.get('/api/conversations', {
+    query: {
+      limit: PAGE,
+      cursor,
+      client_id: f.client_id.trim() || undefined,
+      status: f.status || undefined,
+      ...dayRange(f.since, f.until),
+    },
+  });
 
 /** 83500 ms → "1:23". */
 function formatMs(ms: number): string {
@@ -81,30 +75,15 @@ function Player({ c }: { c: Conversation }) {
 }
 
 export function ConversationsPage() {
-  const toast = useToast();
-  const { draft, applied: filters, set, apply, clear } = useDraftFilters<Filters>(NO_FILTERS);
-  const filtered = JSON.stringify(filters) !== JSON.stringify(NO_FILTERS);
-  const list = usePagedList(
-    useCallback(
-      (cursor: string | undefined) =>
-        api.get('/api/conversations', { query: { limit: PAGE, cursor, ...filterQuery(filters) } }),
-      [filters],
-    ),
-    toast.error,
-  );
+  const log = useFilteredList(NO_FILTERS, fetchConversations);
   const deleteRow = useDeleteRow<Conversation>({
     remove: (c) => api.delete('/api/conversations/{id}', { params: { id: c.id } }),
-    setItems: list.setItems,
+    setItems: log.list.setItems,
     title: (c) => `Delete the conversation from ${label(c)}?`,
     confirmLabel: 'Delete conversation',
     deleted: () => 'Conversation deleted.',
     warning: 'Its recording is removed from the server. This cannot be undone.',
   });
-
-  function submit(e: FormEvent) {
-    e.preventDefault();
-    apply({ ...draft, client_id: draft.client_id.trim() });
-  }
 
   return (
     <>
@@ -113,90 +92,39 @@ export function ConversationsPage() {
         description="Audio your devices streamed, one conversation per recording. Members see their own; managers, admins and owners everyone's."
       />
       <Card title="Recordings" description="Newest first.">
-        <search className="mb-5 block">
-          <form
-            aria-label="Filter conversations"
-            className="flex flex-wrap items-end gap-3"
-            onSubmit={submit}
-          >
-            <TextField
-              label="Device (client id)"
-              className="w-56"
-              name="client_id"
-              type="search"
-              maxLength={64}
-              placeholder="a1b2c3-pendant"
-              value={draft.client_id}
-              onChange={(e) => set('client_id', e.target.value)}
-            />
-            <SelectField
-              label="Status"
-              className="w-40"
-              name="status"
-              value={draft.status}
-              onChange={(e) => set('status', e.target.value as Filters['status'])}
-            >
-              <option value="">All statuses</option>
-              {STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {STATUS[s].label}
-                </option>
-              ))}
-            </SelectField>
-            <TextField
-              label="From date"
-              className="w-40"
-              name="since"
-              type="date"
-              value={draft.since}
-              onChange={(e) => set('since', e.target.value)}
-            />
-            <TextField
-              label="To date"
-              className="w-40"
-              name="until"
-              type="date"
-              value={draft.until}
-              onChange={(e) => set('until', e.target.value)}
-            />
-            <div className="flex gap-2">
-              <Button type="submit" variant="secondary">
-                Apply filters
-              </Button>
-              {filtered && (
-                <Button variant="ghost" onClick={clear}>
-                  Clear
-                </Button>
-              )}
-            </div>
-          </form>
-        </search>
-        <ListBody
-          list={list}
-          loading="Loading conversations…"
-          empty={
-            <EmptyState
-              title={filtered ? 'No conversations match these filters' : 'No conversations yet'}
-            >
-              {!filtered && 'Recordings streamed by your devices appear here.'}
-            </EmptyState>
-          }
+        <FilterForm
+          label="Filter conversations"
+          filters={log.filters}
+          tidy={(d) => ({ ...d, client_id: d.client_id.trim() })}
+        >
+          <TextField
+            label="Device (client id)"
+            className="w-56"
+            name="client_id"
+            type="search"
+            maxLength={64}
+            placeholder="a1b2c3-pendant"
+            {...log.filters.field('client_id')}
+          />
+          <StatusFilterField statuses={STATUS} filters={log.filters} className="w-40" />
+          <DayRangeFields filters={log.filters} />
+        </FilterForm>
+        <FilteredListBody
+          log={log}
+          noun="conversations"
+          emptyHint="Recordings streamed by your devices appear here."
         >
           {(items) => (
             <Table
               caption="Conversations"
-              head={
-                <tr>
-                  {['Started', 'Device', 'Duration', 'Status', 'Recording'].map((h) => (
-                    <th key={h} scope="col" className={th}>
-                      {h}
-                    </th>
-                  ))}
-                  <th scope="col" className={th}>
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              }
+              columns={[
+                'Started',
+                'Device',
+                'Duration',
+                'Status',
+                'Recording',
+                { label: <span className="sr-only">Actions</span> },
+              ]}
             >
               {items.map((c) => (
                 <tr key={c.id} className="hover:bg-slate-50">
@@ -211,29 +139,21 @@ export function ConversationsPage() {
                     {formatMs(c.duration_ms)}
                   </td>
                   <td className={td}>
-                    <Badge tone={STATUS[c.status]?.tone ?? 'gray'}>
-                      {STATUS[c.status]?.label ?? c.status}
-                    </Badge>
+                    <StatusBadge status={c.status} statuses={STATUS} />
                   </td>
                   <td className={td}>
                     <Player c={c} />
                   </td>
-                  <td className={`${td} text-right`}>
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      onClick={() => deleteRow.ask(c)}
-                      aria-label={`Delete conversation from ${label(c)}`}
-                    >
-                      Delete
-                    </Button>
-                  </td>
+                  <RowActionCell
+                    label="Delete"
+                    name={`Delete conversation from ${label(c)}`}
+                    onClick={() => deleteRow.ask(c)}
+                  />
                 </tr>
               ))}
             </Table>
           )}
-        </ListBody>
-        <LoadMore list={list} />
+        </FilteredListBody>
       </Card>
       {deleteRow.dialog}
     </>

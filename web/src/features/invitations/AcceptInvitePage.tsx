@@ -14,7 +14,7 @@ import {
 } from '../../components/AuthLayout.tsx';
 import { NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLinkToken } from '../../lib/link-token.ts';
 import { Link, useNavigate } from '../../lib/router.tsx';
 import { useSession } from '../../lib/session.tsx';
@@ -34,8 +34,6 @@ export function AcceptInvitePage() {
   const session = useSession();
   const navigate = useNavigate();
   const toast = useToast();
-  const [fullName, setFullName] = useState('');
-  const [password, setPassword] = useState('');
   const [dead, setDead] = useState<string | null>(token ? null : DEAD_LINK.invalid_token!);
   const [needsLogin, setNeedsLogin] = useState(false);
   // A session alone does not accept into an unverified account: the server asks for a password.
@@ -67,6 +65,8 @@ export function AcceptInvitePage() {
       return undefined;
     },
   });
+  const fullName = useFormField(form, 'full_name');
+  const password = useFormField(form, 'password');
 
   // Back here after logging in, with the token kept in the return address.
   const loginHref = `/login?next=${encodeURIComponent(`/accept-invite?token=${token ?? ''}`)}`;
@@ -78,8 +78,8 @@ export function AcceptInvitePage() {
       anonymous || needsPassword
         ? {
             token: token ?? '',
-            password,
-            ...fullNameBody(fullName),
+            password: password.value,
+            ...fullNameBody(fullName.value),
           }
         : { token: token ?? '' };
     const r = await form.run(() =>
@@ -115,12 +115,7 @@ export function AcceptInvitePage() {
   if (session.status === 'authenticated' && session.me) {
     return (
       <AuthLayout title="Join your team" subtitle={`You are logged in as ${session.me.email}.`}>
-        <AuthForm
-          onSubmit={accept}
-          error={form.formError}
-          busy={form.busy}
-          submit="Accept invitation"
-        >
+        <AuthForm onSubmit={accept} form={form} submit="Accept invitation">
           <p className="text-sm text-slate-600">
             Accept the invitation to add the organization to your account. You can switch between
             your organizations at any time.
@@ -135,10 +130,8 @@ export function AcceptInvitePage() {
               <NewPasswordField
                 label="New password"
                 name="password"
-                value={password}
-                onChange={setPassword}
-                error={form.fieldErrors.password}
-                personName={fullName}
+                {...password.field}
+                personName={fullName.value}
               />
             </>
           )}
@@ -160,29 +153,24 @@ export function AcceptInvitePage() {
         </>
       }
     >
-      <AuthForm onSubmit={accept} busy={form.busy} submit="Create account and join">
-        {form.formError && (
-          <Alert
-            tone="error"
-            action={
-              needsLogin ? (
-                <Link to={loginHref} className={linkClass}>
-                  Log in
-                </Link>
-              ) : undefined
-            }
-          >
-            {form.formError}
-          </Alert>
-        )}
-        <FullNameField value={fullName} onChange={setFullName} error={form.fieldErrors.full_name} />
+      <AuthForm
+        onSubmit={accept}
+        form={form}
+        errorAction={
+          needsLogin ? (
+            <Link to={loginHref} className={linkClass}>
+              Log in
+            </Link>
+          ) : undefined
+        }
+        submit="Create account and join"
+      >
+        <FullNameField {...fullName.field} />
         <NewPasswordField
           label="Password"
           name="password"
-          value={password}
-          onChange={setPassword}
-          error={form.fieldErrors.password}
-          personName={fullName}
+          {...password.field}
+          personName={fullName.value}
         />
       </AuthForm>
     </AuthLayout>

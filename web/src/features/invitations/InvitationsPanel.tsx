@@ -3,9 +3,9 @@ import { type FormEvent, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
-import { SelectField, TextField } from '../../components/Field.tsx';
+import { EmailField, SelectField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
-import { Table, td } from '../../components/Table.tsx';
+import { RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -63,14 +63,12 @@ export function InvitationsPanel() {
       description="Invite a teammate by email. The link in the mail works once and expires after 7 days."
     >
       <form noValidate onSubmit={invite} className="flex flex-col gap-4 sm:flex-row sm:items-start">
-        <TextField
+        <EmailField
           label="Email address"
-          type="email"
           name="invite_email"
           autoComplete="off"
-          required
           value={email}
-          onChange={(e) => setEmail(e.target.value)}
+          onChange={setEmail}
           error={form.fieldErrors.email}
           className="flex-1"
         />
@@ -127,17 +125,12 @@ export function InvitationsPanel() {
                   <td className={`${td} hidden text-slate-500 sm:table-cell`}>
                     {formatDate(inv.expires_at)}
                   </td>
-                  <td className={`${td} text-right`}>
-                    <Button
-                      variant="ghost"
-                      size="sm"
-                      loading={revoking === inv.id}
-                      onClick={() => void revoke(inv)}
-                      aria-label={`Revoke invitation for ${inv.email}`}
-                    >
-                      Revoke
-                    </Button>
-                  </td>
+                  <RowActionCell
+                    label="Revoke"
+                    name={`Revoke invitation for ${inv.email}`}
+                    onClick={() => void revoke(inv)}
+                    loading={revoking === inv.id}
+                  />
                 </tr>
               ))}
             </Table>

@@ -3,11 +3,10 @@
 // the app shell puts on the same page.
 import { type ReactNode, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog } from '../../components/Dialog.tsx';
+import { useConfirmedAction } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import { RowActionCell, Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, isOrgAdmin, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { allPages, useLoad } from '../../lib/load.ts';
@@ -25,7 +24,6 @@ export function MembersPage({ children }: { children?: ReactNode }) {
   const toast = useToast();
   const { data: members, error: loadError, reload } = useLoad(allMembers);
   const [busyId, setBusyId] = useState<string | null>(null);
-  const [confirm, setConfirm] = useState<Member | null>(null);
   const admin = isOrgAdmin(me?.role);
 
   async function changeRole(m: Member, role: Role) {
@@ -45,21 +43,19 @@ export function MembersPage({ children }: { children?: ReactNode }) {
     }
   }
 
-  async function deactivate(m: Member) {
-    setBusyId(m.user_id);
-    try {
+  const deactivate = useConfirmedAction<Member>({
+    act: async (m) => {
       await api.delete('/api/orgs/current/members/{user_id}', { params: { user_id: m.user_id } });
       toast.success(
         `${m.full_name ?? m.email} was deactivated and logged out of this organization.`,
       );
-      setConfirm(null);
-      await reload();
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setBusyId(null);
-    }
-  }
+    },
+    afterwards: reload,
+    title: (m) => `Deactivate ${m.full_name ?? m.email}?`,
+    confirmLabel: 'Deactivate',
+    warning:
+      'They lose access to this organization at once and are logged out of it. Their account and other organizations are not affected.',
+  });
 
   const active = members?.filter((m) => m.status !== 'deactivated') ?? [];
   const inactive = members?.filter((m) => m.status === 'deactivated') ?? [];
@@ -119,7 +115,9 @@ export function MembersPage({ children }: { children?: ReactNode }) {
                           <select
                             id={`role-${m.user_id}`}
                             value={m.role}
-                            disabled={busyId === m.user_id}
+                            disabled={
+                              busyId === m.user_id || deactivate.busy?.user_id === m.user_id
+                            }
                             onChange={(e) => void changeRole(m, e.target.value as Role)}
                             className="rounded-md border-0 bg-white py-1.5 pr-8 pl-2 text-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
                           >
@@ -143,18 +141,12 @@ export function MembersPage({ children }: { children?: ReactNode }) {
                       {formatDate(m.joined_at)}
                     </td>
                     {admin && (
-                      <td className={`${td} text-right`}>
-                        {!self && (
-                          <Button
-                            variant="ghost"
-                            size="sm"
-                            onClick={() => setConfirm(m)}
-                            aria-label={`Deactivate ${label}`}
-                          >
-                            Deactivate
-                          </Button>
-                        )}
-                      </td>
+                      <RowActionCell
+                        label="Deactivate"
+                        name={`Deactivate ${label}`}
+                        onClick={() => deactivate.ask(m)}
+                        show={!self}
+                      />
                     )}
                   </tr>
                 );
@@ -178,17 +170,7 @@ export function MembersPage({ children }: { children?: ReactNode }) {
         </Card>
         {admin && children}
       </div>
-      <ConfirmDialog
-        open={confirm !== null}
-        title={`Deactivate ${confirm?.full_name ?? confirm?.email ?? ''}?`}
-        confirmLabel="Deactivate"
-        busy={busyId === confirm?.user_id}
-        onConfirm={() => confirm && void deactivate(confirm)}
-        onClose={() => setConfirm(null)}
-      >
-        They lose access to this organization at once and are logged out of it. Their account and
-        other organizations are not affected.
-      </ConfirmDialog>
+      {deactivate.dialog}
     </>
   );
 }

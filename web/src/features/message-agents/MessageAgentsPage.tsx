@@ -1,34 +1,25 @@
 // Messaging agents: list, filter, create, edit, delete. One active messaging agent per phone: the
 // server answers 409 phone_has_active_message_agent for a second, shown in the dialog.
-import { useCallback, useMemo, useState } from 'react';
-import { CheckboxField, NameField, TextAreaField } from '../../components/Field.tsx';
-import {
-  type ActiveFilter,
-  ActiveFilterField,
-  ListEmpty,
-  SearchForm,
-  useResourceList,
-} from '../../components/ListActions.tsx';
+import { useState } from 'react';
+import { ActiveField, NameField, TextAreaField } from '../../components/Field.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
-import { actionsColumn, Table, td } from '../../components/Table.tsx';
-import { api, type ResponseOf } from '../../lib/api.ts';
+import { td } from '../../components/Table.tsx';
+import type { ResponseOf } from '../../lib/api.ts';
 import { Link } from '../../lib/router.tsx';
-import { AgentRowEnd, useAgentCells } from '../voice-shared/AgentCells.tsx';
+import { AgentTable } from '../voice-shared/AgentCells.tsx';
 import {
   AgentDialog,
   type AgentDialogProps,
-  type AgentEditing,
   type AgentKind,
   initialAgent,
 } from '../voice-shared/AgentFormBody.tsx';
+import { AgentSearchForm, useAgentFilters, useAgentList } from '../voice-shared/AgentList.tsx';
 import { PhoneSelectField, PromptSelectField } from '../voice-shared/AgentSelectFields.tsx';
 import { useAgentForm } from '../voice-shared/agent-form.ts';
-import { PhoneFilterField } from '../voice-shared/PhoneFilterField.tsx';
 import { useLookups } from '../voice-shared/voice-lookups.ts';
 
 type MessageAgent = ResponseOf<'/api/message-agents', 'get'>['items'][number];
 
-const PAGE = 20;
 /** Twilio's limit for one message body. */
 const AUTO_REPLY_MAX = 1600;
 
@@ -44,37 +35,21 @@ const KIND: AgentKind<'/api/message-agents'> = {
   },
 };
 
-const FIELD_HINTS: Record<string, string> = {
-  name: 'Enter a name.',
-  phone_id: 'Choose a phone number.',
-};
-
 function MessageAgentDialog(props: AgentDialogProps<'/api/message-agents'>) {
   const { lookups } = props;
   const initial = initialAgent(props.editing);
-  const [name, setName] = useState(initial?.name ?? '');
   const [autoReply, setAutoReply] = useState(initial?.auto_reply ?? '');
-  const [active, setActive] = useState(initial?.active ?? true);
-  const agentForm = useAgentForm(lookups, initial, FIELD_HINTS);
-  const { errorOf, phoneId, promptId } = agentForm;
+  const agentForm = useAgentForm(lookups, initial);
+  const { errorOf } = agentForm;
 
   function body() {
-    const problems: Record<string, string> = {};
-    if (!name.trim()) problems.name = FIELD_HINTS.name!;
-    if (!phoneId) problems.phone_id = FIELD_HINTS.phone_id!;
-    if (!agentForm.checked(problems)) return null;
-    return {
-      name: name.trim(),
-      phone_id: phoneId,
-      prompt_id: promptId || null,
-      auto_reply: autoReply.trim() ? autoReply : null,
-      active,
-    };
+    if (!agentForm.checked()) return null;
+    return { ...agentForm.commonBody(), auto_reply: autoReply.trim() ? autoReply : null };
   }
 
   return (
     <AgentDialog {...props} kind={KIND} agentForm={agentForm} body={body}>
-      <NameField value={name} onChange={setName} error={errorOf('name')} />
+      <NameField value={agentForm.name} onChange={agentForm.setName} error={errorOf('name')} />
       <PhoneSelectField
         lookups={lookups}
         agentForm={agentForm}
@@ -105,11 +80,9 @@ function MessageAgentDialog(props: AgentDialogProps<'/api/message-agents'>) {
         placeholder="Thanks for your message! We'll get back to you shortly."
         hint={`Optional: sent in answer to every incoming message. ${autoReply.length} / ${AUTO_REPLY_MAX} characters.`}
       />
-      <CheckboxField
-        label="Active"
-        name="active"
-        checked={active}
-        onChange={(e) => setActive(e.target.checked)}
+      <ActiveField
+        checked={agentForm.active}
+        onChange={agentForm.setActive}
         hint="Only an active agent answers messages. One active messaging agent per phone."
       />
     </AgentDialog>
@@ -118,124 +91,61 @@ function MessageAgentDialog(props: AgentDialogProps<'/api/message-agents'>) {
 
 export function MessageAgentsPage() {
   const lookups = useLookups();
-  const [search, setSearch] = useState('');
-  const [phoneFilter, setPhoneFilter] = useState('');
-  const [activeFilter, setActiveFilter] = useState<ActiveFilter>('');
+  const agentFilters = useAgentFilters();
+  const { query } = agentFilters;
 
-  const filters = useMemo(
-    () => ({
-      q: search || undefined,
-      phone_id: phoneFilter || undefined,
-      active: activeFilter === '' ? undefined : activeFilter === 'true',
-    }),
-    [search, phoneFilter, activeFilter],
-  );
-
-  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
-    MessageAgent,
-    AgentEditing<'/api/message-agents'>
-  >({
-    fetchPage: useCallback(
-      (cursor: string | undefined) =>
-        api.get('/api/message-agents', { query: { limit: PAGE, cursor, ...filters } }),
-      [filters],
-    ),
-    said: (a, created) =>
-      created ? `Messaging agent "${a.name}" created.` : `Messaging agent "${a.name}" saved.`,
-    remove: (a) => api.delete('/api/message-agents/{id}', { params: { id: a.id } }),
-    title: (a) => `Delete "${a.name}"?`,
+  const resource = useAgentList<MessageAgent>(KIND.path, query, {
+    noun: 'Messaging agent',
     confirmLabel: 'Delete messaging agent',
-    deleted: (a) => `Messaging agent "${a.name}" deleted.`,
     warning:
       'Messages to its phone number stop getting answers from it. This cannot be undone from the dashboard.',
   });
-
-  const cells = useAgentCells(lookups);
-  const filtered = search !== '' || phoneFilter !== '' || activeFilter !== '';
 
   return (
     <ResourcePage
       title="Messaging agents"
       description="The agents that answer text messages sent to your phone numbers."
       newLabel="New messaging agent"
-      onNew={() => setEditing({ mode: 'create' })}
+      resource={resource}
       above={
-        <SearchForm
+        <AgentSearchForm
           label="Search messaging agents"
-          placeholder="Part of the name"
-          maxLength={200}
-          onSearch={setSearch}
-          className="grid gap-3 sm:grid-cols-2 lg:grid-cols-[minmax(0,2fr)_repeat(2,minmax(0,1fr))_auto] lg:items-end"
-          buttonClassName="self-end"
-        >
-          <PhoneFilterField phones={lookups.phones} value={phoneFilter} onChange={setPhoneFilter} />
-          <ActiveFilterField value={activeFilter} onChange={setActiveFilter} />
-        </SearchForm>
+          filters={agentFilters}
+          phones={lookups.phones}
+        />
       }
-      list={list}
       loading="Loading messaging agents…"
-      empty={
-        <ListEmpty
-          filtered={filtered}
-          filteredTitle="No messaging agents match your filters"
-          title="No messaging agents yet"
-          createLabel="Create your first messaging agent"
-          onCreate={() => setEditing({ mode: 'create' })}
-        >
-          A messaging agent answers the text messages sent to a phone number.
-        </ListEmpty>
-      }
-      dialogs={
-        <>
-          {editing && (
-            <MessageAgentDialog
-              editing={editing}
-              lookups={lookups}
-              onClose={close}
-              onSaved={saved}
-            />
-          )}
-          {deleteRow.dialog}
-        </>
-      }
+      empty={{
+        filtered: agentFilters.filtered,
+        filteredTitle: 'No messaging agents match your filters',
+        title: 'No messaging agents yet',
+        createLabel: 'Create your first messaging agent',
+        about: 'A messaging agent answers the text messages sent to a phone number.',
+      }}
+      dialog={(props) => <MessageAgentDialog {...props} lookups={lookups} />}
     >
       {(items) => (
-        <Table
+        <AgentTable
           caption="Messaging agents"
-          columns={[
-            'Name',
-            'Phone number',
-            'Prompt',
-            'Auto-reply',
-            'Status',
-            'Updated',
-            actionsColumn,
-          ]}
-        >
-          {items.map((a) => {
-            return (
-              <tr key={a.id}>
-                <td className={`${td} font-medium text-slate-900`}>{a.name}</td>
-                {cells.phoneCell(a.phone_id)}
-                {cells.promptCell(a.prompt_id)}
-                <td className={`${td} max-w-xs text-slate-600`}>
-                  {a.auto_reply ? (
-                    <span className="line-clamp-2" title={a.auto_reply}>
-                      {a.auto_reply}
-                    </span>
-                  ) : (
-                    <span className="text-slate-500">None</span>
-                  )}
-                </td>
-                <AgentRowEnd
-                  agent={a}
-                  onEdit={() => setEditing({ mode: 'edit', agent: a })}
-                  onDelete={() => deleteRow.ask(a)}
-                />
-              </tr>
-            );
-          })}
-        </Table>
+          items={items}
+          lookups={lookups}
+          resource={resource}
+          own={{
+            label: 'Auto-reply',
+            at: 'after prompt',
+            cell: (a) => (
+              <td className={`${td} max-w-xs text-slate-600`}>
+                {a.auto_reply ? (
+                  <span className="line-clamp-2" title={a.auto_reply}>
+                    {a.auto_reply}
+                  </span>
+                ) : (
+                  <span className="text-slate-500">None</span>
+                )}
+              </td>
+            ),
+          }}
+        />
       )}
     </ResourcePage>
   );

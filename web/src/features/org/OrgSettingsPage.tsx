@@ -1,13 +1,12 @@
 // Org settings for owners and admins: the name and which roles must use two-factor auth.
 import { type FormEvent, type ReactNode, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
-import { Button } from '../../components/Button.tsx';
-import { Card, PageHeader } from '../../components/Card.tsx';
+import { FormCard, PageHeader } from '../../components/Card.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
@@ -30,20 +29,25 @@ function OrgSettingsForm({ loaded, children }: { loaded: Org; children?: ReactNo
   const session = useSession();
   const toast = useToast();
   const [org, setOrg] = useState<Org>(loaded);
-  const [name, setName] = useState(loaded.name);
-  const [mfaRoles, setMfaRoles] = useState<Role[]>(loaded.settings.mfa_required_roles);
-  const [domains, setDomains] = useState(loaded.settings.allowed_email_domains.join(', '));
   const form = useFormAction();
+  const name = useFormField(form, 'name', loaded.name);
+  const [mfaRoles, setMfaRoles] = useState<Role[]>(loaded.settings.mfa_required_roles);
+  const domains = useFormField(
+    form,
+    'allowed_email_domains',
+    loaded.settings.allowed_email_domains.join(', '),
+    'settings.allowed_email_domains',
+  );
 
   async function save(e: FormEvent) {
     e.preventDefault();
     const updated = await form.run(() =>
       api.patch('/api/orgs/current', {
         body: {
-          name: name.trim(),
+          name: name.value.trim(),
           settings: {
             mfa_required_roles: mfaRoles,
-            allowed_email_domains: domains
+            allowed_email_domains: domains.value
               .split(/[\s,]+/)
               .map((d) => d.trim().toLowerCase())
               .filter(Boolean),
@@ -60,69 +64,57 @@ function OrgSettingsForm({ loaded, children }: { loaded: Org; children?: ReactNo
   return (
     <>
       <PageHeader title="Organization settings" description={`Settings of ${org.name}.`} />
-      <form noValidate onSubmit={save}>
-        <Card
-          title="General"
-          id="org-general"
-          footer={
-            <Button type="submit" loading={form.busy}>
-              Save settings
-            </Button>
-          }
-        >
-          <div className="space-y-6">
-            {form.formError && <Alert tone="error">{form.formError}</Alert>}
-            <TextField
-              label="Organization name"
-              name="name"
-              required
-              maxLength={200}
-              value={name}
-              onChange={(e) => setName(e.target.value)}
-              error={form.fieldErrors.name}
-              className="max-w-md"
-            />
-            <fieldset>
-              <legend className="text-sm font-medium text-slate-800">
-                Require two-factor authentication for
-              </legend>
-              <p className="mt-1 text-xs text-slate-500">
-                People in these roles without two-factor authentication can only set it up until
-                they do.
-              </p>
-              <div className="mt-3 grid max-w-md gap-3 sm:grid-cols-2">
-                {ROLES.map((role) => (
-                  <CheckboxField
-                    key={role}
-                    label={ROLE_LABELS[role]}
-                    checked={mfaRoles.includes(role)}
-                    onChange={(e) =>
-                      setMfaRoles((all) =>
-                        e.target.checked ? [...all, role] : all.filter((r) => r !== role),
-                      )
-                    }
-                  />
-                ))}
-              </div>
-              {form.fieldErrors['settings.mfa_required_roles'] && (
-                <p className="mt-1.5 text-xs font-medium text-red-600">
-                  {form.fieldErrors['settings.mfa_required_roles']}
-                </p>
-              )}
-            </fieldset>
-            <TextField
-              label="Allowed email domains for invitations"
-              name="allowed_email_domains"
-              placeholder="example.com, example.org"
-              value={domains}
-              onChange={(e) => setDomains(e.target.value)}
-              error={form.fieldErrors['settings.allowed_email_domains']}
-              hint="Optional. When set, invitations can only go to addresses at these domains."
-              className="max-w-md"
-            />
+      <FormCard
+        title="General"
+        id="org-general"
+        form={form}
+        onSubmit={save}
+        submit="Save settings"
+        className="space-y-6"
+      >
+        <TextField
+          label="Organization name"
+          {...name.input}
+          required
+          maxLength={200}
+          className="max-w-md"
+        />
+        <fieldset>
+          <legend className="text-sm font-medium text-slate-800">
+            Require two-factor authentication for
+          </legend>
+          <p className="mt-1 text-xs text-slate-500">
+            People in these roles without two-factor authentication can only set it up until they
+            do.
+          </p>
+          <div className="mt-3 grid max-w-md gap-3 sm:grid-cols-2">
+            {ROLES.map((role) => (
+              <CheckboxField
+                key={role}
+                label={ROLE_LABELS[role]}
+                checked={mfaRoles.includes(role)}
+                onChange={(e) =>
+                  setMfaRoles((all) =>
+                    e.target.checked ? [...all, role] : all.filter((r) => r !== role),
+                  )
+                }
+              />
+            ))}
           </div>
-        </Card>
-      </form>
+          {form.fieldErrors['settings.mfa_required_roles'] && (
+            <p className="mt-1.5 text-xs font-medium text-red-600">
+              {form.fieldErrors['settings.mfa_required_roles']}
+            </p>
+          )}
+        </fieldset>
+        <TextField
+          label="Allowed email domains for invitations"
+          {...domains.input}
+          placeholder="example.com, example.org"
+          hint="Optional. When set, invitations can only go to addresses at these domains."
+          className="max-w-md"
+        />
+      </FormCard>
       <TwilioCredentialsCard />
       {children}
     </>

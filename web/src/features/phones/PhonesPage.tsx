@@ -2,15 +2,14 @@
 // routes and places calls only once its ownership is verified (on the org's own Twilio account, or
 // assigned by the platform operator); until then it shows as pending, with what to do about it.
 import { type FormEvent, useCallback, useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
+import { Alert, ConflictAlert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { ActiveBadge, Badge } from '../../components/Card.tsx';
 import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
-import { CheckboxField, TextField } from '../../components/Field.tsx';
+import { ActiveField, TextField } from '../../components/Field.tsx';
 import {
   type ActiveFilter,
   ActiveFilterField,
-  ListEmpty,
   RowActions,
   SearchForm,
   useResourceList,
@@ -19,12 +18,11 @@ import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { actionsColumn, Table, td, UpdatedCell } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { saveRow, useFormAction } from '../../lib/forms.ts';
-import { withSaved } from '../../lib/paged-list.ts';
+import { saveRow, useConflictFormAction, useFormField } from '../../lib/forms.ts';
+import { type Editing, withSaved } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type Phone = ResponseOf<'/api/phones', 'get'>['items'][number];
-type Editing = { mode: 'create' } | { mode: 'edit'; phone: Phone } | null;
 
 const PAGE = 20;
 
@@ -58,35 +56,26 @@ function PhoneDialog({
   onClose,
   onSaved,
 }: {
-  editing: Exclude<Editing, null>;
+  editing: Editing<Phone>;
   onClose: () => void;
   onSaved: (p: Phone, created: boolean) => void;
 }) {
-  const initial = editing.mode === 'edit' ? editing.phone : null;
+  const initial = editing.mode === 'edit' ? editing.row : null;
   const [number, setNumber] = useState(initial?.number ?? '');
-  const [label, setLabel] = useState(initial?.label ?? '');
   const [active, setActive] = useState(initial?.active ?? true);
-  const [conflict, setConflict] = useState<ApiError | null>(null);
   const [numberProblem, setNumberProblem] = useState<string | null>(null);
-  const form = useFormAction({
-    onError: (err) => {
-      if (err instanceof ApiError && err.status === 409) {
-        setConflict(err);
-        return null;
-      }
-      return undefined;
-    },
-  });
+  const { form, conflict, clearConflict } = useConflictFormAction();
+  const label = useFormField(form, 'label', initial?.label ?? '');
 
   async function save(_e: FormEvent) {
-    setConflict(null);
+    clearConflict();
     if (!initial && !/^\+[1-9][0-9]{6,14}$/.test(normalizeNumber(number))) {
       form.reset();
       setNumberProblem(NUMBER_HINT);
       return;
     }
     setNumberProblem(null);
-    const labelValue = label.trim() ? label.trim() : null;
+    const labelValue = label.value.trim() ? label.value.trim() : null;
     await saveRow(
       form,
       initial,
@@ -126,13 +115,7 @@ function PhoneDialog({
       }
     >
       <div className="space-y-4">
-        {conflict && (
-          <Alert tone="error" title={conflict.problem.title}>
-            {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
-              ? conflict.problem.detail
-              : (conflictHint?.hint ?? null)}
-          </Alert>
-        )}
+        <ConflictAlert conflict={conflict} hint={conflictHint?.hint} />
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
         <TextField
           label="Number"
@@ -155,18 +138,13 @@ function PhoneDialog({
         />
         <TextField
           label="Label"
-          name="label"
+          {...label.input}
           maxLength={200}
-          value={label}
-          onChange={(e) => setLabel(e.target.value)}
-          error={form.fieldErrors.label}
           hint="Optional: e.g. “Support line” or “Sales, London”."
         />
-        <CheckboxField
-          label="Active"
-          name="active"
+        <ActiveField
           checked={active}
-          onChange={(e) => setActive(e.target.checked)}
+          onChange={setActive}
           hint="Routes inbound calls and messages to this organization once the number is verified."
         />
       </div>
@@ -187,10 +165,7 @@ export function PhonesPage() {
     [],
   );
 
-  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
-    Phone,
-    Exclude<Editing, null>
-  >({
+  const resource = useResourceList<Phone>({
     fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/phones', {
@@ -198,16 +173,15 @@ export function PhonesPage() {
         }),
       [filters, search, activeFilter],
     ),
-    said: (p, created) =>
-      created ? `Phone number ${p.number} added.` : `Phone number ${p.number} saved.`,
+    noun: 'Phone number',
+    nameOf: (p) => p.number,
+    createdWord: 'added',
     remove: (p) => api.delete('/api/phones/{id}', { params: { id: p.id } }),
-    title: (p) => `Delete ${p.number}?`,
     confirmLabel: 'Delete phone number',
-    deleted: (p) => `Phone number ${p.number} deleted.`,
     warning:
       'Calls and messages to this number stop reaching your agents. This cannot be undone from the dashboard.',
   });
-  const { items, setItems } = list;
+  const { items, setItems } = resource.list;
 
   const [verifying, setVerifying] = useState<string | null>(null);
 
@@ -239,7 +213,7 @@ export function PhonesPage() {
       title="Phone numbers"
       description="The Twilio numbers your agents answer and call from."
       newLabel="Add phone number"
-      onNew={() => setEditing({ mode: 'create' })}
+      resource={resource}
       above={
         <>
           <SearchForm
@@ -268,25 +242,15 @@ export function PhonesPage() {
           )}
         </>
       }
-      list={list}
       loading="Loading phone numbers…"
-      empty={
-        <ListEmpty
-          filtered={filtered}
-          filteredTitle="No phone numbers match your filters"
-          title="No phone numbers yet"
-          createLabel="Add your first phone number"
-          onCreate={() => setEditing({ mode: 'create' })}
-        >
-          Add a Twilio number so your voice and messaging agents can use it.
-        </ListEmpty>
-      }
-      dialogs={
-        <>
-          {editing && <PhoneDialog editing={editing} onClose={close} onSaved={saved} />}
-          {deleteRow.dialog}
-        </>
-      }
+      empty={{
+        filtered,
+        filteredTitle: 'No phone numbers match your filters',
+        title: 'No phone numbers yet',
+        createLabel: 'Add your first phone number',
+        about: 'Add a Twilio number so your voice and messaging agents can use it.',
+      }}
+      dialog={(props) => <PhoneDialog {...props} />}
     >
       {(items) => (
         <Table
@@ -328,11 +292,7 @@ export function PhonesPage() {
                       Verify
                     </Button>
                   )}
-                  <RowActions
-                    name={p.number}
-                    onEdit={() => setEditing({ mode: 'edit', phone: p })}
-                    onDelete={() => deleteRow.ask(p)}
-                  />
+                  <RowActions name={p.number} row={p} resource={resource} />
                 </div>
               </td>
             </tr>

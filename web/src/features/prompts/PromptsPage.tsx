@@ -3,19 +3,14 @@ import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { NameField, TextAreaField, TextField } from '../../components/Field.tsx';
-import {
-  ListEmpty,
-  RowActions,
-  SearchForm,
-  useResourceList,
-} from '../../components/ListActions.tsx';
+import { RowActions, SearchForm, useResourceList } from '../../components/ListActions.tsx';
 import { ResourcePage } from '../../components/ResourcePage.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { timeAgo } from '../../lib/format.ts';
-import { saveRow, useFormAction } from '../../lib/forms.ts';
+import { saveRow, useFormAction, useFormField } from '../../lib/forms.ts';
+import type { Editing } from '../../lib/paged-list.ts';
 
 type Prompt = ResponseOf<'/api/prompts', 'get'>['items'][number];
-type Editing = { mode: 'create' } | { mode: 'edit'; prompt: Prompt } | null;
 
 const PAGE = 20;
 
@@ -24,18 +19,22 @@ function PromptDialog({
   onClose,
   onSaved,
 }: {
-  editing: Exclude<Editing, null>;
+  editing: Editing<Prompt>;
   onClose: () => void;
   onSaved: (p: Prompt, created: boolean) => void;
 }) {
-  const initial = editing.mode === 'edit' ? editing.prompt : null;
+  const initial = editing.mode === 'edit' ? editing.row : null;
   const [name, setName] = useState(initial?.name ?? '');
-  const [description, setDescription] = useState(initial?.description ?? '');
-  const [content, setContent] = useState(initial?.content ?? '');
   const form = useFormAction();
+  const description = useFormField(form, 'description', initial?.description ?? '');
+  const content = useFormField(form, 'content', initial?.content ?? '');
 
   async function save(_e: FormEvent) {
-    const body = { name, content, description: description.trim() ? description : null };
+    const body = {
+      name,
+      content: content.value,
+      description: description.value.trim() ? description.value : null,
+    };
     await saveRow(
       form,
       initial,
@@ -60,22 +59,11 @@ function PromptDialog({
         <NameField value={name} onChange={setName} error={form.fieldErrors.name} />
         <TextField
           label="Description"
-          name="description"
+          {...description.input}
           maxLength={2000}
-          value={description}
-          onChange={(e) => setDescription(e.target.value)}
-          error={form.fieldErrors.description}
           hint="Optional: what this prompt is for."
         />
-        <TextAreaField
-          label="Prompt text"
-          name="content"
-          required
-          rows={10}
-          value={content}
-          onChange={(e) => setContent(e.target.value)}
-          error={form.fieldErrors.content}
-        />
+        <TextAreaField label="Prompt text" {...content.input} required rows={10} />
       </div>
     </EditDialog>
   );
@@ -83,20 +71,16 @@ function PromptDialog({
 
 export function PromptsPage() {
   const [search, setSearch] = useState('');
-  const { list, editing, setEditing, close, saved, deleteRow } = useResourceList<
-    Prompt,
-    Exclude<Editing, null>
-  >({
+  const resource = useResourceList<Prompt>({
     fetchPage: useCallback(
       (cursor: string | undefined) =>
         api.get('/api/prompts', { query: { limit: PAGE, cursor, q: search || undefined } }),
       [search],
     ),
-    said: (p, created) => (created ? `Prompt "${p.name}" created.` : `Prompt "${p.name}" saved.`),
+    noun: 'Prompt',
+    nameOf: (p) => `"${p.name}"`,
     remove: (p) => api.delete('/api/prompts/{id}', { params: { id: p.id } }),
-    title: (p) => `Delete "${p.name}"?`,
     confirmLabel: 'Delete prompt',
-    deleted: (p) => `Prompt "${p.name}" deleted.`,
     warning:
       'Agents using this prompt will stop getting it. This cannot be undone from the dashboard.',
   });
@@ -106,7 +90,7 @@ export function PromptsPage() {
       title="Prompts"
       description="Reusable instructions for your voice and messaging agents."
       newLabel="New prompt"
-      onNew={() => setEditing({ mode: 'create' })}
+      resource={resource}
       above={
         <SearchForm
           label="Search prompts"
@@ -117,25 +101,15 @@ export function PromptsPage() {
           buttonClassName="mt-1.5 self-start"
         />
       }
-      list={list}
       loading="Loading prompts…"
-      empty={
-        <ListEmpty
-          filtered={Boolean(search)}
-          filteredTitle="No prompts match your search"
-          title="No prompts yet"
-          createLabel="Create your first prompt"
-          onCreate={() => setEditing({ mode: 'create' })}
-        >
-          A prompt tells a voice agent who it is and how to behave.
-        </ListEmpty>
-      }
-      dialogs={
-        <>
-          {editing && <PromptDialog editing={editing} onClose={close} onSaved={saved} />}
-          {deleteRow.dialog}
-        </>
-      }
+      empty={{
+        filtered: Boolean(search),
+        filteredTitle: 'No prompts match your search',
+        title: 'No prompts yet',
+        createLabel: 'Create your first prompt',
+        about: 'A prompt tells a voice agent who it is and how to behave.',
+      }}
+      dialog={(props) => <PromptDialog {...props} />}
     >
       {(items) => (
         <ul aria-label="Prompts" className="-my-3 divide-y divide-slate-100">
@@ -148,11 +122,7 @@ export function PromptsPage() {
                 </p>
                 <p className="mt-0.5 text-xs text-slate-500">Updated {timeAgo(p.updated_at)}</p>
               </div>
-              <RowActions
-                name={p.name}
-                onEdit={() => setEditing({ mode: 'edit', prompt: p })}
-                onDelete={() => deleteRow.ask(p)}
-              />
+              <RowActions name={p.name} row={p} resource={resource} />
             </li>
           ))}
         </ul>

@@ -4,13 +4,13 @@ import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog, Dialog, SaveFooter } from '../../components/Dialog.tsx';
+import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore } from '../../components/ListActions.tsx';
-import { Table, td } from '../../components/Table.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { RowActionCell, Table, td } from '../../components/Table.tsx';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
@@ -61,18 +61,18 @@ function ScheduleDialog({
   onSaved: (s: ScheduledCall) => void;
 }) {
   const usable = agents.filter((a) => a.active);
-  const [agentId, setAgentId] = useState(usable[0]?.id ?? '');
-  const [to, setTo] = useState('');
-  const [when, setWhen] = useState(defaultLocalTime);
   const form = useFormAction();
+  const agent = useFormField(form, 'agent_id', usable[0]?.id ?? '');
+  const to = useFormField(form, 'to');
+  const when = useFormField(form, 'scheduled_at', defaultLocalTime);
 
   async function save(_e: FormEvent) {
-    const at = new Date(when);
+    const at = new Date(when.value);
     // An unparsable value goes to the server as typed, which names the field in its answer.
-    const scheduled_at = Number.isNaN(at.getTime()) ? when : at.toISOString();
+    const scheduled_at = Number.isNaN(at.getTime()) ? when.value : at.toISOString();
     const saved = await form.run(() =>
       api.post('/api/scheduled-calls', {
-        body: { agent_id: agentId, to: to.trim(), scheduled_at },
+        body: { agent_id: agent.value, to: to.value.trim(), scheduled_at },
       }),
     );
     if (saved) onSaved(saved);
@@ -105,15 +105,7 @@ function ScheduleDialog({
             page first.
           </Alert>
         )}
-        <SelectField
-          label="Agent"
-          name="agent_id"
-          required
-          value={agentId}
-          onChange={(e) => setAgentId(e.target.value)}
-          error={form.fieldErrors.agent_id}
-          hint="Active outgoing agents."
-        >
+        <SelectField label="Agent" {...agent.input} required hint="Active outgoing agents.">
           {usable.length === 0 && <option value="">No outgoing agents</option>}
           {usable.map((a) => (
             <option key={a.id} value={a.id}>
@@ -123,24 +115,18 @@ function ScheduleDialog({
         </SelectField>
         <TextField
           label="To"
-          name="to"
+          {...to.input}
           type="tel"
           required
           autoComplete="off"
           placeholder="+14155550123"
-          value={to}
-          onChange={(e) => setTo(e.target.value)}
-          error={form.fieldErrors.to}
           hint="The number to call, in international format (E.164)."
         />
         <TextField
           label="When"
-          name="scheduled_at"
+          {...when.input}
           type="datetime-local"
           required
-          value={when}
-          onChange={(e) => setWhen(e.target.value)}
-          error={form.fieldErrors.scheduled_at}
           hint={`In your time zone (${timeZoneName()}).`}
         />
       </div>
@@ -153,8 +139,6 @@ export function ScheduledCallsPage() {
   const [status, setStatus] = useState<Status | ''>('');
   const { data: agents, error: agentsError } = useLoad(allOutgoingAgents);
   const [creating, setCreating] = useState(false);
-  const [cancelling, setCancelling] = useState<ScheduledCall | null>(null);
-  const [cancelBusy, setCancelBusy] = useState(false);
 
   const list = usePagedList(
     useCallback(
@@ -170,21 +154,19 @@ export function ScheduledCallsPage() {
 
   const agentName = (id: string) => agents?.find((a) => a.id === id)?.name ?? '—';
 
-  async function cancel(s: ScheduledCall) {
-    setCancelBusy(true);
-    try {
+  const cancel = useConfirmedAction<ScheduledCall>({
+    act: async (s) => {
       const updated = await api.post('/api/scheduled-calls/{id}/cancel', {
         params: { id: s.id },
       });
       setItems((all) => all?.map((x) => (x.id === updated.id ? updated : x)) ?? null);
       toast.success(`The call to ${s.to} is cancelled.`);
-      setCancelling(null);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setCancelBusy(false);
-    }
-  }
+    },
+    title: (s) => `Cancel the call to ${s.to}?`,
+    confirmLabel: 'Cancel call',
+    warning: (s) =>
+      `It was scheduled for ${formatDateTime(s.scheduled_at)}. The agent will not place it.`,
+  });
 
   const openCreate = () => {
     if (agentsError) toast.error(agentsError);
@@ -272,18 +254,12 @@ export function ScheduledCallsPage() {
                     )}
                     {!s.call_sid && !s.last_error && <span className="text-slate-500">—</span>}
                   </td>
-                  <td className={`${td} text-right`}>
-                    {s.status === 'pending' && (
-                      <Button
-                        variant="ghost"
-                        size="sm"
-                        onClick={() => setCancelling(s)}
-                        aria-label={`Cancel the call to ${s.to}`}
-                      >
-                        Cancel
-                      </Button>
-                    )}
-                  </td>
+                  <RowActionCell
+                    label="Cancel"
+                    name={`Cancel the call to ${s.to}`}
+                    onClick={() => cancel.ask(s)}
+                    show={s.status === 'pending'}
+                  />
                 </tr>
               ))}
             </Table>
@@ -302,17 +278,7 @@ export function ScheduledCallsPage() {
           }}
         />
       )}
-      <ConfirmDialog
-        open={cancelling !== null}
-        title={`Cancel the call to ${cancelling?.to ?? ''}?`}
-        confirmLabel="Cancel call"
-        busy={cancelBusy}
-        onConfirm={() => cancelling && void cancel(cancelling)}
-        onClose={() => setCancelling(null)}
-      >
-        {cancelling &&
-          `It was scheduled for ${formatDateTime(cancelling.scheduled_at)}. The agent will not place it.`}
-      </ConfirmDialog>
+      {cancel.dialog}
     </>
   );
 }

@@ -1,23 +1,23 @@
 // Voice sessions (LiveKit): every room token issued and what became of it — joined, ended with
 // its duration, expired unused or revoked — newest first, with filters (person, room, status,
 // dates) and cursor "Load more". Members see their own; owners, admins and managers the org's.
-import { type FormEvent, useCallback } from 'react';
-import { Button } from '../../components/Button.tsx';
-import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
+import { Card, PageHeader, StatusBadge, type Tone } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore } from '../../components/ListActions.tsx';
-import { Table, td, th } from '../../components/Table.tsx';
+import {
+  DayRangeFields,
+  FilteredListBody,
+  FilterForm,
+  StatusFilterField,
+} from '../../components/ListActions.tsx';
+import { DateTimeText, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { useDraftFilters } from '../../lib/filters.ts';
-import { formatDateTime, formatDuration } from '../../lib/format.ts';
+import { dayRange, useFilteredList } from '../../lib/filters.ts';
+import { formatDuration } from '../../lib/format.ts';
 import { allPages, useLoad } from '../../lib/load.ts';
-import { usePagedList } from '../../lib/paged-list.ts';
 import { useSession } from '../../lib/session.tsx';
-import { useToast } from '../../lib/toast.tsx';
 
 type VoiceSession = ResponseOf<'/api/voice-sessions', 'get'>['items'][number];
 type Status = VoiceSession['status'];
-type Tone = 'gray' | 'indigo' | 'green' | 'amber' | 'red';
 
 const PAGE = 20;
 const COLUMNS = ['Person', 'Room', 'Status', 'Started', 'Ended', 'Duration', 'Source'];
@@ -29,7 +29,6 @@ const STATUS: Record<Status, { label: string; tone: Tone }> = {
   expired: { label: 'Expired unused', tone: 'amber' },
   revoked: { label: 'Revoked', tone: 'red' },
 };
-const STATUSES = Object.keys(STATUS) as Status[];
 const END_REASON: Record<string, string> = {
   left: 'left the room',
   room_finished: 'room closed',
@@ -52,22 +51,18 @@ interface Filters {
 }
 const NO_FILTERS: Filters = { userId: '', room: '', status: '', since: '', until: '' };
 
-/** Local days become an ISO range [since 00:00, until+1 00:00). */
-function filterQuery(f: Filters) {
-  const day = (value: string, plusDays = 0) => {
-    if (!value) return undefined;
-    const [y, m, d] = value.split('-').map(Number);
-    const at = new Date(y ?? 0, (m ?? 1) - 1, (d ?? 1) + plusDays);
-    return Number.isNaN(at.getTime()) ? undefined : at.toISOString();
-  };
-  return {
-    user_id: f.userId || undefined,
-    room_name: f.room.trim() || undefined,
-    status: f.status || undefined,
-    since: day(f.since),
-    until: day(f.until, 1),
-  };
-}
+/** A page of the log under the filters: local days become an ISO range. */
+const fetchVoiceSessions = (f: Filters, cursor: string | undefined) =>
+  api.get('/api/voice-sessions', {
+    query: {
+      limit: PAGE,
+      cursor,
+      user_id: f.userId || undefined,
+      room_name: f.room.trim() || undefined,
+      status: f.status || undefined,
+      ...dayRange(f.since, f.until),
+    },
+  });
 
 /** The room as its org knows it: the full LiveKit name without the `<org id>__` namespace. */
 function roomLabel(name: string): string {
@@ -79,7 +74,6 @@ const allMembers = () =>
   allPages((cursor) => api.get('/api/orgs/current/members', { query: { limit: 100, cursor } }));
 
 export function VoiceSessionsPage() {
-  const toast = useToast();
   const { me } = useSession();
   // Managers and up see the org's sessions (the API decides; this only picks the wording).
   const seesOrg = me?.role === 'owner' || me?.role === 'admin' || me?.role === 'manager';
@@ -89,21 +83,7 @@ export function VoiceSessionsPage() {
     const m = members.find((x) => x.user_id === id);
     return m ? (m.full_name ?? m.email) : id === me?.id ? (me.full_name ?? me.email) : id;
   };
-  const { draft, applied, set, apply: setApplied, clear } = useDraftFilters<Filters>(NO_FILTERS);
-  const filtered = JSON.stringify(applied) !== JSON.stringify(NO_FILTERS);
-  const list = usePagedList(
-    useCallback(
-      (cursor: string | undefined) =>
-        api.get('/api/voice-sessions', { query: { limit: PAGE, cursor, ...filterQuery(applied) } }),
-      [applied],
-    ),
-    toast.error,
-  );
-
-  function apply(e: FormEvent) {
-    e.preventDefault();
-    setApplied({ ...draft, room: draft.room.trim() });
-  }
+  const log = useFilteredList(NO_FILTERS, fetchVoiceSessions);
 
   return (
     <>
@@ -116,104 +96,45 @@ export function VoiceSessionsPage() {
         }
       />
       <Card id="voice-session-log">
-        <search className="mb-5 block">
-          <form
-            aria-label="Filter voice sessions"
-            className="flex flex-wrap items-end gap-3"
-            onSubmit={apply}
-          >
-            {seesOrg && (
-              <SelectField
-                label="Person"
-                className="w-52"
-                name="user_id"
-                value={draft.userId}
-                onChange={(e) => set('userId', e.target.value)}
-              >
-                <option value="">Everyone</option>
-                {members.map((m) => (
-                  <option key={m.user_id} value={m.user_id}>
-                    {m.full_name ?? m.email}
-                  </option>
-                ))}
-              </SelectField>
-            )}
-            <TextField
-              label="Room"
-              className="w-44"
-              name="room_name"
-              type="search"
-              maxLength={120}
-              placeholder="support"
-              value={draft.room}
-              onChange={(e) => set('room', e.target.value)}
-            />
+        <FilterForm
+          label="Filter voice sessions"
+          filters={log.filters}
+          tidy={(d) => ({ ...d, room: d.room.trim() })}
+        >
+          {seesOrg && (
             <SelectField
-              label="Status"
-              className="w-44"
-              name="status"
-              value={draft.status}
-              onChange={(e) => set('status', e.target.value as Filters['status'])}
+              label="Person"
+              className="w-52"
+              name="user_id"
+              {...log.filters.field('userId')}
             >
-              <option value="">All statuses</option>
-              {STATUSES.map((s) => (
-                <option key={s} value={s}>
-                  {STATUS[s].label}
+              <option value="">Everyone</option>
+              {members.map((m) => (
+                <option key={m.user_id} value={m.user_id}>
+                  {m.full_name ?? m.email}
                 </option>
               ))}
             </SelectField>
-            <TextField
-              label="From date"
-              className="w-40"
-              name="since"
-              type="date"
-              value={draft.since}
-              onChange={(e) => set('since', e.target.value)}
-            />
-            <TextField
-              label="To date"
-              className="w-40"
-              name="until"
-              type="date"
-              value={draft.until}
-              onChange={(e) => set('until', e.target.value)}
-            />
-            <div className="flex gap-2">
-              <Button type="submit" variant="secondary">
-                Apply filters
-              </Button>
-              {filtered && (
-                <Button variant="ghost" onClick={clear}>
-                  Clear
-                </Button>
-              )}
-            </div>
-          </form>
-        </search>
-        <ListBody
-          list={list}
-          loading="Loading voice sessions…"
-          empty={
-            <EmptyState
-              title={filtered ? 'No voice sessions match these filters' : 'No voice sessions yet'}
-            >
-              {!filtered && 'A session starts when a LiveKit room token is issued.'}
-            </EmptyState>
-          }
+          )}
+          <TextField
+            label="Room"
+            className="w-44"
+            name="room_name"
+            type="search"
+            maxLength={120}
+            placeholder="support"
+            {...log.filters.field('room')}
+          />
+          <StatusFilterField statuses={STATUS} filters={log.filters} className="w-44" />
+          <DayRangeFields filters={log.filters} />
+        </FilterForm>
+        <FilteredListBody
+          log={log}
+          noun="voice sessions"
+          emptyHint="A session starts when a LiveKit room token is issued."
         >
           {(items) => (
-            <Table
-              caption="Voice sessions"
-              head={
-                <tr>
-                  {COLUMNS.map((label) => (
-                    <th key={label} scope="col" className={th}>
-                      {label}
-                    </th>
-                  ))}
-                </tr>
-              }
-            >
+            <Table caption="Voice sessions" columns={COLUMNS}>
               {items.map((v) => (
                 <tr key={v.id} className="hover:bg-slate-50">
                   <td className={`${td} font-medium text-slate-900`}>{nameOf(v.user_id)}</td>
@@ -221,9 +142,7 @@ export function VoiceSessionsPage() {
                     {roomLabel(v.room_name)}
                   </td>
                   <td className={td}>
-                    <Badge tone={STATUS[v.status]?.tone ?? 'gray'}>
-                      {STATUS[v.status]?.label ?? v.status}
-                    </Badge>
+                    <StatusBadge status={v.status} statuses={STATUS} />
                     {v.end_reason && v.status !== 'expired' && (
                       <span className="ml-2 text-xs text-slate-500">
                         {END_REASON[v.end_reason] ?? v.end_reason}
@@ -231,18 +150,10 @@ export function VoiceSessionsPage() {
                     )}
                   </td>
                   <td className={`${td} min-w-32 text-slate-700`}>
-                    {v.started_at ? (
-                      <time dateTime={v.started_at}>{formatDateTime(v.started_at)}</time>
-                    ) : (
-                      '—'
-                    )}
+                    <DateTimeText at={v.started_at} />
                   </td>
                   <td className={`${td} min-w-32 text-slate-700`}>
-                    {v.ended_at ? (
-                      <time dateTime={v.ended_at}>{formatDateTime(v.ended_at)}</time>
-                    ) : (
-                      '—'
-                    )}
+                    <DateTimeText at={v.ended_at} />
                   </td>
                   <td className={`${td} whitespace-nowrap tabular-nums text-slate-700`}>
                     {v.duration_seconds === null ? '—' : formatDuration(v.duration_seconds)}
@@ -252,8 +163,7 @@ export function VoiceSessionsPage() {
               ))}
             </Table>
           )}
-        </ListBody>
-        <LoadMore list={list} />
+        </FilteredListBody>
       </Card>
     </>
   );

@@ -3,12 +3,13 @@
 // conflict, the form's error and, without any phone, a pointer to the phone numbers page; saving
 // POSTs a new agent to the kind's collection or PATCHes the edited one under it.
 import type { ReactNode } from 'react';
-import { Alert } from '../../components/Alert.tsx';
+import { Alert, ConflictAlert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { EditDialog } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { type BodyOf, type ResponseOf, request } from '../../lib/api.ts';
 import { saveRow } from '../../lib/forms.ts';
+import type { Editing } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import type { AgentForm } from './agent-form.ts';
 import type { Lookups } from './voice-lookups.ts';
@@ -49,13 +50,10 @@ export function AgentFormBody({
       ref={agentForm.bodyRef}
       className="-mx-1 max-h-[calc(100dvh-18rem)] space-y-4 overflow-y-auto px-1 pb-1"
     >
-      {conflict && (
-        <Alert tone="error" title={conflict.problem.title}>
-          {conflict.problem.detail && conflict.problem.detail !== conflict.problem.title
-            ? conflict.problem.detail
-            : (conflictHints[conflict.code] ?? null)}
-        </Alert>
-      )}
+      <ConflictAlert
+        conflict={conflict}
+        hint={conflict ? conflictHints[conflict.code] : undefined}
+      />
       {form.formError && <Alert tone="error">{form.formError}</Alert>}
       {agentForm.noPhones && (
         <Alert tone="warning" title="Add a phone number first">
@@ -73,9 +71,7 @@ export function AgentFormBody({
 /** The collections of agents: a new one is POSTed here, an edit PATCHed to `{path}/{id}`. */
 export type AgentPath = '/api/agents' | '/api/message-agents';
 export type AgentRow<P extends AgentPath> = ResponseOf<P, 'post'>;
-export type AgentEditing<P extends AgentPath> =
-  | { mode: 'create' }
-  | { mode: 'edit'; agent: AgentRow<P> };
+export type AgentEditing<P extends AgentPath> = Editing<AgentRow<P>>;
 
 /** What a kind of agent's dialog says, and where it saves. */
 export interface AgentKind<P extends AgentPath> {
@@ -98,7 +94,7 @@ export interface AgentDialogProps<P extends AgentPath> {
 }
 
 export function initialAgent<P extends AgentPath>(editing: AgentEditing<P>): AgentRow<P> | null {
-  return editing.mode === 'edit' ? editing.agent : null;
+  return editing.mode === 'edit' ? editing.row : null;
 }
 
 /**
