@@ -8,7 +8,7 @@ import type { Tx } from '../../db/tenant.ts';
 
 export type NewScheduledCall = Pick<
   ScheduledCall,
-  'id' | 'org_id' | 'owner_id' | 'agent_id' | 'to_number' | 'scheduled_at'
+  'id' | 'org_id' | 'owner_id' | 'agent_id' | 'to_number' | 'scheduled_at' | 'recipient_time_zone'
 >;
 
 export function insertScheduledCall(tx: Tx, row: NewScheduledCall): Promise<ScheduledCall> {
