@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
+import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
@@ -221,6 +222,13 @@ export const callingRulesRoutes: FastifyPluginAsyncTypebox<{
         consumes: ['text/csv'],
         body: Type.String({ maxLength: MAX_CSV_BYTES, description: 'CSV: number,reason' }),
         response: responses({ 200: ImportOut }, [401, 403, 413, 415]),
+      },
+      // Only CSV: a JSON or form body (parsed by the app's parsers) is not a list of numbers.
+      preValidation: async (request) => {
+        const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+        if (type !== 'text/csv') {
+          throw new AppError('unsupported_media_type', 'Send the numbers as text/csv');
+        }
       },
     },
     async (request) =>
