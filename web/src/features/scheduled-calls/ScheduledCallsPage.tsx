@@ -1,5 +1,6 @@
 // Scheduled calls: outgoing calls the dispatcher places later. List (status filter, cursor
-// "Load more"), schedule one (agent, number, local date and time), cancel a pending one.
+// "Load more"), schedule one (agent, number, local date and time, the recipient's time zone),
+// cancel a pending one. "Will go at" is dispatch_at: the time moved into the calling window.
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
@@ -64,6 +65,7 @@ function ScheduleDialog({
   const [agentId, setAgentId] = useState(usable[0]?.id ?? '');
   const [to, setTo] = useState('');
   const [when, setWhen] = useState(defaultLocalTime);
+  const [zone, setZone] = useState('');
   const form = useFormAction();
 
   async function save(_e: FormEvent) {
@@ -72,7 +74,12 @@ function ScheduleDialog({
     const scheduled_at = Number.isNaN(at.getTime()) ? when : at.toISOString();
     const saved = await form.run(() =>
       api.post('/api/scheduled-calls', {
-        body: { agent_id: agentId, to: to.trim(), scheduled_at },
+        body: {
+          agent_id: agentId,
+          to: to.trim(),
+          scheduled_at,
+          ...(zone.trim() ? { recipient_time_zone: zone.trim() } : {}),
+        },
       }),
     );
     if (saved) onSaved(saved);
@@ -142,6 +149,16 @@ function ScheduleDialog({
           onChange={(e) => setWhen(e.target.value)}
           error={form.fieldErrors.scheduled_at}
           hint={`In your time zone (${timeZoneName()}).`}
+        />
+        <TextField
+          label="Recipient time zone"
+          name="recipient_time_zone"
+          autoComplete="off"
+          placeholder="Europe/Berlin"
+          value={zone}
+          onChange={(e) => setZone(e.target.value)}
+          error={form.fieldErrors.recipient_time_zone}
+          hint="Optional: the organization's calling window then applies in the recipient's time zone."
         />
       </div>
     </Dialog>
@@ -240,6 +257,7 @@ export function ScheduledCallsPage() {
                 'To',
                 'Agent',
                 'Scheduled for',
+                'Will go at',
                 'Status',
                 'Attempts',
                 'Result',
@@ -252,6 +270,13 @@ export function ScheduledCallsPage() {
                   <td className={`${td} text-slate-700`}>{agentName(s.agent_id)}</td>
                   <td className={`${td} whitespace-nowrap text-slate-700`}>
                     <time dateTime={s.scheduled_at}>{formatDateTime(s.scheduled_at)}</time>
+                  </td>
+                  <td className={`${td} whitespace-nowrap text-slate-700`}>
+                    {s.dispatch_at ? (
+                      <time dateTime={s.dispatch_at}>{formatDateTime(s.dispatch_at)}</time>
+                    ) : (
+                      <span className="text-slate-500">—</span>
+                    )}
                   </td>
                   <td className={td}>
                     <Badge tone={STATUS[s.status].tone}>{STATUS[s.status].label}</Badge>
@@ -297,7 +322,9 @@ export function ScheduledCallsPage() {
           onClose={() => setCreating(false)}
           onSaved={(s) => {
             setCreating(false);
-            toast.success(`Call to ${s.to} scheduled for ${formatDateTime(s.scheduled_at)}.`);
+            toast.success(
+              `Call to ${s.to} scheduled; it will go at ${formatDateTime(s.dispatch_at ?? s.scheduled_at)}.`,
+            );
             if (!status || status === s.status) setItems((all) => [s, ...(all ?? [])]);
           }}
         />
