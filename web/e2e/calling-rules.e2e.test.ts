@@ -8,6 +8,7 @@ import { describe, expect } from 'vitest';
 import { bearer, registerUser } from '../../src/test/auth-helpers.ts';
 import { createVerifiedPhone } from '../../src/test/factories.ts';
 import { twilioEnv } from '../../src/test/twilio.ts';
+import { checkPage, PHONE } from './support/audit.ts';
 import { dismissToasts, expectLabelledControls, logIn, navTo, story } from './support/story.ts';
 
 const s = story('calling-rules', twilioEnv());
@@ -151,5 +152,15 @@ describe('calling rules page', () => {
       .filter({ hasText: CALLEE });
     await row.getByText('Cancelled').waitFor();
     await row.getByText('The number was added to the do-not-call list').waitFor();
+  });
+
+  step('the page passes the accessibility and layout checks at both widths', async () => {
+    await page.goto('/app/calling-rules');
+    expect(await checkPage(page, { title: 'Calling rules' })).toEqual([]);
+    const phone = (await s.device({ viewport: PHONE })).page;
+    await logIn(phone, email, PASSWORD);
+    await phone.goto('/app/calling-rules');
+    await phone.getByText('spam complaint').waitFor();
+    expect(await checkPage(phone, { title: 'Calling rules' })).toEqual([]);
   });
 });

@@ -75,14 +75,15 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
     setZone(current.time_zone);
     setDays(current.days);
     setStart(current.start);
-    setEnd(current.end);
+    // A time input cannot show 24:00; midnight as an end means the end of the day.
+    setEnd(current.end === '24:00' ? '00:00' : current.end);
   }, [current]);
 
   async function save(e: FormEvent) {
     e.preventDefault();
     const saved = await form.run(() =>
       api.put('/api/orgs/current/calling-window', {
-        body: { time_zone: zone.trim(), days, start, end },
+        body: { time_zone: zone.trim(), days, start, end: end === '00:00' ? '24:00' : end },
       }),
     );
     if (saved) {
@@ -179,7 +180,7 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
                   value={end}
                   onChange={(e) => setEnd(e.target.value)}
                   error={form.fieldErrors.end}
-                  hint="Exclusive."
+                  hint="Exclusive; 00:00 is the end of the day."
                   className="w-40"
                 />
               </div>
