@@ -305,6 +305,51 @@ describe('the do-not-call list', () => {
   });
 });
 
+describe('changing a pending call (PATCH)', () => {
+  const patch = (id: string, payload: Record<string, unknown>) =>
+    t.app.inject({ method: 'PATCH', url: `/api/scheduled-calls/${id}`, headers: owner(), payload });
+
+  it('to a listed number: 409; the zone and time change dispatch_at; only while pending', async () => {
+    const listed = uniqueNumber();
+    await addNumber(listed, 'no');
+    const s = (await schedule(uniqueNumber())).json();
+    const refused = await patch(s.id, { to: listed });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'number_on_do_not_call_list' });
+    expect((await scheduledCallRow(t.database, s.id)).to_number).toBe(s.to);
+
+    await putWindow({ time_zone: 'America/New_York', days: [3], start: '09:00', end: '10:00' });
+    const later = new Date(Date.now() + 2 * 86_400_000).toISOString();
+    const moved = await patch(s.id, { recipient_time_zone: 'Asia/Tokyo', scheduled_at: later });
+    expect(moved.statusCode).toBe(200);
+    expect(moved.json()).toMatchObject({ recipient_time_zone: 'Asia/Tokyo', scheduled_at: later });
+    const tokyo = new Intl.DateTimeFormat('en-GB', {
+      timeZone: 'Asia/Tokyo',
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    }).format(new Date(moved.json().dispatch_at));
+    expect(tokyo).toMatch(/^Wed,? 09:00$/);
+    expect((await scheduledCallRow(t.database, s.id)).next_attempt_at.toISOString()).toBe(later);
+    const back = await patch(s.id, { recipient_time_zone: null });
+    expect(back.json().recipient_time_zone).toBeNull();
+    await clearWindow();
+
+    expect((await patch(s.id, { recipient_time_zone: 'Atlantis/Capital' })).statusCode).toBe(400);
+    expect((await patch(s.id, {})).statusCode).toBe(400);
+    expect((await patch(s.id, { agent_id: agent.id })).statusCode).toBe(400);
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/scheduled-calls/${s.id}/cancel`,
+      headers: owner(),
+    });
+    const late = await patch(s.id, { to: uniqueNumber() });
+    expect(late.statusCode).toBe(409);
+    expect(late.json()).toMatchObject({ code: 'scheduled_call_not_pending' });
+  });
+});
+
 describe('the CSV import', () => {
   it('imports numbers with reasons, a header, quotes and blank lines; cancels pending calls', async () => {
     const [n1, n2, n3] = [uniqueNumber(), uniqueNumber(), uniqueNumber()];

@@ -77,6 +77,29 @@ export function cancelPending(
     .executeTakeFirst();
 }
 
+/**
+ * Change a pending call (number, time, recipient's zone); a new time is also its next attempt.
+ * Conditioned on `pending`, like cancelPending: a call the dispatcher has claimed is not changed.
+ */
+export function updatePending(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  patch: { to_number?: string; scheduled_at?: Date; recipient_time_zone?: string | null },
+): Promise<ScheduledCall | undefined> {
+  return tx
+    .updateTable('scheduled_calls')
+    .set({
+      ...patch,
+      ...(patch.scheduled_at ? { next_attempt_at: patch.scheduled_at } : {}),
+      updated_at: new Date(),
+    })
+    .where(liveRow(orgId, id))
+    .where('status', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+}
+
 /** Hide a finished call (dispatched, failed, cancelled) from lists; its history stays. */
 export async function softDeleteFinished(tx: Tx, orgId: string, id: string): Promise<boolean> {
   const res = await tx

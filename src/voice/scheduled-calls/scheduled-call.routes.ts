@@ -55,6 +55,14 @@ const CreateBody = Type.Object(
   },
   { additionalProperties: false },
 );
+const UpdateBody = Type.Object(
+  {
+    to: Type.Optional(E164),
+    scheduled_at: Type.Optional(Type.String({ format: 'date-time', description: 'In the future' })),
+    recipient_time_zone: Type.Optional(Type.Union([RecipientZone, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
 const ListQuery = Type.Object(
   {
     ...PageQuery,
@@ -147,6 +155,27 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       toScheduledCallJson(await scheduledCalls.get(requirePrincipal(request), request.params.id)),
+  );
+
+  app.patch(
+    `${base}/:id`,
+    {
+      schema: {
+        operationId: 'updateScheduledCall',
+        tags,
+        security,
+        summary: 'Change a pending scheduled call',
+        description:
+          'Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it).',
+        params: IdParams,
+        body: UpdateBody,
+        response: responses({ 200: ScheduledCallOut }, [401, 403, 404, 409, 413, 415]),
+      },
+    },
+    async (request) =>
+      toScheduledCallJson(
+        await scheduledCalls.update(requirePrincipal(request), request.params.id, request.body),
+      ),
   );
 
   app.post(

@@ -135,6 +135,44 @@ export function createScheduledCallService(
       return one(p, await scheduledCalls.get(p, id));
     },
 
+    /**
+     * Change a pending call: its number (not on the do-not-call list), its time (in the future),
+     * its recipient's zone (null: the window's). Once the dispatcher has it: 409.
+     */
+    async update(
+      p: Principal,
+      id: string,
+      patch: Partial<Omit<ScheduledCallInput, 'agent_id'>>,
+    ): Promise<ScheduledCallView> {
+      const at = patch.scheduled_at === undefined ? undefined : new Date(patch.scheduled_at);
+      let zone: string | null | undefined;
+      const row = await scheduledCalls.update(
+        p,
+        id,
+        patch,
+        async (tx, current) => {
+          if (current.status !== 'pending') {
+            throw new AppError('scheduled_call_not_pending', `It is ${current.status}`);
+          }
+          if (patch.to !== undefined) await assertNotListed(tx, p.orgId, patch.to);
+          const updated = await repo.updatePending(tx, p.orgId, id, {
+            ...(patch.to !== undefined ? { to_number: patch.to } : {}),
+            ...(at ? { scheduled_at: at } : {}),
+            ...(zone !== undefined ? { recipient_time_zone: zone } : {}),
+          });
+          if (!updated) throw new AppError('scheduled_call_not_pending', 'It is being placed');
+          return updated;
+        },
+        () => {
+          if (at) checkTime(at);
+          if (patch.recipient_time_zone !== undefined) {
+            zone = validateRecipientZone(patch.recipient_time_zone);
+          }
+        },
+      );
+      return one(p, row);
+    },
+
     async cancel(p: Principal, id: string): Promise<ScheduledCallView> {
       const cancelled = await scheduledCalls.manage(p, id, async (tx, row) => {
         const done = await repo.cancelPending(tx, p.orgId, id, false);

@@ -1040,7 +1040,11 @@ export interface paths {
         delete: operations["deleteScheduledCall"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a pending scheduled call
+         * @description Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it).
+         */
+        patch: operations["updateScheduledCall"];
         trace?: never;
     };
     "/api/scheduled-calls/{id}/cancel": {
@@ -9379,6 +9383,157 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateScheduledCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Phone number in E.164 form
+                     * @example +14155550100
+                     */
+                    to?: string;
+                    /**
+                     * Format: date-time
+                     * @description In the future
+                     */
+                    scheduled_at?: string;
+                    recipient_time_zone?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        org_id: string;
+                        /** Format: uuid */
+                        owner_id: string;
+                        /** Format: uuid */
+                        agent_id: string;
+                        /**
+                         * @description Phone number in E.164 form
+                         * @example +14155550100
+                         */
+                        to: string;
+                        /** Format: date-time */
+                        scheduled_at: string;
+                        /** @enum {unknown} */
+                        status: "pending" | "dispatching" | "dispatched" | "failed" | "cancelled";
+                        /** @description Dispatch attempts so far */
+                        attempts: number;
+                        /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
+                        call_sid: string | null;
+                        /** @description Why the last attempt failed */
+                        last_error: string | null;
+                        dispatched_at: string | null;
+                        recipient_time_zone: string | null;
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        dispatch_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
