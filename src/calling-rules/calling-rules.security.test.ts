@@ -112,6 +112,41 @@ describe('API keys', () => {
   });
 });
 
+describe('hostile CSV', () => {
+  const importCsv = (body: string, type = 'text/csv') =>
+    req('POST', `${DNC}/import`, a.manager.headers, body, type);
+
+  it('NUL and control characters, a formula, binary junk: refused by line, never a 500', async () => {
+    const n = uniqueNumber();
+    const cases = [
+      `${n},nul\u0000byte`,
+      `${n},bell\u0007`,
+      `\u0000${n}`,
+      '=HYPERLINK("http://evil.example"),x',
+      '\u00ff\u00fe\u0000\u0001garbage',
+      `"${n}"x,reason`,
+      `${n},"a""b`,
+    ];
+    for (const line of cases) {
+      const res = await importCsv(`${line}\n`);
+      expect(res.statusCode, JSON.stringify(line)).toBe(400);
+      // NUL is refused by the app-wide guard on every body ("(body)"), the rest by the parser.
+      expect(res.json().errors[0].field, JSON.stringify(line)).toMatch(/^(line 1|\(body\))$/);
+    }
+    const listed = await req('GET', `${DNC}?number=${encodeURIComponent(n)}`, a.manager.headers);
+    expect(listed.json().items).toEqual([]);
+  });
+
+  it('a content type with parameters is taken; others are 415', async () => {
+    const ok = await importCsv(`${uniqueNumber()}\n`, 'text/csv; charset=utf-8');
+    expect(ok.statusCode).toBe(200);
+    for (const type of ['application/json', 'text/plain', 'application/x-www-form-urlencoded']) {
+      const body = type === 'application/json' ? '"+14155550100"' : `${uniqueNumber()}`;
+      expect((await importCsv(body, type)).statusCode, type).toBe(415);
+    }
+  });
+});
+
 describe('another org', () => {
   it("never sees, removes or is bound by another org's numbers and window", async () => {
     await req('PUT', WINDOW, a.owner.headers, aWindow);

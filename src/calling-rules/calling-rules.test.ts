@@ -5,9 +5,9 @@
 // call outside the window waits (not failed, not an attempt) while a listed number is refused.
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withSystem } from '../db/tenant.ts';
+import { withSystem, withTenant } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import { claimDueCalls } from '../telephony/dispatch.repository.ts';
+import { claimDueCalls, markDeferred } from '../telephony/dispatch.repository.ts';
 import { createDispatcher } from '../telephony/dispatcher.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
 import { createTeam, createVerifiedPhone } from '../test/factories.ts';
@@ -534,5 +534,37 @@ describe('the dispatcher applies the rules at claim time', () => {
     });
     expect(mine?.window_days?.map(Number)).toEqual([2]);
     await clearWindow();
+  });
+
+  it('a deferral is conditioned on the claim: a stale dispatch key changes nothing', async () => {
+    const s = await dueCall();
+    const claimed = await withSystem(t.database, (tx) => claimDueCalls(tx, 100, 30));
+    const mine = claimed.find((c) => c.id === s.id)!;
+    const until = new Date(Date.now() + 86_400_000);
+    const service = { orgId: a.org.id, userId: null, role: null };
+    const stale = await withTenant(t.database, service, (tx) =>
+      markDeferred(tx, a.org.id, s.id, newId(), until),
+    );
+    expect(stale).toBe(false);
+    expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+      status: 'dispatching',
+      attempts: 1,
+      dispatch_key: mine.dispatch_key,
+    });
+    const owned = await withTenant(t.database, service, (tx) =>
+      markDeferred(tx, a.org.id, s.id, mine.dispatch_key, until),
+    );
+    expect(owned).toBe(true);
+    expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      dispatch_key: null,
+      next_attempt_at: until,
+    });
+    // The same key again (a retried write): the attempt no longer owns the row.
+    const again = await withTenant(t.database, service, (tx) =>
+      markDeferred(tx, a.org.id, s.id, mine.dispatch_key, until),
+    );
+    expect(again).toBe(false);
   });
 });
