@@ -95,6 +95,11 @@ const PAGES: [name: string, path: string, ready: (page: Page) => Promise<void>][
     (p) => p.getByRole('table', { name: 'Scheduled calls' }).waitFor(),
   ],
   [
+    'calling-rules',
+    '/app/calling-rules',
+    (p) => p.getByRole('form', { name: 'Calling window' }).waitFor(),
+  ],
+  [
     'members',
     '/app/org/members',
     (p) => p.getByRole('table', { name: 'Pending invitations' }).waitFor(),

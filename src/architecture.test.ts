@@ -31,6 +31,7 @@ const CAPABILITIES = new Set([
   'api-keys',
   'audit',
   'auth',
+  'calling-rules',
   'conversations',
   'health',
   'livekit',

@@ -19,6 +19,8 @@ import { jwksRoutes } from './auth/jwks.routes.ts';
 import { newDeviceCheck } from './auth/new-device.ts';
 import { sessionRoutes } from './auth/sessions.routes.ts';
 import { afterSignUp } from './auth/sign-up-mails.ts';
+import { callingRulesRoutes } from './calling-rules/calling-rules.routes.ts';
+import { createCallingRulesService } from './calling-rules/calling-rules.service.ts';
 import type { Config } from './config.ts';
 import { createAudioStreamHandler } from './conversations/audio-stream.handler.ts';
 import { conversationRoutes } from './conversations/conversation.routes.ts';
@@ -166,6 +168,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(callRoutes, { calls: createCallService(database) });
   await app.register(messageRoutes, { messages: createMessageService(database) });
   await app.register(analyticsRoutes, { analytics });
+  // Outbound calling rules          /api/orgs/current/calling-window, /api/orgs/current/do-not-call
+  await app.register(callingRulesRoutes, { callingRules: createCallingRulesService(database) });
 
   // Telephony                         /webhooks/twilio/{voice,status,sms} · /api/twilio/credentials
   //                                   /api/telephony/media-tokens/introspect

@@ -146,11 +146,13 @@ async function headersOf(caller: Caller, fresh: boolean): Promise<Record<string,
 }
 
 interface Row {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   route: string;
   /** Builds the concrete URL and body; may create a fresh target for this one call. */
   prepare?: () => Promise<{ url?: string; body?: object }>;
-  body?: () => object;
+  body?: () => object | string;
+  /** A body that is not JSON (text/csv). */
+  contentType?: string;
   /** Log in anew for this call: the call may end the caller's session. */
   fresh?: boolean;
   expect: Expect;
@@ -395,7 +397,75 @@ const ROWS: Row[] = [
   },
   // The audit log
   { method: 'GET', route: '/api/audit-logs', expect: ADMINS_ONLY(200) },
+  // Calling rules: the window (people only, owners and admins change it) and the do-not-call
+  // list (do_not_call:read / do_not_call:write keys; managers and up change it).
+  { method: 'GET', route: '/api/orgs/current/calling-window', expect: PEOPLE(200) },
+  {
+    method: 'PUT',
+    route: '/api/orgs/current/calling-window',
+    body: () => CALLING_WINDOW,
+    expect: ADMINS_ONLY(200),
+  },
+  {
+    method: 'DELETE',
+    route: '/api/orgs/current/calling-window',
+    prepare: async () => {
+      await t.app.inject({
+        method: 'PUT',
+        url: '/api/orgs/current/calling-window',
+        headers: a.owner.headers,
+        payload: CALLING_WINDOW,
+      });
+      return {};
+    },
+    // B's owner removes B's own window (set by the PUT row above): it never reaches A's.
+    expect: ADMINS_ONLY(204),
+  },
+  {
+    method: 'GET',
+    route: '/api/orgs/current/do-not-call',
+    expect: { ...PEOPLE(200), key_all: 200 },
+  },
+  {
+    method: 'POST',
+    route: '/api/orgs/current/do-not-call',
+    body: () => ({ number: nextNumber() }),
+    expect: { ...PEOPLE(201), member: 403, key_all: 201 },
+  },
+  {
+    method: 'POST',
+    route: '/api/orgs/current/do-not-call/import',
+    body: () => `number,reason\n${nextNumber()},matrix\n`,
+    contentType: 'text/csv',
+    expect: { ...PEOPLE(200), member: 403, key_all: 200 },
+  },
+  {
+    method: 'DELETE',
+    route: '/api/orgs/current/do-not-call/:id',
+    prepare: async () => {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/orgs/current/do-not-call',
+        headers: a.owner.headers,
+        payload: { number: nextNumber() },
+      });
+      return { url: `/api/orgs/current/do-not-call/${res.json().id}` };
+    },
+    expect: { ...PEOPLE(204), member: 403, key_all: 204, outsider: 404 },
+  },
 ];
+
+const CALLING_WINDOW = {
+  time_zone: 'Europe/Berlin',
+  days: [1, 2, 3],
+  start: '09:00',
+  end: '17:00',
+};
+let numberSeq = 0;
+function nextNumber(): string {
+  numberSeq++;
+  return `+1628${String((Date.now() + numberSeq) % 10_000_000).padStart(7, '0')}`;
+}
 
 // Accepting an invitation for a NEW address needs no caller at all (the token is the credential):
 // whoever sends it, the account is created. Kept out of the table's shape on purpose.
@@ -412,7 +482,7 @@ async function call(row: Row, caller: Caller): Promise<number> {
   const res = await t.app.inject({
     method: row.method,
     url: prepared.url ?? row.route,
-    headers,
+    headers: row.contentType ? { ...headers, 'content-type': row.contentType } : headers,
     payload: prepared.body ?? row.body?.(),
   });
   if (res.statusCode >= 500)

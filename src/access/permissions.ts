@@ -36,6 +36,13 @@ export const PERMISSIONS = {
   'scheduled_calls:create': ALL,
   'scheduled_calls:manage_own': ALL,
   'scheduled_calls:manage_any': MANAGERS,
+  // Outbound calling rules (src/calling-rules/): everyone reads the org's calling window and its
+  // do-not-call list; owners and admins set the window; managers and up change the list (adding a
+  // number cancels the org's pending calls to it, which only they see).
+  'calling_window:read': ALL,
+  'calling_window:manage': ADMINS,
+  'do_not_call:read': ALL,
+  'do_not_call:manage': MANAGERS,
   // Logs and analytics are read-only to people (webhooks write them). Members read those of their
   // own phones and agents; owners, admins and managers the whole org's (row-level security too).
   'calls:read': ALL,
@@ -110,6 +117,9 @@ export const SCOPES = {
     'scheduled_calls:manage_own',
     'scheduled_calls:manage_any',
   ],
+  // The do-not-call list (a CRM syncing its opt-outs); the calling window is people-only.
+  'do_not_call:read': ['do_not_call:read'],
+  'do_not_call:write': ['do_not_call:manage'],
   'calls:read': ['calls:read'],
   'messages:read': ['messages:read'],
   'analytics:read': ['analytics:read'],

@@ -76,6 +76,18 @@ const PROBES: Probe[] = [
   },
   { method: 'GET', url: () => '/api/scheduled-calls', permission: 'scheduled_calls:read', ok: 200 },
   {
+    method: 'GET',
+    url: () => '/api/orgs/current/do-not-call',
+    permission: 'do_not_call:read',
+    ok: 200,
+  },
+  {
+    method: 'DELETE',
+    url: () => `/api/orgs/current/do-not-call/${missing}`,
+    permission: 'do_not_call:manage',
+    ok: 404,
+  },
+  {
     method: 'DELETE',
     url: () => `/api/scheduled-calls/${missing}`,
     permission: 'scheduled_calls:manage_own',

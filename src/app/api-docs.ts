@@ -42,6 +42,10 @@ export const API_TAGS = [
     description: 'Messaging agents: who answers text messages on a number',
   },
   { name: 'scheduled-calls', description: 'Outgoing calls placed at a set time' },
+  {
+    name: 'calling-rules',
+    description: 'When outgoing calls may be placed (calling window) and numbers never called',
+  },
   { name: 'calls', description: 'The call log (read-only)' },
   { name: 'messages', description: 'The message log and conversations (read-only)' },
   {

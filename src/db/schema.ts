@@ -204,7 +204,8 @@ export interface DB
     RealtimeTables,
     ConversationTables,
     LiveKitTables,
-    PreferenceTables {
+    PreferenceTables,
+    CallingRuleTables {
   mfa_backup_codes: MfaBackupCodesTable;
   user_tokens: UserTokensTable;
   known_devices: KnownDevicesTable;
@@ -319,6 +320,8 @@ export interface ScheduledCallsTable {
   created_at: Timestamp;
   updated_at: Timestamp;
   deleted_at: NullableTimestamp;
+  /** IANA zone whose hours the org's calling window applies in (migration 0015); null: the org's. */
+  recipient_time_zone: Generated<string | null>;
 }
 
 export type CallStatus =
@@ -506,3 +509,33 @@ export interface RealtimeTables {
 
 export type Device = Selectable<DevicesTable>;
 export type RealtimeTicket = Selectable<RealtimeTicketsTable>;
+
+// Outbound calling rules (migration 0015): the org's calling window and do-not-call list.
+export interface OrgCallingWindowsTable {
+  org_id: string;
+  time_zone: string;
+  /** ISO weekdays, 1 = Monday … 7 = Sunday. */
+  days: number[];
+  start_minute: number;
+  end_minute: number;
+  updated_by: string | null;
+  created_at: Generated<Date>;
+  updated_at: Timestamp;
+}
+
+export interface DoNotCallNumbersTable {
+  id: string;
+  org_id: string;
+  number: string;
+  reason: Generated<string>;
+  added_by: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface CallingRuleTables {
+  org_calling_windows: OrgCallingWindowsTable;
+  do_not_call_numbers: DoNotCallNumbersTable;
+}
+
+export type OrgCallingWindow = Selectable<OrgCallingWindowsTable>;
+export type DoNotCallNumber = Selectable<DoNotCallNumbersTable>;

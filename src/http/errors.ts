@@ -123,6 +123,14 @@ export const ERRORS = {
     status: 409,
     title: 'This phone already has an active messaging agent',
   },
+  number_on_do_not_call_list: {
+    status: 409,
+    title: "The number is on the organization's do-not-call list",
+  },
+  do_not_call_number_exists: {
+    status: 409,
+    title: 'This number is already on the do-not-call list',
+  },
   scheduled_call_not_pending: {
     status: 409,
     title: 'Only a pending scheduled call can be cancelled',

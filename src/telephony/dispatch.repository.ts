@@ -2,9 +2,11 @@
 // for every org) and run on the system path; recording an attempt's outcome runs in the call's
 // own org (withOrgService), keyed by the attempt's dispatch key so a stale attempt changes nothing.
 import { sql } from 'kysely';
+import type { ClaimedCallRules } from '../calling-rules/rules.ts';
 import type { Tx } from '../db/tenant.ts';
 
-export interface ClaimedCall {
+/** With the org's calling rules as of the claim (its window, whether the number is listed). */
+export interface ClaimedCall extends ClaimedCallRules {
   id: string;
   org_id: string;
   to_number: string;
@@ -60,11 +62,20 @@ export async function claimDueCalls(
              AS phone_usable,
            cr.account_sid, cr.auth_token_enc,
            (SELECT c.call_sid FROM calls c WHERE c.scheduled_call_id = claimed.id
-            ORDER BY c.id LIMIT 1) AS placed_call_sid
+            ORDER BY c.id LIMIT 1) AS placed_call_sid,
+           -- Calling rules (src/calling-rules/rules.ts dispatchGate), read in the claim itself: a
+           -- number listed after the call was scheduled is refused here, at the root.
+           EXISTS (SELECT 1 FROM do_not_call_numbers d
+                   WHERE d.org_id = claimed.org_id AND d.number = claimed.to_number)
+             AS on_do_not_call,
+           claimed.recipient_time_zone,
+           w.time_zone AS window_time_zone, w.days AS window_days,
+           w.start_minute AS window_start_minute, w.end_minute AS window_end_minute
     FROM claimed
     JOIN agents a ON a.org_id = claimed.org_id AND a.id = claimed.agent_id
     JOIN phones p ON p.org_id = a.org_id AND p.id = a.phone_id
     LEFT JOIN org_twilio_credentials cr ON cr.org_id = claimed.org_id AND cr.deleted_at IS NULL
+    LEFT JOIN org_calling_windows w ON w.org_id = claimed.org_id
   `.execute(tx);
   return rows;
 }
@@ -171,6 +182,49 @@ export async function markRetry(
       next_attempt_at: nextAttemptAt,
       lease_expires_at: null,
       last_error: error,
+      updated_at: new Date(),
+    })
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/**
+ * Outside the calling window: back to the queue until it opens. The claim's attempt is given
+ * back (waiting is not a failed attempt); the dispatch key is cleared with the lease.
+ */
+export async function markDeferred(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+  until: Date,
+): Promise<boolean> {
+  const res = await settle(tx, orgId, id, dispatchKey)
+    .set((eb) => ({
+      status: 'pending',
+      attempts: eb('attempts', '-', 1),
+      next_attempt_at: until,
+      lease_expires_at: null,
+      dispatch_key: null,
+      updated_at: new Date(),
+    }))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/** Refused by the calling rules (a listed number): cancelled with the reason, never placed. */
+export async function markRefused(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+  reason: string,
+): Promise<boolean> {
+  const res = await settle(tx, orgId, id, dispatchKey)
+    .set({
+      status: 'cancelled',
+      lease_expires_at: null,
+      last_error: reason,
       updated_at: new Date(),
     })
     .executeTakeFirst();

@@ -25,10 +25,13 @@
 
 import type { Logger } from 'pino';
 import twilio from 'twilio';
+import { recordAudit } from '../audit/audit.ts';
+import { DO_NOT_CALL_REASON, dispatchGate } from '../calling-rules/rules.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import { withSystem } from '../db/tenant.ts';
+import { type Tx, withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
+import type { RequestMeta } from '../http/request-meta.ts';
 import { insertCallIfAbsent } from './call-log.repository.ts';
 import * as queue from './dispatch.repository.ts';
 import { withOrgService } from './org-service.ts';
@@ -41,6 +44,8 @@ export interface DispatcherDeps {
   logger: Logger;
   /** Tests may count or fail calls at the client; defaults to the real REST client. */
   clientFor?: (account: NonNullable<ReturnType<typeof accountFor>>) => TwilioRest;
+  /** The clock the calling window is read with; tests inject one. */
+  now?: () => Date;
 }
 
 type Outcome =
@@ -49,6 +54,33 @@ type Outcome =
   | { kind: 'unknown'; reason: string };
 
 const MAX_BACKOFF_MS = 3_600_000;
+const DISPATCHER_META: RequestMeta = {
+  ip: '127.0.0.1',
+  userAgent: 'switchboard-dispatcher',
+  requestId: 'dispatcher',
+};
+
+/** A call refused at claim time by the calling rules is cancelled; the audit log says so. */
+function auditRefusal(
+  tx: Tx,
+  c: { id: string; org_id: string; to_number: string },
+  reason: string,
+) {
+  return recordAudit(tx, DISPATCHER_META, {
+    org_id: c.org_id,
+    actor_user_id: null,
+    actor_type: 'system',
+    action: 'scheduled_call.cancel',
+    target_type: 'scheduled_call',
+    target_id: c.id,
+    outcome: 'success',
+    metadata: {
+      reason: reason === DO_NOT_CALL_REASON ? 'do_not_call' : 'calling_window',
+      number: c.to_number,
+      at: 'dispatch',
+    },
+  });
+}
 /** Network errors that prove the request never reached Twilio. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
@@ -81,6 +113,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   const { database, config, logger } = deps;
   const d = config.dispatcher;
   const clientFor = deps.clientFor ?? createTwilioClients(config);
+  const now = deps.now ?? (() => new Date());
   const callbackUrl = (path: string, c: queue.ClaimedCall) =>
     `${config.publicUrl}${path}?scheduled_call_id=${c.id}&dispatch_key=${c.dispatch_key}`;
 
@@ -100,11 +133,24 @@ export function createDispatcher(deps: DispatcherDeps) {
   const fail = (c: queue.ClaimedCall, reason: string) =>
     settle(c, (tx) => queue.markFailed(tx, c.org_id, c.id, c.dispatch_key, reason));
 
+  const refuse = (c: queue.ClaimedCall, reason: string) =>
+    settle(c, async (tx) => {
+      const refused = await queue.markRefused(tx, c.org_id, c.id, c.dispatch_key, reason);
+      if (refused) await auditRefusal(tx, c, reason);
+      return refused;
+    });
+
   async function place(c: queue.ClaimedCall): Promise<void> {
     if (c.placed_call_sid) {
       // An earlier attempt's call was logged by its callbacks: it was placed. Never again.
       const sid = c.placed_call_sid;
       return settle(c, (tx) => queue.markDispatched(tx, c.org_id, c.id, c.dispatch_key, sid));
+    }
+    // Calling rules: a listed number is cancelled; outside the window the call waits for it.
+    const gate = dispatchGate(c, now());
+    if (gate.kind === 'refuse') return refuse(c, gate.reason);
+    if (gate.kind === 'defer') {
+      return settle(c, (tx) => queue.markDeferred(tx, c.org_id, c.id, c.dispatch_key, gate.until));
     }
     if (!c.agent_usable || c.agent_direction !== 'outgoing') {
       return fail(c, 'The agent was deleted, deactivated or no longer places calls');

@@ -8,7 +8,7 @@ import type { Tx } from '../../db/tenant.ts';
 
 export type NewScheduledCall = Pick<
   ScheduledCall,
-  'id' | 'org_id' | 'owner_id' | 'agent_id' | 'to_number' | 'scheduled_at'
+  'id' | 'org_id' | 'owner_id' | 'agent_id' | 'to_number' | 'scheduled_at' | 'recipient_time_zone'
 >;
 
 export function insertScheduledCall(tx: Tx, row: NewScheduledCall): Promise<ScheduledCall> {
@@ -71,6 +71,29 @@ export function cancelPending(
   return tx
     .updateTable('scheduled_calls')
     .set({ status: 'cancelled', updated_at: now, ...(alsoDelete ? { deleted_at: now } : {}) })
+    .where(liveRow(orgId, id))
+    .where('status', '=', 'pending')
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/**
+ * Change a pending call (number, time, recipient's zone); a new time is also its next attempt.
+ * Conditioned on `pending`, like cancelPending: a call the dispatcher has claimed is not changed.
+ */
+export function updatePending(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  patch: { to_number?: string; scheduled_at?: Date; recipient_time_zone?: string | null },
+): Promise<ScheduledCall | undefined> {
+  return tx
+    .updateTable('scheduled_calls')
+    .set({
+      ...patch,
+      ...(patch.scheduled_at ? { next_attempt_at: patch.scheduled_at } : {}),
+      updated_at: new Date(),
+    })
     .where(liveRow(orgId, id))
     .where('status', '=', 'pending')
     .returningAll()

@@ -3,14 +3,20 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
-import type { ScheduledCall } from '../../db/schema.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../../http/schemas.ts';
 import { E164, iso, SECURITY as security, Uuid } from '../shared.ts';
-import type { ScheduledCallService } from './scheduled-call.service.ts';
+import type { ScheduledCallService, ScheduledCallView } from './scheduled-call.service.ts';
 
 const Status = Type.Enum(['pending', 'dispatching', 'dispatched', 'failed', 'cancelled']);
 const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+const RecipientZone = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description:
+    "IANA time zone of the recipient: the org's calling window applies in it (default: the window's own zone)",
+  examples: ['Europe/Berlin'],
+});
 
 const ScheduledCallOut = Type.Object(
   {
@@ -29,6 +35,11 @@ const ScheduledCallOut = Type.Object(
       description: 'Why the last attempt failed',
     }),
     dispatched_at: NullableTimestamp,
+    recipient_time_zone: Type.Union([RecipientZone, Type.Null()]),
+    dispatch_at: Type.Union([Timestamp, Type.Null()], {
+      description:
+        "When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled",
+    }),
     created_at: Timestamp,
     updated_at: Timestamp,
   },
@@ -40,6 +51,15 @@ const CreateBody = Type.Object(
     agent_id: Uuid,
     to: E164,
     scheduled_at: Type.String({ format: 'date-time', description: 'In the future' }),
+    recipient_time_zone: Type.Optional(Type.Union([RecipientZone, Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+const UpdateBody = Type.Object(
+  {
+    to: Type.Optional(E164),
+    scheduled_at: Type.Optional(Type.String({ format: 'date-time', description: 'In the future' })),
+    recipient_time_zone: Type.Optional(Type.Union([RecipientZone, Type.Null()])),
   },
   { additionalProperties: false },
 );
@@ -55,7 +75,7 @@ const ListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export function toScheduledCallJson(s: ScheduledCall) {
+export function toScheduledCallJson(s: ScheduledCallView) {
   return {
     id: s.id,
     org_id: s.org_id,
@@ -68,6 +88,8 @@ export function toScheduledCallJson(s: ScheduledCall) {
     call_sid: s.call_sid,
     last_error: s.last_error,
     dispatched_at: iso(s.dispatched_at),
+    recipient_time_zone: s.recipient_time_zone,
+    dispatch_at: iso(s.dispatch_at),
     created_at: s.created_at.toISOString(),
     updated_at: s.updated_at.toISOString(),
   };
@@ -88,9 +110,9 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
         security,
         summary: 'Schedule an outgoing call',
         description:
-          "Placed by the dispatcher at scheduled_at from the agent's phone, exactly once across instances; failures are retried with backoff, then the call is failed with the reason.",
+          "Placed by the dispatcher at scheduled_at from the agent's phone, exactly once across instances; failures are retried with backoff, then the call is failed with the reason. Outside the org's calling window the call waits for the next opening (dispatch_at). A number on the org's do-not-call list answers 409 number_on_do_not_call_list.",
         body: CreateBody,
-        response: responses({ 201: ScheduledCallOut }, [401, 403, 413, 415]),
+        response: responses({ 201: ScheduledCallOut }, [401, 403, 409, 413, 415]),
       },
     },
     async (request, reply) => {
@@ -133,6 +155,27 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       toScheduledCallJson(await scheduledCalls.get(requirePrincipal(request), request.params.id)),
+  );
+
+  app.patch(
+    `${base}/:id`,
+    {
+      schema: {
+        operationId: 'updateScheduledCall',
+        tags,
+        security,
+        summary: 'Change a pending scheduled call',
+        description:
+          'Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it).',
+        params: IdParams,
+        body: UpdateBody,
+        response: responses({ 200: ScheduledCallOut }, [401, 403, 404, 409, 413, 415]),
+      },
+    },
+    async (request) =>
+      toScheduledCallJson(
+        await scheduledCalls.update(requirePrincipal(request), request.params.id, request.body),
+      ),
   );
 
   app.post(

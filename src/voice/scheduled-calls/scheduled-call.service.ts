@@ -2,10 +2,17 @@
 // (src/telephony/dispatcher.ts) places them. Status: pending → dispatching → dispatched | failed,
 // or pending → cancelled.
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
-import type { Principal } from '../../access/principal.ts';
+import { type Principal, tenantOf } from '../../access/principal.ts';
+import {
+  assertNotListed,
+  dispatchAt,
+  findCallingWindow,
+  validateRecipientZone,
+} from '../../calling-rules/rules.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
+import { withTenantRead } from '../../db/tenant.ts';
 import { AppError } from '../../http/errors.ts';
 import { findPhone } from '../phones/phone.repository.ts';
 import { usableAgent } from '../refs.ts';
@@ -15,7 +22,12 @@ export interface ScheduledCallInput {
   agent_id: string;
   to: string;
   scheduled_at: string;
+  /** IANA zone the org's calling window applies in for this call (default: the window's). */
+  recipient_time_zone?: string | null;
 }
+
+/** A scheduled call with when it will actually be placed (calling window applied). */
+export type ScheduledCallView = ScheduledCall & { dispatch_at: Date | null };
 
 /** How far ahead a call may be scheduled. */
 const MAX_AHEAD_MS = 366 * 86_400_000;
@@ -38,10 +50,21 @@ export function createScheduledCallService(
     noun: 'scheduled call',
     find: repo.findScheduledCall,
   });
+  /** Each call with its dispatch_at, under the org's calling window as it is now. */
+  async function withDispatchAt(p: Principal, rows: ScheduledCall[]): Promise<ScheduledCallView[]> {
+    const window = rows.some((r) => r.status === 'pending')
+      ? await withTenantRead(database, tenantOf(p), (tx) => findCallingWindow(tx, p.orgId))
+      : undefined;
+    const now = new Date();
+    return rows.map((r) => ({ ...r, dispatch_at: dispatchAt(r, window, now) }));
+  }
+  const one = async (p: Principal, row: ScheduledCall) => (await withDispatchAt(p, [row]))[0]!;
+
   return {
-    create(p: Principal, input: ScheduledCallInput): Promise<ScheduledCall> {
+    async create(p: Principal, input: ScheduledCallInput): Promise<ScheduledCallView> {
       const at = new Date(input.scheduled_at);
-      return scheduledCalls.create(
+      let zone: string | null = null;
+      const row = await scheduledCalls.create(
         p,
         async (tx, owned) => {
           const agent = await usableAgent(tx, p, input.agent_id);
@@ -61,6 +84,8 @@ export function createScheduledCallService(
           }
           if (!phone.active)
             throw new AppError('phone_inactive', "The agent's phone number is not active");
+          // A listed number is never called (the dispatcher checks again at claim time).
+          await assertNotListed(tx, p.orgId, input.to);
           // One org cannot fill the shared queue: a cap on what waits, counted for the whole org.
           const waiting = await repo.lockAndCountPending(tx);
           if (waiting >= config.scheduledCalls.maxPending) {
@@ -74,13 +99,18 @@ export function createScheduledCallService(
             agent_id: agent.id,
             to_number: input.to,
             scheduled_at: at,
+            recipient_time_zone: zone,
           });
         },
-        () => checkTime(at),
+        () => {
+          checkTime(at);
+          zone = validateRecipientZone(input.recipient_time_zone);
+        },
       );
+      return one(p, row);
     },
 
-    list(
+    async list(
       p: Principal,
       q: OwnedListQuery & {
         agent_id?: string;
@@ -89,7 +119,7 @@ export function createScheduledCallService(
         until?: string;
       },
     ) {
-      return scheduledCalls.list(p, q, (tx, scope) =>
+      const result = await scheduledCalls.list(p, q, (tx, scope) =>
         repo.listScheduledCalls(tx, p.orgId, {
           ...scope,
           agentId: q.agent_id,
@@ -98,16 +128,58 @@ export function createScheduledCallService(
           until: q.until,
         }),
       );
+      return { items: await withDispatchAt(p, result.items), next_cursor: result.next_cursor };
     },
 
-    get: scheduledCalls.get,
+    async get(p: Principal, id: string): Promise<ScheduledCallView> {
+      return one(p, await scheduledCalls.get(p, id));
+    },
 
-    cancel(p: Principal, id: string): Promise<ScheduledCall> {
-      return scheduledCalls.manage(p, id, async (tx, row) => {
-        const cancelled = await repo.cancelPending(tx, p.orgId, id, false);
-        if (!cancelled) throw new AppError('scheduled_call_not_pending', `It is ${row.status}`);
-        return cancelled;
+    /**
+     * Change a pending call: its number (not on the do-not-call list), its time (in the future),
+     * its recipient's zone (null: the window's). Once the dispatcher has it: 409.
+     */
+    async update(
+      p: Principal,
+      id: string,
+      patch: Partial<Omit<ScheduledCallInput, 'agent_id'>>,
+    ): Promise<ScheduledCallView> {
+      const at = patch.scheduled_at === undefined ? undefined : new Date(patch.scheduled_at);
+      let zone: string | null | undefined;
+      const row = await scheduledCalls.update(
+        p,
+        id,
+        patch,
+        async (tx, current) => {
+          if (current.status !== 'pending') {
+            throw new AppError('scheduled_call_not_pending', `It is ${current.status}`);
+          }
+          if (patch.to !== undefined) await assertNotListed(tx, p.orgId, patch.to);
+          const updated = await repo.updatePending(tx, p.orgId, id, {
+            ...(patch.to !== undefined ? { to_number: patch.to } : {}),
+            ...(at ? { scheduled_at: at } : {}),
+            ...(zone !== undefined ? { recipient_time_zone: zone } : {}),
+          });
+          if (!updated) throw new AppError('scheduled_call_not_pending', 'It is being placed');
+          return updated;
+        },
+        () => {
+          if (at) checkTime(at);
+          if (patch.recipient_time_zone !== undefined) {
+            zone = validateRecipientZone(patch.recipient_time_zone);
+          }
+        },
+      );
+      return one(p, row);
+    },
+
+    async cancel(p: Principal, id: string): Promise<ScheduledCallView> {
+      const cancelled = await scheduledCalls.manage(p, id, async (tx, row) => {
+        const done = await repo.cancelPending(tx, p.orgId, id, false);
+        if (!done) throw new AppError('scheduled_call_not_pending', `It is ${row.status}`);
+        return done;
       });
+      return { ...cancelled, dispatch_at: null };
     },
 
     /** Cancel a pending call and hide it; a finished one is only hidden. In flight: 409. */

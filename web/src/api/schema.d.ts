@@ -713,7 +713,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, agent:preferences, users:read, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, agent:preferences, users:read, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, do_not_call:read, do_not_call:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write.
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -1090,7 +1090,7 @@ export interface paths {
         put?: never;
         /**
          * Schedule an outgoing call
-         * @description Placed by the dispatcher at scheduled_at from the agent's phone, exactly once across instances; failures are retried with backoff, then the call is failed with the reason.
+         * @description Placed by the dispatcher at scheduled_at from the agent's phone, exactly once across instances; failures are retried with backoff, then the call is failed with the reason. Outside the org's calling window the call waits for the next opening (dispatch_at). A number on the org's do-not-call list answers 409 number_on_do_not_call_list.
          */
         post: operations["createScheduledCall"];
         delete?: never;
@@ -1117,7 +1117,11 @@ export interface paths {
         delete: operations["deleteScheduledCall"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change a pending scheduled call
+         * @description Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it).
+         */
+        patch: operations["updateScheduledCall"];
         trace?: never;
     };
     "/api/scheduled-calls/{id}/cancel": {
@@ -1312,6 +1316,89 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/current/calling-window": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The org's calling window (null: calls go at any time) */
+        get: operations["getCallingWindow"];
+        /**
+         * Set the calling window (owners and admins)
+         * @description Scheduled calls are placed only on these weekdays between start and end, local time in time_zone (or in the call’s recipient_time_zone). A call due outside the window waits for the next opening; its dispatch_at says when. Audited.
+         */
+        put: operations["setCallingWindow"];
+        post?: never;
+        /** Remove the calling window: calls go at any time (owners and admins) */
+        delete: operations["deleteCallingWindow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/current/do-not-call": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The do-not-call list (newest first, cursor pagination) */
+        get: operations["listDoNotCallNumbers"];
+        put?: never;
+        /**
+         * Add a number to the do-not-call list (managers and up)
+         * @description Cancels, in the same transaction, every pending scheduled call of the org to the number (calls_cancelled). Scheduling a call to a listed number answers 409 number_on_do_not_call_list. Audited.
+         */
+        post: operations["addDoNotCallNumber"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/current/do-not-call/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import numbers from CSV (managers and up)
+         * @description A text/csv body: `number,reason` a line (reason optional; an optional header line `number,reason`; fields may be quoted), at most 5000 numbers and 1048576 bytes. All or nothing: any bad line answers 400 with every bad line named (`errors[].field` = "line N") and nothing is written. Numbers already listed are counted, not errors. Pending calls to the new numbers are cancelled. Audited.
+         */
+        post: operations["importDoNotCallNumbers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/current/do-not-call/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a number from the do-not-call list (managers and up)
+         * @description Calls to it may be scheduled again; cancelled calls stay cancelled. Audited.
+         */
+        delete: operations["deleteDoNotCallNumber"];
         options?: never;
         head?: never;
         patch?: never;
@@ -3163,7 +3250,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Repeatable: 403 unless the credential holds every one */
-                permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read" | "org:lockdown" | "agent:context" | "agent:preferences")[];
+                permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calling_window:read" | "calling_window:manage" | "do_not_call:read" | "do_not_call:manage" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read" | "org:lockdown" | "agent:context" | "agent:preferences")[];
             };
             header?: never;
             path?: never;
@@ -6236,7 +6323,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "agent:preferences" | "users:read" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read" | "audio:write")[];
+                    scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "agent:preferences" | "users:read" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "do_not_call:read" | "do_not_call:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read" | "audio:write")[];
                     /** Format: date-time */
                     expires_at?: string;
                 };
@@ -9467,6 +9554,9 @@ export interface operations {
                             /** @description Why the last attempt failed */
                             last_error: string | null;
                             dispatched_at: string | null;
+                            recipient_time_zone: string | null;
+                            /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                            dispatch_at: string | null;
                             /** Format: date-time */
                             created_at: string;
                             /** Format: date-time */
@@ -9545,6 +9635,7 @@ export interface operations {
                      * @description In the future
                      */
                     scheduled_at: string;
+                    recipient_time_zone?: string | null;
                 };
             };
         };
@@ -9580,6 +9671,9 @@ export interface operations {
                         /** @description Why the last attempt failed */
                         last_error: string | null;
                         dispatched_at: string | null;
+                        recipient_time_zone: string | null;
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        dispatch_at: string | null;
                         /** Format: date-time */
                         created_at: string;
                         /** Format: date-time */
@@ -9607,6 +9701,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9694,6 +9797,9 @@ export interface operations {
                         /** @description Why the last attempt failed */
                         last_error: string | null;
                         dispatched_at: string | null;
+                        recipient_time_zone: string | null;
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        dispatch_at: string | null;
                         /** Format: date-time */
                         created_at: string;
                         /** Format: date-time */
@@ -9840,6 +9946,157 @@ export interface operations {
             };
         };
     };
+    updateScheduledCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Phone number in E.164 form
+                     * @example +14155550100
+                     */
+                    to?: string;
+                    /**
+                     * Format: date-time
+                     * @description In the future
+                     */
+                    scheduled_at?: string;
+                    recipient_time_zone?: string | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /** Format: uuid */
+                        org_id: string;
+                        /** Format: uuid */
+                        owner_id: string;
+                        /** Format: uuid */
+                        agent_id: string;
+                        /**
+                         * @description Phone number in E.164 form
+                         * @example +14155550100
+                         */
+                        to: string;
+                        /** Format: date-time */
+                        scheduled_at: string;
+                        /** @enum {unknown} */
+                        status: "pending" | "dispatching" | "dispatched" | "failed" | "cancelled";
+                        /** @description Dispatch attempts so far */
+                        attempts: number;
+                        /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
+                        call_sid: string | null;
+                        /** @description Why the last attempt failed */
+                        last_error: string | null;
+                        dispatched_at: string | null;
+                        recipient_time_zone: string | null;
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        dispatch_at: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     cancelScheduledCall: {
         parameters: {
             query?: never;
@@ -9882,6 +10139,9 @@ export interface operations {
                         /** @description Why the last attempt failed */
                         last_error: string | null;
                         dispatched_at: string | null;
+                        recipient_time_zone: string | null;
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        dispatch_at: string | null;
                         /** Format: date-time */
                         created_at: string;
                         /** Format: date-time */
@@ -10790,6 +11050,698 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCallingWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        window: {
+                            /**
+                             * @description IANA time zone name
+                             * @example America/New_York
+                             */
+                            time_zone: string;
+                            /**
+                             * @description ISO weekdays: 1 = Monday … 7 = Sunday
+                             * @example [
+                             *       1,
+                             *       2,
+                             *       3,
+                             *       4,
+                             *       5
+                             *     ]
+                             */
+                            days: number[];
+                            /**
+                             * @description Local time HH:MM (end may be 24:00)
+                             * @example 09:00
+                             */
+                            start: string;
+                            /**
+                             * @description Local time HH:MM (end may be 24:00)
+                             * @example 09:00
+                             */
+                            end: string;
+                            updated_by: string | null;
+                            /** Format: date-time */
+                            updated_at: string;
+                        } | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setCallingWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description IANA time zone name
+                     * @example America/New_York
+                     */
+                    time_zone: string;
+                    /**
+                     * @description ISO weekdays: 1 = Monday … 7 = Sunday
+                     * @example [
+                     *       1,
+                     *       2,
+                     *       3,
+                     *       4,
+                     *       5
+                     *     ]
+                     */
+                    days: number[];
+                    /**
+                     * @description Opens at this local time (inclusive)
+                     * @example 09:00
+                     */
+                    start: string;
+                    /**
+                     * @description Closes at this local time (exclusive); after start
+                     * @example 09:00
+                     */
+                    end: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * @description IANA time zone name
+                         * @example America/New_York
+                         */
+                        time_zone: string;
+                        /**
+                         * @description ISO weekdays: 1 = Monday … 7 = Sunday
+                         * @example [
+                         *       1,
+                         *       2,
+                         *       3,
+                         *       4,
+                         *       5
+                         *     ]
+                         */
+                        days: number[];
+                        /**
+                         * @description Local time HH:MM (end may be 24:00)
+                         * @example 09:00
+                         */
+                        start: string;
+                        /**
+                         * @description Local time HH:MM (end may be 24:00)
+                         * @example 09:00
+                         */
+                        end: string;
+                        updated_by: string | null;
+                        /** Format: date-time */
+                        updated_at: string;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteCallingWindow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listDoNotCallNumbers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /**
+                 * @description Phone number in E.164 form
+                 * @example +14155550100
+                 */
+                number?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            /** Format: uuid */
+                            id: string;
+                            /**
+                             * @description Phone number in E.164 form
+                             * @example +14155550100
+                             */
+                            number: string;
+                            reason: string;
+                            /** @description Who added it */
+                            added_by: string | null;
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    addDoNotCallNumber: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /**
+                     * @description Phone number in E.164 form
+                     * @example +14155550100
+                     */
+                    number: string;
+                    reason?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** Format: uuid */
+                        id: string;
+                        /**
+                         * @description Phone number in E.164 form
+                         * @example +14155550100
+                         */
+                        number: string;
+                        reason: string;
+                        /** @description Who added it */
+                        added_by: string | null;
+                        /** Format: date-time */
+                        created_at: string;
+                        calls_cancelled: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    importDoNotCallNumbers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description CSV: number,reason */
+        requestBody: {
+            content: {
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Data lines read */
+                        lines: number;
+                        /** @description Numbers newly listed */
+                        added: number;
+                        /** @description Numbers that were on the list before */
+                        already_listed: number;
+                        /** @description Lines repeating a number of the file */
+                        duplicates_in_file: number;
+                        /** @description Pending scheduled calls cancelled */
+                        calls_cancelled: number;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteDoNotCallNumber: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No content */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

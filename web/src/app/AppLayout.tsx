@@ -39,6 +39,7 @@ const NAV: { heading: string; items: NavItem[] }[] = [
       { to: '/app/message-agents', label: 'Messaging agents' },
       { to: '/app/prompts', label: 'Prompts' },
       { to: '/app/scheduled-calls', label: 'Scheduled calls' },
+      { to: '/app/calling-rules', label: 'Calling rules' },
     ],
   },
   {

@@ -12,6 +12,7 @@ import { LoginPage } from '../features/auth/LoginPage.tsx';
 import { RegisterPage } from '../features/auth/RegisterPage.tsx';
 import { ResetPasswordPage } from '../features/auth/ResetPasswordPage.tsx';
 import { VerifyEmailPage } from '../features/auth/VerifyEmailPage.tsx';
+import { CallingRulesPage } from '../features/calling-rules/CallingRulesPage.tsx';
 import { CallsPage } from '../features/calls/CallsPage.tsx';
 import { ConversationsPage } from '../features/conversations/ConversationsPage.tsx';
 import { AcceptInvitePage } from '../features/invitations/AcceptInvitePage.tsx';
@@ -63,6 +64,7 @@ const APP: Record<string, PageEntry & { admin?: boolean; superuser?: boolean }> 
   '/app/message-agents': { title: 'Messaging agents', page: () => <MessageAgentsPage /> },
   '/app/prompts': { title: 'Prompts', page: () => <PromptsPage /> },
   '/app/scheduled-calls': { title: 'Scheduled calls', page: () => <ScheduledCallsPage /> },
+  '/app/calling-rules': { title: 'Calling rules', page: () => <CallingRulesPage /> },
   '/app/calls': { title: 'Calls', page: () => <CallsPage /> },
   '/app/conversations': { title: 'Conversations', page: () => <ConversationsPage /> },
   '/app/messages': { title: 'Messages', page: () => <MessagesPage /> },

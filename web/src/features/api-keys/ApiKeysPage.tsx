@@ -39,6 +39,8 @@ const SCOPE_LABELS: Record<Scope, string> = {
   'message_agents:write': 'Messaging agents — write',
   'scheduled_calls:read': 'Scheduled calls — read',
   'scheduled_calls:write': 'Scheduled calls — write',
+  'do_not_call:read': 'Do-not-call list — read',
+  'do_not_call:write': 'Do-not-call list — add, import and remove numbers',
   'calls:read': 'Call logs — read',
   'messages:read': 'Messages — read',
   'analytics:read': 'Analytics — read',

@@ -1,5 +1,6 @@
 // Scheduled calls: outgoing calls the dispatcher places later. List (status filter, cursor
-// "Load more"), schedule one (agent, number, local date and time), cancel a pending one.
+// "Load more"), schedule one (agent, number, local date and time, the recipient's time zone),
+// cancel a pending one. "Will go at" is dispatch_at: the time moved into the calling window.
 import { type FormEvent, useCallback, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
@@ -65,6 +66,7 @@ function ScheduleDialog({
   const agent = useFormField(form, 'agent_id', usable[0]?.id ?? '');
   const to = useFormField(form, 'to');
   const when = useFormField(form, 'scheduled_at', defaultLocalTime);
+  const zone = useFormField(form, 'recipient_time_zone');
 
   async function save(_e: FormEvent) {
     const at = new Date(when.value);
@@ -72,7 +74,12 @@ function ScheduleDialog({
     const scheduled_at = Number.isNaN(at.getTime()) ? when.value : at.toISOString();
     const saved = await form.run(() =>
       api.post('/api/scheduled-calls', {
-        body: { agent_id: agent.value, to: to.value.trim(), scheduled_at },
+        body: {
+          agent_id: agent.value,
+          to: to.value.trim(),
+          scheduled_at,
+          ...(zone.value.trim() ? { recipient_time_zone: zone.value.trim() } : {}),
+        },
       }),
     );
     if (saved) onSaved(saved);
@@ -128,6 +135,13 @@ function ScheduleDialog({
           type="datetime-local"
           required
           hint={`In your time zone (${timeZoneName()}).`}
+        />
+        <TextField
+          label="Recipient time zone"
+          {...zone.input}
+          autoComplete="off"
+          placeholder="Europe/Berlin"
+          hint="Optional: the organization's calling window then applies in the recipient's time zone."
         />
       </div>
     </Dialog>
@@ -222,6 +236,7 @@ export function ScheduledCallsPage() {
                 'To',
                 'Agent',
                 'Scheduled for',
+                'Will go at',
                 'Status',
                 'Attempts',
                 'Result',
@@ -234,6 +249,13 @@ export function ScheduledCallsPage() {
                   <td className={`${td} text-slate-700`}>{agentName(s.agent_id)}</td>
                   <td className={`${td} whitespace-nowrap text-slate-700`}>
                     <time dateTime={s.scheduled_at}>{formatDateTime(s.scheduled_at)}</time>
+                  </td>
+                  <td className={`${td} whitespace-nowrap text-slate-700`}>
+                    {s.dispatch_at ? (
+                      <time dateTime={s.dispatch_at}>{formatDateTime(s.dispatch_at)}</time>
+                    ) : (
+                      <span className="text-slate-500">—</span>
+                    )}
                   </td>
                   <td className={td}>
                     <Badge tone={STATUS[s.status].tone}>{STATUS[s.status].label}</Badge>
@@ -273,7 +295,9 @@ export function ScheduledCallsPage() {
           onClose={() => setCreating(false)}
           onSaved={(s) => {
             setCreating(false);
-            toast.success(`Call to ${s.to} scheduled for ${formatDateTime(s.scheduled_at)}.`);
+            toast.success(
+              `Call to ${s.to} scheduled; it will go at ${formatDateTime(s.dispatch_at ?? s.scheduled_at)}.`,
+            );
             if (!status || status === s.status) setItems((all) => [s, ...(all ?? [])]);
           }}
         />
