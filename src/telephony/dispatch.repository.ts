@@ -187,3 +187,28 @@ export async function markFailed(
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }
+
+/**
+ * The org's quota refused the call for now (src/quotas/): back to the queue until `nextAttemptAt`,
+ * the attempt not counted.
+ */
+export async function markDeferred(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+  reason: string,
+  nextAttemptAt: Date,
+): Promise<boolean> {
+  const res = await settle(tx, orgId, id, dispatchKey)
+    .set((eb) => ({
+      status: 'pending',
+      attempts: eb('attempts', '-', 1),
+      next_attempt_at: nextAttemptAt,
+      lease_expires_at: null,
+      last_error: reason,
+      updated_at: new Date(),
+    }))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}

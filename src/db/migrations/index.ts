@@ -13,6 +13,7 @@ import * as devices from './2026_11_30_0009_devices.ts';
 import * as conversations from './2026_11_30_0010_conversations.ts';
 import * as voiceSessions from './2026_11_30_0011_voice_sessions.ts';
 import * as userPreferences from './2026_11_30_0012_user_preferences.ts';
+import * as quotas from './2026_11_30_0014_quotas.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_30_0010_conversations': conversations,
   '2026_11_30_0011_voice_sessions': voiceSessions,
   '2026_11_30_0012_user_preferences': userPreferences,
+  '2026_11_30_0014_quotas': quotas,
 };
