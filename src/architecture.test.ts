@@ -37,6 +37,7 @@ const CAPABILITIES = new Set([
   'mfa',
   'orgs',
   'prompts',
+  'quotas',
   'realtime',
   'telephony',
   'users',
