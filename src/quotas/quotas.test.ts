@@ -36,7 +36,7 @@ let livekit: FakeLiveKit;
 let database: TestDatabase;
 let redis: Redis | undefined;
 let t: TestApp;
-let second: TestApp;
+let instance2: TestApp;
 let ws: string;
 /** The quotas' clock runs this far ahead of the wall clock (lease expiry without waiting). */
 let ahead = 0;
@@ -64,12 +64,12 @@ beforeAll(async () => {
     database,
     deps: { audioStream: rec.handler, quotas: quotasFor(shared) },
   });
-  second = await buildTestApp({ env, database, deps: { quotas: quotasFor(shared) } });
+  instance2 = await buildTestApp({ env, database, deps: { quotas: quotasFor(shared) } });
   livekit.deliver = async (w) => (await postWebhook(t, w)).statusCode;
   ws = (await t.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
 });
 afterAll(async () => {
-  await second?.close();
+  await instance2?.close();
   await t?.close();
   if (redis) {
     const keys = await redis.keys(`${sharedPrefix}:quota:*`);
@@ -250,8 +250,8 @@ describe('incoming calls: TwiML issue, status-callback release', () => {
     expect(connects((await call(first.sid)).twiml)).toBe(true);
     expect((await usage(a.member)).live_calls).toMatchObject({ live: 2, limit: 2 });
     // The second instance counts the same calls.
-    expect((await usage(a.member, second.app)).live_calls.live).toBe(2);
-    expect(busy((await call(undefined, second.app)).twiml)).toBe(true);
+    expect((await usage(a.member, instance2.app)).live_calls.live).toBe(2);
+    expect(busy((await call(undefined, instance2.app)).twiml)).toBe(true);
 
     // Not an end: nothing is released.
     expect((await ended(first.sid, number, 'in-progress')).statusCode).toBe(204);
@@ -259,7 +259,7 @@ describe('incoming calls: TwiML issue, status-callback release', () => {
     expect((await ended(first.sid, number, 'completed')).statusCode).toBe(204);
     expect((await ended(first.sid, number, 'completed')).statusCode).toBe(204); // a retry
     expect((await usage(a.owner)).live_calls.live).toBe(1);
-    const fourth = await call(undefined, second.app);
+    const fourth = await call(undefined, instance2.app);
     expect(connects(fourth.twiml)).toBe(true);
     expect(busy((await call()).twiml)).toBe(true);
     // Every ending status releases.
