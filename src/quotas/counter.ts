@@ -57,9 +57,7 @@ export function createDatabaseCounter(database: Database): LeaseCounter {
     },
     async release(orgId, kind, leaseIds) {
       if (leaseIds.length === 0) return;
-      await withTenant(database, orgContext(orgId), (tx) =>
-        releaseLeases(tx, orgId, kind, leaseIds),
-      );
+      await withTenant(database, orgContext(orgId), (tx) => releaseLeases(tx, kind, leaseIds));
     },
     async live(orgId, now) {
       const counts = await withTenantRead(database, orgContext(orgId), (tx) =>

@@ -64,18 +64,14 @@ export async function acquireLease(
 
 export async function releaseLeases(
   tx: Tx,
-  orgId: string,
   kind: QuotaKind,
   leaseIds: readonly string[],
 ): Promise<number> {
   if (leaseIds.length === 0) return 0;
-  const res = await tx
-    .deleteFrom('quota_leases')
-    .where('org_id', '=', orgId)
-    .where('kind', '=', kind)
-    .where('lease_id', 'in', leaseIds)
-    .executeTakeFirst();
-  return Number(res.numDeletedRows);
+  const { rows } = await sql<{ n: number }>`
+    SELECT app_release_quota_leases(${kind}, ${[...leaseIds]}::text[]) AS n
+  `.execute(tx);
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** Live (unexpired) leases of the org, per kind. */

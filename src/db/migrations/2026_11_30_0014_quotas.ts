@@ -61,7 +61,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     -- per-kind transaction lock first, so concurrent acquirers queue; then expired leases are
     -- dropped, the live ones counted, and the lease added when below the limit. A lease already
     -- held is renewed (its expiry moves later) whatever the count: acquiring is idempotent.
-    -- VOLATILE: each statement sees what the lock's previous holder committed.
+    -- VOLATILE: each statement sees what the lock's previous holder committed. The commit does not
+    -- wait for the disk (synchronous_commit off, this transaction only): a lease lost to a crash
+    -- frees its slot early, which is all a crash could cost, and an issue never waits on fsync.
     CREATE FUNCTION app_acquire_quota_lease(p_kind text, p_lease_id text, p_limit integer,
                                             p_expires_at timestamptz, p_now timestamptz)
       RETURNS TABLE (acquired boolean, live integer) LANGUAGE plpgsql VOLATILE AS $$
@@ -73,6 +75,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       IF org IS NULL THEN
         RAISE EXCEPTION 'quota lease without an org context' USING ERRCODE = '42501';
       END IF;
+      PERFORM set_config('synchronous_commit', 'off', true);
       PERFORM pg_advisory_xact_lock(70170014, hashtext(org::text || ':' || p_kind));
       DELETE FROM quota_leases q
         WHERE q.org_id = org AND q.kind = p_kind AND q.expires_at <= p_now;
@@ -98,5 +101,20 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       FROM PUBLIC;
     GRANT EXECUTE ON FUNCTION app_acquire_quota_lease(text, text, integer, timestamptz, timestamptz)
       TO switchboard_app;
+
+    -- Give leases of the caller's org back (the end event); as above, without waiting for the disk.
+    CREATE FUNCTION app_release_quota_leases(p_kind text, p_lease_ids text[])
+      RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+      n integer;
+    BEGIN
+      PERFORM set_config('synchronous_commit', 'off', true);
+      DELETE FROM quota_leases q
+        WHERE q.org_id = app_org_id() AND q.kind = p_kind AND q.lease_id = ANY (p_lease_ids);
+      GET DIAGNOSTICS n = ROW_COUNT;
+      RETURN n;
+    END $$;
+    REVOKE ALL ON FUNCTION app_release_quota_leases(text, text[]) FROM PUBLIC;
+    GRANT EXECUTE ON FUNCTION app_release_quota_leases(text, text[]) TO switchboard_app;
   `.execute(db);
 }
