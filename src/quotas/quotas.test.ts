@@ -166,8 +166,11 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
       expect(res.statusCode).toBe(403);
       expect(res.json().code).toBe('forbidden');
     }
-    // The key reads the usage.
+    // The key reads the usage; a key without quotas:read does not.
     expect((await usage(key)).live_calls.limit).toBe(4);
+    const other = await createKey(t.app, a.owner, ['org:read']);
+    const denied = await t.app.inject({ url: '/api/orgs/current/usage', headers: other.headers });
+    expect(denied.statusCode).toBe(403);
   });
 
   it('never above the platform bound, nor a reserved share above the maximum: 422', async () => {
