@@ -50,7 +50,7 @@ describe('PUT /api/orgs/current/quotas: role x org', () => {
       headers: as(b.member, b.org, 'member'),
     });
     expect(other.json().org.max_live_calls).toBeNull();
-    expect(other.json().limits.max_live_calls).toBe(100);
+    expect(other.json().limits.max_live_calls).toBe(10_000);
   });
 });
 

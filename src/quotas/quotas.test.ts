@@ -130,12 +130,13 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
     const res = await t.app.inject({ url: '/api/orgs/current/quotas', headers: a.member.headers });
     expect(res.statusCode).toBe(200);
     const q = res.json();
+    // The test config's platform quotas (src/test/app.ts), the defaults otherwise.
     expect(q.platform).toEqual({
-      max_live_calls: 100,
+      max_live_calls: 10_000,
       inbound_reserved_calls: 10,
-      max_voice_sessions: 100,
-      max_device_sockets: 1000,
-      max_scheduled_calls_per_day: 10_000,
+      max_voice_sessions: 10_000,
+      max_device_sockets: 10_000,
+      max_scheduled_calls_per_day: 100_000,
     });
     expect(q.limits).toEqual(q.platform);
     expect(q.org).toEqual(NO_LIMITS);
@@ -175,8 +176,8 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
 
   it('never above the platform bound, nor a reserved share above the maximum: 422', async () => {
     for (const [limits, field] of [
-      [{ max_live_calls: 101 }, 'max_live_calls'],
-      [{ max_device_sockets: 1001 }, 'max_device_sockets'],
+      [{ max_live_calls: 10_001 }, 'max_live_calls'],
+      [{ max_device_sockets: 10_001 }, 'max_device_sockets'],
       [{ max_live_calls: 3, inbound_reserved_calls: 4 }, 'inbound_reserved_calls'],
       [{ inbound_reserved_calls: 11 }, 'inbound_reserved_calls'],
     ] as const) {
@@ -219,7 +220,7 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
       await t.app.inject({ url: '/api/orgs/current/quotas', headers: b.owner.headers })
     ).json();
     expect(q.org).toEqual(NO_LIMITS);
-    expect((await usage(b.member)).live_calls.limit).toBe(100);
+    expect((await usage(b.member)).live_calls.limit).toBe(10_000);
   });
 });
 

@@ -71,6 +71,25 @@ describe('every page at both widths', () => {
     WALK_TIMEOUT,
   );
 
+  step('the overview shows the usage card: each quota, live against its limit', async () => {
+    const page = s.focus(laptop);
+    await page.goto('/app');
+    const card = page.getByRole('region', { name: 'Usage' });
+    await card.waitFor();
+    await expect.poll(() => card.locator('meter').count()).toBe(4);
+    for (const label of [
+      'Live calls',
+      'Voice sessions',
+      'Device streams',
+      'Scheduled calls today',
+    ]) {
+      expect(await card.getByText(label, { exact: true }).count(), label).toBe(1);
+    }
+    // The owner's own login holds a voice session (its LiveKit token), when LiveKit is set up;
+    // every figure is "live / limit".
+    expect(await card.locator('dd').first().textContent()).toMatch(/^\d+ \/ \d+$/);
+  });
+
   step(
     'analytics: one average duration, the same on the card and in the agents table',
     async () => {
