@@ -27,7 +27,7 @@ const LIMITS = {
   max_device_sockets: null,
   max_scheduled_calls_per_day: null,
 };
-const put = (headers: Record<string, string>, payload: unknown = LIMITS) =>
+const put = (headers: Record<string, string>, payload: Record<string, unknown> = LIMITS) =>
   t.app.inject({ method: 'PUT', url: '/api/orgs/current/quotas', headers, payload });
 const ctx = (org: Org, user: User, role: Role) => ({ orgId: org.id, userId: user.id, role });
 

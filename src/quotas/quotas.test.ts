@@ -442,6 +442,33 @@ describe('LiveKit: token issue, webhook release', () => {
     expect(again.statusCode, again.body).toBe(200);
   });
 
+  it('room_finished and the revocation of the minting session free their slots too', async () => {
+    const live = (await usage(a.owner)).voice_sessions.live as number;
+    await setLimits(a.owner, { max_voice_sessions: live + 2 });
+    const mine = await token(a.member, 'all-hands');
+    const theirs = await token(a.admin, 'all-hands');
+    expect([mine.statusCode, theirs.statusCode]).toEqual([200, 200]);
+    await livekit.join(mine.json().livekit_token);
+    await livekit.join(theirs.json().livekit_token);
+    expect((await token(a.manager)).statusCode).toBe(429);
+    await livekit.finishRoom(mine.json().room_name);
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live);
+
+    // A login session's logout revokes what it minted (and frees the slot) at once.
+    const held = await token(a.manager, 'one-on-one');
+    expect(held.statusCode).toBe(200);
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
+    const out = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: a.manager.headers,
+    });
+    expect(out.statusCode).toBeLessThan(300);
+    await t.app.livekit.idle();
+    // The manager's login token (the personal room) went with it.
+    expect((await usage(a.owner)).voice_sessions.live).toBeLessThanOrEqual(live - 1);
+  });
+
   it('a token nobody joins with gives its slot back by itself', async () => {
     const live = (await usage(a.owner)).voice_sessions.live as number;
     await setLimits(a.owner, { max_voice_sessions: live });

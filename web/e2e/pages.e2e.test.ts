@@ -87,7 +87,7 @@ describe('every page at both widths', () => {
     }
     // The owner's own login holds a voice session (its LiveKit token), when LiveKit is set up;
     // every figure is "live / limit".
-    expect(await card.locator('dd').first().textContent()).toMatch(/^\d+ \/ \d+$/);
+    expect(await card.getByRole('listitem').first().textContent()).toMatch(/Live calls\d+ \/ \d+/);
   });
 
   step(

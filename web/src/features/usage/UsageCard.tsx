@@ -27,13 +27,13 @@ function Meter({
   const share = limit > 0 ? Math.min(1, live / limit) : 1;
   const tone = share >= 1 ? 'bg-red-500' : share >= 0.8 ? 'bg-amber-500' : 'bg-indigo-500';
   return (
-    <div>
-      <div className="flex items-baseline justify-between gap-2 text-sm">
-        <dt className="text-slate-500">{label}</dt>
-        <dd className="font-medium text-slate-900 tabular-nums">
-          {live} <span className="text-slate-400">/ {limit}</span>
-        </dd>
-      </div>
+    <li>
+      <p className="flex items-baseline justify-between gap-2 text-sm">
+        <span className="text-slate-500">{label}</span>
+        <span className="font-medium text-slate-900 tabular-nums">
+          {live} <span className="text-slate-500">/ {limit}</span>
+        </span>
+      </p>
       {/* The native meter for assistive technology; the bar below is what the eye reads. */}
       <meter className="sr-only" min={0} max={limit} value={live}>
         {live} of {limit}
@@ -42,7 +42,7 @@ function Meter({
         <div className={`h-full ${tone}`} style={{ width: `${Math.round(share * 100)}%` }} />
       </div>
       {note && <p className="mt-1 text-xs text-slate-500">{note}</p>}
-    </div>
+    </li>
   );
 }
 
@@ -60,7 +60,7 @@ export function UsageCard() {
       {error && !data && <Alert tone="error">{error}</Alert>}
       {!data && !error && <Loading label="Loading usage…" />}
       {data && (
-        <dl className="grid gap-5 sm:grid-cols-2 lg:grid-cols-4">
+        <ul className="grid gap-5 sm:grid-cols-2 lg:grid-cols-4">
           <Meter
             label="Live calls"
             live={data.live_calls.live}
@@ -87,7 +87,7 @@ export function UsageCard() {
             limit={data.scheduled_calls_per_day.limit}
             note={`Starts again ${formatDateTime(data.scheduled_calls_per_day.resets_at)}`}
           />
-        </dl>
+        </ul>
       )}
     </Card>
   );
