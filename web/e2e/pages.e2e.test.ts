@@ -90,6 +90,30 @@ describe('every page at both widths', () => {
     expect(await card.getByRole('listitem').first().textContent()).toMatch(/Live calls\d+ \/ \d+/);
   });
 
+  step('the owner lowers a limit on the settings page; the usage card follows', async () => {
+    const page = s.focus(laptop);
+    await page.goto('/app/org/settings');
+    const card = page.getByRole('region', { name: 'Limits' });
+    const liveCalls = card.getByLabel('Live calls', { exact: true });
+    await liveCalls.waitFor();
+    await liveCalls.fill('many');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await card.getByText('Enter a whole number, or leave it empty.').waitFor();
+    await liveCalls.fill('7');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await card.getByText('In effect: 7.').waitFor();
+    await page.goto('/app');
+    const usage = page.getByRole('region', { name: 'Usage' });
+    await expect
+      .poll(() => usage.getByRole('listitem').first().textContent())
+      .toMatch(/Live calls\d+ \/ 7/);
+    // Back to the platform's limit.
+    await page.goto('/app/org/settings');
+    await liveCalls.fill('');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await expect.poll(() => card.getByText('In effect: 7.').count()).toBe(0);
+  });
+
   step(
     'analytics: one average duration, the same on the card and in the agents table',
     async () => {

@@ -11,6 +11,7 @@ import { useFormAction } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { QuotaLimitsCard } from './QuotaLimitsCard.tsx';
 import { TwilioCredentialsCard } from './TwilioCredentialsCard.tsx';
 
 type Org = ResponseOf<'/api/orgs/current', 'get'>;
@@ -123,6 +124,7 @@ function OrgSettingsForm({ loaded }: { loaded: Org }) {
         </Card>
       </form>
       <TwilioCredentialsCard />
+      <QuotaLimitsCard />
     </>
   );
 }
