@@ -101,7 +101,8 @@ describe('every page at both widths', () => {
     await card.getByText('Enter a whole number, or leave it empty.').waitFor();
     await liveCalls.fill('7');
     await card.getByRole('button', { name: 'Save limits' }).click();
-    await card.getByText('In effect: 7.').waitFor();
+    const inEffect = card.getByText(/lines are busy\. In effect: 7\./);
+    await inEffect.waitFor();
     await page.goto('/app');
     const usage = page.getByRole('region', { name: 'Usage' });
     await expect
@@ -111,7 +112,7 @@ describe('every page at both widths', () => {
     await page.goto('/app/org/settings');
     await liveCalls.fill('');
     await card.getByRole('button', { name: 'Save limits' }).click();
-    await expect.poll(() => card.getByText('In effect: 7.').count()).toBe(0);
+    await expect.poll(() => inEffect.count()).toBe(0);
   });
 
   step(
