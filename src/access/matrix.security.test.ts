@@ -146,7 +146,7 @@ async function headersOf(caller: Caller, fresh: boolean): Promise<Record<string,
 }
 
 interface Row {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   route: string;
   /** Builds the concrete URL and body; may create a fresh target for this one call. */
   prepare?: () => Promise<{ url?: string; body?: object }>;
@@ -215,6 +215,21 @@ const ROWS: Row[] = [
     method: 'PATCH',
     route: '/api/orgs/current',
     body: () => ({ name: 'Acme Voice' }),
+    expect: ADMINS_ONLY(200),
+  },
+  // Concurrency quotas (src/quotas/): everyone reads, keys with quotas:read too; admins set.
+  { method: 'GET', route: '/api/orgs/current/usage', expect: { ...PEOPLE(200), key_all: 200 } },
+  { method: 'GET', route: '/api/orgs/current/quotas', expect: { ...PEOPLE(200), key_all: 200 } },
+  {
+    method: 'PUT',
+    route: '/api/orgs/current/quotas',
+    body: () => ({
+      max_live_calls: 50,
+      inbound_reserved_calls: null,
+      max_voice_sessions: null,
+      max_device_sockets: null,
+      max_scheduled_calls_per_day: null,
+    }),
     expect: ADMINS_ONLY(200),
   },
   // Members
