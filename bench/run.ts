@@ -9,6 +9,7 @@ import pg from 'pg';
 import { audioScenarios } from './audio.ts';
 import { deviceSocketScenario } from './device-sockets.ts';
 import { peerMarkdown, startPeer } from './peer.ts';
+import { quotaBench, quotaMarkdown } from './quotas.ts';
 import { rssMb, runtimeBench, runtimeMarkdown } from './runtime.ts';
 import { tenantScenarios } from './tenant.ts';
 import { voiceScenarios } from './voice.ts';
@@ -190,6 +191,14 @@ const tenant = await tenantScenarios({
   postgres: await postgresReachable(),
 });
 rows.push(...tenant.rows);
+// The concurrency-quota check per credential issue, on each counter this machine has.
+const quotaRows = await quotaBench({
+  postgres: await postgresReachable(),
+  redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+}).catch((err) => {
+  console.log(`quota bench unavailable: ${(err as Error).message}`);
+  return [];
+});
 const runtime = await runtimeBench({
   load: (name, t, req) => load(name, t as Target, req),
   postgresUrl: (await postgresReachable())
@@ -288,6 +297,7 @@ SELECTs on the same kind of database as the owner, with no authentication, RLS o
 
 ${tenant.markdown}
 
+${quotaMarkdown(quotaRows)}
 ${runtimeMarkdown(runtime, rows[0]!.rps, processRss)}
 ${peerMarkdown(peerRps, [...rows, ...runtime.rows])}
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default

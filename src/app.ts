@@ -27,6 +27,7 @@ import { Problem } from './http/schemas.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
+import { createQuotas, type Quotas } from './quotas/quotas.service.ts';
 import type { AudioStreamHandler } from './realtime/audio-stream.ts';
 import { registerRoutes } from './routes.ts';
 import { scheduledCallDispatcher } from './telephony/telephony.plugin.ts';
@@ -53,6 +54,8 @@ export interface AppDeps {
    * recorder, so the socket gate's tests see exactly what it hands over.
    */
   audioStream?: AudioStreamHandler;
+  /** Test-only: the concurrency quotas (a test's own clock or counter); default from config. */
+  quotas?: Quotas;
 }
 
 export interface RouteSummary {
@@ -142,7 +145,18 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
 
   await app.register(apiDocs, { publicUrl: config.publicUrl });
+  // Concurrency quotas: checked by telephony, LiveKit, the socket gate and the dispatcher.
+  const quotas =
+    deps.quotas ??
+    createQuotas({
+      database: deps.database,
+      config,
+      redis: deps.redis,
+      logger: app.log as unknown as Logger,
+    });
+  app.decorate('quotas', quotas);
   await registerRoutes(app, {
+    quotas,
     config,
     database: deps.database,
     redis: deps.redis,
@@ -151,7 +165,7 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     audioStream: deps.audioStream,
   });
   // Background work: scheduled calls, placed exactly once across instances.
-  await app.register(scheduledCallDispatcher, { database: deps.database, config });
+  await app.register(scheduledCallDispatcher, { database: deps.database, config, quotas });
 
   return app;
 }

@@ -38,6 +38,7 @@ const CAPABILITIES = new Set([
   'mfa',
   'orgs',
   'prompts',
+  'quotas',
   'realtime',
   'suspension',
   'telephony',

@@ -47,10 +47,33 @@ describe('config', () => {
     ['RATE_LIMIT_LOGIN_IP', 'ten', /RATE_LIMIT_LOGIN_IP/],
     ['PASSWORD_MIN_LENGTH', '4', /PASSWORD_MIN_LENGTH/],
     ['SECRET_KEY', 'too-short', /SECRET_KEY/],
+    ['QUOTA_MAX_LIVE_CALLS', 'many', /QUOTA_MAX_LIVE_CALLS/],
+    ['QUOTA_SOCKET_LEASE_SECONDS', '5', /QUOTA_SOCKET_LEASE_SECONDS/],
+    ['QUOTA_INBOUND_RESERVED_CALLS', '101', /QUOTA_INBOUND_RESERVED_CALLS must not exceed/],
   ])('a malformed %s=%s is a startup error naming it', (name, value, re) => {
     const env = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, [name]: value };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(re);
+  });
+
+  it('reads the platform quotas, the default and bound of every org', () => {
+    const c = loadConfig({
+      DATA_DIR: dataDir(),
+      ENCRYPTION_KEYS: KEYS,
+      QUOTA_MAX_LIVE_CALLS: '40',
+      QUOTA_INBOUND_RESERVED_CALLS: '40',
+      QUOTA_MAX_SCHEDULED_CALLS_PER_DAY: '0',
+    });
+    expect(c.quotas).toEqual({
+      maxLiveCalls: 40,
+      inboundReservedCalls: 40,
+      maxVoiceSessions: 100,
+      maxDeviceSockets: 1000,
+      maxScheduledCallsPerDay: 0,
+      leaseSeconds: 14_400,
+      socketLeaseSeconds: 120,
+      dispatchRetrySeconds: 60,
+    });
   });
 
   it('never echoes a database URL (it carries a password)', () => {

@@ -103,6 +103,14 @@ const VARIABLES = [
   'REALTIME_MAX_SOCKETS_PER_USER',
   'REALTIME_MAX_SOCKETS_PER_ORG',
   'REALTIME_TICKET_TTL_SECONDS',
+  'QUOTA_MAX_LIVE_CALLS',
+  'QUOTA_INBOUND_RESERVED_CALLS',
+  'QUOTA_MAX_VOICE_SESSIONS',
+  'QUOTA_MAX_DEVICE_SOCKETS',
+  'QUOTA_MAX_SCHEDULED_CALLS_PER_DAY',
+  'QUOTA_LEASE_SECONDS',
+  'QUOTA_SOCKET_LEASE_SECONDS',
+  'QUOTA_DISPATCH_RETRY_SECONDS',
 ] as const;
 type Variable = (typeof VARIABLES)[number];
 
@@ -249,6 +257,27 @@ export interface Config {
     maxSocketsPerOrg: number;
     /** Lifetime of a ticket from POST /api/realtime/tickets (single use, at most 60 s). */
     ticketTtlSeconds: number;
+  };
+  /**
+   * Per-org concurrency quotas (src/quotas/): the platform's limits, each both the default of
+   * every org and the bound an org's own limit may not exceed. Checked when a credential is
+   * issued, counted across instances (Redis, or the database without REDIS_URL).
+   */
+  quotas: {
+    /** Live calls, inbound and outbound together. */
+    maxLiveCalls: number;
+    /** Of those, slots only inbound calls may take (outbound stops at max - reserved). */
+    inboundReservedCalls: number;
+    maxVoiceSessions: number;
+    maxDeviceSockets: number;
+    /** Scheduled calls placed per UTC day, counted at dispatch. */
+    maxScheduledCallsPerDay: number;
+    /** A call's or voice session's slot is reclaimed after this if its end event never came. */
+    leaseSeconds: number;
+    /** A device socket's slot lives this long unless renewed (every third of it while open). */
+    socketLeaseSeconds: number;
+    /** A scheduled call refused for want of a live-call slot is tried again after this. */
+    dispatchRetrySeconds: number;
   };
   /** Which secrets were generated into DATA_DIR at this start (for the startup warning). */
   generatedSecrets: readonly SecretName[];
@@ -443,6 +472,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxSocketsPerOrg: read.int('REALTIME_MAX_SOCKETS_PER_ORG', 1000, 1, 1_000_000),
       ticketTtlSeconds: read.int('REALTIME_TICKET_TTL_SECONDS', 30, 5, 60),
     },
+    quotas: {
+      maxLiveCalls: read.int('QUOTA_MAX_LIVE_CALLS', 100, 0, 1_000_000),
+      inboundReservedCalls: read.int('QUOTA_INBOUND_RESERVED_CALLS', 10, 0, 1_000_000),
+      maxVoiceSessions: read.int('QUOTA_MAX_VOICE_SESSIONS', 100, 0, 1_000_000),
+      maxDeviceSockets: read.int('QUOTA_MAX_DEVICE_SOCKETS', 1000, 0, 1_000_000),
+      maxScheduledCallsPerDay: read.int('QUOTA_MAX_SCHEDULED_CALLS_PER_DAY', 10_000, 0, 10_000_000),
+      leaseSeconds: read.int('QUOTA_LEASE_SECONDS', 14_400, 60, 7 * 86_400),
+      socketLeaseSeconds: read.int('QUOTA_SOCKET_LEASE_SECONDS', 120, 15, 3600),
+      dispatchRetrySeconds: read.int('QUOTA_DISPATCH_RETRY_SECONDS', 60, 1, 86_400),
+    },
     generatedSecrets: secrets.generated,
   };
 
@@ -520,6 +559,10 @@ function checkRules(
   // another instance: the one way left to place it twice.
   if (config.dispatcher.leaseSeconds * 1000 < requestTimeoutMs * 2) {
     problem('DISPATCHER_LEASE_SECONDS must be at least twice TWILIO_TIMEOUT_MS');
+  }
+
+  if (config.quotas.inboundReservedCalls > config.quotas.maxLiveCalls) {
+    problem('QUOTA_INBOUND_RESERVED_CALLS must not exceed QUOTA_MAX_LIVE_CALLS');
   }
 
   // One IP must never be able to lock an account (src/security/rate-limits.ts).

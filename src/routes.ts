@@ -40,6 +40,8 @@ import { invitationRoutes } from './orgs/invitation.routes.ts';
 import { orgRoutes } from './orgs/org.routes.ts';
 import { promptRoutes } from './prompts/prompt.routes.ts';
 import { createPromptService } from './prompts/prompt.service.ts';
+import { quotaRoutes } from './quotas/quota.routes.ts';
+import type { Quotas } from './quotas/quotas.service.ts';
 import type { AudioStreamHandler } from './realtime/audio-stream.ts';
 import { createDeviceSockets, realtimeRoutes } from './realtime/realtime.routes.ts';
 import { suspensionRoutes } from './suspension/suspension.routes.ts';
@@ -88,10 +90,12 @@ export interface RouteDeps {
   webDistDir?: string;
   /** Test-only override of the device-socket stream handler (AppDeps.audioStream). */
   audioStream?: AudioStreamHandler;
+  /** Per-org concurrency quotas, checked where credentials are issued. */
+  quotas: Quotas;
 }
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { config, database, auth } = deps;
+  const { config, database, auth, quotas } = deps;
   // Records every route from here on, for the compatibility aliases at the end.
   const aliases = routeAliases(app);
   // The login flow's hooks: the MFA step after a correct password, the new-device notice after it.
@@ -105,6 +109,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     contextForToken: async (tx, userId, orgId) => ({
       preferences_digest: await preferencesDigest(tx, userId, orgId),
     }),
+    quotas,
   });
 
   // Platform                          /health, /ready · /.well-known/jwks.json
@@ -152,6 +157,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       endCalls: createCallEnder(config, app.log as unknown as Logger),
     }),
   });
+  //                                   /api/orgs/current/{quotas,usage}
+  await app.register(quotaRoutes, { quotas });
 
   // Voice resources                   /api/phones (and /api/admin/phone-assignments), /api/agents,
   //                                   /api/message-agents, /api/scheduled-calls, /api/calls,
@@ -185,6 +192,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     config,
     logger: app.log as unknown as Logger,
     mediaTokens,
+    quotas,
   });
   await app.register(mediaTokenRoutes, {
     mediaTokens: createMediaTokenService(database, mediaTokens),
@@ -212,6 +220,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     config,
     registry: deviceSockets,
     stream: deps.audioStream ?? audioStreams,
+    quotas,
   });
   //                                   /api/conversations, /{id}, /{id}/audio (the recovery
   //                                   sweep of unfinished recordings runs here)

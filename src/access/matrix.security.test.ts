@@ -219,6 +219,21 @@ const ROWS: Row[] = [
     body: () => ({ name: 'Acme Voice' }),
     expect: ADMINS_ONLY(200),
   },
+  // Concurrency quotas (src/quotas/): everyone reads, keys with quotas:read too; admins set.
+  { method: 'GET', route: '/api/orgs/current/usage', expect: { ...PEOPLE(200), key_all: 200 } },
+  { method: 'GET', route: '/api/orgs/current/quotas', expect: { ...PEOPLE(200), key_all: 200 } },
+  {
+    method: 'PUT',
+    route: '/api/orgs/current/quotas',
+    body: () => ({
+      max_live_calls: 50,
+      inbound_reserved_calls: null,
+      max_voice_sessions: null,
+      max_device_sockets: null,
+      max_scheduled_calls_per_day: null,
+    }),
+    expect: ADMINS_ONLY(200),
+  },
   // Members
   {
     method: 'GET',

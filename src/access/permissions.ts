@@ -74,6 +74,9 @@ export const PERMISSIONS = {
   'audit:read': ADMINS,
   // The kill switch (src/suspension/): the owner alone locks the org down; no scope grants it.
   'org:lockdown': ['owner'],
+  // Concurrency quotas (src/quotas/): everyone sees the usage; owners and admins set the limits.
+  'quotas:read': ALL,
+  'quotas:manage': ADMINS,
   // Agent workers (API keys only: the agent routes refuse people): read a member's context
   // (profile, role, preferences, recent voice sessions) and write one of their preferences. A
   // worker sees any member of the org, so its key's creator must be one who sees the whole org.
@@ -130,6 +133,8 @@ export const SCOPES = {
   'conversations:read': ['conversations:read'],
   // Streams device audio (GET /ws, /ws_pcm) for the key's creator.
   'audio:write': ['audio:stream'],
+  // GET /api/orgs/current/usage and /quotas (reading only: no scope sets limits).
+  'quotas:read': ['quotas:read'],
 } as const satisfies Record<string, readonly Permission[]>;
 
 export type ApiKeyScope = keyof typeof SCOPES;

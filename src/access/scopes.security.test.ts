@@ -104,6 +104,7 @@ const PROBES: Probe[] = [
   { method: 'POST', url: () => '/api/livekit/token', permission: 'livekit:join', ok: 200 },
   { method: 'GET', url: () => '/api/voice-sessions', permission: 'voice_sessions:read', ok: 200 },
   { method: 'GET', url: () => '/api/conversations', permission: 'conversations:read', ok: 200 },
+  { method: 'GET', url: () => '/api/orgs/current/usage', permission: 'quotas:read', ok: 200 },
   // No scope grants these: people only.
   {
     method: 'DELETE',

@@ -205,7 +205,8 @@ export interface DB
     ConversationTables,
     LiveKitTables,
     PreferenceTables,
-    CallingRuleTables {
+    CallingRuleTables,
+    QuotaTables {
   mfa_backup_codes: MfaBackupCodesTable;
   user_tokens: UserTokensTable;
   known_devices: KnownDevicesTable;
@@ -539,3 +540,35 @@ export interface CallingRuleTables {
 
 export type OrgCallingWindow = Selectable<OrgCallingWindowsTable>;
 export type DoNotCallNumber = Selectable<DoNotCallNumbersTable>;
+
+// Concurrency quotas (migration 0014_quotas). NULL limits mean the platform's (QUOTA_*).
+export interface OrgQuotasTable {
+  org_id: string;
+  max_live_calls: number | null;
+  inbound_reserved_calls: number | null;
+  max_voice_sessions: number | null;
+  max_device_sockets: number | null;
+  max_scheduled_calls_per_day: number | null;
+  updated_by: string | null;
+  updated_at: Timestamp;
+}
+
+export type QuotaKind =
+  | 'live_calls'
+  | 'voice_sessions'
+  | 'device_sockets'
+  | 'scheduled_calls_per_day';
+
+export interface QuotaLeasesTable {
+  org_id: string;
+  kind: QuotaKind;
+  lease_id: string;
+  expires_at: Timestamp;
+}
+
+export interface QuotaTables {
+  org_quotas: OrgQuotasTable;
+  quota_leases: QuotaLeasesTable;
+}
+
+export type OrgQuotas = Selectable<OrgQuotasTable>;

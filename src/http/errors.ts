@@ -151,7 +151,15 @@ export const ERRORS = {
     status: 422,
     title: 'The preferences break the preference rules (key names, value length, count or size)',
   },
+  quota_above_platform_limit: {
+    status: 422,
+    title: "A quota must not exceed the platform's limit (nor the reserved share the maximum)",
+  },
   rate_limited: { status: 429, title: 'Too many requests' },
+  quota_exceeded: {
+    status: 429,
+    title: "The organization's concurrency quota is used up; try again when a slot is free",
+  },
   headers_too_large: { status: 431, title: 'The request headers are too large' },
   internal_error: { status: 500, title: 'Internal server error' },
   twilio_unavailable: { status: 502, title: 'Twilio could not be reached; try again shortly' },

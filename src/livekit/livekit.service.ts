@@ -8,6 +8,7 @@ import type { Principal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { Role, VoiceSessionSource } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
 import { type ContextForToken, noPreferencesDigest } from './context.ts';
 import { createLiveKitServer, type LiveKitServer } from './livekit-server.ts';
 import {
@@ -43,6 +44,8 @@ export function createLiveKit(deps: {
   contextForToken?: ContextForToken;
   /** Test-only: a LiveKit server stand-in (default: the SDK against LIVEKIT_URL). */
   server?: LiveKitServer;
+  /** Concurrency quotas: a voice-session slot per room token, released when it ends. */
+  quotas?: Quotas;
 }) {
   const { auth, logger } = deps;
   const { config, database } = auth;
@@ -54,9 +57,10 @@ export function createLiveKit(deps: {
       server,
       ttlSeconds: config.livekit.tokenTtlSeconds,
       contextForToken: deps.contextForToken ?? noPreferencesDigest,
+      quotas: deps.quotas,
     }),
-    webhooks: createLiveKitWebhooks({ database, server }),
-    sessions: createVoiceSessions({ database, server, logger }),
+    webhooks: createLiveKitWebhooks({ database, server, quotas: deps.quotas }),
+    sessions: createVoiceSessions({ database, server, logger, quotas: deps.quotas }),
   };
 
   function configured() {

@@ -9,6 +9,8 @@ import type { VoiceSessionSource } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
+import { releaseVoiceSlots, takeVoiceSlot } from '../quotas/voice-slots.ts';
 import type { ContextForToken } from './context.ts';
 import { roomGrant } from './grants.ts';
 import type { LiveKitServer } from './livekit-server.ts';
@@ -41,6 +43,7 @@ export function createRoomTokens(deps: {
   server: LiveKitServer;
   ttlSeconds: number;
   contextForToken: ContextForToken;
+  quotas?: Quotas;
 }) {
   const { database, server } = deps;
   return {
@@ -55,6 +58,10 @@ export function createRoomTokens(deps: {
       const room = namespacedRoom(p.orgId, p.userId, input.room_name);
       const grant = roomGrant(p, room);
       const sessionId = newId();
+      // The org's voice-session quota, before anything is signed (429 quota_exceeded).
+      await takeVoiceSlot(deps.quotas, p.orgId, sessionId);
+      const released = (err: unknown) =>
+        releaseVoiceSlots(deps.quotas, p.orgId, [sessionId]).then(() => Promise.reject(err));
       return withTenant(database, tenantOf(p), async (tx) => {
         // The authenticator already refused revoked sessions, removed members and disabled users;
         // reading them again here closes the gap to a revocation committed since.
@@ -102,7 +109,7 @@ export function createRoomTokens(deps: {
           session_id: sessionId,
           expires_at: expiresAt,
         };
-      });
+      }).catch(released);
     },
   };
 }

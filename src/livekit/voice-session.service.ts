@@ -13,8 +13,10 @@ import type { VoiceSessionStatus } from '../db/schema.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
+import { releaseVoiceSlots } from '../quotas/voice-slots.ts';
 import type { LiveKitServer } from './livekit-server.ts';
-import { roomFilter } from './room-names.ts';
+import { parseRoom, roomFilter } from './room-names.ts';
 import {
   expireUnused,
   listVoiceSessions,
@@ -41,8 +43,19 @@ export function createVoiceSessions(deps: {
   database: Database;
   server: LiveKitServer;
   logger?: Logger;
+  quotas?: Quotas;
 }) {
   const { database, server, logger } = deps;
+
+  /** Revoked sessions give their voice-session quota slots back, per org. */
+  async function releaseSlots(revoked: readonly Revoked[]): Promise<void> {
+    const byOrg = new Map<string, string[]>();
+    for (const r of revoked) {
+      const orgId = parseRoom(r.room_name)?.orgId;
+      if (orgId) byOrg.set(orgId, [...(byOrg.get(orgId) ?? []), r.id]);
+    }
+    for (const [orgId, ids] of byOrg) await releaseVoiceSlots(deps.quotas, orgId, ids);
+  }
 
   /** Remove the participants of revoked sessions; LiveKit not knowing one is fine. */
   async function evict(revoked: readonly Revoked[]): Promise<void> {
@@ -106,6 +119,7 @@ export function createVoiceSessions(deps: {
     /** These login sessions ended: close what they minted and remove its participants. */
     async revokeFor(authSessionIds: readonly string[]): Promise<number> {
       const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, authSessionIds));
+      await releaseSlots(revoked);
       await evict(revoked);
       return revoked.length;
     },
@@ -130,6 +144,7 @@ export function createVoiceSessions(deps: {
       await withSystem(database, (tx) =>
         pruneWebhookEvents(tx, new Date(now.getTime() - WEBHOOK_EVENT_RETENTION_MS)),
       );
+      await releaseSlots(revoked);
       await evict(revoked);
       return { expired, revoked: revoked.length };
     },

@@ -9,6 +9,8 @@ import type { Database } from '../db/database.ts';
 import type { VoiceSession } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
+import { holdVoiceSlot, releaseVoiceSlots } from '../quotas/voice-slots.ts';
 import type { LiveKitServer } from './livekit-server.ts';
 import { parseRoom } from './room-names.ts';
 import { SESSION_ATTRIBUTE } from './room-token.service.ts';
@@ -33,8 +35,14 @@ function at(seconds: bigint | undefined, ms?: bigint): Date | undefined {
   return undefined;
 }
 
-export function createLiveKitWebhooks(deps: { database: Database; server: LiveKitServer }) {
+export function createLiveKitWebhooks(deps: {
+  database: Database;
+  server: LiveKitServer;
+  quotas?: Quotas;
+}) {
   const { database, server } = deps;
+  /** Sessions an applied event joined or ended, for the quota once its transaction committed. */
+  type Touched = { joined: string[]; ended: string[] };
 
   /** The org service: the org acting as itself, confined to its own rows. */
   const inOrg = <T>(orgId: string, fn: (tx: Tx) => Promise<T>) =>
@@ -52,7 +60,13 @@ export function createLiveKitWebhooks(deps: { database: Database; server: LiveKi
     return 'applied';
   }
 
-  function participantJoined(tx: Tx, event: WebhookEvent, orgId: string, room: string) {
+  function participantJoined(
+    tx: Tx,
+    event: WebhookEvent,
+    orgId: string,
+    room: string,
+    touched: Touched,
+  ) {
     return participantEvent(tx, event, orgId, room, ['issued', 'expired'], (s, when) => {
       const started = at(event.participant?.joinedAt, event.participant?.joinedAtMs) ?? when;
       // A token that expired unused cannot have joined after its expiry: LiveKit checks it.
@@ -62,12 +76,20 @@ export function createLiveKitWebhooks(deps: { database: Database; server: LiveKi
       ) {
         return null;
       }
+      touched.joined.push(s.id);
       return () => markJoined(tx, s.id, started);
     });
   }
 
-  function participantLeft(tx: Tx, event: WebhookEvent, orgId: string, room: string) {
+  function participantLeft(
+    tx: Tx,
+    event: WebhookEvent,
+    orgId: string,
+    room: string,
+    touched: Touched,
+  ) {
     return participantEvent(tx, event, orgId, room, ['active', 'issued'], (s, when) => {
+      touched.ended.push(s.id);
       const started =
         s.started_at ?? at(event.participant?.joinedAt, event.participant?.joinedAtMs) ?? null;
       return () => markEnded(tx, s.id, { startedAt: started, endedAt: when, reason: 'left' });
@@ -100,9 +122,11 @@ export function createLiveKitWebhooks(deps: { database: Database; server: LiveKi
     event: WebhookEvent,
     orgId: string,
     room: string,
+    touched: Touched,
   ): Promise<WebhookOutcome> {
     const sessions = await activeSessionsOfRoom(tx, orgId, room);
     if (sessions.length === 0) return 'ignored';
+    touched.ended.push(...sessions.map((s) => s.id));
     const when = at(event.createdAt) ?? new Date();
     return applyOnce(tx, event, orgId, async () => {
       for (const s of sessions) {
@@ -127,16 +151,33 @@ export function createLiveKitWebhooks(deps: { database: Database; server: LiveKi
       const room = event.room?.name ? parseRoom(event.room.name) : null;
       if (!room || !event.id || event.id.length > 128) return 'ignored';
       const full = event.room!.name;
+      const touched: Touched = { joined: [], ended: [] };
+      let outcome: WebhookOutcome;
       switch (event.event) {
         case 'participant_joined':
-          return inOrg(room.orgId, (tx) => participantJoined(tx, event, room.orgId, full));
+          outcome = await inOrg(room.orgId, (tx) =>
+            participantJoined(tx, event, room.orgId, full, touched),
+          );
+          break;
         case 'participant_left':
-          return inOrg(room.orgId, (tx) => participantLeft(tx, event, room.orgId, full));
+          outcome = await inOrg(room.orgId, (tx) =>
+            participantLeft(tx, event, room.orgId, full, touched),
+          );
+          break;
         case 'room_finished':
-          return inOrg(room.orgId, (tx) => roomFinished(tx, event, room.orgId, full));
+          outcome = await inOrg(room.orgId, (tx) =>
+            roomFinished(tx, event, room.orgId, full, touched),
+          );
+          break;
         default:
           return 'ignored';
       }
+      // The voice-session quota: a join holds its slot for the call, an end releases it.
+      if (outcome === 'applied') {
+        for (const id of touched.joined) await holdVoiceSlot(deps.quotas, room.orgId, id);
+        await releaseVoiceSlots(deps.quotas, room.orgId, touched.ended);
+      }
+      return outcome;
     },
   };
 }

@@ -22,6 +22,8 @@ import type { Device, DeviceCodec } from '../db/schema.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { NoContent, responses, Timestamp } from '../http/schemas.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
+import { takeSocketSlot } from '../quotas/socket-slots.ts';
 import type { AudioStreamHandler } from './audio-stream.ts';
 import { CLIENT_ID_PATTERN, DEVICE_NAME_PATTERN, sanitizeDeviceName } from './device-name.ts';
 import {
@@ -45,6 +47,8 @@ export interface RealtimeOptions {
   stream: AudioStreamHandler;
   /** How long shutdown waits for sockets to answer the 1001 close before cutting them. */
   closeGraceMs?: number;
+  /** Concurrency quotas: a device-socket slot per accepted socket, across instances. */
+  quotas?: Quotas;
 }
 
 declare module 'fastify' {
@@ -264,8 +268,18 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
         apiKeyId: holder.apiKeyId,
         controller,
       };
-      if (!registry.add(entry)) return close(1013, TRY_LATER);
+      // The org's device-socket quota (every instance together); released when the socket closes.
+      const slot = await takeSocketSlot(opts.quotas, holder.orgId);
+      if (!slot) {
+        log.info({ reason: 'quota exceeded' }, 'device socket refused');
+        return close(1013, TRY_LATER);
+      }
+      if (socket.readyState !== socket.OPEN || !registry.add(entry)) {
+        await slot.release();
+        return close(1013, TRY_LATER);
+      }
       socket.once('close', () => {
+        slot.release().catch(() => {});
         deviceSeen(database, holder, device.id).catch((err) =>
           log.warn({ err: { message: err.message } }, 'device last_seen_at not recorded'),
         );

@@ -189,8 +189,9 @@ export async function markRetry(
 }
 
 /**
- * Outside the calling window: back to the queue until it opens. The claim's attempt is given
- * back (waiting is not a failed attempt); the dispatch key is cleared with the lease.
+ * Not now, but not a failure: outside the calling window (until it opens) or refused by the org's
+ * quota (src/quotas/, with `reason`). Back to the queue; the claim's attempt is given back
+ * (waiting is not a failed attempt); the dispatch key is cleared with the lease.
  */
 export async function markDeferred(
   tx: Tx,
@@ -198,6 +199,7 @@ export async function markDeferred(
   id: string,
   dispatchKey: string,
   until: Date,
+  reason?: string,
 ): Promise<boolean> {
   const res = await settle(tx, orgId, id, dispatchKey)
     .set((eb) => ({
@@ -206,6 +208,7 @@ export async function markDeferred(
       next_attempt_at: until,
       lease_expires_at: null,
       dispatch_key: null,
+      ...(reason !== undefined ? { last_error: reason } : {}),
       updated_at: new Date(),
     }))
     .executeTakeFirst();

@@ -32,6 +32,8 @@ import type { Database } from '../db/database.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { releaseDispatchSlots, takeDispatchSlots } from '../quotas/call-slots.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
 import { insertCallIfAbsent } from './call-log.repository.ts';
 import * as queue from './dispatch.repository.ts';
 import { withOrgService } from './org-service.ts';
@@ -46,6 +48,8 @@ export interface DispatcherDeps {
   clientFor?: (account: NonNullable<ReturnType<typeof accountFor>>) => TwilioRest;
   /** The clock the calling window is read with; tests inject one. */
   now?: () => Date;
+  /** Concurrency quotas: a live-call slot and one of the day's calls before each placement. */
+  quotas?: Quotas;
 }
 
 type Outcome =
@@ -165,6 +169,13 @@ export function createDispatcher(deps: DispatcherDeps) {
       return fail(c, "The org's Twilio credentials cannot be opened");
     }
     if (!account) return fail(c, 'Twilio is not configured for this organization');
+    // The org's quotas: refused → the call waits, neither failed nor counted as an attempt.
+    const slot = await takeDispatchSlots(deps.quotas, c.org_id, c.id);
+    if (!slot.ok) {
+      return settle(c, (tx) =>
+        queue.markDeferred(tx, c.org_id, c.id, c.dispatch_key, slot.retryAt, slot.reason),
+      );
+    }
 
     let callSid: string;
     let status: string;
@@ -187,6 +198,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         `scheduled call not placed: ${outcome.reason}`,
       );
       if (outcome.kind === 'unknown') return; // maybe placed: the lease decides (see above)
+      await releaseDispatchSlots(deps.quotas, c.org_id, c.id); // surely not placed
       if (outcome.kind === 'fail' || c.attempts >= d.maxAttempts) return fail(c, outcome.reason);
       const next = new Date(Date.now() + backoffMs(c.attempts, d.retryBaseMs));
       return settle(c, (tx) =>

@@ -6,11 +6,18 @@
 import type { Database } from '../db/database.ts';
 import type { Agent, CallStatus, Phone } from '../db/schema.ts';
 import { newId } from '../http/ids.ts';
+import { takeIncomingCallSlot } from '../quotas/call-slots.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
 import * as log from './call-log.repository.ts';
 import { applyCallEvent } from './call-status.ts';
 import { withOrgService } from './org-service.ts';
 import type { CallDirection, MediaTokens } from './stream-token.ts';
-import { connectToAgentTwiml, NO_AGENT_MESSAGE, sayAndHangUpTwiml } from './twiml.ts';
+import {
+  connectToAgentTwiml,
+  LINES_BUSY_MESSAGE,
+  NO_AGENT_MESSAGE,
+  sayAndHangUpTwiml,
+} from './twiml.ts';
 
 export interface IncomingCallParams {
   callSid: string;
@@ -25,7 +32,7 @@ export interface IncomingCallParams {
 const usable = (a: Agent | undefined): a is Agent => !!a && a.active && a.deleted_at === null;
 
 export async function answerCall(
-  deps: { database: Database; mediaTokens: MediaTokens },
+  deps: { database: Database; mediaTokens: MediaTokens; quotas?: Quotas },
   orgId: string,
   p: IncomingCallParams,
 ): Promise<string> {
@@ -80,6 +87,10 @@ export async function answerCall(
 
   if (!usable(agent) || !agent.media_stream_url) {
     return sayAndHangUpTwiml(NO_AGENT_MESSAGE, agent ?? undefined);
+  }
+  // The org's live-call quota, checked as the media token is issued (calls we placed hold theirs).
+  if (direction === 'inbound' && !(await takeIncomingCallSlot(deps.quotas, orgId, p.callSid))) {
+    return sayAndHangUpTwiml(LINES_BUSY_MESSAGE, agent);
   }
   const token = await deps.mediaTokens.sign({
     callSid: p.callSid,

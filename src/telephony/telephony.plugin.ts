@@ -5,6 +5,7 @@ import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
 import { createDispatcher, type Dispatcher } from './dispatcher.ts';
 
 declare module 'fastify' {
@@ -14,12 +15,13 @@ declare module 'fastify' {
   }
 }
 
-const plugin: FastifyPluginAsync<{ database: Database; config: Readonly<Config> }> = async (
-  app,
-  { database, config },
-) => {
+const plugin: FastifyPluginAsync<{
+  database: Database;
+  config: Readonly<Config>;
+  quotas?: Quotas;
+}> = async (app, { database, config, quotas }) => {
   const logger = app.log as unknown as Logger;
-  const dispatcher = createDispatcher({ database, config, logger });
+  const dispatcher = createDispatcher({ database, config, logger, quotas });
   app.decorate('dispatcher', dispatcher);
   if (config.dispatcher.enabled) {
     app.addHook('onReady', async () => dispatcher.start());

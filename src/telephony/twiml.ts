@@ -31,6 +31,8 @@ export function connectToAgentTwiml(
 
 export const NO_AGENT_MESSAGE =
   'Sorry, nobody can take your call right now. Please try again later. Goodbye.';
+export const LINES_BUSY_MESSAGE =
+  'Sorry, all our lines are busy right now. Please call again in a little while. Goodbye.';
 export const NOT_IN_SERVICE_MESSAGE = 'Sorry, this number is not in service. Goodbye.';
 
 /** A polite message, then hang up. */

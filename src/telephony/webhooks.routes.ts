@@ -12,6 +12,8 @@ import type { CallStatus } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
 import { FORM_TYPE } from '../http/form-body.ts';
 import { responses } from '../http/schemas.ts';
+import { releaseCallSlot } from '../quotas/call-slots.ts';
+import type { Quotas } from '../quotas/quotas.service.ts';
 import { recordCallStatus } from './call-status.ts';
 import { CALL_STATUSES } from './call-transition.ts';
 import { answerCall } from './incoming-call.ts';
@@ -104,6 +106,8 @@ export interface WebhookDeps {
   config: Readonly<Config>;
   logger: Logger;
   mediaTokens: MediaTokens;
+  /** Concurrency quotas: an incoming call's slot is taken with its TwiML, released when it ends. */
+  quotas?: Quotas;
 }
 
 export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async (app, deps) => {
@@ -212,6 +216,11 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
           durationSeconds: b.CallDuration === undefined ? undefined : Number(b.CallDuration),
           scheduledCallId: request.query.scheduled_call_id,
           dispatchKey: request.query.dispatch_key,
+        });
+        await releaseCallSlot(deps.quotas, orgId, {
+          callSid: b.CallSid,
+          status: b.CallStatus as CallStatus,
+          scheduledCallId: request.query.scheduled_call_id,
         });
       }
       return reply.code(204).send(null);

@@ -40,6 +40,12 @@ export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
     RATE_LIMIT_REFRESH_IP: '100000/60',
     RATE_LIMIT_PASSWORD_FORGOT_IP: '100000/3600',
     RATE_LIMIT_PASSWORD_RESET_IP: '100000/900',
+    // Roomy concurrency quotas too (a test placing 100 calls never ends them); quota tests set
+    // tight ones per org.
+    QUOTA_MAX_LIVE_CALLS: '10000',
+    QUOTA_MAX_VOICE_SESSIONS: '10000',
+    QUOTA_MAX_DEVICE_SOCKETS: '10000',
+    QUOTA_MAX_SCHEDULED_CALLS_PER_DAY: '100000',
     ...env,
   });
 }

@@ -71,6 +71,50 @@ describe('every page at both widths', () => {
     WALK_TIMEOUT,
   );
 
+  step('the overview shows the usage card: each quota, live against its limit', async () => {
+    const page = s.focus(laptop);
+    await page.goto('/app');
+    const card = page.getByRole('region', { name: 'Usage' });
+    await card.waitFor();
+    await expect.poll(() => card.locator('meter').count()).toBe(4);
+    for (const label of [
+      'Live calls',
+      'Voice sessions',
+      'Device streams',
+      'Scheduled calls today',
+    ]) {
+      expect(await card.getByText(label, { exact: true }).count(), label).toBe(1);
+    }
+    // The owner's own login holds a voice session (its LiveKit token), when LiveKit is set up;
+    // every figure is "live / limit".
+    expect(await card.getByRole('listitem').first().textContent()).toMatch(/Live calls\d+ \/ \d+/);
+  });
+
+  step('the owner lowers a limit on the settings page; the usage card follows', async () => {
+    const page = s.focus(laptop);
+    await page.goto('/app/org/settings');
+    const card = page.getByRole('region', { name: 'Limits' });
+    const liveCalls = card.getByLabel('Live calls', { exact: true });
+    await liveCalls.waitFor();
+    await liveCalls.fill('many');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await card.getByText('Enter a whole number, or leave it empty.').waitFor();
+    await liveCalls.fill('7');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    const inEffect = card.getByText(/lines are busy\. In effect: 7\./);
+    await inEffect.waitFor();
+    await page.goto('/app');
+    const usage = page.getByRole('region', { name: 'Usage' });
+    await expect
+      .poll(() => usage.getByRole('listitem').first().textContent())
+      .toMatch(/Live calls\d+ \/ 7/);
+    // Back to the platform's limit.
+    await page.goto('/app/org/settings');
+    await liveCalls.fill('');
+    await card.getByRole('button', { name: 'Save limits' }).click();
+    await expect.poll(() => inEffect.count()).toBe(0);
+  });
+
   step(
     'analytics: one average duration, the same on the card and in the agents table',
     async () => {

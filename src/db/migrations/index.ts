@@ -14,6 +14,7 @@ import * as conversations from './2026_11_30_0010_conversations.ts';
 import * as voiceSessions from './2026_11_30_0011_voice_sessions.ts';
 import * as userPreferences from './2026_11_30_0012_user_preferences.ts';
 import * as orgSuspension from './2026_11_30_0013_org_suspension.ts';
+import * as quotas from './2026_11_30_0014_quotas.ts';
 import * as callingWindows from './2026_11_30_0015_calling_windows.ts';
 
 export const migrations: Record<string, Migration> = {
@@ -29,5 +30,6 @@ export const migrations: Record<string, Migration> = {
   '2026_11_30_0011_voice_sessions': voiceSessions,
   '2026_11_30_0012_user_preferences': userPreferences,
   '2026_11_30_0013_org_suspension': orgSuspension,
+  '2026_11_30_0014_quotas': quotas,
   '2026_11_30_0015_calling_windows': callingWindows,
 };

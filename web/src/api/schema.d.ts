@@ -713,7 +713,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, agent:preferences, users:read, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, do_not_call:read, do_not_call:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, agent:preferences, users:read, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, do_not_call:read, do_not_call:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write, quotas:read.
          */
         post: operations["createApiKey"];
         delete?: never;
@@ -898,6 +898,47 @@ export interface paths {
          * @description The owner, in person (no API key, no superuser acting in the org), with the password and - when two-factor authentication is on - a current TOTP code (a backup code is not accepted), both counted like a login. Cuts the org off exactly like a suspension (see suspendOrg), audited as `org.lockdown` with the reason; your own session ends too. Only the platform superuser resumes it.
          */
         post: operations["lockDownCurrentOrg"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/current/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The org's live usage against its concurrency quotas
+         * @description Live calls, voice sessions and device sockets held right now, and scheduled calls placed today (UTC), each with the limit in effect. Everyone in the org; API keys with `quotas:read`.
+         */
+        get: operations["getOrgUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/orgs/current/quotas": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The org's concurrency quotas: in effect, its own settings and the platform's */
+        get: operations["getOrgQuotas"];
+        /**
+         * Set the org's concurrency quotas (owners and admins)
+         * @description Every field, each a number or null (the platform's limit). A limit may lower the platform's, never raise it: above it → 422 `quota_above_platform_limit`. Applies to credentials issued from then on (other instances within 5 s); nothing live is cut. Audited as `org.quotas_updated`.
+         */
+        put: operations["setOrgQuotas"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -3250,7 +3291,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description Repeatable: 403 unless the credential holds every one */
-                permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calling_window:read" | "calling_window:manage" | "do_not_call:read" | "do_not_call:manage" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read" | "org:lockdown" | "agent:context" | "agent:preferences")[];
+                permission?: ("prompts:read" | "prompts:create" | "prompts:manage_own" | "prompts:manage_any" | "phones:read" | "phones:create" | "phones:manage_own" | "phones:manage_any" | "agents:read" | "agents:create" | "agents:manage_own" | "agents:manage_any" | "message_agents:read" | "message_agents:create" | "message_agents:manage_own" | "message_agents:manage_any" | "scheduled_calls:read" | "scheduled_calls:create" | "scheduled_calls:manage_own" | "scheduled_calls:manage_any" | "calling_window:read" | "calling_window:manage" | "do_not_call:read" | "do_not_call:manage" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "livekit:room_admin" | "voice_sessions:read" | "conversations:read" | "conversations:manage_own" | "conversations:manage_any" | "audio:stream" | "devices:manage_own" | "org:read" | "org:manage" | "members:read" | "members:manage" | "invitations:manage" | "api_keys:manage" | "audit:read" | "org:lockdown" | "quotas:read" | "quotas:manage" | "agent:context" | "agent:preferences")[];
             };
             header?: never;
             path?: never;
@@ -6323,7 +6364,7 @@ export interface operations {
             content: {
                 "application/json": {
                     name: string;
-                    scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "agent:preferences" | "users:read" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "do_not_call:read" | "do_not_call:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read" | "audio:write")[];
+                    scopes: ("org:read" | "prompts:read" | "prompts:write" | "agent:context" | "agent:preferences" | "users:read" | "phones:read" | "phones:write" | "agents:read" | "agents:write" | "message_agents:read" | "message_agents:write" | "scheduled_calls:read" | "scheduled_calls:write" | "do_not_call:read" | "do_not_call:write" | "calls:read" | "messages:read" | "analytics:read" | "livekit:join" | "voice_sessions:read" | "conversations:read" | "audio:write" | "quotas:read")[];
                     /** Format: date-time */
                     expires_at?: string;
                 };
@@ -7367,6 +7408,347 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOrgUsage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description Where the live counts are kept: Redis (REDIS_URL) or the database */
+                        counter: "redis" | "database";
+                        live_calls: {
+                            live: number;
+                            limit: number;
+                            inbound_reserved: number;
+                        };
+                        voice_sessions: {
+                            live: number;
+                            limit: number;
+                        };
+                        device_sockets: {
+                            live: number;
+                            limit: number;
+                        };
+                        scheduled_calls_per_day: {
+                            live: number;
+                            limit: number;
+                            /** Format: date-time */
+                            resets_at: string;
+                        };
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getOrgQuotas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** QuotaLimits */
+                        limits: {
+                            /** @description Concurrent live calls, inbound and outbound together */
+                            max_live_calls: number;
+                            /** @description Of those, slots only incoming calls may take (outbound dispatch stops at max_live_calls minus this) */
+                            inbound_reserved_calls: number;
+                            /** @description Concurrent LiveKit voice sessions (room tokens issued and not ended) */
+                            max_voice_sessions: number;
+                            /** @description Concurrent device sockets (GET /ws, /ws_pcm) across every instance */
+                            max_device_sockets: number;
+                            /** @description Scheduled calls placed per UTC day (counted at dispatch) */
+                            max_scheduled_calls_per_day: number;
+                        };
+                        /** QuotaSettings */
+                        org: {
+                            /** @description Concurrent live calls, inbound and outbound together; null = the platform's limit */
+                            max_live_calls: number | null;
+                            /** @description Of those, slots only incoming calls may take (outbound dispatch stops at max_live_calls minus this); null = the platform's limit */
+                            inbound_reserved_calls: number | null;
+                            /** @description Concurrent LiveKit voice sessions (room tokens issued and not ended); null = the platform's limit */
+                            max_voice_sessions: number | null;
+                            /** @description Concurrent device sockets (GET /ws, /ws_pcm) across every instance; null = the platform's limit */
+                            max_device_sockets: number | null;
+                            /** @description Scheduled calls placed per UTC day (counted at dispatch); null = the platform's limit */
+                            max_scheduled_calls_per_day: number | null;
+                        };
+                        /** PlatformQuotaLimits */
+                        platform: {
+                            /** @description Concurrent live calls, inbound and outbound together */
+                            max_live_calls: number;
+                            /** @description Of those, slots only incoming calls may take (outbound dispatch stops at max_live_calls minus this) */
+                            inbound_reserved_calls: number;
+                            /** @description Concurrent LiveKit voice sessions (room tokens issued and not ended) */
+                            max_voice_sessions: number;
+                            /** @description Concurrent device sockets (GET /ws, /ws_pcm) across every instance */
+                            max_device_sockets: number;
+                            /** @description Scheduled calls placed per UTC day (counted at dispatch) */
+                            max_scheduled_calls_per_day: number;
+                        };
+                        updated_at: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    setOrgQuotas: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Concurrent live calls, inbound and outbound together; null = the platform's limit */
+                    max_live_calls: number | null;
+                    /** @description Of those, slots only incoming calls may take (outbound dispatch stops at max_live_calls minus this); null = the platform's limit */
+                    inbound_reserved_calls: number | null;
+                    /** @description Concurrent LiveKit voice sessions (room tokens issued and not ended); null = the platform's limit */
+                    max_voice_sessions: number | null;
+                    /** @description Concurrent device sockets (GET /ws, /ws_pcm) across every instance; null = the platform's limit */
+                    max_device_sockets: number | null;
+                    /** @description Scheduled calls placed per UTC day (counted at dispatch); null = the platform's limit */
+                    max_scheduled_calls_per_day: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** QuotaLimits */
+                        limits: {
+                            /** @description Concurrent live calls, inbound and outbound together */
+                            max_live_calls: number;
+                            /** @description Of those, slots only incoming calls may take (outbound dispatch stops at max_live_calls minus this) */
+                            inbound_reserved_calls: number;
+                            /** @description Concurrent LiveKit voice sessions (room tokens issued and not ended) */
+                            max_voice_sessions: number;
+                            /** @description Concurrent device sockets (GET /ws, /ws_pcm) across every instance */
+                            max_device_sockets: number;
+                            /** @description Scheduled calls placed per UTC day (counted at dispatch) */
+                            max_scheduled_calls_per_day: number;
+                        };
+                        /** QuotaSettings */
+                        org: {
+                            /** @description Concurrent live calls, inbound and outbound together; null = the platform's limit */
+                            max_live_calls: number | null;
+                            /** @description Of those, slots only incoming calls may take (outbound dispatch stops at max_live_calls minus this); null = the platform's limit */
+                            inbound_reserved_calls: number | null;
+                            /** @description Concurrent LiveKit voice sessions (room tokens issued and not ended); null = the platform's limit */
+                            max_voice_sessions: number | null;
+                            /** @description Concurrent device sockets (GET /ws, /ws_pcm) across every instance; null = the platform's limit */
+                            max_device_sockets: number | null;
+                            /** @description Scheduled calls placed per UTC day (counted at dispatch); null = the platform's limit */
+                            max_scheduled_calls_per_day: number | null;
+                        };
+                        /** PlatformQuotaLimits */
+                        platform: {
+                            /** @description Concurrent live calls, inbound and outbound together */
+                            max_live_calls: number;
+                            /** @description Of those, slots only incoming calls may take (outbound dispatch stops at max_live_calls minus this) */
+                            inbound_reserved_calls: number;
+                            /** @description Concurrent LiveKit voice sessions (room tokens issued and not ended) */
+                            max_voice_sessions: number;
+                            /** @description Concurrent device sockets (GET /ws, /ws_pcm) across every instance */
+                            max_device_sockets: number;
+                            /** @description Scheduled calls placed per UTC day (counted at dispatch) */
+                            max_scheduled_calls_per_day: number;
+                        };
+                        updated_at: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,6 +1,7 @@
 // The first page after logging in: who and where you are, and what to do next.
 import type { ReactNode } from 'react';
 import { Badge, Card, PageHeader } from '../components/Card.tsx';
+import { UsageCard } from '../features/usage/UsageCard.tsx';
 import { isOrgAdmin, ROLE_LABELS } from '../lib/format.ts';
 import { Link } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
@@ -57,6 +58,7 @@ export function OverviewPage() {
             </div>
           </dl>
         </Card>
+        <UsageCard />
         <div className="grid gap-4 sm:grid-cols-2 lg:grid-cols-3">
           <Tile to="/app/phones" title="Phone numbers">
             The numbers your agents answer and call from.

@@ -48,6 +48,7 @@ const SCOPE_LABELS: Record<Scope, string> = {
   'voice_sessions:read': 'Voice sessions — read',
   'conversations:read': 'Conversations (device audio) — read and play',
   'audio:write': 'Device audio — stream for you',
+  'quotas:read': 'Quotas and usage — read',
 };
 const SCOPES = Object.keys(SCOPE_LABELS) as Scope[];
 

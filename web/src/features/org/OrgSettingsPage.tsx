@@ -10,6 +10,7 @@ import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
+import { QuotaLimitsCard } from './QuotaLimitsCard.tsx';
 import { TwilioCredentialsCard } from './TwilioCredentialsCard.tsx';
 
 type Org = ResponseOf<'/api/orgs/current', 'get'>;
@@ -117,6 +118,7 @@ function OrgSettingsForm({ loaded, children }: { loaded: Org; children?: ReactNo
       </FormCard>
       <TwilioCredentialsCard />
       {children}
+      <QuotaLimitsCard />
     </>
   );
 }

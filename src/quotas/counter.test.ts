@@ -1,0 +1,131 @@
+// The lease counters themselves, both of them (Redis only when REDIS_URL is set): the limit holds,
+// a held lease renews, release frees, expiry reclaims (an injected clock: no sleeping), N parallel
+// acquirers never pass the limit, and orgs and kinds never share a count.
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Org } from '../db/schema.ts';
+import { openRedis } from '../infra/redis.ts';
+import { createTestDatabase, type TestDatabase } from '../test/db.ts';
+import { createOrg } from '../test/factories.ts';
+import { createDatabaseCounter, createRedisCounter, type LeaseCounter } from './counter.ts';
+
+const REDIS_URL = process.env.REDIS_URL;
+const PREFIX = `sbtest:quota:${randomBytes(4).toString('hex')}`;
+
+let database: TestDatabase;
+let redis: Redis | undefined;
+const counters: Record<string, () => LeaseCounter> = {
+  database: () => createDatabaseCounter(database),
+};
+if (REDIS_URL) counters.redis = () => createRedisCounter(redis!, PREFIX);
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  if (REDIS_URL) {
+    redis = openRedis(REDIS_URL);
+    await new Promise((resolve) => redis!.once('ready', resolve));
+  }
+});
+afterAll(async () => {
+  if (redis) {
+    const keys = await redis.keys(`${PREFIX}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    await redis.quit();
+  }
+  await database.close();
+});
+
+const T0 = Date.UTC(2026, 10, 30, 12, 0, 0);
+const MIN = 60_000;
+
+describe.each(Object.keys(counters))('the %s lease counter', (name) => {
+  let counter: LeaseCounter;
+  let org: Org;
+  let other: Org;
+  beforeAll(async () => {
+    counter = counters[name]!();
+    org = await createOrg(database, `Quota ${name}`);
+    other = await createOrg(database, `Other ${name}`);
+  });
+
+  it('admits up to the limit, refuses beyond it, and frees a slot on release', async () => {
+    const take = (id: string) => counter.acquire(org.id, 'live_calls', id, 2, T0 + MIN, T0);
+    expect(await take('a')).toEqual({ acquired: true, live: 1 });
+    expect(await take('b')).toEqual({ acquired: true, live: 2 });
+    expect(await take('c')).toEqual({ acquired: false, live: 2 });
+    // A held lease is renewed, not refused, at the limit (Twilio retries, heartbeats).
+    expect(await take('a')).toEqual({ acquired: true, live: 2 });
+    await counter.release(org.id, 'live_calls', ['a', 'never-held']);
+    expect(await take('c')).toEqual({ acquired: true, live: 2 });
+    expect((await counter.live(org.id, T0)).live_calls).toBe(2);
+    await counter.release(org.id, 'live_calls', ['b', 'c']);
+    expect((await counter.live(org.id, T0)).live_calls).toBe(0);
+  });
+
+  it('reclaims a lease whose end event never came once it expires', async () => {
+    const kind = 'voice_sessions';
+    expect((await counter.acquire(org.id, kind, 'lost', 1, T0 + MIN, T0)).acquired).toBe(true);
+    expect(
+      (await counter.acquire(org.id, kind, 'next', 1, T0 + 2 * MIN, T0 + MIN - 1)).acquired,
+    ).toBe(false);
+    expect((await counter.live(org.id, T0 + MIN - 1)).voice_sessions).toBe(1);
+    expect((await counter.live(org.id, T0 + MIN)).voice_sessions).toBe(0);
+    expect(await counter.acquire(org.id, kind, 'next', 1, T0 + 3 * MIN, T0 + MIN)).toEqual({
+      acquired: true,
+      live: 1,
+    });
+    await counter.release(org.id, kind, ['next']);
+  });
+
+  it('a renewal moves the expiry later, never earlier', async () => {
+    const kind = 'device_sockets';
+    await counter.acquire(org.id, kind, 'ws', 1, T0 + 2 * MIN, T0);
+    await counter.acquire(org.id, kind, 'ws', 1, T0 + MIN, T0 + 1); // an older renewal, late
+    expect((await counter.live(org.id, T0 + MIN + 1)).device_sockets).toBe(1);
+    await counter.acquire(org.id, kind, 'ws', 1, T0 + 5 * MIN, T0 + MIN + 1); // the heartbeat
+    expect((await counter.live(org.id, T0 + 4 * MIN)).device_sockets).toBe(1);
+    await counter.release(org.id, kind, ['ws']);
+  });
+
+  it('never passes the limit under N parallel acquirers', async () => {
+    const kind = 'scheduled_calls_per_day';
+    const results = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => counter.acquire(org.id, kind, `p${i}`, 7, T0 + MIN, T0)),
+    );
+    expect(results.filter((r) => r.acquired)).toHaveLength(7);
+    expect((await counter.live(org.id, T0)).scheduled_calls_per_day).toBe(7);
+    await counter.release(
+      org.id,
+      kind,
+      results.map((_, i) => `p${i}`),
+    );
+  });
+
+  it('keeps orgs and kinds apart', async () => {
+    expect((await counter.acquire(org.id, 'live_calls', 'x', 1, T0 + MIN, T0)).acquired).toBe(true);
+    expect((await counter.acquire(other.id, 'live_calls', 'y', 1, T0 + MIN, T0)).acquired).toBe(
+      true,
+    );
+    expect((await counter.acquire(org.id, 'voice_sessions', 'z', 1, T0 + MIN, T0)).acquired).toBe(
+      true,
+    );
+    // Another org releasing the same lease id frees nothing here.
+    await counter.release(other.id, 'live_calls', ['x']);
+    expect((await counter.acquire(org.id, 'live_calls', 'w', 1, T0 + MIN, T0)).acquired).toBe(
+      false,
+    );
+    const live = await counter.live(org.id, T0);
+    expect(live).toMatchObject({ live_calls: 1, voice_sessions: 1, device_sockets: 0 });
+    await counter.release(org.id, 'live_calls', ['x']);
+    await counter.release(org.id, 'voice_sessions', ['z']);
+    await counter.release(other.id, 'live_calls', ['y']);
+  });
+
+  it('a limit of 0 refuses everything', async () => {
+    expect(await counter.acquire(org.id, 'live_calls', 'zero', 0, T0 + MIN, T0)).toEqual({
+      acquired: false,
+      live: 0,
+    });
+  });
+});
