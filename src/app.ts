@@ -115,8 +115,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     clock: deps.clock,
   });
   app.decorate('auth', auth);
+  app.decorate('background', auth.background);
   app.addHook('onReady', () => auth.start());
   app.addHook('onClose', async () => {
+    // Work queued by the last requests runs to its end first: it may still mail or write.
+    await auth.background.close();
     auth.stop();
     if (!deps.mailer) await mailer.close();
   });

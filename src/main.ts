@@ -62,6 +62,8 @@ try {
 app.addHook('onClose', async () => {
   // Requests accepted before SIGTERM finish first; only then do their connections go away.
   await app.drain(10_000);
+  // Then what those requests queued (new-device checks and their notices), before the database goes.
+  await app.background.close();
   redis?.disconnect();
   await database.close();
 });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { KEY_RING_RELOAD_SECONDS } from '../crypto/signing-key-timing.ts';
 import type { Database } from '../db/database.ts';
+import { type Background, createBackground } from '../infra/background.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import {
   createLoginGuard,
@@ -33,6 +34,8 @@ export interface AuthContext {
   loginGuard: LoginGuard;
   mailer?: Mailer;
   logger?: Logger;
+  /** Work after a request, off its path (the new-device check after a login). */
+  background: Background;
   getKeyRing(): KeyRing;
   /** Re-read signing keys now (after a rotation), at most once per few seconds on demand. */
   reloadKeys(force?: boolean): Promise<void>;
@@ -51,6 +54,7 @@ export async function createAuthContext(deps: {
   redis?: Redis;
   mailer?: Mailer;
   logger?: Logger;
+  background?: Background;
   /** Test-only: the clock signing-key stages are judged by (default: the database's). */
   clock?: KeyClock;
 }): Promise<AuthContext> {
@@ -103,6 +107,7 @@ export async function createAuthContext(deps: {
     revocation,
     mailer: deps.mailer,
     logger: deps.logger,
+    background: deps.background ?? createBackground({ logger: deps.logger }),
     getKeyRing: () => ring,
     tokens: createAccessTokens({
       getKeyRing: () => ring,
