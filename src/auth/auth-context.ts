@@ -131,7 +131,11 @@ export async function createAuthContext(deps: {
       return result;
     },
     async start() {
-      await primeDummyHash(config.auth.argon2);
+      // The dummy hash (for logins of unknown emails) is computed beside the start, not before
+      // listening: a login that needs it before it is ready awaits the same computation.
+      primeDummyHash(config.auth.argon2).catch((err) =>
+        deps.logger?.warn({ err: { message: err.message } }, 'dummy password hash failed'),
+      );
       await revocation.start();
       started = true;
       keyTimer = setInterval(reloadLogged, KEY_RELOAD_MS);
