@@ -17,6 +17,11 @@ const serializerSelector = fromFastify('@fastify/fast-json-stringify-compiler') 
   SerializerSelector: () => BuildSerializer;
 };
 
+/** Fastify's own serializer factory, compiling at once (the schema check: src/app/schemas-compile.test.ts). */
+export function eagerSerializers(): BuildSerializer {
+  return serializerSelector.SerializerSelector();
+}
+
 /** For Fastify's `schemaController.compilersFactory.buildSerializer`. */
 export function lazySerializers(): BuildSerializer {
   const build = serializerSelector.SerializerSelector();
