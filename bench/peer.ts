@@ -112,8 +112,11 @@ export function peerMarkdown(
   if (peerRps === undefined)
     return '## Against better-auth\n\nThe peer could not be installed or started in this run.\n';
   const lines = rows
-    .filter((r) =>
-      /`GET \/auth\/me`|`GET \/api\/prompts`|`GET \/api\/auth\/verify`/.test(r.scenario),
+    .filter(
+      (r) =>
+        /`GET \/auth\/me`|`GET \/api\/prompts`|`GET \/api\/auth\/verify`/.test(r.scenario) &&
+        // The tenant bench's unguarded baselines are not Switchboard paths.
+        !r.scenario.includes('unguarded baseline'),
     )
     .map((r) => {
       const goal = r.scenario.includes('/api/auth/verify') ? '≥ 15×' : '> 1×';

@@ -210,6 +210,11 @@ export async function runtimeBench(options: {
   const dataDir = scratchDir('sb-runtime');
   const logDir = scratchDir('sb-runtime-log');
   const rss: RuntimeFigures['rss'] = [];
+  const recordRss = (scenario: string, pid: number) => {
+    const mb = rssMb(pid);
+    console.log(`${scenario}: RSS after its load ${mb ?? '?'} MB`);
+    rss.push({ scenario, mb });
+  };
   try {
     const embedded = { DATA_DIR: dataDir };
     const first = await startCompiled({ env: { ...embedded, LOG_LEVEL: 'warn' } });
@@ -229,7 +234,7 @@ export async function runtimeBench(options: {
       const t = { port: silent.target.port, headers };
       await load('compiled `GET /auth/me`, embedded', t, '/auth/me');
       await load('compiled `GET /api/prompts`, embedded', t, '/api/prompts?limit=20');
-      rss.push({ scenario: 'compiled server, embedded PGlite', mb: rssMb(silent.target.pid) });
+      recordRss('compiled server, embedded PGlite', silent.target.pid);
     } finally {
       await silent.target.stop();
     }
@@ -263,13 +268,16 @@ export async function runtimeBench(options: {
         await pgStart.target.stop();
         const again = await startCompiled({ env: { ...env, LOG_LEVEL: 'silent' } });
         pgRestart = again.ms;
+        console.log(
+          `compiled server, PostgreSQL: first start ${Math.round(pgFirst)} ms, restart ${Math.round(again.ms)} ms`,
+        );
         try {
           const headers = await seedOverHttp(again.target.port);
           const t = { port: again.target.port, headers };
           await load('compiled `GET /health`, PostgreSQL', t, '/health');
           await load('compiled `GET /auth/me`, PostgreSQL', t, '/auth/me');
           await load('compiled `GET /api/prompts`, PostgreSQL', t, '/api/prompts?limit=20');
-          rss.push({ scenario: 'compiled server, PostgreSQL', mb: rssMb(again.target.pid) });
+          recordRss('compiled server, PostgreSQL', again.target.pid);
         } finally {
           await again.target.stop();
           removeDir(env.DATA_DIR);

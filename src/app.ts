@@ -24,6 +24,7 @@ import {
   registerProblemHandlers,
 } from './http/problem.ts';
 import { Problem } from './http/schemas.ts';
+import { lazySerializers } from './http/serialization.ts';
 import { createValidatorCompiler } from './http/validation.ts';
 import { loggerOptions } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
@@ -85,6 +86,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     routerOptions: { ignoreTrailingSlash: true },
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler,
+    // Response serializers and request validators (src/http/validation.ts) compile on first use.
+    schemaController: { compilersFactory: { buildSerializer: lazySerializers() } },
   }) as unknown as FastifyInstance;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
@@ -118,8 +121,11 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
     clock: deps.clock,
   });
   app.decorate('auth', auth);
+  app.decorate('background', auth.background);
   app.addHook('onReady', () => auth.start());
   app.addHook('onClose', async () => {
+    // Work queued by the last requests runs to its end first: it may still mail or write.
+    await auth.background.close();
     auth.stop();
     if (!deps.mailer) await mailer.close();
   });

@@ -7,7 +7,6 @@ import { ConfigError, describeConfigError, loadConfig } from './config.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
-import { openRedis } from './infra/redis.ts';
 import { logDestination, loggerOptions } from './logger.ts';
 
 let config: ReturnType<typeof loadConfig>;
@@ -45,7 +44,10 @@ const applied = await migrateToLatest(database.db);
 if (applied.length) logger.info({ applied }, 'migrations applied');
 // The platform superuser (ADMIN_EMAIL / ADMIN_PASSWORD), created if absent; never overwritten.
 await bootstrapSuperuser(database, config, logger);
-const redis = config.redisUrl ? openRedis(config.redisUrl, logger) : undefined;
+// The Redis client is loaded only when configured: a single instance does not hold it.
+const redis = config.redisUrl
+  ? (await import('./infra/redis.ts')).openRedis(config.redisUrl, logger)
+  : undefined;
 
 let app: Awaited<ReturnType<typeof buildApp>>;
 try {
@@ -62,6 +64,8 @@ try {
 app.addHook('onClose', async () => {
   // Requests accepted before SIGTERM finish first; only then do their connections go away.
   await app.drain(10_000);
+  // Then what those requests queued (new-device checks and their notices), before the database goes.
+  await app.background.close();
   redis?.disconnect();
   await database.close();
 });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { KEY_RING_RELOAD_SECONDS } from '../crypto/signing-key-timing.ts';
 import type { Database } from '../db/database.ts';
+import { type Background, createBackground } from '../infra/background.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import {
   createLoginGuard,
@@ -36,6 +37,8 @@ export interface AuthContext {
   loginGuard: LoginGuard;
   mailer?: Mailer;
   logger?: Logger;
+  /** Work after a request, off its path (the new-device check after a login). */
+  background: Background;
   getKeyRing(): KeyRing;
   /** Re-read signing keys now (after a rotation), at most once per few seconds on demand. */
   reloadKeys(force?: boolean): Promise<void>;
@@ -54,6 +57,7 @@ export async function createAuthContext(deps: {
   redis?: Redis;
   mailer?: Mailer;
   logger?: Logger;
+  background?: Background;
   /** Test-only: the clock signing-key stages are judged by (default: the database's). */
   clock?: KeyClock;
 }): Promise<AuthContext> {
@@ -112,6 +116,7 @@ export async function createAuthContext(deps: {
     suspendedOrgs,
     mailer: deps.mailer,
     logger: deps.logger,
+    background: deps.background ?? createBackground({ logger: deps.logger }),
     getKeyRing: () => ring,
     tokens: createAccessTokens({
       getKeyRing: () => ring,
@@ -135,7 +140,11 @@ export async function createAuthContext(deps: {
       return result;
     },
     async start() {
-      await primeDummyHash(config.auth.argon2);
+      // The dummy hash (for logins of unknown emails) is computed beside the start, not before
+      // listening: a login that needs it before it is ready awaits the same computation.
+      primeDummyHash(config.auth.argon2).catch((err) =>
+        deps.logger?.warn({ err: { message: err.message } }, 'dummy password hash failed'),
+      );
       await revocation.start();
       await suspendedOrgs.start();
       started = true;

@@ -2,7 +2,7 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
-import { activeMembershipsOfUser, findOrgForShare } from '../access/membership.repository.ts';
+import { activeMembershipsOfUser, findOrg, findOrgForShare } from '../access/membership.repository.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
@@ -38,6 +38,8 @@ export type SecondFactorHook = (
   user: User,
   subject: SessionSubject,
   meta: RequestMeta,
+  /** The session's org as the login's own transaction read it (no second read for its policy). */
+  org: Org | undefined,
 ) => Promise<
   { kind: 'mfa'; mfa_token: string; methods: string[] } | { kind: 'mfa_enrollment' } | null
 >;
@@ -82,11 +84,14 @@ export async function login(
   const account = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
   const attempt = await auth.loginGuard.reserve({ account, ip: clientKey(meta.ip) });
 
-  // One transaction reads the account and its memberships. The memberships are read for an
-  // unknown email too (of the nil id): the same work either way, so timing tells nothing.
-  const { user, memberships } = await withSystem(auth.database, async (tx) => {
+  // One transaction reads the account, its memberships and the org the session would open in
+  // (whose policy the second-factor step reads). They are read for an unknown email too (of the
+  // nil id): the same work either way, so timing tells nothing.
+  const { user, memberships, defaultOrg } = await withSystem(auth.database, async (tx) => {
     const found = await findUserByEmail(tx, account);
-    return { user: found, memberships: await activeMembershipsOfUser(tx, found?.id ?? NIL_UUID) };
+    const memberships = await activeMembershipsOfUser(tx, found?.id ?? NIL_UUID);
+    const defaultOrg = await findOrg(tx, memberships[0]?.org_id ?? NIL_UUID);
+    return { user: found, memberships, defaultOrg };
   });
   const ok = user?.password_hash
     ? await verifyPassword(user.password_hash, input.password)
@@ -136,7 +141,7 @@ export async function login(
     superuser: user.is_superuser,
     amr: ['pwd'],
   };
-  const decision = await hooks.secondFactor?.(user, subject, meta);
+  const decision = await hooks.secondFactor?.(user, subject, meta, defaultOrg);
   if (decision?.kind === 'mfa') return decision;
   if (decision?.kind === 'mfa_enrollment') subject.mfaPending = true;
 

@@ -100,6 +100,8 @@ describe('over a real SMTP server', () => {
     expect(notice.text).toContain('127.0.0.1');
     // Again from the now-known device: no second notice.
     await loginUser(t.app, plain.email, plain.password, { 'user-agent': 'Phone App/2.0' });
+    // The new-device check runs after the answer (background work), then its mail is queued.
+    await t.app.background.idle();
     await t.app.auth.mailer?.drain();
     expect(
       smtp.messages.filter((x) => x.to === plain.email && /New sign-in/.test(x.subject)),

@@ -18,7 +18,7 @@ export function deviceFingerprint(meta: Pick<RequestMeta, 'ip' | 'userAgent'>): 
 async function recordDevice(
   auth: AuthContext,
   who: { userId: string; orgId: string; role: LoginSuccess['role'] },
-  meta: RequestMeta,
+  meta: Pick<RequestMeta, 'ip' | 'userAgent'>,
 ): Promise<boolean> {
   const fingerprint = deviceFingerprint(meta);
   return withTenant(
@@ -31,19 +31,19 @@ async function recordDevice(
   );
 }
 
-/** The login hook: never throws, a failed check only costs the notice. */
+/**
+ * The login hook: queues the check and its notice as background work (src/infra/background.ts),
+ * so the login answers at the speed of its password hash. Never throws; a failed check only
+ * costs the notice (the queue logs it).
+ */
 export function newDeviceCheck(auth: AuthContext) {
-  return async (r: LoginSuccess, meta: RequestMeta): Promise<void> => {
-    try {
-      const news = await recordDevice(
-        auth,
-        { userId: r.user.id, orgId: r.orgId, role: r.role },
-        meta,
-      );
-      if (news) sendNewDeviceNotice(auth, r.user, meta);
-    } catch (err) {
-      auth.logger?.warn({ err: { message: (err as Error).message } }, 'new-device check failed');
-    }
+  return (r: LoginSuccess, meta: RequestMeta): void => {
+    const who = { userId: r.user.id, orgId: r.orgId, role: r.role };
+    const user = r.user;
+    const device = { ip: meta.ip, userAgent: meta.userAgent };
+    auth.background.enqueue('new-device check', async () => {
+      if (await recordDevice(auth, who, device)) sendNewDeviceNotice(auth, user, device);
+    });
   };
 }
 

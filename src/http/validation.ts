@@ -117,13 +117,22 @@ export function isSmallValue(value: unknown, max = FULL_REPORT_MAX_VALUES): bool
   return true;
 }
 
-type Validate = ValidateFunction & { schemaEnv?: unknown };
 type DataValidationCxt = Parameters<ValidateFunction>[1];
+type Validate = ((data: unknown, dataCxt?: DataValidationCxt) => boolean) & {
+  errors?: ErrorObject[] | null;
+  schemaEnv?: unknown;
+};
 
-/** Fail fast; on failure, and for a small value, the full list of errors (compiled on first use). */
-function failFastThenAll(fast: Validate, compileAll: () => ValidateFunction) {
+/**
+ * Fail fast; on failure, and for a small value, the full list of errors. Both are compiled on
+ * first use: a start compiles no schema (Ajv's code generation for every route was a large part
+ * of the start-up time), and a route nobody calls never costs one.
+ */
+function failFastThenAll(compileFast: () => ValidateFunction, compileAll: () => ValidateFunction) {
+  let fast: ValidateFunction | undefined;
   let all: ValidateFunction | undefined;
   const validate = ((data: unknown, dataCxt?: DataValidationCxt) => {
+    fast ??= compileFast();
     if (fast(data, dataCxt)) {
       validate.errors = null;
       return true;
@@ -135,8 +144,9 @@ function failFastThenAll(fast: Validate, compileAll: () => ValidateFunction) {
     }
     return false;
   }) as Validate;
-  // Fastify passes the parent object only to Ajv functions (so a root value can be coerced).
-  validate.schemaEnv = fast.schemaEnv;
+  // Fastify passes the parent object only to functions that have a schemaEnv (Ajv's own): with
+  // it, a root value can be coerced and defaulted in place. Always set, as the compiled one has it.
+  validate.schemaEnv = true;
   return validate;
 }
 
@@ -157,6 +167,9 @@ export function createValidatorCompiler() {
       withText.set(schema, checked);
     }
     const ajv = httpPart === 'body' ? ajvs.body : ajvs.other;
-    return failFastThenAll(ajv.fast.compile(checked), () => ajv.all.compile(checked));
+    return failFastThenAll(
+      () => ajv.fast.compile(checked),
+      () => ajv.all.compile(checked),
+    );
   };
 }

@@ -2,16 +2,20 @@
 // (AccessToken), webhook verification (WebhookReceiver: the JWT in Authorization, signed with the
 // API secret, carrying the sha256 of the exact body) and removing participants
 // (RoomServiceClient, Twirp). Nothing here touches the database.
-import {
-  AccessToken,
-  RoomAgentDispatch,
-  RoomConfiguration,
+// The SDK is loaded on first use: a server that never mints a room token does not hold it.
+import type {
   RoomServiceClient,
-  TwirpError,
-  type VideoGrant,
-  type WebhookEvent,
+  VideoGrant,
+  WebhookEvent,
   WebhookReceiver,
 } from 'livekit-server-sdk';
+
+type Sdk = typeof import('livekit-server-sdk');
+let sdk: Promise<Sdk> | undefined;
+const loadSdk = (): Promise<Sdk> => {
+  sdk ??= import('livekit-server-sdk');
+  return sdk;
+};
 
 export interface LiveKitServerConfig {
   url: string;
@@ -44,13 +48,12 @@ export interface LiveKitServer {
 const REQUEST_TIMEOUT_SECONDS = 10;
 
 export function createLiveKitServer(cfg: LiveKitServerConfig): LiveKitServer {
-  const receiver = new WebhookReceiver(cfg.apiKey, cfg.apiSecret);
-  const rooms = new RoomServiceClient(httpUrl(cfg.url), cfg.apiKey, cfg.apiSecret, {
-    requestTimeout: REQUEST_TIMEOUT_SECONDS,
-  });
+  let receiver: WebhookReceiver | undefined;
+  let rooms: RoomServiceClient | undefined;
   return {
     url: cfg.url,
     async mintToken(spec) {
+      const { AccessToken, RoomAgentDispatch, RoomConfiguration } = await loadSdk();
       const at = new AccessToken(cfg.apiKey, cfg.apiSecret, {
         identity: spec.identity,
         name: spec.name,
@@ -73,11 +76,17 @@ export function createLiveKitServer(cfg: LiveKitServerConfig): LiveKitServer {
       const expiresAt = new Date((Math.floor(Date.now() / 1000) + spec.ttlSeconds) * 1000);
       return { token: await at.toJwt(), expiresAt };
     },
-    receiveWebhook(body, authorization) {
-      if (!authorization) return Promise.reject(new Error('authorization header is empty'));
+    async receiveWebhook(body, authorization) {
+      if (!authorization) throw new Error('authorization header is empty');
+      const { WebhookReceiver } = await loadSdk();
+      receiver ??= new WebhookReceiver(cfg.apiKey, cfg.apiSecret);
       return receiver.receive(body, authorization);
     },
     async removeParticipant(room, identity) {
+      const { RoomServiceClient, TwirpError } = await loadSdk();
+      rooms ??= new RoomServiceClient(httpUrl(cfg.url), cfg.apiKey, cfg.apiSecret, {
+        requestTimeout: REQUEST_TIMEOUT_SECONDS,
+      });
       try {
         await rooms.removeParticipant(room, identity);
         return true;

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Logger } from 'pino';
 
 export interface Mail {
@@ -118,20 +118,31 @@ export function createMailer(opts: MailerOptions): Mailer {
   const retries = Math.max(0, opts.retries ?? DEFAULT_RETRIES);
   const baseDelay = Math.max(0, opts.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS);
 
-  const smtp = opts.smtpUrl
-    ? createTransport({
+  // nodemailer is loaded with the first mail: a server that sends none does not hold it.
+  let smtp: Promise<Transporter> | undefined;
+  let composer: Promise<Transporter> | undefined;
+  const smtpTransport = () => {
+    smtp ??= import('nodemailer').then(({ createTransport }) =>
+      createTransport({
         url: opts.smtpUrl,
         // A hung server must not hold a mail (and graceful shutdown) for nodemailer's default minutes.
         connectionTimeout: 10_000,
         greetingTimeout: 10_000,
         socketTimeout: 30_000,
-      })
-    : undefined;
+      }),
+    );
+    return smtp;
+  };
   // Builds RFC 5322 messages (multipart/alternative text + HTML) without sending them.
-  const composer = createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  const messageComposer = () => {
+    composer ??= import('nodemailer').then(({ createTransport }) =>
+      createTransport({ streamTransport: true, buffer: true, newline: 'windows' }),
+    );
+    return composer;
+  };
 
   async function build(mail: Mail): Promise<Buffer> {
-    const info = await composer.sendMail({ from: opts.from, ...mail });
+    const info = await (await messageComposer()).sendMail({ from: opts.from, ...mail });
     const message: unknown = info.message;
     if (!Buffer.isBuffer(message)) throw new Error('stream transport returned no message buffer');
     return message;
@@ -160,7 +171,8 @@ export function createMailer(opts: MailerOptions): Mailer {
     );
   }
 
-  async function deliverSmtp(transport: NonNullable<typeof smtp>, mail: Mail): Promise<void> {
+  async function deliverSmtp(mail: Mail): Promise<void> {
+    const transport = await smtpTransport();
     const who = recipientFields(mail.to);
     const attempts = retries + 1;
     for (let attempt = 1; ; attempt++) {
@@ -195,7 +207,7 @@ export function createMailer(opts: MailerOptions): Mailer {
     }
   }
 
-  const deliver = (mail: Mail) => (smtp ? deliverSmtp(smtp, mail) : writeToOutbox(mail));
+  const deliver = (mail: Mail) => (opts.smtpUrl ? deliverSmtp(mail) : writeToOutbox(mail));
 
   const queue: Mail[] = [];
   let active = 0;
@@ -217,7 +229,7 @@ export function createMailer(opts: MailerOptions): Mailer {
       deliver(mail)
         .catch((err: unknown) => {
           // Already logged with its attempts in SMTP mode; outbox failures are logged here.
-          if (!smtp) {
+          if (!opts.smtpUrl) {
             log.error(
               { ...recipientFields(mail.to), subject: mail.subject, ...errorFields(err) },
               'mail could not be written to the outbox',
@@ -257,8 +269,11 @@ export function createMailer(opts: MailerOptions): Mailer {
     async close() {
       closed = true;
       await drain();
-      smtp?.close();
-      composer.close();
+      for (const transport of [smtp, composer])
+        await transport?.then(
+          (t) => t.close(),
+          () => {},
+        );
     },
   };
 }

@@ -23,7 +23,7 @@ export function clientBinding(meta: Pick<RequestMeta, 'ip' | 'userAgent'>): stri
 }
 
 export function mfaSecondFactor(auth: AuthContext): SecondFactorHook {
-  return async (user, subject, meta) => {
+  return async (user, subject, meta, sessionOrg) => {
     const ctx = { orgId: subject.orgId, userId: subject.userId, role: subject.role };
     if (user.mfa_enabled_at) {
       const { token } = await withTenant(auth.database, ctx, (tx) =>
@@ -36,7 +36,11 @@ export function mfaSecondFactor(auth: AuthContext): SecondFactorHook {
       );
       return { kind: 'mfa', mfa_token: token, methods: MFA_METHODS };
     }
-    const org = await withTenant(auth.database, ctx, (tx) => findOrg(tx, subject.orgId));
+    // The login read the org in its own transaction; read it here only when it did not.
+    const org =
+      sessionOrg?.id === subject.orgId
+        ? sessionOrg
+        : await withTenant(auth.database, ctx, (tx) => findOrg(tx, subject.orgId));
     return mfaEnrollmentPending(user, org?.settings, subject.role)
       ? { kind: 'mfa_enrollment' }
       : null;

@@ -222,6 +222,8 @@ describe('login with MFA', () => {
         { 'user-agent': ua },
       );
       expect(res.statusCode).toBe(200);
+      // The check and its notice run after the answer, as background work.
+      await t.app.background.idle();
     };
     await via('Desk/1', backupCodes[0]!);
     expect(mail.to(u.email, /New sign-in/)).toHaveLength(0);

@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
 import { HOTP, Secret } from 'otpauth';
-import QRCode from 'qrcode';
 
 export type TotpAlgorithm = 'SHA1' | 'SHA256' | 'SHA512';
 
@@ -69,7 +68,9 @@ export function otpauthUrl({
 }
 
 /** PNG data URL of the otpauth URI; level M survives a phone camera at an angle. */
-export function qrCodeDataUrl(url: string): Promise<string> {
+export async function qrCodeDataUrl(url: string): Promise<string> {
+  // Loaded with the first enrolment: a server nobody enrols on does not hold the PNG encoder.
+  const { default: QRCode } = await import('qrcode');
   return QRCode.toDataURL(url, { type: 'image/png', errorCorrectionLevel: 'M', margin: 2 });
 }
 

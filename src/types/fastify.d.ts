@@ -1,6 +1,7 @@
 import type { AuthFailure, Principal } from '../access/principal.ts';
 import type { RouteSummary } from '../app.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
+import type { Background } from '../infra/background.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -12,6 +13,8 @@ declare module 'fastify' {
     auth: AuthContext;
     /** Resolves once no request is in flight (or after timeoutMs). */
     drain(timeoutMs: number): Promise<void>;
+    /** Work queued after requests (src/infra/background.ts); tests await `background.idle()`. */
+    background: Background;
   }
   interface FastifyRequest {
     principal: Principal | null;
