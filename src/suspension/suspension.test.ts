@@ -399,3 +399,30 @@ describe('when Twilio will not end a call', () => {
     expect(voice.body).not.toContain('<Stream');
   });
 });
+
+describe('a scheduled call being placed at the instant of the suspension', () => {
+  it('is hung up: the suspension commits while Twilio places it', async () => {
+    const d = await team(one, 'Racing Org');
+    const agentId = await outgoingAgent(d.owner.headers);
+    const scheduled = await scheduleDue(d.owner.headers, agentId);
+    let suspended = 0;
+    twilio.whilePlacing = async (call) => {
+      if (call.scheduledCallId !== scheduled) return;
+      const res = await post(two, `/api/admin/orgs/${d.org.id}/suspend`, su.headers, {
+        reason: 'Breach while dialling',
+      });
+      suspended = res.statusCode;
+    };
+    try {
+      await one.app.dispatcher.runOnce();
+    } finally {
+      twilio.whilePlacing = undefined;
+    }
+    expect(suspended).toBe(200);
+    const placed = twilio.calls.find((c) => c.scheduledCallId === scheduled);
+    expect(placed).toBeDefined();
+    expect(twilio.callUpdates).toContainEqual(
+      expect.objectContaining({ sid: placed?.sid, status: 'completed' }),
+    );
+  });
+});

@@ -25,6 +25,7 @@
 
 import type { Logger } from 'pino';
 import twilio from 'twilio';
+import { findOrgForShare } from '../access/membership.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
 import { DO_NOT_CALL_REASON, dispatchGate } from '../calling-rules/rules.ts';
 import type { Config } from '../config.ts';
@@ -37,7 +38,7 @@ import type { Quotas } from '../quotas/quotas.service.ts';
 import { insertCallIfAbsent } from './call-log.repository.ts';
 import * as queue from './dispatch.repository.ts';
 import { withOrgService } from './org-service.ts';
-import { accountFor } from './twilio-account.ts';
+import { accountFor, type TwilioAccount } from './twilio-account.ts';
 import { createTwilioClients, type TwilioRest } from './twilio-client.ts';
 
 export interface DispatcherDeps {
@@ -144,6 +145,19 @@ export function createDispatcher(deps: DispatcherDeps) {
       return refused;
     });
 
+  async function hangUp(account: TwilioAccount, c: queue.ClaimedCall, callSid: string) {
+    try {
+      await clientFor(account).calls(callSid).update({ status: 'completed' });
+      logger.warn({ scheduled_call_id: c.id, org_id: c.org_id }, 'call of a suspended org ended');
+    } catch {
+      // Its webhooks answer "not in service" and hang up once the call is answered.
+      logger.error(
+        { scheduled_call_id: c.id, org_id: c.org_id },
+        'call of a suspended org not ended',
+      );
+    }
+  }
+
   async function place(c: queue.ClaimedCall): Promise<void> {
     if (c.placed_call_sid) {
       // An earlier attempt's call was logged by its callbacks: it was placed. Never again.
@@ -206,7 +220,13 @@ export function createDispatcher(deps: DispatcherDeps) {
       );
     }
 
+    // The kill switch's race: an org suspended while Twilio was placing this call. The org row is
+    // share-locked before the call is logged, so a suspension either committed first (seen here:
+    // the call is hung up below) or waits for this commit (and then finds the call live and ends
+    // it). Either way no call of a suspended org stays up.
+    let suspended = false;
     await settle(c, async (tx) => {
+      suspended = (await findOrgForShare(tx, c.org_id))?.suspended_at != null;
       await insertCallIfAbsent(tx, {
         id: newId(),
         org_id: c.org_id,
@@ -230,6 +250,7 @@ export function createDispatcher(deps: DispatcherDeps) {
         (await queue.isDispatchedBy(tx, c.org_id, c.id, c.dispatch_key))
       );
     });
+    if (suspended) await hangUp(account, c, callSid);
   }
 
   /** One pass: recover expired leases, claim a batch, place it. Returns how many were claimed. */

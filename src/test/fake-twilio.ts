@@ -49,6 +49,11 @@ export interface FakeTwilio {
   failNext(n: number, status?: number, code?: number): void;
   /** Answer every request after this delay (ms). */
   delayMs: number;
+  /**
+   * Runs while a call is being placed: after it is accepted, before the 201 answer (what happens
+   * on our side in that instant — a suspension, say — races the placement).
+   */
+  whilePlacing?: (call: FakeCall) => Promise<void> | void;
   close(): Promise<void>;
 }
 
@@ -201,6 +206,7 @@ export async function startFakeTwilio(accounts: Record<string, string>): Promise
       dispatchKey: twimlUrl.searchParams.get('dispatch_key'),
     };
     state.calls.push(call);
+    await state.whilePlacing?.(call);
     const now = new Date().toUTCString();
     send(res, 201, {
       sid: call.sid,
