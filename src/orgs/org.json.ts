@@ -13,6 +13,9 @@ export const MembershipOut = Type.Object({
   kind: Type.Union([Type.Literal('company'), Type.Literal('personal')]),
   role: RoleOut,
   current: Type.Boolean({ description: 'The org the calling session acts in' }),
+  suspended: Type.Boolean({
+    description: 'Suspended or locked down (the kill switch): switching into it is refused',
+  }),
   joined_at: Timestamp,
 });
 
@@ -57,7 +60,14 @@ export function orgDetailJson(o: Org) {
 }
 
 export function membershipJson(
-  m: { org_id: string; org_name: string; org_kind: Org['kind']; role: Role; created_at: Date },
+  m: {
+    org_id: string;
+    org_name: string;
+    org_kind: Org['kind'];
+    org_suspended_at: Date | null;
+    role: Role;
+    created_at: Date;
+  },
   currentOrgId: string,
 ) {
   return {
@@ -66,6 +76,7 @@ export function membershipJson(
     kind: m.org_kind,
     role: m.role,
     current: m.org_id === currentOrgId,
+    suspended: m.org_suspended_at !== null,
     joined_at: m.created_at.toISOString(),
   };
 }

@@ -300,6 +300,12 @@ describe('suspending an org cuts every channel, on both instances', () => {
     const sw = await post(two, '/api/auth/switch-org', bearer(access), { org_id: a.org.id });
     expect(sw.statusCode).toBe(403);
     expect(sw.json().code).toBe('org_suspended');
+    // The org list says which one is out of service (the dashboard's switcher greys it out).
+    const orgs = await two.app.inject({ url: '/api/orgs', headers: bearer(access) });
+    const flags = Object.fromEntries(
+      orgs.json().items.map((o: { id: string; suspended: boolean }) => [o.id, o.suspended]),
+    );
+    expect(flags).toEqual({ [a.org.id]: true, [b.org.id]: false });
   });
 
   it('the superuser lists it; every step is audited with the reason', async () => {

@@ -4946,6 +4946,8 @@ export interface operations {
                             role: "owner" | "admin" | "manager" | "member";
                             /** @description The org the calling session acts in */
                             current: boolean;
+                            /** @description Suspended or locked down (the kill switch): switching into it is refused */
+                            suspended: boolean;
                             /** Format: date-time */
                             joined_at: string;
                         }[];

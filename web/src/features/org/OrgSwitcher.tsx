@@ -50,8 +50,9 @@ export function OrgSwitcher() {
       }}
     >
       {orgs.map((o) => (
-        <option key={o.id} value={o.id}>
+        <option key={o.id} value={o.id} disabled={o.suspended && !o.current}>
           {o.name} ({ROLE_LABELS[o.role as keyof typeof ROLE_LABELS] ?? o.role})
+          {o.suspended ? ' — suspended' : ''}
         </option>
       ))}
     </SelectField>
