@@ -9,7 +9,12 @@ import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser, registerUser } from '../test/auth-helpers.ts';
 import { createUser, uniqueEmail } from '../test/factories.ts';
-import { type CapturingMailer, capturingMailer, enrolMfa } from '../test/mfa-helpers.ts';
+import {
+  type CapturingMailer,
+  capturingMailer,
+  enrolMfa,
+  unusedBackupCodes,
+} from '../test/mfa-helpers.ts';
 import { auditOf, createKey, type Person, team } from '../test/org-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
 
@@ -67,14 +72,7 @@ async function expectLockedOut(a: Attacker) {
   expect(user.totp_secret_enc).toBeNull();
   expect(user.totp_pending_secret_enc).toBeNull();
   expect(user.email_verified_at).not.toBeNull();
-  const codes = await withSystem(t.database, (tx) =>
-    tx
-      .selectFrom('mfa_backup_codes')
-      .select('id')
-      .where('user_id', '=', a.userId)
-      .where('used_at', 'is', null)
-      .execute(),
-  );
+  const codes = await unusedBackupCodes(t.database, a.userId);
   expect(codes).toEqual([]);
   const live = await withSystem(t.database, (tx) =>
     tx

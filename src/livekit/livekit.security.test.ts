@@ -10,9 +10,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueUserToken } from '../auth/user-tokens.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
-import { bearer, GOOD_PASSWORD, registerUser } from '../test/auth-helpers.ts';
+import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
 import { type LiveKitTestApp, postWebhook, startLiveKitTestApp } from '../test/livekit-helpers.ts';
+import { registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
 import {
   ADMIN_ENV,
   createKey,
@@ -269,19 +270,8 @@ describe('who may mint and read', () => {
   });
 
   it('a pending MFA step gets no token: not at login, not on the token routes', async () => {
-    const u = await registerUser(t.app);
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('orgs')
-        .set({ settings: JSON.stringify({ mfa_required_roles: ['owner'] }) })
-        .where('id', '=', u.orgId)
-        .execute(),
-    );
-    const login = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/login',
-      payload: { email: u.email, password: u.password },
-    });
+    const u = await registerUnderMfaPolicy(t);
+    const login = await loginUser(t.app, u.email, u.password);
     expect(login.statusCode).toBe(200);
     expect(login.json().livekit_token).toBeUndefined();
     expect(login.json().livekit_url).toBeUndefined();

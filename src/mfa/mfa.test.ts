@@ -12,6 +12,7 @@ import {
   mfaVerify,
   passwordStep,
   totpNow,
+  unusedBackupCodes,
 } from '../test/mfa-helpers.ts';
 import { hashBackupCode } from './backup-codes.ts';
 
@@ -390,14 +391,7 @@ describe('disable', () => {
     const user = await userRow(u.userId);
     expect(user.mfa_enabled_at).toBeNull();
     expect(user.totp_secret_enc).toBeNull();
-    const live = await withSystem(t.database, (tx) =>
-      tx
-        .selectFrom('mfa_backup_codes')
-        .select('id')
-        .where('user_id', '=', u.userId)
-        .where('used_at', 'is', null)
-        .execute(),
-    );
+    const live = await unusedBackupCodes(t.database, u.userId);
     expect(live).toEqual([]);
 
     // Login is one step again.

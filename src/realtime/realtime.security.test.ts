@@ -9,9 +9,9 @@ import { createAccessTokens } from '../auth/access-token.ts';
 import { withSystem } from '../db/tenant.ts';
 import { loggerOptions } from '../logger.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
-import { bearer, cookieHeader, registerUser } from '../test/auth-helpers.ts';
+import { bearer, cookieHeader, loginUser, registerUser } from '../test/auth-helpers.ts';
 import { mustOpen, recordingStream, refusal } from '../test/device-sockets.ts';
-import { claimsOf } from '../test/mfa-helpers.ts';
+import { claimsOf, registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
 import { createKey, type Team, team } from '../test/org-helpers.ts';
 
 const rec = recordingStream();
@@ -183,19 +183,8 @@ describe('refused: accepted, then closed with 1008 and a reason', () => {
   });
 
   it('an enrolment-only (MFA pending) token, by query or header', async () => {
-    const u = await registerUser(t.app);
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('orgs')
-        .set({ settings: JSON.stringify({ mfa_required_roles: ['owner'] }) })
-        .where('id', '=', u.orgId)
-        .execute(),
-    );
-    const login = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/login',
-      payload: { email: u.email, password: u.password },
-    });
+    const u = await registerUnderMfaPolicy(t);
+    const login = await loginUser(t.app, u.email, u.password);
     const pending = login.json().access_token as string;
     expect(claimsOf(pending).mfa_pending).toBe(true);
     expect(await refusal(`${ws}/ws?token=${pending}`)).toEqual({
