@@ -14,6 +14,7 @@ import {
   auditOf,
   logIn,
   type Person,
+  removeMember,
   superuserApp,
   team,
 } from '../test/org-helpers.ts';
@@ -279,21 +280,13 @@ describe('X-Switchboard-Org', () => {
     });
     expect(prompt.statusCode).toBe(201);
     expect(prompt.json().org_id).toBe(a.org.id);
-    const removed = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${a.member.user.id}`,
-      headers: h,
-    });
+    const removed = await removeMember(t.app, { headers: h }, a.member);
     expect(removed.statusCode).toBe(204);
     expect(
       (await t.app.inject({ url: '/api/users/me', headers: a.member.headers })).statusCode,
     ).toBe(401);
     // A refused act is recorded too.
-    const lastOwner = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${a.owner.user.id}`,
-      headers: h,
-    });
+    const lastOwner = await removeMember(t.app, { headers: h }, a.owner);
     expect(lastOwner.statusCode).toBe(409);
 
     const trail = await auditOf(t.database, a.org.id);

@@ -14,6 +14,8 @@ import {
   createKey,
   type Person,
   person,
+  removeMember,
+  setRole,
   superuser,
   type Team,
   team,
@@ -93,12 +95,7 @@ describe('keys without the scope', () => {
     const key = await createKey(t.app, demoted, ['agent:context', 'agent:preferences']);
     const ok = await context(key.headers, a.member.user.id);
     expect(ok.statusCode).toBe(200);
-    const res = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/orgs/current/members/${demoted.user.id}`,
-      headers: a.owner.headers,
-      payload: { role: 'member' },
-    });
+    const res = await setRole(t.app, a.owner, demoted, 'member');
     expect(res.statusCode).toBe(200);
     expect((await context(key.headers, a.member.user.id)).statusCode).toBe(403);
     const w = await write(key.headers, a.member.user.id, { key: 'language', value: 'de' });
@@ -166,11 +163,7 @@ describe('identities outside the key’s org', () => {
   it('a removed member is 404 for context and writes', async () => {
     const leaving = await person(t, a.org, 'member', 'leaving');
     expect((await context(keyA.headers, leaving.user.id)).statusCode).toBe(200);
-    const removed = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${leaving.user.id}`,
-      headers: a.owner.headers,
-    });
+    const removed = await removeMember(t.app, a.owner, leaving);
     expect(removed.statusCode).toBe(204);
     expect((await context(keyA.headers, leaving.user.id)).statusCode).toBe(404);
     const w = await write(keyA.headers, leaving.user.id, { key: 'language', value: 'de' });

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
-import { auditOf, createKey, listPrompts, team } from '../test/org-helpers.ts';
+import {
+  auditOf,
+  createKey,
+  listPrompts,
+  removeMember,
+  setRole,
+  team,
+} from '../test/org-helpers.ts';
 import { newApiKey } from './api-key-format.ts';
 
 let t: TestApp;
@@ -243,22 +250,13 @@ describe('revoked, expired, orphaned and forged keys', () => {
       (await t.app.inject({ url: `/api/prompts/${other.json().id}`, headers: key.headers }))
         .statusCode,
     ).toBe(200);
-    await t.app.inject({
-      method: 'PATCH',
-      url: `/api/orgs/current/members/${a.admin.user.id}`,
-      headers: a.owner.headers,
-      payload: { role: 'member' },
-    });
+    await setRole(t.app, a.owner, a.admin, 'member');
     // As member now: another member's prompt is out of reach.
     expect(
       (await t.app.inject({ url: `/api/prompts/${other.json().id}`, headers: key.headers }))
         .statusCode,
     ).toBe(404);
-    await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${a.admin.user.id}`,
-      headers: a.owner.headers,
-    });
+    await removeMember(t.app, a.owner, a.admin);
     expect((await listPrompts(t.app, key.headers)).statusCode).toBe(401);
 
     const key2 = await createKey(t.app, a.owner, ['prompts:read']);

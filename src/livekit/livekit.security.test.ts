@@ -20,6 +20,8 @@ import {
   logIn,
   type Person,
   person,
+  removeMember,
+  setRole,
   superuser,
   type Team,
   team,
@@ -326,11 +328,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
 
   it('member removal', async () => {
     const { p, r } = await inRoom('member', 'removed');
-    const res = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${p.user.id}`,
-      headers: a.owner.headers,
-    });
+    const res = await removeMember(t.app, a.owner, p);
     expect(res.statusCode).toBe(204);
     await expectEvicted(p, r);
     await expectNoNewToken(p.headers);
@@ -338,12 +336,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
 
   it('demotion (the roomAdmin grant goes with it)', async () => {
     const { p, r } = await inRoom('manager', 'demoted');
-    const res = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/orgs/current/members/${p.user.id}`,
-      headers: a.owner.headers,
-      payload: { role: 'member' },
-    });
+    const res = await setRole(t.app, a.owner, p, 'member');
     expect(res.statusCode).toBe(200);
     await expectEvicted(p, r);
     await expectNoNewToken(p.headers);
@@ -416,11 +409,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     const key = await createKey(t.app, creator, ['livekit:join']);
     const r = await issue(key.headers, { room_name: 'worker-room' });
     await fake.join(r.livekit_token);
-    const res = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${creator.user.id}`,
-      headers: a.owner.headers,
-    });
+    const res = await removeMember(t.app, a.owner, creator);
     expect(res.statusCode).toBe(204);
     await expectEvicted(creator, r);
     await expectNoNewToken(key.headers);

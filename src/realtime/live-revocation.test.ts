@@ -13,6 +13,7 @@ import {
   logIn,
   type Person,
   person,
+  removeMember,
   superuser,
   type Team,
   team,
@@ -163,16 +164,7 @@ describe('live device sockets close on', () => {
   it('member removal', async () => {
     const p = await person(one, a.org, 'member', 'removed');
     const s = await sockets(p.access);
-    await expectClosed(s, () =>
-      ok(
-        one.app.inject({
-          method: 'DELETE',
-          url: `/api/orgs/current/members/${p.user.id}`,
-          headers: a.owner.headers,
-        }),
-        204,
-      ),
-    );
+    await expectClosed(s, () => ok(removeMember(one.app, a.owner, p), 204));
   });
 
   it('user deactivation by the platform superuser', async () => {
@@ -276,16 +268,7 @@ describe('API-key sockets close (at the next watch, on every instance)', () => {
     const creator = await person(one, a.org, 'admin', 'keycreator');
     const key = await createKey(one.app, creator, ['audio:write']);
     const s = await keySockets(key.key);
-    await expectKeyClosed(s, () =>
-      ok(
-        one.app.inject({
-          method: 'DELETE',
-          url: `/api/orgs/current/members/${creator.user.id}`,
-          headers: a.owner.headers,
-        }),
-        204,
-      ),
-    );
+    await expectKeyClosed(s, () => ok(removeMember(one.app, a.owner, creator), 204));
   });
 });
 
