@@ -316,6 +316,18 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     await expect(fake.join(r.livekit_token)).rejects.toThrow(/revoked/);
   }
 
+  /** Ends the login session behind a room session in the database alone (no notification). */
+  async function endLoginSessionInDatabase(r: { session_id: string }) {
+    const { auth_session_id } = (await row(r.session_id))!;
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('sessions')
+        .set({ revoked_at: new Date(), revoked_reason: 'logout' })
+        .where('id', '=', auth_session_id!)
+        .execute(),
+    );
+  }
+
   async function expectNoNewToken(headers: Record<string, string>) {
     const res = await t.app.inject({
       method: 'POST',
@@ -417,29 +429,15 @@ describe('revocation evicts, and the revoked cannot come back', () => {
 
   it('a revocation made by another instance is picked up at the poll', async () => {
     const { p, r } = await inRoom('member', 'elsewhere');
-    const { auth_session_id } = (await row(r.session_id))!;
     // Another instance ended the session: only the database knows.
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('sessions')
-        .set({ revoked_at: new Date(), revoked_reason: 'logout' })
-        .where('id', '=', auth_session_id!)
-        .execute(),
-    );
+    await endLoginSessionInDatabase(r);
     await t.app.auth.revocation.poll();
     await expectEvicted(p, r);
   });
 
   it('the sweep closes what a missed notification left open', async () => {
     const { p, r } = await inRoom('member', 'missed');
-    const { auth_session_id } = (await row(r.session_id))!;
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('sessions')
-        .set({ revoked_at: new Date(), revoked_reason: 'logout' })
-        .where('id', '=', auth_session_id!)
-        .execute(),
-    );
+    await endLoginSessionInDatabase(r);
     expect((await t.app.livekit.sweep()).revoked).toBeGreaterThanOrEqual(1);
     await expectEvicted(p, r);
   });
