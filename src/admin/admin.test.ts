@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
-import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
+import { bearer, changePassword, GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
@@ -77,12 +77,12 @@ describe('bootstrap', () => {
   });
 
   it('is idempotent and never overwrites a changed password', async () => {
-    const changed = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: su.headers,
-      payload: { current_password: ADMIN_PASSWORD, new_password: `${GOOD_PASSWORD} rotated` },
-    });
+    const changed = await changePassword(
+      t.app,
+      su.headers,
+      ADMIN_PASSWORD,
+      `${GOOD_PASSWORD} rotated`,
+    );
     expect(changed.statusCode).toBe(204);
     const again = await bootstrapSuperuser(t.database, t.config);
     expect(again).toMatchObject({ status: 'exists', userId: su.user.id, orgCreated: false });

@@ -6,9 +6,11 @@ import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import {
   bearer,
+  changePassword,
   cookieHeader,
   GOOD_PASSWORD,
   loginUser,
+  postWithCookiesOnly,
   registerUser,
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
@@ -138,11 +140,7 @@ describe('CSRF', () => {
 
   it('logout by cookie without the CSRF header does not end the session', async () => {
     const r = await registerUser(t.app);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: { cookie: cookieHeader(r.cookies) },
-    });
+    const res = await postWithCookiesOnly(t.app, '/api/auth/logout', r.cookies);
     expect(res.statusCode).toBe(403);
     expect((await me(bearer(r.access))).statusCode).toBe(200);
   });
@@ -261,12 +259,12 @@ describe('audit log', () => {
     const r = await registerUser(t.app, {}, { 'user-agent': 'AuditTest/1.0' });
     await loginUser(t.app, r.email, 'wrong password again 1', { 'user-agent': 'AuditTest/1.0' });
     const second = (await loginUser(t.app, r.email, r.password)).json();
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(second.access_token),
-      payload: { current_password: r.password, new_password: 'another long passphrase 77' },
-    });
+    await changePassword(
+      t.app,
+      bearer(second.access_token),
+      r.password,
+      'another long passphrase 77',
+    );
     const sessions = (
       await t.app.inject({ url: '/api/auth/sessions', headers: bearer(second.access_token) })
     ).json();
@@ -340,7 +338,7 @@ describe('audit log', () => {
     ).json();
     expect(rest.items).toHaveLength(1);
     const prefix = (
-      await t.app.inject({ url: '/api/audit-logs?action=auth.*&actor=' + r.userId, headers: h })
+      await t.app.inject({ url: `/api/audit-logs?action=auth.*&actor=${r.userId}`, headers: h })
     ).json();
     expect(prefix.items.every((i: { action: string }) => i.action.startsWith('auth.'))).toBe(true);
     const none = (

@@ -6,6 +6,7 @@ import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import {
   bearer,
+  changePassword,
   cookieHeader,
   cookiesFrom,
   GOOD_PASSWORD,
@@ -187,15 +188,18 @@ describe('login', () => {
     expect(wrong.json().code).toBe('invalid_credentials');
   });
 
-  it('rehashes transparently when the argon2 parameters change', async () => {
-    const r = await registerUser(t.app);
-    const before = await withSystem(t.database, (tx) =>
+  const storedHash = (userId: string) =>
+    withSystem(t.database, (tx) =>
       tx
         .selectFrom('users')
         .select('password_hash')
-        .where('id', '=', r.userId)
+        .where('id', '=', userId)
         .executeTakeFirstOrThrow(),
     );
+
+  it('rehashes transparently when the argon2 parameters change', async () => {
+    const r = await registerUser(t.app);
+    const before = await storedHash(r.userId);
     expect(before.password_hash).toContain('m=1024,t=1');
     const stronger = await buildTestApp({
       env: { ARGON2_MEMORY_COST: '2048', ARGON2_TIME_COST: '2' },
@@ -206,13 +210,7 @@ describe('login', () => {
     } finally {
       await stronger.close();
     }
-    const after = await withSystem(t.database, (tx) =>
-      tx
-        .selectFrom('users')
-        .select('password_hash')
-        .where('id', '=', r.userId)
-        .executeTakeFirstOrThrow(),
-    );
+    const after = await storedHash(r.userId);
     expect(after.password_hash).toContain('m=2048,t=2');
     expect((await loginUser(t.app, r.email, r.password)).statusCode).toBe(200);
   });
@@ -389,30 +387,22 @@ describe('password change', () => {
   it('needs the current password, applies the rules, and ends every other session', async () => {
     const r = await registerUser(t.app);
     const other = (await loginUser(t.app, r.email, r.password)).json();
-    const wrong = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(r.access),
-      payload: {
-        current_password: 'not my password at all',
-        new_password: 'a brand new passphrase 99',
-      },
-    });
+    const wrong = await changePassword(
+      t.app,
+      bearer(r.access),
+      'not my password at all',
+      'a brand new passphrase 99',
+    );
     expect(wrong.statusCode).toBe(401);
-    const weak = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(r.access),
-      payload: { current_password: r.password, new_password: 'short' },
-    });
+    const weak = await changePassword(t.app, bearer(r.access), r.password, 'short');
     expect(weak.statusCode).toBe(400);
     expect(weak.json().errors[0].field).toBe('new_password');
-    const ok = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(r.access),
-      payload: { current_password: r.password, new_password: 'a brand new passphrase 99' },
-    });
+    const ok = await changePassword(
+      t.app,
+      bearer(r.access),
+      r.password,
+      'a brand new passphrase 99',
+    );
     expect(ok.statusCode).toBe(204);
     expect((await t.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode).toBe(
       200,

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueUserToken } from '../auth/user-tokens.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
-import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
+import { bearer, changePassword, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
 import { type LiveKitTestApp, postWebhook, startLiveKitTestApp } from '../test/livekit-helpers.ts';
 import { registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
@@ -370,12 +370,12 @@ describe('revocation evicts, and the revoked cannot come back', () => {
   it('password change ends the other sessions and their participants', async () => {
     const { p, r } = await inRoom('member', 'pwchange');
     const other = await logIn(t.app, p.email);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(other.access),
-      payload: { current_password: GOOD_PASSWORD, new_password: `${GOOD_PASSWORD} changed` },
-    });
+    const res = await changePassword(
+      t.app,
+      bearer(other.access),
+      GOOD_PASSWORD,
+      `${GOOD_PASSWORD} changed`,
+    );
     expect(res.statusCode).toBe(204);
     await expectEvicted(p, r);
     await expectNoNewToken(p.headers);

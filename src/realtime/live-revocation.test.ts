@@ -4,7 +4,7 @@
 // REVOCATION_POLL_MS of 2 s) — and leave everyone else's sockets open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer } from '../test/auth-helpers.ts';
+import { bearer, changePassword, forgotPassword } from '../test/auth-helpers.ts';
 import { closedWithin, mustOpen, type Opened, recordingStream } from '../test/device-sockets.ts';
 import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
 import {
@@ -121,15 +121,12 @@ describe('live device sockets close on', () => {
     const s = await sockets(device.access);
     await expectClosed(s, () =>
       ok(
-        one.app.inject({
-          method: 'POST',
-          url: '/api/auth/password/change',
-          headers: p.headers,
-          payload: {
-            current_password: 'correct horse battery staple 42',
-            new_password: 'another long passphrase 77 for devices',
-          },
-        }),
+        changePassword(
+          one.app,
+          p.headers,
+          'correct horse battery staple 42',
+          'another long passphrase 77 for devices',
+        ),
         204,
       ),
     );
@@ -138,14 +135,7 @@ describe('live device sockets close on', () => {
   it('password reset', async () => {
     const p = await person(one, a.org, 'member', 'pwreset');
     const s = await sockets(p.access);
-    await ok(
-      one.app.inject({
-        method: 'POST',
-        url: '/api/auth/password/forgot',
-        payload: { email: p.email },
-      }),
-      202,
-    );
+    await ok(forgotPassword(one.app, p.email), 202);
     await expect.poll(() => mail.to(p.email, /Reset your Switchboard password/).length).toBe(1);
     const m = mail.to(p.email, /Reset your Switchboard password/)[0]!;
     const token = new URL(linkFrom(m, '/reset-password?token=')).searchParams.get('token');

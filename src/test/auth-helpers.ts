@@ -32,6 +32,21 @@ export function cookieHeader(cookies: Record<string, string>): string {
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+/** A POST carrying the session cookies alone, without the CSRF header (as a cross-site form). */
+export function postWithCookiesOnly(
+  app: FastifyInstance,
+  url: string,
+  cookies: Record<string, string>,
+  payload?: object,
+) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: cookieHeader(cookies) },
+    ...(payload ? { payload } : {}),
+  });
+}
+
 export async function registerUser(
   app: FastifyInstance,
   body: { email?: string; password?: string; full_name?: string; company_name?: string } = {},
@@ -70,5 +85,25 @@ export async function loginUser(
     url: '/api/auth/login',
     headers,
     payload: { email, password },
+  });
+}
+
+/** POST /api/auth/password/forgot for an address (the answer, unchecked). */
+export function forgotPassword(app: FastifyInstance, email: string) {
+  return app.inject({ method: 'POST', url: '/api/auth/password/forgot', payload: { email } });
+}
+
+/** POST /api/auth/password/change as `headers` (the answer, unchecked). */
+export function changePassword(
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  current_password: string,
+  new_password: string,
+) {
+  return app.inject({
+    method: 'POST',
+    url: '/api/auth/password/change',
+    headers,
+    payload: { current_password, new_password },
   });
 }

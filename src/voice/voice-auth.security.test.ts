@@ -2,7 +2,13 @@
 // their scopes (reads follow the creator's role), and the platform superuser acting in an org.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { cookieHeader, cookiesFrom, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
+import {
+  cookieHeader,
+  cookiesFrom,
+  GOOD_PASSWORD,
+  loginUser,
+  postWithCookiesOnly,
+} from '../test/auth-helpers.ts';
 import {
   ADMIN_ENV,
   createKey,
@@ -50,12 +56,7 @@ describe('cookies', () => {
     const login = await loginUser(t.app, a.member.email, GOOD_PASSWORD);
     const cookies = cookiesFrom(login);
     const payload = { number: uniqueNumber() };
-    const bare = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: { cookie: cookieHeader(cookies) },
-      payload,
-    });
+    const bare = await postWithCookiesOnly(t.app, '/api/phones', cookies, payload);
     expect(bare.statusCode).toBe(403);
     expect(bare.json().code).toBe('csrf_failed');
     const ok = await t.app.inject({
