@@ -1,9 +1,9 @@
 // Hostile cases for accounts and sessions: forged tokens, CSRF, user enumeration, brute force,
 // spoofed client IPs, secrets in the audit trail.
 import { generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { appForFile, buildTestApp } from '../test/app.ts';
 import {
   bearer,
   changePassword,
@@ -15,11 +15,7 @@ import {
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const t = appForFile();
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const me = (headers: Record<string, string>) => t.app.inject({ url: '/auth/me', headers });

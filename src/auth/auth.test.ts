@@ -1,9 +1,9 @@
 // Accounts and sessions over HTTP: register, login, me, logout, sessions, password change,
 // forward-auth, JWKS and the compatibility paths.
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { appForFile, buildTestApp } from '../test/app.ts';
 import {
   bearer,
   changePassword,
@@ -15,11 +15,7 @@ import {
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const t = appForFile();
 
 describe('register', () => {
   it('creates a company org owned by the user, answers tokens and sets cookies', async () => {

@@ -1,9 +1,9 @@
 // Email verification over HTTP: the link mailed at sign-up, verifying once, resending (signed in
 // and signed out, rate limited), and REQUIRE_EMAIL_VERIFICATION at login.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { buildTestApp } from '../test/app.ts';
 import {
   bearer,
   forgotPassword,
@@ -12,16 +12,10 @@ import {
   registerUser,
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
-import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
+import { capturingMailer, mailingAppForFile } from '../test/mfa-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
 
-let t: TestApp;
-let mail: CapturingMailer;
-beforeAll(async () => {
-  mail = capturingMailer();
-  t = await buildTestApp({ deps: { mailer: mail } });
-});
-afterAll(() => t.close());
+const { t, mail } = mailingAppForFile();
 
 const VERIFY_SUBJECT = /Confirm your email address/;
 

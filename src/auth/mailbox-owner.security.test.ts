@@ -3,28 +3,16 @@
 // owner to reset "her" password or accept an invitation into it. The mailbox owner must always
 // win: the first proof of mailbox control (a mailed verification, reset, set-password or
 // invitation link) ends every session, removes MFA and API keys made before it, and is audited.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser, registerUser } from '../test/auth-helpers.ts';
 import { createUser, uniqueEmail } from '../test/factories.ts';
-import {
-  type CapturingMailer,
-  capturingMailer,
-  enrolMfa,
-  unusedBackupCodes,
-} from '../test/mfa-helpers.ts';
+import { enrolMfa, mailingAppForFile, unusedBackupCodes } from '../test/mfa-helpers.ts';
 import { auditOf, createKey, type Person, team } from '../test/org-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
 
-let t: TestApp;
-let mail: CapturingMailer;
-beforeAll(async () => {
-  mail = capturingMailer();
-  t = await buildTestApp({ deps: { mailer: mail } });
-});
-afterAll(() => t.close());
+const { t, mail } = mailingAppForFile();
 
 const ALICE_PASSWORD = 'alice owns this mailbox for real 11';
 

@@ -1,14 +1,12 @@
 // MFA over HTTP: setup, enable, the login challenge, backup codes, regenerate, disable, status,
 // and the audit records and mails each of them leaves.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, cookiesFrom, loginUser, registerUser } from '../test/auth-helpers.ts';
 import {
-  type CapturingMailer,
-  capturingMailer,
   claimsOf,
   enrolMfa,
+  mailingAppForFile,
   mfaVerify,
   passwordStep,
   totpNow,
@@ -16,13 +14,7 @@ import {
 } from '../test/mfa-helpers.ts';
 import { hashBackupCode } from './backup-codes.ts';
 
-let t: TestApp;
-let mail: CapturingMailer;
-beforeAll(async () => {
-  mail = capturingMailer();
-  t = await buildTestApp({ deps: { mailer: mail } });
-});
-afterAll(() => t.close());
+const { t, mail } = mailingAppForFile();
 
 const post = (url: string, access: string, payload?: object) =>
   t.app.inject({ method: 'POST', url, headers: bearer(access), payload });

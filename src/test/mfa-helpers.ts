@@ -6,7 +6,7 @@ import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
 import type { Mail, Mailer } from '../mail/mailer.ts';
 import { totpCodeAt } from '../mfa/totp.ts';
-import type { TestApp } from './app.ts';
+import { appForFile, type TestApp } from './app.ts';
 import { bearer, type Registered, registerUser } from './auth-helpers.ts';
 
 export interface CapturingMailer extends Mailer {
@@ -30,6 +30,12 @@ export function capturingMailer(): CapturingMailer {
     async drain() {},
     async close() {},
   };
+}
+
+/** One test app for the file (appForFile) whose mailer keeps what it is given. */
+export function mailingAppForFile(): { t: TestApp; mail: CapturingMailer } {
+  const mail = capturingMailer();
+  return { t: appForFile({ deps: { mailer: mail } }), mail };
 }
 
 export const STEP_MS = 30_000;
