@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam, createVerifiedPhone } from '../test/factories.ts';
+import { createTeam } from '../test/factories.ts';
 import {
+  callingAgent,
   callParams,
   create,
   smsParams,
@@ -32,15 +33,7 @@ function roleOf(team: Team, user: User): Role {
 
 async function prepare(team: Team, user: User) {
   const w = [user, team.org, roleOf(team, user)] as [User, User, Role];
-  const phone = await createVerifiedPhone(t.app, t.database, as(...w), {
-    number: uniqueNumber(),
-  });
-  const agent = await create(t.app, '/api/agents', w, {
-    name: 'out',
-    direction: 'outgoing',
-    phone_id: phone.id,
-  });
-  kit.set(user.id, { phone, agent });
+  kit.set(user.id, await callingAgent(t, w, { name: 'out' }));
 }
 
 interface Resource {
