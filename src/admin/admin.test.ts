@@ -14,6 +14,7 @@ import {
   auditOf,
   logIn,
   type Person,
+  postPrompt,
   removeMember,
   superuserApp,
   team,
@@ -272,12 +273,7 @@ describe('X-Switchboard-Org', () => {
     expect(current.json().id).toBe(a.org.id);
     const members = await t.app.inject({ url: '/api/orgs/current/members', headers: h });
     expect(members.json().items).toHaveLength(4);
-    const prompt = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: h,
-      payload: { name: 'From the platform', content: 'hello' },
-    });
+    const prompt = await postPrompt(t.app, h, { name: 'From the platform', content: 'hello' });
     expect(prompt.statusCode).toBe(201);
     expect(prompt.json().org_id).toBe(a.org.id);
     const removed = await removeMember(t.app, { headers: h }, a.member);

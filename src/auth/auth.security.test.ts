@@ -10,10 +10,12 @@ import {
   cookieHeader,
   GOOD_PASSWORD,
   loginUser,
+  logOut,
   postWithCookiesOnly,
   registerUser,
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
+import { postPrompt } from '../test/org-helpers.ts';
 
 const t = appForFile();
 
@@ -117,12 +119,7 @@ describe('CSRF', () => {
     const r = await registerUser(t.app);
     const cookie = cookieHeader(r.cookies);
     const create = (headers: Record<string, string>) =>
-      t.app.inject({
-        method: 'POST',
-        url: '/api/prompts',
-        headers,
-        payload: { name: 'n', content: 'c' },
-      });
+      postPrompt(t.app, headers, { name: 'n', content: 'c' });
     const missing = await create({ cookie });
     expect(missing.statusCode).toBe(403);
     expect(missing.json().code).toBe('csrf_failed');
@@ -264,11 +261,7 @@ describe('audit log', () => {
     const sessions = (
       await t.app.inject({ url: '/api/auth/sessions', headers: bearer(second.access_token) })
     ).json();
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(second.access_token),
-    });
+    await logOut(t.app, bearer(second.access_token));
     expect(sessions.items).toHaveLength(1);
 
     const third = (await loginUser(t.app, r.email, 'another long passphrase 77')).json();

@@ -11,6 +11,7 @@ import {
   cookiesFrom,
   GOOD_PASSWORD,
   loginUser,
+  logOut,
   registerUser,
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
@@ -269,11 +270,7 @@ describe('me', () => {
 describe('logout and sessions', () => {
   it('logout ends the current session: its access and refresh tokens stop working', async () => {
     const r = await registerUser(t.app);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(r.access),
-    });
+    const res = await logOut(t.app, bearer(r.access));
     expect(res.statusCode).toBe(204);
     expect((await t.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode).toBe(
       401,
@@ -289,15 +286,7 @@ describe('logout and sessions', () => {
   it('logout-all ends every session of the user', async () => {
     const r = await registerUser(t.app);
     const second = (await loginUser(t.app, r.email, r.password)).json();
-    expect(
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/auth/logout-all',
-          headers: bearer(second.access_token),
-        })
-      ).statusCode,
-    ).toBe(204);
+    expect((await logOut(t.app, bearer(second.access_token), true)).statusCode).toBe(204);
     expect((await t.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode).toBe(
       401,
     );
@@ -362,7 +351,7 @@ describe('logout and sessions', () => {
       expect(
         (await other.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode,
       ).toBe(200);
-      await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(r.access) });
+      await logOut(t.app, bearer(r.access));
       const start = Date.now();
       let status = 200;
       while (Date.now() - start < 5000) {
@@ -445,23 +434,21 @@ describe('forward-auth, JWKS and compatibility paths', () => {
     expect(payload.exp! - payload.iat!).toBe(900);
   });
 
+  const postForm = (url: string, form: string) =>
+    t.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form,
+    });
+
   it('POST /auth/jwt/login (form) answers a bearer token; /auth/cookie/login sets cookies; /auth/logout ends it', async () => {
     const r = await registerUser(t.app);
     const form = `username=${encodeURIComponent(r.email)}&password=${encodeURIComponent(r.password)}&grant_type=password`;
-    const jwt = await t.app.inject({
-      method: 'POST',
-      url: '/auth/jwt/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form,
-    });
+    const jwt = await postForm('/auth/jwt/login', form);
     expect(jwt.statusCode).toBe(200);
     expect(jwt.json()).toEqual({ access_token: expect.any(String), token_type: 'bearer' });
-    const cookie = await t.app.inject({
-      method: 'POST',
-      url: '/auth/cookie/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form,
-    });
+    const cookie = await postForm('/auth/cookie/login', form);
     expect(cookie.statusCode).toBe(204);
     const jar = cookiesFrom(cookie);
     expect(jar.sb_access).toBeTruthy();
@@ -474,12 +461,10 @@ describe('forward-auth, JWKS and compatibility paths', () => {
     expect(
       (await t.app.inject({ url: '/auth/me', headers: { cookie: cookieHeader(jar) } })).statusCode,
     ).toBe(401);
-    const badForm = await t.app.inject({
-      method: 'POST',
-      url: '/auth/jwt/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: `username=${encodeURIComponent(r.email)}&password=wrong-password-here`,
-    });
+    const badForm = await postForm(
+      '/auth/jwt/login',
+      `username=${encodeURIComponent(r.email)}&password=wrong-password-here`,
+    );
     expect(badForm.statusCode).toBe(401);
   });
 

@@ -6,7 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
-import { bearer, GOOD_PASSWORD, loginUser, registerUser } from '../test/auth-helpers.ts';
+import {
+  bearer,
+  forgotPassword,
+  GOOD_PASSWORD,
+  loginUser,
+  registerUser,
+} from '../test/auth-helpers.ts';
 import { createUser, uniqueEmail } from '../test/factories.ts';
 import { enrolMfa, mailingAppForFile, unusedBackupCodes } from '../test/mfa-helpers.ts';
 import { auditOf, createKey, type Person, team } from '../test/org-helpers.ts';
@@ -43,6 +49,16 @@ async function preClaim(email: string): Promise<Attacker> {
   const key = await createKey(t.app, asPerson, ['phones:read']);
   expect((await t.app.inject({ url: '/api/phones', headers: key.headers })).statusCode).toBe(200);
   return { email, userId: reg.userId, access: reg.access, refresh: reg.refresh, key };
+}
+
+/** The mailbox owner asks for a reset link and sets ALICE_PASSWORD through it. */
+async function resetThroughMailbox(email: string) {
+  await forgotPassword(t.app, email);
+  const reset = await post('/api/auth/password/reset', {
+    token: mailedToken(email, '/reset-password?token='),
+    new_password: ALICE_PASSWORD,
+  });
+  expect(reset.statusCode).toBe(204);
 }
 
 /** Every credential the attacker had is dead, and so is their second factor. */
@@ -88,12 +104,7 @@ describe('the mailbox owner resets the password of a pre-claimed account', () =>
   it('ends the attacker’s sessions, removes their TOTP and API keys, and audits it', async () => {
     const email = uniqueEmail('alice');
     const a = await preClaim(email);
-    await post('/api/auth/password/forgot', { email });
-    const reset = await post('/api/auth/password/reset', {
-      token: mailedToken(email, '/reset-password?token='),
-      new_password: ALICE_PASSWORD,
-    });
-    expect(reset.statusCode).toBe(204);
+    await resetThroughMailbox(email);
 
     expect(await expectLockedOut(a)).toEqual([]);
     // Alice logs in with her password alone: the attacker's second factor no longer guards it.
@@ -231,12 +242,7 @@ describe('the mailbox owner follows the verification link of a pre-claimed accou
     const verifyToken = mailedToken(email, '/verify-email?token=');
     expect((await verify({ token: verifyToken })).statusCode).toBe(400);
 
-    await post('/api/auth/password/forgot', { email });
-    const reset = await post('/api/auth/password/reset', {
-      token: mailedToken(email, '/reset-password?token='),
-      new_password: ALICE_PASSWORD,
-    });
-    expect(reset.statusCode).toBe(204);
+    await resetThroughMailbox(email);
     expect(await expectLockedOut(a)).toEqual([]);
     expect((await loginUser(t.app, email, GOOD_PASSWORD)).statusCode).toBe(401);
     expect((await provenAudit(a.userId))[0]).toMatchObject({

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueUserToken } from '../auth/user-tokens.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
-import { bearer, changePassword, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
+import { bearer, changePassword, GOOD_PASSWORD, loginUser, logOut } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
 import { type LiveKitTestApp, postWebhook, startLiveKitTestApp } from '../test/livekit-helpers.ts';
 import { registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
@@ -449,11 +449,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     const second = await issue(bearer(laptop.access), { room_name: 'shared' });
     await fake.join(second.livekit_token);
     // The first device's session ends; it never joined, the laptop is the one in the room.
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: p.headers,
-    });
+    const res = await logOut(t.app, p.headers);
     expect(res.statusCode).toBe(204);
     await t.app.livekit.idle();
     expect(await row(first.session_id)).toMatchObject({ status: 'revoked' });

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, registerUser } from '../test/auth-helpers.ts';
+import { bearer, logOut, registerUser } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
 import {
   type LiveKitTestApp,
@@ -268,11 +268,7 @@ describe('revocation reaches the room', () => {
     await fake.join(r.livekit_token);
     expect(fake.rooms.get(r.room_name)?.participants.has(u.userId)).toBe(true);
 
-    const out = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(login.access),
-    });
+    const out = await logOut(t.app, bearer(login.access));
     expect(out.statusCode).toBe(204);
     await t.app.livekit.idle();
     expect(fake.rooms.get(r.room_name)?.participants.has(u.userId) ?? false).toBe(false);
@@ -303,11 +299,7 @@ describe('revocation reaches the room', () => {
   it('a participant not in the room is fine (not_found is ignored)', async () => {
     const u = await registerUser(t.app);
     const r = await token(bearer(u.access), { room_name: 'never-joined' });
-    const out = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout-all',
-      headers: bearer(u.access),
-    });
+    const out = await logOut(t.app, bearer(u.access), true);
     expect(out.statusCode).toBe(204);
     await t.app.livekit.idle();
     const row = await withSystem(t.database, (tx) =>

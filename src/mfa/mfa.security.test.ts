@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, TEST_ENCRYPTION_KEYS, type TestApp } from '../test/app.ts';
-import { bearer, cookieHeader, cookiesFrom, registerUser } from '../test/auth-helpers.ts';
+import { bearer, cookieHeader, cookiesFrom, logOut, registerUser } from '../test/auth-helpers.ts';
 import {
   awayFromStepEdge,
   capturingMailer,
@@ -556,11 +556,7 @@ describe('org policy: MFA required for a role', () => {
   it('logout works for a pending session', async () => {
     const u = await registerUnderMfaPolicy(t, ['owner']);
     const { access_token } = (await login(u.email, u.password)).json();
-    const out = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(access_token),
-    });
+    const out = await logOut(t.app, bearer(access_token));
     expect(out.statusCode).toBe(204);
     expect(
       (await t.app.inject({ url: '/auth/me', headers: bearer(access_token) })).statusCode,

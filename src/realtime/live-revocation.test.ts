@@ -4,8 +4,14 @@
 // REVOCATION_POLL_MS of 2 s) — and leave everyone else's sockets open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, changePassword, forgotPassword } from '../test/auth-helpers.ts';
-import { closedWithin, mustOpen, type Opened, recordingStream } from '../test/device-sockets.ts';
+import { bearer, changePassword, forgotPassword, logOut } from '../test/auth-helpers.ts';
+import {
+  closedWithin,
+  mustOpen,
+  type Opened,
+  recordingStream,
+  requestTicket,
+} from '../test/device-sockets.ts';
 import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
 import {
   ADMIN_ENV,
@@ -79,9 +85,7 @@ describe('live device sockets close on', () => {
     const p = await person(one, a.org, 'member', 'logout');
     const s = await sockets(p.access);
     const handed = rec1.seen.find((r) => r.ctx.userId === p.user.id)!;
-    await expectClosed(s, () =>
-      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout', headers: p.headers }), 204),
-    );
+    await expectClosed(s, () => ok(logOut(one.app, p.headers), 204));
     expect(handed.ctx.signal.aborted).toBe(true);
     expect(handed.aborted).toBe('revoked');
   });
@@ -90,9 +94,7 @@ describe('live device sockets close on', () => {
     const p = await person(one, a.org, 'member', 'logout-all');
     const other = await logIn(one.app, p.email);
     const s = await sockets(other.access);
-    await expectClosed(s, () =>
-      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout-all', headers: p.headers }), 204),
-    );
+    await expectClosed(s, () => ok(logOut(one.app, p.headers, true), 204));
   });
 
   it('session revoke (from another session)', async () => {
@@ -197,12 +199,7 @@ describe('live device sockets close on', () => {
   it('a ticket socket when the session that asked for the ticket logs out', async () => {
     const p = await person(one, a.org, 'member', 'ticket');
     const ticket = async () => {
-      const r = await one.app.inject({
-        method: 'POST',
-        url: '/api/realtime/tickets',
-        headers: p.headers,
-        payload: { device_name: 'tab' },
-      });
+      const r = await requestTicket(one.app, p.headers, { device_name: 'tab' });
       return r.json().ticket as string;
     };
     const s = {
@@ -210,9 +207,7 @@ describe('live device sockets close on', () => {
       there: await mustOpen(`${ws2}/ws?ticket=${await ticket()}`),
       bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
     };
-    await expectClosed(s, () =>
-      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout', headers: p.headers }), 204),
-    );
+    await expectClosed(s, () => ok(logOut(one.app, p.headers), 204));
   });
 });
 

@@ -107,3 +107,9 @@ export function changePassword(
     payload: { current_password, new_password },
   });
 }
+
+/** POST /api/auth/logout, or /api/auth/logout-all when `everywhere`, as `headers` (unchecked). */
+export function logOut(app: FastifyInstance, headers: Record<string, string>, everywhere = false) {
+  const url = everywhere ? '/api/auth/logout-all' : '/api/auth/logout';
+  return app.inject({ method: 'POST', url, headers });
+}
