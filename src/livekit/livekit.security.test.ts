@@ -12,7 +12,12 @@ import { withSystem, withTenant } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
 import { bearer, changePassword, GOOD_PASSWORD, loginUser, logOut } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
-import { type LiveKitTestApp, postWebhook, startLiveKitTestApp } from '../test/livekit-helpers.ts';
+import {
+  type LiveKitTestApp,
+  postWebhook,
+  requestRoomToken,
+  startLiveKitTestApp,
+} from '../test/livekit-helpers.ts';
 import { registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
 import {
   ADMIN_ENV,
@@ -42,12 +47,7 @@ beforeAll(async () => {
 afterAll(() => lk.close());
 
 async function issue(headers: Record<string, string>, body: object = {}) {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/livekit/token',
-    headers,
-    payload: body,
-  });
+  const res = await requestRoomToken(t.app, headers, body);
   expect(res.statusCode, res.body).toBe(200);
   return res.json() as { livekit_token: string; room_name: string; session_id: string };
 }
@@ -179,12 +179,7 @@ describe('room names: an org names only its own rooms', () => {
     ['another user’s personal room (case)', () => `User-${a.owner.user.id}`, 403],
   ])('%s is refused, nothing recorded', async (_label, name, status) => {
     const before = await countRows('voice_sessions');
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/livekit/token',
-      headers: a.member.headers,
-      payload: { room_name: name() },
-    });
+    const res = await requestRoomToken(t.app, a.member.headers, { room_name: name() });
     expect(res.statusCode, res.body).toBe(status);
     expect(await countRows('voice_sessions')).toBe(before);
   });
@@ -329,12 +324,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
   }
 
   async function expectNoNewToken(headers: Record<string, string>) {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/livekit/token',
-      headers,
-      payload: {},
-    });
+    const res = await requestRoomToken(t.app, headers);
     expect(res.statusCode).toBe(401);
   }
 

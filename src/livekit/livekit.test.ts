@@ -9,6 +9,7 @@ import { bearer, logOut, registerUser } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
 import {
   type LiveKitTestApp,
+  requestRoomToken,
   startLiveKitTestApp,
   verifyRoomToken,
 } from '../test/livekit-helpers.ts';
@@ -31,7 +32,7 @@ async function token(
   body: object = {},
   url = '/api/livekit/token',
 ) {
-  const res = await t.app.inject({ method: 'POST', url, headers, payload: body });
+  const res = await requestRoomToken(t.app, headers, body, url);
   expect(res.statusCode, res.body).toBe(200);
   return res.json() as {
     livekit_token: string;
@@ -281,12 +282,7 @@ describe('revocation reaches the room', () => {
     expect(row).toMatchObject({ status: 'revoked', end_reason: 'revoked' });
     expect(row?.ended_at).not.toBeNull();
     // The logged-out session mints nothing more, and its old LiveKit token no longer joins.
-    const again = await t.app.inject({
-      method: 'POST',
-      url: '/api/livekit/token',
-      headers: bearer(login.access),
-      payload: { room_name: 'revoke-me' },
-    });
+    const again = await requestRoomToken(t.app, bearer(login.access), { room_name: 'revoke-me' });
     expect(again.statusCode).toBe(401);
     await expect(fake.join(r.livekit_token)).rejects.toThrow(/revoked/);
     // The sign-up session is untouched: its token still stands.

@@ -6,7 +6,7 @@ import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam, createVerifiedPhone } from '../test/factories.ts';
+import { createTeam, createVerifiedPhone, registerPhone } from '../test/factories.ts';
 import {
   callParams,
   create,
@@ -287,12 +287,7 @@ describe('routing follows the verified number', () => {
     await twilioPost(t.app, '/webhooks/twilio/voice', earlier);
     // B may register it (the answer reveals nothing), but it stays pending there and gets no
     // calls, even once A stops routing it.
-    const squat = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: as(b.owner, b.org, 'owner'),
-      payload: { number },
-    });
+    const squat = await registerPhone(t.app, as(b.owner, b.org, 'owner'), { number });
     expect(squat.statusCode).toBe(201);
     expect(squat.json().verification_status).toBe('pending_verification');
     await t.app.inject({

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam, createVerifiedPhone } from '../test/factories.ts';
+import { createTeam, createVerifiedPhone, registerPhone } from '../test/factories.ts';
 import { create, uniqueNumber } from '../test/twilio.ts';
 
 let t: TestApp;
@@ -85,12 +85,7 @@ describe('phones', () => {
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('phone_number_exists');
     // A cross-org 409 would tell B which numbers A uses: B's registration succeeds, inert.
-    const other = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: as(b.owner, b.org, 'owner'),
-      payload: { number },
-    });
+    const other = await registerPhone(t.app, as(b.owner, b.org, 'owner'), { number });
     expect(other.statusCode).toBe(201);
     expect(other.json()).toMatchObject({
       active: true,
