@@ -13,6 +13,7 @@ import {
   loginUser,
   logOut,
   registerUser,
+  updateProfile,
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 
@@ -232,12 +233,7 @@ describe('me', () => {
 
   it('PATCH /api/users/me changes profile fields only', async () => {
     const r = await registerUser(t.app);
-    const ok = await t.app.inject({
-      method: 'PATCH',
-      url: '/api/users/me',
-      headers: bearer(r.access),
-      payload: { full_name: 'Grace Hopper' },
-    });
+    const ok = await updateProfile(t.app, bearer(r.access), { full_name: 'Grace Hopper' });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().full_name).toBe('Grace Hopper');
     for (const field of [
@@ -249,11 +245,9 @@ describe('me', () => {
       'password_hash',
       'status',
     ]) {
-      const res = await t.app.inject({
-        method: 'PATCH',
-        url: '/api/users/me',
-        headers: bearer(r.access),
-        payload: { full_name: 'X', [field]: field === 'is_superuser' ? true : 'owner@evil.test' },
+      const res = await updateProfile(t.app, bearer(r.access), {
+        full_name: 'X',
+        [field]: field === 'is_superuser' ? true : 'owner@evil.test',
       });
       expect(res.statusCode, field).toBe(400);
     }

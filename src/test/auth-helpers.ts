@@ -113,3 +113,13 @@ export function logOut(app: FastifyInstance, headers: Record<string, string>, ev
   const url = everywhere ? '/api/auth/logout-all' : '/api/auth/logout';
   return app.inject({ method: 'POST', url, headers });
 }
+
+/** PATCH (or PUT, the source documents' verb) /api/users/me as `headers`: unchecked. */
+export function updateProfile(
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  payload: object,
+  method: 'PATCH' | 'PUT' = 'PATCH',
+) {
+  return app.inject({ method, url: '/api/users/me', headers, payload });
+}
