@@ -4,10 +4,10 @@
 // the answer the rules give (403, 404, 401, 422, 400, 413) and nothing is written. Row-level
 // security holds the same lines in the database itself.
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { appForFile } from '../test/app.ts';
 import {
   ADMIN_ENV,
   auditOf,
@@ -22,7 +22,7 @@ import {
 } from '../test/org-helpers.ts';
 import { PREFERENCE_LIMITS } from '../users/preferences.ts';
 
-let t: TestApp;
+const t = appForFile({ env: ADMIN_ENV });
 let a: Team;
 let b: Team;
 let root: Person;
@@ -31,7 +31,6 @@ let keyA: { id: string; headers: Record<string, string> };
 let keyB: Record<string, string>;
 
 beforeAll(async () => {
-  t = await buildTestApp({ env: ADMIN_ENV });
   a = await team(t, 'Org A');
   b = await team(t, 'Org B');
   root = await superuser(t);
@@ -45,7 +44,6 @@ beforeAll(async () => {
     payload: { language: 'fr' },
   });
 });
-afterAll(() => t.close());
 
 const context = (headers: Record<string, string>, identity: string) =>
   t.app.inject({ url: `/api/agent/context?identity=${identity}`, headers });

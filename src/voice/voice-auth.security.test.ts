@@ -1,7 +1,7 @@
 // Voice routes with real credentials: bearer tokens, cookies (CSRF on writes), API keys narrowed by
 // their scopes (reads follow the creator's role), and the platform superuser acting in an org.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { appForFile } from '../test/app.ts';
 import {
   cookieHeader,
   cookiesFrom,
@@ -19,7 +19,7 @@ import {
 } from '../test/org-helpers.ts';
 import { uniqueNumber } from '../test/twilio.ts';
 
-let t: TestApp;
+const t = appForFile({ env: ADMIN_ENV });
 let a: Team;
 let b: Team;
 let su: Person;
@@ -30,7 +30,6 @@ const post = (headers: Record<string, string>, url: string, payload: object) =>
   t.app.inject({ method: 'POST', url, headers, payload });
 
 beforeAll(async () => {
-  t = await buildTestApp({ env: ADMIN_ENV });
   a = await team(t);
   b = await team(t, 'Other Org');
   su = await superuser(t);
@@ -38,7 +37,6 @@ beforeAll(async () => {
   memberPhone = (await post(a.member.headers, '/api/phones', { number: uniqueNumber() })).json().id;
   await post(b.owner.headers, '/api/phones', { number: uniqueNumber() });
 });
-afterAll(() => t.close());
 
 const ids = (res: { json(): { items: { id: string }[] } }) => res.json().items.map((x) => x.id);
 

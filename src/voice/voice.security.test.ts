@@ -1,10 +1,10 @@
 // Every voice resource × every role × another org: who may create, see, change and delete which
 // rows (members: their own; managers and up: the whole org; nobody: another org's), and who reads
 // which calls and messages. Refusals look exactly like missing rows (404) and change nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
-import { as, buildTestApp, type TestApp } from '../test/app.ts';
+import { appForFile, as } from '../test/app.ts';
 import { createTeam } from '../test/factories.ts';
 import {
   callingAgent,
@@ -16,7 +16,7 @@ import {
   uniqueNumber,
 } from '../test/twilio.ts';
 
-let t: TestApp;
+const t = appForFile({ headerAuth: true, env: twilioEnv() });
 let a: Awaited<ReturnType<typeof createTeam>>;
 let b: Awaited<ReturnType<typeof createTeam>>;
 type User = { id: string };
@@ -85,13 +85,11 @@ const RESOURCES: Resource[] = [
 ];
 
 beforeAll(async () => {
-  t = await buildTestApp({ headerAuth: true, env: twilioEnv() });
   a = await createTeam(t.database);
   b = await createTeam(t.database);
   for (const u of [a.owner, a.member, a.member2]) await prepare(a, u);
   await prepare(b, b.owner);
 });
-afterAll(() => t.close());
 
 async function snapshot(table: Resource['table'], id: string) {
   return withSystem(t.database, (tx) =>
