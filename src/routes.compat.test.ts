@@ -14,6 +14,7 @@ import {
   GOOD_PASSWORD,
   type Registered,
   registerUser,
+  updateProfile,
 } from './test/auth-helpers.ts';
 import { addMember, uniqueEmail } from './test/factories.ts';
 import {
@@ -170,28 +171,18 @@ describe('account and org aliases', () => {
 
   it('PUT /api/users/me updates the profile as PATCH does', async () => {
     const u = await registerUser(t.app);
-    const put = await t.app.inject({
-      method: 'PUT',
-      url: '/api/users/me',
-      headers: bearer(u.access),
-      payload: { full_name: 'Grace Hopper' },
-    });
+    const put = await updateProfile(t.app, bearer(u.access), { full_name: 'Grace Hopper' }, 'PUT');
     expect(put.statusCode, put.body).toBe(200);
     expect(put.json().full_name).toBe('Grace Hopper');
-    const patch = await t.app.inject({
-      method: 'PATCH',
-      url: '/api/users/me',
-      headers: bearer(u.access),
-      payload: { full_name: 'Grace Hopper' },
-    });
+    const patch = await updateProfile(t.app, bearer(u.access), { full_name: 'Grace Hopper' });
     expect(answer(put, true)).toEqual(answer(patch, true));
     // With cookies, a write needs the CSRF token on the alias too.
-    const noCsrf = await t.app.inject({
-      method: 'PUT',
-      url: '/api/users/me',
-      headers: { cookie: cookieHeader(u.cookies) },
-      payload: { full_name: 'Mallory' },
-    });
+    const noCsrf = await updateProfile(
+      t.app,
+      { cookie: cookieHeader(u.cookies) },
+      { full_name: 'Mallory' },
+      'PUT',
+    );
     expect(noCsrf.statusCode).toBe(403);
     expect(noCsrf.json().code).toBe('csrf_failed');
     for (const method of ['PUT', 'PATCH'] as const) {

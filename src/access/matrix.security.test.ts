@@ -18,6 +18,7 @@ import {
   createKey,
   logIn,
   type Person,
+  postPrompt,
   superuser,
   type Team,
   team,
@@ -60,12 +61,7 @@ beforeAll(async () => {
 afterAll(() => t.close());
 
 async function newPrompt(): Promise<string> {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/prompts',
-    headers: a.owner.headers,
-    payload: { name: 'owner prompt', content: 'hello' },
-  });
+  const res = await postPrompt(t.app, a.owner.headers, { name: 'owner prompt', content: 'hello' });
   return res.json().id;
 }
 

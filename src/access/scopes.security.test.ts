@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../db/schema.ts';
 import { newId } from '../http/ids.ts';
 import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
-import { createKey, person, type Team, team } from '../test/org-helpers.ts';
+import { createKey, person, postPrompt, setRole, type Team, team } from '../test/org-helpers.ts';
 import { API_KEY_SCOPES, PERMISSIONS, type Permission, scopeFor } from './permissions.ts';
 
 interface Probe {
@@ -172,11 +172,9 @@ beforeAll(async () => {
   // LiveKit configured (nothing is called on it: minting a token is local) so its routes answer.
   t = await buildTestApp({ env: LIVEKIT_ENV });
   a = await team(t);
-  const prompt = await t.app.inject({
-    method: 'POST',
-    url: '/api/prompts',
-    headers: a.manager.headers,
-    payload: { name: 'the manager’s', content: 'x' },
+  const prompt = await postPrompt(t.app, a.manager.headers, {
+    name: 'the manager’s',
+    content: 'x',
   });
   othersPrompt = prompt.json().id;
   // Only owners and admins create keys; a key then acts with its creator's current role, so the
@@ -188,12 +186,7 @@ beforeAll(async () => {
     keys.owner[scope] = (await createKey(t.app, a.owner, [scope])).headers;
     keys.member[scope] = (await createKey(t.app, demoted, [scope])).headers;
   }
-  const demote = await t.app.inject({
-    method: 'PATCH',
-    url: `/api/orgs/current/members/${demoted.user.id}`,
-    headers: a.owner.headers,
-    payload: { role: 'member' },
-  });
+  const demote = await setRole(t.app, a.owner, demoted, 'member');
   expect(demote.statusCode).toBe(200);
 });
 afterAll(() => t.close());

@@ -7,13 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../config.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
-import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
+import { bearer, changePassword, GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import {
   ADMIN_EMAIL,
   ADMIN_PASSWORD,
   auditOf,
   logIn,
   type Person,
+  postPrompt,
+  removeMember,
   superuserApp,
   team,
 } from '../test/org-helpers.ts';
@@ -76,12 +78,12 @@ describe('bootstrap', () => {
   });
 
   it('is idempotent and never overwrites a changed password', async () => {
-    const changed = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: su.headers,
-      payload: { current_password: ADMIN_PASSWORD, new_password: `${GOOD_PASSWORD} rotated` },
-    });
+    const changed = await changePassword(
+      t.app,
+      su.headers,
+      ADMIN_PASSWORD,
+      `${GOOD_PASSWORD} rotated`,
+    );
     expect(changed.statusCode).toBe(204);
     const again = await bootstrapSuperuser(t.database, t.config);
     expect(again).toMatchObject({ status: 'exists', userId: su.user.id, orgCreated: false });
@@ -271,29 +273,16 @@ describe('X-Switchboard-Org', () => {
     expect(current.json().id).toBe(a.org.id);
     const members = await t.app.inject({ url: '/api/orgs/current/members', headers: h });
     expect(members.json().items).toHaveLength(4);
-    const prompt = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: h,
-      payload: { name: 'From the platform', content: 'hello' },
-    });
+    const prompt = await postPrompt(t.app, h, { name: 'From the platform', content: 'hello' });
     expect(prompt.statusCode).toBe(201);
     expect(prompt.json().org_id).toBe(a.org.id);
-    const removed = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${a.member.user.id}`,
-      headers: h,
-    });
+    const removed = await removeMember(t.app, { headers: h }, a.member);
     expect(removed.statusCode).toBe(204);
     expect(
       (await t.app.inject({ url: '/api/users/me', headers: a.member.headers })).statusCode,
     ).toBe(401);
     // A refused act is recorded too.
-    const lastOwner = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${a.owner.user.id}`,
-      headers: h,
-    });
+    const lastOwner = await removeMember(t.app, { headers: h }, a.owner);
     expect(lastOwner.statusCode).toBe(409);
 
     const trail = await auditOf(t.database, a.org.id);

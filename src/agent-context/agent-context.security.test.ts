@@ -4,23 +4,25 @@
 // the answer the rules give (403, 404, 401, 422, 400, 413) and nothing is written. Row-level
 // security holds the same lines in the database itself.
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { appForFile } from '../test/app.ts';
 import {
   ADMIN_ENV,
   auditOf,
   createKey,
   type Person,
   person,
+  removeMember,
+  setRole,
   superuser,
   type Team,
   team,
 } from '../test/org-helpers.ts';
 import { PREFERENCE_LIMITS } from '../users/preferences.ts';
 
-let t: TestApp;
+const t = appForFile({ env: ADMIN_ENV });
 let a: Team;
 let b: Team;
 let root: Person;
@@ -29,7 +31,6 @@ let keyA: { id: string; headers: Record<string, string> };
 let keyB: Record<string, string>;
 
 beforeAll(async () => {
-  t = await buildTestApp({ env: ADMIN_ENV });
   a = await team(t, 'Org A');
   b = await team(t, 'Org B');
   root = await superuser(t);
@@ -43,7 +44,6 @@ beforeAll(async () => {
     payload: { language: 'fr' },
   });
 });
-afterAll(() => t.close());
 
 const context = (headers: Record<string, string>, identity: string) =>
   t.app.inject({ url: `/api/agent/context?identity=${identity}`, headers });
@@ -93,12 +93,7 @@ describe('keys without the scope', () => {
     const key = await createKey(t.app, demoted, ['agent:context', 'agent:preferences']);
     const ok = await context(key.headers, a.member.user.id);
     expect(ok.statusCode).toBe(200);
-    const res = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/orgs/current/members/${demoted.user.id}`,
-      headers: a.owner.headers,
-      payload: { role: 'member' },
-    });
+    const res = await setRole(t.app, a.owner, demoted, 'member');
     expect(res.statusCode).toBe(200);
     expect((await context(key.headers, a.member.user.id)).statusCode).toBe(403);
     const w = await write(key.headers, a.member.user.id, { key: 'language', value: 'de' });
@@ -166,11 +161,7 @@ describe('identities outside the key’s org', () => {
   it('a removed member is 404 for context and writes', async () => {
     const leaving = await person(t, a.org, 'member', 'leaving');
     expect((await context(keyA.headers, leaving.user.id)).statusCode).toBe(200);
-    const removed = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${leaving.user.id}`,
-      headers: a.owner.headers,
-    });
+    const removed = await removeMember(t.app, a.owner, leaving);
     expect(removed.statusCode).toBe(204);
     expect((await context(keyA.headers, leaving.user.id)).statusCode).toBe(404);
     const w = await write(keyA.headers, leaving.user.id, { key: 'language', value: 'de' });

@@ -4,6 +4,7 @@
 // key name — and the member sees what the agent remembered in their own preferences.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
+import { updateProfile } from '../test/auth-helpers.ts';
 import { auditOf, createKey, type Team, team } from '../test/org-helpers.ts';
 import { digestOf } from '../users/preferences.ts';
 
@@ -34,12 +35,7 @@ const remember = (identity: string, key: string, value: string | null) =>
 
 describe('GET /api/agent/context', () => {
   it('answers the participant’s profile, org, role and preferences, without the email', async () => {
-    await t.app.inject({
-      method: 'PATCH',
-      url: '/api/users/me',
-      headers: a.member.headers,
-      payload: { full_name: 'Sam Member' },
-    });
+    await updateProfile(t.app, a.member.headers, { full_name: 'Sam Member' });
     await t.app.inject({
       method: 'PUT',
       url: '/api/users/me/preferences',

@@ -10,6 +10,7 @@ import { loadParticipantContext, rememberPreference } from '../../examples/agent
 import { bearer, registerUser } from '../test/auth-helpers.ts';
 import {
   type LiveKitTestApp,
+  requestRoomToken,
   startLiveKitTestApp,
   verifyRoomToken,
 } from '../test/livekit-helpers.ts';
@@ -36,12 +37,12 @@ describe('register → token → joined → agent context → preference → lef
     expect(JSON.parse(signUpClaims.metadata ?? '{}').preferences_digest).toBeNull();
 
     // The document's token path, for a named room.
-    const tokenRes = await t.app.inject({
-      method: 'POST',
-      url: '/auth/token',
-      headers: bearer(u.access),
-      payload: { room_name: 'support' },
-    });
+    const tokenRes = await requestRoomToken(
+      t.app,
+      bearer(u.access),
+      { room_name: 'support' },
+      '/auth/token',
+    );
     expect(tokenRes.statusCode, tokenRes.body).toBe(200);
     const room = tokenRes.json();
     expect(room.room_name).toBe(`${u.orgId}__support`);
@@ -70,12 +71,7 @@ describe('register → token → joined → agent context → preference → lef
     const written = await rememberPreference(url, key, participant.identity, 'language', 'fr');
     expect(written.preferences).toEqual({ language: 'fr' });
     expect(written.preferences_digest).toBe(digestOf({ language: 'fr' }));
-    const next = await t.app.inject({
-      method: 'POST',
-      url: '/api/livekit/token',
-      headers: bearer(u.access),
-      payload: { room_name: 'support' },
-    });
+    const next = await requestRoomToken(t.app, bearer(u.access), { room_name: 'support' });
     const nextClaims = await verifyRoomToken(fake, next.json().livekit_token);
     expect(JSON.parse(nextClaims.metadata ?? '{}').preferences_digest).toBe(
       written.preferences_digest,

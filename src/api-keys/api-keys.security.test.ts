@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
-import { auditOf, createKey, listPrompts, team } from '../test/org-helpers.ts';
+import {
+  auditOf,
+  createKey,
+  listPrompts,
+  postPrompt,
+  removeMember,
+  setRole,
+  team,
+} from '../test/org-helpers.ts';
 import { newApiKey } from './api-key-format.ts';
 
 let t: TestApp;
@@ -45,20 +53,10 @@ describe('scopes and tenants', () => {
     const b = await team(t, 'Foreign');
     const reader = await createKey(t.app, a.owner, ['prompts:read']);
     const writer = await createKey(t.app, a.owner, ['prompts:read', 'prompts:write']);
-    const mine = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: writer.headers,
-      payload: { name: 'greeting', content: 'hi' },
-    });
+    const mine = await postPrompt(t.app, writer.headers, { name: 'greeting', content: 'hi' });
     expect(mine.statusCode).toBe(201);
     expect(mine.json()).toMatchObject({ org_id: a.org.id, owner_id: a.owner.user.id });
-    const theirs = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: b.owner.headers,
-      payload: { name: 'secret', content: 'b only' },
-    });
+    const theirs = await postPrompt(t.app, b.owner.headers, { name: 'secret', content: 'b only' });
     const read = await listPrompts(t.app, reader.headers);
     expect(read.statusCode).toBe(200);
     expect(read.json().items.map((p: { id: string }) => p.id)).toEqual([mine.json().id]);
@@ -66,12 +64,7 @@ describe('scopes and tenants', () => {
       (await t.app.inject({ url: `/api/prompts/${theirs.json().id}`, headers: reader.headers }))
         .statusCode,
     ).toBe(404);
-    const write = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: reader.headers,
-      payload: { name: 'nope', content: 'nope' },
-    });
+    const write = await postPrompt(t.app, reader.headers, { name: 'nope', content: 'nope' });
     expect(write.statusCode).toBe(403);
     // Never people, keys or account routes, whatever the scopes.
     for (const [method, url, payload] of [
@@ -104,11 +97,9 @@ describe('scopes and tenants', () => {
 
   it('a read-only key sees what its creator’s role sees', async () => {
     const a = await team(t);
-    const theirs = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: a.member.headers,
-      payload: { name: 'member prompt', content: 'x' },
+    const theirs = await postPrompt(t.app, a.member.headers, {
+      name: 'member prompt',
+      content: 'x',
     });
     const ownerKey = await createKey(t.app, a.owner, ['prompts:read']);
     const list = await listPrompts(t.app, ownerKey.headers);
@@ -232,33 +223,22 @@ describe('revoked, expired, orphaned and forged keys', () => {
   it('follows its creator: demoted narrows it, removed or disabled stops it', async () => {
     const a = await team(t);
     const key = await createKey(t.app, a.admin, ['prompts:read', 'prompts:write']);
-    const other = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: a.member.headers,
-      payload: { name: 'member prompt', content: 'x' },
+    const other = await postPrompt(t.app, a.member.headers, {
+      name: 'member prompt',
+      content: 'x',
     });
     // As admin: sees every prompt of the org.
     expect(
       (await t.app.inject({ url: `/api/prompts/${other.json().id}`, headers: key.headers }))
         .statusCode,
     ).toBe(200);
-    await t.app.inject({
-      method: 'PATCH',
-      url: `/api/orgs/current/members/${a.admin.user.id}`,
-      headers: a.owner.headers,
-      payload: { role: 'member' },
-    });
+    await setRole(t.app, a.owner, a.admin, 'member');
     // As member now: another member's prompt is out of reach.
     expect(
       (await t.app.inject({ url: `/api/prompts/${other.json().id}`, headers: key.headers }))
         .statusCode,
     ).toBe(404);
-    await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${a.admin.user.id}`,
-      headers: a.owner.headers,
-    });
+    await removeMember(t.app, a.owner, a.admin);
     expect((await listPrompts(t.app, key.headers)).statusCode).toBe(401);
 
     const key2 = await createKey(t.app, a.owner, ['prompts:read']);

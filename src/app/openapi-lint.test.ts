@@ -8,9 +8,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../test/db.ts';
-import { generateOpenApiDocument, openApiJsonText } from '../web/openapi-export.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generatedOpenApiDocument } from '../test/openapi.ts';
+import { openApiJsonText } from '../web/openapi-export.ts';
 
 const REDOCLY = createRequire(import.meta.url).resolve('@redocly/cli/bin/cli.js');
 const OFFLINE = fileURLToPath(new URL('../test/offline.cjs', import.meta.url));
@@ -67,14 +67,10 @@ function lint(doc: object) {
 const readable = (problems: LintProblem[]) =>
   problems.map((p) => `${p.severity} ${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`);
 
-let database: TestDatabase;
 let doc: object;
-
 beforeAll(async () => {
-  database = await createTestDatabase();
-  doc = await generateOpenApiDocument(database);
+  doc = await generatedOpenApiDocument();
 });
-afterAll(() => database.close());
 
 describe('the OpenAPI document under Redocly lint (recommended)', () => {
   it('has no error and no warning, and the linter never touched the network', () => {

@@ -53,8 +53,9 @@ async function signRaw(header: Record<string, unknown>, payload: Record<string, 
   return `${input}.${Buffer.from(sig).toString('base64url')}`;
 }
 
-const tokens = () =>
-  createAccessTokens({ getKeyRing, issuer: ISS, audience: AUD, ttlSeconds: TTL });
+/** Access tokens over the test key ring; `over` replaces any of the options. */
+const tokens = (over: Partial<Parameters<typeof createAccessTokens>[0]> = {}) =>
+  createAccessTokens({ getKeyRing, issuer: ISS, audience: AUD, ttlSeconds: TTL, ...over });
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -188,14 +189,7 @@ describe('access tokens: forgeries and misuse all verify to null', () => {
     expect(await at.verify(await forge(goodHeader(), past))).toBeNull();
 
     let clock = Date.now();
-    const clocked = () =>
-      createAccessTokens({
-        getKeyRing,
-        issuer: ISS,
-        audience: AUD,
-        ttlSeconds: 60,
-        now: () => clock,
-      });
+    const clocked = () => tokens({ ttlSeconds: 60, now: () => clock });
     const { token } = await clocked().sign(input);
     clock += 61_000;
     expect(await clocked().verify(token)).toBeNull();
@@ -271,13 +265,10 @@ describe('access tokens: forgeries and misuse all verify to null', () => {
 
   it('a ring that cannot be read gives null, not an exception', async () => {
     const { token } = await tokens().sign(input);
-    const broken = createAccessTokens({
+    const broken = tokens({
       getKeyRing: () => {
         throw new Error('ring not loaded');
       },
-      issuer: ISS,
-      audience: AUD,
-      ttlSeconds: TTL,
     });
     expect(await broken.verify(token)).toBeNull();
   });
@@ -312,12 +303,7 @@ describe('access tokens: the verified-token cache', () => {
 
   it('verifies a signature once, then serves the same claims from the cache', async () => {
     let current = ring;
-    const at = createAccessTokens({
-      getKeyRing: () => current,
-      issuer: ISS,
-      audience: AUD,
-      ttlSeconds: TTL,
-    });
+    const at = tokens({ getKeyRing: () => current });
     const { token, claims } = await at.sign(input);
     const other = (await at.sign({ ...input, sid: newId() })).token;
     expect(await at.verify(token)).toEqual(claims);
@@ -328,13 +314,7 @@ describe('access tokens: the verified-token cache', () => {
 
   it('does not serve an expired cached token', async () => {
     let clock = Date.now();
-    const at = createAccessTokens({
-      getKeyRing,
-      issuer: ISS,
-      audience: AUD,
-      ttlSeconds: 60,
-      now: () => clock,
-    });
+    const at = tokens({ ttlSeconds: 60, now: () => clock });
     const { token, claims } = await at.sign(input);
     expect(await at.verify(token)).toEqual(claims);
     clock += 30_000;
@@ -348,12 +328,7 @@ describe('access tokens: the verified-token cache', () => {
 
   it('drops a cached token whose key is withdrawn from the ring', async () => {
     let current = ring;
-    const at = createAccessTokens({
-      getKeyRing: () => current,
-      issuer: ISS,
-      audience: AUD,
-      ttlSeconds: TTL,
-    });
+    const at = tokens({ getKeyRing: () => current });
     const { token } = await at.sign(input);
     expect(await at.verify(token)).not.toBeNull();
     const withdrawn = new Map(ring.verificationKeys);
@@ -364,13 +339,7 @@ describe('access tokens: the verified-token cache', () => {
 
   it('is bounded and evicts the least recently used token', async () => {
     let current = ring;
-    const at = createAccessTokens({
-      getKeyRing: () => current,
-      issuer: ISS,
-      audience: AUD,
-      ttlSeconds: TTL,
-      cacheSize: 2,
-    });
+    const at = tokens({ getKeyRing: () => current, cacheSize: 2 });
     const a = await at.sign(input);
     const b = await at.sign({ ...input, sid: newId() });
     const c = await at.sign({ ...input, sid: newId() });

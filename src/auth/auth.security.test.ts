@@ -1,23 +1,23 @@
 // Hostile cases for accounts and sessions: forged tokens, CSRF, user enumeration, brute force,
 // spoofed client IPs, secrets in the audit trail.
 import { generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { appForFile, buildTestApp } from '../test/app.ts';
 import {
   bearer,
+  changePassword,
   cookieHeader,
   GOOD_PASSWORD,
   loginUser,
+  logOut,
+  postWithCookiesOnly,
   registerUser,
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
+import { postPrompt } from '../test/org-helpers.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const t = appForFile();
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const me = (headers: Record<string, string>) => t.app.inject({ url: '/auth/me', headers });
@@ -119,12 +119,7 @@ describe('CSRF', () => {
     const r = await registerUser(t.app);
     const cookie = cookieHeader(r.cookies);
     const create = (headers: Record<string, string>) =>
-      t.app.inject({
-        method: 'POST',
-        url: '/api/prompts',
-        headers,
-        payload: { name: 'n', content: 'c' },
-      });
+      postPrompt(t.app, headers, { name: 'n', content: 'c' });
     const missing = await create({ cookie });
     expect(missing.statusCode).toBe(403);
     expect(missing.json().code).toBe('csrf_failed');
@@ -138,11 +133,7 @@ describe('CSRF', () => {
 
   it('logout by cookie without the CSRF header does not end the session', async () => {
     const r = await registerUser(t.app);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: { cookie: cookieHeader(r.cookies) },
-    });
+    const res = await postWithCookiesOnly(t.app, '/api/auth/logout', r.cookies);
     expect(res.statusCode).toBe(403);
     expect((await me(bearer(r.access))).statusCode).toBe(200);
   });
@@ -261,20 +252,16 @@ describe('audit log', () => {
     const r = await registerUser(t.app, {}, { 'user-agent': 'AuditTest/1.0' });
     await loginUser(t.app, r.email, 'wrong password again 1', { 'user-agent': 'AuditTest/1.0' });
     const second = (await loginUser(t.app, r.email, r.password)).json();
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(second.access_token),
-      payload: { current_password: r.password, new_password: 'another long passphrase 77' },
-    });
+    await changePassword(
+      t.app,
+      bearer(second.access_token),
+      r.password,
+      'another long passphrase 77',
+    );
     const sessions = (
       await t.app.inject({ url: '/api/auth/sessions', headers: bearer(second.access_token) })
     ).json();
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(second.access_token),
-    });
+    await logOut(t.app, bearer(second.access_token));
     expect(sessions.items).toHaveLength(1);
 
     const third = (await loginUser(t.app, r.email, 'another long passphrase 77')).json();
@@ -340,7 +327,7 @@ describe('audit log', () => {
     ).json();
     expect(rest.items).toHaveLength(1);
     const prefix = (
-      await t.app.inject({ url: '/api/audit-logs?action=auth.*&actor=' + r.userId, headers: h })
+      await t.app.inject({ url: `/api/audit-logs?action=auth.*&actor=${r.userId}`, headers: h })
     ).json();
     expect(prefix.items.every((i: { action: string }) => i.action.startsWith('auth.'))).toBe(true);
     const none = (

@@ -1,24 +1,23 @@
 // Accounts and sessions over HTTP: register, login, me, logout, sessions, password change,
 // forward-auth, JWKS and the compatibility paths.
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { appForFile, buildTestApp } from '../test/app.ts';
 import {
   bearer,
+  changePassword,
   cookieHeader,
   cookiesFrom,
   GOOD_PASSWORD,
   loginUser,
+  logOut,
   registerUser,
+  updateProfile,
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 
-let t: TestApp;
-beforeAll(async () => {
-  t = await buildTestApp();
-});
-afterAll(() => t.close());
+const t = appForFile();
 
 describe('register', () => {
   it('creates a company org owned by the user, answers tokens and sets cookies', async () => {
@@ -187,15 +186,18 @@ describe('login', () => {
     expect(wrong.json().code).toBe('invalid_credentials');
   });
 
-  it('rehashes transparently when the argon2 parameters change', async () => {
-    const r = await registerUser(t.app);
-    const before = await withSystem(t.database, (tx) =>
+  const storedHash = (userId: string) =>
+    withSystem(t.database, (tx) =>
       tx
         .selectFrom('users')
         .select('password_hash')
-        .where('id', '=', r.userId)
+        .where('id', '=', userId)
         .executeTakeFirstOrThrow(),
     );
+
+  it('rehashes transparently when the argon2 parameters change', async () => {
+    const r = await registerUser(t.app);
+    const before = await storedHash(r.userId);
     expect(before.password_hash).toContain('m=1024,t=1');
     const stronger = await buildTestApp({
       env: { ARGON2_MEMORY_COST: '2048', ARGON2_TIME_COST: '2' },
@@ -206,13 +208,7 @@ describe('login', () => {
     } finally {
       await stronger.close();
     }
-    const after = await withSystem(t.database, (tx) =>
-      tx
-        .selectFrom('users')
-        .select('password_hash')
-        .where('id', '=', r.userId)
-        .executeTakeFirstOrThrow(),
-    );
+    const after = await storedHash(r.userId);
     expect(after.password_hash).toContain('m=2048,t=2');
     expect((await loginUser(t.app, r.email, r.password)).statusCode).toBe(200);
   });
@@ -237,12 +233,7 @@ describe('me', () => {
 
   it('PATCH /api/users/me changes profile fields only', async () => {
     const r = await registerUser(t.app);
-    const ok = await t.app.inject({
-      method: 'PATCH',
-      url: '/api/users/me',
-      headers: bearer(r.access),
-      payload: { full_name: 'Grace Hopper' },
-    });
+    const ok = await updateProfile(t.app, bearer(r.access), { full_name: 'Grace Hopper' });
     expect(ok.statusCode).toBe(200);
     expect(ok.json().full_name).toBe('Grace Hopper');
     for (const field of [
@@ -254,11 +245,9 @@ describe('me', () => {
       'password_hash',
       'status',
     ]) {
-      const res = await t.app.inject({
-        method: 'PATCH',
-        url: '/api/users/me',
-        headers: bearer(r.access),
-        payload: { full_name: 'X', [field]: field === 'is_superuser' ? true : 'owner@evil.test' },
+      const res = await updateProfile(t.app, bearer(r.access), {
+        full_name: 'X',
+        [field]: field === 'is_superuser' ? true : 'owner@evil.test',
       });
       expect(res.statusCode, field).toBe(400);
     }
@@ -275,11 +264,7 @@ describe('me', () => {
 describe('logout and sessions', () => {
   it('logout ends the current session: its access and refresh tokens stop working', async () => {
     const r = await registerUser(t.app);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(r.access),
-    });
+    const res = await logOut(t.app, bearer(r.access));
     expect(res.statusCode).toBe(204);
     expect((await t.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode).toBe(
       401,
@@ -295,15 +280,7 @@ describe('logout and sessions', () => {
   it('logout-all ends every session of the user', async () => {
     const r = await registerUser(t.app);
     const second = (await loginUser(t.app, r.email, r.password)).json();
-    expect(
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/auth/logout-all',
-          headers: bearer(second.access_token),
-        })
-      ).statusCode,
-    ).toBe(204);
+    expect((await logOut(t.app, bearer(second.access_token), true)).statusCode).toBe(204);
     expect((await t.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode).toBe(
       401,
     );
@@ -368,7 +345,7 @@ describe('logout and sessions', () => {
       expect(
         (await other.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode,
       ).toBe(200);
-      await t.app.inject({ method: 'POST', url: '/api/auth/logout', headers: bearer(r.access) });
+      await logOut(t.app, bearer(r.access));
       const start = Date.now();
       let status = 200;
       while (Date.now() - start < 5000) {
@@ -389,30 +366,22 @@ describe('password change', () => {
   it('needs the current password, applies the rules, and ends every other session', async () => {
     const r = await registerUser(t.app);
     const other = (await loginUser(t.app, r.email, r.password)).json();
-    const wrong = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(r.access),
-      payload: {
-        current_password: 'not my password at all',
-        new_password: 'a brand new passphrase 99',
-      },
-    });
+    const wrong = await changePassword(
+      t.app,
+      bearer(r.access),
+      'not my password at all',
+      'a brand new passphrase 99',
+    );
     expect(wrong.statusCode).toBe(401);
-    const weak = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(r.access),
-      payload: { current_password: r.password, new_password: 'short' },
-    });
+    const weak = await changePassword(t.app, bearer(r.access), r.password, 'short');
     expect(weak.statusCode).toBe(400);
     expect(weak.json().errors[0].field).toBe('new_password');
-    const ok = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(r.access),
-      payload: { current_password: r.password, new_password: 'a brand new passphrase 99' },
-    });
+    const ok = await changePassword(
+      t.app,
+      bearer(r.access),
+      r.password,
+      'a brand new passphrase 99',
+    );
     expect(ok.statusCode).toBe(204);
     expect((await t.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode).toBe(
       200,
@@ -459,23 +428,21 @@ describe('forward-auth, JWKS and compatibility paths', () => {
     expect(payload.exp! - payload.iat!).toBe(900);
   });
 
+  const postForm = (url: string, form: string) =>
+    t.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form,
+    });
+
   it('POST /auth/jwt/login (form) answers a bearer token; /auth/cookie/login sets cookies; /auth/logout ends it', async () => {
     const r = await registerUser(t.app);
     const form = `username=${encodeURIComponent(r.email)}&password=${encodeURIComponent(r.password)}&grant_type=password`;
-    const jwt = await t.app.inject({
-      method: 'POST',
-      url: '/auth/jwt/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form,
-    });
+    const jwt = await postForm('/auth/jwt/login', form);
     expect(jwt.statusCode).toBe(200);
     expect(jwt.json()).toEqual({ access_token: expect.any(String), token_type: 'bearer' });
-    const cookie = await t.app.inject({
-      method: 'POST',
-      url: '/auth/cookie/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: form,
-    });
+    const cookie = await postForm('/auth/cookie/login', form);
     expect(cookie.statusCode).toBe(204);
     const jar = cookiesFrom(cookie);
     expect(jar.sb_access).toBeTruthy();
@@ -488,12 +455,10 @@ describe('forward-auth, JWKS and compatibility paths', () => {
     expect(
       (await t.app.inject({ url: '/auth/me', headers: { cookie: cookieHeader(jar) } })).statusCode,
     ).toBe(401);
-    const badForm = await t.app.inject({
-      method: 'POST',
-      url: '/auth/jwt/login',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      payload: `username=${encodeURIComponent(r.email)}&password=wrong-password-here`,
-    });
+    const badForm = await postForm(
+      '/auth/jwt/login',
+      `username=${encodeURIComponent(r.email)}&password=wrong-password-here`,
+    );
     expect(badForm.statusCode).toBe(401);
   });
 

@@ -1,21 +1,21 @@
 // Email verification over HTTP: the link mailed at sign-up, verifying once, resending (signed in
 // and signed out, rate limited), and REQUIRE_EMAIL_VERIFICATION at login.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, GOOD_PASSWORD, loginUser, registerUser } from '../test/auth-helpers.ts';
+import { buildTestApp } from '../test/app.ts';
+import {
+  bearer,
+  forgotPassword,
+  GOOD_PASSWORD,
+  loginUser,
+  registerUser,
+} from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
-import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
+import { capturingMailer, mailingAppForFile } from '../test/mfa-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
 
-let t: TestApp;
-let mail: CapturingMailer;
-beforeAll(async () => {
-  mail = capturingMailer();
-  t = await buildTestApp({ deps: { mailer: mail } });
-});
-afterAll(() => t.close());
+const { t, mail } = mailingAppForFile();
 
 const VERIFY_SUBJECT = /Confirm your email address/;
 
@@ -117,11 +117,7 @@ describe('POST /api/auth/email/verify', () => {
 
   it('another purpose of token (a password reset) does not verify', async () => {
     const u = await registerUser(t.app);
-    await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/forgot',
-      payload: { email: u.email },
-    });
+    await forgotPassword(t.app, u.email);
     const reset = mail.to(u.email, /Reset your/).at(-1)!;
     const token = new URL(linkFrom(reset, '/reset-password?token=')).searchParams.get('token');
     expect((await verify(token)).statusCode).toBe(400);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, type Permission } from '../access/permissions.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { cookieHeader, cookiesFrom } from '../test/auth-helpers.ts';
-import { createKey, logIn, type Team, team } from '../test/org-helpers.ts';
+import { createKey, logIn, setRole, type Team, team } from '../test/org-helpers.ts';
 
 let t: TestApp;
 let a: Team;
@@ -71,12 +71,7 @@ describe('?permission= — a proxy demands a permission per location', () => {
     const b = await team(t, 'Demoted Co');
     const key = await createKey(t.app, b.admin, ['prompts:write']);
     expect((await verify(key.headers, '?permission=prompts:manage_any')).statusCode).toBe(200);
-    const demote = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/orgs/current/members/${b.admin.user.id}`,
-      headers: b.owner.headers,
-      payload: { role: 'member' },
-    });
+    const demote = await setRole(t.app, b.owner, b.admin, 'member');
     expect(demote.statusCode).toBe(200);
     expect((await verify(key.headers, '?permission=prompts:manage_own')).statusCode).toBe(200);
     expect((await verify(key.headers, '?permission=prompts:manage_any')).statusCode).toBe(403);

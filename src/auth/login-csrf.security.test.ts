@@ -5,7 +5,13 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { cookieHeader, cookiesFrom, loginUser, registerUser } from '../test/auth-helpers.ts';
+import {
+  cookieHeader,
+  cookiesFrom,
+  loginUser,
+  logOut,
+  registerUser,
+} from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 import {
   awayFromStepEdge,
@@ -211,11 +217,7 @@ describe('same-origin browsers and non-browser clients still work', () => {
   it('the cookie-CSRF defence of authenticated writes still holds for same-origin requests', async () => {
     const r = await registerUser(t.app);
     const sameOrigin = { 'sec-fetch-site': 'same-origin', origin, cookie: cookieHeader(r.cookies) };
-    const noToken = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: sameOrigin,
-    });
+    const noToken = await logOut(t.app, sameOrigin);
     expect(noToken.statusCode).toBe(403);
     expect(noToken.json().code).toBe('csrf_failed');
     const withToken = await t.app.inject({

@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { createMailer } from '../mail/mailer.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, loginUser, registerUser } from '../test/auth-helpers.ts';
+import {
+  bearer,
+  changePassword,
+  forgotPassword,
+  loginUser,
+  registerUser,
+} from '../test/auth-helpers.ts';
 import { enrolMfa } from '../test/mfa-helpers.ts';
 import { linkFrom, startTestSmtpServer, type TestSmtpServer } from '../test/smtp.ts';
 
@@ -52,11 +58,7 @@ describe('over a real SMTP server', () => {
 
   it('forgot password: the mailed link resets the password, then a notice arrives', async () => {
     const u = await registerUser(t.app);
-    const forgot = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/forgot',
-      payload: { email: u.email },
-    });
+    const forgot = await forgotPassword(t.app, u.email);
     expect(forgot.statusCode).toBe(202);
     const m = await smtp.waitFor((x) => x.to === u.email && /Reset your/.test(x.subject));
     const link = new URL(linkFrom(m, '/reset-password?token='));
@@ -76,12 +78,7 @@ describe('over a real SMTP server', () => {
     await enrolMfa(t.app, u);
     await smtp.waitFor((x) => x.to === u.email && /turned on/.test(x.subject));
 
-    const changed = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(u.access),
-      payload: { current_password: u.password, new_password: NEW_PASSWORD },
-    });
+    const changed = await changePassword(t.app, bearer(u.access), u.password, NEW_PASSWORD);
     expect(changed.statusCode).toBe(204);
     await smtp.waitFor((x) => x.to === u.email && /password was changed/.test(x.subject));
 
@@ -127,18 +124,9 @@ describe('with the SMTP server down', () => {
     const down = await buildTestApp({ database: t.database, deps: { mailer } });
     try {
       const u = await registerUser(down.app);
-      const forgot = await down.app.inject({
-        method: 'POST',
-        url: '/api/auth/password/forgot',
-        payload: { email: u.email },
-      });
+      const forgot = await forgotPassword(down.app, u.email);
       expect(forgot.statusCode).toBe(202);
-      const change = await down.app.inject({
-        method: 'POST',
-        url: '/api/auth/password/change',
-        headers: bearer(u.access),
-        payload: { current_password: u.password, new_password: NEW_PASSWORD },
-      });
+      const change = await changePassword(down.app, bearer(u.access), u.password, NEW_PASSWORD);
       expect(change.statusCode).toBe(204);
       const tokens = await withSystem(t.database, (tx) =>
         tx.selectFrom('user_tokens').select('purpose').where('user_id', '=', u.userId).execute(),

@@ -3,23 +3,22 @@
 // owner to reset "her" password or accept an invitation into it. The mailbox owner must always
 // win: the first proof of mailbox control (a mailed verification, reset, set-password or
 // invitation link) ends every session, removes MFA and API keys made before it, and is audited.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, GOOD_PASSWORD, loginUser, registerUser } from '../test/auth-helpers.ts';
+import {
+  bearer,
+  forgotPassword,
+  GOOD_PASSWORD,
+  loginUser,
+  registerUser,
+} from '../test/auth-helpers.ts';
 import { createUser, uniqueEmail } from '../test/factories.ts';
-import { type CapturingMailer, capturingMailer, enrolMfa } from '../test/mfa-helpers.ts';
+import { enrolMfa, mailingAppForFile, unusedBackupCodes } from '../test/mfa-helpers.ts';
 import { auditOf, createKey, type Person, team } from '../test/org-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
 
-let t: TestApp;
-let mail: CapturingMailer;
-beforeAll(async () => {
-  mail = capturingMailer();
-  t = await buildTestApp({ deps: { mailer: mail } });
-});
-afterAll(() => t.close());
+const { t, mail } = mailingAppForFile();
 
 const ALICE_PASSWORD = 'alice owns this mailbox for real 11';
 
@@ -52,6 +51,16 @@ async function preClaim(email: string): Promise<Attacker> {
   return { email, userId: reg.userId, access: reg.access, refresh: reg.refresh, key };
 }
 
+/** The mailbox owner asks for a reset link and sets ALICE_PASSWORD through it. */
+async function resetThroughMailbox(email: string) {
+  await forgotPassword(t.app, email);
+  const reset = await post('/api/auth/password/reset', {
+    token: mailedToken(email, '/reset-password?token='),
+    new_password: ALICE_PASSWORD,
+  });
+  expect(reset.statusCode).toBe(204);
+}
+
 /** Every credential the attacker had is dead, and so is their second factor. */
 async function expectLockedOut(a: Attacker) {
   const me = await t.app.inject({ url: '/api/users/me', headers: bearer(a.access) });
@@ -67,14 +76,7 @@ async function expectLockedOut(a: Attacker) {
   expect(user.totp_secret_enc).toBeNull();
   expect(user.totp_pending_secret_enc).toBeNull();
   expect(user.email_verified_at).not.toBeNull();
-  const codes = await withSystem(t.database, (tx) =>
-    tx
-      .selectFrom('mfa_backup_codes')
-      .select('id')
-      .where('user_id', '=', a.userId)
-      .where('used_at', 'is', null)
-      .execute(),
-  );
+  const codes = await unusedBackupCodes(t.database, a.userId);
   expect(codes).toEqual([]);
   const live = await withSystem(t.database, (tx) =>
     tx
@@ -102,12 +104,7 @@ describe('the mailbox owner resets the password of a pre-claimed account', () =>
   it('ends the attacker’s sessions, removes their TOTP and API keys, and audits it', async () => {
     const email = uniqueEmail('alice');
     const a = await preClaim(email);
-    await post('/api/auth/password/forgot', { email });
-    const reset = await post('/api/auth/password/reset', {
-      token: mailedToken(email, '/reset-password?token='),
-      new_password: ALICE_PASSWORD,
-    });
-    expect(reset.statusCode).toBe(204);
+    await resetThroughMailbox(email);
 
     expect(await expectLockedOut(a)).toEqual([]);
     // Alice logs in with her password alone: the attacker's second factor no longer guards it.
@@ -245,12 +242,7 @@ describe('the mailbox owner follows the verification link of a pre-claimed accou
     const verifyToken = mailedToken(email, '/verify-email?token=');
     expect((await verify({ token: verifyToken })).statusCode).toBe(400);
 
-    await post('/api/auth/password/forgot', { email });
-    const reset = await post('/api/auth/password/reset', {
-      token: mailedToken(email, '/reset-password?token='),
-      new_password: ALICE_PASSWORD,
-    });
-    expect(reset.statusCode).toBe(204);
+    await resetThroughMailbox(email);
     expect(await expectLockedOut(a)).toEqual([]);
     expect((await loginUser(t.app, email, GOOD_PASSWORD)).statusCode).toBe(401);
     expect((await provenAudit(a.userId))[0]).toMatchObject({

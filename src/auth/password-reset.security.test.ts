@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, loginUser, registerUser } from '../test/auth-helpers.ts';
+import { bearer, forgotPassword, loginUser, registerUser } from '../test/auth-helpers.ts';
 import { createUser, uniqueEmail } from '../test/factories.ts';
 import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
@@ -25,8 +25,6 @@ afterAll(() => t.close());
 const NEW_PASSWORD = 'a brand new passphrase for checks 7';
 const RESET_SUBJECT = /Reset your Switchboard password/;
 
-const forgot = (app: TestApp['app'], email: string) =>
-  app.inject({ method: 'POST', url: '/api/auth/password/forgot', payload: { email } });
 const reset = (token: unknown, new_password = NEW_PASSWORD) =>
   t.app.inject({
     method: 'POST',
@@ -42,7 +40,7 @@ function resetTokenOf(address: string, nth = -1): string {
 }
 
 /** Status and body without the per-request fields. */
-function answer(res: Awaited<ReturnType<typeof forgot>>) {
+function answer(res: Awaited<ReturnType<typeof forgotPassword>>) {
   const body = res.json();
   delete body.request_id;
   return { status: res.statusCode, body, retry: res.headers['retry-after'] !== undefined };
@@ -57,9 +55,9 @@ describe('forgot password: no enumeration', () => {
   it('known and unknown addresses get the same 202 and body; only the known one gets mail', async () => {
     const u = await registerUser(t.app);
     const unknown = uniqueEmail('ghost');
-    const a = await forgot(t.app, u.email);
-    const b = await forgot(t.app, unknown);
-    const c = await forgot(t.app, 'not even an address');
+    const a = await forgotPassword(t.app, u.email);
+    const b = await forgotPassword(t.app, unknown);
+    const c = await forgotPassword(t.app, 'not even an address');
     expect(a.statusCode).toBe(202);
     expect(answer(a)).toEqual(answer(b));
     expect(answer(a)).toEqual(answer(c));
@@ -73,15 +71,15 @@ describe('forgot password: no enumeration', () => {
     const known: number[] = [];
     const unknown: number[] = [];
     for (let i = 0; i < 3; i++) {
-      await forgot(t.app, u.email);
-      await forgot(t.app, uniqueEmail('warm'));
+      await forgotPassword(t.app, u.email);
+      await forgotPassword(t.app, uniqueEmail('warm'));
     }
     for (let i = 0; i < 15; i++) {
       let s = performance.now();
-      await forgot(t.app, u.email);
+      await forgotPassword(t.app, u.email);
       known.push(performance.now() - s);
       s = performance.now();
-      await forgot(t.app, uniqueEmail('ghost'));
+      await forgotPassword(t.app, uniqueEmail('ghost'));
       unknown.push(performance.now() - s);
     }
     const mk = median(known);
@@ -105,8 +103,8 @@ describe('forgot password: no enumeration', () => {
       const known = [];
       const unknown = [];
       for (let i = 0; i < 3; i++) {
-        known.push(answer(await forgot(strict.app, u.email)));
-        unknown.push(answer(await forgot(strict.app, ghost)));
+        known.push(answer(await forgotPassword(strict.app, u.email)));
+        unknown.push(answer(await forgotPassword(strict.app, ghost)));
       }
       expect(known.map((k) => k.status)).toEqual([202, 202, 429]);
       const strip = (x: { status: number; body: { detail?: string } }) => ({
@@ -126,7 +124,7 @@ describe('forgot password: no enumeration', () => {
     try {
       const statuses = [];
       for (let i = 0; i < 4; i++)
-        statuses.push((await forgot(perIp.app, uniqueEmail())).statusCode);
+        statuses.push((await forgotPassword(perIp.app, uniqueEmail())).statusCode);
       expect(statuses).toEqual([202, 202, 202, 429]);
     } finally {
       await perIp.close();
@@ -137,7 +135,7 @@ describe('forgot password: no enumeration', () => {
 describe('reset tokens', () => {
   it('are stored only hashed and expire after PASSWORD_RESET_TTL_MINUTES (default 30)', async () => {
     const u = await registerUser(t.app);
-    await forgot(t.app, u.email);
+    await forgotPassword(t.app, u.email);
     const token = resetTokenOf(u.email);
     const rows = await withSystem(t.database, (tx) =>
       tx
@@ -160,7 +158,7 @@ describe('reset tokens', () => {
       env: { PASSWORD_RESET_TTL_MINUTES: '10' },
     });
     try {
-      await forgot(short.app, u.email);
+      await forgotPassword(short.app, u.email);
       const newest = await withSystem(t.database, (tx) =>
         tx
           .selectFrom('user_tokens')
@@ -180,7 +178,7 @@ describe('reset tokens', () => {
   it('reset ends every session, sets the password, notifies; the token works once', async () => {
     const u = await registerUser(t.app);
     const other = (await loginUser(t.app, u.email, u.password)).json();
-    await forgot(t.app, u.email);
+    await forgotPassword(t.app, u.email);
     const token = resetTokenOf(u.email);
 
     const res = await reset(token);
@@ -234,7 +232,7 @@ describe('reset tokens', () => {
 
   it('an expired token is 400 invalid_token and changes nothing', async () => {
     const u = await registerUser(t.app);
-    await forgot(t.app, u.email);
+    await forgotPassword(t.app, u.email);
     const token = resetTokenOf(u.email);
     await withSystem(t.database, (tx) =>
       tx
@@ -251,9 +249,9 @@ describe('reset tokens', () => {
 
   it('a newer request kills the older link', async () => {
     const u = await registerUser(t.app);
-    await forgot(t.app, u.email);
+    await forgotPassword(t.app, u.email);
     const first = resetTokenOf(u.email);
-    await forgot(t.app, u.email);
+    await forgotPassword(t.app, u.email);
     const second = resetTokenOf(u.email);
     expect((await reset(first)).statusCode).toBe(400);
     expect((await reset(second)).statusCode).toBe(204);
@@ -261,7 +259,7 @@ describe('reset tokens', () => {
 
   it('password rules apply; a refused password leaves the token usable', async () => {
     const u = await registerUser(t.app);
-    await forgot(t.app, u.email);
+    await forgotPassword(t.app, u.email);
     const token = resetTokenOf(u.email);
     const weak = await reset(token, 'password');
     expect(weak.statusCode).toBe(400);
@@ -272,7 +270,7 @@ describe('reset tokens', () => {
 
   it('concurrent resets with one token: exactly one succeeds', async () => {
     const u = await registerUser(t.app);
-    await forgot(t.app, u.email);
+    await forgotPassword(t.app, u.email);
     const token = resetTokenOf(u.email);
     const results = await Promise.all([
       reset(token, 'first concurrent passphrase 11'),
@@ -314,14 +312,14 @@ describe('reset tokens', () => {
 
   it('a disabled account cannot be reset', async () => {
     const u = await registerUser(t.app);
-    await forgot(t.app, u.email);
+    await forgotPassword(t.app, u.email);
     const token = resetTokenOf(u.email);
     await withSystem(t.database, (tx) =>
       tx.updateTable('users').set({ status: 'disabled' }).where('id', '=', u.userId).execute(),
     );
     expect((await reset(token)).statusCode).toBe(400);
     const before = mail.to(u.email, RESET_SUBJECT).length;
-    expect((await forgot(t.app, u.email)).statusCode).toBe(202);
+    expect((await forgotPassword(t.app, u.email)).statusCode).toBe(202);
     expect(mail.to(u.email, RESET_SUBJECT)).toHaveLength(before);
   });
 

@@ -2,7 +2,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, cookieHeader, cookiesFrom, registerUser } from '../test/auth-helpers.ts';
+import {
+  bearer,
+  cookieHeader,
+  cookiesFrom,
+  postWithCookiesOnly,
+  registerUser,
+} from '../test/auth-helpers.ts';
 
 let t: TestApp; // grace window 0: any second presentation is a reuse
 let graceful: TestApp; // default 10 s grace window, same database
@@ -171,11 +177,7 @@ describe('refresh by cookie', () => {
 
   it('without the CSRF header the refresh cookie is refused (403 csrf_failed) and not rotated', async () => {
     const r = await registerUser(t.app);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/refresh',
-      headers: { cookie: cookieHeader(r.cookies) },
-    });
+    const res = await postWithCookiesOnly(t.app, '/api/auth/refresh', r.cookies);
     expect(res.statusCode).toBe(403);
     expect(res.json().code).toBe('csrf_failed');
     expect((await refreshWith(t, r.refresh)).statusCode).toBe(200);

@@ -2,7 +2,7 @@
 // that ended it, at the next poll on another instance sharing the database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, registerUser } from '../test/auth-helpers.ts';
+import { bearer, logOut, registerUser } from '../test/auth-helpers.ts';
 
 let one: TestApp;
 let two: TestApp;
@@ -24,11 +24,7 @@ describe('revocation listeners', () => {
     const u = await registerUser(one.app);
     const sid = JSON.parse(Buffer.from(u.access.split('.')[1] ?? '', 'base64url').toString()).sid;
 
-    const res = await one.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(u.access),
-    });
+    const res = await logOut(one.app, bearer(u.access));
     expect(res.statusCode).toBe(204);
     expect(heardHere).toEqual([sid]);
     expect(heardThere).toEqual([]);

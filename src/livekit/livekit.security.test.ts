@@ -10,15 +10,23 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueUserToken } from '../auth/user-tokens.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
-import { bearer, GOOD_PASSWORD, registerUser } from '../test/auth-helpers.ts';
+import { bearer, changePassword, GOOD_PASSWORD, loginUser, logOut } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
-import { type LiveKitTestApp, postWebhook, startLiveKitTestApp } from '../test/livekit-helpers.ts';
+import {
+  type LiveKitTestApp,
+  postWebhook,
+  requestRoomToken,
+  startLiveKitTestApp,
+} from '../test/livekit-helpers.ts';
+import { registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
 import {
   ADMIN_ENV,
   createKey,
   logIn,
   type Person,
   person,
+  removeMember,
+  setRole,
   superuser,
   type Team,
   team,
@@ -39,12 +47,7 @@ beforeAll(async () => {
 afterAll(() => lk.close());
 
 async function issue(headers: Record<string, string>, body: object = {}) {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/livekit/token',
-    headers,
-    payload: body,
-  });
+  const res = await requestRoomToken(t.app, headers, body);
   expect(res.statusCode, res.body).toBe(200);
   return res.json() as { livekit_token: string; room_name: string; session_id: string };
 }
@@ -176,12 +179,7 @@ describe('room names: an org names only its own rooms', () => {
     ['another user’s personal room (case)', () => `User-${a.owner.user.id}`, 403],
   ])('%s is refused, nothing recorded', async (_label, name, status) => {
     const before = await countRows('voice_sessions');
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/livekit/token',
-      headers: a.member.headers,
-      payload: { room_name: name() },
-    });
+    const res = await requestRoomToken(t.app, a.member.headers, { room_name: name() });
     expect(res.statusCode, res.body).toBe(status);
     expect(await countRows('voice_sessions')).toBe(before);
   });
@@ -269,19 +267,8 @@ describe('who may mint and read', () => {
   });
 
   it('a pending MFA step gets no token: not at login, not on the token routes', async () => {
-    const u = await registerUser(t.app);
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('orgs')
-        .set({ settings: JSON.stringify({ mfa_required_roles: ['owner'] }) })
-        .where('id', '=', u.orgId)
-        .execute(),
-    );
-    const login = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/login',
-      payload: { email: u.email, password: u.password },
-    });
+    const u = await registerUnderMfaPolicy(t);
+    const login = await loginUser(t.app, u.email, u.password);
     expect(login.statusCode).toBe(200);
     expect(login.json().livekit_token).toBeUndefined();
     expect(login.json().livekit_url).toBeUndefined();
@@ -324,23 +311,26 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     await expect(fake.join(r.livekit_token)).rejects.toThrow(/revoked/);
   }
 
+  /** Ends the login session behind a room session in the database alone (no notification). */
+  async function endLoginSessionInDatabase(r: { session_id: string }) {
+    const { auth_session_id } = (await row(r.session_id))!;
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('sessions')
+        .set({ revoked_at: new Date(), revoked_reason: 'logout' })
+        .where('id', '=', auth_session_id!)
+        .execute(),
+    );
+  }
+
   async function expectNoNewToken(headers: Record<string, string>) {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/livekit/token',
-      headers,
-      payload: {},
-    });
+    const res = await requestRoomToken(t.app, headers);
     expect(res.statusCode).toBe(401);
   }
 
   it('member removal', async () => {
     const { p, r } = await inRoom('member', 'removed');
-    const res = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${p.user.id}`,
-      headers: a.owner.headers,
-    });
+    const res = await removeMember(t.app, a.owner, p);
     expect(res.statusCode).toBe(204);
     await expectEvicted(p, r);
     await expectNoNewToken(p.headers);
@@ -348,12 +338,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
 
   it('demotion (the roomAdmin grant goes with it)', async () => {
     const { p, r } = await inRoom('manager', 'demoted');
-    const res = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/orgs/current/members/${p.user.id}`,
-      headers: a.owner.headers,
-      payload: { role: 'member' },
-    });
+    const res = await setRole(t.app, a.owner, p, 'member');
     expect(res.statusCode).toBe(200);
     await expectEvicted(p, r);
     await expectNoNewToken(p.headers);
@@ -375,12 +360,12 @@ describe('revocation evicts, and the revoked cannot come back', () => {
   it('password change ends the other sessions and their participants', async () => {
     const { p, r } = await inRoom('member', 'pwchange');
     const other = await logIn(t.app, p.email);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/password/change',
-      headers: bearer(other.access),
-      payload: { current_password: GOOD_PASSWORD, new_password: `${GOOD_PASSWORD} changed` },
-    });
+    const res = await changePassword(
+      t.app,
+      bearer(other.access),
+      GOOD_PASSWORD,
+      `${GOOD_PASSWORD} changed`,
+    );
     expect(res.statusCode).toBe(204);
     await expectEvicted(p, r);
     await expectNoNewToken(p.headers);
@@ -426,11 +411,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     const key = await createKey(t.app, creator, ['livekit:join']);
     const r = await issue(key.headers, { room_name: 'worker-room' });
     await fake.join(r.livekit_token);
-    const res = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/orgs/current/members/${creator.user.id}`,
-      headers: a.owner.headers,
-    });
+    const res = await removeMember(t.app, a.owner, creator);
     expect(res.statusCode).toBe(204);
     await expectEvicted(creator, r);
     await expectNoNewToken(key.headers);
@@ -438,29 +419,15 @@ describe('revocation evicts, and the revoked cannot come back', () => {
 
   it('a revocation made by another instance is picked up at the poll', async () => {
     const { p, r } = await inRoom('member', 'elsewhere');
-    const { auth_session_id } = (await row(r.session_id))!;
     // Another instance ended the session: only the database knows.
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('sessions')
-        .set({ revoked_at: new Date(), revoked_reason: 'logout' })
-        .where('id', '=', auth_session_id!)
-        .execute(),
-    );
+    await endLoginSessionInDatabase(r);
     await t.app.auth.revocation.poll();
     await expectEvicted(p, r);
   });
 
   it('the sweep closes what a missed notification left open', async () => {
     const { p, r } = await inRoom('member', 'missed');
-    const { auth_session_id } = (await row(r.session_id))!;
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('sessions')
-        .set({ revoked_at: new Date(), revoked_reason: 'logout' })
-        .where('id', '=', auth_session_id!)
-        .execute(),
-    );
+    await endLoginSessionInDatabase(r);
     expect((await t.app.livekit.sweep()).revoked).toBeGreaterThanOrEqual(1);
     await expectEvicted(p, r);
   });
@@ -472,11 +439,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     const second = await issue(bearer(laptop.access), { room_name: 'shared' });
     await fake.join(second.livekit_token);
     // The first device's session ends; it never joined, the laptop is the one in the room.
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: p.headers,
-    });
+    const res = await logOut(t.app, p.headers);
     expect(res.statusCode).toBe(204);
     await t.app.livekit.idle();
     expect(await row(first.session_id)).toMatchObject({ status: 'revoked' });

@@ -5,10 +5,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, registerUser } from '../test/auth-helpers.ts';
+import { bearer, logOut, registerUser } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
 import {
   type LiveKitTestApp,
+  requestRoomToken,
   startLiveKitTestApp,
   verifyRoomToken,
 } from '../test/livekit-helpers.ts';
@@ -31,7 +32,7 @@ async function token(
   body: object = {},
   url = '/api/livekit/token',
 ) {
-  const res = await t.app.inject({ method: 'POST', url, headers, payload: body });
+  const res = await requestRoomToken(t.app, headers, body, url);
   expect(res.statusCode, res.body).toBe(200);
   return res.json() as {
     livekit_token: string;
@@ -268,11 +269,7 @@ describe('revocation reaches the room', () => {
     await fake.join(r.livekit_token);
     expect(fake.rooms.get(r.room_name)?.participants.has(u.userId)).toBe(true);
 
-    const out = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(login.access),
-    });
+    const out = await logOut(t.app, bearer(login.access));
     expect(out.statusCode).toBe(204);
     await t.app.livekit.idle();
     expect(fake.rooms.get(r.room_name)?.participants.has(u.userId) ?? false).toBe(false);
@@ -285,12 +282,7 @@ describe('revocation reaches the room', () => {
     expect(row).toMatchObject({ status: 'revoked', end_reason: 'revoked' });
     expect(row?.ended_at).not.toBeNull();
     // The logged-out session mints nothing more, and its old LiveKit token no longer joins.
-    const again = await t.app.inject({
-      method: 'POST',
-      url: '/api/livekit/token',
-      headers: bearer(login.access),
-      payload: { room_name: 'revoke-me' },
-    });
+    const again = await requestRoomToken(t.app, bearer(login.access), { room_name: 'revoke-me' });
     expect(again.statusCode).toBe(401);
     await expect(fake.join(r.livekit_token)).rejects.toThrow(/revoked/);
     // The sign-up session is untouched: its token still stands.
@@ -303,11 +295,7 @@ describe('revocation reaches the room', () => {
   it('a participant not in the room is fine (not_found is ignored)', async () => {
     const u = await registerUser(t.app);
     const r = await token(bearer(u.access), { room_name: 'never-joined' });
-    const out = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout-all',
-      headers: bearer(u.access),
-    });
+    const out = await logOut(t.app, bearer(u.access), true);
     expect(out.statusCode).toBe(204);
     await t.app.livekit.idle();
     const row = await withSystem(t.database, (tx) =>

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { registerUser } from '../test/auth-helpers.ts';
+import { forgotPassword, registerUser } from '../test/auth-helpers.ts';
 import { linkFrom, parseMessage } from '../test/smtp.ts';
 
 const apps: TestApp[] = [];
@@ -23,11 +23,7 @@ async function resetMailFlow(nodeEnv: 'test' | 'development') {
   });
   apps.push(t);
   const user = await registerUser(t.app);
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/auth/password/forgot',
-    payload: { email: user.email },
-  });
+  const res = await forgotPassword(t.app, user.email);
   expect(res.statusCode).toBeLessThan(300);
   await t.app.auth.mailer!.drain();
   const dir = join(t.config.dataDir, 'outbox');

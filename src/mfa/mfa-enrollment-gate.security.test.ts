@@ -6,10 +6,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, cookieHeader, cookiesFrom, registerUser } from '../test/auth-helpers.ts';
-import { capturingMailer, claimsOf } from '../test/mfa-helpers.ts';
+import {
+  bearer,
+  cookieHeader,
+  cookiesFrom,
+  loginUser,
+  registerUser,
+} from '../test/auth-helpers.ts';
+import { capturingMailer, claimsOf, registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
 
 /** What an enrolment-only session may reach, as `METHOD url` of the router. */
 const OPEN = new Set([
@@ -101,19 +106,8 @@ afterAll(async () => {
 });
 
 async function pendingSession() {
-  const u = await registerUser(t.app);
-  await withSystem(t.database, (tx) =>
-    tx
-      .updateTable('orgs')
-      .set({ settings: JSON.stringify({ mfa_required_roles: ['owner'] }) })
-      .where('id', '=', u.orgId)
-      .execute(),
-  );
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/auth/login',
-    payload: { email: u.email, password: u.password },
-  });
+  const u = await registerUnderMfaPolicy(t);
+  const res = await loginUser(t.app, u.email, u.password);
   expect(res.statusCode).toBe(200);
   const access = res.json().access_token as string;
   expect(claimsOf(access).mfa_pending).toBe(true);

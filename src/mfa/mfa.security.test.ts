@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, TEST_ENCRYPTION_KEYS, type TestApp } from '../test/app.ts';
-import { bearer, cookieHeader, cookiesFrom, registerUser } from '../test/auth-helpers.ts';
+import { bearer, cookieHeader, cookiesFrom, logOut, registerUser } from '../test/auth-helpers.ts';
 import {
   awayFromStepEdge,
   capturingMailer,
@@ -12,7 +12,9 @@ import {
   enrolMfa,
   mfaVerify,
   passwordStep,
+  registerUnderMfaPolicy,
   STEP_MS,
+  setOrgSettings,
   totpNow,
 } from '../test/mfa-helpers.ts';
 import { totpCodeAt } from './totp.ts';
@@ -472,22 +474,11 @@ describe('secrets at rest', () => {
 });
 
 describe('org policy: MFA required for a role', () => {
-  async function orgRequiring(roles: string[]) {
-    const u = await registerUser(t.app);
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('orgs')
-        .set({ settings: JSON.stringify({ mfa_required_roles: roles }) })
-        .where('id', '=', u.orgId)
-        .execute(),
-    );
-    return u;
-  }
   const login = (email: string, password: string) =>
     t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { email, password } });
 
   it('a user of a required role without MFA gets enrolment-only tokens', async () => {
-    const u = await orgRequiring(['owner', 'admin']);
+    const u = await registerUnderMfaPolicy(t, ['owner', 'admin']);
     const res = await login(u.email, u.password);
     expect(res.statusCode).toBe(200);
     const { access_token, refresh_token } = res.json();
@@ -563,13 +554,9 @@ describe('org policy: MFA required for a role', () => {
   });
 
   it('logout works for a pending session', async () => {
-    const u = await orgRequiring(['owner']);
+    const u = await registerUnderMfaPolicy(t, ['owner']);
     const { access_token } = (await login(u.email, u.password)).json();
-    const out = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(access_token),
-    });
+    const out = await logOut(t.app, bearer(access_token));
     expect(out.statusCode).toBe(204);
     expect(
       (await t.app.inject({ url: '/auth/me', headers: bearer(access_token) })).statusCode,
@@ -577,19 +564,13 @@ describe('org policy: MFA required for a role', () => {
   });
 
   it('roles not in the list, and users who already have MFA, are not pinned', async () => {
-    const notListed = await orgRequiring(['admin']);
+    const notListed = await registerUnderMfaPolicy(t, ['admin']);
     const r = await login(notListed.email, notListed.password);
     expect(claimsOf(r.json().access_token).mfa_pending).toBeUndefined();
 
     const withMfa = await registerUser(t.app);
     const { secret } = await enrolMfa(t.app, withMfa);
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('orgs')
-        .set({ settings: JSON.stringify({ mfa_required_roles: ['owner'] }) })
-        .where('id', '=', withMfa.orgId)
-        .execute(),
-    );
+    await setOrgSettings(t.database, withMfa.orgId, { mfa_required_roles: ['owner'] });
     const done = await mfaVerify(t.app, {
       mfa_token: await passwordStep(t.app, withMfa.email, withMfa.password),
       code: totpNow(secret, 1),
@@ -602,13 +583,7 @@ describe('org policy: MFA required for a role', () => {
     const u = await registerUser(t.app);
     const first = await login(u.email, u.password);
     expect(claimsOf(first.json().access_token).mfa_pending).toBeUndefined();
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('orgs')
-        .set({ settings: JSON.stringify({ mfa_required_roles: ['owner'] }) })
-        .where('id', '=', u.orgId)
-        .execute(),
-    );
+    await setOrgSettings(t.database, u.orgId, { mfa_required_roles: ['owner'] });
     const refreshed = await t.app.inject({
       method: 'POST',
       url: '/api/auth/refresh',
@@ -627,13 +602,7 @@ describe('org policy: MFA required for a role', () => {
       { mfa_required_roles: [1, null, 'root'] },
     ]) {
       const u = await registerUser(t.app);
-      await withSystem(t.database, (tx) =>
-        tx
-          .updateTable('orgs')
-          .set({ settings: JSON.stringify(settings) })
-          .where('id', '=', u.orgId)
-          .execute(),
-      );
+      await setOrgSettings(t.database, u.orgId, settings);
       const r = await login(u.email, u.password);
       expect(r.statusCode).toBe(200);
       expect(claimsOf(r.json().access_token).mfa_pending).toBeUndefined();

@@ -1,27 +1,20 @@
 // MFA over HTTP: setup, enable, the login challenge, backup codes, regenerate, disable, status,
 // and the audit records and mails each of them leaves.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, cookiesFrom, loginUser, registerUser } from '../test/auth-helpers.ts';
 import {
-  type CapturingMailer,
-  capturingMailer,
   claimsOf,
   enrolMfa,
+  mailingAppForFile,
   mfaVerify,
   passwordStep,
   totpNow,
+  unusedBackupCodes,
 } from '../test/mfa-helpers.ts';
 import { hashBackupCode } from './backup-codes.ts';
 
-let t: TestApp;
-let mail: CapturingMailer;
-beforeAll(async () => {
-  mail = capturingMailer();
-  t = await buildTestApp({ deps: { mailer: mail } });
-});
-afterAll(() => t.close());
+const { t, mail } = mailingAppForFile();
 
 const post = (url: string, access: string, payload?: object) =>
   t.app.inject({ method: 'POST', url, headers: bearer(access), payload });
@@ -392,14 +385,7 @@ describe('disable', () => {
     const user = await userRow(u.userId);
     expect(user.mfa_enabled_at).toBeNull();
     expect(user.totp_secret_enc).toBeNull();
-    const live = await withSystem(t.database, (tx) =>
-      tx
-        .selectFrom('mfa_backup_codes')
-        .select('id')
-        .where('user_id', '=', u.userId)
-        .where('used_at', 'is', null)
-        .execute(),
-    );
+    const live = await unusedBackupCodes(t.database, u.userId);
     expect(live).toEqual([]);
 
     // Login is one step again.

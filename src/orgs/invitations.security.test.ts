@@ -13,7 +13,15 @@ import type { TestApp } from '../test/app.ts';
 import { GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 import { invitationFlows, startInvitationApp } from '../test/invitation-helpers.ts';
-import { ADMIN_ENV, auditOf, type Person, person, superuser, team } from '../test/org-helpers.ts';
+import {
+  ADMIN_ENV,
+  auditOf,
+  type Person,
+  person,
+  setRole,
+  superuser,
+  team,
+} from '../test/org-helpers.ts';
 import type { TestSmtpServer } from '../test/smtp.ts';
 
 let t: TestApp;
@@ -39,14 +47,6 @@ async function pendingInvitation(by: Person, role: string, email = uniqueEmail('
 /** Accepts as a new account. */
 const acceptAsNew = (token: string) => accept({ token, password: GOOD_PASSWORD });
 
-const setRole = (by: Person, target: Person, role: string) =>
-  t.app.inject({
-    method: 'PATCH',
-    url: `/api/orgs/current/members/${target.user.id}`,
-    headers: by.headers,
-    payload: { role },
-  });
-
 const invitationRow = (id: string) =>
   withSystem(t.database, (tx) =>
     tx.selectFrom('invitations').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
@@ -62,7 +62,7 @@ describe('demotion and removal revoke what the inviter can no longer grant', () 
     ];
     const others = await pendingInvitation(a.owner, 'admin');
 
-    const res = await setRole(a.owner, a.admin, 'member');
+    const res = await setRole(t.app, a.owner, a.admin, 'member');
     expect(res.statusCode).toBe(200);
 
     for (const inv of invs) {
@@ -94,7 +94,7 @@ describe('demotion and removal revoke what the inviter can no longer grant', () 
     const second = await person(t, a.org, 'owner', 'owner2');
     const asOwner = await pendingInvitation(second, 'owner');
     const asAdmin = await pendingInvitation(second, 'admin');
-    expect((await setRole(a.owner, second, 'admin')).statusCode).toBe(200);
+    expect((await setRole(t.app, a.owner, second, 'admin')).statusCode).toBe(200);
     expect((await acceptAsNew(asOwner.token)).json().code).toBe('invitation_revoked');
     const ok = await acceptAsNew(asAdmin.token);
     expect(ok.statusCode).toBe(201);
@@ -169,7 +169,7 @@ describe('demotion and removal revoke what the inviter can no longer grant', () 
     const a = await team(t);
     const second = await person(t, a.org, 'owner', 'owner2');
     const inv = await pendingInvitation(a.admin, 'admin');
-    expect((await setRole(second, a.admin, 'owner')).statusCode).toBe(200);
+    expect((await setRole(t.app, second, a.admin, 'owner')).statusCode).toBe(200);
     expect((await acceptAsNew(inv.token)).statusCode).toBe(201);
   });
 });

@@ -6,7 +6,7 @@ import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, cookieHeader, cookiesFrom } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
-import { auditOf, logIn, person, team } from '../test/org-helpers.ts';
+import { auditOf, logIn, person, removeMember, setRole, team } from '../test/org-helpers.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -265,12 +265,7 @@ describe('members', () => {
 
   it('a role change applies at once: the member’s sessions in that org end', async () => {
     const a = await team(t);
-    const res = await send(
-      'PATCH',
-      `/api/orgs/current/members/${a.member.user.id}`,
-      a.admin.headers,
-      { role: 'manager' },
-    );
+    const res = await setRole(t.app, a.admin, a.member, 'manager');
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({
       user_id: a.member.user.id,
@@ -302,11 +297,7 @@ describe('members', () => {
     expect(switched.statusCode).toBe(200);
     const elsewhereToken = switched.json().access_token as string;
 
-    const res = await send(
-      'DELETE',
-      `/api/orgs/current/members/${a.manager.user.id}`,
-      a.owner.headers,
-    );
+    const res = await removeMember(t.app, a.owner, a.manager);
     expect(res.statusCode).toBe(204);
     // Access token and refresh token of the session in this org: dead at once.
     expect((await get('/api/users/me', a.manager.headers)).statusCode).toBe(401);
@@ -329,11 +320,7 @@ describe('members', () => {
     });
     expect(back.statusCode).toBe(403);
     // Removing again: no such active member.
-    const again = await send(
-      'DELETE',
-      `/api/orgs/current/members/${a.manager.user.id}`,
-      a.owner.headers,
-    );
+    const again = await removeMember(t.app, a.owner, a.manager);
     expect(again.statusCode).toBe(404);
     const trail = await auditOf(t.database, a.org.id);
     expect(trail.find((e) => e.action === 'member.remove')).toMatchObject({
@@ -355,11 +342,7 @@ describe('members', () => {
       expect(
         (await second.app.inject({ url: '/api/users/me', headers: a.member.headers })).statusCode,
       ).toBe(200);
-      const res = await send(
-        'DELETE',
-        `/api/orgs/current/members/${a.member.user.id}`,
-        a.admin.headers,
-      );
+      const res = await removeMember(t.app, a.admin, a.member);
       expect(res.statusCode).toBe(204);
       let status = 200;
       for (let i = 0; i < 50 && status === 200; i++) {
@@ -375,18 +358,22 @@ describe('members', () => {
 });
 
 describe('owners are protected', () => {
+  const activeOwners = (orgId: string) =>
+    withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('memberships')
+        .select('user_id')
+        .where('org_id', '=', orgId)
+        .where('role', '=', 'owner')
+        .where('status', '=', 'active')
+        .execute(),
+    );
+
   it('only an owner may grant owner, demote or remove an owner', async () => {
     const a = await team(t);
     const second = await person(t, a.org, 'owner', 'owner2');
     const url = `/api/orgs/current/members/${second.user.id}`;
-    const promote = await send(
-      'PATCH',
-      `/api/orgs/current/members/${a.member.user.id}`,
-      a.admin.headers,
-      {
-        role: 'owner',
-      },
-    );
+    const promote = await setRole(t.app, a.admin, a.member, 'owner');
     expect(promote.statusCode).toBe(403);
     expect(promote.json().code).toBe('role_above_caller');
     const demote = await send('PATCH', url, a.admin.headers, { role: 'member' });
@@ -416,24 +403,9 @@ describe('owners are protected', () => {
     // With a second owner, the first may step down — and then the second is the last one.
     const second = await person(t, a.org, 'owner', 'owner2');
     expect((await send('DELETE', self, a.owner.headers)).statusCode).toBe(204);
-    const last = await send(
-      'PATCH',
-      `/api/orgs/current/members/${second.user.id}`,
-      second.headers,
-      {
-        role: 'member',
-      },
-    );
+    const last = await setRole(t.app, second, second, 'member');
     expect(last.statusCode).toBe(409);
-    const owners = await withSystem(t.database, (tx) =>
-      tx
-        .selectFrom('memberships')
-        .select('user_id')
-        .where('org_id', '=', a.org.id)
-        .where('role', '=', 'owner')
-        .where('status', '=', 'active')
-        .execute(),
-    );
+    const owners = await activeOwners(a.org.id);
     expect(owners).toEqual([{ user_id: second.user.id }]);
   });
 
@@ -441,59 +413,29 @@ describe('owners are protected', () => {
     const a = await team(t);
     const second = await person(t, a.org, 'owner', 'owner2');
     const [r1, r2] = await Promise.all([
-      send('PATCH', `/api/orgs/current/members/${second.user.id}`, a.owner.headers, {
-        role: 'admin',
-      }),
-      send('PATCH', `/api/orgs/current/members/${a.owner.user.id}`, second.headers, {
-        role: 'admin',
-      }),
+      setRole(t.app, a.owner, second, 'admin'),
+      setRole(t.app, second, a.owner, 'admin'),
     ]);
     // One wins. The loser is refused as the last owner (409), or — when the winner's demotion
     // already ended the loser's session — is no longer logged in at all (401).
     const codes = [r1.statusCode, r2.statusCode].sort();
     expect(codes[0]).toBe(200);
     expect([401, 409]).toContain(codes[1]);
-    const owners = await withSystem(t.database, (tx) =>
-      tx
-        .selectFrom('memberships')
-        .select('user_id')
-        .where('org_id', '=', a.org.id)
-        .where('role', '=', 'owner')
-        .where('status', '=', 'active')
-        .execute(),
-    );
+    const owners = await activeOwners(a.org.id);
     expect(owners).toHaveLength(1);
   });
 
   it('another org’s member ids answer 404, and bad ids 400', async () => {
     const a = await team(t);
     const b = await team(t, 'Foreign');
-    const res = await send(
-      'DELETE',
-      `/api/orgs/current/members/${b.member.user.id}`,
-      a.owner.headers,
-    );
+    const res = await removeMember(t.app, a.owner, b.member);
     expect(res.statusCode).toBe(404);
-    const patch = await send(
-      'PATCH',
-      `/api/orgs/current/members/${b.member.user.id}`,
-      a.owner.headers,
-      {
-        role: 'member',
-      },
-    );
+    const patch = await setRole(t.app, a.owner, b.member, 'member');
     expect(patch.statusCode).toBe(404);
     expect(
       (await send('DELETE', '/api/orgs/current/members/not-a-uuid', a.owner.headers)).statusCode,
     ).toBe(400);
-    const badRole = await send(
-      'PATCH',
-      `/api/orgs/current/members/${a.member.user.id}`,
-      a.owner.headers,
-      {
-        role: 'superuser',
-      },
-    );
+    const badRole = await setRole(t.app, a.owner, a.member, 'superuser');
     expect(badRole.statusCode).toBe(400);
     // b's member is untouched.
     expect((await get('/api/users/me', b.member.headers)).statusCode).toBe(200);

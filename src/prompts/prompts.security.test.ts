@@ -8,6 +8,7 @@ import {
   ADMIN_ENV,
   auditOf,
   type Person,
+  postPrompt,
   superuser,
   type Team,
   team,
@@ -22,11 +23,9 @@ beforeAll(async () => {
   t = await buildTestApp({ headerAuth: true, env: { BODY_LIMIT_BYTES: '4096' } });
   a = await createTeam(t.database);
   b = await createTeam(t.database);
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/prompts',
-    headers: as(b.owner, b.org, 'owner'),
-    payload: { name: 'secret', content: 'b only' },
+  const res = await postPrompt(t.app, as(b.owner, b.org, 'owner'), {
+    name: 'secret',
+    content: 'b only',
   });
   bPrompt = res.json();
 });
@@ -94,12 +93,7 @@ describe('prompts: malformed and hostile input', () => {
   });
 
   it('rejects unknown fields on PATCH too', async () => {
-    const mine = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: ownerA(),
-      payload: { name: 'n', content: 'c' },
-    });
+    const mine = await postPrompt(t.app, ownerA(), { name: 'n', content: 'c' });
     const res = await t.app.inject({
       method: 'PATCH',
       url: `/api/prompts/${mine.json().id}`,
@@ -147,12 +141,7 @@ describe('prompts: malformed and hostile input', () => {
   });
 
   it('a body over the configured limit is a 413', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: ownerA(),
-      payload: { name: 'big', content: 'x'.repeat(10_000) },
-    });
+    const res = await postPrompt(t.app, ownerA(), { name: 'big', content: 'x'.repeat(10_000) });
     expect(res.statusCode).toBe(413);
     expect(res.json().code).toBe('payload_too_large');
   });
@@ -210,12 +199,7 @@ describe('prompts: a tenant header for another org', () => {
     ra = await team(real);
     rb = await team(real, 'Other Co');
     su = await superuser(real);
-    const res = await real.app.inject({
-      method: 'POST',
-      url: '/api/prompts',
-      headers: rb.owner.headers,
-      payload: { name: 'secret', content: 'b only' },
-    });
+    const res = await postPrompt(real.app, rb.owner.headers, { name: 'secret', content: 'b only' });
     rbPrompt = res.json();
   });
   afterAll(() => real.close());

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { mustOpen, recordingStream } from '../test/device-sockets.ts';
+import { mustOpen, recordingStream, requestTicket } from '../test/device-sockets.ts';
 import { auditOf, createKey, type Team, team } from '../test/org-helpers.ts';
 import { clientIdFor, sanitizeDeviceName } from './device-name.ts';
 
@@ -155,12 +155,7 @@ describe('DELETE /api/devices/{client_id}', () => {
 
 describe('POST /api/realtime/tickets', () => {
   it('people and audio:write keys get one; it is stored hashed only', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/realtime/tickets',
-      headers: a.member.headers,
-      payload: { device_name: 'Web Tab' },
-    });
+    const res = await requestTicket(t.app, a.member.headers, { device_name: 'Web Tab' });
     expect(res.statusCode).toBe(201);
     expect(res.headers['cache-control']).toBe('no-store');
     const { ticket, device_name, expires_in } = res.json();
@@ -174,33 +169,18 @@ describe('POST /api/realtime/tickets', () => {
     expect(rows.some((r) => r.token_hash === hashToken(ticket))).toBe(true);
 
     const key = await createKey(t.app, a.owner, ['audio:write']);
-    const byKey = await t.app.inject({
-      method: 'POST',
-      url: '/api/realtime/tickets',
-      headers: key.headers,
-      payload: {},
-    });
+    const byKey = await requestTicket(t.app, key.headers);
     expect(byKey.statusCode).toBe(201);
     expect(byKey.json().device_name).toBe('device');
   });
 
   it('401 without a credential, 403 for a key without audio:write, 400 for unknown fields', async () => {
-    const none = await t.app.inject({ method: 'POST', url: '/api/realtime/tickets', payload: {} });
+    const none = await requestTicket(t.app);
     expect(none.statusCode).toBe(401);
     const key = await createKey(t.app, a.owner, ['prompts:read']);
-    const noScope = await t.app.inject({
-      method: 'POST',
-      url: '/api/realtime/tickets',
-      headers: key.headers,
-      payload: {},
-    });
+    const noScope = await requestTicket(t.app, key.headers);
     expect(noScope.statusCode).toBe(403);
-    const extra = await t.app.inject({
-      method: 'POST',
-      url: '/api/realtime/tickets',
-      headers: a.member.headers,
-      payload: { user_id: b.owner.user.id },
-    });
+    const extra = await requestTicket(t.app, a.member.headers, { user_id: b.owner.user.id });
     expect(extra.statusCode).toBe(400);
   });
 });

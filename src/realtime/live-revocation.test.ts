@@ -4,8 +4,14 @@
 // REVOCATION_POLL_MS of 2 s) — and leave everyone else's sockets open.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer } from '../test/auth-helpers.ts';
-import { closedWithin, mustOpen, type Opened, recordingStream } from '../test/device-sockets.ts';
+import { bearer, changePassword, forgotPassword, logOut } from '../test/auth-helpers.ts';
+import {
+  closedWithin,
+  mustOpen,
+  type Opened,
+  recordingStream,
+  requestTicket,
+} from '../test/device-sockets.ts';
 import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
 import {
   ADMIN_ENV,
@@ -13,6 +19,7 @@ import {
   logIn,
   type Person,
   person,
+  removeMember,
   superuser,
   type Team,
   team,
@@ -78,9 +85,7 @@ describe('live device sockets close on', () => {
     const p = await person(one, a.org, 'member', 'logout');
     const s = await sockets(p.access);
     const handed = rec1.seen.find((r) => r.ctx.userId === p.user.id)!;
-    await expectClosed(s, () =>
-      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout', headers: p.headers }), 204),
-    );
+    await expectClosed(s, () => ok(logOut(one.app, p.headers), 204));
     expect(handed.ctx.signal.aborted).toBe(true);
     expect(handed.aborted).toBe('revoked');
   });
@@ -89,9 +94,7 @@ describe('live device sockets close on', () => {
     const p = await person(one, a.org, 'member', 'logout-all');
     const other = await logIn(one.app, p.email);
     const s = await sockets(other.access);
-    await expectClosed(s, () =>
-      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout-all', headers: p.headers }), 204),
-    );
+    await expectClosed(s, () => ok(logOut(one.app, p.headers, true), 204));
   });
 
   it('session revoke (from another session)', async () => {
@@ -120,15 +123,12 @@ describe('live device sockets close on', () => {
     const s = await sockets(device.access);
     await expectClosed(s, () =>
       ok(
-        one.app.inject({
-          method: 'POST',
-          url: '/api/auth/password/change',
-          headers: p.headers,
-          payload: {
-            current_password: 'correct horse battery staple 42',
-            new_password: 'another long passphrase 77 for devices',
-          },
-        }),
+        changePassword(
+          one.app,
+          p.headers,
+          'correct horse battery staple 42',
+          'another long passphrase 77 for devices',
+        ),
         204,
       ),
     );
@@ -137,14 +137,7 @@ describe('live device sockets close on', () => {
   it('password reset', async () => {
     const p = await person(one, a.org, 'member', 'pwreset');
     const s = await sockets(p.access);
-    await ok(
-      one.app.inject({
-        method: 'POST',
-        url: '/api/auth/password/forgot',
-        payload: { email: p.email },
-      }),
-      202,
-    );
+    await ok(forgotPassword(one.app, p.email), 202);
     await expect.poll(() => mail.to(p.email, /Reset your Switchboard password/).length).toBe(1);
     const m = mail.to(p.email, /Reset your Switchboard password/)[0]!;
     const token = new URL(linkFrom(m, '/reset-password?token=')).searchParams.get('token');
@@ -163,16 +156,7 @@ describe('live device sockets close on', () => {
   it('member removal', async () => {
     const p = await person(one, a.org, 'member', 'removed');
     const s = await sockets(p.access);
-    await expectClosed(s, () =>
-      ok(
-        one.app.inject({
-          method: 'DELETE',
-          url: `/api/orgs/current/members/${p.user.id}`,
-          headers: a.owner.headers,
-        }),
-        204,
-      ),
-    );
+    await expectClosed(s, () => ok(removeMember(one.app, a.owner, p), 204));
   });
 
   it('user deactivation by the platform superuser', async () => {
@@ -215,12 +199,7 @@ describe('live device sockets close on', () => {
   it('a ticket socket when the session that asked for the ticket logs out', async () => {
     const p = await person(one, a.org, 'member', 'ticket');
     const ticket = async () => {
-      const r = await one.app.inject({
-        method: 'POST',
-        url: '/api/realtime/tickets',
-        headers: p.headers,
-        payload: { device_name: 'tab' },
-      });
+      const r = await requestTicket(one.app, p.headers, { device_name: 'tab' });
       return r.json().ticket as string;
     };
     const s = {
@@ -228,9 +207,7 @@ describe('live device sockets close on', () => {
       there: await mustOpen(`${ws2}/ws?ticket=${await ticket()}`),
       bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
     };
-    await expectClosed(s, () =>
-      ok(one.app.inject({ method: 'POST', url: '/api/auth/logout', headers: p.headers }), 204),
-    );
+    await expectClosed(s, () => ok(logOut(one.app, p.headers), 204));
   });
 });
 
@@ -276,16 +253,7 @@ describe('API-key sockets close (at the next watch, on every instance)', () => {
     const creator = await person(one, a.org, 'admin', 'keycreator');
     const key = await createKey(one.app, creator, ['audio:write']);
     const s = await keySockets(key.key);
-    await expectKeyClosed(s, () =>
-      ok(
-        one.app.inject({
-          method: 'DELETE',
-          url: `/api/orgs/current/members/${creator.user.id}`,
-          headers: a.owner.headers,
-        }),
-        204,
-      ),
-    );
+    await expectKeyClosed(s, () => ok(removeMember(one.app, a.owner, creator), 204));
   });
 });
 

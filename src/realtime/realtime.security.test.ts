@@ -9,9 +9,9 @@ import { createAccessTokens } from '../auth/access-token.ts';
 import { withSystem } from '../db/tenant.ts';
 import { loggerOptions } from '../logger.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
-import { bearer, cookieHeader, registerUser } from '../test/auth-helpers.ts';
-import { mustOpen, recordingStream, refusal } from '../test/device-sockets.ts';
-import { claimsOf } from '../test/mfa-helpers.ts';
+import { bearer, cookieHeader, loginUser, logOut, registerUser } from '../test/auth-helpers.ts';
+import { mustOpen, recordingStream, refusal, requestTicket } from '../test/device-sockets.ts';
+import { claimsOf, registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
 import { createKey, type Team, team } from '../test/org-helpers.ts';
 
 const rec = recordingStream();
@@ -41,12 +41,7 @@ afterAll(() => t.close());
 const last = () => rec.seen.at(-1)!;
 
 async function ticketFor(headers: Record<string, string>, device_name?: string) {
-  const res = await t.app.inject({
-    method: 'POST',
-    url: '/api/realtime/tickets',
-    headers,
-    payload: device_name === undefined ? {} : { device_name },
-  });
+  const res = await requestTicket(t.app, headers, device_name === undefined ? {} : { device_name });
   expect(res.statusCode, res.body).toBe(201);
   return res.json() as { ticket: string; expires_in: number; device_name: string };
 }
@@ -173,29 +168,14 @@ describe('refused: accepted, then closed with 1008 and a reason', () => {
 
   it('a logged-out session', async () => {
     const u = await registerUser(t.app);
-    const out = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/logout',
-      headers: bearer(u.access),
-    });
+    const out = await logOut(t.app, bearer(u.access));
     expect(out.statusCode).toBe(204);
     expect(await refusal(`${ws}/ws?token=${u.access}`)).toEqual({ code: 1008, reason: 'revoked' });
   });
 
   it('an enrolment-only (MFA pending) token, by query or header', async () => {
-    const u = await registerUser(t.app);
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('orgs')
-        .set({ settings: JSON.stringify({ mfa_required_roles: ['owner'] }) })
-        .where('id', '=', u.orgId)
-        .execute(),
-    );
-    const login = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/login',
-      payload: { email: u.email, password: u.password },
-    });
+    const u = await registerUnderMfaPolicy(t);
+    const login = await loginUser(t.app, u.email, u.password);
     const pending = login.json().access_token as string;
     expect(claimsOf(pending).mfa_pending).toBe(true);
     expect(await refusal(`${ws}/ws?token=${pending}`)).toEqual({
@@ -207,12 +187,7 @@ describe('refused: accepted, then closed with 1008 and a reason', () => {
       reason: 'mfa pending',
     });
     // Nor can it get a ticket.
-    const tk = await t.app.inject({
-      method: 'POST',
-      url: '/api/realtime/tickets',
-      headers: bearer(pending),
-      payload: {},
-    });
+    const tk = await requestTicket(t.app, bearer(pending));
     expect(tk.statusCode).toBe(403);
   });
 

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { databaseFromUrl } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import { as, buildTestApp, type TestApp } from '../test/app.ts';
+import { buildTestApp, type TestApp } from '../test/app.ts';
 import type { TestDatabase } from '../test/db.ts';
-import { createTeam, createVerifiedPhone } from '../test/factories.ts';
+import { createTeam } from '../test/factories.ts';
 import { type FakeTwilio, startFakeTwilio } from '../test/fake-twilio.ts';
-import { create, PLATFORM_SID, PLATFORM_TOKEN, twilioEnv, uniqueNumber } from '../test/twilio.ts';
+import { callingAgent, PLATFORM_SID, PLATFORM_TOKEN, twilioEnv } from '../test/twilio.ts';
 
 const CALLS = 100;
 let fake: FakeTwilio;
@@ -49,14 +49,7 @@ afterAll(async () => {
 
 it(`two instances dispatch ${CALLS} due calls: each placed exactly once`, async () => {
   const a = await createTeam(one.database);
-  const phone = await createVerifiedPhone(one.app, one.database, as(a.owner, a.org, 'owner'), {
-    number: uniqueNumber(),
-  });
-  const agent = await create(one.app, '/api/agents', [a.owner, a.org, 'owner'], {
-    name: 'caller',
-    direction: 'outgoing',
-    phone_id: phone.id,
-  });
+  const { agent } = await callingAgent(one, [a.owner, a.org, 'owner']);
   fake.failNext(9, 503);
   const ids = Array.from({ length: CALLS }, () => newId());
   const due = new Date(Date.now() - 1000);

@@ -5,9 +5,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam, createVerifiedPhone } from '../test/factories.ts';
+import { createTeam } from '../test/factories.ts';
 import { type FakeTwilio, startFakeTwilio } from '../test/fake-twilio.ts';
 import {
+  callingAgent,
   callParams,
   create,
   makeScheduledCallDue,
@@ -17,7 +18,6 @@ import {
   scheduledCallRow,
   twilioEnv,
   twilioPost,
-  uniqueNumber,
 } from '../test/twilio.ts';
 import { claimDueCalls, INTERRUPTED, recoverExpiredLeases } from './dispatch.repository.ts';
 import { backoffMs, classifyDispatchError } from './dispatcher.ts';
@@ -45,16 +45,11 @@ beforeAll(async () => {
   fake = await startFakeTwilio({ [PLATFORM_SID]: PLATFORM_TOKEN, [ORG_SID]: ORG_TOKEN });
   t = await buildTestApp({ headerAuth: true, env: env() });
   a = await createTeam(t.database);
-  phone = await createVerifiedPhone(t.app, t.database, as(a.owner, a.org, 'owner'), {
-    number: uniqueNumber(),
-  });
-  agent = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+  ({ phone, agent } = await callingAgent(t, [a.owner, a.org, 'owner'], {
     name: 'Caller',
-    direction: 'outgoing',
-    phone_id: phone.id,
     greeting: 'Hello from Acme',
     media_stream_url: 'wss://worker.example.test/media',
-  });
+  }));
 });
 afterAll(async () => {
   await t.close();
@@ -153,13 +148,8 @@ describe('placing a due call', () => {
       headers: as(c.owner, c.org, 'owner'),
       payload: { account_sid: ORG_SID, auth_token: ORG_TOKEN },
     });
-    const p = await createVerifiedPhone(t.app, t.database, as(c.owner, c.org, 'owner'), {
-      number: uniqueNumber(),
-    });
-    const ag = await create(t.app, '/api/agents', [c.owner, c.org, 'owner'], {
+    const { agent: ag } = await callingAgent(t, [c.owner, c.org, 'owner'], {
       name: 'c',
-      direction: 'outgoing',
-      phone_id: p.id,
     });
     const s = await dueCall('+14155550126', [c.owner, c.org, 'owner'], ag.id);
     await t.app.dispatcher.runOnce();
@@ -209,13 +199,8 @@ describe('failures', () => {
   });
 
   it('a deactivated agent or a deleted phone fails the call without asking Twilio', async () => {
-    const p = await createVerifiedPhone(t.app, t.database, as(a.owner, a.org, 'owner'), {
-      number: uniqueNumber(),
-    });
-    const ag = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+    const { agent: ag } = await callingAgent(t, [a.owner, a.org, 'owner'], {
       name: 'soon off',
-      direction: 'outgoing',
-      phone_id: p.id,
     });
     const s1 = await dueCall('+14155550133', undefined, ag.id);
     await t.app.inject({

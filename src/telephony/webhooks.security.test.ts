@@ -3,10 +3,10 @@
 // come from the twilio package's own helper.
 import { sql } from 'kysely';
 import twilio from 'twilio';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam, createVerifiedPhone } from '../test/factories.ts';
+import { appForFile, as, buildTestApp } from '../test/app.ts';
+import { createTeam, createVerifiedPhone, registerPhone } from '../test/factories.ts';
 import {
   callParams,
   create,
@@ -18,7 +18,7 @@ import {
   uniqueNumber,
 } from '../test/twilio.ts';
 
-let t: TestApp;
+const t = appForFile({ headerAuth: true, env: twilioEnv() });
 let a: Awaited<ReturnType<typeof createTeam>>;
 let b: Awaited<ReturnType<typeof createTeam>>;
 let phoneA: { id: string; number: string };
@@ -37,7 +37,6 @@ async function counts() {
 }
 
 beforeAll(async () => {
-  t = await buildTestApp({ headerAuth: true, env: twilioEnv() });
   a = await createTeam(t.database);
   b = await createTeam(t.database);
   phoneA = await createVerifiedPhone(t.app, t.database, as(a.owner, a.org, 'owner'), {
@@ -61,7 +60,6 @@ beforeAll(async () => {
     number: uniqueNumber(),
   });
 });
-afterAll(() => t.close());
 
 const paths = ['/webhooks/twilio/voice', '/webhooks/twilio/status', '/webhooks/twilio/sms'];
 const paramsFor = (path: string, to: string) =>
@@ -287,12 +285,7 @@ describe('routing follows the verified number', () => {
     await twilioPost(t.app, '/webhooks/twilio/voice', earlier);
     // B may register it (the answer reveals nothing), but it stays pending there and gets no
     // calls, even once A stops routing it.
-    const squat = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: as(b.owner, b.org, 'owner'),
-      payload: { number },
-    });
+    const squat = await registerPhone(t.app, as(b.owner, b.org, 'owner'), { number });
     expect(squat.statusCode).toBe(201);
     expect(squat.json().verification_status).toBe('pending_verification');
     await t.app.inject({

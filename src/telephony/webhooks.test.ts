@@ -1,9 +1,9 @@
 // Twilio webhooks, happy paths: incoming call TwiML and call log, status callbacks, SMS with
 // auto-reply, conversations. Requests are signed with the twilio package's own helper.
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { as, buildTestApp, type TestApp } from '../test/app.ts';
+import { appForFile, as } from '../test/app.ts';
 import { createTeam, createVerifiedPhone } from '../test/factories.ts';
 import {
   callParams,
@@ -14,7 +14,7 @@ import {
   uniqueNumber,
 } from '../test/twilio.ts';
 
-let t: TestApp;
+const t = appForFile({ headerAuth: true, env: twilioEnv() });
 let a: Awaited<ReturnType<typeof createTeam>>;
 let phone: { id: string; number: string };
 let bare: { id: string; number: string };
@@ -22,7 +22,6 @@ let agent: { id: string };
 const owner = () => [a.owner, a.org, 'owner'] as const;
 
 beforeAll(async () => {
-  t = await buildTestApp({ headerAuth: true, env: twilioEnv() });
   a = await createTeam(t.database);
   phone = await createVerifiedPhone(t.app, t.database, as(...owner()), {
     number: uniqueNumber(),
@@ -44,7 +43,6 @@ beforeAll(async () => {
     auto_reply: 'Thanks! We will call you back.',
   });
 });
-afterAll(() => t.close());
 
 const getCall = (sid: string) =>
   t.app.inject({ url: `/api/calls/${sid}`, headers: as(...owner()) });

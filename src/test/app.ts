@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
 import type { Principal } from '../access/principal.ts';
 import { type AppDeps, buildApp } from '../app.ts';
 import { type Config, loadConfig } from '../config.ts';
@@ -70,15 +71,15 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function buildTestApp(
-  options: {
-    env?: Record<string, string>;
-    database?: TestDatabase;
-    /** Identify callers by x-test-* headers instead of tokens (resource tests). */
-    headerAuth?: boolean;
-    deps?: Partial<AppDeps>;
-  } = {},
-): Promise<TestApp> {
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  database?: TestDatabase;
+  /** Identify callers by x-test-* headers instead of tokens (resource tests). */
+  headerAuth?: boolean;
+  deps?: Partial<AppDeps>;
+}
+
+export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const config = testConfig(options.env);
   const database = options.database ?? (await createTestDatabase());
   const app = await buildApp(config, {
@@ -97,6 +98,19 @@ export async function buildTestApp(
       rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One test app for a whole test file: built before its first test, closed after its last. The
+ * object is filled in when the file's tests start, so use it inside tests and hooks only.
+ */
+export function appForFile(options: TestAppOptions = {}): TestApp {
+  const t = {} as TestApp;
+  beforeAll(async () => {
+    Object.assign(t, await buildTestApp(options));
+  });
+  afterAll(() => t.close());
+  return t;
 }
 
 export function as(user: { id: string }, org: { id: string }, role: Role) {

@@ -32,6 +32,21 @@ export function cookieHeader(cookies: Record<string, string>): string {
 
 export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
+/** A POST carrying the session cookies alone, without the CSRF header (as a cross-site form). */
+export function postWithCookiesOnly(
+  app: FastifyInstance,
+  url: string,
+  cookies: Record<string, string>,
+  payload?: object,
+) {
+  return app.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: cookieHeader(cookies) },
+    ...(payload ? { payload } : {}),
+  });
+}
+
 export async function registerUser(
   app: FastifyInstance,
   body: { email?: string; password?: string; full_name?: string; company_name?: string } = {},
@@ -71,4 +86,40 @@ export async function loginUser(
     headers,
     payload: { email, password },
   });
+}
+
+/** POST /api/auth/password/forgot for an address (the answer, unchecked). */
+export function forgotPassword(app: FastifyInstance, email: string) {
+  return app.inject({ method: 'POST', url: '/api/auth/password/forgot', payload: { email } });
+}
+
+/** POST /api/auth/password/change as `headers` (the answer, unchecked). */
+export function changePassword(
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  current_password: string,
+  new_password: string,
+) {
+  return app.inject({
+    method: 'POST',
+    url: '/api/auth/password/change',
+    headers,
+    payload: { current_password, new_password },
+  });
+}
+
+/** POST /api/auth/logout, or /api/auth/logout-all when `everywhere`, as `headers` (unchecked). */
+export function logOut(app: FastifyInstance, headers: Record<string, string>, everywhere = false) {
+  const url = everywhere ? '/api/auth/logout-all' : '/api/auth/logout';
+  return app.inject({ method: 'POST', url, headers });
+}
+
+/** PATCH (or PUT, the source documents' verb) /api/users/me as `headers`: unchecked. */
+export function updateProfile(
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  payload: object,
+  method: 'PATCH' | 'PUT' = 'PATCH',
+) {
+  return app.inject({ method, url: '/api/users/me', headers, payload });
 }

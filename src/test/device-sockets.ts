@@ -1,5 +1,6 @@
 // Test support for device sockets: a stream handler that records what the gate handed over, and
 // real `ws` clients that report how a socket ended up (accepted, or closed with code and reason).
+import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import type { AudioStreamContext, AudioStreamHandler } from '../realtime/audio-stream.ts';
 
@@ -109,4 +110,13 @@ export async function refusal(
 export async function closedWithin(socket: Opened, since: number) {
   const c = await socket.closed;
   return { code: c.code, reason: c.reason, ms: c.at - since };
+}
+
+/** POST /api/realtime/tickets as `headers` (the answer, unchecked). */
+export function requestTicket(
+  app: FastifyInstance,
+  headers: Record<string, string> = {},
+  payload: Record<string, unknown> = {},
+) {
+  return app.inject({ method: 'POST', url: '/api/realtime/tickets', headers, payload });
 }

@@ -56,6 +56,15 @@ export async function createTeam(database: Database) {
   return { org, ...team };
 }
 
+/** POST /api/phones as `headers` (the answer, unchecked): registers a number, not yet verified. */
+export function registerPhone(
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  payload: Record<string, unknown>,
+) {
+  return app.inject({ method: 'POST', url: '/api/phones', headers, payload });
+}
+
 /**
  * A phone registered through the API (with `headers`: any caller, test headers or real
  * credentials) whose ownership is then proven, as the platform superuser's assignment proves it:
@@ -68,7 +77,7 @@ export async function createVerifiedPhone<T = Record<string, unknown>>(
   headers: Record<string, string>,
   payload: Record<string, unknown>,
 ): Promise<T & { id: string; number: string; verification_status: string }> {
-  const res = await app.inject({ method: 'POST', url: '/api/phones', headers, payload });
+  const res = await registerPhone(app, headers, payload);
   if (res.statusCode !== 201) throw new Error(`POST /api/phones: ${res.statusCode} ${res.body}`);
   const { id } = res.json() as { id: string };
   await withSystem(database, (tx) =>

@@ -25,6 +25,16 @@ export function postWebhook(t: TestApp, w: SignedWebhook, headers: Record<string
   });
 }
 
+/** POST a room-token request (the app's path, or another such as /auth/token); unchecked. */
+export function requestRoomToken(
+  app: TestApp['app'],
+  headers: Record<string, string>,
+  payload: object = {},
+  url = '/api/livekit/token',
+) {
+  return app.inject({ method: 'POST', url, headers, payload });
+}
+
 export async function startLiveKitTestApp(
   opts: { env?: Record<string, string>; database?: TestDatabase } = {},
 ): Promise<LiveKitTestApp> {

@@ -2,9 +2,12 @@
 // through the API, TOTP codes relative to now.
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
+import type { Database } from '../db/database.ts';
+import { withSystem } from '../db/tenant.ts';
 import type { Mail, Mailer } from '../mail/mailer.ts';
 import { totpCodeAt } from '../mfa/totp.ts';
-import { bearer, type Registered } from './auth-helpers.ts';
+import { appForFile, type TestApp } from './app.ts';
+import { bearer, type Registered, registerUser } from './auth-helpers.ts';
 
 export interface CapturingMailer extends Mailer {
   sent: Mail[];
@@ -27,6 +30,12 @@ export function capturingMailer(): CapturingMailer {
     async drain() {},
     async close() {},
   };
+}
+
+/** One test app for the file (appForFile) whose mailer keeps what it is given. */
+export function mailingAppForFile(): { t: TestApp; mail: CapturingMailer } {
+  const mail = capturingMailer();
+  return { t: appForFile({ deps: { mailer: mail } }), mail };
 }
 
 export const STEP_MS = 30_000;
@@ -101,4 +110,40 @@ export function mfaVerify(
 /** The JWT's claims, unverified (the tests only read what the server put there). */
 export function claimsOf(accessToken: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(accessToken.split('.')[1]!, 'base64url').toString('utf8'));
+}
+
+/** Stores an org's settings JSON as given, past the API's validation (policy parsing tests). */
+export async function setOrgSettings(database: Database, orgId: string, settings: unknown) {
+  await withSystem(database, (tx) =>
+    tx
+      .updateTable('orgs')
+      .set({ settings: JSON.stringify(settings) })
+      .where('id', '=', orgId)
+      .execute(),
+  );
+}
+
+/**
+ * A newly registered owner (no MFA yet) whose org then requires MFA of `roles`: with the
+ * default, their next login gets an enrolment-only (mfa_pending) session.
+ */
+export async function registerUnderMfaPolicy(
+  t: Pick<TestApp, 'app' | 'database'>,
+  roles: string[] = ['owner'],
+): Promise<Registered> {
+  const u = await registerUser(t.app);
+  await setOrgSettings(t.database, u.orgId, { mfa_required_roles: roles });
+  return u;
+}
+
+/** The user's backup codes not yet spent (ids only), straight from the database. */
+export function unusedBackupCodes(database: Database, userId: string) {
+  return withSystem(database, (tx) =>
+    tx
+      .selectFrom('mfa_backup_codes')
+      .select('id')
+      .where('user_id', '=', userId)
+      .where('used_at', 'is', null)
+      .execute(),
+  );
 }

@@ -100,6 +100,39 @@ export async function superuserApp(): Promise<{ t: TestApp; su: Person }> {
 export const listPrompts = (app: FastifyInstance, headers: Record<string, string>) =>
   app.inject({ url: '/api/prompts', headers });
 
+/** POST /api/prompts as `headers` (the answer, unchecked): the cheapest scoped write. */
+export const postPrompt = (
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  payload: object = { name: 'greeting', content: 'hi' },
+) => app.inject({ method: 'POST', url: '/api/prompts', headers, payload });
+
+/** PATCH /api/orgs/current/members/:id as `by`: sets `target`'s role (the answer, unchecked). */
+export const setRole = (
+  app: FastifyInstance,
+  by: Pick<Person, 'headers'>,
+  target: Pick<Person, 'user'>,
+  role: string,
+) =>
+  app.inject({
+    method: 'PATCH',
+    url: `/api/orgs/current/members/${target.user.id}`,
+    headers: by.headers,
+    payload: { role },
+  });
+
+/** DELETE /api/orgs/current/members/:id as `by` (the answer, unchecked). */
+export const removeMember = (
+  app: FastifyInstance,
+  by: Pick<Person, 'headers'>,
+  target: Pick<Person, 'user'>,
+) =>
+  app.inject({
+    method: 'DELETE',
+    url: `/api/orgs/current/members/${target.user.id}`,
+    headers: by.headers,
+  });
+
 export async function createKey(
   app: FastifyInstance,
   by: Pick<Person, 'headers'>,

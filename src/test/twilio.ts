@@ -102,6 +102,27 @@ export async function create<T = Record<string, unknown>>(
 }
 
 /**
+ * A verified phone with an outgoing agent on it (extra agent fields in `agentFields`), created
+ * through the API as (user, org, role) with header auth: what placing a call starts from.
+ */
+export async function callingAgent(
+  t: Pick<TestApp, 'app' | 'database'>,
+  who: [Who, Who, Role],
+  agentFields: Record<string, unknown> = {},
+): Promise<{ phone: { id: string; number: string }; agent: { id: string } }> {
+  const phone = await createVerifiedPhone(t.app, t.database, as(...who), {
+    number: uniqueNumber(),
+  });
+  const agent = await create(t.app, '/api/agents', who, {
+    name: 'caller',
+    direction: 'outgoing',
+    phone_id: phone.id,
+    ...agentFields,
+  });
+  return { phone, agent };
+}
+
+/**
  * A verified phone with an active incoming agent on it that streams its calls to
  * `mediaStreamUrl`, created through the API with `headers` (a team owner's).
  */

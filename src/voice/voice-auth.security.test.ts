@@ -1,8 +1,14 @@
 // Voice routes with real credentials: bearer tokens, cookies (CSRF on writes), API keys narrowed by
 // their scopes (reads follow the creator's role), and the platform superuser acting in an org.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/app.ts';
-import { cookieHeader, cookiesFrom, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { appForFile } from '../test/app.ts';
+import {
+  cookieHeader,
+  cookiesFrom,
+  GOOD_PASSWORD,
+  loginUser,
+  postWithCookiesOnly,
+} from '../test/auth-helpers.ts';
 import {
   ADMIN_ENV,
   createKey,
@@ -13,7 +19,7 @@ import {
 } from '../test/org-helpers.ts';
 import { uniqueNumber } from '../test/twilio.ts';
 
-let t: TestApp;
+const t = appForFile({ env: ADMIN_ENV });
 let a: Team;
 let b: Team;
 let su: Person;
@@ -24,7 +30,6 @@ const post = (headers: Record<string, string>, url: string, payload: object) =>
   t.app.inject({ method: 'POST', url, headers, payload });
 
 beforeAll(async () => {
-  t = await buildTestApp({ env: ADMIN_ENV });
   a = await team(t);
   b = await team(t, 'Other Org');
   su = await superuser(t);
@@ -32,7 +37,6 @@ beforeAll(async () => {
   memberPhone = (await post(a.member.headers, '/api/phones', { number: uniqueNumber() })).json().id;
   await post(b.owner.headers, '/api/phones', { number: uniqueNumber() });
 });
-afterAll(() => t.close());
 
 const ids = (res: { json(): { items: { id: string }[] } }) => res.json().items.map((x) => x.id);
 
@@ -50,12 +54,7 @@ describe('cookies', () => {
     const login = await loginUser(t.app, a.member.email, GOOD_PASSWORD);
     const cookies = cookiesFrom(login);
     const payload = { number: uniqueNumber() };
-    const bare = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: { cookie: cookieHeader(cookies) },
-      payload,
-    });
+    const bare = await postWithCookiesOnly(t.app, '/api/phones', cookies, payload);
     expect(bare.statusCode).toBe(403);
     expect(bare.json().code).toBe('csrf_failed');
     const ok = await t.app.inject({

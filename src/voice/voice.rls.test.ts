@@ -33,6 +33,16 @@ const ctx = (team: typeof a, role: Role | 'member2'): TenantContext => ({
   role: role === 'member2' ? 'member' : role,
 });
 
+/** A new, inactive phone row of `orgId` owned by `ownerId`. */
+const inactivePhone = (orgId: string, ownerId: string) => ({
+  id: newId(),
+  org_id: orgId,
+  owner_id: ownerId,
+  number: uniqueNumber(),
+  label: null,
+  active: false,
+});
+
 async function seed(team: typeof a, owner: { id: string }, key: string) {
   await withSystem(database, async (tx) => {
     const phone = newId();
@@ -233,17 +243,7 @@ describe('voice tables: row-level security', () => {
   it('a member cannot write a row owned by someone else, nor change one', async () => {
     await expect(
       withTenant(database, ctx(a, 'member'), (tx) =>
-        tx
-          .insertInto('phones')
-          .values({
-            id: newId(),
-            org_id: a.org.id,
-            owner_id: a.member2.id,
-            number: uniqueNumber(),
-            label: null,
-            active: false,
-          })
-          .execute(),
+        tx.insertInto('phones').values(inactivePhone(a.org.id, a.member2.id)).execute(),
       ),
     ).rejects.toThrow(/row-level security/);
     const updated = await withTenant(database, ctx(a, 'member'), (tx) =>
@@ -318,17 +318,7 @@ describe('voice tables: row-level security', () => {
     ).rejects.toThrow(/row-level security/);
     await expect(
       withOrgService(database, a.org.id, (tx) =>
-        tx
-          .insertInto('phones')
-          .values({
-            id: newId(),
-            org_id: a.org.id,
-            owner_id: a.owner.id,
-            number: uniqueNumber(),
-            label: null,
-            active: false,
-          })
-          .execute(),
+        tx.insertInto('phones').values(inactivePhone(a.org.id, a.owner.id)).execute(),
       ),
     ).rejects.toThrow(/row-level security/);
     const moved = await withOrgService(database, a.org.id, (tx) =>

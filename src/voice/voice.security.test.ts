@@ -1,12 +1,13 @@
 // Every voice resource × every role × another org: who may create, see, change and delete which
 // rows (members: their own; managers and up: the whole org; nobody: another org's), and who reads
 // which calls and messages. Refusals look exactly like missing rows (404) and change nothing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
-import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam, createVerifiedPhone } from '../test/factories.ts';
+import { appForFile, as } from '../test/app.ts';
+import { createTeam } from '../test/factories.ts';
 import {
+  callingAgent,
   callParams,
   create,
   smsParams,
@@ -15,7 +16,7 @@ import {
   uniqueNumber,
 } from '../test/twilio.ts';
 
-let t: TestApp;
+const t = appForFile({ headerAuth: true, env: twilioEnv() });
 let a: Awaited<ReturnType<typeof createTeam>>;
 let b: Awaited<ReturnType<typeof createTeam>>;
 type User = { id: string };
@@ -32,15 +33,7 @@ function roleOf(team: Team, user: User): Role {
 
 async function prepare(team: Team, user: User) {
   const w = [user, team.org, roleOf(team, user)] as [User, User, Role];
-  const phone = await createVerifiedPhone(t.app, t.database, as(...w), {
-    number: uniqueNumber(),
-  });
-  const agent = await create(t.app, '/api/agents', w, {
-    name: 'out',
-    direction: 'outgoing',
-    phone_id: phone.id,
-  });
-  kit.set(user.id, { phone, agent });
+  kit.set(user.id, await callingAgent(t, w, { name: 'out' }));
 }
 
 interface Resource {
@@ -92,13 +85,11 @@ const RESOURCES: Resource[] = [
 ];
 
 beforeAll(async () => {
-  t = await buildTestApp({ headerAuth: true, env: twilioEnv() });
   a = await createTeam(t.database);
   b = await createTeam(t.database);
   for (const u of [a.owner, a.member, a.member2]) await prepare(a, u);
   await prepare(b, b.owner);
 });
-afterAll(() => t.close());
 
 async function snapshot(table: Resource['table'], id: string) {
   return withSystem(t.database, (tx) =>

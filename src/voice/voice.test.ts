@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
-import { createTeam, createVerifiedPhone } from '../test/factories.ts';
+import { createTeam, createVerifiedPhone, registerPhone } from '../test/factories.ts';
 import { create, uniqueNumber } from '../test/twilio.ts';
 
 let t: TestApp;
@@ -12,6 +12,12 @@ let a: Awaited<ReturnType<typeof createTeam>>;
 let b: Awaited<ReturnType<typeof createTeam>>;
 const ownerA = () => as(a.owner, a.org, 'owner');
 const future = (ms = 3_600_000) => new Date(Date.now() + ms).toISOString();
+/** A request as org A's owner. */
+const asOwnerA = (
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+  url: string,
+  payload?: object,
+) => t.app.inject({ method, url, headers: ownerA(), ...(payload ? { payload } : {}) });
 
 beforeAll(async () => {
   t = await buildTestApp({ headerAuth: true });
@@ -23,12 +29,7 @@ afterAll(() => t.close());
 describe('phones', () => {
   it('create, get, list, update, delete (soft)', async () => {
     const number = uniqueNumber();
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: ownerA(),
-      payload: { number, label: 'Front desk' },
-    });
+    const res = await asOwnerA('POST', '/api/phones', { number, label: 'Front desk' });
     expect(res.statusCode).toBe(201);
     const phone = res.json();
     expect(phone).toMatchObject({
@@ -38,25 +39,15 @@ describe('phones', () => {
       org_id: a.org.id,
       owner_id: a.owner.id,
     });
-    expect(
-      (await t.app.inject({ url: `/api/phones/${phone.id}`, headers: ownerA() })).json(),
-    ).toEqual(phone);
-    const patched = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/phones/${phone.id}`,
-      headers: ownerA(),
-      payload: { label: null, active: false },
+    expect((await asOwnerA('GET', `/api/phones/${phone.id}`)).json()).toEqual(phone);
+    const patched = await asOwnerA('PATCH', `/api/phones/${phone.id}`, {
+      label: null,
+      active: false,
     });
     expect(patched.json()).toMatchObject({ label: null, active: false });
-    const del = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/phones/${phone.id}`,
-      headers: ownerA(),
-    });
+    const del = await asOwnerA('DELETE', `/api/phones/${phone.id}`);
     expect(del.statusCode).toBe(204);
-    expect(
-      (await t.app.inject({ url: `/api/phones/${phone.id}`, headers: ownerA() })).statusCode,
-    ).toBe(404);
+    expect((await asOwnerA('GET', `/api/phones/${phone.id}`)).statusCode).toBe(404);
     const row = await withSystem(t.database, (tx) =>
       tx.selectFrom('phones').selectAll().where('id', '=', phone.id).executeTakeFirstOrThrow(),
     );
@@ -82,12 +73,7 @@ describe('phones', () => {
     ['too long', '+1234567890123456'],
     ['leading zero', '+0415555010'],
   ])('rejects a number that is %s', async (_label, number) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: ownerA(),
-      payload: { number },
-    });
+    const res = await asOwnerA('POST', '/api/phones', { number });
     expect(res.statusCode).toBe(400);
     expect(res.json().code).toBe('validation_failed');
   });
@@ -95,21 +81,11 @@ describe('phones', () => {
   it('the same number twice in one org is a 409; another org registering it gets no 409 (it stays pending there)', async () => {
     const number = uniqueNumber();
     await create(t.app, '/api/phones', [a.owner, a.org, 'owner'], { number });
-    const again = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: ownerA(),
-      payload: { number },
-    });
+    const again = await asOwnerA('POST', '/api/phones', { number });
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('phone_number_exists');
     // A cross-org 409 would tell B which numbers A uses: B's registration succeeds, inert.
-    const other = await t.app.inject({
-      method: 'POST',
-      url: '/api/phones',
-      headers: as(b.owner, b.org, 'owner'),
-      payload: { number },
-    });
+    const other = await registerPhone(t.app, as(b.owner, b.org, 'owner'), { number });
     expect(other.statusCode).toBe(201);
     expect(other.json()).toMatchObject({
       active: true,
@@ -190,11 +166,9 @@ describe('voice agents', () => {
     );
     expect(agent).toMatchObject({ direction: 'outgoing', prompt_id: prompt.id, active: true });
     for (const method of ['PATCH', 'PUT'] as const) {
-      const res = await t.app.inject({
-        method,
-        url: `/api/agents/${agent.id}`,
-        headers: ownerA(),
-        payload: { greeting: `${method} hi`, prompt_id: null },
+      const res = await asOwnerA(method, `/api/agents/${agent.id}`, {
+        greeting: `${method} hi`,
+        prompt_id: null,
       });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toMatchObject({
@@ -203,13 +177,8 @@ describe('voice agents', () => {
         name: 'Sales',
       });
     }
-    expect(
-      (await t.app.inject({ method: 'DELETE', url: `/api/agents/${agent.id}`, headers: ownerA() }))
-        .statusCode,
-    ).toBe(204);
-    expect(
-      (await t.app.inject({ url: `/api/agents/${agent.id}`, headers: ownerA() })).statusCode,
-    ).toBe(404);
+    expect((await asOwnerA('DELETE', `/api/agents/${agent.id}`)).statusCode).toBe(204);
+    expect((await asOwnerA('GET', `/api/agents/${agent.id}`)).statusCode).toBe(404);
   });
 
   it('one active incoming agent per phone (409), outgoing and inactive ones do not count', async () => {
@@ -221,11 +190,10 @@ describe('voice agents', () => {
       direction: 'incoming',
       phone_id: p.id,
     });
-    const second = await t.app.inject({
-      method: 'POST',
-      url: '/api/agents',
-      headers: ownerA(),
-      payload: { name: 'in2', direction: 'incoming', phone_id: p.id },
+    const second = await asOwnerA('POST', '/api/agents', {
+      name: 'in2',
+      direction: 'incoming',
+      phone_id: p.id,
     });
     expect(second.statusCode).toBe(409);
     expect(second.json().code).toBe('phone_has_active_agent');
@@ -240,57 +208,32 @@ describe('voice agents', () => {
       phone_id: p.id,
       active: false,
     });
-    const activate = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/agents/${off.id}`,
-      headers: ownerA(),
-      payload: { active: true },
-    });
+    const activate = await asOwnerA('PATCH', `/api/agents/${off.id}`, { active: true });
     expect(activate.statusCode).toBe(409);
-    await t.app.inject({ method: 'DELETE', url: `/api/agents/${first.id}`, headers: ownerA() });
-    expect(
-      (
-        await t.app.inject({
-          method: 'PATCH',
-          url: `/api/agents/${off.id}`,
-          headers: ownerA(),
-          payload: { active: true },
-        })
-      ).statusCode,
-    ).toBe(200);
+    await asOwnerA('DELETE', `/api/agents/${first.id}`);
+    expect((await asOwnerA('PATCH', `/api/agents/${off.id}`, { active: true })).statusCode).toBe(
+      200,
+    );
   });
 
   it('answers on the source documents path /agents too', async () => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/agents',
-      headers: ownerA(),
-      payload: { name: 'alias', direction: 'outgoing', phone_id: phone.id },
+    const res = await asOwnerA('POST', '/agents', {
+      name: 'alias',
+      direction: 'outgoing',
+      phone_id: phone.id,
     });
     expect(res.statusCode).toBe(201);
     const id = res.json().id;
-    expect((await t.app.inject({ url: `/agents/${id}`, headers: ownerA() })).json().name).toBe(
-      'alias',
-    );
+    expect((await asOwnerA('GET', `/agents/${id}`)).json().name).toBe('alias');
     expect(
-      (await t.app.inject({ url: '/agents?direction=outgoing', headers: ownerA() }))
+      (await asOwnerA('GET', '/agents?direction=outgoing'))
         .json()
         .items.map((x: { id: string }) => x.id),
     ).toContain(id);
-    expect(
-      (
-        await t.app.inject({
-          method: 'PUT',
-          url: `/agents/${id}`,
-          headers: ownerA(),
-          payload: { name: 'renamed' },
-        })
-      ).json().name,
-    ).toBe('renamed');
-    expect(
-      (await t.app.inject({ method: 'DELETE', url: `/agents/${id}`, headers: ownerA() }))
-        .statusCode,
-    ).toBe(204);
+    expect((await asOwnerA('PUT', `/agents/${id}`, { name: 'renamed' })).json().name).toBe(
+      'renamed',
+    );
+    expect((await asOwnerA('DELETE', `/agents/${id}`)).statusCode).toBe(204);
     expect((await t.app.inject({ url: '/agents' })).statusCode).toBe(401);
   });
 
@@ -302,11 +245,12 @@ describe('voice agents', () => {
     ['unknown field', { owner_id: newId() }],
     ['missing phone', { phone_id: undefined }],
   ])('rejects %s with 400', async (_label, over) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/agents',
-      headers: ownerA(),
-      payload: { name: 'x', direction: 'incoming', phone_id: phone.id, active: false, ...over },
+    const res = await asOwnerA('POST', '/api/agents', {
+      name: 'x',
+      direction: 'incoming',
+      phone_id: phone.id,
+      active: false,
+      ...over,
     });
     expect(res.statusCode).toBe(400);
   });
@@ -327,11 +271,10 @@ describe('voice agents', () => {
     ];
     const bodies: string[] = [];
     for (const over of tries) {
-      const res = await t.app.inject({
-        method: 'POST',
-        url: '/api/agents',
-        headers: ownerA(),
-        payload: { name: 'x', direction: 'outgoing', ...over },
+      const res = await asOwnerA('POST', '/api/agents', {
+        name: 'x',
+        direction: 'outgoing',
+        ...over,
       });
       expect(res.statusCode).toBe(400);
       const { request_id: _r, instance: _i, ...rest } = res.json();
@@ -352,52 +295,27 @@ describe('messaging agents', () => {
       phone_id: p.id,
       auto_reply: 'Hi',
     });
-    const dup = await t.app.inject({
-      method: 'POST',
-      url: '/api/message-agents',
-      headers: ownerA(),
-      payload: { name: 'bot2', phone_id: p.id },
-    });
+    const dup = await asOwnerA('POST', '/api/message-agents', { name: 'bot2', phone_id: p.id });
     expect(dup.statusCode).toBe(409);
     expect(dup.json().code).toBe('phone_has_active_message_agent');
-    const put = await t.app.inject({
-      method: 'PUT',
-      url: `/api/message-agents/${m.id}`,
-      headers: ownerA(),
-      payload: { auto_reply: null, active: false },
+    const put = await asOwnerA('PUT', `/api/message-agents/${m.id}`, {
+      auto_reply: null,
+      active: false,
     });
     expect(put.json()).toMatchObject({ auto_reply: null, active: false });
     expect(
-      (
-        await t.app.inject({
-          method: 'POST',
-          url: '/api/message-agents',
-          headers: ownerA(),
-          payload: { name: 'bot2', phone_id: p.id },
-        })
-      ).statusCode,
+      (await asOwnerA('POST', '/api/message-agents', { name: 'bot2', phone_id: p.id })).statusCode,
     ).toBe(201);
     const list = (
-      await t.app.inject({
-        url: `/api/message-agents?phone_id=${p.id}&active=false`,
-        headers: ownerA(),
-      })
+      await asOwnerA('GET', `/api/message-agents?phone_id=${p.id}&active=false`)
     ).json();
     expect(list.items.map((x: { id: string }) => x.id)).toEqual([m.id]);
-    expect(
-      (
-        await t.app.inject({
-          method: 'DELETE',
-          url: `/api/message-agents/${m.id}`,
-          headers: ownerA(),
-        })
-      ).statusCode,
-    ).toBe(204);
-    const long = await t.app.inject({
-      method: 'POST',
-      url: '/api/message-agents',
-      headers: ownerA(),
-      payload: { name: 'x', phone_id: p.id, auto_reply: 'x'.repeat(1601), active: false },
+    expect((await asOwnerA('DELETE', `/api/message-agents/${m.id}`)).statusCode).toBe(204);
+    const long = await asOwnerA('POST', '/api/message-agents', {
+      name: 'x',
+      phone_id: p.id,
+      auto_reply: 'x'.repeat(1601),
+      active: false,
     });
     expect(long.statusCode).toBe(400);
   });
@@ -442,38 +360,17 @@ describe('scheduled calls', () => {
       scheduled_at: at,
     });
     const list = (
-      await t.app.inject({
-        url: `/api/scheduled-calls?status=pending&agent_id=${outgoing.id}`,
-        headers: ownerA(),
-      })
+      await asOwnerA('GET', `/api/scheduled-calls?status=pending&agent_id=${outgoing.id}`)
     ).json();
     expect(list.items.map((x: { id: string }) => x.id)).toContain(s.id);
-    const cancel = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: ownerA(),
-    });
+    const cancel = await asOwnerA('POST', `/api/scheduled-calls/${s.id}/cancel`);
     expect(cancel.statusCode).toBe(200);
     expect(cancel.json().status).toBe('cancelled');
-    const again = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: ownerA(),
-    });
+    const again = await asOwnerA('POST', `/api/scheduled-calls/${s.id}/cancel`);
     expect(again.statusCode).toBe(409);
     expect(again.json().code).toBe('scheduled_call_not_pending');
-    expect(
-      (
-        await t.app.inject({
-          method: 'DELETE',
-          url: `/api/scheduled-calls/${s.id}`,
-          headers: ownerA(),
-        })
-      ).statusCode,
-    ).toBe(204);
-    expect(
-      (await t.app.inject({ url: `/api/scheduled-calls/${s.id}`, headers: ownerA() })).statusCode,
-    ).toBe(404);
+    expect((await asOwnerA('DELETE', `/api/scheduled-calls/${s.id}`)).statusCode).toBe(204);
+    expect((await asOwnerA('GET', `/api/scheduled-calls/${s.id}`)).statusCode).toBe(404);
   });
 
   it('DELETE of a pending call cancels it; of a call being placed is a 409', async () => {
@@ -482,15 +379,7 @@ describe('scheduled calls', () => {
       to: '+14155550112',
       scheduled_at: future(),
     });
-    expect(
-      (
-        await t.app.inject({
-          method: 'DELETE',
-          url: `/api/scheduled-calls/${s.id}`,
-          headers: ownerA(),
-        })
-      ).statusCode,
-    ).toBe(204);
+    expect((await asOwnerA('DELETE', `/api/scheduled-calls/${s.id}`)).statusCode).toBe(204);
     const row = await withSystem(t.database, (tx) =>
       tx.selectFrom('scheduled_calls').selectAll().where('id', '=', s.id).executeTakeFirstOrThrow(),
     );
@@ -508,17 +397,9 @@ describe('scheduled calls', () => {
         .where('id', '=', busy.id)
         .execute(),
     );
-    const del = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/scheduled-calls/${busy.id}`,
-      headers: ownerA(),
-    });
+    const del = await asOwnerA('DELETE', `/api/scheduled-calls/${busy.id}`);
     expect(del.statusCode).toBe(409);
-    const cancel = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${busy.id}/cancel`,
-      headers: ownerA(),
-    });
+    const cancel = await asOwnerA('POST', `/api/scheduled-calls/${busy.id}/cancel`);
     expect(cancel.statusCode).toBe(409);
   });
 
@@ -532,11 +413,11 @@ describe('scheduled calls', () => {
     ['an unknown agent', () => ({ agent_id: newId() })],
     ['a status (not writable)', () => ({ status: 'dispatched' })],
   ])('rejects a call %s with 400', async (_label, over) => {
-    const res = await t.app.inject({
-      method: 'POST',
-      url: '/api/scheduled-calls',
-      headers: ownerA(),
-      payload: { agent_id: outgoing.id, to: '+14155550100', scheduled_at: future(), ...over() },
+    const res = await asOwnerA('POST', '/api/scheduled-calls', {
+      agent_id: outgoing.id,
+      to: '+14155550100',
+      scheduled_at: future(),
+      ...over(),
     });
     expect(res.statusCode).toBe(400);
   });
@@ -568,14 +449,10 @@ describe('read-only logs and analytics answer (empty org)', () => {
       ['DELETE', `/api/calls/CA${'0'.repeat(32)}`],
       ['POST', '/api/messages'],
     ] as const) {
-      const res = await t.app.inject({ method, url, headers: ownerA(), payload: {} });
+      const res = await asOwnerA(method, url, {});
       expect([404, 405]).toContain(res.statusCode);
     }
-    expect(
-      (await t.app.inject({ url: '/api/calls/not-a-sid', headers: ownerA() })).statusCode,
-    ).toBe(400);
-    expect(
-      (await t.app.inject({ url: `/api/calls/CA${'0'.repeat(32)}`, headers: ownerA() })).statusCode,
-    ).toBe(404);
+    expect((await asOwnerA('GET', '/api/calls/not-a-sid')).statusCode).toBe(400);
+    expect((await asOwnerA('GET', `/api/calls/CA${'0'.repeat(32)}`)).statusCode).toBe(404);
   });
 });
