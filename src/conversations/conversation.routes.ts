@@ -5,10 +5,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Conversation } from '../db/schema.ts';
+import { deleteByIdRoute } from '../http/delete-route.ts';
 import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { IdParams, responses, Timestamp } from '../http/schemas.ts';
 import type { ConversationService } from './conversation.service.ts';
 
 const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
@@ -217,27 +218,18 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     '/api/conversations/:id',
     {
-      schema: {
-        operationId: 'deleteConversation',
-        tags,
-        security,
-        summary: 'Delete a conversation (soft delete; its audio file is removed)',
-        description:
-          'Members delete their own conversations; owners, admins and managers any of the org. Audited (`conversation.delete`). The row stays, hidden; its file is removed right after (a conversation still recording: once it ends, by the recovery sweep).',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'deleteConversation',
+      tags,
+      security,
+      summary: 'Delete a conversation (soft delete; its audio file is removed)',
+      description:
+        'Members delete their own conversations; owners, admins and managers any of the org. Audited (`conversation.delete`). The row stays, hidden; its file is removed right after (a conversation still recording: once it ends, by the recovery sweep).',
     },
-    async (request, reply) => {
-      await conversations.remove(
-        requirePrincipal(request),
-        request.params.id,
-        requestMeta(request),
-      );
-      return reply.code(204).send(null);
-    },
+    async (request, id) =>
+      conversations.remove(requirePrincipal(request), id, requestMeta(request)),
   );
 };
