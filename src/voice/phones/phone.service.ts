@@ -5,11 +5,10 @@
 // holds a number verified: the database's cross-tenant unique index decides, and a loser is told
 // the same as for a number that is not on its account, so no answer reveals another org's numbers.
 // Changes to routing are audited.
-import { auditActor } from '../../access/actor.ts';
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import { requireSuperuser } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
-import { recordAudit } from '../../audit/audit.ts';
+import { recordAct, recordAudit } from '../../audit/audit.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import { violatedUniqueIndex } from '../../db/errors.ts';
@@ -59,13 +58,10 @@ export function createPhoneService(
               label: input.label ?? null,
               active: input.active ?? true,
             });
-            await recordAudit(tx, meta, {
-              org_id: p.orgId,
-              ...auditActor(p),
+            await recordAct(tx, meta, p, {
               action: 'phone.create',
               target_type: 'phone',
               target_id: row.id,
-              outcome: 'success',
               metadata: { number: row.number, active: row.active },
             });
             return row;
@@ -88,13 +84,10 @@ export function createPhoneService(
           phones.update(p, id, patch, async (tx, row) => {
             const updated = phones.found(await repo.updatePhone(tx, p.orgId, id, patch));
             if (patch.active !== undefined && patch.active !== row.active) {
-              await recordAudit(tx, meta, {
-                org_id: p.orgId,
-                ...auditActor(p),
+              await recordAct(tx, meta, p, {
                 action: updated.active ? 'phone.activate' : 'phone.deactivate',
                 target_type: 'phone',
                 target_id: id,
-                outcome: 'success',
                 metadata: { number: updated.number },
               });
             }
@@ -140,13 +133,10 @@ export function createPhoneService(
             const row = phones.found(
               await verification.markVerified(tx, p.orgId, id, 'twilio_account'),
             );
-            await recordAudit(tx, meta, {
-              org_id: p.orgId,
-              ...auditActor(p),
+            await recordAct(tx, meta, p, {
               action: 'phone.verify',
               target_type: 'phone',
               target_id: id,
-              outcome: 'success',
               metadata: { number: row.number, method: 'twilio_account' },
             });
             return row;
@@ -158,13 +148,10 @@ export function createPhoneService(
       } else if (phone.verification_status === 'verified') {
         await withTenant(database, tenantOf(p), async (tx) => {
           await verification.markPending(tx, p.orgId, id);
-          await recordAudit(tx, meta, {
-            org_id: p.orgId,
-            ...auditActor(p),
+          await recordAct(tx, meta, p, {
             action: 'phone.verification_lost',
             target_type: 'phone',
             target_id: id,
-            outcome: 'success',
             metadata: { number: phone.number },
           });
         });
@@ -175,13 +162,10 @@ export function createPhoneService(
     remove(p: Principal, id: string, meta: RequestMeta): Promise<void> {
       return phones.manage(p, id, async (tx, row) => {
         await repo.softDeletePhone(tx, p.orgId, id);
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'phone.delete',
           target_type: 'phone',
           target_id: id,
-          outcome: 'success',
           metadata: { number: row.number },
         });
       });
