@@ -1,6 +1,7 @@
 // Conversation rows. Every function takes the caller's transaction first; the explicit org filter
 // (and, for members, the user filter) is defence in depth on top of row-level security.
 import { sql } from 'kysely';
+import { type LogPage, logPage } from '../db/log-page.ts';
 import type { Conversation, ConversationStatus } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -101,15 +102,11 @@ export interface ConversationScope {
   userId?: string;
 }
 
-export interface ConversationFilters {
-  limit: number;
-  before?: string;
+export interface ConversationFilters extends LogPage {
   userId?: string;
   deviceId?: string;
   clientId?: string;
   status?: ConversationStatus;
-  since?: string;
-  until?: string;
 }
 
 function visible(tx: Tx, scope: ConversationScope) {
@@ -127,14 +124,11 @@ export function listConversations(
   scope: ConversationScope,
   f: ConversationFilters,
 ): Promise<Conversation[]> {
-  let q = visible(tx, scope);
-  if (f.before) q = q.where('id', '<', f.before);
+  let q = visible(tx, scope).where(logPage('started_at', f));
   if (f.userId) q = q.where('user_id', '=', f.userId);
   if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
   if (f.clientId) q = q.where('client_id', '=', f.clientId);
   if (f.status) q = q.where('status', '=', f.status);
-  if (f.since) q = q.where('started_at', '>=', new Date(f.since));
-  if (f.until) q = q.where('started_at', '<', new Date(f.until));
   return q.orderBy('id', 'desc').limit(f.limit).execute();
 }
 
