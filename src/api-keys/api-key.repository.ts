@@ -5,15 +5,11 @@ import type { Tx } from '../db/tenant.ts';
 
 export async function insertApiKey(
   tx: Tx,
-  row: {
-    id: string;
-    org_id: string;
-    created_by: string;
-    name: string;
-    prefix: string;
-    key_hash: string;
+  row: Pick<
+    ApiKey,
+    'id' | 'org_id' | 'created_by' | 'name' | 'prefix' | 'key_hash' | 'expires_at'
+  > & {
     scopes: readonly string[];
-    expires_at: Date | null;
   },
 ): Promise<ApiKey> {
   return tx

@@ -5,17 +5,18 @@ import { type LogPage, logPage } from '../db/log-page.ts';
 import type { Conversation, ConversationStatus } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
-export interface NewConversation {
-  id: string;
-  org_id: string;
-  user_id: string;
-  device_id: string;
-  client_id: string;
-  device_name: string;
-  codec: 'opus' | 'pcm';
-  sample_rate: number;
-  channels: number;
-}
+export type NewConversation = Pick<
+  Conversation,
+  | 'id'
+  | 'org_id'
+  | 'user_id'
+  | 'device_id'
+  | 'client_id'
+  | 'device_name'
+  | 'codec'
+  | 'sample_rate'
+  | 'channels'
+>;
 
 export async function insertConversation(tx: Tx, row: NewConversation): Promise<void> {
   await tx.insertInto('conversations').values(row).execute();

@@ -8,15 +8,10 @@ import type { Tx } from '../db/tenant.ts';
 
 export function insertTicket(
   tx: Tx,
-  row: {
-    token_hash: string;
-    org_id: string;
-    user_id: string;
-    session_id: string | null;
-    api_key_id: string | null;
-    device_name: string;
-    expires_at: Date;
-  },
+  row: Pick<
+    RealtimeTicket,
+    'token_hash' | 'org_id' | 'user_id' | 'session_id' | 'api_key_id' | 'device_name' | 'expires_at'
+  >,
 ): Promise<{ expires_at: Date }> {
   return tx
     .insertInto('realtime_tickets')
