@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import type { Role, VoiceSessionSource } from '../db/schema.ts';
+import type { OpenedSession } from '../auth/session-response.ts';
+import type { VoiceSessionSource } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
 import { type ContextForToken, noPreferencesDigest } from './context.ts';
 import { createLiveKitServer, type LiveKitServer } from './livekit-server.ts';
@@ -20,16 +21,6 @@ import { createLiveKitWebhooks, type WebhookOutcome } from './webhook.service.ts
 
 /** How often the sweep runs (expired tokens, missed revocations, old webhook event ids). */
 export const SWEEP_INTERVAL_MS = 30_000;
-
-/** Who a sign-up or login just opened a session for. */
-export interface SessionSubjectForRoom {
-  userId: string;
-  orgId: string;
-  role: Role;
-  superuser: boolean;
-  sessionId: string;
-  mfaPending?: boolean;
-}
 
 export interface LiveKitLoginFields {
   livekit_token?: string;
@@ -110,7 +101,7 @@ export function createLiveKit(deps: {
      * client can ask POST /auth/token).
      */
     async sessionFields(
-      s: SessionSubjectForRoom,
+      s: OpenedSession,
       source: 'register' | 'login',
     ): Promise<LiveKitLoginFields> {
       if (!parts || s.mfaPending) return {};
