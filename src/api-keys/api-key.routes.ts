@@ -5,7 +5,7 @@ import { API_KEY_SCOPES } from '../access/permissions.ts';
 import { requirePrincipal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { ApiKey } from '../db/schema.ts';
-import { deleteByIdRoute } from '../http/delete-route.ts';
+import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { responses, Timestamp } from '../http/schemas.ts';

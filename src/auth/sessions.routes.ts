@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
-import { deleteByIdRoute } from '../http/delete-route.ts';
+import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { NoContent, responses } from '../http/schemas.ts';

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Conversation } from '../db/schema.ts';
-import { deleteByIdRoute } from '../http/delete-route.ts';
+import { deleteByIdRoute, getByIdRoute } from '../http/by-id-routes.ts';
 import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
@@ -161,21 +161,19 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     '/api/conversations/:id',
     {
-      schema: {
-        operationId: 'getConversation',
-        tags,
-        security,
-        summary: 'Get a conversation',
-        description: visibility,
-        params: IdParams,
-        response: responses({ 200: ConversationOut }, [401, 403, 404]),
-      },
+      operationId: 'getConversation',
+      tags,
+      security,
+      summary: 'Get a conversation',
+      description: visibility,
     },
-    async (request) =>
-      toConversationJson(await conversations.get(requirePrincipal(request), request.params.id)),
+    ConversationOut,
+    async (request, id) =>
+      toConversationJson(await conversations.get(requirePrincipal(request), id)),
   );
 
   app.get(

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { SessionTokens, sessionResponse } from '../auth/session-response.ts';
-import { deleteByIdRoute } from '../http/delete-route.ts';
+import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { responses } from '../http/schemas.ts';

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Prompt } from '../db/schema.ts';
-import { deleteByIdRoute } from '../http/delete-route.ts';
+import { deleteByIdRoute, getByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { IdParams, responses, Timestamp } from '../http/schemas.ts';
 import type { PromptService } from './prompt.service.ts';
@@ -107,20 +107,17 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     '/api/prompts/:id',
     {
-      schema: {
-        operationId: 'getPrompt',
-        tags,
-        security,
-        summary: 'Get a prompt',
-        params: IdParams,
-        response: responses({ 200: PromptOut }, [401, 403, 404]),
-      },
+      operationId: 'getPrompt',
+      tags,
+      security,
+      summary: 'Get a prompt',
     },
-    async (request) =>
-      toPromptJson(await prompts.get(requirePrincipal(request), request.params.id)),
+    PromptOut,
+    async (request, id) => toPromptJson(await prompts.get(requirePrincipal(request), id)),
   );
 
   app.patch(

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
 import type { Agent } from '../../db/schema.ts';
-import { deleteByIdRoute } from '../../http/delete-route.ts';
+import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import { Name, NullableText, NullableUuid, SECURITY as security, Uuid } from '../shared.ts';
@@ -155,20 +155,18 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     `${base}/:id`,
     {
-      schema: {
-        operationId: 'getAgent',
-        hide,
-        tags,
-        security,
-        summary: 'Get a voice agent',
-        params: IdParams,
-        response: responses({ 200: AgentOut }, [401, 403, 404]),
-      },
+      operationId: 'getAgent',
+      hide,
+      tags,
+      security,
+      summary: 'Get a voice agent',
     },
-    async (request) => toAgentJson(await agents.get(requirePrincipal(request), request.params.id)),
+    AgentOut,
+    async (request, id) => toAgentJson(await agents.get(requirePrincipal(request), id)),
   );
 
   for (const method of ['patch', 'put'] as const) {

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
 import type { Phone } from '../../db/schema.ts';
-import { deleteByIdRoute } from '../../http/delete-route.ts';
+import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { requestMeta } from '../../http/request-meta.ts';
 import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
@@ -127,19 +127,17 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     '/api/phones/:id',
     {
-      schema: {
-        operationId: 'getPhone',
-        tags,
-        security,
-        summary: 'Get a phone number',
-        params: IdParams,
-        response: responses({ 200: PhoneOut }, [401, 403, 404]),
-      },
+      operationId: 'getPhone',
+      tags,
+      security,
+      summary: 'Get a phone number',
     },
-    async (request) => toPhoneJson(await phones.get(requirePrincipal(request), request.params.id)),
+    PhoneOut,
+    async (request, id) => toPhoneJson(await phones.get(requirePrincipal(request), id)),
   );
 
   app.patch(

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
 import type { ScheduledCall } from '../../db/schema.ts';
-import { deleteByIdRoute } from '../../http/delete-route.ts';
+import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import { E164, iso, SECURITY as security, Uuid } from '../shared.ts';
@@ -120,20 +120,18 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     `${base}/:id`,
     {
-      schema: {
-        operationId: 'getScheduledCall',
-        tags,
-        security,
-        summary: 'Get a scheduled call',
-        params: IdParams,
-        response: responses({ 200: ScheduledCallOut }, [401, 403, 404]),
-      },
+      operationId: 'getScheduledCall',
+      tags,
+      security,
+      summary: 'Get a scheduled call',
     },
-    async (request) =>
-      toScheduledCallJson(await scheduledCalls.get(requirePrincipal(request), request.params.id)),
+    ScheduledCallOut,
+    async (request, id) =>
+      toScheduledCallJson(await scheduledCalls.get(requirePrincipal(request), id)),
   );
 
   app.post(
