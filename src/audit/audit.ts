@@ -1,7 +1,7 @@
 // Recording security-relevant acts. Inside a use case, `recordAudit(tx, …)` joins its
 // transaction (the act and its record commit together); a failure that rolls its transaction
 // back (a wrong password, a replayed token) is recorded on its own with `recordAuditAlone`.
-import { auditActor } from '../access/actor.ts';
+import { type Actor, auditActor } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
@@ -23,8 +23,13 @@ export type Act = Pick<AuditInput, 'action' | 'target_type' | 'target_id' | 'met
   org_id?: string;
 };
 
-/** A principal's act that succeeded, recorded in the transaction that did it. */
-export function recordAct(tx: Tx, meta: RequestMeta, p: Principal, act: Act): Promise<void> {
+/** An act that succeeded, recorded in the transaction that did it (in the actor's org by default). */
+export function recordAct(
+  tx: Tx,
+  meta: RequestMeta,
+  p: Actor & Pick<Principal, 'orgId'>,
+  act: Act,
+): Promise<void> {
   return recordAudit(tx, meta, { org_id: p.orgId, ...auditActor(p), outcome: 'success', ...act });
 }
 

@@ -3,7 +3,7 @@
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
 import { activeMembershipsOfUser, findOrg } from '../access/membership.repository.ts';
-import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
@@ -143,14 +143,10 @@ export async function completeLogin(
     const org = await findOrg(tx, subject.orgId);
     if (!org) throw new AppError('unauthenticated');
     const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
-    await recordAudit(tx, meta, {
-      org_id: subject.orgId,
-      actor_user_id: user.id,
-      actor_type: subject.superuser ? 'superuser' : 'user',
+    await recordAct(tx, meta, subject, {
       action: 'auth.login',
       target_type: 'session',
       target_id: sessionId,
-      outcome: 'success',
       metadata: { amr: subject.amr.join(' ') },
     });
     const tokens = await tokenPair(auth, subject, sessionId, refreshToken);

@@ -1,6 +1,7 @@
 // A user's acts on their own second factor (status, setup, enable, new backup codes, disable):
 // each reads the caller's own row in the caller's tenant, the caller is both actor and target of
 // the audit entry, and a wrong code is refused the same way by every act that asks for one.
+import { personActor } from '../access/actor.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { type AuditInput, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
@@ -32,8 +33,7 @@ export function ownFactorEntry(
 ): AuditInput {
   return {
     org_id: p.orgId,
-    actor_user_id: p.userId,
-    actor_type: p.superuser ? 'superuser' : 'user',
+    ...personActor(p),
     action,
     target_type: 'user',
     target_id: p.userId,

@@ -24,7 +24,7 @@ import {
   readSettings,
 } from '../access/org-policy.ts';
 import type { Principal } from '../access/principal.ts';
-import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { proveMailboxControl } from '../auth/mailbox-proof.ts';
 import { hashAllowedPassword } from '../auth/password-rules.ts';
@@ -276,14 +276,11 @@ function auditAccepted(
   accepter: Pick<User, 'id' | 'is_superuser'>,
   metadata: { new_account: boolean; mailbox_proven?: boolean; session_id?: string },
 ): Promise<void> {
-  return recordAudit(tx, meta, {
-    org_id: inv.org_id,
-    actor_user_id: accepter.id,
-    actor_type: accepter.is_superuser ? 'superuser' : 'user',
+  const actor = { orgId: inv.org_id, userId: accepter.id, superuser: accepter.is_superuser };
+  return recordAct(tx, meta, actor, {
     action: 'invitation.accept',
     target_type: 'invitation',
     target_id: inv.id,
-    outcome: 'success',
     metadata: { role: inv.role, invited_by: inv.invited_by, ...metadata },
   });
 }
