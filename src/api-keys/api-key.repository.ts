@@ -70,11 +70,11 @@ export interface ApiKeyCredential {
   member_role: Role | null;
 }
 
-/** The key and, in the same query, whether its creator still stands behind it. */
-export function findApiKeyCredential(
-  tx: Tx,
-  prefix: string,
-): Promise<ApiKeyCredential | undefined> {
+/**
+ * API keys (k) with the user who created them (u) and, when the creator is still an active member
+ * of the key's org, that membership (m): a key works only while its creator stands behind it.
+ */
+export function apiKeysWithCreator(tx: Tx) {
   return tx
     .selectFrom('api_keys as k')
     .innerJoin('users as u', 'u.id', 'k.created_by')
@@ -83,7 +83,15 @@ export function findApiKeyCredential(
         .onRef('m.org_id', '=', 'k.org_id')
         .onRef('m.user_id', '=', 'k.created_by')
         .on('m.status', '=', 'active'),
-    )
+    );
+}
+
+/** The key and, in the same query, whether its creator still stands behind it. */
+export function findApiKeyCredential(
+  tx: Tx,
+  prefix: string,
+): Promise<ApiKeyCredential | undefined> {
+  return apiKeysWithCreator(tx)
     .select([
       'k.id',
       'k.org_id',
