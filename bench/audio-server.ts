@@ -2,25 +2,18 @@
 // behind a plain WebSocket server on 127.0.0.1 (the realtime routes' authentication is not what
 // is measured: every socket streams as one seeded user), writing to a fresh DATA_DIR on a fresh
 // embedded database. Prints one JSON line {port} once it listens.
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import { createAudioStreamHandler } from '../src/conversations/audio-stream.handler.ts';
 import { newId } from '../src/http/ids.ts';
-import { openScratch } from './scratch.ts';
+import { benchConfig, openScratch } from './scratch.ts';
 import { seedBenchIdentity } from './seed.ts';
 
 const scratch = await openScratch('pglite', 'sb_bench_audio');
 const { database, dataDir } = scratch;
-const config = loadConfig({
-  NODE_ENV: 'test',
-  LOG_LEVEL: 'silent',
-  DATA_DIR: dataDir,
-  ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
-  SECRET_KEY: randomBytes(32).toString('base64url'),
+const config = benchConfig(dataDir, {
   AUDIO_MAX_CONVERSATION_BYTES: String(2_000_000_000),
 });
 const app = await buildApp(config, { database });

@@ -3,38 +3,14 @@
 // server takes them, for BENCH_SECONDS; each then sends audio-stop and the server's
 // audio-stopped answer says how many bytes reached the file. Frames per second = those bytes
 // / 640 / elapsed: audio on disk, not audio sent.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { WebSocket } from 'ws';
+import { type LoadRow, startBenchServer } from './kit.ts';
 
 const FRAME = 640;
 
-export interface AudioRow {
-  scenario: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
-
 async function startServer(): Promise<{ port: number; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/audio-server.ts'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'test' },
-  });
-  const rl = createInterface({ input: child.stdout! });
-  const line = await new Promise<string>((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`audio bench server exited (${code})`)));
-  });
-  return {
-    port: JSON.parse(line).port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const server = await startBenchServer<{ port: number }>('bench/audio-server.ts');
+  return { port: server.info.port, stop: server.stop };
 }
 
 /** One device: streams frames until `until`, then stops; resolves with the bytes stored. */
@@ -71,7 +47,7 @@ function device(port: number, until: number, wyoming: boolean): Promise<number> 
 }
 
 export async function audioScenarios(opts: { duration: number; sockets: number }) {
-  const rows: AudioRow[] = [];
+  const rows: LoadRow[] = [];
   const server = await startServer();
   try {
     for (const wyoming of [false, true]) {

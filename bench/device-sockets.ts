@@ -6,10 +6,9 @@
 // the embedded database's WebAssembly memory dominates RSS and moves on its own). The sockets are
 // checked still open after a hold, then closed, and the server stopped.
 // `npm run bench` runs it (bench/run.ts); alone: `npx tsx bench/device-sockets.ts`.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { startBenchServer } from './kit.ts';
 
 export interface DeviceSocketResult {
   sockets: number;
@@ -37,23 +36,15 @@ export async function deviceSocketScenario(
   count = Number(process.env.BENCH_SOCKETS ?? 2000),
   holdMs = 5000,
 ): Promise<DeviceSocketResult> {
-  const child = spawn(
-    process.execPath,
-    ['--expose-gc', '--import', 'tsx', 'bench/device-socket-server.ts'],
-    {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, NODE_ENV: 'test' },
-    },
+  const server = await startBenchServer<{ port: number; token: string }>(
+    'bench/device-socket-server.ts',
+    [],
+    { nodeArgs: ['--expose-gc'], stdin: true },
   );
-  const rl = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`socket bench server exited (${code})`)));
-  });
-  const { port, token } = JSON.parse(first) as { port: number; token: string };
+  const { port, token } = server.info;
   const memory = async () => {
-    const line = new Promise<string>((resolve) => rl.once('line', resolve));
-    child.stdin!.write('mem\n');
+    const line = new Promise<string>((resolve) => server.lines.once('line', resolve));
+    server.child.stdin!.write('mem\n');
     return JSON.parse(await line) as NodeJS.MemoryUsage;
   };
   const sockets: WebSocket[] = [];
@@ -85,10 +76,7 @@ export async function deviceSocketScenario(
     };
   } finally {
     for (const s of sockets) s.terminate();
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
+    await server.stop();
   }
 }
 

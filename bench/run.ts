@@ -1,13 +1,11 @@
 // `npm run bench`: autocannon against servers on 127.0.0.1 (each in its own process), every
 // scenario in one run on one machine next to a bare-Fastify baseline; writes BENCHMARKS.md.
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
 import pg from 'pg';
 import { audioScenarios } from './audio.ts';
 import { deviceSocketScenario } from './device-sockets.ts';
+import { type LoadRow, measureLoad, startBenchServer } from './kit.ts';
 import { peerMarkdown, startPeer } from './peer.ts';
 import { quotaBench, quotaMarkdown } from './quotas.ts';
 import { rssMb, runtimeBench, runtimeMarkdown } from './runtime.ts';
@@ -27,33 +25,8 @@ interface Target {
 }
 
 async function startTarget(args: string[]): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/server.ts', ...args], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'test' },
-  });
-  const rl = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`bench server exited (${code})`)));
-  });
-  const info = JSON.parse(first) as Omit<Target, 'stop'>;
-  return {
-    ...info,
-    pid: child.pid,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-interface Row {
-  scenario: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
+  const server = await startBenchServer<Omit<Target, 'stop'>>('bench/server.ts', args);
+  return { ...server.info, pid: server.child.pid, stop: server.stop };
 }
 
 interface BenchRequest {
@@ -64,7 +37,7 @@ interface BenchRequest {
   connections?: number;
 }
 
-async function load(scenario: string, t: Target, req: BenchRequest | string): Promise<Row> {
+async function load(scenario: string, t: Target, req: BenchRequest | string): Promise<LoadRow> {
   const q = typeof req === 'string' ? { path: req } : req;
   const opts = {
     url: `http://127.0.0.1:${t.port}${q.path}`,
@@ -73,20 +46,7 @@ async function load(scenario: string, t: Target, req: BenchRequest | string): Pr
     headers: { ...t.headers, ...q.headers },
     connections: q.connections ?? CONNECTIONS,
   };
-  // Warm up (JIT, caches, pool) before measuring.
-  await autocannon({ ...opts, duration: 2 });
-  const r = await autocannon({ ...opts, duration: DURATION });
-  const non2xx = r.non2xx + r.errors + r.timeouts;
-  console.log(
-    `${scenario}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms, non-2xx ${non2xx}`,
-  );
-  return {
-    scenario,
-    rps: r.requests.average,
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: non2xx,
-  };
+  return measureLoad(scenario, opts, DURATION);
 }
 
 async function postgresReachable(): Promise<boolean> {
@@ -105,7 +65,7 @@ async function postgresReachable(): Promise<boolean> {
 
 /** The machine's 1-minute load average when the run starts: anything else running skews it all. */
 const loadAtStart = loadavg()[0]!;
-const rows: Row[] = [];
+const rows: LoadRow[] = [];
 /** VmRSS of each bench server process right after its scenarios' load. */
 const processRss: { scenario: string; mb: number | null }[] = [];
 async function scenario(
@@ -238,7 +198,7 @@ const find = (prefix: string) => rows.find((r) => r.scenario.startsWith(prefix))
 const verify = find('`GET /api/auth/verify`');
 const loginEmbedded = find(`${LOGIN}, embedded PGlite`);
 const loginPostgres = find(`${LOGIN}, PostgreSQL`);
-const vsHashes = (r: Row | undefined) =>
+const vsHashes = (r: LoadRow | undefined) =>
   r && hashes > 0 ? `${(r.rps / hashes).toFixed(2)}×` : '?';
 /** Throughput rows (audio frames) have no latency. */
 const ms = (v: number) => (Number.isFinite(v) ? String(v) : '—');

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { type Config, loadConfig } from '../src/config.ts';
 import {
   type Database,
   databaseFromPGlite,
@@ -68,4 +70,38 @@ export async function openScratch(kind: string | undefined, prefix: string): Pro
       for (const c of cleanups.reverse()) await c().catch(() => {});
     },
   };
+}
+
+/**
+ * The configuration every bench server starts from (test mode, silent, fresh keys, this run's
+ * data directory) with what its scenario changes.
+ */
+export function benchConfig(dataDir: string, env: Record<string, string> = {}): Readonly<Config> {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATA_DIR: dataDir,
+    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
+    SECRET_KEY: randomBytes(32).toString('base64url'),
+    ...env,
+  });
+}
+
+/**
+ * Listens on a free port of 127.0.0.1 and prints the line the bench client waits for
+ * ({port, ...info}); on SIGTERM closes the app, removes the scratch world and exits.
+ */
+export async function serveBench(
+  app: FastifyInstance,
+  scratch: Scratch,
+  info: Record<string, unknown>,
+): Promise<void> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address() as { port: number };
+  console.log(JSON.stringify({ port: address.port, ...info }));
+  process.on('SIGTERM', async () => {
+    await app.close();
+    await scratch.close();
+    process.exit(0);
+  });
 }

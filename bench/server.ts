@@ -3,13 +3,11 @@
 //   tsx bench/server.ts app pglite      — Switchboard on a fresh embedded database
 //   tsx bench/server.ts app postgres    — Switchboard on a fresh database of BENCH_DATABASE_URL
 // Prints one JSON line {port, headers} once it listens; seeds an org with 20 prompts.
-import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { newId } from '../src/http/ids.ts';
-import { openScratch } from './scratch.ts';
+import { benchConfig, openScratch, serveBench } from './scratch.ts';
 import { BENCH_PASSWORD, seedBenchIdentity } from './seed.ts';
 
 const [mode, dbKind] = process.argv.slice(2);
@@ -25,12 +23,7 @@ async function main() {
   }
   const scratch = await openScratch(dbKind, 'sb_bench');
   const { database, dataDir } = scratch;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
-    SECRET_KEY: randomBytes(32).toString('base64url'),
+  const config = benchConfig(dataDir, {
     // Logins in the benchmark succeed; don't let the per-IP sign-up/refresh limits interfere.
     RATE_LIMIT_REGISTER_IP: '1000000/3600',
     // Every login attempt holds a point of its (account, IP) and account budgets while its
@@ -56,20 +49,10 @@ async function main() {
         .execute();
     }
   });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address() as { port: number };
-  console.log(
-    JSON.stringify({
-      port: address.port,
-      headers: identity.headers,
-      login: { email: identity.email, password: BENCH_PASSWORD },
-      argon2: config.auth.argon2,
-    }),
-  );
-  process.on('SIGTERM', async () => {
-    await app.close();
-    await scratch.close();
-    process.exit(0);
+  await serveBench(app, scratch, {
+    headers: identity.headers,
+    login: { email: identity.email, password: BENCH_PASSWORD },
+    argon2: config.auth.argon2,
   });
 }
 

@@ -5,18 +5,16 @@
 //     owner, without authentication, row-level security, tenant context or transaction.
 // Both seed the same world: six orgs (the measured one and five neighbours sharing the tables),
 // each with 20 prompts and 100 calls. Prints one JSON line {port, headers} once it listens.
-import { randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import type { Database } from '../src/db/database.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { newId } from '../src/http/ids.ts';
 import { listPrompts } from '../src/prompts/prompt.repository.ts';
 import { findUserInOrg } from '../src/users/user.repository.ts';
 import { listCalls } from '../src/voice/calls/call.repository.ts';
-import { openScratch } from './scratch.ts';
-import { seedBenchIdentity } from './seed.ts';
+import { benchConfig, openScratch, serveBench } from './scratch.ts';
+import { completedCallRows, seedBenchIdentity } from './seed.ts';
 
 const [mode, dbKind] = process.argv.slice(2);
 
@@ -34,28 +32,10 @@ async function seedOrg(database: Database, orgId: string, ownerId: string) {
         })),
       )
       .execute();
-    const t0 = Date.now() - 100 * 60_000;
     await tx
       .insertInto('calls')
       .values(
-        Array.from({ length: 100 }, (_, i) => ({
-          id: newId(t0 + i * 60_000),
-          org_id: orgId,
-          call_sid: `CA${randomBytes(16).toString('hex')}`,
-          phone_id: null,
-          agent_id: null,
-          scheduled_call_id: null,
-          phone_owner_id: null,
-          agent_owner_id: null,
-          direction: 'inbound' as const,
-          from_number: '+14155550100',
-          to_number: '+14155550199',
-          status: 'completed' as const,
-          started_at: new Date(t0 + i * 60_000),
-          answered_at: new Date(t0 + i * 60_000 + 3000),
-          ended_at: new Date(t0 + i * 60_000 + 63_000),
-          duration_seconds: 60,
-        })),
+        completedCallRows(orgId, 100, { number: '+14155550199', phoneId: null, ownerId: null }),
       )
       .execute();
   });
@@ -64,12 +44,7 @@ async function seedOrg(database: Database, orgId: string, ownerId: string) {
 async function main() {
   const scratch = await openScratch(dbKind, 'sb_bench_tenant');
   const { database, dataDir } = scratch;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
-    SECRET_KEY: randomBytes(32).toString('base64url'),
+  const config = benchConfig(dataDir, {
     RATE_LIMIT_REGISTER_IP: '1000000/3600',
   });
   const app = await buildApp(config, { database });
@@ -97,14 +72,7 @@ async function main() {
     });
     server.get('/auth/me', () => findUserInOrg(db, userId, orgId));
   }
-  await server.listen({ port: 0, host: '127.0.0.1' });
-  const address = server.server.address() as { port: number };
-  console.log(JSON.stringify({ port: address.port, headers: identity.headers }));
-  process.on('SIGTERM', async () => {
-    await server.close();
-    await scratch.close();
-    process.exit(0);
-  });
+  await serveBench(server, scratch, { headers: identity.headers });
 }
 
 await main();

@@ -2,17 +2,7 @@
 // `GET /api/prompts`, `GET /api/calls` and `GET /auth/me` on Switchboard (bearer token, RLS
 // forced, tenant context in the transaction) and the same repository SELECTs on a bare Fastify
 // with no auth, RLS or transaction (bench/tenant-server.ts), on each database, in the same run.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
-
-export interface TenantRow {
-  scenario: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
+import { type LoadRow, measureLoad, startBenchServer } from './kit.ts';
 
 interface Target {
   port: number;
@@ -21,27 +11,11 @@ interface Target {
 }
 
 async function start(mode: 'app' | 'baseline', dbKind: 'pglite' | 'postgres'): Promise<Target> {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', 'bench/tenant-server.ts', mode, dbKind],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, NODE_ENV: 'test' },
-    },
-  );
-  const rl = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`tenant bench server exited (${code})`)));
-  });
-  return {
-    ...JSON.parse(first),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const server = await startBenchServer<Omit<Target, 'stop'>>('bench/tenant-server.ts', [
+    mode,
+    dbKind,
+  ]);
+  return { ...server.info, stop: server.stop };
 }
 
 async function measure(
@@ -49,21 +23,16 @@ async function measure(
   t: Target,
   opts: { duration: number; connections: number },
   path: string,
-): Promise<TenantRow> {
-  const run = (duration: number) =>
-    autocannon({
+): Promise<LoadRow> {
+  return measureLoad(
+    scenario,
+    {
       url: `http://127.0.0.1:${t.port}${path}`,
       connections: opts.connections,
-      duration,
       headers: t.headers,
-    });
-  await run(2); // warm-up: JIT, caches, pool
-  const r = await run(opts.duration);
-  const errors = r.non2xx + r.errors + r.timeouts;
-  console.log(
-    `${scenario}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms, non-2xx ${errors}`,
+    },
+    opts.duration,
   );
-  return { scenario, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors };
 }
 
 const ROUTES = [
@@ -77,15 +46,15 @@ export async function tenantScenarios(opts: {
   duration: number;
   connections: number;
   postgres: boolean;
-}): Promise<{ rows: TenantRow[]; markdown: string }> {
-  const rows: TenantRow[] = [];
+}): Promise<{ rows: LoadRow[]; markdown: string }> {
+  const rows: LoadRow[] = [];
   const lines = [
     '| Route | Database | Switchboard req/s | Unguarded baseline req/s | Ratio (goal ≥ 0.8) |',
     '| --- | --- | ---: | ---: | ---: |',
   ];
   for (const kind of ['pglite', ...(opts.postgres ? ['postgres' as const] : [])] as const) {
     const label = kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL';
-    const measured: Record<string, Record<string, TenantRow>> = { app: {}, baseline: {} };
+    const measured: Record<string, Record<string, LoadRow>> = { app: {}, baseline: {} };
     for (const mode of ['baseline', 'app'] as const) {
       const t = await start(mode, kind);
       try {

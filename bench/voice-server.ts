@@ -3,14 +3,12 @@
 // Switchboard with the platform Twilio account configured, an org with a phone and 100 calls,
 // and 10 other orgs with 100 calls each (so the tenant-scoped list filters a shared table).
 // Prints one JSON line {port, headers, publicUrl, authToken, number} once it listens.
-import { randomBytes } from 'node:crypto';
 import { buildApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
 import type { Database } from '../src/db/database.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { newId } from '../src/http/ids.ts';
-import { openScratch } from './scratch.ts';
-import { seedBenchIdentity } from './seed.ts';
+import { benchConfig, openScratch, serveBench } from './scratch.ts';
+import { completedCallRows, seedBenchIdentity } from './seed.ts';
 
 const dbKind = process.argv[2];
 const BENCH_TWILIO = {
@@ -34,29 +32,9 @@ async function seedCalls(database: Database, orgId: string, ownerId: string, n: 
         active: true,
       })
       .execute();
-    const t0 = Date.now() - n * 60_000;
     await tx
       .insertInto('calls')
-      .values(
-        Array.from({ length: n }, (_, i) => ({
-          id: newId(t0 + i * 60_000),
-          org_id: orgId,
-          call_sid: `CA${randomBytes(16).toString('hex')}`,
-          phone_id: phoneId,
-          agent_id: null,
-          scheduled_call_id: null,
-          phone_owner_id: ownerId,
-          agent_owner_id: null,
-          direction: 'inbound' as const,
-          from_number: '+14155550100',
-          to_number: number,
-          status: 'completed' as const,
-          started_at: new Date(t0 + i * 60_000),
-          answered_at: new Date(t0 + i * 60_000 + 3000),
-          ended_at: new Date(t0 + i * 60_000 + 63_000),
-          duration_seconds: 60,
-        })),
-      )
+      .values(completedCallRows(orgId, n, { number, phoneId, ownerId }))
       .execute();
   });
   return number;
@@ -91,12 +69,7 @@ async function otherOrg(database: Database, i: number) {
 async function main() {
   const scratch = await openScratch(dbKind, 'sb_bench_voice');
   const { database, dataDir } = scratch;
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    ENCRYPTION_KEYS: `b1:${randomBytes(32).toString('base64')}`,
-    SECRET_KEY: randomBytes(32).toString('base64url'),
+  const config = benchConfig(dataDir, {
     RATE_LIMIT_REGISTER_IP: '1000000/3600',
     PUBLIC_URL: BENCH_TWILIO.publicUrl,
     TWILIO_ACCOUNT_SID: BENCH_TWILIO.accountSid,
@@ -111,21 +84,11 @@ async function main() {
     const other = await otherOrg(database, i);
     await seedCalls(database, other.orgId, other.userId, 100);
   }
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address() as { port: number };
-  console.log(
-    JSON.stringify({
-      port: address.port,
-      headers: identity.headers,
-      publicUrl: BENCH_TWILIO.publicUrl,
-      authToken: BENCH_TWILIO.authToken,
-      number,
-    }),
-  );
-  process.on('SIGTERM', async () => {
-    await app.close();
-    await scratch.close();
-    process.exit(0);
+  await serveBench(app, scratch, {
+    headers: identity.headers,
+    publicUrl: BENCH_TWILIO.publicUrl,
+    authToken: BENCH_TWILIO.authToken,
+    number,
   });
 }
 

@@ -2,18 +2,9 @@
 // like Twilio signs them — each request a new (CallSid, CallStatus), so every one is verified,
 // deduplicated and applied for real — and a tenant-scoped list of 20 calls, on the embedded
 // database and on PostgreSQL. The target is bench/voice-server.ts in its own process.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import autocannon from 'autocannon';
+import type autocannon from 'autocannon';
 import twilio from 'twilio';
-
-export interface VoiceRow {
-  scenario: string;
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-}
+import { type LoadRow, measureLoad, startBenchServer } from './kit.ts';
 
 interface Target {
   port: number;
@@ -25,23 +16,8 @@ interface Target {
 }
 
 async function start(dbKind: 'pglite' | 'postgres'): Promise<Target> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/voice-server.ts', dbKind], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'test' },
-  });
-  const rl = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`voice bench server exited (${code})`)));
-  });
-  return {
-    ...JSON.parse(first),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const server = await startBenchServer<Omit<Target, 'stop'>>('bench/voice-server.ts', [dbKind]);
+  return { ...server.info, stop: server.stop };
 }
 
 const STATUSES = ['initiated', 'ringing', 'in-progress', 'completed'];
@@ -92,29 +68,24 @@ async function measure(
     headers?: Record<string, string>;
     setupRequest?: unknown;
   },
-): Promise<VoiceRow> {
-  const run = (duration: number) =>
-    autocannon({
+): Promise<LoadRow> {
+  return measureLoad(
+    scenario,
+    {
       url: `http://127.0.0.1:${t.port}`,
       connections: opts.connections,
-      duration,
       requests: [request as autocannon.Request],
-    });
-  await run(2); // warm-up: JIT, caches, pool
-  const r = await run(opts.duration);
-  const errors = r.non2xx + r.errors + r.timeouts;
-  console.log(
-    `${scenario}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms, non-2xx ${errors}`,
+    },
+    opts.duration,
   );
-  return { scenario, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors };
 }
 
 export async function voiceScenarios(opts: {
   duration: number;
   connections: number;
   postgres: boolean;
-}): Promise<VoiceRow[]> {
-  const rows: VoiceRow[] = [];
+}): Promise<LoadRow[]> {
+  const rows: LoadRow[] = [];
   for (const kind of ['pglite', ...(opts.postgres ? ['postgres' as const] : [])] as const) {
     const label = kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL';
     const t = await start(kind);

@@ -6,6 +6,7 @@ import type { AuthContext } from '../auth/auth-context.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, responses, Timestamp } from '../http/schemas.ts';
+import { userJson } from '../users/user.json.ts';
 import type { AdminUserRow } from './admin.repository.ts';
 import {
   adminListOrgs,
@@ -33,17 +34,9 @@ const AdminUserOut = Type.Object({
   created_at: Timestamp,
 });
 
+/** The public shape of a user, and whether the account is active. */
 function adminUserJson(u: AdminUserRow) {
-  return {
-    id: u.id,
-    email: u.email,
-    full_name: u.full_name,
-    is_superuser: u.is_superuser,
-    status: u.status,
-    email_verified: u.email_verified_at !== null,
-    mfa_enabled: u.mfa_enabled_at !== null,
-    created_at: u.created_at.toISOString(),
-  };
+  return { ...userJson(u), status: u.status };
 }
 
 export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (

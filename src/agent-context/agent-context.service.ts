@@ -17,11 +17,11 @@
 //   lets the org service context read its org's rows).
 // - A preference write is checked, applied under the row lock and audited (key name, never the
 //   value) in one transaction.
-import { auditActor, isPerson } from '../access/actor.ts';
+import { isPerson } from '../access/actor.ts';
 import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
 import { can, type Permission, requirePermission } from '../access/permissions.ts';
 import type { Principal } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { Database } from '../db/database.ts';
 import type { Org, Role, User, VoiceSession } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
@@ -108,13 +108,10 @@ export function createAgentContextService(database: Database) {
         await participant(tx, p.orgId, identity);
         const out = await setOnePreference(tx, p.orgId, identity, entry.key, entry.value);
         if (out.changed) {
-          await recordAudit(tx, meta, {
-            org_id: p.orgId,
-            ...auditActor(p),
+          await recordAct(tx, meta, p, {
             action: entry.value === null ? 'preferences.remove' : 'preferences.set',
             target_type: 'user',
             target_id: identity,
-            outcome: 'success',
             metadata: { key: entry.key, api_key_id: p.apiKeyId ?? null },
           });
         }

@@ -5,15 +5,11 @@ import type { Tx } from '../db/tenant.ts';
 
 export async function insertApiKey(
   tx: Tx,
-  row: {
-    id: string;
-    org_id: string;
-    created_by: string;
-    name: string;
-    prefix: string;
-    key_hash: string;
+  row: Pick<
+    ApiKey,
+    'id' | 'org_id' | 'created_by' | 'name' | 'prefix' | 'key_hash' | 'expires_at'
+  > & {
     scopes: readonly string[];
-    expires_at: Date | null;
   },
 ): Promise<ApiKey> {
   return tx
@@ -76,11 +72,11 @@ export interface ApiKeyCredential {
   org_suspended_at: Date | null;
 }
 
-/** The key and, in the same query, whether its creator still stands behind it. */
-export function findApiKeyCredential(
-  tx: Tx,
-  prefix: string,
-): Promise<ApiKeyCredential | undefined> {
+/**
+ * API keys (k) with the user who created them (u) and, when the creator is still an active member
+ * of the key's org, that membership (m): a key works only while its creator stands behind it.
+ */
+export function apiKeysWithCreator(tx: Tx) {
   return tx
     .selectFrom('api_keys as k')
     .innerJoin('users as u', 'u.id', 'k.created_by')
@@ -90,7 +86,15 @@ export function findApiKeyCredential(
         .onRef('m.org_id', '=', 'k.org_id')
         .onRef('m.user_id', '=', 'k.created_by')
         .on('m.status', '=', 'active'),
-    )
+    );
+}
+
+/** The key and, in the same query, whether its creator still stands behind it. */
+export function findApiKeyCredential(
+  tx: Tx,
+  prefix: string,
+): Promise<ApiKeyCredential | undefined> {
+  return apiKeysWithCreator(tx)
     .select([
       'k.id',
       'k.org_id',

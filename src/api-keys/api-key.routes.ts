@@ -5,9 +5,10 @@ import { API_KEY_SCOPES } from '../access/permissions.ts';
 import { requirePrincipal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { ApiKey } from '../db/schema.ts';
+import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { responses, Timestamp } from '../http/schemas.ts';
 import { apiKeyStatus, createApiKey, listApiKeys, revokeApiKey } from './api-key.service.ts';
 
 const Scope = Type.Union(API_KEY_SCOPES.map((s) => Type.Literal(s)));
@@ -109,26 +110,16 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = as
     },
   );
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     '/api/api-keys/:id',
     {
-      schema: {
-        operationId: 'revokeApiKey',
-        tags,
-        security,
-        summary: 'Revoke an API key: it stops working at once, on every instance',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'revokeApiKey',
+      tags,
+      security,
+      summary: 'Revoke an API key: it stops working at once, on every instance',
     },
-    async (request, reply) => {
-      await revokeApiKey(
-        auth,
-        requirePrincipal(request),
-        request.params.id.toLowerCase(),
-        requestMeta(request),
-      );
-      return reply.code(204).send(null);
-    },
+    async (request, id) =>
+      revokeApiKey(auth, requirePrincipal(request), id.toLowerCase(), requestMeta(request)),
   );
 };

@@ -1,11 +1,10 @@
 // API key use cases: create (the key is returned once, only its hash is kept), list, revoke.
 // Only owners and admins manage keys, and never with a key (scopeFor('api_keys:manage') is null).
-import { auditActor } from '../access/actor.ts';
 import { findActiveMembership } from '../access/membership.repository.ts';
 import type { ApiKeyScope } from '../access/permissions.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { ApiKey } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -53,13 +52,10 @@ export async function createApiKey(
       scopes,
       expires_at: expiresAt,
     });
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    await recordAct(tx, meta, p, {
       action: 'api_key.create',
       target_type: 'api_key',
       target_id: inserted.id,
-      outcome: 'success',
       metadata: { prefix, scopes: scopes.join(' '), expires_at: expiresAt?.toISOString() ?? null },
     });
     return inserted;
@@ -94,13 +90,10 @@ export async function revokeApiKey(
       if (await repo.findApiKey(tx, p.orgId, id)) return;
       throw notFound('API key');
     }
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    await recordAct(tx, meta, p, {
       action: 'api_key.revoke',
       target_type: 'api_key',
       target_id: id,
-      outcome: 'success',
     });
   });
 }

@@ -15,32 +15,18 @@ import { declareProblemsOfKind } from '../http/schemas.ts';
  * Every tag an operation may carry, with what it groups, in the order the docs UI lists them. A
  * route's `tags` must name one of these (src/app/api-docs.test.ts checks every route).
  */
+// biome-ignore format: the tags read as a table, one tag a line
 export const API_TAGS = [
-  {
-    name: 'auth',
-    description: 'Sign-up, login, tokens and cookies, sessions, the JWKS, your account',
-  },
-  {
-    name: 'mfa',
-    description: 'Two-factor authentication: TOTP setup, the login challenge, backup codes',
-  },
+  { name: 'auth', description: 'Sign-up, login, tokens and cookies, sessions, the JWKS, your account' },
+  { name: 'mfa', description: 'Two-factor authentication: TOTP setup, the login challenge, backup codes' },
   { name: 'orgs', description: 'Organizations, switching between them, members and their roles' },
-  {
-    name: 'invitations',
-    description: 'Inviting people into an organization and accepting invitations',
-  },
-  {
-    name: 'api-keys',
-    description: 'Long-lived, scoped keys for servers (`Authorization: Bearer sb_…`)',
-  },
+  { name: 'invitations', description: 'Inviting people into an organization and accepting invitations' },
+  { name: 'api-keys', description: 'Long-lived, scoped keys for servers (`Authorization: Bearer sb_…`)' },
   { name: 'audit', description: "The organization's append-only audit trail" },
   { name: 'prompts', description: 'Reusable prompts for agents' },
   { name: 'phones', description: "The organization's phone numbers and proof that it owns them" },
   { name: 'agents', description: 'Voice agents: who answers or places calls on a number, and how' },
-  {
-    name: 'message-agents',
-    description: 'Messaging agents: who answers text messages on a number',
-  },
+  { name: 'message-agents', description: 'Messaging agents: who answers text messages on a number' },
   { name: 'scheduled-calls', description: 'Outgoing calls placed at a set time' },
   {
     name: 'calling-rules',
@@ -48,36 +34,15 @@ export const API_TAGS = [
   },
   { name: 'calls', description: 'The call log (read-only)' },
   { name: 'messages', description: 'The message log and conversations (read-only)' },
-  {
-    name: 'conversations',
-    description: 'Recorded device conversations: their metadata and audio (WAV, Ogg Opus)',
-  },
-  {
-    name: 'realtime',
-    description:
-      'Device audio: single-use tickets for the /ws and /ws_pcm sockets, and the devices that stream',
-  },
+  { name: 'conversations', description: 'Recorded device conversations: their metadata and audio (WAV, Ogg Opus)' },
+  { name: 'realtime', description: 'Device audio: single-use tickets for the /ws and /ws_pcm sockets, and the devices that stream' },
   { name: 'analytics', description: 'Call volume by date and hour, and per-agent summaries' },
   { name: 'twilio', description: "The organization's Twilio account and media-stream tokens" },
-  {
-    name: 'livekit',
-    description:
-      'LiveKit rooms: join tokens for users and agent workers, voice sessions, its webhook',
-  },
-  {
-    name: 'agent',
-    description:
-      "For agent workers' API keys: a participant's context and the preferences they asked to keep",
-  },
+  { name: 'livekit', description: 'LiveKit rooms: join tokens for users and agent workers, voice sessions, its webhook' },
+  { name: 'agent', description: "For agent workers' API keys: a participant's context and the preferences they asked to keep" },
   { name: 'webhooks', description: 'What Twilio calls (signed requests; not for API clients)' },
-  {
-    name: 'admin',
-    description: 'The platform superuser: every org and user, signing keys, numbers',
-  },
-  {
-    name: 'health',
-    description: 'Liveness and readiness probes for load balancers and orchestrators',
-  },
+  { name: 'admin', description: 'The platform superuser: every org and user, signing keys, numbers' },
+  { name: 'health', description: 'Liveness and readiness probes for load balancers and orchestrators' },
   { name: 'meta', description: 'The API describing itself: what each problem `code` means' },
 ] as const;
 

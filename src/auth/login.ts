@@ -2,8 +2,12 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
-import { activeMembershipsOfUser, findOrg, findOrgForShare } from '../access/membership.repository.ts';
-import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import {
+  activeMembershipsOfUser,
+  findOrg,
+  findOrgForShare,
+} from '../access/membership.repository.ts';
+import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
@@ -166,14 +170,10 @@ export async function completeLogin(
     // Suspended between the password and here (or during the MFA step): no session.
     if (org.suspended_at && !subject.superuser) throw new AppError('org_suspended');
     const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
-    await recordAudit(tx, meta, {
-      org_id: subject.orgId,
-      actor_user_id: user.id,
-      actor_type: subject.superuser ? 'superuser' : 'user',
+    await recordAct(tx, meta, subject, {
       action: 'auth.login',
       target_type: 'session',
       target_id: sessionId,
-      outcome: 'success',
       metadata: { amr: subject.amr.join(' ') },
     });
     const tokens = await tokenPair(auth, subject, sessionId, refreshToken);

@@ -11,7 +11,7 @@ import { findUserById, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { sendNotice } from './notifications.ts';
 import { verifyPassword } from './password.ts';
-import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
+import { hashAllowedPassword } from './password-rules.ts';
 import { revokeSessions } from './session.repository.ts';
 
 export async function changePassword(
@@ -39,13 +39,12 @@ export async function changePassword(
     });
   }
   await attempt.succeeded();
-  assertPasswordAllowed(
+  const hash = await hashAllowedPassword(
     auth,
     input.new_password,
     { email: user.email, fullName: user.full_name },
     'new_password',
   );
-  const hash = await hashWithPolicy(auth, input.new_password);
   const ended = await withTenant(auth.database, tenantOf(p), async (tx) => {
     await setPasswordHash(tx, p.userId, hash);
     const ids = await revokeSessions(

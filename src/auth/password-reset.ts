@@ -16,7 +16,7 @@ import { findUserById, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { proveMailboxControl } from './mailbox-proof.ts';
 import { sendMail, sendNotice } from './notifications.ts';
-import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
+import { hashAllowedPassword } from './password-rules.ts';
 import { revokeSessions } from './session.repository.ts';
 import {
   consumeUserToken,
@@ -87,13 +87,12 @@ export async function resetPassword(
   const { token, user } = found;
 
   // A weak password leaves the token unspent: the user may try another one.
-  assertPasswordAllowed(
+  const passwordHash = await hashAllowedPassword(
     auth,
     input.new_password,
     { email: user.email, fullName: user.full_name },
     'new_password',
   );
-  const passwordHash = await hashWithPolicy(auth, input.new_password);
 
   const ended = await withSystem(auth.database, async (tx) => {
     // Spent here, in the same transaction as the new password: of two concurrent resets with

@@ -5,7 +5,7 @@ import { checkPassword } from '../security/password-policy.ts';
 import type { AuthContext } from './auth-context.ts';
 import { hashPassword } from './password.ts';
 
-export function assertPasswordAllowed(
+function assertPasswordAllowed(
   auth: AuthContext,
   password: string,
   who: { email?: string | null; fullName?: string | null },
@@ -19,6 +19,16 @@ export function assertPasswordAllowed(
   }
 }
 
-export function hashWithPolicy(auth: AuthContext, password: string): Promise<string> {
+/**
+ * The hash to store for a password someone chose: refused (weak_password, on `field`) unless it
+ * meets the policy, then hashed with the configured cost.
+ */
+export function hashAllowedPassword(
+  auth: AuthContext,
+  password: string,
+  who: { email?: string | null; fullName?: string | null },
+  field = 'password',
+): Promise<string> {
+  assertPasswordAllowed(auth, password, who, field);
   return hashPassword(password, auth.config.auth.argon2);
 }

@@ -13,7 +13,7 @@ import { clientKey } from '../security/client-key.ts';
 import { reserveSignUp } from '../security/rate-limits.ts';
 import { insertUser } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
-import { assertPasswordAllowed, hashWithPolicy } from './password-rules.ts';
+import { hashAllowedPassword } from './password-rules.ts';
 import { openSession, type TokenPair, tokenPair } from './session-issue.ts';
 
 export interface RegisterInput {
@@ -67,8 +67,7 @@ async function createAccount(
   const email = normalizeEmail(input.email);
   if (!email) throw invalidEmail();
   const fullName = input.full_name?.trim() || null;
-  assertPasswordAllowed(auth, input.password, { email, fullName });
-  const passwordHash = await hashWithPolicy(auth, input.password);
+  const passwordHash = await hashAllowedPassword(auth, input.password, { email, fullName });
 
   const company = input.company_name?.trim();
   const userId = newId();

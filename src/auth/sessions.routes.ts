@@ -2,9 +2,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
+import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { IdParams, NoContent, responses } from '../http/schemas.ts';
+import { NoContent, responses } from '../http/schemas.ts';
 import type { AuthContext } from './auth-context.ts';
 import { sessionResponse } from './session-response.ts';
 import { listSessions, revokeOwnSession, sessionJson } from './sessions.ts';
@@ -66,26 +67,11 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = a
     },
   );
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     '/api/auth/sessions/:id',
-    {
-      schema: {
-        operationId: 'revokeSession',
-        tags,
-        security,
-        summary: 'Revoke one of your sessions',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
-    },
-    async (request, reply) => {
-      await revokeOwnSession(
-        auth,
-        requirePrincipal(request),
-        request.params.id,
-        requestMeta(request),
-      );
-      return reply.code(204).send(null);
-    },
+    { operationId: 'revokeSession', tags, security, summary: 'Revoke one of your sessions' },
+    async (request, id) =>
+      revokeOwnSession(auth, requirePrincipal(request), id, requestMeta(request)),
   );
 };

@@ -1,6 +1,7 @@
 // Ending sessions (logout, logout everywhere, revoking one device) and listing them. Every
 // revocation is pushed into this instance's revocation list at once; other instances read it
 // from the sessions table within one poll interval.
+import { personActor } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
@@ -23,8 +24,7 @@ async function endSessions(
     const revoked = await revokeSessions(tx, { userId: p.userId, ...filter }, reason);
     await recordAudit(tx, meta, {
       org_id: p.orgId,
-      actor_user_id: p.userId,
-      actor_type: p.superuser ? 'superuser' : 'user',
+      ...personActor(p),
       action,
       target_type: 'session',
       target_id: filter.sessionId ?? null,

@@ -125,6 +125,13 @@ export interface RotationResult {
   retiredKid: string | null;
 }
 
+/** A whole number of seconds of at least `min` from `options`; anything else is a caller's bug. */
+function wholeSeconds<K extends string>(options: Record<K, number>, name: K, min: number): number {
+  const value = options[name];
+  if (!Number.isInteger(value) || value < min) throw new RangeError(`${name} must be >= ${min}`);
+  return value;
+}
+
 /**
  * Stage a new key: published from now, signing from now + `publishDelaySeconds` (0 = at once,
  * which breaks verifiers holding a cached JWKS: emergencies only). One staged key at a time: a
@@ -135,9 +142,7 @@ export async function rotateSigningKey(
   enc: EncryptionConfig,
   options: { publishDelaySeconds: number; clock?: KeyClock },
 ): Promise<RotationResult> {
-  const delay = options.publishDelaySeconds;
-  if (!Number.isInteger(delay) || delay < 0)
-    throw new RangeError('publishDelaySeconds must be >= 0');
+  const delay = wholeSeconds(options, 'publishDelaySeconds', 0);
   const row = await newKeyRow(enc);
   return withSystem(database, async (tx) => {
     await lockForTransaction(tx, ROTATION_LOCK_ID);
@@ -233,8 +238,7 @@ export async function loadKeyRing(
   enc: EncryptionConfig,
   options: { maxTokenTtlSeconds: number; clock?: KeyClock },
 ): Promise<KeyRing> {
-  const ttl = options.maxTokenTtlSeconds;
-  if (!Number.isInteger(ttl) || ttl <= 0) throw new RangeError('maxTokenTtlSeconds must be > 0');
+  const ttl = wholeSeconds(options, 'maxTokenTtlSeconds', 1);
   const window = ttl + RETIRED_KEY_GRACE_SECONDS;
   const rows = await withSystem(database, async (tx) => {
     // undefined: the database's now(), fixed for the whole transaction.

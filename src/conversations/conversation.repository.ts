@@ -1,20 +1,22 @@
 // Conversation rows. Every function takes the caller's transaction first; the explicit org filter
 // (and, for members, the user filter) is defence in depth on top of row-level security.
 import { sql } from 'kysely';
+import { type LogPage, logPage } from '../db/log-page.ts';
 import type { Conversation, ConversationStatus } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
-export interface NewConversation {
-  id: string;
-  org_id: string;
-  user_id: string;
-  device_id: string;
-  client_id: string;
-  device_name: string;
-  codec: 'opus' | 'pcm';
-  sample_rate: number;
-  channels: number;
-}
+export type NewConversation = Pick<
+  Conversation,
+  | 'id'
+  | 'org_id'
+  | 'user_id'
+  | 'device_id'
+  | 'client_id'
+  | 'device_name'
+  | 'codec'
+  | 'sample_rate'
+  | 'channels'
+>;
 
 export async function insertConversation(tx: Tx, row: NewConversation): Promise<void> {
   await tx.insertInto('conversations').values(row).execute();
@@ -101,15 +103,11 @@ export interface ConversationScope {
   userId?: string;
 }
 
-export interface ConversationFilters {
-  limit: number;
-  before?: string;
+export interface ConversationFilters extends LogPage {
   userId?: string;
   deviceId?: string;
   clientId?: string;
   status?: ConversationStatus;
-  since?: string;
-  until?: string;
 }
 
 function visible(tx: Tx, scope: ConversationScope) {
@@ -127,14 +125,11 @@ export function listConversations(
   scope: ConversationScope,
   f: ConversationFilters,
 ): Promise<Conversation[]> {
-  let q = visible(tx, scope);
-  if (f.before) q = q.where('id', '<', f.before);
+  let q = visible(tx, scope).where(logPage('started_at', f));
   if (f.userId) q = q.where('user_id', '=', f.userId);
   if (f.deviceId) q = q.where('device_id', '=', f.deviceId);
   if (f.clientId) q = q.where('client_id', '=', f.clientId);
   if (f.status) q = q.where('status', '=', f.status);
-  if (f.since) q = q.where('started_at', '>=', new Date(f.since));
-  if (f.until) q = q.where('started_at', '<', new Date(f.until));
   return q.orderBy('id', 'desc').limit(f.limit).execute();
 }
 

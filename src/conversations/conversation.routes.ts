@@ -5,10 +5,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Conversation } from '../db/schema.ts';
+import { deleteByIdRoute, getByIdRoute } from '../http/by-id-routes.ts';
 import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { IdParams, responses, Timestamp } from '../http/schemas.ts';
 import type { ConversationService } from './conversation.service.ts';
 
 const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
@@ -160,21 +161,19 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     '/api/conversations/:id',
     {
-      schema: {
-        operationId: 'getConversation',
-        tags,
-        security,
-        summary: 'Get a conversation',
-        description: visibility,
-        params: IdParams,
-        response: responses({ 200: ConversationOut }, [401, 403, 404]),
-      },
+      operationId: 'getConversation',
+      tags,
+      security,
+      summary: 'Get a conversation',
+      description: visibility,
     },
-    async (request) =>
-      toConversationJson(await conversations.get(requirePrincipal(request), request.params.id)),
+    ConversationOut,
+    async (request, id) =>
+      toConversationJson(await conversations.get(requirePrincipal(request), id)),
   );
 
   app.get(
@@ -217,27 +216,18 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     '/api/conversations/:id',
     {
-      schema: {
-        operationId: 'deleteConversation',
-        tags,
-        security,
-        summary: 'Delete a conversation (soft delete; its audio file is removed)',
-        description:
-          'Members delete their own conversations; owners, admins and managers any of the org. Audited (`conversation.delete`). The row stays, hidden; its file is removed right after (a conversation still recording: once it ends, by the recovery sweep).',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'deleteConversation',
+      tags,
+      security,
+      summary: 'Delete a conversation (soft delete; its audio file is removed)',
+      description:
+        'Members delete their own conversations; owners, admins and managers any of the org. Audited (`conversation.delete`). The row stays, hidden; its file is removed right after (a conversation still recording: once it ends, by the recovery sweep).',
     },
-    async (request, reply) => {
-      await conversations.remove(
-        requirePrincipal(request),
-        request.params.id,
-        requestMeta(request),
-      );
-      return reply.code(204).send(null);
-    },
+    async (request, id) =>
+      conversations.remove(requirePrincipal(request), id, requestMeta(request)),
   );
 };

@@ -2,10 +2,9 @@
 // their own conversations; owners, admins and managers every conversation of the org (row-level
 // security enforces the same). Devices create conversations by streaming (audio-stream.handler.ts).
 import { stat } from 'node:fs/promises';
-import { auditActor } from '../access/actor.ts';
 import { can, requirePermission, seesWholeOrg } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { Database } from '../db/database.ts';
 import type { Conversation } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -85,13 +84,10 @@ export function createConversationService(database: Database, dataDir: string) {
         if (!found || !canDelete(p, found)) throw notFound('conversation');
         if (!(await repo.softDeleteConversation(tx, scopeOf(p), id)))
           throw notFound('conversation');
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'conversation.delete',
           target_type: 'conversation',
           target_id: id,
-          outcome: 'success',
           metadata: { user_id: found.user_id, client_id: found.client_id },
         });
         return found;

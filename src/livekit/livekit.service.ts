@@ -6,7 +6,8 @@
 import type { Logger } from 'pino';
 import type { Principal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import type { Role, VoiceSessionSource } from '../db/schema.ts';
+import type { OpenedSession } from '../auth/session-response.ts';
+import type { VoiceSessionSource } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { type ContextForToken, noPreferencesDigest } from './context.ts';
@@ -21,16 +22,6 @@ import { createLiveKitWebhooks, type WebhookOutcome } from './webhook.service.ts
 
 /** How often the sweep runs (expired tokens, missed revocations, old webhook event ids). */
 export const SWEEP_INTERVAL_MS = 30_000;
-
-/** Who a sign-up or login just opened a session for. */
-export interface SessionSubjectForRoom {
-  userId: string;
-  orgId: string;
-  role: Role;
-  superuser: boolean;
-  sessionId: string;
-  mfaPending?: boolean;
-}
 
 export interface LiveKitLoginFields {
   livekit_token?: string;
@@ -115,7 +106,7 @@ export function createLiveKit(deps: {
      * client can ask POST /auth/token).
      */
     async sessionFields(
-      s: SessionSubjectForRoom,
+      s: OpenedSession,
       source: 'register' | 'login',
     ): Promise<LiveKitLoginFields> {
       if (!parts || s.mfaPending) return {};

@@ -3,6 +3,7 @@
 // webhooks) and the system path (expiry, revocation) move sessions on — row-level security holds
 // the same split (migration 0011).
 import { type ExpressionBuilder, sql } from 'kysely';
+import { type LogPage, logPage } from '../db/log-page.ts';
 import type {
   DB,
   VoiceSession,
@@ -64,25 +65,22 @@ export async function insertVoiceSession(tx: Tx, s: NewVoiceSession): Promise<vo
     .execute();
 }
 
-export interface VoiceSessionFilters {
+export interface VoiceSessionFilters extends LogPage {
   orgId: string;
-  limit: number;
-  before?: string;
   userId?: string;
   roomName?: string;
   status?: VoiceSessionStatus;
-  since?: string;
-  until?: string;
 }
 
 export function listVoiceSessions(tx: Tx, f: VoiceSessionFilters): Promise<VoiceSession[]> {
-  let q = tx.selectFrom('voice_sessions').selectAll().where('org_id', '=', f.orgId);
-  if (f.before) q = q.where('id', '<', f.before);
+  let q = tx
+    .selectFrom('voice_sessions')
+    .selectAll()
+    .where('org_id', '=', f.orgId)
+    .where(logPage('created_at', f));
   if (f.userId) q = q.where('user_id', '=', f.userId);
   if (f.roomName) q = q.where('room_name', '=', f.roomName);
   if (f.status) q = q.where('status', '=', f.status);
-  if (f.since) q = q.where('created_at', '>=', new Date(f.since));
-  if (f.until) q = q.where('created_at', '<', new Date(f.until));
   return q.orderBy('id', 'desc').limit(f.limit).execute();
 }
 

@@ -4,15 +4,13 @@ import type { Principal } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { sendNotice } from '../auth/notifications.ts';
-import type { User } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { retireBackupCodes } from '../users/credentials.repository.ts';
 import { generateBackupCodes, hashBackupCode } from './backup-codes.ts';
-import { reserveCodeAttempt } from './code-attempts.ts';
 import { insertBackupCodes } from './mfa.repository.ts';
-import { ownFactorEntry, refuseWrongCode, withOwnUser } from './own-factor.ts';
+import { type CodeProvenOutcome, ownFactorEntry, proveWithOwnCode } from './own-factor.ts';
 import { factorFromCode, proveSecondFactor } from './second-factor.ts';
 
 export const BACKUP_CODE_COUNT = 10;
@@ -30,34 +28,30 @@ export async function issueBackupCodes(tx: Tx, auth: AuthContext, userId: string
   return codes;
 }
 
-type Outcome =
-  | { kind: 'ok'; codes: string[]; user: User }
-  | { kind: 'wrong'; reused: boolean }
-  | { kind: 'not_enabled' };
-
 export async function regenerateBackupCodes(
   auth: AuthContext,
   p: Principal,
   code: string,
   meta: RequestMeta,
 ): Promise<string[]> {
-  const attempt = await reserveCodeAttempt(auth, p.userId);
-  const outcome = await withOwnUser(auth, p, async (tx, user): Promise<Outcome> => {
-    if (!user?.mfa_enabled_at) return { kind: 'not_enabled' };
-    const proof = await proveSecondFactor(tx, auth, user, factorFromCode(code));
-    if (!proof.ok) return { kind: 'wrong', reused: proof.reused === true };
-    const codes = await issueBackupCodes(tx, auth, user.id);
-    await recordAudit(tx, meta, ownFactorEntry(p, REGENERATE, 'success', { method: proof.method }));
-    return { kind: 'ok', codes, user };
-  });
-  if (outcome.kind === 'not_enabled') {
-    await attempt.release();
-    throw new AppError('mfa_not_enabled');
-  }
-  if (outcome.kind === 'wrong') {
-    return refuseWrongCode(auth, attempt, meta, p, REGENERATE, outcome.reused);
-  }
-  await attempt.succeeded();
-  sendNotice(auth, outcome.user, 'backupCodesRegenerated');
-  return outcome.codes;
+  const { value: codes, user } = await proveWithOwnCode(
+    auth,
+    p,
+    meta,
+    REGENERATE,
+    async (tx, user): Promise<CodeProvenOutcome<string[]>> => {
+      if (!user?.mfa_enabled_at) return { kind: 'refused', error: new AppError('mfa_not_enabled') };
+      const proof = await proveSecondFactor(tx, auth, user, factorFromCode(code));
+      if (!proof.ok) return { kind: 'wrong', reused: proof.reused === true };
+      const value = await issueBackupCodes(tx, auth, user.id);
+      await recordAudit(
+        tx,
+        meta,
+        ownFactorEntry(p, REGENERATE, 'success', { method: proof.method }),
+      );
+      return { kind: 'ok', value, user };
+    },
+  );
+  sendNotice(auth, user, 'backupCodesRegenerated');
+  return codes;
 }

@@ -1,6 +1,7 @@
 // A user's acts on their own second factor (status, setup, enable, new backup codes, disable):
 // each reads the caller's own row in the caller's tenant, the caller is both actor and target of
 // the audit entry, and a wrong code is refused the same way by every act that asks for one.
+import { personActor } from '../access/actor.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { type AuditInput, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
@@ -10,6 +11,7 @@ import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import type { Reservation } from '../security/rate-limits.ts';
 import { findUserById } from '../users/user.repository.ts';
+import { reserveCodeAttempt } from './code-attempts.ts';
 
 /** Runs `fn` in one transaction of the caller's tenant with the caller's row (undefined if gone). */
 export function withOwnUser<T>(
@@ -31,8 +33,7 @@ export function ownFactorEntry(
 ): AuditInput {
   return {
     org_id: p.orgId,
-    actor_user_id: p.userId,
-    actor_type: p.superuser ? 'superuser' : 'user',
+    ...personActor(p),
     action,
     target_type: 'user',
     target_id: p.userId,
@@ -65,4 +66,36 @@ export async function refuseWrongCode(
     }),
   );
   throw new AppError(reused ? 'code_reused' : 'invalid_code');
+}
+
+/** How an act the caller proves with a code ended, inside its transaction. */
+export type CodeProvenOutcome<T> =
+  | { kind: 'ok'; value: T; user: User }
+  | { kind: 'wrong'; reused?: boolean }
+  /** Refused before the code counted (state, not a guess): the attempt is given back. */
+  | { kind: 'refused'; error: AppError };
+
+/**
+ * An act on the caller's own factor that a code proves (enable, new backup codes): the code
+ * attempt is reserved first, `fn` runs with the caller's row, and then the attempt counts as
+ * succeeded, is refused as a wrong code (refuseWrongCode), or is given back with the refusal.
+ */
+export async function proveWithOwnCode<T>(
+  auth: AuthContext,
+  p: Principal,
+  meta: RequestMeta,
+  action: string,
+  fn: (tx: Tx, user: User | undefined) => Promise<CodeProvenOutcome<T>>,
+): Promise<{ value: T; user: User }> {
+  const attempt = await reserveCodeAttempt(auth, p.userId);
+  const outcome = await withOwnUser(auth, p, fn);
+  if (outcome.kind === 'refused') {
+    await attempt.release();
+    throw outcome.error;
+  }
+  if (outcome.kind === 'wrong') {
+    return refuseWrongCode(auth, attempt, meta, p, action, outcome.reused);
+  }
+  await attempt.succeeded();
+  return outcome;
 }

@@ -24,10 +24,10 @@ import {
   readSettings,
 } from '../access/org-policy.ts';
 import type { Principal } from '../access/principal.ts';
-import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
+import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { proveMailboxControl } from '../auth/mailbox-proof.ts';
-import { assertPasswordAllowed, hashWithPolicy } from '../auth/password-rules.ts';
+import { hashAllowedPassword } from '../auth/password-rules.ts';
 import {
   openSession,
   type SessionSubject,
@@ -123,8 +123,10 @@ export async function acceptInvitation(
         });
       }
       signUp = await reserveSignUp(auth.limiter, clientKey(meta.ip));
-      assertPasswordAllowed(auth, input.password, { email: peek.inv.email, fullName });
-      passwordHash = await hashWithPolicy(auth, input.password);
+      passwordHash = await hashAllowedPassword(auth, input.password, {
+        email: peek.inv.email,
+        fullName,
+      });
     }
     const out = await withSystem(auth.database, (tx) =>
       acceptLocked(
@@ -192,16 +194,7 @@ async function acceptLocked(
     if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');
     await activateMembership(tx, org.id, existing.id, inv.role);
     await markInvitationAccepted(tx, inv.id, existing.id);
-    await recordAudit(tx, meta, {
-      org_id: org.id,
-      actor_user_id: existing.id,
-      actor_type: existing.is_superuser ? 'superuser' : 'user',
-      action: 'invitation.accept',
-      target_type: 'invitation',
-      target_id: inv.id,
-      outcome: 'success',
-      metadata: { role: inv.role, new_account: false, invited_by: inv.invited_by },
-    });
+    await auditAccepted(tx, meta, inv, existing, { new_account: false });
     return { result: { kind: 'joined', user: existing, org, role: inv.role }, endedSessions: [] };
   }
 
@@ -227,21 +220,7 @@ async function acceptLocked(
     mfaPending: mfaEnrollmentPending(user, org.settings, inv.role),
   };
   const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
-  await recordAudit(tx, meta, {
-    org_id: org.id,
-    actor_user_id: userId,
-    actor_type: 'user',
-    action: 'invitation.accept',
-    target_type: 'invitation',
-    target_id: inv.id,
-    outcome: 'success',
-    metadata: {
-      role: inv.role,
-      new_account: true,
-      invited_by: inv.invited_by,
-      session_id: sessionId,
-    },
-  });
+  await auditAccepted(tx, meta, inv, user, { new_account: true, session_id: sessionId });
   const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
   return { result: { kind: 'created', user, org, role: inv.role, tokens }, endedSessions: [] };
 }
@@ -279,25 +258,31 @@ async function claimAndJoin(
     mfaPending: mfaEnrollmentPending(user, org.settings, role),
   };
   const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
-  await recordAudit(tx, meta, {
-    org_id: org.id,
-    actor_user_id: existing.id,
-    actor_type: existing.is_superuser ? 'superuser' : 'user',
-    action: 'invitation.accept',
-    target_type: 'invitation',
-    target_id: inv.id,
-    outcome: 'success',
-    metadata: {
-      role,
-      new_account: false,
-      mailbox_proven: proof.first,
-      invited_by: inv.invited_by,
-      session_id: sessionId,
-    },
+  await auditAccepted(tx, meta, inv, existing, {
+    new_account: false,
+    mailbox_proven: proof.first,
+    session_id: sessionId,
   });
   const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
   return {
     result: { kind: 'created', user, org, role, tokens },
     endedSessions: proof.endedSessions,
   };
+}
+
+/** The accept, recorded as the accepting account's act in the invitation's org. */
+function auditAccepted(
+  tx: Tx,
+  meta: RequestMeta,
+  inv: Invitation,
+  accepter: Pick<User, 'id' | 'is_superuser'>,
+  metadata: { new_account: boolean; mailbox_proven?: boolean; session_id?: string },
+): Promise<void> {
+  const actor = { orgId: inv.org_id, userId: accepter.id, superuser: accepter.is_superuser };
+  return recordAct(tx, meta, actor, {
+    action: 'invitation.accept',
+    target_type: 'invitation',
+    target_id: inv.id,
+    metadata: { role: inv.role, invited_by: inv.invited_by, ...metadata },
+  });
 }

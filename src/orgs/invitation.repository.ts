@@ -4,15 +4,10 @@ import type { Tx } from '../db/tenant.ts';
 
 export async function insertInvitation(
   tx: Tx,
-  row: {
-    id: string;
-    org_id: string;
-    email: string;
-    role: Role;
-    token_hash: string;
-    invited_by: string;
-    expires_at: Date;
-  },
+  row: Pick<
+    Invitation,
+    'id' | 'org_id' | 'email' | 'role' | 'token_hash' | 'invited_by' | 'expires_at'
+  >,
 ): Promise<Invitation> {
   return tx.insertInto('invitations').values(row).returningAll().executeTakeFirstOrThrow();
 }

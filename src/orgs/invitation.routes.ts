@@ -5,9 +5,10 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { SessionTokens, sessionResponse } from '../auth/session-response.ts';
+import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { IdParams, NoContent, responses } from '../http/schemas.ts';
+import { responses } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { acceptInvitation } from './invitation-accept.ts';
 import { createInvitation, listInvitations, revokeInvitation } from './invitations.ts';
@@ -67,27 +68,17 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
     },
   );
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     '/api/orgs/current/invitations/:id',
     {
-      schema: {
-        operationId: 'revokeInvitation',
-        tags,
-        security,
-        summary: 'Revoke a pending invitation: its link stops working',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'revokeInvitation',
+      tags,
+      security,
+      summary: 'Revoke a pending invitation: its link stops working',
     },
-    async (request, reply) => {
-      await revokeInvitation(
-        auth,
-        requirePrincipal(request),
-        request.params.id.toLowerCase(),
-        requestMeta(request),
-      );
-      return reply.code(204).send(null);
-    },
+    async (request, id) =>
+      revokeInvitation(auth, requirePrincipal(request), id.toLowerCase(), requestMeta(request)),
   );
 
   app.post(

@@ -3,12 +3,11 @@
 // The mailed token is 256 random bits, stored only as SHA-256, valid once for
 // INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
 // most one live link per address exists. Nobody can invite with a role above their own.
-import { auditActor } from '../access/actor.ts';
 import { findOrg } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
@@ -86,13 +85,10 @@ export async function stageInvitation(
     invited_by: p.userId,
     expires_at: new Date(Date.now() + auth.config.orgs.invitationTtlDays * DAY_MS),
   });
-  await recordAudit(tx, meta, {
-    org_id: p.orgId,
-    ...auditActor(p),
+  await recordAct(tx, meta, p, {
     action: 'invitation.create',
     target_type: 'invitation',
     target_id: row.id,
-    outcome: 'success',
     metadata: { email: input.email, role: input.role, replaced: replaced.length, ...auditExtra },
   });
   const inviter = await findUserById(tx, p.userId);
@@ -142,13 +138,10 @@ export async function revokeInvitation(
     const revoked = await revokeInvitations(tx, p.orgId, { id }, p.userId);
     // Unknown, another org's, already accepted, revoked or expired: all "no such pending one".
     if (revoked.length === 0) throw notFound('pending invitation');
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    await recordAct(tx, meta, p, {
       action: 'invitation.revoke',
       target_type: 'invitation',
       target_id: id,
-      outcome: 'success',
     });
   });
 }

@@ -12,7 +12,7 @@
 import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { revokeSessions } from '../auth/session.repository.ts';
 import type { Role } from '../db/schema.ts';
@@ -121,13 +121,10 @@ async function cutAccess(
     { userId, roleNow: change.roleNow, orgId: p.orgId },
     change.invitationReason,
   );
-  await recordAudit(tx, meta, {
-    org_id: p.orgId,
-    ...auditActor(p),
+  await recordAct(tx, meta, p, {
     action: change.action,
     target_type: 'user',
     target_id: userId,
-    outcome: 'success',
     metadata: {
       ...change.metadata,
       sessions_ended: ended.length,

@@ -18,12 +18,11 @@
 // It runs under the admin's own tenant context; the database admits exactly this (see the 0005
 // migration): a plain account (never a superuser), and a set-password token only for a member of
 // the admin's org who has no password yet.
-import { auditActor } from '../access/actor.ts';
 import { findOrg, insertMembership } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { insertUserToken } from '../auth/user-token.repository.ts';
@@ -93,13 +92,10 @@ export async function createOrgUser(
       expires_at: new Date(Date.now() + auth.config.orgs.setPasswordTtlDays * DAY_MS),
       metadata: { org_id: p.orgId, created_by: p.userId },
     });
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    await recordAct(tx, meta, p, {
       action: 'user.create',
       target_type: 'user',
       target_id: userId,
-      outcome: 'success',
       metadata: { email, role: input.role, password_set: false },
     });
     return { kind: 'account', token, orgName: org.name };

@@ -1,6 +1,6 @@
 // The caller's orgs: list the ones they belong to, found a new one, read and change the current
 // one (name and policy settings).
-import { auditActor, isPerson } from '../access/actor.ts';
+import { isPerson } from '../access/actor.ts';
 import {
   activeMembershipsOfUser,
   findOrg,
@@ -10,7 +10,7 @@ import {
 import { mergeSettings, type OrgSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { Database } from '../db/database.ts';
 import type { Org } from '../db/schema.ts';
@@ -49,13 +49,11 @@ export async function createOrg(
     async (tx) => {
       const org = await insertOrg(tx, { id: orgId, name: name.trim(), kind: 'company' });
       await insertMembership(tx, orgId, p.userId, 'owner');
-      await recordAudit(tx, meta, {
+      await recordAct(tx, meta, p, {
         org_id: orgId,
-        ...auditActor(p),
         action: 'org.create',
         target_type: 'org',
         target_id: orgId,
-        outcome: 'success',
         metadata: { from_org: p.orgId },
       });
       return org;
@@ -90,13 +88,10 @@ export function updateCurrentOrg(
       ...(patch.name !== undefined ? ['name'] : []),
       ...Object.keys(patch.settings ?? {}).map((k) => `settings.${k}`),
     ];
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    await recordAct(tx, meta, p, {
       action: 'org.update',
       target_type: 'org',
       target_id: p.orgId,
-      outcome: 'success',
       metadata: {
         fields: changed.join(','),
         ...(patch.settings?.mfa_required_roles

@@ -2,11 +2,10 @@
 // org (same device, same authentication methods, same absolute expiry — switching back and forth
 // never extends a login), so the old access token stops at once and the new one carries the new
 // org and the role read from the membership now.
-import { auditActor } from '../access/actor.ts';
 import { findActiveMembership, findOrgForShare } from '../access/membership.repository.ts';
 import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { findSession, insertSession, revokeSessions } from '../auth/session.repository.ts';
 import { addRefreshToken, type SessionSubject, tokenPair } from '../auth/session-issue.ts';
@@ -71,13 +70,11 @@ export async function switchOrg(auth: AuthContext, p: Principal, orgId: string, 
       sessionExpiresAt: old.expires_at,
     });
     const ended = await revokeSessions(tx, { userId: user.id, sessionId: old.id }, 'switched_org');
-    await recordAudit(tx, meta, {
+    await recordAct(tx, meta, p, {
       org_id: orgId,
-      ...auditActor(p),
       action: 'auth.switch_org',
       target_type: 'session',
       target_id: newSessionId,
-      outcome: 'success',
       metadata: { from_org: p.orgId, from_session: old.id },
     });
     const tokens = await tokenPair(auth, subject, newSessionId, rt.token);

@@ -4,8 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Prompt } from '../db/schema.ts';
+import { deleteByIdRoute, getByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
-import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { IdParams, responses, Timestamp } from '../http/schemas.ts';
 import type { PromptService } from './prompt.service.ts';
 
 const PromptOut = Type.Object(
@@ -106,20 +107,17 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     '/api/prompts/:id',
     {
-      schema: {
-        operationId: 'getPrompt',
-        tags,
-        security,
-        summary: 'Get a prompt',
-        params: IdParams,
-        response: responses({ 200: PromptOut }, [401, 403, 404]),
-      },
+      operationId: 'getPrompt',
+      tags,
+      security,
+      summary: 'Get a prompt',
     },
-    async (request) =>
-      toPromptJson(await prompts.get(requirePrincipal(request), request.params.id)),
+    PromptOut,
+    async (request, id) => toPromptJson(await prompts.get(requirePrincipal(request), id)),
   );
 
   app.patch(
@@ -141,21 +139,10 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
       ),
   );
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     '/api/prompts/:id',
-    {
-      schema: {
-        operationId: 'deletePrompt',
-        tags,
-        security,
-        summary: 'Delete a prompt (soft delete)',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
-    },
-    async (request, reply) => {
-      await prompts.remove(requirePrincipal(request), request.params.id);
-      return reply.code(204).send(null);
-    },
+    { operationId: 'deletePrompt', tags, security, summary: 'Delete a prompt (soft delete)' },
+    async (request, id) => prompts.remove(requirePrincipal(request), id),
   );
 };

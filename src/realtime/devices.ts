@@ -1,9 +1,9 @@
 // Device audio use cases: issuing and consuming single-use tickets, opening a device (the
 // database half of accepting a socket), listing and revoking one's own devices.
-import { auditActor, isPerson } from '../access/actor.ts';
+import { isPerson } from '../access/actor.ts';
 import { can, requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database } from '../db/database.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
@@ -177,13 +177,10 @@ export async function revokeDevice(
     if (!found) throw notFound('device');
     if (found.revoked_at !== null) return found;
     const revoked = await repo.markDeviceRevoked(tx, found.id, p.userId);
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    await recordAct(tx, meta, p, {
       action: 'device.revoke',
       target_type: 'device',
       target_id: found.id,
-      outcome: 'success',
       metadata: { client_id: found.client_id },
     });
     return revoked;

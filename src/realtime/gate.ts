@@ -66,29 +66,14 @@ function queryValue(request: FastifyRequest, name: string): string | undefined {
 
 function fromPrincipal(p: Principal): GateResult {
   if (p.mfaPending) return refuse('mfa pending');
-  if (p.via === 'api_key') {
-    if (!can(p, 'audio:stream')) return refuse('missing scope audio:write');
-    return {
-      ok: true,
-      holder: {
-        userId: p.userId,
-        orgId: p.orgId,
-        role: p.role,
-        apiKeyId: p.apiKeyId,
-        via: 'api_key',
-      },
-    };
-  }
-  if (!can(p, 'audio:stream')) return refuse('forbidden');
+  const byKey = p.via === 'api_key';
+  if (!can(p, 'audio:stream')) return refuse(byKey ? 'missing scope audio:write' : 'forbidden');
+  const who = { userId: p.userId, orgId: p.orgId, role: p.role };
   return {
     ok: true,
-    holder: {
-      userId: p.userId,
-      orgId: p.orgId,
-      role: p.role,
-      sessionId: p.sessionId,
-      via: p.via === 'cookie' ? 'cookie' : 'token',
-    },
+    holder: byKey
+      ? { ...who, apiKeyId: p.apiKeyId, via: 'api_key' }
+      : { ...who, sessionId: p.sessionId, via: p.via === 'cookie' ? 'cookie' : 'token' },
   };
 }
 

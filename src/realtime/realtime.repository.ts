@@ -1,6 +1,7 @@
 // SQL of device audio: devices, single-use tickets, and the checks that keep live sockets honest
 // (revoked devices, API keys that stopped working). Every function takes the transaction first.
 import { sql } from 'kysely';
+import { apiKeysWithCreator } from '../api-keys/api-key.repository.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -8,15 +9,10 @@ import type { Tx } from '../db/tenant.ts';
 
 export function insertTicket(
   tx: Tx,
-  row: {
-    token_hash: string;
-    org_id: string;
-    user_id: string;
-    session_id: string | null;
-    api_key_id: string | null;
-    device_name: string;
-    expires_at: Date;
-  },
+  row: Pick<
+    RealtimeTicket,
+    'token_hash' | 'org_id' | 'user_id' | 'session_id' | 'api_key_id' | 'device_name' | 'expires_at'
+  >,
 ): Promise<{ expires_at: Date }> {
   return tx
     .insertInto('realtime_tickets')
@@ -158,17 +154,10 @@ export async function revokedDeviceIds(tx: Tx, ids: readonly string[]): Promise<
  */
 export async function deadApiKeyIds(tx: Tx, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const live = await tx
-    .selectFrom('api_keys as k')
-    .innerJoin('users as u', 'u.id', 'k.created_by')
-    .innerJoin('memberships as m', (j) =>
-      j
-        .onRef('m.org_id', '=', 'k.org_id')
-        .onRef('m.user_id', '=', 'k.created_by')
-        .on('m.status', '=', 'active'),
-    )
+  const live = await apiKeysWithCreator(tx)
     .select('k.id')
     .where('k.id', 'in', ids)
+    .where('m.user_id', 'is not', null)
     .where('k.revoked_at', 'is', null)
     .where((eb) =>
       eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', sql<Date>`now()`)]),

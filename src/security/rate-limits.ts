@@ -18,17 +18,13 @@ import type { ClientKey } from './client-key.ts';
  * the secret is checked and given back when the guess was right, so only wrong guesses stay
  * counted), "requests" limits by `consume` (every call counts).
  */
+// biome-ignore format: the limits read as a table, one limit a line
 export const LIMIT_DEFAULTS = {
   // Failed logins from one IP across all accounts: password spraying from one address. High enough
   // for an office or carrier NAT full of users who mistype.
   login_ip: { points: 50, durationSec: 900, blockSec: 900, env: 'RATE_LIMIT_LOGIN_IP' },
   // Failed logins for one account from one IP: online guessing of one password. Reset on success.
-  login_account_ip: {
-    points: 5,
-    durationSec: 900,
-    blockSec: 900,
-    env: 'RATE_LIMIT_LOGIN_ACCOUNT_IP',
-  },
+  login_account_ip: { points: 5, durationSec: 900, blockSec: 900, env: 'RATE_LIMIT_LOGIN_ACCOUNT_IP' },
   // Failed logins for one account from every IP, counted only while their (account, IP) pair was
   // not blocked: distributed guessing (botnets). At least twice login_account_ip, window no longer
   // than its window, so that one IP alone can never lock the owner out (assertLoginInvariants).
@@ -37,26 +33,11 @@ export const LIMIT_DEFAULTS = {
   // out of reach (~1 in 70,000 per window, with ±1 step tolerance).
   mfa_verify: { points: 5, durationSec: 300, blockSec: 300, env: 'RATE_LIMIT_MFA_VERIFY' },
   // Forgot-password requests per IP: mail bombing of many inboxes and probing from one address.
-  password_forgot_ip: {
-    points: 10,
-    durationSec: 3600,
-    blockSec: 3600,
-    env: 'RATE_LIMIT_PASSWORD_FORGOT_IP',
-  },
+  password_forgot_ip: { points: 10, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_PASSWORD_FORGOT_IP' },
   // Forgot-password requests per email (known or not, same answer): mail bombing of one inbox.
-  password_forgot_account: {
-    points: 3,
-    durationSec: 3600,
-    blockSec: 3600,
-    env: 'RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT',
-  },
+  password_forgot_account: { points: 3, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_PASSWORD_FORGOT_ACCOUNT' },
   // Reset attempts per IP: tokens cannot be guessed, but each attempt may cost a password hash.
-  password_reset_ip: {
-    points: 10,
-    durationSec: 900,
-    blockSec: 900,
-    env: 'RATE_LIMIT_PASSWORD_RESET_IP',
-  },
+  password_reset_ip: { points: 10, durationSec: 900, blockSec: 900, env: 'RATE_LIMIT_PASSWORD_RESET_IP' },
   // Refresh calls per IP: bounds token-guessing and DB load; a NAT with many tabs stays well below.
   refresh_ip: { points: 60, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_REFRESH_IP' },
   // Verification-mail resends per user: mail bombing and SMTP reputation.
@@ -67,30 +48,15 @@ export const LIMIT_DEFAULTS = {
   // Refused sign-ups per IP (a weak password, a taken or invalid address): looser, so a newcomer
   // trying passwords against the rules is not locked out, yet a script cycling through refusals
   // (each may cost a password hash) still stops.
-  register_refused_ip: {
-    points: 50,
-    durationSec: 3600,
-    blockSec: 3600,
-    env: 'RATE_LIMIT_REGISTER_REFUSED_IP',
-  },
+  register_refused_ip: { points: 50, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_REGISTER_REFUSED_IP' },
   // Orgs created per user: each is a tenant with its own rows and audit trail; a script (or a
   // stolen session) cannot mint thousands. Generous for people who run several companies.
   org_create: { points: 20, durationSec: 86_400, blockSec: 86_400, env: 'RATE_LIMIT_ORG_CREATE' },
   // Admin-created users per acting person: anyone can found an org and so be an owner; each
   // creation mails an address of their choosing (mail bombing, SMTP reputation).
-  user_create_actor: {
-    points: 30,
-    durationSec: 3600,
-    blockSec: 3600,
-    env: 'RATE_LIMIT_USER_CREATE_ACTOR',
-  },
+  user_create_actor: { points: 30, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_USER_CREATE_ACTOR' },
   // Admin-created users per org: bounds what many admins (or orgs' keys) of one tenant can do.
-  user_create_org: {
-    points: 200,
-    durationSec: 86_400,
-    blockSec: 86_400,
-    env: 'RATE_LIMIT_USER_CREATE_ORG',
-  },
+  user_create_org: { points: 200, durationSec: 86_400, blockSec: 86_400, env: 'RATE_LIMIT_USER_CREATE_ORG' },
   // Requests per API key: a leaked or runaway key cannot flood the service.
   api_key: { points: 600, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_API_KEY' },
 } as const satisfies Record<string, LimitSpec & { env: string }>;

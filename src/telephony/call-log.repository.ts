@@ -4,6 +4,7 @@
 import { liveRows, orgRow } from '../db/owned-rows.ts';
 import type { Agent, Call, Phone, ScheduledCall } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
 import type { CallPatch } from './call-transition.ts';
 import { phoneByNumber } from './number-verification.repository.ts';
 
@@ -19,6 +20,42 @@ export function insertCallIfAbsent(tx: Tx, row: NewCall): Promise<Call | undefin
     .onConflict((oc) => oc.column('call_sid').doNothing())
     .returningAll()
     .executeTakeFirst();
+}
+
+/**
+ * A call a webhook sees before anything logged it: queued, linked to the phone and agent it
+ * reached (and their owners, who may read it). undefined when a row with its CallSid exists.
+ */
+export function insertCallFromWebhook(
+  tx: Tx,
+  c: {
+    orgId: string;
+    callSid: string;
+    phone: Pick<Phone, 'id' | 'owner_id'> | undefined;
+    agent: Pick<Agent, 'id' | 'owner_id'> | undefined;
+    scheduledCallId: string | null;
+    direction: Call['direction'];
+    from: string;
+    to: string;
+  },
+): Promise<Call | undefined> {
+  return insertCallIfAbsent(tx, {
+    id: newId(),
+    org_id: c.orgId,
+    call_sid: c.callSid,
+    phone_id: c.phone?.id ?? null,
+    agent_id: c.agent?.id ?? null,
+    scheduled_call_id: c.scheduledCallId,
+    phone_owner_id: c.phone?.owner_id ?? null,
+    agent_owner_id: c.agent?.owner_id ?? null,
+    direction: c.direction,
+    from_number: c.from,
+    to_number: c.to,
+    status: 'queued',
+    answered_at: null,
+    ended_at: null,
+    duration_seconds: null,
+  });
 }
 
 export function findCallForUpdate(tx: Tx, orgId: string, callSid: string) {

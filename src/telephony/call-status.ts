@@ -4,7 +4,6 @@
 import type { Database } from '../db/database.ts';
 import type { CallStatus } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
-import { newId } from '../http/ids.ts';
 import * as log from './call-log.repository.ts';
 import { callTransition } from './call-transition.ts';
 import { withOrgService } from './org-service.ts';
@@ -64,22 +63,15 @@ export function recordCallStatus(
         ? await log.phoneById(tx, orgId, agent.phone_id)
         : await log.activePhoneByNumber(tx, orgId, outbound ? p.from : p.to);
       row =
-        (await log.insertCallIfAbsent(tx, {
-          id: newId(),
-          org_id: orgId,
-          call_sid: p.callSid,
-          phone_id: phone?.id ?? null,
-          agent_id: agent?.id ?? null,
-          scheduled_call_id: scheduled?.id ?? null,
-          phone_owner_id: phone?.owner_id ?? null,
-          agent_owner_id: agent?.owner_id ?? null,
+        (await log.insertCallFromWebhook(tx, {
+          orgId,
+          callSid: p.callSid,
+          phone,
+          agent,
+          scheduledCallId: scheduled?.id ?? null,
           direction: outbound ? 'outbound' : 'inbound',
-          from_number: p.from,
-          to_number: p.to,
-          status: 'queued',
-          answered_at: null,
-          ended_at: null,
-          duration_seconds: null,
+          from: p.from,
+          to: p.to,
         })) ?? (await log.findCallForUpdate(tx, orgId, p.callSid));
     }
     const patch = row

@@ -5,7 +5,6 @@
 // agent able to take it, a polite message and a hang-up.
 import type { Database } from '../db/database.ts';
 import type { Agent, CallStatus, Phone } from '../db/schema.ts';
-import { newId } from '../http/ids.ts';
 import { takeIncomingCallSlot } from '../quotas/call-slots.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import * as log from './call-log.repository.ts';
@@ -63,22 +62,15 @@ export async function answerCall(
     const direction: CallDirection =
       existing?.direction ?? (scheduledCallId ? 'outbound' : 'inbound');
     if (!existing) {
-      await log.insertCallIfAbsent(tx, {
-        id: newId(),
-        org_id: orgId,
-        call_sid: p.callSid,
-        phone_id: phone?.id ?? null,
-        agent_id: agent?.id ?? null,
-        scheduled_call_id: scheduledCallId,
-        phone_owner_id: phone?.owner_id ?? null,
-        agent_owner_id: agent?.owner_id ?? null,
+      await log.insertCallFromWebhook(tx, {
+        orgId,
+        callSid: p.callSid,
+        phone,
+        agent,
+        scheduledCallId,
         direction,
-        from_number: p.from,
-        to_number: p.to,
-        status: 'queued',
-        answered_at: null,
-        ended_at: null,
-        duration_seconds: null,
+        from: p.from,
+        to: p.to,
       });
     }
     await applyCallEvent(tx, orgId, { callSid: p.callSid, status: p.status ?? 'ringing', at });

@@ -1,10 +1,9 @@
 // An org's own Twilio account: owners and admins set or remove it (audited, never an API key);
 // the auth token is sealed at once and never returned. Without one, the org uses the platform
 // account (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN).
-import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
@@ -27,13 +26,10 @@ export interface CredentialsView {
  */
 async function unverifyAll(tx: Tx, p: Principal, meta: RequestMeta): Promise<void> {
   for (const phone of await resetVerifications(tx, p.orgId)) {
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    await recordAct(tx, meta, p, {
       action: 'phone.verification_lost',
       target_type: 'phone',
       target_id: phone.id,
-      outcome: 'success',
       metadata: { number: phone.number, reason: 'twilio_account_changed' },
     });
   }
@@ -76,13 +72,10 @@ export function createTwilioCredentialsService(
           auth_token_enc: sealed,
           updated_by: p.userId,
         });
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'twilio_credentials.set',
           target_type: 'org',
           target_id: p.orgId,
-          outcome: 'success',
           metadata: { account_sid: input.account_sid },
         });
         // Another account serves the org now: what the old one proved proves nothing here.
@@ -102,13 +95,10 @@ export function createTwilioCredentialsService(
           throw notFound('Twilio credentials');
         }
         await unverifyAll(tx, p, meta);
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'twilio_credentials.remove',
           target_type: 'org',
           target_id: p.orgId,
-          outcome: 'success',
         });
       });
     },

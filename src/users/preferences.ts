@@ -11,10 +11,10 @@
 //   one another; each write and its audit record commit together.
 // - The audit log names keys, never values: values are what the user said, and may be personal.
 import { createHash } from 'node:crypto';
-import { auditActor, isPerson } from '../access/actor.ts';
+import { isPerson } from '../access/actor.ts';
 import { findActiveMembership } from '../access/membership.repository.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { Database } from '../db/database.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
@@ -217,13 +217,10 @@ export async function replaceMyPreferences(
     const before = (await findPreferences(tx, p.orgId, p.userId, { lock: true }))?.preferences;
     const row = await savePreferences(tx, p.orgId, p.userId, next);
     const { set, removed } = changedKeys(before ?? {}, next);
-    await recordAudit(tx, meta, {
-      org_id: p.orgId,
-      ...auditActor(p),
+    await recordAct(tx, meta, p, {
       action: 'preferences.replace',
       target_type: 'user',
       target_id: p.userId,
-      outcome: 'success',
       metadata: { keys_set: set.join(','), keys_removed: removed.join(',') },
     });
     return { preferences: sorted(row.preferences), updated_at: row.updated_at };

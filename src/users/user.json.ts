@@ -32,7 +32,19 @@ export const MeOut = Type.Object({
   mfa_enrollment_required: Type.Boolean(),
 });
 
-export function userJson(u: User) {
+/** The columns a user's public shape is made of. */
+export type UserJsonFields = Pick<
+  User,
+  | 'id'
+  | 'email'
+  | 'full_name'
+  | 'is_superuser'
+  | 'email_verified_at'
+  | 'mfa_enabled_at'
+  | 'created_at'
+>;
+
+export function userJson(u: UserJsonFields) {
   return {
     id: u.id,
     email: u.email,

@@ -4,8 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
 import type { Agent } from '../../db/schema.ts';
+import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
-import { IdParams, NoContent, responses, Timestamp } from '../../http/schemas.ts';
+import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import { Name, NullableText, NullableUuid, SECURITY as security, Uuid } from '../shared.ts';
 import type { AgentService } from './agent.service.ts';
 
@@ -154,20 +155,18 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     `${base}/:id`,
     {
-      schema: {
-        operationId: 'getAgent',
-        hide,
-        tags,
-        security,
-        summary: 'Get a voice agent',
-        params: IdParams,
-        response: responses({ 200: AgentOut }, [401, 403, 404]),
-      },
+      operationId: 'getAgent',
+      hide,
+      tags,
+      security,
+      summary: 'Get a voice agent',
     },
-    async (request) => toAgentJson(await agents.get(requirePrincipal(request), request.params.id)),
+    AgentOut,
+    async (request, id) => toAgentJson(await agents.get(requirePrincipal(request), id)),
   );
 
   for (const method of ['patch', 'put'] as const) {
@@ -195,22 +194,16 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
     );
   }
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     `${base}/:id`,
     {
-      schema: {
-        operationId: 'deleteAgent',
-        hide,
-        tags,
-        security,
-        summary: 'Delete a voice agent (soft delete)',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'deleteAgent',
+      hide,
+      tags,
+      security,
+      summary: 'Delete a voice agent (soft delete)',
     },
-    async (request, reply) => {
-      await agents.remove(requirePrincipal(request), request.params.id);
-      return reply.code(204).send(null);
-    },
+    async (request, id) => agents.remove(requirePrincipal(request), id),
   );
 };

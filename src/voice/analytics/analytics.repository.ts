@@ -18,6 +18,12 @@ export interface AnalyticsScope {
   agentId?: string;
 }
 
+/** Every day of the range, `from` to `to` inclusive: the rows (`day`) a per-day count joins. */
+function daysOf(range: DateRange): RawBuilder<unknown> {
+  return sql`SELECT d::date AS day
+    FROM generate_series(${range.from}::date, ${range.to}::date, interval '1 day') AS d`;
+}
+
 function callFilter(scope: AnalyticsScope, range: DateRange): RawBuilder<unknown> {
   const owner = scope.ownerId
     ? sql`AND (c.phone_owner_id = ${scope.ownerId} OR c.agent_owner_id = ${scope.ownerId})`
@@ -72,10 +78,7 @@ export async function callsByDate(tx: Tx, scope: AnalyticsScope, range: DateRang
     answered: string | number;
     total_duration_seconds: string | number;
   }>`
-    WITH days AS (
-      SELECT d::date AS day
-      FROM generate_series(${range.from}::date, ${range.to}::date, interval '1 day') AS d
-    ), c AS (
+    WITH days AS (${daysOf(range)}), c AS (
       SELECT (c.started_at AT TIME ZONE ${range.tz})::date AS day, c.answered_at, c.duration_seconds
       FROM calls c WHERE ${callFilter(scope, range)}
     )
@@ -149,10 +152,7 @@ export async function voiceSessionsByDate(tx: Tx, scope: VoiceSessionScope, rang
     sessions: string | number;
     total_duration_seconds: string | number;
   }>`
-    WITH days AS (
-      SELECT d::date AS day
-      FROM generate_series(${range.from}::date, ${range.to}::date, interval '1 day') AS d
-    ), v AS (
+    WITH days AS (${daysOf(range)}), v AS (
       SELECT (v.started_at AT TIME ZONE ${range.tz})::date AS day, v.duration_seconds
       FROM voice_sessions v WHERE ${voiceSessionFilter(scope, range)}
     )

@@ -3,6 +3,7 @@
 // explicit org filter (and, for members, the owner filter) is defence in depth on top of
 // row-level security.
 import type { SelectQueryBuilder } from 'kysely';
+import { type LogPage, logPage } from '../../db/log-page.ts';
 import type { Call, CallStatus, DB } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 
@@ -33,27 +34,20 @@ function scoped(tx: Tx, scope: CallScope): SelectQueryBuilder<DB, 'calls', Call>
   return query;
 }
 
-export interface CallFilters {
-  limit: number;
-  before?: string;
+export interface CallFilters extends LogPage {
   status?: CallStatus;
   direction?: Call['direction'];
   phoneId?: string;
   agentId?: string;
-  since?: string;
-  until?: string;
   number?: string;
 }
 
 export function listCalls(tx: Tx, scope: CallScope, f: CallFilters): Promise<Call[]> {
-  let query = scoped(tx, scope);
-  if (f.before) query = query.where('id', '<', f.before);
+  let query = scoped(tx, scope).where(logPage('started_at', f));
   if (f.status) query = query.where('status', '=', f.status);
   if (f.direction) query = query.where('direction', '=', f.direction);
   if (f.phoneId) query = query.where('phone_id', '=', f.phoneId);
   if (f.agentId) query = query.where('agent_id', '=', f.agentId);
-  if (f.since) query = query.where('started_at', '>=', new Date(f.since));
-  if (f.until) query = query.where('started_at', '<', new Date(f.until));
   const number = f.number;
   if (number) {
     query = query.where((eb) =>

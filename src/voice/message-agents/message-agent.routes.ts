@@ -4,8 +4,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
 import type { MessageAgent } from '../../db/schema.ts';
+import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
-import { IdParams, NoContent, responses, Timestamp } from '../../http/schemas.ts';
+import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import { Name, NullableText, NullableUuid, SECURITY as security, Uuid } from '../shared.ts';
 import type { MessageAgentService } from './message-agent.service.ts';
 
@@ -110,20 +111,18 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     `${base}/:id`,
     {
-      schema: {
-        operationId: 'getMessageAgent',
-        tags,
-        security,
-        summary: 'Get a messaging agent',
-        params: IdParams,
-        response: responses({ 200: MessageAgentOut }, [401, 403, 404]),
-      },
+      operationId: 'getMessageAgent',
+      tags,
+      security,
+      summary: 'Get a messaging agent',
     },
-    async (request) =>
-      toMessageAgentJson(await messageAgents.get(requirePrincipal(request), request.params.id)),
+    MessageAgentOut,
+    async (request, id) =>
+      toMessageAgentJson(await messageAgents.get(requirePrincipal(request), id)),
   );
 
   for (const method of ['patch', 'put'] as const) {
@@ -150,21 +149,15 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
     );
   }
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     `${base}/:id`,
     {
-      schema: {
-        operationId: 'deleteMessageAgent',
-        tags,
-        security,
-        summary: 'Delete a messaging agent (soft delete)',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'deleteMessageAgent',
+      tags,
+      security,
+      summary: 'Delete a messaging agent (soft delete)',
     },
-    async (request, reply) => {
-      await messageAgents.remove(requirePrincipal(request), request.params.id);
-      return reply.code(204).send(null);
-    },
+    async (request, id) => messageAgents.remove(requirePrincipal(request), id),
   );
 };

@@ -3,6 +3,7 @@
 // the explicit org filter (and, for members, the owner filter) is defence in depth on top of
 // row-level security.
 import { type SelectQueryBuilder, sql } from 'kysely';
+import { type LogPage, logPage } from '../../db/log-page.ts';
 import type { DB, Message } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 
@@ -23,24 +24,17 @@ function scoped(tx: Tx, scope: MessageScope): SelectQueryBuilder<DB, 'messages',
   return query;
 }
 
-export interface MessageFilters {
-  limit: number;
-  before?: string;
+export interface MessageFilters extends LogPage {
   phoneId?: string;
   direction?: Message['direction'];
   counterpart?: string;
-  since?: string;
-  until?: string;
 }
 
 export function listMessages(tx: Tx, scope: MessageScope, f: MessageFilters): Promise<Message[]> {
-  let query = scoped(tx, scope);
-  if (f.before) query = query.where('id', '<', f.before);
+  let query = scoped(tx, scope).where(logPage('created_at', f));
   if (f.phoneId) query = query.where('phone_id', '=', f.phoneId);
   if (f.direction) query = query.where('direction', '=', f.direction);
   if (f.counterpart) query = query.where('counterpart', '=', f.counterpart);
-  if (f.since) query = query.where('created_at', '>=', new Date(f.since));
-  if (f.until) query = query.where('created_at', '<', new Date(f.until));
   return query.orderBy('id', 'desc').limit(f.limit).execute();
 }
 

@@ -4,9 +4,10 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
 import type { Phone } from '../../db/schema.ts';
+import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { requestMeta } from '../../http/request-meta.ts';
-import { IdParams, NoContent, responses, Timestamp } from '../../http/schemas.ts';
+import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import { E164, iso, NullableText, SECURITY as security, Uuid } from '../shared.ts';
 import type { createPhoneAssignment, PhoneService } from './phone.service.ts';
 
@@ -126,19 +127,17 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     '/api/phones/:id',
     {
-      schema: {
-        operationId: 'getPhone',
-        tags,
-        security,
-        summary: 'Get a phone number',
-        params: IdParams,
-        response: responses({ 200: PhoneOut }, [401, 403, 404]),
-      },
+      operationId: 'getPhone',
+      tags,
+      security,
+      summary: 'Get a phone number',
     },
-    async (request) => toPhoneJson(await phones.get(requirePrincipal(request), request.params.id)),
+    PhoneOut,
+    async (request, id) => toPhoneJson(await phones.get(requirePrincipal(request), id)),
   );
 
   app.patch(
@@ -203,21 +202,15 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
       toPhoneJson(await assign(requirePrincipal(request), request.body, requestMeta(request))),
   );
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     '/api/phones/:id',
     {
-      schema: {
-        operationId: 'deletePhone',
-        tags,
-        security,
-        summary: 'Delete a phone number (soft delete; stops routing)',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'deletePhone',
+      tags,
+      security,
+      summary: 'Delete a phone number (soft delete; stops routing)',
     },
-    async (request, reply) => {
-      await phones.remove(requirePrincipal(request), request.params.id, requestMeta(request));
-      return reply.code(204).send(null);
-    },
+    async (request, id) => phones.remove(requirePrincipal(request), id, requestMeta(request)),
   );
 };

@@ -5,16 +5,15 @@
 // holds a number verified: the database's cross-tenant unique index decides, and a loser is told
 // the same as for a number that is not on its account, so no answer reveals another org's numbers.
 // Changes to routing are audited.
-import { auditActor } from '../../access/actor.ts';
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import { requireSuperuser } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
-import { recordAudit } from '../../audit/audit.ts';
+import { type Act, recordAct, recordAudit } from '../../audit/audit.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import { violatedUniqueIndex } from '../../db/errors.ts';
 import type { Phone } from '../../db/schema.ts';
-import { withTenant } from '../../db/tenant.ts';
+import { type Tx, withTenant } from '../../db/tenant.ts';
 import { AppError, notFound } from '../../http/errors.ts';
 import type { RequestMeta } from '../../http/request-meta.ts';
 import { numberIsOnAccount } from '../../telephony/number-ownership.ts';
@@ -59,15 +58,7 @@ export function createPhoneService(
               label: input.label ?? null,
               active: input.active ?? true,
             });
-            await recordAudit(tx, meta, {
-              org_id: p.orgId,
-              ...auditActor(p),
-              action: 'phone.create',
-              target_type: 'phone',
-              target_id: row.id,
-              outcome: 'success',
-              metadata: { number: row.number, active: row.active },
-            });
+            await recordPhoneAct(tx, meta, p, 'phone.create', row, { active: row.active });
             return row;
           }),
         CONFLICTS,
@@ -88,15 +79,8 @@ export function createPhoneService(
           phones.update(p, id, patch, async (tx, row) => {
             const updated = phones.found(await repo.updatePhone(tx, p.orgId, id, patch));
             if (patch.active !== undefined && patch.active !== row.active) {
-              await recordAudit(tx, meta, {
-                org_id: p.orgId,
-                ...auditActor(p),
-                action: updated.active ? 'phone.activate' : 'phone.deactivate',
-                target_type: 'phone',
-                target_id: id,
-                outcome: 'success',
-                metadata: { number: updated.number },
-              });
+              const action = updated.active ? 'phone.activate' : 'phone.deactivate';
+              await recordPhoneAct(tx, meta, p, action, updated);
             }
             return updated;
           }),
@@ -140,15 +124,7 @@ export function createPhoneService(
             const row = phones.found(
               await verification.markVerified(tx, p.orgId, id, 'twilio_account'),
             );
-            await recordAudit(tx, meta, {
-              org_id: p.orgId,
-              ...auditActor(p),
-              action: 'phone.verify',
-              target_type: 'phone',
-              target_id: id,
-              outcome: 'success',
-              metadata: { number: row.number, method: 'twilio_account' },
-            });
+            await recordPhoneAct(tx, meta, p, 'phone.verify', row, { method: 'twilio_account' });
             return row;
           });
         } catch (err) {
@@ -158,15 +134,7 @@ export function createPhoneService(
       } else if (phone.verification_status === 'verified') {
         await withTenant(database, tenantOf(p), async (tx) => {
           await verification.markPending(tx, p.orgId, id);
-          await recordAudit(tx, meta, {
-            org_id: p.orgId,
-            ...auditActor(p),
-            action: 'phone.verification_lost',
-            target_type: 'phone',
-            target_id: id,
-            outcome: 'success',
-            metadata: { number: phone.number },
-          });
+          await recordPhoneAct(tx, meta, p, 'phone.verification_lost', phone);
         });
       }
       throw new AppError('phone_not_on_account');
@@ -175,15 +143,7 @@ export function createPhoneService(
     remove(p: Principal, id: string, meta: RequestMeta): Promise<void> {
       return phones.manage(p, id, async (tx, row) => {
         await repo.softDeletePhone(tx, p.orgId, id);
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
-          action: 'phone.delete',
-          target_type: 'phone',
-          target_id: id,
-          outcome: 'success',
-          metadata: { number: row.number },
-        });
+        await recordPhoneAct(tx, meta, p, 'phone.delete', row);
       });
     },
   };
@@ -238,3 +198,20 @@ export function createPhoneAssignment(database: Database) {
 }
 
 export type PhoneService = ReturnType<typeof createPhoneService>;
+
+/** An act on a phone number, recorded with the number (the audit's reader may not see the row). */
+function recordPhoneAct(
+  tx: Tx,
+  meta: RequestMeta,
+  p: Principal,
+  action: string,
+  phone: Pick<Phone, 'id' | 'number'>,
+  metadata: Act['metadata'] = {},
+): Promise<void> {
+  return recordAct(tx, meta, p, {
+    action,
+    target_type: 'phone',
+    target_id: phone.id,
+    metadata: { number: phone.number, ...metadata },
+  });
+}

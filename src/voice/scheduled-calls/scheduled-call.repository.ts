@@ -2,6 +2,7 @@
 // operations live in src/telephony/dispatch.repository.ts. Every function takes the caller's
 // transaction first; the explicit org filter is defence in depth on top of row-level security.
 import { sql } from 'kysely';
+import { type LogPage, logPage } from '../../db/log-page.ts';
 import { livePage, liveRow, type PageOpts } from '../../db/owned-rows.ts';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
@@ -45,15 +46,16 @@ export function listScheduledCalls(
   opts: PageOpts & {
     agentId?: string;
     status?: ScheduledCallStatus;
-    since?: string;
-    until?: string;
-  },
+  } & Pick<LogPage, 'since' | 'until'>,
 ): Promise<ScheduledCall[]> {
-  let query = tx.selectFrom('scheduled_calls').selectAll().where(livePage(orgId, opts));
+  // livePage holds the cursor; the log window is on the time the call is due.
+  let query = tx
+    .selectFrom('scheduled_calls')
+    .selectAll()
+    .where(livePage(orgId, opts))
+    .where(logPage('scheduled_at', { since: opts.since, until: opts.until }));
   if (opts.agentId) query = query.where('agent_id', '=', opts.agentId);
   if (opts.status) query = query.where('status', '=', opts.status);
-  if (opts.since) query = query.where('scheduled_at', '>=', new Date(opts.since));
-  if (opts.until) query = query.where('scheduled_at', '<', new Date(opts.until));
   return query.orderBy('id', 'desc').limit(opts.limit).execute();
 }
 

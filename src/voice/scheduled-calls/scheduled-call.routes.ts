@@ -3,8 +3,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
+import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
-import { IdParams, NoContent, responses, Timestamp } from '../../http/schemas.ts';
+import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import { E164, iso, SECURITY as security, Uuid } from '../shared.ts';
 import type { ScheduledCallService, ScheduledCallView } from './scheduled-call.service.ts';
 
@@ -141,20 +142,18 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     },
   );
 
-  app.get(
+  getByIdRoute(
+    app,
     `${base}/:id`,
     {
-      schema: {
-        operationId: 'getScheduledCall',
-        tags,
-        security,
-        summary: 'Get a scheduled call',
-        params: IdParams,
-        response: responses({ 200: ScheduledCallOut }, [401, 403, 404]),
-      },
+      operationId: 'getScheduledCall',
+      tags,
+      security,
+      summary: 'Get a scheduled call',
     },
-    async (request) =>
-      toScheduledCallJson(await scheduledCalls.get(requirePrincipal(request), request.params.id)),
+    ScheduledCallOut,
+    async (request, id) =>
+      toScheduledCallJson(await scheduledCalls.get(requirePrincipal(request), id)),
   );
 
   app.patch(
@@ -197,23 +196,18 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
       ),
   );
 
-  app.delete(
+  deleteByIdRoute(
+    app,
     `${base}/:id`,
     {
-      schema: {
-        operationId: 'deleteScheduledCall',
-        tags,
-        security,
-        summary: 'Delete a scheduled call',
-        description:
-          'Cancels a pending call and hides it; a finished one is hidden (soft delete). A call being placed right now answers 409.',
-        params: IdParams,
-        response: responses({ 204: NoContent }, [401, 403, 404, 409]),
-      },
+      operationId: 'deleteScheduledCall',
+      tags,
+      security,
+      summary: 'Delete a scheduled call',
+      description:
+        'Cancels a pending call and hides it; a finished one is hidden (soft delete). A call being placed right now answers 409.',
+      alsoAnswers: [409],
     },
-    async (request, reply) => {
-      await scheduledCalls.remove(requirePrincipal(request), request.params.id);
-      return reply.code(204).send(null);
-    },
+    async (request, id) => scheduledCalls.remove(requirePrincipal(request), id),
   );
 };

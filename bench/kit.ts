@@ -1,0 +1,73 @@
+// What the benchmarks share. A target runs in its own process (its CPU and memory apart from the
+// load generator's) and prints one JSON line once it listens: what the scenario needs to reach it.
+// Every load scenario reports one row.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+import autocannon from 'autocannon';
+
+export interface BenchServer<T> {
+  /** The line the server printed once it listened. */
+  info: T;
+  child: ChildProcess;
+  /** The server's later stdout lines. */
+  lines: Interface;
+  /** SIGTERM; resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
+export async function startBenchServer<T>(
+  script: string,
+  args: string[] = [],
+  opts: { nodeArgs?: string[]; stdin?: boolean } = {},
+): Promise<BenchServer<T>> {
+  const child = spawn(
+    process.execPath,
+    [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args],
+    {
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
+      env: { ...process.env, NODE_ENV: 'test' },
+    },
+  );
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code})`)));
+  });
+  return {
+    info: JSON.parse(first) as T,
+    child,
+    lines,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** One load scenario's result: requests per second, latency percentiles (ms), errors. */
+export interface LoadRow {
+  scenario: string;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/**
+ * Loads the target with `options` for 2 s (warm-up: JIT, caches, pool), then measures it for
+ * `duration` s; the row is also logged as it finishes.
+ */
+export async function measureLoad(
+  scenario: string,
+  options: autocannon.Options,
+  duration: number,
+): Promise<LoadRow> {
+  await autocannon({ ...options, duration: 2 });
+  const r = await autocannon({ ...options, duration });
+  const errors = r.non2xx + r.errors + r.timeouts;
+  console.log(
+    `${scenario}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms, non-2xx ${errors}`,
+  );
+  return { scenario, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors };
+}

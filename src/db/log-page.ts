@@ -1,0 +1,27 @@
+// The page of a log (calls, messages, conversations, voice sessions, scheduled calls): newest
+// first by the time-ordered id, optionally within a [since, until) window on the column the log
+// is dated by. Each repository keeps its own table, scope and filters.
+import type { ExpressionBuilder } from 'kysely';
+import type { DB } from './schema.ts';
+
+/** A list request on a log: page size, the id cursor and the time window (ISO date-times). */
+export interface LogPage {
+  limit: number;
+  /** The last id of the previous page. */
+  before?: string;
+  since?: string;
+  until?: string;
+}
+
+type LogTable = 'calls' | 'messages' | 'conversations' | 'voice_sessions' | 'scheduled_calls';
+type DatedBy = 'started_at' | 'created_at' | 'scheduled_at';
+
+/** Rows before the cursor and inside the window on `datedBy`. */
+export function logPage(datedBy: DatedBy, f: Omit<LogPage, 'limit'>) {
+  return (eb: ExpressionBuilder<DB, LogTable>) =>
+    eb.and([
+      ...(f.before ? [eb('id', '<', f.before)] : []),
+      ...(f.since ? [eb(datedBy, '>=', new Date(f.since))] : []),
+      ...(f.until ? [eb(datedBy, '<', new Date(f.until))] : []),
+    ]);
+}
