@@ -2,7 +2,9 @@
 // focus returns to the opener — the browser does it, correctly.
 import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
 import { errorMessage } from '../lib/api.ts';
+import type { FormAction } from '../lib/forms.ts';
 import { useToast } from '../lib/toast.tsx';
+import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
 
 export function Dialog({
@@ -203,6 +205,46 @@ export function SaveFooter({
         {label}
       </Button>
     </>
+  );
+}
+
+/**
+ * A dialog that is one form (a reason, a password, a code): the form-wide error above the
+ * fields, Cancel and the submit (`danger` for an action that cuts something off).
+ */
+export function FormDialog({
+  title,
+  description,
+  form,
+  submit,
+  danger,
+  onClose,
+  onSubmit,
+  children,
+}: {
+  title: ReactNode;
+  description: ReactNode;
+  form: Pick<FormAction, 'busy' | 'formError'>;
+  submit: ReactNode;
+  danger?: boolean;
+  onClose: () => void;
+  onSubmit: (e: FormEvent<HTMLFormElement>) => void;
+  children: ReactNode;
+}) {
+  return (
+    <Dialog
+      open
+      onClose={onClose}
+      title={title}
+      description={description}
+      onSubmit={onSubmit}
+      footer={<SaveFooter label={submit} busy={form.busy} onCancel={onClose} danger={danger} />}
+    >
+      <div className="space-y-4">
+        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        {children}
+      </div>
+    </Dialog>
   );
 }
 

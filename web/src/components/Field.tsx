@@ -237,3 +237,28 @@ export function EmailField({
     />
   );
 }
+
+/** The current code from the user's authenticator app (six digits; the caller strips spaces). */
+export function AuthCodeField({
+  label = 'Authentication code',
+  hint,
+  value,
+  onChange,
+  error,
+}: FieldValue & { label?: string; hint?: ReactNode }) {
+  return (
+    <TextField
+      label={label}
+      name="code"
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      maxLength={7}
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+      hint={hint}
+      className="max-w-48 [&_input]:font-mono [&_input]:tracking-widest"
+    />
+  );
+}
