@@ -88,11 +88,9 @@ function SetupFlow({
         </li>
         <li>
           <p className="font-medium text-slate-900">Or enter this key by hand</p>
-          <label htmlFor="mfa-secret" className="sr-only">
-            Secret key
-          </label>
           <CopyableSecret
-            id="mfa-secret"
+            label="Secret key"
+            labelClassName="sr-only"
             value={setup.secret}
             what="Secret key copied"
             className="mt-2 flex max-w-md gap-2"

@@ -147,11 +147,8 @@ function ShowKeyDialog({ created, onClose }: { created: Created; onClose: () => 
       footer={<Button onClick={onClose}>I have copied the key</Button>}
     >
       <div className="space-y-3">
-        <label htmlFor="new-api-key" className="block text-sm font-medium text-slate-800">
-          API key
-        </label>
         <CopyableSecret
-          id="new-api-key"
+          label="API key"
           value={created.key}
           what="API key copied"
           className="flex gap-2"
