@@ -2,12 +2,11 @@
 // suspended or locked-down org with its kind, reason and who did it, a Resume action (with a
 // reason), and a form to suspend an org by its id (from GET /api/admin/orgs).
 import { type FormEvent, useCallback, useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, FormCard, PageHeader } from '../../components/Card.tsx';
 import { FormDialog } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
-import { Loading } from '../../components/Spinner.tsx';
+import { ListBody } from '../../components/ListActions.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
@@ -133,41 +132,44 @@ export function SuspendedOrgsPage() {
       />
       <div className="space-y-6">
         <Card title="Suspended now" id="suspended-orgs">
-          {list.loadError && <Alert tone="error">{list.loadError}</Alert>}
-          {!list.items && !list.loadError && <Loading />}
-          {list.items && list.items.length === 0 && (
-            <EmptyState title="No suspended organizations">
-              Every organization is in service.
-            </EmptyState>
-          )}
-          {list.items && list.items.length > 0 && (
-            <Table
-              caption="Suspended organizations"
-              columns={['Organization', 'Kind', 'Reason', 'Since', 'By', actionsColumn]}
-            >
-              {list.items.map((o) => (
-                <tr key={o.id}>
-                  <td className={td}>
-                    <div className="font-medium text-slate-900">{o.name}</div>
-                    <div className="font-mono text-xs text-slate-500">{o.id}</div>
-                  </td>
-                  <td className={td}>
-                    <Badge tone={o.kind === 'lockdown' ? 'amber' : 'red'}>
-                      {o.kind === 'lockdown' ? 'Locked down' : 'Suspended'}
-                    </Badge>
-                  </td>
-                  <td className={`${td} max-w-xs break-words`}>{o.reason}</td>
-                  <td className={`${td} whitespace-nowrap`}>{formatDateTime(o.suspended_at)}</td>
-                  <td className={td}>{o.suspended_by_email ?? '—'}</td>
-                  <td className={`${td} text-right`}>
-                    <Button variant="secondary" size="sm" onClick={() => setResuming(o)}>
-                      Resume…
-                    </Button>
-                  </td>
-                </tr>
-              ))}
-            </Table>
-          )}
+          <ListBody
+            list={list}
+            loading="Loading suspended organizations…"
+            empty={
+              <EmptyState title="No suspended organizations">
+                Every organization is in service.
+              </EmptyState>
+            }
+          >
+            {(items) => (
+              <Table
+                caption="Suspended organizations"
+                columns={['Organization', 'Kind', 'Reason', 'Since', 'By', actionsColumn]}
+              >
+                {items.map((o) => (
+                  <tr key={o.id}>
+                    <td className={td}>
+                      <div className="font-medium text-slate-900">{o.name}</div>
+                      <div className="font-mono text-xs text-slate-500">{o.id}</div>
+                    </td>
+                    <td className={td}>
+                      <Badge tone={o.kind === 'lockdown' ? 'amber' : 'red'}>
+                        {o.kind === 'lockdown' ? 'Locked down' : 'Suspended'}
+                      </Badge>
+                    </td>
+                    <td className={`${td} max-w-xs break-words`}>{o.reason}</td>
+                    <td className={`${td} whitespace-nowrap`}>{formatDateTime(o.suspended_at)}</td>
+                    <td className={td}>{o.suspended_by_email ?? '—'}</td>
+                    <td className={`${td} text-right`}>
+                      <Button variant="secondary" size="sm" onClick={() => setResuming(o)}>
+                        Resume…
+                      </Button>
+                    </td>
+                  </tr>
+                ))}
+              </Table>
+            )}
+          </ListBody>
         </Card>
         <SuspendForm
           suspended={new Set((list.items ?? []).map((o) => o.id))}
