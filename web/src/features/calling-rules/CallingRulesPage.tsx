@@ -9,7 +9,7 @@ import { ConfirmDialog } from '../../components/Dialog.tsx';
 import { CheckboxField, TextAreaField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td } from '../../components/Table.tsx';
+import { actionsColumn, Table, td } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, isOrgAdmin } from '../../lib/format.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
@@ -355,12 +355,7 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
         {(items) => (
           <Table
             caption="Do-not-call numbers"
-            columns={[
-              'Number',
-              'Reason',
-              'Added',
-              { label: <span className="sr-only">Actions</span> },
-            ]}
+            columns={['Number', 'Reason', 'Added', actionsColumn]}
           >
             {items.map((n) => (
               <tr key={n.id}>

@@ -10,7 +10,7 @@ import {
   StatusFilterField,
   useDeleteRow,
 } from '../../components/ListActions.tsx';
-import { RowActionCell, Table, td } from '../../components/Table.tsx';
+import { actionsColumn, RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { dayRange, useFilteredList } from '../../lib/filters.ts';
 import { formatDateTime } from '../../lib/format.ts';
@@ -117,14 +117,7 @@ export function ConversationsPage() {
           {(items) => (
             <Table
               caption="Conversations"
-              columns={[
-                'Started',
-                'Device',
-                'Duration',
-                'Status',
-                'Recording',
-                { label: <span className="sr-only">Actions</span> },
-              ]}
+              columns={['Started', 'Device', 'Duration', 'Status', 'Recording', actionsColumn]}
             >
               {items.map((c) => (
                 <tr key={c.id} className="hover:bg-slate-50">
