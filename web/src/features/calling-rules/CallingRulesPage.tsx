@@ -5,12 +5,12 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog } from '../../components/Dialog.tsx';
+import { useConfirmedAction } from '../../components/Dialog.tsx';
 import { CheckboxField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore } from '../../components/ListActions.tsx';
+import { ListBody, LoadMore, useDeleteRow } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { actionsColumn, Table, td } from '../../components/Table.tsx';
-import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { ApiError, api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, isOrgAdmin } from '../../lib/format.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
@@ -62,7 +62,6 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
   );
   const current = loaded.data;
   const [days, setDays] = useState<number[]>([1, 2, 3, 4, 5]);
-  const [removing, setRemoving] = useState(false);
   const form = useFormAction();
   const zone = useFormField(form, 'time_zone', browserTimeZone);
   const start = useFormField(form, 'start', '09:00');
@@ -98,17 +97,16 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
     }
   }
 
-  async function remove() {
-    try {
+  const removeWindow = useConfirmedAction<true>({
+    act: async () => {
       await api.delete('/api/orgs/current/calling-window');
       loaded.setData(null);
       toast.success('The calling window is removed: calls go at any time.');
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setRemoving(false);
-    }
-  }
+    },
+    title: () => 'Remove the calling window?',
+    confirmLabel: 'Remove window',
+    warning: 'Scheduled calls will then be placed at any time of day.',
+  });
 
   const toggle = (d: number, on: boolean) =>
     setDays((all) => (on ? [...new Set([...all, d])].sort() : all.filter((x) => x !== d)));
@@ -180,7 +178,7 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
                   Save window
                 </Button>
                 {current && (
-                  <Button variant="secondary" onClick={() => setRemoving(true)}>
+                  <Button variant="secondary" onClick={() => removeWindow.ask(true)}>
                     Remove window
                   </Button>
                 )}
@@ -191,15 +189,7 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
           )}
         </div>
       )}
-      <ConfirmDialog
-        open={removing}
-        title="Remove the calling window?"
-        confirmLabel="Remove window"
-        onConfirm={() => void remove()}
-        onClose={() => setRemoving(false)}
-      >
-        Scheduled calls will then be placed at any time of day.
-      </ConfirmDialog>
+      {removeWindow.dialog}
     </Card>
   );
 }
@@ -215,7 +205,6 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
     toast.error,
   );
   const [importErrors, setImportErrors] = useState<{ field: string; message: string }[]>([]);
-  const [removing, setRemoving] = useState<ListedNumber | null>(null);
   const add = useFormAction();
   const imp = useFormAction();
   const number = useFormField(add, 'number');
@@ -266,17 +255,14 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
     if (file) csv.setValue(await file.text());
   }
 
-  async function remove(n: ListedNumber) {
-    try {
-      await api.delete('/api/orgs/current/do-not-call/{id}', { params: { id: n.id } });
-      list.setItems((all) => all?.filter((x) => x.id !== n.id) ?? null);
-      toast.success(`${n.number} is off the list.`);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setRemoving(null);
-    }
-  }
+  const removeNumber = useDeleteRow<ListedNumber>({
+    remove: (n) => api.delete('/api/orgs/current/do-not-call/{id}', { params: { id: n.id } }),
+    setItems: list.setItems,
+    title: (n) => `Remove ${n.number} from the list?`,
+    confirmLabel: 'Remove number',
+    deleted: (n) => `${n.number} is off the list.`,
+    warning: 'Calls to it can be scheduled again. Calls it cancelled stay cancelled.',
+  });
 
   return (
     <Card
@@ -369,7 +355,7 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
                     <Button
                       variant="ghost"
                       size="sm"
-                      onClick={() => setRemoving(n)}
+                      onClick={() => removeNumber.ask(n)}
                       aria-label={`Remove ${n.number}`}
                     >
                       Remove
@@ -382,15 +368,7 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
         )}
       </ListBody>
       <LoadMore list={list} />
-      <ConfirmDialog
-        open={removing !== null}
-        title={`Remove ${removing?.number ?? ''} from the list?`}
-        confirmLabel="Remove number"
-        onConfirm={() => removing && void remove(removing)}
-        onClose={() => setRemoving(null)}
-      >
-        Calls to it can be scheduled again. Calls it cancelled stay cancelled.
-      </ConfirmDialog>
+      {removeNumber.dialog}
     </Card>
   );
 }
