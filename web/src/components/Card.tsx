@@ -50,7 +50,8 @@ export function Card({
 
 /**
  * A card that is a form (settings, a password): the form-wide error above the fields, and the
- * submit in the footer, busy while the form is sent. `className` lays out the fields.
+ * submit in the footer, busy while the form is sent (`danger` for one that cuts something off).
+ * `className` lays out the fields.
  */
 export function FormCard({
   id,
@@ -59,6 +60,7 @@ export function FormCard({
   form,
   onSubmit,
   submit,
+  danger,
   className,
   children,
 }: {
@@ -68,6 +70,7 @@ export function FormCard({
   form: Pick<FormAction, 'busy' | 'formError'>;
   onSubmit: (e: FormEvent) => void;
   submit: ReactNode;
+  danger?: boolean;
   className: string;
   children: ReactNode;
 }) {
@@ -78,7 +81,7 @@ export function FormCard({
         title={title}
         description={description}
         footer={
-          <Button type="submit" loading={form.busy}>
+          <Button type="submit" variant={danger ? 'danger' : 'primary'} loading={form.busy}>
             {submit}
           </Button>
         }

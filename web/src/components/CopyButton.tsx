@@ -1,3 +1,4 @@
+import { useId } from 'react';
 import { useToast } from '../lib/toast.tsx';
 import { Button, type ButtonProps } from './Button.tsx';
 
@@ -29,33 +30,42 @@ export function CopyButton({
 }
 
 /**
- * A secret shown to be copied (an API key, an authenticator key): read-only, all of it selected on
- * focus, and a Copy button beside it. `id` is for the label the caller places.
+ * A secret shown to be copied (an API key, an authenticator key) under its label (`labelClassName`
+ * "sr-only" where the text around it already says what it is): read-only, all of it selected on
+ * focus, and a Copy button beside it.
  */
 export function CopyableSecret({
-  id,
+  label,
+  labelClassName = 'block text-sm font-medium text-slate-800',
   value,
   what,
   className,
   inputClassName = '',
 }: {
-  id: string;
+  label: string;
+  labelClassName?: string;
   value: string;
   /** The toast's subject, e.g. "API key copied". */
   what: string;
   className: string;
   inputClassName?: string;
 }) {
+  const id = useId();
   return (
-    <div className={className}>
-      <input
-        id={id}
-        readOnly
-        value={value}
-        onFocus={(e) => e.currentTarget.select()}
-        className={`block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden ${inputClassName}`}
-      />
-      <CopyButton text={value} label="Copy key" what={what} />
-    </div>
+    <>
+      <label htmlFor={id} className={labelClassName}>
+        {label}
+      </label>
+      <div className={className}>
+        <input
+          id={id}
+          readOnly
+          value={value}
+          onFocus={(e) => e.currentTarget.select()}
+          className={`block w-full rounded-md border-0 bg-slate-50 px-3 py-2 font-mono text-sm text-slate-900 ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden ${inputClassName}`}
+        />
+        <CopyButton text={value} label="Copy key" what={what} />
+      </div>
+    </>
   );
 }

@@ -1,8 +1,18 @@
 // Modal dialogs on the native <dialog> element: focus moves in and is trapped, Escape closes,
 // focus returns to the opener — the browser does it, correctly.
-import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from 'react';
+import {
+  type ComponentProps,
+  type FormEvent,
+  type ReactNode,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+} from 'react';
 import { errorMessage } from '../lib/api.ts';
+import type { FormAction } from '../lib/forms.ts';
 import { useToast } from '../lib/toast.tsx';
+import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
 
 export function Dialog({
@@ -206,17 +216,66 @@ export function SaveFooter({
   );
 }
 
+/** A form in a dialog: Cancel and the submit in its footer, busy while the form is sent. */
+function SaveDialog({
+  submit,
+  busy,
+  disabled,
+  danger,
+  ...dialog
+}: Omit<ComponentProps<typeof Dialog>, 'open' | 'footer' | 'onSubmit'> & {
+  onSubmit: (e: FormEvent<HTMLFormElement>) => void;
+  submit: ReactNode;
+  busy: boolean;
+  disabled?: boolean;
+  danger?: boolean;
+}) {
+  const footer = (
+    <SaveFooter
+      label={submit}
+      busy={busy}
+      onCancel={dialog.onClose}
+      disabled={disabled}
+      danger={danger}
+    />
+  );
+  return <Dialog open footer={footer} {...dialog} />;
+}
+
+/**
+ * A dialog that is one form (a reason, a password, a code): the form-wide error above the
+ * fields, Cancel and the submit (`danger` for an action that cuts something off).
+ */
+export function FormDialog({
+  form,
+  children,
+  ...dialog
+}: {
+  title: ReactNode;
+  description: ReactNode;
+  form: Pick<FormAction, 'busy' | 'formError'>;
+  submit: ReactNode;
+  danger?: boolean;
+  onClose: () => void;
+  onSubmit: (e: FormEvent<HTMLFormElement>) => void;
+  children: ReactNode;
+}) {
+  return (
+    <SaveDialog busy={form.busy} {...dialog}>
+      <div className="space-y-4">
+        {form.formError && <Alert tone="error">{form.formError}</Alert>}
+        {children}
+      </div>
+    </SaveDialog>
+  );
+}
+
 /** A resource's create-or-edit form in a wide dialog: "New …" or "Edit …", Cancel and save. */
 export function EditDialog({
   editing,
   noun,
   createLabel,
-  description,
-  busy,
-  disabled,
-  onClose,
-  onSubmit,
-  children,
+  ...dialog
 }: {
   /** Editing an existing resource (else creating one). */
   editing: boolean;
@@ -231,23 +290,11 @@ export function EditDialog({
   children: ReactNode;
 }) {
   return (
-    <Dialog
-      open
+    <SaveDialog
       wide
-      onClose={onClose}
-      onSubmit={onSubmit}
       title={editing ? `Edit ${noun}` : `New ${noun}`}
-      description={description}
-      footer={
-        <SaveFooter
-          label={editing ? 'Save changes' : createLabel}
-          busy={busy}
-          onCancel={onClose}
-          disabled={disabled}
-        />
-      }
-    >
-      {children}
-    </Dialog>
+      submit={editing ? 'Save changes' : createLabel}
+      {...dialog}
+    />
   );
 }

@@ -40,22 +40,21 @@ function Messages({ id, hint, error }: { id: string; hint?: ReactNode; error?: s
   );
 }
 
-/** The label, the control and its messages; `control` gets the id and aria links to spread. */
-function FieldFrame({
-  label,
-  hint,
-  error,
-  givenId,
-  className,
+type FrameProps = FieldShell & { id?: string; className?: string };
+
+/**
+ * The label, the control and its messages: `props` are a field's, the frame takes its label, hint,
+ * error, id and class and hands the rest to `control` with the id and aria links to spread.
+ */
+function FieldFrame<P extends FrameProps>({
+  props: { label, hint, error, id: givenId, className = '', ...rest },
   control,
-}: FieldShell & {
-  givenId: string | undefined;
-  className: string;
-  control: (aria: {
-    id: string;
-    'aria-invalid': true | undefined;
-    'aria-describedby': string | undefined;
-  }) => ReactNode;
+}: {
+  props: P;
+  control: (
+    aria: { id: string; 'aria-invalid': true | undefined; 'aria-describedby': string | undefined },
+    rest: Omit<P, keyof FrameProps>,
+  ) => ReactNode;
 }) {
   const autoId = useId();
   const id = givenId ?? autoId;
@@ -65,64 +64,47 @@ function FieldFrame({
         {label}
       </label>
       <div className="mt-1.5">
-        {control({
-          id,
-          'aria-invalid': error ? true : undefined,
-          'aria-describedby': describedBy(id, hint, error),
-        })}
+        {control(
+          {
+            id,
+            'aria-invalid': error ? true : undefined,
+            'aria-describedby': describedBy(id, hint, error),
+          },
+          rest,
+        )}
       </div>
       <Messages id={id} hint={hint} error={error} />
     </div>
   );
 }
 
-export function TextField({
-  label,
-  hint,
-  error,
-  id: givenId,
-  className = '',
-  ...input
-}: FieldShell & InputHTMLAttributes<HTMLInputElement> & { ref?: Ref<HTMLInputElement> }) {
+export function TextField(
+  props: FieldShell & InputHTMLAttributes<HTMLInputElement> & { ref?: Ref<HTMLInputElement> },
+) {
   return (
     <FieldFrame
-      {...{ label, hint, error, givenId, className }}
-      control={(aria) => <input {...aria} className={INPUT} {...input} />}
+      props={props}
+      control={(aria, input) => <input {...aria} className={INPUT} {...input} />}
     />
   );
 }
 
-export function TextAreaField({
-  label,
-  hint,
-  error,
-  id: givenId,
-  className = '',
-  ...input
-}: FieldShell & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+export function TextAreaField(props: FieldShell & TextareaHTMLAttributes<HTMLTextAreaElement>) {
   return (
     <FieldFrame
-      {...{ label, hint, error, givenId, className }}
-      control={(aria) => (
+      props={props}
+      control={(aria, input) => (
         <textarea {...aria} className={`${INPUT} font-mono leading-relaxed`} {...input} />
       )}
     />
   );
 }
 
-export function SelectField({
-  label,
-  hint,
-  error,
-  id: givenId,
-  className = '',
-  children,
-  ...select
-}: FieldShell & SelectHTMLAttributes<HTMLSelectElement>) {
+export function SelectField(props: FieldShell & SelectHTMLAttributes<HTMLSelectElement>) {
   return (
     <FieldFrame
-      {...{ label, hint, error, givenId, className }}
-      control={(aria) => (
+      props={props}
+      control={(aria, { children, ...select }) => (
         <select {...aria} className={`${INPUT} pr-8`} {...select}>
           {children}
         </select>
@@ -234,6 +216,31 @@ export function EmailField({
       onChange={(e) => onChange(e.target.value)}
       error={error}
       className={className}
+    />
+  );
+}
+
+/** The current code from the user's authenticator app (six digits; the caller strips spaces). */
+export function AuthCodeField({
+  label = 'Authentication code',
+  hint,
+  value,
+  onChange,
+  error,
+}: FieldValue & { label?: string; hint?: ReactNode }) {
+  return (
+    <TextField
+      label={label}
+      name="code"
+      inputMode="numeric"
+      autoComplete="one-time-code"
+      maxLength={7}
+      required
+      value={value}
+      onChange={(e) => onChange(e.target.value)}
+      error={error}
+      hint={hint}
+      className="max-w-48 [&_input]:font-mono [&_input]:tracking-widest"
     />
   );
 }

@@ -269,6 +269,11 @@ export function FilteredListBody<T>({
   );
 }
 
+const DAY_RANGE = [
+  ['since', 'From date'],
+  ['until', 'To date'],
+] as const;
+
 /** A log's "From date" / "To date" filter: local days (yyyy-mm-dd), both inclusive. */
 export function DayRangeFields({
   filters,
@@ -277,20 +282,16 @@ export function DayRangeFields({
 }) {
   return (
     <>
-      <TextField
-        label="From date"
-        className="w-40"
-        name="since"
-        type="date"
-        {...filters.field('since')}
-      />
-      <TextField
-        label="To date"
-        className="w-40"
-        name="until"
-        type="date"
-        {...filters.field('until')}
-      />
+      {DAY_RANGE.map(([name, label]) => (
+        <TextField
+          key={name}
+          label={label}
+          className="w-40"
+          name={name}
+          type="date"
+          {...filters.field(name)}
+        />
+      ))}
     </>
   );
 }

@@ -54,6 +54,8 @@ type Options<P extends keyof Paths, M extends Method> = ([ParamsOf<Op<P, M>>] ex
   ([BodyOf<P, M>] extends [never] ? { body?: undefined } : { body: BodyOf<P, M> }) & {
     /** Skip the refresh-and-retry on 401 (auth endpoints answer 401 for bad credentials). */
     noRefresh?: boolean;
+    /** A body that is not JSON (a CSV import): sent as it is, with its content type. */
+    text?: { type: string; data: string };
     signal?: AbortSignal;
   };
 
@@ -134,17 +136,17 @@ async function codeOf(res: Response): Promise<string> {
 async function send(
   method: Method,
   url: string,
-  body: unknown,
+  body: { type: string; data: string } | undefined,
   signal: AbortSignal | undefined,
 ): Promise<Response> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (body !== undefined) headers['content-type'] = body.type;
   if (method !== 'get') headers['x-csrf-token'] = csrfToken();
   try {
     return await fetch(url, {
       method: method.toUpperCase(),
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body?.data,
       credentials: 'same-origin',
       cache: 'no-store',
       signal,
@@ -178,18 +180,22 @@ export async function request<P extends PathWith<M>, M extends Method>(
     body?: unknown;
     noRefresh?: boolean;
     signal?: AbortSignal;
+    text?: { type: string; data: string };
   };
   const url = buildUrl(path as string, o.params, o.query);
-  let res = await send(method, url, o.body, o.signal);
+  const body =
+    o.text ??
+    (o.body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(o.body) });
+  let res = await send(method, url, body, o.signal);
   if (res.status === 401 && !o.noRefresh && (await codeOf(res)) === 'unauthenticated') {
     // The access token expired (or was never there): one silent refresh, one retry. Other 401s
     // (a wrong current password, a wrong code) are answers about the input, not the session.
-    if (await refreshSession()) res = await send(method, url, o.body, o.signal);
+    if (await refreshSession()) res = await send(method, url, body, o.signal);
     if (res.status === 401 && (await codeOf(res)) === 'unauthenticated') sessionEnded();
   } else if (res.status === 403) {
     const code = await codeOf(res);
     // Another tab's refresh may have rotated sb_csrf between reading it and sending.
-    if (code === 'csrf_failed' && method !== 'get') res = await send(method, url, o.body, o.signal);
+    if (code === 'csrf_failed' && method !== 'get') res = await send(method, url, body, o.signal);
     // The org was suspended or locked down (the kill switch): the session is over, say why —
     // unless the answer is about another org the caller asked for (switching, joining).
     else if (code === 'org_suspended' && !o.noRefresh && !ABOUT_ANOTHER_ORG.has(path as string)) {

@@ -74,3 +74,17 @@ function localDayStart(value: string, plusDays = 0): string | undefined {
 export function dayRange(since: string, until: string) {
   return { since: localDayStart(since), until: localDayStart(until, 1) };
 }
+
+/** What every log filters on (calls, conversations, voice sessions): a status, '' for all, and days. */
+export interface LogFilters<S extends string> {
+  status: S | '';
+  since: string; // yyyy-mm-dd, local
+  until: string; // yyyy-mm-dd, local, inclusive
+}
+
+export const NO_LOG_FILTERS = { status: '', since: '', until: '' } as const;
+
+/** A log page's query for those filters: 20 rows from `cursor`, the status, the days as ISO. */
+export function logQuery<S extends string>(f: LogFilters<S>, cursor: string | undefined) {
+  return { limit: 20, cursor, status: f.status || undefined, ...dayRange(f.since, f.until) };
+}

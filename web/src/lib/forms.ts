@@ -57,6 +57,9 @@ export function useFormAction(
  * (NameField, EmailField, the password fields: value, change and error). `errorKey` where the
  * server names the field otherwise (e.g. a nested setting).
  */
+/** What `useFormField(...).input` spreads on a TextField, TextAreaField or SelectField. */
+export type FieldInput = ReturnType<typeof useFormField>['input'];
+
 export function useFormField(
   form: Pick<FormAction, 'fieldErrors'>,
   name: string,

@@ -5,8 +5,8 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card } from '../../components/Card.tsx';
 import { CopyableSecret } from '../../components/CopyButton.tsx';
-import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
-import { type FieldValue, TextField } from '../../components/Field.tsx';
+import { FormDialog } from '../../components/Dialog.tsx';
+import { AuthCodeField } from '../../components/Field.tsx';
 import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api, type ResponseOf } from '../../lib/api.ts';
 import { type FormAction, useFormAction } from '../../lib/forms.ts';
@@ -25,28 +25,6 @@ const wrongCode = (err: unknown) => {
     return 'That code is not right. Enter the current 6-digit code from your app.';
   return undefined;
 };
-
-function CodeField({
-  value,
-  onChange,
-  error,
-  label = 'Verification code',
-}: FieldValue & { label?: string }) {
-  return (
-    <TextField
-      label={label}
-      name="code"
-      inputMode="numeric"
-      autoComplete="one-time-code"
-      maxLength={7}
-      required
-      value={value}
-      onChange={(e) => onChange(e.target.value)}
-      error={error}
-      className="max-w-48 [&_input]:font-mono [&_input]:tracking-widest"
-    />
-  );
-}
 
 function SetupFlow({
   onCancel,
@@ -110,11 +88,9 @@ function SetupFlow({
         </li>
         <li>
           <p className="font-medium text-slate-900">Or enter this key by hand</p>
-          <label htmlFor="mfa-secret" className="sr-only">
-            Secret key
-          </label>
           <CopyableSecret
-            id="mfa-secret"
+            label="Secret key"
+            labelClassName="sr-only"
             value={setup.secret}
             what="Secret key copied"
             className="mt-2 flex max-w-md gap-2"
@@ -129,7 +105,12 @@ function SetupFlow({
               <Alert tone="error">{confirm.formError}</Alert>
             </div>
           )}
-          <CodeField value={code} onChange={setCode} error={confirm.fieldErrors.code} />
+          <AuthCodeField
+            label="Verification code"
+            value={code}
+            onChange={setCode}
+            error={confirm.fieldErrors.code}
+          />
         </li>
       </ol>
       <div className="flex gap-2">
@@ -169,25 +150,18 @@ function CodeConfirmDialog({
 }) {
   const [code, setCode] = useState('');
   return (
-    <Dialog
-      open
-      onClose={onClose}
+    <FormDialog
       title={title}
       description={description}
+      form={form}
+      submit={submit}
+      danger={danger}
+      onClose={onClose}
       onSubmit={() => send(code.replace(/\s+/g, ''))}
-      footer={<SaveFooter label={submit} busy={form.busy} onCancel={onClose} danger={danger} />}
     >
-      <div className="space-y-4">
-        {form.formError && <Alert tone="error">{form.formError}</Alert>}
-        {children}
-        <CodeField
-          value={code}
-          onChange={setCode}
-          error={form.fieldErrors.code}
-          label="Authentication code"
-        />
-      </div>
-    </Dialog>
+      {children}
+      <AuthCodeField value={code} onChange={setCode} error={form.fieldErrors.code} />
+    </FormDialog>
   );
 }
 

@@ -158,6 +158,12 @@ export function BarChart({
   );
 }
 
+/** The chart at a phone's width (fewer ticks), and at a wider screen's. */
+const CHART_SIZES = [
+  { width: 340, height: 210, maxTicks: 4, className: 'md:hidden' },
+  { width: 800, height: 240, maxTicks: 10, className: 'hidden md:block' },
+];
+
 /**
  * The chart with its legend and a visually hidden table of the same data; a compact drawing on
  * phones and a wide one from md up, so the text stays readable at both sizes.
@@ -184,26 +190,16 @@ export function ChartFigure({
   }
   return (
     <div>
-      <BarChart
-        label={label}
-        data={data}
-        series={series}
-        width={340}
-        height={210}
-        maxTicks={4}
-        fontSize={12}
-        className="md:hidden"
-      />
-      <BarChart
-        label={label}
-        data={data}
-        series={series}
-        width={800}
-        height={240}
-        maxTicks={10}
-        fontSize={12}
-        className="hidden md:block"
-      />
+      {CHART_SIZES.map((size) => (
+        <BarChart
+          key={size.className}
+          label={label}
+          data={data}
+          series={series}
+          fontSize={12}
+          {...size}
+        />
+      ))}
       <ul
         aria-label="Legend"
         className="mt-3 flex flex-wrap gap-x-4 gap-y-1 text-xs text-slate-600"

@@ -8,7 +8,7 @@ import { CopyableSecret } from '../../components/CopyButton.tsx';
 import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
-import { RowActionCell, Table, td } from '../../components/Table.tsx';
+import { actionsColumn, RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type BodyOf, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
@@ -147,11 +147,8 @@ function ShowKeyDialog({ created, onClose }: { created: Created; onClose: () => 
       footer={<Button onClick={onClose}>I have copied the key</Button>}
     >
       <div className="space-y-3">
-        <label htmlFor="new-api-key" className="block text-sm font-medium text-slate-800">
-          API key
-        </label>
         <CopyableSecret
-          id="new-api-key"
+          label="API key"
           value={created.key}
           what="API key copied"
           className="flex gap-2"
@@ -211,7 +208,7 @@ export function ApiKeysPage() {
                 'Scopes',
                 { label: 'Last used', className: 'hidden md:table-cell' },
                 { label: 'Expires', className: 'hidden sm:table-cell' },
-                { label: <span className="sr-only">Actions</span> },
+                actionsColumn,
               ]}
             >
               {keys.map((k) => (

@@ -1,6 +1,6 @@
 // Log in: email and password, then — when the account has MFA — a second step that takes the
 // 6-digit code from the authenticator app or one of the backup codes.
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type ChangeEvent, type FormEvent, useEffect, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
 import { Button } from '../../components/Button.tsx';
@@ -197,6 +197,17 @@ function MfaStep({
     }
   }
 
+  /** The one code input, as an authenticator code or a backup code (the server names either). */
+  const codeInput = (name: 'code' | 'backup_code') => ({
+    ref: inputRef,
+    name,
+    autoFocus: true,
+    required: true,
+    value: code,
+    onChange: (e: ChangeEvent<HTMLInputElement>) => setCode(e.target.value),
+    error: form.fieldErrors[name],
+  });
+
   return (
     <AuthLayout
       title="Two-factor authentication"
@@ -220,33 +231,21 @@ function MfaStep({
         {mode === 'totp' ? (
           <TextField
             key="totp"
-            ref={inputRef}
+            {...codeInput('code')}
             label="Authentication code"
-            name="code"
             inputMode="numeric"
             autoComplete="one-time-code"
             pattern="[0-9 ]*"
             maxLength={7}
-            autoFocus
-            required
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            error={form.fieldErrors.code}
             className="[&_input]:text-center [&_input]:font-mono [&_input]:text-lg [&_input]:tracking-[0.4em]"
           />
         ) : (
           <TextField
             key="backup"
-            ref={inputRef}
+            {...codeInput('backup_code')}
             label="Backup code"
-            name="backup_code"
             autoComplete="off"
             spellCheck={false}
-            autoFocus
-            required
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            error={form.fieldErrors.backup_code}
             className="[&_input]:font-mono"
           />
         )}

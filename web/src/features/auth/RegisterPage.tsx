@@ -24,7 +24,6 @@ export function RegisterPage() {
   const toast = useToast();
   const [kind, setKind] = useState<Kind>('company');
   const [email, setEmail] = useState('');
-  const [company, setCompany] = useState('');
   const [emailTaken, setEmailTaken] = useState(false);
   const [companyError, setCompanyError] = useState<string | null>(null);
   /** Set when the server requires a verified address before the first log-in. */
@@ -40,6 +39,7 @@ export function RegisterPage() {
   });
   const fullName = useFormField(form, 'full_name');
   const password = useFormField(form, 'password');
+  const company = useFormField(form, 'company_name');
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -47,9 +47,9 @@ export function RegisterPage() {
       email,
       password: password.value,
       ...fullNameBody(fullName.value),
-      ...(kind === 'company' ? { company_name: company.trim() } : {}),
+      ...(kind === 'company' ? { company_name: company.value.trim() } : {}),
     };
-    if (kind === 'company' && !company.trim()) {
+    if (kind === 'company' && !company.value.trim()) {
       setCompanyError('Enter your company name, or choose a personal workspace.');
       return;
     }
@@ -126,12 +126,10 @@ export function RegisterPage() {
         {kind === 'company' && (
           <TextField
             label="Company name"
-            name="company_name"
             autoComplete="organization"
             required
-            value={company}
-            onChange={(e) => setCompany(e.target.value)}
-            error={companyError ?? form.fieldErrors.company_name}
+            {...company.input}
+            error={companyError ?? company.input.error}
           />
         )}
         <FullNameField {...fullName.field} />

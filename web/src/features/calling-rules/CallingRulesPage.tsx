@@ -5,15 +5,14 @@ import { type FormEvent, useCallback, useEffect, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
-import { ConfirmDialog } from '../../components/Dialog.tsx';
+import { useConfirmedAction } from '../../components/Dialog.tsx';
 import { CheckboxField, TextAreaField, TextField } from '../../components/Field.tsx';
-import { ListBody, LoadMore } from '../../components/ListActions.tsx';
+import { ListBody, LoadMore, useDeleteRow } from '../../components/ListActions.tsx';
 import { Loading } from '../../components/Spinner.tsx';
-import { Table, td } from '../../components/Table.tsx';
-import { ApiError, api, errorMessage, type Problem, type ResponseOf } from '../../lib/api.ts';
-import { csrfToken } from '../../lib/csrf.ts';
+import { actionsColumn, Table, td } from '../../components/Table.tsx';
+import { ApiError, api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime, isOrgAdmin } from '../../lib/format.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
 import { usePagedList } from '../../lib/paged-list.ts';
 import { useSession } from '../../lib/session.tsx';
@@ -21,7 +20,6 @@ import { useToast } from '../../lib/toast.tsx';
 
 type CallingWindow = NonNullable<ResponseOf<'/api/orgs/current/calling-window', 'get'>['window']>;
 type ListedNumber = ResponseOf<'/api/orgs/current/do-not-call', 'get'>['items'][number];
-type ImportResult = ResponseOf<'/api/orgs/current/do-not-call/import', 'post'>;
 
 const DAYS = [
   [1, 'Monday'],
@@ -63,12 +61,14 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
     useCallback(() => api.get('/api/orgs/current/calling-window').then((r) => r.window), []),
   );
   const current = loaded.data;
-  const [zone, setZone] = useState(browserTimeZone);
   const [days, setDays] = useState<number[]>([1, 2, 3, 4, 5]);
-  const [start, setStart] = useState('09:00');
-  const [end, setEnd] = useState('20:00');
-  const [removing, setRemoving] = useState(false);
   const form = useFormAction();
+  const zone = useFormField(form, 'time_zone', browserTimeZone);
+  const start = useFormField(form, 'start', '09:00');
+  const end = useFormField(form, 'end', '20:00');
+  const { setValue: setZone } = zone;
+  const { setValue: setStart } = start;
+  const { setValue: setEnd } = end;
 
   useEffect(() => {
     if (!current) return;
@@ -77,13 +77,18 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
     setStart(current.start);
     // A time input cannot show 24:00; midnight as an end means the end of the day.
     setEnd(current.end === '24:00' ? '00:00' : current.end);
-  }, [current]);
+  }, [current, setZone, setStart, setEnd]);
 
   async function save(e: FormEvent) {
     e.preventDefault();
     const saved = await form.run(() =>
       api.put('/api/orgs/current/calling-window', {
-        body: { time_zone: zone.trim(), days, start, end: end === '00:00' ? '24:00' : end },
+        body: {
+          time_zone: zone.value.trim(),
+          days,
+          start: start.value,
+          end: end.value === '00:00' ? '24:00' : end.value,
+        },
       }),
     );
     if (saved) {
@@ -92,17 +97,16 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
     }
   }
 
-  async function remove() {
-    try {
+  const removeWindow = useConfirmedAction<true>({
+    act: async () => {
       await api.delete('/api/orgs/current/calling-window');
       loaded.setData(null);
       toast.success('The calling window is removed: calls go at any time.');
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setRemoving(false);
-    }
-  }
+    },
+    title: () => 'Remove the calling window?',
+    confirmLabel: 'Remove window',
+    warning: 'Scheduled calls will then be placed at any time of day.',
+  });
 
   const toggle = (d: number, on: boolean) =>
     setDays((all) => (on ? [...new Set([...all, d])].sort() : all.filter((x) => x !== d)));
@@ -131,12 +135,9 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
               {form.formError && <Alert tone="error">{form.formError}</Alert>}
               <TextField
                 label="Time zone"
-                name="time_zone"
                 required
                 list="calling-window-zones"
-                value={zone}
-                onChange={(e) => setZone(e.target.value)}
-                error={form.fieldErrors.time_zone}
+                {...zone.input}
                 hint="An IANA time zone, e.g. America/New_York. A call with its own recipient time zone uses that one."
                 className="max-w-sm"
               />
@@ -162,24 +163,12 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
                 )}
               </fieldset>
               <div className="flex flex-wrap gap-4">
-                <TextField
-                  label="From"
-                  name="start"
-                  type="time"
-                  required
-                  value={start}
-                  onChange={(e) => setStart(e.target.value)}
-                  error={form.fieldErrors.start}
-                  className="w-40"
-                />
+                <TextField label="From" type="time" required {...start.input} className="w-40" />
                 <TextField
                   label="Until"
-                  name="end"
                   type="time"
                   required
-                  value={end}
-                  onChange={(e) => setEnd(e.target.value)}
-                  error={form.fieldErrors.end}
+                  {...end.input}
                   hint="Exclusive; 00:00 is the end of the day."
                   className="w-40"
                 />
@@ -189,7 +178,7 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
                   Save window
                 </Button>
                 {current && (
-                  <Button variant="secondary" onClick={() => setRemoving(true)}>
+                  <Button variant="secondary" onClick={() => removeWindow.ask(true)}>
                     Remove window
                   </Button>
                 )}
@@ -200,46 +189,9 @@ function WindowCard({ canEdit }: { canEdit: boolean }) {
           )}
         </div>
       )}
-      <ConfirmDialog
-        open={removing}
-        title="Remove the calling window?"
-        confirmLabel="Remove window"
-        onConfirm={() => void remove()}
-        onClose={() => setRemoving(false)}
-      >
-        Scheduled calls will then be placed at any time of day.
-      </ConfirmDialog>
+      {removeWindow.dialog}
     </Card>
   );
-}
-
-/** POST the CSV as text/csv (the API client sends JSON only). */
-async function postCsv(text: string): Promise<ImportResult> {
-  const res = await fetch('/api/orgs/current/do-not-call/import', {
-    method: 'POST',
-    headers: {
-      'content-type': 'text/csv',
-      accept: 'application/json',
-      'x-csrf-token': csrfToken(),
-    },
-    body: text,
-    credentials: 'same-origin',
-    cache: 'no-store',
-  });
-  const body = (await res.json().catch(() => null)) as ImportResult | Problem | null;
-  if (!res.ok) {
-    const problem =
-      body && 'code' in body
-        ? body
-        : ({
-            type: 'about:blank',
-            title: 'The import failed',
-            status: res.status,
-            code: 'error',
-          } as Problem);
-    throw new ApiError(res.status, problem, null);
-  }
-  return body as ImportResult;
 }
 
 function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
@@ -252,25 +204,27 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
     ),
     toast.error,
   );
-  const [number, setNumber] = useState('');
-  const [reason, setReason] = useState('');
-  const [csv, setCsv] = useState('');
   const [importErrors, setImportErrors] = useState<{ field: string; message: string }[]>([]);
-  const [removing, setRemoving] = useState<ListedNumber | null>(null);
   const add = useFormAction();
   const imp = useFormAction();
+  const number = useFormField(add, 'number');
+  const reason = useFormField(add, 'reason');
+  const csv = useFormField(imp, 'csv');
 
   async function addOne(e: FormEvent) {
     e.preventDefault();
     const saved = await add.run(() =>
       api.post('/api/orgs/current/do-not-call', {
-        body: { number: number.trim(), ...(reason.trim() ? { reason: reason.trim() } : {}) },
+        body: {
+          number: number.value.trim(),
+          ...(reason.value.trim() ? { reason: reason.value.trim() } : {}),
+        },
       }),
     );
     if (!saved) return;
     list.setItems((all) => [saved, ...(all ?? [])]);
-    setNumber('');
-    setReason('');
+    number.setValue('');
+    reason.setValue('');
     toast.success(
       `${saved.number} is on the list${saved.calls_cancelled ? `; ${saved.calls_cancelled} pending call(s) cancelled` : ''}.`,
     );
@@ -281,14 +235,16 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
     setImportErrors([]);
     const result = await imp.run(async () => {
       try {
-        return await postCsv(csv);
+        return await api.post('/api/orgs/current/do-not-call/import', {
+          text: { type: 'text/csv', data: csv.value },
+        });
       } catch (err) {
         if (err instanceof ApiError) setImportErrors(err.problem.errors ?? []);
         throw err;
       }
     });
     if (!result) return;
-    setCsv('');
+    csv.setValue('');
     list.reload();
     toast.success(
       `Imported: ${result.added} added, ${result.already_listed} already listed, ${result.calls_cancelled} pending call(s) cancelled.`,
@@ -296,20 +252,17 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
   }
 
   async function readFile(file: File | undefined) {
-    if (file) setCsv(await file.text());
+    if (file) csv.setValue(await file.text());
   }
 
-  async function remove(n: ListedNumber) {
-    try {
-      await api.delete('/api/orgs/current/do-not-call/{id}', { params: { id: n.id } });
-      list.setItems((all) => all?.filter((x) => x.id !== n.id) ?? null);
-      toast.success(`${n.number} is off the list.`);
-    } catch (err) {
-      toast.error(errorMessage(err));
-    } finally {
-      setRemoving(null);
-    }
-  }
+  const removeNumber = useDeleteRow<ListedNumber>({
+    remove: (n) => api.delete('/api/orgs/current/do-not-call/{id}', { params: { id: n.id } }),
+    setItems: list.setItems,
+    title: (n) => `Remove ${n.number} from the list?`,
+    confirmLabel: 'Remove number',
+    deleted: (n) => `${n.number} is off the list.`,
+    warning: 'Calls to it can be scheduled again. Calls it cancelled stay cancelled.',
+  });
 
   return (
     <Card
@@ -323,23 +276,17 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
             {add.formError && <Alert tone="error">{add.formError}</Alert>}
             <TextField
               label="Number"
-              name="number"
               type="tel"
               required
               autoComplete="off"
               placeholder="+14155550123"
-              value={number}
-              onChange={(e) => setNumber(e.target.value)}
-              error={add.fieldErrors.number}
+              {...number.input}
               hint="International format (E.164)."
             />
             <TextField
               label="Reason"
-              name="reason"
               maxLength={500}
-              value={reason}
-              onChange={(e) => setReason(e.target.value)}
-              error={add.fieldErrors.reason}
+              {...reason.input}
               hint="Optional: why this number must not be called."
             />
             <Button type="submit" loading={add.busy}>
@@ -359,10 +306,8 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
             )}
             <TextAreaField
               label="CSV"
-              name="csv"
               rows={5}
-              value={csv}
-              onChange={(e) => setCsv(e.target.value)}
+              {...csv.input}
               placeholder={'number,reason\n+14155550123,asked not to be called'}
               hint="One number a line: number,reason. All or nothing: a bad line imports nothing and is named."
             />
@@ -377,7 +322,7 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
                   className="text-sm"
                 />
               </label>
-              <Button type="submit" loading={imp.busy} disabled={csv.trim() === ''}>
+              <Button type="submit" loading={imp.busy} disabled={csv.value.trim() === ''}>
                 Import CSV
               </Button>
             </div>
@@ -396,12 +341,7 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
         {(items) => (
           <Table
             caption="Do-not-call numbers"
-            columns={[
-              'Number',
-              'Reason',
-              'Added',
-              { label: <span className="sr-only">Actions</span> },
-            ]}
+            columns={['Number', 'Reason', 'Added', actionsColumn]}
           >
             {items.map((n) => (
               <tr key={n.id}>
@@ -415,7 +355,7 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
                     <Button
                       variant="ghost"
                       size="sm"
-                      onClick={() => setRemoving(n)}
+                      onClick={() => removeNumber.ask(n)}
                       aria-label={`Remove ${n.number}`}
                     >
                       Remove
@@ -428,15 +368,7 @@ function DoNotCallCard({ canEdit }: { canEdit: boolean }) {
         )}
       </ListBody>
       <LoadMore list={list} />
-      <ConfirmDialog
-        open={removing !== null}
-        title={`Remove ${removing?.number ?? ''} from the list?`}
-        confirmLabel="Remove number"
-        onConfirm={() => removing && void remove(removing)}
-        onClose={() => setRemoving(null)}
-      >
-        Calls to it can be scheduled again. Calls it cancelled stay cancelled.
-      </ConfirmDialog>
+      {removeNumber.dialog}
     </Card>
   );
 }

@@ -15,7 +15,7 @@ import {
 import { Loading } from '../../components/Spinner.tsx';
 import { DateTimeText, Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { dayRange, useFilteredList } from '../../lib/filters.ts';
+import { type LogFilters, logQuery, NO_LOG_FILTERS, useFilteredList } from '../../lib/filters.ts';
 import { formatDateTime, formatDuration, timeAgo } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
 import { Link, useLocation, useNavigate, useSearchParam } from '../../lib/router.tsx';
@@ -25,7 +25,6 @@ type Call = ResponseOf<'/api/calls', 'get'>['items'][number];
 type CallStatus = Call['status'];
 type Direction = Call['direction'];
 
-const PAGE = 20;
 // Eight columns: a little less padding than the default keeps them within a laptop screen.
 const th = thBase.replace('px-4', 'px-3');
 const td = tdBase.replace('px-4', 'px-3');
@@ -45,25 +44,19 @@ const STATUS: Record<CallStatus, { label: string; tone: Tone }> = {
 };
 const DIRECTION: Record<Direction, string> = { inbound: 'Inbound', outbound: 'Outbound' };
 
-interface Filters {
-  status: CallStatus | '';
+interface Filters extends LogFilters<CallStatus> {
   direction: Direction | '';
   number: string;
-  since: string; // yyyy-mm-dd, local
-  until: string; // yyyy-mm-dd, local, inclusive
 }
-const NO_FILTERS: Filters = { status: '', direction: '', number: '', since: '', until: '' };
+const NO_FILTERS: Filters = { ...NO_LOG_FILTERS, direction: '', number: '' };
 
 /** A page of the call log under the filters: local days become an ISO range. */
 const fetchCalls = (f: Filters, cursor: string | undefined) =>
   api.get('/api/calls', {
     query: {
-      limit: PAGE,
-      cursor,
-      status: f.status || undefined,
+      ...logQuery(f, cursor),
       direction: f.direction || undefined,
       number: f.number.trim() || undefined,
-      ...dayRange(f.since, f.until),
     },
   });
 

@@ -10,15 +10,13 @@ import {
   StatusFilterField,
   useDeleteRow,
 } from '../../components/ListActions.tsx';
-import { RowActionCell, Table, td } from '../../components/Table.tsx';
+import { actionsColumn, RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { dayRange, useFilteredList } from '../../lib/filters.ts';
+import { type LogFilters, logQuery, NO_LOG_FILTERS, useFilteredList } from '../../lib/filters.ts';
 import { formatDateTime } from '../../lib/format.ts';
 
 type Conversation = ResponseOf<'/api/conversations', 'get'>['items'][number];
 type Status = Conversation['status'];
-
-const PAGE = 20;
 
 const STATUS: Record<Status, { label: string; tone: Tone }> = {
   recording: { label: 'Recording', tone: 'indigo' },
@@ -27,24 +25,15 @@ const STATUS: Record<Status, { label: string; tone: Tone }> = {
   failed: { label: 'Failed', tone: 'red' },
 };
 
-interface Filters {
+interface Filters extends LogFilters<Status> {
   client_id: string;
-  status: Status | '';
-  since: string; // yyyy-mm-dd, local
-  until: string; // yyyy-mm-dd, local, inclusive
 }
-const NO_FILTERS: Filters = { client_id: '', status: '', since: '', until: '' };
+const NO_FILTERS: Filters = { ...NO_LOG_FILTERS, client_id: '' };
 
 /** A page of the list under the filters: local days become an ISO range. */
 const fetchConversations = (f: Filters, cursor: string | undefined) =>
   api.get('/api/conversations', {
-    query: {
-      limit: PAGE,
-      cursor,
-      client_id: f.client_id.trim() || undefined,
-      status: f.status || undefined,
-      ...dayRange(f.since, f.until),
-    },
+    query: { ...logQuery(f, cursor), client_id: f.client_id.trim() || undefined },
   });
 
 /** 83500 ms → "1:23". */
@@ -117,14 +106,7 @@ export function ConversationsPage() {
           {(items) => (
             <Table
               caption="Conversations"
-              columns={[
-                'Started',
-                'Device',
-                'Duration',
-                'Status',
-                'Recording',
-                { label: <span className="sr-only">Actions</span> },
-              ]}
+              columns={['Started', 'Device', 'Duration', 'Status', 'Recording', actionsColumn]}
             >
               {items.map((c) => (
                 <tr key={c.id} className="hover:bg-slate-50">

@@ -5,7 +5,7 @@ import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
 import { EmailField, SelectField } from '../../components/Field.tsx';
 import { ListBody } from '../../components/ListActions.tsx';
-import { RowActionCell, Table, td } from '../../components/Table.tsx';
+import { actionsColumn, RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
@@ -113,7 +113,7 @@ export function InvitationsPanel() {
                 'Email',
                 'Role',
                 { label: 'Expires', className: 'hidden sm:table-cell' },
-                { label: <span className="sr-only">Actions</span> },
+                actionsColumn,
               ]}
             >
               {pending.map((inv) => (

@@ -8,7 +8,7 @@ import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { ListBody, LoadMore } from '../../components/ListActions.tsx';
-import { RowActionCell, Table, td } from '../../components/Table.tsx';
+import { actionsColumn, RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
@@ -240,7 +240,7 @@ export function ScheduledCallsPage() {
                 'Status',
                 'Attempts',
                 'Result',
-                { label: <span className="sr-only">Actions</span> },
+                actionsColumn,
               ]}
             >
               {items.map((s) => (

@@ -3,21 +3,18 @@
 // authentication on — a current code. Everyone's session ends with it, this one too: the page
 // then shows the log-in page with the reason it ended.
 import { useState } from 'react';
-import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card } from '../../components/Card.tsx';
-import { Dialog, SaveFooter } from '../../components/Dialog.tsx';
-import { TextAreaField, TextField } from '../../components/Field.tsx';
+import { FormDialog } from '../../components/Dialog.tsx';
+import { AuthCodeField } from '../../components/Field.tsx';
 import { CurrentPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
-import { useFormAction } from '../../lib/forms.ts';
+import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useSession } from '../../lib/session.tsx';
 import { sessionEnded } from '../../lib/session-refresh.ts';
+import { ReasonField } from './ReasonField.tsx';
 
 function LockdownDialog({ mfa, onClose }: { mfa: boolean; onClose: () => void }) {
-  const [reason, setReason] = useState('');
-  const [password, setPassword] = useState('');
-  const [code, setCode] = useState('');
   const form = useFormAction({
     onError: (err) => {
       if (!(err instanceof ApiError)) return undefined;
@@ -27,59 +24,44 @@ function LockdownDialog({ mfa, onClose }: { mfa: boolean; onClose: () => void })
       return undefined;
     },
   });
+  const reason = useFormField(form, 'reason');
+  const password = useFormField(form, 'password');
+  const code = useFormField(form, 'code');
   return (
-    <Dialog
-      open
-      onClose={onClose}
+    <FormDialog
       title="Lock down this organization?"
       description="Every session ends (yours too), API keys stop working, device sockets and voice rooms are cut, live calls are hung up, phone numbers answer “not in service” and scheduled calls wait. Only the platform operator can resume it."
+      form={form}
+      submit="Lock down"
+      danger
+      onClose={onClose}
       onSubmit={async () => {
         const ok = await form.run(async () => {
           await api.post('/api/orgs/current/lockdown', {
             body: {
-              reason: reason.trim(),
-              password,
-              ...(mfa ? { code: code.replace(/\s+/g, '') } : {}),
+              reason: reason.value.trim(),
+              password: password.value,
+              ...(mfa ? { code: code.value.replace(/\s+/g, '') } : {}),
             },
           });
           return true;
         });
         if (ok) sessionEnded('org_suspended');
       }}
-      footer={<SaveFooter label="Lock down" busy={form.busy} onCancel={onClose} danger />}
     >
-      <div className="space-y-4">
-        {form.formError && <Alert tone="error">{form.formError}</Alert>}
-        <TextAreaField
-          label="Reason"
-          name="reason"
-          required
-          maxLength={500}
-          value={reason}
-          onChange={(e) => setReason(e.target.value)}
-          error={form.fieldErrors.reason}
-          hint="Kept in the audit log and shown to the platform operator."
+      <ReasonField
+        input={reason.input}
+        multiline
+        hint="Kept in the audit log and shown to the platform operator."
+      />
+      <CurrentPasswordField {...password.field} />
+      {mfa && (
+        <AuthCodeField
+          {...code.field}
+          hint="The current 6-digit code from your authenticator app (not a backup code)."
         />
-        <CurrentPasswordField
-          value={password}
-          onChange={setPassword}
-          error={form.fieldErrors.password}
-        />
-        {mfa && (
-          <TextField
-            label="Authentication code"
-            name="code"
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            required
-            value={code}
-            onChange={(e) => setCode(e.target.value)}
-            error={form.fieldErrors.code}
-            hint="The current 6-digit code from your authenticator app (not a backup code)."
-          />
-        )}
-      </div>
-    </Dialog>
+      )}
+    </FormDialog>
   );
 }
 

@@ -11,7 +11,7 @@ import {
 } from '../../components/ListActions.tsx';
 import { DateTimeText, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
-import { dayRange, useFilteredList } from '../../lib/filters.ts';
+import { type LogFilters, logQuery, NO_LOG_FILTERS, useFilteredList } from '../../lib/filters.ts';
 import { formatDuration } from '../../lib/format.ts';
 import { allPages, useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
@@ -19,7 +19,6 @@ import { useSession } from '../../lib/session.tsx';
 type VoiceSession = ResponseOf<'/api/voice-sessions', 'get'>['items'][number];
 type Status = VoiceSession['status'];
 
-const PAGE = 20;
 const COLUMNS = ['Person', 'Room', 'Status', 'Started', 'Ended', 'Duration', 'Source'];
 
 const STATUS: Record<Status, { label: string; tone: Tone }> = {
@@ -42,25 +41,19 @@ const SOURCE: Record<VoiceSession['source'], string> = {
   login: 'Log-in',
 };
 
-interface Filters {
+interface Filters extends LogFilters<Status> {
   userId: string;
   room: string;
-  status: Status | '';
-  since: string; // yyyy-mm-dd, local
-  until: string; // yyyy-mm-dd, local, inclusive
 }
-const NO_FILTERS: Filters = { userId: '', room: '', status: '', since: '', until: '' };
+const NO_FILTERS: Filters = { ...NO_LOG_FILTERS, userId: '', room: '' };
 
 /** A page of the log under the filters: local days become an ISO range. */
 const fetchVoiceSessions = (f: Filters, cursor: string | undefined) =>
   api.get('/api/voice-sessions', {
     query: {
-      limit: PAGE,
-      cursor,
+      ...logQuery(f, cursor),
       user_id: f.userId || undefined,
       room_name: f.room.trim() || undefined,
-      status: f.status || undefined,
-      ...dayRange(f.since, f.until),
     },
   });
 
