@@ -2,12 +2,21 @@
 import type { AuditLog } from '../db/schema.ts';
 import type { Principal } from './principal.ts';
 
-export function auditActor(p: Principal): {
+/** Who acted: a person, or a key acting for its creator (`apiKeyId`). */
+export type Actor = Pick<Principal, 'userId' | 'superuser' | 'apiKeyId'>;
+
+interface AuditActor {
   actor_user_id: string;
   actor_type: AuditLog['actor_type'];
-} {
-  const actor_type = p.apiKeyId ? 'api_key' : p.superuser ? 'superuser' : 'user';
-  return { actor_user_id: p.userId, actor_type };
+}
+
+/** The person, named as themselves (the superuser as one) even when a key of theirs acted. */
+export function personActor(p: Pick<Principal, 'userId' | 'superuser'>): AuditActor {
+  return { actor_user_id: p.userId, actor_type: p.superuser ? 'superuser' : 'user' };
+}
+
+export function auditActor(p: Actor): AuditActor {
+  return p.apiKeyId ? { actor_user_id: p.userId, actor_type: 'api_key' } : personActor(p);
 }
 
 /** API keys act on resources only: anything about people, orgs or sessions needs a person. */

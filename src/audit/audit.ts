@@ -1,6 +1,8 @@
 // Recording security-relevant acts. Inside a use case, `recordAudit(tx, …)` joins its
 // transaction (the act and its record commit together); a failure that rolls its transaction
 // back (a wrong password, a replayed token) is recorded on its own with `recordAuditAlone`.
+import { type Actor, auditActor } from '../access/actor.ts';
+import type { Principal } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
@@ -14,6 +16,21 @@ function withMeta(meta: RequestMeta, e: AuditInput): AuditEntry {
 
 export function recordAudit(tx: Tx, meta: RequestMeta, e: AuditInput): Promise<void> {
   return insertAudit(tx, withMeta(meta, e));
+}
+
+/** What a principal did and to what; the entry is theirs, in their org unless it names another. */
+export type Act = Pick<AuditInput, 'action' | 'target_type' | 'target_id' | 'metadata'> & {
+  org_id?: string;
+};
+
+/** An act that succeeded, recorded in the transaction that did it (in the actor's org by default). */
+export function recordAct(
+  tx: Tx,
+  meta: RequestMeta,
+  p: Actor & Pick<Principal, 'orgId'>,
+  act: Act,
+): Promise<void> {
+  return recordAudit(tx, meta, { org_id: p.orgId, ...auditActor(p), outcome: 'success', ...act });
 }
 
 /** On the system path: the entry may belong to an org the caller has no context for yet. */
