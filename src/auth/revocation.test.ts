@@ -1,19 +1,10 @@
 // The revocation list tells its listeners of each ended session once: at once on the instance
 // that ended it, at the next poll on another instance sharing the database.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { describe, expect, it } from 'vitest';
+import { twoAppsForFile } from '../test/app.ts';
 import { bearer, logOut, registerUser } from '../test/auth-helpers.ts';
 
-let one: TestApp;
-let two: TestApp;
-beforeAll(async () => {
-  one = await buildTestApp();
-  two = await buildTestApp({ database: one.database });
-});
-afterAll(async () => {
-  await two.close();
-  await one.close();
-});
+const [one, two] = twoAppsForFile();
 
 describe('revocation listeners', () => {
   it('hear a logout here at once and there at the next poll, each session once', async () => {

@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
+import { createPolledFeed } from '../infra/polled-feed.ts';
 import { revokedSince } from './session.repository.ts';
 
 export interface RevocationList {
@@ -33,23 +34,6 @@ export function createRevocationList(opts: {
   const revoked = new Map<string, number>();
   // Overlap polls slightly: a revocation committed just before our clock reading still shows.
   let since = new Date(Date.now() - opts.retainMs);
-  let timer: NodeJS.Timeout | undefined;
-  let polling: Promise<void> | undefined;
-  const listeners = new Set<(sessionIds: readonly string[]) => void>();
-
-  function notify(ids: readonly string[]) {
-    if (ids.length === 0) return;
-    for (const listener of listeners) {
-      try {
-        listener(ids);
-      } catch (err) {
-        opts.logger?.error(
-          { err: { message: (err as Error).message } },
-          'revocation listener failed',
-        );
-      }
-    }
-  }
 
   /** Record revocations; returns the ids this instance did not know yet. */
   function record(entries: Iterable<[string, number]>): string[] {
@@ -65,44 +49,36 @@ export function createRevocationList(opts: {
     for (const [id, at] of revoked) if (now - at > opts.retainMs) revoked.delete(id);
   }
 
-  async function pollOnce() {
-    const started = Date.now();
-    const rows = await withSystem(opts.database, (tx) => revokedSince(tx, since));
-    const fresh = record(
-      rows.map((r) => [r.id, r.revoked_at ? r.revoked_at.getTime() : started] as [string, number]),
-    );
-    since = new Date(started - 5000);
-    prune(started);
-    notify(fresh);
-  }
+  const feed = createPolledFeed<string>({
+    async read() {
+      const started = Date.now();
+      const rows = await withSystem(opts.database, (tx) => revokedSince(tx, since));
+      const fresh = record(
+        rows.map(
+          (r) => [r.id, r.revoked_at ? r.revoked_at.getTime() : started] as [string, number],
+        ),
+      );
+      since = new Date(started - 5000);
+      prune(started);
+      return fresh;
+    },
+    pollMs: opts.pollMs,
+    logger: opts.logger,
+    messages: {
+      listenerFailed: 'revocation listener failed',
+      pollFailed: 'revocation poll failed',
+    },
+  });
 
   return {
     isRevoked: (id) => revoked.has(id),
     add(ids) {
       const now = Date.now();
-      notify(record(ids.map((id) => [id, now] as [string, number])));
+      feed.notify(record(ids.map((id) => [id, now] as [string, number])));
     },
-    onRevoked(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    poll() {
-      polling ??= pollOnce().finally(() => {
-        polling = undefined;
-      });
-      return polling;
-    },
-    async start() {
-      await this.poll();
-      timer = setInterval(() => {
-        this.poll().catch((err) =>
-          opts.logger?.warn({ err: { message: err.message } }, 'revocation poll failed'),
-        );
-      }, opts.pollMs);
-      timer.unref();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-    },
+    onRevoked: feed.subscribe,
+    poll: feed.poll,
+    start: feed.start,
+    stop: feed.stop,
   };
 }

@@ -1,21 +1,12 @@
 // The suspended-org list tells its listeners of each suspension once: at once on the instance that
 // suspended the org, at the next poll on another instance sharing the database; a resumed org is
 // forgotten at the next poll, and a listener that throws does not stop the others.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { twoAppsForFile } from '../test/app.ts';
 import { createOrg } from '../test/factories.ts';
 
-let one: TestApp;
-let two: TestApp;
-beforeAll(async () => {
-  one = await buildTestApp();
-  two = await buildTestApp({ database: one.database });
-});
-afterAll(async () => {
-  await two.close();
-  await one.close();
-});
+const [one, two] = twoAppsForFile();
 
 const mark = (orgId: string, on: boolean) =>
   withSystem(one.database, (tx) =>

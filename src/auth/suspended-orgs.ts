@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
+import { createPolledFeed } from '../infra/polled-feed.ts';
 import { suspendedOrgIds } from './suspended-org.repository.ts';
 
 export interface SuspendedOrgs {
@@ -33,63 +34,35 @@ export function createSuspendedOrgs(opts: {
   logger?: Logger;
 }): SuspendedOrgs {
   let suspended = new Set<string>();
-  let timer: NodeJS.Timeout | undefined;
-  let polling: Promise<void> | undefined;
-  const listeners = new Set<(orgIds: readonly string[]) => void>();
 
-  function notify(ids: readonly string[]) {
-    if (ids.length === 0) return;
-    for (const listener of listeners) {
-      try {
-        listener(ids);
-      } catch (err) {
-        opts.logger?.error(
-          { err: { message: (err as Error).message } },
-          'suspension listener failed',
-        );
-      }
-    }
-  }
-
-  async function pollOnce() {
-    const ids = await withSystem(opts.database, (tx) => suspendedOrgIds(tx));
-    const next = new Set(ids);
-    const fresh = ids.filter((id) => !suspended.has(id));
-    suspended = next;
-    notify(fresh);
-  }
+  const feed = createPolledFeed<string>({
+    async read() {
+      const ids = await withSystem(opts.database, (tx) => suspendedOrgIds(tx));
+      const fresh = ids.filter((id) => !suspended.has(id));
+      suspended = new Set(ids);
+      return fresh;
+    },
+    pollMs: opts.pollMs,
+    logger: opts.logger,
+    messages: {
+      listenerFailed: 'suspension listener failed',
+      pollFailed: 'suspended-org poll failed',
+    },
+  });
 
   return {
     isSuspended: (orgId) => suspended.has(orgId),
     suspend(orgIds) {
       const fresh = orgIds.filter((id) => !suspended.has(id));
       for (const id of fresh) suspended.add(id);
-      notify(fresh);
+      feed.notify(fresh);
     },
     resume(orgIds) {
       for (const id of orgIds) suspended.delete(id);
     },
-    onSuspended(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    poll() {
-      polling ??= pollOnce().finally(() => {
-        polling = undefined;
-      });
-      return polling;
-    },
-    async start() {
-      await this.poll();
-      timer = setInterval(() => {
-        this.poll().catch((err) =>
-          opts.logger?.warn({ err: { message: err.message } }, 'suspended-org poll failed'),
-        );
-      }, opts.pollMs);
-      timer.unref();
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-    },
+    onSuspended: feed.subscribe,
+    poll: feed.poll,
+    start: feed.start,
+    stop: feed.stop,
   };
 }

@@ -8,6 +8,7 @@ import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { deleteSettingRoute, getSettingRoute, putSettingRoute } from '../http/setting-routes.ts';
 import { type CallingRulesService, toNumberView } from './calling-rules.service.ts';
 import { MAX_CSV_LINES, MAX_REASON_LENGTH } from './csv.ts';
 
@@ -107,56 +108,46 @@ export const callingRulesRoutes: FastifyPluginAsyncTypebox<{
   const windowPath = '/api/orgs/current/calling-window';
   const listPath = '/api/orgs/current/do-not-call';
 
-  app.get(
+  getSettingRoute(
+    app,
     windowPath,
     {
-      schema: {
-        operationId: 'getCallingWindow',
-        tags,
-        security,
-        summary: "The org's calling window (null: calls go at any time)",
-        response: responses(
-          { 200: Type.Object({ window: Type.Union([WindowOut, Type.Null()]) }) },
-          [401, 403],
-        ),
-      },
+      operationId: 'getCallingWindow',
+      tags,
+      security,
+      summary: "The org's calling window (null: calls go at any time)",
     },
+    Type.Object({ window: Type.Union([WindowOut, Type.Null()]) }),
     async (request) => ({ window: await callingRules.getWindow(requirePrincipal(request)) }),
   );
 
-  app.put(
+  putSettingRoute(
+    app,
     windowPath,
     {
-      schema: {
-        operationId: 'setCallingWindow',
-        tags,
-        security,
-        summary: 'Set the calling window (owners and admins)',
-        description:
-          'Scheduled calls are placed only on these weekdays between start and end, local time in time_zone (or in the call’s recipient_time_zone). A call due outside the window waits for the next opening; its dispatch_at says when. Audited.',
-        body: WindowBody,
-        response: responses({ 200: WindowOut }, [401, 403, 413, 415]),
-      },
+      operationId: 'setCallingWindow',
+      tags,
+      security,
+      summary: 'Set the calling window (owners and admins)',
+      description:
+        'Scheduled calls are placed only on these weekdays between start and end, local time in time_zone (or in the call’s recipient_time_zone). A call due outside the window waits for the next opening; its dispatch_at says when. Audited.',
     },
-    async (request) =>
-      callingRules.setWindow(requirePrincipal(request), request.body, requestMeta(request)),
+    WindowBody,
+    WindowOut,
+    (request, body) =>
+      callingRules.setWindow(requirePrincipal(request), body, requestMeta(request)),
   );
 
-  app.delete(
+  deleteSettingRoute(
+    app,
     windowPath,
     {
-      schema: {
-        operationId: 'deleteCallingWindow',
-        tags,
-        security,
-        summary: 'Remove the calling window: calls go at any time (owners and admins)',
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'deleteCallingWindow',
+      tags,
+      security,
+      summary: 'Remove the calling window: calls go at any time (owners and admins)',
     },
-    async (request, reply) => {
-      await callingRules.clearWindow(requirePrincipal(request), requestMeta(request));
-      return reply.code(204).send(null);
-    },
+    (request) => callingRules.clearWindow(requirePrincipal(request), requestMeta(request)),
   );
 
   app.get(

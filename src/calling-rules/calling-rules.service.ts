@@ -10,10 +10,9 @@
 //   scheduled in a race with the add.
 // - A CSV import is all or nothing: any bad line refuses the whole file, naming every bad line.
 // - Every change is audited in its own transaction.
-import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { Database } from '../db/database.ts';
 import type { DoNotCallNumber, OrgCallingWindow } from '../db/schema.ts';
 import { type Tx, withTenant, withTenantRead } from '../db/tenant.ts';
@@ -83,13 +82,10 @@ export function createCallingRulesService(database: Database) {
     );
     // One entry per number added by hand; an import is one entry with its counts (importCsv).
     for (const row of via === 'api' ? added : []) {
-      await recordAudit(tx, meta, {
-        org_id: p.orgId,
-        ...auditActor(p),
+      await recordAct(tx, meta, p, {
         action: 'do_not_call.add',
         target_type: 'do_not_call_number',
         target_id: row.id,
-        outcome: 'success',
         metadata: {
           number: row.number,
           via,
@@ -98,13 +94,10 @@ export function createCallingRulesService(database: Database) {
       });
     }
     for (const call of cancelled) {
-      await recordAudit(tx, meta, {
-        org_id: p.orgId,
-        ...auditActor(p),
+      await recordAct(tx, meta, p, {
         action: 'scheduled_call.cancel',
         target_type: 'scheduled_call',
         target_id: call.id,
-        outcome: 'success',
         metadata: { reason: 'do_not_call', number: call.to_number, owner_id: call.owner_id },
       });
     }
@@ -124,13 +117,10 @@ export function createCallingRulesService(database: Database) {
       return withTenant(database, tenantOf(p), async (tx) => {
         const row = await repo.upsertWindow(tx, { org_id: p.orgId, ...w, updated_by: p.userId });
         const view = toWindowView(row);
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'calling_window.set',
           target_type: 'org',
           target_id: p.orgId,
-          outcome: 'success',
           metadata: {
             time_zone: view.time_zone,
             days: view.days.join(','),
@@ -146,13 +136,10 @@ export function createCallingRulesService(database: Database) {
       requirePermission(p, 'calling_window:manage');
       return withTenant(database, tenantOf(p), async (tx) => {
         if (!(await repo.deleteWindow(tx, p.orgId))) throw notFound('calling window');
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'calling_window.clear',
           target_type: 'org',
           target_id: p.orgId,
-          outcome: 'success',
         });
       });
     },
@@ -194,13 +181,10 @@ export function createCallingRulesService(database: Database) {
       return withTenant(database, tenantOf(p), async (tx) => {
         const row = await repo.deleteNumber(tx, p.orgId, id);
         if (!row) throw notFound('do-not-call number');
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'do_not_call.remove',
           target_type: 'do_not_call_number',
           target_id: row.id,
-          outcome: 'success',
           metadata: { number: row.number },
         });
       });
@@ -230,13 +214,10 @@ export function createCallingRulesService(database: Database) {
           duplicates_in_file: parsed.duplicates,
           calls_cancelled: cancelled.length,
         };
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'do_not_call.import',
           target_type: 'org',
           target_id: p.orgId,
-          outcome: 'success',
           metadata: result,
         });
         return result;

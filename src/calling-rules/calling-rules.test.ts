@@ -9,17 +9,15 @@ import { withSystem, withTenant } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { claimDueCalls, markDeferred } from '../telephony/dispatch.repository.ts';
 import { createDispatcher } from '../telephony/dispatcher.ts';
-import { as, buildTestApp, type TestApp } from '../test/app.ts';
+import { as, type TestApp } from '../test/app.ts';
 import { createTeam, createVerifiedPhone } from '../test/factories.ts';
-import { type FakeTwilio, startFakeTwilio } from '../test/fake-twilio.ts';
+import type { FakeTwilio } from '../test/fake-twilio.ts';
 import { auditOf } from '../test/org-helpers.ts';
 import {
+  appOnFakeTwilio,
   create,
   makeScheduledCallDue,
-  PLATFORM_SID,
-  PLATFORM_TOKEN,
   scheduledCallRow,
-  twilioEnv,
   uniqueNumber,
 } from '../test/twilio.ts';
 
@@ -34,11 +32,7 @@ const WINDOW = '/api/orgs/current/calling-window';
 const DNC = '/api/orgs/current/do-not-call';
 
 beforeAll(async () => {
-  fake = await startFakeTwilio({ [PLATFORM_SID]: PLATFORM_TOKEN });
-  t = await buildTestApp({
-    headerAuth: true,
-    env: twilioEnv({ TWILIO_API_URL: fake.url, DISPATCHER_MAX_ATTEMPTS: '3' }),
-  });
+  ({ t, fake } = await appOnFakeTwilio({ DISPATCHER_MAX_ATTEMPTS: '3' }));
   a = await createTeam(t.database);
   const phone = await createVerifiedPhone(t.app, t.database, owner(), { number: uniqueNumber() });
   agent = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {

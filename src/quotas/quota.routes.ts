@@ -4,7 +4,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { responses, Timestamp } from '../http/schemas.ts';
+import { Timestamp } from '../http/schemas.ts';
+import { getSettingRoute, putSettingRoute } from '../http/setting-routes.ts';
 import type { Quotas } from './quotas.service.ts';
 
 declare module 'fastify' {
@@ -84,50 +85,48 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ quotas: Quotas }> = async 
 ) => {
   const tags = ['orgs'];
 
-  app.get(
+  getSettingRoute(
+    app,
     '/api/orgs/current/usage',
     {
-      schema: {
-        operationId: 'getOrgUsage',
-        tags,
-        security,
-        summary: "The org's live usage against its concurrency quotas",
-        description:
-          'Live calls, voice sessions and device sockets held right now, and scheduled calls placed today (UTC), each with the limit in effect. Everyone in the org; API keys with `quotas:read`.',
-        response: responses({ 200: UsageOut }, [401, 403]),
-      },
+      operationId: 'getOrgUsage',
+      tags,
+      security,
+      summary: "The org's live usage against its concurrency quotas",
+      description:
+        'Live calls, voice sessions and device sockets held right now, and scheduled calls placed today (UTC), each with the limit in effect. Everyone in the org; API keys with `quotas:read`.',
     },
-    async (request) => quotas.usage(requirePrincipal(request)),
+    UsageOut,
+    (request) => quotas.usage(requirePrincipal(request)),
   );
 
-  app.get(
+  getSettingRoute(
+    app,
     '/api/orgs/current/quotas',
     {
-      schema: {
-        operationId: 'getOrgQuotas',
-        tags,
-        security,
-        summary: "The org's concurrency quotas: in effect, its own settings and the platform's",
-        response: responses({ 200: QuotasOut }, [401, 403]),
-      },
+      operationId: 'getOrgQuotas',
+      tags,
+      security,
+      summary: "The org's concurrency quotas: in effect, its own settings and the platform's",
     },
-    async (request) => quotas.get(requirePrincipal(request)),
+    QuotasOut,
+    (request) => quotas.get(requirePrincipal(request)),
   );
 
-  app.put(
+  putSettingRoute(
+    app,
     '/api/orgs/current/quotas',
     {
-      schema: {
-        operationId: 'setOrgQuotas',
-        tags,
-        security,
-        summary: "Set the org's concurrency quotas (owners and admins)",
-        description:
-          "Every field, each a number or null (the platform's limit). A limit may lower the platform's, never raise it: above it → 422 `quota_above_platform_limit`. Applies to credentials issued from then on (other instances within 5 s); nothing live is cut. Audited as `org.quotas_updated`.",
-        body: Settings,
-        response: responses({ 200: QuotasOut }, [401, 403, 413, 415, 422]),
-      },
+      operationId: 'setOrgQuotas',
+      tags,
+      security,
+      summary: "Set the org's concurrency quotas (owners and admins)",
+      description:
+        "Every field, each a number or null (the platform's limit). A limit may lower the platform's, never raise it: above it → 422 `quota_above_platform_limit`. Applies to credentials issued from then on (other instances within 5 s); nothing live is cut. Audited as `org.quotas_updated`.",
+      alsoAnswers: [422],
     },
-    async (request) => quotas.set(requirePrincipal(request), request.body, requestMeta(request)),
+    Settings,
+    QuotasOut,
+    (request, body) => quotas.set(requirePrincipal(request), body, requestMeta(request)),
   );
 };

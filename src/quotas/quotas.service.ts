@@ -11,10 +11,9 @@
 // an access control.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { recordAct } from '../audit/audit.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { OrgQuotas, QuotaKind } from '../db/schema.ts';
@@ -304,13 +303,10 @@ export function createQuotas(deps: QuotasDeps) {
       const row = await withTenant(database, tenantOf(p), async (tx) => {
         const before = await repo.lockOrgQuotas(tx, p.orgId);
         const saved = await repo.upsertOrgQuotas(tx, p.orgId, next, p.userId);
-        await recordAudit(tx, meta, {
-          org_id: p.orgId,
-          ...auditActor(p),
+        await recordAct(tx, meta, p, {
           action: 'org.quotas_updated',
           target_type: 'org',
           target_id: p.orgId,
-          outcome: 'success',
           metadata: auditMetadata(settingsOf(before), next),
         });
         return saved;

@@ -90,13 +90,17 @@ const NO_LIMITS = {
   max_scheduled_calls_per_day: null,
 };
 
-async function setLimits(who: { headers: Record<string, string> }, limits: Limits) {
-  const res = await t.app.inject({
+function putQuotas(who: { headers: Record<string, string> }, payload: object) {
+  return t.app.inject({
     method: 'PUT',
     url: '/api/orgs/current/quotas',
     headers: who.headers,
-    payload: { ...NO_LIMITS, ...limits },
+    payload,
   });
+}
+
+async function setLimits(who: { headers: Record<string, string> }, limits: Limits) {
+  const res = await putQuotas(who, { ...NO_LIMITS, ...limits });
   expect(res.statusCode, res.body).toBe(200);
   return res.json();
 }
@@ -158,12 +162,7 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
 
     const key = await createKey(t.app, a.owner, ['quotas:read']);
     for (const who of [a.manager, a.member, key]) {
-      const res = await t.app.inject({
-        method: 'PUT',
-        url: '/api/orgs/current/quotas',
-        headers: who.headers,
-        payload: NO_LIMITS,
-      });
+      const res = await putQuotas(who, NO_LIMITS);
       expect(res.statusCode).toBe(403);
       expect(res.json().code).toBe('forbidden');
     }
@@ -181,12 +180,7 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
       [{ max_live_calls: 3, inbound_reserved_calls: 4 }, 'inbound_reserved_calls'],
       [{ inbound_reserved_calls: 11 }, 'inbound_reserved_calls'],
     ] as const) {
-      const res = await t.app.inject({
-        method: 'PUT',
-        url: '/api/orgs/current/quotas',
-        headers: a.owner.headers,
-        payload: { ...NO_LIMITS, ...limits },
-      });
+      const res = await putQuotas(a.owner, { ...NO_LIMITS, ...limits });
       expect(res.statusCode, JSON.stringify(limits)).toBe(422);
       expect(res.json().code).toBe('quota_above_platform_limit');
       expect(res.json().errors.map((e: { field: string }) => e.field)).toContain(field);
@@ -202,12 +196,7 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
       { ...NO_LIMITS, max_live_calls: -1 },
       { ...NO_LIMITS, max_live_calls: 'many' },
     ]) {
-      const res = await t.app.inject({
-        method: 'PUT',
-        url: '/api/orgs/current/quotas',
-        headers: a.owner.headers,
-        payload,
-      });
+      const res = await putQuotas(a.owner, payload);
       expect(res.statusCode, JSON.stringify(payload)).toBe(400);
     }
     expect((await t.app.inject({ url: '/api/orgs/current/usage' })).statusCode, 'anonymous').toBe(

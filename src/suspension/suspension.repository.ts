@@ -79,18 +79,6 @@ export async function countUsableApiKeys(tx: Tx, orgId: string): Promise<number>
   return Number(row.n);
 }
 
-/** The caller's active role in the org, read in the act's own transaction. */
-export async function activeRoleIn(tx: Tx, orgId: string, userId: string) {
-  const row = await tx
-    .selectFrom('memberships')
-    .select('role')
-    .where('org_id', '=', orgId)
-    .where('user_id', '=', userId)
-    .where('status', '=', 'active')
-    .executeTakeFirst();
-  return row?.role;
-}
-
 export interface SuspendedOrgRow {
   id: string;
   name: string;

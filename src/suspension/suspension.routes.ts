@@ -3,7 +3,8 @@
 //   GET /api/admin/suspended-orgs (the platform superuser) ·
 //   POST /api/orgs/current/lockdown (the org's owner, re-authenticated).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { type TSchema, Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Org } from '../db/schema.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
@@ -117,56 +118,56 @@ export const suspensionRoutes: FastifyPluginAsyncTypebox<{ suspension: Suspensio
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
   const ReasonBody = Type.Object({ reason: Reason }, { additionalProperties: false });
 
+  /** Suspend and resume: the superuser acts on the org in the path, saying why. */
+  const orgAct = <R extends TSchema>(
+    schema: { operationId: string; summary: string; description: string },
+    result: R,
+  ) => ({
+    ...schema,
+    tags: ['admin'],
+    security,
+    params: IdParams,
+    body: ReasonBody,
+    response: responses({ 200: result }, [400, 401, 403, 404, 409]),
+  });
+  const onOrg = (request: FastifyRequest & { params: { id: string }; body: { reason: string } }) =>
+    [
+      requirePrincipal(request),
+      request.params.id.toLowerCase(),
+      request.body.reason,
+      requestMeta(request),
+    ] as const;
+
   app.post(
     '/api/admin/orgs/:id/suspend',
     {
-      schema: {
-        operationId: 'suspendOrg',
-        tags: ['admin'],
-        security,
-        summary: 'Suspend an org: cut it off on every channel (superuser)',
-        description:
-          'In one audited act (`org.suspend`, with the reason): every session of the org ends; its API keys are kept but refused (`403 org_suspended`); its device sockets close with 1008; its LiveKit participants are removed and no room token is issued; its live Twilio calls are hung up through the REST API (`org.calls_ended`); its Twilio webhooks answer "not in service" and store nothing; its scheduled calls stay pending (paused). Logins and switches into it answer `403 org_suspended`. Every instance within REVOCATION_POLL_MS. 409 when already suspended.',
-        params: IdParams,
-        body: ReasonBody,
-        response: responses({ 200: SuspensionResult }, [400, 401, 403, 404, 409]),
-      },
-    },
-    async (request) =>
-      resultJson(
-        await suspension.suspend(
-          requirePrincipal(request),
-          request.params.id.toLowerCase(),
-          request.body.reason,
-          requestMeta(request),
-        ),
+      schema: orgAct(
+        {
+          operationId: 'suspendOrg',
+          summary: 'Suspend an org: cut it off on every channel (superuser)',
+          description:
+            'In one audited act (`org.suspend`, with the reason): every session of the org ends; its API keys are kept but refused (`403 org_suspended`); its device sockets close with 1008; its LiveKit participants are removed and no room token is issued; its live Twilio calls are hung up through the REST API (`org.calls_ended`); its Twilio webhooks answer "not in service" and store nothing; its scheduled calls stay pending (paused). Logins and switches into it answer `403 org_suspended`. Every instance within REVOCATION_POLL_MS. 409 when already suspended.',
+        },
+        SuspensionResult,
       ),
+    },
+    async (request) => resultJson(await suspension.suspend(...onOrg(request))),
   );
 
   app.post(
     '/api/admin/orgs/:id/resume',
     {
-      schema: {
-        operationId: 'resumeOrg',
-        tags: ['admin'],
-        security,
-        summary: 'Resume a suspended or locked-down org (superuser)',
-        description:
-          "Audited (`org.resume`, with the reason). Its API keys and scheduled calls work again; its sessions never come back (people log in again). Only the platform superuser resumes, a lockdown too: whoever holds a breached owner's credentials must not be able to undo it. 409 when not suspended.",
-        params: IdParams,
-        body: ReasonBody,
-        response: responses({ 200: ResumeResult }, [400, 401, 403, 404, 409]),
-      },
-    },
-    async (request) =>
-      resumeJson(
-        await suspension.resume(
-          requirePrincipal(request),
-          request.params.id.toLowerCase(),
-          request.body.reason,
-          requestMeta(request),
-        ),
+      schema: orgAct(
+        {
+          operationId: 'resumeOrg',
+          summary: 'Resume a suspended or locked-down org (superuser)',
+          description:
+            "Audited (`org.resume`, with the reason). Its API keys and scheduled calls work again; its sessions never come back (people log in again). Only the platform superuser resumes, a lockdown too: whoever holds a breached owner's credentials must not be able to undo it. 409 when not suspended.",
+        },
+        ResumeResult,
       ),
+    },
+    async (request) => resumeJson(await suspension.resume(...onOrg(request))),
   );
 
   app.get(

@@ -21,6 +21,7 @@
 // and org switches into it (403 org_suspended). Resuming clears the mark: keys and scheduled
 // calls work again; sessions never come back.
 import { isPerson } from '../access/actor.ts';
+import { findActiveMembership } from '../access/membership.repository.ts';
 import { requirePermission, requireSuperuser } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
@@ -40,7 +41,6 @@ import type { Reservation } from '../security/rate-limits.ts';
 import { type CallEnder, liveCalls } from '../telephony/live-calls.ts';
 import { findUserById } from '../users/user.repository.ts';
 import {
-  activeRoleIn,
   clearSuspended,
   countPendingScheduledCalls,
   countUsableApiKeys,
@@ -208,7 +208,7 @@ export function createSuspension(deps: {
       let wrongCode: { reused: boolean } | undefined;
       const authorize = async (tx: Parameters<Parameters<typeof withSystem>[1]>[0]) => {
         // Re-read in the act's transaction: a demotion in between wins.
-        if ((await activeRoleIn(tx, p.orgId, p.userId)) !== 'owner') {
+        if ((await findActiveMembership(tx, p.orgId, p.userId))?.role !== 'owner') {
           throw new AppError('forbidden', "Only the org's owner can lock it down");
         }
         if (!mfa) return;

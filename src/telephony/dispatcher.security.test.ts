@@ -5,16 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import { as, buildTestApp, type TestApp } from '../test/app.ts';
+import { as, type TestApp } from '../test/app.ts';
 import { createTeam, createVerifiedPhone } from '../test/factories.ts';
-import { type FakeTwilio, startFakeTwilio } from '../test/fake-twilio.ts';
+import type { FakeTwilio } from '../test/fake-twilio.ts';
 import {
+  appOnFakeTwilio,
   create,
   makeScheduledCallDue,
-  PLATFORM_SID,
-  PLATFORM_TOKEN,
   scheduledCallRow,
-  twilioEnv,
   uniqueNumber,
 } from '../test/twilio.ts';
 
@@ -28,16 +26,11 @@ let b: Team; // registers the same number to call from it
 const MAX_PENDING = 3;
 
 beforeAll(async () => {
-  fake = await startFakeTwilio({ [PLATFORM_SID]: PLATFORM_TOKEN });
-  t = await buildTestApp({
-    headerAuth: true,
-    env: twilioEnv({
-      TWILIO_API_URL: fake.url,
-      TWILIO_TIMEOUT_MS: '400',
-      DISPATCHER_LEASE_SECONDS: '5',
-      SCHEDULED_CALLS_MAX_PENDING: String(MAX_PENDING),
-    }),
-  });
+  ({ t, fake } = await appOnFakeTwilio({
+    TWILIO_TIMEOUT_MS: '400',
+    DISPATCHER_LEASE_SECONDS: '5',
+    SCHEDULED_CALLS_MAX_PENDING: String(MAX_PENDING),
+  }));
   a = await createTeam(t.database);
   b = await createTeam(t.database);
 });

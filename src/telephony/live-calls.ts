@@ -6,9 +6,10 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Tx } from '../db/tenant.ts';
-import { liveCallSidsOfOrg, sealedCredentialsOfOrg } from './live-calls.repository.ts';
+import { liveCallSidsOfOrg } from './live-calls.repository.ts';
 import { accountFor, type TwilioAccount } from './twilio-account.ts';
 import { createTwilioClients, type TwilioRest } from './twilio-client.ts';
+import { findSealedCredentials } from './twilio-credentials.repository.ts';
 
 export interface LiveCalls {
   orgId: string;
@@ -26,7 +27,7 @@ export async function liveCalls(
   if (callSids.length === 0) return { orgId, callSids, account: null };
   let account: TwilioAccount | null = null;
   try {
-    account = accountFor(config, orgId, await sealedCredentialsOfOrg(tx, orgId));
+    account = accountFor(config, orgId, await findSealedCredentials(tx, orgId));
   } catch {
     account = null;
   }

@@ -11,7 +11,10 @@ export function findCredentials(tx: Tx, orgId: string) {
     .executeTakeFirst();
 }
 
-/** The sealed credentials, for opening by twilio-account.ts (the caller's own org only). */
+/**
+ * The sealed credentials, for opening by twilio-account.ts: the caller's own org (by row-level
+ * security), or any org on the system path (the kill switch hanging up its calls, live-calls.ts).
+ */
 export function findSealedCredentials(tx: Tx, orgId: string) {
   return tx
     .selectFrom('org_twilio_credentials')

@@ -4,7 +4,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { Timestamp } from '../http/schemas.ts';
+import { deleteSettingRoute, getSettingRoute, putSettingRoute } from '../http/setting-routes.ts';
 import type { TwilioCredentialsService } from './twilio-credentials.service.ts';
 
 const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
@@ -34,52 +35,44 @@ export const twilioCredentialsRoutes: FastifyPluginAsyncTypebox<{
   const tags = ['twilio'];
   const path = '/api/twilio/credentials';
 
-  app.get(
+  getSettingRoute(
+    app,
     path,
     {
-      schema: {
-        operationId: 'getTwilioCredentials',
-        tags,
-        security,
-        summary: 'Which Twilio account the org uses (never the auth token)',
-        response: responses({ 200: CredentialsOut }, [401, 403]),
-      },
+      operationId: 'getTwilioCredentials',
+      tags,
+      security,
+      summary: 'Which Twilio account the org uses (never the auth token)',
     },
-    async (request) => credentials.get(requirePrincipal(request)),
+    CredentialsOut,
+    (request) => credentials.get(requirePrincipal(request)),
   );
 
-  app.put(
+  putSettingRoute(
+    app,
     path,
     {
-      schema: {
-        operationId: 'setTwilioCredentials',
-        tags,
-        security,
-        summary: "Set the org's own Twilio account",
-        description:
-          'The auth token is encrypted at rest and never returned. Webhooks for the org are then verified with it, and its calls placed with it.',
-        body: SetBody,
-        response: responses({ 200: CredentialsOut }, [401, 403, 413, 415]),
-      },
+      operationId: 'setTwilioCredentials',
+      tags,
+      security,
+      summary: "Set the org's own Twilio account",
+      description:
+        'The auth token is encrypted at rest and never returned. Webhooks for the org are then verified with it, and its calls placed with it.',
     },
-    async (request) =>
-      credentials.set(requirePrincipal(request), request.body, requestMeta(request)),
+    SetBody,
+    CredentialsOut,
+    (request, body) => credentials.set(requirePrincipal(request), body, requestMeta(request)),
   );
 
-  app.delete(
+  deleteSettingRoute(
+    app,
     path,
     {
-      schema: {
-        operationId: 'deleteTwilioCredentials',
-        tags,
-        security,
-        summary: "Remove the org's own Twilio account (back to the platform account)",
-        response: responses({ 204: NoContent }, [401, 403, 404]),
-      },
+      operationId: 'deleteTwilioCredentials',
+      tags,
+      security,
+      summary: "Remove the org's own Twilio account (back to the platform account)",
     },
-    async (request, reply) => {
-      await credentials.remove(requirePrincipal(request), requestMeta(request));
-      return reply.code(204).send(null);
-    },
+    (request) => credentials.remove(requirePrincipal(request), requestMeta(request)),
   );
 };

@@ -113,6 +113,24 @@ export function appForFile(options: TestAppOptions = {}): TestApp {
   return t;
 }
 
+/**
+ * Two instances of the app over one database (two servers of one deployment), for a whole test
+ * file: what one instance learns at once, the other learns by polling. Filled in like appForFile.
+ */
+export function twoAppsForFile(): [TestApp, TestApp] {
+  const one = {} as TestApp;
+  const two = {} as TestApp;
+  beforeAll(async () => {
+    Object.assign(one, await buildTestApp());
+    Object.assign(two, await buildTestApp({ database: one.database }));
+  });
+  afterAll(async () => {
+    await two.close();
+    await one.close();
+  });
+  return [one, two];
+}
+
 export function as(user: { id: string }, org: { id: string }, role: Role) {
   return { 'x-test-user': user.id, 'x-test-org': org.id, 'x-test-role': role };
 }

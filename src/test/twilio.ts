@@ -6,9 +6,9 @@ import twilio from 'twilio';
 import type { Database } from '../db/database.ts';
 import type { Role } from '../db/schema.ts';
 import { withSystem } from '../db/tenant.ts';
-import { as, type TestApp } from './app.ts';
+import { as, buildTestApp, type TestApp } from './app.ts';
 import { createVerifiedPhone } from './factories.ts';
-import { fakeSid } from './fake-twilio.ts';
+import { type FakeTwilio, fakeSid, startFakeTwilio } from './fake-twilio.ts';
 
 export const PUBLIC_URL = 'https://switchboard.example.test';
 export const PLATFORM_SID = `AC${'1'.repeat(32)}`;
@@ -172,4 +172,26 @@ export function scheduledCallRow(database: Database, id: string) {
   return withSystem(database, (tx) =>
     tx.selectFrom('scheduled_calls').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
   );
+}
+
+/**
+ * The platform's account on a fake Twilio server, and an app (callers named by x-test-* headers)
+ * that places its calls there: what the dispatcher tests drive. `close` stops both.
+ */
+export async function appOnFakeTwilio(
+  env: Record<string, string> = {},
+): Promise<{ t: TestApp; fake: FakeTwilio; close(): Promise<void> }> {
+  const fake = await startFakeTwilio({ [PLATFORM_SID]: PLATFORM_TOKEN });
+  const t = await buildTestApp({
+    headerAuth: true,
+    env: twilioEnv({ TWILIO_API_URL: fake.url, ...env }),
+  });
+  return {
+    t,
+    fake,
+    async close() {
+      await t.close();
+      await fake.close();
+    },
+  };
 }

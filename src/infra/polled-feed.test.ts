@@ -1,0 +1,100 @@
+// The polled feed on its own (its owners, the revocation and suspended-org lists, are tested over
+// two app instances in src/auth/): one read at a time, what a read returns reaches every listener,
+// a listener that throws is logged and does not stop the others.
+import pino from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { createPolledFeed } from './polled-feed.ts';
+
+function recordingLogger() {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+  return { logger, lines };
+}
+
+describe('polled feed', () => {
+  it('runs one read at a time: a poll during a read shares it', async () => {
+    let reads = 0;
+    let release!: () => void;
+    const feed = createPolledFeed<string>({
+      read: async () => {
+        reads++;
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return [];
+      },
+      pollMs: 60_000,
+      messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
+    });
+    const first = feed.poll();
+    const second = feed.poll();
+    expect(second).toBe(first);
+    release();
+    await first;
+    expect(reads).toBe(1);
+    const third = feed.poll();
+    expect(third).not.toBe(first);
+    release();
+    await third;
+    expect(reads).toBe(2);
+  });
+
+  it('tells every listener what a read found, logs one that throws, and nothing for none', async () => {
+    const { logger, lines } = recordingLogger();
+    let next: string[] = ['a', 'b'];
+    const feed = createPolledFeed<string>({
+      read: async () => next,
+      pollMs: 60_000,
+      logger,
+      messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
+    });
+    const heard: string[][] = [];
+    feed.subscribe(() => {
+      throw new Error('broken');
+    });
+    const off = feed.subscribe((items) => heard.push([...items]));
+    await feed.poll();
+    next = [];
+    await feed.poll();
+    feed.notify(['c']);
+    off();
+    feed.notify(['d']);
+    expect(heard).toEqual([['a', 'b'], ['c']]);
+    expect(lines.filter((l) => l.msg === 'listener failed')).toHaveLength(3);
+  });
+
+  it('a failed poll rejects its caller; on the timer it is logged and the timer goes on', async () => {
+    vi.useFakeTimers();
+    try {
+      const { logger, lines } = recordingLogger();
+      let fail = false;
+      let reads = 0;
+      const feed = createPolledFeed<string>({
+        read: async () => {
+          reads++;
+          if (fail) throw new Error('database down');
+          return [];
+        },
+        pollMs: 1000,
+        logger,
+        messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
+      });
+      await feed.start();
+      expect(reads).toBe(1);
+      fail = true;
+      await expect(feed.poll()).rejects.toThrow('database down');
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(reads).toBe(3);
+      expect(lines.filter((l) => l.msg === 'poll failed')).toHaveLength(1);
+      fail = false;
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(reads).toBe(4);
+      feed.stop();
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(reads).toBe(4);
+      expect(lines.filter((l) => l.msg === 'poll failed')).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});

@@ -1,0 +1,80 @@
+// What every instance learns by polling the database and must pass on to live connections that
+// outlast a request (sessions ended: src/auth/revocation.ts; orgs suspended:
+// src/auth/suspended-orgs.ts). The owner keeps its own set and says what a poll found new; the
+// feed runs the poll on a timer, one at a time, and tells the listeners.
+//
+// Invariants:
+// - One poll at a time: a call while one runs shares it.
+// - A listener that throws is logged (its message only), never stops the others.
+// - A failed timer poll is logged and the timer goes on; `poll()` called directly rejects.
+import type { Logger } from 'pino';
+
+export interface PolledFeed<T> {
+  /** Tell every listener of these items; nothing at all for none. */
+  notify(items: readonly T[]): void;
+  /** Returns the unsubscribe function. */
+  subscribe(listener: (items: readonly T[]) => void): () => void;
+  /** Run the read now (also called by the timer) and notify what it returns. */
+  poll(): Promise<void>;
+  /** Poll once, then every pollMs (the timer does not hold the process open). */
+  start(): Promise<void>;
+  stop(): void;
+}
+
+export function createPolledFeed<T>(opts: {
+  /** Reads the database, updates the owner's set, returns the items new to this instance. */
+  read: () => Promise<readonly T[]>;
+  pollMs: number;
+  logger?: Logger;
+  /** Log messages: a listener threw; a timer poll failed. */
+  messages: { listenerFailed: string; pollFailed: string };
+}): PolledFeed<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let polling: Promise<void> | undefined;
+  const listeners = new Set<(items: readonly T[]) => void>();
+
+  function notify(items: readonly T[]) {
+    if (items.length === 0) return;
+    for (const listener of listeners) {
+      try {
+        listener(items);
+      } catch (err) {
+        opts.logger?.error(
+          { err: { message: (err as Error).message } },
+          opts.messages.listenerFailed,
+        );
+      }
+    }
+  }
+
+  function poll(): Promise<void> {
+    polling ??= opts
+      .read()
+      .then(notify)
+      .finally(() => {
+        polling = undefined;
+      });
+    return polling;
+  }
+
+  return {
+    notify,
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    poll,
+    async start() {
+      await poll();
+      timer = setInterval(() => {
+        poll().catch((err) =>
+          opts.logger?.warn({ err: { message: err.message } }, opts.messages.pollFailed),
+        );
+      }, opts.pollMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
