@@ -17,6 +17,8 @@ export interface Loaded<T> {
   /** null while the first answer is awaited (or when it failed). */
   data: T | null;
   error: string | null;
+  /** The latest request's failure as thrown (an ApiError's field errors, say), null otherwise. */
+  failure: unknown;
   /** When the latest answer arrived (ms since the epoch), null before the first. */
   loadedAt: number | null;
   /** Fetch again, keeping what is shown until the answer (e.g. after a write); clears the error. */
@@ -36,6 +38,7 @@ export function useLoad<T>(
 ): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [failure, setFailure] = useState<unknown>(null);
   const [loadedAt, setLoadedAt] = useState<number | null>(null);
   const latest = useRef<{ controller: AbortController; load: typeof load } | null>(null);
   const { everyMs } = options;
@@ -49,15 +52,19 @@ export function useLoad<T>(
       if (latest.current !== mine) return;
       setData(value);
       setError(null);
+      setFailure(null);
       setLoadedAt(Date.now());
     } catch (err) {
-      if (latest.current === mine) setError(errorMessage(err));
+      if (latest.current !== mine) return;
+      setError(errorMessage(err));
+      setFailure(err);
     }
   }, []);
 
   useEffect(() => {
     setData(null);
     setError(null);
+    setFailure(null);
     void run(load);
     const timer = everyMs ? window.setInterval(() => void run(load), everyMs) : undefined;
     return () => {
@@ -71,10 +78,11 @@ export function useLoad<T>(
     const current = latest.current;
     if (!current) return;
     setError(null);
+    setFailure(null);
     await run(current.load);
   }, [run]);
 
-  return { data, error, loadedAt, reload, setData };
+  return { data, error, failure, loadedAt, reload, setData };
 }
 
 export interface Page<T> {

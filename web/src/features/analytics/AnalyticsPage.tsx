@@ -1,7 +1,7 @@
 // Analytics: call volume per day and per hour of the day, a per-agent summary, and voice sessions
 // (LiveKit) per day and per user, over a date range in the browser's time zone (the server
 // buckets them in that zone).
-import { type FormEvent, useEffect, useMemo, useState } from 'react';
+import { type FormEvent, useCallback, useMemo } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -88,40 +88,30 @@ export function AnalyticsPage() {
   const tz = useMemo(browserTimeZone, []);
   const initial = useMemo(() => ({ ...defaultRange(), agentId: '' }), []);
   const { draft, applied, field, apply: setApplied } = useDraftFilters<Filters>(initial);
-  const [data, setData] = useState<Data | null>(null);
-  const [loading, setLoading] = useState(true);
-  const [loadError, setLoadError] = useState<string | null>(null);
   // Without the list the filter is just not offered.
   const agents = useLoad(firstAgents).data ?? [];
-
-  useEffect(() => {
-    const controller = new AbortController();
-    const query = {
-      from: applied.from || undefined,
-      to: applied.to || undefined,
-      tz,
-      agent_id: applied.agentId || undefined,
-    };
-    const signal = controller.signal;
-    setLoading(true);
-    setLoadError(null);
-    Promise.all([
-      api.get('/api/analytics/calls-by-date', { query, signal }),
-      api.get('/api/analytics/calls-by-hour', { query, signal }),
-      api.get('/api/analytics/agent-summary', { query, signal }),
-    ])
-      .then(([byDate, byHour, summary]) => {
-        setData({ byDate, byHour, summary });
-        setLoading(false);
-      })
-      .catch((err) => {
-        if (signal.aborted) return;
-        setData(null);
-        setLoadError(loadErrorText(err));
-        setLoading(false);
-      });
-    return () => controller.abort();
-  }, [applied, tz]);
+  // The three figures of the applied range, as one load: a changed filter supersedes the last.
+  const fetchFigures = useCallback(
+    async (signal: AbortSignal): Promise<Data> => {
+      const query = {
+        from: applied.from || undefined,
+        to: applied.to || undefined,
+        tz,
+        agent_id: applied.agentId || undefined,
+      };
+      const [byDate, byHour, summary] = await Promise.all([
+        api.get('/api/analytics/calls-by-date', { query, signal }),
+        api.get('/api/analytics/calls-by-hour', { query, signal }),
+        api.get('/api/analytics/agent-summary', { query, signal }),
+      ]);
+      return { byDate, byHour, summary };
+    },
+    [applied, tz],
+  );
+  const figures = useLoad(fetchFigures);
+  const data = figures.failure ? null : figures.data;
+  const loading = figures.data === null && figures.failure === null;
+  const loadError = figures.failure ? loadErrorText(figures.failure) : null;
 
   function apply(e: FormEvent) {
     e.preventDefault();
@@ -205,11 +195,7 @@ export function AnalyticsPage() {
                 </option>
               ))}
             </SelectField>
-            <Button
-              type="submit"
-              loading={loading && data !== null}
-              className="col-span-2 sm:col-span-1 sm:mt-6.5"
-            >
+            <Button type="submit" loading={loading} className="col-span-2 sm:col-span-1 sm:mt-6.5">
               Apply
             </Button>
           </form>

@@ -1,12 +1,12 @@
 // The org's audit log: who did what, when, from where — filtered and paged (newest first).
-import { type FormEvent, useCallback, useEffect, useMemo, useState } from 'react';
+import { type FormEvent, useCallback, useMemo, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td } from '../../components/Table.tsx';
-import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
+import { api, type ResponseOf } from '../../lib/api.ts';
 import { useDraftFilters } from '../../lib/filters.ts';
 import { deviceName, formatDateTime } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
@@ -42,9 +42,6 @@ export function AuditPage() {
   } = useDraftFilters<Filters>(EMPTY);
   // cursors[i] is the cursor that fetched page i (undefined for the first page).
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const [page, setPage] = useState<{ items: Entry[]; next: string | null } | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   // Names for the actor column and filter; the log itself holds only ids.
   const members = useLoad(firstMembers).data;
   const people: Record<string, string> = useMemo(
@@ -53,34 +50,31 @@ export function AuditPage() {
   );
   const index = cursors.length - 1;
 
-  const load = useCallback(async (f: Filters, cursor: string | undefined) => {
-    setPage(null);
-    setError(null);
-    setFieldErrors({});
-    try {
+  // The page the cursor stack points at, under the applied filters; a 400 names its fields.
+  const cursor = cursors[index];
+  const fetchPage = useCallback(
+    async (signal: AbortSignal) => {
       const r = await api.get('/api/audit-logs', {
         query: {
           limit: PAGE,
           cursor,
-          action: f.action.trim() || undefined,
-          actor: f.actor || undefined,
-          outcome: f.outcome || undefined,
-          from: toIso(f.from),
-          to: toIso(f.to),
+          action: filters.action.trim() || undefined,
+          actor: filters.actor || undefined,
+          outcome: filters.outcome || undefined,
+          from: toIso(filters.from),
+          to: toIso(filters.to),
         },
+        signal,
       });
-      setPage({ items: r.items, next: r.next_cursor });
-    } catch (err) {
-      setError(errorMessage(err));
-      setPage({ items: [], next: null });
-      const fields = (err as { fields?: Record<string, string> }).fields;
-      if (fields) setFieldErrors(fields);
-    }
-  }, []);
-
-  useEffect(() => {
-    void load(filters, cursors[cursors.length - 1]);
-  }, [load, filters, cursors]);
+      return { items: r.items, next: r.next_cursor };
+    },
+    [filters, cursor],
+  );
+  const loaded = useLoad(fetchPage);
+  const error = loaded.error;
+  const page = loaded.failure ? { items: [] as Entry[], next: null } : loaded.data;
+  const fieldErrors: Record<string, string> =
+    (loaded.failure as { fields?: Record<string, string> } | null)?.fields ?? {};
 
   function apply(e: FormEvent) {
     e.preventDefault();
