@@ -1,5 +1,6 @@
 // The target of the idle device-socket benchmark (bench/device-sockets.ts), in its own process:
-// Switchboard on a fresh embedded database with the per-user and per-org socket limits lifted.
+// Switchboard on a fresh embedded database with the per-user and per-org socket limits and the
+// org's device-socket quota lifted.
 // Prints one JSON line {port, token, pid} once it listens; then, for each `mem` line on stdin,
 // collects garbage (node --expose-gc) and prints process.memoryUsage() as one JSON line.
 import { createInterface } from 'node:readline';
@@ -11,6 +12,7 @@ const scratch = await openScratch('pglite', 'sb_bench_ws');
 const config = benchConfig(scratch.dataDir, {
   REALTIME_MAX_SOCKETS_PER_USER: '100000',
   REALTIME_MAX_SOCKETS_PER_ORG: '100000',
+  QUOTA_MAX_DEVICE_SOCKETS: '100000',
 });
 const app = await buildApp(config, { database: scratch.database });
 await app.ready();
