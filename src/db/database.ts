@@ -37,6 +37,8 @@ export interface Connection extends DatabaseConnection {
    * parameters. Resolves with the LAST statement's result (the others' rows are discarded);
    * rejects with the first error, after which the server has skipped the rest of the flight and
    * rolled back its implicit transaction (an explicit one is left aborted for the caller).
+   * Statements with parameters are prepared on the session once and bound by name afterwards
+   * (see {@link PreparedStatements}).
    */
   flight(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>>;
 }
@@ -116,6 +118,96 @@ function kyselyResult(command: string | undefined, affected: number, rows: unkno
   } as QueryResult<never>;
 }
 
+// ---- Prepared statements ----
+
+/** How many statements one session keeps prepared; past that a statement is parsed every time. */
+const MAX_PREPARED = 256;
+/** Names are never reused in a process, so no two Parses on one session can ever clash. */
+let preparedSeq = 0;
+
+/** One statement of a flight: the name it is bound by ('' = unnamed) and whether to Parse it. */
+interface Step {
+  name: string;
+  parse: boolean;
+}
+
+/**
+ * The statements prepared on one server session (a pooled `pg` connection, PGlite's session):
+ * SQL text → statement name. Kysely builds the same text for the same query shape, so the hot
+ * statements (the tenant context, each repository query) are parsed, rewritten (row-level
+ * security) and planned once per session instead of on every request; values stay bind
+ * parameters. Only statements whose flight succeeded are recorded: a Parse that the server
+ * skipped after an earlier error in the flight is simply sent again, under a new name, next time.
+ * A migration that changes a table's columns under a prepared `select *` makes the server refuse
+ * the old statement (isStalePlan); the flight then forgets every name of its session, and the
+ * tenant layer sends the statement again, parsed afresh, where that is safe (tenant.ts).
+ */
+export class PreparedStatements {
+  readonly #known = new Map<string, string>();
+
+  /** The steps of a flight, and what to record once it succeeded. */
+  plan(statements: readonly CompiledQuery[]): { steps: Step[]; fresh: [string, string][] } {
+    const fresh: [string, string][] = [];
+    const pending = new Map<string, string>();
+    const steps = statements.map((q): Step => {
+      // Known, or parsed earlier in this same flight: bound by name only.
+      const known = this.#known.get(q.sql) ?? pending.get(q.sql);
+      if (known) return { name: known, parse: false };
+      if (q.parameters.length === 0 || this.#known.size + pending.size >= MAX_PREPARED)
+        return { name: '', parse: true };
+      const name = `sb_${++preparedSeq}`;
+      pending.set(q.sql, name);
+      fresh.push([q.sql, name]);
+      return { name, parse: true };
+    });
+    return { steps, fresh };
+  }
+
+  confirm(fresh: readonly [string, string][]) {
+    for (const [text, name] of fresh) this.#known.set(text, name);
+  }
+
+  /** After a stale plan: every name of this session is parsed afresh from now on. */
+  forget() {
+    this.#known.clear();
+  }
+
+  get size() {
+    return this.#known.size;
+  }
+}
+
+/**
+ * The server refused a prepared statement whose tables changed shape since it was prepared
+ * (0A000 "cached plan must not change result type", a migration by another instance).
+ */
+export function isStalePlan(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown };
+  return (
+    e.code === '0A000' &&
+    typeof e.message === 'string' &&
+    e.message.includes('cached plan must not change result type')
+  );
+}
+
+/** Runs a planned flight; records its new statements on success, forgets all on a stale plan. */
+async function runFlight<T>(
+  cache: PreparedStatements,
+  statements: readonly CompiledQuery[],
+  send: (steps: readonly Step[]) => Promise<T>,
+): Promise<T> {
+  const { steps, fresh } = cache.plan(statements);
+  try {
+    const result = await send(steps);
+    cache.confirm(fresh);
+    return result;
+  } catch (err) {
+    if (isStalePlan(err)) cache.forget();
+    throw err;
+  }
+}
+
 // ---- PostgreSQL (`pg`) ----
 
 interface PgResult {
@@ -126,9 +218,11 @@ interface PgResult {
 
 interface PgWire {
   stream: { cork?(): void; uncork?(): void };
-  parse(msg: { text: string }): void;
-  bind(msg: { values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  parse(msg: { name: string; text: string }): void;
+  bind(msg: { statement: string; values: unknown[]; valueMapper: (v: unknown) => unknown }): void;
+  describe(msg: { type: 'P'; name: string }): void;
   execute(msg: object): void;
+  sync(): void;
 }
 
 interface PgQueryInternals {
@@ -147,32 +241,41 @@ const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unkn
   .prepareValue;
 
 /**
- * A `pg` query that writes the statements before its own (Parse/Bind/Execute, no Sync) in the
- * same corked write as its own Parse/Bind/Describe/Execute/Sync, and skips their answers.
+ * A `pg` query that writes the whole flight in one corked write: per statement an optional Parse
+ * (see {@link PreparedStatements}), Bind and Execute, a Describe before the last Execute, one
+ * Sync; the answers of all but the last statement are skipped. `pg` itself tracks nothing of it
+ * (the query has no name of its own).
  */
 class FlightQuery extends PgQuery {
-  #lead: readonly CompiledQuery[];
+  #statements: readonly CompiledQuery[];
+  #steps: readonly Step[];
   #skip: number;
 
   constructor(
     statements: readonly CompiledQuery[],
+    steps: readonly Step[],
     callback: (err: Error | null, res: PgResult) => void,
   ) {
     const last = statements[statements.length - 1]!;
     super({ text: last.sql, values: [...last.parameters], queryMode: 'extended', callback });
-    this.#lead = statements.slice(0, -1);
-    this.#skip = this.#lead.length;
+    this.#statements = statements;
+    this.#steps = steps;
+    this.#skip = statements.length - 1;
   }
 
   override submit(connection: PgWire) {
     connection.stream.cork?.();
     try {
-      for (const s of this.#lead) {
-        connection.parse({ text: s.sql });
-        connection.bind({ values: [...s.parameters], valueMapper: prepareValue });
+      const lastIndex = this.#statements.length - 1;
+      this.#statements.forEach((s, i) => {
+        const { name, parse } = this.#steps[i]!;
+        if (parse) connection.parse({ name, text: s.sql });
+        connection.bind({ statement: name, values: [...s.parameters], valueMapper: prepareValue });
+        if (i === lastIndex) connection.describe({ type: 'P', name: '' });
         connection.execute({});
-      }
-      return super.submit(connection);
+      });
+      connection.sync();
+      return null;
     } finally {
       connection.stream.uncork?.();
     }
@@ -188,8 +291,20 @@ class FlightQuery extends PgQuery {
   }
 }
 
+/** Each pooled connection's prepared statements, for as long as the connection lives. */
+const preparedOf = new WeakMap<pg.PoolClient, PreparedStatements>();
+
 class PgConnection implements Connection {
-  constructor(readonly client: pg.PoolClient) {}
+  readonly #prepared: PreparedStatements;
+
+  constructor(readonly client: pg.PoolClient) {
+    let prepared = preparedOf.get(client);
+    if (!prepared) {
+      prepared = new PreparedStatements();
+      preparedOf.set(client, prepared);
+    }
+    this.#prepared = prepared;
+  }
 
   async executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
     const r = (await this.client.query(q.sql, [...q.parameters])) as PgResult | PgResult[];
@@ -199,12 +314,17 @@ class PgConnection implements Connection {
   }
 
   flight(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>> {
-    return new Promise((resolve, reject) => {
-      const query = new FlightQuery(statements, (err, r) =>
-        err ? reject(err) : resolve(kyselyResult(r.command, r.rowCount ?? 0, r.rows)),
-      );
-      this.client.query(query as unknown as pg.Submittable);
-    });
+    return runFlight(
+      this.#prepared,
+      statements,
+      (steps) =>
+        new Promise((resolve, reject) => {
+          const query = new FlightQuery(statements, steps, (err, r) =>
+            err ? reject(err) : resolve(kyselyResult(r.command, r.rowCount ?? 0, r.rows)),
+          );
+          this.client.query(query as unknown as pg.Submittable);
+        }),
+    );
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not used; refuse it loudly.
@@ -259,6 +379,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
  */
 class PGliteConnection implements Connection {
   #last: Promise<unknown> = Promise.resolve();
+  readonly #prepared = new PreparedStatements();
 
   constructor(private readonly pglite: PGlite) {}
 
@@ -279,28 +400,38 @@ class PGliteConnection implements Connection {
   }
 
   flight(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>> {
+    // Planned inside the chain: the cache must see the previous flight's outcome.
+    return this.#serial(() =>
+      runFlight(this.#prepared, statements, (steps) => this.#send(statements, steps)),
+    );
+  }
+
+  async #send(statements: readonly CompiledQuery[], steps: readonly Step[]) {
     const { serialize } = protocol;
     const parts: Uint8Array[] = [];
     statements.forEach((s, i) => {
-      parts.push(serialize.parse({ text: s.sql }));
-      parts.push(serialize.bind({ values: s.parameters.map((v) => prepareValue(v) as string) }));
+      const { name, parse } = steps[i]!;
+      if (parse) parts.push(serialize.parse({ name, text: s.sql }));
+      parts.push(
+        serialize.bind({
+          statement: name,
+          values: s.parameters.map((v) => prepareValue(v) as string),
+        }),
+      );
       if (i === statements.length - 1) parts.push(serialize.describe({ type: 'P' }));
       parts.push(serialize.execute({}));
     });
     parts.push(serialize.sync());
-    const message = concat(parts);
-    return this.#serial(async () => {
-      const { messages } = await this.pglite.execProtocol(message);
-      // Answers of the statements before the last end with their commandComplete: skip them.
-      let skip = statements.length - 1;
-      let from = 0;
-      while (skip > 0 && from < messages.length) {
-        if (messages[from]!.name === 'commandComplete') skip--;
-        from++;
-      }
-      const results = pgliteParse.parseResults(messages.slice(from), this.pglite.parsers);
-      return pgliteResult(results[results.length - 1] as PGliteResult);
-    });
+    const { messages } = await this.pglite.execProtocol(concat(parts));
+    // Answers of the statements before the last end with their commandComplete: skip them.
+    let skip = statements.length - 1;
+    let from = 0;
+    while (skip > 0 && from < messages.length) {
+      if (messages[from]!.name === 'commandComplete') skip--;
+      from++;
+    }
+    const results = pgliteParse.parseResults(messages.slice(from), this.pglite.parsers);
+    return pgliteResult(results[results.length - 1] as PGliteResult);
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not used; refuse it loudly.

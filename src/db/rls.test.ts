@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../http/ids.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { createTeam } from '../test/factories.ts';
-import { withSystem, withTenant } from './tenant.ts';
+import { withSystem, withTenant, withTenantStatement } from './tenant.ts';
 
 let database: TestDatabase;
 let a: Awaited<ReturnType<typeof createTeam>>;
@@ -192,6 +192,44 @@ describe('row-level security', () => {
       tx.selectFrom('prompts').select('id').where('id', '=', id).executeTakeFirst(),
     );
     expect(row).toBeUndefined();
+  });
+
+  it('a single-statement write runs under the policies: another org is refused', async () => {
+    await expect(
+      withTenantStatement(database, ctx(a, 'owner'), (tx) =>
+        tx
+          .insertInto('prompts')
+          .values({ id: newId(), org_id: b.org.id, owner_id: a.owner.id, name: 'x', content: 'y' })
+          .execute(),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    const touched = await withTenantStatement(database, ctx(a, 'owner'), (tx) =>
+      tx.updateTable('prompts').set({ description: 'one statement' }).executeTakeFirst(),
+    );
+    // Its own org's two prompts, not b's.
+    expect(Number(touched.numUpdatedRows)).toBe(2);
+    const other = await withSystem(database, (tx) =>
+      tx
+        .selectFrom('prompts')
+        .select('description')
+        .where('id', '=', promptIds['b-member']!)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(other.description).toBeNull();
+  });
+
+  it('a single-statement write refuses a second statement, which would not be atomic with it', async () => {
+    await expect(
+      withTenantStatement(database, ctx(a, 'owner'), async (tx) => {
+        await tx.updateTable('prompts').set({ description: 'first' }).execute();
+        await tx.selectFrom('prompts').select('id').execute();
+      }),
+    ).rejects.toThrow(/exactly one statement/);
+    // Its context ended with its implicit transaction: the connection carries nothing on.
+    const after = await withTenant(database, { orgId: null, userId: null, role: null }, (tx) =>
+      tx.selectFrom('prompts').selectAll().execute(),
+    );
+    expect(after).toHaveLength(0);
   });
 
   it('refuses a tenant context that is not a UUID (never reaches SQL)', async () => {

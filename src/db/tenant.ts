@@ -21,7 +21,7 @@
 // connection is destroyed, never pooled (BrokenConnection). src/db/rls.test.ts proves it with
 // two orgs interleaved over a pool of one connection.
 import { CompiledQuery, type DatabaseConnection, type Kysely, type QueryResult } from 'kysely';
-import { BrokenConnection, type Connection, type Database } from './database.ts';
+import { BrokenConnection, type Connection, type Database, isStalePlan } from './database.ts';
 import { type DB, ROLES, type Role } from './schema.ts';
 
 export const APP_ROLE = 'switchboard_app';
@@ -72,6 +72,22 @@ function context(ctx: TenantContext, system: boolean, read: boolean): CompiledQu
   ]);
 }
 
+/**
+ * Sends a flight that owns its whole transaction (an implicit one, or one it BEGINs) and sends it
+ * once more when the server refused a prepared statement as stale (a migration changed a table
+ * under it): the failed transaction is gone (rolled back at the Sync, or here), the session has
+ * forgotten its statement names, and the second flight parses afresh. Nothing of the first ran.
+ */
+async function flightOnce(conn: Connection, statements: CompiledQuery[], begun: boolean) {
+  try {
+    return await conn.flight(statements);
+  } catch (err) {
+    if (!isStalePlan(err)) throw err;
+    if (begun) await conn.flight([ROLLBACK]);
+    return conn.flight(statements);
+  }
+}
+
 /** A read: every statement rides with the context in its own one-flight implicit transaction. */
 class ReadConnection implements DatabaseConnection {
   constructor(
@@ -79,7 +95,28 @@ class ReadConnection implements DatabaseConnection {
     private readonly context: CompiledQuery,
   ) {}
   executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    return this.conn.flight([this.context, q]) as Promise<QueryResult<R>>;
+    return flightOnce(this.conn, [this.context, q], false) as Promise<QueryResult<R>>;
+  }
+  streamQuery(): AsyncIterableIterator<QueryResult<never>> {
+    throw new Error('streaming queries are not supported');
+  }
+}
+
+/**
+ * One atomic write statement: [context, statement] in one flight, run by the server as one
+ * implicit transaction that the Sync commits. A second statement would be a second transaction
+ * (no longer atomic with the first), so it is refused.
+ */
+class StatementConnection implements DatabaseConnection {
+  #sent = false;
+  constructor(
+    private readonly conn: Connection,
+    private readonly context: CompiledQuery,
+  ) {}
+  executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.#sent) throw new Error('withTenantStatement runs exactly one statement');
+    this.#sent = true;
+    return flightOnce(this.conn, [this.context, q], false) as Promise<QueryResult<R>>;
   }
   streamQuery(): AsyncIterableIterator<QueryResult<never>> {
     throw new Error('streaming queries are not supported');
@@ -94,9 +131,11 @@ class WriteConnection implements DatabaseConnection {
     private readonly context: CompiledQuery,
   ) {}
   executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    // Later statements of the transaction cannot be sent again alone: a stale plan there fails
+    // the transaction (rolled back by write()), like any other error.
     if (this.begun) return this.conn.flight([q]) as Promise<QueryResult<R>>;
     this.begun = true;
-    return this.conn.flight([BEGIN, this.context, q]) as Promise<QueryResult<R>>;
+    return flightOnce(this.conn, [BEGIN, this.context, q], true) as Promise<QueryResult<R>>;
   }
   streamQuery(): AsyncIterableIterator<QueryResult<never>> {
     throw new Error('streaming queries are not supported');
@@ -166,6 +205,20 @@ export function withTenantRead<T>(
   fn: (tx: Tx) => Promise<T>,
 ): Promise<T> {
   return read(database, ctx, false, fn);
+}
+
+/**
+ * Run ONE write statement scoped to the caller's org, atomically, in one round trip: the context
+ * and the statement share an implicit transaction (no BEGIN, no COMMIT). For a write that is a
+ * single statement by design (the quota lease functions); fn may send no second statement.
+ */
+export function withTenantStatement<T>(
+  database: Database,
+  ctx: TenantContext,
+  fn: (tx: Tx) => Promise<T>,
+): Promise<T> {
+  const preamble = context(ctx, false, false);
+  return database.session((conn) => fn(database.bind(new StatementConnection(conn, preamble))));
 }
 
 /**

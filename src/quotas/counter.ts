@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Database } from '../db/database.ts';
 import type { QuotaKind } from '../db/schema.ts';
-import { withTenant, withTenantRead } from '../db/tenant.ts';
+import { withTenantRead, withTenantStatement } from '../db/tenant.ts';
 import { acquireLease, countLiveLeases, releaseLeases } from './quota.repository.ts';
 
 export const QUOTA_KINDS = [
@@ -46,18 +46,23 @@ const zeros = (): Record<QuotaKind, number> => ({
 /** The org service context: the org acting as itself (row-level security confines it). */
 const orgContext = (orgId: string) => ({ orgId, userId: null, role: null });
 
-/** Without Redis: quota_leases, one transaction per call (see the migration's function). */
+/**
+ * Without Redis: quota_leases. Each call is one function call sent with its tenant context in one
+ * round trip, one implicit transaction (see the migration's functions).
+ */
 export function createDatabaseCounter(database: Database): LeaseCounter {
   return {
     name: 'database',
     acquire(orgId, kind, leaseId, limit, expiresAt, now) {
-      return withTenant(database, orgContext(orgId), (tx) =>
+      return withTenantStatement(database, orgContext(orgId), (tx) =>
         acquireLease(tx, kind, leaseId, limit, new Date(expiresAt), new Date(now)),
       );
     },
     async release(orgId, kind, leaseIds) {
       if (leaseIds.length === 0) return;
-      await withTenant(database, orgContext(orgId), (tx) => releaseLeases(tx, kind, leaseIds));
+      await withTenantStatement(database, orgContext(orgId), (tx) =>
+        releaseLeases(tx, kind, leaseIds),
+      );
     },
     async live(orgId, now) {
       const counts = await withTenantRead(database, orgContext(orgId), (tx) =>
