@@ -2,13 +2,15 @@
 //   tsx bench/tenant-server.ts app <pglite|postgres>       — Switchboard
 //   tsx bench/tenant-server.ts baseline <pglite|postgres>  — the unguarded baseline: a bare
 //     Fastify running the SAME repository SELECTs on the same kind of database, as the database
-//     owner, without authentication, row-level security, tenant context or transaction.
+//     owner, without authentication, row-level security, tenant context or transaction, through
+//     the same driver (each statement prepared once per session, as Switchboard's are).
 // Both seed the same world: six orgs (the measured one and five neighbours sharing the tables),
 // each with 20 prompts and 100 calls. Prints one JSON line {port, headers} once it listens.
 import Fastify from 'fastify';
+import type { CompiledQuery, DatabaseConnection, QueryResult } from 'kysely';
 import { buildApp } from '../src/app.ts';
 import type { Database } from '../src/db/database.ts';
-import { withSystem } from '../src/db/tenant.ts';
+import { type Tx, withSystem } from '../src/db/tenant.ts';
 import { newId } from '../src/http/ids.ts';
 import { listPrompts } from '../src/prompts/prompt.repository.ts';
 import { findUserInOrg } from '../src/users/user.repository.ts';
@@ -60,17 +62,27 @@ async function main() {
   if (mode === 'baseline') {
     await app.close();
     const { orgId, userId } = identity;
-    const db = database.db;
+    // Each statement alone, in its own flight: no context, no transaction around it.
+    const plain = <T>(fn: (db: Tx) => Promise<T>) =>
+      database.session((conn) => {
+        const bare: DatabaseConnection = {
+          executeQuery: <R>(q: CompiledQuery) => conn.flight([q]) as Promise<QueryResult<R>>,
+          streamQuery: () => {
+            throw new Error('not supported');
+          },
+        };
+        return fn(database.bind(bare));
+      });
     server = Fastify({ logger: false });
     server.get('/api/prompts', async () => {
-      const rows = await listPrompts(db, orgId, { limit: 21 });
+      const rows = await plain((db) => listPrompts(db, orgId, { limit: 21 }));
       return { items: rows.slice(0, 20), next_cursor: rows.length > 20 ? rows[19]!.id : null };
     });
     server.get('/api/calls', async () => {
-      const rows = await listCalls(db, { orgId }, { limit: 21 });
+      const rows = await plain((db) => listCalls(db, { orgId }, { limit: 21 }));
       return { items: rows.slice(0, 20), next_cursor: rows.length > 20 ? rows[19]!.id : null };
     });
-    server.get('/auth/me', () => findUserInOrg(db, userId, orgId));
+    server.get('/auth/me', () => plain((db) => findUserInOrg(db, userId, orgId)));
   }
   await serveBench(server, scratch, { headers: identity.headers });
 }
