@@ -1,8 +1,10 @@
 // What the concurrency-quota check adds to each credential issue (src/quotas/): one acquire of a
 // fresh lease and its release, through the service every issue point calls (the org's limits from
 // the per-instance cache, then the counter), measured in-process, one at a time, for each counter:
-// the database counter on embedded PGlite and on PostgreSQL (one transaction: the advisory lock,
-// expiry, count and insert in app_acquire_quota_lease), and the Redis counter (one Lua script).
+// the embedded counter (in the memory of the process that owns the PGlite data directory,
+// written behind to quota_leases), the database counter on PostgreSQL (one statement in one round
+// trip: the advisory lock, expiry, count and insert in app_acquire_quota_lease), and the Redis
+// counter (one Lua script).
 // `npx tsx bench/quotas.ts` prints the table; bench/run.ts puts it into BENCHMARKS.md.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -62,6 +64,7 @@ async function measure(
     acquire.push(t1 - t0);
     pair.push(t2 - t0);
   }
+  await quotas.settled();
   await redis?.quit();
   acquire.sort((a, b) => a - b);
   pair.sort((a, b) => a - b);
@@ -83,7 +86,7 @@ export async function quotaBench(options: {
   const iterations = options.iterations ?? 2000;
   const rows: QuotaRow[] = [];
   const targets: [string, 'pglite' | 'postgres', string | undefined][] = [
-    ['database counter, embedded PGlite', 'pglite', undefined],
+    ['embedded counter (in process, written behind to PGlite)', 'pglite', undefined],
   ];
   if (options.postgres) targets.push(['database counter, PostgreSQL', 'postgres', undefined]);
   if (options.redisUrl)

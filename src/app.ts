@@ -161,6 +161,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       logger: app.log as unknown as Logger,
     });
   app.decorate('quotas', quotas);
+  // The embedded counter writes its leases behind: all of them are stored before the database closes.
+  app.addHook('onClose', () => quotas.settled());
   await registerRoutes(app, {
     quotas,
     config,

@@ -1,4 +1,4 @@
-// The lease counters themselves, both of them (Redis only when REDIS_URL is set): the limit holds,
+// The lease counters themselves, all three (Redis only when REDIS_URL is set): the limit holds,
 // a held lease renews, release frees, expiry reclaims (an injected clock: no sleeping), N parallel
 // acquirers never pass the limit, and orgs and kinds never share a count.
 import { randomBytes } from 'node:crypto';
@@ -9,6 +9,7 @@ import { openRedis } from '../infra/redis.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { createOrg } from '../test/factories.ts';
 import { createDatabaseCounter, createRedisCounter, type LeaseCounter } from './counter.ts';
+import { EmbeddedLeases, embeddedCounterFor } from './embedded-counter.ts';
 
 const REDIS_URL = process.env.REDIS_URL;
 const PREFIX = `sbtest:quota:${randomBytes(4).toString('hex')}`;
@@ -17,6 +18,7 @@ let database: TestDatabase;
 let redis: Redis | undefined;
 const counters: Record<string, () => LeaseCounter> = {
   database: () => createDatabaseCounter(database),
+  embedded: () => new EmbeddedLeases(database),
 };
 if (REDIS_URL) counters.redis = () => createRedisCounter(redis!, PREFIX);
 
@@ -127,5 +129,38 @@ describe.each(Object.keys(counters))('the %s lease counter', (name) => {
       acquired: false,
       live: 0,
     });
+  });
+});
+
+describe('the embedded counter', () => {
+  it('writes behind to quota_leases, and a restarted process reads the org back', async () => {
+    const org = await createOrg(database, 'Embedded restart');
+    const now = Date.now();
+    const first = new EmbeddedLeases(database);
+    expect((await first.acquire(org.id, 'live_calls', 'kept', 2, now + MIN, now)).acquired).toBe(
+      true,
+    );
+    await first.acquire(org.id, 'live_calls', 'gone', 2, now + MIN, now);
+    await first.release(org.id, 'live_calls', ['gone']);
+    await first.settled();
+    // What the database counter sees is what the memory held.
+    expect((await createDatabaseCounter(database).live(org.id, now)).live_calls).toBe(1);
+
+    const restarted = new EmbeddedLeases(database);
+    expect((await restarted.live(org.id, now)).live_calls).toBe(1);
+    expect(await restarted.acquire(org.id, 'live_calls', 'new', 2, now + MIN, now)).toEqual({
+      acquired: true,
+      live: 2,
+    });
+    expect(
+      (await restarted.acquire(org.id, 'live_calls', 'third', 2, now + MIN, now)).acquired,
+    ).toBe(false);
+    await restarted.release(org.id, 'live_calls', ['kept', 'new']);
+    await restarted.settled();
+    expect((await createDatabaseCounter(database).live(org.id, now)).live_calls).toBe(0);
+  });
+
+  it('is one per database handle, so two app instances over one handle share the count', () => {
+    expect(embeddedCounterFor(database)).toBe(embeddedCounterFor(database));
   });
 });

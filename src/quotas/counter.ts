@@ -23,7 +23,7 @@ export interface Acquired {
 }
 
 export interface LeaseCounter {
-  readonly name: 'redis' | 'database';
+  readonly name: 'redis' | 'database' | 'embedded';
   acquire(
     orgId: string,
     kind: QuotaKind,
@@ -34,6 +34,8 @@ export interface LeaseCounter {
   ): Promise<Acquired>;
   release(orgId: string, kind: QuotaKind, leaseIds: readonly string[]): Promise<void>;
   live(orgId: string, now: number): Promise<Record<QuotaKind, number>>;
+  /** Resolves once every change so far is stored (a counter that writes behind). */
+  settled?(): Promise<void>;
 }
 
 const zeros = (): Record<QuotaKind, number> => ({

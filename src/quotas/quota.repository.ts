@@ -89,3 +89,15 @@ export async function countLiveLeases(
     .execute();
   return Object.fromEntries(rows.map((r) => [r.kind, Number(r.n)]));
 }
+
+/** The context org's unexpired leases, each (the embedded counter reads them back at start). */
+export function liveLeasesOf(
+  tx: Tx,
+  now: Date,
+): Promise<{ kind: QuotaKind; lease_id: string; expires_at: Date }[]> {
+  return tx
+    .selectFrom('quota_leases')
+    .select(['kind', 'lease_id', 'expires_at'])
+    .where('expires_at', '>', now)
+    .execute();
+}

@@ -68,9 +68,13 @@ const Item = (extra: Record<string, ReturnType<typeof Type.Integer | typeof Type
   Type.Object({ live: Count, limit: Count, ...extra });
 const UsageOut = Type.Object(
   {
-    counter: Type.Union([Type.Literal('redis'), Type.Literal('database')], {
-      description: 'Where the live counts are kept: Redis (REDIS_URL) or the database',
-    }),
+    counter: Type.Union(
+      [Type.Literal('redis'), Type.Literal('database'), Type.Literal('embedded')],
+      {
+        description:
+          'Where the live counts are kept: Redis (REDIS_URL), the database (PostgreSQL without Redis), or the memory of the one process that owns the embedded database (kept in its leases table behind)',
+      },
+    ),
     live_calls: Item({ inbound_reserved: Count }),
     voice_sessions: Item(),
     device_sockets: Item(),

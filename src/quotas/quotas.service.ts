@@ -26,6 +26,7 @@ import {
   type LeaseCounter,
   QUOTA_KINDS,
 } from './counter.ts';
+import { embeddedCounterFor } from './embedded-counter.ts';
 import * as repo from './quota.repository.ts';
 
 export const LIMITS_CACHE_MS = 5000;
@@ -63,7 +64,7 @@ export interface UsageItem {
   limit: number;
 }
 export interface UsageView {
-  counter: 'redis' | 'database';
+  counter: 'redis' | 'database' | 'embedded';
   live_calls: UsageItem & { inbound_reserved: number };
   voice_sessions: UsageItem;
   device_sockets: UsageItem;
@@ -170,18 +171,24 @@ export interface QuotasDeps {
   logger?: Logger;
   /** Test-only: the clock leases are judged by (ms). */
   now?: () => number;
-  /** Test-only: a counter of one's choosing (default: Redis when given, else the database). */
+  /** Test-only: a counter of one's choosing (default: Redis, else the embedded or database one). */
   counter?: LeaseCounter;
 }
 
 export function createQuotas(deps: QuotasDeps) {
   const { database, config, logger } = deps;
   const now = deps.now ?? Date.now;
+  // Redis when there is one (shared by every instance); else on the embedded database, which one
+  // process owns, the in-process counter; else the database's own.
   const counter =
     deps.counter ??
     (deps.redis
       ? createRedisCounter(deps.redis, config.redisKeyPrefix)
-      : createDatabaseCounter(database));
+      : database.kind === 'pglite'
+        ? embeddedCounterFor(database, (err) =>
+            logger?.warn({ err }, 'quota lease not written to the database'),
+          )
+        : createDatabaseCounter(database));
   const platform = platformLimits(config);
   const cache = new Map<string, { at: number; row: OrgQuotas | undefined }>();
   const orgContext = (orgId: string) => ({ orgId, userId: null, role: null });
@@ -316,6 +323,11 @@ export function createQuotas(deps: QuotasDeps) {
     },
 
     kinds: QUOTA_KINDS,
+
+    /** Resolves once the counter has stored every change so far (shutdown). */
+    async settled(): Promise<void> {
+      await counter.settled?.();
+    },
   };
 }
 

@@ -7453,8 +7453,8 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @description Where the live counts are kept: Redis (REDIS_URL) or the database */
-                        counter: "redis" | "database";
+                        /** @description Where the live counts are kept: Redis (REDIS_URL), the database (PostgreSQL without Redis), or the memory of the one process that owns the embedded database (kept in its leases table behind) */
+                        counter: "redis" | "database" | "embedded";
                         live_calls: {
                             live: number;
                             limit: number;
