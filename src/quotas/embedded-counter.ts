@@ -23,6 +23,15 @@ const NO_LIMIT = 2 ** 31 - 1;
 
 const orgContext = (orgId: string) => ({ orgId, userId: null, role: null });
 
+function leasesOf(byKind: Map<QuotaKind, Map<string, number>>, kind: QuotaKind) {
+  let leases = byKind.get(kind);
+  if (!leases) {
+    leases = new Map();
+    byKind.set(kind, leases);
+  }
+  return leases;
+}
+
 export class EmbeddedLeases implements LeaseCounter {
   readonly name = 'embedded' as const;
   /** org id → kind → lease id → expiry (ms). Present once the org's rows were read back. */
@@ -47,8 +56,7 @@ export class EmbeddedLeases implements LeaseCounter {
         // Changes made while the rows were read are already in the map: they win.
         const byKind = this.#orgs.get(orgId) ?? new Map<QuotaKind, Map<string, number>>();
         for (const r of rows) {
-          let leases = byKind.get(r.kind);
-          if (!leases) byKind.set(r.kind, (leases = new Map()));
+          const leases = leasesOf(byKind, r.kind);
           if (!leases.has(r.lease_id)) leases.set(r.lease_id, r.expires_at.getTime());
         }
         this.#orgs.set(orgId, byKind);
@@ -83,8 +91,7 @@ export class EmbeddedLeases implements LeaseCounter {
   ) {
     const byKind = await this.#leases(orgId, now);
     // From here to the return: no await, so this decision cannot interleave with another.
-    let leases = byKind.get(kind);
-    if (!leases) byKind.set(kind, (leases = new Map()));
+    const leases = leasesOf(byKind, kind);
     for (const [id, expiry] of leases) if (expiry <= now) leases.delete(id);
     const held = leases.get(leaseId);
     if (held === undefined && leases.size >= limit) return { acquired: false, live: leases.size };
