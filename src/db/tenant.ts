@@ -16,6 +16,10 @@
 //   [BEGIN, context, statement] in one flight; the next statements follow on the open
 //   transaction; COMMIT (or ROLLBACK when fn throws) ends it. A transaction that sends nothing
 //   costs nothing.
+// - withTenantStatement (a write that is one statement by design): [context, statement] in one
+//   implicit transaction; a second statement is refused (it would not be atomic with the first).
+// Every statement with parameters, the context included, is prepared once per session
+// (database.ts PreparedStatements): only Bind/Execute travel after the first time.
 // Failure: a failing statement aborts its transaction; a read's implicit one is rolled back by
 // the server at the Sync, a write's is rolled back here. If that ROLLBACK itself fails the
 // connection is destroyed, never pooled (BrokenConnection). src/db/rls.test.ts proves it with
