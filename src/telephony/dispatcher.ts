@@ -24,7 +24,6 @@
 // number, a refused account) fails at once.
 
 import type { Logger } from 'pino';
-import twilio from 'twilio';
 import { findOrgForShare } from '../access/membership.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
 import { DO_NOT_CALL_REASON, dispatchGate } from '../calling-rules/rules.ts';
@@ -39,14 +38,15 @@ import { insertCallIfAbsent } from './call-log.repository.ts';
 import * as queue from './dispatch.repository.ts';
 import { withOrgService } from './org-service.ts';
 import { accountFor, type TwilioAccount } from './twilio-account.ts';
-import { createTwilioClients, type TwilioRest } from './twilio-client.ts';
+import { createTwilioClients, type TwilioClientFor } from './twilio-client.ts';
+import { RestException } from './twilio-parts.ts';
 
 export interface DispatcherDeps {
   database: Database;
   config: Readonly<Config>;
   logger: Logger;
   /** Tests may count or fail calls at the client; defaults to the real REST client. */
-  clientFor?: (account: NonNullable<ReturnType<typeof accountFor>>) => TwilioRest;
+  clientFor?: TwilioClientFor;
   /** The clock the calling window is read with; tests inject one. */
   now?: () => Date;
   /** Concurrency quotas: a live-call slot and one of the day's calls before each placement. */
@@ -95,7 +95,7 @@ function clip(s: string): string {
 
 /** What a failed calls.create means for the next step. Reasons never carry credentials. */
 export function classifyDispatchError(err: unknown): Outcome {
-  if (err instanceof twilio.RestException) {
+  if (err instanceof RestException) {
     const reason = clip(`Twilio ${err.status}${err.code ? ` (${err.code})` : ''}: ${err.message}`);
     const permanent = err.status >= 400 && err.status < 500 && ![408, 429].includes(err.status);
     return { kind: permanent ? 'fail' : 'retry', reason };
@@ -147,7 +147,7 @@ export function createDispatcher(deps: DispatcherDeps) {
 
   async function hangUp(account: TwilioAccount, c: queue.ClaimedCall, callSid: string) {
     try {
-      await clientFor(account).calls(callSid).update({ status: 'completed' });
+      await (await clientFor(account)).calls(callSid).update({ status: 'completed' });
       logger.warn({ scheduled_call_id: c.id, org_id: c.org_id }, 'call of a suspended org ended');
     } catch {
       // Its webhooks answer "not in service" and hang up once the call is answered.
@@ -194,7 +194,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     let callSid: string;
     let status: string;
     try {
-      const call = await clientFor(account).calls.create({
+      const call = await (await clientFor(account)).calls.create({
         to: c.to_number,
         from: c.phone_number,
         url: callbackUrl('/webhooks/twilio/voice', c),

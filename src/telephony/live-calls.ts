@@ -8,7 +8,7 @@ import type { Config } from '../config.ts';
 import type { Tx } from '../db/tenant.ts';
 import { liveCallSidsOfOrg } from './live-calls.repository.ts';
 import { accountFor, type TwilioAccount } from './twilio-account.ts';
-import { createTwilioClients, type TwilioRest } from './twilio-client.ts';
+import { createTwilioClients, type TwilioClientFor } from './twilio-client.ts';
 import { findSealedCredentials } from './twilio-credentials.repository.ts';
 
 export interface LiveCalls {
@@ -34,8 +34,6 @@ export async function liveCalls(
   return { orgId, callSids, account };
 }
 
-export type TwilioClientFor = (account: TwilioAccount) => TwilioRest;
-
 export function createCallEnder(config: Pick<Config, 'twilio'>, logger?: Logger) {
   const clientFor: TwilioClientFor = createTwilioClients(config);
   return async function endCalls(live: LiveCalls): Promise<{ ended: number; failed: number }> {
@@ -47,7 +45,7 @@ export function createCallEnder(config: Pick<Config, 'twilio'>, logger?: Logger)
     const account = live.account;
     const results = await Promise.allSettled(
       live.callSids.map(async (sid) =>
-        clientFor(account).calls(sid).update({ status: 'completed' }),
+        (await clientFor(account)).calls(sid).update({ status: 'completed' }),
       ),
     );
     const failed = results.filter((r) => r.status === 'rejected').length;

@@ -1,8 +1,8 @@
 // The TwiML documents Switchboard answers Twilio with, built with the `twilio` package (it escapes
 // every value; nothing here concatenates XML).
-import twilio from 'twilio';
+import { MessagingResponse, VoiceResponse } from './twilio-parts.ts';
 
-type SayAttributes = Parameters<InstanceType<typeof twilio.twiml.VoiceResponse>['say']>[0];
+type SayAttributes = Parameters<InstanceType<typeof VoiceResponse>['say']>[0];
 
 export interface AgentVoice {
   greeting: string | null;
@@ -22,7 +22,7 @@ export function connectToAgentTwiml(
   agent: AgentVoice & { mediaStreamUrl: string },
   streamToken: string,
 ): string {
-  const response = new twilio.twiml.VoiceResponse();
+  const response = new VoiceResponse();
   if (agent.greeting?.trim()) response.say(sayAttributes(agent), agent.greeting);
   const stream = response.connect().stream({ url: agent.mediaStreamUrl });
   stream.parameter({ name: 'token', value: streamToken });
@@ -40,7 +40,7 @@ export function sayAndHangUpTwiml(
   message: string,
   voice: Pick<AgentVoice, 'voice' | 'language'> = { voice: null, language: null },
 ): string {
-  const response = new twilio.twiml.VoiceResponse();
+  const response = new VoiceResponse();
   response.say(sayAttributes(voice), message);
   response.hangup();
   return response.toString();
@@ -48,7 +48,7 @@ export function sayAndHangUpTwiml(
 
 /** The auto-reply as <Message>, or an empty <Response/> (no reply). */
 export function smsReplyTwiml(reply: string | null): string {
-  const response = new twilio.twiml.MessagingResponse();
+  const response = new MessagingResponse();
   if (reply?.trim()) response.message(reply);
   return response.toString();
 }

@@ -2,7 +2,7 @@
 // plus the sorted POST parameters, checked with the `twilio` package (constant-time compare).
 // The URL is rebuilt from PUBLIC_URL, never from the Host header a caller controls: a request
 // signed for any other URL (an old domain, a copied request) fails.
-import twilio from 'twilio';
+import { validateRequest } from './twilio-parts.ts';
 
 const MAX_SIGNATURE_LENGTH = 128;
 
@@ -18,5 +18,5 @@ export function isValidTwilioSignature(
 ): boolean {
   if (typeof signature !== 'string' || signature.length === 0) return false;
   if (signature.length > MAX_SIGNATURE_LENGTH) return false;
-  return twilio.validateRequest(authToken, signature, url, params);
+  return validateRequest(authToken, signature, url, params);
 }

@@ -20,7 +20,7 @@ import { numberIsOnAccount } from '../../telephony/number-ownership.ts';
 import * as verification from '../../telephony/number-verification.repository.ts';
 import { withOrgService } from '../../telephony/org-service.ts';
 import { accountFor, type TwilioAccount } from '../../telephony/twilio-account.ts';
-import { createTwilioClients, type TwilioRest } from '../../telephony/twilio-client.ts';
+import { createTwilioClients, type TwilioClientFor } from '../../telephony/twilio-client.ts';
 import {
   findCredentials,
   findSealedCredentials,
@@ -40,7 +40,7 @@ export interface PhoneInput {
 export function createPhoneService(
   database: Database,
   config: Pick<Config, 'encryption' | 'twilio'>,
-  clientFor: (account: TwilioAccount) => TwilioRest = createTwilioClients(config),
+  clientFor: TwilioClientFor = createTwilioClients(config),
 ) {
   const phones = ownedResource(database, {
     resource: 'phones',
@@ -118,7 +118,7 @@ export function createPhoneService(
       }
       if (!account) throw new AppError('twilio_not_configured');
 
-      if (await numberIsOnAccount(clientFor(account), phone.number)) {
+      if (await numberIsOnAccount(await clientFor(account), phone.number)) {
         try {
           return await withTenant(database, tenantOf(p), async (tx) => {
             const row = phones.found(
