@@ -5,7 +5,6 @@
 // the background dispatcher.
 import { join } from 'node:path';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -14,6 +13,7 @@ import type { Authenticator } from './access/principal.ts';
 import { apiDocs } from './app/api-docs.ts';
 import { authentication } from './app/authentication.ts';
 import { requestId, requestLifecycle } from './app/request-lifecycle.ts';
+import { securityHeaders } from './app/security-headers.ts';
 import { type AuthContext, createAuthContext } from './auth/auth-context.ts';
 import type { Config } from './config.ts';
 import type { Database } from './db/database.ts';
@@ -136,6 +136,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   // Form bodies only on routes whose schema `consumes` them; elsewhere 415.
   registerFormBodyParser(app, config.bodyLimitBytes);
   await app.register(requestLifecycle);
+  // Before the authenticator: its refusals carry the headers too.
+  await app.register(securityHeaders);
   await app.register(authentication, {
     auth,
     database: deps.database,
@@ -144,11 +146,6 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   });
   registerProblemHandlers(app);
   app.addSchema(Problem);
-  await app.register(helmet, {
-    // The API docs UI loads its own inline assets; the dashboard sets its policy with its routes.
-    contentSecurityPolicy: false,
-    crossOriginEmbedderPolicy: false,
-  });
 
   await app.register(apiDocs, { publicUrl: config.publicUrl });
   // Concurrency quotas: checked by telephony, LiveKit, the socket gate and the dispatcher.

@@ -47,7 +47,7 @@ export const forwardAuthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       // Answered to reverse proxies on every proxied request, never rendered by a browser:
       // browser security headers would only add bytes to the hottest path.
-      helmet: false,
+      config: { securityHeaders: false },
     },
     async (request, reply) => {
       const p = requirePrincipal(request);
