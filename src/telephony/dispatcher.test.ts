@@ -409,6 +409,10 @@ describe('the job runner', () => {
         DISPATCHER_ENABLED: 'true',
         DISPATCHER_POLL_MS: '20',
         DISPATCHER_BATCH_SIZE: '5',
+        // Not the timeout case (above): on a loaded machine the fake's answer may take longer
+        // than 400 ms, which would rightly make a call "maybe placed" and place it again.
+        TWILIO_TIMEOUT_MS: '15000',
+        DISPATCHER_LEASE_SECONDS: '60',
       }),
     });
     try {
