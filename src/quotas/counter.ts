@@ -38,7 +38,8 @@ export interface LeaseCounter {
   settled?(): Promise<void>;
 }
 
-const zeros = (): Record<QuotaKind, number> => ({
+/** Every kind at zero: the shape of a live count. */
+export const zeros = (): Record<QuotaKind, number> => ({
   live_calls: 0,
   voice_sessions: 0,
   device_sockets: 0,

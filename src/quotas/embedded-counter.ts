@@ -15,7 +15,7 @@
 import type { Database } from '../db/database.ts';
 import type { QuotaKind } from '../db/schema.ts';
 import { withTenantRead, withTenantStatement } from '../db/tenant.ts';
-import type { LeaseCounter } from './counter.ts';
+import { type LeaseCounter, zeros } from './counter.ts';
 import { acquireLease, liveLeasesOf, releaseLeases } from './quota.repository.ts';
 
 /** What the write-behind passes as its limit: it records a decision already made in memory. */
@@ -112,12 +112,7 @@ export class EmbeddedLeases implements LeaseCounter {
 
   async live(orgId: string, now: number) {
     const byKind = await this.#leases(orgId, now);
-    const counts: Record<QuotaKind, number> = {
-      live_calls: 0,
-      voice_sessions: 0,
-      device_sockets: 0,
-      scheduled_calls_per_day: 0,
-    };
+    const counts = zeros();
     for (const [kind, leases] of byKind) {
       for (const expiry of leases.values()) if (expiry > now) counts[kind]++;
     }
