@@ -2,7 +2,7 @@
 // UPDATE/DELETE). Writes join the caller's transaction so an act and its record commit together.
 
 import type { AuditLog } from '../db/schema.ts';
-import type { Tx } from '../db/tenant.ts';
+import { sendWithNext, type Tx } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 
 export interface AuditEntry {
@@ -20,10 +20,11 @@ export interface AuditEntry {
   metadata?: Record<string, string | number | boolean | null>;
 }
 
+/** The entry joins the caller's transaction; it rides with its next statement (sendWithNext). */
 export async function insertAudit(tx: Tx, e: AuditEntry): Promise<void> {
-  await tx
-    .insertInto('audit_logs')
-    .values({
+  await sendWithNext(
+    tx,
+    tx.insertInto('audit_logs').values({
       id: newId(),
       org_id: e.org_id,
       actor_user_id: e.actor_user_id,
@@ -36,8 +37,8 @@ export async function insertAudit(tx: Tx, e: AuditEntry): Promise<void> {
       user_agent: e.user_agent?.slice(0, 512) ?? null,
       request_id: e.request_id ?? null,
       metadata: JSON.stringify(e.metadata ?? {}),
-    })
-    .execute();
+    }),
+  );
 }
 
 export function listAudit(

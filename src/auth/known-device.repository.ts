@@ -3,39 +3,32 @@
 import { sql } from 'kysely';
 import type { Tx } from '../db/tenant.ts';
 
-/** Records the device; true when it was not known before. */
+/**
+ * Records the device in ONE statement: a known one has its last_seen_at moved, an unknown one is
+ * inserted. `added` is true for exactly one of any concurrent first sightings (the insert's
+ * conflict clause); `hasOther` says whether the user had another device before this statement
+ * (its snapshot does not see the row it inserts).
+ */
 export async function rememberDevice(
   tx: Tx,
   userId: string,
   fingerprint: string,
-): Promise<boolean> {
-  const inserted = await tx
-    .insertInto('known_devices')
-    .values({ user_id: userId, fingerprint })
-    .onConflict((oc) => oc.columns(['user_id', 'fingerprint']).doNothing())
-    .returning('fingerprint')
-    .executeTakeFirst();
-  if (inserted) return true;
-  await tx
-    .updateTable('known_devices')
-    .set({ last_seen_at: sql<Date>`now()` })
-    .where('user_id', '=', userId)
-    .where('fingerprint', '=', fingerprint)
-    .execute();
-  return false;
-}
-
-export async function hasOtherDevice(
-  tx: Tx,
-  userId: string,
-  fingerprint: string,
-): Promise<boolean> {
-  const row = await tx
-    .selectFrom('known_devices')
-    .select('fingerprint')
-    .where('user_id', '=', userId)
-    .where('fingerprint', '!=', fingerprint)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+): Promise<{ added: boolean; hasOther: boolean }> {
+  const { rows } = await sql<{ added: boolean; has_other: boolean }>`
+    with seen as (
+      update known_devices set last_seen_at = now()
+      where user_id = ${userId} and fingerprint = ${fingerprint}
+      returning 1
+    ), added as (
+      insert into known_devices (user_id, fingerprint)
+      select ${userId}, ${fingerprint} where not exists (select 1 from seen)
+      on conflict (user_id, fingerprint) do nothing
+      returning 1
+    )
+    select exists (select 1 from added) as added,
+      exists (
+        select 1 from known_devices where user_id = ${userId} and fingerprint <> ${fingerprint}
+      ) as has_other`.execute(tx);
+  const row = rows[0]!;
+  return { added: row.added, hasOther: row.has_other };
 }

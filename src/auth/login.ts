@@ -2,20 +2,17 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
-import {
-  activeMembershipsOfUser,
-  findOrg,
-  findOrgForShare,
-} from '../access/membership.repository.ts';
+import { findOrgForShare } from '../access/membership.repository.ts';
 import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { Org, Role, User } from '../db/schema.ts';
-import { withSystem } from '../db/tenant.ts';
+import { withSystem, withSystemRead } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
-import { findUserByEmail, setPasswordHash } from '../users/user.repository.ts';
+import { setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
+import { findLoginAccount } from './login-account.repository.ts';
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from './password.ts';
 import { openSession, type SessionSubject, type TokenPair, tokenPair } from './session-issue.ts';
 
@@ -42,8 +39,8 @@ export type SecondFactorHook = (
   user: User,
   subject: SessionSubject,
   meta: RequestMeta,
-  /** The session's org as the login's own transaction read it (no second read for its policy). */
-  org: Org | undefined,
+  /** The session's org (its policy) as the login read it: no second read. */
+  org: Pick<Org, 'id' | 'settings'> | undefined,
 ) => Promise<
   { kind: 'mfa'; mfa_token: string; methods: string[] } | { kind: 'mfa_enrollment' } | null
 >;
@@ -77,8 +74,6 @@ async function refuseLogin(
   throw new AppError(code);
 }
 
-const NIL_UUID = '00000000-0000-0000-0000-000000000000';
-
 export async function login(
   auth: AuthContext,
   input: { email: string; password: string },
@@ -88,15 +83,11 @@ export async function login(
   const account = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
   const attempt = await auth.loginGuard.reserve({ account, ip: clientKey(meta.ip) });
 
-  // One transaction reads the account, its memberships and the org the session would open in
-  // (whose policy the second-factor step reads). They are read for an unknown email too (of the
-  // nil id): the same work either way, so timing tells nothing.
-  const { user, memberships, defaultOrg } = await withSystem(auth.database, async (tx) => {
-    const found = await findUserByEmail(tx, account);
-    const memberships = await activeMembershipsOfUser(tx, found?.id ?? NIL_UUID);
-    const defaultOrg = await findOrg(tx, memberships[0]?.org_id ?? NIL_UUID);
-    return { user: found, memberships, defaultOrg };
-  });
+  // One statement reads the account, its memberships and their orgs (whose policy the
+  // second-factor step reads), for an unknown email too: the same work either way.
+  const { user, memberships } = await withSystemRead(auth.database, (tx) =>
+    findLoginAccount(tx, account),
+  );
   const ok = user?.password_hash
     ? await verifyPassword(user.password_hash, input.password)
     : await dummyVerify(input.password, auth.config.auth.argon2);
@@ -145,7 +136,10 @@ export async function login(
     superuser: user.is_superuser,
     amr: ['pwd'],
   };
-  const decision = await hooks.secondFactor?.(user, subject, meta, defaultOrg);
+  const decision = await hooks.secondFactor?.(user, subject, meta, {
+    id: first.org_id,
+    settings: first.org_settings,
+  });
   if (decision?.kind === 'mfa') return decision;
   if (decision?.kind === 'mfa_enrollment') subject.mfaPending = true;
 

@@ -1,10 +1,10 @@
 // New-device notices: a login from a (user agent, IP) pair the user has not signed in from
 // before mails the user. The first device ever (recorded at sign-up) is not news.
 import { createHash } from 'node:crypto';
-import { withTenant } from '../db/tenant.ts';
+import { withTenantStatement } from '../db/tenant.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import type { AuthContext } from './auth-context.ts';
-import { hasOtherDevice, rememberDevice } from './known-device.repository.ts';
+import { rememberDevice } from './known-device.repository.ts';
 import type { LoginSuccess } from './login.ts';
 import { sendNewDeviceNotice } from './notifications.ts';
 
@@ -21,14 +21,13 @@ async function recordDevice(
   meta: Pick<RequestMeta, 'ip' | 'userAgent'>,
 ): Promise<boolean> {
   const fingerprint = deviceFingerprint(meta);
-  return withTenant(
+  // One statement, one round trip: it records the device and says whether it is news.
+  const seen = await withTenantStatement(
     auth.database,
     { orgId: who.orgId, userId: who.userId, role: who.role },
-    async (tx) => {
-      const isNew = await rememberDevice(tx, who.userId, fingerprint);
-      return isNew && (await hasOtherDevice(tx, who.userId, fingerprint));
-    },
+    (tx) => rememberDevice(tx, who.userId, fingerprint),
   );
+  return seen.added && seen.hasOther;
 }
 
 /**

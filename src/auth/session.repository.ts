@@ -1,7 +1,7 @@
 // Sessions and their refresh-token chains. The caller owns the transaction.
 
 import type { RefreshToken, Session } from '../db/schema.ts';
-import type { Tx } from '../db/tenant.ts';
+import { sendWithNext, type Tx } from '../db/tenant.ts';
 
 export async function insertSession(
   tx: Tx,
@@ -15,10 +15,10 @@ export async function insertSession(
     expires_at: Date;
   },
 ): Promise<void> {
-  await tx
-    .insertInto('sessions')
-    .values({ ...row, amr: JSON.stringify(row.amr) })
-    .execute();
+  await sendWithNext(
+    tx,
+    tx.insertInto('sessions').values({ ...row, amr: JSON.stringify(row.amr) }),
+  );
 }
 
 export function findSessionForUpdate(tx: Tx, id: string): Promise<Session | undefined> {
@@ -79,7 +79,7 @@ export async function insertRefreshToken(
   tx: Tx,
   row: { id: string; session_id: string; user_id: string; token_hash: string; expires_at: Date },
 ): Promise<void> {
-  await tx.insertInto('refresh_tokens').values(row).execute();
+  await sendWithNext(tx, tx.insertInto('refresh_tokens').values(row));
 }
 
 /** Locks the row: concurrent refreshes of one token serialise here. */

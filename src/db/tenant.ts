@@ -18,13 +18,23 @@
 //   costs nothing.
 // - withTenantStatement (a write that is one statement by design): [context, statement] in one
 //   implicit transaction; a second statement is refused (it would not be atomic with the first).
+// - sendWithNext (a write whose answer nobody reads: an audit row, the insert of a fresh id):
+//   inside withTenant/withSystem it is queued and rides in the flight of the transaction's next
+//   statement or of its COMMIT. A transaction of queued writes only is [context, writes] in one
+//   implicit transaction: one round trip, no BEGIN or COMMIT.
 // Every statement with parameters, the context included, is prepared once per session
 // (database.ts PreparedStatements): only Bind/Execute travel after the first time.
 // Failure: a failing statement aborts its transaction; a read's implicit one is rolled back by
 // the server at the Sync, a write's is rolled back here. If that ROLLBACK itself fails the
 // connection is destroyed, never pooled (BrokenConnection). src/db/rls.test.ts proves it with
 // two orgs interleaved over a pool of one connection.
-import { CompiledQuery, type DatabaseConnection, type Kysely, type QueryResult } from 'kysely';
+import {
+  type Compilable,
+  CompiledQuery,
+  type DatabaseConnection,
+  type Kysely,
+  type QueryResult,
+} from 'kysely';
 import { BrokenConnection, type Connection, type Database, isStalePlan } from './database.ts';
 import { type DB, ROLES, type Role } from './schema.ts';
 
@@ -127,24 +137,70 @@ class StatementConnection implements DatabaseConnection {
   }
 }
 
-/** A write: BEGIN and the context ride with the first statement; the caller ends it. */
+/**
+ * A write: BEGIN and the context ride with the first statement; end() commits. Statements queued
+ * by sendWithNext ride, in order, in front of the next statement or of the COMMIT.
+ */
 class WriteConnection implements DatabaseConnection {
   begun = false;
+  #queued: CompiledQuery[] = [];
   constructor(
     private readonly conn: Connection,
     private readonly context: CompiledQuery,
   ) {}
+  queue(q: CompiledQuery): void {
+    this.#queued.push(q);
+  }
+  #take(): CompiledQuery[] {
+    const queued = this.#queued;
+    this.#queued = [];
+    return queued;
+  }
   executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
+    const queued = this.#take();
     // Later statements of the transaction cannot be sent again alone: a stale plan there fails
     // the transaction (rolled back by write()), like any other error.
-    if (this.begun) return this.conn.flight([q]) as Promise<QueryResult<R>>;
+    if (this.begun) return this.conn.flight([...queued, q]) as Promise<QueryResult<R>>;
     this.begun = true;
-    return flightOnce(this.conn, [BEGIN, this.context, q], true) as Promise<QueryResult<R>>;
+    return flightOnce(this.conn, [BEGIN, this.context, ...queued, q], true) as Promise<
+      QueryResult<R>
+    >;
+  }
+  /** fn returned: commit what was sent, with what is still queued. */
+  async end(): Promise<void> {
+    const queued = this.#take();
+    if (!this.begun) {
+      // Queued writes only: they and the context are one implicit transaction, atomic at the Sync.
+      if (queued.length > 0) await flightOnce(this.conn, [this.context, ...queued], false);
+      return;
+    }
+    try {
+      await this.conn.flight([...queued, COMMIT]);
+    } catch (err) {
+      // A failed queued write has left the transaction aborted (the server skipped the COMMIT);
+      // a failed COMMIT has ended it (the ROLLBACK is then a no-op). End it either way, since the
+      // one embedded session cannot be replaced; a pool still destroys the connection, as a lost
+      // one cannot be trusted.
+      await this.conn.flight([ROLLBACK]).catch(() => {});
+      throw new BrokenConnection(err);
+    }
+  }
+  /** fn threw: what is queued is dropped unsent; a begun transaction is rolled back. */
+  async abandon(): Promise<void> {
+    this.#take();
+    if (!this.begun) return;
+    // The connection must not go back to the pool inside this transaction.
+    await this.conn.flight([ROLLBACK]).catch((rollbackError) => {
+      throw new BrokenConnection(rollbackError);
+    });
   }
   streamQuery(): AsyncIterableIterator<QueryResult<never>> {
     throw new Error('streaming queries are not supported');
   }
 }
+
+/** The write transaction each Tx of withTenant/withSystem runs in, for sendWithNext. */
+const writeOf = new WeakMap<Tx, WriteConnection>();
 
 async function write<T>(
   database: Database,
@@ -154,30 +210,33 @@ async function write<T>(
 ): Promise<T> {
   const preamble = context(ctx, system, false);
   return database.session(async (conn) => {
-    const tx = new WriteConnection(conn, preamble);
+    const wc = new WriteConnection(conn, preamble);
+    const tx = database.bind(wc);
+    writeOf.set(tx, wc);
     let result: T;
     try {
-      result = await fn(database.bind(tx));
+      result = await fn(tx);
     } catch (err) {
-      if (tx.begun) {
-        // The connection must not go back to the pool inside this transaction.
-        await conn.flight([ROLLBACK]).catch((rollbackError) => {
-          throw new BrokenConnection(rollbackError);
-        });
-      }
+      await wc.abandon();
       throw err;
     }
-    if (tx.begun) {
-      try {
-        await conn.flight([COMMIT]);
-      } catch (err) {
-        // A failed COMMIT has ended the transaction (rolled back); a lost connection cannot be
-        // trusted: destroy it either way.
-        throw new BrokenConnection(err);
-      }
-    }
+    await wc.end();
     return result;
   });
+}
+
+/**
+ * A write whose answer the caller never reads (an audit row, the insert of a fresh id). In a
+ * withTenant/withSystem transaction it is queued, costing no round trip of its own: it travels
+ * with the transaction's next statement or its COMMIT, and fails the transaction there like any
+ * statement (the error surfaces from that later await, or from withTenant itself). So never use
+ * it for a statement whose error the caller handles (a unique violation it maps to a 409).
+ * Anywhere else it runs at once.
+ */
+export async function sendWithNext(tx: Tx, query: Compilable): Promise<void> {
+  const wc = writeOf.get(tx);
+  if (wc) wc.queue(query.compile());
+  else await tx.executeQuery(query.compile());
 }
 
 async function read<T>(
@@ -237,4 +296,16 @@ export function withSystem<T>(
   ctx: TenantContext = { orgId: null, userId: null, role: null },
 ): Promise<T> {
   return write(database, ctx, true, fn);
+}
+
+/**
+ * withSystem for reads: each statement rides with the system context in its own one-round-trip,
+ * read-only implicit transaction (as withTenantRead). For the login's account lookup.
+ */
+export function withSystemRead<T>(
+  database: Database,
+  fn: (tx: Tx) => Promise<T>,
+  ctx: TenantContext = { orgId: null, userId: null, role: null },
+): Promise<T> {
+  return read(database, ctx, true, fn);
 }
