@@ -80,6 +80,21 @@ describe.each(Object.keys(counters))('the %s lease counter', (name) => {
     await counter.release(org.id, kind, ['next']);
   });
 
+  it('takes a lease id whose earlier lease expired as a new lease, counted once', async () => {
+    const kind = 'voice_sessions';
+    expect((await counter.acquire(org.id, kind, 'again', 1, T0 + MIN, T0)).acquired).toBe(true);
+    // Expired, never released: the same id comes back after the expiry.
+    expect(await counter.acquire(org.id, kind, 'again', 1, T0 + 3 * MIN, T0 + MIN + 1)).toEqual({
+      acquired: true,
+      live: 1,
+    });
+    expect((await counter.live(org.id, T0 + 2 * MIN)).voice_sessions).toBe(1);
+    expect(
+      (await counter.acquire(org.id, kind, 'other', 1, T0 + 3 * MIN, T0 + 2 * MIN)).acquired,
+    ).toBe(false);
+    await counter.release(org.id, kind, ['again']);
+  });
+
   it('a renewal moves the expiry later, never earlier', async () => {
     const kind = 'device_sockets';
     await counter.acquire(org.id, kind, 'ws', 1, T0 + 2 * MIN, T0);

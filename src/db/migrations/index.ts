@@ -16,6 +16,7 @@ import * as userPreferences from './2026_11_30_0012_user_preferences.ts';
 import * as orgSuspension from './2026_11_30_0013_org_suspension.ts';
 import * as quotas from './2026_11_30_0014_quotas.ts';
 import * as callingWindows from './2026_11_30_0015_calling_windows.ts';
+import * as quotaLeaseOneScan from './2026_11_30_0016_quota_lease_one_scan.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -32,4 +33,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_30_0013_org_suspension': orgSuspension,
   '2026_11_30_0014_quotas': quotas,
   '2026_11_30_0015_calling_windows': callingWindows,
+  '2026_11_30_0016_quota_lease_one_scan': quotaLeaseOneScan,
 };
