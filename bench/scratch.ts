@@ -8,13 +8,9 @@ import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { type Config, loadConfig } from '../src/config.ts';
-import {
-  type Database,
-  databaseFromPGlite,
-  databaseFromUrl,
-  EMBEDDED_POSTGRES_CONF,
-} from '../src/db/database.ts';
+import { type Database, databaseFromUrl } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { databaseFromPGlite, EMBEDDED_POSTGRES_CONF } from '../src/db/pglite.ts';
 
 export interface Scratch {
   database: Database;

@@ -2,8 +2,8 @@
 // routes, on a throwaway in-memory database (PGlite, migrated, then discarded).
 import { writeFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { databaseFromPGlite } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { databaseFromPGlite } from '../src/db/pglite.ts';
 import {
   generateOpenApiDocument,
   OPENAPI_JSON,

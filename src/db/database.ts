@@ -1,14 +1,3 @@
-// The database handle: Kysely over embedded PostgreSQL (PGlite, in DATA_DIR) by default, or over a
-// `pg` pool when DATABASE_URL is set. Everything else talks to the database through this module.
-//
-// Both drivers are this module's own (a few lines each) so that a connection can send several
-// statements as ONE message flight: Parse/Bind/Execute per statement and a single Sync, answered
-// in one round trip. The tenant mechanism (tenant.ts) uses it to carry its context with the
-// statement instead of paying extra round trips for BEGIN, the context and COMMIT.
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { PGlite, parse as pgliteParse, protocol } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -24,7 +13,6 @@ import {
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
-import { lockDataDir } from './data-dir-lock.ts';
 import type { DB } from './schema.ts';
 
 export type DatabaseKind = 'pglite' | 'postgres';
@@ -68,7 +56,7 @@ export class BrokenConnection extends Error {
 const adapter = new PostgresAdapter();
 const compiler = new PostgresQueryCompiler();
 
-function dialect(driver: () => Driver): Dialect {
+export function dialect(driver: () => Driver): Dialect {
   return {
     createAdapter: () => adapter,
     createDriver: driver,
@@ -78,7 +66,7 @@ function dialect(driver: () => Driver): Dialect {
 }
 
 /** Transactions through Kysely's own API (migrations) on a connection of ours. */
-abstract class BaseDriver implements Driver {
+export abstract class BaseDriver implements Driver {
   async init() {}
   abstract acquireConnection(): Promise<DatabaseConnection>;
   abstract releaseConnection(conn: DatabaseConnection): Promise<void>;
@@ -105,7 +93,7 @@ class BoundDriver extends BaseDriver {
   async releaseConnection() {}
 }
 
-function bindTo(conn: DatabaseConnection): Kysely<DB> {
+export function bindTo(conn: DatabaseConnection): Kysely<DB> {
   return new Kysely<DB>({ dialect: dialect(() => new BoundDriver(conn)) });
 }
 
@@ -126,7 +114,7 @@ const MAX_PREPARED = 256;
 let preparedSeq = 0;
 
 /** One statement of a flight: the name it is bound by ('' = unnamed) and whether to Parse it. */
-interface Step {
+export interface Step {
   name: string;
   parse: boolean;
 }
@@ -192,7 +180,7 @@ export function isStalePlan(err: unknown): boolean {
 }
 
 /** Runs a planned flight; records its new statements on success, forgets all on a stale plan. */
-async function runFlight<T>(
+export async function runFlight<T>(
   cache: PreparedStatements,
   statements: readonly CompiledQuery[],
   send: (steps: readonly Step[]) => Promise<T>,
@@ -237,8 +225,8 @@ const PgQuery = pg.Query as unknown as new (config: {
   queryMode: 'extended';
   callback: (err: Error | null, res: PgResult) => void;
 }) => PgQueryInternals;
-const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } }).utils
-  .prepareValue;
+export const prepareValue = (pg as unknown as { utils: { prepareValue(v: unknown): unknown } })
+  .utils.prepareValue;
 
 /**
  * A `pg` query that writes the whole flight in one corked write: per statement an optional Parse
@@ -348,150 +336,6 @@ class PgDriver extends BaseDriver {
   }
 }
 
-// ---- PGlite (embedded) ----
-
-interface PGliteResult {
-  rows: unknown[];
-  affectedRows?: number;
-}
-
-const pgliteResult = (r: PGliteResult | undefined) =>
-  ({
-    numAffectedRows: r?.affectedRows ? BigInt(r.affectedRows) : undefined,
-    rows: r?.rows ?? [],
-  }) as QueryResult<never>;
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
-/**
- * PGlite's one session. Its query() sends each statement with its own Sync (own implicit
- * transaction), so a flight is written as raw protocol messages through execProtocol(), which
- * PGlite runs in one call into the WebAssembly backend; its answers are parsed with PGlite's own
- * type parsers. Calls are chained: execProtocol() keeps per-call state and must not interleave.
- */
-class PGliteConnection implements Connection {
-  #last: Promise<unknown> = Promise.resolve();
-  readonly #prepared = new PreparedStatements();
-
-  constructor(private readonly pglite: PGlite) {}
-
-  #serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#last.then(fn, fn);
-    this.#last = run.catch(() => {});
-    return run;
-  }
-
-  executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
-    return this.#serial(async () => {
-      if (q.parameters.length > 0)
-        return pgliteResult(await this.pglite.query(q.sql, [...q.parameters]));
-      // Parameterless SQL (migrations) may hold several statements: the simple protocol.
-      const results = await this.pglite.exec(q.sql);
-      return pgliteResult(results[results.length - 1]);
-    });
-  }
-
-  flight(statements: readonly CompiledQuery[]): Promise<QueryResult<unknown>> {
-    // Planned inside the chain: the cache must see the previous flight's outcome.
-    return this.#serial(() =>
-      runFlight(this.#prepared, statements, (steps) => this.#send(statements, steps)),
-    );
-  }
-
-  async #send(statements: readonly CompiledQuery[], steps: readonly Step[]) {
-    const { serialize } = protocol;
-    const parts: Uint8Array[] = [];
-    statements.forEach((s, i) => {
-      const { name, parse } = steps[i]!;
-      if (parse) parts.push(serialize.parse({ name, text: s.sql }));
-      parts.push(
-        serialize.bind({
-          statement: name,
-          values: s.parameters.map((v) => prepareValue(v) as string),
-        }),
-      );
-      if (i === statements.length - 1) parts.push(serialize.describe({ type: 'P' }));
-      parts.push(serialize.execute({}));
-    });
-    parts.push(serialize.sync());
-    const { messages } = await this.pglite.execProtocol(concat(parts));
-    // Answers of the statements before the last end with their commandComplete: skip them.
-    let skip = statements.length - 1;
-    let from = 0;
-    while (skip > 0 && from < messages.length) {
-      if (messages[from]!.name === 'commandComplete') skip--;
-      from++;
-    }
-    const results = pgliteParse.parseResults(messages.slice(from), this.pglite.parsers);
-    return pgliteResult(results[results.length - 1] as PGliteResult);
-  }
-
-  // biome-ignore lint/correctness/useYield: streaming is not used; refuse it loudly.
-  async *streamQuery(): AsyncIterableIterator<QueryResult<never>> {
-    throw new Error('streaming queries are not supported');
-  }
-}
-
-/** One connection, lent to one holder at a time (PGlite is a single session). */
-class PGliteDriver extends BaseDriver {
-  readonly conn: PGliteConnection;
-  #busy = false;
-  #waiting: (() => void)[] = [];
-
-  constructor(pglite: PGlite) {
-    super();
-    this.conn = new PGliteConnection(pglite);
-  }
-
-  async acquireConnection() {
-    if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#busy = true;
-    return this.conn;
-  }
-
-  async releaseConnection() {
-    const next = this.#waiting.shift();
-    if (next) next();
-    else this.#busy = false;
-  }
-}
-
-export function databaseFromPGlite(pglite: PGlite): Database {
-  const driver = new PGliteDriver(pglite);
-  driver.destroy = () => pglite.close();
-  const db = new Kysely<DB>({ dialect: dialect(() => driver) });
-  return {
-    kind: 'pglite',
-    db,
-    async session(fn) {
-      const conn = (await driver.acquireConnection()) as PGliteConnection;
-      try {
-        return await fn(conn);
-      } catch (err) {
-        // One in-process session: it cannot be replaced; whoever broke it already rolled back.
-        throw err instanceof BrokenConnection ? err.reason : err;
-      } finally {
-        await driver.releaseConnection();
-      }
-    },
-    bind: bindTo,
-    async ping() {
-      await sql`select 1`.execute(db);
-    },
-    async close() {
-      await db.destroy();
-    },
-  };
-}
-
 export function databaseFromUrl(
   url: string,
   options: { poolSize: number; timeoutMs: number; statementTimeoutMs?: number; logger?: Logger },
@@ -540,53 +384,6 @@ export function databaseFromUrl(
   };
 }
 
-/**
- * Memory settings of the embedded server. PGlite starts PostgreSQL with its stock 128 MB of
- * shared buffers, all of it inside the process's WebAssembly heap; an embedded Switchboard's
- * working set is a few MB, so 16 MB of buffers (the files stay in the OS page cache behind them)
- * cuts the resident set by ~140 MB and the start by the time it took to set that heap up.
- */
-export const EMBEDDED_POSTGRES_CONF = [
-  'shared_buffers=16MB',
-  'temp_buffers=2MB',
-  'work_mem=2MB',
-  'maintenance_work_mem=16MB',
-];
-
-/**
- * Creates the cluster in an empty embedded data directory (PGlite's initdb) in a worker thread
- * that then ends. initdb runs in a second WebAssembly instance and leaves the process holding
- * ~700 MB it cannot give back; in a worker, that memory goes with the worker, and the server opens
- * the finished directory like on any restart (~300 MB less resident after a first start).
- */
-async function initEmbeddedCluster(dir: string): Promise<void> {
-  // Plain JavaScript (no transpiler in the worker); PGlite is resolved from this module.
-  const code = `
-    const { workerData, parentPort } = require('node:worker_threads');
-    import(workerData.pglite)
-      .then(({ PGlite }) => PGlite.create({ dataDir: workerData.dir, postgresqlconf: workerData.conf }))
-      .then((pg) => pg.close())
-      .then(() => parentPort.postMessage('done'));
-  `;
-  const workerData = {
-    dir,
-    conf: EMBEDDED_POSTGRES_CONF,
-    pglite: import.meta.resolve('@electric-sql/pglite'),
-  };
-  await new Promise<void>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData });
-    let done = false;
-    worker.once('message', () => {
-      done = true;
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-    worker.once('exit', (code) =>
-      done ? resolve() : reject(new Error(`embedded database set-up ended early (${code})`)),
-    );
-  });
-}
-
 export async function openDatabase(config: Config, logger?: Logger): Promise<Database> {
   if (config.database.url) {
     return databaseFromUrl(config.database.url, {
@@ -595,28 +392,7 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
       logger,
     });
   }
-  const dir = join(config.dataDir, 'pgdata');
-  mkdirSync(dir, { recursive: true });
-  // Before PGlite reads anything: a second process would work on its own copy and lose writes.
-  const lock = lockDataDir(dir);
-  let database: Database;
-  try {
-    if (!existsSync(join(dir, 'PG_VERSION'))) await initEmbeddedCluster(dir);
-    database = databaseFromPGlite(
-      await PGlite.create({ dataDir: dir, postgresqlconf: EMBEDDED_POSTGRES_CONF }),
-    );
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-  return {
-    ...database,
-    async close() {
-      try {
-        await database.close();
-      } finally {
-        lock.release();
-      }
-    },
-  };
+  // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.
+  const { openEmbeddedDatabase } = await import('./pglite.ts');
+  return openEmbeddedDatabase(config.dataDir);
 }

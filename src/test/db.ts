@@ -2,7 +2,8 @@
 import { readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { inject } from 'vitest';
-import { type Database, databaseFromPGlite, databaseFromUrl } from '../db/database.ts';
+import { type Database, databaseFromUrl } from '../db/database.ts';
+import { databaseFromPGlite } from '../db/pglite.ts';
 import { cloneDatabase, dropDatabase, urlFor } from './pg-admin.ts';
 
 export interface TestDatabase extends Database {

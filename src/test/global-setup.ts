@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { databaseFromPGlite } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { databaseFromPGlite } from '../db/pglite.ts';
 import { adminUrl, databaseName, migrateTemplate, RUN_ID } from './pg-admin.ts';
 
 declare module 'vitest' {
