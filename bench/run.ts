@@ -231,8 +231,9 @@ ${table}
   on this 2-core machine autocannon shares the CPU, so bytes per response count.
 - Logins next to **${Math.round(hashes)} raw argon2id hashes/s** on the same machine
   (${argon2 ? `m=${argon2.memoryCost} KiB, t=${argon2.timeCost}, p=${argon2.parallelism}` : 'configured cost'}, one hash per core at a time): a login costs one
-  hash plus its queries (one transaction reads the account, one opens the session; the
-  new-device check runs after the answer), so the hash rate is its ceiling.
+  hash plus three round trips to the database (the account, memberships and org policies in one
+  read statement; the org share-locked with BEGIN; the session, refresh token and audit rows with
+  COMMIT) and, after the answer, one statement for the device, so the hash rate is its ceiling.
 
   | Database | logins/s | vs raw hashes/s | Goal |
   | --- | ---: | ---: | --- |
@@ -263,7 +264,9 @@ before and after. The limits that bound it are \`REALTIME_MAX_SOCKETS_PER_USER\`
 Each route on Switchboard (bearer token, row-level security forced, the tenant context set
 transaction-locally by src/db/tenant.ts) next to a bare Fastify running the same repository
 SELECTs on the same kind of database as the owner, with no authentication, RLS or transaction
-(bench/tenant-server.ts; six orgs of 20 prompts and 100 calls share the tables).
+(bench/tenant-server.ts; six orgs of 20 prompts and 100 calls share the tables). Both servers run
+side by side and each route is measured in three alternating turns (baseline, then Switchboard),
+so a change in the machine's load reaches both sides alike; each figure is the side's median turn.
 
 ${tenant.markdown}
 

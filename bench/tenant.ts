@@ -35,6 +35,16 @@ async function measure(
   );
 }
 
+/** Alternating turns per route and side (see tenantScenarios). */
+const ROUNDS = 3;
+
+/** The turn of median throughput, with every turn's errors. */
+function median(turns: LoadRow[]): LoadRow {
+  const sorted = [...turns].sort((a, b) => a.rps - b.rps);
+  const mid = sorted[Math.floor(sorted.length / 2)]!;
+  return { ...mid, errors: turns.reduce((n, t) => n + t.errors, 0) };
+}
+
 const ROUTES = [
   ['`GET /api/prompts` (20 rows)', '/api/prompts?limit=20'],
   ['`GET /api/calls` (20 rows)', '/api/calls?limit=20'],
@@ -55,22 +65,31 @@ export async function tenantScenarios(opts: {
   for (const kind of ['pglite', ...(opts.postgres ? ['postgres' as const] : [])] as const) {
     const label = kind === 'pglite' ? 'embedded PGlite' : 'PostgreSQL';
     const measured: Record<string, Record<string, LoadRow>> = { app: {}, baseline: {} };
-    for (const mode of ['baseline', 'app'] as const) {
-      const t = await start(mode, kind);
-      try {
-        for (const [name, path] of ROUTES) {
-          const row = await measure(
-            `${name}, ${label}${mode === 'baseline' ? ', unguarded baseline' : ', tenant-scoped'}`,
-            t,
-            opts,
-            path,
-          );
+    // Both servers run side by side (an idle one costs nothing) and each route is measured in
+    // ROUNDS alternating turns, baseline then Switchboard: a change in the machine's load during
+    // the run reaches both sides alike instead of one. Each side's row is its median turn.
+    const targets = { baseline: await start('baseline', kind), app: await start('app', kind) };
+    try {
+      const turn = Math.max(2, Math.round(opts.duration / ROUNDS));
+      for (const [name, path] of ROUTES) {
+        const turns: Record<'app' | 'baseline', LoadRow[]> = { app: [], baseline: [] };
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const mode of ['baseline', 'app'] as const) {
+            const scenario = `${name}, ${label}${mode === 'baseline' ? ', unguarded baseline' : ', tenant-scoped'}`;
+            turns[mode].push(
+              await measure(scenario, targets[mode], { ...opts, duration: turn }, path),
+            );
+          }
+        }
+        for (const mode of ['baseline', 'app'] as const) {
+          const row = median(turns[mode]);
           measured[mode]![name] = row;
           rows.push(row);
         }
-      } finally {
-        await t.stop();
       }
+    } finally {
+      await targets.baseline.stop();
+      await targets.app.stop();
     }
     for (const [name] of ROUTES) {
       const app = measured.app![name]!;
