@@ -11,7 +11,7 @@ export interface BenchServer<T> {
   child: ChildProcess;
   /** The server's later stdout lines. */
   lines: Interface;
-  /** SIGTERM; resolves once the process has exited. */
+  /** SIGTERM (SIGKILL after 15 s); resolves once the process has exited. */
   stop(): Promise<void>;
 }
 
@@ -37,9 +37,15 @@ export async function startBenchServer<T>(
     info: JSON.parse(first) as T,
     child,
     lines,
+    // SIGTERM, and SIGKILL if the server has not exited 15 s later: a run always ends.
     stop: () =>
       new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };
