@@ -39,8 +39,8 @@ export type SecondFactorHook = (
   user: User,
   subject: SessionSubject,
   meta: RequestMeta,
-  /** The session's org (its policy) as the login read it: no second read. */
-  org: Pick<Org, 'id' | 'settings'> | undefined,
+  /** The policy of the org the session opens in, as the login read it: no second read. */
+  orgSettings: Org['settings'],
 ) => Promise<
   { kind: 'mfa'; mfa_token: string; methods: string[] } | { kind: 'mfa_enrollment' } | null
 >;
@@ -136,10 +136,7 @@ export async function login(
     superuser: user.is_superuser,
     amr: ['pwd'],
   };
-  const decision = await hooks.secondFactor?.(user, subject, meta, {
-    id: first.org_id,
-    settings: first.org_settings,
-  });
+  const decision = await hooks.secondFactor?.(user, subject, meta, first.org_settings);
   if (decision?.kind === 'mfa') return decision;
   if (decision?.kind === 'mfa_enrollment') subject.mfaPending = true;
 

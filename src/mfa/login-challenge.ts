@@ -4,7 +4,6 @@
 // the client's IP and user agent). A user without MFA whose org requires it for their role gets
 // an enrolment-only session instead.
 import { createHash } from 'node:crypto';
-import { findOrg } from '../access/membership.repository.ts';
 import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { SecondFactorHook } from '../auth/login.ts';
@@ -23,7 +22,7 @@ export function clientBinding(meta: Pick<RequestMeta, 'ip' | 'userAgent'>): stri
 }
 
 export function mfaSecondFactor(auth: AuthContext): SecondFactorHook {
-  return async (user, subject, meta, sessionOrg) => {
+  return async (user, subject, meta, orgSettings) => {
     const ctx = { orgId: subject.orgId, userId: subject.userId, role: subject.role };
     if (user.mfa_enabled_at) {
       const { token } = await withTenant(auth.database, ctx, (tx) =>
@@ -36,12 +35,7 @@ export function mfaSecondFactor(auth: AuthContext): SecondFactorHook {
       );
       return { kind: 'mfa', mfa_token: token, methods: MFA_METHODS };
     }
-    // The login read the org in its own transaction; read it here only when it did not.
-    const org =
-      sessionOrg?.id === subject.orgId
-        ? sessionOrg
-        : await withTenant(auth.database, ctx, (tx) => findOrg(tx, subject.orgId));
-    return mfaEnrollmentPending(user, org?.settings, subject.role)
+    return mfaEnrollmentPending(user, orgSettings, subject.role)
       ? { kind: 'mfa_enrollment' }
       : null;
   };
