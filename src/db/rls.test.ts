@@ -3,8 +3,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../http/ids.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
-import { createTeam } from '../test/factories.ts';
-import { withSystem, withTenant, withTenantStatement } from './tenant.ts';
+import { addMember, createOrg, createTeam, createUser } from '../test/factories.ts';
+import { withSystem, withTenant, withTenantRead, withTenantStatement } from './tenant.ts';
 
 let database: TestDatabase;
 let a: Awaited<ReturnType<typeof createTeam>>;
@@ -166,6 +166,48 @@ describe('row-level security', () => {
       expect(seen.map((r) => r.name)).toEqual(['a-member', 'a-member2']);
     },
   );
+
+  it('users: the caller sees themself and the members of the org they act in, nobody else', async () => {
+    // `both` belongs to a and b; `loner` to no org. Acting in a, `both` sees a's members (and not
+    // b's), although b's members share an org with them.
+    const both = await createUser(database);
+    const loner = await createUser(database);
+    await addMember(database, a.org, both, 'member');
+    await addMember(database, b.org, both, 'member');
+    const seen = await withTenantRead(
+      database,
+      { orgId: a.org.id, userId: both.id, role: 'member' },
+      (tx) => tx.selectFrom('users').select('id').execute(),
+    );
+    const aMembers = [a.owner, a.admin, a.manager, a.member, a.member2].map((u) => u.id);
+    expect(seen.map((r) => r.id).sort()).toEqual([...aMembers, both.id].sort());
+    expect(seen.map((r) => r.id)).not.toContain(loner.id);
+    // With no org (a session between orgs), only the caller's own row.
+    const alone = await withTenantRead(
+      database,
+      { orgId: null, userId: loner.id, role: null },
+      (tx) => tx.selectFrom('users').select('id').execute(),
+    );
+    expect(alone.map((r) => r.id)).toEqual([loner.id]);
+  });
+
+  it('orgs: the caller sees every org they belong to and no other', async () => {
+    const both = await createUser(database);
+    await addMember(database, a.org, both, 'member');
+    await addMember(database, b.org, both, 'member');
+    const c = await createOrg(database);
+    const seen = await withTenantRead(
+      database,
+      { orgId: a.org.id, userId: both.id, role: 'member' },
+      (tx) => tx.selectFrom('orgs').select('id').execute(),
+    );
+    expect(seen.map((r) => r.id).sort()).toEqual([a.org.id, b.org.id].sort());
+    const onlyA = await withTenantRead(database, ctx(a, 'member'), (tx) =>
+      tx.selectFrom('orgs').select('id').execute(),
+    );
+    expect(onlyA.map((r) => r.id)).toEqual([a.org.id]);
+    expect(seen.map((r) => r.id)).not.toContain(c.id);
+  });
 
   it('tenant context does not leak into the next transaction on the same connection', async () => {
     await withTenant(database, ctx(a, 'owner'), (tx) =>

@@ -17,6 +17,7 @@ import * as orgSuspension from './2026_11_30_0013_org_suspension.ts';
 import * as quotas from './2026_11_30_0014_quotas.ts';
 import * as callingWindows from './2026_11_30_0015_calling_windows.ts';
 import * as quotaLeaseOneScan from './2026_11_30_0016_quota_lease_one_scan.ts';
+import * as membershipPolicyFunctions from './2026_11_30_0017_membership_policy_functions.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_30_0014_quotas': quotas,
   '2026_11_30_0015_calling_windows': callingWindows,
   '2026_11_30_0016_quota_lease_one_scan': quotaLeaseOneScan,
+  '2026_11_30_0017_membership_policy_functions': membershipPolicyFunctions,
 };
