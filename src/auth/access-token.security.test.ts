@@ -352,4 +352,21 @@ describe('access tokens: the verified-token cache', () => {
     expect(await at.verify(c.token)).toEqual(c.claims);
     expect(await at.verify(b.token)).toBeNull();
   });
+
+  it('when every cached token was used, keeps the one just verified and evicts the oldest', async () => {
+    let current = ring;
+    const at = tokens({ getKeyRing: () => current, cacheSize: 2 });
+    const a = await at.sign(input);
+    const b = await at.sign({ ...input, sid: newId() });
+    const c = await at.sign({ ...input, sid: newId() });
+    await at.verify(a.token);
+    await at.verify(b.token);
+    await at.verify(a.token);
+    await at.verify(b.token); // both used: each gets one second chance, then a (oldest) goes
+    await at.verify(c.token);
+    current = await blindRing();
+    expect(await at.verify(c.token)).toEqual(c.claims);
+    expect(await at.verify(b.token)).toEqual(b.claims);
+    expect(await at.verify(a.token)).toBeNull();
+  });
 });

@@ -91,6 +91,8 @@ function toAccessClaims(p: Record<string, unknown>): AccessClaims | null {
 interface CacheEntry {
   claims: AccessClaims;
   kid: string;
+  /** Hit since it was inserted or last given its second chance (see remember). */
+  used: boolean;
 }
 
 export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
@@ -103,7 +105,12 @@ export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
   // Verified-token cache: token -> claims, until exp. A hit skips the signature check, which is
   // the only expensive step. It does NOT handle revocation: a logged-out session's token stays
   // cached until it expires, so the caller must check `sid` against revoked sessions on every
-  // request, hit or miss. A Map iterates in insertion order; re-inserting on a hit makes it LRU.
+  // request, hit or miss.
+  // Eviction is second-chance (CLOCK) over the Map's insertion order: a hit only flags its entry,
+  // and a full cache moves flagged entries to the back and evicts the first unflagged one. A hit
+  // must not reorder the Map (delete + set): a long-lived Map's table is rehashed in the old
+  // generation, so an LRU bump on every request left garbage there at the request rate
+  // (BENCHMARKS.md: the server's memory after load).
   const cache = new Map<string, CacheEntry>();
 
   function cached(token: string, nowSeconds: number): AccessClaims | null | undefined {
@@ -114,19 +121,23 @@ export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
       cache.delete(token);
       return null;
     }
-    cache.delete(token);
-    cache.set(token, entry);
+    entry.used = true;
     return entry.claims;
   }
 
   function remember(token: string, entry: CacheEntry): void {
     if (cacheSize === 0) return;
-    cache.set(token, entry);
-    while (cache.size > cacheSize) {
-      const oldest = cache.keys().next();
-      if (oldest.done) break;
-      cache.delete(oldest.value);
+    // Room first, so the token just verified is never the one evicted. Each flagged entry is
+    // moved at most once (its flag cleared), so the loop ends within two passes.
+    while (cache.size >= cacheSize && !cache.has(token)) {
+      const [oldestToken, oldest] = cache.entries().next().value as [string, CacheEntry];
+      cache.delete(oldestToken);
+      if (oldest.used) {
+        oldest.used = false;
+        cache.set(oldestToken, oldest);
+      }
     }
+    cache.set(token, entry);
   }
 
   const keyFor = ringKeyResolver(getKeyRing);
@@ -176,7 +187,7 @@ export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
         // An array `aud` passes jose's audience check; ours is always the one string.
         const claims = toAccessClaims(payload as Record<string, unknown>);
         if (!claims || claims.exp <= nowSeconds) return null;
-        remember(token, { claims, kid: protectedHeader.kid as string });
+        remember(token, { claims, kid: protectedHeader.kid as string, used: false });
         return claims;
       } catch {
         return null;
