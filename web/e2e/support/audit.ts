@@ -50,6 +50,12 @@ export async function settled(page: Page): Promise<void> {
   }
   // Fonts and layout of what just arrived.
   await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
+  // Colour transitions to their end: a button enabled as its data arrives fades from its disabled
+  // colour for 150 ms, and axe reading it half way measures a colour no one keeps on screen
+  // (infinite animations, e.g. spinners, are not transitions and are not waited for).
+  await page.evaluate(`Promise.all(document.getAnimations()
+    .filter((a) => a instanceof CSSTransition)
+    .map((a) => a.finished.catch(() => {})))`);
 }
 
 /**
