@@ -337,34 +337,52 @@ describe('access tokens: the verified-token cache', () => {
     expect(await at.verify(token)).toBeNull();
   });
 
-  it('is bounded and evicts the least recently used token', async () => {
+  /**
+   * A cache of two, three signed tokens, and `blind()`: from then on only what is cached verifies
+   * (the ring no longer holds the signing key), which shows what the cache kept.
+   */
+  async function cacheOfTwo() {
     let current = ring;
     const at = tokens({ getKeyRing: () => current, cacheSize: 2 });
-    const a = await at.sign(input);
-    const b = await at.sign({ ...input, sid: newId() });
-    const c = await at.sign({ ...input, sid: newId() });
+    const signed = [
+      await at.sign(input),
+      await at.sign({ ...input, sid: newId() }),
+      await at.sign({ ...input, sid: newId() }),
+    ] as const;
+    const blind = async () => {
+      current = await blindRing();
+    };
+    return { at, signed, blind };
+  }
+
+  it('is bounded and evicts the least recently used token', async () => {
+    const {
+      at,
+      signed: [a, b, c],
+      blind,
+    } = await cacheOfTwo();
     await at.verify(a.token);
     await at.verify(b.token);
     await at.verify(a.token); // a is now the most recently used
     await at.verify(c.token); // evicts b
-    current = await blindRing();
+    await blind();
     expect(await at.verify(a.token)).toEqual(a.claims);
     expect(await at.verify(c.token)).toEqual(c.claims);
     expect(await at.verify(b.token)).toBeNull();
   });
 
   it('when every cached token was used, keeps the one just verified and evicts the oldest', async () => {
-    let current = ring;
-    const at = tokens({ getKeyRing: () => current, cacheSize: 2 });
-    const a = await at.sign(input);
-    const b = await at.sign({ ...input, sid: newId() });
-    const c = await at.sign({ ...input, sid: newId() });
+    const {
+      at,
+      signed: [a, b, c],
+      blind,
+    } = await cacheOfTwo();
     await at.verify(a.token);
     await at.verify(b.token);
     await at.verify(a.token);
     await at.verify(b.token); // both used: each gets one second chance, then a (oldest) goes
     await at.verify(c.token);
-    current = await blindRing();
+    await blind();
     expect(await at.verify(c.token)).toEqual(c.claims);
     expect(await at.verify(b.token)).toEqual(b.claims);
     expect(await at.verify(a.token)).toBeNull();
