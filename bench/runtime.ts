@@ -9,7 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ensureServerBuild, SERVER_MAIN } from '../scripts/build-server.ts';
+import { ensureServerBuild, SERVER_MAIN, SERVER_NODE_FLAGS } from '../scripts/build-server.ts';
 
 export interface RuntimeTarget {
   port: number;
@@ -70,7 +70,7 @@ export async function startCompiled(options: {
   delete env.REDIS_URL;
   const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [SERVER_MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [...SERVER_NODE_FLAGS, SERVER_MAIN], {
     env,
     stdio: ['ignore', out, 'inherit'],
   });

@@ -19,6 +19,17 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const SERVER_DIST = join(ROOT, 'dist');
 /** The compiled entry point: what `npm start`, process managers and containers run. */
 export const SERVER_MAIN = join(SERVER_DIST, 'src', 'main.js');
+/**
+ * The node flags the server runs with (`npm start`, the README's production command, the bench).
+ * V8 lets the old generation grow to a multiple of what survived the last full collection before
+ * it collects again, and picks that multiple from the heap's limit: 4× under the default limit on
+ * a machine with 16 GB or more (about 4 GB), about 1.6× under a 1 GB limit. Requests in flight
+ * across two young-generation collections are promoted and die there, so under load the default
+ * let a 40 MB live heap swell to 150 MB before it was collected (BENCHMARKS.md: RSS). 1 GB is
+ * far above what the server holds (paginated reads, audio streamed to disk) and keeps RSS near
+ * the live heap, for a major collection every second or so under load instead of every few.
+ */
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-old-space-size=1024'];
 
 const TARGET: BuildTarget = {
   dist: SERVER_DIST,

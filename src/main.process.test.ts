@@ -10,7 +10,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ensureServerBuild, SERVER_MAIN } from '../scripts/build-server.ts';
+import { ensureServerBuild, SERVER_MAIN, SERVER_NODE_FLAGS } from '../scripts/build-server.ts';
 import { ensureSigningKey } from './auth/signing-keys.ts';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
@@ -32,7 +32,10 @@ function freePort(): Promise<number> {
   });
 }
 
-function start(env: Record<string, string>, command = [process.execPath, SERVER_MAIN]) {
+function start(
+  env: Record<string, string>,
+  command = [process.execPath, ...SERVER_NODE_FLAGS, SERVER_MAIN],
+) {
   const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
   // This test is about the embedded database, whatever the suite runs against.
   delete childEnv.DATABASE_URL;
@@ -178,13 +181,14 @@ describe('main.ts as a process', () => {
     let serverPid: number | undefined;
     try {
       await waitReady(base, npm.child);
-      // npm's only child is node running dist/src/main.js: no shell or tsx in between.
+      // npm's only child is node running dist/src/main.js with the server's flags (the heap
+      // limit that bounds its RSS): no shell or tsx in between.
       const pid = npm.child.pid!;
       const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(' ');
       expect(children).toHaveLength(1);
       const cmdline = readFileSync(`/proc/${children[0]}/cmdline`, 'utf8').split('\0');
       expect(cmdline[0]).toMatch(/node$/);
-      expect(cmdline[1]).toBe('dist/src/main.js');
+      expect(cmdline.slice(1).filter(Boolean)).toEqual([...SERVER_NODE_FLAGS, 'dist/src/main.js']);
       serverPid = Number(children[0]);
       npm.child.kill('SIGTERM');
       expect(await npm.exited).toBe(0);
