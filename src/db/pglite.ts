@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { PGlite, parse as pgliteParse, protocol } from '@electric-sql/pglite';
+import { PGlite, protocol, types } from '@electric-sql/pglite';
 import { type CompiledQuery, Kysely, type QueryResult, sql } from 'kysely';
 import { lockDataDir } from './data-dir-lock.ts';
 import {
@@ -31,6 +31,45 @@ const pgliteResult = (r: PGliteResult | undefined) =>
     numAffectedRows: r?.affectedRows ? BigInt(r.affectedRows) : undefined,
     rows: r?.rows ?? [],
   }) as QueryResult<never>;
+
+type BackendMessage = Awaited<ReturnType<PGlite['execProtocol']>>['messages'][number];
+type Parsers = PGlite['parsers'];
+
+/**
+ * The rows and row count of one statement's answer messages, each value read by PGlite's type
+ * parser for its column type. Not PGlite's parseResults: that copies the whole parser table
+ * (every type PGlite knows) into a fresh object on each call, which was an eighth of the server's
+ * time under GET /auth/me on the embedded database.
+ */
+function readResult(messages: readonly BackendMessage[], parsers: Parsers): PGliteResult {
+  let fields: readonly { name: string; dataTypeID: number }[] = [];
+  const rows: Record<string, unknown>[] = [];
+  let affectedRows = 0;
+  for (const m of messages) {
+    if (m instanceof protocol.messages.RowDescriptionMessage) fields = m.fields;
+    else if (m instanceof protocol.messages.DataRowMessage) {
+      // Column names come from the statement's own SQL, never from a caller.
+      const row: Record<string, unknown> = {};
+      for (let i = 0; i < fields.length; i++) {
+        const f = fields[i]!;
+        row[f.name] = types.parseType(m.fields[i] ?? null, f.dataTypeID, parsers);
+      }
+      rows.push(row);
+    } else if (m instanceof protocol.messages.CommandCompleteMessage) {
+      affectedRows = rowCount(m.text);
+    }
+  }
+  return { rows, affectedRows };
+}
+
+/** The row count in a CommandComplete tag (`INSERT 0 3`, `UPDATE 2`, …); 0 for the others. */
+function rowCount(tag: string): number {
+  const [command, a, b] = tag.split(' ');
+  if (command === 'INSERT') return Number.parseInt(b!, 10);
+  if (command === 'UPDATE' || command === 'DELETE' || command === 'MERGE' || command === 'COPY')
+    return Number.parseInt(a!, 10);
+  return 0;
+}
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
@@ -101,8 +140,7 @@ class PGliteConnection implements Connection {
       if (messages[from]!.name === 'commandComplete') skip--;
       from++;
     }
-    const results = pgliteParse.parseResults(messages.slice(from), this.pglite.parsers);
-    return pgliteResult(results[results.length - 1] as PGliteResult);
+    return pgliteResult(readResult(messages.slice(from), this.pglite.parsers));
   }
 
   // biome-ignore lint/correctness/useYield: streaming is not used; refuse it loudly.
