@@ -6,7 +6,7 @@
 // says so (`config: MFA_PENDING_ALLOWED`), so a new route — or a new path for an old one (the
 // source documents' `/agents`, `/analytics/…` aliases) — is closed until someone decides
 // otherwise where the route is written. No list of paths elsewhere can drift from the router.
-import type { FastifyRequest } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler } from 'fastify';
 import { AppError } from '../http/errors.ts';
 import { openWhileMfaPending } from '../http/route-config.ts';
 
@@ -17,7 +17,8 @@ function mfaEnrollmentAllows(request: FastifyRequest): boolean {
 }
 
 /** Global onRequest hook, registered once in app.ts right after the authenticator. */
-export async function mfaEnrollmentGate(request: FastifyRequest): Promise<void> {
-  if (!request.principal?.mfaPending) return;
-  if (!mfaEnrollmentAllows(request)) throw new AppError('mfa_enrollment_required');
-}
+export const mfaEnrollmentGate: onRequestHookHandler = (request, _reply, done) => {
+  if (request.principal?.mfaPending && !mfaEnrollmentAllows(request))
+    return done(new AppError('mfa_enrollment_required'));
+  done();
+};

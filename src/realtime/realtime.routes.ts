@@ -101,9 +101,11 @@ const plugin: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => 
   // is not a socket (or one refused over HTTP before the upgrade, like a 429): the answer is
   // written to the raw socket, which nothing would ever close, so shutdown would wait on it.
   // Hang up once answered — for every route, hence this plugin is not encapsulated.
-  app.addHook('onResponse', async (request) => {
+  // Synchronous (done-style): it runs on every request.
+  app.addHook('onResponse', (request, _reply, done) => {
     // Node sets `upgrade` on requests that came by the 'upgrade' event (its typings omit it).
     if ((request.raw as { upgrade?: boolean }).upgrade === true) request.raw.socket?.destroy();
+    done();
   });
   // The sockets in a scope of their own: @fastify/websocket upgrades (and at once closes) an
   // upgrade request to ANY route of the scope it is registered in, so the HTTP routes below stay
