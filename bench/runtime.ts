@@ -308,10 +308,11 @@ export function runtimeMarkdown(
   processRss: { scenario: string; mb: number | null }[],
 ): string {
   const restart = Math.max(...f.start.embeddedRestart);
-  return `## The production process (compiled, \`node dist/src/main.js\`)
+  return `## The production process (compiled, \`node ${SERVER_NODE_FLAGS.join(' ')} dist/src/main.js\`)
 
 The server as \`npm start\` runs it: JavaScript compiled by tsc (scripts/build-server.ts), one
-node process, spawned by the bench and polled on \`GET /health\` every 20 ms.
+node process with the server's node flags (the heap limit: README, Running in production),
+spawned by the bench and polled on \`GET /health\` every 20 ms.
 
 | Figure | Measured | Goal |
 | --- | ---: | --- |
