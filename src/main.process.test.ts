@@ -193,6 +193,10 @@ describe('main.ts as a process', () => {
       npm.child.kill('SIGTERM');
       expect(await npm.exited).toBe(0);
       expect(npm.output()).toMatch(/shut down cleanly/);
+      // The heap limit of the flags (1024 MB of old space, plus the young generation), said at start.
+      const listening = logLines(npm.output()).find((l) => typeof l.heap_limit_mb === 'number');
+      expect(listening?.heap_limit_mb).toBeGreaterThanOrEqual(1024);
+      expect(listening?.heap_limit_mb).toBeLessThan(1200);
     } finally {
       npm.child.kill('SIGKILL');
       if (serverPid) {

@@ -1,4 +1,5 @@
 // Starts Switchboard: config, database (migrated), app, listen; closes with grace on SIGTERM/SIGINT.
+import { getHeapStatistics } from 'node:v8';
 import { pino } from 'pino';
 import { bootstrapSuperuser } from './admin/bootstrap.ts';
 import { buildApp } from './app.ts';
@@ -98,8 +99,12 @@ process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
 await app.listen({ port: config.port, host: config.host });
+// The heap limit bounds the resident size (README, Running in production): said at start, so a
+// server started without the flag (a default limit of several GB) shows it in its first lines.
+const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
 logger.info(
-  `Switchboard listening on ${config.publicUrl} (database: ${database.kind === 'pglite' ? `embedded in ${config.dataDir}` : 'PostgreSQL'})`,
+  { heap_limit_mb: heapLimitMb },
+  `Switchboard listening on ${config.publicUrl} (database: ${database.kind === 'pglite' ? `embedded in ${config.dataDir}` : 'PostgreSQL'}; JavaScript heap limit ${heapLimitMb} MB)`,
 );
 // Tokens carry the issuer: instances with different values refuse each other's tokens, and agent
 // workers must check exactly these.
