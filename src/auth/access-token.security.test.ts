@@ -344,23 +344,17 @@ describe('access tokens: the verified-token cache', () => {
   async function cacheOfTwo() {
     let current = ring;
     const at = tokens({ getKeyRing: () => current, cacheSize: 2 });
-    const signed = [
-      await at.sign(input),
-      await at.sign({ ...input, sid: newId() }),
-      await at.sign({ ...input, sid: newId() }),
-    ] as const;
+    const a = await at.sign(input);
+    const b = await at.sign({ ...input, sid: newId() });
+    const c = await at.sign({ ...input, sid: newId() });
     const blind = async () => {
       current = await blindRing();
     };
-    return { at, signed, blind };
+    return { at, a, b, c, blind };
   }
 
   it('is bounded and evicts the least recently used token', async () => {
-    const {
-      at,
-      signed: [a, b, c],
-      blind,
-    } = await cacheOfTwo();
+    const { at, a, b, c, blind } = await cacheOfTwo();
     await at.verify(a.token);
     await at.verify(b.token);
     await at.verify(a.token); // a is now the most recently used
@@ -372,11 +366,7 @@ describe('access tokens: the verified-token cache', () => {
   });
 
   it('when every cached token was used, keeps the one just verified and evicts the oldest', async () => {
-    const {
-      at,
-      signed: [a, b, c],
-      blind,
-    } = await cacheOfTwo();
+    const { at, a, b, c, blind } = await cacheOfTwo();
     await at.verify(a.token);
     await at.verify(b.token);
     await at.verify(a.token);
