@@ -55,6 +55,22 @@ describe('row-level security', () => {
     }
   });
 
+  it('every policy reads the tenant context once per statement, never once per row', async () => {
+    // A bare call of a context function is evaluated for every row; `(SELECT f())` is an
+    // InitPlan, evaluated once (migration 2026_12_01_0018). A policy added later must do the same.
+    const policies = await withSystem(database, (tx) =>
+      sql<{ name: string; expr: string }>`
+        select pol.polname as name, concat_ws(' / ', pg_get_expr(pol.polqual, pol.polrelid),
+          pg_get_expr(pol.polwithcheck, pol.polrelid)) as expr
+        from pg_policy pol join pg_class c on c.oid = pol.polrelid
+        where c.relnamespace = current_schema()::regnamespace`.execute(tx),
+    );
+    expect(policies.rows.length).toBeGreaterThan(30);
+    const bare =
+      /(?<!SELECT )\bapp_(?:org_id|user_id|role|privileged|sees_all_of_org|org_service)\(\)/;
+    expect(policies.rows.filter((p) => bare.test(p.expr)).map((p) => p.name)).toEqual([]);
+  });
+
   it('requests run as the unprivileged app role, which cannot bypass RLS', async () => {
     const who = await withTenant(database, ctx(a, 'owner'), (tx) =>
       sql<{ current_user: string; rolbypassrls: boolean; rolsuper: boolean }>`
@@ -205,6 +221,45 @@ describe('row-level security', () => {
       tx.selectFrom('orgs').select('id').execute(),
     );
     expect(onlyA.map((r) => r.id)).toEqual([a.org.id]);
+  });
+
+  it('every path sets every setting of the context, read back inside it', async () => {
+    const settings = (tx: Parameters<Parameters<typeof withTenant>[2]>[0]) =>
+      sql<Record<string, string>>`
+        select current_user as who, current_setting('app.org_id', true) as org_id,
+          current_setting('app.user_id', true) as user_id, current_setting('app.role', true) as role,
+          current_setting('app.superuser', true) as superuser,
+          current_setting('app.system', true) as system,
+          current_setting('transaction_read_only') as read_only`
+        .execute(tx)
+        .then((r) => r.rows[0]);
+    const tenant = {
+      who: 'switchboard_app',
+      org_id: a.org.id,
+      user_id: a.manager.id,
+      role: 'manager',
+      superuser: 'off',
+      system: 'off',
+    };
+    const c = ctx(a, 'manager');
+    expect(await withTenant(database, c, settings)).toEqual({ ...tenant, read_only: 'off' });
+    expect(await withTenantRead(database, c, settings)).toEqual({ ...tenant, read_only: 'on' });
+    expect(await withTenantStatement(database, c, settings)).toEqual({
+      ...tenant,
+      read_only: 'off',
+    });
+    expect(
+      await withTenantRead(database, { ...c, superuser: true }, settings).then((s) => s?.superuser),
+    ).toBe('on');
+    expect(await withSystem(database, settings)).toEqual({
+      who: 'switchboard_app',
+      org_id: '',
+      user_id: '',
+      role: '',
+      superuser: 'off',
+      system: 'on',
+      read_only: 'off',
+    });
   });
 
   it('tenant context does not leak into the next transaction on the same connection', async () => {

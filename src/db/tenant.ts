@@ -70,8 +70,20 @@ const SETTINGS = [
   `set_config('app.superuser', $4, true)`,
   `set_config('app.system', $5, true)`,
 ];
-const CONTEXT_SQL = `select ${SETTINGS.join(', ')}`;
-const READ_CONTEXT_SQL = `select ${[...SETTINGS, `set_config('transaction_read_only', 'on', true)`].join(', ')}`;
+/**
+ * The context statement answers a row of no columns: the settings are its only effect, and each
+ * column of an answer is a value the driver decodes and throws away (on the embedded database,
+ * seven text values through PGlite's protocol parser, about a tenth of a tenant read's cost there).
+ * The set_config calls are volatile, so PostgreSQL neither pulls the subquery up nor drops its
+ * unused outputs: every call runs (src/db/rls.test.ts reads the settings back).
+ */
+const contextSql = (settings: readonly string[]) =>
+  `select from (select ${settings.join(', ')}) as context`;
+const CONTEXT_SQL = contextSql(SETTINGS);
+const READ_CONTEXT_SQL = contextSql([
+  ...SETTINGS,
+  `set_config('transaction_read_only', 'on', true)`,
+]);
 const BEGIN = CompiledQuery.raw('begin');
 const COMMIT = CompiledQuery.raw('commit');
 const ROLLBACK = CompiledQuery.raw('rollback');
