@@ -26,7 +26,7 @@ import {
 import { Problem } from './http/schemas.ts';
 import { lazySerializers } from './http/serialization.ts';
 import { createValidatorCompiler } from './http/validation.ts';
-import { loggerOptions } from './logger.ts';
+import { loggerOptions, requestLoggerFactory } from './logger.ts';
 import { createMailer, type Mailer } from './mail/mailer.ts';
 import { createQuotas, type Quotas } from './quotas/quotas.service.ts';
 import type { AudioStreamHandler } from './realtime/audio-stream.ts';
@@ -81,6 +81,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
       requestIdLogLabel: 'request_id',
       disableRequestLogging: true,
     }),
+    // Each request's logger is made on its first line, not on every request (src/logger.ts).
+    childLoggerFactory: requestLoggerFactory,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true },

@@ -10,6 +10,7 @@ import { GOOD_PASSWORD, registerUser } from './test/auth-helpers.ts';
 
 let lines: string[] = [];
 let t: TestApp;
+let childLoggers = 0;
 beforeAll(async () => {
   const sink = new Writable({
     write(chunk, _enc, cb) {
@@ -18,6 +19,11 @@ beforeAll(async () => {
     },
   });
   const logger = pino(loggerOptions({ ...testConfig(), logLevel: 'info' }), sink);
+  const child = logger.child.bind(logger);
+  logger.child = ((...args: Parameters<typeof child>) => {
+    childLoggers++;
+    return child(...args);
+  }) as typeof logger.child;
   t = await buildTestApp({ deps: { logger } });
 });
 afterAll(() => t.close());
@@ -43,6 +49,27 @@ describe('logging', () => {
     expect(out).toContain('log-test-1');
     expect(out).toContain('token=[REDACTED]');
     for (const secret of [r.access, r.refresh, GOOD_PASSWORD]) expect(out).not.toContain(secret);
+  });
+
+  it("makes a request's logger on its first line only, and that line carries the request id", async () => {
+    childLoggers = 0;
+    lines = [];
+    for (let i = 0; i < 3; i++) await t.app.inject({ url: '/health' });
+    // Three access lines, through the access logger made at start: no logger per request.
+    expect(lines).toHaveLength(3);
+    expect(childLoggers).toBe(0);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/login',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'lazy-child-1' },
+      payload: '{"email":',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(childLoggers).toBe(1);
+    const own = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.request_id === 'lazy-child-1');
+    expect(own.map((l) => l.msg)).toEqual([expect.stringMatching(/^rejected: /), 'request']);
   });
 
   it('writes one access line per request: method, route, status, time, request id and org', async () => {
