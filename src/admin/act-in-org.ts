@@ -49,16 +49,20 @@ export function createActInOrg(database: Database) {
     return true;
   }
 
-  return async (request: FastifyRequest, p: Principal): Promise<Principal> => {
+  async function actIn(acting: Principal): Promise<Principal> {
+    if (!(await isKnownOrg(acting, acting.orgId))) throw notFound('organization');
+    return acting;
+  }
+
+  // Synchronous without the header (nearly every request): a promise only for a superuser's act.
+  return (request: FastifyRequest, p: Principal): Principal | Promise<Principal> => {
     const orgId = headerOrg(request);
     if (orgId === undefined) return p;
     if (!p.superuser || !isPerson(p) || p.mfaPending) {
       if (orgId === p.orgId) return p;
       throw new AppError('forbidden', 'Only the platform superuser may act in another org');
     }
-    const acting: Principal = { ...p, orgId, role: 'owner', superuser: true, actingInOrg: true };
-    if (!(await isKnownOrg(acting, orgId))) throw notFound('organization');
-    return acting;
+    return actIn({ ...p, orgId, role: 'owner', superuser: true, actingInOrg: true });
   };
 }
 

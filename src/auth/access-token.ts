@@ -38,6 +38,12 @@ export interface SignedAccessToken {
 export interface AccessTokens {
   sign(input: AccessTokenInput): Promise<SignedAccessToken>;
   verify(token: string): Promise<AccessClaims | null>;
+  /**
+   * verify() when the answer is already known: the claims of a token this instance verified
+   * before and that still holds (unexpired, its key still in the ring); undefined otherwise,
+   * and then only verify() can tell. No promise: the per-request hot path.
+   */
+  known(token: string): AccessClaims | undefined;
 }
 
 export interface AccessTokenOptions {
@@ -163,6 +169,10 @@ export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
         .setExpirationTime(claims.exp)
         .sign(ring.active.privateKey);
       return { token, expiresIn: ttlSeconds, claims };
+    },
+
+    known(token) {
+      return cached(token, Math.floor(now() / 1000)) ?? undefined;
     },
 
     async verify(token) {

@@ -38,19 +38,24 @@ function kidOf(token: string): string | undefined {
   }
 }
 
+/**
+ * The request's caller. Synchronous where nothing has to be waited for (no credential, a token
+ * this instance verified before, no X-Switchboard-Org): a promise only for what needs one.
+ */
 export function createAuthenticator(
   auth: AuthContext,
   extra?: {
     apiKey?: (request: FastifyRequest, key: string) => Promise<Principal | null>;
     /** Applied to every resolved principal: X-Switchboard-Org (src/admin/act-in-org.ts). */
-    actAs?: (request: FastifyRequest, principal: Principal) => Promise<Principal>;
+    actAs?: (request: FastifyRequest, principal: Principal) => Principal | Promise<Principal>;
   },
 ): Authenticator {
   const resolve = resolver(auth, extra?.apiKey);
   const actAs = extra?.actAs;
   if (!actAs) return resolve;
-  return async (request) => {
-    const p = await resolve(request);
+  return (request) => {
+    const p = resolve(request);
+    if (p instanceof Promise) return p.then((q) => (q ? actAs(request, q) : q));
     return p ? actAs(request, p) : p;
   };
 }
@@ -66,16 +71,24 @@ export type AccessTokenCheck =
  * The one access-token check: signature and claims (served from the verified-token cache), a
  * reload of the key ring when the token names a key this instance has not seen yet, then the
  * kill switch (a token of a suspended org is refused; the platform superuser's own tokens
- * excepted: they are who resumes it), then the revocation list. `expired` is read from the unverified payload only after verification failed:
- * it tells a device to refresh instead of retrying, and grants nothing.
+ * excepted: they are who resumes it), then the revocation list. `expired` is read from the
+ * unverified payload only after verification failed: it tells a device to refresh instead of
+ * retrying, and grants nothing.
+ * A token already verified by this instance is answered synchronously (no promise, no microtask:
+ * most requests); the kill switch and the revocation list are checked on that path exactly as on
+ * the other, since both can change while the token stays cached.
  */
-export async function checkAccessToken(
+export function checkAccessToken(
   auth: AuthContext,
   token: string,
-): Promise<AccessTokenCheck> {
+): AccessTokenCheck | Promise<AccessTokenCheck> {
+  const known = auth.tokens.known(token);
+  return known ? checkClaims(auth, known) : verifyAndCheck(auth, token);
+}
+
+async function verifyAndCheck(auth: AuthContext, token: string): Promise<AccessTokenCheck> {
   let claims = await auth.tokens.verify(token);
   if (!claims) {
-    // A key rotated by another instance: reload the ring (throttled) and try once more.
     const kid = kidOf(token);
     if (kid && !auth.getKeyRing().verificationKeys.has(kid)) {
       await auth.reloadKeys();
@@ -83,8 +96,11 @@ export async function checkAccessToken(
     }
     if (!claims) return { ok: false, reason: looksExpired(token) ? 'expired' : 'invalid' };
   }
-  // Before revocation: the sessions of a suspended org were ended too, and "suspended" is what
-  // their holder (the dashboard) must be told.
+  return checkClaims(auth, claims);
+}
+
+/** What a verified token's claims still have to pass: they can change while it stays valid. */
+function checkClaims(auth: AuthContext, claims: AccessClaims): AccessTokenCheck {
   if (claims.su !== true && auth.suspendedOrgs.isSuspended(claims.org)) {
     return { ok: false, reason: 'org_suspended' };
   }
@@ -118,25 +134,32 @@ export function accessPrincipal(claims: AccessClaims, via: 'bearer' | 'cookie'):
 function resolver(
   auth: AuthContext,
   apiKey?: (request: FastifyRequest, key: string) => Promise<Principal | null>,
-): (request: FastifyRequest) => Promise<Principal | null> {
-  return async (request) => {
+): (request: FastifyRequest) => Principal | null | Promise<Principal | null> {
+  return (request) => {
     const bearer = bearerToken(request);
     if (bearer?.startsWith('sb_') && apiKey) return apiKey(request, bearer);
     const token = bearer ?? request.cookies?.[ACCESS_COOKIE];
     if (!token) return null;
     const via = bearer ? 'bearer' : 'cookie';
-
-    const checked = await checkAccessToken(auth, token);
-    if (!checked.ok) {
-      // The one refusal worth telling: the dashboard shows "this organization is suspended".
-      if (checked.reason === 'org_suspended') request.authFailure = 'org_suspended';
-      return null;
-    }
-
-    if (via === 'cookie' && !SAFE_METHODS.has(request.method) && !csrfOk(request)) {
-      request.authFailure = 'csrf_failed';
-      return null;
-    }
-    return accessPrincipal(checked.claims, via);
+    const checked = checkAccessToken(auth, token);
+    return checked instanceof Promise
+      ? checked.then((c) => principalOf(request, c, via))
+      : principalOf(request, checked, via);
   };
+}
+
+function principalOf(
+  request: FastifyRequest,
+  checked: AccessTokenCheck,
+  via: 'bearer' | 'cookie',
+): Principal | null {
+  if (!checked.ok) {
+    if (checked.reason === 'org_suspended') request.authFailure = 'org_suspended';
+    return null;
+  }
+  if (via === 'cookie' && !SAFE_METHODS.has(request.method) && !csrfOk(request)) {
+    request.authFailure = 'csrf_failed';
+    return null;
+  }
+  return accessPrincipal(checked.claims, via);
 }
