@@ -220,7 +220,7 @@ ${CONNECTIONS} connections for ${DURATION} s per scenario after a 2 s warm-up.
 - Date: ${new Date().toISOString()}
 - Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM
 - Node.js ${process.version}
-- Load average (1 min) at the start / end of the run: ${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} (above the core count, other processes shared the CPU and every figure is low)
+- Load average (1 min) at the start / end of the run: ${loadAtStart.toFixed(1)} / ${loadavg()[0]!.toFixed(1)} (${loadAtStart > cpus().length ? 'above the core count at the start: other processes shared the CPU and every figure is low' : 'the start is what else ran on the machine; the end includes the bench’s own processes'})
 
 ${table}
 
