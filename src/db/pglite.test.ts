@@ -1,0 +1,84 @@
+// The embedded driver's flights (src/db/pglite.ts): a prepared statement is described once, on
+// its first run, and later answers are read with the columns remembered then — the same rows,
+// the same types — until the statement goes stale, when it is described afresh.
+import { PGlite } from '@electric-sql/pglite';
+import { CompiledQuery } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from './database.ts';
+import { databaseFromPGlite } from './pglite.ts';
+
+let pglite: PGlite;
+let database: Database;
+/** The frontend message types of every flight sent, in order (e.g. "BDES" for Bind, Describe…). */
+const sent: string[] = [];
+
+function messageTypes(bytes: Uint8Array): string {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let types = '';
+  for (let at = 0; at < bytes.length; at += 1 + view.getInt32(at + 1)) {
+    types += String.fromCharCode(bytes[at]!);
+  }
+  return types;
+}
+
+beforeAll(async () => {
+  pglite = await PGlite.create();
+  await pglite.exec(`
+    CREATE TABLE things (id int PRIMARY KEY, name text NOT NULL, at timestamptz NOT NULL, ok boolean);
+    INSERT INTO things VALUES (1, 'one', '2026-12-01T00:00:00Z', true), (2, 'two', '2026-12-01T00:00:01Z', null);
+  `);
+  const execProtocol = pglite.execProtocol.bind(pglite);
+  pglite.execProtocol = (message, options) => {
+    sent.push(messageTypes(message));
+    return execProtocol(message, options);
+  };
+  database = databaseFromPGlite(pglite);
+});
+afterAll(() => database.close());
+
+const select = (id: number) =>
+  CompiledQuery.raw('select * from things where id <= $1 order by id', [id]);
+const flight = (statements: CompiledQuery[]) =>
+  database.session((conn) => conn.flight(statements));
+
+describe('the embedded driver', () => {
+  it('describes a prepared statement once and reads later answers with its remembered columns', async () => {
+    sent.length = 0;
+    const first = await flight([select(2)]);
+    const second = await flight([select(2)]);
+    const third = await flight([select(1)]);
+    // Parse, Bind, Describe, Execute, Sync; then Bind, Execute, Sync only.
+    expect(sent).toEqual(['PBDES', 'BES', 'BES']);
+    const rows = [
+      { id: 1, name: 'one', at: new Date('2026-12-01T00:00:00Z'), ok: true },
+      { id: 2, name: 'two', at: new Date('2026-12-01T00:00:01Z'), ok: null },
+    ];
+    expect(first.rows).toEqual(rows);
+    expect(second.rows).toEqual(rows);
+    expect(third.rows).toEqual(rows.slice(0, 1));
+  });
+
+  it('describes the statement a flight ends with, whatever ran before it in the flight', async () => {
+    const other = CompiledQuery.raw('select name from things where id = $1', [2]);
+    sent.length = 0;
+    const a = await flight([select(1), other]);
+    const b = await flight([select(1), other]);
+    expect(sent).toEqual(['BEPBDES', 'BEBES']);
+    expect(a.rows).toEqual([{ name: 'two' }]);
+    expect(b.rows).toEqual([{ name: 'two' }]);
+  });
+
+  it('describes afresh once a table changed shape under a prepared statement', async () => {
+    await flight([select(2)]);
+    await pglite.exec(`ALTER TABLE things ADD COLUMN note text DEFAULT 'n'`);
+    // The server refuses the old statement; the session forgets its names and columns.
+    await expect(flight([select(2)])).rejects.toThrow(/cached plan must not change result type/);
+    sent.length = 0;
+    const after = await flight([select(1)]);
+    const again = await flight([select(1)]);
+    expect(sent).toEqual(['PBDES', 'BES']);
+    const row = { id: 1, name: 'one', at: new Date('2026-12-01T00:00:00Z'), ok: true, note: 'n' };
+    expect(after.rows).toEqual([row]);
+    expect(again.rows).toEqual([row]);
+  });
+});
