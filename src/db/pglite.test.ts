@@ -38,8 +38,7 @@ afterAll(() => database.close());
 
 const select = (id: number) =>
   CompiledQuery.raw('select * from things where id <= $1 order by id', [id]);
-const flight = (statements: CompiledQuery[]) =>
-  database.session((conn) => conn.flight(statements));
+const flight = (statements: CompiledQuery[]) => database.session((conn) => conn.flight(statements));
 
 describe('the embedded driver', () => {
   it('describes a prepared statement once and reads later answers with its remembered columns', async () => {

@@ -20,6 +20,7 @@ import {
   runFlight,
   type Step,
 } from './database.ts';
+import { encodeFlight } from './flight-messages.ts';
 import type { DB } from './schema.ts';
 
 interface PGliteResult {
@@ -82,21 +83,11 @@ function rowCount(tag: string): number {
   return 0;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * PGlite's one session. Its query() sends each statement with its own Sync (own implicit
- * transaction), so a flight is written as raw protocol messages through execProtocol(), which
- * PGlite runs in one call into the WebAssembly backend; its answers are parsed with PGlite's own
- * type parsers. Calls are chained: execProtocol() keeps per-call state and must not interleave.
+ * transaction), so a flight is written as raw protocol messages (encodeFlight) through
+ * execProtocol(), which PGlite runs in one call into the WebAssembly backend; its answers are
+ * parsed with PGlite's own type parsers. Calls are chained: execProtocol() keeps per-call state and must not interleave.
  */
 class PGliteConnection implements Connection {
   #last: Promise<unknown> = Promise.resolve();
@@ -141,25 +132,19 @@ class PGliteConnection implements Connection {
   }
 
   async #send(statements: readonly CompiledQuery[], steps: readonly Step[]) {
-    const { serialize } = protocol;
     const last = steps[steps.length - 1]!;
     // Only the last statement's answer is read; an unnamed one is parsed afresh, so described.
     const known = last.name && !last.parse ? this.#columns.get(last.name) : undefined;
-    const parts: Uint8Array[] = [];
-    statements.forEach((s, i) => {
-      const { name, parse } = steps[i]!;
-      if (parse) parts.push(serialize.parse({ name, text: s.sql }));
-      parts.push(
-        serialize.bind({
-          statement: name,
-          values: s.parameters.map((v) => prepareValue(v) as string),
-        }),
-      );
-      if (i === statements.length - 1 && !known) parts.push(serialize.describe({ type: 'P' }));
-      parts.push(serialize.execute({}));
-    });
-    parts.push(serialize.sync());
-    const { messages } = await this.pglite.execProtocol(concat(parts));
+    const { messages } = await this.pglite.execProtocol(
+      encodeFlight(
+        statements.map((s, i) => ({
+          ...steps[i]!,
+          sql: s.sql,
+          values: s.parameters.map((v) => prepareValue(v) as string | Uint8Array | null),
+          describe: i === statements.length - 1 && !known,
+        })),
+      ),
+    );
     // Answers of the statements before the last end with their commandComplete: skip them.
     let skip = statements.length - 1;
     let from = 0;
