@@ -89,6 +89,7 @@ export function checkAccessToken(
 async function verifyAndCheck(auth: AuthContext, token: string): Promise<AccessTokenCheck> {
   let claims = await auth.tokens.verify(token);
   if (!claims) {
+    // A key rotated by another instance: reload the ring (throttled) and try once more.
     const kid = kidOf(token);
     if (kid && !auth.getKeyRing().verificationKeys.has(kid)) {
       await auth.reloadKeys();
@@ -101,6 +102,8 @@ async function verifyAndCheck(auth: AuthContext, token: string): Promise<AccessT
 
 /** What a verified token's claims still have to pass: they can change while it stays valid. */
 function checkClaims(auth: AuthContext, claims: AccessClaims): AccessTokenCheck {
+  // Before revocation: the sessions of a suspended org were ended too, and "suspended" is what
+  // their holder (the dashboard) must be told.
   if (claims.su !== true && auth.suspendedOrgs.isSuspended(claims.org)) {
     return { ok: false, reason: 'org_suspended' };
   }
@@ -148,12 +151,14 @@ function resolver(
   };
 }
 
+/** The principal of a checked token, or null with the refusal the caller is told, if any. */
 function principalOf(
   request: FastifyRequest,
   checked: AccessTokenCheck,
   via: 'bearer' | 'cookie',
 ): Principal | null {
   if (!checked.ok) {
+    // The one refusal worth telling: the dashboard shows "this organization is suspended".
     if (checked.reason === 'org_suspended') request.authFailure = 'org_suspended';
     return null;
   }
