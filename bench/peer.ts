@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { measureLoad, startBenchServer } from './kit.ts';
 
 const PACKAGES = ['better-auth@1', 'better-sqlite3@12', 'fastify@5'];
 export const PEER_DIR =
@@ -133,4 +134,117 @@ in this run.
 | --- | ---: | ---: | --- |
 ${lines.join('\n')}
 `;
+}
+
+/** Alternating turns per side in the head-to-head (see headToHead). */
+const ROUNDS = 3;
+
+/**
+ * Switchboard's authenticated paths and the peer's session check, side by side: every server up
+ * at once, each path measured in alternating turns with the peer (ROUNDS rounds), each figure the
+ * median of its turns. A single turn of the peer, measured once at the end of the run, swung
+ * between 3,375 and 4,464 req/s on the same code; turns taken in the same minutes see the same
+ * machine.
+ */
+export async function headToHead(opts: {
+  duration: number;
+  connections: number;
+  postgres: boolean;
+}): Promise<string> {
+  const peer = await startPeer();
+  const stops: (() => Promise<void>)[] = [peer.stop];
+  try {
+    const embedded = await startBenchServer<{ port: number; headers: Record<string, string> }>(
+      'bench/server.ts',
+      ['app', 'pglite'],
+    );
+    stops.push(embedded.stop);
+    const postgres = opts.postgres
+      ? await startBenchServer<{ port: number; headers: Record<string, string> }>(
+          'bench/server.ts',
+          ['app', 'postgres'],
+        )
+      : undefined;
+    if (postgres) stops.push(postgres.stop);
+    type Side = {
+      scenario: string;
+      goal: string;
+      port: number;
+      headers: Record<string, string>;
+      path: string;
+    };
+    const sides: Side[] = [
+      { scenario: 'peer', goal: '', ...peer, path: '/me' },
+      {
+        scenario: '`GET /api/auth/verify` (bearer, forward-auth)',
+        goal: '≥ 15×',
+        ...embedded.info,
+        path: '/api/auth/verify',
+      },
+      {
+        scenario: '`GET /auth/me` (bearer), embedded PGlite',
+        goal: '> 1×',
+        ...embedded.info,
+        path: '/auth/me',
+      },
+      {
+        scenario: '`GET /api/prompts` (20 rows), embedded PGlite',
+        goal: '> 1×',
+        ...embedded.info,
+        path: '/api/prompts?limit=20',
+      },
+      ...(postgres
+        ? [
+            {
+              scenario: '`GET /auth/me` (bearer), PostgreSQL',
+              goal: '> 1×',
+              ...postgres.info,
+              path: '/auth/me',
+            },
+            {
+              scenario: '`GET /api/prompts` (20 rows), PostgreSQL',
+              goal: '> 1×',
+              ...postgres.info,
+              path: '/api/prompts?limit=20',
+            },
+          ]
+        : []),
+    ];
+    const turns = new Map<string, number[]>();
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const s of sides) {
+        const row = await measureLoad(
+          `head to head ${round + 1}/${ROUNDS}: ${s.scenario}`,
+          {
+            url: `http://127.0.0.1:${s.port}${s.path}`,
+            connections: opts.connections,
+            headers: s.headers,
+          },
+          opts.duration,
+        );
+        turns.set(s.scenario, [...(turns.get(s.scenario) ?? []), row.rps]);
+      }
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const peerRps = median(turns.get('peer')!);
+    const lines = sides
+      .filter((s) => s.scenario !== 'peer')
+      .map((s) => {
+        const rps = median(turns.get(s.scenario)!);
+        return `| ${s.scenario} | ${Math.round(rps)} | ${(rps / peerRps).toFixed(2)}× | ${s.goal} |`;
+      });
+    return `### Head to head (alternating turns)
+
+The same comparison with every server up at once: the peer and each path below measured in ${ROUNDS}
+alternating rounds of ${opts.duration} s, each figure the median of its turns (bench/peer.ts
+\`headToHead\`), so that the machine's drift during the run reaches both sides alike. The peer's
+median: **${Math.round(peerRps)} req/s**.
+
+| Switchboard path | req/s (median) | vs the peer's session check (median) | Goal |
+| --- | ---: | ---: | --- |
+${lines.join('\n')}
+`;
+  } finally {
+    for (const stop of stops.reverse()) await stop();
+  }
 }

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { audioScenarios } from './audio.ts';
 import { deviceSocketScenario } from './device-sockets.ts';
 import { type LoadRow, measureLoad, startBenchServer } from './kit.ts';
-import { peerMarkdown, startPeer } from './peer.ts';
+import { headToHead, peerMarkdown, startPeer } from './peer.ts';
 import { quotaBench, quotaMarkdown } from './quotas.ts';
 import { rssMb, runtimeBench, runtimeMarkdown } from './runtime.ts';
 import { tenantScenarios } from './tenant.ts';
@@ -190,6 +190,18 @@ try {
 } catch (err) {
   console.log(`better-auth peer unavailable: ${(err as Error).message}`);
 }
+// The goals against the peer, judged in alternating turns with every server up at once.
+const headToHeadMarkdown =
+  peerRps === undefined
+    ? ''
+    : await headToHead({
+        duration: DURATION,
+        connections: CONNECTIONS,
+        postgres: await postgresReachable(),
+      }).catch((err) => {
+        console.log(`head to head unavailable: ${(err as Error).message}`);
+        return '';
+      });
 const hashes = argon2 ? await argon2Rate(argon2) : 0;
 console.log(`raw argon2id hashes/s: ${Math.round(hashes)}`);
 
@@ -273,6 +285,7 @@ ${tenant.markdown}
 ${quotaMarkdown(quotaRows)}
 ${runtimeMarkdown(runtime, rows[0]!.rps, processRss)}
 ${peerMarkdown(peerRps, [...rows, ...runtime.rows])}
+${headToHeadMarkdown}
 Reproduce: \`npm run bench\` (PostgreSQL scenarios use \`BENCH_DATABASE_URL\`, default
 \`postgres://postgres@127.0.0.1:5432/test\`, creating and dropping a scratch database;
 \`BENCH_SECONDS\` and \`BENCH_CONNECTIONS\` change the load).
