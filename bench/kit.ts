@@ -77,3 +77,16 @@ export async function measureLoad(
   );
   return { scenario, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors };
 }
+
+/**
+ * Alternating turns per side where two servers are compared in one run (tenant reads, the peer):
+ * a change in the machine's load during the run reaches both sides alike instead of one.
+ */
+export const ROUNDS = 3;
+
+/** The turn of median throughput, with every turn's errors. */
+export function medianTurn(turns: readonly LoadRow[]): LoadRow {
+  const sorted = [...turns].sort((a, b) => a.rps - b.rps);
+  const mid = sorted[Math.floor(sorted.length / 2)]!;
+  return { ...mid, errors: turns.reduce((n, t) => n + t.errors, 0) };
+}

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { measureLoad, startBenchServer } from './kit.ts';
+import { type LoadRow, measureLoad, medianTurn, ROUNDS, startBenchServer } from './kit.ts';
 
 const PACKAGES = ['better-auth@1', 'better-sqlite3@12', 'fastify@5'];
 export const PEER_DIR =
@@ -136,9 +136,6 @@ ${lines.join('\n')}
 `;
 }
 
-/** Alternating turns per side in the head-to-head (see headToHead). */
-const ROUNDS = 3;
-
 /**
  * Switchboard's authenticated paths and the peer's session check, side by side: every server up
  * at once, each path measured in alternating turns with the peer (ROUNDS rounds), each figure the
@@ -210,7 +207,7 @@ export async function headToHead(opts: {
           ]
         : []),
     ];
-    const turns = new Map<string, number[]>();
+    const turns = new Map<string, LoadRow[]>();
     for (let round = 0; round < ROUNDS; round++) {
       for (const s of sides) {
         const row = await measureLoad(
@@ -222,15 +219,14 @@ export async function headToHead(opts: {
           },
           opts.duration,
         );
-        turns.set(s.scenario, [...(turns.get(s.scenario) ?? []), row.rps]);
+        turns.set(s.scenario, [...(turns.get(s.scenario) ?? []), row]);
       }
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-    const peerRps = median(turns.get('peer')!);
+    const peerRps = medianTurn(turns.get('peer')!).rps;
     const lines = sides
       .filter((s) => s.scenario !== 'peer')
       .map((s) => {
-        const rps = median(turns.get(s.scenario)!);
+        const { rps } = medianTurn(turns.get(s.scenario)!);
         return `| ${s.scenario} | ${Math.round(rps)} | ${(rps / peerRps).toFixed(2)}× | ${s.goal} |`;
       });
     return `### Head to head (alternating turns)

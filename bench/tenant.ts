@@ -2,7 +2,7 @@
 // `GET /api/prompts`, `GET /api/calls` and `GET /auth/me` on Switchboard (bearer token, RLS
 // forced, tenant context in the transaction) and the same repository SELECTs on a bare Fastify
 // with no auth, RLS or transaction (bench/tenant-server.ts), on each database, in the same run.
-import { type LoadRow, measureLoad, startBenchServer } from './kit.ts';
+import { type LoadRow, measureLoad, medianTurn, ROUNDS, startBenchServer } from './kit.ts';
 
 interface Target {
   port: number;
@@ -33,16 +33,6 @@ async function measure(
     },
     opts.duration,
   );
-}
-
-/** Alternating turns per route and side (see tenantScenarios). */
-const ROUNDS = 3;
-
-/** The turn of median throughput, with every turn's errors. */
-function median(turns: LoadRow[]): LoadRow {
-  const sorted = [...turns].sort((a, b) => a.rps - b.rps);
-  const mid = sorted[Math.floor(sorted.length / 2)]!;
-  return { ...mid, errors: turns.reduce((n, t) => n + t.errors, 0) };
 }
 
 const ROUTES = [
@@ -82,7 +72,7 @@ export async function tenantScenarios(opts: {
           }
         }
         for (const mode of ['baseline', 'app'] as const) {
-          const row = median(turns[mode]);
+          const row = medianTurn(turns[mode]);
           measured[mode]![name] = row;
           rows.push(row);
         }
