@@ -52,10 +52,14 @@ function apiKeyJson(k: ApiKey) {
   };
 }
 
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (
-  app,
-  { auth },
-) => {
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<{
+  auth: AuthContext;
+  /**
+   * A key was revoked (src/routes.ts: LiveKit closes the voice sessions its tokens minted and
+   * removes their participants). Called once the revocation is committed; must not throw.
+   */
+  onRevoked?: (apiKeyIds: readonly string[]) => void;
+}> = async (app, { auth, onRevoked }) => {
   const tags = ['api-keys'];
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
 
@@ -118,8 +122,13 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = as
       tags,
       security,
       summary: 'Revoke an API key: it stops working at once, on every instance',
+      description:
+        'Room participants that joined with LiveKit tokens the key minted are removed and their voice sessions close as `revoked`.',
     },
-    async (request, id) =>
-      revokeApiKey(auth, requirePrincipal(request), id.toLowerCase(), requestMeta(request)),
+    async (request, id) => {
+      const keyId = id.toLowerCase();
+      await revokeApiKey(auth, requirePrincipal(request), keyId, requestMeta(request));
+      onRevoked?.([keyId]);
+    },
   );
 };

@@ -413,6 +413,8 @@ export interface VoiceSessionsTable {
   user_id: string;
   /** The login session whose credential minted the token; null for API keys. */
   auth_session_id: string | null;
+  /** The API key whose credential minted the token; null for login sessions (migration 0019). */
+  api_key_id: string | null;
   /** LiveKit participant identity (= user id). */
   identity: string;
   /** Full namespaced room name `<org id>__<name>`. */

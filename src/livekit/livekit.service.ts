@@ -130,6 +130,16 @@ export function createLiveKit(deps: {
       }
     },
 
+    /**
+     * These API keys were just revoked here: close the voice sessions their tokens minted and
+     * remove their participants, in the background (other instances' sweeps do the same for
+     * keys revoked there). Without LiveKit, nothing.
+     */
+    apiKeysRevoked(apiKeyIds: readonly string[]): void {
+      if (!parts) return;
+      track(parts.sessions.revokeForApiKeys(apiKeyIds), 'revoking voice sessions failed');
+    },
+
     /** Run the sweep now (the timer does every SWEEP_INTERVAL_MS). */
     sweep() {
       return configured().sessions.sweep();

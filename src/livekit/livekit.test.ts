@@ -292,6 +292,48 @@ describe('revocation reaches the room', () => {
     expect(signUp).toMatchObject({ status: 'issued' });
   });
 
+  it('revoking an API key removes the participants its tokens joined and closes their sessions', async () => {
+    const key = await createKey(t.app, a.owner, ['livekit:join']);
+    const r = await token(key.headers, { room_name: 'key-worker' });
+    await fake.join(r.livekit_token);
+    expect(fake.rooms.get(r.room_name)?.participants.has(a.owner.user.id)).toBe(true);
+    // The owner's own login session holds a token of another room: a key's revocation spares it.
+    const own = await token(a.owner.headers, { room_name: 'owner-desk' });
+
+    const out = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/api-keys/${key.id}`,
+      headers: a.owner.headers,
+    });
+    expect(out.statusCode, out.body).toBe(204);
+    await t.app.livekit.idle();
+    expect(fake.rooms.get(r.room_name)?.participants.has(a.owner.user.id) ?? false).toBe(false);
+    expect(
+      fake.requests.some(
+        (q) => q.method === 'RemoveParticipant' && q.room === r.room_name && q.status === 200,
+      ),
+    ).toBe(true);
+    expect(await sessionOf(a.owner.headers, r.session_id)).toMatchObject({
+      status: 'revoked',
+      end_reason: 'revoked',
+    });
+    expect(await sessionOf(a.owner.headers, own.session_id)).toMatchObject({ status: 'issued' });
+    await expect(fake.join(r.livekit_token)).rejects.toThrow(/revoked/);
+  });
+
+  it('the sweep closes what a key revoked on another instance minted', async () => {
+    const key = await createKey(t.app, a.owner, ['livekit:join']);
+    const r = await token(key.headers, { room_name: 'key-elsewhere' });
+    await fake.join(r.livekit_token);
+    // Revoked by another instance: this one heard nothing, its sweep finds it.
+    await withSystem(t.database, (tx) =>
+      tx.updateTable('api_keys').set({ revoked_at: new Date() }).where('id', '=', key.id).execute(),
+    );
+    expect(await t.app.livekit.sweep()).toMatchObject({ revoked: 1 });
+    expect(fake.rooms.get(r.room_name)?.participants.has(a.owner.user.id) ?? false).toBe(false);
+    expect(await sessionOf(a.owner.headers, r.session_id)).toMatchObject({ status: 'revoked' });
+  });
+
   it('a participant not in the room is fine (not_found is ignored)', async () => {
     const u = await registerUser(t.app);
     const r = await token(bearer(u.access), { room_name: 'never-joined' });

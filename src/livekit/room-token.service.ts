@@ -98,6 +98,7 @@ export function createRoomTokens(deps: {
           org_id: p.orgId,
           user_id: p.userId,
           auth_session_id: p.sessionId ?? null,
+          api_key_id: p.apiKeyId ?? null,
           room_name: room,
           source,
           token_expires_at: expiresAt,

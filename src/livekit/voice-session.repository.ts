@@ -53,6 +53,7 @@ export interface NewVoiceSession {
   org_id: string;
   user_id: string;
   auth_session_id: string | null;
+  api_key_id: string | null;
   room_name: string;
   source: VoiceSessionSource;
   token_expires_at: Date;
@@ -224,6 +225,17 @@ function authSessionRevoked(eb: SessionsEb) {
   );
 }
 
+/** The API key that minted it has been revoked. */
+function apiKeyRevoked(eb: SessionsEb) {
+  return eb.exists(
+    eb
+      .selectFrom('api_keys')
+      .select(sql.lit(1).as('one'))
+      .whereRef('api_keys.id', '=', 'voice_sessions.api_key_id')
+      .where('api_keys.revoked_at', 'is not', null),
+  );
+}
+
 /** The session's org is suspended (the kill switch). */
 function orgSuspended(eb: SessionsEb) {
   return eb.exists(
@@ -236,27 +248,35 @@ function orgSuspended(eb: SessionsEb) {
 }
 
 /**
- * Open sessions to revoke after these login sessions ended: those they minted, and those API keys
- * minted for the same users where the user is no longer an active member (removed, disabled).
- * Without ids: every open session whose login session is revoked or whose user is gone (the
- * periodic sweep, for what a missed notification or a race left open; it also takes those of
- * suspended orgs). With `orgIds`: every open session of these (just suspended) orgs.
+ * Which open sessions to revoke:
+ * - `authSessionIds`: these login sessions ended. Those they minted, and those API keys minted
+ *   for the same users where the user is no longer an active member (removed, disabled).
+ * - `apiKeyIds`: these API keys were revoked. Those their tokens minted.
+ * - `orgIds`: these orgs were just suspended. Every open session of theirs.
+ * - `sweep`: every open session whose login session or API key is revoked, whose user is gone,
+ *   or whose org is suspended (the periodic sweep, for what a missed notification, another
+ *   instance or a race with issuing left open).
  */
-export async function revokeOpenSessions(
-  tx: Tx,
-  authSessionIds: readonly string[] | null,
-  orgIds?: readonly string[],
-): Promise<Revoked[]> {
+export type RevokeTarget =
+  | { authSessionIds: readonly string[] }
+  | { apiKeyIds: readonly string[] }
+  | { orgIds: readonly string[] }
+  | { sweep: true };
+
+export async function revokeOpenSessions(tx: Tx, target: RevokeTarget): Promise<Revoked[]> {
   let q = tx
     .selectFrom('voice_sessions')
     .select(['id', 'room_name', 'identity', 'status'])
     .where('status', 'in', OPEN_STATUSES);
-  const waits = authSessionIds !== null || orgIds !== undefined;
-  if (orgIds) {
-    if (orgIds.length === 0) return [];
-    q = q.where('org_id', 'in', [...orgIds]);
-  } else if (authSessionIds) {
-    const ids = [...authSessionIds];
+  if ('orgIds' in target) {
+    if (target.orgIds.length === 0) return [];
+    q = q.where('org_id', 'in', [...target.orgIds]);
+  } else if ('apiKeyIds' in target) {
+    if (target.apiKeyIds.length === 0) return [];
+    q = q.where('api_key_id', 'in', [...target.apiKeyIds]);
+  } else if ('authSessionIds' in target) {
+    const ids = [...target.authSessionIds];
+    if (ids.length === 0) return [];
     q = q.where((eb) =>
       eb.or([
         eb('auth_session_id', 'in', ids),
@@ -272,8 +292,11 @@ export async function revokeOpenSessions(
       ]),
     );
   } else {
-    q = q.where((eb) => eb.or([authSessionRevoked(eb), memberGone(eb), orgSuspended(eb)]));
+    q = q.where((eb) =>
+      eb.or([authSessionRevoked(eb), apiKeyRevoked(eb), memberGone(eb), orgSuspended(eb)]),
+    );
   }
+  const waits = !('sweep' in target);
   // The sweep skips rows a webhook is updating right now (it comes back); a notification waits.
   const rows = await (waits ? q.forUpdate() : q.forUpdate().skipLocked()).execute();
   if (rows.length === 0) return [];

@@ -1,8 +1,9 @@
 // Voice sessions after their token is issued: reading them (members their own, owners, admins and
 // managers the org's), expiring the tokens never used, and revocation — when a login session ends
 // (logout, logout-all, session revoke, password change or reset, member removal or demotion, user
-// deactivation: each ends sessions through src/auth/revocation.ts), the open voice sessions it
-// minted close with reason `revoked` and their participants are removed from the room. Token
+// deactivation: each ends sessions through src/auth/revocation.ts) or an API key is revoked, the
+// open voice sessions it minted close with reason `revoked` and their participants are removed
+// from the room; the sweep catches what another instance revoked. Token
 // expiry is not relied on: a participant removed from a self-hosted LiveKit may rejoin until its
 // token expires unless the server honours RemoveParticipant's token revocation.
 import type { Logger } from 'pino';
@@ -118,7 +119,17 @@ export function createVoiceSessions(deps: {
 
     /** These login sessions ended: close what they minted and remove its participants. */
     async revokeFor(authSessionIds: readonly string[]): Promise<number> {
-      const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, authSessionIds));
+      const revoked = await withSystem(database, (tx) =>
+        revokeOpenSessions(tx, { authSessionIds }),
+      );
+      await releaseSlots(revoked);
+      await evict(revoked);
+      return revoked.length;
+    },
+
+    /** These API keys were revoked: close what their tokens minted and remove its participants. */
+    async revokeForApiKeys(apiKeyIds: readonly string[]): Promise<number> {
+      const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, { apiKeyIds }));
       await releaseSlots(revoked);
       await evict(revoked);
       return revoked.length;
@@ -126,20 +137,21 @@ export function createVoiceSessions(deps: {
 
     /** These orgs were suspended (the kill switch): close all their sessions, remove everyone. */
     async revokeForOrgs(orgIds: readonly string[]): Promise<number> {
-      const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, null, orgIds));
+      const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, { orgIds }));
       await evict(revoked);
       return revoked.length;
     },
 
     /**
-     * The periodic sweep: tokens expired unused, open sessions whose login session was revoked or
-     * whose user is no longer an active member (a notification missed, or a race with issuing),
+     * The periodic sweep: tokens expired unused, open sessions whose login session or API key was
+     * revoked or whose user is no longer an active member (a notification missed, a revocation on
+     * another instance, or a race with issuing),
      * and old webhook event ids.
      */
     async sweep(now = new Date()): Promise<{ expired: number; revoked: number }> {
       const { expired, revoked } = await withSystem(database, async (tx) => ({
         expired: await expireUnused(tx, now),
-        revoked: await revokeOpenSessions(tx, null),
+        revoked: await revokeOpenSessions(tx, { sweep: true }),
       }));
       await withSystem(database, (tx) =>
         pruneWebhookEvents(tx, new Date(now.getTime() - WEBHOOK_EVENT_RETENTION_MS)),

@@ -19,6 +19,7 @@ import * as callingWindows from './2026_11_30_0015_calling_windows.ts';
 import * as quotaLeaseOneScan from './2026_11_30_0016_quota_lease_one_scan.ts';
 import * as membershipPolicyFunctions from './2026_11_30_0017_membership_policy_functions.ts';
 import * as policyContextOnce from './2026_12_01_0018_policy_context_once.ts';
+import * as voiceSessionApiKey from './2026_12_01_0019_voice_session_api_key.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -38,4 +39,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_30_0016_quota_lease_one_scan': quotaLeaseOneScan,
   '2026_11_30_0017_membership_policy_functions': membershipPolicyFunctions,
   '2026_12_01_0018_policy_context_once': policyContextOnce,
+  '2026_12_01_0019_voice_session_api_key': voiceSessionApiKey,
 };

@@ -732,7 +732,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key: it stops working at once, on every instance */
+        /**
+         * Revoke an API key: it stops working at once, on every instance
+         * @description Room participants that joined with LiveKit tokens the key minted are removed and their voice sessions close as `revoked`.
+         */
         delete: operations["revokeApiKey"];
         options?: never;
         head?: never;
