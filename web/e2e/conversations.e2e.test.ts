@@ -12,6 +12,7 @@ import {
   sinePcm,
   startDeviceServer,
 } from '../../src/test/audio.ts';
+import { waitForExpression } from './support/audit.ts';
 import { dismissToasts, expectLabelledControls, navTo, story } from './support/story.ts';
 
 const s = story('conversations');
@@ -65,8 +66,10 @@ describe('conversations dashboard', () => {
     const player = row.getByLabel(/^Play conversation from pendant/);
     await player.waitFor();
     // The browser fetched the file with the session cookie and read its header.
-    await page.waitForFunction(
+    await waitForExpression(
+      page,
       `(() => { const a = document.querySelector('audio'); return a !== null && a.readyState >= 1 && a.duration > 1.9; })()`,
+      'playable',
     );
     const duration = Number(await page.evaluate(`document.querySelector('audio').duration`));
     expect(duration).toBeCloseTo(2, 1);

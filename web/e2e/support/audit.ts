@@ -37,17 +37,33 @@ export async function collectNavigation(page: Page): Promise<{ path: string; lab
   }))`)) as { path: string; label: string }[];
 }
 
+/**
+ * Waits until `expression` is truthy in the page, polled from here every 50 ms: the page's CSP
+ * (rightly) forbids the string evaluation page.waitForFunction polls with, which fails as soon
+ * as its first check comes out false.
+ */
+export async function waitForExpression(
+  page: Page,
+  expression: string,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > until) throw new Error(`${page.url()}: still not ${what}`);
+    await page.waitForTimeout(50);
+  }
+}
+
 /** Waits until the page has its heading and nothing is loading any more. */
 export async function settled(page: Page): Promise<void> {
   await page.locator('h1').first().waitFor();
-  // Polled from here: the page's CSP (rightly) forbids the string evaluation waitForFunction uses.
-  for (let i = 0; ; i++) {
-    const loading = await page.evaluate(`[...document.querySelectorAll('[role=status]')]
-      .some((el) => /loading/i.test(el.textContent || ''))`);
-    if (!loading) break;
-    if (i > 200) throw new Error(`${page.url()} is still loading`);
-    await page.waitForTimeout(50);
-  }
+  await waitForExpression(
+    page,
+    `![...document.querySelectorAll('[role=status]')]
+      .some((el) => /loading/i.test(el.textContent || ''))`,
+    'done loading',
+  );
   // Fonts and layout of what just arrived.
   await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
   // Colour transitions to their end: a button enabled as its data arrives fades from its disabled
