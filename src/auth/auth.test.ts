@@ -2,7 +2,7 @@
 // forward-auth, JWKS and the compatibility paths.
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { withSystem } from '../db/tenant.ts';
+import { withSystem, withTenantRead } from '../db/tenant.ts';
 import { appForFile, buildTestApp } from '../test/app.ts';
 import {
   bearer,
@@ -16,6 +16,7 @@ import {
   updateProfile,
 } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
+import { findUserInOrg, PUBLIC_USER_COLUMNS } from '../users/user.repository.ts';
 
 const t = appForFile();
 
@@ -229,6 +230,17 @@ describe('me', () => {
         amr: ['pwd'],
       });
     }
+  });
+
+  it('reads the public columns only: never the password hash or a TOTP secret', async () => {
+    const r = await registerUser(t.app);
+    const me = await withTenantRead(
+      t.database,
+      { orgId: r.orgId, userId: r.userId, role: 'owner' },
+      (tx) => findUserInOrg(tx, r.userId, r.orgId),
+    );
+    expect(Object.keys(me!.user).sort()).toEqual([...PUBLIC_USER_COLUMNS].sort());
+    expect(me!.org).toEqual({ id: r.orgId, name: expect.any(String), kind: 'company' });
   });
 
   it('PATCH /api/users/me changes profile fields only', async () => {

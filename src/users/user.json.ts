@@ -2,8 +2,9 @@
 import { Type } from 'typebox';
 import { ROLES } from '../access/permissions.ts';
 import type { Principal } from '../access/principal.ts';
-import type { Org, Role, User } from '../db/schema.ts';
+import type { Org, Role } from '../db/schema.ts';
 import { Timestamp } from '../http/schemas.ts';
+import type { PublicUser } from './user.repository.ts';
 
 export const UserOut = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -32,17 +33,8 @@ export const MeOut = Type.Object({
   mfa_enrollment_required: Type.Boolean(),
 });
 
-/** The columns a user's public shape is made of. */
-export type UserJsonFields = Pick<
-  User,
-  | 'id'
-  | 'email'
-  | 'full_name'
-  | 'is_superuser'
-  | 'email_verified_at'
-  | 'mfa_enabled_at'
-  | 'created_at'
->;
+/** The columns a user's public shape is made of (the repository reads only these for it). */
+export type UserJsonFields = PublicUser;
 
 export function userJson(u: UserJsonFields) {
   return {
@@ -61,7 +53,10 @@ export function orgJson(o: Pick<Org, 'id' | 'name' | 'kind'>) {
 }
 
 /** The caller's own view: their account, the org they act in and how they authenticated. */
-export function meJson(me: { user: User; org: Pick<Org, 'id' | 'name' | 'kind'> }, p: Principal) {
+export function meJson(
+  me: { user: UserJsonFields; org: Pick<Org, 'id' | 'name' | 'kind'> },
+  p: Principal,
+) {
   return {
     ...userJson(me.user),
     org: orgJson(me.org),

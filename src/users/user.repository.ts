@@ -12,19 +12,32 @@ export function findUserById(tx: Tx, id: string): Promise<User | undefined> {
   return tx.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The columns of a user's public shape (src/users/user.json.ts): no hash, no TOTP secret. */
+export const PUBLIC_USER_COLUMNS = [
+  'id',
+  'email',
+  'full_name',
+  'is_superuser',
+  'email_verified_at',
+  'mfa_enabled_at',
+  'created_at',
+] as const satisfies readonly (keyof User)[];
+export type PublicUser = Pick<User, (typeof PUBLIC_USER_COLUMNS)[number]>;
+
 /**
- * The user and the org they act in, read by ONE statement (`GET /auth/me` pays one round trip):
- * undefined when either is not visible under the caller's context.
+ * The user's public columns and the org they act in, read by ONE statement (`GET /auth/me` pays
+ * one round trip): undefined when either is not visible under the caller's context. Secrets (the
+ * password hash, TOTP secrets) are not read: the answer shows none of them.
  */
 export async function findUserInOrg(
   tx: Tx,
   userId: string,
   orgId: string,
-): Promise<{ user: User; org: Pick<Org, 'id' | 'name' | 'kind'> } | undefined> {
+): Promise<{ user: PublicUser; org: Pick<Org, 'id' | 'name' | 'kind'> } | undefined> {
   const row = await tx
     .selectFrom('users')
     .innerJoin('orgs', (join) => join.on('orgs.id', '=', orgId))
-    .selectAll('users')
+    .select(PUBLIC_USER_COLUMNS.map((c) => `users.${c}` as const))
     .select(['orgs.name as org_name', 'orgs.kind as org_kind'])
     .where('users.id', '=', userId)
     .executeTakeFirst();
