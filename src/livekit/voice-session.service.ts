@@ -87,6 +87,16 @@ export function createVoiceSessions(deps: {
     logger?.info({ sessions: revoked.length }, 'voice sessions revoked');
   }
 
+  /** A credential ended: close what it minted, give its quota slots back, remove participants. */
+  async function revokeMinted(
+    target: { authSessionIds: readonly string[] } | { apiKeyIds: readonly string[] },
+  ): Promise<number> {
+    const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, target));
+    await releaseSlots(revoked);
+    await evict(revoked);
+    return revoked.length;
+  }
+
   return {
     async list(p: Principal, q: VoiceSessionQuery) {
       requirePermission(p, 'voice_sessions:read');
@@ -118,21 +128,13 @@ export function createVoiceSessions(deps: {
     },
 
     /** These login sessions ended: close what they minted and remove its participants. */
-    async revokeFor(authSessionIds: readonly string[]): Promise<number> {
-      const revoked = await withSystem(database, (tx) =>
-        revokeOpenSessions(tx, { authSessionIds }),
-      );
-      await releaseSlots(revoked);
-      await evict(revoked);
-      return revoked.length;
+    revokeFor(authSessionIds: readonly string[]): Promise<number> {
+      return revokeMinted({ authSessionIds });
     },
 
     /** These API keys were revoked: close what their tokens minted and remove its participants. */
-    async revokeForApiKeys(apiKeyIds: readonly string[]): Promise<number> {
-      const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, { apiKeyIds }));
-      await releaseSlots(revoked);
-      await evict(revoked);
-      return revoked.length;
+    revokeForApiKeys(apiKeyIds: readonly string[]): Promise<number> {
+      return revokeMinted({ apiKeyIds });
     },
 
     /** These orgs were suspended (the kill switch): close all their sessions, remove everyone. */
