@@ -23,6 +23,8 @@ export const PUBLIC_USER_COLUMNS = [
   'created_at',
 ] as const satisfies readonly (keyof User)[];
 export type PublicUser = Pick<User, (typeof PUBLIC_USER_COLUMNS)[number]>;
+/** The same columns qualified for a join, built once (`GET /auth/me` runs on every page load). */
+const PUBLIC_USER_SELECTION = PUBLIC_USER_COLUMNS.map((c) => `users.${c}` as const);
 
 /**
  * The user's public columns and the org they act in, read by ONE statement (`GET /auth/me` pays
@@ -37,7 +39,7 @@ export async function findUserInOrg(
   const row = await tx
     .selectFrom('users')
     .innerJoin('orgs', (join) => join.on('orgs.id', '=', orgId))
-    .select(PUBLIC_USER_COLUMNS.map((c) => `users.${c}` as const))
+    .select(PUBLIC_USER_SELECTION)
     .select(['orgs.name as org_name', 'orgs.kind as org_kind'])
     .where('users.id', '=', userId)
     .executeTakeFirst();
