@@ -87,9 +87,16 @@ export function createVoiceSessions(deps: {
     logger?.info({ sessions: revoked.length }, 'voice sessions revoked');
   }
 
-  /** A credential ended: close what it minted, give its quota slots back, remove participants. */
+  /**
+   * A credential ended, or its org was suspended: close what it minted, give its quota slots back
+   * (a revoked session's participant_left changes nothing, so nothing else would before the
+   * lease ran out, long after an org's resumption), remove participants.
+   */
   async function revokeMinted(
-    target: { authSessionIds: readonly string[] } | { apiKeyIds: readonly string[] },
+    target:
+      | { authSessionIds: readonly string[] }
+      | { apiKeyIds: readonly string[] }
+      | { orgIds: readonly string[] },
   ): Promise<number> {
     const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, target));
     await releaseSlots(revoked);
@@ -138,10 +145,8 @@ export function createVoiceSessions(deps: {
     },
 
     /** These orgs were suspended (the kill switch): close all their sessions, remove everyone. */
-    async revokeForOrgs(orgIds: readonly string[]): Promise<number> {
-      const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, { orgIds }));
-      await evict(revoked);
-      return revoked.length;
+    revokeForOrgs(orgIds: readonly string[]): Promise<number> {
+      return revokeMinted({ orgIds });
     },
 
     /**

@@ -126,6 +126,7 @@ describe('suspending an org cuts every channel, on both instances', () => {
   let bKey: Awaited<ReturnType<typeof createKey>>;
   let sockets: Record<'session1' | 'session2' | 'key1' | 'key2' | 'bystander', Opened>;
   let room: { livekit_token: string; room_name: string };
+  let keyRoom: { livekit_token: string; room_name: string };
   let live: { callSid: string };
   let phoneNumber: string;
   let scheduledId: string;
@@ -154,6 +155,11 @@ describe('suspending an org cuts every channel, on both instances', () => {
     expect(tok.statusCode, tok.body).toBe(200);
     room = tok.json();
     await livekit.join(room.livekit_token);
+    // A worker's API key joined too: no logout ends its session, only the kill switch.
+    const byKey = await post(one, '/api/livekit/token', key.headers, { room_name: 'worker' });
+    expect(byKey.statusCode, byKey.body).toBe(200);
+    keyRoom = byKey.json();
+    await livekit.join(keyRoom.livekit_token);
     ({ phoneNumber } = await streamingAgent(one, a.owner.headers, 'wss://worker.example.test/m'));
     live = await incomingCall(one.app, phoneNumber);
     scheduledId = await scheduleDue(a.owner.headers, await outgoingAgent(a.owner.headers));
@@ -219,6 +225,8 @@ describe('suspending an org cuts every channel, on both instances', () => {
       false,
     );
     await expect(livekit.join(room.livekit_token)).rejects.toThrow(/revoked/);
+    expect(livekit.rooms.get(keyRoom.room_name)?.participants.size ?? 0).toBe(0);
+    await expect(livekit.join(keyRoom.livekit_token)).rejects.toThrow(/revoked/);
     for (const t of [one, two]) {
       const res = await post(t, '/api/livekit/token', key.headers, {});
       expect(res.statusCode).toBe(403);
@@ -340,6 +348,24 @@ describe('suspending an org cuts every channel, on both instances', () => {
         api_keys_restored: 1,
         scheduled_calls_resumed: 1,
       });
+    });
+
+    it('holds none of the concurrency slots the suspension ended (the call, the voice sessions)', async () => {
+      // The hung-up call's status callback came while the org was out of service, and the
+      // suspension revoked the joined participant's session and every login's token: their
+      // slots (held for QUOTA_LEASE_SECONDS once joined) must not outlive the suspension: the
+      // API key's session, which no logout ended, included.
+      // On the instance that resumed it (the other learns from its polls).
+      const owner = await loginUser(two.app, a.owner.email, GOOD_PASSWORD);
+      expect(owner.statusCode, owner.body).toBe(200);
+      const res = await two.app.inject({
+        url: '/api/orgs/current/usage',
+        headers: bearer(owner.json().access_token),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().live_calls.live).toBe(0);
+      // The login above minted the one token live now (its personal room).
+      expect(res.json().voice_sessions.live).toBe(1);
     });
 
     it('restores API keys on both instances, never sessions', async () => {

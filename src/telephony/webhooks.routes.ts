@@ -143,8 +143,9 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
   }
   // A suspended org's webhooks (the kill switch) are still verified, then treated like those of a
   // number nobody routes: a polite "not in service" and nothing stored.
+  const verifiedOwner = (request: FastifyRequest) => owners.get(request) as WebhookOwner;
   const ownerOf = (request: FastifyRequest) => {
-    const owner = owners.get(request) as WebhookOwner;
+    const owner = verifiedOwner(request);
     return owner.suspended ? { ...owner, orgId: null } : owner;
   };
   const tags = ['webhooks'];
@@ -217,7 +218,13 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
           scheduledCallId: request.query.scheduled_call_id,
           dispatchKey: request.query.dispatch_key,
         });
-        await releaseCallSlot(deps.quotas, orgId, {
+      }
+      // The call's end gives its live-call slot back even while its org is suspended (nothing is
+      // stored then): the kill switch hung the call up, and a slot held past it would shrink the
+      // org's quota for QUOTA_LEASE_SECONDS after it resumes.
+      const slotOrg = verifiedOwner(request).orgId;
+      if (slotOrg) {
+        await releaseCallSlot(deps.quotas, slotOrg, {
           callSid: b.CallSid,
           status: b.CallStatus as CallStatus,
           scheduledCallId: request.query.scheduled_call_id,
