@@ -199,6 +199,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         tags,
         security,
         summary: 'Change your password; every other session ends',
+        description:
+          'Every other session of yours ends, and every password-reset or set-password link still outstanding stops working.',
         body: Type.Object(
           { current_password: Password, new_password: Password },
           { additionalProperties: false },

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { bearer, forgotPassword, loginUser, registerUser } from '../test/auth-helpers.ts';
+import {
+  bearer,
+  changePassword,
+  forgotPassword,
+  GOOD_PASSWORD,
+  loginUser,
+  registerUser,
+} from '../test/auth-helpers.ts';
 import { createUser, uniqueEmail } from '../test/factories.ts';
 import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
@@ -255,6 +262,25 @@ describe('reset tokens', () => {
     const second = resetTokenOf(u.email);
     expect((await reset(first)).statusCode).toBe(400);
     expect((await reset(second)).statusCode).toBe(204);
+  });
+
+  it('a password change kills the links issued before it (reset and set-password)', async () => {
+    // The user's answer to a suspected compromise must not leave a link (perhaps requested by
+    // whoever reads their mailbox) that sets a password of someone else's choosing.
+    const u = await registerUser(t.app);
+    await forgotPassword(t.app, u.email);
+    const link = resetTokenOf(u.email);
+    const { token: setLink } = await withSystem(t.database, (tx) =>
+      issueUserToken(tx, { userId: u.userId, purpose: 'set_password', ttlMs: 3600_000 }),
+    );
+    const changed = await changePassword(t.app, bearer(u.access), GOOD_PASSWORD, NEW_PASSWORD);
+    expect(changed.statusCode, changed.body).toBe(204);
+    for (const token of [link, setLink]) {
+      const res = await reset(token, 'the link holder passphrase 66');
+      expect(res.statusCode).toBe(400);
+      expect(res.json().code).toBe('invalid_token');
+    }
+    expect((await loginUser(t.app, u.email, NEW_PASSWORD)).statusCode).toBe(200);
   });
 
   it('password rules apply; a refused password leaves the token usable', async () => {

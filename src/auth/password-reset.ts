@@ -27,7 +27,8 @@ import {
 } from './user-token.repository.ts';
 import { presentedTokenHash } from './user-tokens.ts';
 
-const RESET_PURPOSES = ['reset_password', 'set_password'] as const;
+/** The links that set a password: a reset, and an admin-created account's first password. */
+export const RESET_PURPOSES = ['reset_password', 'set_password'] as const;
 
 export async function forgotPassword(
   auth: AuthContext,

@@ -134,7 +134,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change your password; every other session ends */
+        /**
+         * Change your password; every other session ends
+         * @description Every other session of yours ends, and every password-reset or set-password link still outstanding stops working.
+         */
         post: operations["changePassword"];
         delete?: never;
         options?: never;
