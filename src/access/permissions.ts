@@ -164,9 +164,20 @@ export function requirePermission(caller: Caller | null | undefined, permission:
     throw new AppError('forbidden', `Requires the ${permission} permission`);
 }
 
-/** The platform superuser in person: never through an API key, never before enrolling MFA. */
+/**
+ * The platform superuser in person: never through an API key, never before enrolling MFA, and
+ * never while acting inside an org (X-Switchboard-Org): a request made as an org's owner is an act
+ * in that org, audited there, and must not double as a platform act (suspending, resuming, disabling
+ * accounts, assigning platform numbers).
+ */
 export function requireSuperuser(p: Principal): void {
   if (!p.superuser || !isPerson(p) || p.mfaPending) throw new AppError('superuser_required');
+  if (p.actingInOrg) {
+    throw new AppError(
+      'superuser_required',
+      'Platform administration is refused while acting inside an org: send it without X-Switchboard-Org',
+    );
+  }
 }
 
 /** Resources with an owner: members manage their own rows, managers and up every row. */

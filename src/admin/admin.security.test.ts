@@ -103,6 +103,66 @@ describe('X-Switchboard-Org', () => {
     ).toEqual([]);
   });
 
+  it('platform acts are refused while acting in an org, and work in person', async () => {
+    // A request made as an org's owner is an act in that org (audited there): it must not double
+    // as a platform act on any org or account.
+    const a = await team(t);
+    const victim = await createUser(t.database);
+    const acting = { ...su.headers, [ORG_HEADER]: a.org.id };
+    const platform: [string, string, object?][] = [
+      ['GET', '/api/admin/orgs'],
+      ['GET', '/api/admin/users'],
+      ['GET', '/api/admin/suspended-orgs'],
+      ['POST', `/api/admin/users/${victim.id}/disable`],
+      ['POST', `/api/admin/users/${victim.id}/enable`],
+      ['POST', '/api/admin/signing-keys/rotate'],
+      ['POST', '/api/admin/phone-assignments', { org_id: a.org.id, number: '+15550009999' }],
+      ['POST', `/api/admin/orgs/${a.org.id}/suspend`, { reason: 'acting' }],
+      ['POST', `/api/admin/orgs/${a.org.id}/resume`, { reason: 'acting' }],
+    ];
+    for (const [method, url, payload] of platform) {
+      const res = await t.app.inject({
+        method: method as 'GET' | 'POST',
+        url,
+        headers: acting,
+        ...(payload ? { payload } : method === 'POST' ? { payload: {} } : {}),
+      });
+      expect(res.statusCode, `${method} ${url}`).toBe(403);
+      expect(res.json().code).toBe('superuser_required');
+    }
+    const org = await withSystem(t.database, (tx) =>
+      tx.selectFrom('orgs').select('suspended_at').where('id', '=', a.org.id).executeTakeFirst(),
+    );
+    expect(org?.suspended_at).toBeNull();
+    // No key was staged by the refused rotation: the one in person is not 409.
+    const rotate = await t.app.inject({
+      method: 'POST',
+      url: '/api/admin/signing-keys/rotate',
+      headers: su.headers,
+    });
+    expect(rotate.statusCode, rotate.body).toBe(200);
+    for (const url of ['/api/admin/orgs', '/api/admin/users', '/api/admin/suspended-orgs']) {
+      expect((await t.app.inject({ url, headers: su.headers })).statusCode).toBe(200);
+    }
+  });
+
+  it('the superuser cannot invite into another org (acceptance would refuse the link)', async () => {
+    const a = await team(t);
+    const email = uniqueEmail('invitee');
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs/current/invitations',
+      headers: { ...su.headers, [ORG_HEADER]: a.org.id },
+      payload: { email, role: 'member' },
+    });
+    expect(res.statusCode, res.body).toBe(403);
+    expect(res.json().code).toBe('forbidden');
+    const pending = await withSystem(t.database, (tx) =>
+      tx.selectFrom('invitations').select('id').where('email', '=', email).execute(),
+    );
+    expect(pending).toEqual([]);
+  });
+
   it('the superuser cannot mint API keys inside another org', async () => {
     const a = await team(t);
     const res = await t.app.inject({

@@ -3,7 +3,7 @@
 // The mailed token is 256 random bits, stored only as SHA-256, valid once for
 // INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
 // most one live link per address exists. Nobody can invite with a role above their own.
-import { findOrg } from '../access/membership.repository.ts';
+import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
@@ -74,6 +74,12 @@ export async function stageInvitation(
   meta: RequestMeta,
   auditExtra: Record<string, string> = {},
 ): Promise<StagedInvitation> {
+  // An invitation carries its inviter's authority, read again at acceptance (invitation-authority.ts):
+  // an inviter with no membership here (the superuser acting in the org) could only send a link
+  // that is refused when used. Refused now, as the superuser's API keys are.
+  if (!(await findActiveMembership(tx, p.orgId, p.userId))) {
+    throw new AppError('forbidden', 'Only a member of this organization can invite people into it');
+  }
   const token = generateToken(32);
   const replaced = await revokeInvitations(tx, p.orgId, { email: input.email }, p.userId);
   const row = await insertInvitation(tx, {
