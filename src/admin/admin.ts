@@ -11,6 +11,7 @@ import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { revokeInvitationsBeyondAuthority } from '../orgs/invitation-authority.ts';
+import { revokeCreatorKeys } from '../users/creator-keys.ts';
 import {
   type AdminUserRow,
   listAllOrgs,
@@ -78,6 +79,17 @@ export async function adminSetUserStatus(
             'inviter_disabled',
           )
         : 0;
+    // Re-enabling the account must not revive its keys: they end with it, in every org.
+    const keysRevoked =
+      status === 'disabled'
+        ? await revokeCreatorKeys(
+            tx,
+            meta,
+            { actor_user_id: p.userId, actor_type: 'superuser' },
+            { userId },
+            'creator_disabled',
+          )
+        : [];
     const orgs = await orgIdsOfUser(tx, userId);
     for (const orgId of orgs.length > 0 ? orgs : [null]) {
       await recordAudit(tx, meta, {
@@ -88,7 +100,11 @@ export async function adminSetUserStatus(
         target_type: 'user',
         target_id: userId,
         outcome: 'success',
-        metadata: { sessions_ended: ended.length, invitations_revoked: invitationsRevoked },
+        metadata: {
+          sessions_ended: ended.length,
+          invitations_revoked: invitationsRevoked,
+          ...(status === 'disabled' ? { api_keys_revoked: keysRevoked.length } : {}),
+        },
       });
     }
     return { user, ended };

@@ -71,7 +71,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{
         tags,
         security,
         summary: 'Create an API key (owners and admins); the key is shown only here',
-        description: `Use it as \`Authorization: Bearer sb_…\`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: ${API_KEY_SCOPES.join(', ')}.`,
+        description: `Use it as \`Authorization: Bearer sb_…\`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked or expired; it is revoked for good when you leave the org or your account is disabled. Scopes: ${API_KEY_SCOPES.join(', ')}.`,
         body: Type.Object(
           {
             name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),

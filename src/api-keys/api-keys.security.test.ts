@@ -6,19 +6,21 @@ import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
 import {
+  ADMIN_ENV,
   auditOf,
   createKey,
   listPrompts,
   postPrompt,
   removeMember,
   setRole,
+  superuser,
   team,
 } from '../test/org-helpers.ts';
 import { newApiKey } from './api-key-format.ts';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await buildTestApp();
+  t = await buildTestApp({ env: ADMIN_ENV });
 });
 afterAll(() => t.close());
 
@@ -250,6 +252,55 @@ describe('revoked, expired, orphaned and forged keys', () => {
         .execute(),
     );
     expect((await listPrompts(t.app, key2.headers)).statusCode).toBe(401);
+  });
+
+  it('removal and disabling revoke the creator’s keys for good: a return revives none', async () => {
+    const a = await team(t);
+    const su = await superuser(t);
+    const byAdmin = await createKey(t.app, a.admin, ['prompts:read']);
+    const byOwner = await createKey(t.app, a.owner, ['prompts:read']);
+    const statusOf = async (id: string) => {
+      const res = await t.app.inject({ url: '/api/api-keys', headers: a.owner.headers });
+      return res.json().items.find((k: { id: string }) => k.id === id)?.status;
+    };
+
+    // Removed, then back in the org (as a re-invitation would): the old key stays dead.
+    expect((await removeMember(t.app, a.owner, a.admin)).statusCode).toBe(204);
+    expect(await statusOf(byAdmin.id)).toBe('revoked');
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('memberships')
+        .set({ status: 'active', role: 'admin' })
+        .where('org_id', '=', a.org.id)
+        .where('user_id', '=', a.admin.user.id)
+        .execute(),
+    );
+    expect((await listPrompts(t.app, byAdmin.headers)).statusCode).toBe(401);
+
+    // Disabled, then enabled again by the superuser: the same.
+    const status = (act: 'disable' | 'enable', who: { user: { id: string } }) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/admin/users/${who.user.id}/${act}`,
+        headers: su.headers,
+      });
+    const second = await team(t);
+    const theirs = await createKey(t.app, second.admin, ['prompts:read']);
+    expect((await status('disable', second.admin)).statusCode).toBe(200);
+    expect((await status('enable', second.admin)).statusCode).toBe(200);
+    expect((await listPrompts(t.app, theirs.headers)).statusCode).toBe(401);
+
+    // Each revocation is in its org's audit log; the owner's own key is untouched.
+    expect((await listPrompts(t.app, byOwner.headers)).statusCode).toBe(200);
+    for (const [org, key, reason] of [
+      [a.org.id, byAdmin.id, 'creator_removed'],
+      [second.org.id, theirs.id, 'creator_disabled'],
+    ] as const) {
+      const entry = (await auditOf(t.database, org)).find(
+        (e) => e.action === 'api_key.revoke' && e.target_id === key,
+      );
+      expect(entry?.metadata).toMatchObject({ reason });
+    }
   });
 
   it('a malformed, unknown or tampered key is a plain 401', async () => {

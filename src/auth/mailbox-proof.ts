@@ -13,11 +13,8 @@
 import { recordAudit } from '../audit/audit.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import {
-  removeTotpEnrolment,
-  retireBackupCodes,
-  revokeApiKeysCreatedBy,
-} from '../users/credentials.repository.ts';
+import { revokeCreatorKeys } from '../users/creator-keys.ts';
+import { removeTotpEnrolment, retireBackupCodes } from '../users/credentials.repository.ts';
 import { claimFirstEmailProof } from '../users/user.repository.ts';
 import { revokeSessions } from './session.repository.ts';
 import { retireUserTokens } from './user-token.repository.ts';
@@ -46,21 +43,14 @@ export async function proveMailboxControl(
   const backupCodes = await retireBackupCodes(tx, userId);
   // A half-finished MFA login made with the pre-proof password must not complete afterwards.
   await retireUserTokens(tx, userId, ['mfa_login']);
-  const keys = await revokeApiKeysCreatedBy(tx, userId, provenAt);
-
-  for (const key of keys) {
-    // Each org sees why its key stopped working.
-    await recordAudit(tx, meta, {
-      org_id: key.org_id,
-      actor_user_id: userId,
-      actor_type: 'user',
-      action: 'api_key.revoke',
-      target_type: 'api_key',
-      target_id: key.id,
-      outcome: 'success',
-      metadata: { reason: 'mailbox_proven' },
-    });
-  }
+  // Each org sees why its key stopped working.
+  const keys = await revokeCreatorKeys(
+    tx,
+    meta,
+    { actor_user_id: userId, actor_type: 'user' },
+    { userId, createdBefore: provenAt },
+    'mailbox_proven',
+  );
   await recordAudit(tx, meta, {
     org_id: null,
     actor_user_id: userId,

@@ -20,6 +20,7 @@ import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { revokeCreatorKeys } from '../users/creator-keys.ts';
 import { type AuthorityLoss, revokeInvitationsBeyondAuthority } from './invitation-authority.ts';
 import {
   countActiveOwners,
@@ -121,6 +122,18 @@ async function cutAccess(
     { userId, roleNow: change.roleNow, orgId: p.orgId },
     change.invitationReason,
   );
+  // Removed: their keys here are revoked for good (a return to the org must not revive them). A
+  // lower role keeps them: each use is narrowed to the creator's role as it is then.
+  const keysRevoked =
+    change.roleNow === null
+      ? await revokeCreatorKeys(
+          tx,
+          meta,
+          auditActor(p),
+          { userId, orgId: p.orgId },
+          'creator_removed',
+        )
+      : [];
   await recordAct(tx, meta, p, {
     action: change.action,
     target_type: 'user',
@@ -129,6 +142,7 @@ async function cutAccess(
       ...change.metadata,
       sessions_ended: ended.length,
       invitations_revoked: invitationsRevoked,
+      ...(change.roleNow === null ? { api_keys_revoked: keysRevoked.length } : {}),
     },
   });
   return ended;

@@ -53,18 +53,21 @@ export async function retireBackupCodes(tx: Tx, userId: string): Promise<number>
   return Number(r.numUpdatedRows);
 }
 
-/** Revokes every live key the user created, in every org; returns them (id and org). */
+/**
+ * Revokes every live key the user created: in `orgId` only, else in every org; with
+ * `createdBefore`, only those made up to then. Returns them (id and org).
+ */
 export function revokeApiKeysCreatedBy(
   tx: Tx,
   userId: string,
-  createdBefore: Date,
+  opts: { revokedBy: string; orgId?: string; createdBefore?: Date },
 ): Promise<{ id: string; org_id: string }[]> {
-  return tx
+  let q = tx
     .updateTable('api_keys')
-    .set({ revoked_at: new Date(), revoked_by: userId })
+    .set({ revoked_at: new Date(), revoked_by: opts.revokedBy })
     .where('created_by', '=', userId)
-    .where('created_at', '<=', createdBefore)
-    .where('revoked_at', 'is', null)
-    .returning(['id', 'org_id'])
-    .execute();
+    .where('revoked_at', 'is', null);
+  if (opts.orgId) q = q.where('org_id', '=', opts.orgId);
+  if (opts.createdBefore) q = q.where('created_at', '<=', opts.createdBefore);
+  return q.returning(['id', 'org_id']).execute();
 }

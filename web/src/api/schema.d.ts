@@ -716,7 +716,7 @@ export interface paths {
         put?: never;
         /**
          * Create an API key (owners and admins); the key is shown only here
-         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked, expired, or when you leave the org. Scopes: org:read, prompts:read, prompts:write, agent:context, agent:preferences, users:read, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, do_not_call:read, do_not_call:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write, quotas:read.
+         * @description Use it as `Authorization: Bearer sb_…`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked or expired; it is revoked for good when you leave the org or your account is disabled. Scopes: org:read, prompts:read, prompts:write, agent:context, agent:preferences, users:read, phones:read, phones:write, agents:read, agents:write, message_agents:read, message_agents:write, scheduled_calls:read, scheduled_calls:write, do_not_call:read, do_not_call:write, calls:read, messages:read, analytics:read, livekit:join, voice_sessions:read, conversations:read, audio:write, quotas:read.
          */
         post: operations["createApiKey"];
         delete?: never;
