@@ -133,6 +133,44 @@ describe('the mailbox owner resets the password of a pre-claimed account', () =>
     ).toMatchObject({ metadata: { reason: 'mailbox_proven' } });
   });
 
+  it('revokes the invitations the pre-claimer sent: none admits them into her workspace', async () => {
+    // The attacker, as the victim's account (owner of the org made at sign-up), invites their own
+    // address as owner and waits for her to start using the workspace she lands in.
+    const email = uniqueEmail('alice');
+    const a = await preClaim(email);
+    const mallory = uniqueEmail('mallory');
+    const inv = await post(
+      '/api/orgs/current/invitations',
+      { email: mallory, role: 'owner' },
+      bearer(a.access),
+    );
+    expect(inv.statusCode, inv.body).toBe(201);
+    const token = mailedToken(mallory, '/accept-invite?token=');
+    await resetThroughMailbox(email);
+
+    const accepted = await post('/api/invitations/accept', {
+      token,
+      password: 'mallory chooses this passphrase 9',
+    });
+    expect(accepted.statusCode).toBe(410);
+    expect(accepted.json().code).toBe('invitation_revoked');
+    const row = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('invitations')
+        .select(['revoked_at', 'accepted_at'])
+        .where('id', '=', inv.json().id)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(row.accepted_at).toBeNull();
+    expect(row.revoked_at).not.toBeNull();
+    const [entry] = await provenAudit(a.userId);
+    expect(entry?.metadata).toMatchObject({ invitations_revoked: 1 });
+    const orgTrail = await auditOf(t.database, (await orgOf(a.userId))!);
+    expect(
+      orgTrail.find((e) => e.action === 'invitation.revoke' && e.target_id === inv.json().id),
+    ).toMatchObject({ metadata: { reason: 'mailbox_proven', role: 'owner' } });
+  });
+
   it('a verified account keeps its MFA and keys across a reset: only the first proof purges', async () => {
     const email = uniqueEmail('verified');
     const a = await preClaim(email);

@@ -1,8 +1,9 @@
 // The first proof of mailbox control. Until an address is proven, its account may have been made
 // by anyone: registered by someone who merely typed the address (verification is optional), or
 // created by the owner of any org. Whoever did that may have armed it with their own sessions,
-// TOTP and API keys, waiting for the real owner to reset "her" password or accept an invitation
-// into it. The mailbox owner always wins: the first time a mailed link (verification, reset,
+// TOTP, API keys and invitations (their own address, invited as owner into the org the account
+// made at sign-up), waiting for the real owner to reset "her" password or accept an invitation
+// into it, and start using the workspace she lands in. The mailbox owner always wins: the first time a mailed link (verification, reset,
 // set-password, invitation) is followed for a never-verified account, every credential made before
 // that moment dies with it. Later proofs change nothing (MFA and keys the owner set up stay).
 //
@@ -14,7 +15,12 @@ import { recordAudit } from '../audit/audit.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { revokeCreatorKeys } from '../users/creator-keys.ts';
-import { removeTotpEnrolment, retireBackupCodes } from '../users/credentials.repository.ts';
+import { ROLES } from '../db/schema.ts';
+import {
+  removeTotpEnrolment,
+  retireBackupCodes,
+  revokeInvitationsSentBy,
+} from '../users/credentials.repository.ts';
 import { claimFirstEmailProof } from '../users/user.repository.ts';
 import { revokeSessions } from './session.repository.ts';
 import { retireUserTokens } from './user-token.repository.ts';
@@ -51,6 +57,25 @@ export async function proveMailboxControl(
     { userId, createdBefore: provenAt },
     'mailbox_proven',
   );
+  // An invitation the pre-claimer sent (their own address, as owner) would let them into the
+  // workspace the mailbox owner is about to use: pending ones die with the other credentials.
+  const invitations = await revokeInvitationsSentBy(
+    tx,
+    { invitedBy: userId, roles: [...ROLES] },
+    userId,
+  );
+  for (const inv of invitations) {
+    await recordAudit(tx, meta, {
+      org_id: inv.org_id,
+      actor_user_id: userId,
+      actor_type: 'user',
+      action: 'invitation.revoke',
+      target_type: 'invitation',
+      target_id: inv.id,
+      outcome: 'success',
+      metadata: { reason: 'mailbox_proven', role: inv.role },
+    });
+  }
   await recordAudit(tx, meta, {
     org_id: null,
     actor_user_id: userId,
@@ -65,6 +90,7 @@ export async function proveMailboxControl(
       mfa_removed: mfaRemoved,
       backup_codes_retired: backupCodes,
       api_keys_revoked: keys.length,
+      invitations_revoked: invitations.length,
     },
   });
   return { first: true, endedSessions };

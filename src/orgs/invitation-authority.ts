@@ -16,11 +16,11 @@ import type { AuditLog, Invitation, Role } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { revokeInvitationsSentBy } from '../users/credentials.repository.ts';
 import {
   findInvitationByTokenHashForUpdate,
   inviterRoleNow,
   revokeInvitations,
-  revokeInvitationsSentBy,
 } from './invitation.repository.ts';
 import { mayInviteAs, rolesNotGrantableBy } from './roles.ts';
 

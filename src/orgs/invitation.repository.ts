@@ -76,28 +76,6 @@ export async function markInvitationAccepted(tx: Tx, id: string, userId: string)
     .execute();
 }
 
-/**
- * Revokes the pending invitations sent by `invitedBy` whose role is in `roles` (in one org, or in
- * every org the transaction may see when orgId is omitted); returns them.
- */
-export async function revokeInvitationsSentBy(
-  tx: Tx,
-  f: { invitedBy: string; roles: Role[]; orgId?: string },
-  revokedBy: string,
-): Promise<{ id: string; org_id: string; role: Role }[]> {
-  if (f.roles.length === 0) return [];
-  let q = tx
-    .updateTable('invitations')
-    .set({ revoked_at: new Date(), revoked_by: revokedBy })
-    .where('invited_by', '=', f.invitedBy)
-    .where('role', 'in', f.roles)
-    .where('accepted_at', 'is', null)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', new Date());
-  if (f.orgId) q = q.where('org_id', '=', f.orgId);
-  return q.returning(['id', 'org_id', 'role']).execute();
-}
-
 /** The inviter's role in the org now: null unless the account and the membership are active. */
 export async function inviterRoleNow(tx: Tx, orgId: string, userId: string): Promise<Role | null> {
   const row = await tx

@@ -1,8 +1,11 @@
-// Ending a user's second factors and API keys, which more than one capability does: the first
-// proof of mailbox control (src/auth/mailbox-proof.ts) purges them all, MFA's disable ends TOTP
-// and, with regenerate, retires backup codes. The capabilities that create them keep the rest of
-// their SQL. The caller owns the transaction.
+// Ending what a user holds or has handed out (second factors, API keys, pending invitations), which
+// more than one capability does: the first proof of mailbox control (src/auth/mailbox-proof.ts)
+// purges them all, MFA's disable ends TOTP and, with regenerate, retires backup codes; a removal
+// or a disabling revokes keys and invitations (src/users/creator-keys.ts,
+// src/orgs/invitation-authority.ts). The capabilities that create them keep the rest of their SQL.
+// The caller owns the transaction.
 import { sql } from 'kysely';
+import type { Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
 /** The users columns of a TOTP enrolment, pending setups included, emptied. */
@@ -70,4 +73,26 @@ export function revokeApiKeysCreatedBy(
   if (opts.orgId) q = q.where('org_id', '=', opts.orgId);
   if (opts.createdBefore) q = q.where('created_at', '<=', opts.createdBefore);
   return q.returning(['id', 'org_id']).execute();
+}
+
+/**
+ * Revokes the pending invitations sent by `invitedBy` whose role is in `roles` (in one org, or in
+ * every org the transaction may see when orgId is omitted); returns them.
+ */
+export async function revokeInvitationsSentBy(
+  tx: Tx,
+  f: { invitedBy: string; roles: Role[]; orgId?: string },
+  revokedBy: string,
+): Promise<{ id: string; org_id: string; role: Role }[]> {
+  if (f.roles.length === 0) return [];
+  let q = tx
+    .updateTable('invitations')
+    .set({ revoked_at: new Date(), revoked_by: revokedBy })
+    .where('invited_by', '=', f.invitedBy)
+    .where('role', 'in', f.roles)
+    .where('accepted_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', new Date());
+  if (f.orgId) q = q.where('org_id', '=', f.orgId);
+  return q.returning(['id', 'org_id', 'role']).execute();
 }
