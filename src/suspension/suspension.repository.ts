@@ -43,13 +43,20 @@ export async function clearSuspended(tx: Tx, orgId: string): Promise<Org> {
     .executeTakeFirstOrThrow();
 }
 
-/** Ends every live session of the org (its refresh chains die with it); returns their ids. */
+/**
+ * Ends every live session of the org (its refresh chains die with it); returns their ids. The
+ * platform superuser's are spared: the kill switch never refuses them (they are who resumes), and
+ * suspending the org they logged into must not log them out.
+ */
 export async function revokeOrgSessions(tx: Tx, orgId: string, reason: string): Promise<string[]> {
   const rows = await tx
     .updateTable('sessions')
     .set({ revoked_at: new Date(), revoked_reason: reason })
     .where('org_id', '=', orgId)
     .where('revoked_at', 'is', null)
+    .where('user_id', 'not in', (eb) =>
+      eb.selectFrom('users').select('id').where('is_superuser', '=', true),
+    )
     .returning('id')
     .execute();
   return rows.map((r) => r.id);

@@ -111,6 +111,26 @@ describe('suspend and resume: the platform superuser only', () => {
     expectProblem(await post(url('resume'), su.headers, { reason: 'Again' }), 409, 'conflict');
     expect((await suspendedAt(a.org.id)).suspended_at).toBeNull();
   });
+
+  it('suspending the org the superuser is logged into leaves them logged in', async () => {
+    // Their tokens are never refused by the kill switch: they are who resumes it.
+    const own = await t.app.inject({ url: '/api/orgs/current', headers: su.headers });
+    const platform = own.json().id as string;
+    const url = (act: string) => `/api/admin/orgs/${platform}/${act}`;
+    expect((await post(url('suspend'), su.headers, { reason: 'Drill' })).statusCode).toBe(200);
+    const list = await t.app.inject({ url: '/api/admin/suspended-orgs', headers: su.headers });
+    expect(list.statusCode, list.body).toBe(200);
+    expect((await post(url('resume'), su.headers, { reason: 'Drill over' })).statusCode).toBe(200);
+    const live = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', su.user.id)
+        .where('revoked_at', 'is', null)
+        .execute(),
+    );
+    expect(live.length).toBeGreaterThan(0);
+  });
 });
 
 describe('lockdown: the owner, re-authenticated', () => {
