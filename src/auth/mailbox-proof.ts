@@ -12,10 +12,10 @@
 // passes `endedSessions` to `auth.revocation.add` after the commit, so live access tokens die
 // at once on this instance (and on the others at their next poll).
 import { recordAudit } from '../audit/audit.ts';
+import { ROLES } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { revokeCreatorKeys } from '../users/creator-keys.ts';
-import { ROLES } from '../db/schema.ts';
 import {
   removeTotpEnrolment,
   retireBackupCodes,
