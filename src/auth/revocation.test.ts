@@ -1,6 +1,7 @@
 // The revocation list tells its listeners of each ended session once: at once on the instance
 // that ended it, at the next poll on another instance sharing the database.
 import { describe, expect, it } from 'vitest';
+import { withSystem } from '../db/tenant.ts';
 import { twoAppsForFile } from '../test/app.ts';
 import { bearer, logOut, registerUser } from '../test/auth-helpers.ts';
 
@@ -40,5 +41,38 @@ describe('revocation listeners', () => {
     expect(heard).toEqual(['00000000-0000-4000-8000-000000000001']);
     offBad();
     offGood();
+  });
+});
+
+describe('revocation across instances, whatever their clocks', () => {
+  it('a revocation stamped by a lagging clock is still heard by the others', async () => {
+    const u = await registerUser(one.app);
+    const sid = JSON.parse(Buffer.from(u.access.split('.')[1] ?? '', 'base64url').toString()).sid;
+    const me = () => two.app.inject({ url: '/api/users/me', headers: bearer(u.access) });
+    expect((await me()).statusCode).toBe(200);
+    await two.app.auth.revocation.poll();
+
+    // Another instance whose clock is 10 s behind (or whose transaction took its stamp 10 s
+    // before it committed) ends the session: the stamp is the database's clock, not the one
+    // written, so it cannot fall behind the watermark of the others' polls.
+    const lag = 10_000;
+    await withSystem(one.database, (tx) =>
+      tx
+        .updateTable('sessions')
+        .set({ revoked_at: new Date(Date.now() - lag), revoked_reason: 'logout' })
+        .where('id', '=', sid)
+        .execute(),
+    );
+    const row = await withSystem(one.database, (tx) =>
+      tx
+        .selectFrom('sessions')
+        .select('revoked_at')
+        .where('id', '=', sid)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(Math.abs(row.revoked_at!.getTime() - Date.now())).toBeLessThan(lag / 2);
+
+    await two.app.auth.revocation.poll();
+    expect((await me()).statusCode).toBe(401);
   });
 });

@@ -4,9 +4,12 @@
 // ended session's access token is refused everywhere within one poll interval.
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
-import { withSystem } from '../db/tenant.ts';
+import { withSystemRead } from '../db/tenant.ts';
 import { createPolledFeed } from '../infra/polled-feed.ts';
 import { revokedSince } from './session.repository.ts';
+
+/** How far each poll reaches back before the previous one's reading (database clock). */
+export const REVOCATION_OVERLAP_MS = 30_000;
 
 export interface RevocationList {
   isRevoked(sessionId: string): boolean;
@@ -32,8 +35,11 @@ export function createRevocationList(opts: {
   logger?: Logger;
 }): RevocationList {
   const revoked = new Map<string, number>();
-  // Overlap polls slightly: a revocation committed just before our clock reading still shows.
-  let since = new Date(Date.now() - opts.retainMs);
+  // The watermark is the database's clock (as revoked_at is), never this instance's: a lagging
+  // clock on either side must not hide a revocation. Polls overlap by REVOCATION_OVERLAP_MS: a
+  // revocation stamped before the previous poll's reading but committed after its read still
+  // shows, unless its transaction took longer than that to commit.
+  let since: Date | null = null;
 
   /** Record revocations; returns the ids this instance did not know yet. */
   function record(entries: Iterable<[string, number]>): string[] {
@@ -51,15 +57,14 @@ export function createRevocationList(opts: {
 
   const feed = createPolledFeed<string>({
     async read() {
-      const started = Date.now();
-      const rows = await withSystem(opts.database, (tx) => revokedSince(tx, since));
-      const fresh = record(
-        rows.map(
-          (r) => [r.id, r.revoked_at ? r.revoked_at.getTime() : started] as [string, number],
-        ),
+      const { now, ids } = await withSystemRead(opts.database, (tx) =>
+        revokedSince(tx, since, opts.retainMs),
       );
-      since = new Date(started - 5000);
-      prune(started);
+      // Kept from when this instance learned of it: retention is judged by one clock, its own.
+      const learned = Date.now();
+      const fresh = record(ids.map((id) => [id, learned] as [string, number]));
+      since = new Date(now.getTime() - REVOCATION_OVERLAP_MS);
+      prune(learned);
       return fresh;
     },
     pollMs: opts.pollMs,

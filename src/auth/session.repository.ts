@@ -1,5 +1,6 @@
 // Sessions and their refresh-token chains. The caller owns the transaction.
 
+import { sql } from 'kysely';
 import type { RefreshToken, Session } from '../db/schema.ts';
 import { sendWithNext, type Tx } from '../db/tenant.ts';
 
@@ -66,13 +67,23 @@ export async function revokeSessions(
   return rows.map((r) => r.id);
 }
 
-/** Sessions revoked since a moment (every instance polls this to learn others' revocations). */
-export function revokedSince(tx: Tx, since: Date) {
-  return tx
+/**
+ * Sessions revoked since a moment of the database's clock (the first time: `firstLookbackMs`
+ * back from now), and that clock's reading before the read, the next watermark: every instance
+ * polls this to learn others' revocations. revoked_at is the database's clock too (migration
+ * 0020), so no instance's own clock takes part.
+ */
+export async function revokedSince(tx: Tx, since: Date | null, firstLookbackMs: number) {
+  const { now } = await tx
+    .selectNoFrom(sql<Date>`clock_timestamp()`.as('now'))
+    .executeTakeFirstOrThrow();
+  const from = since ?? new Date(now.getTime() - firstLookbackMs);
+  const rows = await tx
     .selectFrom('sessions')
-    .select(['id', 'revoked_at'])
-    .where('revoked_at', '>=', since)
+    .select('id')
+    .where('revoked_at', '>=', from)
     .execute();
+  return { now, ids: rows.map((r) => r.id) };
 }
 
 export async function insertRefreshToken(

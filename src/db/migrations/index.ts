@@ -20,6 +20,7 @@ import * as quotaLeaseOneScan from './2026_11_30_0016_quota_lease_one_scan.ts';
 import * as membershipPolicyFunctions from './2026_11_30_0017_membership_policy_functions.ts';
 import * as policyContextOnce from './2026_12_01_0018_policy_context_once.ts';
 import * as voiceSessionApiKey from './2026_12_01_0019_voice_session_api_key.ts';
+import * as sessionRevokedDbClock from './2026_12_01_0020_session_revoked_db_clock.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -40,4 +41,5 @@ export const migrations: Record<string, Migration> = {
   '2026_11_30_0017_membership_policy_functions': membershipPolicyFunctions,
   '2026_12_01_0018_policy_context_once': policyContextOnce,
   '2026_12_01_0019_voice_session_api_key': voiceSessionApiKey,
+  '2026_12_01_0020_session_revoked_db_clock': sessionRevokedDbClock,
 };
