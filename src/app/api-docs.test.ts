@@ -103,6 +103,25 @@ describe('every documented route', () => {
       [],
     );
   });
+
+  it('lists 404 wherever a credential is taken, and 429 wherever an API key is', () => {
+    // X-Switchboard-Org naming an unknown org is a 404 on any authenticated route; an API key
+    // over RATE_LIMIT_API_KEY is a 429 on any route that takes keys (not the account routes).
+    const statuses = (route: string) =>
+      Object.keys(documented().find((r) => r.route === route)?.schema.response ?? {});
+    expect(statuses('GET /api/prompts')).toEqual(expect.arrayContaining(['404', '429']));
+    expect(statuses('GET /api/auth/verify')).toEqual(expect.arrayContaining(['404', '429']));
+    expect(statuses('GET /api/users/me')).toContain('404');
+    expect(statuses('GET /api/users/me')).not.toContain('429');
+    const missing = documented()
+      .filter((r) => {
+        const security = r.schema.security ?? [];
+        return security.length > 0 && security.every((s) => Object.keys(s).length > 0);
+      })
+      .filter((r) => !('404' in (r.schema.response ?? {})))
+      .map((r) => r.route);
+    expect(missing).toEqual([]);
+  });
 });
 
 describe('the document itself', () => {

@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import fp from 'fastify-plugin';
 import { Type } from 'typebox';
+import { apiKeyRefusedOn } from '../api-keys/authenticate-api-key.ts';
 import { ERRORS, type ErrorCode } from '../http/errors.ts';
 import { sendProblem } from '../http/problem.ts';
 import { allowWhileMfaPending, MFA_PENDING_ALLOWED } from '../http/route-config.ts';
@@ -59,7 +60,12 @@ export function serverUrl(publicUrl: string): string {
 
 const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { publicUrl }) => {
   // Every route declares the problem answers of its kind (credential, body) without copying them.
-  app.addHook('onRoute', (route) => declareProblemsOfKind(route.schema as never));
+  app.addHook('onRoute', (route) => {
+    const takesApiKeys = [route.method]
+      .flat()
+      .some((method) => !apiKeyRefusedOn(method, route.url));
+    declareProblemsOfKind(route.schema as never, { takesApiKeys });
+  });
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

@@ -34,18 +34,24 @@ interface RouteSchemaKind {
 /**
  * The problem answers a route gives by its kind, whatever its handler does: any route a malformed
  * or invalid request (400), a crash (500) or an unreachable database (503); a route that requires
- * a credential 401 (none, or a bad one) and 403 (a refused CSRF token, the MFA enrolment gate); a
- * route with a body 413 (over BODY_LIMIT_BYTES) and 415 (a content type it does not take).
- * api-docs adds them to every documented route's responses; what only some routes answer (404,
- * 409, 429…) each route declares with `responses()`.
+ * a credential 401 (none, or a bad one), 403 (a refused CSRF token, the MFA enrolment gate) and 404
+ * (X-Switchboard-Org naming an unknown org); one that also takes API keys 429 (the key over
+ * RATE_LIMIT_API_KEY); a route with a body 413 (over BODY_LIMIT_BYTES) and 415 (a content type it
+ * does not take). api-docs adds them to every documented route's responses; what only some routes
+ * answer (409, other 429s…) each route declares with `responses()`.
  */
-export function problemStatusesOfKind(schema: RouteSchemaKind): number[] {
+export function problemStatusesOfKind(
+  schema: RouteSchemaKind,
+  route: { takesApiKeys: boolean } = { takesApiKeys: false },
+): number[] {
   const statuses = [400, 500, 503];
   const credential =
     Array.isArray(schema.security) &&
     schema.security.length > 0 &&
     schema.security.every((s) => Object.keys(s).length > 0);
-  if (credential) statuses.push(401, 403);
+  if (credential) statuses.push(401, 403, 404);
+  const bearer = credential && schema.security!.some((s) => 'bearerAuth' in s);
+  if (bearer && route.takesApiKeys) statuses.push(429);
   if (schema.body !== undefined) statuses.push(413, 415);
   return statuses;
 }
@@ -53,9 +59,10 @@ export function problemStatusesOfKind(schema: RouteSchemaKind): number[] {
 /** Adds the problem answers of the route's kind to the responses it declares. */
 export function declareProblemsOfKind(
   schema: (RouteSchemaKind & { hide?: boolean; response?: Record<string, unknown> }) | undefined,
+  route?: { takesApiKeys: boolean },
 ) {
   if (!schema?.response || schema.hide) return;
-  for (const status of problemStatusesOfKind(schema)) schema.response[status] ??= ProblemRef;
+  for (const status of problemStatusesOfKind(schema, route)) schema.response[status] ??= ProblemRef;
 }
 
 /** Declare a route's success responses plus the problem documents it may answer with. */

@@ -2580,6 +2580,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2670,6 +2679,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2725,6 +2743,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2804,6 +2831,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2970,6 +3006,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3052,6 +3097,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3156,6 +3210,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3239,6 +3302,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3351,6 +3423,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3412,6 +3502,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3483,6 +3582,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3567,6 +3675,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3813,6 +3930,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3912,6 +4038,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4437,6 +4572,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4516,6 +4669,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4611,6 +4782,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -4621,6 +4801,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4719,6 +4908,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4785,6 +4983,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4909,6 +5116,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4980,6 +5196,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5064,6 +5298,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5196,6 +5439,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -5293,6 +5545,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5416,6 +5677,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5501,6 +5771,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5576,6 +5864,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5705,6 +6002,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5774,6 +6080,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5900,6 +6215,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5983,6 +6316,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6002,6 +6344,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6076,6 +6427,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6342,6 +6702,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6434,6 +6812,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -6444,6 +6831,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6518,6 +6914,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6605,6 +7010,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6681,6 +7104,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6785,6 +7226,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6881,6 +7331,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -6956,7 +7415,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7093,6 +7570,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7213,6 +7699,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7287,6 +7782,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7380,6 +7893,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7511,6 +8033,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -7609,6 +8149,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7738,6 +8296,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -7757,6 +8324,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7855,6 +8431,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7963,6 +8557,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -7982,6 +8585,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8089,6 +8701,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8155,6 +8776,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8296,6 +8926,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8396,6 +9035,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8549,6 +9197,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -8640,6 +9297,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8751,6 +9426,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -8770,6 +9454,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8868,6 +9561,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9017,6 +9719,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -9083,6 +9794,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9232,6 +9952,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -9317,6 +10046,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9418,6 +10165,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -9437,6 +10193,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9530,6 +10295,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9669,6 +10443,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -9735,6 +10518,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9874,6 +10666,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -9976,6 +10777,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10099,6 +10918,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10118,6 +10946,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10234,6 +11071,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -10309,6 +11155,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10468,6 +11323,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -10585,6 +11449,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -10685,6 +11558,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -10767,6 +11658,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10870,6 +11779,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -10957,6 +11875,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11054,6 +11990,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11163,6 +12117,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -11242,6 +12214,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11337,6 +12327,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11448,6 +12456,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -11537,6 +12563,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11671,6 +12715,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -11681,6 +12734,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11753,6 +12815,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11842,6 +12913,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11940,6 +13029,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11959,6 +13057,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12048,6 +13155,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12058,6 +13174,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12132,6 +13257,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12497,6 +13631,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12507,6 +13650,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12577,6 +13729,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12662,6 +13832,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -12672,6 +13851,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12744,6 +13932,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12834,6 +14031,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -12951,6 +14157,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13082,6 +14297,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13250,6 +14483,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -13260,6 +14502,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13348,6 +14599,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -13414,6 +14683,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13537,6 +14815,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -13647,6 +14943,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -13713,6 +15018,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13818,6 +15132,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14163,6 +15486,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -14468,6 +15800,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
