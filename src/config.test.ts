@@ -42,6 +42,9 @@ describe('config', () => {
     ['ENCRYPTION_KEYS', 'k1:short', /ENCRYPTION_KEYS/],
     ['ENCRYPTION_ACTIVE_KEY_ID', 'nope', /ENCRYPTION_ACTIVE_KEY_ID/],
     ['TRUST_PROXY', 'true', /TRUST_PROXY/],
+    ['TRUST_PROXY', 'garbage', /TRUST_PROXY .*"garbage"/],
+    ['TRUST_PROXY', '10.0.0.1, 10.0.0.0/33', /TRUST_PROXY .*"10\.0\.0\.0\/33"/],
+    ['TRUST_PROXY', '1', /TRUST_PROXY/],
     ['SIGNUP_ENABLED', 'maybe', /SIGNUP_ENABLED/],
     ['SMTP_URL', 'http://mail', /SMTP_URL/],
     ['RATE_LIMIT_LOGIN_IP', 'ten', /RATE_LIMIT_LOGIN_IP/],
@@ -54,6 +57,13 @@ describe('config', () => {
     const env = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, [name]: value };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(re);
+  });
+
+  it('takes TRUST_PROXY as IPs, CIDRs, IPv4 netmasks and the named ranges', () => {
+    const list = '10.0.0.1, 192.168.0.0/16,loopback, ::1, fd00::/8, 10.0.0.0/255.0.0.0';
+    const c = loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, TRUST_PROXY: list });
+    expect(c.trustProxy).toBe(list);
+    expect(loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS }).trustProxy).toBe(false);
   });
 
   it('reads the platform quotas, the default and bound of every org', () => {

@@ -3,6 +3,7 @@
 // lists everything an operator has to fix, each problem naming its variable.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './crypto/signing-key-timing.ts';
 import { normalizeEmail } from './mail/email-address.ts';
@@ -570,12 +571,38 @@ function checkRules(
 }
 
 /** TRUST_PROXY names the proxies whose X-Forwarded-For is believed. */
+/** proxy-addr's named ranges, which Fastify's trustProxy also takes. */
+const NAMED_PROXY_RANGES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** One TRUST_PROXY entry: an IP, an IP/prefix, an IPv4/netmask, or a named range. */
+function isProxyEntry(entry: string): boolean {
+  if (NAMED_PROXY_RANGES.has(entry)) return true;
+  const [address, range, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (rest.length > 0 || family === 0) return false;
+  if (range === undefined) return true;
+  if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(range) === 4;
+}
+
 function readTrustProxy(read: Reader): string | false {
   const v = read.str('TRUST_PROXY');
   if (v === undefined || v === 'false') return false;
   if (v === 'true') {
     // Trusting every hop lets any client pick its own IP via X-Forwarded-For.
     read.problem('TRUST_PROXY must name the proxies (IPs/CIDRs, comma-separated), not "true"');
+    return false;
+  }
+  // Checked here, where the variable is named: Fastify would refuse it only as the app is built,
+  // after the migrations, with a stack trace naming neither the variable nor the entry's place.
+  const bad = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => !isProxyEntry(e));
+  if (bad.length > 0) {
+    read.problem(
+      `TRUST_PROXY must be IPs or CIDRs of your proxies, comma-separated (or loopback, linklocal, uniquelocal); not ${bad.map((e) => JSON.stringify(e)).join(', ')}`,
+    );
     return false;
   }
   return v;

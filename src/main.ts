@@ -98,7 +98,18 @@ async function shutdown(signal: string) {
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
 
-await app.listen({ port: config.port, host: config.host });
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (err) {
+  // A taken port, an address this machine does not have, a name that does not resolve: say which
+  // variables to fix, without a stack trace, and let go of the database cleanly.
+  const code = (err as NodeJS.ErrnoException).code ?? 'error';
+  console.error(
+    `Switchboard cannot listen on HOST=${config.host} PORT=${config.port} (${code}: ${(err as Error).message}). Set HOST to an address of this machine (0.0.0.0 for all) and PORT to a free port.`,
+  );
+  await app.close().catch(() => {});
+  process.exit(1);
+}
 // The heap limit bounds the resident size (README, Running in production): said at start, so a
 // server started without the flag (a default limit of several GB) shows it in its first lines.
 const heapLimitMb = Math.round(getHeapStatistics().heap_size_limit / 2 ** 20);
