@@ -255,6 +255,13 @@ describe('architecture', () => {
     expect(bad).toEqual([]);
   });
 
+  it('no routes file imports another (what two answer alike lives in a shared module)', () => {
+    const bad = crossings(
+      (f, i) => f.path.endsWith('.routes.ts') && i.target.endsWith('.routes.ts'),
+    );
+    expect(bad).toEqual([]);
+  });
+
   it('routes open no transaction and use repositories for their types only', () => {
     const bad = crossings(
       (f, i) =>

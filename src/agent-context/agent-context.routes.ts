@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { responses, Timestamp } from '../http/schemas.ts';
-import { PREFERENCE_RULES, PreferenceMapSchema } from '../users/preferences.routes.ts';
+import { PREFERENCE_RULES, PreferenceMapSchema } from '../users/preference.json.ts';
 import { RoleOut } from '../users/user.json.ts';
 import {
   type AgentContext,

@@ -6,22 +6,8 @@ import { requirePrincipal } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { responses, Timestamp } from '../http/schemas.ts';
-import {
-  getMyPreferences,
-  PREFERENCE_KEY_PATTERN,
-  PREFERENCE_LIMITS,
-  type PreferencesView,
-  replaceMyPreferences,
-} from './preferences.ts';
-
-const L = PREFERENCE_LIMITS;
-export const PREFERENCE_RULES = `Keys: 1 to ${L.maxKeyLength} characters matching \`${PREFERENCE_KEY_PATTERN}\`; values: non-empty strings of at most ${L.maxValueLength} characters; at most ${L.maxKeys} keys and ${L.maxTotalBytes} bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with \`422 invalid_preferences\`, each broken rule in \`errors\`.`;
-
-/** A flat map of string keys to string values. */
-export const PreferenceMapSchema = Type.Record(Type.String(), Type.String(), {
-  description: `Flat map of preference keys to values. ${PREFERENCE_RULES}`,
-  examples: [{ language: 'fr', preferred_name: 'Sam' }],
-});
+import { PREFERENCE_RULES, PreferenceMapSchema } from './preference.json.ts';
+import { getMyPreferences, type PreferencesView, replaceMyPreferences } from './preferences.ts';
 
 export const PreferencesOut = Type.Object(
   {
