@@ -23,6 +23,7 @@ import {
   frameworkErrorHandler,
   registerProblemHandlers,
 } from './http/problem.ts';
+import { registerJsonBodyParser } from './http/request-body.ts';
 import { Problem } from './http/schemas.ts';
 import { lazySerializers } from './http/serialization.ts';
 import { createValidatorCompiler } from './http/validation.ts';
@@ -135,7 +136,9 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   // The request pipeline, in the order its hooks run.
   // Cookies must be parsed before the authenticator's onRequest hook reads them.
   await app.register(cookie);
-  // Form bodies only on routes whose schema `consumes` them; elsewhere 415.
+  // JSON bodies read strictly (UTF-8, no poisoning keys, no text/plain stand-in); form bodies only
+  // on routes whose schema `consumes` them; elsewhere 415.
+  registerJsonBodyParser(app, config.bodyLimitBytes);
   registerFormBodyParser(app, config.bodyLimitBytes);
   await app.register(requestLifecycle);
   // Before the authenticator: its refusals carry the headers too.

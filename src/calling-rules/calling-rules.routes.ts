@@ -6,6 +6,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
+import { assertUtf8Charset, strictUtf8 } from '../http/request-body.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
 import { deleteSettingRoute, getSettingRoute, putSettingRoute } from '../http/setting-routes.ts';
@@ -98,11 +99,18 @@ export const callingRulesRoutes: FastifyPluginAsyncTypebox<{
   callingRules: CallingRulesService;
 }> = async (app, { callingRules }) => {
   // Encapsulated: only this plugin's routes read text/csv bodies, as text.
+  // UTF-8 only: a file in another encoding is refused, not stored with U+FFFD in its reasons.
   app.addContentTypeParser(
     'text/csv',
-    { parseAs: 'string', bodyLimit: MAX_CSV_BYTES },
-    (_request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) =>
-      done(null, body),
+    { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES },
+    (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      try {
+        assertUtf8Charset(request);
+        done(null, strictUtf8(body, { code: 'validation_failed', name: 'file' }));
+      } catch (err) {
+        done(err as Error);
+      }
+    },
   );
 
   const windowPath = '/api/orgs/current/calling-window';

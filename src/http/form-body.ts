@@ -9,9 +9,10 @@ import { AppError } from './errors.ts';
 
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
 
-function declaresForm(request: FastifyRequest): boolean {
+/** The content types the route declares it takes (`consumes`); JSON when it declares none. */
+function consumedBy(request: FastifyRequest): string[] {
   const consumes = (request.routeOptions.schema as { consumes?: unknown } | undefined)?.consumes;
-  return Array.isArray(consumes) && consumes.includes(FORM_TYPE);
+  return Array.isArray(consumes) ? consumes : ['application/json'];
 }
 
 export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number) {
@@ -19,8 +20,9 @@ export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number) 
     FORM_TYPE,
     { parseAs: 'string', bodyLimit },
     (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
-      if (!declaresForm(request)) {
-        done(new AppError('unsupported_media_type', 'This route accepts application/json'));
+      const accepted = consumedBy(request);
+      if (!accepted.includes(FORM_TYPE)) {
+        done(new AppError('unsupported_media_type', `This route accepts ${accepted.join(', ')}`));
         return;
       }
       // A repeated key becomes an array, which the route's schema then rejects; the result has a

@@ -1,0 +1,89 @@
+// Request bodies as text, read strictly: JSON here, and the UTF-8 checks the CSV import reuses.
+// Fastify's own JSON parser decodes a body as UTF-8 leniently (an invalid byte becomes U+FFFD and
+// is stored as such), ignores the content type's charset, answers a prototype-poisoning key as
+// "not valid JSON", and leaves a text/plain parser in place, so a JSON document sent as text/plain
+// reached validation as a string. Here:
+// - the bytes must be UTF-8 (RFC 8259): anything else is 400 malformed_json, nothing is stored;
+// - a charset other than UTF-8 is 415: the body would be read as something it is not;
+// - a `__proto__` key, or a `constructor` holding a `prototype`, is 400 validation_failed naming
+//   the key (they would poison an object built from the body);
+// - text/plain has no parser: 415, like any type a route does not take.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from './errors.ts';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The body's text, or a 400 when its bytes are not UTF-8 (`what` names it in the answer). */
+export function strictUtf8(
+  body: Buffer,
+  what: { code: 'malformed_json' | 'validation_failed'; name: string },
+) {
+  try {
+    return utf8.decode(body);
+  } catch {
+    throw new AppError(what.code, `The ${what.name} is not valid UTF-8`);
+  }
+}
+
+/** A 415 unless the content type's charset, when it names one, is UTF-8. */
+export function assertUtf8Charset(request: FastifyRequest): void {
+  const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(request.headers['content-type'] ?? '');
+  const charset = match?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new AppError('unsupported_media_type', `Bodies are read as UTF-8, not ${charset}`);
+  }
+}
+
+/** The first key that would poison an object built from the parsed value, if any. */
+function poisonedKey(value: unknown): string | null {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object') continue;
+    if (Object.hasOwn(v, '__proto__')) return '__proto__';
+    const ctor = (v as { constructor?: unknown }).constructor;
+    if (Object.hasOwn(v, 'constructor') && ctor !== null && typeof ctor === 'object') {
+      if (Object.hasOwn(ctor, 'prototype')) return 'constructor.prototype';
+    }
+    for (const child of Object.values(v)) stack.push(child);
+  }
+  return null;
+}
+
+export function parseJsonBody(text: string): unknown {
+  if (text.length === 0) {
+    throw new AppError('malformed_json', 'The body is empty but the content type is JSON');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new AppError('malformed_json');
+  }
+  // Only a text that names one can hold such a key: the walk runs for those alone.
+  if (text.includes('__proto__') || text.includes('constructor')) {
+    const key = poisonedKey(value);
+    if (key) {
+      throw new AppError('validation_failed', `A key named ${key} is not accepted`, {
+        errors: [{ field: key, message: 'is not an accepted key' }],
+      });
+    }
+  }
+  return value;
+}
+
+export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) {
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit },
+    (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      try {
+        assertUtf8Charset(request);
+        done(null, parseJsonBody(strictUtf8(body, { code: 'malformed_json', name: 'body' })));
+      } catch (err) {
+        done(err as Error);
+      }
+    },
+  );
+}
