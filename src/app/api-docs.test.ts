@@ -113,6 +113,9 @@ describe('every documented route', () => {
     expect(statuses('GET /api/auth/verify')).toEqual(expect.arrayContaining(['404', '429']));
     expect(statuses('GET /api/users/me')).toContain('404');
     expect(statuses('GET /api/users/me')).not.toContain('429');
+    // A path parameter over 100 characters is a 414.
+    expect(statuses('GET /api/prompts/:id')).toContain('414');
+    expect(statuses('GET /api/prompts')).not.toContain('414');
     const missing = documented()
       .filter((r) => {
         const security = r.schema.security ?? [];

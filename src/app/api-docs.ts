@@ -64,7 +64,10 @@ const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { p
     const takesApiKeys = [route.method]
       .flat()
       .some((method) => !apiKeyRefusedOn(method, route.url));
-    declareProblemsOfKind(route.schema as never, { takesApiKeys });
+    declareProblemsOfKind(route.schema as never, {
+      takesApiKeys,
+      hasParams: route.url.includes(':'),
+    });
   });
   await app.register(swagger, {
     openapi: {

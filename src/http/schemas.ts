@@ -31,18 +31,26 @@ interface RouteSchemaKind {
   body?: unknown;
 }
 
+export interface RouteKind {
+  /** API keys may call it (not an account route). */
+  takesApiKeys: boolean;
+  /** Its path has parameters, whose length Fastify caps (414 uri_too_long). */
+  hasParams: boolean;
+}
+
 /**
  * The problem answers a route gives by its kind, whatever its handler does: any route a malformed
  * or invalid request (400), a crash (500) or an unreachable database (503); a route that requires
  * a credential 401 (none, or a bad one), 403 (a refused CSRF token, the MFA enrolment gate) and 404
  * (X-Switchboard-Org naming an unknown org); one that also takes API keys 429 (the key over
  * RATE_LIMIT_API_KEY); a route with a body 413 (over BODY_LIMIT_BYTES) and 415 (a content type it
- * does not take). api-docs adds them to every documented route's responses; what only some routes
- * answer (409, other 429s…) each route declares with `responses()`.
+ * does not take); a route with path parameters 414 (one over 100 characters). api-docs adds
+ * them to every documented route's responses; what only some routes answer (409, other 429s…)
+ * each route declares with `responses()`.
  */
 export function problemStatusesOfKind(
   schema: RouteSchemaKind,
-  route: { takesApiKeys: boolean } = { takesApiKeys: false },
+  route: RouteKind = { takesApiKeys: false, hasParams: false },
 ): number[] {
   const statuses = [400, 500, 503];
   const credential =
@@ -53,13 +61,14 @@ export function problemStatusesOfKind(
   const bearer = credential && schema.security!.some((s) => 'bearerAuth' in s);
   if (bearer && route.takesApiKeys) statuses.push(429);
   if (schema.body !== undefined) statuses.push(413, 415);
+  if (route.hasParams) statuses.push(414);
   return statuses;
 }
 
 /** Adds the problem answers of the route's kind to the responses it declares. */
 export function declareProblemsOfKind(
   schema: (RouteSchemaKind & { hide?: boolean; response?: Record<string, unknown> }) | undefined,
-  route?: { takesApiKeys: boolean },
+  route?: RouteKind,
 ) {
   if (!schema?.response || schema.hide) return;
   for (const status of problemStatusesOfKind(schema, route)) schema.response[status] ??= ProblemRef;

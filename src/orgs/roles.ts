@@ -11,7 +11,11 @@ export function roleAbove(role: Role, than: Role): boolean {
 /** An admin may invite or create admins, managers and members; only an owner may grant owner. */
 export function assertMayGrant(callerRole: Role, role: Role): void {
   if (roleAbove(role, callerRole)) {
-    throw new AppError('role_above_caller', `A ${callerRole} cannot grant the ${role} role`);
+    const article = /^[aeiou]/.test(callerRole) ? 'An' : 'A';
+    throw new AppError(
+      'role_above_caller',
+      `${article} ${callerRole} cannot grant the ${role} role`,
+    );
   }
 }
 

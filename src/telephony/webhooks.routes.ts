@@ -29,17 +29,23 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CALL_SID_RE = new RegExp(CALL_SID);
 const MESSAGE_SID_RE = new RegExp(MESSAGE_SID);
 
+const TWILIO_PARAM_NAME = '^[A-Z][A-Za-z0-9_]*$';
+/** Every parameter's cap, the declared ones included (the pattern applies to them too). */
+const TWILIO_PARAM_MAX = 4096;
+
 /**
  * Twilio sends many parameters and adds new ones over time, all PascalCase: those are accepted
  * (they are covered by the signature); anything else is rejected like on every other route.
  */
 function twilioParams<T extends Record<string, TSchema>>(props: T) {
   return Type.Object(props, {
+    // The OpenAPI document shows the pattern's schema as additionalProperties: say the rule.
+    description: `Twilio's parameters. Any other parameter Twilio sends is accepted when its name is PascalCase (${TWILIO_PARAM_NAME}), with values of at most ${TWILIO_PARAM_MAX} characters; any other name is refused (400).`,
     additionalProperties: false,
     patternProperties: {
-      '^[A-Z][A-Za-z0-9_]*$': Type.Union([
-        Type.String({ maxLength: 4096 }),
-        Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 50 }),
+      [TWILIO_PARAM_NAME]: Type.Union([
+        Type.String({ maxLength: TWILIO_PARAM_MAX }),
+        Type.Array(Type.String({ maxLength: TWILIO_PARAM_MAX }), { maxItems: 50 }),
       ]),
     },
   });
@@ -66,7 +72,8 @@ const SmsBody = twilioParams({
   MessageSid: Type.String({ pattern: MESSAGE_SID }),
   From: Party,
   To: Party,
-  Body: Type.Optional(Type.String({ maxLength: 10_000 })),
+  // An SMS body is at most 1600 characters; the cap of every parameter applies.
+  Body: Type.Optional(Type.String({ maxLength: TWILIO_PARAM_MAX })),
   NumMedia: Type.Optional(Digits),
   SmsStatus: Type.Optional(Type.String({ maxLength: 32 })),
 });

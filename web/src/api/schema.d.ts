@@ -1939,6 +1939,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2914,6 +2923,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4908,6 +4926,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -4983,6 +5010,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5099,6 +5135,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5872,6 +5917,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -5985,6 +6039,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6427,6 +6490,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6922,6 +6994,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7226,6 +7307,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -7323,6 +7413,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7561,6 +7660,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -7682,6 +7790,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8701,6 +8818,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -8776,6 +8902,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8917,6 +9052,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -9035,6 +9179,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9569,6 +9722,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -9710,6 +9872,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -9794,6 +9965,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9935,6 +10115,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10303,6 +10492,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -10434,6 +10632,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -10518,6 +10725,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10649,6 +10865,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11071,6 +11296,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -11155,6 +11389,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11314,6 +11557,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -11441,6 +11693,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11771,6 +12032,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13265,6 +13535,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -13303,6 +13582,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description Twilio's parameters. Any other parameter Twilio sends is accepted when its name is PascalCase (^[A-Z][A-Za-z0-9_]*$), with values of at most 4096 characters; any other name is refused (400). */
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": {
@@ -13394,6 +13674,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description Twilio's parameters. Any other parameter Twilio sends is accepted when its name is PascalCase (^[A-Z][A-Za-z0-9_]*$), with values of at most 4096 characters; any other name is refused (400). */
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": {
@@ -13485,6 +13766,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
+        /** @description Twilio's parameters. Any other parameter Twilio sends is accepted when its name is PascalCase (^[A-Z][A-Za-z0-9_]*$), with values of at most 4096 characters; any other name is refused (400). */
         requestBody: {
             content: {
                 "application/x-www-form-urlencoded": {
@@ -14691,6 +14973,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -14943,6 +15234,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -15018,6 +15318,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15123,6 +15432,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15388,6 +15706,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            414: {
                 headers: {
                     [name: string]: unknown;
                 };
