@@ -1,6 +1,21 @@
 // The TwiML documents Switchboard answers Twilio with, built with the `twilio` package (it escapes
 // every value; nothing here concatenates XML).
+//
+// Invariant: rendering never throws on stored text. The builder refuses characters XML 1.0 does
+// not allow (U+0001–U+0008, U+000B, U+000C, U+000E–U+001F, U+FFFE, U+FFFF, lone surrogates) by
+// throwing, which turned every call or SMS to a number whose greeting or auto-reply held one into
+// a 500, after the call or message had been logged. The API refuses them in those fields
+// (src/voice/shared.ts SpokenText); text stored before that, or by any other path, is spoken
+// without them.
 import { MessagingResponse, VoiceResponse } from './twilio-parts.ts';
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds.
+const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|\p{Cs}/gu;
+
+/** The text without the characters XML 1.0 cannot carry. */
+export function xmlSafe(text: string): string {
+  return text.replace(NOT_XML, '');
+}
 
 type SayAttributes = Parameters<InstanceType<typeof VoiceResponse>['say']>[0];
 
@@ -23,7 +38,8 @@ export function connectToAgentTwiml(
   streamToken: string,
 ): string {
   const response = new VoiceResponse();
-  if (agent.greeting?.trim()) response.say(sayAttributes(agent), agent.greeting);
+  const greeting = agent.greeting ? xmlSafe(agent.greeting) : '';
+  if (greeting.trim()) response.say(sayAttributes(agent), greeting);
   const stream = response.connect().stream({ url: agent.mediaStreamUrl });
   stream.parameter({ name: 'token', value: streamToken });
   return response.toString();
@@ -41,7 +57,7 @@ export function sayAndHangUpTwiml(
   voice: Pick<AgentVoice, 'voice' | 'language'> = { voice: null, language: null },
 ): string {
   const response = new VoiceResponse();
-  response.say(sayAttributes(voice), message);
+  response.say(sayAttributes(voice), xmlSafe(message));
   response.hangup();
   return response.toString();
 }
@@ -49,6 +65,7 @@ export function sayAndHangUpTwiml(
 /** The auto-reply as <Message>, or an empty <Response/> (no reply). */
 export function smsReplyTwiml(reply: string | null): string {
   const response = new MessagingResponse();
-  if (reply?.trim()) response.message(reply);
+  const text = reply ? xmlSafe(reply) : '';
+  if (text.trim()) response.message(text);
   return response.toString();
 }

@@ -479,3 +479,70 @@ describe('Twilio credentials of an org', () => {
     }
   });
 });
+
+describe('text Twilio speaks or sends travels in XML', () => {
+  const ctl = 'Hello\u0007 and\u000b welcome';
+  const owner = () => as(a.owner, a.org, 'owner');
+
+  it('the API refuses a greeting or auto-reply with a control character XML cannot carry', async () => {
+    const phone = await createVerifiedPhone(t.app, t.database, owner(), {
+      number: uniqueNumber(),
+    });
+    for (const [url, payload, field] of [
+      [
+        '/api/agents',
+        { name: 'Bell', direction: 'incoming', phone_id: phone.id, greeting: ctl },
+        'greeting',
+      ],
+      ['/api/message-agents', { name: 'bot', phone_id: phone.id, auto_reply: ctl }, 'auto_reply'],
+    ] as const) {
+      const res = await t.app.inject({ method: 'POST', url, headers: owner(), payload });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().errors).toContainEqual(expect.objectContaining({ field }));
+    }
+    // Tab and line breaks are text.
+    const ok = await create(t.app, '/api/message-agents', [a.owner, a.org, 'owner'], {
+      name: 'tabs',
+      phone_id: phone.id,
+      auto_reply: 'Thanks!\n\tWe will call back.\r\n',
+    });
+    expect(ok.id).toBeTruthy();
+  });
+
+  it('text stored with one never crashes a webhook: it is spoken and sent without it', async () => {
+    const phone = await createVerifiedPhone(t.app, t.database, owner(), {
+      number: uniqueNumber(),
+    });
+    const agent = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+      name: 'Bell',
+      direction: 'incoming',
+      phone_id: phone.id,
+      greeting: 'Hello',
+      media_stream_url: 'wss://agents.example.test/s',
+    });
+    const bot = await create(t.app, '/api/message-agents', [a.owner, a.org, 'owner'], {
+      name: 'bot',
+      phone_id: phone.id,
+      auto_reply: 'Thanks',
+    });
+    // As text stored before the API refused it (or written by any other path).
+    await withSystem(t.database, async (tx) => {
+      await tx.updateTable('agents').set({ greeting: ctl }).where('id', '=', agent.id).execute();
+      await tx
+        .updateTable('message_agents')
+        .set({ auto_reply: `Thanks\u0001${ctl}` })
+        .where('id', '=', bot.id)
+        .execute();
+    });
+    const voice = await twilioPost(
+      t.app,
+      '/webhooks/twilio/voice',
+      callParams({ To: phone.number }),
+    );
+    expect(voice.statusCode, voice.body).toBe(200);
+    expect(voice.body).toContain('<Say>Hello and welcome</Say>');
+    const sms = await twilioPost(t.app, '/webhooks/twilio/sms', smsParams({ To: phone.number }));
+    expect(sms.statusCode, sms.body).toBe(200);
+    expect(sms.body).toContain('<Message>ThanksHello and welcome</Message>');
+  });
+});

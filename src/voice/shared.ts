@@ -19,6 +19,21 @@ export const NullableUuid = Type.Union([Uuid, Type.Null()]);
 export const NullableText = (maxLength: number) =>
   Type.Union([Type.String({ maxLength }), Type.Null()]);
 
+/**
+ * Text that Twilio speaks or sends (a greeting, an auto-reply) travels in TwiML, an XML document:
+ * control characters XML 1.0 cannot carry are refused here, with a 400 naming the field (tab and
+ * line breaks are fine). src/telephony/twiml.ts drops them from anything stored before.
+ */
+export const NullableSpokenText = (maxLength: number) =>
+  Type.Union([
+    Type.String({
+      maxLength,
+      pattern: '^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\uFFFE\\uFFFF]*$',
+      description: 'no control characters other than tab and line breaks',
+    }),
+    Type.Null(),
+  ]);
+
 export const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
 
 /**

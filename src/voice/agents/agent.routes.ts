@@ -7,7 +7,14 @@ import type { Agent } from '../../db/schema.ts';
 import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
-import { Name, NullableText, NullableUuid, SECURITY as security, Uuid } from '../shared.ts';
+import {
+  Name,
+  NullableSpokenText,
+  NullableText,
+  NullableUuid,
+  SECURITY as security,
+  Uuid,
+} from '../shared.ts';
 import type { AgentService } from './agent.service.ts';
 
 const Direction = Type.Union([Type.Literal('incoming'), Type.Literal('outgoing')]);
@@ -55,7 +62,7 @@ const AgentOut = Type.Object(
 const fields = {
   prompt_id: Type.Optional(NullableUuid),
   instructions: Type.Optional(NullableText(20_000)),
-  greeting: Type.Optional(NullableText(1000)),
+  greeting: Type.Optional(NullableSpokenText(1000)),
   voice: Type.Optional(Voice),
   language: Type.Optional(Language),
   media_stream_url: Type.Optional(MediaStreamUrl),

@@ -7,7 +7,7 @@ import type { MessageAgent } from '../../db/schema.ts';
 import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
-import { Name, NullableText, NullableUuid, SECURITY as security, Uuid } from '../shared.ts';
+import { Name, NullableSpokenText, NullableUuid, SECURITY as security, Uuid } from '../shared.ts';
 import type { MessageAgentService } from './message-agent.service.ts';
 
 const MessageAgentOut = Type.Object(
@@ -29,7 +29,7 @@ const MessageAgentOut = Type.Object(
 const fields = {
   prompt_id: Type.Optional(NullableUuid),
   // One SMS segment set: Twilio splits long bodies; 1600 characters is its limit per message.
-  auto_reply: Type.Optional(NullableText(1600)),
+  auto_reply: Type.Optional(NullableSpokenText(1600)),
   active: Type.Optional(Type.Boolean()),
 };
 const CreateBody = Type.Object(
