@@ -135,7 +135,7 @@ describe('webhooks: only LiveKit, only once', () => {
     for (const d of [joined, left]) {
       const res = await postWebhook(t, d!.webhook);
       expect(res.statusCode).toBe(200);
-      expect(res.json().result).not.toBe('applied');
+      expect(res.json().result).toBe('duplicate');
     }
     // The replayed join did not reopen the session.
     expect(await row(r.session_id)).toEqual(after);
@@ -327,6 +327,39 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     const res = await requestRoomToken(t.app, headers);
     expect(res.statusCode).toBe(401);
   }
+
+  it('a participant who left and joins again with the same token is tracked, and evicted at logout', async () => {
+    // A client that reconnects after a network change leaves and joins with its token again.
+    const p = await person(t, a.org, 'member', 'rejoin');
+    const login = await logIn(t.app, p.email);
+    const r = await issue(bearer(login.access), { room_name: 'room-rejoin' });
+    await fake.join(r.livekit_token);
+    await fake.leave(r.room_name, p.user.id);
+    expect(await row(r.session_id)).toMatchObject({ status: 'ended', end_reason: 'left' });
+    await fake.join(r.livekit_token);
+    expect(fake.deliveries.at(-1)).toMatchObject({ event: 'participant_joined', status: 200 });
+    expect(await row(r.session_id)).toMatchObject({ status: 'active', end_reason: null });
+
+    expect((await logOut(t.app, bearer(login.access))).statusCode).toBe(204);
+    await expectEvicted(p, r);
+  });
+
+  it('a revoked session whose token joins again (an older LiveKit) is removed again', async () => {
+    const { p, r } = await inRoom('member', 'revoked-rejoin');
+    expect((await removeMember(t.app, a.owner, p)).statusCode).toBe(204);
+    await t.app.livekit.idle();
+    expect(await row(r.session_id)).toMatchObject({ status: 'revoked' });
+    const removals = () =>
+      fake.requests.filter(
+        (q) =>
+          q.method === 'RemoveParticipant' && q.room === r.room_name && q.identity === p.user.id,
+      ).length;
+    const before = removals();
+    const res = await postWebhook(t, await fake.sign(joinedEvent(r, p.user.id)));
+    expect(res.json()).toEqual({ result: 'applied' });
+    expect(removals()).toBe(before + 1);
+    expect(await row(r.session_id)).toMatchObject({ status: 'revoked' });
+  });
 
   it('member removal', async () => {
     const { p, r } = await inRoom('member', 'removed');

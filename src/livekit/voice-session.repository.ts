@@ -150,6 +150,28 @@ export async function recordWebhookEvent(
   return row !== undefined;
 }
 
+/** Whether a webhook event id was already applied (a retry). */
+export async function webhookEventSeen(tx: Tx, id: string): Promise<boolean> {
+  const row = await tx
+    .selectFrom('livekit_webhook_events')
+    .select('id')
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * The participant of an ended session joined again with its still-valid token: the session is
+ * open again, from its first join (its duration, when it ends, spans both).
+ */
+export async function markRejoined(tx: Tx, id: string): Promise<void> {
+  await tx
+    .updateTable('voice_sessions')
+    .set({ status: 'active', ended_at: null, end_reason: null, duration_seconds: null })
+    .where('id', '=', id)
+    .execute();
+}
+
 export async function markJoined(tx: Tx, id: string, startedAt: Date): Promise<void> {
   await tx
     .updateTable('voice_sessions')

@@ -19,7 +19,9 @@ import {
   findParticipantSession,
   markEnded,
   markJoined,
+  markRejoined,
   recordWebhookEvent,
+  webhookEventSeen,
 } from './voice-session.repository.ts';
 
 export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
@@ -35,14 +37,27 @@ function at(seconds: bigint | undefined, ms?: bigint): Date | undefined {
   return undefined;
 }
 
+/** The voice session the participant's token claims (its attribute), when it names one. */
+function claimedSession(event: WebhookEvent): string | undefined {
+  const claimed = event.participant?.attributes?.[SESSION_ATTRIBUTE];
+  return claimed && UUID_RE.test(claimed) ? claimed : undefined;
+}
+
 export function createLiveKitWebhooks(deps: {
   database: Database;
   server: LiveKitServer;
   quotas?: Quotas;
 }) {
   const { database, server } = deps;
-  /** Sessions an applied event joined or ended, for the quota once its transaction committed. */
-  type Touched = { joined: string[]; ended: string[] };
+  /**
+   * Sessions an applied event joined or ended, for the quota once its transaction committed, and
+   * participants to remove from their room then (a revoked session's token joining again).
+   */
+  type Touched = {
+    joined: string[];
+    ended: string[];
+    evict: { room: string; identity: string }[];
+  };
 
   /** The org service: the org acting as itself, confined to its own rows. */
   const inOrg = <T>(orgId: string, fn: (tx: Tx) => Promise<T>) =>
@@ -60,6 +75,18 @@ export function createLiveKitWebhooks(deps: {
     return 'applied';
   }
 
+  /**
+   * A participant joined. A room token joins as often as it likes until it expires (a client
+   * that reconnects after a network change leaves and joins again), so the session its token
+   * claims is opened again whatever it was, as long as the token was still valid at the join:
+   * - issued or expired unused → active (its slot held for the call);
+   * - ended (left, room finished) → active again, its slot held again: an untracked participant
+   *   would escape every revocation (which closes open sessions only) and the quota;
+   * - revoked → the participant is removed from the room again (older LiveKit servers let a
+   *   token that RemoveParticipant did not revoke join once more).
+   * Only the claimed session (the token's own attribute) is reopened or evicted: a participant
+   * found by identity alone may be another, valid token of the same person.
+   */
   function participantJoined(
     tx: Tx,
     event: WebhookEvent,
@@ -67,16 +94,19 @@ export function createLiveKitWebhooks(deps: {
     room: string,
     touched: Touched,
   ) {
-    return participantEvent(tx, event, orgId, room, ['issued', 'expired'], (s, when) => {
+    const statuses: VoiceSession['status'][] = claimedSession(event)
+      ? ['issued', 'expired', 'ended', 'revoked']
+      : ['issued', 'expired'];
+    return participantEvent(tx, event, orgId, room, statuses, (s, when) => {
       const started = at(event.participant?.joinedAt, event.participant?.joinedAtMs) ?? when;
-      // A token that expired unused cannot have joined after its expiry: LiveKit checks it.
-      if (
-        s.status === 'expired' &&
-        started.getTime() > s.token_expires_at.getTime() + JOIN_GRACE_MS
-      ) {
-        return null;
+      // A token cannot have joined after its expiry: LiveKit checks it.
+      if (started.getTime() > s.token_expires_at.getTime() + JOIN_GRACE_MS) return null;
+      if (s.status === 'revoked') {
+        touched.evict.push({ room, identity: s.identity });
+        return async () => {};
       }
       touched.joined.push(s.id);
+      if (s.status === 'ended') return () => markRejoined(tx, s.id);
       return () => markJoined(tx, s.id, started);
     });
   }
@@ -106,9 +136,8 @@ export function createLiveKitWebhooks(deps: {
   ): Promise<WebhookOutcome> {
     const identity = event.participant?.identity;
     if (!identity || !UUID_RE.test(identity)) return 'ignored';
-    const claimed = event.participant?.attributes?.[SESSION_ATTRIBUTE];
     const session = await findParticipantSession(tx, orgId, room, identity, {
-      sessionId: claimed && UUID_RE.test(claimed) ? claimed : undefined,
+      sessionId: claimedSession(event),
       statuses,
     });
     if (!session) return 'ignored';
@@ -151,7 +180,9 @@ export function createLiveKitWebhooks(deps: {
       const room = event.room?.name ? parseRoom(event.room.name) : null;
       if (!room || !event.id || event.id.length > 128) return 'ignored';
       const full = event.room!.name;
-      const touched: Touched = { joined: [], ended: [] };
+      // A retry of an event already applied is answered as one, whatever the rows say now.
+      if (await inOrg(room.orgId, (tx) => webhookEventSeen(tx, event.id))) return 'duplicate';
+      const touched: Touched = { joined: [], ended: [], evict: [] };
       let outcome: WebhookOutcome;
       switch (event.event) {
         case 'participant_joined':
@@ -176,6 +207,10 @@ export function createLiveKitWebhooks(deps: {
       if (outcome === 'applied') {
         for (const id of touched.joined) await holdVoiceSlot(deps.quotas, room.orgId, id);
         await releaseVoiceSlots(deps.quotas, room.orgId, touched.ended);
+        for (const e of touched.evict) {
+          // LiveKit not knowing the participant (already gone) is fine; the event stays applied.
+          await server.removeParticipant(e.room, e.identity).catch(() => false);
+        }
       }
       return outcome;
     },
