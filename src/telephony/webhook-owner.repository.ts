@@ -30,19 +30,32 @@ export interface OwnerRow {
  * The first key that names a row decides the org, in this order: a row we created (scheduled
  * call, call, message) outranks the number's current routing, so a call keeps its org even if
  * the number moves while it is going on.
+ *
+ * Threat: the scheduled call id is a query parameter, and an org with its own Twilio account can
+ * sign any request with its own token. Naming one of its own scheduled calls beside another
+ * org's CallSid made it the owner of that call's status callback, whose event then took the
+ * (CallSid, status) key and froze the other org's call. A CallSid we logged must belong to the
+ * same org as the scheduled call named with it: when they disagree nobody owns the request, and
+ * its signature is checked against no org's token (403).
  */
 export async function findOwner(tx: Tx, key: OwnerKey): Promise<OwnerRow> {
   const { rows } = await sql<OwnerRow>`
     SELECT o.org_id, c.account_sid, c.auth_token_enc,
       coalesce((SELECT suspended_at IS NOT NULL FROM orgs WHERE id = o.org_id), false) AS suspended
-    FROM (SELECT coalesce(
-      (SELECT org_id FROM scheduled_calls WHERE id = ${key.scheduledCallId ?? null}::uuid),
-      (SELECT org_id FROM calls WHERE call_sid = ${key.callSid ?? null}::text),
-      (SELECT org_id FROM messages WHERE message_sid = ${key.messageSid ?? null}::text),
-      (SELECT org_id FROM phones
-        WHERE number = ${key.number ?? null}::text AND active AND deleted_at IS NULL
-          AND verification_status = 'verified')
-    ) AS org_id) o
+    FROM (
+      SELECT CASE WHEN k.scheduled <> k.call THEN NULL
+        ELSE coalesce(k.scheduled, k.call, k.message, k.routed) END AS org_id
+      FROM (SELECT
+        (SELECT org_id FROM scheduled_calls WHERE id = ${key.scheduledCallId ?? null}::uuid)
+          AS scheduled,
+        (SELECT org_id FROM calls WHERE call_sid = ${key.callSid ?? null}::text) AS call,
+        (SELECT org_id FROM messages WHERE message_sid = ${key.messageSid ?? null}::text)
+          AS message,
+        (SELECT org_id FROM phones
+          WHERE number = ${key.number ?? null}::text AND active AND deleted_at IS NULL
+            AND verification_status = 'verified') AS routed
+      ) k
+    ) o
     LEFT JOIN org_twilio_credentials c ON c.org_id = o.org_id AND c.deleted_at IS NULL
   `.execute(tx);
   return rows[0] ?? { org_id: null, suspended: false, account_sid: null, auth_token_enc: null };

@@ -8,11 +8,14 @@ import { withSystem } from '../db/tenant.ts';
 import { appForFile, as, buildTestApp } from '../test/app.ts';
 import { createTeam, createVerifiedPhone, registerPhone } from '../test/factories.ts';
 import {
+  callingAgent,
   callParams,
   create,
+  incomingCall,
   PLATFORM_TOKEN,
   PUBLIC_URL,
   smsParams,
+  streamingAgent,
   twilioEnv,
   twilioPost,
   uniqueNumber,
@@ -544,5 +547,43 @@ describe('text Twilio speaks or sends travels in XML', () => {
     const sms = await twilioPost(t.app, '/webhooks/twilio/sms', smsParams({ To: phone.number }));
     expect(sms.statusCode, sms.body).toBe(200);
     expect(sms.body).toContain('<Message>ThanksHello and welcome</Message>');
+  });
+});
+
+describe('the webhook owner: keys the caller controls must agree with what we logged', () => {
+  it('an org signing with its own account cannot claim another org’s call through its scheduled call id', async () => {
+    // Org A's live call, on the platform account.
+    const { phoneNumber } = await streamingAgent(t, as(a.owner, a.org, 'owner'), 'wss://w.test/m');
+    const call = await incomingCall(t.app, phoneNumber);
+    const inbound = callParams({ CallSid: call.callSid, To: phoneNumber });
+    const progress = { ...inbound, CallStatus: 'in-progress' };
+    expect((await twilioPost(t.app, '/webhooks/twilio/status', progress)).statusCode).toBe(204);
+    // Org B has its own account, and a scheduled call of its own whose id it puts in the URL.
+    const { agent } = await callingAgent(t, [b.owner, b.org, 'owner']);
+    const sched = await create(t.app, '/api/scheduled-calls', [b.owner, b.org, 'owner'], {
+      agent_id: agent.id,
+      to: '+14155550188',
+      scheduled_at: new Date(Date.now() + 3600_000).toISOString(),
+    });
+    const before = await counts();
+    const forged = await twilioPost(
+      t.app,
+      `/webhooks/twilio/status?scheduled_call_id=${sched.id}`,
+      { ...inbound, AccountSid: B_SID, CallStatus: 'completed', CallDuration: '1' },
+      { token: B_TOKEN },
+    );
+    expect(forged.statusCode).toBe(403);
+    expect(await counts()).toEqual(before);
+    // A's real callback still ends A's call.
+    const real = { ...inbound, CallStatus: 'completed', CallDuration: '95' };
+    expect((await twilioPost(t.app, '/webhooks/twilio/status', real)).statusCode).toBe(204);
+    const row = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('calls')
+        .select(['status', 'duration_seconds', 'org_id'])
+        .where('call_sid', '=', call.callSid)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(row).toEqual({ status: 'completed', duration_seconds: 95, org_id: a.org.id });
   });
 });
