@@ -9,10 +9,12 @@ import { takeIncomingCallSlot } from '../quotas/call-slots.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import * as log from './call-log.repository.ts';
 import { applyCallEvent } from './call-status.ts';
+import { isFinal } from './call-transition.ts';
 import { withOrgService } from './org-service.ts';
 import type { CallDirection, MediaTokens } from './stream-token.ts';
 import {
   connectToAgentTwiml,
+  hangUpTwiml,
   LINES_BUSY_MESSAGE,
   NO_AGENT_MESSAGE,
   sayAndHangUpTwiml,
@@ -36,8 +38,14 @@ export async function answerCall(
   p: IncomingCallParams,
 ): Promise<string> {
   const at = new Date();
-  const { agent, direction } = await withOrgService(deps.database, orgId, async (tx) => {
+  const { agent, direction, ended } = await withOrgService(deps.database, orgId, async (tx) => {
     const existing = await log.findCallForUpdate(tx, orgId, p.callSid);
+    // A call that has ended is answered with a goodbye, never a fresh media token or a live-call
+    // slot: a signed voice webhook carries no timestamp, so a captured one can be replayed after
+    // the end, when no status callback would give the slot back.
+    if (existing && isFinal(existing.status)) {
+      return { agent: undefined, direction: existing.direction, ended: true };
+    }
     let agent: Agent | undefined;
     let phone: Phone | undefined;
     let scheduledCallId: string | null = null;
@@ -74,8 +82,9 @@ export async function answerCall(
       });
     }
     await applyCallEvent(tx, orgId, { callSid: p.callSid, status: p.status ?? 'ringing', at });
-    return { agent, direction };
+    return { agent, direction, ended: false };
   });
+  if (ended) return hangUpTwiml();
 
   if (!usable(agent) || !agent.media_stream_url) {
     return sayAndHangUpTwiml(NO_AGENT_MESSAGE, agent ?? undefined);

@@ -62,6 +62,13 @@ export function sayAndHangUpTwiml(
   return response.toString();
 }
 
+/** Hang up at once (a call that has already ended). */
+export function hangUpTwiml(): string {
+  const response = new VoiceResponse();
+  response.hangup();
+  return response.toString();
+}
+
 /** The auto-reply as <Message>, or an empty <Response/> (no reply). */
 export function smsReplyTwiml(reply: string | null): string {
   const response = new MessagingResponse();

@@ -587,3 +587,27 @@ describe('the webhook owner: keys the caller controls must agree with what we lo
     expect(row).toEqual({ status: 'completed', duration_seconds: 95, org_id: a.org.id });
   });
 });
+
+describe('a replayed voice webhook', () => {
+  it('for a call that has ended hangs up: no media token, no live-call slot', async () => {
+    const owner = as(a.owner, a.org, 'owner');
+    const live = async () =>
+      (await t.app.inject({ url: '/api/orgs/current/usage', headers: owner })).json().live_calls
+        .live as number;
+    const { phoneNumber } = await streamingAgent(t, owner, 'wss://w.test/replay');
+    const params = callParams({ To: phoneNumber });
+    const first = await twilioPost(t.app, '/webhooks/twilio/voice', params);
+    expect(first.body).toContain('<Parameter name="token"');
+    const during = await live();
+    const done = { ...params, CallStatus: 'completed', CallDuration: '30' };
+    expect((await twilioPost(t.app, '/webhooks/twilio/status', done)).statusCode).toBe(204);
+    expect(await live()).toBe(during - 1);
+
+    // Signatures carry no timestamp: the captured request is still validly signed.
+    const replay = await twilioPost(t.app, '/webhooks/twilio/voice', params);
+    expect(replay.statusCode).toBe(200);
+    expect(replay.body).toContain('<Hangup/>');
+    expect(replay.body).not.toContain('token');
+    expect(await live()).toBe(during - 1);
+  });
+});
