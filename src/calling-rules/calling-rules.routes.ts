@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
-import { assertUtf8Charset, strictUtf8 } from '../http/request-body.ts';
+import { assertUtf8Charset, refused, strictUtf8 } from '../http/request-body.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
 import { deleteSettingRoute, getSettingRoute, putSettingRoute } from '../http/setting-routes.ts';
@@ -108,7 +108,7 @@ export const callingRulesRoutes: FastifyPluginAsyncTypebox<{
         assertUtf8Charset(request);
         done(null, strictUtf8(body, { code: 'validation_failed', name: 'file' }));
       } catch (err) {
-        done(err as Error);
+        done(refused(request, err));
       }
     },
   );

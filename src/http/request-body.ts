@@ -72,6 +72,16 @@ export function parseJsonBody(text: string): unknown {
   return value;
 }
 
+/**
+ * A body refused before any route ran is logged as the framework's own refusals are (problem.ts
+ * logs those, not AppErrors, which handlers throw on purpose): one line with the request id.
+ */
+export function refused(request: FastifyRequest, err: unknown): Error {
+  if (!(err instanceof AppError)) return err as Error;
+  request.log.info({ err: { message: err.message, code: err.code } }, `rejected: ${err.code}`);
+  return err;
+}
+
 export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) {
   app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser(
@@ -82,7 +92,7 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) 
         assertUtf8Charset(request);
         done(null, parseJsonBody(strictUtf8(body, { code: 'malformed_json', name: 'body' })));
       } catch (err) {
-        done(err as Error);
+        done(refused(request, err));
       }
     },
   );
