@@ -145,4 +145,14 @@ describe('logging', () => {
     );
     expect(redactUrl('/api/prompts?limit=5')).toBe('/api/prompts?limit=5');
   });
+
+  it('redacts a secret parameter whatever its name’s spelling (the routes read it decoded)', () => {
+    expect(redactUrl('/ws_pcm?%74oken=sb_abc_secret')).toBe('/ws_pcm?%74oken=[REDACTED]');
+    expect(redactUrl('/ws?tok%65n=a.b.c&device_name=x')).toBe(
+      '/ws?tok%65n=[REDACTED]&device_name=x',
+    );
+    expect(redactUrl('/ws?TICKET=rt_abc')).toBe('/ws?TICKET=[REDACTED]');
+    expect(redactUrl('/ws?ti%63ket=rt_abc&%zz=1')).toBe('/ws?ti%63ket=[REDACTED]&%zz=1');
+    expect(redactUrl('/api/prompts?limit=5&tokens=1')).toBe('/api/prompts?limit=5&tokens=1');
+  });
 });

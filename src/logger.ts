@@ -16,11 +16,38 @@ import type { Config } from './config.ts';
  * Query parameters whose values are secrets (device-socket tokens and tickets, links from mails).
  * Applied by the request serializer, so every route's request lines are covered.
  */
-const SECRET_QUERY =
-  /([?&](?:token|ticket|access_token|refresh_token|mfa_token|key|code|password|secret)=)[^&#]*/gi;
+const SECRET_NAMES = new Set([
+  'token',
+  'ticket',
+  'access_token',
+  'refresh_token',
+  'mfa_token',
+  'key',
+  'code',
+  'password',
+  'secret',
+]);
+const QUERY_PARAM = /([?&])([^=&#]*)(=?)([^&#]*)/g;
 
+/** The parameter's name as the query parser reads it (`%74oken` is `token`), lower-cased. */
+function decodedName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' ')).toLowerCase();
+  } catch {
+    return raw.toLowerCase();
+  }
+}
+
+/**
+ * The URL with the values of secret query parameters replaced. Names are compared decoded, as the
+ * routes read them: a percent-encoded name (`?%74oken=`) authenticates like the plain one, so it
+ * must be redacted like it.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY, '$1[REDACTED]');
+  if (!url.includes('?')) return url;
+  return url.replace(QUERY_PARAM, (whole, sep: string, name: string, eq: string) =>
+    eq && SECRET_NAMES.has(decodedName(name)) ? `${sep}${name}=[REDACTED]` : whole,
+  );
 }
 
 export const REDACT_PATHS = [

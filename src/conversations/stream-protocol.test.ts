@@ -72,6 +72,15 @@ describe('StreamParser', () => {
       1009,
     ],
     [
+      'data and payload each within 16 MiB, beyond it together',
+      (p: StreamParser) =>
+        p.message(
+          bin('{"type":"audio-chunk","data_length":16777216,"payload_length":16777216}'),
+          false,
+        ),
+      1009,
+    ],
+    [
       'data that is not an object',
       (p: StreamParser) => p.message(bin('{"type":"audio-start","data":[1]}'), false),
       1007,

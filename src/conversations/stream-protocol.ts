@@ -88,11 +88,18 @@ function parseHeader(text: string): Header {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ProtocolError(CLOSE.invalidPayload, '"data" must be a JSON object');
   }
+  const dataLength = byteLength(h.data_length, 'data_length');
+  const payloadLength = byteLength(h.payload_length, 'payload_length');
+  // The event is held whole until its last byte: the cap is on what it announces in all, not on
+  // each part (16 MiB of data and 16 MiB of payload were 32 MiB held per socket).
+  if (dataLength + payloadLength > MAX_EVENT_BYTES) {
+    throw new ProtocolError(CLOSE.tooBig, 'data_length + payload_length too large');
+  }
   return {
     type: h.type as EventType,
     data: data as Record<string, unknown>,
-    dataLength: byteLength(h.data_length, 'data_length'),
-    payloadLength: byteLength(h.payload_length, 'payload_length'),
+    dataLength,
+    payloadLength,
   };
 }
 
