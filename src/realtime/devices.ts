@@ -58,11 +58,13 @@ export async function issueTicket(
 
 export type TicketUse =
   | { ok: true; ticket: RealtimeTicket }
-  | { ok: false; reason: 'invalid ticket' | 'ticket used' | 'expired' };
+  | { ok: false; reason: 'invalid ticket' | 'ticket used' | 'expired' | 'revoked' };
 
 /**
  * Consumes a ticket: at most one socket, on any instance, ever gets it. On the system path: the
- * ticket is what names the tenant. An expired ticket is consumed too (and refused).
+ * ticket is what names the tenant. An expired ticket is consumed too (and refused). A ticket an
+ * API key asked for lives no longer than the key: one whose key was revoked, expired or lost its
+ * creator since is refused here, not accepted and cut by the watcher a poll later.
  */
 export async function redeemTicket(database: Database, ticket: string): Promise<TicketUse> {
   if (!/^rt_[A-Za-z0-9_-]{43}$/.test(ticket)) return { ok: false, reason: 'invalid ticket' };
@@ -76,6 +78,9 @@ export async function redeemTicket(database: Database, ticket: string): Promise<
       };
     }
     if (row.expires_at.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
+    if (row.api_key_id && (await repo.deadApiKeyIds(tx, [row.api_key_id])).size > 0) {
+      return { ok: false, reason: 'revoked' };
+    }
     return { ok: true, ticket: row };
   });
 }

@@ -298,6 +298,23 @@ describe('refused: accepted, then closed with 1008 and a reason', () => {
     });
   });
 
+  it('a ticket an API key asked for dies with the key: refused at connect, nothing recorded', async () => {
+    const key = await createKey(t.app, a.owner, ['audio:write']);
+    const tk = await ticketFor(key.headers);
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/api-keys/${key.id}`,
+      headers: a.owner.headers,
+    });
+    expect(del.statusCode).toBe(204);
+    const handed = rec.seen.length;
+    expect(await refusal(`${ws}/ws?ticket=${tk.ticket}`)).toEqual({
+      code: 1008,
+      reason: 'revoked',
+    });
+    expect(rec.seen.length).toBe(handed);
+  });
+
   it('a revoked device, from then on', async () => {
     const s = await mustOpen(`${ws}/ws?token=${b.member.access}&device_name=watch`);
     const clientId = `${b.member.user.id.slice(-6)}-watch`;
