@@ -17,7 +17,13 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { AudioStreamContext, AudioStreamHandler } from '../realtime/audio-stream.ts';
 import { type OpenSink, openFileSink, Recording } from './recording.ts';
-import { audioFormat, CLOSE, ProtocolError, StreamParser } from './stream-protocol.ts';
+import {
+  assertChunkFormat,
+  audioFormat,
+  CLOSE,
+  ProtocolError,
+  StreamParser,
+} from './stream-protocol.ts';
 
 export interface AudioStreamDeps {
   database: Database;
@@ -202,8 +208,11 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     async function message(data: Buffer, isBinary: boolean): Promise<void> {
       for (const event of parser.message(data, isBinary)) {
         if (event.type === 'audio-start') await startRecording(event.data);
-        else if (event.type === 'audio-chunk') await audio(event.payload ?? Buffer.alloc(0));
-        else if (!recording) throw new ProtocolError(CLOSE.policy, 'audio-stop before audio-start');
+        else if (event.type === 'audio-chunk') {
+          if (recording) assertChunkFormat(recording.format, event.data);
+          await audio(event.payload ?? Buffer.alloc(0));
+        } else if (!recording)
+          throw new ProtocolError(CLOSE.policy, 'audio-stop before audio-start');
         else await finishRecording('audio-stop');
       }
     }

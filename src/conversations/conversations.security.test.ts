@@ -154,6 +154,20 @@ describe('protocol errors close the socket with a reason and keep what arrived',
     expect(row.end_reason).toMatch(/payload_length mismatch/);
   });
 
+  it('an audio-chunk announcing another format → 1003; the audio before it is kept', async () => {
+    const { c, id } = await pcmStream(s, 'chunkfmt');
+    const good = sinePcm(0.1);
+    // Repeating the stream's own format is fine.
+    c.ws.send(event('audio-chunk', { rate: 16000, width: 2, channels: 1 }, good.length));
+    c.ws.send(good);
+    c.ws.send(event('audio-chunk', { rate: 48000, width: 2, channels: 2 }, 400));
+    c.ws.send(Buffer.alloc(400));
+    const closed = await c.closed;
+    expect(closed.code).toBe(1003);
+    expect(closed.reason).toMatch(/^audio-chunk rate 48000 differs/);
+    expect(await finished(id)).toMatchObject({ bytes: good.length, duration_ms: 100 });
+  });
+
   it('a second audio-start inside a stream → 1008; the first conversation is finalised', async () => {
     const { c, id } = await pcmStream(s, 'twice');
     c.ws.send(sinePcm(0.1));

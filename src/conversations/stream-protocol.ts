@@ -194,6 +194,30 @@ function intField(data: Record<string, unknown>, name: string): number | undefin
 }
 
 /**
+ * An audio-chunk may repeat its stream's format (Wyoming clients send rate, width and channels
+ * with every chunk); one that announces another is refused, not stored under the stream's format
+ * (where its duration and sound would be wrong). A new format needs audio-stop and audio-start.
+ */
+export function assertChunkFormat(format: AudioFormat, data: Record<string, unknown>): void {
+  // PCM only: its bytes mean nothing without the format; an Opus packet carries its own.
+  if (format.codec !== 'pcm') return;
+  for (const [name, expected] of [
+    ['rate', format.sampleRate],
+    ['width', format.width],
+    ['channels', format.channels],
+  ] as const) {
+    const v = data[name];
+    if (v === undefined || v === null) continue;
+    if (v !== expected) {
+      throw new ProtocolError(
+        CLOSE.unsupported,
+        `audio-chunk ${name} ${JSON.stringify(v).slice(0, 12)} differs from the stream's ${expected}; send audio-stop and a new audio-start`,
+      );
+    }
+  }
+}
+
+/**
  * The format an audio-start announces, checked against the endpoint's codec. PCM must announce
  * rate, width (2) and channels (1 or 2); Opus may announce rate and channels.
  */
