@@ -30,7 +30,10 @@ export function assertUtf8Charset(request: FastifyRequest): void {
   const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(request.headers['content-type'] ?? '');
   const charset = match?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new AppError('unsupported_media_type', `Bodies are read as UTF-8, not ${charset}`);
+    throw new AppError(
+      'unsupported_media_type',
+      `Bodies are read as UTF-8, not ${charset.slice(0, 40)}`,
+    );
   }
 }
 
