@@ -72,6 +72,14 @@ async function waitReady(base: string, child: ChildProcess, ms = 150_000) {
   throw new Error('server did not become ready');
 }
 
+/** Waits for a line the server writes through its asynchronous log destination. */
+async function waitForOutput(output: () => string, text: string, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (!output().includes(text) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 20));
+  expect(output()).toContain(text);
+}
+
 const json = (body: object) => ({
   method: 'POST',
   headers: { 'content-type': 'application/json' },
@@ -104,8 +112,9 @@ describe('main.ts as a process', () => {
     // A fresh embedded database migrates first: slow on a busy machine.
     await waitReady(base, first.child, 110_000);
     expect(first.output()).toMatch(/generated one into/); // dev secrets warning, once
-    // Instances that should accept each other's tokens must agree on this issuer.
-    expect(first.output()).toContain(`access tokens: iss http://localhost:${port} (PUBLIC_URL;`);
+    // Instances that should accept each other's tokens must agree on this issuer. Said after
+    // listen through the asynchronous log destination: it can trail the first /ready answer.
+    await waitForOutput(first.output, `access tokens: iss http://localhost:${port} (PUBLIC_URL;`);
 
     // Sign-ups hash a password at the production cost: slow enough to be in flight at SIGTERM.
     const emails = Array.from({ length: 6 }, (_, i) => `drain-${i}-${Date.now()}@example.test`);
