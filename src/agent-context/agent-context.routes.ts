@@ -4,6 +4,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
+import { VOICE_SESSION_END_REASONS } from '../db/schema.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { responses, Timestamp } from '../http/schemas.ts';
 import { PREFERENCE_RULES, PreferenceMapSchema } from '../users/preference.json.ts';
@@ -31,7 +32,7 @@ const ContextVoiceSession = Type.Object({
   started_at: Type.Union([Timestamp, Type.Null()]),
   ended_at: Type.Union([Timestamp, Type.Null()]),
   duration_seconds: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
-  end_reason: Type.Union([Type.Enum(['left', 'room_finished', 'expired', 'revoked']), Type.Null()]),
+  end_reason: Type.Union([Type.Enum([...VOICE_SESSION_END_REASONS]), Type.Null()]),
   created_at: Timestamp,
 });
 

@@ -404,7 +404,15 @@ export type Message = Selectable<MessagesTable>;
 // LiveKit (migration 0011): voice sessions and the webhook events already applied.
 export type VoiceSessionStatus = 'issued' | 'active' | 'ended' | 'expired' | 'revoked';
 export type VoiceSessionSource = 'api' | 'auth_token' | 'register' | 'login';
-export type VoiceSessionEndReason = 'left' | 'room_finished' | 'expired' | 'revoked';
+/** Why a voice session ended (the column's CHECK lists the same values). */
+export const VOICE_SESSION_END_REASONS = [
+  'left',
+  'room_finished',
+  'expired',
+  'revoked',
+  'quota_exceeded',
+] as const;
+export type VoiceSessionEndReason = (typeof VOICE_SESSION_END_REASONS)[number];
 
 export interface VoiceSessionsTable {
   /** The `session_id` returned with a LiveKit token. */

@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
-import type { VoiceSession } from '../db/schema.ts';
+import { VOICE_SESSION_END_REASONS, type VoiceSession } from '../db/schema.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { responses, Timestamp } from '../http/schemas.ts';
 import type { LiveKit } from './livekit.service.ts';
@@ -71,10 +71,7 @@ const VoiceSessionOut = Type.Object(
     started_at: NullableTimestamp,
     ended_at: NullableTimestamp,
     duration_seconds: Type.Union([Type.Integer(), Type.Null()]),
-    end_reason: Type.Union([
-      Type.Enum(['left', 'room_finished', 'expired', 'revoked']),
-      Type.Null(),
-    ]),
+    end_reason: Type.Union([Type.Enum([...VOICE_SESSION_END_REASONS]), Type.Null()]),
     created_at: Timestamp,
   },
   { title: 'VoiceSession' },

@@ -180,6 +180,29 @@ export async function markJoined(tx: Tx, id: string, startedAt: Date): Promise<v
     .execute();
 }
 
+/**
+ * The participant joined over the org's voice-session limit and is removed from the room: its
+ * session ends, unless an event (its participant_left) ended it first.
+ */
+export async function markEndedOverQuota(
+  tx: Tx,
+  id: string,
+  e: { startedAt: Date | null; endedAt: Date },
+): Promise<void> {
+  await tx
+    .updateTable('voice_sessions')
+    .set({
+      status: 'ended',
+      started_at: e.startedAt,
+      ended_at: e.endedAt,
+      duration_seconds: durationSeconds(e.startedAt, e.endedAt),
+      end_reason: 'quota_exceeded',
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .execute();
+}
+
 export async function markEnded(
   tx: Tx,
   id: string,

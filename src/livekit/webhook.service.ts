@@ -18,6 +18,7 @@ import {
   activeSessionsOfRoom,
   findParticipantSession,
   markEnded,
+  markEndedOverQuota,
   markJoined,
   markRejoined,
   recordWebhookEvent,
@@ -51,10 +52,11 @@ export function createLiveKitWebhooks(deps: {
   const { database, server } = deps;
   /**
    * Sessions an applied event joined or ended, for the quota once its transaction committed, and
-   * participants to remove from their room then (a revoked session's token joining again).
+   * participants to remove from their room then (a revoked session's token joining again, a join
+   * over the org's limit).
    */
   type Touched = {
-    joined: string[];
+    joined: { id: string; identity: string; startedAt: Date | null }[];
     ended: string[];
     evict: { room: string; identity: string }[];
   };
@@ -105,7 +107,11 @@ export function createLiveKitWebhooks(deps: {
         touched.evict.push({ room, identity: s.identity });
         return async () => {};
       }
-      touched.joined.push(s.id);
+      touched.joined.push({
+        id: s.id,
+        identity: s.identity,
+        startedAt: s.status === 'ended' ? s.started_at : started,
+      });
       if (s.status === 'ended') return () => markRejoined(tx, s.id);
       return () => markJoined(tx, s.id, started);
     });
@@ -203,9 +209,18 @@ export function createLiveKitWebhooks(deps: {
         default:
           return 'ignored';
       }
-      // The voice-session quota: a join holds its slot for the call, an end releases it.
+      // The voice-session quota: a join holds its slot for the call, an end releases it. A join
+      // the org has no slot for (a rejoin after its slot went back, a join after the issue-time
+      // hold lapsed) is refused after the fact: the session ends and the participant is removed,
+      // as a token asked for at the limit would have been refused.
       if (outcome === 'applied') {
-        for (const id of touched.joined) await holdVoiceSlot(deps.quotas, room.orgId, id);
+        for (const j of touched.joined) {
+          if (await holdVoiceSlot(deps.quotas, room.orgId, j.id)) continue;
+          await inOrg(room.orgId, (tx) =>
+            markEndedOverQuota(tx, j.id, { startedAt: j.startedAt, endedAt: new Date() }),
+          );
+          touched.evict.push({ room: full, identity: j.identity });
+        }
         await releaseVoiceSlots(deps.quotas, room.orgId, touched.ended);
         for (const e of touched.evict) {
           // LiveKit not knowing the participant (already gone) is fine; the event stays applied.

@@ -7,6 +7,7 @@
 // REDIS_URL set the counter is Redis; without, the database.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { withSystem } from '../db/tenant.ts';
 import { openRedis } from '../infra/redis.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
@@ -458,6 +459,28 @@ describe('LiveKit: token issue, webhook release', () => {
     await t.app.livekit.idle();
     // The manager's login token (the personal room) went with it.
     expect((await usage(a.owner)).voice_sessions.live).toBeLessThanOrEqual(live - 1);
+  });
+
+  it('a participant who rejoins after its slot went to another is removed, its session ended quota_exceeded', async () => {
+    const live = (await usage(a.owner)).voice_sessions.live as number;
+    await setLimits(a.owner, { max_voice_sessions: live + 1 });
+    const first = await token(a.member, 'rejoin-over');
+    expect(first.statusCode, first.body).toBe(200);
+    const { room_name: room, session_id: sessionId } = first.json();
+    const p = await livekit.join(first.json().livekit_token);
+    await livekit.leave(room, p.identity);
+    // The slot went back with the leave, and another person takes it.
+    const other = await token(a.admin, 'rejoin-over');
+    expect(other.statusCode, other.body).toBe(200);
+
+    // The first token is still valid and joins again: the org has no slot for it.
+    await livekit.join(first.json().livekit_token);
+    expect(livekit.rooms.get(room)?.participants.has(p.identity)).toBe(false);
+    const session = await withSystem(database, (tx) =>
+      tx.selectFrom('voice_sessions').selectAll().where('id', '=', sessionId).executeTakeFirst(),
+    );
+    expect(session).toMatchObject({ status: 'ended', end_reason: 'quota_exceeded' });
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
   });
 
   it('a token nobody joins with gives its slot back by itself', async () => {

@@ -28,14 +28,19 @@ export async function takeVoiceSlot(
   }
 }
 
-/** The participant joined: hold the slot as long as a call may last (renewal, idempotent). */
+/**
+ * The participant joined: hold the slot as long as a call may last (a renewal of the slot taken at
+ * issue). False when the org is at its limit without this session: its slot was given back (the
+ * participant left and rejoins with the same token) or its issue-time hold lapsed before the join,
+ * and others took the room meanwhile.
+ */
 export async function holdVoiceSlot(
   quotas: Quotas | undefined,
   orgId: string,
   sessionId: string,
-): Promise<void> {
-  if (!quotas) return;
-  await quotas.acquire(orgId, 'voice_sessions', lease(sessionId));
+): Promise<boolean> {
+  if (!quotas) return true;
+  return (await quotas.acquire(orgId, 'voice_sessions', lease(sessionId))).ok;
 }
 
 /** The sessions ended (left, room finished, revoked): their slots go back. */

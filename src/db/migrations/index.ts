@@ -21,6 +21,7 @@ import * as membershipPolicyFunctions from './2026_11_30_0017_membership_policy_
 import * as policyContextOnce from './2026_12_01_0018_policy_context_once.ts';
 import * as voiceSessionApiKey from './2026_12_01_0019_voice_session_api_key.ts';
 import * as sessionRevokedDbClock from './2026_12_01_0020_session_revoked_db_clock.ts';
+import * as voiceSessionQuotaEnd from './2026_12_01_0021_voice_session_quota_end.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -42,4 +43,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0018_policy_context_once': policyContextOnce,
   '2026_12_01_0019_voice_session_api_key': voiceSessionApiKey,
   '2026_12_01_0020_session_revoked_db_clock': sessionRevokedDbClock,
+  '2026_12_01_0021_voice_session_quota_end': voiceSessionQuotaEnd,
 };

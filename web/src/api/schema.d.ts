@@ -14551,7 +14551,7 @@ export interface operations {
                             started_at: string | null;
                             ended_at: string | null;
                             duration_seconds: number | null;
-                            end_reason: ("left" | "room_finished" | "expired" | "revoked") | null;
+                            end_reason: ("left" | "room_finished" | "expired" | "revoked" | "quota_exceeded") | null;
                             /** Format: date-time */
                             created_at: string;
                         }[];
@@ -15547,7 +15547,7 @@ export interface operations {
                             started_at: string | null;
                             ended_at: string | null;
                             duration_seconds: number | null;
-                            end_reason: ("left" | "room_finished" | "expired" | "revoked") | null;
+                            end_reason: ("left" | "room_finished" | "expired" | "revoked" | "quota_exceeded") | null;
                             /** Format: date-time */
                             created_at: string;
                         }[];

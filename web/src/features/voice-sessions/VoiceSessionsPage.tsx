@@ -28,11 +28,12 @@ const STATUS: Record<Status, { label: string; tone: Tone }> = {
   expired: { label: 'Expired unused', tone: 'amber' },
   revoked: { label: 'Revoked', tone: 'red' },
 };
-const END_REASON: Record<string, string> = {
+const END_REASON: Record<NonNullable<VoiceSession['end_reason']>, string> = {
   left: 'left the room',
   room_finished: 'room closed',
   expired: 'token expired',
   revoked: 'access revoked',
+  quota_exceeded: 'removed: over the voice-session limit',
 };
 const SOURCE: Record<VoiceSession['source'], string> = {
   api: 'Token API',
