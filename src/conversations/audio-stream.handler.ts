@@ -23,6 +23,7 @@ import {
   CLOSE,
   ProtocolError,
   StreamParser,
+  socketFailureReason,
 } from './stream-protocol.ts';
 
 export interface AudioStreamDeps {
@@ -145,11 +146,15 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       flow();
       void pump();
     });
+    let failure: string | undefined;
     socket.on('close', (code) => {
-      queue.push({ end: `socket closed (${code})` });
+      queue.push({ end: failure ?? `socket closed (${code})` });
       void pump();
     });
-    socket.on('error', (err) => ctx.log.warn({ err }, 'device socket error'));
+    socket.on('error', (err) => {
+      failure ??= socketFailureReason(err);
+      ctx.log.warn({ err }, 'device socket error');
+    });
 
     async function startRecording(data: Record<string, unknown>): Promise<void> {
       if (recording) {

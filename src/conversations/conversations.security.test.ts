@@ -227,6 +227,20 @@ describe('limits', () => {
     expect(statSync(conversationFile(t.config.dataDir, row)).size).toBe(44 + 8000);
   });
 
+  it('a message over the socket limit → 1009, recorded as "message too large (1009)"; the rest is kept', async () => {
+    const s = await serve();
+    const { c, id } = await pcmStream(s, 'oversized');
+    c.ws.send(sinePcm(0.1));
+    // The test server's maxPayload (REALTIME_MAX_FRAME_BYTES in the app) is 1 MiB.
+    c.ws.send(Buffer.alloc(1_048_577));
+    expect((await c.closed).code).toBe(1009);
+    expect(await finished(id)).toMatchObject({
+      status: 'complete',
+      duration_ms: 100,
+      end_reason: 'message too large (1009)',
+    });
+  });
+
   it('no frame for AUDIO_IDLE_TIMEOUT_SECONDS → 1000 "idle timeout"; the conversation is kept', async () => {
     const s = await serve({ idleTimeoutSeconds: 1 });
     const { c, id } = await pcmStream(s, 'idle');

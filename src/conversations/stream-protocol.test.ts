@@ -3,7 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { byteRange } from './conversation.routes.ts';
 import { oggCrc, oggPage, opusPacketSamples } from './ogg-opus.ts';
-import { audioFormat, ProtocolError, StreamParser } from './stream-protocol.ts';
+import {
+  audioFormat,
+  ProtocolError,
+  StreamParser,
+  socketFailureReason,
+} from './stream-protocol.ts';
 
 const bin = (s: string) => Buffer.from(s);
 
@@ -97,6 +102,19 @@ describe('StreamParser', () => {
     }
     expect(err).toBeInstanceOf(ProtocolError);
     expect((err as ProtocolError).code).toBe(code);
+  });
+});
+
+describe('socketFailureReason', () => {
+  it("names what ws closed the socket for, and nothing for the connection's own errors", () => {
+    const err = (code?: string) => Object.assign(new Error('x'), { code });
+    expect(socketFailureReason(err('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'))).toBe(
+      'message too large (1009)',
+    );
+    expect(socketFailureReason(err('WS_ERR_INVALID_UTF8'))).toBe('invalid UTF-8 text (1007)');
+    expect(socketFailureReason(err('WS_ERR_INVALID_OPCODE'))).toBe('protocol error (1002)');
+    expect(socketFailureReason(err('ECONNRESET'))).toBeUndefined();
+    expect(socketFailureReason(err())).toBeUndefined();
   });
 });
 

@@ -18,6 +18,22 @@ export const CLOSE = {
   tooBig: 1009,
 } as const;
 
+/**
+ * The end reason of a socket ws closed by itself, from the error it reported: a message over its
+ * maxPayload (REALTIME_MAX_FRAME_BYTES), text that is not UTF-8, a malformed frame. ws sends the
+ * close code but stops reading, so the close event carries 1006 (no close frame came back): the
+ * reason would otherwise hide why the recording ended. Undefined for errors of the connection.
+ */
+export function socketFailureReason(err: Error & { code?: unknown }): string | undefined {
+  if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+    return `message too large (${CLOSE.tooBig})`;
+  }
+  if (err.code === 'WS_ERR_INVALID_UTF8') return `invalid UTF-8 text (${CLOSE.invalidPayload})`;
+  if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_'))
+    return 'protocol error (1002)';
+  return undefined;
+}
+
 /** A protocol failure: the stream closes with `code` and `reason` (what arrived is kept). */
 export class ProtocolError extends Error {
   override name = 'ProtocolError';
