@@ -3,7 +3,8 @@
 //   1. cross-site refusal: a public route flagged `crossSite: 'refuse'` turns away another site's
 //      page before any credential is looked at (login CSRF);
 //   2. the authenticator: bearer JWT, sb_access cookie (with its CSRF header on writes) or an
-//      `sb_…` API key, then the superuser's X-Switchboard-Org → request.principal, or null;
+//      `sb_…` API key, then the superuser's X-Switchboard-Org → request.principal, or null; on a
+//      device socket (SOCKET_GATE) its refusal goes to request.authError for the socket's gate;
 //   3. (onSend) every request of a superuser acting in an org lands in that org's audit log;
 //   4. the MFA enrolment gate: an enrolment-only (mfa_pending) principal reaches only the routes
 //      declared open to it (config: MFA_PENDING_ALLOWED). Right after the authenticator, so a
@@ -17,6 +18,7 @@ import type { AuthContext } from '../auth/auth-context.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
 import type { Database } from '../db/database.ts';
 import { refuseCrossSite } from '../http/cross-site.ts';
+import { refusesAtSocketGate } from '../http/route-config.ts';
 import { mfaEnrollmentGate } from '../mfa/mfa-enrollment-gate.ts';
 
 export interface AuthenticationOptions {
@@ -39,11 +41,17 @@ const plugin: FastifyPluginAsync<AuthenticationOptions> = async (app, opts) => {
   // Done-style: the authenticator answers most requests synchronously (no credential, a token
   // verified before), and an async hook would cost each of them a promise and a microtask.
   app.addHook('onRequest', (request, _reply, done) => {
+    // A device socket's gate refuses with a close frame: the refusal waits for it there.
+    const refused = (err: Error) => {
+      if (!refusesAtSocketGate(request.routeOptions.config)) return done(err);
+      request.authError = err;
+      done();
+    };
     let found: ReturnType<Authenticator>;
     try {
       found = authenticate(request);
     } catch (err) {
-      return done(err as Error);
+      return refused(err as Error);
     }
     if (!(found instanceof Promise)) {
       request.principal = found;
@@ -52,7 +60,7 @@ const plugin: FastifyPluginAsync<AuthenticationOptions> = async (app, opts) => {
     found.then((principal) => {
       request.principal = principal;
       done();
-    }, done);
+    }, refused);
   });
   registerSuperuserAudit(app, opts.database);
   app.addHook('onRequest', mfaEnrollmentGate);

@@ -26,3 +26,16 @@ export function allowWhileMfaPending(scope: FastifyInstance): void {
 export function openWhileMfaPending(config: FastifyContextConfig | undefined): boolean {
   return config?.mfaPending === MFA_PENDING_ALLOWED.mfaPending;
 }
+
+/**
+ * Route config of the device sockets (/ws, /ws_pcm): their gate answers every refusal with a close
+ * frame devices understand (1008 with a reason, 1013 to back off), never an HTTP error before the
+ * upgrade. The request authenticator leaves its refusals there (request.authError) instead of
+ * ending the request: an API key over its rate limit, an X-Switchboard-Org the caller may not use.
+ */
+export const SOCKET_GATE = { socketGate: true } as const;
+
+/** Whether a route's gate refuses with a close frame (see SOCKET_GATE). */
+export function refusesAtSocketGate(config: FastifyContextConfig | undefined): boolean {
+  return config?.socketGate === true;
+}

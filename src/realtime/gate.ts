@@ -120,10 +120,23 @@ async function fromCredential(deps: GateDeps, request: FastifyRequest): Promise<
   return null;
 }
 
+/**
+ * What the request authenticator refused the upgrade request with (src/app/authentication.ts
+ * leaves it to this gate on SOCKET_GATE routes), as a close: an API key over RATE_LIMIT_API_KEY
+ * backs off; an X-Switchboard-Org the caller may not use is refused with the problem's code. Any
+ * other failure (the database did not answer) is thrown: the socket closes 1013.
+ */
+function authenticatorRefusal(err: Error): GateResult {
+  if (!(err instanceof AppError)) throw err;
+  if (err.code === 'rate_limited') return { ok: false, code: 1013, reason: 'try again later' };
+  return refuse(err.code);
+}
+
 export async function authenticateSocket(
   deps: GateDeps,
   request: FastifyRequest,
 ): Promise<GateResult> {
+  if (request.authError) return authenticatorRefusal(request.authError);
   const ticket = queryValue(request, 'ticket');
   if (!ticket) return (await fromCredential(deps, request)) ?? refuse('no token');
 

@@ -20,7 +20,7 @@ import type { AuthContext } from '../auth/auth-context.ts';
 import type { Config } from '../config.ts';
 import type { Device, DeviceCodec } from '../db/schema.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
+import { MFA_PENDING_ALLOWED, SOCKET_GATE } from '../http/route-config.ts';
 import { NoContent, responses, Timestamp } from '../http/schemas.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { takeSocketSlot } from '../quotas/socket-slots.ts';
@@ -310,9 +310,14 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
   ] as const) {
     app.get(
       url,
-      // The MFA gate would answer an enrolment-only token with an HTTP 403 before the upgrade;
-      // the socket gate refuses it itself, with a close frame devices understand.
-      { websocket: true, config: MFA_PENDING_ALLOWED, schema: { hide: true } },
+      // The MFA gate would answer an enrolment-only token with an HTTP 403 before the upgrade,
+      // the request authenticator a rate-limited key with a 429: the socket gate refuses them
+      // itself, with a close frame devices understand.
+      {
+        websocket: true,
+        config: { ...MFA_PENDING_ALLOWED, ...SOCKET_GATE },
+        schema: { hide: true },
+      },
       (socket, request) => accept(socket, request, codec),
     );
   }

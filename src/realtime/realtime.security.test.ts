@@ -3,7 +3,7 @@
 // closed at once with 1008 and a short reason — never an HTTP error, never left open.
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import { createAccessTokens } from '../auth/access-token.ts';
 import { withSystem } from '../db/tenant.ts';
@@ -403,5 +403,39 @@ describe('logs', () => {
     } finally {
       await t2.close();
     }
+  });
+});
+
+describe("the request authenticator's refusals close the socket, never an HTTP error", () => {
+  it('an API key over RATE_LIMIT_API_KEY in the Authorization header → 1013 try again later', async () => {
+    const limited = await buildTestApp({
+      deps: { audioStream: rec.handler },
+      env: { RATE_LIMIT_API_KEY: '2/60' },
+    });
+    onTestFinished(() => limited.close());
+    const url = `${(await limited.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws')}/ws_pcm`;
+    const c = await team(limited, 'Limited');
+    const key = await createKey(limited.app, c.owner, ['audio:write']);
+    for (let i = 0; i < 2; i++) {
+      const s = await mustOpen(url, { headers: key.headers });
+      await closeAll(s);
+    }
+    expect(await refusal(url, { headers: key.headers })).toEqual({
+      code: 1013,
+      reason: 'try again later',
+    });
+  });
+
+  it("X-Switchboard-Org naming another org, or not an org id → 1008 with the problem's code", async () => {
+    const headers = { ...bearer(a.member.access), 'x-switchboard-org': b.org.id };
+    expect(await refusal(`${ws}/ws`, { headers })).toEqual({ code: 1008, reason: 'forbidden' });
+    expect(
+      await refusal(`${ws}/ws`, { headers: { ...headers, 'x-switchboard-org': 'nope' } }),
+    ).toEqual({ code: 1008, reason: 'validation_failed' });
+    // The org the member is in is no act at all: accepted.
+    const own = await mustOpen(`${ws}/ws`, {
+      headers: { ...headers, 'x-switchboard-org': a.org.id },
+    });
+    await closeAll(own);
   });
 });

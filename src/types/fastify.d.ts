@@ -7,6 +7,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'allow': open to an enrolment-only (mfa_pending) session; see src/http/route-config.ts. */
     mfaPending?: 'allow';
+    /** true: a device socket whose gate closes with a code; see src/http/route-config.ts. */
+    socketGate?: true;
   }
   interface FastifyInstance {
     routeTable: RouteSummary[];
@@ -20,5 +22,7 @@ declare module 'fastify' {
     principal: Principal | null;
     /** Why a presented credential was not accepted, when that is worth telling the client. */
     authFailure?: AuthFailure;
+    /** On a SOCKET_GATE route: what the request authenticator refused with, for the gate. */
+    authError?: Error;
   }
 }
