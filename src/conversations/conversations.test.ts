@@ -1,7 +1,7 @@
 // Device audio end to end: real ws clients stream PCM and Opus to the stream handler, the
 // conversations API lists them and serves their files, and ffprobe confirms each file plays as
 // what was sent. Who sees and deletes what is in conversations.security.test.ts.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -18,6 +18,7 @@ import {
 } from '../test/audio.ts';
 import { type Person, team } from '../test/org-helpers.ts';
 import { createAudioStreamHandler } from './audio-stream.handler.ts';
+import { conversationFile } from './storage.ts';
 
 let t: TestApp;
 let server: DeviceServer;
@@ -60,6 +61,23 @@ async function probeAudio(id: string, ext: string) {
 }
 
 describe('device audio becomes a playable conversation', () => {
+  it('a PCM stream ending inside a sample frame keeps the whole frames only, as recovery does', async () => {
+    const c = await connect(server.url('pcm', device('odd-bytes')));
+    c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 2 }));
+    const id = String((await c.next('audio-started')).data?.conversation_id);
+    const pcm = sinePcm(0.1); // 3200 bytes: 800 stereo frames of 4 bytes
+    c.ws.send(Buffer.concat([pcm, Buffer.from([1, 2, 3])]));
+    c.ws.send(event('audio-stop'));
+    expect((await c.next('audio-stopped')).data).toMatchObject({ bytes: 3200, duration_ms: 50 });
+    c.ws.close();
+    const row = await getJson(`/api/conversations/${id}`);
+    expect(row).toMatchObject({ status: 'complete', bytes: 3200, duration_ms: 50 });
+    const file = readFileSync(conversationFile(t.config.dataDir, row));
+    expect(file.length).toBe(44 + 3200);
+    expect(file.readUInt32LE(40)).toBe(3200);
+    expect(file.readUInt32LE(4)).toBe(36 + 3200);
+  });
+
   it('PCM in Wyoming events (header as text, payload as the next binary message) → WAV', async () => {
     const c = await connect(server.url('pcm', device('pendant')));
     expect(c.messages[0]).toMatchObject({

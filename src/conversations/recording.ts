@@ -16,7 +16,7 @@ import * as repo from './conversation.repository.ts';
 import { MAX_OPUS_PACKET_BYTES, OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
 import { conversationDir, conversationFile } from './storage.ts';
 import { type AudioFormat, CLOSE, ProtocolError } from './stream-protocol.ts';
-import { pcmDurationMs, wavHeader } from './wav.ts';
+import { pcmDurationMs, WAV_HEADER_BYTES, wavHeader, wholeFrameBytes } from './wav.ts';
 
 /** Opens the file a conversation is written to (tests pass a slow one). */
 export type OpenSink = (path: string, highWaterMark: number) => Writable;
@@ -154,7 +154,10 @@ export class Recording {
     if (!this.ogg) {
       const file = await open(this.path, 'r+');
       try {
-        await file.write(wavHeader(this.format, this.bytes), 0, 44, 0);
+        const whole = wholeFrameBytes(this.format, this.bytes);
+        if (whole < this.bytes) await file.truncate(WAV_HEADER_BYTES + whole);
+        this.bytes = whole;
+        await file.write(wavHeader(this.format, this.bytes), 0, WAV_HEADER_BYTES, 0);
       } finally {
         await file.close();
       }

@@ -20,7 +20,13 @@ import { withSystem } from '../db/tenant.ts';
 import * as repo from './conversation.repository.ts';
 import { OGG_FLAG_EOS, scanOgg, withEndOfStream } from './ogg-opus.ts';
 import { conversationFile } from './storage.ts';
-import { pcmDurationMs, readWavHeader, WAV_HEADER_BYTES, wavHeader } from './wav.ts';
+import {
+  pcmDurationMs,
+  readWavHeader,
+  WAV_HEADER_BYTES,
+  wavHeader,
+  wholeFrameBytes,
+} from './wav.ts';
 
 const BATCH = 100;
 
@@ -48,8 +54,7 @@ async function repairWav(path: string, row: Conversation): Promise<Repaired | nu
       width: 2,
     };
     if (size < WAV_HEADER_BYTES) return null;
-    const block = format.channels * format.width;
-    const dataBytes = Math.floor((size - WAV_HEADER_BYTES) / block) * block;
+    const dataBytes = wholeFrameBytes(format, size - WAV_HEADER_BYTES);
     await file.truncate(WAV_HEADER_BYTES + dataBytes);
     await file.write(wavHeader(format, dataBytes), 0, WAV_HEADER_BYTES, 0);
     return { bytes: dataBytes, durationMs: pcmDurationMs(format, dataBytes), endedAt: mtime };

@@ -32,6 +32,16 @@ export function wavHeader(format: PcmFormat, dataBytes: number): Buffer {
   return h;
 }
 
+/**
+ * The bytes of `dataBytes` that make whole sample frames: a WAV file's data holds whole frames
+ * only, so a stream cut inside a frame (a device sending an odd byte count, a crash) keeps the
+ * frames before it and drops the rest, whether it ended normally or was recovered.
+ */
+export function wholeFrameBytes(format: PcmFormat, dataBytes: number): number {
+  const block = format.channels * format.width;
+  return Math.floor(dataBytes / block) * block;
+}
+
 /** Whole sample frames in `dataBytes`, as milliseconds. */
 export function pcmDurationMs(format: PcmFormat, dataBytes: number): number {
   const frames = Math.floor(dataBytes / (format.channels * format.width));
