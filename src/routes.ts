@@ -146,11 +146,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   await app.register(promptRoutes, { prompts: createPromptService(database) });
   await app.register(orgRoutes, { auth });
   await app.register(invitationRoutes, { auth });
-  await app.register(apiKeyRoutes, {
-    auth,
-    // What a revoked key's LiveKit tokens opened closes too: its participants leave their rooms.
-    onRevoked: (ids) => livekit.apiKeysRevoked(ids),
-  });
+  await app.register(apiKeyRoutes, { auth });
   await app.register(adminRoutes, { auth });
   // Kill switch                       /api/admin/orgs/{id}/{suspend,resume}, /api/admin/suspended-orgs,
   //                                   /api/orgs/current/lockdown

@@ -107,9 +107,10 @@ export async function adminSetUserStatus(
         },
       });
     }
-    return { user, ended };
+    return { user, ended, keys: keysRevoked.map((k) => k.id) };
   });
   auth.revocation.add(out.ended);
+  auth.apiKeyRevocations.add(out.keys);
   return out.user;
 }
 

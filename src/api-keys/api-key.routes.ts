@@ -54,12 +54,7 @@ function apiKeyJson(k: ApiKey) {
 
 export const apiKeyRoutes: FastifyPluginAsyncTypebox<{
   auth: AuthContext;
-  /**
-   * A key was revoked (src/routes.ts: LiveKit closes the voice sessions its tokens minted and
-   * removes their participants). Called once the revocation is committed; must not throw.
-   */
-  onRevoked?: (apiKeyIds: readonly string[]) => void;
-}> = async (app, { auth, onRevoked }) => {
+}> = async (app, { auth }) => {
   const tags = ['api-keys'];
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
 
@@ -128,7 +123,9 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{
     async (request, id) => {
       const keyId = id.toLowerCase();
       await revokeApiKey(auth, requirePrincipal(request), keyId, requestMeta(request));
-      onRevoked?.([keyId]);
+      // Committed: what the key opened that outlasts a request (device sockets, LiveKit
+      // participants of the tokens it minted) hangs up now on this instance.
+      auth.apiKeyRevocations.add([keyId]);
     },
   );
 };

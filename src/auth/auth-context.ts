@@ -14,6 +14,7 @@ import {
   type RateLimiter,
 } from '../security/rate-limits.ts';
 import { type AccessTokens, createAccessTokens } from './access-token.ts';
+import { type ApiKeyRevocations, createApiKeyRevocations } from './api-key-revocations.ts';
 import { primeDummyHash } from './password.ts';
 import { createRevocationList, type RevocationList } from './revocation.ts';
 import {
@@ -31,6 +32,8 @@ export interface AuthContext {
   database: Database;
   tokens: AccessTokens;
   revocation: RevocationList;
+  /** API keys revoked on this instance, for what they opened that outlasts a request. */
+  apiKeyRevocations: ApiKeyRevocations;
   /** Orgs cut off by the kill switch (src/suspension/): their credentials are refused. */
   suspendedOrgs: SuspendedOrgs;
   limiter: RateLimiter;
@@ -113,6 +116,7 @@ export async function createAuthContext(deps: {
     limiter,
     loginGuard: createLoginGuard(limiter),
     revocation,
+    apiKeyRevocations: createApiKeyRevocations(deps.logger),
     suspendedOrgs,
     mailer: deps.mailer,
     logger: deps.logger,

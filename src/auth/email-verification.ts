@@ -167,10 +167,11 @@ export async function verifyEmailToken(
     if (!(await consumeUserToken(tx, token.id))) return null;
     const proof = await proveMailboxControl(tx, user.id, 'verify_email', meta);
     await recordAudit(tx, meta, verifyEntry(user, 'success'));
-    return proof.endedSessions;
+    return proof;
   });
   if (!ended) throw new AppError('invalid_token');
-  auth.revocation.add(ended);
+  auth.revocation.add(ended.endedSessions);
+  auth.apiKeyRevocations.add(ended.revokedApiKeys);
 }
 
 /**

@@ -32,6 +32,8 @@ export interface MailboxProof {
   first: boolean;
   /** Sessions ended by the purge: hand them to the revocation list after the commit. */
   endedSessions: string[];
+  /** API keys revoked by the purge: hand them to auth.apiKeyRevocations after the commit. */
+  revokedApiKeys: string[];
 }
 
 export async function proveMailboxControl(
@@ -40,7 +42,8 @@ export async function proveMailboxControl(
   via: MailboxProofVia,
   meta: RequestMeta,
 ): Promise<MailboxProof> {
-  if (!(await claimFirstEmailProof(tx, userId))) return { first: false, endedSessions: [] };
+  if (!(await claimFirstEmailProof(tx, userId)))
+    return { first: false, endedSessions: [], revokedApiKeys: [] };
 
   const provenAt = new Date();
   // Refresh families hang off their session: a revoked session refuses its refresh tokens.
@@ -93,5 +96,5 @@ export async function proveMailboxControl(
       invitations_revoked: invitations.length,
     },
   });
-  return { first: true, endedSessions };
+  return { first: true, endedSessions, revokedApiKeys: keys.map((k) => k.id) };
 }

@@ -119,9 +119,10 @@ export async function resetPassword(
       outcome: 'success',
       metadata: { sessions_ended: ids.length },
     });
-    return ids;
+    return { ids, keys: proof.revokedApiKeys };
   });
   if (ended === null) throw new AppError('invalid_token');
-  auth.revocation.add(ended);
+  auth.revocation.add(ended.ids);
+  auth.apiKeyRevocations.add(ended.keys);
   if (token.purpose === 'reset_password') sendNotice(auth, user, 'passwordWasReset');
 }

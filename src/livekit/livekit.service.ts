@@ -70,6 +70,7 @@ export function createLiveKit(deps: {
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   let unsubscribeSuspended: (() => void) | undefined;
+  let unsubscribeApiKeys: (() => void) | undefined;
 
   async function issue(
     p: Principal,
@@ -130,16 +131,6 @@ export function createLiveKit(deps: {
       }
     },
 
-    /**
-     * These API keys were just revoked here: close the voice sessions their tokens minted and
-     * remove their participants, in the background (other instances' sweeps do the same for
-     * keys revoked there). Without LiveKit, nothing.
-     */
-    apiKeysRevoked(apiKeyIds: readonly string[]): void {
-      if (!parts) return;
-      track(parts.sessions.revokeForApiKeys(apiKeyIds), 'revoking voice sessions failed');
-    },
-
     /** Run the sweep now (the timer does every SWEEP_INTERVAL_MS). */
     sweep() {
       return configured().sessions.sweep();
@@ -154,6 +145,12 @@ export function createLiveKit(deps: {
       if (!parts || timer) return;
       unsubscribe = auth.revocation.onRevoked((ids) =>
         track(parts.sessions.revokeFor(ids), 'revoking voice sessions failed'),
+      );
+      // API keys revoked here (deleted, or with their creator): the voice sessions their tokens
+      // minted close and their participants are removed (other instances' sweeps do the same
+      // for keys revoked there).
+      unsubscribeApiKeys = auth.apiKeyRevocations.onRevoked((ids) =>
+        track(parts.sessions.revokeForApiKeys(ids), 'revoking voice sessions failed'),
       );
       // The kill switch: every participant of a suspended org's rooms, whoever's token it was.
       unsubscribeSuspended = auth.suspendedOrgs.onSuspended((orgIds) =>
@@ -173,6 +170,8 @@ export function createLiveKit(deps: {
       unsubscribe = undefined;
       unsubscribeSuspended?.();
       unsubscribeSuspended = undefined;
+      unsubscribeApiKeys?.();
+      unsubscribeApiKeys = undefined;
       while (pending.size > 0) await Promise.all([...pending]);
     },
   };

@@ -139,6 +139,7 @@ export async function acceptInvitation(
       ),
     );
     auth.revocation.add(out.endedSessions);
+    auth.apiKeyRevocations.add(out.revokedApiKeys);
     await signUp?.created();
     return out.result;
   } catch (err) {
@@ -168,7 +169,7 @@ async function acceptLocked(
   tokenHash: string,
   fresh: { holder: Holder; passwordHash?: string; fullName: string | null },
   meta: RequestMeta,
-): Promise<{ result: AcceptResult; endedSessions: string[] }> {
+): Promise<{ result: AcceptResult; endedSessions: string[]; revokedApiKeys: string[] }> {
   const inv = await findInvitationByTokenHashForUpdate(tx, tokenHash);
   if (!inv) throw new AppError('invalid_token');
   assertPending(inv);
@@ -195,7 +196,11 @@ async function acceptLocked(
     await activateMembership(tx, org.id, existing.id, inv.role);
     await markInvitationAccepted(tx, inv.id, existing.id);
     await auditAccepted(tx, meta, inv, existing, { new_account: false });
-    return { result: { kind: 'joined', user: existing, org, role: inv.role }, endedSessions: [] };
+    return {
+      result: { kind: 'joined', user: existing, org, role: inv.role },
+      endedSessions: [],
+      revokedApiKeys: [],
+    };
   }
 
   // The account did not exist at the first look either, so the password was checked and hashed.
@@ -222,7 +227,11 @@ async function acceptLocked(
   const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
   await auditAccepted(tx, meta, inv, user, { new_account: true, session_id: sessionId });
   const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
-  return { result: { kind: 'created', user, org, role: inv.role, tokens }, endedSessions: [] };
+  return {
+    result: { kind: 'created', user, org, role: inv.role, tokens },
+    endedSessions: [],
+    revokedApiKeys: [],
+  };
 }
 
 /**
@@ -238,7 +247,7 @@ async function claimAndJoin(
   existing: User,
   fresh: { passwordHash?: string },
   meta: RequestMeta,
-): Promise<{ result: AcceptResult; endedSessions: string[] }> {
+): Promise<{ result: AcceptResult; endedSessions: string[]; revokedApiKeys: string[] }> {
   if (caller && isPerson(caller) && caller.userId !== existing.id) throw wrongAccount();
   if (!fresh.passwordHash) throw new AppError('conflict', 'Try accepting the invitation again');
   if (existing.status !== 'active') throw new AppError('account_disabled');
@@ -267,6 +276,7 @@ async function claimAndJoin(
   return {
     result: { kind: 'created', user, org, role, tokens },
     endedSessions: proof.endedSessions,
+    revokedApiKeys: proof.revokedApiKeys,
   };
 }
 

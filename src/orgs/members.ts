@@ -81,7 +81,7 @@ export async function changeMemberRole(
     const target = await ownerSafeTarget(tx, p, userId, role !== 'owner');
     if (target.role === role) return { member: target, ended: [] as string[] };
     await setMemberRole(tx, p.orgId, userId, role);
-    const ended = await cutAccess(tx, meta, p, userId, {
+    const { ended } = await cutAccess(tx, meta, p, userId, {
       roleNow: role,
       action: 'member.role_change',
       sessionReason: 'role_changed',
@@ -99,7 +99,8 @@ export async function changeMemberRole(
 /**
  * After a member's role went down to `roleNow` (null: removed), in the same transaction: their
  * sessions in this org end, their pending invitations beyond the new role are revoked, and the
- * act is audited with both counts. Returns the ended sessions, for the revocation list.
+ * act is audited with both counts. Returns the ended sessions and revoked keys, for the
+ * revocation lists once committed.
  */
 async function cutAccess(
   tx: Tx,
@@ -113,7 +114,7 @@ async function cutAccess(
     invitationReason: AuthorityLoss;
     metadata: Record<string, string>;
   },
-): Promise<string[]> {
+): Promise<{ ended: string[]; keys: string[] }> {
   const ended = await revokeSessions(tx, { userId, orgId: p.orgId }, change.sessionReason);
   const invitationsRevoked = await revokeInvitationsBeyondAuthority(
     tx,
@@ -145,7 +146,7 @@ async function cutAccess(
       ...(change.roleNow === null ? { api_keys_revoked: keysRevoked.length } : {}),
     },
   });
-  return ended;
+  return { ended, keys: keysRevoked.map((k) => k.id) };
 }
 
 export async function removeMember(
@@ -155,7 +156,7 @@ export async function removeMember(
   meta: RequestMeta,
 ): Promise<void> {
   requirePermission(p, 'members:manage');
-  const ended = await withTenant(auth.database, tenantOf(p), async (tx) => {
+  const cut = await withTenant(auth.database, tenantOf(p), async (tx) => {
     const target = await ownerSafeTarget(tx, p, userId, true);
     await deactivateMembership(tx, p.orgId, userId);
     return cutAccess(tx, meta, p, userId, {
@@ -166,5 +167,6 @@ export async function removeMember(
       metadata: { role: target.role },
     });
   });
-  auth.revocation.add(ended);
+  auth.revocation.add(cut.ended);
+  auth.apiKeyRevocations.add(cut.keys);
 }

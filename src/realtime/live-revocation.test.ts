@@ -257,6 +257,72 @@ describe('API-key sockets close (at the next watch, on every instance)', () => {
   });
 });
 
+describe('API-key sockets close at once on the instance that revoked the key', () => {
+  // The watcher (REVOCATION_POLL_MS) would find the key only after a minute here: a close
+  // within a second is the revoking instance telling its sockets itself.
+  let slow: TestApp;
+  let wsSlow: string;
+  let org: Team;
+  let root: Person;
+  beforeAll(async () => {
+    slow = await buildTestApp({
+      env: { ...ADMIN_ENV, REVOCATION_POLL_MS: '60000' },
+      deps: { audioStream: rec1.handler },
+    });
+    wsSlow = (await slow.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+    org = await team(slow, 'Key Org');
+    root = await superuser(slow);
+  });
+  afterAll(() => slow?.close());
+
+  async function closesAtOnce(key: string, act: () => Promise<void>) {
+    const s = await mustOpen(`${wsSlow}/ws?token=${key}&device_name=worker`);
+    const bystander = await mustOpen(`${wsSlow}/ws?token=${org.owner.access}&device_name=by`);
+    const since = Date.now();
+    await act();
+    const c = await closedWithin(s, since);
+    expect(c).toMatchObject({ code: 1008, reason: 'revoked' });
+    expect(c.ms).toBeLessThan(1000);
+    expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
+    bystander.ws.close();
+  }
+
+  it('DELETE /api/api-keys/{id}', async () => {
+    const key = await createKey(slow.app, org.admin, ['audio:write']);
+    await closesAtOnce(key.key, () =>
+      ok(
+        slow.app.inject({
+          method: 'DELETE',
+          url: `/api/api-keys/${key.id}`,
+          headers: org.owner.headers,
+        }),
+        204,
+      ),
+    );
+  });
+
+  it("the creator's removal from the org", async () => {
+    const creator = await person(slow, org.org, 'admin', 'gone');
+    const key = await createKey(slow.app, creator, ['audio:write']);
+    await closesAtOnce(key.key, () => ok(removeMember(slow.app, org.owner, creator), 204));
+  });
+
+  it("the creator's account disabled by the superuser", async () => {
+    const creator = await person(slow, org.org, 'admin', 'off');
+    const key = await createKey(slow.app, creator, ['audio:write']);
+    await closesAtOnce(key.key, () =>
+      ok(
+        slow.app.inject({
+          method: 'POST',
+          url: `/api/admin/users/${creator.user.id}/disable`,
+          headers: root.headers,
+        }),
+        200,
+      ),
+    );
+  });
+});
+
 describe('shutdown', () => {
   it('closes every socket with 1001 and never hangs', async () => {
     const three = await buildTestApp({ database: one.database });

@@ -178,6 +178,13 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
     registry.closeWhere((s) => s.sessionId !== undefined && ended.has(s.sessionId), 1008, REVOKED);
   });
 
+  // API keys revoked here (deleted, or with their creator): their sockets at once; those revoked
+  // on other instances at the watcher's next look, below.
+  const unsubscribeApiKeys = auth.apiKeyRevocations.onRevoked((ids) => {
+    const dead = new Set(ids);
+    registry.closeWhere((s) => s.apiKeyId !== undefined && dead.has(s.apiKeyId), 1008, REVOKED);
+  });
+
   // The kill switch: every socket of a suspended org, whoever opened it (session, ticket or API
   // key), here at once and on the other instances at their next suspended-org poll.
   const unsubscribeSuspended = auth.suspendedOrgs.onSuspended((orgIds) => {
@@ -202,6 +209,7 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
     if (watchTimer) clearInterval(watchTimer);
     watchTimer = undefined;
     unsubscribe();
+    unsubscribeApiKeys();
     unsubscribeSuspended();
   }
   app.addHook('onReady', async () => {
