@@ -186,29 +186,21 @@ export function createLiveKitWebhooks(deps: {
       const room = event.room?.name ? parseRoom(event.room.name) : null;
       if (!room || !event.id || event.id.length > 128) return 'ignored';
       const full = event.room!.name;
-      // A retry of an event already applied is answered as one, whatever the rows say now.
-      if (await inOrg(room.orgId, (tx) => webhookEventSeen(tx, event.id))) return 'duplicate';
+      const handle =
+        event.event === 'participant_joined'
+          ? participantJoined
+          : event.event === 'participant_left'
+            ? participantLeft
+            : event.event === 'room_finished'
+              ? roomFinished
+              : null;
+      if (!handle) return 'ignored';
       const touched: Touched = { joined: [], ended: [], evict: [] };
-      let outcome: WebhookOutcome;
-      switch (event.event) {
-        case 'participant_joined':
-          outcome = await inOrg(room.orgId, (tx) =>
-            participantJoined(tx, event, room.orgId, full, touched),
-          );
-          break;
-        case 'participant_left':
-          outcome = await inOrg(room.orgId, (tx) =>
-            participantLeft(tx, event, room.orgId, full, touched),
-          );
-          break;
-        case 'room_finished':
-          outcome = await inOrg(room.orgId, (tx) =>
-            roomFinished(tx, event, room.orgId, full, touched),
-          );
-          break;
-        default:
-          return 'ignored';
-      }
+      const outcome = await inOrg(room.orgId, async (tx) => {
+        // A retry of an event already applied is answered as one, whatever the rows say now.
+        if (await webhookEventSeen(tx, event.id)) return 'duplicate';
+        return handle(tx, event, room.orgId, full, touched);
+      });
       // The voice-session quota: a join holds its slot for the call, an end releases it. A join
       // the org has no slot for (a rejoin after its slot went back, a join after the issue-time
       // hold lapsed) is refused after the fact: the session ends and the participant is removed,
