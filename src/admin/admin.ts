@@ -66,30 +66,23 @@ export async function adminSetUserStatus(
   const out = await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), async (tx) => {
     const user = await setUserStatus(tx, userId, status);
     if (!user) throw notFound('user');
-    const ended =
-      status === 'disabled' ? await revokeSessions(tx, { userId }, 'account_disabled') : [];
-    // A disabled account's pending invitations die with its authority, in every org.
-    const invitationsRevoked =
-      status === 'disabled'
-        ? await revokeInvitationsBeyondAuthority(
-            tx,
-            meta,
-            { actor_user_id: p.userId, actor_type: 'superuser' },
-            { userId, roleNow: null },
-            'inviter_disabled',
-          )
-        : 0;
-    // Re-enabling the account must not revive its keys: they end with it, in every org.
-    const keysRevoked =
-      status === 'disabled'
-        ? await revokeCreatorKeys(
-            tx,
-            meta,
-            { actor_user_id: p.userId, actor_type: 'superuser' },
-            { userId },
-            'creator_disabled',
-          )
-        : [];
+    let ended: string[] = [];
+    let invitationsRevoked = 0;
+    let keysRevoked: { id: string }[] = [];
+    if (status === 'disabled') {
+      const actor = { actor_user_id: p.userId, actor_type: 'superuser' } as const;
+      ended = await revokeSessions(tx, { userId }, 'account_disabled');
+      // A disabled account's pending invitations die with its authority, in every org.
+      invitationsRevoked = await revokeInvitationsBeyondAuthority(
+        tx,
+        meta,
+        actor,
+        { userId, roleNow: null },
+        'inviter_disabled',
+      );
+      // Re-enabling the account must not revive its keys: they end with it, in every org.
+      keysRevoked = await revokeCreatorKeys(tx, meta, actor, { userId }, 'creator_disabled');
+    }
     const orgs = await orgIdsOfUser(tx, userId);
     for (const orgId of orgs.length > 0 ? orgs : [null]) {
       await recordAudit(tx, meta, {

@@ -111,6 +111,12 @@ describe('socketFailureReason', () => {
     expect(socketFailureReason(err('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'))).toBe(
       'message too large (1009)',
     );
+    expect(socketFailureReason(err('WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'))).toBe(
+      'message too large (1009)',
+    );
+    expect(socketFailureReason(err('WS_ERR_TOO_MANY_BUFFERED_PARTS'))).toBe(
+      'too many fragments (1008)',
+    );
     expect(socketFailureReason(err('WS_ERR_INVALID_UTF8'))).toBe('invalid UTF-8 text (1007)');
     expect(socketFailureReason(err('WS_ERR_INVALID_OPCODE'))).toBe('protocol error (1002)');
     expect(socketFailureReason(err('ECONNRESET'))).toBeUndefined();

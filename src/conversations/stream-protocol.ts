@@ -25,9 +25,13 @@ export const CLOSE = {
  * reason would otherwise hide why the recording ended. Undefined for errors of the connection.
  */
 export function socketFailureReason(err: Error & { code?: unknown }): string | undefined {
-  if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+  if (
+    err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ||
+    err.code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
+  ) {
     return `message too large (${CLOSE.tooBig})`;
   }
+  if (err.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS') return `too many fragments (${CLOSE.policy})`;
   if (err.code === 'WS_ERR_INVALID_UTF8') return `invalid UTF-8 text (${CLOSE.invalidPayload})`;
   if (typeof err.code === 'string' && err.code.startsWith('WS_ERR_'))
     return 'protocol error (1002)';
