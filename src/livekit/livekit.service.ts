@@ -50,7 +50,7 @@ export function createLiveKit(deps: {
       contextForToken: deps.contextForToken ?? noPreferencesDigest,
       quotas: deps.quotas,
     }),
-    webhooks: createLiveKitWebhooks({ database, server, quotas: deps.quotas }),
+    webhooks: createLiveKitWebhooks({ database, server, quotas: deps.quotas, logger }),
     sessions: createVoiceSessions({ database, server, logger, quotas: deps.quotas }),
   };
 

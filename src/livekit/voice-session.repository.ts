@@ -182,14 +182,14 @@ export async function markJoined(tx: Tx, id: string, startedAt: Date): Promise<v
 
 /**
  * The participant joined over the org's voice-session limit and is removed from the room: its
- * session ends, unless an event (its participant_left) ended it first.
+ * session ends, unless an event (its participant_left) ended it first. True when it ended here.
  */
 export async function markEndedOverQuota(
   tx: Tx,
   id: string,
   e: { startedAt: Date | null; endedAt: Date },
-): Promise<void> {
-  await tx
+): Promise<boolean> {
+  const r = await tx
     .updateTable('voice_sessions')
     .set({
       status: 'ended',
@@ -200,7 +200,8 @@ export async function markEndedOverQuota(
     })
     .where('id', '=', id)
     .where('status', '=', 'active')
-    .execute();
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
 }
 
 export async function markEnded(

@@ -5,6 +5,7 @@
 // row-level security confines it there. Each event id is applied once: LiveKit retries until it
 // is acknowledged, and a retry is answered 200 without being applied again.
 import type { WebhookEvent } from 'livekit-server-sdk';
+import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import type { VoiceSession } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
@@ -48,6 +49,7 @@ export function createLiveKitWebhooks(deps: {
   database: Database;
   server: LiveKitServer;
   quotas?: Quotas;
+  logger?: Logger;
 }) {
   const { database, server } = deps;
   /**
@@ -56,7 +58,8 @@ export function createLiveKitWebhooks(deps: {
    * over the org's limit).
    */
   type Touched = {
-    joined: { id: string; identity: string; startedAt: Date | null }[];
+    /** ended: what a refused join restores (a rejoin keeps the end of its earlier visit). */
+    joined: { id: string; identity: string; startedAt: Date | null; endedAt: Date | null }[];
     ended: string[];
     evict: { room: string; identity: string }[];
   };
@@ -111,6 +114,7 @@ export function createLiveKitWebhooks(deps: {
         id: s.id,
         identity: s.identity,
         startedAt: s.status === 'ended' ? s.started_at : started,
+        endedAt: s.status === 'ended' ? s.ended_at : null,
       });
       if (s.status === 'ended') return () => markRejoined(tx, s.id);
       return () => markJoined(tx, s.id, started);
@@ -208,15 +212,27 @@ export function createLiveKitWebhooks(deps: {
       if (outcome === 'applied') {
         for (const j of touched.joined) {
           if (await holdVoiceSlot(deps.quotas, room.orgId, j.id)) continue;
-          await inOrg(room.orgId, (tx) =>
-            markEndedOverQuota(tx, j.id, { startedAt: j.startedAt, endedAt: new Date() }),
+          // Only if nothing ended it meanwhile (its participant_left): a rejoin keeps the end
+          // of its earlier visit, so its duration does not count the time it was away.
+          const ended = await inOrg(room.orgId, (tx) =>
+            markEndedOverQuota(tx, j.id, {
+              startedAt: j.startedAt,
+              endedAt: j.endedAt ?? new Date(),
+            }),
           );
-          touched.evict.push({ room: full, identity: j.identity });
+          // Whatever slot a concurrent rejoin of the session took goes back with it.
+          await releaseVoiceSlots(deps.quotas, room.orgId, [j.id]);
+          if (ended) touched.evict.push({ room: full, identity: j.identity });
         }
         await releaseVoiceSlots(deps.quotas, room.orgId, touched.ended);
         for (const e of touched.evict) {
           // LiveKit not knowing the participant (already gone) is fine; the event stays applied.
-          await server.removeParticipant(e.room, e.identity).catch(() => false);
+          await server.removeParticipant(e.room, e.identity).catch((err) => {
+            deps.logger?.warn(
+              { err: { message: (err as Error).message }, room: e.room },
+              'livekit participant not removed',
+            );
+          });
         }
       }
       return outcome;

@@ -467,8 +467,14 @@ describe('LiveKit: token issue, webhook release', () => {
     const first = await token(a.member, 'rejoin-over');
     expect(first.statusCode, first.body).toBe(200);
     const { room_name: room, session_id: sessionId } = first.json();
+    const sessionRow = () =>
+      withSystem(database, (tx) =>
+        tx.selectFrom('voice_sessions').selectAll().where('id', '=', sessionId).executeTakeFirst(),
+      );
     const p = await livekit.join(first.json().livekit_token);
     await livekit.leave(room, p.identity);
+    const left = await sessionRow();
+    expect(left).toMatchObject({ status: 'ended', end_reason: 'left' });
     // The slot went back with the leave, and another person takes it.
     const other = await token(a.admin, 'rejoin-over');
     expect(other.statusCode, other.body).toBe(200);
@@ -476,10 +482,13 @@ describe('LiveKit: token issue, webhook release', () => {
     // The first token is still valid and joins again: the org has no slot for it.
     await livekit.join(first.json().livekit_token);
     expect(livekit.rooms.get(room)?.participants.has(p.identity)).toBe(false);
-    const session = await withSystem(database, (tx) =>
-      tx.selectFrom('voice_sessions').selectAll().where('id', '=', sessionId).executeTakeFirst(),
-    );
-    expect(session).toMatchObject({ status: 'ended', end_reason: 'quota_exceeded' });
+    // Its end and duration stay those of the visit before: the time away is not counted.
+    expect(await sessionRow()).toMatchObject({
+      status: 'ended',
+      end_reason: 'quota_exceeded',
+      ended_at: left!.ended_at,
+      duration_seconds: left!.duration_seconds,
+    });
     expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
   });
 
