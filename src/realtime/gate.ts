@@ -12,6 +12,7 @@
 import type { FastifyRequest } from 'fastify';
 import { can } from '../access/permissions.ts';
 import type { Principal } from '../access/principal.ts';
+import { ORG_HEADER } from '../admin/act-in-org.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { accessPrincipal, bearerToken, checkAccessToken } from '../auth/authenticate.ts';
 import { ACCESS_COOKIE } from '../auth/cookies.ts';
@@ -132,11 +133,28 @@ function authenticatorRefusal(err: Error): GateResult {
   return refuse(err.code);
 }
 
+/**
+ * A device socket is opened in its credential's own org: never a superuser's act inside another
+ * org (that is audited per request, and a socket is not one), and never silently the home org
+ * of a caller who named another. An X-Switchboard-Org other than the holder's org is refused.
+ */
+function namesAnotherOrg(request: FastifyRequest, holder: SocketHolder): boolean {
+  const named = request.headers[ORG_HEADER];
+  if (named === undefined) return false;
+  return typeof named !== 'string' || named.trim().toLowerCase() !== holder.orgId;
+}
+
 export async function authenticateSocket(
   deps: GateDeps,
   request: FastifyRequest,
 ): Promise<GateResult> {
   if (request.authError) return authenticatorRefusal(request.authError);
+  const result = await authenticateHolder(deps, request);
+  if (result.ok && namesAnotherOrg(request, result.holder)) return refuse('forbidden');
+  return result;
+}
+
+async function authenticateHolder(deps: GateDeps, request: FastifyRequest): Promise<GateResult> {
   const ticket = queryValue(request, 'ticket');
   if (!ticket) return (await fromCredential(deps, request)) ?? refuse('no token');
 

@@ -432,6 +432,13 @@ describe("the request authenticator's refusals close the socket, never an HTTP e
     expect(
       await refusal(`${ws}/ws`, { headers: { ...headers, 'x-switchboard-org': 'nope' } }),
     ).toEqual({ code: 1008, reason: 'validation_failed' });
+    // Named beside a credential the request authenticator does not read (query, subprotocol): the
+    // gate refuses it too, rather than opening the socket in the credential's own org.
+    expect(
+      await refusal(`${ws}/ws?token=${a.member.access}`, {
+        headers: { 'x-switchboard-org': b.org.id },
+      }),
+    ).toEqual({ code: 1008, reason: 'forbidden' });
     // The org the member is in is no act at all: accepted.
     const own = await mustOpen(`${ws}/ws`, {
       headers: { ...headers, 'x-switchboard-org': a.org.id },
