@@ -9,18 +9,31 @@
 // never fails the request that revoked the key (the revocation is already committed).
 import type { Logger } from 'pino';
 
+/**
+ * How long a key revoked here is remembered: a socket that was inside its gate when the key was
+ * revoked (looking the key up, opening its device) checks this before it registers, and the
+ * watcher's poll covers anything older.
+ */
+const REMEMBER_MS = 5 * 60_000;
+
 export interface ApiKeyRevocations {
   /** These keys were revoked (committed): tell every listener. Nothing at all for none. */
   add(apiKeyIds: readonly string[]): void;
+  /** Revoked on this instance in the last few minutes. */
+  isRevoked(apiKeyId: string): boolean;
   /** Returns the unsubscribe function. */
   onRevoked(listener: (apiKeyIds: readonly string[]) => void): () => void;
 }
 
 export function createApiKeyRevocations(logger?: Logger): ApiKeyRevocations {
   const listeners = new Set<(apiKeyIds: readonly string[]) => void>();
+  const recent = new Map<string, number>();
   return {
     add(apiKeyIds) {
       if (apiKeyIds.length === 0) return;
+      const now = Date.now();
+      for (const [id, at] of recent) if (now - at > REMEMBER_MS) recent.delete(id);
+      for (const id of apiKeyIds) recent.set(id, now);
       for (const listener of listeners) {
         try {
           listener(apiKeyIds);
@@ -32,6 +45,7 @@ export function createApiKeyRevocations(logger?: Logger): ApiKeyRevocations {
         }
       }
     },
+    isRevoked: (apiKeyId) => recent.has(apiKeyId),
     onRevoked(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

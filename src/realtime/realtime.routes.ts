@@ -260,12 +260,8 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
         log.info({ reason: opened.reason }, 'device socket refused');
         return close(1008, opened.reason);
       }
-      // The client may have left, or the session ended, while the gate was waiting.
+      // The client may have left while the gate was waiting.
       if (socket.readyState !== socket.OPEN) return;
-      if (holder.sessionId && auth.revocation.isRevoked(holder.sessionId)) {
-        return close(1008, REVOKED);
-      }
-      if (auth.suspendedOrgs.isSuspended(holder.orgId)) return close(1008, ORG_SUSPENDED);
       const device = opened.device;
       const controller = new AbortController();
       const entry = {
@@ -283,6 +279,16 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
       if (!slot) {
         log.info({ reason: 'quota exceeded' }, 'device socket refused');
         return close(1013, TRY_LATER);
+      }
+      // Revoked or suspended while the gate waited: the listeners reach registered sockets only,
+      // and nothing awaits between these checks and the registration below.
+      const revoked =
+        (holder.sessionId !== undefined && auth.revocation.isRevoked(holder.sessionId)) ||
+        (holder.apiKeyId !== undefined && auth.apiKeyRevocations.isRevoked(holder.apiKeyId));
+      const suspended = auth.suspendedOrgs.isSuspended(holder.orgId);
+      if (revoked || suspended) {
+        await slot.release();
+        return close(1008, suspended ? ORG_SUSPENDED : REVOKED);
       }
       if (socket.readyState !== socket.OPEN || !registry.add(entry)) {
         await slot.release();
