@@ -492,6 +492,29 @@ describe('LiveKit: token issue, webhook release', () => {
     expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
   });
 
+  it('a first join after the issue hold lapsed and the slot went to another is removed too', async () => {
+    await setLimits(a.owner, { max_voice_sessions: 10_000 });
+    const late = await token(a.member, 'late-join');
+    expect(late.statusCode, late.body).toBe(200);
+    ahead += 121_000; // nobody joined within the issue hold: the slot went back
+    // One slot left, and another person takes it.
+    const live = (await usage(a.owner)).voice_sessions.live as number;
+    await setLimits(a.owner, { max_voice_sessions: live + 1 });
+    const other = await token(a.admin, 'late-join');
+    expect(other.statusCode, other.body).toBe(200);
+    const p = await livekit.join(late.json().livekit_token);
+    expect(livekit.rooms.get(late.json().room_name)?.participants.has(p.identity)).toBe(false);
+    const row = await withSystem(database, (tx) =>
+      tx
+        .selectFrom('voice_sessions')
+        .selectAll()
+        .where('id', '=', late.json().session_id)
+        .executeTakeFirst(),
+    );
+    expect(row).toMatchObject({ status: 'ended', end_reason: 'quota_exceeded' });
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
+  });
+
   it('a token nobody joins with gives its slot back by itself', async () => {
     const live = (await usage(a.owner)).voice_sessions.live as number;
     await setLimits(a.owner, { max_voice_sessions: live });
