@@ -33,6 +33,30 @@ export function recordAct(
   return recordAudit(tx, meta, { org_id: p.orgId, ...auditActor(p), outcome: 'success', ...act });
 }
 
+/**
+ * One success entry per revoked row, each in the row's own org: a revocation that reaches several
+ * orgs (an account's keys, the invitations it sent) shows in every org it touched.
+ */
+export async function recordRevocations<T extends { id: string; org_id: string }>(
+  tx: Tx,
+  meta: RequestMeta,
+  actor: Pick<AuditInput, 'actor_user_id' | 'actor_type'>,
+  what: { action: string; target_type: string },
+  rows: readonly T[],
+  metadata: (row: T) => AuditInput['metadata'],
+): Promise<void> {
+  for (const row of rows) {
+    await recordAudit(tx, meta, {
+      org_id: row.org_id,
+      ...actor,
+      ...what,
+      target_id: row.id,
+      outcome: 'success',
+      metadata: metadata(row),
+    });
+  }
+}
+
 /** On the system path: the entry may belong to an org the caller has no context for yet. */
 export function recordAuditAlone(
   database: Database,

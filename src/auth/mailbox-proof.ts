@@ -11,7 +11,7 @@
 // the token, so the purge commits with the act that proved the mailbox or not at all. The caller
 // passes `endedSessions` to `auth.revocation.add` after the commit, so live access tokens die
 // at once on this instance (and on the others at their next poll).
-import { recordAudit } from '../audit/audit.ts';
+import { recordAudit, recordRevocations } from '../audit/audit.ts';
 import { ROLES } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
@@ -67,18 +67,14 @@ export async function proveMailboxControl(
     { invitedBy: userId, roles: [...ROLES] },
     userId,
   );
-  for (const inv of invitations) {
-    await recordAudit(tx, meta, {
-      org_id: inv.org_id,
-      actor_user_id: userId,
-      actor_type: 'user',
-      action: 'invitation.revoke',
-      target_type: 'invitation',
-      target_id: inv.id,
-      outcome: 'success',
-      metadata: { reason: 'mailbox_proven', role: inv.role },
-    });
-  }
+  await recordRevocations(
+    tx,
+    meta,
+    { actor_user_id: userId, actor_type: 'user' },
+    { action: 'invitation.revoke', target_type: 'invitation' },
+    invitations,
+    (inv) => ({ reason: 'mailbox_proven', role: inv.role }),
+  );
   await recordAudit(tx, meta, {
     org_id: null,
     actor_user_id: userId,

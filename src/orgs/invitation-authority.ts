@@ -10,7 +10,7 @@
 //   longer an active member who may grant its role is refused (410 invitation_authority_lost) and
 //   revoked for good, so the inviter's later return does not revive the link.
 
-import { recordAudit } from '../audit/audit.ts';
+import { recordAudit, recordRevocations } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { AuditLog, Invitation, Role } from '../db/schema.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
@@ -47,17 +47,14 @@ export async function revokeInvitationsBeyondAuthority(
     },
     actor.actor_user_id,
   );
-  for (const inv of revoked) {
-    await recordAudit(tx, meta, {
-      org_id: inv.org_id,
-      ...actor,
-      action: 'invitation.revoke',
-      target_type: 'invitation',
-      target_id: inv.id,
-      outcome: 'success',
-      metadata: { reason, inviter: inviter.userId, role: inv.role },
-    });
-  }
+  await recordRevocations(
+    tx,
+    meta,
+    actor,
+    { action: 'invitation.revoke', target_type: 'invitation' },
+    revoked,
+    (inv) => ({ reason, inviter: inviter.userId, role: inv.role }),
+  );
   return revoked.length;
 }
 

@@ -5,7 +5,7 @@
 // (removed), loses the account (disabled) or the mailbox is first proven by someone else, their
 // keys are revoked for good, in the same transaction as that change, one audit entry per key in
 // the key's own org.
-import { recordAudit } from '../audit/audit.ts';
+import { recordRevocations } from '../audit/audit.ts';
 import type { AuditLog } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
@@ -26,16 +26,13 @@ export async function revokeCreatorKeys(
     orgId: creator.orgId,
     createdBefore: creator.createdBefore,
   });
-  for (const key of keys) {
-    await recordAudit(tx, meta, {
-      org_id: key.org_id,
-      ...actor,
-      action: 'api_key.revoke',
-      target_type: 'api_key',
-      target_id: key.id,
-      outcome: 'success',
-      metadata: { reason, creator: creator.userId },
-    });
-  }
+  await recordRevocations(
+    tx,
+    meta,
+    actor,
+    { action: 'api_key.revoke', target_type: 'api_key' },
+    keys,
+    () => ({ reason, creator: creator.userId }),
+  );
   return keys;
 }
