@@ -191,13 +191,7 @@ export async function markEndedOverQuota(
 ): Promise<boolean> {
   const r = await tx
     .updateTable('voice_sessions')
-    .set({
-      status: 'ended',
-      started_at: e.startedAt,
-      ended_at: e.endedAt,
-      duration_seconds: durationSeconds(e.startedAt, e.endedAt),
-      end_reason: 'quota_exceeded',
-    })
+    .set(ending({ ...e, reason: 'quota_exceeded' }))
     .where('id', '=', id)
     .where('status', '=', 'active')
     .executeTakeFirst();
@@ -209,17 +203,18 @@ export async function markEnded(
   id: string,
   e: { startedAt: Date | null; endedAt: Date; reason: VoiceSessionEndReason },
 ): Promise<void> {
-  await tx
-    .updateTable('voice_sessions')
-    .set({
-      status: 'ended',
-      started_at: e.startedAt,
-      ended_at: e.endedAt,
-      duration_seconds: durationSeconds(e.startedAt, e.endedAt),
-      end_reason: e.reason,
-    })
-    .where('id', '=', id)
-    .execute();
+  await tx.updateTable('voice_sessions').set(ending(e)).where('id', '=', id).execute();
+}
+
+/** The columns of an ended session: its visit, how long it lasted and why it ended. */
+function ending(e: { startedAt: Date | null; endedAt: Date; reason: VoiceSessionEndReason }) {
+  return {
+    status: 'ended' as const,
+    started_at: e.startedAt,
+    ended_at: e.endedAt,
+    duration_seconds: durationSeconds(e.startedAt, e.endedAt),
+    end_reason: e.reason,
+  };
 }
 
 function durationSeconds(start: Date | null, end: Date): number | null {
