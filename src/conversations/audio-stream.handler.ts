@@ -212,6 +212,13 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
 
     async function message(data: Buffer, isBinary: boolean): Promise<void> {
       for (const event of parser.message(data, isBinary)) {
+        // Audio travels in audio-chunk only: bytes on a start or stop would be dropped unheard.
+        if (event.type !== 'audio-chunk' && event.payload && event.payload.length > 0) {
+          throw new ProtocolError(
+            CLOSE.policy,
+            `payload on ${event.type} (audio goes in audio-chunk)`,
+          );
+        }
         if (event.type === 'audio-start') await startRecording(event.data);
         else if (event.type === 'audio-chunk') {
           if (recording) assertChunkFormat(recording.format, event.data);

@@ -140,6 +140,29 @@ describe('protocol errors close the socket with a reason and keep what arrived',
     expect(await countRows(acme.owner)).toBe(before);
   });
 
+  it('a payload on audio-start or audio-stop → 1008: audio travels in audio-chunk only', async () => {
+    const before = await countRows(acme.owner);
+    const c = await connect(s.url('pcm', deviceOf(acme.member, 'startpayload')));
+    c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }, 320));
+    c.ws.send(sinePcm(0.01));
+    expect(await c.closed).toEqual({
+      code: 1008,
+      reason: 'payload on audio-start (audio goes in audio-chunk)',
+    });
+    expect(await countRows(acme.owner)).toBe(before);
+
+    const { c: d, id } = await pcmStream(s, 'stoppayload');
+    const good = sinePcm(0.1);
+    d.ws.send(good);
+    d.ws.send(event('audio-stop', {}, 320));
+    d.ws.send(sinePcm(0.01));
+    expect(await d.closed).toEqual({
+      code: 1008,
+      reason: 'payload on audio-stop (audio goes in audio-chunk)',
+    });
+    expect(await finished(id)).toMatchObject({ status: 'complete', bytes: good.length });
+  });
+
   it('a payload longer than its payload_length → 1007; the audio before it is kept', async () => {
     const { c, id } = await pcmStream(s, 'mismatch');
     const good = sinePcm(0.25);
