@@ -34,8 +34,8 @@ describe('createApiKeyRevocations', () => {
       const feed = createApiKeyRevocations();
       feed.add(['old']);
       vi.advanceTimersByTime(6 * 60_000);
-      feed.add(['new']);
       expect(feed.isRevoked('old')).toBe(false);
+      feed.add(['new']);
       expect(feed.isRevoked('new')).toBe(true);
     } finally {
       vi.useRealTimers();

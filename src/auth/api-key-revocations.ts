@@ -45,7 +45,10 @@ export function createApiKeyRevocations(logger?: Logger): ApiKeyRevocations {
         }
       }
     },
-    isRevoked: (apiKeyId) => recent.has(apiKeyId),
+    isRevoked(apiKeyId) {
+      const at = recent.get(apiKeyId);
+      return at !== undefined && Date.now() - at <= REMEMBER_MS;
+    },
     onRevoked(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -10,6 +10,7 @@ import {
   mustOpen,
   type Opened,
   recordingStream,
+  refusal,
   requestTicket,
 } from '../test/device-sockets.ts';
 import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
@@ -320,6 +321,13 @@ describe('API-key sockets close at once on the instance that revoked the key', (
         200,
       ),
     );
+  });
+});
+
+describe('a superuser acting in an org through X-Switchboard-Org', () => {
+  it('is refused on a device socket (1008 forbidden), never opened in the home org', async () => {
+    const headers = { ...bearer(su.access), 'x-switchboard-org': a.org.id };
+    expect(await refusal(`${ws1}/ws`, { headers })).toEqual({ code: 1008, reason: 'forbidden' });
   });
 });
 

@@ -35,7 +35,7 @@ import {
   openDevice,
   revokeDevice,
 } from './devices.ts';
-import { authenticateSocket, type GateDeps, ORG_SUSPENDED } from './gate.ts';
+import { authenticateSocket, type GateDeps, ORG_SUSPENDED, type SocketHolder } from './gate.ts';
 import { createSocketRegistry, type SocketRegistry } from './socket-registry.ts';
 
 export interface RealtimeOptions {
@@ -230,6 +230,22 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
   });
 
   // The gate ------------------------------------------------------------------------------------
+  /**
+   * Why a holder accepted by the gate may no longer open a socket: its session or API key was
+   * revoked, or its org suspended, while the gate was waiting. The revocation listeners reach
+   * registered sockets only, so a socket still in the gate is checked before it registers.
+   */
+  function endedMeanwhile(holder: SocketHolder): string | null {
+    if (auth.suspendedOrgs.isSuspended(holder.orgId)) return ORG_SUSPENDED;
+    if (holder.sessionId !== undefined && auth.revocation.isRevoked(holder.sessionId)) {
+      return REVOKED;
+    }
+    if (holder.apiKeyId !== undefined && auth.apiKeyRevocations.isRevoked(holder.apiKeyId)) {
+      return REVOKED;
+    }
+    return null;
+  }
+
   async function accept(socket: WebSocket, request: FastifyRequest, codec: DeviceCodec) {
     // Hold the client's first messages until the stream handler listens.
     socket.pause();
@@ -262,6 +278,8 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
       }
       // The client may have left while the gate was waiting.
       if (socket.readyState !== socket.OPEN) return;
+      const cut = endedMeanwhile(holder);
+      if (cut) return close(1008, cut);
       const device = opened.device;
       const controller = new AbortController();
       const entry = {
@@ -280,15 +298,12 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
         log.info({ reason: 'quota exceeded' }, 'device socket refused');
         return close(1013, TRY_LATER);
       }
-      // Revoked or suspended while the gate waited: the listeners reach registered sockets only,
-      // and nothing awaits between these checks and the registration below.
-      const revoked =
-        (holder.sessionId !== undefined && auth.revocation.isRevoked(holder.sessionId)) ||
-        (holder.apiKeyId !== undefined && auth.apiKeyRevocations.isRevoked(holder.apiKeyId));
-      const suspended = auth.suspendedOrgs.isSuspended(holder.orgId);
-      if (revoked || suspended) {
-        await slot.release();
-        return close(1008, suspended ? ORG_SUSPENDED : REVOKED);
+      // Again once the slot is taken: nothing awaits between this check and the registration.
+      const cutAfterSlot = endedMeanwhile(holder);
+      if (cutAfterSlot) {
+        close(1008, cutAfterSlot);
+        slot.release().catch(() => {}); // its lease expires by itself otherwise
+        return;
       }
       if (socket.readyState !== socket.OPEN || !registry.add(entry)) {
         await slot.release();
