@@ -107,6 +107,7 @@ export async function createAuthContext(deps: {
   const suspendedOrgs = createSuspendedOrgs({
     database,
     pollMs: config.auth.revocationPollMs,
+    catchUp: revocation.poll,
     logger: deps.logger,
   });
 

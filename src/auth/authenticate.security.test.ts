@@ -36,7 +36,7 @@ describe('the access-token check', () => {
       const res = await t.app.inject({ url: '/auth/me', headers: bearer(u.access) });
       expect(res.statusCode).toBe(403);
     } finally {
-      auth.suspendedOrgs.resume([u.orgId]);
+      await auth.suspendedOrgs.resume([u.orgId]);
     }
   });
 

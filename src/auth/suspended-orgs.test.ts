@@ -1,10 +1,14 @@
 // The suspended-org list tells its listeners of each suspension once: at once on the instance that
 // suspended the org, at the next poll on another instance sharing the database; a resumed org is
-// forgotten at the next poll, and a listener that throws does not stop the others.
+// forgotten at the next poll, and a listener that throws does not stop the others. An org is
+// lifted on an instance only once that instance knows every session its suspension ended.
+import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { twoAppsForFile } from '../test/app.ts';
+import { bearer, registerUser } from '../test/auth-helpers.ts';
 import { createOrg } from '../test/factories.ts';
+import { createSuspendedOrgs } from './suspended-orgs.ts';
 
 const [one, two] = twoAppsForFile();
 
@@ -48,7 +52,7 @@ describe('suspended-org listeners', () => {
     expect(here).toEqual([org.id]);
 
     await mark(org.id, false);
-    one.app.auth.suspendedOrgs.resume([org.id]);
+    await one.app.auth.suspendedOrgs.resume([org.id]);
     expect(one.app.auth.suspendedOrgs.isSuspended(org.id)).toBe(false);
     await two.app.auth.suspendedOrgs.poll();
     expect(two.app.auth.suspendedOrgs.isSuspended(org.id)).toBe(false);
@@ -61,5 +65,70 @@ describe('suspended-org listeners', () => {
     offThere();
     offThrows();
     await mark(org.id, false);
+  });
+});
+
+describe('lifting a suspension', () => {
+  // The suspension ended the org's sessions in the transaction that suspended it; an instance
+  // that had learned of the suspension (its suspended-org poll) but not yet of those revocations
+  // (its revocation poll, a timer of its own) refused them only as "suspended". Lifted before it
+  // reads them, it would let an ended session back in until its next revocation poll.
+  async function suspendedWithEndedSession() {
+    const u = await registerUser(one.app);
+    const sid = JSON.parse(Buffer.from(u.access.split('.')[1] ?? '', 'base64url').toString()).sid;
+    await withSystem(one.database, (tx) =>
+      tx
+        .updateTable('sessions')
+        .set({ revoked_at: sql`clock_timestamp()` })
+        .where('id', '=', sid)
+        .execute(),
+    );
+    await mark(u.orgId, true);
+    for (const t of [one, two]) await t.app.auth.suspendedOrgs.poll();
+    const me = (t: typeof one) => t.app.inject({ url: '/api/users/me', headers: bearer(u.access) });
+    for (const t of [one, two]) expect((await me(t)).json().code).toBe('org_suspended');
+    await mark(u.orgId, false);
+    return { orgId: u.orgId, sid, me };
+  }
+
+  it('on the instance that resumes it: only after it has read the ended sessions', async () => {
+    const { orgId, sid, me } = await suspendedWithEndedSession();
+    await two.app.auth.suspendedOrgs.resume([orgId]);
+    expect(two.app.auth.suspendedOrgs.isSuspended(orgId)).toBe(false);
+    expect(two.app.auth.revocation.isRevoked(sid)).toBe(true);
+    expect((await me(two)).statusCode).toBe(401);
+  });
+
+  it('on an instance that learns of the resume by its poll: the same', async () => {
+    const { orgId, sid, me } = await suspendedWithEndedSession();
+    await one.app.auth.suspendedOrgs.poll();
+    expect(one.app.auth.suspendedOrgs.isSuspended(orgId)).toBe(false);
+    expect(one.app.auth.revocation.isRevoked(sid)).toBe(true);
+    expect((await me(one)).statusCode).toBe(401);
+  });
+
+  it('a failed catch-up keeps the lifted org refused here, and new suspensions still apply', async () => {
+    const [lifted, later] = [await createOrg(one.database), await createOrg(one.database)];
+    let failing = true;
+    const list = createSuspendedOrgs({
+      database: one.database,
+      pollMs: 60_000,
+      catchUp: async () => {
+        if (failing) throw new Error('database down');
+      },
+    });
+    await mark(lifted.id, true);
+    await list.poll();
+    await mark(lifted.id, false);
+    await mark(later.id, true);
+    await list.poll();
+    await list.resume([lifted.id]);
+    expect(list.isSuspended(lifted.id)).toBe(true);
+    expect(list.isSuspended(later.id)).toBe(true);
+    failing = false;
+    await list.poll();
+    expect(list.isSuspended(lifted.id)).toBe(false);
+    expect(list.isSuspended(later.id)).toBe(true);
+    await mark(later.id, false);
   });
 });

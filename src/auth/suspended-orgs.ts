@@ -4,6 +4,12 @@
 // and every instance polls the (small) set of suspended orgs every REVOCATION_POLL_MS, so an
 // org's access tokens are refused everywhere within one poll interval. Live connections that
 // outlast a request (device sockets, LiveKit participants) hang up through `onSuspended`.
+//
+// Invariant: an org is lifted on an instance only after that instance has read the sessions its
+// suspension ended (`catchUp`, the revocation list's poll). The suspension revoked them in its own
+// transaction, but an instance learns of suspensions and of revocations by two separate polls:
+// one that saw the suspension before its revocation poll ran refused those sessions only as
+// "suspended", and lifting the org first would let them back in until that poll.
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
@@ -14,8 +20,12 @@ export interface SuspendedOrgs {
   isSuspended(orgId: string): boolean;
   /** This instance suspended these orgs: refuse them now and tell the listeners. */
   suspend(orgIds: readonly string[]): void;
-  /** This instance resumed these orgs. */
-  resume(orgIds: readonly string[]): void;
+  /**
+   * This instance resumed these orgs (after the commit): they are lifted once the revocation list
+   * has caught up. Never rejects: if the catch-up fails they stay refused here until a poll lifts
+   * them (and catches up first).
+   */
+  resume(orgIds: readonly string[]): Promise<void>;
   /**
    * Be told of every org this instance learns is suspended, once per suspension: those suspended
    * here (at `suspend`) and those suspended on other instances (at the poll that finds them).
@@ -31,15 +41,35 @@ export interface SuspendedOrgs {
 export function createSuspendedOrgs(opts: {
   database: Database;
   pollMs: number;
+  /** Reads every session ended so far (the revocation list's poll): run before lifting an org. */
+  catchUp: () => Promise<void>;
   logger?: Logger;
 }): SuspendedOrgs {
   let suspended = new Set<string>();
 
+  async function caughtUp(): Promise<boolean> {
+    try {
+      await opts.catchUp();
+      return true;
+    } catch (err) {
+      opts.logger?.warn(
+        { err: { message: (err as Error).message } },
+        'revocation catch-up failed; resumed orgs stay refused here until the next poll',
+      );
+      return false;
+    }
+  }
+
   const feed = createPolledFeed<string>({
     async read() {
       const ids = await withSystem(opts.database, (tx) => suspendedOrgIds(tx));
+      const next = new Set(ids);
+      const lifted = [...suspended].filter((id) => !next.has(id));
+      // After the read: the resume it saw committed after the revocations, so this sees them.
+      // Failing, the lifted orgs stay refused until a later poll (new suspensions apply now).
+      if (lifted.length > 0 && !(await caughtUp())) for (const id of lifted) next.add(id);
       const fresh = ids.filter((id) => !suspended.has(id));
-      suspended = new Set(ids);
+      suspended = next;
       return fresh;
     },
     pollMs: opts.pollMs,
@@ -57,7 +87,8 @@ export function createSuspendedOrgs(opts: {
       for (const id of fresh) suspended.add(id);
       feed.notify(fresh);
     },
-    resume(orgIds) {
+    async resume(orgIds) {
+      if (!(await caughtUp())) return;
       for (const id of orgIds) suspended.delete(id);
     },
     onSuspended: feed.subscribe,

@@ -1,5 +1,6 @@
 // The polled feed on its own (its owners, the revocation and suspended-org lists, are tested over
-// two app instances in src/auth/): one read at a time, what a read returns reaches every listener,
+// two app instances in src/auth/): one read at a time, each poll answered by a read begun after it,
+// what a read returns reaches every listener,
 // a listener that throws is logged and does not stop the others.
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
@@ -12,31 +13,67 @@ function recordingLogger() {
 }
 
 describe('polled feed', () => {
-  it('runs one read at a time: a poll during a read shares it', async () => {
+  it('runs one read at a time; a poll during a read waits for the next, which polls made meanwhile share', async () => {
     let reads = 0;
-    let release!: () => void;
+    let inFlight = 0;
+    let most = 0;
+    const releases: (() => void)[] = [];
     const feed = createPolledFeed<string>({
       read: async () => {
         reads++;
-        await new Promise<void>((resolve) => {
-          release = resolve;
-        });
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        inFlight--;
         return [];
       },
       pollMs: 60_000,
       messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
     });
+    const settled: string[] = [];
+    const first = feed.poll().then(() => settled.push('first'));
+    // Begun after the first read did: what it must see may have been committed after that read.
+    const second = feed.poll().then(() => settled.push('second'));
+    const third = feed.poll().then(() => settled.push('third'));
+    expect(reads).toBe(1);
+    releases.shift()?.();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    expect(settled).toEqual(['first']);
+    expect(reads).toBe(2);
+    releases.shift()?.();
+    await Promise.all([second, third]);
+    expect(settled).toEqual(['first', 'second', 'third']);
+    expect(reads).toBe(2);
+    expect(most).toBe(1);
+    const fourth = feed.poll();
+    releases.shift()?.();
+    await fourth;
+    expect(reads).toBe(3);
+  });
+
+  it('a poll waiting behind a read that fails still gets its own read', async () => {
+    let reads = 0;
+    const feed = createPolledFeed<string>({
+      read: async () => {
+        reads++;
+        if (reads === 1) {
+          await new Promise((r) => setImmediate(r));
+          throw new Error('database down');
+        }
+        return ['x'];
+      },
+      pollMs: 60_000,
+      messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
+    });
+    const heard: string[] = [];
+    feed.subscribe((items) => heard.push(...items));
     const first = feed.poll();
     const second = feed.poll();
-    expect(second).toBe(first);
-    release();
-    await first;
-    expect(reads).toBe(1);
-    const third = feed.poll();
-    expect(third).not.toBe(first);
-    release();
-    await third;
+    await expect(first).rejects.toThrow('database down');
+    await second;
     expect(reads).toBe(2);
+    expect(heard).toEqual(['x']);
   });
 
   it('tells every listener what a read found, logs one that throws, and nothing for none', async () => {

@@ -4,7 +4,9 @@
 // feed runs the poll on a timer, one at a time, and tells the listeners.
 //
 // Invariants:
-// - One poll at a time: a call while one runs shares it.
+// - One read at a time, and every `poll()` settles after a read that began after the call (a
+//   caller that has just seen a commit learns of it): a call during a read waits for it and then
+//   shares the next read with every other call made meanwhile.
 // - A listener that throws is logged (its message only), never stops the others.
 // - A failed timer poll is logged and the timer goes on; `poll()` called directly rejects.
 import type { Logger } from 'pino';
@@ -14,7 +16,7 @@ export interface PolledFeed<T> {
   notify(items: readonly T[]): void;
   /** Returns the unsubscribe function. */
   subscribe(listener: (items: readonly T[]) => void): () => void;
-  /** Run the read now (also called by the timer) and notify what it returns. */
+  /** Run a read that begins after this call (also called by the timer); notify what it returns. */
   poll(): Promise<void>;
   /** Poll once, then every pollMs (the timer does not hold the process open). */
   start(): Promise<void>;
@@ -30,7 +32,8 @@ export function createPolledFeed<T>(opts: {
   messages: { listenerFailed: string; pollFailed: string };
 }): PolledFeed<T> {
   let timer: NodeJS.Timeout | undefined;
-  let polling: Promise<void> | undefined;
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
   const listeners = new Set<(items: readonly T[]) => void>();
 
   function notify(items: readonly T[]) {
@@ -47,14 +50,26 @@ export function createPolledFeed<T>(opts: {
     }
   }
 
-  function poll(): Promise<void> {
-    polling ??= opts
+  function run(): Promise<void> {
+    running = opts
       .read()
       .then(notify)
       .finally(() => {
-        polling = undefined;
+        running = undefined;
       });
-    return polling;
+    return running;
+  }
+
+  function poll(): Promise<void> {
+    if (!running) return run();
+    // The read under way may have begun before what this caller needs to see.
+    queued ??= running
+      .catch(() => {})
+      .then(() => {
+        queued = undefined;
+        return run();
+      });
+    return queued;
   }
 
   return {

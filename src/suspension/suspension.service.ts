@@ -19,7 +19,8 @@
 // API keys (kept, refused while suspended), webhooks ("not in service", nothing stored), the
 // dispatcher (the org's scheduled calls stay pending: paused), LiveKit tokens (refused), logins
 // and org switches into it (403 org_suspended). Resuming clears the mark: keys and scheduled
-// calls work again; sessions never come back.
+// calls work again; sessions never come back, on any instance: each lifts the org only after its
+// revocation list has read the sessions the suspension ended (src/auth/suspended-orgs.ts).
 import { isPerson } from '../access/actor.ts';
 import { findActiveMembership } from '../access/membership.repository.ts';
 import { requirePermission, requireSuperuser } from '../access/permissions.ts';
@@ -275,7 +276,7 @@ export function createSuspension(deps: {
         });
         return { org, apiKeysRestored, scheduledCallsResumed };
       });
-      auth.suspendedOrgs.resume([orgId]);
+      await auth.suspendedOrgs.resume([orgId]);
       return out;
     },
 
