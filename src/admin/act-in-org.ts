@@ -24,7 +24,8 @@ const UUID = new RegExp(UUID_PATTERN);
 /** Orgs are never deleted, so "this org exists" stays true: remembered, bounded. */
 const KNOWN_ORGS_MAX = 10_000;
 
-function headerOrg(request: FastifyRequest): string | undefined {
+/** The org X-Switchboard-Org names (lower case), or none; not one org id: 400 validation_failed. */
+export function headerOrg(request: FastifyRequest): string | undefined {
   const raw = request.headers[ORG_HEADER];
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !UUID.test(raw.trim())) {

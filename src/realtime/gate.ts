@@ -12,7 +12,7 @@
 import type { FastifyRequest } from 'fastify';
 import { can } from '../access/permissions.ts';
 import type { Principal } from '../access/principal.ts';
-import { ORG_HEADER } from '../admin/act-in-org.ts';
+import { headerOrg } from '../admin/act-in-org.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { accessPrincipal, bearerToken, checkAccessToken } from '../auth/authenticate.ts';
 import { ACCESS_COOKIE } from '../auth/cookies.ts';
@@ -138,19 +138,21 @@ function authenticatorRefusal(err: Error): GateResult {
  * org (that is audited per request, and a socket is not one), and never silently the home org
  * of a caller who named another. An X-Switchboard-Org other than the holder's org is refused.
  */
-function namesAnotherOrg(request: FastifyRequest, holder: SocketHolder): boolean {
-  const named = request.headers[ORG_HEADER];
-  if (named === undefined) return false;
-  return typeof named !== 'string' || named.trim().toLowerCase() !== holder.orgId;
-}
-
 export async function authenticateSocket(
   deps: GateDeps,
   request: FastifyRequest,
 ): Promise<GateResult> {
   if (request.authError) return authenticatorRefusal(request.authError);
+  // Read before any credential (a ticket is spent when redeemed): not an org id is refused as
+  // the request authenticator refuses it, whatever carries the credential.
+  let named: string | undefined;
+  try {
+    named = headerOrg(request);
+  } catch (err) {
+    return authenticatorRefusal(err as Error);
+  }
   const result = await authenticateHolder(deps, request);
-  if (result.ok && namesAnotherOrg(request, result.holder)) return refuse('forbidden');
+  if (result.ok && named !== undefined && named !== result.holder.orgId) return refuse('forbidden');
   return result;
 }
 

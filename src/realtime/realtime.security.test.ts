@@ -439,6 +439,18 @@ describe("the request authenticator's refusals close the socket, never an HTTP e
         headers: { 'x-switchboard-org': b.org.id },
       }),
     ).toEqual({ code: 1008, reason: 'forbidden' });
+    // Not an org id is malformed input whatever carries the credential, and it is refused before
+    // a ticket is redeemed: the ticket still opens its socket afterwards.
+    expect(
+      await refusal(`${ws}/ws?token=${a.member.access}`, {
+        headers: { 'x-switchboard-org': 'nope' },
+      }),
+    ).toEqual({ code: 1008, reason: 'validation_failed' });
+    const tk = await ticketFor(a.member.headers);
+    expect(
+      await refusal(`${ws}/ws?ticket=${tk.ticket}`, { headers: { 'x-switchboard-org': 'nope' } }),
+    ).toEqual({ code: 1008, reason: 'validation_failed' });
+    await closeAll(await mustOpen(`${ws}/ws?ticket=${tk.ticket}`));
     // The org the member is in is no act at all: accepted.
     const own = await mustOpen(`${ws}/ws`, {
       headers: { ...headers, 'x-switchboard-org': a.org.id },
