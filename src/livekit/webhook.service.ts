@@ -178,6 +178,37 @@ export function createLiveKitWebhooks(deps: {
     });
   }
 
+  /**
+   * LiveKit delivers a participant_joined again when its first delivery got no answer: the join
+   * may be committed while its quota step never ran (the process stopped, a statement of the
+   * step failed). The session its token claims, still active, goes through the step again: its
+   * slot is held (a renewal when it already is), or it ends quota_exceeded and is removed. Left
+   * alone, it would stay in its room holding no slot, above the org's limit.
+   */
+  async function joinRetried(
+    tx: Tx,
+    event: WebhookEvent,
+    orgId: string,
+    room: string,
+    touched: Touched,
+  ): Promise<void> {
+    const identity = event.participant?.identity;
+    const sessionId = claimedSession(event);
+    if (event.event !== 'participant_joined' || !sessionId || !identity) return;
+    const s = await findParticipantSession(tx, orgId, room, identity, {
+      sessionId,
+      statuses: ['active'],
+    });
+    if (s) touched.joined.push({ id: s.id, identity, startedAt: s.started_at, endedAt: null });
+  }
+
+  /** The events that change a voice session; every other event is ignored. */
+  const handlers = new Map<string, typeof roomFinished>([
+    ['participant_joined', participantJoined],
+    ['participant_left', participantLeft],
+    ['room_finished', roomFinished],
+  ]);
+
   return {
     async receive(body: string, authorization: string | undefined): Promise<WebhookOutcome> {
       let event: WebhookEvent;
@@ -190,26 +221,23 @@ export function createLiveKitWebhooks(deps: {
       const room = event.room?.name ? parseRoom(event.room.name) : null;
       if (!room || !event.id || event.id.length > 128) return 'ignored';
       const full = event.room!.name;
-      const handle =
-        event.event === 'participant_joined'
-          ? participantJoined
-          : event.event === 'participant_left'
-            ? participantLeft
-            : event.event === 'room_finished'
-              ? roomFinished
-              : null;
+      const handle = handlers.get(event.event);
       if (!handle) return 'ignored';
       const touched: Touched = { joined: [], ended: [], evict: [] };
       const outcome = await inOrg(room.orgId, async (tx) => {
-        // A retry of an event already applied is answered as one, whatever the rows say now.
-        if (await webhookEventSeen(tx, event.id)) return 'duplicate';
+        // A retry of an event already applied is answered as one, whatever the rows say now;
+        // a join's quota step (after the commit) is taken again.
+        if (await webhookEventSeen(tx, event.id)) {
+          await joinRetried(tx, event, room.orgId, full, touched);
+          return 'duplicate';
+        }
         return handle(tx, event, room.orgId, full, touched);
       });
       // The voice-session quota: a join holds its slot for the call, an end releases it. A join
       // the org has no slot for (a rejoin after its slot went back, a join after the issue-time
       // hold lapsed) is refused after the fact: the session ends and the participant is removed,
       // as a token asked for at the limit would have been refused.
-      if (outcome === 'applied') {
+      if (outcome !== 'ignored') {
         for (const j of touched.joined) {
           if (await holdVoiceSlot(deps.quotas, room.orgId, j.id)) continue;
           // Only if nothing ended it meanwhile (its participant_left): a rejoin keeps the end

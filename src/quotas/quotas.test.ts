@@ -515,6 +515,52 @@ describe('LiveKit: token issue, webhook release', () => {
     expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
   });
 
+  it("a join whose quota step never ran (the process stopped) is completed by LiveKit's retry", async () => {
+    await setLimits(a.owner, { max_voice_sessions: 10_000 });
+    const late = await token(a.member, 'crash-join');
+    expect(late.statusCode, late.body).toBe(200);
+    ahead += 121_000; // the issue hold lapsed: the slot went back
+    const live = (await usage(a.owner)).voice_sessions.live as number;
+    await setLimits(a.owner, { max_voice_sessions: live + 1 });
+    expect((await token(a.admin, 'crash-join')).statusCode).toBe(200);
+    // The join commits, and the instance stops before its quota step: no answer to LiveKit.
+    const stop = vi
+      .spyOn(t.app.quotas, 'acquire')
+      .mockRejectedValueOnce(new Error('instance stopped'));
+    const p = await livekit.join(late.json().livekit_token);
+    stop.mockRestore();
+    const first = livekit.deliveries.at(-1)!;
+    expect(first).toMatchObject({ event: 'participant_joined' });
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    const row = () =>
+      withSystem(database, (tx) =>
+        tx
+          .selectFrom('voice_sessions')
+          .selectAll()
+          .where('id', '=', late.json().session_id)
+          .executeTakeFirst(),
+      );
+    expect(await row()).toMatchObject({ status: 'active' });
+
+    // LiveKit delivers the event again: the step runs, the org has no slot for it.
+    expect((await postWebhook(t, first.webhook)).statusCode).toBe(200);
+    expect(livekit.rooms.get(late.json().room_name)?.participants.has(p.identity)).toBe(false);
+    expect(await row()).toMatchObject({ status: 'ended', end_reason: 'quota_exceeded' });
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
+  });
+
+  it('a join delivered twice holds one slot', async () => {
+    await setLimits(a.owner, { max_voice_sessions: 10_000 });
+    const live = (await usage(a.owner)).voice_sessions.live as number;
+    const mine = await token(a.member, 'twice');
+    const p = await livekit.join(mine.json().livekit_token);
+    expect((await postWebhook(t, livekit.deliveries.at(-1)!.webhook)).statusCode).toBe(200);
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
+    expect(livekit.rooms.get(mine.json().room_name)?.participants.has(p.identity)).toBe(true);
+    await livekit.leave(mine.json().room_name, p.identity);
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live);
+  });
+
   it('a token nobody joins with gives its slot back by itself', async () => {
     const live = (await usage(a.owner)).voice_sessions.live as number;
     await setLimits(a.owner, { max_voice_sessions: live });
