@@ -2,7 +2,7 @@
 // API key that stops working close the affected sockets with 1008 — within 1 s on the instance
 // that handled the event, within 5 s on a second instance sharing the database (the default
 // REVOCATION_POLL_MS of 2 s) — and leave everyone else's sockets open.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, changePassword, forgotPassword, logOut } from '../test/auth-helpers.ts';
 import {
@@ -321,6 +321,75 @@ describe('API-key sockets close at once on the instance that revoked the key', (
         200,
       ),
     );
+  });
+});
+
+describe('a credential that ends while its socket waits in the gate', () => {
+  // The revocation listeners reach registered sockets only: one still waiting for its quota slot
+  // is checked again once it holds the slot, and refused, its slot given back.
+  let slow: TestApp;
+  let wsSlow: string;
+  let org: Team;
+  beforeAll(async () => {
+    slow = await buildTestApp({
+      env: { ...ADMIN_ENV, REVOCATION_POLL_MS: '60000' },
+      deps: { audioStream: rec1.handler },
+    });
+    wsSlow = (await slow.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+    org = await team(slow, 'Gate Org');
+  });
+  afterAll(() => slow?.close());
+
+  /** Runs `act` while the gate waits for the device-socket slot, then lets the slot through. */
+  function duringSlot(act: () => Promise<void>) {
+    const quotas = slow.app.quotas;
+    const take = quotas.acquire.bind(quotas);
+    return vi.spyOn(quotas, 'acquire').mockImplementationOnce(async (...args) => {
+      await act();
+      return take(...args);
+    });
+  }
+
+  const liveSockets = async () =>
+    (await slow.app.inject({ url: '/api/orgs/current/usage', headers: org.owner.headers })).json()
+      .device_sockets.live as number;
+
+  it('a logout: 1008 revoked, the slot given back', async () => {
+    const login = await logIn(slow.app, org.member.email);
+    const before = await liveSockets();
+    const spy = duringSlot(() => ok(logOut(slow.app, bearer(login.access)), 204));
+    try {
+      expect(await refusal(`${wsSlow}/ws?token=${login.access}&device_name=mid`)).toEqual({
+        code: 1008,
+        reason: 'revoked',
+      });
+      expect(spy).toHaveBeenCalledTimes(1);
+    } finally {
+      spy.mockRestore();
+    }
+    await expect.poll(liveSockets).toBe(before);
+  });
+
+  it('its API key deleted: 1008 revoked', async () => {
+    const key = await createKey(slow.app, org.admin, ['audio:write']);
+    const spy = duringSlot(() =>
+      ok(
+        slow.app.inject({
+          method: 'DELETE',
+          url: `/api/api-keys/${key.id}`,
+          headers: org.owner.headers,
+        }),
+        204,
+      ),
+    );
+    try {
+      expect(await refusal(`${wsSlow}/ws?token=${key.key}&device_name=mid`)).toEqual({
+        code: 1008,
+        reason: 'revoked',
+      });
+    } finally {
+      spy.mockRestore();
+    }
   });
 });
 
