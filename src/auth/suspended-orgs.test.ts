@@ -132,3 +132,95 @@ describe('lifting a suspension', () => {
     await mark(later.id, false);
   });
 });
+
+describe('a poll and a change made here at the same time', () => {
+  // A poll's reading may predate a suspension or resume this instance has just committed and
+  // applied: what was changed here after the read began wins over it.
+  function gatedList() {
+    const gates: (() => void)[] = [];
+    let gated = 0;
+    let entered: () => void = () => {};
+    const list = createSuspendedOrgs({
+      database: one.database,
+      pollMs: 60_000,
+      // The first `gated` catch-ups wait until released: a poll held between its read and its
+      // assignment (or a resume before it lifts).
+      catchUp: () => {
+        if (gated-- <= 0) return Promise.resolve();
+        entered();
+        return new Promise<void>((resolve) => gates.push(resolve));
+      },
+    });
+    const heard: string[] = [];
+    list.onSuspended((ids) => heard.push(...ids));
+    return {
+      list,
+      heard,
+      /** The next catch-up waits for release(); resolves once something is waiting in it. */
+      hold: () => {
+        gated = 1;
+        return new Promise<void>((resolve) => {
+          entered = resolve;
+        });
+      },
+      release: () => gates.shift()?.(),
+    };
+  }
+
+  it('a suspension made here while a poll reads is kept, told once', async () => {
+    const [lifted, cut] = [await createOrg(one.database), await createOrg(one.database)];
+    const g = gatedList();
+    await mark(lifted.id, true);
+    await g.list.poll();
+    await mark(lifted.id, false);
+    const waiting = g.hold();
+    const polling = g.list.poll(); // reads: nothing suspended; waits to lift `lifted`
+    await waiting;
+    await mark(cut.id, true);
+    g.list.suspend([cut.id]);
+    g.release();
+    await polling;
+    expect(g.list.isSuspended(cut.id)).toBe(true);
+    expect(g.list.isSuspended(lifted.id)).toBe(false);
+    await g.list.poll();
+    expect(g.heard).toEqual([lifted.id, cut.id]);
+    await mark(cut.id, false);
+  });
+
+  it('a resume made here while a poll reads is kept, and not told as a new suspension', async () => {
+    const [lifted, resumed] = [await createOrg(one.database), await createOrg(one.database)];
+    const g = gatedList();
+    await mark(lifted.id, true);
+    await mark(resumed.id, true);
+    await g.list.poll();
+    await mark(lifted.id, false);
+    const waiting = g.hold();
+    const polling = g.list.poll(); // reads `resumed` still suspended
+    await waiting;
+    await mark(resumed.id, false);
+    await g.list.resume([resumed.id]);
+    expect(g.list.isSuspended(resumed.id)).toBe(false);
+    g.release();
+    await polling;
+    expect(g.list.isSuspended(resumed.id)).toBe(false);
+    expect(g.heard.filter((id) => id === resumed.id)).toHaveLength(1);
+  });
+
+  it('suspended again here while its resume waits: it stays suspended, told again', async () => {
+    const org = await createOrg(one.database);
+    const g = gatedList();
+    await mark(org.id, true);
+    g.list.suspend([org.id]);
+    await mark(org.id, false);
+    const waiting = g.hold();
+    const resuming = g.list.resume([org.id]);
+    await waiting;
+    await mark(org.id, true);
+    g.list.suspend([org.id]);
+    g.release();
+    await resuming;
+    expect(g.list.isSuspended(org.id)).toBe(true);
+    expect(g.heard).toEqual([org.id, org.id]);
+    await mark(org.id, false);
+  });
+});

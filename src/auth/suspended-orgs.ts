@@ -10,6 +10,10 @@
 // transaction, but an instance learns of suspensions and of revocations by two separate polls:
 // one that saw the suspension before its revocation poll ran refused those sessions only as
 // "suspended", and lifting the org first would let them back in until that poll.
+//
+// Invariant: a suspension or resume made here is never undone by a poll whose read may predate
+// its commit (every change made here is numbered; a poll applies its reading, then the changes
+// made after it began). A suspension here while a resume of the same org waits is told again.
 import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
@@ -46,6 +50,12 @@ export function createSuspendedOrgs(opts: {
   logger?: Logger;
 }): SuspendedOrgs {
   let suspended = new Set<string>();
+  // Changes made here (after their commit), numbered: a poll whose read began before one may
+  // predate its commit, so the change wins over that read; a read begun after it saw it.
+  let changes = 0;
+  const madeHere = new Map<string, { at: number; suspended: boolean }>();
+  /** Orgs whose resume here waits for the catch-up: a suspension of one meanwhile is new. */
+  const resuming = new Set<string>();
 
   async function caughtUp(): Promise<boolean> {
     try {
@@ -62,13 +72,19 @@ export function createSuspendedOrgs(opts: {
 
   const feed = createPolledFeed<string>({
     async read() {
+      const began = changes;
       const ids = await withSystem(opts.database, (tx) => suspendedOrgIds(tx));
       const next = new Set(ids);
       const lifted = [...suspended].filter((id) => !next.has(id));
       // After the read: the resume it saw committed after the revocations, so this sees them.
       // Failing, the lifted orgs stay refused until a later poll (new suspensions apply now).
       if (lifted.length > 0 && !(await caughtUp())) for (const id of lifted) next.add(id);
-      const fresh = ids.filter((id) => !suspended.has(id));
+      for (const [id, change] of madeHere) {
+        if (change.at <= began) madeHere.delete(id);
+        else if (change.suspended) next.add(id);
+        else next.delete(id);
+      }
+      const fresh = [...next].filter((id) => !suspended.has(id));
       suspended = next;
       return fresh;
     },
@@ -83,13 +99,28 @@ export function createSuspendedOrgs(opts: {
   return {
     isSuspended: (orgId) => suspended.has(orgId),
     suspend(orgIds) {
-      const fresh = orgIds.filter((id) => !suspended.has(id));
-      for (const id of fresh) suspended.add(id);
+      const fresh = orgIds.filter((id) => !suspended.has(id) || resuming.has(id));
+      for (const id of orgIds) {
+        suspended.add(id);
+        madeHere.set(id, { at: ++changes, suspended: true });
+      }
       feed.notify(fresh);
     },
     async resume(orgIds) {
-      if (!(await caughtUp())) return;
-      for (const id of orgIds) suspended.delete(id);
+      const calledAt = changes;
+      for (const id of orgIds) resuming.add(id);
+      try {
+        if (!(await caughtUp())) return;
+        for (const id of orgIds) {
+          // Suspended again here while the catch-up ran: that suspension stands.
+          const since = madeHere.get(id);
+          if (since && since.at > calledAt && since.suspended) continue;
+          suspended.delete(id);
+          madeHere.set(id, { at: ++changes, suspended: false });
+        }
+      } finally {
+        for (const id of orgIds) resuming.delete(id);
+      }
     },
     onSuspended: feed.subscribe,
     poll: feed.poll,

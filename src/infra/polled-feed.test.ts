@@ -52,6 +52,68 @@ describe('polled feed', () => {
     expect(reads).toBe(3);
   });
 
+  it('a poll made just as a read ends joins the queued read, never runs a second beside it', async () => {
+    let inFlight = 0;
+    let most = 0;
+    let reads = 0;
+    const releases: (() => void)[] = [];
+    const feed = createPolledFeed<string>({
+      read: async () => {
+        reads++;
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise<void>((resolve) => releases.push(resolve));
+        inFlight--;
+        return [];
+      },
+      pollMs: 60_000,
+      messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
+    });
+    // Runs as the first read settles, before the queued read has begun.
+    const late = feed.poll().then(() => feed.poll());
+    const queued = feed.poll();
+    releases.shift()?.();
+    await new Promise((r) => setImmediate(r));
+    while (releases.length > 0) {
+      releases.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all([late, queued]);
+    expect(most).toBe(1);
+    expect(reads).toBe(2);
+  });
+
+  it('the timer skips its turn while a read is under way, and stop() drops a queued read', async () => {
+    vi.useFakeTimers();
+    try {
+      let reads = 0;
+      const releases: (() => void)[] = [];
+      const feed = createPolledFeed<string>({
+        read: async () => {
+          reads++;
+          if (reads > 1) await new Promise<void>((resolve) => releases.push(resolve));
+          return [];
+        },
+        pollMs: 1000,
+        messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
+      });
+      await feed.start();
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(reads).toBe(2);
+      // A slow database: the ticks during the read add no read of their own.
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(reads).toBe(2);
+      const waiting = feed.poll();
+      feed.stop();
+      releases.shift()?.();
+      await waiting;
+      await vi.advanceTimersByTimeAsync(5000);
+      expect(reads).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a poll waiting behind a read that fails still gets its own read', async () => {
     let reads = 0;
     const feed = createPolledFeed<string>({

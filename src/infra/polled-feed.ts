@@ -9,6 +9,7 @@
 //   shares the next read with every other call made meanwhile.
 // - A listener that throws is logged (its message only), never stops the others.
 // - A failed timer poll is logged and the timer goes on; `poll()` called directly rejects.
+// - The timer skips its turn while a read runs or waits; after `stop()` a queued read is dropped.
 import type { Logger } from 'pino';
 
 export interface PolledFeed<T> {
@@ -34,6 +35,7 @@ export function createPolledFeed<T>(opts: {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
+  let stopped = false;
   const listeners = new Set<(items: readonly T[]) => void>();
 
   function notify(items: readonly T[]) {
@@ -61,13 +63,17 @@ export function createPolledFeed<T>(opts: {
   }
 
   function poll(): Promise<void> {
+    // Checked first: between a read's end and the start of the one queued behind it, nothing
+    // runs, and a read begun here would run beside the queued one.
+    if (queued) return queued;
     if (!running) return run();
     // The read under way may have begun before what this caller needs to see.
-    queued ??= running
+    queued = running
       .catch(() => {})
       .then(() => {
         queued = undefined;
-        return run();
+        // Stopped meanwhile: the owner is shutting down; nothing more is read.
+        return stopped ? undefined : run();
       });
     return queued;
   }
@@ -80,8 +86,11 @@ export function createPolledFeed<T>(opts: {
     },
     poll,
     async start() {
+      stopped = false;
       await poll();
       timer = setInterval(() => {
+        // A slow database: the read under way (or queued) is this turn's; none piles up.
+        if (running || queued) return;
         poll().catch((err) =>
           opts.logger?.warn({ err: { message: err.message } }, opts.messages.pollFailed),
         );
@@ -89,6 +98,7 @@ export function createPolledFeed<T>(opts: {
       timer.unref();
     },
     stop() {
+      stopped = true;
       if (timer) clearInterval(timer);
     },
   };
