@@ -42,17 +42,27 @@ export function createLiveKit(deps: {
   const { config, database } = auth;
   const server =
     deps.server ?? (config.livekit.server ? createLiveKitServer(config.livekit.server) : undefined);
-  const parts = server && {
-    tokens: createRoomTokens({
-      database,
-      server,
-      ttlSeconds: config.livekit.tokenTtlSeconds,
-      contextForToken: deps.contextForToken ?? noPreferencesDigest,
-      quotas: deps.quotas,
-    }),
-    webhooks: createLiveKitWebhooks({ database, server, quotas: deps.quotas, logger }),
-    sessions: createVoiceSessions({ database, server, logger, quotas: deps.quotas }),
-  };
+  function build(server: LiveKitServer) {
+    const sessions = createVoiceSessions({ database, server, logger, quotas: deps.quotas });
+    return {
+      tokens: createRoomTokens({
+        database,
+        server,
+        ttlSeconds: config.livekit.tokenTtlSeconds,
+        contextForToken: deps.contextForToken ?? noPreferencesDigest,
+        quotas: deps.quotas,
+      }),
+      webhooks: createLiveKitWebhooks({
+        database,
+        server,
+        revokeJoinedIfEnded: sessions.revokeJoinedIfEnded,
+        quotas: deps.quotas,
+        logger,
+      }),
+      sessions,
+    };
+  }
+  const parts = server && build(server);
 
   function configured() {
     if (!parts) throw new AppError('livekit_not_configured');

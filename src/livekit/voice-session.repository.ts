@@ -297,11 +297,14 @@ function orgSuspended(eb: SessionsEb) {
  * - `sweep`: every open session whose login session or API key is revoked, whose user is gone,
  *   or whose org is suspended (the periodic sweep, for what a missed notification, another
  *   instance or a race with issuing left open).
+ * - `joinedIds`: these sessions just joined (or rejoined), on the sweep's conditions: a session
+ *   that had ended was closed by no revocation, and its still-valid token may come back.
  */
 export type RevokeTarget =
   | { authSessionIds: readonly string[] }
   | { apiKeyIds: readonly string[] }
   | { orgIds: readonly string[] }
+  | { joinedIds: readonly string[] }
   | { sweep: true };
 
 export async function revokeOpenSessions(tx: Tx, target: RevokeTarget): Promise<Revoked[]> {
@@ -333,6 +336,10 @@ export async function revokeOpenSessions(tx: Tx, target: RevokeTarget): Promise<
       ]),
     );
   } else {
+    if ('joinedIds' in target) {
+      if (target.joinedIds.length === 0) return [];
+      q = q.where('id', 'in', [...target.joinedIds]);
+    }
     q = q.where((eb) =>
       eb.or([authSessionRevoked(eb), apiKeyRevoked(eb), memberGone(eb), orgSuspended(eb)]),
     );

@@ -96,12 +96,13 @@ export function createVoiceSessions(deps: {
     target:
       | { authSessionIds: readonly string[] }
       | { apiKeyIds: readonly string[] }
-      | { orgIds: readonly string[] },
-  ): Promise<number> {
+      | { orgIds: readonly string[] }
+      | { joinedIds: readonly string[] },
+  ): Promise<Revoked[]> {
     const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, target));
     await releaseSlots(revoked);
     await evict(revoked);
-    return revoked.length;
+    return revoked;
   }
 
   return {
@@ -135,18 +136,27 @@ export function createVoiceSessions(deps: {
     },
 
     /** These login sessions ended: close what they minted and remove its participants. */
-    revokeFor(authSessionIds: readonly string[]): Promise<number> {
-      return revokeMinted({ authSessionIds });
+    async revokeFor(authSessionIds: readonly string[]): Promise<number> {
+      return (await revokeMinted({ authSessionIds })).length;
     },
 
     /** These API keys were revoked: close what their tokens minted and remove its participants. */
-    revokeForApiKeys(apiKeyIds: readonly string[]): Promise<number> {
-      return revokeMinted({ apiKeyIds });
+    async revokeForApiKeys(apiKeyIds: readonly string[]): Promise<number> {
+      return (await revokeMinted({ apiKeyIds })).length;
     },
 
     /** These orgs were suspended (the kill switch): close all their sessions, remove everyone. */
-    revokeForOrgs(orgIds: readonly string[]): Promise<number> {
-      return revokeMinted({ orgIds });
+    async revokeForOrgs(orgIds: readonly string[]): Promise<number> {
+      return (await revokeMinted({ orgIds })).length;
+    },
+
+    /**
+     * These sessions just joined: the ones whose credential has ended since (login session or
+     * API key revoked, member gone, org suspended) close as revoked, their participants removed.
+     * Returns their ids.
+     */
+    async revokeJoinedIfEnded(sessionIds: readonly string[]): Promise<Set<string>> {
+      return new Set((await revokeMinted({ joinedIds: sessionIds })).map((r) => r.id));
     },
 
     /**

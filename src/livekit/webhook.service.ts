@@ -48,6 +48,8 @@ function claimedSession(event: WebhookEvent): string | undefined {
 export function createLiveKitWebhooks(deps: {
   database: Database;
   server: LiveKitServer;
+  /** Closes (revoked) the joined sessions whose credential has ended; returns their ids. */
+  revokeJoinedIfEnded: (sessionIds: readonly string[]) => Promise<Set<string>>;
   quotas?: Quotas;
   logger?: Logger;
 }) {
@@ -238,7 +240,14 @@ export function createLiveKitWebhooks(deps: {
       // hold lapsed) is refused after the fact: the session ends and the participant is removed,
       // as a token asked for at the limit would have been refused.
       if (outcome !== 'ignored') {
+        // A token stays valid after its credential ends, and a session that had ended (left)
+        // was closed by no revocation: a join is let in only while its credential stands.
+        const cut =
+          touched.joined.length > 0
+            ? await deps.revokeJoinedIfEnded(touched.joined.map((j) => j.id))
+            : new Set<string>();
         for (const j of touched.joined) {
+          if (cut.has(j.id)) continue;
           if (await holdVoiceSlot(deps.quotas, room.orgId, j.id)) continue;
           // Only if nothing ended it meanwhile (its participant_left): a rejoin keeps the end
           // of its earlier visit, so its duration does not count the time it was away.
