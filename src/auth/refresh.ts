@@ -39,8 +39,11 @@ export async function refresh(
   const grace = auth.config.auth.refreshReuseGraceSeconds * 1000;
 
   // The revocation of a reused token must commit even though the request fails, so the
-  // transaction returns an outcome and the error is thrown after it.
+  // transaction returns an outcome and the error is thrown after it. Sessions it ends reach the
+  // revocation list only once that commit happened (a rollback ends nothing).
+  let ended: string[] = [];
   const outcome: Outcome = await withSystem(auth.database, async (tx) => {
+    ended = [];
     const rt = await findRefreshTokenForUpdate(tx, hashToken(presented));
     if (!rt) return { kind: 'invalid' };
     const session = await findSessionForUpdate(tx, rt.session_id);
@@ -54,7 +57,7 @@ export async function refresh(
         { userId: rt.user_id, sessionId: session.id },
         'refresh_token_reused',
       );
-      auth.revocation.add(ids);
+      ended = ids;
       await recordAudit(tx, meta, {
         org_id: session.org_id,
         actor_user_id: rt.user_id,
@@ -78,7 +81,7 @@ export async function refresh(
         { userId: rt.user_id, sessionId: session.id },
         'access_lost',
       );
-      auth.revocation.add(ids);
+      ended = ids;
       return { kind: 'invalid' };
     }
 
@@ -108,6 +111,7 @@ export async function refresh(
     );
     return { kind: 'ok', tokens, sessionId: session.id };
   });
+  auth.revocation.add(ended);
 
   switch (outcome.kind) {
     case 'ok':
