@@ -8,6 +8,7 @@
 // Invariant: a listener that throws is logged (its message only), never stops the others, and
 // never fails the request that revoked the key (the revocation is already committed).
 import type { Logger } from 'pino';
+import { createRecentSet } from '../infra/recent-set.ts';
 
 /**
  * How long a key revoked here is remembered: a socket that was inside its gate when the key was
@@ -27,13 +28,11 @@ export interface ApiKeyRevocations {
 
 export function createApiKeyRevocations(logger?: Logger): ApiKeyRevocations {
   const listeners = new Set<(apiKeyIds: readonly string[]) => void>();
-  const recent = new Map<string, number>();
+  const recent = createRecentSet(REMEMBER_MS);
   return {
     add(apiKeyIds) {
       if (apiKeyIds.length === 0) return;
-      const now = Date.now();
-      for (const [id, at] of recent) if (now - at > REMEMBER_MS) recent.delete(id);
-      for (const id of apiKeyIds) recent.set(id, now);
+      recent.add(apiKeyIds);
       for (const listener of listeners) {
         try {
           listener(apiKeyIds);
@@ -45,10 +44,7 @@ export function createApiKeyRevocations(logger?: Logger): ApiKeyRevocations {
         }
       }
     },
-    isRevoked(apiKeyId) {
-      const at = recent.get(apiKeyId);
-      return at !== undefined && Date.now() - at <= REMEMBER_MS;
-    },
+    isRevoked: recent.has,
     onRevoked(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -168,6 +168,7 @@ export function listDevices(database: Database, p: Principal): Promise<Device[]>
  * Revokes one of the caller's devices (audited in the same transaction) and closes its live
  * sockets on this instance at once; other instances close theirs at their next watch (the
  * realtime plugin polls revoked devices). Revoking a revoked device changes nothing (204).
+ * Returns the device's id.
  */
 export async function revokeDevice(
   database: Database,
@@ -175,7 +176,7 @@ export async function revokeDevice(
   p: Principal,
   clientId: string,
   meta: RequestMeta,
-): Promise<void> {
+): Promise<string> {
   requireDeviceOwner(p);
   const device = await withTenant(database, tenantOf(p), async (tx) => {
     const found = await repo.findUserDevice(tx, p.orgId, p.userId, clientId);
@@ -191,4 +192,5 @@ export async function revokeDevice(
     return revoked;
   });
   registry.closeWhere((s) => s.deviceId === device.id, 1008, DEVICE_REVOKED);
+  return device.id;
 }

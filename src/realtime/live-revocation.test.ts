@@ -370,6 +370,28 @@ describe('a credential that ends while its socket waits in the gate', () => {
     await expect.poll(liveSockets).toBe(before);
   });
 
+  it('its device revoked: 1008 device revoked', async () => {
+    const clientId = `${org.member.user.id.slice(-6)}-gatedev`;
+    const spy = duringSlot(() =>
+      ok(
+        slow.app.inject({
+          method: 'DELETE',
+          url: `/api/devices/${clientId}`,
+          headers: org.member.headers,
+        }),
+        204,
+      ),
+    );
+    try {
+      expect(await refusal(`${wsSlow}/ws?token=${org.member.access}&device_name=gatedev`)).toEqual({
+        code: 1008,
+        reason: 'device revoked',
+      });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('its API key deleted: 1008 revoked', async () => {
     const key = await createKey(slow.app, org.admin, ['audio:write']);
     const spy = duringSlot(() =>

@@ -22,6 +22,7 @@ import type { Device, DeviceCodec } from '../db/schema.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED, SOCKET_GATE } from '../http/route-config.ts';
 import { NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { createRecentSet, type RecentSet } from '../infra/recent-set.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { takeSocketSlot } from '../quotas/socket-slots.ts';
 import type { AudioStreamHandler } from './audio-stream.ts';
@@ -59,6 +60,8 @@ declare module 'fastify' {
 }
 
 const REVOKED = 'revoked';
+/** Longer than any wait in the gate; the watcher's poll covers the rest. */
+const DEVICES_REVOKED_REMEMBER_MS = 5 * 60_000;
 const TRY_LATER = 'try again later';
 
 const DeviceOut = Type.Object(
@@ -110,14 +113,20 @@ const plugin: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => 
   // The sockets in a scope of their own: @fastify/websocket upgrades (and at once closes) an
   // upgrade request to ANY route of the scope it is registered in, so the HTTP routes below stay
   // outside it and answer an upgrade like any other request.
-  await app.register(socketGate, opts);
-  await app.register(deviceApi, opts);
+  // Devices revoked on this instance, for sockets still in the gate when it happened (the
+  // watcher's poll covers older revokes and other instances').
+  const scoped = { ...opts, devicesRevokedHere: createRecentSet(DEVICES_REVOKED_REMEMBER_MS) };
+  await app.register(socketGate, scoped);
+  await app.register(deviceApi, scoped);
 };
+
+/** What both scopes of the plugin share. */
+type ScopedOptions = RealtimeOptions & { devicesRevokedHere: RecentSet };
 
 export const realtimeRoutes = fp(plugin, { name: 'realtime' });
 
-const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
-  const { auth, config, registry } = opts;
+const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) => {
+  const { auth, config, registry, devicesRevokedHere } = opts;
   const database = auth.database;
   const gate: GateDeps = {
     auth,
@@ -231,12 +240,14 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
 
   // The gate ------------------------------------------------------------------------------------
   /**
-   * Why a holder accepted by the gate may no longer open a socket: its session or API key was
-   * revoked, or its org suspended, while the gate was waiting. The revocation listeners reach
-   * registered sockets only, so a socket still in the gate is checked before it registers.
+   * Why a holder accepted by the gate may no longer open a socket: its session, API key or device
+   * was revoked, or its org suspended, while the gate was waiting. The revocation listeners (and
+   * a device revoke here) reach registered sockets only, so a socket still in the gate is checked
+   * before it registers.
    */
-  function endedMeanwhile(holder: SocketHolder): string | null {
+  function endedMeanwhile(holder: SocketHolder, deviceId: string): string | null {
     if (auth.suspendedOrgs.isSuspended(holder.orgId)) return ORG_SUSPENDED;
+    if (devicesRevokedHere.has(deviceId)) return DEVICE_REVOKED;
     if (holder.sessionId !== undefined && auth.revocation.isRevoked(holder.sessionId)) {
       return REVOKED;
     }
@@ -278,7 +289,7 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
       }
       // The client may have left while the gate was waiting.
       if (socket.readyState !== socket.OPEN) return;
-      const cut = endedMeanwhile(holder);
+      const cut = endedMeanwhile(holder, opened.device.id);
       if (cut) return close(1008, cut);
       const device = opened.device;
       const controller = new AbortController();
@@ -299,7 +310,7 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
         return close(1013, TRY_LATER);
       }
       // Again once the slot is taken: nothing awaits between this check and the registration.
-      const cutAfterSlot = endedMeanwhile(holder);
+      const cutAfterSlot = endedMeanwhile(holder, device.id);
       if (cutAfterSlot) {
         close(1008, cutAfterSlot);
         slot.release().catch(() => {}); // its lease expires by itself otherwise
@@ -353,8 +364,8 @@ const socketGate: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts)
 };
 
 // Tickets and devices --------------------------------------------------------------------------
-const deviceApi: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => {
-  const { config, registry } = opts;
+const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) => {
+  const { config, registry, devicesRevokedHere } = opts;
   const database = opts.auth.database;
   const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
 
@@ -448,13 +459,14 @@ const deviceApi: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) 
       },
     },
     async (request, reply) => {
-      await revokeDevice(
+      const deviceId = await revokeDevice(
         database,
         registry,
         requirePrincipal(request),
         request.params.client_id,
         requestMeta(request),
       );
+      devicesRevokedHere.add([deviceId]);
       return reply.code(204).send(null);
     },
   );
