@@ -56,3 +56,22 @@ export function findActiveMembership(tx: Tx, orgId: string, userId: string) {
     .where('status', '=', 'active')
     .executeTakeFirst();
 }
+
+/**
+ * The person's account and active role in the org, the user row share-locked until the
+ * transaction ends (src/access/standing.ts says why; run it after findOrgForShare).
+ */
+export function findStandingForShare(tx: Tx, orgId: string, userId: string) {
+  return tx
+    .selectFrom('users')
+    .leftJoin('memberships', (j) =>
+      j
+        .onRef('memberships.user_id', '=', 'users.id')
+        .on('memberships.org_id', '=', orgId)
+        .on('memberships.status', '=', 'active'),
+    )
+    .select(['users.status as user_status', 'users.is_superuser', 'memberships.role'])
+    .where('users.id', '=', userId)
+    .forShare('users')
+    .executeTakeFirst();
+}

@@ -1,9 +1,9 @@
 // API key use cases: create (the key is returned once, only its hash is kept), list, revoke.
 // Only owners and admins manage keys, and never with a key (scopeFor('api_keys:manage') is null).
-import { findActiveMembership } from '../access/membership.repository.ts';
 import type { ApiKeyScope } from '../access/permissions.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
+import { lockStanding } from '../access/standing.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { ApiKey } from '../db/schema.ts';
@@ -39,9 +39,13 @@ export async function createApiKey(
   const row = await withTenant(auth.database, tenantOf(p), async (tx) => {
     // A key acts with its creator's role in this org, so its creator must hold one: the
     // superuser acting in someone else's org (no membership there) cannot mint keys for it.
-    if (!(await findActiveMembership(tx, p.orgId, p.userId))) {
+    // Judged under the org's and the account's locks (src/access/standing.ts): a removal, role
+    // change, disable or suspension in between wins, or it sees this key and ends it.
+    const standing = await lockStanding(tx, p.orgId, p.userId);
+    if (standing.role === null) {
       throw new AppError('forbidden', 'Only a member of this organization can create its API keys');
     }
+    requirePermission({ ...p, role: standing.role }, 'api_keys:manage');
     const inserted = await repo.insertApiKey(tx, {
       id: newId(),
       org_id: p.orgId,

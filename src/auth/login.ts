@@ -2,7 +2,7 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
-import { findOrgForShare } from '../access/membership.repository.ts';
+import { lockMember } from '../access/standing.ts';
 import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { Org, Role, User } from '../db/schema.ts';
 import { withSystem, withSystemRead } from '../db/tenant.ts';
@@ -156,27 +156,32 @@ export async function completeLogin(
   meta: RequestMeta,
 ): Promise<LoginSuccess> {
   return withSystem(auth.database, async (tx) => {
-    const org = await findOrgForShare(tx, subject.orgId);
-    if (!org) throw new AppError('unauthenticated');
-    // Suspended between the password and here (or during the MFA step): no session.
-    if (org.suspended_at && !subject.superuser) throw new AppError('org_suspended');
-    const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
-    await recordAct(tx, meta, subject, {
+    // Judged again under the org's and the account's locks: a suspension, removal, role change
+    // or disable between the password (or the MFA step) and here wins, and the role is today's.
+    const standing = await lockMember(tx, subject.orgId, user.id);
+    const org = standing.org;
+    const current: SessionSubject = {
+      ...subject,
+      role: standing.role,
+      superuser: standing.superuser,
+    };
+    const { sessionId, refreshToken } = await openSession(tx, auth, current, meta);
+    await recordAct(tx, meta, current, {
       action: 'auth.login',
       target_type: 'session',
       target_id: sessionId,
-      metadata: { amr: subject.amr.join(' ') },
+      metadata: { amr: current.amr.join(' ') },
     });
-    const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
+    const tokens = await tokenPair(auth, current, sessionId, refreshToken);
     return {
       kind: 'tokens' as const,
       user,
-      orgId: subject.orgId,
+      orgId: current.orgId,
       org,
-      role: subject.role,
+      role: current.role,
       sessionId,
       tokens,
-      ...(subject.mfaPending ? { mfaPending: true } : {}),
+      ...(current.mfaPending ? { mfaPending: true } : {}),
     };
   });
 }

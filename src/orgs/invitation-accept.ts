@@ -17,7 +17,11 @@
 //   their own codes; an unknown one is `invalid_token`.
 // - The inviter must still be an active member who may grant the role (invitation-authority.ts).
 import { isPerson } from '../access/actor.ts';
-import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
+import {
+  findActiveMembership,
+  findOrgForShare,
+  findStandingForShare,
+} from '../access/membership.repository.ts';
 import {
   assertEmailDomainAllowed,
   mfaEnrollmentPending,
@@ -133,7 +137,7 @@ export async function acceptInvitation(
         tx,
         auth,
         caller,
-        tokenHash,
+        { tokenHash, orgId: peek.inv.org_id },
         { holder: peek.holder, passwordHash, fullName },
         meta,
       ),
@@ -166,22 +170,30 @@ async function acceptLocked(
   tx: Tx,
   auth: AuthContext,
   caller: Principal | null,
-  tokenHash: string,
+  token: { tokenHash: string; orgId: string },
   fresh: { holder: Holder; passwordHash?: string; fullName: string | null },
   meta: RequestMeta,
 ): Promise<{ result: AcceptResult; endedSessions: string[]; revokedApiKeys: string[] }> {
-  const inv = await findInvitationByTokenHashForUpdate(tx, tokenHash);
-  if (!inv) throw new AppError('invalid_token');
+  // The org share-locked first, before the invitation (the order a removal of the inviter takes
+  // them in: org, then its invitations): a suspension, or the inviter's removal or role change,
+  // commits wholly before this reads on, or waits and then ends the membership and session
+  // this writes.
+  const org = await findOrgForShare(tx, token.orgId);
+  if (!org) throw new AppError('invalid_token');
+  const inv = await findInvitationByTokenHashForUpdate(tx, token.tokenHash);
+  if (!inv || inv.org_id !== org.id) throw new AppError('invalid_token');
   assertPending(inv);
   await assertInviterAuthority(tx, inv);
-  const org = await findOrg(tx, inv.org_id);
-  if (!org) throw new AppError('invalid_token');
   // The kill switch: no one joins (nor gets a session in) a suspended org; the invitation waits.
   if (org.suspended_at) throw new AppError('org_suspended');
   // The policy may have tightened since the invitation was sent.
   assertEmailDomainAllowed(readSettings(org.settings), inv.email);
 
-  const existing = await findUserByEmail(tx, inv.email);
+  const found = await findUserByEmail(tx, inv.email);
+  // Its row share-locked and its status read after the lock: a disable commits before this, or
+  // waits and then ends the session this opens.
+  const locked = found && (await findStandingForShare(tx, org.id, found.id));
+  const existing = found && locked ? { ...found, status: locked.user_status } : found;
   // The account appeared, or got verified, since the first look: its checks no longer hold.
   if (holderOf(existing) !== fresh.holder) {
     throw new AppError('conflict', 'Try accepting the invitation again');

@@ -18,10 +18,11 @@
 // It runs under the admin's own tenant context; the database admits exactly this (see the 0005
 // migration): a plain account (never a superuser), and a set-password token only for a member of
 // the admin's org who has no password yet.
-import { findOrg, insertMembership } from '../access/membership.repository.ts';
+import { insertMembership } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
+import { lockStanding } from '../access/standing.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
@@ -29,7 +30,7 @@ import { insertUserToken } from '../auth/user-token.repository.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Role } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
-import { AppError, notFound } from '../http/errors.ts';
+import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
@@ -67,8 +68,17 @@ export async function createOrgUser(
   const fullName = input.full_name?.trim() || null;
 
   const outcome = await withTenant(auth.database, tenantOf(p), async (tx): Promise<Outcome> => {
-    const org = await findOrg(tx, p.orgId);
-    if (!org) throw notFound('organization');
+    // Judged under the org's and the account's locks (src/access/standing.ts), with the role
+    // held now: a removed, demoted or disabled admin's stale token, or a suspension in between,
+    // creates nothing. The superuser acting in the org acts as its owner.
+    const standing = await lockStanding(tx, p.orgId, p.userId);
+    const role = standing.role ?? (standing.superuser ? 'owner' : null);
+    if (role === null) {
+      throw new AppError('forbidden', 'You are not an active member of this organization');
+    }
+    requirePermission({ ...p, role }, 'members:manage');
+    assertMayGrant(role, input.role);
+    const org = standing.org;
     assertEmailDomainAllowed(readSettings(org.settings), email);
     // The org's own members are no secret to its admins.
     const member = await findMemberByEmail(tx, p.orgId, email);

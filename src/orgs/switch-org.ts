@@ -2,9 +2,10 @@
 // org (same device, same authentication methods, same absolute expiry — switching back and forth
 // never extends a login), so the old access token stops at once and the new one carries the new
 // org and the role read from the membership now.
-import { findActiveMembership, findOrgForShare } from '../access/membership.repository.ts';
+import { findActiveMembership } from '../access/membership.repository.ts';
 import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
+import { lockMember } from '../access/standing.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { findSession, insertSession, revokeSessions } from '../auth/session.repository.ts';
@@ -33,26 +34,23 @@ export async function switchOrg(auth: AuthContext, p: Principal, orgId: string, 
 
   const ctx = { orgId, userId: p.userId, role: membership.role, superuser: false };
   const out = await withTenant(auth.database, ctx, async (tx) => {
-    // Re-read inside the writing transaction: a removal in between must win.
-    const m = await findActiveMembership(tx, orgId, p.userId);
+    // Judged again under the target org's and the account's locks, before anything else is
+    // read: a removal, role change, disable or suspension (the kill switch; the superuser's
+    // excepted) in between wins, and the role is today's.
+    const { org, role } = await lockMember(tx, orgId, p.userId);
     const old = await findSession(tx, sessionId);
     const user = await findUserById(tx, p.userId);
-    const org = await findOrgForShare(tx, orgId);
-    if (!m || !org) throw notAMember();
-    // The kill switch: no session opens into a suspended org (the superuser's excepted).
-    if (org.suspended_at && !p.superuser) throw new AppError('org_suspended');
     if (!old || old.revoked_at || old.expires_at.getTime() <= Date.now() || !user) {
       throw new AppError('unauthenticated', 'The session has ended');
     }
-    if (user.status !== 'active') throw new AppError('account_disabled');
 
     const subject: SessionSubject = {
       userId: user.id,
       orgId,
-      role: m.role,
+      role,
       superuser: user.is_superuser,
       amr: old.amr,
-      mfaPending: mfaEnrollmentPending(user, org.settings, m.role),
+      mfaPending: mfaEnrollmentPending(user, org.settings, role),
     };
     const newSessionId = newId();
     await insertSession(tx, {
@@ -78,7 +76,7 @@ export async function switchOrg(auth: AuthContext, p: Principal, orgId: string, 
       metadata: { from_org: p.orgId, from_session: old.id },
     });
     const tokens = await tokenPair(auth, subject, newSessionId, rt.token);
-    return { user, org, role: m.role, tokens, ended };
+    return { user, org, role, tokens, ended };
   });
   auth.revocation.add(out.ended);
   return out;

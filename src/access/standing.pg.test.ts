@@ -1,0 +1,152 @@
+// A credential written while a removal, role change, disable or suspension of its holder is
+// under way: on PostgreSQL (one pool, real row locks) the act holds its locks in a transaction
+// of its own while the request runs into them; once the act commits, the request must see it.
+// Before the locks of src/access/standing.ts, each of these answered 2xx and left a session, a
+// key or an account the act never ended. Runs only with DATABASE_URL (PGlite runs one
+// transaction at a time, so nothing can interleave there).
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../test/app.ts';
+import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
+import { addMember, createOrg } from '../test/factories.ts';
+import { person, team } from '../test/org-helpers.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await buildTestApp();
+});
+afterAll(() => t?.close());
+
+/** A transaction of its own (as the database owner: no row-level security in the way). */
+async function openAct() {
+  const c = new pg.Client({ connectionString: t.database.url });
+  await c.connect();
+  await c.query('BEGIN');
+  return {
+    q: (text: string, values: unknown[] = []) => c.query(text, values),
+    async commit() {
+      await c.query('COMMIT');
+      await c.end();
+    },
+  };
+}
+
+/** Resolves once some backend of this database waits for a row lock. */
+async function someoneWaitsForALock(): Promise<'waiting'> {
+  const c = new pg.Client({ connectionString: t.database.url });
+  await c.connect();
+  try {
+    for (let i = 0; i < 400; i++) {
+      const r = await c.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (r.rows[0].n > 0) return 'waiting';
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error('no request ever waited for the act');
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Runs `request` while `act` holds its locks: once the request waits on them (or, without the
+ * locks, has already answered), the act commits; returns the request's answer.
+ */
+async function during<R extends { statusCode: number }>(
+  act: (q: (text: string, values?: unknown[]) => Promise<unknown>) => Promise<void>,
+  request: () => Promise<R>,
+): Promise<R> {
+  const tx = await openAct();
+  await act(tx.q);
+  const answer = request();
+  await Promise.race([someoneWaitsForALock(), answer]);
+  await tx.commit();
+  return answer;
+}
+
+const removal =
+  (orgId: string, userId: string) => async (q: (s: string, v?: unknown[]) => Promise<unknown>) => {
+    await q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
+    await q(`UPDATE memberships SET status = 'deactivated' WHERE org_id = $1 AND user_id = $2`, [
+      orgId,
+      userId,
+    ]);
+  };
+
+const disable = (userId: string) => async (q: (s: string, v?: unknown[]) => Promise<unknown>) => {
+  await q(`UPDATE users SET status = 'disabled' WHERE id = $1`, [userId]);
+};
+
+describe('a login', () => {
+  it('racing its removal from the org opens no session', async () => {
+    const a = await team(t, 'Login race');
+    const p = await person(t, a.org, 'member', 'login-removed');
+    const res = await during(removal(a.org.id, p.user.id), () =>
+      loginUser(t.app, p.email, GOOD_PASSWORD),
+    );
+    expect(res.statusCode, res.body).toBe(403);
+  });
+
+  it('racing the account disable opens no session', async () => {
+    const a = await team(t, 'Login disable race');
+    const p = await person(t, a.org, 'member', 'login-disabled');
+    const res = await during(disable(p.user.id), () => loginUser(t.app, p.email, GOOD_PASSWORD));
+    expect(res.statusCode, res.body).toBe(403);
+    expect(res.json().code).toBe('account_disabled');
+  });
+});
+
+describe('switching into an org', () => {
+  it('racing the removal from it opens no session there', async () => {
+    const a = await team(t, 'Switch home');
+    const other = await createOrg(t.database, 'Switch target');
+    await addMember(t.database, other, a.member.user, 'member');
+    const res = await during(removal(other.id, a.member.user.id), () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/auth/switch-org',
+        headers: a.member.headers,
+        payload: { org_id: other.id },
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(403);
+  });
+});
+
+describe('an admin', () => {
+  it('being disabled creates no API key', async () => {
+    const a = await team(t, 'Key race');
+    const res = await during(disable(a.admin.user.id), () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/api-keys',
+        headers: a.admin.headers,
+        payload: { name: 'racing', scopes: ['prompts:read'] },
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(403);
+    expect(res.json().code).toBe('account_disabled');
+  });
+
+  it('being demoted creates no account with a role it no longer holds', async () => {
+    const a = await team(t, 'Create-user race');
+    const demote = async (q: (s: string, v?: unknown[]) => Promise<unknown>) => {
+      await q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [a.org.id]);
+      await q(`UPDATE memberships SET role = 'member' WHERE org_id = $1 AND user_id = $2`, [
+        a.org.id,
+        a.admin.user.id,
+      ]);
+    };
+    const res = await during(demote, () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/orgs/current/users',
+        headers: bearer(a.admin.access),
+        payload: { email: `racing-${Date.now()}@example.test`, role: 'manager' },
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(403);
+  });
+});

@@ -1,0 +1,56 @@
+// A person's standing in an org, judged inside the transaction that is about to write something
+// they may use there (a session, an API key, an account they create).
+//
+// Threat: the checks made before the write (the access token's claims, a read before the password
+// hash, a read earlier in the transaction) can be overtaken by a concurrent removal, role change,
+// account disable or suspension. That act ends what exists when it commits; a credential written
+// beside it, after its revocations ran but committed later, survives it: a removed admin's key,
+// a disabled user's session, a session in an org just suspended.
+//
+// Mechanism: one order of locks. The org row is share-locked first — a suspension, a member's
+// removal and a role change lock it exclusively before they change anything, so they commit
+// wholly before this transaction reads on or wait for it to commit (and then end what it wrote).
+// Then the user row is share-locked — a disable updates it before ending sessions and revoking
+// keys, so it waits the same way. The membership and the account are read by a statement that
+// begins after both locks: they are current. Never call this in a transaction that later takes
+// the org's exclusive lock itself (two of them would deadlock).
+import type { Org, Role } from '../db/schema.ts';
+import type { Tx } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
+import { findOrgForShare, findStandingForShare } from './membership.repository.ts';
+
+export interface Standing {
+  org: Org;
+  /** The active membership's role now; null when there is none (a superuser acting in the org). */
+  role: Role | null;
+  superuser: boolean;
+}
+
+const notAMember = () =>
+  new AppError('forbidden', 'You are not an active member of this organization');
+
+/**
+ * Locks the org and the person (in that order) and reads their standing: a disabled account is
+ * 403 account_disabled, a suspended org 403 org_suspended (the platform superuser excepted), an
+ * unknown org or person 403 forbidden. A missing membership is for the caller to judge.
+ */
+export async function lockStanding(tx: Tx, orgId: string, userId: string): Promise<Standing> {
+  const org = await findOrgForShare(tx, orgId);
+  if (!org) throw notAMember();
+  const person = await findStandingForShare(tx, orgId, userId);
+  if (!person) throw notAMember();
+  if (person.user_status !== 'active') throw new AppError('account_disabled');
+  if (org.suspended_at && !person.is_superuser) throw new AppError('org_suspended');
+  return { org, role: person.role, superuser: person.is_superuser };
+}
+
+/** lockStanding, for an active member only: returns their role now. */
+export async function lockMember(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+): Promise<Standing & { role: Role }> {
+  const s = await lockStanding(tx, orgId, userId);
+  if (s.role === null) throw notAMember();
+  return { ...s, role: s.role };
+}
