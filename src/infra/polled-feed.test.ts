@@ -100,15 +100,21 @@ describe('polled feed', () => {
       await feed.start();
       await vi.advanceTimersByTimeAsync(1000);
       expect(reads).toBe(2);
-      // A slow database: the ticks during the read add no read of their own.
+      // A slow database: the ticks during the read add no read of their own, not even one
+      // queued behind it.
       await vi.advanceTimersByTimeAsync(5000);
+      releases.shift()?.();
+      await vi.advanceTimersByTimeAsync(0);
       expect(reads).toBe(2);
+      // The next tick reads again; a poll queued behind that read is dropped by stop().
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(reads).toBe(3);
       const waiting = feed.poll();
       feed.stop();
       releases.shift()?.();
       await waiting;
       await vi.advanceTimersByTimeAsync(5000);
-      expect(reads).toBe(2);
+      expect(reads).toBe(3);
     } finally {
       vi.useRealTimers();
     }

@@ -12,8 +12,10 @@ describe('recent set', () => {
     expect(set.has('b')).toBe(false);
     t = 1001;
     expect(set.has('a')).toBe(false);
+    expect(set.size()).toBe(1);
     set.add(['b']);
     expect(set.has('b')).toBe(true);
+    expect(set.size()).toBe(1);
     // Added again: a new window from now.
     set.add(['a']);
     t = 2000;

@@ -6,6 +6,8 @@ export interface RecentSet {
   add(ids: Iterable<string>): void;
   /** Added within the window. */
   has(id: string): boolean;
+  /** Ids held now, aged ones not yet dropped included (memory, for tests). */
+  size(): number;
 }
 
 export function createRecentSet(windowMs: number, now: () => number = Date.now): RecentSet {
@@ -20,5 +22,6 @@ export function createRecentSet(windowMs: number, now: () => number = Date.now):
       const added = at.get(id);
       return added !== undefined && now() - added <= windowMs;
     },
+    size: () => at.size,
   };
 }

@@ -229,11 +229,17 @@ export function createLiveKitWebhooks(deps: {
       const outcome = await inOrg(room.orgId, async (tx) => {
         // A retry of an event already applied is answered as one, whatever the rows say now;
         // a join's quota step (after the commit) is taken again.
-        if (await webhookEventSeen(tx, event.id)) {
-          await joinRetried(tx, event, room.orgId, full, touched);
-          return 'duplicate';
+        if (!(await webhookEventSeen(tx, event.id))) {
+          const applied = await handle(tx, event, room.orgId, full, touched);
+          if (applied !== 'duplicate') return applied;
+          // A concurrent delivery of the event applied it meanwhile: what this one noted on
+          // the way is not its to act on.
+          touched.joined.length = 0;
+          touched.ended.length = 0;
+          touched.evict.length = 0;
         }
-        return handle(tx, event, room.orgId, full, touched);
+        await joinRetried(tx, event, room.orgId, full, touched);
+        return 'duplicate';
       });
       // The voice-session quota: a join holds its slot for the call, an end releases it. A join
       // the org has no slot for (a rejoin after its slot went back, a join after the issue-time

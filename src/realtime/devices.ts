@@ -10,6 +10,7 @@ import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts'
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import type { RecentSet } from '../infra/recent-set.ts';
 import { clientIdFor } from './device-name.ts';
 import * as repo from './realtime.repository.ts';
 import type { SocketRegistry } from './socket-registry.ts';
@@ -168,15 +169,17 @@ export function listDevices(database: Database, p: Principal): Promise<Device[]>
  * Revokes one of the caller's devices (audited in the same transaction) and closes its live
  * sockets on this instance at once; other instances close theirs at their next watch (the
  * realtime plugin polls revoked devices). Revoking a revoked device changes nothing (204).
- * Returns the device's id.
+ * `revokedHere` learns the device before any socket is closed: a socket still in the gate then
+ * checks it before it registers (nothing else reaches it).
  */
 export async function revokeDevice(
   database: Database,
   registry: SocketRegistry,
+  revokedHere: RecentSet,
   p: Principal,
   clientId: string,
   meta: RequestMeta,
-): Promise<string> {
+): Promise<void> {
   requireDeviceOwner(p);
   const device = await withTenant(database, tenantOf(p), async (tx) => {
     const found = await repo.findUserDevice(tx, p.orgId, p.userId, clientId);
@@ -191,6 +194,6 @@ export async function revokeDevice(
     });
     return revoked;
   });
+  revokedHere.add([device.id]);
   registry.closeWhere((s) => s.deviceId === device.id, 1008, DEVICE_REVOKED);
-  return device.id;
 }

@@ -459,14 +459,14 @@ const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =>
       },
     },
     async (request, reply) => {
-      const deviceId = await revokeDevice(
+      await revokeDevice(
         database,
         registry,
+        devicesRevokedHere,
         requirePrincipal(request),
         request.params.client_id,
         requestMeta(request),
       );
-      devicesRevokedHere.add([deviceId]);
       return reply.code(204).send(null);
     },
   );
