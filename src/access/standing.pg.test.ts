@@ -6,14 +6,14 @@
 // transaction at a time, so nothing can interleave there).
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestApp } from '../test/app.ts';
+import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
 import { person, team } from '../test/org-helpers.ts';
 
 let t: TestApp;
 beforeAll(async () => {
-  t = await buildTestApp();
+  t = await buildTestApp({ env: LIVEKIT_ENV });
 });
 afterAll(() => t?.close());
 
@@ -148,5 +148,29 @@ describe('an admin', () => {
       }),
     );
     expect(res.statusCode, res.body).toBe(403);
+  });
+});
+
+describe('a LiveKit room token', () => {
+  it('asked for while the org is being suspended is refused', async () => {
+    const a = await team(t, 'Token race');
+    const suspend = async (q: (s: string, v?: unknown[]) => Promise<unknown>) => {
+      await q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [a.org.id]);
+      await q(
+        `UPDATE orgs SET suspended_at = now(), suspension_kind = 'suspension',
+           suspended_reason = 'race' WHERE id = $1`,
+        [a.org.id],
+      );
+    };
+    const res = await during(suspend, () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/livekit/token',
+        headers: a.member.headers,
+        payload: { room_name: 'standup' },
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(403);
+    expect(res.json().code).toBe('org_suspended');
   });
 });

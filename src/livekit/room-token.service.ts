@@ -4,6 +4,7 @@
 // the signed token come out of one transaction: a token is never handed out without its row.
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
+import { lockMember } from '../access/standing.ts';
 import type { Database } from '../db/database.ts';
 import type { VoiceSessionSource } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -64,7 +65,9 @@ export function createRoomTokens(deps: {
         releaseVoiceSlots(deps.quotas, p.orgId, [sessionId]).then(() => Promise.reject(err));
       return withTenant(database, tenantOf(p), async (tx) => {
         // The authenticator already refused revoked sessions, removed members and disabled users;
-        // reading them again here closes the gap to a revocation committed since.
+        // judging them again under the org's and the account's locks (src/access/standing.ts)
+        // closes the gap to a removal, disable or suspension committed since, or running now.
+        await lockMember(tx, p.orgId, p.userId);
         const subject = await findTokenSubject(tx, p.orgId, p.userId);
         if (subject?.user_status !== 'active' || subject.membership_status !== 'active') {
           throw new AppError('forbidden', 'Only active members of the organization join its rooms');
