@@ -59,10 +59,17 @@ export function findActiveMembership(tx: Tx, orgId: string, userId: string) {
 
 /**
  * The person's account and active role in the org, the user row share-locked until the
- * transaction ends (src/access/standing.ts says why; run it after findOrgForShare).
+ * transaction ends (src/access/standing.ts says why; run it after findOrgForShare). `update`:
+ * locked for update instead, for a transaction that goes on to change the user row (two share
+ * locks each waiting to become exclusive would deadlock).
  */
-export function findStandingForShare(tx: Tx, orgId: string, userId: string) {
-  return tx
+export function findStandingForShare(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+  lock: 'share' | 'update' = 'share',
+) {
+  const q = tx
     .selectFrom('users')
     .leftJoin('memberships', (j) =>
       j
@@ -71,7 +78,6 @@ export function findStandingForShare(tx: Tx, orgId: string, userId: string) {
         .on('memberships.status', '=', 'active'),
     )
     .select(['users.status as user_status', 'users.is_superuser', 'memberships.role'])
-    .where('users.id', '=', userId)
-    .forShare('users')
-    .executeTakeFirst();
+    .where('users.id', '=', userId);
+  return (lock === 'update' ? q.forUpdate('users') : q.forShare('users')).executeTakeFirst();
 }

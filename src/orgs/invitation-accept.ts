@@ -190,9 +190,9 @@ async function acceptLocked(
   assertEmailDomainAllowed(readSettings(org.settings), inv.email);
 
   const found = await findUserByEmail(tx, inv.email);
-  // Its row share-locked and its status read after the lock: a disable commits before this, or
-  // waits and then ends the session this opens.
-  const locked = found && (await findStandingForShare(tx, org.id, found.id));
+  // Its row locked and its status read after the lock: a disable commits before this, or waits
+  // and then ends the session this opens. For update: claiming an account rewrites its row.
+  const locked = found && (await findStandingForShare(tx, org.id, found.id, 'update'));
   const existing = found && locked ? { ...found, status: locked.user_status } : found;
   // The account appeared, or got verified, since the first look: its checks no longer hold.
   if (holderOf(existing) !== fresh.holder) {
