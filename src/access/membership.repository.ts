@@ -77,7 +77,12 @@ export function findStandingForShare(
         .on('memberships.org_id', '=', orgId)
         .on('memberships.status', '=', 'active'),
     )
-    .select(['users.status as user_status', 'users.is_superuser', 'memberships.role'])
+    .select([
+      'users.status as user_status',
+      'users.is_superuser',
+      'users.full_name',
+      'memberships.role',
+    ])
     .where('users.id', '=', userId);
   return (lock === 'update' ? q.forUpdate('users') : q.forShare('users')).executeTakeFirst();
 }

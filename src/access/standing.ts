@@ -24,6 +24,8 @@ export interface Standing {
   /** The active membership's role now; null when there is none (a superuser acting in the org). */
   role: Role | null;
   superuser: boolean;
+  /** The account's display name, read with the rest. */
+  fullName: string | null;
 }
 
 const notAMember = () =>
@@ -41,7 +43,12 @@ export async function lockStanding(tx: Tx, orgId: string, userId: string): Promi
   if (!person) throw notAMember();
   if (person.user_status !== 'active') throw new AppError('account_disabled');
   if (org.suspended_at && !person.is_superuser) throw new AppError('org_suspended');
-  return { org, role: person.role, superuser: person.is_superuser };
+  return {
+    org,
+    role: person.role,
+    superuser: person.is_superuser,
+    fullName: person.full_name,
+  };
 }
 
 /** lockStanding, for an active member only: returns their role now. */

@@ -16,11 +16,7 @@ import type { ContextForToken } from './context.ts';
 import { roomGrant } from './grants.ts';
 import type { LiveKitServer } from './livekit-server.ts';
 import { namespacedRoom } from './room-names.ts';
-import {
-  authSessionLive,
-  findTokenSubject,
-  insertVoiceSession,
-} from './voice-session.repository.ts';
+import { authSessionLive, insertVoiceSession } from './voice-session.repository.ts';
 
 export interface RoomTokenRequest {
   room_name?: string;
@@ -67,20 +63,15 @@ export function createRoomTokens(deps: {
         // The authenticator already refused revoked sessions, removed members and disabled users;
         // judging them again under the org's and the account's locks (src/access/standing.ts)
         // closes the gap to a removal, disable or suspension committed since, or running now.
-        await lockMember(tx, p.orgId, p.userId);
-        const subject = await findTokenSubject(tx, p.orgId, p.userId);
-        if (subject?.user_status !== 'active' || subject.membership_status !== 'active') {
-          throw new AppError('forbidden', 'Only active members of the organization join its rooms');
-        }
-        // The kill switch: no room token for a suspended org, whoever asks.
-        if (subject.org_suspended_at !== null) throw new AppError('org_suspended');
+        // The kill switch included: no room token for a suspended org, whoever asks.
+        const standing = await lockMember(tx, p.orgId, p.userId);
         if (p.sessionId && !(await authSessionLive(tx, p.sessionId))) {
           throw new AppError('unauthenticated', 'The session has ended');
         }
         const extras = await deps.contextForToken(tx, p.userId, p.orgId);
         const context = {
-          user: { id: subject.user_id, name: subject.full_name },
-          org: { id: subject.org_id, name: subject.org_name },
+          user: { id: p.userId, name: standing.fullName },
+          org: { id: standing.org.id, name: standing.org.name },
           role: p.role,
           preferences_digest: extras.preferences_digest,
           session_id: sessionId,
@@ -88,7 +79,7 @@ export function createRoomTokens(deps: {
         const metadata = JSON.stringify(context);
         const { token, expiresAt } = await server.mintToken({
           identity: p.userId,
-          name: input.participant_name ?? subject.full_name ?? undefined,
+          name: input.participant_name ?? standing.fullName ?? undefined,
           metadata,
           attributes: { [SESSION_ATTRIBUTE]: sessionId },
           grant,

@@ -15,27 +15,6 @@ import type { Tx } from '../db/tenant.ts';
 
 export const OPEN_STATUSES: readonly VoiceSessionStatus[] = ['issued', 'active'];
 
-/** Who the token is for, read while it is issued: only an active user of an active membership. */
-export function findTokenSubject(tx: Tx, orgId: string, userId: string) {
-  return tx
-    .selectFrom('memberships')
-    .innerJoin('users', 'users.id', 'memberships.user_id')
-    .innerJoin('orgs', 'orgs.id', 'memberships.org_id')
-    .select([
-      'users.id as user_id',
-      'users.full_name',
-      'users.status as user_status',
-      'memberships.status as membership_status',
-      'memberships.role',
-      'orgs.id as org_id',
-      'orgs.name as org_name',
-      'orgs.suspended_at as org_suspended_at',
-    ])
-    .where('memberships.org_id', '=', orgId)
-    .where('memberships.user_id', '=', userId)
-    .executeTakeFirst();
-}
-
 /** Whether the login session is still live (not revoked, not past its absolute expiry). */
 export async function authSessionLive(tx: Tx, sessionId: string): Promise<boolean> {
   const row = await tx
