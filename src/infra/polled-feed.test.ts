@@ -12,63 +12,52 @@ function recordingLogger() {
   return { logger, lines };
 }
 
+/** A feed whose every read waits until released (in order); counts reads and the most at once. */
+function gatedFeed() {
+  const stats = { reads: 0, inFlight: 0, most: 0 };
+  const releases: (() => void)[] = [];
+  const feed = createPolledFeed<string>({
+    read: async () => {
+      stats.reads++;
+      stats.inFlight++;
+      stats.most = Math.max(stats.most, stats.inFlight);
+      await new Promise<void>((resolve) => releases.push(resolve));
+      stats.inFlight--;
+      return [];
+    },
+    pollMs: 60_000,
+    messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
+  });
+  return { feed, releases, stats };
+}
+
 describe('polled feed', () => {
   it('runs one read at a time; a poll during a read waits for the next, which polls made meanwhile share', async () => {
-    let reads = 0;
-    let inFlight = 0;
-    let most = 0;
-    const releases: (() => void)[] = [];
-    const feed = createPolledFeed<string>({
-      read: async () => {
-        reads++;
-        inFlight++;
-        most = Math.max(most, inFlight);
-        await new Promise<void>((resolve) => releases.push(resolve));
-        inFlight--;
-        return [];
-      },
-      pollMs: 60_000,
-      messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
-    });
+    const { feed, releases, stats } = gatedFeed();
     const settled: string[] = [];
     const first = feed.poll().then(() => settled.push('first'));
     // Begun after the first read did: what it must see may have been committed after that read.
     const second = feed.poll().then(() => settled.push('second'));
     const third = feed.poll().then(() => settled.push('third'));
-    expect(reads).toBe(1);
+    expect(stats.reads).toBe(1);
     releases.shift()?.();
     await first;
     await new Promise((r) => setImmediate(r));
     expect(settled).toEqual(['first']);
-    expect(reads).toBe(2);
+    expect(stats.reads).toBe(2);
     releases.shift()?.();
     await Promise.all([second, third]);
     expect(settled).toEqual(['first', 'second', 'third']);
-    expect(reads).toBe(2);
-    expect(most).toBe(1);
+    expect(stats.reads).toBe(2);
+    expect(stats.most).toBe(1);
     const fourth = feed.poll();
     releases.shift()?.();
     await fourth;
-    expect(reads).toBe(3);
+    expect(stats.reads).toBe(3);
   });
 
   it('a poll made just as a read ends joins the queued read, never runs a second beside it', async () => {
-    let inFlight = 0;
-    let most = 0;
-    let reads = 0;
-    const releases: (() => void)[] = [];
-    const feed = createPolledFeed<string>({
-      read: async () => {
-        reads++;
-        inFlight++;
-        most = Math.max(most, inFlight);
-        await new Promise<void>((resolve) => releases.push(resolve));
-        inFlight--;
-        return [];
-      },
-      pollMs: 60_000,
-      messages: { listenerFailed: 'listener failed', pollFailed: 'poll failed' },
-    });
+    const { feed, releases, stats } = gatedFeed();
     // Runs as the first read settles, before the queued read has begun.
     const late = feed.poll().then(() => feed.poll());
     const queued = feed.poll();
@@ -79,8 +68,8 @@ describe('polled feed', () => {
       await new Promise((r) => setImmediate(r));
     }
     await Promise.all([late, queued]);
-    expect(most).toBe(1);
-    expect(reads).toBe(2);
+    expect(stats.most).toBe(1);
+    expect(stats.reads).toBe(2);
   });
 
   it('the timer skips its turn while a read is under way, and stop() drops a queued read', async () => {

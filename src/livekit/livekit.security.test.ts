@@ -439,14 +439,20 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     await expectEvicted(p, r);
   });
 
+  /** A token issued with `headers` joins `room` and its participant leaves again. */
+  async function joinedAndLeft(p: Person, headers: Record<string, string>, room: string) {
+    const r = await issue(headers, { room_name: room });
+    await fake.join(r.livekit_token);
+    await fake.leave(r.room_name, p.user.id);
+    return r;
+  }
+
   it('a participant who left, then logged out, cannot come back with the same token', async () => {
     // The logout found no open session to close (it had ended with the leave), so LiveKit was
     // never told to refuse the token: the join is let in and must be cut at once.
     const p = await person(t, a.org, 'member', 'left-then-out');
     const login = await logIn(t.app, p.email);
-    const r = await issue(bearer(login.access), { room_name: 'room-left-then-out' });
-    await fake.join(r.livekit_token);
-    await fake.leave(r.room_name, p.user.id);
+    const r = await joinedAndLeft(p, bearer(login.access), 'room-left-then-out');
     expect((await logOut(t.app, bearer(login.access))).statusCode).toBe(204);
     await t.app.livekit.idle();
     expect(await row(r.session_id)).toMatchObject({ status: 'ended', end_reason: 'left' });
@@ -457,9 +463,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
   it('nor after its API key was deleted', async () => {
     const creator = await person(t, a.org, 'admin', 'left-key');
     const key = await createKey(t.app, creator, ['livekit:join']);
-    const r = await issue(key.headers, { room_name: 'room-left-key' });
-    await fake.join(r.livekit_token);
-    await fake.leave(r.room_name, creator.user.id);
+    const r = await joinedAndLeft(creator, key.headers, 'room-left-key');
     const del = await t.app.inject({
       method: 'DELETE',
       url: `/api/api-keys/${key.id}`,
@@ -467,6 +471,7 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     });
     expect(del.statusCode).toBe(204);
     await t.app.livekit.idle();
+    expect(await row(r.session_id)).toMatchObject({ status: 'ended', end_reason: 'left' });
     await fake.join(r.livekit_token);
     await expectEvicted(creator, r);
   });

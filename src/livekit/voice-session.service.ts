@@ -24,6 +24,7 @@ import {
   otherActiveSession,
   pruneWebhookEvents,
   type Revoked,
+  type RevokeTarget,
   revokeOpenSessions,
 } from './voice-session.repository.ts';
 
@@ -92,13 +93,7 @@ export function createVoiceSessions(deps: {
    * (a revoked session's participant_left changes nothing, so nothing else would before the
    * lease ran out, long after an org's resumption), remove participants.
    */
-  async function revokeMinted(
-    target:
-      | { authSessionIds: readonly string[] }
-      | { apiKeyIds: readonly string[] }
-      | { orgIds: readonly string[] }
-      | { joinedIds: readonly string[] },
-  ): Promise<Revoked[]> {
+  async function revokeMinted(target: Exclude<RevokeTarget, { sweep: true }>): Promise<Revoked[]> {
     const revoked = await withSystem(database, (tx) => revokeOpenSessions(tx, target));
     await releaseSlots(revoked);
     await evict(revoked);

@@ -258,27 +258,37 @@ describe('API-key sockets close (at the next watch, on every instance)', () => {
   });
 });
 
-describe('API-key sockets close at once on the instance that revoked the key', () => {
-  // The watcher (REVOCATION_POLL_MS) would find the key only after a minute here: a close
-  // within a second is the revoking instance telling its sockets itself.
-  let slow: TestApp;
-  let wsSlow: string;
-  let org: Team;
-  let root: Person;
+/**
+ * One instance whose watcher looks only once a minute, with a team, for a describe block: what
+ * happens within a second there is the instance acting on what it did itself. Filled in its
+ * beforeAll.
+ */
+function loneInstance(orgName: string) {
+  const lone = {} as { t: TestApp; ws: string; org: Team };
   beforeAll(async () => {
-    slow = await buildTestApp({
+    lone.t = await buildTestApp({
       env: { ...ADMIN_ENV, REVOCATION_POLL_MS: '60000' },
       deps: { audioStream: rec1.handler },
     });
-    wsSlow = (await slow.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
-    org = await team(slow, 'Key Org');
-    root = await superuser(slow);
+    lone.ws = (await lone.t.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+    lone.org = await team(lone.t, orgName);
   });
-  afterAll(() => slow?.close());
+  afterAll(() => lone.t?.close());
+  return lone;
+}
+
+describe('API-key sockets close at once on the instance that revoked the key', () => {
+  // The watcher (REVOCATION_POLL_MS) would find the key only after a minute here: a close
+  // within a second is the revoking instance telling its sockets itself.
+  const lone = loneInstance('Key Org');
+  let root: Person;
+  beforeAll(async () => {
+    root = await superuser(lone.t);
+  });
 
   async function closesAtOnce(key: string, act: () => Promise<void>) {
-    const s = await mustOpen(`${wsSlow}/ws?token=${key}&device_name=worker`);
-    const bystander = await mustOpen(`${wsSlow}/ws?token=${org.owner.access}&device_name=by`);
+    const s = await mustOpen(`${lone.ws}/ws?token=${key}&device_name=worker`);
+    const bystander = await mustOpen(`${lone.ws}/ws?token=${lone.org.owner.access}&device_name=by`);
     const since = Date.now();
     await act();
     const c = await closedWithin(s, since);
@@ -289,13 +299,13 @@ describe('API-key sockets close at once on the instance that revoked the key', (
   }
 
   it('DELETE /api/api-keys/{id}', async () => {
-    const key = await createKey(slow.app, org.admin, ['audio:write']);
+    const key = await createKey(lone.t.app, lone.org.admin, ['audio:write']);
     await closesAtOnce(key.key, () =>
       ok(
-        slow.app.inject({
+        lone.t.app.inject({
           method: 'DELETE',
           url: `/api/api-keys/${key.id}`,
-          headers: org.owner.headers,
+          headers: lone.org.owner.headers,
         }),
         204,
       ),
@@ -303,17 +313,17 @@ describe('API-key sockets close at once on the instance that revoked the key', (
   });
 
   it("the creator's removal from the org", async () => {
-    const creator = await person(slow, org.org, 'admin', 'gone');
-    const key = await createKey(slow.app, creator, ['audio:write']);
-    await closesAtOnce(key.key, () => ok(removeMember(slow.app, org.owner, creator), 204));
+    const creator = await person(lone.t, lone.org.org, 'admin', 'gone');
+    const key = await createKey(lone.t.app, creator, ['audio:write']);
+    await closesAtOnce(key.key, () => ok(removeMember(lone.t.app, lone.org.owner, creator), 204));
   });
 
   it("the creator's account disabled by the superuser", async () => {
-    const creator = await person(slow, org.org, 'admin', 'off');
-    const key = await createKey(slow.app, creator, ['audio:write']);
+    const creator = await person(lone.t, lone.org.org, 'admin', 'off');
+    const key = await createKey(lone.t.app, creator, ['audio:write']);
     await closesAtOnce(key.key, () =>
       ok(
-        slow.app.inject({
+        lone.t.app.inject({
           method: 'POST',
           url: `/api/admin/users/${creator.user.id}/disable`,
           headers: root.headers,
@@ -327,22 +337,11 @@ describe('API-key sockets close at once on the instance that revoked the key', (
 describe('a credential that ends while its socket waits in the gate', () => {
   // The revocation listeners reach registered sockets only: one still waiting for its quota slot
   // is checked again once it holds the slot, and refused, its slot given back.
-  let slow: TestApp;
-  let wsSlow: string;
-  let org: Team;
-  beforeAll(async () => {
-    slow = await buildTestApp({
-      env: { ...ADMIN_ENV, REVOCATION_POLL_MS: '60000' },
-      deps: { audioStream: rec1.handler },
-    });
-    wsSlow = (await slow.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
-    org = await team(slow, 'Gate Org');
-  });
-  afterAll(() => slow?.close());
+  const lone = loneInstance('Gate Org');
 
   /** Runs `act` while the gate waits for the device-socket slot, then lets the slot through. */
   function duringSlot(act: () => Promise<void>) {
-    const quotas = slow.app.quotas;
+    const quotas = lone.t.app.quotas;
     const take = quotas.acquire.bind(quotas);
     return vi.spyOn(quotas, 'acquire').mockImplementationOnce(async (...args) => {
       await act();
@@ -351,15 +350,16 @@ describe('a credential that ends while its socket waits in the gate', () => {
   }
 
   const liveSockets = async () =>
-    (await slow.app.inject({ url: '/api/orgs/current/usage', headers: org.owner.headers })).json()
-      .device_sockets.live as number;
+    (
+      await lone.t.app.inject({ url: '/api/orgs/current/usage', headers: lone.org.owner.headers })
+    ).json().device_sockets.live as number;
 
   it('a logout: 1008 revoked, the slot given back', async () => {
-    const login = await logIn(slow.app, org.member.email);
+    const login = await logIn(lone.t.app, lone.org.member.email);
     const before = await liveSockets();
-    const spy = duringSlot(() => ok(logOut(slow.app, bearer(login.access)), 204));
+    const spy = duringSlot(() => ok(logOut(lone.t.app, bearer(login.access)), 204));
     try {
-      expect(await refusal(`${wsSlow}/ws?token=${login.access}&device_name=mid`)).toEqual({
+      expect(await refusal(`${lone.ws}/ws?token=${login.access}&device_name=mid`)).toEqual({
         code: 1008,
         reason: 'revoked',
       });
@@ -371,19 +371,21 @@ describe('a credential that ends while its socket waits in the gate', () => {
   });
 
   it('its device revoked: 1008 device revoked', async () => {
-    const clientId = `${org.member.user.id.slice(-6)}-gatedev`;
+    const clientId = `${lone.org.member.user.id.slice(-6)}-gatedev`;
     const spy = duringSlot(() =>
       ok(
-        slow.app.inject({
+        lone.t.app.inject({
           method: 'DELETE',
           url: `/api/devices/${clientId}`,
-          headers: org.member.headers,
+          headers: lone.org.member.headers,
         }),
         204,
       ),
     );
     try {
-      expect(await refusal(`${wsSlow}/ws?token=${org.member.access}&device_name=gatedev`)).toEqual({
+      expect(
+        await refusal(`${lone.ws}/ws?token=${lone.org.member.access}&device_name=gatedev`),
+      ).toEqual({
         code: 1008,
         reason: 'device revoked',
       });
@@ -393,19 +395,19 @@ describe('a credential that ends while its socket waits in the gate', () => {
   });
 
   it('its API key deleted: 1008 revoked', async () => {
-    const key = await createKey(slow.app, org.admin, ['audio:write']);
+    const key = await createKey(lone.t.app, lone.org.admin, ['audio:write']);
     const spy = duringSlot(() =>
       ok(
-        slow.app.inject({
+        lone.t.app.inject({
           method: 'DELETE',
           url: `/api/api-keys/${key.id}`,
-          headers: org.owner.headers,
+          headers: lone.org.owner.headers,
         }),
         204,
       ),
     );
     try {
-      expect(await refusal(`${wsSlow}/ws?token=${key.key}&device_name=mid`)).toEqual({
+      expect(await refusal(`${lone.ws}/ws?token=${key.key}&device_name=mid`)).toEqual({
         code: 1008,
         reason: 'revoked',
       });
