@@ -3,7 +3,7 @@
 // the MFA challenge, /users/me, orgs, API keys, the superuser bootstrap). The caller owns the
 // transaction.
 import type { Org, Role } from '../db/schema.ts';
-import type { Tx } from '../db/tenant.ts';
+import { sendWithNext, type Tx } from '../db/tenant.ts';
 
 export function insertOrg(
   tx: Tx,
@@ -85,4 +85,38 @@ export function findStandingForShare(
     ])
     .where('users.id', '=', userId);
   return (lock === 'update' ? q.forUpdate('users') : q.forShare('users')).executeTakeFirst();
+}
+
+/**
+ * The org and the person's standing in it, locked in src/access/standing.ts's order, in one round
+ * trip. The org row is share-locked by a first statement queued in front of the second
+ * (sendWithNext: same flight); PostgreSQL binds the second, and so takes its snapshot, only once
+ * that lock is held. The second share-locks the user row and reads the org, the account and the
+ * active role. Undefined when the org or the account does not exist; role null when the person
+ * has no active membership.
+ */
+export async function lockOrgAndStanding(tx: Tx, orgId: string, userId: string) {
+  await sendWithNext(tx, tx.selectFrom('orgs').select('id').where('id', '=', orgId).forShare());
+  const row = await tx
+    .selectFrom('orgs')
+    .innerJoin('users', (j) => j.on('users.id', '=', userId))
+    .leftJoin('memberships', (j) =>
+      j
+        .onRef('memberships.user_id', '=', 'users.id')
+        .onRef('memberships.org_id', '=', 'orgs.id')
+        .on('memberships.status', '=', 'active'),
+    )
+    .selectAll('orgs')
+    .select([
+      'users.status as user_status',
+      'users.is_superuser',
+      'users.full_name',
+      'memberships.role',
+    ])
+    .where('orgs.id', '=', orgId)
+    .forShare('users')
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const { user_status, is_superuser, full_name, role, ...org } = row;
+  return { org: org as Org, person: { user_status, is_superuser, full_name, role } };
 }

@@ -11,13 +11,16 @@
 // removal and a role change lock it exclusively before they change anything, so they commit
 // wholly before this transaction reads on or wait for it to commit (and then end what it wrote).
 // Then the user row is share-locked — a disable updates it before ending sessions and revoking
-// keys, so it waits the same way. The membership and the account are read by a statement that
-// begins after both locks: they are current. Never call this in a transaction that later takes
-// the org's exclusive lock itself (two of them would deadlock).
+// keys, so it waits the same way. The org, the membership and the account are read by the
+// statement that takes the user lock, which begins once the org lock is held: a membership
+// changes only under the org's exclusive lock, and the user row is read as it is once locked, so
+// all three are current. Both statements travel in one flight (membership.repository.ts
+// lockOrgAndStanding). Never call this in a transaction that later takes the org's exclusive lock
+// itself (two of them would deadlock).
 import type { Org, Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { findOrgForShare, findStandingForShare } from './membership.repository.ts';
+import { lockOrgAndStanding } from './membership.repository.ts';
 
 export interface Standing {
   org: Org;
@@ -37,10 +40,9 @@ const notAMember = () =>
  * unknown org or person 403 forbidden. A missing membership is for the caller to judge.
  */
 export async function lockStanding(tx: Tx, orgId: string, userId: string): Promise<Standing> {
-  const org = await findOrgForShare(tx, orgId);
-  if (!org) throw notAMember();
-  const person = await findStandingForShare(tx, orgId, userId);
-  if (!person) throw notAMember();
+  const found = await lockOrgAndStanding(tx, orgId, userId);
+  if (!found) throw notAMember();
+  const { org, person } = found;
   if (person.user_status !== 'active') throw new AppError('account_disabled');
   if (org.suspended_at && !person.is_superuser) throw new AppError('org_suspended');
   return {

@@ -4,9 +4,8 @@
 // round trips are counted on the connection itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../http/ids.ts';
-import { createTestDatabase, type TestDatabase } from '../test/db.ts';
+import { countingFlights, createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { createTeam } from '../test/factories.ts';
-import type { Connection, Database } from './database.ts';
 import { sendWithNext, type TenantContext, type Tx, withTenant, withTenantRead } from './tenant.ts';
 
 let database: TestDatabase;
@@ -20,23 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-/** The same database, counting the flights (round trips) its sessions send. */
-function counting(): { db: Database; flights: () => number } {
-  let n = 0;
-  const db: Database = {
-    ...database,
-    session: (fn) =>
-      database.session((conn) => {
-        const counted: Connection = Object.create(conn);
-        counted.flight = (statements) => {
-          n++;
-          return conn.flight(statements);
-        };
-        return fn(counted);
-      }),
-  };
-  return { db, flights: () => n };
-}
+const counting = () => countingFlights(database);
 
 const prompt = (tx: Tx, name: string, id = newId()) =>
   tx.insertInto('prompts').values({

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { inject } from 'vitest';
-import { type Database, databaseFromUrl } from '../db/database.ts';
+import { type Connection, type Database, databaseFromUrl } from '../db/database.ts';
 import { databaseFromPGlite } from '../db/pglite.ts';
 import { cloneDatabase, dropDatabase, urlFor } from './pg-admin.ts';
 
@@ -32,4 +32,22 @@ export async function createTestDatabase(
   const dump = readFileSync(inject('pgliteDump'));
   const pglite = await PGlite.create({ loadDataDir: new Blob([dump]) });
   return databaseFromPGlite(pglite);
+}
+
+/** The same database, counting the flights (round trips) its sessions send. */
+export function countingFlights(database: Database): { db: Database; flights: () => number } {
+  let n = 0;
+  const db: Database = {
+    ...database,
+    session: (fn) =>
+      database.session((conn) => {
+        const counted: Connection = Object.create(conn);
+        counted.flight = (statements) => {
+          n++;
+          return conn.flight(statements);
+        };
+        return fn(counted);
+      }),
+  };
+  return { db, flights: () => n };
 }
