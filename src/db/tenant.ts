@@ -18,7 +18,8 @@
 //   costs nothing.
 // - withTenantStatement (a write that is one statement by design): [context, statement] in one
 //   implicit transaction; a second statement is refused (it would not be atomic with the first).
-// - sendWithNext (a write whose answer nobody reads: an audit row, the insert of a fresh id):
+// - sendWithNext (a statement whose answer nobody reads: an audit row, the insert of a fresh id,
+//   a row lock taken ahead of the statement that reads the rows):
 //   inside withTenant/withSystem it is queued and rides in the flight of the transaction's next
 //   statement or of its COMMIT. A transaction of queued writes only is [context, writes] in one
 //   implicit transaction: one round trip, no BEGIN or COMMIT.
@@ -238,7 +239,8 @@ async function write<T>(
 }
 
 /**
- * A write whose answer the caller never reads (an audit row, the insert of a fresh id). In a
+ * A statement whose answer the caller never reads (an audit row, the insert of a fresh id, a row
+ * lock taken ahead of the statement that reads the rows: src/access/standing.ts). In a
  * withTenant/withSystem transaction it is queued, costing no round trip of its own: it travels
  * with the transaction's next statement or its COMMIT, and fails the transaction there like any
  * statement (the error surfaces from that later await, or from withTenant itself). So never use
