@@ -4,12 +4,12 @@
 // Before the locks of src/access/standing.ts, each of these answered 2xx and left a session, a
 // key or an account the act never ended. Runs only with DATABASE_URL (PGlite runs one
 // transaction at a time, so nothing can interleave there).
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
 import { person, team } from '../test/org-helpers.ts';
+import { pgRaces, type Query } from '../test/pg-race.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -17,65 +17,17 @@ beforeAll(async () => {
 });
 afterAll(() => t?.close());
 
-/** A transaction of its own (as the database owner: no row-level security in the way). */
-async function openAct() {
-  const c = new pg.Client({ connectionString: t.database.url });
-  await c.connect();
-  await c.query('BEGIN');
-  return {
-    q: (text: string, values: unknown[] = []) => c.query(text, values),
-    async commit() {
-      await c.query('COMMIT');
-      await c.end();
-    },
-  };
-}
+const { during } = pgRaces(() => t);
 
-/** Resolves once some backend of this database waits for a row lock. */
-async function someoneWaitsForALock(): Promise<'waiting'> {
-  const c = new pg.Client({ connectionString: t.database.url });
-  await c.connect();
-  try {
-    for (let i = 0; i < 400; i++) {
-      const r = await c.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      if (r.rows[0].n > 0) return 'waiting';
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error('no request ever waited for the act');
-  } finally {
-    await c.end();
-  }
-}
+const removal = (orgId: string, userId: string) => async (q: Query) => {
+  await q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
+  await q(`UPDATE memberships SET status = 'deactivated' WHERE org_id = $1 AND user_id = $2`, [
+    orgId,
+    userId,
+  ]);
+};
 
-/**
- * Runs `request` while `act` holds its locks: once the request waits on them (or, without the
- * locks, has already answered), the act commits; returns the request's answer.
- */
-async function during<R extends { statusCode: number }>(
-  act: (q: (text: string, values?: unknown[]) => Promise<unknown>) => Promise<void>,
-  request: () => Promise<R>,
-): Promise<R> {
-  const tx = await openAct();
-  await act(tx.q);
-  const answer = request();
-  await Promise.race([someoneWaitsForALock(), answer]);
-  await tx.commit();
-  return answer;
-}
-
-const removal =
-  (orgId: string, userId: string) => async (q: (s: string, v?: unknown[]) => Promise<unknown>) => {
-    await q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [orgId]);
-    await q(`UPDATE memberships SET status = 'deactivated' WHERE org_id = $1 AND user_id = $2`, [
-      orgId,
-      userId,
-    ]);
-  };
-
-const disable = (userId: string) => async (q: (s: string, v?: unknown[]) => Promise<unknown>) => {
+const disable = (userId: string) => async (q: Query) => {
   await q(`UPDATE users SET status = 'disabled' WHERE id = $1`, [userId]);
 };
 
@@ -132,7 +84,7 @@ describe('an admin', () => {
 
   it('being demoted creates no account with a role it no longer holds', async () => {
     const a = await team(t, 'Create-user race');
-    const demote = async (q: (s: string, v?: unknown[]) => Promise<unknown>) => {
+    const demote = async (q: Query) => {
       await q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [a.org.id]);
       await q(`UPDATE memberships SET role = 'member' WHERE org_id = $1 AND user_id = $2`, [
         a.org.id,
@@ -154,7 +106,7 @@ describe('an admin', () => {
 describe('a LiveKit room token', () => {
   it('asked for while the org is being suspended is refused', async () => {
     const a = await team(t, 'Token race');
-    const suspend = async (q: (s: string, v?: unknown[]) => Promise<unknown>) => {
+    const suspend = async (q: Query) => {
       await q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [a.org.id]);
       await q(
         `UPDATE orgs SET suspended_at = now(), suspension_kind = 'suspension',
