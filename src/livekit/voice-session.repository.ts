@@ -177,6 +177,19 @@ export async function markEndedOverQuota(
   return Number(r.numUpdatedRows) > 0;
 }
 
+/** Which of these sessions are active now (a participant in the room). */
+export async function activeOf(tx: Tx, orgId: string, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await tx
+    .selectFrom('voice_sessions')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('id', 'in', [...ids])
+    .where('status', '=', 'active')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
 export async function markEnded(
   tx: Tx,
   id: string,

@@ -16,6 +16,7 @@ import type { LiveKitServer } from './livekit-server.ts';
 import { parseRoom } from './room-names.ts';
 import { SESSION_ATTRIBUTE } from './room-token.service.ts';
 import {
+  activeOf,
   activeSessionsOfRoom,
   findParticipantSession,
   markEnded,
@@ -252,9 +253,13 @@ export function createLiveKitWebhooks(deps: {
           touched.joined.length > 0
             ? await deps.revokeJoinedIfEnded(touched.joined.map((j) => j.id))
             : new Set<string>();
+        const held: string[] = [];
         for (const j of touched.joined) {
           if (cut.has(j.id)) continue;
-          if (await holdVoiceSlot(deps.quotas, room.orgId, j.id)) continue;
+          if (await holdVoiceSlot(deps.quotas, room.orgId, j.id)) {
+            held.push(j.id);
+            continue;
+          }
           // Only if nothing ended it meanwhile (its participant_left): a rejoin keeps the end
           // of its earlier visit, so its duration does not count the time it was away.
           const ended = await inOrg(room.orgId, (tx) =>
@@ -266,6 +271,22 @@ export function createLiveKitWebhooks(deps: {
           // Whatever slot a concurrent rejoin of the session took goes back with it.
           await releaseVoiceSlots(deps.quotas, room.orgId, [j.id]);
           if (ended) touched.evict.push({ room: full, identity: j.identity });
+        }
+        // The slot is taken after the join's transaction committed (the counter is not in it), so
+        // the participant's participant_left (or room_finished, or a revocation) may have ended
+        // the session and released its slot in between: the slot just taken would then be held
+        // for a participant who is gone until its lease expires, the org short of one session.
+        // Every end releases after its commit, so a session read still active once the slot is
+        // held is released by its end later, and one no longer active is released here. (A rejoin
+        // of the session racing this release may lose its slot, as it may to the leave's own
+        // release: a slot short for a while, never one held for nobody.)
+        if (deps.quotas && held.length > 0) {
+          const open = new Set(await inOrg(room.orgId, (tx) => activeOf(tx, room.orgId, held)));
+          await releaseVoiceSlots(
+            deps.quotas,
+            room.orgId,
+            held.filter((id) => !open.has(id)),
+          );
         }
         await releaseVoiceSlots(deps.quotas, room.orgId, touched.ended);
         for (const e of touched.evict) {

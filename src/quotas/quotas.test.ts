@@ -561,6 +561,58 @@ describe('LiveKit: token issue, webhook release', () => {
     expect((await usage(a.owner)).voice_sessions.live).toBe(live);
   });
 
+  // The quota step runs after the join's transaction committed, so a participant_left can be
+  // applied (its slot released) between the two: the step then takes a slot for a participant
+  // who is gone, held until its lease expires. Each test runs the leave inside that window.
+  it('a retried join whose participant left before its quota step holds no slot', async () => {
+    await setLimits(a.owner, { max_voice_sessions: 10_000 });
+    const live = (await usage(a.owner)).voice_sessions.live as number;
+    const mine = await token(a.member, 'left-before-retry');
+    const { room_name: room, session_id: sessionId } = mine.json();
+    // The join commits, and its quota step fails: LiveKit will deliver it again.
+    const stop = vi
+      .spyOn(t.app.quotas, 'acquire')
+      .mockRejectedValueOnce(new Error('instance stopped'));
+    const p = await livekit.join(mine.json().livekit_token);
+    stop.mockRestore();
+    const first = livekit.deliveries.at(-1)!;
+    expect(first).toMatchObject({ event: 'participant_joined' });
+    expect(first.status).toBeGreaterThanOrEqual(500);
+
+    // The retry finds the session active and commits; the participant leaves before its step.
+    const acquire = t.app.quotas.acquire;
+    const leaveFirst = vi.spyOn(t.app.quotas, 'acquire').mockImplementationOnce(async (...args) => {
+      await livekit.leave(room, p.identity);
+      return acquire(...args);
+    });
+    expect((await postWebhook(t, first.webhook)).statusCode).toBe(200);
+    leaveFirst.mockRestore();
+    expect(livekit.deliveries.at(-1)).toMatchObject({ event: 'participant_left', status: 200 });
+    const row = await withSystem(database, (tx) =>
+      tx.selectFrom('voice_sessions').selectAll().where('id', '=', sessionId).executeTakeFirst(),
+    );
+    expect(row).toMatchObject({ status: 'ended', end_reason: 'left' });
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live);
+  });
+
+  it('a first join whose participant left before its quota step holds no slot either', async () => {
+    await setLimits(a.owner, { max_voice_sessions: 10_000 });
+    const live = (await usage(a.owner)).voice_sessions.live as number;
+    const mine = await token(a.member, 'left-before-hold');
+    const acquire = t.app.quotas.acquire;
+    const leaveFirst = vi.spyOn(t.app.quotas, 'acquire').mockImplementationOnce(async (...args) => {
+      await livekit.leave(mine.json().room_name, a.member.user.id);
+      return acquire(...args);
+    });
+    await livekit.join(mine.json().livekit_token);
+    leaveFirst.mockRestore();
+    expect(livekit.deliveries.slice(-2)).toMatchObject([
+      { event: 'participant_left', status: 200 },
+      { event: 'participant_joined', status: 200 },
+    ]);
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live);
+  });
+
   it('a token nobody joins with gives its slot back by itself', async () => {
     const live = (await usage(a.owner)).voice_sessions.live as number;
     await setLimits(a.owner, { max_voice_sessions: live });
