@@ -2,6 +2,7 @@
 // capability that resolves a user's org reads them here (login, refresh and register in auth,
 // the MFA challenge, /users/me, orgs, API keys, the superuser bootstrap). The caller owns the
 // transaction.
+import { sql } from 'kysely';
 import type { Org, Role } from '../db/schema.ts';
 import { sendWithNext, type Tx } from '../db/tenant.ts';
 
@@ -93,9 +94,15 @@ export function findStandingForShare(
  * (sendWithNext: same flight); PostgreSQL binds the second, and so takes its snapshot, only once
  * that lock is held. The second share-locks the user row and reads the org, the account and the
  * active role. Undefined when the org or the account does not exist; role null when the person
- * has no active membership.
+ * has no active membership. With `passwordHash`, `password_current` says whether the account's
+ * hash is still that one (compared here: the hash never leaves the database).
  */
-export async function lockOrgAndStanding(tx: Tx, orgId: string, userId: string) {
+export async function lockOrgAndStanding(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+  passwordHash?: string | null,
+) {
   await sendWithNext(tx, tx.selectFrom('orgs').select('id').where('id', '=', orgId).forShare());
   const row = await tx
     .selectFrom('orgs')
@@ -113,10 +120,18 @@ export async function lockOrgAndStanding(tx: Tx, orgId: string, userId: string) 
       'users.full_name',
       'memberships.role',
     ])
+    .select((eb) =>
+      passwordHash === undefined
+        ? sql<boolean | null>`null`.as('password_current')
+        : eb('users.password_hash', 'is not distinct from', passwordHash).as('password_current'),
+    )
     .where('orgs.id', '=', orgId)
     .forShare('users')
     .executeTakeFirst();
   if (!row) return undefined;
-  const { user_status, is_superuser, full_name, role, ...org } = row;
-  return { org: org as Org, person: { user_status, is_superuser, full_name, role } };
+  const { user_status, is_superuser, full_name, role, password_current, ...org } = row;
+  return {
+    org: org as Org,
+    person: { user_status, is_superuser, full_name, role, password_current },
+  };
 }

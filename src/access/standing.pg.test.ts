@@ -5,11 +5,14 @@
 // key or an account the act never ended. Runs only with DATABASE_URL (PGlite runs one
 // transaction at a time, so nothing can interleave there).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../auth/password.ts';
+import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
 import { person, team } from '../test/org-helpers.ts';
 import { pgRaces, type Query } from '../test/pg-race.ts';
+import { findUserById, setPasswordHash } from '../users/user.repository.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -47,6 +50,64 @@ describe('a login', () => {
     const res = await during(disable(p.user.id), () => loginUser(t.app, p.email, GOOD_PASSWORD));
     expect(res.statusCode, res.body).toBe(403);
     expect(res.json().code).toBe('account_disabled');
+  });
+});
+
+describe('a login racing a password change or reset', () => {
+  // The act as changePassword and resetPassword run it: the new hash, the sessions ended.
+  const newPassword = (userId: string) => async (q: Query) => {
+    await q(`UPDATE users SET password_hash = 'changed' WHERE id = $1`, [userId]);
+    await q(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
+      userId,
+    ]);
+  };
+  const liveSessions = async (userId: string) =>
+    (
+      await withSystem(t.database, (tx) =>
+        tx
+          .selectFrom('sessions')
+          .select('id')
+          .where('user_id', '=', userId)
+          .where('revoked_at', 'is', null)
+          .execute(),
+      )
+    ).length;
+
+  it('opens no session with the password checked before the change', async () => {
+    const a = await team(t, 'Login password race');
+    const p = await person(t, a.org, 'member', 'login-password');
+    const res = await during(newPassword(p.user.id), () =>
+      loginUser(t.app, p.email, GOOD_PASSWORD),
+    );
+    expect(res.statusCode, res.body).toBe(401);
+    expect(res.json().code).toBe('invalid_credentials');
+    expect(await liveSessions(p.user.id)).toBe(0);
+    const refused = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .select('metadata')
+        .where('actor_user_id', '=', p.user.id)
+        .where('action', '=', 'auth.login')
+        .where('outcome', '=', 'failure')
+        .execute(),
+    );
+    expect(refused.map((r) => r.metadata)).toEqual([{ reason: 'password_changed' }]);
+  });
+
+  it("never upgrades the old password's hash over the new one", async () => {
+    const a = await team(t, 'Rehash race');
+    const p = await person(t, a.org, 'member', 'login-rehash');
+    // A hash made at other parameters than the configured ones: the login upgrades it.
+    const older = await hashPassword(GOOD_PASSWORD, { ...t.config.auth.argon2, timeCost: 2 });
+    await withSystem(t.database, (tx) => setPasswordHash(tx, p.user.id, older));
+    const res = await during(newPassword(p.user.id), () =>
+      loginUser(t.app, p.email, GOOD_PASSWORD),
+    );
+    expect(res.statusCode, res.body).toBe(401);
+    expect(res.json().code).toBe('invalid_credentials');
+    expect(await liveSessions(p.user.id)).toBe(0);
+    const stored = await withSystem(t.database, (tx) => findUserById(tx, p.user.id));
+    expect(stored?.password_hash).toBe('changed');
   });
 });
 

@@ -34,15 +34,30 @@ export interface Standing {
 const notAMember = () =>
   new AppError('forbidden', 'You are not an active member of this organization');
 
+/** What the caller proved before the transaction, judged again under the locks. */
+export interface Proven {
+  /** The password hash a login verified: a change or reset committed since refuses the login. */
+  passwordHash: string | null;
+}
+
 /**
  * Locks the org and the person (in that order) and reads their standing: a disabled account is
  * 403 account_disabled, a suspended org 403 org_suspended (the platform superuser excepted), an
- * unknown org or person 403 forbidden. A missing membership is for the caller to judge.
+ * unknown org or person 403 forbidden, a password changed since `proven` 401 invalid_credentials.
+ * A missing membership is for the caller to judge.
  */
-export async function lockStanding(tx: Tx, orgId: string, userId: string): Promise<Standing> {
-  const found = await lockOrgAndStanding(tx, orgId, userId);
+export async function lockStanding(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+  proven?: Proven,
+): Promise<Standing> {
+  const found = await lockOrgAndStanding(tx, orgId, userId, proven?.passwordHash);
   if (!found) throw notAMember();
   const { org, person } = found;
+  // The password checked is no longer the account's: the change or reset ended every session
+  // and half-done login, and must end this one too (it commits before us, or we wait for it).
+  if (proven && person.password_current !== true) throw new AppError('invalid_credentials');
   if (person.user_status !== 'active') throw new AppError('account_disabled');
   if (org.suspended_at && !person.is_superuser) throw new AppError('org_suspended');
   return {
@@ -58,8 +73,9 @@ export async function lockMember(
   tx: Tx,
   orgId: string,
   userId: string,
+  proven?: Proven,
 ): Promise<Standing & { role: Role }> {
-  const s = await lockStanding(tx, orgId, userId);
+  const s = await lockStanding(tx, orgId, userId, proven);
   if (s.role === null) throw notAMember();
   return { ...s, role: s.role };
 }

@@ -10,7 +10,7 @@ import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
-import { setPasswordHash } from '../users/user.repository.ts';
+import { upgradePasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { findLoginAccount } from './login-account.repository.ts';
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from './password.ts';
@@ -56,12 +56,16 @@ export interface LoginHooks {
   afterLogin?: AfterLoginHook;
 }
 
-/** A refused login, recorded on its own (no org yet) with the code it answers as its reason. */
+/**
+ * A refused login, recorded on its own (no org yet) with the code it answers as its reason, or
+ * `reason` where the code says less (a password changed while it was being checked).
+ */
 async function refuseLogin(
   auth: AuthContext,
   meta: RequestMeta,
   user: User | undefined,
   code: 'invalid_credentials' | 'account_disabled' | 'email_not_verified',
+  reason: string = code,
 ): Promise<never> {
   await recordAuditAlone(auth.database, meta, {
     org_id: null,
@@ -69,7 +73,7 @@ async function refuseLogin(
     actor_type: user ? 'user' : 'anonymous',
     action: 'auth.login',
     outcome: 'failure',
-    metadata: { reason: code },
+    metadata: { reason },
   });
   throw new AppError(code);
 }
@@ -123,10 +127,17 @@ export async function login(
     });
     throw new AppError('org_suspended');
   }
+  let verified = user;
   if (needsRehash(user.password_hash!, auth.config.auth.argon2)) {
-    // Parameters were raised since this hash was made: upgrade it while we hold the password.
+    // Parameters were raised since this hash was made: upgrade it while we hold the password,
+    // unless a change or reset replaced it meanwhile (then this password is no longer it).
     const upgraded = await hashPassword(input.password, auth.config.auth.argon2);
-    await withSystem(auth.database, (tx) => setPasswordHash(tx, user.id, upgraded));
+    const from = user.password_hash!;
+    if (
+      !(await withSystem(auth.database, (tx) => upgradePasswordHash(tx, user.id, from, upgraded)))
+    )
+      return refuseLogin(auth, meta, user, 'invalid_credentials', 'password_changed');
+    verified = { ...user, password_hash: upgraded };
   }
 
   const subject: SessionSubject = {
@@ -140,7 +151,7 @@ export async function login(
   if (decision?.kind === 'mfa') return decision;
   if (decision?.kind === 'mfa_enrollment') subject.mfaPending = true;
 
-  const result = await completeLogin(auth, user, subject, meta);
+  const result = await completeLogin(auth, verified, subject, meta);
   await hooks.afterLogin?.(result, meta);
   return result;
 }
@@ -155,10 +166,13 @@ export async function completeLogin(
   subject: SessionSubject,
   meta: RequestMeta,
 ): Promise<LoginSuccess> {
-  return withSystem(auth.database, async (tx) => {
-    // Judged again under the org's and the account's locks: a suspension, removal, role change
-    // or disable between the password (or the MFA step) and here wins, and the role is today's.
-    const standing = await lockMember(tx, subject.orgId, user.id);
+  const opened = withSystem(auth.database, async (tx) => {
+    // Judged again under the org's and the account's locks: a suspension, removal, role change,
+    // disable, or password change or reset between the password (or the MFA step) and here wins,
+    // and the role is today's.
+    const standing = await lockMember(tx, subject.orgId, user.id, {
+      passwordHash: user.password_hash,
+    });
     const org = standing.org;
     const current: SessionSubject = {
       ...subject,
@@ -183,5 +197,10 @@ export async function completeLogin(
       tokens,
       ...(current.mfaPending ? { mfaPending: true } : {}),
     };
+  });
+  return opened.catch((err: unknown) => {
+    if (err instanceof AppError && err.code === 'invalid_credentials')
+      return refuseLogin(auth, meta, user, 'invalid_credentials', 'password_changed');
+    throw err;
   });
 }

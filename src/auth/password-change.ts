@@ -1,6 +1,7 @@
 // Changing a password while logged in: proves the current one, applies the policy, and ends every
-// other session of the user (a thief holding one of them loses it) and every live link that would
-// set a password (one requested by whoever reads the user's mailbox must not undo the change).
+// other session of the user (a thief holding one of them loses it), every live link that would
+// set a password (one requested by whoever reads the user's mailbox must not undo the change) and
+// every login half-done with the old password (its MFA step).
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
@@ -12,7 +13,7 @@ import { findUserById, setPasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { sendNotice } from './notifications.ts';
 import { verifyPassword } from './password.ts';
-import { RESET_PURPOSES } from './password-reset.ts';
+import { PASSWORD_BOUND_PURPOSES } from './password-reset.ts';
 import { hashAllowedPassword } from './password-rules.ts';
 import { revokeSessions } from './session.repository.ts';
 import { retireUserTokens } from './user-token.repository.ts';
@@ -50,7 +51,7 @@ export async function changePassword(
   );
   const ended = await withTenant(auth.database, tenantOf(p), async (tx) => {
     await setPasswordHash(tx, p.userId, hash);
-    await retireUserTokens(tx, p.userId, RESET_PURPOSES);
+    await retireUserTokens(tx, p.userId, PASSWORD_BOUND_PURPOSES);
     const ids = await revokeSessions(
       tx,
       { userId: p.userId, exceptSessionId: p.sessionId },

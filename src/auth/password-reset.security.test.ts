@@ -14,7 +14,13 @@ import {
   registerUser,
 } from '../test/auth-helpers.ts';
 import { createUser, uniqueEmail } from '../test/factories.ts';
-import { type CapturingMailer, capturingMailer } from '../test/mfa-helpers.ts';
+import {
+  type CapturingMailer,
+  capturingMailer,
+  enrolMfa,
+  mfaVerify,
+  passwordStep,
+} from '../test/mfa-helpers.ts';
 import { linkFrom } from '../test/smtp.ts';
 import { issueUserToken } from './user-tokens.ts';
 
@@ -235,6 +241,25 @@ describe('reset tokens', () => {
     ]);
     expect(JSON.stringify(audit)).not.toContain(token);
     expect(JSON.stringify(audit)).not.toContain(NEW_PASSWORD);
+  });
+
+  it('a reset kills a login half-done with the old password (its MFA step fails)', async () => {
+    const u = await registerUser(t.app);
+    // Verified: the first proof of the mailbox (mailbox-proof.ts) would end the login anyway.
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('users')
+        .set({ email_verified_at: new Date() })
+        .where('id', '=', u.userId)
+        .execute(),
+    );
+    const { backupCodes } = await enrolMfa(t.app, u);
+    const mfaToken = await passwordStep(t.app, u.email, u.password);
+    await forgotPassword(t.app, u.email);
+    expect((await reset(resetTokenOf(u.email))).statusCode).toBe(204);
+    const res = await mfaVerify(t.app, { mfa_token: mfaToken, backup_code: backupCodes[0] });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().code).toBe('invalid_mfa_token');
   });
 
   it('an expired token is 400 invalid_token and changes nothing', async () => {

@@ -30,6 +30,13 @@ import { presentedTokenHash } from './user-tokens.ts';
 /** The links that set a password: a reset, and an admin-created account's first password. */
 export const RESET_PURPOSES = ['reset_password', 'set_password'] as const;
 
+/**
+ * What dies with the password when it changes (a change or a reset): the links that would set
+ * another one, and logins half-done with the old one (their mfa_token), which a thief holding the
+ * old password and a code could otherwise finish after the owner changed it.
+ */
+export const PASSWORD_BOUND_PURPOSES = [...RESET_PURPOSES, 'mfa_login'] as const;
+
 export async function forgotPassword(
   auth: AuthContext,
   input: { email: string },
@@ -104,7 +111,7 @@ export async function resetPassword(
     // purges MFA, sessions and keys set up before (by whoever registered or created it).
     const via = token.purpose === 'set_password' ? 'set_password' : 'reset_password';
     const proof = await proveMailboxControl(tx, user.id, via, meta);
-    await retireUserTokens(tx, user.id, RESET_PURPOSES);
+    await retireUserTokens(tx, user.id, PASSWORD_BOUND_PURPOSES);
     const ids = [
       ...proof.endedSessions,
       ...(await revokeSessions(tx, { userId: user.id }, 'password_reset')),

@@ -4,7 +4,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, TEST_ENCRYPTION_KEYS, type TestApp } from '../test/app.ts';
-import { bearer, cookieHeader, cookiesFrom, logOut, registerUser } from '../test/auth-helpers.ts';
+import {
+  bearer,
+  changePassword,
+  cookieHeader,
+  cookiesFrom,
+  logOut,
+  registerUser,
+} from '../test/auth-helpers.ts';
 import {
   awayFromStepEdge,
   capturingMailer,
@@ -182,6 +189,22 @@ describe('the mfa_token', () => {
     const reused = await mfaVerify(t.app, { mfa_token: token, backup_code: backupCodes[1] });
     expect(reused.statusCode).toBe(401);
     expect(reused.json().code).toBe('invalid_mfa_token');
+  });
+
+  it('dies with a password change: a login begun with the old password cannot finish', async () => {
+    const u = await registerUser(t.app);
+    const { backupCodes } = await enrolMfa(t.app, u);
+    const token = await passwordStep(t.app, u.email, u.password);
+    const changed = await changePassword(
+      t.app,
+      bearer(u.access),
+      u.password,
+      'an entirely new passphrase 2026',
+    );
+    expect(changed.statusCode).toBe(204);
+    const res = await mfaVerify(t.app, { mfa_token: token, backup_code: backupCodes[0] });
+    expect(res.statusCode).toBe(401);
+    expect(res.json().code).toBe('invalid_mfa_token');
   });
 
   it('is bound to the client it was given to (user agent and IP)', async () => {

@@ -77,6 +77,25 @@ export async function setPasswordHash(tx: Tx, id: string, passwordHash: string):
     .execute();
 }
 
+/**
+ * Replaces the hash only while it is still `from` (the one the login just verified): a password
+ * change or reset committed meanwhile stays, never overwritten by the old password's upgrade.
+ */
+export async function upgradePasswordHash(
+  tx: Tx,
+  id: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  const r = await tx
+    .updateTable('users')
+    .set({ password_hash: to, updated_at: new Date() })
+    .where('id', '=', id)
+    .where('password_hash', '=', from)
+    .executeTakeFirst();
+  return r.numUpdatedRows === 1n;
+}
+
 export function updateProfile(
   tx: Tx,
   id: string,
