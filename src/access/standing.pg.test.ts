@@ -10,6 +10,7 @@ import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
+import { enrolMfa } from '../test/mfa-helpers.ts';
 import { person, team } from '../test/org-helpers.ts';
 import { pgRaces, type Query } from '../test/pg-race.ts';
 import { findUserById, setPasswordHash } from '../users/user.repository.ts';
@@ -92,6 +93,34 @@ describe('a login racing a password change or reset', () => {
         .execute(),
     );
     expect(refused.map((r) => r.metadata)).toEqual([{ reason: 'password_changed' }]);
+  });
+
+  it('hands out no MFA step for the password checked before the change', async () => {
+    const a = await team(t, 'MFA password race');
+    const p = await person(t, a.org, 'member', 'mfa-password');
+    await enrolMfa(t.app, p);
+    const changeAndRetire = async (q: Query) => {
+      await newPassword(p.user.id)(q);
+      await q(
+        `UPDATE user_tokens SET used_at = now()
+          WHERE user_id = $1 AND purpose IN ('mfa_login', 'reset_password', 'set_password')
+            AND used_at IS NULL`,
+        [p.user.id],
+      );
+    };
+    const res = await during(changeAndRetire, () => loginUser(t.app, p.email, GOOD_PASSWORD));
+    expect(res.statusCode, res.body).toBe(401);
+    expect(res.json().code).toBe('invalid_credentials');
+    const pending = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('user_tokens')
+        .select('id')
+        .where('user_id', '=', p.user.id)
+        .where('purpose', '=', 'mfa_login')
+        .where('used_at', 'is', null)
+        .execute(),
+    );
+    expect(pending).toEqual([]);
   });
 
   it("never upgrades the old password's hash over the new one", async () => {

@@ -12,9 +12,10 @@
 // wholly before this transaction reads on or wait for it to commit (and then end what it wrote).
 // Then the user row is share-locked — a disable updates it before ending sessions and revoking
 // keys, so it waits the same way. The org, the membership and the account are read by the
-// statement that takes the user lock, which begins once the org lock is held: a membership
-// changes only under the org's exclusive lock, and the user row is read as it is once locked, so
-// all three are current. Both statements travel in one flight (membership.repository.ts
+// statement that takes the user lock, which begins once the org lock is held: a membership is
+// removed or its role changed only under the org's exclusive lock (an invitation accept activates
+// one under a share lock: a login racing it sees no membership yet, and fails closed), and the
+// user row is read as it is once locked, so all three are current. Both statements travel in one flight (membership.repository.ts
 // lockOrgAndStanding). Never call this in a transaction that later takes the org's exclusive lock
 // itself (two of them would deadlock).
 import type { Org, Role } from '../db/schema.ts';

@@ -213,6 +213,24 @@ describe('login', () => {
     expect(after.password_hash).toContain('m=2048,t=2');
     expect((await loginUser(t.app, r.email, r.password)).statusCode).toBe(200);
   });
+
+  it('two logins upgrading the same hash at once both succeed (the second keeps the first one)', async () => {
+    const r = await registerUser(t.app);
+    const stronger = await buildTestApp({
+      env: { ARGON2_MEMORY_COST: '2048', ARGON2_TIME_COST: '2' },
+      database: t.database,
+    });
+    try {
+      const both = await Promise.all([
+        loginUser(stronger.app, r.email, r.password),
+        loginUser(stronger.app, r.email, r.password),
+      ]);
+      expect(both.map((res) => res.statusCode)).toEqual([200, 200]);
+    } finally {
+      await stronger.close();
+    }
+    expect((await storedHash(r.userId)).password_hash).toContain('m=2048,t=2');
+  });
 });
 
 describe('me', () => {

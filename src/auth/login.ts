@@ -10,7 +10,7 @@ import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
-import { upgradePasswordHash } from '../users/user.repository.ts';
+import { findUserById, upgradePasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { findLoginAccount } from './login-account.repository.ts';
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from './password.ts';
@@ -130,14 +130,19 @@ export async function login(
   let verified = user;
   if (needsRehash(user.password_hash!, auth.config.auth.argon2)) {
     // Parameters were raised since this hash was made: upgrade it while we hold the password,
-    // unless a change or reset replaced it meanwhile (then this password is no longer it).
+    // unless something replaced it meanwhile.
     const upgraded = await hashPassword(input.password, auth.config.auth.argon2);
     const from = user.password_hash!;
-    if (
-      !(await withSystem(auth.database, (tx) => upgradePasswordHash(tx, user.id, from, upgraded)))
-    )
-      return refuseLogin(auth, meta, user, 'invalid_credentials', 'password_changed');
-    verified = { ...user, password_hash: upgraded };
+    if (await withSystem(auth.database, (tx) => upgradePasswordHash(tx, user.id, from, upgraded))) {
+      verified = { ...user, password_hash: upgraded };
+    } else {
+      // A concurrent login's upgrade of this same password (it still verifies, and stays), or a
+      // change or reset (it does not: refused).
+      const now = await withSystemRead(auth.database, (tx) => findUserById(tx, user.id));
+      if (!now?.password_hash || !(await verifyPassword(now.password_hash, input.password)))
+        return refuseLogin(auth, meta, user, 'invalid_credentials', 'password_changed');
+      verified = { ...user, password_hash: now.password_hash };
+    }
   }
 
   const subject: SessionSubject = {
@@ -147,7 +152,9 @@ export async function login(
     superuser: user.is_superuser,
     amr: ['pwd'],
   };
-  const decision = await hooks.secondFactor?.(user, subject, meta, first.org_settings);
+  const decision = await hooks
+    .secondFactor?.(verified, subject, meta, first.org_settings)
+    .catch((err: unknown) => refusedIfPasswordChanged(auth, meta, user, err));
   if (decision?.kind === 'mfa') return decision;
   if (decision?.kind === 'mfa_enrollment') subject.mfaPending = true;
 
@@ -198,9 +205,20 @@ export async function completeLogin(
       ...(current.mfaPending ? { mfaPending: true } : {}),
     };
   });
-  return opened.catch((err: unknown) => {
-    if (err instanceof AppError && err.code === 'invalid_credentials')
-      return refuseLogin(auth, meta, user, 'invalid_credentials', 'password_changed');
-    throw err;
-  });
+  return opened.catch((err: unknown) => refusedIfPasswordChanged(auth, meta, user, err));
+}
+
+/**
+ * A step judged under the account's lock found the password verified no longer the account's
+ * (lockStanding's `proven`): recorded as such; any other error passes through.
+ */
+function refusedIfPasswordChanged(
+  auth: AuthContext,
+  meta: RequestMeta,
+  user: User,
+  err: unknown,
+): Promise<never> {
+  if (err instanceof AppError && err.code === 'invalid_credentials')
+    return refuseLogin(auth, meta, user, 'invalid_credentials', 'password_changed');
+  throw err;
 }

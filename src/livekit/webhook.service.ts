@@ -272,7 +272,18 @@ export function createLiveKitWebhooks(deps: {
           await releaseVoiceSlots(deps.quotas, room.orgId, [j.id]);
           if (ended) touched.evict.push({ room: full, identity: j.identity });
         }
-        // The slot is taken after the join's transaction committed (the counter is not in it), so
+        await releaseVoiceSlots(deps.quotas, room.orgId, touched.ended);
+        for (const e of touched.evict) {
+          // LiveKit not knowing the participant (already gone) is fine; the event stays applied.
+          await server.removeParticipant(e.room, e.identity).catch((err) => {
+            deps.logger?.warn(
+              { err: { message: (err as Error).message }, room: e.room },
+              'livekit participant not removed',
+            );
+          });
+        }
+        // Last, so that a failure of this read leaves the releases and removals above done. The
+        // slot is taken after the join's transaction committed (the counter is not in it), so
         // the participant's participant_left (or room_finished, or a revocation) may have ended
         // the session and released its slot in between: the slot just taken would then be held
         // for a participant who is gone until its lease expires, the org short of one session.
@@ -287,16 +298,6 @@ export function createLiveKitWebhooks(deps: {
             room.orgId,
             held.filter((id) => !open.has(id)),
           );
-        }
-        await releaseVoiceSlots(deps.quotas, room.orgId, touched.ended);
-        for (const e of touched.evict) {
-          // LiveKit not knowing the participant (already gone) is fine; the event stays applied.
-          await server.removeParticipant(e.room, e.identity).catch((err) => {
-            deps.logger?.warn(
-              { err: { message: (err as Error).message }, room: e.room },
-              'livekit participant not removed',
-            );
-          });
         }
       }
       return outcome;

@@ -5,6 +5,7 @@
 // an enrolment-only session instead.
 import { createHash } from 'node:crypto';
 import { mfaEnrollmentPending } from '../access/org-policy.ts';
+import { lockStanding } from '../access/standing.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { SecondFactorHook } from '../auth/login.ts';
 import { issueUserToken } from '../auth/user-tokens.ts';
@@ -25,14 +26,17 @@ export function mfaSecondFactor(auth: AuthContext): SecondFactorHook {
   return async (user, subject, meta, orgSettings) => {
     const ctx = { orgId: subject.orgId, userId: subject.userId, role: subject.role };
     if (user.mfa_enabled_at) {
-      const { token } = await withTenant(auth.database, ctx, (tx) =>
-        issueUserToken(tx, {
+      const { token } = await withTenant(auth.database, ctx, async (tx) => {
+        // Issued only while the password just verified is still the account's, under its lock: a
+        // change or reset commits before (refused here) or waits, then retires this token.
+        await lockStanding(tx, subject.orgId, user.id, { passwordHash: user.password_hash });
+        return issueUserToken(tx, {
           userId: user.id,
           purpose: 'mfa_login',
           ttlMs: MFA_LOGIN_TTL_MS,
           metadata: { org_id: subject.orgId, role: subject.role, client: clientBinding(meta) },
-        }),
-      );
+        });
+      });
       return { kind: 'mfa', mfa_token: token, methods: MFA_METHODS };
     }
     return mfaEnrollmentPending(user, orgSettings, subject.role)

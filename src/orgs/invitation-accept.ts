@@ -31,6 +31,7 @@ import type { Principal } from '../access/principal.ts';
 import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { proveMailboxControl } from '../auth/mailbox-proof.ts';
+import { PASSWORD_BOUND_PURPOSES } from '../auth/password-reset.ts';
 import { hashAllowedPassword } from '../auth/password-rules.ts';
 import {
   openSession,
@@ -38,6 +39,7 @@ import {
   type TokenPair,
   tokenPair,
 } from '../auth/session-issue.ts';
+import { retireUserTokens } from '../auth/user-token.repository.ts';
 import { hashToken } from '../crypto/tokens.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import type { Invitation, Org, Role, User } from '../db/schema.ts';
@@ -266,6 +268,9 @@ async function claimAndJoin(
   if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');
   const proof = await proveMailboxControl(tx, existing.id, 'invitation', meta);
   await setPasswordHash(tx, existing.id, fresh.passwordHash);
+  // The password was replaced: what dies with a password (links to set another, logins half-done
+  // with the old one) dies here too, as after a change or reset.
+  await retireUserTokens(tx, existing.id, PASSWORD_BOUND_PURPOSES);
   await activateMembership(tx, org.id, existing.id, inv.role);
   await markInvitationAccepted(tx, inv.id, existing.id);
   const user = (await findUserById(tx, existing.id)) ?? existing;

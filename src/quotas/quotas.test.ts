@@ -6,7 +6,7 @@
 // instance over the same counters, and the limits API (roles, bounds, audit, isolation). With
 // REDIS_URL set the counter is Redis; without, the database.
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { openRedis } from '../infra/redis.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
@@ -68,6 +68,10 @@ beforeAll(async () => {
   instance2 = await buildTestApp({ env, database, deps: { quotas: quotasFor(shared) } });
   livekit.deliver = async (w) => (await postWebhook(t, w)).statusCode;
   ws = (await t.app.listen({ host: '127.0.0.1', port: 0 })).replace(/^http/, 'ws');
+});
+// A test that fails between a spy and its mockRestore() leaves no spy to the next one.
+afterEach(() => {
+  vi.restoreAllMocks();
 });
 afterAll(async () => {
   await instance2?.close();

@@ -22,7 +22,10 @@ export function pgRaces(get: () => TestApp) {
   async function openAct() {
     const c = new pg.Client({ connectionString: url() });
     await c.connect();
-    await c.query('BEGIN');
+    await c.query('BEGIN').catch(async (err) => {
+      await c.end();
+      throw err;
+    });
     const end = async (how: 'COMMIT' | 'ROLLBACK') => {
       try {
         await c.query(how);

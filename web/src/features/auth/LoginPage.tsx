@@ -170,6 +170,11 @@ function MfaStep({
         expired();
         return null;
       }
+      if (err.code === 'invalid_credentials') {
+        // The password was changed or reset while this sign-in was under way: its step is spent.
+        onRestart('Your password was changed. Sign in again with the new one.');
+        return null;
+      }
       if (err.code === 'mfa_code_reused' || err.code === 'code_reused') {
         return 'That code was already used. Wait for your app to show the next one, then enter it.';
       }
