@@ -131,7 +131,7 @@ export async function lockOrgAndStanding(
   if (!row) return undefined;
   const { user_status, is_superuser, full_name, role, password_current, ...org } = row;
   return {
-    org: org as Org,
+    org,
     person: { user_status, is_superuser, full_name, role, password_current },
   };
 }

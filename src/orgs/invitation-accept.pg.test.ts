@@ -148,6 +148,19 @@ const disable =
     );
   };
 
+/** The accept's refusal: its status and stable code. */
+function expectRefused(
+  res: { statusCode: number; body: string; json(): { code?: string } },
+  status: number,
+  code: string,
+) {
+  expect(res.statusCode, res.body).toBe(status);
+  expect(res.json().code).toBe(code);
+}
+
+/** Nothing made for the invited address: no account, no membership, no live session. */
+const NOTHING_MADE = { user: undefined, membership: null, liveSessions: 0 } as const;
+
 describe('an invitation accepted while its org is being suspended', () => {
   it('is refused: no account, membership or session in the suspended org; the link waits', async () => {
     const a = await team(t, 'Suspension race');
@@ -155,14 +168,8 @@ describe('an invitation accepted while its org is being suspended', () => {
     const res = await during(suspension(a.org.id), () =>
       accept({ token: inv.token, password: GOOD_PASSWORD }),
     );
-    expect(res.statusCode, res.body).toBe(403);
-    expect(res.json().code).toBe('org_suspended');
-    expect(await leftBehind(a.org.id, inv)).toEqual({
-      invitation: 'pending',
-      user: undefined,
-      membership: null,
-      liveSessions: 0,
-    });
+    expectRefused(res, 403, 'org_suspended');
+    expect(await leftBehind(a.org.id, inv)).toEqual({ invitation: 'pending', ...NOTHING_MADE });
   });
 });
 
@@ -177,14 +184,8 @@ describe('an invitation accepted while its inviter is being removed', () => {
       () => accept({ token: inv.token, password: GOOD_PASSWORD }),
       removalOf(a.org.id, a.admin.user.id, a.owner.user.id),
     );
-    expect(res.statusCode, res.body).toBe(410);
-    expect(res.json().code).toBe('invitation_revoked');
-    expect(await leftBehind(a.org.id, inv)).toEqual({
-      invitation: 'revoked',
-      user: undefined,
-      membership: null,
-      liveSessions: 0,
-    });
+    expectRefused(res, 410, 'invitation_revoked');
+    expect(await leftBehind(a.org.id, inv)).toEqual({ invitation: 'revoked', ...NOTHING_MADE });
   });
 });
 
@@ -198,14 +199,8 @@ describe('an invitation accepted while it is being revoked', () => {
     const res = await during(revocation(inv.id, a.owner.user.id), () =>
       accept({ token: inv.token, password: GOOD_PASSWORD }),
     );
-    expect(res.statusCode, res.body).toBe(410);
-    expect(res.json().code).toBe('invitation_revoked');
-    expect(await leftBehind(a.org.id, inv)).toEqual({
-      invitation: 'revoked',
-      user: undefined,
-      membership: null,
-      liveSessions: 0,
-    });
+    expectRefused(res, 410, 'invitation_revoked');
+    expect(await leftBehind(a.org.id, inv)).toEqual({ invitation: 'revoked', ...NOTHING_MADE });
   });
 });
 
@@ -218,8 +213,7 @@ describe('an invitation accepted while the invited account is being disabled', (
     const res = await during(disable(invitee.user.id), () =>
       accept({ token: inv.token, password: NEW_PASSWORD }),
     );
-    expect(res.statusCode, res.body).toBe(403);
-    expect(res.json().code).toBe('account_disabled');
+    expectRefused(res, 403, 'account_disabled');
     // Not claimed: neither proven nor given the new password; not in the org; no session.
     expect(await leftBehind(a.org.id, inv)).toEqual({
       invitation: 'pending',
@@ -237,8 +231,7 @@ describe('an invitation accepted while the invited account is being disabled', (
     const res = await during(disable(invitee.user.id), () =>
       accept({ token: inv.token }, invitee.headers),
     );
-    expect(res.statusCode, res.body).toBe(403);
-    expect(res.json().code).toBe('account_disabled');
+    expectRefused(res, 403, 'account_disabled');
     expect(await leftBehind(a.org.id, inv)).toMatchObject({
       invitation: 'pending',
       user: { status: 'disabled' },
