@@ -15,9 +15,9 @@
 // statement that takes the user lock, which begins once the org lock is held: a membership is
 // removed or its role changed only under the org's exclusive lock (an invitation accept activates
 // one under a share lock: a login racing it sees no membership yet, and fails closed), and the
-// user row is read as it is once locked, so all three are current. Both statements travel in one flight (membership.repository.ts
-// lockOrgAndStanding). Never call this in a transaction that later takes the org's exclusive lock
-// itself (two of them would deadlock).
+// user row is read as it is once locked, so all three are current. Both statements travel in one
+// flight (membership.repository.ts lockOrgAndStanding). Never call this in a transaction that
+// later takes the org's exclusive lock itself (two of them would deadlock).
 import type { Org, Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
