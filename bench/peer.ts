@@ -151,6 +151,10 @@ export async function headToHead(opts: {
   const peer = await startPeer();
   const stops: (() => Promise<void>)[] = [peer.stop];
   try {
+    // No route of a Fastify app answers faster than a bare Fastify's /health on the same machine:
+    // its ratio to the peer is the ceiling of every ratio below (forward-auth's goal included).
+    const bare = await startBenchServer<{ port: number }>('bench/server.ts', ['bare']);
+    stops.push(bare.stop);
     const embedded = await startBenchServer<{ port: number; headers: Record<string, string> }>(
       'bench/server.ts',
       ['app', 'pglite'],
@@ -172,6 +176,13 @@ export async function headToHead(opts: {
     };
     const sides: Side[] = [
       { scenario: 'peer', goal: '', ...peer, path: '/me' },
+      {
+        scenario: 'bare Fastify `GET /health` (the ceiling: no Switchboard code)',
+        goal: '–',
+        port: bare.info.port,
+        headers: {},
+        path: '/health',
+      },
       {
         scenario: '`GET /api/auth/verify` (bearer, forward-auth)',
         goal: '≥ 15×',
@@ -234,7 +245,9 @@ export async function headToHead(opts: {
 The same comparison with every server up at once: the peer and each path below measured in ${ROUNDS}
 alternating rounds of ${opts.duration} s, each figure the median of its turns (bench/peer.ts
 \`headToHead\`), so that the machine's drift during the run reaches both sides alike. The peer's
-median: **${Math.round(peerRps)} req/s**.
+median: **${Math.round(peerRps)} req/s**. The bare Fastify row is no Switchboard path: a Fastify
+app with one route and nothing else, whose ratio to the peer bounds every ratio below on this
+machine.
 
 | Switchboard path | req/s (median) | vs the peer's session check (median) | Goal |
 | --- | ---: | ---: | --- |
