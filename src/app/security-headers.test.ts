@@ -1,9 +1,11 @@
 // Browser security headers: helmet's own set on every answer (a page, an API answer, a refusal,
-// a 404), computed once; none on forward-auth, whose answers go to proxies.
+// a 404), computed once, with Cache-Control: no-store unless the route chose its own; none on
+// forward-auth, whose answers go to proxies.
 import helmet from 'helmet';
 import { describe, expect, it } from 'vitest';
 import { appForFile } from '../test/app.ts';
-import { HELMET_OPTIONS, helmetHeaders } from './security-headers.ts';
+import { bearer, loginUser, registerUser } from '../test/auth-helpers.ts';
+import { answerHeaders, HELMET_OPTIONS, helmetHeaders } from './security-headers.ts';
 
 const t = appForFile();
 
@@ -53,9 +55,43 @@ describe('security headers', () => {
         : {}),
     });
     expect(res.statusCode).toBe(status);
-    for (const [name, value] of Object.entries(helmetHeaders(HELMET_OPTIONS))) {
+    for (const [name, value] of Object.entries(answerHeaders())) {
       expect(res.headers[name], name).toBe(value);
     }
+  });
+
+  it('keep token answers, secrets and tenant data out of every cache', async () => {
+    const r = await registerUser(t.app);
+    const login = await loginUser(t.app, r.email, r.password);
+    expect(login.json()).toHaveProperty('refresh_token');
+    const refresh = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      payload: { refresh_token: login.json().refresh_token },
+    });
+    expect(refresh.json()).toHaveProperty('access_token');
+    const me = await t.app.inject({ url: '/auth/me', headers: bearer(r.access) });
+    const key = await t.app.inject({
+      method: 'POST',
+      url: '/api/api-keys',
+      headers: bearer(r.access),
+      payload: { name: 'ci', scopes: ['prompts:read'] },
+    });
+    expect(key.statusCode).toBe(201);
+    for (const [label, res] of [
+      ['login', login],
+      ['refresh', refresh],
+      ['me', me],
+      ['new API key', key],
+    ] as const) {
+      expect(res.headers['cache-control'], label).toBe('no-store');
+    }
+  });
+
+  it('leave a route its own caching (the JWKS is meant to be cached)', async () => {
+    const res = await t.app.inject({ url: '/.well-known/jwks.json' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toMatch(/^public, max-age=\d+$/);
   });
 
   it('are not on forward-auth answers, which only proxies read', async () => {

@@ -6,6 +6,10 @@
 // headers (src/app/security-headers.test.ts compares them with helmet's own output).
 // A route answered to machines only (forward-auth, on every proxied request) opts out with
 // `config: { securityHeaders: false }`.
+// With them, `Cache-Control: no-store` unless the route sets its own: answers carry tokens (login,
+// refresh, MFA), secrets shown once and tenant data, none of which a browser's disk cache or a
+// shared proxy may keep (RFC 6749 §5.1 for token answers). Routes whose answers may be cached
+// (the JWKS, the dashboard's assets, recordings) say so themselves, replacing this default.
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
@@ -47,8 +51,13 @@ export function helmetHeaders(options: HelmetOptions): Record<string, string> {
   return Object.freeze(headers);
 }
 
+/** Every answer's headers: helmet's, and no caching unless the route chooses its own. */
+export function answerHeaders(): Record<string, string> {
+  return Object.freeze({ ...helmetHeaders(HELMET_OPTIONS), 'cache-control': 'no-store' });
+}
+
 const plugin: FastifyPluginAsync = async (app) => {
-  const headers = helmetHeaders(HELMET_OPTIONS);
+  const headers = answerHeaders();
   app.addHook('onRequest', (request, reply, done) => {
     if (request.routeOptions.config.securityHeaders !== false) reply.headers(headers);
     done();
