@@ -6,6 +6,7 @@
 // transaction at a time, so nothing can interleave there).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../auth/password.ts';
+import { PASSWORD_BOUND_PURPOSES } from '../auth/password-reset.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
@@ -101,11 +102,11 @@ describe('a login racing a password change or reset', () => {
     await enrolMfa(t.app, p);
     const changeAndRetire = async (q: Query) => {
       await newPassword(p.user.id)(q);
+      // What a change or reset retires with the password (src/auth/password-change.ts).
       await q(
         `UPDATE user_tokens SET used_at = now()
-          WHERE user_id = $1 AND purpose IN ('mfa_login', 'reset_password', 'set_password')
-            AND used_at IS NULL`,
-        [p.user.id],
+          WHERE user_id = $1 AND purpose = ANY($2) AND used_at IS NULL`,
+        [p.user.id, [...PASSWORD_BOUND_PURPOSES]],
       );
     };
     const res = await during(changeAndRetire, () => loginUser(t.app, p.email, GOOD_PASSWORD));
