@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logDestination, loggerOptions, redactUrl } from './logger.ts';
+import { logDestination, loggerOptions, redactUrl, TurnBatchedDestination } from './logger.ts';
 import { buildTestApp, type TestApp, testConfig } from './test/app.ts';
 import { GOOD_PASSWORD, registerUser } from './test/auth-helpers.ts';
 
@@ -124,9 +124,42 @@ describe('logging', () => {
     expect(child.stdout).not.toContain('hunter2-secret');
   });
 
+  it('hands the lines of one event-loop turn to the file in one write, in order, and none later', async () => {
+    const writes: string[] = [];
+    const sink = {
+      write(s: string) {
+        writes.push(s);
+        return true;
+      },
+      flush() {},
+      flushSync() {},
+      end() {},
+    };
+    const dest = new TurnBatchedDestination(
+      sink as unknown as ConstructorParameters<typeof TurnBatchedDestination>[0],
+    );
+    try {
+      dest.write('a\n');
+      dest.write('b\n');
+      dest.write('c\n');
+      // Nothing is written during the turn that logged.
+      expect(writes).toEqual([]);
+      await new Promise((r) => setImmediate(r));
+      expect(writes).toEqual(['a\nb\nc\n']);
+      dest.write('d\n');
+      // A flush (pino's logger.flush, the exit handler) hands over at once what was gathered.
+      dest.flushSync();
+      expect(writes).toEqual(['a\nb\nc\n', 'd\n']);
+      await new Promise((r) => setImmediate(r));
+      expect(writes).toHaveLength(2);
+    } finally {
+      dest.end();
+    }
+  });
+
   it('pretty-prints on a terminal and writes JSON lines elsewhere', () => {
     const toFile = logDestination({ tty: false, dest: '/dev/null' });
-    expect(toFile.constructor.name).toBe('SonicBoom');
+    expect(toFile).toBeInstanceOf(TurnBatchedDestination);
     const pretty = logDestination({ tty: true, dest: '/dev/null' });
     // pino.transport: pino-pretty in a worker thread (so it must be installed for `npm start`).
     expect(pretty.constructor.name).toBe('ThreadStream');

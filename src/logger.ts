@@ -94,12 +94,68 @@ export function loggerOptions(config: Pick<Config, 'logLevel' | 'nodeEnv'>): Log
   };
 }
 
+type FileSink = ReturnType<typeof pino.destination> & { readonly destroyed?: boolean };
+
+/**
+ * JSON lines gathered over one turn of the event loop, then handed to the file sink as one string.
+ * The sink (sonic-boom) appends each write to the string it has pending and measures that
+ * string's UTF-8 length on every append, which flattens it: under load, with a write in flight,
+ * each access line paid for every line queued before it (BENCHMARKS.md: /health at
+ * LOG_LEVEL=info). Here a line costs an array push and a turn's lines one join. Nothing is held
+ * past the turn, and at exit the lines still gathered go to the sink before its synchronous flush.
+ */
+export class TurnBatchedDestination implements DestinationStream {
+  #lines: string[] = [];
+  #scheduled = false;
+  readonly #onExit = () => this.flushSync();
+
+  constructor(private readonly sink: FileSink) {
+    process.on('exit', this.#onExit);
+  }
+
+  write(line: string): void {
+    this.#lines.push(line);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#hand);
+  }
+
+  readonly #hand = () => {
+    this.#scheduled = false;
+    this.#handOver();
+  };
+
+  #handOver(): void {
+    const lines = this.#lines;
+    if (lines.length === 0) return;
+    this.#lines = [];
+    this.sink.write(lines.length === 1 ? lines[0]! : lines.join(''));
+  }
+
+  /** pino's logger.flush(): what is gathered, then the sink's pending writes. */
+  flush(cb?: (err?: Error) => void): void {
+    this.#handOver();
+    this.sink.flush(cb);
+  }
+
+  flushSync(): void {
+    this.#handOver();
+    if (!this.sink.destroyed) this.sink.flushSync();
+  }
+
+  end(): void {
+    process.off('exit', this.#onExit);
+    this.#handOver();
+    this.sink.end();
+  }
+}
+
 /**
  * Where the server's log lines go. A terminal gets them human-readable (pino-pretty, in pino's
  * worker thread); anything else (a file, a pipe, a log collector) gets one JSON object per line,
- * written asynchronously (lines gather while a write is under way) so a request never waits on
- * a write(2). pino flushes what is pending synchronously when the process exits, so the last
- * lines before an exit are kept.
+ * written asynchronously (a turn's lines in one write, more gathering while a write is under
+ * way) so a request never waits on a write(2). What is pending is flushed synchronously when the
+ * process exits, so the last lines before an exit are kept.
  */
 export function logDestination(
   options: { tty?: boolean; dest?: string | number } = {},
@@ -111,7 +167,7 @@ export function logDestination(
       options: { destination: dest, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
     });
   }
-  return pino.destination({ dest, sync: false });
+  return new TurnBatchedDestination(pino.destination({ dest, sync: false }));
 }
 
 type LogArgs = Parameters<Logger['info']>;
