@@ -90,3 +90,20 @@ export function medianTurn(turns: readonly LoadRow[]): LoadRow {
   const mid = sorted[Math.floor(sorted.length / 2)]!;
   return { ...mid, errors: turns.reduce((n, t) => n + t.errors, 0) };
 }
+
+/**
+ * Loads measured in ROUNDS alternating turns of `duration / ROUNDS` s each, every target up at
+ * once: what the comparison is between (two servers, two routes of one server) sees the same
+ * machine. Each load's row is its median turn, in the order given.
+ */
+export async function inTurns(
+  loads: readonly ((turnSeconds: number) => Promise<LoadRow>)[],
+  duration: number,
+): Promise<LoadRow[]> {
+  const turn = Math.max(2, Math.round(duration / ROUNDS));
+  const turns = loads.map((): LoadRow[] => []);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, load] of loads.entries()) turns[i]!.push(await load(turn));
+  }
+  return turns.map(medianTurn);
+}
