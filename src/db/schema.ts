@@ -435,6 +435,11 @@ export interface VoiceSessionsTable {
   duration_seconds: number | null;
   end_reason: VoiceSessionEndReason | null;
   created_at: Timestamp;
+  /**
+   * The LiveKit participant (sid: one per connection) the session's events were last about
+   * (migration 0022); null until the first participant event.
+   */
+  participant_sid: string | null;
 }
 
 export interface LiveKitWebhookEventsTable {

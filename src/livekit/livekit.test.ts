@@ -198,6 +198,71 @@ describe('voice sessions from webhooks', () => {
     expect(ended).toMatchObject({ status: 'ended', end_reason: 'left', duration_seconds: 2 });
   });
 
+  it('a reconnect (the new connection reported before the old one left) keeps the session open', async () => {
+    const r = await token(a.member.headers, { room_name: 'reconnect-1' });
+    const old = await fake.join(r.livekit_token);
+    const room = { name: r.room_name, sid: 'RM_reconnect' } as never;
+    const participant = (sid: string) =>
+      ({
+        sid,
+        identity: old.identity,
+        attributes: old.attributes,
+        joinedAt: BigInt(old.joinedAt),
+      }) as never;
+    // LiveKit reports the new connection's join first, then the old connection's leave.
+    expect(
+      await fake.send({ event: 'participant_joined', room, participant: participant('PA_new') }),
+    ).toBe(200);
+    expect(
+      await fake.send({ event: 'participant_left', room, participant: participant(old.sid) }),
+    ).toBe(200);
+    const open = await sessionOf(a.member.headers, r.session_id);
+    expect(open).toMatchObject({ status: 'active', ended_at: null, end_reason: null });
+    const row = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('voice_sessions')
+        .select('participant_sid')
+        .where('id', '=', r.session_id)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(row.participant_sid).toBe('PA_new');
+    // The connection it follows now is the one whose leave ends it.
+    await fake.send({ event: 'participant_left', room, participant: participant('PA_new') });
+    expect(await sessionOf(a.member.headers, r.session_id)).toMatchObject({
+      status: 'ended',
+      end_reason: 'left',
+    });
+  });
+
+  it('a join reported after the same connection left does not reopen the session; a new connection does', async () => {
+    const r = await token(a.member.headers, { room_name: 'late-join-1' });
+    const p = await fake.join(r.livekit_token);
+    await fake.leave(r.room_name, p.identity);
+    expect(await sessionOf(a.member.headers, r.session_id)).toMatchObject({ status: 'ended' });
+    const room = { name: r.room_name, sid: 'RM_late' } as never;
+    const participant = (sid: string) =>
+      ({
+        sid,
+        identity: p.identity,
+        attributes: p.attributes,
+        joinedAt: BigInt(p.joinedAt),
+      }) as never;
+    // The join of the connection that already left, delivered late (another event id).
+    expect(
+      await fake.send({ event: 'participant_joined', room, participant: participant(p.sid) }),
+    ).toBe(200);
+    expect(await sessionOf(a.member.headers, r.session_id)).toMatchObject({
+      status: 'ended',
+      end_reason: 'left',
+    });
+    // The same token joining again is a new connection: the session is open again.
+    await fake.join(r.livekit_token);
+    expect(await sessionOf(a.member.headers, r.session_id)).toMatchObject({
+      status: 'active',
+      end_reason: null,
+    });
+  });
+
   it('room_finished ends the active sessions of the room', async () => {
     const r1 = await token(a.member.headers, { room_name: 'call-2' });
     const r2 = await token(a.manager.headers, { room_name: 'call-2' });

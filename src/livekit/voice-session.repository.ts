@@ -143,20 +143,59 @@ export async function webhookEventSeen(tx: Tx, id: string): Promise<boolean> {
  * The participant of an ended session joined again with its still-valid token: the session is
  * open again, from its first join (its duration, when it ends, spans both).
  */
-export async function markRejoined(tx: Tx, id: string): Promise<void> {
+export async function markRejoined(
+  tx: Tx,
+  id: string,
+  participantSid: string | undefined,
+): Promise<void> {
   await tx
     .updateTable('voice_sessions')
-    .set({ status: 'active', ended_at: null, end_reason: null, duration_seconds: null })
+    .set({
+      status: 'active',
+      ended_at: null,
+      end_reason: null,
+      duration_seconds: null,
+      ...sidOf(participantSid),
+    })
     .where('id', '=', id)
     .execute();
 }
 
-export async function markJoined(tx: Tx, id: string, startedAt: Date): Promise<void> {
+export async function markJoined(
+  tx: Tx,
+  id: string,
+  startedAt: Date,
+  participantSid: string | undefined,
+): Promise<void> {
   await tx
     .updateTable('voice_sessions')
-    .set({ status: 'active', started_at: startedAt, ended_at: null, end_reason: null })
+    .set({
+      status: 'active',
+      started_at: startedAt,
+      ended_at: null,
+      end_reason: null,
+      ...sidOf(participantSid),
+    })
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * The active session's participant reconnected: a new connection (sid) joined before the old
+ * one was reported gone. The session follows the new one; the old one's leave will not end it.
+ */
+export async function markReconnected(tx: Tx, id: string, participantSid: string): Promise<void> {
+  await tx
+    .updateTable('voice_sessions')
+    .set({ participant_sid: participantSid })
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .execute();
+}
+
+/** An event that names no participant sid leaves the one recorded as it is. */
+function sidOf(participantSid: string | undefined) {
+  return participantSid ? { participant_sid: participantSid } : {};
 }
 
 /**
@@ -193,9 +232,19 @@ export async function activeOf(tx: Tx, orgId: string, ids: readonly string[]): P
 export async function markEnded(
   tx: Tx,
   id: string,
-  e: { startedAt: Date | null; endedAt: Date; reason: VoiceSessionEndReason },
+  e: {
+    startedAt: Date | null;
+    endedAt: Date;
+    reason: VoiceSessionEndReason;
+    /** The participant whose leave ended it: a later join of that same connection is stale. */
+    participantSid?: string;
+  },
 ): Promise<void> {
-  await tx.updateTable('voice_sessions').set(ending(e)).where('id', '=', id).execute();
+  await tx
+    .updateTable('voice_sessions')
+    .set({ ...ending(e), ...sidOf(e.participantSid) })
+    .where('id', '=', id)
+    .execute();
 }
 
 /** The columns of an ended session: its visit, how long it lasted and why it ended. */

@@ -22,6 +22,7 @@ import {
   markEnded,
   markEndedOverQuota,
   markJoined,
+  markReconnected,
   markRejoined,
   recordWebhookEvent,
   webhookEventSeen,
@@ -38,6 +39,15 @@ function at(seconds: bigint | undefined, ms?: bigint): Date | undefined {
   if (ms && ms > 0n) return new Date(Number(ms));
   if (seconds && seconds > 0n) return new Date(Number(seconds) * 1000);
   return undefined;
+}
+
+/**
+ * The participant's connection (LiveKit's sid, new at every connect): what tells a reconnect's
+ * join from the old connection's leave, and a late join from one not yet seen.
+ */
+function participantSid(event: WebhookEvent): string | undefined {
+  const sid = event.participant?.sid;
+  return sid && sid.length <= 128 ? sid : undefined;
 }
 
 /** The voice session the participant's token claims (its attribute), when it names one. */
@@ -94,6 +104,11 @@ export function createLiveKitWebhooks(deps: {
    *   token that RemoveParticipant did not revoke join once more).
    * Only the claimed session (the token's own attribute) is reopened or evicted: a participant
    * found by identity alone may be another, valid token of the same person.
+   * Events are not ordered, so the connection (sid) decides the rest:
+   * - active, another connection → the participant reconnected (its new join reported before the
+   *   old connection's leave): the session follows the new connection, and stays open;
+   * - the connection the session last saw → stale (a join reported after that connection's leave,
+   *   or after the revocation that removed it): nothing changes.
    */
   function participantJoined(
     tx: Tx,
@@ -102,13 +117,25 @@ export function createLiveKitWebhooks(deps: {
     room: string,
     touched: Touched,
   ) {
+    const sid = participantSid(event);
     const statuses: VoiceSession['status'][] = claimedSession(event)
-      ? ['issued', 'expired', 'ended', 'revoked']
+      ? ['issued', 'expired', 'ended', 'revoked', ...(sid ? (['active'] as const) : [])]
       : ['issued', 'expired'];
     return participantEvent(tx, event, orgId, room, statuses, (s, when) => {
+      if (sid && s.participant_sid === sid) return null;
       const started = at(event.participant?.joinedAt, event.participant?.joinedAtMs) ?? when;
       // A token cannot have joined after its expiry: LiveKit checks it.
       if (started.getTime() > s.token_expires_at.getTime() + JOIN_GRACE_MS) return null;
+      if (s.status === 'active' && sid) {
+        // Its slot is held already; the quota step renews it, and the credential is judged again.
+        touched.joined.push({
+          id: s.id,
+          identity: s.identity,
+          startedAt: s.started_at,
+          endedAt: null,
+        });
+        return () => markReconnected(tx, s.id, sid);
+      }
       if (s.status === 'revoked') {
         touched.evict.push({ room, identity: s.identity });
         return async () => {};
@@ -119,8 +146,8 @@ export function createLiveKitWebhooks(deps: {
         startedAt: s.status === 'ended' ? s.started_at : started,
         endedAt: s.status === 'ended' ? s.ended_at : null,
       });
-      if (s.status === 'ended') return () => markRejoined(tx, s.id);
-      return () => markJoined(tx, s.id, started);
+      if (s.status === 'ended') return () => markRejoined(tx, s.id, sid);
+      return () => markJoined(tx, s.id, started, sid);
     });
   }
 
@@ -131,11 +158,21 @@ export function createLiveKitWebhooks(deps: {
     room: string,
     touched: Touched,
   ) {
+    const sid = participantSid(event);
     return participantEvent(tx, event, orgId, room, ['active', 'issued'], (s, when) => {
+      // A connection the session no longer follows (its participant reconnected) left: the
+      // session stays with the new one.
+      if (sid && s.participant_sid && s.participant_sid !== sid) return null;
       touched.ended.push(s.id);
       const started =
         s.started_at ?? at(event.participant?.joinedAt, event.participant?.joinedAtMs) ?? null;
-      return () => markEnded(tx, s.id, { startedAt: started, endedAt: when, reason: 'left' });
+      return () =>
+        markEnded(tx, s.id, {
+          startedAt: started,
+          endedAt: when,
+          reason: 'left',
+          participantSid: sid,
+        });
     });
   }
 
