@@ -56,6 +56,7 @@ export const ERRORS = {
   phone_inactive: { status: 409, title: 'The phone number is not active' },
   twilio_not_configured: { status: 409, title: 'Twilio is not configured for this organization' },
   twilio_credentials_rejected: { status: 409, title: "Twilio refused your organization's credentials" },
+  twilio_account_changed: { status: 409, title: "Your organization's Twilio account changed while the number was being checked: verify it again" },
   scheduled_call_limit_reached: { status: 409, title: 'Your organization has too many scheduled calls waiting; cancel some or wait' },
   phone_number_exists: { status: 409, title: 'This number is already registered in your organization' },
   phone_has_active_agent: { status: 409, title: 'This phone already has an active incoming agent' },

@@ -1,5 +1,6 @@
 // An org's own Twilio credentials (owners and admins only, by row-level security). The token is
 // stored sealed; this module never sees it in the clear.
+import { sql } from 'kysely';
 import type { Tx } from '../db/tenant.ts';
 
 export function findCredentials(tx: Tx, orgId: string) {
@@ -54,4 +55,17 @@ export async function removeCredentials(tx: Tx, orgId: string, by: string): Prom
     .where('deleted_at', 'is', null)
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
+}
+
+/**
+ * The account sid serving the caller's org (its context's org, whatever the caller's role), its
+ * credentials row share-locked until the transaction ends: a change of account waits for it, or
+ * committed before and is what this returns. Null when the org has no credentials.
+ * (migration 0023: a number verified on an account that stopped serving the org meanwhile.)
+ */
+export async function lockTwilioAccount(tx: Tx): Promise<string | null> {
+  const r = await sql<{
+    account_sid: string | null;
+  }>`select app_lock_twilio_account() as account_sid`.execute(tx);
+  return r.rows[0]?.account_sid ?? null;
 }

@@ -54,6 +54,11 @@ export interface FakeTwilio {
    * on our side in that instant — a suspension, say — races the placement).
    */
   whilePlacing?: (call: FakeCall) => Promise<void> | void;
+  /**
+   * Runs while a number lookup is on the wire, before it is answered (what happens on our side in
+   * that instant — a change of the org's account, say — races the ownership check).
+   */
+  whileLookingUp?: (accountSid: string) => Promise<void> | void;
   close(): Promise<void>;
 }
 
@@ -117,6 +122,7 @@ export async function startFakeTwilio(accounts: Record<string, string>): Promise
       state.numberLookups++;
       if (state.delayMs > 0) await new Promise((r) => setTimeout(r, state.delayMs));
       const accountSid = lookup[1] as string;
+      await state.whileLookingUp?.(accountSid);
       if (!authenticated(req, accountSid)) return twilioError(res, 401, 20003, 'Authenticate');
       if (failures.left > 0) {
         failures.left--;

@@ -23,6 +23,7 @@ import * as voiceSessionApiKey from './2026_12_01_0019_voice_session_api_key.ts'
 import * as sessionRevokedDbClock from './2026_12_01_0020_session_revoked_db_clock.ts';
 import * as voiceSessionQuotaEnd from './2026_12_01_0021_voice_session_quota_end.ts';
 import * as voiceSessionParticipantSid from './2026_12_02_0022_voice_session_participant_sid.ts';
+import * as twilioAccountLock from './2026_12_02_0023_twilio_account_lock.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -46,4 +47,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_01_0020_session_revoked_db_clock': sessionRevokedDbClock,
   '2026_12_01_0021_voice_session_quota_end': voiceSessionQuotaEnd,
   '2026_12_02_0022_voice_session_participant_sid': voiceSessionParticipantSid,
+  '2026_12_02_0023_twilio_account_lock': twilioAccountLock,
 };

@@ -173,7 +173,7 @@ export const phoneRoutes: FastifyPluginAsyncTypebox<{
         security,
         summary: "Verify a phone number on the org's own Twilio account",
         description:
-          "Looks the number up on the org's Twilio account (IncomingPhoneNumbers). Found: verified. Not found (or not verifiable): 409 phone_not_on_account, and a number verified earlier becomes pending again. An org on the platform account: 409 phone_assignment_required (the platform operator assigns its numbers). Twilio refusing the credentials: 409 twilio_credentials_rejected; Twilio unreachable: 502 twilio_unavailable.",
+          "Looks the number up on the org's Twilio account (IncomingPhoneNumbers). Found: verified. Not found (or not verifiable): 409 phone_not_on_account, and a number verified earlier becomes pending again. An org on the platform account: 409 phone_assignment_required (the platform operator assigns its numbers). Twilio refusing the credentials: 409 twilio_credentials_rejected; Twilio unreachable: 502 twilio_unavailable. The org's account changed while the check was on the wire: 409 twilio_account_changed, nothing verified (verify again).",
         params: IdParams,
         response: responses({ 200: PhoneOut }, [401, 403, 404, 409, 502]),
       },

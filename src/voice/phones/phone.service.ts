@@ -24,6 +24,7 @@ import { createTwilioClients, type TwilioClientFor } from '../../telephony/twili
 import {
   findCredentials,
   findSealedCredentials,
+  lockTwilioAccount,
 } from '../../telephony/twilio-credentials.repository.ts';
 import { mapConflicts } from '../shared.ts';
 import * as repo from './phone.repository.ts';
@@ -121,6 +122,11 @@ export function createPhoneService(
       if (await numberIsOnAccount(await clientFor(account), phone.number)) {
         try {
           return await withTenant(database, tenantOf(p), async (tx) => {
+            // The check ran on stored.account_sid; the org's account may have changed since
+            // (which resets verified numbers, not this one while still pending).
+            if ((await lockTwilioAccount(tx)) !== stored.account_sid) {
+              throw new AppError('twilio_account_changed');
+            }
             const row = phones.found(
               await verification.markVerified(tx, p.orgId, id, 'twilio_account'),
             );

@@ -253,6 +253,40 @@ describe('verification on the org own Twilio account (IncomingPhoneNumbers, real
     expect(moved.json().verification_status).toBe('pending_verification');
   });
 
+  it('a change of account while the check is on the wire wins: the number stays pending', async () => {
+    const number = uniqueNumber();
+    // On the account the org leaves; the member who verifies may not read the credentials.
+    fake.addNumber(ORG_SID, number);
+    const g = await team(t, 'Switches Mid-Check');
+    const put = (sid: string) =>
+      t.app.inject({
+        method: 'PUT',
+        url: '/api/twilio/credentials',
+        headers: g.owner.headers,
+        payload: { account_sid: sid, auth_token: ORG_TOKEN },
+      });
+    expect((await put(ORG_SID)).statusCode).toBe(200);
+    const phone = (await post(g.member, '/api/phones', { number })).json();
+    let switched: number | undefined;
+    fake.whileLookingUp = async () => {
+      fake.whileLookingUp = undefined;
+      // The owner moves the org to another account before Twilio answers the old one.
+      switched = (await put(fakeSid('AC'))).statusCode;
+    };
+    try {
+      const res = await verify(g.member, phone.id);
+      expect(switched).toBe(200);
+      expect(res.statusCode).toBe(409);
+      expect(res.json().code).toBe('twilio_account_changed');
+    } finally {
+      fake.whileLookingUp = undefined;
+    }
+    const now = await t.app.inject({ url: `/api/phones/${phone.id}`, headers: g.owner.headers });
+    expect(now.json()).toMatchObject({ verification_status: 'pending_verification' });
+    const audit = await auditOf(t.database, g.org.id);
+    expect(audit.map((e) => e.action)).not.toContain('phone.verify');
+  });
+
   it('hides another org phone and another member phone behind 404', async () => {
     const phone = (await post(c.owner, '/api/phones', { number: uniqueNumber() })).json();
     expect((await verify(a.owner, phone.id)).statusCode).toBe(404);

@@ -1005,7 +1005,7 @@ export interface paths {
         put?: never;
         /**
          * Verify a phone number on the org's own Twilio account
-         * @description Looks the number up on the org's Twilio account (IncomingPhoneNumbers). Found: verified. Not found (or not verifiable): 409 phone_not_on_account, and a number verified earlier becomes pending again. An org on the platform account: 409 phone_assignment_required (the platform operator assigns its numbers). Twilio refusing the credentials: 409 twilio_credentials_rejected; Twilio unreachable: 502 twilio_unavailable.
+         * @description Looks the number up on the org's Twilio account (IncomingPhoneNumbers). Found: verified. Not found (or not verifiable): 409 phone_not_on_account, and a number verified earlier becomes pending again. An org on the platform account: 409 phone_assignment_required (the platform operator assigns its numbers). Twilio refusing the credentials: 409 twilio_credentials_rejected; Twilio unreachable: 502 twilio_unavailable. The org's account changed while the check was on the wire: 409 twilio_account_changed, nothing verified (verify again).
          */
         post: operations["verifyPhone"];
         delete?: never;
