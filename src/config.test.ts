@@ -215,6 +215,8 @@ describe('config problems', () => {
       TWILIO_TIMEOUT_MS: '30000',
       DISPATCHER_LEASE_SECONDS: '59',
       RATE_LIMIT_LOGIN_ACCOUNT: '9/900',
+      DATABASE_STATEMENT_TIMEOUT_MS: '1000',
+      DATABASE_LOCK_TIMEOUT_MS: '2000',
     });
     const expected = [
       /^PORT /,
@@ -226,6 +228,7 @@ describe('config problems', () => {
       /^ENCRYPTION_ACTIVE_KEY_ID /,
       /^ADMIN_EMAIL is set but ADMIN_PASSWORD is not/,
       /^TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN /,
+      /^DATABASE_LOCK_TIMEOUT_MS must not exceed DATABASE_STATEMENT_TIMEOUT_MS/,
       /^DISPATCHER_LEASE_SECONDS /,
       /^RATE_LIMIT_LOGIN_ACCOUNT and RATE_LIMIT_LOGIN_ACCOUNT_IP: the account limit/,
     ];

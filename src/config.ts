@@ -53,6 +53,8 @@ const VARIABLES = [
   'DATABASE_URL',
   'DATABASE_POOL_SIZE',
   'DATABASE_TIMEOUT_MS',
+  'DATABASE_STATEMENT_TIMEOUT_MS',
+  'DATABASE_LOCK_TIMEOUT_MS',
   'REDIS_URL',
   'REDIS_KEY_PREFIX',
   'ENCRYPTION_KEYS',
@@ -146,8 +148,15 @@ export interface Config {
     /** undefined = embedded PostgreSQL (PGlite) in DATA_DIR/pgdata */
     url: string | undefined;
     poolSize: number;
-    /** connect and statement timeout, so an unreachable database answers 503 instead of hanging */
+    /** connect timeout, so an unreachable database answers 503 instead of hanging */
     timeoutMs: number;
+    /**
+     * The server cancels a statement running longer (PostgreSQL's statement_timeout), and a lock
+     * waited for longer (lock_timeout): a request answers 503 instead of holding a pooled
+     * connection behind a stuck statement or a lock held elsewhere. Migrations are exempt.
+     */
+    statementTimeoutMs: number;
+    lockTimeoutMs: number;
   };
   redisUrl: string | undefined;
   encryption: {
@@ -397,6 +406,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       url: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
       poolSize: read.int('DATABASE_POOL_SIZE', 10, 1, 1000),
       timeoutMs: read.int('DATABASE_TIMEOUT_MS', 3000, 100, 600_000),
+      statementTimeoutMs: read.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, 100, 3_600_000),
+      lockTimeoutMs: read.int('DATABASE_LOCK_TIMEOUT_MS', 5000, 10, 3_600_000),
     },
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     encryption: { keys: encryptionKeys ?? [], activeKeyId },
@@ -555,6 +566,10 @@ function checkRules(
   const { accountSid, authToken, requestTimeoutMs } = config.twilio;
   if ((accountSid === undefined) !== (authToken === undefined)) {
     problem('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set together');
+  }
+  // A lock wait is part of a statement: a lock timeout above the statement timeout never fires.
+  if (config.database.lockTimeoutMs > config.database.statementTimeoutMs) {
+    problem('DATABASE_LOCK_TIMEOUT_MS must not exceed DATABASE_STATEMENT_TIMEOUT_MS');
   }
   // A lease shorter than a slow Twilio request would hand a call that is still being placed to
   // another instance: the one way left to place it twice.

@@ -338,14 +338,29 @@ class PgDriver extends BaseDriver {
 
 export function databaseFromUrl(
   url: string,
-  options: { poolSize: number; timeoutMs: number; statementTimeoutMs?: number; logger?: Logger },
+  options: {
+    poolSize: number;
+    timeoutMs: number;
+    statementTimeoutMs?: number;
+    lockTimeoutMs?: number;
+    logger?: Logger;
+  },
 ): Database {
+  const statementTimeoutMs = options.statementTimeoutMs ?? Math.max(options.timeoutMs * 5, 15_000);
   const pool = new pg.Pool({
     connectionString: url,
     max: options.poolSize,
     // Fail fast when the server is unreachable: the request gets a 503 instead of hanging.
     connectionTimeoutMillis: options.timeoutMs,
-    query_timeout: options.statementTimeoutMs ?? Math.max(options.timeoutMs * 5, 15_000),
+    // Each session's defaults (startup parameters): the server cancels a statement that runs, or
+    // waits for a lock, longer than this. Without them a lock held elsewhere (an operator's open
+    // transaction, a stuck client) queued requests behind it until the pool ran dry: every
+    // request then waited, none failed. A cancelled statement leaves its connection usable;
+    // migrateToLatest lifts both for its own session (a migration may rightly take long).
+    statement_timeout: statementTimeoutMs,
+    ...(options.lockTimeoutMs ? { lock_timeout: options.lockTimeoutMs } : {}),
+    // The client's own backstop, for a server that no longer answers at all.
+    query_timeout: statementTimeoutMs + options.timeoutMs,
     idleTimeoutMillis: 10_000,
     keepAlive: true,
     application_name: 'switchboard',
@@ -389,6 +404,8 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
     return databaseFromUrl(config.database.url, {
       poolSize: config.database.poolSize,
       timeoutMs: config.database.timeoutMs,
+      statementTimeoutMs: config.database.statementTimeoutMs,
+      lockTimeoutMs: config.database.lockTimeoutMs,
       logger,
     });
   }

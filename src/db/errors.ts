@@ -33,6 +33,17 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 }
 
 /**
+ * The server cancelled the statement: it waited for a lock longer than lock_timeout (55P03), or ran
+ * longer than statement_timeout (57014, also an operator's pg_cancel_backend). Nothing of it was
+ * applied (its transaction is rolled back); the request may be tried again.
+ */
+export function isDatabaseBusy(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const code = (err as { code?: unknown }).code;
+  return code === '55P03' || code === '57014';
+}
+
+/**
  * The database refused text it cannot store: 22021 character_not_in_repertoire (a 0x00 byte in
  * text), 22P05 untranslatable_character (a \u0000 escape in jsonb). Request validation refuses such
  * text first; this keeps anything that slips past it a client error instead of a 500.

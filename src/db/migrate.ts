@@ -11,10 +11,30 @@ export class MigrationError extends Error {
   override name = 'MigrationError';
 }
 
-/** Apply every pending migration, in order. Safe to run at each start and concurrently. */
+/**
+ * Apply every pending migration, in order. Safe to run at each start and concurrently. The
+ * migrations run on one connection with the server's statement and lock timeouts lifted for that
+ * session (the pool sets them for requests: DATABASE_STATEMENT_TIMEOUT_MS, DATABASE_LOCK_TIMEOUT_MS):
+ * an index built over a large table, or a lock waited for behind a long transaction, must not fail
+ * a start. RESET gives the connection its pool defaults back before it returns to the pool.
+ */
 // biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   if (await allApplied(db)) return [];
+  return db.connection().execute(async (session) => {
+    await sql`set statement_timeout = 0`.execute(session);
+    await sql`set lock_timeout = 0`.execute(session);
+    try {
+      return await migrate(session);
+    } finally {
+      await sql`reset statement_timeout`.execute(session);
+      await sql`reset lock_timeout`.execute(session);
+    }
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the migrator works on any schema
+async function migrate(db: Kysely<any>): Promise<string[]> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },

@@ -78,6 +78,7 @@ export const ERRORS = {
   internal_error: { status: 500, title: 'Internal server error' },
   twilio_unavailable: { status: 502, title: 'Twilio could not be reached; try again shortly' },
   database_unavailable: { status: 503, title: 'The database is unavailable; try again shortly' },
+  database_busy: { status: 503, title: 'The database did not finish in time (a lock held elsewhere, or a slow statement); try again shortly' },
   livekit_not_configured: { status: 503, title: 'LiveKit is not configured on this server' },
   shutting_down: { status: 503, title: 'The server is shutting down' },
 } as const satisfies Record<string, { status: number; title: string }>;

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable, isUnstorableText } from '../db/errors.ts';
+import { isDatabaseBusy, isDatabaseUnavailable, isUnstorableText } from '../db/errors.ts';
 import { AppError, ERRORS, type ErrorCode } from './errors.ts';
 import { closeAfterReply } from './lingering-close.ts';
 import { type AjvError, fieldErrors } from './validation-errors.ts';
@@ -56,6 +56,8 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
   }
   if (isDatabaseUnavailable(err))
     return { code: 'database_unavailable', extras: { headers: { 'retry-after': '2' } } };
+  if (isDatabaseBusy(err))
+    return { code: 'database_busy', extras: { headers: { 'retry-after': '2' } } };
   if (isUnstorableText(err))
     return {
       code: 'validation_failed',
