@@ -1,4 +1,5 @@
 // Refresh-token rotation against a hostile client: replays, races, stolen cookies.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -78,6 +79,32 @@ describe('refresh rotation', () => {
     expect(audit).toEqual([
       { action: 'auth.refresh_token_reused', outcome: 'failure', actor_user_id: r.userId },
     ]);
+  });
+
+  it('a replay whose revocation fails to commit ends nothing, in the database or in the revocation list', async () => {
+    const r = await registerUser(t.app);
+    const next = (await refreshWith(t, r.refresh)).json();
+    // Fault injection: the replay's transaction fails at COMMIT (a deferred trigger on its audit
+    // row), after its statements revoked the session.
+    const ddl = (text: string) => sql.raw(text).execute(t.database.db);
+    await ddl(`CREATE FUNCTION test_fail_at_commit() RETURNS trigger LANGUAGE plpgsql
+      AS $$ BEGIN RAISE EXCEPTION 'injected commit failure'; END $$`);
+    await ddl(`CREATE CONSTRAINT TRIGGER test_fail_at_commit AFTER INSERT ON audit_logs
+      DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+      WHEN (NEW.action = 'auth.refresh_token_reused') EXECUTE FUNCTION test_fail_at_commit()`);
+    try {
+      const replay = await refreshWith(t, r.refresh);
+      expect(replay.statusCode).toBeGreaterThanOrEqual(500);
+    } finally {
+      await ddl('DROP TRIGGER test_fail_at_commit ON audit_logs');
+      await ddl('DROP FUNCTION test_fail_at_commit()');
+    }
+    // The rollback ended nothing: the session lives on, and the access token is not refused by
+    // the in-memory revocation list either (sessions reach it only after their revocation commits).
+    expect(await liveRefreshTokens(r.userId)).toBe(1);
+    const me = await t.app.inject({ url: '/auth/me', headers: bearer(next.access_token) });
+    expect(me.statusCode, me.body).toBe(200);
+    expect((await refreshWith(t, next.refresh_token)).statusCode).toBe(200);
   });
 
   it('within the grace window a second presentation gets a 409 that ends nothing', async () => {
