@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app.ts';
-import { as, testConfig } from '../test/app.ts';
+import { as, headerAuthenticator, testConfig } from '../test/app.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { createTeam } from '../test/factories.ts';
 import { type Database, databaseFromUrl } from './database.ts';
@@ -61,18 +61,10 @@ beforeAll(async () => {
     statementTimeoutMs: 2000,
   });
   const config = testConfig({ DATABASE_TIMEOUT_MS: '1000' });
-  // Test-only header identity, as in src/test/app.ts.
+  // Test-only header identity (src/test/app.ts).
   app = await buildApp(config, {
     database: proxied,
-    authenticate: (req) =>
-      req.headers['x-test-user']
-        ? {
-            userId: String(req.headers['x-test-user']),
-            orgId: String(req.headers['x-test-org']),
-            role: 'owner',
-            superuser: false,
-          }
-        : null,
+    authenticate: headerAuthenticator,
   });
   await app.ready();
 });

@@ -7,7 +7,7 @@ import { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../app.ts';
-import { as, testConfig } from '../test/app.ts';
+import { as, headerAuthenticator, testConfig } from '../test/app.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { createTeam } from '../test/factories.ts';
 import { type Database, openDatabase } from './database.ts';
@@ -37,16 +37,8 @@ beforeAll(async () => {
   database = await openDatabase(config);
   app = await buildApp(config, {
     database,
-    // Test-only header identity, as in src/test/app.ts.
-    authenticate: (req) =>
-      req.headers['x-test-user']
-        ? {
-            userId: String(req.headers['x-test-user']),
-            orgId: String(req.headers['x-test-org']),
-            role: 'owner',
-            superuser: false,
-          }
-        : null,
+    // Test-only header identity (src/test/app.ts).
+    authenticate: headerAuthenticator,
   });
   await app.ready();
 });

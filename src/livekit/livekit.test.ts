@@ -198,17 +198,23 @@ describe('voice sessions from webhooks', () => {
     expect(ended).toMatchObject({ status: 'ended', end_reason: 'left', duration_seconds: 2 });
   });
 
+  /** A participant's event payload for one of its connections (`sid`), as LiveKit reports it. */
+  const connection = (
+    p: { identity: string; attributes: Record<string, string>; joinedAt: number },
+    sid: string,
+  ) =>
+    ({
+      sid,
+      identity: p.identity,
+      attributes: p.attributes,
+      joinedAt: BigInt(p.joinedAt),
+    }) as never;
+
   it('a reconnect (the new connection reported before the old one left) keeps the session open', async () => {
     const r = await token(a.member.headers, { room_name: 'reconnect-1' });
     const old = await fake.join(r.livekit_token);
     const room = { name: r.room_name, sid: 'RM_reconnect' } as never;
-    const participant = (sid: string) =>
-      ({
-        sid,
-        identity: old.identity,
-        attributes: old.attributes,
-        joinedAt: BigInt(old.joinedAt),
-      }) as never;
+    const participant = (sid: string) => connection(old, sid);
     // LiveKit reports the new connection's join first, then the old connection's leave.
     expect(
       await fake.send({ event: 'participant_joined', room, participant: participant('PA_new') }),
@@ -240,13 +246,7 @@ describe('voice sessions from webhooks', () => {
     await fake.leave(r.room_name, p.identity);
     expect(await sessionOf(a.member.headers, r.session_id)).toMatchObject({ status: 'ended' });
     const room = { name: r.room_name, sid: 'RM_late' } as never;
-    const participant = (sid: string) =>
-      ({
-        sid,
-        identity: p.identity,
-        attributes: p.attributes,
-        joinedAt: BigInt(p.joinedAt),
-      }) as never;
+    const participant = (sid: string) => connection(p, sid);
     // The join of the connection that already left, delivered late (another event id).
     expect(
       await fake.send({ event: 'participant_joined', room, participant: participant(p.sid) }),

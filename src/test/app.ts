@@ -55,7 +55,7 @@ export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
  * Test-only identity: headers naming the user, org and role. Only this builder installs it; a
  * normal start (main.ts) never does, so it is not reachable outside tests.
  */
-function headerAuthenticator(request: FastifyRequest): Principal | null {
+export function headerAuthenticator(request: FastifyRequest): Principal | null {
   const userId = request.headers['x-test-user'];
   const orgId = request.headers['x-test-org'];
   const role = request.headers['x-test-role'];
