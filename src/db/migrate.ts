@@ -24,17 +24,19 @@ export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
   return db.connection().execute(async (session) => {
     await sql`set statement_timeout = 0`.execute(session);
     await sql`set lock_timeout = 0`.execute(session);
+    const restore = async () => {
+      await sql`reset statement_timeout`.execute(session);
+      await sql`reset lock_timeout`.execute(session);
+    };
     let applied: string[];
     try {
       applied = await migrate(session);
     } catch (err) {
       // The migration's own error is the one to report, whatever becomes of the RESETs.
-      await sql`reset statement_timeout`.execute(session).catch(() => {});
-      await sql`reset lock_timeout`.execute(session).catch(() => {});
+      await restore().catch(() => {});
       throw err;
     }
-    await sql`reset statement_timeout`.execute(session);
-    await sql`reset lock_timeout`.execute(session);
+    await restore();
     return applied;
   });
 }

@@ -41,6 +41,14 @@ const patch = (who: Person, url: string, payload: object) =>
 const assign = (who: Person, orgId: string, number: string) =>
   post(who, '/api/admin/phone-assignments', { org_id: orgId, number });
 const verify = (who: Person, id: string) => post(who, `/api/phones/${id}/verify`);
+/** The org's own Twilio account (the token is the fake's for ORG_SID; another sid is another account). */
+const setAccount = (who: Person, sid: string) =>
+  t.app.inject({
+    method: 'PUT',
+    url: '/api/twilio/credentials',
+    headers: who.headers,
+    payload: { account_sid: sid, auth_token: ORG_TOKEN },
+  });
 
 /** A problem document without the parts that differ per request. */
 function problemShape(res: { statusCode: number; json(): Record<string, unknown> }) {
@@ -66,13 +74,7 @@ beforeAll(async () => {
   b = await team(t, 'Squatter');
   c = await team(t, 'Own Account');
   su = await superuser(t);
-  const put = await t.app.inject({
-    method: 'PUT',
-    url: '/api/twilio/credentials',
-    headers: c.owner.headers,
-    payload: { account_sid: ORG_SID, auth_token: ORG_TOKEN },
-  });
-  expect(put.statusCode).toBe(200);
+  expect((await setAccount(c.owner, ORG_SID)).statusCode).toBe(200);
 });
 afterAll(async () => {
   await t.close();
@@ -189,12 +191,7 @@ describe('verification on the org own Twilio account (IncomingPhoneNumbers, real
     expect((await verify(c.owner, mine.id)).statusCode).toBe(200);
 
     const d = await team(t, 'Same Account');
-    await t.app.inject({
-      method: 'PUT',
-      url: '/api/twilio/credentials',
-      headers: d.owner.headers,
-      payload: { account_sid: ORG_SID, auth_token: ORG_TOKEN },
-    });
+    await setAccount(d.owner, ORG_SID);
     const theirs = (await post(d.owner, '/api/phones', { number })).json();
     const missing = (await post(d.owner, '/api/phones', { number: uniqueNumber() })).json();
     const taken = await verify(d.owner, theirs.id);
@@ -234,13 +231,7 @@ describe('verification on the org own Twilio account (IncomingPhoneNumbers, real
     const number = uniqueNumber();
     fake.addNumber(ORG_SID, number);
     const e = await team(t, 'Switches Accounts');
-    const put = (sid: string) =>
-      t.app.inject({
-        method: 'PUT',
-        url: '/api/twilio/credentials',
-        headers: e.owner.headers,
-        payload: { account_sid: sid, auth_token: ORG_TOKEN },
-      });
+    const put = (sid: string) => setAccount(e.owner, sid);
     expect((await put(ORG_SID)).statusCode).toBe(200);
     const phone = (await post(e.owner, '/api/phones', { number })).json();
     expect((await verify(e.owner, phone.id)).statusCode).toBe(200);
@@ -258,13 +249,7 @@ describe('verification on the org own Twilio account (IncomingPhoneNumbers, real
     // On the account the org leaves; the member who verifies may not read the credentials.
     fake.addNumber(ORG_SID, number);
     const g = await team(t, 'Switches Mid-Check');
-    const put = (sid: string) =>
-      t.app.inject({
-        method: 'PUT',
-        url: '/api/twilio/credentials',
-        headers: g.owner.headers,
-        payload: { account_sid: sid, auth_token: ORG_TOKEN },
-      });
+    const put = (sid: string) => setAccount(g.owner, sid);
     expect((await put(ORG_SID)).statusCode).toBe(200);
     const phone = (await post(g.member, '/api/phones', { number })).json();
     let switched: number | undefined;
