@@ -34,20 +34,27 @@ export async function createTestDatabase(
   return databaseFromPGlite(pglite);
 }
 
-/** The same database, counting the flights (round trips) its sessions send. */
-export function countingFlights(database: Database): { db: Database; flights: () => number } {
-  let n = 0;
+/**
+ * The same database, counting the flights (round trips) its sessions send and keeping the SQL
+ * text of each (values are bind parameters, so the text says which statements ran, not on what).
+ */
+export function countingFlights(database: Database): {
+  db: Database;
+  flights: () => number;
+  statements: () => string[][];
+} {
+  const sent: string[][] = [];
   const db: Database = {
     ...database,
     session: (fn) =>
       database.session((conn) => {
         const counted: Connection = Object.create(conn);
         counted.flight = (statements) => {
-          n++;
+          sent.push(statements.map((s) => s.sql));
           return conn.flight(statements);
         };
         return fn(counted);
       }),
   };
-  return { db, flights: () => n };
+  return { db, flights: () => sent.length, statements: () => sent.map((f) => [...f]) };
 }
