@@ -1,5 +1,6 @@
 // Opaque-token primitives for refresh, reset, verification and invitation tokens and API keys.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
+import { randomBytesPooled } from './random.ts';
 
 const MIN_TOKEN_BYTES = 16;
 
@@ -8,7 +9,7 @@ export function generateToken(bytes = 32): string {
   if (!Number.isInteger(bytes) || bytes < MIN_TOKEN_BYTES) {
     throw new RangeError(`a token needs at least ${MIN_TOKEN_BYTES} random bytes`);
   }
-  return randomBytes(bytes).toString('base64url');
+  return randomBytesPooled(bytes).toString('base64url');
 }
 
 /**
@@ -18,7 +19,7 @@ export function generateToken(bytes = 32): string {
  * Never use this for passwords or short codes.
  */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /**

@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../crypto/random.ts';
 
 /**
  * UUIDv7 (RFC 9562): time-ordered, so ids double as the stable sort key for cursor pagination
  * and index well. 48-bit ms timestamp, then 74 random bits.
  */
 export function newId(now = Date.now()): string {
-  const b = randomBytes(16);
+  const b = randomBytesPooled(16);
   b.writeUIntBE(now, 0, 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;
