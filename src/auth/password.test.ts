@@ -4,6 +4,7 @@ import type { Argon2Params } from './password.ts';
 import {
   DEFAULT_ARGON2,
   dummyVerify,
+  hashConcurrency,
   hashPassword,
   needsRehash,
   primeDummyHash,
@@ -11,14 +12,27 @@ import {
 } from './password.ts';
 
 // Every hash argon2 is asked to verify, in order (the real function still runs).
-const argon2 = vi.hoisted(() => ({ verified: [] as string[] }));
+// Every hash argon2 is asked to verify, in order, and how many of its jobs ran at once (the real
+// functions still run).
+const argon2 = vi.hoisted(() => ({ verified: [] as string[], running: 0, mostAtOnce: 0 }));
 vi.mock('@node-rs/argon2', async (importOriginal) => {
   const real = await importOriginal<typeof import('@node-rs/argon2')>();
+  const job = async <T>(work: () => Promise<T>) => {
+    argon2.running++;
+    argon2.mostAtOnce = Math.max(argon2.mostAtOnce, argon2.running);
+    try {
+      return await work();
+    } finally {
+      argon2.running--;
+    }
+  };
   return {
     ...real,
+    hash: (...args: unknown[]) =>
+      job(() => (real.hash as (...a: unknown[]) => Promise<string>)(...args)),
     verify: (hashed: string | Uint8Array, ...rest: unknown[]) => {
       argon2.verified.push(String(hashed));
-      return (real.verify as (...a: unknown[]) => Promise<boolean>)(hashed, ...rest);
+      return job(() => (real.verify as (...a: unknown[]) => Promise<boolean>)(hashed, ...rest));
     },
   };
 });
@@ -109,6 +123,31 @@ describe('needsRehash', () => {
       true,
     );
     expect(needsRehash('', FAST)).toBe(true);
+  });
+});
+
+describe('the argon2 jobs in flight', () => {
+  it('is one per core, leaving a thread of the pool free, and at least one', () => {
+    expect(hashConcurrency(2, 4)).toBe(2);
+    expect(hashConcurrency(8, 4)).toBe(3);
+    expect(hashConcurrency(8, 16)).toBe(8);
+    expect(hashConcurrency(1, 4)).toBe(1);
+    expect(hashConcurrency(4, 1)).toBe(1);
+  });
+
+  it('never exceeds it under a burst; every job finishes, failed ones give their slot back', async () => {
+    const stored = await hashPassword('correct horse battery staple', FAST);
+    argon2.mostAtOnce = 0;
+    const burst = await Promise.all([
+      ...Array.from({ length: 6 }, () => verifyPassword('not a hash at all', 'x')),
+      ...Array.from({ length: 6 }, () => verifyPassword(stored, 'correct horse battery staple')),
+      ...Array.from({ length: 4 }, () => hashPassword('another password entirely', FAST)),
+    ]);
+    expect(burst.slice(0, 6)).toEqual(Array(6).fill(false));
+    expect(burst.slice(6, 12)).toEqual(Array(6).fill(true));
+    for (const h of burst.slice(12)) expect(h).toMatch(/^\$argon2id\$/);
+    expect(argon2.mostAtOnce).toBe(hashConcurrency());
+    expect(argon2.running).toBe(0);
   });
 });
 

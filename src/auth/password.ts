@@ -1,6 +1,7 @@
 // Password hashing: argon2id in PHC string format. Passwords are compared exactly as typed after
 // NFKC, so the same password entered from another keyboard or input method still matches.
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Algorithm, Options } from '@node-rs/argon2';
 import { hash, verify } from '@node-rs/argon2';
 import { normalizePassword } from '../security/password-policy.ts';
@@ -36,14 +37,43 @@ function toOptions(params: Argon2Params): Options {
   };
 }
 
+// Threat: argon2 runs on libuv's thread pool (UV_THREADPOOL_SIZE threads, 4 by default), which
+// file reads, DNS and WebCrypto (signing a login's access token) share. A burst of logins, wrong
+// passwords included, would fill every thread with ~10-15 ms hashes and queue that other work
+// behind them; and more hashes at once than cores only time-slice each other, finishing none
+// sooner. So at most one hash per core runs at a time, and never on the pool's last thread; the
+// rest wait here, in order of arrival.
+/** How many argon2 jobs may run at once. */
+export function hashConcurrency(
+  cores = availableParallelism(),
+  poolThreads = Number(process.env.UV_THREADPOOL_SIZE) || 4,
+): number {
+  return Math.max(1, Math.min(cores, poolThreads - 1));
+}
+
+let hashSlots = hashConcurrency();
+const waiting: (() => void)[] = [];
+
+async function inHashSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (hashSlots > 0) hashSlots--;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    return await work();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else hashSlots++;
+  }
+}
+
 export function hashPassword(password: string, params: Argon2Params): Promise<string> {
-  return hash(normalizePassword(password), toOptions(params));
+  return inHashSlot(() => hash(normalizePassword(password), toOptions(params)));
 }
 
 /** A stored hash that cannot be parsed is a failed login, not a server error. */
 export async function verifyPassword(storedHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(storedHash, normalizePassword(password));
+    return await inHashSlot(() => verify(storedHash, normalizePassword(password)));
   } catch {
     return false;
   }
