@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import autocannon from 'autocannon';
+import { type CpuPerRequest, cpuPerRequest, cpuSnapshot } from './cpu.ts';
 
 export interface BenchServer<T> {
   /** The line the server printed once it listened. */
@@ -58,6 +59,8 @@ export interface LoadRow {
   p50: number;
   p99: number;
   errors: number;
+  /** Where the measured load's CPU went, per request (when the server's pid was given). */
+  cpu?: CpuPerRequest;
 }
 
 /**
@@ -68,14 +71,26 @@ export async function measureLoad(
   scenario: string,
   options: autocannon.Options,
   duration: number,
+  serverPid?: number,
 ): Promise<LoadRow> {
   await autocannon({ ...options, duration: 2 });
+  const before = serverPid ? cpuSnapshot(serverPid) : null;
   const r = await autocannon({ ...options, duration });
+  const cpu = serverPid
+    ? cpuPerRequest(before, cpuSnapshot(serverPid), r.requests.total)
+    : undefined;
   const errors = r.non2xx + r.errors + r.timeouts;
   console.log(
     `${scenario}: ${Math.round(r.requests.average)} req/s, p99 ${r.latency.p99} ms, non-2xx ${errors}`,
   );
-  return { scenario, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors };
+  return {
+    scenario,
+    rps: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors,
+    ...(cpu ? { cpu } : {}),
+  };
 }
 
 /**

@@ -35,6 +35,8 @@ interface BenchRequest {
   body?: string;
   headers?: Record<string, string>;
   connections?: number;
+  /** Record where the measured load's CPU went (bench/cpu.ts). */
+  cpu?: boolean;
 }
 
 async function load(
@@ -51,7 +53,7 @@ async function load(
     headers: { ...t.headers, ...q.headers },
     connections: q.connections ?? CONNECTIONS,
   };
-  return measureLoad(scenario, opts, duration);
+  return measureLoad(scenario, opts, duration, q.cpu ? t.pid : undefined);
 }
 
 async function postgresReachable(): Promise<boolean> {
@@ -126,6 +128,7 @@ const loginRequest = (t: Target): BenchRequest => {
     body: JSON.stringify(t.login),
     headers: { 'content-type': 'application/json', authorization: '' },
     connections: 8,
+    cpu: true,
   };
 };
 const LOGIN = '`POST /api/auth/login` (argon2id at the configured cost)';
@@ -235,6 +238,44 @@ const loginEmbedded = find(`${LOGIN}, embedded PGlite`);
 const loginPostgres = find(`${LOGIN}, PostgreSQL`);
 const vsHashes = (r: LoadRow | undefined) =>
   r && hashes > 0 ? `${(r.rps / hashes).toFixed(2)}×` : '?';
+/**
+ * Where a login's CPU goes (bench/cpu.ts), next to one raw hash's share of the machine: the
+ * cores divided by the raw hash rate is the CPU one hash costs when nothing else runs.
+ */
+function loginCpuMarkdown(): string {
+  const measured = [
+    ['PostgreSQL', loginPostgres],
+    ['embedded PGlite', loginEmbedded],
+  ] as const;
+  const lines = measured.flatMap(([db, r]) => {
+    const c = r?.cpu;
+    if (!c) return [];
+    const all = c.main + c.otherThreads + c.postgres + c.bench;
+    const f = (v: number) => v.toFixed(2);
+    return [
+      `  | ${db} | ${f(c.main)} | ${f(c.otherThreads)} | ${f(c.postgres)} | ${f(c.bench)} | ${f(all)} |`,
+    ];
+  });
+  if (lines.length === 0 || hashes <= 0) return '';
+  const cores = cpus().length;
+  const rawHashMs = (cores * 1000) / hashes;
+  // At 0.9× the raw rate a login may cost cores / (0.9 × rate) of CPU: one raw hash and this.
+  const budget = rawHashMs / 0.9 - rawHashMs;
+  return `
+  Where a login's CPU goes, in milliseconds per login over the measured load (\`/proc\`: utime +
+  stime; every PostgreSQL process of the machine; the load generator is the bench process), next
+  to one raw hash, which costs ${rawHashMs.toFixed(2)} ms of CPU here (${cores} cores ÷ ${Math.round(hashes)} hashes/s):
+
+  | Database | server main thread | server's other threads (argon2's pool, V8's helpers) | PostgreSQL | load generator | all |
+  | --- | ---: | ---: | ---: | ---: | ---: |
+${lines.join('\n')}
+
+  At 0.9× the raw rate a login may cost ${(rawHashMs / 0.9).toFixed(2)} ms of CPU on these ${cores} cores: its hash and
+  **${budget.toFixed(2)} ms** for everything else — the HTTP exchange, the database's statements
+  and the load generator's own share, which the raw hashes never pay.
+`;
+}
+
 /** Throughput rows (audio frames) have no latency. */
 const ms = (v: number) => (Number.isFinite(v) ? String(v) : '—');
 const table = [
@@ -278,6 +319,7 @@ ${table}
   | --- | ---: | ---: | --- |
   | PostgreSQL | ${loginPostgres ? Math.round(loginPostgres.rps) : '–'} | ${vsHashes(loginPostgres)} | ≥ 0.9× |
   | embedded PGlite | ${loginEmbedded ? Math.round(loginEmbedded.rps) : '–'} | ${vsHashes(loginEmbedded)} | – (queries share the main thread) |
+${loginCpuMarkdown()}
 
 - Device audio: frames per second that reached the conversation files (the server's own count
   at audio-stop), 20 sockets streaming 640-byte frames (20 ms of 16 kHz mono PCM) as fast as the

@@ -1,0 +1,78 @@
+// Where a scenario's CPU time goes, read from /proc (Linux): the server's main thread, its other
+// threads (libuv's pool, where argon2 hashes; V8's helpers), every PostgreSQL process on the
+// machine, and the bench process itself (the load generator). Taken before and after a measured
+// load, divided by the requests it served: milliseconds of CPU per request. Elsewhere than Linux
+// the snapshot is empty and no breakdown is printed.
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** CPU seconds used so far, by where. */
+interface CpuSnapshot {
+  main: number;
+  otherThreads: number;
+  postgres: number;
+  bench: number;
+}
+
+export interface CpuPerRequest {
+  main: number;
+  otherThreads: number;
+  postgres: number;
+  bench: number;
+}
+
+/** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
+const TICKS = 100;
+
+/** utime + stime of a /proc stat line, in seconds (fields 14 and 15, after the command name). */
+function cpuSeconds(statLine: string): number {
+  const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+}
+
+const read = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+};
+
+function postgresSeconds(): number {
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || !read(`/proc/${pid}/comm`)?.startsWith('postgres')) continue;
+    const stat = read(`/proc/${pid}/stat`);
+    if (stat) total += cpuSeconds(stat);
+  }
+  return total;
+}
+
+export function cpuSnapshot(serverPid: number): CpuSnapshot | null {
+  if (!read(`/proc/${serverPid}/stat`)) return null;
+  let main = 0;
+  let otherThreads = 0;
+  for (const tid of readdirSync(`/proc/${serverPid}/task`)) {
+    const stat = read(`/proc/${serverPid}/task/${tid}/stat`);
+    if (!stat) continue;
+    if (tid === String(serverPid)) main = cpuSeconds(stat);
+    else otherThreads += cpuSeconds(stat);
+  }
+  const own = process.cpuUsage();
+  return { main, otherThreads, postgres: postgresSeconds(), bench: (own.user + own.system) / 1e6 };
+}
+
+/** Milliseconds of CPU per request between two snapshots. */
+export function cpuPerRequest(
+  before: CpuSnapshot | null,
+  after: CpuSnapshot | null,
+  requests: number,
+): CpuPerRequest | undefined {
+  if (!before || !after || requests <= 0) return undefined;
+  const per = (k: keyof CpuSnapshot) => ((after[k] - before[k]) * 1000) / requests;
+  return {
+    main: per('main'),
+    otherThreads: per('otherThreads'),
+    postgres: per('postgres'),
+    bench: per('bench'),
+  };
+}
