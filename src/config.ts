@@ -76,6 +76,7 @@ const VARIABLES = [
   'ARGON2_MEMORY_COST',
   'ARGON2_TIME_COST',
   'ARGON2_PARALLELISM',
+  'UV_THREADPOOL_SIZE',
   'SMTP_URL',
   'MAIL_OUTBOX_ALLOWED',
   'MAIL_FROM',
@@ -186,6 +187,11 @@ export interface Config {
     passwordResetTtlMinutes: number;
     password: { minLength: number; maxLength: number };
     argon2: { memoryCost: number; timeCost: number; parallelism: number };
+    /**
+     * Threads of Node's pool (libuv reads UV_THREADPOOL_SIZE itself, at start): argon2 runs
+     * there, sharing it with file reads, DNS and WebCrypto (src/auth/password.ts).
+     */
+    threadPoolSize: number;
     /** Secure cookies unless plain-http localhost in development/test. */
     secureCookies: boolean;
   };
@@ -445,6 +451,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         timeCost: read.int('ARGON2_TIME_COST', 2, 1, 100),
         parallelism: read.int('ARGON2_PARALLELISM', 1, 1, 16),
       },
+      threadPoolSize: read.int('UV_THREADPOOL_SIZE', 4, 1, 1024),
       secureCookies: !(nodeEnv !== 'production' && localHttp),
     },
     mail: {

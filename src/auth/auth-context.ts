@@ -15,7 +15,7 @@ import {
 } from '../security/rate-limits.ts';
 import { type AccessTokens, createAccessTokens } from './access-token.ts';
 import { type ApiKeyRevocations, createApiKeyRevocations } from './api-key-revocations.ts';
-import { primeDummyHash } from './password.ts';
+import { limitHashConcurrency, primeDummyHash } from './password.ts';
 import { createRevocationList, type RevocationList } from './revocation.ts';
 import {
   ensureSigningKey,
@@ -65,6 +65,7 @@ export async function createAuthContext(deps: {
   clock?: KeyClock;
 }): Promise<AuthContext> {
   const { config, database, clock } = deps;
+  limitHashConcurrency(config.auth.threadPoolSize);
   const ttl = config.auth.accessTokenTtlSeconds;
   await ensureSigningKey(database, config.encryption);
   // A retired key stays published as long as any token it signed can live: access or media token.

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
 import { normalizePassword } from '../security/password-policy.ts';
 import type { Argon2Params } from './password.ts';
@@ -6,6 +7,7 @@ import {
   dummyVerify,
   hashConcurrency,
   hashPassword,
+  limitHashConcurrency,
   needsRehash,
   primeDummyHash,
   verifyPassword,
@@ -146,8 +148,22 @@ describe('the argon2 jobs in flight', () => {
     expect(burst.slice(0, 6)).toEqual(Array(6).fill(false));
     expect(burst.slice(6, 12)).toEqual(Array(6).fill(true));
     for (const h of burst.slice(12)) expect(h).toMatch(/^\$argon2id\$/);
-    expect(argon2.mostAtOnce).toBe(hashConcurrency());
+    expect(argon2.mostAtOnce).toBe(hashConcurrency(availableParallelism(), 4));
     expect(argon2.running).toBe(0);
+  });
+
+  it('follows the configured pool: with two threads, one hash at a time', async () => {
+    limitHashConcurrency(2);
+    try {
+      argon2.mostAtOnce = 0;
+      const hashes = await Promise.all(
+        Array.from({ length: 5 }, () => hashPassword('yet another password here', FAST)),
+      );
+      expect(new Set(hashes).size).toBe(5);
+      expect(argon2.mostAtOnce).toBe(1);
+    } finally {
+      limitHashConcurrency(4);
+    }
   });
 });
 

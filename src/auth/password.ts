@@ -37,32 +37,43 @@ function toOptions(params: Argon2Params): Options {
   };
 }
 
-// Threat: argon2 runs on libuv's thread pool (UV_THREADPOOL_SIZE threads, 4 by default), which
-// file reads, DNS and WebCrypto (signing a login's access token) share. A burst of logins, wrong
-// passwords included, would fill every thread with ~10-15 ms hashes and queue that other work
-// behind them; and more hashes at once than cores only time-slice each other, finishing none
-// sooner. So at most one hash per core runs at a time, and never on the pool's last thread; the
-// rest wait here, in order of arrival.
-/** How many argon2 jobs may run at once. */
-export function hashConcurrency(
-  cores = availableParallelism(),
-  poolThreads = Number(process.env.UV_THREADPOOL_SIZE) || 4,
-): number {
+// Threat: argon2 runs on Node's thread pool (libuv, UV_THREADPOOL_SIZE threads, 4 by default),
+// which file reads, DNS and WebCrypto (signing a login's access token) share. A burst of logins,
+// wrong passwords included, would fill every thread with ~10-15 ms hashes and queue that other
+// work behind them; and more hashes at once than cores only time-slice each other, finishing
+// none sooner. So at most one hash per core runs at a time, and never on the pool's last thread;
+// the rest wait here, in order of arrival. The pool is the process's: so is this limit.
+/** How many argon2 jobs may run at once on `cores` cores with `poolThreads` in the pool. */
+export function hashConcurrency(cores: number, poolThreads: number): number {
   return Math.max(1, Math.min(cores, poolThreads - 1));
 }
 
-let hashSlots = hashConcurrency();
+/** Sets the limit from the configured pool (auth-context.ts, at start). */
+export function limitHashConcurrency(poolThreads: number): void {
+  hashLimit = hashConcurrency(availableParallelism(), poolThreads);
+  startWaiting();
+}
+
+let hashLimit = hashConcurrency(availableParallelism(), 4);
+let hashesRunning = 0;
 const waiting: (() => void)[] = [];
 
+function startWaiting(): void {
+  while (hashesRunning < hashLimit && waiting.length > 0) {
+    hashesRunning++;
+    waiting.shift()!();
+  }
+}
+
 async function inHashSlot<T>(work: () => Promise<T>): Promise<T> {
-  if (hashSlots > 0) hashSlots--;
+  if (hashesRunning < hashLimit && waiting.length === 0) hashesRunning++;
+  // Its slot is taken for it by startWaiting.
   else await new Promise<void>((resolve) => waiting.push(resolve));
   try {
     return await work();
   } finally {
-    const next = waiting.shift();
-    if (next) next();
-    else hashSlots++;
+    hashesRunning--;
+    startWaiting();
   }
 }
 
