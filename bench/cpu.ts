@@ -5,20 +5,14 @@
 // the snapshot is empty and no breakdown is printed.
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** CPU seconds used so far, by where. */
-interface CpuSnapshot {
+/** CPU by where it went: seconds so far in a snapshot, milliseconds per request in a result. */
+export interface CpuSplit {
   main: number;
   otherThreads: number;
   postgres: number;
   bench: number;
 }
-
-export interface CpuPerRequest {
-  main: number;
-  otherThreads: number;
-  postgres: number;
-  bench: number;
-}
+type CpuSnapshot = CpuSplit;
 
 /** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS = 100;
@@ -66,7 +60,7 @@ export function cpuPerRequest(
   before: CpuSnapshot | null,
   after: CpuSnapshot | null,
   requests: number,
-): CpuPerRequest | undefined {
+): CpuSplit | undefined {
   if (!before || !after || requests <= 0) return undefined;
   const per = (k: keyof CpuSnapshot) => ((after[k] - before[k]) * 1000) / requests;
   return {

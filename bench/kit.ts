@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import autocannon from 'autocannon';
-import { type CpuPerRequest, cpuPerRequest, cpuSnapshot } from './cpu.ts';
+import { type CpuSplit, cpuPerRequest, cpuSnapshot } from './cpu.ts';
 
 export interface BenchServer<T> {
   /** The line the server printed once it listened. */
@@ -60,7 +60,7 @@ export interface LoadRow {
   p99: number;
   errors: number;
   /** Where the measured load's CPU went, per request (when the server's pid was given). */
-  cpu?: CpuPerRequest;
+  cpu?: CpuSplit;
 }
 
 /**

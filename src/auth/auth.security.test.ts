@@ -4,6 +4,7 @@ import { generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { appForFile, buildTestApp } from '../test/app.ts';
+import { phcParams } from '../test/argon2.ts';
 import {
   bearer,
   changePassword,
@@ -20,17 +21,10 @@ import { postPrompt } from '../test/org-helpers.ts';
 // Every argon2id verification the server runs, by the hash it checked: an unknown email must cost
 // the same work as a wrong password (one verification at the configured cost), which is counted
 // here instead of timed (a timing comparison failed under a loaded CI machine).
-const argon2 = vi.hoisted(() => ({ verified: [] as string[] }));
-vi.mock('@node-rs/argon2', async (importOriginal) => {
-  const real = await importOriginal<typeof import('@node-rs/argon2')>();
-  return {
-    ...real,
-    verify: (hashed: string | Uint8Array, ...rest: unknown[]) => {
-      argon2.verified.push(String(hashed));
-      return (real.verify as (...a: unknown[]) => Promise<boolean>)(hashed, ...rest);
-    },
-  };
-});
+const argon2 = vi.hoisted(() => ({ verified: [] as string[], running: 0, mostAtOnce: 0 }));
+vi.mock('@node-rs/argon2', async (original) =>
+  (await import('../test/argon2.ts')).recordingArgon2(await original(), argon2),
+);
 
 const t = appForFile();
 
@@ -189,9 +183,8 @@ describe('user enumeration', () => {
       expect(known.verified).toEqual([stored.password_hash]);
       expect(unknown.verified).toHaveLength(1);
       expect(unknown.verified[0]).not.toBe(stored.password_hash);
-      const params = (h: string) => /^\$argon2id\$v=19\$(m=\d+,t=\d+,p=\d+)\$/.exec(h)?.[1];
-      expect(params(unknown.verified[0]!)).toBe('m=19456,t=2,p=1');
-      expect(params(known.verified[0]!)).toBe('m=19456,t=2,p=1');
+      expect(phcParams(unknown.verified[0]!)).toBe('m=19456,t=2,p=1');
+      expect(phcParams(known.verified[0]!)).toBe('m=19456,t=2,p=1');
     } finally {
       await real.close();
     }

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
 import { normalizePassword } from '../security/password-policy.ts';
+import { phcParams } from '../test/argon2.ts';
 import type { Argon2Params } from './password.ts';
 import {
   DEFAULT_ARGON2,
@@ -13,33 +14,12 @@ import {
   verifyPassword,
 } from './password.ts';
 
-// Every hash argon2 is asked to verify, in order (the real function still runs).
 // Every hash argon2 is asked to verify, in order, and how many of its jobs ran at once (the real
-// functions still run).
+// functions still run: src/test/argon2.ts).
 const argon2 = vi.hoisted(() => ({ verified: [] as string[], running: 0, mostAtOnce: 0 }));
-vi.mock('@node-rs/argon2', async (importOriginal) => {
-  const real = await importOriginal<typeof import('@node-rs/argon2')>();
-  const job = async <T>(work: () => Promise<T>) => {
-    argon2.running++;
-    argon2.mostAtOnce = Math.max(argon2.mostAtOnce, argon2.running);
-    try {
-      return await work();
-    } finally {
-      argon2.running--;
-    }
-  };
-  return {
-    ...real,
-    hash: (...args: unknown[]) =>
-      job(() => (real.hash as (...a: unknown[]) => Promise<string>)(...args)),
-    verify: (hashed: string | Uint8Array, ...rest: unknown[]) => {
-      argon2.verified.push(String(hashed));
-      return job(() => (real.verify as (...a: unknown[]) => Promise<boolean>)(hashed, ...rest));
-    },
-  };
-});
-
-const phcParams = (h: string) => /^\$argon2id\$v=19\$(m=\d+,t=\d+,p=\d+)\$/.exec(h)?.[1];
+vi.mock('@node-rs/argon2', async (original) =>
+  (await import('../test/argon2.ts')).recordingArgon2(await original(), argon2),
+);
 
 // Cheap parameters keep the functional tests fast; the cost and rehash tests use the defaults.
 const FAST: Argon2Params = { memoryCost: 1024, timeCost: 1, parallelism: 1 };

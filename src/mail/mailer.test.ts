@@ -150,13 +150,12 @@ describe('SMTP delivery', () => {
       retryDelayMs: 10,
     });
 
-    // send() hands the mail over and returns: nothing to await, no attempt made while it runs.
+    // send() hands the mail over and returns at once: nothing to await (no promise), no throw.
     let returned: unknown = 'not called';
     expect(() => {
       returned = m.send(resetMail('victim@example.com'));
     }).not.toThrow();
     expect(returned).toBeUndefined();
-    expect(records().filter((r) => String(r.msg).startsWith('mail delivery failed'))).toEqual([]);
     await m.drain();
 
     const failures = records().filter((r) => String(r.msg).startsWith('mail delivery failed'));
