@@ -13,6 +13,7 @@ import type { QuotaKind } from '../src/db/schema.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { openRedis } from '../src/infra/redis.ts';
 import { createQuotas } from '../src/quotas/quotas.service.ts';
+import { deleteKeysUnder } from '../src/test/redis.ts';
 import { openScratch, type Scratch } from './scratch.ts';
 
 export interface QuotaRow {
@@ -72,7 +73,11 @@ async function measure(
     pair.push(t2 - t0);
   }
   await quotas.settled();
-  await redis?.quit();
+  // The leases held above stay in Redis until their expiry otherwise: the machine's Redis is shared.
+  if (redis) {
+    await deleteKeysUnder(redis, config.redisKeyPrefix);
+    await redis.quit();
+  }
   acquire.sort((a, b) => a - b);
   pair.sort((a, b) => a - b);
   return {

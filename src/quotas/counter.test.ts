@@ -8,6 +8,7 @@ import type { Org } from '../db/schema.ts';
 import { openRedis } from '../infra/redis.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { createOrg } from '../test/factories.ts';
+import { deleteKeysUnder } from '../test/redis.ts';
 import { createDatabaseCounter, createRedisCounter, type LeaseCounter } from './counter.ts';
 import { EmbeddedLeases, embeddedCounterFor } from './embedded-counter.ts';
 
@@ -31,8 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (redis) {
-    const keys = await redis.keys(`${PREFIX}:*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteKeysUnder(redis, PREFIX);
     await redis.quit();
   }
   await database.close();

@@ -17,6 +17,7 @@ import { type FakeLiveKit, startFakeLiveKit } from '../test/fake-livekit.ts';
 import { type FakeTwilio, fakeSid, startFakeTwilio } from '../test/fake-twilio.ts';
 import { postWebhook } from '../test/livekit-helpers.ts';
 import { auditOf, createKey, type Team, team } from '../test/org-helpers.ts';
+import { deleteKeysUnder } from '../test/redis.ts';
 import {
   callParams,
   makeScheduledCallDue,
@@ -77,8 +78,7 @@ afterAll(async () => {
   await instance2?.close();
   await t?.close();
   if (redis) {
-    const keys = await redis.keys(`${sharedPrefix}:quota:*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteKeysUnder(redis, sharedPrefix);
     await redis.quit();
   }
   await database?.close();

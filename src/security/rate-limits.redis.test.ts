@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../http/errors.ts';
 import { openRedis } from '../infra/redis.ts';
+import { deleteKeysUnder, keysUnder } from '../test/redis.ts';
 import { clientKey } from './client-key.ts';
 import {
   createLoginGuard,
@@ -35,17 +36,6 @@ async function rejection(p: Promise<unknown>): Promise<AppError> {
   return err as AppError;
 }
 
-async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys;
-}
-
 let a: Redis;
 let b: Redis;
 
@@ -59,8 +49,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (a) {
-    const keys = await keysUnder(a, PREFIX);
-    if (keys.length > 0) await a.del(...keys);
+    await deleteKeysUnder(a, PREFIX);
     expect(await keysUnder(a, PREFIX)).toEqual([]);
   }
   await Promise.all([a?.quit(), b?.quit()]);

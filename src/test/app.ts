@@ -10,6 +10,7 @@ import { type AppDeps, buildApp } from '../app.ts';
 import { type Config, loadConfig } from '../config.ts';
 import type { Role } from '../db/schema.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { deleteKeysUnder } from './redis.ts';
 
 export const TEST_ENCRYPTION_KEYS = `t1:${Buffer.alloc(32, 7).toString('base64')}`;
 
@@ -94,6 +95,9 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     config,
     async close() {
       await app.close();
+      // The app's rate-limit counters and quota leases under its own prefix: a test run leaves
+      // nothing on the machine's Redis (the connection is the test's, still open).
+      if (options.deps?.redis) await deleteKeysUnder(options.deps.redis, config.redisKeyPrefix);
       if (!options.database) await database.close();
       rmSync(config.dataDir, { recursive: true, force: true });
     },
