@@ -17,10 +17,14 @@ type CpuSnapshot = CpuSplit;
 /** Clock ticks per second of /proc's utime and stime (USER_HZ, 100 on Linux). */
 const TICKS = 100;
 
-/** utime + stime of a /proc stat line, in seconds (fields 14 and 15, after the command name). */
-function cpuSeconds(statLine: string): number {
+/**
+ * utime + stime of a /proc stat line, in seconds (fields 14 and 15, after the command name), and
+ * with `children` also cutime + cstime (16 and 17: the children it has waited for).
+ */
+function cpuSeconds(statLine: string, children = false): number {
   const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (children ? own + Number(fields[13]) + Number(fields[14]) : own) / TICKS;
 }
 
 const read = (path: string) => {
@@ -31,12 +35,19 @@ const read = (path: string) => {
   }
 };
 
+/**
+ * Every PostgreSQL process's CPU, its reaped children's included. A backend that exits between two
+ * snapshots (a pool closing a connection, an autovacuum worker finishing) would otherwise take
+ * its whole CPU out of the second sum: the difference could come out below zero. Once the
+ * postmaster has reaped it (at once, on SIGCHLD), its time is in the postmaster's cutime and
+ * cstime, so the sum only grows. Backends fork no children of their own: nothing counts twice.
+ */
 function postgresSeconds(): number {
   let total = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid) || !read(`/proc/${pid}/comm`)?.startsWith('postgres')) continue;
     const stat = read(`/proc/${pid}/stat`);
-    if (stat) total += cpuSeconds(stat);
+    if (stat) total += cpuSeconds(stat, true);
   }
   return total;
 }
