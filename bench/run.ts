@@ -263,8 +263,8 @@ function loginCpuMarkdown(): string {
   const budget = rawHashMs / 0.9 - rawHashMs;
   return `
   Where a login's CPU goes, in milliseconds per login over the measured load (\`/proc\`: utime +
-  stime; every PostgreSQL process of the machine, backends that ended included; the load generator is the bench process), next
-  to one raw hash, which costs ${rawHashMs.toFixed(2)} ms of CPU here (${cores} cores ÷ ${Math.round(hashes)} hashes/s):
+  stime; every PostgreSQL process of the machine, backends that ended included; the load
+  generator is the bench process), next to one raw hash, which costs ${rawHashMs.toFixed(2)} ms of CPU here (${cores} cores ÷ ${Math.round(hashes)} hashes/s):
 
   | Database | server main thread | server's other threads (argon2's pool, V8's helpers) | PostgreSQL | load generator | all |
   | --- | ---: | ---: | ---: | ---: | ---: |
