@@ -21,6 +21,7 @@ import {
   type Step,
 } from './database.ts';
 import { encodeFlight } from './flight-messages.ts';
+import { installAnswerParser } from './pglite-answers.ts';
 import type { DB } from './schema.ts';
 
 interface PGliteResult {
@@ -189,6 +190,7 @@ class PGliteDriver extends BaseDriver {
 }
 
 export function databaseFromPGlite(pglite: PGlite): Database {
+  installAnswerParser();
   const driver = new PGliteDriver(pglite);
   driver.destroy = () => pglite.close();
   const db = new Kysely<DB>({ dialect: dialect(() => driver) });
