@@ -47,8 +47,10 @@ export async function openScratch(kind: string | undefined, prefix: string): Pro
     });
   } else {
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
+    // As openEmbeddedDatabase opens it: statistics kept by ANALYZE as rows are written.
     const embedded = databaseFromPGlite(
       await PGlite.create({ dataDir: dir, postgresqlconf: EMBEDDED_POSTGRES_CONF }),
+      { autoAnalyze: true },
     );
     database = embedded;
     cleanups.push(async () => {

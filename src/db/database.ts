@@ -411,5 +411,5 @@ export async function openDatabase(config: Config, logger?: Logger): Promise<Dat
   }
   // Loaded only for the embedded database: a server on PostgreSQL never holds PGlite's code.
   const { openEmbeddedDatabase } = await import('./pglite.ts');
-  return openEmbeddedDatabase(config.dataDir);
+  return openEmbeddedDatabase(config.dataDir, logger);
 }

@@ -5,7 +5,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
-import { type CompiledQuery, Kysely, type QueryResult, sql } from 'kysely';
+import { CompiledQuery, Kysely, type QueryResult, sql } from 'kysely';
+import type { Logger } from 'pino';
 import { lockDataDir } from './data-dir-lock.ts';
 import {
   BaseDriver,
@@ -20,6 +21,7 @@ import {
   runFlight,
   type Step,
 } from './database.ts';
+import { type AutoAnalyze, autoAnalyze } from './embedded-analyze.ts';
 import { encodeFlight } from './flight-messages.ts';
 import { installAnswerParser } from './pglite-answers.ts';
 import type { DB } from './schema.ts';
@@ -102,6 +104,9 @@ class PGliteConnection implements Connection {
    */
   readonly #columns = new Map<string, Columns>();
 
+  /** Hears the rows each answered statement wrote (embedded-analyze.ts). */
+  onWritten: (rows: number) => void = () => {};
+
   constructor(private readonly pglite: PGlite) {}
 
   #serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -112,10 +117,14 @@ class PGliteConnection implements Connection {
 
   executeQuery<R>(q: CompiledQuery): Promise<QueryResult<R>> {
     return this.#serial(async () => {
-      if (q.parameters.length > 0)
-        return pgliteResult(await this.pglite.query(q.sql, [...q.parameters]));
+      if (q.parameters.length > 0) {
+        const result = await this.pglite.query(q.sql, [...q.parameters]);
+        this.onWritten(result.affectedRows ?? 0);
+        return pgliteResult(result);
+      }
       // Parameterless SQL (migrations) may hold several statements: the simple protocol.
       const results = await this.pglite.exec(q.sql);
+      this.onWritten(results.reduce((sum, r) => sum + (r.affectedRows ?? 0), 0));
       return pgliteResult(results[results.length - 1]);
     });
   }
@@ -156,6 +165,10 @@ class PGliteConnection implements Connection {
     const result = readResult(messages, from, this.pglite.parsers, known ?? []);
     // Recorded once the flight succeeded (execProtocol throws on an error answer).
     if (!known && last.name) this.#columns.set(last.name, result.columns);
+    let written = 0;
+    for (const m of messages)
+      if (m instanceof protocol.messages.CommandCompleteMessage) written += rowCount(m.text);
+    this.onWritten(written);
     return pgliteResult(result);
   }
 
@@ -189,12 +202,27 @@ class PGliteDriver extends BaseDriver {
   }
 }
 
-export function databaseFromPGlite(pglite: PGlite): Database {
+const analyzers = new WeakMap<Database, AutoAnalyze>();
+
+/** The tables' rows by the planner's statistics (what ANALYZE just counted). */
+const TABLE_ROWS = CompiledQuery.raw(
+  `select coalesce(sum(reltuples), 0)::float8 as rows from pg_class
+    where relkind = 'r' and reltuples > 0 and relnamespace = current_schema()::regnamespace`,
+);
+
+export interface EmbeddedOptions {
+  /** ANALYZE as rows are written (embedded-analyze.ts): what a server's autovacuum does. */
+  autoAnalyze?: boolean;
+  logger?: Logger;
+}
+
+export function databaseFromPGlite(pglite: PGlite, options: EmbeddedOptions = {}): Database {
   installAnswerParser();
   const driver = new PGliteDriver(pglite);
   driver.destroy = () => pglite.close();
   const db = new Kysely<DB>({ dialect: dialect(() => driver) });
-  return {
+  let analyzer: AutoAnalyze | undefined;
+  const database: Database = {
     kind: 'pglite',
     db,
     async session(fn) {
@@ -213,9 +241,30 @@ export function databaseFromPGlite(pglite: PGlite): Database {
       await sql`select 1`.execute(db);
     },
     async close() {
+      await analyzer?.stop();
       await db.destroy();
     },
   };
+  if (options.autoAnalyze) {
+    const running = autoAnalyze(
+      () =>
+        database.session(async (conn) => {
+          await conn.executeQuery(CompiledQuery.raw('analyze'));
+          const { rows } = await conn.executeQuery<{ rows: number }>(TABLE_ROWS);
+          return Number(rows[0]?.rows ?? 0);
+        }),
+      (err) => options.logger?.warn({ err }, 'embedded database: ANALYZE failed'),
+    );
+    analyzer = running;
+    analyzers.set(database, running);
+    driver.conn.onWritten = (rows) => running.written(rows);
+  }
+  return database;
+}
+
+/** The AutoAnalyze of an embedded database opened with `autoAnalyze` (tests wait on it). */
+export function analyzerOf(database: Database): AutoAnalyze | undefined {
+  return analyzers.get(database);
 }
 
 /**
@@ -266,7 +315,7 @@ async function initEmbeddedCluster(dir: string): Promise<void> {
 }
 
 /** The embedded database of DATA_DIR, created on first use, locked against a second process. */
-export async function openEmbeddedDatabase(dataDir: string): Promise<Database> {
+export async function openEmbeddedDatabase(dataDir: string, logger?: Logger): Promise<Database> {
   const dir = join(dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });
   // Before PGlite reads anything: a second process would work on its own copy and lose writes.
@@ -276,6 +325,7 @@ export async function openEmbeddedDatabase(dataDir: string): Promise<Database> {
     if (!existsSync(join(dir, 'PG_VERSION'))) await initEmbeddedCluster(dir);
     database = databaseFromPGlite(
       await PGlite.create({ dataDir: dir, postgresqlconf: EMBEDDED_POSTGRES_CONF }),
+      { autoAnalyze: true, logger },
     );
   } catch (err) {
     lock.release();

@@ -1,0 +1,118 @@
+// Planner statistics on the embedded database (src/db/embedded-analyze.ts): ANALYZE runs once the
+// rows written pass the threshold, after the write has answered, and the page of a log is then
+// read through its ordered index (20 rows) instead of every row of the org, filtered and sorted.
+import { PGlite } from '@electric-sql/pglite';
+import { CompiledQuery } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Database } from './database.ts';
+import { autoAnalyze, BASE_ROWS, FRACTION } from './embedded-analyze.ts';
+import { analyzerOf, databaseFromPGlite } from './pglite.ts';
+
+describe('autoAnalyze', () => {
+  it('runs once the rows written pass BASE_ROWS, then BASE_ROWS + FRACTION of the rows counted', async () => {
+    let runs = 0;
+    const a = autoAnalyze(
+      async () => {
+        runs++;
+        return 10_000;
+      },
+      () => {},
+    );
+    a.written(BASE_ROWS - 1);
+    await a.idle();
+    expect(runs).toBe(0);
+    a.written(1);
+    // Written while it runs: no second run, and they count towards the next one.
+    a.written(50);
+    await a.idle();
+    expect(runs).toBe(1);
+    a.written(BASE_ROWS + FRACTION * 10_000 - 50 - 1);
+    await a.idle();
+    expect(runs).toBe(1);
+    a.written(1);
+    await a.idle();
+    expect(runs).toBe(2);
+  });
+
+  it('reports a failed run and tries again at the next crossing; none starts once stopped', async () => {
+    const errors: unknown[] = [];
+    let runs = 0;
+    const a = autoAnalyze(
+      async () => {
+        runs++;
+        if (runs === 1) throw new Error('busy');
+        return 0;
+      },
+      (err) => errors.push(err),
+    );
+    a.written(BASE_ROWS);
+    await a.idle();
+    expect(errors).toHaveLength(1);
+    a.written(BASE_ROWS);
+    await a.idle();
+    expect(runs).toBe(2);
+    await a.stop();
+    a.written(10 * BASE_ROWS);
+    await a.idle();
+    expect(runs).toBe(2);
+  });
+});
+
+describe('the embedded database', () => {
+  let database: Database | undefined;
+  afterEach(async () => {
+    await database?.close();
+    database = undefined;
+  });
+
+  const ORG = '01a23724-6d28-7720-a61a-a9dafecc950f';
+
+  /** A log of 6 orgs × 500 rows indexed like calls, written through the driver in one flight. */
+  async function openWithLog(autoAnalyzeOn: boolean) {
+    const pglite = await PGlite.create();
+    await pglite.exec(`
+      CREATE TABLE log (id uuid PRIMARY KEY, org_id uuid NOT NULL, agent_id uuid, body text);
+      CREATE INDEX log_org_list_idx ON log (org_id, id DESC);
+      CREATE INDEX log_org_agent_idx ON log (org_id, agent_id);
+    `);
+    database = databaseFromPGlite(pglite, { autoAnalyze: autoAnalyzeOn });
+    await database.session((conn) =>
+      conn.flight([
+        CompiledQuery.raw(
+          `INSERT INTO log (id, org_id, body)
+           SELECT gen_random_uuid(), CASE WHEN n % 6 = 0 THEN $1::uuid ELSE gen_random_uuid() END, 'x'
+             FROM generate_series(1, 3000) AS n`,
+          [ORG],
+        ),
+      ]),
+    );
+    await analyzerOf(database)?.idle();
+    return pglite;
+  }
+
+  async function pagePlan(pglite: PGlite): Promise<string> {
+    const { rows } = await pglite.query<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT * FROM log WHERE org_id = '${ORG}' ORDER BY id DESC LIMIT 21`,
+    );
+    return rows.map((r) => r['QUERY PLAN']).join('\n');
+  }
+
+  const analysed = async (pglite: PGlite) =>
+    (
+      await pglite.query<{ reltuples: number }>(
+        `SELECT reltuples FROM pg_class WHERE relname = 'log'`,
+      )
+    ).rows[0]!.reltuples;
+
+  it('is analysed after the write that crossed the threshold, and pages through the ordered index', async () => {
+    const pglite = await openWithLog(true);
+    expect(await analysed(pglite)).toBe(3000);
+    expect(await pagePlan(pglite)).toMatch(/Index Scan using log_org_list_idx/);
+  });
+
+  it('without it (the state every embedded database was in), no statistics and a sort over the whole org', async () => {
+    const pglite = await openWithLog(false);
+    expect(await analysed(pglite)).toBeLessThan(0);
+    expect(await pagePlan(pglite)).toMatch(/Sort/);
+  });
+});
