@@ -6,7 +6,7 @@ import { CompiledQuery } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from './database.ts';
 import { autoAnalyze, BASE_ROWS, FRACTION } from './embedded-analyze.ts';
-import { analyzerOf, databaseFromPGlite } from './pglite.ts';
+import { analyzerOf, databaseFromPGlite, rowCount } from './pglite.ts';
 
 describe('autoAnalyze', () => {
   it('runs once the rows written pass BASE_ROWS, then BASE_ROWS + FRACTION of the rows counted', async () => {
@@ -34,6 +34,28 @@ describe('autoAnalyze', () => {
     expect(runs).toBe(2);
   });
 
+  it('runs at once when asked and the tables hold rows never analysed, not otherwise', async () => {
+    for (const never of [true, false]) {
+      let runs = 0;
+      const a = autoAnalyze(
+        async () => {
+          runs++;
+          return 10_000;
+        },
+        () => {},
+        async () => never,
+      );
+      await a.idle();
+      expect(runs).toBe(never ? 1 : 0);
+      // After the run at open the threshold is BASE_ROWS + FRACTION × 10 000: BASE_ROWS written
+      // start none; without that run they start the first.
+      a.written(BASE_ROWS);
+      await a.idle();
+      expect(runs).toBe(1);
+      await a.stop();
+    }
+  });
+
   it('reports a failed run and tries again at the next crossing; none starts once stopped', async () => {
     const errors: unknown[] = [];
     let runs = 0;
@@ -58,6 +80,20 @@ describe('autoAnalyze', () => {
   });
 });
 
+describe('rowCount', () => {
+  it('reads the rows written from a CommandComplete tag, and none from the others', () => {
+    expect(rowCount('INSERT 0 3')).toBe(3);
+    expect(rowCount('UPDATE 2')).toBe(2);
+    expect(rowCount('DELETE 17')).toBe(17);
+    expect(rowCount('MERGE 1')).toBe(1);
+    expect(rowCount('COPY 250')).toBe(250);
+    expect(rowCount('SELECT 20')).toBe(0);
+    expect(rowCount('BEGIN')).toBe(0);
+    expect(rowCount('CREATE TABLE')).toBe(0);
+    expect(rowCount('INSERTED 5')).toBe(0);
+  });
+});
+
 describe('the embedded database', () => {
   let database: Database | undefined;
   afterEach(async () => {
@@ -67,8 +103,17 @@ describe('the embedded database', () => {
 
   const ORG = '01a23724-6d28-7720-a61a-a9dafecc950f';
 
-  /** A log of 6 orgs × 500 rows indexed like calls, written through the driver in one flight. */
-  async function openWithLog(autoAnalyzeOn: boolean) {
+  /** Rows of a log, one org's every sixth, as an INSERT statement. */
+  const insertRows = (n: number) =>
+    CompiledQuery.raw(
+      `INSERT INTO log (id, org_id, body)
+       SELECT gen_random_uuid(), CASE WHEN n % 6 = 0 THEN $1::uuid ELSE gen_random_uuid() END, 'x'
+         FROM generate_series(1, $2::int) AS n`,
+      [ORG, n],
+    );
+
+  /** A log indexed like calls, its rows written through the driver in one flight. */
+  async function openWithLog(autoAnalyzeOn: boolean, flight = [insertRows(3000)]) {
     const pglite = await PGlite.create();
     await pglite.exec(`
       CREATE TABLE log (id uuid PRIMARY KEY, org_id uuid NOT NULL, agent_id uuid, body text);
@@ -76,16 +121,9 @@ describe('the embedded database', () => {
       CREATE INDEX log_org_agent_idx ON log (org_id, agent_id);
     `);
     database = databaseFromPGlite(pglite, { autoAnalyze: autoAnalyzeOn });
-    await database.session((conn) =>
-      conn.flight([
-        CompiledQuery.raw(
-          `INSERT INTO log (id, org_id, body)
-           SELECT gen_random_uuid(), CASE WHEN n % 6 = 0 THEN $1::uuid ELSE gen_random_uuid() END, 'x'
-             FROM generate_series(1, 3000) AS n`,
-          [ORG],
-        ),
-      ]),
-    );
+    // The check at open has seen empty tables: whatever runs next was set off by the writes.
+    await analyzerOf(database)?.idle();
+    await database.session((conn) => conn.flight(flight));
     await analyzerOf(database)?.idle();
     return pglite;
   }
@@ -106,6 +144,34 @@ describe('the embedded database', () => {
 
   it('is analysed after the write that crossed the threshold, and pages through the ordered index', async () => {
     const pglite = await openWithLog(true);
+    expect(await analysed(pglite)).toBe(3000);
+    expect(await pagePlan(pglite)).toMatch(/Index Scan using log_org_list_idx/);
+  });
+
+  it('counts the rows of every statement of a flight, not only the one whose answer is read', async () => {
+    const half = Math.ceil(BASE_ROWS / 2);
+    const pglite = await openWithLog(true, [
+      CompiledQuery.raw('begin'),
+      insertRows(half),
+      insertRows(half),
+      CompiledQuery.raw('commit'),
+    ]);
+    expect(await analysed(pglite)).toBe(2 * half);
+  });
+
+  it('analyses at open a database whose rows were written but never analysed', async () => {
+    const pglite = await PGlite.create();
+    await pglite.exec(`
+      CREATE TABLE log (id uuid PRIMARY KEY, org_id uuid NOT NULL, agent_id uuid, body text);
+      CREATE INDEX log_org_list_idx ON log (org_id, id DESC);
+      CREATE TABLE empty (id int);
+      INSERT INTO log (id, org_id, body)
+        SELECT gen_random_uuid(), CASE WHEN n % 6 = 0 THEN '${ORG}'::uuid ELSE gen_random_uuid() END, 'x'
+          FROM generate_series(1, 3000) AS n;
+    `);
+    expect(await analysed(pglite)).toBeLessThan(0);
+    database = databaseFromPGlite(pglite, { autoAnalyze: true });
+    await analyzerOf(database)?.idle();
     expect(await analysed(pglite)).toBe(3000);
     expect(await pagePlan(pglite)).toMatch(/Index Scan using log_org_list_idx/);
   });

@@ -30,34 +30,41 @@ export interface AutoAnalyze {
 
 /**
  * `analyze` runs ANALYZE and answers how many rows the tables hold after it; `onError` hears a
- * failed run (the next threshold crossing tries again).
+ * failed run (the next threshold crossing tries again). `neverAnalysed`, when given, is asked
+ * right away whether the tables hold rows that were never analysed: a database written before
+ * statistics were kept, or by processes that each wrote fewer rows than the threshold (the count
+ * starts afresh with each process). If so, the first ANALYZE runs then, not after the next
+ * BASE_ROWS written.
  */
 export function autoAnalyze(
   analyze: () => Promise<number>,
   onError: (err: unknown) => void,
+  neverAnalysed?: () => Promise<boolean>,
 ): AutoAnalyze {
   let changed = 0;
   let threshold = BASE_ROWS;
   let stopped = false;
   let running: Promise<void> | null = null;
 
-  const start = () => {
+  const start = (needed: () => Promise<boolean>) => {
     changed = 0;
     running = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(analyze)
-      .then((rows) => {
-        threshold = BASE_ROWS + FRACTION * rows;
-      }, onError)
+      .then(async () => {
+        if (await needed()) threshold = BASE_ROWS + FRACTION * (await analyze());
+      })
+      .catch(onError)
       .finally(() => {
         running = null;
       });
   };
+  const always = async () => true;
+  if (neverAnalysed) start(neverAnalysed);
 
   return {
     written(rows) {
       if (rows <= 0 || stopped) return;
       changed += rows;
-      if (changed >= threshold && !running) start();
+      if (changed >= threshold && !running) start(always);
     },
     async idle() {
       while (running) await running;

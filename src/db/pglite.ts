@@ -77,13 +77,16 @@ function readResult(
   return { rows, affectedRows, columns: fields };
 }
 
-/** The row count in a CommandComplete tag (`INSERT 0 3`, `UPDATE 2`, …); 0 for the others. */
-function rowCount(tag: string): number {
-  const [command, a, b] = tag.split(' ');
-  if (command === 'INSERT') return Number.parseInt(b!, 10);
-  if (command === 'UPDATE' || command === 'DELETE' || command === 'MERGE' || command === 'COPY')
-    return Number.parseInt(a!, 10);
-  return 0;
+const COUNTED = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'COPY']);
+
+/**
+ * The rows a CommandComplete tag reports written (`INSERT 0 3`, `UPDATE 2`, …: the count is the
+ * tag's last word); 0 for the others (`SELECT 20` counts rows read, not written).
+ */
+export function rowCount(tag: string): number {
+  const space = tag.indexOf(' ');
+  if (space < 0 || !COUNTED.has(tag.slice(0, space))) return 0;
+  return Number.parseInt(tag.slice(tag.lastIndexOf(' ') + 1), 10) || 0;
 }
 
 /**
@@ -104,8 +107,8 @@ class PGliteConnection implements Connection {
    */
   readonly #columns = new Map<string, Columns>();
 
-  /** Hears the rows each answered statement wrote (embedded-analyze.ts). */
-  onWritten: (rows: number) => void = () => {};
+  /** Hears the rows each answered statement wrote (embedded-analyze.ts); unset, none are counted. */
+  onWritten: ((rows: number) => void) | undefined;
 
   constructor(private readonly pglite: PGlite) {}
 
@@ -119,12 +122,12 @@ class PGliteConnection implements Connection {
     return this.#serial(async () => {
       if (q.parameters.length > 0) {
         const result = await this.pglite.query(q.sql, [...q.parameters]);
-        this.onWritten(result.affectedRows ?? 0);
+        this.onWritten?.(result.affectedRows ?? 0);
         return pgliteResult(result);
       }
       // Parameterless SQL (migrations) may hold several statements: the simple protocol.
       const results = await this.pglite.exec(q.sql);
-      this.onWritten(results.reduce((sum, r) => sum + (r.affectedRows ?? 0), 0));
+      this.onWritten?.(results.reduce((sum, r) => sum + (r.affectedRows ?? 0), 0));
       return pgliteResult(results[results.length - 1]);
     });
   }
@@ -155,20 +158,23 @@ class PGliteConnection implements Connection {
         })),
       ),
     );
-    // Answers of the statements before the last end with their commandComplete: skip them.
+    // Answers of the statements before the last end with their commandComplete: skip them
+    // (counting what they wrote, when someone listens).
     let skip = statements.length - 1;
     let from = 0;
+    let written = 0;
     while (skip > 0 && from < messages.length) {
-      if (messages[from]!.name === 'commandComplete') skip--;
+      const m = messages[from]!;
+      if (m instanceof protocol.messages.CommandCompleteMessage) {
+        skip--;
+        if (this.onWritten) written += rowCount(m.text);
+      }
       from++;
     }
     const result = readResult(messages, from, this.pglite.parsers, known ?? []);
     // Recorded once the flight succeeded (execProtocol throws on an error answer).
     if (!known && last.name) this.#columns.set(last.name, result.columns);
-    let written = 0;
-    for (const m of messages)
-      if (m instanceof protocol.messages.CommandCompleteMessage) written += rowCount(m.text);
-    this.onWritten(written);
+    this.onWritten?.(written + (result.affectedRows ?? 0));
     return pgliteResult(result);
   }
 
@@ -210,6 +216,13 @@ const TABLE_ROWS = CompiledQuery.raw(
     where relkind = 'r' and reltuples > 0 and relnamespace = current_schema()::regnamespace`,
 );
 
+/** Whether a table holds rows (its heap has pages) but was never analysed (reltuples -1). */
+const NEVER_ANALYSED = CompiledQuery.raw(
+  `select exists (select from pg_class
+    where relkind = 'r' and reltuples < 0 and relnamespace = current_schema()::regnamespace
+      and pg_relation_size(oid) > 0) as never`,
+);
+
 export interface EmbeddedOptions {
   /** ANALYZE as rows are written (embedded-analyze.ts): what a server's autovacuum does. */
   autoAnalyze?: boolean;
@@ -221,7 +234,6 @@ export function databaseFromPGlite(pglite: PGlite, options: EmbeddedOptions = {}
   const driver = new PGliteDriver(pglite);
   driver.destroy = () => pglite.close();
   const db = new Kysely<DB>({ dialect: dialect(() => driver) });
-  let analyzer: AutoAnalyze | undefined;
   const database: Database = {
     kind: 'pglite',
     db,
@@ -241,7 +253,7 @@ export function databaseFromPGlite(pglite: PGlite, options: EmbeddedOptions = {}
       await sql`select 1`.execute(db);
     },
     async close() {
-      await analyzer?.stop();
+      await analyzers.get(database)?.stop();
       await db.destroy();
     },
   };
@@ -254,8 +266,12 @@ export function databaseFromPGlite(pglite: PGlite, options: EmbeddedOptions = {}
           return Number(rows[0]?.rows ?? 0);
         }),
       (err) => options.logger?.warn({ err }, 'embedded database: ANALYZE failed'),
+      () =>
+        database.session(async (conn) => {
+          const { rows } = await conn.executeQuery<{ never: boolean }>(NEVER_ANALYSED);
+          return rows[0]?.never === true;
+        }),
     );
-    analyzer = running;
     analyzers.set(database, running);
     driver.conn.onWritten = (rows) => running.written(rows);
   }
