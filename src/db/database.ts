@@ -65,6 +65,22 @@ export function dialect(driver: () => Driver): Dialect {
   };
 }
 
+/**
+ * `end` run at most once, however often the returned function is called (each call answers the
+ * one run's promise). A database's close ends its pool or its PGlite itself, past Kysely: Kysely
+ * initialises a driver lazily and its destroy() reaches the driver only if Kysely itself ever ran
+ * a statement, while every tenant transaction checks its connection out through `session`, past
+ * Kysely, so a database used only that way kept its pool (or PGlite) open after close. Kysely's
+ * own destroy may then call it a second time.
+ */
+export function once(end: () => Promise<void>): () => Promise<void> {
+  let ending: Promise<void> | undefined;
+  return () => {
+    ending ??= end();
+    return ending;
+  };
+}
+
 /** Transactions through Kysely's own API (migrations) on a connection of ours. */
 export abstract class BaseDriver implements Driver {
   async init() {}
@@ -331,8 +347,9 @@ class PgDriver extends BaseDriver {
   async releaseConnection(conn: DatabaseConnection) {
     (conn as PgConnection).client.release();
   }
-  override async destroy() {
-    await this.pool.end();
+  readonly #end = once(() => this.pool.end());
+  override destroy() {
+    return this.#end();
   }
 }
 
@@ -395,6 +412,7 @@ export function databaseFromUrl(
     },
     async close() {
       await db.destroy();
+      await driver.destroy();
     },
   };
 }

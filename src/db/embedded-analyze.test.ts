@@ -1,8 +1,12 @@
 // Planner statistics on the embedded database (src/db/embedded-analyze.ts): ANALYZE runs once the
 // rows written pass the threshold, after the write has answered, and the page of a log is then
 // read through its ordered index (20 rows) instead of every row of the org, filtered and sorted.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery } from 'kysely';
+import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from './database.ts';
 import { autoAnalyze, BASE_ROWS, FRACTION } from './embedded-analyze.ts';
@@ -174,6 +178,35 @@ describe('the embedded database', () => {
     await analyzerOf(database)?.idle();
     expect(await analysed(pglite)).toBe(3000);
     expect(await pagePlan(pglite)).toMatch(/Index Scan using log_org_list_idx/);
+  });
+
+  it('closes once the ANALYZE running then has ended: its statistics are on disk, nothing failed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-analyze-'));
+    try {
+      const written = await PGlite.create({ dataDir: dir });
+      await written.exec(`
+        CREATE TABLE log (id uuid PRIMARY KEY, body text);
+        INSERT INTO log SELECT gen_random_uuid(), 'x' FROM generate_series(1, 3000);
+      `);
+      await written.close();
+      const warnings: unknown[] = [];
+      const logger = { warn: (...args: unknown[]) => warnings.push(args) } as unknown as Logger;
+      const opened = databaseFromPGlite(await PGlite.create({ dataDir: dir }), {
+        autoAnalyze: true,
+        logger,
+      });
+      // At once: the check set off at open (and the ANALYZE it starts) has not even begun.
+      await opened.close();
+      expect(warnings).toEqual([]);
+      const reopened = await PGlite.create({ dataDir: dir });
+      try {
+        expect(await analysed(reopened)).toBe(3000);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('without it (the state every embedded database was in), no statistics and a sort over the whole org', async () => {

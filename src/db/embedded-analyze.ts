@@ -24,7 +24,10 @@ export interface AutoAnalyze {
   written(rows: number): void;
   /** Resolves when no ANALYZE is running (for close, and for tests). */
   idle(): Promise<void>;
-  /** No ANALYZE starts after this; resolves once a running one has ended. */
+  /**
+   * No run is set off after this; resolves once one set off before (its check at open, its
+   * ANALYZE) has ended.
+   */
   stop(): Promise<void>;
 }
 

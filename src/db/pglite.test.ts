@@ -81,3 +81,15 @@ describe('the embedded driver', () => {
     expect(again.rows).toEqual([row]);
   });
 });
+
+describe('closing the embedded database', () => {
+  it('closes PGlite even when only sessions used it (Kysely never ran a statement)', async () => {
+    const own = await PGlite.create();
+    const opened = databaseFromPGlite(own);
+    await opened.session((conn) => conn.flight([CompiledQuery.raw('select 1')]));
+    await opened.close();
+    expect(own.closed).toBe(true);
+    // A second close is a no-op, not a "PGlite is closed" error.
+    await opened.close();
+  });
+});

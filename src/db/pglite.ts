@@ -16,6 +16,7 @@ import {
   type Database,
   dialect,
   isStalePlan,
+  once,
   PreparedStatements,
   prepareValue,
   runFlight,
@@ -232,7 +233,7 @@ export interface EmbeddedOptions {
 export function databaseFromPGlite(pglite: PGlite, options: EmbeddedOptions = {}): Database {
   installAnswerParser();
   const driver = new PGliteDriver(pglite);
-  driver.destroy = () => pglite.close();
+  driver.destroy = once(() => pglite.close());
   const db = new Kysely<DB>({ dialect: dialect(() => driver) });
   const database: Database = {
     kind: 'pglite',
@@ -255,6 +256,7 @@ export function databaseFromPGlite(pglite: PGlite, options: EmbeddedOptions = {}
     async close() {
       await analyzers.get(database)?.stop();
       await db.destroy();
+      await driver.destroy();
     },
   };
   if (options.autoAnalyze) {
