@@ -12,50 +12,49 @@ import type { Database } from './database.ts';
 import { autoAnalyze, BASE_ROWS, FRACTION } from './embedded-analyze.ts';
 import { analyzerOf, databaseFromPGlite, rowCount } from './pglite.ts';
 
+/** An AutoAnalyze whose ANALYZE only counts its runs and answers 10 000 rows. */
+function counted(neverAnalysed?: () => Promise<boolean>) {
+  let runs = 0;
+  const a = autoAnalyze(
+    async () => {
+      runs++;
+      return 10_000;
+    },
+    () => {},
+    neverAnalysed,
+  );
+  return { a, runs: () => runs };
+}
+
 describe('autoAnalyze', () => {
   it('runs once the rows written pass BASE_ROWS, then BASE_ROWS + FRACTION of the rows counted', async () => {
-    let runs = 0;
-    const a = autoAnalyze(
-      async () => {
-        runs++;
-        return 10_000;
-      },
-      () => {},
-    );
+    const { a, runs } = counted();
     a.written(BASE_ROWS - 1);
     await a.idle();
-    expect(runs).toBe(0);
+    expect(runs()).toBe(0);
     a.written(1);
     // Written while it runs: no second run, and they count towards the next one.
     a.written(50);
     await a.idle();
-    expect(runs).toBe(1);
+    expect(runs()).toBe(1);
     a.written(BASE_ROWS + FRACTION * 10_000 - 50 - 1);
     await a.idle();
-    expect(runs).toBe(1);
+    expect(runs()).toBe(1);
     a.written(1);
     await a.idle();
-    expect(runs).toBe(2);
+    expect(runs()).toBe(2);
   });
 
   it('runs at once when asked and the tables hold rows never analysed, not otherwise', async () => {
     for (const never of [true, false]) {
-      let runs = 0;
-      const a = autoAnalyze(
-        async () => {
-          runs++;
-          return 10_000;
-        },
-        () => {},
-        async () => never,
-      );
+      const { a, runs } = counted(async () => never);
       await a.idle();
-      expect(runs).toBe(never ? 1 : 0);
+      expect(runs()).toBe(never ? 1 : 0);
       // After the run at open the threshold is BASE_ROWS + FRACTION × 10 000: BASE_ROWS written
       // start none; without that run they start the first.
       a.written(BASE_ROWS);
       await a.idle();
-      expect(runs).toBe(1);
+      expect(runs()).toBe(1);
       await a.stop();
     }
   });
