@@ -93,3 +93,34 @@ describe('closing the embedded database', () => {
     await opened.close();
   });
 });
+
+describe('an embedded database closing', () => {
+  it('lets the sessions already holding or waiting finish, then closes, and refuses later ones', async () => {
+    const own = await PGlite.create();
+    const opened = databaseFromPGlite(own);
+    let go!: () => void;
+    const holding = opened.session(async (conn) => {
+      await new Promise<void>((resolve) => {
+        go = resolve;
+      });
+      return (await conn.flight([CompiledQuery.raw('select 1 as one')])).rows;
+    });
+    const waiting = opened.session(
+      async (conn) => (await conn.flight([CompiledQuery.raw('select 2 as two')])).rows,
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    const closing = opened.close();
+    // close() reaches the driver once the analyser and Kysely have let go (promise steps only).
+    await new Promise((resolve) => setImmediate(resolve));
+    // PGlite used after its close() spins instead of failing: the driver refuses first.
+    await expect(
+      opened.session((conn) => conn.flight([CompiledQuery.raw('select 3')])),
+    ).rejects.toThrow('the embedded database is closed');
+    expect(own.closed).toBe(false);
+    go();
+    expect(await holding).toEqual([{ one: 1 }]);
+    expect(await waiting).toEqual([{ two: 2 }]);
+    await closing;
+    expect(own.closed).toBe(true);
+  });
+});

@@ -185,18 +185,26 @@ class PGliteConnection implements Connection {
   }
 }
 
-/** One connection, lent to one holder at a time (PGlite is a single session). */
+/**
+ * One connection, lent to one holder at a time (PGlite is a single session). Closing refuses new
+ * holders, lets those already holding or waiting finish, then closes PGlite: a PGlite used after
+ * its close() does not fail, its backend spins forever (a write-behind that came late hung a
+ * test worker at full CPU), so nothing may reach it once it is closing.
+ */
 class PGliteDriver extends BaseDriver {
   readonly conn: PGliteConnection;
   #busy = false;
   #waiting: (() => void)[] = [];
+  #closing = false;
+  #drained: (() => void) | undefined;
 
-  constructor(pglite: PGlite) {
+  constructor(private readonly pglite: PGlite) {
     super();
     this.conn = new PGliteConnection(pglite);
   }
 
   async acquireConnection() {
+    if (this.#closing) throw new Error('the embedded database is closed');
     if (this.#busy) await new Promise<void>((resolve) => this.#waiting.push(resolve));
     this.#busy = true;
     return this.conn;
@@ -205,7 +213,19 @@ class PGliteDriver extends BaseDriver {
   async releaseConnection() {
     const next = this.#waiting.shift();
     if (next) next();
-    else this.#busy = false;
+    else {
+      this.#busy = false;
+      this.#drained?.();
+    }
+  }
+
+  readonly #close = once(async () => {
+    this.#closing = true;
+    if (this.#busy) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await this.pglite.close();
+  });
+  override destroy() {
+    return this.#close();
   }
 }
 
@@ -233,7 +253,6 @@ export interface EmbeddedOptions {
 export function databaseFromPGlite(pglite: PGlite, options: EmbeddedOptions = {}): Database {
   installAnswerParser();
   const driver = new PGliteDriver(pglite);
-  driver.destroy = once(() => pglite.close());
   const db = new Kysely<DB>({ dialect: dialect(() => driver) });
   const database: Database = {
     kind: 'pglite',
