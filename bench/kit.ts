@@ -2,8 +2,10 @@
 // load generator's) and prints one JSON line once it listens: what the scenario needs to reach it.
 // Every load scenario reports one row.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import autocannon from 'autocannon';
+import { BENCH_DIST, ensureBenchBuild } from '../scripts/build-server.ts';
 import { type CpuSplit, cpuPerRequest, cpuSnapshot } from './cpu.ts';
 
 export interface BenchServer<T> {
@@ -16,19 +18,21 @@ export interface BenchServer<T> {
   stop(): Promise<void>;
 }
 
+/**
+ * Starts `script` (a bench/*.ts path) as the compiled JavaScript production would run: tsc's
+ * output in .dist-bench/, built first when missing or older than its sources; no tsx.
+ */
 export async function startBenchServer<T>(
   script: string,
   args: string[] = [],
   opts: { nodeArgs?: string[]; stdin?: boolean } = {},
 ): Promise<BenchServer<T>> {
-  const child = spawn(
-    process.execPath,
-    [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args],
-    {
-      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
-      env: { ...process.env, NODE_ENV: 'test' },
-    },
-  );
+  await ensureBenchBuild();
+  const compiled = join(BENCH_DIST, script.replace(/\.ts$/, '.js'));
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), compiled, ...args], {
+    stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NODE_ENV: 'test' },
+  });
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);

@@ -368,7 +368,7 @@ Memory: VmRSS of each server process (\`/proc/<pid>/status\`) right after its lo
 ${[...f.rss, ...processRss]
   .map(
     (r) =>
-      `| ${r.scenario} | ${r.mb ?? '?'} MB | ${r.scenario.startsWith('compiled') ? (r.scenario.includes('PostgreSQL') ? '≤ 200 MB' : '≤ 300 MB') : '– (runs under tsx)'} |`,
+      `| ${r.scenario} | ${r.mb ?? '?'} MB | ${r.scenario.startsWith('compiled') ? (r.scenario.includes('PostgreSQL') ? '≤ 200 MB' : '≤ 300 MB') : '– (a bench server: the app and its seeding in one process)'} |`,
   )
   .join('\n')}
 `;

@@ -1,7 +1,8 @@
 // A benchmark target, run as a child process so the load generator does not share its CPU:
-//   tsx bench/server.ts bare            — bare Fastify, the baseline
-//   tsx bench/server.ts app pglite      — Switchboard on a fresh embedded database
-//   tsx bench/server.ts app postgres    — Switchboard on a fresh database of BENCH_DATABASE_URL
+//   node .dist-bench/bench/server.js bare            — bare Fastify, the baseline
+//   node .dist-bench/bench/server.js app pglite      — Switchboard on a fresh embedded database
+//   node .dist-bench/bench/server.js app postgres    — Switchboard on a fresh database of BENCH_DATABASE_URL
+// (tsc's output of this file, as bench/kit.ts starts it; `npx tsx bench/server.ts …` also runs it.)
 // Prints one JSON line {port, headers} once it listens; seeds an org with 20 prompts.
 import Fastify from 'fastify';
 import { buildApp } from '../src/app.ts';

@@ -1,6 +1,6 @@
 // Target of the tenant-read scenarios (bench/tenant.ts), run as a child process:
-//   tsx bench/tenant-server.ts app <pglite|postgres>       — Switchboard
-//   tsx bench/tenant-server.ts baseline <pglite|postgres>  — the unguarded baseline: a bare
+//   node .dist-bench/bench/tenant-server.js app <pglite|postgres>       — Switchboard
+//   node .dist-bench/bench/tenant-server.js baseline <pglite|postgres>  — the unguarded baseline: a bare
 //     Fastify running the SAME repository SELECTs on the same kind of database, as the database
 //     owner, without authentication, row-level security, tenant context or transaction, through
 //     the same driver (each statement prepared once per session, as Switchboard's are).

@@ -1,5 +1,5 @@
 // The voice benchmark target, run as a child process (bench/voice.ts starts it):
-//   tsx bench/voice-server.ts pglite | postgres
+//   node .dist-bench/bench/voice-server.js pglite | postgres
 // Switchboard with the platform Twilio account configured, an org with a phone and 100 calls,
 // and 10 other orgs with 100 calls each (so the tenant-scoped list filters a shared table).
 // Prints one JSON line {port, headers, publicUrl, authToken, number} once it listens.
