@@ -16,12 +16,18 @@ export interface LogPage {
 type LogTable = 'calls' | 'messages' | 'conversations' | 'voice_sessions' | 'scheduled_calls';
 type DatedBy = 'started_at' | 'created_at' | 'scheduled_at';
 
+/** A bound of the window as the statement's parameter (a Date: already one, src/db/fixed-query.ts). */
+const instant = (at: string | Date) => (typeof at === 'string' ? new Date(at) : at);
+
 /** Rows before the cursor and inside the window on `datedBy`. */
-export function logPage(datedBy: DatedBy, f: Omit<LogPage, 'limit'>) {
+export function logPage(
+  datedBy: DatedBy,
+  f: { before?: string; since?: string | Date; until?: string | Date },
+) {
   return (eb: ExpressionBuilder<DB, LogTable>) =>
     eb.and([
       ...(f.before ? [eb('id', '<', f.before)] : []),
-      ...(f.since ? [eb(datedBy, '>=', new Date(f.since))] : []),
-      ...(f.until ? [eb(datedBy, '<', new Date(f.until))] : []),
+      ...(f.since ? [eb(datedBy, '>=', instant(f.since))] : []),
+      ...(f.until ? [eb(datedBy, '<', instant(f.until))] : []),
     ]);
 }

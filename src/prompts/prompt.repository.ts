@@ -2,6 +2,7 @@
 // and it already carries the tenant context); the explicit org filter is defence in depth on top
 // of row-level security.
 
+import { fixedQuery } from '../db/fixed-query.ts';
 import {
   containsPattern,
   livePage,
@@ -21,14 +22,26 @@ export function findPrompt(tx: Tx, orgId: string, id: string): Promise<Prompt | 
   return tx.selectFrom('prompts').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
+const promptPage = fixedQuery(
+  (db, a: { orgId: string; before?: string; ownerId?: string; pattern?: string; limit: number }) => {
+    let query = db.selectFrom('prompts').selectAll().where(livePage(a.orgId, a));
+    if (a.pattern) query = query.where('name', 'ilike', a.pattern);
+    return query.orderBy('id', 'desc').limit(a.limit);
+  },
+);
+
 export function listPrompts(
   tx: Tx,
   orgId: string,
   opts: PageOpts & { q?: string },
 ): Promise<Prompt[]> {
-  let query = tx.selectFrom('prompts').selectAll().where(livePage(orgId, opts));
-  if (opts.q) query = query.where('name', 'ilike', containsPattern(opts.q));
-  return query.orderBy('id', 'desc').limit(opts.limit).execute();
+  return promptPage(tx, {
+    orgId,
+    before: opts.before,
+    ownerId: opts.ownerId,
+    pattern: opts.q ? containsPattern(opts.q) : undefined,
+    limit: opts.limit,
+  });
 }
 
 export function updatePrompt(

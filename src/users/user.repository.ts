@@ -1,6 +1,7 @@
 // Users data access. The caller owns the transaction; lookups by email run on the system path
 // (before a tenant is known), everything else under the caller's context.
 
+import { fixedQuery } from '../db/fixed-query.ts';
 import type { NewUser, Org, User } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -26,6 +27,15 @@ export type PublicUser = Pick<User, (typeof PUBLIC_USER_COLUMNS)[number]>;
 /** The same columns qualified for a join, built once (`GET /auth/me` runs on every page load). */
 const PUBLIC_USER_SELECTION = PUBLIC_USER_COLUMNS.map((c) => `users.${c}` as const);
 
+const userInOrg = fixedQuery((db, a: { userId: string; orgId: string }) =>
+  db
+    .selectFrom('users')
+    .innerJoin('orgs', (join) => join.on('orgs.id', '=', a.orgId))
+    .select(PUBLIC_USER_SELECTION)
+    .select(['orgs.name as org_name', 'orgs.kind as org_kind'])
+    .where('users.id', '=', a.userId),
+);
+
 /**
  * The user's public columns and the org they act in, read by ONE statement (`GET /auth/me` pays
  * one round trip): undefined when either is not visible under the caller's context. Secrets (the
@@ -36,13 +46,7 @@ export async function findUserInOrg(
   userId: string,
   orgId: string,
 ): Promise<{ user: PublicUser; org: Pick<Org, 'id' | 'name' | 'kind'> } | undefined> {
-  const row = await tx
-    .selectFrom('users')
-    .innerJoin('orgs', (join) => join.on('orgs.id', '=', orgId))
-    .select(PUBLIC_USER_SELECTION)
-    .select(['orgs.name as org_name', 'orgs.kind as org_kind'])
-    .where('users.id', '=', userId)
-    .executeTakeFirst();
+  const [row] = await userInOrg(tx, { userId, orgId });
   if (!row) return undefined;
   const { org_name, org_kind, ...user } = row;
   return { user, org: { id: orgId, name: org_name, kind: org_kind } };

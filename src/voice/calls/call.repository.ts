@@ -3,6 +3,7 @@
 // explicit org filter (and, for members, the owner filter) is defence in depth on top of
 // row-level security.
 import type { SelectQueryBuilder } from 'kysely';
+import { fixedQuery } from '../../db/fixed-query.ts';
 import { type LogPage, logPage } from '../../db/log-page.ts';
 import type { Call, CallStatus, DB } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
@@ -42,19 +43,37 @@ export interface CallFilters extends LogPage {
   number?: string;
 }
 
+const callPage = fixedQuery(
+  (db, f: CallScope & Omit<CallFilters, 'since' | 'until'> & { since?: Date; until?: Date }) => {
+    let query = scoped(db, f).where(logPage('started_at', f));
+    if (f.status) query = query.where('status', '=', f.status);
+    if (f.direction) query = query.where('direction', '=', f.direction);
+    if (f.phoneId) query = query.where('phone_id', '=', f.phoneId);
+    if (f.agentId) query = query.where('agent_id', '=', f.agentId);
+    const number = f.number;
+    if (number) {
+      query = query.where((eb) =>
+        eb.or([eb('from_number', '=', number), eb('to_number', '=', number)]),
+      );
+    }
+    return query.orderBy('id', 'desc').limit(f.limit);
+  },
+);
+
 export function listCalls(tx: Tx, scope: CallScope, f: CallFilters): Promise<Call[]> {
-  let query = scoped(tx, scope).where(logPage('started_at', f));
-  if (f.status) query = query.where('status', '=', f.status);
-  if (f.direction) query = query.where('direction', '=', f.direction);
-  if (f.phoneId) query = query.where('phone_id', '=', f.phoneId);
-  if (f.agentId) query = query.where('agent_id', '=', f.agentId);
-  const number = f.number;
-  if (number) {
-    query = query.where((eb) =>
-      eb.or([eb('from_number', '=', number), eb('to_number', '=', number)]),
-    );
-  }
-  return query.orderBy('id', 'desc').limit(f.limit).execute();
+  return callPage(tx, {
+    orgId: scope.orgId,
+    ownerId: scope.ownerId,
+    before: f.before,
+    since: f.since ? new Date(f.since) : undefined,
+    until: f.until ? new Date(f.until) : undefined,
+    status: f.status,
+    direction: f.direction,
+    phoneId: f.phoneId,
+    agentId: f.agentId,
+    number: f.number,
+    limit: f.limit,
+  });
 }
 
 export function listLiveCalls(
