@@ -47,8 +47,13 @@ function compileShape<A>(
   const markers = new Map<string, Marker>();
   const standIns: Record<string, Scalar | Marker> = {};
   for (const [key, value] of Object.entries(args as Args)) {
-    if (literal(value)) standIns[key] = value;
-    else markers.set(key, (standIns[key] = new Marker(key)));
+    if (literal(value)) {
+      standIns[key] = value;
+    } else {
+      const marker = new Marker(key);
+      markers.set(key, marker);
+      standIns[key] = marker;
+    }
   }
   const query = build(db, standIns as unknown as A).compile();
   const slots = query.parameters.map((p) => (p instanceof Marker ? p.key : null));

@@ -23,7 +23,10 @@ export function findPrompt(tx: Tx, orgId: string, id: string): Promise<Prompt | 
 }
 
 const promptPage = fixedQuery(
-  (db, a: { orgId: string; before?: string; ownerId?: string; pattern?: string; limit: number }) => {
+  (
+    db,
+    a: { orgId: string; before?: string; ownerId?: string; pattern?: string; limit: number },
+  ) => {
     let query = db.selectFrom('prompts').selectAll().where(livePage(a.orgId, a));
     if (a.pattern) query = query.where('name', 'ilike', a.pattern);
     return query.orderBy('id', 'desc').limit(a.limit);
