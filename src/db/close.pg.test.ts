@@ -27,7 +27,7 @@ describe('closing a PostgreSQL database', () => {
     await database.close();
   });
 
-  it('ends the pool when Kysely used it too', async () => {
+  it('ends the pool once when Kysely used it too (its destroy and ours do not both call end)', async () => {
     const database = open();
     await database.ping();
     await database.session((conn) => conn.flight([selectOne]));

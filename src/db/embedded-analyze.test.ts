@@ -59,6 +59,29 @@ describe('autoAnalyze', () => {
     }
   });
 
+  it('reports which step failed: the check at open, or ANALYZE', async () => {
+    const steps: string[] = [];
+    const check = autoAnalyze(
+      async () => 0,
+      (_err, step) => steps.push(step),
+      async () => {
+        throw new Error('no catalog');
+      },
+    );
+    await check.idle();
+    const analyze = autoAnalyze(
+      async () => {
+        throw new Error('busy');
+      },
+      (_err, step) => steps.push(step),
+      async () => true,
+    );
+    await analyze.idle();
+    expect(steps).toEqual(['check', 'analyze']);
+    await check.stop();
+    await analyze.stop();
+  });
+
   it('reports a failed run and tries again at the next crossing; none starts once stopped', async () => {
     const errors: unknown[] = [];
     let runs = 0;

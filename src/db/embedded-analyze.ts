@@ -33,7 +33,8 @@ export interface AutoAnalyze {
 
 /**
  * `analyze` runs ANALYZE and answers how many rows the tables hold after it; `onError` hears a
- * failed run (the next threshold crossing tries again). `neverAnalysed`, when given, is asked
+ * failed run and which step failed, the check at open or ANALYZE (the next threshold crossing
+ * tries again). `neverAnalysed`, when given, is asked
  * right away whether the tables hold rows that were never analysed: a database written before
  * statistics were kept, or by processes that each wrote fewer rows than the threshold (the count
  * starts afresh with each process). If so, the first ANALYZE runs then, not after the next
@@ -41,7 +42,7 @@ export interface AutoAnalyze {
  */
 export function autoAnalyze(
   analyze: () => Promise<number>,
-  onError: (err: unknown) => void,
+  onError: (err: unknown, step: 'check' | 'analyze') => void,
   neverAnalysed?: () => Promise<boolean>,
 ): AutoAnalyze {
   let changed = 0;
@@ -53,9 +54,15 @@ export function autoAnalyze(
     changed = 0;
     running = new Promise<void>((resolve) => setImmediate(resolve))
       .then(async () => {
-        if (await needed()) threshold = BASE_ROWS + FRACTION * (await analyze());
+        let step: 'check' | 'analyze' = 'check';
+        try {
+          if (!(await needed())) return;
+          step = 'analyze';
+          threshold = BASE_ROWS + FRACTION * (await analyze());
+        } catch (err) {
+          onError(err, step);
+        }
       })
-      .catch(onError)
       .finally(() => {
         running = null;
       });

@@ -286,7 +286,13 @@ export function databaseFromPGlite(pglite: PGlite, options: EmbeddedOptions = {}
           const { rows } = await conn.executeQuery<{ rows: number }>(TABLE_ROWS);
           return Number(rows[0]?.rows ?? 0);
         }),
-      (err) => options.logger?.warn({ err }, 'embedded database: ANALYZE failed'),
+      (err, step) =>
+        options.logger?.warn(
+          { err },
+          step === 'check'
+            ? 'embedded database: the check for tables never analysed failed'
+            : 'embedded database: ANALYZE failed',
+        ),
       () =>
         database.session(async (conn) => {
           const { rows } = await conn.executeQuery<{ never: boolean }>(NEVER_ANALYSED);
