@@ -44,21 +44,14 @@ function compileShape<A>(
   build: (db: Kysely<DB>, args: A) => Compilable<unknown>,
   args: A,
 ): Shape {
-  const markers = new Map<string, Marker>();
   const standIns: Record<string, Scalar | Marker> = {};
   for (const [key, value] of Object.entries(args as Args)) {
-    if (literal(value)) {
-      standIns[key] = value;
-    } else {
-      const marker = new Marker(key);
-      markers.set(key, marker);
-      standIns[key] = marker;
-    }
+    standIns[key] = literal(value) ? value : new Marker(key);
   }
   const query = build(db, standIns as unknown as A).compile();
   const slots = query.parameters.map((p) => (p instanceof Marker ? p.key : null));
-  for (const key of markers.keys()) {
-    if (!slots.includes(key)) {
+  for (const [key, standIn] of Object.entries(standIns)) {
+    if (standIn instanceof Marker && !slots.includes(key)) {
       throw new Error(`fixedQuery: argument '${key}' does not reach the statement as a parameter`);
     }
   }
