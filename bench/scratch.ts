@@ -4,13 +4,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { type Config, loadConfig } from '../src/config.ts';
 import { type Database, databaseFromUrl } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
-import { databaseFromPGlite, EMBEDDED_POSTGRES_CONF } from '../src/db/pglite.ts';
+import { openEmbeddedDatabase } from '../src/db/pglite.ts';
 
 export interface Scratch {
   database: Database;
@@ -47,11 +46,11 @@ export async function openScratch(kind: string | undefined, prefix: string): Pro
     });
   } else {
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-    // As openEmbeddedDatabase opens it: statistics kept by ANALYZE as rows are written.
-    const embedded = databaseFromPGlite(
-      await PGlite.create({ dataDir: dir, postgresqlconf: EMBEDDED_POSTGRES_CONF }),
-      { autoAnalyze: true },
-    );
+    // Opened as the server opens DATA_DIR's database: the cluster created by initdb in a worker
+    // thread that then ends (in this process, initdb's WebAssembly heap stayed behind: ~440 MB
+    // counted as `external` memory until a later collection freed it, which turned the
+    // per-socket memory figure negative), the directory locked, statistics kept by ANALYZE.
+    const embedded = await openEmbeddedDatabase(dir);
     database = embedded;
     cleanups.push(async () => {
       await embedded.close();
