@@ -63,10 +63,15 @@ export function ensurePeer(): void {
   );
   if (!installed) {
     mkdirSync(PEER_DIR, { recursive: true });
-    writeFileSync(
-      join(PEER_DIR, 'package.json'),
-      `${JSON.stringify({ name: 'switchboard-bench-peer', private: true, type: 'module' })}\n`,
-    );
+    // better-sqlite3 builds its native module in its install script, which npm 12 skips unless
+    // the project's package.json approves it (allowScripts).
+    const manifest = {
+      name: 'switchboard-bench-peer',
+      private: true,
+      type: 'module',
+      allowScripts: { 'better-sqlite3': true },
+    };
+    writeFileSync(join(PEER_DIR, 'package.json'), `${JSON.stringify(manifest)}\n`);
     console.log(`installing ${PACKAGES.join(', ')} into ${PEER_DIR} (once)`);
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...PACKAGES], {
       cwd: PEER_DIR,
