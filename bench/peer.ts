@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { SERVER_ENV } from '../scripts/build-server.ts';
 import { type LoadRow, measureLoad, medianTurn, ROUNDS, startBenchServer } from './kit.ts';
 
 const PACKAGES = ['better-auth@1', 'better-sqlite3@12', 'fastify@5'];
@@ -91,7 +92,8 @@ export async function startPeer(): Promise<{
   const child = spawn(process.execPath, ['server.mjs'], {
     cwd: PEER_DIR,
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_ENV: 'production' },
+    // The allocator settings Switchboard's servers run with (bench/kit.ts), for comparable RSS.
+    env: { ...SERVER_ENV, ...process.env, NODE_ENV: 'production' },
   });
   const rl = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {

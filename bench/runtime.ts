@@ -9,7 +9,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ensureServerBuild, SERVER_MAIN, SERVER_NODE_FLAGS } from '../scripts/build-server.ts';
+import {
+  ensureServerBuild,
+  SERVER_ENV,
+  SERVER_MAIN,
+  SERVER_NODE_FLAGS,
+} from '../scripts/build-server.ts';
 import { inTurns, type LoadRow, ROUNDS } from './kit.ts';
 
 export interface RuntimeTarget {
@@ -58,6 +63,8 @@ export async function startCompiled(options: {
 }): Promise<{ target: RuntimeTarget; ms: number }> {
   const port = await freePort();
   const env: Record<string, string | undefined> = {
+    // As npm start runs it: the server's environment unless this one sets the same variables.
+    ...SERVER_ENV,
     ...process.env,
     NODE_ENV: 'development',
     PORT: String(port),
@@ -332,6 +339,12 @@ export async function runtimeBench(options: {
   }
 }
 
+/** `NAME=value …`: the environment npm start gives the server. */
+const serverEnvText = () =>
+  Object.entries(SERVER_ENV)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+
 const s = (ms: number | undefined) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(1)} s`);
 const pct = (a: number, b: number) => `${Math.round((a / b) * 100)}%`;
 
@@ -341,11 +354,11 @@ export function runtimeMarkdown(
   processRss: { scenario: string; mb: number | null }[],
 ): string {
   const restart = Math.max(...f.start.embeddedRestart);
-  return `## The production process (compiled, \`node ${SERVER_NODE_FLAGS.join(' ')} dist/src/main.js\`)
+  return `## The production process (compiled, \`${serverEnvText()} node ${SERVER_NODE_FLAGS.join(' ')} dist/src/main.js\`)
 
 The server as \`npm start\` runs it: JavaScript compiled by tsc (scripts/build-server.ts), one
-node process with the server's node flags (the heap limit: README, Running in production),
-spawned by the bench and polled on \`GET /health\` every 20 ms. The three \`GET /health\` figures
+node process with the server's node flags and environment (the heap limit, two malloc arenas:
+README, Running in production), spawned by the bench and polled on \`GET /health\` every 20 ms. The three \`GET /health\` figures
 (logging silent, at info, and bare Fastify) come from ${ROUNDS} alternating turns with all three
 servers up, each the median of its turns.
 

@@ -10,7 +10,12 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { ensureServerBuild, SERVER_MAIN, SERVER_NODE_FLAGS } from '../scripts/build-server.ts';
+import {
+  ensureServerBuild,
+  SERVER_ENV,
+  SERVER_MAIN,
+  SERVER_NODE_FLAGS,
+} from '../scripts/build-server.ts';
 import { ensureSigningKey } from './auth/signing-keys.ts';
 import { loadConfig } from './config.ts';
 import { openDatabase } from './db/database.ts';
@@ -39,6 +44,8 @@ function start(
   const childEnv: Record<string, string | undefined> = { ...process.env, ...env };
   // This test is about the embedded database, whatever the suite runs against.
   delete childEnv.DATABASE_URL;
+  // What npm start sets when the caller has not (checked below): not inherited from this run.
+  for (const name of Object.keys(SERVER_ENV)) delete childEnv[name];
   delete childEnv.REDIS_URL;
   const [file, ...args] = command as [string, ...string[]];
   const child = spawn(file, args, {
@@ -198,6 +205,11 @@ describe('main.ts as a process', () => {
       const cmdline = readFileSync(`/proc/${children[0]}/cmdline`, 'utf8').split('\0');
       expect(cmdline[0]).toMatch(/node$/);
       expect(cmdline.slice(1).filter(Boolean)).toEqual([...SERVER_NODE_FLAGS, 'dist/src/main.js']);
+      // With the server's environment (two malloc arenas: scripts/build-server.ts SERVER_ENV),
+      // read by the C library at exec, so it must be in the process's own environment.
+      const environ = readFileSync(`/proc/${children[0]}/environ`, 'utf8').split('\0');
+      for (const [name, value] of Object.entries(SERVER_ENV))
+        expect(environ).toContain(`${name}=${value}`);
       serverPid = Number(children[0]);
       npm.child.kill('SIGTERM');
       expect(await npm.exited).toBe(0);
