@@ -5,7 +5,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import autocannon from 'autocannon';
-import { BENCH_DIST, ensureBenchBuild, SERVER_ENV } from '../scripts/build-server.ts';
+import { BENCH_DIST, ensureBenchBuild, withServerEnv } from '../scripts/build-server.ts';
 import { type CpuSplit, cpuPerRequest, cpuSnapshot } from './cpu.ts';
 
 export interface BenchServer<T> {
@@ -32,7 +32,7 @@ export async function startBenchServer<T>(
   const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), compiled, ...args], {
     stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
     // The server's environment (two malloc arenas), as npm start gives it; the peer gets it too.
-    env: { ...SERVER_ENV, ...process.env, NODE_ENV: 'test' },
+    env: { ...withServerEnv(), NODE_ENV: 'test' },
   });
   const lines = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SERVER_ENV } from '../scripts/build-server.ts';
+import { withServerEnv } from '../scripts/build-server.ts';
 import { type LoadRow, measureLoad, medianTurn, ROUNDS, startBenchServer } from './kit.ts';
 
 const PACKAGES = ['better-auth@1', 'better-sqlite3@12', 'fastify@5'];
@@ -93,7 +93,7 @@ export async function startPeer(): Promise<{
     cwd: PEER_DIR,
     stdio: ['ignore', 'pipe', 'inherit'],
     // The allocator settings Switchboard's servers run with (bench/kit.ts), for comparable RSS.
-    env: { ...SERVER_ENV, ...process.env, NODE_ENV: 'production' },
+    env: { ...withServerEnv(), NODE_ENV: 'production' },
   });
   const rl = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {

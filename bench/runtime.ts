@@ -14,6 +14,7 @@ import {
   SERVER_ENV,
   SERVER_MAIN,
   SERVER_NODE_FLAGS,
+  withServerEnv,
 } from '../scripts/build-server.ts';
 import { inTurns, type LoadRow, ROUNDS } from './kit.ts';
 
@@ -64,8 +65,7 @@ export async function startCompiled(options: {
   const port = await freePort();
   const env: Record<string, string | undefined> = {
     // As npm start runs it: the server's environment unless this one sets the same variables.
-    ...SERVER_ENV,
-    ...process.env,
+    ...withServerEnv(),
     NODE_ENV: 'development',
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -358,9 +358,9 @@ export function runtimeMarkdown(
 
 The server as \`npm start\` runs it: JavaScript compiled by tsc (scripts/build-server.ts), one
 node process with the server's node flags and environment (the heap limit, two malloc arenas:
-README, Running in production), spawned by the bench and polled on \`GET /health\` every 20 ms. The three \`GET /health\` figures
-(logging silent, at info, and bare Fastify) come from ${ROUNDS} alternating turns with all three
-servers up, each the median of its turns.
+README, Running in production), spawned by the bench and polled on \`GET /health\` every 20 ms.
+The three \`GET /health\` figures (logging silent, at info, and bare Fastify) come from ${ROUNDS}
+alternating turns with all three servers up, each the median of its turns.
 
 | Figure | Measured | Goal |
 | --- | ---: | --- |

@@ -45,6 +45,11 @@ export const SERVER_ENV: Readonly<Record<string, string>> = Object.freeze({
   MALLOC_ARENA_MAX: '2',
 });
 
+/** `env` (this process's by default) with SERVER_ENV's variables where it sets none: npm start's rule. */
+export function withServerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...SERVER_ENV, ...env };
+}
+
 const TARGET: BuildTarget = {
   dist: SERVER_DIST,
   entry: SERVER_MAIN,
