@@ -240,7 +240,21 @@ export async function runtimeBench(options: {
     const embedded = { DATA_DIR: dataDir };
     const first = await startCompiled({ env: { ...embedded, LOG_LEVEL: 'warn' } });
     console.log(`compiled server, embedded, empty DATA_DIR: healthy in ${Math.round(first.ms)} ms`);
-    await first.target.stop();
+    try {
+      // The same reads after a first start: creating the cluster and running every migration
+      // happened in this process's lifetime (or in the child that created the cluster).
+      const headers = await seedOverHttp(first.target.port);
+      const t = { port: first.target.port, headers };
+      await load('compiled `GET /auth/me`, embedded, after a first start', t, '/auth/me');
+      await load(
+        'compiled `GET /api/prompts`, embedded, after a first start',
+        t,
+        '/api/prompts?limit=20',
+      );
+      recordRss('compiled server, embedded PGlite, after a first start', first.target.pid);
+    } finally {
+      await first.target.stop();
+    }
     // A second used data directory, so the info server restarts too and runs beside the silent one.
     cpSync(dataDir, infoDataDir, { recursive: true });
 
@@ -254,7 +268,7 @@ export async function runtimeBench(options: {
       const t = { port: silent.target.port, headers };
       await load('compiled `GET /auth/me`, embedded', t, '/auth/me');
       await load('compiled `GET /api/prompts`, embedded', t, '/api/prompts?limit=20');
-      recordRss('compiled server, embedded PGlite', silent.target.pid);
+      recordRss('compiled server, embedded PGlite, after a restart', silent.target.pid);
 
       // Logging at info, JSON lines into a file: what one access line per request costs. /health
       // of bare Fastify, of the silent server and of this one, in alternating turns.

@@ -35,11 +35,12 @@ export const SERVER_NODE_FLAGS: readonly string[] = ['--max-old-space-size=1024'
  * The environment the server runs with, unless the operator set these variables themselves
  * (`npm start`, the README's production command, the bench). glibc's malloc gives each thread that
  * allocates its own arena, up to eight per core, and rarely hands freed arena memory back: V8's
- * compiler and collector threads, libuv's pool (argon2 hashes, WebCrypto, file writes) and the
- * worker that runs the embedded database's initdb each leave one behind, holding what they once
- * needed. Two arenas held the embedded server 60-90 MB lower after a first start and a load of
- * reads or logins (425-462 -> 340-387 MB over four runs each, the same req/s and logins/s). Read
- * by glibc when the process starts, so it cannot be set from inside; other C libraries ignore it.
+ * compiler and collector threads and libuv's pool (argon2 hashes, WebCrypto, file writes) each
+ * may leave one behind, holding what they once needed. Two arenas held the embedded server
+ * 60-90 MB lower after a first start while its initdb ran in a worker thread; since initdb runs
+ * in a child process (src/db/pglite.ts) the difference measured is within noise: a bound, not a
+ * saving. Read by glibc when the process starts, so it cannot be set from inside; other C
+ * libraries ignore it.
  */
 export const SERVER_ENV: Readonly<Record<string, string>> = Object.freeze({
   MALLOC_ARENA_MAX: '2',

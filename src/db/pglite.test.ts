@@ -1,11 +1,14 @@
 // The embedded driver's flights (src/db/pglite.ts): a prepared statement is described once, on
 // its first run, and later answers are read with the columns remembered then — the same rows,
 // the same types — until the statement goes stale, when it is described afresh.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from './database.ts';
-import { databaseFromPGlite } from './pglite.ts';
+import { databaseFromPGlite, openEmbeddedDatabase } from './pglite.ts';
 
 let pglite: PGlite;
 let database: Database;
@@ -122,5 +125,43 @@ describe('an embedded database closing', () => {
     expect(await waiting).toEqual([{ two: 2 }]);
     await closing;
     expect(own.closed).toBe(true);
+  });
+});
+
+describe('creating the embedded database in an empty DATA_DIR', () => {
+  const roots: string[] = [];
+  afterAll(() => {
+    for (const d of roots) rmSync(d, { recursive: true, force: true });
+  });
+  const emptyDataDir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'sb-initdb-'));
+    roots.push(d);
+    return d;
+  };
+
+  it('creates the cluster, then opens it as a restart would', async () => {
+    const dir = emptyDataDir();
+    const opened = await openEmbeddedDatabase(dir);
+    try {
+      expect(existsSync(join(dir, 'pgdata', 'PG_VERSION'))).toBe(true);
+      const answer = await opened.session((conn) =>
+        conn.flight([CompiledQuery.raw('show shared_buffers')]),
+      );
+      // The set-up wrote the embedded server's memory settings into the cluster.
+      expect(answer.rows).toEqual([{ shared_buffers: '16MB' }]);
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('names what failed and where, and releases the directory for the next attempt', async () => {
+    const dir = emptyDataDir();
+    // initdb must create base/ as a directory: a file in its way makes it fail.
+    mkdirSync(join(dir, 'pgdata'));
+    writeFileSync(join(dir, 'pgdata', 'base'), 'in the way');
+    const failure = `the embedded database could not be created in ${join(dir, 'pgdata')}: ErrnoError (errno 54)`;
+    await expect(openEmbeddedDatabase(dir)).rejects.toThrow(failure);
+    // Not "locked by this process": the failed attempt let go of the data directory.
+    await expect(openEmbeddedDatabase(dir)).rejects.toThrow(failure);
   });
 });

@@ -1,9 +1,9 @@
 // The embedded database: PGlite (PostgreSQL compiled to WebAssembly) in DATA_DIR, behind the same
 // Database interface as the `pg` pool (database.ts). Its own module, loaded only when no
 // DATABASE_URL is set: a server on PostgreSQL never loads PGlite.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, type QueryResult, sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -324,36 +324,48 @@ export const EMBEDDED_POSTGRES_CONF = [
 ];
 
 /**
- * Creates the cluster in an empty embedded data directory (PGlite's initdb) in a worker thread
- * that then ends. initdb runs in a second WebAssembly instance and leaves the process holding
- * ~700 MB it cannot give back; in a worker, that memory goes with the worker, and the server opens
- * the finished directory like on any restart (~300 MB less resident after a first start).
+ * Creates the cluster in an empty embedded data directory (PGlite's initdb) in a child process
+ * that then exits. initdb runs in a second WebAssembly instance and leaves the process holding
+ * ~700 MB it cannot give back; in a worker thread most of it went with the worker, but the malloc
+ * arena the worker had used stayed (~60-80 MB more resident after a first start than after a
+ * restart). A process gives back everything when it exits, and the server opens the finished
+ * directory like on any restart.
  */
 async function initEmbeddedCluster(dir: string): Promise<void> {
-  // Plain JavaScript (no transpiler in the worker); PGlite is resolved from this module.
+  // Plain JavaScript (no transpiler in the child); PGlite is resolved from this module.
   const code = `
-    const { workerData, parentPort } = require('node:worker_threads');
-    import(workerData.pglite)
-      .then(({ PGlite }) => PGlite.create({ dataDir: workerData.dir, postgresqlconf: workerData.conf }))
+    const job = JSON.parse(process.argv[1]);
+    import(job.pglite)
+      .then(({ PGlite }) => PGlite.create({ dataDir: job.dir, postgresqlconf: job.conf }))
       .then((pg) => pg.close())
-      .then(() => parentPort.postMessage('done'));
+      .catch((err) => {
+        // PGlite's file-system errors carry a WebAssembly errno and no message. (exit, not
+        // exitCode: PGlite's runtime resets the latter.)
+        const what = (err && (err.message || err.name)) || String(err);
+        process.stderr.write(what + (err && err.errno !== undefined ? ' (errno ' + err.errno + ')' : ''));
+        process.exit(1);
+      });
   `;
-  const workerData = {
+  const job = JSON.stringify({
     dir,
     conf: EMBEDDED_POSTGRES_CONF,
     pglite: import.meta.resolve('@electric-sql/pglite'),
-  };
+  });
   await new Promise<void>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData });
-    let done = false;
-    worker.once('message', () => {
-      done = true;
-      void worker.terminate();
+    // The server's own node flags (a debugger's port, a loader) are not passed to the child.
+    const child = spawn(process.execPath, ['-e', code, job], {
+      stdio: ['ignore', 'ignore', 'pipe'],
     });
-    worker.once('error', reject);
-    worker.once('exit', (code) =>
-      done ? resolve() : reject(new Error(`embedded database set-up ended early (${code})`)),
-    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-2000);
+    });
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      if (code === 0) return resolve();
+      const why = stderr.trim() || `set-up exited with ${signal ?? code}`;
+      reject(new Error(`the embedded database could not be created in ${dir}: ${why}`));
+    });
   });
 }
 
