@@ -16,6 +16,7 @@ export default defineConfig({
       ...(onPostgres ? [] : ['src/**/*.pg.test.ts']),
     ],
     globalSetup: ['src/test/global-setup.ts'],
+    setupFiles: ['src/test/setup.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -14,6 +14,10 @@
 // derived values (an escaped LIKE pattern) are computed before the call and passed in.
 // The SQL text is the same as the builder's own would be, so prepared statements, row-level
 // security and the tenant context are untouched.
+// What the check at compile time cannot see: an argument that is a parameter AND decides a branch
+// by strict equality (`a.status === 'done' ? …`): its marker always takes the same side. The test
+// suite turns on verifyFixedQueries, so every call there also runs the builder on its own values
+// and must get the fixed statement's SQL and parameters; production skips that work.
 import type { Compilable, CompiledQuery, Kysely } from 'kysely';
 import type { DB } from './schema.ts';
 
@@ -67,6 +71,32 @@ function shapeKey(args: Args): string {
   return key;
 }
 
+let verifying = false;
+
+/**
+ * Every call also builds its statement the ordinary way and fails unless the SQL text and the
+ * parameters equal those of its shape's statement with its values (src/test/setup.ts: the whole
+ * suite, on both databases). Off in production: it costs the build fixedQuery saves.
+ */
+export function verifyFixedQueries(on: boolean): void {
+  verifying = on;
+}
+
+const sameValue = (x: unknown, y: unknown) =>
+  x instanceof Date && y instanceof Date ? x.getTime() === y.getTime() : Object.is(x, y);
+
+function verifyCall(fixed: CompiledQuery, direct: CompiledQuery): void {
+  const same =
+    fixed.sql === direct.sql &&
+    fixed.parameters.length === direct.parameters.length &&
+    fixed.parameters.every((v, i) => sameValue(v, direct.parameters[i]));
+  if (!same) {
+    throw new Error(
+      `fixedQuery: this call's own statement is not its shape's (an argument decided a branch by its content): ${direct.sql}`,
+    );
+  }
+}
+
 /**
  * Wraps a builder of one statement into a function that runs it with the rows as the builder's
  * `.execute()` would answer them. See the invariant above for what the builder may do.
@@ -85,9 +115,9 @@ export function fixedQuery<A extends { readonly [K in keyof A]: Scalar }, R>(
     const { query, slots } = shape;
     const values = args as Args;
     const parameters = slots.map((slot, i) => (slot === null ? query.parameters[i] : values[slot]));
-    const result = await db.executeQuery<R>(
-      Object.freeze({ ...query, parameters: Object.freeze(parameters) }) as CompiledQuery<R>,
-    );
+    const bound = Object.freeze({ ...query, parameters: Object.freeze(parameters) });
+    if (verifying) verifyCall(bound, build(db, args).compile());
+    const result = await db.executeQuery<R>(bound as CompiledQuery<R>);
     return result.rows;
   };
 }
