@@ -19,7 +19,7 @@ export const PEER_DIR =
 // cookie and reads no database row while the cache is fresh (5 minutes here).
 const SERVER = `
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,7 +28,8 @@ import { getMigrations } from 'better-auth/db/migration';
 import { fromNodeHeaders } from 'better-auth/node';
 import Fastify from 'fastify';
 
-const db = new Database(join(mkdtempSync(join(tmpdir(), 'sb-peer-db-')), 'auth.db'));
+const dbDir = mkdtempSync(join(tmpdir(), 'sb-peer-db-'));
+const db = new Database(join(dbDir, 'auth.db'));
 db.pragma('journal_mode = WAL');
 const auth = betterAuth({
   database: db,
@@ -54,7 +55,14 @@ const res = await auth.api.signUpEmail({
 });
 const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
 console.log(JSON.stringify({ port: app.server.address().port, headers: { cookie } }));
-process.on('SIGTERM', () => app.close().then(() => process.exit(0)));
+// Stopped by the bench: the database and its folder go with it (a run leaves nothing in /tmp).
+process.on('SIGTERM', () =>
+  app.close().then(() => {
+    db.close();
+    rmSync(dbDir, { recursive: true, force: true });
+    process.exit(0);
+  }),
+);
 `;
 
 /** Installs better-auth and its SQLite driver into PEER_DIR unless a previous run did. */

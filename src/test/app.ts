@@ -24,10 +24,23 @@ export const LIVEKIT_ENV = {
   LIVEKIT_API_SECRET: 'test-livekit-secret-0123456789abcdef',
 };
 
+/**
+ * The data directories testConfig made in this test file. A built test app removes its own when
+ * it closes; a config used on its own (a logger's options, a service under test) never does, so
+ * whatever is left goes when the file's tests are done: a run leaves nothing in the temp folder.
+ */
+const dataDirs: string[] = [];
+// At module level: vitest attaches it to the root suite of the test file that imports this one.
+afterAll(() => {
+  for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 export function testConfig(env: Record<string, string> = {}): Readonly<Config> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'sb-data-'));
+  dataDirs.push(dataDir);
   return loadConfig({
     NODE_ENV: 'test',
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'sb-data-')),
+    DATA_DIR: dataDir,
     ENCRYPTION_KEYS: TEST_ENCRYPTION_KEYS,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SECRET_KEY: 'test-secret-key-0123456789abcdef0123456789',
