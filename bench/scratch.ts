@@ -46,8 +46,8 @@ export async function openScratch(kind: string | undefined, prefix: string): Pro
     });
   } else {
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-    // Opened as the server opens DATA_DIR's database: the cluster created by initdb in a worker
-    // thread that then ends (in this process, initdb's WebAssembly heap stayed behind: ~440 MB
+    // Opened as the server opens DATA_DIR's database: the cluster created by initdb in a child
+    // process that then exits (in this process, initdb's WebAssembly heap stayed behind: ~440 MB
     // counted as `external` memory until a later collection freed it, which turned the
     // per-socket memory figure negative), the directory locked, statistics kept by ANALYZE.
     const embedded = await openEmbeddedDatabase(dir);
