@@ -128,6 +128,37 @@ describe('embedded data directory lock', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it('stays live while the set-up process its holder started runs, though the holder is gone', async () => {
+    const dir = dataDir();
+    const file = join(dir, LOCK_FILE_NAME);
+    // The embedded set-up child outliving a server killed during its first start.
+    const helper = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    children.push(helper);
+    const orphaned = JSON.stringify({
+      pid: await deadPid(),
+      hostname: hostname(),
+      started_at: 'earlier',
+      helper_pid: helper.pid,
+    });
+    writeFileSync(file, orphaned);
+    expect(() => lockDataDir(dir)).toThrow(`set-up process pid ${helper.pid}`);
+    expect(readFileSync(file, 'utf8')).toBe(orphaned);
+    helper.kill('SIGKILL');
+    await new Promise((resolve) => helper.on('exit', resolve));
+    // Both gone: stale, recovered.
+    const lock = lockDataDir(dir);
+    // Naming a helper keeps the lock ours: the file says so, and release still removes it.
+    lock.setHelper(process.ppid);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
+      pid: process.pid,
+      helper_pid: process.ppid,
+    });
+    lock.setHelper(null);
+    expect(JSON.parse(readFileSync(file, 'utf8')).helper_pid).toBeUndefined();
+    lock.release();
+    expect(existsSync(file)).toBe(false);
+  });
+
   it('the database holds the lock while open and releases it on close', async () => {
     const dir = dataDir();
     const database = await openDatabase(configFor(dir));

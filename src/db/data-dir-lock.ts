@@ -6,7 +6,9 @@
 // The lock is a file created with an exclusive open (`wx`: fails if it exists) holding the owner's
 // pid, host and start time. A lock whose owner is gone (crash, SIGKILL, power loss) is recovered:
 // on the same host, a pid that no longer exists — or our own pid when this process does not hold
-// the lock (a restarted container reuses pid 1) — is stale.
+// the lock (a restarted container reuses pid 1) — is stale. The owner may name a helper, a
+// process it started to write the folder (the embedded set-up): the lock is stale only once both
+// are gone, since a helper outlives an owner killed alone.
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -15,6 +17,7 @@ import {
   readFileSync,
   renameSync,
   unlinkSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
@@ -26,6 +29,12 @@ interface LockOwner {
   pid: number;
   hostname: string;
   started_at: string;
+  /**
+   * A process the owner started to work on the folder (the embedded database's set-up, which
+   * writes the cluster): the lock stays live while either runs, so a server killed alone during
+   * its first start does not let the next one set up the same folder beside its helper.
+   */
+  helper_pid?: number;
 }
 
 export class DataDirLockedError extends Error {
@@ -36,16 +45,19 @@ export class DataDirLockedError extends Error {
     readonly owner: LockOwner,
   ) {
     const where = owner.hostname === hostname() ? '' : ` on host ${owner.hostname}`;
+    const helper = owner.helper_pid ? `, or its set-up process pid ${owner.helper_pid}` : '';
     super(
       `the embedded database in ${dir} is in use by another process (pid ${owner.pid}${where}, ` +
-        `started ${owner.started_at}); one process at a time may open it: stop that one first. ` +
-        `If no such process is running, delete ${lockFile}`,
+        `started ${owner.started_at}${helper}); one process at a time may open it: stop that ` +
+        `one first. If no such process is running, delete ${lockFile}`,
     );
   }
 }
 
 export interface DataDirLock {
   readonly file: string;
+  /** Names the process working on the folder for us (or none): the lock lives while it runs. */
+  setHelper(pid: number | null): void;
   /** Removes the lock file if it is still ours. Idempotent. */
   release(): void;
 }
@@ -59,10 +71,14 @@ function parseOwner(raw: string): LockOwner | undefined {
   try {
     const o = JSON.parse(raw) as Partial<LockOwner>;
     if (Number.isSafeInteger(o.pid) && (o.pid as number) > 0 && typeof o.hostname === 'string') {
+      const helper = o.helper_pid;
       return {
         pid: o.pid as number,
         hostname: o.hostname,
         started_at: typeof o.started_at === 'string' ? o.started_at : 'at an unknown time',
+        ...(Number.isSafeInteger(helper) && (helper as number) > 0
+          ? { helper_pid: helper as number }
+          : {}),
       };
     }
   } catch {
@@ -84,6 +100,7 @@ function isAlive(pid: number): boolean {
 function isStale(file: string, owner: LockOwner): boolean {
   // A pid on another host cannot be checked from here (a data dir on a shared volume).
   if (owner.hostname !== hostname()) return false;
+  if (owner.helper_pid !== undefined && isAlive(owner.helper_pid)) return false;
   if (owner.pid === process.pid) return !heldHere.has(file);
   return !isAlive(owner.pid);
 }
@@ -128,11 +145,14 @@ function removeStale(file: string, judged: string): void {
  */
 export function lockDataDir(dir: string): DataDirLock {
   const file = join(dir, LOCK_FILE_NAME);
-  const mine = `${JSON.stringify({
-    pid: process.pid,
-    hostname: hostname(),
-    started_at: PROCESS_STARTED_AT,
-  } satisfies LockOwner)}\n`;
+  const content = (helper: number | null) =>
+    `${JSON.stringify({
+      pid: process.pid,
+      hostname: hostname(),
+      started_at: PROCESS_STARTED_AT,
+      ...(helper ? { helper_pid: helper } : {}),
+    } satisfies LockOwner)}\n`;
+  let mine = content(null);
 
   for (let attempt = 0; attempt < 20; attempt++) {
     let fd: number | undefined;
@@ -151,6 +171,15 @@ export function lockDataDir(dir: string): DataDirLock {
       let released = false;
       return {
         file,
+        setHelper(pid) {
+          if (released || readLock(file) !== mine) return;
+          // Written aside and renamed over: a reader sees the old content or the new, whole.
+          const next = content(pid);
+          const aside = `${file}.${process.pid}-${randomBytes(4).toString('hex')}`;
+          writeFileSync(aside, next, { mode: 0o600 });
+          renameSync(aside, file);
+          mine = next;
+        },
         release() {
           if (released) return;
           released = true;

@@ -1,12 +1,13 @@
 // The embedded driver's flights (src/db/pglite.ts): a prepared statement is described once, on
 // its first run, and later answers are read with the columns remembered then — the same rows,
 // the same types — until the statement goes stale, when it is described afresh.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCK_FILE_NAME } from './data-dir-lock.ts';
 import type { Database } from './database.ts';
 import { databaseFromPGlite, openEmbeddedDatabase } from './pglite.ts';
 
@@ -141,8 +142,29 @@ describe('creating the embedded database in an empty DATA_DIR', () => {
 
   it('creates the cluster, then opens it as a restart would', async () => {
     const dir = emptyDataDir();
-    const opened = await openEmbeddedDatabase(dir);
+    const lockFile = join(dir, 'pgdata', LOCK_FILE_NAME);
+    const helpers = new Set<number>();
+    const opening = openEmbeddedDatabase(dir);
+    let settled = false;
+    const done = () => {
+      settled = true;
+    };
+    opening.then(done, done);
+    // While the set-up runs, the lock names its process (data-dir-lock.ts: helper_pid).
+    while (!settled) {
+      const raw = existsSync(lockFile) ? readFileSync(lockFile, 'utf8') : '';
+      const helper = raw ? (JSON.parse(raw) as { helper_pid?: number }).helper_pid : undefined;
+      if (helper) helpers.add(helper);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const opened = await opening;
     try {
+      expect(helpers.size).toBe(1);
+      expect([...helpers][0]).not.toBe(process.pid);
+      // Once the set-up has ended, the lock is the server's alone again.
+      expect(JSON.parse(readFileSync(lockFile, 'utf8'))).toEqual(
+        expect.not.objectContaining({ helper_pid: expect.anything() }),
+      );
       expect(existsSync(join(dir, 'pgdata', 'PG_VERSION'))).toBe(true);
       const answer = await opened.session((conn) =>
         conn.flight([CompiledQuery.raw('show shared_buffers')]),

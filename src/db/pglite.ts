@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, type QueryResult, sql } from 'kysely';
 import type { Logger } from 'pino';
-import { lockDataDir } from './data-dir-lock.ts';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.ts';
 import {
   BaseDriver,
   BrokenConnection,
@@ -331,9 +331,11 @@ export const EMBEDDED_POSTGRES_CONF = [
  * restart). A process gives back everything when it exits, and the server opens the finished
  * directory like on any restart. PGlite builds the cluster in memory and writes its files at the
  * end (a set-up killed 1.0-2.2 s into its ~2.5 s had written none), so the next start sets up
- * again. A server killed during its first start does not stop the child: it finishes its set-up.
+ * again. A server killed alone during its first start does not stop the child, which goes on
+ * writing the folder: the data-dir lock names the child as its helper while it runs, so the lock
+ * stays live until both are gone and no second set-up starts beside it.
  */
-async function initEmbeddedCluster(dir: string): Promise<void> {
+async function initEmbeddedCluster(dir: string, lock: DataDirLock): Promise<void> {
   // Plain JavaScript (no transpiler in the child); PGlite is resolved from this module.
   const code = `
     const job = JSON.parse(process.argv[1]);
@@ -362,8 +364,10 @@ async function initEmbeddedCluster(dir: string): Promise<void> {
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-2000);
     });
+    if (child.pid) lock.setHelper(child.pid);
     child.once('error', reject);
     child.once('close', (code, signal) => {
+      lock.setHelper(null);
       if (code === 0) return resolve();
       const why = stderr.trim() || `set-up exited with ${signal ?? code}`;
       reject(new Error(`the embedded database could not be created in ${dir}: ${why}`));
@@ -379,7 +383,7 @@ export async function openEmbeddedDatabase(dataDir: string, logger?: Logger): Pr
   const lock = lockDataDir(dir);
   let database: Database;
   try {
-    if (!existsSync(join(dir, 'PG_VERSION'))) await initEmbeddedCluster(dir);
+    if (!existsSync(join(dir, 'PG_VERSION'))) await initEmbeddedCluster(dir, lock);
     database = databaseFromPGlite(
       await PGlite.create({ dataDir: dir, postgresqlconf: EMBEDDED_POSTGRES_CONF }),
       { autoAnalyze: true, logger },
