@@ -367,7 +367,11 @@ async function initEmbeddedCluster(dir: string, lock: DataDirLock): Promise<void
     if (child.pid) lock.setHelper(child.pid);
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      lock.setHelper(null);
+      try {
+        lock.setHelper(null);
+      } catch {
+        // The lock keeps the helper's pid, now dead: stale once the server is gone too.
+      }
       if (code === 0) return resolve();
       const why = stderr.trim() || `set-up exited with ${signal ?? code}`;
       reject(new Error(`the embedded database could not be created in ${dir}: ${why}`));
