@@ -181,6 +181,12 @@ export async function scratchPostgres(
 
 export { ensureServerBuild };
 
+/** The authenticated reads each compiled server gets: route (as rows name it) and path. */
+const READS = [
+  ['/auth/me', '/auth/me'],
+  ['/api/prompts', '/api/prompts?limit=20'],
+] as const;
+
 type Load = (
   scenario: string,
   target: { port: number; headers: Record<string, string> },
@@ -236,22 +242,29 @@ export async function runtimeBench(options: {
     console.log(`${scenario}: RSS after its load ${mb ?? '?'} MB`);
     rss.push({ scenario, mb });
   };
+  /** A new account's reads on `target` (rows named for `where`), then the RSS they leave. */
+  const readsThenRss = async (
+    target: RuntimeTarget,
+    where: string,
+    rssScenario: string,
+    reads: readonly (readonly [route: string, path: string])[] = READS,
+  ) => {
+    const t = { port: target.port, headers: await seedOverHttp(target.port) };
+    for (const [route, path] of reads) await load(`compiled \`GET ${route}\`, ${where}`, t, path);
+    recordRss(rssScenario, target.pid);
+  };
   try {
     const embedded = { DATA_DIR: dataDir };
     const first = await startCompiled({ env: { ...embedded, LOG_LEVEL: 'warn' } });
     console.log(`compiled server, embedded, empty DATA_DIR: healthy in ${Math.round(first.ms)} ms`);
     try {
-      // The same reads after a first start: creating the cluster and running every migration
-      // happened in this process's lifetime (or in the child that created the cluster).
-      const headers = await seedOverHttp(first.target.port);
-      const t = { port: first.target.port, headers };
-      await load('compiled `GET /auth/me`, embedded, after a first start', t, '/auth/me');
-      await load(
-        'compiled `GET /api/prompts`, embedded, after a first start',
-        t,
-        '/api/prompts?limit=20',
+      // The same reads after a first start: this process ran every migration (the cluster itself
+      // was created by the set-up child, src/db/pglite.ts).
+      await readsThenRss(
+        first.target,
+        'embedded, after a first start',
+        'compiled server, embedded PGlite, after a first start',
       );
-      recordRss('compiled server, embedded PGlite, after a first start', first.target.pid);
     } finally {
       await first.target.stop();
     }
@@ -264,11 +277,11 @@ export async function runtimeBench(options: {
     restarts.push(silent.ms);
     let health: RuntimeFigures['health'];
     try {
-      const headers = await seedOverHttp(silent.target.port);
-      const t = { port: silent.target.port, headers };
-      await load('compiled `GET /auth/me`, embedded', t, '/auth/me');
-      await load('compiled `GET /api/prompts`, embedded', t, '/api/prompts?limit=20');
-      recordRss('compiled server, embedded PGlite, after a restart', silent.target.pid);
+      await readsThenRss(
+        silent.target,
+        'embedded',
+        'compiled server, embedded PGlite, after a restart',
+      );
 
       // Logging at info, JSON lines into a file: what one access line per request costs. /health
       // of bare Fastify, of the silent server and of this one, in alternating turns.
@@ -326,12 +339,10 @@ export async function runtimeBench(options: {
           `compiled server, PostgreSQL: first start ${Math.round(pgFirst)} ms, restart ${Math.round(again.ms)} ms`,
         );
         try {
-          const headers = await seedOverHttp(again.target.port);
-          const t = { port: again.target.port, headers };
-          await load('compiled `GET /health`, PostgreSQL', t, '/health');
-          await load('compiled `GET /auth/me`, PostgreSQL', t, '/auth/me');
-          await load('compiled `GET /api/prompts`, PostgreSQL', t, '/api/prompts?limit=20');
-          recordRss('compiled server, PostgreSQL', again.target.pid);
+          await readsThenRss(again.target, 'PostgreSQL', 'compiled server, PostgreSQL', [
+            ['/health', '/health'],
+            ...READS,
+          ]);
         } finally {
           await again.target.stop();
           removeDir(env.DATA_DIR);
