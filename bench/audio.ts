@@ -64,8 +64,13 @@ function device(port: number, until: number, wyoming: boolean): Promise<number> 
             ws.send(JSON.stringify({ type: 'audio-stop' }));
             return;
           }
-          // Keep at most 64 KiB in the client's send buffer: the server's pace, not ours.
-          while (ws.bufferedAmount < 65_536) ws.send(wyoming ? framed : frame);
+          // Keep at most 64 KiB in the client's send buffer: the server's pace, not ours. And
+          // at most 64 KiB per turn: while the kernel takes every write at once the buffer never
+          // fills, and one device's loop would hold the load generator (every other device
+          // starved until the end, its audio-stop its only message; seen on a 2-core AMD VM).
+          const message = wyoming ? framed : frame;
+          for (let turn = 0; turn < 65_536 && ws.bufferedAmount < 65_536; turn += message.length)
+            ws.send(message);
           setImmediate(pump);
         };
         pump();
