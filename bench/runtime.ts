@@ -258,8 +258,8 @@ export async function runtimeBench(options: {
     const first = await startCompiled({ env: { ...embedded, LOG_LEVEL: 'warn' } });
     console.log(`compiled server, embedded, empty DATA_DIR: healthy in ${Math.round(first.ms)} ms`);
     try {
-      // The same reads after a first start: this process ran every migration (the cluster itself
-      // was created by the set-up child, src/db/pglite.ts).
+      // The same reads after a first start: the set-up child created the cluster and ran every
+      // migration (src/db/embedded-setup.ts); this process opened the result as on a restart.
       await readsThenRss(
         first.target,
         'embedded, after a first start',

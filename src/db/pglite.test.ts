@@ -6,9 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { CompiledQuery } from 'kysely';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCK_FILE_NAME } from './data-dir-lock.ts';
 import type { Database } from './database.ts';
+import { migrateToLatest } from './migrate.ts';
+import { migrations } from './migrations/index.ts';
 import { databaseFromPGlite, openEmbeddedDatabase } from './pglite.ts';
 
 let pglite: PGlite;
@@ -140,11 +143,16 @@ describe('creating the embedded database in an empty DATA_DIR', () => {
     return d;
   };
 
-  it('creates the cluster, then opens it as a restart would', async () => {
+  it('creates and migrates the cluster in a set-up process, then opens it as a restart would', async () => {
     const dir = emptyDataDir();
     const lockFile = join(dir, 'pgdata', LOCK_FILE_NAME);
     const helpers = new Set<number>();
-    const opening = openEmbeddedDatabase(dir);
+    const lines: { msg: string; applied?: string[] }[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => lines.push(JSON.parse(line)) },
+    );
+    const opening = openEmbeddedDatabase(dir, logger);
     let settled = false;
     const done = () => {
       settled = true;
@@ -171,6 +179,13 @@ describe('creating the embedded database in an empty DATA_DIR', () => {
       );
       // The set-up wrote the embedded server's memory settings into the cluster.
       expect(answer.rows).toEqual([{ shared_buffers: '16MB' }]);
+      // And ran every migration there (the server's own call finds nothing left to do), naming
+      // them in the server's log as a migration in process would have.
+      const all = Object.keys(migrations);
+      expect(lines.filter((l) => l.msg === 'migrations applied')).toEqual([
+        expect.objectContaining({ applied: all }),
+      ]);
+      expect(await migrateToLatest(opened.db)).toEqual([]);
     } finally {
       await opened.close();
     }

@@ -3,7 +3,8 @@
 // DATABASE_URL is set: a server on PostgreSQL never loads PGlite.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGlite, protocol, types } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, type QueryResult, sql } from 'kysely';
 import type { Logger } from 'pino';
@@ -324,43 +325,29 @@ export const EMBEDDED_POSTGRES_CONF = [
 ];
 
 /**
- * Creates the cluster in an empty embedded data directory (PGlite's initdb) in a child process
- * that then exits. initdb runs in a second WebAssembly instance and leaves the process holding
- * ~700 MB it cannot give back; in a worker thread most of it went with the worker, but the malloc
- * arena the worker had used stayed (~60-80 MB more resident after a first start than after a
- * restart). A process gives back everything when it exits, and the server opens the finished
- * directory like on any restart. PGlite builds the cluster in memory and writes its files at the
- * end (a set-up killed 1.0-2.2 s into its ~2.5 s had written none), so the next start sets up
- * again. A server killed alone during its first start does not stop the child, which goes on
- * writing the folder: the data-dir lock names the child as its helper while it runs, so the lock
- * stays live until both are gone and no second set-up starts beside it.
+ * Sets up an empty embedded data directory (PGlite's initdb, then every migration) in a child
+ * process that then exits (embedded-setup.ts says why), and returns the migrations it applied.
+ * PGlite builds the cluster in memory and writes its files at the end (a set-up killed 1.0-2.2 s
+ * into its initdb had written none), so the next start sets up again. A server killed alone
+ * during its first start does not stop the child, which goes on writing the folder: the data-dir
+ * lock names the child as its helper while it runs, so the lock stays live until both are gone
+ * and no second set-up starts beside it.
  */
-async function initEmbeddedCluster(dir: string, lock: DataDirLock): Promise<void> {
-  // Plain JavaScript (no transpiler in the child); PGlite is resolved from this module.
-  const code = `
-    const job = JSON.parse(process.argv[1]);
-    import(job.pglite)
-      .then(({ PGlite }) => PGlite.create({ dataDir: job.dir, postgresqlconf: job.conf }))
-      .then((pg) => pg.close())
-      .catch((err) => {
-        // PGlite's file-system errors carry a WebAssembly errno and no message. (exit, not
-        // exitCode: PGlite's runtime resets the latter.)
-        const what = (err && (err.message || err.name)) || String(err);
-        process.stderr.write(what + (err && err.errno !== undefined ? ' (errno ' + err.errno + ')' : ''));
-        process.exit(1);
-      });
-  `;
-  const job = JSON.stringify({
-    dir,
-    conf: EMBEDDED_POSTGRES_CONF,
-    pglite: import.meta.resolve('@electric-sql/pglite'),
-  });
-  await new Promise<void>((resolve, reject) => {
-    // The server's own node flags (a debugger's port, a loader) are not passed to the child.
-    const child = spawn(process.execPath, ['-e', code, job], {
-      stdio: ['ignore', 'ignore', 'pipe'],
+async function setUpEmbeddedCluster(dir: string, lock: DataDirLock): Promise<string[]> {
+  // The set-up module beside this one, as this process runs it: compiled JavaScript in
+  // production (dist/), TypeScript under tsx or the test runner, where the child needs tsx's loader.
+  const setUp = new URL(`./embedded-setup${extname(import.meta.url)}`, import.meta.url);
+  const loader = setUp.pathname.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  return new Promise<string[]>((resolve, reject) => {
+    // The server's own node flags (a debugger's port, a heap limit) are not passed to the child.
+    const child = spawn(process.execPath, [...loader, fileURLToPath(setUp), dir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
+    let stdout = '';
     let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-2000);
     });
@@ -372,14 +359,20 @@ async function initEmbeddedCluster(dir: string, lock: DataDirLock): Promise<void
       } catch {
         // The lock keeps the helper's pid, now dead: stale once the server is gone too.
       }
-      if (code === 0) return resolve();
+      if (code === 0) {
+        try {
+          return resolve((JSON.parse(stdout) as { applied: string[] }).applied);
+        } catch {
+          stderr ||= `set-up answered ${JSON.stringify(stdout.slice(0, 200))}`;
+        }
+      }
       const why = stderr.trim() || `set-up exited with ${signal ?? code}`;
       reject(new Error(`the embedded database could not be created in ${dir}: ${why}`));
     });
   });
 }
 
-/** The embedded database of DATA_DIR, created on first use, locked against a second process. */
+/** The embedded database of DATA_DIR, created and migrated on first use, locked against a second process. */
 export async function openEmbeddedDatabase(dataDir: string, logger?: Logger): Promise<Database> {
   const dir = join(dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });
@@ -387,7 +380,10 @@ export async function openEmbeddedDatabase(dataDir: string, logger?: Logger): Pr
   const lock = lockDataDir(dir);
   let database: Database;
   try {
-    if (!existsSync(join(dir, 'PG_VERSION'))) await initEmbeddedCluster(dir, lock);
+    if (!existsSync(join(dir, 'PG_VERSION'))) {
+      const applied = await setUpEmbeddedCluster(dir, lock);
+      logger?.info({ applied }, 'migrations applied');
+    }
     database = databaseFromPGlite(
       await PGlite.create({ dataDir: dir, postgresqlconf: EMBEDDED_POSTGRES_CONF }),
       { autoAnalyze: true, logger },
