@@ -372,7 +372,10 @@ async function setUpEmbeddedCluster(dir: string, lock: DataDirLock): Promise<str
   });
 }
 
-/** The embedded database of DATA_DIR, created and migrated on first use, locked against a second process. */
+/**
+ * The embedded database of DATA_DIR, created and migrated on first use, locked against a second
+ * process.
+ */
 export async function openEmbeddedDatabase(dataDir: string, logger?: Logger): Promise<Database> {
   const dir = join(dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });
