@@ -46,7 +46,7 @@ export async function openScratch(kind: string | undefined, prefix: string): Pro
     });
   } else {
     const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-    // Opened as the server opens DATA_DIR's database: the cluster created by initdb in a child
+    // Opened as the server opens DATA_DIR's database: the cluster created and migrated in a child
     // process that then exits (in this process, initdb's WebAssembly heap stayed behind: ~440 MB
     // counted as `external` memory until a later collection freed it, which turned the
     // per-socket memory figure negative), the directory locked, statistics kept by ANALYZE.
@@ -57,6 +57,7 @@ export async function openScratch(kind: string | undefined, prefix: string): Pro
       rmSync(dir, { recursive: true, force: true });
     });
   }
+  // PostgreSQL's scratch database is empty; the embedded one finds nothing left to apply.
   await migrateToLatest(database.db);
   const dataDir = mkdtempSync(join(tmpdir(), `${prefix}-data-`));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));

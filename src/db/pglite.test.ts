@@ -143,7 +143,7 @@ describe('creating the embedded database in an empty DATA_DIR', () => {
     return d;
   };
 
-  it('creates and migrates the cluster in a set-up process, then opens it as a restart would', async () => {
+  it('creates and migrates the cluster, its set-up process named in the lock, then opens it as a restart would', async () => {
     const dir = emptyDataDir();
     const lockFile = join(dir, 'pgdata', LOCK_FILE_NAME);
     const helpers = new Set<number>();

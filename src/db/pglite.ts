@@ -336,8 +336,9 @@ export const EMBEDDED_POSTGRES_CONF = [
 async function setUpEmbeddedCluster(dir: string, lock: DataDirLock): Promise<string[]> {
   // The set-up module beside this one, as this process runs it: compiled JavaScript in
   // production (dist/), TypeScript under tsx or the test runner, where the child needs tsx's loader.
-  const setUp = new URL(`./embedded-setup${extname(import.meta.url)}`, import.meta.url);
-  const loader = setUp.pathname.endsWith('.ts') ? ['--import', import.meta.resolve('tsx')] : [];
+  const ext = extname(import.meta.url);
+  const setUp = new URL(`./embedded-setup${ext}`, import.meta.url);
+  const loader = ext === '.ts' ? ['--import', import.meta.resolve('tsx')] : [];
   return new Promise<string[]>((resolve, reject) => {
     // The server's own node flags (a debugger's port, a heap limit) are not passed to the child.
     const child = spawn(process.execPath, [...loader, fileURLToPath(setUp), dir], {
