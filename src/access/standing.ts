@@ -78,5 +78,5 @@ export async function lockMember(
 ): Promise<Standing & { role: Role }> {
   const s = await lockStanding(tx, orgId, userId, proven);
   if (s.role === null) throw notAMember();
-  return { ...s, role: s.role };
+  return { org: s.org, role: s.role, superuser: s.superuser, fullName: s.fullName };
 }

@@ -152,13 +152,9 @@ export function createAccessTokens(opts: AccessTokenOptions): AccessTokens {
     async sign(input) {
       const ring = getKeyRing();
       const iat = Math.floor(now() / 1000);
-      const claims = toAccessClaims({
-        ...input,
-        iss: issuer,
-        aud: audience,
-        iat,
-        exp: iat + ttlSeconds,
-      });
+      const claims = toAccessClaims(
+        Object.assign({}, input, { iss: issuer, aud: audience, iat, exp: iat + ttlSeconds }),
+      );
       if (!claims) throw new TypeError('access token claims are not in the expected shape');
       const { iss: _iss, aud: _aud, iat: _iat, exp: _exp, ...custom } = claims;
       const token = await new SignJWT(custom)

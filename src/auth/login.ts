@@ -181,11 +181,10 @@ export async function completeLogin(
       passwordHash: user.password_hash,
     });
     const org = standing.org;
-    const current: SessionSubject = {
-      ...subject,
+    const current: SessionSubject = Object.assign({}, subject, {
       role: standing.role,
       superuser: standing.superuser,
-    };
+    });
     const { sessionId, refreshToken } = await openSession(tx, auth, current, meta);
     await recordAct(tx, meta, current, {
       action: 'auth.login',

@@ -32,7 +32,9 @@ export function createPromptService(database: Database) {
     },
 
     list(p: Principal, q: OwnedListQuery & { q?: string }) {
-      return prompts.list(p, q, (tx, scope) => repo.listPrompts(tx, p.orgId, { ...scope, q: q.q }));
+      return prompts.list(p, q, (tx, scope) =>
+        repo.listPrompts(tx, p.orgId, Object.assign({ q: q.q }, scope)),
+      );
     },
 
     get: prompts.get,

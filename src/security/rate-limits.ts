@@ -440,15 +440,14 @@ export function createLoginGuard(limiter: RateLimiter): LoginGuard {
         ['login_account_ip', pair],
         ['login_account', attempt.account],
       ]);
-      return {
-        ...reservation,
+      return Object.assign({}, reservation, {
         async succeeded() {
           // The success gives back only its own account point: a login by the owner must not
           // refill an attacker's budget against the same account.
           await reservation.succeeded();
           await limiter.reset('login_account_ip', pair);
         },
-      };
+      });
     },
   };
 }

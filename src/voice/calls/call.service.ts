@@ -23,7 +23,11 @@ export function createCallService(database: Database) {
       const before = decodeCursor(cursor);
       return withTenantRead(database, tenantOf(p), async (tx) =>
         page(
-          await repo.listCalls(tx, scopeOf(p), { ...filters, before, limit: q.limit + 1 }),
+          await repo.listCalls(
+            tx,
+            scopeOf(p),
+            Object.assign({}, filters, { before, limit: q.limit + 1 }),
+          ),
           q.limit,
         ),
       );
