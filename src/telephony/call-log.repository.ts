@@ -76,7 +76,9 @@ export async function updateCall(
 ): Promise<void> {
   await tx
     .updateTable('calls')
-    .set({ ...patch, updated_at: new Date() })
+    // Object.assign, not a spread followed by a field: every status callback passes here
+    // (ARCHITECTURE.md, Performance).
+    .set(Object.assign({}, patch, { updated_at: new Date() }))
     .where('org_id', '=', orgId)
     .where('call_sid', '=', callSid)
     .execute();

@@ -78,7 +78,7 @@ export function recordCallStatus(
       ? callTransition(row, { status: p.status, durationSeconds: p.durationSeconds, at })
       : null;
     if (patch || Object.keys(link).length > 0) {
-      await log.updateCall(tx, orgId, p.callSid, { ...patch, ...link });
+      await log.updateCall(tx, orgId, p.callSid, Object.assign({}, patch, link));
     }
     return 'applied';
   });
