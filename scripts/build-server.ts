@@ -31,9 +31,10 @@ export const SERVER_MAIN = join(SERVER_DIST, 'src', 'main.js');
  * The young generation's two semi-spaces may each grow to 16 MB by default (V8 on 64-bit); at 8
  * the server's RSS after the runtime bench's reads on the embedded database measured lower in
  * each of 7 paired runs, by 2-53 MB (mean 20; 260-289 MB against 286-313), and its CPU per
- * request no higher (/auth/me 0.52 ms against 0.56, prompts 0.49 against 0.50, main thread and V8's helper
- * threads together, three alternating turns each): a request's short-lived objects die as well
- * in 8 MB, collected twice as often, each collection as cheap (its cost is what survives).
+ * request no higher (/auth/me 0.52 ms against 0.56, prompts 0.49 against 0.50; main thread and
+ * V8's helper threads together, three alternating turns each): a request's short-lived objects
+ * die as well in 8 MB, collected twice as often, each collection as cheap (its cost is what
+ * survives).
  */
 export const SERVER_NODE_FLAGS: readonly string[] = [
   '--max-old-space-size=1024',

@@ -11,7 +11,8 @@ import { type AuditEntry, insertAudit } from './audit.repository.ts';
 export type AuditInput = Omit<AuditEntry, 'ip' | 'user_agent' | 'request_id'>;
 
 function withMeta(meta: RequestMeta, e: AuditInput): AuditEntry {
-  // Object.assign, not a spread followed by fields (slow under Node 20: ARCHITECTURE.md, Performance).
+  // Object.assign, not a spread followed by fields (slow under Node 20's V8: ARCHITECTURE.md,
+  // Performance).
   return Object.assign({}, e, {
     ip: meta.ip,
     user_agent: meta.userAgent,
