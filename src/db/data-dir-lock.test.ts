@@ -128,6 +128,56 @@ describe('embedded data directory lock', () => {
     expect(existsSync(file)).toBe(false);
   });
 
+  it('recovers a lock whose pid now names another process: reused after a crash, or a reboot', async () => {
+    // Linux's /proc tells a process's start time and the boot; elsewhere the pid alone decides.
+    const ticksOf = (pid: number) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    };
+    const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const dir = dataDir();
+    const file = join(dir, LOCK_FILE_NAME);
+    // What this process writes names its boot and start, so a later reuse of its pid is told apart.
+    const own = lockDataDir(dir);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
+      pid: process.pid,
+      boot_id: bootId,
+      pid_start_ticks: ticksOf(process.pid),
+    });
+    own.release();
+    // A live pid (our parent) that started at another time, or a lock from another boot: stale.
+    const parent = ticksOf(process.ppid);
+    const owner = { pid: process.ppid, hostname: hostname(), started_at: 'earlier' };
+    for (const stale of [
+      { ...owner, boot_id: bootId, pid_start_ticks: parent + 1 },
+      { ...owner, boot_id: 'a-boot-since-gone', pid_start_ticks: parent },
+      { ...owner, pid: await deadPid(), helper_pid: process.ppid, helper_start_ticks: parent + 1 },
+    ]) {
+      writeFileSync(file, JSON.stringify(stale));
+      const lock = lockDataDir(dir);
+      expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.pid);
+      lock.release();
+    }
+    // The same process still running: refused, the file left alone (as the owner or the helper).
+    for (const live of [
+      { ...owner, boot_id: bootId, pid_start_ticks: parent },
+      { ...owner, pid: await deadPid(), helper_pid: process.ppid, helper_start_ticks: parent },
+    ]) {
+      writeFileSync(file, JSON.stringify(live));
+      expect(() => lockDataDir(dir)).toThrow(DataDirLockedError);
+      expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual(live);
+    }
+    rmSync(file);
+    // A helper named by this process is recorded with its start, for the same reason.
+    const lock = lockDataDir(dir);
+    lock.setHelper(process.ppid);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({
+      helper_pid: process.ppid,
+      helper_start_ticks: parent,
+    });
+    lock.release();
+  });
+
   it('stays live while the set-up process its holder started runs, though the holder is gone', async () => {
     const dir = dataDir();
     const file = join(dir, LOCK_FILE_NAME);

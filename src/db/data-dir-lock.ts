@@ -9,6 +9,12 @@
 // the lock (a restarted container reuses pid 1) — is stale. The owner may name a helper, a
 // process it started to write the folder (the embedded set-up): the lock is stale only once both
 // are gone, since a helper outlives an owner killed alone.
+// Threat: a pid is reused. After a crash, and surely after a reboot, the pid in the lock may
+// belong to an unrelated process, and a check by pid alone would refuse every start until an
+// operator deleted the file. So on Linux the lock also holds the kernel's boot id and each
+// process's start time (clock ticks since boot, /proc/<pid>/stat): a lock from an earlier boot is
+// stale, and a pid whose process started at another time is not the one that wrote it. Where
+// /proc is missing (another OS) the pid alone decides, as before.
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -35,6 +41,12 @@ interface LockOwner {
    * its first start does not let the next one set up the same folder beside its helper.
    */
   helper_pid?: number;
+  /** The kernel's boot id when the lock was written (Linux): another boot's lock is stale. */
+  boot_id?: string;
+  /** When `pid` started, in clock ticks since boot (Linux): tells it from a later reuse. */
+  pid_start_ticks?: number;
+  /** The same for `helper_pid`. */
+  helper_start_ticks?: number;
 }
 
 export class DataDirLockedError extends Error {
@@ -67,25 +79,55 @@ const heldHere = new Set<string>();
 
 const PROCESS_STARTED_AT = new Date(Date.now() - process.uptime() * 1000).toISOString();
 
+/** The running kernel's boot id, or undefined where the system has none to read. */
+function currentBootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When process `pid` started, in clock ticks since boot (field 22 of /proc/<pid>/stat, counted
+ * after the command name, which may hold spaces and parentheses); undefined when unreadable.
+ */
+function startTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+    return Number.isSafeInteger(ticks) ? ticks : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const BOOT_ID = currentBootId();
+const OWN_START_TICKS = startTicks(process.pid);
+
 function parseOwner(raw: string): LockOwner | undefined {
   try {
     const o = JSON.parse(raw) as Partial<LockOwner>;
     if (Number.isSafeInteger(o.pid) && (o.pid as number) > 0 && typeof o.hostname === 'string') {
-      const helper = o.helper_pid;
-      return {
+      const owner: LockOwner = {
         pid: o.pid as number,
         hostname: o.hostname,
         started_at: typeof o.started_at === 'string' ? o.started_at : 'at an unknown time',
-        ...(Number.isSafeInteger(helper) && (helper as number) > 0
-          ? { helper_pid: helper as number }
-          : {}),
       };
+      if (isPid(o.helper_pid)) owner.helper_pid = o.helper_pid;
+      if (typeof o.boot_id === 'string') owner.boot_id = o.boot_id;
+      if (isTicks(o.pid_start_ticks)) owner.pid_start_ticks = o.pid_start_ticks;
+      if (isTicks(o.helper_start_ticks)) owner.helper_start_ticks = o.helper_start_ticks;
+      return owner;
     }
   } catch {
     // fall through: not a lock we can read
   }
   return undefined;
 }
+
+const isPid = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const isTicks = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 function isAlive(pid: number): boolean {
   try {
@@ -97,12 +139,27 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** Whether `pid` still runs the process that started at `ticks` (when the lock recorded it). */
+function isRunning(pid: number, ticks: number | undefined): boolean {
+  if (!isAlive(pid)) return false;
+  if (ticks === undefined) return true;
+  const now = startTicks(pid);
+  // Unreadable though alive (a hardened /proc): the pid alone decides.
+  return now === undefined || now === ticks;
+}
+
 function isStale(file: string, owner: LockOwner): boolean {
   // A pid on another host cannot be checked from here (a data dir on a shared volume).
   if (owner.hostname !== hostname()) return false;
-  if (owner.helper_pid !== undefined && isAlive(owner.helper_pid)) return false;
+  // Written before the machine last booted: none of its processes still runs.
+  if (owner.boot_id !== undefined && BOOT_ID !== undefined && owner.boot_id !== BOOT_ID) {
+    return true;
+  }
+  if (owner.helper_pid !== undefined && isRunning(owner.helper_pid, owner.helper_start_ticks)) {
+    return false;
+  }
   if (owner.pid === process.pid) return !heldHere.has(file);
-  return !isAlive(owner.pid);
+  return !isRunning(owner.pid, owner.pid_start_ticks);
 }
 
 function readLock(file: string): string | undefined {
@@ -145,13 +202,21 @@ function removeStale(file: string, judged: string): void {
  */
 export function lockDataDir(dir: string): DataDirLock {
   const file = join(dir, LOCK_FILE_NAME);
-  const content = (helper: number | null) =>
-    `${JSON.stringify({
+  const content = (helper: number | null) => {
+    const owner: LockOwner = {
       pid: process.pid,
       hostname: hostname(),
       started_at: PROCESS_STARTED_AT,
-      ...(helper ? { helper_pid: helper } : {}),
-    } satisfies LockOwner)}\n`;
+    };
+    if (BOOT_ID !== undefined) owner.boot_id = BOOT_ID;
+    if (OWN_START_TICKS !== undefined) owner.pid_start_ticks = OWN_START_TICKS;
+    if (helper) {
+      owner.helper_pid = helper;
+      const ticks = startTicks(helper);
+      if (ticks !== undefined) owner.helper_start_ticks = ticks;
+    }
+    return `${JSON.stringify(owner)}\n`;
+  };
   let mine = content(null);
 
   for (let attempt = 0; attempt < 20; attempt++) {
