@@ -191,12 +191,31 @@ describe('creating the embedded database in an empty DATA_DIR', () => {
     }
   });
 
+  it("sets up without the server's NODE_OPTIONS (a preloaded agent, a debugger's port)", async () => {
+    const dir = emptyDataDir();
+    const before = process.env.NODE_OPTIONS;
+    // A module only this process could load: a child that inherited it would fail to start.
+    process.env.NODE_OPTIONS = `--require ${join(dir, 'server-only-agent.cjs')}`;
+    let opened: Database | undefined;
+    try {
+      opened = await openEmbeddedDatabase(dir);
+    } finally {
+      if (before === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = before;
+    }
+    try {
+      expect(await migrateToLatest(opened.db)).toEqual([]);
+    } finally {
+      await opened.close();
+    }
+  });
+
   it('names what failed and where, and releases the directory for the next attempt', async () => {
     const dir = emptyDataDir();
     // initdb must create base/ as a directory: a file in its way makes it fail.
     mkdirSync(join(dir, 'pgdata'));
     writeFileSync(join(dir, 'pgdata', 'base'), 'in the way');
-    const failure = `the embedded database could not be created in ${join(dir, 'pgdata')}: ErrnoError (errno 54)`;
+    const failure = `the embedded database could not be set up in ${join(dir, 'pgdata')}: ErrnoError (errno 54)`;
     await expect(openEmbeddedDatabase(dir)).rejects.toThrow(failure);
     // Not "locked by this process": the failed attempt let go of the data directory.
     await expect(openEmbeddedDatabase(dir)).rejects.toThrow(failure);

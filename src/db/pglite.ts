@@ -343,8 +343,11 @@ async function setUpEmbeddedCluster(dir: string, lock: DataDirLock): Promise<str
   const setUp = new URL(`./embedded-setup${ext}`, import.meta.url);
   const loader = ext === '.ts' ? ['--import', import.meta.resolve('tsx')] : [];
   return new Promise<string[]>((resolve, reject) => {
-    // The server's own node flags (a debugger's port, a heap limit) are not passed to the child.
+    // The server's own node flags (a debugger's port, a heap limit, an agent preloaded with
+    // --require) are not the child's: neither its argv nor NODE_OPTIONS is passed on.
+    const { NODE_OPTIONS: _, ...env } = process.env;
     const child = spawn(process.execPath, [...loader, fileURLToPath(setUp), dir], {
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -371,7 +374,7 @@ async function setUpEmbeddedCluster(dir: string, lock: DataDirLock): Promise<str
         }
       }
       const why = stderr.trim() || `set-up exited with ${signal ?? code}`;
-      reject(new Error(`the embedded database could not be created in ${dir}: ${why}`));
+      reject(new Error(`the embedded database could not be set up in ${dir}: ${why}`));
     });
   });
 }
