@@ -105,12 +105,15 @@ function startTicks(pid: number): number | undefined {
 const BOOT_ID = currentBootId();
 const OWN_START_TICKS = startTicks(process.pid);
 
+const isPid = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const isTicks = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
 function parseOwner(raw: string): LockOwner | undefined {
   try {
     const o = JSON.parse(raw) as Partial<LockOwner>;
-    if (Number.isSafeInteger(o.pid) && (o.pid as number) > 0 && typeof o.hostname === 'string') {
+    if (isPid(o.pid) && typeof o.hostname === 'string') {
       const owner: LockOwner = {
-        pid: o.pid as number,
+        pid: o.pid,
         hostname: o.hostname,
         started_at: typeof o.started_at === 'string' ? o.started_at : 'at an unknown time',
       };
@@ -125,9 +128,6 @@ function parseOwner(raw: string): LockOwner | undefined {
   }
   return undefined;
 }
-
-const isPid = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
-const isTicks = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 function isAlive(pid: number): boolean {
   try {
