@@ -1,6 +1,9 @@
 // Logs carry request ids and never credentials: headers, cookies, secret query parameters. One
 // access line per request; JSON lines written asynchronously and still all there at exit.
 import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -102,37 +105,51 @@ describe('logging', () => {
   });
 
   it('writes JSON through an asynchronous destination that is flushed when the process exits', () => {
-    // A child process logs many lines and exits at once, before any write could complete.
+    // A child process logs many lines and exits at once, before any write could complete: far
+    // more than a pipe holds (64 KB), so lines left to an asynchronous write at exit would be cut.
+    const n = 5000;
     const script = `
       import { pino } from 'pino';
       import { logDestination, loggerOptions } from './src/logger.ts';
       const log = pino(loggerOptions({ logLevel: 'info', nodeEnv: 'production' }), logDestination());
-      for (let i = 0; i < 2000; i++) log.info({ i, password: 'hunter2-secret' }, 'line');
+      for (let i = 0; i < ${n}; i++) log.info({ i, password: 'hunter2-secret' }, 'line');
       process.exit(0);
     `;
     const child = spawnSync(
       process.execPath,
       ['--import', 'tsx', '--input-type=module', '-e', script],
-      {
-        encoding: 'utf8',
-      },
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
     );
     expect(child.status).toBe(0);
     const out = child.stdout.trim().split('\n');
-    expect(out).toHaveLength(2000);
-    expect(JSON.parse(out[1999]!)).toMatchObject({ i: 1999, msg: 'line', password: '[REDACTED]' });
+    expect(out).toHaveLength(n);
+    // Every line whole and in order.
+    expect(out.map((l) => (JSON.parse(l) as { i: number }).i)).toEqual([...Array(n).keys()]);
+    expect(JSON.parse(out[n - 1]!)).toMatchObject({
+      i: n - 1,
+      msg: 'line',
+      password: '[REDACTED]',
+    });
     expect(child.stdout).not.toContain('hunter2-secret');
   });
 
   it('hands the lines of one event-loop turn to the file in one write, in order, and none later', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-log-'));
+    const fd = openSync(join(dir, 'log'), 'w');
     const writes: string[] = [];
+    const calls: string[] = [];
     const sink = {
+      fd,
       write(s: string) {
         writes.push(s);
         return true;
       },
-      flush() {},
-      flushSync() {},
+      flush() {
+        calls.push('flush');
+      },
+      flushSync() {
+        calls.push('flushSync');
+      },
       end() {},
     };
     const dest = new TurnBatchedDestination(
@@ -146,14 +163,24 @@ describe('logging', () => {
       expect(writes).toEqual([]);
       await new Promise((r) => setImmediate(r));
       expect(writes).toEqual(['a\nb\nc\n']);
+      // pino's logger.flush hands over at once what was gathered, then flushes the sink.
       dest.write('d\n');
-      // A flush (pino's logger.flush, the exit handler) hands over at once what was gathered.
-      dest.flushSync();
+      dest.flush();
       expect(writes).toEqual(['a\nb\nc\n', 'd\n']);
+      expect(calls).toEqual(['flush']);
+      // At exit (flushSync) the sink's own buffer goes first, then what was gathered is written
+      // to its descriptor before flushSync returns: never left to an asynchronous write.
+      dest.write('e\n');
+      dest.flushSync();
+      expect(calls).toEqual(['flush', 'flushSync']);
+      expect(writes).toHaveLength(2);
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('e\n');
       await new Promise((r) => setImmediate(r));
       expect(writes).toHaveLength(2);
     } finally {
       dest.end();
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

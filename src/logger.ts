@@ -1,5 +1,6 @@
 // pino options: request ids in every line, secrets redacted wherever they could appear; and where
 // the lines go: to a terminal, pretty-printed; elsewhere, JSON through an asynchronous destination.
+import { writeSync } from 'node:fs';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import {
   type Bindings,
@@ -94,7 +95,34 @@ export function loggerOptions(config: Pick<Config, 'logLevel' | 'nodeEnv'>): Log
   };
 }
 
-type FileSink = ReturnType<typeof pino.destination> & { readonly destroyed?: boolean };
+type FileSink = ReturnType<typeof pino.destination> & {
+  readonly destroyed?: boolean;
+  /** The descriptor the sink writes to (sonic-boom's; -1 while a path is still being opened). */
+  readonly fd?: number;
+};
+
+/** How long the exit path waits on a full pipe or terminal for its reader before giving up. */
+const EXIT_WRITE_PATIENCE_MS = 5000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `text` written to `fd` before this returns, for the exit path only (it blocks the thread). A
+ * non-blocking pipe that is full (EAGAIN) is waited on, at most EXIT_WRITE_PATIENCE_MS; any other
+ * failure (the reader is gone: EPIPE) drops the rest, as there is nowhere left to report it.
+ */
+function writeAllSync(fd: number | undefined, text: string): void {
+  if (fd === undefined || fd < 0) return;
+  let rest = Buffer.from(text);
+  const deadline = Date.now() + EXIT_WRITE_PATIENCE_MS;
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) return;
+      Atomics.wait(pause, 0, 0, 10);
+    }
+  }
+}
 
 /**
  * JSON lines gathered over one turn of the event loop, then handed to the file sink as one string.
@@ -102,7 +130,8 @@ type FileSink = ReturnType<typeof pino.destination> & { readonly destroyed?: boo
  * string's UTF-8 length on every append, which flattens it: under load, with a write in flight,
  * each access line paid for every line queued before it (BENCHMARKS.md: /health at
  * LOG_LEVEL=info). Here a line costs an array push and a turn's lines one join. Nothing is held
- * past the turn, and at exit the lines still gathered go to the sink before its synchronous flush.
+ * past the turn, and at exit the lines still gathered are written after the sink's synchronous
+ * flush (flushSync).
  */
 export class TurnBatchedDestination implements DestinationStream {
   #lines: string[] = [];
@@ -125,11 +154,14 @@ export class TurnBatchedDestination implements DestinationStream {
     this.#handOver();
   };
 
-  #handOver(): void {
+  #take(): string {
     const lines = this.#lines;
-    if (lines.length === 0) return;
     this.#lines = [];
-    this.sink.write(lines.length === 1 ? lines[0]! : lines.join(''));
+    return lines.length === 1 ? lines[0]! : lines.join('');
+  }
+
+  #handOver(): void {
+    if (this.#lines.length > 0) this.sink.write(this.#take());
   }
 
   /** pino's logger.flush(): what is gathered, then the sink's pending writes. */
@@ -138,9 +170,18 @@ export class TurnBatchedDestination implements DestinationStream {
     this.sink.flush(cb);
   }
 
+  /**
+   * The exit handler: every line logged so far is written before this returns. The sink's
+   * buffer goes first (its own flushSync), then the lines gathered this turn, written here: handed
+   * to the sink they would start an asynchronous write, which the exiting process cuts off (a pipe
+   * kept its first 64 KB and lost the rest). A write the sink started in an earlier turn and has
+   * not finished is the sink's: its flushSync does not wait for it either.
+   */
   flushSync(): void {
-    this.#handOver();
-    if (!this.sink.destroyed) this.sink.flushSync();
+    const gathered = this.#take();
+    if (this.sink.destroyed) return;
+    this.sink.flushSync();
+    if (gathered) writeAllSync(this.sink.fd, gathered);
   }
 
   end(): void {
