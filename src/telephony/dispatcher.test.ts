@@ -31,11 +31,14 @@ let a: Awaited<ReturnType<typeof createTeam>>;
 let phone: { id: string; number: string };
 let agent: { id: string };
 
+// A timeout far above any answer of the fake's, however loaded the machine: a slow answer past it
+// would rightly make a call "maybe placed" (not retried at once), which only the timeout case
+// below wants, with a short timeout of its own.
 const env = (extra: Record<string, string> = {}) =>
   twilioEnv({
     TWILIO_API_URL: fake.url,
-    TWILIO_TIMEOUT_MS: '400',
-    DISPATCHER_LEASE_SECONDS: '5',
+    TWILIO_TIMEOUT_MS: '15000',
+    DISPATCHER_LEASE_SECONDS: '30',
     DISPATCHER_RETRY_BASE_MS: '10',
     DISPATCHER_MAX_ATTEMPTS: '3',
     ...extra,
@@ -368,31 +371,41 @@ describe('exactly once across crashes', () => {
 
   it('a request that times out is "maybe placed": not retried at once; its callback settles it', async () => {
     const s = await dueCall('+14155550144');
-    fake.delayMs = 900; // longer than TWILIO_TIMEOUT_MS: the client gives up, Twilio (the fake) accepts
-    await t.app.dispatcher.runOnce();
-    expect(await row(s.id)).toMatchObject({ status: 'dispatching', attempts: 1 });
-    // The fake accepts the call once its delay is over, after the client gave up.
-    const until = Date.now() + 10_000;
-    while (placed(s.id).length === 0 && Date.now() < until) {
-      await new Promise((res) => setTimeout(res, 50));
+    // An instance whose client gives up after 400 ms, on the same database.
+    const impatient = await buildTestApp({
+      headerAuth: true,
+      database: t.database,
+      env: env({ TWILIO_TIMEOUT_MS: '400' }),
+    });
+    try {
+      fake.delayMs = 900; // longer than its timeout: the client gives up, Twilio (the fake) accepts
+      await impatient.app.dispatcher.runOnce();
+      expect(await row(s.id)).toMatchObject({ status: 'dispatching', attempts: 1 });
+      // The fake accepts the call once its delay is over, after the client gave up.
+      const until = Date.now() + 10_000;
+      while (placed(s.id).length === 0 && Date.now() < until) {
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const c = placed(s.id)[0]!;
+      expect(c).toBeDefined();
+      fake.delayMs = 0;
+      await impatient.app.dispatcher.runOnce();
+      expect(placed(s.id)).toHaveLength(1);
+      await twilioPost(
+        t.app,
+        pathOf(c.statusCallback!),
+        callParams({
+          CallSid: c.sid,
+          From: phone.number,
+          To: c.to,
+          Direction: 'outbound-api',
+          CallStatus: 'initiated',
+        }),
+      );
+      expect(await row(s.id)).toMatchObject({ status: 'dispatched', call_sid: c.sid });
+    } finally {
+      await impatient.close();
     }
-    const c = placed(s.id)[0]!;
-    expect(c).toBeDefined();
-    fake.delayMs = 0;
-    await t.app.dispatcher.runOnce();
-    expect(placed(s.id)).toHaveLength(1);
-    await twilioPost(
-      t.app,
-      pathOf(c.statusCallback!),
-      callParams({
-        CallSid: c.sid,
-        From: phone.number,
-        To: c.to,
-        Direction: 'outbound-api',
-        CallStatus: 'initiated',
-      }),
-    );
-    expect(await row(s.id)).toMatchObject({ status: 'dispatched', call_sid: c.sid });
   });
 });
 
@@ -409,9 +422,6 @@ describe('the job runner', () => {
         DISPATCHER_ENABLED: 'true',
         DISPATCHER_POLL_MS: '20',
         DISPATCHER_BATCH_SIZE: '5',
-        // Not the timeout case (above): on a loaded machine the fake's answer may take longer
-        // than 400 ms, which would rightly make a call "maybe placed" and place it again.
-        TWILIO_TIMEOUT_MS: '15000',
         DISPATCHER_LEASE_SECONDS: '60',
       }),
     });
