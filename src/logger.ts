@@ -103,6 +103,7 @@ type FileSink = ReturnType<typeof pino.destination> & {
 
 /** How long the exit path waits on a full pipe or terminal for its reader before giving up. */
 const EXIT_WRITE_PATIENCE_MS = 5000;
+/** Atomics.wait on it sleeps the thread: nothing ever notifies it. */
 const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
