@@ -1,7 +1,7 @@
 // Logs carry request ids and never credentials: headers, cookies, secret query parameters. One
 // access line per request; JSON lines written asynchronously and still all there at exit.
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -147,8 +147,10 @@ describe('logging', () => {
       flush() {
         calls.push('flush');
       },
+      // The sink's own pending lines, written where the exit path writes what was gathered.
       flushSync() {
         calls.push('flushSync');
+        writeSync(fd, 'pending\n');
       },
       end() {},
     };
@@ -174,7 +176,7 @@ describe('logging', () => {
       dest.flushSync();
       expect(calls).toEqual(['flush', 'flushSync']);
       expect(writes).toHaveLength(2);
-      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('e\n');
+      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('pending\ne\n');
       await new Promise((r) => setImmediate(r));
       expect(writes).toHaveLength(2);
     } finally {
