@@ -1,9 +1,6 @@
 // Logs carry request ids and never credentials: headers, cookies, secret query parameters. One
 // access line per request; JSON lines written asynchronously and still all there at exit.
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,56 +130,90 @@ describe('logging', () => {
     expect(child.stdout).not.toContain('hunter2-secret');
   });
 
-  it('hands the lines of one event-loop turn to the file in one write, in order, and none later', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'sb-log-'));
-    const fd = openSync(join(dir, 'log'), 'w');
-    const writes: string[] = [];
+  it('keeps every line when the process dies with a write already under way (a crash)', () => {
+    // A turn passes after 3000 lines, so they are being written when the process dies of an
+    // uncaught exception: a write left to the exiting process would be cut (a pipe kept ~2600).
+    const n = 3000;
+    const script = `
+      import { pino } from 'pino';
+      import { logDestination, loggerOptions } from './src/logger.ts';
+      const log = pino(loggerOptions({ logLevel: 'info', nodeEnv: 'production' }), logDestination());
+      for (let i = 0; i < ${n}; i++) log.info({ i, pad: 'x'.repeat(200) }, 'line');
+      setImmediate(() => {
+        log.info({ i: ${n} }, 'line');
+        throw new Error('crash');
+      });
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    expect(child.stderr).toContain('crash');
+    expect(child.status).toBe(1);
+    // Every line whole (a cut one shows as itself) and in order.
+    const seen = child.stdout
+      .trim()
+      .split('\n')
+      .map((l) => {
+        try {
+          return (JSON.parse(l) as { i: number }).i;
+        } catch {
+          return `cut: ${l.slice(0, 60)}`;
+        }
+      });
+    expect(seen).toEqual([...Array(n + 1).keys()]);
+  });
+
+  it('hands the lines of one event-loop turn to the writer in one write, in order, and all at exit', async () => {
     const calls: string[] = [];
     const sink = {
-      fd,
       write(s: string) {
-        writes.push(s);
+        calls.push(`write ${JSON.stringify(s)}`);
         return true;
       },
       flush() {
         calls.push('flush');
       },
-      // The sink's own pending lines, written where the exit path writes what was gathered.
       flushSync() {
         calls.push('flushSync');
-        writeSync(fd, 'pending\n');
       },
-      end() {},
+      end() {
+        calls.push('end');
+      },
     };
-    const dest = new TurnBatchedDestination(
-      sink as unknown as ConstructorParameters<typeof TurnBatchedDestination>[0],
-    );
+    const exitHandlers = () => process.listeners('exit').length;
+    const before = exitHandlers();
+    const dest = new TurnBatchedDestination(sink);
     try {
+      expect(exitHandlers()).toBe(before + 1);
       dest.write('a\n');
       dest.write('b\n');
       dest.write('c\n');
-      // Nothing is written during the turn that logged.
-      expect(writes).toEqual([]);
+      // Nothing is handed over during the turn that logged.
+      expect(calls).toEqual([]);
       await new Promise((r) => setImmediate(r));
-      expect(writes).toEqual(['a\nb\nc\n']);
-      // pino's logger.flush hands over at once what was gathered, then flushes the sink.
+      expect(calls).toEqual(['write "a\\nb\\nc\\n"']);
+      // pino's logger.flush, and its flushSync after a fatal line: what was gathered goes first.
       dest.write('d\n');
       dest.flush();
-      expect(writes).toEqual(['a\nb\nc\n', 'd\n']);
-      expect(calls).toEqual(['flush']);
-      // At exit (flushSync) the sink's own buffer goes first, then what was gathered is written
-      // to its descriptor before flushSync returns: never left to an asynchronous write.
       dest.write('e\n');
       dest.flushSync();
-      expect(calls).toEqual(['flush', 'flushSync']);
-      expect(writes).toHaveLength(2);
-      expect(readFileSync(join(dir, 'log'), 'utf8')).toBe('pending\ne\n');
+      expect(calls.slice(1)).toEqual(['write "d\\n"', 'flush', 'write "e\\n"', 'flushSync']);
+      // At exit (the handler is end()): what was gathered, then everything copied over, then the
+      // writer thread ends, which returns once it has written all and closed.
+      dest.write('f\n');
+      calls.length = 0;
+      for (const handler of process.listeners('exit').slice(before)) handler(0);
+      expect(calls).toEqual(['write "f\\n"', 'flushSync', 'end']);
+      expect(exitHandlers()).toBe(before);
+      // Nothing more after the end, not even a turn later.
+      dest.write('g\n');
       await new Promise((r) => setImmediate(r));
-      expect(writes).toHaveLength(2);
+      dest.end();
+      expect(calls).toEqual(['write "f\\n"', 'flushSync', 'end']);
     } finally {
       dest.end();
-      closeSync(fd);
-      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -1,6 +1,6 @@
 // pino options: request ids in every line, secrets redacted wherever they could appear; and where
 // the lines go: to a terminal, pretty-printed; elsewhere, JSON through an asynchronous destination.
-import { writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import {
   type Bindings,
@@ -11,6 +11,7 @@ import {
   type LoggerOptions,
   pino,
 } from 'pino';
+import ThreadStream from 'thread-stream';
 import type { Config } from './config.ts';
 
 /**
@@ -95,51 +96,30 @@ export function loggerOptions(config: Pick<Config, 'logLevel' | 'nodeEnv'>): Log
   };
 }
 
-type FileSink = ReturnType<typeof pino.destination> & {
-  readonly destroyed?: boolean;
-  /** The descriptor the sink writes to (sonic-boom's; -1 while a path is still being opened). */
-  readonly fd?: number;
-};
-
-/** How long the exit path waits on a full pipe or terminal for its reader before giving up. */
-const EXIT_WRITE_PATIENCE_MS = 5000;
-/** Atomics.wait on it sleeps the thread: nothing ever notifies it. */
-const pause = new Int32Array(new SharedArrayBuffer(4));
+/** What the gathered lines are handed to: thread-stream's end of the writer thread. */
+type LineSink = Pick<ThreadStream, 'write' | 'flush' | 'flushSync' | 'end'>;
 
 /**
- * `text` written to `fd` before this returns, for the exit path only (it blocks the thread). A
- * non-blocking pipe that is full (EAGAIN) is waited on, at most EXIT_WRITE_PATIENCE_MS; any other
- * failure (the reader is gone: EPIPE) drops the rest, as there is nowhere left to report it.
- */
-function writeAllSync(fd: number | undefined, text: string): void {
-  if (fd === undefined || fd < 0) return;
-  let rest = Buffer.from(text);
-  const deadline = Date.now() + EXIT_WRITE_PATIENCE_MS;
-  while (rest.length > 0) {
-    try {
-      rest = rest.subarray(writeSync(fd, rest));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) return;
-      Atomics.wait(pause, 0, 0, 10);
-    }
-  }
-}
-
-/**
- * JSON lines gathered over one turn of the event loop, then handed to the file sink as one string.
- * The sink (sonic-boom) appends each write to the string it has pending and measures that
- * string's UTF-8 length on every append, which flattens it: under load, with a write in flight,
- * each access line paid for every line queued before it (BENCHMARKS.md: /health at
- * LOG_LEVEL=info). Here a line costs an array push and a turn's lines one join. Nothing is held
- * past the turn, and at exit the lines still gathered are written after the sink's synchronous
- * flush (flushSync).
+ * JSON lines gathered over one turn of the event loop, then handed on as one string to a worker
+ * thread that writes them (thread-stream, running pino's file destination). Handing over costs a
+ * copy into shared memory; no write(2) happens on the main thread, and a reader that falls behind
+ * (a full pipe) stalls the writer thread, never a request. A line costs an array push, a turn's
+ * lines one join and one copy (a sink fed line by line paid for each line, and sonic-boom on the
+ * main thread for every line queued before it: BENCHMARKS.md, /health at LOG_LEVEL=info).
+ *
+ * At exit every line logged so far is written before the process goes: what is gathered is
+ * handed over, then thread-stream's end() blocks until the writer thread has written everything
+ * and closed its file. A write already under way belongs to that thread, which goes on while the
+ * main thread waits: when the main thread wrote through an asynchronous sink of its own, a write
+ * in flight at exit was cut (a crash lost a tenth of its last lines, one cut in half).
  */
 export class TurnBatchedDestination implements DestinationStream {
   #lines: string[] = [];
   #scheduled = false;
-  readonly #onExit = () => this.flushSync();
+  #ended = false;
+  readonly #onExit = () => this.end();
 
-  constructor(private readonly sink: FileSink) {
+  constructor(private readonly sink: LineSink) {
     process.on('exit', this.#onExit);
   }
 
@@ -155,49 +135,51 @@ export class TurnBatchedDestination implements DestinationStream {
     this.#handOver();
   };
 
-  #take(): string {
+  #handOver(): void {
+    if (this.#ended || this.#lines.length === 0) return;
     const lines = this.#lines;
     this.#lines = [];
-    return lines.length === 1 ? lines[0]! : lines.join('');
+    this.sink.write(lines.length === 1 ? lines[0]! : lines.join(''));
   }
 
-  #handOver(): void {
-    if (this.#lines.length > 0) this.sink.write(this.#take());
-  }
-
-  /** pino's logger.flush(): what is gathered, then the sink's pending writes. */
+  /** pino's logger.flush(): what is gathered is handed over, then the writer's pending writes. */
   flush(cb?: (err?: Error) => void): void {
     this.#handOver();
     this.sink.flush(cb);
   }
 
-  /**
-   * The exit handler: every line logged so far is written before this returns. The sink's
-   * buffer goes first (its own flushSync), then the lines gathered this turn, written here: handed
-   * to the sink they would start an asynchronous write, which the exiting process cuts off (a pipe
-   * kept its first 64 KB and lost the rest). A write the sink started in an earlier turn and has
-   * not finished is the sink's: its flushSync does not wait for it either.
-   */
+  /** pino calls it after a fatal line: the writer thread has read every line when it returns. */
   flushSync(): void {
-    const gathered = this.#take();
-    if (this.sink.destroyed) return;
+    this.#handOver();
     this.sink.flushSync();
-    if (gathered) writeAllSync(this.sink.fd, gathered);
   }
 
+  /**
+   * Also the exit handler: returns once every line is written. thread-stream's end() waits for
+   * the writer thread to write and close, but only with nothing left to copy over, so flushSync
+   * first (it waits for the thread to read it all). Each gives up after 10 s (a reader that stopped
+   * reading); a writer thread that failed has already said so ('error'): nothing to add here.
+   */
   end(): void {
-    process.off('exit', this.#onExit);
+    if (this.#ended) return;
     this.#handOver();
+    this.#ended = true;
+    process.off('exit', this.#onExit);
+    try {
+      this.sink.flushSync();
+    } catch {}
     this.sink.end();
   }
 }
 
+/** pino's own file destination (sonic-boom), run in the writer thread. */
+const PINO_FILE = createRequire(import.meta.url).resolve('pino/file');
+
 /**
  * Where the server's log lines go. A terminal gets them human-readable (pino-pretty, in pino's
  * worker thread); anything else (a file, a pipe, a log collector) gets one JSON object per line,
- * written asynchronously (a turn's lines in one write, more gathering while a write is under
- * way) so a request never waits on a write(2). What is pending is flushed synchronously when the
- * process exits, so the last lines before an exit are kept.
+ * written asynchronously by a writer thread (a turn's lines handed over at once), so a request
+ * never waits on a write(2). The last lines before an exit, a crash's included, are kept.
  */
 export function logDestination(
   options: { tty?: boolean; dest?: string | number } = {},
@@ -209,7 +191,16 @@ export function logDestination(
       options: { destination: dest, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
     });
   }
-  return new TurnBatchedDestination(pino.destination({ dest, sync: false }));
+  const writer = new ThreadStream({
+    filename: PINO_FILE,
+    workerData: { destination: dest },
+    // Nothing of the parent's command line (a loader, --input-type, -e): the thread runs plain
+    // JavaScript of pino's, and parent flags have stopped workers from starting.
+    workerOpts: { name: 'log-writer', execArgv: [] },
+  });
+  // The writer thread does not keep the process alive: the exit handler writes what is left.
+  (writer as ThreadStream & { unref(): void }).unref();
+  return new TurnBatchedDestination(writer);
 }
 
 type LogArgs = Parameters<Logger['info']>;
