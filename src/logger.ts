@@ -194,9 +194,18 @@ export function logDestination(
   const writer = new ThreadStream({
     filename: PINO_FILE,
     workerData: { destination: dest },
-    // Nothing of the parent's command line (a loader, --input-type, -e): the thread runs plain
-    // JavaScript of pino's, and parent flags have stopped workers from starting.
-    workerOpts: { name: 'log-writer', execArgv: [] },
+    // Resident memory (goal: BENCHMARKS.md): the ring of shared memory every line passes through
+    // is touched whole as it wraps (thread-stream's default is 4 MB; a turn's lines are KBs, and
+    // a full ring only queues on the main thread), and the thread's young generation would grow
+    // to the server's semi-space flag. Together ~7 of the thread's ~16 MB.
+    bufferSize: 256 * 1024,
+    workerOpts: {
+      name: 'log-writer',
+      // Nothing of the parent's command line (a loader, --input-type, -e): the thread runs plain
+      // JavaScript of pino's, and parent flags have stopped workers from starting.
+      execArgv: [],
+      resourceLimits: { maxYoungGenerationSizeMb: 2 },
+    },
   });
   // The writer thread does not keep the process alive: the exit handler writes what is left.
   (writer as ThreadStream & { unref(): void }).unref();
