@@ -207,11 +207,12 @@ describe('logging', () => {
       for (const handler of process.listeners('exit').slice(before)) handler(0);
       expect(calls).toEqual(['write "f\\n"', 'flushSync', 'end']);
       expect(exitHandlers()).toBe(before);
-      // Nothing more after the end, not even a turn later.
+      // Nothing more after the end, not even a turn later or on a flush.
       dest.write('g\n');
       await new Promise((r) => setImmediate(r));
+      dest.flushSync();
       dest.end();
-      expect(calls).toEqual(['write "f\\n"', 'flushSync', 'end']);
+      expect(calls).toEqual(['write "f\\n"', 'flushSync', 'end', 'flushSync']);
     } finally {
       dest.end();
     }

@@ -124,6 +124,8 @@ export class TurnBatchedDestination implements DestinationStream {
   }
 
   write(line: string): void {
+    // After the end nothing is handed over: nothing is kept either.
+    if (this.#ended) return;
     this.#lines.push(line);
     if (this.#scheduled) return;
     this.#scheduled = true;
@@ -136,7 +138,7 @@ export class TurnBatchedDestination implements DestinationStream {
   };
 
   #handOver(): void {
-    if (this.#ended || this.#lines.length === 0) return;
+    if (this.#lines.length === 0) return;
     const lines = this.#lines;
     this.#lines = [];
     this.sink.write(lines.length === 1 ? lines[0]! : lines.join(''));
@@ -191,6 +193,9 @@ export function logDestination(
       options: { destination: dest, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
     });
   }
+  // thread-stream itself, not pino.transport (the same thread and file destination): the
+  // transport adds exit handlers of its own, which can end the stream before this destination's
+  // handler has handed over the turn's lines.
   const writer = new ThreadStream({
     filename: PINO_FILE,
     workerData: { destination: dest },
