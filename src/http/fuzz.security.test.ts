@@ -241,6 +241,8 @@ function cases(op: Operation): Case[] {
       ['negative', `${p.name}=-1`],
       ['empty', `${p.name}=`],
       ['bracket syntax', `${p.name}[a]=%00`],
+      // RFC 3339 allows it; a JavaScript Date cannot hold it.
+      ['leap second', `${p.name}=2016-12-31T23:59:60Z`],
     ] as const) {
       out.push({ what: `query ${p.name}: ${what}`, url: buildUrl(op, {}, q) });
     }
@@ -286,6 +288,7 @@ function cases(op: Operation): Case[] {
         ['boolean', false],
         ['null', null],
         ['long string', 'x'.repeat(200_000)],
+        ['leap second', '2016-12-31T23:59:60Z'],
         ...HUGE.map((h): [string, unknown] => [`huge ${h}`, `${PLACEHOLDER}${h}`]),
       ];
       for (const [what, v] of values) {

@@ -72,6 +72,27 @@ describe('validation_failed answers', () => {
     expect(res.json().errors).toHaveLength(3);
   });
 
+  it('a leap second is a 400 naming the field, in a body and in a query string', async () => {
+    // Valid RFC 3339, but no JavaScript Date can hold 23:59:60: it once reached the database.
+    const body = await send('POST', '/api/api-keys', {
+      name: 'ci',
+      scopes: ['prompts:read'],
+      expires_at: '2030-12-31T23:59:60Z',
+    });
+    expect(body.statusCode, body.body).toBe(400);
+    expect(body.json().errors).toEqual([
+      { field: 'expires_at', message: expect.stringMatching(/^must be a date and time/) },
+    ]);
+    const query = await t.app.inject({
+      url: '/api/voice-sessions?until=2016-12-31T23:59:60Z',
+      headers: who,
+    });
+    expect(query.statusCode, query.body).toBe(400);
+    expect(query.json().errors).toEqual([
+      { field: 'until', message: expect.stringMatching(/^must be a date and time/) },
+    ]);
+  });
+
   it('a pattern with a description explains itself', async () => {
     const res = await send('POST', '/api/agents', {
       name: 'Front desk',

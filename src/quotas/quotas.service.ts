@@ -97,10 +97,14 @@ function settingsOf(row: OrgQuotas | undefined): QuotaSettings {
   return Object.fromEntries(QUOTA_FIELDS.map((f) => [f, row?.[f] ?? null])) as QuotaSettings;
 }
 
-/** The org's settings over the platform's; the reserved share never above the org's maximum. */
+/**
+ * The org's settings over the platform's; the reserved share never above the org's maximum.
+ * The platform's value is a ceiling here too, not only when a setting is saved: an org's setting
+ * saved under a higher platform value must not outlive the operator lowering it.
+ */
 export function effectiveLimits(platform: QuotaLimits, own: QuotaSettings): QuotaLimits {
   const limits = Object.fromEntries(
-    QUOTA_FIELDS.map((f) => [f, own[f] ?? platform[f]]),
+    QUOTA_FIELDS.map((f) => [f, Math.min(own[f] ?? platform[f], platform[f])]),
   ) as unknown as QuotaLimits;
   limits.inbound_reserved_calls = Math.min(limits.inbound_reserved_calls, limits.max_live_calls);
   return limits;

@@ -43,6 +43,7 @@ let ws: string;
 /** The quotas' clock runs this far ahead of the wall clock (lease expiry without waiting). */
 let ahead = 0;
 let sharedPrefix = '';
+let env: Record<string, string>;
 
 function quotasFor(config: ReturnType<typeof testConfig>): Quotas {
   return createQuotas({ database, config, redis, now: () => Date.now() + ahead });
@@ -56,7 +57,7 @@ beforeAll(async () => {
     redis = openRedis(REDIS_URL);
     await new Promise((resolve) => redis!.once('ready', resolve));
   }
-  const env = twilioEnv({ ...livekit.env, TWILIO_API_URL: twilio.url, TWILIO_TIMEOUT_MS: '2000' });
+  env = twilioEnv({ ...livekit.env, TWILIO_API_URL: twilio.url, TWILIO_TIMEOUT_MS: '2000' });
   // Both instances count in the same place: one database, and one Redis key prefix.
   const shared = testConfig(env);
   sharedPrefix = shared.redisKeyPrefix;
@@ -194,6 +195,52 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
     }
     // Nothing was written.
     expect((await usage(a.owner)).live_calls.limit).toBe(4);
+  });
+
+  it('an org setting saved under a higher platform limit yields when the operator lowers it', async () => {
+    const c = await team(t, 'Quota ceiling');
+    await setLimits(c.owner, {
+      max_live_calls: 40,
+      inbound_reserved_calls: 8,
+      max_voice_sessions: 50,
+    });
+    // Every login of the team minted a room token, each holding a voice-session slot.
+    const held = (await usage(c.member)).voice_sessions.live as number;
+    const ceiling = held + 2;
+    const loweredConfig = testConfig({
+      ...env,
+      QUOTA_MAX_LIVE_CALLS: '20',
+      QUOTA_INBOUND_RESERVED_CALLS: '5',
+      QUOTA_MAX_VOICE_SESSIONS: String(ceiling),
+    });
+    const quotas = quotasFor(loweredConfig);
+    const lowered = await buildTestApp({ env, database, deps: { quotas } });
+    try {
+      const q = (
+        await lowered.app.inject({ url: '/api/orgs/current/quotas', headers: c.owner.headers })
+      ).json();
+      // The org's own settings are kept (shown as saved), the platform's values bound them.
+      expect(q.org).toMatchObject({ max_live_calls: 40, max_voice_sessions: 50 });
+      expect(q.limits).toMatchObject({
+        max_live_calls: 20,
+        inbound_reserved_calls: 5,
+        max_voice_sessions: ceiling,
+      });
+      expect((await usage(c.member, lowered.app)).voice_sessions.limit).toBe(ceiling);
+      const taken = [];
+      for (let i = 0; i < 3; i++) {
+        taken.push((await quotas.acquire(c.org.id, 'voice_sessions', `ceiling-${i}`)).ok);
+      }
+      expect(taken).toEqual([true, true, false]);
+      await quotas.release(
+        c.org.id,
+        'voice_sessions',
+        taken.map((_, i) => `ceiling-${i}`),
+      );
+    } finally {
+      await lowered.close();
+      if (redis) await deleteKeysUnder(redis, loweredConfig.redisKeyPrefix);
+    }
   });
 
   it('rejects unknown fields, missing fields and negative numbers with a 400', async () => {
