@@ -16,6 +16,7 @@ import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { AudioStreamContext, AudioStreamHandler } from '../realtime/audio-stream.ts';
+import { closeReason } from '../realtime/close-reason.ts';
 import { type OpenSink, openFileSink, Recording } from './recording.ts';
 import {
   assertChunkFormat,
@@ -59,6 +60,12 @@ interface Ending {
   drain?: boolean;
 }
 
+/**
+ * What a queued message costs beyond its bytes (its Buffer and queue entry): counted with them, so
+ * a flood of empty or one-byte messages while the disk is slow pauses the socket like bytes do.
+ */
+const MESSAGE_OVERHEAD_BYTES = 128;
+
 function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
@@ -71,8 +78,7 @@ function send(socket: WebSocket, message: unknown): void {
 
 function closeSocket(socket: WebSocket, code: number, reason: string): void {
   if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) {
-    // A close reason is at most 123 bytes.
-    socket.close(code, Buffer.from(reason).subarray(0, 123).toString());
+    socket.close(code, closeReason(reason));
   }
 }
 
@@ -114,11 +120,22 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     );
     idle.unref();
 
+    /**
+     * Runs the pump; nothing it throws may escape as an unhandled rejection (which stops the
+     * process): the socket is cut instead.
+     */
+    function kick(): void {
+      pump().catch((err) => {
+        ctx.log.error({ err }, 'device stream failed');
+        socket.terminate();
+      });
+    }
+
     /** Ends the stream after the message being handled (or at once when none is). */
     function stop(e: Ending): void {
       if (ended || ending) return;
       ending = e;
-      void pump();
+      kick();
     }
 
     const onAbort = () => {
@@ -142,14 +159,14 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       const buf = toBuffer(data);
       idle.refresh();
       queue.push({ data: buf, isBinary });
-      queuedBytes += buf.length;
+      queuedBytes += buf.length + MESSAGE_OVERHEAD_BYTES;
       flow();
-      void pump();
+      kick();
     });
     let failure: string | undefined;
     socket.on('close', (code) => {
       queue.push({ end: failure ?? `socket closed (${code})` });
-      void pump();
+      kick();
     });
     socket.on('error', (err) => {
       failure ??= socketFailureReason(err);
@@ -241,10 +258,14 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
         ctx.log.error({ err }, 'conversation could not be finalised');
         e = { reason: 'internal error', code: 1011 };
       }
-      if (e.code !== undefined) closeSocket(socket, e.code, e.reason);
-      if (socket.isPaused) socket.resume();
-      sessions.delete(socket);
-      resolveDone();
+      try {
+        if (e.code !== undefined) closeSocket(socket, e.code, e.reason);
+      } finally {
+        // Whatever the close did, the stream is over: shutdown (closeAll) waits on `done`.
+        if (socket.isPaused) socket.resume();
+        sessions.delete(socket);
+        resolveDone();
+      }
     }
 
     async function pump(): Promise<void> {
@@ -264,7 +285,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
             await end({ reason: `${item.end}${partial}` });
             break;
           }
-          queuedBytes -= item.data.length;
+          queuedBytes -= item.data.length + MESSAGE_OVERHEAD_BYTES;
           flow();
           try {
             await message(item.data, item.isBinary);

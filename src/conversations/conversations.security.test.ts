@@ -123,6 +123,17 @@ describe('protocol errors close the socket with a reason and keep what arrived',
     expect(await c.closed).toEqual({ code, reason });
   });
 
+  it('a reason quoting multi-byte text is cut whole to 123 bytes, and the stream still ends', async () => {
+    // 'unknown event type "€€…"' is ~141 bytes; cut mid-character it decoded to 125 bytes, ws
+    // threw, the throw escaped as an unhandled rejection and stopped the process.
+    const c = await connect(s.url('pcm', deviceOf(acme.member, 'euro')));
+    c.ws.send(JSON.stringify({ type: '€'.repeat(40) }));
+    const closed = await c.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toBe(`unknown event type "${'€'.repeat(34)}`);
+    expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
+  });
+
   it.each([
     [{ rate: 16000, width: 3, channels: 1 }, 'unsupported sample width (16-bit PCM only: 2)'],
     [{ rate: 16000, width: 2, channels: 3 }, 'unsupported channel count (1 or 2)'],

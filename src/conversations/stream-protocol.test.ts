@@ -1,5 +1,7 @@
 // The stream protocol's framing and format rules, and the Opus/Ogg and range primitives, each on
 // its own (the socket-level behaviour is in conversations*.test.ts).
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { byteRange } from './conversation.routes.ts';
 import { oggCrc, oggPage, opusPacketSamples } from './ogg-opus.ts';
@@ -11,6 +13,8 @@ import {
 } from './stream-protocol.ts';
 
 const bin = (s: string) => Buffer.from(s);
+// A global gc() for the memory bound below (a fresh context picks the flag up).
+setFlagsFromString('--expose-gc');
 
 describe('StreamParser', () => {
   it('a text header with payload_length waits for exactly that many binary bytes', () => {
@@ -21,6 +25,39 @@ describe('StreamParser', () => {
     const [e] = p.message(Buffer.from([3, 4]), true);
     expect(e).toMatchObject({ type: 'audio-chunk', payload: Buffer.from([1, 2, 3, 4]) });
     expect(p.incomplete).toBe(false);
+  });
+
+  it('an event gathered from many messages keeps its bytes, not the messages', () => {
+    const p = new StreamParser();
+    const n = 100_000;
+    p.message(bin(`{"type":"audio-chunk","data_length":9,"payload_length":${n}}`), false);
+    expect(p.message(bin('{"a": 1} '), true)).toEqual([]);
+    // One byte per message, each a view into a buffer the socket may reuse once it is handled.
+    const wire = Buffer.alloc(n, 7);
+    for (let i = 0; i < n - 1; i++) p.message(wire.subarray(i, i + 1), true);
+    expect(p.incomplete).toBe(true);
+    // The parser copied what it needed: the messages' memory reused before the end changes nothing.
+    wire.fill(0);
+    const events = p.message(Buffer.from([7]), true);
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'audio-chunk', data: { a: 1 } });
+    expect(events[0]?.payload?.length).toBe(n);
+    expect(events[0]?.payload?.every((b) => b === 7)).toBe(true);
+  });
+
+  it('one-byte messages toward a 16 MiB event hold about their bytes, not a Buffer per message', () => {
+    // 2 M messages held as Buffers were ~200 MB of heap (enough of them stopped the process).
+    const gc = runInNewContext('gc') as () => void;
+    const p = new StreamParser();
+    p.message(bin(`{"type":"audio-chunk","payload_length":${16 * 1024 * 1024}}`), false);
+    gc();
+    const before = process.memoryUsage();
+    for (let i = 0; i < 2_000_000; i++) p.message(Buffer.from([i & 0xff]), true);
+    gc();
+    const after = process.memoryUsage();
+    const grown = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+    expect(p.incomplete).toBe(true);
+    expect(grown).toBeLessThan(16 * 1024 * 1024);
   });
 
   it('a binary Wyoming event carries header, data and payload in one message', () => {

@@ -64,6 +64,7 @@ export const MAX_HEADER_BYTES = 8192;
 /** The most bytes one event may announce (data and payload). */
 export const MAX_EVENT_BYTES = 16 * 1_048_576;
 
+const EMPTY = Buffer.alloc(0);
 const WYOMING_PREFIX = Buffer.from('{"type"', 'ascii');
 const NEWLINE = 0x0a;
 
@@ -128,7 +129,13 @@ function parseHeader(text: string): Header {
  * data and payload bytes are still to come.
  */
 export class StreamParser {
-  private pending: { header: Header; parts: Buffer[]; got: number } | null = null;
+  /**
+   * The event being gathered: its bytes so far, copied into one buffer that grows (doubling) up to
+   * what the header announced. Never a list of the messages' buffers: a client sending the
+   * announced 16 MiB one byte per message would hold a Buffer object (~100 bytes of heap) per
+   * byte, gigabytes for one socket, where the flow control counts only the bytes.
+   */
+  private pending: { header: Header; bytes: Buffer; got: number } | null = null;
 
   /** The events `message` completes (none while a payload is incomplete); throws ProtocolError. */
   message(raw: Buffer, isBinary: boolean): StreamEvent[] {
@@ -158,7 +165,7 @@ export class StreamParser {
       if (rest.length > 0) throw this.mismatch();
       return [{ type: header.type, data: header.data, payload: Buffer.alloc(0) }];
     }
-    this.pending = { header, parts: [], got: 0 };
+    this.pending = { header, bytes: EMPTY, got: 0 };
     return rest.length > 0 ? this.more(rest) : [];
   }
 
@@ -167,11 +174,22 @@ export class StreamParser {
     if (!p) return [];
     const need = p.header.dataLength + p.header.payloadLength;
     if (p.got + chunk.length > need) throw this.mismatch();
-    p.parts.push(chunk);
+    if (p.got === 0 && chunk.length === need) {
+      // The whole event in one message (the usual case): no copy.
+      p.bytes = chunk;
+    } else if (chunk.length > 0) {
+      if (p.bytes.length < p.got + chunk.length) {
+        const size = Math.min(need, Math.max(p.got + chunk.length, 2 * p.bytes.length, 4096));
+        const grown = Buffer.allocUnsafe(size);
+        p.bytes.copy(grown, 0, 0, p.got);
+        p.bytes = grown;
+      }
+      chunk.copy(p.bytes, p.got);
+    }
     p.got += chunk.length;
     if (p.got < need) return [];
     this.pending = null;
-    const bytes = p.parts.length === 1 ? (p.parts[0] as Buffer) : Buffer.concat(p.parts);
+    const bytes = p.bytes.subarray(0, need);
     let data = p.header.data;
     if (p.header.dataLength > 0) {
       data = {

@@ -26,6 +26,7 @@ import { createRecentSet, type RecentSet } from '../infra/recent-set.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { takeSocketSlot } from '../quotas/socket-slots.ts';
 import type { AudioStreamHandler } from './audio-stream.ts';
+import { closeReason } from './close-reason.ts';
 import { CLIENT_ID_PATTERN, DEVICE_NAME_PATTERN, sanitizeDeviceName } from './device-name.ts';
 import {
   DEVICE_REVOKED,
@@ -262,7 +263,7 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
     socket.pause();
     const close = (code: number, reason: string) => {
       socket.resume();
-      if (socket.readyState === socket.OPEN) socket.close(code, reason);
+      if (socket.readyState === socket.OPEN) socket.close(code, closeReason(reason));
     };
     const log = request.log;
     try {

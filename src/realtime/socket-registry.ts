@@ -3,6 +3,7 @@
 // bookkeeping; what triggers a close (the revocation list, device revokes, the watcher, shutdown)
 // lives in realtime.plugin.ts.
 import type { WebSocket } from 'ws';
+import { closeReason } from './close-reason.ts';
 
 export interface LiveSocket {
   socket: WebSocket;
@@ -44,6 +45,8 @@ export interface SocketRegistry {
 
 export function createSocketRegistry(limits: SocketLimits): SocketRegistry {
   const live = new Set<LiveSocket>();
+  // Per person, whatever org the socket is in: orgs are self-service (POST /api/orgs), so a count
+  // per (org, user) would multiply the limit by the orgs one person creates.
   const perUser = new Map<string, number>();
   const perOrg = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string, d: number) => {
@@ -51,30 +54,28 @@ export function createSocketRegistry(limits: SocketLimits): SocketRegistry {
     if (n <= 0) m.delete(k);
     else m.set(k, n);
   };
-  const userKey = (orgId: string, userId: string) => `${orgId}:${userId}`;
 
   function end(s: LiveSocket, code: number, reason: string) {
     if (!s.controller.signal.aborted) s.controller.abort(reason);
     if (s.socket.readyState === s.socket.OPEN || s.socket.readyState === s.socket.CONNECTING) {
-      s.socket.close(code, reason);
+      s.socket.close(code, closeReason(reason));
     }
   }
 
   const registry: SocketRegistry = {
     fits(orgId, userId) {
       return (
-        (perUser.get(userKey(orgId, userId)) ?? 0) < limits.perUser &&
-        (perOrg.get(orgId) ?? 0) < limits.perOrg
+        (perUser.get(userId) ?? 0) < limits.perUser && (perOrg.get(orgId) ?? 0) < limits.perOrg
       );
     },
     add(entry) {
       if (!registry.fits(entry.orgId, entry.userId)) return false;
       live.add(entry);
-      bump(perUser, userKey(entry.orgId, entry.userId), 1);
+      bump(perUser, entry.userId, 1);
       bump(perOrg, entry.orgId, 1);
       entry.socket.once('close', () => {
         if (!live.delete(entry)) return;
-        bump(perUser, userKey(entry.orgId, entry.userId), -1);
+        bump(perUser, entry.userId, -1);
         bump(perOrg, entry.orgId, -1);
       });
       return true;
