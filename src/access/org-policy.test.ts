@@ -21,13 +21,19 @@ describe('rolesRequiringMfa', () => {
     }
   });
 
-  it('is pending only for a listed role without MFA', () => {
+  it('is pending only for a listed role, unless the user has MFA and this session proved it', () => {
     const settings = { mfa_required_roles: ['member'] };
     const off = { mfa_enabled_at: null };
     const on = { mfa_enabled_at: new Date() };
-    expect(mfaEnrollmentPending(off, settings, 'member')).toBe(true);
-    expect(mfaEnrollmentPending(on, settings, 'member')).toBe(false);
-    expect(mfaEnrollmentPending(off, settings, 'owner')).toBe(false);
-    expect(mfaEnrollmentPending(off, {}, 'member')).toBe(false);
+    const pwd = ['pwd'];
+    const proven = ['pwd', 'mfa', 'otp'];
+    expect(mfaEnrollmentPending(off, pwd, settings, 'member')).toBe(true);
+    expect(mfaEnrollmentPending(on, proven, settings, 'member')).toBe(false);
+    // MFA enabled in another session: this one never proved it, so it stays pinned.
+    expect(mfaEnrollmentPending(on, pwd, settings, 'member')).toBe(true);
+    // MFA disabled since: pinned again, whatever the session once proved.
+    expect(mfaEnrollmentPending(off, proven, settings, 'member')).toBe(true);
+    expect(mfaEnrollmentPending(off, pwd, settings, 'owner')).toBe(false);
+    expect(mfaEnrollmentPending(off, pwd, {}, 'member')).toBe(false);
   });
 });

@@ -48,12 +48,21 @@ export function rolesRequiringMfa(settings: Record<string, unknown> | null | und
   return readSettings(settings).mfa_required_roles;
 }
 
+/**
+ * Whether a session is pinned to MFA enrolment: its org requires MFA of its role, and either the
+ * user has none or this session never proved it (`amr` without `mfa`). Pinning is the session's
+ * state, not only the account's: a session opened with the password alone while enrolment was
+ * pending must not turn into a full one when the user enables MFA in another session (that would
+ * hand full access to whoever else held the password).
+ */
 export function mfaEnrollmentPending(
   user: { mfa_enabled_at: Date | null },
+  amr: readonly string[],
   orgSettings: Record<string, unknown> | null | undefined,
   role: Role,
 ): boolean {
-  return user.mfa_enabled_at === null && rolesRequiringMfa(orgSettings).includes(role);
+  if (!rolesRequiringMfa(orgSettings).includes(role)) return false;
+  return user.mfa_enabled_at === null || !amr.includes('mfa');
 }
 
 export function emailDomainAllowed(settings: OrgSettings, email: string): boolean {

@@ -94,7 +94,8 @@ export async function refresh(
     await touchSession(tx, session.id);
     const role = membership?.role ?? 'owner';
     // The org's MFA policy is re-read on every refresh: a new requirement pins the session to
-    // enrolment, and enabling MFA releases it at the next refresh.
+    // enrolment, and enabling MFA in this session releases it at the next refresh (another
+    // session that never proved a second factor stays pinned).
     const org = await findOrg(tx, session.org_id);
     const tokens = await tokenPair(
       auth,
@@ -104,7 +105,7 @@ export async function refresh(
         role,
         superuser: user.is_superuser,
         amr: session.amr,
-        mfaPending: mfaEnrollmentPending(user, org?.settings, role),
+        mfaPending: mfaEnrollmentPending(user, session.amr, org?.settings, role),
       },
       session.id,
       next.token,

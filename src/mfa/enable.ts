@@ -1,7 +1,8 @@
 // Enabling MFA: a code from the pending secret proves the authenticator has it; the secret
 // becomes the user's, its time step is spent (the enrolment code cannot log in), 10 backup
-// codes are issued, and the current session counts as having proven a second factor — so an
-// enrolment-only session (org policy) gets full tokens at its next refresh.
+// codes are issued, and the current session counts as having proven a second factor — so this
+// enrolment-only session (org policy) gets full tokens at its next refresh; the user's other
+// sessions never proved one and stay pinned (org-policy.ts mfaEnrollmentPending).
 import type { Principal } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';

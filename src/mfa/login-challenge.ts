@@ -39,7 +39,7 @@ export function mfaSecondFactor(auth: AuthContext): SecondFactorHook {
       });
       return { kind: 'mfa', mfa_token: token, methods: MFA_METHODS };
     }
-    return mfaEnrollmentPending(user, orgSettings, subject.role)
+    return mfaEnrollmentPending(user, subject.amr, orgSettings, subject.role)
       ? { kind: 'mfa_enrollment' }
       : null;
   };

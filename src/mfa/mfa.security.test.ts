@@ -576,6 +576,45 @@ describe('org policy: MFA required for a role', () => {
     );
   });
 
+  it('enabling MFA releases only the session that enabled it, not one opened with the password alone', async () => {
+    const u = await registerUnderMfaPolicy(t, ['owner']);
+    // Someone else holding the password signs in: an enrolment-only session.
+    const other = (await login(u.email, u.password)).json();
+    expect(claimsOf(other.access_token).mfa_pending).toBe(true);
+    // The owner enables MFA in their own session.
+    const own = (await login(u.email, u.password)).json();
+    const h = bearer(own.access_token);
+    const setup = await t.app.inject({ method: 'POST', url: '/api/auth/mfa/setup', headers: h });
+    const enable = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/mfa/enable',
+      headers: h,
+      payload: { code: totpNow(setup.json().secret) },
+    });
+    expect(enable.statusCode).toBe(200);
+    const refresh = (refresh_token: string) =>
+      t.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refresh_token } });
+    // The other session never proved a second factor: still pinned after its refresh.
+    const stillPinned = await refresh(other.refresh_token);
+    expect(stillPinned.statusCode).toBe(200);
+    const pinned = stillPinned.json().access_token;
+    expect(claimsOf(pinned).mfa_pending).toBe(true);
+    const blocked = await t.app.inject({ url: '/api/prompts', headers: bearer(pinned) });
+    expect(blocked.json().code).toBe('mfa_enrollment_required');
+    // Switching org does not shed the pin either.
+    const switched = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/switch-org',
+      headers: bearer(pinned),
+      payload: { org_id: u.orgId },
+    });
+    expect(switched.statusCode, switched.body).toBe(200);
+    expect(claimsOf(switched.json().access_token).mfa_pending).toBe(true);
+    // The enabling session is released.
+    const released = await refresh(own.refresh_token);
+    expect(claimsOf(released.json().access_token).mfa_pending).toBeUndefined();
+  });
+
   it('logout works for a pending session', async () => {
     const u = await registerUnderMfaPolicy(t, ['owner']);
     const { access_token } = (await login(u.email, u.password)).json();

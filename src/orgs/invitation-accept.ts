@@ -236,7 +236,7 @@ async function acceptLocked(
     role: inv.role,
     superuser: false,
     amr: ['pwd'],
-    mfaPending: mfaEnrollmentPending(user, org.settings, inv.role),
+    mfaPending: mfaEnrollmentPending(user, ['pwd'], org.settings, inv.role),
   };
   const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
   await auditAccepted(tx, meta, inv, user, { new_account: true, session_id: sessionId });
@@ -281,7 +281,7 @@ async function claimAndJoin(
     role,
     superuser: existing.is_superuser,
     amr: ['pwd'],
-    mfaPending: mfaEnrollmentPending(user, org.settings, role),
+    mfaPending: mfaEnrollmentPending(user, ['pwd'], org.settings, role),
   };
   const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
   await auditAccepted(tx, meta, inv, existing, {

@@ -50,7 +50,7 @@ export async function switchOrg(auth: AuthContext, p: Principal, orgId: string, 
       role,
       superuser: user.is_superuser,
       amr: old.amr,
-      mfaPending: mfaEnrollmentPending(user, org.settings, role),
+      mfaPending: mfaEnrollmentPending(user, old.amr, org.settings, role),
     };
     const newSessionId = newId();
     await insertSession(tx, {
