@@ -82,6 +82,7 @@ export function findStandingForShare(
       'users.status as user_status',
       'users.is_superuser',
       'users.full_name',
+      'users.mfa_enabled_at',
       'memberships.role',
     ])
     .where('users.id', '=', userId);
@@ -118,6 +119,7 @@ export async function lockOrgAndStanding(
       'users.status as user_status',
       'users.is_superuser',
       'users.full_name',
+      'users.mfa_enabled_at',
       'memberships.role',
     ])
     .select((eb) =>
@@ -129,9 +131,10 @@ export async function lockOrgAndStanding(
     .forShare('users')
     .executeTakeFirst();
   if (!row) return undefined;
-  const { user_status, is_superuser, full_name, role, password_current, ...org } = row;
+  const { user_status, is_superuser, full_name, mfa_enabled_at, role, password_current, ...org } =
+    row;
   return {
     org,
-    person: { user_status, is_superuser, full_name, role, password_current },
+    person: { user_status, is_superuser, full_name, mfa_enabled_at, role, password_current },
   };
 }

@@ -30,6 +30,8 @@ export interface Standing {
   superuser: boolean;
   /** The account's display name, read with the rest. */
   fullName: string | null;
+  /** When the account's MFA was enabled (null: none), as of the lock. */
+  mfaEnabledAt: Date | null;
 }
 
 const notAMember = () =>
@@ -66,6 +68,7 @@ export async function lockStanding(
     role: person.role,
     superuser: person.is_superuser,
     fullName: person.full_name,
+    mfaEnabledAt: person.mfa_enabled_at,
   };
 }
 
@@ -78,5 +81,11 @@ export async function lockMember(
 ): Promise<Standing & { role: Role }> {
   const s = await lockStanding(tx, orgId, userId, proven);
   if (s.role === null) throw notAMember();
-  return { org: s.org, role: s.role, superuser: s.superuser, fullName: s.fullName };
+  return {
+    org: s.org,
+    role: s.role,
+    superuser: s.superuser,
+    fullName: s.fullName,
+    mfaEnabledAt: s.mfaEnabledAt,
+  };
 }

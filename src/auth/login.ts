@@ -2,6 +2,7 @@
 // body, and similar time (a dummy hash is verified when there is no user). Brute force is
 // throttled per IP, per account and per (account, IP): the attempt is counted before any password
 // work and given back only when the password was right.
+import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { lockMember } from '../access/standing.ts';
 import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { Org, Role, User } from '../db/schema.ts';
@@ -181,9 +182,26 @@ export async function completeLogin(
       passwordHash: user.password_hash,
     });
     const org = standing.org;
+    // The second factor is judged again as of now too. MFA turned on since the password step
+    // (enabling it locks the account row: it committed before, or we waited) leaves a login
+    // without the factor nothing to open; a role or policy changed since pins, or frees, the
+    // session as a fresh login would.
+    if (!subject.amr.includes('mfa') && standing.mfaEnabledAt !== null) {
+      throw new AppError(
+        'conflict',
+        'Two-factor authentication was turned on during this sign-in; sign in again',
+      );
+    }
+    const mfaPending = mfaEnrollmentPending(
+      { mfa_enabled_at: standing.mfaEnabledAt },
+      subject.amr,
+      org.settings,
+      standing.role,
+    );
     const current: SessionSubject = Object.assign({}, subject, {
       role: standing.role,
       superuser: standing.superuser,
+      mfaPending,
     });
     const { sessionId, refreshToken } = await openSession(tx, auth, current, meta);
     await recordAct(tx, meta, current, {

@@ -2,6 +2,7 @@
 // misused mfa_tokens, brute force, concurrent spending, secrets at rest and key rotation, and
 // the org policy's enrolment-only tokens.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { login as signIn } from '../auth/login.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, TEST_ENCRYPTION_KEYS, type TestApp } from '../test/app.ts';
 import {
@@ -24,6 +25,7 @@ import {
   setOrgSettings,
   totpNow,
 } from '../test/mfa-helpers.ts';
+import { mfaSecondFactor } from './login-challenge.ts';
 import { totpCodeAt } from './totp.ts';
 
 let t: TestApp;
@@ -613,6 +615,43 @@ describe('org policy: MFA required for a role', () => {
     // The enabling session is released.
     const released = await refresh(own.refresh_token);
     expect(claimsOf(released.json().access_token).mfa_pending).toBeUndefined();
+  });
+
+  describe('judged again when the session opens (what changed during the password hash)', () => {
+    const meta = { ip: '203.0.113.7', userAgent: 'race', requestId: 'race' };
+    /** A login whose second-factor step lets `meanwhile` commit before the session opens. */
+    const racedLogin = (u: { email: string; password: string }, meanwhile: () => Promise<void>) =>
+      signIn(t.app.auth, { email: u.email, password: u.password }, meta, {
+        secondFactor: async (user, subject, m, settings) => {
+          const decision = await mfaSecondFactor(t.app.auth)(user, subject, m, settings);
+          await meanwhile();
+          return decision;
+        },
+      });
+
+    it('MFA turned on in another session: the password-only login opens nothing (409)', async () => {
+      const u = await registerUser(t.app);
+      const enableElsewhere = () =>
+        withSystem(t.database, async (tx) => {
+          await tx
+            .updateTable('users')
+            .set({ mfa_enabled_at: new Date() })
+            .where('id', '=', u.userId)
+            .execute();
+        });
+      await expect(racedLogin(u, enableElsewhere)).rejects.toMatchObject({ code: 'conflict' });
+    });
+
+    it('a role now required to have MFA pins the session, though the password step saw another', async () => {
+      const u = await registerUser(t.app);
+      await setOrgSettings(t.database, u.orgId, { mfa_required_roles: ['admin'] });
+      const promoteRequirement = () =>
+        setOrgSettings(t.database, u.orgId, { mfa_required_roles: ['owner', 'admin'] });
+      const r = await racedLogin(u, promoteRequirement);
+      expect(r.kind).toBe('tokens');
+      if (r.kind !== 'tokens') return;
+      expect(claimsOf(r.tokens.access_token).mfa_pending).toBe(true);
+    });
   });
 
   it('logout works for a pending session', async () => {
