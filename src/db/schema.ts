@@ -440,6 +440,11 @@ export interface VoiceSessionsTable {
    * (migration 0022); null until the first participant event.
    */
   participant_sid: string | null;
+  /**
+   * The instance of the room (LiveKit's room sid: new each time a room of that name is created)
+   * the participant last joined (migration 0024); null until a join reports one.
+   */
+  room_sid: string | null;
 }
 
 export interface LiveKitWebhookEventsTable {

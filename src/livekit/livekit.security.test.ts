@@ -517,3 +517,107 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     expect(fake.rooms.get(second.room_name)?.participants.has(p.user.id)).toBe(true);
   });
 });
+
+describe('events late or out of order never leave a participant untracked', () => {
+  /** A connection of `p` as a webhook names it: its sid, identity and token attributes. */
+  const connection = (sid: string, p: { identity: string; attributes: Record<string, string> }) =>
+    ({
+      sid,
+      identity: p.identity,
+      attributes: p.attributes,
+      joinedAt: BigInt(Math.floor(Date.now() / 1000)),
+    }) as never;
+
+  /** The room token LiveKit first handed out has expired (its later, refreshed ones have not). */
+  const firstTokenExpired = (sessionId: string) =>
+    withSystem(t.database, (tx) =>
+      tx
+        .updateTable('voice_sessions')
+        .set({ token_expires_at: new Date(Date.now() - 300_000) })
+        .where('id', '=', sessionId)
+        .execute(),
+    );
+
+  it('a late room_finished of an earlier instance of the room leaves a later instance alone', async () => {
+    const first = await issue(a.manager.headers, { room_name: 'reused' });
+    await fake.join(first.livekit_token);
+    // The room finishes; its room_finished is delivered only later (LiveKit retries, unordered).
+    const deliver = fake.deliver;
+    fake.deliver = async (w) => (w.body.includes('room_finished') ? 0 : deliver!(w));
+    try {
+      await fake.finishRoom(first.room_name);
+    } finally {
+      fake.deliver = deliver;
+    }
+    const late = fake.deliveries.at(-1)!;
+    expect(late.event).toBe('room_finished');
+    expect(await row(first.session_id)).toMatchObject({ status: 'ended', end_reason: 'left' });
+
+    // A new instance of the same room, with someone in it.
+    const p = await person(t, a.org, 'member', 'late-finish');
+    const login = await logIn(t.app, p.email);
+    const r = await issue(bearer(login.access), { room_name: 'reused' });
+    await fake.join(r.livekit_token);
+    expect((await postWebhook(t, late.webhook)).statusCode).toBe(200);
+    expect(await row(r.session_id)).toMatchObject({ status: 'active', end_reason: null });
+
+    // Still tracked: the logout removes them.
+    expect((await logOut(t.app, bearer(login.access))).statusCode).toBe(204);
+    await t.app.livekit.idle();
+    expect(fake.rooms.get(r.room_name)?.participants.has(p.user.id) ?? false).toBe(false);
+    expect(await row(r.session_id)).toMatchObject({ status: 'revoked' });
+  });
+
+  it("a reconnect after the first token's expiry is followed: the old connection's leave ends nothing", async () => {
+    const p = await person(t, a.org, 'member', 'long-call');
+    const login = await logIn(t.app, p.email);
+    const r = await issue(bearer(login.access), { room_name: 'long-call' });
+    const joined = await fake.join(r.livekit_token);
+    await firstTokenExpired(r.session_id);
+    const room = { name: r.room_name, sid: fake.rooms.get(r.room_name)!.sid } as never;
+    // The client reconnects with the fresh token LiveKit gave it: same session attribute.
+    const again = connection('PA_reconnected', joined);
+    await fake.send({ event: 'participant_joined', room, participant: again });
+    await fake.send({
+      event: 'participant_left',
+      room,
+      participant: connection(joined.sid, joined),
+    });
+    expect(await row(r.session_id)).toMatchObject({
+      status: 'active',
+      participant_sid: 'PA_reconnected',
+    });
+    const removals = () =>
+      fake.requests.filter((q) => q.method === 'RemoveParticipant' && q.room === r.room_name)
+        .length;
+    const before = removals();
+    expect((await logOut(t.app, bearer(login.access))).statusCode).toBe(204);
+    await t.app.livekit.idle();
+    expect(removals()).toBeGreaterThan(before);
+    expect(await row(r.session_id)).toMatchObject({ status: 'revoked' });
+  });
+
+  it("a rejoin after the first token's expiry is judged like any: a logged-out user is removed", async () => {
+    const p = await person(t, a.org, 'member', 'rejoin-late');
+    const login = await logIn(t.app, p.email);
+    const r = await issue(bearer(login.access), { room_name: 'rejoin-late' });
+    const joined = await fake.join(r.livekit_token);
+    await fake.leave(r.room_name, p.user.id);
+    expect((await logOut(t.app, bearer(login.access))).statusCode).toBe(204);
+    await t.app.livekit.idle();
+    await firstTokenExpired(r.session_id);
+    const room = { name: r.room_name, sid: 'RM_later' } as never;
+    const before = fake.requests.filter((q) => q.method === 'RemoveParticipant').length;
+    await fake.send({
+      event: 'participant_joined',
+      room,
+      participant: connection('PA_back', joined),
+    });
+    expect(fake.deliveries.at(-1)).toMatchObject({ event: 'participant_joined', status: 200 });
+    await t.app.livekit.idle();
+    expect(fake.requests.filter((q) => q.method === 'RemoveParticipant').length).toBeGreaterThan(
+      before,
+    );
+    expect(await row(r.session_id)).toMatchObject({ status: 'revoked' });
+  });
+});

@@ -104,15 +104,26 @@ export function findParticipantSession(
   return q.orderBy('id', 'desc').limit(1).forUpdate().executeTakeFirst();
 }
 
-export function activeSessionsOfRoom(tx: Tx, orgId: string, room: string) {
-  return tx
+/**
+ * The active sessions of a room, of the instance `roomSid` when the event names one: sessions
+ * that joined a later instance of the same name are not that room's. A session whose join named
+ * no instance (joined before migration 0024) is taken to be in it.
+ */
+export function activeSessionsOfRoom(
+  tx: Tx,
+  orgId: string,
+  room: string,
+  roomSid: string | undefined,
+) {
+  let q = tx
     .selectFrom('voice_sessions')
     .selectAll()
     .where('org_id', '=', orgId)
     .where('room_name', '=', room)
-    .where('status', '=', 'active')
-    .forUpdate()
-    .execute();
+    .where('status', '=', 'active');
+  if (roomSid)
+    q = q.where((eb) => eb.or([eb('room_sid', '=', roomSid), eb('room_sid', 'is', null)]));
+  return q.forUpdate().execute();
 }
 
 /** Record a webhook event id; false when it was already recorded (a retry). */
@@ -143,11 +154,7 @@ export async function webhookEventSeen(tx: Tx, id: string): Promise<boolean> {
  * The participant of an ended session joined again with its still-valid token: the session is
  * open again, from its first join (its duration, when it ends, spans both).
  */
-export async function markRejoined(
-  tx: Tx,
-  id: string,
-  participantSid: string | undefined,
-): Promise<void> {
+export async function markRejoined(tx: Tx, id: string, conn: Connection): Promise<void> {
   await tx
     .updateTable('voice_sessions')
     .set({
@@ -155,7 +162,7 @@ export async function markRejoined(
       ended_at: null,
       end_reason: null,
       duration_seconds: null,
-      ...sidOf(participantSid),
+      ...sidsOf(conn),
     })
     .where('id', '=', id)
     .execute();
@@ -165,7 +172,7 @@ export async function markJoined(
   tx: Tx,
   id: string,
   startedAt: Date,
-  participantSid: string | undefined,
+  conn: Connection,
 ): Promise<void> {
   await tx
     .updateTable('voice_sessions')
@@ -174,7 +181,7 @@ export async function markJoined(
       started_at: startedAt,
       ended_at: null,
       end_reason: null,
-      ...sidOf(participantSid),
+      ...sidsOf(conn),
     })
     .where('id', '=', id)
     .execute();
@@ -184,18 +191,27 @@ export async function markJoined(
  * The active session's participant reconnected: a new connection (sid) joined before the old
  * one was reported gone. The session follows the new one; the old one's leave will not end it.
  */
-export async function markReconnected(tx: Tx, id: string, participantSid: string): Promise<void> {
+export async function markReconnected(tx: Tx, id: string, conn: Connection): Promise<void> {
   await tx
     .updateTable('voice_sessions')
-    .set({ participant_sid: participantSid })
+    .set(sidsOf(conn))
     .where('id', '=', id)
     .where('status', '=', 'active')
     .execute();
 }
 
-/** An event that names no participant sid leaves the one recorded as it is. */
-function sidOf(participantSid: string | undefined) {
-  return participantSid ? { participant_sid: participantSid } : {};
+/** The connection a participant event is about: LiveKit's participant and room sids. */
+export interface Connection {
+  participantSid: string | undefined;
+  roomSid: string | undefined;
+}
+
+/** An event that names no sid leaves the one recorded as it is. */
+function sidsOf(conn: Connection) {
+  return {
+    ...(conn.participantSid ? { participant_sid: conn.participantSid } : {}),
+    ...(conn.roomSid ? { room_sid: conn.roomSid } : {}),
+  };
 }
 
 /**
@@ -242,7 +258,7 @@ export async function markEnded(
 ): Promise<void> {
   await tx
     .updateTable('voice_sessions')
-    .set({ ...ending(e), ...sidOf(e.participantSid) })
+    .set({ ...ending(e), ...sidsOf({ participantSid: e.participantSid, roomSid: undefined }) })
     .where('id', '=', id)
     .execute();
 }

@@ -31,8 +31,6 @@ import {
 export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** A join reported a little after the token's expiry still counts (webhook and clock delays). */
-const JOIN_GRACE_MS = 60_000;
 
 /** Seconds (int64 as bigint) to a Date; undefined for 0 (unset). */
 function at(seconds: bigint | undefined, ms?: bigint): Date | undefined {
@@ -47,6 +45,12 @@ function at(seconds: bigint | undefined, ms?: bigint): Date | undefined {
  */
 function participantSid(event: WebhookEvent): string | undefined {
   const sid = event.participant?.sid;
+  return sid && sid.length <= 128 ? sid : undefined;
+}
+
+/** The instance of the room the event is about (LiveKit's room sid, new at every creation). */
+function roomSid(event: WebhookEvent): string | undefined {
+  const sid = event.room?.sid;
   return sid && sid.length <= 128 ? sid : undefined;
 }
 
@@ -94,9 +98,10 @@ export function createLiveKitWebhooks(deps: {
   }
 
   /**
-   * A participant joined. A room token joins as often as it likes until it expires (a client
-   * that reconnects after a network change leaves and joins again), so the session its token
-   * claims is opened again whatever it was, as long as the token was still valid at the join:
+   * A participant joined. A room token joins as often as it likes until it expires, and so do
+   * the fresh tokens LiveKit hands the connected client (a client that reconnects after a network
+   * change leaves and joins again), so the session its token claims is opened again whatever it
+   * was:
    * - issued or expired unused → active (its slot held for the call);
    * - ended (left, room finished) → active again, its slot held again: an untracked participant
    *   would escape every revocation (which closes open sessions only) and the quota;
@@ -118,14 +123,17 @@ export function createLiveKitWebhooks(deps: {
     touched: Touched,
   ) {
     const sid = participantSid(event);
+    const conn = { participantSid: sid, roomSid: roomSid(event) };
     const statuses: VoiceSession['status'][] = claimedSession(event)
       ? ['issued', 'expired', 'ended', 'revoked', ...(sid ? (['active'] as const) : [])]
       : ['issued', 'expired'];
     return participantEvent(tx, event, orgId, room, statuses, (s, when) => {
       if (sid && s.participant_sid === sid) return null;
       const started = at(event.participant?.joinedAt, event.participant?.joinedAtMs) ?? when;
-      // A token cannot have joined after its expiry: LiveKit checks it.
-      if (started.getTime() > s.token_expires_at.getTime() + JOIN_GRACE_MS) return null;
+      // No cut-off at the token's expiry: LiveKit hands a connected client fresh tokens with the
+      // same grants and attributes (this session's id among them), so a reconnect or a rejoin
+      // after the first token's expiry is real. Ignoring it left that participant untracked: out
+      // of reach of revocation and the quota, and its old connection's leave ended the session.
       if (s.status === 'active' && sid) {
         // Its slot is held already; the quota step renews it, and the credential is judged again.
         touched.joined.push({
@@ -134,7 +142,7 @@ export function createLiveKitWebhooks(deps: {
           startedAt: s.started_at,
           endedAt: null,
         });
-        return () => markReconnected(tx, s.id, sid);
+        return () => markReconnected(tx, s.id, conn);
       }
       if (s.status === 'revoked') {
         touched.evict.push({ room, identity: s.identity });
@@ -146,8 +154,8 @@ export function createLiveKitWebhooks(deps: {
         startedAt: s.status === 'ended' ? s.started_at : started,
         endedAt: s.status === 'ended' ? s.ended_at : null,
       });
-      if (s.status === 'ended') return () => markRejoined(tx, s.id, sid);
-      return () => markJoined(tx, s.id, started, sid);
+      if (s.status === 'ended') return () => markRejoined(tx, s.id, conn);
+      return () => markJoined(tx, s.id, started, conn);
     });
   }
 
@@ -203,7 +211,8 @@ export function createLiveKitWebhooks(deps: {
     room: string,
     touched: Touched,
   ): Promise<WebhookOutcome> {
-    const sessions = await activeSessionsOfRoom(tx, orgId, room);
+    // Only the instance that finished: a late delivery must not end a later one's sessions.
+    const sessions = await activeSessionsOfRoom(tx, orgId, room, roomSid(event));
     if (sessions.length === 0) return 'ignored';
     touched.ended.push(...sessions.map((s) => s.id));
     const when = at(event.createdAt) ?? new Date();
