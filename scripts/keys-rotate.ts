@@ -12,19 +12,34 @@ import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { AppError } from '../src/http/errors.ts';
 
+// --compromised: the new key signs at once and every other key is withdrawn (README: Key rotation).
+const compromised = process.argv.slice(2).includes('--compromised');
+
 try {
   const config = loadConfig();
   const database = await openDatabase(config);
   try {
     await migrateToLatest(database.db);
-    const { kid, retiredKid, activatesAt } = await rotateSigningKey(database, config.encryption, {
-      publishDelaySeconds: config.auth.signingKeyPublishDelaySeconds,
-    });
-    console.log(
-      `staged signing key: ${kid} (published now, signs from ${activatesAt.toISOString()})`,
+    const { kid, retiredKid, activatesAt, withdrawnKids } = await rotateSigningKey(
+      database,
+      config.encryption,
+      { publishDelaySeconds: config.auth.signingKeyPublishDelaySeconds, compromised },
     );
-    if (retiredKid)
-      console.log(`replaces: ${retiredKid} (retires then; verifies until its tokens expire)`);
+    if (compromised) {
+      console.log(`signing key: ${kid} (signs now)`);
+      if (withdrawnKids.length > 0) {
+        console.log(
+          `withdrawn: ${withdrawnKids.join(', ')} (no longer published or trusted; running ` +
+            'servers drop them at their next key reload, within 30 s)',
+        );
+      }
+    } else {
+      console.log(
+        `staged signing key: ${kid} (published now, signs from ${activatesAt.toISOString()})`,
+      );
+      if (retiredKid)
+        console.log(`replaces: ${retiredKid} (retires then; verifies until its tokens expire)`);
+    }
   } finally {
     await database.close();
   }

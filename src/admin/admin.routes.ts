@@ -142,13 +142,27 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = asy
         security,
         summary: 'Rotate the access-token signing key (superuser)',
         description:
-          'Stages a new Ed25519 key: it is published in the JWKS at once (other instances within 30 seconds) and starts signing at `activates_at`, after SIGNING_KEY_PUBLISH_DELAY_SECONDS, so verifiers that cached the JWKS know it by then. The previous key then retires; tokens it signed stay valid until they expire (its public key stays in the JWKS meanwhile). One staged key at a time: rotating again before `activates_at` answers 409 `signing_key_rotation_pending`.',
+          'Stages a new Ed25519 key: it is published in the JWKS at once (other instances within 30 seconds) and starts signing at `activates_at`, after SIGNING_KEY_PUBLISH_DELAY_SECONDS, so verifiers that cached the JWKS know it by then. The previous key then retires; tokens it signed stay valid until they expire (its public key stays in the JWKS meanwhile). One staged key at a time: rotating again before `activates_at` answers 409 `signing_key_rotation_pending`.\n\nAfter a key compromise call it with `?compromised=true`: the new key signs at once and every other key (the active one, a staged one, the retired ones) is withdrawn: gone from the JWKS and no longer trusted, on this instance at once and on the others at their next key reload (within 30 seconds). Every access and media token they signed stops working; clients refresh (refresh tokens are opaque, not signed) and get tokens of the new key. Verifiers holding a cached JWKS refetch it on the unknown `kid`.',
+        querystring: Type.Object(
+          {
+            compromised: Type.Optional(
+              Type.Boolean({
+                description:
+                  'true: withdraw every other key now (a compromise), instead of letting the old one verify its tokens until they expire',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: responses(
           {
             200: Type.Object({
               kid: Type.String({ description: 'The new key, published now' }),
               retired_kid: Type.Union([Type.String(), Type.Null()], {
                 description: 'The key it replaces, which retires at `activates_at`',
+              }),
+              withdrawn_kids: Type.Array(Type.String(), {
+                description: 'With `compromised`: the keys withdrawn (empty otherwise)',
               }),
               activates_at: Type.String({
                 format: 'date-time',
@@ -161,10 +175,13 @@ export const adminRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = asy
       },
     },
     async (request) => {
-      const r = await adminRotateSigningKey(auth, requirePrincipal(request), requestMeta(request));
+      const r = await adminRotateSigningKey(auth, requirePrincipal(request), requestMeta(request), {
+        compromised: request.query.compromised === true,
+      });
       return {
         kid: r.kid,
         retired_kid: r.retiredKid,
+        withdrawn_kids: r.withdrawnKids,
         activates_at: r.activatesAt.toISOString(),
       };
     },

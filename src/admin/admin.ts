@@ -111,9 +111,14 @@ export async function adminSetUserStatus(
  * Stage a new signing key: published at once, signing from `activatesAt`; the previous one keeps
  * verifying the tokens it signed until they expire.
  */
-export async function adminRotateSigningKey(auth: AuthContext, p: Principal, meta: RequestMeta) {
+export async function adminRotateSigningKey(
+  auth: AuthContext,
+  p: Principal,
+  meta: RequestMeta,
+  opts: { compromised?: boolean } = {},
+) {
   requireSuperuser(p);
-  const r = await auth.rotateSigningKey();
+  const r = await auth.rotateSigningKey(opts);
   await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), (tx) =>
     recordAudit(tx, meta, {
       org_id: null,
@@ -123,7 +128,13 @@ export async function adminRotateSigningKey(auth: AuthContext, p: Principal, met
       target_type: 'signing_key',
       target_id: r.kid,
       outcome: 'success',
-      metadata: { retired_kid: r.retiredKid, activates_at: r.activatesAt.toISOString() },
+      metadata: {
+        retired_kid: r.retiredKid,
+        activates_at: r.activatesAt.toISOString(),
+        ...(opts.compromised
+          ? { compromised: true, withdrawn_kids: r.withdrawnKids.join(' ') }
+          : {}),
+      },
     }),
   );
   return r;

@@ -46,7 +46,8 @@ export interface AuthContext {
   /** Re-read signing keys now (after a rotation), at most once per few seconds on demand. */
   reloadKeys(force?: boolean): Promise<void>;
   /** Stage a new signing key (published now, signing after SIGNING_KEY_PUBLISH_DELAY_SECONDS). */
-  rotateSigningKey(): Promise<RotationResult>;
+  /** compromised: the new key signs at once and every other key is withdrawn. */
+  rotateSigningKey(opts?: { compromised?: boolean }): Promise<RotationResult>;
   start(): Promise<void>;
   stop(): void;
 }
@@ -136,10 +137,11 @@ export async function createAuthContext(deps: {
       ring = await load();
       scheduleActivation();
     },
-    async rotateSigningKey() {
+    async rotateSigningKey(opts = {}) {
       const result = await rotateSigningKey(database, config.encryption, {
         publishDelaySeconds: config.auth.signingKeyPublishDelaySeconds,
         clock,
+        compromised: opts.compromised,
       });
       // Publish the staged key from this instance at once; the others within a reload interval.
       await ctx.reloadKeys(true);

@@ -83,6 +83,29 @@ export async function promoteSigningKey(tx: Tx, kid: string, at: Date | undefine
   await tx.updateTable('signing_keys').set({ status: 'active' }).where('kid', '=', kid).execute();
 }
 
+/**
+ * Withdraw every key but `keepKid` (a compromise): retired now if it was not, and never published
+ * or trusted again. Returns the kids withdrawn now.
+ */
+export async function withdrawSigningKeysBut(
+  tx: Tx,
+  keepKid: string,
+  at: Date | undefined,
+): Promise<string[]> {
+  const rows = await tx
+    .updateTable('signing_keys')
+    .set({
+      status: 'retired',
+      retired_at: sql<Date>`coalesce(retired_at, ${nowAt(at)})`,
+      withdrawn_at: nowAt(at),
+    })
+    .where('kid', '<>', keepKid)
+    .where('withdrawn_at', 'is', null)
+    .returning('kid')
+    .execute();
+  return rows.map((r) => r.kid);
+}
+
 export type PublishedSigningKey = Pick<
   SigningKey,
   'kid' | 'public_jwk' | 'private_key_enc' | 'status' | 'activates_at'
@@ -108,6 +131,7 @@ export function publishedSigningKeys(
       'activates_at',
       sql<number>`extract(epoch from (activates_at - ${now})) * 1000`.as('activates_in_ms'),
     ])
+    .where('withdrawn_at', 'is', null)
     .where((eb) =>
       eb.or([
         eb('status', 'in', ['active', 'next']),

@@ -41,6 +41,7 @@ import {
   publishedSigningKeys,
   stagedSigningKey,
   stageSigningKey,
+  withdrawSigningKeysBut,
 } from './signing-key.repository.ts';
 
 /** A public key as published in the JWKS: exactly these members, never a private one. */
@@ -123,6 +124,8 @@ export interface RotationResult {
   activatesAt: Date;
   /** The key it replaces (null when there was none). */
   retiredKid: string | null;
+  /** A compromise rotation: every other key, withdrawn (no longer published or trusted). */
+  withdrawnKids: string[];
 }
 
 /** A whole number of seconds of at least `min` from `options`; anything else is a caller's bug. */
@@ -140,9 +143,11 @@ function wholeSeconds<K extends string>(options: Record<K, number>, name: K, min
 export async function rotateSigningKey(
   database: Database,
   enc: EncryptionConfig,
-  options: { publishDelaySeconds: number; clock?: KeyClock },
+  options: { publishDelaySeconds: number; clock?: KeyClock; compromised?: boolean },
 ): Promise<RotationResult> {
-  const delay = wholeSeconds(options, 'publishDelaySeconds', 0);
+  const compromised = options.compromised === true;
+  // A compromise cannot wait for verifiers' caches: the new key signs at once.
+  const delay = compromised ? 0 : wholeSeconds(options, 'publishDelaySeconds', 0);
   const row = await newKeyRow(enc);
   return withSystem(database, async (tx) => {
     await lockForTransaction(tx, ROTATION_LOCK_ID);
@@ -150,6 +155,15 @@ export async function rotateSigningKey(
     const now = options.clock?.();
     // A staged key whose time has come is the active one now; only a key still waiting blocks.
     await promoteDue(tx, now);
+    if (compromised) {
+      // Every key there is may be in other hands (they are sealed in the same database): the
+      // staged one too. Withdrawn before the new one is staged; the new one alone survives.
+      const current = (await activeSigningKid(tx)) ?? null;
+      const withdrawnKids = await withdrawSigningKeysBut(tx, row.kid, now);
+      const activatesAt = await stageSigningKey(tx, row, now, 0);
+      await promoteDue(tx, now);
+      return { kid: row.kid, activatesAt: activatesAt!, retiredKid: current, withdrawnKids };
+    }
     const pending = await stagedSigningKey(tx);
     if (pending) {
       throw new AppError(
@@ -162,7 +176,12 @@ export async function rotateSigningKey(
     const wait = current ? delay : 0;
     const activatesAt = await stageSigningKey(tx, row, now, wait);
     if (wait === 0) await promoteDue(tx, now);
-    return { kid: row.kid, activatesAt: activatesAt!, retiredKid: current ?? null };
+    return {
+      kid: row.kid,
+      activatesAt: activatesAt!,
+      retiredKid: current ?? null,
+      withdrawnKids: [],
+    };
   });
 }
 

@@ -138,6 +138,8 @@ export interface SigningKeysTable {
   created_at: Timestamp;
   retired_at: NullableTimestamp;
   activates_at: NullableTimestamp;
+  /** Withdrawn after a compromise (migration 0025): never published or trusted again. */
+  withdrawn_at: NullableTimestamp;
 }
 
 export interface AuditLogsTable {

@@ -25,6 +25,7 @@ import * as voiceSessionQuotaEnd from './2026_12_01_0021_voice_session_quota_end
 import * as voiceSessionParticipantSid from './2026_12_02_0022_voice_session_participant_sid.ts';
 import * as twilioAccountLock from './2026_12_02_0023_twilio_account_lock.ts';
 import * as voiceSessionRoomSid from './2026_12_04_0024_voice_session_room_sid.ts';
+import * as signingKeyWithdrawal from './2026_12_04_0025_signing_key_withdrawal.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -50,4 +51,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_02_0022_voice_session_participant_sid': voiceSessionParticipantSid,
   '2026_12_02_0023_twilio_account_lock': twilioAccountLock,
   '2026_12_04_0024_voice_session_room_sid': voiceSessionRoomSid,
+  '2026_12_04_0025_signing_key_withdrawal': signingKeyWithdrawal,
 };

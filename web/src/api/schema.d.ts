@@ -825,6 +825,8 @@ export interface paths {
         /**
          * Rotate the access-token signing key (superuser)
          * @description Stages a new Ed25519 key: it is published in the JWKS at once (other instances within 30 seconds) and starts signing at `activates_at`, after SIGNING_KEY_PUBLISH_DELAY_SECONDS, so verifiers that cached the JWKS know it by then. The previous key then retires; tokens it signed stay valid until they expire (its public key stays in the JWKS meanwhile). One staged key at a time: rotating again before `activates_at` answers 409 `signing_key_rotation_pending`.
+         *
+         *     After a key compromise call it with `?compromised=true`: the new key signs at once and every other key (the active one, a staged one, the retired ones) is withdrawn: gone from the JWKS and no longer trusted, on this instance at once and on the others at their next key reload (within 30 seconds). Every access and media token they signed stops working; clients refresh (refresh tokens are opaque, not signed) and get tokens of the new key. Verifiers holding a cached JWKS refetch it on the unknown `kid`.
          */
         post: operations["rotateSigningKey"];
         delete?: never;
@@ -7460,7 +7462,10 @@ export interface operations {
     };
     rotateSigningKey: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description true: withdraw every other key now (a compromise), instead of letting the old one verify its tokens until they expire */
+                compromised?: boolean;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -7478,6 +7483,8 @@ export interface operations {
                         kid: string;
                         /** @description The key it replaces, which retires at `activates_at` */
                         retired_kid: string | null;
+                        /** @description With `compromised`: the keys withdrawn (empty otherwise) */
+                        withdrawn_kids: string[];
                         /**
                          * Format: date-time
                          * @description When the new key starts signing
