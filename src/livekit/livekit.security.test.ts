@@ -597,6 +597,20 @@ describe('events late or out of order never leave a participant untracked', () =
     expect(await row(r.session_id)).toMatchObject({ status: 'revoked' });
   });
 
+  it('a rejoin whose leave is reported before its join does not reopen the session', async () => {
+    const r = await issue(a.manager.headers, { room_name: 'rejoin-order' });
+    const joined = await fake.join(r.livekit_token);
+    await fake.leave(r.room_name, joined.identity);
+    expect(await row(r.session_id)).toMatchObject({ status: 'ended', end_reason: 'left' });
+    const room = { name: r.room_name, sid: 'RM_order' } as never;
+    // The participant came back and went again; the leave of that visit arrives first.
+    const visit = connection('PA_second_visit', joined);
+    await fake.send({ event: 'participant_left', room, participant: visit });
+    await fake.send({ event: 'participant_joined', room, participant: visit });
+    expect(fake.deliveries.at(-1)).toMatchObject({ event: 'participant_joined', status: 200 });
+    expect(await row(r.session_id)).toMatchObject({ status: 'ended', end_reason: 'left' });
+  });
+
   it("a rejoin after the first token's expiry is judged like any: a logged-out user is removed", async () => {
     const p = await person(t, a.org, 'member', 'rejoin-late');
     const login = await logIn(t.app, p.email);

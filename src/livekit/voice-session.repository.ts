@@ -200,6 +200,20 @@ export async function markReconnected(tx: Tx, id: string, conn: Connection): Pro
     .execute();
 }
 
+/**
+ * A connection of an ended session's participant was reported gone (a rejoin whose leave came
+ * before its join): the session stays ended, and now knows that connection, so its late join is
+ * stale.
+ */
+export async function markLeftEnded(tx: Tx, id: string, participantSid: string): Promise<void> {
+  await tx
+    .updateTable('voice_sessions')
+    .set({ participant_sid: participantSid })
+    .where('id', '=', id)
+    .where('status', '=', 'ended')
+    .execute();
+}
+
 /** The connection a participant event is about: LiveKit's participant and room sids. */
 export interface Connection {
   participantSid: string | undefined;

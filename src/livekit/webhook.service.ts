@@ -22,6 +22,7 @@ import {
   markEnded,
   markEndedOverQuota,
   markJoined,
+  markLeftEnded,
   markReconnected,
   markRejoined,
   recordWebhookEvent,
@@ -167,7 +168,16 @@ export function createLiveKitWebhooks(deps: {
     touched: Touched,
   ) {
     const sid = participantSid(event);
-    return participantEvent(tx, event, orgId, room, ['active', 'issued'], (s, when) => {
+    // An ended session too, when the token claims it: a rejoin's connection can be reported
+    // gone before its join is (events are unordered). Recording that connection on the session
+    // makes its late join stale; ignored, the join would reopen the session, holding a slot for
+    // nobody until room_finished or the lease's expiry.
+    const statuses: VoiceSession['status'][] =
+      claimedSession(event) && sid ? ['active', 'issued', 'ended'] : ['active', 'issued'];
+    return participantEvent(tx, event, orgId, room, statuses, (s, when) => {
+      if (s.status === 'ended') {
+        return sid && s.participant_sid !== sid ? () => markLeftEnded(tx, s.id, sid) : null;
+      }
       // A connection the session no longer follows (its participant reconnected) left: the
       // session stays with the new one.
       if (sid && s.participant_sid && s.participant_sid !== sid) return null;
