@@ -43,6 +43,14 @@ export interface LiveKitServer {
   receiveWebhook(body: string, authorization: string | undefined): Promise<WebhookEvent>;
   /** Disconnect a participant; false when LiveKit does not know it (room or participant gone). */
   removeParticipant(room: string, identity: string): Promise<boolean>;
+  /**
+   * The attributes of the participant connected now under `identity` (its token's, unless a room
+   * admin changed them); undefined when LiveKit does not know it.
+   */
+  participantAttributes(
+    room: string,
+    identity: string,
+  ): Promise<Record<string, string> | undefined>;
 }
 
 const REQUEST_TIMEOUT_SECONDS = 10;
@@ -83,21 +91,39 @@ export function createLiveKitServer(cfg: LiveKitServerConfig): LiveKitServer {
       return receiver.receive(body, authorization);
     },
     async removeParticipant(room, identity) {
-      const { RoomServiceClient, TwirpError } = await loadSdk();
-      rooms ??= new RoomServiceClient(httpUrl(cfg.url), cfg.apiKey, cfg.apiSecret, {
-        requestTimeout: REQUEST_TIMEOUT_SECONDS,
-      });
+      const client = await roomService();
       try {
-        await rooms.removeParticipant(room, identity);
+        await client.removeParticipant(room, identity);
         return true;
       } catch (err) {
-        if (err instanceof TwirpError && (err.code === 'not_found' || err.status === 404)) {
-          return false;
-        }
+        if (await isNotFound(err)) return false;
+        throw err;
+      }
+    },
+    async participantAttributes(room, identity) {
+      const client = await roomService();
+      try {
+        return (await client.getParticipant(room, identity)).attributes;
+      } catch (err) {
+        if (await isNotFound(err)) return undefined;
         throw err;
       }
     },
   };
+
+  async function roomService(): Promise<RoomServiceClient> {
+    const { RoomServiceClient } = await loadSdk();
+    rooms ??= new RoomServiceClient(httpUrl(cfg.url), cfg.apiKey, cfg.apiSecret, {
+      requestTimeout: REQUEST_TIMEOUT_SECONDS,
+    });
+    return rooms;
+  }
+}
+
+/** LiveKit does not know the room or the participant (gone already). */
+async function isNotFound(err: unknown): Promise<boolean> {
+  const { TwirpError } = await loadSdk();
+  return err instanceof TwirpError && (err.code === 'not_found' || err.status === 404);
 }
 
 /** Twirp runs over HTTP(S) on the same host as the clients' WebSocket URL. */

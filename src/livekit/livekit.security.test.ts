@@ -516,6 +516,35 @@ describe('revocation evicts, and the revoked cannot come back', () => {
     expect(await row(second.session_id)).toMatchObject({ status: 'active' });
     expect(fake.rooms.get(second.room_name)?.participants.has(p.user.id)).toBe(true);
   });
+
+  it('a second device that replaced the first stays when the first logs out before its leave arrives', async () => {
+    const p = await person(t, a.org, 'member', 'replaced');
+    const first = await issue(p.headers, { room_name: 'replaced' });
+    await fake.join(first.livekit_token);
+    const laptop = await logIn(t.app, p.email);
+    const second = await issue(bearer(laptop.access), { room_name: 'replaced' });
+    // The laptop joins as the same identity: LiveKit drops the first connection, whose
+    // participant_left is not delivered yet (late, or lost).
+    const deliver = fake.deliver;
+    fake.deliver = async (w) => (w.body.includes('participant_left') ? 0 : deliver!(w));
+    try {
+      await fake.join(second.livekit_token);
+    } finally {
+      fake.deliver = deliver;
+    }
+    expect(await row(first.session_id)).toMatchObject({ status: 'active' });
+    expect(await row(second.session_id)).toMatchObject({ status: 'active' });
+    // The first device logs out: its session is revoked, the laptop's connection stays.
+    expect((await logOut(t.app, p.headers)).statusCode).toBe(204);
+    await t.app.livekit.idle();
+    expect(await row(first.session_id)).toMatchObject({ status: 'revoked' });
+    expect(await row(second.session_id)).toMatchObject({ status: 'active' });
+    expect(fake.rooms.get(second.room_name)?.participants.has(p.user.id)).toBe(true);
+    // And the laptop's own logout removes it.
+    expect((await logOut(t.app, bearer(laptop.access))).statusCode).toBe(204);
+    await t.app.livekit.idle();
+    expect(fake.rooms.get(second.room_name)?.participants.has(p.user.id) ?? false).toBe(false);
+  });
 });
 
 describe('events late or out of order never leave a participant untracked', () => {

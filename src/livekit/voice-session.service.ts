@@ -18,6 +18,7 @@ import type { Quotas } from '../quotas/quotas.service.ts';
 import { releaseVoiceSlots } from '../quotas/voice-slots.ts';
 import type { LiveKitServer } from './livekit-server.ts';
 import { parseRoom, roomFilter } from './room-names.ts';
+import { SESSION_ATTRIBUTE } from './room-token.service.ts';
 import {
   expireUnused,
   listVoiceSessions,
@@ -59,6 +60,20 @@ export function createVoiceSessions(deps: {
     for (const [orgId, ids] of byOrg) await releaseVoiceSlots(deps.quotas, orgId, ids);
   }
 
+  /**
+   * Whether the participant connected as `r.identity` holds the token of a session other than
+   * the revoked ones. Unknown (LiveKit unreachable): no, so the removal goes ahead.
+   */
+  async function connectedAsAnother(r: Revoked, revokedIds: readonly string[]): Promise<boolean> {
+    try {
+      const attributes = await server.participantAttributes(r.room_name, r.identity);
+      const claimed = attributes?.[SESSION_ATTRIBUTE];
+      return claimed !== undefined && !revokedIds.includes(claimed);
+    } catch {
+      return false;
+    }
+  }
+
   /** Remove the participants of revoked sessions; LiveKit not knowing one is fine. */
   async function evict(revoked: readonly Revoked[]): Promise<void> {
     if (revoked.length === 0) return;
@@ -69,10 +84,15 @@ export function createVoiceSessions(deps: {
       if (seen.has(key)) continue;
       seen.add(key);
       // A participant's identity is unique in a room: if another, still valid, session of the
-      // same user is the one connected now (a second device), that participant stays.
+      // same user is the one connected now (a second device), that participant stays. Even when
+      // the revoked session was active: the second device's join replaced its connection, and
+      // the old connection's leave may be late or lost, so LiveKit is asked whose token the
+      // connected participant holds.
       if (
-        r.was !== 'active' &&
-        (await withSystem(database, (tx) => otherActiveSession(tx, r.room_name, r.identity, ids)))
+        (await withSystem(database, (tx) =>
+          otherActiveSession(tx, r.room_name, r.identity, ids),
+        )) &&
+        (r.was !== 'active' || (await connectedAsAnother(r, ids)))
       ) {
         continue;
       }
