@@ -261,6 +261,29 @@ export function createLiveKitWebhooks(deps: {
     if (s) touched.joined.push({ id: s.id, identity, startedAt: s.started_at, endedAt: null });
   }
 
+  /**
+   * Likewise a participant_left delivered again: its end may be committed while the release of
+   * its slot never ran (the process stopped). The session its token claims, no longer open, gives
+   * its slot back again (a release of a slot not held changes nothing). Left alone, the slot
+   * would stay taken until its lease expired (QUOTA_LEASE_SECONDS, 4 hours by default).
+   */
+  async function leaveRetried(
+    tx: Tx,
+    event: WebhookEvent,
+    orgId: string,
+    room: string,
+    touched: Touched,
+  ): Promise<void> {
+    const identity = event.participant?.identity;
+    const sessionId = claimedSession(event);
+    if (event.event !== 'participant_left' || !sessionId || !identity) return;
+    const s = await findParticipantSession(tx, orgId, room, identity, {
+      sessionId,
+      statuses: ['ended', 'revoked', 'expired'],
+    });
+    if (s) touched.ended.push(s.id);
+  }
+
   /** The events that change a voice session; every other event is ignored. */
   const handlers = new Map<string, typeof roomFinished>([
     ['participant_joined', participantJoined],
@@ -296,6 +319,7 @@ export function createLiveKitWebhooks(deps: {
           touched.evict.length = 0;
         }
         await joinRetried(tx, event, room.orgId, full, touched);
+        await leaveRetried(tx, event, room.orgId, full, touched);
         return 'duplicate';
       });
       // The voice-session quota: a join holds its slot for the call, an end releases it. A join

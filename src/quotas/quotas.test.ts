@@ -213,7 +213,8 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
       QUOTA_INBOUND_RESERVED_CALLS: '5',
       QUOTA_MAX_VOICE_SESSIONS: String(ceiling),
     });
-    const quotas = quotasFor(loweredConfig);
+    // Counting where the running instances count (one Redis key prefix), with lower limits.
+    const quotas = quotasFor({ ...loweredConfig, redisKeyPrefix: sharedPrefix });
     const lowered = await buildTestApp({ env, database, deps: { quotas } });
     try {
       const q = (
@@ -239,7 +240,6 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
       );
     } finally {
       await lowered.close();
-      if (redis) await deleteKeysUnder(redis, loweredConfig.redisKeyPrefix);
     }
   });
 
@@ -598,6 +598,28 @@ describe('LiveKit: token issue, webhook release', () => {
     expect(livekit.rooms.get(late.json().room_name)?.participants.has(p.identity)).toBe(false);
     expect(await row()).toMatchObject({ status: 'ended', end_reason: 'quota_exceeded' });
     expect((await usage(a.owner)).voice_sessions.live).toBe(live + 1);
+  });
+
+  it("a leave whose release never ran (the process stopped) gives the slot back at LiveKit's retry", async () => {
+    await setLimits(a.owner, { max_voice_sessions: 10_000 });
+    const r = await token(a.member, 'crash-leave');
+    expect(r.statusCode, r.body).toBe(200);
+    const p = await livekit.join(r.json().livekit_token);
+    const live = (await usage(a.owner)).voice_sessions.live as number;
+    // The leave commits, and the instance stops before the release: no answer to LiveKit.
+    const stop = vi
+      .spyOn(t.app.quotas, 'release')
+      .mockRejectedValueOnce(new Error('instance stopped'));
+    await livekit.leave(r.json().room_name, p.identity);
+    stop.mockRestore();
+    const first = livekit.deliveries.at(-1)!;
+    expect(first).toMatchObject({ event: 'participant_left' });
+    expect(first.status).toBeGreaterThanOrEqual(500);
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live);
+
+    // LiveKit delivers the event again: answered as a duplicate, and the slot goes back.
+    expect((await postWebhook(t, first.webhook)).statusCode).toBe(200);
+    expect((await usage(a.owner)).voice_sessions.live).toBe(live - 1);
   });
 
   it('a join delivered twice holds one slot', async () => {
