@@ -74,10 +74,10 @@ const checkText: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) =>
  * as a 400 naming the field, for every date-time of every route.
  */
 function representableDateTime(base: Format | undefined): FormatDefinition<string> {
-  if (!base || typeof base !== 'object' || !('validate' in base)) {
-    throw new Error('ajv-formats no longer defines date-time as expected');
+  const def = base as FormatDefinition<string> | undefined;
+  if (!def || typeof def !== 'object' || typeof def.validate !== 'function') {
+    throw new Error('ajv-formats no longer defines date-time as a function');
   }
-  const def = base as FormatDefinition<string>;
   const valid = def.validate as (s: string) => boolean;
   return {
     type: 'string',
