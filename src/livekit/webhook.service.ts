@@ -238,13 +238,17 @@ export function createLiveKitWebhooks(deps: {
   }
 
   /**
-   * LiveKit delivers a participant_joined again when its first delivery got no answer: the join
-   * may be committed while its quota step never ran (the process stopped, a statement of the
-   * step failed). The session its token claims, still active, goes through the step again: its
-   * slot is held (a renewal when it already is), or it ends quota_exceeded and is removed. Left
-   * alone, it would stay in its room holding no slot, above the org's limit.
+   * An event LiveKit delivers again because its first delivery got no answer: what it changed
+   * may be committed while the quota step after the commit never ran (the process stopped, a
+   * statement of the step failed). The session its token claims goes through that step again:
+   * - participant_joined, still active: its slot is held (a renewal when it already is), or it
+   *   ends quota_exceeded and is removed. Left alone, it would stay in its room holding no slot,
+   *   above the org's limit;
+   * - participant_left, no longer open: its slot is given back again (a release of a slot not
+   *   held changes nothing). Left alone, the slot would stay taken until its lease expired
+   *   (QUOTA_LEASE_SECONDS, 4 hours by default).
    */
-  async function joinRetried(
+  async function retried(
     tx: Tx,
     event: WebhookEvent,
     orgId: string,
@@ -253,35 +257,15 @@ export function createLiveKitWebhooks(deps: {
   ): Promise<void> {
     const identity = event.participant?.identity;
     const sessionId = claimedSession(event);
-    if (event.event !== 'participant_joined' || !sessionId || !identity) return;
+    const joined = event.event === 'participant_joined';
+    if ((!joined && event.event !== 'participant_left') || !sessionId || !identity) return;
     const s = await findParticipantSession(tx, orgId, room, identity, {
       sessionId,
-      statuses: ['active'],
+      statuses: joined ? ['active'] : ['ended', 'revoked', 'expired'],
     });
-    if (s) touched.joined.push({ id: s.id, identity, startedAt: s.started_at, endedAt: null });
-  }
-
-  /**
-   * Likewise a participant_left delivered again: its end may be committed while the release of
-   * its slot never ran (the process stopped). The session its token claims, no longer open, gives
-   * its slot back again (a release of a slot not held changes nothing). Left alone, the slot
-   * would stay taken until its lease expired (QUOTA_LEASE_SECONDS, 4 hours by default).
-   */
-  async function leaveRetried(
-    tx: Tx,
-    event: WebhookEvent,
-    orgId: string,
-    room: string,
-    touched: Touched,
-  ): Promise<void> {
-    const identity = event.participant?.identity;
-    const sessionId = claimedSession(event);
-    if (event.event !== 'participant_left' || !sessionId || !identity) return;
-    const s = await findParticipantSession(tx, orgId, room, identity, {
-      sessionId,
-      statuses: ['ended', 'revoked', 'expired'],
-    });
-    if (s) touched.ended.push(s.id);
+    if (!s) return;
+    if (joined) touched.joined.push({ id: s.id, identity, startedAt: s.started_at, endedAt: null });
+    else touched.ended.push(s.id);
   }
 
   /** The events that change a voice session; every other event is ignored. */
@@ -318,8 +302,7 @@ export function createLiveKitWebhooks(deps: {
           touched.ended.length = 0;
           touched.evict.length = 0;
         }
-        await joinRetried(tx, event, room.orgId, full, touched);
-        await leaveRetried(tx, event, room.orgId, full, touched);
+        await retried(tx, event, room.orgId, full, touched);
         return 'duplicate';
       });
       // The voice-session quota: a join holds its slot for the call, an end releases it. A join

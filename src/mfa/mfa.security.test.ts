@@ -585,15 +585,7 @@ describe('org policy: MFA required for a role', () => {
     expect(claimsOf(other.access_token).mfa_pending).toBe(true);
     // The owner enables MFA in their own session.
     const own = (await login(u.email, u.password)).json();
-    const h = bearer(own.access_token);
-    const setup = await t.app.inject({ method: 'POST', url: '/api/auth/mfa/setup', headers: h });
-    const enable = await t.app.inject({
-      method: 'POST',
-      url: '/api/auth/mfa/enable',
-      headers: h,
-      payload: { code: totpNow(setup.json().secret) },
-    });
-    expect(enable.statusCode).toBe(200);
+    await enrolMfa(t.app, { access: own.access_token });
     const refresh = (refresh_token: string) =>
       t.app.inject({ method: 'POST', url: '/api/auth/refresh', payload: { refresh_token } });
     // The other session never proved a second factor: still pinned after its refresh.
