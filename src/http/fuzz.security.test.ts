@@ -225,6 +225,7 @@ function cases(op: Operation): Case[] {
       ['truncated escape', '%E2%82'],
       ['huge number', '1e400'],
       ['long', 'x'.repeat(3000)],
+      ['URN uuid', `urn:uuid:${randomUUID()}`],
     ] as const) {
       out.push({ what: `path ${p.name}: ${what}`, url: buildUrl(op, { [p.name]: v }) });
     }
@@ -243,6 +244,8 @@ function cases(op: Operation): Case[] {
       ['bracket syntax', `${p.name}[a]=%00`],
       // RFC 3339 allows it; a JavaScript Date cannot hold it.
       ['leap second', `${p.name}=2016-12-31T23:59:60Z`],
+      // ajv-formats' uuid admits the URN form; PostgreSQL's uuid does not.
+      ['URN uuid', `${p.name}=urn:uuid:${randomUUID()}`],
     ] as const) {
       out.push({ what: `query ${p.name}: ${what}`, url: buildUrl(op, {}, q) });
     }
@@ -289,6 +292,7 @@ function cases(op: Operation): Case[] {
         ['null', null],
         ['long string', 'x'.repeat(200_000)],
         ['leap second', '2016-12-31T23:59:60Z'],
+        ['URN uuid', `urn:uuid:${randomUUID()}`],
         ...HUGE.map((h): [string, unknown] => [`huge ${h}`, `${PLACEHOLDER}${h}`]),
       ];
       for (const [what, v] of values) {

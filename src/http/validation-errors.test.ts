@@ -93,6 +93,16 @@ describe('validation_failed answers', () => {
     ]);
   });
 
+  it('an id in URN form (urn:uuid:…) is a 400, not a database error', async () => {
+    const id = '0190b7a0-0000-7000-8000-000000000009';
+    const res = await t.app.inject({
+      url: `/api/audit-logs?actor=urn:uuid:${id}`,
+      headers: who,
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().errors).toEqual([{ field: 'actor', message: expect.any(String) }]);
+  });
+
   it('a pattern with a description explains itself', async () => {
     const res = await send('POST', '/api/agents', {
       name: 'Front desk',

@@ -16,6 +16,7 @@ import {
   type ValidateFunction,
 } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { UUID_PATTERN } from './ids.ts';
 
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
@@ -100,6 +101,9 @@ function makeAjv(httpPart: 'body' | 'other', allErrors: boolean) {
   });
   addFormats(ajv);
   ajv.addFormat('date-time', representableDateTime(ajv.formats['date-time']));
+  // ajv-formats' uuid also admits a `urn:uuid:` prefix, which PostgreSQL's uuid type refuses (a
+  // 500 from the database): ids are the bare 36 characters, as PostgreSQL and our ids write them.
+  ajv.addFormat('uuid', new RegExp(UUID_PATTERN));
   // post: after coercion (query `a=x` → ['x']) and defaults, so the checked value is the one used.
   ajv.addKeyword({
     keyword: TEXT_KEYWORD,
