@@ -22,6 +22,7 @@ import type { Org, Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { lockOrgAndStanding } from './membership.repository.ts';
+import type { Principal } from './principal.ts';
 
 export interface Standing {
   org: Org;
@@ -88,4 +89,23 @@ export async function lockMember(
     fullName: s.fullName,
     mfaEnabledAt: s.mfaEnabledAt,
   };
+}
+
+/**
+ * The caller as they stand now, for an act that grants or takes away access (a role, a
+ * membership, an invitation, the org's settings): judged under the locks (lockStanding) with the
+ * role the membership holds now, not the one the access token claims. A demotion or removal made
+ * on another instance reaches this instance's revocation list only at its next poll; within that
+ * window a demoted owner could otherwise grant owner, or restore their own role. The superuser
+ * acting in the org acts as its owner. 403 forbidden once the caller is no longer a member.
+ * A caller that takes the org's exclusive lock (lockOrg) must take it before this.
+ */
+export async function lockCaller(
+  tx: Tx,
+  p: Principal,
+): Promise<{ caller: Principal; standing: Standing }> {
+  const standing = await lockStanding(tx, p.orgId, p.userId);
+  const role: Role | null = p.superuser && p.actingInOrg ? 'owner' : standing.role;
+  if (role === null) throw notAMember();
+  return { caller: role === p.role ? p : { ...p, role }, standing };
 }

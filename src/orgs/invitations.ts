@@ -3,10 +3,11 @@
 // The mailed token is 256 random bits, stored only as SHA-256, valid once for
 // INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
 // most one live link per address exists. Nobody can invite with a role above their own.
-import { findActiveMembership, findOrg } from '../access/membership.repository.ts';
+import { findActiveMembership } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
+import { lockCaller } from '../access/standing.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
@@ -42,12 +43,17 @@ export async function createInvitation(
   if (!email) throw invalidEmail();
 
   const staged = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const org = await findOrg(tx, p.orgId);
-    if (!org) throw notFound('organization');
+    // Judged with the role held now (src/access/standing.ts lockCaller): an invitation written
+    // by a stale token after its inviter's demotion would outlive the revocation that demotion
+    // made of the invitations beyond the new role.
+    const { caller, standing } = await lockCaller(tx, p);
+    requirePermission(caller, 'invitations:manage');
+    assertMayGrant(caller.role, input.role);
+    const org = standing.org;
     assertEmailDomainAllowed(readSettings(org.settings), email);
     const existing = await findMemberByEmail(tx, p.orgId, email);
     if (existing?.status === 'active') throw new AppError('already_member');
-    return stageInvitation(tx, auth, p, org, { email, role: input.role }, meta);
+    return stageInvitation(tx, auth, caller, org, { email, role: input.role }, meta);
   });
   // After the commit: a mail never goes out for an invitation that does not exist.
   mailInvitation(auth, staged);

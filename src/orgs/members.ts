@@ -3,7 +3,8 @@
 // Invariants:
 // - Only an owner may demote or remove an owner (or make someone owner), and the last active
 //   owner can never be demoted or removed, not even by themselves. Every such change first locks
-//   the org row, so concurrent changes cannot race past the owner count.
+//   the org row, so concurrent changes cannot race past the owner count, and then judges the
+//   caller by the role they hold now (a stale token's role grants nothing).
 // - Removing a member or changing their role ends that user's sessions in this org at once (the
 //   revocation list of this instance now, every other instance within one poll). Their next
 //   login reads the membership afresh; their API keys follow the membership at every use.
@@ -12,6 +13,7 @@
 import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
+import { lockCaller } from '../access/standing.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { revokeSessions } from '../auth/session.repository.ts';
@@ -51,14 +53,25 @@ export async function listOrgMembers(
   };
 }
 
-/** The target's active membership, with the owner rules checked; the org row is locked. */
+/**
+ * Locks the org row, then the caller as they stand now (src/access/standing.ts lockCaller): the
+ * role checks below use the role held now, never a stale token's (a demotion on another instance
+ * reaches this one at its next revocation poll).
+ */
+async function lockOrgAndCaller(tx: Tx, p: Principal): Promise<Principal> {
+  await lockOrg(tx, p.orgId);
+  const { caller } = await lockCaller(tx, p);
+  requirePermission(caller, 'members:manage');
+  return caller;
+}
+
+/** The target's active membership, with the owner rules checked (under lockOrgAndCaller). */
 async function ownerSafeTarget(
   tx: Tx,
   p: Principal,
   userId: string,
   leavesOwnerRole: boolean,
 ): Promise<MemberRow> {
-  await lockOrg(tx, p.orgId);
   const target = await findMember(tx, p.orgId, userId);
   if (target?.status !== 'active') throw notFound('member');
   if (target.role === 'owner' && leavesOwnerRole) {
@@ -78,10 +91,12 @@ export async function changeMemberRole(
   requirePermission(p, 'members:manage');
   assertMayGrant(p.role, role);
   const out = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const target = await ownerSafeTarget(tx, p, userId, role !== 'owner');
+    const caller = await lockOrgAndCaller(tx, p);
+    assertMayGrant(caller.role, role);
+    const target = await ownerSafeTarget(tx, caller, userId, role !== 'owner');
     if (target.role === role) return { member: target, ended: [] as string[] };
     await setMemberRole(tx, p.orgId, userId, role);
-    const { ended } = await cutAccess(tx, meta, p, userId, {
+    const { ended } = await cutAccess(tx, meta, caller, userId, {
       roleNow: role,
       action: 'member.role_change',
       sessionReason: 'role_changed',
@@ -157,9 +172,10 @@ export async function removeMember(
 ): Promise<void> {
   requirePermission(p, 'members:manage');
   const cut = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    const target = await ownerSafeTarget(tx, p, userId, true);
+    const caller = await lockOrgAndCaller(tx, p);
+    const target = await ownerSafeTarget(tx, caller, userId, true);
     await deactivateMembership(tx, p.orgId, userId);
-    return cutAccess(tx, meta, p, userId, {
+    return cutAccess(tx, meta, caller, userId, {
       roleNow: null,
       action: 'member.remove',
       sessionReason: 'membership_removed',

@@ -10,6 +10,7 @@ import {
 import { mergeSettings, type OrgSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
+import { lockCaller } from '../access/standing.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { Database } from '../db/database.ts';
@@ -18,7 +19,7 @@ import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
-import { updateOrg } from './member.repository.ts';
+import { lockOrg, updateOrg } from './member.repository.ts';
 
 export function requirePerson(p: Principal): void {
   if (!isPerson(p)) throw new AppError('forbidden', 'API keys cannot do this; a person must');
@@ -76,8 +77,12 @@ export function updateCurrentOrg(
 ): Promise<Org> {
   requirePermission(p, 'org:manage');
   return withTenant(database, tenantOf(p), async (tx) => {
-    const org = await findOrg(tx, p.orgId);
-    if (!org) throw notFound('organization');
+    // The org row first (this transaction updates it), then the caller as they stand now: the
+    // settings (MFA policy, admitted domains) are not changed on a stale token's role.
+    await lockOrg(tx, p.orgId);
+    const { caller, standing } = await lockCaller(tx, p);
+    requirePermission(caller, 'org:manage');
+    const org = standing.org;
     const settings = patch.settings ? mergeSettings(org.settings, patch.settings) : undefined;
     const updated = await updateOrg(tx, p.orgId, {
       name: patch.name?.trim(),
@@ -88,7 +93,7 @@ export function updateCurrentOrg(
       ...(patch.name !== undefined ? ['name'] : []),
       ...Object.keys(patch.settings ?? {}).map((k) => `settings.${k}`),
     ];
-    await recordAct(tx, meta, p, {
+    await recordAct(tx, meta, caller, {
       action: 'org.update',
       target_type: 'org',
       target_id: p.orgId,
