@@ -71,13 +71,20 @@ export async function lockOrg(tx: Tx, orgId: string): Promise<boolean> {
   return row !== undefined;
 }
 
+/**
+ * Owners who can act: an active membership of an active account. A disabled account's owner
+ * membership does not count, or the last owner who can log in could step down or be removed
+ * beside it, leaving the org with no owner anyone can use.
+ */
 export async function countActiveOwners(tx: Tx, orgId: string): Promise<number> {
   const row = await tx
     .selectFrom('memberships')
+    .innerJoin('users', 'users.id', 'memberships.user_id')
     .select(sql<string>`count(*)`.as('n'))
-    .where('org_id', '=', orgId)
-    .where('role', '=', 'owner')
-    .where('status', '=', 'active')
+    .where('memberships.org_id', '=', orgId)
+    .where('memberships.role', '=', 'owner')
+    .where('memberships.status', '=', 'active')
+    .where('users.status', '=', 'active')
     .executeTakeFirstOrThrow();
   return Number(row.n);
 }

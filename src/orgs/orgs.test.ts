@@ -409,6 +409,26 @@ describe('owners are protected', () => {
     expect(owners).toEqual([{ user_id: second.user.id }]);
   });
 
+  it('an owner whose account is disabled does not count: the last one who can log in stays', async () => {
+    const a = await team(t);
+    const disabled = await person(t, a.org, 'owner', 'owner-disabled');
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('users')
+        .set({ status: 'disabled' })
+        .where('id', '=', disabled.user.id)
+        .execute(),
+    );
+    const self = `/api/orgs/current/members/${a.owner.user.id}`;
+    for (const res of [
+      await send('PATCH', self, a.owner.headers, { role: 'admin' }),
+      await send('DELETE', self, a.owner.headers),
+    ]) {
+      expect(res.statusCode).toBe(409);
+      expect(res.json().code).toBe('last_owner');
+    }
+  });
+
   it('two owners demoting each other at once leave one owner', async () => {
     const a = await team(t);
     const second = await person(t, a.org, 'owner', 'owner2');
