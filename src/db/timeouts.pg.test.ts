@@ -107,15 +107,19 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
   });
 
   it('a migration waits for the lock it needs; every pooled session keeps the request limits', async () => {
-    // A database one migration behind: 0022 alters voice_sessions (an exclusive table lock).
+    // A database behind from 0022 on: 0022 alters voice_sessions (an exclusive table lock). The
+    // migrator runs only what follows the last migration applied, so every later one is undone
+    // here too (a new migration adds its own undo below).
     const behind = await createTestDatabase();
     const owner = new pg.Client({ connectionString: behind.url! });
     await owner.connect();
     await owner.query(`
+      ALTER TABLE signing_keys DROP CONSTRAINT signing_keys_withdrawn_retired;
+      ALTER TABLE signing_keys DROP COLUMN withdrawn_at;
+      ALTER TABLE voice_sessions DROP COLUMN room_sid;
       ALTER TABLE voice_sessions DROP COLUMN participant_sid;
       DROP FUNCTION app_lock_twilio_account();
-      DELETE FROM kysely_migration WHERE name IN
-        ('2026_12_02_0022_voice_session_participant_sid', '2026_12_02_0023_twilio_account_lock');
+      DELETE FROM kysely_migration WHERE name >= '2026_12_02_0022';
     `);
     await owner.end();
     const fresh = await openDatabase(configFor(behind.url!));
@@ -143,6 +147,8 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
       expect(await migrated).toEqual([
         '2026_12_02_0022_voice_session_participant_sid',
         '2026_12_02_0023_twilio_account_lock',
+        '2026_12_04_0024_voice_session_room_sid',
+        '2026_12_04_0025_signing_key_withdrawal',
       ]);
       // Both pooled sessions (the migration's among them) carry the request limit again.
       const shown = await Promise.all(
