@@ -311,7 +311,7 @@ ${table}
   on this 2-core machine autocannon shares the CPU, so bytes per response count.
 - Logins next to **${Math.round(hashes)} raw argon2id hashes/s** on the same machine
   (${argon2 ? `m=${argon2.memoryCost} KiB, t=${argon2.timeCost}, p=${argon2.parallelism}` : 'configured cost'}, one hash per core at a time): a login costs one
-  hash plus three round trips to the database (the account, memberships and org policies in one
+  hash plus three round trips to the database (the account, its memberships and their orgs in one
   read statement; with BEGIN, the org share-locked, then the account share-locked and the
   membership read again under both locks; the session, refresh token and audit rows with COMMIT)
   and, after the answer, one statement for the device, so the hash rate is its ceiling.

@@ -11,8 +11,6 @@ export interface LoginMembership {
   org_name: string;
   org_kind: Org['kind'];
   org_suspended_at: Date | null;
-  /** The org's policy (MFA requirements), read for the second-factor step. */
-  org_settings: Org['settings'];
 }
 
 export async function findLoginAccount(
@@ -33,7 +31,6 @@ export async function findLoginAccount(
       'orgs.name as org_name',
       'orgs.kind as org_kind',
       'orgs.suspended_at as org_suspended_at',
-      'orgs.settings as org_settings',
     ])
     .where('users.email', '=', email)
     .orderBy('memberships.created_at', 'asc')
@@ -47,7 +44,6 @@ export async function findLoginAccount(
     org_name: _n,
     org_kind: _k,
     org_suspended_at: _s,
-    org_settings: _p,
     ...user
   } = first;
   const memberships: LoginMembership[] = [];
@@ -63,7 +59,6 @@ export async function findLoginAccount(
       org_name: r.org_name,
       org_kind: r.org_kind,
       org_suspended_at: r.org_suspended_at,
-      org_settings: r.org_settings ?? {},
     });
   }
   return { user: user as User, memberships };

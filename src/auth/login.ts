@@ -40,11 +40,7 @@ export type SecondFactorHook = (
   user: User,
   subject: SessionSubject,
   meta: RequestMeta,
-  /** The policy of the org the session opens in, as the login read it: no second read. */
-  orgSettings: Org['settings'],
-) => Promise<
-  { kind: 'mfa'; mfa_token: string; methods: string[] } | { kind: 'mfa_enrollment' } | null
->;
+) => Promise<{ kind: 'mfa'; mfa_token: string; methods: string[] } | null>;
 
 /** Runs after the session is issued (new-device notice); must never throw. */
 export type AfterLoginHook = (r: LoginSuccess, meta: RequestMeta) => void | Promise<void>;
@@ -88,8 +84,8 @@ export async function login(
   const account = normalizeEmail(input.email) ?? input.email.trim().toLowerCase().slice(0, 320);
   const attempt = await auth.loginGuard.reserve({ account, ip: clientKey(meta.ip) });
 
-  // One statement reads the account, its memberships and their orgs (whose policy the
-  // second-factor step reads), for an unknown email too: the same work either way.
+  // One statement reads the account, its memberships and their orgs, for an unknown email too:
+  // the same work either way.
   const { user, memberships } = await withSystemRead(auth.database, (tx) =>
     findLoginAccount(tx, account),
   );
@@ -154,10 +150,11 @@ export async function login(
     amr: ['pwd'],
   };
   const decision = await hooks
-    .secondFactor?.(verified, subject, meta, first.org_settings)
+    .secondFactor?.(verified, subject, meta)
     .catch((err: unknown) => refusedIfPasswordChanged(auth, meta, user, err));
   if (decision?.kind === 'mfa') return decision;
-  if (decision?.kind === 'mfa_enrollment') subject.mfaPending = true;
+  // An enrolment-only session (the org requires MFA of the role, the user has none) is decided
+  // by completeLogin, under the locks.
 
   const result = await completeLogin(auth, verified, subject, meta);
   await hooks.afterLogin?.(result, meta);

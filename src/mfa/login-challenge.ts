@@ -2,9 +2,8 @@
 // `mfa_token`: opaque (never a JWT, so no authenticator accepts it as a credential), 256-bit,
 // stored only hashed, single use, 5 minutes, and bound to the attempt (user, org, and a hash of
 // the client's IP and user agent). A user without MFA whose org requires it for their role gets
-// an enrolment-only session instead.
+// an enrolment-only session instead (decided as the session opens: login.ts completeLogin).
 import { createHash } from 'node:crypto';
-import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { lockStanding } from '../access/standing.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { SecondFactorHook } from '../auth/login.ts';
@@ -23,7 +22,7 @@ export function clientBinding(meta: Pick<RequestMeta, 'ip' | 'userAgent'>): stri
 }
 
 export function mfaSecondFactor(auth: AuthContext): SecondFactorHook {
-  return async (user, subject, meta, orgSettings) => {
+  return async (user, subject, meta) => {
     const ctx = { orgId: subject.orgId, userId: subject.userId, role: subject.role };
     if (user.mfa_enabled_at) {
       const { token } = await withTenant(auth.database, ctx, async (tx) => {
@@ -39,8 +38,8 @@ export function mfaSecondFactor(auth: AuthContext): SecondFactorHook {
       });
       return { kind: 'mfa', mfa_token: token, methods: MFA_METHODS };
     }
-    return mfaEnrollmentPending(user, subject.amr, orgSettings, subject.role)
-      ? { kind: 'mfa_enrollment' }
-      : null;
+    // Without MFA: one step. Whether the org's policy pins the session to enrolment is judged
+    // when it opens (login.ts completeLogin), under the org's and the account's locks.
+    return null;
   };
 }

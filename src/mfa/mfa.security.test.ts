@@ -614,8 +614,8 @@ describe('org policy: MFA required for a role', () => {
     /** A login whose second-factor step lets `meanwhile` commit before the session opens. */
     const racedLogin = (u: { email: string; password: string }, meanwhile: () => Promise<void>) =>
       signIn(t.app.auth, { email: u.email, password: u.password }, meta, {
-        secondFactor: async (user, subject, m, settings) => {
-          const decision = await mfaSecondFactor(t.app.auth)(user, subject, m, settings);
+        secondFactor: async (user, subject, m) => {
+          const decision = await mfaSecondFactor(t.app.auth)(user, subject, m);
           await meanwhile();
           return decision;
         },

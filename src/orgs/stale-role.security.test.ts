@@ -11,6 +11,20 @@ import { person, removeMember, setRole } from '../test/org-helpers.ts';
 
 const [one, two] = twoAppsForFile();
 
+/** POST /api/orgs/current/invitations on instance two, and whether a row was written for it. */
+async function inviteOnTwo(by: { headers: Record<string, string> }, email: string, role: string) {
+  const res = await two.app.inject({
+    method: 'POST',
+    url: '/api/orgs/current/invitations',
+    headers: by.headers,
+    payload: { email, role },
+  });
+  const written = await withSystem(one.database, (tx) =>
+    tx.selectFrom('invitations').select('id').where('email', '=', email).execute(),
+  );
+  return { res, written: written.length };
+}
+
 const roleOf = async (orgId: string, userId: string) =>
   (
     await withSystem(one.database, (tx) =>
@@ -49,13 +63,9 @@ describe('a role taken away on one instance grants nothing on another', () => {
 
     expect((await removeMember(two.app, admin, m)).statusCode).toBe(403);
     expect(await roleOf(org.id, m.user.id)).toBe('member');
-    const invite = await two.app.inject({
-      method: 'POST',
-      url: '/api/orgs/current/invitations',
-      headers: admin.headers,
-      payload: { email: 'late-invite@example.com', role: 'member' },
-    });
-    expect(invite.statusCode, invite.body).toBe(403);
+    const invite = await inviteOnTwo(admin, 'late-invite@example.com', 'member');
+    expect(invite.res.statusCode, invite.res.body).toBe(403);
+    expect(invite.written).toBe(0);
     const settings = await two.app.inject({
       method: 'PATCH',
       url: '/api/orgs/current',
@@ -63,6 +73,10 @@ describe('a role taken away on one instance grants nothing on another', () => {
       payload: { name: 'Taken over' },
     });
     expect(settings.statusCode, settings.body).toBe(403);
+    const name = await withSystem(one.database, (tx) =>
+      tx.selectFrom('orgs').select('name').where('id', '=', org.id).executeTakeFirstOrThrow(),
+    );
+    expect(name.name).toBe('Removed Co');
   });
 
   it('a demoted admin cannot invite at the role they lost', async () => {
@@ -70,12 +84,8 @@ describe('a role taken away on one instance grants nothing on another', () => {
     const owner = await person(one, org, 'owner', 'owner3');
     const admin = await person(one, org, 'admin', 'admin3');
     expect((await setRole(one.app, owner, admin, 'member')).statusCode).toBe(200);
-    const invite = await two.app.inject({
-      method: 'POST',
-      url: '/api/orgs/current/invitations',
-      headers: admin.headers,
-      payload: { email: 'admin-invite@example.com', role: 'admin' },
-    });
-    expect(invite.statusCode, invite.body).toBe(403);
+    const invite = await inviteOnTwo(admin, 'admin-invite@example.com', 'admin');
+    expect(invite.res.statusCode, invite.res.body).toBe(403);
+    expect(invite.written).toBe(0);
   });
 });
