@@ -82,13 +82,15 @@ export function toConversationJson(c: Conversation) {
 }
 
 /**
- * One byte range of a `Range: bytes=…` header within `size`, null for the whole file (no header,
- * or several ranges, which we answer with the whole file as RFC 9110 allows); throws 416 when the
- * range lies outside the file.
+ * One byte range of a `Range: bytes=…` header within `size`, null for the whole file: no header,
+ * another unit, several ranges (RFC 9110 lets us answer those with the whole file) or a range that
+ * is not one (`bytes=5-2`: its last position before its first, which RFC 9110 §14.1.1 calls
+ * invalid and §14.2 lets a server ignore). Throws 416 only for a valid range that lies outside the
+ * file. The unit is matched case-insensitively (§14.1: `BYTES=0-9` is the same request).
  */
 export function byteRange(header: string | undefined, size: number): [number, number] | null {
   if (!header) return null;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  const m = /^bytes=(\d*)-(\d*)$/i.exec(header.trim());
   if (!m) return null;
   const [, a = '', b = ''] = m;
   let start: number;
@@ -98,6 +100,7 @@ export function byteRange(header: string | undefined, size: number): [number, nu
     start = Math.max(0, size - Number(b));
     end = size - 1;
   } else {
+    if (b !== '' && Number(b) < Number(a)) return null;
     start = Number(a);
     end = b === '' ? size - 1 : Math.min(Number(b), size - 1);
   }

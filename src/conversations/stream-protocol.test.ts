@@ -218,5 +218,14 @@ describe('byteRange', () => {
     expect(byteRange('bytes=50-500', 100)).toEqual([50, 99]);
     expect(byteRange('bytes=0-1,5-6', 100)).toBeNull();
     expect(() => byteRange('bytes=100-', 100)).toThrow();
+    expect(() => byteRange('bytes=-0', 100)).toThrow();
+  });
+
+  it('matches the unit case-insensitively and ignores a range whose end precedes its start', () => {
+    expect(byteRange('BYTES=0-9', 100)).toEqual([0, 9]);
+    expect(byteRange('Bytes=-5', 100)).toEqual([95, 99]);
+    expect(byteRange('bytes=5-2', 100)).toBeNull();
+    expect(byteRange('bytes=150-120', 100)).toBeNull();
+    expect(byteRange('items=0-9', 100)).toBeNull();
   });
 });
