@@ -40,6 +40,14 @@ export async function issueTicket(
   ttlSeconds: number,
 ): Promise<IssuedTicket> {
   requirePermission(p, 'audio:stream');
+  // The socket gate refuses a superuser's X-Switchboard-Org act (a socket is not an audited
+  // request); a ticket minted in that org would carry the act past it, so none is minted.
+  if (p.actingInOrg) {
+    throw new AppError(
+      'forbidden',
+      'Device sockets open in your own org: send this without X-Switchboard-Org',
+    );
+  }
   const ticket = `rt_${generateToken(32)}`;
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
   await withTenant(database, tenantOf(p), async (tx) => {

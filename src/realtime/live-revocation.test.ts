@@ -422,6 +422,18 @@ describe('a superuser acting in an org through X-Switchboard-Org', () => {
     const headers = { ...bearer(su.access), 'x-switchboard-org': a.org.id };
     expect(await refusal(`${ws1}/ws`, { headers })).toEqual({ code: 1008, reason: 'forbidden' });
   });
+
+  it('gets no ticket either (403): a ticket would name the other org and open nothing', async () => {
+    const headers = { ...bearer(su.access), 'x-switchboard-org': a.org.id };
+    const r = await one.app.inject({
+      method: 'POST',
+      url: '/api/realtime/tickets',
+      headers,
+      payload: {},
+    });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().code).toBe('forbidden');
+  });
 });
 
 describe('shutdown', () => {

@@ -378,7 +378,7 @@ const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =>
         tags: ['realtime'],
         security,
         summary: 'A single-use ticket to open one device audio socket',
-        description: `For browsers, which cannot set headers on a WebSocket: open \`/ws?ticket=…\` or \`/ws_pcm?ticket=…\` within \`expires_in\` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance, for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding \`audio:write\`.`,
+        description: `For browsers, which cannot set headers on a WebSocket: open \`/ws?ticket=…\` or \`/ws_pcm?ticket=…\` within \`expires_in\` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance, for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding \`audio:write\`; a superuser acting in another org through X-Switchboard-Org gets 403 (the socket gate refuses that act too).`,
         body: Type.Object(
           {
             device_name: Type.Optional(
