@@ -94,6 +94,11 @@ export async function redeemTicket(database: Database, ticket: string): Promise<
   });
 }
 
+/** A ticket whose socket was refused with 1013 (nothing opened) works again until it expires. */
+export function returnTicket(database: Database, ticketId: string): Promise<void> {
+  return withSystem(database, (tx) => repo.unspendTicket(tx, ticketId));
+}
+
 // Opening a device ----------------------------------------------------------------------------
 
 export interface DeviceHolder {

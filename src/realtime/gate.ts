@@ -30,6 +30,8 @@ export interface SocketHolder {
   via: 'ticket' | 'token' | 'cookie' | 'api_key';
   /** A ticket's device: the socket must be that device. */
   ticketDevice?: string;
+  /** The redeemed ticket: given back if the socket is refused with 1013 (try again later). */
+  ticketId?: string;
 }
 
 export type GateResult =
@@ -183,6 +185,7 @@ async function authenticateHolder(deps: GateDeps, request: FastifyRequest): Prom
       apiKeyId: t.api_key_id ?? undefined,
       via: 'ticket',
       ticketDevice: t.device_name,
+      ticketId: t.id,
     },
   };
 }

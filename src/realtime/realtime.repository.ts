@@ -35,6 +35,21 @@ export function consumeTicket(tx: Tx, tokenHash: string): Promise<RealtimeTicket
     .executeTakeFirst();
 }
 
+/**
+ * Gives a spent ticket back while it is still valid: its socket was refused with 1013 (try again
+ * later) and opened nothing, so the client's retry may use it. Still one socket at most: the
+ * ticket is spent again by whichever retry wins consumeTicket.
+ */
+export async function unspendTicket(tx: Tx, id: string): Promise<void> {
+  await tx
+    .updateTable('realtime_tickets')
+    .set({ used_at: null })
+    .where('id', '=', id)
+    .where('used_at', 'is not', null)
+    .where('expires_at', '>', sql<Date>`now()`)
+    .execute();
+}
+
 /** Whether a ticket with this hash exists at all (to tell a replay from a made-up ticket). */
 export async function ticketExists(tx: Tx, tokenHash: string): Promise<boolean> {
   const row = await tx

@@ -35,6 +35,7 @@ import {
   issueTicket,
   listDevices,
   openDevice,
+  returnTicket,
   revokeDevice,
 } from './devices.ts';
 import { authenticateSocket, type GateDeps, ORG_SUSPENDED, type SocketHolder } from './gate.ts';
@@ -266,6 +267,18 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
       if (socket.readyState === socket.OPEN) socket.close(code, closeReason(reason));
     };
     const log = request.log;
+    // A redeemed ticket whose socket is refused with 1013 opened nothing: it is given back, so
+    // "try again later" can be tried with it (until the socket registers).
+    let ticketId: string | undefined;
+    // Given back before the close, so a retry at once finds it.
+    const tryLater = async () => {
+      if (ticketId) {
+        await returnTicket(database, ticketId).catch((err: Error) =>
+          log.warn({ err: { message: err.message } }, 'device ticket not given back'),
+        );
+      }
+      close(1013, TRY_LATER);
+    };
     try {
       const result = await authenticateSocket(gate, request);
       if (!result.ok) {
@@ -273,6 +286,7 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
         return close(result.code, result.reason);
       }
       const holder = result.holder;
+      ticketId = holder.ticketId;
       const asked = (request.query as Record<string, unknown>).device_name;
       const deviceName =
         typeof asked === 'string' || !holder.ticketDevice
@@ -281,7 +295,7 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
       if (holder.ticketDevice && deviceName !== holder.ticketDevice) {
         return close(1008, 'wrong device');
       }
-      if (!registry.fits(holder.orgId, holder.userId)) return close(1013, TRY_LATER);
+      if (!registry.fits(holder.orgId, holder.userId)) return tryLater();
 
       const opened = await openDevice(database, holder, deviceName, codec);
       if (!opened.ok) {
@@ -308,7 +322,7 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
       const slot = await takeSocketSlot(opts.quotas, holder.orgId);
       if (!slot) {
         log.info({ reason: 'quota exceeded' }, 'device socket refused');
-        return close(1013, TRY_LATER);
+        return tryLater();
       }
       // Again once the slot is taken: nothing awaits between this check and the registration.
       const cutAfterSlot = endedMeanwhile(holder, device.id);
@@ -319,8 +333,9 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
       }
       if (socket.readyState !== socket.OPEN || !registry.add(entry)) {
         await slot.release();
-        return close(1013, TRY_LATER);
+        return tryLater();
       }
+      ticketId = undefined; // registered: the ticket has opened its socket
       socket.once('close', () => {
         slot.release().catch(() => {});
         deviceSeen(database, holder, device.id).catch((err) =>
@@ -341,7 +356,7 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
       socket.resume();
     } catch (err) {
       log.error({ err: { message: (err as Error).message } }, 'device socket gate failed');
-      close(1013, TRY_LATER);
+      await tryLater();
     }
   }
 
@@ -378,7 +393,7 @@ const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =>
         tags: ['realtime'],
         security,
         summary: 'A single-use ticket to open one device audio socket',
-        description: `For browsers, which cannot set headers on a WebSocket: open \`/ws?ticket=…\` or \`/ws_pcm?ticket=…\` within \`expires_in\` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance, for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding \`audio:write\`; a superuser acting in another org through X-Switchboard-Org gets 403 (the socket gate refuses that act too).`,
+        description: `For browsers, which cannot set headers on a WebSocket: open \`/ws?ticket=…\` or \`/ws_pcm?ticket=…\` within \`expires_in\` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance (a socket refused with 1013, try again later, gives it back for the retry), for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding \`audio:write\`; a superuser acting in another org through X-Switchboard-Org gets 403 (the socket gate refuses that act too).`,
         body: Type.Object(
           {
             device_name: Type.Optional(

@@ -362,6 +362,25 @@ describe('limits', () => {
     await closeAll(again);
   });
 
+  it('a ticket refused with 1013 (try again later) is not spent: the retry opens with it', async () => {
+    const mine = [];
+    for (let i = 0; i < 3; i++) mine.push(await mustOpen(`${ws}/ws?token=${b.manager.access}`));
+    const { ticket } = await ticketFor(bearer(b.manager.access));
+    expect(await refusal(`${ws}/ws?ticket=${ticket}`)).toEqual({
+      code: 1013,
+      reason: 'try again later',
+    });
+    await closeAll(...mine);
+    await expect.poll(() => t.app.deviceSockets.size).toBe(0);
+    const retried = await mustOpen(`${ws}/ws?ticket=${ticket}`);
+    await closeAll(retried);
+    // Once it opened a socket, it is spent.
+    expect(await refusal(`${ws}/ws?ticket=${ticket}`)).toEqual({
+      code: 1008,
+      reason: 'ticket used',
+    });
+  });
+
   it('a plain GET (no upgrade) is a 404, an upgrade elsewhere is an HTTP answer', async () => {
     const res = await t.app.inject({ url: '/ws' });
     expect(res.statusCode).toBe(404);
