@@ -244,6 +244,9 @@ function cases(op: Operation): Case[] {
       ['bracket syntax', `${p.name}[a]=%00`],
       // RFC 3339 allows it; a JavaScript Date cannot hold it.
       ['leap second', `${p.name}=2016-12-31T23:59:60Z`],
+      // JavaScript has a year 0; PostgreSQL's dates and timestamps do not.
+      ['year 0000 date', `${p.name}=0000-12-31`],
+      ['year 0000 date-time', `${p.name}=0000-12-31T00:00:00Z`],
       // ajv-formats' uuid admits the URN form; PostgreSQL's uuid does not.
       ['URN uuid', `${p.name}=urn:uuid:${randomUUID()}`],
     ] as const) {
@@ -292,6 +295,8 @@ function cases(op: Operation): Case[] {
         ['null', null],
         ['long string', 'x'.repeat(200_000)],
         ['leap second', '2016-12-31T23:59:60Z'],
+        ['year 0000 date', '0000-12-31'],
+        ['year 0000 date-time', '0000-12-31T00:00:00Z'],
         ['URN uuid', `urn:uuid:${randomUUID()}`],
         ...HUGE.map((h): [string, unknown] => [`huge ${h}`, `${PLACEHOLDER}${h}`]),
       ];

@@ -93,6 +93,24 @@ describe('validation_failed answers', () => {
     ]);
   });
 
+  it('a date or date-time in year 0000 is a 400 naming the field (PostgreSQL has no year 0)', async () => {
+    for (const url of [
+      '/api/analytics/calls-by-date?from=0000-12-31&to=0001-01-01',
+      '/api/voice-sessions?until=0000-12-31T00:00:00Z',
+    ]) {
+      const res = await t.app.inject({ url, headers: who });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().errors[0].field).toMatch(/^(from|until)$/);
+    }
+    // A valid `to` whose default 30-day window would start in year 0000.
+    const early = await t.app.inject({
+      url: '/api/analytics/calls-by-date?to=0001-01-15',
+      headers: who,
+    });
+    expect(early.statusCode, early.body).toBe(400);
+    expect(early.json().errors).toEqual([{ field: 'from', message: expect.any(String) }]);
+  });
+
   it('an id in URN form (urn:uuid:…) is a 400, not a database error', async () => {
     const id = '0190b7a0-0000-7000-8000-000000000009';
     const res = await t.app.inject({

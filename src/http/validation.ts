@@ -69,20 +69,26 @@ const checkText: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) =>
 };
 
 /**
- * RFC 3339's date-time, as ajv-formats checks it, and one JavaScript can hold: services turn these
- * strings into Dates. A leap second (`23:59:60Z`, valid RFC 3339) makes an Invalid Date, which
- * passes comparisons (NaN is never before now) and reached the database as a 500. Refused here,
- * as a 400 naming the field, for every date-time of every route.
+ * RFC 3339's date and date-time, as ajv-formats checks them, and ones JavaScript and PostgreSQL
+ * can both hold: services turn these strings into Dates and bind them to `date`/`timestamptz`.
+ * - A leap second (`23:59:60Z`, valid RFC 3339) makes an Invalid Date, which passes comparisons
+ *   (NaN is never before now) and reached the database as a 500.
+ * - Year 0000 (valid RFC 3339, a real year to JavaScript) does not exist in PostgreSQL, which
+ *   answers "out of range": a 500 on any route that bound it.
+ * Both are refused here, as a 400 naming the field, for every date and date-time of every route.
  */
-function representableDateTime(base: Format | undefined): FormatDefinition<string> {
+function representable(
+  name: 'date' | 'date-time',
+  base: Format | undefined,
+): FormatDefinition<string> {
   const def = base as FormatDefinition<string> | undefined;
   if (!def || typeof def !== 'object' || typeof def.validate !== 'function') {
-    throw new Error('ajv-formats no longer defines date-time as a function');
+    throw new Error(`ajv-formats no longer defines ${name} as a function`);
   }
   const valid = def.validate as (s: string) => boolean;
   return {
     type: 'string',
-    validate: (s: string) => valid(s) && !Number.isNaN(Date.parse(s)),
+    validate: (s: string) => valid(s) && !s.startsWith('0000') && !Number.isNaN(Date.parse(s)),
     compare: def.compare,
   };
 }
@@ -100,7 +106,8 @@ function makeAjv(httpPart: 'body' | 'other', allErrors: boolean) {
     strict: false,
   });
   addFormats(ajv);
-  ajv.addFormat('date-time', representableDateTime(ajv.formats['date-time']));
+  ajv.addFormat('date', representable('date', ajv.formats.date));
+  ajv.addFormat('date-time', representable('date-time', ajv.formats['date-time']));
   // ajv-formats' uuid also admits a `urn:uuid:` prefix, which PostgreSQL's uuid type refuses (a
   // 500 from the database): ids are the bare 36 characters, as PostgreSQL and our ids write them.
   ajv.addFormat('uuid', new RegExp(UUID_PATTERN));

@@ -38,6 +38,8 @@ function today(tz: string, now: Date): string {
   }).format(now);
 }
 
+const FIRST_DAY = '0001-01-01';
+
 function dayNumber(date: string): number {
   return Date.parse(`${date}T00:00:00Z`) / DAY_MS;
 }
@@ -64,6 +66,10 @@ export function resolveRange(
       throw invalid(field, 'is not a calendar date');
     }
   }
+  // PostgreSQL's calendar has no year 0: a window (a default one too) starts in year 1 at the
+  // earliest (the schema refuses a given date in year 0000).
+  if (dayNumber(from) < dayNumber(FIRST_DAY))
+    throw invalid('from', `must not be before ${FIRST_DAY}`);
   const days = dayNumber(to) - dayNumber(from) + 1;
   if (days < 1) throw invalid('from', 'must not be after to');
   if (days > MAX_DAYS) throw invalid('from', `the range may span at most ${MAX_DAYS} days`);
