@@ -27,6 +27,16 @@ export async function takeIncomingCallSlot(
   return (await quotas.acquire(orgId, 'live_calls', callLease(callSid), { inbound: true })).ok;
 }
 
+/** An incoming call's slot, given back at once (the call ended while the slot was taken). */
+export async function releaseIncomingCallSlot(
+  quotas: Quotas | undefined,
+  orgId: string,
+  callSid: string,
+): Promise<void> {
+  if (!quotas) return;
+  await quotas.release(orgId, 'live_calls', [callLease(callSid)]);
+}
+
 /** The status callback: a call that ended gives its slot back (a repeat changes nothing). */
 export async function releaseCallSlot(
   quotas: Quotas | undefined,

@@ -2,7 +2,7 @@
 // row-level security confines them to the org the webhook belongs to; the org filter repeats it.
 
 import { liveRows, orgRow } from '../db/owned-rows.ts';
-import type { Agent, Call, Phone, ScheduledCall } from '../db/schema.ts';
+import type { Agent, Call, CallStatus, Phone, ScheduledCall } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import type { CallPatch } from './call-transition.ts';
@@ -66,6 +66,21 @@ export function findCallForUpdate(tx: Tx, orgId: string, callSid: string) {
     .where('call_sid', '=', callSid)
     .forUpdate()
     .executeTakeFirst();
+}
+
+/** The call's status as committed now (no lock): whether it ended meanwhile. */
+export async function callStatusNow(
+  tx: Tx,
+  orgId: string,
+  callSid: string,
+): Promise<CallStatus | undefined> {
+  const row = await tx
+    .selectFrom('calls')
+    .select('status')
+    .where('org_id', '=', orgId)
+    .where('call_sid', '=', callSid)
+    .executeTakeFirst();
+  return row?.status;
 }
 
 export async function updateCall(

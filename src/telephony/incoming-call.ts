@@ -5,7 +5,7 @@
 // agent able to take it, a polite message and a hang-up.
 import type { Database } from '../db/database.ts';
 import type { Agent, CallStatus, Phone } from '../db/schema.ts';
-import { takeIncomingCallSlot } from '../quotas/call-slots.ts';
+import { releaseIncomingCallSlot, takeIncomingCallSlot } from '../quotas/call-slots.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import * as log from './call-log.repository.ts';
 import { applyCallEvent } from './call-status.ts';
@@ -31,6 +31,13 @@ export interface IncomingCallParams {
 }
 
 const usable = (a: Agent | undefined): a is Agent => !!a && a.active && a.deleted_at === null;
+
+async function endedMeanwhile(database: Database, orgId: string, callSid: string) {
+  const status = await withOrgService(database, orgId, (tx) =>
+    log.callStatusNow(tx, orgId, callSid),
+  );
+  return status !== undefined && isFinal(status);
+}
 
 export async function answerCall(
   deps: { database: Database; mediaTokens: MediaTokens; quotas?: Quotas },
@@ -90,8 +97,17 @@ export async function answerCall(
     return sayAndHangUpTwiml(NO_AGENT_MESSAGE, agent ?? undefined);
   }
   // The org's live-call quota, checked as the media token is issued (calls we placed hold theirs).
-  if (direction === 'inbound' && !(await takeIncomingCallSlot(deps.quotas, orgId, p.callSid))) {
-    return sayAndHangUpTwiml(LINES_BUSY_MESSAGE, agent);
+  if (direction === 'inbound') {
+    if (!(await takeIncomingCallSlot(deps.quotas, orgId, p.callSid))) {
+      return sayAndHangUpTwiml(LINES_BUSY_MESSAGE, agent);
+    }
+    // The call may have ended (its status callback recorded and released) while the slot was
+    // being taken: nothing would give this slot back before its lease, 4 h later. The callback
+    // records the end before it releases, so a slot taken after that release sees the end here.
+    if (await endedMeanwhile(deps.database, orgId, p.callSid)) {
+      await releaseIncomingCallSlot(deps.quotas, orgId, p.callSid);
+      return hangUpTwiml();
+    }
   }
   const token = await deps.mediaTokens.sign({
     callSid: p.callSid,

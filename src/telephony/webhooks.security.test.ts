@@ -611,3 +611,47 @@ describe('a replayed voice webhook', () => {
     expect(await live()).toBe(during - 1);
   });
 });
+
+describe('a call that ends while its voice webhook is being answered', () => {
+  it('hangs up and gives the slot back: the status callback ran before the slot was taken', async () => {
+    const owner = as(a.owner, a.org, 'owner');
+    const live = async () =>
+      (await t.app.inject({ url: '/api/orgs/current/usage', headers: owner })).json().live_calls
+        .live as number;
+    const { phoneNumber } = await streamingAgent(t, owner, 'wss://w.test/race');
+    const params = callParams({ To: phoneNumber });
+    const before = await live();
+    // Hold the voice webhook at the slot's acquire until the call's end has been recorded.
+    const quotas = t.app.quotas!;
+    const acquire = quotas.acquire.bind(quotas);
+    let reached!: () => void;
+    const atGate = new Promise<void>((r) => {
+      reached = r;
+    });
+    let open!: () => void;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    quotas.acquire = async (...args: Parameters<typeof acquire>) => {
+      if (args[1] === 'live_calls') {
+        reached();
+        await gate;
+      }
+      return acquire(...args);
+    };
+    try {
+      const voice = twilioPost(t.app, '/webhooks/twilio/voice', params);
+      await atGate;
+      const done = { ...params, CallStatus: 'completed', CallDuration: '1' };
+      expect((await twilioPost(t.app, '/webhooks/twilio/status', done)).statusCode).toBe(204);
+      open();
+      const answer = await voice;
+      expect(answer.statusCode).toBe(200);
+      expect(answer.body).toContain('<Hangup/>');
+      expect(answer.body).not.toContain('token');
+    } finally {
+      quotas.acquire = acquire;
+    }
+    expect(await live()).toBe(before);
+  });
+});
