@@ -97,6 +97,30 @@ describe('POST /api/auth/email/verify', () => {
     expect(res.json().code).toBe('invalid_token');
   });
 
+  it("a disabled account's link is 400 invalid_token and changes nothing (as a reset link)", async () => {
+    const u = await registerUser(t.app);
+    const token = tokenOf(u.email);
+    const setStatus = (status: 'active' | 'disabled') =>
+      withSystem(t.database, (tx) =>
+        tx.updateTable('users').set({ status }).where('id', '=', u.userId).execute(),
+      );
+    await setStatus('disabled');
+    const res = await verify(token, u.password);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().code).toBe('invalid_token');
+    const after = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('users')
+        .select('email_verified_at')
+        .where('id', '=', u.userId)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(after.email_verified_at).toBeNull();
+    // Enabled again, the unspent link still works.
+    await setStatus('active');
+    expect((await verify(token, u.password)).statusCode).toBe(204);
+  });
+
   it('garbage and malformed bodies are 400, never a 500', async () => {
     for (const token of ['', 'short', 'x'.repeat(512), '<script>', 'ü'.repeat(30)]) {
       const res = await verify(token);

@@ -140,7 +140,9 @@ export async function verifyEmailToken(
   const found = await withSystem(auth.database, async (tx) => {
     const t = await findLiveUserToken(tx, hash, ['verify_email']);
     const user = t ? await findUserById(tx, t.user_id) : undefined;
-    return t && user ? { token: t, user } : null;
+    // A disabled account is inert (as for a reset link): its link changes nothing, and purges
+    // nothing, until the account is enabled again.
+    return t && user?.status === 'active' ? { token: t, user } : null;
   });
   if (!found) throw new AppError('invalid_token');
   const { token, user } = found;
@@ -160,7 +162,7 @@ export async function verifyEmailToken(
     // The decision above must still hold: if the account needs a password now, it is the one
     // just proven (a password changed or set in between is checked again by a new attempt).
     const current = await findUserById(tx, user.id);
-    if (!current) return null;
+    if (current?.status !== 'active') return null;
     if (needsPassword(current) && current.password_hash !== provenHash) {
       throw new AppError('conflict', 'The account changed meanwhile: follow the link again');
     }
