@@ -134,3 +134,44 @@ describe('the CSV import', () => {
     expect(res.json().detail).toBe('This route accepts text/csv');
   });
 });
+
+describe('form bodies', () => {
+  const form = (payload: string | Buffer, type = 'application/x-www-form-urlencoded') =>
+    t.app.inject({
+      method: 'POST',
+      url: '/auth/jwt/login',
+      headers: { 'content-type': type },
+      payload,
+    });
+
+  it('percent-escapes or bytes that are not UTF-8 are a 400, never read as U+FFFD', async () => {
+    const escaped = await form(`username=${encodeURIComponent(owner.email)}&password=caf%E9`);
+    expect(escaped.statusCode, escaped.body).toBe(400);
+    expect(escaped.json()).toMatchObject({
+      code: 'validation_failed',
+      detail: expect.stringMatching(/UTF-8/),
+    });
+    const raw = Buffer.concat([
+      Buffer.from(`username=${encodeURIComponent(owner.email)}&password=caf`),
+      Buffer.from([0xe9]),
+    ]);
+    const bytes = await form(raw);
+    expect(bytes.statusCode, bytes.body).toBe(400);
+    expect(bytes.json().code).toBe('validation_failed');
+  });
+
+  it('a charset other than UTF-8 is a 415; valid UTF-8, + and a literal % still read', async () => {
+    const body = `username=${encodeURIComponent(owner.email)}&password=x`;
+    const latin1 = await form(body, 'application/x-www-form-urlencoded; charset=iso-8859-1');
+    expect(latin1.statusCode).toBe(415);
+    expect(latin1.json().code).toBe('unsupported_media_type');
+    const ok = await form(
+      `username=${encodeURIComponent(owner.email)}&password=${encodeURIComponent(owner.password)}`,
+      'application/x-www-form-urlencoded; charset=UTF-8',
+    );
+    expect(ok.statusCode, ok.body).toBe(200);
+    // Read as sent (a wrong password, not a malformed form).
+    const odd = await form(`username=${encodeURIComponent(owner.email)}&password=caf%C3%A9+100%`);
+    expect(odd.statusCode, odd.body).toBe(401);
+  });
+});
