@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
-import { assertUtf8Charset, refused, strictUtf8 } from '../http/request-body.ts';
+import { assertConsumed, assertUtf8Charset, refused, strictUtf8 } from '../http/request-body.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
 import { deleteSettingRoute, getSettingRoute, putSettingRoute } from '../http/setting-routes.ts';
@@ -98,13 +98,15 @@ const ImportOut = Type.Object(
 export const callingRulesRoutes: FastifyPluginAsyncTypebox<{
   callingRules: CallingRulesService;
 }> = async (app, { callingRules }) => {
-  // Encapsulated: only this plugin's routes read text/csv bodies, as text.
+  // Encapsulated, and only for the routes that list text/csv in `consumes` (the import): the
+  // plugin's JSON routes answer a CSV body 415, as every route answers a type it does not take.
   // UTF-8 only: a file in another encoding is refused, not stored with U+FFFD in its reasons.
   app.addContentTypeParser(
     'text/csv',
     { parseAs: 'buffer', bodyLimit: MAX_CSV_BYTES },
     (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
       try {
+        assertConsumed(request, 'text/csv');
         assertUtf8Charset(request);
         done(null, strictUtf8(body, { code: 'validation_failed', name: 'file' }));
       } catch (err) {
@@ -217,7 +219,7 @@ export const callingRulesRoutes: FastifyPluginAsyncTypebox<{
         tags,
         security,
         summary: 'Import numbers from CSV (managers and up)',
-        description: `A text/csv body: \`number,reason\` a line (reason optional; an optional header line \`number,reason\`; fields may be quoted), at most ${MAX_CSV_LINES} numbers and ${MAX_CSV_BYTES} bytes. All or nothing: any bad line answers 400 with every bad line named (\`errors[].field\` = "line N") and nothing is written. Numbers already listed are counted, not errors. Pending calls to the new numbers are cancelled. Audited.`,
+        description: `A text/csv body: \`number,reason\` a line (reason optional; an optional header line \`number,reason\`; fields may be quoted), at most ${MAX_CSV_LINES} numbers and ${MAX_CSV_BYTES} bytes. All or nothing: any bad line answers 400 naming the bad lines (\`errors[].field\` = "line N"; the first 100, \`detail\` counts them all) and nothing is written. Numbers already listed are counted, not errors. Pending calls to the new numbers are cancelled. Audited.`,
         consumes: ['text/csv'],
         body: Type.String({ maxLength: MAX_CSV_BYTES, description: 'CSV: number,reason' }),
         response: responses({ 200: ImportOut }, [401, 403, 413, 415]),

@@ -145,6 +145,20 @@ describe('hostile CSV', () => {
       expect((await importCsv(body, type)).statusCode, type).toBe(415);
     }
   });
+
+  it("a CSV body on this plugin's JSON routes is 415 naming JSON, like on every other route", async () => {
+    for (const [method, url] of [
+      ['POST', DNC],
+      ['PUT', WINDOW],
+    ] as const) {
+      const res = await req(method, url, a.owner.headers, `${uniqueNumber()},x\n`, 'text/csv');
+      expect(res.statusCode, url).toBe(415);
+      expect(res.json()).toMatchObject({
+        code: 'unsupported_media_type',
+        detail: 'This route accepts application/json',
+      });
+    }
+  });
 });
 
 describe('another org', () => {

@@ -8,7 +8,8 @@
 //   number_on_do_not_call_list; adding it cancels, in the same transaction, every pending call of
 //   the org to it (each cancellation audited); the dispatcher refuses it at claim time, for a call
 //   scheduled in a race with the add.
-// - A CSV import is all or nothing: any bad line refuses the whole file, naming every bad line.
+// - A CSV import is all or nothing: any bad line refuses the whole file, naming the first 100 bad
+//   lines (the detail counts them all: the answer stays small for a file of 5,000 bad lines).
 // - Every change is audited in its own transaction.
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';

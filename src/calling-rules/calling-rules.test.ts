@@ -401,6 +401,16 @@ describe('the CSV import', () => {
     expect(listed.json().items).toEqual([]);
   });
 
+  it('names the first 100 bad lines of a file with more; the detail counts them all', async () => {
+    const csv = Array.from({ length: 150 }, (_, i) => `bad-${i},x`).join('\n');
+    const res = await importCsv(csv);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().detail).toBe('The file has 150 bad line(s); nothing was imported');
+    const fields = res.json().errors.map((e: { field: string }) => e.field);
+    expect(fields).toHaveLength(100);
+    expect(fields.at(-1)).toBe('line 100');
+  });
+
   it('an empty file, a wrong content type and an oversized body are refused', async () => {
     expect((await importCsv('number,reason\n')).statusCode).toBe(400);
     expect((await importCsv('')).statusCode).toBe(400);

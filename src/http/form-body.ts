@@ -11,7 +11,7 @@ import { isUtf8 } from 'node:buffer';
 import { type ParsedUrlQuery, parse } from 'node:querystring';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
-import { assertUtf8Charset } from './request-body.ts';
+import { assertConsumed, assertUtf8Charset } from './request-body.ts';
 
 const NOT_UTF8 = 'The form body is not valid percent-encoded UTF-8';
 
@@ -61,23 +61,13 @@ function parseUtf8Form(body: Buffer): ParsedUrlQuery | null {
 
 export const FORM_TYPE = 'application/x-www-form-urlencoded';
 
-/** The content types the route declares it takes (`consumes`); JSON when it declares none. */
-function consumedBy(request: FastifyRequest): string[] {
-  const consumes = (request.routeOptions.schema as { consumes?: unknown } | undefined)?.consumes;
-  return Array.isArray(consumes) ? consumes : ['application/json'];
-}
-
 export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number) {
   app.addContentTypeParser(
     FORM_TYPE,
     { parseAs: 'buffer', bodyLimit },
     (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
-      const accepted = consumedBy(request);
-      if (!accepted.includes(FORM_TYPE)) {
-        done(new AppError('unsupported_media_type', `This route accepts ${accepted.join(', ')}`));
-        return;
-      }
       try {
+        assertConsumed(request, FORM_TYPE);
         assertUtf8Charset(request);
       } catch (err) {
         done(err as Error);

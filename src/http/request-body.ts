@@ -79,6 +79,23 @@ export function parseJsonBody(text: string): unknown {
  * A body refused before any route ran is logged as the framework's own refusals are (problem.ts
  * logs those, not AppErrors, which handlers throw on purpose): one line with the request id.
  */
+/** The content types the route declares it takes (`consumes`); JSON when it declares none. */
+function consumedBy(request: FastifyRequest): string[] {
+  const consumes = (request.routeOptions.schema as { consumes?: unknown } | undefined)?.consumes;
+  return Array.isArray(consumes) ? consumes : ['application/json'];
+}
+
+/**
+ * A parser of a type only some routes take (forms, CSV) parses it for those routes alone: every
+ * other route answers 415 naming what it takes, before its handler or its validation runs.
+ */
+export function assertConsumed(request: FastifyRequest, type: string): void {
+  const accepted = consumedBy(request);
+  if (!accepted.includes(type)) {
+    throw new AppError('unsupported_media_type', `This route accepts ${accepted.join(', ')}`);
+  }
+}
+
 export function refused(request: FastifyRequest, err: unknown): Error {
   if (!(err instanceof AppError)) return err as Error;
   request.log.info({ err: { message: err.message, code: err.code } }, `rejected: ${err.code}`);

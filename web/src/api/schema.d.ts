@@ -1424,7 +1424,7 @@ export interface paths {
         put?: never;
         /**
          * Import numbers from CSV (managers and up)
-         * @description A text/csv body: `number,reason` a line (reason optional; an optional header line `number,reason`; fields may be quoted), at most 5000 numbers and 1048576 bytes. All or nothing: any bad line answers 400 with every bad line named (`errors[].field` = "line N") and nothing is written. Numbers already listed are counted, not errors. Pending calls to the new numbers are cancelled. Audited.
+         * @description A text/csv body: `number,reason` a line (reason optional; an optional header line `number,reason`; fields may be quoted), at most 5000 numbers and 1048576 bytes. All or nothing: any bad line answers 400 naming the bad lines (`errors[].field` = "line N"; the first 100, `detail` counts them all) and nothing is written. Numbers already listed are counted, not errors. Pending calls to the new numbers are cancelled. Audited.
          */
         post: operations["importDoNotCallNumbers"];
         delete?: never;
