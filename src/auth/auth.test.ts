@@ -2,6 +2,7 @@
 // forward-auth, JWKS and the compatibility paths.
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { hashToken } from '../crypto/tokens.ts';
 import { withSystem, withTenantRead } from '../db/tenant.ts';
 import { appForFile, buildTestApp } from '../test/app.ts';
 import {
@@ -349,6 +350,31 @@ describe('logout and sessions', () => {
     expect((await t.app.inject({ url: '/auth/me', headers: bearer(r.access) })).statusCode).toBe(
       200,
     );
+  });
+
+  it('leaves out a session whose refresh chain died of idleness: it can never be used again', async () => {
+    const r = await registerUser(t.app);
+    const idle = (await loginUser(t.app, r.email, r.password, { 'user-agent': 'Idle/1.0' })).json();
+    const me = await t.app.inject({ url: '/auth/me', headers: bearer(idle.access_token) });
+    expect(me.statusCode).toBe(200);
+    // REFRESH_TOKEN_IDLE_TTL_SECONDS has passed for the Idle session's refresh token.
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('refresh_tokens')
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where('token_hash', '=', hashToken(idle.refresh_token))
+        .execute(),
+    );
+    const refreshed = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      payload: { refresh_token: idle.refresh_token },
+    });
+    expect(refreshed.statusCode).toBe(401);
+    const list = await t.app.inject({ url: '/api/auth/sessions', headers: bearer(r.access) });
+    const agents = list.json().items.map((s: { user_agent: string | null }) => s.user_agent);
+    expect(agents).toHaveLength(1);
+    expect(agents).not.toContain('Idle/1.0');
   });
 
   it("another user's session id is a 404 and stays alive", async () => {

@@ -38,14 +38,30 @@ export async function touchSession(tx: Tx, id: string, orgId?: string): Promise<
     .execute();
 }
 
+/**
+ * Sessions that can still be used: not revoked, within their absolute lifetime, and holding a
+ * refresh token that still refreshes (unrotated, within REFRESH_TOKEN_IDLE_TTL_SECONDS). A chain
+ * that died of idleness is over, though nothing revoked it: its last access token expired long
+ * before its refresh token did.
+ */
 export function liveSessionsOfUser(tx: Tx, userId: string): Promise<Session[]> {
+  const now = new Date();
   return tx
-    .selectFrom('sessions')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', new Date())
-    .orderBy('last_used_at', 'desc')
+    .selectFrom('sessions as s')
+    .selectAll('s')
+    .where('s.user_id', '=', userId)
+    .where('s.revoked_at', 'is', null)
+    .where('s.expires_at', '>', now)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('refresh_tokens as r')
+          .select('r.id')
+          .whereRef('r.session_id', '=', 's.id')
+          .where('r.rotated_at', 'is', null)
+          .where('r.expires_at', '>', now),
+      ),
+    )
+    .orderBy('s.last_used_at', 'desc')
     .execute();
 }
 
