@@ -21,6 +21,8 @@ import { UUID_PATTERN } from './ids.ts';
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
 
 export const TEXT_KEYWORD = 'x-well-formed-text';
+/** Marks each `format: uuid` string of a compiled schema: its value is read in lower case. */
+const LOWER_UUID_KEYWORD = 'x-lower-case-uuid';
 export const BAD_TEXT_MESSAGE = 'must not contain NUL or unpaired surrogate characters';
 
 // NUL, a high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
@@ -111,6 +113,22 @@ function makeAjv(httpPart: 'body' | 'other', allErrors: boolean) {
   // ajv-formats' uuid also admits a `urn:uuid:` prefix, which PostgreSQL's uuid type refuses (a
   // 500 from the database): ids are the bare 36 characters, as PostgreSQL and our ids write them.
   ajv.addFormat('uuid', new RegExp(UUID_PATTERN));
+  // A uuid is case-insensitive (RFC 9562) and PostgreSQL compares it so, but services compare ids
+  // as strings (a member's own user_id, an identity echoed back): each is read in lower case, as
+  // our ids are written, so `ABC…` is the same id everywhere, not a stranger's.
+  ajv.addKeyword({
+    keyword: LOWER_UUID_KEYWORD,
+    schemaType: 'boolean',
+    modifying: true,
+    errors: false,
+    validate: (_on: boolean, data: unknown, _schema: unknown, cxt?: DataValidationCxt) => {
+      if (typeof data === 'string' && cxt?.parentData && data !== data.toLowerCase()) {
+        (cxt.parentData as Record<string | number, unknown>)[cxt.parentDataProperty] =
+          data.toLowerCase();
+      }
+      return true;
+    },
+  });
   // post: after coercion (query `a=x` → ['x']) and defaults, so the checked value is the one used.
   ajv.addKeyword({
     keyword: TEXT_KEYWORD,
@@ -184,6 +202,23 @@ function failFastThenAll(compileFast: () => ValidateFunction, compileAll: () => 
 }
 
 /**
+ * A copy of `schema` in which every string schema of format uuid also carries LOWER_UUID_KEYWORD
+ * (the route's own schema stays as it is: the OpenAPI document is generated from it).
+ */
+function markUuids(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(markUuids);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) {
+    // Values, not schemas: left as they are.
+    out[k] =
+      k === 'enum' || k === 'const' || k === 'default' || k === 'examples' ? v : markUuids(v);
+  }
+  if (out.format === 'uuid') out[LOWER_UUID_KEYWORD] = true;
+  return out;
+}
+
+/**
  * The validator compiler for `app.setValidatorCompiler`. The route's schema object is not changed
  * (the OpenAPI document is generated from it); a copy with the text keyword is compiled, once.
  */
@@ -196,7 +231,10 @@ export function createValidatorCompiler() {
   return ({ schema, httpPart }: { schema: unknown; httpPart?: string }) => {
     let checked: AnySchema = schema as AnySchema;
     if (schema !== null && typeof schema === 'object') {
-      checked = withText.get(schema) ?? { ...schema, [TEXT_KEYWORD]: true };
+      checked = withText.get(schema) ?? {
+        ...(markUuids(schema) as object),
+        [TEXT_KEYWORD]: true,
+      };
       withText.set(schema, checked);
     }
     const ajv = httpPart === 'body' ? ajvs.body : ajvs.other;

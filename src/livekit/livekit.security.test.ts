@@ -217,6 +217,10 @@ describe('who may mint and read', () => {
     expect(await ids(other)).not.toContain(mine.session_id);
     const asked = await list(other, `&user_id=${a.member.user.id}`);
     expect(asked.statusCode).toBe(403);
+    // Their own id written in capitals is still their own (a uuid is case-insensitive).
+    const own = await list(a.member, `&user_id=${a.member.user.id.toUpperCase()}`);
+    expect(own.statusCode, own.body).toBe(200);
+    expect((own.json().items as { id: string }[]).map((s) => s.id)).toContain(mine.session_id);
     expect(await ids(a.manager, `&user_id=${a.member.user.id}`)).toContain(mine.session_id);
     expect(await ids(a.manager)).toEqual(
       expect.arrayContaining([mine.session_id, theirs.session_id]),
