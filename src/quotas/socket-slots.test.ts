@@ -53,3 +53,27 @@ it('renewed while open, expired once renewals stop, released on close', async ()
   await dead!.release();
   expect(await live()).toBe(0);
 });
+
+it('a renewal still in flight when the socket closes does not bring the slot back', async () => {
+  // The heartbeat's write is slow (a busy database); the socket closes meanwhile.
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let gated = false;
+  const slow: Quotas = {
+    ...quotas,
+    acquire: async (...args: Parameters<Quotas['acquire']>) => {
+      if (gated) await gate;
+      return quotas.acquire(...args);
+    },
+  };
+  const slot = await takeSocketSlot(slow, org.id);
+  expect(await live()).toBe(1);
+  gated = true;
+  const renewing = slot!.renew();
+  const releasing = slot!.release();
+  open();
+  await Promise.all([renewing, releasing]);
+  expect(await live()).toBe(0);
+});

@@ -26,18 +26,29 @@ export async function takeSocketSlot(
     quotas.acquire(orgId, 'device_sockets', lease, { expiresAt: quotas.now() + ttlMs });
   if (!(await acquire()).ok) return null;
   let released = false;
+  // Invariant: no renewal writes after the release. A renewal still in flight when the socket
+  // closed would otherwise land after the release and bring the lease back for a whole
+  // QUOTA_SOCKET_LEASE_SECONDS: a slot of the org's quota held by a socket that is gone.
+  let renewal: Promise<unknown> = Promise.resolve();
+  const renewNow = () => {
+    if (released) return renewal;
+    // One at a time, each after the last (failed or not).
+    renewal = renewal.catch(() => {}).then(() => (released ? undefined : acquire()));
+    return renewal;
+  };
   const timer = setInterval(() => {
-    acquire().catch(() => {});
+    renewNow().catch(() => {});
   }, ttlMs / 3);
   timer.unref();
   return {
     async renew() {
-      if (!released) await acquire();
+      await renewNow();
     },
     async release() {
       if (released) return;
       released = true;
       clearInterval(timer);
+      await renewal.catch(() => {});
       await quotas.release(orgId, 'device_sockets', [lease]);
     },
   };
