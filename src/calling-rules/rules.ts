@@ -15,6 +15,8 @@ export interface CallingWindowInput {
 }
 
 export const DO_NOT_CALL_REASON = 'The number was added to the do-not-call list';
+export const UNKNOWN_ZONE_REASON =
+  "The calling window's time zone is no longer known: set the window again";
 
 function fieldError(field: string, message: string): AppError {
   return new AppError('validation_failed', 'The calling window is not valid', {
@@ -73,7 +75,8 @@ export async function findCallingWindow(
 /**
  * When a scheduled call will actually be placed: for a pending call, its due time (or now, when
  * it is already due) moved to the next opening of the window in the recipient's zone (or the
- * window's); being placed: now; placed: when it was. Null for a failed or cancelled call.
+ * window's); being placed: now; placed: when it was. Null for a failed or cancelled call, and
+ * for a pending one whose window's zone is no longer known (zoneToApply).
  */
 export function dispatchAt(
   call: Pick<ScheduledCall, 'status' | 'next_attempt_at' | 'dispatched_at' | 'recipient_time_zone'>,
@@ -85,7 +88,20 @@ export function dispatchAt(
   if (call.status !== 'pending') return null;
   const due = call.next_attempt_at > now ? call.next_attempt_at : now;
   if (!window) return due;
-  return nextWindowStart(due, window, call.recipient_time_zone ?? window.time_zone);
+  const zone = zoneToApply(call.recipient_time_zone, window);
+  return zone === null ? null : nextWindowStart(due, window, zone);
+}
+
+/**
+ * The zone whose clock the window follows for a call: the recipient's, else the window's. Zones
+ * are checked when written, but stored ones outlive the ICU data that checked them: a zone Intl
+ * no longer knows (a Node upgrade) would throw out of the window arithmetic, a 500 on every
+ * listing of the org's scheduled calls and a dispatcher that can never pass the call. A recipient
+ * zone it does not know falls back to the window's; when the window's own is unknown too, null:
+ * no local time can be computed, so the call must not be placed by guesswork.
+ */
+export function zoneToApply(recipient: string | null, window: CallingWindow): string | null {
+  return (recipient && canonicalTimeZone(recipient)) || canonicalTimeZone(window.time_zone);
 }
 
 /** What the dispatcher reads with each claimed call (dispatch.repository.ts claimDueCalls). */
@@ -123,9 +139,8 @@ export function dispatchGate(c: ClaimedCallRules, now: Date): Gate {
     start_minute: c.window_start_minute,
     end_minute: c.window_end_minute,
   };
-  // A zone Intl no longer knows (the ICU data changed) falls back to the window's own.
-  const zone =
-    (c.recipient_time_zone && canonicalTimeZone(c.recipient_time_zone)) || window.time_zone;
+  const zone = zoneToApply(c.recipient_time_zone, window);
+  if (zone === null) return { kind: 'refuse', reason: UNKNOWN_ZONE_REASON };
   const opens = nextWindowStart(now, window, zone);
   if (opens === null) return { kind: 'refuse', reason: 'The calling window never opens' };
   return opens.getTime() <= now.getTime() ? { kind: 'go' } : { kind: 'defer', until: opens };

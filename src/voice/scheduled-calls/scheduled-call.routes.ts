@@ -39,7 +39,7 @@ const ScheduledCallOut = Type.Object(
     recipient_time_zone: Type.Union([RecipientZone, Type.Null()]),
     dispatch_at: Type.Union([Timestamp, Type.Null()], {
       description:
-        "When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled",
+        "When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled, or while the window's stored time zone is one this server's time-zone data no longer knows (the dispatcher then cancels the call rather than guess its local time)",
     }),
     created_at: Timestamp,
     updated_at: Timestamp,

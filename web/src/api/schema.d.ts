@@ -10978,7 +10978,7 @@ export interface operations {
                             last_error: string | null;
                             dispatched_at: string | null;
                             recipient_time_zone: string | null;
-                            /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                            /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled, or while the window's stored time zone is one this server's time-zone data no longer knows (the dispatcher then cancels the call rather than guess its local time) */
                             dispatch_at: string | null;
                             /** Format: date-time */
                             created_at: string;
@@ -11113,7 +11113,7 @@ export interface operations {
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
-                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled, or while the window's stored time zone is one this server's time-zone data no longer knows (the dispatcher then cancels the call rather than guess its local time) */
                         dispatch_at: string | null;
                         /** Format: date-time */
                         created_at: string;
@@ -11257,7 +11257,7 @@ export interface operations {
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
-                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled, or while the window's stored time zone is one this server's time-zone data no longer knows (the dispatcher then cancels the call rather than guess its local time) */
                         dispatch_at: string | null;
                         /** Format: date-time */
                         created_at: string;
@@ -11500,7 +11500,7 @@ export interface operations {
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
-                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled, or while the window's stored time zone is one this server's time-zone data no longer knows (the dispatcher then cancels the call rather than guess its local time) */
                         dispatch_at: string | null;
                         /** Format: date-time */
                         created_at: string;
@@ -11653,7 +11653,7 @@ export interface operations {
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
-                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled */
+                        /** @description When the call will actually be placed: a pending call's due time moved into the org's calling window (in recipient_time_zone when set); when it was placed once dispatched; null once failed or cancelled, or while the window's stored time zone is one this server's time-zone data no longer knows (the dispatcher then cancels the call rather than guess its local time) */
                         dispatch_at: string | null;
                         /** Format: date-time */
                         created_at: string;
