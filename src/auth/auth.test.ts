@@ -69,6 +69,23 @@ describe('register', () => {
     expect(r.json().org.kind).toBe('personal');
   });
 
+  it("a personal workspace's name fits the org name's own limit, whatever the full name", async () => {
+    // The longest full name (200 characters, each outside the BMP) plus "'s workspace" was 212
+    // characters: a name PATCH /api/orgs/current refuses, so saving the settings form unchanged
+    // failed. The name is cut, at a character boundary, to leave room for the suffix.
+    const r = await registerUser(t.app, { company_name: '', full_name: '𝒜'.repeat(200) });
+    const name: string = r.res.json().org.name;
+    expect([...name]).toHaveLength(200);
+    expect(name).toBe(`${'𝒜'.repeat(188)}'s workspace`);
+    const unchanged = await t.app.inject({
+      method: 'PATCH',
+      url: '/api/orgs/current',
+      headers: bearer(r.access),
+      payload: { name },
+    });
+    expect(unchanged.statusCode).toBe(200);
+  });
+
   it('normalises emails: trimmed, NFKC, case-insensitive; a taken email is 409', async () => {
     const local = uniqueEmail('norm').split('@')[0]!;
     const typed = `  ${local.toUpperCase()}@ＥＸＡＭＰＬＥ.test `;

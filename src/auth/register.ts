@@ -59,6 +59,18 @@ export async function register(
   return result;
 }
 
+const WORKSPACE_SUFFIX = "'s workspace";
+const ORG_NAME_MAX = 200;
+
+/**
+ * "Ada's workspace", within the org name's limit (200 characters, as PATCH /api/orgs/current
+ * takes): a 200-character full name is cut, whole code points, to leave room for the suffix.
+ */
+export function personalWorkspaceName(owner: string): string {
+  const room = ORG_NAME_MAX - WORKSPACE_SUFFIX.length;
+  return [...owner].slice(0, room).join('').trimEnd() + WORKSPACE_SUFFIX;
+}
+
 async function createAccount(
   auth: AuthContext,
   input: RegisterInput,
@@ -83,7 +95,7 @@ async function createAccount(
       });
       const org = await insertOrg(tx, {
         id: orgId,
-        name: company || `${fullName ?? email.split('@')[0]}'s workspace`,
+        name: company || personalWorkspaceName(fullName ?? email.split('@')[0]!),
         kind: company ? 'company' : 'personal',
       });
       await insertMembership(tx, orgId, userId, 'owner');
