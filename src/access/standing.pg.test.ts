@@ -4,6 +4,7 @@
 // Before the locks of src/access/standing.ts, each of these answered 2xx and left a session, a
 // key or an account the act never ended. Runs only with DATABASE_URL (PGlite runs one
 // transaction at a time, so nothing can interleave there).
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../auth/password.ts';
 import { PASSWORD_BOUND_PURPOSES } from '../auth/password-reset.ts';
@@ -155,6 +156,40 @@ describe('switching into an org', () => {
       }),
     );
     expect(res.statusCode, res.body).toBe(403);
+  });
+
+  it('racing the end of the login it switches (a logout, another switch) opens no session', async () => {
+    // The session the switch replaces ends while the switch runs: a logout in another tab, or a
+    // second switch-org sent with the same token. The switch had read the session unlocked,
+    // found it live and opened its successor: a login that was logged out went on, and two
+    // concurrent switches forked one login into two.
+    const a = await team(t, 'Switch from ended');
+    const other = await createOrg(t.database, 'Switch target 2');
+    await addMember(t.database, other, a.member.user, 'member');
+    const { sid } = decodeJwt(a.member.access) as { sid: string };
+    const logout = async (q: Query) => {
+      await q(`UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout' WHERE id = $1`, [
+        sid,
+      ]);
+    };
+    const res = await during(logout, () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/auth/switch-org',
+        headers: a.member.headers,
+        payload: { org_id: other.id },
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(401);
+    const live = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', a.member.user.id)
+        .where('revoked_at', 'is', null)
+        .execute(),
+    );
+    expect(live).toEqual([]);
   });
 });
 

@@ -8,7 +8,7 @@ import { type Principal, tenantOf } from '../access/principal.ts';
 import { lockMember } from '../access/standing.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import { findSession, insertSession, revokeSessions } from '../auth/session.repository.ts';
+import { findSessionForUpdate, insertSession, revokeSessions } from '../auth/session.repository.ts';
 import { addRefreshToken, type SessionSubject, tokenPair } from '../auth/session-issue.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
@@ -38,7 +38,10 @@ export async function switchOrg(auth: AuthContext, p: Principal, orgId: string, 
     // read: a removal, role change, disable or suspension (the kill switch; the superuser's
     // excepted) in between wins, and the role is today's.
     const { org, role } = await lockMember(tx, orgId, p.userId);
-    const old = await findSession(tx, sessionId);
+    // The session row is locked (after the org and the account, as acts ending sessions lock): a
+    // logout or another switch of the same login ending it meanwhile wins, and this switch finds
+    // it ended. Read unlocked, both went on, and one login became two (or outlived its logout).
+    const old = await findSessionForUpdate(tx, sessionId);
     const user = await findUserById(tx, p.userId);
     if (!old || old.revoked_at || old.expires_at.getTime() <= Date.now() || !user) {
       throw new AppError('unauthenticated', 'The session has ended');
