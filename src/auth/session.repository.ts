@@ -26,10 +26,6 @@ export function findSessionForUpdate(tx: Tx, id: string): Promise<Session | unde
   return tx.selectFrom('sessions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
-export function findSession(tx: Tx, id: string): Promise<Session | undefined> {
-  return tx.selectFrom('sessions').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
 export async function touchSession(tx: Tx, id: string, orgId?: string): Promise<void> {
   await tx
     .updateTable('sessions')
