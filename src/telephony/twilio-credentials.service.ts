@@ -65,6 +65,7 @@ export function createTwilioCredentialsService(
       requirePermission(p, 'org:manage');
       const sealed = sealAuthToken(config, p.orgId, input.account_sid, input.auth_token);
       return withTenant(database, tenantOf(p), async (tx) => {
+        await repo.lockOrgForAccountChange(tx, p.orgId);
         const before = await repo.findCredentials(tx, p.orgId);
         const row = await repo.upsertCredentials(tx, {
           org_id: p.orgId,
@@ -91,6 +92,7 @@ export function createTwilioCredentialsService(
     remove(p: Principal, meta: RequestMeta): Promise<void> {
       requirePermission(p, 'org:manage');
       return withTenant(database, tenantOf(p), async (tx) => {
+        await repo.lockOrgForAccountChange(tx, p.orgId);
         if (!(await repo.removeCredentials(tx, p.orgId, p.userId))) {
           throw notFound('Twilio credentials');
         }

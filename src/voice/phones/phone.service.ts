@@ -24,6 +24,7 @@ import { createTwilioClients, type TwilioClientFor } from '../../telephony/twili
 import {
   findCredentials,
   findSealedCredentials,
+  holdOrgAccount,
   lockTwilioAccount,
 } from '../../telephony/twilio-credentials.repository.ts';
 import { mapConflicts } from '../shared.ts';
@@ -168,6 +169,10 @@ export function createPhoneAssignment(database: Database) {
       () =>
         withTenant(database, tenantOf(p, { platformAdmin: true }), async (tx) => {
           // An org with its own account proves ownership there; the platform cannot vouch for it.
+          // The org row share-locked first: a switch to its own account (which locks it, then
+          // resets verified numbers) either committed before and is seen here, or waits for
+          // this assignment and resets it.
+          if (!(await holdOrgAccount(tx, orgId))) throw notFound('phone');
           if (await findCredentials(tx, orgId)) throw new AppError('phone_verified_by_account');
           const phone = await verification.phoneByNumber(tx, orgId, number, 'any');
           if (!phone) throw notFound('phone');
