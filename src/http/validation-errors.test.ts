@@ -93,6 +93,20 @@ describe('validation_failed answers', () => {
     ]);
   });
 
+  it('a number in a query string is decimal digits: other spellings Number() reads are a 400', async () => {
+    for (const limit of ['0x10', '0b11', '0o7', '1e1', '5.0', '%205', '5%20', 'Infinity', '1_0']) {
+      const res = await t.app.inject({ url: `/api/prompts?limit=${limit}`, headers: who });
+      expect(res.statusCode, limit).toBe(400);
+      expect(res.json().errors, limit).toEqual([
+        { field: 'limit', message: 'must be a whole number' },
+      ]);
+    }
+    for (const limit of ['16', '05']) {
+      const res = await t.app.inject({ url: `/api/prompts?limit=${limit}`, headers: who });
+      expect(res.statusCode, limit).toBe(200);
+    }
+  });
+
   it('a date or date-time in year 0000 is a 400 naming the field (PostgreSQL has no year 0)', async () => {
     for (const url of [
       '/api/analytics/calls-by-date?from=0000-12-31&to=0001-01-01',

@@ -219,6 +219,78 @@ function markUuids(schema: unknown): unknown {
 }
 
 /**
+ * Query strings, path params and headers are text, and a number there is written in decimal
+ * digits. Ajv's coercion reads whatever JavaScript's Number() reads — `0x10`, `0b1`, `1e1`,
+ * ` 5 `, `5.0` — so `?limit=0x10` was a limit of 16: one value with many spellings, which a cache,
+ * a log reader or a proxy rule sees as another request than the one served. Checked on the raw
+ * text, before Ajv coerces it; what fails is answered as Ajv would answer `abc`.
+ */
+const DECIMAL_TEXT = {
+  integer: /^[+-]?\d+$/,
+  number: /^[+-]?(?:\d+(?:\.\d+)?|\.\d+)$/,
+} as const;
+type NumericKind = keyof typeof DECIMAL_TEXT;
+
+const numericKind = (s: unknown): NumericKind | undefined => {
+  const type = (s as { type?: unknown } | null)?.type;
+  return type === 'integer' || type === 'number' ? type : undefined;
+};
+
+/** The top-level fields (of a flat text schema) holding numbers or lists of numbers. */
+function numericFields(schema: unknown): [string, NumericKind][] {
+  const props = (schema as { properties?: Record<string, unknown> } | null)?.properties;
+  if (!props || typeof props !== 'object') return [];
+  const out: [string, NumericKind][] = [];
+  for (const [name, sub] of Object.entries(props)) {
+    const kind =
+      numericKind(sub) ??
+      ((sub as { type?: unknown }).type === 'array'
+        ? numericKind((sub as { items?: unknown }).items)
+        : undefined);
+    if (kind) out.push([name, kind]);
+  }
+  return out;
+}
+
+/** Ajv's own error for the first number not written in decimal digits, or undefined. */
+function notDecimal(data: unknown, fields: [string, NumericKind][]): ErrorObject | undefined {
+  if (data === null || typeof data !== 'object') return undefined;
+  for (const [name, kind] of fields) {
+    const value = (data as Record<string, unknown>)[name];
+    const values = Array.isArray(value) ? value : [value];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (typeof v !== 'string' || DECIMAL_TEXT[kind].test(v)) continue;
+      return {
+        instancePath: pointer(name) + (Array.isArray(value) ? `/${i}` : ''),
+        schemaPath: `#/properties/${name}/type`,
+        keyword: 'type',
+        params: { type: kind },
+        message: `must be ${kind}`,
+      };
+    }
+  }
+  return undefined;
+}
+
+/** `validate`, after the decimal check of `fields` (none: `validate` itself). */
+function decimalFirst(validate: Validate, fields: [string, NumericKind][]): Validate {
+  if (fields.length === 0) return validate;
+  const checked = ((data: unknown, dataCxt?: DataValidationCxt) => {
+    const bad = notDecimal(data, fields);
+    if (bad) {
+      checked.errors = [bad];
+      return false;
+    }
+    const ok = validate(data, dataCxt);
+    checked.errors = validate.errors;
+    return ok;
+  }) as Validate;
+  checked.schemaEnv = true;
+  return checked;
+}
+
+/**
  * The validator compiler for `app.setValidatorCompiler`. The route's schema object is not changed
  * (the OpenAPI document is generated from it); a copy with the text keyword is compiled, once.
  */
@@ -238,9 +310,10 @@ export function createValidatorCompiler() {
       withText.set(schema, checked);
     }
     const ajv = httpPart === 'body' ? ajvs.body : ajvs.other;
-    return failFastThenAll(
+    const validate = failFastThenAll(
       () => ajv.fast.compile(checked),
       () => ajv.all.compile(checked),
     );
+    return httpPart === 'body' ? validate : decimalFirst(validate, numericFields(schema));
   };
 }
