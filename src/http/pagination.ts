@@ -1,4 +1,5 @@
-// Cursor pagination: newest first by UUIDv7 id. The cursor is opaque to clients (base64url of
+// Cursor pagination: newest first by UUIDv7 id (or, for a list ordered by another time, by that
+// time then id: encodeTimedCursor). The cursor is opaque to clients (base64url of
 // the last id seen) and validated on the way in, so a forged cursor is a 400, not a SQL error.
 import { Type } from 'typebox';
 import { AppError } from './errors.ts';
@@ -30,3 +31,38 @@ export function page<T extends { id: string }>(rows: T[], limit: number) {
 
 export const PageOf = <T extends import('typebox').TSchema>(item: T) =>
   Type.Object({ items: Type.Array(item), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+/**
+ * A cursor for a list ordered by a time other than the id's (newest suspension first, say): the
+ * last row's instant (to the millisecond, as the app writes such times) and its id, the tie-break.
+ */
+export function encodeTimedCursor(at: Date, id: string): string {
+  return Buffer.from(`${at.toISOString()}/${id}`, 'utf8').toString('base64url');
+}
+
+export function decodeTimedCursor(
+  cursor: string | undefined,
+): { at: Date; id: string } | undefined {
+  if (cursor === undefined) return undefined;
+  const [iso, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('/');
+  const at = new Date(iso ?? '');
+  if (rest.length > 0 || !id || !UUID_RE.test(id) || Number.isNaN(at.getTime())) {
+    throw new AppError('invalid_cursor');
+  }
+  if (at.toISOString() !== iso) throw new AppError('invalid_cursor');
+  return { at, id };
+}
+
+/** page() for a timed cursor: `at` reads the instant the list is ordered by. */
+export function timedPage<T extends { id: string }>(
+  rows: T[],
+  limit: number,
+  at: (row: T) => Date,
+) {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    next_cursor: rows.length > limit && last ? encodeTimedCursor(at(last), last.id) : null,
+  };
+}

@@ -1,6 +1,7 @@
 // The kill switch's reads and writes. The caller owns the transaction: the act runs on the system
 // path (it ends every member's sessions, which no org context may touch) after the service has
 // proved who is acting.
+import { sql } from 'kysely';
 import type { Org, SuspensionKind } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -97,10 +98,14 @@ export interface SuspendedOrgRow {
   suspension_kind: SuspensionKind;
 }
 
-/** Every suspended org, newest id first (cursor pagination by id). */
+/**
+ * Every suspended org, the latest suspension first (then by id), after `before` when given.
+ * suspended_at is written by markSuspended from the app's clock, to the millisecond: the cursor's
+ * instant compares exactly.
+ */
 export async function listSuspendedOrgs(
   tx: Tx,
-  f: { limit: number; before?: string },
+  f: { limit: number; before?: { at: Date; id: string } },
 ): Promise<SuspendedOrgRow[]> {
   let q = tx
     .selectFrom('orgs as o')
@@ -116,7 +121,13 @@ export async function listSuspendedOrgs(
       'o.suspension_kind',
     ])
     .where('o.suspended_at', 'is not', null);
-  if (f.before) q = q.where('o.id', '<', f.before);
-  const rows = await q.orderBy('o.id', 'desc').limit(f.limit).execute();
+  if (f.before) {
+    q = q.where(sql<boolean>`(o.suspended_at, o.id) < (${f.before.at}, ${f.before.id})`);
+  }
+  const rows = await q
+    .orderBy('o.suspended_at', 'desc')
+    .orderBy('o.id', 'desc')
+    .limit(f.limit)
+    .execute();
   return rows as SuspendedOrgRow[];
 }

@@ -177,7 +177,7 @@ export const suspensionRoutes: FastifyPluginAsyncTypebox<{ suspension: Suspensio
         operationId: 'listSuspendedOrgs',
         tags: ['admin'],
         security,
-        summary: 'Every suspended or locked-down org (superuser; newest first)',
+        summary: 'Every suspended or locked-down org (superuser; the latest suspension first)',
         querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
         response: responses({ 200: PageOf(SuspendedOrg) }, [400, 401, 403]),
       },

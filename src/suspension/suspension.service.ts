@@ -32,7 +32,7 @@ import type { Config } from '../config.ts';
 import type { AuditLog, Org, SuspensionKind } from '../db/schema.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
-import { decodeCursor, page } from '../http/pagination.ts';
+import { decodeTimedCursor, timedPage } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { reserveCodeAttempt } from '../mfa/code-attempts.ts';
 import { refuseWrongCode } from '../mfa/own-factor.ts';
@@ -280,14 +280,14 @@ export function createSuspension(deps: {
       return out;
     },
 
-    /** Every suspended org (superuser), newest first. */
+    /** Every suspended org (superuser), the latest suspension first. */
     async listSuspended(p: Principal, q: { limit: number; cursor?: string }) {
       requireSuperuser(p);
-      const before = decodeCursor(q.cursor);
+      const before = decodeTimedCursor(q.cursor);
       const rows = await withTenant(database, tenantOf(p, { platformAdmin: true }), (tx) =>
         listSuspendedOrgs(tx, { limit: q.limit + 1, before }),
       );
-      return page(rows, q.limit);
+      return timedPage(rows, q.limit, (r) => r.suspended_at);
     },
   };
 }

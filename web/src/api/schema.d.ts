@@ -882,7 +882,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every suspended or locked-down org (superuser; newest first) */
+        /** Every suspended or locked-down org (superuser; the latest suspension first) */
         get: operations["listSuspendedOrgs"];
         put?: never;
         post?: never;
