@@ -121,6 +121,11 @@ describe('hostile CSV', () => {
     const cases = [
       `${n},nul\u0000byte`,
       `${n},bell\u0007`,
+      // C1 controls (CSI, NEL) and the Unicode line separators: terminal escapes and line breaks
+      // in whatever later prints the list.
+      `${n},csi\u009b31m`,
+      `${n},next\u0085line`,
+      `${n},line\u2028separator`,
       `\u0000${n}`,
       '=HYPERLINK("http://evil.example"),x',
       '\u00ff\u00fe\u0000\u0001garbage',

@@ -11,8 +11,12 @@ export function reasonProblem(reason: string): string | null {
   if (reason.length > MAX_REASON_LENGTH) {
     return `the reason is longer than ${MAX_REASON_LENGTH} characters`;
   }
+  // C0 and C1 controls (a CSI is a terminal escape as much as ESC is) and the Unicode line
+  // separators: a reason is one line of text, wherever the list is printed or exported.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing them is the point
-  if (/[\u0000-\u001F\u007F]/.test(reason)) return 'the reason contains control characters';
+  if (/[\u0000-\u001F\u007F-\u009F\u2028\u2029]/.test(reason)) {
+    return 'the reason contains control characters';
+  }
   return null;
 }
 
