@@ -114,10 +114,13 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       else if (!pause && socket.isPaused) socket.resume();
     };
 
-    const idle = setTimeout(
-      () => stop({ reason: 'idle timeout', code: CLOSE.normal, drain: true }),
-      limits.idleTimeoutSeconds * 1000,
-    );
+    // Idle is the device's silence. While the socket is paused (the disk or the queue is behind)
+    // the server is the one not reading: a device still sending saw its stream ended as idle,
+    // and what it sent meanwhile lost, whenever a disk stall outlasted the timeout.
+    const idle = setTimeout(function idleTimeout() {
+      if (socket.isPaused && !ended && !ending) idle.refresh();
+      else stop({ reason: 'idle timeout', code: CLOSE.normal, drain: true });
+    }, limits.idleTimeoutSeconds * 1000);
     idle.unref();
 
     /**

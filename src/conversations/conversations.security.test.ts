@@ -376,6 +376,47 @@ describe('backpressure', () => {
   }, 60_000);
 });
 
+/** A file sink whose first write takes `stallMs`: a disk that stalls once. */
+class StallingSink extends Writable {
+  private stalled = false;
+  private readonly file;
+  constructor(
+    path: string,
+    highWaterMark: number,
+    private readonly stallMs: number,
+  ) {
+    super({ highWaterMark });
+    this.file = createWriteStream(path, { flags: 'wx' });
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    const delay = this.stalled ? 0 : this.stallMs;
+    this.stalled = true;
+    setTimeout(() => this.file.write(chunk, cb), delay);
+  }
+  override _final(cb: (err?: Error | null) => void) {
+    this.file.end(cb);
+  }
+}
+
+describe('a stalled disk', () => {
+  it('is not the device going idle: a pause longer than the idle timeout loses nothing', async () => {
+    // The server stops reading while the disk catches up; the device, still sending, had its
+    // stream ended as "idle timeout" once the stall outlasted AUDIO_IDLE_TIMEOUT_SECONDS.
+    const s = await serve(
+      { idleTimeoutSeconds: 1, writeBufferBytes: 16 * 1024 },
+      (path, hwm) => new StallingSink(path, hwm, 2500),
+    );
+    const { c } = await pcmStream(s, 'stall');
+    const chunk = 8192;
+    const total = 512 * 1024;
+    for (let sent = 0; sent < total; sent += chunk) c.ws.send(Buffer.alloc(chunk, 7));
+    c.ws.send(event('audio-stop'));
+    const stopped = await c.next('audio-stopped');
+    expect(stopped.data).toMatchObject({ bytes: total, reason: 'audio-stop' });
+    c.ws.close();
+  }, 30_000);
+});
+
 describe('who sees what', () => {
   let mine: string;
   let theirs: string;
