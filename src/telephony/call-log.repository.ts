@@ -1,6 +1,7 @@
 // Call-log writes and the lookups webhooks need, run in the org service context (withOrgService):
 // row-level security confines them to the org the webhook belongs to; the org filter repeats it.
 
+import { sql } from 'kysely';
 import { liveRows, orgRow } from '../db/owned-rows.ts';
 import type { Agent, Call, CallStatus, Phone, ScheduledCall } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
@@ -11,6 +12,24 @@ import { phoneByNumber } from './number-verification.repository.ts';
 export type NewCall = Omit<Call, 'created_at' | 'updated_at' | 'started_at'> & {
   started_at?: Date;
 };
+
+/** The advisory-lock space of lockCall (any constant of its own; see migrations 0007 and 0014). */
+const CALL_LOCK_SPACE = 70_260_030;
+
+/**
+ * The call's own lock, held until the transaction ends, and taken before anything else by every
+ * transaction that writes a call: the voice webhook, a status callback, the dispatcher recording
+ * what it placed. Each of them goes on to take the call's row, its (call, status) event and its
+ * scheduled call, in orders of their own; Twilio sends the answer webhook and the "answered"
+ * callback of a placed call at the same moment, and two such transactions deadlocked —
+ * PostgreSQL aborted one, a 500: no TwiML for an answered call, or a final callback lost with the
+ * live-call slot it should have freed. Behind this lock they run one at a time per call.
+ */
+export async function lockCall(tx: Tx, callSid: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${sql.lit(CALL_LOCK_SPACE)}, hashtext(${callSid}))`.execute(
+    tx,
+  );
+}
 
 /** Insert unless a row with this CallSid exists (Twilio retries, webhook/dispatcher races). */
 export function insertCallIfAbsent(tx: Tx, row: NewCall): Promise<Call | undefined> {

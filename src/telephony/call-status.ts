@@ -23,7 +23,7 @@ export interface CallStatusParams {
 
 /**
  * Record (call, status) once and move the call row. Returns false for a repeat (a retry, or the
- * voice webhook already reported this status).
+ * voice webhook already reported this status). The caller holds the call's lock (lockCall).
  */
 export async function applyCallEvent(
   tx: Tx,
@@ -44,6 +44,7 @@ export function recordCallStatus(
 ): Promise<'applied' | 'duplicate'> {
   const at = new Date();
   return withOrgService(database, orgId, async (tx) => {
+    await log.lockCall(tx, p.callSid);
     // A retry stops here, having changed nothing (the first delivery did all of the below).
     if (!(await log.recordCallEvent(tx, orgId, p.callSid, p.status))) return 'duplicate';
     const scheduled = p.scheduledCallId

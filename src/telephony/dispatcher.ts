@@ -34,7 +34,7 @@ import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { releaseDispatchSlots, takeDispatchSlots } from '../quotas/call-slots.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
-import { insertCallIfAbsent } from './call-log.repository.ts';
+import { insertCallIfAbsent, lockCall } from './call-log.repository.ts';
 import * as queue from './dispatch.repository.ts';
 import { withOrgService } from './org-service.ts';
 import { accountFor, type TwilioAccount } from './twilio-account.ts';
@@ -226,6 +226,8 @@ export function createDispatcher(deps: DispatcherDeps) {
     // it). Either way no call of a suspended org stays up.
     let suspended = false;
     await settle(c, async (tx) => {
+      // The call's lock first, as its webhooks take it (a callback may already be arriving).
+      await lockCall(tx, callSid);
       suspended = (await findOrgForShare(tx, c.org_id))?.suspended_at != null;
       await insertCallIfAbsent(tx, {
         id: newId(),

@@ -46,6 +46,7 @@ export async function answerCall(
 ): Promise<string> {
   const at = new Date();
   const { agent, direction, ended } = await withOrgService(deps.database, orgId, async (tx) => {
+    await log.lockCall(tx, p.callSid);
     const existing = await log.findCallForUpdate(tx, orgId, p.callSid);
     // A call that has ended is answered with a goodbye, never a fresh media token or a live-call
     // slot: a signed voice webhook carries no timestamp, so a captured one can be replayed after
