@@ -30,8 +30,8 @@ function callFilter(scope: AnalyticsScope, range: DateRange): RawBuilder<unknown
     : sql``;
   const agent = scope.agentId ? sql`AND c.agent_id = ${scope.agentId}` : sql``;
   return sql`c.org_id = ${scope.orgId} ${owner} ${agent}
-    AND c.started_at >= (${range.from}::date)::timestamp AT TIME ZONE ${range.tz}
-    AND c.started_at < ((${range.to}::date + 1)::timestamp AT TIME ZONE ${range.tz})`;
+    AND c.started_at >= (${range.from}::date)::timestamp AT TIME ZONE ${range.zone}
+    AND c.started_at < ((${range.to}::date + 1)::timestamp AT TIME ZONE ${range.zone})`;
 }
 
 /** A completed call: answered and ended (Twilio's `completed`), so its duration is known. */
@@ -79,7 +79,7 @@ export async function callsByDate(tx: Tx, scope: AnalyticsScope, range: DateRang
     total_duration_seconds: string | number;
   }>`
     WITH days AS (${daysOf(range)}), c AS (
-      SELECT (c.started_at AT TIME ZONE ${range.tz})::date AS day, c.answered_at, c.duration_seconds
+      SELECT (c.started_at AT TIME ZONE ${range.zone})::date AS day, c.answered_at, c.duration_seconds
       FROM calls c WHERE ${callFilter(scope, range)}
     )
     SELECT to_char(days.day, 'YYYY-MM-DD') AS date,
@@ -100,7 +100,7 @@ export async function callsByDate(tx: Tx, scope: AnalyticsScope, range: DateRang
 export async function callsByHour(tx: Tx, scope: AnalyticsScope, range: DateRange) {
   const { rows } = await sql<{ hour: number; calls: string | number; answered: string | number }>`
     WITH hours AS (SELECT generate_series(0, 23) AS hour), c AS (
-      SELECT extract(hour FROM c.started_at AT TIME ZONE ${range.tz})::int AS hour, c.answered_at
+      SELECT extract(hour FROM c.started_at AT TIME ZONE ${range.zone})::int AS hour, c.answered_at
       FROM calls c WHERE ${callFilter(scope, range)}
     )
     SELECT hours.hour, count(c.hour)::int8 AS calls, count(c.answered_at)::int8 AS answered
@@ -141,8 +141,8 @@ export interface VoiceSessionScope {
 function voiceSessionFilter(scope: VoiceSessionScope, range: DateRange): RawBuilder<unknown> {
   const user = scope.userId ? sql`AND v.user_id = ${scope.userId}` : sql``;
   return sql`v.org_id = ${scope.orgId} ${user} AND v.started_at IS NOT NULL
-    AND v.started_at >= (${range.from}::date)::timestamp AT TIME ZONE ${range.tz}
-    AND v.started_at < ((${range.to}::date + 1)::timestamp AT TIME ZONE ${range.tz})`;
+    AND v.started_at >= (${range.from}::date)::timestamp AT TIME ZONE ${range.zone}
+    AND v.started_at < ((${range.to}::date + 1)::timestamp AT TIME ZONE ${range.zone})`;
 }
 
 /** Per day of the range (zeros included): sessions started and their total duration. */
@@ -153,7 +153,7 @@ export async function voiceSessionsByDate(tx: Tx, scope: VoiceSessionScope, rang
     total_duration_seconds: string | number;
   }>`
     WITH days AS (${daysOf(range)}), v AS (
-      SELECT (v.started_at AT TIME ZONE ${range.tz})::date AS day, v.duration_seconds
+      SELECT (v.started_at AT TIME ZONE ${range.zone})::date AS day, v.duration_seconds
       FROM voice_sessions v WHERE ${voiceSessionFilter(scope, range)}
     )
     SELECT to_char(days.day, 'YYYY-MM-DD') AS date,

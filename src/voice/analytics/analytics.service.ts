@@ -44,7 +44,8 @@ export function createAnalyticsService(database: Database) {
     const range = resolveRange(q);
     try {
       const result = await withTenant(database, tenantOf(p), (tx) => fn(tx, range));
-      return { ...range, result };
+      const { zone: _sqlOnly, ...window } = range;
+      return { ...window, result };
     } catch (err) {
       if (isUnknownTimeZone(err)) {
         throw new AppError('validation_failed', 'The tz parameter is not valid', {

@@ -273,11 +273,45 @@ describe('parameters', () => {
 
   it('defaults to the last 30 days up to today in tz', () => {
     const now = new Date('2026-03-10T23:30:00Z');
-    expect(resolveRange({}, now)).toEqual({ from: '2026-02-09', to: '2026-03-10', tz: 'UTC' });
+    expect(resolveRange({}, now)).toEqual({
+      from: '2026-02-09',
+      to: '2026-03-10',
+      tz: 'UTC',
+      zone: 'UTC',
+    });
     expect(resolveRange({ tz: 'Asia/Tokyo' }, now)).toEqual({
       from: '2026-02-10',
       to: '2026-03-11',
       tz: 'Asia/Tokyo',
+      zone: 'Asia/Tokyo',
     });
+  });
+});
+
+describe('zone names PostgreSQL reads as abbreviations', () => {
+  // CET, EET, MET and WET have summer time (Intl links them to a region); PostgreSQL's
+  // abbreviation table, read first, gives them fixed offsets: an hour off from spring to autumn.
+  it.each([
+    ['CET', 'Europe/Brussels'],
+    ['MET', 'Europe/Brussels'],
+    ['EET', 'Europe/Athens'],
+    ['WET', 'Europe/Lisbon'],
+  ])('%s buckets a summer call as %s does, and is echoed as sent', async (abbrev, region) => {
+    const c = await createTeam(t.database);
+    // 22:30 UTC on 1 July: 00:30 on 2 July in Brussels (UTC+2), 01:30 in Athens, 23:30 in Lisbon.
+    await call(c.org, null, '2026-07-01T22:30:00Z', { answered: true, duration: 5 });
+    const ask = (tz: string, what: string) =>
+      t.app.inject({
+        url: `/api/analytics/${what}?from=2026-07-01&to=2026-07-02&tz=${tz}`,
+        headers: as(c.owner, c.org, 'owner'),
+      });
+    for (const what of ['calls-by-date', 'calls-by-hour']) {
+      const named = await ask(abbrev, what);
+      const regional = await ask(region, what);
+      expect(named.statusCode, named.body).toBe(200);
+      const { tz, ...rest } = named.json();
+      expect(tz).toBe(abbrev);
+      expect(rest).toEqual({ ...regional.json(), tz: undefined });
+    }
   });
 });

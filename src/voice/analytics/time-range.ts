@@ -9,7 +9,10 @@ const DAY_MS = 86_400_000;
 export interface DateRange {
   from: string;
   to: string;
+  /** The zone as the caller named it (echoed in answers). */
   tz: string;
+  /** The same zone as SQL is told it (sqlZone). */
+  zone: string;
 }
 
 function invalid(field: string, message: string): AppError {
@@ -26,6 +29,20 @@ export function isTimeZone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The zone's name for PostgreSQL, or null. PostgreSQL reads a name in its abbreviation table
+ * before its zone names: `CET`, `EET`, `MET` and `WET` are zones with summer time to Intl (links to
+ * Europe/Brussels, Europe/Athens, Europe/Lisbon) but fixed offsets to PostgreSQL, so calls were
+ * bucketed an hour off for half the year. SQL gets the region name Intl resolves the zone to; a
+ * resolved name that is still not a region (an older ICU's `CET`), UTC aside, is refused rather
+ * than misread.
+ */
+export function sqlZone(tz: string): string | null {
+  if (!isTimeZone(tz)) return null;
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone: tz }).resolvedOptions().timeZone;
+  return resolved === 'UTC' || resolved.includes('/') ? resolved : null;
 }
 
 /** Today's calendar date in tz, as YYYY-MM-DD. */
@@ -54,7 +71,10 @@ export function resolveRange(
   now = new Date(),
 ): DateRange {
   const tz = q.tz ?? 'UTC';
-  if (!isTimeZone(tz)) throw invalid('tz', 'is not a known IANA time zone');
+  const zone = sqlZone(tz);
+  if (zone === null) {
+    throw invalid('tz', 'is not a known IANA time zone (a region name such as Europe/Paris)');
+  }
   const to = q.to ?? today(tz, now);
   const from = q.from ?? fromDayNumber(dayNumber(to) - 29);
   // The schema checked the shape; a date like 2026-02-30 passes the shape but not the calendar.
@@ -73,5 +93,5 @@ export function resolveRange(
   const days = dayNumber(to) - dayNumber(from) + 1;
   if (days < 1) throw invalid('from', 'must not be after to');
   if (days > MAX_DAYS) throw invalid('from', `the range may span at most ${MAX_DAYS} days`);
-  return { from, to, tz };
+  return { from, to, tz, zone };
 }
