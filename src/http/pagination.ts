@@ -49,7 +49,11 @@ export function decodeTimedCursor(
   if (rest.length > 0 || !id || !UUID_RE.test(id) || Number.isNaN(at.getTime())) {
     throw new AppError('invalid_cursor');
   }
-  if (at.toISOString() !== iso) throw new AppError('invalid_cursor');
+  // Years 0001-9999 only: JavaScript holds instants PostgreSQL's timestamptz cannot (a forged
+  // cursor in year -271821 was a 500 from the database).
+  if (at.toISOString() !== iso || !/^\d{4}-/.test(iso) || iso.startsWith('0000')) {
+    throw new AppError('invalid_cursor');
+  }
   return { at, id };
 }
 

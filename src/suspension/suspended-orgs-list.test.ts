@@ -69,6 +69,14 @@ it('a forged cursor is 400 invalid_cursor', async () => {
     Buffer.from('2026-13-01T00:00:00.000Z/01936b2e-0000-7000-8000-000000000000').toString(
       'base64url',
     ),
+    // Instants JavaScript holds and PostgreSQL does not.
+    ...[
+      '-271821-04-20T00:00:00.000Z',
+      '+275760-09-13T00:00:00.000Z',
+      '0000-06-01T00:00:00.000Z',
+    ].map((iso) =>
+      Buffer.from(`${iso}/01936b2e-0000-7000-8000-000000000000`).toString('base64url'),
+    ),
   ]) {
     const res = await list(`?cursor=${cursor}`);
     expect(res.statusCode, cursor).toBe(400);
