@@ -144,3 +144,31 @@ describe('the document itself', () => {
     expect(serverUrl('https://voice.acme.test/sb')).toBe('https://voice.acme.test/sb');
   });
 });
+
+describe('the document', () => {
+  it('lists every problem answer under application/problem+json, the media type it is sent with', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, { responses?: Record<string, { content?: object }> }>>;
+    };
+    const misfiled: string[] = [];
+    let problems = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [status, response] of Object.entries(op.responses ?? {})) {
+          if (Number(status) < 400) continue;
+          problems += 1;
+          const types = Object.keys(response.content ?? {});
+          if (types.join() !== 'application/problem+json') {
+            misfiled.push(`${method.toUpperCase()} ${path} ${status}: ${types.join(', ')}`);
+          }
+        }
+      }
+    }
+    expect(problems).toBeGreaterThan(500);
+    expect(misfiled).toEqual([]);
+    // What the server sends for one of them.
+    const res = await t.app.inject({ url: '/problems/no_such_code' });
+    expect(res.statusCode).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+});

@@ -58,6 +58,30 @@ export function serverUrl(publicUrl: string): string {
   return loopback ? url.pathname.replace(/(.)\/+$/, '$1') : publicUrl;
 }
 
+type Content = Record<string, { schema?: { $ref?: string } }>;
+type Operations = Record<string, { responses?: Record<string, { content?: Content }> }>;
+
+/**
+ * Problem answers under the media type they are sent with. @fastify/swagger writes every response
+ * schema under application/json, but the one error handler answers application/problem+json (RFC
+ * 9457): a client or contract test that picks its parser (or checks the answer) by the documented
+ * media type found none for any error. Changes the document in place.
+ */
+export function problemsAsProblemJson<D extends { paths?: unknown }>(doc: D): D {
+  const paths = (doc.paths ?? {}) as Record<string, Operations>;
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item)) {
+      for (const [status, response] of Object.entries(op?.responses ?? {})) {
+        const json = response.content?.['application/json'];
+        if (Number(status) >= 400 && json?.schema?.$ref === '#/components/schemas/Problem') {
+          response.content = { 'application/problem+json': json };
+        }
+      }
+    }
+  }
+  return doc;
+}
+
 const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { publicUrl }) => {
   // Every route declares the problem answers of its kind (credential, body) without copying them.
   app.addHook('onRoute', (route) => {
@@ -105,6 +129,7 @@ const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { p
     refResolver: {
       buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}`,
     },
+    transformObject: (d) => problemsAsProblemJson('openapiObject' in d ? d.openapiObject : {}),
   });
   // The docs carry no tenant data: open to an enrolment-only session like the other public pages.
   await app.register(async (docs) => {
