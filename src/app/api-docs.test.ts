@@ -172,3 +172,29 @@ describe('the document', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   });
 });
+
+describe('routes that read a body', () => {
+  it('list 413 and 415 on every POST, PUT, PATCH and DELETE, body schema or not', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, { responses?: Record<string, unknown> }>>;
+    };
+    const missing: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        if (!['post', 'put', 'patch', 'delete'].includes(method)) continue;
+        for (const status of ['413', '415']) {
+          if (!op.responses?.[status]) missing.push(`${method.toUpperCase()} ${path} ${status}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+    // A route with no body schema still reads one: a text/plain body is refused as documented.
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: { 'content-type': 'text/plain' },
+      payload: 'hello',
+    });
+    expect(res.statusCode, res.body).toBe(415);
+  });
+});

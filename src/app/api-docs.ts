@@ -58,6 +58,8 @@ export function serverUrl(publicUrl: string): string {
   return loopback ? url.pathname.replace(/(.)\/+$/, '$1') : publicUrl;
 }
 
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
 type Content = Record<string, { schema?: { $ref?: string } }>;
 type Operations = Record<string, { responses?: Record<string, { content?: Content }> }>;
 
@@ -91,6 +93,7 @@ const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { p
     declareProblemsOfKind(route.schema as never, {
       takesApiKeys,
       hasParams: route.url.includes(':'),
+      readsBody: [route.method].flat().some((m) => BODY_METHODS.has(m)),
     });
   });
   await app.register(swagger, {

@@ -119,7 +119,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
         response: responses(
           { 200: Type.Union([SessionTokensWithRoom, MfaChallenge]) },
-          [401, 403, 429],
+          [401, 403, 409, 429],
         ),
       },
     },

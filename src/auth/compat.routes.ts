@@ -68,7 +68,7 @@ export const authCompatRoutes: FastifyPluginAsyncTypebox<
               MfaChallenge,
             ]),
           },
-          [401, 403, 429],
+          [401, 403, 409, 429],
         ),
       },
     },
@@ -90,7 +90,7 @@ export const authCompatRoutes: FastifyPluginAsyncTypebox<
         summary: 'Form login setting session cookies (compatibility path)',
         consumes: ['application/x-www-form-urlencoded'],
         body: LoginForm,
-        response: responses({ 204: NoContent, 200: MfaChallenge }, [401, 403, 429]),
+        response: responses({ 204: NoContent, 200: MfaChallenge }, [401, 403, 409, 429]),
       },
     },
     async (request, reply) => {

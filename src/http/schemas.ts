@@ -36,6 +36,11 @@ export interface RouteKind {
   takesApiKeys: boolean;
   /** Its path has parameters, whose length Fastify caps (414 uri_too_long). */
   hasParams: boolean;
+  /**
+   * Its method carries a body (POST, PUT, PATCH, DELETE): Fastify reads one even where the route
+   * declares none, so a body of another type is 415 and one over the limit 413 there too.
+   */
+  readsBody?: boolean;
 }
 
 /**
@@ -44,7 +49,7 @@ export interface RouteKind {
  * a credential 401 (none, or a bad one), 403 (a refused CSRF token, the MFA enrolment gate) and 404
  * (X-Switchboard-Org naming an unknown org); one that also takes API keys 429 (the key over
  * RATE_LIMIT_API_KEY); a route with a body 413 (over BODY_LIMIT_BYTES) and 415 (a content type it
- * does not take); a route with path parameters 414 (one over 100 characters). api-docs adds
+ * does not take; any POST, PUT, PATCH or DELETE, body schema or not); a route with path parameters 414 (one over 100 characters). api-docs adds
  * them to every documented route's responses; what only some routes answer (409, other 429s…)
  * each route declares with `responses()`.
  */
@@ -60,7 +65,7 @@ export function problemStatusesOfKind(
   if (credential) statuses.push(401, 403, 404);
   const bearer = credential && schema.security!.some((s) => 'bearerAuth' in s);
   if (bearer && route.takesApiKeys) statuses.push(429);
-  if (schema.body !== undefined) statuses.push(413, 415);
+  if (schema.body !== undefined || route.readsBody) statuses.push(413, 415);
   if (route.hasParams) statuses.push(414);
   return statuses;
 }

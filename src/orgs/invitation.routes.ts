@@ -87,7 +87,8 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
       config: { crossSite: 'refuse' },
       schema: {
         operationId: 'acceptInvitation',
-        security: [],
+        // An address with an account accepts logged in as it; a new address needs no credential.
+        security: [{ bearerAuth: [] }, { cookieAuth: [] }, {}],
         tags,
         summary: 'Accept an invitation',
         description:

@@ -51,7 +51,10 @@ const CreateBody = Type.Object(
   {
     agent_id: Uuid,
     to: E164,
-    scheduled_at: Type.String({ format: 'date-time', description: 'In the future' }),
+    scheduled_at: Type.String({
+      format: 'date-time',
+      description: 'In the future, at most 366 days ahead',
+    }),
     recipient_time_zone: Type.Optional(Type.Union([RecipientZone, Type.Null()])),
   },
   { additionalProperties: false },
@@ -59,7 +62,9 @@ const CreateBody = Type.Object(
 const UpdateBody = Type.Object(
   {
     to: Type.Optional(E164),
-    scheduled_at: Type.Optional(Type.String({ format: 'date-time', description: 'In the future' })),
+    scheduled_at: Type.Optional(
+      Type.String({ format: 'date-time', description: 'In the future, at most 366 days ahead' }),
+    ),
     recipient_time_zone: Type.Optional(Type.Union([RecipientZone, Type.Null()])),
   },
   { additionalProperties: false },

@@ -2380,6 +2380,15 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -2699,6 +2708,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2763,6 +2790,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2933,7 +2978,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3620,6 +3683,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5020,7 +5101,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5919,7 +6018,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6500,7 +6617,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6996,7 +7131,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7309,7 +7462,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7423,7 +7594,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7531,6 +7720,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8917,7 +9124,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9194,7 +9419,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9980,7 +10223,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10740,7 +11001,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11073,7 +11352,7 @@ export interface operations {
                     to: string;
                     /**
                      * Format: date-time
-                     * @description In the future
+                     * @description In the future, at most 366 days ahead
                      */
                     scheduled_at: string;
                     recipient_time_zone?: string | null;
@@ -11404,7 +11683,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11460,7 +11757,7 @@ export interface operations {
                     to?: string;
                     /**
                      * Format: date-time
-                     * @description In the future
+                     * @description In the future, at most 366 days ahead
                      */
                     scheduled_at?: string;
                     recipient_time_zone?: string | null;
@@ -11708,7 +12005,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13100,6 +13415,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -13542,7 +13875,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14221,6 +14572,24 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -14980,7 +15349,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15333,7 +15720,25 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             414: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -15829,6 +16234,24 @@ export interface operations {
                 };
             };
             /** @description RFC 9457 problem document */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -15907,6 +16330,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -16023,6 +16455,15 @@ export interface operations {
             };
             /** @description RFC 9457 problem document */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
