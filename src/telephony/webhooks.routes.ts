@@ -12,6 +12,7 @@ import type { CallStatus } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
 import { FORM_TYPE } from '../http/form-body.ts';
 import { responses } from '../http/schemas.ts';
+import { isWellFormedText } from '../http/validation.ts';
 import { releaseCallSlot } from '../quotas/call-slots.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { recordCallStatus } from './call-status.ts';
@@ -90,9 +91,14 @@ const Twiml = { description: 'TwiML', content: { 'text/xml': { schema: Type.Stri
 const twimlResponses = { ...responses({}, [403, 413, 415]), 200: Twiml };
 
 type Params = Record<string, unknown>;
+/**
+ * A parameter as text, or undefined: too long, or text the database cannot store (NUL, a lone
+ * surrogate). The owner is looked up before the signature is checked, so nothing unsigned may
+ * make that lookup fail: unsigned junk is a 403, whatever it carries.
+ */
 const text = (params: Params, name: string, max = 256): string | undefined => {
   const v = params[name];
-  return typeof v === 'string' && v.length <= max ? v : undefined;
+  return typeof v === 'string' && v.length <= max && isWellFormedText(v) ? v : undefined;
 };
 const matching = (v: string | undefined, re: RegExp) => (v && re.test(v) ? v : undefined);
 

@@ -227,6 +227,19 @@ describe('webhook input', () => {
     expect(
       (await twilioPost(t.app, '/webhooks/twilio/voice', bad, { signature: null })).statusCode,
     ).toBe(403);
+    // Text the database cannot store (NUL, a lone surrogate) in the number that finds the owner:
+    // still the unsigned request's 403, never a 400 from a lookup made before the signature.
+    for (const path of [
+      '/webhooks/twilio/voice',
+      '/webhooks/twilio/status',
+      '/webhooks/twilio/sms',
+    ]) {
+      for (const To of ['+1\u0000', '+1\ud800']) {
+        const junk = { ...callParams({ To, From: To }), Body: 'x' };
+        const res = await twilioPost(t.app, path, junk, { signature: null });
+        expect(res.statusCode, `${path} ${JSON.stringify(To)}`).toBe(403);
+      }
+    }
     const status = callParams({ To: phoneA.number, CallStatus: 'exploded' });
     expect((await twilioPost(t.app, '/webhooks/twilio/status', status)).statusCode).toBe(400);
     const lower = { ...callParams({ To: phoneA.number }), sneaky: '1' };
