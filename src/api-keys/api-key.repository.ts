@@ -39,21 +39,21 @@ export function findApiKey(tx: Tx, orgId: string, id: string): Promise<ApiKey | 
     .executeTakeFirst();
 }
 
+/** Revokes a live key; its prefix (for the audit entry), or undefined when none was live. */
 export async function revokeApiKey(
   tx: Tx,
   orgId: string,
   id: string,
   revokedBy: string,
-): Promise<boolean> {
-  const rows = await tx
+): Promise<{ prefix: string } | undefined> {
+  return tx
     .updateTable('api_keys')
     .set({ revoked_at: new Date(), revoked_by: revokedBy })
     .where('org_id', '=', orgId)
     .where('id', '=', id)
     .where('revoked_at', 'is', null)
-    .returning('id')
-    .execute();
-  return rows.length > 0;
+    .returning('prefix')
+    .executeTakeFirst();
 }
 
 export interface ApiKeyCredential {

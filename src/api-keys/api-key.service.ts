@@ -98,6 +98,7 @@ export async function revokeApiKey(
       action: 'api_key.revoke',
       target_type: 'api_key',
       target_id: id,
+      metadata: { prefix: revoked.prefix },
     });
   });
 }

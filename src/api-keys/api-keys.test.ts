@@ -102,6 +102,37 @@ describe('lifecycle', () => {
     expect(JSON.stringify(trail)).not.toContain(created.key);
   });
 
+  it("names the key in the audit entry of every act it does, and a revoke names the key's prefix", async () => {
+    const a = await team(t);
+    const one = await createKey(t.app, a.owner, ['phones:write']);
+    const other = await createKey(t.app, a.owner, ['phones:write']);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/phones',
+      headers: one.headers,
+      payload: { number: `+1415${String(Date.now()).slice(-7)}` },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const created = (await auditOf(t.database, a.org.id)).find((e) => e.action === 'phone.create');
+    // The creator alone (both keys are theirs) cannot say which key to revoke after a leak.
+    expect(created).toMatchObject({ actor_type: 'api_key', actor_user_id: a.owner.user.id });
+    expect(created?.metadata).toMatchObject({ api_key_id: one.id });
+    expect(created?.metadata).not.toMatchObject({ api_key_id: other.id });
+
+    const revoke = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/api-keys/${one.id}`,
+      headers: a.owner.headers,
+    });
+    expect(revoke.statusCode).toBe(204);
+    const revoked = (await auditOf(t.database, a.org.id)).find(
+      (e) => e.action === 'api_key.revoke',
+    );
+    expect(revoked).toMatchObject({ target_id: one.id, metadata: { prefix: one.prefix } });
+    // A person's own act names no key.
+    expect(revoked?.metadata).not.toHaveProperty('api_key_id');
+  });
+
   it('records its last use, at most once a minute', async () => {
     const a = await team(t);
     const key = await createKey(t.app, a.owner, ['prompts:read']);

@@ -29,18 +29,25 @@ export type Act = Pick<AuditInput, 'action' | 'target_type' | 'target_id' | 'met
   org_id?: string;
 };
 
-/** An act that succeeded, recorded in the transaction that did it (in the actor's org by default). */
+/**
+ * An act that succeeded, recorded in the transaction that did it (in the actor's org by default).
+ * An act by an API key names the key (`metadata.api_key_id`) beside its creator: after a leak,
+ * the log must say which key did what, so that the right one is revoked.
+ */
 export function recordAct(
   tx: Tx,
   meta: RequestMeta,
   p: Actor & Pick<Principal, 'orgId'>,
   act: Act,
 ): Promise<void> {
-  return recordAudit(
-    tx,
-    meta,
-    Object.assign({ org_id: p.orgId }, auditActor(p), { outcome: 'success' as const }, act),
+  const entry = Object.assign(
+    { org_id: p.orgId },
+    auditActor(p),
+    { outcome: 'success' as const },
+    act,
   );
+  if (p.apiKeyId) entry.metadata = Object.assign({}, act.metadata, { api_key_id: p.apiKeyId });
+  return recordAudit(tx, meta, entry);
 }
 
 /**
