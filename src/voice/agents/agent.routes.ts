@@ -6,6 +6,7 @@ import { requirePrincipal } from '../../access/principal.ts';
 import type { Agent } from '../../db/schema.ts';
 import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
+import { requestMeta } from '../../http/request-meta.ts';
 import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import {
   Name,
@@ -136,7 +137,11 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request, reply) => {
-      const row = await agents.create(requirePrincipal(request), request.body);
+      const row = await agents.create(
+        requirePrincipal(request),
+        request.body,
+        requestMeta(request),
+      );
       return reply.code(201).send(toAgentJson(row));
     },
   );
@@ -196,7 +201,12 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
       },
       async (request) =>
         toAgentJson(
-          await agents.update(requirePrincipal(request), request.params.id, request.body),
+          await agents.update(
+            requirePrincipal(request),
+            request.params.id,
+            request.body,
+            requestMeta(request),
+          ),
         ),
     );
   }
@@ -211,6 +221,6 @@ export const agentRoutes: FastifyPluginAsyncTypebox<{
       security,
       summary: 'Delete a voice agent (soft delete)',
     },
-    async (request, id) => agents.remove(requirePrincipal(request), id),
+    async (request, id) => agents.remove(requirePrincipal(request), id, requestMeta(request)),
   );
 };

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { as, buildTestApp, type TestApp } from '../../test/app.ts';
 import { createTeam } from '../../test/factories.ts';
+import { auditOf } from '../../test/org-helpers.ts';
 import { create, uniqueNumber } from '../../test/twilio.ts';
 import { mediaStreamUrlProblem } from './media-stream-url.ts';
 
@@ -90,5 +91,40 @@ describe('media_stream_url', () => {
     }
     expect(mediaStreamUrlProblem('wss://agents.example.test/s', 'production')).toBeNull();
     expect(mediaStreamUrlProblem('https://agents.example.test/s', 'development')).not.toBeNull();
+  });
+});
+
+describe('the audit log', () => {
+  it('records an agent created, redirected and deleted, with the stream origin but not its secret', async () => {
+    const created = await createAgent('wss://agents.example.test/stream?token=worker-secret');
+    expect(created.statusCode, created.body).toBe(201);
+    const id = created.json().id as string;
+    // Someone points the agent's audio elsewhere: the entry that says so is what an incident needs.
+    const moved = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/agents/${id}`,
+      headers: who(),
+      payload: { media_stream_url: 'wss://attacker.example.test/stream' },
+    });
+    expect(moved.statusCode, moved.body).toBe(200);
+    const gone = await t.app.inject({ method: 'DELETE', url: `/api/agents/${id}`, headers: who() });
+    expect(gone.statusCode).toBe(204);
+    const trail = (await auditOf(t.database, a.org.id)).filter((e) => e.target_id === id);
+    expect(trail.map((e) => [e.action, e.metadata])).toEqual([
+      [
+        'agent.create',
+        expect.objectContaining({ media_stream_origin: 'wss://agents.example.test' }),
+      ],
+      [
+        'agent.update',
+        expect.objectContaining({
+          changed: 'media_stream_url',
+          media_stream_origin: 'wss://attacker.example.test',
+        }),
+      ],
+      ['agent.delete', expect.objectContaining({ phone_id: phoneId })],
+    ]);
+    expect(trail.every((e) => e.actor_user_id === a.owner.id)).toBe(true);
+    expect(JSON.stringify(trail)).not.toContain('worker-secret');
   });
 });
