@@ -93,6 +93,18 @@ describe('validation_failed answers', () => {
     ]);
   });
 
+  it('a date-time past the end of year 9999 in UTC is a 400 (its answer would not be RFC 3339)', async () => {
+    const late = await send('POST', '/api/api-keys', {
+      name: 'far future',
+      scopes: ['prompts:read'],
+      expires_at: '9999-12-31T23:59:59-12:00',
+    });
+    expect(late.statusCode, late.body).toBe(400);
+    expect(late.json().errors).toEqual([
+      { field: 'expires_at', message: expect.stringMatching(/^must be a date and time/) },
+    ]);
+  });
+
   it('a number in a query string is decimal digits: other spellings Number() reads are a 400', async () => {
     for (const limit of ['0x10', '0b11', '0o7', '1e1', '5.0', '%205', '5%20', 'Infinity', '1_0']) {
       const res = await t.app.inject({ url: `/api/prompts?limit=${limit}`, headers: who });

@@ -77,8 +77,12 @@ const checkText: SchemaValidateFunction = (_schema, data, _parentSchema, cxt) =>
  *   (NaN is never before now) and reached the database as a 500.
  * - Year 0000 (valid RFC 3339, a real year to JavaScript) does not exist in PostgreSQL, which
  *   answers "out of range": a 500 on any route that bound it.
- * Both are refused here, as a 400 naming the field, for every date and date-time of every route.
+ * - An instant past the end of year 9999 in UTC (`9999-12-31T23:59:59-12:00`) is written back as
+ *   `+010000-01-01T11:59:59.000Z`, which is not RFC 3339: an answer no strict client parses.
+ * All are refused here, as a 400 naming the field, for every date and date-time of every route.
  */
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function representable(
   name: 'date' | 'date-time',
   base: Format | undefined,
@@ -90,7 +94,11 @@ function representable(
   const valid = def.validate as (s: string) => boolean;
   return {
     type: 'string',
-    validate: (s: string) => valid(s) && !s.startsWith('0000') && !Number.isNaN(Date.parse(s)),
+    validate: (s: string) => {
+      if (!valid(s) || s.startsWith('0000')) return false;
+      const at = Date.parse(s);
+      return !Number.isNaN(at) && at <= LAST_INSTANT;
+    },
     compare: def.compare,
   };
 }
