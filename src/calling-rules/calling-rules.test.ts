@@ -375,6 +375,16 @@ describe('the CSV import', () => {
     });
   });
 
+  it('the header is the first line that is not blank; a header further down is a bad line', async () => {
+    const n = uniqueNumber();
+    const res = await importCsv(`\r\n  \r\nnumber,reason\r\n${n},late header\r\n`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ lines: 1, added: 1 });
+    const again = await importCsv(`${uniqueNumber()}\nnumber,reason\n`);
+    expect(again.statusCode).toBe(400);
+    expect(again.json().errors.map((e: { field: string }) => e.field)).toEqual(['line 2']);
+  });
+
   it('all or nothing: every bad line is named by its line number and nothing is written', async () => {
     const good = uniqueNumber();
     const csv = [

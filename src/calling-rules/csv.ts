@@ -84,15 +84,20 @@ export function parseDoNotCallCsv(text: string): ParsedCsv {
   const entries = new Map<string, string>();
   let data = 0;
   let duplicates = 0;
+  let first = true;
   lines.forEach((raw, index) => {
     const line = index + 1;
     if (raw.trim() === '') return;
+    // The header, when there is one, is the first line that is not blank (blank lines are
+    // skipped wherever they are, the first ones too).
+    const mayBeHeader = first;
+    first = false;
     const f = fields(raw);
     if (typeof f === 'string') {
       errors.push({ line, message: f });
       return;
     }
-    if (index === 0 && f[0]?.toLowerCase() === 'number') return; // the header
+    if (mayBeHeader && f[0]?.toLowerCase() === 'number') return; // the header
     data++;
     if (data > MAX_CSV_LINES) {
       if (data === MAX_CSV_LINES + 1) {
