@@ -48,7 +48,7 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = as
         security: [{ bearerAuth: [] }, { cookieAuth: [] }],
         summary: "The org's audit log (owners and admins)",
         description:
-          'Filters: action (exact, or a prefix like `auth.*`), actor (user id), outcome, from/to (ISO time).',
+          'Filters: action (exact, or a prefix like `auth.*`), actor (user id), outcome, from/to (ISO time; from inclusive, to exclusive; a from not before to is a 400).',
         querystring: Type.Object(
           {
             ...PageQuery,

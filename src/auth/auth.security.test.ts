@@ -345,6 +345,13 @@ describe('audit log', () => {
       await t.app.inject({ url: '/api/audit-logs?outcome=failure', headers: h })
     ).json();
     expect(none.items).toHaveLength(0);
+    // Swapped bounds are named, not answered with an empty trail.
+    const swapped = await t.app.inject({
+      url: '/api/audit-logs?from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z',
+      headers: h,
+    });
+    expect(swapped.statusCode).toBe(400);
+    expect(swapped.json().errors).toEqual([{ field: 'from', message: 'must be before to' }]);
     // Another org's admin sees nothing of this org.
     const other = await registerUser(t.app);
     const theirs = (

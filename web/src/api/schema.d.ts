@@ -472,7 +472,7 @@ export interface paths {
         };
         /**
          * The org's audit log (owners and admins)
-         * @description Filters: action (exact, or a prefix like `auth.*`), actor (user id), outcome, from/to (ISO time).
+         * @description Filters: action (exact, or a prefix like `auth.*`), actor (user id), outcome, from/to (ISO time; from inclusive, to exclusive; a from not before to is a 400).
          */
         get: operations["listAuditLogs"];
         put?: never;
