@@ -10,7 +10,7 @@ import { apiKeyRefusedOn } from '../api-keys/authenticate-api-key.ts';
 import { ERRORS, type ErrorCode } from '../http/errors.ts';
 import { sendProblem } from '../http/problem.ts';
 import { allowWhileMfaPending, MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { declareProblemsOfKind } from '../http/schemas.ts';
+import { declareProblemsOfKind, OPTIONAL_BODY } from '../http/schemas.ts';
 
 /**
  * Every tag an operation may carry, with what it groups, in the order the docs UI lists them. A
@@ -60,8 +60,36 @@ export function serverUrl(publicUrl: string): string {
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-type Content = Record<string, { schema?: { $ref?: string } }>;
-type Operations = Record<string, { responses?: Record<string, { content?: Content }> }>;
+type Content = Record<string, { schema?: { $ref?: string; [OPTIONAL_BODY]?: boolean } }>;
+type Operations = Record<
+  string,
+  {
+    requestBody?: { required?: boolean; content?: Content };
+    responses?: Record<string, { content?: Content }>;
+  }
+>;
+
+/**
+ * A body marked optionalBody() is documented as optional (@fastify/swagger says required for
+ * every body schema), and the mark leaves the document. Changes the document in place.
+ */
+export function optionalBodies<D extends { paths?: unknown }>(doc: D): D {
+  const paths = (doc.paths ?? {}) as Record<string, Operations>;
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item)) {
+      const body = op?.requestBody;
+      let optional = false;
+      for (const media of Object.values(body?.content ?? {})) {
+        if (media.schema?.[OPTIONAL_BODY]) {
+          optional = true;
+          delete media.schema[OPTIONAL_BODY];
+        }
+      }
+      if (body && optional) body.required = false;
+    }
+  }
+  return doc;
+}
 
 /**
  * Problem answers under the media type they are sent with. @fastify/swagger writes every response
@@ -132,7 +160,8 @@ const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { p
     refResolver: {
       buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}`,
     },
-    transformObject: (d) => problemsAsProblemJson('openapiObject' in d ? d.openapiObject : {}),
+    transformObject: (d) =>
+      optionalBodies(problemsAsProblemJson('openapiObject' in d ? d.openapiObject : {})),
   });
   // The docs carry no tenant data: open to an enrolment-only session like the other public pages.
   await app.register(async (docs) => {

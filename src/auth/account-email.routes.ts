@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { AppError } from '../http/errors.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, responses } from '../http/schemas.ts';
+import { NoContent, optionalBody, responses } from '../http/schemas.ts';
 import type { AuthContext } from './auth-context.ts';
 import { resendVerification, verifyEmailToken } from './email-verification.ts';
 import { forgotPassword, resetPassword } from './password-reset.ts';
@@ -72,7 +72,7 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
         summary: 'Send the verification link again',
         description:
           'Signed in: to your own address (no body needed). Signed out: to `email`, with the same answer whether or not such an unverified account exists. Rate limited per address.',
-        body: Type.Optional(
+        body: optionalBody(
           Type.Object({ email: Type.Optional(Email) }, { additionalProperties: false }),
         ),
         response: responses({ 202: Accepted }, [401, 403, 429]),

@@ -6,7 +6,7 @@ import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, responses } from '../http/schemas.ts';
+import { NoContent, optionalBody, responses } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import type { AuthContext } from './auth-context.ts';
 import { csrfOk } from './authenticate.ts';
@@ -153,7 +153,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
         summary: 'Rotate the refresh token: a new pair, the old refresh token is dead',
         description:
           'The refresh token comes from the body or the sb_refresh cookie (then X-CSRF-Token is required). A replayed refresh token revokes its whole session.',
-        body: Type.Optional(
+        body: optionalBody(
           Type.Object(
             { refresh_token: Type.Optional(Type.String({ maxLength: 512 })) },
             { additionalProperties: false },

@@ -90,3 +90,15 @@ export const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
 
 export const Timestamp = Type.String({ format: 'date-time' });
 export const NoContent = Type.Null({ description: 'No content' });
+
+/** Marks a body schema as optional in the OpenAPI document (see optionalBody). */
+export const OPTIONAL_BODY = 'x-optional-body';
+
+/**
+ * A request body the route also takes absent (its preValidation reads a missing body as `{}`).
+ * @fastify/swagger documents every body schema as `required: true`; api-docs reads this mark and
+ * documents the body as optional, so generated clients may send none.
+ */
+export function optionalBody<T extends TSchema>(schema: T): T {
+  return Object.assign({}, schema, { [OPTIONAL_BODY]: true });
+}

@@ -7,7 +7,7 @@ import { type Static, Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { VOICE_SESSION_END_REASONS, type VoiceSession } from '../db/schema.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
-import { responses, Timestamp } from '../http/schemas.ts';
+import { optionalBody, responses, Timestamp } from '../http/schemas.ts';
 import type { LiveKit } from './livekit.service.ts';
 import { ROOM_NAME_PATTERN } from './room-names.ts';
 
@@ -134,7 +134,7 @@ export const livekitRoutes: FastifyPluginAsyncTypebox<{ livekit: LiveKit }> = as
     security: SECURITY,
     summary,
     description: tokenDescription,
-    body: Type.Optional(TokenRequest),
+    body: optionalBody(TokenRequest),
     response: responses({ 200: TokenOut }, [401, 403, 429]),
   });
 

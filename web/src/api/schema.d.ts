@@ -2442,7 +2442,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     refresh_token?: string;
@@ -4326,7 +4326,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     email?: string;
@@ -14633,7 +14633,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description The room inside your organization (letters, digits, "-", "_", never "__"); the full LiveKit name is `<org id>__<room_name>`. Default: your personal room `user-<your user id>` */
@@ -14759,7 +14759,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description The room inside your organization (letters, digits, "-", "_", never "__"); the full LiveKit name is `<org id>__<room_name>`. Default: your personal room `user-<your user id>` */
