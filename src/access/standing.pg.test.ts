@@ -142,6 +142,32 @@ describe('a login racing a password change or reset', () => {
   });
 });
 
+describe('a password change racing a reset (or another change)', () => {
+  it('checked against the password before it, changes nothing: the reset stays', async () => {
+    // A thief's session changes the password while the owner's reset (which ends every session)
+    // commits: the change's old-password proof was against the password the reset replaced.
+    const a = await team(t, 'Change vs reset');
+    const p = await person(t, a.org, 'member', 'change-reset');
+    const reset = async (q: Query) => {
+      await q(`UPDATE users SET password_hash = 'reset' WHERE id = $1`, [p.user.id]);
+      await q(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
+        p.user.id,
+      ]);
+    };
+    const res = await during(reset, () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/auth/password/change',
+        headers: p.headers,
+        payload: { current_password: GOOD_PASSWORD, new_password: 'a thief chose this one 42' },
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(401);
+    const stored = await withSystem(t.database, (tx) => findUserById(tx, p.user.id));
+    expect(stored?.password_hash).toBe('reset');
+  });
+});
+
 describe('switching into an org', () => {
   it('racing the removal from it opens no session there', async () => {
     const a = await team(t, 'Switch home');

@@ -5,18 +5,23 @@
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
-import { withTenant } from '../db/tenant.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
-import { findUserById, setPasswordHash } from '../users/user.repository.ts';
+import { findUserById, upgradePasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { sendNotice } from './notifications.ts';
 import { verifyPassword } from './password.ts';
 import { PASSWORD_BOUND_PURPOSES } from './password-reset.ts';
 import { hashAllowedPassword } from './password-rules.ts';
-import { revokeSessions } from './session.repository.ts';
+import { findSessionForUpdate, revokeSessions } from './session.repository.ts';
 import { retireUserTokens } from './user-token.repository.ts';
+
+async function isSessionLive(tx: Tx, sessionId: string): Promise<boolean> {
+  const s = await findSessionForUpdate(tx, sessionId);
+  return !!s && !s.revoked_at && s.expires_at.getTime() > Date.now();
+}
 
 export async function changePassword(
   auth: AuthContext,
@@ -49,8 +54,18 @@ export async function changePassword(
     { email: user.email, fullName: user.full_name },
     'new_password',
   );
+  const verified = user.password_hash;
   const ended = await withTenant(auth.database, tenantOf(p), async (tx) => {
-    await setPasswordHash(tx, p.userId, hash);
+    // Only over the password just proven, and only from a session still live: a reset (or another
+    // change) committed while this one hashed has replaced that password and ended the sessions
+    // that knew it; written unconditionally, this change undid the reset, its mailbox proof
+    // included, from a session the reset had already ended.
+    if (!(await upgradePasswordHash(tx, p.userId, verified, hash))) {
+      throw new AppError('invalid_credentials', 'The password was changed meanwhile');
+    }
+    if (p.sessionId && !(await isSessionLive(tx, p.sessionId))) {
+      throw new AppError('unauthenticated', 'The session has ended');
+    }
     await retireUserTokens(tx, p.userId, PASSWORD_BOUND_PURPOSES);
     const ids = await revokeSessions(
       tx,

@@ -91,8 +91,9 @@ export async function setPasswordHash(tx: Tx, id: string, passwordHash: string):
 }
 
 /**
- * Replaces the hash only while it is still `from` (the one the login just verified): a password
- * change or reset committed meanwhile stays, never overwritten by the old password's upgrade.
+ * Replaces the hash only while it is still `from` (the one the caller just verified: a login's
+ * rehash, a password change): a password change or reset committed meanwhile stays, never
+ * overwritten by what was proven with the password it replaced.
  */
 export async function upgradePasswordHash(
   tx: Tx,
