@@ -168,6 +168,31 @@ describe('a password change racing a reset (or another change)', () => {
   });
 });
 
+describe('an act on the own second factor racing a reset', () => {
+  it('MFA disabled from a session the reset ended: refused, MFA stays on', async () => {
+    const a = await team(t, 'Disable vs reset');
+    const p = await person(t, a.org, 'member', 'disable-reset');
+    const { backupCodes } = await enrolMfa(t.app, p);
+    const reset = async (q: Query) => {
+      await q(`UPDATE users SET password_hash = 'reset' WHERE id = $1`, [p.user.id]);
+      await q(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
+        p.user.id,
+      ]);
+    };
+    const res = await during(reset, () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/auth/mfa/disable',
+        headers: p.headers,
+        payload: { password: GOOD_PASSWORD, code: backupCodes[0] },
+      }),
+    );
+    expect(res.statusCode, res.body).toBe(401);
+    const stored = await withSystem(t.database, (tx) => findUserById(tx, p.user.id));
+    expect(stored?.mfa_enabled_at).not.toBeNull();
+  });
+});
+
 describe('switching into an org', () => {
   it('racing the removal from it opens no session there', async () => {
     const a = await team(t, 'Switch home');

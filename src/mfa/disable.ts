@@ -49,6 +49,11 @@ export async function disableMfa(
   await password.succeeded();
 
   const proof = await withOwnUser(auth, p, async (tx, current): Promise<FactorProof> => {
+    // The password proven above may have been replaced meanwhile (a reset ends the sessions,
+    // which withOwnUser refuses; a change by another session ends this one too).
+    if (current && current.password_hash !== user.password_hash) {
+      throw new AppError('invalid_credentials', 'The password was changed meanwhile');
+    }
     if (!current) return { ok: false };
     const proof = await proveSecondFactor(tx, auth, current, factorFromCode(input.code));
     if (!proof.ok) return proof;
@@ -60,6 +65,10 @@ export async function disableMfa(
       ownFactorEntry(p, 'mfa.disable', 'success', { method: proof.method }),
     );
     return proof;
+  }).catch(async (err) => {
+    // Refused before the code was judged: not a guess.
+    await code.release();
+    throw err;
   });
   if (!proof.ok) return refuseWrongCode(auth, code, meta, p, 'mfa.disable', proof.reused === true);
   await code.succeeded();

@@ -5,12 +5,13 @@ import { personActor } from '../access/actor.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { type AuditInput, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
+import { findSessionForUpdate } from '../auth/session.repository.ts';
 import type { User } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import type { Reservation } from '../security/rate-limits.ts';
-import { findUserById } from '../users/user.repository.ts';
+import { findUserForUpdate } from '../users/user.repository.ts';
 import { reserveCodeAttempt } from './code-attempts.ts';
 
 /** Runs `fn` in one transaction of the caller's tenant with the caller's row (undefined if gone). */
@@ -19,9 +20,20 @@ export function withOwnUser<T>(
   p: Principal,
   fn: (tx: Tx, user: User | undefined) => Promise<T>,
 ): Promise<T> {
-  return withTenant(auth.database, tenantOf(p), async (tx) =>
-    fn(tx, await findUserById(tx, p.userId)),
-  );
+  return withTenant(auth.database, tenantOf(p), async (tx) => {
+    // The row locked, then the caller's session judged under it: a password reset or change
+    // ends the account's (other) sessions in the transaction that holds this row, so an act on
+    // the second factor either commits first or finds its session ended. Unlocked, a session a
+    // reset had just ended went on to disable MFA (or enrol its own) after the reset.
+    const user = await findUserForUpdate(tx, p.userId);
+    if (p.sessionId) {
+      const session = await findSessionForUpdate(tx, p.sessionId);
+      if (!session || session.revoked_at || session.expires_at.getTime() <= Date.now()) {
+        throw new AppError('unauthenticated', 'The session has ended');
+      }
+    }
+    return fn(tx, user);
+  });
 }
 
 /** The entry for `action` on the caller's own MFA (the routes admit people only, never API keys). */
@@ -88,7 +100,11 @@ export async function proveWithOwnCode<T>(
   fn: (tx: Tx, user: User | undefined) => Promise<CodeProvenOutcome<T>>,
 ): Promise<{ value: T; user: User }> {
   const attempt = await reserveCodeAttempt(auth, p.userId);
-  const outcome = await withOwnUser(auth, p, fn);
+  const outcome = await withOwnUser(auth, p, fn).catch(async (err) => {
+    // Refused before the code was judged (the session ended): not a guess.
+    await attempt.release();
+    throw err;
+  });
   if (outcome.kind === 'refused') {
     await attempt.release();
     throw outcome.error;

@@ -82,6 +82,14 @@ export async function insertUserIfAddressFree(
   return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
 }
 
+/**
+ * The user's row, locked until the transaction ends: an act on the account's own credentials
+ * (its second factor) runs after, never beside, a password change or reset of the same account.
+ */
+export function findUserForUpdate(tx: Tx, id: string): Promise<User | undefined> {
+  return tx.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
 export async function setPasswordHash(tx: Tx, id: string, passwordHash: string): Promise<void> {
   await tx
     .updateTable('users')
