@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../auth/password.ts';
 import { PASSWORD_BOUND_PURPOSES } from '../auth/password-reset.ts';
 import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
 import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
@@ -190,6 +191,52 @@ describe('an act on the own second factor racing a reset', () => {
     expect(res.statusCode, res.body).toBe(401);
     const stored = await withSystem(t.database, (tx) => findUserById(tx, p.user.id));
     expect(stored?.mfa_enabled_at).not.toBeNull();
+  });
+});
+
+describe('logging out everywhere', () => {
+  it('racing a switch-org of another device ends the session the switch opens too', async () => {
+    // Device B switches orgs (a new session C in place of B) while device A logs out everywhere:
+    // the logout's UPDATE waited on B, found it ended, and never saw C, which stayed live.
+    const a = await team(t, 'Logout-all vs switch');
+    const p = await person(t, a.org, 'member', 'logout-switch');
+    const deviceB = await loginUser(t.app, p.email, GOOD_PASSWORD);
+    const { sid: sessionB } = decodeJwt(deviceB.json().access_token) as { sid: string };
+    const other = await createOrg(t.database, 'Switch during logout-all');
+    await addMember(t.database, other, p.user, 'member');
+    const sessionC = newId();
+    // The switch as switch-org.ts runs it: the account share-locked, B locked, C inserted…
+    const switchB = async (q: Query) => {
+      await q('SELECT 1 FROM users WHERE id = $1 FOR SHARE', [p.user.id]);
+      await q('SELECT 1 FROM sessions WHERE id = $1 FOR UPDATE', [sessionB]);
+      await q(
+        `INSERT INTO sessions (id, user_id, org_id, amr, expires_at)
+           VALUES ($1, $2, $3, '["pwd"]', now() + interval '1 hour')`,
+        [sessionC, p.user.id, other.id],
+      );
+    };
+    // …and B ended, then the commit.
+    const endB = async (q: Query) => {
+      await q(
+        `UPDATE sessions SET revoked_at = now(), revoked_reason = 'switched_org' WHERE id = $1`,
+        [sessionB],
+      );
+    };
+    const res = await during(
+      switchB,
+      () => t.app.inject({ method: 'POST', url: '/api/auth/logout-all', headers: p.headers }),
+      endB,
+    );
+    expect(res.statusCode, res.body).toBe(204);
+    const live = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('sessions')
+        .select('id')
+        .where('user_id', '=', p.user.id)
+        .where('revoked_at', 'is', null)
+        .execute(),
+    );
+    expect(live).toEqual([]);
   });
 });
 

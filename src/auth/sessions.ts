@@ -9,6 +9,7 @@ import type { Session } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { notFound } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { lockAccountSessions } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { liveSessionsOfUser, revokeSessions } from './session.repository.ts';
 
@@ -21,6 +22,9 @@ async function endSessions(
   reason: string,
 ): Promise<string[]> {
   const ids = await withTenant(auth.database, tenantOf(p), async (tx) => {
+    // A switch-org of another device replaces its session within its own transaction: an UPDATE
+    // of the live sessions alone waited on the old one, found it ended, and never saw the new.
+    await lockAccountSessions(tx, p.userId);
     const revoked = await revokeSessions(tx, { userId: p.userId, ...filter }, reason);
     await recordAudit(tx, meta, {
       org_id: p.orgId,

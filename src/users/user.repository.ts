@@ -90,6 +90,16 @@ export function findUserForUpdate(tx: Tx, id: string): Promise<User | undefined>
   return tx.selectFrom('users').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
+/**
+ * The account row locked against share locks (FOR NO KEY UPDATE: inserts referencing it still
+ * go on). Whatever opens a session share-locks it first (login, switch-org: lockMember), so an
+ * act ending every session of the account that takes this lock first either runs before such a
+ * session exists, or after it committed, and sees it.
+ */
+export async function lockAccountSessions(tx: Tx, id: string): Promise<void> {
+  await tx.selectFrom('users').select('id').where('id', '=', id).forNoKeyUpdate().execute();
+}
+
 export async function setPasswordHash(tx: Tx, id: string, passwordHash: string): Promise<void> {
   await tx
     .updateTable('users')
