@@ -172,6 +172,14 @@ describe('POST /api/realtime/tickets', () => {
     const byKey = await requestTicket(t.app, key.headers);
     expect(byKey.statusCode).toBe(201);
     expect(byKey.json().device_name).toBe('device');
+    // Every field is optional, so is the body (as documented).
+    const bare = await t.app.inject({
+      method: 'POST',
+      url: '/api/realtime/tickets',
+      headers: a.member.headers,
+    });
+    expect(bare.statusCode, bare.body).toBe(201);
+    expect(bare.json().device_name).toBe('device');
   });
 
   it('401 without a credential, 403 for a key without audio:write, 400 for unknown fields', async () => {

@@ -21,7 +21,7 @@ import type { Config } from '../config.ts';
 import type { Device, DeviceCodec } from '../db/schema.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED, SOCKET_GATE } from '../http/route-config.ts';
-import { NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { NoContent, optionalBody, responses, Timestamp } from '../http/schemas.ts';
 import { createRecentSet, type RecentSet } from '../infra/recent-set.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { takeSocketSlot } from '../quotas/socket-slots.ts';
@@ -388,23 +388,29 @@ const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =>
   app.post(
     '/api/realtime/tickets',
     {
+      // No body is the same as `{}`: every field is optional.
+      preValidation: async (request) => {
+        request.body ??= {};
+      },
       schema: {
         operationId: 'createRealtimeTicket',
         tags: ['realtime'],
         security,
         summary: 'A single-use ticket to open one device audio socket',
         description: `For browsers, which cannot set headers on a WebSocket: open \`/ws?ticket=…\` or \`/ws_pcm?ticket=…\` within \`expires_in\` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance (a socket refused with 1013, try again later, gives it back for the retry), for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding \`audio:write\`; a superuser acting in another org through X-Switchboard-Org gets 403 (the socket gate refuses that act too).`,
-        body: Type.Object(
-          {
-            device_name: Type.Optional(
-              Type.String({
-                maxLength: 256,
-                description:
-                  "Sanitised like the socket's `device_name` (lowercased; spaces, `_` and `.` → `-`; other characters dropped; at most 32); default `device`",
-              }),
-            ),
-          },
-          { additionalProperties: false },
+        body: optionalBody(
+          Type.Object(
+            {
+              device_name: Type.Optional(
+                Type.String({
+                  maxLength: 256,
+                  description:
+                    "Sanitised like the socket's `device_name` (lowercased; spaces, `_` and `.` → `-`; other characters dropped; at most 32); default `device`",
+                }),
+              ),
+            },
+            { additionalProperties: false },
+          ),
         ),
         response: responses(
           {

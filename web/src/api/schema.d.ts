@@ -15087,7 +15087,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody: {
+        requestBody?: {
             content: {
                 "application/json": {
                     /** @description Sanitised like the socket's `device_name` (lowercased; spaces, `_` and `.` → `-`; other characters dropped; at most 32); default `device` */
