@@ -5,7 +5,7 @@ import { newId } from '../http/ids.ts';
 import { activePhoneByNumber } from './call-log.repository.ts';
 import * as log from './message-log.repository.ts';
 import { withOrgService } from './org-service.ts';
-import { smsReplyTwiml } from './twiml.ts';
+import { smsReplyTwiml, xmlSafe } from './twiml.ts';
 
 export interface IncomingSmsParams {
   messageSid: string;
@@ -41,8 +41,13 @@ export async function receiveSms(
       status: p.status ?? 'received',
       in_reply_to: null,
     });
-    const text = agent?.auto_reply?.trim() ? agent.auto_reply : null;
-    if (inbound && text) {
+    // A retry (Twilio retries only when it did not get our answer) answers what the first
+    // delivery answered, as logged: the agent's reply may have changed or appeared since, and
+    // answering from it sent a text the log never showed.
+    if (!inbound) return log.loggedReplyTo(tx, orgId, p.messageSid);
+    // Logged as sent: without what TwiML cannot carry.
+    const text = agent?.auto_reply?.trim() ? xmlSafe(agent.auto_reply) : null;
+    if (text?.trim()) {
       await log.insertReply(tx, {
         id: newId(),
         org_id: orgId,
@@ -61,8 +66,7 @@ export async function receiveSms(
         in_reply_to: inbound.id,
       });
     }
-    // A retry answers the same way: Twilio retries only when it did not get our answer.
-    return text;
+    return text?.trim() ? text : null;
   });
   return smsReplyTwiml(reply);
 }

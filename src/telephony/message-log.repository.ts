@@ -41,3 +41,22 @@ export async function insertReply(tx: Tx, row: NewMessage): Promise<void> {
     .onConflict((oc) => oc.column('in_reply_to').doNothing())
     .execute();
 }
+
+/**
+ * The body of the reply logged for the inbound message `messageSid`, or null when none was sent:
+ * what a retry of that message's webhook answers again.
+ */
+export async function loggedReplyTo(
+  tx: Tx,
+  orgId: string,
+  messageSid: string,
+): Promise<string | null> {
+  const row = await tx
+    .selectFrom('messages as inbound')
+    .innerJoin('messages as reply', 'reply.in_reply_to', 'inbound.id')
+    .select('reply.body')
+    .where('inbound.org_id', '=', orgId)
+    .where('inbound.message_sid', '=', messageSid)
+    .executeTakeFirst();
+  return row?.body ?? null;
+}

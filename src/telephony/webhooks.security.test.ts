@@ -291,6 +291,44 @@ describe("Twilio's retries are stored once", () => {
   });
 });
 
+describe('a retried SMS webhook', () => {
+  it('answers what the first delivery answered, as logged, whatever the agent says now', async () => {
+    const who = as(a.owner, a.org, 'owner');
+    const phone = await createVerifiedPhone(t.app, t.database, who, { number: uniqueNumber() });
+    const bot = await create(t.app, '/api/message-agents', [a.owner, a.org, 'owner'], {
+      name: 'retry bot',
+      phone_id: phone.id,
+      auto_reply: 'Reply v1',
+    });
+    const setReply = (auto_reply: string | null) =>
+      t.app.inject({
+        method: 'PATCH',
+        url: `/api/message-agents/${bot.id}`,
+        headers: who,
+        payload: { auto_reply },
+      });
+    const first = smsParams({ To: phone.number });
+    expect((await twilioPost(t.app, '/webhooks/twilio/sms', first)).body).toContain(
+      '<Message>Reply v1</Message>',
+    );
+    expect((await setReply('Reply v2')).statusCode).toBe(200);
+    const retried = await twilioPost(t.app, '/webhooks/twilio/sms', first);
+    expect(retried.statusCode).toBe(200);
+    expect(retried.body).toContain('<Message>Reply v1</Message>');
+
+    // No reply the first time: none on the retry either, though the agent has one now.
+    expect((await setReply(null)).statusCode).toBe(200);
+    const quiet = smsParams({ To: phone.number });
+    expect((await twilioPost(t.app, '/webhooks/twilio/sms', quiet)).body).not.toContain(
+      '<Message>',
+    );
+    expect((await setReply('late')).statusCode).toBe(200);
+    expect((await twilioPost(t.app, '/webhooks/twilio/sms', quiet)).body).not.toContain(
+      '<Message>',
+    );
+  });
+});
+
 describe('routing follows the verified number', () => {
   it('a number another org registers stays inert there; moved to that org it routes there, and calls already logged stay where they began', async () => {
     const number = uniqueNumber();
