@@ -399,6 +399,33 @@ describe('revocation reaches the room', () => {
     expect(await sessionOf(a.owner.headers, r.session_id)).toMatchObject({ status: 'revoked' });
   });
 
+  it('the sweep closes what an expired key or an expired login session minted', async () => {
+    // Expired is ended, as a token mint already judges it: nothing it minted stays in a room.
+    const key = await createKey(t.app, a.owner, ['livekit:join']);
+    const byKey = await token(key.headers, { room_name: 'key-expired' });
+    await fake.join(byKey.livekit_token);
+    const u = await registerUser(t.app);
+    const login = await logIn(t.app, u.email, u.password);
+    const bySession = await token(bearer(login.access), { room_name: 'session-expired' });
+    await fake.join(bySession.livekit_token);
+    const { sid } = JSON.parse(
+      Buffer.from(login.access.split('.')[1]!, 'base64url').toString(),
+    ) as { sid: string };
+    const past = new Date(Date.now() - 1000);
+    await withSystem(t.database, async (tx) => {
+      await tx.updateTable('api_keys').set({ expires_at: past }).where('id', '=', key.id).execute();
+      await tx.updateTable('sessions').set({ expires_at: past }).where('id', '=', sid).execute();
+    });
+    // The two rooms, and the personal-room token the login answered with.
+    expect(await t.app.livekit.sweep()).toMatchObject({ revoked: 3 });
+    expect(fake.rooms.get(byKey.room_name)?.participants.has(a.owner.user.id) ?? false).toBe(false);
+    expect(fake.rooms.get(bySession.room_name)?.participants.has(u.userId) ?? false).toBe(false);
+    expect(await sessionOf(a.owner.headers, byKey.session_id)).toMatchObject({ status: 'revoked' });
+    expect(await sessionOf(bearer(u.access), bySession.session_id)).toMatchObject({
+      status: 'revoked',
+    });
+  });
+
   it('a participant not in the room is fine (not_found is ignored)', async () => {
     const u = await registerUser(t.app);
     const r = await token(bearer(u.access), { room_name: 'never-joined' });

@@ -326,25 +326,39 @@ function memberGone(eb: SessionsEb) {
   );
 }
 
-/** The login session that minted it has ended (revoked). */
-function authSessionRevoked(eb: SessionsEb) {
+/**
+ * The login session that minted it has ended: revoked, or past its absolute expiry (as
+ * authSessionLive judges it when a token is minted; an expired session ends what it minted the
+ * same as a revoked one).
+ */
+function authSessionEnded(eb: SessionsEb) {
   return eb.exists(
     eb
       .selectFrom('sessions')
       .select(sql.lit(1).as('one'))
       .whereRef('sessions.id', '=', 'voice_sessions.auth_session_id')
-      .where('sessions.revoked_at', 'is not', null),
+      .where((s) =>
+        s.or([
+          s('sessions.revoked_at', 'is not', null),
+          s('sessions.expires_at', '<=', sql<Date>`now()`),
+        ]),
+      ),
   );
 }
 
-/** The API key that minted it has been revoked. */
-function apiKeyRevoked(eb: SessionsEb) {
+/** The API key that minted it has ended: revoked, or past its expiry. */
+function apiKeyEnded(eb: SessionsEb) {
   return eb.exists(
     eb
       .selectFrom('api_keys')
       .select(sql.lit(1).as('one'))
       .whereRef('api_keys.id', '=', 'voice_sessions.api_key_id')
-      .where('api_keys.revoked_at', 'is not', null),
+      .where((k) =>
+        k.or([
+          k('api_keys.revoked_at', 'is not', null),
+          k('api_keys.expires_at', '<=', sql<Date>`now()`),
+        ]),
+      ),
   );
 }
 
@@ -412,7 +426,7 @@ export async function revokeOpenSessions(tx: Tx, target: RevokeTarget): Promise<
       q = q.where('id', 'in', [...target.joinedIds]);
     }
     q = q.where((eb) =>
-      eb.or([authSessionRevoked(eb), apiKeyRevoked(eb), memberGone(eb), orgSuspended(eb)]),
+      eb.or([authSessionEnded(eb), apiKeyEnded(eb), memberGone(eb), orgSuspended(eb)]),
     );
   }
   const waits = !('sweep' in target);
