@@ -155,18 +155,6 @@ export function settingsProblems(
       message: `must not exceed max_live_calls (${max})`,
     });
   }
-  // The platform's reserved share, inherited, would take every slot of a lower maximum: no call
-  // could ever be placed, and scheduled calls would wait for ever, with nothing saying why.
-  if (
-    reserved === null &&
-    next.max_live_calls !== null &&
-    platform.inbound_reserved_calls >= next.max_live_calls
-  ) {
-    problems.push({
-      field: 'inbound_reserved_calls',
-      message: `the platform's reserved share (${platform.inbound_reserved_calls}) leaves no outgoing calls under max_live_calls ${next.max_live_calls}: set inbound_reserved_calls (below it for outgoing calls)`,
-    });
-  }
   return problems;
 }
 
