@@ -34,6 +34,14 @@ const removal = (orgId: string, userId: string) => async (q: Query) => {
   ]);
 };
 
+// The act as changePassword and resetPassword run it: the new hash, the sessions ended.
+const newPassword = (userId: string) => async (q: Query) => {
+  await q(`UPDATE users SET password_hash = 'changed' WHERE id = $1`, [userId]);
+  await q(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
+    userId,
+  ]);
+};
+
 const disable = (userId: string) => async (q: Query) => {
   await q(`UPDATE users SET status = 'disabled' WHERE id = $1`, [userId]);
 };
@@ -58,13 +66,6 @@ describe('a login', () => {
 });
 
 describe('a login racing a password change or reset', () => {
-  // The act as changePassword and resetPassword run it: the new hash, the sessions ended.
-  const newPassword = (userId: string) => async (q: Query) => {
-    await q(`UPDATE users SET password_hash = 'changed' WHERE id = $1`, [userId]);
-    await q(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
-      userId,
-    ]);
-  };
   const liveSessions = async (userId: string) =>
     (
       await withSystem(t.database, (tx) =>
@@ -149,13 +150,7 @@ describe('a password change racing a reset (or another change)', () => {
     // commits: the change's old-password proof was against the password the reset replaced.
     const a = await team(t, 'Change vs reset');
     const p = await person(t, a.org, 'member', 'change-reset');
-    const reset = async (q: Query) => {
-      await q(`UPDATE users SET password_hash = 'reset' WHERE id = $1`, [p.user.id]);
-      await q(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
-        p.user.id,
-      ]);
-    };
-    const res = await during(reset, () =>
+    const res = await during(newPassword(p.user.id), () =>
       t.app.inject({
         method: 'POST',
         url: '/api/auth/password/change',
@@ -165,7 +160,7 @@ describe('a password change racing a reset (or another change)', () => {
     );
     expect(res.statusCode, res.body).toBe(401);
     const stored = await withSystem(t.database, (tx) => findUserById(tx, p.user.id));
-    expect(stored?.password_hash).toBe('reset');
+    expect(stored?.password_hash).toBe('changed');
   });
 });
 
@@ -174,13 +169,7 @@ describe('an act on the own second factor racing a reset', () => {
     const a = await team(t, 'Disable vs reset');
     const p = await person(t, a.org, 'member', 'disable-reset');
     const { backupCodes } = await enrolMfa(t.app, p);
-    const reset = async (q: Query) => {
-      await q(`UPDATE users SET password_hash = 'reset' WHERE id = $1`, [p.user.id]);
-      await q(`UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL`, [
-        p.user.id,
-      ]);
-    };
-    const res = await during(reset, () =>
+    const res = await during(newPassword(p.user.id), () =>
       t.app.inject({
         method: 'POST',
         url: '/api/auth/mfa/disable',

@@ -5,7 +5,7 @@
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
-import { type Tx, withTenant } from '../db/tenant.ts';
+import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
@@ -15,13 +15,8 @@ import { sendNotice } from './notifications.ts';
 import { verifyPassword } from './password.ts';
 import { PASSWORD_BOUND_PURPOSES } from './password-reset.ts';
 import { hashAllowedPassword } from './password-rules.ts';
-import { findSessionForUpdate, revokeSessions } from './session.repository.ts';
+import { findLiveSessionForUpdate, revokeSessions } from './session.repository.ts';
 import { retireUserTokens } from './user-token.repository.ts';
-
-async function isSessionLive(tx: Tx, sessionId: string): Promise<boolean> {
-  const s = await findSessionForUpdate(tx, sessionId);
-  return !!s && !s.revoked_at && s.expires_at.getTime() > Date.now();
-}
 
 export async function changePassword(
   auth: AuthContext,
@@ -63,7 +58,7 @@ export async function changePassword(
     if (!(await upgradePasswordHash(tx, p.userId, verified, hash))) {
       throw new AppError('invalid_credentials', 'The password was changed meanwhile');
     }
-    if (p.sessionId && !(await isSessionLive(tx, p.sessionId))) {
+    if (p.sessionId && !(await findLiveSessionForUpdate(tx, p.sessionId))) {
       throw new AppError('unauthenticated', 'The session has ended');
     }
     await retireUserTokens(tx, p.userId, PASSWORD_BOUND_PURPOSES);

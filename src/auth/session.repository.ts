@@ -26,6 +26,16 @@ export function findSessionForUpdate(tx: Tx, id: string): Promise<Session | unde
   return tx.selectFrom('sessions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
+/**
+ * The session, locked until the transaction ends, when it is still live (not revoked, within its
+ * absolute lifetime); undefined otherwise. An act that must not outlive its session judges it
+ * here, under the lock a logout, reset or switch that ends it takes too.
+ */
+export async function findLiveSessionForUpdate(tx: Tx, id: string): Promise<Session | undefined> {
+  const s = await findSessionForUpdate(tx, id);
+  return s && !s.revoked_at && s.expires_at.getTime() > Date.now() ? s : undefined;
+}
+
 export async function touchSession(tx: Tx, id: string, orgId?: string): Promise<void> {
   await tx
     .updateTable('sessions')

@@ -5,7 +5,7 @@ import { personActor } from '../access/actor.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { type AuditInput, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import { findSessionForUpdate } from '../auth/session.repository.ts';
+import { findLiveSessionForUpdate } from '../auth/session.repository.ts';
 import type { User } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
@@ -26,11 +26,8 @@ export function withOwnUser<T>(
     // the second factor either commits first or finds its session ended. Unlocked, a session a
     // reset had just ended went on to disable MFA (or enrol its own) after the reset.
     const user = await findUserForUpdate(tx, p.userId);
-    if (p.sessionId) {
-      const session = await findSessionForUpdate(tx, p.sessionId);
-      if (!session || session.revoked_at || session.expires_at.getTime() <= Date.now()) {
-        throw new AppError('unauthenticated', 'The session has ended');
-      }
+    if (p.sessionId && !(await findLiveSessionForUpdate(tx, p.sessionId))) {
+      throw new AppError('unauthenticated', 'The session has ended');
     }
     return fn(tx, user);
   });

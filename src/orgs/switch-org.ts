@@ -8,7 +8,11 @@ import { type Principal, tenantOf } from '../access/principal.ts';
 import { lockMember } from '../access/standing.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import { findSessionForUpdate, insertSession, revokeSessions } from '../auth/session.repository.ts';
+import {
+  findLiveSessionForUpdate,
+  insertSession,
+  revokeSessions,
+} from '../auth/session.repository.ts';
 import { addRefreshToken, type SessionSubject, tokenPair } from '../auth/session-issue.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
@@ -41,9 +45,9 @@ export async function switchOrg(auth: AuthContext, p: Principal, orgId: string, 
     // The session row is locked (after the org and the account, as acts ending sessions lock): a
     // logout or another switch of the same login ending it meanwhile wins, and this switch finds
     // it ended. Read unlocked, both went on, and one login became two (or outlived its logout).
-    const old = await findSessionForUpdate(tx, sessionId);
+    const old = await findLiveSessionForUpdate(tx, sessionId);
     const user = await findUserById(tx, p.userId);
-    if (!old || old.revoked_at || old.expires_at.getTime() <= Date.now() || !user) {
+    if (!old || !user) {
       throw new AppError('unauthenticated', 'The session has ended');
     }
 

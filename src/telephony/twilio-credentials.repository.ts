@@ -31,25 +31,10 @@ export function findSealedCredentials(tx: Tx, orgId: string) {
  * share-locks the row before it looks for the org's own account, so the two serialise: before it,
  * an org switching to its own account while a number was being assigned kept that number
  * verified by the platform's word. (The credentials row cannot carry this lock: an org on the
- * platform account has none to lock.)
+ * platform account has none to lock.) The assignment's share lock is findOrgForShare.
  */
 export async function lockOrgForAccountChange(tx: Tx, orgId: string): Promise<void> {
   await tx.selectFrom('orgs').select('id').where('id', '=', orgId).forNoKeyUpdate().execute();
-}
-
-/**
- * The org row share-locked until the transaction ends (lockOrgForAccountChange waits for it):
- * what is decided from "the org has no account of its own" stays true until the commit. False
- * when there is no such org.
- */
-export async function holdOrgAccount(tx: Tx, orgId: string): Promise<boolean> {
-  const row = await tx
-    .selectFrom('orgs')
-    .select('id')
-    .where('id', '=', orgId)
-    .forShare()
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 export async function upsertCredentials(

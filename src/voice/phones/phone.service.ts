@@ -5,6 +5,8 @@
 // holds a number verified: the database's cross-tenant unique index decides, and a loser is told
 // the same as for a number that is not on its account, so no answer reveals another org's numbers.
 // Changes to routing are audited.
+
+import { findOrgForShare } from '../../access/membership.repository.ts';
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import { requireSuperuser } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
@@ -24,7 +26,6 @@ import { createTwilioClients, type TwilioClientFor } from '../../telephony/twili
 import {
   findCredentials,
   findSealedCredentials,
-  holdOrgAccount,
   lockTwilioAccount,
 } from '../../telephony/twilio-credentials.repository.ts';
 import { mapConflicts } from '../shared.ts';
@@ -172,7 +173,7 @@ export function createPhoneAssignment(database: Database) {
           // The org row share-locked first: a switch to its own account (which locks it, then
           // resets verified numbers) either committed before and is seen here, or waits for
           // this assignment and resets it.
-          if (!(await holdOrgAccount(tx, orgId))) throw notFound('phone');
+          if (!(await findOrgForShare(tx, orgId))) throw notFound('phone');
           if (await findCredentials(tx, orgId)) throw new AppError('phone_verified_by_account');
           const phone = await verification.phoneByNumber(tx, orgId, number, 'any');
           if (!phone) throw notFound('phone');
