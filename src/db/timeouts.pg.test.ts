@@ -114,6 +114,11 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
     const owner = new pg.Client({ connectionString: behind.url! });
     await owner.connect();
     await owner.query(`
+      ALTER TABLE message_agents DROP CONSTRAINT message_agents_org_prompt_fkey;
+      ALTER TABLE message_agents ADD FOREIGN KEY (prompt_id) REFERENCES prompts(id);
+      ALTER TABLE agents DROP CONSTRAINT agents_org_prompt_fkey;
+      ALTER TABLE agents ADD FOREIGN KEY (prompt_id) REFERENCES prompts(id);
+      ALTER TABLE prompts DROP CONSTRAINT prompts_org_id_id_key;
       ALTER TABLE signing_keys DROP CONSTRAINT signing_keys_withdrawn_retired;
       ALTER TABLE signing_keys DROP COLUMN withdrawn_at;
       ALTER TABLE voice_sessions DROP COLUMN room_sid;
@@ -149,6 +154,7 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
         '2026_12_02_0023_twilio_account_lock',
         '2026_12_04_0024_voice_session_room_sid',
         '2026_12_04_0025_signing_key_withdrawal',
+        '2026_12_04_0026_prompt_org_keys',
       ]);
       // Both pooled sessions (the migration's among them) carry the request limit again.
       const shown = await Promise.all(

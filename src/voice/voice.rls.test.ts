@@ -366,4 +366,33 @@ describe('voice tables: row-level security', () => {
       ),
     ).rejects.toThrow(/foreign key/);
   });
+
+  it("an agent's or a message agent's prompt is never another org's, in the database itself", async () => {
+    // b's prompt, and a's own for the control.
+    const prompt = async (team: typeof a) => {
+      const id = newId();
+      await withSystem(database, (tx) =>
+        tx
+          .insertInto('prompts')
+          .values({ id, org_id: team.org.id, owner_id: team.owner.id, name: 'p', content: 'c' })
+          .execute(),
+      );
+      return id;
+    };
+    const theirs = await prompt(b);
+    const ours = await prompt(a);
+    const point = (table: 'agents' | 'message_agents', prompt_id: string) =>
+      withSystem(database, (tx) =>
+        tx
+          .updateTable(table)
+          .set({ prompt_id })
+          .where('org_id', '=', a.org.id)
+          .where('phone_id', '=', ids['a.member.phone']!)
+          .execute(),
+      );
+    for (const table of ['agents', 'message_agents'] as const) {
+      await expect(point(table, theirs), table).rejects.toThrow(/foreign key/);
+      await point(table, ours);
+    }
+  });
 });
