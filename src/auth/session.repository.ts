@@ -48,14 +48,13 @@ export async function touchSession(tx: Tx, id: string, orgId?: string): Promise<
  * Sessions that can still be used: not revoked, within their absolute lifetime, and holding a
  * refresh token that still refreshes (unrotated, within REFRESH_TOKEN_IDLE_TTL_SECONDS). A chain
  * that died of idleness is over, though nothing revoked it: its last access token expired long
- * before its refresh token did.
+ * before its refresh token did. One definition for every reader that asks whether a session
+ * still stands (the sessions list, the device-socket watcher).
  */
-export function liveSessionsOfUser(tx: Tx, userId: string): Promise<Session[]> {
+function liveSessions(tx: Tx) {
   const now = new Date();
   return tx
     .selectFrom('sessions as s')
-    .selectAll('s')
-    .where('s.user_id', '=', userId)
     .where('s.revoked_at', 'is', null)
     .where('s.expires_at', '>', now)
     .where(({ exists, selectFrom }) =>
@@ -66,9 +65,27 @@ export function liveSessionsOfUser(tx: Tx, userId: string): Promise<Session[]> {
           .where('r.rotated_at', 'is', null)
           .where('r.expires_at', '>', now),
       ),
-    )
+    );
+}
+
+export function liveSessionsOfUser(tx: Tx, userId: string): Promise<Session[]> {
+  return liveSessions(tx)
+    .selectAll('s')
+    .where('s.user_id', '=', userId)
     .orderBy('s.last_used_at', 'desc')
     .execute();
+}
+
+/**
+ * Of `ids`, the sessions that no longer stand (revoked, past their absolute lifetime, their
+ * refresh chain dead of idleness, or gone): what a credential minted by them, still held open
+ * (a device socket), must end with.
+ */
+export async function endedSessionIds(tx: Tx, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const live = await liveSessions(tx).select('s.id').where('s.id', 'in', ids).execute();
+  const standing = new Set(live.map((r) => r.id));
+  return new Set(ids.filter((id) => !standing.has(id)));
 }
 
 /** Revoke sessions matching the filter; returns the ids revoked (for the revocation cache). */

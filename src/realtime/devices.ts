@@ -4,6 +4,7 @@ import { isPerson } from '../access/actor.ts';
 import { can, requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAct } from '../audit/audit.ts';
+import { endedSessionIds } from '../auth/session.repository.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database } from '../db/database.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
@@ -149,18 +150,26 @@ export function deviceSeen(database: Database, holder: DeviceHolder, deviceId: s
 }
 
 /**
- * Of the live sockets' devices and API keys, those that ended elsewhere: devices revoked (on any
- * instance) and keys that stopped working (revoked, expired, creator disabled or gone). On the
- * system path: one instance holds the sockets of many orgs.
+ * Of the live sockets' devices, API keys and sessions, those that ended elsewhere: devices revoked
+ * (on any instance), keys that stopped working (revoked, expired, creator disabled or gone) and
+ * sessions that no longer stand. A revocation reaches sockets through the revocation list; a
+ * session that simply ran out (its absolute lifetime, or its refresh chain dead of idleness) is
+ * revoked by nobody, and a socket opened with one of its tokens (or a ticket it asked for) would
+ * otherwise stream on for as long as it stays open. On the system path: one instance holds the
+ * sockets of many orgs.
  */
 export function findEnded(
   database: Database,
-  deviceIds: readonly string[],
-  apiKeyIds: readonly string[],
-): Promise<{ devices: Set<string>; keys: Set<string> }> {
+  live: {
+    deviceIds: readonly string[];
+    apiKeyIds: readonly string[];
+    sessionIds: readonly string[];
+  },
+): Promise<{ devices: Set<string>; keys: Set<string>; sessions: Set<string> }> {
   return withSystem(database, async (tx) => ({
-    devices: await repo.revokedDeviceIds(tx, deviceIds),
-    keys: await repo.deadApiKeyIds(tx, apiKeyIds),
+    devices: await repo.revokedDeviceIds(tx, live.deviceIds),
+    keys: await repo.deadApiKeyIds(tx, live.apiKeyIds),
+    sessions: await endedSessionIds(tx, live.sessionIds),
   }));
 }
 

@@ -2,7 +2,9 @@
 // API key that stops working close the affected sockets with 1008 — within 1 s on the instance
 // that handled the event, within 5 s on a second instance sharing the database (the default
 // REVOCATION_POLL_MS of 2 s) — and leave everyone else's sockets open.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, changePassword, forgotPassword, logOut } from '../test/auth-helpers.ts';
 import {
@@ -209,6 +211,55 @@ describe('live device sockets close on', () => {
       bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
     };
     await expectClosed(s, () => ok(logOut(one.app, p.headers), 204));
+  });
+});
+
+describe('sockets of a session that runs out close at the next watch, on every instance', () => {
+  // Nobody revokes such a session, so the revocation list never names it: the watcher asks.
+  const runOut = (what: 'lifetime' | 'idleness', userId: string) =>
+    withSystem(one.database, (tx) =>
+      what === 'lifetime'
+        ? sql`update sessions set expires_at = now() - interval '1 second'
+              where user_id = ${userId}`.execute(tx)
+        : sql`update refresh_tokens set expires_at = now() - interval '1 second'
+              where session_id in (select id from sessions where user_id = ${userId})`.execute(tx),
+    );
+  async function expectRunOut(
+    s: { here: Opened; there: Opened; bystander: Opened },
+    what: 'lifetime' | 'idleness',
+    userId: string,
+  ) {
+    const since = Date.now();
+    await runOut(what, userId);
+    for (const side of [s.here, s.there]) {
+      const c = await closedWithin(side, since);
+      expect(c).toMatchObject({ code: 1008, reason: 'revoked' });
+      expect(c.ms).toBeLessThan(5000);
+    }
+    expect(s.bystander.ws.readyState).toBe(s.bystander.ws.OPEN);
+    s.bystander.ws.close();
+  }
+
+  it('its absolute lifetime (SESSION_ABSOLUTE_TTL_SECONDS)', async () => {
+    const p = await person(one, a.org, 'member', 'lifetime');
+    await expectRunOut(await sockets(p.access), 'lifetime', p.user.id);
+  });
+
+  it('its refresh chain dead of idleness (REFRESH_TOKEN_IDLE_TTL_SECONDS)', async () => {
+    const p = await person(one, a.org, 'member', 'idle');
+    await expectRunOut(await sockets(p.access), 'idleness', p.user.id);
+  });
+
+  it('a ticket socket, when the session that asked for the ticket runs out', async () => {
+    const p = await person(one, a.org, 'member', 'ticketlife');
+    const ticket = async () =>
+      (await requestTicket(one.app, p.headers, { device_name: 'tab' })).json().ticket as string;
+    const s = {
+      here: await mustOpen(`${ws1}/ws?ticket=${await ticket()}`),
+      there: await mustOpen(`${ws2}/ws?ticket=${await ticket()}`),
+      bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
+    };
+    await expectRunOut(s, 'lifetime', p.user.id);
   });
 });
 

@@ -4,7 +4,8 @@
 // A socket is always accepted, then either closed at once with a reason (1008 refused, 1013 try
 // again later) or handed, authenticated and registered, to the stream handler (the `stream`
 // option: src/conversations/ speaks the protocol from `ready` on). Registered sockets close with
-// 1008 when their session ends (the revocation list: at once here, at the next poll elsewhere),
+// 1008 when their session ends (the revocation list: at once here, at the next poll elsewhere;
+// a session that ran out of lifetime or idleness: at the watcher's next look everywhere),
 // when their device is revoked or their API key stops working (here at once; elsewhere at the
 // watcher's next look, every REVOCATION_POLL_MS), and with 1001 when the app closes.
 
@@ -203,18 +204,30 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
     registry.closeWhere((s) => cut.has(s.orgId), 1008, ORG_SUSPENDED);
   });
 
-  // Other instances' device revokes and API keys that stopped working: looked up for the live
-  // sockets of this instance, in the revocation list's cadence (one query each, only with sockets).
+  // Other instances' device revokes, API keys that stopped working and sessions that ran out
+  // (their lifetime, or idleness: nobody revokes those): looked up for the live sockets of this
+  // instance, in the revocation list's cadence (one query each, only with sockets).
   let watchTimer: NodeJS.Timeout | undefined;
   let watching: Promise<void> | undefined;
   async function watchOnce() {
     const live = registry.all();
     if (live.length === 0) return;
-    const deviceIds = [...new Set(live.map((s) => s.deviceId))];
-    const keyIds = [...new Set(live.flatMap((s) => (s.apiKeyId ? [s.apiKeyId] : [])))];
-    const { devices, keys } = await findEnded(database, deviceIds, keyIds);
-    registry.closeWhere((s) => devices.has(s.deviceId), 1008, DEVICE_REVOKED);
-    registry.closeWhere((s) => s.apiKeyId !== undefined && keys.has(s.apiKeyId), 1008, REVOKED);
+    const ids = <K extends 'deviceId' | 'apiKeyId' | 'sessionId'>(k: K) => [
+      ...new Set(live.flatMap((s) => (s[k] === undefined ? [] : [s[k] as string]))),
+    ];
+    const ended = await findEnded(database, {
+      deviceIds: ids('deviceId'),
+      apiKeyIds: ids('apiKeyId'),
+      sessionIds: ids('sessionId'),
+    });
+    registry.closeWhere((s) => ended.devices.has(s.deviceId), 1008, DEVICE_REVOKED);
+    registry.closeWhere(
+      (s) =>
+        (s.apiKeyId !== undefined && ended.keys.has(s.apiKeyId)) ||
+        (s.sessionId !== undefined && ended.sessions.has(s.sessionId)),
+      1008,
+      REVOKED,
+    );
   }
   function stopWatching() {
     if (watchTimer) clearInterval(watchTimer);
