@@ -173,4 +173,35 @@ describe('X-Switchboard-Org', () => {
     });
     expect(res.statusCode).toBe(403);
   });
+
+  it("the superuser's own password change is audited with the superuser as actor, acting in an org or not", async () => {
+    const a = await team(t);
+    const change = (current: string, headers: Record<string, string>) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/auth/password/change',
+        headers,
+        payload: { current_password: current, new_password: 'correct horse battery staple 4711' },
+      });
+    expect(
+      (await change('not the password', { ...su.headers, [ORG_HEADER]: a.org.id })).statusCode,
+    ).toBe(401);
+    const refused = (await auditOf(t.database, a.org.id)).filter(
+      (e) => e.action === 'auth.password_change',
+    );
+    expect(refused.map((e) => [e.outcome, e.actor_type])).toEqual([['failure', 'superuser']]);
+    // In person, last in this file: the password it changes is the one the others log in with.
+    const done = await change(ADMIN_PASSWORD, su.headers);
+    expect(done.statusCode, done.body).toBe(204);
+    const home = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .select(['outcome', 'actor_type'])
+        .where('actor_user_id', '=', su.user.id)
+        .where('action', '=', 'auth.password_change')
+        .where('outcome', '=', 'success')
+        .execute(),
+    );
+    expect(home).toEqual([{ outcome: 'success', actor_type: 'superuser' }]);
+  });
 });

@@ -2,6 +2,7 @@
 // other session of the user (a thief holding one of them loses it), every live link that would
 // set a password (one requested by whoever reads the user's mailbox must not undo the change) and
 // every login half-done with the old password (its MFA step).
+import { personActor } from '../access/actor.ts';
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { recordAudit, recordAuditAlone } from '../audit/audit.ts';
@@ -32,8 +33,7 @@ export async function changePassword(
     await attempt.failed();
     await recordAuditAlone(auth.database, meta, {
       org_id: p.orgId,
-      actor_user_id: p.userId,
-      actor_type: 'user',
+      ...personActor(p),
       action: 'auth.password_change',
       outcome: 'failure',
       metadata: { reason: 'wrong_current_password' },
@@ -69,8 +69,7 @@ export async function changePassword(
     );
     await recordAudit(tx, meta, {
       org_id: p.orgId,
-      actor_user_id: p.userId,
-      actor_type: 'user',
+      ...personActor(p),
       action: 'auth.password_change',
       target_type: 'user',
       target_id: p.userId,

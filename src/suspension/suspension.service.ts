@@ -21,7 +21,7 @@
 // and org switches into it (403 org_suspended). Resuming clears the mark: keys and scheduled
 // calls work again; sessions never come back, on any instance: each lifts the org only after its
 // revocation list has read the sessions the suspension ended (src/auth/suspended-orgs.ts).
-import { isPerson } from '../access/actor.ts';
+import { isPerson, personActor } from '../access/actor.ts';
 import { findActiveMembership } from '../access/membership.repository.ts';
 import { requirePermission, requireSuperuser } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
@@ -192,8 +192,7 @@ export function createSuspension(deps: {
         await code?.release();
         await recordAuditAlone(database, meta, {
           org_id: p.orgId,
-          actor_user_id: p.userId,
-          actor_type: 'user',
+          ...personActor(p),
           action: 'org.lockdown',
           target_type: 'org',
           target_id: p.orgId,
