@@ -67,15 +67,26 @@ export function listNumbers(
   return q.orderBy('id', 'desc').limit(opts.limit).execute();
 }
 
-/** Insert the numbers not listed yet; returns the rows inserted (a listed number is skipped). */
+/**
+ * Insert the numbers not listed yet; returns the rows inserted (a listed number is skipped).
+ *
+ * In one order, by number, whatever the caller's order: inserting a number another open
+ * transaction has just inserted waits for that transaction (the (org_id, number) unique index),
+ * so two imports naming the same numbers in different orders would each hold one the other waits
+ * for — a deadlock (40P01). In one order, the writer that waits holds nothing the other still
+ * needs (do-not-call-import.pg.test.ts).
+ */
 export function insertNumbers(
   tx: Tx,
   rows: Pick<DoNotCallNumber, 'id' | 'org_id' | 'number' | 'reason' | 'added_by'>[],
 ): Promise<DoNotCallNumber[]> {
   if (rows.length === 0) return Promise.resolve([]);
+  const ordered = [...rows].sort((x, y) =>
+    x.number < y.number ? -1 : x.number > y.number ? 1 : 0,
+  );
   return tx
     .insertInto('do_not_call_numbers')
-    .values(rows)
+    .values(ordered)
     .onConflict((oc) => oc.columns(['org_id', 'number']).doNothing())
     .returningAll()
     .execute();
