@@ -6,7 +6,8 @@
 // can be opened by one process at a time, and the lock on it makes this script fail instead of
 // rotating a copy the running server would then overwrite.
 import { rotateSigningKey } from '../src/auth/signing-keys.ts';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { type Config, ConfigError, loadConfig } from '../src/config.ts';
+import { describeDatabaseOpenError } from '../src/db/connect-error.ts';
 import { DataDirLockedError } from '../src/db/data-dir-lock.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
@@ -15,8 +16,9 @@ import { AppError } from '../src/http/errors.ts';
 // --compromised: the new key signs at once and every other key is withdrawn (README: Key rotation).
 const compromised = process.argv.slice(2).includes('--compromised');
 
+let config: Readonly<Config> | undefined;
 try {
-  const config = loadConfig();
+  config = loadConfig();
   const database = await openDatabase(config);
   try {
     await migrateToLatest(database.db);
@@ -54,8 +56,12 @@ try {
   } else if (err instanceof AppError) {
     // signing_key_rotation_pending: a key is staged already.
     console.error(`keys:rotate: ${err.message}`);
+  } else if (err instanceof ConfigError) {
+    console.error(`configuration error: ${err.message}`);
   } else {
-    console.error(err instanceof ConfigError ? `configuration error: ${err.message}` : err);
+    // An unreachable or refusing database in one line; anything else as it came.
+    const why = config && describeDatabaseOpenError(err, config);
+    console.error(why ? `keys:rotate: ${why}` : err);
   }
   process.exitCode = 1;
 }

@@ -5,6 +5,7 @@ import { bootstrapSuperuser } from './admin/bootstrap.ts';
 import { buildApp } from './app.ts';
 import { SigningKeyUndecryptableError } from './auth/signing-keys.ts';
 import { ConfigError, describeConfigError, loadConfig } from './config.ts';
+import { describeDatabaseOpenError } from './db/connect-error.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
@@ -39,9 +40,18 @@ try {
     console.error(`Switchboard cannot start: ${err.message}`);
     process.exit(1);
   }
+  failOnDatabaseError(err);
   throw err;
 }
-const applied = await migrateToLatest(database.db);
+let applied: string[];
+try {
+  // The first statement: a PostgreSQL server that is down or refuses DATABASE_URL says so here.
+  applied = await migrateToLatest(database.db);
+} catch (err) {
+  await database.close().catch(() => {});
+  failOnDatabaseError(err);
+  throw err;
+}
 if (applied.length) logger.info({ applied }, 'migrations applied');
 // The platform superuser (ADMIN_EMAIL / ADMIN_PASSWORD), created if absent; never overwritten.
 await bootstrapSuperuser(database, config, logger);
@@ -123,6 +133,14 @@ logger.info(
   { iss: config.auth.issuer, aud: config.auth.audience },
   `access tokens: iss ${config.auth.issuer}${config.auth.issuer !== config.publicUrl ? '' : ' (PUBLIC_URL; set JWT_ISSUER or the same PUBLIC_URL on every instance)'}, aud ${config.auth.audience}`,
 );
+
+/** An unreachable or refusing database (or an unwritable embedded one): one line, exit 1. */
+function failOnDatabaseError(err: unknown): void {
+  const why = describeDatabaseOpenError(err, config);
+  if (why === undefined) return;
+  console.error(`Switchboard cannot start: ${why}`);
+  process.exit(1);
+}
 
 /** The start-up message when the database's secrets were sealed under other ENCRYPTION_KEYS. */
 function describeForeignEncryptionKeys(err: SigningKeyUndecryptableError): string {

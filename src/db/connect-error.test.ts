@@ -1,0 +1,125 @@
+// A database that cannot be opened at start is one line naming DATABASE_URL (or DATA_DIR), never
+// its password, and exit 1: in the server, `npm run migrate` and `npm run keys:rotate` alike.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeDatabaseOpenError, redactDatabaseUrl } from './connect-error.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'sb-connect-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const PASSWORD = 's3cret-pw-never-shown';
+const pgConfig = (url: string) => ({ database: { url }, dataDir });
+
+/** A DatabaseError as pg throws it (a SQLSTATE in `code`). */
+function pgError(code: string, message: string) {
+  return Object.assign(new Error(message), { code, severity: 'FATAL' });
+}
+
+describe('describeDatabaseOpenError', () => {
+  it('names DATABASE_URL without its password for an unreachable server', () => {
+    const url = `postgres://switchboard:${PASSWORD}@127.0.0.1:1/test?password=${PASSWORD}`;
+    const err = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), {
+      code: 'ECONNREFUSED',
+    });
+    const why = describeDatabaseOpenError(err, pgConfig(url));
+    expect(why).toMatch(
+      /^cannot reach the database at DATABASE_URL \(postgres:\/\/switchboard@127\.0\.0\.1:1\/test\?password=\*\*\*: ECONNREFUSED\)/,
+    );
+    expect(why).not.toContain(PASSWORD);
+    // Through an AggregateError (every address of a name refused) as well.
+    const many = new AggregateError([err, err], 'connect failed');
+    expect(describeDatabaseOpenError(many, pgConfig(url))).toContain('ECONNREFUSED');
+  });
+
+  it('says what the server refused: unknown role, unknown database, wrong password', () => {
+    const url = `postgres://nobody:${PASSWORD}@db.internal:5432/nodb`;
+    for (const [code, message] of [
+      ['28000', 'role "nobody" does not exist'],
+      ['3D000', 'database "nodb" does not exist'],
+      ['28P01', 'password authentication failed for user "nobody"'],
+    ] as const) {
+      const why = describeDatabaseOpenError(pgError(code, message), pgConfig(url));
+      expect(why).toContain(
+        `the database at DATABASE_URL (postgres://nobody@db.internal:5432/nodb) refused the connection: ${message} (${code}`,
+      );
+      expect(why).not.toContain(PASSWORD);
+    }
+    // pg's own connect timeout has no code.
+    const timeout = new Error('Connection terminated due to connection timeout');
+    expect(describeDatabaseOpenError(timeout, pgConfig(url))).toContain('DATABASE_TIMEOUT_MS');
+  });
+
+  it('leaves other errors alone (the caller rethrows them)', () => {
+    const url = 'postgres://u@127.0.0.1/test';
+    expect(describeDatabaseOpenError(new Error('boom'), pgConfig(url))).toBeUndefined();
+    expect(
+      describeDatabaseOpenError(pgError('42P01', 'relation does not exist'), pgConfig(url)),
+    ).toBeUndefined();
+  });
+
+  it('names DATA_DIR when the embedded database cannot be written', () => {
+    const err = Object.assign(new Error(`EACCES: permission denied, mkdir '${dataDir}/pgdata'`), {
+      code: 'EACCES',
+    });
+    expect(describeDatabaseOpenError(err, { database: { url: undefined }, dataDir })).toContain(
+      `cannot open the embedded database in DATA_DIR ${dataDir} (EACCES`,
+    );
+  });
+
+  it('redacts the password of a URL', () => {
+    expect(redactDatabaseUrl(`postgres://u:${PASSWORD}@h:5432/d`)).toBe('postgres://u@h:5432/d');
+    expect(redactDatabaseUrl('postgres://h/d')).toBe('postgres://h/d');
+  });
+});
+
+/** Runs a TypeScript entry point under tsx with `env`; resolves with its exit code and output. */
+function run(entry: string, env: Record<string, string>) {
+  const childEnv: Record<string, string | undefined> = {
+    ...process.env,
+    NODE_ENV: 'development',
+    DATA_DIR: dataDir,
+    ENCRYPTION_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+    SECRET_KEY: 'x'.repeat(32),
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
+  delete childEnv.REDIS_URL;
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => {
+    output += d;
+  });
+  child.stderr.on('data', (d) => {
+    output += d;
+  });
+  return new Promise<{ code: number | null; output: string }>((resolve) =>
+    child.once('exit', (code) => resolve({ code, output })),
+  );
+}
+
+describe('an unreachable DATABASE_URL at start', () => {
+  const url = `postgres://switchboard:${PASSWORD}@127.0.0.1:1/test`;
+  const line =
+    'cannot reach the database at DATABASE_URL (postgres://switchboard@127.0.0.1:1/test: ECONNREFUSED)';
+
+  for (const [entry, prefix] of [
+    ['src/main.ts', 'Switchboard cannot start: '],
+    ['src/db/migrate-cli.ts', 'migrate: '],
+    ['scripts/keys-rotate.ts', 'keys:rotate: '],
+  ] as const) {
+    it(`${entry} says so in one line and exits 1`, async () => {
+      const { code, output } = await run(entry, { DATABASE_URL: url });
+      expect(code).toBe(1);
+      expect(output).toContain(`${prefix}${line}`);
+      expect(output).not.toContain(PASSWORD);
+      expect(output).not.toMatch(/^\s+at /m); // no stack trace
+      expect(output.trim().split('\n')).toHaveLength(1);
+    }, 60_000);
+  }
+});
