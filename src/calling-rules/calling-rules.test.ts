@@ -297,6 +297,23 @@ describe('the do-not-call list', () => {
       expect(res.statusCode, JSON.stringify(body)).toBe(400);
     }
   });
+  it('counts a reason in characters (code points), as the OpenAPI maxLength does, by hand and in a file', async () => {
+    // 😀 is one character and two UTF-16 units: 300 of them are within the 500 characters.
+    const emoji = '\u{1F600}';
+    const byHand = await addNumber(uniqueNumber(), emoji.repeat(300));
+    expect(byHand.statusCode, byHand.body).toBe(201);
+    expect(byHand.json().reason).toBe(emoji.repeat(300));
+    expect((await addNumber(uniqueNumber(), emoji.repeat(500))).statusCode).toBe(201);
+    expect((await addNumber(uniqueNumber(), emoji.repeat(501))).statusCode).toBe(400);
+    const file = await importCsv(`${uniqueNumber()},${emoji.repeat(500)}\n`);
+    expect(file.statusCode, file.body).toBe(200);
+    expect(file.json()).toMatchObject({ added: 1 });
+    const tooLong = await importCsv(`${uniqueNumber()},${emoji.repeat(501)}\n`);
+    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.json().errors).toEqual([
+      { field: 'line 1', message: 'the reason is longer than 500 characters' },
+    ]);
+  });
 });
 
 describe('changing a pending call (PATCH)', () => {

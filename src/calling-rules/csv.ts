@@ -6,9 +6,13 @@ export const E164_RE = /^\+[1-9][0-9]{6,14}$/;
 export const MAX_CSV_LINES = 5000;
 export const MAX_REASON_LENGTH = 500;
 
-/** What is wrong with a reason (too long, control characters), or null. */
+/**
+ * What is wrong with a reason (too long, control characters), or null. Its length is in characters
+ * (code points), as the OpenAPI document's maxLength (JSON Schema) and the column's CHECK count
+ * them, not in UTF-16 units: an emoji is one character, not two.
+ */
 export function reasonProblem(reason: string): string | null {
-  if (reason.length > MAX_REASON_LENGTH) {
+  if (codePoints(reason) > MAX_REASON_LENGTH) {
     return `the reason is longer than ${MAX_REASON_LENGTH} characters`;
   }
   // C0 and C1 controls (a CSI is a terminal escape as much as ESC is) and the Unicode line
@@ -18,6 +22,12 @@ export function reasonProblem(reason: string): string | null {
     return 'the reason contains control characters';
   }
   return null;
+}
+
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
 }
 
 export interface CsvLineError {
