@@ -1,4 +1,13 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -336,6 +345,64 @@ describe('config problems', () => {
     const dir = dataDir();
     expect(() => loadConfig({ DATA_DIR: dir, PORT: 'eighty' })).toThrow(ConfigError);
     expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
+  });
+
+  it('names an unusable DATA_DIR with the reason, in the list of every problem', () => {
+    // A regular file where the folder should be, and a folder under that file.
+    const file = join(dataDir(), 'not-a-folder');
+    writeFileSync(file, '');
+    for (const [dir, code] of [
+      [file, 'EEXIST'],
+      [join(file, 'data'), 'ENOTDIR'],
+    ] as const) {
+      // Generated secrets (written at the end of loadConfig) were a raw EEXIST with a stack trace.
+      let err: unknown;
+      try {
+        loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'loud' });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      const problems = (err as ConfigError).problems;
+      expect(problems).toHaveLength(2);
+      expect(problems[0]).toMatch(/^LOG_LEVEL /);
+      expect(problems[1]).toBe(
+        `DATA_DIR ${dir} cannot be created or written (${code}); it holds device audio (conversations/), the embedded database (pgdata/), the mail outbox (outbox/), generated secrets (secrets.json)`,
+      );
+    }
+    // With every secret set, SMTP and PostgreSQL, device audio still lands there: refused at start
+    // rather than when the first stream opens.
+    expect(() =>
+      loadConfig({
+        DATA_DIR: file,
+        ENCRYPTION_KEYS: KEYS,
+        SECRET_KEY: 'x'.repeat(32),
+        DATABASE_URL: 'postgres://u@127.0.0.1/test',
+        SMTP_URL: 'smtp://mail.test:587',
+      }),
+    ).toThrow(
+      new ConfigError([
+        `DATA_DIR ${file} cannot be created or written (EEXIST); it holds device audio (conversations/)`,
+      ]),
+    );
+  });
+
+  it.skipIf(process.getuid?.() === 0)('names a DATA_DIR this process may not write', () => {
+    const dir = dataDir();
+    chmodSync(dir, 0o555);
+    try {
+      expect(() => loadConfig({ DATA_DIR: dir, ENCRYPTION_KEYS: KEYS })).toThrow(
+        `DATA_DIR ${dir} cannot be created or written (EACCES)`,
+      );
+    } finally {
+      chmodSync(dir, 0o755);
+    }
+  });
+
+  it('creates a missing DATA_DIR and leaves no probe behind', () => {
+    const dir = join(dataDir(), 'new', 'data');
+    loadConfig({ DATA_DIR: dir, ENCRYPTION_KEYS: KEYS, SECRET_KEY: 'x'.repeat(32) });
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

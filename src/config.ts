@@ -2,7 +2,16 @@
 // validated, typed and frozen. Every bad value is found before the server gives up, so one start
 // lists everything an operator has to fix, each problem naming its variable.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './crypto/signing-key-timing.ts';
@@ -510,9 +519,16 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     admin,
     outboxAllowed,
   });
+  checkDataDir(read.problem, config);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   // Only a configuration that starts keeps the secrets generated for it.
-  secrets.persist();
+  try {
+    secrets.persist();
+  } catch (err) {
+    throw new ConfigError([
+      `DATA_DIR ${dataDir} cannot be written: secrets.json (${errorCode(err)})`,
+    ]);
+  }
   return deepFreeze(config);
 }
 
@@ -590,6 +606,54 @@ function checkRules(
 
   // One IP must never be able to lock an account (src/security/rate-limits.ts).
   for (const message of loginInvariantProblems(config.rateLimits)) problem(message);
+}
+
+function errorCode(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
+/**
+ * DATA_DIR is written at run time (device audio always; the embedded database without
+ * DATABASE_URL; mails without SMTP_URL; generated secrets): found unusable there, it would fail
+ * a first start with a stack trace, or a later request (a mail silently lost, a stream closed).
+ * So it is created and written once here, naming the variable with the system's reason.
+ */
+function checkDataDir(problem: (message: string) => void, config: Config): void {
+  const dir = config.dataDir;
+  const uses = [
+    'device audio (conversations/)',
+    ...(config.database.url === undefined ? ['the embedded database (pgdata/)'] : []),
+    ...(config.mail.smtpUrl === undefined ? ['the mail outbox (outbox/)'] : []),
+    ...(config.generatedSecrets.length > 0 ? ['generated secrets (secrets.json)'] : []),
+  ];
+  const fail = (what: string, err: unknown) =>
+    problem(
+      `DATA_DIR ${what} cannot be created or written (${errorCode(err)}); it holds ${uses.join(', ')}`,
+    );
+  try {
+    mkdirSync(dir, { recursive: true });
+    const probe = join(dir, `.write-check-${process.pid}-${randomBytes(6).toString('hex')}`);
+    writeFileSync(probe, '', { flag: 'wx' });
+    unlinkSync(probe);
+  } catch (err) {
+    fail(dir, err);
+    return;
+  }
+  // Folders an earlier start made: writable by this process too (another user may own them).
+  const subdirs = [
+    'conversations',
+    ...(config.database.url === undefined ? ['pgdata'] : []),
+    ...(config.mail.smtpUrl === undefined ? ['outbox'] : []),
+  ];
+  for (const sub of subdirs) {
+    const path = join(dir, sub);
+    if (!existsSync(path)) continue;
+    try {
+      accessSync(path, constants.W_OK | constants.X_OK);
+    } catch (err) {
+      fail(path, err);
+    }
+  }
 }
 
 /** TRUST_PROXY names the proxies whose X-Forwarded-For is believed. */
