@@ -22,9 +22,14 @@ export type ButtonProps = ButtonHTMLAttributes<HTMLButtonElement> & {
 
 export function buttonClass(variant: Variant = 'primary', size: 'sm' | 'md' = 'md'): string {
   const sizing = size === 'sm' ? 'px-2.5 py-1.5 text-xs' : 'px-3.5 py-2 text-sm';
-  return `inline-flex shrink-0 items-center justify-center gap-2 whitespace-nowrap rounded-md font-semibold transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 disabled:cursor-not-allowed ${sizing} ${VARIANTS[variant]}`;
+  return `inline-flex shrink-0 items-center justify-center gap-2 whitespace-nowrap rounded-md font-semibold transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 disabled:cursor-not-allowed aria-disabled:cursor-wait aria-disabled:opacity-70 ${sizing} ${VARIANTS[variant]}`;
 }
 
+/**
+ * A button; `loading` (its action under way) makes it aria-disabled and deaf to clicks rather than
+ * disabled: a disabled button drops the keyboard focus (Chromium moves it to the body), so
+ * whoever pressed it would be thrown back to the top of the page.
+ */
 export function Button({
   variant = 'primary',
   size = 'md',
@@ -32,6 +37,7 @@ export function Button({
   type = 'button',
   className = '',
   disabled,
+  onClick,
   children,
   ...rest
 }: ButtonProps) {
@@ -39,8 +45,14 @@ export function Button({
     <button
       type={type}
       className={`${buttonClass(variant, size)} ${className}`}
-      disabled={disabled || loading}
+      disabled={disabled}
+      aria-disabled={(loading && !disabled) || undefined}
       aria-busy={loading || undefined}
+      onClick={(e) => {
+        // No second action while one is under way (preventDefault: nor a second form submission).
+        if (loading) e.preventDefault();
+        else onClick?.(e);
+      }}
       {...rest}
     >
       {loading && <Spinner className="size-4" />}

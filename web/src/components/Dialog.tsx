@@ -1,9 +1,11 @@
-// Modal dialogs on the native <dialog> element: focus moves in and is trapped, Escape closes,
-// focus returns to the opener — the browser does it, correctly.
+// Modal dialogs on the native <dialog> element: focus moves in and is trapped, Escape closes.
+// Focus returns to the opener however the dialog ends — closed, or unmounted (most dialogs are
+// rendered only while open, and an unmounted <dialog> never runs the browser's own return).
 import {
   type ComponentProps,
   type FormEvent,
   type ReactNode,
+  useCallback,
   useEffect,
   useId,
   useRef,
@@ -11,7 +13,6 @@ import {
 } from 'react';
 import { errorMessage } from '../lib/api.ts';
 import type { FormAction } from '../lib/forms.ts';
-import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
 import { Button } from './Button.tsx';
 
@@ -41,9 +42,15 @@ export function Dialog({
 
   useEffect(() => {
     const d = ref.current;
-    if (!d) return;
-    if (open && !d.open) d.showModal();
-    if (!open && d.open) d.close();
+    if (!d || !open) return;
+    // The element to give focus back to: whatever had it when the dialog opened.
+    const active = document.activeElement;
+    const opener = active instanceof HTMLElement && !d.contains(active) ? active : null;
+    if (!d.open) d.showModal();
+    return () => {
+      if (d.open) d.close();
+      if (opener?.isConnected) opener.focus();
+    };
   }, [open]);
 
   const body = (
@@ -103,6 +110,7 @@ export function ConfirmDialog({
   children,
   confirmLabel,
   busy,
+  error,
   onConfirm,
   onClose,
 }: {
@@ -111,6 +119,8 @@ export function ConfirmDialog({
   children?: ReactNode;
   confirmLabel: string;
   busy?: boolean;
+  /** Why the action failed: shown in the dialog, the one place a modal leaves perceivable. */
+  error?: string | null;
   onConfirm: () => void;
   onClose: () => void;
 }) {
@@ -130,15 +140,18 @@ export function ConfirmDialog({
           </Button>
         </>
       }
-    />
+    >
+      {error && <Alert tone="error">{error}</Alert>}
+    </Dialog>
   );
 }
 
 /**
  * An action that asks first (delete, revoke, cancel): `ask(subject)` opens the confirmation;
  * confirmed, `act(subject)` runs with the button busy. Once it succeeded the dialog closes and
- * `afterwards(subject)` runs (e.g. a reload); a failure is a toast, and the dialog stays open. `busy` is
- * the subject being acted on. Render `dialog` once.
+ * `afterwards(subject)` runs (e.g. a reload); a failure is an error alert in the dialog, which stays
+ * open (a toast would sit outside the modal, inert and unannounced). `busy` is the subject being
+ * acted on. Render `dialog` once.
  */
 export function useConfirmedAction<T>({
   act,
@@ -153,22 +166,28 @@ export function useConfirmedAction<T>({
   confirmLabel: string;
   warning: ReactNode | ((subject: T) => ReactNode);
 }): { ask: (subject: T) => void; dialog: ReactNode; busy: T | null } {
-  const toast = useToast();
   const [subject, setSubject] = useState<T | null>(null);
   const [busy, setBusy] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
 
   async function confirm(s: T) {
     setBusy(s);
+    setError(null);
     try {
       await act(s);
       setSubject(null);
       await afterwards?.(s);
     } catch (err) {
-      toast.error(errorMessage(err));
+      setError(errorMessage(err));
     } finally {
       setBusy(null);
     }
   }
+
+  const ask = useCallback((s: T) => {
+    setError(null);
+    setSubject(s);
+  }, []);
 
   const dialog = (
     <ConfirmDialog
@@ -176,13 +195,17 @@ export function useConfirmedAction<T>({
       title={subject !== null ? title(subject) : ''}
       confirmLabel={confirmLabel}
       busy={busy !== null}
+      error={error}
       onConfirm={() => subject !== null && void confirm(subject)}
-      onClose={() => setSubject(null)}
+      onClose={() => {
+        setSubject(null);
+        setError(null);
+      }}
     >
       {typeof warning === 'function' ? subject !== null && warning(subject) : warning}
     </ConfirmDialog>
   );
-  return { ask: setSubject, dialog, busy };
+  return { ask, dialog, busy };
 }
 
 /** A form dialog's footer: Cancel, and the submit button, busy while the form is sent. */

@@ -1,13 +1,17 @@
 // Form submission state: busy flag, the server's field errors (shown next to each input) and a
-// form-level message for everything else.
-import { type ChangeEvent, useCallback, useState } from 'react';
+// form-level message for everything else. After a refusal with field errors, the keyboard focus
+// moves to the first invalid field of the form that was sent, so the error is announced with it.
+import { type ChangeEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { ApiError, errorMessage } from './api.ts';
 
 export interface FormAction {
   busy: boolean;
   fieldErrors: Record<string, string>;
   formError: string | null;
-  /** Runs fn; on an error fills the errors and resolves undefined. */
+  /**
+   * Runs fn; on an error fills the errors and resolves undefined. While a run is under way another
+   * is refused (resolves undefined at once): a form is sent once.
+   */
   run<T>(fn: () => Promise<T>): Promise<T | undefined>;
   setFormError(message: string | null): void;
   reset(): void;
@@ -20,9 +24,24 @@ export function useFormAction(
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const { onError } = options;
+  const running = useRef(false);
+  // The form that was sent (the one holding the focus then), and its refusal's message, for the
+  // focus move below; `refused` counts refusals with field errors.
+  const sent = useRef<{ form: HTMLFormElement | null; message: string }>({
+    form: null,
+    message: '',
+  });
+  const [refused, setRefused] = useState(0);
 
   const run = useCallback(
     async <T>(fn: () => Promise<T>): Promise<T | undefined> => {
+      if (running.current) return undefined;
+      running.current = true;
+      const active = document.activeElement;
+      sent.current = {
+        form: active instanceof HTMLElement ? active.closest('form') : null,
+        message: '',
+      };
       setBusy(true);
       setFieldErrors({});
       setFormError(null);
@@ -33,15 +52,33 @@ export function useFormAction(
         const custom = onError?.(err);
         const fields = err instanceof ApiError ? err.fields : {};
         setFieldErrors(fields);
-        const fallback = Object.keys(fields).length > 0 ? null : errorMessage(err);
+        const hasFields = Object.keys(fields).length > 0;
+        const fallback = hasFields ? null : errorMessage(err);
         setFormError(custom === undefined ? fallback : custom);
+        if (hasFields && custom === undefined) {
+          sent.current.message = errorMessage(err);
+          setRefused((n) => n + 1);
+        }
         return undefined;
       } finally {
+        running.current = false;
         setBusy(false);
       }
     },
     [onError],
   );
+
+  // Once the field errors are shown: focus the first invalid field, which reads out its error.
+  // A refusal naming no field the form shows gets the form-level message instead.
+  useEffect(() => {
+    if (refused === 0) return;
+    const { form, message } = sent.current;
+    const invalid = form?.isConnected
+      ? form.querySelector<HTMLElement>('[aria-invalid="true"]')
+      : null;
+    if (invalid) invalid.focus();
+    else setFormError(message);
+  }, [refused]);
 
   const reset = useCallback(() => {
     setFieldErrors({});
