@@ -347,6 +347,20 @@ describe('config problems', () => {
     expect(existsSync(join(dir, 'secrets.json'))).toBe(false);
   });
 
+  it('refuses PORT=0 unless PUBLIC_URL says where the server is reached', () => {
+    const base = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS };
+    // The default PUBLIC_URL would be http://localhost:0: every browser write a cross-site 403.
+    expect(() => loadConfig({ ...base, PORT: '0' })).toThrow(
+      new ConfigError([
+        'PORT=0 (a port the system picks) needs PUBLIC_URL: the default PUBLIC_URL is http://localhost:$PORT; set PORT to the port to listen on, or PUBLIC_URL to the URL users reach',
+      ]),
+    );
+    const behindProxy = loadConfig({ ...base, PORT: '0', PUBLIC_URL: 'https://sb.example.com' });
+    expect(behindProxy.port).toBe(0);
+    expect(behindProxy.publicUrl).toBe('https://sb.example.com');
+    expect(loadConfig({ ...base, PORT: '8123' }).publicUrl).toBe('http://localhost:8123');
+  });
+
   it('names an unusable DATA_DIR with the reason, in the list of every problem', () => {
     // A regular file where the folder should be, and a folder under that file.
     const file = join(dataDir(), 'not-a-folder');

@@ -518,6 +518,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     encryptionKeysValid: encryptionKeys !== undefined,
     admin,
     outboxAllowed,
+    publicUrlSet: read.str('PUBLIC_URL') !== undefined,
   });
   checkDataDir(read.problem, config);
   if (read.problems.length > 0) throw new ConfigError(read.problems);
@@ -544,9 +545,17 @@ function checkRules(
     encryptionKeysValid: boolean;
     admin: ReturnType<typeof readAdmin>;
     outboxAllowed: boolean;
+    publicUrlSet: boolean;
   },
 ): void {
   const production = config.nodeEnv === 'production';
+  // PORT=0 listens on a port the system picks, which the default PUBLIC_URL cannot know: it would
+  // say http://localhost:0, refusing every browser write as cross-site and mailing dead links.
+  if (config.port === 0 && !read.publicUrlSet) {
+    problem(
+      'PORT=0 (a port the system picks) needs PUBLIC_URL: the default PUBLIC_URL is http://localhost:$PORT; set PORT to the port to listen on, or PUBLIC_URL to the URL users reach',
+    );
+  }
   if (production && read.missingSecrets.length > 0) {
     problem(
       `NODE_ENV=production requires these secrets to be set: ${read.missingSecrets.join(', ')}`,
