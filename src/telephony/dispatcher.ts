@@ -24,7 +24,6 @@
 // number, a refused account) fails at once.
 
 import type { Logger } from 'pino';
-import { findOrgForShare } from '../access/membership.repository.ts';
 import { recordAudit } from '../audit/audit.ts';
 import { DO_NOT_CALL_REASON, dispatchGate } from '../calling-rules/rules.ts';
 import type { Config } from '../config.ts';
@@ -36,7 +35,7 @@ import { releaseDispatchSlots, takeDispatchSlots } from '../quotas/call-slots.ts
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { insertCallIfAbsent, lockCall } from './call-log.repository.ts';
 import * as queue from './dispatch.repository.ts';
-import { withOrgService } from './org-service.ts';
+import { orgInService, withOrgService } from './org-service.ts';
 import { accountFor, type TwilioAccount } from './twilio-account.ts';
 import { createTwilioClients, type TwilioClientFor } from './twilio-client.ts';
 import { RestException } from './twilio-parts.ts';
@@ -168,7 +167,9 @@ export function createDispatcher(deps: DispatcherDeps) {
     const gate = dispatchGate(c, now());
     if (gate.kind === 'refuse') return refuse(c, gate.reason);
     if (gate.kind === 'defer') {
-      return settle(c, (tx) => queue.markDeferred(tx, c.org_id, c.id, c.dispatch_key, gate.until));
+      return settle(c, (tx) =>
+        queue.markWindowDeferred(tx, c.org_id, c.id, c.dispatch_key, gate.until, gate.window),
+      );
     }
     if (!c.agent_usable || c.agent_direction !== 'outgoing') {
       return fail(c, 'The agent was deleted, deactivated or no longer places calls');
@@ -228,7 +229,7 @@ export function createDispatcher(deps: DispatcherDeps) {
     await settle(c, async (tx) => {
       // The call's lock first, as its webhooks take it (a callback may already be arriving).
       await lockCall(tx, callSid);
-      suspended = (await findOrgForShare(tx, c.org_id))?.suspended_at != null;
+      suspended = !(await orgInService(tx, c.org_id));
       await insertCallIfAbsent(tx, {
         id: newId(),
         org_id: c.org_id,

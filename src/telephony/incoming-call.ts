@@ -10,13 +10,14 @@ import type { Quotas } from '../quotas/quotas.service.ts';
 import * as log from './call-log.repository.ts';
 import { applyCallEvent } from './call-status.ts';
 import { isFinal } from './call-transition.ts';
-import { withOrgService } from './org-service.ts';
+import { orgInService, withOrgService } from './org-service.ts';
 import type { CallDirection, MediaTokens } from './stream-token.ts';
 import {
   connectToAgentTwiml,
   hangUpTwiml,
   LINES_BUSY_MESSAGE,
   NO_AGENT_MESSAGE,
+  NOT_IN_SERVICE_MESSAGE,
   sayAndHangUpTwiml,
 } from './twiml.ts';
 
@@ -45,8 +46,10 @@ export async function answerCall(
   p: IncomingCallParams,
 ): Promise<string> {
   const at = new Date();
-  const { agent, direction, ended } = await withOrgService(deps.database, orgId, async (tx) => {
+  const answer = await withOrgService(deps.database, orgId, async (tx) => {
     await log.lockCall(tx, p.callSid);
+    // Suspended since the webhook's owner was looked up: nothing stored, nothing connected.
+    if (!(await orgInService(tx, orgId))) return 'suspended' as const;
     const existing = await log.findCallForUpdate(tx, orgId, p.callSid);
     // A call that has ended is answered with a goodbye, never a fresh media token or a live-call
     // slot: a signed voice webhook carries no timestamp, so a captured one can be replayed after
@@ -92,6 +95,8 @@ export async function answerCall(
     await applyCallEvent(tx, orgId, { callSid: p.callSid, status: p.status ?? 'ringing', at });
     return { agent, direction, ended: false };
   });
+  if (answer === 'suspended') return sayAndHangUpTwiml(NOT_IN_SERVICE_MESSAGE);
+  const { agent, direction, ended } = answer;
   if (ended) return hangUpTwiml();
 
   if (!usable(agent) || !agent.media_stream_url) {

@@ -4,7 +4,7 @@ import type { Database } from '../db/database.ts';
 import { newId } from '../http/ids.ts';
 import { activePhoneByNumber } from './call-log.repository.ts';
 import * as log from './message-log.repository.ts';
-import { withOrgService } from './org-service.ts';
+import { orgInService, withOrgService } from './org-service.ts';
 import { smsReplyTwiml, xmlSafe } from './twiml.ts';
 
 export interface IncomingSmsParams {
@@ -22,6 +22,8 @@ export async function receiveSms(
   p: IncomingSmsParams,
 ): Promise<string> {
   const reply = await withOrgService(database, orgId, async (tx) => {
+    // Suspended since the webhook's owner was looked up: nothing stored, no reply.
+    if (!(await orgInService(tx, orgId))) return null;
     const phone = await activePhoneByNumber(tx, orgId, p.to);
     const agent = phone ? await log.activeMessageAgent(tx, orgId, phone.id) : undefined;
     const inbound = await log.insertMessageIfAbsent(tx, {
