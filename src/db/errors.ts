@@ -33,14 +33,17 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 }
 
 /**
- * The server cancelled the statement: it waited for a lock longer than lock_timeout (55P03), or ran
- * longer than statement_timeout (57014, also an operator's pg_cancel_backend). Nothing of it was
- * applied (its transaction is rolled back); the request may be tried again.
+ * The server cancelled the statement: it waited for a lock longer than lock_timeout (55P03), ran
+ * longer than statement_timeout (57014, also an operator's pg_cancel_backend), was the victim
+ * chosen to break a deadlock (40P01), or could not be serialized with a concurrent transaction
+ * (40001). Nothing of it was applied (its transaction is rolled back); the request may be tried
+ * again. Writers that can meet in opposite orders take their locks in one order so that these
+ * stay rare; one that slips through is a retryable 503, not a 500.
  */
 export function isDatabaseBusy(err: unknown): boolean {
   if (!err || typeof err !== 'object') return false;
   const code = (err as { code?: unknown }).code;
-  return code === '55P03' || code === '57014';
+  return code === '55P03' || code === '57014' || code === '40P01' || code === '40001';
 }
 
 /**
