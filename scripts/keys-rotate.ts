@@ -5,12 +5,18 @@
 // With the embedded database (no DATABASE_URL), stop the server first: PGlite's data directory
 // can be opened by one process at a time, and the lock on it makes this script fail instead of
 // rotating a copy the running server would then overwrite.
-import { rotateSigningKey } from '../src/auth/signing-keys.ts';
+import { activeSigningKid } from '../src/auth/signing-key.repository.ts';
+import {
+  loadKeyRing,
+  rotateSigningKey,
+  SigningKeyUndecryptableError,
+} from '../src/auth/signing-keys.ts';
 import { type Config, ConfigError, loadConfig } from '../src/config.ts';
 import { describeDatabaseOpenError } from '../src/db/connect-error.ts';
 import { DataDirLockedError } from '../src/db/data-dir-lock.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
+import { withSystem } from '../src/db/tenant.ts';
 import { AppError } from '../src/http/errors.ts';
 
 // --compromised: the new key signs at once and every other key is withdrawn (README: Key rotation).
@@ -22,6 +28,17 @@ try {
   const database = await openDatabase(config);
   try {
     await migrateToLatest(database.db);
+    // The servers' own check at start: the keys they sign and verify with must open under this
+    // ENCRYPTION_KEYS. With other keys a rotation would retire (or, --compromised, withdraw) the
+    // keys they use and stage one sealed under a key they do not have, logging everyone out.
+    if (await withSystem(database, activeSigningKid)) {
+      await loadKeyRing(database, config.encryption, {
+        maxTokenTtlSeconds: Math.max(
+          config.auth.accessTokenTtlSeconds,
+          config.twilio.streamTokenTtlSeconds,
+        ),
+      });
+    }
     const { kid, retiredKid, activatesAt, withdrawnKids } = await rotateSigningKey(
       database,
       config.encryption,
@@ -52,6 +69,12 @@ try {
         `is running on ${err.dir}. Stop the server and run npm run keys:rotate again, or rotate ` +
         'while it runs with POST /api/admin/signing-keys/rotate (as the platform superuser).\n' +
         `(${err.message})`,
+    );
+  } else if (err instanceof SigningKeyUndecryptableError) {
+    console.error(
+      `keys:rotate: this ENCRYPTION_KEYS cannot decrypt the signing keys stored in the database: ${err.message}. ` +
+        'Rotating with it would retire or withdraw the keys the servers use and stage one they cannot open, so no key was rotated. ' +
+        'Run keys:rotate with the ENCRYPTION_KEYS the servers use (in development: their DATA_DIR/secrets.json).',
     );
   } else if (err instanceof AppError) {
     // signing_key_rotation_pending: a key is staged already.

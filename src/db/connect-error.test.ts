@@ -5,7 +5,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { activeSigningKid } from '../auth/signing-key.repository.ts';
+import { ensureSigningKey, loadKeyRing } from '../auth/signing-keys.ts';
+import { loadConfig } from '../config.ts';
 import { describeDatabaseOpenError, redactDatabaseUrl } from './connect-error.ts';
+import { openDatabase } from './database.ts';
+import { migrateToLatest } from './migrate.ts';
+import { withSystem } from './tenant.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'sb-connect-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -76,7 +82,7 @@ describe('describeDatabaseOpenError', () => {
 });
 
 /** Runs a TypeScript entry point under tsx with `env`; resolves with its exit code and output. */
-function run(entry: string, env: Record<string, string>) {
+function run(entry: string, env: Record<string, string>, args: string[] = []) {
   const childEnv: Record<string, string | undefined> = {
     ...process.env,
     NODE_ENV: 'development',
@@ -87,7 +93,7 @@ function run(entry: string, env: Record<string, string>) {
     ...env,
   };
   delete childEnv.REDIS_URL;
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -122,4 +128,57 @@ describe('an unreachable DATABASE_URL at start', () => {
       expect(output.trim().split('\n')).toHaveLength(1);
     }, 60_000);
   }
+});
+
+describe("npm run keys:rotate with ENCRYPTION_KEYS other than the servers'", () => {
+  const key = (fill: number) => `k1:${Buffer.alloc(32, fill).toString('base64')}`;
+
+  it('refuses (exit 1), retiring and withdrawing nothing; with the right keys it rotates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-rotate-'));
+    const env = { DATA_DIR: dir, NODE_ENV: 'development', SECRET_KEY: 'x'.repeat(32) };
+    try {
+      // The servers' database: migrated, its signing key sealed under key(1).
+      const config = loadConfig({ ...env, ENCRYPTION_KEYS: key(1) });
+      const ring = async () => {
+        const database = await openDatabase(config);
+        try {
+          await migrateToLatest(database.db);
+          await ensureSigningKey(database, config.encryption);
+          const loaded = await loadKeyRing(database, config.encryption, {
+            maxTokenTtlSeconds: 900,
+          });
+          return {
+            active: await withSystem(database, activeSigningKid),
+            kids: loaded.jwks.keys.map((k) => k.kid),
+          };
+        } finally {
+          await database.close();
+        }
+      };
+      const before = await ring();
+
+      for (const args of [[], ['--compromised']]) {
+        const wrong = await run(
+          'scripts/keys-rotate.ts',
+          { ...env, ENCRYPTION_KEYS: key(2) },
+          args,
+        );
+        expect(wrong.code, args.join(' ')).toBe(1);
+        expect(wrong.output).toContain(
+          'keys:rotate: this ENCRYPTION_KEYS cannot decrypt the signing keys stored in the database: the access-token signing key',
+        );
+        expect(wrong.output).toContain('no key was rotated');
+        expect(wrong.output).not.toMatch(/^\s+at /m);
+        // The servers' keys are as they were: the same active key, nothing staged or withdrawn.
+        expect(await ring()).toEqual(before);
+      }
+
+      const right = await run('scripts/keys-rotate.ts', { ...env, ENCRYPTION_KEYS: key(1) });
+      expect(right.code).toBe(0);
+      expect(right.output).toMatch(/staged signing key: \S+/);
+      expect((await ring()).kids).toHaveLength(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000);
 });
