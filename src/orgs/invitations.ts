@@ -147,6 +147,9 @@ export async function revokeInvitation(
 ): Promise<void> {
   requirePermission(p, 'invitations:manage');
   await withTenant(auth.database, tenantOf(p), async (tx) => {
+    // Judged by the role held now: a demotion on another instance may not have reached this one.
+    const { caller } = await lockCaller(tx, p);
+    requirePermission(caller, 'invitations:manage');
     const revoked = await revokeInvitations(tx, p.orgId, { id }, p.userId);
     // Unknown, another org's, already accepted, revoked or expired: all "no such pending one".
     if (revoked.length === 0) throw notFound('pending invitation');

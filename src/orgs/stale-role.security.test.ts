@@ -88,4 +88,32 @@ describe('a role taken away on one instance grants nothing on another', () => {
     expect(invite.res.statusCode, invite.res.body).toBe(403);
     expect(invite.written).toBe(0);
   });
+
+  it('a demoted admin cannot revoke the invitations they may no longer manage', async () => {
+    const org = await createOrg(one.database, 'Revoke Co');
+    const owner = await person(one, org, 'owner', 'owner4');
+    const admin = await person(one, org, 'admin', 'admin4');
+    const sent = await one.app.inject({
+      method: 'POST',
+      url: '/api/orgs/current/invitations',
+      headers: owner.headers,
+      payload: { email: 'kept-invite@example.com', role: 'member' },
+    });
+    expect(sent.statusCode, sent.body).toBe(201);
+    expect((await setRole(one.app, owner, admin, 'member')).statusCode).toBe(200);
+    const revoke = await two.app.inject({
+      method: 'DELETE',
+      url: `/api/orgs/current/invitations/${sent.json().id}`,
+      headers: admin.headers,
+    });
+    expect(revoke.statusCode, revoke.body).toBe(403);
+    const row = await withSystem(one.database, (tx) =>
+      tx
+        .selectFrom('invitations')
+        .select('revoked_at')
+        .where('id', '=', sent.json().id)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(row.revoked_at).toBeNull();
+  });
 });
