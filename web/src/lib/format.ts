@@ -76,6 +76,23 @@ export function isOrgAdmin(role: string | undefined): boolean {
   return role === 'owner' || role === 'admin';
 }
 
+/**
+ * The roles someone holding `own` may hand out (an invitation, a role change): never above their
+ * own, as the server's assertMayGrant (src/orgs/roles.ts) — only an owner makes an owner.
+ */
+export function grantableRoles(own: string | undefined): Role[] {
+  const rank = ROLES.indexOf((own ?? 'member') as Role);
+  return rank < 0 ? [] : ROLES.filter((_, i) => i >= rank);
+}
+
+/**
+ * Whether someone holding `own` may change the role of, or deactivate, a member holding `theirs`:
+ * owners and admins manage members, but only an owner touches an owner (src/orgs/members.ts).
+ */
+export function mayManageMember(own: string | undefined, theirs: Role): boolean {
+  return isOrgAdmin(own) && (theirs !== 'owner' || own === 'owner');
+}
+
 /** "1 h 02 min", "3 min 07 s", "42 s" for a call duration; "—" when unknown. */
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—';

@@ -7,12 +7,12 @@ import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { CopyableSecret } from '../../components/CopyButton.tsx';
 import { Dialog, SaveFooter, useConfirmedAction } from '../../components/Dialog.tsx';
 import { CheckboxField, TextField } from '../../components/Field.tsx';
-import { ListBody } from '../../components/ListActions.tsx';
+import { ListBody, LoadMore } from '../../components/ListActions.tsx';
 import { actionsColumn, RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type BodyOf, type ResponseOf } from '../../lib/api.ts';
 import { formatDate, timeAgo } from '../../lib/format.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
-import { useLoad } from '../../lib/load.ts';
+import { usePagedList } from '../../lib/paged-list.ts';
 import { useToast } from '../../lib/toast.tsx';
 
 type ApiKey = ResponseOf<'/api/api-keys', 'get'>['items'][number];
@@ -162,19 +162,22 @@ function ShowKeyDialog({ created, onClose }: { created: Created; onClose: () => 
   );
 }
 
-const listKeys = async () => (await api.get('/api/api-keys')).items;
+const listKeys = (cursor: string | undefined) => api.get('/api/api-keys', { query: { cursor } });
 
 export function ApiKeysPage() {
   const toast = useToast();
-  const { data: keys, error: loadError, reload } = useLoad(listKeys);
+  const keys = usePagedList(listKeys, toast.error);
   const [creating, setCreating] = useState(false);
   const [created, setCreated] = useState<Created | null>(null);
   const revoke = useConfirmedAction<ApiKey>({
     act: async (k) => {
       await api.delete('/api/api-keys/{id}', { params: { id: k.id } });
       toast.success(`API key "${k.name}" revoked. It stopped working.`);
+      keys.setItems(
+        (all) =>
+          all?.map((x) => (x.id === k.id ? { ...x, status: 'revoked' as const } : x)) ?? null,
+      );
     },
-    afterwards: reload,
     title: (k) => `Revoke "${k.name}"?`,
     confirmLabel: 'Revoke key',
     warning: 'Anything using this key stops working at once. This cannot be undone.',
@@ -189,7 +192,7 @@ export function ApiKeysPage() {
       />
       <Card>
         <ListBody
-          list={{ items: keys, loadError }}
+          list={keys}
           loading="Loading API keys…"
           empty={
             <EmptyState
@@ -248,6 +251,7 @@ export function ApiKeysPage() {
             </Table>
           )}
         </ListBody>
+        <LoadMore list={keys} />
       </Card>
       {creating && (
         <CreateKeyDialog
@@ -256,7 +260,7 @@ export function ApiKeysPage() {
             setCreating(false);
             setCreated(k);
             toast.success(`API key "${k.name}" created.`);
-            void reload();
+            keys.reload();
           }}
         />
       )}

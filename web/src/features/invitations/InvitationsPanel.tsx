@@ -4,31 +4,26 @@ import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState } from '../../components/Card.tsx';
 import { EmailField, SelectField } from '../../components/Field.tsx';
-import { ListBody } from '../../components/ListActions.tsx';
+import { ListBody, LoadMore } from '../../components/ListActions.tsx';
 import { actionsColumn, RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
-import { formatDate, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
+import { formatDate, grantableRoles, ROLE_LABELS, type Role } from '../../lib/format.ts';
 import { useFormAction } from '../../lib/forms.ts';
-import { useLoad } from '../../lib/load.ts';
+import { usePagedList } from '../../lib/paged-list.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
 
 type Invitation = ResponseOf<'/api/orgs/current/invitations', 'get'>['items'][number];
 
-/** Roles an inviter may hand out: never above their own. */
-function grantable(own: string | undefined): Role[] {
-  const rank = ROLES.indexOf((own ?? 'member') as Role);
-  return ROLES.filter((_, i) => i >= rank);
-}
-
-const listInvitations = async () => (await api.get('/api/orgs/current/invitations')).items;
+const listInvitations = (cursor: string | undefined) =>
+  api.get('/api/orgs/current/invitations', { query: { cursor } });
 
 export function InvitationsPanel() {
   const { me } = useSession();
   const toast = useToast();
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('member');
-  const { data: pending, error: loadError, reload } = useLoad(listInvitations);
+  const pending = usePagedList(listInvitations, toast.error);
   const [revoking, setRevoking] = useState<string | null>(null);
   const form = useFormAction();
 
@@ -40,7 +35,7 @@ export function InvitationsPanel() {
     if (!created) return;
     toast.success(`Invitation sent to ${created.email}.`);
     setEmail('');
-    await reload();
+    pending.reload();
   }
 
   async function revoke(inv: Invitation) {
@@ -48,7 +43,7 @@ export function InvitationsPanel() {
     try {
       await api.delete('/api/orgs/current/invitations/{id}', { params: { id: inv.id } });
       toast.success(`The invitation for ${inv.email} was revoked.`);
-      await reload();
+      pending.setItems((all) => all?.filter((x) => x.id !== inv.id) ?? null);
     } catch (err) {
       toast.error(errorMessage(err));
     } finally {
@@ -80,7 +75,7 @@ export function InvitationsPanel() {
           error={form.fieldErrors.role}
           className="sm:w-40"
         >
-          {grantable(me?.role).map((r) => (
+          {grantableRoles(me?.role).map((r) => (
             <option key={r} value={r}>
               {ROLE_LABELS[r]}
             </option>
@@ -98,7 +93,7 @@ export function InvitationsPanel() {
       <h3 className="mt-8 text-sm font-semibold text-slate-900">Pending invitations</h3>
       <div className="mt-3">
         <ListBody
-          list={{ items: pending, loadError }}
+          list={pending}
           loading="Loading invitations…"
           empty={
             <EmptyState title="No pending invitations">
@@ -136,6 +131,7 @@ export function InvitationsPanel() {
             </Table>
           )}
         </ListBody>
+        <LoadMore list={pending} />
       </div>
     </Card>
   );

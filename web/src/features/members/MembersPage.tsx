@@ -8,7 +8,14 @@ import { useConfirmedAction } from '../../components/Dialog.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { RowActionCell, Table, td, th } from '../../components/Table.tsx';
 import { api, errorMessage, type ResponseOf } from '../../lib/api.ts';
-import { formatDate, isOrgAdmin, ROLE_LABELS, ROLES, type Role } from '../../lib/format.ts';
+import {
+  formatDate,
+  grantableRoles,
+  isOrgAdmin,
+  mayManageMember,
+  ROLE_LABELS,
+  type Role,
+} from '../../lib/format.ts';
 import { allPages, useLoad } from '../../lib/load.ts';
 import { useSession } from '../../lib/session.tsx';
 import { useToast } from '../../lib/toast.tsx';
@@ -97,6 +104,8 @@ export function MembersPage({ children }: { children?: ReactNode }) {
             >
               {active.map((m) => {
                 const self = m.user_id === me?.id;
+                // Only an owner changes or removes an owner: for anyone else an owner's row reads only.
+                const manage = !self && mayManageMember(me?.role, m.role);
                 const label = m.full_name ?? m.email;
                 return (
                   <tr key={m.user_id}>
@@ -107,7 +116,7 @@ export function MembersPage({ children }: { children?: ReactNode }) {
                       {m.full_name && <p className="text-xs text-slate-500">{m.email}</p>}
                     </td>
                     <td className={td}>
-                      {admin && !self ? (
+                      {manage ? (
                         <>
                           <label htmlFor={`role-${m.user_id}`} className="sr-only">
                             Role of {label}
@@ -121,7 +130,7 @@ export function MembersPage({ children }: { children?: ReactNode }) {
                             onChange={(e) => void changeRole(m, e.target.value as Role)}
                             className="rounded-md border-0 bg-white py-1.5 pr-8 pl-2 text-sm ring-1 ring-inset ring-slate-300 focus:ring-2 focus:ring-indigo-600 focus:outline-hidden"
                           >
-                            {ROLES.map((r) => (
+                            {grantableRoles(me?.role).map((r) => (
                               <option key={r} value={r}>
                                 {ROLE_LABELS[r]}
                               </option>
@@ -145,7 +154,7 @@ export function MembersPage({ children }: { children?: ReactNode }) {
                         label="Deactivate"
                         name={`Deactivate ${label}`}
                         onClick={() => deactivate.ask(m)}
-                        show={!self}
+                        show={manage}
                       />
                     )}
                   </tr>
