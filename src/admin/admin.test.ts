@@ -4,6 +4,7 @@
 // admin.security.test.ts.
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueUserToken } from '../auth/user-tokens.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
@@ -216,6 +217,40 @@ describe('admin routes', () => {
       headers: a.owner.headers,
     });
     expect(byOwner.statusCode).toBe(403);
+  });
+
+  it('disabling retires the links that would set a password: enabling does not revive them', async () => {
+    const a = await team(t);
+    const links = await withSystem(t.database, async (tx) => [
+      await issueUserToken(tx, {
+        userId: a.member.user.id,
+        purpose: 'reset_password',
+        ttlMs: 3600_000,
+      }),
+      await issueUserToken(tx, {
+        userId: a.member.user.id,
+        purpose: 'set_password',
+        ttlMs: 3600_000,
+      }),
+    ]);
+    for (const act of ['disable', 'enable']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: `/api/admin/users/${a.member.user.id}/${act}`,
+        headers: su.headers,
+      });
+      expect(res.statusCode, res.body).toBe(200);
+    }
+    for (const link of links) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/auth/password/reset',
+        payload: { token: link.token, new_password: 'a brand new passphrase for checks 7' },
+      });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().code).toBe('invalid_token');
+    }
+    expect((await logIn(t.app, a.member.email)).res.statusCode).toBe(200);
   });
 
   it('rotates the signing key: the new kid is published at once and signs from activates_at; tokens of the old one still verify', async () => {

@@ -5,7 +5,9 @@ import { requireSuperuser } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
+import { PASSWORD_BOUND_PURPOSES } from '../auth/password-reset.ts';
 import { revokeSessions } from '../auth/session.repository.ts';
+import { retireUserTokens } from '../auth/user-token.repository.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
@@ -72,6 +74,10 @@ export async function adminSetUserStatus(
     if (status === 'disabled') {
       const actor = { actor_user_id: p.userId, actor_type: 'superuser' } as const;
       ended = await revokeSessions(tx, { userId }, 'account_disabled');
+      // So must every link that would set its password and every login half-done: an account is
+      // disabled because someone else may hold its mailbox or password, and re-enabling it must
+      // not hand them a reset requested before.
+      await retireUserTokens(tx, userId, PASSWORD_BOUND_PURPOSES);
       // A disabled account's pending invitations die with its authority, in every org.
       invitationsRevoked = await revokeInvitationsBeyondAuthority(
         tx,
