@@ -46,6 +46,22 @@ export async function deleteWindow(tx: Tx, orgId: string): Promise<boolean> {
   return Number(res.numDeletedRows) > 0;
 }
 
+/**
+ * Drop the deferrals the calling window gave the org's pending calls (dispatch.repository.ts
+ * markWindowDeferred): computed from a window now replaced or removed, they would hold calls
+ * until an opening that no longer applies. Each call is due again at its own due time
+ * (next_attempt_at), and the dispatcher checks the window as it is when it claims it.
+ */
+export async function clearWindowDeferrals(tx: Tx, orgId: string): Promise<void> {
+  await tx
+    .updateTable('scheduled_calls')
+    .set({ window_deferred_until: null })
+    .where('org_id', '=', orgId)
+    .where('status', '=', 'pending')
+    .where('window_deferred_until', 'is not', null)
+    .execute();
+}
+
 export async function isListed(tx: Tx, orgId: string, number: string): Promise<boolean> {
   const row = await tx
     .selectFrom('do_not_call_numbers')

@@ -4,6 +4,8 @@
 // Invariants:
 // - No window: calls go at any time. A window is an IANA zone, ISO weekdays and local hours; an
 //   unknown zone is a 400 naming the field. Owners and admins set or clear it; everyone reads it.
+//   Setting or clearing it drops, in the same transaction, the deferrals the old window gave the
+//   org's pending calls: each is due again at its own due time, checked against the new window.
 // - A listed number is never called: scheduling a call to it answers 409
 //   number_on_do_not_call_list; adding it cancels, in the same transaction, every pending call of
 //   the org to it (each cancellation audited); the dispatcher refuses it at claim time, for a call
@@ -117,6 +119,7 @@ export function createCallingRulesService(database: Database) {
       const w = validateWindow(input);
       return withTenant(database, tenantOf(p), async (tx) => {
         const row = await repo.upsertWindow(tx, { org_id: p.orgId, ...w, updated_by: p.userId });
+        await repo.clearWindowDeferrals(tx, p.orgId);
         const view = toWindowView(row);
         await recordAct(tx, meta, p, {
           action: 'calling_window.set',
@@ -137,6 +140,7 @@ export function createCallingRulesService(database: Database) {
       requirePermission(p, 'calling_window:manage');
       return withTenant(database, tenantOf(p), async (tx) => {
         if (!(await repo.deleteWindow(tx, p.orgId))) throw notFound('calling window');
+        await repo.clearWindowDeferrals(tx, p.orgId);
         await recordAct(tx, meta, p, {
           action: 'calling_window.clear',
           target_type: 'org',

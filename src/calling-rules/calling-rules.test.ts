@@ -7,7 +7,11 @@ import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import { claimDueCalls, markDeferred } from '../telephony/dispatch.repository.ts';
+import {
+  claimDueCalls,
+  markDeferred,
+  markWindowDeferred,
+} from '../telephony/dispatch.repository.ts';
 import { createDispatcher } from '../telephony/dispatcher.ts';
 import { as, type TestApp } from '../test/app.ts';
 import { createTeam, createVerifiedPhone } from '../test/factories.ts';
@@ -20,6 +24,7 @@ import {
   scheduledCallRow,
   uniqueNumber,
 } from '../test/twilio.ts';
+import { dispatchGate } from './rules.ts';
 
 let fake: FakeTwilio;
 let t: TestApp;
@@ -77,6 +82,24 @@ function importCsv(body: string, headers = manager(), type = 'text/csv') {
 }
 
 const clearWindow = () => t.app.inject({ method: 'DELETE', url: WINDOW, headers: owner() });
+
+const EVERY_DAY = [1, 2, 3, 4, 5, 6, 7];
+const clock = (h: number) => `${String(h).padStart(2, '0')}:00`;
+/** A UTC window of every day that is closed now: it opens in an hour at the soonest. */
+function closedNow() {
+  const start = (new Date().getUTCHours() + 2) % 24;
+  return { time_zone: 'UTC', days: EVERY_DAY, start: clock(start), end: clock(start + 1) };
+}
+/** A UTC window of every day open now (for the rest of this hour at least); shut in Tokyo. */
+function openNow() {
+  const h = new Date().getUTCHours();
+  return {
+    time_zone: 'UTC',
+    days: EVERY_DAY,
+    start: clock(Math.max(0, h - 1)),
+    end: clock(Math.min(24, h + 2)),
+  };
+}
 
 describe('the calling window', () => {
   it('absent at first; set, read, replaced and removed, each change audited', async () => {
@@ -494,8 +517,12 @@ describe('the dispatcher applies the rules at claim time', () => {
       attempts: 0,
       dispatch_key: null,
       lease_expires_at: null,
-      next_attempt_at: new Date('2026-03-09T13:00:00.000Z'),
+      // Put off apart from its due time, which stays as it was (the window may change before).
+      window_deferred_until: new Date('2026-03-09T13:00:00.000Z'),
     });
+    expect((await scheduledCallRow(t.database, s.id)).next_attempt_at.getTime()).toBeLessThan(
+      Date.now(),
+    );
     // Due again (the fixed clock is in the past of the database's): inside the window it goes, once.
     await makeScheduledCallDue(t.database, s.id);
     const inside = dispatcherAt(new Date('2026-03-09T13:00:00.000Z'));
@@ -524,7 +551,7 @@ describe('the dispatcher applies the rules at claim time', () => {
     expect(await scheduledCallRow(t.database, tokyo.id)).toMatchObject({
       status: 'pending',
       attempts: 0,
-      next_attempt_at: new Date('2026-12-01T00:00:00.000Z'),
+      window_deferred_until: new Date('2026-12-01T00:00:00.000Z'),
     });
     expect(fake.calls.filter((c) => c.scheduledCallId === tokyo.id)).toHaveLength(0);
     await clearWindow();
@@ -565,6 +592,102 @@ describe('the dispatcher applies the rules at claim time', () => {
     });
     expect(mine?.window_days?.map(Number)).toEqual([2]);
     await clearWindow();
+  });
+
+  const placed = (id: string) => fake.calls.filter((c) => c.scheduledCallId === id);
+  const getCall = async (id: string) => {
+    const res = await t.app.inject({ url: `/api/scheduled-calls/${id}`, headers: owner() });
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json() as { dispatch_at: string | null; status: string };
+  };
+  /** A pending call the dispatcher has put off to the window's opening, an hour away or more. */
+  async function deferredCall(extra: Record<string, unknown> = {}) {
+    const s = await dueCall(uniqueNumber(), extra);
+    await t.app.dispatcher.runOnce();
+    expect(placed(s.id)).toHaveLength(0);
+    expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+    });
+    const at = (await getCall(s.id)).dispatch_at;
+    expect(new Date(at!).getTime()).toBeGreaterThan(Date.now() + 3_000_000);
+    return s;
+  }
+  /** The call is due now (dispatch_at not after now) and the next pass places it, once. */
+  async function goesNow(id: string) {
+    expect(new Date((await getCall(id)).dispatch_at!).getTime()).toBeLessThanOrEqual(Date.now());
+    await t.app.dispatcher.runOnce();
+    expect(placed(id)).toHaveLength(1);
+    expect((await scheduledCallRow(t.database, id)).status).toBe('dispatched');
+  }
+
+  it('a call the window put off goes at once once the window is removed', async () => {
+    await putWindow(closedNow());
+    const s = await deferredCall();
+    expect((await clearWindow()).statusCode).toBe(204);
+    await goesNow(s.id);
+  });
+
+  it('a call the window put off goes at once once the window is replaced by one open now', async () => {
+    await putWindow(closedNow());
+    const s = await deferredCall();
+    expect((await putWindow(openNow())).statusCode).toBe(200);
+    await goesNow(s.id);
+    await clearWindow();
+  });
+
+  it("a call put off for its recipient's zone goes at once once that zone is removed", async () => {
+    await putWindow(openNow());
+    const s = await deferredCall({ recipient_time_zone: 'Asia/Tokyo' });
+    const patched = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/scheduled-calls/${s.id}`,
+      headers: owner(),
+      payload: { recipient_time_zone: null },
+    });
+    expect(patched.statusCode, patched.body).toBe(200);
+    await goesNow(s.id);
+    await clearWindow();
+  });
+
+  it('a call put off again after its window changed still waits for the new opening', async () => {
+    await putWindow(closedNow());
+    const s = await deferredCall();
+    // Another window, closed now too: the call waits for its opening, not the old one's.
+    const other = closedNow();
+    const start = (Number(other.start.slice(0, 2)) + 3) % 24;
+    await putWindow({ ...other, start: clock(start), end: clock(start + 1) });
+    const at = new Date((await getCall(s.id)).dispatch_at!);
+    expect(at.getUTCHours()).toBe(start);
+    await t.app.dispatcher.runOnce();
+    expect(placed(s.id)).toHaveLength(0);
+    expect((await getCall(s.id)).dispatch_at).toBe(at.toISOString());
+    await clearWindow();
+    await goesNow(s.id);
+  });
+
+  it('a window deferral computed under a window changed since does not hold the call', async () => {
+    await putWindow(closedNow());
+    const s = await dueCall();
+    const claimed = await withSystem(t.database, (tx) => claimDueCalls(tx, 100, 30));
+    const mine = claimed.find((c) => c.id === s.id)!;
+    const gate = dispatchGate(mine, new Date());
+    expect(gate.kind).toBe('defer');
+    if (gate.kind !== 'defer') return;
+    // The window is removed between the claim and the deferral the claim's window decided.
+    await clearWindow();
+    const service = { orgId: a.org.id, userId: null, role: null };
+    const owned = await withTenant(t.database, service, (tx) =>
+      markWindowDeferred(tx, a.org.id, s.id, mine.dispatch_key, gate.until, gate.window),
+    );
+    expect(owned).toBe(true);
+    expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      dispatch_key: null,
+      window_deferred_until: null,
+    });
+    await goesNow(s.id);
   });
 
   it('a deferral is conditioned on the claim: a stale dispatch key changes nothing', async () => {

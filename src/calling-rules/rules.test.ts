@@ -36,6 +36,7 @@ describe('a stored zone Intl no longer knows', () => {
     expect(dispatchGate(claimed('Mars/Olympus_Mons', tokyo), now)).toEqual({
       kind: 'defer',
       until: thursdayNineTokyo,
+      window: tokyo,
     });
   });
 

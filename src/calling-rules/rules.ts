@@ -76,7 +76,9 @@ export async function findCallingWindow(
  * When a scheduled call will actually be placed: for a pending call, its due time (or now, when
  * it is already due) moved to the next opening of the window in the recipient's zone (or the
  * window's); being placed: now; placed: when it was. Null for a failed or cancelled call, and
- * for a pending one whose window's zone is no longer known (zoneToApply).
+ * for a pending one whose window's zone is no longer known (zoneToApply). The dispatcher's own
+ * window deferral (window_deferred_until) is not read: it is the same opening while the window
+ * stands, and is cleared when the window or the call changes.
  */
 export function dispatchAt(
   call: Pick<ScheduledCall, 'status' | 'next_attempt_at' | 'dispatched_at' | 'recipient_time_zone'>,
@@ -117,11 +119,12 @@ export interface ClaimedCallRules {
 export type Gate =
   | { kind: 'go' }
   | { kind: 'refuse'; reason: string }
-  | { kind: 'defer'; until: Date };
+  | { kind: 'defer'; until: Date; window: CallingWindow };
 
 /**
  * May a claimed call be placed now? A listed number: refused (cancelled, never placed). Outside
- * the window: deferred to its next opening (not failed, not an attempt). Otherwise: go.
+ * the window: deferred to its next opening (not failed, not an attempt), with the window that
+ * decided it (the deferral holds only while that window does). Otherwise: go.
  */
 export function dispatchGate(c: ClaimedCallRules, now: Date): Gate {
   if (c.on_do_not_call) return { kind: 'refuse', reason: DO_NOT_CALL_REASON };
@@ -143,5 +146,7 @@ export function dispatchGate(c: ClaimedCallRules, now: Date): Gate {
   if (zone === null) return { kind: 'refuse', reason: UNKNOWN_ZONE_REASON };
   const opens = nextWindowStart(now, window, zone);
   if (opens === null) return { kind: 'refuse', reason: 'The calling window never opens' };
-  return opens.getTime() <= now.getTime() ? { kind: 'go' } : { kind: 'defer', until: opens };
+  return opens.getTime() <= now.getTime()
+    ? { kind: 'go' }
+    : { kind: 'defer', until: opens, window };
 }

@@ -325,6 +325,11 @@ export interface ScheduledCallsTable {
   deleted_at: NullableTimestamp;
   /** IANA zone whose hours the org's calling window applies in (migration 0015); null: the org's. */
   recipient_time_zone: Generated<string | null>;
+  /**
+   * Put off by the calling window until its next opening (migration 0027): the claim waits for it
+   * as for next_attempt_at, which stays the due time; cleared when the window or the call changes.
+   */
+  window_deferred_until: NullableTimestamp;
 }
 
 export type CallStatus =

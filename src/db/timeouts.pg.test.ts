@@ -114,6 +114,10 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
     const owner = new pg.Client({ connectionString: behind.url! });
     await owner.connect();
     await owner.query(`
+      DROP INDEX scheduled_calls_due_idx;
+      CREATE INDEX scheduled_calls_due_idx ON scheduled_calls (next_attempt_at)
+        WHERE status = 'pending' AND deleted_at IS NULL;
+      ALTER TABLE scheduled_calls DROP COLUMN window_deferred_until;
       ALTER TABLE message_agents DROP CONSTRAINT message_agents_org_prompt_fkey;
       ALTER TABLE message_agents ADD FOREIGN KEY (prompt_id) REFERENCES prompts(id);
       ALTER TABLE agents DROP CONSTRAINT agents_org_prompt_fkey;
@@ -155,6 +159,7 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
         '2026_12_04_0024_voice_session_room_sid',
         '2026_12_04_0025_signing_key_withdrawal',
         '2026_12_04_0026_prompt_org_keys',
+        '2026_12_04_0027_scheduled_call_window_deferral',
       ]);
       // Both pooled sessions (the migration's among them) carry the request limit again.
       const shown = await Promise.all(

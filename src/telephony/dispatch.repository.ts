@@ -3,6 +3,7 @@
 // own org (withOrgService), keyed by the attempt's dispatch key so a stale attempt changes nothing.
 import { sql } from 'kysely';
 import type { ClaimedCallRules } from '../calling-rules/rules.ts';
+import type { CallingWindow } from '../calling-rules/window.ts';
 import type { Tx } from '../db/tenant.ts';
 
 /** With the org's calling rules as of the claim (its window, whether the number is listed). */
@@ -41,13 +42,17 @@ export async function claimDueCalls(
     WITH claimed AS (
       UPDATE scheduled_calls sc
       SET status = 'dispatching', attempts = sc.attempts + 1, dispatch_key = gen_random_uuid(),
-          lease_expires_at = now() + make_interval(secs => ${leaseSeconds}), updated_at = now()
+          lease_expires_at = now() + make_interval(secs => ${leaseSeconds}),
+          window_deferred_until = NULL, updated_at = now()
       WHERE sc.id IN (
         SELECT id FROM scheduled_calls
-        WHERE status = 'pending' AND next_attempt_at <= now() AND deleted_at IS NULL
+        -- Due (next_attempt_at: the due time, a quota's wait, a retry's backoff) and past the
+        -- window's deferral if any (greatest ignores a NULL; scheduled_calls_due_idx, 0027).
+        WHERE status = 'pending' AND deleted_at IS NULL
+          AND greatest(next_attempt_at, window_deferred_until) <= now()
           -- The kill switch: a suspended org's calls stay pending (paused, not failed).
           AND org_id NOT IN (SELECT id FROM orgs WHERE suspended_at IS NOT NULL)
-        ORDER BY next_attempt_at
+        ORDER BY greatest(next_attempt_at, window_deferred_until)
         FOR UPDATE SKIP LOCKED
         LIMIT ${limit})
       RETURNING sc.*
@@ -189,9 +194,10 @@ export async function markRetry(
 }
 
 /**
- * Not now, but not a failure: outside the calling window (until it opens) or refused by the org's
- * quota (src/quotas/, with `reason`). Back to the queue; the claim's attempt is given back
- * (waiting is not a failed attempt); the dispatch key is cleared with the lease.
+ * Not now, but not a failure: refused by the org's quota (src/quotas/, with `reason`), the call
+ * waits until `until` (its next attempt). Back to the queue; the claim's attempt is given back
+ * (waiting is not a failed attempt); the dispatch key is cleared with the lease. A call outside
+ * the calling window is put off by markWindowDeferred instead.
  */
 export async function markDeferred(
   tx: Tx,
@@ -209,6 +215,47 @@ export async function markDeferred(
       lease_expires_at: null,
       dispatch_key: null,
       ...(reason !== undefined ? { last_error: reason } : {}),
+      updated_at: new Date(),
+    }))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
+/**
+ * Outside the calling window: back to the queue until the window's next opening (`until`, from the
+ * `window` the claim read), as markDeferred does, but in window_deferred_until: next_attempt_at
+ * stays the call's due time, so the deferral goes with the window, not with the call. Setting or
+ * removing the window clears the org's deferrals (calling-rules.repository.ts
+ * clearWindowDeferrals), changing the call clears its own (updatePending).
+ *
+ * A window changed since the claim read it must not leave a deferral of the old one behind: the
+ * window's row is share-locked first (a change under way commits before this goes on, and one that
+ * starts later waits for this commit, then clears the deferral), and the deferral is kept only if
+ * the window is still the one it was computed from; otherwise the call is due again at once (the
+ * next claim re-checks the window as it is).
+ */
+export async function markWindowDeferred(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+  until: Date,
+  window: CallingWindow,
+): Promise<boolean> {
+  await sql`SELECT 1 FROM org_calling_windows WHERE org_id = ${orgId} FOR SHARE`.execute(tx);
+  const days = window.days.map(Number);
+  const res = await settle(tx, orgId, id, dispatchKey)
+    .set((eb) => ({
+      status: 'pending',
+      attempts: eb('attempts', '-', 1),
+      window_deferred_until: sql<Date | null>`CASE WHEN EXISTS (
+          SELECT 1 FROM org_calling_windows w
+          WHERE w.org_id = ${orgId} AND w.time_zone = ${window.time_zone}
+            AND w.days = ${days}::smallint[] AND w.start_minute = ${window.start_minute}
+            AND w.end_minute = ${window.end_minute})
+        THEN ${until}::timestamptz END`,
+      lease_expires_at: null,
+      dispatch_key: null,
       updated_at: new Date(),
     }))
     .executeTakeFirst();

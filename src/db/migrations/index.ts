@@ -27,6 +27,7 @@ import * as twilioAccountLock from './2026_12_02_0023_twilio_account_lock.ts';
 import * as voiceSessionRoomSid from './2026_12_04_0024_voice_session_room_sid.ts';
 import * as signingKeyWithdrawal from './2026_12_04_0025_signing_key_withdrawal.ts';
 import * as promptOrgKeys from './2026_12_04_0026_prompt_org_keys.ts';
+import * as scheduledCallWindowDeferral from './2026_12_04_0027_scheduled_call_window_deferral.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -54,4 +55,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0024_voice_session_room_sid': voiceSessionRoomSid,
   '2026_12_04_0025_signing_key_withdrawal': signingKeyWithdrawal,
   '2026_12_04_0026_prompt_org_keys': promptOrgKeys,
+  '2026_12_04_0027_scheduled_call_window_deferral': scheduledCallWindowDeferral,
 };

@@ -82,6 +82,8 @@ export function cancelPending(
 /**
  * Change a pending call (number, time, recipient's zone); a new time is also its next attempt.
  * Conditioned on `pending`, like cancelPending: a call the dispatcher has claimed is not changed.
+ * A deferral by the calling window was computed for the call as it was: it is dropped, and the
+ * dispatcher's next claim checks the window again (dispatch.repository.ts markWindowDeferred).
  */
 export function updatePending(
   tx: Tx,
@@ -94,6 +96,7 @@ export function updatePending(
     .set({
       ...patch,
       ...(patch.scheduled_at ? { next_attempt_at: patch.scheduled_at } : {}),
+      window_deferred_until: null,
       updated_at: new Date(),
     })
     .where(liveRow(orgId, id))
