@@ -3,8 +3,9 @@
 // mails in the outbox, password change and "log out everywhere" ending the other sessions, and
 // the silent refresh of the session cookies (with the CSRF header) before the access token
 // expires — and after it did. Accounts are set up through the API to keep the steps short.
+import type { Locator, Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
-import { totpCodeAt } from '../../src/mfa/totp.ts';
+import { totpCodeAt, totpStep } from '../../src/mfa/totp.ts';
 import { bearer, registerUser } from '../../src/test/auth-helpers.ts';
 import { linkPath, waitForMail } from './support/browser.ts';
 import { dismissToasts, logIn, navTo, story } from './support/story.ts';
@@ -47,12 +48,53 @@ async function userWithMfa(address: string): Promise<string> {
   return secret;
 }
 
-async function passwordStep(page: import('playwright-core').Page, address: string) {
+async function passwordStep(page: Page, address: string) {
   await page.goto('/login');
   await page.getByLabel('Email').fill(address);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByRole('heading', { name: 'Two-factor authentication' }).waitFor();
+}
+
+/** Holds /auth/me (the dashboard loading its user after a login) until released. */
+async function holdMe(page: Page) {
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  let asked: () => void = () => {};
+  const requested = new Promise<void>((r) => {
+    asked = r;
+  });
+  await page.route('**/auth/me', async (route) => {
+    asked();
+    await held;
+    await route.fallback();
+  });
+  return { requested, release: () => release() };
+}
+
+/** Counts the page's POSTs to `path`. */
+function countPosts(page: Page, path: string): { count: number } {
+  const seen = { count: 0 };
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === path) seen.count++;
+  });
+  return seen;
+}
+
+/** Once the page has rendered what it had to (two animation frames). */
+async function rendered(page: Page): Promise<void> {
+  await page.evaluate(
+    () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
+  );
+}
+
+/** Presses the button again, by mouse and by Enter. */
+async function pressAgain(page: Page, button: Locator): Promise<void> {
+  await button.click({ force: true });
+  await button.focus();
+  await page.keyboard.press('Enter');
 }
 
 describe('account flows', () => {
@@ -85,6 +127,47 @@ describe('account flows', () => {
     await page.getByText(/Your sign-in step expired/).waitFor();
     await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
     expect(await page.getByLabel('Password').inputValue()).toBe('');
+  });
+
+  step('a login is sent once: its button stays busy until the dashboard opens', async () => {
+    // The MFA step: a spent code must not be sent again while the dashboard loads.
+    const address = email('once');
+    const secret = await userWithMfa(address);
+    const { page } = await s.device();
+    await passwordStep(page, address);
+    const verifies = countPosts(page, '/api/auth/mfa/verify');
+    const me = await holdMe(page);
+    // The enrolment spent this time step's code: the next step's (within the ±1 drift window).
+    const next = (totpStep(Date.now()) + 1) * 30_000;
+    await page.getByLabel('Authentication code').fill(totpCodeAt(secret, next));
+    const verify = page.getByRole('button', { name: 'Verify' });
+    await verify.click();
+    await me.requested;
+    await rendered(page);
+    expect(await verify.getAttribute('aria-busy')).toBe('true');
+    await pressAgain(page, verify);
+    me.release();
+    await page.getByRole('heading', { name: 'Welcome, Mae' }).waitFor();
+    expect(verifies.count).toBe(1);
+
+    // The password step alike.
+    const plain = email('once-plain');
+    await registerUser(s.server.t.app, { email: plain, password: PASSWORD, full_name: 'Mae' });
+    const other = (await s.device()).page;
+    await other.goto('/login');
+    await other.getByLabel('Email').fill(plain);
+    await other.getByLabel('Password').fill(PASSWORD);
+    const logins = countPosts(other, '/api/auth/login');
+    const loading = await holdMe(other);
+    const logIn = other.getByRole('button', { name: 'Log in' });
+    await logIn.click();
+    await loading.requested;
+    await rendered(other);
+    expect(await logIn.getAttribute('aria-busy')).toBe('true');
+    await pressAgain(other, logIn);
+    loading.release();
+    await other.getByRole('heading', { name: 'Welcome, Mae' }).waitFor();
+    expect(logins.count).toBe(1);
   });
 
   step('forgot password: the mailed link sets a new one, once', async () => {

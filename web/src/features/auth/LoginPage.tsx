@@ -71,15 +71,19 @@ export function LoginPage() {
   async function submitPassword(e: FormEvent) {
     e.preventDefault();
     setNotice(null);
-    const r = await form.run(() =>
-      api.post('/api/auth/login', { body: { email, password }, noRefresh: true }),
-    );
-    if (!r) return;
-    if ('mfa_required' in r) {
+    // Finishing (the dashboard loading the user, then navigating) is part of the run: the form
+    // stays busy until the page changes, so nobody sends it twice.
+    const r = await form.run(async () => {
+      const answer = await api.post('/api/auth/login', {
+        body: { email, password },
+        noRefresh: true,
+      });
+      if (!('mfa_required' in answer)) await finish(answer);
+      return answer;
+    });
+    if (r && 'mfa_required' in r) {
       setStep({ kind: 'mfa', token: r.mfa_token, methods: r.methods, at: Date.now() });
-      return;
     }
-    await finish(r);
   }
 
   if (step.kind === 'mfa') {
@@ -194,9 +198,14 @@ function MfaStep({
       mode === 'totp'
         ? { mfa_token: step.token, code: value.replace(/\s+/g, '') }
         : { mfa_token: step.token, backup_code: value };
-    const r = await form.run(() => api.post('/api/auth/mfa/verify', { body, noRefresh: true }));
-    if (r) await onDone(r);
-    else {
+    // onDone inside the run: the form stays busy until the page changes, and a spent code is
+    // never sent again.
+    const r = await form.run(async () => {
+      const tokens = await api.post('/api/auth/mfa/verify', { body, noRefresh: true });
+      await onDone(tokens);
+      return tokens;
+    });
+    if (!r) {
       setCode('');
       inputRef.current?.focus();
     }
