@@ -85,9 +85,7 @@ function countPosts(page: Page, path: string): { count: number } {
 
 /** Once the page has rendered what it had to (two animation frames). */
 async function rendered(page: Page): Promise<void> {
-  await page.evaluate(
-    () => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))),
-  );
+  await page.evaluate('new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))');
 }
 
 /** Presses the button again, by mouse and by Enter. */

@@ -16,16 +16,14 @@ let password = '';
 
 /** What has the keyboard focus: its tag and accessible name (text, aria-label or label). */
 function focused(p: Page): Promise<string> {
-  return p.evaluate(() => {
-    const el = document.activeElement as HTMLElement | null;
+  // A string: the page's DOM types are not this (Node) program's.
+  return p.evaluate(`(() => {
+    const el = document.activeElement;
     if (!el || el === document.body) return 'body';
     const label =
-      el.getAttribute('aria-label') ??
-      (el as HTMLInputElement).labels?.[0]?.textContent ??
-      el.textContent ??
-      '';
-    return `${el.tagName.toLowerCase()} ${label.trim()}`;
-  });
+      el.getAttribute('aria-label') ?? el.labels?.[0]?.textContent ?? el.textContent ?? '';
+    return el.tagName.toLowerCase() + ' ' + label.trim();
+  })()`) as Promise<string>;
 }
 
 beforeAll(async () => {
