@@ -64,6 +64,21 @@ describe('describeDatabaseOpenError', () => {
     expect(
       describeDatabaseOpenError(pgError('42P01', 'relation does not exist'), pgConfig(url)),
     ).toBeUndefined();
+    // A migration the user may not run (CREATE ROLE without CREATEROLE) is no refused
+    // connection: its own error, naming the statement, says what to grant.
+    expect(
+      describeDatabaseOpenError(
+        pgError('42501', 'permission denied to create role'),
+        pgConfig(url),
+      ),
+    ).toBeUndefined();
+    // Refused at the door, the same code is the connection's.
+    expect(
+      describeDatabaseOpenError(
+        pgError('42501', 'permission denied for database test'),
+        pgConfig(url),
+      ),
+    ).toMatch(/refused the connection/);
   });
 
   it('names DATA_DIR when the embedded database cannot be written', () => {

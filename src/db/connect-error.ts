@@ -83,8 +83,14 @@ export function describeDatabaseOpenError(
     if (/connection timeout|timeout expired|Connection terminated unexpectedly/i.test(message)) {
       return `cannot reach the database at DATABASE_URL (${where}: no answer within DATABASE_TIMEOUT_MS: ${message})`;
     }
-    if (code && code in REFUSED) {
-      return `the database at DATABASE_URL (${where}) refused the connection: ${message} (${code}, ${REFUSED[code]}). Check the user, password and database name in DATABASE_URL.`;
+    // 42501 is also what a migration the user may not run raises (CREATE ROLE without
+    // CREATEROLE): only "permission denied for database" is the connection's own refusal.
+    const refused =
+      code !== undefined &&
+      code in REFUSED &&
+      (code !== '42501' || /permission denied for database/i.test(message));
+    if (refused) {
+      return `the database at DATABASE_URL (${where}) refused the connection: ${message} (${code}, ${REFUSED[code as string]}). Check the user, password and database name in DATABASE_URL.`;
     }
     return undefined;
   }

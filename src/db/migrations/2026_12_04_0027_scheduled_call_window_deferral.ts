@@ -13,17 +13,21 @@
 //
 // The due index is on the later of the two, so the claim's scan reaches only calls it may take.
 // Calls put off by the window before this migration (pending, never attempted, no error, their next
-// attempt after their due time: no other write leaves a call so) get their due time back and the
-// opening as their deferral.
+// attempt after their due time) get their due time back and no deferral: the window they were put
+// off by may be gone or changed since, and the claim applies the window as it is now (a call still
+// outside it is put off again, at the cost of one claim).
 import { type Kysely, sql } from 'kysely';
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     ALTER TABLE scheduled_calls ADD COLUMN window_deferred_until timestamptz;
+    -- Row-level security is forced on the table owner too: the data fix acts as the system.
+    SELECT set_config('app.system', 'on', true);
     UPDATE scheduled_calls
-       SET window_deferred_until = next_attempt_at, next_attempt_at = scheduled_at
+       SET next_attempt_at = scheduled_at
      WHERE status = 'pending' AND attempts = 0 AND last_error IS NULL
        AND next_attempt_at > scheduled_at;
+    SELECT set_config('app.system', '', true);
     DROP INDEX scheduled_calls_due_idx;
     CREATE INDEX scheduled_calls_due_idx
       ON scheduled_calls ((greatest(next_attempt_at, window_deferred_until)))
