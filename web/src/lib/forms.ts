@@ -17,6 +17,25 @@ export interface FormAction {
   reset(): void;
 }
 
+// The form whose submit event is being dispatched right now. The focus alone does not say which
+// form was sent: Safari and Firefox on macOS do not focus a clicked button, so a mouse submit
+// leaves the focus on the body. A capturing listener sees every submit before React's handler
+// (which calls `run`) and forgets it once the dispatch is over.
+let submitting: HTMLFormElement | null = null;
+if (typeof document !== 'undefined') {
+  document.addEventListener(
+    'submit',
+    (e) => {
+      if (!(e.target instanceof HTMLFormElement)) return;
+      submitting = e.target;
+      queueMicrotask(() => {
+        submitting = null;
+      });
+    },
+    true,
+  );
+}
+
 export function useFormAction(
   options: { onError?: (err: unknown) => string | null | undefined } = {},
 ): FormAction {
@@ -25,7 +44,7 @@ export function useFormAction(
   const [formError, setFormError] = useState<string | null>(null);
   const { onError } = options;
   const running = useRef(false);
-  // The form that was sent (the one holding the focus then), and its refusal's message, for the
+  // The form that was sent (the one submitting, else the one holding the focus), and its refusal's message, for the
   // focus move below; `refused` counts refusals with field errors.
   const sent = useRef<{ form: HTMLFormElement | null; message: string }>({
     form: null,
@@ -39,7 +58,7 @@ export function useFormAction(
       running.current = true;
       const active = document.activeElement;
       sent.current = {
-        form: active instanceof HTMLElement ? active.closest('form') : null,
+        form: submitting ?? (active instanceof HTMLElement ? active.closest('form') : null),
         message: '',
       };
       setBusy(true);
