@@ -108,6 +108,9 @@ function run(entry: string, env: Record<string, string>, args: string[] = []) {
     ...env,
   };
   delete childEnv.REDIS_URL;
+  // The PostgreSQL run's own DATABASE_URL names the shared base database: a child given none here
+  // must use its embedded one in DATA_DIR, never migrate or rotate keys in that one.
+  if (!('DATABASE_URL' in env)) delete childEnv.DATABASE_URL;
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
