@@ -4,11 +4,11 @@
 // the key closes) is cleared, a reference within the org kept. Migration 0027 gives a call the
 // window put off its due time back. Runs only with DATABASE_URL: the
 // database is taken back to before 0026 by hand, with rows, and migrated again.
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { newId } from '../http/ids.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { createTeam } from '../test/factories.ts';
+import { undoMigrationsFrom } from '../test/migration-undo.ts';
 import { uniqueNumber } from '../test/twilio.ts';
 import { migrateToLatest } from './migrate.ts';
 import { withSystem } from './tenant.ts';
@@ -20,25 +20,8 @@ beforeAll(async () => {
 afterAll(() => database?.close());
 
 it("0026 and 0027 apply over a system's data: another org's prompt reference cleared, a window's old deferral dropped", async () => {
-  const owner = new pg.Client({ connectionString: database.url! });
-  await owner.connect();
-  try {
-    // Before 0026 (and so before 0027, which the migrator would otherwise find applied).
-    await owner.query(`
-      DROP INDEX scheduled_calls_due_idx;
-      CREATE INDEX scheduled_calls_due_idx ON scheduled_calls (next_attempt_at)
-        WHERE status = 'pending' AND deleted_at IS NULL;
-      ALTER TABLE scheduled_calls DROP COLUMN window_deferred_until;
-      ALTER TABLE message_agents DROP CONSTRAINT message_agents_org_prompt_fkey;
-      ALTER TABLE message_agents ADD FOREIGN KEY (prompt_id) REFERENCES prompts(id);
-      ALTER TABLE agents DROP CONSTRAINT agents_org_prompt_fkey;
-      ALTER TABLE agents ADD FOREIGN KEY (prompt_id) REFERENCES prompts(id);
-      ALTER TABLE prompts DROP CONSTRAINT prompts_org_id_id_key;
-      DELETE FROM kysely_migration WHERE name >= '2026_12_04_0026';
-    `);
-  } finally {
-    await owner.end();
-  }
+  // Before 0026 (and so before 0027, which the migrator would otherwise find applied).
+  await undoMigrationsFrom(database.url!, '2026_12_04_0026');
   const a = await createTeam(database);
   const b = await createTeam(database);
   const ids = { phone: newId(), ours: newId(), theirs: newId(), leaking: newId(), kept: newId() };

@@ -10,6 +10,7 @@ import { buildApp } from '../app.ts';
 import { as, headerAuthenticator, testConfig } from '../test/app.ts';
 import { createTestDatabase, type TestDatabase } from '../test/db.ts';
 import { createTeam } from '../test/factories.ts';
+import { undoMigrationsFrom } from '../test/migration-undo.ts';
 import { type Database, openDatabase } from './database.ts';
 import { migrateToLatest } from './migrate.ts';
 
@@ -109,28 +110,9 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
   it('a migration waits for the lock it needs; every pooled session keeps the request limits', async () => {
     // A database behind from 0022 on: 0022 alters voice_sessions (an exclusive table lock). The
     // migrator runs only what follows the last migration applied, so every later one is undone
-    // here too (a new migration adds its own undo below).
+    // too (src/test/migration-undo.ts).
     const behind = await createTestDatabase();
-    const owner = new pg.Client({ connectionString: behind.url! });
-    await owner.connect();
-    await owner.query(`
-      DROP INDEX scheduled_calls_due_idx;
-      CREATE INDEX scheduled_calls_due_idx ON scheduled_calls (next_attempt_at)
-        WHERE status = 'pending' AND deleted_at IS NULL;
-      ALTER TABLE scheduled_calls DROP COLUMN window_deferred_until;
-      ALTER TABLE message_agents DROP CONSTRAINT message_agents_org_prompt_fkey;
-      ALTER TABLE message_agents ADD FOREIGN KEY (prompt_id) REFERENCES prompts(id);
-      ALTER TABLE agents DROP CONSTRAINT agents_org_prompt_fkey;
-      ALTER TABLE agents ADD FOREIGN KEY (prompt_id) REFERENCES prompts(id);
-      ALTER TABLE prompts DROP CONSTRAINT prompts_org_id_id_key;
-      ALTER TABLE signing_keys DROP CONSTRAINT signing_keys_withdrawn_retired;
-      ALTER TABLE signing_keys DROP COLUMN withdrawn_at;
-      ALTER TABLE voice_sessions DROP COLUMN room_sid;
-      ALTER TABLE voice_sessions DROP COLUMN participant_sid;
-      DROP FUNCTION app_lock_twilio_account();
-      DELETE FROM kysely_migration WHERE name >= '2026_12_02_0022';
-    `);
-    await owner.end();
+    await undoMigrationsFrom(behind.url!, '2026_12_02_0022');
     const fresh = await openDatabase(configFor(behind.url!));
     try {
       // A long read of the table is under way when the server starts.

@@ -78,6 +78,25 @@ async function expectClosed(
   s.bystander.ws.close();
 }
 
+/**
+ * Runs `act`, then checks both sockets closed with 1008 revoked within the watcher's poll (5 s,
+ * on the instance that acted too) and the bystander did not.
+ */
+async function expectClosedAtWatch(
+  s: { here: Opened; there: Opened; bystander: Opened },
+  act: () => Promise<unknown>,
+) {
+  const since = Date.now();
+  await act();
+  for (const side of [s.here, s.there]) {
+    const c = await closedWithin(side, since);
+    expect(c).toMatchObject({ code: 1008, reason: 'revoked' });
+    expect(c.ms).toBeLessThan(5000);
+  }
+  expect(s.bystander.ws.readyState).toBe(s.bystander.ws.OPEN);
+  s.bystander.ws.close();
+}
+
 async function ok(res: Promise<{ statusCode: number; body: string }>, status: number) {
   const r = await res;
   expect(r.statusCode, r.body).toBe(status);
@@ -224,30 +243,14 @@ describe('sockets of a session that runs out close at the next watch, on every i
         : sql`update refresh_tokens set expires_at = now() - interval '1 second'
               where session_id in (select id from sessions where user_id = ${userId})`.execute(tx),
     );
-  async function expectRunOut(
-    s: { here: Opened; there: Opened; bystander: Opened },
-    what: 'lifetime' | 'idleness',
-    userId: string,
-  ) {
-    const since = Date.now();
-    await runOut(what, userId);
-    for (const side of [s.here, s.there]) {
-      const c = await closedWithin(side, since);
-      expect(c).toMatchObject({ code: 1008, reason: 'revoked' });
-      expect(c.ms).toBeLessThan(5000);
-    }
-    expect(s.bystander.ws.readyState).toBe(s.bystander.ws.OPEN);
-    s.bystander.ws.close();
-  }
-
   it('its absolute lifetime (SESSION_ABSOLUTE_TTL_SECONDS)', async () => {
     const p = await person(one, a.org, 'member', 'lifetime');
-    await expectRunOut(await sockets(p.access), 'lifetime', p.user.id);
+    await expectClosedAtWatch(await sockets(p.access), () => runOut('lifetime', p.user.id));
   });
 
   it('its refresh chain dead of idleness (REFRESH_TOKEN_IDLE_TTL_SECONDS)', async () => {
     const p = await person(one, a.org, 'member', 'idle');
-    await expectRunOut(await sockets(p.access), 'idleness', p.user.id);
+    await expectClosedAtWatch(await sockets(p.access), () => runOut('idleness', p.user.id));
   });
 
   it('a ticket socket, when the session that asked for the ticket runs out', async () => {
@@ -259,7 +262,7 @@ describe('sockets of a session that runs out close at the next watch, on every i
       there: await mustOpen(`${ws2}/ws?ticket=${await ticket()}`),
       bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
     };
-    await expectRunOut(s, 'lifetime', p.user.id);
+    await expectClosedAtWatch(s, () => runOut('lifetime', p.user.id));
   });
 });
 
@@ -271,25 +274,10 @@ describe('API-key sockets close (at the next watch, on every instance)', () => {
       bystander: await mustOpen(`${ws1}/ws?token=${a.owner.access}&device_name=bystander`),
     };
   }
-  async function expectKeyClosed(
-    s: { here: Opened; there: Opened; bystander: Opened },
-    act: () => Promise<void>,
-  ) {
-    const since = Date.now();
-    await act();
-    for (const side of [s.here, s.there]) {
-      const c = await closedWithin(side, since);
-      expect(c).toMatchObject({ code: 1008, reason: 'revoked' });
-      expect(c.ms).toBeLessThan(5000);
-    }
-    expect(s.bystander.ws.readyState).toBe(s.bystander.ws.OPEN);
-    s.bystander.ws.close();
-  }
-
   it('when the key is revoked', async () => {
     const key = await createKey(one.app, a.admin, ['audio:write']);
     const s = await keySockets(key.key);
-    await expectKeyClosed(s, () =>
+    await expectClosedAtWatch(s, () =>
       ok(
         one.app.inject({
           method: 'DELETE',
@@ -305,7 +293,7 @@ describe('API-key sockets close (at the next watch, on every instance)', () => {
     const creator = await person(one, a.org, 'admin', 'keycreator');
     const key = await createKey(one.app, creator, ['audio:write']);
     const s = await keySockets(key.key);
-    await expectKeyClosed(s, () => ok(removeMember(one.app, a.owner, creator), 204));
+    await expectClosedAtWatch(s, () => ok(removeMember(one.app, a.owner, creator), 204));
   });
 });
 
