@@ -1,6 +1,7 @@
 // The do-not-call CSV format: one number a line, `number,reason` (reason optional), an optional
 // header line `number,reason`, blank lines ignored. Fields may be quoted ("…", "" for a quote);
 // a field never spans lines. Pure: the service decides what to do with the result.
+import { codePointLength } from '../infra/text.ts';
 
 export const E164_RE = /^\+[1-9][0-9]{6,14}$/;
 export const MAX_CSV_LINES = 5000;
@@ -12,7 +13,7 @@ export const MAX_REASON_LENGTH = 500;
  * them, not in UTF-16 units: an emoji is one character, not two.
  */
 export function reasonProblem(reason: string): string | null {
-  if (codePoints(reason) > MAX_REASON_LENGTH) {
+  if (codePointLength(reason) > MAX_REASON_LENGTH) {
     return `the reason is longer than ${MAX_REASON_LENGTH} characters`;
   }
   // C0 and C1 controls (a CSI is a terminal escape as much as ESC is) and the Unicode line
@@ -22,12 +23,6 @@ export function reasonProblem(reason: string): string | null {
     return 'the reason contains control characters';
   }
   return null;
-}
-
-function codePoints(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
 }
 
 export interface CsvLineError {

@@ -2,6 +2,7 @@
 // breached passwords and the user's own identifiers refused — and deliberately no composition
 // rules (no "one digit, one symbol"), which push users towards predictable passwords.
 import { readFileSync } from 'node:fs';
+import { codePointLength } from '../infra/text.ts';
 
 /**
  * The form a password is judged and hashed in: exactly as typed after NFKC, so the same password
@@ -51,12 +52,6 @@ export function commonPasswords(): ReadonlySet<string> {
 
 function fold(text: string): string {
   return text.normalize('NFKC').toLowerCase();
-}
-
-function codePointLength(text: string): number {
-  let n = 0;
-  for (const _ of text) n++;
-  return n;
 }
 
 function emailIdentifiers(email: string): string[] {

@@ -19,6 +19,7 @@ import type { Database } from '../db/database.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { codePointLength } from '../infra/text.ts';
 import {
   ensurePreferencesRow,
   findPreferences,
@@ -77,7 +78,7 @@ export function keyErrors(key: string, field: string): FieldError[] {
 export function valueErrors(value: string, field: string): FieldError[] {
   if (value.trim().length === 0)
     return [{ field, message: 'must not be empty (remove the key instead)', rule: 'value_empty' }];
-  if ([...value].length > PREFERENCE_LIMITS.maxValueLength)
+  if (codePointLength(value) > PREFERENCE_LIMITS.maxValueLength)
     return [
       {
         field,
