@@ -5,6 +5,7 @@
 // With the embedded database (no DATABASE_URL), stop the server first: PGlite's data directory
 // can be opened by one process at a time, and the lock on it makes this script fail instead of
 // rotating a copy the running server would then overwrite.
+import { recordRotation } from '../src/admin/admin.ts';
 import { activeSigningKid } from '../src/auth/signing-key.repository.ts';
 import {
   loadKeyRing,
@@ -21,6 +22,11 @@ import { AppError } from '../src/http/errors.ts';
 
 // --compromised: the new key signs at once and every other key is withdrawn (README: Key rotation).
 const compromised = process.argv.slice(2).includes('--compromised');
+const CLI_META = {
+  ip: '127.0.0.1',
+  userAgent: 'switchboard-keys-rotate',
+  requestId: 'keys-rotate',
+};
 
 let config: Readonly<Config> | undefined;
 try {
@@ -42,7 +48,15 @@ try {
     const { kid, retiredKid, activatesAt, withdrawnKids } = await rotateSigningKey(
       database,
       config.encryption,
-      { publishDelaySeconds: config.auth.signingKeyPublishDelaySeconds, compromised },
+      {
+        publishDelaySeconds: config.auth.signingKeyPublishDelaySeconds,
+        compromised,
+        // The operator's rotation is in the audit log like the superuser's, as the system's act.
+        record: (tx, r) =>
+          recordRotation(tx, CLI_META, { actor_user_id: null, actor_type: 'system' }, r, {
+            compromised,
+          }),
+      },
     );
     if (compromised) {
       console.log(`signing key: ${kid} (signs now)`);

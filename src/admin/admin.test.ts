@@ -3,6 +3,7 @@
 // Hostile cases (an unverified squatter, other callers' and bad org headers) are in
 // admin.security.test.ts.
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueUserToken } from '../auth/user-tokens.ts';
 import { ConfigError, loadConfig } from '../config.ts';
@@ -296,6 +297,40 @@ describe('admin routes', () => {
         metadata: { retired_kid: oldKid, activates_at },
       }),
     ]);
+  });
+
+  it('rotates only with its audit entry: when the entry cannot be written, no key changed', async () => {
+    const keys = () =>
+      withSystem(t.database, (tx) =>
+        tx
+          .selectFrom('signing_keys')
+          .select(['kid', 'status', 'withdrawn_at'])
+          .orderBy('kid')
+          .execute(),
+      );
+    const before = await keys();
+    // The audit log refuses this one entry (a full disk, a revoked grant would do the same).
+    await sql`create function zz_refuse_rotation_audit() returns trigger language plpgsql as $$
+      begin
+        if new.action = 'signing_key.rotate' then raise exception 'audit log refused'; end if;
+        return new;
+      end $$`.execute(t.database.db);
+    await sql`create trigger zz_refuse_rotation_audit before insert on audit_logs
+      for each row execute function zz_refuse_rotation_audit()`.execute(t.database.db);
+    try {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/admin/signing-keys/rotate?compromised=true',
+        headers: su.headers,
+      });
+      expect(res.statusCode).toBe(500);
+      // A compromise rotation withdraws every key: had it committed apart from its record, the
+      // keys would have changed with nothing in the log to say who did it.
+      expect(await keys()).toEqual(before);
+    } finally {
+      await sql`drop trigger zz_refuse_rotation_audit on audit_logs`.execute(t.database.db);
+      await sql`drop function zz_refuse_rotation_audit()`.execute(t.database.db);
+    }
   });
 });
 

@@ -3,12 +3,13 @@
 // this — never an API key, never anyone else.
 import { requireSuperuser } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
-import { recordAudit } from '../audit/audit.ts';
+import { type AuditInput, recordAudit } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { PASSWORD_BOUND_PURPOSES } from '../auth/password-reset.ts';
 import { revokeSessions } from '../auth/session.repository.ts';
+import type { RotationResult } from '../auth/signing-keys.ts';
 import { retireUserTokens } from '../auth/user-token.repository.ts';
-import { withTenant } from '../db/tenant.ts';
+import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, page } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
@@ -124,24 +125,35 @@ export async function adminRotateSigningKey(
   opts: { compromised?: boolean } = {},
 ) {
   requireSuperuser(p);
-  const r = await auth.rotateSigningKey(opts);
-  await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), (tx) =>
-    recordAudit(tx, meta, {
-      org_id: null,
-      actor_user_id: p.userId,
-      actor_type: 'superuser',
-      action: 'signing_key.rotate',
-      target_type: 'signing_key',
-      target_id: r.kid,
-      outcome: 'success',
-      metadata: {
-        retired_kid: r.retiredKid,
-        activates_at: r.activatesAt.toISOString(),
-        ...(opts.compromised
-          ? { compromised: true, withdrawn_kids: r.withdrawnKids.join(' ') }
-          : {}),
-      },
-    }),
-  );
-  return r;
+  return auth.rotateSigningKey({
+    compromised: opts.compromised,
+    record: (tx, r) =>
+      recordRotation(tx, meta, { actor_user_id: p.userId, actor_type: 'superuser' }, r, opts),
+  });
+}
+
+/**
+ * A signing-key rotation's platform-wide audit entry, by the superuser's route or by the
+ * operator's `npm run keys:rotate` (the system).
+ */
+export function recordRotation(
+  tx: Tx,
+  meta: RequestMeta,
+  actor: Pick<AuditInput, 'actor_user_id' | 'actor_type'>,
+  r: RotationResult,
+  opts: { compromised?: boolean },
+): Promise<void> {
+  return recordAudit(tx, meta, {
+    org_id: null,
+    ...actor,
+    action: 'signing_key.rotate',
+    target_type: 'signing_key',
+    target_id: r.kid,
+    outcome: 'success',
+    metadata: {
+      retired_kid: r.retiredKid,
+      activates_at: r.activatesAt.toISOString(),
+      ...(opts.compromised ? { compromised: true, withdrawn_kids: r.withdrawnKids.join(' ') } : {}),
+    },
+  });
 }

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { KEY_RING_RELOAD_SECONDS } from '../crypto/signing-key-timing.ts';
 import type { Database } from '../db/database.ts';
+import type { Tx } from '../db/tenant.ts';
 import { type Background, createBackground } from '../infra/background.ts';
 import type { Mailer } from '../mail/mailer.ts';
 import {
@@ -47,7 +48,11 @@ export interface AuthContext {
   reloadKeys(force?: boolean): Promise<void>;
   /** Stage a new signing key (published now, signing after SIGNING_KEY_PUBLISH_DELAY_SECONDS). */
   /** compromised: the new key signs at once and every other key is withdrawn. */
-  rotateSigningKey(opts?: { compromised?: boolean }): Promise<RotationResult>;
+  /** record: the rotation's audit entry, written in its transaction. */
+  rotateSigningKey(opts?: {
+    compromised?: boolean;
+    record?: (tx: Tx, r: RotationResult) => Promise<void>;
+  }): Promise<RotationResult>;
   start(): Promise<void>;
   stop(): void;
 }
@@ -142,6 +147,7 @@ export async function createAuthContext(deps: {
         publishDelaySeconds: config.auth.signingKeyPublishDelaySeconds,
         clock,
         compromised: opts.compromised,
+        record: opts.record,
       });
       // Publish the staged key from this instance at once; the others within a reload interval.
       await ctx.reloadKeys(true);

@@ -143,46 +143,62 @@ function wholeSeconds<K extends string>(options: Record<K, number>, name: K, min
 export async function rotateSigningKey(
   database: Database,
   enc: EncryptionConfig,
+  options: {
+    publishDelaySeconds: number;
+    clock?: KeyClock;
+    compromised?: boolean;
+    /** The rotation's audit entry, in its transaction: no key changes without its record. */
+    record?: (tx: Tx, r: RotationResult) => Promise<void>;
+  },
+): Promise<RotationResult> {
+  const row = await newKeyRow(enc);
+  return withSystem(database, async (tx) => {
+    const r = await rotateIn(tx, row, options);
+    await options.record?.(tx, r);
+    return r;
+  });
+}
+
+async function rotateIn(
+  tx: Tx,
+  row: NewSigningKeyRow,
   options: { publishDelaySeconds: number; clock?: KeyClock; compromised?: boolean },
 ): Promise<RotationResult> {
   const compromised = options.compromised === true;
   // A compromise cannot wait for verifiers' caches: the new key signs at once.
   const delay = compromised ? 0 : wholeSeconds(options, 'publishDelaySeconds', 0);
-  const row = await newKeyRow(enc);
-  return withSystem(database, async (tx) => {
-    await lockForTransaction(tx, ROTATION_LOCK_ID);
-    // undefined: the database's now(), fixed for the whole transaction.
-    const now = options.clock?.();
-    // A staged key whose time has come is the active one now; only a key still waiting blocks.
+  await lockForTransaction(tx, ROTATION_LOCK_ID);
+  // undefined: the database's now(), fixed for the whole transaction.
+  const now = options.clock?.();
+  // A staged key whose time has come is the active one now; only a key still waiting blocks.
+  await promoteDue(tx, now);
+  if (compromised) {
+    // Every key there is may be in other hands (they are sealed in the same database): the
+    // staged one too. Withdrawn before the new one is staged; the new one alone survives.
+    const current = (await activeSigningKid(tx)) ?? null;
+    const withdrawnKids = await withdrawSigningKeysBut(tx, row.kid, now);
+    const activatesAt = await stageSigningKey(tx, row, now, 0);
     await promoteDue(tx, now);
-    if (compromised) {
-      // Every key there is may be in other hands (they are sealed in the same database): the
-      // staged one too. Withdrawn before the new one is staged; the new one alone survives.
-      const current = (await activeSigningKid(tx)) ?? null;
-      const withdrawnKids = await withdrawSigningKeysBut(tx, row.kid, now);
-      const activatesAt = await stageSigningKey(tx, row, now, 0);
-      await promoteDue(tx, now);
-      return { kid: row.kid, activatesAt: activatesAt!, retiredKid: current, withdrawnKids };
-    }
-    const pending = await stagedSigningKey(tx);
-    if (pending) {
-      throw new AppError(
-        'signing_key_rotation_pending',
-        `Key ${pending.kid} is already staged and starts signing at ${pending.activates_at?.toISOString()}; rotate again after that.`,
-      );
-    }
-    const current = await activeSigningKid(tx);
-    // With no active key nothing was ever published, so no verifier can hold a stale set.
-    const wait = current ? delay : 0;
-    const activatesAt = await stageSigningKey(tx, row, now, wait);
-    if (wait === 0) await promoteDue(tx, now);
-    return {
-      kid: row.kid,
-      activatesAt: activatesAt!,
-      retiredKid: current ?? null,
-      withdrawnKids: [],
-    };
-  });
+    return { kid: row.kid, activatesAt: activatesAt!, retiredKid: current, withdrawnKids };
+  }
+  const pending = await stagedSigningKey(tx);
+  if (pending) {
+    throw new AppError(
+      'signing_key_rotation_pending',
+      `Key ${pending.kid} is already staged and starts signing at ${pending.activates_at?.toISOString()}; rotate again after that.`,
+    );
+  }
+  const current = await activeSigningKid(tx);
+  // With no active key nothing was ever published, so no verifier can hold a stale set.
+  const wait = current ? delay : 0;
+  const activatesAt = await stageSigningKey(tx, row, now, wait);
+  if (wait === 0) await promoteDue(tx, now);
+  return {
+    kid: row.kid,
+    activatesAt: activatesAt!,
+    retiredKid: current ?? null,
+    withdrawnKids: [],
+  };
 }
 
 /**

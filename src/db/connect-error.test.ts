@@ -195,6 +195,28 @@ describe("npm run keys:rotate with ENCRYPTION_KEYS other than the servers'", () 
       expect(right.code).toBe(0);
       expect(right.output).toMatch(/staged signing key: \S+/);
       expect((await ring()).kids).toHaveLength(2);
+      // The operator's rotation is in the audit log, the system's act (the refused ones are not).
+      const database = await openDatabase(config);
+      try {
+        const trail = await withSystem(database, (tx) =>
+          tx
+            .selectFrom('audit_logs')
+            .select(['actor_type', 'actor_user_id', 'org_id', 'target_id', 'user_agent'])
+            .where('action', '=', 'signing_key.rotate')
+            .execute(),
+        );
+        expect(trail).toEqual([
+          {
+            actor_type: 'system',
+            actor_user_id: null,
+            org_id: null,
+            target_id: right.output.match(/staged signing key: (\S+)/)?.[1],
+            user_agent: 'switchboard-keys-rotate',
+          },
+        ]);
+      } finally {
+        await database.close();
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
