@@ -2,7 +2,8 @@
 // (`node dist/src/main.js`, built here when stale like `npm start` does) on the embedded
 // database. SIGTERM drains in-flight requests and closes the database; a second start on the same
 // data folder finds everything that was acknowledged while a third start on the same folder is
-// refused; `npm start` leaves one node process that gets npm's SIGTERM; production refuses to
+// refused; `npm start` leaves one node process that gets npm's SIGTERM; a second Ctrl-C does not
+// wait for the drain; production refuses to
 // start without its secrets; a bad configuration is listed in full.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -227,6 +228,33 @@ describe('main.ts as a process', () => {
       }
     }
   }, 300_000);
+
+  it('a second Ctrl-C exits at once; a repeated SIGTERM leaves the drain in charge', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const server = start({ PORT: String(port), DATA_DIR: dataDir, NODE_ENV: 'development' });
+    const held = new net.Socket();
+    try {
+      await waitReady(base, server.child);
+      // A request whose body never arrives: in flight, so the drain waits for it (up to 10 s).
+      await new Promise<void>((resolve) => held.connect(port, '127.0.0.1', resolve));
+      held.on('error', () => {});
+      held.write(
+        'POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+          'Content-Length: 100\r\n\r\n{"email":',
+      );
+      server.child.kill('SIGINT');
+      await waitForOutput(server.output, 'shutting down: draining requests');
+      server.child.kill('SIGTERM'); // ignored: the drain goes on
+      server.child.kill('SIGINT');
+      expect(await server.exited).toBe(130);
+      expect(server.output()).toContain('second interrupt: exiting without waiting');
+      expect(server.output()).not.toContain('graceful shutdown timed out');
+    } finally {
+      held.destroy();
+      server.child.kill('SIGKILL');
+    }
+  }, 200_000);
 
   it('with NODE_ENV=production refuses to start without secrets, naming them', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sb-prod-'));

@@ -83,7 +83,15 @@ app.addHook('onClose', async () => {
 
 let closing = false;
 async function shutdown(signal: string) {
-  if (closing) return;
+  if (closing) {
+    // A second Ctrl-C: the operator will not wait for the drain. A repeated SIGTERM (a process
+    // manager's) leaves the drain and its timeout in charge.
+    if (signal === 'SIGINT') {
+      logger.warn({ signal }, 'second interrupt: exiting without waiting for requests in flight');
+      process.exit(130);
+    }
+    return;
+  }
   closing = true;
   logger.info({ signal }, 'shutting down: draining requests');
   const force = setTimeout(() => {
