@@ -173,6 +173,37 @@ describe('the document', () => {
   });
 });
 
+describe('answers to wait on', () => {
+  it('document Retry-After on every 429 and 503, once under components.headers', async () => {
+    const doc = (await t.app.inject({ url: '/openapi.json' })).json() as {
+      paths: Record<
+        string,
+        Record<string, { responses?: Record<string, { headers?: Record<string, unknown> }> }>
+      >;
+      components: { headers?: Record<string, { schema?: object }> };
+    };
+    const missing: string[] = [];
+    let waits = 0;
+    for (const [path, item] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [status, response] of Object.entries(op.responses ?? {})) {
+          if (status !== '429' && status !== '503') continue;
+          waits += 1;
+          if (
+            (response.headers?.['Retry-After'] as { $ref?: string } | undefined)?.$ref !==
+            '#/components/headers/RetryAfter'
+          ) {
+            missing.push(`${method.toUpperCase()} ${path} ${status}`);
+          }
+        }
+      }
+    }
+    expect(waits).toBeGreaterThan(200);
+    expect(missing).toEqual([]);
+    expect(doc.components.headers?.RetryAfter?.schema).toEqual({ type: 'integer', minimum: 0 });
+  });
+});
+
 describe('routes that read a body', () => {
   it('list 413 and 415 on every POST, PUT, PATCH and DELETE, body schema or not', async () => {
     const doc = (await t.app.inject({ url: '/openapi.json' })).json() as {

@@ -112,6 +112,39 @@ export function problemsAsProblemJson<D extends { paths?: unknown }>(doc: D): D 
   return doc;
 }
 
+/**
+ * The Retry-After a client should honour, on every 429 and 503 the document lists: the limiters
+ * (rate_limited), the concurrency quota (quota_exceeded) and a database that is down or busy send
+ * it, and a client written from the document alone would otherwise retry at once (or never).
+ * Documented once under components.headers. Changes the document in place.
+ */
+export function retryAfterHeaders<D extends { paths?: unknown; components?: unknown }>(doc: D): D {
+  const paths = (doc.paths ?? {}) as Record<string, Operations>;
+  let used = false;
+  for (const item of Object.values(paths)) {
+    for (const op of Object.values(item)) {
+      for (const [status, response] of Object.entries(op?.responses ?? {})) {
+        if (status !== '429' && status !== '503') continue;
+        const r = response as { headers?: Record<string, unknown> };
+        r.headers = { ...r.headers, 'Retry-After': { $ref: '#/components/headers/RetryAfter' } };
+        used = true;
+      }
+    }
+  }
+  if (used) {
+    const components = ((doc as { components?: Record<string, unknown> }).components ??= {});
+    components.headers = {
+      ...(components.headers as object | undefined),
+      RetryAfter: {
+        description:
+          'Seconds to wait before trying again. Sent with `rate_limited` and `quota_exceeded` (429) and with `database_unavailable` and `database_busy` (503); absent from a 503 that waiting does not cure (`livekit_not_configured`).',
+        schema: { type: 'integer', minimum: 0 },
+      },
+    };
+  }
+  return doc;
+}
+
 const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { publicUrl }) => {
   // Every route declares the problem answers of its kind (credential, body) without copying them.
   app.addHook('onRoute', (route) => {
@@ -161,7 +194,9 @@ const plugin: FastifyPluginAsyncTypebox<{ publicUrl: string }> = async (app, { p
       buildLocalReference: (json, _base, _frag, i) => (json.$id as string) ?? `def-${i}`,
     },
     transformObject: (d) =>
-      optionalBodies(problemsAsProblemJson('openapiObject' in d ? d.openapiObject : {})),
+      retryAfterHeaders(
+        optionalBodies(problemsAsProblemJson('openapiObject' in d ? d.openapiObject : {})),
+      ),
   });
   // The docs carry no tenant data: open to an enrolment-only session like the other public pages.
   await app.register(async (docs) => {

@@ -1893,7 +1893,10 @@ export interface components {
     responses: never;
     parameters: never;
     requestBodies: never;
-    headers: never;
+    headers: {
+        /** @description Seconds to wait before trying again. Sent with `rate_limited` and `quota_exceeded` (429) and with `database_unavailable` and `database_busy` (503); absent from a 503 that waiting does not cure (`livekit_not_configured`). */
+        RetryAfter: number;
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1961,6 +1964,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2011,6 +2015,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2063,6 +2068,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2124,6 +2130,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2266,6 +2273,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2284,6 +2292,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2409,6 +2418,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2427,6 +2437,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2523,6 +2534,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2541,6 +2553,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2629,6 +2642,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2647,6 +2661,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2737,6 +2752,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2827,6 +2843,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2915,6 +2932,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3016,6 +3034,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3109,6 +3128,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3226,6 +3246,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3313,6 +3334,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3440,6 +3462,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3517,6 +3540,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3535,6 +3559,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3613,6 +3638,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3720,6 +3746,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3822,6 +3849,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3840,6 +3868,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3949,6 +3978,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -3967,6 +3997,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4069,6 +4100,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4087,6 +4119,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4185,6 +4218,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4203,6 +4237,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4293,6 +4328,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4311,6 +4347,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4393,6 +4430,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4411,6 +4449,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4484,6 +4523,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4502,6 +4542,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4573,6 +4614,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4591,6 +4633,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4684,6 +4727,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4702,6 +4746,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4789,6 +4834,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4807,6 +4853,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4912,6 +4959,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -4930,6 +4978,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5020,6 +5069,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5038,6 +5088,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5130,6 +5181,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5148,6 +5200,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5264,6 +5317,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5282,6 +5336,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5361,6 +5416,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5379,6 +5435,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5481,6 +5538,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5499,6 +5557,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5623,6 +5682,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5701,6 +5761,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5719,6 +5780,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5825,6 +5887,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5843,6 +5906,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5928,6 +5992,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -5946,6 +6011,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6047,6 +6113,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6065,6 +6132,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6186,6 +6254,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6204,6 +6273,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6308,6 +6378,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6326,6 +6397,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6408,6 +6480,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6426,6 +6499,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6536,6 +6610,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6554,6 +6629,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6646,6 +6722,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6664,6 +6741,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6817,6 +6895,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6835,6 +6914,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6922,6 +7002,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -6940,6 +7021,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7050,6 +7132,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7068,6 +7151,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7160,6 +7244,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7178,6 +7263,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7257,6 +7343,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7275,6 +7362,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7359,6 +7447,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7377,6 +7466,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7491,6 +7581,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7509,6 +7600,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7623,6 +7715,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7641,6 +7734,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7748,6 +7842,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7766,6 +7861,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7894,6 +7990,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -7912,6 +8009,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8032,6 +8130,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8050,6 +8149,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8132,6 +8232,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8150,6 +8251,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8270,6 +8372,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8288,6 +8391,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8375,6 +8479,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8393,6 +8498,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8499,6 +8605,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8517,6 +8624,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8665,6 +8773,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8683,6 +8792,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8781,6 +8891,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8799,6 +8910,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8926,6 +9038,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -8944,6 +9057,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9043,6 +9157,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9061,6 +9176,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9153,6 +9269,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9171,6 +9288,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9304,6 +9422,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9322,6 +9441,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9448,6 +9568,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9475,6 +9596,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9602,6 +9724,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9620,6 +9743,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9719,6 +9843,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9737,6 +9862,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9867,6 +9993,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9885,6 +10012,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -9983,6 +10111,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10001,6 +10130,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10142,6 +10272,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10160,6 +10291,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10252,6 +10384,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10270,6 +10403,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10411,6 +10545,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10429,6 +10564,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10522,6 +10658,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10540,6 +10677,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10660,6 +10798,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10678,6 +10817,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10771,6 +10911,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10789,6 +10930,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10920,6 +11062,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -10938,6 +11081,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11030,6 +11174,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11048,6 +11193,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11179,6 +11325,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11197,6 +11344,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11307,6 +11455,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11325,6 +11474,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11467,6 +11617,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11485,6 +11636,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11593,6 +11745,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11611,6 +11764,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11712,6 +11866,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11730,6 +11885,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11881,6 +12037,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -11899,6 +12056,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12034,6 +12192,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12052,6 +12211,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12152,6 +12312,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12170,6 +12331,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12260,6 +12422,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12278,6 +12441,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12373,6 +12537,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12391,6 +12556,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12486,6 +12652,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12504,6 +12671,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12601,6 +12769,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12619,6 +12788,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12720,6 +12890,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12738,6 +12909,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12825,6 +12997,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12843,6 +13016,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12938,6 +13112,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -12956,6 +13131,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13059,6 +13235,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13077,6 +13254,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13174,6 +13352,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13192,6 +13371,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13336,6 +13516,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13354,6 +13535,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13435,6 +13617,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13453,6 +13636,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13542,6 +13726,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13560,6 +13745,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13677,6 +13863,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13695,6 +13882,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13794,6 +13982,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13812,6 +14001,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13904,6 +14094,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -13922,6 +14113,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14014,6 +14206,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14106,6 +14299,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14199,6 +14393,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14300,6 +14495,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14318,6 +14514,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14388,6 +14585,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14406,6 +14604,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14501,6 +14700,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14519,6 +14719,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14600,6 +14801,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14618,6 +14820,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14726,6 +14929,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14744,6 +14948,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14852,6 +15057,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14870,6 +15076,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14974,6 +15181,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -14992,6 +15200,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15072,6 +15281,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15170,6 +15380,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15188,6 +15399,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15268,6 +15480,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15286,6 +15499,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15378,6 +15592,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15396,6 +15611,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15511,6 +15727,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15529,6 +15746,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15639,6 +15857,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15657,6 +15876,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15749,6 +15969,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15767,6 +15988,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15872,6 +16094,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -15890,6 +16113,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16005,6 +16229,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16023,6 +16248,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16155,6 +16381,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16173,6 +16400,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16263,6 +16491,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16367,6 +16596,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16385,6 +16615,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16492,6 +16723,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             429: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16510,6 +16742,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -16603,6 +16836,7 @@ export interface operations {
             /** @description RFC 9457 problem document */
             503: {
                 headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
                     [name: string]: unknown;
                 };
                 content: {
