@@ -22,7 +22,7 @@ const Identity = Type.String({
 });
 const Digest = Type.Union([Type.String(), Type.Null()], {
   description:
-    'Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale',
+    'Short digest of the preferences (sha256 over the UTF-8 JSON array `[[key, value], …]` of the entries in code-point order of their keys, base64url, first 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale',
 });
 
 const ContextVoiceSession = Type.Object({
@@ -58,10 +58,13 @@ const ContextOut = Type.Object(
   { title: 'AgentContext' },
 );
 
+// No maxLength on the key or the value: their limits are the preference rules, checked by the
+// service (422 `invalid_preferences`), the same answer at any size as on
+// /api/users/me/preferences; the body limit (413) bounds what is read.
 const SetBody = Type.Object(
   {
-    key: Type.String({ maxLength: 200, description: 'The preference key' }),
-    value: Type.Union([Type.String({ maxLength: 10_000 }), Type.Null()], {
+    key: Type.String({ description: 'The preference key' }),
+    value: Type.Union([Type.String(), Type.Null()], {
       description: 'The value to remember; null forgets the key',
     }),
   },

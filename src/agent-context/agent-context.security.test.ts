@@ -190,6 +190,10 @@ describe('preferences that break the rules: 422 or 400, nothing written, nothing
     ['a key too long', { key: 'k'.repeat(L.maxKeyLength + 1), value: 'v' }, 422],
     ['an empty value', { key: 'language', value: '' }, 422],
     ['a value too long', { key: 'language', value: 'x'.repeat(L.maxValueLength + 1) }, 422],
+    // The same rule answers the same, whatever the size (as on /api/users/me/preferences).
+    ['a key far too long', { key: 'k'.repeat(300), value: 'v' }, 422],
+    ['a value far too long', { key: 'language', value: 'x'.repeat(20_000) }, 422],
+    ['a key with a line feed', { key: 'a\nb', value: 'v' }, 422],
     ['a number value', { key: 'language', value: 3 }, 400],
     ['no value', { key: 'language' }, 400],
     ['an extra field', { key: 'language', value: 'de', admin: true }, 400],
@@ -221,6 +225,25 @@ describe('preferences that break the rules: 422 or 400, nothing written, nothing
     const remove = await write(keyA.headers, full.user.id, { key: 'k1', value: null });
     expect(remove.statusCode).toBe(200);
     expect(Object.keys(remove.json().preferences)).toHaveLength(L.maxKeys - 1);
+  });
+
+  it('the map’s size is counted as stored: escaped control characters never reach the database’s limit', async () => {
+    // Each U+0001 is stored as the 6 bytes \u0001: 11 such values of 1000 characters passed a
+    // count of raw bytes and broke the column's CHECK (a 500).
+    const who = await person(t, a.org, 'member', 'controls');
+    const answers: number[] = [];
+    for (let i = 0; i < 11; i++) {
+      const res = await write(keyA.headers, who.user.id, {
+        key: `c${i}`,
+        value: '\u0001'.repeat(L.maxValueLength),
+      });
+      answers.push(res.statusCode);
+      if (res.statusCode === 422) expect(res.json().errors[0].rule).toBe('max_total_bytes');
+    }
+    expect(answers.filter((s) => s !== 200 && s !== 422)).toEqual([]);
+    expect(answers).toContain(422);
+    const stored = await storedPrefs(a.org.id, who.user.id);
+    expect(Buffer.byteLength(JSON.stringify(stored))).toBeLessThanOrEqual(L.maxTotalBytes);
   });
 
   it('a body far over the size limit is 413, nothing written', async () => {

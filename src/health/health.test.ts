@@ -1,6 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 
+type Schema = Record<string, unknown>;
+const isSchema = (s: unknown): s is Schema => typeof s === 'object' && s !== null;
+
+/** Every object schema within a request schema, with its JSON pointer-like path. */
+function objectSchemas(schema: unknown, at = ''): [string, Schema][] {
+  if (!isSchema(schema)) return [];
+  const out: [string, Schema][] = schema.type === 'object' ? [[at, schema]] : [];
+  const under = (s: unknown, path: string) => out.push(...objectSchemas(s, path));
+  for (const key of ['properties', 'patternProperties'] as const)
+    for (const [k, v] of Object.entries(isSchema(schema[key]) ? schema[key] : {}))
+      under(v, `${at}/${k}`);
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const)
+    for (const [i, v] of (Array.isArray(schema[key]) ? schema[key] : []).entries())
+      under(v, `${at}/${key}/${i}`);
+  under(schema.items, `${at}/items`);
+  under(schema.additionalProperties, `${at}/*`);
+  return out;
+}
+
 let t: TestApp;
 beforeAll(async () => {
   t = await buildTestApp();
@@ -69,16 +88,17 @@ describe('health, readiness and API docs', () => {
       const path = r.url.replace(/:(\w+)/g, '{$1}').replace(/\/$/, '') || '/';
       expect(documented, `${r.method} ${r.url} is documented`).toContain(`${r.method} ${path}`);
       expect(r.schema?.response, `${r.method} ${r.url} declares responses`).toBeTruthy();
-      // A body of named fields refuses unknown ones; a map (keys chosen by the caller, like
-      // the preferences) instead constrains every key and value by a schema.
-      const body = r.schema?.body;
-      if (body && body.type === 'object') {
-        const isMap = !!body.patternProperties || typeof body.additionalProperties === 'object';
-        if (!isMap) {
-          expect(body.additionalProperties, `${r.method} ${r.url} rejects unknown fields`).toBe(
-            false,
-          );
-        }
+      // Every property of every object in a body is checked: an object of named fields (with or
+      // without patternProperties) refuses any other, and a map (keys chosen by the caller, like
+      // the preferences) gives every other property a schema. patternProperties alone do not
+      // count: a key no pattern matches (e.g. one with a line break, which `.` does not match)
+      // would be accepted with a value of any type.
+      for (const [at, object] of objectSchemas(r.schema?.body)) {
+        const extra = object.additionalProperties;
+        expect(
+          extra === false || (typeof extra === 'object' && extra !== null),
+          `${r.method} ${r.url} body${at} checks every property (additionalProperties false or a schema)`,
+        ).toBe(true);
       }
     }
   });

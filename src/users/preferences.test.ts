@@ -2,13 +2,22 @@
 // rules (key charset and length, value length, count, total size) answer 422 with every broken
 // rule named and change nothing; the audit log names keys, never values; another org (the same
 // person's other membership) has its own map; the digest follows the content, not the order.
+import { createHash } from 'node:crypto';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withTenant } from '../db/tenant.ts';
+import { withSystem, withTenant } from '../db/tenant.ts';
+import { AppError } from '../http/errors.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
 import { auditOf, logIn, type Team, team } from '../test/org-helpers.ts';
-import { digestOf, PREFERENCE_LIMITS, preferencesDigest } from './preferences.ts';
+import {
+  checkPreferences,
+  digestOf,
+  jsonBytes,
+  PREFERENCE_LIMITS,
+  preferencesDigest,
+} from './preferences.ts';
 
 let t: TestApp;
 let a: Team;
@@ -136,10 +145,79 @@ describe('the rules: 422 invalid_preferences, nothing changed', () => {
     ['a nested object', { language: { code: 'fr' } }],
     ['an array body', ['language']],
     ['a null value', { language: null }],
+    // A JSON Schema pattern's `.` stops at line terminators: a map schema that checked values only
+    // through a pattern of keys left these keys' values unchecked (a 500 when read as strings).
+    ['a number under a key with a line feed', { 'a\nb': 1 }],
+    ['an object under a key with a carriage return', { 'a\rb': { x: 1 } }],
+    ['a number under a key with U+2028', { 'a\u2028b': 1 }],
+    ['a null under a key with U+2029', { 'a\u2029b': null }],
   ])('%s is not the shape: 400 validation_failed', async (_label, body) => {
+    await put(a.member.headers, { language: 'fr' });
     const res = await put(a.member.headers, body);
-    expect(res.statusCode).toBe(400);
+    expect(res.statusCode, res.body).toBe(400);
     expect(res.json().code).toBe('validation_failed');
+    expect((await get(a.member.headers)).json().preferences).toEqual({ language: 'fr' });
+  });
+
+  it('a key with a line break and a string value is a bad key, echoed on one line', async () => {
+    const res = await put(a.member.headers, { 'a\nb': 'v', 'c\u2028d': 'v' });
+    expect(res.statusCode, res.body).toBe(422);
+    const errors: { field: string; rule: string }[] = res.json().errors;
+    expect(errors.map((e) => e.rule)).toEqual(['key_charset', 'key_charset']);
+    expect(errors.map((e) => e.field)).toEqual(['a\\u000ab', 'c\\u2028d']);
+    const one = await put(a.member.headers, { 'x\r\ny': 'v' });
+    expect(one.json().detail).toBe(`x\\u000d\\u000ay: ${one.json().errors[0].message}`);
+  });
+
+  it('the map check refuses a value that is not a string itself (400), whatever the schema', () => {
+    const refused = (() => {
+      try {
+        checkPreferences({ language: 'fr', 'a\nb': 1 as unknown as string });
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(refused).toBeInstanceOf(AppError);
+    expect((refused as AppError).code).toBe('validation_failed');
+  });
+
+  it('the size counts the map as stored: 11 values of 1000 control characters are refused', async () => {
+    // Raw, 11,000 bytes; as JSON (and in the jsonb column) each U+0001 is the 6 bytes \u0001.
+    await put(a.member.headers, { language: 'fr' });
+    const map = Object.fromEntries(
+      Array.from({ length: 11 }, (_, i) => [`k${i}`, '\u0001'.repeat(L.maxValueLength)]),
+    );
+    const res = await put(a.member.headers, map);
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json().errors.map((e: { rule: string }) => e.rule)).toEqual(['max_total_bytes']);
+    expect((await get(a.member.headers)).json().preferences).toEqual({ language: 'fr' });
+  });
+
+  it('a map of exactly the maximum size, as JSON, is stored; one byte more is not', async () => {
+    // Worst case for the database's own limit: values of characters JSON escapes.
+    const c = '\u0001';
+    const map = { k0: c.repeat(L.maxValueLength), k1: c.repeat(L.maxValueLength), k2: '' };
+    while (jsonBytes(map) + 6 <= L.maxTotalBytes) map.k2 += c;
+    while (jsonBytes(map) < L.maxTotalBytes) map.k2 += 'x';
+    expect(jsonBytes(map)).toBe(L.maxTotalBytes);
+    expect(checkPreferences(map)).toEqual([]);
+    expect((await put(a.member.headers, map)).statusCode).toBe(200);
+    const over = await put(a.member.headers, { ...map, k2: `${map.k2}x` });
+    expect(over.statusCode).toBe(422);
+    expect(over.json().errors[0].rule).toBe('max_total_bytes');
+  });
+
+  it('the measure is the stored jsonb text less its ", " and ": " spaces', async () => {
+    const map = {
+      k: 'a\u0001\u001f\n\r\t\b\f"\\/\u007f\u0085\u2028\u2029é€😀',
+      'k.2': 'x',
+      '10': '"quoted"',
+    };
+    const stored = await withSystem(t.database, (tx) =>
+      sql<{ n: number }>`select octet_length(${JSON.stringify(map)}::jsonb::text) as n`.execute(tx),
+    );
+    const n = Object.keys(map).length;
+    expect(Number(stored.rows[0]?.n)).toBe(jsonBytes(map) + 2 * n - 1);
   });
 
   it('names every broken entry, and echoes a long key shortened', async () => {
@@ -160,6 +238,26 @@ describe('the digest', () => {
     expect(digestOf({ ab: 'c' })).not.toBe(digestOf({ a: 'bc' }));
     expect(digestOf({ a: '1' })).toMatch(/^[A-Za-z0-9_-]{16}$/);
     expect(digestOf({})).toBeNull();
+  });
+
+  it('hashes the entries in code-point order, integer-like keys too', () => {
+    const expected = createHash('sha256')
+      .update(
+        JSON.stringify([
+          ['10', 'b'],
+          ['2', 'a'],
+          ['a', 'c'],
+        ]),
+        'utf8',
+      )
+      .digest('base64url')
+      .slice(0, 16);
+    expect(digestOf({ '2': 'a', a: 'c', '10': 'b' })).toBe(expected);
+  });
+
+  it('is unchanged for maps without integer-like keys (pinned)', () => {
+    const map = { preferred_name: 'Sam', language: 'fr', 'voice.speed': '1.2', A1: 'x', '01': 'y' };
+    expect(digestOf(map)).toBe('vxdZF06nGSXBq3BF');
   });
 
   it('preferencesDigest reads the stored map in the caller’s transaction', async () => {

@@ -7,6 +7,9 @@
 // - Every stored map passes checkPreferences: key charset and length, non-empty values of bounded
 //   length, a bounded number of keys and total size. A refused write changes nothing (422
 //   `invalid_preferences`, every broken rule named in `errors`).
+// - The total size is counted as stored (the map's JSON, escapes included), so a map that passes
+//   never reaches the column's own CHECK (a 500): see jsonBytes.
+// - The digest hashes the entries in code-point order whatever the keys: see digestOf.
 // - Writes lock the row (created empty first), so concurrent writes of different keys never drop
 //   one another; each write and its audit record commit together.
 // - The audit log names keys, never values: values are what the user said, and may be personal.
@@ -37,7 +40,7 @@ export const PREFERENCE_LIMITS = Object.freeze({
   maxKeyLength: 64,
   /** Characters (code points) of a value. */
   maxValueLength: 1000,
-  /** UTF-8 bytes of all keys and values together. */
+  /** UTF-8 bytes of the whole map as compact JSON (jsonBytes). */
   maxTotalBytes: 16 * 1024,
 });
 
@@ -51,8 +54,29 @@ export interface FieldError {
   rule: string;
 }
 
-/** A key as it may be echoed in an error: never more than a line. */
-const shown = (key: string) => (key.length > 80 ? `${key.slice(0, 80)}…` : key);
+/** Characters of a key shown in an error before it is cut. */
+const SHOWN_MAX = 80;
+// Line breaks (\n, \r, U+0085, U+2028, U+2029) and every other control character.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what it finds.
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * A key as it may be echoed in an error (`field`, and the problem's `detail`): one line, its first
+ * 80 characters, control characters and line breaks written as `\uXXXX`. A refused key is the
+ * caller's text: raw, it could add lines to a log or to an agent prompt that shows the error.
+ */
+function shown(key: string): string {
+  let cut = '';
+  let n = 0;
+  for (const ch of key) {
+    if (n++ === SHOWN_MAX) {
+      cut += '…';
+      break;
+    }
+    cut += ch;
+  }
+  return cut.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
 
 export function keyErrors(key: string, field: string): FieldError[] {
   if (key.length === 0 || key.length > PREFERENCE_LIMITS.maxKeyLength)
@@ -89,34 +113,56 @@ export function valueErrors(value: string, field: string): FieldError[] {
   return [];
 }
 
-const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+/**
+ * The size rule's measure: the UTF-8 bytes of the map as compact JSON (`{"key":"value",…}`), JSON's
+ * escapes included (a control character is the 6 bytes `\u0001`) — what the column stores, not the
+ * raw text, which undercounts it up to sixfold.
+ *
+ * Why a map that passes never reaches the column's CHECK (octet_length(preferences::text) <=
+ * 65536): jsonb's text is this same serialisation — PostgreSQL escapes what JSON.stringify
+ * escapes (`"` and `\` and \b \f \n \r \t as 2 bytes, the other characters below U+0020 as
+ * 6), writes everything else as UTF-8, and only reorders keys — plus one space after each `:` and
+ * after each `,`, so 2n − 1 bytes for n keys. With n <= maxKeys (50) and this measure <=
+ * maxTotalBytes (16384), the stored text is at most 16384 + 99 bytes. (JSON.stringify would write
+ * a lone surrogate as 6 bytes where the database has none: validation refuses those first.)
+ */
+export const jsonBytes = (map: PreferenceMap): number =>
+  Buffer.byteLength(JSON.stringify(map), 'utf8');
 
 /** The rules of a whole map: count and total size (each entry is checked on its own first). */
 export function mapErrors(map: PreferenceMap, field: string): FieldError[] {
-  const entries = Object.entries(map);
+  const count = Object.keys(map).length;
   const out: FieldError[] = [];
-  if (entries.length > PREFERENCE_LIMITS.maxKeys)
+  if (count > PREFERENCE_LIMITS.maxKeys)
     out.push({
       field,
-      message: `at most ${PREFERENCE_LIMITS.maxKeys} preferences (${entries.length} given)`,
+      message: `at most ${PREFERENCE_LIMITS.maxKeys} preferences (${count} given)`,
       rule: 'max_keys',
     });
-  const bytes = entries.reduce((n, [k, v]) => n + utf8(k) + utf8(v), 0);
+  const bytes = jsonBytes(map);
   if (bytes > PREFERENCE_LIMITS.maxTotalBytes)
     out.push({
       field,
-      message: `keys and values together must be at most ${PREFERENCE_LIMITS.maxTotalBytes} bytes (${bytes} given)`,
+      message: `must be at most ${PREFERENCE_LIMITS.maxTotalBytes} bytes as JSON (${bytes} given)`,
       rule: 'max_total_bytes',
     });
   return out;
 }
 
-/** Every rule a whole map breaks, each entry's key as its field. */
+/**
+ * Every rule a whole map breaks, each entry's key as its field. A value that is not a string is
+ * not a broken rule but a body of the wrong shape (400 `validation_failed`, as the route's schema
+ * answers): refused here too, so no schema gap lets it reach code that reads strings.
+ */
 export function checkPreferences(map: PreferenceMap): FieldError[] {
   const out = mapErrors(map, '(body)');
-  // The count is checked first: a map of a million keys is refused without walking it.
+  // The count is checked first: a map of too many keys is refused without checking each entry.
   if (out.some((e) => e.rule === 'max_keys')) return out;
   for (const [key, value] of Object.entries(map)) {
+    if (typeof value !== 'string')
+      throw new AppError('validation_failed', 'Every preference value must be a string', {
+        errors: [{ field: shown(key), message: 'must be a string' }],
+      });
     out.push(...keyErrors(key, shown(key)), ...valueErrors(value, shown(key)));
   }
   return out.slice(0, 20);
@@ -132,20 +178,44 @@ export function refuse(errors: FieldError[]): never {
   );
 }
 
-/** Keys in code-point order: the order every answer lists them in and the digest hashes. */
+/** Orders strings by Unicode code point (String's `<` compares UTF-16 units). */
+function byCodePoint(a: string, b: string): number {
+  const x = a[Symbol.iterator]();
+  const y = b[Symbol.iterator]();
+  for (;;) {
+    const p = x.next();
+    const q = y.next();
+    if (p.done || q.done) return (p.done ? 0 : 1) - (q.done ? 0 : 1);
+    const d = (p.value.codePointAt(0) ?? 0) - (q.value.codePointAt(0) ?? 0);
+    if (d !== 0) return d;
+  }
+}
+
+/** The entries in code-point order of their keys. */
+const sortedEntries = (map: PreferenceMap) =>
+  Object.entries(map).sort(([a], [b]) => byCodePoint(a, b));
+
+/**
+ * The map with its keys inserted in code-point order: the order answers list them in, except that
+ * a JavaScript object (and so its JSON) puts integer-like keys (`2`, `10`) first, in numeric
+ * order, whatever the insertion order. The API promises no order; the digest never goes through an
+ * object.
+ */
 export function sorted(map: PreferenceMap): PreferenceMap {
   const out: PreferenceMap = {};
-  for (const key of Object.keys(map).sort()) out[key] = map[key] as string;
+  for (const [key, value] of sortedEntries(map)) out[key] = value;
   return out;
 }
 
 /**
- * The digest of a map: sha256 over its sorted entries, base64url, 16 characters (96 bits); null
- * for an empty map (nothing remembered).
+ * The digest of a map: sha256 over its entries in code-point order of their keys (the JSON array
+ * `[["key","value"],…]`, UTF-8), base64url, 16 characters (96 bits); null for an empty map
+ * (nothing remembered). Workers compare it with a digest computed earlier, so the order is taken
+ * from an explicit list: an object would put integer-like keys first.
  */
 export function digestOf(map: PreferenceMap): string | null {
   if (Object.keys(map).length === 0) return null;
-  const canonical = JSON.stringify(Object.entries(sorted(map)));
+  const canonical = JSON.stringify(sortedEntries(map));
   return createHash('sha256').update(canonical, 'utf8').digest('base64url').slice(0, 16);
 }
 
@@ -169,7 +239,7 @@ export interface PreferencesView {
   updated_at: Date | null;
 }
 
-/** The stored map (empty when nothing was stored), keys sorted. */
+/** The stored map (empty when nothing was stored), keys sorted (see sorted). */
 export async function readPreferences(
   tx: Tx,
   orgId: string,

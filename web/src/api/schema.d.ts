@@ -245,7 +245,7 @@ export interface paths {
         get: operations["getMyPreferences"];
         /**
          * Replace your remembered preferences
-         * @description The body is the whole new map: keys left out are removed, `{}` forgets everything. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Audited with the key names (never the values).
+         * @description The body is the whole new map: keys left out are removed, `{}` forgets everything. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes in all, counted as the map's compact JSON in UTF-8 (`{"key":"value",…}`, escapes included: a control character counts 6). A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Audited with the key names (never the values).
          */
         put: operations["replaceMyPreferences"];
         post?: never;
@@ -1789,7 +1789,7 @@ export interface paths {
         get?: never;
         /**
          * Remember (or forget) one preference of a participant
-         * @description For an agent worker's "remember this" tool, with an API key holding `agent:preferences`: sets one key of the participant's preferences (`value: null` removes it); the other keys are kept. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Audited with the key name, never the value.
+         * @description For an agent worker's "remember this" tool, with an API key holding `agent:preferences`: sets one key of the participant's preferences (`value: null` removes it); the other keys are kept. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes in all, counted as the map's compact JSON in UTF-8 (`{"key":"value",…}`, escapes included: a control character counts 6). A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Audited with the key name, never the value.
          */
         put: operations["setAgentPreference"];
         post?: never;
@@ -3272,7 +3272,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /**
-                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes in all, counted as the map's compact JSON in UTF-8 (`{"key":"value",…}`, escapes included: a control character counts 6). A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Answers list the keys in code-point order, except integer-like keys (`2`, `10`), which come first in numeric order (as in any JavaScript object): do not rely on the order.
                          * @example {
                          *       "language": "fr",
                          *       "preferred_name": "Sam"
@@ -3350,7 +3350,7 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        /** @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. */
+        /** @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes in all, counted as the map's compact JSON in UTF-8 (`{"key":"value",…}`, escapes included: a control character counts 6). A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Answers list the keys in code-point order, except integer-like keys (`2`, `10`), which come first in numeric order (as in any JavaScript object): do not rely on the order. */
         requestBody: {
             content: {
                 /**
@@ -3373,7 +3373,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /**
-                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes in all, counted as the map's compact JSON in UTF-8 (`{"key":"value",…}`, escapes included: a control character counts 6). A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Answers list the keys in code-point order, except integer-like keys (`2`, `10`), which come first in numeric order (as in any JavaScript object): do not rely on the order.
                          * @example {
                          *       "language": "fr",
                          *       "preferred_name": "Sam"
@@ -16160,7 +16160,7 @@ export interface operations {
                         };
                         role: "owner" | "admin" | "manager" | "member";
                         /**
-                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes in all, counted as the map's compact JSON in UTF-8 (`{"key":"value",…}`, escapes included: a control character counts 6). A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Answers list the keys in code-point order, except integer-like keys (`2`, `10`), which come first in numeric order (as in any JavaScript object): do not rely on the order.
                          * @example {
                          *       "language": "fr",
                          *       "preferred_name": "Sam"
@@ -16170,7 +16170,7 @@ export interface operations {
                             [key: string]: string;
                         };
                         preferences_updated_at: string | null;
-                        /** @description Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
+                        /** @description Short digest of the preferences (sha256 over the UTF-8 JSON array `[[key, value], …]` of the entries in code-point order of their keys, base64url, first 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
                         preferences_digest: string | null;
                         /** @description The participant's latest voice sessions in the org (at most 5), newest first */
                         voice_sessions: {
@@ -16291,7 +16291,7 @@ export interface operations {
                          */
                         identity: string;
                         /**
-                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes (UTF-8, keys and values) in all. A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`.
+                         * @description Flat map of preference keys to values. Keys: 1 to 64 characters matching `^[A-Za-z0-9][A-Za-z0-9_.-]*$`; values: non-empty strings of at most 1000 characters; at most 50 keys and 16384 bytes in all, counted as the map's compact JSON in UTF-8 (`{"key":"value",…}`, escapes included: a control character counts 6). A map breaking a rule is refused whole with `422 invalid_preferences`, each broken rule in `errors`. Answers list the keys in code-point order, except integer-like keys (`2`, `10`), which come first in numeric order (as in any JavaScript object): do not rely on the order.
                          * @example {
                          *       "language": "fr",
                          *       "preferred_name": "Sam"
@@ -16301,7 +16301,7 @@ export interface operations {
                             [key: string]: string;
                         };
                         updated_at: string | null;
-                        /** @description Short digest of the preferences (sha256 over the sorted entries, base64url, 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
+                        /** @description Short digest of the preferences (sha256 over the UTF-8 JSON array `[[key, value], …]` of the entries in code-point order of their keys, base64url, first 16 characters; null when there are none): the same value as `preferences_digest` in the LiveKit token metadata, so a worker can tell whether its cached context is stale */
                         preferences_digest: string | null;
                     };
                 };
