@@ -61,6 +61,9 @@ describe('config', () => {
     ['QUOTA_MAX_LIVE_CALLS', 'many', /QUOTA_MAX_LIVE_CALLS/],
     ['QUOTA_SOCKET_LEASE_SECONDS', '5', /QUOTA_SOCKET_LEASE_SECONDS/],
     ['QUOTA_INBOUND_RESERVED_CALLS', '101', /QUOTA_INBOUND_RESERVED_CALLS must not exceed/],
+    ['AUDIO_MAX_ORG_BYTES', '10GiB', /AUDIO_MAX_ORG_BYTES must be a whole number/],
+    ['AUDIO_MAX_ORG_BYTES', '1048575', /AUDIO_MAX_ORG_BYTES must be between 1048576 and/],
+    ['AUDIO_MAX_ORG_BYTES', String(2 ** 50 + 1), /AUDIO_MAX_ORG_BYTES must be between/],
   ])('a malformed %s=%s is a startup error naming it', (name, value, re) => {
     const env = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, [name]: value };
     expect(() => loadConfig(env)).toThrow(ConfigError);
@@ -92,6 +95,22 @@ describe('config', () => {
       socketLeaseSeconds: 120,
       dispatchRetrySeconds: 60,
     });
+  });
+
+  it("reads the audio limits: one org's stored audio defaults to 10 GiB, up to 1 PiB", () => {
+    const base = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS };
+    expect(loadConfig(base).conversations).toEqual({
+      idleTimeoutSeconds: 60,
+      maxBytes: 512 * 1_048_576,
+      maxOrgBytes: 10 * 1_073_741_824,
+      writeBufferBytes: 256 * 1024,
+    });
+    expect(
+      loadConfig({ ...base, AUDIO_MAX_ORG_BYTES: String(2 ** 50) }).conversations.maxOrgBytes,
+    ).toBe(2 ** 50);
+    expect(loadConfig({ ...base, AUDIO_MAX_ORG_BYTES: '1048576' }).conversations.maxOrgBytes).toBe(
+      1_048_576,
+    );
   });
 
   it('never echoes a database URL (it carries a password)', () => {

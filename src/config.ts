@@ -111,6 +111,7 @@ const VARIABLES = [
   'LIVEKIT_TOKEN_TTL_SECONDS',
   'AUDIO_IDLE_TIMEOUT_SECONDS',
   'AUDIO_MAX_CONVERSATION_BYTES',
+  'AUDIO_MAX_ORG_BYTES',
   'AUDIO_WRITE_BUFFER_BYTES',
   'REALTIME_MAX_FRAME_BYTES',
   'REALTIME_MAX_SOCKETS_PER_USER',
@@ -243,6 +244,13 @@ export interface Config {
     idleTimeoutSeconds: number;
     /** Audio bytes one conversation may hold; more closes the stream (1009). */
     maxBytes: number;
+    /**
+     * What one org's conversations (not deleted) may hold on this platform, each counted as its
+     * audio bytes plus CONVERSATION_OVERHEAD_BYTES: an audio-start with nothing left is refused
+     * and a stream reaching it closes (1009 "org audio storage full"). Bounds the disk one org
+     * fills through many streams, where maxBytes bounds one.
+     */
+    maxOrgBytes: number;
     /**
      * Bytes a stream may hold in memory waiting for the disk: beyond it the socket is paused
      * (no more reading from the TCP connection) until the file has drained.
@@ -488,6 +496,8 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     conversations: {
       idleTimeoutSeconds: read.int('AUDIO_IDLE_TIMEOUT_SECONDS', 60, 1, 86_400),
       maxBytes: read.int('AUDIO_MAX_CONVERSATION_BYTES', 512 * 1_048_576, 1024, 4_000_000_000),
+      // 10 GiB; 1 MiB to 1 PiB (2^50: far inside a double's exact integers).
+      maxOrgBytes: read.int('AUDIO_MAX_ORG_BYTES', 10 * 1_073_741_824, 1_048_576, 2 ** 50),
       writeBufferBytes: read.int('AUDIO_WRITE_BUFFER_BYTES', 256 * 1024, 4096, 64 * 1_048_576),
     },
     scheduledCalls: {

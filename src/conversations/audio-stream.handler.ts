@@ -6,8 +6,12 @@
 // - Messages are handled one at a time, in order, by one loop (`pump`); the socket's events only
 //   queue them. Nothing is dropped except after the stream has ended.
 // - Memory is bounded: the socket is paused (no more reads from its TCP connection) while the
-//   queue holds more than AUDIO_WRITE_BUFFER_BYTES or the file is waiting to drain, and resumed
-//   when both have room again.
+//   queue and the event the parser is gathering hold more than AUDIO_WRITE_BUFFER_BYTES or the
+//   file is waiting to drain, and resumed when both have room again.
+// - Disk is bounded per conversation (AUDIO_MAX_CONVERSATION_BYTES) and per org
+//   (AUDIO_MAX_ORG_BYTES, each conversation counted with its overhead), and a socket starts at
+//   most `startsPerMinute` conversations: nothing a device sends makes the server create rows and
+//   files without bound.
 // - Every way a stream ends (audio-stop, the client closing, a protocol error, the idle timeout,
 //   the size limit, the server ending the socket, a storage failure) finalises the conversation
 //   first, then closes the socket with a code and a short reason. What arrived is kept.
@@ -15,8 +19,10 @@ import type { Writable } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { withTenantRead } from '../db/tenant.ts';
 import type { AudioStreamContext, AudioStreamHandler } from '../realtime/audio-stream.ts';
 import { closeReason } from '../realtime/close-reason.ts';
+import { CONVERSATION_OVERHEAD_BYTES, storedAudioBytes } from './conversation.repository.ts';
 import { type OpenSink, openFileSink, Recording } from './recording.ts';
 import {
   assertChunkFormat,
@@ -34,6 +40,8 @@ export interface AudioStreamDeps {
   openSink?: (path: string, highWaterMark: number) => Writable;
   /** How often a live conversation's row is refreshed (bytes, heartbeat). */
   heartbeatMs?: number;
+  /** Conversations one socket may start a minute (STARTS_PER_MINUTE); tests pass fewer. */
+  startsPerMinute?: number;
 }
 
 export interface AudioStreams extends AudioStreamHandler {
@@ -46,7 +54,20 @@ export interface AudioStreams extends AudioStreamHandler {
 /** A live conversation's row is refreshed this often; the recovery sweep trusts it for 3 times. */
 export const HEARTBEAT_MS = 30_000;
 
+/**
+ * Conversations one socket may start a minute, as a bucket of that many refilled evenly (a burst
+ * of 60, then one a second); one more closes the socket (1008). Each start costs an aggregate, a
+ * row, a file and a finalisation: a device looping audio-start, audio-stop made 200 of them in
+ * 0.9 s. The org's storage bound (which counts every conversation's overhead) bounds the disk;
+ * this bounds the rate at which one socket spends it, and the database work. A device that
+ * segments speech starts one every few seconds at most.
+ */
+export const STARTS_PER_MINUTE = 60;
+
 type Item = { data: Buffer; isBinary: boolean } | { end: string };
+
+/** The close reason (1009) for an org whose conversations hold AUDIO_MAX_ORG_BYTES. */
+export const ORG_FULL = 'org audio storage full';
 
 interface Ending {
   reason: string;
@@ -91,6 +112,19 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     openSink: (deps.openSink ?? openFileSink) as OpenSink,
   };
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
+  const startsPerMinute = deps.startsPerMinute ?? STARTS_PER_MINUTE;
+
+  /**
+   * The storage one org's conversations hold, read across the whole org. The device writes as its
+   * user with a member's visibility, under which its colleagues' rows are invisible (and would
+   * not count); this one aggregate reads with a manager's visibility of the device's own org
+   * (row-level security still confines it there), read-only, and returns one number, never a row.
+   */
+  function orgStoredBytes(ctx: AudioStreamContext): Promise<number> {
+    const tenant = { orgId: ctx.orgId, userId: ctx.userId, role: 'manager' as const };
+    return withTenantRead(deps.database, tenant, (tx) => storedAudioBytes(tx, ctx.orgId));
+  }
+
   const sessions = new Map<WebSocket, { stop(reason: string): void; done: Promise<void> }>();
 
   function handle(socket: WebSocket, ctx: AudioStreamContext): void {
@@ -102,6 +136,10 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     let ended = false;
     let ending: Ending | null = null;
     let recording: Recording | null = null;
+    /** What the open conversation may hold, and the close reason for passing it. */
+    let allowance = { bytes: 0, reason: '' };
+    let startTokens = startsPerMinute;
+    let startTokensAt = Date.now();
     let heartbeat: NodeJS.Timeout | null = null;
     let resolveDone: () => void = () => {};
     const done = new Promise<void>((resolve) => {
@@ -109,7 +147,13 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     });
 
     const flow = () => {
-      const pause = !ended && (waitingForDisk || queuedBytes > limits.writeBufferBytes);
+      // What this stream holds in memory: the queued messages and the event the parser is
+      // gathering (up to the 16 MiB its header may announce), counted together. Only a queue can
+      // be waited on: with an empty queue the parser's event needs the bytes still unread, and a
+      // pause would wait for them forever.
+      const held = queuedBytes + parser.heldBytes;
+      const pause =
+        !ended && (waitingForDisk || (queue.length > 0 && held > limits.writeBufferBytes));
       if (pause && !socket.isPaused) socket.pause();
       else if (!pause && socket.isPaused) socket.resume();
     };
@@ -184,6 +228,31 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
         );
       }
       const format = audioFormat(ctx.codec, data);
+      const now = Date.now();
+      startTokens = Math.min(
+        startsPerMinute,
+        startTokens + ((now - startTokensAt) * startsPerMinute) / 60_000,
+      );
+      startTokensAt = now;
+      if (startTokens < 1) {
+        throw new ProtocolError(
+          CLOSE.policy,
+          `too many conversations: at most ${startsPerMinute} a minute per socket`,
+        );
+      }
+      startTokens -= 1;
+      // The org's storage bound, checked before anything is written: a start with nothing left
+      // makes no row and no file. The conversation may then hold the smaller of its own limit and
+      // what the org has left (after its own overhead). Streams of one org running at once each
+      // read the total before the others' audio is in it (a live row counts the bytes of its last
+      // heartbeat), so together they may pass the bound by at most what each was allowed at its
+      // start: at most AUDIO_MAX_CONVERSATION_BYTES per live socket of the org.
+      const left = limits.maxOrgBytes - (await orgStoredBytes(ctx)) - CONVERSATION_OVERHEAD_BYTES;
+      if (left <= 0) throw new ProtocolError(CLOSE.tooBig, ORG_FULL);
+      allowance =
+        left < limits.maxBytes
+          ? { bytes: left, reason: ORG_FULL }
+          : { bytes: limits.maxBytes, reason: 'conversation too large' };
       recording = await Recording.start(recordingDeps, ctx, format);
       const r = recording;
       heartbeat = setInterval(() => {
@@ -215,8 +284,8 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       const r = recording;
       if (!r) throw new ProtocolError(CLOSE.policy, 'audio before audio-start');
       if (payload.length === 0) return;
-      if (r.bytes + payload.length > limits.maxBytes) {
-        throw new ProtocolError(CLOSE.tooBig, 'conversation too large');
+      if (r.bytes + payload.length > allowance.bytes) {
+        throw new ProtocolError(CLOSE.tooBig, allowance.reason);
       }
       if (!r.write(payload)) {
         waitingForDisk = true;

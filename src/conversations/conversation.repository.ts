@@ -22,6 +22,34 @@ export async function insertConversation(tx: Tx, row: NewConversation): Promise<
   await tx.insertInto('conversations').values(row).execute();
 }
 
+/**
+ * What one conversation costs beyond its audio bytes in the org's storage account: its file's
+ * header and last block, its row. Counting it is what bounds a loop of empty or tiny
+ * conversations (audio-start, audio-stop, again): their audio bytes alone sum to nearly nothing
+ * while each leaves a row and a file.
+ */
+export const CONVERSATION_OVERHEAD_BYTES = 4096;
+
+/**
+ * The storage one org's conversations (not deleted) hold: their audio bytes plus
+ * CONVERSATION_OVERHEAD_BYTES each. Live rows count with the bytes of their last heartbeat.
+ * One aggregate over the partial index conversations_org_list_idx (org_id … WHERE deleted_at
+ * IS NULL). The caller's context must see the whole org (RLS hides a member's colleagues' rows).
+ */
+export async function storedAudioBytes(tx: Tx, orgId: string): Promise<number> {
+  const row = await tx
+    .selectFrom('conversations')
+    .select(
+      sql<string>`coalesce(sum(bytes), 0) + count(*) * ${CONVERSATION_OVERHEAD_BYTES}::int8`.as(
+        'stored',
+      ),
+    )
+    .where('org_id', '=', orgId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.stored);
+}
+
 /** A live stream's progress; also proves its writer is alive (heartbeat_at). */
 export async function recordProgress(
   tx: Tx,

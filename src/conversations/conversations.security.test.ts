@@ -2,7 +2,8 @@
 // a code and a reason and keeps what arrived; the limits (idle, size) and the server ending a
 // socket finalise the conversation; a slow disk pauses the socket instead of buffering; members
 // see only their own conversations, other orgs none (API, API keys and row-level security).
-import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../config.ts';
@@ -17,6 +18,7 @@ import {
   sinePcm,
   startDeviceServer,
 } from '../test/audio.ts';
+import { createOrg } from '../test/factories.ts';
 import { auditOf, createKey, type Person, person, type Team, team } from '../test/org-helpers.ts';
 import { createAudioStreamHandler } from './audio-stream.handler.ts';
 import { conversationFile } from './storage.ts';
@@ -41,19 +43,20 @@ afterAll(async () => {
 async function serve(
   limits: Partial<Config['conversations']> = {},
   openSink?: (path: string, hwm: number) => Writable,
+  startsPerMinute?: number,
 ) {
   const config = {
     dataDir: t.config.dataDir,
     conversations: { ...t.config.conversations, ...limits },
   };
   const s = await startDeviceServer(
-    createAudioStreamHandler({ database: t.database, config, openSink }),
+    createAudioStreamHandler({ database: t.database, config, openSink, startsPerMinute }),
   );
   servers.push(s);
   return s;
 }
 
-const deviceOf = (p: Person, name: string, org = acme) => ({
+const deviceOf = (p: Person, name: string, org: Pick<Team, 'org'> = acme) => ({
   orgId: org.org.id,
   userId: p.user.id,
   deviceName: name,
@@ -64,13 +67,21 @@ async function conversation(id: string, by: Person = acme.owner) {
   return res.statusCode === 200 ? res.json() : null;
 }
 
-async function finished(id: string) {
+async function finished(id: string, by: Person = acme.owner) {
   for (let i = 0; i < 100; i++) {
-    const row = await conversation(id);
+    const row = await conversation(id, by);
     if (row && row.status !== 'recording') return row;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error('conversation never finished');
+}
+
+/** `p`, or a rejection once `ms` passed (a socket the server should have closed and did not). */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`not within ${ms} ms`)), ms)),
+  ]);
 }
 
 async function countRows(p: Person): Promise<number> {
@@ -80,8 +91,13 @@ async function countRows(p: Person): Promise<number> {
 }
 
 /** Starts a PCM conversation on a fresh socket; returns the client and the conversation id. */
-async function pcmStream(s: DeviceServer, name: string, p: Person = acme.member) {
-  const c = await connect(s.url('pcm', deviceOf(p, name)));
+async function pcmStream(
+  s: DeviceServer,
+  name: string,
+  p: Person = acme.member,
+  org: Pick<Team, 'org'> = acme,
+) {
+  const c = await connect(s.url('pcm', deviceOf(p, name, org)));
   c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
   const id = String((await c.next('audio-started')).data?.conversation_id);
   return { c, id };
@@ -261,6 +277,22 @@ describe('limits', () => {
     expect(statSync(conversationFile(t.config.dataDir, row)).size).toBe(44 + 8000);
   });
 
+  it('an event announcing data_length beyond 8 KiB → 1009 at its header, before any data is read', async () => {
+    // 16 MiB of {"a":[{},{},…]} as an audio-chunk's data was one synchronous JSON.parse: 2.5 s of
+    // the event loop every tenant shares and +339 MiB of heap, and the stream went on.
+    const s = await serve();
+    const { c, id } = await pcmStream(s, 'bigdata');
+    const good = sinePcm(0.1);
+    c.ws.send(good);
+    c.ws.send(JSON.stringify({ type: 'audio-chunk', data_length: 16_000_000 }));
+    expect(await within(c.closed, 5000)).toEqual({ code: 1009, reason: 'data_length too large' });
+    expect(await finished(id)).toMatchObject({
+      status: 'complete',
+      bytes: good.length,
+      end_reason: 'data_length too large',
+    });
+  });
+
   it('a message over the socket limit → 1009, recorded as "message too large (1009)"; the rest is kept', async () => {
     const s = await serve();
     const { c, id } = await pcmStream(s, 'oversized');
@@ -374,6 +406,141 @@ describe('backpressure', () => {
     const row = await finished(id);
     expect(statSync(conversationFile(t.config.dataDir, row)).size).toBe(44 + total);
   }, 60_000);
+});
+
+describe('an event gathered over many messages', () => {
+  it('counts in the flow control with the queue, and still completes (no pause that waits on itself)', async () => {
+    // The parser holds an event until its last byte (up to 16 MiB); the flow control counted only
+    // the queue, so a queue could fill to its limit on top of it.
+    const bufferBytes = 128 * 1024;
+    const s = await serve({ writeBufferBytes: bufferBytes });
+    const { c, id } = await pcmStream(s, 'gathered');
+    const server = s.sockets.get('gathered')?.socket;
+    let pauses = 0;
+    const pause = server?.pause.bind(server);
+    if (server && pause) {
+      server.pause = () => {
+        pauses += 1;
+        pause();
+      };
+    }
+    // 48 KiB messages: one read (64 KiB) never queues more than one, so the queue alone stays
+    // under 128 KiB; with the parser's bytes counted the socket pauses once it holds more.
+    const piece = 48 * 1024;
+    const total = 64 * piece;
+    c.ws.send(event('audio-chunk', {}, total));
+    for (let i = 0; i < 63; i++) c.ws.send(Buffer.alloc(piece, i));
+    await flushed(c.ws);
+    await new Promise((r) => setTimeout(r, 200));
+    // Before the event is complete (no file write yet, so no pause for the disk): the pauses are
+    // the parser's bytes counted, and the socket was resumed each time (its last bytes must come).
+    expect(pauses).toBeGreaterThan(0);
+    expect(server?.isPaused).toBe(false);
+    c.ws.send(Buffer.alloc(piece, 63));
+    c.ws.send(event('audio-stop'));
+    const stopped = await within(c.next('audio-stopped'), 10_000);
+    expect(stopped.data?.bytes).toBe(total);
+    c.ws.close();
+    expect(await finished(id)).toMatchObject({ status: 'complete', bytes: total });
+  }, 30_000);
+});
+
+describe("an org's stored audio (AUDIO_MAX_ORG_BYTES)", () => {
+  // Each conversation counts its audio bytes plus 4 KiB (CONVERSATION_OVERHEAD_BYTES).
+  const OVERHEAD = 4096;
+  let full: Team;
+  let roomy: { org: Team['org']; member: Person };
+  beforeAll(async () => {
+    full = await team(t, 'Full Org');
+    const org = await createOrg(t.database, 'Roomy Org');
+    roomy = { org, member: await person(t, org, 'member') };
+  });
+
+  const filesOf = (org: Team) => {
+    const dir = join(t.config.dataDir, 'conversations', org.org.id);
+    return existsSync(dir) ? readdirSync(dir).length : 0;
+  };
+
+  it('bounds every conversation of the org together: a stream reaching it closes 1009, a start past it makes no row and no file, a delete frees it', async () => {
+    const s = await serve({ maxOrgBytes: 2 * OVERHEAD + 8000 });
+    // 8000 + 2 overheads: the first conversation may hold 12096 bytes.
+    const a = await pcmStream(s, 'org-a', full.member, full);
+    a.c.ws.send(Buffer.alloc(6000, 1));
+    a.c.ws.send(event('audio-stop'));
+    expect((await a.c.next('audio-stopped')).data?.bytes).toBe(6000);
+    a.c.ws.close();
+
+    // Another person of the org: 16192 - (6000 + 4096) - 4096 = 2000 bytes left.
+    const b = await pcmStream(s, 'org-b', full.admin, full);
+    b.c.ws.send(Buffer.alloc(1500, 2));
+    b.c.ws.send(Buffer.alloc(1500, 3));
+    expect(await b.c.closed).toEqual({ code: 1009, reason: 'org audio storage full' });
+    expect(await finished(b.id, full.owner)).toMatchObject({
+      status: 'complete',
+      bytes: 1500,
+      end_reason: 'org audio storage full',
+    });
+
+    // Nothing left: refused before anything is written.
+    const rows = await countRows(full.owner);
+    const files = filesOf(full);
+    expect([rows, files]).toEqual([2, 2]);
+    const c = await connect(s.url('pcm', deviceOf(full.member, 'org-c', full)));
+    c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+    expect(await c.closed).toEqual({ code: 1009, reason: 'org audio storage full' });
+    expect(c.messages.map((m) => m.type)).toEqual(['ready']);
+    expect([await countRows(full.owner), filesOf(full)]).toEqual([rows, files]);
+
+    // Another org is not affected by this one's storage.
+    const elsewhere = await pcmStream(s, 'org-other', roomy.member, roomy);
+    elsewhere.c.ws.close();
+
+    // A deleted conversation no longer counts: 16192 - (1500 + 4096) - 4096 = 6500 left.
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/conversations/${a.id}`,
+      headers: full.owner.headers,
+    });
+    expect(del.statusCode).toBe(204);
+    const d = await pcmStream(s, 'org-d', full.member, full);
+    d.c.ws.send(Buffer.alloc(6500, 4));
+    d.c.ws.send(event('audio-stop'));
+    expect((await d.c.next('audio-stopped')).data?.bytes).toBe(6500);
+    d.c.ws.close();
+  });
+
+  it("the conversation's own limit still applies (and names itself) when the org has room", async () => {
+    const s = await serve({ maxOrgBytes: 1_048_576, maxBytes: 2000 });
+    const { c } = await pcmStream(s, 'own-limit', roomy.member, roomy);
+    c.ws.send(Buffer.alloc(2002, 1));
+    expect(await c.closed).toEqual({ code: 1009, reason: 'conversation too large' });
+  });
+});
+
+describe('conversations per socket', () => {
+  it('a socket looping audio-start, audio-stop is closed 1008 past its starts a minute', async () => {
+    // 200 rows and files in 0.9 s from one socket, each start an aggregate, a row and a file.
+    const s = await serve({}, undefined, 5);
+    const name = 'looper';
+    const c = await connect(s.url('pcm', deviceOf(acme.member, name)));
+    for (let i = 0; i < 5; i++) {
+      c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+      c.ws.send(Buffer.alloc(1024, i));
+      c.ws.send(event('audio-stop'));
+    }
+    c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+    expect(await c.closed).toEqual({
+      code: 1008,
+      reason: 'too many conversations: at most 5 a minute per socket',
+    });
+    expect(c.messages.filter((m) => m.type === 'audio-started')).toHaveLength(5);
+    const clientId = `${acme.member.user.id.slice(-6)}-${name}`;
+    const res = await t.app.inject({
+      url: `/api/conversations?client_id=${clientId}&limit=100`,
+      headers: acme.owner.headers,
+    });
+    expect(res.json().items).toHaveLength(5);
+  });
 });
 
 /** A file sink whose first write takes `stallMs`: a disk that stalls once. */
