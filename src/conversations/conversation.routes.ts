@@ -1,6 +1,6 @@
 // /api/conversations: the conversations devices stream over /ws and /ws_pcm (see the README's
 // "Device audio"), read, played back and deleted here.
-import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
@@ -16,7 +16,7 @@ const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: 
 const Uuid = Type.String({ format: 'uuid' });
 const Status = Type.Enum(['recording', 'complete', 'interrupted', 'failed'], {
   description:
-    '`recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when the recovery sweep finalised it after its writer stopped; `failed` when no usable audio was stored',
+    '`recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when its file was repaired from what reached the disk: the recovery sweep finalised it after its writer stopped, or storage failed mid-stream (`end_reason` ends with `storage failed`); `failed` when no usable audio was stored (its /audio answers 404)',
 });
 
 const ConversationOut = Type.Object(
@@ -37,7 +37,10 @@ const ConversationOut = Type.Object(
     end_reason: Type.Union([Type.String(), Type.Null()]),
     started_at: Timestamp,
     ended_at: Type.Union([Timestamp, Type.Null()]),
-    bytes: Type.Integer({ description: 'Audio bytes received (PCM bytes, or Opus packet bytes)' }),
+    bytes: Type.Integer({
+      description:
+        'Audio bytes in the file after its format header: the WAV data (PCM), or the Ogg pages after the OpusHead and OpusTags pages, page headers included (Opus). `AUDIO_MAX_CONVERSATION_BYTES` limits this number.',
+    }),
     duration_ms: Type.Integer(),
   },
   { title: 'Conversation' },
@@ -188,7 +191,7 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{
         security,
         summary: "Download or play a conversation's audio",
         description:
-          'The stored file: `audio/wav` for PCM streams, `audio/ogg` (Opus) for Opus streams. Supports a single `Range: bytes=…` (206 Partial Content), so browsers can seek. A conversation still recording answers `409 conversation_recording`.',
+          'The stored file: `audio/wav` for PCM streams, `audio/ogg` (Opus) for Opus streams. Supports a single `Range: bytes=…` (206 Partial Content), so browsers can seek. Sent with `Cache-Control: no-store`. A conversation still recording answers `409 conversation_recording`; one without audio (`failed`, or deleted meanwhile) `404 not_found`.',
         params: IdParams,
         response: {
           ...responses({}, [401, 403, 404, 409, 416]),
@@ -199,23 +202,41 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request, reply) => {
       const audio = await conversations.audio(requirePrincipal(request), request.params.id);
-      const range = byteRange(request.headers.range, audio.size);
-      const ext = audio.row.codec === 'pcm' ? 'wav' : 'ogg';
-      reply
-        .type(audio.contentType)
-        .header('accept-ranges', 'bytes')
-        .header('cache-control', 'private, no-cache')
-        .header('content-disposition', `inline; filename="conversation-${audio.row.id}.${ext}"`);
-      if (!range) {
-        reply.header('content-length', audio.size);
-        return reply.send(createReadStream(audio.path));
+      // The service hands over an open file: every path from here closes it, a refused range
+      // (416) and HEAD at once, a body when it ends or when Fastify destroys it because the
+      // client went away.
+      let body: Readable;
+      try {
+        const range = byteRange(request.headers.range, audio.size);
+        const ext = audio.row.codec === 'pcm' ? 'wav' : 'ogg';
+        reply
+          .type(audio.contentType)
+          .header('accept-ranges', 'bytes')
+          // A tenant's recorded speech: no browser disk cache or shared proxy may keep it (there
+          // are no validators to revalidate with anyway).
+          .header('cache-control', 'no-store')
+          .header('content-disposition', `inline; filename="conversation-${audio.row.id}.${ext}"`);
+        if (range) {
+          const [start, end] = range;
+          reply
+            .code(206)
+            .header('content-range', `bytes ${start}-${end}/${audio.size}`)
+            .header('content-length', end - start + 1);
+        } else {
+          reply.header('content-length', audio.size);
+        }
+        if (request.method === 'HEAD') {
+          await audio.file.close();
+          // An empty stream, not undefined: Fastify's HEAD handling keeps our content-length then.
+          body = Readable.from([]);
+        } else {
+          body = audio.file.createReadStream(range ? { start: range[0], end: range[1] } : {});
+        }
+      } catch (err) {
+        await audio.file.close();
+        throw err;
       }
-      const [start, end] = range;
-      return reply
-        .code(206)
-        .header('content-range', `bytes ${start}-${end}/${audio.size}`)
-        .header('content-length', end - start + 1)
-        .send(createReadStream(audio.path, { start, end }));
+      return reply.send(body);
     },
   );
 

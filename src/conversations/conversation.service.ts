@@ -1,7 +1,7 @@
 // Conversation use cases for people: list, read, fetch the audio, delete. Members see and delete
 // their own conversations; owners, admins and managers every conversation of the org (row-level
 // security enforces the same). Devices create conversations by streaming (audio-stream.handler.ts).
-import { stat } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { can, requirePermission, seesWholeOrg } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAct } from '../audit/audit.ts';
@@ -18,11 +18,18 @@ import { CONTENT_TYPES, conversationFile } from './storage.ts';
 export type ConversationQuery = Omit<repo.ConversationFilters, 'before'> & { cursor?: string };
 
 export interface ConversationAudio {
-  path: string;
+  /**
+   * The open file: the caller streams from it and must close it (a stream made with
+   * `file.createReadStream()` closes it when it ends or is destroyed).
+   */
+  file: FileHandle;
+  /** The size of the file opened, whatever happens to its path afterwards. */
   size: number;
   contentType: string;
   row: Conversation;
 }
+
+const noAudio = () => new AppError('not_found', 'This conversation has no audio file');
 
 function scopeOf(p: Principal): repo.ConversationScope {
   return { orgId: p.orgId, userId: seesWholeOrg(p) ? undefined : p.userId };
@@ -60,16 +67,31 @@ export function createConversationService(database: Database, dataDir: string) {
 
     get,
 
-    /** The finished file of a conversation the caller can see. */
+    /**
+     * The finished file of a conversation the caller can see, opened. A delete (or the sweep's
+     * purge) may unlink the file at any moment after the row was read: opening it here, and
+     * streaming from this handle only, means the caller either holds the whole file (an unlinked
+     * file stays readable through an open descriptor) or gets the same 404 as for a deleted
+     * conversation, never a 500 from a path that vanished between a check and a later open.
+     */
     async audio(p: Principal, id: string): Promise<ConversationAudio> {
       const row = await get(p, id);
       if (row.status === 'recording') throw new AppError('conversation_recording');
-      const path = conversationFile(dataDir, row);
+      // A failed conversation has no usable audio (its file is removed when it fails).
+      if (row.status === 'failed') throw noAudio();
+      let file: FileHandle;
       try {
-        const { size } = await stat(path);
-        return { path, size, contentType: CONTENT_TYPES[row.codec], row };
-      } catch {
-        throw new AppError('not_found', 'This conversation has no audio file');
+        file = await open(conversationFile(dataDir, row), 'r');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw noAudio();
+        throw err;
+      }
+      try {
+        const { size } = await file.stat();
+        return { file, size, contentType: CONTENT_TYPES[row.codec], row };
+      } catch (err) {
+        await file.close();
+        throw err;
       }
     },
 

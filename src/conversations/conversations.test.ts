@@ -1,9 +1,11 @@
 // Device audio end to end: real ws clients stream PCM and Opus to the stream handler, the
 // conversations API lists them and serves their files, and ffprobe confirms each file plays as
 // what was sent. Who sees and deletes what is in conversations.security.test.ts.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import {
   connect,
@@ -18,7 +20,9 @@ import {
 } from '../test/audio.ts';
 import { type Person, team } from '../test/org-helpers.ts';
 import { createAudioStreamHandler } from './audio-stream.handler.ts';
-import { conversationFile } from './storage.ts';
+import { OggOpusWriter } from './ogg-opus.ts';
+import { conversationDir, conversationFile } from './storage.ts';
+import { wavHeader } from './wav.ts';
 
 let t: TestApp;
 let server: DeviceServer;
@@ -55,6 +59,8 @@ async function probeAudio(id: string, ext: string) {
     headers: member.headers,
   });
   expect(res.statusCode).toBe(200);
+  // Tenant speech: never kept in a browser's disk cache (the JSON routes' no-store too).
+  expect(res.headers['cache-control']).toBe('no-store');
   const path = join(t.config.dataDir, `probe-${id}.${ext}`);
   writeFileSync(path, res.rawPayload);
   return { res, probe: await ffprobe(path) };
@@ -165,8 +171,11 @@ describe('device audio becomes a playable conversation', () => {
     const id = String(started.data?.conversation_id);
     const row = await getJson(`/api/conversations/${id}`);
     expect(row).toMatchObject({ codec: 'opus', content_type: 'audio/ogg', status: 'complete' });
-    expect(row.bytes).toBe(packets.reduce((n, p) => n + p.length, 0));
     const { res, probe } = await probeAudio(id, 'ogg');
+    // Bytes on disk after the two header pages, Ogg page headers and lacing included.
+    const headerPages = new OggOpusWriter(0, 1, 16000).start().length;
+    expect(row.bytes).toBe(res.rawPayload.length - headerPages);
+    expect(row.bytes).toBeGreaterThan(packets.reduce((n, p) => n + p.length, 0));
     expect(res.headers['content-type']).toBe('audio/ogg');
     expect(probe).toMatchObject({ codec_name: 'opus', sample_rate: 48000, channels: 1 });
     expect(Math.abs(probe.duration - packets.length * 0.02)).toBeLessThan(0.05);
@@ -278,5 +287,81 @@ describe('device audio becomes a playable conversation', () => {
     const one = all.items[0];
     const byDevice = await getJson(`/api/conversations?device_id=${one.device_id}`);
     expect(byDevice.items.map((r: { id: string }) => r.id)).toEqual([one.id]);
+  });
+});
+
+/** A finished PCM conversation of the member's, written straight to the database and disk. */
+async function storedConversation(dataBytes = 3200) {
+  const row = {
+    id: newId(),
+    org_id: orgId,
+    user_id: member.user.id,
+    device_id: crypto.randomUUID(),
+    client_id: `${member.user.id.slice(-6)}-stored`,
+    device_name: 'stored',
+    codec: 'pcm' as const,
+    sample_rate: 16000,
+    channels: 1,
+    status: 'complete' as const,
+    bytes: dataBytes,
+    ended_at: new Date(),
+  };
+  await withSystem(t.database, (tx) => tx.insertInto('conversations').values(row).execute());
+  mkdirSync(conversationDir(t.config.dataDir, orgId), { recursive: true });
+  const pcm = Buffer.alloc(dataBytes, 3);
+  const file = Buffer.concat([
+    wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, pcm.length),
+    pcm,
+  ]);
+  writeFileSync(conversationFile(t.config.dataDir, row), file);
+  return { id: row.id, file };
+}
+
+const openFds = () => readdirSync('/proc/self/fd').length;
+
+describe('serving a file that a delete removes at the same time', () => {
+  it('concurrent downloads and a delete answer 200 (the whole file) or 404, never 500', async () => {
+    // The file used to be checked (stat) in the service and opened later in the route: a delete
+    // or the sweep's purge unlinking it in between gave ENOENT → 500.
+    const statuses: number[] = [];
+    for (let round = 0; round < 30; round++) {
+      const { id, file } = await storedConversation(32_000);
+      const url = `/api/conversations/${id}/audio`;
+      const get = () => t.app.inject({ method: 'GET', url, headers: member.headers });
+      const del = t.app.inject({
+        method: 'DELETE',
+        url: `/api/conversations/${id}`,
+        headers: member.headers,
+      });
+      const answers = await Promise.all([get(), get(), del, get()]);
+      expect(answers[2]?.statusCode).toBe(204);
+      for (const res of [answers[0], answers[1], answers[3]]) {
+        statuses.push(res?.statusCode ?? 0);
+        if (res?.statusCode === 200) expect(res.rawPayload.equals(file)).toBe(true);
+        else expect(res?.json()).toMatchObject({ status: 404, code: 'not_found' });
+      }
+    }
+    expect(statuses.filter((s) => s !== 200 && s !== 404)).toEqual([]);
+  });
+
+  it('HEAD, 416 and 206 answers close the file they opened', async () => {
+    const { id, file } = await storedConversation();
+    const url = `/api/conversations/${id}/audio`;
+    const request = (method: 'GET' | 'HEAD', range?: string) =>
+      t.app.inject({ method, url, headers: { ...member.headers, ...(range ? { range } : {}) } });
+    await request('HEAD');
+    const before = openFds();
+    for (let i = 0; i < 20; i++) {
+      const head = await request('HEAD');
+      expect(head.statusCode).toBe(200);
+      expect(head.headers['content-length']).toBe(String(file.length));
+      expect(head.rawPayload.length).toBe(0);
+      expect((await request('GET', `bytes=${file.length}-`)).statusCode).toBe(416);
+      const part = await request('GET', 'bytes=0-9');
+      expect(part.statusCode).toBe(206);
+      expect(part.rawPayload.equals(file.subarray(0, 10))).toBe(true);
+    }
+    // A leak would hold 20 descriptors or more.
+    expect(openFds() - before).toBeLessThan(5);
   });
 });

@@ -131,10 +131,24 @@ export function opusPacketSamples(packet: Uint8Array): number | null {
   return samples;
 }
 
+/** Bytes of one page holding `bodyBytes` of packets laced in `segments` lacing values. */
+function pageBytes(segments: number, bodyBytes: number): number {
+  return PAGE_HEADER_BYTES + segments + bodyBytes;
+}
+
+/** Lacing values a packet takes: one per 255 bytes, plus the one (< 255) that ends it. */
+function segmentsOf(packetBytes: number): number {
+  return Math.floor(packetBytes / 255) + 1;
+}
+
 /**
  * Builds the pages of one Ogg Opus stream. `start()` answers the two header pages; `add()` a
  * page when the packets it buffered fill one (else null); `finish()` the last page, marked end
  * of stream. Durations come from the caller (opusPacketSamples).
+ *
+ * `audioBytes` is what the size limit holds: the bytes of the file after its two header pages
+ * (page headers and lacing included, not only the packets) if the stream finished now, so a
+ * stream of tiny packets cannot put several times its limit on disk.
  */
 export class OggOpusWriter {
   private sequence = 0;
@@ -143,6 +157,9 @@ export class OggOpusWriter {
   private pendingSamples = 0;
   private pendingBytes = 0;
   private pendingSegments = 0;
+  /** Bytes of the audio pages add() returned (those after the two header pages). */
+  private emittedAudioBytes = 0;
+  private ended = false;
 
   constructor(
     private readonly serial: number,
@@ -162,10 +179,44 @@ export class OggOpusWriter {
     ]);
   }
 
+  /**
+   * Bytes of the file after its two header pages if the stream finished now: the audio pages
+   * returned so far and the last page `finish()` would return (a bare page header when nothing
+   * is pending).
+   */
+  get audioBytes(): number {
+    if (this.ended) return this.emittedAudioBytes;
+    return this.emittedAudioBytes + pageBytes(this.pendingSegments, this.pendingBytes);
+  }
+
+  /** `audioBytes` once `add(packet, samples)` has run: what a size limit must check. */
+  audioBytesWith(packetBytes: number, samples: number): number {
+    const segments = segmentsOf(packetBytes);
+    let emitted = this.emittedAudioBytes;
+    let pendingSegments = this.pendingSegments;
+    let pendingBytes = this.pendingBytes;
+    let pendingSamples = this.pendingSamples;
+    if (this.flushesBefore(segments)) {
+      emitted += pageBytes(pendingSegments, pendingBytes);
+      pendingSegments = 0;
+      pendingBytes = 0;
+      pendingSamples = 0;
+    }
+    pendingSegments += segments;
+    pendingBytes += packetBytes;
+    pendingSamples += samples;
+    if (pendingSamples >= PAGE_MAX_SAMPLES || pendingBytes >= PAGE_MAX_BODY) {
+      emitted += pageBytes(pendingSegments, pendingBytes);
+      pendingSegments = 0;
+      pendingBytes = 0;
+    }
+    return emitted + pageBytes(pendingSegments, pendingBytes);
+  }
+
   add(packet: Uint8Array, samples: number): Buffer | null {
-    const segments = Math.floor(packet.length / 255) + 1;
+    const segments = segmentsOf(packet.length);
     let out: Buffer | null = null;
-    if (this.pending.length > 0 && this.pendingSegments + segments > 255) out = this.flush(0);
+    if (this.flushesBefore(segments)) out = this.flush(0);
     this.pending.push(packet);
     this.pendingSamples += samples;
     this.pendingBytes += packet.length;
@@ -173,12 +224,21 @@ export class OggOpusWriter {
     if (this.pendingSamples >= PAGE_MAX_SAMPLES || this.pendingBytes >= PAGE_MAX_BODY) {
       out = out ? Buffer.concat([out, this.flush(0)]) : this.flush(0);
     }
+    if (out) this.emittedAudioBytes += out.length;
     return out;
+  }
+
+  /** A packet of `segments` lacing values does not fit on the pending page. */
+  private flushesBefore(segments: number): boolean {
+    return this.pending.length > 0 && this.pendingSegments + segments > 255;
   }
 
   /** The last page (possibly without packets), flagged end of stream. */
   finish(): Buffer {
-    return this.flush(OGG_FLAG_EOS);
+    const page = this.flush(OGG_FLAG_EOS);
+    this.emittedAudioBytes += page.length;
+    this.ended = true;
+    return page;
   }
 
   private flush(flags: number): Buffer {
@@ -201,7 +261,7 @@ export interface OggScan {
   /** Bytes from the start that form whole pages with correct CRCs. */
   validBytes: number;
   pages: number;
-  /** Bytes of the packets on the pages after the two header pages. */
+  /** Bytes of the pages after the two header pages (what OggOpusWriter.audioBytes counts). */
   audioBytes: number;
   lastGranule: bigint;
   /** Offset and length of the last valid page. */
@@ -229,7 +289,7 @@ export async function scanOgg(
     if (oggCrc(page) !== crc) return scan;
     const granule = page.readBigInt64LE(6);
     if (granule >= 0n) scan.lastGranule = granule;
-    if (scan.pages >= 2) scan.audioBytes += bodyLength;
+    if (scan.pages >= 2) scan.audioBytes += length;
     scan.pages += 1;
     scan.validBytes = offset + length;
     scan.lastPage = { offset, length, flags: page[5] ?? 0 };

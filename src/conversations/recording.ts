@@ -3,6 +3,20 @@
 // is the backpressure signal the stream handler obeys. `finish` ends the file (the WAV header's
 // sizes, the Ogg end-of-stream page) and then the row, in that order: a crash between the two
 // leaves a `recording` row over a whole file, which the recovery sweep finalises.
+//
+// Invariants:
+// - A row is never left `recording` by a stream that has ended: a file that cannot be created
+//   finalises its row as `failed` at once (else /audio answered 409 until the sweep, 90 s on).
+// - The row says what the file holds. When the disk fails mid-stream (ENOSPC, EIO) the file is
+//   repaired from what reached the disk by the sweep's own `salvageAudio` (the row then
+//   `interrupted` with the bytes and duration measured), or removed when nothing usable is left
+//   (`failed`, /audio 404): never a WAV whose header says 0 data bytes served as 200.
+// - `bytes` is what AUDIO_MAX_CONVERSATION_BYTES limits: what the file holds once everything
+//   accepted so far is written, in bytes on disk: WAV data bytes, or for Opus the Ogg pages after
+//   the two header pages, page headers and lacing included (packet bytes alone let 1-byte packets
+//   put almost 4 times the limit on disk). It counts bytes accepted, not yet acknowledged by the
+//   disk, because the limit must hold for what the file stream still buffers too; when the disk
+//   fails, the row takes the salvaged file's measure instead (above).
 import { randomInt } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
@@ -14,6 +28,7 @@ import { newId } from '../http/ids.ts';
 import type { AudioStreamContext } from '../realtime/audio-stream.ts';
 import * as repo from './conversation.repository.ts';
 import { MAX_OPUS_PACKET_BYTES, OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
+import { type Repaired, salvageAudio } from './recovery.ts';
 import { conversationDir, conversationFile } from './storage.ts';
 import { type AudioFormat, CLOSE, ProtocolError } from './stream-protocol.ts';
 import { pcmDurationMs, WAV_HEADER_BYTES, wavHeader, wholeFrameBytes } from './wav.ts';
@@ -37,7 +52,10 @@ export interface RecordingDeps {
 }
 
 export class Recording {
-  bytes = 0;
+  /** PCM bytes accepted (WAV data); for Opus the writer counts. */
+  private pcmBytes = 0;
+  /** What the file held once it was salvaged after a storage failure. */
+  private salvaged: Repaired | null = null;
   private readonly ogg: OggOpusWriter | null;
   private sinkError: Error | null = null;
   private finished = false;
@@ -79,14 +97,49 @@ export class Recording {
     };
     const path = conversationFile(deps.dataDir, row);
     await withTenant(deps.database, deviceTenant(ctx), (tx) => repo.insertConversation(tx, row));
-    await mkdir(conversationDir(deps.dataDir, ctx.orgId), { recursive: true });
-    const sink = deps.openSink(path, deps.writeBufferBytes);
-    return new Recording(id, ctx, format, path, sink, deps.database);
+    try {
+      await mkdir(conversationDir(deps.dataDir, ctx.orgId), { recursive: true });
+      const sink = deps.openSink(path, deps.writeBufferBytes);
+      return new Recording(id, ctx, format, path, sink, deps.database);
+    } catch (err) {
+      // No writer will ever heartbeat this row: end it now rather than leave it `recording`.
+      ctx.log.error({ err, conversation_id: id }, 'conversation file could not be created');
+      await withTenant(deps.database, deviceTenant(ctx), (tx) =>
+        repo.finaliseConversation(tx, id, {
+          status: 'failed',
+          endReason: 'storage failed: the file could not be created',
+          bytes: 0,
+          durationMs: 0,
+        }),
+      ).catch((e: unknown) =>
+        ctx.log.error({ err: e, conversation_id: id }, 'conversation could not be finalised'),
+      );
+      throw err;
+    }
+  }
+
+  /** What the size limit counts (see the top of this file), as if the stream ended now. */
+  get bytes(): number {
+    if (this.salvaged) return this.salvaged.bytes;
+    return this.ogg ? this.ogg.audioBytes : this.pcmBytes;
+  }
+
+  /**
+   * `bytes` once `payload` is written: the size limit's check, so that the file stays within it
+   * (an Opus packet costs its lacing values too, and a new page its header).
+   */
+  bytesAfter(payload: Buffer): number {
+    if (!this.ogg) return this.pcmBytes + payload.length;
+    const samples = payload.length <= MAX_OPUS_PACKET_BYTES ? opusPacketSamples(payload) : null;
+    // write() refuses it: it adds nothing.
+    if (samples === null) return this.bytes;
+    return this.ogg.audioBytesWith(payload.length, samples);
   }
 
   get durationMs(): number {
+    if (this.salvaged) return this.salvaged.durationMs;
     if (this.ogg) return Number(this.ogg.samples / 48n);
-    return pcmDurationMs(this.format, this.bytes);
+    return pcmDurationMs(this.format, this.pcmBytes);
   }
 
   /**
@@ -97,12 +150,11 @@ export class Recording {
   write(payload: Buffer): boolean {
     if (this.sinkError) throw this.sinkError;
     if (!this.ogg) {
-      this.bytes += payload.length;
+      this.pcmBytes += payload.length;
       return this.sink.write(payload);
     }
     const samples = payload.length <= MAX_OPUS_PACKET_BYTES ? opusPacketSamples(payload) : null;
     if (samples === null) throw new ProtocolError(CLOSE.invalidPayload, 'invalid Opus packet');
-    this.bytes += payload.length;
     const page = this.ogg.add(payload, samples);
     return page ? this.sink.write(page) : true;
   }
@@ -121,27 +173,47 @@ export class Recording {
     );
   }
 
-  /** Ends the file, then the row. Idempotent. */
+  /**
+   * Ends the file, then the row. Idempotent. When the file failed, what reached the disk is
+   * salvaged first (the row still `recording` meanwhile, so /audio cannot serve it half-repaired)
+   * and the row records what the file then holds.
+   */
   async finish(endReason: string): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    let status: repo.Finalisation['status'] = 'complete';
-    let reason = endReason;
+    let f: repo.Finalisation;
     try {
       await this.endFile();
+      f = { status: 'complete', endReason, bytes: this.bytes, durationMs: this.durationMs };
     } catch (err) {
-      status = 'failed';
-      reason = `${endReason}; storage failed`;
       this.ctx.log.error({ err, conversation_id: this.id }, 'conversation file failed');
-    }
-    await withTenant(this.database, deviceTenant(this.ctx), (tx) =>
-      repo.finaliseConversation(tx, this.id, {
-        status,
-        endReason: reason,
+      await this.closeSink();
+      const row = {
+        id: this.id,
+        codec: this.format.codec,
+        sample_rate: this.format.sampleRate,
+        channels: this.format.channels,
+      };
+      const salvaged = await salvageAudio(this.path, row, this.ctx.log);
+      this.salvaged = salvaged ?? { bytes: 0, durationMs: 0, endedAt: new Date() };
+      f = {
+        status: salvaged ? 'interrupted' : 'failed',
+        endReason: `${endReason}; storage failed`,
         bytes: this.bytes,
         durationMs: this.durationMs,
-      }),
+      };
+    }
+    await withTenant(this.database, deviceTenant(this.ctx), (tx) =>
+      repo.finaliseConversation(tx, this.id, f),
     );
+  }
+
+  /** Waits until the sink has let go of the file (no write of its still in flight). */
+  private async closeSink(): Promise<void> {
+    if (this.sink.closed) return;
+    const closed = new Promise<void>((resolve) => this.sink.once('close', () => resolve()));
+    this.sink.destroy();
+    await closed;
   }
 
   private async endFile(): Promise<void> {
@@ -154,10 +226,10 @@ export class Recording {
     if (!this.ogg) {
       const file = await open(this.path, 'r+');
       try {
-        const whole = wholeFrameBytes(this.format, this.bytes);
-        if (whole < this.bytes) await file.truncate(WAV_HEADER_BYTES + whole);
-        this.bytes = whole;
-        await file.write(wavHeader(this.format, this.bytes), 0, WAV_HEADER_BYTES, 0);
+        const whole = wholeFrameBytes(this.format, this.pcmBytes);
+        if (whole < this.pcmBytes) await file.truncate(WAV_HEADER_BYTES + whole);
+        this.pcmBytes = whole;
+        await file.write(wavHeader(this.format, whole), 0, WAV_HEADER_BYTES, 0);
       } finally {
         await file.close();
       }

@@ -117,6 +117,29 @@ describe('recovery sweep', () => {
     expect((await rowOf(r.id)).status).toBe('interrupted');
   });
 
+  it('one sweep at a time: a sweep asked for while one runs joins it', async () => {
+    const r = await recordingRow('opus');
+    const w = new OggOpusWriter(99, 1, 16000);
+    writeFileSync(r.path, w.start());
+    const first = sweep(90);
+    const second = sweep(90);
+    // Two sweeps at once both repaired (truncated, rewrote) the same files.
+    expect(second).toBe(first);
+    expect((await first).recovered).toBeGreaterThanOrEqual(1);
+    expect(await rowOf(r.id)).toMatchObject({ status: 'interrupted' });
+    const next = sweep(90);
+    expect(next).not.toBe(first);
+    await next;
+  });
+
+  it('a file with no usable audio is removed with its row failed: /audio never serves it', async () => {
+    const r = await recordingRow('pcm');
+    writeFileSync(r.path, Buffer.from('RIFF'));
+    await sweep(90);
+    expect(await rowOf(r.id)).toMatchObject({ status: 'failed' });
+    expect(existsSync(r.path)).toBe(false);
+  });
+
   it('removes the file of a deleted conversation that survived its delete', async () => {
     const r = await recordingRow('pcm');
     writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));

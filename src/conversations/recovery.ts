@@ -9,7 +9,10 @@
 // - A WAV file gets its header's sizes from its length (cut down to whole sample frames); an Ogg
 //   file is cut after its last whole page with a correct CRC, which is then marked end of stream.
 //   The row becomes `interrupted` with the bytes and duration found; without a usable file,
-//   `failed`.
+//   `failed`, and whatever file there was is removed: a `failed` conversation has no audio (its
+//   /audio answers 404), never a file no player can open. A live recording whose disk failed
+//   mid-stream (recording.ts) is finalised through the same `salvageAudio`, so its row, too,
+//   says what the file holds.
 // - Deleting a conversation removes its file right after the delete commits; a file that
 //   survived (a crash in between, a failed unlink) is removed here and the row marked purged.
 import { open, unlink } from 'node:fs/promises';
@@ -36,13 +39,17 @@ export interface RecoveryDeps {
   log: FastifyBaseLogger;
 }
 
-interface Repaired {
+export interface Repaired {
+  /** What the size limit counts (recording.ts): WAV data bytes, or Ogg pages after the headers. */
   bytes: number;
   durationMs: number;
+  /** The file's last modification: when its audio stopped arriving. */
   endedAt: Date;
 }
 
-async function repairWav(path: string, row: Conversation): Promise<Repaired | null> {
+type AudioRow = Pick<Conversation, 'codec' | 'sample_rate' | 'channels'>;
+
+async function repairWav(path: string, row: AudioRow): Promise<Repaired | null> {
   const file = await open(path, 'r+');
   try {
     const { size, mtime } = await file.stat();
@@ -90,16 +97,39 @@ async function repairOgg(path: string): Promise<Repaired | null> {
   }
 }
 
-async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<void> {
-  const path = conversationFile(deps.dataDir, row);
-  let repaired: Repaired | null = null;
+const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
+
+/**
+ * Makes the file of a conversation whose writer stopped early playable from what reached the
+ * disk, and answers what it then holds. When nothing usable is left (no file, a torn header, an
+ * unreadable file) it answers null and removes the file, so that a `failed` row never serves
+ * bytes no player can open. The caller must be the file's only writer: the recording that
+ * failed, after its sink closed, or the sweep for a row whose writer went silent.
+ */
+export async function salvageAudio(
+  path: string,
+  row: AudioRow & { id: string },
+  log: FastifyBaseLogger,
+): Promise<Repaired | null> {
   try {
-    repaired = row.codec === 'pcm' ? await repairWav(path, row) : await repairOgg(path);
+    const repaired = row.codec === 'pcm' ? await repairWav(path, row) : await repairOgg(path);
+    if (repaired) return repaired;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      deps.log.error({ err, conversation_id: row.id }, 'conversation file could not be repaired');
+    if (isMissing(err)) return null;
+    log.error({ err, conversation_id: row.id }, 'conversation file could not be repaired');
+  }
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (!isMissing(err)) {
+      log.error({ err, conversation_id: row.id }, 'unusable conversation file not removed');
     }
   }
+  return null;
+}
+
+async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<void> {
+  const repaired = await salvageAudio(conversationFile(deps.dataDir, row), row, deps.log);
   await withSystem(deps.database, (tx) =>
     repo.finaliseConversation(
       tx,
@@ -132,15 +162,36 @@ export async function removeAudio(
   try {
     await unlink(conversationFile(dataDir, row));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    if (!isMissing(err)) throw err;
   }
 }
 
-/** One sweep; `staleSeconds` 0 takes every recording row (only when no other writer can exist). */
-export async function sweepConversations(
-  deps: RecoveryDeps,
-  staleSeconds: number,
-): Promise<{ recovered: number; purged: number }> {
+export interface SweepResult {
+  recovered: number;
+  purged: number;
+}
+
+/**
+ * The sweeps running in this process, by data folder. Two sweeps at once would repair the same
+ * file at once (both truncating an Ogg file and rewriting its last page, one from a scan the
+ * other had already changed): a minute's timer firing while a long sweep still runs joins it
+ * instead. Across instances (PostgreSQL) rows are not claimed: see ARCHITECTURE.md.
+ */
+const running = new Map<string, Promise<SweepResult>>();
+
+/**
+ * One sweep; `staleSeconds` 0 takes every recording row (only when no other writer can exist).
+ * Asked while one runs for the same data folder, it answers that sweep's result.
+ */
+export function sweepConversations(deps: RecoveryDeps, staleSeconds: number): Promise<SweepResult> {
+  const current = running.get(deps.dataDir);
+  if (current) return current;
+  const sweep = sweepOnce(deps, staleSeconds).finally(() => running.delete(deps.dataDir));
+  running.set(deps.dataDir, sweep);
+  return sweep;
+}
+
+async function sweepOnce(deps: RecoveryDeps, staleSeconds: number): Promise<SweepResult> {
   let recovered = 0;
   for (;;) {
     const rows = await withSystem(deps.database, (tx) =>
