@@ -1748,7 +1748,7 @@ export interface paths {
         };
         /**
          * Download or play a conversation's audio
-         * @description The stored file: `audio/wav` for PCM streams, `audio/ogg` (Opus) for Opus streams. Supports a single `Range: bytes=…` (206 Partial Content), so browsers can seek. A conversation still recording answers `409 conversation_recording`.
+         * @description The stored file: `audio/wav` for PCM streams, `audio/ogg` (Opus) for Opus streams. Supports a single `Range: bytes=…` (206 Partial Content), so browsers can seek. Sent with `Cache-Control: no-store`. A conversation still recording answers `409 conversation_recording`; one without audio (`failed`, or deleted meanwhile) `404 not_found`.
          */
         get: operations["getConversationAudio"];
         put?: never;
@@ -15629,7 +15629,7 @@ export interface operations {
                 user_id?: string;
                 device_id?: string;
                 client_id?: string;
-                /** @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when the recovery sweep finalised it after its writer stopped; `failed` when no usable audio was stored */
+                /** @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when its file was repaired from what reached the disk: the recovery sweep finalised it after its writer stopped, or storage failed mid-stream (`end_reason` ends with `storage failed`); `failed` when no usable audio was stored (its /audio answers 404) */
                 status?: "recording" | "complete" | "interrupted" | "failed";
                 /** @description started_at ≥ */
                 since?: string;
@@ -15672,7 +15672,7 @@ export interface operations {
                             sample_rate: number;
                             channels: number;
                             /**
-                             * @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when the recovery sweep finalised it after its writer stopped; `failed` when no usable audio was stored
+                             * @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when its file was repaired from what reached the disk: the recovery sweep finalised it after its writer stopped, or storage failed mid-stream (`end_reason` ends with `storage failed`); `failed` when no usable audio was stored (its /audio answers 404)
                              * @enum {unknown}
                              */
                             status: "recording" | "complete" | "interrupted" | "failed";
@@ -15680,7 +15680,7 @@ export interface operations {
                             /** Format: date-time */
                             started_at: string;
                             ended_at: string | null;
-                            /** @description Audio bytes received (PCM bytes, or Opus packet bytes) */
+                            /** @description Audio bytes in the file after its format header: the WAV data (PCM), or the Ogg pages after the OpusHead and OpusTags pages, page headers included (Opus). `AUDIO_MAX_CONVERSATION_BYTES` limits this number. */
                             bytes: number;
                             duration_ms: number;
                         }[];
@@ -15795,7 +15795,7 @@ export interface operations {
                         sample_rate: number;
                         channels: number;
                         /**
-                         * @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when the recovery sweep finalised it after its writer stopped; `failed` when no usable audio was stored
+                         * @description `recording` while the device streams; `complete` once it ended (audio-stop, the socket closed, a limit or a protocol error: see `end_reason`); `interrupted` when its file was repaired from what reached the disk: the recovery sweep finalised it after its writer stopped, or storage failed mid-stream (`end_reason` ends with `storage failed`); `failed` when no usable audio was stored (its /audio answers 404)
                          * @enum {unknown}
                          */
                         status: "recording" | "complete" | "interrupted" | "failed";
@@ -15803,7 +15803,7 @@ export interface operations {
                         /** Format: date-time */
                         started_at: string;
                         ended_at: string | null;
-                        /** @description Audio bytes received (PCM bytes, or Opus packet bytes) */
+                        /** @description Audio bytes in the file after its format header: the WAV data (PCM), or the Ogg pages after the OpusHead and OpusTags pages, page headers included (Opus). `AUDIO_MAX_CONVERSATION_BYTES` limits this number. */
                         bytes: number;
                         duration_ms: number;
                     };
