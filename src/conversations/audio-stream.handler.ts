@@ -284,7 +284,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       const r = recording;
       if (!r) throw new ProtocolError(CLOSE.policy, 'audio before audio-start');
       if (payload.length === 0) return;
-      if (r.bytes + payload.length > allowance.bytes) {
+      if (r.bytesAfter(payload) > allowance.bytes) {
         throw new ProtocolError(CLOSE.tooBig, allowance.reason);
       }
       if (!r.write(payload)) {
