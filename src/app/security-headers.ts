@@ -9,7 +9,8 @@
 // With them, `Cache-Control: no-store` unless the route sets its own: answers carry tokens (login,
 // refresh, MFA), secrets shown once and tenant data, none of which a browser's disk cache or a
 // shared proxy may keep (RFC 6749 §5.1 for token answers). Routes whose answers may be cached
-// (the JWKS, the dashboard's assets, recordings) say so themselves, replacing this default.
+// (the JWKS, the dashboard's assets) say so themselves, replacing this default; conversation
+// audio is tenant data and stays no-store.
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
