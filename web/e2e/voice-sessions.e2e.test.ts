@@ -1,7 +1,7 @@
 // Voice sessions in the dashboard, in Chromium, against a server wired to the fake LiveKit server:
 // a session joined and left through signed webhooks and a token never used are listed on the
 // Voice sessions page (room, status, duration), the status filter narrows the list, and the
-// Analytics page shows the voice-session minutes per user.
+// Analytics page shows the voice-session minutes per user, and per day in the chart's data table.
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { bearer, registerUser } from '../../src/test/auth-helpers.ts';
 import { type FakeLiveKit, startFakeLiveKit } from '../../src/test/fake-livekit.ts';
@@ -88,5 +88,18 @@ describe('voice sessions pages', () => {
     const row = perUser.getByRole('row').filter({ hasText: 'Hedy Lamarr' });
     await row.getByText('2.5', { exact: true }).waitFor();
     await row.getByText('2 min 30 s').waitFor();
+  });
+
+  step("the chart's data table has minutes and sessions per day, each column once", async () => {
+    const card = page.getByRole('region', { name: 'Voice sessions' });
+    const table = card.getByRole('table', { name: /^Voice-session minutes by day/ });
+    expect(await table.locator('thead th').allTextContents()).toEqual([
+      'Date',
+      'Minutes',
+      'Sessions',
+    ]);
+    // Today's row: the session of 2.5 minutes.
+    const cells = await table.locator('tbody tr').last().locator('td').allTextContents();
+    expect(cells).toEqual(['2.5', '1']);
   });
 });

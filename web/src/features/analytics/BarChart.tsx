@@ -19,6 +19,8 @@ export interface BarDatum {
   values: number[];
   /** Tooltip text of the bar. */
   title: string;
+  /** The cells of the data table's `extraColumns`, in their order (e.g. the day's sessions). */
+  extra?: (string | number)[];
 }
 
 /** A "nice" tick step (1, 2, 5 × 10ⁿ, at least 1) giving at most `count` intervals up to max. */
@@ -166,7 +168,9 @@ const CHART_SIZES = [
 
 /**
  * The chart with its legend and a visually hidden table of the same data; a compact drawing on
- * phones and a wide one from md up, so the text stays readable at both sizes.
+ * phones and a wide one from md up, so the text stays readable at both sizes. The table has a
+ * column per series, before them a total of stacked series, and after them `extraColumns`: what
+ * the bars' titles say that the bars do not draw.
  */
 export function ChartFigure({
   label,
@@ -174,6 +178,7 @@ export function ChartFigure({
   series,
   categoryHeader,
   totalHeader,
+  extraColumns = [],
   emptyText,
 }: {
   label: string;
@@ -181,10 +186,13 @@ export function ChartFigure({
   series: BarSeries[];
   /** Header of the first column of the hidden table, e.g. "Date". */
   categoryHeader: string;
-  /** Header of the total column, e.g. "Calls". */
-  totalHeader: string;
+  /** Header of the total column, e.g. "Calls"; a single series has none (it is its own total). */
+  totalHeader?: string;
+  /** Headers of further columns, each datum's `extra` their cells, e.g. "Sessions". */
+  extraColumns?: string[];
   emptyText?: string;
 }) {
+  const withTotal = series.length > 1;
   if (!hasBars(data)) {
     return <BarChart label={label} data={data} series={series} emptyText={emptyText} />;
   }
@@ -218,10 +226,15 @@ export function ChartFigure({
           <thead>
             <tr>
               <th scope="col">{categoryHeader}</th>
-              <th scope="col">{totalHeader}</th>
+              {withTotal && <th scope="col">{totalHeader ?? 'Total'}</th>}
               {series.map((s) => (
                 <th key={s.name} scope="col">
                   {s.name}
+                </th>
+              ))}
+              {extraColumns.map((header) => (
+                <th key={header} scope="col">
+                  {header}
                 </th>
               ))}
             </tr>
@@ -230,9 +243,12 @@ export function ChartFigure({
             {data.map((d) => (
               <tr key={d.key}>
                 <th scope="row">{d.label}</th>
-                <td>{sum(d.values)}</td>
+                {withTotal && <td>{sum(d.values)}</td>}
                 {d.values.map((v, i) => (
                   <td key={series[i]?.name ?? i}>{v}</td>
+                ))}
+                {extraColumns.map((header, i) => (
+                  <td key={header}>{d.extra?.[i] ?? ''}</td>
                 ))}
               </tr>
             ))}

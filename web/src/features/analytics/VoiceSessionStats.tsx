@@ -49,6 +49,7 @@ export function VoiceSessionStats({ from, to, tz }: { from: string; to: string; 
     tick: shortDay(d.date),
     values: [d.minutes],
     title: `${longDay(d.date)}: ${sessionsText(d.sessions)}, ${minutes.format(d.minutes)} minutes`,
+    extra: [count.format(d.sessions)],
   }));
 
   return (
@@ -66,7 +67,7 @@ export function VoiceSessionStats({ from, to, tz }: { from: string; to: string; 
             data={bars}
             series={SERIES}
             categoryHeader="Date"
-            totalHeader="Minutes"
+            extraColumns={['Sessions']}
             emptyText="No minutes in this range (sessions still in progress have none yet)."
           />
           <Table
