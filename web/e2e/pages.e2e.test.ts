@@ -1,13 +1,21 @@
 // Every page of the dashboard, on a laptop (1280×800) and a phone (390×844), with demo data
 // (web/e2e/support/demo-data.ts): each page has its own document title, never scrolls sideways
-// (tables scroll inside their card), keeps the sidebar's Log out within reach, and axe-core finds
-// no serious or critical accessibility violation — with the app's Content-Security-Policy on.
+// (tables and a long message thread scroll inside their card, as focusable named regions), keeps
+// the sidebar's Log out within reach, and axe-core finds no serious or critical accessibility
+// violation — with the app's Content-Security-Policy on.
 // "Every page" is read from the app itself: the public pages, then every link of the dashboard's
 // navigation as an owner sees it, so a page added to the navigation is checked here too.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { checkPage, collectNavigation, PHONE, PUBLIC_PAGES } from './support/audit.ts';
-import { DEMO_ENV, DEMO_OWNER, DEMO_PASSWORD, seedDemo } from './support/demo-data.ts';
+import {
+  DEMO_ENV,
+  DEMO_NUMBERS,
+  DEMO_OWNER,
+  DEMO_PASSWORD,
+  seedDemo,
+  textIn,
+} from './support/demo-data.ts';
 import { logIn, story } from './support/story.ts';
 
 const s = story('pages', DEMO_ENV);
@@ -163,6 +171,34 @@ describe('every page at both widths', () => {
       // The menu reaches every page and Log out without sideways scrolling.
       await page.getByRole('button', { name: 'Log out' }).scrollIntoViewIfNeeded();
       expect(await page.getByRole('button', { name: 'Log out' }).isVisible()).toBe(true);
+    },
+    WALK_TIMEOUT,
+  );
+
+  step(
+    'a long message thread (30 texts, one page) passes at both widths',
+    async () => {
+      const { t, baseUrl } = s.server;
+      const from = '+14155550190';
+      for (let i = 0; i < 30; i++) {
+        await textIn(
+          { base: baseUrl, config: t.config },
+          { from, to: DEMO_NUMBERS.support, body: `Order ${1100 + i}: any news?` },
+        );
+      }
+      for (const viewport of [{ width: 1280, height: 800 }, PHONE]) {
+        const { page } = await s.device({ viewport });
+        await logIn(page, DEMO_OWNER.email, DEMO_PASSWORD);
+        await page.goto(`/app/messages?with=${encodeURIComponent(from)}`);
+        await page
+          .getByRole('list', { name: `Messages with ${from}` })
+          .getByText('Order 1129: any news?', { exact: true })
+          .waitFor();
+        // The thread scrolls: a focusable region named for it, found by the walk's checks.
+        expect(await checkPage(page, { title: 'Messages', sidebar: viewport !== PHONE })).toEqual(
+          [],
+        );
+      }
     },
     WALK_TIMEOUT,
   );

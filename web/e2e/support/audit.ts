@@ -1,5 +1,5 @@
 // Checks every page must pass, in the browser: its own document title, no sideways scrolling of
-// the page (wide tables scroll inside a focusable, named region instead), the sidebar's Log out
+// the page (wide tables and long threads scroll inside a focusable, named region), the sidebar's Log out
 // within the window, and no serious or critical axe-core violation. axe-core's source is evaluated
 // in the page through the DevTools protocol (page.evaluate), so the app's Content-Security-Policy
 // stays exactly as served: an injected <script> would be refused by it, and must be.
@@ -117,16 +117,29 @@ export async function sidewaysOverflow(page: Page): Promise<string[]> {
   return [`page is ${r.scrollWidth}px wide in a ${r.width}px window: ${r.culprits.join(', ')}`];
 }
 
-/** An element that scrolls sideways is a keyboard-focusable region with an accessible name. */
+/**
+ * An element that scrolls sideways (a wide table) is a keyboard-focusable region with an accessible
+ * name; so is one that scrolls down (a long message thread), unless it holds something to tab to
+ * (the sidebar's links): the arrow keys scroll the box around the focused element.
+ */
 export async function unnamedScrollRegions(page: Page): Promise<string[]> {
-  return (await page.evaluate(`[...document.body.querySelectorAll('*')]
-    .filter((el) => {
-      const s = getComputedStyle(el);
-      return (s.overflowX === 'auto' || s.overflowX === 'scroll') && el.scrollWidth > el.clientWidth + 1;
-    })
-    .filter((el) => el.tabIndex < 0 || !(el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) ||
-      !(el.getAttribute('role') || el.tagName === 'SECTION'))
-    .map((el) => 'scrolling element without tabindex, role and name: ' + el.outerHTML.slice(0, 120))`)) as string[];
+  return (await page.evaluate(`(() => {
+    const scrolls = (overflow) => overflow === 'auto' || overflow === 'scroll';
+    const tabbable = 'a[href], button:not(:disabled), input:not(:disabled):not([type=hidden]), ' +
+      'select:not(:disabled), textarea:not(:disabled), [tabindex]:not([tabindex="-1"])';
+    const namedRegion = (el) => el.tabIndex >= 0 &&
+      !!(el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) &&
+      !!(el.getAttribute('role') || el.tagName === 'SECTION');
+    return [...document.body.querySelectorAll('*')]
+      .filter((el) => {
+        const s = getComputedStyle(el);
+        const sideways = scrolls(s.overflowX) && el.scrollWidth > el.clientWidth + 1;
+        const down = scrolls(s.overflowY) && el.scrollHeight > el.clientHeight + 1;
+        if (namedRegion(el)) return false;
+        return sideways || (down && (el.tabIndex >= 0 || !el.querySelector(tabbable)));
+      })
+      .map((el) => 'scrolling element without tabindex, role and name: ' + el.outerHTML.slice(0, 120));
+  })()`)) as string[];
 }
 
 /** On a wide screen, Log out is within the window at the top and at the bottom of the page. */

@@ -254,22 +254,8 @@ export async function seedDemo({
     await withSystem(database, (tx) => tx.insertInto('calls').values(rows).execute());
   }
   // A call in progress and a conversation, through the signed webhooks as Twilio sends them.
-  const webhook = async (path: string, params: Record<string, string>) => {
-    const signature = twilio.getExpectedTwilioSignature(
-      config.twilio.authToken ?? '',
-      `${config.publicUrl}${path}`,
-      params,
-    );
-    const res = await fetch(base + path, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        'x-twilio-signature': signature,
-      },
-      body: new URLSearchParams(params),
-    });
-    if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  };
+  const webhook = (path: string, params: Record<string, string>) =>
+    twilioWebhook({ base, config }, path, params);
   const accountSid = config.twilio.accountSid ?? '';
   await webhook('/webhooks/twilio/voice', {
     CallSid: `CA${'c'.repeat(32)}`,
@@ -302,3 +288,46 @@ export async function seedDemo({
     NumMedia: '0',
   });
 }
+
+/** A Twilio webhook (`path`, e.g. /webhooks/twilio/sms) as Twilio sends it: signed, form-encoded. */
+export async function twilioWebhook(
+  { base, config }: { base: string; config: Readonly<Config> },
+  path: string,
+  params: Record<string, string>,
+): Promise<void> {
+  const signature = twilio.getExpectedTwilioSignature(
+    config.twilio.authToken ?? '',
+    `${config.publicUrl}${path}`,
+    params,
+  );
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      'x-twilio-signature': signature,
+    },
+    body: new URLSearchParams(params),
+  });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+}
+
+let smsCount = 0;
+
+/** An incoming text from `from` to one of the demo's numbers, through the signed SMS webhook. */
+export async function textIn(
+  server: { base: string; config: Readonly<Config> },
+  { from, to, body }: { from: string; to: string; body: string },
+): Promise<void> {
+  smsCount += 1;
+  await twilioWebhook(server, '/webhooks/twilio/sms', {
+    MessageSid: `SM${String(smsCount).padStart(32, 'f')}`,
+    AccountSid: server.config.twilio.accountSid ?? '',
+    From: from,
+    To: to,
+    Body: body,
+    NumMedia: '0',
+  });
+}
+
+/** The demo's two verified numbers: the main line and support. */
+export const DEMO_NUMBERS = { main: '+14155550100', support: '+14155550111' };

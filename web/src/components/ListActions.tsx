@@ -1,7 +1,7 @@
 // What every resource list repeats: its search form and filters, its body (an error, a spinner, an empty state or the rows),
 // "Load more" under a cursor-paged list, a row's Edit / Delete pair (named for the row, so each
 // button is unambiguous to assistive technology) and the confirmed delete behind it.
-import { type ReactNode, useState } from 'react';
+import { type ReactNode, useEffect, useRef, useState } from 'react';
 import type { DraftFilters } from '../lib/filters.ts';
 import { type Page, type PagedList, useEditDialog, usePagedList } from '../lib/paged-list.ts';
 import { useToast } from '../lib/toast.tsx';
@@ -59,16 +59,66 @@ export function ListEmpty({
   );
 }
 
+/**
+ * "Load more" under a cursor-paged list. The button goes once the last page is in, and if it had
+ * the keyboard focus then (it was just pressed), the focus would fall to the page's body and the
+ * reader back to the top. So after a load the user asked for, `end` takes the button's place: a
+ * note that says the list is complete and takes the focus the button held.
+ */
 export function LoadMore({
   list,
+  label = 'Load more',
+  end = 'That is the whole list.',
+  size,
+  className = 'mt-5',
 }: {
-  list: { hasMore: boolean; loadingMore: boolean; loadMore(): Promise<void> };
+  list: Pick<PagedList<unknown>, 'items' | 'hasMore' | 'loadingMore' | 'loadMore'>;
+  label?: string;
+  /** What replaces the button once the user has loaded the last page. */
+  end?: string;
+  size?: 'sm' | 'md';
+  /** Spacing of the row, e.g. "mt-5" under a list or "mb-4" above a thread. */
+  className?: string;
 }) {
-  if (!list.hasMore) return null;
+  const [pressed, setPressed] = useState(false);
+  // Set while the button has the focus and its load is under way; cleared once handled.
+  const keepFocus = useRef(false);
+  const note = useRef<HTMLParagraphElement>(null);
+  const { items, hasMore, loadingMore } = list;
+  // A list loaded afresh (other filters) starts again with its button.
+  if (items === null && pressed) setPressed(false);
+  useEffect(() => {
+    if (loadingMore || !keepFocus.current) return;
+    keepFocus.current = false;
+    // Only when the focus went with the button, not if the user has moved it since.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (!hasMore && lost) note.current?.focus();
+  }, [hasMore, loadingMore]);
+
+  if (!hasMore) {
+    return pressed && items !== null ? (
+      <p
+        ref={note}
+        tabIndex={-1}
+        className={`${className} text-center text-sm text-slate-500 focus:outline-none`}
+      >
+        {end}
+      </p>
+    ) : null;
+  }
   return (
-    <div className="mt-5 flex justify-center">
-      <Button variant="secondary" loading={list.loadingMore} onClick={() => void list.loadMore()}>
-        Load more
+    <div className={`${className} flex justify-center`}>
+      <Button
+        variant="secondary"
+        size={size}
+        loading={loadingMore}
+        onClick={(e) => {
+          keepFocus.current = document.activeElement === e.currentTarget;
+          setPressed(true);
+          void list.loadMore();
+        }}
+      >
+        {label}
       </Button>
     </div>
   );
@@ -193,7 +243,7 @@ export function SearchForm({
 /**
  * A log's filter form: `children` are its fields, bound to `filters.draft`; "Apply filters" applies
  * the draft (`tidy` first, e.g. trimmed) and "Clear", offered while the log is filtered, goes back
- * to the whole log.
+ * to the whole log (and leaves the focus on the form's first field).
  */
 export function FilterForm<F>({
   label,
@@ -223,7 +273,17 @@ export function FilterForm<F>({
             Apply filters
           </Button>
           {filters.filtered && (
-            <Button variant="ghost" onClick={filters.clear}>
+            <Button
+              variant="ghost"
+              onClick={(e) => {
+                // Clear goes with the filters: the focus goes first to the form's first field
+                // rather than down to the page's body with the button.
+                e.currentTarget.form
+                  ?.querySelector<HTMLElement>('input:not([type=hidden]), select, textarea')
+                  ?.focus();
+                filters.clear();
+              }}
+            >
               Clear
             </Button>
           )}

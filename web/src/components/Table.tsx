@@ -1,6 +1,7 @@
 import type { ReactNode } from 'react';
 import { formatDateTime, timeAgo } from '../lib/format.ts';
 import { Button } from './Button.tsx';
+import { ScrollRegion } from './ScrollRegion.tsx';
 
 /** A column heading: its text, or the text (or an sr-only span) with classes added to `th`. */
 export type Column = string | { label: ReactNode; className?: string };
@@ -13,10 +14,9 @@ export const actionsColumn: Column = {
 
 /**
  * A data table that scrolls sideways inside its card on narrow screens, never the page. The
- * scrolling box is a region named by the caption that keyboard users can focus and scroll with
- * the arrow keys (WCAG 2.1.1; axe's scrollable-region-focusable). It is `relative` so that
- * absolutely positioned content (the sr-only column headings) stays inside it instead of widening
- * the page. Its head is `columns` (one header row) or, for anything else, `head`.
+ * scrolling box is a ScrollRegion named by the caption, which keeps absolutely positioned content
+ * (the sr-only column headings) inside it instead of widening the page. Its head is `columns` (one
+ * header row) or, for anything else, `head`.
  */
 export function Table({
   caption,
@@ -30,12 +30,7 @@ export function Table({
   children: ReactNode;
 }) {
   return (
-    <section
-      aria-label={caption}
-      // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be focusable to scroll by keyboard
-      tabIndex={0}
-      className="relative -mx-4 overflow-x-auto focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-600 sm:-mx-6"
-    >
+    <ScrollRegion label={caption} className="-mx-4 overflow-x-auto sm:-mx-6">
       <table className="min-w-full divide-y divide-slate-200 text-left text-sm">
         <caption className="sr-only">{caption}</caption>
         <thead className="bg-slate-50 text-xs font-semibold uppercase tracking-wide text-slate-500">
@@ -57,7 +52,7 @@ export function Table({
         </thead>
         <tbody className="divide-y divide-slate-100 bg-white">{children}</tbody>
       </table>
-    </section>
+    </ScrollRegion>
   );
 }
 

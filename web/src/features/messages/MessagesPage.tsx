@@ -1,11 +1,13 @@
 // Messages: conversations (messages grouped by phone and counterpart, newest first) on the left,
 // the selected one's thread on the right, oldest to newest like a chat. The selection lives in
-// the URL (?with=<number>, and ?phone=<id> for the phone filter) so it can be linked and reloaded.
+// the URL so it can be linked and reloaded: ?with=<number>&via=<phone id> is a conversation (one
+// number texting two of the org's phones is two conversations; without via, a link opens all its
+// texts), ?phone=<id> the phone filter of the list.
 import { useCallback, useEffect, useRef } from 'react';
-import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField } from '../../components/Field.tsx';
-import { ListBody } from '../../components/ListActions.tsx';
+import { ListBody, LoadMore } from '../../components/ListActions.tsx';
+import { ScrollRegion } from '../../components/ScrollRegion.tsx';
 import { api } from '../../lib/api.ts';
 import { formatDateTime, timeAgo } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
@@ -19,9 +21,14 @@ type Phone = PhoneOption;
 const CONVERSATIONS_PAGE = 20;
 const THREAD_PAGE = 50;
 
-function pageUrl(params: { with?: string | null; phone?: string | null }): string {
+function pageUrl(params: {
+  with?: string | null;
+  via?: string | null;
+  phone?: string | null;
+}): string {
   const q = new URLSearchParams();
   if (params.with) q.set('with', params.with);
+  if (params.with && params.via) q.set('via', params.via);
   if (params.phone) q.set('phone', params.phone);
   const s = q.toString();
   return `/app/messages${s ? `?${s}` : ''}`;
@@ -39,7 +46,8 @@ function ConversationList({
   phones,
 }: {
   phoneId: string | null;
-  selected: string | null;
+  /** The open conversation: its number, and its phone (null: every phone's texts with it). */
+  selected: { with: string; via: string | null } | null;
   phones: Phone[];
 }) {
   const toast = useToast();
@@ -71,7 +79,9 @@ function ConversationList({
         {(items) => (
           <ul aria-label="Conversations" className="-mx-4 -my-5 divide-y divide-slate-100 sm:-mx-6">
             {items.map((c) => {
-              const current = c.counterpart === selected;
+              const current =
+                c.counterpart === selected?.with &&
+                (selected.via === null || c.phone_id === selected.via);
               const via = phoneLabel(phones, c.phone_id);
               const preview = `${c.last_message.direction === 'outbound' ? 'You: ' : ''}${
                 c.last_message.body || (c.last_message.num_media > 0 ? 'Attachment' : '(empty)')
@@ -79,7 +89,7 @@ function ConversationList({
               return (
                 <li key={`${c.phone_id ?? ''}|${c.counterpart}`}>
                   <Link
-                    to={pageUrl({ with: c.counterpart, phone: phoneId })}
+                    to={pageUrl({ with: c.counterpart, via: c.phone_id, phone: phoneId })}
                     aria-current={current ? 'page' : undefined}
                     className={`block px-4 py-3 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-600 sm:px-6 ${
                       current ? 'bg-indigo-50' : 'hover:bg-slate-50'
@@ -90,7 +100,7 @@ function ConversationList({
                       <time
                         dateTime={c.last_message.created_at}
                         title={formatDateTime(c.last_message.created_at)}
-                        className="shrink-0 text-xs text-slate-500"
+                        className={`shrink-0 text-xs ${current ? 'text-slate-600' : 'text-slate-500'}`}
                       >
                         {timeAgo(c.last_message.created_at)}
                       </time>
@@ -105,7 +115,9 @@ function ConversationList({
                       </Badge>
                     </span>
                     {via && !phoneId && (
-                      <span className="mt-0.5 block truncate text-xs text-slate-500">
+                      <span
+                        className={`mt-0.5 block truncate text-xs ${current ? 'text-slate-600' : 'text-slate-500'}`}
+                      >
                         via {via}
                       </span>
                     )}
@@ -116,17 +128,7 @@ function ConversationList({
           </ul>
         )}
       </ListBody>
-      {list.hasMore && (
-        <div className="mt-8 flex justify-center">
-          <Button
-            variant="secondary"
-            loading={list.loadingMore}
-            onClick={() => void list.loadMore()}
-          >
-            Load more
-          </Button>
-        </div>
-      )}
+      <LoadMore list={list} className="mt-8" end="That is every conversation." />
     </Card>
   );
 }
@@ -141,7 +143,7 @@ function Thread({
   phones: Phone[];
 }) {
   const toast = useToast();
-  const scroller = useRef<HTMLDivElement>(null);
+  const scroller = useRef<HTMLElement>(null);
   const stickToBottom = useRef(true);
   // Newest first, as the API pages them; shown reversed.
   const list = usePagedList(
@@ -162,9 +164,9 @@ function Thread({
     if (el && items && stickToBottom.current) el.scrollTop = el.scrollHeight;
   }, [items]);
 
-  function loadOlder() {
+  async function loadOlder() {
     stickToBottom.current = false;
-    void list.loadMore();
+    await list.loadMore();
   }
 
   const ours = new Set(
@@ -190,19 +192,18 @@ function Thread({
         }
       >
         {(_items) => (
-          <div ref={scroller} className="-mx-2 max-h-[65vh] overflow-y-auto px-2">
-            {list.hasMore && (
-              <div className="mb-4 flex justify-center">
-                <Button
-                  variant="secondary"
-                  size="sm"
-                  loading={list.loadingMore}
-                  onClick={loadOlder}
-                >
-                  Load older messages
-                </Button>
-              </div>
-            )}
+          <ScrollRegion
+            ref={scroller}
+            label={`Messages with ${counterpart}`}
+            className="-mx-2 max-h-[65vh] overflow-y-auto px-2"
+          >
+            <LoadMore
+              list={{ ...list, loadMore: loadOlder }}
+              label="Load older messages"
+              end="The conversation starts here."
+              size="sm"
+              className="mb-4"
+            />
             <ol aria-label={`Messages with ${counterpart}`} className="space-y-3">
               {chronological.map((m) => {
                 const outbound = m.direction === 'outbound';
@@ -238,7 +239,7 @@ function Thread({
                 );
               })}
             </ol>
-          </div>
+          </ScrollRegion>
         )}
       </ListBody>
     </Card>
@@ -247,7 +248,10 @@ function Thread({
 
 export function MessagesPage() {
   const selected = useSearchParam('with');
+  const via = useSearchParam('via');
   const phoneId = useSearchParam('phone');
+  // The thread's phone: the conversation's own, else the list's filter (else every phone).
+  const threadPhone = via ?? phoneId;
   const navigate = useNavigate();
   const phones = useLoad(allPhones).data ?? [];
 
@@ -262,7 +266,15 @@ export function MessagesPage() {
               label="Phone"
               name="phone"
               value={phoneId ?? ''}
-              onChange={(e) => navigate(pageUrl({ with: selected, phone: e.target.value || null }))}
+              onChange={(e) =>
+                navigate(
+                  pageUrl({
+                    with: selected,
+                    via: e.target.value || via,
+                    phone: e.target.value || null,
+                  }),
+                )
+              }
               className="w-64"
             >
               <option value="">All phones</option>
@@ -277,14 +289,18 @@ export function MessagesPage() {
       />
       <div className="grid grid-cols-1 gap-6 lg:grid-cols-5">
         <div className="lg:col-span-2">
-          <ConversationList phoneId={phoneId} selected={selected} phones={phones} />
+          <ConversationList
+            phoneId={phoneId}
+            selected={selected ? { with: selected, via: threadPhone } : null}
+            phones={phones}
+          />
         </div>
         <div className="lg:col-span-3">
           {selected ? (
             <Thread
-              key={`${selected}|${phoneId ?? ''}`}
+              key={`${selected}|${threadPhone ?? ''}`}
               counterpart={selected}
-              phoneId={phoneId}
+              phoneId={threadPhone}
               phones={phones}
             />
           ) : (
