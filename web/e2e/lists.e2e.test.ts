@@ -3,7 +3,8 @@
 // - a long message thread scrolls by keyboard in a named region and passes axe; a conversation is
 //   one phone's texts with a number (one number texting two phones is two conversations);
 // - the keyboard focus survives "Load more" reaching the end (every list, Messages included) and
-//   "Clear" of a filter form.
+//   "Clear" of a filter form;
+// - the audit log's Older and Newer keep the focus, to its last page and back.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { checkPage, waitForExpression } from './support/audit.ts';
@@ -198,5 +199,26 @@ describe('lists, threads and logs', () => {
     await expect.poll(() => clear.count()).toBe(0);
     expect(await focused(page)).toMatch(/^SELECT: /);
     expect(await form.getByLabel('Status').inputValue()).toBe('');
+  });
+
+  step("the audit log's Older and Newer keep the focus, to the last page and back", async () => {
+    await page.goto('/app/org/audit');
+    const pages = page.getByRole('navigation', { name: 'Audit log pages' });
+    const older = pages.getByRole('button', { name: 'Older' });
+    await expect.poll(() => older.isEnabled()).toBe(true);
+    await older.focus();
+    // Older until the last page: while each page loads the focus stays on Older; at the last,
+    // Older is disabled and the focus moves to Newer.
+    for (let i = 0; i < 20 && (await older.isEnabled()); i++) {
+      await page.keyboard.press('Enter');
+      await pages.getByText(`Page ${i + 2}`, { exact: true }).waitFor();
+      await notBusy(page);
+      expect(await focused(page)).toMatch(/^BUTTON: (Older|Newer)$/);
+    }
+    expect(await older.isDisabled()).toBe(true);
+    expect(await focused(page)).toBe('BUTTON: Newer');
+    await page.keyboard.press('Enter');
+    await notBusy(page);
+    expect(await focused(page)).toMatch(/^BUTTON: (Older|Newer)$/);
   });
 });

@@ -1,5 +1,5 @@
 // The org's audit log: who did what, when, from where — filtered and paged (newest first).
-import { type FormEvent, useCallback, useMemo, useState } from 'react';
+import { type FormEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -49,6 +49,10 @@ export function AuditPage() {
     [members],
   );
   const index = cursors.length - 1;
+  // Which of Newer / Older was pressed last: it shows the page's loading.
+  const [moved, setMoved] = useState<'newer' | 'older' | null>(null);
+  const pager = useRef<HTMLElement>(null);
+  const keepFocus = useRef(false);
 
   // The page the cursor stack points at, under the applied filters; a 400 names its fields.
   const cursor = cursors[index];
@@ -66,20 +70,48 @@ export function AuditPage() {
         },
         signal,
       });
-      return { items: r.items, next: r.next_cursor };
+      return { items: r.items, next: r.next_cursor, cursor, filters };
     },
     [filters, cursor],
   );
   const loaded = useLoad(fetchPage);
   const error = loaded.error;
-  const page = loaded.failure ? { items: [] as Entry[], next: null } : loaded.data;
+  // The page asked for, or null while it loads: not the previous one, shown for a render before
+  // the load starts (Older would then offer the cursor just followed a second time).
+  const { data } = loaded;
+  const page = loaded.failure
+    ? { items: [] as Entry[], next: null }
+    : data && data.cursor === cursor && data.filters === filters
+      ? data
+      : null;
   const fieldErrors: Record<string, string> =
     (loaded.failure as { fields?: Record<string, string> } | null)?.fields ?? {};
+  const atEnd = page !== null && !page.next;
+
+  // The first or last page disables the button that reached it, and a disabled button drops the
+  // focus: it goes to the other one instead of to the page's body.
+  useEffect(() => {
+    if (!page || !keepFocus.current) return;
+    keepFocus.current = false;
+    // A button just disabled still holds the focus until the browser takes it away.
+    const active = document.activeElement;
+    const lost = !active || active === document.body || active.matches('#audit-pager :disabled');
+    if (lost) pager.current?.querySelector<HTMLButtonElement>('button:not(:disabled)')?.focus();
+  }, [page]);
+
+  function move(to: 'newer' | 'older') {
+    if (!page) return;
+    if (to === 'older' && !page.next) return;
+    keepFocus.current = pager.current?.contains(document.activeElement) ?? false;
+    setMoved(to);
+    setCursors((c) => (to === 'newer' ? c.slice(0, -1) : [...c, page.next ?? undefined]));
+  }
 
   function apply(e: FormEvent) {
     e.preventDefault();
     setFilters(draft);
     setCursors([undefined]);
+    setMoved(null);
   }
 
   return (
@@ -133,6 +165,7 @@ export function AuditPage() {
                 onClick={() => {
                   clear();
                   setCursors([undefined]);
+                  setMoved(null);
                 }}
               >
                 Clear
@@ -194,22 +227,28 @@ export function AuditPage() {
               ))}
             </Table>
           )}
+          {/* Disabled only at either end: while a page loads, the pressed button is busy and
+              keeps the focus (a disabled one would drop it), and neither acts. */}
           <nav
+            ref={pager}
+            id="audit-pager"
             aria-label="Audit log pages"
             className="mt-5 flex items-center justify-between gap-2"
           >
             <Button
               variant="secondary"
-              disabled={index === 0 || !page}
-              onClick={() => setCursors((c) => c.slice(0, -1))}
+              disabled={index === 0}
+              loading={!page && moved === 'newer'}
+              onClick={() => move('newer')}
             >
               Newer
             </Button>
             <span className="text-sm text-slate-500">Page {index + 1}</span>
             <Button
               variant="secondary"
-              disabled={!page?.next}
-              onClick={() => page?.next && setCursors((c) => [...c, page.next ?? undefined])}
+              disabled={atEnd}
+              loading={!page && moved === 'older'}
+              onClick={() => move('older')}
             >
               Older
             </Button>
