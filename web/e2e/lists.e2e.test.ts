@@ -4,7 +4,8 @@
 //   one phone's texts with a number (one number texting two phones is two conversations);
 // - the keyboard focus survives "Load more" reaching the end (every list, Messages included) and
 //   "Clear" of a filter form;
-// - the audit log's Older and Newer keep the focus, to its last page and back.
+// - the audit log's Older and Newer keep the focus, to its last page and back;
+// - a call cancelled under the Pending filter leaves the list.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { checkPage, waitForExpression } from './support/audit.ts';
@@ -16,7 +17,7 @@ import {
   seedDemo,
   textIn,
 } from './support/demo-data.ts';
-import { logIn, navTo, story } from './support/story.ts';
+import { dismissToasts, logIn, navTo, story } from './support/story.ts';
 
 const s = story('lists', DEMO_ENV);
 const step = s.step;
@@ -220,5 +221,19 @@ describe('lists, threads and logs', () => {
     await page.keyboard.press('Enter');
     await notBusy(page);
     expect(await focused(page)).toMatch(/^BUTTON: (Older|Newer)$/);
+  });
+
+  step('a call cancelled under the Pending filter leaves the list', async () => {
+    await navTo(page, 'Scheduled calls');
+    await page.getByLabel('Status', { exact: true }).selectOption('pending');
+    const table = page.getByRole('table', { name: 'Scheduled calls' });
+    const row = table.getByRole('row').filter({ hasText: '+14155550177' });
+    await row.waitFor();
+    await row.getByRole('button', { name: 'Cancel the call to +14155550177' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Cancel call' }).click();
+    await page.getByText('The call to +14155550177 is cancelled.').waitFor();
+    await dismissToasts(page);
+    await expect.poll(() => row.count()).toBe(0);
+    await table.getByRole('row').filter({ hasText: '+14155550188' }).waitFor();
   });
 });

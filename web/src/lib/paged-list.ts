@@ -80,12 +80,18 @@ export function usePagedList<T>(
   };
 }
 
-/** The rows after a save: a created row goes first (lists are newest first), a saved one replaces its old self. */
+/**
+ * The rows after a save: a created row goes first (lists are newest first), a saved one replaces
+ * its old self. `shown` is whether the row belongs in the list as filtered (e.g. a status filter
+ * it matches): a created row that does not is left out, a saved one that no longer does leaves.
+ */
 export function withSaved<T extends { id: string }>(
   rows: T[] | null,
   row: T,
   created: boolean,
+  shown = true,
 ): T[] | null {
+  if (!shown) return created ? rows : (rows?.filter((x) => x.id !== row.id) ?? null);
   if (created) return [row, ...(rows ?? [])];
   return rows?.map((x) => (x.id === row.id ? row : x)) ?? null;
 }

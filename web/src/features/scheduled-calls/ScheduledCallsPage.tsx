@@ -13,7 +13,7 @@ import { api, type ResponseOf } from '../../lib/api.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLoad } from '../../lib/load.ts';
-import { usePagedList } from '../../lib/paged-list.ts';
+import { usePagedList, withSaved } from '../../lib/paged-list.ts';
 import { Link } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { type AgentOption, allOutgoingAgents } from '../voice-shared/voice-lookups.ts';
@@ -165,6 +165,9 @@ export function ScheduledCallsPage() {
     toast.error,
   );
   const { setItems } = list;
+  // A call created or cancelled is shown only while it matches the status filter.
+  const saved = (s: ScheduledCall, created: boolean) =>
+    setItems((all) => withSaved(all, s, created, !status || s.status === status));
 
   const agentName = (id: string) => agents?.find((a) => a.id === id)?.name ?? '—';
 
@@ -173,7 +176,7 @@ export function ScheduledCallsPage() {
       const updated = await api.post('/api/scheduled-calls/{id}/cancel', {
         params: { id: s.id },
       });
-      setItems((all) => all?.map((x) => (x.id === updated.id ? updated : x)) ?? null);
+      saved(updated, false);
       toast.success(`The call to ${s.to} is cancelled.`);
     },
     title: (s) => `Cancel the call to ${s.to}?`,
@@ -298,7 +301,7 @@ export function ScheduledCallsPage() {
             toast.success(
               `Call to ${s.to} scheduled; it will go at ${formatDateTime(s.dispatch_at ?? s.scheduled_at)}.`,
             );
-            if (!status || status === s.status) setItems((all) => [s, ...(all ?? [])]);
+            saved(s, true);
           }}
         />
       )}
