@@ -5,7 +5,8 @@
 // - the keyboard focus survives "Load more" reaching the end (every list, Messages included) and
 //   "Clear" of a filter form;
 // - the audit log's Older and Newer keep the focus, to its last page and back;
-// - a call cancelled under the Pending filter leaves the list.
+// - a call cancelled under the Pending filter leaves the list;
+// - the usage card's meters are named, and a failed refresh says its figures are not current.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { checkPage, waitForExpression } from './support/audit.ts';
@@ -235,5 +236,40 @@ describe('lists, threads and logs', () => {
     await dismissToasts(page);
     await expect.poll(() => row.count()).toBe(0);
     await table.getByRole('row').filter({ hasText: '+14155550188' }).waitFor();
+  });
+
+  step('the usage card names each meter', async () => {
+    await page.goto('/app');
+    const card = page.getByRole('region', { name: 'Usage' });
+    await expect.poll(() => card.locator('meter').count()).toBe(4);
+    for (const name of [
+      'Live calls',
+      'Voice sessions',
+      'Device streams',
+      'Scheduled calls today',
+    ]) {
+      expect(await card.getByRole('meter', { name, exact: true }).count(), name).toBe(1);
+    }
+  });
+
+  step('the usage card says when a refresh failed, over the last figures', async () => {
+    const { page: usage } = await s.device({ viewport: { width: 1280, height: 800 } });
+    await logIn(usage, DEMO_OWNER.email, DEMO_PASSWORD);
+    await usage.clock.install();
+    await usage.goto('/app');
+    const card = usage.getByRole('region', { name: 'Usage' });
+    await expect.poll(() => card.locator('meter').count()).toBe(4);
+    await usage.route('**/api/orgs/current/usage', (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({ title: 'Internal Server Error', status: 500 }),
+      }),
+    );
+    // The card refreshes every 15 seconds.
+    await usage.clock.runFor(16_000);
+    await card.getByText(/^Could not refresh: /).waitFor();
+    // The last figures stay, under the warning.
+    expect(await card.locator('meter').count()).toBe(4);
   });
 });

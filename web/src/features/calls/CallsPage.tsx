@@ -12,6 +12,7 @@ import {
   FilterForm,
   StatusFilterField,
 } from '../../components/ListActions.tsx';
+import { RefreshedBody } from '../../components/RefreshedBody.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { DateTimeText, Table, td as tdBase, th as thBase } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
@@ -141,7 +142,8 @@ const loadActiveCalls = async (signal: AbortSignal) =>
   (await api.get('/api/calls/active', { query: { limit: 100 }, signal })).items;
 
 function ActiveCalls({ agentName }: { agentName: (id: string | null) => string | null }) {
-  const { data: calls, error, loadedAt } = useLoad(loadActiveCalls, { everyMs: ACTIVE_REFRESH_MS });
+  const active = useLoad(loadActiveCalls, { everyMs: ACTIVE_REFRESH_MS });
+  const { loadedAt } = active;
   const updatedAt = loadedAt === null ? null : new Date(loadedAt).toISOString();
 
   return (
@@ -154,24 +156,15 @@ function ActiveCalls({ agentName }: { agentName: (id: string | null) => string |
           : 'Calls in progress right now. Refreshed every 10 seconds.'
       }
     >
-      {error && !calls ? (
-        <Alert tone="error">{error}</Alert>
-      ) : !calls ? (
-        <Loading label="Loading active calls…" />
-      ) : (
-        <>
-          {error && (
-            <div className="mb-4">
-              <Alert tone="warning">Could not refresh: {error}</Alert>
-            </div>
-          )}
-          {calls.length === 0 ? (
+      <RefreshedBody loaded={active} loading="Loading active calls…">
+        {(calls) =>
+          calls.length === 0 ? (
             <p className="text-sm text-slate-500">No calls in progress.</p>
           ) : (
             <CallsTable caption="Active calls" calls={calls} agentName={agentName} />
-          )}
-        </>
-      )}
+          )
+        }
+      </RefreshedBody>
     </Card>
   );
 }
