@@ -141,6 +141,43 @@ describe('webhooks: only LiveKit, only once', () => {
     expect(await row(r.session_id)).toEqual(after);
   });
 
+  it("an event's time far from this server's clock is replaced by the time of receipt", async () => {
+    const INT64_MAX = 9223372036854775807n;
+    const year2100 = 4102444800n;
+    for (const [joinedAt, leftAt] of [
+      [INT64_MAX, INT64_MAX],
+      [BigInt(Math.floor(Date.now() / 1000)), year2100],
+      [253402300800n, 8640000000000n], // years 10000 and 275760
+    ] as const) {
+      const r = await issue(a.member.headers, { room_name: `clock-${joinedAt}` });
+      const join = joinedEvent(r, a.member.user.id);
+      join.createdAt = joinedAt;
+      join.participant!.joinedAt = joinedAt;
+      join.participant!.sid = `PA_${randomUUID()}`;
+      const joined = await postWebhook(t, await fake.sign(join));
+      expect(joined.statusCode, joined.body).toBe(200);
+      const left = new WebhookEvent({
+        id: `EV_${randomUUID()}`,
+        createdAt: leftAt,
+        room: join.room,
+        participant: join.participant,
+      });
+      left.event = 'participant_left';
+      const res = await postWebhook(t, await fake.sign(left));
+      expect(res.statusCode, res.body).toBe(200);
+      const s = await row(r.session_id);
+      expect(s).toMatchObject({ status: 'ended', end_reason: 'left' });
+      for (const time of [s!.started_at, s!.ended_at]) {
+        expect(Math.abs(time!.getTime() - Date.now())).toBeLessThan(60_000);
+      }
+      expect(s!.duration_seconds).toBeLessThan(60);
+      const listed = await t.app.inject({ url: '/api/voice-sessions', headers: a.member.headers });
+      expect(listed.statusCode, listed.body).toBe(200);
+      const item = listed.json().items.find((i: { id: string }) => i.id === r.session_id);
+      expect(item.started_at).toMatch(/^\d{4}-/);
+    }
+  });
+
   it('events for rooms of no organization, or for people without a session, are ignored', async () => {
     const before = await countRows('livekit_webhook_events');
     const r = await issue(a.member.headers, { room_name: 'ignored' });

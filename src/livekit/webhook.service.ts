@@ -33,11 +33,24 @@ export type WebhookOutcome = 'applied' | 'duplicate' | 'ignored';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** Seconds (int64 as bigint) to a Date; undefined for 0 (unset). */
+/** How far back an event's own time is believed: longer than any voice session lasts. */
+const EVENT_TIME_PAST_MS = 30 * 86_400_000;
+/** How far ahead of this server's clock: LiveKit's clock may run a little fast. */
+const EVENT_TIME_AHEAD_MS = 5 * 60_000;
+
+/**
+ * An event's time (int64 seconds, or milliseconds, as bigint), believed only near this server's
+ * clock; undefined when unset (0) or out of that range, and the caller then takes the time of
+ * receipt. A signed event still carries the clock of whoever signed it: an int64 far out of range
+ * made an Invalid Date or a duration past its column (a 500, which LiveKit retries until it gives
+ * up), and a year past 9999 a timestamp no client parses.
+ */
 function at(seconds: bigint | undefined, ms?: bigint): Date | undefined {
-  if (ms && ms > 0n) return new Date(Number(ms));
-  if (seconds && seconds > 0n) return new Date(Number(seconds) * 1000);
-  return undefined;
+  const t =
+    ms && ms > 0n ? Number(ms) : seconds && seconds > 0n ? Number(seconds) * 1000 : undefined;
+  if (t === undefined) return undefined;
+  const now = Date.now();
+  return t >= now - EVENT_TIME_PAST_MS && t <= now + EVENT_TIME_AHEAD_MS ? new Date(t) : undefined;
 }
 
 /**
