@@ -9,6 +9,7 @@ import { describeDatabaseOpenError } from './db/connect-error.ts';
 import { DataDirLockedError } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { onStopSignal } from './infra/shutdown-signals.ts';
 import { logDestination, loggerOptions } from './logger.ts';
 
 let config: ReturnType<typeof loadConfig>;
@@ -81,18 +82,15 @@ app.addHook('onClose', async () => {
   await database.close();
 });
 
-let closing = false;
-async function shutdown(signal: string) {
-  if (closing) {
-    // A second Ctrl-C: the operator will not wait for the drain. A repeated SIGTERM (a process
-    // manager's) leaves the drain and its timeout in charge.
-    if (signal === 'SIGINT') {
-      logger.warn({ signal }, 'second interrupt: exiting without waiting for requests in flight');
-      process.exit(130);
-    }
-    return;
+let drainStartedAt: number | null = null;
+async function shutdown(signal: 'SIGTERM' | 'SIGINT') {
+  const action = onStopSignal(signal, drainStartedAt, Date.now());
+  if (action === 'exit_now') {
+    logger.warn({ signal }, 'second interrupt: exiting without waiting for requests in flight');
+    process.exit(130);
   }
-  closing = true;
+  if (action === 'ignore') return;
+  drainStartedAt = Date.now();
   logger.info({ signal }, 'shutting down: draining requests');
   const force = setTimeout(() => {
     logger.error('graceful shutdown timed out; exiting');
