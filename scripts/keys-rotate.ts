@@ -19,14 +19,11 @@ import { openDatabase } from '../src/db/database.ts';
 import { migrateToLatest } from '../src/db/migrate.ts';
 import { withSystem } from '../src/db/tenant.ts';
 import { AppError } from '../src/http/errors.ts';
+import { systemMeta } from '../src/http/request-meta.ts';
 
 // --compromised: the new key signs at once and every other key is withdrawn (README: Key rotation).
 const compromised = process.argv.slice(2).includes('--compromised');
-const CLI_META = {
-  ip: '127.0.0.1',
-  userAgent: 'switchboard-keys-rotate',
-  requestId: 'keys-rotate',
-};
+const CLI_META = systemMeta('keys-rotate');
 
 let config: Readonly<Config> | undefined;
 try {

@@ -21,7 +21,7 @@ import { lockForTransaction } from '../db/advisory-lock.ts';
 import type { Database } from '../db/database.ts';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import type { RequestMeta } from '../http/request-meta.ts';
+import { systemMeta } from '../http/request-meta.ts';
 import { findUserByEmail, insertUser } from '../users/user.repository.ts';
 import { makeSuperuser } from './admin.repository.ts';
 
@@ -29,11 +29,7 @@ import { makeSuperuser } from './admin.repository.ts';
 const BOOTSTRAP_LOCK_ID = 0x5b_ad_01;
 export const PLATFORM_ORG_NAME = 'Platform';
 
-const SYSTEM_META: RequestMeta = {
-  ip: '127.0.0.1',
-  userAgent: 'switchboard-bootstrap',
-  requestId: 'bootstrap',
-};
+const SYSTEM_META = systemMeta('bootstrap');
 
 export type BootstrapOutcome =
   | { status: 'not_configured' }

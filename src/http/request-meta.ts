@@ -7,6 +7,14 @@ export interface RequestMeta {
   requestId: string;
 }
 
+/**
+ * What the audit log records for an act of the system itself (a start-up step, the dispatcher, an
+ * operator's command): no request, so the loopback address and the component's name.
+ */
+export function systemMeta(component: string): RequestMeta {
+  return { ip: '127.0.0.1', userAgent: `switchboard-${component}`, requestId: component };
+}
+
 export function requestMeta(request: {
   ip: string;
   headers: Record<string, string | string[] | undefined>;

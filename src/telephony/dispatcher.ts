@@ -30,7 +30,7 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
-import type { RequestMeta } from '../http/request-meta.ts';
+import { systemMeta } from '../http/request-meta.ts';
 import { releaseDispatchSlots, takeDispatchSlots } from '../quotas/call-slots.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { insertCallIfAbsent, lockCall } from './call-log.repository.ts';
@@ -58,11 +58,7 @@ type Outcome =
   | { kind: 'unknown'; reason: string };
 
 const MAX_BACKOFF_MS = 3_600_000;
-const DISPATCHER_META: RequestMeta = {
-  ip: '127.0.0.1',
-  userAgent: 'switchboard-dispatcher',
-  requestId: 'dispatcher',
-};
+const DISPATCHER_META = systemMeta('dispatcher');
 
 /** A call refused at claim time by the calling rules is cancelled; the audit log says so. */
 function auditRefusal(
