@@ -126,9 +126,9 @@ describe('lists, threads and logs', () => {
       // button in it now) is a focusable named region: axe (color-contrast,
       // scrollable-region-focusable) and the walk's own check of scrolling boxes find nothing.
       expect(await checkPage(page, { title: 'Messages' })).toEqual([]);
-      const region = page.getByRole('region', { name: `Messages with ${LONG_THREAD.from}` });
+      const region = page.getByRole('region', { name: `Message thread with ${LONG_THREAD.from}` });
       await region.focus();
-      const box = `document.querySelector('section[aria-label="Messages with ${LONG_THREAD.from}"]')`;
+      const box = `document.querySelector('section[aria-label="Message thread with ${LONG_THREAD.from}"]')`;
       const scrollTop = () => page.evaluate(`${box}.scrollTop`) as Promise<number>;
       const bottom = (await page.evaluate(`${box}.scrollHeight - ${box}.clientHeight`)) as number;
       expect(bottom).toBeGreaterThan(0);
@@ -175,6 +175,14 @@ describe('lists, threads and logs', () => {
     await expect.poll(() => thread.getByText('Is support open on Sunday?').count()).toBe(0);
     await expect.poll(() => current.count()).toBe(1);
     expect(await current.textContent()).toContain('· Main line');
+
+    // A link without a phone (an old one) opens every text with the number and marks no row
+    // current: both rows have a phone, neither is that thread.
+    await page.goto(`/app/messages?with=${encodeURIComponent(TWO_PHONES)}`);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await thread.getByText('Is support open on Sunday?').waitFor();
+    await expect.poll(() => rows.count()).toBe(2);
+    expect(await current.count()).toBe(0);
   });
 
   step('the call log\'s "Load more" reaching the end keeps the focus', async () => {

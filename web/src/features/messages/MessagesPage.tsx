@@ -79,9 +79,10 @@ function ConversationList({
         {(items) => (
           <ul aria-label="Conversations" className="-mx-4 -my-5 divide-y divide-slate-100 sm:-mx-6">
             {items.map((c) => {
+              // One row is current: a link without a phone (a conversation whose phone is gone,
+              // or an old link) marks the phone-less row, never every row of that number.
               const current =
-                c.counterpart === selected?.with &&
-                (selected.via === null || c.phone_id === selected.via);
+                c.counterpart === selected?.with && (c.phone_id ?? null) === selected.via;
               const via = phoneLabel(phones, c.phone_id);
               const preview = `${c.last_message.direction === 'outbound' ? 'You: ' : ''}${
                 c.last_message.body || (c.last_message.num_media > 0 ? 'Attachment' : '(empty)')
@@ -194,7 +195,7 @@ function Thread({
         {(_items) => (
           <ScrollRegion
             ref={scroller}
-            label={`Messages with ${counterpart}`}
+            label={`Message thread with ${counterpart}`}
             className="-mx-2 max-h-[65vh] overflow-y-auto px-2"
           >
             <LoadMore
