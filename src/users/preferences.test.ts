@@ -11,12 +11,14 @@ import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
 import { auditOf, logIn, type Team, team } from '../test/org-helpers.ts';
+import { ensurePreferencesRow, savePreferences } from './preference.repository.ts';
 import {
   checkPreferences,
   digestOf,
   jsonBytes,
   PREFERENCE_LIMITS,
   preferencesDigest,
+  setOnePreference,
 } from './preferences.ts';
 
 let t: TestApp;
@@ -228,6 +230,34 @@ describe('the rules: 422 invalid_preferences, nothing changed', () => {
     expect(fields).toContain('bad key');
     expect(fields).toContain('ok');
     expect(fields.some((f: string) => f.startsWith('kkkk') && f.length <= 81)).toBe(true);
+  });
+});
+
+describe('a map stored under the older count (raw bytes of keys and values)', () => {
+  it('can be trimmed by an agent write that grows nothing; a write that grows it is refused', async () => {
+    // 16 values of 1000 quotes: 16 KiB of raw text (the old rule's count) but twice that as JSON.
+    const legacy = Object.fromEntries(
+      Array.from({ length: 16 }, (_, i) => [`k${String(i).padStart(2, '0')}`, '"'.repeat(1000)]),
+    );
+    expect(jsonBytes(legacy)).toBeGreaterThan(PREFERENCE_LIMITS.maxTotalBytes);
+    const { org_id: orgId, user_id: userId } = { org_id: a.org.id, user_id: a.admin.user.id };
+    await withSystem(t.database, async (tx) => {
+      await ensurePreferencesRow(tx, orgId, userId);
+      await savePreferences(tx, orgId, userId, legacy);
+    });
+    const write = (key: string, value: string | null) =>
+      withSystem(t.database, (tx) => setOnePreference(tx, orgId, userId, key, value));
+
+    const trimmed = await write('k00', 'short');
+    expect(trimmed.changed).toBe(true);
+    expect(trimmed.preferences.k00).toBe('short');
+    await expect(write('k01', `${'"'.repeat(999)}'`)).resolves.toMatchObject({ changed: true });
+    // Over the rule and growing: a new key, or a longer value.
+    await expect(write('k99', 'x')).rejects.toMatchObject({ code: 'invalid_preferences' });
+    await expect(write('k00', 'longer than before')).rejects.toMatchObject({
+      code: 'invalid_preferences',
+    });
+    expect((await write('k02', null)).preferences.k02).toBeUndefined();
   });
 });
 

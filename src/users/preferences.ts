@@ -323,9 +323,13 @@ export async function setOnePreference(
   }
   const next = Object.fromEntries(Object.entries(before).filter(([k]) => k !== key));
   if (value !== null) next[key] = value;
-  // Removing a key always fits; adding one may not.
+  // Removing a key always fits; adding or growing one must fit. A write that grows nothing (no
+  // new key, no more bytes) is let through over the rules, so a map stored under an older, looser
+  // count (raw bytes, before the size was counted as stored JSON) can still be trimmed.
+  const grows =
+    Object.keys(next).length > Object.keys(before).length || jsonBytes(next) > jsonBytes(before);
   const whole = mapErrors(next, 'preferences');
-  if (value !== null && whole.length > 0) refuse(whole);
+  if (value !== null && grows && whole.length > 0) refuse(whole);
   const row = await savePreferences(tx, orgId, userId, sorted(next));
   return { preferences: sorted(row.preferences), updated_at: row.updated_at, changed: true };
 }
