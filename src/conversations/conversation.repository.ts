@@ -91,16 +91,18 @@ export async function finaliseConversation(tx: Tx, id: string, f: Finalisation):
   return Number(res.numUpdatedRows) > 0;
 }
 
-/** Recording rows whose writer has not been heard of for `staleSeconds` (any org: system path). */
-export function staleRecordings(tx: Tx, staleSeconds: number, limit: number) {
-  return tx
+/**
+ * Recording rows whose writer has not been heard of for `staleSeconds` (any org: system path), in
+ * id order after `afterId`: the sweep pages past rows it had to leave `recording`.
+ */
+export function staleRecordings(tx: Tx, staleSeconds: number, limit: number, afterId?: string) {
+  let q = tx
     .selectFrom('conversations')
     .selectAll()
     .where('status', '=', 'recording')
-    .where('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`)
-    .orderBy('heartbeat_at')
-    .limit(limit)
-    .execute();
+    .where('heartbeat_at', '<', sql<Date>`now() - make_interval(secs => ${staleSeconds})`);
+  if (afterId !== undefined) q = q.where('id', '>', afterId);
+  return q.orderBy('id').limit(limit).execute();
 }
 
 /** Deleted conversations whose file is still on disk (any org: system path). */

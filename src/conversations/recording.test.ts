@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import type { AudioStreamContext } from '../realtime/audio-stream.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -24,6 +24,18 @@ import { OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
 import { type OpenSink, Recording, type RecordingDeps } from './recording.ts';
 import { conversationFile } from './storage.ts';
 import type { AudioFormat } from './stream-protocol.ts';
+
+/** Paths whose open() fails with this error code (EMFILE, EIO…): a disk or process in trouble. */
+const openFaults = vi.hoisted(() => new Map<string, string>());
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const open = ((path: string, ...rest: never[]) => {
+    const code = openFaults.get(String(path));
+    if (code) return Promise.reject(Object.assign(new Error(`${code}: open '${path}'`), { code }));
+    return fs.open(path, ...rest);
+  }) as typeof fs.open;
+  return { ...fs, open, default: { ...fs, open } };
+});
 
 let t: TestApp;
 let member: Person;
@@ -184,6 +196,25 @@ describe('the disk fills mid-stream', () => {
     const res = await getAudio(r.id);
     expect(res.statusCode).toBe(404);
     expect(res.json().code).toBe('not_found');
+  });
+});
+
+describe('the file cannot be read back after the disk failed', () => {
+  it('is kept and its row left recording, for the sweep: never removed and marked failed', async () => {
+    // EMFILE at the salvage's open says nothing about the audio: the file (the 0.5 s that reached the
+    // disk) was removed and the row finalised failed.
+    const pcm = sinePcm(0.5);
+    const r = await Recording.start(deps(fullDisk(44 + pcm.length)), context('pcm', 'emfile'), PCM);
+    openFaults.set(r.path, 'EMFILE');
+    try {
+      await stream(r, [pcm, sinePcm(0.1)]);
+    } finally {
+      openFaults.delete(r.path);
+    }
+    const row = await rowOf(r.id);
+    expect(row.status).toBe('recording');
+    expect(row.ended_at).toBeNull();
+    expect(statSync(r.path).size).toBe(44 + pcm.length);
   });
 });
 

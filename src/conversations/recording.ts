@@ -9,8 +9,11 @@
 //   finalises its row as `failed` at once (else /audio answered 409 until the sweep, 90 s on).
 // - The row says what the file holds. When the disk fails mid-stream (ENOSPC, EIO) the file is
 //   repaired from what reached the disk by the sweep's own `salvageAudio` (the row then
-//   `interrupted` with the bytes and duration measured), or removed when nothing usable is left
-//   (`failed`, /audio 404): never a WAV whose header says 0 data bytes served as 200.
+//   `interrupted` with the bytes and duration measured), or removed when it was read and nothing
+//   usable is left (`failed`, /audio 404): never a WAV whose header says 0 data bytes served as
+//   200. When the file cannot even be read back (EMFILE, EIO), it is kept and the row left
+//   `recording`, for the sweep to salvage once its heartbeat is stale: an error that says
+//   nothing about the audio never destroys it.
 // - `bytes` is what AUDIO_MAX_CONVERSATION_BYTES limits: what the file holds once everything
 //   accepted so far is written, in bytes on disk: WAV data bytes, or for Opus the Ogg pages after
 //   the two header pages, page headers and lacing included (packet bytes alone let 1-byte packets
@@ -176,7 +179,8 @@ export class Recording {
   /**
    * Ends the file, then the row. Idempotent. When the file failed, what reached the disk is
    * salvaged first (the row still `recording` meanwhile, so /audio cannot serve it half-repaired)
-   * and the row records what the file then holds.
+   * and the row records what the file then holds; when the file cannot be read back, the row is
+   * left `recording` and the recovery sweep salvages it later.
    */
   async finish(endReason: string): Promise<void> {
     if (this.finished) return;
@@ -194,10 +198,15 @@ export class Recording {
         sample_rate: this.format.sampleRate,
         channels: this.format.channels,
       };
-      const salvaged = await salvageAudio(this.path, row, this.ctx.log);
-      this.salvaged = salvaged ?? { bytes: 0, durationMs: 0, endedAt: new Date() };
+      const salvage = await salvageAudio(this.path, row, this.ctx.log);
+      // Its file kept, its row `recording`: the sweep takes it once the heartbeat is stale.
+      if (salvage.outcome === 'unreadable') return;
+      this.salvaged =
+        salvage.outcome === 'repaired'
+          ? salvage.audio
+          : { bytes: 0, durationMs: 0, endedAt: new Date() };
       f = {
-        status: salvaged ? 'interrupted' : 'failed',
+        status: salvage.outcome === 'repaired' ? 'interrupted' : 'failed',
         endReason: `${endReason}; storage failed`,
         bytes: this.bytes,
         durationMs: this.durationMs,

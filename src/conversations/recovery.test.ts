@@ -4,7 +4,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -14,6 +14,18 @@ import { OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
 import { sweepConversations } from './recovery.ts';
 import { conversationDir, conversationFile } from './storage.ts';
 import { wavHeader } from './wav.ts';
+
+/** Paths whose open() fails with this error code (EMFILE, EIO…): a disk or process in trouble. */
+const openFaults = vi.hoisted(() => new Map<string, string>());
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const open = ((path: string, ...rest: never[]) => {
+    const code = openFaults.get(String(path));
+    if (code) return Promise.reject(Object.assign(new Error(`${code}: open '${path}'`), { code }));
+    return fs.open(path, ...rest);
+  }) as typeof fs.open;
+  return { ...fs, open, default: { ...fs, open } };
+});
 
 let t: TestApp;
 let team: Awaited<ReturnType<typeof createTeam>>;
@@ -139,6 +151,52 @@ describe('recovery sweep', () => {
     expect(await rowOf(r.id)).toMatchObject({ status: 'failed' });
     expect(existsSync(r.path)).toBe(false);
   });
+
+  it('a file that cannot be opened (EMFILE) is kept, its row left recording; the next sweep recovers it', async () => {
+    // An open that fails says nothing about the audio: the sweep removed a whole recording and
+    // marked it failed.
+    const r = await recordingRow('pcm');
+    const wav = Buffer.concat([
+      wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0),
+      sinePcm(0.5),
+    ]);
+    writeFileSync(r.path, wav);
+    for (const code of ['EMFILE', 'EIO', 'EACCES', 'EBUSY']) {
+      openFaults.set(r.path, code);
+      try {
+        await sweep(90);
+      } finally {
+        openFaults.delete(r.path);
+      }
+      expect((await rowOf(r.id)).status).toBe('recording');
+      expect(readFileSync(r.path).equals(wav)).toBe(true);
+    }
+    await sweep(90);
+    expect(await rowOf(r.id)).toMatchObject({ status: 'interrupted' });
+    expect(Number((await rowOf(r.id)).duration_ms)).toBe(500);
+  });
+
+  it('a full batch of unreadable files does not stop the sweep reaching the rows after it', async () => {
+    const stuck = [];
+    for (let i = 0; i < 101; i++) stuck.push(await recordingRow('pcm', 900));
+    for (const r of stuck) {
+      writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+      openFaults.set(r.path, 'EMFILE');
+    }
+    const later = await recordingRow('pcm', 300);
+    writeFileSync(later.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    try {
+      // Reading the same stuck batch again and again, the sweep never returned.
+      const { recovered } = await sweep(90);
+      expect(recovered).toBeGreaterThanOrEqual(1);
+    } finally {
+      for (const r of stuck) openFaults.delete(r.path);
+    }
+    expect((await rowOf(later.id)).status).toBe('interrupted');
+    expect((await rowOf(stuck[0]?.id ?? '')).status).toBe('recording');
+    await sweep(90);
+    expect((await rowOf(stuck[0]?.id ?? '')).status).toBe('interrupted');
+  }, 30_000);
 
   it('removes the file of a deleted conversation that survived its delete', async () => {
     const r = await recordingRow('pcm');

@@ -8,11 +8,16 @@
 //   (DATA_DIR's lock), so at start every `recording` row is left over and is swept at once.
 // - A WAV file gets its header's sizes from its length (cut down to whole sample frames); an Ogg
 //   file is cut after its last whole page with a correct CRC, which is then marked end of stream.
-//   The row becomes `interrupted` with the bytes and duration found; without a usable file,
-//   `failed`, and whatever file there was is removed: a `failed` conversation has no audio (its
-//   /audio answers 404), never a file no player can open. A live recording whose disk failed
-//   mid-stream (recording.ts) is finalised through the same `salvageAudio`, so its row, too,
-//   says what the file holds.
+//   The row becomes `interrupted` with the bytes and duration found. A file that was read and
+//   holds nothing usable (a torn header, no whole audio page), or no file at all, makes the row
+//   `failed` and the file is removed: a `failed` conversation has no audio (its /audio answers
+//   404), never a file no player can open.
+// - A file that could not be read (EMFILE, EIO, EACCES, EBUSY at open or during the repair) is
+//   kept and its row left `recording`: the error says nothing about the audio, and removing it
+//   destroyed a whole recording over a transient error. The sweep logs it and tries again at its
+//   next run. A live recording whose disk failed mid-stream (recording.ts) is finalised through
+//   the same `salvageAudio`, so its row, too, says what the file holds, or is left `recording`
+//   for the sweep when the file could not be read.
 // - Deleting a conversation removes its file right after the delete commits; a file that
 //   survived (a crash in between, a failed unlink) is removed here and the row marked purged.
 import { open, unlink } from 'node:fs/promises';
@@ -100,24 +105,40 @@ async function repairOgg(path: string): Promise<Repaired | null> {
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
 /**
+ * What `salvageAudio` found:
+ * - `repaired`: the file now plays and holds `audio`;
+ * - `unusable`: no file, or one read and found to hold no usable audio (removed);
+ * - `unreadable`: the file could not be read or repaired (an I/O error); it is kept, untouched
+ *   beyond what the repair had done, and the row must not be finalised from it.
+ */
+export type Salvage =
+  | { outcome: 'repaired'; audio: Repaired }
+  | { outcome: 'unusable' }
+  | { outcome: 'unreadable'; err: unknown };
+
+/**
  * Makes the file of a conversation whose writer stopped early playable from what reached the
- * disk, and answers what it then holds. When nothing usable is left (no file, a torn header, an
- * unreadable file) it answers null and removes the file, so that a `failed` row never serves
- * bytes no player can open. The caller must be the file's only writer: the recording that
- * failed, after its sink closed, or the sweep for a row whose writer went silent.
+ * disk, and answers what it then holds. Only a file that was read and found unusable is removed,
+ * so that a `failed` row never serves bytes no player can open; an error reading it removes
+ * nothing (a recording is never destroyed by an error that says nothing about its bytes). The
+ * repair is idempotent, so an `unreadable` file can be salvaged again later. The caller must be
+ * the file's only writer: the recording that failed, after its sink closed, or the sweep for a
+ * row whose writer went silent.
  */
 export async function salvageAudio(
   path: string,
   row: AudioRow & { id: string },
   log: FastifyBaseLogger,
-): Promise<Repaired | null> {
+): Promise<Salvage> {
+  let repaired: Repaired | null;
   try {
-    const repaired = row.codec === 'pcm' ? await repairWav(path, row) : await repairOgg(path);
-    if (repaired) return repaired;
+    repaired = row.codec === 'pcm' ? await repairWav(path, row) : await repairOgg(path);
   } catch (err) {
-    if (isMissing(err)) return null;
-    log.error({ err, conversation_id: row.id }, 'conversation file could not be repaired');
+    if (isMissing(err)) return { outcome: 'unusable' };
+    log.error({ err, conversation_id: row.id }, 'conversation file could not be read; kept');
+    return { outcome: 'unreadable', err };
   }
+  if (repaired) return { outcome: 'repaired', audio: repaired };
   try {
     await unlink(path);
   } catch (err) {
@@ -125,20 +146,28 @@ export async function salvageAudio(
       log.error({ err, conversation_id: row.id }, 'unusable conversation file not removed');
     }
   }
-  return null;
+  return { outcome: 'unusable' };
 }
 
-async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<void> {
-  const repaired = await salvageAudio(conversationFile(deps.dataDir, row), row, deps.log);
+/** Finalises one stale row from its file; false when the file could not be read (row left). */
+async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<boolean> {
+  const salvage = await salvageAudio(conversationFile(deps.dataDir, row), row, deps.log);
+  if (salvage.outcome === 'unreadable') {
+    deps.log.warn(
+      { conversation_id: row.id },
+      'conversation not recovered: its file could not be read; the next sweep tries again',
+    );
+    return false;
+  }
   await withSystem(deps.database, (tx) =>
     repo.finaliseConversation(
       tx,
       row.id,
-      repaired
+      salvage.outcome === 'repaired'
         ? {
             status: 'interrupted',
             endReason: 'recovered: the stream was never finalised',
-            ...repaired,
+            ...salvage.audio,
           }
         : {
             status: 'failed',
@@ -149,9 +178,10 @@ async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<void> 
     ),
   );
   deps.log.warn(
-    { conversation_id: row.id, status: repaired ? 'interrupted' : 'failed' },
+    { conversation_id: row.id, status: salvage.outcome === 'repaired' ? 'interrupted' : 'failed' },
     'conversation recovered',
   );
+  return true;
 }
 
 /** Removes a deleted conversation's file (missing is fine). */
@@ -193,14 +223,17 @@ export function sweepConversations(deps: RecoveryDeps, staleSeconds: number): Pr
 
 async function sweepOnce(deps: RecoveryDeps, staleSeconds: number): Promise<SweepResult> {
   let recovered = 0;
+  // By id, after the last row seen: a row left `recording` (its file unreadable) comes back to
+  // every query, and a batch of them would otherwise be read again forever.
+  let after: string | undefined;
   for (;;) {
     const rows = await withSystem(deps.database, (tx) =>
-      repo.staleRecordings(tx, staleSeconds, BATCH),
+      repo.staleRecordings(tx, staleSeconds, BATCH, after),
     );
     for (const row of rows) {
-      await recoverOne(deps, row);
-      recovered += 1;
+      if (await recoverOne(deps, row)) recovered += 1;
     }
+    after = rows.at(-1)?.id;
     if (rows.length < BATCH) break;
   }
   let purged = 0;
