@@ -267,9 +267,15 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       const r = recording;
       if (!r) return;
       recording = null;
-      if (heartbeat) clearInterval(heartbeat);
-      heartbeat = null;
-      await r.finish(reason);
+      // The heartbeat runs until the row is final: finishing after a disk failure closes the file
+      // and salvages it, which on a failing disk may outlast the 90 s after which the sweep (here
+      // or on another instance) would take the row as abandoned and repair the same file at once.
+      try {
+        await r.finish(reason);
+      } finally {
+        if (heartbeat) clearInterval(heartbeat);
+        heartbeat = null;
+      }
       ctx.log.info(
         { conversation_id: r.id, bytes: r.bytes, duration_ms: r.durationMs, reason },
         'conversation ended',

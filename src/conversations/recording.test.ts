@@ -14,6 +14,7 @@ import {
   type DeviceServer,
   event,
   ffprobe,
+  framed,
   opusPackets,
   sinePcm,
   startDeviceServer,
@@ -215,6 +216,80 @@ describe('the file cannot be read back after the disk failed', () => {
     expect(row.status).toBe('recording');
     expect(row.ended_at).toBeNull();
     expect(statSync(r.path).size).toBe(44 + pcm.length);
+  });
+});
+
+/** A disk that fails the first audio write (EIO) and takes until `release()` to close the file. */
+class StallingDisk extends Writable {
+  private readonly fd: number;
+  private writes = 0;
+  constructor(
+    path: string,
+    highWaterMark: number,
+    private readonly closing: Promise<void>,
+  ) {
+    super({ highWaterMark });
+    this.fd = openSync(path, 'wx');
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    this.writes += 1;
+    if (this.writes > 1) cb(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+    else {
+      writeSync(this.fd, chunk);
+      cb();
+    }
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void) {
+    this.closing.then(() => {
+      closeSync(this.fd);
+      cb(err);
+    });
+  }
+}
+
+describe('a salvage that takes long (a failing disk)', () => {
+  it('keeps the heartbeat going until the row is final: no sweep takes it as abandoned meanwhile', async () => {
+    // The heartbeat stopped before finish(): a close and salvage slower than 90 s made the row
+    // look abandoned, and a sweep repaired the file while the recording was salvaging it.
+    let release = () => {};
+    const closing = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const s = await startDeviceServer(
+      createAudioStreamHandler({
+        database: t.database,
+        config: t.config,
+        heartbeatMs: 10,
+        openSink: (path, hwm) => new StallingDisk(path, hwm, closing),
+      }),
+    );
+    servers.push(s);
+    const c = await connect(
+      s.url('pcm', { orgId, userId: member.user.id, deviceName: 'slow-salvage' }),
+    );
+    c.ws.send(event('audio-start', { rate: 16000, channels: 1, width: 2 }));
+    const id = String((await c.next('audio-started')).data?.conversation_id);
+    c.ws.send(framed('audio-chunk', sinePcm(0.1), { rate: 16000, channels: 1, width: 2 }));
+    c.ws.send(event('audio-stop'));
+    // The file is failing and stuck closing: the row is still recording; its heartbeat must move.
+    const first = (await rowOf(id)).heartbeat_at;
+    let latest = first;
+    for (let i = 0; i < 100 && latest.getTime() === first.getTime(); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      latest = (await rowOf(id)).heartbeat_at;
+    }
+    const status = (await rowOf(id)).status;
+    release();
+    expect(status).toBe('recording');
+    expect(latest.getTime()).toBeGreaterThan(first.getTime());
+    let row = await rowOf(id);
+    for (let i = 0; i < 200 && row.status === 'recording'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      row = await rowOf(id);
+    }
+    c.ws.close();
+    // Only the WAV header reached the disk: a playable file of no audio.
+    expect(row).toMatchObject({ status: 'interrupted', end_reason: 'audio-stop; storage failed' });
   });
 });
 

@@ -3,8 +3,9 @@
 // conversations are removed. It runs when the app is ready and then every minute.
 //
 // - A `recording` row is the sweep's only when its heartbeat (refreshed every 30 s by the
-//   instance writing it) is older than three heartbeats: on PostgreSQL with several instances
-//   another instance may be writing it right now. Under PGlite one process owns the database
+//   instance writing it, until the row is final: a slow salvage after a disk failure included)
+//   is older than three heartbeats: on PostgreSQL with several instances another instance may
+//   be writing it right now. Under PGlite one process owns the database
 //   (DATA_DIR's lock), so at start every `recording` row is left over and is swept at once.
 // - A WAV file gets its header's sizes from its length (cut down to whole sample frames); an Ogg
 //   file is cut after its last whole page with a correct CRC, which is then marked end of stream.
