@@ -144,6 +144,20 @@ describe('recovery sweep', () => {
     await next;
   });
 
+  it('a sweep asked for with other options runs after the one running, never joins it', async () => {
+    // A staleSeconds 0 sweep joining a 90 s one answered without taking the live-looking row.
+    const r = await recordingRow('pcm', 5);
+    writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    const first = sweep(90);
+    const all = sweep(0);
+    expect(all).not.toBe(first);
+    // A third asking for the same as the last waits with it.
+    expect(sweep(0)).toBe(all);
+    await all;
+    expect((await rowOf(r.id)).status).toBe('interrupted');
+    await first;
+  });
+
   it('a file with no usable audio is removed with its row failed: /audio never serves it', async () => {
     const r = await recordingRow('pcm');
     writeFileSync(r.path, Buffer.from('RIFF'));

@@ -203,24 +203,38 @@ export interface SweepResult {
 }
 
 /**
- * The sweeps running in this process, by data folder. Two sweeps at once would repair the same
- * file at once (both truncating an Ogg file and rewriting its last page, one from a scan the
- * other had already changed): a minute's timer firing while a long sweep still runs joins it
- * instead. Across instances (PostgreSQL) rows are not claimed: see ARCHITECTURE.md.
+ * The last sweep asked for in this process, by data folder (running, or queued behind the one
+ * running). Two sweeps at once would repair the same file at once (both truncating an Ogg file and
+ * rewriting its last page, one from a scan the other had already changed), so they run one after
+ * another. A sweep asked for with the same `staleSeconds` as the last one joins it: the minute's
+ * timer firing while a long sweep still runs. One asked for with other options runs after it: a
+ * `staleSeconds` 0 sweep that joined a 90 s one answered without having taken every row. Across
+ * instances (PostgreSQL) rows are not claimed: see ARCHITECTURE.md.
  */
-const running = new Map<string, Promise<SweepResult>>();
+const running = new Map<string, { staleSeconds: number; sweep: Promise<SweepResult> }>();
 
 /**
  * One sweep; `staleSeconds` 0 takes every recording row (only when no other writer can exist).
- * Asked while one runs for the same data folder, it answers that sweep's result.
+ * Asked while one with the same `staleSeconds` runs (or waits) for the same data folder, it
+ * answers that sweep's result; with other options, it runs once that sweep has ended.
  */
 export function sweepConversations(deps: RecoveryDeps, staleSeconds: number): Promise<SweepResult> {
-  const current = running.get(deps.dataDir);
-  if (current) return current;
-  const sweep = sweepOnce(deps, staleSeconds).finally(() => running.delete(deps.dataDir));
-  running.set(deps.dataDir, sweep);
-  return sweep;
+  const last = running.get(deps.dataDir);
+  if (last?.staleSeconds === staleSeconds) return last.sweep;
+  const before = last ? last.sweep.then(noop, noop) : Promise.resolve();
+  const entry = {
+    staleSeconds,
+    sweep: before
+      .then(() => sweepOnce(deps, staleSeconds))
+      .finally(() => {
+        if (running.get(deps.dataDir) === entry) running.delete(deps.dataDir);
+      }),
+  };
+  running.set(deps.dataDir, entry);
+  return entry.sweep;
 }
+
+const noop = () => {};
 
 async function sweepOnce(deps: RecoveryDeps, staleSeconds: number): Promise<SweepResult> {
   let recovered = 0;
