@@ -23,7 +23,7 @@ import { withTenantRead } from '../db/tenant.ts';
 import type { AudioStreamContext, AudioStreamHandler } from '../realtime/audio-stream.ts';
 import { closeReason } from '../realtime/close-reason.ts';
 import { CONVERSATION_OVERHEAD_BYTES, storedAudioBytes } from './conversation.repository.ts';
-import { type OpenSink, openFileSink, Recording } from './recording.ts';
+import { deviceOrgReadTenant, type OpenSink, openFileSink, Recording } from './recording.ts';
 import {
   assertChunkFormat,
   audioFormat,
@@ -114,15 +114,11 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
   const startsPerMinute = deps.startsPerMinute ?? STARTS_PER_MINUTE;
 
-  /**
-   * The storage one org's conversations hold, read across the whole org. The device writes as its
-   * user with a member's visibility, under which its colleagues' rows are invisible (and would
-   * not count); this one aggregate reads with a manager's visibility of the device's own org
-   * (row-level security still confines it there), read-only, and returns one number, never a row.
-   */
+  /** The storage one org's conversations hold, read across the whole org (see the context). */
   function orgStoredBytes(ctx: AudioStreamContext): Promise<number> {
-    const tenant = { orgId: ctx.orgId, userId: ctx.userId, role: 'manager' as const };
-    return withTenantRead(deps.database, tenant, (tx) => storedAudioBytes(tx, ctx.orgId));
+    return withTenantRead(deps.database, deviceOrgReadTenant(ctx), (tx) =>
+      storedAudioBytes(tx, ctx.orgId),
+    );
   }
 
   const sessions = new Map<WebSocket, { stop(reason: string): void; done: Promise<void> }>();

@@ -90,6 +90,19 @@ async function countRows(p: Person): Promise<number> {
   return res.json().items.length;
 }
 
+/** Counts the times the server pauses device `name`'s socket (stops reading its connection). */
+function countPauses(s: DeviceServer, name: string) {
+  const socket = s.sockets.get(name)?.socket;
+  if (!socket) throw new Error(`no server socket for device ${name}`);
+  const paused = { count: 0, socket };
+  const pause = socket.pause.bind(socket);
+  socket.pause = () => {
+    paused.count += 1;
+    pause();
+  };
+  return paused;
+}
+
 /** Starts a PCM conversation on a fresh socket; returns the client and the conversation id. */
 async function pcmStream(
   s: DeviceServer,
@@ -384,22 +397,14 @@ describe('backpressure', () => {
       return sink;
     });
     const { c, id } = await pcmStream(s, 'slow');
-    const server = s.sockets.get('slow')?.socket;
-    let pauses = 0;
-    const pause = server?.pause.bind(server);
-    if (server && pause) {
-      server.pause = () => {
-        pauses += 1;
-        pause();
-      };
-    }
+    const paused = countPauses(s, 'slow');
     const chunk = 8192;
     const total = 2 * 1_048_576;
     for (let sent = 0; sent < total; sent += chunk) c.ws.send(Buffer.alloc(chunk, 7));
     c.ws.send(event('audio-stop'));
     const stopped = await c.next('audio-stopped');
     expect(stopped.data?.bytes).toBe(total);
-    expect(pauses).toBeGreaterThan(0);
+    expect(paused.count).toBeGreaterThan(0);
     // The file stream never held more than its high-water mark plus the chunk being written.
     expect(sinks[0]?.maxBuffered).toBeLessThanOrEqual(bufferBytes + chunk);
     c.ws.close();
@@ -415,15 +420,7 @@ describe('an event gathered over many messages', () => {
     const bufferBytes = 128 * 1024;
     const s = await serve({ writeBufferBytes: bufferBytes });
     const { c, id } = await pcmStream(s, 'gathered');
-    const server = s.sockets.get('gathered')?.socket;
-    let pauses = 0;
-    const pause = server?.pause.bind(server);
-    if (server && pause) {
-      server.pause = () => {
-        pauses += 1;
-        pause();
-      };
-    }
+    const paused = countPauses(s, 'gathered');
     // 48 KiB messages: one read (64 KiB) never queues more than one, so the queue alone stays
     // under 128 KiB; with the parser's bytes counted the socket pauses once it holds more.
     const piece = 48 * 1024;
@@ -434,8 +431,8 @@ describe('an event gathered over many messages', () => {
     await new Promise((r) => setTimeout(r, 200));
     // Before the event is complete (no file write yet, so no pause for the disk): the pauses are
     // the parser's bytes counted, and the socket was resumed each time (its last bytes must come).
-    expect(pauses).toBeGreaterThan(0);
-    expect(server?.isPaused).toBe(false);
+    expect(paused.count).toBeGreaterThan(0);
+    expect(paused.socket.isPaused).toBe(false);
     c.ws.send(Buffer.alloc(piece, 63));
     c.ws.send(event('audio-stop'));
     const stopped = await within(c.next('audio-stopped'), 10_000);

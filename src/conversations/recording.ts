@@ -47,6 +47,18 @@ export function deviceTenant(ctx: Pick<AudioStreamContext, 'orgId' | 'userId'>) 
   return { orgId: ctx.orgId, userId: ctx.userId, role: 'member' as const };
 }
 
+/**
+ * The tenant context a device reads its org's stored audio total in (the org's storage bound).
+ * Under `deviceTenant`'s member visibility its colleagues' rows are invisible and would not
+ * count, so an org could hold its bound once per member. This context widens visibility to a
+ * manager's within the device's own org (row-level security still confines it there). It must
+ * only ever be used read-only (withTenantRead), for one aggregate that returns a number, never a
+ * row: a device must not read or write its colleagues' conversations through it.
+ */
+export function deviceOrgReadTenant(ctx: Pick<AudioStreamContext, 'orgId' | 'userId'>) {
+  return { orgId: ctx.orgId, userId: ctx.userId, role: 'manager' as const };
+}
+
 export interface RecordingDeps {
   database: Database;
   dataDir: string;
