@@ -23,6 +23,7 @@ import { withTenantRead } from '../db/tenant.ts';
 import type { AudioStreamContext, AudioStreamHandler } from '../realtime/audio-stream.ts';
 import { closeReason } from '../realtime/close-reason.ts';
 import { CONVERSATION_OVERHEAD_BYTES, storedAudioBytes } from './conversation.repository.ts';
+import { OrgStoredBytes } from './org-storage.ts';
 import { deviceOrgReadTenant, type OpenSink, openFileSink, Recording } from './recording.ts';
 import {
   assertChunkFormat,
@@ -42,6 +43,8 @@ export interface AudioStreamDeps {
   heartbeatMs?: number;
   /** Conversations one socket may start a minute (STARTS_PER_MINUTE); tests pass fewer. */
   startsPerMinute?: number;
+  /** The per-org cache of stored bytes (org-storage.ts); tests pass one with their own clock. */
+  orgStoredBytes?: OrgStoredBytes;
 }
 
 export interface AudioStreams extends AudioStreamHandler {
@@ -113,6 +116,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
   };
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
   const startsPerMinute = deps.startsPerMinute ?? STARTS_PER_MINUTE;
+  const storedBytes = deps.orgStoredBytes ?? new OrgStoredBytes();
 
   /** The storage one org's conversations hold, read across the whole org (see the context). */
   function orgStoredBytes(ctx: AudioStreamContext): Promise<number> {
@@ -239,18 +243,31 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       startTokens -= 1;
       // The org's storage bound, checked before anything is written: a start with nothing left
       // makes no row and no file. The conversation may then hold the smaller of its own limit and
-      // what the org has left (after its own overhead). Streams of one org running at once each
-      // read the total before the others' audio is in it (a live row counts the bytes of its last
-      // heartbeat), so together they may pass the bound by at most what each was allowed at its
-      // start: at most AUDIO_MAX_CONVERSATION_BYTES per live socket of the org.
-      const left = limits.maxOrgBytes - (await orgStoredBytes(ctx)) - CONVERSATION_OVERHEAD_BYTES;
-      if (left <= 0) throw new ProtocolError(CLOSE.tooBig, ORG_FULL);
-      allowance =
-        left < limits.maxBytes
-          ? { bytes: left, reason: ORG_FULL }
-          : { bytes: limits.maxBytes, reason: 'conversation too large' };
+      // what the org has left (after its own overhead). The total is read from the database at
+      // most every few seconds per org (org-storage.ts), counting what this instance started
+      // since; what it misses — a live row counts the bytes of its last heartbeat, other
+      // instances' starts and the growth of streams live at the read are unseen for those few
+      // seconds — is each a stream running at once or within those seconds, so together they may
+      // pass the bound by at most what each was allowed at its start: at most
+      // AUDIO_MAX_CONVERSATION_BYTES per stream of the org running at once or in the last
+      // STORED_BYTES_CACHE_MS.
+      const charge = { bytes: () => 0 };
+      await storedBytes.admit(
+        ctx.orgId,
+        () => orgStoredBytes(ctx),
+        (stored) => {
+          const left = limits.maxOrgBytes - stored - CONVERSATION_OVERHEAD_BYTES;
+          if (left <= 0) throw new ProtocolError(CLOSE.tooBig, ORG_FULL);
+          allowance =
+            left < limits.maxBytes
+              ? { bytes: left, reason: ORG_FULL }
+              : { bytes: limits.maxBytes, reason: 'conversation too large' };
+          return charge;
+        },
+      );
       recording = await Recording.start(recordingDeps, ctx, format);
       const r = recording;
+      charge.bytes = () => r.bytes;
       heartbeat = setInterval(() => {
         r.progress().catch((err) => ctx.log.warn({ err }, 'conversation heartbeat failed'));
       }, heartbeatMs);

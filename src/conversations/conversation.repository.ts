@@ -35,6 +35,7 @@ export const CONVERSATION_OVERHEAD_BYTES = 4096;
  * CONVERSATION_OVERHEAD_BYTES each. Live rows count with the bytes of their last heartbeat.
  * One aggregate over the partial index conversations_org_list_idx (org_id … WHERE deleted_at
  * IS NULL). The caller's context must see the whole org (RLS hides a member's colleagues' rows).
+ * audio-start reads it through a per-org cache (org-storage.ts), not once per start.
  */
 export async function storedAudioBytes(tx: Tx, orgId: string): Promise<number> {
   const row = await tx

@@ -5,7 +5,7 @@
 import { createWriteStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../config.ts';
 import { withTenant } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -21,7 +21,15 @@ import {
 import { createOrg } from '../test/factories.ts';
 import { auditOf, createKey, type Person, person, type Team, team } from '../test/org-helpers.ts';
 import { createAudioStreamHandler } from './audio-stream.handler.ts';
+import { storedAudioBytes } from './conversation.repository.ts';
+import { OrgStoredBytes, STORED_BYTES_CACHE_MS } from './org-storage.ts';
 import { conversationFile } from './storage.ts';
+
+// The org's storage aggregate, counted: audio-start must not run it once per start.
+vi.mock('./conversation.repository.ts', async (importOriginal) => {
+  const repo = await importOriginal<typeof import('./conversation.repository.ts')>();
+  return { ...repo, storedAudioBytes: vi.fn(repo.storedAudioBytes) };
+});
 
 let t: TestApp;
 let acme: Team;
@@ -44,13 +52,20 @@ async function serve(
   limits: Partial<Config['conversations']> = {},
   openSink?: (path: string, hwm: number) => Writable,
   startsPerMinute?: number,
+  orgStoredBytes?: OrgStoredBytes,
 ) {
   const config = {
     dataDir: t.config.dataDir,
     conversations: { ...t.config.conversations, ...limits },
   };
   const s = await startDeviceServer(
-    createAudioStreamHandler({ database: t.database, config, openSink, startsPerMinute }),
+    createAudioStreamHandler({
+      database: t.database,
+      config,
+      openSink,
+      startsPerMinute,
+      orgStoredBytes,
+    }),
   );
   servers.push(s);
   return s;
@@ -459,7 +474,13 @@ describe("an org's stored audio (AUDIO_MAX_ORG_BYTES)", () => {
   };
 
   it('bounds every conversation of the org together: a stream reaching it closes 1009, a start past it makes no row and no file, a delete frees it', async () => {
-    const s = await serve({ maxOrgBytes: 2 * OVERHEAD + 8000 });
+    // The org's total is read once and then cached (org-storage.ts); its clock is the test's.
+    let now = 0;
+    const cache = new OrgStoredBytes(STORED_BYTES_CACHE_MS, () => now);
+    const aggregates = () =>
+      vi.mocked(storedAudioBytes).mock.calls.filter(([, orgId]) => orgId === full.org.id).length;
+    const before = aggregates();
+    const s = await serve({ maxOrgBytes: 2 * OVERHEAD + 8000 }, undefined, undefined, cache);
     // 8000 + 2 overheads: the first conversation may hold 12096 bytes.
     const a = await pcmStream(s, 'org-a', full.member, full);
     a.c.ws.send(Buffer.alloc(6000, 1));
@@ -487,12 +508,17 @@ describe("an org's stored audio (AUDIO_MAX_ORG_BYTES)", () => {
     expect(await c.closed).toEqual({ code: 1009, reason: 'org audio storage full' });
     expect(c.messages.map((m) => m.type)).toEqual(['ready']);
     expect([await countRows(full.owner), filesOf(full)]).toEqual([rows, files]);
+    // Three starts of the org, one aggregate (it was one per start): each start counted the ones
+    // before it from the cache.
+    expect(aggregates() - before).toBe(1);
 
     // Another org is not affected by this one's storage.
     const elsewhere = await pcmStream(s, 'org-other', roomy.member, roomy);
     elsewhere.c.ws.close();
 
-    // A deleted conversation no longer counts: 16192 - (1500 + 4096) - 4096 = 6500 left.
+    // A deleted conversation no longer counts once the cached total has expired:
+    // 16192 - (1500 + 4096) - 4096 = 6500 left.
+    now += STORED_BYTES_CACHE_MS;
     const del = await t.app.inject({
       method: 'DELETE',
       url: `/api/conversations/${a.id}`,
