@@ -5,14 +5,14 @@
 // - A `recording` row is the sweep's only when its heartbeat (refreshed every 30 s by the
 //   instance writing it, until the row is final: a slow salvage after a disk failure included)
 //   is older than three heartbeats: on PostgreSQL with several instances another instance may
-//   be writing it right now. Under PGlite one process owns the database
-//   (DATA_DIR's lock), so at start every `recording` row is left over and is swept at once.
+//   be writing it right now. Under PGlite one process owns the database (DATA_DIR's lock), so
+//   at start every `recording` row is left over and is swept at once.
 // - A WAV file gets its header's sizes from its length (cut down to whole sample frames); an Ogg
 //   file is cut after its last whole page with a correct CRC, which is then marked end of stream.
 //   The row becomes `interrupted` with the bytes and duration found. A file that was read and
-//   holds nothing usable (a torn header, no whole audio page), or no file at all, makes the row
-//   `failed` and the file is removed: a `failed` conversation has no audio (its /audio answers
-//   404), never a file no player can open.
+//   holds nothing usable (a torn WAV header, an Ogg file short of its two header pages), or no
+//   file at all, makes the row `failed` and the file is removed: a `failed` conversation has no
+//   audio (its /audio answers 404), never a file no player can open.
 // - A file that could not be read (EMFILE, EIO, EACCES, EBUSY at open or during the repair) is
 //   kept and its row left `recording`: the error says nothing about the audio, and removing it
 //   destroyed a whole recording over a transient error. The sweep logs it and tries again at its
