@@ -132,7 +132,9 @@ export function retryAfterHeaders<D extends { paths?: unknown; components?: unkn
     }
   }
   if (used) {
-    const components = ((doc as { components?: Record<string, unknown> }).components ??= {});
+    const d = doc as { components?: Record<string, unknown> };
+    d.components ??= {};
+    const components = d.components;
     components.headers = {
       ...(components.headers as object | undefined),
       RetryAfter: {
