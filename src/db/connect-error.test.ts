@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { activeSigningKid } from '../auth/signing-key.repository.ts';
 import { ensureSigningKey, loadKeyRing } from '../auth/signing-keys.ts';
 import { loadConfig } from '../config.ts';
-import { describeDatabaseOpenError, redactDatabaseUrl } from './connect-error.ts';
+import { redactConnectionUrl } from '../infra/url.ts';
+import { describeDatabaseOpenError } from './connect-error.ts';
 import { openDatabase } from './database.ts';
 import { migrateToLatest } from './migrate.ts';
 import { withSystem } from './tenant.ts';
@@ -91,8 +92,8 @@ describe('describeDatabaseOpenError', () => {
   });
 
   it('redacts the password of a URL', () => {
-    expect(redactDatabaseUrl(`postgres://u:${PASSWORD}@h:5432/d`)).toBe('postgres://u@h:5432/d');
-    expect(redactDatabaseUrl('postgres://h/d')).toBe('postgres://h/d');
+    expect(redactConnectionUrl(`postgres://u:${PASSWORD}@h:5432/d`)).toBe('postgres://u@h:5432/d');
+    expect(redactConnectionUrl('postgres://h/d')).toBe('postgres://h/d');
   });
 });
 

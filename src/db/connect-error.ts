@@ -1,6 +1,7 @@
 // The one sentence for a database that cannot be opened at start (the server, `npm run migrate`,
 // `npm run keys:rotate`): which variable to fix and why, never the password, no stack trace.
 import type { Config } from '../config.ts';
+import { redactConnectionUrl } from '../infra/url.ts';
 
 /** Network failures: nothing answered at the address DATABASE_URL names. */
 const UNREACHABLE = new Set([
@@ -33,21 +34,6 @@ const REFUSED: Record<string, string> = {
 /** File-system failures opening the embedded database in DATA_DIR. */
 const FILE_ERRORS = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'EEXIST', 'ENOSPC']);
 
-/** `url` without its password (user info and a `password` query parameter). */
-export function redactDatabaseUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return '(not a valid URL)';
-  }
-  if (parsed.password) parsed.password = '';
-  for (const name of [...parsed.searchParams.keys()]) {
-    if (/pass|secret|key/i.test(name)) parsed.searchParams.set(name, '***');
-  }
-  return parsed.toString();
-}
-
 /** The error's code, looking through an AggregateError (several addresses) and `cause`. */
 function codeOf(err: unknown, depth = 0): string | undefined {
   if (!err || typeof err !== 'object' || depth > 3) return undefined;
@@ -75,7 +61,7 @@ export function describeDatabaseOpenError(
   const message = err instanceof Error ? err.message : String(err);
   const url = config.database.url;
   if (url !== undefined) {
-    const where = redactDatabaseUrl(url);
+    const where = redactConnectionUrl(url);
     if (code && UNREACHABLE.has(code)) {
       return `cannot reach the database at DATABASE_URL (${where}: ${code}). Check that PostgreSQL runs there and accepts connections from this machine.`;
     }

@@ -1,7 +1,10 @@
 // Redis, when REDIS_URL is set: where counters shared by several instances live (rate limits,
 // revoked-session notices). Commands fail fast instead of queueing while Redis is down.
+// An operator reads the warning, not the code: it names REDIS_URL (its password redacted), the
+// error, and what this instance does meanwhile (its own counters); and when Redis is back.
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { redactConnectionUrl } from './url.ts';
 
 export function openRedis(url: string, logger?: Logger): Redis {
   const redis = new Redis(url, {
@@ -11,13 +14,20 @@ export function openRedis(url: string, logger?: Logger): Redis {
     connectTimeout: 2000,
     retryStrategy: (times) => Math.min(times * 200, 2000),
   });
-  let warned = false;
-  redis.on('error', (err) => {
-    if (!warned) logger?.warn({ err: { message: err.message } }, 'redis connection error');
-    warned = true;
+  const where = redactConnectionUrl(url);
+  let down = false;
+  redis.on('error', (err: NodeJS.ErrnoException) => {
+    if (down) return;
+    down = true;
+    logger?.warn(
+      { err: { message: err.message, code: err.code }, redis_url: where },
+      `Redis at REDIS_URL (${where}) cannot be reached (${err.code ?? err.message}): until it is back, rate limits count in this instance's memory and concurrency quotas are not enforced`,
+    );
   });
   redis.on('ready', () => {
-    warned = false;
+    if (down)
+      logger?.info({ redis_url: where }, `Redis at REDIS_URL (${where}) is reachable again`);
+    down = false;
   });
   return redis;
 }
