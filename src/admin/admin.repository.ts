@@ -48,6 +48,7 @@ export function listAllUsers(tx: Tx, f: { limit: number; before?: string; email?
 
 export type AdminUserRow = Awaited<ReturnType<typeof listAllUsers>>[number];
 
+/** Sets the status when it changes; undefined when the user is unknown or already has it. */
 export async function setUserStatus(
   tx: Tx,
   id: string,
@@ -57,8 +58,13 @@ export async function setUserStatus(
     .updateTable('users')
     .set({ status, updated_at: new Date() })
     .where('id', '=', id)
+    .where('status', '<>', status)
     .returning(ADMIN_USER_COLUMNS)
     .executeTakeFirst();
+}
+
+export function findAdminUser(tx: Tx, id: string): Promise<AdminUserRow | undefined> {
+  return tx.selectFrom('users').select(ADMIN_USER_COLUMNS).where('id', '=', id).executeTakeFirst();
 }
 
 export async function makeSuperuser(tx: Tx, id: string): Promise<void> {

@@ -254,6 +254,29 @@ describe('admin routes', () => {
     expect((await logIn(t.app, a.member.email)).res.statusCode).toBe(200);
   });
 
+  it('disabling a disabled account (or enabling an active one) changes and records nothing', async () => {
+    const a = await team(t);
+    const act = (what: 'disable' | 'enable') =>
+      t.app.inject({
+        method: 'POST',
+        url: `/api/admin/users/${a.member.user.id}/${what}`,
+        headers: su.headers,
+      });
+    const enabled = await act('enable');
+    expect(enabled.statusCode, enabled.body).toBe(200);
+    expect(enabled.json().status).toBe('active');
+    for (let i = 0; i < 2; i++) {
+      const res = await act('disable');
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().status).toBe('disabled');
+    }
+    const actions = (await auditOf(t.database, a.org.id))
+      .filter((e) => e.target_id === a.member.user.id)
+      .map((e) => e.action)
+      .filter((x) => x === 'user.disable' || x === 'user.enable');
+    expect(actions).toEqual(['user.disable']);
+  });
+
   it('rotates the signing key: the new kid is published at once and signs from activates_at; tokens of the old one still verify', async () => {
     const a = await team(t);
     const oldKid = decodeProtectedHeader(a.member.access).kid;

@@ -17,6 +17,7 @@ import { revokeInvitationsBeyondAuthority } from '../orgs/invitation-authority.t
 import { revokeCreatorKeys } from '../users/creator-keys.ts';
 import {
   type AdminUserRow,
+  findAdminUser,
   listAllOrgs,
   listAllUsers,
   orgIdsOfUser,
@@ -68,7 +69,13 @@ export async function adminSetUserStatus(
   }
   const out = await withTenant(auth.database, tenantOf(p, { platformAdmin: true }), async (tx) => {
     const user = await setUserStatus(tx, userId, status);
-    if (!user) throw notFound('user');
+    if (!user) {
+      // Already so (a repeated or concurrent request, which waited for the first one's row lock):
+      // nothing changes, so nothing is revoked again or recorded twice.
+      const same = await findAdminUser(tx, userId);
+      if (!same) throw notFound('user');
+      return { user: same, ended: [] as string[], keys: [] as string[] };
+    }
     let ended: string[] = [];
     let invitationsRevoked = 0;
     let keysRevoked: { id: string }[] = [];
