@@ -84,14 +84,20 @@ app.addHook('onClose', async () => {
 
 let drainStartedAt: number | null = null;
 async function shutdown(signal: 'SIGTERM' | 'SIGINT') {
-  const action = onStopSignal(signal, drainStartedAt, Date.now());
+  // A monotonic clock: a wall-clock step (NTP) must not turn one key press into two.
+  const action = onStopSignal(signal, drainStartedAt, performance.now());
   if (action === 'exit_now') {
     logger.warn({ signal }, 'second interrupt: exiting without waiting for requests in flight');
     process.exit(130);
   }
   if (action === 'ignore') return;
-  drainStartedAt = Date.now();
-  logger.info({ signal }, 'shutting down: draining requests');
+  drainStartedAt = performance.now();
+  logger.info(
+    { signal },
+    signal === 'SIGINT'
+      ? 'shutting down: draining requests (press Ctrl-C again to exit at once)'
+      : 'shutting down: draining requests',
+  );
   const force = setTimeout(() => {
     logger.error('graceful shutdown timed out; exiting');
     process.exit(1);

@@ -30,3 +30,20 @@ it('an unreachable REDIS_URL is one warning naming it, its password redacted', a
     redis.disconnect();
   }
 });
+
+it('credentials Redis refuses are named as such, not as an outage', async () => {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const target = new URL(url);
+  target.username = 'no-such-user';
+  target.password = 'hunter2-secret';
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => lines.push(JSON.parse(l)) });
+  const redis = openRedis(target.toString(), logger);
+  try {
+    await expect.poll(() => lines.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(String(lines[0]!.msg)).toContain('refused the credentials in REDIS_URL (WRONGPASS');
+    expect(JSON.stringify(lines)).not.toContain('hunter2');
+  } finally {
+    redis.disconnect();
+  }
+});

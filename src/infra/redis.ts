@@ -1,5 +1,5 @@
 // Redis, when REDIS_URL is set: where counters shared by several instances live (rate limits,
-// revoked-session notices). Commands fail fast instead of queueing while Redis is down.
+// concurrency quotas). Commands fail fast instead of queueing while Redis is down.
 // An operator reads the warning, not the code: it names REDIS_URL (its password redacted), the
 // error, and what this instance does meanwhile (its own counters); and when Redis is back.
 import { Redis } from 'ioredis';
@@ -19,9 +19,14 @@ export function openRedis(url: string, logger?: Logger): Redis {
   redis.on('error', (err: NodeJS.ErrnoException) => {
     if (down) return;
     down = true;
+    // A refused password or user does not come back by itself: say which part of REDIS_URL.
+    const refused = /WRONGPASS|NOAUTH|NOPERM/.test(err.message);
+    const what = refused
+      ? `refused the credentials in REDIS_URL (${err.message})`
+      : `cannot be reached (${err.code ?? err.message})`;
     logger?.warn(
       { err: { message: err.message, code: err.code }, redis_url: where },
-      `Redis at REDIS_URL (${where}) cannot be reached (${err.code ?? err.message}): until it is back, rate limits count in this instance's memory and concurrency quotas are not enforced`,
+      `Redis at REDIS_URL (${where}) ${what}: until it answers, rate limits count in this instance's memory and concurrency quotas are not enforced`,
     );
   });
   redis.on('ready', () => {
