@@ -23,7 +23,7 @@ import { withTenantRead } from '../db/tenant.ts';
 import type { AudioStreamContext, AudioStreamHandler } from '../realtime/audio-stream.ts';
 import { closeReason } from '../realtime/close-reason.ts';
 import { CONVERSATION_OVERHEAD_BYTES, storedAudioBytes } from './conversation.repository.ts';
-import { OrgStoredBytes } from './org-storage.ts';
+import { type Charge, OrgStoredBytes } from './org-storage.ts';
 import { deviceOrgReadTenant, type OpenSink, openFileSink, Recording } from './recording.ts';
 import {
   assertChunkFormat,
@@ -136,6 +136,8 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     let ended = false;
     let ending: Ending | null = null;
     let recording: Recording | null = null;
+    /** The org storage cache's charge for `recording` (org-storage.ts). */
+    let recordingCharge: Charge | null = null;
     /** What the open conversation may hold, and the close reason for passing it. */
     let allowance = { bytes: 0, reason: '' };
     let startTokens = startsPerMinute;
@@ -251,7 +253,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       // pass the bound by at most what each was allowed at its start: at most
       // AUDIO_MAX_CONVERSATION_BYTES per stream of the org running at once or in the last
       // STORED_BYTES_CACHE_MS.
-      const charge = { bytes: () => 0 };
+      const charge: Charge = { bytes: 0 };
       await storedBytes.admit(
         ctx.orgId,
         () => orgStoredBytes(ctx),
@@ -268,6 +270,8 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       recording = await Recording.start(recordingDeps, ctx, format);
       const r = recording;
       charge.bytes = () => r.bytes;
+      // At finish it becomes its final number (finishRecording): the cache keeps no ended Recording.
+      recordingCharge = charge;
       heartbeat = setInterval(() => {
         r.progress().catch((err) => ctx.log.warn({ err }, 'conversation heartbeat failed'));
       }, heartbeatMs);
@@ -288,6 +292,8 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       } finally {
         if (heartbeat) clearInterval(heartbeat);
         heartbeat = null;
+        if (recordingCharge) recordingCharge.bytes = r.bytes;
+        recordingCharge = null;
       }
       ctx.log.info(
         { conversation_id: r.id, bytes: r.bytes, duration_ms: r.durationMs, reason },

@@ -97,4 +97,23 @@ describe('OrgStoredBytes', () => {
     expect(await admit('a')).toBe(10_000);
     expect(reads).toEqual(['a']);
   });
+
+  it('drops expired orgs on every admit, not only when some org needs a fresh read', async () => {
+    // An expired entry (its charges, each holding a Recording) stayed until a fresh read.
+    const { cache, admit, advance } = setup();
+    await admit('a', { bytes: () => 1 });
+    advance(3000);
+    await admit('b');
+    expect(cache.size).toBe(2);
+    advance(2500);
+    // 'b' is still fresh (no read): 'a' expired and is dropped all the same.
+    await admit('b');
+    expect(cache.size).toBe(1);
+  });
+
+  it('counts a finished conversation charged as a plain number', async () => {
+    const { admit } = setup();
+    await admit('a', { bytes: 1234 });
+    expect(await admit('a')).toBe(10_000 + OVERHEAD + 1234);
+  });
 });

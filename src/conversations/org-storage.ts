@@ -14,15 +14,25 @@
 // that were live at the read, and deletions (which only make it refuse early). Each conversation
 // missed is one running at once or within those seconds, and adds at most what it was allowed at
 // its start: the bound's documented overshoot (audio-stream.handler.ts).
+//
+// Memory: every admit drops the entries of every org whose read has expired, so the cache holds
+// only orgs admitted within STORED_BYTES_CACHE_MS; a live conversation's charge reads its
+// Recording, and a finished one is a plain number (the handler sets it at finish), so an entry
+// never keeps an ended Recording (its sink, its Ogg writer) alive.
 import { CONVERSATION_OVERHEAD_BYTES } from './conversation.repository.ts';
 
 /** How long an org's total read from the database is trusted by this instance. */
 export const STORED_BYTES_CACHE_MS = 5_000;
 
-/** A conversation this instance admitted since the read: what it holds now. */
+/**
+ * A conversation this instance admitted since the read: what it holds now, read from the live
+ * recording, or its final bytes once it ended (a number holds no reference to the recording).
+ */
 export interface Charge {
-  bytes: () => number;
+  bytes: number | (() => number);
 }
+
+const chargeBytes = (c: Charge) => (typeof c.bytes === 'number' ? c.bytes : c.bytes());
 
 interface Entry {
   readAt: number;
@@ -47,9 +57,11 @@ export class OrgStoredBytes {
    */
   async admit(orgId: string, read: () => Promise<number>, decide: (stored: number) => Charge) {
     const at = this.now();
+    // On every admit, not only on a fresh read: an expired entry (its charges included) never
+    // outlives the next admit of any org.
+    this.forgetExpired(at);
     let entry = this.entries.get(orgId);
-    if (!entry || at - entry.readAt >= this.ttlMs) {
-      this.forgetExpired(at);
+    if (!entry) {
       const fresh: Entry = { readAt: at, read: read(), started: [] };
       fresh.read.catch(() => {
         if (this.entries.get(orgId) === fresh) this.entries.delete(orgId);
@@ -58,11 +70,16 @@ export class OrgStoredBytes {
       entry = fresh;
     }
     let total = await entry.read;
-    for (const c of entry.started) total += CONVERSATION_OVERHEAD_BYTES + c.bytes();
+    for (const c of entry.started) total += CONVERSATION_OVERHEAD_BYTES + chargeBytes(c);
     const conversation = decide(total);
     // Into the org's entry as it is now: one read since this one started has not seen this
     // conversation's row either (it is inserted after this).
     this.entries.get(orgId)?.started.push(conversation);
+  }
+
+  /** Orgs with an entry (fresh or not yet pruned). */
+  get size(): number {
+    return this.entries.size;
   }
 
   /** Orgs whose entry has expired are dropped (memory stays bounded by the orgs active lately). */

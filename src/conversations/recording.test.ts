@@ -22,6 +22,7 @@ import {
 import { type Person, team } from '../test/org-helpers.ts';
 import { createAudioStreamHandler } from './audio-stream.handler.ts';
 import { OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
+import { type Charge, OrgStoredBytes } from './org-storage.ts';
 import { type OpenSink, Recording, type RecordingDeps } from './recording.ts';
 import { conversationFile } from './storage.ts';
 import type { AudioFormat } from './stream-protocol.ts';
@@ -217,6 +218,25 @@ describe('the file cannot be read back after the disk failed', () => {
     expect(row.ended_at).toBeNull();
     expect(statSync(r.path).size).toBe(44 + pcm.length);
   });
+
+  it('a permanent error (EACCES) makes the row failed, naming it, and keeps the file', async () => {
+    // Retrying cannot help: the row stayed `recording` (/audio 409) forever.
+    const pcm = sinePcm(0.5);
+    const r = await Recording.start(deps(fullDisk(44 + pcm.length)), context('pcm', 'eacces'), PCM);
+    openFaults.set(r.path, 'EACCES');
+    try {
+      await stream(r, [pcm, sinePcm(0.1)]);
+    } finally {
+      openFaults.delete(r.path);
+    }
+    const row = await rowOf(r.id);
+    expect(row).toMatchObject({
+      status: 'failed',
+      end_reason: 'audio-stop; storage failed: file unreadable (EACCES)',
+    });
+    expect(row.ended_at).not.toBeNull();
+    expect(statSync(r.path).size).toBe(44 + pcm.length);
+  });
 });
 
 /** A disk that fails the first audio write (EIO) and takes until `release()` to close the file. */
@@ -372,5 +392,39 @@ describe('the size limit counts bytes on disk', () => {
     // count, so the file never passes the limit.
     expect(Number(row.bytes)).toBeLessThanOrEqual(1024);
     expect(Number(row.duration_ms)).toBeLessThan(30_000);
+  });
+});
+
+describe('the org storage charge of a conversation', () => {
+  it('becomes its final bytes, a plain number, once the conversation ended', async () => {
+    // The charge read the Recording through a closure: the org's cache entry kept every ended
+    // Recording (its sink, its Ogg writer) alive until the entry was replaced.
+    const charges: Charge[] = [];
+    class Spy extends OrgStoredBytes {
+      override admit(orgId: string, read: () => Promise<number>, decide: (n: number) => Charge) {
+        return super.admit(orgId, read, (n) => {
+          const c = decide(n);
+          charges.push(c);
+          return c;
+        });
+      }
+    }
+    const s = await startDeviceServer(
+      createAudioStreamHandler({
+        database: t.database,
+        config: t.config,
+        orgStoredBytes: new Spy(),
+      }),
+    );
+    servers.push(s);
+    const c = await connect(s.url('pcm', { orgId, userId: member.user.id, deviceName: 'charge' }));
+    c.ws.send(event('audio-start', { rate: 16000, channels: 1, width: 2 }));
+    await c.next('audio-started');
+    c.ws.send(sinePcm(0.25));
+    c.ws.send(event('audio-stop'));
+    await c.next('audio-stopped');
+    c.ws.close();
+    expect(charges).toHaveLength(1);
+    expect(charges[0]?.bytes).toBe(sinePcm(0.25).length);
   });
 });

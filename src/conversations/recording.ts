@@ -11,9 +11,12 @@
 //   repaired from what reached the disk by the sweep's own `salvageAudio` (the row then
 //   `interrupted` with the bytes and duration measured), or removed when it was read and nothing
 //   usable is left (`failed`, /audio 404): never a WAV whose header says 0 data bytes served as
-//   200. When the file cannot even be read back (EMFILE, EIO), it is kept and the row left
-//   `recording`, for the sweep to salvage once its heartbeat is stale: an error that says
-//   nothing about the audio never destroys it.
+//   200. When the file cannot even be read back for a transient reason (EMFILE, EIO; the list
+//   is recovery.ts's), it is kept and the row left `recording`, for the sweep to salvage once
+//   its heartbeat is stale; for any other reason (EACCES, EROFS…: retrying cannot help) the row
+//   becomes `failed` naming the error, and the file is still kept: an error that says nothing
+//   about the audio never destroys it, and no row waits `recording` for a retry that cannot
+//   succeed.
 // - `bytes` is what AUDIO_MAX_CONVERSATION_BYTES limits: what the file holds once everything
 //   accepted so far is written, in bytes on disk: WAV data bytes, or for Opus the Ogg pages after
 //   the two header pages, page headers and lacing included (packet bytes alone let 1-byte packets
@@ -31,7 +34,7 @@ import { newId } from '../http/ids.ts';
 import type { AudioStreamContext } from '../realtime/audio-stream.ts';
 import * as repo from './conversation.repository.ts';
 import { MAX_OPUS_PACKET_BYTES, OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
-import { type Repaired, salvageAudio } from './recovery.ts';
+import { type Repaired, salvageAudio, unreadableFinalisation } from './recovery.ts';
 import { conversationDir, conversationFile } from './storage.ts';
 import { type AudioFormat, CLOSE, ProtocolError } from './stream-protocol.ts';
 import { pcmDurationMs, WAV_HEADER_BYTES, wavHeader, wholeFrameBytes } from './wav.ts';
@@ -191,8 +194,9 @@ export class Recording {
   /**
    * Ends the file, then the row. Idempotent. When the file failed, what reached the disk is
    * salvaged first (the row still `recording` meanwhile, so /audio cannot serve it half-repaired)
-   * and the row records what the file then holds; when the file cannot be read back, the row is
-   * left `recording` and the recovery sweep salvages it later.
+   * and the row records what the file then holds; when the file cannot be read back for a
+   * transient reason, the row is left `recording` and the recovery sweep salvages it later; for
+   * any other reason it becomes `failed`, its file kept.
    */
   async finish(endReason: string): Promise<void> {
     if (this.finished) return;
@@ -211,18 +215,23 @@ export class Recording {
         channels: this.format.channels,
       };
       const salvage = await salvageAudio(this.path, row, this.ctx.log);
-      // Its file kept, its row `recording`: the sweep takes it once the heartbeat is stale.
-      if (salvage.outcome === 'unreadable') return;
-      this.salvaged =
-        salvage.outcome === 'repaired'
-          ? salvage.audio
-          : { bytes: 0, durationMs: 0, endedAt: new Date() };
-      f = {
-        status: salvage.outcome === 'repaired' ? 'interrupted' : 'failed',
-        endReason: `${endReason}; storage failed`,
-        bytes: this.bytes,
-        durationMs: this.durationMs,
-      };
+      if (salvage.outcome === 'unreadable') {
+        // Its file kept, its row `recording`: the sweep takes it once the heartbeat is stale.
+        if (salvage.transient) return;
+        this.salvaged = { bytes: 0, durationMs: 0, endedAt: new Date() };
+        f = unreadableFinalisation(salvage, `${endReason}; storage failed: `);
+      } else {
+        this.salvaged =
+          salvage.outcome === 'repaired'
+            ? salvage.audio
+            : { bytes: 0, durationMs: 0, endedAt: new Date() };
+        f = {
+          status: salvage.outcome === 'repaired' ? 'interrupted' : 'failed',
+          endReason: `${endReason}; storage failed`,
+          bytes: this.bytes,
+          durationMs: this.durationMs,
+        };
+      }
     }
     await withTenant(this.database, deviceTenant(this.ctx), (tx) =>
       repo.finaliseConversation(tx, this.id, f),

@@ -17,14 +17,30 @@ import { wavHeader } from './wav.ts';
 
 /** Paths whose open() fails with this error code (EMFILE, EIO…): a disk or process in trouble. */
 const openFaults = vi.hoisted(() => new Map<string, string>());
+/** Paths whose unlink() fails with this error code. */
+const unlinkFaults = vi.hoisted(() => new Map<string, string>());
+/** Run once when the path is next opened (before the open): another writer acting meanwhile. */
+const openHooks = vi.hoisted(() => new Map<string, () => Promise<void>>());
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
-  const open = ((path: string, ...rest: never[]) => {
+  const fault = (code: string, op: string, path: string) =>
+    Promise.reject(Object.assign(new Error(`${code}: ${op} '${path}'`), { code }));
+  const open = (async (path: string, ...rest: never[]) => {
+    const hook = openHooks.get(String(path));
+    if (hook) {
+      openHooks.delete(String(path));
+      await hook();
+    }
     const code = openFaults.get(String(path));
-    if (code) return Promise.reject(Object.assign(new Error(`${code}: open '${path}'`), { code }));
+    if (code) return fault(code, 'open', path);
     return fs.open(path, ...rest);
   }) as typeof fs.open;
-  return { ...fs, open, default: { ...fs, open } };
+  const unlink = ((path: string) => {
+    const code = unlinkFaults.get(String(path));
+    if (code) return fault(code, 'unlink', path);
+    return fs.unlink(path);
+  }) as typeof fs.unlink;
+  return { ...fs, open, unlink, default: { ...fs, open, unlink } };
 });
 
 let t: TestApp;
@@ -175,7 +191,7 @@ describe('recovery sweep', () => {
       sinePcm(0.5),
     ]);
     writeFileSync(r.path, wav);
-    for (const code of ['EMFILE', 'EIO', 'EACCES', 'EBUSY']) {
+    for (const code of ['EMFILE', 'EIO', 'EBUSY', 'ENFILE', 'EAGAIN']) {
       openFaults.set(r.path, code);
       try {
         await sweep(90);
@@ -211,6 +227,111 @@ describe('recovery sweep', () => {
     await sweep(90);
     expect((await rowOf(stuck[0]?.id ?? '')).status).toBe('interrupted');
   }, 30_000);
+
+  it('a permanent error (EACCES, EISDIR…) makes the row failed, naming it, and keeps the file', async () => {
+    // Retried every minute, such a row stayed `recording` (/audio 409) forever.
+    const wav = Buffer.concat([
+      wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0),
+      sinePcm(0.25),
+    ]);
+    for (const code of ['EACCES', 'EPERM', 'EROFS', 'EISDIR']) {
+      const r = await recordingRow('pcm');
+      writeFileSync(r.path, wav);
+      openFaults.set(r.path, code);
+      try {
+        await sweep(90);
+      } finally {
+        openFaults.delete(r.path);
+      }
+      expect(await rowOf(r.id)).toMatchObject({
+        status: 'failed',
+        end_reason: `recovered: file unreadable (${code})`,
+      });
+      expect(readFileSync(r.path).equals(wav)).toBe(true);
+    }
+  });
+
+  it('a plain exception from the repair (a header of 0 channels) makes the row failed; file kept', async () => {
+    const r = await recordingRow('pcm');
+    const wav = Buffer.concat([
+      wavHeader({ sampleRate: 16000, channels: 0, width: 2 }, 0),
+      sinePcm(0.25),
+    ]);
+    writeFileSync(r.path, wav);
+    await sweep(90);
+    const row = await rowOf(r.id);
+    expect(row.status).toBe('failed');
+    expect(row.end_reason).toMatch(/^recovered: file unreadable \(/);
+    expect(existsSync(r.path)).toBe(true);
+  });
+
+  it('a transient error is retried for 24 h after the last heartbeat, then the row is failed; file kept', async () => {
+    const r = await recordingRow('pcm', 25 * 3600);
+    const wav = Buffer.concat([
+      wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0),
+      sinePcm(0.25),
+    ]);
+    writeFileSync(r.path, wav);
+    openFaults.set(r.path, 'EIO');
+    try {
+      await sweep(90);
+    } finally {
+      openFaults.delete(r.path);
+    }
+    expect(await rowOf(r.id)).toMatchObject({
+      status: 'failed',
+      end_reason: 'recovered: file unreadable (EIO)',
+    });
+    expect(readFileSync(r.path).equals(wav)).toBe(true);
+  });
+
+  it('an unusable file whose removal fails leaves the row recording until it is removed', async () => {
+    // Finalised `failed` at once, the file stayed on disk for good (the purge takes deleted rows).
+    const r = await recordingRow('pcm');
+    writeFileSync(r.path, Buffer.from('RIFF'));
+    unlinkFaults.set(r.path, 'EBUSY');
+    try {
+      await sweep(90);
+    } finally {
+      unlinkFaults.delete(r.path);
+    }
+    expect((await rowOf(r.id)).status).toBe('recording');
+    expect(existsSync(r.path)).toBe(true);
+    await sweep(90);
+    expect(await rowOf(r.id)).toMatchObject({
+      status: 'failed',
+      end_reason: 'recovered: no usable audio file',
+    });
+    expect(existsSync(r.path)).toBe(false);
+  });
+
+  it('a row finalised meanwhile by its writer is not counted or logged as recovered', async () => {
+    const r = await recordingRow('pcm');
+    writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    openHooks.set(r.path, async () => {
+      await withSystem(t.database, (tx) =>
+        tx
+          .updateTable('conversations')
+          .set({ status: 'complete', end_reason: 'audio-stop', ended_at: new Date() })
+          .where('id', '=', r.id)
+          .execute(),
+      );
+    });
+    const recovered: unknown[] = [];
+    const log = {
+      ...(silent as object),
+      warn(obj: { conversation_id?: string }, msg: string) {
+        if (msg === 'conversation recovered') recovered.push(obj.conversation_id);
+      },
+    } as never;
+    try {
+      await sweepConversations({ database: t.database, dataDir: t.config.dataDir, log }, 90);
+    } finally {
+      openHooks.delete(r.path);
+    }
+    expect(await rowOf(r.id)).toMatchObject({ status: 'complete', end_reason: 'audio-stop' });
+    expect(recovered).not.toContain(r.id);
+  });
 
   it('removes the file of a deleted conversation that survived its delete', async () => {
     const r = await recordingRow('pcm');

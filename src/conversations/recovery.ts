@@ -13,12 +13,18 @@
 //   holds nothing usable (a torn WAV header, an Ogg file short of its two header pages), or no
 //   file at all, makes the row `failed` and the file is removed: a `failed` conversation has no
 //   audio (its /audio answers 404), never a file no player can open.
-// - A file that could not be read (EMFILE, EIO, EACCES, EBUSY at open or during the repair) is
-//   kept and its row left `recording`: the error says nothing about the audio, and removing it
-//   destroyed a whole recording over a transient error. The sweep logs it and tries again at its
-//   next run. A live recording whose disk failed mid-stream (recording.ts) is finalised through
-//   the same `salvageAudio`, so its row, too, says what the file holds, or is left `recording`
-//   for the sweep when the file could not be read.
+// - A file that could not be read for a transient reason (EMFILE, ENFILE, EIO, EBUSY, EAGAIN,
+//   EINTR, ENOMEM, ESTALE, ETIMEDOUT, at open or during the repair), or an unusable file whose
+//   removal failed for such a reason, is kept and its row left `recording`: the error says nothing about the
+//   audio, and removing it destroyed a whole recording over a transient error. The sweep logs it
+//   and tries again at its next run, for at most GIVE_UP_MS after the row's last heartbeat.
+//   Any other failure (EACCES, EPERM, EROFS, EISDIR, a header the repair cannot use…) does not go
+//   away by retrying, and neither does a transient one past that bound: the row becomes `failed`
+//   with an end_reason naming the error, and the file is KEPT (an error never removes audio; /audio
+//   answers 404 for it like any `failed` row, and deleting the conversation removes it), so no
+//   row stays `recording` (/audio 409) forever. A live recording whose disk failed mid-stream
+//   (recording.ts) is finalised through the same `salvageAudio`, so its row, too, says what the
+//   file holds, or is left `recording` for the sweep when the error was transient.
 // - Deleting a conversation removes its file right after the delete commits; a file that
 //   survived (a crash in between, a failed unlink) is removed here and the row marked purged.
 import { open, unlink } from 'node:fs/promises';
@@ -105,17 +111,42 @@ async function repairOgg(path: string): Promise<Repaired | null> {
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
+/** Errors that may go away by themselves (descriptors, a busy or failing disk, memory). */
+const TRANSIENT = new Set([
+  'EMFILE',
+  'ENFILE',
+  'EIO',
+  'EBUSY',
+  'EAGAIN',
+  'EINTR',
+  'ENOMEM',
+  'ESTALE',
+  'ETIMEDOUT',
+]);
+
+/** The error's code (ENOENT, EACCES…), or its name for an exception without one. */
+function errorCode(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.name : 'error';
+}
+
+/** How long after its last heartbeat the sweep retries a row whose file errs transiently. */
+export const GIVE_UP_MS = 24 * 60 * 60 * 1000;
+
 /**
  * What `salvageAudio` found:
  * - `repaired`: the file now plays and holds `audio`;
  * - `unusable`: no file, or one read and found to hold no usable audio (removed);
- * - `unreadable`: the file could not be read or repaired (an I/O error); it is kept, untouched
- *   beyond what the repair had done, and the row must not be finalised from it.
+ * - `unreadable`: the file could not be read or repaired, or (unusable) could not be removed; it
+ *   is kept, untouched beyond what the repair had done. `transient` (a code in TRANSIENT): the row
+ *   must stay `recording` and be tried again; otherwise retrying cannot help and the row is
+ *   finalised `failed`, naming `code`, with the file still kept.
  */
 export type Salvage =
   | { outcome: 'repaired'; audio: Repaired }
   | { outcome: 'unusable' }
-  | { outcome: 'unreadable'; err: unknown };
+  | { outcome: 'unreadable'; err: unknown; code: string; transient: boolean; unusable: boolean };
 
 /**
  * Makes the file of a conversation whose writer stopped early playable from what reached the
@@ -137,49 +168,71 @@ export async function salvageAudio(
   } catch (err) {
     if (isMissing(err)) return { outcome: 'unusable' };
     log.error({ err, conversation_id: row.id }, 'conversation file could not be read; kept');
-    return { outcome: 'unreadable', err };
+    const code = errorCode(err);
+    return { outcome: 'unreadable', err, code, transient: TRANSIENT.has(code), unusable: false };
   }
   if (repaired) return { outcome: 'repaired', audio: repaired };
   try {
     await unlink(path);
   } catch (err) {
     if (!isMissing(err)) {
+      // Finalising it `failed` now would leave the file on disk for good (the purge only takes
+      // deleted rows): like an unreadable file, the row waits for a removal that succeeds.
       log.error({ err, conversation_id: row.id }, 'unusable conversation file not removed');
+      const code = errorCode(err);
+      return { outcome: 'unreadable', err, code, transient: TRANSIENT.has(code), unusable: true };
     }
   }
   return { outcome: 'unusable' };
 }
 
-/** Finalises one stale row from its file; false when the file could not be read (row left). */
+/** The `failed` finalisation of a row whose file errs for good: the file is kept. */
+export function unreadableFinalisation(
+  salvage: Extract<Salvage, { outcome: 'unreadable' }>,
+  prefix: string,
+): repo.Finalisation {
+  const what = salvage.unusable ? 'unusable file not removed' : 'file unreadable';
+  return {
+    status: 'failed',
+    endReason: `${prefix}${what} (${salvage.code})`,
+    bytes: 0,
+    durationMs: 0,
+  };
+}
+
+/**
+ * Finalises one stale row from its file; true only when this call finalised it (false when the
+ * row is left `recording` for the next sweep, or was finalised meanwhile by its writer or another
+ * instance: the repository's status guard).
+ */
 async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<boolean> {
   const salvage = await salvageAudio(conversationFile(deps.dataDir, row), row, deps.log);
+  let f: repo.Finalisation;
   if (salvage.outcome === 'unreadable') {
-    deps.log.warn(
-      { conversation_id: row.id },
-      'conversation not recovered: its file could not be read; the next sweep tries again',
-    );
-    return false;
+    const silentFor = Date.now() - new Date(row.heartbeat_at).getTime();
+    if (salvage.transient && silentFor < GIVE_UP_MS) {
+      deps.log.warn(
+        { conversation_id: row.id, code: salvage.code },
+        'conversation not recovered: its file could not be read or removed; the next sweep tries again',
+      );
+      return false;
+    }
+    f = unreadableFinalisation(salvage, 'recovered: ');
+  } else if (salvage.outcome === 'repaired') {
+    f = {
+      status: 'interrupted',
+      endReason: 'recovered: the stream was never finalised',
+      ...salvage.audio,
+    };
+  } else {
+    f = { status: 'failed', endReason: 'recovered: no usable audio file', bytes: 0, durationMs: 0 };
   }
-  await withSystem(deps.database, (tx) =>
-    repo.finaliseConversation(
-      tx,
-      row.id,
-      salvage.outcome === 'repaired'
-        ? {
-            status: 'interrupted',
-            endReason: 'recovered: the stream was never finalised',
-            ...salvage.audio,
-          }
-        : {
-            status: 'failed',
-            endReason: 'recovered: no usable audio file',
-            bytes: 0,
-            durationMs: 0,
-          },
-    ),
+  const finalised = await withSystem(deps.database, (tx) =>
+    repo.finaliseConversation(tx, row.id, f),
   );
+  if (!finalised) return false;
   deps.log.warn(
-    { conversation_id: row.id, status: salvage.outcome === 'repaired' ? 'interrupted' : 'failed' },
+    { conversation_id: row.id, status: f.status, end_reason: f.endReason },
     'conversation recovered',
   );
   return true;
