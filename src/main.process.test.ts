@@ -102,6 +102,30 @@ function logLines(output: string): Record<string, unknown>[] {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/**
+ * Six sign-ups, each hashing a password at the production cost (slow enough to be in flight when
+ * a signal comes), returned once the server has read every one (its debug log says so).
+ */
+async function signUpsInFlight(base: string, output: () => string, label: string) {
+  const emails = Array.from({ length: 6 }, (_, i) => `${label}-${i}-${Date.now()}@example.test`);
+  const inflight = emails.map((email) =>
+    fetch(`${base}/api/auth/register`, json({ email, password: GOOD_PASSWORD })).then(
+      async (r) => ({ status: r.status, body: (await r.json()) as { access_token?: string } }),
+    ),
+  );
+  const received = () =>
+    logLines(output()).filter(
+      (l) =>
+        l.msg === 'incoming request' &&
+        (l.req as { url?: string } | undefined)?.url === '/api/auth/register',
+    ).length;
+  const deadline = Date.now() + 20_000;
+  while (received() < emails.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 2));
+  expect(received()).toBe(emails.length);
+  return { emails, inflight };
+}
+
 describe('main.ts as a process', () => {
   it('drains in-flight requests on SIGTERM and a second start finds every acknowledged write', async () => {
     const port = await freePort();
@@ -124,30 +148,11 @@ describe('main.ts as a process', () => {
     // listen through the asynchronous log destination: it can trail the first /ready answer.
     await waitForOutput(first.output, `access tokens: iss http://localhost:${port} (PUBLIC_URL;`);
 
-    // Sign-ups hash a password at the production cost: slow enough to be in flight at SIGTERM.
-    const emails = Array.from({ length: 6 }, (_, i) => `drain-${i}-${Date.now()}@example.test`);
-    const inflight = emails.map((email) =>
-      fetch(`${base}/api/auth/register`, json({ email, password: GOOD_PASSWORD })).then(
-        async (r) => ({
-          status: r.status,
-          body: (await r.json()) as { access_token?: string },
-        }),
-      ),
-    );
-    // SIGTERM once the server has read every request but before it could finish them all.
-    const received = () =>
-      logLines(first.output()).filter(
-        (l) =>
-          l.msg === 'incoming request' &&
-          (l.req as { url?: string } | undefined)?.url === '/api/auth/register',
-      ).length;
+    // SIGTERM once the server has read every sign-up but before it could finish them all.
+    const { emails, inflight } = await signUpsInFlight(base, first.output, 'drain');
     const completed = () =>
       logLines(first.output()).filter((l) => l.route === '/api/auth/register' && l.status === 201)
         .length;
-    const deadline = Date.now() + 20_000;
-    while (received() < emails.length && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 2));
-    expect(received()).toBe(emails.length);
     first.child.kill('SIGTERM');
     expect(completed()).toBeLessThan(emails.length); // some were still in flight
     const answers = await Promise.all(inflight);
@@ -240,22 +245,7 @@ describe('main.ts as a process', () => {
     });
     try {
       await waitReady(base, server.child);
-      // Sign-ups at the production hash cost: in flight while the signals arrive.
-      const emails = Array.from({ length: 6 }, (_, i) => `press-${i}-${Date.now()}@example.test`);
-      const inflight = emails.map((email) =>
-        fetch(`${base}/api/auth/register`, json({ email, password: GOOD_PASSWORD })).then(
-          (r) => r.status,
-        ),
-      );
-      const received = () =>
-        logLines(server.output()).filter(
-          (l) =>
-            l.msg === 'incoming request' &&
-            (l.req as { url?: string } | undefined)?.url === '/api/auth/register',
-        ).length;
-      const deadline = Date.now() + 20_000;
-      while (received() < emails.length && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 2));
+      const { emails, inflight } = await signUpsInFlight(base, server.output, 'press');
       // Under npm start one key press reaches node twice within milliseconds: the terminal
       // signals the whole process group and npm forwards its own copy once it has handled it.
       // (Two kill() calls in a row would merge into one pending signal.) A press a second or
@@ -263,7 +253,7 @@ describe('main.ts as a process', () => {
       server.child.kill('SIGINT');
       await waitForOutput(server.output, 'shutting down: draining requests');
       server.child.kill('SIGINT');
-      expect(await Promise.all(inflight)).toEqual(emails.map(() => 201));
+      expect((await Promise.all(inflight)).map((a) => a.status)).toEqual(emails.map(() => 201));
       expect(await server.exited).toBe(0);
       expect(server.output()).toContain('shut down cleanly');
       expect(server.output()).not.toContain('second interrupt');

@@ -71,6 +71,12 @@ async function recordingRow(codec: 'pcm' | 'opus', heartbeatAgoSeconds = 600) {
   return { ...row, path: conversationFile(t.config.dataDir, row) };
 }
 
+/** A WAV whose header still says 0 data bytes (its writer died before finalising it). */
+const unfinalisedWav = (pcm: Buffer, channels = 1) =>
+  Buffer.concat([wavHeader({ sampleRate: 16000, channels, width: 2 }, 0), pcm]);
+/** Just the header of such a WAV: no audio at all. */
+const EMPTY_WAV = wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0);
+
 const rowOf = (id: string) =>
   withSystem(t.database, (tx) =>
     tx.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirstOrThrow(),
@@ -138,7 +144,7 @@ describe('recovery sweep', () => {
 
   it('leaves a row alone while its writer is alive (fresh heartbeat)', async () => {
     const r = await recordingRow('pcm', 5);
-    writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    writeFileSync(r.path, EMPTY_WAV);
     await sweep(90);
     expect((await rowOf(r.id)).status).toBe('recording');
     await sweep(0);
@@ -163,7 +169,7 @@ describe('recovery sweep', () => {
   it('a sweep asked for with other options runs after the one running, never joins it', async () => {
     // A staleSeconds 0 sweep joining a 90 s one answered without taking the live-looking row.
     const r = await recordingRow('pcm', 5);
-    writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    writeFileSync(r.path, EMPTY_WAV);
     const first = sweep(90);
     const all = sweep(0);
     expect(all).not.toBe(first);
@@ -186,10 +192,7 @@ describe('recovery sweep', () => {
     // An open that fails says nothing about the audio: the sweep removed a whole recording and
     // marked it failed.
     const r = await recordingRow('pcm');
-    const wav = Buffer.concat([
-      wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0),
-      sinePcm(0.5),
-    ]);
+    const wav = unfinalisedWav(sinePcm(0.5));
     writeFileSync(r.path, wav);
     for (const code of ['EMFILE', 'EIO', 'EBUSY', 'ENFILE', 'EAGAIN']) {
       openFaults.set(r.path, code);
@@ -210,11 +213,11 @@ describe('recovery sweep', () => {
     const stuck = [];
     for (let i = 0; i < 101; i++) stuck.push(await recordingRow('pcm', 900));
     for (const r of stuck) {
-      writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+      writeFileSync(r.path, EMPTY_WAV);
       openFaults.set(r.path, 'EMFILE');
     }
     const later = await recordingRow('pcm', 300);
-    writeFileSync(later.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    writeFileSync(later.path, EMPTY_WAV);
     try {
       // Reading the same stuck batch again and again, the sweep never returned.
       const { recovered } = await sweep(90);
@@ -230,10 +233,7 @@ describe('recovery sweep', () => {
 
   it('a permanent error (EACCES, EISDIR…) makes the row failed, naming it, and keeps the file', async () => {
     // Retried every minute, such a row stayed `recording` (/audio 409) forever.
-    const wav = Buffer.concat([
-      wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0),
-      sinePcm(0.25),
-    ]);
+    const wav = unfinalisedWav(sinePcm(0.25));
     for (const code of ['EACCES', 'EPERM', 'EROFS', 'EISDIR']) {
       const r = await recordingRow('pcm');
       writeFileSync(r.path, wav);
@@ -253,10 +253,7 @@ describe('recovery sweep', () => {
 
   it('a plain exception from the repair (a header of 0 channels) makes the row failed; file kept', async () => {
     const r = await recordingRow('pcm');
-    const wav = Buffer.concat([
-      wavHeader({ sampleRate: 16000, channels: 0, width: 2 }, 0),
-      sinePcm(0.25),
-    ]);
+    const wav = unfinalisedWav(sinePcm(0.25), 0);
     writeFileSync(r.path, wav);
     await sweep(90);
     const row = await rowOf(r.id);
@@ -267,10 +264,7 @@ describe('recovery sweep', () => {
 
   it('a transient error is retried for 24 h after the last heartbeat, then the row is failed; file kept', async () => {
     const r = await recordingRow('pcm', 25 * 3600);
-    const wav = Buffer.concat([
-      wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0),
-      sinePcm(0.25),
-    ]);
+    const wav = unfinalisedWav(sinePcm(0.25));
     writeFileSync(r.path, wav);
     openFaults.set(r.path, 'EIO');
     try {
@@ -307,7 +301,7 @@ describe('recovery sweep', () => {
 
   it('a row finalised meanwhile by its writer is not counted or logged as recovered', async () => {
     const r = await recordingRow('pcm');
-    writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    writeFileSync(r.path, EMPTY_WAV);
     openHooks.set(r.path, async () => {
       await withSystem(t.database, (tx) =>
         tx
@@ -335,7 +329,7 @@ describe('recovery sweep', () => {
 
   it('removes the file of a deleted conversation that survived its delete', async () => {
     const r = await recordingRow('pcm');
-    writeFileSync(r.path, wavHeader({ sampleRate: 16000, channels: 1, width: 2 }, 0));
+    writeFileSync(r.path, EMPTY_WAV);
     await sweep(90);
     await withSystem(t.database, (tx) =>
       tx

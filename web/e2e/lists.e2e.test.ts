@@ -15,6 +15,7 @@ import {
   DEMO_NUMBERS,
   DEMO_OWNER,
   DEMO_PASSWORD,
+  demoCall,
   seedDemo,
   textIn,
 } from './support/demo-data.ts';
@@ -74,28 +75,16 @@ describe('lists, threads and logs', () => {
       body: 'Is support open on Sunday?',
     });
     // Enough audited events for more than two pages of the audit log (25 a page).
-    const api = async (method: string, path: string, token?: string, body?: unknown) => {
-      const res = await fetch(baseUrl + path, {
-        method,
-        headers: {
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...(body ? { 'content-type': 'application/json' } : {}),
-        },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      expect(res.ok, `${method} ${path}: ${res.status}`).toBe(true);
-      return (res.status === 204 ? {} : await res.json()) as { access_token?: string; id?: string };
-    };
-    const { access_token: token } = await api('POST', '/api/auth/login', undefined, {
+    const { access_token: token } = await demoCall(baseUrl, 'POST', '/api/auth/login', null, {
       email: DEMO_OWNER.email,
       password: DEMO_PASSWORD,
     });
     for (let i = 0; i < 30; i++) {
-      const inv = await api('POST', '/api/orgs/current/invitations', token, {
+      const inv = await demoCall(baseUrl, 'POST', '/api/orgs/current/invitations', token, {
         email: `invitee-${i}@lists-e2e.test`,
         role: 'member',
       });
-      await api('DELETE', `/api/orgs/current/invitations/${inv.id ?? ''}`, token);
+      await demoCall(baseUrl, 'DELETE', `/api/orgs/current/invitations/${inv.id}`, token);
     }
     ({ page } = await s.device({ viewport: { width: 1280, height: 800 } }));
     await logIn(page, DEMO_OWNER.email, DEMO_PASSWORD);

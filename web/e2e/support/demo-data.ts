@@ -27,6 +27,29 @@ export const DEMO_ENV: Record<string, string> = {
 };
 
 /** Seeds the demo into a started server (`base`) over its database; mails land in the outbox. */
+// biome-ignore lint/suspicious/noExplicitAny: demo seeding reads a few fields of known answers.
+type Answer = any;
+
+/** One API request of the seeding (a bearer token when given); throws on an answer not 2xx. */
+export async function demoCall(
+  base: string,
+  method: string,
+  path: string,
+  token: string | null,
+  body?: unknown,
+): Promise<Answer> {
+  const res = await fetch(base + path, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.status === 204 ? null : res.json();
+}
+
 export async function seedDemo({
   base,
   database,
@@ -38,26 +61,8 @@ export async function seedDemo({
 }): Promise<void> {
   const PASSWORD = DEMO_PASSWORD;
   const dataDir = config.dataDir;
-  // biome-ignore lint/suspicious/noExplicitAny: demo seeding reads a few fields of known answers.
-  type Answer = any;
-
-  async function call(
-    method: string,
-    path: string,
-    token: string | null,
-    body?: unknown,
-  ): Promise<Answer> {
-    const res = await fetch(base + path, {
-      method,
-      headers: {
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...(body ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.status === 204 ? null : res.json();
-  }
+  const call = (method: string, path: string, token: string | null, body?: unknown) =>
+    demoCall(base, method, path, token, body);
 
   // Demo data: a company with people, invitations, keys and prompts.
   const owner = await call('POST', '/api/auth/register', null, {
