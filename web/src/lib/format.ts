@@ -104,3 +104,12 @@ export function formatDuration(seconds: number | null | undefined): string {
   if (m > 0) return `${m} min ${String(rest).padStart(2, '0')} s`;
   return `${rest} s`;
 }
+
+/** A recording's length as a player shows it, to the nearest second: "1:23", "1:23:20". */
+export function formatMs(ms: number): string {
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}

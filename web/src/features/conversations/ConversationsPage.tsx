@@ -13,7 +13,7 @@ import {
 import { actionsColumn, RowActionCell, Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { type LogFilters, logQuery, NO_LOG_FILTERS, useFilteredList } from '../../lib/filters.ts';
-import { formatDateTime } from '../../lib/format.ts';
+import { formatDateTime, formatMs } from '../../lib/format.ts';
 
 type Conversation = ResponseOf<'/api/conversations', 'get'>['items'][number];
 type Status = Conversation['status'];
@@ -35,12 +35,6 @@ const fetchConversations = (f: Filters, cursor: string | undefined) =>
   api.get('/api/conversations', {
     query: { ...logQuery(f, cursor), client_id: f.client_id.trim() || undefined },
   });
-
-/** 83500 ms → "1:23". */
-function formatMs(ms: number): string {
-  const s = Math.round(ms / 1000);
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
-}
 
 function label(c: Conversation): string {
   return `${c.device_name}, ${formatDateTime(c.started_at)}`;
