@@ -328,7 +328,12 @@ describe('exactly once across crashes', () => {
     );
     await t.app.dispatcher.runOnce();
     expect(placed(s.id)).toHaveLength(0);
-    expect(await row(s.id)).toMatchObject({ status: 'dispatched', call_sid: sid });
+    // Placed after all: the recovery's error no longer says anything true.
+    expect(await row(s.id)).toMatchObject({
+      status: 'dispatched',
+      call_sid: sid,
+      last_error: null,
+    });
   });
 
   it('a claim finds a call logged by an older attempt and does not place another', async () => {
@@ -366,7 +371,7 @@ describe('exactly once across crashes', () => {
     await t.app.dispatcher.runOnce(); // recovers (pending, due now) and claims it again
     await t.app.dispatcher.runOnce();
     expect(placed(s.id)).toHaveLength(1);
-    expect(await row(s.id)).toMatchObject({ status: 'dispatched', attempts: 2 });
+    expect(await row(s.id)).toMatchObject({ status: 'dispatched', attempts: 2, last_error: null });
   });
 
   it('a request that times out is "maybe placed": not retried at once; its callback settles it', async () => {

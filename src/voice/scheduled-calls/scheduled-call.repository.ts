@@ -60,8 +60,10 @@ export function listScheduledCalls(
 }
 
 /**
- * pending → cancelled, atomically: a call the dispatcher has already claimed (row lock and
- * status) is not pending any more, so cancel and dispatch can never both win.
+ * pending → cancelled by a person, atomically: a call the dispatcher has already claimed (row lock
+ * and status) is not pending any more, so cancel and dispatch can never both win. An earlier
+ * attempt's last_error goes: the call is cancelled by the person, not because of that error (the
+ * dispatcher's and the do-not-call list's cancels write their reason there instead).
  */
 export function cancelPending(
   tx: Tx,
@@ -72,7 +74,12 @@ export function cancelPending(
   const now = new Date();
   return tx
     .updateTable('scheduled_calls')
-    .set({ status: 'cancelled', updated_at: now, ...(alsoDelete ? { deleted_at: now } : {}) })
+    .set({
+      status: 'cancelled',
+      last_error: null,
+      updated_at: now,
+      ...(alsoDelete ? { deleted_at: now } : {}),
+    })
     .where(liveRow(orgId, id))
     .where('status', '=', 'pending')
     .returningAll()
@@ -84,6 +91,9 @@ export function cancelPending(
  * Conditioned on `pending`, like cancelPending: a call the dispatcher has claimed is not changed.
  * A deferral by the calling window was computed for the call as it was: it is dropped, and the
  * dispatcher's next claim checks the window again (dispatch.repository.ts markWindowDeferred).
+ * A new time also drops last_error: it replaces the wait the error explained (a failed attempt's
+ * backoff, a quota's wait), and the next claim writes a new one if there is still cause. A new
+ * number or zone alone keeps it, as the call still waits for that backoff.
  */
 export function updatePending(
   tx: Tx,
@@ -95,7 +105,7 @@ export function updatePending(
     .updateTable('scheduled_calls')
     .set({
       ...patch,
-      ...(patch.scheduled_at ? { next_attempt_at: patch.scheduled_at } : {}),
+      ...(patch.scheduled_at ? { next_attempt_at: patch.scheduled_at, last_error: null } : {}),
       window_deferred_until: null,
       updated_at: new Date(),
     })

@@ -5,6 +5,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
 import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
+import { requestMeta } from '../../http/request-meta.ts';
 import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import { E164, iso, SECURITY as security, Uuid } from '../shared.ts';
 import type { ScheduledCallService, ScheduledCallView } from './scheduled-call.service.ts';
@@ -197,7 +198,11 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       toScheduledCallJson(
-        await scheduledCalls.cancel(requirePrincipal(request), request.params.id),
+        await scheduledCalls.cancel(
+          requirePrincipal(request),
+          request.params.id,
+          requestMeta(request),
+        ),
       ),
   );
 
@@ -213,6 +218,7 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
         'Cancels a pending call and hides it; a finished one is hidden (soft delete). A call being placed right now answers 409.',
       alsoAnswers: [409],
     },
-    async (request, id) => scheduledCalls.remove(requirePrincipal(request), id),
+    async (request, id) =>
+      scheduledCalls.remove(requirePrincipal(request), id, requestMeta(request)),
   );
 };

@@ -1,8 +1,18 @@
 // Scheduled outgoing calls: people create, list and cancel them; the dispatcher
 // (src/telephony/dispatcher.ts) places them. Status: pending → dispatching → dispatched | failed,
 // or pending → cancelled.
+//
+// Invariants:
+// - Every cancel is audited (`scheduled_call.cancel`) in the transaction that cancels: a person's
+//   here (POST …/cancel, and DELETE of a pending call), with reason `user`; the dispatcher's and
+//   the do-not-call list's with their own reasons. A refused cancel (404, 409) records nothing.
+// - last_error says why the call is where it is. A person's cancel clears it (the call was
+//   cancelled by them, not because of it); so does a new time, which replaces the wait (a retry's
+//   backoff, a quota's wait) the error explained. A new number or zone alone keeps it: the call
+//   still waits for that backoff. A placed call clears it (src/telephony/dispatch.repository.ts).
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
+import { recordAct } from '../../audit/audit.ts';
 import {
   assertNotListed,
   dispatchAt,
@@ -12,8 +22,9 @@ import {
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
-import { withTenantRead } from '../../db/tenant.ts';
+import { type Tx, withTenantRead } from '../../db/tenant.ts';
 import { AppError } from '../../http/errors.ts';
+import type { RequestMeta } from '../../http/request-meta.ts';
 import { findPhone } from '../phones/phone.repository.ts';
 import { usableAgent } from '../refs.ts';
 import * as repo from './scheduled-call.repository.ts';
@@ -39,6 +50,25 @@ function checkTime(at: Date, now = Date.now()): void {
     });
   if (at.getTime() <= now) throw fieldError('must be in the future');
   if (at.getTime() > now + MAX_AHEAD_MS) throw fieldError('must be within a year');
+}
+
+/**
+ * A person's cancel, in its transaction: who (the key too, if one acted), the call, its number and
+ * its owner (a manager may cancel a member's call). `deleted`: by DELETE, which also hides it.
+ */
+function recordCancel(
+  tx: Tx,
+  meta: RequestMeta,
+  p: Principal,
+  call: Pick<ScheduledCall, 'id' | 'to_number' | 'owner_id'>,
+  deleted: boolean,
+): Promise<void> {
+  return recordAct(tx, meta, p, {
+    action: 'scheduled_call.cancel',
+    target_type: 'scheduled_call',
+    target_id: call.id,
+    metadata: { reason: 'user', number: call.to_number, owner_id: call.owner_id, deleted },
+  });
 }
 
 export function createScheduledCallService(
@@ -173,19 +203,21 @@ export function createScheduledCallService(
       return one(p, row);
     },
 
-    async cancel(p: Principal, id: string): Promise<ScheduledCallView> {
+    async cancel(p: Principal, id: string, meta: RequestMeta): Promise<ScheduledCallView> {
       const cancelled = await scheduledCalls.manage(p, id, async (tx, row) => {
         const done = await repo.cancelPending(tx, p.orgId, id, false);
         if (!done) throw new AppError('scheduled_call_not_pending', `It is ${row.status}`);
+        await recordCancel(tx, meta, p, done, false);
         return done;
       });
       return { ...cancelled, dispatch_at: null };
     },
 
     /** Cancel a pending call and hide it; a finished one is only hidden. In flight: 409. */
-    remove(p: Principal, id: string): Promise<void> {
+    remove(p: Principal, id: string, meta: RequestMeta): Promise<void> {
       return scheduledCalls.manage(p, id, async (tx) => {
-        if (await repo.cancelPending(tx, p.orgId, id, true)) return;
+        const cancelled = await repo.cancelPending(tx, p.orgId, id, true);
+        if (cancelled) return recordCancel(tx, meta, p, cancelled, true);
         if (await repo.softDeleteFinished(tx, p.orgId, id)) return;
         throw new AppError('scheduled_call_not_pending', 'The call is being placed right now');
       });
