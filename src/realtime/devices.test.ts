@@ -193,6 +193,37 @@ describe('POST /api/realtime/tickets', () => {
   });
 });
 
+describe('POST /api/realtime/tickets rate limit', () => {
+  let limited: TestApp;
+  beforeAll(async () => {
+    limited = await buildTestApp({ env: { RATE_LIMIT_REALTIME_TICKET: '2/3600' } });
+  });
+  afterAll(() => limited.close());
+
+  it('refuses a caller’s tickets beyond RATE_LIMIT_REALTIME_TICKET with 429 and stores none', async () => {
+    const x = await team(limited);
+    const key = await createKey(limited.app, x.owner, ['audio:write']);
+    const stored = () =>
+      withSystem(limited.database, (tx) =>
+        tx.selectFrom('realtime_tickets').select('id').where('org_id', '=', x.org.id).execute(),
+      );
+    for (let i = 0; i < 2; i++)
+      expect((await requestTicket(limited.app, x.member.headers)).statusCode).toBe(201);
+    const third = await requestTicket(limited.app, x.member.headers);
+    expect(third.statusCode).toBe(429);
+    expect(third.json().code).toBe('rate_limited');
+    expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
+    expect(await stored()).toHaveLength(2);
+    // Counted per caller: another member, and an API key, have their own allowance.
+    expect((await requestTicket(limited.app, x.manager.headers)).statusCode).toBe(201);
+    expect((await requestTicket(limited.app, key.headers)).statusCode).toBe(201);
+    // A caller who may not have one spends nothing: refused for the permission first.
+    const noScope = await createKey(limited.app, x.owner, ['prompts:read']);
+    for (let i = 0; i < 3; i++)
+      expect((await requestTicket(limited.app, noScope.headers)).statusCode).toBe(403);
+  });
+});
+
 describe('row-level security on devices', () => {
   it('members see their own rows; owners, admins and managers read the org’s; nobody another org’s', async () => {
     const names = (role: 'member' | 'manager', p: { user: { id: string } }, orgId: string) =>

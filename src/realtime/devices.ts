@@ -4,6 +4,7 @@ import { isPerson } from '../access/actor.ts';
 import { can, requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAct } from '../audit/audit.ts';
+import type { AuthContext } from '../auth/auth-context.ts';
 import { endedSessionIds } from '../auth/session.repository.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database } from '../db/database.ts';
@@ -35,7 +36,7 @@ export interface IssuedTicket {
  * ask. The secret is returned once; only its SHA-256 is stored.
  */
 export async function issueTicket(
-  database: Database,
+  auth: Pick<AuthContext, 'database' | 'limiter'>,
   p: Principal,
   deviceName: string,
   ttlSeconds: number,
@@ -49,9 +50,15 @@ export async function issueTicket(
       'Device sockets open in your own org: send this without X-Switchboard-Org',
     );
   }
+  // Counted once the caller may have one (RATE_LIMIT_REALTIME_TICKET): per API key for a key,
+  // else per person, so one key's devices never spend a person's allowance or the other way.
+  await auth.limiter.consume(
+    'realtime_ticket',
+    p.apiKeyId ? `key:${p.apiKeyId}` : `user:${p.userId}`,
+  );
   const ticket = `rt_${generateToken(32)}`;
   const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
-  await withTenant(database, tenantOf(p), async (tx) => {
+  await withTenant(auth.database, tenantOf(p), async (tx) => {
     await repo.deleteTicketsExpiredBefore(tx, new Date(Date.now() - TICKET_KEEP_MS));
     await repo.insertTicket(tx, {
       token_hash: hashToken(ticket),

@@ -410,7 +410,7 @@ const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =>
         tags: ['realtime'],
         security,
         summary: 'A single-use ticket to open one device audio socket',
-        description: `For browsers, which cannot set headers on a WebSocket: open \`/ws?ticket=…\` or \`/ws_pcm?ticket=…\` within \`expires_in\` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance (a socket refused with 1013, try again later, gives it back for the retry), for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding \`audio:write\`; a superuser acting in another org through X-Switchboard-Org gets 403 (the socket gate refuses that act too).`,
+        description: `For browsers, which cannot set headers on a WebSocket: open \`/ws?ticket=…\` or \`/ws_pcm?ticket=…\` within \`expires_in\` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance (a socket refused with 1013, try again later, gives it back for the retry), for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding \`audio:write\`; a superuser acting in another org through X-Switchboard-Org gets 403 (the socket gate refuses that act too). Each person, and each API key, may have \`RATE_LIMIT_REALTIME_TICKET\` tickets (default 60 a minute); beyond it, 429 with Retry-After.`,
         body: optionalBody(
           Type.Object(
             {
@@ -437,7 +437,7 @@ const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =>
               { title: 'RealtimeTicket' },
             ),
           },
-          [401, 403],
+          [401, 403, 429],
         ),
       },
     },
@@ -445,7 +445,7 @@ const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =>
       const p = requirePrincipal(request);
       const ttl = config.realtime.ticketTtlSeconds;
       const issued = await issueTicket(
-        database,
+        opts.auth,
         p,
         sanitizeDeviceName(request.body?.device_name),
         ttl,

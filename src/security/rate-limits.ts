@@ -57,6 +57,10 @@ export const LIMIT_DEFAULTS = {
   user_create_actor: { points: 30, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_USER_CREATE_ACTOR' },
   // Admin-created users per org: bounds what many admins (or orgs' keys) of one tenant can do.
   user_create_org: { points: 200, durationSec: 86_400, blockSec: 86_400, env: 'RATE_LIMIT_USER_CREATE_ORG' },
+  // Device-socket tickets minted per caller (a person, or an API key): each is a stored row that
+  // lives a minute, so a script or a stolen session could otherwise grow the table at request
+  // rate. A browser mints one per socket it opens (or reopens after a drop): far below this.
+  realtime_ticket: { points: 60, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_REALTIME_TICKET' },
   // Requests per API key: a leaked or runaway key cannot flood the service.
   api_key: { points: 600, durationSec: 60, blockSec: 60, env: 'RATE_LIMIT_API_KEY' },
 } as const satisfies Record<string, LimitSpec & { env: string }>;

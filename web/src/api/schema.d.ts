@@ -1646,7 +1646,7 @@ export interface paths {
         put?: never;
         /**
          * A single-use ticket to open one device audio socket
-         * @description For browsers, which cannot set headers on a WebSocket: open `/ws?ticket=…` or `/ws_pcm?ticket=…` within `expires_in` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance (a socket refused with 1013, try again later, gives it back for the retry), for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding `audio:write`; a superuser acting in another org through X-Switchboard-Org gets 403 (the socket gate refuses that act too).
+         * @description For browsers, which cannot set headers on a WebSocket: open `/ws?ticket=…` or `/ws_pcm?ticket=…` within `expires_in` seconds (REALTIME_TICKET_TTL_SECONDS, at most 60). The ticket works once, on any instance (a socket refused with 1013, try again later, gives it back for the retry), for this user, org and device name only; the socket closes when the session (or API key) that asked for it ends. People, and API keys holding `audio:write`; a superuser acting in another org through X-Switchboard-Org gets 403 (the socket gate refuses that act too). Each person, and each API key, may have `RATE_LIMIT_REALTIME_TICKET` tickets (default 60 a minute); beyond it, 429 with Retry-After.
          */
         post: operations["createRealtimeTicket"];
         delete?: never;
