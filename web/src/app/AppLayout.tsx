@@ -194,6 +194,8 @@ export function AppLayout({ children }: { children: ReactNode }) {
 
   return (
     <div className="min-h-full md:flex">
+      {/* Its target, <main>, is focusable (tabIndex -1, not in the Tab order): following the
+          link focuses it, and the next Tab goes on from the page's content. */}
       <a
         href="#main"
         className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2 focus:shadow"
@@ -229,7 +231,11 @@ export function AppLayout({ children }: { children: ReactNode }) {
           <div className="min-h-0 flex-1">{sidebar}</div>
         </div>
       </aside>
-      <main id="main" className="min-w-0 flex-1 px-4 py-6 sm:px-6 lg:px-10 lg:py-8">
+      <main
+        id="main"
+        tabIndex={-1}
+        className="min-w-0 flex-1 px-4 py-6 outline-none sm:px-6 lg:px-10 lg:py-8"
+      >
         <div className="mx-auto max-w-5xl space-y-6">
           <AccountBanners />
           <div>{children}</div>

@@ -17,12 +17,19 @@ type Org = ResponseOf<'/api/orgs/current', 'get'>;
 
 const loadOrg = () => api.get('/api/orgs/current');
 
+const TITLE = 'Organization settings';
+
 /** `children`: more cards below the settings (the app shell adds the owner's lockdown card). */
 export function OrgSettingsPage({ children }: { children?: ReactNode }) {
   const { data: org, error } = useLoad(loadOrg);
-  if (error) return <Alert tone="error">{error}</Alert>;
-  if (!org) return <Loading />;
-  return <OrgSettingsForm loaded={org}>{children}</OrgSettingsForm>;
+  if (org) return <OrgSettingsForm loaded={org}>{children}</OrgSettingsForm>;
+  // Loading or failed, the page keeps its heading (one h1 on every page).
+  return (
+    <>
+      <PageHeader title={TITLE} />
+      {error ? <Alert tone="error">{error}</Alert> : <Loading />}
+    </>
+  );
 }
 
 /** The form starts from the org as loaded; a save shows the org as the server answered. */
@@ -64,7 +71,7 @@ function OrgSettingsForm({ loaded, children }: { loaded: Org; children?: ReactNo
 
   return (
     <>
-      <PageHeader title="Organization settings" description={`Settings of ${org.name}.`} />
+      <PageHeader title={TITLE} description={`Settings of ${org.name}.`} />
       <FormCard
         title="General"
         id="org-general"

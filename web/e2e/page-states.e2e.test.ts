@@ -1,0 +1,68 @@
+// Page states and filters of the dashboard, in Chromium against a started server:
+// - the skip link moves the keyboard focus to the page's main region (and Tab goes on from there);
+// - organization settings that fail to load keep the page's one h1 and its title.
+import type { Page } from 'playwright-core';
+import { describe, expect } from 'vitest';
+import { registerUser } from '../../src/test/auth-helpers.ts';
+import { checkPage, waitForExpression } from './support/audit.ts';
+import { logIn, story } from './support/story.ts';
+
+const PASSWORD = 'quartz heron marble lantern 58';
+const s = story('page-states');
+const step = s.step;
+
+/** The id of the focused element, or BODY when nothing is focused. */
+const FOCUSED_ID = `(document.activeElement && document.activeElement !== document.body
+  ? document.activeElement.id || document.activeElement.tagName : 'BODY')`;
+
+describe('page states and filters', () => {
+  let page: Page;
+
+  step('an owner logs in', async () => {
+    const u = await registerUser(s.server.t.app, {
+      email: `states-${Date.now()}@page-states-e2e.test`,
+      password: PASSWORD,
+      full_name: 'Katherine Johnson',
+    });
+    page = (await s.device()).page;
+    await logIn(page, u.email, PASSWORD);
+  });
+
+  step('the skip link moves the focus to the main region', async () => {
+    s.focus(page);
+    await page.goto('/app');
+    await page.getByRole('heading', { level: 1, name: /^Welcome/ }).waitFor();
+    await page.keyboard.press('Tab');
+    await waitForExpression(
+      page,
+      `document.activeElement && document.activeElement.textContent === 'Skip to content'`,
+      'focused on the skip link',
+    );
+    await page.keyboard.press('Enter');
+    await waitForExpression(page, `${FOCUSED_ID} === 'main'`, 'focused on the main region');
+    // Tab goes on inside the page, past the navigation.
+    await page.keyboard.press('Tab');
+    expect(
+      await page.evaluate(
+        `document.getElementById('main').contains(document.activeElement) && ${FOCUSED_ID} !== 'main'`,
+      ),
+    ).toBe(true);
+  });
+
+  step('organization settings that fail to load keep one h1 and their title', async () => {
+    s.focus(page);
+    await page.route('**/api/orgs/current', (route) =>
+      route.request().method() === 'GET'
+        ? route.fulfill({ status: 500, contentType: 'text/plain', body: 'down' })
+        : route.fallback(),
+    );
+    try {
+      await page.goto('/app/org/settings');
+      await page.getByRole('alert').filter({ hasText: 'The server had a problem' }).waitFor();
+      expect(await page.locator('h1').allTextContents()).toEqual(['Organization settings']);
+      expect(await checkPage(page, { title: 'Organization settings' })).toEqual([]);
+    } finally {
+      await page.unroute('**/api/orgs/current');
+    }
+  });
+});
