@@ -7,14 +7,15 @@ const onPostgres = !!process.env.DATABASE_URL;
 
 export default defineConfig({
   test: {
-    // web/e2e: browser tests (Chromium) against a started server, see web/e2e/support.
-    include: ['src/**/*.test.ts', 'bench/**/*.test.ts', 'web/e2e/**/*.e2e.test.ts'],
-    exclude: [
-      'node_modules/**',
-      'web/src/**',
-      'web/dist/**',
-      ...(onPostgres ? [] : ['src/**/*.pg.test.ts']),
+    // web/e2e: browser tests (Chromium) against a started server, see web/e2e/support; web/src:
+    // unit tests of the dashboard's pure modules (formatting, rules), which need no DOM.
+    include: [
+      'src/**/*.test.ts',
+      'bench/**/*.test.ts',
+      'web/e2e/**/*.e2e.test.ts',
+      'web/src/**/*.test.ts',
     ],
+    exclude: ['node_modules/**', 'web/dist/**', ...(onPostgres ? [] : ['src/**/*.pg.test.ts'])],
     globalSetup: ['src/test/global-setup.ts'],
     setupFiles: ['src/test/setup.ts'],
     pool: 'forks',
