@@ -34,7 +34,8 @@ const ScheduledCallOut = Type.Object(
       description: 'The resulting call (GET /api/calls/{call_sid}) once dispatched',
     }),
     last_error: Type.Union([Type.String(), Type.Null()], {
-      description: 'Why the last attempt failed',
+      description:
+        'Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at',
     }),
     dispatched_at: NullableTimestamp,
     recipient_time_zone: Type.Union([RecipientZone, Type.Null()]),

@@ -11401,7 +11401,7 @@ export interface operations {
                             attempts: number;
                             /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                             call_sid: string | null;
-                            /** @description Why the last attempt failed */
+                            /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                             last_error: string | null;
                             dispatched_at: string | null;
                             recipient_time_zone: string | null;
@@ -11538,7 +11538,7 @@ export interface operations {
                         attempts: number;
                         /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                         call_sid: string | null;
-                        /** @description Why the last attempt failed */
+                        /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
@@ -11684,7 +11684,7 @@ export interface operations {
                         attempts: number;
                         /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                         call_sid: string | null;
-                        /** @description Why the last attempt failed */
+                        /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
@@ -11949,7 +11949,7 @@ export interface operations {
                         attempts: number;
                         /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                         call_sid: string | null;
-                        /** @description Why the last attempt failed */
+                        /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
@@ -12104,7 +12104,7 @@ export interface operations {
                         attempts: number;
                         /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                         call_sid: string | null;
-                        /** @description Why the last attempt failed */
+                        /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
