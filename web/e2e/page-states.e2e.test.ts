@@ -1,10 +1,12 @@
 // Page states and filters of the dashboard, in Chromium against a started server:
 // - the skip link moves the keyboard focus to the page's main region (and Tab goes on from there);
-// - organization settings that fail to load keep the page's one h1 and its title.
+// - organization settings that fail to load keep the page's one h1 and its title;
+// - every day-range filter (calls, conversations, voice sessions, analytics) refuses a To date
+//   before its From date, at the From field (which takes the focus), and leaves the list as it was.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { registerUser } from '../../src/test/auth-helpers.ts';
-import { checkPage, waitForExpression } from './support/audit.ts';
+import { checkPage, settled, waitForExpression } from './support/audit.ts';
 import { logIn, story } from './support/story.ts';
 
 const PASSWORD = 'quartz heron marble lantern 58';
@@ -65,4 +67,47 @@ describe('page states and filters', () => {
       await page.unroute('**/api/orgs/current');
     }
   });
+
+  for (const { path, from, to, apply } of [
+    { path: '/app/calls', from: 'From date', to: 'To date', apply: 'Apply filters' },
+    { path: '/app/conversations', from: 'From date', to: 'To date', apply: 'Apply filters' },
+    { path: '/app/voice-sessions', from: 'From date', to: 'To date', apply: 'Apply filters' },
+    { path: '/app/analytics', from: 'From', to: 'To', apply: 'Apply' },
+  ]) {
+    step(`${path}: a To date before the From date is refused at the From field`, async () => {
+      s.focus(page);
+      await page.goto(path);
+      await settled(page);
+      const fromField = page.getByLabel(from, { exact: true });
+      const toField = page.getByLabel(to, { exact: true });
+      await fromField.fill('2026-03-10');
+      await toField.fill('2026-03-01');
+      const requests: string[] = [];
+      const seen = (r: { url(): string }) => {
+        if (r.url().includes('/api/')) requests.push(r.url());
+      };
+      page.on('request', seen);
+      await page.getByRole('button', { name: apply, exact: true }).click();
+      // The refusal is said next to the From field, which takes the focus.
+      const error = page.getByText('Must not be after the To date.', { exact: true });
+      await error.waitFor();
+      expect(await fromField.getAttribute('aria-invalid')).toBe('true');
+      expect((await fromField.getAttribute('aria-describedby'))?.split(' ')).toContain(
+        await error.getAttribute('id'),
+      );
+      const id = await fromField.getAttribute('id');
+      await waitForExpression(page, `${FOCUSED_ID} === ${JSON.stringify(id)}`, 'focused on From');
+      page.off('request', seen);
+      // Nothing was asked of the server; the list is as it was (unfiltered: no "Clear").
+      expect(requests).toEqual([]);
+      expect(await page.getByText(/match these filters|Could not load/).count()).toBe(0);
+      expect(await page.getByRole('button', { name: 'Clear' }).count()).toBe(0);
+      // A range that ends where it starts is one day: applied, and the error goes.
+      await toField.fill('2026-03-10');
+      await page.getByRole('button', { name: apply, exact: true }).click();
+      await expect.poll(() => error.count()).toBe(0);
+      await settled(page);
+      expect(await page.getByText(/Could not load/).count()).toBe(0);
+    });
+  }
 });

@@ -2,7 +2,7 @@
 // "Load more" under a cursor-paged list, a row's Edit / Delete pair (named for the row, so each
 // button is unambiguous to assistive technology) and the confirmed delete behind it.
 import { type ReactNode, useEffect, useRef, useState } from 'react';
-import type { DraftFilters } from '../lib/filters.ts';
+import { type DraftFilters, submitFilters } from '../lib/filters.ts';
 import { type Page, type PagedList, useEditDialog, usePagedList } from '../lib/paged-list.ts';
 import { useToast } from '../lib/toast.tsx';
 import { Alert } from './Alert.tsx';
@@ -262,10 +262,7 @@ export function FilterForm<F>({
       <form
         aria-label={label}
         className="flex flex-wrap items-end gap-3"
-        onSubmit={(e) => {
-          e.preventDefault();
-          filters.apply(tidy(filters.draft));
-        }}
+        onSubmit={(e) => submitFilters(e, filters, tidy)}
       >
         {children}
         <div className="flex gap-2">
@@ -338,7 +335,7 @@ const DAY_RANGE = [
 export function DayRangeFields({
   filters,
 }: {
-  filters: Pick<DraftFilters<{ since: string; until: string }>, 'field'>;
+  filters: Pick<DraftFilters<{ since: string; until: string }>, 'field' | 'errors'>;
 }) {
   return (
     <>
@@ -350,6 +347,7 @@ export function DayRangeFields({
           name={name}
           type="date"
           {...filters.field(name)}
+          error={filters.errors[name]}
         />
       ))}
     </>

@@ -9,7 +9,7 @@ import { SelectField, TextField } from '../../components/Field.tsx';
 import { Loading } from '../../components/Spinner.tsx';
 import { Table, td } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
-import { useDraftFilters } from '../../lib/filters.ts';
+import { type DayRangeRule, submitFilters, useDraftFilters } from '../../lib/filters.ts';
 import { formatDuration } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
 import { type BarDatum, type BarSeries, ChartFigure } from './BarChart.tsx';
@@ -31,6 +31,9 @@ interface Data {
   byHour: ByHour;
   summary: Summary;
 }
+
+/** The window's first and last day: a To before the From is refused, as in every log. */
+const DAY_RANGE: DayRangeRule<Filters> = { field: 'from', days: (f) => [f.from, f.to] };
 
 const SERIES: BarSeries[] = [
   { name: 'Answered', fillClass: 'fill-indigo-500', swatchClass: 'bg-indigo-500' },
@@ -87,7 +90,8 @@ const firstAgents = async () => (await api.get('/api/agents', { query: { limit: 
 export function AnalyticsPage() {
   const tz = useMemo(browserTimeZone, []);
   const initial = useMemo(() => ({ ...defaultRange(), agentId: '' }), []);
-  const { draft, applied, field, apply: setApplied } = useDraftFilters<Filters>(initial);
+  const filters = useDraftFilters<Filters>(initial, DAY_RANGE);
+  const { draft, applied, field, errors } = filters;
   // Without the list the filter is just not offered.
   const agents = useLoad(firstAgents).data ?? [];
   // The three figures of the applied range, as one load: a changed filter supersedes the last.
@@ -113,10 +117,8 @@ export function AnalyticsPage() {
   const loading = figures.data === null && figures.failure === null;
   const loadError = figures.failure ? loadErrorText(figures.failure) : null;
 
-  function apply(e: FormEvent) {
-    e.preventDefault();
-    setApplied({ ...draft });
-  }
+  // A new object even when nothing changed: Apply always loads the figures again.
+  const apply = (e: FormEvent<HTMLFormElement>) => submitFilters(e, filters, (d) => ({ ...d }));
 
   // Computed by the server, like the agents table's figures (one definition of the average).
   const totals = data?.byDate.totals ?? {
@@ -174,6 +176,7 @@ export function AnalyticsPage() {
               name="from"
               {...field('from')}
               max={draft.to || undefined}
+              error={errors.from}
             />
             <TextField
               label="To"
