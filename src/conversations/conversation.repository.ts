@@ -70,11 +70,20 @@ export interface Finalisation {
   endReason: string;
   bytes: number;
   durationMs: number;
-  /** When the audio ended; the database's now() when unknown. */
+  /**
+   * When the audio ended (a file's mtime: the app host's clock); the database's now() when
+   * unknown. Written within [started_at, now()] of the database's clock (see below).
+   */
   endedAt?: Date;
 }
 
-/** Ends a recording row; false when it was not recording any more (finalised by someone else). */
+/**
+ * Ends a recording row; false when it was not recording any more (finalised by someone else).
+ * `ended_at` is kept between the row's `started_at` and the database's now(): an `endedAt` read
+ * from the app host's clock (the recovery sweep's file mtime) may be skewed from the database's,
+ * which set `started_at`, and a conversation must never end before it started (a negative
+ * duration) or after it was finalised.
+ */
 export async function finaliseConversation(tx: Tx, id: string, f: Finalisation): Promise<boolean> {
   const res = await tx
     .updateTable('conversations')
@@ -83,7 +92,9 @@ export async function finaliseConversation(tx: Tx, id: string, f: Finalisation):
       end_reason: f.endReason.slice(0, 200),
       bytes: f.bytes,
       duration_ms: f.durationMs,
-      ended_at: f.endedAt ?? sql<Date>`now()`,
+      ended_at: f.endedAt
+        ? sql<Date>`greatest(started_at, least(${f.endedAt}::timestamptz, now()))`
+        : sql<Date>`greatest(started_at, now())`,
       updated_at: sql<Date>`now()`,
     })
     .where('id', '=', id)

@@ -3,7 +3,7 @@
 // survived the delete is removed.
 
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
@@ -325,6 +325,30 @@ describe('recovery sweep', () => {
     }
     expect(await rowOf(r.id)).toMatchObject({ status: 'complete', end_reason: 'audio-stop' });
     expect(recovered).not.toContain(r.id);
+  });
+
+  it("ended_at never precedes started_at, whatever the file's mtime (the app host's clock) says", async () => {
+    // started_at is the database's clock, the file's mtime the app host's: with the host's clock
+    // an hour behind, the row ended an hour before it started (a negative duration).
+    const r = await recordingRow('pcm');
+    writeFileSync(r.path, unfinalisedWav(sinePcm(0.25)));
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(r.path, anHourAgo, anHourAgo);
+    await sweep(90);
+    const row = await rowOf(r.id);
+    expect(row.status).toBe('interrupted');
+    expect(row.ended_at?.getTime()).toBe(row.started_at.getTime());
+  });
+
+  it('ended_at is never after the finalisation (an mtime from a clock ahead of the database)', async () => {
+    const r = await recordingRow('pcm');
+    writeFileSync(r.path, unfinalisedWav(sinePcm(0.25)));
+    const inAnHour = new Date(Date.now() + 3600_000);
+    utimesSync(r.path, inAnHour, inAnHour);
+    await sweep(90);
+    const row = await rowOf(r.id);
+    expect(row.status).toBe('interrupted');
+    expect(row.ended_at?.getTime()).toBe(row.updated_at.getTime());
   });
 
   it('removes the file of a deleted conversation that survived its delete', async () => {
