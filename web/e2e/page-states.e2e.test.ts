@@ -2,7 +2,9 @@
 // - the skip link moves the keyboard focus to the page's main region (and Tab goes on from there);
 // - organization settings that fail to load keep the page's one h1 and its title;
 // - every day-range filter (calls, conversations, voice sessions, analytics) refuses a To date
-//   before its From date, at the From field (which takes the focus), and leaves the list as it was.
+//   before its From date, at the From field (which takes the focus), and leaves the list as it was;
+// - the analytics default window ("the last 30 days") follows the calendar: a page left open
+//   over midnight asks for the new day.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { registerUser } from '../../src/test/auth-helpers.ts';
@@ -12,6 +14,12 @@ import { logIn, story } from './support/story.ts';
 const PASSWORD = 'quartz heron marble lantern 58';
 const s = story('page-states');
 const step = s.step;
+
+/** yyyy-mm-dd of `d` in the local time zone (the browser's: both run on this machine). */
+function localDay(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+}
 
 /** The id of the focused element, or BODY when nothing is focused. */
 const FOCUSED_ID = `(document.activeElement && document.activeElement !== document.body
@@ -110,4 +118,25 @@ describe('page states and filters', () => {
       expect(await page.getByText(/Could not load/).count()).toBe(0);
     });
   }
+
+  step('the analytics default window follows the calendar over midnight', async () => {
+    s.focus(page);
+    const now = new Date();
+    const lateEvening = new Date(now.getFullYear(), now.getMonth(), now.getDate(), 23, 59, 0);
+    const nextMorning = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 0, 1, 0);
+    // Date in the page reads this time; its timers keep running as they do.
+    await page.clock.setFixedTime(lateEvening);
+    await page.goto('/app/analytics');
+    await page.getByText('No calls in this range').waitFor();
+    const toField = page.getByLabel('To', { exact: true });
+    expect(await toField.inputValue()).toBe(localDay(lateEvening));
+
+    // The page stays open past midnight; Apply asks for the window ending on the new day.
+    await page.clock.setFixedTime(nextMorning);
+    const asked = page.waitForRequest((r) => r.url().includes('/api/analytics/calls-by-date'));
+    await page.getByRole('button', { name: 'Apply', exact: true }).click();
+    const url = new URL((await asked).url());
+    expect(url.searchParams.get('to')).toBe(localDay(nextMorning));
+    await expect.poll(() => toField.inputValue()).toBe(localDay(nextMorning));
+  });
 });

@@ -1,7 +1,7 @@
 // Analytics: call volume per day and per hour of the day, a per-agent summary, and voice sessions
 // (LiveKit) per day and per user, over a date range in the browser's time zone (the server
 // buckets them in that zone).
-import { type FormEvent, useCallback, useMemo } from 'react';
+import { type ChangeEvent, type FormEvent, useCallback, useMemo } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { Button } from '../../components/Button.tsx';
 import { Card, EmptyState, PageHeader } from '../../components/Card.tsx';
@@ -13,18 +13,28 @@ import { type DayRangeRule, submitFilters, useDraftFilters } from '../../lib/fil
 import { formatDuration } from '../../lib/format.ts';
 import { useLoad } from '../../lib/load.ts';
 import { type BarDatum, type BarSeries, ChartFigure } from './BarChart.tsx';
-import { browserTimeZone, defaultRange, hourText, longDay, rangeText, shortDay } from './dates.ts';
+import {
+  analyticsWindow,
+  browserTimeZone,
+  hourText,
+  longDay,
+  rangeText,
+  shortDay,
+} from './dates.ts';
 import { VoiceSessionStats } from './VoiceSessionStats.tsx';
 
 type ByDate = ResponseOf<'/api/analytics/calls-by-date', 'get'>;
 type ByHour = ResponseOf<'/api/analytics/calls-by-hour', 'get'>;
 type Summary = ResponseOf<'/api/analytics/agent-summary', 'get'>;
 
+/** `from` and `to` empty: the default window (analyticsWindow), as of when it is used. */
 interface Filters {
   from: string;
   to: string;
   agentId: string;
 }
+
+const NO_FILTERS: Filters = { from: '', to: '', agentId: '' };
 
 interface Data {
   byDate: ByDate;
@@ -33,7 +43,13 @@ interface Data {
 }
 
 /** The window's first and last day: a To before the From is refused, as in every log. */
-const DAY_RANGE: DayRangeRule<Filters> = { field: 'from', days: (f) => [f.from, f.to] };
+const DAY_RANGE: DayRangeRule<Filters> = {
+  field: 'from',
+  days: (f) => {
+    const w = analyticsWindow(f);
+    return [w.from, w.to];
+  },
+};
 
 const SERIES: BarSeries[] = [
   { name: 'Answered', fillClass: 'fill-indigo-500', swatchClass: 'bg-indigo-500' },
@@ -89,17 +105,31 @@ const firstAgents = async () => (await api.get('/api/agents', { query: { limit: 
 
 export function AnalyticsPage() {
   const tz = useMemo(browserTimeZone, []);
-  const initial = useMemo(() => ({ ...defaultRange(), agentId: '' }), []);
-  const filters = useDraftFilters<Filters>(initial, DAY_RANGE);
-  const { draft, applied, field, errors } = filters;
+  const filters = useDraftFilters<Filters>(NO_FILTERS, DAY_RANGE);
+  const { draft, applied, set, field, errors } = filters;
+  // The days of the applied filters, computed as they are applied (every Apply, even unchanged):
+  // the default window is the last 30 days as of then, not as of when the page opened.
+  const days = useMemo(() => analyticsWindow(applied), [applied]);
+  // The form shows the days the draft stands for, today's default included. Choosing one day
+  // keeps the other as shown.
+  const shown = analyticsWindow(draft);
+  const dayField = (key: 'from' | 'to') => ({
+    value: shown[key],
+    onChange: (e: ChangeEvent<HTMLInputElement>) => {
+      const now = analyticsWindow(draft);
+      set('from', now.from);
+      set('to', now.to);
+      set(key, e.target.value);
+    },
+  });
   // Without the list the filter is just not offered.
   const agents = useLoad(firstAgents).data ?? [];
   // The three figures of the applied range, as one load: a changed filter supersedes the last.
   const fetchFigures = useCallback(
     async (signal: AbortSignal): Promise<Data> => {
       const query = {
-        from: applied.from || undefined,
-        to: applied.to || undefined,
+        from: days.from,
+        to: days.to,
         tz,
         agent_id: applied.agentId || undefined,
       };
@@ -110,7 +140,7 @@ export function AnalyticsPage() {
       ]);
       return { byDate, byHour, summary };
     },
-    [applied, tz],
+    [applied, days, tz],
   );
   const figures = useLoad(fetchFigures);
   const data = figures.failure ? null : figures.data;
@@ -174,17 +204,11 @@ export function AnalyticsPage() {
               label="From"
               type="date"
               name="from"
-              {...field('from')}
-              max={draft.to || undefined}
+              {...dayField('from')}
+              max={shown.to}
               error={errors.from}
             />
-            <TextField
-              label="To"
-              type="date"
-              name="to"
-              {...field('to')}
-              min={draft.from || undefined}
-            />
+            <TextField label="To" type="date" name="to" {...dayField('to')} min={shown.from} />
             <SelectField
               label="Agent"
               name="agent_id"
@@ -311,7 +335,7 @@ export function AnalyticsPage() {
           )}
         </>
       )}
-      <VoiceSessionStats from={applied.from} to={applied.to} tz={tz} />
+      <VoiceSessionStats from={days.from} to={days.to} tz={tz} />
     </div>
   );
 }

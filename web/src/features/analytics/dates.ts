@@ -26,6 +26,18 @@ export function defaultRange(now = new Date()): { from: string; to: string } {
   return { from: addDays(to, -29), to };
 }
 
+/**
+ * The days a filter asks for, as of `now`: its own, or where one is empty ('') the default's —
+ * up to today, 30 days long. Computed when used, never kept: a page open over midnight moves on.
+ */
+export function analyticsWindow(
+  days: { from: string; to: string },
+  now = new Date(),
+): { from: string; to: string } {
+  const to = days.to || localToday(now);
+  return { from: days.from || addDays(to, -29), to };
+}
+
 function asUtc(date: string): Date {
   return new Date(`${date}T00:00:00Z`);
 }
