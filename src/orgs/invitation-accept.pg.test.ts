@@ -9,16 +9,23 @@
 //   active membership in the suspended org) and the inviter's removal deadlocks (500);
 // - that lock taken before the invitation's: taken after it, the removal deadlocks (500);
 // - the accepting account's row locked: without it both disables succeed (201 with a session
-//   for the disabled account, 200 with its membership).
+//   for the disabled account, 200 with its membership);
+// - that lock taken before the invitation's (the lock order: org, account, invitation): taken
+//   after it, a revoke by that same account deadlocks (503 database_busy).
 // The revoke passes without the org lock: the invitation's own row lock (FOR UPDATE, before the
 // accept transaction and in it) serialises it, and without that lock it answers 201.
+// And of src/orgs/invitations.ts (stageInvitation): a re-invite reads the membership after it
+// revoked the pending invitation (and so after an accept holding it committed); read before,
+// it answers 201 and mails a second link to the member the accept just made.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hashPassword } from '../auth/password.ts';
 import { withSystem } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
-import { GOOD_PASSWORD } from '../test/auth-helpers.ts';
-import { createOrg, uniqueEmail } from '../test/factories.ts';
+import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
+import { addMember, createOrg, createUser, uniqueEmail } from '../test/factories.ts';
 import { invitationFlows, startInvitationApp } from '../test/invitation-helpers.ts';
-import { type Person, person, team } from '../test/org-helpers.ts';
+import { logIn, type Person, person, type Team, team } from '../test/org-helpers.ts';
 import { type Act, pgRaces } from '../test/pg-race.ts';
 import type { TestSmtpServer } from '../test/smtp.ts';
 
@@ -32,8 +39,8 @@ afterAll(async () => {
   await smtp?.close();
 });
 
-const { invite, mailedToken, accept, markVerified } = invitationFlows(() => ({ t, smtp }));
-const { during } = pgRaces(() => t);
+const { send, invite, mailedToken, accept, markVerified } = invitationFlows(() => ({ t, smtp }));
+const { during, openAct } = pgRaces(() => t);
 
 const NEW_PASSWORD = 'a passphrase chosen at the link 7';
 
@@ -238,5 +245,151 @@ describe('an invitation accepted while the invited account is being disabled', (
       membership: null,
       liveSessions: 0,
     });
+  });
+});
+
+/**
+ * Resolves once `n` backends of this database wait for a lock, or once `answer` has settled
+ * without that (the request never ran into a lock). Polls pg_stat_activity; nothing is timed.
+ */
+async function lockWaiters(n: number, answer: Promise<unknown>): Promise<'waiting' | 'answered'> {
+  let settled = false;
+  const done = () => {
+    settled = true;
+  };
+  answer.then(done, done);
+  const c = new pg.Client({ connectionString: t.database.url });
+  await c.connect();
+  try {
+    for (let i = 0; i < 400; i++) {
+      const r = await c.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if (r.rows[0].n >= n) return 'waiting';
+      if (settled) return 'answered';
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`never ${n} backends waiting for a lock`);
+  } finally {
+    await c.end();
+  }
+}
+
+/** DELETE /api/orgs/current/invitations/:id as `by` (the answer, unchecked). */
+const revoke = (by: { headers: Record<string, string> }, id: string) =>
+  send('DELETE', `/api/orgs/current/invitations/${id}`, by.headers);
+
+/**
+ * An admin of the team's org whose address a pending invitation into that org names (sent before
+ * they joined it another way), verified and logged in there: the account the accept locks is
+ * the account the revoke locks as its caller.
+ */
+async function adminInvitedBefore(a: Team) {
+  const email = uniqueEmail('invited-admin');
+  const inv = await pendingInvitation(a.admin, email);
+  const user = await createUser(t.database, {
+    email,
+    password_hash: await hashPassword(GOOD_PASSWORD, t.config.auth.argon2),
+  });
+  await addMember(t.database, a.org, user, 'admin');
+  await markVerified(user.id);
+  const { access } = await logIn(t.app, email);
+  return { inv, user, headers: bearer(access) };
+}
+
+// Every flow that locks an invitation together with its org or an account takes them in one
+// order: the org, then the account, then the invitation (src/orgs/invitation-accept.ts). The
+// accept used to lock the invitation before the account, the revoke (and the re-invite) the
+// account before the invitation: the same account in both, and each waited for the other until
+// PostgreSQL aborted one (40P01, answered 503 database_busy).
+describe('an invitation revoked by the account it names while that account accepts it', () => {
+  it('the accept waits on the account, the revoke commits first: 204, then 410 invitation_revoked', async () => {
+    const a = await team(t, 'Self revoke race');
+    const { inv, user, headers } = await adminInvitedBefore(a);
+    // Another transaction share-locks the account: the accept stops at its account lock (having
+    // taken the invitation's before, in the old order); the revoke's share lock passes it.
+    const held = await openAct();
+    await held.q('SELECT 1 FROM users WHERE id = $1 FOR SHARE', [user.id]);
+    let revoked: ReturnType<typeof revoke> | undefined;
+    let accepted: ReturnType<typeof accept> | undefined;
+    let revokeWaited: 'waiting' | 'answered' | undefined;
+    try {
+      accepted = accept({ token: inv.token }, headers);
+      expect(await lockWaiters(1, accepted)).toBe('waiting');
+      revoked = revoke({ headers }, inv.id);
+      revokeWaited = await lockWaiters(2, revoked);
+    } finally {
+      await held.rollback();
+    }
+    const [acc, rev] = await Promise.all([accepted, revoked]);
+    // In the old order one of them was the deadlock's victim: 503 database_busy.
+    expect(rev.statusCode, rev.body).toBe(204);
+    expectRefused(acc, 410, 'invitation_revoked');
+    // The revoke waited for nothing the accept held (in the old order it waited for the
+    // invitation, holding the account the accept waited for next).
+    expect(revokeWaited).toBe('answered');
+    expect(await leftBehind(a.org.id, inv)).toMatchObject({
+      invitation: 'revoked',
+      membership: 'active',
+    });
+  });
+
+  it('the revoke holds its locks first: the accept waits, then is refused as revoked', async () => {
+    const a = await team(t, 'Self revoke race 2');
+    const { inv, headers } = await adminInvitedBefore(a);
+    const held = await openAct();
+    // The revoke stops at its audit entry, every row lock of it taken.
+    await held.q('LOCK TABLE audit_logs IN SHARE MODE');
+    let revoked: ReturnType<typeof revoke> | undefined;
+    let accepted: ReturnType<typeof accept> | undefined;
+    try {
+      revoked = revoke({ headers }, inv.id);
+      expect(await lockWaiters(1, revoked)).toBe('waiting');
+      accepted = accept({ token: inv.token }, headers);
+      expect(await lockWaiters(2, accepted)).toBe('waiting');
+    } finally {
+      await held.rollback();
+    }
+    const [rev, acc] = await Promise.all([revoked, accepted]);
+    expect(rev.statusCode, rev.body).toBe(204);
+    expectRefused(acc, 410, 'invitation_revoked');
+  });
+});
+
+describe('an address invited again while its invitation is being accepted', () => {
+  it('the re-invite waits for the accept, then is refused: already a member; no new link', async () => {
+    const a = await team(t, 'Re-invite race');
+    const inv = await pendingInvitation(a.admin);
+    const held = await openAct();
+    // The accept stops at its audit entry with the org, the new account and the invitation locked.
+    await held.q('LOCK TABLE audit_logs IN SHARE MODE');
+    let accepted: ReturnType<typeof accept> | undefined;
+    let again: ReturnType<typeof send> | undefined;
+    try {
+      accepted = accept({ token: inv.token, password: GOOD_PASSWORD });
+      expect(await lockWaiters(1, accepted)).toBe('waiting');
+      again = send('POST', '/api/orgs/current/invitations', a.admin.headers, {
+        email: inv.email,
+        role: 'member',
+      });
+      expect(await lockWaiters(2, again)).toBe('waiting');
+    } finally {
+      await held.rollback();
+    }
+    const [acc, re] = await Promise.all([accepted, again]);
+    expect(acc.statusCode, acc.body).toBe(201);
+    expectRefused(re, 409, 'already_member');
+    const pending = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('invitations')
+        .select('id')
+        .where('org_id', '=', a.org.id)
+        .where('email', '=', inv.email)
+        .where('accepted_at', 'is', null)
+        .where('revoked_at', 'is', null)
+        .execute(),
+    );
+    expect(pending).toEqual([]);
   });
 });

@@ -15,13 +15,12 @@
 // - The token works once: the row is locked and marked in the same transaction, so two
 //   concurrent accepts cannot both succeed. Expired, revoked and used tokens are refused with
 //   their own codes; an unknown one is `invalid_token`.
+// - Locks in one order with every other flow that locks invitations: the org, then the account,
+//   then the invitation (acceptLocked says why): a concurrent revoke, re-invite, removal, disable
+//   or suspension serialises with the accept, and the second gets its answer, never a deadlock.
 // - The inviter must still be an active member who may grant the role (invitation-authority.ts).
 import { isPerson } from '../access/actor.ts';
-import {
-  findActiveMembership,
-  findOrgForShare,
-  findStandingForShare,
-} from '../access/membership.repository.ts';
+import { findActiveMembership, findOrgForShare } from '../access/membership.repository.ts';
 import {
   assertEmailDomainAllowed,
   mfaEnrollmentPending,
@@ -58,6 +57,7 @@ import {
 import {
   findInvitationByTokenHash,
   findInvitationByTokenHashForUpdate,
+  lockAccountByEmail,
   markInvitationAccepted,
 } from './invitation.repository.ts';
 import { assertInviterAuthority, settleInviterAuthority } from './invitation-authority.ts';
@@ -139,7 +139,7 @@ export async function acceptInvitation(
         tx,
         auth,
         caller,
-        { tokenHash, orgId: peek.inv.org_id },
+        { tokenHash, orgId: peek.inv.org_id, email: peek.inv.email },
         { holder: peek.holder, passwordHash, fullName },
         meta,
       ),
@@ -172,18 +172,34 @@ async function acceptLocked(
   tx: Tx,
   auth: AuthContext,
   caller: Principal | null,
-  token: { tokenHash: string; orgId: string },
+  token: { tokenHash: string; orgId: string; email: string },
   fresh: { holder: Holder; passwordHash?: string; fullName: string | null },
   meta: RequestMeta,
 ): Promise<{ result: AcceptResult; endedSessions: string[]; revokedApiKeys: string[] }> {
-  // The org share-locked first, before the invitation (the order a removal of the inviter takes
-  // them in: org, then its invitations): a suspension, or the inviter's removal or role change,
-  // commits wholly before this reads on, or waits and then ends the membership and session
-  // this writes.
+  // The lock order, for every flow that locks an invitation together with its org or an account:
+  // the org's row, then account rows, then invitation rows. The others already take them so: a
+  // member's removal or role change (the org, the caller, then the invitations the member sent),
+  // a revoke and a re-invite (the org, the caller's account, then the invitation: invitations.ts),
+  // a disable and a first proof of mailbox control (the account, then the invitations it sent).
+  // Threat: in any other order two of them can each hold what the other waits for, and PostgreSQL
+  // aborts one (40P01, a 503) instead of giving it the answer its turn deserves — the accept used
+  // to lock the invitation before the account, and deadlocked with a revoke by that same account
+  // (an admin revoking the invitation that names their own address while accepting it). In one
+  // order they serialise: whoever locks first commits wholly before the other reads on.
+  // - The org share-locked: a suspension, or the inviter's removal or role change, commits wholly
+  //   before this reads on, or waits and then ends the membership and session this writes.
+  // - The account the invitation names locked for update (claiming it rewrites the row) and read
+  //   as it is once locked: a disable commits before this, or waits and then ends what this opens.
+  // - The invitation last: a revoke or re-invite that got to it first has committed, and this
+  //   answers 410 invitation_revoked; one that comes after finds no pending invitation (404; a
+  //   re-invite: 409 already_member).
   const org = await findOrgForShare(tx, token.orgId);
   if (!org) throw new AppError('invalid_token');
+  const existing = await lockAccountByEmail(tx, token.email);
   const inv = await findInvitationByTokenHashForUpdate(tx, token.tokenHash);
-  if (!inv || inv.org_id !== org.id) throw new AppError('invalid_token');
+  if (!inv || inv.org_id !== org.id || inv.email !== token.email) {
+    throw new AppError('invalid_token');
+  }
   assertPending(inv);
   await assertInviterAuthority(tx, inv);
   // The kill switch: no one joins (nor gets a session in) a suspended org; the invitation waits.
@@ -191,11 +207,6 @@ async function acceptLocked(
   // The policy may have tightened since the invitation was sent.
   assertEmailDomainAllowed(readSettings(org.settings), inv.email);
 
-  const found = await findUserByEmail(tx, inv.email);
-  // Its row locked and its status read after the lock: a disable commits before this, or waits
-  // and then ends the session this opens. For update: claiming an account rewrites its row.
-  const locked = found && (await findStandingForShare(tx, org.id, found.id, 'update'));
-  const existing = found && locked ? { ...found, status: locked.user_status } : found;
   // The account appeared, or got verified, since the first look: its checks no longer hold.
   if (holderOf(existing) !== fresh.holder) {
     throw new AppError('conflict', 'Try accepting the invitation again');

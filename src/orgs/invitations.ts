@@ -3,6 +3,10 @@
 // The mailed token is 256 random bits, stored only as SHA-256, valid once for
 // INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
 // most one live link per address exists. Nobody can invite with a role above their own.
+//
+// Locks: the org, then the caller's account, then the invitations (invitation-accept.ts
+// acceptLocked states the order and why): an invite or revoke racing an accept of the same
+// invitation waits for it and then answers for what it finds, never a deadlock.
 import { findActiveMembership } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
@@ -51,8 +55,6 @@ export async function createInvitation(
     assertMayGrant(caller.role, input.role);
     const org = standing.org;
     assertEmailDomainAllowed(readSettings(org.settings), email);
-    const existing = await findMemberByEmail(tx, p.orgId, email);
-    if (existing?.status === 'active') throw new AppError('already_member');
     return stageInvitation(tx, auth, caller, org, { email, role: input.role }, meta);
   });
   // After the commit: a mail never goes out for an invitation that does not exist.
@@ -68,8 +70,9 @@ export interface StagedInvitation {
 }
 
 /**
- * Inside the caller's transaction (org checked, domain allowed, not a member): replaces the
- * address's pending invitation with a new one and audits it. Mail it after the commit.
+ * Inside the caller's transaction (org and caller locked: lockCaller or lockStanding, domain
+ * allowed): replaces the address's pending invitation with a new one and audits it; 409
+ * already_member when the address is an active member by then. Mail it after the commit.
  */
 export async function stageInvitation(
   tx: Tx,
@@ -87,7 +90,13 @@ export async function stageInvitation(
     throw new AppError('forbidden', 'Only a member of this organization can invite people into it');
   }
   const token = generateToken(32);
+  // The lock order (invitation-accept.ts acceptLocked): the org and the caller's account are
+  // locked, the address's pending invitation comes last. An accept of it that locked it first
+  // has committed once this returns, so the membership is read only after it: a member by now
+  // is refused (409), not sent a second link into the org they just joined.
   const replaced = await revokeInvitations(tx, p.orgId, { email: input.email }, p.userId);
+  const member = await findMemberByEmail(tx, p.orgId, input.email);
+  if (member?.status === 'active') throw new AppError('already_member');
   const row = await insertInvitation(tx, {
     id: newId(),
     org_id: p.orgId,
@@ -148,6 +157,10 @@ export async function revokeInvitation(
   requirePermission(p, 'invitations:manage');
   await withTenant(auth.database, tenantOf(p), async (tx) => {
     // Judged by the role held now: a demotion on another instance may not have reached this one.
+    // The org and the caller's account are locked before the invitation (the lock order:
+    // invitation-accept.ts acceptLocked), so a concurrent accept serialises with this: one that
+    // got to the invitation first has committed when the update below reads it (accepted: 404),
+    // one that comes after finds it revoked (410 invitation_revoked).
     const { caller } = await lockCaller(tx, p);
     requirePermission(caller, 'invitations:manage');
     const revoked = await revokeInvitations(tx, p.orgId, { id }, p.userId);
