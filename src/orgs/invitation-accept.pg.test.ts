@@ -6,8 +6,8 @@
 //
 // What each one needs of src/orgs/invitation-accept.ts (acceptLocked), checked by taking it away:
 // - the org row share-locked: without it the suspension answers 201 (a live session and an
-//   active membership in the suspended org) and the inviter's removal deadlocks (500);
-// - that lock taken before the invitation's: taken after it, the removal deadlocks (500);
+//   active membership in the suspended org) and the inviter's removal deadlocks (40P01: 503);
+// - that lock taken before the invitation's: taken after it, the removal deadlocks (503);
 // - the accepting account's row locked: without it both disables succeed (201 with a session
 //   for the disabled account, 200 with its membership);
 // - that lock taken before the invitation's (the lock order: org, account, invitation): taken
@@ -197,9 +197,10 @@ describe('an invitation accepted while its inviter is being removed', () => {
 });
 
 describe('an invitation accepted while it is being revoked', () => {
-  // Serialised by the invitation's row lock, not the org's (the revoke takes no org lock): it
-  // passes without the org lock, and fails (201) without the invitation's. Kept for that order:
-  // the revoke commits first and the accept reads it.
+  // Serialised by the invitation's row lock, not the org's (the act takes no org lock; the revoke
+  // service share-locks it, which the accept's share lock does not wait for): it passes without
+  // the org lock, and fails (201) without the invitation's. Kept for that order: the revoke
+  // commits first and the accept reads it.
   it('is refused; no account or membership', async () => {
     const a = await team(t, 'Revoke race');
     const inv = await pendingInvitation(a.admin);
