@@ -236,6 +236,10 @@ describe('the file cannot be read back after the disk failed', () => {
     });
     expect(row.ended_at).not.toBeNull();
     expect(statSync(r.path).size).toBe(44 + pcm.length);
+    // The kept file counts in the org's storage (it counted 0: kept files escaped the bound),
+    // and so does the org storage cache's charge for it (the Recording's bytes).
+    expect(Number(row.bytes)).toBe(44 + pcm.length);
+    expect(r.bytes).toBe(44 + pcm.length);
   });
 });
 

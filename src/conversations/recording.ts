@@ -218,8 +218,9 @@ export class Recording {
       if (salvage.outcome === 'unreadable') {
         // Its file kept, its row `recording`: the sweep takes it once the heartbeat is stale.
         if (salvage.transient) return;
-        this.salvaged = { bytes: 0, durationMs: 0, endedAt: new Date() };
-        f = unreadableFinalisation(salvage, `${endReason}; storage failed: `);
+        f = unreadableFinalisation(salvage, `${endReason}; storage failed: `, this.bytes);
+        // What the kept file holds on disk: what the org's storage charge counts from now on.
+        this.salvaged = { bytes: f.bytes, durationMs: 0, endedAt: new Date() };
       } else {
         this.salvaged =
           salvage.outcome === 'repaired'

@@ -10,6 +10,7 @@ import { newId } from '../http/ids.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { ffprobe, opusPackets, sinePcm } from '../test/audio.ts';
 import { createTeam } from '../test/factories.ts';
+import { CONVERSATION_OVERHEAD_BYTES, storedAudioBytes } from './conversation.repository.ts';
 import { OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
 import { sweepConversations } from './recovery.ts';
 import { conversationDir, conversationFile } from './storage.ts';
@@ -19,6 +20,8 @@ import { wavHeader } from './wav.ts';
 const openFaults = vi.hoisted(() => new Map<string, string>());
 /** Paths whose unlink() fails with this error code. */
 const unlinkFaults = vi.hoisted(() => new Map<string, string>());
+/** Paths whose stat() fails with this error code. */
+const statFaults = vi.hoisted(() => new Map<string, string>());
 /** Run once when the path is next opened (before the open): another writer acting meanwhile. */
 const openHooks = vi.hoisted(() => new Map<string, () => Promise<void>>());
 vi.mock('node:fs/promises', async (importOriginal) => {
@@ -40,7 +43,12 @@ vi.mock('node:fs/promises', async (importOriginal) => {
     if (code) return fault(code, 'unlink', path);
     return fs.unlink(path);
   }) as typeof fs.unlink;
-  return { ...fs, open, unlink, default: { ...fs, open, unlink } };
+  const stat = ((path: string, ...rest: never[]) => {
+    const code = statFaults.get(String(path));
+    if (code) return fault(code, 'stat', path);
+    return fs.stat(path, ...rest);
+  }) as typeof fs.stat;
+  return { ...fs, open, unlink, stat, default: { ...fs, open, unlink, stat } };
 });
 
 let t: TestApp;
@@ -54,17 +62,22 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-async function recordingRow(codec: 'pcm' | 'opus', heartbeatAgoSeconds = 600) {
+async function recordingRow(
+  codec: 'pcm' | 'opus',
+  heartbeatAgoSeconds = 600,
+  { owner = team, bytes = 0 } = {},
+) {
   const row = {
     id: newId(),
-    org_id: team.org.id,
-    user_id: team.member.id,
+    org_id: owner.org.id,
+    user_id: owner.member.id,
     device_id: randomUUID(),
-    client_id: `${team.member.id.slice(-6)}-crash`,
+    client_id: `${owner.member.id.slice(-6)}-crash`,
     device_name: 'crash',
     codec,
     sample_rate: 16000,
     channels: 1,
+    bytes,
     heartbeat_at: new Date(Date.now() - heartbeatAgoSeconds * 1000),
   };
   await withSystem(t.database, (tx) => tx.insertInto('conversations').values(row).execute());
@@ -249,6 +262,48 @@ describe('recovery sweep', () => {
       });
       expect(readFileSync(r.path).equals(wav)).toBe(true);
     }
+  });
+
+  it("a failed row whose file is kept counts the file's size in the org's stored bytes", async () => {
+    // It counted 0: files kept after a disk failure escaped AUDIO_MAX_ORG_BYTES.
+    const other = await createTeam(t.database);
+    mkdirSync(conversationDir(t.config.dataDir, other.org.id), { recursive: true });
+    const r = await recordingRow('pcm', 600, { owner: other, bytes: 3200 });
+    const wav = unfinalisedWav(sinePcm(0.5));
+    writeFileSync(r.path, wav);
+    openFaults.set(r.path, 'EACCES');
+    try {
+      await sweep(90);
+    } finally {
+      openFaults.delete(r.path);
+    }
+    const row = await rowOf(r.id);
+    expect(row).toMatchObject({
+      status: 'failed',
+      end_reason: 'recovered: file unreadable (EACCES)',
+    });
+    expect(Number(row.bytes)).toBe(wav.length);
+    const stored = await withSystem(t.database, (tx) => storedAudioBytes(tx, other.org.id));
+    expect(stored).toBe(wav.length + CONVERSATION_OVERHEAD_BYTES);
+  });
+
+  it('a kept file whose size cannot be read either counts the bytes of its last heartbeat', async () => {
+    const r = await recordingRow('pcm', 600, { bytes: 3200 });
+    writeFileSync(r.path, unfinalisedWav(sinePcm(0.5)));
+    openFaults.set(r.path, 'EACCES');
+    statFaults.set(r.path, 'EACCES');
+    try {
+      await sweep(90);
+    } finally {
+      openFaults.delete(r.path);
+      statFaults.delete(r.path);
+    }
+    const row = await rowOf(r.id);
+    expect(row).toMatchObject({
+      status: 'failed',
+      end_reason: 'recovered: file unreadable (EACCES)',
+    });
+    expect(Number(row.bytes)).toBe(3200);
   });
 
   it('a plain exception from the repair (a header of 0 channels) makes the row failed; file kept', async () => {

@@ -22,12 +22,13 @@
 //   away by retrying, and neither does a transient one past that bound: the row becomes `failed`
 //   with an end_reason naming the error, and the file is KEPT (an error never removes audio; /audio
 //   answers 404 for it like any `failed` row, and deleting the conversation removes it), so no
-//   row stays `recording` (/audio 409) forever. A live recording whose disk failed mid-stream
+//   row stays `recording` (/audio 409) forever. Its `bytes` are the kept file's size, so the org's
+//   storage total counts what it keeps (unreadableFinalisation). A live recording whose disk failed mid-stream
 //   (recording.ts) is finalised through the same `salvageAudio`, so its row, too, says what the
 //   file holds, or is left `recording` for the sweep when the error was transient.
 // - Deleting a conversation removes its file right after the delete commits; a file that
 //   survived (a crash in between, a failed unlink) is removed here and the row marked purged.
-import { open, unlink } from 'node:fs/promises';
+import { open, stat, unlink } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../db/database.ts';
 import type { Conversation } from '../db/schema.ts';
@@ -141,12 +142,29 @@ export const GIVE_UP_MS = 24 * 60 * 60 * 1000;
  * - `unreadable`: the file could not be read or repaired, or (unusable) could not be removed; it
  *   is kept, untouched beyond what the repair had done. `transient` (a code in TRANSIENT): the row
  *   must stay `recording` and be tried again; otherwise retrying cannot help and the row is
- *   finalised `failed`, naming `code`, with the file still kept.
+ *   finalised `failed`, naming `code`, with the file still kept. `keptBytes`: the kept file's
+ *   size on disk (0 when it is gone), null when even its size could not be read.
  */
 export type Salvage =
   | { outcome: 'repaired'; audio: Repaired }
   | { outcome: 'unusable' }
-  | { outcome: 'unreadable'; err: unknown; code: string; transient: boolean; unusable: boolean };
+  | {
+      outcome: 'unreadable';
+      err: unknown;
+      code: string;
+      transient: boolean;
+      unusable: boolean;
+      keptBytes: number | null;
+    };
+
+/** A kept file's size on disk: 0 when it is gone, null when its size cannot be read either. */
+async function sizeOnDisk(path: string): Promise<number | null> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    return isMissing(err) ? 0 : null;
+  }
+}
 
 /**
  * Makes the file of a conversation whose writer stopped early playable from what reached the
@@ -169,7 +187,15 @@ export async function salvageAudio(
     if (isMissing(err)) return { outcome: 'unusable' };
     log.error({ err, conversation_id: row.id }, 'conversation file could not be read; kept');
     const code = errorCode(err);
-    return { outcome: 'unreadable', err, code, transient: TRANSIENT.has(code), unusable: false };
+    const keptBytes = await sizeOnDisk(path);
+    return {
+      outcome: 'unreadable',
+      err,
+      code,
+      transient: TRANSIENT.has(code),
+      unusable: false,
+      keptBytes,
+    };
   }
   if (repaired) return { outcome: 'repaired', audio: repaired };
   try {
@@ -180,22 +206,37 @@ export async function salvageAudio(
       // deleted rows): like an unreadable file, the row waits for a removal that succeeds.
       log.error({ err, conversation_id: row.id }, 'unusable conversation file not removed');
       const code = errorCode(err);
-      return { outcome: 'unreadable', err, code, transient: TRANSIENT.has(code), unusable: true };
+      const keptBytes = await sizeOnDisk(path);
+      return {
+        outcome: 'unreadable',
+        err,
+        code,
+        transient: TRANSIENT.has(code),
+        unusable: true,
+        keptBytes,
+      };
     }
   }
   return { outcome: 'unusable' };
 }
 
-/** The `failed` finalisation of a row whose file errs for good: the file is kept. */
+/**
+ * The `failed` finalisation of a row whose file errs for good: the file is kept, so the row's
+ * `bytes` are what it keeps on disk, which the org's storage total (AUDIO_MAX_ORG_BYTES) counts:
+ * the file's whole size (it cannot be read, so no header is told apart), or, when even its size
+ * cannot be read, `lastKnownBytes` (the sweep: the row's last heartbeat; a live recording: the
+ * bytes it accepted). A kept file never counts 0 (it escaped the org's bound).
+ */
 export function unreadableFinalisation(
   salvage: Extract<Salvage, { outcome: 'unreadable' }>,
   prefix: string,
+  lastKnownBytes: number,
 ): repo.Finalisation {
   const what = salvage.unusable ? 'unusable file not removed' : 'file unreadable';
   return {
     status: 'failed',
     endReason: `${prefix}${what} (${salvage.code})`,
-    bytes: 0,
+    bytes: salvage.keptBytes ?? lastKnownBytes,
     durationMs: 0,
   };
 }
@@ -217,7 +258,7 @@ async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<boolea
       );
       return false;
     }
-    f = unreadableFinalisation(salvage, 'recovered: ');
+    f = unreadableFinalisation(salvage, 'recovered: ', Number(row.bytes));
   } else if (salvage.outcome === 'repaired') {
     f = {
       status: 'interrupted',
