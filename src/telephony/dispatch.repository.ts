@@ -262,6 +262,30 @@ export async function markWindowDeferred(
   return Number(res.numUpdatedRows) > 0;
 }
 
+/**
+ * The attempt ends before anything was sent to Twilio, its outcome not written (the database
+ * refused or cancelled that write): the claim is undone. Back to the queue, due again as before
+ * the claim (next_attempt_at is left as it was), the claim's attempt given back, key and lease
+ * cleared; last_error is left as it was. The next claim judges the call afresh.
+ */
+export async function releaseClaim(
+  tx: Tx,
+  orgId: string,
+  id: string,
+  dispatchKey: string,
+): Promise<boolean> {
+  const res = await settle(tx, orgId, id, dispatchKey)
+    .set((eb) => ({
+      status: 'pending',
+      attempts: eb('attempts', '-', 1),
+      lease_expires_at: null,
+      dispatch_key: null,
+      updated_at: new Date(),
+    }))
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
+}
+
 /** Refused by the calling rules (a listed number): cancelled with the reason, never placed. */
 export async function markRefused(
   tx: Tx,

@@ -21,13 +21,16 @@
 //
 // Failures with a definite answer are retried with exponential backoff (DISPATCHER_RETRY_BASE_MS)
 // up to DISPATCHER_MAX_ATTEMPTS, then the call is `failed` with the reason; a 4xx from Twilio (a bad
-// number, a refused account) fails at once.
+// number, a refused account) fails at once. An outcome the database would not write before the
+// request to Twilio was sent (a lock timeout, a deadlock, a lost connection) gives the claim back:
+// no call was attempted, so no attempt is spent (place()).
 
 import type { Logger } from 'pino';
 import { recordAudit } from '../audit/audit.ts';
 import { DO_NOT_CALL_REASON, dispatchGate } from '../calling-rules/rules.ts';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { isDatabaseBusy, isDatabaseUnavailable } from '../db/errors.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { systemMeta } from '../http/request-meta.ts';
@@ -153,41 +156,86 @@ export function createDispatcher(deps: DispatcherDeps) {
     }
   }
 
-  async function place(c: queue.ClaimedCall): Promise<void> {
+  /**
+   * Everything before the request to Twilio: an earlier attempt's call, the calling rules, the
+   * agent and its number, the account, the quotas. Returns the account to place the call with, or
+   * null once the attempt's outcome is written (nothing to place).
+   */
+  async function prepare(c: queue.ClaimedCall): Promise<TwilioAccount | null> {
     if (c.placed_call_sid) {
       // An earlier attempt's call was logged by its callbacks: it was placed. Never again.
       const sid = c.placed_call_sid;
-      return settle(c, (tx) => queue.markDispatched(tx, c.org_id, c.id, c.dispatch_key, sid));
+      await settle(c, (tx) => queue.markDispatched(tx, c.org_id, c.id, c.dispatch_key, sid));
+      return null;
     }
     // Calling rules: a listed number is cancelled; outside the window the call waits for it.
     const gate = dispatchGate(c, now());
-    if (gate.kind === 'refuse') return refuse(c, gate.reason);
+    if (gate.kind === 'refuse') {
+      await refuse(c, gate.reason);
+      return null;
+    }
     if (gate.kind === 'defer') {
-      return settle(c, (tx) =>
+      await settle(c, (tx) =>
         queue.markWindowDeferred(tx, c.org_id, c.id, c.dispatch_key, gate.until, gate.window),
       );
+      return null;
     }
     if (!c.agent_usable || c.agent_direction !== 'outgoing') {
-      return fail(c, 'The agent was deleted, deactivated or no longer places calls');
+      await fail(c, 'The agent was deleted, deactivated or no longer places calls');
+      return null;
     }
     if (!c.phone_usable) {
-      return fail(c, "The agent's phone number was deleted, deactivated or is not verified");
+      await fail(c, "The agent's phone number was deleted, deactivated or is not verified");
+      return null;
     }
     let account: ReturnType<typeof accountFor>;
     try {
       account = accountFor(config, c.org_id, c);
     } catch {
-      return fail(c, "The org's Twilio credentials cannot be opened");
+      await fail(c, "The org's Twilio credentials cannot be opened");
+      return null;
     }
-    if (!account) return fail(c, 'Twilio is not configured for this organization');
+    if (!account) {
+      await fail(c, 'Twilio is not configured for this organization');
+      return null;
+    }
     // The org's quotas: refused → the call waits, neither failed nor counted as an attempt.
     const slot = await takeDispatchSlots(deps.quotas, c.org_id, c.id);
     if (!slot.ok) {
-      return settle(c, (tx) =>
+      await settle(c, (tx) =>
         queue.markDeferred(tx, c.org_id, c.id, c.dispatch_key, slot.retryAt, slot.reason),
       );
+      return null;
     }
+    return account;
+  }
 
+  /**
+   * One claimed call. Until the request to Twilio is sent no call has been attempted, so an
+   * outcome the database would not write then (a lock not had within DATABASE_LOCK_TIMEOUT_MS —
+   * the calling window's row held by an admin's change, the call's row by a person's edit — a
+   * deadlock, a lost connection: isDatabaseBusy / isDatabaseUnavailable) gives the claim back:
+   * the call is due again, its attempt not spent, instead of waiting in `dispatching` for its
+   * lease to run out and then counting as a failed attempt. Any other error is left to the lease
+   * (a fault that would recur must not retry at every poll for ever).
+   */
+  async function place(c: queue.ClaimedCall): Promise<void> {
+    let account: TwilioAccount | null;
+    try {
+      account = await prepare(c);
+    } catch (err) {
+      if (!isDatabaseBusy(err) && !isDatabaseUnavailable(err)) throw err;
+      logger.warn(
+        { err, scheduled_call_id: c.id, org_id: c.org_id },
+        'dispatch outcome not written before placing: the claim is given back',
+      );
+      return settle(c, (tx) => queue.releaseClaim(tx, c.org_id, c.id, c.dispatch_key));
+    }
+    if (account) await request(c, account);
+  }
+
+  /** The request to Twilio and its outcome: from here on the call may have been placed. */
+  async function request(c: queue.ClaimedCall, account: TwilioAccount): Promise<void> {
     let callSid: string;
     let status: string;
     try {

@@ -1,0 +1,114 @@
+// An outcome the dispatcher could not write before asking Twilio anything, on PostgreSQL: the
+// calling window's deferral share-locks the window's row, and an admin's change holding it past
+// DATABASE_LOCK_TIMEOUT_MS cancels that statement (55P03). No call was attempted, so the claim is
+// given back — pending, due again, its attempt not spent — instead of the call sitting in
+// `dispatching` until the dispatcher's lease runs out and then counting as a failed attempt (with
+// DISPATCHER_MAX_ATTEMPTS 1: failed for good). The lock is held from a connection of its own for the
+// whole pass: nothing is timed. Runs only with DATABASE_URL (PGlite has one connection).
+import type { Logger } from 'pino';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { databaseFromUrl } from '../db/database.ts';
+import { withSystem } from '../db/tenant.ts';
+import { as, type TestApp } from '../test/app.ts';
+import type { TestDatabase } from '../test/db.ts';
+import { createTeam } from '../test/factories.ts';
+import type { FakeTwilio } from '../test/fake-twilio.ts';
+import { pgRaces } from '../test/pg-race.ts';
+import {
+  appOnFakeTwilio,
+  callingAgent,
+  create,
+  makeScheduledCallDue,
+  scheduledCallRow,
+  uniqueNumber,
+} from '../test/twilio.ts';
+import { createDispatcher } from './dispatcher.ts';
+
+let fake: FakeTwilio;
+let t: TestApp;
+let busy: TestDatabase;
+let a: Awaited<ReturnType<typeof createTeam>>;
+let agent: { id: string };
+const owner = () => as(a.owner, a.org, 'owner');
+
+beforeAll(async () => {
+  ({ t, fake } = await appOnFakeTwilio({ DISPATCHER_MAX_ATTEMPTS: '1' }));
+  // The dispatcher's own pool, as main.ts opens it, with a short lock timeout.
+  busy = databaseFromUrl(t.database.url as string, {
+    poolSize: 2,
+    timeoutMs: 5000,
+    lockTimeoutMs: 100,
+  }) as TestDatabase;
+  a = await createTeam(t.database);
+  ({ agent } = await callingAgent(t, [a.owner, a.org, 'owner']));
+});
+afterAll(async () => {
+  await busy?.close();
+  await t?.close();
+  await fake?.close();
+});
+
+const { openAct } = pgRaces(() => t);
+
+// Saturday 2026-03-07 12:00 in New York: outside a weekday window, which opens Monday 09:00 EDT.
+const SATURDAY = new Date('2026-03-07T17:00:00.000Z');
+const MONDAY_OPENING = new Date('2026-03-09T13:00:00.000Z');
+
+it('a window deferral that cannot take its lock gives the claim back: no attempt spent', async () => {
+  const put = await t.app.inject({
+    method: 'PUT',
+    url: '/api/orgs/current/calling-window',
+    headers: owner(),
+    payload: { time_zone: 'America/New_York', days: [1, 2, 3, 4, 5], start: '09:00', end: '20:00' },
+  });
+  expect(put.statusCode, put.body).toBe(200);
+  const s = await create(t.app, '/api/scheduled-calls', [a.owner, a.org, 'owner'], {
+    agent_id: agent.id,
+    to: uniqueNumber(),
+    scheduled_at: new Date(Date.now() + 60_000).toISOString(),
+  });
+  await makeScheduledCallDue(t.database, s.id);
+  const dispatcher = createDispatcher({
+    database: busy,
+    config: t.config,
+    logger: t.app.log as unknown as Logger,
+    now: () => SATURDAY,
+  });
+
+  // An admin's change of the window, open for the whole pass: the deferral's lock times out.
+  const admin = await openAct();
+  try {
+    await admin.q('SELECT 1 FROM org_calling_windows WHERE org_id = $1 FOR UPDATE', [a.org.id]);
+    await dispatcher.runOnce();
+  } finally {
+    await admin.rollback();
+  }
+  expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+    status: 'pending',
+    attempts: 0,
+    dispatch_key: null,
+    lease_expires_at: null,
+    window_deferred_until: null,
+  });
+  expect((await scheduledCallRow(t.database, s.id)).next_attempt_at.getTime()).toBeLessThan(
+    Date.now(),
+  );
+
+  // Were it left to its lease: the lease runs out (forced here) and the next pass writes what the
+  // first could not. The call is put off until the opening, its one attempt still unspent.
+  await withSystem(t.database, (tx) =>
+    tx
+      .updateTable('scheduled_calls')
+      .set({ lease_expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', s.id)
+      .where('status', '=', 'dispatching')
+      .execute(),
+  );
+  await dispatcher.runOnce();
+  expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+    status: 'pending',
+    attempts: 0,
+    window_deferred_until: MONDAY_OPENING,
+  });
+  expect(fake.calls.filter((c) => c.scheduledCallId === s.id)).toHaveLength(0);
+});
