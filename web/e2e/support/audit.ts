@@ -17,7 +17,8 @@ export const PUBLIC_PAGES: { path: string; title: string }[] = [
   { path: '/register', title: 'Sign up' },
   { path: '/forgot-password', title: 'Forgot password' },
   { path: '/reset-password?token=demo', title: 'Choose a new password' },
-  { path: '/verify-email?token=demo', title: 'Verify your email' },
+  // An unknown token: the page says the link is not valid.
+  { path: '/verify-email?token=demo', title: 'This verification link is not valid' },
   { path: '/accept-invite?token=demo', title: 'Accept invitation' },
 ];
 

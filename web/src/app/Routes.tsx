@@ -1,5 +1,5 @@
 // Which page a URL shows. Public pages first; everything under /app needs a session.
-import { type ReactNode, useEffect } from 'react';
+import { type ReactNode, useLayoutEffect } from 'react';
 import { Loading } from '../components/Spinner.tsx';
 import { SecurityPage } from '../features/account/SecurityPage.tsx';
 import { AgentsPage } from '../features/agents/AgentsPage.tsx';
@@ -30,6 +30,7 @@ import { VoiceSessionsPage } from '../features/voice-sessions/VoiceSessionsPage.
 import { isOrgAdmin } from '../lib/format.ts';
 import { Redirect, useLocation } from '../lib/router.tsx';
 import { useSession } from '../lib/session.tsx';
+import { documentTitle } from '../lib/title.ts';
 import { AppLayout } from './AppLayout.tsx';
 import { NoAccess, NotFound } from './NotFound.tsx';
 import { OverviewPage } from './OverviewPage.tsx';
@@ -100,14 +101,18 @@ const APP: Record<string, PageEntry & { admin?: boolean; superuser?: boolean }> 
 const NOT_FOUND_TITLE = 'Page not found';
 
 /** The document title of the page at `path`: `<page> · Switchboard`. */
-function documentTitle(path: string): string {
+function routeTitle(path: string): string {
   const entry = PUBLIC[path] ?? APP[path];
-  return `${entry?.title ?? NOT_FOUND_TITLE} · Switchboard`;
+  return documentTitle(entry?.title ?? NOT_FOUND_TITLE);
 }
 
+/**
+ * A layout effect: it runs before the page's effects, so a page that names its state
+ * (useStateTitle, e.g. a dead verification link) has the last word, on its first render too.
+ */
 function usePageTitle(path: string) {
-  useEffect(() => {
-    document.title = documentTitle(path);
+  useLayoutEffect(() => {
+    document.title = routeTitle(path);
   }, [path]);
 }
 

@@ -14,18 +14,37 @@ import { useFormAction } from '../../lib/forms.ts';
 import { useLinkToken } from '../../lib/link-token.ts';
 import { Link } from '../../lib/router.tsx';
 import { useSession } from '../../lib/session.tsx';
+import { useStateTitle } from '../../lib/title.ts';
 
 type State =
   | { kind: 'working' }
   | { kind: 'password' }
   | { kind: 'done' }
-  | { kind: 'failed'; message: string };
+  /** The link is not valid (unknown, expired, used, or no token at all). */
+  | { kind: 'failed'; message: string }
+  /** The check itself failed (no answer, the server's error, too many attempts): try again. */
+  | { kind: 'error'; message: string };
+
+/** Each state's h1, which is also its document title. */
+const TITLES: Record<State['kind'], string> = {
+  working: 'Verifying your email',
+  password: 'Verify your email',
+  done: 'Your email address is verified',
+  failed: 'This verification link is not valid',
+  error: 'Could not verify your email',
+};
 
 /** The server asks for the sign-up password: a 400 whose field errors name `password`. */
 const asksForPassword = (err: unknown) =>
   err instanceof ApiError && err.status === 400 && 'password' in err.fields;
 
 const deadLink = (err: unknown) => err instanceof ApiError && err.code === 'invalid_token';
+
+/** What a failed verification means for the page: the password step, a dead link, or an error. */
+function failedState(err: unknown): State {
+  if (asksForPassword(err)) return { kind: 'password' };
+  return { kind: deadLink(err) ? 'failed' : 'error', message: errorMessage(err) };
+}
 
 export function VerifyEmailPage() {
   const token = useLinkToken();
@@ -51,21 +70,25 @@ export function VerifyEmailPage() {
     if (session.status === 'authenticated') void session.reload();
   }, [session]);
 
+  const check = useCallback(
+    (link: string) => {
+      setState({ kind: 'working' });
+      api
+        .post('/api/auth/email/verify', { body: { token: link }, noRefresh: true })
+        .then(verified)
+        .catch((err) => setState(failedState(err)));
+    },
+    [verified],
+  );
+
   useEffect(() => {
     // Once, even under React's development double-invocation: the token is single-use.
     if (!token || started.current) return;
     started.current = true;
-    api
-      .post('/api/auth/email/verify', { body: { token }, noRefresh: true })
-      .then(verified)
-      .catch((err) =>
-        setState(
-          asksForPassword(err)
-            ? { kind: 'password' }
-            : { kind: 'failed', message: errorMessage(err) },
-        ),
-      );
-  }, [token, verified]);
+    check(token);
+  }, [token, check]);
+
+  useStateTitle(TITLES[state.kind]);
 
   async function submit(e: FormEvent) {
     e.preventDefault();
@@ -81,7 +104,7 @@ export function VerifyEmailPage() {
 
   const onward = session.status === 'authenticated' ? '/app' : '/login';
   return (
-    <AuthLayout title="Verify your email">
+    <AuthLayout title={TITLES[state.kind]}>
       {state.kind === 'working' && <Loading label="Verifying your email address…" />}
       {state.kind === 'password' && (
         <form noValidate onSubmit={submit} className="space-y-5">
@@ -116,7 +139,6 @@ export function VerifyEmailPage() {
       {state.kind === 'done' && (
         <Alert
           tone="success"
-          title="Your email address is verified"
           action={
             <Link to={onward} className={linkClass}>
               {session.status === 'authenticated' ? 'Go to your dashboard' : 'Log in'}
@@ -128,8 +150,18 @@ export function VerifyEmailPage() {
         </Alert>
       )}
       {state.kind === 'failed' && (
-        <Alert tone="error" title="This verification link is not valid">
-          {state.message} You can ask for a new link from your dashboard.
+        <Alert tone="error">{state.message} You can ask for a new link from your dashboard.</Alert>
+      )}
+      {state.kind === 'error' && (
+        <Alert
+          tone="error"
+          action={
+            <Button variant="secondary" size="sm" onClick={() => token && check(token)}>
+              Try again
+            </Button>
+          }
+        >
+          {state.message} If the link no longer works, ask for a new one from your dashboard.
         </Alert>
       )}
     </AuthLayout>
