@@ -280,9 +280,14 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
       send(socket, { type: 'audio-started', data: { conversation_id: r.id } });
     }
 
-    async function finishRecording(reason: string): Promise<void> {
+    /**
+     * Ends the open conversation (if any) and tells the device (`audio-stopped`, with the row's
+     * end reason: `<reason>; storage failed…` when the file failed). False when the file failed:
+     * the audio was not all stored.
+     */
+    async function finishRecording(reason: string): Promise<boolean> {
       const r = recording;
-      if (!r) return;
+      if (!r) return true;
       recording = null;
       // The heartbeat runs until the row is final: finishing after a disk failure closes the file
       // and salvages it, which on a failing disk may outlast the 90 s after which the sweep (here
@@ -295,14 +300,16 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
         if (recordingCharge) recordingCharge.bytes = r.bytes;
         recordingCharge = null;
       }
+      const ended = r.endReason ?? reason;
       ctx.log.info(
-        { conversation_id: r.id, bytes: r.bytes, duration_ms: r.durationMs, reason },
+        { conversation_id: r.id, bytes: r.bytes, duration_ms: r.durationMs, reason: ended },
         'conversation ended',
       );
       send(socket, {
         type: 'audio-stopped',
-        data: { conversation_id: r.id, bytes: r.bytes, duration_ms: r.durationMs, reason },
+        data: { conversation_id: r.id, bytes: r.bytes, duration_ms: r.durationMs, reason: ended },
       });
+      return !r.storageFailed;
     }
 
     async function audio(payload: Buffer): Promise<void> {
@@ -339,7 +346,11 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
           await audio(event.payload ?? Buffer.alloc(0));
         } else if (!recording)
           throw new ProtocolError(CLOSE.policy, 'audio-stop before audio-start');
-        else await finishRecording('audio-stop');
+        else if (!(await finishRecording('audio-stop'))) {
+          // The file failed as it ended: the device is told as for a failure mid-stream (1011),
+          // not left streaming its next conversation onto a failing disk as if this one was stored.
+          throw new ProtocolError(CLOSE.internal, 'internal error');
+        }
       }
     }
 
@@ -353,7 +364,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
         await finishRecording(e.reason);
       } catch (err) {
         ctx.log.error({ err }, 'conversation could not be finalised');
-        e = { reason: 'internal error', code: 1011 };
+        e = { reason: 'internal error', code: CLOSE.internal };
       }
       try {
         if (e.code !== undefined) closeSocket(socket, e.code, e.reason);
@@ -391,7 +402,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
               ending = { reason: err.reason, code: err.code };
             } else {
               ctx.log.error({ err }, 'device stream failed');
-              ending = { reason: 'internal error', code: 1011 };
+              ending = { reason: 'internal error', code: CLOSE.internal };
             }
           }
         }

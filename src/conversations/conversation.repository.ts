@@ -104,6 +104,20 @@ export async function finaliseConversation(tx: Tx, id: string, f: Finalisation):
 }
 
 /**
+ * Notes why a stream ended on a row its writer leaves `recording` for the recovery sweep (its file
+ * could not be read back for a transient reason): the sweep finalises it with this reason, as the
+ * writer would have, not as a stream never finalised.
+ */
+export async function noteEndReason(tx: Tx, id: string, endReason: string): Promise<void> {
+  await tx
+    .updateTable('conversations')
+    .set({ end_reason: endReason.slice(0, 200), updated_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .where('status', '=', 'recording')
+    .execute();
+}
+
+/**
  * Recording rows whose writer has not been heard of for `staleSeconds` (any org: system path), in
  * id order after `afterId`: the sweep pages past rows it had to leave `recording`.
  */

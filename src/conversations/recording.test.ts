@@ -243,6 +243,83 @@ describe('the file cannot be read back after the disk failed', () => {
   });
 });
 
+/** A disk that takes every write and fails the file's end (EIO): the failure audio-stop finds. */
+class FailsAtEnd extends Writable {
+  private readonly fd: number;
+  constructor(path: string, highWaterMark: number) {
+    super({ highWaterMark });
+    this.fd = openSync(path, 'wx');
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void) {
+    writeSync(this.fd, chunk);
+    cb();
+  }
+  override _final(cb: (err?: Error | null) => void) {
+    cb(Object.assign(new Error('EIO: i/o error, close'), { code: 'EIO' }));
+  }
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void) {
+    closeSync(this.fd);
+    cb(err);
+  }
+}
+
+describe('the file fails as audio-stop ends it, and cannot be read back', () => {
+  /** Streams 0.25 s and audio-stop; the salvage's open of the file fails with `code`. */
+  async function stopOnFailingDisk(deviceName: string, code: string) {
+    const paths: string[] = [];
+    const s = await startDeviceServer(
+      createAudioStreamHandler({
+        database: t.database,
+        config: t.config,
+        openSink: (path, hwm) => {
+          paths.push(path);
+          openFaults.set(path, code);
+          return new FailsAtEnd(path, hwm);
+        },
+      }),
+    );
+    servers.push(s);
+    const c = await connect(s.url('pcm', { orgId, userId: member.user.id, deviceName }));
+    try {
+      c.ws.send(event('audio-start', { rate: 16000, channels: 1, width: 2 }));
+      const id = String((await c.next('audio-started')).data?.conversation_id);
+      c.ws.send(sinePcm(0.25));
+      c.ws.send(event('audio-stop'));
+      const stopped = await c.next('audio-stopped');
+      return { id, stopped, closed: c.closed, path: paths[0] ?? '' };
+    } finally {
+      for (const p of paths) openFaults.delete(p);
+    }
+  }
+
+  it('a permanent error: the device is told the storage failed (1011), not a clean audio-stopped', async () => {
+    // It got `audio-stopped` with reason audio-stop, and the socket stayed open, as if stored.
+    const { id, stopped, closed, path } = await stopOnFailingDisk('stop-eacces', 'EACCES');
+    const reason = 'audio-stop; storage failed: file unreadable (EACCES)';
+    expect(stopped.data).toMatchObject({ conversation_id: id, reason });
+    expect(await closed).toEqual({ code: 1011, reason: 'internal error' });
+    const row = await rowOf(id);
+    expect(row).toMatchObject({ status: 'failed', end_reason: reason });
+    expect(Number(row.bytes)).toBe(statSync(path).size);
+    expect(stopped.data?.bytes).toBe(Number(row.bytes));
+  });
+
+  it('a transient error: told too, and the row, left recording for the sweep, says why it ended', async () => {
+    // The row kept no end reason: the sweep later wrote "recovered: the stream was never
+    // finalised" over a stream the device had stopped and whose storage had failed.
+    const { id, stopped, closed, path } = await stopOnFailingDisk('stop-emfile', 'EMFILE');
+    expect(stopped.data).toMatchObject({
+      conversation_id: id,
+      reason: 'audio-stop; storage failed',
+    });
+    expect(await closed).toEqual({ code: 1011, reason: 'internal error' });
+    const row = await rowOf(id);
+    expect(row).toMatchObject({ status: 'recording', end_reason: 'audio-stop; storage failed' });
+    expect(row.ended_at).toBeNull();
+    expect(existsSync(path)).toBe(true);
+  });
+});
+
 /** A disk that fails the first audio write (EIO) and takes until `release()` to close the file. */
 class StallingDisk extends Writable {
   private readonly fd: number;

@@ -77,6 +77,12 @@ export class Recording {
   private readonly ogg: OggOpusWriter | null;
   private sinkError: Error | null = null;
   private finished = false;
+  /**
+   * Set by `finish`: why the stream ended as the row says it (`<reason>; storage failed…` when
+   * the file failed), and whether the file failed (the audio was not all stored).
+   */
+  endReason: string | null = null;
+  storageFailed = false;
 
   private constructor(
     readonly id: string,
@@ -195,8 +201,9 @@ export class Recording {
    * Ends the file, then the row. Idempotent. When the file failed, what reached the disk is
    * salvaged first (the row still `recording` meanwhile, so /audio cannot serve it half-repaired)
    * and the row records what the file then holds; when the file cannot be read back for a
-   * transient reason, the row is left `recording` and the recovery sweep salvages it later; for
-   * any other reason it becomes `failed`, its file kept.
+   * transient reason, the row is left `recording`, with why it ended, and the recovery sweep
+   * salvages it later; for any other reason it becomes `failed`, its file kept. Whenever the file
+   * failed, `storageFailed` is set: the stream handler tells the device (1011).
    */
   async finish(endReason: string): Promise<void> {
     if (this.finished) return;
@@ -207,6 +214,8 @@ export class Recording {
       f = { status: 'complete', endReason, bytes: this.bytes, durationMs: this.durationMs };
     } catch (err) {
       this.ctx.log.error({ err, conversation_id: this.id }, 'conversation file failed');
+      this.storageFailed = true;
+      this.endReason = `${endReason}; storage failed`;
       await this.closeSink();
       const row = {
         id: this.id,
@@ -216,9 +225,16 @@ export class Recording {
       };
       const salvage = await salvageAudio(this.path, row, this.ctx.log);
       if (salvage.outcome === 'unreadable') {
-        // Its file kept, its row `recording`: the sweep takes it once the heartbeat is stale.
-        if (salvage.transient) return;
+        if (salvage.transient) {
+          // Its file kept, its row `recording`: the sweep takes it once the heartbeat is stale,
+          // and finalises it with the reason noted here (not as a stream never finalised).
+          await withTenant(this.database, deviceTenant(this.ctx), (tx) =>
+            repo.noteEndReason(tx, this.id, this.endReason ?? endReason),
+          );
+          return;
+        }
         f = unreadableFinalisation(salvage, `${endReason}; storage failed: `, this.bytes);
+        this.endReason = f.endReason;
         // What the kept file holds on disk: what the org's storage charge counts from now on.
         this.salvaged = { bytes: f.bytes, durationMs: 0, endedAt: new Date() };
       } else {
@@ -234,6 +250,7 @@ export class Recording {
         };
       }
     }
+    this.endReason ??= f.endReason;
     await withTenant(this.database, deviceTenant(this.ctx), (tx) =>
       repo.finaliseConversation(tx, this.id, f),
     );

@@ -65,7 +65,7 @@ afterAll(() => t.close());
 async function recordingRow(
   codec: 'pcm' | 'opus',
   heartbeatAgoSeconds = 600,
-  { owner = team, bytes = 0 } = {},
+  { owner = team, bytes = 0, endReason = null as string | null } = {},
 ) {
   const row = {
     id: newId(),
@@ -78,6 +78,7 @@ async function recordingRow(
     sample_rate: 16000,
     channels: 1,
     bytes,
+    end_reason: endReason,
     heartbeat_at: new Date(Date.now() - heartbeatAgoSeconds * 1000),
   };
   await withSystem(t.database, (tx) => tx.insertInto('conversations').values(row).execute());
@@ -404,6 +405,32 @@ describe('recovery sweep', () => {
     const row = await rowOf(r.id);
     expect(row.status).toBe('interrupted');
     expect(row.ended_at?.getTime()).toBe(row.updated_at.getTime());
+  });
+
+  it('a row its writer left recording after a storage failure keeps the reason it ended', async () => {
+    // The sweep wrote "recovered: the stream was never finalised" over a stream the device had
+    // stopped (audio-stop) and whose storage had failed as it ended.
+    const endReason = 'audio-stop; storage failed';
+    const repaired = await recordingRow('pcm', 600, { endReason });
+    writeFileSync(repaired.path, unfinalisedWav(sinePcm(0.25)));
+    const unreadable = await recordingRow('pcm', 600, { endReason });
+    writeFileSync(unreadable.path, unfinalisedWav(sinePcm(0.25)));
+    const missing = await recordingRow('pcm', 600, { endReason });
+    openFaults.set(unreadable.path, 'EACCES');
+    try {
+      await sweep(90);
+    } finally {
+      openFaults.delete(unreadable.path);
+    }
+    expect(await rowOf(repaired.id)).toMatchObject({
+      status: 'interrupted',
+      end_reason: endReason,
+    });
+    expect(await rowOf(unreadable.id)).toMatchObject({
+      status: 'failed',
+      end_reason: `${endReason}: file unreadable (EACCES)`,
+    });
+    expect(await rowOf(missing.id)).toMatchObject({ status: 'failed', end_reason: endReason });
   });
 
   it('removes the file of a deleted conversation that survived its delete', async () => {

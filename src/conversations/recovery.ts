@@ -17,7 +17,9 @@
 //   EINTR, ENOMEM, ESTALE, ETIMEDOUT, at open or during the repair), or an unusable file whose
 //   removal failed for such a reason, is kept and its row left `recording`: the error says nothing about the
 //   audio, and removing it destroyed a whole recording over a transient error. The sweep logs it
-//   and tries again at its next run, for at most GIVE_UP_MS after the row's last heartbeat.
+//   and tries again at its next run, for at most GIVE_UP_MS after the row's last heartbeat. A live
+//   recording that leaves its row so notes why its stream ended on it (`<reason>; storage
+//   failed`), and the sweep finalises the row with that reason, as the recording would have.
 //   Any other failure (EACCES, EPERM, EROFS, EISDIR, a header the repair cannot use…) does not go
 //   away by retrying, and neither does a transient one past that bound: the row becomes `failed`
 //   with an end_reason naming the error, and the file is KEPT (an error never removes audio; /audio
@@ -248,6 +250,9 @@ export function unreadableFinalisation(
  */
 async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<boolean> {
   const salvage = await salvageAudio(conversationFile(deps.dataDir, row), row, deps.log);
+  // A writer that ended its stream but could not read its file back (a transient error) left
+  // why it ended (noteEndReason): the row is finalised as that writer would have finalised it.
+  const ended = row.end_reason;
   let f: repo.Finalisation;
   if (salvage.outcome === 'unreadable') {
     const silentFor = Date.now() - new Date(row.heartbeat_at).getTime();
@@ -258,15 +263,20 @@ async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<boolea
       );
       return false;
     }
-    f = unreadableFinalisation(salvage, 'recovered: ', Number(row.bytes));
+    f = unreadableFinalisation(salvage, ended ? `${ended}: ` : 'recovered: ', Number(row.bytes));
   } else if (salvage.outcome === 'repaired') {
     f = {
       status: 'interrupted',
-      endReason: 'recovered: the stream was never finalised',
+      endReason: ended ?? 'recovered: the stream was never finalised',
       ...salvage.audio,
     };
   } else {
-    f = { status: 'failed', endReason: 'recovered: no usable audio file', bytes: 0, durationMs: 0 };
+    f = {
+      status: 'failed',
+      endReason: ended ?? 'recovered: no usable audio file',
+      bytes: 0,
+      durationMs: 0,
+    };
   }
   const finalised = await withSystem(deps.database, (tx) =>
     repo.finaliseConversation(tx, row.id, f),

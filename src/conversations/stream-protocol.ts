@@ -16,6 +16,8 @@ export const CLOSE = {
   invalidPayload: 1007,
   policy: 1008,
   tooBig: 1009,
+  /** The audio could not be stored (or another failure of the server's). */
+  internal: 1011,
 } as const;
 
 /**
