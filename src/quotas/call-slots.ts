@@ -1,13 +1,24 @@
 // The live-call quota at its two issue points and its end event. An incoming call takes its slot
 // when its TwiML would hand out a media token (and may use the share reserved for inbound); a
 // scheduled call takes one at dispatch, before Twilio is asked to place it, together with one of
-// the day's scheduled-call count. Both are released by Twilio's status callback once the call
-// has ended; a retry that never placed the call gives both back at once.
+// the day's scheduled-call count. The live-call slot is released by Twilio's status callback once
+// the call has ended (the day's count is kept until 00:00 UTC); an attempt that surely placed no
+// call gives both back at once.
+//
+// A scheduled call's slots are leased per attempt (keyed by the attempt's dispatch key, which
+// rides in its callback URLs), not per scheduled call: an attempt whose outcome is unknown (the
+// request to Twilio timed out) may have placed a call that is live, and a retry after its lease
+// ran out must neither renew that attempt's slot as its own (two live calls counted as one) nor
+// give it back when it fails, and that call's end must not free the retry's slot.
 import type { CallStatus } from '../db/schema.ts';
 import { nextUtcMidnight, type Quotas } from './quotas.service.ts';
 
 export const callLease = (callSid: string) => `call:${callSid}`;
-export const dispatchLease = (scheduledCallId: string) => `sched:${scheduledCallId}`;
+/** One attempt's lease (dispatchKey: the key minted by its claim). */
+export const dispatchLease = (scheduledCallId: string, dispatchKey: string) =>
+  `sched:${scheduledCallId}:${dispatchKey}`;
+/** The per-call lease of releases before per-attempt keys: only its release remains. */
+const legacyDispatchLease = (scheduledCallId: string) => `sched:${scheduledCallId}`;
 
 const ENDED: ReadonlySet<CallStatus> = new Set([
   'completed',
@@ -41,28 +52,34 @@ export async function releaseIncomingCallSlot(
 export async function releaseCallSlot(
   quotas: Quotas | undefined,
   orgId: string,
-  p: { callSid: string; status: CallStatus; scheduledCallId?: string },
+  p: { callSid: string; status: CallStatus; scheduledCallId?: string; dispatchKey?: string },
 ): Promise<void> {
   if (!quotas || !ENDED.has(p.status)) return;
   const ids = [callLease(p.callSid)];
-  if (p.scheduledCallId) ids.push(dispatchLease(p.scheduledCallId));
+  if (p.scheduledCallId) {
+    ids.push(legacyDispatchLease(p.scheduledCallId));
+    if (p.dispatchKey) ids.push(dispatchLease(p.scheduledCallId, p.dispatchKey));
+  }
   await quotas.release(orgId, 'live_calls', ids);
 }
 
 export type DispatchSlot = { ok: true } | { ok: false; reason: string; retryAt: Date };
 
 /**
- * Before a scheduled call is placed: a live-call slot (outbound: never the inbound share) and one
- * of today's scheduled calls. Refused → the call waits (QUOTA_DISPATCH_RETRY_SECONDS, or until
- * 00:00 UTC for the day's count), is not failed and the attempt does not count.
+ * Before an attempt places a scheduled call: a live-call slot (outbound: never the inbound share)
+ * and one of today's scheduled calls, both leased to this attempt. Refused → the call waits
+ * (QUOTA_DISPATCH_RETRY_SECONDS, or until 00:00 UTC for the day's count), is not failed and the
+ * attempt does not count. A retry after an unknown outcome counts again on both (the earlier
+ * attempt may have placed its call).
  */
 export async function takeDispatchSlots(
   quotas: Quotas | undefined,
   orgId: string,
   scheduledCallId: string,
+  dispatchKey: string,
 ): Promise<DispatchSlot> {
   if (!quotas) return { ok: true };
-  const lease = dispatchLease(scheduledCallId);
+  const lease = dispatchLease(scheduledCallId, dispatchKey);
   const now = quotas.now();
   const live = await quotas.acquire(orgId, 'live_calls', lease);
   if (!live.ok) {
@@ -87,14 +104,15 @@ export async function takeDispatchSlots(
   return { ok: true };
 }
 
-/** The call was not placed (a retry or a failure): both slots go back. */
+/** The attempt surely placed no call (a retry or a failure): its two slots go back. */
 export async function releaseDispatchSlots(
   quotas: Quotas | undefined,
   orgId: string,
   scheduledCallId: string,
+  dispatchKey: string,
 ): Promise<void> {
   if (!quotas) return;
-  const lease = [dispatchLease(scheduledCallId)];
+  const lease = [dispatchLease(scheduledCallId, dispatchKey)];
   await quotas.release(orgId, 'live_calls', lease);
   await quotas.release(orgId, 'scheduled_calls_per_day', lease);
 }

@@ -200,7 +200,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       return null;
     }
     // The org's quotas: refused → the call waits, neither failed nor counted as an attempt.
-    const slot = await takeDispatchSlots(deps.quotas, c.org_id, c.id);
+    const slot = await takeDispatchSlots(deps.quotas, c.org_id, c.id, c.dispatch_key);
     if (!slot.ok) {
       await settle(c, (tx) =>
         queue.markDeferred(tx, c.org_id, c.id, c.dispatch_key, slot.retryAt, slot.reason),
@@ -256,8 +256,10 @@ export function createDispatcher(deps: DispatcherDeps) {
         { scheduled_call_id: c.id, org_id: c.org_id, attempt: c.attempts, outcome: outcome.kind },
         `scheduled call not placed: ${outcome.reason}`,
       );
-      if (outcome.kind === 'unknown') return; // maybe placed: the lease decides (see above)
-      await releaseDispatchSlots(deps.quotas, c.org_id, c.id); // surely not placed
+      // Maybe placed: the lease decides (see above); the attempt keeps its slots, as its call may
+      // be live (a retry takes slots of its own: call-slots.ts).
+      if (outcome.kind === 'unknown') return;
+      await releaseDispatchSlots(deps.quotas, c.org_id, c.id, c.dispatch_key); // surely not placed
       if (outcome.kind === 'fail' || c.attempts >= d.maxAttempts) return fail(c, outcome.reason);
       const next = new Date(Date.now() + backoffMs(c.attempts, d.retryBaseMs));
       return settle(c, (tx) =>

@@ -241,6 +241,7 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
           callSid: b.CallSid,
           status: b.CallStatus as CallStatus,
           scheduledCallId: request.query.scheduled_call_id,
+          dispatchKey: request.query.dispatch_key,
         });
       }
       return reply.code(204).send(null);
