@@ -17,7 +17,6 @@
 // And of src/orgs/invitations.ts (stageInvitation): a re-invite reads the membership after it
 // revoked the pending invitation (and so after an accept holding it committed); read before,
 // it answers 201 and mails a second link to the member the accept just made.
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../auth/password.ts';
 import { withSystem } from '../db/tenant.ts';
@@ -40,7 +39,7 @@ afterAll(async () => {
 });
 
 const { send, invite, mailedToken, accept, markVerified } = invitationFlows(() => ({ t, smtp }));
-const { during, openAct } = pgRaces(() => t);
+const { during, openAct, someoneWaitsForALock } = pgRaces(() => t);
 
 const NEW_PASSWORD = 'a passphrase chosen at the link 7';
 
@@ -249,34 +248,6 @@ describe('an invitation accepted while the invited account is being disabled', (
   });
 });
 
-/**
- * Resolves once `n` backends of this database wait for a lock, or once `answer` has settled
- * without that (the request never ran into a lock). Polls pg_stat_activity; nothing is timed.
- */
-async function lockWaiters(n: number, answer: Promise<unknown>): Promise<'waiting' | 'answered'> {
-  let settled = false;
-  const done = () => {
-    settled = true;
-  };
-  answer.then(done, done);
-  const c = new pg.Client({ connectionString: t.database.url });
-  await c.connect();
-  try {
-    for (let i = 0; i < 400; i++) {
-      const r = await c.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND wait_event_type = 'Lock'`,
-      );
-      if (r.rows[0].n >= n) return 'waiting';
-      if (settled) return 'answered';
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error(`never ${n} backends waiting for a lock`);
-  } finally {
-    await c.end();
-  }
-}
-
 /** DELETE /api/orgs/current/invitations/:id as `by` (the answer, unchecked). */
 const revoke = (by: { headers: Record<string, string> }, id: string) =>
   send('DELETE', `/api/orgs/current/invitations/${id}`, by.headers);
@@ -317,9 +288,9 @@ describe('an invitation revoked by the account it names while that account accep
     let revokeWaited: 'waiting' | 'answered' | undefined;
     try {
       accepted = accept({ token: inv.token }, headers);
-      expect(await lockWaiters(1, accepted)).toBe('waiting');
+      expect(await someoneWaitsForALock(accepted)).toBe('waiting');
       revoked = revoke({ headers }, inv.id);
-      revokeWaited = await lockWaiters(2, revoked);
+      revokeWaited = await someoneWaitsForALock(revoked, 2);
     } finally {
       await held.rollback();
     }
@@ -346,9 +317,9 @@ describe('an invitation revoked by the account it names while that account accep
     let accepted: ReturnType<typeof accept> | undefined;
     try {
       revoked = revoke({ headers }, inv.id);
-      expect(await lockWaiters(1, revoked)).toBe('waiting');
+      expect(await someoneWaitsForALock(revoked)).toBe('waiting');
       accepted = accept({ token: inv.token }, headers);
-      expect(await lockWaiters(2, accepted)).toBe('waiting');
+      expect(await someoneWaitsForALock(accepted, 2)).toBe('waiting');
     } finally {
       await held.rollback();
     }
@@ -369,12 +340,12 @@ describe('an address invited again while its invitation is being accepted', () =
     let again: ReturnType<typeof send> | undefined;
     try {
       accepted = accept({ token: inv.token, password: GOOD_PASSWORD });
-      expect(await lockWaiters(1, accepted)).toBe('waiting');
+      expect(await someoneWaitsForALock(accepted)).toBe('waiting');
       again = send('POST', '/api/orgs/current/invitations', a.admin.headers, {
         email: inv.email,
         role: 'member',
       });
-      expect(await lockWaiters(2, again)).toBe('waiting');
+      expect(await someoneWaitsForALock(again, 2)).toBe('waiting');
     } finally {
       await held.rollback();
     }

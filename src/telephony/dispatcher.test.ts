@@ -170,8 +170,9 @@ describe('failures', () => {
     expect(r).toMatchObject({ status: 'pending', attempts: 1 });
     expect(r.last_error).toMatch(/^Twilio 503 \(20503\)/);
     expect(r.next_attempt_at.getTime()).toBeGreaterThan(Date.now() - 1000);
+    // The backoff's wait is over (made due, not slept through: no test waits on the clock).
     for (let i = 0; i < 2; i++) {
-      await new Promise((res) => setTimeout(res, 60));
+      await makeDue(s.id);
       await t.app.dispatcher.runOnce();
     }
     r = await row(s.id);
@@ -184,7 +185,7 @@ describe('failures', () => {
     fake.failNext(10, 500, 20500);
     for (let i = 0; i < 5; i++) {
       await t.app.dispatcher.runOnce();
-      await new Promise((res) => setTimeout(res, 60));
+      await makeDue(s.id);
     }
     const r = await row(s.id);
     expect(r).toMatchObject({ status: 'failed', attempts: 3 });

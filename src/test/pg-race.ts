@@ -41,10 +41,13 @@ export function pgRaces(get: () => TestApp) {
   }
 
   /**
-   * Resolves 'waiting' once some backend of this database waits for a lock, or 'answered' once
-   * `answer` has settled without that (the request never ran into the act's locks).
+   * Resolves 'waiting' once `waiters` backends of this database (one unless told) wait for a lock,
+   * or 'answered' once `answer` has settled without that (the request never ran into the locks).
    */
-  async function someoneWaitsForALock(answer: Promise<unknown>): Promise<'waiting' | 'answered'> {
+  async function someoneWaitsForALock(
+    answer: Promise<unknown>,
+    waiters = 1,
+  ): Promise<'waiting' | 'answered'> {
     let settled = false;
     const done = () => {
       settled = true;
@@ -58,11 +61,11 @@ export function pgRaces(get: () => TestApp) {
           `SELECT count(*)::int AS n FROM pg_stat_activity
             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
         );
-        if (r.rows[0].n > 0) return 'waiting';
+        if (r.rows[0].n >= waiters) return 'waiting';
         if (settled) return 'answered';
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      throw new Error('no request ever waited for the act');
+      throw new Error(`never ${waiters} backend(s) waiting for a lock`);
     } finally {
       await c.end();
     }
