@@ -15680,7 +15680,7 @@ export interface operations {
                             /** Format: date-time */
                             started_at: string;
                             ended_at: string | null;
-                            /** @description Audio bytes in the file after its format header: the WAV data (PCM), or the Ogg pages after the OpusHead and OpusTags pages, page headers included (Opus). `AUDIO_MAX_CONVERSATION_BYTES` limits this number. For a `failed` conversation whose file was kept after a storage error: the file's size on disk. */
+                            /** @description Audio bytes in the file after its format header: the WAV data (PCM), or the Ogg pages after the OpusHead and OpusTags pages, page headers included (Opus). `AUDIO_MAX_CONVERSATION_BYTES` limits the audio bytes. For a `failed` conversation whose file was kept after a storage error: the file's whole size on disk (its header included), or the last known bytes when that size cannot be read. */
                             bytes: number;
                             duration_ms: number;
                         }[];
@@ -15803,7 +15803,7 @@ export interface operations {
                         /** Format: date-time */
                         started_at: string;
                         ended_at: string | null;
-                        /** @description Audio bytes in the file after its format header: the WAV data (PCM), or the Ogg pages after the OpusHead and OpusTags pages, page headers included (Opus). `AUDIO_MAX_CONVERSATION_BYTES` limits this number. For a `failed` conversation whose file was kept after a storage error: the file's size on disk. */
+                        /** @description Audio bytes in the file after its format header: the WAV data (PCM), or the Ogg pages after the OpusHead and OpusTags pages, page headers included (Opus). `AUDIO_MAX_CONVERSATION_BYTES` limits the audio bytes. For a `failed` conversation whose file was kept after a storage error: the file's whole size on disk (its header included), or the last known bytes when that size cannot be read. */
                         bytes: number;
                         duration_ms: number;
                     };
