@@ -20,12 +20,6 @@ export function addDays(date: string, n: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
 }
 
-/** The default window: the last 30 days, today included. */
-export function defaultRange(now = new Date()): { from: string; to: string } {
-  const to = localToday(now);
-  return { from: addDays(to, -29), to };
-}
-
 /**
  * The days a filter asks for, as of `now`: its own, or where one is empty ('') the default's —
  * up to today, 30 days long. Computed when used, never kept: a page open over midnight moves on.
