@@ -104,14 +104,25 @@ export async function finaliseConversation(tx: Tx, id: string, f: Finalisation):
 }
 
 /**
- * Notes why a stream ended on a row its writer leaves `recording` for the recovery sweep (its file
- * could not be read back for a transient reason): the sweep finalises it with this reason, as the
- * writer would have, not as a stream never finalised.
+ * Notes why a stream ended, and the bytes its writer accepted, on a row its writer leaves
+ * `recording` for the recovery sweep (its file could not be read back for a transient reason):
+ * the sweep finalises it with this reason, as the writer would have, not as a stream never
+ * finalised; and when it cannot size the kept file either, it counts these bytes (never fewer
+ * than the last heartbeat's), not the last heartbeat's alone, which undercount the org's storage.
  */
-export async function noteEndReason(tx: Tx, id: string, endReason: string): Promise<void> {
+export async function noteEndReason(
+  tx: Tx,
+  id: string,
+  endReason: string,
+  acceptedBytes: number,
+): Promise<void> {
   await tx
     .updateTable('conversations')
-    .set({ end_reason: endReason.slice(0, 200), updated_at: sql<Date>`now()` })
+    .set({
+      end_reason: endReason.slice(0, 200),
+      bytes: sql<string>`greatest(bytes, ${acceptedBytes}::bigint)`,
+      updated_at: sql<Date>`now()`,
+    })
     .where('id', '=', id)
     .where('status', '=', 'recording')
     .execute();

@@ -24,19 +24,29 @@ import { createAudioStreamHandler } from './audio-stream.handler.ts';
 import { OggOpusWriter, opusPacketSamples } from './ogg-opus.ts';
 import { type Charge, OrgStoredBytes } from './org-storage.ts';
 import { type OpenSink, Recording, type RecordingDeps } from './recording.ts';
+import { sweepConversations } from './recovery.ts';
 import { conversationFile } from './storage.ts';
 import type { AudioFormat } from './stream-protocol.ts';
 
 /** Paths whose open() fails with this error code (EMFILE, EIO…): a disk or process in trouble. */
 const openFaults = vi.hoisted(() => new Map<string, string>());
+/** Paths whose stat() fails with this error code. */
+const statFaults = vi.hoisted(() => new Map<string, string>());
 vi.mock('node:fs/promises', async (importOriginal) => {
   const fs = await importOriginal<typeof import('node:fs/promises')>();
+  const fault = (code: string, op: string, path: string) =>
+    Promise.reject(Object.assign(new Error(`${code}: ${op} '${path}'`), { code }));
   const open = ((path: string, ...rest: never[]) => {
     const code = openFaults.get(String(path));
-    if (code) return Promise.reject(Object.assign(new Error(`${code}: open '${path}'`), { code }));
+    if (code) return fault(code, 'open', path);
     return fs.open(path, ...rest);
   }) as typeof fs.open;
-  return { ...fs, open, default: { ...fs, open } };
+  const stat = ((path: string, ...rest: never[]) => {
+    const code = statFaults.get(String(path));
+    if (code) return fault(code, 'stat', path);
+    return fs.stat(path, ...rest);
+  }) as typeof fs.stat;
+  return { ...fs, open, stat, default: { ...fs, open, stat } };
 });
 
 let t: TestApp;
@@ -217,6 +227,58 @@ describe('the file cannot be read back after the disk failed', () => {
     expect(row.status).toBe('recording');
     expect(row.ended_at).toBeNull();
     expect(statSync(r.path).size).toBe(44 + pcm.length);
+  });
+
+  it('the row left recording counts the bytes its writer accepted, for a sweep that cannot size the file either', async () => {
+    // Only the end reason was noted: the row kept its last heartbeat's bytes, and a sweep that
+    // could neither read nor stat the file counted those, less than the writer had accepted (the
+    // org's storage total undercounted the kept file).
+    const pcm = sinePcm(0.5);
+    const more = sinePcm(0.1);
+    const r = await Recording.start(
+      deps(fullDisk(44 + pcm.length)),
+      context('pcm', 'emfile-bytes'),
+      PCM,
+    );
+    if (!r.write(pcm)) await r.drained();
+    await r.progress(); // The last heartbeat: 0.5 s.
+    openFaults.set(r.path, 'EMFILE');
+    try {
+      await stream(r, [more]);
+    } finally {
+      openFaults.delete(r.path);
+    }
+    const accepted = pcm.length + more.length;
+    expect(r.bytes).toBe(accepted);
+    const left = await rowOf(r.id);
+    expect(left).toMatchObject({ status: 'recording', end_reason: 'audio-stop; storage failed' });
+    expect(Number(left.bytes)).toBe(accepted);
+
+    // Its heartbeat stale; the sweep can neither open nor stat the file (a permanent error).
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('conversations')
+        .set({ heartbeat_at: new Date(Date.now() - 600_000) })
+        .where('id', '=', r.id)
+        .execute(),
+    );
+    openFaults.set(r.path, 'EACCES');
+    statFaults.set(r.path, 'EACCES');
+    try {
+      await sweepConversations(
+        { database: t.database, dataDir: t.config.dataDir, log: silent as never },
+        90,
+      );
+    } finally {
+      openFaults.delete(r.path);
+      statFaults.delete(r.path);
+    }
+    const row = await rowOf(r.id);
+    expect(row).toMatchObject({
+      status: 'failed',
+      end_reason: 'audio-stop; storage failed: file unreadable (EACCES)',
+    });
+    expect(Number(row.bytes)).toBe(accepted);
   });
 
   it('a permanent error (EACCES) makes the row failed, naming it, and keeps the file', async () => {

@@ -227,9 +227,10 @@ export class Recording {
       if (salvage.outcome === 'unreadable') {
         if (salvage.transient) {
           // Its file kept, its row `recording`: the sweep takes it once the heartbeat is stale,
-          // and finalises it with the reason noted here (not as a stream never finalised).
+          // and finalises it with the reason noted here (not as a stream never finalised), and,
+          // if it cannot size the file either, with the bytes accepted (not the last heartbeat's).
           await withTenant(this.database, deviceTenant(this.ctx), (tx) =>
-            repo.noteEndReason(tx, this.id, this.endReason ?? endReason),
+            repo.noteEndReason(tx, this.id, this.endReason ?? endReason, this.bytes),
           );
           return;
         }

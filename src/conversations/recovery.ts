@@ -19,7 +19,8 @@
 //   audio, and removing it destroyed a whole recording over a transient error. The sweep logs it
 //   and tries again at its next run, for at most GIVE_UP_MS after the row's last heartbeat. A live
 //   recording that leaves its row so notes why its stream ended on it (`<reason>; storage
-//   failed`), and the sweep finalises the row with that reason, as the recording would have.
+//   failed`) and the bytes it accepted, and the sweep finalises the row with that reason, as the
+//   recording would have (and counts those bytes if it cannot size the file either).
 //   Any other failure (EACCES, EPERM, EROFS, EISDIR, a header the repair cannot use…) does not go
 //   away by retrying, and neither does a transient one past that bound: the row becomes `failed`
 //   with an end_reason naming the error, and the file is KEPT (an error never removes audio; /audio
@@ -226,7 +227,8 @@ export async function salvageAudio(
  * The `failed` finalisation of a row whose file errs for good: the file is kept, so the row's
  * `bytes` are what it keeps on disk, which the org's storage total (AUDIO_MAX_ORG_BYTES) counts:
  * the file's whole size (it cannot be read, so no header is told apart), or, when even its size
- * cannot be read, `lastKnownBytes` (the sweep: the row's last heartbeat; a live recording: the
+ * cannot be read, `lastKnownBytes` (the sweep: the row's bytes, its last heartbeat's or, when its
+ * writer left it `recording`, the bytes that writer accepted: noteEndReason; a live recording: the
  * bytes it accepted). A kept file never counts 0 (it escaped the org's bound).
  */
 export function unreadableFinalisation(
@@ -251,7 +253,8 @@ export function unreadableFinalisation(
 async function recoverOne(deps: RecoveryDeps, row: Conversation): Promise<boolean> {
   const salvage = await salvageAudio(conversationFile(deps.dataDir, row), row, deps.log);
   // A writer that ended its stream but could not read its file back (a transient error) left
-  // why it ended (noteEndReason): the row is finalised as that writer would have finalised it.
+  // why it ended, and the bytes it accepted (noteEndReason): the row is finalised as that writer
+  // would have finalised it.
   const ended = row.end_reason;
   let f: repo.Finalisation;
   if (salvage.outcome === 'unreadable') {
