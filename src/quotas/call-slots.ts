@@ -9,7 +9,15 @@
 // rides in its callback URLs), not per scheduled call: an attempt whose outcome is unknown (the
 // request to Twilio timed out) may have placed a call that is live, and a retry after its lease
 // ran out must neither renew that attempt's slot as its own (two live calls counted as one) nor
-// give it back when it fails, and that call's end must not free the retry's slot.
+// give it back when it fails, and that call's end must not free the retry's slot. An unknown
+// outcome stays open until the dispatcher's lease runs out: if no call was logged for the row by
+// then, lease recovery decides the attempt placed nothing and puts the call back to be placed
+// again (or fails it), and the attempt's live-call slot goes back with that decision
+// (releaseUnplacedAttemptSlot): a request that timed out before Twilio took the call must not hold
+// a slot for QUOTA_LEASE_SECONDS (a spell of timeouts would use up the org's capacity, inbound
+// calls included). A call it placed after all, whose callbacks never came within the lease, then
+// goes uncounted (it is the case where the call may be placed twice, dispatcher.ts); its ending
+// callback releasing the slot again changes nothing.
 import type { CallStatus } from '../db/schema.ts';
 import { nextUtcMidnight, type Quotas } from './quotas.service.ts';
 
@@ -102,6 +110,21 @@ export async function takeDispatchSlots(
     };
   }
   return { ok: true };
+}
+
+/**
+ * Lease recovery found no call logged for this attempt, whose outcome was unknown, and holds that
+ * it placed nothing (the call goes back to the queue, or fails): its live-call slot goes back. The
+ * day's count stays (the request was made). Releasing an already released lease changes nothing.
+ */
+export async function releaseUnplacedAttemptSlot(
+  quotas: Quotas | undefined,
+  orgId: string,
+  scheduledCallId: string,
+  dispatchKey: string,
+): Promise<void> {
+  if (!quotas) return;
+  await quotas.release(orgId, 'live_calls', [dispatchLease(scheduledCallId, dispatchKey)]);
 }
 
 /** The attempt surely placed no call (a retry or a failure): its two slots go back. */

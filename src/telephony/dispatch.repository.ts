@@ -88,16 +88,28 @@ export async function claimDueCalls(
 export const INTERRUPTED =
   'The instance placing the call stopped before recording the outcome; no callback arrived';
 
+export interface RecoveredLease {
+  id: string;
+  org_id: string;
+  /** 'dispatched' (a call was logged for the row), else 'pending' or 'failed': nothing placed. */
+  status: string;
+  /** The key of the attempt whose lease ran out (left on the row: its late callback settles it). */
+  dispatch_key: string | null;
+}
+
 /**
- * Calls whose lease ran out (their instance died mid-dispatch). One with a logged call was placed:
- * it is finished as dispatched. Any other goes back to the queue — or fails once out of attempts.
+ * Calls whose lease ran out (their instance died mid-dispatch, or its request to Twilio got no
+ * answer). One with a logged call was placed: it is finished as dispatched. Any other goes back to
+ * the queue — or fails once out of attempts: the dispatcher holds that the attempt placed nothing
+ * (its live-call slot goes back, dispatcher.ts runOnce). The attempt's key is returned and kept on
+ * the row, so that a callback of a call it placed after all still settles the row.
  */
 export async function recoverExpiredLeases(
   tx: Tx,
   limit: number,
   maxAttempts: number,
-): Promise<{ id: string; org_id: string; status: string }[]> {
-  const { rows } = await sql<{ id: string; org_id: string; status: string }>`
+): Promise<RecoveredLease[]> {
+  const { rows } = await sql<RecoveredLease>`
     WITH expired AS (
       SELECT id FROM scheduled_calls
       WHERE status = 'dispatching' AND lease_expires_at < now()
@@ -119,7 +131,7 @@ export async function recoverExpiredLeases(
         next_attempt_at = now(), lease_expires_at = NULL, updated_at = now()
     FROM evidence ev
     WHERE sc.id = ev.id
-    RETURNING sc.id, sc.org_id, sc.status
+    RETURNING sc.id, sc.org_id, sc.status, sc.dispatch_key
   `.execute(tx);
   return rows;
 }
@@ -264,20 +276,29 @@ export async function markWindowDeferred(
 
 /**
  * The attempt ends before anything was sent to Twilio, its outcome not written (the database
- * refused or cancelled that write): the claim is undone. Back to the queue, due again as before
- * the claim (next_attempt_at is left as it was), the claim's attempt given back, key and lease
- * cleared; last_error is left as it was. The next claim judges the call afresh.
+ * refused or cancelled that write): the claim is undone. Back to the queue, the claim's attempt
+ * given back, key and lease cleared; last_error is left as it was. The next claim judges the call
+ * afresh.
+ *
+ * Due again `delayMs` from now (or at its own due time if later), not at once: the failing write
+ * may fail again (a lock held long, a database that stays busy), and a call due at once with its
+ * old, earliest due time would be claimed first by every pass — an org with a batch of them would
+ * fill every batch, the dispatcher would run again at once (a full batch) and other orgs' due calls
+ * would wait. Put off, the call goes behind every call already due.
  */
 export async function releaseClaim(
   tx: Tx,
   orgId: string,
   id: string,
   dispatchKey: string,
+  delayMs: number,
 ): Promise<boolean> {
   const res = await settle(tx, orgId, id, dispatchKey)
     .set((eb) => ({
       status: 'pending',
       attempts: eb('attempts', '-', 1),
+      next_attempt_at: sql<Date>`greatest(next_attempt_at,
+        now() + make_interval(secs => ${delayMs / 1000}))`,
       lease_expires_at: null,
       dispatch_key: null,
       updated_at: new Date(),

@@ -1,10 +1,13 @@
 // An outcome the dispatcher could not write before asking Twilio anything, on PostgreSQL: the
 // calling window's deferral share-locks the window's row, and an admin's change holding it past
 // DATABASE_LOCK_TIMEOUT_MS cancels that statement (55P03). No call was attempted, so the claim is
-// given back — pending, due again, its attempt not spent — instead of the call sitting in
-// `dispatching` until the dispatcher's lease runs out and then counting as a failed attempt (with
-// DISPATCHER_MAX_ATTEMPTS 1: failed for good). The lock is held from a connection of its own for the
-// whole pass: nothing is timed. Runs only with DATABASE_URL (PGlite has one connection).
+// given back — pending, its attempt not spent — instead of the call sitting in `dispatching` until
+// the dispatcher's lease runs out and then counting as a failed attempt (with
+// DISPATCHER_MAX_ATTEMPTS 1: failed for good). It is due again after DISPATCHER_RETRY_BASE_MS, not
+// at once: a write that keeps failing must not make every pass claim the same calls (a full batch,
+// run again at once) while other orgs' due calls wait. The lock is held from a connection of its
+// own for the whole pass: nothing is timed. Runs only with DATABASE_URL (PGlite has one
+// connection).
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { databaseFromUrl } from '../db/database.ts';
@@ -50,6 +53,13 @@ afterAll(async () => {
 
 const { openAct } = pgRaces(() => t);
 
+/** The dispatcher's config with a retry base long enough that nothing here waits it out. */
+const RETRY_BASE_MS = 600_000;
+const dispatcherConfig = (over: Partial<TestApp['config']['dispatcher']> = {}) => ({
+  ...t.config,
+  dispatcher: { ...t.config.dispatcher, retryBaseMs: RETRY_BASE_MS, ...over },
+});
+
 // Saturday 2026-03-07 12:00 in New York: outside a weekday window, which opens Monday 09:00 EDT.
 const SATURDAY = new Date('2026-03-07T17:00:00.000Z');
 const MONDAY_OPENING = new Date('2026-03-09T13:00:00.000Z');
@@ -70,7 +80,7 @@ it('a window deferral that cannot take its lock gives the claim back: no attempt
   await makeScheduledCallDue(t.database, s.id);
   const dispatcher = createDispatcher({
     database: busy,
-    config: t.config,
+    config: dispatcherConfig(),
     logger: t.app.log as unknown as Logger,
     now: () => SATURDAY,
   });
@@ -90,12 +100,18 @@ it('a window deferral that cannot take its lock gives the claim back: no attempt
     lease_expires_at: null,
     window_deferred_until: null,
   });
-  expect((await scheduledCallRow(t.database, s.id)).next_attempt_at.getTime()).toBeLessThan(
-    Date.now(),
-  );
+  // Due again after DISPATCHER_RETRY_BASE_MS, not at once.
+  const released = await scheduledCallRow(t.database, s.id);
+  expect(released.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + RETRY_BASE_MS / 2);
+  await dispatcher.runOnce();
+  expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+    status: 'pending',
+    attempts: 0,
+  });
 
-  // Were it left to its lease: the lease runs out (forced here) and the next pass writes what the
-  // first could not. The call is put off until the opening, its one attempt still unspent.
+  // Were it left to its lease: the lease runs out (forced here) and the next pass (the call made
+  // due) writes what the first could not. The call is put off until the opening, its one attempt
+  // still unspent.
   await withSystem(t.database, (tx) =>
     tx
       .updateTable('scheduled_calls')
@@ -104,6 +120,7 @@ it('a window deferral that cannot take its lock gives the claim back: no attempt
       .where('status', '=', 'dispatching')
       .execute(),
   );
+  await makeScheduledCallDue(t.database, s.id);
   await dispatcher.runOnce();
   expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
     status: 'pending',
@@ -111,4 +128,91 @@ it('a window deferral that cannot take its lock gives the claim back: no attempt
     window_deferred_until: MONDAY_OPENING,
   });
   expect(fake.calls.filter((c) => c.scheduledCallId === s.id)).toHaveLength(0);
+});
+
+it("calls given back are put off: the next pass, run at once after a full batch, takes other orgs' calls", async () => {
+  // Nothing else due in this file's database: the test counts what each pass claims.
+  await withSystem(t.database, (tx) =>
+    tx
+      .updateTable('scheduled_calls')
+      .set({ status: 'cancelled' })
+      .where('status', 'in', ['pending', 'dispatching'])
+      .execute(),
+  );
+  // An org whose window's row an admin's change holds: its calls' outcomes cannot be written.
+  const held = await createTeam(t.database);
+  const heldOwner = [held.owner, held.org, 'owner'] as [
+    typeof held.owner,
+    typeof held.org,
+    'owner',
+  ];
+  const put = await t.app.inject({
+    method: 'PUT',
+    url: '/api/orgs/current/calling-window',
+    headers: as(...heldOwner),
+    payload: { time_zone: 'America/New_York', days: [1, 2, 3, 4, 5], start: '09:00', end: '20:00' },
+  });
+  expect(put.statusCode, put.body).toBe(200);
+  const { agent: heldAgent } = await callingAgent(t, heldOwner);
+  const other = await createTeam(t.database);
+  const otherOwner = [other.owner, other.org, 'owner'] as [
+    typeof other.owner,
+    typeof other.org,
+    'owner',
+  ];
+  const { agent: otherAgent } = await callingAgent(t, otherOwner);
+  const schedule = (who: typeof heldOwner | typeof otherOwner, agentId: string) =>
+    create(t.app, '/api/scheduled-calls', who, {
+      agent_id: agentId,
+      to: uniqueNumber(),
+      scheduled_at: new Date(Date.now() + 60_000).toISOString(),
+    });
+  const blocked = [
+    await schedule(heldOwner, heldAgent.id),
+    await schedule(heldOwner, heldAgent.id),
+  ];
+  const waiting = await schedule(otherOwner, otherAgent.id);
+  // The held org's calls are due first (the claim takes the earliest), a full batch of them.
+  const dueAt = (id: string, at: Date) =>
+    withSystem(t.database, (tx) =>
+      tx.updateTable('scheduled_calls').set({ next_attempt_at: at }).where('id', '=', id).execute(),
+    );
+  for (const b of blocked) await dueAt(b.id, new Date(Date.now() - 60_000));
+  await dueAt(waiting.id, new Date(Date.now() - 1000));
+
+  const dispatcher = createDispatcher({
+    database: busy,
+    config: dispatcherConfig({ batchSize: blocked.length }),
+    logger: t.app.log as unknown as Logger,
+    now: () => SATURDAY,
+  });
+  const admin = await openAct();
+  try {
+    await admin.q('SELECT 1 FROM org_calling_windows WHERE org_id = $1 FOR UPDATE', [held.org.id]);
+    // A full batch: the loop would run the next pass at once.
+    expect(await dispatcher.runOnce()).toBe(blocked.length);
+    for (const b of blocked) {
+      expect(await scheduledCallRow(t.database, b.id)).toMatchObject({
+        status: 'pending',
+        attempts: 0,
+        dispatch_key: null,
+      });
+    }
+    // That pass takes the other org's call (the given-back calls are not due), and places it; not
+    // a full batch, so the loop then waits its poll interval.
+    expect(await dispatcher.runOnce()).toBe(1);
+    expect(fake.calls.filter((c) => c.scheduledCallId === waiting.id)).toHaveLength(1);
+    expect(await scheduledCallRow(t.database, waiting.id)).toMatchObject({ status: 'dispatched' });
+    expect(await dispatcher.runOnce()).toBe(0);
+  } finally {
+    await admin.rollback();
+  }
+  // No attempt was spent on the given-back calls, and none of them was placed.
+  for (const b of blocked) {
+    expect(await scheduledCallRow(t.database, b.id)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+    });
+    expect(fake.calls.filter((c) => c.scheduledCallId === b.id)).toHaveLength(0);
+  }
 });

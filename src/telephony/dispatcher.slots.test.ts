@@ -1,10 +1,14 @@
 // A scheduled call's live-call slot (src/quotas/call-slots.ts) when an attempt's outcome is
-// unknown: Twilio accepted the call but the answer was lost, so the call may be live while the
-// lease runs out and the call is tried again. Each attempt holds a slot of its own (the lease is
-// keyed by its dispatch key): the maybe-live call keeps counting against max_live_calls until its
-// own status callback ends it, a retry takes another slot (or waits for one), and neither
-// attempt's end or failure gives back the other's slot. Nothing is timed: the lost answer is a
-// client that throws once Twilio (the fake) accepted the call, the lease's end is written.
+// unknown: the request to Twilio timed out or its answer was lost, so the attempt may or may not
+// have placed a call. Each attempt holds a slot of its own (the lease is keyed by its dispatch
+// key) while its outcome is open: neither attempt's end or failure gives back the other's slot.
+// When the dispatcher's lease runs out with no call logged for the row, lease recovery decides the
+// attempt placed nothing and puts the call back to be placed again: that attempt's slot goes back
+// with that decision (the day's count stays), so a spell of timeouts does not hold slots for
+// QUOTA_LEASE_SECONDS; a late callback of its call releasing it again changes nothing. A row
+// finished as dispatched by recovery (a call was logged) keeps its slot. Nothing is timed: the
+// lost answer is a client that throws once Twilio (the fake) accepted the call, the timeout one
+// that throws without asking, the lease's end is written.
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
@@ -45,6 +49,23 @@ afterAll(async () => {
   await t?.close();
   await fake?.close();
 });
+
+/** A client whose request times out before Twilio took the call: nothing is placed. */
+function timedOutBeforeTwilio(): TwilioClientFor {
+  return async () => {
+    const calls = Object.assign(
+      () => {
+        throw new Error('no call to update');
+      },
+      {
+        create: async () => {
+          throw Object.assign(new Error('request timed out'), { code: 'ETIMEDOUT' });
+        },
+      },
+    );
+    return { calls } as unknown as TwilioRest;
+  };
+}
 
 /** A client whose calls.create reaches Twilio, which accepts the call; the answer is then lost. */
 function answerLost(): TwilioClientFor {
@@ -94,11 +115,22 @@ async function orgWithDueCall(max: number) {
     scheduled_at: new Date(Date.now() + 60_000).toISOString(),
   });
   await makeScheduledCallDue(t.database, s.id);
-  const live = async () => {
-    const u = await t.app.inject({ url: '/api/orgs/current/usage', headers: as(...who) });
-    return u.json().live_calls.live as number;
-  };
-  return { id: s.id, phone, live };
+  const usage = async () =>
+    (await t.app.inject({ url: '/api/orgs/current/usage', headers: as(...who) })).json();
+  const live = async () => (await usage()).live_calls.live as number;
+  const today = async () => (await usage()).scheduled_calls_per_day.live as number;
+  return { id: s.id, phone, live, today };
+}
+
+/** The lease of the row's attempt runs out (written, not waited for). */
+function expireLease(id: string) {
+  return withSystem(t.database, (tx) =>
+    tx
+      .updateTable('scheduled_calls')
+      .set({ lease_expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', id)
+      .execute(),
+  );
 }
 
 /** The first attempt: Twilio places the call, the dispatcher never hears; its lease runs out. */
@@ -108,13 +140,7 @@ async function maybeLiveAttempt(id: string): Promise<FakeCall> {
     status: 'dispatching',
     attempts: 1,
   });
-  await withSystem(t.database, (tx) =>
-    tx
-      .updateTable('scheduled_calls')
-      .set({ lease_expires_at: new Date(Date.now() - 1000) })
-      .where('id', '=', id)
-      .execute(),
-  );
+  await expireLease(id);
   const placed = fake.calls.filter((c) => c.scheduledCallId === id);
   expect(placed).toHaveLength(1);
   return placed[0]!;
@@ -136,46 +162,54 @@ async function completed(c: FakeCall, from: string) {
   expect(res.statusCode).toBe(204);
 }
 
-it('a retry of a maybe-live call takes a slot of its own: at the limit it waits', async () => {
-  const { id, phone, live } = await orgWithDueCall(1);
-  const first = await maybeLiveAttempt(id);
+it('a request that timed out before Twilio took the call: recovery gives its slot back', async () => {
+  const { id, phone, live, today } = await orgWithDueCall(1);
+  await dispatcher(timedOutBeforeTwilio()).runOnce();
+  expect(await scheduledCallRow(t.database, id)).toMatchObject({
+    status: 'dispatching',
+    attempts: 1,
+  });
+  expect(fake.calls.filter((c) => c.scheduledCallId === id)).toHaveLength(0);
+  // Outcome unknown: the attempt keeps the org's one slot while its lease runs.
   expect(await live()).toBe(1);
 
-  // The lease runs out, the call goes back to the queue and is claimed again at once: the first
-  // attempt's call may be live, holding the org's one slot. The retry must not be placed.
+  // The lease runs out with no call logged: recovery puts the call back to be placed again, and
+  // the attempt's slot goes back with that decision. The retry takes the slot and is placed (it
+  // waited for the timed-out attempt's slot for QUOTA_LEASE_SECONDS before).
+  await expireLease(id);
   await dispatcher().runOnce();
-  expect(fake.calls.filter((c) => c.scheduledCallId === id)).toHaveLength(1);
-  const waiting = await scheduledCallRow(t.database, id);
-  expect(waiting).toMatchObject({ status: 'pending', attempts: 1 });
-  expect(waiting.last_error).toMatch(/Waiting for a free call slot: 1 of 1/);
-  expect(await live()).toBe(1);
-
-  // The first attempt's call ends: its slot goes back, and the call it placed settles the row.
-  await completed(first, phone.number);
-  expect(await live()).toBe(0);
-  await makeScheduledCallDue(t.database, id);
-  await dispatcher().runOnce();
-  expect(fake.calls.filter((c) => c.scheduledCallId === id)).toHaveLength(1);
+  const calls = fake.calls.filter((c) => c.scheduledCallId === id);
+  expect(calls).toHaveLength(1);
   expect(await scheduledCallRow(t.database, id)).toMatchObject({
     status: 'dispatched',
-    call_sid: first.sid,
+    call_sid: calls[0]!.sid,
+    attempts: 2,
   });
+  expect(await live()).toBe(1);
+  // The day's count keeps both attempts.
+  expect(await today()).toBe(2);
+
+  // The call placed ends: nothing is left counting.
+  await completed(calls[0]!, phone.number);
+  expect(await live()).toBe(0);
 });
 
-it("neither attempt's end nor failure gives back the other's slot", async () => {
+it("neither attempt's end nor failure gives back the other's slot; recovery gives back the first's", async () => {
   const { id, phone, live } = await orgWithDueCall(5);
   const first = await maybeLiveAttempt(id);
+  expect(await live()).toBe(1);
 
-  // The retry fails with a definite answer: its own slot goes back, not the maybe-live call's.
+  // The lease ran out with no call logged: recovery decides the first attempt placed nothing and
+  // gives its slot back. The retry fails with a definite answer: its own slot goes back.
   fake.failNext(1, 503);
   await dispatcher().runOnce();
   expect(await scheduledCallRow(t.database, id)).toMatchObject({
     status: 'pending',
     attempts: 2,
   });
-  expect(await live()).toBe(1);
+  expect(await live()).toBe(0);
 
-  // The next retry is placed (two calls may now be live: two slots).
+  // The next retry is placed and holds its slot.
   await makeScheduledCallDue(t.database, id);
   await dispatcher().runOnce();
   const calls = fake.calls.filter((c) => c.scheduledCallId === id);
@@ -186,11 +220,42 @@ it("neither attempt's end nor failure gives back the other's slot", async () => 
     call_sid: second.sid,
     attempts: 3,
   });
-  expect(await live()).toBe(2);
+  expect(await live()).toBe(1);
 
-  // The first attempt's call ends: the second's slot is still held while it is live.
+  // The first attempt's call did exist after all and ends late: its callback releases the first
+  // attempt's slot again, which changes nothing — the second's is still held while it is live.
   await completed(first, phone.number);
   expect(await live()).toBe(1);
   await completed(second, phone.number);
+  expect(await live()).toBe(0);
+});
+
+it('a row recovery finishes as dispatched (its call was logged) keeps its slot', async () => {
+  const { id, phone, live } = await orgWithDueCall(5);
+  const first = await maybeLiveAttempt(id);
+  // The call is logged for the row by a callback that does not name the attempt (no dispatch
+  // key: it cannot settle the row), so the row waits for its lease.
+  const res = await twilioPost(
+    t.app,
+    `/webhooks/twilio/status?scheduled_call_id=${id}`,
+    callParams({
+      CallSid: first.sid,
+      From: phone.number,
+      To: first.to,
+      Direction: 'outbound-api',
+      CallStatus: 'in-progress',
+    }),
+  );
+  expect(res.statusCode).toBe(204);
+  expect((await scheduledCallRow(t.database, id)).status).toBe('dispatching');
+  await dispatcher().runOnce();
+  expect(await scheduledCallRow(t.database, id)).toMatchObject({
+    status: 'dispatched',
+    call_sid: first.sid,
+  });
+  expect(fake.calls.filter((c) => c.scheduledCallId === id)).toHaveLength(1);
+  // The call is live: its attempt's slot still counts until its status callback ends it.
+  expect(await live()).toBe(1);
+  await completed(first, phone.number);
   expect(await live()).toBe(0);
 });

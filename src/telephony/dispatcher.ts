@@ -10,8 +10,9 @@
 //      nothing, and any callback for the call settles that very attempt as dispatched — even when
 //      the instance that placed it died before recording the call sid.
 //   3. A lease that runs out (the instance died) is recovered: a call already logged for the row
-//      finishes it as dispatched; otherwise it goes back to the queue. Before placing, a claim
-//      also checks for a logged call of an earlier attempt.
+//      finishes it as dispatched; otherwise it goes back to the queue (the attempt is held to have
+//      placed nothing, and its live-call slot goes back: runOnce). Before placing, a claim also
+//      checks for a logged call of an earlier attempt.
 //   4. Twilio's REST API takes no idempotency key, so one window remains: the instance dies (or
 //      its request times out) after Twilio accepted the call, and no callback for that call
 //      reaches any instance before the lease runs out (DISPATCHER_LEASE_SECONDS; Twilio sends the
@@ -23,7 +24,8 @@
 // up to DISPATCHER_MAX_ATTEMPTS, then the call is `failed` with the reason; a 4xx from Twilio (a bad
 // number, a refused account) fails at once. An outcome the database would not write before the
 // request to Twilio was sent (a lock timeout, a deadlock, a lost connection) gives the claim back:
-// no call was attempted, so no attempt is spent (place()).
+// no call was attempted, so no attempt is spent; the call is due again after
+// DISPATCHER_RETRY_BASE_MS (place()).
 
 import type { Logger } from 'pino';
 import { recordAudit } from '../audit/audit.ts';
@@ -34,7 +36,11 @@ import { isDatabaseBusy, isDatabaseUnavailable } from '../db/errors.ts';
 import { type Tx, withSystem } from '../db/tenant.ts';
 import { newId } from '../http/ids.ts';
 import { systemMeta } from '../http/request-meta.ts';
-import { releaseDispatchSlots, takeDispatchSlots } from '../quotas/call-slots.ts';
+import {
+  releaseDispatchSlots,
+  releaseUnplacedAttemptSlot,
+  takeDispatchSlots,
+} from '../quotas/call-slots.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { insertCallIfAbsent, lockCall } from './call-log.repository.ts';
 import * as queue from './dispatch.repository.ts';
@@ -218,6 +224,15 @@ export function createDispatcher(deps: DispatcherDeps) {
    * the call is due again, its attempt not spent, instead of waiting in `dispatching` for its
    * lease to run out and then counting as a failed attempt. Any other error is left to the lease
    * (a fault that would recur must not retry at every poll for ever).
+   *
+   * The call given back is due again after DISPATCHER_RETRY_BASE_MS (the wait before a first
+   * retry; it does not grow, as no attempt is spent), not at once: the write may fail again for as
+   * long as the lock is held or the database stays busy, and a call due at once keeps its earliest
+   * due time, so every pass would claim it first — a batch of them would fill every batch, loop()
+   * would run again at once (a full batch), and other orgs' due calls would wait. Put off, the
+   * call goes behind every call already due, and the pass run at once after a full batch of them
+   * claims those instead (or nothing: then the loop waits its poll interval). Each such call is
+   * tried at most once per DISPATCHER_RETRY_BASE_MS.
    */
   async function place(c: queue.ClaimedCall): Promise<void> {
     let account: TwilioAccount | null;
@@ -229,7 +244,9 @@ export function createDispatcher(deps: DispatcherDeps) {
         { err, scheduled_call_id: c.id, org_id: c.org_id },
         'dispatch outcome not written before placing: the claim is given back',
       );
-      return settle(c, (tx) => queue.releaseClaim(tx, c.org_id, c.id, c.dispatch_key));
+      return settle(c, (tx) =>
+        queue.releaseClaim(tx, c.org_id, c.id, c.dispatch_key, d.retryBaseMs),
+      );
     }
     if (account) await request(c, account);
   }
@@ -312,6 +329,13 @@ export function createDispatcher(deps: DispatcherDeps) {
         { scheduled_call_id: r.id, org_id: r.org_id, status: r.status },
         'scheduled call lease expired: recovered',
       );
+      // No call logged for the attempt: it is held to have placed nothing (the call is placed
+      // again, or failed), so its live-call slot goes back with that decision; one left to
+      // QUOTA_LEASE_SECONDS would count a call that does not exist, while the retry takes a slot
+      // of its own. A row finished as dispatched keeps its slot until its call's status callback.
+      if (r.status !== 'dispatched' && r.dispatch_key) {
+        await releaseUnplacedAttemptSlot(deps.quotas, r.org_id, r.id, r.dispatch_key);
+      }
     }
     // Reviewed system-path use: the queue spans every org; each outcome is written in its own org.
     const claimed = await withSystem(database, (tx) =>
