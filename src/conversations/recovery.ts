@@ -169,6 +169,17 @@ async function sizeOnDisk(path: string): Promise<number | null> {
   }
 }
 
+/** The `unreadable` salvage of the file at `path` after `err`: its code, and the kept size. */
+async function unreadable(
+  path: string,
+  err: unknown,
+  unusable: boolean,
+): Promise<Extract<Salvage, { outcome: 'unreadable' }>> {
+  const code = errorCode(err);
+  const keptBytes = await sizeOnDisk(path);
+  return { outcome: 'unreadable', err, code, transient: TRANSIENT.has(code), unusable, keptBytes };
+}
+
 /**
  * Makes the file of a conversation whose writer stopped early playable from what reached the
  * disk, and answers what it then holds. Only a file that was read and found unusable is removed,
@@ -189,16 +200,7 @@ export async function salvageAudio(
   } catch (err) {
     if (isMissing(err)) return { outcome: 'unusable' };
     log.error({ err, conversation_id: row.id }, 'conversation file could not be read; kept');
-    const code = errorCode(err);
-    const keptBytes = await sizeOnDisk(path);
-    return {
-      outcome: 'unreadable',
-      err,
-      code,
-      transient: TRANSIENT.has(code),
-      unusable: false,
-      keptBytes,
-    };
+    return unreadable(path, err, false);
   }
   if (repaired) return { outcome: 'repaired', audio: repaired };
   try {
@@ -208,16 +210,7 @@ export async function salvageAudio(
       // Finalising it `failed` now would leave the file on disk for good (the purge only takes
       // deleted rows): like an unreadable file, the row waits for a removal that succeeds.
       log.error({ err, conversation_id: row.id }, 'unusable conversation file not removed');
-      const code = errorCode(err);
-      const keptBytes = await sizeOnDisk(path);
-      return {
-        outcome: 'unreadable',
-        err,
-        code,
-        transient: TRANSIENT.has(code),
-        unusable: true,
-        keptBytes,
-      };
+      return unreadable(path, err, true);
     }
   }
   return { outcome: 'unusable' };
