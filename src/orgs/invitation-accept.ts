@@ -57,7 +57,6 @@ import {
 import {
   findInvitationByTokenHash,
   findInvitationByTokenHashForUpdate,
-  lockAccountByEmail,
   markInvitationAccepted,
 } from './invitation.repository.ts';
 import { assertInviterAuthority, settleInviterAuthority } from './invitation-authority.ts';
@@ -195,7 +194,7 @@ async function acceptLocked(
   //   re-invite: 409 already_member).
   const org = await findOrgForShare(tx, token.orgId);
   if (!org) throw new AppError('invalid_token');
-  const existing = await lockAccountByEmail(tx, token.email);
+  const existing = await findUserByEmail(tx, token.email, { forUpdate: true });
   const inv = await findInvitationByTokenHashForUpdate(tx, token.tokenHash);
   if (!inv || inv.org_id !== org.id || inv.email !== token.email) {
     throw new AppError('invalid_token');

@@ -1,5 +1,5 @@
 // Invitations data access. The caller owns the transaction.
-import type { Invitation, Role, User } from '../db/schema.ts';
+import type { Invitation, Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
 export async function insertInvitation(
@@ -62,20 +62,6 @@ export function findInvitationByTokenHashForUpdate(
   tokenHash: string,
 ): Promise<Invitation | undefined> {
   return byTokenHash(tx, tokenHash).forUpdate().executeTakeFirst();
-}
-
-/**
- * The account an invitation names, its row locked for update (claiming it rewrites the row) and
- * read as it is once locked; undefined when the address has none. The accept takes it before the
- * invitation's lock (invitation-accept.ts: the lock order).
- */
-export function lockAccountByEmail(tx: Tx, email: string): Promise<User | undefined> {
-  return tx
-    .selectFrom('users')
-    .selectAll()
-    .where('email', '=', email)
-    .forUpdate()
-    .executeTakeFirst();
 }
 
 export function findInvitationByTokenHash(

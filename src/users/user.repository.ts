@@ -5,8 +5,18 @@ import { fixedQuery } from '../db/fixed-query.ts';
 import type { NewUser, Org, User } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
-export function findUserByEmail(tx: Tx, email: string): Promise<User | undefined> {
-  return tx.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+/**
+ * The account of an address, undefined when it has none. `forUpdate`: its row locked FOR UPDATE
+ * by this one statement and read as it is once locked (the caller is about to rewrite it, or
+ * must see a concurrent change that commits first, e.g. an invitation's accept).
+ */
+export function findUserByEmail(
+  tx: Tx,
+  email: string,
+  { forUpdate = false }: { forUpdate?: boolean } = {},
+): Promise<User | undefined> {
+  const q = tx.selectFrom('users').selectAll().where('email', '=', email);
+  return (forUpdate ? q.forUpdate() : q).executeTakeFirst();
 }
 
 export function findUserById(tx: Tx, id: string): Promise<User | undefined> {
