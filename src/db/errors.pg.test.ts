@@ -59,12 +59,14 @@ it('a serialization failure (40001) is busy', async () => {
   await x.query('SELECT n FROM zz_busy WHERE id = 1');
   await y.query('SELECT n FROM zz_busy WHERE id = 1');
   await x.query('UPDATE zz_busy SET n = n + 1 WHERE id = 1');
-  const waiting = y.query('UPDATE zz_busy SET n = n + 1 WHERE id = 1');
-  await x.query('COMMIT');
-  const err = await waiting.then(
+  // Its refusal is caught from the start: it can arrive before the COMMIT's answer, and a
+  // rejection nobody handles yet fails the run.
+  const waiting = y.query('UPDATE zz_busy SET n = n + 1 WHERE id = 1').then(
     () => undefined,
     (e: unknown) => e,
   );
+  await x.query('COMMIT');
+  const err = await waiting;
   await y.query('ROLLBACK');
   expect((err as { code?: string }).code).toBe('40001');
   expect(isDatabaseBusy(err)).toBe(true);
