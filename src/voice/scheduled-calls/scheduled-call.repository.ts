@@ -115,13 +115,35 @@ export function updatePending(
     .executeTakeFirst();
 }
 
-/** Hide a finished call (dispatched, failed, cancelled) from lists; its history stays. */
-export async function softDeleteFinished(tx: Tx, orgId: string, id: string): Promise<boolean> {
-  const res = await tx
+/**
+ * The pending call, locked until the transaction ends: what a PATCH changes from, read under the
+ * lock its UPDATE takes anyway, so a concurrent PATCH cannot slip in between and make the audit's
+ * old values stale. Undefined once the dispatcher has it (its claim skips locked rows).
+ */
+export function lockPending(tx: Tx, orgId: string, id: string): Promise<ScheduledCall | undefined> {
+  return tx
+    .selectFrom('scheduled_calls')
+    .selectAll()
+    .where(liveRow(orgId, id))
+    .where('status', '=', 'pending')
+    .forUpdate()
+    .executeTakeFirst();
+}
+
+/**
+ * Hide a finished call (dispatched, failed, cancelled) from lists; its history stays. Returns what
+ * the audit entry names (as the row is when hidden), or undefined when no finished call matched.
+ */
+export function softDeleteFinished(
+  tx: Tx,
+  orgId: string,
+  id: string,
+): Promise<Pick<ScheduledCall, 'to_number' | 'status' | 'owner_id' | 'call_sid'> | undefined> {
+  return tx
     .updateTable('scheduled_calls')
     .set({ deleted_at: new Date(), updated_at: new Date() })
     .where(liveRow(orgId, id))
     .where('status', 'in', ['dispatched', 'failed', 'cancelled'])
+    .returning(['to_number', 'status', 'owner_id', 'call_sid'])
     .executeTakeFirst();
-  return Number(res.numUpdatedRows) > 0;
 }

@@ -124,7 +124,11 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request, reply) => {
-      const row = await scheduledCalls.create(requirePrincipal(request), request.body);
+      const row = await scheduledCalls.create(
+        requirePrincipal(request),
+        request.body,
+        requestMeta(request),
+      );
       return reply.code(201).send(toScheduledCallJson(row));
     },
   );
@@ -180,7 +184,12 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       toScheduledCallJson(
-        await scheduledCalls.update(requirePrincipal(request), request.params.id, request.body),
+        await scheduledCalls.update(
+          requirePrincipal(request),
+          request.params.id,
+          request.body,
+          requestMeta(request),
+        ),
       ),
   );
 

@@ -3,6 +3,11 @@
 // or pending → cancelled.
 //
 // Invariants:
+// - Who scheduled a call to which number, and who moved it to another number or time, is audited
+//   in the transaction that writes it: `scheduled_call.create` (number, agent, time, zone) and
+//   `scheduled_call.update` (the fields sent, old → new). A refused create or change records
+//   nothing. Hiding a finished call (DELETE) is `scheduled_call.delete`: it takes the call out of
+//   every list, so the log is what still says it existed.
 // - Every cancel is audited (`scheduled_call.cancel`) in the transaction that cancels: a person's
 //   here (POST …/cancel, and DELETE of a pending call), with reason `user`; the dispatcher's and
 //   the do-not-call list's with their own reasons. A refused cancel (404, 409) records nothing.
@@ -12,7 +17,7 @@
 //   still waits for that backoff. A placed call clears it (src/telephony/dispatch.repository.ts).
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
-import { recordAct } from '../../audit/audit.ts';
+import { type Act, recordAct } from '../../audit/audit.ts';
 import {
   assertNotListed,
   dispatchAt,
@@ -71,6 +76,48 @@ function recordCancel(
   });
 }
 
+/**
+ * Scheduling, changing or hiding a call, in its transaction: who (the key too, if one acted), the
+ * call, and what an admin needs to see where the org's calls go.
+ */
+function recordCallAct(
+  tx: Tx,
+  meta: RequestMeta,
+  p: Principal,
+  action: 'scheduled_call.create' | 'scheduled_call.update' | 'scheduled_call.delete',
+  id: string,
+  metadata: Act['metadata'],
+): Promise<void> {
+  return recordAct(tx, meta, p, { action, target_type: 'scheduled_call', target_id: id, metadata });
+}
+
+/**
+ * What a PATCH did: the fields sent (`changed`, as the agents' entries name them), old → new for
+ * each (`old_<field>` beside the new value), the number the call goes to now, and its owner (a
+ * manager may change a member's call).
+ */
+function changeMetadata(
+  patch: Partial<Omit<ScheduledCallInput, 'agent_id'>>,
+  before: ScheduledCall,
+  after: ScheduledCall,
+): Act['metadata'] {
+  const m: Act['metadata'] = {
+    changed: Object.keys(patch).sort().join(' '),
+    number: after.to_number,
+    owner_id: after.owner_id,
+  };
+  if (patch.to !== undefined) m.old_number = before.to_number;
+  if (patch.scheduled_at !== undefined) {
+    m.old_scheduled_at = before.scheduled_at.toISOString();
+    m.scheduled_at = after.scheduled_at.toISOString();
+  }
+  if (patch.recipient_time_zone !== undefined) {
+    m.old_recipient_time_zone = before.recipient_time_zone;
+    m.recipient_time_zone = after.recipient_time_zone;
+  }
+  return m;
+}
+
 export function createScheduledCallService(
   database: Database,
   config: Pick<Config, 'scheduledCalls'>,
@@ -91,7 +138,11 @@ export function createScheduledCallService(
   const one = async (p: Principal, row: ScheduledCall) => (await withDispatchAt(p, [row]))[0]!;
 
   return {
-    async create(p: Principal, input: ScheduledCallInput): Promise<ScheduledCallView> {
+    async create(
+      p: Principal,
+      input: ScheduledCallInput,
+      meta: RequestMeta,
+    ): Promise<ScheduledCallView> {
       const at = new Date(input.scheduled_at);
       let zone: string | null = null;
       const row = await scheduledCalls.create(
@@ -124,13 +175,20 @@ export function createScheduledCallService(
               `At most ${config.scheduledCalls.maxPending} scheduled calls may wait at once`,
             );
           }
-          return repo.insertScheduledCall(tx, {
+          const inserted = await repo.insertScheduledCall(tx, {
             ...owned,
             agent_id: agent.id,
             to_number: input.to,
             scheduled_at: at,
             recipient_time_zone: zone,
           });
+          await recordCallAct(tx, meta, p, 'scheduled_call.create', inserted.id, {
+            number: inserted.to_number,
+            agent_id: inserted.agent_id,
+            scheduled_at: inserted.scheduled_at.toISOString(),
+            recipient_time_zone: inserted.recipient_time_zone,
+          });
+          return inserted;
         },
         () => {
           checkTime(at);
@@ -173,6 +231,7 @@ export function createScheduledCallService(
       p: Principal,
       id: string,
       patch: Partial<Omit<ScheduledCallInput, 'agent_id'>>,
+      meta: RequestMeta,
     ): Promise<ScheduledCallView> {
       const at = patch.scheduled_at === undefined ? undefined : new Date(patch.scheduled_at);
       let zone: string | null | undefined;
@@ -185,12 +244,24 @@ export function createScheduledCallService(
             throw new AppError('scheduled_call_not_pending', `It is ${current.status}`);
           }
           if (patch.to !== undefined) await assertNotListed(tx, p.orgId, patch.to);
+          // The values the audit entry names as old, read under the row lock the UPDATE takes
+          // anyway: a concurrent PATCH cannot change them in between.
+          const before = await repo.lockPending(tx, p.orgId, id);
+          if (!before) throw new AppError('scheduled_call_not_pending', 'It is being placed');
           const updated = await repo.updatePending(tx, p.orgId, id, {
             ...(patch.to !== undefined ? { to_number: patch.to } : {}),
             ...(at ? { scheduled_at: at } : {}),
             ...(zone !== undefined ? { recipient_time_zone: zone } : {}),
           });
           if (!updated) throw new AppError('scheduled_call_not_pending', 'It is being placed');
+          await recordCallAct(
+            tx,
+            meta,
+            p,
+            'scheduled_call.update',
+            id,
+            changeMetadata(patch, before, updated),
+          );
           return updated;
         },
         () => {
@@ -213,12 +284,23 @@ export function createScheduledCallService(
       return { ...cancelled, dispatch_at: null };
     },
 
-    /** Cancel a pending call and hide it; a finished one is only hidden. In flight: 409. */
+    /**
+     * Cancel a pending call and hide it (audited as the cancel, `deleted: true`); a finished one is
+     * only hidden (audited as `scheduled_call.delete`). In flight: 409.
+     */
     remove(p: Principal, id: string, meta: RequestMeta): Promise<void> {
       return scheduledCalls.manage(p, id, async (tx) => {
         const cancelled = await repo.cancelPending(tx, p.orgId, id, true);
         if (cancelled) return recordCancel(tx, meta, p, cancelled, true);
-        if (await repo.softDeleteFinished(tx, p.orgId, id)) return;
+        const hidden = await repo.softDeleteFinished(tx, p.orgId, id);
+        if (hidden) {
+          return recordCallAct(tx, meta, p, 'scheduled_call.delete', id, {
+            number: hidden.to_number,
+            status: hidden.status,
+            owner_id: hidden.owner_id,
+            call_sid: hidden.call_sid,
+          });
+        }
         throw new AppError('scheduled_call_not_pending', 'The call is being placed right now');
       });
     },

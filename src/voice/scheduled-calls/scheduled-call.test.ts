@@ -2,7 +2,9 @@
 // transaction that cancels (a member's own call, a manager's cancel of someone else's, DELETE of a
 // pending call), and last_error goes when it no longer explains the call (a new time, a cancel by a
 // person) but stays while it does (a retry's wait that an edit of the number leaves in place).
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Principal } from '../../access/principal.ts';
 import type { Role } from '../../db/schema.ts';
 import { withSystem } from '../../db/tenant.ts';
 import { claimDueCalls, markRetry } from '../../telephony/dispatch.repository.ts';
@@ -17,6 +19,7 @@ import {
   scheduledCallRow,
   uniqueNumber,
 } from '../../test/twilio.ts';
+import { createScheduledCallService } from './scheduled-call.service.ts';
 
 let t: TestApp;
 let a: Awaited<ReturnType<typeof createTeam>>;
@@ -112,7 +115,7 @@ describe('cancelling is audited', () => {
     });
   });
 
-  it('DELETE of a pending call is a cancel and audited as one; hiding a finished call is not', async () => {
+  it('DELETE of a pending call is a cancel and audited as one; hiding a finished call is no cancel', async () => {
     const s = await memberCall();
     const del = await t.app.inject({
       method: 'DELETE',
@@ -139,7 +142,8 @@ describe('cancelling is audited', () => {
       headers: member(),
     });
     expect(hide.statusCode).toBe(204);
-    expect(await cancelsOf(done.id)).toHaveLength(1); // the cancel's own, nothing for the hiding
+    // The cancel's own; the hiding is no cancel (it is scheduled_call.delete, tested below).
+    expect(await cancelsOf(done.id)).toHaveLength(1);
   });
 
   it('a refused cancel (not pending any more, or not theirs) records nothing', async () => {
@@ -216,5 +220,257 @@ describe('last_error', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'cancelled', last_error: null });
+  });
+});
+
+const entriesOf = async (action: string, id: string) =>
+  (await auditOf(t.database, a.org.id)).filter((e) => e.action === action && e.target_id === id);
+const actionsOf = async (action: string) =>
+  (await auditOf(t.database, a.org.id)).filter((e) => e.action === action);
+
+describe('scheduling and changing a call are audited', () => {
+  it('a create: one entry, in the org, naming the person, the call, its number, agent and time', async () => {
+    const to = uniqueNumber();
+    const at = inAnHour();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/scheduled-calls',
+      headers: { ...member(), 'user-agent': 'scheduler-test' },
+      payload: { agent_id: memberAgent.id, to, scheduled_at: at },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const id = res.json().id as string;
+    const entries = await entriesOf('scheduled_call.create', id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      org_id: a.org.id,
+      actor_user_id: a.member.id,
+      actor_type: 'user',
+      target_type: 'scheduled_call',
+      target_id: id,
+      outcome: 'success',
+      user_agent: 'scheduler-test',
+      metadata: {
+        number: to,
+        agent_id: memberAgent.id,
+        scheduled_at: new Date(at).toISOString(),
+        recipient_time_zone: null,
+      },
+    });
+    expect(entries[0]!.request_id).toBeTruthy();
+  });
+
+  it('a create by an API key names the key beside its creator', async () => {
+    const keyId = randomUUID();
+    const key: Principal = {
+      userId: a.member.id,
+      orgId: a.org.id,
+      role: 'member',
+      superuser: false,
+      via: 'api_key',
+      scopes: ['scheduled_calls:write'],
+      apiKeyId: keyId,
+    };
+    const service = createScheduledCallService(t.database, t.config);
+    const meta = { ip: '203.0.113.9', userAgent: 'worker', requestId: 'req-key-create' };
+    const to = uniqueNumber();
+    const row = await service.create(
+      key,
+      { agent_id: memberAgent.id, to, scheduled_at: inAnHour(), recipient_time_zone: 'Asia/Tokyo' },
+      meta,
+    );
+    const entries = await entriesOf('scheduled_call.create', row.id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      actor_user_id: a.member.id,
+      actor_type: 'api_key',
+      ip: '203.0.113.9',
+      request_id: 'req-key-create',
+      metadata: { number: to, recipient_time_zone: 'Asia/Tokyo', api_key_id: keyId },
+    });
+  });
+
+  it('a refused create (listed number, past time, no such agent) records nothing', async () => {
+    const before = (await actionsOf('scheduled_call.create')).length;
+    const listed = uniqueNumber();
+    const add = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs/current/do-not-call',
+      headers: manager(),
+      payload: { number: listed },
+    });
+    expect(add.statusCode, add.body).toBe(201);
+    const attempts = [
+      { agent_id: memberAgent.id, to: listed, scheduled_at: inAnHour() },
+      { agent_id: memberAgent.id, to: uniqueNumber(), scheduled_at: '2020-01-01T00:00:00Z' },
+      { agent_id: randomUUID(), to: uniqueNumber(), scheduled_at: inAnHour() },
+    ];
+    const codes = [];
+    for (const payload of attempts) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/scheduled-calls',
+        headers: member(),
+        payload,
+      });
+      codes.push(res.statusCode);
+    }
+    expect(codes.every((c) => c >= 400)).toBe(true);
+    expect(await actionsOf('scheduled_call.create')).toHaveLength(before);
+    // A create that goes through is recorded: the count above is not zero by accident.
+    const s = await memberCall();
+    expect(await actionsOf('scheduled_call.create')).toHaveLength(before + 1);
+    expect(await entriesOf('scheduled_call.create', s.id)).toHaveLength(1);
+  });
+
+  it("a manager redirecting a member's call: old and new number and time, the fields sent, the owner", async () => {
+    const s = await memberCall();
+    const old = await scheduledCallRow(t.database, s.id);
+    const to = uniqueNumber();
+    const at = new Date(Date.now() + 7_200_000).toISOString();
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/scheduled-calls/${s.id}`,
+      headers: manager(),
+      payload: { to, scheduled_at: at },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const entries = await entriesOf('scheduled_call.update', s.id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      org_id: a.org.id,
+      actor_user_id: a.manager.id,
+      actor_type: 'user',
+      target_type: 'scheduled_call',
+      target_id: s.id,
+      outcome: 'success',
+      metadata: {
+        changed: 'scheduled_at to',
+        owner_id: a.member.id,
+        old_number: s.to,
+        number: to,
+        old_scheduled_at: old.scheduled_at.toISOString(),
+        scheduled_at: at,
+      },
+    });
+    expect(entries[0]!.metadata).not.toHaveProperty('recipient_time_zone');
+  });
+
+  it('a change of zone alone: the zone, old and new, and the number the call still goes to', async () => {
+    const s = await memberCall();
+    const res = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/scheduled-calls/${s.id}`,
+      headers: member(),
+      payload: { recipient_time_zone: 'Europe/Berlin' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const entries = await entriesOf('scheduled_call.update', s.id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      actor_user_id: a.member.id,
+      metadata: {
+        changed: 'recipient_time_zone',
+        number: s.to,
+        old_recipient_time_zone: null,
+        recipient_time_zone: 'Europe/Berlin',
+      },
+    });
+    expect(entries[0]!.metadata).not.toHaveProperty('old_number');
+    expect(entries[0]!.metadata).not.toHaveProperty('scheduled_at');
+  });
+
+  it('a refused change (listed number, past time, not pending, not theirs) records nothing', async () => {
+    const s = await memberCall();
+    const listed = uniqueNumber();
+    const add = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs/current/do-not-call',
+      headers: manager(),
+      payload: { number: listed },
+    });
+    expect(add.statusCode, add.body).toBe(201);
+    const patch = (id: string, payload: object, headers = member()) =>
+      t.app.inject({ method: 'PATCH', url: `/api/scheduled-calls/${id}`, headers, payload });
+    expect((await patch(s.id, { to: listed })).statusCode).toBe(409);
+    expect((await patch(s.id, { scheduled_at: '2020-01-01T00:00:00Z' })).statusCode).toBe(400);
+    expect(
+      (await patch(s.id, { to: uniqueNumber() }, as(a.member2, a.org, 'member'))).statusCode,
+    ).toBe(404);
+    expect(await entriesOf('scheduled_call.update', s.id)).toHaveLength(0);
+    expect((await scheduledCallRow(t.database, s.id)).to_number).toBe(s.to);
+
+    // A change that goes through is recorded; once cancelled, the call cannot be changed.
+    expect((await patch(s.id, { recipient_time_zone: 'Asia/Tokyo' })).statusCode).toBe(200);
+    expect(await entriesOf('scheduled_call.update', s.id)).toHaveLength(1);
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/api/scheduled-calls/${s.id}/cancel`,
+      headers: member(),
+    });
+    expect(cancel.statusCode).toBe(200);
+    expect((await patch(s.id, { to: uniqueNumber() })).statusCode).toBe(409);
+    expect(await entriesOf('scheduled_call.update', s.id)).toHaveLength(1);
+  });
+});
+
+describe('hiding a finished call is audited', () => {
+  it('DELETE of a finished call: scheduled_call.delete with its number, status and owner', async () => {
+    const s = await memberCall();
+    const cancel = await t.app.inject({
+      method: 'POST',
+      url: `/api/scheduled-calls/${s.id}/cancel`,
+      headers: member(),
+    });
+    expect(cancel.statusCode).toBe(200);
+    const hide = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/scheduled-calls/${s.id}`,
+      headers: manager(),
+    });
+    expect(hide.statusCode).toBe(204);
+    const entries = await entriesOf('scheduled_call.delete', s.id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({
+      org_id: a.org.id,
+      actor_user_id: a.manager.id,
+      actor_type: 'user',
+      target_type: 'scheduled_call',
+      target_id: s.id,
+      metadata: { number: s.to, status: 'cancelled', owner_id: a.member.id, call_sid: null },
+    });
+    // Already hidden: a 404, and nothing more recorded.
+    const again = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/scheduled-calls/${s.id}`,
+      headers: manager(),
+    });
+    expect(again.statusCode).toBe(404);
+    expect(await entriesOf('scheduled_call.delete', s.id)).toHaveLength(1);
+  });
+
+  it('DELETE of a pending call is one cancel entry, not a delete as well', async () => {
+    const s = await memberCall();
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/scheduled-calls/${s.id}`,
+      headers: member(),
+    });
+    expect(del.statusCode).toBe(204);
+    expect(await cancelsOf(s.id)).toHaveLength(1);
+    expect(await entriesOf('scheduled_call.delete', s.id)).toHaveLength(0);
+    // The same DELETE of a finished call is recorded: the zero above is not by accident.
+    const done = await memberCall();
+    await t.app.inject({
+      method: 'POST',
+      url: `/api/scheduled-calls/${done.id}/cancel`,
+      headers: member(),
+    });
+    await t.app.inject({
+      method: 'DELETE',
+      url: `/api/scheduled-calls/${done.id}`,
+      headers: member(),
+    });
+    expect(await entriesOf('scheduled_call.delete', done.id)).toHaveLength(1);
   });
 });
