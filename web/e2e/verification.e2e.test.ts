@@ -2,11 +2,12 @@
 // (the page says to check the inbox), log-in is refused until the mailed link is followed, then
 // log-in works. The link asks for the sign-up password (the account has one and was never
 // verified). Each state of the link's page (verifying, password, verified, dead link, failure)
-// has its own h1 and document title.
+// has its own h1 and document title. A check whose answer was lost, tried again while logged in,
+// learns from the session that the address is verified instead of calling the spent link invalid.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { linkPath, waitForMail } from './support/browser.ts';
-import { story } from './support/story.ts';
+import { logIn, story } from './support/story.ts';
 
 /** The page's one h1 is `title`, and so is its document title (before " · Switchboard"). */
 async function expectTitled(page: Page, title: string): Promise<void> {
@@ -87,6 +88,8 @@ describe('sign-up when a verified address is required', () => {
     await page.goto(link);
     await expectTitled(page, 'This verification link is not valid');
     await page.getByText('The token is invalid, expired or already used').waitFor();
+    // Logged out, nothing says whether it was used (which verified the address) or is dead.
+    await page.getByText('If you used it already, your address is verified: log in.').waitFor();
     // The check fails (no answer): not a verdict on the link, and it can be tried again.
     await page.route(VERIFY, (route) => route.abort());
     await page.goto(link);
@@ -97,5 +100,62 @@ describe('sign-up when a verified address is required', () => {
     // A link without its token is not valid either.
     await page.goto('/verify-email');
     await expectTitled(page, 'This verification link is not valid');
+  });
+
+  s.step('logged in, a check whose answer was lost is verified when tried again', async () => {
+    // Verified by a password reset, with the sign-up's verification link still unused: that link
+    // alone verifies the (already verified) account and leaves its sessions open.
+    const other = `verify-lost-${Date.now()}@verify-e2e.test`;
+    const signUp = await s.server.t.app.inject({
+      method: 'POST',
+      url: '/api/auth/register',
+      payload: {
+        company_name: 'Lost Answers',
+        full_name: 'Grace',
+        email: other,
+        password: PASSWORD,
+      },
+    });
+    expect(signUp.statusCode).toBe(202);
+    const verifyMail = await waitForMail(
+      s.server.outboxDir,
+      (m) => m.to.includes(other) && m.text.includes('/verify-email?token='),
+    );
+    const { page } = await s.device();
+    await page.goto('/forgot-password');
+    await page.getByLabel('Email').fill(other);
+    await page.getByRole('button', { name: 'Send reset link' }).click();
+    await page.getByText('Check your email').waitFor();
+    const resetMail = await waitForMail(
+      s.server.outboxDir,
+      (m) => m.to.includes(other) && m.text.includes('/reset-password?token='),
+    );
+    await page.goto(linkPath(resetMail, '/reset-password?token='));
+    const NEW_PASSWORD = 'marigold anchor lantern quiver 58';
+    await page.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await page.getByLabel('Confirm new password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Set new password' }).click();
+    await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+    await logIn(page, other, NEW_PASSWORD);
+
+    // The server verifies, but its answer never reaches the page.
+    const answers: number[] = [];
+    await page.route(VERIFY, async (route) => {
+      // Sent again from outside the page, without the browser's Sec-Fetch-Site: named as the
+      // browser sends it, or the Origin (this test server, not PUBLIC_URL) has the route refuse.
+      const headers = { ...(await route.request().allHeaders()), 'sec-fetch-site': 'same-origin' };
+      answers.push((await route.fetch({ headers })).status());
+      await route.abort();
+    });
+    await page.goto(linkPath(verifyMail, '/verify-email?token='));
+    await expectTitled(page, 'Could not verify your email');
+    expect(answers).toEqual([204]);
+    await page.unroute(VERIFY);
+    // The retry finds the token spent; the session says the address is verified.
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await expectTitled(page, 'Your email address is verified');
+    await page.getByText('This link was used already').waitFor();
+    await page.getByRole('link', { name: 'Go to your dashboard' }).click();
+    await page.getByRole('heading', { name: 'Welcome, Grace' }).waitFor();
   });
 });

@@ -3,6 +3,9 @@
 // password also needs that password (whoever signed up with the address chose it, and it must
 // not outlive the proof of the mailbox unless its owner is that person). Someone who did not sign
 // up is sent to "forgot password", whose link proves the address and replaces the password.
+// A spent link is not the last word: the answer of the attempt that spent it may have been lost
+// (then "Try again" finds it spent). Logged in, the session says whether the address is verified;
+// logged out, nothing can be known, and the page says what the link being spent may mean.
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
@@ -17,11 +20,17 @@ import { useSession } from '../../lib/session.tsx';
 import { useStateTitle } from '../../lib/title.ts';
 
 type State =
-  | { kind: 'working' }
+  /** `spent`: the server's answer for a spent link, while the session is asked about the address. */
+  | { kind: 'working'; spent?: string }
   | { kind: 'password' }
-  | { kind: 'done' }
-  /** The link is not valid (unknown, expired, used, or no token at all). */
-  | { kind: 'failed'; message: string }
+  /** `already`: the link was spent, and the session (still open) says the address is verified. */
+  | { kind: 'done'; already?: boolean }
+  /**
+   * The link is not valid (unknown, expired, used, or no token at all). `spent`: the server said
+   * so, and then either no session could say whether the address is verified ('logged-out'; a
+   * used link verified it) or the session says it is not ('unverified').
+   */
+  | { kind: 'failed'; message: string; spent?: 'logged-out' | 'unverified' }
   /** The check itself failed (no answer, the server's error, too many attempts): try again. */
   | { kind: 'error'; message: string };
 
@@ -43,8 +52,12 @@ const deadLink = (err: unknown) => err instanceof ApiError && err.code === 'inva
 /** What a failed verification means for the page: the password step, a dead link, or an error. */
 function failedState(err: unknown): State {
   if (asksForPassword(err)) return { kind: 'password' };
-  return { kind: deadLink(err) ? 'failed' : 'error', message: errorMessage(err) };
+  if (deadLink(err)) return { kind: 'working', spent: errorMessage(err) };
+  return { kind: 'error', message: errorMessage(err) };
 }
+
+/** A sentence of the server's, ended with a full stop before the page's own words. */
+const sentence = (message: string) => (/[.!?]$/.test(message) ? message : `${message}.`);
 
 export function VerifyEmailPage() {
   const token = useLinkToken();
@@ -57,7 +70,7 @@ export function VerifyEmailPage() {
   const form = useFormAction({
     onError: (err) => {
       if (deadLink(err)) {
-        setState({ kind: 'failed', message: errorMessage(err) });
+        setState({ kind: 'working', spent: errorMessage(err) });
         return null;
       }
       return undefined;
@@ -87,6 +100,30 @@ export function VerifyEmailPage() {
     started.current = true;
     check(token);
   }, [token, check]);
+
+  // A spent link: an attempt whose answer was lost (or another tab, or an earlier visit) may have
+  // verified the address. Once the session is known, a logged-in page reads the account again.
+  const spent = state.kind === 'working' && state.spent !== undefined ? state : null;
+  const { status, reload } = session;
+  useEffect(() => {
+    if (spent?.spent === undefined || status === 'loading') return;
+    const message = spent.spent;
+    if (status === 'anonymous') {
+      setState({ kind: 'failed', message, spent: 'logged-out' });
+      return;
+    }
+    let current = true;
+    // The session may have ended meanwhile (the first proof of an address ends them all): then
+    // nothing is known, as when logged out.
+    reload().then((me) => {
+      if (!current) return;
+      if (me?.email_verified) setState({ kind: 'done', already: true });
+      else setState({ kind: 'failed', message, spent: me ? 'unverified' : 'logged-out' });
+    });
+    return () => {
+      current = false;
+    };
+  }, [spent, status, reload]);
 
   useStateTitle(TITLES[state.kind]);
 
@@ -136,7 +173,19 @@ export function VerifyEmailPage() {
           </Button>
         </form>
       )}
-      {state.kind === 'done' && (
+      {state.kind === 'done' && state.already && (
+        <Alert
+          tone="success"
+          action={
+            <Link to={onward} className={linkClass}>
+              {session.status === 'authenticated' ? 'Go to your dashboard' : 'Log in'}
+            </Link>
+          }
+        >
+          Your address is verified. This link was used already: it works only once.
+        </Alert>
+      )}
+      {state.kind === 'done' && !state.already && (
         <Alert
           tone="success"
           action={
@@ -149,8 +198,23 @@ export function VerifyEmailPage() {
           signed out: log in again.
         </Alert>
       )}
-      {state.kind === 'failed' && (
-        <Alert tone="error">{state.message} You can ask for a new link from your dashboard.</Alert>
+      {state.kind === 'failed' && state.spent === 'logged-out' && (
+        <Alert
+          tone="error"
+          action={
+            <Link to="/login" className={linkClass}>
+              Log in
+            </Link>
+          }
+        >
+          {sentence(state.message)} If you used it already, your address is verified: log in. If
+          not, ask for a new link from your dashboard.
+        </Alert>
+      )}
+      {state.kind === 'failed' && state.spent !== 'logged-out' && (
+        <Alert tone="error">
+          {sentence(state.message)} You can ask for a new link from your dashboard.
+        </Alert>
       )}
       {state.kind === 'error' && (
         <Alert
