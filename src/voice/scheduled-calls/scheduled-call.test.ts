@@ -37,6 +37,16 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
+const cancelCall = (id: string, headers: Record<string, string> = member()) =>
+  t.app.inject({ method: 'POST', url: `/api/scheduled-calls/${id}/cancel`, headers });
+const deleteCall = (id: string, headers: Record<string, string> = member()) =>
+  t.app.inject({ method: 'DELETE', url: `/api/scheduled-calls/${id}`, headers });
+const patchCall = (id: string, payload: object, headers: Record<string, string> = member()) =>
+  t.app.inject({ method: 'PATCH', url: `/api/scheduled-calls/${id}`, headers, payload });
+const entriesOf = async (action: string, id: string) =>
+  (await auditOf(t.database, a.org.id)).filter((e) => e.action === action && e.target_id === id);
+const cancelsOf = (id: string) => entriesOf('scheduled_call.cancel', id);
+
 /** A call the member schedules for an hour from now. */
 function memberCall(): Promise<{ id: string; to: string }> {
   const who: [{ id: string }, { id: string }, Role] = [a.member, a.org, 'member'];
@@ -69,19 +79,10 @@ async function failedOnce(id: string): Promise<Date> {
   return retryAt;
 }
 
-const cancelsOf = async (id: string) =>
-  (await auditOf(t.database, a.org.id)).filter(
-    (e) => e.action === 'scheduled_call.cancel' && e.target_id === id,
-  );
-
 describe('cancelling is audited', () => {
   it('a member cancelling their own call: one entry, in the org, naming them and the call', async () => {
     const s = await memberCall();
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: { ...member(), 'user-agent': 'scheduler-test' },
-    });
+    const res = await cancelCall(s.id, { ...member(), 'user-agent': 'scheduler-test' });
     expect(res.statusCode).toBe(200);
     const entries = await cancelsOf(s.id);
     expect(entries).toHaveLength(1);
@@ -100,11 +101,7 @@ describe('cancelling is audited', () => {
 
   it("a manager cancelling a member's call: the manager is the actor, the member the owner", async () => {
     const s = await memberCall();
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: manager(),
-    });
+    const res = await cancelCall(s.id, manager());
     expect(res.statusCode).toBe(200);
     const entries = await cancelsOf(s.id);
     expect(entries).toHaveLength(1);
@@ -117,11 +114,7 @@ describe('cancelling is audited', () => {
 
   it('DELETE of a pending call is a cancel and audited as one; hiding a finished call is no cancel', async () => {
     const s = await memberCall();
-    const del = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/scheduled-calls/${s.id}`,
-      headers: member(),
-    });
+    const del = await deleteCall(s.id);
     expect(del.statusCode).toBe(204);
     const entries = await cancelsOf(s.id);
     expect(entries).toHaveLength(1);
@@ -131,16 +124,8 @@ describe('cancelling is audited', () => {
     });
 
     const done = await memberCall();
-    await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${done.id}/cancel`,
-      headers: member(),
-    });
-    const hide = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/scheduled-calls/${done.id}`,
-      headers: member(),
-    });
+    await cancelCall(done.id);
+    const hide = await deleteCall(done.id);
     expect(hide.statusCode).toBe(204);
     // The cancel's own; the hiding is no cancel (it is scheduled_call.delete, tested below).
     expect(await cancelsOf(done.id)).toHaveLength(1);
@@ -148,26 +133,14 @@ describe('cancelling is audited', () => {
 
   it('a refused cancel (not pending any more, or not theirs) records nothing', async () => {
     const s = await memberCall();
-    const first = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: member(),
-    });
+    const first = await cancelCall(s.id);
     expect(first.statusCode).toBe(200);
-    const again = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: member(),
-    });
+    const again = await cancelCall(s.id);
     expect(again.statusCode).toBe(409);
     expect(await cancelsOf(s.id)).toHaveLength(1);
 
     const theirs = await memberCall();
-    const other = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${theirs.id}/cancel`,
-      headers: as(a.member2, a.org, 'member'),
-    });
+    const other = await cancelCall(theirs.id, as(a.member2, a.org, 'member'));
     expect(other.statusCode).toBe(404);
     expect(await cancelsOf(theirs.id)).toHaveLength(0);
     expect((await scheduledCallRow(t.database, theirs.id)).status).toBe('pending');
@@ -179,12 +152,7 @@ describe('last_error', () => {
     const s = await memberCall();
     await failedOnce(s.id);
     const at = new Date(Date.now() + 7_200_000).toISOString();
-    const res = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/scheduled-calls/${s.id}`,
-      headers: member(),
-      payload: { scheduled_at: at },
-    });
+    const res = await patchCall(s.id, { scheduled_at: at });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'pending', scheduled_at: at, last_error: null });
     expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
@@ -196,12 +164,7 @@ describe('last_error', () => {
   it("a new number or zone alone keeps it: the call still waits for the retry's backoff", async () => {
     const s = await memberCall();
     const retryAt = await failedOnce(s.id);
-    const res = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/scheduled-calls/${s.id}`,
-      headers: member(),
-      payload: { to: uniqueNumber(), recipient_time_zone: 'Europe/Berlin' },
-    });
+    const res = await patchCall(s.id, { to: uniqueNumber(), recipient_time_zone: 'Europe/Berlin' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'pending', last_error: RETRY_ERROR });
     expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
@@ -213,18 +176,12 @@ describe('last_error', () => {
   it('a cancel by a person clears it: the call is cancelled by them, not by the error', async () => {
     const s = await memberCall();
     await failedOnce(s.id);
-    const res = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: member(),
-    });
+    const res = await cancelCall(s.id);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'cancelled', last_error: null });
   });
 });
 
-const entriesOf = async (action: string, id: string) =>
-  (await auditOf(t.database, a.org.id)).filter((e) => e.action === action && e.target_id === id);
 const actionsOf = async (action: string) =>
   (await auditOf(t.database, a.org.id)).filter((e) => e.action === action);
 
@@ -328,12 +285,7 @@ describe('scheduling and changing a call are audited', () => {
     const old = await scheduledCallRow(t.database, s.id);
     const to = uniqueNumber();
     const at = new Date(Date.now() + 7_200_000).toISOString();
-    const res = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/scheduled-calls/${s.id}`,
-      headers: manager(),
-      payload: { to, scheduled_at: at },
-    });
+    const res = await patchCall(s.id, { to, scheduled_at: at }, manager());
     expect(res.statusCode, res.body).toBe(200);
     const entries = await entriesOf('scheduled_call.update', s.id);
     expect(entries).toHaveLength(1);
@@ -358,12 +310,7 @@ describe('scheduling and changing a call are audited', () => {
 
   it('a change of zone alone: the zone, old and new, and the number the call still goes to', async () => {
     const s = await memberCall();
-    const res = await t.app.inject({
-      method: 'PATCH',
-      url: `/api/scheduled-calls/${s.id}`,
-      headers: member(),
-      payload: { recipient_time_zone: 'Europe/Berlin' },
-    });
+    const res = await patchCall(s.id, { recipient_time_zone: 'Europe/Berlin' });
     expect(res.statusCode, res.body).toBe(200);
     const entries = await entriesOf('scheduled_call.update', s.id);
     expect(entries).toHaveLength(1);
@@ -390,26 +337,20 @@ describe('scheduling and changing a call are audited', () => {
       payload: { number: listed },
     });
     expect(add.statusCode, add.body).toBe(201);
-    const patch = (id: string, payload: object, headers = member()) =>
-      t.app.inject({ method: 'PATCH', url: `/api/scheduled-calls/${id}`, headers, payload });
-    expect((await patch(s.id, { to: listed })).statusCode).toBe(409);
-    expect((await patch(s.id, { scheduled_at: '2020-01-01T00:00:00Z' })).statusCode).toBe(400);
+    expect((await patchCall(s.id, { to: listed })).statusCode).toBe(409);
+    expect((await patchCall(s.id, { scheduled_at: '2020-01-01T00:00:00Z' })).statusCode).toBe(400);
     expect(
-      (await patch(s.id, { to: uniqueNumber() }, as(a.member2, a.org, 'member'))).statusCode,
+      (await patchCall(s.id, { to: uniqueNumber() }, as(a.member2, a.org, 'member'))).statusCode,
     ).toBe(404);
     expect(await entriesOf('scheduled_call.update', s.id)).toHaveLength(0);
     expect((await scheduledCallRow(t.database, s.id)).to_number).toBe(s.to);
 
     // A change that goes through is recorded; once cancelled, the call cannot be changed.
-    expect((await patch(s.id, { recipient_time_zone: 'Asia/Tokyo' })).statusCode).toBe(200);
+    expect((await patchCall(s.id, { recipient_time_zone: 'Asia/Tokyo' })).statusCode).toBe(200);
     expect(await entriesOf('scheduled_call.update', s.id)).toHaveLength(1);
-    const cancel = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: member(),
-    });
+    const cancel = await cancelCall(s.id);
     expect(cancel.statusCode).toBe(200);
-    expect((await patch(s.id, { to: uniqueNumber() })).statusCode).toBe(409);
+    expect((await patchCall(s.id, { to: uniqueNumber() })).statusCode).toBe(409);
     expect(await entriesOf('scheduled_call.update', s.id)).toHaveLength(1);
   });
 });
@@ -417,17 +358,9 @@ describe('scheduling and changing a call are audited', () => {
 describe('hiding a finished call is audited', () => {
   it('DELETE of a finished call: scheduled_call.delete with its number, status and owner', async () => {
     const s = await memberCall();
-    const cancel = await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${s.id}/cancel`,
-      headers: member(),
-    });
+    const cancel = await cancelCall(s.id);
     expect(cancel.statusCode).toBe(200);
-    const hide = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/scheduled-calls/${s.id}`,
-      headers: manager(),
-    });
+    const hide = await deleteCall(s.id, manager());
     expect(hide.statusCode).toBe(204);
     const entries = await entriesOf('scheduled_call.delete', s.id);
     expect(entries).toHaveLength(1);
@@ -440,37 +373,21 @@ describe('hiding a finished call is audited', () => {
       metadata: { number: s.to, status: 'cancelled', owner_id: a.member.id, call_sid: null },
     });
     // Already hidden: a 404, and nothing more recorded.
-    const again = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/scheduled-calls/${s.id}`,
-      headers: manager(),
-    });
+    const again = await deleteCall(s.id, manager());
     expect(again.statusCode).toBe(404);
     expect(await entriesOf('scheduled_call.delete', s.id)).toHaveLength(1);
   });
 
   it('DELETE of a pending call is one cancel entry, not a delete as well', async () => {
     const s = await memberCall();
-    const del = await t.app.inject({
-      method: 'DELETE',
-      url: `/api/scheduled-calls/${s.id}`,
-      headers: member(),
-    });
+    const del = await deleteCall(s.id);
     expect(del.statusCode).toBe(204);
     expect(await cancelsOf(s.id)).toHaveLength(1);
     expect(await entriesOf('scheduled_call.delete', s.id)).toHaveLength(0);
     // The same DELETE of a finished call is recorded: the zero above is not by accident.
     const done = await memberCall();
-    await t.app.inject({
-      method: 'POST',
-      url: `/api/scheduled-calls/${done.id}/cancel`,
-      headers: member(),
-    });
-    await t.app.inject({
-      method: 'DELETE',
-      url: `/api/scheduled-calls/${done.id}`,
-      headers: member(),
-    });
+    await cancelCall(done.id);
+    await deleteCall(done.id);
     expect(await entriesOf('scheduled_call.delete', done.id)).toHaveLength(1);
   });
 });
