@@ -102,6 +102,29 @@ const sweep = (staleSeconds: number) =>
     staleSeconds,
   );
 
+/**
+ * One sweep with faults in place for `paths` (the error code each of open, stat or unlink fails
+ * with), lifted once it has run, whatever it did.
+ */
+async function sweepWithFaults(
+  faults: { open?: string; stat?: string; unlink?: string },
+  ...paths: string[]
+) {
+  const set = (
+    [
+      [openFaults, faults.open],
+      [statFaults, faults.stat],
+      [unlinkFaults, faults.unlink],
+    ] as const
+  ).filter((f): f is readonly [Map<string, string>, string] => f[1] !== undefined);
+  for (const [map, code] of set) for (const path of paths) map.set(path, code);
+  try {
+    return await sweep(90);
+  } finally {
+    for (const [map] of set) for (const path of paths) map.delete(path);
+  }
+}
+
 describe('recovery sweep', () => {
   it('repairs a WAV whose header was never finalised (cut mid-sample) and marks it interrupted', async () => {
     const r = await recordingRow('pcm');
@@ -209,12 +232,7 @@ describe('recovery sweep', () => {
     const wav = unfinalisedWav(sinePcm(0.5));
     writeFileSync(r.path, wav);
     for (const code of ['EMFILE', 'EIO', 'EBUSY', 'ENFILE', 'EAGAIN']) {
-      openFaults.set(r.path, code);
-      try {
-        await sweep(90);
-      } finally {
-        openFaults.delete(r.path);
-      }
+      await sweepWithFaults({ open: code }, r.path);
       expect((await rowOf(r.id)).status).toBe('recording');
       expect(readFileSync(r.path).equals(wav)).toBe(true);
     }
@@ -226,19 +244,12 @@ describe('recovery sweep', () => {
   it('a full batch of unreadable files does not stop the sweep reaching the rows after it', async () => {
     const stuck = [];
     for (let i = 0; i < 101; i++) stuck.push(await recordingRow('pcm', 900));
-    for (const r of stuck) {
-      writeFileSync(r.path, EMPTY_WAV);
-      openFaults.set(r.path, 'EMFILE');
-    }
+    for (const r of stuck) writeFileSync(r.path, EMPTY_WAV);
     const later = await recordingRow('pcm', 300);
     writeFileSync(later.path, EMPTY_WAV);
-    try {
-      // Reading the same stuck batch again and again, the sweep never returned.
-      const { recovered } = await sweep(90);
-      expect(recovered).toBeGreaterThanOrEqual(1);
-    } finally {
-      for (const r of stuck) openFaults.delete(r.path);
-    }
+    // Reading the same stuck batch again and again, the sweep never returned.
+    const { recovered } = await sweepWithFaults({ open: 'EMFILE' }, ...stuck.map((r) => r.path));
+    expect(recovered).toBeGreaterThanOrEqual(1);
     expect((await rowOf(later.id)).status).toBe('interrupted');
     expect((await rowOf(stuck[0]?.id ?? '')).status).toBe('recording');
     await sweep(90);
@@ -251,12 +262,7 @@ describe('recovery sweep', () => {
     for (const code of ['EACCES', 'EPERM', 'EROFS', 'EISDIR']) {
       const r = await recordingRow('pcm');
       writeFileSync(r.path, wav);
-      openFaults.set(r.path, code);
-      try {
-        await sweep(90);
-      } finally {
-        openFaults.delete(r.path);
-      }
+      await sweepWithFaults({ open: code }, r.path);
       expect(await rowOf(r.id)).toMatchObject({
         status: 'failed',
         end_reason: `recovered: file unreadable (${code})`,
@@ -272,12 +278,7 @@ describe('recovery sweep', () => {
     const r = await recordingRow('pcm', 600, { owner: other, bytes: 3200 });
     const wav = unfinalisedWav(sinePcm(0.5));
     writeFileSync(r.path, wav);
-    openFaults.set(r.path, 'EACCES');
-    try {
-      await sweep(90);
-    } finally {
-      openFaults.delete(r.path);
-    }
+    await sweepWithFaults({ open: 'EACCES' }, r.path);
     const row = await rowOf(r.id);
     expect(row).toMatchObject({
       status: 'failed',
@@ -291,14 +292,7 @@ describe('recovery sweep', () => {
   it('a kept file whose size cannot be read either counts the bytes of its last heartbeat', async () => {
     const r = await recordingRow('pcm', 600, { bytes: 3200 });
     writeFileSync(r.path, unfinalisedWav(sinePcm(0.5)));
-    openFaults.set(r.path, 'EACCES');
-    statFaults.set(r.path, 'EACCES');
-    try {
-      await sweep(90);
-    } finally {
-      openFaults.delete(r.path);
-      statFaults.delete(r.path);
-    }
+    await sweepWithFaults({ open: 'EACCES', stat: 'EACCES' }, r.path);
     const row = await rowOf(r.id);
     expect(row).toMatchObject({
       status: 'failed',
@@ -322,12 +316,7 @@ describe('recovery sweep', () => {
     const r = await recordingRow('pcm', 25 * 3600);
     const wav = unfinalisedWav(sinePcm(0.25));
     writeFileSync(r.path, wav);
-    openFaults.set(r.path, 'EIO');
-    try {
-      await sweep(90);
-    } finally {
-      openFaults.delete(r.path);
-    }
+    await sweepWithFaults({ open: 'EIO' }, r.path);
     expect(await rowOf(r.id)).toMatchObject({
       status: 'failed',
       end_reason: 'recovered: file unreadable (EIO)',
@@ -339,12 +328,7 @@ describe('recovery sweep', () => {
     // Finalised `failed` at once, the file stayed on disk for good (the purge takes deleted rows).
     const r = await recordingRow('pcm');
     writeFileSync(r.path, Buffer.from('RIFF'));
-    unlinkFaults.set(r.path, 'EBUSY');
-    try {
-      await sweep(90);
-    } finally {
-      unlinkFaults.delete(r.path);
-    }
+    await sweepWithFaults({ unlink: 'EBUSY' }, r.path);
     expect((await rowOf(r.id)).status).toBe('recording');
     expect(existsSync(r.path)).toBe(true);
     await sweep(90);
@@ -416,12 +400,7 @@ describe('recovery sweep', () => {
     const unreadable = await recordingRow('pcm', 600, { endReason });
     writeFileSync(unreadable.path, unfinalisedWav(sinePcm(0.25)));
     const missing = await recordingRow('pcm', 600, { endReason });
-    openFaults.set(unreadable.path, 'EACCES');
-    try {
-      await sweep(90);
-    } finally {
-      openFaults.delete(unreadable.path);
-    }
+    await sweepWithFaults({ open: 'EACCES' }, unreadable.path);
     expect(await rowOf(repaired.id)).toMatchObject({
       status: 'interrupted',
       end_reason: endReason,
