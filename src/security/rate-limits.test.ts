@@ -145,6 +145,26 @@ describe('reserve (memory)', () => {
     await rejection(rl.reserve('mfa_verify', 'u'));
   });
 
+  it('a refusal while attempts still in flight hold the allowance says to retry in a second', async () => {
+    // Nothing is blocked yet: the verdicts of the attempts in flight decide whether the next one
+    // gets through (they succeed) or a block starts (the last one fails). Announcing the rest of
+    // the window (or the block) would send a client whose right password is being checked away
+    // for nothing.
+    const rl = createRateLimiter({ specs: tight });
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => rl.reserve('mfa_verify', 'u')));
+    expect(retryAfter(await rejection(rl.reserve('mfa_verify', 'u')))).toBe(1);
+    await a!.succeeded();
+    await b!.failed();
+    // One counted failure, c still in flight, and d takes the last point.
+    const d = await rl.reserve('mfa_verify', 'u');
+    expect(retryAfter(await rejection(rl.reserve('mfa_verify', 'u')))).toBe(1);
+    await d.failed();
+    // The failure on the last point started the block: now its length is the wait.
+    expect(retryAfter(await rejection(rl.reserve('mfa_verify', 'u')))).toBeGreaterThanOrEqual(299);
+    await c!.succeeded();
+    expect(retryAfter(await rejection(rl.reserve('mfa_verify', 'u')))).toBeGreaterThanOrEqual(299);
+  });
+
   it('release gives the point back; an attempt settles once', async () => {
     const rl = createRateLimiter({ specs: tight });
     const r = await rl.reserve('mfa_verify', 'u');
@@ -234,6 +254,38 @@ describe('createLoginGuard (memory, default limits)', () => {
     await (await guard.reserve(at('x@example.com', '203.0.113.9'))).succeeded();
     // The same IP may still try other accounts.
     await allowed(guard, 'y@example.com', '198.51.100.1');
+  });
+
+  it('(b) right passwords beyond the pair allowance in one burst are told to retry in a second', async () => {
+    const guard = createLoginGuard(createRateLimiter({ specs: DEFAULTS }));
+    const held = await Promise.all(
+      Array.from({ length: pairSpec.points }, () =>
+        guard.reserve(at('z@example.com', '192.0.2.1')),
+      ),
+    );
+    expect(retryAfter(await refused(guard, 'z@example.com', '192.0.2.1'))).toBe(1);
+    await held[0]!.succeeded();
+    await (await guard.reserve(at('z@example.com', '192.0.2.1'))).succeeded();
+    await Promise.all(held.slice(1).map((r) => r.release()));
+  });
+
+  it('(b) a burst refused by attempts in flight still names the block of another counter', async () => {
+    // The account is locked from elsewhere; this IP's pair also has attempts in flight: the
+    // answer is the account's block, the longest wait that applies, not the second.
+    const guard = createLoginGuard(createRateLimiter({ specs: DEFAULTS }));
+    const held = await Promise.all(
+      Array.from({ length: pairSpec.points }, () =>
+        guard.reserve(at('q@example.com', '192.0.2.2')),
+      ),
+    );
+    // The account's points held in flight count toward its limit: failures fill the rest.
+    for (let n = 0; n < (accountSpec.points - pairSpec.points) / pairSpec.points; n++) {
+      for (let i = 0; i < pairSpec.points; i++)
+        await failFrom(guard, 'q@example.com', `10.2.0.${n}`);
+    }
+    const err = await refused(guard, 'q@example.com', '192.0.2.2');
+    expect(retryAfter(err)).toBeGreaterThanOrEqual(accountSpec.blockSec - 1);
+    await Promise.all(held.map((r) => r.release()));
   });
 
   it('(a) blocks an IP that fails on many accounts, even for accounts it never tried', async () => {

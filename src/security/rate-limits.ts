@@ -83,6 +83,17 @@ const MAX_SECONDS = 24 * 24 * 3600;
 const MAX_POINTS = 1_000_000_000;
 /** How far above its limit a blocked counter is set: more than any burst of give-backs. */
 const BLOCK_MARGIN = 1_000_000_000;
+/**
+ * A reserved counter that is full but not blocked holds attempts whose secrets are still being
+ * checked: the last point's verdict decides (given back on success, a block on failure) within a
+ * request's time. So the refused client is told to retry in this many seconds, not at the end of
+ * the window: that would send away, for up to the whole window, an owner whose right password
+ * arrived in the same burst. The counting is unchanged; only the advice is.
+ */
+const IN_FLIGHT_RETRY_SEC = 1;
+
+/** A reserved counter a failure has blocked (give-backs since then stay far above the limit). */
+const reservedBlocked = (consumed: number) => consumed > BLOCK_MARGIN;
 
 /** Reads every RATE_LIMIT_* override; a malformed value is an error naming the variable. */
 export function parseLimitOverrides(
@@ -303,7 +314,10 @@ export function createRateLimiter(opts: {
       const res = await limiter.penalty(hashed, 1);
       if (res.consumedPoints > spec.points) {
         await giveBack(limiter, hashed);
-        throw rateLimitedError(secondsFrom(res.msBeforeNext, spec.blockSec));
+        const wait = secondsFrom(res.msBeforeNext, spec.blockSec);
+        throw rateLimitedError(
+          reservedBlocked(res.consumedPoints) ? wait : Math.min(wait, IN_FLIGHT_RETRY_SEC),
+        );
       }
       // The attempt holding the last point starts the block if it fails (the library would only
       // block on the attempt after it). Later failures leave the block as it is. The block sets the
@@ -366,8 +380,10 @@ async function reserveEach(
     } catch (err) {
       await Promise.all(held.map((r) => r.release()));
       if (!(err instanceof AppError) || err.code !== 'rate_limited') throw err;
+      // Every entry is a reserved counter: only a block is a wait; one full of attempts in
+      // flight is not (see IN_FLIGHT_RETRY_SEC).
       const states = await Promise.all(entries.map(([n, k]) => limiter.peek(n, k)));
-      const waits = states.filter((s) => s.blocked).map((s) => s.retryAfterSec);
+      const waits = states.filter((s) => reservedBlocked(s.consumed)).map((s) => s.retryAfterSec);
       throw rateLimitedError(Math.max(Number(err.extras.retry_after) || 1, ...waits));
     }
   }
