@@ -6,6 +6,7 @@ import { requirePrincipal } from '../access/principal.ts';
 import type { Prompt } from '../db/schema.ts';
 import { deleteByIdRoute, getByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
+import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, responses, Timestamp } from '../http/schemas.ts';
 import type { PromptService } from './prompt.service.ts';
 
@@ -81,7 +82,11 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
       },
     },
     async (request, reply) => {
-      const row = await prompts.create(requirePrincipal(request), request.body);
+      const row = await prompts.create(
+        requirePrincipal(request),
+        request.body,
+        requestMeta(request),
+      );
       return reply.code(201).send(toPromptJson(row));
     },
   );
@@ -135,7 +140,12 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     },
     async (request) =>
       toPromptJson(
-        await prompts.update(requirePrincipal(request), request.params.id, request.body),
+        await prompts.update(
+          requirePrincipal(request),
+          request.params.id,
+          request.body,
+          requestMeta(request),
+        ),
       ),
   );
 
@@ -143,6 +153,6 @@ export const promptRoutes: FastifyPluginAsyncTypebox<{ prompts: PromptService }>
     app,
     '/api/prompts/:id',
     { operationId: 'deletePrompt', tags, security, summary: 'Delete a prompt (soft delete)' },
-    async (request, id) => prompts.remove(requirePrincipal(request), id),
+    async (request, id) => prompts.remove(requirePrincipal(request), id, requestMeta(request)),
   );
 };
