@@ -218,7 +218,9 @@ describe('account flows', () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Verify email address' }).click();
     await page.getByText('Your email address is verified').waitFor();
-    // The first proof of the address ended every session on it, this browser's too.
+    // The first proof of the address ended every session on it, this browser's too: the page
+    // learnt it from the session and says so.
+    await page.getByText('has been signed out: log in again').waitFor();
     await page.getByRole('link', { name: 'Log in' }).click();
     await logIn(page, address, PASSWORD);
     expect(await page.getByText('Please verify your email address').count()).toBe(0);

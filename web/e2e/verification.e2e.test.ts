@@ -75,6 +75,8 @@ describe('sign-up when a verified address is required', () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Verify email address' }).click();
     await expectTitled(page, 'Your email address is verified');
+    // Logged out, the page cannot know whether sessions elsewhere were signed out: it says when.
+    await page.getByText('If it had not been verified before, every session').waitFor();
     await page.getByRole('link', { name: 'Log in' }).click();
     await page.getByLabel('Email').fill(address);
     await page.getByLabel('Password').fill(PASSWORD);
@@ -102,16 +104,18 @@ describe('sign-up when a verified address is required', () => {
     await expectTitled(page, 'This verification link is not valid');
   });
 
-  s.step('logged in, a check whose answer was lost is verified when tried again', async () => {
-    // Verified by a password reset, with the sign-up's verification link still unused: that link
-    // alone verifies the (already verified) account and leaves its sessions open.
-    const other = `verify-lost-${Date.now()}@verify-e2e.test`;
+  /**
+   * A logged-in page of an account verified by a password reset, with the sign-up's verification
+   * link still unused: that link alone verifies the (already verified) account and leaves its
+   * sessions open.
+   */
+  async function verifiedByResetWithUnusedLink(name: string, other: string) {
     const signUp = await s.server.t.app.inject({
       method: 'POST',
       url: '/api/auth/register',
       payload: {
-        company_name: 'Lost Answers',
-        full_name: 'Grace',
+        company_name: `${name}'s company`,
+        full_name: name,
         email: other,
         password: PASSWORD,
       },
@@ -137,6 +141,30 @@ describe('sign-up when a verified address is required', () => {
     await page.getByRole('button', { name: 'Set new password' }).click();
     await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
     await logIn(page, other, NEW_PASSWORD);
+    return { page, verifyLink: linkPath(verifyMail, '/verify-email?token=') };
+  }
+
+  s.step(
+    'logged in, a link that verifies an address verified before keeps the session',
+    async () => {
+      const { page, verifyLink } = await verifiedByResetWithUnusedLink(
+        'Hedy',
+        `verify-kept-${Date.now()}@verify-e2e.test`,
+      );
+      await page.goto(verifyLink);
+      await expectTitled(page, 'Your email address is verified');
+      await page.getByText('Thank you: your address is verified.', { exact: true }).waitFor();
+      expect(await page.getByText('signed out').count()).toBe(0);
+      await page.getByRole('link', { name: 'Go to your dashboard' }).click();
+      await page.getByRole('heading', { name: 'Welcome, Hedy' }).waitFor();
+    },
+  );
+
+  s.step('logged in, a check whose answer was lost is verified when tried again', async () => {
+    const { page, verifyLink } = await verifiedByResetWithUnusedLink(
+      'Grace',
+      `verify-lost-${Date.now()}@verify-e2e.test`,
+    );
 
     // The server verifies, but its answer never reaches the page.
     const answers: number[] = [];
@@ -147,7 +175,7 @@ describe('sign-up when a verified address is required', () => {
       answers.push((await route.fetch({ headers })).status());
       await route.abort();
     });
-    await page.goto(linkPath(verifyMail, '/verify-email?token='));
+    await page.goto(verifyLink);
     await expectTitled(page, 'Could not verify your email');
     expect(answers).toEqual([204]);
     await page.unroute(VERIFY);

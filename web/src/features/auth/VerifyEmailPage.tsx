@@ -5,7 +5,8 @@
 // up is sent to "forgot password", whose link proves the address and replaces the password.
 // A spent link is not the last word: the answer of the attempt that spent it may have been lost
 // (then "Try again" finds it spent). Logged in, the session says whether the address is verified;
-// logged out, nothing can be known, and the page says what the link being spent may mean.
+// logged out, nothing can be known, and the page says what the link being spent may mean. A link
+// that verifies says whether it signed this page's session out, as it learns from the session.
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { Alert } from '../../components/Alert.tsx';
 import { AuthLayout, linkClass } from '../../components/AuthLayout.tsx';
@@ -23,8 +24,13 @@ type State =
   /** `spent`: the server's answer for a spent link, while the session is asked about the address. */
   | { kind: 'working'; spent?: string }
   | { kind: 'password' }
-  /** `already`: the link was spent, and the session (still open) says the address is verified. */
-  | { kind: 'done'; already?: boolean }
+  /**
+   * `already`: the link was spent, and the session (still open) says the address is verified.
+   * Otherwise this visit verified it, and `sessions` says what became of the page's session: the
+   * first proof of an address ends every session ('ended'), a later one keeps them ('kept'); a
+   * logged-out page cannot tell ('unknown'). Undefined while the session is asked.
+   */
+  | { kind: 'done'; already?: boolean; sessions?: 'kept' | 'ended' | 'unknown' }
   /**
    * The link is not valid (unknown, expired, used, or no token at all). `spent`: the server said
    * so, and then either no session could say whether the address is verified ('logged-out'; a
@@ -77,11 +83,7 @@ export function VerifyEmailPage() {
     },
   });
 
-  const verified = useCallback(() => {
-    setState({ kind: 'done' });
-    // The first proof of the address signs out every session, this one too: reload learns it.
-    if (session.status === 'authenticated') void session.reload();
-  }, [session]);
+  const verified = useCallback(() => setState({ kind: 'done' }), []);
 
   const check = useCallback(
     (link: string) => {
@@ -124,6 +126,26 @@ export function VerifyEmailPage() {
       current = false;
     };
   }, [spent, status, reload]);
+
+  // Verified by this visit: the first proof of the address signed out every session, this one
+  // too, and an address verified before (by a password reset, say) kept them. Once the session
+  // is known, a logged-in page reads the account again to learn which; the text says no more
+  // than that answer.
+  const asking = state.kind === 'done' && !state.already && state.sessions === undefined;
+  useEffect(() => {
+    if (!asking || status === 'loading') return;
+    if (status === 'anonymous') {
+      setState({ kind: 'done', sessions: 'unknown' });
+      return;
+    }
+    let current = true;
+    reload().then((me) => {
+      if (current) setState({ kind: 'done', sessions: me ? 'kept' : 'ended' });
+    });
+    return () => {
+      current = false;
+    };
+  }, [asking, status, reload]);
 
   useStateTitle(TITLES[state.kind]);
 
@@ -185,12 +207,38 @@ export function VerifyEmailPage() {
           Your address is verified. This link was used already: it works only once.
         </Alert>
       )}
-      {state.kind === 'done' && !state.already && (
+      {asking && <Loading label="Checking your session…" />}
+      {state.kind === 'done' && state.sessions === 'kept' && (
         <Alert
           tone="success"
           action={
             <Link to={onward} className={linkClass}>
-              {session.status === 'authenticated' ? 'Go to your dashboard' : 'Log in'}
+              Go to your dashboard
+            </Link>
+          }
+        >
+          Thank you: your address is verified.
+        </Alert>
+      )}
+      {state.kind === 'done' && state.sessions === 'unknown' && (
+        <Alert
+          tone="success"
+          action={
+            <Link to={onward} className={linkClass}>
+              Log in
+            </Link>
+          }
+        >
+          Thank you: your address is verified. If it had not been verified before, every session
+          that was open on the account has been signed out, to keep the account yours.
+        </Alert>
+      )}
+      {state.kind === 'done' && state.sessions === 'ended' && (
+        <Alert
+          tone="success"
+          action={
+            <Link to="/login" className={linkClass}>
+              Log in
             </Link>
           }
         >
