@@ -132,7 +132,10 @@ export function nextUtcMidnight(now: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1);
 }
 
-/** Checks an org's requested settings against the platform's bounds: field errors, or none. */
+/**
+ * Checks an org's requested settings against the platform's bounds, and the reserve (its own or
+ * the platform's it inherits) against its maximum: field errors, or none.
+ */
 export function settingsProblems(
   platform: QuotaLimits,
   next: QuotaSettings,
@@ -153,6 +156,19 @@ export function settingsProblems(
     problems.push({
       field: 'inbound_reserved_calls',
       message: `must not exceed max_live_calls (${max})`,
+    });
+  }
+  // The reserve in effect too: an inherited (null) reserve above the org's own maximum would be
+  // clamped to it by effectiveLimits, leaving no slot for outbound dispatch without a word.
+  // Equal stays allowed, as it is when set explicitly.
+  if (
+    reserved === null &&
+    next.max_live_calls !== null &&
+    platform.inbound_reserved_calls > next.max_live_calls
+  ) {
+    problems.push({
+      field: 'inbound_reserved_calls',
+      message: `the platform's reserve of ${platform.inbound_reserved_calls} is inherited and must be set to at most max_live_calls (${next.max_live_calls})`,
     });
   }
   return problems;
@@ -300,7 +316,8 @@ export function createQuotas(deps: QuotasDeps) {
 
     /**
      * PUT /api/orgs/current/quotas (owners and admins): every field given; null = back to the
-     * platform's. Above the platform's bound → 422 quota_above_platform_limit. Audited.
+     * platform's. Above the platform's bound, or a reserve (own or inherited) above the maximum →
+     * 422 quota_above_platform_limit. Audited.
      */
     async set(p: Principal, input: QuotaSettings, meta: RequestMeta): Promise<QuotasView> {
       requirePermission(p, 'quotas:manage');

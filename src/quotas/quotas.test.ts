@@ -160,7 +160,7 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
     const q = await setLimits(a.admin, { max_live_calls: 5, inbound_reserved_calls: 2 });
     expect(q.limits).toMatchObject({ max_live_calls: 5, inbound_reserved_calls: 2 });
     expect(q.org.max_voice_sessions).toBeNull();
-    await setLimits(a.owner, { max_live_calls: 4 });
+    await setLimits(a.owner, { max_live_calls: 4, inbound_reserved_calls: 2 });
     const entry = (await auditOf(database, a.org.id)).filter(
       (e) => e.action === 'org.quotas_updated',
     );
@@ -195,6 +195,41 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
     }
     // Nothing was written.
     expect((await usage(a.owner)).live_calls.limit).toBe(4);
+  });
+
+  it('an inherited platform reserve above the requested maximum: 422, not 0 outbound calls', async () => {
+    const r = await team(t, 'Quota inherited reserve');
+    // The platform keeps 10 for inbound; the org's own reserve is null (inherited).
+    const res = await putQuotas(r.owner, { ...NO_LIMITS, max_live_calls: 5 });
+    expect(res.statusCode, res.body).toBe(422);
+    expect(res.json().code).toBe('quota_above_platform_limit');
+    expect(res.json().errors).toEqual([
+      {
+        field: 'inbound_reserved_calls',
+        message:
+          "the platform's reserve of 10 is inherited and must be set to at most max_live_calls (5)",
+      },
+    ]);
+    // Nothing was written, nor audited.
+    const q = (
+      await t.app.inject({ url: '/api/orgs/current/quotas', headers: r.owner.headers })
+    ).json();
+    expect(q.org).toEqual(NO_LIMITS);
+    expect(
+      (await auditOf(database, r.org.id)).filter((e) => e.action === 'org.quotas_updated'),
+    ).toHaveLength(0);
+
+    // The reserve set explicitly: below the maximum, or equal to it (no outbound, on purpose).
+    for (const reserved of [2, 5]) {
+      const saved = await setLimits(r.owner, {
+        max_live_calls: 5,
+        inbound_reserved_calls: reserved,
+      });
+      expect(saved.limits).toMatchObject({ max_live_calls: 5, inbound_reserved_calls: reserved });
+    }
+    // A maximum the inherited reserve does not exceed stays allowed.
+    const inherited = await setLimits(r.owner, { max_live_calls: 10 });
+    expect(inherited.limits).toMatchObject({ max_live_calls: 10, inbound_reserved_calls: 10 });
   });
 
   it('an org setting saved under a higher platform limit yields when the operator lowers it', async () => {
