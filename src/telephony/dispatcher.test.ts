@@ -78,6 +78,14 @@ async function dueCall(
   return s;
 }
 const makeDue = (id: string) => makeScheduledCallDue(t.database, id);
+/** PATCH a new scheduled_at (an hour on), as the owner. */
+const reschedule = (id: string) =>
+  t.app.inject({
+    method: 'PATCH',
+    url: `/api/scheduled-calls/${id}`,
+    headers: as(a.owner, a.org, 'owner'),
+    payload: { scheduled_at: new Date(Date.now() + 3_600_000).toISOString() },
+  });
 const row = (id: string) => scheduledCallRow(t.database, id);
 const placed = (id: string) => fake.calls.filter((c) => c.scheduledCallId === id);
 const pathOf = (url: string) => url.slice(PUBLIC_URL.length);
@@ -191,6 +199,26 @@ describe('failures', () => {
     expect(r).toMatchObject({ status: 'failed', attempts: 3 });
     expect(r.last_error).toMatch(/^Twilio 500 \(20500\)/);
     expect(placed(s.id)).toHaveLength(0);
+  });
+
+  it('a call given a new time after failed attempts has as many tries as a new one', async () => {
+    const s = await dueCall('+14155550134');
+    fake.failNext(2, 503);
+    await t.app.dispatcher.runOnce();
+    await makeDue(s.id);
+    await t.app.dispatcher.runOnce();
+    expect(await row(s.id)).toMatchObject({ status: 'pending', attempts: 2 });
+    const res = await reschedule(s.id);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'pending', attempts: 0, last_error: null });
+    // Two more failures (three would fail a new call): retried, then placed at the third try.
+    fake.failNext(2, 503);
+    for (let i = 0; i < 3; i++) {
+      await makeDue(s.id);
+      await t.app.dispatcher.runOnce();
+    }
+    expect(await row(s.id)).toMatchObject({ status: 'dispatched', attempts: 3, last_error: null });
+    expect(placed(s.id)).toHaveLength(1);
   });
 
   it('a 4xx from Twilio (a number it refuses) fails at once, without retrying', async () => {
@@ -335,6 +363,45 @@ describe('exactly once across crashes', () => {
       call_sid: sid,
       last_error: null,
     });
+  });
+
+  it('a new time after an expired lease keeps its key: a late callback still stops a second call', async () => {
+    const s = await dueCall('+14155550146');
+    const [claim] = await withSystem(t.database, (tx) => claimDueCalls(tx, 1, 5));
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('scheduled_calls')
+        .set({ lease_expires_at: new Date(Date.now() - 1000) })
+        .where('id', '=', s.id)
+        .execute(),
+    );
+    await withSystem(t.database, (tx) => recoverExpiredLeases(tx, 10, 3));
+    expect(await row(s.id)).toMatchObject({ status: 'pending', attempts: 1 });
+    // Rescheduled while that attempt's call may be live: the attempt is given back, its key kept.
+    const res = await reschedule(s.id);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(await row(s.id)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      dispatch_key: claim!.dispatch_key,
+    });
+    // The attempt did place its call: its callback settles the row, nothing is placed again.
+    const sid = `CA${'7'.repeat(32)}`;
+    await twilioPost(
+      t.app,
+      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim!.dispatch_key}`,
+      callParams({
+        CallSid: sid,
+        From: phone.number,
+        To: claim!.to_number,
+        Direction: 'outbound-api',
+        CallStatus: 'ringing',
+      }),
+    );
+    await makeDue(s.id);
+    await t.app.dispatcher.runOnce();
+    expect(placed(s.id)).toHaveLength(0);
+    expect(await row(s.id)).toMatchObject({ status: 'dispatched', call_sid: sid });
   });
 
   it('a claim finds a call logged by an older attempt and does not place another', async () => {

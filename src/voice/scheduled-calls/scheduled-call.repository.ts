@@ -92,8 +92,15 @@ export function cancelPending(
  * A deferral by the calling window was computed for the call as it was: it is dropped, and the
  * dispatcher's next claim checks the window again (dispatch.repository.ts markWindowDeferred).
  * A new time also drops last_error: it replaces the wait the error explained (a failed attempt's
- * backoff, a quota's wait), and the next claim writes a new one if there is still cause. A new
- * number or zone alone keeps it, as the call still waits for that backoff.
+ * backoff, a quota's wait), and the next claim writes a new one if there is still cause. It gives
+ * back the attempts spent too (attempts = 0), so the call has as many tries as a new one. A new
+ * number or zone alone keeps both, as the call still waits for that backoff.
+ *
+ * The dispatch key is left as it is: it is the last attempt's, and after an expired lease that
+ * attempt's call may yet call back, which must still settle the call (call-log.repository.ts
+ * settleDispatchByCallback) rather than let it be placed twice; the next claim mints a new one
+ * (and that attempt's quota slots are its own, sched:<id>:<key>). The lease is already cleared
+ * (pending).
  */
 export function updatePending(
   tx: Tx,
@@ -105,7 +112,9 @@ export function updatePending(
     .updateTable('scheduled_calls')
     .set({
       ...patch,
-      ...(patch.scheduled_at ? { next_attempt_at: patch.scheduled_at, last_error: null } : {}),
+      ...(patch.scheduled_at
+        ? { next_attempt_at: patch.scheduled_at, last_error: null, attempts: 0 }
+        : {}),
       window_deferred_until: null,
       updated_at: new Date(),
     })

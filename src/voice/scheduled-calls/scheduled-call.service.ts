@@ -15,6 +15,9 @@
 //   cancelled by them, not because of it); so does a new time, which replaces the wait (a retry's
 //   backoff, a quota's wait) the error explained. A new number or zone alone keeps it: the call
 //   still waits for that backoff. A placed call clears it (src/telephony/dispatch.repository.ts).
+// - A new time also gives back the attempts spent (attempts = 0): the rescheduled call has every
+//   try a new one has. A new number or zone alone keeps them. The last attempt's dispatch key
+//   stays (its late callback still settles the call); the next claim mints a new one.
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import { type Act, recordAct } from '../../audit/audit.ts';

@@ -1,7 +1,8 @@
 // Scheduled calls over HTTP, the rules of their history: every cancel by a person is audited in the
 // transaction that cancels (a member's own call, a manager's cancel of someone else's, DELETE of a
 // pending call), and last_error goes when it no longer explains the call (a new time, a cancel by a
-// person) but stays while it does (a retry's wait that an edit of the number leaves in place).
+// person) but stays while it does (a retry's wait that an edit of the number leaves in place); a
+// new time also gives back the attempts spent, so the rescheduled call has every try a new one has.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../access/principal.ts';
@@ -166,8 +167,9 @@ describe('last_error', () => {
     const retryAt = await failedOnce(s.id);
     const res = await patchCall(s.id, { to: uniqueNumber(), recipient_time_zone: 'Europe/Berlin' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ status: 'pending', last_error: RETRY_ERROR });
+    expect(res.json()).toMatchObject({ status: 'pending', attempts: 1, last_error: RETRY_ERROR });
     expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+      attempts: 1,
       last_error: RETRY_ERROR,
       next_attempt_at: retryAt,
     });
@@ -179,6 +181,31 @@ describe('last_error', () => {
     const res = await cancelCall(s.id);
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ status: 'cancelled', last_error: null });
+  });
+});
+
+describe('attempts', () => {
+  it('a new time gives back the spent attempts; the failed attempt keeps its key, the next claim mints one', async () => {
+    const s = await memberCall();
+    await failedOnce(s.id);
+    const failedKey = (await scheduledCallRow(t.database, s.id)).dispatch_key;
+    expect(failedKey).not.toBeNull();
+    const res = await patchCall(s.id, {
+      scheduled_at: new Date(Date.now() + 7_200_000).toISOString(),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'pending', attempts: 0 });
+    // The earlier attempt's key is left as it was (after an expired lease its call may yet call
+    // back, and must still settle the row: dispatcher.test.ts); no claim hands it out again.
+    expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+      attempts: 0,
+      dispatch_key: failedKey,
+    });
+    await makeScheduledCallDue(t.database, s.id);
+    const claimed = await withSystem(t.database, (tx) => claimDueCalls(tx, 100, 30));
+    const c = claimed.find((x) => x.id === s.id);
+    expect(c).toMatchObject({ attempts: 1 });
+    expect(c?.dispatch_key).not.toBe(failedKey);
   });
 });
 
