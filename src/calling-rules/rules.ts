@@ -15,6 +15,9 @@ export interface CallingWindowInput {
 }
 
 export const DO_NOT_CALL_REASON = 'The number was added to the do-not-call list';
+/** last_error of a call the dispatcher put off to the calling window's next opening. */
+export const WINDOW_WAIT_REASON =
+  'Outside the calling window: waiting for it to open (dispatch_at says when)';
 export const UNKNOWN_ZONE_REASON =
   "The calling window's time zone is no longer known: set the window again";
 

@@ -2,7 +2,7 @@
 // for every org) and run on the system path; recording an attempt's outcome runs in the call's
 // own org (withOrgService), keyed by the attempt's dispatch key so a stale attempt changes nothing.
 import { sql } from 'kysely';
-import type { ClaimedCallRules } from '../calling-rules/rules.ts';
+import { type ClaimedCallRules, WINDOW_WAIT_REASON } from '../calling-rules/rules.ts';
 import type { CallingWindow } from '../calling-rules/window.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -238,13 +238,16 @@ export async function markDeferred(
  * `window` the claim read), as markDeferred does, but in window_deferred_until: next_attempt_at
  * stays the call's due time, so the deferral goes with the window, not with the call. Setting or
  * removing the window clears the org's deferrals (calling-rules.repository.ts
- * clearWindowDeferrals), changing the call clears its own (updatePending).
+ * clearWindowDeferrals), changing the call clears its own (updatePending). As markDeferred writes
+ * the quota's reason, last_error says the call waits for the window (WINDOW_WAIT_REASON), not why
+ * it waited before (a quota's wait, a failed attempt's backoff).
  *
  * A window changed since the claim read it must not leave a deferral of the old one behind: the
  * window's row is share-locked first (a change under way commits before this goes on, and one that
  * starts later waits for this commit, then clears the deferral), and the deferral is kept only if
  * the window is still the one it was computed from; otherwise the call is due again at once (the
- * next claim re-checks the window as it is).
+ * next claim re-checks the window as it is) and last_error is left as it was, as releaseClaim
+ * leaves it: nothing was decided.
  */
 export async function markWindowDeferred(
   tx: Tx,
@@ -256,16 +259,19 @@ export async function markWindowDeferred(
 ): Promise<boolean> {
   await sql`SELECT 1 FROM org_calling_windows WHERE org_id = ${orgId} FOR SHARE`.execute(tx);
   const days = window.days.map(Number);
+  const windowStands = sql<boolean>`EXISTS (
+    SELECT 1 FROM org_calling_windows w
+    WHERE w.org_id = ${orgId} AND w.time_zone = ${window.time_zone}
+      AND w.days = ${days}::smallint[] AND w.start_minute = ${window.start_minute}
+      AND w.end_minute = ${window.end_minute})`;
   const res = await settle(tx, orgId, id, dispatchKey)
     .set((eb) => ({
       status: 'pending',
       attempts: eb('attempts', '-', 1),
-      window_deferred_until: sql<Date | null>`CASE WHEN EXISTS (
-          SELECT 1 FROM org_calling_windows w
-          WHERE w.org_id = ${orgId} AND w.time_zone = ${window.time_zone}
-            AND w.days = ${days}::smallint[] AND w.start_minute = ${window.start_minute}
-            AND w.end_minute = ${window.end_minute})
+      window_deferred_until: sql<Date | null>`CASE WHEN ${windowStands}
         THEN ${until}::timestamptz END`,
+      last_error: sql<string | null>`CASE WHEN ${windowStands}
+        THEN ${WINDOW_WAIT_REASON} ELSE last_error END`,
       lease_expires_at: null,
       dispatch_key: null,
       updated_at: new Date(),

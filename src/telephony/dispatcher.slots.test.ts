@@ -8,9 +8,11 @@
 // QUOTA_LEASE_SECONDS; a late callback of its call releasing it again changes nothing. A row
 // finished as dispatched by recovery (a call was logged) keeps its slot. Nothing is timed: the
 // lost answer is a client that throws once Twilio (the fake) accepted the call, the timeout one
-// that throws without asking, the lease's end is written.
+// that throws without asking, the lease's end is written. And last_error says why a call waits
+// now: a deferral by the calling window replaces an earlier quota wait's reason with its own.
 import type { Logger } from 'pino';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dispatchGate, WINDOW_WAIT_REASON } from '../calling-rules/rules.ts';
 import { withSystem } from '../db/tenant.ts';
 import { createQuotas, type Quotas } from '../quotas/quotas.service.ts';
 import { as, buildTestApp, type TestApp } from '../test/app.ts';
@@ -29,7 +31,9 @@ import {
   twilioPost,
   uniqueNumber,
 } from '../test/twilio.ts';
+import { claimDueCalls, markWindowDeferred } from './dispatch.repository.ts';
 import { createDispatcher } from './dispatcher.ts';
+import { withOrgService } from './org-service.ts';
 import { createTwilioClients, type TwilioClientFor, type TwilioRest } from './twilio-client.ts';
 
 let fake: FakeTwilio;
@@ -82,13 +86,14 @@ function answerLost(): TwilioClientFor {
   };
 }
 
-const dispatcher = (clientFor?: TwilioClientFor) =>
+const dispatcher = (clientFor?: TwilioClientFor, now?: () => Date) =>
   createDispatcher({
     database: t.database,
     config: t.config,
     logger: t.app.log as unknown as Logger,
     quotas,
     ...(clientFor ? { clientFor } : {}),
+    ...(now ? { now } : {}),
   });
 
 /** An org allowed `max` live calls, none reserved for inbound, with a due call. */
@@ -119,7 +124,7 @@ async function orgWithDueCall(max: number) {
     (await t.app.inject({ url: '/api/orgs/current/usage', headers: as(...who) })).json();
   const live = async () => (await usage()).live_calls.live as number;
   const today = async () => (await usage()).scheduled_calls_per_day.live as number;
-  return { id: s.id, phone, live, today };
+  return { id: s.id, phone, live, today, who };
 }
 
 /** The lease of the row's attempt runs out (written, not waited for). */
@@ -258,4 +263,72 @@ it('a row recovery finishes as dispatched (its call was logged) keeps its slot',
   expect(await live()).toBe(1);
   await completed(first, phone.number);
   expect(await live()).toBe(0);
+});
+
+describe('last_error says why the call waits now', () => {
+  /** New York's weekdays, 09:00 to 17:00; Saturday 2026-03-07 12:00 EST is outside it. */
+  const WEEKDAYS_NY = {
+    time_zone: 'America/New_York',
+    days: [1, 2, 3, 4, 5],
+    start: '09:00',
+    end: '17:00',
+  };
+  const SATURDAY = new Date('2026-03-07T17:00:00.000Z');
+  const MONDAY_OPENING = new Date('2026-03-09T13:00:00.000Z');
+  const setWindow = async (who: Parameters<typeof as>, window: object | null) => {
+    const res = await t.app.inject({
+      method: window ? 'PUT' : 'DELETE',
+      url: '/api/orgs/current/calling-window',
+      headers: as(...who),
+      ...(window ? { payload: window } : {}),
+    });
+    expect(res.statusCode, res.body).toBe(window ? 200 : 204);
+  };
+  /** The call waited for a live-call slot (none allowed): last_error says so. */
+  async function waitedForASlot() {
+    const org = await orgWithDueCall(0);
+    await dispatcher().runOnce();
+    const waiting = await scheduledCallRow(t.database, org.id);
+    expect(waiting).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(waiting.last_error).toMatch(/^Waiting for a free call slot/);
+    return org;
+  }
+
+  it("a call put off by the calling window says so, not an earlier wait's reason", async () => {
+    const { id, who } = await waitedForASlot();
+    await setWindow(who, WEEKDAYS_NY);
+    await makeScheduledCallDue(t.database, id);
+    await dispatcher(undefined, () => SATURDAY).runOnce();
+    expect(fake.calls.filter((c) => c.scheduledCallId === id)).toHaveLength(0);
+    expect(await scheduledCallRow(t.database, id)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      window_deferred_until: MONDAY_OPENING,
+      last_error: WINDOW_WAIT_REASON,
+    });
+  });
+
+  it('a deferral the window changed since does not hold the call, nor write the window as its reason', async () => {
+    const { id, who } = await waitedForASlot();
+    const before = (await scheduledCallRow(t.database, id)).last_error;
+    await setWindow(who, WEEKDAYS_NY);
+    await makeScheduledCallDue(t.database, id);
+    const claimed = await withSystem(t.database, (tx) => claimDueCalls(tx, 100, 30));
+    const mine = claimed.find((c) => c.id === id)!;
+    const gate = dispatchGate(mine, SATURDAY);
+    if (gate.kind !== 'defer') throw new Error(`expected a deferral, got ${gate.kind}`);
+    // The window is removed between the claim and the deferral the claim's window decided: the
+    // call is due again at once, judged afresh by the next claim (like a claim given back).
+    await setWindow(who, null);
+    const owned = await withOrgService(t.database, mine.org_id, (tx) =>
+      markWindowDeferred(tx, mine.org_id, id, mine.dispatch_key, gate.until, gate.window),
+    );
+    expect(owned).toBe(true);
+    expect(await scheduledCallRow(t.database, id)).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      window_deferred_until: null,
+      last_error: before,
+    });
+  });
 });
