@@ -27,6 +27,7 @@ const FOCUSED_ID = `(document.activeElement && document.activeElement !== docume
 
 describe('page states and filters', () => {
   let page: Page;
+  let owner: Awaited<ReturnType<typeof registerUser>>;
 
   step('an owner logs in', async () => {
     const u = await registerUser(s.server.t.app, {
@@ -34,6 +35,7 @@ describe('page states and filters', () => {
       password: PASSWORD,
       full_name: 'Katherine Johnson',
     });
+    owner = u;
     page = (await s.device()).page;
     await logIn(page, u.email, PASSWORD);
   });
@@ -138,5 +140,32 @@ describe('page states and filters', () => {
     const url = new URL((await asked).url());
     expect(url.searchParams.get('to')).toBe(localDay(nextMorning));
     await expect.poll(() => toField.inputValue()).toBe(localDay(nextMorning));
+  });
+
+  step("the analytics agent filter offers every agent, past the API's largest page", async () => {
+    s.focus(page);
+    const api = (method: string, url: string, payload?: unknown) =>
+      s.server.t.app.inject({
+        method: method as 'POST',
+        url,
+        headers: { authorization: `Bearer ${owner.access}` },
+        payload: payload as Record<string, unknown>,
+      });
+    const phone = await api('POST', '/api/phones', { number: '+14155550142', label: 'Sales' });
+    expect(phone.statusCode).toBe(201);
+    // 101 agents: one more than a page of the agents list can hold.
+    for (let i = 1; i <= 101; i++) {
+      const agent = await api('POST', '/api/agents', {
+        name: `Outbound ${String(i).padStart(3, '0')}`,
+        direction: 'outgoing',
+        phone_id: phone.json().id,
+      });
+      expect(agent.statusCode).toBe(201);
+    }
+    await page.goto('/app/analytics');
+    const filter = page.getByLabel('Agent', { exact: true });
+    // The oldest agent is on the second page (the list is newest first).
+    await expect.poll(() => filter.locator('option').allTextContents()).toContain('Outbound 001');
+    expect(await filter.locator('option').count()).toBe(102);
   });
 });

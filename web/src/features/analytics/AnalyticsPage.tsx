@@ -11,7 +11,7 @@ import { Table, td } from '../../components/Table.tsx';
 import { ApiError, api, errorMessage, type ResponseOf } from '../../lib/api.ts';
 import { type DayRangeRule, submitFilters, useDraftFilters } from '../../lib/filters.ts';
 import { formatDuration } from '../../lib/format.ts';
-import { useLoad } from '../../lib/load.ts';
+import { allPages, useLoad } from '../../lib/load.ts';
 import { type BarDatum, type BarSeries, ChartFigure } from './BarChart.tsx';
 import {
   analyticsWindow,
@@ -100,8 +100,9 @@ function StatCard({ label, value, hint }: { label: string; value: string; hint?:
   );
 }
 
-/** The agent filter's choices: the API's largest page. */
-const firstAgents = async () => (await api.get('/api/agents', { query: { limit: 100 } })).items;
+/** The agent filter's choices: every agent, page after page (not only the API's largest page). */
+const everyAgent = () =>
+  allPages((cursor) => api.get('/api/agents', { query: { limit: 100, cursor } }));
 
 export function AnalyticsPage() {
   const tz = useMemo(browserTimeZone, []);
@@ -123,7 +124,7 @@ export function AnalyticsPage() {
     },
   });
   // Without the list the filter is just not offered.
-  const agents = useLoad(firstAgents).data ?? [];
+  const agents = useLoad(everyAgent).data ?? [];
   // The three figures of the applied range, as one load: a changed filter supersedes the last.
   const fetchFigures = useCallback(
     async (signal: AbortSignal): Promise<Data> => {

@@ -9,7 +9,7 @@ import { Table, td } from '../../components/Table.tsx';
 import { api, type ResponseOf } from '../../lib/api.ts';
 import { useDraftFilters } from '../../lib/filters.ts';
 import { deviceName, formatDateTime } from '../../lib/format.ts';
-import { useLoad } from '../../lib/load.ts';
+import { allPages, useLoad } from '../../lib/load.ts';
 
 type Entry = ResponseOf<'/api/audit-logs', 'get'>['items'][number];
 type Filters = {
@@ -29,8 +29,9 @@ function toIso(local: string): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
 }
 
-const firstMembers = async () =>
-  (await api.get('/api/orgs/current/members', { query: { limit: 100 } })).items;
+/** Every member (page after page, not only the API's largest page): names for the actor column. */
+const everyMember = () =>
+  allPages((cursor) => api.get('/api/orgs/current/members', { query: { limit: 100, cursor } }));
 
 export function AuditPage() {
   const {
@@ -43,7 +44,7 @@ export function AuditPage() {
   // cursors[i] is the cursor that fetched page i (undefined for the first page).
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   // Names for the actor column and filter; the log itself holds only ids.
-  const members = useLoad(firstMembers).data;
+  const members = useLoad(everyMember).data;
   const people: Record<string, string> = useMemo(
     () => Object.fromEntries((members ?? []).map((m) => [m.user_id, m.full_name ?? m.email])),
     [members],
