@@ -126,7 +126,7 @@ export const quotaRoutes: FastifyPluginAsyncTypebox<{ quotas: Quotas }> = async 
       security,
       summary: "Set the org's concurrency quotas (owners and admins)",
       description:
-        "Every field, each a number or null (the platform's limit). A limit may lower the platform's, never raise it: above it → 422 `quota_above_platform_limit`. Applies to credentials issued from then on (other instances within 5 s); nothing live is cut. Audited as `org.quotas_updated`.",
+        "Every field, each a number or null (the platform's limit). A limit may lower the platform's, never raise it: above it → 422 `quota_above_platform_limit`; so is an `inbound_reserved_calls` above `max_live_calls`, and, when it is null, a `max_live_calls` at or below the platform's reserve it would inherit (no outbound calls left: set the reserve). Applies to credentials issued from then on (other instances within 5 s); nothing live is cut. Audited as `org.quotas_updated`.",
       alsoAnswers: [422],
     },
     Settings,

@@ -158,17 +158,20 @@ export function settingsProblems(
       message: `must not exceed max_live_calls (${max})`,
     });
   }
-  // The reserve in effect too: an inherited (null) reserve above the org's own maximum would be
-  // clamped to it by effectiveLimits, leaving no slot for outbound dispatch without a word.
-  // Equal stays allowed, as it is when set explicitly.
+  // The reserve in effect too: an inherited (null) reserve that reaches the org's own maximum
+  // (clamped to it by effectiveLimits) leaves no slot for outbound dispatch, which nobody chose.
+  // Set explicitly, a reserve equal to the maximum is allowed: no outbound calls, on purpose.
   if (
     reserved === null &&
     next.max_live_calls !== null &&
-    platform.inbound_reserved_calls > next.max_live_calls
+    platform.inbound_reserved_calls >= next.max_live_calls
   ) {
     problems.push({
       field: 'inbound_reserved_calls',
-      message: `the platform's reserve of ${platform.inbound_reserved_calls} is inherited and must be set to at most max_live_calls (${next.max_live_calls})`,
+      message:
+        `the platform's reserve of ${platform.inbound_reserved_calls} is inherited and leaves no ` +
+        `outbound calls under max_live_calls (${next.max_live_calls}): set it to at most ` +
+        `${next.max_live_calls}`,
     });
   }
   return problems;

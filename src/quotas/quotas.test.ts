@@ -207,7 +207,7 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
       {
         field: 'inbound_reserved_calls',
         message:
-          "the platform's reserve of 10 is inherited and must be set to at most max_live_calls (5)",
+          "the platform's reserve of 10 is inherited and leaves no outbound calls under max_live_calls (5): set it to at most 5",
       },
     ]);
     // Nothing was written, nor audited.
@@ -227,9 +227,13 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
       });
       expect(saved.limits).toMatchObject({ max_live_calls: 5, inbound_reserved_calls: reserved });
     }
-    // A maximum the inherited reserve does not exceed stays allowed.
-    const inherited = await setLimits(r.owner, { max_live_calls: 10 });
-    expect(inherited.limits).toMatchObject({ max_live_calls: 10, inbound_reserved_calls: 10 });
+    // An inherited reserve equal to the maximum leaves no outbound call either: refused too.
+    const equal = await putQuotas(r.owner, { ...NO_LIMITS, max_live_calls: 10 });
+    expect(equal.statusCode, equal.body).toBe(422);
+    expect(equal.json().errors[0].field).toBe('inbound_reserved_calls');
+    // A maximum above the inherited reserve leaves outbound slots: allowed.
+    const inherited = await setLimits(r.owner, { max_live_calls: 11 });
+    expect(inherited.limits).toMatchObject({ max_live_calls: 11, inbound_reserved_calls: 10 });
   });
 
   it('an org setting saved under a higher platform limit yields when the operator lowers it', async () => {

@@ -109,6 +109,17 @@ describe('every page at both widths', () => {
     await card.getByText('Enter a whole number, or leave it empty.').waitFor();
     await liveCalls.fill('7');
     await card.getByRole('button', { name: 'Save limits' }).click();
+    // The platform keeps 10 lines for callers: inherited under a maximum of 7, it would leave no
+    // outbound call. The refusal is shown at the reserve's field, which takes the focus.
+    const reserve = card.getByLabel('Kept for incoming calls', { exact: true });
+    await card.getByText(/the platform's reserve of 10 is inherited/).waitFor();
+    const reserveId = await reserve.getAttribute('id');
+    expect(reserveId).toBeTruthy();
+    await expect
+      .poll(() => page.evaluate('document.activeElement && document.activeElement.id'))
+      .toBe(reserveId);
+    await reserve.fill('2');
+    await card.getByRole('button', { name: 'Save limits' }).click();
     const inEffect = card.getByText(/lines are busy\. In effect: 7\./);
     await inEffect.waitFor();
     await page.goto('/app');
@@ -119,6 +130,7 @@ describe('every page at both widths', () => {
     // Back to the platform's limit.
     await page.goto('/app/org/settings');
     await liveCalls.fill('');
+    await reserve.fill('');
     await card.getByRole('button', { name: 'Save limits' }).click();
     await expect.poll(() => inEffect.count()).toBe(0);
   });

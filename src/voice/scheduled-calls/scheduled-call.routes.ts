@@ -29,13 +29,16 @@ const ScheduledCallOut = Type.Object(
     to: E164,
     scheduled_at: Timestamp,
     status: Status,
-    attempts: Type.Integer({ description: 'Dispatch attempts so far' }),
+    attempts: Type.Integer({
+      description:
+        'Dispatch attempts spent (counted against DISPATCHER_MAX_ATTEMPTS); 0 again after a PATCH with a new scheduled_at',
+    }),
     call_sid: Type.Union([Type.String(), Type.Null()], {
       description: 'The resulting call (GET /api/calls/{call_sid}) once dispatched',
     }),
     last_error: Type.Union([Type.String(), Type.Null()], {
       description:
-        'Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at',
+        'Why the last attempt failed, why the call waits (a quota, the calling window) or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at',
     }),
     dispatched_at: NullableTimestamp,
     recipient_time_zone: Type.Union([RecipientZone, Type.Null()]),
@@ -176,7 +179,7 @@ export const scheduledCallRoutes: FastifyPluginAsyncTypebox<{
         security,
         summary: 'Change a pending scheduled call',
         description:
-          'Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it).',
+          'Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it). A new scheduled_at also clears last_error and gives the spent attempts back (attempts 0).',
         params: IdParams,
         body: UpdateBody,
         response: responses({ 200: ScheduledCallOut }, [401, 403, 404, 409, 413, 415]),

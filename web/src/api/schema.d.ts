@@ -943,7 +943,7 @@ export interface paths {
         get: operations["getOrgQuotas"];
         /**
          * Set the org's concurrency quotas (owners and admins)
-         * @description Every field, each a number or null (the platform's limit). A limit may lower the platform's, never raise it: above it → 422 `quota_above_platform_limit`. Applies to credentials issued from then on (other instances within 5 s); nothing live is cut. Audited as `org.quotas_updated`.
+         * @description Every field, each a number or null (the platform's limit). A limit may lower the platform's, never raise it: above it → 422 `quota_above_platform_limit`; so is an `inbound_reserved_calls` above `max_live_calls`, and, when it is null, a `max_live_calls` at or below the platform's reserve it would inherit (no outbound calls left: set the reserve). Applies to credentials issued from then on (other instances within 5 s); nothing live is cut. Audited as `org.quotas_updated`.
          */
         put: operations["setOrgQuotas"];
         post?: never;
@@ -1168,7 +1168,7 @@ export interface paths {
         head?: never;
         /**
          * Change a pending scheduled call
-         * @description Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it).
+         * @description Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it). A new scheduled_at also clears last_error and gives the spent attempts back (attempts 0).
          */
         patch: operations["updateScheduledCall"];
         trace?: never;
@@ -11397,11 +11397,11 @@ export interface operations {
                             scheduled_at: string;
                             /** @enum {unknown} */
                             status: "pending" | "dispatching" | "dispatched" | "failed" | "cancelled";
-                            /** @description Dispatch attempts so far */
+                            /** @description Dispatch attempts spent (counted against DISPATCHER_MAX_ATTEMPTS); 0 again after a PATCH with a new scheduled_at */
                             attempts: number;
                             /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                             call_sid: string | null;
-                            /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
+                            /** @description Why the last attempt failed, why the call waits (a quota, the calling window) or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                             last_error: string | null;
                             dispatched_at: string | null;
                             recipient_time_zone: string | null;
@@ -11534,11 +11534,11 @@ export interface operations {
                         scheduled_at: string;
                         /** @enum {unknown} */
                         status: "pending" | "dispatching" | "dispatched" | "failed" | "cancelled";
-                        /** @description Dispatch attempts so far */
+                        /** @description Dispatch attempts spent (counted against DISPATCHER_MAX_ATTEMPTS); 0 again after a PATCH with a new scheduled_at */
                         attempts: number;
                         /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                         call_sid: string | null;
-                        /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
+                        /** @description Why the last attempt failed, why the call waits (a quota, the calling window) or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
@@ -11680,11 +11680,11 @@ export interface operations {
                         scheduled_at: string;
                         /** @enum {unknown} */
                         status: "pending" | "dispatching" | "dispatched" | "failed" | "cancelled";
-                        /** @description Dispatch attempts so far */
+                        /** @description Dispatch attempts spent (counted against DISPATCHER_MAX_ATTEMPTS); 0 again after a PATCH with a new scheduled_at */
                         attempts: number;
                         /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                         call_sid: string | null;
-                        /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
+                        /** @description Why the last attempt failed, why the call waits (a quota, the calling window) or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
@@ -11945,11 +11945,11 @@ export interface operations {
                         scheduled_at: string;
                         /** @enum {unknown} */
                         status: "pending" | "dispatching" | "dispatched" | "failed" | "cancelled";
-                        /** @description Dispatch attempts so far */
+                        /** @description Dispatch attempts spent (counted against DISPATCHER_MAX_ATTEMPTS); 0 again after a PATCH with a new scheduled_at */
                         attempts: number;
                         /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                         call_sid: string | null;
-                        /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
+                        /** @description Why the last attempt failed, why the call waits (a quota, the calling window) or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
@@ -12100,11 +12100,11 @@ export interface operations {
                         scheduled_at: string;
                         /** @enum {unknown} */
                         status: "pending" | "dispatching" | "dispatched" | "failed" | "cancelled";
-                        /** @description Dispatch attempts so far */
+                        /** @description Dispatch attempts spent (counted against DISPATCHER_MAX_ATTEMPTS); 0 again after a PATCH with a new scheduled_at */
                         attempts: number;
                         /** @description The resulting call (GET /api/calls/{call_sid}) once dispatched */
                         call_sid: string | null;
-                        /** @description Why the last attempt failed, why the call waits for a quota or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
+                        /** @description Why the last attempt failed, why the call waits (a quota, the calling window) or why the calling rules cancelled it; null once placed, once a person cancelled it, or after a PATCH with a new scheduled_at */
                         last_error: string | null;
                         dispatched_at: string | null;
                         recipient_time_zone: string | null;
