@@ -17,9 +17,15 @@
 // And of src/orgs/invitations.ts (stageInvitation): a re-invite reads the membership after it
 // revoked the pending invitation (and so after an accept holding it committed); read before,
 // it answers 201 and mails a second link to the member the accept just made.
+// And of src/orgs/org-users.ts (createOrgUser): the address's invitations locked before the new
+// account is written; written first, an accept racing it deadlocks (503). And of the accept: every
+// invitation of the address into the org locked, in id order; only its own, two accepts of two
+// links to one address deadlock (503).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashPassword } from '../auth/password.ts';
+import { generateToken, hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
 import type { TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import { addMember, createOrg, createUser, uniqueEmail } from '../test/factories.ts';
@@ -27,6 +33,7 @@ import { invitationFlows, startInvitationApp } from '../test/invitation-helpers.
 import { logIn, type Person, person, type Team, team } from '../test/org-helpers.ts';
 import { type Act, pgRaces } from '../test/pg-race.ts';
 import type { TestSmtpServer } from '../test/smtp.ts';
+import { insertInvitation } from './invitation.repository.ts';
 
 let t: TestApp;
 let smtp: TestSmtpServer;
@@ -363,5 +370,112 @@ describe('an address invited again while its invitation is being accepted', () =
         .execute(),
     );
     expect(pending).toEqual([]);
+  });
+});
+
+// An owner creates the account of an address (POST /api/orgs/current/users) whose invitation
+// into the org is being accepted: the creation retires the address's pending invitations in its
+// transaction (src/orgs/org-users.ts), so it locks them in the accept's order: the org, the
+// accounts, then the invitations, before it writes the new account. The accept creates that same
+// account after it locked the invitation; had the creation inserted the account first and
+// revoked the invitation after, each would wait for the other (40P01, a 503).
+describe('an address created by an admin while its invitation is being accepted', () => {
+  const createUserAs = (by: Person, email: string) =>
+    send('POST', '/api/orgs/current/users', by.headers, { email, role: 'member' });
+
+  it('the creation holds the invitation first: the accept waits, then is refused as revoked', async () => {
+    const a = await team(t, 'Create-user race');
+    const inv = await pendingInvitation(a.admin);
+    const held = await openAct();
+    // The creation stops at its set-password token, the account and the membership written.
+    await held.q('LOCK TABLE user_tokens IN SHARE MODE');
+    let created: ReturnType<typeof send> | undefined;
+    let accepted: ReturnType<typeof accept> | undefined;
+    try {
+      created = createUserAs(a.owner, inv.email);
+      expect(await someoneWaitsForALock(created)).toBe('waiting');
+      accepted = accept({ token: inv.token, password: GOOD_PASSWORD });
+      expect(await someoneWaitsForALock(accepted, 2)).toBe('waiting');
+    } finally {
+      await held.rollback();
+    }
+    const [cre, acc] = await Promise.all([created, accepted]);
+    expect(cre.statusCode, cre.body).toBe(202);
+    expectRefused(acc, 410, 'invitation_revoked');
+    expect(await leftBehind(a.org.id, inv)).toMatchObject({
+      invitation: 'revoked',
+      user: { status: 'active', email_verified_at: null, password_hash: null },
+      membership: 'active',
+      liveSessions: 0,
+    });
+  });
+
+  it('the accept holds it first: the creation waits, then is refused: already a member', async () => {
+    const a = await team(t, 'Create-user race 2');
+    const inv = await pendingInvitation(a.admin);
+    const held = await openAct();
+    // The accept stops at its audit entry with the org, the new account and the invitation locked.
+    await held.q('LOCK TABLE audit_logs IN SHARE MODE');
+    let accepted: ReturnType<typeof accept> | undefined;
+    let created: ReturnType<typeof send> | undefined;
+    try {
+      accepted = accept({ token: inv.token, password: GOOD_PASSWORD });
+      expect(await someoneWaitsForALock(accepted)).toBe('waiting');
+      created = createUserAs(a.owner, inv.email);
+      expect(await someoneWaitsForALock(created, 2)).toBe('waiting');
+    } finally {
+      await held.rollback();
+    }
+    const [acc, cre] = await Promise.all([accepted, created]);
+    expect(acc.statusCode, acc.body).toBe(201);
+    expectRefused(cre, 409, 'already_member');
+    expect(await leftBehind(a.org.id, inv)).toMatchObject({
+      invitation: 'accepted',
+      membership: 'active',
+    });
+  });
+});
+
+// Two links to one address into one org (two admins inviting it at the same moment each revoke
+// what they see, then insert): accepting one retires the other in its transaction, so an accept
+// locks every invitation of the address into the org, in id order, not only its own.
+describe('two links to one new address accepted at once', () => {
+  it('the first accept holds both: the second waits, then is refused as revoked', async () => {
+    const a = await team(t, 'Two links race');
+    const first = await pendingInvitation(a.admin);
+    const token = generateToken(32);
+    const second = await withSystem(t.database, (tx) =>
+      insertInvitation(tx, {
+        id: newId(),
+        org_id: a.org.id,
+        email: first.email,
+        role: 'member',
+        token_hash: hashToken(token),
+        invited_by: a.owner.user.id,
+        expires_at: new Date(Date.now() + 86_400_000),
+      }),
+    );
+    const held = await openAct();
+    // Each accept stops as it writes the new account, its invitations locked.
+    await held.q('LOCK TABLE users IN SHARE MODE');
+    let one: ReturnType<typeof accept> | undefined;
+    let two: ReturnType<typeof accept> | undefined;
+    try {
+      one = accept({ token: first.token, password: GOOD_PASSWORD });
+      expect(await someoneWaitsForALock(one)).toBe('waiting');
+      two = accept({ token, password: GOOD_PASSWORD });
+      expect(await someoneWaitsForALock(two, 2)).toBe('waiting');
+    } finally {
+      await held.rollback();
+    }
+    const [acc, late] = await Promise.all([one, two]);
+    // Each locking only its own link, each held what the other waited for: 503 database_busy.
+    expect(acc.statusCode, acc.body).toBe(201);
+    expectRefused(late, 410, 'invitation_revoked');
+    expect(await leftBehind(a.org.id, { id: second.id, email: first.email })).toMatchObject({
+      invitation: 'revoked',
+      membership: 'active',
+      liveSessions: 1,
+    });
   });
 });

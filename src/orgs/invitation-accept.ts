@@ -19,7 +19,10 @@
 //   then the invitation (acceptLocked says why): a concurrent revoke, re-invite, removal, disable
 //   or suspension serialises with the accept, and the second gets its answer, never a deadlock.
 // - The inviter must still be an active member who may grant the role (invitation-authority.ts).
-import { isPerson } from '../access/actor.ts';
+// - Joining retires the address's other pending invitations into the org (audited, reason
+//   `member_added`), as an admin creating the account does (org-users.ts): a member's link would
+//   only answer 409 already_member; now it answers 410 invitation_revoked and is off the list.
+import { isPerson, personActor } from '../access/actor.ts';
 import { findActiveMembership, findOrgForShare } from '../access/membership.repository.ts';
 import {
   assertEmailDomainAllowed,
@@ -56,10 +59,11 @@ import {
 } from '../users/user.repository.ts';
 import {
   findInvitationByTokenHash,
-  findInvitationByTokenHashForUpdate,
+  lockInvitationsOfAddress,
   markInvitationAccepted,
 } from './invitation.repository.ts';
 import { assertInviterAuthority, settleInviterAuthority } from './invitation-authority.ts';
+import { retireInvitationsOfMember } from './invitations.ts';
 import { activateMembership } from './member.repository.ts';
 
 export type AcceptResult =
@@ -179,7 +183,9 @@ async function acceptLocked(
   // the org's row, then account rows, then invitation rows. The others already take them so: a
   // member's removal or role change (the org, the caller, then the invitations the member sent),
   // a revoke and a re-invite (the org, the caller's account, then the invitation: invitations.ts),
-  // a disable and a first proof of mailbox control (the account, then the invitations it sent).
+  // a disable and a first proof of mailbox control (the account, then the invitations it sent),
+  // an admin creating an account (the org, the admin's account, then the address's invitations,
+  // before the new account is written: this accept writes it after its invitations too).
   // Threat: in any other order two of them can each hold what the other waits for, and PostgreSQL
   // aborts one (40P01, a 503) instead of giving it the answer its turn deserves — the accept used
   // to lock the invitation before the account, and deadlocked with a revoke by that same account
@@ -189,16 +195,19 @@ async function acceptLocked(
   //   before this reads on, or waits and then ends the membership and session this writes.
   // - The account the invitation names locked for update (claiming it rewrites the row) and read
   //   as it is once locked: a disable commits before this, or waits and then ends what this opens.
-  // - The invitation last: a revoke or re-invite that got to it first has committed, and this
-  //   answers 410 invitation_revoked; one that comes after finds no pending invitation (404; a
-  //   re-invite: 409 already_member).
+  // - The invitations last: a revoke, re-invite or admin creation of the account that got to
+  //   them first has committed, and this answers 410 invitation_revoked; one that comes after
+  //   finds no pending invitation (404; a re-invite or an admin creation: 409 already_member).
   const org = await findOrgForShare(tx, token.orgId);
   if (!org) throw new AppError('invalid_token');
   const existing = await findUserByEmail(tx, token.email, { forUpdate: true });
-  const inv = await findInvitationByTokenHashForUpdate(tx, token.tokenHash);
-  if (!inv || inv.org_id !== org.id || inv.email !== token.email) {
-    throw new AppError('invalid_token');
-  }
+  // Every invitation of the address into the org, in id order: those still pending are retired
+  // as the address joins (markAccepted), and two accepts of two such links, or an accept and an
+  // admin creating the address's account (org-users.ts), lock them in the same order.
+  const inv = (await lockInvitationsOfAddress(tx, org.id, token.email)).find(
+    (i) => i.token_hash === token.tokenHash,
+  );
+  if (!inv) throw new AppError('invalid_token');
   assertPending(inv);
   await assertInviterAuthority(tx, inv);
   // The kill switch: no one joins (nor gets a session in) a suspended org; the invitation waits.
@@ -218,7 +227,7 @@ async function acceptLocked(
     if (existing.status !== 'active') throw new AppError('account_disabled');
     if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');
     await activateMembership(tx, org.id, existing.id, inv.role);
-    await markInvitationAccepted(tx, inv.id, existing.id);
+    await markAccepted(tx, meta, inv, existing);
     await auditAccepted(tx, meta, inv, existing, { new_account: false });
     return {
       result: { kind: 'joined', user: existing, org, role: inv.role },
@@ -239,7 +248,7 @@ async function acceptLocked(
     email_verified_at: new Date(),
   });
   await activateMembership(tx, org.id, userId, inv.role);
-  await markInvitationAccepted(tx, inv.id, userId);
+  await markAccepted(tx, meta, inv, user);
   const subject = {
     userId,
     orgId: org.id,
@@ -282,7 +291,7 @@ async function claimAndJoin(
   // with the old one) dies here too, as after a change or reset.
   await retireUserTokens(tx, existing.id, PASSWORD_BOUND_PURPOSES);
   await activateMembership(tx, org.id, existing.id, inv.role);
-  await markInvitationAccepted(tx, inv.id, existing.id);
+  await markAccepted(tx, meta, inv, existing);
   const user = (await findUserById(tx, existing.id)) ?? existing;
   const role = inv.role;
   const subject: SessionSubject = {
@@ -305,6 +314,26 @@ async function claimAndJoin(
     endedSessions: proof.endedSessions,
     revokedApiKeys: proof.revokedApiKeys,
   };
+}
+
+/**
+ * The invitation used by `accepter`, who has just joined its org: the address's other pending
+ * invitations into the org are retired with it (their links would only answer 409).
+ */
+async function markAccepted(
+  tx: Tx,
+  meta: RequestMeta,
+  inv: Invitation,
+  accepter: Pick<User, 'id' | 'is_superuser'>,
+): Promise<void> {
+  await markInvitationAccepted(tx, inv.id, accepter.id);
+  await retireInvitationsOfMember(
+    tx,
+    meta,
+    personActor({ userId: accepter.id, superuser: accepter.is_superuser }),
+    { orgId: inv.org_id, email: inv.email, userId: accepter.id },
+    'invitation_accept',
+  );
 }
 
 /** The accept, recorded as the accepting account's act in the invitation's org. */

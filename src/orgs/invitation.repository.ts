@@ -29,13 +29,13 @@ export function listPendingInvitations(
   return q.orderBy('id', 'desc').limit(f.limit).execute();
 }
 
-/** Revokes the org's pending invitations matching the filter; returns their ids. */
+/** Revokes the org's pending invitations matching the filter; returns them. */
 export async function revokeInvitations(
   tx: Tx,
   orgId: string,
   f: { id?: string; email?: string },
   revokedBy: string | null,
-): Promise<string[]> {
+): Promise<Pick<Invitation, 'id' | 'org_id' | 'role' | 'invited_by'>[]> {
   let q = tx
     .updateTable('invitations')
     .set({ revoked_at: new Date(), revoked_by: revokedBy })
@@ -45,8 +45,28 @@ export async function revokeInvitations(
     .where('expires_at', '>', new Date());
   if (f.id) q = q.where('id', '=', f.id);
   if (f.email) q = q.where('email', '=', f.email);
-  const rows = await q.returning('id').execute();
-  return rows.map((r) => r.id);
+  return q.returning(['id', 'org_id', 'role', 'invited_by']).execute();
+}
+
+/**
+ * Locks every invitation of `email` into the org, in id order, and returns them. Taken after the
+ * org's and the accounts' locks (invitation-accept.ts: the lock order); the id order keeps two
+ * flows that lock several of them (two accepts of two links to one address, an accept and an
+ * admin creating that address's account) from each holding one the other waits for.
+ */
+export function lockInvitationsOfAddress(
+  tx: Tx,
+  orgId: string,
+  email: string,
+): Promise<Invitation[]> {
+  return tx
+    .selectFrom('invitations')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('email', '=', email)
+    .orderBy('id')
+    .forUpdate()
+    .execute();
 }
 
 function byTokenHash(tx: Tx, tokenHash: string) {
@@ -54,8 +74,9 @@ function byTokenHash(tx: Tx, tokenHash: string) {
 }
 
 /**
- * Locks the row: two accepts of one token serialise here and only the first succeeds. Taken after
- * the org's and the invited account's locks, never before (invitation-accept.ts: the lock order).
+ * Locks the row, alone in its transaction (invitation-authority.ts settleInviterAuthority). The
+ * accept transaction locks it with the address's other invitations, after the org's and the
+ * invited account's locks (lockInvitationsOfAddress; invitation-accept.ts: the lock order).
  */
 export function findInvitationByTokenHashForUpdate(
   tx: Tx,

@@ -3,14 +3,16 @@
 // invitations.security.test.ts.
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hashToken } from '../crypto/tokens.ts';
+import { generateToken, hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
 import type { TestApp } from '../test/app.ts';
 import { bearer, GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 import { invitationFlows, startInvitationApp } from '../test/invitation-helpers.ts';
 import { auditOf, logIn, person, team } from '../test/org-helpers.ts';
 import { linkFrom, type TestSmtpServer } from '../test/smtp.ts';
+import { insertInvitation } from './invitation.repository.ts';
 
 let t: TestApp;
 let smtp: TestSmtpServer;
@@ -230,6 +232,168 @@ describe('admin-created users, end to end', () => {
       target_id: body.user.id,
       metadata: { role: 'manager', password_set: false },
     });
+  });
+});
+
+/** The org's pending invitations, as its owner lists them: their ids. */
+async function pendingIds(by: { headers: Record<string, string> }): Promise<string[]> {
+  const res = await t.app.inject({ url: '/api/orgs/current/invitations', headers: by.headers });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json().items.map((i: { id: string }) => i.id);
+}
+
+/** A second pending invitation of `email` into the org beside the first one, as two admins
+ * inviting the address at the same moment leave it (each revokes what it sees, then inserts). */
+async function secondPendingInvitation(orgId: string, email: string, invitedBy: string) {
+  const token = generateToken(32);
+  const row = await withSystem(t.database, (tx) =>
+    insertInvitation(tx, {
+      id: newId(),
+      org_id: orgId,
+      email,
+      role: 'admin',
+      token_hash: hashToken(token),
+      invited_by: invitedBy,
+      expires_at: new Date(Date.now() + 86_400_000),
+    }),
+  );
+  return { id: row.id, token };
+}
+
+describe('a person who becomes a member another way: their pending invitations into the org are retired', () => {
+  it('an admin creates the account: the pending invitation is revoked (audited), unlisted, and its link answers 410', async () => {
+    const a = await team(t);
+    const email = uniqueEmail('invited-then-created');
+    const inv = await invite(a.admin, email, 'manager');
+    const token = await mailedToken(email, '/accept-invite?token=');
+    expect(await pendingIds(a.owner)).toEqual([inv.id]);
+
+    const created = await send('POST', '/api/orgs/current/users', a.owner.headers, {
+      email,
+      role: 'member',
+    });
+    expect(created.statusCode, created.body).toBe(202);
+    const user = await withSystem(t.database, (tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', email).executeTakeFirstOrThrow(),
+    );
+
+    // Retired with the membership: off the list, and the link no longer says 409 already_member.
+    expect(await pendingIds(a.owner)).toEqual([]);
+    const late = await accept({ token, password: GOOD_PASSWORD });
+    expect(late.statusCode, late.body).toBe(410);
+    expect(late.json().code).toBe('invitation_revoked');
+    // The admin's choice stands: the link changed neither the role nor the password.
+    const standing = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('memberships')
+        .innerJoin('users', 'users.id', 'memberships.user_id')
+        .select(['memberships.role', 'memberships.status', 'users.password_hash'])
+        .where('memberships.org_id', '=', a.org.id)
+        .where('memberships.user_id', '=', user.id)
+        .executeTakeFirstOrThrow(),
+    );
+    expect(standing).toEqual({ role: 'member', status: 'active', password_hash: null });
+
+    const trail = await auditOf(t.database, a.org.id);
+    const revokes = trail.filter((e) => e.action === 'invitation.revoke');
+    expect(revokes).toHaveLength(1);
+    expect(revokes[0]).toMatchObject({
+      actor_user_id: a.owner.user.id,
+      actor_type: 'user',
+      target_type: 'invitation',
+      target_id: inv.id,
+      outcome: 'success',
+      metadata: {
+        reason: 'member_added',
+        via: 'user_create',
+        user_id: user.id,
+        role: 'manager',
+        inviter: a.admin.user.id,
+      },
+    });
+    expect(trail.find((e) => e.action === 'user.create')).toMatchObject({ target_id: user.id });
+  });
+
+  it('an invitation accepted (new account) retires the address’s other pending invitation into the org', async () => {
+    const a = await team(t);
+    const email = uniqueEmail('two-links');
+    const first = await invite(a.admin, email, 'member');
+    const firstToken = await mailedToken(email, '/accept-invite?token=');
+    const second = await secondPendingInvitation(a.org.id, email, a.owner.user.id);
+    expect((await pendingIds(a.owner)).sort()).toEqual([first.id, second.id].sort());
+
+    const joined = await accept({ token: firstToken, password: GOOD_PASSWORD });
+    expect(joined.statusCode, joined.body).toBe(201);
+    const body = joined.json();
+    expect(await pendingIds(a.owner)).toEqual([]);
+    // The other link, used by the member it would have made: revoked, not 409 already_member.
+    const other = await accept({ token: second.token }, bearer(body.access_token));
+    expect(other.statusCode, other.body).toBe(410);
+    expect(other.json().code).toBe('invitation_revoked');
+    const me = await t.app.inject({ url: '/api/users/me', headers: bearer(body.access_token) });
+    expect(me.json()).toMatchObject({ role: 'member', org: { id: a.org.id } });
+
+    const trail = await auditOf(t.database, a.org.id);
+    expect(trail.filter((e) => e.action === 'invitation.revoke')).toEqual([
+      expect.objectContaining({
+        actor_user_id: body.user.id,
+        actor_type: 'user',
+        target_id: second.id,
+        metadata: {
+          reason: 'member_added',
+          via: 'invitation_accept',
+          user_id: body.user.id,
+          role: 'admin',
+          inviter: a.owner.user.id,
+        },
+      }),
+    ]);
+  });
+
+  it('an invitation accepted by a logged-in account retires its other pending invitation into the org', async () => {
+    const a = await team(t);
+    const b = await team(t, 'Other Co');
+    const p = b.member;
+    await markVerified(p.user.id);
+    const first = await invite(a.admin, p.email, 'manager');
+    const firstToken = await mailedToken(p.email, '/accept-invite?token=');
+    const second = await secondPendingInvitation(a.org.id, p.email, a.owner.user.id);
+
+    const joined = await accept({ token: firstToken }, p.headers);
+    expect(joined.statusCode, joined.body).toBe(200);
+    expect(await pendingIds(a.owner)).toEqual([]);
+    const other = await accept({ token: second.token }, p.headers);
+    expect(other.statusCode, other.body).toBe(410);
+    expect(other.json().code).toBe('invitation_revoked');
+
+    const trail = await auditOf(t.database, a.org.id);
+    expect(trail.filter((e) => e.action === 'invitation.revoke')).toEqual([
+      expect.objectContaining({
+        actor_user_id: p.user.id,
+        target_id: second.id,
+        metadata: expect.objectContaining({ reason: 'member_added', via: 'invitation_accept' }),
+      }),
+    ]);
+    // The accepted one is not counted among them.
+    expect(
+      trail.find((e) => e.action === 'invitation.accept' && e.outcome === 'success'),
+    ).toMatchObject({ target_id: first.id });
+  });
+
+  it('retires only that org’s invitations of that address', async () => {
+    const a = await team(t);
+    const b = await team(t, 'Other Co');
+    const email = uniqueEmail('kept-elsewhere');
+    const elsewhere = await invite(b.admin, email, 'member');
+    const other = await invite(a.admin, uniqueEmail('someone-else'), 'member');
+    await invite(a.admin, email, 'member');
+    const created = await send('POST', '/api/orgs/current/users', a.owner.headers, {
+      email,
+      role: 'member',
+    });
+    expect(created.statusCode, created.body).toBe(202);
+    expect(await pendingIds(a.owner)).toEqual([other.id]);
+    expect(await pendingIds(b.owner)).toEqual([elsewhere.id]);
   });
 });
 

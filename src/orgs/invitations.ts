@@ -2,7 +2,9 @@
 //
 // The mailed token is 256 random bits, stored only as SHA-256, valid once for
 // INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
-// most one live link per address exists. Nobody can invite with a role above their own.
+// most one live link per address exists. Nobody can invite with a role above their own. An
+// address that becomes a member another way (an admin creates its account, or it accepts one of
+// its links) has its pending invitations into the org retired with it (retireInvitationsOfMember).
 //
 // Locks: the org, then the caller's account, then the invitations (invitation-accept.ts
 // acceptLocked states the order and why): an invite or revoke racing an accept of the same
@@ -12,11 +14,11 @@ import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts'
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { lockCaller } from '../access/standing.ts';
-import { recordAct } from '../audit/audit.ts';
+import { recordAct, recordRevocations } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
-import type { Invitation, Org, Role } from '../db/schema.ts';
+import type { AuditLog, Invitation, Org, Role } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
@@ -119,6 +121,46 @@ export async function stageInvitation(
     orgName: org.name,
     inviterName: inviter?.full_name ?? inviter?.email,
   };
+}
+
+/** How a person whose address had pending invitations into an org became its member. */
+export type JoinedVia = 'user_create' | 'invitation_accept';
+
+/**
+ * Once `member` has become a member of the org by another way than these links (an admin created
+ * their account, or they accepted another link to the org), in the same transaction: the org's
+ * pending invitations of their address are revoked, one `invitation.revoke` entry each (reason
+ * `member_added`). Left pending, each stayed listed and its link answered 409 already_member.
+ * The caller has locked them (lockInvitationsOfAddress) after the org's and the accounts' locks.
+ */
+export async function retireInvitationsOfMember(
+  tx: Tx,
+  meta: RequestMeta,
+  actor: { actor_user_id: string; actor_type: AuditLog['actor_type'] },
+  member: { orgId: string; email: string; userId: string },
+  via: JoinedVia,
+): Promise<number> {
+  const revoked = await revokeInvitations(
+    tx,
+    member.orgId,
+    { email: member.email },
+    actor.actor_user_id,
+  );
+  await recordRevocations(
+    tx,
+    meta,
+    actor,
+    { action: 'invitation.revoke', target_type: 'invitation' },
+    revoked,
+    (inv) => ({
+      reason: 'member_added',
+      via,
+      user_id: member.userId,
+      role: inv.role,
+      inviter: inv.invited_by,
+    }),
+  );
+  return revoked.length;
 }
 
 export function mailInvitation(auth: AuthContext, s: StagedInvitation): void {

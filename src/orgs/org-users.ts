@@ -12,12 +12,16 @@
 //   (src/auth/mailbox-proof.ts). An admin cannot pre-claim an address and arm it with their TOTP.
 // - is limited per acting person and per org (RATE_LIMIT_USER_CREATE_ACTOR / _ORG), counted
 //   before anything is looked up, for new and existing addresses alike.
+// - retires, in the same transaction, the org's pending invitations of a new address it makes a
+//   member (one `invitation.revoke` entry each, reason `member_added`): their links would only
+//   answer 409 already_member; they answer 410 invitation_revoked and leave the list.
 // - stays open with SIGNUP_ENABLED=false: it is an admin route, and with invitations the way
 //   people get in when public sign-up is off.
 //
 // It runs under the admin's own tenant context; the database admits exactly this (see the 0005
 // migration): a plain account (never a superuser), and a set-password token only for a member of
 // the admin's org who has no password yet.
+import { auditActor } from '../access/actor.ts';
 import { insertMembership } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
@@ -36,7 +40,13 @@ import type { RequestMeta } from '../http/request-meta.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
 import { setPassword as setPasswordMail } from '../mail/templates.ts';
 import { insertUserIfAddressFree } from '../users/user.repository.ts';
-import { mailInvitation, type StagedInvitation, stageInvitation } from './invitations.ts';
+import { lockInvitationsOfAddress } from './invitation.repository.ts';
+import {
+  mailInvitation,
+  retireInvitationsOfMember,
+  type StagedInvitation,
+  stageInvitation,
+} from './invitations.ts';
 import { findMemberByEmail } from './member.repository.ts';
 import { assertMayGrant } from './roles.ts';
 
@@ -84,6 +94,12 @@ export async function createOrgUser(
     const member = await findMemberByEmail(tx, p.orgId, email);
     if (member?.status === 'active') throw new AppError('already_member');
 
+    // The lock order (invitation-accept.ts acceptLocked): the org and the admin's account are
+    // locked, the address's invitations into the org come next, and only then the account is
+    // written. An accept of one of them creates that account after locking its invitation: the
+    // other way round, each would hold what the other waits for (40P01). An accept that got there
+    // first has committed once this returns: its account exists and the address is a member.
+    await lockInvitationsOfAddress(tx, p.orgId, email);
     const userId = newId();
     if (!(await insertUserIfAddressFree(tx, { id: userId, email, full_name: fullName }))) {
       // The address has an account somewhere: its owner decides, through an invitation.
@@ -108,6 +124,14 @@ export async function createOrgUser(
       target_id: userId,
       metadata: { email, role: input.role, password_set: false },
     });
+    // A member now: the links the address was sent into the org would only answer 409.
+    await retireInvitationsOfMember(
+      tx,
+      meta,
+      auditActor(p),
+      { orgId: p.orgId, email, userId },
+      'user_create',
+    );
     return { kind: 'account', token, orgName: org.name };
   });
 
