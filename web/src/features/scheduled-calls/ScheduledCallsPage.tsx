@@ -275,7 +275,13 @@ export function ScheduledCallsPage() {
                       </Link>
                     )}
                     {s.last_error && (
-                      <p className="break-words text-xs text-red-700">{s.last_error}</p>
+                      // A pending call's reason is why it waits (a quota, the calling window, a
+                      // retry's backoff), not a verdict: shown plainly, an error only once final.
+                      <p
+                        className={`break-words text-xs ${s.status === 'pending' ? 'text-slate-600' : 'text-red-700'}`}
+                      >
+                        {s.last_error}
+                      </p>
                     )}
                     {!s.call_sid && !s.last_error && <span className="text-slate-500">—</span>}
                   </td>
