@@ -216,3 +216,51 @@ it("calls given back are put off: the next pass, run at once after a full batch,
     expect(fake.calls.filter((c) => c.scheduledCallId === b.id)).toHaveLength(0);
   }
 });
+
+it('a call Twilio accepted whose log the database refused for a moment is written again: placed once', async () => {
+  const team = await createTeam(t.database);
+  const who = [team.owner, team.org, 'owner'] as [typeof team.owner, typeof team.org, 'owner'];
+  const { agent: teamAgent } = await callingAgent(t, who);
+  const s = await create(t.app, '/api/scheduled-calls', who, {
+    agent_id: teamAgent.id,
+    to: uniqueNumber(),
+    scheduled_at: new Date(Date.now() + 60_000).toISOString(),
+  });
+  await makeScheduledCallDue(t.database, s.id);
+
+  // An act holding the org's row (a suspension being written, say) while the call is placed: the
+  // log's share lock on it times out once. The dispatcher's wait before writing again ends it.
+  const admin = await openAct();
+  await admin.q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [team.org.id]);
+  let held = true;
+  const waits: number[] = [];
+  const dispatcher = createDispatcher({
+    database: busy,
+    config: dispatcherConfig(),
+    logger: t.app.log as unknown as Logger,
+    sleep: async (ms) => {
+      waits.push(ms);
+      if (held) {
+        held = false;
+        await admin.rollback();
+      }
+    },
+  });
+  try {
+    await dispatcher.runOnce();
+  } finally {
+    if (held) await admin.rollback();
+  }
+  expect(waits).toEqual([100]);
+  const placed = fake.calls.filter((c) => c.scheduledCallId === s.id);
+  expect(placed).toHaveLength(1);
+  expect(await scheduledCallRow(t.database, s.id)).toMatchObject({
+    status: 'dispatched',
+    call_sid: placed[0]!.sid,
+    lease_expires_at: null,
+  });
+  const logged = await withSystem(t.database, (tx) =>
+    tx.selectFrom('calls').select('call_sid').where('scheduled_call_id', '=', s.id).execute(),
+  );
+  expect(logged).toEqual([{ call_sid: placed[0]!.sid }]);
+});

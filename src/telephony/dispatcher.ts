@@ -19,6 +19,8 @@
 //      "initiated" callback within seconds when PUBLIC_URL is reachable). Then the call is placed
 //      again: at least once, not exactly once, in that case only. An answer without a response
 //      (timeout, reset) is treated as "maybe placed" and waits for the lease, never retried at once.
+//      The log of a call Twilio accepted is written again when the database refused it for a
+//      passing reason (PLACED_WRITE_RETRY_MS): unlogged, the call would fall into that window.
 //
 // Failures with a definite answer are retried with exponential backoff (DISPATCHER_RETRY_BASE_MS)
 // up to DISPATCHER_MAX_ATTEMPTS, then the call is `failed` with the reason; a 4xx from Twilio (a bad
@@ -59,6 +61,8 @@ export interface DispatcherDeps {
   now?: () => Date;
   /** Concurrency quotas: a live-call slot and one of the day's calls before each placement. */
   quotas?: Quotas;
+  /** How the dispatcher waits before writing a placed call again; tests inject one. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 type Outcome =
@@ -67,6 +71,14 @@ type Outcome =
   | { kind: 'unknown'; reason: string };
 
 const MAX_BACKOFF_MS = 3_600_000;
+/**
+ * The waits before each new try at logging a call Twilio accepted, when the database refused the
+ * write for a passing reason (a lock timeout, a deadlock, a lost connection). Unlogged, the call
+ * would be placed a second time once the lease runs out unless one of its callbacks got through
+ * (and those fail against the same database): a few seconds of tries cover a short outage or
+ * lock. About 8 s in all, well inside DISPATCHER_LEASE_SECONDS, so stop() waits for them.
+ */
+const PLACED_WRITE_RETRY_MS = [100, 500, 2_000, 5_000] as const;
 const DISPATCHER_META = systemMeta('dispatcher');
 
 /** A call refused at claim time by the calling rules is cancelled; the audit log says so. */
@@ -123,6 +135,7 @@ export function createDispatcher(deps: DispatcherDeps) {
   const d = config.dispatcher;
   const clientFor = deps.clientFor ?? createTwilioClients(config);
   const now = deps.now ?? (() => new Date());
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const callbackUrl = (path: string, c: queue.ClaimedCall) =>
     `${config.publicUrl}${path}?scheduled_call_id=${c.id}&dispatch_key=${c.dispatch_key}`;
 
@@ -289,33 +302,50 @@ export function createDispatcher(deps: DispatcherDeps) {
     // the call is hung up below) or waits for this commit (and then finds the call live and ends
     // it). Either way no call of a suspended org stays up.
     let suspended = false;
-    await settle(c, async (tx) => {
-      // The call's lock first, as its webhooks take it (a callback may already be arriving).
-      await lockCall(tx, callSid);
-      suspended = !(await orgInService(tx, c.org_id));
-      await insertCallIfAbsent(tx, {
-        id: newId(),
-        org_id: c.org_id,
-        call_sid: callSid,
-        phone_id: c.phone_id,
-        agent_id: c.agent_id,
-        scheduled_call_id: c.id,
-        phone_owner_id: c.phone_owner_id,
-        agent_owner_id: c.agent_owner_id,
-        direction: 'outbound',
-        from_number: c.phone_number,
-        to_number: c.to_number,
-        status: status === 'initiated' || status === 'ringing' ? status : 'queued',
-        answered_at: null,
-        ended_at: null,
-        duration_seconds: null,
+    const logPlaced = () =>
+      settle(c, async (tx) => {
+        // The call's lock first, as its webhooks take it (a callback may already be arriving).
+        await lockCall(tx, callSid);
+        suspended = !(await orgInService(tx, c.org_id));
+        await insertCallIfAbsent(tx, {
+          id: newId(),
+          org_id: c.org_id,
+          call_sid: callSid,
+          phone_id: c.phone_id,
+          agent_id: c.agent_id,
+          scheduled_call_id: c.id,
+          phone_owner_id: c.phone_owner_id,
+          agent_owner_id: c.agent_owner_id,
+          direction: 'outbound',
+          from_number: c.phone_number,
+          to_number: c.to_number,
+          status: status === 'initiated' || status === 'ringing' ? status : 'queued',
+          answered_at: null,
+          ended_at: null,
+          duration_seconds: null,
+        });
+        // A callback may have settled this attempt first (same key, same sid): that is success too.
+        return (
+          (await queue.markDispatched(tx, c.org_id, c.id, c.dispatch_key, callSid)) ||
+          (await queue.isDispatchedBy(tx, c.org_id, c.id, c.dispatch_key))
+        );
       });
-      // A callback may have settled this attempt first (same key, same sid): that is success too.
-      return (
-        (await queue.markDispatched(tx, c.org_id, c.id, c.dispatch_key, callSid)) ||
-        (await queue.isDispatchedBy(tx, c.org_id, c.id, c.dispatch_key))
-      );
-    });
+    // Idempotent (the call inserted if absent, the row settled by this attempt's key): written
+    // again after a passing refusal, so the call is not placed twice for want of its log.
+    for (let tries = 0; ; tries++) {
+      try {
+        await logPlaced();
+        break;
+      } catch (err) {
+        const wait = PLACED_WRITE_RETRY_MS[tries];
+        if (wait === undefined || (!isDatabaseBusy(err) && !isDatabaseUnavailable(err))) throw err;
+        logger.warn(
+          { err, scheduled_call_id: c.id, org_id: c.org_id, call_sid: callSid, retry: tries + 1 },
+          'placed call not logged yet: writing it again',
+        );
+        await sleep(wait);
+      }
+    }
     if (suspended) await hangUp(account, c, callSid);
   }
 
