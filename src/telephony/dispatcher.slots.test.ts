@@ -199,6 +199,29 @@ it('a request that timed out before Twilio took the call: recovery gives its slo
   expect(await live()).toBe(0);
 });
 
+it('a client that cannot be had sent nothing: the call is retried, its slot given back at once', async () => {
+  const { id, live } = await orgWithDueCall(1);
+  let asked = 0;
+  const unavailable: TwilioClientFor = () => {
+    asked++;
+    throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+  };
+  await dispatcher(unavailable).runOnce();
+  expect(asked).toBe(1);
+  expect(fake.calls.filter((c) => c.scheduledCallId === id)).toHaveLength(0);
+  // A definite failure, like an unreachable Twilio: back to the queue with its backoff, not left
+  // "maybe placed" to its lease (holding the org's one slot meanwhile).
+  const row = await scheduledCallRow(t.database, id);
+  expect(row).toMatchObject({
+    status: 'pending',
+    attempts: 1,
+    lease_expires_at: null,
+    last_error: 'The Twilio client could not be started (nothing was sent)',
+  });
+  expect(row.next_attempt_at.getTime()).toBeGreaterThan(Date.now());
+  expect(await live()).toBe(0);
+});
+
 it("neither attempt's end nor failure gives back the other's slot; recovery gives back the first's", async () => {
   const { id, phone, live } = await orgWithDueCall(5);
   const first = await maybeLiveAttempt(id);

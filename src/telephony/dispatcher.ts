@@ -109,8 +109,18 @@ function clip(s: string): string {
   return s.length > 500 ? `${s.slice(0, 497)}...` : s;
 }
 
+/** The REST client could not be built: no request was sent. */
+class ClientUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('Twilio client unavailable', { cause });
+  }
+}
+
 /** What a failed calls.create means for the next step. Reasons never carry credentials. */
 export function classifyDispatchError(err: unknown): Outcome {
+  if (err instanceof ClientUnavailable) {
+    return { kind: 'retry', reason: 'The Twilio client could not be started (nothing was sent)' };
+  }
   if (err instanceof RestException) {
     const reason = clip(`Twilio ${err.status}${err.code ? ` (${err.code})` : ''}: ${err.message}`);
     const permanent = err.status >= 400 && err.status < 500 && ![408, 429].includes(err.status);
@@ -269,7 +279,15 @@ export function createDispatcher(deps: DispatcherDeps) {
     let callSid: string;
     let status: string;
     try {
-      const call = await (await clientFor(account)).calls.create({
+      // A client that cannot be had (the package failed to load) sent nothing: a definite
+      // failure, retried with backoff like an unreachable Twilio, not a "maybe placed" call left
+      // to its lease (which would spend the attempt and hold its live-call slot meanwhile).
+      const client = await Promise.resolve()
+        .then(() => clientFor(account))
+        .catch((err: unknown) => {
+          throw new ClientUnavailable(err);
+        });
+      const call = await client.calls.create({
         to: c.to_number,
         from: c.phone_number,
         url: callbackUrl('/webhooks/twilio/voice', c),

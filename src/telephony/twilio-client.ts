@@ -45,8 +45,14 @@ async function loadTwilio(config: Pick<Config, 'twilio'>) {
 /** The client of an account: built on first use, then reused. */
 export type TwilioClientFor = (account: TwilioAccount) => TwilioRest | Promise<TwilioRest>;
 
-/** One client per account, reused (keep-alive connections); keyed by a hash, never the token. */
-export function createTwilioClients(config: Pick<Config, 'twilio'>): TwilioClientFor {
+/**
+ * One client per account, reused (keep-alive connections); keyed by a hash, never the token.
+ * `load` is the package's loader (tests give one that fails).
+ */
+export function createTwilioClients(
+  config: Pick<Config, 'twilio'>,
+  load: typeof loadTwilio = loadTwilio,
+): TwilioClientFor {
   let make: Promise<(account: TwilioAccount) => TwilioRest> | undefined;
   const clients = new Map<string, TwilioRest>();
   return async (account) => {
@@ -55,7 +61,11 @@ export function createTwilioClients(config: Pick<Config, 'twilio'>): TwilioClien
       .digest('base64url');
     let client = clients.get(key);
     if (!client) {
-      make ??= loadTwilio(config);
+      // A load that failed (EMFILE while importing, say) is not kept: the next call loads again.
+      make ??= load(config).catch((err: unknown) => {
+        make = undefined;
+        throw err;
+      });
       client = (await make)(account);
       if (clients.size >= 1000) clients.clear();
       clients.set(key, client);

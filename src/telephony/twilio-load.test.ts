@@ -4,6 +4,7 @@
 // no other test's imports count.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { createTwilioClients, type TwilioRest } from './twilio-client.ts';
 
 const SCRIPT = `
   import { createRequire } from 'node:module';
@@ -39,5 +40,33 @@ describe('the twilio package', () => {
       twiml: true,
       calls: 'function',
     });
+  });
+
+  it('a load that failed is tried again by the next call, not kept', async () => {
+    let loads = 0;
+    const clientFor = createTwilioClients(
+      {
+        twilio: {
+          accountSid: undefined,
+          authToken: undefined,
+          apiUrl: undefined,
+          requestTimeoutMs: 1000,
+          streamTokenTtlSeconds: 60,
+        },
+      },
+      async () => {
+        loads++;
+        if (loads === 1) throw Object.assign(new Error('too many open files'), { code: 'EMFILE' });
+        return () => ({ calls: 'the client' }) as unknown as TwilioRest;
+      },
+    );
+    const account = {
+      accountSid: `AC${'0'.repeat(32)}`,
+      authToken: 'x'.repeat(32),
+      source: 'platform' as const,
+    };
+    await expect(clientFor(account)).rejects.toThrow('too many open files');
+    expect((await clientFor(account)).calls).toBe('the client');
+    expect(loads).toBe(2);
   });
 });
