@@ -1,8 +1,9 @@
 // Messages: conversations (messages grouped by phone and counterpart, newest first) on the left,
 // the selected one's thread on the right, oldest to newest like a chat. The selection lives in
 // the URL so it can be linked and reloaded: ?with=<number>&via=<phone id> is a conversation (one
-// number texting two of the org's phones is two conversations; without via, a link opens all its
-// texts), ?phone=<id> the phone filter of the list.
+// number texting two of the org's phones is two conversations), via=none the number's texts
+// logged without a phone (phone_id null: a conversation of its own); without via, a link opens
+// all its texts (no row is that thread). ?phone=<id> is the phone filter of the list.
 import { useCallback, useEffect, useRef } from 'react';
 import { Badge, Card, EmptyState, PageHeader } from '../../components/Card.tsx';
 import { SelectField } from '../../components/Field.tsx';
@@ -15,11 +16,20 @@ import { usePagedList } from '../../lib/paged-list.ts';
 import { Link, useNavigate, useSearchParam } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { allPhones, type PhoneOption, phoneText } from '../voice-shared/voice-lookups.ts';
+import { phonelessPage, useConversationPages } from './conversations.ts';
 
 type Phone = PhoneOption;
 
 const CONVERSATIONS_PAGE = 20;
 const THREAD_PAGE = 50;
+/** `via` of a phone-less conversation. */
+const NO_PHONE = 'none';
+
+/**
+ * A thread's phone: a phone's id, null for the texts logged without a phone, undefined for every
+ * text with the number.
+ */
+type ThreadPhone = string | null | undefined;
 
 function pageUrl(params: {
   with?: string | null;
@@ -46,13 +56,13 @@ function ConversationList({
   phones,
 }: {
   phoneId: string | null;
-  /** The open conversation: its number, and its phone (null: every phone's texts with it). */
-  selected: { with: string; via: string | null } | null;
+  /** The open thread: its number, and its phone (see ThreadPhone). */
+  selected: { with: string; phone: ThreadPhone } | null;
   phones: Phone[];
 }) {
   const toast = useToast();
 
-  const list = usePagedList(
+  const list = useConversationPages(
     useCallback(
       (cursor: string | undefined) =>
         api.get('/api/messages/conversations', {
@@ -79,10 +89,12 @@ function ConversationList({
         {(items) => (
           <ul aria-label="Conversations" className="-mx-4 -my-5 divide-y divide-slate-100 sm:-mx-6">
             {items.map((c) => {
-              // One row is current: a link without a phone (a conversation whose phone is gone,
-              // or an old link) marks the phone-less row, never every row of that number.
+              // The row of the open thread is current: a phone-less conversation's row when it is
+              // open (via=none), no row for every text with a number (no conversation is that).
               const current =
-                c.counterpart === selected?.with && (c.phone_id ?? null) === selected.via;
+                c.counterpart === selected?.with &&
+                selected.phone !== undefined &&
+                (c.phone_id ?? null) === selected.phone;
               const via = phoneLabel(phones, c.phone_id);
               const preview = `${c.last_message.direction === 'outbound' ? 'You: ' : ''}${
                 c.last_message.body || (c.last_message.num_media > 0 ? 'Attachment' : '(empty)')
@@ -90,7 +102,11 @@ function ConversationList({
               return (
                 <li key={`${c.phone_id ?? ''}|${c.counterpart}`}>
                   <Link
-                    to={pageUrl({ with: c.counterpart, via: c.phone_id, phone: phoneId })}
+                    to={pageUrl({
+                      with: c.counterpart,
+                      via: c.phone_id ?? NO_PHONE,
+                      phone: phoneId,
+                    })}
                     aria-current={current ? 'page' : undefined}
                     className={`block px-4 py-3 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-indigo-600 sm:px-6 ${
                       current ? 'bg-indigo-50' : 'hover:bg-slate-50'
@@ -140,7 +156,7 @@ function Thread({
   phones,
 }: {
   counterpart: string;
-  phoneId: string | null;
+  phoneId: ThreadPhone;
   phones: Phone[];
 }) {
   const toast = useToast();
@@ -149,10 +165,15 @@ function Thread({
   // Newest first, as the API pages them; shown reversed.
   const list = usePagedList(
     useCallback(
-      (cursor: string | undefined) =>
-        api.get('/api/messages', {
-          query: { limit: THREAD_PAGE, cursor, counterpart, phone_id: phoneId ?? undefined },
-        }),
+      (cursor: string | undefined) => {
+        const page = (at: string | undefined) =>
+          api.get('/api/messages', {
+            query: { limit: THREAD_PAGE, cursor: at, counterpart, phone_id: phoneId ?? undefined },
+          });
+        // The API filters by a phone, not by none: a phone-less conversation's texts are the
+        // number's texts without a phone.
+        return phoneId === null ? phonelessPage(page, cursor) : page(cursor);
+      },
       [counterpart, phoneId],
     ),
     toast.error,
@@ -188,7 +209,11 @@ function Thread({
         loading="Loading messages…"
         empty={
           <EmptyState title={`No messages with ${counterpart}`}>
-            {phoneId ? 'None through the selected phone.' : null}
+            {phoneId
+              ? 'None through the selected phone.'
+              : phoneId === null
+                ? 'None without a phone.'
+                : null}
           </EmptyState>
         }
       >
@@ -251,8 +276,9 @@ export function MessagesPage() {
   const selected = useSearchParam('with');
   const via = useSearchParam('via');
   const phoneId = useSearchParam('phone');
-  // The thread's phone: the conversation's own, else the list's filter (else every phone).
-  const threadPhone = via ?? phoneId;
+  // The thread's phone: the conversation's own (none for a phone-less one), else the list's
+  // filter, else every phone's texts with the number.
+  const threadPhone: ThreadPhone = via === NO_PHONE ? null : (via ?? phoneId ?? undefined);
   const navigate = useNavigate();
   const phones = useLoad(allPhones).data ?? [];
 
@@ -292,14 +318,14 @@ export function MessagesPage() {
         <div className="lg:col-span-2">
           <ConversationList
             phoneId={phoneId}
-            selected={selected ? { with: selected, via: threadPhone } : null}
+            selected={selected ? { with: selected, phone: threadPhone } : null}
             phones={phones}
           />
         </div>
         <div className="lg:col-span-3">
           {selected ? (
             <Thread
-              key={`${selected}|${threadPhone ?? ''}`}
+              key={`${selected}|${threadPhone === undefined ? '' : (threadPhone ?? NO_PHONE)}`}
               counterpart={selected}
               phoneId={threadPhone}
               phones={phones}
