@@ -87,6 +87,23 @@ const reschedule = (id: string) =>
     payload: { scheduled_at: new Date(Date.now() + 3_600_000).toISOString() },
   });
 const row = (id: string) => scheduledCallRow(t.database, id);
+/** The claim's lease runs out (written, not waited for). */
+const expireLease = (id: string) =>
+  withSystem(t.database, (tx) =>
+    tx
+      .updateTable('scheduled_calls')
+      .set({ lease_expires_at: new Date(Date.now() - 1000) })
+      .where('id', '=', id)
+      .execute(),
+  );
+/** A claim whose lease runs out before anything is heard of it; recovery gives the row back. */
+async function claimedThenRecovered(id: string) {
+  const [claim] = await withSystem(t.database, (tx) => claimDueCalls(tx, 1, 5));
+  expect(claim?.id).toBe(id);
+  await expireLease(id);
+  await withSystem(t.database, (tx) => recoverExpiredLeases(tx, 10, 3));
+  return claim!;
+}
 const placed = (id: string) => fake.calls.filter((c) => c.scheduledCallId === id);
 const pathOf = (url: string) => url.slice(PUBLIC_URL.length);
 
@@ -300,30 +317,25 @@ describe('exactly once across crashes', () => {
   it('an instance that died after Twilio accepted: the callback settles it; the lease then places nothing', async () => {
     const s = await dueCall('+14155550141');
     // This "instance" claims the call, places it, and dies before recording anything.
-    const [claim] = await withSystem(t.database, (tx) => claimDueCalls(tx, 1, 5));
-    expect(claim?.id).toBe(s.id);
+    const [claimed] = await withSystem(t.database, (tx) => claimDueCalls(tx, 1, 5));
+    expect(claimed?.id).toBe(s.id);
+    const claim = claimed!;
     const sid = `CA${'d'.repeat(32)}`;
     const initiated = callParams({
       CallSid: sid,
       From: phone.number,
-      To: claim!.to_number,
+      To: claim.to_number,
       Direction: 'outbound-api',
       CallStatus: 'initiated',
     });
     const cb = await twilioPost(
       t.app,
-      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim!.dispatch_key}`,
+      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim.dispatch_key}`,
       initiated,
     );
     expect(cb.statusCode).toBe(204);
     expect(await row(s.id)).toMatchObject({ status: 'dispatched', call_sid: sid });
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('scheduled_calls')
-        .set({ lease_expires_at: new Date(Date.now() - 1000) })
-        .where('id', '=', s.id)
-        .execute(),
-    );
+    await expireLease(s.id);
     await t.app.dispatcher.runOnce();
     expect(placed(s.id)).toHaveLength(0);
     expect(await row(s.id)).toMatchObject({ status: 'dispatched', call_sid: sid });
@@ -331,26 +343,18 @@ describe('exactly once across crashes', () => {
 
   it('a callback of an attempt whose lease expired still stops the call being placed again', async () => {
     const s = await dueCall('+14155550142');
-    const [claim] = await withSystem(t.database, (tx) => claimDueCalls(tx, 1, 5));
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('scheduled_calls')
-        .set({ lease_expires_at: new Date(Date.now() - 1000) })
-        .where('id', '=', s.id)
-        .execute(),
-    );
     // Recovery (no callback yet) returns it to the queue...
-    await withSystem(t.database, (tx) => recoverExpiredLeases(tx, 10, 3));
+    const claim = await claimedThenRecovered(s.id);
     expect(await row(s.id)).toMatchObject({ status: 'pending', last_error: INTERRUPTED });
     // ...then the attempt's callback arrives: that attempt placed the call; it is settled.
     const sid = `CA${'e'.repeat(32)}`;
     await twilioPost(
       t.app,
-      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim!.dispatch_key}`,
+      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim.dispatch_key}`,
       callParams({
         CallSid: sid,
         From: phone.number,
-        To: claim!.to_number,
+        To: claim.to_number,
         Direction: 'outbound-api',
         CallStatus: 'ringing',
       }),
@@ -367,15 +371,7 @@ describe('exactly once across crashes', () => {
 
   it('a new time after an expired lease keeps its key: a late callback still stops a second call', async () => {
     const s = await dueCall('+14155550146');
-    const [claim] = await withSystem(t.database, (tx) => claimDueCalls(tx, 1, 5));
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('scheduled_calls')
-        .set({ lease_expires_at: new Date(Date.now() - 1000) })
-        .where('id', '=', s.id)
-        .execute(),
-    );
-    await withSystem(t.database, (tx) => recoverExpiredLeases(tx, 10, 3));
+    const claim = await claimedThenRecovered(s.id);
     expect(await row(s.id)).toMatchObject({ status: 'pending', attempts: 1 });
     // Rescheduled while that attempt's call may be live: the attempt is given back, its key kept.
     const res = await reschedule(s.id);
@@ -383,17 +379,17 @@ describe('exactly once across crashes', () => {
     expect(await row(s.id)).toMatchObject({
       status: 'pending',
       attempts: 0,
-      dispatch_key: claim!.dispatch_key,
+      dispatch_key: claim.dispatch_key,
     });
     // The attempt did place its call: its callback settles the row, nothing is placed again.
     const sid = `CA${'7'.repeat(32)}`;
     await twilioPost(
       t.app,
-      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim!.dispatch_key}`,
+      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim.dispatch_key}`,
       callParams({
         CallSid: sid,
         From: phone.number,
-        To: claim!.to_number,
+        To: claim.to_number,
         Direction: 'outbound-api',
         CallStatus: 'ringing',
       }),
@@ -429,13 +425,7 @@ describe('exactly once across crashes', () => {
   it('an expired lease with no sign of a call goes back to the queue and is placed once', async () => {
     const s = await dueCall('+14155550143');
     await withSystem(t.database, (tx) => claimDueCalls(tx, 1, 5));
-    await withSystem(t.database, (tx) =>
-      tx
-        .updateTable('scheduled_calls')
-        .set({ lease_expires_at: new Date(Date.now() - 1000) })
-        .where('id', '=', s.id)
-        .execute(),
-    );
+    await expireLease(s.id);
     await t.app.dispatcher.runOnce(); // recovers (pending, due now) and claims it again
     await t.app.dispatcher.runOnce();
     expect(placed(s.id)).toHaveLength(1);
