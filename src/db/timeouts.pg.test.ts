@@ -142,6 +142,7 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
         '2026_12_04_0025_signing_key_withdrawal',
         '2026_12_04_0026_prompt_org_keys',
         '2026_12_04_0027_scheduled_call_window_deferral',
+        '2026_12_05_0028_preferences_leave_with_member',
       ]);
       // Both pooled sessions (the migration's among them) carry the request limit again.
       const shown = await Promise.all(

@@ -10,6 +10,11 @@
 //   login reads the membership afresh; their API keys follow the membership at every use.
 // - It also revokes, in the same transaction, their pending invitations that they could no
 //   longer send (invitation-authority.ts): an invitation must not outlive its inviter's authority.
+// - Removing a member deletes, in the same transaction, their preferences in this org (what the
+//   org's agents remember about them, src/users/preferences.ts): personal data of someone no
+//   longer in the org, which its agents would otherwise use again if the person came back. Their
+//   preferences in other orgs are theirs there. The removal's audit entry counts them
+//   (preferences_removed), never their keys or values.
 import { auditActor } from '../access/actor.ts';
 import { requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
@@ -23,6 +28,7 @@ import { AppError, notFound } from '../http/errors.ts';
 import { decodeCursor, encodeCursor } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { revokeCreatorKeys } from '../users/creator-keys.ts';
+import { deletePreferences } from '../users/preference.repository.ts';
 import { type AuthorityLoss, revokeInvitationsBeyondAuthority } from './invitation-authority.ts';
 import {
   countActiveOwners,
@@ -113,9 +119,9 @@ export async function changeMemberRole(
 
 /**
  * After a member's role went down to `roleNow` (null: removed), in the same transaction: their
- * sessions in this org end, their pending invitations beyond the new role are revoked, and the
- * act is audited with both counts. Returns the ended sessions and revoked keys, for the
- * revocation lists once committed.
+ * sessions in this org end, their pending invitations beyond the new role are revoked (removed:
+ * their API keys here too, and their preferences here deleted), and the act is audited with the
+ * counts. Returns the ended sessions and revoked keys, for the revocation lists once committed.
  */
 async function cutAccess(
   tx: Tx,
@@ -150,6 +156,11 @@ async function cutAccess(
           'creator_removed',
         )
       : [];
+  // Removed: their preferences here go too (a return to the org starts with none). Deleted after
+  // the membership was deactivated (row-level security admits the row only then), under the org
+  // lock every removal holds, so no second removal or role change interleaves.
+  const preferencesRemoved =
+    change.roleNow === null ? await deletePreferences(tx, p.orgId, userId) : 0;
   await recordAct(tx, meta, p, {
     action: change.action,
     target_type: 'user',
@@ -158,7 +169,9 @@ async function cutAccess(
       ...change.metadata,
       sessions_ended: ended.length,
       invitations_revoked: invitationsRevoked,
-      ...(change.roleNow === null ? { api_keys_revoked: keysRevoked.length } : {}),
+      ...(change.roleNow === null
+        ? { api_keys_revoked: keysRevoked.length, preferences_removed: preferencesRemoved }
+        : {}),
     },
   });
   return { ended, keys: keysRevoked.map((k) => k.id) };

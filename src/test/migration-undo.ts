@@ -7,6 +7,12 @@ import pg from 'pg';
 
 const UNDO: readonly (readonly [migration: string, sql: string])[] = [
   [
+    '2026_12_05_0028',
+    `DROP POLICY user_preferences_removed_member_delete ON user_preferences;
+     DROP POLICY user_preferences_removed_member_read ON user_preferences;
+     REVOKE DELETE ON user_preferences FROM switchboard_app;`,
+  ],
+  [
     '2026_12_04_0027',
     `DROP INDEX scheduled_calls_due_idx;
      CREATE INDEX scheduled_calls_due_idx ON scheduled_calls (next_attempt_at)

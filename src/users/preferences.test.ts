@@ -1,16 +1,18 @@
 // /api/users/me/preferences: a member reads and replaces their own map in their current org; the
 // rules (key charset and length, value length, count, total size) answer 422 with every broken
 // rule named and change nothing; the audit log names keys, never values; another org (the same
-// person's other membership) has its own map; the digest follows the content, not the order.
+// person's other membership) has its own map; the digest follows the content, not the order;
+// removing a member from an org deletes their map there, in the removal's transaction.
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
+import { activateMembership } from '../orgs/member.repository.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
 import { addMember, createOrg } from '../test/factories.ts';
-import { auditOf, logIn, type Team, team } from '../test/org-helpers.ts';
+import { auditOf, createKey, logIn, removeMember, type Team, team } from '../test/org-helpers.ts';
 import { ensurePreferencesRow, savePreferences } from './preference.repository.ts';
 import {
   checkPreferences,
@@ -297,5 +299,109 @@ describe('the digest', () => {
       preferencesDigest(tx, a.member.user.id, a.org.id),
     );
     expect(digest).toBe(digestOf({ preferred_name: 'Sam', language: 'fr' }));
+  });
+});
+
+describe('removing a member from the org', () => {
+  /** Every stored map, straight from the database: [org, user, map]. */
+  const stored = (...userIds: string[]) =>
+    withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('user_preferences')
+        .select(['org_id', 'user_id', 'preferences'])
+        .where('user_id', 'in', userIds)
+        .orderBy('org_id')
+        .orderBy('user_id')
+        .execute(),
+    );
+  const removal = async (orgId: string, userId: string) =>
+    (await auditOf(t.database, orgId)).filter(
+      (e) => e.action === 'member.remove' && e.target_id === userId,
+    );
+
+  it('deletes exactly their map in that org, says so in the removal’s audit entry, and a return finds none', async () => {
+    const b = await team(t, 'Removal Co');
+    const other = await createOrg(t.database, 'Their Other Co');
+    await addMember(t.database, other, b.member.user, 'member');
+    expect((await put(b.member.headers, { preferred_name: 'Sam' })).statusCode).toBe(200);
+    expect((await put(b.manager.headers, { language: 'en' })).statusCode).toBe(200);
+    const switched = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/switch-org',
+      headers: b.member.headers,
+      payload: { org_id: other.id },
+    });
+    expect(switched.statusCode).toBe(200);
+    expect((await put(bearer(switched.json().access_token), { language: 'ja' })).statusCode).toBe(
+      200,
+    );
+
+    // An admin (not the owner): the row-level security of the admin's context allows it.
+    expect((await removeMember(t.app, b.admin, b.member)).statusCode).toBe(204);
+
+    const ids = [b.member.user.id, b.manager.user.id];
+    const left = await stored(...ids);
+    expect(left.map((r) => [r.org_id, r.user_id, r.preferences])).toEqual(
+      [
+        [b.org.id, b.manager.user.id, { language: 'en' }],
+        [other.id, b.member.user.id, { language: 'ja' }],
+      ].sort((x, y) => (x[0] as string).localeCompare(y[0] as string)),
+    );
+    const entries = await removal(b.org.id, b.member.user.id);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]?.metadata).toMatchObject({ role: 'member', preferences_removed: 1 });
+    expect(JSON.stringify(entries)).not.toContain('Sam');
+
+    // Added back (a membership brought back, as an invitation or an admin does): nothing is
+    // remembered, neither for the person nor for the org's agent workers.
+    await withSystem(t.database, (tx) =>
+      activateMembership(tx, b.org.id, b.member.user.id, 'member'),
+    );
+    const back = await logIn(t.app, b.member.email);
+    expect((await get(bearer(back.access))).json()).toEqual({ preferences: {}, updated_at: null });
+    const key = await createKey(t.app, b.owner, ['agent:context']);
+    const context = await t.app.inject({
+      url: `/api/agent/context?identity=${b.member.user.id}`,
+      headers: key.headers,
+    });
+    expect(context.statusCode).toBe(200);
+    expect(context.json().preferences).toEqual({});
+  });
+
+  it('a member who stored nothing: 0 removed, said so', async () => {
+    const b = await team(t, 'Nothing Stored Co');
+    expect((await removeMember(t.app, b.owner, b.manager)).statusCode).toBe(204);
+    const entries = await removal(b.org.id, b.manager.user.id);
+    expect(entries.map((e) => e.metadata)).toEqual([
+      expect.objectContaining({ role: 'manager', preferences_removed: 0 }),
+    ]);
+  });
+
+  it('an owner or admin still neither reads nor deletes the map of an active member', async () => {
+    const b = await team(t, 'Still Private Co');
+    expect((await put(b.member.headers, { language: 'fr' })).statusCode).toBe(200);
+    for (const role of ['owner', 'admin'] as const) {
+      const ctx = { orgId: b.org.id, userId: b[role].user.id, role };
+      const seen = await withTenant(t.database, ctx, (tx) =>
+        tx
+          .selectFrom('user_preferences')
+          .select('user_id')
+          .where('user_id', '=', b.member.user.id)
+          .execute(),
+      );
+      expect(seen).toEqual([]);
+      const deleted = await withTenant(t.database, ctx, (tx) =>
+        tx
+          .deleteFrom('user_preferences')
+          .where('org_id', '=', b.org.id)
+          .where('user_id', '=', b.member.user.id)
+          .returning('user_id')
+          .execute(),
+      );
+      expect(deleted).toEqual([]);
+    }
+    expect((await stored(b.member.user.id)).map((r) => r.preferences)).toEqual([
+      { language: 'fr' },
+    ]);
   });
 });

@@ -12,18 +12,21 @@
 // - The digest hashes the entries in code-point order whatever the keys: see digestOf.
 // - Writes lock the row (created empty first), so concurrent writes of different keys never drop
 //   one another; each write and its audit record commit together.
+// - A write is made only for an active member, judged under the org row's share lock: removing a
+//   member (src/orgs/members.ts) deletes their map under that row's exclusive lock, so a write
+//   racing it either commits first (and is deleted) or finds no membership (nothing written).
 // - The audit log names keys, never values: values are what the user said, and may be personal.
 import { createHash } from 'node:crypto';
 import { isPerson } from '../access/actor.ts';
-import { findActiveMembership } from '../access/membership.repository.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { Database } from '../db/database.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError, notFound } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { codePointLength } from '../infra/text.ts';
 import {
+  activeMemberUnderOrgLock,
   ensurePreferencesRow,
   findPreferences,
   type PreferenceMap,
@@ -281,8 +284,9 @@ export async function replaceMyPreferences(
   if (errors.length > 0) refuse(errors);
   const next = sorted(map);
   return withTenant(database, tenantOf(p), async (tx) => {
-    // The superuser acting in another org has no membership there, hence no preferences.
-    if (!(await findActiveMembership(tx, p.orgId, p.userId)))
+    // The superuser acting in another org has no membership there, hence no preferences; nor has
+    // a person removed since their token was issued (the removal may have just committed).
+    if (!(await activeMemberUnderOrgLock(tx, p.orgId, p.userId)))
       throw new AppError('forbidden', 'Preferences belong to members of the organization');
     await ensurePreferencesRow(tx, p.orgId, p.userId);
     const before = (await findPreferences(tx, p.orgId, p.userId, { lock: true }))?.preferences;
@@ -300,7 +304,9 @@ export async function replaceMyPreferences(
 
 /**
  * Sets (or, with null, removes) one key of a member's map, in the caller's transaction (the agent
- * API's org service context). The entry and the resulting map are checked; the row is locked.
+ * API's org service context). The entry and the resulting map are checked; the person must be an
+ * active member under the org's share lock (404 otherwise: a removal may have just committed);
+ * the row is locked.
  */
 export async function setOnePreference(
   tx: Tx,
@@ -314,6 +320,8 @@ export async function setOnePreference(
     ...(value === null ? [] : valueErrors(value, 'value')),
   ];
   if (entryErrors.length > 0) refuse(entryErrors);
+  if (!(await activeMemberUnderOrgLock(tx, orgId, userId)))
+    throw notFound('member of this organization');
   await ensurePreferencesRow(tx, orgId, userId);
   const current = await findPreferences(tx, orgId, userId, { lock: true });
   const before = current?.preferences ?? {};

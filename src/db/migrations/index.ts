@@ -28,6 +28,7 @@ import * as voiceSessionRoomSid from './2026_12_04_0024_voice_session_room_sid.t
 import * as signingKeyWithdrawal from './2026_12_04_0025_signing_key_withdrawal.ts';
 import * as promptOrgKeys from './2026_12_04_0026_prompt_org_keys.ts';
 import * as scheduledCallWindowDeferral from './2026_12_04_0027_scheduled_call_window_deferral.ts';
+import * as preferencesLeaveWithMember from './2026_12_05_0028_preferences_leave_with_member.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -56,4 +57,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0025_signing_key_withdrawal': signingKeyWithdrawal,
   '2026_12_04_0026_prompt_org_keys': promptOrgKeys,
   '2026_12_04_0027_scheduled_call_window_deferral': scheduledCallWindowDeferral,
+  '2026_12_05_0028_preferences_leave_with_member': preferencesLeaveWithMember,
 };
