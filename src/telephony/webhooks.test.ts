@@ -3,6 +3,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
 import { appForFile, as } from '../test/app.ts';
 import { createTeam, createVerifiedPhone } from '../test/factories.ts';
 import {
@@ -201,6 +202,51 @@ describe('incoming SMS', () => {
     const res = await twilioPost(t.app, '/webhooks/twilio/sms', smsParams({ To: bare.number }));
     expect(res.statusCode).toBe(200);
     expect(res.body).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+  });
+
+  it("phoneless=true lists a number's texts logged without a phone, and only those", async () => {
+    const x = '+14155550911';
+    const line = await createVerifiedPhone<{ number: string }>(t.app, t.database, as(...owner()), {
+      number: uniqueNumber(),
+    });
+    await twilioPost(t.app, '/webhooks/twilio/sms', smsParams({ To: line.number, From: x }));
+    // A text logged without a routing phone (phone_id null): a conversation of its own.
+    const orgId = owner()[1].id;
+    await withSystem(t.database, (tx) =>
+      tx
+        .insertInto('messages')
+        .values({
+          id: newId(),
+          org_id: orgId,
+          message_sid: `SM${'b'.repeat(32)}`,
+          phone_id: null,
+          direction: 'inbound',
+          from_number: x,
+          to_number: '+14155550998',
+          counterpart: x,
+          body: 'Sent to your old number',
+          status: 'received',
+        })
+        .execute(),
+    );
+    const list = (query: string) =>
+      t.app.inject({ url: `/api/messages?${query}`, headers: as(...owner()) });
+    const every = await list(`counterpart=${encodeURIComponent(x)}`);
+    expect(every.json().items.length).toBeGreaterThanOrEqual(2);
+    const phoneless = await list(`counterpart=${encodeURIComponent(x)}&phoneless=true`);
+    expect(phoneless.statusCode).toBe(200);
+    expect(
+      phoneless
+        .json()
+        .items.map((m: { body: string; phone_id: string | null }) => [m.body, m.phone_id]),
+    ).toEqual([['Sent to your old number', null]]);
+    // With a phone too: the two filters exclude each other.
+    const both = await list(`phoneless=true&phone_id=${line.id}`);
+    expect(both.statusCode).toBe(400);
+    expect(both.json()).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'phoneless', message: 'must not be set with phone_id' }],
+    });
   });
 
   it('conversations group by counterpart, newest first, with counts', async () => {

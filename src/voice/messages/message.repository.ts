@@ -26,6 +26,8 @@ function scoped(tx: Tx, scope: MessageScope): SelectQueryBuilder<DB, 'messages',
 
 export interface MessageFilters extends LogPage {
   phoneId?: string;
+  /** Only texts logged without a phone (a phone-less conversation): `phone_id IS NULL`. */
+  phoneless?: boolean;
   direction?: Message['direction'];
   counterpart?: string;
 }
@@ -33,6 +35,7 @@ export interface MessageFilters extends LogPage {
 export function listMessages(tx: Tx, scope: MessageScope, f: MessageFilters): Promise<Message[]> {
   let query = scoped(tx, scope).where(logPage('created_at', f));
   if (f.phoneId) query = query.where('phone_id', '=', f.phoneId);
+  if (f.phoneless) query = query.where('phone_id', 'is', null);
   if (f.direction) query = query.where('direction', '=', f.direction);
   if (f.counterpart) query = query.where('counterpart', '=', f.counterpart);
   return query.orderBy('id', 'desc').limit(f.limit).execute();

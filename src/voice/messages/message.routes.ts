@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../../access/principal.ts';
 import type { Message } from '../../db/schema.ts';
+import { AppError } from '../../http/errors.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { responses, Timestamp } from '../../http/schemas.ts';
 import { NullableUuid, SECURITY as security, Uuid } from '../shared.ts';
@@ -48,6 +49,12 @@ const ListQuery = Type.Object(
   {
     ...PageQuery,
     phone_id: Type.Optional(Uuid),
+    phoneless: Type.Optional(
+      Type.Boolean({
+        description:
+          'true: only the texts logged without a phone (a conversation whose phone_id is null). Not with phone_id',
+      }),
+    ),
     direction: Type.Optional(Direction),
     counterpart: Type.Optional(Type.String({ maxLength: 64 })),
     since: Type.Optional(Type.String({ format: 'date-time' })),
@@ -101,6 +108,11 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
     },
     async (request) => {
       const { limit = 20, phone_id, ...rest } = request.query;
+      if (phone_id && rest.phoneless) {
+        throw new AppError('validation_failed', 'phone_id and phoneless exclude each other', {
+          errors: [{ field: 'phoneless', message: 'must not be set with phone_id' }],
+        });
+      }
       const result = await messages.list(requirePrincipal(request), {
         limit,
         phoneId: phone_id,

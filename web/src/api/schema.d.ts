@@ -12571,6 +12571,8 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
                 phone_id?: string;
+                /** @description true: only the texts logged without a phone (a conversation whose phone_id is null). Not with phone_id */
+                phoneless?: boolean;
                 direction?: "inbound" | "outbound";
                 counterpart?: string;
                 since?: string;

@@ -16,7 +16,7 @@ import { usePagedList } from '../../lib/paged-list.ts';
 import { Link, useNavigate, useSearchParam } from '../../lib/router.tsx';
 import { useToast } from '../../lib/toast.tsx';
 import { allPhones, type PhoneOption, phoneText } from '../voice-shared/voice-lookups.ts';
-import { phonelessPage, useConversationPages } from './conversations.ts';
+import { useConversationPages } from './conversations.ts';
 
 type Phone = PhoneOption;
 
@@ -165,15 +165,16 @@ function Thread({
   // Newest first, as the API pages them; shown reversed.
   const list = usePagedList(
     useCallback(
-      (cursor: string | undefined) => {
-        const page = (at: string | undefined) =>
-          api.get('/api/messages', {
-            query: { limit: THREAD_PAGE, cursor: at, counterpart, phone_id: phoneId ?? undefined },
-          });
-        // The API filters by a phone, not by none: a phone-less conversation's texts are the
-        // number's texts without a phone.
-        return phoneId === null ? phonelessPage(page, cursor) : page(cursor);
-      },
+      // A phone-less conversation's texts are the number's texts logged without a phone.
+      (cursor: string | undefined) =>
+        api.get('/api/messages', {
+          query: {
+            limit: THREAD_PAGE,
+            cursor,
+            counterpart,
+            ...(phoneId === null ? { phoneless: true } : { phone_id: phoneId }),
+          },
+        }),
       [counterpart, phoneId],
     ),
     toast.error,

@@ -4,7 +4,6 @@ import {
   type ConversationLike,
   loadMoreConversations,
   mergeConversations,
-  phonelessPage,
 } from './conversations.ts';
 
 interface Row extends ConversationLike {
@@ -92,33 +91,5 @@ describe('loadMoreConversations', () => {
     const next = await loadMoreConversations(fetchPage, first, 2);
     expect(labels(next)).toEqual(['+9@13', '+8@12']);
     expect(next.next_cursor).toBe('12');
-  });
-});
-
-describe('phonelessPage', () => {
-  type Msg = { id: string; phone_id: string | null };
-  const texts: Msg[] = [
-    { id: '6', phone_id: 'p1' },
-    { id: '5', phone_id: 'p1' },
-    { id: '4', phone_id: null },
-    { id: '3', phone_id: 'p2' },
-    { id: '2', phone_id: 'p2' },
-    { id: '1', phone_id: null },
-  ];
-  const fetchPage = async (cursor: string | undefined): Promise<Page<Msg>> => {
-    const rest = texts.filter((m) => cursor === undefined || m.id < cursor);
-    const items = rest.slice(0, 2);
-    return { items, next_cursor: rest.length > 2 ? items[1]!.id : null };
-  };
-
-  it('reads on until texts without a phone are found, and only those', async () => {
-    const first = await phonelessPage(fetchPage, undefined);
-    expect(first).toEqual({ items: [{ id: '4', phone_id: null }], next_cursor: '3' });
-    const second = await phonelessPage(fetchPage, first.next_cursor ?? undefined);
-    expect(second).toEqual({ items: [{ id: '1', phone_id: null }], next_cursor: null });
-  });
-
-  it('stops after its pages, the cursor going on from there', async () => {
-    expect(await phonelessPage(fetchPage, '4', 1)).toEqual({ items: [], next_cursor: '2' });
   });
 });

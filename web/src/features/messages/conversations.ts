@@ -1,4 +1,4 @@
-// The pages of the Messages page: the conversation list and a phone-less conversation's thread.
+// The pages of the Messages page's conversation list.
 //
 // Conversations are ordered by their newest message, and "Load more" asks for those older than
 // the oldest shown (the cursor). A conversation further down that receives a text meanwhile moves
@@ -131,28 +131,4 @@ export function useConversationPages<T extends ConversationLike>(
     loadingMore,
     loadMore,
   };
-}
-
-/** At most this many pages of a number's texts are read for one page of its phone-less ones. */
-export const MAX_PHONELESS_SCAN = 20;
-
-/**
- * One page of a phone-less conversation: the API filters texts by a phone, never by none, so
- * the number's texts are read (newest first) and those of a phone left out, page after page
- * until some are found (or the end, or `maxScan` pages: the cursor then goes on from there).
- */
-export async function phonelessPage<T extends { phone_id: string | null }>(
-  fetchPage: (cursor: string | undefined) => Promise<Page<T>>,
-  cursor: string | undefined,
-  maxScan = MAX_PHONELESS_SCAN,
-): Promise<Page<T>> {
-  let at = cursor;
-  for (let i = 0; ; i++) {
-    const r = await fetchPage(at);
-    const items = r.items.filter((m) => m.phone_id === null);
-    if (items.length > 0 || !r.next_cursor || i + 1 >= maxScan) {
-      return { items, next_cursor: r.next_cursor };
-    }
-    at = r.next_cursor;
-  }
 }
