@@ -6,11 +6,11 @@ import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, optionalBody, responses } from '../http/schemas.ts';
+import { NoContent, optionalBody, responses, withHeaders } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import type { AuthContext } from './auth-context.ts';
 import { csrfOk } from './authenticate.ts';
-import { REFRESH_COOKIE } from './cookies.ts';
+import { clearedCookiesHeader, REFRESH_COOKIE, sessionCookiesHeader } from './cookies.ts';
 import { type LoginHooks, login } from './login.ts';
 import { changePassword } from './password-change.ts';
 import { refresh } from './refresh.ts';
@@ -70,7 +70,10 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
           { additionalProperties: false },
         ),
         response: responses(
-          { 201: SessionTokensWithRoom, 202: PendingVerification },
+          {
+            201: withHeaders(SessionTokensWithRoom, sessionCookiesHeader()),
+            202: PendingVerification,
+          },
           [403, 409, 429],
         ),
       },
@@ -118,7 +121,12 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
           'Answers tokens (and sets cookies), or — when the user has MFA — a challenge to complete at POST /api/auth/mfa/verify.',
         body: Type.Object({ email: Email, password: Password }, { additionalProperties: false }),
         response: responses(
-          { 200: Type.Union([SessionTokensWithRoom, MfaChallenge]) },
+          {
+            200: withHeaders(
+              Type.Union([SessionTokensWithRoom, MfaChallenge]),
+              sessionCookiesHeader('Not with the MFA challenge.'),
+            ),
+          },
           [401, 403, 409, 429],
         ),
       },
@@ -159,7 +167,18 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
             { additionalProperties: false },
           ),
         ),
-        response: responses({ 200: Type.Object(TokenFields) }, [401, 403, 409, 429]),
+        response: {
+          ...responses(
+            { 200: withHeaders(Type.Object(TokenFields), sessionCookiesHeader()) },
+            [401, 403, 409, 429],
+          ),
+          401: withHeaders(
+            Type.Ref('Problem'),
+            clearedCookiesHeader(
+              'When the refresh token presented is refused (unknown, expired or replayed); not when none was presented.',
+            ),
+          ),
+        },
       },
       // The body is optional (browsers send only the cookie): validate {} when there is none.
       preValidation: async (request) => {

@@ -7,8 +7,9 @@ import type { FastifyRequest } from 'fastify';
 import { type Static, Type } from 'typebox';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, responses } from '../http/schemas.ts';
+import { NoContent, responses, withHeaders } from '../http/schemas.ts';
 import type { AuthContext } from './auth-context.ts';
+import { clearedCookiesHeader, sessionCookiesHeader } from './cookies.ts';
 import { type LoginHooks, login } from './login.ts';
 import { MfaChallenge, mfaChallengeBody, sessionResponse } from './session-response.ts';
 
@@ -43,7 +44,7 @@ export const authCompatRoutes: FastifyPluginAsyncTypebox<
         tags,
         security,
         summary: 'End the current session (compatibility path)',
-        response: responses({ 204: NoContent }, [401, 403]),
+        response: responses({ 204: withHeaders(NoContent, clearedCookiesHeader()) }, [401, 403]),
       },
       config: MFA_PENDING_ALLOWED,
     },
@@ -90,7 +91,10 @@ export const authCompatRoutes: FastifyPluginAsyncTypebox<
         summary: 'Form login setting session cookies (compatibility path)',
         consumes: ['application/x-www-form-urlencoded'],
         body: LoginForm,
-        response: responses({ 204: NoContent, 200: MfaChallenge }, [401, 403, 409, 429]),
+        response: responses(
+          { 204: withHeaders(NoContent, sessionCookiesHeader()), 200: MfaChallenge },
+          [401, 403, 409, 429],
+        ),
       },
     },
     async (request, reply) => {

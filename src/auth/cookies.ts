@@ -3,6 +3,7 @@
 // X-CSRF-Token, which a cross-site form cannot do (double-submit defence).
 import type { FastifyReply } from 'fastify';
 import { generateToken } from '../crypto/tokens.ts';
+import type { ResponseHeader } from '../http/schemas.ts';
 
 export const ACCESS_COOKIE = 'sb_access';
 export const REFRESH_COOKIE = 'sb_refresh';
@@ -52,4 +53,31 @@ export function clearAuthCookies(reply: FastifyReply, s: Pick<CookieSettings, 's
   reply.clearCookie(ACCESS_COOKIE, { ...base, path: '/' });
   reply.clearCookie(REFRESH_COOKIE, { ...base, path: REFRESH_PATH });
   reply.clearCookie(CSRF_COOKIE, { secure: s.secure, sameSite: 'lax', path: '/' });
+}
+
+const SECURE =
+  'Each is `Secure` unless the server runs on plain-http localhost outside production.';
+
+/**
+ * The OpenAPI description of the Set-Cookie headers setAuthCookies sends, for the answers that
+ * call it: each cookie's attributes in parentheses (src/app/api-docs.test.ts compares them with
+ * the cookies a real sign-up gets). `only`, a sentence: when the answer sets them, if not always.
+ */
+export function sessionCookiesHeader(only?: string): Record<string, ResponseHeader> {
+  return {
+    'Set-Cookie': {
+      type: 'string',
+      description: `The browser session, one Set-Cookie header per cookie. \`${ACCESS_COOKIE}\` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. \`${REFRESH_COOKIE}\` (HttpOnly; SameSite=Lax; Path=${REFRESH_PATH}; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. \`${CSRF_COOKIE}\` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in \`X-CSRF-Token\` on every cookie-authenticated POST, PUT, PATCH and DELETE. ${SECURE}${only ? ` ${only}` : ''}`,
+    },
+  };
+}
+
+/** The OpenAPI description of the Set-Cookie headers clearAuthCookies sends; `only` as above. */
+export function clearedCookiesHeader(only?: string): Record<string, ResponseHeader> {
+  return {
+    'Set-Cookie': {
+      type: 'string',
+      description: `Clears the session cookies, one Set-Cookie header each, empty and already expired: \`${ACCESS_COOKIE}\` (Path=/), \`${REFRESH_COOKIE}\` (Path=${REFRESH_PATH}) and \`${CSRF_COOKIE}\` (Path=/).${only ? ` ${only}` : ''}`,
+    },
+  };
 }

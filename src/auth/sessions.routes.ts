@@ -5,8 +5,9 @@ import { requirePrincipal } from '../access/principal.ts';
 import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, responses } from '../http/schemas.ts';
+import { NoContent, responses, withHeaders } from '../http/schemas.ts';
 import type { AuthContext } from './auth-context.ts';
+import { clearedCookiesHeader } from './cookies.ts';
 import { sessionResponse } from './session-response.ts';
 import { listSessions, revokeOwnSession, sessionJson } from './sessions.ts';
 
@@ -32,7 +33,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = a
     tags,
     security,
     summary,
-    response: responses({ 204: NoContent }, [401, 403]),
+    response: responses({ 204: withHeaders(NoContent, clearedCookiesHeader()) }, [401, 403]),
   });
 
   app.post(

@@ -9,7 +9,7 @@ import { deleteByIdRoute, getByIdRoute } from '../http/by-id-routes.ts';
 import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { IdParams, responses, Timestamp } from '../http/schemas.ts';
+import { IdParams, responses, Timestamp, withHeaders } from '../http/schemas.ts';
 import type { ConversationService } from './conversation.service.ts';
 
 const security: Record<string, string[]>[] = [{ bearerAuth: [] }, { cookieAuth: [] }];
@@ -122,6 +122,13 @@ const Audio = {
   content: { 'audio/wav': { schema: File }, 'audio/ogg': { schema: File } },
 };
 
+/** Sent with the whole file and with a part of it: the route takes `Range: bytes=…`. */
+const AcceptRanges = {
+  type: 'string',
+  const: 'bytes',
+  description: 'Byte ranges may be asked for (`Range: bytes=…`, one range)',
+} as const;
+
 export const conversationRoutes: FastifyPluginAsyncTypebox<{
   conversations: ConversationService;
 }> = async (app, { conversations }) => {
@@ -194,9 +201,26 @@ export const conversationRoutes: FastifyPluginAsyncTypebox<{
           'The stored file: `audio/wav` for PCM streams, `audio/ogg` (Opus) for Opus streams. Supports a single `Range: bytes=…` (206 Partial Content), so browsers can seek. Sent with `Cache-Control: no-store`. A conversation still recording answers `409 conversation_recording`; one without audio (`failed`, or deleted meanwhile) `404 not_found`.',
         params: IdParams,
         response: {
-          ...responses({}, [401, 403, 404, 409, 416]),
-          200: Audio,
-          206: { ...Audio, description: 'The requested byte range of the file' },
+          ...responses({}, [401, 403, 404, 409]),
+          200: withHeaders(Audio, { 'Accept-Ranges': AcceptRanges }),
+          206: withHeaders(
+            { ...Audio, description: 'The requested byte range of the file' },
+            {
+              'Accept-Ranges': AcceptRanges,
+              'Content-Range': {
+                type: 'string',
+                description:
+                  "The range sent, its first and last byte positions, and the file's size, e.g. `bytes 40-99/48044`",
+              },
+            },
+          ),
+          416: withHeaders(Type.Ref('Problem'), {
+            'Content-Range': {
+              type: 'string',
+              description:
+                "The file's size, for a range inside it (`range_not_satisfiable`), e.g. `bytes */48044`",
+            },
+          }),
         },
       },
     },

@@ -102,3 +102,24 @@ export const OPTIONAL_BODY = 'x-optional-body';
 export function optionalBody<T extends TSchema>(schema: T): T {
   return Object.assign({}, schema, { [OPTIONAL_BODY]: true });
 }
+
+/** A header an answer is sent with, as the OpenAPI document describes it: its schema and meaning. */
+export interface ResponseHeader {
+  type: 'string' | 'integer';
+  description: string;
+  [keyword: string]: unknown;
+}
+
+/**
+ * `schema` (a route's response for one status) documented with the headers it is sent with.
+ * @fastify/swagger moves a response schema's `headers` into the OpenAPI response's `headers`
+ * (its README, "Response headers"; each header's description beside its schema); Fastify reads
+ * no `headers` keyword in a response schema: fast-json-stringify serializes the body as before,
+ * and no response is validated. A copy: the schema itself serves other routes and statuses.
+ */
+export function withHeaders<T extends object>(
+  schema: T,
+  headers: Record<string, ResponseHeader>,
+): T {
+  return Object.assign({}, schema, { headers });
+}

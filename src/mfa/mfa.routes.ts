@@ -5,12 +5,13 @@ import { Type } from 'typebox';
 import { isPerson } from '../access/actor.ts';
 import { type Principal, requirePrincipal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
+import { sessionCookiesHeader } from '../auth/cookies.ts';
 import type { AfterLoginHook } from '../auth/login.ts';
 import { SessionTokens, sessionResponse } from '../auth/session-response.ts';
 import { AppError } from '../http/errors.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, responses, Timestamp } from '../http/schemas.ts';
+import { NoContent, responses, Timestamp, withHeaders } from '../http/schemas.ts';
 import { regenerateBackupCodes } from './backup-codes-regenerate.ts';
 import { disableMfa } from './disable.ts';
 import { enableMfa } from './enable.ts';
@@ -136,7 +137,10 @@ export const mfaRoutes: FastifyPluginAsyncTypebox<MfaRouteOptions> = async (app,
           },
           { additionalProperties: false },
         ),
-        response: responses({ 200: SessionTokens }, [401, 403, 429]),
+        response: responses(
+          { 200: withHeaders(SessionTokens, sessionCookiesHeader()) },
+          [401, 403, 429],
+        ),
       },
     },
     async (request, reply) => {

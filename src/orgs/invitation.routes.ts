@@ -4,11 +4,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
+import { sessionCookiesHeader } from '../auth/cookies.ts';
 import { SessionTokens, sessionResponse } from '../auth/session-response.ts';
 import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { responses } from '../http/schemas.ts';
+import { responses, withHeaders } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { acceptInvitation } from './invitation-accept.ts';
 import { createInvitation, listInvitations, revokeInvitation } from './invitations.ts';
@@ -104,7 +105,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
         response: responses(
           {
             200: Type.Object({ user: UserOut, org: OrgOut, role: RoleOut }),
-            201: SessionTokens,
+            201: withHeaders(SessionTokens, sessionCookiesHeader()),
           },
           [401, 403, 409, 410, 429],
         ),

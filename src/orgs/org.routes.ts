@@ -4,11 +4,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
+import { sessionCookiesHeader } from '../auth/cookies.ts';
 import { SessionTokens, sessionBody, sessionResponse } from '../auth/session-response.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, responses } from '../http/schemas.ts';
+import { NoContent, responses, withHeaders } from '../http/schemas.ts';
 import { RoleOut } from '../users/user.json.ts';
 import { changeMemberRole, listOrgMembers, removeMember } from './members.ts';
 import {
@@ -90,7 +91,15 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
           { org_id: Type.String({ format: 'uuid' }) },
           { additionalProperties: false },
         ),
-        response: responses({ 200: SessionTokens }, [401, 403]),
+        response: responses(
+          {
+            200: withHeaders(
+              SessionTokens,
+              sessionCookiesHeader('Only when the request was authenticated by the cookies.'),
+            ),
+          },
+          [401, 403],
+        ),
       },
     },
     async (request, reply) => {

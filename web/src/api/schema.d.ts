@@ -2160,6 +2160,8 @@ export interface operations {
             /** @description Default Response */
             201: {
                 headers: {
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2320,6 +2322,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. Not with the MFA challenge. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2464,6 +2468,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2489,6 +2495,8 @@ export interface operations {
             /** @description RFC 9457 problem document */
             401: {
                 headers: {
+                    /** @description Clears the session cookies, one Set-Cookie header each, empty and already expired: `sb_access` (Path=/), `sb_refresh` (Path=/api/auth/refresh) and `sb_csrf` (Path=/). When the refresh token presented is refused (unknown, expired or replayed); not when none was presented. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2682,6 +2690,8 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    /** @description Clears the session cookies, one Set-Cookie header each, empty and already expired: `sb_access` (Path=/), `sb_refresh` (Path=/api/auth/refresh) and `sb_csrf` (Path=/). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2773,6 +2783,8 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    /** @description Clears the session cookies, one Set-Cookie header each, empty and already expired: `sb_access` (Path=/), `sb_refresh` (Path=/api/auth/refresh) and `sb_csrf` (Path=/). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -3899,6 +3911,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5585,6 +5599,8 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. Only when the request was authenticated by the cookies. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -6798,6 +6814,8 @@ export interface operations {
             /** @description Default Response */
             201: {
                 headers: {
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16013,6 +16031,8 @@ export interface operations {
             /** @description The audio file: WAV (PCM) or Ogg Opus */
             200: {
                 headers: {
+                    /** @description Byte ranges may be asked for (`Range: bytes=…`, one range) */
+                    "Accept-Ranges"?: "bytes";
                     [name: string]: unknown;
                 };
                 content: {
@@ -16023,6 +16043,10 @@ export interface operations {
             /** @description The requested byte range of the file */
             206: {
                 headers: {
+                    /** @description Byte ranges may be asked for (`Range: bytes=…`, one range) */
+                    "Accept-Ranges"?: "bytes";
+                    /** @description The range sent, its first and last byte positions, and the file's size, e.g. `bytes 40-99/48044` */
+                    "Content-Range"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16087,6 +16111,8 @@ export interface operations {
             /** @description RFC 9457 problem document */
             416: {
                 headers: {
+                    /** @description The file's size, for a range inside it (`range_not_satisfiable`), e.g. `bytes *\/48044` */
+                    "Content-Range"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -16423,6 +16449,8 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    /** @description Clears the session cookies, one Set-Cookie header each, empty and already expired: `sb_access` (Path=/), `sb_refresh` (Path=/api/auth/refresh) and `sb_csrf` (Path=/). */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -16664,6 +16692,8 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
