@@ -70,6 +70,10 @@ export interface ApiKeyCredential {
   member_role: Role | null;
   /** Set while the key's org is suspended (the kill switch): the key is kept but refused. */
   org_suspended_at: Date | null;
+  /** When the creator turned MFA on (null: never), judged against the org's MFA policy. */
+  creator_mfa_enabled_at: Date | null;
+  /** The org's settings (its `mfa_required_roles`). */
+  org_settings: Record<string, unknown> | null;
 }
 
 /**
@@ -107,6 +111,8 @@ export function findApiKeyCredential(
       'u.status as user_status',
       'm.role as member_role',
       'o.suspended_at as org_suspended_at',
+      'u.mfa_enabled_at as creator_mfa_enabled_at',
+      'o.settings as org_settings',
     ])
     .where('k.prefix', '=', prefix)
     .executeTakeFirst();

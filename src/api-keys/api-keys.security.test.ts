@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer } from '../test/auth-helpers.ts';
+import { enrolMfa, setOrgSettings } from '../test/mfa-helpers.ts';
 import {
   ADMIN_ENV,
   auditOf,
@@ -252,6 +253,26 @@ describe('revoked, expired, orphaned and forged keys', () => {
         .execute(),
     );
     expect((await listPrompts(t.app, key2.headers)).statusCode).toBe(401);
+  });
+
+  it("an MFA policy for its creator's role stops the key until the creator turns MFA on", async () => {
+    const a = await team(t);
+    const key = await createKey(t.app, a.admin, ['prompts:read']);
+    expect((await listPrompts(t.app, key.headers)).statusCode).toBe(200);
+    // Set after the key was made: the admin's own logins now reach only enrolment, and so does
+    // the key (nothing at all): a key never does more than its creator can do now.
+    await setOrgSettings(t.database, a.org.id, { mfa_required_roles: ['admin'] });
+    const refused = await listPrompts(t.app, key.headers);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json()).toMatchObject({ code: 'mfa_enrollment_required' });
+    expect(refused.json().detail).toContain("key's creator must turn on two-factor");
+    // A role the policy does not name: an owner's key goes on working.
+    const ownerKey = await createKey(t.app, a.owner, ['prompts:read']);
+    expect((await listPrompts(t.app, ownerKey.headers)).statusCode).toBe(200);
+    // The creator turns MFA on (with a session opened before the policy): the key works again,
+    // kept all along.
+    await enrolMfa(t.app, { access: a.admin.access });
+    expect((await listPrompts(t.app, key.headers)).statusCode).toBe(200);
   });
 
   it('removal and disabling revoke the creator’s keys for good: a return revives none', async () => {

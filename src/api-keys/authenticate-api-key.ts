@@ -12,7 +12,12 @@
 //   a key would act on its creator's account there, so keys are refused on them outright.
 // - Its last use is recorded at most once a minute.
 // - A key of a suspended org (the kill switch, src/suspension/) is refused, and kept.
+// - A key whose creator's role the org requires to use MFA is refused (403
+//   mfa_enrollment_required), and kept, while the creator has not turned MFA on: that person's
+//   own logins reach nothing but enrolment (src/mfa/mfa-enrollment-gate.ts), and a key never does
+//   more than its creator can do now. A policy set after the key was made applies to it too.
 import type { FastifyRequest } from 'fastify';
+import { rolesRequiringMfa } from '../access/org-policy.ts';
 import type { Principal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { constantTimeEqual, hashToken } from '../crypto/tokens.ts';
@@ -55,6 +60,15 @@ export function createApiKeyAuthenticator(auth: AuthContext) {
     if (cred.org_suspended_at !== null || auth.suspendedOrgs.isSuspended(cred.org_id)) {
       request.authFailure = 'org_suspended';
       return null;
+    }
+    if (
+      cred.creator_mfa_enabled_at === null &&
+      rolesRequiringMfa(cred.org_settings).includes(cred.member_role)
+    ) {
+      throw new AppError(
+        'mfa_enrollment_required',
+        "This key's creator must turn on two-factor authentication, which the organization requires for their role",
+      );
     }
     if (apiKeyRefusedOn(request.method, request.routeOptions?.url)) {
       throw new AppError('forbidden', 'API keys cannot use account or session routes');
