@@ -95,9 +95,7 @@ async function fromToken(
       if (p) return fromPrincipal(p);
       return refuse(request.authFailure === 'org_suspended' ? ORG_SUSPENDED : 'invalid key');
     } catch (err) {
-      if (err instanceof AppError && err.code === 'rate_limited') {
-        return { ok: false, code: 1013, reason: 'try again later' };
-      }
+      if (err instanceof Error) return authenticatorRefusal(err);
       throw err;
     }
   }
@@ -132,6 +130,8 @@ async function fromCredential(deps: GateDeps, request: FastifyRequest): Promise<
 function authenticatorRefusal(err: Error): GateResult {
   if (!(err instanceof AppError)) throw err;
   if (err.code === 'rate_limited') return { ok: false, code: 1013, reason: 'try again later' };
+  // A key whose creator the org's MFA policy pins to enrolment: as an enrolment-only session.
+  if (err.code === 'mfa_enrollment_required') return refuse('mfa pending');
   return refuse(err.code);
 }
 

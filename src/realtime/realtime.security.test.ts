@@ -11,7 +11,7 @@ import { loggerOptions } from '../logger.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
 import { bearer, cookieHeader, loginUser, logOut, registerUser } from '../test/auth-helpers.ts';
 import { mustOpen, recordingStream, refusal, requestTicket } from '../test/device-sockets.ts';
-import { claimsOf, registerUnderMfaPolicy } from '../test/mfa-helpers.ts';
+import { claimsOf, registerUnderMfaPolicy, setOrgSettings } from '../test/mfa-helpers.ts';
 import { createKey, type Team, team } from '../test/org-helpers.ts';
 
 const rec = recordingStream();
@@ -189,6 +189,16 @@ describe('refused: accepted, then closed with 1008 and a reason', () => {
     // Nor can it get a ticket.
     const tk = await requestTicket(t.app, bearer(pending));
     expect(tk.statusCode).toBe(403);
+  });
+
+  it("an API key whose creator's role the org requires MFA of, the creator without it: by query, header or subprotocol", async () => {
+    const c = await team(t, 'Key under MFA policy');
+    const key = await createKey(t.app, c.admin, ['audio:write']);
+    await setOrgSettings(t.database, c.org.id, { mfa_required_roles: ['admin'] });
+    const pending = { code: 1008, reason: 'mfa pending' };
+    expect(await refusal(`${ws}/ws?token=${key.key}`)).toEqual(pending);
+    expect(await refusal(`${ws}/ws`, { headers: key.headers })).toEqual(pending);
+    expect(await refusal(`${ws}/ws`, { protocols: ['bearer', key.key] })).toEqual(pending);
   });
 
   it('the session cookie from another origin, or with no Origin (cross-site WebSocket hijacking)', async () => {
