@@ -211,7 +211,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
         security,
         summary: 'Remove a member (soft: the membership is deactivated)',
         description:
-          "The member's sessions in this org end at once, and API keys they created stop working. Only an owner may remove an owner; the last owner cannot be removed (409 last_owner).",
+          "The member's sessions in this org end at once, API keys they created stop working, and their preferences in this org are deleted. Only an owner may remove an owner; the last owner cannot be removed (409 last_owner).",
         params: UserIdParams,
         response: responses({ 204: NoContent }, [401, 403, 404, 409]),
       },

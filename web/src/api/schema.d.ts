@@ -614,7 +614,7 @@ export interface paths {
         post?: never;
         /**
          * Remove a member (soft: the membership is deactivated)
-         * @description The member's sessions in this org end at once, and API keys they created stop working. Only an owner may remove an owner; the last owner cannot be removed (409 last_owner).
+         * @description The member's sessions in this org end at once, API keys they created stop working, and their preferences in this org are deleted. Only an owner may remove an owner; the last owner cannot be removed (409 last_owner).
          */
         delete: operations["removeMember"];
         options?: never;
