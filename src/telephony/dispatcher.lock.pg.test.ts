@@ -264,3 +264,38 @@ it('a call Twilio accepted whose log the database refused for a moment is writte
   );
   expect(logged).toEqual([{ call_sid: placed[0]!.sid }]);
 });
+
+it('no new try at the log once it could not end before the lease: the call is left to its lease and callbacks', async () => {
+  const team = await createTeam(t.database);
+  const who = [team.owner, team.org, 'owner'] as [typeof team.owner, typeof team.org, 'owner'];
+  const { agent: teamAgent } = await callingAgent(t, who);
+  const s = await create(t.app, '/api/scheduled-calls', who, {
+    agent_id: teamAgent.id,
+    to: uniqueNumber(),
+    scheduled_at: new Date(Date.now() + 60_000).toISOString(),
+  });
+  await makeScheduledCallDue(t.database, s.id);
+  // A lease shorter than a statement's timeout: a try begun after the refusal could still be
+  // running when another instance recovers the row, places the call again, and then this log
+  // would be a second call's.
+  expect(t.config.database.statementTimeoutMs).toBeGreaterThan(10_000);
+  const admin = await openAct();
+  await admin.q('SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE', [team.org.id]);
+  const waits: number[] = [];
+  const dispatcher = createDispatcher({
+    database: busy,
+    config: dispatcherConfig({ leaseSeconds: 10 }),
+    logger: t.app.log as unknown as Logger,
+    sleep: async (ms) => {
+      waits.push(ms);
+    },
+  });
+  try {
+    await dispatcher.runOnce();
+  } finally {
+    await admin.rollback();
+  }
+  expect(waits).toEqual([]);
+  expect(fake.calls.filter((c) => c.scheduledCallId === s.id)).toHaveLength(1);
+  expect(await scheduledCallRow(t.database, s.id)).toMatchObject({ status: 'dispatching' });
+});

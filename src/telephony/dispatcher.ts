@@ -76,7 +76,10 @@ const MAX_BACKOFF_MS = 3_600_000;
  * write for a passing reason (a lock timeout, a deadlock, a lost connection). Unlogged, the call
  * would be placed a second time once the lease runs out unless one of its callbacks got through
  * (and those fail against the same database): a few seconds of tries cover a short outage or
- * lock. About 8 s in all, well inside DISPATCHER_LEASE_SECONDS, so stop() waits for them.
+ * lock. A try is only started if it can end (a statement's timeout, and a second) before the
+ * claim's lease does: past it, another instance may recover the row and place the call again,
+ * and a late log would then be a second call's. So the tries end within the lease, and stop()
+ * waits for no more than that.
  */
 const PLACED_WRITE_RETRY_MS = [100, 500, 2_000, 5_000] as const;
 const DISPATCHER_META = systemMeta('dispatcher');
@@ -257,7 +260,7 @@ export function createDispatcher(deps: DispatcherDeps) {
    * claims those instead (or nothing: then the loop waits its poll interval). Each such call is
    * tried at most once per DISPATCHER_RETRY_BASE_MS.
    */
-  async function place(c: queue.ClaimedCall): Promise<void> {
+  async function place(c: queue.ClaimedCall, claimedAt: number): Promise<void> {
     let account: TwilioAccount | null;
     try {
       account = await prepare(c);
@@ -271,11 +274,15 @@ export function createDispatcher(deps: DispatcherDeps) {
         queue.releaseClaim(tx, c.org_id, c.id, c.dispatch_key, d.retryBaseMs),
       );
     }
-    if (account) await request(c, account);
+    if (account) await request(c, account, claimedAt);
   }
 
   /** The request to Twilio and its outcome: from here on the call may have been placed. */
-  async function request(c: queue.ClaimedCall, account: TwilioAccount): Promise<void> {
+  async function request(
+    c: queue.ClaimedCall,
+    account: TwilioAccount,
+    claimedAt: number,
+  ): Promise<void> {
     let callSid: string;
     let status: string;
     try {
@@ -349,7 +356,9 @@ export function createDispatcher(deps: DispatcherDeps) {
         );
       });
     // Idempotent (the call inserted if absent, the row settled by this attempt's key): written
-    // again after a passing refusal, so the call is not placed twice for want of its log.
+    // again after a passing refusal, so the call is not placed twice for want of its log; never
+    // past the lease (PLACED_WRITE_RETRY_MS).
+    const lastStart = claimedAt + d.leaseSeconds * 1000 - config.database.statementTimeoutMs - 1000;
     for (let tries = 0; ; tries++) {
       try {
         await logPlaced();
@@ -357,6 +366,7 @@ export function createDispatcher(deps: DispatcherDeps) {
       } catch (err) {
         const wait = PLACED_WRITE_RETRY_MS[tries];
         if (wait === undefined || (!isDatabaseBusy(err) && !isDatabaseUnavailable(err))) throw err;
+        if (Date.now() + wait > lastStart) throw err;
         logger.warn(
           { err, scheduled_call_id: c.id, org_id: c.org_id, call_sid: callSid, retry: tries + 1 },
           'placed call not logged yet: writing it again',
@@ -386,12 +396,14 @@ export function createDispatcher(deps: DispatcherDeps) {
       }
     }
     // Reviewed system-path use: the queue spans every org; each outcome is written in its own org.
+    // Taken before the claim: the lease runs from a moment no earlier than this.
+    const claimedAt = Date.now();
     const claimed = await withSystem(database, (tx) =>
       queue.claimDueCalls(tx, d.batchSize, d.leaseSeconds),
     );
     await Promise.all(
       claimed.map((c) =>
-        place(c).catch((err) =>
+        place(c, claimedAt).catch((err) =>
           logger.error({ err, scheduled_call_id: c.id }, 'scheduled call dispatch failed'),
         ),
       ),
