@@ -160,10 +160,12 @@ export function settingsProblems(
   }
   // The reserve in effect too: an inherited (null) reserve that reaches the org's own maximum
   // (clamped to it by effectiveLimits) leaves no slot for outbound dispatch, which nobody chose.
-  // Set explicitly, a reserve equal to the maximum is allowed: no outbound calls, on purpose.
+  // Set explicitly, a reserve equal to the maximum is allowed: no outbound calls, on purpose; so
+  // is a maximum of 0 (no calls at all, whatever the reserve).
   if (
     reserved === null &&
     next.max_live_calls !== null &&
+    next.max_live_calls > 0 &&
     platform.inbound_reserved_calls >= next.max_live_calls
   ) {
     problems.push({

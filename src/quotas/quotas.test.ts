@@ -231,6 +231,9 @@ describe('the limits: GET/PUT /api/orgs/current/quotas', () => {
     const equal = await putQuotas(r.owner, { ...NO_LIMITS, max_live_calls: 10 });
     expect(equal.statusCode, equal.body).toBe(422);
     expect(equal.json().errors[0].field).toBe('inbound_reserved_calls');
+    // No calls at all, on purpose: nothing to say about the reserve.
+    const none = await setLimits(r.owner, { max_live_calls: 0 });
+    expect(none.limits).toMatchObject({ max_live_calls: 0, inbound_reserved_calls: 0 });
     // A maximum above the inherited reserve leaves outbound slots: allowed.
     const inherited = await setLimits(r.owner, { max_live_calls: 11 });
     expect(inherited.limits).toMatchObject({ max_live_calls: 11, inbound_reserved_calls: 10 });
