@@ -160,6 +160,30 @@ describe('sign-up when a verified address is required', () => {
     },
   );
 
+  s.step('logged in, a failed session check after verifying says nothing untrue', async () => {
+    const { page, verifyLink } = await verifiedByResetWithUnusedLink(
+      'Ida',
+      `verify-unknown-${Date.now()}@verify-e2e.test`,
+    );
+    // The page's own session loads first; the check after the verification gets a 503.
+    let reads = 0;
+    await page.route('**/auth/me', async (route) => {
+      reads++;
+      if (reads === 2) await route.fulfill({ status: 503, body: 'down' });
+      else await route.fallback();
+    });
+    await page.goto(verifyLink);
+    await expectTitled(page, 'Your email address is verified');
+    // Not "signed out": a 503 is not an ended session.
+    await page.getByText('If it had not been verified before, every session').waitFor();
+    expect(await page.getByText('has been signed out: log in again').count()).toBe(0);
+    expect(reads).toBe(2);
+    await page.unroute('**/auth/me');
+    // And the session was left as it is.
+    await page.goto('/app');
+    await page.getByRole('heading', { name: 'Welcome, Ida' }).waitFor();
+  });
+
   s.step('logged in, a check whose answer was lost is verified when tried again', async () => {
     const { page, verifyLink } = await verifiedByResetWithUnusedLink(
       'Grace',

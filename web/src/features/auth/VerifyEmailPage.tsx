@@ -139,9 +139,21 @@ export function VerifyEmailPage() {
       return;
     }
     let current = true;
-    reload().then((me) => {
-      if (current) setState({ kind: 'done', sessions: me ? 'kept' : 'ended' });
-    });
+    // Only a 401 says the session ended; any other failure (no answer, a 503) says nothing, and
+    // then the session is left as it is.
+    api
+      .get('/auth/me', { noRefresh: true })
+      .then(
+        () => 'kept' as const,
+        (err: unknown) =>
+          err instanceof ApiError && err.status === 401 ? ('ended' as const) : ('unknown' as const),
+      )
+      .then((sessions) => {
+        if (!current) return;
+        setState({ kind: 'done', sessions });
+        // The session learns it too: the address is verified, or the session is gone.
+        if (sessions !== 'unknown') void reload();
+      });
     return () => {
       current = false;
     };
