@@ -377,6 +377,31 @@ describe('removing a member from the org', () => {
     ]);
   });
 
+  it("only a removal deletes a map: neither its person nor the org's agents (service context) can", async () => {
+    const b = await team(t, 'Delete Only On Removal Co');
+    expect((await put(b.member.headers, { language: 'de' })).statusCode).toBe(200);
+    const ctxs = [
+      // The person, on their own row (which they may read and write).
+      { orgId: b.org.id, userId: b.member.user.id, role: 'member' as const },
+      // The org acting as itself, as the agent routes do (it reads and writes the org's rows).
+      { orgId: b.org.id, userId: null, role: null },
+    ];
+    for (const ctx of ctxs) {
+      const deleted = await withTenant(t.database, ctx, (tx) =>
+        tx
+          .deleteFrom('user_preferences')
+          .where('org_id', '=', b.org.id)
+          .where('user_id', '=', b.member.user.id)
+          .returning('user_id')
+          .execute(),
+      );
+      expect(deleted).toEqual([]);
+    }
+    expect((await stored(b.member.user.id)).map((r) => r.preferences)).toEqual([
+      { language: 'de' },
+    ]);
+  });
+
   it('an owner or admin still neither reads nor deletes the map of an active member', async () => {
     const b = await team(t, 'Still Private Co');
     expect((await put(b.member.headers, { language: 'fr' })).statusCode).toBe(200);

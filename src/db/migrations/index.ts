@@ -29,6 +29,7 @@ import * as signingKeyWithdrawal from './2026_12_04_0025_signing_key_withdrawal.
 import * as promptOrgKeys from './2026_12_04_0026_prompt_org_keys.ts';
 import * as scheduledCallWindowDeferral from './2026_12_04_0027_scheduled_call_window_deferral.ts';
 import * as preferencesLeaveWithMember from './2026_12_05_0028_preferences_leave_with_member.ts';
+import * as preferencesDeleteOnRemovalOnly from './2026_12_05_0029_preferences_delete_on_removal_only.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -58,4 +59,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0026_prompt_org_keys': promptOrgKeys,
   '2026_12_04_0027_scheduled_call_window_deferral': scheduledCallWindowDeferral,
   '2026_12_05_0028_preferences_leave_with_member': preferencesLeaveWithMember,
+  '2026_12_05_0029_preferences_delete_on_removal_only': preferencesDeleteOnRemovalOnly,
 };
