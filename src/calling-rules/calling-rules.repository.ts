@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import type { DoNotCallNumber, OrgCallingWindow } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
+import { WINDOW_WAIT_REASON } from './rules.ts';
 
 export function findWindow(tx: Tx, orgId: string): Promise<OrgCallingWindow | undefined> {
   return tx
@@ -55,7 +56,12 @@ export async function deleteWindow(tx: Tx, orgId: string): Promise<boolean> {
 export async function clearWindowDeferrals(tx: Tx, orgId: string): Promise<void> {
   await tx
     .updateTable('scheduled_calls')
-    .set({ window_deferred_until: null })
+    // The wait for the old window is no longer the reason the call waits (the next claim judges).
+    .set({
+      window_deferred_until: null,
+      last_error: sql<string | null>`CASE WHEN last_error = ${WINDOW_WAIT_REASON}
+        THEN NULL ELSE last_error END`,
+    })
     .where('org_id', '=', orgId)
     .where('status', '=', 'pending')
     .where('window_deferred_until', 'is not', null)

@@ -331,6 +331,32 @@ describe('last_error says why the call waits now', () => {
     });
   });
 
+  it('the window removed, or the call changed, the wait for the window is no longer its reason', async () => {
+    for (const change of ['window removed', 'number changed'] as const) {
+      const { id, who } = await waitedForASlot();
+      await setWindow(who, WEEKDAYS_NY);
+      await makeScheduledCallDue(t.database, id);
+      await dispatcher(undefined, () => SATURDAY).runOnce();
+      expect((await scheduledCallRow(t.database, id)).last_error).toBe(WINDOW_WAIT_REASON);
+      if (change === 'window removed') {
+        await setWindow(who, null);
+      } else {
+        const res = await t.app.inject({
+          method: 'PATCH',
+          url: `/api/scheduled-calls/${id}`,
+          headers: as(...who),
+          payload: { to: uniqueNumber() },
+        });
+        expect(res.statusCode, res.body).toBe(200);
+      }
+      expect(await scheduledCallRow(t.database, id), change).toMatchObject({
+        status: 'pending',
+        window_deferred_until: null,
+        last_error: null,
+      });
+    }
+  });
+
   it('a deferral the window changed since does not hold the call, nor write the window as its reason', async () => {
     const { id, who } = await waitedForASlot();
     const before = (await scheduledCallRow(t.database, id)).last_error;

@@ -2,6 +2,7 @@
 // operations live in src/telephony/dispatch.repository.ts. Every function takes the caller's
 // transaction first; the explicit org filter is defence in depth on top of row-level security.
 import { sql } from 'kysely';
+import { WINDOW_WAIT_REASON } from '../../calling-rules/rules.ts';
 import { type LogPage, logPage } from '../../db/log-page.ts';
 import { livePage, liveRow, type PageOpts } from '../../db/owned-rows.ts';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
@@ -114,7 +115,11 @@ export function updatePending(
       ...patch,
       ...(patch.scheduled_at
         ? { next_attempt_at: patch.scheduled_at, last_error: null, attempts: 0 }
-        : {}),
+        : // The window's deferral is dropped below: its wait is no longer the reason either.
+          {
+            last_error: sql<string | null>`CASE WHEN last_error = ${WINDOW_WAIT_REASON}
+              THEN NULL ELSE last_error END`,
+          }),
       window_deferred_until: null,
       updated_at: new Date(),
     })
