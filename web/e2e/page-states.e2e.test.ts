@@ -142,6 +142,30 @@ describe('page states and filters', () => {
     await expect.poll(() => toField.inputValue()).toBe(localDay(nextMorning));
   });
 
+  step('a re-read of the session that fails for a passing reason keeps the person in', async () => {
+    s.focus(page);
+    await page.goto('/app/org/settings');
+    const name = page.getByLabel('Organization name');
+    await name.waitFor();
+    // Every re-read of /auth/me answers 503 from here: saving re-reads it.
+    await page.route('**/auth/me', (route) =>
+      route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' }),
+    );
+    try {
+      await name.fill('States Org');
+      const reread = page.waitForResponse((r) => r.url().endsWith('/auth/me'));
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await page.getByText('Organization settings saved.').waitFor();
+      expect((await reread).status()).toBe(503);
+      // Still on the page, logged in: not sent to the login form.
+      await settled(page);
+      expect(new URL(page.url()).pathname).toBe('/app/org/settings');
+      expect(await page.getByRole('heading', { name: 'Log in to Switchboard' }).count()).toBe(0);
+    } finally {
+      await page.unroute('**/auth/me');
+    }
+  });
+
   step("the analytics agent filter offers every agent, past the API's largest page", async () => {
     s.focus(page);
     const api = (method: string, url: string, payload?: unknown) =>

@@ -45,14 +45,23 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [orgSuspended, setOrgSuspended] = useState(false);
   const loggingOut = useRef(false);
 
+  // The last answer of /auth/me, for a re-read that fails for a passing reason.
+  const known = useRef<Me | null>(null);
   const loadMe = useCallback(async (): Promise<Me | null> => {
     try {
       const m = await api.get('/auth/me', { noRefresh: true });
+      known.current = m;
       setMe(m);
       setStatus('authenticated');
       return m;
     } catch (err) {
       if (err instanceof ApiError && err.code === 'org_suspended') setOrgSuspended(true);
+      // Only the server's refusal (401, 403) says the session is over. No answer, a 5xx or a rate
+      // limit says nothing about it: a session already known is kept as it was (one transient
+      // error while re-reading after a save must not put the person out of the dashboard).
+      const refused = err instanceof ApiError && (err.status === 401 || err.status === 403);
+      if (!refused && known.current) return known.current;
+      known.current = null;
       setMe(null);
       setStatus('anonymous');
       return null;
@@ -81,6 +90,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   useEffect(
     () =>
       onSessionEnded((reason) => {
+        known.current = null;
         setMe(null);
         setStatus('anonymous');
         if (!loggingOut.current) setEndedUnexpectedly(true);
@@ -94,6 +104,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       sessionStarted(tokens.expires_in);
       setEndedUnexpectedly(false);
       setOrgSuspended(false);
+      // New tokens (a login, an org switch): what was known of the old ones says nothing now.
+      known.current = null;
       return loadMe();
     },
     [loadMe],
@@ -107,6 +119,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       // Already logged out on the server: the local state is cleared either way.
     } finally {
       sessionEnded();
+      known.current = null;
       setMe(null);
       setStatus('anonymous');
       loggingOut.current = false;
