@@ -64,7 +64,9 @@ export const accountEmailRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }
   app.post(
     '/api/auth/email/resend',
     {
-      config: { crossSite: 'refuse' },
+      // Taken without a credential too: a pending (MFA enrolment) session along must not refuse
+      // what an anonymous caller gets, and the dashboard offers it to such a session.
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         operationId: 'resendVerificationEmail',
         tags,

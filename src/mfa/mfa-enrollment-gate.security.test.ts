@@ -39,6 +39,10 @@ const OPEN = new Set([
   'POST /api/auth/email/verify',
   'POST /api/auth/password/forgot',
   'POST /api/auth/password/reset',
+  // Also taken without a credential: a pending session sent along must not refuse them (a new
+  // verification link for the address; joining another org by its link).
+  'POST /api/auth/email/resend',
+  'POST /api/invitations/accept',
   // Their aliases (src/routes.ts COMPAT_ALIASES): the same routes, so the same declaration.
   'POST /auth/register',
   'POST /auth/login',

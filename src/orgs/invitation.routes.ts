@@ -9,6 +9,7 @@ import { SessionTokens, sessionResponse } from '../auth/session-response.ts';
 import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
+import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
 import { responses, withHeaders } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { acceptInvitation } from './invitation-accept.ts';
@@ -85,7 +86,9 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
   app.post(
     '/api/invitations/accept',
     {
-      config: { crossSite: 'refuse' },
+      // Taken without a credential too (a new address): a pending (MFA enrolment) session along
+      // must not refuse it; joining another org reaches nothing of the one that requires MFA.
+      config: { ...MFA_PENDING_ALLOWED, crossSite: 'refuse' },
       schema: {
         operationId: 'acceptInvitation',
         // An address with an account accepts logged in as it; a new address needs no credential.
