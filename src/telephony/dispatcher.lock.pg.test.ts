@@ -217,7 +217,8 @@ it("calls given back are put off: the next pass, run at once after a full batch,
   }
 });
 
-it('a call Twilio accepted whose log the database refused for a moment is written again: placed once', async () => {
+/** A new org with a calling agent and one scheduled call, due now. */
+async function teamWithDueCall() {
   const team = await createTeam(t.database);
   const who = [team.owner, team.org, 'owner'] as [typeof team.owner, typeof team.org, 'owner'];
   const { agent: teamAgent } = await callingAgent(t, who);
@@ -227,6 +228,11 @@ it('a call Twilio accepted whose log the database refused for a moment is writte
     scheduled_at: new Date(Date.now() + 60_000).toISOString(),
   });
   await makeScheduledCallDue(t.database, s.id);
+  return { team, s };
+}
+
+it('a call Twilio accepted whose log the database refused for a moment is written again: placed once', async () => {
+  const { team, s } = await teamWithDueCall();
 
   // An act holding the org's row (a suspension being written, say) while the call is placed: the
   // log's share lock on it times out once. The dispatcher's wait before writing again ends it.
@@ -266,15 +272,7 @@ it('a call Twilio accepted whose log the database refused for a moment is writte
 });
 
 it('no new try at the log once it could not end before the lease: the call is left to its lease and callbacks', async () => {
-  const team = await createTeam(t.database);
-  const who = [team.owner, team.org, 'owner'] as [typeof team.owner, typeof team.org, 'owner'];
-  const { agent: teamAgent } = await callingAgent(t, who);
-  const s = await create(t.app, '/api/scheduled-calls', who, {
-    agent_id: teamAgent.id,
-    to: uniqueNumber(),
-    scheduled_at: new Date(Date.now() + 60_000).toISOString(),
-  });
-  await makeScheduledCallDue(t.database, s.id);
+  const { team, s } = await teamWithDueCall();
   // A lease shorter than a statement's timeout: a try begun after the refusal could still be
   // running when another instance recovers the row, places the call again, and then this log
   // would be a second call's.

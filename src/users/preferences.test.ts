@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { withSystem, withTenant } from '../db/tenant.ts';
+import { type TenantContext, withSystem, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { activateMembership } from '../orgs/member.repository.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -377,6 +377,17 @@ describe('removing a member from the org', () => {
     ]);
   });
 
+  /** A DELETE of a member's map sent straight under `ctx`: the rows the database let it take. */
+  const deleteUnderContext = (ctx: TenantContext, orgId: string, userId: string) =>
+    withTenant(t.database, ctx, (tx) =>
+      tx
+        .deleteFrom('user_preferences')
+        .where('org_id', '=', orgId)
+        .where('user_id', '=', userId)
+        .returning('user_id')
+        .execute(),
+    );
+
   it("only a removal deletes a map: neither its person nor the org's agents (service context) can", async () => {
     const b = await team(t, 'Delete Only On Removal Co');
     expect((await put(b.member.headers, { language: 'de' })).statusCode).toBe(200);
@@ -387,15 +398,7 @@ describe('removing a member from the org', () => {
       { orgId: b.org.id, userId: null, role: null },
     ];
     for (const ctx of ctxs) {
-      const deleted = await withTenant(t.database, ctx, (tx) =>
-        tx
-          .deleteFrom('user_preferences')
-          .where('org_id', '=', b.org.id)
-          .where('user_id', '=', b.member.user.id)
-          .returning('user_id')
-          .execute(),
-      );
-      expect(deleted).toEqual([]);
+      expect(await deleteUnderContext(ctx, b.org.id, b.member.user.id)).toEqual([]);
     }
     expect((await stored(b.member.user.id)).map((r) => r.preferences)).toEqual([
       { language: 'de' },
@@ -415,15 +418,7 @@ describe('removing a member from the org', () => {
           .execute(),
       );
       expect(seen).toEqual([]);
-      const deleted = await withTenant(t.database, ctx, (tx) =>
-        tx
-          .deleteFrom('user_preferences')
-          .where('org_id', '=', b.org.id)
-          .where('user_id', '=', b.member.user.id)
-          .returning('user_id')
-          .execute(),
-      );
-      expect(deleted).toEqual([]);
+      expect(await deleteUnderContext(ctx, b.org.id, b.member.user.id)).toEqual([]);
     }
     expect((await stored(b.member.user.id)).map((r) => r.preferences)).toEqual([
       { language: 'fr' },
