@@ -166,6 +166,25 @@ describe('page states and filters', () => {
     }
   });
 
+  step('a first read of the session that fails for a passing reason is tried again', async () => {
+    s.focus(page);
+    let reads = 0;
+    await page.route('**/auth/me', async (route) => {
+      reads++;
+      if (reads === 1)
+        await route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' });
+      else await route.fallback();
+    });
+    try {
+      await page.goto('/app');
+      // Not the login form: the second read finds the session.
+      await page.getByRole('heading', { level: 1, name: /^Welcome/ }).waitFor();
+      expect(reads).toBe(2);
+    } finally {
+      await page.unroute('**/auth/me');
+    }
+  });
+
   step("the analytics agent filter offers every agent, past the API's largest page", async () => {
     s.focus(page);
     const api = (method: string, url: string, payload?: unknown) =>

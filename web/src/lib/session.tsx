@@ -47,7 +47,11 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   // The last answer of /auth/me, for a re-read that fails for a passing reason.
   const known = useRef<Me | null>(null);
-  const loadMe = useCallback(async (): Promise<Me | null> => {
+  /**
+   * One read of /auth/me: the person, or whether it failed for good (the server's refusal, 401 or
+   * 403, says the session is over) or for a passing reason (no answer, a 5xx, a rate limit).
+   */
+  const readMe = useCallback(async (): Promise<Me | 'refused' | 'failed'> => {
     try {
       const m = await api.get('/auth/me', { noRefresh: true });
       known.current = m;
@@ -56,17 +60,25 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       return m;
     } catch (err) {
       if (err instanceof ApiError && err.code === 'org_suspended') setOrgSuspended(true);
-      // Only the server's refusal (401, 403) says the session is over. No answer, a 5xx or a rate
-      // limit says nothing about it: a session already known is kept as it was (one transient
-      // error while re-reading after a save must not put the person out of the dashboard).
-      const refused = err instanceof ApiError && (err.status === 401 || err.status === 403);
-      if (!refused && known.current) return known.current;
-      known.current = null;
-      setMe(null);
-      setStatus('anonymous');
-      return null;
+      return err instanceof ApiError && (err.status === 401 || err.status === 403)
+        ? 'refused'
+        : 'failed';
     }
   }, []);
+  const loggedOut = useCallback(() => {
+    known.current = null;
+    setMe(null);
+    setStatus('anonymous');
+  }, []);
+  const loadMe = useCallback(async (): Promise<Me | null> => {
+    const r = await readMe();
+    if (typeof r === 'object') return r;
+    // A passing failure keeps a session already known as it was (one transient error while
+    // re-reading after a save must not put the person out of the dashboard).
+    if (r === 'failed' && known.current) return known.current;
+    loggedOut();
+    return null;
+  }, [readMe, loggedOut]);
 
   useEffect(() => {
     let cancelled = false;
@@ -80,12 +92,22 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       // If renewing failed for a passing reason (rate limit, network), the access cookie may
       // still be good: /auth/me decides.
       await refreshSession();
-      if (!cancelled) await loadMe();
+      // A first read that fails for a passing reason is tried again (after 0.5, 1 and 2 s) before
+      // the page gives up on the session: one blip must not show a logged-in person the login
+      // form.
+      for (const wait of [500, 1000, 2000, null]) {
+        if (cancelled) return;
+        const r = await readMe();
+        if (typeof r === 'object') return;
+        if (r === 'refused' || wait === null) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+      if (!cancelled) loggedOut();
     })();
     return () => {
       cancelled = true;
     };
-  }, [loadMe]);
+  }, [readMe, loggedOut]);
 
   useEffect(
     () =>
