@@ -87,6 +87,23 @@ const reschedule = (id: string) =>
     payload: { scheduled_at: new Date(Date.now() + 3_600_000).toISOString() },
   });
 const row = (id: string) => scheduledCallRow(t.database, id);
+/** Twilio's status callback of an attempt (its dispatch key) for the outbound call `sid` to `to`. */
+const attemptCallback = (
+  id: string,
+  dispatchKey: string,
+  c: { sid: string; to: string; status: 'initiated' | 'ringing' },
+) =>
+  twilioPost(
+    t.app,
+    `/webhooks/twilio/status?scheduled_call_id=${id}&dispatch_key=${dispatchKey}`,
+    callParams({
+      CallSid: c.sid,
+      From: phone.number,
+      To: c.to,
+      Direction: 'outbound-api',
+      CallStatus: c.status,
+    }),
+  );
 /** The claim's lease runs out (written, not waited for). */
 const expireLease = (id: string) =>
   withSystem(t.database, (tx) =>
@@ -321,18 +338,11 @@ describe('exactly once across crashes', () => {
     expect(claimed?.id).toBe(s.id);
     const claim = claimed!;
     const sid = `CA${'d'.repeat(32)}`;
-    const initiated = callParams({
-      CallSid: sid,
-      From: phone.number,
-      To: claim.to_number,
-      Direction: 'outbound-api',
-      CallStatus: 'initiated',
+    const cb = await attemptCallback(s.id, claim.dispatch_key, {
+      sid,
+      to: claim.to_number,
+      status: 'initiated',
     });
-    const cb = await twilioPost(
-      t.app,
-      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim.dispatch_key}`,
-      initiated,
-    );
     expect(cb.statusCode).toBe(204);
     expect(await row(s.id)).toMatchObject({ status: 'dispatched', call_sid: sid });
     await expireLease(s.id);
@@ -348,17 +358,11 @@ describe('exactly once across crashes', () => {
     expect(await row(s.id)).toMatchObject({ status: 'pending', last_error: INTERRUPTED });
     // ...then the attempt's callback arrives: that attempt placed the call; it is settled.
     const sid = `CA${'e'.repeat(32)}`;
-    await twilioPost(
-      t.app,
-      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim.dispatch_key}`,
-      callParams({
-        CallSid: sid,
-        From: phone.number,
-        To: claim.to_number,
-        Direction: 'outbound-api',
-        CallStatus: 'ringing',
-      }),
-    );
+    await attemptCallback(s.id, claim.dispatch_key, {
+      sid,
+      to: claim.to_number,
+      status: 'ringing',
+    });
     await t.app.dispatcher.runOnce();
     expect(placed(s.id)).toHaveLength(0);
     // Placed after all: the recovery's error no longer says anything true.
@@ -383,17 +387,11 @@ describe('exactly once across crashes', () => {
     });
     // The attempt did place its call: its callback settles the row, nothing is placed again.
     const sid = `CA${'7'.repeat(32)}`;
-    await twilioPost(
-      t.app,
-      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${claim.dispatch_key}`,
-      callParams({
-        CallSid: sid,
-        From: phone.number,
-        To: claim.to_number,
-        Direction: 'outbound-api',
-        CallStatus: 'ringing',
-      }),
-    );
+    await attemptCallback(s.id, claim.dispatch_key, {
+      sid,
+      to: claim.to_number,
+      status: 'ringing',
+    });
     await makeDue(s.id);
     await t.app.dispatcher.runOnce();
     expect(placed(s.id)).toHaveLength(0);
@@ -404,17 +402,11 @@ describe('exactly once across crashes', () => {
     const s = await dueCall('+14155550145');
     // A callback carrying a key that is not the current one (an attempt before the last claim).
     const sid = `CA${'f'.repeat(32)}`;
-    const cb = await twilioPost(
-      t.app,
-      `/webhooks/twilio/status?scheduled_call_id=${s.id}&dispatch_key=${newId()}`,
-      callParams({
-        CallSid: sid,
-        From: phone.number,
-        To: '+14155550145',
-        Direction: 'outbound-api',
-        CallStatus: 'initiated',
-      }),
-    );
+    const cb = await attemptCallback(s.id, newId(), {
+      sid,
+      to: '+14155550145',
+      status: 'initiated',
+    });
     expect(cb.statusCode).toBe(204);
     expect((await row(s.id)).status).toBe('pending');
     await t.app.dispatcher.runOnce();

@@ -274,8 +274,8 @@ describe('scheduling and changing a call are audited', () => {
     });
   });
 
-  it('a refused create (listed number, past time, no such agent) records nothing', async () => {
-    const before = (await actionsOf('scheduled_call.create')).length;
+  /** A new number on the org's do-not-call list (added by a manager). */
+  async function listedNumber() {
     const listed = uniqueNumber();
     const add = await t.app.inject({
       method: 'POST',
@@ -284,6 +284,12 @@ describe('scheduling and changing a call are audited', () => {
       payload: { number: listed },
     });
     expect(add.statusCode, add.body).toBe(201);
+    return listed;
+  }
+
+  it('a refused create (listed number, past time, no such agent) records nothing', async () => {
+    const before = (await actionsOf('scheduled_call.create')).length;
+    const listed = await listedNumber();
     const attempts = [
       { agent_id: memberAgent.id, to: listed, scheduled_at: inAnHour() },
       { agent_id: memberAgent.id, to: uniqueNumber(), scheduled_at: '2020-01-01T00:00:00Z' },
@@ -356,14 +362,7 @@ describe('scheduling and changing a call are audited', () => {
 
   it('a refused change (listed number, past time, not pending, not theirs) records nothing', async () => {
     const s = await memberCall();
-    const listed = uniqueNumber();
-    const add = await t.app.inject({
-      method: 'POST',
-      url: '/api/orgs/current/do-not-call',
-      headers: manager(),
-      payload: { number: listed },
-    });
-    expect(add.statusCode, add.body).toBe(201);
+    const listed = await listedNumber();
     expect((await patchCall(s.id, { to: listed })).statusCode).toBe(409);
     expect((await patchCall(s.id, { scheduled_at: '2020-01-01T00:00:00Z' })).statusCode).toBe(400);
     expect(
