@@ -4,7 +4,10 @@
 // - every day-range filter (calls, conversations, voice sessions, analytics) refuses a To date
 //   before its From date, at the From field (which takes the focus), and leaves the list as it was;
 // - the analytics default window ("the last 30 days") follows the calendar: a page left open
-//   over midnight asks for the new day.
+//   over midnight asks for the new day;
+// - the first read of the session (GET /auth/me): one that keeps failing for a passing reason says
+//   Switchboard cannot be reached (not the login form), with "Try again" back to the page and a
+//   way to the login form anyway; the server's 401 shows the login form at once.
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { registerUser } from '../../src/test/auth-helpers.ts';
@@ -184,6 +187,106 @@ describe('page states and filters', () => {
       await page.unroute('**/auth/me');
     }
   });
+
+  step(
+    'a first read of the session that keeps failing says Switchboard cannot be reached',
+    async () => {
+      s.focus(page);
+      let down = true;
+      let reads = 0;
+      await page.route('**/auth/me', async (route) => {
+        reads++;
+        if (down) await route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' });
+        else await route.fallback();
+      });
+      try {
+        await page.goto('/app/org/settings');
+        // After the first read and its three tries again: the state says so, not the login form.
+        const heading = page.getByRole('heading', {
+          level: 1,
+          name: 'Switchboard cannot be reached right now',
+        });
+        await heading.waitFor();
+        expect(reads).toBe(4);
+        await page.getByRole('alert').filter({ hasText: 'Your session was not ended' }).waitFor();
+        expect(await page.getByRole('heading', { name: 'Log in to Switchboard' }).count()).toBe(0);
+        expect(new URL(page.url()).pathname).toBe('/app/org/settings');
+        expect(await checkPage(page, { title: 'Switchboard cannot be reached' })).toEqual([]);
+
+        // Tried again while still down: the state stays, the alert says so, and the keyboard
+        // focus stays on the button.
+        const tryAgain = page.getByRole('button', { name: 'Try again' });
+        await tryAgain.click();
+        await page.getByRole('alert').filter({ hasText: 'Still no answer' }).waitFor();
+        expect(reads).toBe(5);
+        await heading.waitFor();
+        expect(
+          await page.evaluate(
+            `!!document.activeElement && document.activeElement.textContent === 'Try again'`,
+          ),
+        ).toBe(true);
+
+        // Back up: "Try again" shows the page the person was on, logged in, under its own title.
+        down = false;
+        await tryAgain.click();
+        await page.getByLabel('Organization name').waitFor();
+        expect(reads).toBe(6);
+        expect(new URL(page.url()).pathname).toBe('/app/org/settings');
+        expect(await page.locator('h1').allTextContents()).toEqual(['Organization settings']);
+        expect(await page.title()).toBe('Organization settings · Switchboard');
+      } finally {
+        await page.unroute('**/auth/me');
+      }
+    },
+  );
+
+  step('a session that cannot be read still leads to the login form when asked', async () => {
+    s.focus(page);
+    await page.route('**/auth/me', (route) =>
+      route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' }),
+    );
+    try {
+      await page.goto('/app/calls');
+      await page.getByRole('button', { name: 'Go to the login form' }).click();
+      await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+      const url = new URL(page.url());
+      expect(url.pathname).toBe('/login');
+      expect(url.searchParams.get('next')).toBe('/app/calls');
+      expect(await page.title()).toBe('Log in · Switchboard');
+    } finally {
+      await page.unroute('**/auth/me');
+    }
+  });
+
+  step(
+    'a first read of the session that the server refuses shows the login form at once',
+    async () => {
+      s.focus(page);
+      let reads = 0;
+      await page.route('**/auth/me', async (route) => {
+        reads++;
+        await route.fulfill({
+          status: 401,
+          contentType: 'application/problem+json',
+          body: JSON.stringify({
+            type: 'about:blank',
+            title: 'Unauthenticated',
+            status: 401,
+            code: 'unauthenticated',
+          }),
+        });
+      });
+      try {
+        await page.goto('/app/calls');
+        await page.getByRole('heading', { name: 'Log in to Switchboard' }).waitFor();
+        // Not tried again, and no "cannot be reached" state on the way.
+        expect(reads).toBe(1);
+        expect(new URL(page.url()).pathname).toBe('/login');
+      } finally {
+        await page.unroute('**/auth/me');
+      }
+    },
+  );
 
   step("the analytics agent filter offers every agent, past the API's largest page", async () => {
     s.focus(page);

@@ -34,6 +34,7 @@ import { documentTitle } from '../lib/title.ts';
 import { AppLayout } from './AppLayout.tsx';
 import { NoAccess, NotFound } from './NotFound.tsx';
 import { OverviewPage } from './OverviewPage.tsx';
+import { SessionUnreachable } from './SessionUnreachable.tsx';
 
 /**
  * Each page's own name, the first part of its document title (`Calls · Switchboard`): one entry
@@ -129,6 +130,15 @@ export function Routes() {
   if (pub) {
     // Waiting for the session avoids flashing the log-in form to a logged-in user.
     if (session.status === 'loading' && path !== '/') return <Loading />;
+    // Nor, when the session could not be read, the log-in form (or a logged-out page) as if there
+    // were none.
+    if (session.status === 'unreachable' && path !== '/') {
+      return (
+        <SessionUnreachable
+          leave={path === '/login' ? 'Go to the login form' : 'Continue logged out'}
+        />
+      );
+    }
     if (session.status === 'authenticated' && (path === '/login' || path === '/register')) {
       return <Redirect to="/app" />;
     }
@@ -137,6 +147,10 @@ export function Routes() {
 
   if (path === '/app' || path.startsWith('/app/')) {
     if (session.status === 'loading') return <Loading label="Loading your workspace…" />;
+    // Not known to be logged out: no redirect to the log-in form unless the person asks for it.
+    if (session.status === 'unreachable') {
+      return <SessionUnreachable leave="Go to the login form" />;
+    }
     if (session.status === 'anonymous' || !session.me) {
       return <Redirect to={`/login?next=${encodeURIComponent(pathname + search)}`} />;
     }

@@ -20,7 +20,11 @@ import {
 } from './session-refresh.ts';
 
 export type Me = ResponseOf<'/auth/me', 'get'>;
-type Status = 'loading' | 'anonymous' | 'authenticated';
+/**
+ * `unreachable`: the first read of the session kept failing for a passing reason (no answer, a
+ * 5xx, a rate limit), so whether anyone is logged in is not known; only a 401/403 says no one is.
+ */
+type Status = 'loading' | 'anonymous' | 'authenticated' | 'unreachable';
 
 interface SessionValue {
   status: Status;
@@ -30,6 +34,13 @@ interface SessionValue {
   /** After an answer that set session cookies (login, register, MFA, invitation, org switch). */
   signedIn(tokens: { expires_in: number }): Promise<Me | null>;
   logout(options?: { everywhere?: boolean }): Promise<void>;
+  /**
+   * While `unreachable`: the first read once more (renewing the session first, as on a page load).
+   * Resolves false when it failed for a passing reason again (the status stays `unreachable`).
+   */
+  retry(): Promise<boolean>;
+  /** While `unreachable`: go on as if logged out (to the login form); the cookies are kept. */
+  continueLoggedOut(): void;
   /** Set when the server ended the session (expired, revoked elsewhere); cleared on login. */
   endedUnexpectedly: boolean;
   /** Set when the session ended because its org was suspended or locked down; cleared on login. */
@@ -95,14 +106,20 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       // A first read that fails for a passing reason is tried again (after 0.5, 1 and 2 s) before
       // the page gives up on the session: one blip must not show a logged-in person the login
       // form.
+      let r: Awaited<ReturnType<typeof readMe>> = 'failed';
       for (const wait of [500, 1000, 2000, null]) {
         if (cancelled) return;
-        const r = await readMe();
+        r = await readMe();
         if (typeof r === 'object') return;
         if (r === 'refused' || wait === null) break;
         await new Promise((resolve) => setTimeout(resolve, wait));
       }
-      if (!cancelled) loggedOut();
+      // Only the server's refusal says no one is logged in; after passing failures the page says
+      // it cannot reach Switchboard (and offers to try again) rather than show the login form.
+      if (!cancelled) {
+        if (r === 'refused') loggedOut();
+        else setStatus('unreachable');
+      }
     })();
     return () => {
       cancelled = true;
@@ -148,9 +165,28 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     }
   }, []);
 
+  const retry = useCallback(async (): Promise<boolean> => {
+    // The access cookie may have expired while Switchboard was out of reach: renew it first, as
+    // the page load does, or /auth/me would answer 401 for a session that is still alive.
+    await refreshSession();
+    const r = await readMe();
+    if (r === 'refused') loggedOut();
+    return r !== 'failed';
+  }, [readMe, loggedOut]);
+
   const value = useMemo<SessionValue>(
-    () => ({ status, me, reload: loadMe, signedIn, logout, endedUnexpectedly, orgSuspended }),
-    [status, me, loadMe, signedIn, logout, endedUnexpectedly, orgSuspended],
+    () => ({
+      status,
+      me,
+      reload: loadMe,
+      signedIn,
+      logout,
+      retry,
+      continueLoggedOut: loggedOut,
+      endedUnexpectedly,
+      orgSuspended,
+    }),
+    [status, me, loadMe, signedIn, logout, retry, loggedOut, endedUnexpectedly, orgSuspended],
   );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
