@@ -16,9 +16,10 @@ import { createActInOrg, registerSuperuserAudit } from '../admin/act-in-org.ts';
 import { createApiKeyAuthenticator } from '../api-keys/authenticate-api-key.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { createAuthenticator } from '../auth/authenticate.ts';
+import { forwardAuthRefusal } from '../auth/forward-auth.ts';
 import type { Database } from '../db/database.ts';
 import { refuseCrossSite } from '../http/cross-site.ts';
-import { refusesAtSocketGate } from '../http/route-config.ts';
+import { answersForwardAuth, refusesAtSocketGate } from '../http/route-config.ts';
 import { mfaEnrollmentGate } from '../mfa/mfa-enrollment-gate.ts';
 
 export interface AuthenticationOptions {
@@ -43,6 +44,8 @@ const plugin: FastifyPluginAsync<AuthenticationOptions> = async (app, opts) => {
   app.addHook('onRequest', (request, _reply, done) => {
     // A device socket's gate refuses with a close frame: the refusal waits for it there.
     const refused = (err: Error) => {
+      // Forward-auth: a proxy relays only 401 and 403 (see FORWARD_AUTH).
+      if (answersForwardAuth(request.routeOptions.config)) return done(forwardAuthRefusal(err));
       if (!refusesAtSocketGate(request.routeOptions.config)) return done(err);
       request.authError = err;
       done();

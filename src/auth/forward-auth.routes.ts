@@ -3,6 +3,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
+import { FORWARD_AUTH } from '../http/route-config.ts';
 import { responses } from '../http/schemas.ts';
 import { RoleOut } from '../users/user.json.ts';
 import { forwardAuth, PERMISSION_NAMES } from './forward-auth.ts';
@@ -47,7 +48,8 @@ export const forwardAuthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
       // Answered to reverse proxies on every proxied request, never rendered by a browser:
       // browser security headers would only add bytes to the hottest path.
-      config: { securityHeaders: false },
+      // Refusals of the proxy's client's input are 403s: see FORWARD_AUTH.
+      config: { securityHeaders: false, ...FORWARD_AUTH },
     },
     async (request, reply) => {
       const p = requirePrincipal(request);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PERMISSIONS, type Permission } from '../access/permissions.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { cookieHeader, cookiesFrom } from '../test/auth-helpers.ts';
-import { createKey, logIn, setRole, type Team, team } from '../test/org-helpers.ts';
+import { createKey, logIn, setRole, superuserApp, type Team, team } from '../test/org-helpers.ts';
 
 let t: TestApp;
 let a: Team;
@@ -116,6 +116,37 @@ describe('?permission= — a proxy demands a permission per location', () => {
       const res = await verify(a.owner.headers, q);
       expect(res.statusCode, q).toBe(400);
       expect(res.json().code, q).toBe('validation_failed');
+    }
+  });
+
+  it('an X-Switchboard-Org the caller may not use is a 403, never a 400 or 404 a proxy turns into 500', async () => {
+    // nginx's auth_request relays only 2xx, 401 and 403; the header here is the proxy's client's.
+    const { su, t: sut } = await superuserApp();
+    try {
+      const c = await team(sut, 'Elsewhere');
+      for (const [who, headers, org] of [
+        ['member, another org', a.member.headers, c.org.id],
+        ['member, no org id', a.member.headers, 'not-an-org'],
+        ['superuser, no org id', su.headers, 'not-an-org'],
+        ['superuser, no such org', su.headers, '01936b2e-0000-7000-8000-000000000000'],
+      ] as const) {
+        const app = who.startsWith('superuser') ? sut.app : t.app;
+        const res = await app.inject({
+          url: '/api/auth/verify',
+          headers: { ...headers, 'x-switchboard-org': org },
+        });
+        expect(res.statusCode, who).toBe(403);
+        expect(res.json().code, who).toBe('forbidden');
+        expect(res.headers['x-switchboard-user'], who).toBeUndefined();
+      }
+      // Elsewhere the same header keeps its answers (src/admin/admin.security.test.ts).
+      const bad = await sut.app.inject({
+        url: '/api/orgs/current',
+        headers: { ...su.headers, 'x-switchboard-org': 'not-an-org' },
+      });
+      expect(bad.statusCode).toBe(400);
+    } finally {
+      await sut.close();
     }
   });
 

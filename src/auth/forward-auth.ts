@@ -7,6 +7,7 @@
 import { isPerson } from '../access/actor.ts';
 import { PERMISSIONS, type Permission, requirePermission } from '../access/permissions.ts';
 import type { Principal } from '../access/principal.ts';
+import { AppError } from '../http/errors.ts';
 
 export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
 
@@ -24,4 +25,17 @@ export function forwardAuth(p: Principal, demanded: readonly Permission[] = []):
   return isPerson(p)
     ? { credential: 'session', scopes: null }
     : { credential: 'api_key', scopes: p.scopes ?? [] };
+}
+
+/**
+ * The authenticator's refusal as forward-auth answers it. A proxy relays only 401 and 403 (nginx
+ * turns anything else into a 500), and what the authenticator refuses with a 400 or 404 is input
+ * of the proxy's client (an X-Switchboard-Org that is no org id, or names no org): a 403 keeping
+ * its detail, so no client makes the proxy fail at will. Limits (429) and outages (5xx) stay.
+ */
+export function forwardAuthRefusal(err: Error): Error {
+  if (err instanceof AppError && (err.status === 400 || err.status === 404)) {
+    return new AppError('forbidden', err.detail, {}, { cause: err });
+  }
+  return err;
 }

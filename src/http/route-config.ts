@@ -39,3 +39,17 @@ export const SOCKET_GATE = { socketGate: true } as const;
 export function refusesAtSocketGate(config: FastifyContextConfig | undefined): boolean {
   return config?.socketGate === true;
 }
+
+/**
+ * Route config of forward-auth (GET /api/auth/verify): a reverse proxy relays only its 2xx, 401
+ * and 403 (nginx's auth_request answers any other status with a 500), and the headers it is
+ * called with are the proxy's client's. The request authenticator's refusals of such a client's
+ * input (an X-Switchboard-Org that is no org id, or names no org) are a 403 there, so a client
+ * cannot make the proxy answer 500 at will.
+ */
+export const FORWARD_AUTH = { forwardAuth: true } as const;
+
+/** Whether a route answers reverse proxies (see FORWARD_AUTH). */
+export function answersForwardAuth(config: FastifyContextConfig | undefined): boolean {
+  return config?.forwardAuth === true;
+}

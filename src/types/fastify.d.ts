@@ -9,6 +9,8 @@ declare module 'fastify' {
     mfaPending?: 'allow';
     /** true: a device socket whose gate closes with a code; see src/http/route-config.ts. */
     socketGate?: true;
+    /** true: forward-auth, answered to reverse proxies; see src/http/route-config.ts. */
+    forwardAuth?: true;
   }
   interface FastifyInstance {
     routeTable: RouteSummary[];
