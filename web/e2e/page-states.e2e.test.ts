@@ -217,7 +217,7 @@ describe('page states and filters', () => {
         // focus stays on the button.
         const tryAgain = page.getByRole('button', { name: 'Try again' });
         await tryAgain.click();
-        await page.getByRole('alert').filter({ hasText: 'Still no answer' }).waitFor();
+        await page.getByRole('alert').filter({ hasText: 'Still out of reach' }).waitFor();
         expect(reads).toBe(5);
         await heading.waitFor();
         expect(

@@ -47,15 +47,15 @@ export function SessionUnreachable({ leave }: { leave: string }) {
       <div className="space-y-5">
         <Alert
           tone="error"
-          title={failedAt ? `Still no answer (tried again at ${failedAt}).` : undefined}
+          title={failedAt ? `Still out of reach (tried again at ${failedAt}).` : undefined}
           action={
             <Button variant="secondary" size="sm" loading={busy} onClick={() => void tryAgain()}>
               Try again
             </Button>
           }
         >
-          Switchboard did not answer when this page asked who is logged in. Your session was not
-          ended: try again in a moment.
+          This page could not check who is logged in: Switchboard did not answer, or answered with
+          an error. Your session was not ended: try again in a moment.
         </Alert>
         <Button variant="ghost" className="w-full" onClick={continueLoggedOut}>
           {leave}
