@@ -99,6 +99,7 @@ it("0026 and 0027 apply over a system's data: another org's prompt reference cle
     '2026_12_04_0027_scheduled_call_window_deferral',
     '2026_12_05_0028_preferences_leave_with_member',
     '2026_12_05_0029_preferences_delete_on_removal_only',
+    '2026_12_05_0030_invitation_one_open_per_address',
   ]);
   const prompts = await withSystem(database, async (tx) => ({
     agents: await tx

@@ -144,6 +144,7 @@ describe('statement and lock timeouts (PostgreSQL)', () => {
         '2026_12_04_0027_scheduled_call_window_deferral',
         '2026_12_05_0028_preferences_leave_with_member',
         '2026_12_05_0029_preferences_delete_on_removal_only',
+        '2026_12_05_0030_invitation_one_open_per_address',
       ]);
       // Both pooled sessions (the migration's among them) carry the request limit again.
       const shown = await Promise.all(

@@ -49,6 +49,34 @@ export async function revokeInvitations(
 }
 
 /**
+ * Before a new invitation of `email` is written: revokes every open invitation of the address into
+ * the org (neither accepted nor revoked), the expired ones too. The unique index
+ * invitations_one_open_per_address (migration 0030) admits one open row per (org, email), and
+ * expiry is a time the index cannot see: left open, an expired one would refuse the new row.
+ * Returns the ones that were still live (not expired): the links the new invitation replaces.
+ */
+export async function revokeOpenInvitationsOfAddress(
+  tx: Tx,
+  orgId: string,
+  email: string,
+  revokedBy: string,
+): Promise<Pick<Invitation, 'id' | 'org_id' | 'role' | 'invited_by'>[]> {
+  const now = new Date();
+  const closed = await tx
+    .updateTable('invitations')
+    .set({ revoked_at: now, revoked_by: revokedBy })
+    .where('org_id', '=', orgId)
+    .where('email', '=', email)
+    .where('accepted_at', 'is', null)
+    .where('revoked_at', 'is', null)
+    .returning(['id', 'org_id', 'role', 'invited_by', 'expires_at'])
+    .execute();
+  return closed
+    .filter((i) => i.expires_at > now)
+    .map(({ id, org_id, role, invited_by }) => ({ id, org_id, role, invited_by }));
+}
+
+/**
  * Locks every invitation of `email` into the org, in id order, and returns them. Taken after the
  * org's and the accounts' locks (invitation-accept.ts: the lock order); the id order keeps two
  * flows that lock several of them (two accepts of two links to one address, an accept and an

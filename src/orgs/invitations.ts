@@ -2,13 +2,18 @@
 //
 // The mailed token is 256 random bits, stored only as SHA-256, valid once for
 // INVITATION_TTL_DAYS. Inviting an address again revokes its earlier pending invitation, so at
-// most one live link per address exists. Nobody can invite with a role above their own. An
+// most one live link per address exists: the database holds it as an invariant (at most one open
+// invitation per org and address, the unique index of migration 0030), and invitations of one
+// address are serialised (lockAddress), so two sent at once act as one after the other: the
+// later replaces the earlier. Nobody can invite with a role above their own. An
 // address that becomes a member another way (an admin creates its account, or it accepts one of
 // its links) has its pending invitations into the org retired with it (retireInvitationsOfMember).
 //
-// Locks: the org, then the caller's account, then the invitations (invitation-accept.ts
-// acceptLocked states the order and why): an invite or revoke racing an accept of the same
-// invitation waits for it and then answers for what it finds, never a deadlock.
+// Locks: the org, then the caller's account, then the address's invitation lock (an invite only),
+// then the invitations (invitation-accept.ts acceptLocked states the order and why): an invite or
+// revoke racing an accept of the same invitation waits for it and then answers for what it finds,
+// never a deadlock.
+import { createHash } from 'node:crypto';
 import { findActiveMembership } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
@@ -18,6 +23,8 @@ import { recordAct, recordRevocations } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
+import { lockForTransaction } from '../db/advisory-lock.ts';
+import { violatedUniqueIndex } from '../db/errors.ts';
 import type { AuditLog, Invitation, Org, Role } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
@@ -31,6 +38,7 @@ import {
   insertInvitation,
   listPendingInvitations,
   revokeInvitations,
+  revokeOpenInvitationsOfAddress,
 } from './invitation.repository.ts';
 import { findMemberByEmail } from './member.repository.ts';
 import { assertMayGrant } from './roles.ts';
@@ -71,6 +79,30 @@ export interface StagedInvitation {
   inviterName: string | undefined;
 }
 
+/** The unique index that admits one open invitation per (org, email): migration 0030. */
+const ONE_OPEN_PER_ADDRESS = 'invitations_one_open_per_address';
+
+/**
+ * Invariant: at most one open invitation (neither accepted nor revoked) per org and address, held
+ * by the database (ONE_OPEN_PER_ADDRESS). Two invitations of one address written at once must act
+ * as if sent one after the other — the later revokes the earlier (`replaced: 1`) — rather than
+ * both revoking the nothing they see and inserting (two live links; with the index: a unique
+ * violation). This transaction-scoped advisory lock on (org, address) serialises them: the second
+ * waits until the first commits, and its revoke, a new statement, then sees the first's row.
+ *
+ * Its place in the lock order (invitation-accept.ts acceptLocked): after the org's and the
+ * caller's account locks, before any invitation row lock. Only the flows that write an
+ * invitation take it (stageInvitation; createOrgUser before it locks the address's invitations);
+ * accept, revoke, a removal or a disable never do, and whoever holds it waits only for locks those
+ * take after their org and account locks, so no cycle. Taking it again in one transaction is
+ * free. The key is 48 bits of SHA-256 over the pair: a collision (with another address, or another
+ * advisory lock's key) only makes two transactions wait in turn.
+ */
+export async function lockAddress(tx: Tx, orgId: string, email: string): Promise<void> {
+  const digest = createHash('sha256').update(`invitation-address\0${orgId}\0${email}`).digest();
+  await lockForTransaction(tx, digest.readUIntBE(0, 6));
+}
+
 /**
  * Inside the caller's transaction (org and caller locked: lockCaller or lockStanding, domain
  * allowed): replaces the address's pending invitation with a new one and audits it; 409
@@ -92,11 +124,15 @@ export async function stageInvitation(
     throw new AppError('forbidden', 'Only a member of this organization can invite people into it');
   }
   const token = generateToken(32);
+  // One invitation of this address at a time: another one being written waits here until it has
+  // committed, and is then revoked below like any earlier one (lockAddress).
+  await lockAddress(tx, p.orgId, input.email);
   // The lock order (invitation-accept.ts acceptLocked): the org and the caller's account are
   // locked, the address's pending invitation comes last. An accept of it that locked it first
   // has committed once this returns, so the membership is read only after it: a member by now
-  // is refused (409), not sent a second link into the org they just joined.
-  const replaced = await revokeInvitations(tx, p.orgId, { email: input.email }, p.userId);
+  // is refused (409), not sent a second link into the org they just joined. Expired ones are
+  // closed too (the index sees no time); only the live ones count as replaced.
+  const replaced = await revokeOpenInvitationsOfAddress(tx, p.orgId, input.email, p.userId);
   const member = await findMemberByEmail(tx, p.orgId, input.email);
   if (member?.status === 'active') throw new AppError('already_member');
   const row = await insertInvitation(tx, {
@@ -107,6 +143,16 @@ export async function stageInvitation(
     token_hash: hashToken(token),
     invited_by: p.userId,
     expires_at: new Date(Date.now() + auth.config.orgs.invitationTtlDays * DAY_MS),
+  }).catch((err: unknown) => {
+    // Only a writer that skipped lockAddress gets here (the transaction is aborted): a clear 409,
+    // and the invitation is sent again, not a 500.
+    if (violatedUniqueIndex(err) !== ONE_OPEN_PER_ADDRESS) throw err;
+    throw new AppError(
+      'conflict',
+      'Another invitation of this address into the organization was sent at the same moment: send it again',
+      {},
+      { cause: err },
+    );
   });
   await recordAct(tx, meta, p, {
     action: 'invitation.create',

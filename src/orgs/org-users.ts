@@ -42,6 +42,7 @@ import { setPassword as setPasswordMail } from '../mail/templates.ts';
 import { insertUserIfAddressFree } from '../users/user.repository.ts';
 import { lockInvitationsOfAddress } from './invitation.repository.ts';
 import {
+  lockAddress,
   mailInvitation,
   retireInvitationsOfMember,
   type StagedInvitation,
@@ -99,6 +100,12 @@ export async function createOrgUser(
     // written. An accept of one of them creates that account after locking its invitation: the
     // other way round, each would hold what the other waits for (40P01). An accept that got there
     // first has committed once this returns: its account exists and the address is a member.
+    // The address's invitation lock comes before its invitations, as in stageInvitation (which
+    // takes it again below when the address has an account): taken only there, after these row
+    // locks, an invite of the address holding it and waiting for them would deadlock with this.
+    // Held from here, an invitation of the address being sent at the same moment has committed
+    // first (and is locked, then retired or replaced, below) or waits for this one to commit.
+    await lockAddress(tx, p.orgId, email);
     await lockInvitationsOfAddress(tx, p.orgId, email);
     const userId = newId();
     if (!(await insertUserIfAddressFree(tx, { id: userId, email, full_name: fullName }))) {

@@ -6,6 +6,7 @@
 import pg from 'pg';
 
 const UNDO: readonly (readonly [migration: string, sql: string])[] = [
+  ['2026_12_05_0030', 'DROP INDEX invitations_one_open_per_address;'],
   ['2026_12_05_0029', 'DROP POLICY user_preferences_delete_on_removal_only ON user_preferences;'],
   [
     '2026_12_05_0028',

@@ -38,6 +38,7 @@ it('0028 deletes the preferences removed members left behind, and only theirs', 
   expect(await migrateToLatest(database.db)).toEqual([
     '2026_12_05_0028_preferences_leave_with_member',
     '2026_12_05_0029_preferences_delete_on_removal_only',
+    '2026_12_05_0030_invitation_one_open_per_address',
   ]);
   const left = await withSystem(database, (tx) =>
     tx

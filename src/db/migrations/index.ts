@@ -30,6 +30,7 @@ import * as promptOrgKeys from './2026_12_04_0026_prompt_org_keys.ts';
 import * as scheduledCallWindowDeferral from './2026_12_04_0027_scheduled_call_window_deferral.ts';
 import * as preferencesLeaveWithMember from './2026_12_05_0028_preferences_leave_with_member.ts';
 import * as preferencesDeleteOnRemovalOnly from './2026_12_05_0029_preferences_delete_on_removal_only.ts';
+import * as invitationOneOpenPerAddress from './2026_12_05_0030_invitation_one_open_per_address.ts';
 
 export const migrations: Record<string, Migration> = {
   '2026_11_23_0001_foundation': foundation,
@@ -60,4 +61,5 @@ export const migrations: Record<string, Migration> = {
   '2026_12_04_0027_scheduled_call_window_deferral': scheduledCallWindowDeferral,
   '2026_12_05_0028_preferences_leave_with_member': preferencesLeaveWithMember,
   '2026_12_05_0029_preferences_delete_on_removal_only': preferencesDeleteOnRemovalOnly,
+  '2026_12_05_0030_invitation_one_open_per_address': invitationOneOpenPerAddress,
 };
