@@ -22,6 +22,8 @@
 // - Joining retires the address's other pending invitations into the org (audited, reason
 //   `member_added`), as an admin creating the account does (org-users.ts): a member's link would
 //   only answer 409 already_member; now it answers 410 invitation_revoked and is off the list.
+//   Since migration 0030 an address has at most one open invitation into an org (invitations.ts
+//   lockAddress), so the link accepted leaves none; the retirement stays as the second line.
 import { isPerson, personActor } from '../access/actor.ts';
 import { findActiveMembership, findOrgForShare } from '../access/membership.repository.ts';
 import {
@@ -182,7 +184,9 @@ async function acceptLocked(
   // The lock order, for every flow that locks an invitation together with its org or an account:
   // the org's row, then account rows, then invitation rows. The others already take them so: a
   // member's removal or role change (the org, the caller, then the invitations the member sent),
-  // a revoke and a re-invite (the org, the caller's account, then the invitation: invitations.ts),
+  // a revoke and a re-invite (the org, the caller's account, then the invitation: invitations.ts;
+  // a re-invite, and an admin creating an account, take the address's advisory lock between the
+  // account and the invitations: lockAddress, which no accept takes, so it adds no cycle),
   // a disable and a first proof of mailbox control (the account, then the invitations it sent),
   // an admin creating an account (the org, the admin's account, then the address's invitations,
   // before the new account is written: this accept writes it after its invitations too).
@@ -202,8 +206,9 @@ async function acceptLocked(
   if (!org) throw new AppError('invalid_token');
   const existing = await findUserByEmail(tx, token.email, { forUpdate: true });
   // Every invitation of the address into the org, in id order: those still pending are retired
-  // as the address joins (markAccepted), and two accepts of two such links, or an accept and an
-  // admin creating the address's account (org-users.ts), lock them in the same order.
+  // as the address joins (markAccepted), and an accept and an admin creating the address's
+  // account (org-users.ts) lock them in the same order (so did two accepts of two links to one
+  // address, which the database no longer admits: migration 0030).
   const inv = (await lockInvitationsOfAddress(tx, org.id, token.email)).find(
     (i) => i.token_hash === token.tokenHash,
   );

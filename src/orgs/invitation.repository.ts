@@ -79,8 +79,9 @@ export async function revokeOpenInvitationsOfAddress(
 /**
  * Locks every invitation of `email` into the org, in id order, and returns them. Taken after the
  * org's and the accounts' locks (invitation-accept.ts: the lock order); the id order keeps two
- * flows that lock several of them (two accepts of two links to one address, an accept and an
- * admin creating that address's account) from each holding one the other waits for.
+ * flows that lock several of them (an accept and an admin creating that address's account; the
+ * address's revoked, accepted and expired ones are among them) from each holding one the other
+ * waits for.
  */
 export function lockInvitationsOfAddress(
   tx: Tx,
