@@ -7,7 +7,8 @@
 //   over midnight asks for the new day;
 // - the first read of the session (GET /auth/me): one that keeps failing for a passing reason says
 //   Switchboard cannot be reached (not the login form), with "Try again" back to the page and a
-//   way to the login form anyway; the server's 401 shows the login form at once.
+//   way to the login form anyway; the server's 401 shows the login form at once, unless the
+//   renewal before it could not reach the server (then the access cookie may only have expired).
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { registerUser } from '../../src/test/auth-helpers.ts';
@@ -235,6 +236,54 @@ describe('page states and filters', () => {
         expect(await page.locator('h1').allTextContents()).toEqual(['Organization settings']);
         expect(await page.title()).toBe('Organization settings · Switchboard');
       } finally {
+        await page.unroute('**/auth/me');
+      }
+    },
+  );
+
+  step(
+    'a 401 after a renewal that could not reach Switchboard is not taken for a session ended',
+    async () => {
+      s.focus(page);
+      // The access cookie expired while Switchboard was out of reach: /auth/me says 401, but the
+      // refresh token may well be alive; only the renewal's own 401/403 would say it is not.
+      let down = true;
+      let renewals = 0;
+      await page.route('**/api/auth/refresh', async (route) => {
+        renewals++;
+        if (down) await route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' });
+        else await route.fallback();
+      });
+      await page.route('**/auth/me', async (route) => {
+        if (down) {
+          await route.fulfill({
+            status: 401,
+            contentType: 'application/problem+json',
+            body: JSON.stringify({
+              type: 'about:blank',
+              title: 'Unauthenticated',
+              status: 401,
+              code: 'unauthenticated',
+            }),
+          });
+        } else await route.fallback();
+      });
+      try {
+        await page.goto('/app/calls');
+        await page
+          .getByRole('heading', { level: 1, name: 'Switchboard cannot be reached right now' })
+          .waitFor();
+        // Renewed again before each try again of the read.
+        expect(renewals).toBe(4);
+        expect(await page.getByRole('heading', { name: 'Log in to Switchboard' }).count()).toBe(0);
+        expect(new URL(page.url()).pathname).toBe('/app/calls');
+
+        down = false;
+        await page.getByRole('button', { name: 'Try again' }).click();
+        await page.getByRole('heading', { level: 1, name: 'Calls' }).waitFor();
+        expect(new URL(page.url()).pathname).toBe('/app/calls');
+      } finally {
+        await page.unroute('**/api/auth/refresh');
         await page.unroute('**/auth/me');
       }
     },

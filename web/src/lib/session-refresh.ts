@@ -15,7 +15,7 @@ type Message = { type: 'refreshed'; expiresAt: number } | { type: 'ended'; reaso
 let timer: ReturnType<typeof setTimeout> | undefined;
 let dueAt = 0;
 let lastRefreshAt = 0;
-let inflight: Promise<boolean> | null = null;
+let inflight: Promise<Renewal> | null = null;
 const endedListeners = new Set<(reason?: EndReason) => void>();
 const channel = typeof BroadcastChannel === 'undefined' ? null : new BroadcastChannel(CHANNEL);
 
@@ -81,9 +81,16 @@ export function onSessionEnded(listener: (reason?: EndReason) => void): () => vo
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function refreshOnce(requestedAt: number): Promise<boolean> {
+/**
+ * How a renewal ended: `renewed` (the cookies hold a live access token), `unreachable` (no answer,
+ * a 5xx or a rate limit: the session may well be alive, the access cookie perhaps expired) or
+ * `ended` (the server's 401/403: the session is over).
+ */
+export type Renewal = 'renewed' | 'unreachable' | 'ended';
+
+async function refreshOnce(requestedAt: number): Promise<Renewal> {
   // Another tab renewed the shared cookies while this one waited for the lock: nothing to do.
-  if (lastRefreshAt > requestedAt) return true;
+  if (lastRefreshAt > requestedAt) return 'renewed';
   let res: Response;
   try {
     res = await fetch('/api/auth/refresh', {
@@ -95,12 +102,12 @@ async function refreshOnce(requestedAt: number): Promise<boolean> {
   } catch {
     // Offline: try again in a while, the session may well still be alive.
     schedule(Date.now() + 120_000);
-    return false;
+    return 'unreachable';
   }
   if (res.ok) {
     const body = (await res.json()) as { expires_in: number };
     sessionStarted(body.expires_in);
-    return true;
+    return 'renewed';
   }
   if (res.status === 409) {
     // refresh_in_progress: a concurrent request (another tab) rotated the token; its answer
@@ -108,19 +115,24 @@ async function refreshOnce(requestedAt: number): Promise<boolean> {
     await sleep(400);
     lastRefreshAt = Date.now();
     schedule(Date.now() + 60_000);
-    return true;
+    return 'renewed';
   }
   if (res.status === 429 || res.status >= 500) {
     schedule(Date.now() + 30_000);
-    return false;
+    return 'unreachable';
   }
   // 401/403: the session is over (expired, revoked, logged out elsewhere, token reused).
   stop();
-  return false;
+  return 'ended';
 }
 
 /** Renew the session now; resolves true when the cookies hold a live access token. */
 export function refreshSession(): Promise<boolean> {
+  return renewSession().then((r) => r === 'renewed');
+}
+
+/** Renew the session now, telling a passing failure apart from the session's end. */
+export function renewSession(): Promise<Renewal> {
   if (!inflight) {
     const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
     // The lock callback's promise is what request() resolves with.
@@ -128,7 +140,7 @@ export function refreshSession(): Promise<boolean> {
     const run = locks
       ? (locks.request('switchboard-refresh', () =>
           refreshOnce(requestedAt),
-        ) as unknown as Promise<boolean>)
+        ) as unknown as Promise<Renewal>)
       : refreshOnce(requestedAt);
     inflight = run.finally(() => {
       inflight = null;

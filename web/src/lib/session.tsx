@@ -14,7 +14,8 @@ import { ApiError, api, type ResponseOf } from './api.ts';
 import {
   hasSessionCookie,
   onSessionEnded,
-  refreshSession,
+  type Renewal,
+  renewSession,
   sessionEnded,
   sessionStarted,
 } from './session-refresh.ts';
@@ -76,6 +77,18 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         : 'failed';
     }
   }, []);
+  /**
+   * A read of /auth/me after a renewal: when the renewal could not reach the server, a 401 only
+   * says the access cookie expired, not that the session ended (its refresh token may be alive),
+   * so it is a passing failure too.
+   */
+  const readAfter = useCallback(
+    async (renewal: Renewal) => {
+      const r = await readMe();
+      return r === 'refused' && renewal === 'unreachable' ? 'failed' : r;
+    },
+    [readMe],
+  );
   const loggedOut = useCallback(() => {
     known.current = null;
     setMe(null);
@@ -99,17 +112,18 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         setStatus('anonymous');
         return;
       }
-      // The access cookie's expiry is unknown to a fresh page: renew now, which also tells us.
+      // The access cookie's expiry is unknown to a fresh page: renew first, which also tells us.
       // If renewing failed for a passing reason (rate limit, network), the access cookie may
-      // still be good: /auth/me decides.
-      await refreshSession();
+      // still be good: /auth/me decides, and each try again renews again first.
       // A first read that fails for a passing reason is tried again (after 0.5, 1 and 2 s) before
       // the page gives up on the session: one blip must not show a logged-in person the login
       // form.
+      let renewal: Renewal | undefined;
       let r: Awaited<ReturnType<typeof readMe>> = 'failed';
       for (const wait of [500, 1000, 2000, null]) {
         if (cancelled) return;
-        r = await readMe();
+        if (renewal !== 'renewed' && renewal !== 'ended') renewal = await renewSession();
+        r = await readAfter(renewal);
         if (typeof r === 'object') return;
         if (r === 'refused' || wait === null) break;
         await new Promise((resolve) => setTimeout(resolve, wait));
@@ -124,7 +138,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return () => {
       cancelled = true;
     };
-  }, [readMe, loggedOut]);
+  }, [readAfter, loggedOut]);
 
   useEffect(
     () =>
@@ -168,11 +182,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const retry = useCallback(async (): Promise<boolean> => {
     // The access cookie may have expired while Switchboard was out of reach: renew it first, as
     // the page load does, or /auth/me would answer 401 for a session that is still alive.
-    await refreshSession();
-    const r = await readMe();
+    const r = await readAfter(await renewSession());
     if (r === 'refused') loggedOut();
     return r !== 'failed';
-  }, [readMe, loggedOut]);
+  }, [readAfter, loggedOut]);
 
   const value = useMemo<SessionValue>(
     () => ({
