@@ -519,6 +519,18 @@ describe('the README nginx example, run by nginx', () => {
     }
   });
 
+  it('every method is judged the same: the worker gets it with a credential, never without', async () => {
+    for (const method of ['HEAD', 'OPTIONS', 'PUT', 'PATCH', 'DELETE']) {
+      const admitted = await throughAgent(a.member.headers, { method });
+      expect(admitted.res.status, method).toBe(200);
+      expect(admitted.upstream?.method, method).toBe(method);
+      expect(identity(admitted.upstream!.headers).user, method).toBe(a.member.user.id);
+      const refused = await throughAgent({}, { method });
+      expect(refused.res.status, method).toBe(401);
+      expect(refused.upstream, method).toBeUndefined();
+    }
+  });
+
   it('the token of a session that ended (logout): 401', async () => {
     const { access } = await logIn(t.app, a.member.email);
     expect((await throughAgent(bearer(access))).res.status).toBe(200);
