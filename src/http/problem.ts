@@ -125,6 +125,27 @@ function methodsByPath(app: FastifyInstance) {
   };
 }
 
+const decodedLength = (segment: string) => {
+  try {
+    return decodeURIComponent(segment).length;
+  } catch {
+    return segment.length;
+  }
+};
+
+/**
+ * Does a segment of the path exceed the router's limit on a path parameter (measured decoded, as
+ * the router measures it)? Only then can the router have passed by a route that answers it.
+ */
+function overParamLimit(app: FastifyInstance) {
+  const config = app.initialConfig as { maxParamLength?: number; routerOptions?: object };
+  const limit =
+    (config.routerOptions as { maxParamLength?: number } | undefined)?.maxParamLength ??
+    config.maxParamLength ??
+    100;
+  return (path: string) => path.split('/').some((s) => decodedLength(s) > limit);
+}
+
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err, request, reply) => {
     const { code, detail, extras } = classify(err);
@@ -140,14 +161,25 @@ export function registerProblemHandlers(app: FastifyInstance) {
     return sendProblem(request, reply, code, detail, (extras ?? {}) as Record<string, unknown>);
   });
   const allowedMethods = methodsByPath(app);
+  const tooLong = overParamLimit(app);
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
     const allowed = allowedMethods(path);
-    // A route answers this method on this path, yet the router passed it by: one of its path
-    // segments is over the router's limit (maxParamLength), and the dashboard's GET fallback
-    // caught the request before Fastify's own 414 could.
     if (allowed.includes(request.method)) {
-      return sendProblem(request, reply, 'uri_too_long', 'A URL path segment is too long');
+      // A route answers this method on this path, yet the router passed it by: one of its path
+      // segments is over the router's limit (maxParamLength), and the dashboard's GET fallback
+      // caught the request before Fastify's own 414 could.
+      if (tooLong(path)) {
+        return sendProblem(request, reply, 'uri_too_long', 'A URL path segment is too long');
+      }
+      // Otherwise the route was reached and declined the request itself (reply.callNotFound():
+      // the dashboard's `/` to a client that does not ask for HTML): it has nothing to give.
+      return sendProblem(
+        request,
+        reply,
+        'route_not_found',
+        `${request.method} ${path} has nothing for this request`,
+      );
     }
     if (allowed.length > 0) {
       const allow = allowed.join(', ');

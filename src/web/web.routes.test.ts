@@ -86,6 +86,33 @@ describe('dashboard pages', () => {
     }
   });
 
+  // `/` is a route of its own (the fallback `/*` does not match it): declining a non-browser, it
+  // must read as the missing page it is, not as a path segment over the router's limit (414).
+  it.each([
+    ['GET', undefined],
+    ['GET', '*/*'],
+    ['GET', 'application/json'],
+    ['HEAD', '*/*'],
+  ] as const)(
+    '%s / from a non-browser (Accept %s) is a 404 problem document',
+    async (method, accept) => {
+      const res = await t.app.inject({ method, url: '/', headers: accept ? { accept } : {} });
+      expect(res.statusCode).toBe(404);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      if (method === 'GET') expect(res.json()).toMatchObject({ code: 'route_not_found' });
+    },
+  );
+
+  it('an API path segment over the router limit is a 414 even from a browser', async () => {
+    const res = await t.app.inject({ url: `/api/prompts/${'a'.repeat(101)}`, headers: HTML });
+    expect(res.statusCode).toBe(414);
+    expect(res.json()).toMatchObject({ code: 'uri_too_long' });
+    // At the limit the router takes it: the route's own answer (not an id: 400), not a 414.
+    const atLimit = await t.app.inject({ url: `/api/prompts/${'a'.repeat(100)}` });
+    expect(atLimit.statusCode).toBe(400);
+    expect(atLimit.json().code).not.toBe('uri_too_long');
+  });
+
   it('API routes keep answering JSON to browsers', async () => {
     const me = await t.app.inject({ url: '/auth/me', headers: HTML });
     expect(me.statusCode).toBe(401);
