@@ -93,6 +93,25 @@ export function apiKeysWithCreator(tx: Tx) {
     );
 }
 
+/** What apiKeyStanding (src/access/api-key-standing.ts) judges a key by, selected from apiKeysWithCreator. */
+const STANDING_COLUMNS = [
+  'k.expires_at',
+  'k.revoked_at',
+  'u.status as user_status',
+  'm.role as member_role',
+  'o.suspended_at as org_suspended_at',
+  'u.mfa_enabled_at as creator_mfa_enabled_at',
+  'o.settings as org_settings',
+] as const;
+
+/** These keys (those that exist) with what their standing is judged by, in one query. */
+export function findApiKeyFacts(tx: Tx, ids: readonly string[]) {
+  return apiKeysWithCreator(tx)
+    .select(['k.id', ...STANDING_COLUMNS])
+    .where('k.id', 'in', ids)
+    .execute();
+}
+
 /** The key and, in the same query, whether its creator still stands behind it. */
 export function findApiKeyCredential(
   tx: Tx,
@@ -105,14 +124,8 @@ export function findApiKeyCredential(
       'k.created_by',
       'k.key_hash',
       'k.scopes',
-      'k.expires_at',
-      'k.revoked_at',
       'k.last_used_at',
-      'u.status as user_status',
-      'm.role as member_role',
-      'o.suspended_at as org_suspended_at',
-      'u.mfa_enabled_at as creator_mfa_enabled_at',
-      'o.settings as org_settings',
+      ...STANDING_COLUMNS,
     ])
     .where('k.prefix', '=', prefix)
     .executeTakeFirst();

@@ -17,7 +17,7 @@
 //   own logins reach nothing but enrolment (src/mfa/mfa-enrollment-gate.ts), and a key never does
 //   more than its creator can do now. A policy set after the key was made applies to it too.
 import type { FastifyRequest } from 'fastify';
-import { rolesRequiringMfa } from '../access/org-policy.ts';
+import { apiKeyStanding } from '../access/api-key-standing.ts';
 import type { Principal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { constantTimeEqual, hashToken } from '../crypto/tokens.ts';
@@ -45,26 +45,17 @@ export function createApiKeyAuthenticator(auth: AuthContext) {
     // System path: the key names its org; no tenant is known before this lookup.
     const cred = await withSystem(auth.database, (tx) => findApiKeyCredential(tx, prefix));
     const now = Date.now();
-    if (
-      !cred ||
-      !constantTimeEqual(cred.key_hash, hashToken(key)) ||
-      cred.revoked_at !== null ||
-      (cred.expires_at !== null && cred.expires_at.getTime() <= now) ||
-      cred.user_status !== 'active' ||
-      cred.member_role === null
-    ) {
-      return null;
-    }
+    if (!cred || !constantTimeEqual(cred.key_hash, hashToken(key))) return null;
+    // The one rule every place that honours a key applies (device sockets too).
+    const standing = apiKeyStanding(cred, now);
+    if (standing === 'dead' || cred.member_role === null) return null;
     // The kill switch: the key is kept (resuming the org restores it) but works for nothing. Read
     // with the key itself, so it stops on every instance at once.
-    if (cred.org_suspended_at !== null || auth.suspendedOrgs.isSuspended(cred.org_id)) {
+    if (standing === 'org_suspended' || auth.suspendedOrgs.isSuspended(cred.org_id)) {
       request.authFailure = 'org_suspended';
       return null;
     }
-    if (
-      cred.creator_mfa_enabled_at === null &&
-      rolesRequiringMfa(cred.org_settings).includes(cred.member_role)
-    ) {
+    if (standing === 'mfa_pending') {
       throw new AppError(
         'mfa_enrollment_required',
         "This key's creator must turn on two-factor authentication, which the organization requires for their role",

@@ -1,6 +1,7 @@
 // Device audio use cases: issuing and consuming single-use tickets, opening a device (the
 // database half of accepting a socket), listing and revoking one's own devices.
 import { isPerson } from '../access/actor.ts';
+import { type ApiKeyStanding, apiKeyStanding } from '../access/api-key-standing.ts';
 import { can, requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAct } from '../audit/audit.ts';
@@ -9,7 +10,7 @@ import { endedSessionIds } from '../auth/session.repository.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database } from '../db/database.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
-import { withSystem, withTenant } from '../db/tenant.ts';
+import { type Tx, withSystem, withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import type { RecentSet } from '../infra/recent-set.ts';
@@ -21,6 +22,38 @@ import type { SocketRegistry } from './socket-registry.ts';
 const TICKET_KEEP_MS = 10 * 60_000;
 /** The close code and reason a revoked device's sockets get. */
 export const DEVICE_REVOKED = 'device revoked';
+
+/**
+ * The 1008 close reason of a socket whose API key may not stream (apiKeyStanding), the same at
+ * connect, at ticket redemption and on a live socket: a dead key is `revoked`, the kill switch
+ * `org suspended`, a creator the org's MFA policy pins to enrolment `mfa pending` (as their own
+ * enrolment-only session gets).
+ */
+export const KEY_CLOSE_REASON = {
+  dead: 'revoked',
+  org_suspended: 'org suspended',
+  mfa_pending: 'mfa pending',
+} as const;
+export type KeyCloseReason = (typeof KEY_CLOSE_REASON)[keyof typeof KEY_CLOSE_REASON];
+
+/**
+ * Of these API keys, those that may not stream now, with why: the one rule of every place that
+ * honours a key (apiKeyStanding; authenticate-api-key.ts for HTTP). A key that no longer exists is
+ * dead.
+ */
+async function unusableApiKeys(
+  tx: Tx,
+  ids: readonly string[],
+): Promise<Map<string, Exclude<ApiKeyStanding, 'usable'>>> {
+  const out = new Map<string, Exclude<ApiKeyStanding, 'usable'>>(ids.map((id) => [id, 'dead']));
+  const now = Date.now();
+  for (const r of await repo.apiKeyFacts(tx, ids)) {
+    const standing = apiKeyStanding(r, now);
+    if (standing === 'usable') out.delete(r.id);
+    else out.set(r.id, standing);
+  }
+  return out;
+}
 
 // Tickets -------------------------------------------------------------------------------------
 
@@ -75,13 +108,17 @@ export async function issueTicket(
 
 export type TicketUse =
   | { ok: true; ticket: RealtimeTicket }
-  | { ok: false; reason: 'invalid ticket' | 'ticket used' | 'expired' | 'revoked' };
+  | {
+      ok: false;
+      reason: 'invalid ticket' | 'ticket used' | 'expired' | KeyCloseReason;
+    };
 
 /**
  * Consumes a ticket: at most one socket, on any instance, ever gets it. On the system path: the
  * ticket is what names the tenant. An expired ticket is consumed too (and refused). A ticket an
- * API key asked for lives no longer than the key: one whose key was revoked, expired or lost its
- * creator since is refused here, not accepted and cut by the watcher a poll later.
+ * API key asked for is worth no more than the key now: one whose key may not stream since it was
+ * minted (apiKeyStanding: revoked, expired, creator gone, or the org's MFA policy now pinning the
+ * creator) is refused here with the key's reason, not accepted and cut by the watcher a poll later.
  */
 export async function redeemTicket(database: Database, ticket: string): Promise<TicketUse> {
   if (!/^rt_[A-Za-z0-9_-]{43}$/.test(ticket)) return { ok: false, reason: 'invalid ticket' };
@@ -95,8 +132,9 @@ export async function redeemTicket(database: Database, ticket: string): Promise<
       };
     }
     if (row.expires_at.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
-    if (row.api_key_id && (await repo.deadApiKeyIds(tx, [row.api_key_id])).size > 0) {
-      return { ok: false, reason: 'revoked' };
+    if (row.api_key_id) {
+      const unusable = (await unusableApiKeys(tx, [row.api_key_id])).get(row.api_key_id);
+      if (unusable) return { ok: false, reason: KEY_CLOSE_REASON[unusable] };
     }
     return { ok: true, ticket: row };
   });
@@ -158,7 +196,8 @@ export function deviceSeen(database: Database, holder: DeviceHolder, deviceId: s
 
 /**
  * Of the live sockets' devices, API keys and sessions, those that ended elsewhere: devices revoked
- * (on any instance), keys that stopped working (revoked, expired, creator disabled or gone) and
+ * (on any instance), keys that may not stream (apiKeyStanding: dead, org suspended, creator pinned
+ * to MFA enrolment by a policy set since) and
  * sessions that no longer stand. A revocation reaches sockets through the revocation list; a
  * session that simply ran out (its absolute lifetime, or its refresh chain dead of idleness) is
  * revoked by nobody, and a socket opened with one of its tokens (or a ticket it asked for) would
@@ -172,10 +211,17 @@ export function findEnded(
     apiKeyIds: readonly string[];
     sessionIds: readonly string[];
   },
-): Promise<{ devices: Set<string>; keys: Set<string>; sessions: Set<string> }> {
+): Promise<{
+  devices: Set<string>;
+  /** key id → the close reason of its sockets */
+  keys: Map<string, KeyCloseReason>;
+  sessions: Set<string>;
+}> {
   return withSystem(database, async (tx) => ({
     devices: await repo.revokedDeviceIds(tx, live.deviceIds),
-    keys: await repo.deadApiKeyIds(tx, live.apiKeyIds),
+    keys: new Map(
+      [...(await unusableApiKeys(tx, live.apiKeyIds))].map(([id, s]) => [id, KEY_CLOSE_REASON[s]]),
+    ),
     sessions: await endedSessionIds(tx, live.sessionIds),
   }));
 }

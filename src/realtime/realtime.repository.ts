@@ -1,7 +1,7 @@
 // SQL of device audio: devices, single-use tickets, and the checks that keep live sockets honest
-// (revoked devices, API keys that stopped working). Every function takes the transaction first.
+// (revoked devices, API keys that may no longer stream). Every function takes the transaction first.
 import { sql } from 'kysely';
-import { apiKeysWithCreator } from '../api-keys/api-key.repository.ts';
+import { findApiKeyFacts } from '../api-keys/api-key.repository.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
 
@@ -164,21 +164,10 @@ export async function revokedDeviceIds(tx: Tx, ids: readonly string[]): Promise<
 }
 
 /**
- * Of these API key ids, those that no longer work: revoked, expired, or whose creator was
- * disabled or left the org (the conditions authenticate-api-key.ts checks at each use).
+ * These API keys (those that still exist) with what their standing is judged by
+ * (apiKeyStanding, src/access/api-key-standing.ts).
  */
-export async function deadApiKeyIds(tx: Tx, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const live = await apiKeysWithCreator(tx)
-    .select('k.id')
-    .where('k.id', 'in', ids)
-    .where('m.user_id', 'is not', null)
-    .where('k.revoked_at', 'is', null)
-    .where((eb) =>
-      eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', sql<Date>`now()`)]),
-    )
-    .where('u.status', '=', 'active')
-    .execute();
-  const alive = new Set(live.map((r) => r.id));
-  return new Set(ids.filter((id) => !alive.has(id)));
+export function apiKeyFacts(tx: Tx, ids: readonly string[]) {
+  if (ids.length === 0) return Promise.resolve([]);
+  return findApiKeyFacts(tx, ids);
 }

@@ -221,10 +221,17 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
       sessionIds: ids('sessionId'),
     });
     registry.closeWhere((s) => ended.devices.has(s.deviceId), 1008, DEVICE_REVOKED);
+    // A key's sockets with the reason a new connect with it gets (revoked, org suspended, mfa
+    // pending): the same rule, so a socket never outlives what refuses the key elsewhere.
+    for (const reason of new Set(ended.keys.values())) {
+      registry.closeWhere(
+        (s) => s.apiKeyId !== undefined && ended.keys.get(s.apiKeyId) === reason,
+        1008,
+        reason,
+      );
+    }
     registry.closeWhere(
-      (s) =>
-        (s.apiKeyId !== undefined && ended.keys.has(s.apiKeyId)) ||
-        (s.sessionId !== undefined && ended.sessions.has(s.sessionId)),
+      (s) => s.sessionId !== undefined && ended.sessions.has(s.sessionId),
       1008,
       REVOKED,
     );

@@ -11,7 +11,7 @@ import { loggerOptions } from '../logger.ts';
 import { buildTestApp, type TestApp, testConfig } from '../test/app.ts';
 import { bearer, cookieHeader, loginUser, logOut, registerUser } from '../test/auth-helpers.ts';
 import { mustOpen, recordingStream, refusal, requestTicket } from '../test/device-sockets.ts';
-import { claimsOf, registerUnderMfaPolicy, setOrgSettings } from '../test/mfa-helpers.ts';
+import { claimsOf, enrolMfa, registerUnderMfaPolicy, setOrgSettings } from '../test/mfa-helpers.ts';
 import { createKey, type Team, team } from '../test/org-helpers.ts';
 
 const rec = recordingStream();
@@ -199,6 +199,32 @@ describe('refused: accepted, then closed with 1008 and a reason', () => {
     expect(await refusal(`${ws}/ws?token=${key.key}`)).toEqual(pending);
     expect(await refusal(`${ws}/ws`, { headers: key.headers })).toEqual(pending);
     expect(await refusal(`${ws}/ws`, { protocols: ['bearer', key.key] })).toEqual(pending);
+  });
+
+  it("an MFA policy set while a key's socket is open closes it (1008 mfa pending) at the watcher's next look; a ticket minted before is refused; MFA on, the key streams again", async () => {
+    const c = await team(t, 'Key socket, then MFA policy');
+    const key = await createKey(t.app, c.admin, ['audio:write']);
+    const open = await mustOpen(`${ws}/ws?token=${key.key}&device_name=worker`);
+    const tk = await ticketFor(key.headers, 'later');
+    // The bystander: an owner's key, a role the policy does not name.
+    const ownerKey = await createKey(t.app, c.owner, ['audio:write']);
+    const bystander = await mustOpen(`${ws}/ws?token=${ownerKey.key}&device_name=bystander`);
+    await setOrgSettings(t.database, c.org.id, { mfa_required_roles: ['admin'] });
+    // The watcher (REVOCATION_POLL_MS) closes it with what a new connect with the key gets.
+    expect(await open.closed).toMatchObject({ code: 1008, reason: 'mfa pending' });
+    const handed = rec.seen.length;
+    expect(await refusal(`${ws}/ws?ticket=${tk.ticket}&device_name=later`)).toEqual({
+      code: 1008,
+      reason: 'mfa pending',
+    });
+    expect(rec.seen.length).toBe(handed);
+    expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
+    // Kept, not revoked: once the creator has MFA the key opens sockets (and tickets) again.
+    await enrolMfa(t.app, { access: c.admin.access });
+    const again = await mustOpen(`${ws}/ws?token=${key.key}&device_name=worker`);
+    const tk2 = await ticketFor(key.headers, 'later');
+    const byTicket = await mustOpen(`${ws}/ws?ticket=${tk2.ticket}&device_name=later`);
+    await closeAll(again, byTicket, bystander);
   });
 
   it('the session cookie from another origin, or with no Origin (cross-site WebSocket hijacking)', async () => {
