@@ -198,7 +198,7 @@ async function stopNginx(nginx: Nginx | undefined): Promise<void> {
   clearTimeout(timer);
 }
 
-/** The agent worker: answers every request with what it received, and remembers it. */
+/** One request that reached the agent worker (it answers each with the headers it received). */
 interface Received {
   method: string;
   url: string;
@@ -295,11 +295,15 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Each step runs whatever failed before it: nothing is left running or on disk.
-  await stopNginx(nginx).catch(() => {});
-  if (worker) await new Promise((resolve) => worker.close(resolve));
-  await t?.close();
-  if (prefix) rmSync(prefix, { recursive: true, force: true });
+  // nginx first (it holds connections to both servers); the temp prefix goes whatever failed.
+  try {
+    await stopNginx(nginx);
+    worker?.closeAllConnections();
+    if (worker) await new Promise((resolve) => worker.close(resolve));
+    await t?.close();
+  } finally {
+    if (prefix) rmSync(prefix, { recursive: true, force: true });
+  }
 });
 
 /** A request through nginx to /agent/ and what the worker received for it (none: not reached). */
