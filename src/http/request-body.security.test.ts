@@ -175,3 +175,92 @@ describe('form bodies', () => {
     expect(odd.statusCode, odd.body).toBe(401);
   });
 });
+
+describe('a route that takes no JSON', () => {
+  /** The routes whose `consumes` leaves JSON out: the form logins, Twilio's webhooks, the import. */
+  const noJsonRoutes = () =>
+    t.app.routeTable
+      .filter((r) => r.method === 'POST')
+      .map((r) => ({
+        url: r.url,
+        consumes: (r.schema as { consumes?: string[] } | undefined)?.consumes,
+      }))
+      .filter(
+        (r): r is { url: string; consumes: string[] } =>
+          Array.isArray(r.consumes) && !r.consumes.includes('application/json'),
+      );
+
+  it('finds every form-only and CSV-only route', () => {
+    expect(noJsonRoutes().map((r) => r.url)).toEqual(
+      expect.arrayContaining([
+        '/auth/jwt/login',
+        '/auth/cookie/login',
+        '/webhooks/twilio/voice',
+        '/webhooks/twilio/status',
+        '/webhooks/twilio/sms',
+        '/api/orgs/current/do-not-call/import',
+      ]),
+    );
+  });
+
+  // The content type decides first: whether the refused body would have parsed as JSON must not
+  // change the answer (a malformed one was 400 malformed_json, a well-formed one 415).
+  it('answers any JSON body 415 naming what it takes, whether or not the body parses', async () => {
+    const bodies: [string, string | Buffer][] = [
+      ['application/json', '{"username":"a@b.example","password":"x"}'],
+      ['application/json', '{"username": '],
+      ['application/json', ''],
+      ['application/json', Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d])],
+      ['application/json', '{"__proto__":{"x":1}}'],
+      ['application/json; charset=latin1', '{"a":'],
+    ];
+    for (const route of noJsonRoutes()) {
+      for (const [type, payload] of bodies) {
+        const label = `${route.url} ${type} ${JSON.stringify(payload.toString())}`;
+        const res = await post(route.url, type, payload);
+        expect(res.statusCode, `${label}: ${res.body}`).toBe(415);
+        expect(res.json(), label).toMatchObject({
+          code: 'unsupported_media_type',
+          detail: `This route accepts ${route.consumes.join(', ')}`,
+        });
+      }
+    }
+  });
+
+  it('a form login sent the right password as JSON logs nobody in', async () => {
+    for (const url of ['/auth/jwt/login', '/auth/cookie/login']) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url,
+        payload: { username: owner.email, password: owner.password },
+      });
+      expect(res.statusCode, res.body).toBe(415);
+      expect(res.body).not.toContain('access_token');
+      expect(res.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
+  it("Twilio's webhooks: the media type is decided before the signature, junk forms are 403", async () => {
+    for (const url of [
+      '/webhooks/twilio/voice',
+      '/webhooks/twilio/status',
+      '/webhooks/twilio/sms',
+    ]) {
+      const json = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"CallSid": ',
+      });
+      expect(json.statusCode, `${url}: ${json.body}`).toBe(415);
+      const form = await t.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: 'junk=%ZZ&CallSid=x',
+      });
+      expect(form.statusCode, `${url}: ${form.body}`).toBe(403);
+      expect(form.json().code).toBe('invalid_webhook_signature');
+    }
+  });
+});

@@ -7,7 +7,9 @@
 // - a charset other than UTF-8 is 415: the body would be read as something it is not;
 // - a `__proto__` key, or a `constructor` holding a `prototype`, is 400 validation_failed naming
 //   the key (they would poison an object built from the body);
-// - text/plain has no parser: 415, like any type a route does not take.
+// - text/plain has no parser: 415, like any type a route does not take;
+// - a route whose `consumes` leaves JSON out (form-only, CSV-only) answers 415 to a JSON body
+//   before reading it: a broken one is no 400, a well-formed one never reaches its handler.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
 
@@ -75,10 +77,6 @@ export function parseJsonBody(text: string): unknown {
   return value;
 }
 
-/**
- * A body refused before any route ran is logged as the framework's own refusals are (problem.ts
- * logs those, not AppErrors, which handlers throw on purpose): one line with the request id.
- */
 /** The content types the route declares it takes (`consumes`); JSON when it declares none. */
 function consumedBy(request: FastifyRequest): string[] {
   const consumes = (request.routeOptions.schema as { consumes?: unknown } | undefined)?.consumes;
@@ -96,6 +94,10 @@ export function assertConsumed(request: FastifyRequest, type: string): void {
   }
 }
 
+/**
+ * A body refused before any route ran is logged as the framework's own refusals are (problem.ts
+ * logs those, not AppErrors, which handlers throw on purpose): one line with the request id.
+ */
 export function refused(request: FastifyRequest, err: unknown): Error {
   if (!(err instanceof AppError)) return err as Error;
   request.log.info({ err: { message: err.message, code: err.code } }, `rejected: ${err.code}`);
@@ -109,6 +111,10 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) 
     { parseAs: 'buffer', bodyLimit },
     (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
       try {
+        // The route's content types decide before the body is read as JSON: a form-only route
+        // (a form login, Twilio's webhooks) answers 415 to every JSON body, not a 400 to the
+        // broken ones, and never hands a well-formed one to its handler as if it were its form.
+        assertConsumed(request, 'application/json');
         assertUtf8Charset(request);
         done(null, parseJsonBody(strictUtf8(body, { code: 'malformed_json', name: 'body' })));
       } catch (err) {
