@@ -79,7 +79,23 @@ async function main() {
       return { items: rows.slice(0, 20), next_cursor: rows.length > 20 ? rows[19]!.id : null };
     });
     server.get('/api/calls', async () => {
-      const rows = await plain((db) => listCalls(db, { orgId }, { limit: 21 }));
+      const rows = await plain((db) =>
+        listCalls(
+          db,
+          { orgId },
+          {
+            limit: 21,
+            before: undefined,
+            since: undefined,
+            until: undefined,
+            status: undefined,
+            direction: undefined,
+            phoneId: undefined,
+            agentId: undefined,
+            number: undefined,
+          },
+        ),
+      );
       return { items: rows.slice(0, 20), next_cursor: rows.length > 20 ? rows[19]!.id : null };
     });
     server.get('/auth/me', () => plain((db) => findUserInOrg(db, userId, orgId)));

@@ -13,6 +13,17 @@ export interface LogPage {
   until?: string;
 }
 
+/**
+ * A list's filters with every key present, the value undefined for "no such filter". A route
+ * builds them from its snake_case query string, the repository reads them in camelCase: with
+ * optional keys a spread of the raw query compiled and a misspelt filter (phone_id for phoneId)
+ * was silently dropped, the list answering every row the caller sees. Here an object that leaves
+ * a key out (a spread of the query, a filter forgotten) does not compile, and a literal with an
+ * unknown key (the query's spelling) does not either.
+ */
+// (Mapped over Required<T>'s keys, not T's: the keys lose their `?`, the values keep `undefined`.)
+export type Stated<T> = { [K in keyof Required<T>]: T[K] };
+
 type LogTable = 'calls' | 'messages' | 'conversations' | 'voice_sessions' | 'scheduled_calls';
 type DatedBy = 'started_at' | 'created_at' | 'scheduled_at';
 

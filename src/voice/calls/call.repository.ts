@@ -4,7 +4,7 @@
 // row-level security.
 import type { SelectQueryBuilder } from 'kysely';
 import { fixedQuery } from '../../db/fixed-query.ts';
-import { type LogPage, logPage } from '../../db/log-page.ts';
+import { type LogPage, logPage, type Stated } from '../../db/log-page.ts';
 import type { Call, CallStatus, DB } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 
@@ -60,7 +60,7 @@ const callPage = fixedQuery(
   },
 );
 
-export function listCalls(tx: Tx, scope: CallScope, f: CallFilters): Promise<Call[]> {
+export function listCalls(tx: Tx, scope: CallScope, f: Stated<CallFilters>): Promise<Call[]> {
   return callPage(tx, {
     orgId: scope.orgId,
     ownerId: scope.ownerId,

@@ -103,8 +103,18 @@ export const callRoutes: FastifyPluginAsyncTypebox<{ calls: CallService }> = asy
       },
     },
     async (request) => {
-      const { limit = 20, ...rest } = request.query;
-      const result = await calls.list(requirePrincipal(request), { limit, ...rest });
+      const q = request.query;
+      const result = await calls.list(requirePrincipal(request), {
+        limit: q.limit ?? 20,
+        cursor: q.cursor,
+        since: q.since,
+        until: q.until,
+        status: q.status,
+        direction: q.direction,
+        phoneId: q.phone_id,
+        agentId: q.agent_id,
+        number: q.number,
+      });
       return { items: result.items.map(toCallJson), next_cursor: result.next_cursor };
     },
   );

@@ -3,13 +3,15 @@
 import { requirePermission, seesWholeOrg } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
+import type { Stated } from '../../db/log-page.ts';
 import type { Call } from '../../db/schema.ts';
 import { withTenantRead } from '../../db/tenant.ts';
 import { notFound } from '../../http/errors.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
 import * as repo from './call.repository.ts';
 
-export type CallQuery = Omit<repo.CallFilters, 'before'> & { cursor?: string };
+/** GET /api/calls's filters, each named (src/db/log-page.ts Stated), the cursor still opaque. */
+export type CallQuery = Stated<Omit<repo.CallFilters, 'before'> & { cursor?: string }>;
 
 function scopeOf(p: Principal): repo.CallScope {
   return { orgId: p.orgId, ownerId: seesWholeOrg(p) ? undefined : p.userId };
@@ -19,15 +21,20 @@ export function createCallService(database: Database) {
   return {
     list(p: Principal, q: CallQuery) {
       requirePermission(p, 'calls:read');
-      const { cursor, ...filters } = q;
-      const before = decodeCursor(cursor);
+      const before = decodeCursor(q.cursor);
       return withTenantRead(database, tenantOf(p), async (tx) =>
         page(
-          await repo.listCalls(
-            tx,
-            scopeOf(p),
-            Object.assign({}, filters, { before, limit: q.limit + 1 }),
-          ),
+          await repo.listCalls(tx, scopeOf(p), {
+            limit: q.limit + 1,
+            before,
+            since: q.since,
+            until: q.until,
+            status: q.status,
+            direction: q.direction,
+            phoneId: q.phoneId,
+            agentId: q.agentId,
+            number: q.number,
+          }),
           q.limit,
         ),
       );
