@@ -165,8 +165,9 @@ async function authenticateHolder(deps: GateDeps, request: FastifyRequest): Prom
   const used = await redeemTicket(deps.auth.database, ticket);
   if (!used.ok) return refuse(used.reason);
   const t = used.ticket;
-  if (t.session_id && deps.auth.revocation.isRevoked(t.session_id)) return refuse('revoked');
+  // The suspension first: it ended the session too, and says why (README, kill switch).
   if (deps.auth.suspendedOrgs.isSuspended(t.org_id)) return refuse(ORG_SUSPENDED);
+  if (t.session_id && deps.auth.revocation.isRevoked(t.session_id)) return refuse('revoked');
   // A ticket that arrives with another credential (a browser's cookie) must be that caller's:
   // a ticket of another user or org is refused, not silently preferred.
   const other = await fromCredential(deps, request).catch(() => null);

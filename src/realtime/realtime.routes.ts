@@ -40,7 +40,7 @@ import {
   revokeDevice,
 } from './devices.ts';
 import { authenticateSocket, type GateDeps, ORG_SUSPENDED, type SocketHolder } from './gate.ts';
-import { createSocketRegistry, type SocketRegistry } from './socket-registry.ts';
+import { createSocketRegistry, type LiveSocket, type SocketRegistry } from './socket-registry.ts';
 
 export interface RealtimeOptions {
   auth: AuthContext;
@@ -185,9 +185,31 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
   }
 
   // Revocation -------------------------------------------------------------------------------
+  // A suspension ends the org's sessions too, and on another instance the revocation poll may
+  // find them before the suspended-org poll finds the org: the sockets would close `revoked`
+  // instead of `org suspended` (README, kill switch). So before closing sessions' sockets of an
+  // org not known here as suspended, the suspended orgs are read once (onSuspended closes those
+  // orgs' sockets with their reason); the rest close `revoked`, also when that read fails.
   const unsubscribe = auth.revocation.onRevoked((ids) => {
     const ended = new Set(ids);
-    registry.closeWhere((s) => s.sessionId !== undefined && ended.has(s.sessionId), 1008, REVOKED);
+    const hit = (s: LiveSocket) => s.sessionId !== undefined && ended.has(s.sessionId);
+    const closeRevoked = () => registry.closeWhere((s) => hit(s), 1008, REVOKED);
+    registry.closeWhere(
+      (s) => hit(s) && auth.suspendedOrgs.isSuspended(s.orgId),
+      1008,
+      ORG_SUSPENDED,
+    );
+    if (registry.all().some((s) => hit(s) && !s.controller.signal.aborted)) {
+      auth.suspendedOrgs
+        .poll()
+        .catch((err: Error) =>
+          app.log.warn(
+            { err: { message: err.message } },
+            'suspended-org read before a revocation close failed',
+          ),
+        )
+        .finally(closeRevoked);
+    }
   });
 
   // API keys revoked here (deleted, or with their creator): their sockets at once; those revoked

@@ -122,9 +122,11 @@ export function createSuspension(deps: {
       });
       return { org, ended, scheduledCallsPaused, apiKeysHeld, live };
     });
-    // This instance at once; the others at their next poll of either list.
-    auth.revocation.add(out.ended);
+    // This instance at once; the others at their next poll of either list. The org first: what
+    // the sessions' live sockets hear is why they ended (`org suspended`), not that their
+    // session did (`revoked`).
     auth.suspendedOrgs.suspend([orgId]);
+    auth.revocation.add(out.ended);
     const calls = await endCalls(out.live);
     if (out.live.callSids.length > 0) {
       await recordAuditAlone(database, meta, {
