@@ -3,7 +3,7 @@
 // the explicit org filter (and, for members, the owner filter) is defence in depth on top of
 // row-level security.
 import { type SelectQueryBuilder, sql } from 'kysely';
-import { type LogPage, logPage } from '../../db/log-page.ts';
+import { type LogPage, logPage, type Stated } from '../../db/log-page.ts';
 import type { DB, Message } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
 
@@ -32,7 +32,11 @@ export interface MessageFilters extends LogPage {
   counterpart?: string;
 }
 
-export function listMessages(tx: Tx, scope: MessageScope, f: MessageFilters): Promise<Message[]> {
+export function listMessages(
+  tx: Tx,
+  scope: MessageScope,
+  f: Stated<MessageFilters>,
+): Promise<Message[]> {
   let query = scoped(tx, scope).where(logPage('created_at', f));
   if (f.phoneId) query = query.where('phone_id', '=', f.phoneId);
   if (f.phoneless) query = query.where('phone_id', 'is', null);

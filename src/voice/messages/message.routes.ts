@@ -107,16 +107,21 @@ export const messageRoutes: FastifyPluginAsyncTypebox<{ messages: MessageService
       },
     },
     async (request) => {
-      const { limit = 20, phone_id, ...rest } = request.query;
-      if (phone_id && rest.phoneless) {
+      const q = request.query;
+      if (q.phone_id && q.phoneless) {
         throw new AppError('validation_failed', 'phone_id and phoneless exclude each other', {
           errors: [{ field: 'phoneless', message: 'must not be set with phone_id' }],
         });
       }
       const result = await messages.list(requirePrincipal(request), {
-        limit,
-        phoneId: phone_id,
-        ...rest,
+        limit: q.limit ?? 20,
+        cursor: q.cursor,
+        since: q.since,
+        until: q.until,
+        phoneId: q.phone_id,
+        phoneless: q.phoneless,
+        direction: q.direction,
+        counterpart: q.counterpart,
       });
       return { items: result.items.map(toMessageJson), next_cursor: result.next_cursor };
     },

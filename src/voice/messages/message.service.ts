@@ -3,6 +3,7 @@
 import { requirePermission, seesWholeOrg } from '../../access/permissions.ts';
 import { type Principal, tenantOf } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
+import type { Stated } from '../../db/log-page.ts';
 import { withTenant } from '../../db/tenant.ts';
 import { decodeCursor, page } from '../../http/pagination.ts';
 import * as repo from './message.repository.ts';
@@ -11,15 +12,26 @@ function scopeOf(p: Principal): repo.MessageScope {
   return { orgId: p.orgId, ownerId: seesWholeOrg(p) ? undefined : p.userId };
 }
 
+/** GET /api/messages's filters, each named (src/db/log-page.ts Stated), the cursor still opaque. */
+export type MessageQuery = Stated<Omit<repo.MessageFilters, 'before'> & { cursor?: string }>;
+
 export function createMessageService(database: Database) {
   return {
-    list(p: Principal, q: Omit<repo.MessageFilters, 'before'> & { cursor?: string }) {
+    list(p: Principal, q: MessageQuery) {
       requirePermission(p, 'messages:read');
-      const { cursor, ...filters } = q;
-      const before = decodeCursor(cursor);
+      const before = decodeCursor(q.cursor);
       return withTenant(database, tenantOf(p), async (tx) =>
         page(
-          await repo.listMessages(tx, scopeOf(p), { ...filters, before, limit: q.limit + 1 }),
+          await repo.listMessages(tx, scopeOf(p), {
+            limit: q.limit + 1,
+            before,
+            since: q.since,
+            until: q.until,
+            phoneId: q.phoneId,
+            phoneless: q.phoneless,
+            direction: q.direction,
+            counterpart: q.counterpart,
+          }),
           q.limit,
         ),
       );
