@@ -55,29 +55,6 @@ function withUpstreams(block: string, switchboard: string, worker: string): stri
   return block.replace(SWITCHBOARD, switchboard).replace(AGENT_WORKER, worker);
 }
 
-const SCOPES_SET = 'auth_request_set $sb_scopes     $upstream_http_x_switchboard_scopes;';
-const SCOPES_HEADER = 'proxy_set_header X-Switchboard-Scopes     $sb_scopes;';
-
-/**
- * README.md's block passes every X-Switchboard-* header but X-Switchboard-Session, so a client's
- * own X-Switchboard-Session reaches the worker. The two lines that set it, added here until the
- * README carries them (reported to the lead; then this is a no-op, to be deleted).
- */
-function withSessionHeader(block: string): string {
-  if (block.includes('$sb_session')) return block;
-  expect(block).toContain(SCOPES_SET);
-  expect(block).toContain(SCOPES_HEADER);
-  return block
-    .replace(
-      SCOPES_SET,
-      `${SCOPES_SET}\n    auth_request_set $sb_session    $upstream_http_x_switchboard_session;`,
-    )
-    .replace(
-      SCOPES_HEADER,
-      `${SCOPES_HEADER}\n    proxy_set_header X-Switchboard-Session    $sb_session;`,
-    );
-}
-
 /**
  * The same block for another permission (`/audit/` demanding audit:read): the README's rule is
  * one internal location per permission, and a permission some role lacks shows a session's 403.
@@ -274,7 +251,7 @@ beforeAll(async () => {
   const workerPort = (worker.address() as AddressInfo).port;
 
   const block = withUpstreams(
-    withSessionHeader(readmeNginxBlock(readFileSync(README, 'utf8'))),
+    readmeNginxBlock(readFileSync(README, 'utf8')),
     `http://127.0.0.1:${appPort}`,
     `http://127.0.0.1:${workerPort}`,
   );
@@ -320,6 +297,9 @@ async function throughAgent(
   );
   const reached = received.slice(before);
   expect(reached.length, 'requests the worker received').toBeLessThanOrEqual(1);
+  // The worker gets the identity, never the caller's credential (it could replay it).
+  expect(reached[0]?.headers.authorization).toBeUndefined();
+  expect(reached[0]?.headers.cookie).toBeUndefined();
   return { res, upstream: reached[0] };
 }
 
