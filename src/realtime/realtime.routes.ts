@@ -20,6 +20,7 @@ import { createApiKeyAuthenticator } from '../api-keys/authenticate-api-key.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import type { Config } from '../config.ts';
 import type { Device, DeviceCodec } from '../db/schema.ts';
+import { AppError } from '../http/errors.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED, SOCKET_GATE } from '../http/route-config.ts';
 import { NoContent, optionalBody, responses, Timestamp } from '../http/schemas.ts';
@@ -40,6 +41,7 @@ import {
   revokeDevice,
 } from './devices.ts';
 import { authenticateSocket, type GateDeps, ORG_SUSPENDED, type SocketHolder } from './gate.ts';
+import { handshakeProblem } from './handshake.ts';
 import { createSocketRegistry, type LiveSocket, type SocketRegistry } from './socket-registry.ts';
 
 export interface RealtimeOptions {
@@ -95,6 +97,11 @@ function deviceJson(d: Device) {
 }
 
 /** The registry of this instance's device sockets, with the configured per-instance limits. */
+/** Whether the request came by Node's 'upgrade' event (Node sets `upgrade`; its typings omit it). */
+function isUpgrade(request: FastifyRequest): boolean {
+  return (request.raw as { upgrade?: boolean }).upgrade === true;
+}
+
 export function createDeviceSockets(config: Readonly<Config>): SocketRegistry {
   return createSocketRegistry({
     perUser: config.realtime.maxSocketsPerUser,
@@ -109,8 +116,7 @@ const plugin: FastifyPluginAsyncTypebox<RealtimeOptions> = async (app, opts) => 
   // Hang up once answered — for every route, hence this plugin is not encapsulated.
   // Synchronous (done-style): it runs on every request.
   app.addHook('onResponse', (request, _reply, done) => {
-    // Node sets `upgrade` on requests that came by the 'upgrade' event (its typings omit it).
-    if ((request.raw as { upgrade?: boolean }).upgrade === true) request.raw.socket?.destroy();
+    if (isUpgrade(request)) request.raw.socket?.destroy();
     done();
   });
   // The sockets in a scope of their own: @fastify/websocket upgrades (and at once closes) an
@@ -406,18 +412,30 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
     ['/ws', 'opus'],
     ['/ws_pcm', 'pcm'],
   ] as const) {
-    app.get(
+    app.route({
+      method: 'GET',
       url,
       // The MFA gate would answer an enrolment-only token with an HTTP 403 before the upgrade,
       // the request authenticator a rate-limited key with a 429: the socket gate refuses them
       // itself, with a close frame devices understand.
-      {
-        websocket: true,
-        config: { ...MFA_PENDING_ALLOWED, ...SOCKET_GATE },
-        schema: { hide: true },
+      config: { ...MFA_PENDING_ALLOWED, ...SOCKET_GATE },
+      schema: { hide: true },
+      // A malformed handshake is answered here, as a problem document, before any credential is
+      // read (a ticket would be spent) and before `ws` would answer it with its own page.
+      onRequest: async (request) => {
+        if (!isUpgrade(request)) return;
+        const problem = handshakeProblem(request.headers);
+        if (problem) throw problem;
       },
-      (socket, request) => accept(socket, request, codec),
-    );
+      wsHandler: (socket, request) => accept(socket, request, codec),
+      // Without an upgrade (a plain GET): the route has nothing for it, said as every route does.
+      handler: async () => {
+        throw new AppError(
+          'route_not_found',
+          `${url} is a WebSocket: open it with a WebSocket handshake (Upgrade: websocket)`,
+        );
+      },
+    });
   }
 };
 

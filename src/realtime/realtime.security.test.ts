@@ -1,6 +1,7 @@
 // The device-socket gate against real `ws` clients on a listening app: each credential kind is
 // accepted (and hands the stream handler the right context), every other socket is accepted and
 // closed at once with 1008 and a short reason — never an HTTP error, never left open.
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -44,6 +45,29 @@ async function ticketFor(headers: Record<string, string>, device_name?: string) 
   const res = await requestTicket(t.app, headers, device_name === undefined ? {} : { device_name });
   expect(res.statusCode, res.body).toBe(201);
   return res.json() as { ticket: string; expires_in: number; device_name: string };
+}
+
+/** An upgrade request with exactly these headers; the HTTP answer (or 101). */
+function rawUpgrade(path: string, headers: Record<string, string>) {
+  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>(
+    (resolve, reject) => {
+      const req = httpRequest(`${ws.replace(/^ws/, 'http')}${path}`, { headers, agent: false });
+      req.on('upgrade', (res, socket) => {
+        socket.destroy();
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: '' });
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    },
+  );
 }
 
 async function closeAll(...sockets: { ws: { close(): void } }[]) {
@@ -417,9 +441,14 @@ describe('limits', () => {
     });
   });
 
-  it('a plain GET (no upgrade) is a 404, an upgrade elsewhere is an HTTP answer', async () => {
-    const res = await t.app.inject({ url: '/ws' });
-    expect(res.statusCode).toBe(404);
+  it('a plain GET (no upgrade) is a 404 route_not_found problem, an upgrade elsewhere is an HTTP answer', async () => {
+    for (const url of ['/ws', '/ws_pcm']) {
+      const res = await t.app.inject({ url });
+      expect(res.statusCode).toBe(404);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.json()).toMatchObject({ status: 404, code: 'route_not_found' });
+      expect(res.json().detail).toContain('WebSocket');
+    }
     const status = await new Promise<number>((resolve) => {
       const c = new WebSocket(`${ws}/api/devices`);
       c.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
@@ -427,6 +456,48 @@ describe('limits', () => {
       c.on('error', () => {});
     });
     expect(status).toBe(401);
+  });
+
+  it('a malformed handshake is a 400 validation_failed problem naming the header, and spends no ticket', async () => {
+    const tk = await ticketFor(a.member.headers, 'handshake');
+    const good = {
+      connection: 'Upgrade',
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    };
+    const cases: [Record<string, string | undefined>, string][] = [
+      [{ 'sec-websocket-key': undefined }, 'Sec-WebSocket-Key'],
+      [{ 'sec-websocket-key': 'short' }, 'Sec-WebSocket-Key'],
+      [{ 'sec-websocket-version': '12' }, 'Sec-WebSocket-Version'],
+      [{ 'sec-websocket-protocol': 'bearer, a b' }, 'Sec-WebSocket-Protocol'],
+      [{ 'sec-websocket-protocol': 'bearer, bearer' }, 'Sec-WebSocket-Protocol'],
+      [{ upgrade: 'h2c' }, 'Upgrade'],
+    ];
+    for (const path of ['/ws', '/ws_pcm']) {
+      for (const [change, field] of cases) {
+        const headers = Object.fromEntries(
+          Object.entries({ ...good, ...change }).filter(([, v]) => v !== undefined),
+        ) as Record<string, string>;
+        const res = await rawUpgrade(
+          `${path}?ticket=${tk.ticket}&device_name=handshake`,
+          headers,
+        ).catch((e) => {
+          throw new Error(`${path} ${JSON.stringify(change)}: ${e.message}`);
+        });
+        expect(res.status, `${path} ${JSON.stringify(change)}`).toBe(400);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        const body = JSON.parse(res.body);
+        expect(body).toMatchObject({ status: 400, code: 'validation_failed' });
+        expect(body.errors).toEqual([{ field, message: expect.any(String) }]);
+        if (field === 'Sec-WebSocket-Version') {
+          expect(res.headers['sec-websocket-version']).toBe('13, 8');
+        }
+      }
+    }
+    // None of them read the ticket: it still opens its socket.
+    const s = await mustOpen(`${ws}/ws?ticket=${tk.ticket}&device_name=handshake`);
+    await closeAll(s);
   });
 });
 
