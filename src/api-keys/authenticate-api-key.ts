@@ -38,8 +38,20 @@ export function apiKeyRefusedOn(method: string, routeUrl: string | undefined): b
   return ACCOUNT_ROUTE.test(routeUrl) && !KEY_ALLOWED_ACCOUNT_ROUTES.has(`${m} ${routeUrl}`);
 }
 
+/**
+ * `dead`: the secret is right but the key works no more (revoked, expired, its creator disabled or
+ * gone). Told only to a caller that asks (the device-socket gate closes such a socket `revoked`,
+ * as it does a live one and a ticket of the key); over HTTP it is a 401 like an unknown key. Only
+ * the key's holder can learn it: the secret is checked first.
+ */
+export type ApiKeyRefusal = 'dead';
+
 export function createApiKeyAuthenticator(auth: AuthContext) {
-  return async (request: FastifyRequest, key: string): Promise<Principal | null> => {
+  return async (
+    request: FastifyRequest,
+    key: string,
+    refused?: (why: ApiKeyRefusal) => void,
+  ): Promise<Principal | null> => {
     const prefix = apiKeyPrefix(key);
     if (!prefix) return null;
     // System path: the key names its org; no tenant is known before this lookup.
@@ -48,7 +60,10 @@ export function createApiKeyAuthenticator(auth: AuthContext) {
     if (!cred || !constantTimeEqual(cred.key_hash, hashToken(key))) return null;
     // The one rule every place that honours a key applies (device sockets too).
     const standing = apiKeyStanding(cred, now);
-    if (standing === 'dead' || cred.member_role === null) return null;
+    if (standing === 'dead' || cred.member_role === null) {
+      refused?.('dead');
+      return null;
+    }
     // The kill switch: the key is kept (resuming the org restores it) but works for nothing. Read
     // with the key itself, so it stops on every instance at once.
     if (standing === 'org_suspended' || auth.suspendedOrgs.isSuspended(cred.org_id)) {

@@ -13,12 +13,13 @@ import type { FastifyRequest } from 'fastify';
 import { can } from '../access/permissions.ts';
 import type { Principal } from '../access/principal.ts';
 import { headerOrg } from '../admin/act-in-org.ts';
+import type { ApiKeyRefusal } from '../api-keys/authenticate-api-key.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { accessPrincipal, bearerToken, checkAccessToken } from '../auth/authenticate.ts';
 import { ACCESS_COOKIE } from '../auth/cookies.ts';
 import type { Role } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
-import { redeemTicket } from './devices.ts';
+import { KEY_CLOSE_REASON, redeemTicket } from './devices.ts';
 
 /** What the gate learnt: the person (or key acting for them), the org, what ends the socket. */
 export interface SocketHolder {
@@ -42,7 +43,11 @@ export interface GateDeps {
   auth: AuthContext;
   /** PUBLIC_URL's origin: the only page origin a cookie-authenticated socket may come from. */
   origin: string;
-  apiKey: (request: FastifyRequest, key: string) => Promise<Principal | null>;
+  apiKey: (
+    request: FastifyRequest,
+    key: string,
+    refused?: (why: ApiKeyRefusal) => void,
+  ) => Promise<Principal | null>;
 }
 
 const refuse = (reason: string): GateResult => ({ ok: false, code: 1008, reason });
@@ -62,8 +67,12 @@ export function subprotocolToken(request: FastifyRequest): string | undefined {
   return i >= 0 && parts[i + 1] ? parts[i + 1] : undefined;
 }
 
+function queryParam(request: FastifyRequest, name: string): unknown {
+  return (request.query as Record<string, unknown> | undefined)?.[name];
+}
+
 function queryValue(request: FastifyRequest, name: string): string | undefined {
-  const v = (request.query as Record<string, unknown> | undefined)?.[name];
+  const v = queryParam(request, name);
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
@@ -91,9 +100,14 @@ async function fromToken(
     const already = fromHeader ? request.principal : null;
     if (already?.via === 'api_key') return fromPrincipal(already);
     try {
-      const p = await deps.apiKey(request, token);
+      let dead = false;
+      const p = await deps.apiKey(request, token, () => {
+        dead = true;
+      });
       if (p) return fromPrincipal(p);
-      return refuse(request.authFailure === 'org_suspended' ? ORG_SUSPENDED : 'invalid key');
+      if (request.authFailure === 'org_suspended') return refuse(ORG_SUSPENDED);
+      // A key of ours that works no more: `revoked`, as its live sockets and tickets are closed.
+      return refuse(dead ? KEY_CLOSE_REASON.dead : 'invalid key');
     } catch (err) {
       if (err instanceof Error) return authenticatorRefusal(err);
       throw err;
@@ -109,6 +123,8 @@ async function fromCredential(deps: GateDeps, request: FastifyRequest): Promise<
   if (sub) return fromToken(deps, request, sub, false);
   const header = bearerToken(request);
   if (header) return fromToken(deps, request, header, true);
+  // `?token=A&token=B` is a credential, not none: refused as not one of ours.
+  if (Array.isArray(queryParam(request, 'token'))) return refuse('invalid token');
   const query = queryValue(request, 'token');
   if (query) return fromToken(deps, request, query, false);
   const cookie = request.cookies?.[ACCESS_COOKIE];
@@ -159,6 +175,9 @@ export async function authenticateSocket(
 }
 
 async function authenticateHolder(deps: GateDeps, request: FastifyRequest): Promise<GateResult> {
+  // `?ticket=x&ticket=y` is not one ticket: refused as such, never read as no ticket (the other
+  // credential would then be used instead of what the client meant).
+  if (Array.isArray(queryParam(request, 'ticket'))) return refuse('invalid ticket');
   const ticket = queryValue(request, 'ticket');
   if (!ticket) return (await fromCredential(deps, request)) ?? refuse('no token');
 

@@ -352,10 +352,38 @@ describe('refused: accepted, then closed with 1008 and a reason', () => {
       headers: a.owner.headers,
     });
     expect(del.statusCode).toBe(204);
-    expect(await refusal(`${ws}/ws?token=${key.key}`)).toEqual({
+    // A key of ours that works no more closes as its live sockets and its tickets do (README:
+    // a dead API key is `revoked`); the holder of the secret alone learns it.
+    for (const opts of [{}, { headers: key.headers }, { protocols: ['bearer', key.key] }]) {
+      const url =
+        'headers' in opts || 'protocols' in opts ? `${ws}/ws` : `${ws}/ws?token=${key.key}`;
+      expect(await refusal(url, opts)).toEqual({ code: 1008, reason: 'revoked' });
+    }
+    // The same prefix with another secret is not that key: nothing is told about it.
+    const forged = `${key.key.slice(0, 16)}${'A'.repeat(43)}`;
+    expect(await refusal(`${ws}/ws?token=${forged}`)).toEqual({
       code: 1008,
       reason: 'invalid key',
     });
+  });
+
+  it('a token or ticket given twice in the query is refused as not one of ours, not as none', async () => {
+    const tk = await ticketFor(a.member.headers, 'twice');
+    expect(await refusal(`${ws}/ws?token=${a.member.access}&token=${a.member.access}`)).toEqual({
+      code: 1008,
+      reason: 'invalid token',
+    });
+    expect(await refusal(`${ws}/ws?ticket=${tk.ticket}&ticket=${tk.ticket}`)).toEqual({
+      code: 1008,
+      reason: 'invalid ticket',
+    });
+    // Not with a credential along either: the other credential is not used instead.
+    expect(
+      await refusal(`${ws}/ws?ticket=x&ticket=y`, { headers: bearer(a.member.access) }),
+    ).toEqual({ code: 1008, reason: 'invalid ticket' });
+    // The ticket was not read: it still opens its socket.
+    const s = await mustOpen(`${ws}/ws?ticket=${tk.ticket}&device_name=twice`);
+    await closeAll(s);
   });
 
   it('a ticket an API key asked for dies with the key: refused at connect, nothing recorded', async () => {
