@@ -42,7 +42,7 @@ export const forwardAuthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         security: [{ bearerAuth: [] }, { cookieAuth: [] }],
         summary: 'Forward-auth for reverse proxies and agent workers',
         description:
-          "200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role, X-Switchboard-Credential (session or api_key), X-Switchboard-Scopes (an API key's scopes, space-separated; empty for a session) and, for a session, X-Switchboard-Session headers (and the same JSON) when the bearer token, cookie or API key is valid; 401 otherwise. With `?permission=` (repeatable) it answers 403 unless the credential holds every permission named: an API key its scopes intersected with its creator's role, a session its role's permissions. Unknown permission names are a 400. No database round trip for tokens.",
+          "200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role, X-Switchboard-Credential (session or api_key), X-Switchboard-Scopes (an API key's scopes, space-separated; empty for a session) and, for a session, X-Switchboard-Session headers (and the same JSON) when the bearer token, cookie or API key is valid; 401 otherwise. With `?permission=` (repeatable) it answers 403 unless the credential holds every permission named: an API key its scopes intersected with its creator's role, a session its role's permissions. Unknown permission names are a 400. An X-Switchboard-Org the caller may not use (another org, not an org id, no such org) is a 403 here, not a 400 or 404: a proxy relays only 2xx, 401 and 403. No database round trip for tokens.",
         querystring: VerifyQuery,
         response: responses({ 200: VerifyOut }, [401, 403]),
       },

@@ -49,8 +49,18 @@ const ListQuery = Type.Object(
     ...PageQuery,
     status: Type.Optional(CallStatusSchema),
     direction: Type.Optional(Direction),
-    phone_id: Type.Optional(Uuid),
-    agent_id: Type.Optional(Uuid),
+    phone_id: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: 'Only the calls of this phone; an id you cannot see lists nothing',
+      }),
+    ),
+    agent_id: Type.Optional(
+      Type.String({
+        format: 'uuid',
+        description: 'Only the calls of this agent; an id you cannot see lists nothing',
+      }),
+    ),
     since: Type.Optional(Type.String({ format: 'date-time', description: 'started_at ≥' })),
     until: Type.Optional(Type.String({ format: 'date-time', description: 'started_at <' })),
     number: Type.Optional(

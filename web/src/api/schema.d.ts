@@ -264,7 +264,7 @@ export interface paths {
         };
         /**
          * Forward-auth for reverse proxies and agent workers
-         * @description 200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role, X-Switchboard-Credential (session or api_key), X-Switchboard-Scopes (an API key's scopes, space-separated; empty for a session) and, for a session, X-Switchboard-Session headers (and the same JSON) when the bearer token, cookie or API key is valid; 401 otherwise. With `?permission=` (repeatable) it answers 403 unless the credential holds every permission named: an API key its scopes intersected with its creator's role, a session its role's permissions. Unknown permission names are a 400. No database round trip for tokens.
+         * @description 200 with X-Switchboard-User, X-Switchboard-Org, X-Switchboard-Role, X-Switchboard-Credential (session or api_key), X-Switchboard-Scopes (an API key's scopes, space-separated; empty for a session) and, for a session, X-Switchboard-Session headers (and the same JSON) when the bearer token, cookie or API key is valid; 401 otherwise. With `?permission=` (repeatable) it answers 403 unless the credential holds every permission named: an API key its scopes intersected with its creator's role, a session its role's permissions. Unknown permission names are a 400. An X-Switchboard-Org the caller may not use (another org, not an org id, no such org) is a 403 here, not a 400 or 404: a proxy relays only 2xx, 401 and 403. No database round trip for tokens.
          */
         get: operations["verifyForwardAuth"];
         put?: never;
@@ -658,7 +658,7 @@ export interface paths {
         put?: never;
         /**
          * Invite someone to the current org by email (owners and admins)
-         * @description Mails a single-use link (/accept-invite?token=…) valid INVITATION_TTL_DAYS (default 7). Inviting the same address again replaces its pending invitation. 403 role_above_caller for a role above yours; 403 email_domain_not_allowed outside the org's allowed domains; 409 already_member.
+         * @description Mails a single-use link (/accept-invite?token=…) valid INVITATION_TTL_DAYS (default 7). Inviting the same address again replaces its pending invitation (two sent at once: the later replaces the earlier; an org never holds two pending invitations of one address). 403 role_above_caller for a role above yours; 403 email_domain_not_allowed outside the org's allowed domains; 409 already_member; 409 conflict when another writer's invitation of the address got in at that moment (send it again).
          */
         post: operations["createInvitation"];
         delete?: never;
@@ -12245,7 +12245,9 @@ export interface operations {
                 cursor?: string;
                 status?: "queued" | "initiated" | "ringing" | "in-progress" | "completed" | "busy" | "failed" | "no-answer" | "canceled";
                 direction?: "inbound" | "outbound";
+                /** @description Only the calls of this phone; an id you cannot see lists nothing */
                 phone_id?: string;
+                /** @description Only the calls of this agent; an id you cannot see lists nothing */
                 agent_id?: string;
                 /** @description started_at ≥ */
                 since?: string;
