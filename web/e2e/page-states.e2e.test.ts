@@ -289,6 +289,41 @@ describe('page states and filters', () => {
     },
   );
 
+  step('a request whose renewal cannot reach Switchboard keeps the person in', async () => {
+    s.focus(page);
+    // The access token ran out while Switchboard is out of reach: the list answers 401 and the
+    // renewal 503. The session is alive: the page says so, in this tab and in every other.
+    let renewals = 0;
+    const list = (u: URL) => u.pathname === '/api/calls';
+    await page.route('**/api/auth/refresh', async (route) => {
+      renewals++;
+      await route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' });
+    });
+    await page.route(list, (route) =>
+      route.fulfill({
+        status: 401,
+        contentType: 'application/problem+json',
+        body: JSON.stringify({
+          type: 'about:blank',
+          title: 'Unauthenticated',
+          status: 401,
+          code: 'unauthenticated',
+        }),
+      }),
+    );
+    try {
+      await page.goto('/app/calls');
+      await page.getByRole('alert').filter({ hasText: 'your session was not ended' }).waitFor();
+      // The page load's renewal, then the one the list's 401 asked for.
+      expect(renewals).toBeGreaterThanOrEqual(2);
+      expect(await page.getByRole('heading', { name: 'Log in to Switchboard' }).count()).toBe(0);
+      expect(new URL(page.url()).pathname).toBe('/app/calls');
+    } finally {
+      await page.unroute('**/api/auth/refresh');
+      await page.unroute(list);
+    }
+  });
+
   step('a session that cannot be read still leads to the login form when asked', async () => {
     s.focus(page);
     await page.route('**/auth/me', (route) =>

@@ -8,7 +8,7 @@
 import type { PendingPaths } from '../api/pending.ts';
 import type { components, paths as GeneratedPaths } from '../api/schema';
 import { csrfToken } from './csrf.ts';
-import { refreshSession, sessionEnded } from './session-refresh.ts';
+import { renewSession, sessionEnded } from './session-refresh.ts';
 
 /** Routes of the server; a pending contract is replaced by the generated type once it exists. */
 export type Paths = GeneratedPaths & Omit<PendingPaths, keyof GeneratedPaths>;
@@ -166,6 +166,21 @@ async function send(
   }
 }
 
+/** The session could not be renewed for a passing reason: it was not ended. */
+function unreachable(): ApiError {
+  return new ApiError(
+    0,
+    {
+      type: 'about:blank',
+      title:
+        'Switchboard cannot be reached right now (your session was not ended). Try again in a moment.',
+      status: 0,
+      code: 'network_error',
+    },
+    null,
+  );
+}
+
 /** Routes whose `403 org_suspended` is about the org asked for, not the caller's own session. */
 const ABOUT_ANOTHER_ORG = new Set(['/api/auth/switch-org', '/api/invitations/accept']);
 
@@ -190,7 +205,12 @@ export async function request<P extends PathWith<M>, M extends Method>(
   if (res.status === 401 && !o.noRefresh && (await codeOf(res)) === 'unauthenticated') {
     // The access token expired (or was never there): one silent refresh, one retry. Other 401s
     // (a wrong current password, a wrong code) are answers about the input, not the session.
-    if (await refreshSession()) res = await send(method, url, body, o.signal);
+    const renewal = await renewSession();
+    // A renewal that got no answer, a 5xx or a 429 says nothing of the session (the access token
+    // may only have run out while Switchboard was out of reach): a passing failure, never the
+    // end of the session in every tab. Only the server's refusal ends it.
+    if (renewal === 'unreachable') throw unreachable();
+    if (renewal === 'renewed') res = await send(method, url, body, o.signal);
     if (res.status === 401 && (await codeOf(res)) === 'unauthenticated') sessionEnded();
   } else if (res.status === 403) {
     const code = await codeOf(res);
