@@ -29,48 +29,30 @@ export function listPendingInvitations(
   return q.orderBy('id', 'desc').limit(f.limit).execute();
 }
 
-/** Revokes the org's pending invitations matching the filter; returns them. */
+/**
+ * Revokes the org's pending invitations matching the filter; returns those that were live.
+ * `expiredToo`: the expired, never-revoked ones as well, before a new invitation of the address is
+ * written — the unique index invitations_one_open_per_address (migration 0030) admits one open row
+ * per (org, email) and cannot see expiry, so an expired one left open would refuse the new row.
+ * Only the live ones are returned either way: the links that could still be used.
+ */
 export async function revokeInvitations(
   tx: Tx,
   orgId: string,
-  f: { id?: string; email?: string },
+  f: { id?: string; email?: string; expiredToo?: boolean },
   revokedBy: string | null,
 ): Promise<Pick<Invitation, 'id' | 'org_id' | 'role' | 'invited_by'>[]> {
-  let q = tx
-    .updateTable('invitations')
-    .set({ revoked_at: new Date(), revoked_by: revokedBy })
-    .where('org_id', '=', orgId)
-    .where('accepted_at', 'is', null)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', new Date());
-  if (f.id) q = q.where('id', '=', f.id);
-  if (f.email) q = q.where('email', '=', f.email);
-  return q.returning(['id', 'org_id', 'role', 'invited_by']).execute();
-}
-
-/**
- * Before a new invitation of `email` is written: revokes every open invitation of the address into
- * the org (neither accepted nor revoked), the expired ones too. The unique index
- * invitations_one_open_per_address (migration 0030) admits one open row per (org, email), and
- * expiry is a time the index cannot see: left open, an expired one would refuse the new row.
- * Returns the ones that were still live (not expired): the links the new invitation replaces.
- */
-export async function revokeOpenInvitationsOfAddress(
-  tx: Tx,
-  orgId: string,
-  email: string,
-  revokedBy: string,
-): Promise<Pick<Invitation, 'id' | 'org_id' | 'role' | 'invited_by'>[]> {
   const now = new Date();
-  const closed = await tx
+  let q = tx
     .updateTable('invitations')
     .set({ revoked_at: now, revoked_by: revokedBy })
     .where('org_id', '=', orgId)
-    .where('email', '=', email)
     .where('accepted_at', 'is', null)
-    .where('revoked_at', 'is', null)
-    .returning(['id', 'org_id', 'role', 'invited_by', 'expires_at'])
-    .execute();
+    .where('revoked_at', 'is', null);
+  if (!f.expiredToo) q = q.where('expires_at', '>', now);
+  if (f.id) q = q.where('id', '=', f.id);
+  if (f.email) q = q.where('email', '=', f.email);
+  const closed = await q.returning(['id', 'org_id', 'role', 'invited_by', 'expires_at']).execute();
   return closed
     .filter((i) => i.expires_at > now)
     .map(({ id, org_id, role, invited_by }) => ({ id, org_id, role, invited_by }));

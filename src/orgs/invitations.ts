@@ -13,7 +13,6 @@
 // then the invitations (invitation-accept.ts acceptLocked states the order and why): an invite or
 // revoke racing an accept of the same invitation waits for it and then answers for what it finds,
 // never a deadlock.
-import { createHash } from 'node:crypto';
 import { findActiveMembership } from '../access/membership.repository.ts';
 import { assertEmailDomainAllowed, readSettings } from '../access/org-policy.ts';
 import { requirePermission } from '../access/permissions.ts';
@@ -23,7 +22,7 @@ import { recordAct, recordRevocations } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { invalidEmail } from '../auth/register.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
-import { lockForTransaction } from '../db/advisory-lock.ts';
+import { lockNameForTransaction } from '../db/advisory-lock.ts';
 import { violatedUniqueIndex } from '../db/errors.ts';
 import type { AuditLog, Invitation, Org, Role } from '../db/schema.ts';
 import { type Tx, withTenant } from '../db/tenant.ts';
@@ -38,7 +37,6 @@ import {
   insertInvitation,
   listPendingInvitations,
   revokeInvitations,
-  revokeOpenInvitationsOfAddress,
 } from './invitation.repository.ts';
 import { findMemberByEmail } from './member.repository.ts';
 import { assertMayGrant } from './roles.ts';
@@ -79,6 +77,9 @@ export interface StagedInvitation {
   inviterName: string | undefined;
 }
 
+/** The advisory-lock space of lockAddress (any constant of its own; see lockCall's). */
+const INVITATION_ADDRESS_LOCK_SPACE = 70_260_031;
+
 /** The unique index that admits one open invitation per (org, email): migration 0030. */
 const ONE_OPEN_PER_ADDRESS = 'invitations_one_open_per_address';
 
@@ -95,12 +96,11 @@ const ONE_OPEN_PER_ADDRESS = 'invitations_one_open_per_address';
  * invitation take it (stageInvitation; createOrgUser before it locks the address's invitations);
  * accept, revoke, a removal or a disable never do, and whoever holds it waits only for locks those
  * take after their org and account locks, so no cycle. Taking it again in one transaction is
- * free. The key is 48 bits of SHA-256 over the pair: a collision (with another address, or another
- * advisory lock's key) only makes two transactions wait in turn.
+ * free. The lock is the pair's name in a space of its own (a hash collision with another address
+ * only makes two transactions wait in turn).
  */
 export async function lockAddress(tx: Tx, orgId: string, email: string): Promise<void> {
-  const digest = createHash('sha256').update(`invitation-address\0${orgId}\0${email}`).digest();
-  await lockForTransaction(tx, digest.readUIntBE(0, 6));
+  await lockNameForTransaction(tx, INVITATION_ADDRESS_LOCK_SPACE, `${orgId}:${email}`);
 }
 
 /**
@@ -132,7 +132,12 @@ export async function stageInvitation(
   // has committed once this returns, so the membership is read only after it: a member by now
   // is refused (409), not sent a second link into the org they just joined. Expired ones are
   // closed too (the index sees no time); only the live ones count as replaced.
-  const replaced = await revokeOpenInvitationsOfAddress(tx, p.orgId, input.email, p.userId);
+  const replaced = await revokeInvitations(
+    tx,
+    p.orgId,
+    { email: input.email, expiredToo: true },
+    p.userId,
+  );
   const member = await findMemberByEmail(tx, p.orgId, input.email);
   if (member?.status === 'active') throw new AppError('already_member');
   const row = await insertInvitation(tx, {

@@ -1,7 +1,7 @@
 // Call-log writes and the lookups webhooks need, run in the org service context (withOrgService):
 // row-level security confines them to the org the webhook belongs to; the org filter repeats it.
 
-import { sql } from 'kysely';
+import { lockNameForTransaction } from '../db/advisory-lock.ts';
 import { liveRows, orgRow } from '../db/owned-rows.ts';
 import type { Agent, Call, CallStatus, Phone, ScheduledCall } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
@@ -26,9 +26,7 @@ const CALL_LOCK_SPACE = 70_260_030;
  * live-call slot it should have freed. Behind this lock they run one at a time per call.
  */
 export async function lockCall(tx: Tx, callSid: string): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${sql.lit(CALL_LOCK_SPACE)}, hashtext(${callSid}))`.execute(
-    tx,
-  );
+  await lockNameForTransaction(tx, CALL_LOCK_SPACE, callSid);
 }
 
 /** Insert unless a row with this CallSid exists (Twilio retries, webhook/dispatcher races). */
