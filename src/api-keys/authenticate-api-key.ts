@@ -60,6 +60,7 @@ export function createApiKeyAuthenticator(auth: AuthContext) {
     if (!cred || !constantTimeEqual(cred.key_hash, hashToken(key))) return null;
     // The one rule every place that honours a key applies (device sockets too).
     const standing = apiKeyStanding(cred, now);
+    // A creator with no role is 'dead' by apiKeyStanding already; named again to narrow the type.
     if (standing === 'dead' || cred.member_role === null) {
       refused?.('dead');
       return null;
