@@ -65,7 +65,8 @@ export type AccessTokenRefusal = 'invalid' | 'expired' | 'revoked' | 'org_suspen
 
 export type AccessTokenCheck =
   | { ok: true; claims: AccessClaims }
-  | { ok: false; reason: AccessTokenRefusal };
+  /** `sessionId`: of a revoked token, the session (its revocation may say why it ended). */
+  | { ok: false; reason: AccessTokenRefusal; sessionId?: string };
 
 /**
  * The one access-token check: signature and claims (served from the verified-token cache), a
@@ -107,7 +108,9 @@ function checkClaims(auth: AuthContext, claims: AccessClaims): AccessTokenCheck 
   if (claims.su !== true && auth.suspendedOrgs.isSuspended(claims.org)) {
     return { ok: false, reason: 'org_suspended' };
   }
-  if (auth.revocation.isRevoked(claims.sid)) return { ok: false, reason: 'revoked' };
+  if (auth.revocation.isRevoked(claims.sid)) {
+    return { ok: false, reason: 'revoked', sessionId: claims.sid };
+  }
   return { ok: true, claims };
 }
 

@@ -11,13 +11,29 @@ import { revokedSince } from './session.repository.ts';
 /** How far each poll reaches back before the previous one's reading (database clock). */
 export const REVOCATION_OVERLAP_MS = 30_000;
 
+/** The sessions' revoked_reason of an org's suspension or lockdown (src/suspension/). */
+const SUSPENSION_REASONS: ReadonlySet<string> = new Set(['org_suspended', 'org_lockdown']);
+
+/** Whether a session's revoked_reason says its org's suspension (or lockdown) ended it. */
+export function isSuspensionReason(reason: string | null | undefined): boolean {
+  return reason != null && SUSPENSION_REASONS.has(reason);
+}
+
 export interface RevocationList {
   isRevoked(sessionId: string): boolean;
-  add(sessionIds: readonly string[]): void;
+  /**
+   * Whether the session ended by its org's suspension (or lockdown): what its holder is told is
+   * `org suspended`, not `revoked` (README, kill switch), even before this instance's
+   * suspended-org poll has found the org.
+   */
+  endedBySuspension(sessionId: string): boolean;
+  /** Sessions ended here; `reason` is the revoked_reason written with them (the suspension's). */
+  add(sessionIds: readonly string[], reason?: string): void;
   /**
    * Be told of every session this instance learns has ended, once per session: those ended here
    * (at `add`) and those ended on other instances (at the poll that finds them). Live
-   * connections that outlast a request (device sockets, LiveKit participants) hang up on it.
+   * connections that outlast a request (device sockets, LiveKit participants) hang up on it;
+   * `endedBySuspension` already answers for every id a listener is given.
    * Returns the unsubscribe function. A listener that throws is logged, never stops the others.
    */
   onRevoked(listener: (sessionIds: readonly string[]) => void): () => void;
@@ -34,7 +50,10 @@ export function createRevocationList(opts: {
   retainMs: number;
   logger?: Logger;
 }): RevocationList {
-  const revoked = new Map<string, number>();
+  // Invariant: an id is known ended by suspension only with the revocation that says so — the
+  // same `add` call or poll row, recorded before any listener hears of it — never by another
+  // read, and forgotten with it (one map, one prune).
+  const revoked = new Map<string, { at: number; bySuspension: boolean }>();
   // The watermark is the database's clock (as revoked_at is), never this instance's: a lagging
   // clock on either side must not hide a revocation. Polls overlap by REVOCATION_OVERLAP_MS: a
   // revocation stamped before the previous poll's reading but committed after its read still
@@ -42,27 +61,33 @@ export function createRevocationList(opts: {
   let since: Date | null = null;
 
   /** Record revocations; returns the ids this instance did not know yet. */
-  function record(entries: Iterable<[string, number]>): string[] {
+  function record(entries: Iterable<[string, string | null | undefined]>, at: number): string[] {
     const fresh: string[] = [];
-    for (const [id, at] of entries) {
-      if (!revoked.has(id)) fresh.push(id);
-      revoked.set(id, at);
+    for (const [id, reason] of entries) {
+      const known = revoked.get(id);
+      if (!known) fresh.push(id);
+      // A session is revoked once (revoked_at is set only when null): its reason never changes,
+      // but a caller of `add` that gave none must not hide the one a poll reads.
+      revoked.set(id, { at, bySuspension: isSuspensionReason(reason) || !!known?.bySuspension });
     }
     return fresh;
   }
 
   function prune(now: number) {
-    for (const [id, at] of revoked) if (now - at > opts.retainMs) revoked.delete(id);
+    for (const [id, { at }] of revoked) if (now - at > opts.retainMs) revoked.delete(id);
   }
 
   const feed = createPolledFeed<string>({
     async read() {
-      const { now, ids } = await withSystemRead(opts.database, (tx) =>
+      const { now, rows } = await withSystemRead(opts.database, (tx) =>
         revokedSince(tx, since, opts.retainMs),
       );
       // Kept from when this instance learned of it: retention is judged by one clock, its own.
       const learned = Date.now();
-      const fresh = record(ids.map((id) => [id, learned] as [string, number]));
+      const fresh = record(
+        rows.map((r) => [r.id, r.revoked_reason]),
+        learned,
+      );
       since = new Date(now.getTime() - REVOCATION_OVERLAP_MS);
       prune(learned);
       return fresh;
@@ -77,9 +102,14 @@ export function createRevocationList(opts: {
 
   return {
     isRevoked: (id) => revoked.has(id),
-    add(ids) {
-      const now = Date.now();
-      feed.notify(record(ids.map((id) => [id, now] as [string, number])));
+    endedBySuspension: (id) => revoked.get(id)?.bySuspension === true,
+    add(ids, reason) {
+      feed.notify(
+        record(
+          ids.map((id) => [id, reason]),
+          Date.now(),
+        ),
+      );
     },
     onRevoked: feed.subscribe,
     poll: feed.poll,

@@ -79,13 +79,27 @@ export function liveSessionsOfUser(tx: Tx, userId: string): Promise<Session[]> {
 /**
  * Of `ids`, the sessions that no longer stand (revoked, past their absolute lifetime, their
  * refresh chain dead of idleness, or gone): what a credential minted by them, still held open
- * (a device socket), must end with.
+ * (a device socket), must end with. Each with its revoked_reason (null when nothing revoked it):
+ * why it ended decides what the holder is told.
  */
-export async function endedSessionIds(tx: Tx, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+export async function endedSessions(
+  tx: Tx,
+  ids: readonly string[],
+): Promise<Map<string, string | null>> {
+  if (ids.length === 0) return new Map();
   const live = await liveSessions(tx).select('s.id').where('s.id', 'in', ids).execute();
   const standing = new Set(live.map((r) => r.id));
-  return new Set(ids.filter((id) => !standing.has(id)));
+  const ended = ids.filter((id) => !standing.has(id));
+  if (ended.length === 0) return new Map();
+  // Read after: a session seen ended above shows its reason here (revoked_reason is written
+  // with revoked_at, once).
+  const rows = await tx
+    .selectFrom('sessions')
+    .select(['id', 'revoked_reason'])
+    .where('id', 'in', ended)
+    .execute();
+  const reason = new Map(rows.map((r) => [r.id, r.revoked_reason]));
+  return new Map(ended.map((id) => [id, reason.get(id) ?? null]));
 }
 
 /** Revoke sessions matching the filter; returns the ids revoked (for the revocation cache). */
@@ -117,12 +131,13 @@ export async function revokedSince(tx: Tx, since: Date | null, firstLookbackMs: 
     .selectNoFrom(sql<Date>`clock_timestamp()`.as('now'))
     .executeTakeFirstOrThrow();
   const from = since ?? new Date(now.getTime() - firstLookbackMs);
+  // With why: a suspension's sessions tell their holders `org suspended` (src/auth/revocation.ts).
   const rows = await tx
     .selectFrom('sessions')
-    .select('id')
+    .select(['id', 'revoked_reason'])
     .where('revoked_at', '>=', from)
     .execute();
-  return { now, ids: rows.map((r) => r.id) };
+  return { now, rows };
 }
 
 export async function insertRefreshToken(

@@ -6,7 +6,8 @@ import { can, requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAct } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import { endedSessionIds } from '../auth/session.repository.ts';
+import { isSuspensionReason } from '../auth/revocation.ts';
+import { endedSessions } from '../auth/session.repository.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
 import type { Database } from '../db/database.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
@@ -35,6 +36,8 @@ export const KEY_CLOSE_REASON = {
   mfa_pending: 'mfa pending',
 } as const;
 export type KeyCloseReason = (typeof KEY_CLOSE_REASON)[keyof typeof KEY_CLOSE_REASON];
+/** A session's sockets: `org suspended` when its org's suspension ended it (README, kill switch). */
+type SessionCloseReason = typeof KEY_CLOSE_REASON.dead | typeof KEY_CLOSE_REASON.org_suspended;
 
 /**
  * Of these API keys, those that may not stream now, with why: the one rule of every place that
@@ -215,14 +218,20 @@ export function findEnded(
   devices: Set<string>;
   /** key id → the close reason of its sockets */
   keys: Map<string, KeyCloseReason>;
-  sessions: Set<string>;
+  /** session id → the close reason of its sockets: the suspension's, or `revoked` */
+  sessions: Map<string, SessionCloseReason>;
 }> {
   return withSystem(database, async (tx) => ({
     devices: await repo.revokedDeviceIds(tx, live.deviceIds),
     keys: new Map(
       [...(await unusableApiKeys(tx, live.apiKeyIds))].map(([id, s]) => [id, KEY_CLOSE_REASON[s]]),
     ),
-    sessions: await endedSessionIds(tx, live.sessionIds),
+    sessions: new Map(
+      [...(await endedSessions(tx, live.sessionIds))].map(([id, why]) => [
+        id,
+        isSuspensionReason(why) ? KEY_CLOSE_REASON.org_suspended : KEY_CLOSE_REASON.dead,
+      ]),
+    ),
   }));
 }
 

@@ -15,7 +15,12 @@ import type { Principal } from '../access/principal.ts';
 import { headerOrg } from '../admin/act-in-org.ts';
 import type { ApiKeyRefusal } from '../api-keys/authenticate-api-key.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
-import { accessPrincipal, bearerToken, checkAccessToken } from '../auth/authenticate.ts';
+import {
+  type AccessTokenCheck,
+  accessPrincipal,
+  bearerToken,
+  checkAccessToken,
+} from '../auth/authenticate.ts';
 import { ACCESS_COOKIE } from '../auth/cookies.ts';
 import type { Role } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
@@ -53,10 +58,22 @@ export interface GateDeps {
 const refuse = (reason: string): GateResult => ({ ok: false, code: 1008, reason });
 /** The close reason when the socket's org is suspended (the kill switch). */
 export const ORG_SUSPENDED = 'org suspended';
-const tokenRefusal = (reason: string) =>
-  refuse(
-    reason === 'invalid' ? 'invalid token' : reason === 'org_suspended' ? ORG_SUSPENDED : reason,
-  );
+/**
+ * A session that its org's suspension ended is refused as the suspension's (README, kill switch),
+ * also before this instance's suspended-org poll has found the org: the revocation says why.
+ */
+const revokedRefusal = (auth: AuthContext, sessionId: string | null | undefined) =>
+  refuse(sessionId && auth.revocation.endedBySuspension(sessionId) ? ORG_SUSPENDED : 'revoked');
+const tokenRefusal = (auth: AuthContext, checked: Exclude<AccessTokenCheck, { ok: true }>) =>
+  checked.reason === 'revoked'
+    ? revokedRefusal(auth, checked.sessionId)
+    : refuse(
+        checked.reason === 'invalid'
+          ? 'invalid token'
+          : checked.reason === 'org_suspended'
+            ? ORG_SUSPENDED
+            : checked.reason,
+      );
 
 /** `Sec-WebSocket-Protocol: bearer, <token>`: the token, or undefined. */
 export function subprotocolToken(request: FastifyRequest): string | undefined {
@@ -114,7 +131,7 @@ async function fromToken(
     }
   }
   const checked = await checkAccessToken(deps.auth, token);
-  if (!checked.ok) return tokenRefusal(checked.reason);
+  if (!checked.ok) return tokenRefusal(deps.auth, checked);
   return fromPrincipal(accessPrincipal(checked.claims, 'bearer'));
 }
 
@@ -131,7 +148,7 @@ async function fromCredential(deps: GateDeps, request: FastifyRequest): Promise<
   if (cookie) {
     if (request.headers.origin !== deps.origin) return refuse('wrong origin');
     const checked = await checkAccessToken(deps.auth, cookie);
-    if (!checked.ok) return tokenRefusal(checked.reason);
+    if (!checked.ok) return tokenRefusal(deps.auth, checked);
     return fromPrincipal(accessPrincipal(checked.claims, 'cookie'));
   }
   return null;
@@ -186,7 +203,9 @@ async function authenticateHolder(deps: GateDeps, request: FastifyRequest): Prom
   const t = used.ticket;
   // The suspension first: it ended the session too, and says why (README, kill switch).
   if (deps.auth.suspendedOrgs.isSuspended(t.org_id)) return refuse(ORG_SUSPENDED);
-  if (t.session_id && deps.auth.revocation.isRevoked(t.session_id)) return refuse('revoked');
+  if (t.session_id && deps.auth.revocation.isRevoked(t.session_id)) {
+    return revokedRefusal(deps.auth, t.session_id);
+  }
   // A ticket that arrives with another credential (a browser's cookie) must be that caller's:
   // a ticket of another user or org is refused, not silently preferred.
   const other = await fromCredential(deps, request).catch(() => null);

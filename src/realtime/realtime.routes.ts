@@ -96,12 +96,12 @@ function deviceJson(d: Device) {
   };
 }
 
-/** The registry of this instance's device sockets, with the configured per-instance limits. */
 /** Whether the request came by Node's 'upgrade' event (Node sets `upgrade`; its typings omit it). */
 function isUpgrade(request: FastifyRequest): boolean {
   return (request.raw as { upgrade?: boolean }).upgrade === true;
 }
 
+/** The registry of this instance's device sockets, with the configured per-instance limits. */
 export function createDeviceSockets(config: Readonly<Config>): SocketRegistry {
   return createSocketRegistry({
     perUser: config.realtime.maxSocketsPerUser,
@@ -191,31 +191,17 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
   }
 
   // Revocation -------------------------------------------------------------------------------
-  // A suspension ends the org's sessions too, and on another instance the revocation poll may
-  // find them before the suspended-org poll finds the org: the sockets would close `revoked`
-  // instead of `org suspended` (README, kill switch). So before closing sessions' sockets of an
-  // org not known here as suspended, the suspended orgs are read once (onSuspended closes those
-  // orgs' sockets with their reason); the rest close `revoked`, also when that read fails.
+  // At once, never after a read: a suspension ended its org's sessions too, and its sockets hear
+  // why (`org suspended`, README kill switch) from the revocation itself (endedBySuspension) or
+  // from the org being known suspended here, whichever of the two polls arrives first elsewhere.
   const unsubscribe = auth.revocation.onRevoked((ids) => {
     const ended = new Set(ids);
     const hit = (s: LiveSocket) => s.sessionId !== undefined && ended.has(s.sessionId);
-    const closeRevoked = () => registry.closeWhere((s) => hit(s), 1008, REVOKED);
-    registry.closeWhere(
-      (s) => hit(s) && auth.suspendedOrgs.isSuspended(s.orgId),
-      1008,
-      ORG_SUSPENDED,
-    );
-    if (registry.all().some((s) => hit(s) && !s.controller.signal.aborted)) {
-      auth.suspendedOrgs
-        .poll()
-        .catch((err: Error) =>
-          app.log.warn(
-            { err: { message: err.message } },
-            'suspended-org read before a revocation close failed',
-          ),
-        )
-        .finally(closeRevoked);
-    }
+    const bySuspension = (s: LiveSocket) =>
+      auth.suspendedOrgs.isSuspended(s.orgId) ||
+      (s.sessionId !== undefined && auth.revocation.endedBySuspension(s.sessionId));
+    registry.closeWhere((s) => hit(s) && bySuspension(s), 1008, ORG_SUSPENDED);
+    registry.closeWhere((s) => hit(s) && !bySuspension(s), 1008, REVOKED);
   });
 
   // API keys revoked here (deleted, or with their creator): their sockets at once; those revoked
@@ -258,11 +244,14 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
         reason,
       );
     }
-    registry.closeWhere(
-      (s) => s.sessionId !== undefined && ended.sessions.has(s.sessionId),
-      1008,
-      REVOKED,
-    );
+    // A session's sockets likewise: `org suspended` when the suspension ended it, else `revoked`.
+    for (const reason of new Set(ended.sessions.values())) {
+      registry.closeWhere(
+        (s) => s.sessionId !== undefined && ended.sessions.get(s.sessionId) === reason,
+        1008,
+        reason,
+      );
+    }
   }
   function stopWatching() {
     if (watchTimer) clearInterval(watchTimer);
@@ -299,7 +288,7 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
     if (auth.suspendedOrgs.isSuspended(holder.orgId)) return ORG_SUSPENDED;
     if (devicesRevokedHere.has(deviceId)) return DEVICE_REVOKED;
     if (holder.sessionId !== undefined && auth.revocation.isRevoked(holder.sessionId)) {
-      return REVOKED;
+      return auth.revocation.endedBySuspension(holder.sessionId) ? ORG_SUSPENDED : REVOKED;
     }
     if (holder.apiKeyId !== undefined && auth.apiKeyRevocations.isRevoked(holder.apiKeyId)) {
       return REVOKED;

@@ -88,6 +88,9 @@ export function createSuspension(deps: {
     meta: RequestMeta,
     authorize?: (tx: Parameters<Parameters<typeof withSystem>[1]>[0]) => Promise<void>,
   ): Promise<SuspensionOutcome> {
+    // Written on the sessions it ends and given with them to the revocation list: every
+    // instance's live sockets learn from the revocation itself that the suspension ended them.
+    const revokedReason = kind === 'lockdown' ? 'org_lockdown' : 'org_suspended';
     const out = await withSystem(database, async (tx) => {
       const current = await lockOrg(tx, orgId);
       if (!current) throw notFound('org');
@@ -96,11 +99,7 @@ export function createSuspension(deps: {
         throw new AppError('conflict', 'The organization is already suspended');
       }
       const org = await markSuspended(tx, orgId, { kind, reason, by: actor.userId });
-      const ended = await revokeOrgSessions(
-        tx,
-        orgId,
-        kind === 'lockdown' ? 'org_lockdown' : 'org_suspended',
-      );
+      const ended = await revokeOrgSessions(tx, orgId, revokedReason);
       const scheduledCallsPaused = await countPendingScheduledCalls(tx, orgId);
       const apiKeysHeld = await countUsableApiKeys(tx, orgId);
       const live = await liveCalls(tx, config, orgId);
@@ -122,11 +121,11 @@ export function createSuspension(deps: {
       });
       return { org, ended, scheduledCallsPaused, apiKeysHeld, live };
     });
-    // This instance at once; the others at their next poll of either list. The org first: what
-    // the sessions' live sockets hear is why they ended (`org suspended`), not that their
-    // session did (`revoked`).
+    // This instance at once; the others at their next poll of either list, or their device-socket
+    // watcher's next look. The sessions carry the reason: their live sockets hear `org suspended`
+    // whichever of these arrives first.
     auth.suspendedOrgs.suspend([orgId]);
-    auth.revocation.add(out.ended);
+    auth.revocation.add(out.ended, revokedReason);
     const calls = await endCalls(out.live);
     if (out.live.callSids.length > 0) {
       await recordAuditAlone(database, meta, {
