@@ -409,8 +409,10 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
       // itself, with a close frame devices understand.
       config: { ...MFA_PENDING_ALLOWED, ...SOCKET_GATE },
       schema: { hide: true },
-      // A malformed handshake is answered here, as a problem document, before any credential is
-      // read (a ticket would be spent) and before `ws` would answer it with its own page.
+      // A malformed handshake is answered here, as a problem document, before the socket gate
+      // reads a credential (a ticket would be spent; the global authenticator has already looked
+      // up an Authorization header's API key, as for any request) and before `ws` would answer it
+      // with its own page.
       onRequest: async (request) => {
         if (!isUpgrade(request)) return;
         const problem = handshakeProblem(request.headers);
