@@ -21,7 +21,12 @@ describe('the access-token check', () => {
     expect(again).toMatchObject({ ok: true, claims: { sub: u.userId, org: u.orgId } });
 
     auth.revocation.add([sidOf(u.access)]);
-    expect(checkAccessToken(auth, u.access)).toEqual({ ok: false, reason: 'revoked' });
+    // The refusal names the session it ended (the socket gate tells a suspension's end apart).
+    expect(checkAccessToken(auth, u.access)).toEqual({
+      ok: false,
+      reason: 'revoked',
+      sessionId: sidOf(u.access),
+    });
     const res = await t.app.inject({ url: '/api/auth/verify', headers: bearer(u.access) });
     expect(res.statusCode).toBe(401);
   });
