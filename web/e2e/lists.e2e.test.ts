@@ -204,6 +204,9 @@ describe('lists, threads and logs', () => {
     await page.goto('/app/org/audit');
     const pages = page.getByRole('navigation', { name: 'Audit log pages' });
     const older = pages.getByRole('button', { name: 'Older' });
+    // Older is enabled while the first page still loads, and does nothing then (no cursor yet):
+    // press it only once that page is shown.
+    await page.getByRole('table', { name: 'Audit log events' }).waitFor();
     await expect.poll(() => older.isEnabled()).toBe(true);
     await older.focus();
     // Older until the last page: while each page loads the focus stays on Older; at the last,
