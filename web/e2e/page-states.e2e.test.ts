@@ -17,6 +17,18 @@ import { logIn, story } from './support/story.ts';
 
 const PASSWORD = 'quartz heron marble lantern 58';
 const s = story('page-states');
+/** Answers standing in for the server: out of service, and its refusal of the session. */
+const DOWN = { status: 503, contentType: 'text/plain', body: 'down' };
+const UNAUTHENTICATED = {
+  status: 401,
+  contentType: 'application/problem+json',
+  body: JSON.stringify({
+    type: 'about:blank',
+    title: 'Unauthenticated',
+    status: 401,
+    code: 'unauthenticated',
+  }),
+};
 const step = s.step;
 
 /** yyyy-mm-dd of `d` in the local time zone (the browser's: both run on this machine). */
@@ -152,9 +164,7 @@ describe('page states and filters', () => {
     const name = page.getByLabel('Organization name');
     await name.waitFor();
     // Every re-read of /auth/me answers 503 from here: saving re-reads it.
-    await page.route('**/auth/me', (route) =>
-      route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' }),
-    );
+    await page.route('**/auth/me', (route) => route.fulfill(DOWN));
     try {
       await name.fill('States Org');
       const reread = page.waitForResponse((r) => r.url().endsWith('/auth/me'));
@@ -175,8 +185,7 @@ describe('page states and filters', () => {
     let reads = 0;
     await page.route('**/auth/me', async (route) => {
       reads++;
-      if (reads === 1)
-        await route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' });
+      if (reads === 1) await route.fulfill(DOWN);
       else await route.fallback();
     });
     try {
@@ -197,7 +206,7 @@ describe('page states and filters', () => {
       let reads = 0;
       await page.route('**/auth/me', async (route) => {
         reads++;
-        if (down) await route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' });
+        if (down) await route.fulfill(DOWN);
         else await route.fallback();
       });
       try {
@@ -251,21 +260,12 @@ describe('page states and filters', () => {
       let renewals = 0;
       await page.route('**/api/auth/refresh', async (route) => {
         renewals++;
-        if (down) await route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' });
+        if (down) await route.fulfill(DOWN);
         else await route.fallback();
       });
       await page.route('**/auth/me', async (route) => {
         if (down) {
-          await route.fulfill({
-            status: 401,
-            contentType: 'application/problem+json',
-            body: JSON.stringify({
-              type: 'about:blank',
-              title: 'Unauthenticated',
-              status: 401,
-              code: 'unauthenticated',
-            }),
-          });
+          await route.fulfill(UNAUTHENTICATED);
         } else await route.fallback();
       });
       try {
@@ -297,20 +297,9 @@ describe('page states and filters', () => {
     const list = (u: URL) => u.pathname === '/api/calls';
     await page.route('**/api/auth/refresh', async (route) => {
       renewals++;
-      await route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' });
+      await route.fulfill(DOWN);
     });
-    await page.route(list, (route) =>
-      route.fulfill({
-        status: 401,
-        contentType: 'application/problem+json',
-        body: JSON.stringify({
-          type: 'about:blank',
-          title: 'Unauthenticated',
-          status: 401,
-          code: 'unauthenticated',
-        }),
-      }),
-    );
+    await page.route(list, (route) => route.fulfill(UNAUTHENTICATED));
     try {
       await page.goto('/app/calls');
       await page.getByRole('alert').filter({ hasText: 'your session was not ended' }).waitFor();
@@ -326,9 +315,7 @@ describe('page states and filters', () => {
 
   step('a session that cannot be read still leads to the login form when asked', async () => {
     s.focus(page);
-    await page.route('**/auth/me', (route) =>
-      route.fulfill({ status: 503, contentType: 'text/plain', body: 'down' }),
-    );
+    await page.route('**/auth/me', (route) => route.fulfill(DOWN));
     try {
       await page.goto('/app/calls');
       await page.getByRole('button', { name: 'Go to the login form' }).click();
@@ -349,16 +336,7 @@ describe('page states and filters', () => {
       let reads = 0;
       await page.route('**/auth/me', async (route) => {
         reads++;
-        await route.fulfill({
-          status: 401,
-          contentType: 'application/problem+json',
-          body: JSON.stringify({
-            type: 'about:blank',
-            title: 'Unauthenticated',
-            status: 401,
-            code: 'unauthenticated',
-          }),
-        });
+        await route.fulfill(UNAUTHENTICATED);
       });
       try {
         await page.goto('/app/calls');
