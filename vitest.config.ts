@@ -21,6 +21,11 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll waits for something that happens in another process (a browser, a socket's
+    // peer, a server's timer). Its 1-s default failed under CI's load while the awaited thing
+    // was merely slow; 20 s matches the browser's action timeout (web/e2e/support/browser.ts).
+    // A poll only ever waits for what must come, so a longer wait costs nothing when it passes.
+    expect: { poll: { timeout: 20_000 } },
     env: { NODE_ENV: 'test' },
   },
 });

@@ -752,7 +752,9 @@ describe('device sockets: upgrade issue, close release', () => {
     expect((await usage(a.owner)).device_sockets).toMatchObject({ live: 1, limit: 1 });
     first.ws.close();
     await first.closed;
-    await vi.waitFor(async () => expect((await usage(a.owner)).device_sockets.live).toBe(0));
+    await vi.waitFor(async () => expect((await usage(a.owner)).device_sockets.live).toBe(0), {
+      timeout: 10_000,
+    });
     const next = await mustOpen(url(a.manager, 'two'));
     next.ws.close();
     await next.closed;
