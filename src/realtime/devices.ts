@@ -2,6 +2,7 @@
 // database half of accepting a socket), listing and revoking one's own devices.
 import { isPerson } from '../access/actor.ts';
 import { type ApiKeyStanding, apiKeyStanding } from '../access/api-key-standing.ts';
+import { mfaEnrollmentPending } from '../access/org-policy.ts';
 import { can, requirePermission } from '../access/permissions.ts';
 import { type Principal, tenantOf } from '../access/principal.ts';
 import { recordAct } from '../audit/audit.ts';
@@ -38,6 +39,32 @@ export const KEY_CLOSE_REASON = {
 export type KeyCloseReason = (typeof KEY_CLOSE_REASON)[keyof typeof KEY_CLOSE_REASON];
 /** A session's sockets: `org suspended` when its org's suspension ended it (README, kill switch). */
 type SessionCloseReason = typeof KEY_CLOSE_REASON.dead | typeof KEY_CLOSE_REASON.org_suspended;
+
+/**
+ * Whether the org's MFA policy pins the session behind a person's socket to enrolment now: the one
+ * rule of login, refresh and switch-org (mfaEnrollmentPending), judged by what the database holds
+ * (the member's role, the user's MFA, the session's amr), not by the token's claims. A token or
+ * ticket minted before `mfa_required_roles` named the role carries no `mfa_pending`; judged by it,
+ * a socket would stream for as long as the session lives, past every refresh that pins it.
+ */
+function sessionPinned(
+  f: {
+    member_role: Role | null;
+    mfa_enabled_at: Date | null;
+    org_settings: Record<string, unknown> | null;
+  },
+  amr: readonly string[] | null,
+): boolean {
+  return (
+    f.member_role !== null &&
+    mfaEnrollmentPending(
+      { mfa_enabled_at: f.mfa_enabled_at },
+      amr ?? [],
+      f.org_settings,
+      f.member_role,
+    )
+  );
+}
 
 /**
  * Of these API keys, those that may not stream now, with why: the one rule of every place that
@@ -154,17 +181,28 @@ export interface DeviceHolder {
   orgId: string;
   userId: string;
   role: Role;
+  /** A person's session (token, cookie or ticket); none for an API key. */
+  sessionId?: string;
 }
 
 export type DeviceOpening =
   | { ok: true; device: Device }
-  | { ok: false; reason: 'account disabled' | 'not a member' | 'device revoked' };
+  | {
+      ok: false;
+      reason:
+        | 'account disabled'
+        | 'not a member'
+        | 'device revoked'
+        | typeof KEY_CLOSE_REASON.mfa_pending;
+    };
 
 /**
  * The database half of accepting a socket, in one transaction in the holder's tenant context:
  * the person must still be an active user and member of the org (a token outlives neither by
- * more than the revocation poll, a ticket or key not at all), and the device must not be revoked;
- * then the device row is created or its last_seen_at and codec updated.
+ * more than the revocation poll, a ticket or key not at all), a person's session must not be
+ * pinned to MFA enrolment by the org's policy now (sessionPinned: a token or ticket from before
+ * the policy says nothing of it; an API key's creator is judged by apiKeyStanding), and the device
+ * must not be revoked; then the device row is created or its last_seen_at and codec updated.
  */
 export function openDevice(
   database: Database,
@@ -174,11 +212,14 @@ export function openDevice(
 ): Promise<DeviceOpening> {
   const ctx = { orgId: holder.orgId, userId: holder.userId, role: holder.role };
   return withTenant(database, ctx, async (tx) => {
-    const standing = await repo.findStanding(tx, holder.orgId, holder.userId);
+    const standing = await repo.findStanding(tx, holder.orgId, holder.userId, holder.sessionId);
     if (standing?.user_status !== 'active') {
       return { ok: false, reason: 'account disabled' } as const;
     }
     if (standing.member_role === null) return { ok: false, reason: 'not a member' } as const;
+    if (holder.sessionId !== undefined && sessionPinned(standing, standing.session_amr)) {
+      return { ok: false, reason: KEY_CLOSE_REASON.mfa_pending } as const;
+    }
     const device = await repo.upsertDevice(tx, {
       org_id: holder.orgId,
       user_id: holder.userId,
@@ -197,22 +238,27 @@ export function deviceSeen(database: Database, holder: DeviceHolder, deviceId: s
   return withTenant(database, ctx, (tx) => repo.touchDevice(tx, deviceId));
 }
 
+/** A person's socket's (session, org): what the MFA policy is judged for (findEnded's `pinned`). */
+export const sessionInOrg = (sessionId: string, orgId: string) => `${sessionId} ${orgId}`;
+
 /**
  * Of the live sockets' devices, API keys and sessions, those that ended elsewhere: devices revoked
  * (on any instance), keys that may not stream (apiKeyStanding: dead, org suspended, creator pinned
- * to MFA enrolment by a policy set since) and
- * sessions that no longer stand. A revocation reaches sockets through the revocation list; a
- * session that simply ran out (its absolute lifetime, or its refresh chain dead of idleness) is
- * revoked by nobody, and a socket opened with one of its tokens (or a ticket it asked for) would
- * otherwise stream on for as long as it stays open. On the system path: one instance holds the
- * sockets of many orgs.
+ * to MFA enrolment by a policy set since), sessions that no longer stand, and sessions the org's
+ * MFA policy now pins to enrolment in the socket's org (sessionPinned: a policy set, or a role
+ * named, since the socket opened; nothing revokes the session, its next refresh is pinned). A
+ * revocation reaches sockets through the revocation list; a session that simply ran out (its
+ * absolute lifetime, or its refresh chain dead of idleness) is revoked by nobody, and a socket
+ * opened with one of its tokens (or a ticket it asked for) would otherwise stream on for as long as
+ * it stays open. On the system path: one instance holds the sockets of many orgs.
  */
 export function findEnded(
   database: Database,
   live: {
     deviceIds: readonly string[];
     apiKeyIds: readonly string[];
-    sessionIds: readonly string[];
+    /** The sessions of people's sockets, each with the org of a socket it opened. */
+    sessions: readonly { sessionId: string; orgId: string }[];
   },
 ): Promise<{
   devices: Set<string>;
@@ -220,19 +266,35 @@ export function findEnded(
   keys: Map<string, KeyCloseReason>;
   /** session id → the close reason of its sockets: the suspension's, or `revoked` */
   sessions: Map<string, SessionCloseReason>;
+  /** sessionInOrg(session, org) of standing sessions pinned to MFA enrolment in that org */
+  pinned: Set<string>;
 }> {
-  return withSystem(database, async (tx) => ({
-    devices: await repo.revokedDeviceIds(tx, live.deviceIds),
-    keys: new Map(
-      [...(await unusableApiKeys(tx, live.apiKeyIds))].map(([id, s]) => [id, KEY_CLOSE_REASON[s]]),
-    ),
-    sessions: new Map(
-      [...(await endedSessions(tx, live.sessionIds))].map(([id, why]) => [
-        id,
-        isSuspensionReason(why) ? KEY_CLOSE_REASON.org_suspended : KEY_CLOSE_REASON.dead,
-      ]),
-    ),
-  }));
+  const sessionIds = [...new Set(live.sessions.map((s) => s.sessionId))];
+  return withSystem(database, async (tx) => {
+    const ended = await endedSessions(tx, sessionIds);
+    const standing = sessionIds.filter((id) => !ended.has(id));
+    const orgIds = [...new Set(live.sessions.map((s) => s.orgId))];
+    const pinned = new Set<string>();
+    for (const f of await repo.sessionMfaFacts(tx, standing, orgIds)) {
+      if (sessionPinned(f, f.amr)) pinned.add(sessionInOrg(f.session_id, f.org_id));
+    }
+    return {
+      devices: await repo.revokedDeviceIds(tx, live.deviceIds),
+      keys: new Map(
+        [...(await unusableApiKeys(tx, live.apiKeyIds))].map(([id, s]) => [
+          id,
+          KEY_CLOSE_REASON[s],
+        ]),
+      ),
+      sessions: new Map(
+        [...ended].map(([id, why]) => [
+          id,
+          isSuspensionReason(why) ? KEY_CLOSE_REASON.org_suspended : KEY_CLOSE_REASON.dead,
+        ]),
+      ),
+      pinned,
+    };
+  });
 }
 
 // The devices API -----------------------------------------------------------------------------

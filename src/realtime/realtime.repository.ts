@@ -71,15 +71,37 @@ export interface Standing {
   user_status: 'active' | 'disabled';
   /** null: not an active member of the org */
   member_role: Role | null;
+  /** What the org's MFA policy judges the session by (mfaEnrollmentPending). */
+  mfa_enabled_at: Date | null;
+  org_settings: Record<string, unknown> | null;
+  /** The amr of the session the socket comes from (null: none given, or none of this user's). */
+  session_amr: string[] | null;
 }
 
-export function findStanding(tx: Tx, orgId: string, userId: string): Promise<Standing | undefined> {
+export function findStanding(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+  sessionId?: string,
+): Promise<Standing | undefined> {
   return tx
     .selectFrom('users as u')
     .leftJoin('memberships as m', (j) =>
       j.onRef('m.user_id', '=', 'u.id').on('m.org_id', '=', orgId).on('m.status', '=', 'active'),
     )
-    .select(['u.status as user_status', 'm.role as member_role'])
+    .leftJoin('orgs as o', (j) => j.on('o.id', '=', orgId))
+    .select([
+      'u.status as user_status',
+      'm.role as member_role',
+      'u.mfa_enabled_at',
+      'o.settings as org_settings',
+      (sessionId === undefined
+        ? sql<string[] | null>`null`
+        : sql<
+            string[] | null
+          >`(SELECT s.amr FROM sessions s WHERE s.id = ${sessionId} AND s.user_id = u.id)`
+      ).as('session_amr'),
+    ])
     .where('u.id', '=', userId)
     .executeTakeFirst();
 }
@@ -170,4 +192,31 @@ export async function revokedDeviceIds(tx: Tx, ids: readonly string[]): Promise<
 export function apiKeyFacts(tx: Tx, ids: readonly string[]) {
   if (ids.length === 0) return Promise.resolve([]);
   return findApiKeyFacts(tx, ids);
+}
+
+/**
+ * Of these sessions, in each of these orgs where the session's user is an active member: what the
+ * org's MFA policy judges the session by there (mfaEnrollmentPending). A session's sockets may be
+ * in several orgs (one opened before a switch-org), so each (session, org) pair is a row.
+ */
+export function sessionMfaFacts(tx: Tx, sessionIds: readonly string[], orgIds: readonly string[]) {
+  if (sessionIds.length === 0 || orgIds.length === 0) return Promise.resolve([]);
+  return tx
+    .selectFrom('sessions as s')
+    .innerJoin('users as u', 'u.id', 's.user_id')
+    .innerJoin('memberships as m', (j) =>
+      j.onRef('m.user_id', '=', 's.user_id').on('m.status', '=', 'active'),
+    )
+    .innerJoin('orgs as o', 'o.id', 'm.org_id')
+    .select([
+      's.id as session_id',
+      'm.org_id',
+      's.amr',
+      'u.mfa_enabled_at',
+      'm.role as member_role',
+      'o.settings as org_settings',
+    ])
+    .where('s.id', 'in', sessionIds)
+    .where('m.org_id', 'in', orgIds)
+    .execute();
 }

@@ -35,10 +35,12 @@ import {
   deviceSeen,
   findEnded,
   issueTicket,
+  KEY_CLOSE_REASON,
   listDevices,
   openDevice,
   returnTicket,
   revokeDevice,
+  sessionInOrg,
 } from './devices.ts';
 import { authenticateSocket, type GateDeps, ORG_SUSPENDED, type SocketHolder } from './gate.ts';
 import { handshakeProblem } from './handshake.ts';
@@ -232,7 +234,9 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
     const ended = await findEnded(database, {
       deviceIds: ids('deviceId'),
       apiKeyIds: ids('apiKeyId'),
-      sessionIds: ids('sessionId'),
+      sessions: live.flatMap((s) =>
+        s.sessionId === undefined ? [] : [{ sessionId: s.sessionId, orgId: s.orgId }],
+      ),
     });
     registry.closeWhere((s) => ended.devices.has(s.deviceId), 1008, DEVICE_REVOKED);
     // A key's sockets with the reason a new connect with it gets (revoked, org suspended, mfa
@@ -252,6 +256,16 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
         reason,
       );
     }
+    // A person's socket in an org whose MFA policy now pins its session to enrolment: what a new
+    // connect with the session gets (openDevice), as the session's next refresh gets enrolment.
+    registry.closeWhere(
+      (s) =>
+        s.sessionId !== undefined &&
+        !ended.sessions.has(s.sessionId) &&
+        ended.pinned.has(sessionInOrg(s.sessionId, s.orgId)),
+      1008,
+      KEY_CLOSE_REASON.mfa_pending,
+    );
   }
   function stopWatching() {
     if (watchTimer) clearInterval(watchTimer);

@@ -251,6 +251,33 @@ describe('refused: accepted, then closed with 1008 and a reason', () => {
     await closeAll(again, byTicket, bystander);
   });
 
+  it("an MFA policy set while a person's socket is open closes it (1008 mfa pending); their token and a ticket from before the policy open nothing; MFA proved in that session, it streams again", async () => {
+    const c = await team(t, 'Person socket, then MFA policy');
+    const open = await mustOpen(`${ws}/ws?token=${c.admin.access}&device_name=headset`);
+    const tk = await ticketFor(bearer(c.admin.access), 'later');
+    // The bystander: the owner, a role the policy does not name.
+    const bystander = await mustOpen(`${ws}/ws?token=${c.owner.access}&device_name=bystander`);
+    await setOrgSettings(t.database, c.org.id, { mfa_required_roles: ['admin'] });
+    // Nothing revokes the session (its next refresh is pinned): the watcher judges it.
+    expect(await open.closed).toMatchObject({ code: 1008, reason: 'mfa pending' });
+    const handed = rec.seen.length;
+    // The token from before the policy says nothing of it (no mfa_pending claim): the session does.
+    expect(await refusal(`${ws}/ws?token=${c.admin.access}&device_name=headset`)).toEqual({
+      code: 1008,
+      reason: 'mfa pending',
+    });
+    expect(await refusal(`${ws}/ws?ticket=${tk.ticket}&device_name=later`)).toEqual({
+      code: 1008,
+      reason: 'mfa pending',
+    });
+    expect(rec.seen.length).toBe(handed);
+    expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
+    // MFA turned on in this very session: the session has proved it and streams again.
+    await enrolMfa(t.app, { access: c.admin.access });
+    const again = await mustOpen(`${ws}/ws?token=${c.admin.access}&device_name=headset`);
+    await closeAll(again, bystander);
+  });
+
   it('the session cookie from another origin, or with no Origin (cross-site WebSocket hijacking)', async () => {
     const u = await registerUser(t.app);
     const cookie = cookieHeader(u.cookies);
