@@ -330,6 +330,29 @@ describe('page states and filters', () => {
   });
 
   step(
+    'on a public page, a session that cannot be read can be left for the page, logged out',
+    async () => {
+      s.focus(page);
+      await page.route('**/auth/me', (route) => route.fulfill(DOWN));
+      try {
+        await page.goto('/forgot-password');
+        await page
+          .getByRole('heading', { level: 1, name: 'Switchboard cannot be reached right now' })
+          .waitFor();
+        // Not the page as if no one were logged in, until the person asks for it.
+        expect(await page.getByLabel('Email').count()).toBe(0);
+        await page.getByRole('button', { name: 'Continue logged out' }).click();
+        await page.getByRole('heading', { level: 1, name: 'Reset your password' }).waitFor();
+        await page.getByLabel('Email').waitFor();
+        expect(new URL(page.url()).pathname).toBe('/forgot-password');
+        expect(await page.title()).toBe('Forgot password · Switchboard');
+      } finally {
+        await page.unroute('**/auth/me');
+      }
+    },
+  );
+
+  step(
     'a first read of the session that the server refuses shows the login form at once',
     async () => {
       s.focus(page);
