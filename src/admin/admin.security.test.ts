@@ -163,6 +163,27 @@ describe('X-Switchboard-Org', () => {
     expect(pending).toEqual([]);
   });
 
+  it('the superuser adds nobody to another org, a new address or one with an account, and both answers are the same', async () => {
+    const a = await team(t);
+    const fresh = uniqueEmail('fresh');
+    const answers = [];
+    for (const email of [fresh, a.owner.email]) {
+      const res = await t.app.inject({
+        method: 'POST',
+        url: '/api/orgs/current/users',
+        headers: { ...su.headers, [ORG_HEADER]: a.org.id },
+        payload: { email, role: 'owner' },
+      });
+      answers.push({ status: res.statusCode, code: res.json().code, detail: res.json().detail });
+    }
+    expect(answers[0]).toMatchObject({ status: 403, code: 'forbidden' });
+    expect(answers[1]).toEqual(answers[0]);
+    const created = await withSystem(t.database, (tx) =>
+      tx.selectFrom('users').select('id').where('email', '=', fresh).execute(),
+    );
+    expect(created).toEqual([]);
+  });
+
   it('the superuser cannot mint API keys inside another org', async () => {
     const a = await team(t);
     const res = await t.app.inject({

@@ -81,11 +81,19 @@ export async function createOrgUser(
   const outcome = await withTenant(auth.database, tenantOf(p), async (tx): Promise<Outcome> => {
     // Judged under the org's and the account's locks (src/access/standing.ts), with the role
     // held now: a removed, demoted or disabled admin's stale token, or a suspension in between,
-    // creates nothing. The superuser acting in the org acts as its owner.
+    // creates nothing. Only a member adds people: an address with an account gets an invitation,
+    // which carries its inviter's membership (stageInvitation), so the superuser acting in an org
+    // it is no member of could add only new addresses, and its answer would tell the two apart
+    // (the route answers alike whether or not the address has an account).
     const standing = await lockStanding(tx, p.orgId, p.userId);
-    const role = standing.role ?? (standing.superuser ? 'owner' : null);
+    const role = standing.role;
     if (role === null) {
-      throw new AppError('forbidden', 'You are not an active member of this organization');
+      throw new AppError(
+        'forbidden',
+        standing.superuser
+          ? 'Only a member of this organization can add people to it'
+          : 'You are not an active member of this organization',
+      );
     }
     requirePermission({ ...p, role }, 'members:manage');
     assertMayGrant(role, input.role);
