@@ -52,7 +52,7 @@ import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
-import { reserveSignUp, type SignUpAttempt } from '../security/rate-limits.ts';
+import { reserveInvitationAcceptance, type SignUpAttempt } from '../security/rate-limits.ts';
 import {
   findUserByEmail,
   findUserById,
@@ -109,8 +109,8 @@ export async function acceptInvitation(
   });
   if (!peek) throw new AppError('invalid_token');
 
-  // Choosing a password here signs up (or takes over an unproven account): counted like sign-up,
-  // on the accounts-created or the refused limit once the outcome is known.
+  // Choosing a password here costs a hash: a refused attempt counts on the sign-up refusals'
+  // limit (reserveInvitationAcceptance); an account created here is no sign-up's.
   let signUp: SignUpAttempt | undefined;
   try {
     assertPending(peek.inv);
@@ -133,7 +133,7 @@ export async function acceptInvitation(
           errors: [{ field: 'password', message: why }],
         });
       }
-      signUp = await reserveSignUp(auth.limiter, clientKey(meta.ip));
+      signUp = await reserveInvitationAcceptance(auth.limiter, clientKey(meta.ip));
       passwordHash = await hashAllowedPassword(auth, input.password, {
         email: peek.inv.email,
         fullName,

@@ -96,7 +96,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
         tags,
         summary: 'Accept an invitation',
         description:
-          'For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up. Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked, inviter no longer an active member allowed to grant the role 410 invitation_authority_lost (the invitation is then revoked).',
+          'For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up (but no sign-up: it spends nothing of RATE_LIMIT_REGISTER_IP; refused passwords or addresses count on RATE_LIMIT_REGISTER_REFUSED_IP, 429 beyond it). Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked, inviter no longer an active member allowed to grant the role 410 invitation_authority_lost (the invitation is then revoked).',
         body: Type.Object(
           {
             token: Type.String({ minLength: 1, maxLength: 512 }),

@@ -425,6 +425,25 @@ export async function reserveSignUp(limiter: RateLimiter, ip: ClientKey): Promis
   };
 }
 
+/**
+ * An invitation accepted with a password chosen there (a new account, or an unproven one the link
+ * proves): an admin asked for that account, so it is no sign-up and spends nothing of
+ * `register_ip` (colleagues behind one office address accept theirs the same hour; with sign-up
+ * off, invitations are the only way in). A refused attempt still counts on `register_refused_ip`:
+ * each costs a password hash, and one link retried with passwords is what that limit bounds.
+ */
+export async function reserveInvitationAcceptance(
+  limiter: RateLimiter,
+  ip: ClientKey,
+): Promise<SignUpAttempt> {
+  const [refused] = await reserveEach(limiter, [['register_refused_ip', ip]]);
+  return {
+    created: () => refused!.release(),
+    refused: () => refused!.failed(),
+    release: () => refused!.release(),
+  };
+}
+
 export interface LoginAttempt {
   /** Normalised email as typed, whether or not such a user exists. */
   account: string;
