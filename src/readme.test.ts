@@ -58,7 +58,7 @@ afterAll(async () => {
 describe('README quick start', () => {
   it('shows every step: sign-up, bearer, cookies + CSRF, a prompt, the sessions', () => {
     const blocks = readmeBlocks(readFileSync(README, 'utf8'));
-    expect(blocks).toHaveLength(5);
+    expect(blocks).toHaveLength(6);
     const all = blocks.join('\n');
     for (const step of [
       'POST "$BASE/api/auth/register"',
@@ -68,6 +68,8 @@ describe('README quick start', () => {
       'X-CSRF-Token: $CSRF',
       'POST "$BASE/api/prompts"',
       '"$BASE/api/auth/sessions"',
+      '"$BASE/api/orgs/current/usage"',
+      '"$BASE/api/orgs/current/quotas"',
     ]) {
       expect(all).toContain(step);
     }
@@ -95,5 +97,7 @@ describe('README quick start', () => {
     expect(out).toContain('"full_name":"Ada King"'); // the cookie + CSRF write
     expect(out).toContain('"name":"Receptionist"');
     expect(out.match(/"current":/g)?.length).toBe(3); // three sessions listed
+    expect(out).toContain('"device_sockets":{"live":0'); // the usage, under the limits
+    expect(out).toContain('"max_scheduled_calls_per_day":500'); // the owner's new limits
   }, 60_000);
 });
