@@ -35,6 +35,7 @@ import type { Principal } from '../access/principal.ts';
 import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { proveMailboxControl } from '../auth/mailbox-proof.ts';
+import { dummyVerify, verifyPassword } from '../auth/password.ts';
 import { PASSWORD_BOUND_PURPOSES } from '../auth/password-reset.ts';
 import { hashAllowedPassword } from '../auth/password-rules.ts';
 import {
@@ -47,12 +48,18 @@ import { retireUserTokens } from '../auth/user-token.repository.ts';
 import { hashToken } from '../crypto/tokens.ts';
 import { isUniqueViolation } from '../db/errors.ts';
 import type { Invitation, Org, Role, User } from '../db/schema.ts';
-import { type Tx, withSystem } from '../db/tenant.ts';
+import { type Tx, withSystem, withSystemRead } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { reserveCodeAttempt } from '../mfa/code-attempts.ts';
+import { factorFromCode, proveSecondFactor } from '../mfa/second-factor.ts';
 import { clientKey } from '../security/client-key.ts';
-import { reserveInvitationAcceptance, type SignUpAttempt } from '../security/rate-limits.ts';
+import {
+  type Reservation,
+  reserveInvitationAcceptance,
+  type SignUpAttempt,
+} from '../security/rate-limits.ts';
 import {
   findUserByEmail,
   findUserById,
@@ -87,13 +94,51 @@ function assertPending(inv: Invitation): void {
 const wrongAccount = () =>
   new AppError(
     'invitation_wrong_account',
-    'This invitation is for an existing account: log in as that address, then accept it',
+    "This invitation is for an existing account: log in as that address, then accept it (or send the account's password, and its MFA code if it has MFA)",
   );
+
+/** What a session-less accept proved of a verified account: its password (and the code sent). */
+interface AccountProof {
+  /** The hash the password was checked against: a change or reset since refuses the accept. */
+  passwordHash: string;
+  code?: string;
+}
+
+/**
+ * A verified account's own password, checked as a login checks it: counted before any hash work on
+ * the login limits (the address's and the IP's), a wrong one indistinguishable from a missing
+ * hash, and answered as any caller who is not the account is (403 invitation_wrong_account). This
+ * is how an account that belongs to no org now (removed from its only one: a login needs an org
+ * to open a session in) takes an invitation back in; anyone else may use it too, as a login
+ * followed by the accept would.
+ */
+async function proveAccountPassword(
+  auth: AuthContext,
+  email: string,
+  userId: string,
+  password: string,
+  meta: RequestMeta,
+): Promise<{ passwordHash: string; mfa: boolean }> {
+  const attempt = await auth.loginGuard.reserve({ account: email, ip: clientKey(meta.ip) });
+  const user = await withSystemRead(auth.database, (tx) => findUserById(tx, userId));
+  const ok = user?.password_hash
+    ? await verifyPassword(user.password_hash, password)
+    : await dummyVerify(password, auth.config.auth.argon2);
+  if (!user?.password_hash || !ok) {
+    await attempt.failed();
+    throw new AppError(
+      'invitation_wrong_account',
+      "That is not this account's password: log in as the invited address, or send its password",
+    );
+  }
+  await attempt.succeeded();
+  return { passwordHash: user.password_hash, mfa: user.mfa_enabled_at !== null };
+}
 
 export async function acceptInvitation(
   auth: AuthContext,
   caller: Principal | null,
-  input: { token: string; password?: string; full_name?: string },
+  input: { token: string; password?: string; full_name?: string; code?: string },
   meta: RequestMeta,
 ): Promise<AcceptResult> {
   if (input.token.length < 20 || input.token.length > 200) throw new AppError('invalid_token');
@@ -112,6 +157,9 @@ export async function acceptInvitation(
   // Choosing a password here costs a hash: a refused attempt counts on the sign-up refusals'
   // limit (reserveInvitationAcceptance); an account created here is no sign-up's.
   let signUp: SignUpAttempt | undefined;
+  // A session-less accept of an account with MFA: its code is a guess at a 6-digit number,
+  // counted like one at login (mfa_verify per user, login_ip per address).
+  let codeAttempt: Reservation | undefined;
   try {
     assertPending(peek.inv);
     await settleInviterAuthority(auth, tokenHash, meta);
@@ -119,8 +167,27 @@ export async function acceptInvitation(
     let passwordHash: string | undefined;
     const person = caller && isPerson(caller) ? caller : null;
     if (peek.holder !== 'none' && person && person.userId !== peek.userId) throw wrongAccount();
+    let proven: AccountProof | undefined;
     if (peek.holder === 'verified') {
-      if (!person) throw wrongAccount();
+      if (!person) {
+        if (!input.password || !peek.userId) throw wrongAccount();
+        const checked = await proveAccountPassword(
+          auth,
+          peek.inv.email,
+          peek.userId,
+          input.password,
+          meta,
+        );
+        // Asked only once the password is right: whether the account has MFA is its own.
+        if (checked.mfa && !input.code) {
+          const why = 'is required: this account uses two-factor authentication';
+          throw new AppError('validation_failed', `A code ${why}`, {
+            errors: [{ field: 'code', message: why }],
+          });
+        }
+        if (checked.mfa) codeAttempt = await reserveCodeAttempt(auth, peek.userId, meta.ip);
+        proven = { passwordHash: checked.passwordHash, code: input.code };
+      }
     } else {
       // A new account, or one whose address this token is about to prove: either way the
       // accepter chooses the password (a pre-claimed account's old one must not survive).
@@ -145,17 +212,22 @@ export async function acceptInvitation(
         auth,
         caller,
         { tokenHash, orgId: peek.inv.org_id, email: peek.inv.email },
-        { holder: peek.holder, passwordHash, fullName },
+        { holder: peek.holder, passwordHash, fullName, proven },
         meta,
       ),
     );
     auth.revocation.add(out.endedSessions);
     auth.apiKeyRevocations.add(out.revokedApiKeys);
     await signUp?.created();
+    await codeAttempt?.succeeded();
     return out.result;
   } catch (err) {
     const code = err instanceof AppError ? err.code : isUniqueViolation(err) ? 'email_taken' : null;
     await (code ? signUp?.refused() : signUp?.release());
+    // Only a code judged wrong (or spent) is a guess; any other refusal gives the attempt back.
+    await (code === 'invalid_mfa' || code === 'mfa_code_reused'
+      ? codeAttempt?.failed()
+      : codeAttempt?.release());
     if (code && code !== 'validation_failed' && code !== 'weak_password') {
       await recordAuditAlone(auth.database, meta, {
         org_id: peek.inv.org_id,
@@ -178,7 +250,7 @@ async function acceptLocked(
   auth: AuthContext,
   caller: Principal | null,
   token: { tokenHash: string; orgId: string; email: string },
-  fresh: { holder: Holder; passwordHash?: string; fullName: string | null },
+  fresh: { holder: Holder; passwordHash?: string; fullName: string | null; proven?: AccountProof },
   meta: RequestMeta,
 ): Promise<{ result: AcceptResult; endedSessions: string[]; revokedApiKeys: string[] }> {
   // The lock order, for every flow that locks an invitation together with its org or an account:
@@ -227,6 +299,9 @@ async function acceptLocked(
   if (existing && fresh.holder === 'unverified') {
     return claimAndJoin(tx, auth, caller, inv, org, existing, fresh, meta);
   }
+  if (existing && fresh.proven) {
+    return joinWithPassword(tx, auth, inv, org, existing, fresh.proven, meta);
+  }
   if (existing) {
     if (!caller || !isPerson(caller) || caller.userId !== existing.id) throw wrongAccount();
     if (existing.status !== 'active') throw new AppError('account_disabled');
@@ -267,6 +342,58 @@ async function acceptLocked(
   const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
   return {
     result: { kind: 'created', user, org, role: inv.role, tokens },
+    endedSessions: [],
+    revokedApiKeys: [],
+  };
+}
+
+/**
+ * A verified account that proved itself with its password (proveAccountPassword) and, when it has
+ * MFA, its code, under the account's lock: joins, and gets a session in the org, as a login would
+ * open one (`amr` says what was proven). The password must still be the account's: a change or
+ * reset committed since the check ended what it proved.
+ */
+async function joinWithPassword(
+  tx: Tx,
+  auth: AuthContext,
+  inv: Invitation,
+  org: Org,
+  existing: User,
+  proven: AccountProof,
+  meta: RequestMeta,
+): Promise<{ result: AcceptResult; endedSessions: string[]; revokedApiKeys: string[] }> {
+  if (existing.password_hash !== proven.passwordHash) throw wrongAccount();
+  if (existing.status !== 'active') throw new AppError('account_disabled');
+  if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');
+  let amr = ['pwd'];
+  if (existing.mfa_enabled_at) {
+    // MFA turned on since the first look: the code it now needs was not asked for.
+    if (!proven.code) throw new AppError('conflict', 'Try accepting the invitation again');
+    const factor = factorFromCode(proven.code);
+    const proof = await proveSecondFactor(tx, auth, existing, factor);
+    if (!proof.ok) throw new AppError(proof.reused ? 'mfa_code_reused' : 'invalid_mfa');
+    amr = 'totp' in factor ? ['pwd', 'mfa', 'otp'] : ['pwd', 'mfa'];
+  }
+  await activateMembership(tx, org.id, existing.id, inv.role);
+  await markAccepted(tx, meta, inv, existing);
+  const role = inv.role;
+  const subject: SessionSubject = {
+    userId: existing.id,
+    orgId: org.id,
+    role,
+    superuser: existing.is_superuser,
+    amr,
+    mfaPending: mfaEnrollmentPending(existing, amr, org.settings, role),
+  };
+  const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
+  await auditAccepted(tx, meta, inv, existing, {
+    new_account: false,
+    session_id: sessionId,
+    proven_by: amr.includes('mfa') ? 'password_and_mfa' : 'password',
+  });
+  const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
+  return {
+    result: { kind: 'created', user: existing, org, role, tokens },
     endedSessions: [],
     revokedApiKeys: [],
   };
@@ -347,7 +474,12 @@ function auditAccepted(
   meta: RequestMeta,
   inv: Invitation,
   accepter: Pick<User, 'id' | 'is_superuser'>,
-  metadata: { new_account: boolean; mailbox_proven?: boolean; session_id?: string },
+  metadata: {
+    new_account: boolean;
+    mailbox_proven?: boolean;
+    session_id?: string;
+    proven_by?: 'password' | 'password_and_mfa';
+  },
 ): Promise<void> {
   const actor = { orgId: inv.org_id, userId: accepter.id, superuser: accepter.is_superuser };
   return recordAct(tx, meta, actor, {

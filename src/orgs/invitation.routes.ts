@@ -96,12 +96,20 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
         tags,
         summary: 'Accept an invitation',
         description:
-          'For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up (but no sign-up: it spends nothing of RATE_LIMIT_REGISTER_IP; refused passwords or addresses count on RATE_LIMIT_REGISTER_REFUSED_IP, 429 beyond it). Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked, inviter no longer an active member allowed to grant the role 410 invitation_authority_lost (the invitation is then revoked).',
+          "For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). Or, with no session, send the account's `password` (and `code`, a TOTP or backup code, when the account has MFA: without it 400 validation_failed on `code`), checked and counted as a login checks it (a wrong password: 403 invitation_wrong_account, as for anyone who is not the account; a wrong code: 401 invalid_mfa or mfa_code_reused; 429 beyond the login and MFA limits): answers 201 with tokens and cookies in the org, as a login would; the one way back in for an account that belongs to no org any more (a login needs one). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up (but no sign-up: it spends nothing of RATE_LIMIT_REGISTER_IP; refused passwords or addresses count on RATE_LIMIT_REGISTER_REFUSED_IP, 429 beyond it). Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked, inviter no longer an active member allowed to grant the role 410 invitation_authority_lost (the invitation is then revoked).",
         body: Type.Object(
           {
             token: Type.String({ minLength: 1, maxLength: 512 }),
             password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
             full_name: Type.Optional(Type.String({ maxLength: 200 })),
+            code: Type.Optional(
+              Type.String({
+                minLength: 1,
+                maxLength: 64,
+                description:
+                  'With `password`, for an account that has MFA and no session here: a 6-digit code from the authenticator app, or one of the backup codes',
+              }),
+            ),
           },
           { additionalProperties: false },
         ),

@@ -13,11 +13,14 @@ import type { TestApp } from '../test/app.ts';
 import { GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 import { invitationFlows, startInvitationApp } from '../test/invitation-helpers.ts';
+import { claimsOf, enrolMfa, totpNow } from '../test/mfa-helpers.ts';
 import {
   ADMIN_ENV,
   auditOf,
+  logIn,
   type Person,
   person,
+  removeMember,
   setRole,
   superuser,
   team,
@@ -276,6 +279,73 @@ describe('invitations: wrong accounts, expired, revoked and replayed links', () 
       'failure',
     ]);
     expect(inv.id).toBeTruthy();
+  });
+
+  it('a verified account with no session joins with its password: a member removed from their only org comes back', async () => {
+    const a = await team(t);
+    await markVerified(a.member.user.id);
+    expect((await removeMember(t.app, a.owner, a.member)).statusCode).toBe(204);
+    // No org left: no login, so "log in, then accept" cannot be done.
+    await expect(logIn(t.app, a.member.email)).rejects.toThrow(/403/);
+    const { id, token } = await pendingInvitation(a.owner, 'manager', a.member.email);
+
+    const bare = await accept({ token });
+    expect(bare.statusCode).toBe(403);
+    expect(bare.json().code).toBe('invitation_wrong_account');
+    // A wrong password is answered as anyone who is not the account is.
+    const wrong = await accept({ token, password: 'not the password of this account 7' });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json().code).toBe('invitation_wrong_account');
+    expect((await invitationRow(id)).accepted_at).toBeNull();
+
+    const ok = await accept({ token, password: GOOD_PASSWORD });
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect(ok.json()).toMatchObject({ org: { id: a.org.id }, role: 'manager' });
+    expect(claimsOf(ok.json().access_token)).toMatchObject({ org: a.org.id, amr: ['pwd'] });
+    expect(ok.headers['set-cookie']).toBeDefined();
+    // A member again: the login works, in the org.
+    const back = await logIn(t.app, a.member.email);
+    expect(claimsOf(back.access)).toMatchObject({ org: a.org.id, role: 'manager' });
+    expect((await accept({ token, password: GOOD_PASSWORD })).json().code).toBe('invitation_used');
+    const trail = await auditOf(t.database, a.org.id);
+    const accepted = trail.filter((e) => e.action === 'invitation.accept');
+    expect(accepted.map((e) => e.outcome)).toEqual(['failure', 'failure', 'success', 'failure']);
+    expect(accepted[2]!.metadata).toMatchObject({ new_account: false, proven_by: 'password' });
+    expect(JSON.stringify(accepted)).not.toContain(GOOD_PASSWORD);
+  });
+
+  it('an account with MFA: the code is asked for once the password is right, a wrong one is refused, the right one joins with mfa in amr', async () => {
+    const a = await team(t);
+    await markVerified(a.member.user.id);
+    const { secret, backupCodes } = await enrolMfa(t.app, { access: a.member.access });
+    expect((await removeMember(t.app, a.owner, a.member)).statusCode).toBe(204);
+    const { id, token } = await pendingInvitation(a.owner, 'member', a.member.email);
+
+    // A wrong password says nothing of MFA.
+    const wrongPassword = await accept({ token, password: 'not the password 8', code: '123456' });
+    expect(wrongPassword.statusCode).toBe(403);
+    expect(wrongPassword.json().code).toBe('invitation_wrong_account');
+    const noCode = await accept({ token, password: GOOD_PASSWORD });
+    expect(noCode.statusCode).toBe(400);
+    expect(noCode.json().code).toBe('validation_failed');
+    expect(noCode.json().errors[0].field).toBe('code');
+    const valid = new Set([-1, 0, 1].map((o) => totpNow(secret, o)));
+    const guess = ['000000', '111111', '222222', '333333'].find((c) => !valid.has(c))!;
+    const wrongCode = await accept({ token, password: GOOD_PASSWORD, code: guess });
+    expect(wrongCode.statusCode).toBe(401);
+    expect(wrongCode.json().code).toBe('invalid_mfa');
+    expect((await invitationRow(id)).accepted_at).toBeNull();
+
+    const ok = await accept({ token, password: GOOD_PASSWORD, code: backupCodes[0] });
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect(claimsOf(ok.json().access_token)).toMatchObject({
+      org: a.org.id,
+      role: 'member',
+      amr: ['pwd', 'mfa'],
+    });
+    const trail = await auditOf(t.database, a.org.id);
+    const accepted = trail.filter((e) => e.action === 'invitation.accept');
+    expect(accepted.at(-1)!.metadata).toMatchObject({ proven_by: 'password_and_mfa' });
   });
 
   it('an expired invitation is refused', async () => {

@@ -1,10 +1,11 @@
 // The org's people and keys in Chromium against a started server: lists longer than a page
 // (API keys, pending invitations) reach their end with "Load more", and an admin is offered only
-// what the server lets an admin do — an owner's row reads only, and no role select offers Owner.
+// what the server lets an admin do — an owner's row reads only, and no role select offers Owner;
+// and a person removed from their only org comes back through a new invitation's page.
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect } from 'vitest';
 import { bearer, registerUser } from '../../src/test/auth-helpers.ts';
-import { linkPath, waitForMail } from './support/browser.ts';
+import { linkPath, type OutboxMail, waitForMail } from './support/browser.ts';
 import { logIn, navTo, story } from './support/story.ts';
 
 const s = story('team');
@@ -18,6 +19,9 @@ const member = { email: `team-member-${stamp}@team-e2e.test`, name: 'Christine D
 /** One more than the server's default page (20). */
 const MANY = 21;
 
+let ownerAccess = '';
+let adminId = '';
+
 beforeAll(async () => {
   const app = s.server.t.app;
   const u = await registerUser(app, {
@@ -26,6 +30,7 @@ beforeAll(async () => {
     full_name: owner.name,
     company_name: 'Glenn Research',
   });
+  ownerAccess = u.access;
   const auth = bearer(u.access);
   for (let i = 0; i < MANY; i++) {
     const key = await app.inject({
@@ -68,6 +73,7 @@ beforeAll(async () => {
     payload: { token, password: PASSWORD, full_name: admin.name },
   });
   expect(accepted.statusCode).toBe(201);
+  adminId = accepted.json().user.id;
 });
 
 /** The table's rows, its header row included. */
@@ -120,4 +126,48 @@ describe('members, invitations and keys', () => {
       .allTextContents();
     expect(inviteRoles).toEqual(['Admin', 'Manager', 'Member']);
   });
+
+  step(
+    'removed from their only org, the admin comes back through a new invitation with their password',
+    async () => {
+      const app = s.server.t.app;
+      const auth = bearer(ownerAccess);
+      const removed = await app.inject({
+        method: 'DELETE',
+        url: `/api/orgs/current/members/${adminId}`,
+        headers: auth,
+      });
+      expect(removed.statusCode).toBe(204);
+      const invitation = (m: OutboxMail) =>
+        m.to.includes(admin.email) && m.text.includes('/accept-invite?token=');
+      const first = await waitForMail(s.server.outboxDir, invitation);
+      const invited = await app.inject({
+        method: 'POST',
+        url: '/api/orgs/current/invitations',
+        headers: auth,
+        payload: { email: admin.email, role: 'manager' },
+      });
+      expect(invited.statusCode).toBe(201);
+      const mail = await waitForMail(
+        s.server.outboxDir,
+        (m) => invitation(m) && m.file !== first.file,
+      );
+
+      const { page } = await s.device();
+      await page.goto(linkPath(mail, '/accept-invite?token='));
+      await page.getByRole('heading', { name: 'Join your team on Switchboard' }).waitFor();
+      // A password that is not the account's: the page says the address has an account.
+      await page.getByLabel('Password', { exact: true }).fill('not the password of Annie 3');
+      await page.getByRole('button', { name: 'Create account and join' }).click();
+      await page
+        .getByRole('alert')
+        .filter({ hasText: "Enter that account's password to accept" })
+        .waitFor();
+      const own = page.getByLabel('Password of your account');
+      await own.fill(PASSWORD);
+      await page.getByRole('button', { name: 'Accept invitation' }).click();
+      await page.waitForURL((u) => u.pathname === '/app');
+      await page.getByText('You are working in Glenn Research.').waitFor();
+    },
+  );
 });

@@ -695,7 +695,7 @@ export interface paths {
         put?: never;
         /**
          * Accept an invitation
-         * @description For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up (but no sign-up: it spends nothing of RATE_LIMIT_REGISTER_IP; refused passwords or addresses count on RATE_LIMIT_REGISTER_REFUSED_IP, 429 beyond it). Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked, inviter no longer an active member allowed to grant the role 410 invitation_authority_lost (the invitation is then revoked).
+         * @description For an address with an account: call it logged in as that account (else 403 invitation_wrong_account); answers 200 with the org joined (switch to it with POST /api/auth/switch-org). Or, with no session, send the account's `password` (and `code`, a TOTP or backup code, when the account has MFA: without it 400 validation_failed on `code`), checked and counted as a login checks it (a wrong password: 403 invitation_wrong_account, as for anyone who is not the account; a wrong code: 401 invalid_mfa or mfa_code_reused; 429 beyond the login and MFA limits): answers 201 with tokens and cookies in the org, as a login would; the one way back in for an account that belongs to no org any more (a login needs one). For a new address: send `password` (and optionally `full_name`); the account is created and answers 201 with tokens, like sign-up (but no sign-up: it spends nothing of RATE_LIMIT_REGISTER_IP; refused passwords or addresses count on RATE_LIMIT_REGISTER_REFUSED_IP, 429 beyond it). Refused: unknown token 400 invalid_token, used 409 invitation_used, expired 410 invitation_expired, revoked 410 invitation_revoked, inviter no longer an active member allowed to grant the role 410 invitation_authority_lost (the invitation is then revoked).
          */
         post: operations["acceptInvitation"];
         delete?: never;
@@ -6779,6 +6779,8 @@ export interface operations {
                     token: string;
                     password?: string;
                     full_name?: string;
+                    /** @description With `password`, for an account that has MFA and no session here: a 6-digit code from the authenticator app, or one of the backup codes */
+                    code?: string;
                 };
             };
         };

@@ -1,5 +1,7 @@
 // The page behind the invitation link: a new person creates their account and joins; someone
-// who already has a verified account logs in (as the invited email) and accepts. An account whose
+// who already has a verified account logs in (as the invited email) and accepts, or enters that
+// account's password (and MFA code) here: the one way back for an account that belongs to no org
+// any more, which cannot log in. An account whose
 // address was never verified is claimed by the link itself: the accepter chooses a new password
 // (the server then signs out every session of the account, so a pre-claimed account's holder is
 // locked out), whether or not this browser holds a session.
@@ -12,7 +14,8 @@ import {
   fullNameBody,
   linkClass,
 } from '../../components/AuthLayout.tsx';
-import { NewPasswordField } from '../../components/PasswordFields.tsx';
+import { TextField } from '../../components/Field.tsx';
+import { CurrentPasswordField, NewPasswordField } from '../../components/PasswordFields.tsx';
 import { ApiError, api } from '../../lib/api.ts';
 import { useFormAction, useFormField } from '../../lib/forms.ts';
 import { useLinkToken } from '../../lib/link-token.ts';
@@ -38,6 +41,8 @@ export function AcceptInvitePage() {
   const [needsLogin, setNeedsLogin] = useState(false);
   // A session alone does not accept into an unverified account: the server asks for a password.
   const [needsPassword, setNeedsPassword] = useState(false);
+  // The account's own password was right and it has MFA: the server asks for a code too.
+  const [needsCode, setNeedsCode] = useState(false);
 
   const form = useFormAction({
     onError: (err) => {
@@ -49,8 +54,21 @@ export function AcceptInvitePage() {
       }
       const anonymous = session.status !== 'authenticated';
       if (err.code === 'email_taken' || (anonymous && err.code === 'invitation_wrong_account')) {
+        const again = needsLogin;
         setNeedsLogin(true);
-        return 'The invited address already has an account. Log in as that address to accept.';
+        return again
+          ? "That is not the password of the invited address's account. Try again, or log in as that address."
+          : "The invited address already has an account. Enter that account's password to accept, or log in as that address.";
+      }
+      if (err.code === 'validation_failed' && err.fields?.code) {
+        setNeedsCode(true);
+        return 'This account uses two-factor authentication: enter a code from your authenticator app, or one of your backup codes.';
+      }
+      if (err.code === 'mfa_code_reused') {
+        return 'That code was already used. Wait for your app to show the next one, then enter it.';
+      }
+      if (err.code === 'invalid_mfa') {
+        return 'That code is not right. Try the newest code from your app, or a backup code.';
       }
       if (err.code === 'invitation_wrong_account') {
         return `You are logged in as ${session.me?.email ?? 'another user'}, but this invitation is for a different address. Log out, then open the link again.`;
@@ -67,6 +85,7 @@ export function AcceptInvitePage() {
   });
   const fullName = useFormField(form, 'full_name');
   const password = useFormField(form, 'password');
+  const code = useFormField(form, 'code');
 
   // Back here after logging in, with the token kept in the return address.
   const loginHref = `/login?next=${encodeURIComponent(`/accept-invite?token=${token ?? ''}`)}`;
@@ -79,7 +98,8 @@ export function AcceptInvitePage() {
         ? {
             token: token ?? '',
             password: password.value,
-            ...fullNameBody(fullName.value),
+            ...(needsLogin ? {} : fullNameBody(fullName.value)),
+            ...(needsCode && code.value.trim() ? { code: code.value.replace(/\s+/g, '') } : {}),
           }
         : { token: token ?? '' };
     const r = await form.run(() =>
@@ -163,15 +183,32 @@ export function AcceptInvitePage() {
             </Link>
           ) : undefined
         }
-        submit="Create account and join"
+        submit={needsLogin ? 'Accept invitation' : 'Create account and join'}
       >
-        <FullNameField {...fullName.field} />
-        <NewPasswordField
-          label="Password"
-          name="password"
-          {...password.field}
-          personName={fullName.value}
-        />
+        {needsLogin ? (
+          <>
+            <CurrentPasswordField label="Password of your account" {...password.field} />
+            {needsCode && (
+              <TextField
+                {...code.input}
+                label="Authentication code"
+                hint="A 6-digit code from your authenticator app, or one of your backup codes"
+                autoComplete="one-time-code"
+                spellCheck={false}
+              />
+            )}
+          </>
+        ) : (
+          <>
+            <FullNameField {...fullName.field} />
+            <NewPasswordField
+              label="Password"
+              name="password"
+              {...password.field}
+              personName={fullName.value}
+            />
+          </>
+        )}
       </AuthForm>
     </AuthLayout>
   );
