@@ -83,6 +83,25 @@ describe('scheduling refuses numbers that may not place calls', () => {
     expect(res.statusCode).toBe(409);
     expect(res.json().code).toBe('phone_inactive');
   });
+
+  it("an agent whose number was deleted: 400 on agent_id, saying so (not 'not verified yet')", async () => {
+    const phone = await createVerifiedPhone(t.app, t.database, as(...owner(a)), {
+      number: uniqueNumber(),
+    });
+    const agent = await outgoingAgent(owner(a), phone.id);
+    const deleted = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/phones/${phone.id}`,
+      headers: as(...owner(a)),
+    });
+    expect(deleted.statusCode).toBe(204);
+    const res = await schedule(owner(a), agent.id);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ field: 'agent_id', message: 'names an agent whose phone number was deleted' }],
+    });
+  });
 });
 
 describe('the dispatcher places calls only from active, verified numbers', () => {

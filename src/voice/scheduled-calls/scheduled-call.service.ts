@@ -160,7 +160,19 @@ export function createScheduledCallService(
           // Calls go out only from the org's own active, verified numbers (the dispatcher checks
           // again when it places the call): an unverified number may be someone else's.
           const phone = await findPhone(tx, p.orgId, agent.phone_id);
-          if (phone?.verification_status !== 'verified') {
+          // A deleted number is not one waiting for its verification: say what to change.
+          if (!phone) {
+            throw new AppError(
+              'validation_failed',
+              "The agent's phone number was deleted: give the agent another number",
+              {
+                errors: [
+                  { field: 'agent_id', message: 'names an agent whose phone number was deleted' },
+                ],
+              },
+            );
+          }
+          if (phone.verification_status !== 'verified') {
             throw new AppError(
               'phone_not_verified',
               "The agent's phone number is not verified yet",
