@@ -165,9 +165,11 @@ describe('X-Switchboard-Org', () => {
 
   it('the superuser adds nobody to another org, a new address or one with an account, and both answers are the same', async () => {
     const a = await team(t);
+    // An address with an account outside the org (it would get an invitation).
+    const elsewhere = await team(t, 'Elsewhere');
     const fresh = uniqueEmail('fresh');
     const answers = [];
-    for (const email of [fresh, a.owner.email]) {
+    for (const email of [fresh, elsewhere.member.email]) {
       const res = await t.app.inject({
         method: 'POST',
         url: '/api/orgs/current/users',

@@ -36,14 +36,25 @@ async function recordDevice(
  * costs the notice (the queue logs it).
  */
 export function newDeviceCheck(auth: AuthContext) {
-  return (r: LoginSuccess, meta: RequestMeta): void => {
-    const who = { userId: r.user.id, orgId: r.orgId, role: r.role };
-    const user = r.user;
-    const device = { ip: meta.ip, userAgent: meta.userAgent };
-    auth.background.enqueue('new-device check', async () => {
-      if (await recordDevice(auth, who, device)) sendNewDeviceNotice(auth, user, device);
-    });
-  };
+  return (r: LoginSuccess, meta: RequestMeta): void =>
+    checkNewDevice(auth, r.user, { orgId: r.orgId, role: r.role }, meta);
+}
+
+/**
+ * The same check for any act that opens a session with the account's password, as a login does
+ * (an invitation accepted with it): the owner hears of a new device either way.
+ */
+export function checkNewDevice(
+  auth: AuthContext,
+  user: LoginSuccess['user'],
+  where: { orgId: string; role: LoginSuccess['role'] },
+  meta: RequestMeta,
+): void {
+  const who = { userId: user.id, orgId: where.orgId, role: where.role };
+  const device = { ip: meta.ip, userAgent: meta.userAgent };
+  auth.background.enqueue('new-device check', async () => {
+    if (await recordDevice(auth, who, device)) sendNewDeviceNotice(auth, user, device);
+  });
 }
 
 /** At sign-up: the first device is recorded, nothing is mailed. */

@@ -1,7 +1,9 @@
 // Invitations accepted from one address against the sign-up limits: an account an admin asked for
 // is no sign-up, so colleagues behind one office address all get in (RATE_LIMIT_REGISTER_IP counts
 // sign-ups only, and none is spent by them); a link retried with refused passwords still counts on
-// RATE_LIMIT_REGISTER_REFUSED_IP, since each try costs a password hash.
+// RATE_LIMIT_REGISTER_REFUSED_IP, since each try costs a password hash; and the accounts one org's
+// invitations create count on that org's RATE_LIMIT_USER_CREATE_ORG, as admin-created ones do
+// (anyone may found an org and invite addresses of their own).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GOOD_PASSWORD } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
@@ -14,6 +16,7 @@ import { type Team, team } from '../test/org-helpers.ts';
 
 const CREATED = 2;
 const REFUSED = 3;
+const ORG_ACCOUNTS = 5;
 let app: InvitationApp;
 let a: Team;
 const flows = invitationFlows(() => app);
@@ -22,6 +25,7 @@ beforeAll(async () => {
   app = await startInvitationApp({
     RATE_LIMIT_REGISTER_IP: `${CREATED}/3600`,
     RATE_LIMIT_REGISTER_REFUSED_IP: `${REFUSED}/3600`,
+    RATE_LIMIT_USER_CREATE_ORG: `${ORG_ACCOUNTS}/86400`,
   });
   a = await team(app.t, 'Office behind one address');
 });
@@ -51,9 +55,9 @@ function signUpFrom(ip: string) {
   });
 }
 
-async function invited(): Promise<string> {
+async function invited(by: Team = a): Promise<string> {
   const email = uniqueEmail('colleague');
-  await flows.invite(a.owner, email);
+  await flows.invite(by.owner, email);
   return flows.mailedToken(email, '/accept-invite');
 }
 
@@ -81,5 +85,19 @@ describe('invitation acceptance and the sign-up limits per IP', () => {
     expect(limited.json().code).toBe('rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
     expect((await acceptFrom(freshIp(), token, GOOD_PASSWORD)).statusCode).toBe(201);
+  });
+
+  it(`one org's invitations create at most RATE_LIMIT_USER_CREATE_ORG (${ORG_ACCOUNTS}) accounts, from any address; another org's are not affected`, async () => {
+    const c = await team(app.t, 'Invites its own addresses');
+    for (let i = 0; i < ORG_ACCOUNTS; i++) {
+      const res = await acceptFrom(freshIp(), await invited(c), GOOD_PASSWORD);
+      expect(res.statusCode, res.body).toBe(201);
+    }
+    const token = await invited(c);
+    const limited = await acceptFrom(freshIp(), token, GOOD_PASSWORD);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.json().code).toBe('rate_limited');
+    const d = await team(app.t, 'Another org');
+    expect((await acceptFrom(freshIp(), await invited(d), GOOD_PASSWORD)).statusCode).toBe(201);
   });
 });

@@ -35,6 +35,7 @@ import type { Principal } from '../access/principal.ts';
 import { recordAct, recordAuditAlone } from '../audit/audit.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { proveMailboxControl } from '../auth/mailbox-proof.ts';
+import { checkNewDevice } from '../auth/new-device.ts';
 import { dummyVerify, verifyPassword } from '../auth/password.ts';
 import { PASSWORD_BOUND_PURPOSES } from '../auth/password-reset.ts';
 import { hashAllowedPassword } from '../auth/password-rules.ts';
@@ -91,16 +92,20 @@ function assertPending(inv: Invitation): void {
   if (inv.expires_at.getTime() <= Date.now()) throw new AppError('invitation_expired');
 }
 
-const wrongAccount = () =>
+const wrongAccount = (signedIn = false) =>
   new AppError(
     'invitation_wrong_account',
-    "This invitation is for an existing account: log in as that address, then accept it (or send the account's password, and its MFA code if it has MFA)",
+    signedIn
+      ? 'This invitation is for another account: log out, then open the link again'
+      : "This invitation is for an existing account: log in as that address, then accept it (or send the account's password, and its MFA code if it has MFA)",
   );
 
 /** What a session-less accept proved of a verified account: its password (and the code sent). */
 interface AccountProof {
   /** The hash the password was checked against: a change or reset since refuses the accept. */
   passwordHash: string;
+  /** Whether the account had MFA when the password was checked (a code attempt was reserved). */
+  mfa: boolean;
   code?: string;
 }
 
@@ -155,7 +160,8 @@ export async function acceptInvitation(
   if (!peek) throw new AppError('invalid_token');
 
   // Choosing a password here costs a hash: a refused attempt counts on the sign-up refusals'
-  // limit (reserveInvitationAcceptance); an account created here is no sign-up's.
+  // limit; an account created (or claimed) here is no sign-up's, it counts on the org's limit of
+  // accounts added (reserveInvitationAcceptance).
   let signUp: SignUpAttempt | undefined;
   // A session-less accept of an account with MFA: its code is a guess at a 6-digit number,
   // counted like one at login (mfa_verify per user, login_ip per address).
@@ -166,7 +172,9 @@ export async function acceptInvitation(
     const fullName = input.full_name?.trim() || null;
     let passwordHash: string | undefined;
     const person = caller && isPerson(caller) ? caller : null;
-    if (peek.holder !== 'none' && person && person.userId !== peek.userId) throw wrongAccount();
+    if (peek.holder !== 'none' && person && person.userId !== peek.userId) {
+      throw wrongAccount(true);
+    }
     let proven: AccountProof | undefined;
     if (peek.holder === 'verified') {
       if (!person) {
@@ -186,7 +194,7 @@ export async function acceptInvitation(
           });
         }
         if (checked.mfa) codeAttempt = await reserveCodeAttempt(auth, peek.userId, meta.ip);
-        proven = { passwordHash: checked.passwordHash, code: input.code };
+        proven = { passwordHash: checked.passwordHash, mfa: checked.mfa, code: input.code };
       }
     } else {
       // A new account, or one whose address this token is about to prove: either way the
@@ -200,7 +208,7 @@ export async function acceptInvitation(
           errors: [{ field: 'password', message: why }],
         });
       }
-      signUp = await reserveInvitationAcceptance(auth.limiter, clientKey(meta.ip));
+      signUp = await reserveInvitationAcceptance(auth.limiter, clientKey(meta.ip), peek.inv.org_id);
       passwordHash = await hashAllowedPassword(auth, input.password, {
         email: peek.inv.email,
         fullName,
@@ -220,6 +228,16 @@ export async function acceptInvitation(
     auth.apiKeyRevocations.add(out.revokedApiKeys);
     await signUp?.created();
     await codeAttempt?.succeeded();
+    // A session opened with the account's password: its owner hears of a new device, as after a
+    // login.
+    if (proven && out.result.kind === 'created') {
+      checkNewDevice(
+        auth,
+        out.result.user,
+        { orgId: out.result.org.id, role: out.result.role },
+        meta,
+      );
+    }
     return out.result;
   } catch (err) {
     const code = err instanceof AppError ? err.code : isUniqueViolation(err) ? 'email_taken' : null;
@@ -303,7 +321,9 @@ async function acceptLocked(
     return joinWithPassword(tx, auth, inv, org, existing, fresh.proven, meta);
   }
   if (existing) {
-    if (!caller || !isPerson(caller) || caller.userId !== existing.id) throw wrongAccount();
+    if (!caller || !isPerson(caller) || caller.userId !== existing.id) {
+      throw wrongAccount(!!caller && isPerson(caller));
+    }
     if (existing.status !== 'active') throw new AppError('account_disabled');
     if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');
     await activateMembership(tx, org.id, existing.id, inv.role);
@@ -367,8 +387,11 @@ async function joinWithPassword(
   if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');
   let amr = ['pwd'];
   if (existing.mfa_enabled_at) {
-    // MFA turned on since the first look: the code it now needs was not asked for.
-    if (!proven.code) throw new AppError('conflict', 'Try accepting the invitation again');
+    // MFA turned on since the first look: the code it now needs was not asked for, nor counted
+    // (a code attempt is reserved only for an account seen with MFA).
+    if (!proven.mfa || !proven.code) {
+      throw new AppError('conflict', 'Try accepting the invitation again');
+    }
     const factor = factorFromCode(proven.code);
     const proof = await proveSecondFactor(tx, auth, existing, factor);
     if (!proof.ok) throw new AppError(proof.reused ? 'mfa_code_reused' : 'invalid_mfa');
@@ -413,7 +436,7 @@ async function claimAndJoin(
   fresh: { passwordHash?: string },
   meta: RequestMeta,
 ): Promise<{ result: AcceptResult; endedSessions: string[]; revokedApiKeys: string[] }> {
-  if (caller && isPerson(caller) && caller.userId !== existing.id) throw wrongAccount();
+  if (caller && isPerson(caller) && caller.userId !== existing.id) throw wrongAccount(true);
   if (!fresh.passwordHash) throw new AppError('conflict', 'Try accepting the invitation again');
   if (existing.status !== 'active') throw new AppError('account_disabled');
   if (await findActiveMembership(tx, org.id, existing.id)) throw new AppError('already_member');

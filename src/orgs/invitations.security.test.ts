@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../crypto/tokens.ts';
 import { withSystem } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
-import { GOOD_PASSWORD } from '../test/auth-helpers.ts';
+import { GOOD_PASSWORD, loginUser } from '../test/auth-helpers.ts';
 import { uniqueEmail } from '../test/factories.ts';
 import { invitationFlows, startInvitationApp } from '../test/invitation-helpers.ts';
 import { claimsOf, enrolMfa, totpNow } from '../test/mfa-helpers.ts';
@@ -46,6 +46,10 @@ async function pendingInvitation(by: Person, role: string, email = uniqueEmail('
   expect(token).toBeTruthy();
   return { id, email, token };
 }
+
+/** An anonymous accept from another client address (the default is 127.0.0.1). */
+const acceptFrom = (remoteAddress: string, payload: object) =>
+  t.app.inject({ method: 'POST', url: '/api/invitations/accept', remoteAddress, payload });
 
 /** Accepts as a new account. */
 const acceptAsNew = (token: string) => accept({ token, password: GOOD_PASSWORD });
@@ -298,9 +302,14 @@ describe('invitations: wrong accounts, expired, revoked and replayed links', () 
     expect(wrong.json().code).toBe('invitation_wrong_account');
     expect((await invitationRow(id)).accepted_at).toBeNull();
 
-    const ok = await accept({ token, password: GOOD_PASSWORD });
+    // From a device the account never signed in from: its owner is told, as after a login.
+    const ok = await acceptFrom('198.51.100.41', { token, password: GOOD_PASSWORD });
     expect(ok.statusCode, ok.body).toBe(201);
     expect(ok.json()).toMatchObject({ org: { id: a.org.id }, role: 'manager' });
+    const notice = await smtp.waitFor(
+      (m) => m.to === a.member.email && /New sign-in/.test(m.subject ?? ''),
+    );
+    expect(notice.text).toContain('198.51.100.41');
     expect(claimsOf(ok.json().access_token)).toMatchObject({ org: a.org.id, amr: ['pwd'] });
     expect(ok.headers['set-cookie']).toBeDefined();
     // A member again: the login works, in the org.
@@ -346,6 +355,40 @@ describe('invitations: wrong accounts, expired, revoked and replayed links', () 
     const trail = await auditOf(t.database, a.org.id);
     const accepted = trail.filter((e) => e.action === 'invitation.accept');
     expect(accepted.at(-1)!.metadata).toMatchObject({ proven_by: 'password_and_mfa' });
+  });
+
+  it('a session-less accept is counted as a login: wrong passwords, then wrong codes, until the right ones are refused 429', async () => {
+    const a = await team(t);
+    await markVerified(a.member.user.id);
+    const { secret, backupCodes } = await enrolMfa(t.app, { access: a.member.access });
+    expect((await removeMember(t.app, a.owner, a.member)).statusCode).toBe(204);
+    const { id, token } = await pendingInvitation(a.owner, 'member', a.member.email);
+    // RATE_LIMIT_LOGIN_ACCOUNT_IP: 5 failures of one account from one address.
+    for (let i = 0; i < 5; i++) {
+      const res = await accept({ token, password: `wrong password number ${i}` });
+      expect(res.json().code).toBe('invitation_wrong_account');
+    }
+    const passwordLimited = await accept({ token, password: GOOD_PASSWORD });
+    expect(passwordLimited.statusCode).toBe(429);
+    // The login's own limit is the same one: the account's login from here is refused too.
+    expect((await loginUser(t.app, a.member.email, GOOD_PASSWORD)).statusCode).toBe(429);
+
+    // From another address the password works; RATE_LIMIT_MFA_VERIFY: 5 wrong codes per user.
+    const valid = new Set([-1, 0, 1].map((o) => totpNow(secret, o)));
+    const guesses = ['000000', '111111', '222222', '333333', '444444', '555555', '666666']
+      .filter((c) => !valid.has(c))
+      .slice(0, 5);
+    for (const code of guesses) {
+      const res = await acceptFrom('198.51.100.77', { token, password: GOOD_PASSWORD, code });
+      expect(res.json().code).toBe('invalid_mfa');
+    }
+    const codeLimited = await acceptFrom('198.51.100.77', {
+      token,
+      password: GOOD_PASSWORD,
+      code: backupCodes[0],
+    });
+    expect(codeLimited.statusCode).toBe(429);
+    expect((await invitationRow(id)).accepted_at).toBeNull();
   });
 
   it('an expired invitation is refused', async () => {

@@ -55,7 +55,9 @@ export const LIMIT_DEFAULTS = {
   // Admin-created users per acting person: anyone can found an org and so be an owner; each
   // creation mails an address of their choosing (mail bombing, SMTP reputation).
   user_create_actor: { points: 30, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_USER_CREATE_ACTOR' },
-  // Admin-created users per org: bounds what many admins (or orgs' keys) of one tenant can do.
+  // Accounts added to one org: admin-created users, and accounts its invitations create (or claim)
+  // when accepted (reserveInvitationAcceptance). Bounds what many admins (or orgs' keys) of one
+  // tenant can do, and what one org's invitations can mint.
   user_create_org: { points: 200, durationSec: 86_400, blockSec: 86_400, env: 'RATE_LIMIT_USER_CREATE_ORG' },
   // Device-socket tickets minted per caller (a person, or an API key): each is a stored row that
   // lives a minute, so a script or a stolen session could otherwise grow the table at request
@@ -427,20 +429,32 @@ export async function reserveSignUp(limiter: RateLimiter, ip: ClientKey): Promis
 
 /**
  * An invitation accepted with a password chosen there (a new account, or an unproven one the link
- * proves): an admin asked for that account, so it is no sign-up and spends nothing of
+ * proves): an admin asked for that account, so it is no sign-up and spends nothing of the IP's
  * `register_ip` (colleagues behind one office address accept theirs the same hour; with sign-up
- * off, invitations are the only way in). A refused attempt still counts on `register_refused_ip`:
- * each costs a password hash, and one link retried with passwords is what that limit bounds.
+ * off, invitations are the only way in). It counts on the org's `user_create_org` instead, as an
+ * account an admin creates does: one org's invitations (anyone may found one) cannot mint accounts
+ * without bound. A refused attempt counts on the IP's `register_refused_ip`: each costs a password
+ * hash, and one link retried with passwords is what that limit bounds.
  */
 export async function reserveInvitationAcceptance(
   limiter: RateLimiter,
   ip: ClientKey,
+  orgId: string,
 ): Promise<SignUpAttempt> {
-  const [refused] = await reserveEach(limiter, [['register_refused_ip', ip]]);
+  const [refused, added] = await reserveEach(limiter, [
+    ['register_refused_ip', ip],
+    ['user_create_org', orgId],
+  ]);
   return {
-    created: () => refused!.release(),
-    refused: () => refused!.failed(),
-    release: () => refused!.release(),
+    created: async () => {
+      await Promise.all([refused!.release(), added!.failed()]);
+    },
+    refused: async () => {
+      await Promise.all([refused!.failed(), added!.release()]);
+    },
+    release: async () => {
+      await Promise.all([refused!.release(), added!.release()]);
+    },
   };
 }
 

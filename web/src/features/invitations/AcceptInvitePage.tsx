@@ -56,11 +56,15 @@ export function AcceptInvitePage() {
       if (err.code === 'email_taken' || (anonymous && err.code === 'invitation_wrong_account')) {
         const again = needsLogin;
         setNeedsLogin(true);
+        // What was typed was meant as a new password: the account's own is asked for now.
+        if (!again) password.setValue('');
         return again
           ? "That is not the password of the invited address's account. Try again, or log in as that address."
           : "The invited address already has an account. Enter that account's password to accept, or log in as that address.";
       }
       if (err.code === 'validation_failed' && err.fields?.code) {
+        // The account's own password was right (typed in either form): its code comes next.
+        setNeedsLogin(true);
         setNeedsCode(true);
         return 'This account uses two-factor authentication: enter a code from your authenticator app, or one of your backup codes.';
       }
@@ -163,7 +167,11 @@ export function AcceptInvitePage() {
   return (
     <AuthLayout
       title="Join your team on Switchboard"
-      subtitle="Create your account to accept the invitation."
+      subtitle={
+        needsLogin
+          ? 'This address already has an account: prove it is yours to accept the invitation.'
+          : 'Create your account to accept the invitation.'
+      }
       footer={
         <>
           Already have an account?{' '}
