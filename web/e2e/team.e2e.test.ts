@@ -4,7 +4,9 @@
 // and a person removed from their only org comes back through a new invitation's page.
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect } from 'vitest';
+import { withSystem } from '../../src/db/tenant.ts';
 import { bearer, registerUser } from '../../src/test/auth-helpers.ts';
+import { enrolMfa } from '../../src/test/mfa-helpers.ts';
 import { linkPath, type OutboxMail, waitForMail } from './support/browser.ts';
 import { logIn, navTo, story } from './support/story.ts';
 
@@ -165,6 +167,53 @@ describe('members, invitations and keys', () => {
         .waitFor();
       const own = page.getByLabel('Password of your account');
       await own.fill(PASSWORD);
+      await page.getByRole('button', { name: 'Accept invitation' }).click();
+      await page.waitForURL((u) => u.pathname === '/app');
+      await page.getByText('You are working in Glenn Research.').waitFor();
+    },
+  );
+
+  step(
+    'an account with MFA accepts with its password typed in the first form, then a code',
+    async () => {
+      const app = s.server.t.app;
+      const email = `team-mfa-${stamp}@team-e2e.test`;
+      const u = await registerUser(app, {
+        email,
+        password: PASSWORD,
+        full_name: 'Mary Jackson',
+        company_name: 'Langley Wind Tunnels',
+      });
+      await withSystem(s.server.t.database, (tx) =>
+        tx
+          .updateTable('users')
+          .set({ email_verified_at: new Date() })
+          .where('email', '=', email)
+          .execute(),
+      );
+      const { backupCodes } = await enrolMfa(app, { access: u.access });
+      const invited = await app.inject({
+        method: 'POST',
+        url: '/api/orgs/current/invitations',
+        headers: bearer(ownerAccess),
+        payload: { email, role: 'member' },
+      });
+      expect(invited.statusCode).toBe(201);
+      const mail = await waitForMail(
+        s.server.outboxDir,
+        (m) => m.to.includes(email) && m.text.includes('/accept-invite?token='),
+      );
+
+      const { page } = await s.device();
+      await page.goto(linkPath(mail, '/accept-invite?token='));
+      // The account's own password, typed where a new one was asked for: it is taken as proof.
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account and join' }).click();
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'This account uses two-factor authentication' })
+        .waitFor();
+      await page.getByLabel('Authentication code').fill(backupCodes[0]!);
       await page.getByRole('button', { name: 'Accept invitation' }).click();
       await page.waitForURL((u) => u.pathname === '/app');
       await page.getByText('You are working in Glenn Research.').waitFor();
