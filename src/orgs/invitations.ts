@@ -53,6 +53,10 @@ export async function createInvitation(
   assertMayGrant(p.role, input.role);
   const email = normalizeEmail(input.email);
   if (!email) throw invalidEmail();
+  // Before anything is written or mailed (each invitation mails an address of the caller's
+  // choosing). The person first: an inviter past their budget spends nothing of the address's.
+  await auth.limiter.consume('invite_actor', p.userId);
+  await auth.limiter.consume('invite_address', `${p.orgId}:${email}`);
 
   const staged = await withTenant(auth.database, tenantOf(p), async (tx) => {
     // Judged with the role held now (src/access/standing.ts lockCaller): an invitation written

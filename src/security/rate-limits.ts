@@ -59,6 +59,13 @@ export const LIMIT_DEFAULTS = {
   // when accepted (reserveInvitationAcceptance). Bounds what many admins (or orgs' keys) of one
   // tenant can do, and what one org's invitations can mint.
   user_create_org: { points: 200, durationSec: 86_400, blockSec: 86_400, env: 'RATE_LIMIT_USER_CREATE_ORG' },
+  // Invitations sent per acting person: each mails an address of the inviter's choosing, and
+  // anyone can found an org and so be its owner (mail bombing, SMTP reputation). Looser than
+  // user_create_actor: an invitation creates no account.
+  invite_actor: { points: 100, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_INVITE_ACTOR' },
+  // Invitations of one address into one org (each replaces the last and mails it again): the same
+  // address cannot be mailed over and over, while invitations of it by other orgs stay its own.
+  invite_address: { points: 5, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_INVITE_ADDRESS' },
   // Device-socket tickets minted per caller (a person, or an API key): each is a stored row that
   // lives a minute, so a script or a stolen session could otherwise grow the table at request
   // rate. A browser mints one per socket it opens (or reopens after a drop): far below this.

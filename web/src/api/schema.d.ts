@@ -658,7 +658,7 @@ export interface paths {
         put?: never;
         /**
          * Invite someone to the current org by email (owners and admins)
-         * @description Mails a single-use link (/accept-invite?token=…) valid INVITATION_TTL_DAYS (default 7). Inviting the same address again replaces its pending invitation (two sent at once: the later replaces the earlier; an org never holds two pending invitations of one address). 403 role_above_caller for a role above yours; 403 email_domain_not_allowed outside the org's allowed domains; 409 already_member; 409 conflict when another writer's invitation of the address got in at that moment (send it again).
+         * @description Mails a single-use link (/accept-invite?token=…) valid INVITATION_TTL_DAYS (default 7). Inviting the same address again replaces its pending invitation (two sent at once: the later replaces the earlier; an org never holds two pending invitations of one address). 403 role_above_caller for a role above yours; 403 email_domain_not_allowed outside the org's allowed domains; 409 already_member; 409 conflict when another writer's invitation of the address got in at that moment (send it again); 429 rate_limited past RATE_LIMIT_INVITE_ACTOR (invitations per inviter) or RATE_LIMIT_INVITE_ADDRESS (invitations of one address into the org), before anything is written or mailed.
          */
         post: operations["createInvitation"];
         delete?: never;
