@@ -347,21 +347,8 @@ async function acceptLocked(
     // Only the holder of the mailed link gets here: the address is proven.
     email_verified_at: new Date(),
   });
-  await activateMembership(tx, org.id, userId, inv.role);
-  await markAccepted(tx, meta, inv, user);
-  const subject = {
-    userId,
-    orgId: org.id,
-    role: inv.role,
-    superuser: false,
-    amr: ['pwd'],
-    mfaPending: mfaEnrollmentPending(user, ['pwd'], org.settings, inv.role),
-  };
-  const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
-  await auditAccepted(tx, meta, inv, user, { new_account: true, session_id: sessionId });
-  const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
   return {
-    result: { kind: 'created', user, org, role: inv.role, tokens },
+    result: await joinWithSession(tx, auth, inv, org, user, ['pwd'], meta, { new_account: true }),
     endedSessions: [],
     revokedApiKeys: [],
   };
@@ -397,26 +384,11 @@ async function joinWithPassword(
     if (!proof.ok) throw new AppError(proof.reused ? 'mfa_code_reused' : 'invalid_mfa');
     amr = 'totp' in factor ? ['pwd', 'mfa', 'otp'] : ['pwd', 'mfa'];
   }
-  await activateMembership(tx, org.id, existing.id, inv.role);
-  await markAccepted(tx, meta, inv, existing);
-  const role = inv.role;
-  const subject: SessionSubject = {
-    userId: existing.id,
-    orgId: org.id,
-    role,
-    superuser: existing.is_superuser,
-    amr,
-    mfaPending: mfaEnrollmentPending(existing, amr, org.settings, role),
-  };
-  const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
-  await auditAccepted(tx, meta, inv, existing, {
-    new_account: false,
-    session_id: sessionId,
-    proven_by: amr.includes('mfa') ? 'password_and_mfa' : 'password',
-  });
-  const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
   return {
-    result: { kind: 'created', user: existing, org, role, tokens },
+    result: await joinWithSession(tx, auth, inv, org, existing, amr, meta, {
+      new_account: false,
+      proven_by: amr.includes('mfa') ? 'password_and_mfa' : 'password',
+    }),
     endedSessions: [],
     revokedApiKeys: [],
   };
@@ -445,30 +417,48 @@ async function claimAndJoin(
   // The password was replaced: what dies with a password (links to set another, logins half-done
   // with the old one) dies here too, as after a change or reset.
   await retireUserTokens(tx, existing.id, PASSWORD_BOUND_PURPOSES);
-  await activateMembership(tx, org.id, existing.id, inv.role);
-  await markAccepted(tx, meta, inv, existing);
+  // As the purge left it (no MFA): the session's enrolment rule reads it.
   const user = (await findUserById(tx, existing.id)) ?? existing;
-  const role = inv.role;
-  const subject: SessionSubject = {
-    userId: existing.id,
-    orgId: org.id,
-    role,
-    superuser: existing.is_superuser,
-    amr: ['pwd'],
-    mfaPending: mfaEnrollmentPending(user, ['pwd'], org.settings, role),
-  };
-  const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
-  await auditAccepted(tx, meta, inv, existing, {
-    new_account: false,
-    mailbox_proven: proof.first,
-    session_id: sessionId,
-  });
-  const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
   return {
-    result: { kind: 'created', user, org, role, tokens },
+    result: await joinWithSession(tx, auth, inv, org, user, ['pwd'], meta, {
+      new_account: false,
+      mailbox_proven: proof.first,
+    }),
     endedSessions: proof.endedSessions,
     revokedApiKeys: proof.revokedApiKeys,
   };
+}
+
+/**
+ * The end of every accept that answers tokens: `user` (locked, its standing judged by the caller)
+ * joins the org with the invitation's role, the invitation is used, and a session opens in the
+ * org as a login's would, with `amr` as the accept proved it (the org's MFA policy pins it when
+ * it asks for a factor not proven); audited with the session's id.
+ */
+async function joinWithSession(
+  tx: Tx,
+  auth: AuthContext,
+  inv: Invitation,
+  org: Org,
+  user: User,
+  amr: string[],
+  meta: RequestMeta,
+  audit: Omit<AcceptAudit, 'session_id'>,
+): Promise<AcceptResult> {
+  await activateMembership(tx, org.id, user.id, inv.role);
+  await markAccepted(tx, meta, inv, user);
+  const subject: SessionSubject = {
+    userId: user.id,
+    orgId: org.id,
+    role: inv.role,
+    superuser: user.is_superuser,
+    amr,
+    mfaPending: mfaEnrollmentPending(user, amr, org.settings, inv.role),
+  };
+  const { sessionId, refreshToken } = await openSession(tx, auth, subject, meta);
+  await auditAccepted(tx, meta, inv, user, { ...audit, session_id: sessionId });
+  const tokens = await tokenPair(auth, subject, sessionId, refreshToken);
+  return { kind: 'created', user, org, role: inv.role, tokens };
 }
 
 /**
@@ -491,18 +481,21 @@ async function markAccepted(
   );
 }
 
+/** What an accept's audit entry says of it, beside the role and the inviter. */
+interface AcceptAudit {
+  new_account: boolean;
+  mailbox_proven?: boolean;
+  session_id?: string;
+  proven_by?: 'password' | 'password_and_mfa';
+}
+
 /** The accept, recorded as the accepting account's act in the invitation's org. */
 function auditAccepted(
   tx: Tx,
   meta: RequestMeta,
   inv: Invitation,
   accepter: Pick<User, 'id' | 'is_superuser'>,
-  metadata: {
-    new_account: boolean;
-    mailbox_proven?: boolean;
-    session_id?: string;
-    proven_by?: 'password' | 'password_and_mfa';
-  },
+  metadata: AcceptAudit,
 ): Promise<void> {
   const actor = { orgId: inv.org_id, userId: accepter.id, superuser: accepter.is_superuser };
   return recordAct(tx, meta, actor, {
