@@ -5,7 +5,7 @@ import { type Principal, tenantOf } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { decodeCursor, page } from '../http/pagination.ts';
+import { checkWindow, decodeCursor, page } from '../http/pagination.ts';
 import { listAudit } from './audit.repository.ts';
 
 export interface AuditQuery {
@@ -23,13 +23,7 @@ export interface AuditQuery {
 /** Newest first, `q.limit` entries a page. */
 export async function listAuditLogs(database: Database, p: Principal, q: AuditQuery) {
   requirePermission(p, 'audit:read');
-  // A window that ends before it starts holds nothing: a mistake (swapped bounds) to name, not an
-  // empty trail that reads as "nothing happened".
-  if (q.from && q.to && Date.parse(q.from) >= Date.parse(q.to)) {
-    throw new AppError('validation_failed', 'The time window is not valid', {
-      errors: [{ field: 'from', message: 'must be before to' }],
-    });
-  }
+  checkWindow(q.from, q.to, ['from', 'to']);
   const before = decodeCursor(q.cursor);
   const rows = await withTenant(database, tenantOf(p), (tx) =>
     listAudit(tx, p.orgId, {

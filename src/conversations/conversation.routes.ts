@@ -56,7 +56,12 @@ const ListQuery = Type.Object(
     client_id: Type.Optional(Type.String({ maxLength: 64 })),
     status: Type.Optional(Status),
     since: Type.Optional(Type.String({ format: 'date-time', description: 'started_at ≥' })),
-    until: Type.Optional(Type.String({ format: 'date-time', description: 'started_at <' })),
+    until: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'started_at <; later than since when both are sent (else 400)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -9,7 +9,7 @@ import type { Database } from '../db/database.ts';
 import type { Conversation } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
-import { decodeCursor, page } from '../http/pagination.ts';
+import { checkWindow, decodeCursor, page } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import * as repo from './conversation.repository.ts';
 import { removeAudio } from './recovery.ts';
@@ -57,6 +57,7 @@ export function createConversationService(database: Database, dataDir: string) {
       requirePermission(p, 'conversations:read');
       const { cursor, ...filters } = q;
       const before = decodeCursor(cursor);
+      checkWindow(q.since, q.until);
       return withTenant(database, tenantOf(p), async (tx) =>
         page(
           await repo.listConversations(tx, scopeOf(p), { ...filters, before, limit: q.limit + 1 }),

@@ -22,6 +22,24 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   return id;
 }
 
+/**
+ * A list's time window, [start, end): one that ends before it starts, or where it starts, holds
+ * nothing, and is a mistake (swapped bounds) to name with a 400 on its start, never an empty page
+ * that reads as "nothing happened". Both bounds are date-times the route's schema has checked.
+ * `names` are the query's spelling of the two bounds.
+ */
+export function checkWindow(
+  start: string | undefined,
+  end: string | undefined,
+  names: readonly [string, string] = ['since', 'until'],
+): void {
+  if (start && end && Date.parse(start) >= Date.parse(end)) {
+    throw new AppError('validation_failed', 'The time window is not valid', {
+      errors: [{ field: names[0], message: `must be before ${names[1]}` }],
+    });
+  }
+}
+
 /** Fetch limit+1 rows; this trims to limit and yields the next cursor when there are more. */
 export function page<T extends { id: string }>(rows: T[], limit: number) {
   const items = rows.slice(0, limit);

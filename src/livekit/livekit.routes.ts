@@ -89,7 +89,12 @@ const ListQuery = Type.Object(
     ),
     status: Type.Optional(VoiceSessionStatus),
     since: Type.Optional(Type.String({ format: 'date-time', description: 'created_at ≥' })),
-    until: Type.Optional(Type.String({ format: 'date-time', description: 'created_at <' })),
+    until: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'created_at <; later than since when both are sent (else 400)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

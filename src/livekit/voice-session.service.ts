@@ -13,7 +13,7 @@ import type { Database } from '../db/database.ts';
 import type { VoiceSessionStatus } from '../db/schema.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
-import { decodeCursor, page } from '../http/pagination.ts';
+import { checkWindow, decodeCursor, page } from '../http/pagination.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
 import { releaseVoiceSlots } from '../quotas/voice-slots.ts';
 import type { LiveKitServer } from './livekit-server.ts';
@@ -128,6 +128,7 @@ export function createVoiceSessions(deps: {
         throw new AppError('forbidden', 'Members see their own voice sessions only');
       }
       const before = decodeCursor(q.cursor);
+      checkWindow(q.since, q.until);
       const roomName = q.room_name === undefined ? undefined : roomFilter(p.orgId, q.room_name);
       // Tokens that expired unused show as such on every read, not only after the next sweep.
       await withTenant(database, { orgId: p.orgId, userId: null, role: null }, (tx) =>

@@ -62,7 +62,12 @@ const ListQuery = Type.Object(
       }),
     ),
     since: Type.Optional(Type.String({ format: 'date-time', description: 'started_at ≥' })),
-    until: Type.Optional(Type.String({ format: 'date-time', description: 'started_at <' })),
+    until: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'started_at <; later than since when both are sent (else 400)',
+      }),
+    ),
     number: Type.Optional(
       Type.String({ maxLength: 64, description: 'Calls from or to this number' }),
     ),

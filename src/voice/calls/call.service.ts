@@ -7,7 +7,7 @@ import type { Stated } from '../../db/log-page.ts';
 import type { Call } from '../../db/schema.ts';
 import { withTenantRead } from '../../db/tenant.ts';
 import { notFound } from '../../http/errors.ts';
-import { decodeCursor, page } from '../../http/pagination.ts';
+import { checkWindow, decodeCursor, page } from '../../http/pagination.ts';
 import * as repo from './call.repository.ts';
 
 /** GET /api/calls's filters, each named (src/db/log-page.ts Stated), the cursor still opaque. */
@@ -22,6 +22,7 @@ export function createCallService(database: Database) {
     list(p: Principal, q: CallQuery) {
       requirePermission(p, 'calls:read');
       const before = decodeCursor(q.cursor);
+      checkWindow(q.since, q.until);
       return withTenantRead(database, tenantOf(p), async (tx) =>
         page(
           await repo.listCalls(tx, scopeOf(p), {

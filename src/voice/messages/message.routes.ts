@@ -57,8 +57,13 @@ const ListQuery = Type.Object(
     ),
     direction: Type.Optional(Direction),
     counterpart: Type.Optional(Type.String({ maxLength: 64 })),
-    since: Type.Optional(Type.String({ format: 'date-time' })),
-    until: Type.Optional(Type.String({ format: 'date-time' })),
+    since: Type.Optional(Type.String({ format: 'date-time', description: 'created_at ≥' })),
+    until: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'created_at <; later than since when both are sent (else 400)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -5,7 +5,7 @@ import { type Principal, tenantOf } from '../../access/principal.ts';
 import type { Database } from '../../db/database.ts';
 import type { Stated } from '../../db/log-page.ts';
 import { withTenant } from '../../db/tenant.ts';
-import { decodeCursor, page } from '../../http/pagination.ts';
+import { checkWindow, decodeCursor, page } from '../../http/pagination.ts';
 import * as repo from './message.repository.ts';
 
 function scopeOf(p: Principal): repo.MessageScope {
@@ -20,6 +20,7 @@ export function createMessageService(database: Database) {
     list(p: Principal, q: MessageQuery) {
       requirePermission(p, 'messages:read');
       const before = decodeCursor(q.cursor);
+      checkWindow(q.since, q.until);
       return withTenant(database, tenantOf(p), async (tx) =>
         page(
           await repo.listMessages(tx, scopeOf(p), {

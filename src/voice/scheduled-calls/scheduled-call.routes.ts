@@ -81,7 +81,12 @@ const ListQuery = Type.Object(
     agent_id: Type.Optional(Uuid),
     status: Type.Optional(Status),
     since: Type.Optional(Type.String({ format: 'date-time', description: 'scheduled_at ≥' })),
-    until: Type.Optional(Type.String({ format: 'date-time', description: 'scheduled_at <' })),
+    until: Type.Optional(
+      Type.String({
+        format: 'date-time',
+        description: 'scheduled_at <; later than since when both are sent (else 400)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

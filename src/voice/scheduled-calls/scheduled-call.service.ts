@@ -32,6 +32,7 @@ import type { Database } from '../../db/database.ts';
 import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
 import { type Tx, withTenantRead } from '../../db/tenant.ts';
 import { AppError } from '../../http/errors.ts';
+import { checkWindow } from '../../http/pagination.ts';
 import type { RequestMeta } from '../../http/request-meta.ts';
 import { findPhone } from '../phones/phone.repository.ts';
 import { usableAgent } from '../refs.ts';
@@ -222,15 +223,17 @@ export function createScheduledCallService(
         until?: string;
       },
     ) {
-      const result = await scheduledCalls.list(p, q, (tx, scope) =>
-        repo.listScheduledCalls(tx, p.orgId, {
+      const result = await scheduledCalls.list(p, q, (tx, scope) => {
+        // Here, once the permission is checked: a caller who may not list learns nothing else.
+        checkWindow(q.since, q.until);
+        return repo.listScheduledCalls(tx, p.orgId, {
           ...scope,
           agentId: q.agent_id,
           status: q.status,
           since: q.since,
           until: q.until,
-        }),
-      );
+        });
+      });
       return { items: await withDispatchAt(p, result.items), next_cursor: result.next_cursor };
     },
 

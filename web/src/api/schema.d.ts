@@ -11383,7 +11383,7 @@ export interface operations {
                 status?: "pending" | "dispatching" | "dispatched" | "failed" | "cancelled";
                 /** @description scheduled_at ≥ */
                 since?: string;
-                /** @description scheduled_at < */
+                /** @description scheduled_at <; later than since when both are sent (else 400) */
                 until?: string;
             };
             header?: never;
@@ -12253,7 +12253,7 @@ export interface operations {
                 agent_id?: string;
                 /** @description started_at ≥ */
                 since?: string;
-                /** @description started_at < */
+                /** @description started_at <; later than since when both are sent (else 400) */
                 until?: string;
                 /** @description Calls from or to this number */
                 number?: string;
@@ -12597,7 +12597,9 @@ export interface operations {
                 phoneless?: boolean;
                 direction?: "inbound" | "outbound";
                 counterpart?: string;
+                /** @description created_at ≥ */
                 since?: string;
+                /** @description created_at <; later than since when both are sent (else 400) */
                 until?: string;
             };
             header?: never;
@@ -15120,7 +15122,7 @@ export interface operations {
                 status?: "issued" | "active" | "ended" | "expired" | "revoked";
                 /** @description created_at ≥ */
                 since?: string;
-                /** @description created_at < */
+                /** @description created_at <; later than since when both are sent (else 400) */
                 until?: string;
             };
             header?: never;
@@ -15657,7 +15659,7 @@ export interface operations {
                 status?: "recording" | "complete" | "interrupted" | "failed";
                 /** @description started_at ≥ */
                 since?: string;
-                /** @description started_at < */
+                /** @description started_at <; later than since when both are sent (else 400) */
                 until?: string;
             };
             header?: never;
