@@ -141,6 +141,27 @@ export type ApiKeyScope = keyof typeof SCOPES;
 
 export const API_KEY_SCOPES = Object.keys(SCOPES) as ApiKeyScope[];
 
+/**
+ * A write scope includes its read scope. A change answers the changed record (and a no-op PATCH
+ * the record as it stands), so a key that may change rows it may not read would read them anyway,
+ * through the write routes: the read is granted outright instead, and a key made with
+ * `prompts:write` alone reads prompts like one made with both.
+ */
+export const SCOPE_INCLUDES: Partial<Record<ApiKeyScope, readonly ApiKeyScope[]>> = {
+  'prompts:write': ['prompts:read'],
+  'phones:write': ['phones:read'],
+  'agents:write': ['agents:read'],
+  'message_agents:write': ['message_agents:read'],
+  'scheduled_calls:write': ['scheduled_calls:read'],
+  'do_not_call:write': ['do_not_call:read'],
+};
+
+/** What a key's stored scopes grant: each, and the scopes it includes (SCOPE_INCLUDES). */
+export function grantedScopes(scopes: readonly string[]): string[] {
+  const includes: Partial<Record<string, readonly string[]>> = SCOPE_INCLUDES;
+  return [...new Set(scopes.flatMap((s) => [s, ...(includes[s] ?? [])]))];
+}
+
 const SCOPE_OF = new Map<Permission, ApiKeyScope>(
   API_KEY_SCOPES.flatMap((scope) => SCOPES[scope].map((perm) => [perm, scope] as const)),
 );

@@ -1,6 +1,7 @@
 // API-key scopes, both ways, over HTTP: a key holding one scope is answered on a few routes of
 // every capability, and must reach exactly the routes whose permission that scope grants
-// (`scopeFor`) and its creator's role holds (the matrix) — 403 everywhere else, so a scope that
+// (`scopeFor`; a write scope also those of its read scope) and its creator's role holds (the
+// matrix) — 403 everywhere else, so a scope that
 // leaks into another resource, or a route that forgets the scope check, fails here. Rows follow
 // the creator's role too: a member's key with the right scope still cannot reach another
 // member's row (404, as for a missing one).
@@ -9,7 +10,13 @@ import type { Role } from '../db/schema.ts';
 import { newId } from '../http/ids.ts';
 import { buildTestApp, LIVEKIT_ENV, type TestApp } from '../test/app.ts';
 import { createKey, person, postPrompt, setRole, type Team, team } from '../test/org-helpers.ts';
-import { API_KEY_SCOPES, PERMISSIONS, type Permission, scopeFor } from './permissions.ts';
+import {
+  API_KEY_SCOPES,
+  grantedScopes,
+  PERMISSIONS,
+  type Permission,
+  scopeFor,
+} from './permissions.ts';
 
 interface Probe {
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -159,7 +166,11 @@ const holds = (role: Role, permission: Permission) =>
 
 /** What the matrix says a key with `scope`, made by someone who is now `role`, gets. */
 function expected(role: Role, scope: string, probe: Probe): number {
-  if (!holds(role, probe.permission) || scopeFor(probe.permission) !== scope) return 403;
+  const granting = scopeFor(probe.permission);
+  // A write scope includes its read scope (SCOPE_INCLUDES): a change answers the record, so a
+  // key that may change rows reads them too, on the read routes as well.
+  if (!holds(role, probe.permission) || !granting || !grantedScopes([scope]).includes(granting))
+    return 403;
   if (probe.othersRow && !holds(role, probe.othersRow)) return 404;
   return probe.ok;
 }

@@ -18,6 +18,7 @@
 //   more than its creator can do now. A policy set after the key was made applies to it too.
 import type { FastifyRequest } from 'fastify';
 import { apiKeyStanding } from '../access/api-key-standing.ts';
+import { grantedScopes } from '../access/permissions.ts';
 import type { Principal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { constantTimeEqual, hashToken } from '../crypto/tokens.ts';
@@ -95,7 +96,8 @@ export function createApiKeyAuthenticator(auth: AuthContext) {
       role: cred.member_role,
       superuser: false,
       via: 'api_key',
-      scopes: cred.scopes,
+      // As granted: a write scope brings its read scope (permissions.ts SCOPE_INCLUDES).
+      scopes: grantedScopes(cred.scopes),
       apiKeyId: cred.id,
     };
   };
