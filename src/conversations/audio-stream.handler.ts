@@ -43,6 +43,8 @@ export interface AudioStreamDeps {
   heartbeatMs?: number;
   /** Conversations one socket may start a minute (STARTS_PER_MINUTE); tests pass fewer. */
   startsPerMinute?: number;
+  /** The clock of the starts' window (ms since the epoch); tests pass their own. */
+  now?: () => number;
   /** The per-org cache of stored bytes (org-storage.ts); tests pass one with their own clock. */
   orgStoredBytes?: OrgStoredBytes;
 }
@@ -58,8 +60,9 @@ export interface AudioStreams extends AudioStreamHandler {
 export const HEARTBEAT_MS = 30_000;
 
 /**
- * Conversations one socket may start a minute, as a bucket of that many refilled evenly (a burst
- * of 60, then one a second); one more closes the socket (1008). Each start costs an aggregate, a
+ * Conversations one socket may start in any 60 s: the 61st start within 60 s of the first of the
+ * last 60 closes the socket (1008). A window, not a bucket refilled evenly: a bucket of 60 let a
+ * socket start its 60 at once and one a second after them, ~120 in the first minute. Each start costs an aggregate, a
  * row, a file and a finalisation: a device looping audio-start, audio-stop made 200 of them in
  * 0.9 s. The org's storage bound (which counts every conversation's overhead) bounds the disk;
  * this bounds the rate at which one socket spends it, and the database work. A device that
@@ -116,6 +119,7 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
   };
   const heartbeatMs = deps.heartbeatMs ?? HEARTBEAT_MS;
   const startsPerMinute = deps.startsPerMinute ?? STARTS_PER_MINUTE;
+  const clock = deps.now ?? Date.now;
   const storedBytes = deps.orgStoredBytes ?? new OrgStoredBytes();
 
   /** The storage one org's conversations hold, read across the whole org (see the context). */
@@ -140,8 +144,8 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
     let recordingCharge: Charge | null = null;
     /** What the open conversation may hold, and the close reason for passing it. */
     let allowance = { bytes: 0, reason: '' };
-    let startTokens = startsPerMinute;
-    let startTokensAt = Date.now();
+    /** When this socket's last `startsPerMinute` conversations started, oldest first (ms). */
+    const starts: number[] = [];
     let heartbeat: NodeJS.Timeout | null = null;
     let resolveDone: () => void = () => {};
     const done = new Promise<void>((resolve) => {
@@ -230,19 +234,16 @@ export function createAudioStreamHandler(deps: AudioStreamDeps): AudioStreams {
         );
       }
       const format = audioFormat(ctx.codec, data);
-      const now = Date.now();
-      startTokens = Math.min(
-        startsPerMinute,
-        startTokens + ((now - startTokensAt) * startsPerMinute) / 60_000,
-      );
-      startTokensAt = now;
-      if (startTokens < 1) {
+      const now = clock();
+      // Full, and its oldest start less than a minute ago: this one would be one too many.
+      if (starts.length >= startsPerMinute && now - (starts[0] ?? now) < 60_000) {
         throw new ProtocolError(
           CLOSE.policy,
           `too many conversations: at most ${startsPerMinute} a minute per socket`,
         );
       }
-      startTokens -= 1;
+      starts.push(now);
+      if (starts.length > startsPerMinute) starts.shift();
       // The org's storage bound, checked before anything is written: a start with nothing left
       // makes no row and no file. The conversation may then hold the smaller of its own limit and
       // what the org has left (after its own overhead). The total is read from the database at

@@ -53,6 +53,7 @@ async function serve(
   openSink?: (path: string, hwm: number) => Writable,
   startsPerMinute?: number,
   orgStoredBytes?: OrgStoredBytes,
+  now?: () => number,
 ) {
   const config = {
     dataDir: t.config.dataDir,
@@ -65,6 +66,7 @@ async function serve(
       openSink,
       startsPerMinute,
       orgStoredBytes,
+      now,
     }),
   );
   servers.push(s);
@@ -563,6 +565,53 @@ describe('conversations per socket', () => {
       headers: acme.owner.headers,
     });
     expect(res.json().items).toHaveLength(5);
+  });
+
+  /** `n` conversations started and stopped on `c`, each acknowledged. */
+  async function startStop(c: Awaited<ReturnType<typeof connect>>, n: number) {
+    const before = c.messages.filter((m) => m.type === 'audio-stopped').length;
+    for (let i = 0; i < n; i++) {
+      c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+      c.ws.send(Buffer.alloc(64, i));
+      c.ws.send(event('audio-stop'));
+    }
+    await vi.waitFor(
+      () => expect(c.messages.filter((m) => m.type === 'audio-stopped')).toHaveLength(before + n),
+      { timeout: 20_000 },
+    );
+  }
+
+  it('at most 60 in any minute: the 61st a second after the first 60 is refused (a bucket refilled one a second let it in)', async () => {
+    const s = await serve();
+    const c = await connect(s.url('pcm', deviceOf(acme.member, 'burst-then-trickle')));
+    await startStop(c, 60);
+    await new Promise((r) => setTimeout(r, 1100));
+    c.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+    expect(await c.closed).toEqual({
+      code: 1008,
+      reason: 'too many conversations: at most 60 a minute per socket',
+    });
+  });
+
+  it('a start a full minute after the oldest of the window is let in; one a millisecond before is not', async () => {
+    let clock = 1_000_000;
+    const s = await serve({}, undefined, 5, undefined, () => clock);
+    const early = await connect(s.url('pcm', deviceOf(acme.member, 'window-early')));
+    await startStop(early, 5);
+    clock += 59_999;
+    early.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+    expect((await early.closed).code).toBe(1008);
+
+    const late = await connect(s.url('pcm', deviceOf(acme.member, 'window-late')));
+    for (let i = 0; i < 5; i++) {
+      clock = 2_000_000 + i * 1000;
+      await startStop(late, 1);
+    }
+    clock = 2_060_000;
+    await startStop(late, 1);
+    // The window moved on by one start: the next, within a minute of the 2nd (2_001_000), is not.
+    late.ws.send(event('audio-start', { rate: 16000, width: 2, channels: 1 }));
+    expect((await late.closed).code).toBe(1008);
   });
 });
 
