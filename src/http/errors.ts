@@ -63,7 +63,7 @@ export const ERRORS = {
   phone_has_active_message_agent: { status: 409, title: 'This phone already has an active messaging agent' },
   number_on_do_not_call_list: { status: 409, title: "The number is on the organization's do-not-call list" },
   do_not_call_number_exists: { status: 409, title: 'This number is already on the do-not-call list' },
-  scheduled_call_not_pending: { status: 409, title: 'Only a pending scheduled call can be cancelled' },
+  scheduled_call_not_pending: { status: 409, title: 'Only a pending scheduled call can be changed or cancelled' },
   conversation_recording: { status: 409, title: 'The conversation is still being recorded; its audio is available once it ends' },
   refresh_in_progress: { status: 409, title: 'The refresh token was just rotated by a concurrent request' },
   payload_too_large: { status: 413, title: 'The request body is too large' },

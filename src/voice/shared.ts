@@ -57,7 +57,12 @@ export async function mapConflicts<T>(
 /** A body field naming a row the caller cannot see: the same answer whether it exists or not. */
 export function unknownReference(field: string, what: string): AppError {
   return new AppError('validation_failed', `No such ${what}`, {
-    errors: [{ field, message: `does not name a ${what} you can use` }],
+    errors: [
+      {
+        field,
+        message: `does not name ${/^[aeiou]/i.test(what) ? 'an' : 'a'} ${what} you can use`,
+      },
+    ],
   });
 }
 
