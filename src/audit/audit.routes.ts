@@ -52,7 +52,15 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = as
         querystring: Type.Object(
           {
             ...PageQuery,
-            action: Type.Optional(Type.String({ maxLength: 100, pattern: '^[a-z_.*]+$' })),
+            action: Type.Optional(
+              Type.String({
+                maxLength: 100,
+                // An action's name, or a prefix of whole segments then `.*` (`auth.*`): any other
+                // wildcard matched nothing and answered an empty trail.
+                pattern: '^[a-z0-9_]+(\\.[a-z0-9_]+)*(\\.\\*)?$',
+                description: 'An action (`auth.login`), or every action under a prefix (`auth.*`)',
+              }),
+            ),
             actor: Type.Optional(Type.String({ format: 'uuid' })),
             outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
             from: Type.Optional(Type.String({ format: 'date-time' })),

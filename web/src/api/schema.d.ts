@@ -4661,6 +4661,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
+                /** @description An action (`auth.login`), or every action under a prefix (`auth.*`) */
                 action?: string;
                 actor?: string;
                 outcome?: "success" | "failure";
