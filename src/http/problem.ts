@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isDatabaseBusy, isDatabaseUnavailable, isUnstorableText } from '../db/errors.ts';
 import { AppError, ERRORS, type ErrorCode } from './errors.ts';
 import { closeAfterReply } from './lingering-close.ts';
+import { consumedBy } from './request-body.ts';
 import { type AjvError, fieldErrors } from './validation-errors.ts';
 
 export function problemBody(
@@ -148,7 +149,13 @@ function overParamLimit(app: FastifyInstance) {
 
 export function registerProblemHandlers(app: FastifyInstance) {
   app.setErrorHandler((err, request, reply) => {
-    const { code, detail, extras } = classify(err);
+    const { code, detail: said, extras } = classify(err);
+    // A body of a type no parser reads (text/plain, or none named): say what the route takes.
+    const detail =
+      said ??
+      (code === 'unsupported_media_type'
+        ? `This route accepts ${consumedBy(request).join(', ')}`
+        : undefined);
     const status = ERRORS[code].status;
     if (status >= 500) request.log.error({ err }, `request failed: ${code}`);
     else if (!(err instanceof AppError))

@@ -66,8 +66,16 @@ describe('JSON bodies', () => {
   it('text/plain is a 415 on a JSON route, with or without a body schema', async () => {
     const json = await post('/api/prompts', 'text/plain', '{"name":"plain","content":"x"}');
     expect(json.statusCode).toBe(415);
-    expect(json.json()).toMatchObject({ code: 'unsupported_media_type' });
+    // Named, as README promises: what the route takes.
+    expect(json.json()).toMatchObject({
+      code: 'unsupported_media_type',
+      detail: 'This route accepts application/json',
+    });
     expect((await post('/api/auth/logout', 'text/plain', 'hello')).statusCode).toBe(415);
+    // A form route refusing a type no parser reads names the form type.
+    const form = await post('/auth/jwt/login', 'text/plain', 'username=a');
+    expect(form.statusCode).toBe(415);
+    expect(form.json().detail).toMatch(/^This route accepts .*application\/x-www-form-urlencoded/);
     expect(await promptsNamed('plain')).toEqual([]);
   });
 

@@ -78,7 +78,7 @@ export function parseJsonBody(text: string): unknown {
 }
 
 /** The content types the route declares it takes (`consumes`); JSON when it declares none. */
-function consumedBy(request: FastifyRequest): string[] {
+export function consumedBy(request: FastifyRequest): string[] {
   const consumes = (request.routeOptions.schema as { consumes?: unknown } | undefined)?.consumes;
   return Array.isArray(consumes) ? consumes : ['application/json'];
 }
