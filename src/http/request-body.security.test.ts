@@ -1,6 +1,7 @@
 // Request bodies are read strictly: bytes that are not UTF-8 are refused (never stored with
 // U+FFFD), a charset other than UTF-8 and text/plain are 415, a prototype-poisoning key is a 400
-// naming it, and a route's 415 names what it does take.
+// naming it, and a route's 415 names what it does take. A route that declares no body refuses
+// fields sent to it, as every route refuses fields it does not know.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -270,5 +271,35 @@ describe('a route that takes no JSON', () => {
       expect(form.statusCode, `${url}: ${form.body}`).toBe(403);
       expect(form.json().code).toBe('invalid_webhook_signature');
     }
+  });
+});
+
+describe('a route that declares no body', () => {
+  it('refuses fields (400 naming each) and does nothing; {} and no body are fine', async () => {
+    const setup = await post('/api/auth/mfa/setup', 'application/json', '{"foo":1,"bar":2}');
+    expect(setup.statusCode, setup.body).toBe(400);
+    expect(setup.json()).toMatchObject({
+      code: 'validation_failed',
+      errors: [
+        { field: 'foo', message: 'is not an allowed field' },
+        { field: 'bar', message: 'is not an allowed field' },
+      ],
+    });
+    for (const payload of ['[1]', '"x"', '7']) {
+      const res = await post('/api/auth/logout', 'application/json', payload);
+      expect(res.statusCode, payload).toBe(400);
+      expect(res.json().errors).toEqual([{ field: 'body', message: 'must be empty ({} or none)' }]);
+    }
+    // Nothing was done: the session is still alive.
+    const me = await t.app.inject({ url: '/auth/me', headers: bearer(owner.access) });
+    expect(me.statusCode).toBe(200);
+    expect((await post('/api/auth/mfa/setup', 'application/json', '{}')).statusCode).toBe(200);
+    expect((await post('/api/auth/mfa/setup', 'application/json', 'null')).statusCode).toBe(200);
+    const bare = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/mfa/setup',
+      headers: bearer(owner.access),
+    });
+    expect(bare.statusCode).toBe(200);
   });
 });

@@ -77,6 +77,26 @@ export function parseJsonBody(text: string): unknown {
   return value;
 }
 
+/**
+ * A route that declares no body (logout, cancel, MFA setup, …) reads none: a JSON body sending
+ * fields there is refused as any route refuses a field it does not know (`unknown fields on
+ * writes are rejected, never ignored`), or a client believing it set something would be told
+ * nothing. `{}` and `null` say nothing and pass.
+ */
+function assertNoFields(value: unknown): void {
+  if (value === null) return;
+  if (typeof value === 'object' && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    if (keys.length === 0) return;
+    throw new AppError('validation_failed', 'This route takes no body fields', {
+      errors: keys.slice(0, 20).map((field) => ({ field, message: 'is not an allowed field' })),
+    });
+  }
+  throw new AppError('validation_failed', 'This route takes no body', {
+    errors: [{ field: 'body', message: 'must be empty ({} or none)' }],
+  });
+}
+
 /** The content types the route declares it takes (`consumes`); JSON when it declares none. */
 export function consumedBy(request: FastifyRequest): string[] {
   const consumes = (request.routeOptions.schema as { consumes?: unknown } | undefined)?.consumes;
@@ -116,7 +136,11 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) 
         // broken ones, and never hands a well-formed one to its handler as if it were its form.
         assertConsumed(request, 'application/json');
         assertUtf8Charset(request);
-        done(null, parseJsonBody(strictUtf8(body, { code: 'malformed_json', name: 'body' })));
+        const value = parseJsonBody(strictUtf8(body, { code: 'malformed_json', name: 'body' }));
+        if (!(request.routeOptions.schema as { body?: unknown } | undefined)?.body) {
+          assertNoFields(value);
+        }
+        done(null, value);
       } catch (err) {
         done(refused(request, err));
       }
