@@ -122,6 +122,37 @@ function changeMetadata(
   return m;
 }
 
+/**
+ * The agent a scheduled call goes out through, as it must be for the call to go: one the caller
+ * can use, active and outgoing, on an active, verified number of the org. Checked when a call is
+ * scheduled and when a pending one is changed (the agent or its number may have changed since:
+ * the answer must not promise a call the dispatcher will refuse).
+ */
+async function agentThatCanCall(tx: Tx, p: Principal, agentId: string) {
+  const agent = await usableAgent(tx, p, agentId);
+  if (agent.direction !== 'outgoing' || !agent.active) {
+    throw new AppError('validation_failed', 'The agent cannot place calls', {
+      errors: [{ field: 'agent_id', message: 'must name an active outgoing agent' }],
+    });
+  }
+  // Calls go out only from the org's own active, verified numbers (the dispatcher checks again
+  // when it places the call): an unverified number may be someone else's.
+  const phone = await findPhone(tx, p.orgId, agent.phone_id);
+  // A deleted number is not one waiting for its verification: say what to change.
+  if (!phone) {
+    throw new AppError(
+      'validation_failed',
+      "The agent's phone number was deleted: give the agent another number",
+      { errors: [{ field: 'agent_id', message: 'names an agent whose phone number was deleted' }] },
+    );
+  }
+  if (phone.verification_status !== 'verified') {
+    throw new AppError('phone_not_verified', "The agent's phone number is not verified yet");
+  }
+  if (!phone.active) throw new AppError('phone_inactive', "The agent's phone number is not active");
+  return agent;
+}
+
 export function createScheduledCallService(
   database: Database,
   config: Pick<Config, 'scheduledCalls'>,
@@ -152,35 +183,7 @@ export function createScheduledCallService(
       const row = await scheduledCalls.create(
         p,
         async (tx, owned) => {
-          const agent = await usableAgent(tx, p, input.agent_id);
-          if (agent.direction !== 'outgoing' || !agent.active) {
-            throw new AppError('validation_failed', 'The agent cannot place calls', {
-              errors: [{ field: 'agent_id', message: 'must name an active outgoing agent' }],
-            });
-          }
-          // Calls go out only from the org's own active, verified numbers (the dispatcher checks
-          // again when it places the call): an unverified number may be someone else's.
-          const phone = await findPhone(tx, p.orgId, agent.phone_id);
-          // A deleted number is not one waiting for its verification: say what to change.
-          if (!phone) {
-            throw new AppError(
-              'validation_failed',
-              "The agent's phone number was deleted: give the agent another number",
-              {
-                errors: [
-                  { field: 'agent_id', message: 'names an agent whose phone number was deleted' },
-                ],
-              },
-            );
-          }
-          if (phone.verification_status !== 'verified') {
-            throw new AppError(
-              'phone_not_verified',
-              "The agent's phone number is not verified yet",
-            );
-          }
-          if (!phone.active)
-            throw new AppError('phone_inactive', "The agent's phone number is not active");
+          const agent = await agentThatCanCall(tx, p, input.agent_id);
           // A listed number is never called (the dispatcher checks again at claim time).
           await assertNotListed(tx, p.orgId, input.to);
           // One org cannot fill the shared queue: a cap on what waits, counted for the whole org.
@@ -261,6 +264,8 @@ export function createScheduledCallService(
           if (current.status !== 'pending') {
             throw new AppError('scheduled_call_not_pending', `It is ${current.status}`);
           }
+          // The call must still be able to go, as when it was scheduled.
+          await agentThatCanCall(tx, p, current.agent_id);
           if (patch.to !== undefined) await assertNotListed(tx, p.orgId, patch.to);
           // The values the audit entry names as old, read under the row lock the UPDATE takes
           // anyway: a concurrent PATCH cannot change them in between.

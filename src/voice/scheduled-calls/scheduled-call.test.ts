@@ -417,3 +417,65 @@ describe('hiding a finished call is audited', () => {
     expect(await entriesOf('scheduled_call.delete', done.id)).toHaveLength(1);
   });
 });
+
+describe('a change re-checks that the call can still go', () => {
+  /** A call of its own agent and number, so that changing them touches no other test's. */
+  async function ownCall() {
+    const who: [{ id: string }, { id: string }, Role] = [a.member, a.org, 'member'];
+    const { phone, agent } = await callingAgent(t, who);
+    const call = await create(t.app, '/api/scheduled-calls', who, {
+      agent_id: agent.id,
+      to: uniqueNumber(),
+      scheduled_at: inAnHour(),
+    });
+    return { phone, agent, call };
+  }
+  const send = (method: 'PATCH' | 'DELETE', url: string, payload?: object) =>
+    t.app.inject({ method, url, headers: member(), ...(payload ? { payload } : {}) });
+
+  it('its agent deleted, deactivated, or its number deleted or deactivated: the change is refused and nothing changes', async () => {
+    const cases: [
+      string,
+      (o: Awaited<ReturnType<typeof ownCall>>) => Promise<unknown>,
+      number,
+      string,
+    ][] = [
+      [
+        'agent deleted',
+        (o) => send('DELETE', `/api/agents/${o.agent.id}`),
+        400,
+        'validation_failed',
+      ],
+      [
+        'agent deactivated',
+        (o) => send('PATCH', `/api/agents/${o.agent.id}`, { active: false }),
+        400,
+        'validation_failed',
+      ],
+      [
+        'number deleted',
+        (o) => send('DELETE', `/api/phones/${o.phone.id}`),
+        400,
+        'validation_failed',
+      ],
+      [
+        'number deactivated',
+        (o) => send('PATCH', `/api/phones/${o.phone.id}`, { active: false }),
+        409,
+        'phone_inactive',
+      ],
+    ];
+    for (const [label, change, status, code] of cases) {
+      const o = await ownCall();
+      await change(o);
+      const before = await scheduledCallRow(t.database, o.call.id);
+      const res = await patchCall(o.call.id, { to: uniqueNumber() });
+      expect(res.statusCode, `${label}: ${res.body}`).toBe(status);
+      expect(res.json().code, label).toBe(code);
+      expect(await scheduledCallRow(t.database, o.call.id), label).toEqual(before);
+      expect(await entriesOf('scheduled_call.update', o.call.id), label).toEqual([]);
+      // It can still be cancelled: what the person does with a call that cannot go.
+      expect((await cancelCall(o.call.id)).statusCode, label).toBe(200);
+    }
+  });
+});

@@ -1168,7 +1168,7 @@ export interface paths {
         head?: never;
         /**
          * Change a pending scheduled call
-         * @description Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it). A new scheduled_at also clears last_error and gives the spent attempts back (attempts 0).
+         * @description Only the fields sent change: the number (409 number_on_do_not_call_list when listed), the time (in the future), the recipient time zone (null: the calling window’s own). Only while pending (409 scheduled_call_not_pending once the dispatcher has it), and only while the call can still go: its agent must still be an active outgoing one on an active, verified number (400 on agent_id, 409 phone_not_verified / phone_inactive, as when it was scheduled; cancel it instead). A new scheduled_at also clears last_error and gives the spent attempts back (attempts 0).
          */
         patch: operations["updateScheduledCall"];
         trace?: never;
