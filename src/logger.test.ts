@@ -249,4 +249,24 @@ describe('logging', () => {
     expect(redactUrl('/ws?ti%63ket=rt_abc&%zz=1')).toBe('/ws?ti%63ket=[REDACTED]&%zz=1');
     expect(redactUrl('/api/prompts?limit=5&tokens=1')).toBe('/api/prompts?limit=5&tokens=1');
   });
+
+  it('a 5xx the server answers on purpose (LiveKit not configured) is one warning without a stack, not an error', async () => {
+    const r = await registerUser(t.app);
+    lines = [];
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/livekit/token',
+      headers: { authorization: `Bearer ${r.access}`, 'x-request-id': 'not-configured-1' },
+    });
+    expect(res.statusCode).toBe(503);
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    const warning = logged.find((l) => l.msg === 'request refused: livekit_not_configured');
+    expect(warning).toMatchObject({
+      level: 40,
+      code: 'livekit_not_configured',
+      request_id: 'not-configured-1',
+    });
+    expect(JSON.stringify(warning)).not.toContain('stack');
+  });
 });

@@ -157,8 +157,14 @@ export function registerProblemHandlers(app: FastifyInstance) {
         ? `This route accepts ${consumedBy(request).join(', ')}`
         : undefined);
     const status = ERRORS[code].status;
-    if (status >= 500) request.log.error({ err }, `request failed: ${code}`);
-    else if (!(err instanceof AppError))
+    if (status >= 500) {
+      // A state the server answers on purpose (LiveKit not configured, shutting down) is no
+      // fault: one warning, without a stack, so an operator's error log holds faults alone. A
+      // fault wrapped in an AppError (its cause) is logged in full.
+      if (err instanceof AppError && err.cause === undefined) {
+        request.log.warn({ code }, `request refused: ${code}`);
+      } else request.log.error({ err }, `request failed: ${code}`);
+    } else if (!(err instanceof AppError))
       request.log.info(
         { err: { message: (err as Error).message, code: (err as FastifyError).code } },
         `rejected: ${code}`,
