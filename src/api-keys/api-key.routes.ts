@@ -8,7 +8,7 @@ import type { ApiKey } from '../db/schema.ts';
 import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { responses, Timestamp } from '../http/schemas.ts';
+import { readableName, responses, Timestamp } from '../http/schemas.ts';
 import { apiKeyStatus, createApiKey, listApiKeys, revokeApiKey } from './api-key.service.ts';
 
 const Scope = Type.Union(API_KEY_SCOPES.map((s) => Type.Literal(s)));
@@ -69,7 +69,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<{
         description: `Use it as \`Authorization: Bearer sb_…\`. It acts for this org with your role in it (as it is at each use) narrowed to its scopes, and stops working when revoked or expired; it is revoked for good when you leave the org or your account is disabled. Scopes: ${API_KEY_SCOPES.join(', ')}.`,
         body: Type.Object(
           {
-            name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' }),
+            name: readableName(100),
             scopes: Type.Array(Scope, { minItems: 1, maxItems: API_KEY_SCOPES.length }),
             expires_at: Type.Optional(Type.String({ format: 'date-time' })),
           },

@@ -123,3 +123,16 @@ export function withHeaders<T extends object>(
 ): T {
   return Object.assign({}, schema, { headers });
 }
+
+/**
+ * A name people read (an org, a prompt, an agent, an API key): at least one visible character,
+ * not only spaces or invisible format characters (a zero-width space passed `\S`), and no
+ * bidirectional controls (U+202A–U+202E, U+2066–U+2069), which reorder how the text around them
+ * is shown: a name that reads as another in the dashboard, the audit log or a mail.
+ */
+export const READABLE_NAME =
+  '^[^\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\p{Cf}][^\\u202A-\\u202E\\u2066-\\u2069]*$';
+
+/** A READABLE_NAME of at most `maxLength` characters. */
+export const readableName = (maxLength: number) =>
+  Type.String({ minLength: 1, maxLength, pattern: READABLE_NAME });

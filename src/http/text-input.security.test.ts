@@ -1,6 +1,7 @@
 // Text PostgreSQL cannot store (U+0000, unpaired surrogates) is refused at validation, for every
 // part of every request, with a 400 naming the field; a database refusal of such text that still
-// gets through is a 400 as well, never a 500.
+// gets through is a 400 as well, never a 500. Names people read hold a visible character and no
+// direction controls (READABLE_NAME).
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -136,5 +137,39 @@ describe('second line of defence: the database refuses the text', () => {
     );
     expect(err).toBeDefined();
     expect(classify(err).code).toBe('validation_failed');
+  });
+});
+
+describe('names people read', () => {
+  const NAMED = [
+    ['/api/orgs', (name: string) => ({ name })],
+    ['/api/prompts', (name: string) => ({ name, content: 'Be brief.' })],
+  ] as const;
+
+  const BLANK = 'must not be blank';
+  const BIDI = 'must not hold direction-control characters (U+202A–U+202E, U+2066–U+2069)';
+  it.each([
+    ['a zero-width space alone', '\\u200b', BLANK],
+    ['spaces and a zero-width joiner', ' \\u200d ', BLANK],
+    ['a right-to-left override', '\\u202eevil', BIDI],
+    ['a first-strong isolate', 'Acme\\u2068Corp', BIDI],
+  ])('%s is a 400 on name', async (_label, raw, message) => {
+    for (const [url, body] of NAMED) {
+      const res = await postJson(url, JSON.stringify(body('X')).replace('"X"', `"${raw}"`));
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json(), url).toMatchObject({
+        code: 'validation_failed',
+        errors: [{ field: 'name', message }],
+      });
+    }
+  });
+
+  it('letters of any script, emoji, and a zero-width joiner inside a visible name are fine', async () => {
+    for (const name of ['Ünïcödé Støre', 'שלום', 'مرحبا', '東京 Voice', 'Team 👩\u200d💻']) {
+      for (const [url, body] of NAMED) {
+        const res = await postJson(url, JSON.stringify(body(name)));
+        expect(res.statusCode, `${url} ${name}`).toBe(201);
+      }
+    }
   });
 });

@@ -3,6 +3,7 @@
 // fields side by side. Ajv's own list says the same thing many times: a value outside an enum
 // written as a union of literals fails every branch (`scopes.0: must be equal to constant`, once
 // per scope), a nullable string with a pattern fails both "must be null" and the pattern.
+import { READABLE_NAME } from './schemas.ts';
 
 export interface AjvError {
   instancePath?: string;
@@ -10,6 +11,8 @@ export interface AjvError {
   message?: string;
   keyword?: string;
   params?: Record<string, unknown>;
+  /** Present when Ajv runs with `verbose`: the value that failed. */
+  data?: unknown;
   /** Present when Ajv runs with `verbose` (the schema that holds the failed keyword). */
   parentSchema?: { description?: string; pattern?: string; [key: string]: unknown };
 }
@@ -101,6 +104,12 @@ function explain(e: AjvError): string {
       return `must be ${FORMAT_WORDS[String(p.format)] ?? `a valid ${p.format}`}`;
     case 'pattern': {
       if (p.pattern === '\\S') return 'must not be blank';
+      if (p.pattern === READABLE_NAME) {
+        // Which half of the rule it broke: nothing visible, or a direction control.
+        return typeof e.data === 'string' && /[^\s\p{Cf}]/u.test(e.data)
+          ? 'must not hold direction-control characters (U+202A–U+202E, U+2066–U+2069)'
+          : 'must not be blank';
+      }
       const description = e.parentSchema?.description;
       return description
         ? `is not in the expected format (${description})`

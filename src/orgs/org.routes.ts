@@ -9,7 +9,7 @@ import { SessionTokens, sessionBody, sessionResponse } from '../auth/session-res
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, responses, withHeaders } from '../http/schemas.ts';
+import { NoContent, readableName, responses, withHeaders } from '../http/schemas.ts';
 import { RoleOut } from '../users/user.json.ts';
 import { changeMemberRole, listOrgMembers, removeMember } from './members.ts';
 import {
@@ -25,7 +25,7 @@ import { createOrgUser } from './org-users.ts';
 import { createOrg, getCurrentOrg, listMyOrgs, updateCurrentOrg } from './orgs.ts';
 import { switchOrg } from './switch-org.ts';
 
-const OrgName = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const OrgName = readableName(200);
 const UserIdParams = Type.Object({ user_id: Type.String({ format: 'uuid' }) });
 
 export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async (

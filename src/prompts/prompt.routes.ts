@@ -7,7 +7,7 @@ import type { Prompt } from '../db/schema.ts';
 import { deleteByIdRoute, getByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { IdParams, responses, Timestamp } from '../http/schemas.ts';
+import { IdParams, readableName, responses, Timestamp } from '../http/schemas.ts';
 import type { PromptService } from './prompt.service.ts';
 
 const PromptOut = Type.Object(
@@ -24,7 +24,7 @@ const PromptOut = Type.Object(
   { title: 'Prompt' },
 );
 
-const name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+const name = readableName(200);
 const content = Type.String({ minLength: 1, maxLength: 100_000 });
 const description = Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]);
 

@@ -3,6 +3,7 @@
 import { Type } from 'typebox';
 import { violatedUniqueIndex } from '../db/errors.ts';
 import { AppError, type ErrorCode } from '../http/errors.ts';
+import { readableName } from '../http/schemas.ts';
 
 /** E.164: "+", a non-zero country digit, up to 15 digits in all. */
 export const E164_PATTERN = '^\\+[1-9][0-9]{6,14}$';
@@ -13,7 +14,7 @@ export const E164 = Type.String({
   examples: ['+14155550100'],
 });
 
-export const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
+export const Name = readableName(200);
 export const Uuid = Type.String({ format: 'uuid' });
 export const NullableUuid = Type.Union([Uuid, Type.Null()]);
 export const NullableText = (maxLength: number) =>
