@@ -36,6 +36,16 @@ export function findAgent(tx: Tx, orgId: string, id: string): Promise<Agent | un
   return tx.selectFrom('agents').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
+/** The org's agent with this id, soft-deleted or not: to judge a reference made earlier. */
+export function findAgentEvenDeleted(tx: Tx, orgId: string, id: string) {
+  return tx
+    .selectFrom('agents')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 /** What both kinds of agent (voice and messaging) are listed by. */
 export interface AgentFilters {
   phoneId?: string;

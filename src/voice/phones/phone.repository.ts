@@ -23,6 +23,16 @@ export function findPhone(tx: Tx, orgId: string, id: string): Promise<Phone | un
   return tx.selectFrom('phones').selectAll().where(liveRow(orgId, id)).executeTakeFirst();
 }
 
+/** The org's number with this id, soft-deleted or not: to judge a reference made earlier. */
+export function findPhoneEvenDeleted(tx: Tx, orgId: string, id: string) {
+  return tx
+    .selectFrom('phones')
+    .selectAll()
+    .where('org_id', '=', orgId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+}
+
 export function listPhones(
   tx: Tx,
   orgId: string,

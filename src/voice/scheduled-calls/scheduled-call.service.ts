@@ -29,12 +29,13 @@ import {
 } from '../../calling-rules/rules.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
-import type { ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
+import type { Phone, ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
 import { type Tx, withTenantRead } from '../../db/tenant.ts';
 import { AppError } from '../../http/errors.ts';
 import { checkWindow } from '../../http/pagination.ts';
 import type { RequestMeta } from '../../http/request-meta.ts';
-import { findPhone } from '../phones/phone.repository.ts';
+import { findAgentEvenDeleted } from '../agents/agent.repository.ts';
+import { findPhone, findPhoneEvenDeleted } from '../phones/phone.repository.ts';
 import { usableAgent } from '../refs.ts';
 import * as repo from './scheduled-call.repository.ts';
 
@@ -122,24 +123,20 @@ function changeMetadata(
   return m;
 }
 
+const NOT_CALLING = () =>
+  new AppError('validation_failed', 'The agent cannot place calls', {
+    errors: [{ field: 'agent_id', message: 'must name an active outgoing agent' }],
+  });
+
 /**
- * The agent a scheduled call goes out through, as it must be for the call to go: one the caller
- * can use, active and outgoing, on an active, verified number of the org. Checked when a call is
- * scheduled and when a pending one is changed (the agent or its number may have changed since:
- * the answer must not promise a call the dispatcher will refuse).
+ * Calls go out only from the org's own active, verified numbers (the dispatcher checks again when
+ * it places the call): an unverified number may be someone else's. `phone` absent or deleted: a
+ * deleted number is not one waiting for its verification, so say what to change.
  */
-async function agentThatCanCall(tx: Tx, p: Principal, agentId: string) {
-  const agent = await usableAgent(tx, p, agentId);
-  if (agent.direction !== 'outgoing' || !agent.active) {
-    throw new AppError('validation_failed', 'The agent cannot place calls', {
-      errors: [{ field: 'agent_id', message: 'must name an active outgoing agent' }],
-    });
-  }
-  // Calls go out only from the org's own active, verified numbers (the dispatcher checks again
-  // when it places the call): an unverified number may be someone else's.
-  const phone = await findPhone(tx, p.orgId, agent.phone_id);
-  // A deleted number is not one waiting for its verification: say what to change.
-  if (!phone) {
+function assertPhoneCanCall(
+  phone: Pick<Phone, 'verification_status' | 'active' | 'deleted_at'> | undefined,
+) {
+  if (!phone || phone.deleted_at) {
     throw new AppError(
       'validation_failed',
       "The agent's phone number was deleted: give the agent another number",
@@ -150,7 +147,39 @@ async function agentThatCanCall(tx: Tx, p: Principal, agentId: string) {
     throw new AppError('phone_not_verified', "The agent's phone number is not verified yet");
   }
   if (!phone.active) throw new AppError('phone_inactive', "The agent's phone number is not active");
+}
+
+/**
+ * The agent a new scheduled call goes out through: one the caller can use, active and outgoing,
+ * on an active, verified number of the org.
+ */
+async function agentThatCanCall(tx: Tx, p: Principal, agentId: string) {
+  const agent = await usableAgent(tx, p, agentId);
+  if (agent.direction !== 'outgoing' || !agent.active) throw NOT_CALLING();
+  assertPhoneCanCall(await findPhone(tx, p.orgId, agent.phone_id));
   return agent;
+}
+
+/**
+ * A change of a pending call: the answer must not promise a call the dispatcher will refuse, so
+ * its agent and number are judged again as at scheduling (they may have been deleted or
+ * deactivated since). Judged as the caller's context sees them, deleted rows included: one it
+ * does not show at all (someone demoted since scheduling through another member's agent) is not
+ * judged here; the dispatcher judges every call when it is due.
+ */
+async function assertStillCanCall(tx: Tx, p: Principal, agentId: string) {
+  const agent = await findAgentEvenDeleted(tx, p.orgId, agentId);
+  if (!agent) return;
+  if (agent.deleted_at) {
+    throw new AppError(
+      'validation_failed',
+      "The call's agent was deleted: cancel the call and schedule a new one",
+      { errors: [{ field: 'agent_id', message: 'names an agent that was deleted' }] },
+    );
+  }
+  if (agent.direction !== 'outgoing' || !agent.active) throw NOT_CALLING();
+  const phone = await findPhoneEvenDeleted(tx, p.orgId, agent.phone_id);
+  if (phone) assertPhoneCanCall(phone);
 }
 
 export function createScheduledCallService(
@@ -265,7 +294,7 @@ export function createScheduledCallService(
             throw new AppError('scheduled_call_not_pending', `It is ${current.status}`);
           }
           // The call must still be able to go, as when it was scheduled.
-          await agentThatCanCall(tx, p, current.agent_id);
+          await assertStillCanCall(tx, p, current.agent_id);
           if (patch.to !== undefined) await assertNotListed(tx, p.orgId, patch.to);
           // The values the audit entry names as old, read under the row lock the UPDATE takes
           // anyway: a concurrent PATCH cannot change them in between.

@@ -478,4 +478,20 @@ describe('a change re-checks that the call can still go', () => {
       expect((await cancelCall(o.call.id)).statusCode, label).toBe(200);
     }
   });
+
+  it("someone demoted since scheduling through another member's agent may still change their call", async () => {
+    // The manager schedules through the member's agent (managers see the org's agents) and is
+    // then a member: that agent is out of their sight, not gone; the dispatcher still places it.
+    const call = await create(t.app, '/api/scheduled-calls', [a.manager, a.org, 'manager'], {
+      agent_id: memberAgent.id,
+      to: uniqueNumber(),
+      scheduled_at: inAnHour(),
+    });
+    const res = await patchCall(
+      call.id,
+      { scheduled_at: inAnHour() },
+      as(a.manager, a.org, 'member'),
+    );
+    expect(res.statusCode, res.body).toBe(200);
+  });
 });
