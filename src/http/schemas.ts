@@ -128,10 +128,13 @@ export function withHeaders<T extends object>(
  * A name people read (an org, a prompt, an agent, an API key): at least one visible character,
  * not only spaces or invisible format characters (a zero-width space passed `\S`), and no
  * bidirectional controls (U+202A–U+202E, U+2066–U+2069), which reorder how the text around them
- * is shown: a name that reads as another in the dashboard, the audit log or a mail.
+ * is shown: a name that reads as another in the dashboard, the audit log or a mail. Written with
+ * one way to match any text (blank characters up to the first visible one, then anything but a
+ * control), so a refusal costs one pass over the text: `[^controls]*[^blank][^controls]*` tried
+ * every split point, seconds of a blocked event loop for a long name.
  */
 export const READABLE_NAME =
-  '^[^\\u202A-\\u202E\\u2066-\\u2069]*[^\\s\\p{Cf}][^\\u202A-\\u202E\\u2066-\\u2069]*$';
+  '^(?:(?![\\u202A-\\u202E\\u2066-\\u2069])[\\s\\p{Cf}])*[^\\s\\p{Cf}][^\\u202A-\\u202E\\u2066-\\u2069]*$';
 
 /** A READABLE_NAME of at most `maxLength` characters. */
 export const readableName = (maxLength: number) =>

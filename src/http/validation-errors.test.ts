@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_KEY_SCOPES } from '../access/permissions.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
-import { FULL_REPORT_MAX_VALUES, isSmallValue } from './validation.ts';
+import { FULL_REPORT_MAX_TEXT, FULL_REPORT_MAX_VALUES, isSmallValue } from './validation.ts';
 import { MAX_FIELD_ERRORS } from './validation-errors.ts';
 
 let t: TestApp;
@@ -189,6 +189,25 @@ describe('the all-errors pass is bounded', () => {
       at = next;
     }
     expect(isSmallValue(deep)).toBe(false);
+  });
+
+  it('counts text too: a value of a few long strings is not small (no pattern runs over it)', () => {
+    expect(isSmallValue({ name: 'x'.repeat(FULL_REPORT_MAX_TEXT) })).toBe(true);
+    expect(isSmallValue({ name: 'x'.repeat(FULL_REPORT_MAX_TEXT + 1) })).toBe(false);
+    expect(isSmallValue(['x'.repeat(40_000), 'y'.repeat(40_000)])).toBe(false);
+  });
+
+  it('a long name ending in a direction control is refused at once (its pattern runs in one pass)', async () => {
+    // 500,000 characters: the earlier pattern tried every split point (quadratic: minutes of a
+    // blocked event loop); this one, and the text bound above, answer at once.
+    const res = await send('POST', '/api/prompts', {
+      name: `${'a'.repeat(500_000)}\u202e`,
+      content: 'x',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([
+      { field: 'name', message: 'must be at most 200 characters' },
+    ]);
   });
 
   it('the list of field errors is capped', async () => {

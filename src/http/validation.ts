@@ -160,12 +160,29 @@ function makeAjv(httpPart: 'body' | 'other', allErrors: boolean) {
  */
 export const FULL_REPORT_MAX_VALUES = 1000;
 
-/** True when `value` holds at most `max` values (iterative, stops as soon as it is over). */
+/**
+ * And at most this many characters of text in all: the fail-fast pass stops a string at its
+ * first failed keyword (a `maxLength`), the all-errors pass would go on to run its `pattern` over
+ * the whole string, up to a 1 MiB body of it. However a pattern is written, text no person types
+ * into a form field never reaches it.
+ */
+export const FULL_REPORT_MAX_TEXT = 64 * 1024;
+
+/**
+ * True when `value` holds at most `max` values and FULL_REPORT_MAX_TEXT characters of strings
+ * (iterative, stops as soon as it is over).
+ */
 export function isSmallValue(value: unknown, max = FULL_REPORT_MAX_VALUES): boolean {
   const stack: unknown[] = [value];
   let count = 1;
+  let text = 0;
   while (stack.length > 0) {
     const v = stack.pop();
+    if (typeof v === 'string') {
+      text += v.length;
+      if (text > FULL_REPORT_MAX_TEXT) return false;
+      continue;
+    }
     if (v === null || typeof v !== 'object') continue;
     // An object counts its keys and its values.
     const children = Array.isArray(v) ? v : Object.values(v);
