@@ -302,4 +302,18 @@ describe('a route that declares no body', () => {
     });
     expect(bare.statusCode).toBe(200);
   });
+
+  it('a body sent to no route is answered 404, or 405 for a method the path does not take, not 400', async () => {
+    const nowhere = await post('/api/nowhere', 'application/json', '{"a":1}');
+    expect(nowhere.statusCode).toBe(404);
+    expect(nowhere.json().code).toBe('route_not_found');
+    const put = await t.app.inject({
+      method: 'PUT',
+      url: `/api/prompts/${crypto.randomUUID()}`,
+      headers: { ...bearer(owner.access), 'content-type': 'application/json' },
+      payload: '{"name":"x"}',
+    });
+    expect(put.statusCode, put.body).toBe(405);
+    expect(put.json().code).toBe('method_not_allowed');
+  });
 });

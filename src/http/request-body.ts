@@ -137,7 +137,12 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) 
         assertConsumed(request, 'application/json');
         assertUtf8Charset(request);
         const value = parseJsonBody(strictUtf8(body, { code: 'malformed_json', name: 'body' }));
-        if (!(request.routeOptions.schema as { body?: unknown } | undefined)?.body) {
+        // Only for a route that exists: a request to no route (404, or a method the path does
+        // not answer: 405) gets that answer, not one about its fields.
+        if (
+          !request.is404 &&
+          !(request.routeOptions.schema as { body?: unknown } | undefined)?.body
+        ) {
           assertNoFields(value);
         }
         done(null, value);
