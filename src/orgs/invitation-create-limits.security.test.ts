@@ -79,4 +79,19 @@ describe('invitations sent', () => {
     await invite(b.owner, victim);
     expect(await mailsTo(victim)).toHaveLength(PER_ADDRESS + 1);
   });
+
+  it("an admin adding a user spends the address's budget too: an existing account is mailed an invitation that way", async () => {
+    const a = await team(app.t, 'Created users');
+    const b = await team(app.t, 'Has an account');
+    const victim = b.member.email;
+    const addUser = () =>
+      send('POST', '/api/orgs/current/users', a.owner.headers, { email: victim, role: 'member' });
+    for (let i = 0; i < PER_ADDRESS; i++) expect((await addUser()).statusCode).toBe(202);
+    const refused = await addUser();
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().code).toBe('rate_limited');
+    // And the two ways share it: an invitation of the address is refused as well.
+    await expectRefused(a.admin, victim);
+    expect(await mailsTo(victim)).toHaveLength(PER_ADDRESS);
+  });
 });

@@ -76,6 +76,9 @@ export async function createOrgUser(
   // The person first: one admin's refused attempts must not spend the rest of the org's budget.
   await auth.limiter.consume('user_create_actor', p.userId);
   await auth.limiter.consume('user_create_org', p.orgId);
+  // An address with an account is mailed an invitation: one address is mailed no more often this
+  // way than by invitations. Spent for every address alike, so the 429 tells none apart.
+  await auth.limiter.consume('invite_address', `${p.orgId}:${email}`);
   const fullName = input.full_name?.trim() || null;
 
   const outcome = await withTenant(auth.database, tenantOf(p), async (tx): Promise<Outcome> => {
