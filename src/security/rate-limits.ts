@@ -63,7 +63,8 @@ export const LIMIT_DEFAULTS = {
   // anyone can found an org and so be its owner (mail bombing, SMTP reputation). Looser than
   // user_create_actor: an invitation creates no account.
   invite_actor: { points: 100, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_INVITE_ACTOR' },
-  // Invitations of one address into one org (each replaces the last and mails it again): the same
+  // Invitations of one address into one org (each replaces the last and mails it again), and
+  // admin-created users of it (an address with an account is mailed an invitation): the same
   // address cannot be mailed over and over, while invitations of it by other orgs stay its own.
   invite_address: { points: 5, durationSec: 3600, blockSec: 3600, env: 'RATE_LIMIT_INVITE_ADDRESS' },
   // Device-socket tickets minted per caller (a person, or an API key): each is a stored row that
