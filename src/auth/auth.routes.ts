@@ -6,7 +6,7 @@ import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, optionalBody, responses, withHeaders } from '../http/schemas.ts';
+import { NoContent, optionalBody, plainText, responses, withHeaders } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import type { AuthContext } from './auth-context.ts';
 import { csrfOk } from './authenticate.ts';
@@ -64,8 +64,8 @@ export const authRoutes: FastifyPluginAsyncTypebox<AuthRouteOptions> = async (ap
           {
             email: Email,
             password: Password,
-            full_name: Type.Optional(Type.String({ maxLength: 200 })),
-            company_name: Type.Optional(Type.String({ maxLength: 200 })),
+            full_name: Type.Optional(plainText(200)),
+            company_name: Type.Optional(plainText(200)),
           },
           { additionalProperties: false },
         ),

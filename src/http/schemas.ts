@@ -139,3 +139,13 @@ export const READABLE_NAME =
 /** A READABLE_NAME of at most `maxLength` characters. */
 export const readableName = (maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: READABLE_NAME });
+
+/**
+ * Text shown as a name but optional (a person's full name, a company name at sign-up, a phone's
+ * label): no bidirectional controls (READABLE_NAME's reason), blank allowed.
+ */
+export const NO_DIRECTION_CONTROLS = '^[^\\u202A-\\u202E\\u2066-\\u2069]*$';
+
+/** A string of at most `maxLength` characters without direction controls. */
+export const plainText = (maxLength: number) =>
+  Type.String({ maxLength, pattern: NO_DIRECTION_CONTROLS });

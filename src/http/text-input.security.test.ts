@@ -173,3 +173,41 @@ describe('names people read', () => {
     }
   });
 });
+
+describe('names that may be blank', () => {
+  const BIDI = 'must not hold direction-control characters (U+202A–U+202E, U+2066–U+2069)';
+  const patchMe = (raw: string) =>
+    t.app.inject({
+      method: 'PATCH',
+      url: '/api/users/me',
+      headers: { ...bearer(owner.access), 'content-type': 'application/json' },
+      payload: `{"full_name":"${raw}"}`,
+    });
+
+  it('a full name, a company name or a phone label with a direction control is a 400 naming it', async () => {
+    const me = await patchMe('Alice \\u202eeciffo');
+    expect(me.statusCode).toBe(400);
+    expect(me.json().errors).toEqual([{ field: 'full_name', message: BIDI }]);
+    const signUp = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/register',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"email":"bidi-${Date.now()}@example.test","password":"correct horse battery staple 2026","company_name":"Acme\\u2067Bank"}`,
+    });
+    expect(signUp.statusCode).toBe(400);
+    expect(signUp.json().errors).toEqual([{ field: 'company_name', message: BIDI }]);
+    const phone = await postJson(
+      '/api/phones',
+      '{"number":"+14155550142","label":"Front\\u202adesk"}',
+    );
+    expect(phone.statusCode).toBe(400);
+    expect(phone.json().errors).toEqual([{ field: 'label', message: BIDI }]);
+  });
+
+  it('any script, and blank, are fine', async () => {
+    for (const name of ['שלום עליכם', 'José Ñúñez', '']) {
+      const res = await patchMe(name);
+      expect(res.statusCode, name).toBe(200);
+    }
+  });
+});

@@ -10,7 +10,7 @@ import { deleteByIdRoute } from '../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { responses, withHeaders } from '../http/schemas.ts';
+import { plainText, responses, withHeaders } from '../http/schemas.ts';
 import { OrgOut, orgJson, RoleOut, UserOut, userJson } from '../users/user.json.ts';
 import { acceptInvitation } from './invitation-accept.ts';
 import { createInvitation, listInvitations, revokeInvitation } from './invitations.ts';
@@ -101,7 +101,7 @@ export const invitationRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> 
           {
             token: Type.String({ minLength: 1, maxLength: 512 }),
             password: Type.Optional(Type.String({ minLength: 1, maxLength: 1024 })),
-            full_name: Type.Optional(Type.String({ maxLength: 200 })),
+            full_name: Type.Optional(plainText(200)),
             code: Type.Optional(
               Type.String({
                 minLength: 1,

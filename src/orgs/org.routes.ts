@@ -9,7 +9,7 @@ import { SessionTokens, sessionBody, sessionResponse } from '../auth/session-res
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { NoContent, readableName, responses, withHeaders } from '../http/schemas.ts';
+import { NoContent, plainText, readableName, responses, withHeaders } from '../http/schemas.ts';
 import { RoleOut } from '../users/user.json.ts';
 import { changeMemberRole, listOrgMembers, removeMember } from './members.ts';
 import {
@@ -240,7 +240,7 @@ export const orgRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> = async
         body: Type.Object(
           {
             email: Type.String({ minLength: 3, maxLength: 320 }),
-            full_name: Type.Optional(Type.String({ maxLength: 200 })),
+            full_name: Type.Optional(plainText(200)),
             role: RoleOut,
           },
           { additionalProperties: false },

@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { responses } from '../http/schemas.ts';
+import { plainText, responses } from '../http/schemas.ts';
 import { getMe, updateMe } from './me.ts';
 import { MeOut, meJson } from './user.json.ts';
 
@@ -45,7 +45,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{
         security,
         summary: 'Update your profile (profile fields only)',
         body: Type.Object(
-          { full_name: Type.Union([Type.String({ maxLength: 200 }), Type.Null()]) },
+          { full_name: Type.Union([plainText(200), Type.Null()]) },
           { additionalProperties: false, minProperties: 1 },
         ),
         response: responses({ 200: MeOut }, [401, 403]),

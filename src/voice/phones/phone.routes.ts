@@ -7,7 +7,7 @@ import type { Phone } from '../../db/schema.ts';
 import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
 import { requestMeta } from '../../http/request-meta.ts';
-import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
+import { IdParams, plainText, responses, Timestamp } from '../../http/schemas.ts';
 import { E164, iso, NullableText, SECURITY as security, Uuid } from '../shared.ts';
 import type { createPhoneAssignment, PhoneService } from './phone.service.ts';
 
@@ -40,7 +40,7 @@ const PhoneOut = Type.Object(
   { title: 'Phone' },
 );
 
-const label = NullableText(200);
+const label = Type.Union([plainText(200), Type.Null()]);
 const CreateBody = Type.Object(
   { number: E164, label: Type.Optional(label), active: Type.Optional(Type.Boolean()) },
   { additionalProperties: false },
