@@ -8,6 +8,7 @@ import { withSystem } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { visibleOrNone } from '../http/schemas.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
 import { clientKey } from '../security/client-key.ts';
 import { reserveSignUp } from '../security/rate-limits.ts';
@@ -78,10 +79,10 @@ async function createAccount(
 ): Promise<RegisterResult> {
   const email = normalizeEmail(input.email);
   if (!email) throw invalidEmail();
-  const fullName = input.full_name?.trim() || null;
+  const fullName = visibleOrNone(input.full_name) ?? null;
   const passwordHash = await hashAllowedPassword(auth, input.password, { email, fullName });
 
-  const company = input.company_name?.trim();
+  const company = visibleOrNone(input.company_name);
   const userId = newId();
   const orgId = newId();
   const amr = ['pwd'];

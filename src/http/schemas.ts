@@ -136,6 +136,14 @@ export function withHeaders<T extends object>(
 export const READABLE_NAME =
   '^(?:(?![\\u202A-\\u202E\\u2066-\\u2069])[\\s\\p{Cf}])*[^\\s\\p{Cf}][^\\u202A-\\u202E\\u2066-\\u2069]*$';
 
+/**
+ * `text` trimmed, or undefined when nothing of it is visible (only spaces and format characters
+ * such as U+200B: `trim()` keeps those): an optional name sent blank is a name not sent.
+ */
+export function visibleOrNone(text: string | null | undefined): string | undefined {
+  return text && /[^\s\p{Cf}]/u.test(text) ? text.trim() : undefined;
+}
+
 /** A READABLE_NAME of at most `maxLength` characters. */
 export const readableName = (maxLength: number) =>
   Type.String({ minLength: 1, maxLength, pattern: READABLE_NAME });

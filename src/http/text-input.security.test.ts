@@ -210,4 +210,26 @@ describe('names that may be blank', () => {
       expect(res.statusCode, name).toBe(200);
     }
   });
+
+  it('a sign-up whose company name shows nothing is a personal workspace, not an org named blank', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/register',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"email":"blank-co-${Date.now()}@example.test","password":"correct horse battery staple 2026","full_name":" \\u200b ","company_name":"\\u200b \\u200d"}`,
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().org.kind).toBe('personal');
+    expect(res.json().org.name).toMatch(/[a-z]/);
+    expect(res.json().user.full_name).toBeNull();
+  });
+
+  it("the compatibility path's display_name refuses direction controls too", async () => {
+    const res = await postJson(
+      '/api/create_user',
+      '{"email":"compat-bidi@example.test","display_name":"Bob\\u202e"}',
+    );
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors).toEqual([{ field: 'display_name', message: BIDI }]);
+  });
 });

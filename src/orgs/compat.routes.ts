@@ -7,7 +7,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
 import { requestMeta } from '../http/request-meta.ts';
-import { responses } from '../http/schemas.ts';
+import { plainText, responses } from '../http/schemas.ts';
 import { RoleOut } from '../users/user.json.ts';
 import { createOrgUser } from './org-users.ts';
 
@@ -27,7 +27,7 @@ export const orgCompatRoutes: FastifyPluginAsyncTypebox<{ auth: AuthContext }> =
         body: Type.Object(
           {
             email: Type.String({ minLength: 3, maxLength: 320 }),
-            display_name: Type.Optional(Type.String({ maxLength: 200 })),
+            display_name: Type.Optional(plainText(200)),
             role: Type.Optional(RoleOut),
           },
           { additionalProperties: false },
