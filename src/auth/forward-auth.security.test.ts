@@ -35,6 +35,17 @@ describe('what forward-auth tells a proxy', () => {
     });
   });
 
+  it('a write scope is reported with the read scope it includes; the key list shows what was stored', async () => {
+    const key = await createKey(t.app, a.owner, ['prompts:write', 'calls:read']);
+    const res = await verify(key.headers, '?permission=prompts:read');
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-switchboard-scopes']).toBe('prompts:write prompts:read calls:read');
+    expect(res.json().scopes).toEqual(['prompts:write', 'prompts:read', 'calls:read']);
+    const keys = await t.app.inject({ url: '/api/api-keys', headers: a.owner.headers });
+    const listed = keys.json().items.find((k: { id: string }) => k.id === key.id);
+    expect(listed.scopes).toEqual(['prompts:write', 'calls:read']);
+  });
+
   it('a session is named as one; it has no scopes (its role governs)', async () => {
     const res = await verify(a.manager.headers);
     expect(res.statusCode).toBe(200);
