@@ -141,7 +141,12 @@ export const READABLE_NAME =
  * such as U+200B: `trim()` keeps those): an optional name sent blank is a name not sent.
  */
 export function visibleOrNone(text: string | null | undefined): string | undefined {
-  return text && /[^\s\p{Cf}]/u.test(text) ? text.trim() : undefined;
+  return text && hasVisibleText(text) ? text.trim() : undefined;
+}
+
+/** True when `text` holds a character that is neither a space nor a format character (Cf). */
+export function hasVisibleText(text: string): boolean {
+  return /[^\s\p{Cf}]/u.test(text);
 }
 
 /** A READABLE_NAME of at most `maxLength` characters. */

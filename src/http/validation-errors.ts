@@ -3,7 +3,10 @@
 // fields side by side. Ajv's own list says the same thing many times: a value outside an enum
 // written as a union of literals fails every branch (`scopes.0: must be equal to constant`, once
 // per scope), a nullable string with a pattern fails both "must be null" and the pattern.
-import { NO_DIRECTION_CONTROLS, READABLE_NAME } from './schemas.ts';
+import { hasVisibleText, NO_DIRECTION_CONTROLS, READABLE_NAME } from './schemas.ts';
+
+const HOLDS_DIRECTION_CONTROLS =
+  'must not hold direction-control characters (U+202A–U+202E, U+2066–U+2069)';
 
 export interface AjvError {
   instancePath?: string;
@@ -104,13 +107,11 @@ function explain(e: AjvError): string {
       return `must be ${FORMAT_WORDS[String(p.format)] ?? `a valid ${p.format}`}`;
     case 'pattern': {
       if (p.pattern === '\\S') return 'must not be blank';
-      if (p.pattern === NO_DIRECTION_CONTROLS) {
-        return 'must not hold direction-control characters (U+202A–U+202E, U+2066–U+2069)';
-      }
+      if (p.pattern === NO_DIRECTION_CONTROLS) return HOLDS_DIRECTION_CONTROLS;
       if (p.pattern === READABLE_NAME) {
         // Which half of the rule it broke: nothing visible, or a direction control.
-        return typeof e.data === 'string' && /[^\s\p{Cf}]/u.test(e.data)
-          ? 'must not hold direction-control characters (U+202A–U+202E, U+2066–U+2069)'
+        return typeof e.data === 'string' && hasVisibleText(e.data)
+          ? HOLDS_DIRECTION_CONTROLS
           : 'must not be blank';
       }
       const description = e.parentSchema?.description;
