@@ -1,8 +1,8 @@
 // The LiveKit capability as the rest of the app sees it: room tokens, the webhook, voice sessions
 // and their background work (the expiry and revocation sweep, the revocation subscription).
-// Without LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET every entry point answers
-// 503 livekit_not_configured, sign-up and login answers carry no LiveKit fields, and nothing runs
-// in the background.
+// Without LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET every entry point but the stored
+// voice-session history answers 503 livekit_not_configured, sign-up and login answers carry no
+// LiveKit fields, and nothing runs in the background.
 import type { Logger } from 'pino';
 import type { Principal } from '../access/principal.ts';
 import type { AuthContext } from '../auth/auth-context.ts';
@@ -17,7 +17,11 @@ import {
   type IssuedRoomToken,
   type RoomTokenRequest,
 } from './room-token.service.ts';
-import { createVoiceSessions, type VoiceSessionQuery } from './voice-session.service.ts';
+import {
+  createVoiceSessions,
+  listVoiceSessionsFor,
+  type VoiceSessionQuery,
+} from './voice-session.service.ts';
 import { createLiveKitWebhooks, type WebhookOutcome } from './webhook.service.ts';
 
 /** How often the sweep runs (expired tokens, missed revocations, old webhook event ids). */
@@ -106,8 +110,9 @@ export function createLiveKit(deps: {
       return configured().webhooks.receive(body, authorization);
     },
 
+    /** Stored history: answered with or without LiveKit configured. */
     listSessions(p: Principal, q: VoiceSessionQuery) {
-      return configured().sessions.list(p, q);
+      return listVoiceSessionsFor(database, p, q);
     },
 
     /**

@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
+import { newId } from '../http/ids.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
 import { bearer, logOut, registerUser } from '../test/auth-helpers.ts';
 import type { FakeLiveKit } from '../test/fake-livekit.ts';
@@ -457,7 +458,6 @@ describe('without LiveKit configured', () => {
     for (const [method, url] of [
       ['POST', '/api/livekit/token'],
       ['POST', '/auth/token'],
-      ['GET', '/api/voice-sessions'],
     ] as const) {
       const res = await plain.app.inject({ method, url, headers: bearer(u.access) });
       expect(res.statusCode, url).toBe(503);
@@ -474,5 +474,49 @@ describe('without LiveKit configured', () => {
       sql<{ n: number }>`select count(*)::int as n from voice_sessions`.execute(tx),
     );
     expect(rows.rows[0]?.n).toBe(0);
+  });
+
+  it('the stored voice-session history is still read (a server that had LiveKit keeps it)', async () => {
+    const u = await registerUser(plain.app);
+    const started = new Date(Date.now() - 120_000);
+    await withSystem(plain.database, (tx) =>
+      tx
+        .insertInto('voice_sessions')
+        .values({
+          id: newId(),
+          org_id: u.orgId,
+          user_id: u.userId,
+          auth_session_id: null,
+          identity: u.userId,
+          room_name: `${u.orgId}__room`,
+          source: 'api',
+          status: 'ended',
+          token_expires_at: new Date(Date.now() + 600_000),
+          started_at: started,
+          ended_at: new Date(started.getTime() + 60_000),
+          duration_seconds: 60,
+          end_reason: 'left',
+        })
+        .execute(),
+    );
+    const res = await plain.app.inject({
+      method: 'GET',
+      url: '/api/voice-sessions',
+      headers: bearer(u.access),
+    });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().items).toHaveLength(1);
+    expect(res.json().items[0]).toMatchObject({
+      user_id: u.userId,
+      status: 'ended',
+      duration_seconds: 60,
+    });
+    const other = await registerUser(plain.app);
+    const theirs = await plain.app.inject({
+      method: 'GET',
+      url: '/api/voice-sessions',
+      headers: bearer(other.access),
+    });
+    expect(theirs.json().items).toEqual([]);
   });
 });

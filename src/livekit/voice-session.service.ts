@@ -42,6 +42,40 @@ export interface VoiceSessionQuery {
 /** Applied webhook event ids are kept this long (LiveKit gives up retrying within minutes). */
 const WEBHOOK_EVENT_RETENTION_MS = 24 * 3600_000;
 
+/**
+ * The voice sessions a caller may read: members their own, owners, admins and managers the org's.
+ * Stored history only, so it needs no LiveKit server (one that had LiveKit keeps its history).
+ */
+export async function listVoiceSessionsFor(database: Database, p: Principal, q: VoiceSessionQuery) {
+  requirePermission(p, 'voice_sessions:read');
+  const whole = seesWholeOrg(p);
+  if (!whole && q.user_id !== undefined && q.user_id !== p.userId) {
+    throw new AppError('forbidden', 'Members see their own voice sessions only');
+  }
+  const before = decodeCursor(q.cursor);
+  checkWindow(q.since, q.until);
+  const roomName = q.room_name === undefined ? undefined : roomFilter(p.orgId, q.room_name);
+  // Tokens that expired unused show as such on every read, not only after the next sweep.
+  await withTenant(database, { orgId: p.orgId, userId: null, role: null }, (tx) =>
+    expireUnused(tx, new Date(), p.orgId),
+  );
+  return withTenant(database, tenantOf(p), async (tx) =>
+    page(
+      await listVoiceSessions(tx, {
+        orgId: p.orgId,
+        limit: q.limit + 1,
+        before,
+        userId: whole ? q.user_id : p.userId,
+        roomName,
+        status: q.status,
+        since: q.since,
+        until: q.until,
+      }),
+      q.limit,
+    ),
+  );
+}
+
 export function createVoiceSessions(deps: {
   database: Database;
   server: LiveKitServer;
@@ -121,36 +155,6 @@ export function createVoiceSessions(deps: {
   }
 
   return {
-    async list(p: Principal, q: VoiceSessionQuery) {
-      requirePermission(p, 'voice_sessions:read');
-      const whole = seesWholeOrg(p);
-      if (!whole && q.user_id !== undefined && q.user_id !== p.userId) {
-        throw new AppError('forbidden', 'Members see their own voice sessions only');
-      }
-      const before = decodeCursor(q.cursor);
-      checkWindow(q.since, q.until);
-      const roomName = q.room_name === undefined ? undefined : roomFilter(p.orgId, q.room_name);
-      // Tokens that expired unused show as such on every read, not only after the next sweep.
-      await withTenant(database, { orgId: p.orgId, userId: null, role: null }, (tx) =>
-        expireUnused(tx, new Date(), p.orgId),
-      );
-      return withTenant(database, tenantOf(p), async (tx) =>
-        page(
-          await listVoiceSessions(tx, {
-            orgId: p.orgId,
-            limit: q.limit + 1,
-            before,
-            userId: whole ? q.user_id : p.userId,
-            roomName,
-            status: q.status,
-            since: q.since,
-            until: q.until,
-          }),
-          q.limit,
-        ),
-      );
-    },
-
     /** These login sessions ended: close what they minted and remove its participants. */
     async revokeFor(authSessionIds: readonly string[]): Promise<number> {
       return (await revokeMinted({ authSessionIds })).length;
