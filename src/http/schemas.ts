@@ -125,28 +125,36 @@ export function withHeaders<T extends object>(
 }
 
 /**
- * A name people read (an org, a prompt, an agent, an API key): at least one visible character,
- * not only spaces or invisible format characters (a zero-width space passed `\S`), and no
- * bidirectional controls (U+202A–U+202E, U+2066–U+2069), which reorder how the text around them
- * is shown: a name that reads as another in the dashboard, the audit log or a mail. Written with
- * one way to match any text (blank characters up to the first visible one, then anything but a
- * control), so a refusal costs one pass over the text: `[^controls]*[^blank][^controls]*` tried
- * every split point, seconds of a blocked event loop for a long name.
+ * What shows nothing: spaces, format characters (Cf: a zero-width space passed `\S`), control
+ * characters (Cc), and the letters and symbols drawn as blanks (the Hangul fillers U+115F, U+1160,
+ * U+3164, U+FFA0 and the Braille blank U+2800, which Unicode counts as letters or symbols).
  */
-export const READABLE_NAME =
-  '^(?:(?![\\u202A-\\u202E\\u2066-\\u2069])[\\s\\p{Cf}])*[^\\s\\p{Cf}][^\\u202A-\\u202E\\u2066-\\u2069]*$';
+const BLANK = '\\s\\p{Cf}\\p{Cc}\\u115F\\u1160\\u3164\\uFFA0\\u2800';
 
 /**
- * `text` trimmed, or undefined when nothing of it is visible (only spaces and format characters
- * such as U+200B: `trim()` keeps those): an optional name sent blank is a name not sent.
+ * A name people read (an org, a prompt, an agent, an API key): at least one visible character,
+ * not only BLANK ones, and no bidirectional controls (U+202A–U+202E, U+2066–U+2069), which
+ * reorder how the text around them is shown: a name that reads as another in the dashboard, the
+ * audit log or a mail. Written with one way to match any text (blank characters up to the first
+ * visible one, then anything but a direction control), so a refusal costs one pass over the text:
+ * `[^controls]*[^blank][^controls]*` tried every split point, seconds of a blocked event loop for
+ * a long name.
+ */
+export const READABLE_NAME = `^(?:(?![\\u202A-\\u202E\\u2066-\\u2069])[${BLANK}])*[^${BLANK}][^\\u202A-\\u202E\\u2066-\\u2069]*$`;
+
+/**
+ * `text` trimmed, or undefined when nothing of it is visible (only BLANK characters, such as
+ * U+200B, which `trim()` keeps): an optional name sent blank is a name not sent.
  */
 export function visibleOrNone(text: string | null | undefined): string | undefined {
   return text && hasVisibleText(text) ? text.trim() : undefined;
 }
 
-/** True when `text` holds a character that is neither a space nor a format character (Cf). */
+const VISIBLE = new RegExp(`[^${BLANK}]`, 'u');
+
+/** True when `text` holds a character that is not BLANK. */
 export function hasVisibleText(text: string): boolean {
-  return /[^\s\p{Cf}]/u.test(text);
+  return VISIBLE.test(text);
 }
 
 /** A READABLE_NAME of at most `maxLength` characters. */

@@ -151,6 +151,9 @@ describe('names people read', () => {
   it.each([
     ['a zero-width space alone', '\\u200b', BLANK],
     ['spaces and a zero-width joiner', ' \\u200d ', BLANK],
+    ['a Hangul filler (a letter drawn as nothing)', '\\u3164', BLANK],
+    ['Braille blanks and a halfwidth Hangul filler', '\\u2800\\u2800\\uffa0', BLANK],
+    ['control characters and a tab', '\\u0007\\t\\u0085', BLANK],
     ['a right-to-left override', '\\u202eevil', BIDI],
     ['a first-strong isolate', 'Acme\\u2068Corp', BIDI],
   ])('%s is a 400 on name', async (_label, raw, message) => {

@@ -4,6 +4,7 @@
 // written as a union of literals fails every branch (`scopes.0: must be equal to constant`, once
 // per scope), a nullable string with a pattern fails both "must be null" and the pattern.
 import { hasVisibleText, NO_DIRECTION_CONTROLS, READABLE_NAME } from './schemas.ts';
+import { TEXT_KEYWORD } from './validation.ts';
 
 const HOLDS_DIRECTION_CONTROLS =
   'must not hold direction-control characters (U+202A–U+202E, U+2066–U+2069)';
@@ -210,10 +211,16 @@ function foldUnions(errors: AjvError[]): AjvError[] {
   return list;
 }
 
-/** Ajv's errors as the problem document's `errors`: one per field, in words, first reported first. */
+/**
+ * Ajv's errors as the problem document's `errors`: one per field, in words, first reported first,
+ * except that text no field can hold (NUL, an unpaired surrogate) is named before anything else
+ * wrong with the same field: "\u0000" is also blank, but blank is not why it is refused.
+ */
 export function fieldErrors(validation: AjvError[]): FieldError[] {
   const out = new Map<string, string>();
-  for (const e of foldUnions(validation)) {
+  const errors = foldUnions(validation);
+  const badText = errors.filter((e) => e.keyword === TEXT_KEYWORD);
+  for (const e of [...badText, ...errors.filter((e) => e.keyword !== TEXT_KEYWORD)]) {
     const field = fieldOf(e);
     if (out.has(field)) continue;
     out.set(field, e.keyword === 'union' ? (e.message as string) : explain(e));
