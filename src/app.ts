@@ -23,6 +23,7 @@ import {
   frameworkErrorHandler,
   registerProblemHandlers,
 } from './http/problem.ts';
+import { refuseUndeclaredQuery } from './http/query-params.ts';
 import { registerJsonBodyParser } from './http/request-body.ts';
 import { Problem } from './http/schemas.ts';
 import { lazySerializers } from './http/serialization.ts';
@@ -95,6 +96,8 @@ export async function buildApp(config: Readonly<Config>, deps: AppDeps): Promise
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   app.setValidatorCompiler(createValidatorCompiler());
+  // Before anything reads a route's schema: an API route that declares no query refuses one.
+  refuseUndeclaredQuery(app);
 
   // Every route, for the OpenAPI completeness test and the startup summary.
   const routeTable: RouteSummary[] = [];

@@ -43,15 +43,23 @@ export function sendProblem(
     .send(problemBody(request, code, detail, extras));
 }
 
+/** Fastify's names for the parts of a request it validates, as a sentence says them. */
+const PART_WORDS: Record<string, string> = {
+  params: 'path parameters',
+  querystring: 'query string',
+  headers: 'headers',
+};
+
 /** Map anything thrown to a catalogued error. Unknown errors are 500s and are logged in full. */
+
 export function classify(err: unknown): { code: ErrorCode; detail?: string; extras?: object } {
   if (err instanceof AppError) return { code: err.code, detail: err.detail, extras: err.extras };
   const e = err as FastifyError & { validation?: AjvError[]; validationContext?: string };
   if (e?.validation) {
-    const where = e.validationContext ?? 'body';
+    const where = PART_WORDS[e.validationContext ?? ''] ?? 'body';
     return {
       code: 'validation_failed',
-      detail: `The ${where} is not valid`,
+      detail: `The ${where} ${where.endsWith('s') ? 'are' : 'is'} not valid`,
       extras: { errors: fieldErrors(e.validation) },
     };
   }
