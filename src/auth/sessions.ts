@@ -20,12 +20,17 @@ async function endSessions(
   filter: { sessionId?: string; exceptSessionId?: string },
   action: string,
   reason: string,
+  /** A session the caller named: ending none is a 404, and nothing is audited. */
+  named = false,
 ): Promise<string[]> {
   const ids = await withTenant(auth.database, tenantOf(p), async (tx) => {
     // A switch-org of another device replaces its session within its own transaction: an UPDATE
     // of the live sessions alone waited on the old one, found it ended, and never saw the new.
     await lockAccountSessions(tx, p.userId);
     const revoked = await revokeSessions(tx, { userId: p.userId, ...filter }, reason);
+    // Refused before the audit entry: a revoke that ended nothing is no act of the caller's, and
+    // an id it does not own (another user's session) has no place in its org's trail.
+    if (named && revoked.length === 0) throw notFound('session');
     await recordAudit(tx, meta, {
       org_id: p.orgId,
       ...personActor(p),
@@ -58,15 +63,7 @@ export async function revokeOwnSession(
 ): Promise<void> {
   // Row-level security limits the update to the caller's own sessions: another user's id
   // matches nothing and answers like an unknown one.
-  const ids = await endSessions(
-    auth,
-    p,
-    meta,
-    { sessionId },
-    'auth.session_revoke',
-    'revoked_by_user',
-  );
-  if (ids.length === 0) throw notFound('session');
+  await endSessions(auth, p, meta, { sessionId }, 'auth.session_revoke', 'revoked_by_user', true);
 }
 
 export function listSessions(auth: AuthContext, p: Principal): Promise<Session[]> {
