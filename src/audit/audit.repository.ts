@@ -41,9 +41,10 @@ export async function insertAudit(tx: Tx, e: AuditEntry): Promise<void> {
   );
 }
 
+/** One org's trail, or (`orgId` null) the platform's: the entries of acts in no org. */
 export function listAudit(
   tx: Tx,
-  orgId: string,
+  orgId: string | null,
   f: {
     limit: number;
     before?: string;
@@ -54,7 +55,10 @@ export function listAudit(
     to?: Date;
   },
 ): Promise<AuditLog[]> {
-  let q = tx.selectFrom('audit_logs').selectAll().where('org_id', '=', orgId);
+  let q =
+    orgId === null
+      ? tx.selectFrom('audit_logs').selectAll().where('org_id', 'is', null)
+      : tx.selectFrom('audit_logs').selectAll().where('org_id', '=', orgId);
   if (f.before) q = q.where('id', '<', f.before);
   if (f.action)
     q = f.action.endsWith('.*')

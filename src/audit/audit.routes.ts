@@ -6,7 +6,7 @@ import type { Database } from '../db/database.ts';
 import type { AuditLog } from '../db/schema.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
 import { responses, Timestamp } from '../http/schemas.ts';
-import { listAuditLogs } from './audit-query.ts';
+import { listAuditLogs, listPlatformAuditLogs } from './audit-query.ts';
 
 const AuditOut = Type.Object({
   id: Type.String(),
@@ -35,6 +35,26 @@ export function auditJson(a: AuditLog) {
   };
 }
 
+const AuditQueryString = Type.Object(
+  {
+    ...PageQuery,
+    action: Type.Optional(
+      Type.String({
+        maxLength: 100,
+        // An action's name, or a prefix of whole segments then `.*` (`auth.*`): any other
+        // wildcard matched nothing and answered an empty trail.
+        pattern: '^[a-z0-9_]+(\\.[a-z0-9_]+)*(\\.\\*)?$',
+        description: 'An action (`auth.login`), or every action under a prefix (`auth.*`)',
+      }),
+    ),
+    actor: Type.Optional(Type.String({ format: 'uuid' })),
+    outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
+    from: Type.Optional(Type.String({ format: 'date-time' })),
+    to: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+
 export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = async (
   app,
   { database },
@@ -49,31 +69,37 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = as
         summary: "The org's audit log (owners and admins)",
         description:
           'Filters: action (exact, or a prefix like `auth.*`), actor (user id), outcome, from/to (ISO time; from inclusive, to exclusive; a from not before to is a 400).',
-        querystring: Type.Object(
-          {
-            ...PageQuery,
-            action: Type.Optional(
-              Type.String({
-                maxLength: 100,
-                // An action's name, or a prefix of whole segments then `.*` (`auth.*`): any other
-                // wildcard matched nothing and answered an empty trail.
-                pattern: '^[a-z0-9_]+(\\.[a-z0-9_]+)*(\\.\\*)?$',
-                description: 'An action (`auth.login`), or every action under a prefix (`auth.*`)',
-              }),
-            ),
-            actor: Type.Optional(Type.String({ format: 'uuid' })),
-            outcome: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('failure')])),
-            from: Type.Optional(Type.String({ format: 'date-time' })),
-            to: Type.Optional(Type.String({ format: 'date-time' })),
-          },
-          { additionalProperties: false },
-        ),
+        querystring: AuditQueryString,
         response: responses({ 200: PageOf(AuditOut) }, [401, 403]),
       },
     },
     async (request) => {
       const { limit = 20, ...filters } = request.query;
       const result = await listAuditLogs(database, requirePrincipal(request), {
+        limit,
+        ...filters,
+      });
+      return { items: result.items.map(auditJson), next_cursor: result.next_cursor };
+    },
+  );
+
+  app.get(
+    '/api/admin/audit-logs',
+    {
+      schema: {
+        operationId: 'listPlatformAuditLogs',
+        tags: ['admin'],
+        security: [{ bearerAuth: [] }, { cookieAuth: [] }],
+        summary: "The platform's audit log: acts in no org (superuser)",
+        description:
+          "Entries with `org_id: null`, which no org's log shows: password resets and sets, mailbox proofs, email verification, failed logins before any org is known, signing-key rotations. The same filters as `GET /api/audit-logs`. The superuser's own login only (not while acting in an org).",
+        querystring: AuditQueryString,
+        response: responses({ 200: PageOf(AuditOut) }, [401, 403]),
+      },
+    },
+    async (request) => {
+      const { limit = 20, ...filters } = request.query;
+      const result = await listPlatformAuditLogs(database, requirePrincipal(request), {
         limit,
         ...filters,
       });
