@@ -6,6 +6,7 @@ import { requirePrincipal } from '../../access/principal.ts';
 import type { MessageAgent } from '../../db/schema.ts';
 import { deleteByIdRoute, getByIdRoute } from '../../http/by-id-routes.ts';
 import { PageOf, PageQuery } from '../../http/pagination.ts';
+import { requestMeta } from '../../http/request-meta.ts';
 import { IdParams, responses, Timestamp } from '../../http/schemas.ts';
 import { Name, NullableSpokenText, NullableUuid, SECURITY as security, Uuid } from '../shared.ts';
 import type { MessageAgentService } from './message-agent.service.ts';
@@ -86,7 +87,11 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request, reply) => {
-      const row = await messageAgents.create(requirePrincipal(request), request.body);
+      const row = await messageAgents.create(
+        requirePrincipal(request),
+        request.body,
+        requestMeta(request),
+      );
       return reply.code(201).send(toMessageAgentJson(row));
     },
   );
@@ -144,7 +149,12 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
       },
       async (request) =>
         toMessageAgentJson(
-          await messageAgents.update(requirePrincipal(request), request.params.id, request.body),
+          await messageAgents.update(
+            requirePrincipal(request),
+            request.params.id,
+            request.body,
+            requestMeta(request),
+          ),
         ),
     );
   }
@@ -158,6 +168,7 @@ export const messageAgentRoutes: FastifyPluginAsyncTypebox<{
       security,
       summary: 'Delete a messaging agent (soft delete)',
     },
-    async (request, id) => messageAgents.remove(requirePrincipal(request), id),
+    async (request, id) =>
+      messageAgents.remove(requirePrincipal(request), id, requestMeta(request)),
   );
 };

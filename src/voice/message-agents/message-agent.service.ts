@@ -1,10 +1,14 @@
 // Messaging agent use cases: an agent answers a phone's incoming SMS (its auto-reply). One active
 // messaging agent per phone — the database's partial unique index decides, races included.
+// Creating, changing and deleting one is audited (`message_agent.create`, `.update` with the
+// fields sent as `changed`, `.delete`): its auto-reply is text the org sends to the public.
 import { type OwnedListQuery, ownedResource } from '../../access/owned-resource.ts';
 import type { Principal } from '../../access/principal.ts';
+import { type Act, recordAct } from '../../audit/audit.ts';
 import type { Database } from '../../db/database.ts';
 import type { MessageAgent } from '../../db/schema.ts';
 import type { Tx } from '../../db/tenant.ts';
+import type { RequestMeta } from '../../http/request-meta.ts';
 import { usablePhone, usablePrompt } from '../refs.ts';
 import { mapConflicts } from '../shared.ts';
 import * as repo from './message-agent.repository.ts';
@@ -26,6 +30,22 @@ async function checkRefs(tx: Tx, p: Principal, input: Partial<MessageAgentInput>
   if (input.prompt_id) await usablePrompt(tx, p, input.prompt_id);
 }
 
+function recordMessageAgentAct(
+  tx: Tx,
+  meta: RequestMeta,
+  p: Principal,
+  action: 'message_agent.create' | 'message_agent.update' | 'message_agent.delete',
+  agent: Pick<MessageAgent, 'id' | 'name' | 'phone_id' | 'active'>,
+  metadata: Act['metadata'] = {},
+): Promise<void> {
+  return recordAct(tx, meta, p, {
+    action,
+    target_type: 'message_agent',
+    target_id: agent.id,
+    metadata: { name: agent.name, phone_id: agent.phone_id, active: agent.active, ...metadata },
+  });
+}
+
 export function createMessageAgentService(database: Database) {
   const messageAgents = ownedResource(database, {
     resource: 'message_agents',
@@ -33,12 +53,12 @@ export function createMessageAgentService(database: Database) {
     find: repo.findMessageAgent,
   });
   return {
-    create(p: Principal, input: MessageAgentInput): Promise<MessageAgent> {
+    create(p: Principal, input: MessageAgentInput, meta: RequestMeta): Promise<MessageAgent> {
       return mapConflicts(
         () =>
           messageAgents.create(p, async (tx, owned) => {
             await checkRefs(tx, p, input);
-            return repo.insertMessageAgent(tx, {
+            const row = await repo.insertMessageAgent(tx, {
               ...owned,
               name: input.name,
               phone_id: input.phone_id,
@@ -46,6 +66,8 @@ export function createMessageAgentService(database: Database) {
               auto_reply: input.auto_reply ?? null,
               active: input.active ?? true,
             });
+            await recordMessageAgentAct(tx, meta, p, 'message_agent.create', row);
+            return row;
           }),
         CONFLICTS,
       );
@@ -71,20 +93,30 @@ export function createMessageAgentService(database: Database) {
 
     get: messageAgents.get,
 
-    update(p: Principal, id: string, patch: Partial<MessageAgentInput>): Promise<MessageAgent> {
+    update(
+      p: Principal,
+      id: string,
+      patch: Partial<MessageAgentInput>,
+      meta: RequestMeta,
+    ): Promise<MessageAgent> {
       return mapConflicts(
         () =>
           messageAgents.update(p, id, patch, async (tx) => {
             await checkRefs(tx, p, patch);
-            return messageAgents.found(await repo.updateMessageAgent(tx, p.orgId, id, patch));
+            const row = messageAgents.found(await repo.updateMessageAgent(tx, p.orgId, id, patch));
+            await recordMessageAgentAct(tx, meta, p, 'message_agent.update', row, {
+              changed: Object.keys(patch).sort().join(' '),
+            });
+            return row;
           }),
         CONFLICTS,
       );
     },
 
-    remove(p: Principal, id: string): Promise<void> {
-      return messageAgents.manage(p, id, async (tx) => {
+    remove(p: Principal, id: string, meta: RequestMeta): Promise<void> {
+      return messageAgents.manage(p, id, async (tx, row) => {
         await repo.softDeleteMessageAgent(tx, p.orgId, id);
+        await recordMessageAgentAct(tx, meta, p, 'message_agent.delete', row);
       });
     },
   };
