@@ -17,6 +17,8 @@ export interface ClaimedCall extends ClaimedCallRules {
   agent_owner_id: string;
   agent_direction: 'incoming' | 'outgoing';
   agent_usable: boolean;
+  /** Whether the agent has a media stream: a call answered without one reaches no agent. */
+  agent_streams: boolean;
   phone_id: string;
   phone_number: string;
   phone_owner_id: string;
@@ -60,6 +62,7 @@ export async function claimDueCalls(
     SELECT claimed.id, claimed.org_id, claimed.to_number, claimed.dispatch_key, claimed.attempts,
            a.id AS agent_id, a.owner_id AS agent_owner_id, a.direction AS agent_direction,
            (a.active AND a.deleted_at IS NULL) AS agent_usable,
+           (a.media_stream_url IS NOT NULL) AS agent_streams,
            p.id AS phone_id, p.number AS phone_number, p.owner_id AS phone_owner_id,
            -- Calls go out only from the org's own active, verified numbers: an unverified number
            -- may be another org's (caller-ID spoofing); the join keeps it in the call's org.

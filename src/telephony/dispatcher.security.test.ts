@@ -42,7 +42,12 @@ afterAll(async () => {
 
 const owner = (team: Team): Who => [team.owner, team.org, 'owner'];
 const outgoingAgent = (who: Who, phoneId: string) =>
-  create(t.app, '/api/agents', who, { name: 'Caller', direction: 'outgoing', phone_id: phoneId });
+  create(t.app, '/api/agents', who, {
+    name: 'Caller',
+    direction: 'outgoing',
+    phone_id: phoneId,
+    media_stream_url: 'wss://agents.example.test/stream',
+  });
 const schedule = (who: Who, agentId: string) =>
   t.app.inject({
     method: 'POST',

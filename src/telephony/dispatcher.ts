@@ -216,6 +216,11 @@ export function createDispatcher(deps: DispatcherDeps) {
       await fail(c, 'The agent was deleted, deactivated or no longer places calls');
       return null;
     }
+    if (!c.agent_streams) {
+      // Answered, the call would hear "no agent" and end: the callee's phone rang for nothing.
+      await fail(c, 'The agent has no media_stream_url: the call would reach no agent');
+      return null;
+    }
     if (!c.phone_usable) {
       await fail(c, "The agent's phone number was deleted, deactivated or is not verified");
       return null;

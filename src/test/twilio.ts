@@ -117,6 +117,8 @@ export async function callingAgent(
     name: 'caller',
     direction: 'outgoing',
     phone_id: phone.id,
+    // Where its calls' audio goes: a call is scheduled and placed only through an agent with one.
+    media_stream_url: 'wss://agents.example.test/stream',
     ...agentFields,
   });
   return { phone, agent };

@@ -323,6 +323,7 @@ describe('messaging agents', () => {
 
 describe('scheduled calls', () => {
   let outgoing: { id: string };
+  let silent: { id: string };
   let incoming: { id: string };
   beforeAll(async () => {
     const p = await createVerifiedPhone(t.app, t.database, ownerA(), {
@@ -332,12 +333,64 @@ describe('scheduled calls', () => {
       name: 'caller',
       direction: 'outgoing',
       phone_id: p.id,
+      media_stream_url: 'wss://agents.example.test/stream',
+    });
+    silent = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
+      name: 'no stream',
+      direction: 'outgoing',
+      phone_id: p.id,
     });
     incoming = await create(t.app, '/api/agents', [a.owner, a.org, 'owner'], {
       name: 'answerer',
       direction: 'incoming',
       phone_id: p.id,
     });
+  });
+
+  it('an agent without a media_stream_url cannot place calls: 400 on agent_id, on create and on change', async () => {
+    const res = await asOwnerA('POST', '/api/scheduled-calls', {
+      agent_id: silent.id,
+      to: '+14155550123',
+      scheduled_at: future(),
+    });
+    expect(res.statusCode, res.body).toBe(400);
+    expect(res.json().errors).toEqual([
+      {
+        field: 'agent_id',
+        message: 'names an agent without a media_stream_url (give the agent one first)',
+      },
+    ]);
+    // Queued through an agent that had one, then the agent lost it: a change says so too.
+    const streaming = await create<{ id: string }>(
+      t.app,
+      '/api/agents',
+      [a.owner, a.org, 'owner'],
+      {
+        name: 'streams for now',
+        direction: 'outgoing',
+        phone_id: (await asOwnerA('GET', `/api/agents/${silent.id}`)).json().phone_id,
+        media_stream_url: 'wss://agents.example.test/stream',
+      },
+    );
+    const call = await create<{ id: string }>(
+      t.app,
+      '/api/scheduled-calls',
+      [a.owner, a.org, 'owner'],
+      {
+        agent_id: streaming.id,
+        to: '+14155550124',
+        scheduled_at: future(),
+      },
+    );
+    expect(
+      (await asOwnerA('PATCH', `/api/agents/${streaming.id}`, { media_stream_url: null }))
+        .statusCode,
+    ).toBe(200);
+    const patched = await asOwnerA('PATCH', `/api/scheduled-calls/${call.id}`, {
+      to: '+14155550125',
+    });
+    expect(patched.statusCode, patched.body).toBe(400);
+    expect(patched.json().errors[0].field).toBe('agent_id');
   });
 
   it('create, get, list with filters, cancel; a cancelled call cannot be cancelled again', async () => {

@@ -29,7 +29,7 @@ import {
 } from '../../calling-rules/rules.ts';
 import type { Config } from '../../config.ts';
 import type { Database } from '../../db/database.ts';
-import type { Phone, ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
+import type { Agent, Phone, ScheduledCall, ScheduledCallStatus } from '../../db/schema.ts';
 import { type Tx, withTenantRead } from '../../db/tenant.ts';
 import { AppError } from '../../http/errors.ts';
 import { checkWindow } from '../../http/pagination.ts';
@@ -129,6 +129,24 @@ const NOT_CALLING = () =>
   });
 
 /**
+ * An outgoing agent places calls only with a media stream to connect them to: without one the
+ * callee answers, hears that no agent is available, and the call ends (src/telephony).
+ */
+function assertAgentCanCall(agent: Pick<Agent, 'direction' | 'active' | 'media_stream_url'>) {
+  if (agent.direction !== 'outgoing' || !agent.active) throw NOT_CALLING();
+  if (!agent.media_stream_url) {
+    throw new AppError('validation_failed', 'The agent has nowhere to connect the call', {
+      errors: [
+        {
+          field: 'agent_id',
+          message: 'names an agent without a media_stream_url (give the agent one first)',
+        },
+      ],
+    });
+  }
+}
+
+/**
  * Calls go out only from the org's own active, verified numbers (the dispatcher checks again when
  * it places the call): an unverified number may be someone else's. `phone` absent or deleted: a
  * deleted number is not one waiting for its verification, so say what to change.
@@ -155,7 +173,7 @@ function assertPhoneCanCall(
  */
 async function agentThatCanCall(tx: Tx, p: Principal, agentId: string) {
   const agent = await usableAgent(tx, p, agentId);
-  if (agent.direction !== 'outgoing' || !agent.active) throw NOT_CALLING();
+  assertAgentCanCall(agent);
   assertPhoneCanCall(await findPhone(tx, p.orgId, agent.phone_id));
   return agent;
 }
@@ -177,7 +195,7 @@ async function assertStillCanCall(tx: Tx, p: Principal, agentId: string) {
       { errors: [{ field: 'agent_id', message: 'names an agent that was deleted' }] },
     );
   }
-  if (agent.direction !== 'outgoing' || !agent.active) throw NOT_CALLING();
+  assertAgentCanCall(agent);
   const phone = await findPhoneEvenDeleted(tx, p.orgId, agent.phone_id);
   if (phone) assertPhoneCanCall(phone);
 }
