@@ -10,6 +10,7 @@ import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import { clientKey } from '../security/client-key.ts';
+import { normalizePassword } from '../security/password-policy.ts';
 import { findUserById, upgradePasswordHash } from '../users/user.repository.ts';
 import type { AuthContext } from './auth-context.ts';
 import { sendNotice } from './notifications.ts';
@@ -43,6 +44,13 @@ export async function changePassword(
     });
   }
   await attempt.succeeded();
+  // A change that keeps the password would still end the other sessions and read as a rotation
+  // (in the audit log, and to a user rotating a leaked password who typed the old one again).
+  if (normalizePassword(input.new_password) === normalizePassword(input.current_password)) {
+    throw new AppError('validation_failed', 'The new password is the current one', {
+      errors: [{ field: 'new_password', message: 'must differ from the current password' }],
+    });
+  }
   const hash = await hashAllowedPassword(
     auth,
     input.new_password,
