@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import { AppError } from '../http/errors.ts';
 import { PageOf, PageQuery } from '../http/pagination.ts';
-import { assertConsumed, assertUtf8Charset, refused, strictUtf8 } from '../http/request-body.ts';
+import { assertConsumed, assertPlainBody, refused, strictUtf8 } from '../http/request-body.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { IdParams, NoContent, responses, Timestamp } from '../http/schemas.ts';
 import { deleteSettingRoute, getSettingRoute, putSettingRoute } from '../http/setting-routes.ts';
@@ -58,8 +58,11 @@ const WindowBody = Type.Object(
   {
     time_zone: TimeZone,
     days: Days,
-    start: { ...Clock, description: 'Opens at this local time (inclusive)' },
-    end: { ...Clock, description: 'Closes at this local time (exclusive); after start' },
+    start: { ...Clock, description: 'HH:MM, 24-hour: opens at this local time (inclusive)' },
+    end: {
+      ...Clock,
+      description: 'HH:MM, 24-hour: closes at this local time (exclusive); after start',
+    },
   },
   { additionalProperties: false },
 );
@@ -107,7 +110,7 @@ export const callingRulesRoutes: FastifyPluginAsyncTypebox<{
     (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
       try {
         assertConsumed(request, 'text/csv');
-        assertUtf8Charset(request);
+        assertPlainBody(request);
         done(null, strictUtf8(body, { code: 'validation_failed', name: 'file' }));
       } catch (err) {
         done(refused(request, err));

@@ -11,7 +11,7 @@ import { isUtf8 } from 'node:buffer';
 import { type ParsedUrlQuery, parse } from 'node:querystring';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
-import { assertConsumed, assertUtf8Charset, refused } from './request-body.ts';
+import { assertConsumed, assertPlainBody, refused } from './request-body.ts';
 
 const NOT_UTF8 = 'The form body is not valid percent-encoded UTF-8';
 
@@ -68,7 +68,7 @@ export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number) 
     (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
       try {
         assertConsumed(request, FORM_TYPE);
-        assertUtf8Charset(request);
+        assertPlainBody(request);
       } catch (err) {
         done(refused(request, err));
         return;

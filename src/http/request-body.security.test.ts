@@ -2,6 +2,7 @@
 // U+FFFD), a charset other than UTF-8 and text/plain are 415, a prototype-poisoning key is a 400
 // naming it, and a route's 415 names what it does take. A route that declares no body refuses
 // fields sent to it, as every route refuses fields it does not know.
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withSystem } from '../db/tenant.ts';
 import { buildTestApp, type TestApp } from '../test/app.ts';
@@ -315,5 +316,46 @@ describe('a route that declares no body', () => {
     });
     expect(put.statusCode, put.body).toBe(405);
     expect(put.json().code).toBe('method_not_allowed');
+  });
+});
+
+describe('a Content-Encoding', () => {
+  const encoded = (encoding: string, payload: string | Buffer, type = 'application/json') =>
+    t.app.inject({
+      method: 'POST',
+      url: '/api/prompts',
+      headers: { ...bearer(owner.access), 'content-type': type, 'content-encoding': encoding },
+      payload,
+    });
+
+  it('gzip, br or an unknown coding is a 415 saying what is taken, and nothing is stored', async () => {
+    const json = JSON.stringify({ name: 'encoded-gzip', content: 'Be brief.' });
+    for (const [coding, payload] of [
+      ['gzip', gzipSync(json)],
+      ['br', json],
+      ['x-nonsense', json],
+      ['identity, gzip', gzipSync(json)],
+    ] as const) {
+      const res = await encoded(coding, payload);
+      expect(res.statusCode, coding).toBe(415);
+      expect(res.json().code).toBe('unsupported_media_type');
+      expect(res.headers['accept-encoding']).toBe('identity');
+    }
+    const csv = await t.app.inject({
+      method: 'POST',
+      url: '/api/orgs/current/do-not-call/import',
+      headers: { ...bearer(owner.access), 'content-type': 'text/csv', 'content-encoding': 'gzip' },
+      payload: gzipSync('number\n+14155550100\n'),
+    });
+    expect(csv.statusCode).toBe(415);
+    expect(await promptsNamed('encoded-')).toEqual([]);
+  });
+
+  it('identity is the body as sent', async () => {
+    const res = await encoded(
+      'identity',
+      JSON.stringify({ name: 'encoded-identity', content: 'Be brief.' }),
+    );
+    expect(res.statusCode, res.body).toBe(201);
   });
 });

@@ -4,7 +4,8 @@
 // "not valid JSON", and leaves a text/plain parser in place, so a JSON document sent as text/plain
 // reached validation as a string. Here:
 // - the bytes must be UTF-8 (RFC 8259): anything else is 400 malformed_json, nothing is stored;
-// - a charset other than UTF-8 is 415: the body would be read as something it is not;
+// - a charset other than UTF-8 is 415: the body would be read as something it is not; so is a
+//   Content-Encoding (gzip, br): nothing here decodes one;
 // - a `__proto__` key, or a `constructor` holding a `prototype`, is 400 validation_failed naming
 //   the key (they would poison an object built from the body);
 // - text/plain has no parser: 415, like any type a route does not take;
@@ -27,8 +28,23 @@ export function strictUtf8(
   }
 }
 
-/** A 415 unless the content type's charset, when it names one, is UTF-8. */
-export function assertUtf8Charset(request: FastifyRequest): void {
+/**
+ * A 415 unless the body is sent as is and, when its content type names a charset, in UTF-8. No
+ * Content-Encoding is decoded here: a gzip or br body would be read as its compressed bytes, so
+ * it is refused (RFC 9110 §15.5.16), with `Accept-Encoding: identity` saying what is taken.
+ */
+export function assertPlainBody(request: FastifyRequest): void {
+  const coding = request.headers['content-encoding'];
+  if (coding !== undefined) {
+    const codings = coding.split(',').map((c) => c.trim().toLowerCase());
+    if (!codings.every((c) => c === 'identity' || c === '')) {
+      throw new AppError(
+        'unsupported_media_type',
+        `Bodies are read as sent: Content-Encoding ${coding.slice(0, 40)} is not supported`,
+        { headers: { 'accept-encoding': 'identity' } },
+      );
+    }
+  }
   const match = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(request.headers['content-type'] ?? '');
   const charset = match?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
@@ -135,7 +151,7 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) 
         // (a form login, Twilio's webhooks) answers 415 to every JSON body, not a 400 to the
         // broken ones, and never hands a well-formed one to its handler as if it were its form.
         assertConsumed(request, 'application/json');
-        assertUtf8Charset(request);
+        assertPlainBody(request);
         const value = parseJsonBody(strictUtf8(body, { code: 'malformed_json', name: 'body' }));
         // Only for a route that exists: a request to no route (404, or a method the path does
         // not answer: 405) gets that answer, not one about its fields.
