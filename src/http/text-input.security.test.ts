@@ -207,6 +207,12 @@ describe('names that may be blank', () => {
     expect(phone.json().errors).toEqual([{ field: 'label', message: BIDI }]);
   });
 
+  it('a full name that shows nothing is no name, wherever it is set', async () => {
+    const res = await patchMe(' \\u200b\\u3164 ');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().full_name).toBeNull();
+  });
+
   it('any script, and blank, are fine', async () => {
     for (const name of ['שלום עליכם', 'José Ñúñez', '']) {
       const res = await patchMe(name);

@@ -53,6 +53,7 @@ import { type Tx, withSystem, withSystemRead } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { visibleOrNone } from '../http/schemas.ts';
 import { reserveCodeAttempt } from '../mfa/code-attempts.ts';
 import { factorFromCode, proveSecondFactor } from '../mfa/second-factor.ts';
 import { clientKey } from '../security/client-key.ts';
@@ -169,7 +170,7 @@ export async function acceptInvitation(
   try {
     assertPending(peek.inv);
     await settleInviterAuthority(auth, tokenHash, meta);
-    const fullName = input.full_name?.trim() || null;
+    const fullName = visibleOrNone(input.full_name) ?? null;
     let passwordHash: string | undefined;
     const person = caller && isPerson(caller) ? caller : null;
     if (peek.holder !== 'none' && person && person.userId !== peek.userId) {

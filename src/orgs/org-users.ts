@@ -37,6 +37,7 @@ import { withTenant } from '../db/tenant.ts';
 import { AppError } from '../http/errors.ts';
 import { newId } from '../http/ids.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
+import { visibleOrNone } from '../http/schemas.ts';
 import { normalizeEmail } from '../mail/email-address.ts';
 import { setPassword as setPasswordMail } from '../mail/templates.ts';
 import { insertUserIfAddressFree } from '../users/user.repository.ts';
@@ -79,7 +80,7 @@ export async function createOrgUser(
   // An address with an account is mailed an invitation: one address is mailed no more often this
   // way than by invitations. Spent for every address alike, so the 429 tells none apart.
   await auth.limiter.consume('invite_address', `${p.orgId}:${email}`);
-  const fullName = input.full_name?.trim() || null;
+  const fullName = visibleOrNone(input.full_name) ?? null;
 
   const outcome = await withTenant(auth.database, tenantOf(p), async (tx): Promise<Outcome> => {
     // Judged under the org's and the account's locks (src/access/standing.ts), with the role

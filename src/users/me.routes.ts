@@ -5,7 +5,7 @@ import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Database } from '../db/database.ts';
 import { MFA_PENDING_ALLOWED } from '../http/route-config.ts';
-import { plainText, responses } from '../http/schemas.ts';
+import { plainText, responses, visibleOrNone } from '../http/schemas.ts';
 import { getMe, updateMe } from './me.ts';
 import { MeOut, meJson } from './user.json.ts';
 
@@ -53,7 +53,7 @@ export const meRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) => {
       const p = requirePrincipal(request);
-      const full = request.body.full_name?.trim() || null;
+      const full = visibleOrNone(request.body.full_name) ?? null;
       return meJson(await updateMe(database, p, { full_name: full }), p);
     },
   );
