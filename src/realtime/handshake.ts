@@ -29,7 +29,9 @@ export function handshakeProblem(headers: Record<string, string | string[] | und
   }
   const version = Number(headers['sec-websocket-version']);
   if (version !== 13 && version !== 8) {
-    return refused('Sec-WebSocket-Version', 'must be 13', { 'sec-websocket-version': '13, 8' });
+    return refused('Sec-WebSocket-Version', 'must be 13 (or 8)', {
+      'sec-websocket-version': '13, 8',
+    });
   }
   const protocols = headers['sec-websocket-protocol'];
   if (protocols !== undefined) {

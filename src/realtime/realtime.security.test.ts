@@ -547,6 +547,7 @@ describe('limits', () => {
         expect(body.errors).toEqual([{ field, message: expect.any(String) }]);
         if (field === 'Sec-WebSocket-Version') {
           expect(res.headers['sec-websocket-version']).toBe('13, 8');
+          expect(body.errors[0].message).toBe('must be 13 (or 8)');
         }
       }
     }
