@@ -409,6 +409,45 @@ describe('logout and sessions', () => {
     expect((await t.app.inject({ url: '/auth/me', headers: bearer(b.access) })).statusCode).toBe(
       200,
     );
+    // A refused revoke is no act: nothing in the caller's trail, and not the other user's id.
+    const trail = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .select(['action', 'target_id'])
+        .where('action', '=', 'auth.session_revoke')
+        .where('actor_user_id', '=', a.userId)
+        .execute(),
+    );
+    expect(trail).toEqual([]);
+  });
+
+  it('a revoke of an own session is audited with the session it ended', async () => {
+    const r = await registerUser(t.app);
+    const other = (await loginUser(t.app, r.email, r.password)).json();
+    const sessions = (
+      await t.app.inject({ url: '/api/auth/sessions', headers: bearer(r.access) })
+    ).json().items as { id: string; current: boolean }[];
+    const target = sessions.find((s) => !s.current)!;
+    const del = await t.app.inject({
+      method: 'DELETE',
+      url: `/api/auth/sessions/${target.id}`,
+      headers: bearer(r.access),
+    });
+    expect(del.statusCode).toBe(204);
+    expect(
+      (await t.app.inject({ url: '/auth/me', headers: bearer(other.access_token) })).statusCode,
+    ).toBe(401);
+    const trail = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .select(['target_id', 'outcome', 'metadata'])
+        .where('action', '=', 'auth.session_revoke')
+        .where('actor_user_id', '=', r.userId)
+        .execute(),
+    );
+    expect(trail).toEqual([
+      { target_id: target.id, outcome: 'success', metadata: { sessions_ended: 1 } },
+    ]);
   });
 
   it('an ended session is refused on another instance within 5 seconds', async () => {
@@ -464,6 +503,31 @@ describe('password change', () => {
     ).toBe(401);
     expect((await loginUser(t.app, r.email, r.password)).statusCode).toBe(401);
     expect((await loginUser(t.app, r.email, 'a brand new passphrase 99')).statusCode).toBe(200);
+  });
+
+  it('the current password again (or its full-width spelling) is a 400 that changes nothing', async () => {
+    const r = await registerUser(t.app);
+    const other = (await loginUser(t.app, r.email, r.password)).json();
+    for (const same of [r.password, r.password.replace('c', '\uff43')]) {
+      const res = await changePassword(t.app, bearer(r.access), r.password, same);
+      expect(res.statusCode).toBe(400);
+      expect(res.json().errors).toEqual([
+        { field: 'new_password', message: 'must differ from the current password' },
+      ]);
+    }
+    // Nothing happened: the other session lives, and no change is in the trail.
+    expect(
+      (await t.app.inject({ url: '/auth/me', headers: bearer(other.access_token) })).statusCode,
+    ).toBe(200);
+    const changes = await withSystem(t.database, (tx) =>
+      tx
+        .selectFrom('audit_logs')
+        .select('outcome')
+        .where('action', '=', 'auth.password_change')
+        .where('actor_user_id', '=', r.userId)
+        .execute(),
+    );
+    expect(changes).toEqual([]);
   });
 });
 
