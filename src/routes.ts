@@ -140,8 +140,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   //                                   /api/auth/email/*, /api/auth/password/{forgot,reset}
   await app.register(accountEmailRoutes, { auth });
 
-  // Organizations and access control  /api/audit-logs · /api/prompts · /api/orgs*, switch-org ·
-  //                                   invitations · /api/api-keys · /api/admin/*
+  // Organizations and access control  /api/audit-logs, /api/admin/audit-logs · /api/prompts ·
+  //                                   /api/orgs*, switch-org · invitations · /api/api-keys ·
+  //                                   /api/admin/*
   await app.register(auditRoutes, { database });
   await app.register(promptRoutes, { prompts: createPromptService(database) });
   await app.register(orgRoutes, { auth });

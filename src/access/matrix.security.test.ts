@@ -367,6 +367,7 @@ const ROWS: Row[] = [
     expect: PLATFORM_ONLY,
   },
   { method: 'GET', route: '/api/admin/suspended-orgs', expect: PLATFORM_ONLY },
+  { method: 'GET', route: '/api/admin/audit-logs', expect: PLATFORM_ONLY },
   {
     method: 'POST',
     route: '/api/orgs/current/lockdown',

@@ -483,6 +483,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/audit-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The platform's audit log: acts in no org (superuser)
+         * @description Entries with `org_id: null`, which no org's log shows: password resets and sets, mailbox proofs, email verification, failed logins before any org is known, signing-key rotations. The same filters as `GET /api/audit-logs`. The superuser's own login only (not while acting in an org).
+         */
+        get: operations["listPlatformAuditLogs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/prompts": {
         parameters: {
             query?: never;
@@ -4657,6 +4677,120 @@ export interface operations {
         };
     };
     listAuditLogs: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description An action (`auth.login`), or every action under a prefix (`auth.*`) */
+                action?: string;
+                actor?: string;
+                outcome?: "success" | "failure";
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Default Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: {
+                            id: string;
+                            org_id: string | null;
+                            actor_user_id: string | null;
+                            actor_type: string;
+                            action: string;
+                            target_type: string | null;
+                            target_id: string | null;
+                            outcome: "success" | "failure";
+                            ip: string | null;
+                            user_agent: string | null;
+                            request_id: string | null;
+                            metadata: {
+                                [key: string]: string | number | boolean | null;
+                            };
+                            /** Format: date-time */
+                            created_at: string;
+                        }[];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description RFC 9457 problem document */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description RFC 9457 problem document */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPlatformAuditLogs: {
         parameters: {
             query?: {
                 limit?: number;
@@ -13434,12 +13568,12 @@ export interface operations {
                      */
                     days: number[];
                     /**
-                     * @description Opens at this local time (inclusive)
+                     * @description HH:MM, 24-hour: opens at this local time (inclusive)
                      * @example 09:00
                      */
                     start: string;
                     /**
-                     * @description Closes at this local time (exclusive); after start
+                     * @description HH:MM, 24-hour: closes at this local time (exclusive); after start
                      * @example 09:00
                      */
                     end: string;
