@@ -34,7 +34,13 @@ describe('calling rules page', () => {
       method: 'POST',
       url: '/api/agents',
       headers,
-      payload: { name: 'Reminder', direction: 'outgoing', phone_id: phone.id, greeting: 'Hi' },
+      payload: {
+        name: 'Reminder',
+        direction: 'outgoing',
+        phone_id: phone.id,
+        greeting: 'Hi',
+        media_stream_url: 'wss://agents.example.test/stream',
+      },
     });
     expect(agent.statusCode).toBe(201);
     const call = await t.app.inject({

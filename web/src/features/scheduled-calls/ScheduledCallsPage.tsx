@@ -61,7 +61,8 @@ function ScheduleDialog({
   onClose: () => void;
   onSaved: (s: ScheduledCall) => void;
 }) {
-  const usable = agents.filter((a) => a.active);
+  // An agent places calls only with a media stream to connect them to (the server refuses others).
+  const usable = agents.filter((a) => a.active && a.media_stream_url);
   const form = useFormAction();
   const agent = useFormField(form, 'agent_id', usable[0]?.id ?? '');
   const to = useFormField(form, 'to');
@@ -105,14 +106,20 @@ function ScheduleDialog({
         {form.formError && <Alert tone="error">{form.formError}</Alert>}
         {usable.length === 0 && (
           <Alert tone="warning">
-            There is no active outgoing agent yet. Create one on the{' '}
+            There is no active outgoing agent with a media stream URL yet. Create or complete one on
+            the{' '}
             <Link to="/app/agents" className="font-semibold underline">
               Agents
             </Link>{' '}
             page first.
           </Alert>
         )}
-        <SelectField label="Agent" {...agent.input} required hint="Active outgoing agents.">
+        <SelectField
+          label="Agent"
+          {...agent.input}
+          required
+          hint="Active outgoing agents with a media stream URL."
+        >
           {usable.length === 0 && <option value="">No outgoing agents</option>}
           {usable.map((a) => (
             <option key={a.id} value={a.id}>
