@@ -51,7 +51,6 @@ const PART_WORDS: Record<string, string> = {
 };
 
 /** Map anything thrown to a catalogued error. Unknown errors are 500s and are logged in full. */
-
 export function classify(err: unknown): { code: ErrorCode; detail?: string; extras?: object } {
   if (err instanceof AppError) return { code: err.code, detail: err.detail, extras: err.extras };
   const e = err as FastifyError & { validation?: AjvError[]; validationContext?: string };

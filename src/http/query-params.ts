@@ -16,7 +16,8 @@ export const NO_QUERY = { type: 'object', properties: {}, additionalProperties: 
 /** Call before the route plugins are registered: it sees every route registered after it. */
 export function refuseUndeclaredQuery(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
-    // A CORS preflight is sent to the URL of the request it asks for, query included.
+    // Should a CORS preflight route ever be added: it is sent to the URL of the request it asks
+    // for, query included, and must not be refused for it.
     if (!API_PATHS.test(route.url) || [route.method].flat().includes('OPTIONS')) return;
     const schema = (route.schema ?? {}) as Record<string, unknown>;
     if (schema.querystring !== undefined) return;

@@ -348,6 +348,19 @@ describe('a Content-Encoding', () => {
       payload: gzipSync('number\n+14155550100\n'),
     });
     expect(csv.statusCode).toBe(415);
+    // The LiveKit webhook reads its body as text for the signature: the same rule, before it.
+    const hook = await t.app.inject({
+      method: 'POST',
+      url: '/webhooks/livekit',
+      headers: {
+        'content-type': 'application/webhook+json',
+        'content-encoding': 'gzip',
+        authorization: 'x',
+      },
+      payload: gzipSync('{}'),
+    });
+    expect(hook.statusCode).toBe(415);
+    expect(hook.json().code).toBe('unsupported_media_type');
     expect(await promptsNamed('encoded-')).toEqual([]);
   });
 

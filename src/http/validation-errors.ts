@@ -212,17 +212,21 @@ function foldUnions(errors: AjvError[]): AjvError[] {
 }
 
 /**
- * Ajv's errors as the problem document's `errors`: one per field, in words, first reported first,
- * except that text no field can hold (NUL, an unpaired surrogate) is named before anything else
- * wrong with the same field: "\u0000" is also blank, but blank is not why it is refused.
+ * Ajv's errors as the problem document's `errors`: one per field, in words, in the order the
+ * fields were first reported. A field holding text no field can hold (NUL, an unpaired
+ * surrogate) is refused for that, whatever else is wrong with it: "\u0000" is also blank, but
+ * blank is not why it is refused.
  */
 export function fieldErrors(validation: AjvError[]): FieldError[] {
   const out = new Map<string, string>();
   const errors = foldUnions(validation);
-  const badText = errors.filter((e) => e.keyword === TEXT_KEYWORD);
-  for (const e of [...badText, ...errors.filter((e) => e.keyword !== TEXT_KEYWORD)]) {
-    const field = fieldOf(e);
+  const badText = new Map(
+    errors.filter((e) => e.keyword === TEXT_KEYWORD).map((e) => [fieldOf(e), e] as const),
+  );
+  for (const reported of errors) {
+    const field = fieldOf(reported);
     if (out.has(field)) continue;
+    const e = badText.get(field) ?? reported;
     out.set(field, e.keyword === 'union' ? (e.message as string) : explain(e));
     if (out.size >= MAX_FIELD_ERRORS) break;
   }

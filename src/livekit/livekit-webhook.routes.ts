@@ -7,6 +7,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
+import { assertPlainBody, refused } from '../http/request-body.ts';
 import { responses } from '../http/schemas.ts';
 import type { LiveKit } from './livekit.service.ts';
 
@@ -22,8 +23,15 @@ export const livekitWebhookRoutes: FastifyPluginAsyncTypebox<{ livekit: LiveKit 
   app.addContentTypeParser(
     WEBHOOK_TYPES,
     { parseAs: 'string' },
-    (_request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) =>
-      done(null, body),
+    (request: FastifyRequest, body: string, done: (err: Error | null, body?: unknown) => void) => {
+      try {
+        // Read as sent, like every body (a compressed one is a 415, not a signature mismatch).
+        assertPlainBody(request);
+        done(null, body);
+      } catch (err) {
+        done(refused(request, err));
+      }
+    },
   );
 
   app.post(

@@ -477,46 +477,52 @@ describe('without LiveKit configured', () => {
   });
 
   it('the stored voice-session history is still read (a server that had LiveKit keeps it)', async () => {
-    const u = await registerUser(plain.app);
+    const org = await team(plain, 'History');
     const started = new Date(Date.now() - 120_000);
-    await withSystem(plain.database, (tx) =>
-      tx
-        .insertInto('voice_sessions')
-        .values({
-          id: newId(),
-          org_id: u.orgId,
-          user_id: u.userId,
-          auth_session_id: null,
-          identity: u.userId,
-          room_name: `${u.orgId}__room`,
-          source: 'api',
-          status: 'ended',
-          token_expires_at: new Date(Date.now() + 600_000),
-          started_at: started,
-          ended_at: new Date(started.getTime() + 60_000),
-          duration_seconds: 60,
-          end_reason: 'left',
-        })
-        .execute(),
-    );
-    const res = await plain.app.inject({
-      method: 'GET',
-      url: '/api/voice-sessions',
-      headers: bearer(u.access),
-    });
-    expect(res.statusCode).toBe(200);
-    expect(res.json().items).toHaveLength(1);
-    expect(res.json().items[0]).toMatchObject({
-      user_id: u.userId,
+    const ended = (who: { user: { id: string } }) =>
+      withSystem(plain.database, (tx) =>
+        tx
+          .insertInto('voice_sessions')
+          .values({
+            id: newId(),
+            org_id: org.org.id,
+            user_id: who.user.id,
+            auth_session_id: null,
+            identity: who.user.id,
+            room_name: `${org.org.id}__room`,
+            source: 'api',
+            status: 'ended',
+            token_expires_at: new Date(Date.now() + 600_000),
+            started_at: started,
+            ended_at: new Date(started.getTime() + 60_000),
+            duration_seconds: 60,
+            end_reason: 'left',
+          })
+          .execute(),
+      );
+    await ended(org.member);
+    await ended(org.owner);
+    const list = (headers: Record<string, string>) =>
+      plain.app.inject({ method: 'GET', url: '/api/voice-sessions', headers });
+
+    // The member reads their own session, not the owner's; the owner reads the org's.
+    const mine = await list(org.member.headers);
+    expect(mine.statusCode, mine.body).toBe(200);
+    expect(mine.json().items).toHaveLength(1);
+    expect(mine.json().items[0]).toMatchObject({
+      user_id: org.member.user.id,
       status: 'ended',
       duration_seconds: 60,
     });
+    const all = await list(org.owner.headers);
+    expect(
+      all
+        .json()
+        .items.map((v: { user_id: string }) => v.user_id)
+        .sort(),
+    ).toEqual([org.member.user.id, org.owner.user.id].sort());
+    // Another org's member sees none of them.
     const other = await registerUser(plain.app);
-    const theirs = await plain.app.inject({
-      method: 'GET',
-      url: '/api/voice-sessions',
-      headers: bearer(other.access),
-    });
-    expect(theirs.json().items).toEqual([]);
+    expect((await list(bearer(other.access))).json().items).toEqual([]);
   });
 });

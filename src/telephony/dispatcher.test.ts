@@ -282,6 +282,28 @@ describe('failures', () => {
     expect((await row(s1.id)).last_error).toMatch(/agent/);
   });
 
+  it('an agent that lost its media_stream_url fails the call without asking Twilio', async () => {
+    const { agent: ag } = await callingAgent(t, [a.owner, a.org, 'owner'], {
+      name: 'soon silent',
+    });
+    const s = await dueCall('+14155550134', undefined, ag.id);
+    const cleared = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/agents/${ag.id}`,
+      headers: as(a.owner, a.org, 'owner'),
+      payload: { media_stream_url: null },
+    });
+    expect(cleared.statusCode, cleared.body).toBe(200);
+    const before = fake.requests;
+    await t.app.dispatcher.runOnce();
+    // Answered, the call would have heard "no agent" and ended: it is never placed.
+    expect(fake.requests).toBe(before);
+    expect(await row(s.id)).toMatchObject({
+      status: 'failed',
+      last_error: 'The agent has no media_stream_url: the call would reach no agent',
+    });
+  });
+
   it('classifies errors: definite answers retry or fail, no answer waits for the lease', () => {
     expect(
       classifyDispatchError(Object.assign(new Error('x'), { code: 'ECONNREFUSED' })).kind,
