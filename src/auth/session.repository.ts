@@ -49,7 +49,8 @@ export async function touchSession(tx: Tx, id: string, orgId?: string): Promise<
  * refresh token that still refreshes (unrotated, within REFRESH_TOKEN_IDLE_TTL_SECONDS). A chain
  * that died of idleness is over, though nothing revoked it: its last access token expired long
  * before its refresh token did. One definition for every reader that asks whether a session
- * still stands (the sessions list, the device-socket watcher).
+ * still stands (the sessions list, the device-socket watcher, LiveKit's joins and sweep; the
+ * sweep's SQL, voice-session.repository.ts authSessionEnded, states the same in one statement).
  */
 function liveSessions(tx: Tx) {
   const now = new Date();
@@ -66,6 +67,14 @@ function liveSessions(tx: Tx) {
           .where('r.expires_at', '>', now),
       ),
     );
+}
+
+/** Whether the session still stands (liveSessions' definition): what minting from it needs. */
+export async function sessionStands(tx: Tx, sessionId: string): Promise<boolean> {
+  return (
+    (await liveSessions(tx).select('s.id').where('s.id', '=', sessionId).executeTakeFirst()) !==
+    undefined
+  );
 }
 
 export function liveSessionsOfUser(tx: Tx, userId: string): Promise<Session[]> {

@@ -8,6 +8,7 @@ import { sql } from 'kysely';
 import { AccessToken, WebhookEvent } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { issueUserToken } from '../auth/user-tokens.ts';
+import { hashToken } from '../crypto/tokens.ts';
 import { withSystem, withTenant } from '../db/tenant.ts';
 import type { TestApp } from '../test/app.ts';
 import { bearer, changePassword, GOOD_PASSWORD, loginUser, logOut } from '../test/auth-helpers.ts';
@@ -539,6 +540,25 @@ describe('revocation evicts, and the revoked cannot come back', () => {
   it('the sweep closes what a missed notification left open', async () => {
     const { p, r } = await inRoom('member', 'missed');
     await endLoginSessionInDatabase(r);
+    expect((await t.app.livekit.sweep()).revoked).toBeGreaterThanOrEqual(1);
+    await expectEvicted(p, r);
+  });
+
+  it('a login whose refresh chain died of idleness ends its room sessions at the sweep, and mints none', async () => {
+    const p = await person(t, a.org, 'member', 'idle-login');
+    const login = await logIn(t.app, p.email);
+    const r = await issue(bearer(login.access), { room_name: 'room-idle-login' });
+    await fake.join(r.livekit_token);
+    // REFRESH_TOKEN_IDLE_TTL_SECONDS passed without a refresh: the login no longer stands
+    // (the sessions list and the device sockets already judge it so), though nothing revoked it.
+    await withSystem(t.database, (tx) =>
+      tx
+        .updateTable('refresh_tokens')
+        .set({ expires_at: new Date(Date.now() - 1000) })
+        .where('token_hash', '=', hashToken(login.refresh))
+        .execute(),
+    );
+    expect((await requestRoomToken(t.app, bearer(login.access))).statusCode).toBe(401);
     expect((await t.app.livekit.sweep()).revoked).toBeGreaterThanOrEqual(1);
     await expectEvicted(p, r);
   });

@@ -3,6 +3,7 @@
 // webhooks) and the system path (expiry, revocation) move sessions on — row-level security holds
 // the same split (migration 0011).
 import { type ExpressionBuilder, sql } from 'kysely';
+import { sessionStands } from '../auth/session.repository.ts';
 import { type LogPage, logPage } from '../db/log-page.ts';
 import type {
   DB,
@@ -15,17 +16,12 @@ import type { Tx } from '../db/tenant.ts';
 
 export const OPEN_STATUSES: readonly VoiceSessionStatus[] = ['issued', 'active'];
 
-/** Whether the login session is still live (not revoked, not past its absolute expiry). */
-export async function authSessionLive(tx: Tx, sessionId: string): Promise<boolean> {
-  const row = await tx
-    .selectFrom('sessions')
-    .select('id')
-    .where('id', '=', sessionId)
-    .where('revoked_at', 'is', null)
-    .where('expires_at', '>', new Date())
-    .executeTakeFirst();
-  return row !== undefined;
-}
+/**
+ * Whether the login session still stands: not revoked, not past its absolute expiry, and its
+ * refresh chain not dead of idleness (src/auth/session.repository.ts, one definition for every
+ * reader: a login nobody refreshed for REFRESH_TOKEN_IDLE_TTL_SECONDS mints nothing).
+ */
+export const authSessionLive = sessionStands;
 
 export interface NewVoiceSession {
   id: string;
@@ -327,9 +323,10 @@ function memberGone(eb: SessionsEb) {
 }
 
 /**
- * The login session that minted it has ended: revoked, or past its absolute expiry (as
- * authSessionLive judges it when a token is minted; an expired session ends what it minted the
- * same as a revoked one).
+ * The login session that minted it has ended: revoked, past its absolute expiry, or its refresh
+ * chain dead of idleness (no unrotated refresh token still valid) — as authSessionLive judges it
+ * when a token is minted and a join is checked; an ended session ends what it minted the same
+ * as a revoked one.
  */
 function authSessionEnded(eb: SessionsEb) {
   return eb.exists(
@@ -341,6 +338,16 @@ function authSessionEnded(eb: SessionsEb) {
         s.or([
           s('sessions.revoked_at', 'is not', null),
           s('sessions.expires_at', '<=', sql<Date>`now()`),
+          s.not(
+            s.exists(
+              s
+                .selectFrom('refresh_tokens')
+                .select(sql.lit(1).as('one'))
+                .whereRef('refresh_tokens.session_id', '=', 'sessions.id')
+                .where('refresh_tokens.rotated_at', 'is', null)
+                .where('refresh_tokens.expires_at', '>', sql<Date>`now()`),
+            ),
+          ),
         ]),
       ),
   );
