@@ -5,12 +5,14 @@
 //   - JOSE header `typ: media+jwt` (an access token, `at+jwt`, is refused),
 //   - `iss` = Switchboard's JWT_ISSUER, `aud` = this worker's own public URL (the agent's media
 //     stream URL), not expired,
-//   - `sub` = Twilio's start.callSid (a token lifted from one call cannot open another call).
+//   - `sub` = Twilio's start.callSid (a token lifted from one call cannot open another call),
+//   - `org` one of the orgs this worker serves (ORG_IDS): any org may name this URL as its agent's
+//     media_stream_url, and Switchboard then signs genuine tokens for it, of that org.
 // Anything else — no start, a start without a valid token, media before start — closes the
 // socket with 1008 (policy violation) before a single audio frame is used.
 //
 // Run: SWITCHBOARD_URL=https://switchboard.example.com PUBLIC_URL=wss://agents.example.com/media \
-//      PORT=8080 npx tsx examples/agent-worker.ts
+//      ORG_IDS=<your org id> PORT=8080 npx tsx examples/agent-worker.ts
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import { type WebSocket, WebSocketServer } from 'ws';
 
@@ -27,6 +29,12 @@ export interface AgentWorkerOptions {
    * function of the port it listens on, for port 0).
    */
   publicUrl: string | ((port: number) => string);
+  /**
+   * The orgs whose calls this worker serves (their ids). A media_stream_url is not a secret and
+   * any org may point its agent at it: Switchboard then signs genuine tokens for this URL, of
+   * that org, so a worker that pins no org would serve (and pay for) another org's calls.
+   */
+  orgIds: readonly string[];
   /** Called once a stream's token has verified. */
   onStream?: (stream: VerifiedStream) => void;
 }
@@ -75,7 +83,8 @@ export async function startAgentWorker(opts: AgentWorkerOptions): Promise<AgentW
         algorithms: ['EdDSA'],
         requiredClaims: ['sub', 'exp', 'org', 'agent'],
       });
-      return payload.sub === callSid ? payload : null;
+      if (payload.sub !== callSid) return null;
+      return opts.orgIds.includes(String(payload.org)) ? payload : null;
     } catch {
       return null;
     }
@@ -145,9 +154,15 @@ export async function startAgentWorker(opts: AgentWorkerOptions): Promise<AgentW
 
 // Started directly (not imported): configure from the environment.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { SWITCHBOARD_URL, PUBLIC_URL, PORT, JWT_ISSUER } = process.env;
-  if (!SWITCHBOARD_URL || !PUBLIC_URL) {
-    console.error('Set SWITCHBOARD_URL and PUBLIC_URL (the agent media_stream_url).');
+  const { SWITCHBOARD_URL, PUBLIC_URL, PORT, JWT_ISSUER, ORG_IDS } = process.env;
+  const orgIds = (ORG_IDS ?? '')
+    .split(',')
+    .map((id) => id.trim())
+    .filter(Boolean);
+  if (!SWITCHBOARD_URL || !PUBLIC_URL || orgIds.length === 0) {
+    console.error(
+      'Set SWITCHBOARD_URL, PUBLIC_URL (the agent media_stream_url) and ORG_IDS (the orgs served).',
+    );
     process.exit(1);
   }
   const worker = await startAgentWorker({
@@ -155,6 +170,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     switchboardUrl: SWITCHBOARD_URL,
     publicUrl: PUBLIC_URL,
     issuer: JWT_ISSUER,
+    orgIds,
     onStream: (s) => console.log(`stream ${s.streamSid} for call ${s.callSid} verified`),
   });
   console.log(`agent worker listening on port ${worker.port}`);

@@ -22,15 +22,16 @@ let agentId: string;
 beforeAll(async () => {
   t = await buildTestApp({ env: twilioEnv() });
   const switchboardUrl = await t.app.listen({ host: '127.0.0.1', port: 0 });
+  a = await team(t);
   worker = await startAgentWorker({
     port: 0,
     host: '127.0.0.1',
     switchboardUrl,
     issuer: t.config.auth.issuer,
     publicUrl: (port) => `ws://127.0.0.1:${port}/media`,
+    orgIds: [a.org.id],
   });
   workerUrl = worker.publicUrl;
-  a = await team(t);
   ({ phoneNumber, agentId } = await streamingAgent(t, a.owner.headers, workerUrl));
 });
 afterAll(async () => {
@@ -112,6 +113,15 @@ describe('example agent worker', () => {
       audience: workerUrl,
     });
     expect(await stream(callSid, expired)).toBe(1008);
+  });
+
+  it("refuses another org's call to the same URL: a genuine token, of an org it does not serve (1008)", async () => {
+    // Any org may name this worker's URL as its agent's media_stream_url (it is no secret).
+    const b = await team(t, 'Freeloader');
+    const theirs = await streamingAgent(t, b.owner.headers, workerUrl);
+    const { callSid, twiml, token } = await incomingCall(t.app, theirs.phoneNumber);
+    expect(/<Stream url="([^"]+)">/.exec(twiml)?.[1]).toBe(workerUrl);
+    expect(await stream(callSid, token)).toBe(1008);
   });
 
   it('refuses an access token, even one signed by the same key (1008)', async () => {

@@ -7,8 +7,10 @@
 // Confusion between the two kinds of token is stopped by the JOSE header `typ`: media tokens are
 // `media+jwt`, access tokens `at+jwt`, and each verifier accepts only its own (jose compares
 // `typ` before it looks at the claims). `aud` is the agent's media stream URL, so a token minted
-// for one agent's worker does not open another's; `sub` is the CallSid, which the worker compares
-// with Twilio's `start.callSid` so a token cannot be replayed onto another call.
+// for one worker's URL does not open another URL; but any org may name any URL as its agent's
+// (it is no secret), so `aud` does not say whose worker it is: a worker also pins `org` to the
+// orgs it serves (README, examples/agent-worker.ts). `sub` is the CallSid, which the worker
+// compares with Twilio's `start.callSid` so a token cannot be replayed onto another call.
 import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { type KeyRing, ringKeyResolver } from '../auth/signing-keys.ts';
