@@ -13,6 +13,8 @@ const config = benchConfig(scratch.dataDir, {
   REALTIME_MAX_SOCKETS_PER_USER: '100000',
   REALTIME_MAX_SOCKETS_PER_ORG: '100000',
   QUOTA_MAX_DEVICE_SOCKETS: '100000',
+  // Each socket names its own device (bench-<i>), all of one user.
+  REALTIME_MAX_DEVICES_PER_USER: '100000',
 });
 const app = await buildApp(config, { database: scratch.database });
 await app.ready();

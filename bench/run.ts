@@ -340,7 +340,8 @@ live-socket registry), wait for \`ready\` and stay idle (bench/device-sockets.ts
 RSS is dominated by the embedded database's WebAssembly memory, which grows and shrinks on its own;
 the per-socket figure is the server's JS heap plus external memory after a full garbage collection,
 before and after. The limits that bound it are \`REALTIME_MAX_SOCKETS_PER_USER\`,
-\`REALTIME_MAX_SOCKETS_PER_ORG\` and the org quota \`QUOTA_MAX_DEVICE_SOCKETS\` (lifted for this run).
+\`REALTIME_MAX_SOCKETS_PER_ORG\`, \`REALTIME_MAX_DEVICES_PER_USER\` (each socket names its own device)
+and the org quota \`QUOTA_MAX_DEVICE_SOCKETS\` (lifted for this run).
 ## Tenant-scoped reads next to the same query unguarded
 
 Each route on Switchboard (bearer token, row-level security forced, the tenant context set

@@ -116,6 +116,7 @@ const VARIABLES = [
   'REALTIME_MAX_FRAME_BYTES',
   'REALTIME_MAX_SOCKETS_PER_USER',
   'REALTIME_MAX_SOCKETS_PER_ORG',
+  'REALTIME_MAX_DEVICES_PER_USER',
   'REALTIME_TICKET_TTL_SECONDS',
   'QUOTA_MAX_LIVE_CALLS',
   'QUOTA_INBOUND_RESERVED_CALLS',
@@ -288,6 +289,8 @@ export interface Config {
     /** Live device sockets per user and per org, counted per instance (close 1013 beyond). */
     maxSocketsPerUser: number;
     maxSocketsPerOrg: number;
+    /** Devices (distinct device names) one user may have in one org, revoked ones aside. */
+    maxDevicesPerUser: number;
     /** Lifetime of a ticket from POST /api/realtime/tickets (single use, at most 60 s). */
     ticketTtlSeconds: number;
   };
@@ -508,6 +511,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxFrameBytes: read.int('REALTIME_MAX_FRAME_BYTES', 65_536, 1024, 16 * 1_048_576),
       maxSocketsPerUser: read.int('REALTIME_MAX_SOCKETS_PER_USER', 10, 1, 100_000),
       maxSocketsPerOrg: read.int('REALTIME_MAX_SOCKETS_PER_ORG', 1000, 1, 1_000_000),
+      maxDevicesPerUser: read.int('REALTIME_MAX_DEVICES_PER_USER', 100, 1, 100_000),
       ticketTtlSeconds: read.int('REALTIME_TICKET_TTL_SECONDS', 30, 5, 60),
     },
     quotas: {

@@ -10,6 +10,7 @@ import type { AuthContext } from '../auth/auth-context.ts';
 import { isSuspensionReason } from '../auth/revocation.ts';
 import { endedSessions } from '../auth/session.repository.ts';
 import { generateToken, hashToken } from '../crypto/tokens.ts';
+import { lockNameForTransaction } from '../db/advisory-lock.ts';
 import type { Database } from '../db/database.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
 import { type Tx, withSystem, withTenant } from '../db/tenant.ts';
@@ -24,6 +25,10 @@ import type { SocketRegistry } from './socket-registry.ts';
 const TICKET_KEEP_MS = 10 * 60_000;
 /** The close code and reason a revoked device's sockets get. */
 export const DEVICE_REVOKED = 'device revoked';
+/** Closing reason when a user already has REALTIME_MAX_DEVICES_PER_USER devices in the org. */
+export const TOO_MANY_DEVICES = 'too many devices: revoke one';
+/** Advisory-lock space of a user's devices in an org (src/db/advisory-lock.ts). */
+const DEVICE_LOCK_SPACE = 70_260_032;
 
 /**
  * The 1008 close reason of a socket whose API key may not stream (apiKeyStanding), the same at
@@ -192,7 +197,8 @@ export type DeviceOpening =
       reason:
         | 'account disabled'
         | 'not a member'
-        | 'device revoked'
+        | typeof DEVICE_REVOKED
+        | typeof TOO_MANY_DEVICES
         | typeof KEY_CLOSE_REASON.mfa_pending;
     };
 
@@ -202,13 +208,15 @@ export type DeviceOpening =
  * more than the revocation poll, a ticket or key not at all), a person's session must not be
  * pinned to MFA enrolment by the org's policy now (sessionPinned: a token or ticket from before
  * the policy says nothing of it; an API key's creator is judged by apiKeyStanding), and the device
- * must not be revoked; then the device row is created or its last_seen_at and codec updated.
+ * must not be revoked; then its last_seen_at and codec are updated, or the row created while the
+ * user has fewer than `maxDevices` live devices in the org.
  */
 export function openDevice(
   database: Database,
   holder: DeviceHolder,
   deviceName: string,
   codec: DeviceCodec,
+  maxDevices: number,
 ): Promise<DeviceOpening> {
   const ctx = { orgId: holder.orgId, userId: holder.userId, role: holder.role };
   return withTenant(database, ctx, async (tx) => {
@@ -220,14 +228,25 @@ export function openDevice(
     if (holder.sessionId !== undefined && sessionPinned(standing, standing.session_amr)) {
       return { ok: false, reason: KEY_CLOSE_REASON.mfa_pending } as const;
     }
-    const device = await repo.upsertDevice(tx, {
+    const key = {
       org_id: holder.orgId,
       user_id: holder.userId,
       client_id: clientIdFor(holder.userId, deviceName),
-      name: deviceName,
-      codec,
-    });
-    if (!device) return { ok: false, reason: 'device revoked' } as const;
+    };
+    const seen = await repo.seeDevice(tx, key, codec);
+    if (seen) return { ok: true, device: seen } as const;
+    if (await repo.isDeviceRevoked(tx, key)) return { ok: false, reason: DEVICE_REVOKED } as const;
+    // A new device: every new name was a permanent row, so one member looping sockets with random
+    // names grew the table (and their device list) without bound. At most maxDevices live ones
+    // per user and org, counted under a lock of the pair: two new names at once cannot both take
+    // the last place.
+    await lockNameForTransaction(tx, DEVICE_LOCK_SPACE, `${holder.orgId}:${holder.userId}`);
+    if ((await repo.countLiveDevices(tx, holder.orgId, holder.userId)) >= maxDevices) {
+      return { ok: false, reason: TOO_MANY_DEVICES } as const;
+    }
+    // The same name opened at once by two sockets: the second updates what the first created.
+    const device = await repo.upsertDevice(tx, { ...key, name: deviceName, codec });
+    if (!device) return { ok: false, reason: DEVICE_REVOKED } as const;
     return { ok: true, device } as const;
   });
 }

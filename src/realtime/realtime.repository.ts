@@ -129,6 +129,54 @@ export function upsertDevice(
     .executeTakeFirst();
 }
 
+/**
+ * A live (unrevoked) device seen again: its last_seen_at and codec updated, the row returned;
+ * undefined when the org has no such live device (new, or revoked).
+ */
+export function seeDevice(
+  tx: Tx,
+  key: { org_id: string; user_id: string; client_id: string },
+  codec: DeviceCodec,
+): Promise<Device | undefined> {
+  return tx
+    .updateTable('devices')
+    .set({ last_seen_at: sql`now()`, codec })
+    .where('org_id', '=', key.org_id)
+    .where('user_id', '=', key.user_id)
+    .where('client_id', '=', key.client_id)
+    .where('revoked_at', 'is', null)
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Whether the org holds this device revoked (a revoked device stays revoked). */
+export async function isDeviceRevoked(
+  tx: Tx,
+  key: { org_id: string; user_id: string; client_id: string },
+): Promise<boolean> {
+  const row = await tx
+    .selectFrom('devices')
+    .select('id')
+    .where('org_id', '=', key.org_id)
+    .where('user_id', '=', key.user_id)
+    .where('client_id', '=', key.client_id)
+    .where('revoked_at', 'is not', null)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** How many devices, revoked ones aside, one user has in one org. */
+export async function countLiveDevices(tx: Tx, orgId: string, userId: string): Promise<number> {
+  const row = await tx
+    .selectFrom('devices')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('org_id', '=', orgId)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export async function touchDevice(tx: Tx, id: string): Promise<void> {
   await tx.updateTable('devices').set({ last_seen_at: sql`now()` }).where('id', '=', id).execute();
 }

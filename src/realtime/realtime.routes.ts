@@ -348,7 +348,13 @@ const socketGate: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =
       }
       if (!registry.fits(holder.orgId, holder.userId)) return tryLater();
 
-      const opened = await openDevice(database, holder, deviceName, codec);
+      const opened = await openDevice(
+        database,
+        holder,
+        deviceName,
+        codec,
+        config.realtime.maxDevicesPerUser,
+      );
       if (!opened.ok) {
         log.info({ reason: opened.reason }, 'device socket refused');
         return close(1008, opened.reason);
