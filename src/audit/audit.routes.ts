@@ -59,51 +59,48 @@ export const auditRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = as
   app,
   { database },
 ) => {
-  app.get(
-    '/api/audit-logs',
+  // The org's trail and the platform's: one query, one answer, a different reader.
+  for (const trail of [
     {
-      schema: {
-        operationId: 'listAuditLogs',
-        tags: ['audit'],
-        security: [{ bearerAuth: [] }, { cookieAuth: [] }],
-        summary: "The org's audit log (owners and admins)",
-        description:
-          'Filters: action (exact, or a prefix like `auth.*`), actor (user id), outcome, from/to (ISO time; from inclusive, to exclusive; a from not before to is a 400).',
-        querystring: AuditQueryString,
-        response: responses({ 200: PageOf(AuditOut) }, [401, 403]),
-      },
+      url: '/api/audit-logs',
+      list: listAuditLogs,
+      operationId: 'listAuditLogs',
+      tags: ['audit'],
+      summary: "The org's audit log (owners and admins)",
+      description:
+        'Filters: action (exact, or a prefix like `auth.*`), actor (user id), outcome, from/to (ISO time; from inclusive, to exclusive; a from not before to is a 400).',
     },
-    async (request) => {
-      const { limit = 20, ...filters } = request.query;
-      const result = await listAuditLogs(database, requirePrincipal(request), {
-        limit,
-        ...filters,
-      });
-      return { items: result.items.map(auditJson), next_cursor: result.next_cursor };
-    },
-  );
-
-  app.get(
-    '/api/admin/audit-logs',
     {
-      schema: {
-        operationId: 'listPlatformAuditLogs',
-        tags: ['admin'],
-        security: [{ bearerAuth: [] }, { cookieAuth: [] }],
-        summary: "The platform's audit log: acts in no org (superuser)",
-        description:
-          "Entries with `org_id: null`, which no org's log shows: password resets and sets, mailbox proofs, email verification, failed logins before any org is known, signing-key rotations. The same filters as `GET /api/audit-logs`. The superuser's own login only (not while acting in an org).",
-        querystring: AuditQueryString,
-        response: responses({ 200: PageOf(AuditOut) }, [401, 403]),
+      url: '/api/admin/audit-logs',
+      list: listPlatformAuditLogs,
+      operationId: 'listPlatformAuditLogs',
+      tags: ['admin'],
+      summary: "The platform's audit log: acts in no org (superuser)",
+      description:
+        "Entries with `org_id: null`, which no org's log shows: password resets and sets, mailbox proofs, email verification, failed logins before any org is known, signing-key rotations. The same filters as `GET /api/audit-logs`. The superuser's own login only (not while acting in an org).",
+    },
+  ]) {
+    app.get(
+      trail.url,
+      {
+        schema: {
+          operationId: trail.operationId,
+          tags: trail.tags,
+          security: [{ bearerAuth: [] }, { cookieAuth: [] }],
+          summary: trail.summary,
+          description: trail.description,
+          querystring: AuditQueryString,
+          response: responses({ 200: PageOf(AuditOut) }, [401, 403]),
+        },
       },
-    },
-    async (request) => {
-      const { limit = 20, ...filters } = request.query;
-      const result = await listPlatformAuditLogs(database, requirePrincipal(request), {
-        limit,
-        ...filters,
-      });
-      return { items: result.items.map(auditJson), next_cursor: result.next_cursor };
-    },
-  );
+      async (request) => {
+        const { limit = 20, ...filters } = request.query;
+        const result = await trail.list(database, requirePrincipal(request), {
+          limit,
+          ...filters,
+        });
+        return { items: result.items.map(auditJson), next_cursor: result.next_cursor };
+      },
+    );
+  }
 };

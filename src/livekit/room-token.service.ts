@@ -5,6 +5,7 @@
 import type { Principal } from '../access/principal.ts';
 import { tenantOf } from '../access/principal.ts';
 import { lockMember } from '../access/standing.ts';
+import { sessionStands } from '../auth/session.repository.ts';
 import type { Database } from '../db/database.ts';
 import type { VoiceSessionSource } from '../db/schema.ts';
 import { withTenant } from '../db/tenant.ts';
@@ -16,7 +17,7 @@ import type { ContextForToken } from './context.ts';
 import { roomGrant } from './grants.ts';
 import type { LiveKitServer } from './livekit-server.ts';
 import { namespacedRoom } from './room-names.ts';
-import { authSessionLive, insertVoiceSession } from './voice-session.repository.ts';
+import { insertVoiceSession } from './voice-session.repository.ts';
 
 export interface RoomTokenRequest {
   room_name?: string;
@@ -65,7 +66,7 @@ export function createRoomTokens(deps: {
         // closes the gap to a removal, disable or suspension committed since, or running now.
         // The kill switch included: no room token for a suspended org, whoever asks.
         const standing = await lockMember(tx, p.orgId, p.userId);
-        if (p.sessionId && !(await authSessionLive(tx, p.sessionId))) {
+        if (p.sessionId && !(await sessionStands(tx, p.sessionId))) {
           throw new AppError('unauthenticated', 'The session has ended');
         }
         const extras = await deps.contextForToken(tx, p.userId, p.orgId);

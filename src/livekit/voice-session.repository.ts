@@ -3,7 +3,6 @@
 // webhooks) and the system path (expiry, revocation) move sessions on — row-level security holds
 // the same split (migration 0011).
 import { type ExpressionBuilder, sql } from 'kysely';
-import { sessionStands } from '../auth/session.repository.ts';
 import { type LogPage, logPage } from '../db/log-page.ts';
 import type {
   DB,
@@ -15,13 +14,6 @@ import type {
 import type { Tx } from '../db/tenant.ts';
 
 export const OPEN_STATUSES: readonly VoiceSessionStatus[] = ['issued', 'active'];
-
-/**
- * Whether the login session still stands: not revoked, not past its absolute expiry, and its
- * refresh chain not dead of idleness (src/auth/session.repository.ts, one definition for every
- * reader: a login nobody refreshed for REFRESH_TOKEN_IDLE_TTL_SECONDS mints nothing).
- */
-export const authSessionLive = sessionStands;
 
 export interface NewVoiceSession {
   id: string;
@@ -324,8 +316,8 @@ function memberGone(eb: SessionsEb) {
 
 /**
  * The login session that minted it has ended: revoked, past its absolute expiry, or its refresh
- * chain dead of idleness (no unrotated refresh token still valid) — as authSessionLive judges it
- * when a token is minted and a join is checked; an ended session ends what it minted the same
+ * chain dead of idleness (no unrotated refresh token still valid) — as sessionStands
+ * (src/auth/session.repository.ts) judges it when a token is minted; an ended session ends what it minted the same
  * as a revoked one.
  */
 function authSessionEnded(eb: SessionsEb) {
