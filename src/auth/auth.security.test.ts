@@ -9,6 +9,7 @@ import {
   bearer,
   changePassword,
   cookieHeader,
+  cookiesFrom,
   GOOD_PASSWORD,
   loginUser,
   logOut,
@@ -138,6 +139,49 @@ describe('CSRF', () => {
     // Reads need no CSRF header; bearer writes need none either.
     expect((await t.app.inject({ url: '/api/prompts', headers: { cookie } })).statusCode).toBe(200);
     expect((await create(bearer(r.access))).statusCode).toBe(201);
+  });
+
+  it('the CSRF token is bound to its session: a planted pair or another session’s token is refused', async () => {
+    const victim = await registerUser(t.app);
+    const attacker = await registerUser(t.app);
+    const create = (headers: Record<string, string>) =>
+      postPrompt(t.app, headers, { name: 'n', content: 'c' });
+    // A cookie planted from a sibling subdomain and the same value in the header: double-submit
+    // alone would take it.
+    const planted = await create({
+      cookie: cookieHeader({ ...victim.cookies, sb_csrf: 'planted-value-0123456789abcdef' }),
+      'x-csrf-token': 'planted-value-0123456789abcdef',
+    });
+    expect(planted.statusCode).toBe(403);
+    expect(planted.json().code).toBe('csrf_failed');
+    // The attacker's own, genuine token (of their session) with the victim's session.
+    const borrowed = await create({
+      cookie: cookieHeader({ ...victim.cookies, sb_csrf: attacker.cookies.sb_csrf! }),
+      'x-csrf-token': attacker.cookies.sb_csrf!,
+    });
+    expect(borrowed.statusCode).toBe(403);
+    expect(attacker.cookies.sb_csrf).not.toBe(victim.cookies.sb_csrf);
+
+    // The session keeps its token across refreshes; the page's cookie stays right.
+    const refreshed = await t.app.inject({
+      method: 'POST',
+      url: '/api/auth/refresh',
+      headers: {
+        cookie: cookieHeader(victim.cookies),
+        'x-csrf-token': victim.cookies.sb_csrf!,
+      },
+    });
+    expect(refreshed.statusCode, refreshed.body).toBe(200);
+    const after = cookiesFrom(refreshed);
+    expect(after.sb_csrf).toBe(victim.cookies.sb_csrf);
+    const ok = await create({
+      cookie: cookieHeader({ ...victim.cookies, ...after }),
+      'x-csrf-token': after.sb_csrf!,
+    });
+    expect(ok.statusCode, ok.body).toBe(201);
+    // Another login of the same person is another session, with a token of its own.
+    const again = await loginUser(t.app, victim.email, victim.password);
+    expect(cookiesFrom(again).sb_csrf).not.toBe(victim.cookies.sb_csrf);
   });
 
   it('logout by cookie without the CSRF header does not end the session', async () => {

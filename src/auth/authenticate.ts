@@ -7,7 +7,7 @@ import type { Authenticator, Principal } from '../access/principal.ts';
 import { constantTimeEqual } from '../crypto/tokens.ts';
 import type { AccessClaims } from './access-token.ts';
 import type { AuthContext } from './auth-context.ts';
-import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER } from './cookies.ts';
+import { ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER, csrfTokenFor } from './cookies.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -18,7 +18,11 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return m?.[1];
 }
 
-/** Double-submit check: the header must equal the sb_csrf cookie (a cross-site form can't read it). */
+/**
+ * Double-submit check: the header must equal the sb_csrf cookie (a cross-site form can't read it).
+ * The refresh route's check, made before its token is looked up: a forced refresh only rotates the
+ * victim's own cookies. Writes check more (csrfBound).
+ */
 export function csrfOk(request: FastifyRequest): boolean {
   const cookie = request.cookies?.[CSRF_COOKIE];
   const header = request.headers[CSRF_HEADER];
@@ -28,6 +32,16 @@ export function csrfOk(request: FastifyRequest): boolean {
     typeof header === 'string' &&
     constantTimeEqual(cookie, header)
   );
+}
+
+/**
+ * A cookie-authenticated write's check: the header is the CSRF token of the session the access
+ * cookie belongs to. A pair an attacker made equal (a cookie planted from a sibling subdomain and
+ * the same value in the header) is refused, and so is the token of another session, theirs included.
+ */
+export function csrfBound(request: FastifyRequest, key: Buffer, sessionId: string): boolean {
+  const header = request.headers[CSRF_HEADER];
+  return typeof header === 'string' && constantTimeEqual(header, csrfTokenFor(key, sessionId));
 }
 
 function kidOf(token: string): string | undefined {
@@ -149,13 +163,14 @@ function resolver(
     const via = bearer ? 'bearer' : 'cookie';
     const checked = checkAccessToken(auth, token);
     return checked instanceof Promise
-      ? checked.then((c) => principalOf(request, c, via))
-      : principalOf(request, checked, via);
+      ? checked.then((c) => principalOf(auth, request, c, via))
+      : principalOf(auth, request, checked, via);
   };
 }
 
 /** The principal of a checked token, or null with the refusal the caller is told, if any. */
 function principalOf(
+  auth: AuthContext,
   request: FastifyRequest,
   checked: AccessTokenCheck,
   via: 'bearer' | 'cookie',
@@ -165,7 +180,11 @@ function principalOf(
     if (checked.reason === 'org_suspended') request.authFailure = 'org_suspended';
     return null;
   }
-  if (via === 'cookie' && !SAFE_METHODS.has(request.method) && !csrfOk(request)) {
+  if (
+    via === 'cookie' &&
+    !SAFE_METHODS.has(request.method) &&
+    !csrfBound(request, auth.config.secretKey, checked.claims.sid)
+  ) {
     request.authFailure = 'csrf_failed';
     return null;
   }

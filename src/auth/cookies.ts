@@ -1,8 +1,11 @@
 // Browser credentials. The access and refresh tokens live in HttpOnly cookies the page's script
 // cannot read (XSS cannot steal them); sb_csrf is readable on purpose: the page echoes it in
-// X-CSRF-Token, which a cross-site form cannot do (double-submit defence).
+// X-CSRF-Token, which a cross-site form cannot do (double-submit defence). Its value is bound to
+// the session (csrfTokenFor): a value that is merely equal in cookie and header is not enough, so
+// whoever can plant a cookie on the victim's browser (a sibling subdomain, a plain-http page of
+// the same host) and send the header cannot pair the victim's session with a token of their own.
 import type { FastifyReply } from 'fastify';
-import { generateToken } from '../crypto/tokens.ts';
+import { keyedToken } from '../crypto/tokens.ts';
 import type { ResponseHeader } from '../http/schemas.ts';
 
 export const ACCESS_COOKIE = 'sb_access';
@@ -16,12 +19,19 @@ export interface CookieSettings {
   secure: boolean;
   accessTtlSeconds: number;
   refreshTtlSeconds: number;
+  /** SECRET_KEY: what binds the CSRF token to its session. */
+  csrfKey: Buffer;
+}
+
+/** The session's CSRF token: the same for the session's whole life, unguessable without the key. */
+export function csrfTokenFor(key: Buffer, sessionId: string): string {
+  return keyedToken(key, 'sb_csrf', sessionId);
 }
 
 export function setAuthCookies(
   reply: FastifyReply,
   s: CookieSettings,
-  tokens: { accessToken: string; refreshToken: string },
+  tokens: { accessToken: string; refreshToken: string; sessionId: string },
 ): void {
   // Each set of options written out: a login's path builds no object by spread-plus-fields, slow
   // under Node 20's V8 (ARCHITECTURE.md, Performance).
@@ -39,7 +49,7 @@ export function setAuthCookies(
     path: REFRESH_PATH,
     maxAge: s.refreshTtlSeconds,
   });
-  reply.setCookie(CSRF_COOKIE, generateToken(24), {
+  reply.setCookie(CSRF_COOKIE, csrfTokenFor(s.csrfKey, tokens.sessionId), {
     httpOnly: false,
     secure: s.secure,
     sameSite: 'lax',
@@ -67,7 +77,7 @@ export function sessionCookiesHeader(only?: string): Record<string, ResponseHead
   return {
     'Set-Cookie': {
       type: 'string',
-      description: `The browser session, one Set-Cookie header per cookie. \`${ACCESS_COOKIE}\` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. \`${REFRESH_COOKIE}\` (HttpOnly; SameSite=Lax; Path=${REFRESH_PATH}; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. \`${CSRF_COOKIE}\` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in \`X-CSRF-Token\` on every cookie-authenticated POST, PUT, PATCH and DELETE. ${SECURE}${only ? ` ${only}` : ''}`,
+      description: `The browser session, one Set-Cookie header per cookie. \`${ACCESS_COOKIE}\` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. \`${REFRESH_COOKIE}\` (HttpOnly; SameSite=Lax; Path=${REFRESH_PATH}; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. \`${CSRF_COOKIE}\` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the session's CSRF token (the same for the whole session), readable by the page, which echoes it in \`X-CSRF-Token\` on every cookie-authenticated POST, PUT, PATCH and DELETE. ${SECURE}${only ? ` ${only}` : ''}`,
     },
   };
 }

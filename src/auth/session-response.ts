@@ -3,6 +3,7 @@
 // The tokens go into the body and, for browsers, into the HttpOnly cookies of cookies.ts; a login
 // that still needs its second factor answers the MFA challenge instead, never a token.
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
 import { Type } from 'typebox';
 import { requirePrincipal } from '../access/principal.ts';
 import type { Org, Role, User } from '../db/schema.ts';
@@ -84,12 +85,15 @@ export function sessionResponse(auth: AuthContext) {
     secure: auth.config.auth.secureCookies,
     accessTtlSeconds: auth.config.auth.accessTokenTtlSeconds,
     refreshTtlSeconds: auth.config.auth.refreshIdleTtlSeconds,
+    csrfKey: auth.config.secretKey,
   };
   return {
     setCookies(reply: FastifyReply, t: TokenPair): void {
       setAuthCookies(reply, cookieSettings, {
         accessToken: t.access_token,
         refreshToken: t.refresh_token,
+        // The session the access token was just signed for (its CSRF token is bound to it).
+        sessionId: decodeJwt(t.access_token).sid as string,
       });
     },
     clearCookies(reply: FastifyReply): void {

@@ -1,5 +1,5 @@
 // Opaque-token primitives for refresh, reset, verification and invitation tokens and API keys.
-import { hash, timingSafeEqual } from 'node:crypto';
+import { createHmac, hash, timingSafeEqual } from 'node:crypto';
 import { randomBytesPooled } from './random.ts';
 
 const MIN_TOKEN_BYTES = 16;
@@ -31,4 +31,13 @@ export function constantTimeEqual(a: string, b: string): boolean {
   const y = Buffer.from(b, 'utf8');
   if (x.length !== y.length) return false;
   return timingSafeEqual(x, y);
+}
+
+/**
+ * A value only the holder of `key` can make for `subject`, in the namespace `purpose`:
+ * HMAC-SHA-256, base64url. One made for another subject or purpose never matches, so a value an
+ * attacker got for their own subject (or planted) is worth nothing for the victim's.
+ */
+export function keyedToken(key: Buffer, purpose: string, subject: string): string {
+  return createHmac('sha256', key).update(`${purpose}\0${subject}`, 'utf8').digest('base64url');
 }

@@ -2180,7 +2180,7 @@ export interface operations {
             /** @description Default Response */
             201: {
                 headers: {
-                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the session's CSRF token (the same for the whole session), readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -2342,7 +2342,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
-                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. Not with the MFA challenge. */
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the session's CSRF token (the same for the whole session), readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. Not with the MFA challenge. */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -2488,7 +2488,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
-                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the session's CSRF token (the same for the whole session), readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -3931,7 +3931,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
-                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the session's CSRF token (the same for the whole session), readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -5734,7 +5734,7 @@ export interface operations {
             /** @description Default Response */
             200: {
                 headers: {
-                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. Only when the request was authenticated by the cookies. */
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the session's CSRF token (the same for the whole session), readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. Only when the request was authenticated by the cookies. */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -6951,7 +6951,7 @@ export interface operations {
             /** @description Default Response */
             201: {
                 headers: {
-                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the session's CSRF token (the same for the whole session), readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
@@ -16833,7 +16833,7 @@ export interface operations {
             /** @description No content */
             204: {
                 headers: {
-                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
+                    /** @description The browser session, one Set-Cookie header per cookie. `sb_access` (HttpOnly; SameSite=Lax; Path=/; Max-Age=ACCESS_TOKEN_TTL_SECONDS): the access token. `sb_refresh` (HttpOnly; SameSite=Lax; Path=/api/auth/refresh; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the refresh token, sent only to the refresh route. `sb_csrf` (SameSite=Lax; Path=/; Max-Age=REFRESH_TOKEN_IDLE_TTL_SECONDS): the session's CSRF token (the same for the whole session), readable by the page, which echoes it in `X-CSRF-Token` on every cookie-authenticated POST, PUT, PATCH and DELETE. Each is `Secure` unless the server runs on plain-http localhost outside production. */
                     "Set-Cookie"?: string;
                     [name: string]: unknown;
                 };
