@@ -90,6 +90,39 @@ describe('GET /api/devices', () => {
       .toBe('pcm');
   });
 
+  it('pages: limit and cursor walk every device once, most recently seen first', async () => {
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5'];
+    for (const n of names) await stream(a.owner.access, n);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const q: string = cursor ? `?limit=2&cursor=${cursor}` : '?limit=2';
+      const res = await t.app.inject({ url: `/api/devices${q}`, headers: a.owner.headers });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = res.json() as { items: { name: string }[]; next_cursor: string | null };
+      expect(body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...body.items.map((d) => d.name));
+      cursor = body.next_cursor;
+      pages++;
+    } while (cursor && pages < 10);
+    expect(pages).toBe(3);
+    // The latest first: each socket closed before the next opened.
+    expect(seen).toEqual([...names].reverse());
+    for (const bad of ['?limit=0', '?limit=101', '?cursor=nope', '?page=2']) {
+      const res = await t.app.inject({ url: `/api/devices${bad}`, headers: a.owner.headers });
+      expect(res.statusCode, bad).toBe(400);
+    }
+    // Another person's cursor is no way into their devices: the page is empty.
+    const first = await t.app.inject({ url: '/api/devices?limit=1', headers: a.owner.headers });
+    const theirs = await t.app.inject({
+      url: `/api/devices?cursor=${first.json().next_cursor}`,
+      headers: a.member.headers,
+    });
+    expect(theirs.statusCode).toBe(200);
+    expect(theirs.json()).toEqual({ items: [], next_cursor: null });
+  });
+
   it('needs a person: 401 without a credential, 403 for an API key (even audio:write)', async () => {
     expect((await t.app.inject({ url: '/api/devices' })).statusCode).toBe(401);
     const key = await createKey(t.app, a.owner, ['audio:write']);

@@ -13,8 +13,9 @@ import { generateToken, hashToken } from '../crypto/tokens.ts';
 import { lockNameForTransaction } from '../db/advisory-lock.ts';
 import type { Database } from '../db/database.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
-import { type Tx, withSystem, withTenant } from '../db/tenant.ts';
+import { type Tx, withSystem, withTenant, withTenantRead } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
+import { decodeCursor, page } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import type { RecentSet } from '../infra/recent-set.ts';
 import { clientIdFor } from './device-name.ts';
@@ -325,9 +326,17 @@ function requireDeviceOwner(p: Principal): void {
   }
 }
 
-export function listDevices(database: Database, p: Principal): Promise<Device[]> {
+export async function listDevices(
+  database: Database,
+  p: Principal,
+  q: { limit: number; cursor?: string },
+): Promise<{ items: Device[]; next_cursor: string | null }> {
   requireDeviceOwner(p);
-  return withTenant(database, tenantOf(p), (tx) => repo.listUserDevices(tx, p.orgId, p.userId));
+  const before = decodeCursor(q.cursor);
+  const rows = await withTenantRead(database, tenantOf(p), (tx) =>
+    repo.listUserDevices(tx, p.orgId, p.userId, { limit: q.limit + 1, before }),
+  );
+  return page(rows, q.limit);
 }
 
 /**

@@ -182,15 +182,28 @@ export async function touchDevice(tx: Tx, id: string): Promise<void> {
 }
 
 /** One user's devices in one org, most recently seen first. */
-export function listUserDevices(tx: Tx, orgId: string, userId: string): Promise<Device[]> {
-  return tx
+/**
+ * A page of the user's devices, most recently seen first. `before` is the last device of the
+ * previous page: the page goes on from where that device stands now (last_seen_at keeps the
+ * database's microseconds, which a cursor carrying the time would round away).
+ */
+export function listUserDevices(
+  tx: Tx,
+  orgId: string,
+  userId: string,
+  f: { limit: number; before?: string },
+): Promise<Device[]> {
+  let q = tx
     .selectFrom('devices')
     .selectAll()
     .where('org_id', '=', orgId)
-    .where('user_id', '=', userId)
-    .orderBy('last_seen_at', 'desc')
-    .orderBy('id', 'asc')
-    .execute();
+    .where('user_id', '=', userId);
+  if (f.before) {
+    q = q.where(
+      sql<boolean>`(last_seen_at, id) < (select d.last_seen_at, d.id from devices d where d.id = ${f.before} and d.org_id = ${orgId} and d.user_id = ${userId})`,
+    );
+  }
+  return q.orderBy('last_seen_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();
 }
 
 export function findUserDevice(

@@ -21,6 +21,7 @@ import type { AuthContext } from '../auth/auth-context.ts';
 import type { Config } from '../config.ts';
 import type { Device, DeviceCodec } from '../db/schema.ts';
 import { AppError } from '../http/errors.ts';
+import { PageOf, PageQuery } from '../http/pagination.ts';
 import { requestMeta } from '../http/request-meta.ts';
 import { MFA_PENDING_ALLOWED, SOCKET_GATE } from '../http/route-config.ts';
 import { NoContent, optionalBody, responses, Timestamp } from '../http/schemas.ts';
@@ -527,13 +528,15 @@ const deviceApi: FastifyPluginAsyncTypebox<ScopedOptions> = async (app, opts) =>
         security,
         summary: 'Your audio devices in this org',
         description:
-          'Every device that opened an accepted socket as you in the current org, most recently seen first. People only (API keys: 403).',
-        response: responses({ 200: Type.Object({ items: Type.Array(DeviceOut) }) }, [401, 403]),
+          'Every device that opened an accepted socket as you in the current org, most recently seen first (revoked ones too), a page at a time. People only (API keys: 403).',
+        querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+        response: responses({ 200: PageOf(DeviceOut) }, [400, 401, 403]),
       },
     },
     async (request) => {
-      const rows = await listDevices(database, requirePrincipal(request));
-      return { items: rows.map(deviceJson) };
+      const { limit = 20, cursor } = request.query;
+      const r = await listDevices(database, requirePrincipal(request), { limit, cursor });
+      return { items: r.items.map(deviceJson), next_cursor: r.next_cursor };
     },
   );
 

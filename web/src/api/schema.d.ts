@@ -1684,7 +1684,7 @@ export interface paths {
         };
         /**
          * Your audio devices in this org
-         * @description Every device that opened an accepted socket as you in the current org, most recently seen first. People only (API keys: 403).
+         * @description Every device that opened an accepted socket as you in the current org, most recently seen first (revoked ones too), a page at a time. People only (API keys: 403).
          */
         get: operations["listDevices"];
         put?: never;
@@ -15571,7 +15571,10 @@ export interface operations {
     };
     listDevices: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -15599,6 +15602,7 @@ export interface operations {
                             /** @description Set once revoked; a revoked device stays refused */
                             revoked_at: string | null;
                         }[];
+                        next_cursor: string | null;
                     };
                 };
             };
