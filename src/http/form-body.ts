@@ -11,7 +11,7 @@ import { isUtf8 } from 'node:buffer';
 import { type ParsedUrlQuery, parse } from 'node:querystring';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from './errors.ts';
-import { assertConsumed, assertPlainBody, refused } from './request-body.ts';
+import { assertConsumed, assertPlainBody, reachesNoRoute, refused } from './request-body.ts';
 
 const NOT_UTF8 = 'The form body is not valid percent-encoded UTF-8';
 
@@ -66,6 +66,7 @@ export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number) 
     FORM_TYPE,
     { parseAs: 'buffer', bodyLimit },
     (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      if (reachesNoRoute(request)) return done(null, undefined);
       try {
         assertConsumed(request, FORM_TYPE);
         assertPlainBody(request);

@@ -316,6 +316,34 @@ describe('a route that declares no body', () => {
     });
     expect(put.statusCode, put.body).toBe(405);
     expect(put.json().code).toBe('method_not_allowed');
+    // Whatever the body: a form (a mistyped webhook URL), broken JSON, bytes that are not UTF-8,
+    // a compressed body. Its type and bytes are judged only by a route that takes it.
+    const bodies: [string, string | Buffer, Record<string, string>?][] = [
+      ['application/x-www-form-urlencoded', 'CallSid=CA1&CallStatus=completed'],
+      ['application/x-www-form-urlencoded', Buffer.from([0x61, 0x3d, 0xff])],
+      ['application/json', '{"a":'],
+      ['application/json', Buffer.from([0x7b, 0xff, 0x7d])],
+      ['application/json', '{"a":1}', { 'content-encoding': 'gzip' }],
+    ];
+    for (const [type, payload, extra] of bodies) {
+      const label = `${type} ${String(payload)}`;
+      const lost = await t.app.inject({
+        method: 'POST',
+        url: '/webhooks/twilio/voices',
+        headers: { 'content-type': type, ...extra },
+        payload,
+      });
+      expect(lost.statusCode, label).toBe(404);
+      expect(lost.json().code, label).toBe('route_not_found');
+      const wrongMethod = await t.app.inject({
+        method: 'PUT',
+        url: '/api/prompts',
+        headers: { ...bearer(owner.access), 'content-type': type, ...extra },
+        payload,
+      });
+      expect(wrongMethod.statusCode, label).toBe(405);
+      expect(wrongMethod.headers.allow, label).toBe('GET, HEAD, POST');
+    }
   });
 });
 

@@ -120,6 +120,15 @@ export function consumedBy(request: FastifyRequest): string[] {
 }
 
 /**
+ * A request no route takes (no such path: 404; a method the path does not answer: 405) gets that
+ * answer, whatever its body: its body is not read, so neither its type (415) nor its bytes (400)
+ * are judged against a route that does not exist.
+ */
+export function reachesNoRoute(request: FastifyRequest): boolean {
+  return request.is404;
+}
+
+/**
  * A parser of a type only some routes take (forms, CSV) parses it for those routes alone: every
  * other route answers 415 naming what it takes, before its handler or its validation runs.
  */
@@ -146,6 +155,7 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) 
     'application/json',
     { parseAs: 'buffer', bodyLimit },
     (request: FastifyRequest, body: Buffer, done: (err: Error | null, body?: unknown) => void) => {
+      if (reachesNoRoute(request)) return done(null, undefined);
       try {
         // The route's content types decide before the body is read as JSON: a form-only route
         // (a form login, Twilio's webhooks) answers 415 to every JSON body, not a 400 to the
@@ -153,12 +163,7 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number) 
         assertConsumed(request, 'application/json');
         assertPlainBody(request);
         const value = parseJsonBody(strictUtf8(body, { code: 'malformed_json', name: 'body' }));
-        // Only for a route that exists: a request to no route (404, or a method the path does
-        // not answer: 405) gets that answer, not one about its fields.
-        if (
-          !request.is404 &&
-          !(request.routeOptions.schema as { body?: unknown } | undefined)?.body
-        ) {
+        if (!(request.routeOptions.schema as { body?: unknown } | undefined)?.body) {
           assertNoFields(value);
         }
         done(null, value);
