@@ -36,6 +36,9 @@ const ENDED: ReadonlySet<CallStatus> = new Set([
   'canceled',
 ]);
 
+/** A status that ends a call: its live-call slot goes back. */
+export const endsCall = (status: CallStatus): boolean => ENDED.has(status);
+
 /** An incoming call's slot (idempotent under Twilio's retries of the same CallSid). */
 export async function takeIncomingCallSlot(
   quotas: Quotas | undefined,
@@ -62,7 +65,7 @@ export async function releaseCallSlot(
   orgId: string,
   p: { callSid: string; status: CallStatus; scheduledCallId?: string; dispatchKey?: string },
 ): Promise<void> {
-  if (!quotas || !ENDED.has(p.status)) return;
+  if (!quotas || !endsCall(p.status)) return;
   const ids = [callLease(p.callSid)];
   if (p.scheduledCallId) {
     ids.push(legacyDispatchLease(p.scheduledCallId));

@@ -174,6 +174,28 @@ export function scheduledCallById(
 }
 
 /**
+ * The scheduled call and the attempt (dispatch key) that placed this call, as the call log and
+ * the settled row say: for a callback that lost the query our status URL carries.
+ */
+export async function attemptOfCall(
+  tx: Tx,
+  orgId: string,
+  callSid: string,
+): Promise<{ scheduledCallId: string; dispatchKey: string } | undefined> {
+  const row = await tx
+    .selectFrom('calls as c')
+    .innerJoin('scheduled_calls as s', (j) =>
+      j.onRef('s.org_id', '=', 'c.org_id').onRef('s.id', '=', 'c.scheduled_call_id'),
+    )
+    .select(['s.id', 's.dispatch_key'])
+    .where('c.org_id', '=', orgId)
+    .where('c.call_sid', '=', callSid)
+    .where('s.call_sid', '=', callSid)
+    .executeTakeFirst();
+  return row?.dispatch_key ? { scheduledCallId: row.id, dispatchKey: row.dispatch_key } : undefined;
+}
+
+/**
  * A callback of a dispatched call proves which attempt placed it: finish that attempt (even if
  * its instance died before recording it, or its lease expired and it went back to the queue),
  * so the call is not placed again. A later attempt has a new key and is left alone.

@@ -4,6 +4,7 @@
 import type { Database } from '../db/database.ts';
 import type { CallStatus } from '../db/schema.ts';
 import type { Tx } from '../db/tenant.ts';
+import { endsCall } from '../quotas/call-slots.ts';
 import * as log from './call-log.repository.ts';
 import { callTransition } from './call-transition.ts';
 import { withOrgService } from './org-service.ts';
@@ -35,6 +36,25 @@ export async function applyCallEvent(
   const patch = row ? callTransition(row, e) : null;
   if (patch) await log.updateCall(tx, orgId, e.callSid, patch);
   return true;
+}
+
+/**
+ * Which scheduled call and attempt a callback's call belongs to: from our status URL's query when
+ * it came back, else from the call log (a status URL set in Twilio's console, a proxy that dropped
+ * the query), so that the call's end still frees the attempt's live-call slot. Looked up only for
+ * an end: other statuses free nothing.
+ */
+export async function callbackAttempt(
+  database: Database,
+  orgId: string,
+  p: { callSid: string; status: CallStatus; scheduledCallId?: string; dispatchKey?: string },
+): Promise<{ scheduledCallId?: string; dispatchKey?: string }> {
+  if (p.scheduledCallId || !endsCall(p.status)) {
+    return { scheduledCallId: p.scheduledCallId, dispatchKey: p.dispatchKey };
+  }
+  return (
+    (await withOrgService(database, orgId, (tx) => log.attemptOfCall(tx, orgId, p.callSid))) ?? {}
+  );
 }
 
 export function recordCallStatus(

@@ -88,8 +88,13 @@ export async function claimDueCalls(
   return rows;
 }
 
+/**
+ * Why a lease ran out with nothing placed, as the row can know it: Twilio's answer to the request
+ * never came or could not be read (timeout, reset, a body that is not Twilio's: the dispatcher's
+ * log line names which), or the instance placing it stopped; and no callback came either.
+ */
 export const INTERRUPTED =
-  'The instance placing the call stopped before recording the outcome; no callback arrived';
+  "No outcome was recorded for the attempt and no callback arrived: Twilio's answer was lost or unreadable, or the instance placing the call stopped";
 
 export interface RecoveredLease {
   id: string;

@@ -288,6 +288,28 @@ it('a row recovery finishes as dispatched (its call was logged) keeps its slot',
   expect(await live()).toBe(0);
 });
 
+it("a call's end frees its slot when the callback lost our query (a console-set status URL, a proxy)", async () => {
+  const { id, phone, live } = await orgWithDueCall(5);
+  await dispatcher().runOnce();
+  expect((await scheduledCallRow(t.database, id)).status).toBe('dispatched');
+  expect(await live()).toBe(1);
+  const placed = fake.calls.find((c) => c.scheduledCallId === id)!;
+  const res = await twilioPost(
+    t.app,
+    '/webhooks/twilio/status',
+    callParams({
+      CallSid: placed.sid,
+      From: phone.number,
+      To: placed.to,
+      Direction: 'outbound-api',
+      CallStatus: 'completed',
+    }),
+  );
+  expect(res.statusCode).toBe(204);
+  // The call's attempt is read from the call log: its slot goes back as with our own URL.
+  expect(await live()).toBe(0);
+});
+
 describe('last_error says why the call waits now', () => {
   /** New York's weekdays, 09:00 to 17:00; Saturday 2026-03-07 12:00 EST is outside it. */
   const WEEKDAYS_NY = {

@@ -15,7 +15,7 @@ import { responses } from '../http/schemas.ts';
 import { isWellFormedText } from '../http/validation.ts';
 import { releaseCallSlot } from '../quotas/call-slots.ts';
 import type { Quotas } from '../quotas/quotas.service.ts';
-import { recordCallStatus } from './call-status.ts';
+import { callbackAttempt, recordCallStatus } from './call-status.ts';
 import { CALL_STATUSES } from './call-transition.ts';
 import { answerCall } from './incoming-call.ts';
 import { receiveSms } from './incoming-sms.ts';
@@ -236,13 +236,14 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
       // stored then): the kill switch hung the call up, and a slot held past it would shrink the
       // org's quota for QUOTA_LEASE_SECONDS after it resumes.
       const slotOrg = verifiedOwner(request).orgId;
-      if (slotOrg) {
-        await releaseCallSlot(deps.quotas, slotOrg, {
-          callSid: b.CallSid,
-          status: b.CallStatus as CallStatus,
+      if (slotOrg && deps.quotas) {
+        const call = { callSid: b.CallSid, status: b.CallStatus as CallStatus };
+        const attempt = await callbackAttempt(deps.database, slotOrg, {
+          ...call,
           scheduledCallId: request.query.scheduled_call_id,
           dispatchKey: request.query.dispatch_key,
         });
+        await releaseCallSlot(deps.quotas, slotOrg, { ...call, ...attempt });
       }
       return reply.code(204).send(null);
     },
