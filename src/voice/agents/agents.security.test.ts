@@ -69,6 +69,22 @@ describe('media_stream_url', () => {
     expect(stored.json().media_stream_url).toBe('wss://agents.example.test/stream');
   });
 
+  it('refuses credentials in the URL: every reader of the agent would see them', async () => {
+    for (const url of [
+      'wss://user:pass@agents.example.test/stream',
+      'wss://token@agents.example.test/stream',
+      'wss://:secret@agents.example.test/stream',
+      'ws://user:pass@127.0.0.1:9000/s',
+    ]) {
+      const res = await createAgent(url);
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json().errors, url).toEqual([
+        { field: 'media_stream_url', message: expect.stringContaining('credentials') },
+      ]);
+      expect(res.body, url).not.toContain(url);
+    }
+  });
+
   it('allows ws:// to loopback hosts outside production (a worker on the same machine)', async () => {
     for (const url of [
       'ws://127.0.0.1:9000/s',

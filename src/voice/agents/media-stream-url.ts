@@ -1,7 +1,8 @@
 // The agent's media-stream URL carries the caller's audio and the stream token that authenticates
 // it: in clear text (ws://) anyone on the path hears the call and can replay the token. Only
 // wss:// is accepted — ws:// only to a loopback host (127.0.0.0/8, ::1, localhost), where the
-// audio never leaves the machine, and never in production. The one check for create and update.
+// audio never leaves the machine, and never in production; and no user:password@ in it (shown to
+// every reader of the agent). The one check for create and update.
 import type { Config } from '../../config.ts';
 import { AppError } from '../../http/errors.ts';
 
@@ -19,6 +20,11 @@ export function mediaStreamUrlProblem(value: string, nodeEnv: Config['nodeEnv'])
     url = new URL(value);
   } catch {
     return 'must be a wss:// URL';
+  }
+  // user:password@ is sent to no one useful (Twilio's <Stream> carries no credentials from the
+  // URL) and would be shown to everyone who can read the agent; the stream token authenticates.
+  if (url.username || url.password) {
+    return 'must not carry credentials (user:password@): the stream token authenticates the call';
   }
   if (url.protocol === 'wss:') return null;
   if (url.protocol === 'ws:') {
