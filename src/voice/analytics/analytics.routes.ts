@@ -26,7 +26,9 @@ const Query = Type.Object(
 const Window = {
   from: Type.String({ format: 'date' }),
   to: Type.String({ format: 'date' }),
-  tz: Type.String(),
+  tz: Type.String({
+    description: 'The IANA zone the figures were computed in: the one given, by its canonical name',
+  }),
 };
 const Count = Type.Integer({ minimum: 0 });
 const COMPLETED_TEXT =

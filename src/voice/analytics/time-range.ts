@@ -9,7 +9,10 @@ const DAY_MS = 86_400_000;
 export interface DateRange {
   from: string;
   to: string;
-  /** The zone as the caller named it (echoed in answers). */
+  /**
+   * The zone the figures were computed in, echoed in answers: the IANA name the given one resolves
+   * to (`america/new_york` is `America/New_York`, `Etc/UTC` is `UTC`), as scheduled calls store it.
+   */
   tz: string;
   /** The same zone as SQL is told it (sqlZone). */
   zone: string;
@@ -93,5 +96,5 @@ export function resolveRange(
   const days = dayNumber(to) - dayNumber(from) + 1;
   if (days < 1) throw invalid('from', 'must not be after to');
   if (days > MAX_DAYS) throw invalid('from', `the range may span at most ${MAX_DAYS} days`);
-  return { from, to, tz, zone };
+  return { from, to, tz: zone, zone };
 }

@@ -12989,6 +12989,7 @@ export interface operations {
                         from: string;
                         /** Format: date */
                         to: string;
+                        /** @description The IANA zone the figures were computed in: the one given, by its canonical name */
                         tz: string;
                         days: {
                             /** Format: date */
@@ -13110,6 +13111,7 @@ export interface operations {
                         from: string;
                         /** Format: date */
                         to: string;
+                        /** @description The IANA zone the figures were computed in: the one given, by its canonical name */
                         tz: string;
                         hours: {
                             hour: number;
@@ -13217,6 +13219,7 @@ export interface operations {
                         from: string;
                         /** Format: date */
                         to: string;
+                        /** @description The IANA zone the figures were computed in: the one given, by its canonical name */
                         tz: string;
                         agents: {
                             /** Format: uuid */
@@ -13333,6 +13336,7 @@ export interface operations {
                         from: string;
                         /** Format: date */
                         to: string;
+                        /** @description The IANA zone the figures were computed in: the one given, by its canonical name */
                         tz: string;
                         days: {
                             /** Format: date */
