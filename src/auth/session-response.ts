@@ -89,11 +89,15 @@ export function sessionResponse(auth: AuthContext) {
   };
   return {
     setCookies(reply: FastifyReply, t: TokenPair): void {
+      // The session the access token was just signed for: its CSRF token is bound to it.
+      const { sid } = decodeJwt(t.access_token);
+      if (typeof sid !== 'string' || sid.length === 0) {
+        throw new Error('an access token without its session id');
+      }
       setAuthCookies(reply, cookieSettings, {
         accessToken: t.access_token,
         refreshToken: t.refresh_token,
-        // The session the access token was just signed for (its CSRF token is bound to it).
-        sessionId: decodeJwt(t.access_token).sid as string,
+        sessionId: sid,
       });
     },
     clearCookies(reply: FastifyReply): void {

@@ -88,3 +88,39 @@ export function timedPage<T extends { id: string }>(
     next_cursor: rows.length > limit && last ? encodeTimedCursor(at(last), last.id) : null,
   };
 }
+
+const MICRO_INSTANT = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+/**
+ * A cursor for a list ordered by a time the database writes itself (now()), to the microsecond:
+ * the last row's time as the database printed it (UTC, six decimals: a JavaScript Date would
+ * round it to the millisecond, and rows within that millisecond would be skipped or repeated) and
+ * its id, the tie-break.
+ */
+export function encodeMicroCursor(at: string, id: string): string {
+  return Buffer.from(`${at}/${id}`, 'utf8').toString('base64url');
+}
+
+export function decodeMicroCursor(
+  cursor: string | undefined,
+): { at: string; id: string } | undefined {
+  if (cursor === undefined) return undefined;
+  const [at, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split('/');
+  const year = at ? MICRO_INSTANT.exec(at)?.[1] : undefined;
+  // A real instant of years 0001-9999 (the milliseconds read back unchanged): a forged one
+  // (month 13, year 0000) is a 400 here, not the database's cast error.
+  const ms = at?.slice(0, 23);
+  const instant = new Date(`${ms}Z`);
+  if (
+    rest.length > 0 ||
+    !id ||
+    !UUID_RE.test(id) ||
+    !year ||
+    year === '0000' ||
+    Number.isNaN(instant.getTime()) ||
+    instant.toISOString().slice(0, 23) !== ms
+  ) {
+    throw new AppError('invalid_cursor');
+  }
+  return { at: at!, id };
+}

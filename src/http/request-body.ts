@@ -121,8 +121,9 @@ export function consumedBy(request: FastifyRequest): string[] {
 
 /**
  * A request no route takes (no such path: 404; a method the path does not answer: 405) gets that
- * answer, whatever its body: its body is not read, so neither its type (415) nor its bytes (400)
- * are judged against a route that does not exist.
+ * answer, whatever its body: its body is not parsed, so neither its type (415) nor its bytes (400)
+ * are judged against a route that does not exist. (Fastify has read it by then: a body over
+ * BODY_LIMIT_BYTES is still a 413.)
  */
 export function reachesNoRoute(request: FastifyRequest): boolean {
   return request.is404;

@@ -174,6 +174,30 @@ describe('POST /api/auth/switch-org', () => {
     expect(ok.statusCode).toBe(200);
     const fresh = cookiesFrom(ok);
     expect(decodeJwt(fresh.sb_access!)).toMatchObject({ org: b.id, role: 'member' });
+    // A new session, with a CSRF token of its own: the old session's is refused with it.
+    expect(fresh.sb_csrf).toBeDefined();
+    expect(fresh.sb_csrf).not.toBe(cookies.sb_csrf);
+    const jar = { ...cookies, ...fresh };
+    const prompt = { name: 'After the switch', content: 'Hello' };
+    const stale = await send(
+      'POST',
+      '/api/prompts',
+      {
+        cookie: cookieHeader({ ...jar, sb_csrf: cookies.sb_csrf! }),
+        'x-csrf-token': cookies.sb_csrf!,
+      },
+      prompt,
+    );
+    expect(stale.statusCode).toBe(403);
+    expect(stale.json().code).toBe('csrf_failed');
+    const write = await send(
+      'POST',
+      '/api/prompts',
+      { cookie: cookieHeader(jar), 'x-csrf-token': fresh.sb_csrf! },
+      prompt,
+    );
+    expect(write.statusCode, write.body).toBe(201);
+    expect(write.json().org_id).toBe(b.id);
   });
 });
 

@@ -109,18 +109,54 @@ describe('GET /api/devices', () => {
     expect(pages).toBe(3);
     // The latest first: each socket closed before the next opened.
     expect(seen).toEqual([...names].reverse());
-    for (const bad of ['?limit=0', '?limit=101', '?cursor=nope', '?page=2']) {
+
+    // The last device of a page seen again before the next page: it moves up, and the next page
+    // goes on from where the first ended (nothing repeated, nothing skipped).
+    const first = (
+      await t.app.inject({ url: '/api/devices?limit=2', headers: a.owner.headers })
+    ).json() as { items: { name: string }[]; next_cursor: string };
+    expect(first.items.map((d) => d.name)).toEqual(['p5', 'p4']);
+    await stream(a.owner.access, 'p4');
+    // Its last_seen_at is written when the socket closes: wait until it leads the list.
+    await expect
+      .poll(async () => {
+        const top = await t.app.inject({ url: '/api/devices?limit=1', headers: a.owner.headers });
+        return top.json().items[0]?.name;
+      })
+      .toBe('p4');
+    const second = (
+      await t.app.inject({
+        url: `/api/devices?limit=2&cursor=${first.next_cursor}`,
+        headers: a.owner.headers,
+      })
+    ).json() as { items: { name: string }[] };
+    expect(second.items.map((d) => d.name)).toEqual(['p3', 'p2']);
+
+    const forged = (text: string) => Buffer.from(text).toString('base64url');
+    for (const bad of [
+      '?limit=0',
+      '?limit=101',
+      '?cursor=nope',
+      '?page=2',
+      `?cursor=${forged(`2026-13-01T00:00:00.000000Z/${crypto.randomUUID()}`)}`,
+      `?cursor=${forged(`0000-01-01T00:00:00.000000Z/${crypto.randomUUID()}`)}`,
+      `?cursor=${forged(`2026-01-01T00:00:00.000Z/${crypto.randomUUID()}`)}`,
+      `?cursor=${forged(crypto.randomUUID())}`,
+    ]) {
       const res = await t.app.inject({ url: `/api/devices${bad}`, headers: a.owner.headers });
       expect(res.statusCode, bad).toBe(400);
     }
-    // Another person's cursor is no way into their devices: the page is empty.
-    const first = await t.app.inject({ url: '/api/devices?limit=1', headers: a.owner.headers });
+    // A cursor is a place in a list, not a key to one: another person's lists only their own.
     const theirs = await t.app.inject({
-      url: `/api/devices?cursor=${first.json().next_cursor}`,
+      url: `/api/devices?cursor=${first.next_cursor}`,
       headers: a.member.headers,
     });
     expect(theirs.statusCode).toBe(200);
-    expect(theirs.json()).toEqual({ items: [], next_cursor: null });
+    expect(
+      (theirs.json().items as { client_id: string }[]).every((d) =>
+        d.client_id.startsWith(a.member.user.id.slice(-6)),
+      ),
+    ).toBe(true);
   });
 
   it('needs a person: 401 without a credential, 403 for an API key (even audio:write)', async () => {

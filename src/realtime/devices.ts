@@ -15,7 +15,7 @@ import type { Database } from '../db/database.ts';
 import type { Device, DeviceCodec, RealtimeTicket, Role } from '../db/schema.ts';
 import { type Tx, withSystem, withTenant, withTenantRead } from '../db/tenant.ts';
 import { AppError, notFound } from '../http/errors.ts';
-import { decodeCursor, page } from '../http/pagination.ts';
+import { decodeMicroCursor, encodeMicroCursor } from '../http/pagination.ts';
 import type { RequestMeta } from '../http/request-meta.ts';
 import type { RecentSet } from '../infra/recent-set.ts';
 import { clientIdFor } from './device-name.ts';
@@ -332,11 +332,17 @@ export async function listDevices(
   q: { limit: number; cursor?: string },
 ): Promise<{ items: Device[]; next_cursor: string | null }> {
   requireDeviceOwner(p);
-  const before = decodeCursor(q.cursor);
+  const before = decodeMicroCursor(q.cursor);
   const rows = await withTenantRead(database, tenantOf(p), (tx) =>
     repo.listUserDevices(tx, p.orgId, p.userId, { limit: q.limit + 1, before }),
   );
-  return page(rows, q.limit);
+  const items = rows.slice(0, q.limit);
+  const last = items[items.length - 1];
+  return {
+    items,
+    next_cursor:
+      rows.length > q.limit && last ? encodeMicroCursor(last.seen_at_key, last.id) : null,
+  };
 }
 
 /**

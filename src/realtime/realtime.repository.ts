@@ -181,26 +181,33 @@ export async function touchDevice(tx: Tx, id: string): Promise<void> {
   await tx.updateTable('devices').set({ last_seen_at: sql`now()` }).where('id', '=', id).execute();
 }
 
-/** One user's devices in one org, most recently seen first. */
+/** A device with its place in the list: last_seen_at as the database prints it, to the µs. */
+export type ListedDevice = Device & { seen_at_key: string };
+
 /**
- * A page of the user's devices, most recently seen first. `before` is the last device of the
- * previous page: the page goes on from where that device stands now (last_seen_at keeps the
- * database's microseconds, which a cursor carrying the time would round away).
+ * A page of the user's devices, most recently seen first. `before` is where the previous page
+ * ended (its last device's last_seen_at to the microsecond, and id): the next page starts after
+ * that point, so a device seen again meanwhile moves up without repeating the first page.
  */
 export function listUserDevices(
   tx: Tx,
   orgId: string,
   userId: string,
-  f: { limit: number; before?: string },
-): Promise<Device[]> {
+  f: { limit: number; before?: { at: string; id: string } },
+): Promise<ListedDevice[]> {
   let q = tx
     .selectFrom('devices')
     .selectAll()
+    .select(
+      sql<string>`to_char(last_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as(
+        'seen_at_key',
+      ),
+    )
     .where('org_id', '=', orgId)
     .where('user_id', '=', userId);
   if (f.before) {
     q = q.where(
-      sql<boolean>`(last_seen_at, id) < (select d.last_seen_at, d.id from devices d where d.id = ${f.before} and d.org_id = ${orgId} and d.user_id = ${userId})`,
+      sql<boolean>`(last_seen_at, id) < (${f.before.at}::timestamptz, ${f.before.id}::uuid)`,
     );
   }
   return q.orderBy('last_seen_at', 'desc').orderBy('id', 'desc').limit(f.limit).execute();

@@ -42,14 +42,21 @@ export async function applyCallEvent(
  * Which scheduled call and attempt a callback's call belongs to: from our status URL's query when
  * it came back, else from the call log (a status URL set in Twilio's console, a proxy that dropped
  * the query), so that the call's end still frees the attempt's live-call slot. Looked up only for
- * an end: other statuses free nothing.
+ * the end of a call placed through the API (Twilio's Direction `outbound-api`, as the dispatcher's
+ * calls are): other statuses free nothing, and incoming calls belong to no scheduled call.
  */
 export async function callbackAttempt(
   database: Database,
   orgId: string,
-  p: { callSid: string; status: CallStatus; scheduledCallId?: string; dispatchKey?: string },
+  p: {
+    callSid: string;
+    status: CallStatus;
+    direction?: string;
+    scheduledCallId?: string;
+    dispatchKey?: string;
+  },
 ): Promise<{ scheduledCallId?: string; dispatchKey?: string }> {
-  if (p.scheduledCallId || !endsCall(p.status)) {
+  if (p.scheduledCallId || !endsCall(p.status) || p.direction !== 'outbound-api') {
     return { scheduledCallId: p.scheduledCallId, dispatchKey: p.dispatchKey };
   }
   return (

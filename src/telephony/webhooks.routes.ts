@@ -240,6 +240,7 @@ export const twilioWebhookRoutes: FastifyPluginAsyncTypebox<WebhookDeps> = async
         const call = { callSid: b.CallSid, status: b.CallStatus as CallStatus };
         const attempt = await callbackAttempt(deps.database, slotOrg, {
           ...call,
+          direction: b.Direction,
           scheduledCallId: request.query.scheduled_call_id,
           dispatchKey: request.query.dispatch_key,
         });

@@ -348,6 +348,32 @@ describe('account flows', () => {
     await page.getByText('No prompts yet').waitFor();
   });
 
+  step(
+    'a write whose CSRF cookie is not its session’s renews the session and goes through',
+    async () => {
+      const address = email('stale-csrf');
+      await registerUser(s.server.t.app, { email: address, password: PASSWORD });
+      const { context, page } = await s.device();
+      await logIn(page, address, PASSWORD);
+      const bound = (await context.cookies()).find((c) => c.name === 'sb_csrf')?.value;
+      // A cookie from before the token was bound to the session (or from before SECRET_KEY changed).
+      await context.addCookies([
+        { name: 'sb_csrf', value: 'an-unbound-token-of-an-earlier-version', url: s.server.baseUrl },
+      ]);
+      await navTo(page, 'Prompts');
+      await page.getByText('No prompts yet').waitFor();
+      await page.getByRole('button', { name: 'New prompt' }).click();
+      const create = page.getByRole('dialog', { name: 'New prompt' });
+      await create.getByLabel('Name').fill('Front desk');
+      await create.getByLabel('Prompt text').fill('You are the front desk. Be brief.');
+      const refreshed = page.waitForResponse((r) => r.url().endsWith('/api/auth/refresh'));
+      await create.getByRole('button', { name: 'Create prompt' }).click();
+      expect((await refreshed).status()).toBe(200);
+      await page.getByText('Prompt "Front desk" created.').waitFor();
+      expect((await context.cookies()).find((c) => c.name === 'sb_csrf')?.value).toBe(bound);
+    },
+  );
+
   step('renews the session silently before the access token expires, and after', async () => {
     const address = email('refresh');
     await registerUser(s.server.t.app, { email: address, password: PASSWORD });

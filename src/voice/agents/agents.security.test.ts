@@ -83,6 +83,15 @@ describe('media_stream_url', () => {
       ]);
       expect(res.body, url).not.toContain(url);
     }
+    const ok = await createAgent('wss://agents.example.test/stream');
+    const update = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/agents/${ok.json().id}`,
+      headers: who(),
+      payload: { media_stream_url: 'wss://user:pass@agents.example.test/stream' },
+    });
+    expect(update.statusCode).toBe(400);
+    expect(update.json().errors[0].field).toBe('media_stream_url');
   });
 
   it('allows ws:// to loopback hosts outside production (a worker on the same machine)', async () => {

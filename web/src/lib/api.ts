@@ -214,8 +214,13 @@ export async function request<P extends PathWith<M>, M extends Method>(
     if (res.status === 401 && (await codeOf(res)) === 'unauthenticated') sessionEnded();
   } else if (res.status === 403) {
     const code = await codeOf(res);
-    // Another tab's refresh may have rotated sb_csrf between reading it and sending.
-    if (code === 'csrf_failed' && method !== 'get') res = await send(method, url, body, o.signal);
+    // The page's sb_csrf is not its session's token: another tab switched org (a new session)
+    // between reading it and sending, or the cookie predates the token's binding to the session
+    // (a session from before an upgrade, a changed SECRET_KEY). A renewal sets the session's
+    // token; one retry with it.
+    if (code === 'csrf_failed' && method !== 'get' && !o.noRefresh) {
+      if ((await renewSession()) === 'renewed') res = await send(method, url, body, o.signal);
+    }
     // The org was suspended or locked down (the kill switch): the session is over, say why —
     // unless the answer is about another org the caller asked for (switching, joining).
     else if (code === 'org_suspended' && !o.noRefresh && !ABOUT_ANOTHER_ORG.has(path as string)) {

@@ -1,5 +1,5 @@
-// The one reader of the sb_csrf cookie (double-submit CSRF defence): every write echoes it in
-// X-CSRF-Token. Read at each use, never cached: a refresh in any tab rotates it.
+// The one reader of the sb_csrf cookie (the session's CSRF token): every write echoes it in
+// X-CSRF-Token. Read at each use, never cached: a login or org switch in any tab replaces it.
 
 const CSRF_COOKIE = 'sb_csrf';
 
