@@ -64,10 +64,27 @@ describe('config', () => {
     ['AUDIO_MAX_ORG_BYTES', '10GiB', /AUDIO_MAX_ORG_BYTES must be a whole number/],
     ['AUDIO_MAX_ORG_BYTES', '1048575', /AUDIO_MAX_ORG_BYTES must be between 1048576 and/],
     ['AUDIO_MAX_ORG_BYTES', String(2 ** 50 + 1), /AUDIO_MAX_ORG_BYTES must be between/],
+    ['MAIL_FROM', 'not an address', /MAIL_FROM must be one address/],
+    ['MAIL_FROM', 'Switchboard <no-reply>', /MAIL_FROM must be one address/],
+    ['MAIL_FROM', 'a@example.com, b@example.com', /MAIL_FROM must be one address/],
+    ['MAIL_FROM', 'Acme, Inc. <a@example.com>', /MAIL_FROM must be one address/],
+    ['MAIL_FROM', 'A <a@example.com>\r\nBcc: x@example.com', /MAIL_FROM must be one address/],
   ])('a malformed %s=%s is a startup error naming it', (name, value, re) => {
     const env = { DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, [name]: value };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(re);
+  });
+
+  it('takes MAIL_FROM as one address, with or without a name', () => {
+    for (const from of [
+      'no-reply@example.com',
+      'Switchboard <no-reply@example.com>',
+      '"Acme, Inc." <calls@acme.example>',
+      'Dev <no-reply@localhost>',
+    ]) {
+      const c = loadConfig({ DATA_DIR: dataDir(), ENCRYPTION_KEYS: KEYS, MAIL_FROM: from });
+      expect(c.mail.from).toBe(from);
+    }
   });
 
   it('takes TRUST_PROXY as IPs, CIDRs, IPv4 netmasks and the named ranges', () => {

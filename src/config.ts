@@ -15,6 +15,7 @@ import {
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './crypto/signing-key-timing.ts';
+import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { normalizeEmail } from './mail/email-address.ts';
 import { checkPassword } from './security/password-policy.ts';
 import {
@@ -476,7 +477,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
     },
     mail: {
       smtpUrl: read.url('SMTP_URL', ['smtp:', 'smtps:']),
-      from: read.str('MAIL_FROM') ?? `Switchboard <no-reply@${new URL(publicUrl).hostname}>`,
+      from: readMailFrom(read) ?? `Switchboard <no-reply@${new URL(publicUrl).hostname}>`,
     },
     rateLimits: readLimitOverrides(env, read.problem),
     redisKeyPrefix,
@@ -692,6 +693,23 @@ function isProxyEntry(entry: string): boolean {
   if (range === undefined) return true;
   if (/^\d{1,3}$/.test(range)) return Number(range) <= (family === 4 ? 32 : 128);
   return family === 4 && isIP(range) === 4;
+}
+
+/**
+ * MAIL_FROM: one mailbox, as the mailer parses it (`no-reply@host`, `Name <no-reply@host>`, a
+ * quoted name with commas). Anything else the mailer dropped, and every mail went out without a
+ * From header (refused or filed as spam); a line break would be a header of its own.
+ */
+function readMailFrom(read: Reader): string | undefined {
+  const raw = read.str('MAIL_FROM');
+  if (raw === undefined) return undefined;
+  const parsed = /[\r\n]/.test(raw) ? [] : addressparser(raw);
+  const one = parsed.length === 1 ? parsed[0] : undefined;
+  const address = one && 'address' in one ? one.address : '';
+  if (!/^[^\s@]+@[^\s@]+$/.test(address)) {
+    read.problem('MAIL_FROM must be one address, e.g. "Switchboard <no-reply@example.com>"');
+  }
+  return raw;
 }
 
 function readTrustProxy(read: Reader): string | false {

@@ -62,9 +62,20 @@ export function classify(err: unknown): { code: ErrorCode; detail?: string; extr
       extras: { errors: fieldErrors(e.validation) },
     };
   }
-  if (isDatabaseUnavailable(err))
+  // An error the framework gave a 4xx is about the request, never the database, whatever its
+  // code: a client that stopped sending its body is Node's 'aborted' with code ECONNRESET, which
+  // read as a database outage was logged at error level as `database_unavailable`.
+  const aboutRequest =
+    typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500;
+  if (aboutRequest && e.code === 'ECONNRESET') {
+    return {
+      code: 'malformed_request',
+      detail: 'The client closed the connection before its body arrived',
+    };
+  }
+  if (!aboutRequest && isDatabaseUnavailable(err))
     return { code: 'database_unavailable', extras: { headers: { 'retry-after': '2' } } };
-  if (isDatabaseBusy(err))
+  if (!aboutRequest && isDatabaseBusy(err))
     return { code: 'database_busy', extras: { headers: { 'retry-after': '2' } } };
   if (isUnstorableText(err))
     return {
