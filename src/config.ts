@@ -14,8 +14,8 @@ import {
 } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './crypto/signing-key-timing.ts';
 import addressparser from 'nodemailer/lib/addressparser/index.js';
+import { DEFAULT_SIGNING_KEY_PUBLISH_DELAY_SECONDS } from './crypto/signing-key-timing.ts';
 import { normalizeEmail } from './mail/email-address.ts';
 import { checkPassword } from './security/password-policy.ts';
 import {
